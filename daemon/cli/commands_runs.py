@@ -1,0 +1,176 @@
+"""Commands about sync runs: run, runs, show, apply, reject, results, conflicts, settings."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from daemon.cli import render
+from daemon.cli.client import engine
+from daemon.cli.errors import CliError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="load a drop (folder or .zip) and plan a sync run")
+    p.add_argument("source", help="folder or .zip of OneRoster CSV files")
+    p.add_argument("--apply", action="store_true", help="also apply the plan unless it is held")
+    p.add_argument("--json", action="store_true", help="print the run as JSON")
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("runs", help="list runs, newest first")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=int, default=200)
+    p.set_defaults(handler=cmd_runs)
+
+    p = sub.add_parser("show", help="show one run")
+    p.add_argument("run", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_show)
+
+    p = sub.add_parser("apply", help="apply a planned run (all or nothing)")
+    p.add_argument("run", type=int)
+    p.add_argument("--override", action="store_true", help="apply a held run after review")
+    p.add_argument("--reason", help="why (recorded in the audit log)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_apply)
+
+    p = sub.add_parser("reject", help="reject a planned or held run")
+    p.add_argument("run", type=int)
+    p.add_argument("--reason")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_reject)
+
+    p = sub.add_parser(
+        "results",
+        help="per-row results of a run as CSV (file, line, sourcedId, status, column, message)",
+    )
+    p.add_argument("run", type=int)
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="write to FILE instead of standard output"
+    )
+    p.set_defaults(handler=cmd_results)
+
+    p = sub.add_parser("conflicts", help="list conflicts, or resolve one")
+    p.add_argument("run", nargs="?", help="a run id, or 'resolve'")
+    p.add_argument("rest", nargs="*", help="for resolve: ID take|keep|ignore")
+    p.add_argument("--open", action="store_true", help="only undecided conflicts")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_conflicts)
+
+    p = sub.add_parser("settings", help="show or change the sync settings")
+    settings_sub = p.add_subparsers(dest="settings_command", metavar="show|set")
+    settings_sub.required = True
+    show = settings_sub.add_parser("show", help="every setting with its value and meaning")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=cmd_settings_show)
+    change = settings_sub.add_parser("set", help="change one setting (validated, audited)")
+    change.add_argument("key")
+    change.add_argument("value")
+    change.set_defaults(handler=cmd_settings_set)
+
+
+def _emit_run(args: argparse.Namespace, run) -> int:  # type: ignore[no-untyped-def]
+    from daemon.cli.main import print_json
+
+    if getattr(args, "json", False):
+        print_json(run)
+    else:
+        print(render.run_summary(run))
+    return 1 if run.status == "failed" else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    with engine(args) as e:
+        run = e.plan_source(args.source)
+        if args.apply and run.status == "planned":
+            run = e.apply_run(run.run_id)
+        code = _emit_run(args, run)
+        if run.status == "failed":
+            print(f"roster-sync: run {run.run_id} failed: {run.error}", file=sys.stderr)
+        return code
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from daemon.cli.main import print_json
+
+    with engine(args) as e:
+        runs = e.list_runs(args.limit)
+        if args.json:
+            print_json([r.model_dump(mode="json") for r in runs])
+        else:
+            print(render.runs_table(runs))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    with engine(args) as e:
+        run = e.get_run(args.run)
+        _emit_run(args, run)
+    return 0
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    with engine(args) as e:
+        return _emit_run(args, e.apply_run(args.run, override=args.override, reason=args.reason))
+
+
+def cmd_reject(args: argparse.Namespace) -> int:
+    with engine(args) as e:
+        return _emit_run(args, e.reject_run(args.run, reason=args.reason))
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    with engine(args) as e:
+        if args.output:
+            n = e.write_results(args.run, args.output)
+            print(f"{n:,} row results written to {args.output}", file=sys.stderr)
+        else:
+            from daemon.sync.queries import write_results_csv
+
+            write_results_csv(e.db, args.run, sys.stdout)
+    return 0
+
+
+def cmd_conflicts(args: argparse.Namespace) -> int:
+    from daemon.cli.main import print_json
+
+    with engine(args) as e:
+        if args.run == "resolve":
+            if len(args.rest) != 2 or args.rest[1] not in ("take", "keep", "ignore"):
+                raise CliError("usage: roster-sync conflicts resolve ID take|keep|ignore", 2)
+            ids = [int(part) for part in args.rest[0].split(",")]
+            n = e.resolve_conflicts(ids, args.rest[1])
+            print(f"{n} conflict{'s' if n != 1 else ''} decided: {args.rest[1]}")
+            return 0
+        run_id = int(args.run) if args.run else None
+        page = e.conflicts(run_id, open_only=args.open)
+        if args.json:
+            print_json([c.model_dump(mode="json") for c in page.items])
+        else:
+            print(render.conflicts_table(page.items))
+            if page.total > len(page.items):
+                print(f"... {page.total - len(page.items)} more (use --json with a run id)")
+    return 0
+
+
+def cmd_settings_show(args: argparse.Namespace) -> int:
+    from daemon.cli.main import print_json
+
+    with engine(args) as e:
+        rows = e.settings_show()
+    if args.json:
+        print_json({r["key"]: r["value"] for r in rows})
+        return 0
+    width = max(len(r["key"]) for r in rows)
+    for r in rows:
+        print(f"{r['key']:<{width}}  {r['value']}")
+        print(f"{'':<{width}}    {r['meaning']} [{r['allowed']}]")
+    return 0
+
+
+def cmd_settings_set(args: argparse.Namespace) -> int:
+    with engine(args) as e:
+        rows = e.settings_set(args.key, args.value)
+    value = next(r["value"] for r in rows if r["key"] == args.key)
+    print(f"{args.key} = {value}")
+    return 0

@@ -1,0 +1,28 @@
+"""Errors the CLI reports as one line on stderr (never a traceback)."""
+
+from __future__ import annotations
+
+from daemon.db import DatabaseLocked
+from daemon.formats.drop import DropError
+from daemon.ingest.header import FileRefused
+from daemon.settings import SettingError
+from daemon.sync.conflicts import ConflictError
+from daemon.sync.runs import RunError
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    RunError,
+    SettingError,
+    ConflictError,
+    DatabaseLocked,
+    DropError,
+    FileRefused,
+    FileNotFoundError,
+    PermissionError,
+)

@@ -1,0 +1,108 @@
+"""Human-readable output of the CLI: what a person reads in ten seconds."""
+
+from __future__ import annotations
+
+from daemon.models import Conflict, Run
+from daemon.sync.kinds import CHANGE_KINDS
+
+STATUS_WORDS = {
+    "planned": "PLANNED - awaiting approval",
+    "held": "HELD - a safety rule tripped; needs an explicit override",
+    "applied": "APPLIED",
+    "rejected": "REJECTED",
+    "failed": "FAILED - could not load",
+    "superseded": "SUPERSEDED - the directory changed since; re-plan it",
+    "loading": "LOADING",
+}
+KIND_LABELS = {
+    "schools": "schools",
+    "classrooms": "classrooms",
+    "students": "students",
+    "staff": "staff",
+    "guardians": "guardians",
+    "enrollments": "enrollments",
+    "guardian_links": "guardian links",
+    "student_attributes": "student attributes",
+}
+
+
+def run_summary(run: Run) -> str:
+    lines = [
+        f"Run {run.run_id}: {STATUS_WORDS.get(run.status, run.status.upper())}",
+        f"  source: {run.source} ({run.source_kind}"
+        + (f", OneRoster {run.oneroster_version})" if run.oneroster_version else ")"),
+    ]
+    if run.status == "failed":
+        lines.append(f"  error: {run.error}")
+        return "\n".join(lines)
+    verb = "Changed" if run.status == "applied" else "Will change when applied"
+    total = run.total_changes()
+    if total == 0:
+        lines.append("  No changes: the directory already matches this drop.")
+    else:
+        lines.append(f"  {verb}:")
+        lines.append(f"    {'':20}{'create':>9}{'update':>9}{'archive':>9}{'unarchive':>11}")
+        for kind in CHANGE_KINDS:
+            ops = run.changes.get(kind, {})
+            if not any(ops.values()):
+                continue
+            lines.append(
+                f"    {KIND_LABELS[kind]:20}{ops.get('create', 0):>9,}{ops.get('update', 0):>9,}"
+                f"{ops.get('archive', 0):>9,}{ops.get('unarchive', 0):>11,}"
+            )
+    for reason in run.hold_reasons:
+        lines.append(f"  HELD: {reason}")
+    rows = run.rows
+    lines.append(
+        f"  Rows: {rows.success:,} ok, {rows.warning:,} with warnings, {rows.error:,} with errors"
+        + (f" (see: roster-sync results {run.run_id})" if rows.warning or rows.error else "")
+    )
+    if run.conflicts:
+        lines.append(
+            f"  Conflicts: {run.conflicts:,} ({run.blocking_conflicts} blocking)"
+            f" (see: roster-sync conflicts {run.run_id})"
+        )
+    for note in run.notes[:8]:
+        lines.append(f"  Note: {note['message']}")
+    if len(run.notes) > 8:
+        lines.append(
+            f"  ... and {len(run.notes) - 8} more notes (roster-sync show {run.run_id} --json)"
+        )
+    if run.status == "planned":
+        lines.append(
+            f"  Next: roster-sync apply {run.run_id}   or   roster-sync reject {run.run_id}"
+        )
+    elif run.status == "held":
+        lines.append(
+            f"  Next: review, then roster-sync apply {run.run_id} --override   or   roster-sync reject {run.run_id}"
+        )
+    return "\n".join(lines)
+
+
+def runs_table(runs: list[Run]) -> str:
+    if not runs:
+        return "No runs yet. Start one with: roster-sync run PATH"
+    lines = [f"{'run':>5}  {'status':11} {'created':16}  {'changes':>9}  {'errors':>7}  source"]
+    for run in runs:
+        lines.append(
+            f"{run.run_id:>5}  {run.status:11} {run.created_at:%Y-%m-%d %H:%M}  {run.total_changes():>9,}  "
+            f"{run.rows.error:>7,}  {run.source}"
+        )
+    return "\n".join(lines)
+
+
+def conflicts_table(conflicts: list[Conflict]) -> str:
+    if not conflicts:
+        return "No conflicts."
+    lines = []
+    for c in conflicts:
+        decided = (
+            f"decided: {c.decision} by {c.decided_by}"
+            if c.decision
+            else f"suggested: {c.suggestion}"
+        )
+        flag = " [blocking]" if c.blocking else ""
+        lines.append(f"#{c.conflict_id} run {c.run_id} {c.kind}{flag}: {c.label or c.sis_id or ''}")
+        lines.append(f"    {c.message}")
+        lines.append(f"    {decided}")
+    return "\n".join(lines)

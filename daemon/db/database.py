@@ -1,0 +1,126 @@
+"""The one DuckDB file that holds the directory, the runs and their history."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from daemon.db.migrate import migrate
+
+MEMORY_LIMIT_ENV = "ROSTER_SYNC_MEMORY_LIMIT"
+THREADS_ENV = "ROSTER_SYNC_THREADS"
+DEFAULT_MEMORY_LIMIT = "2GB"
+
+
+class DatabaseLocked(RuntimeError):
+    """Another process (usually the daemon) holds the database file."""
+
+
+class Database:
+    """A connection to the Roster Sync database, migrated to the current schema on open."""
+
+    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise DatabaseLocked(
+                    f"{self.path} is in use by another process (is the roster-sync daemon running?)"
+                ) from exc
+            raise
+        self._configure()
+        if not read_only:
+            migrate(self.con)
+
+    def _configure(self) -> None:
+        memory = os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
+        if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", memory, re.IGNORECASE):
+            raise ValueError(f"{MEMORY_LIMIT_ENV}={memory!r}: expected a size such as 2GB")
+        self.con.execute(f"SET memory_limit = '{memory}'")
+        self.con.execute("SET preserve_insertion_order = true")
+        temp_dir = self.path.parent / (self.path.name + ".tmp")
+        self.con.execute(f"SET temp_directory = '{_sql_str(str(temp_dir))}'")
+        threads = os.environ.get(THREADS_ENV)
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+
+    # -- queries ---------------------------------------------------------------------------
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
+        self.con.execute(sql, params or [])
+
+    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple]:
+        return self.con.execute(sql, params or []).fetchall()
+
+    def dicts(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        cur = self.con.execute(sql, params or [])
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def one(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        row = self.con.execute(sql, params or []).fetchone()
+        return None if row is None else row[0]
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: the directory is as before or fully changed."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+
+    # -- directory version -----------------------------------------------------------------
+    def directory_version(self) -> int:
+        return int(self.one("SELECT value FROM meta WHERE key = 'directory_version'"))
+
+    def bump_directory_version(self) -> int:
+        """Called inside every transaction that changes the directory."""
+        self.execute(
+            "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
+            "WHERE key = 'directory_version'"
+        )
+        return self.directory_version()
+
+    def table_exists(self, name: str, schema: str = "main") -> bool:
+        return bool(
+            self.one(
+                "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                [schema, name],
+            )
+        )
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _sql_str(value: str) -> str:
+    return value.replace("'", "''")
+
+
+def sql_literal(value: str) -> str:
+    """A quoted SQL string literal, for the few places (file paths in read_csv) parameters can't go."""
+    return "'" + _sql_str(value) + "'"
+
+
+def sql_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

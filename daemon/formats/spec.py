@@ -1,0 +1,446 @@
+"""What each file of a drop may hold: columns, required values, enumerations and references.
+
+The loader and the validator are driven by these tables, so a rule lives in exactly one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ValueType(StrEnum):
+    TEXT = "text"
+    ID = "id"  # a sourcedId: no surrounding whitespace, no commas
+    ENUM = "enum"
+    BOOL = "bool"
+    DATE = "date"
+    DATETIME = "datetime"
+    ID_LIST = "id_list"  # comma-separated sourcedIds
+    GRADES = "grades"
+    EMAIL = "email"
+    PHONE = "phone"
+    LANGUAGE = "language"
+
+
+ORG_TYPES = ("department", "school", "district", "local", "state", "national")
+USER_ROLES_11 = (
+    "administrator",
+    "aide",
+    "guardian",
+    "parent",
+    "proctor",
+    "relative",
+    "student",
+    "teacher",
+)
+USER_ROLES_12 = (
+    *USER_ROLES_11,
+    "counselor",
+    "districtadministrator",
+    "principal",
+    "siteadministrator",
+    "systemadministrator",
+)
+STAFF_ROLES = (
+    "administrator",
+    "aide",
+    "proctor",
+    "teacher",
+    "counselor",
+    "districtadministrator",
+    "principal",
+    "siteadministrator",
+    "systemadministrator",
+)
+FAMILY_ROLES = ("guardian", "parent", "relative")
+ENROLLMENT_ROLES = ("administrator", "proctor", "student", "teacher", "aide")
+CLASS_TYPES = ("homeroom", "scheduled")
+SESSION_TYPES = ("gradingperiod", "semester", "schoolyear", "term")
+STATUSES = ("active", "tobedeleted", "inactive")
+ROLE_TYPES = ("primary", "secondary")
+SEXES = ("male", "female", "other", "unspecified")
+GRADE_CODES = (
+    "IT",
+    "PR",
+    "PK",
+    "TK",
+    "KG",
+    "01",
+    "02",
+    "03",
+    "04",
+    "05",
+    "06",
+    "07",
+    "08",
+    "09",
+    "10",
+    "11",
+    "12",
+    "13",
+    "PS",
+    "UG",
+    "Other",
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ValueType = ValueType.TEXT
+    required: bool = False  # the value may not be empty
+    header_required: bool | None = None  # defaults to `required`
+    enum: tuple[str, ...] = ()
+    max_length: int = 1024
+
+    @property
+    def must_be_in_header(self) -> bool:
+        return self.required if self.header_required is None else self.header_required
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A column whose values must name rows of another entity (in the drop or the directory)."""
+
+    column: str
+    target: str  # entity name
+    severity: str = "ERROR"
+    target_filter: str | None = None  # SQL over the target's staging table, e.g. role = 'student'
+    what: str = ""  # how to describe the target in a message ("a student")
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    entity: str  # users, classes, ...
+    file_name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ("sourcedId",)
+    references: tuple[Reference, ...] = ()
+    product_specific: bool = False
+    has_status: bool = True
+
+    def column(self, name: str) -> Column | None:
+        lowered = name.lower()
+        for col in self.columns:
+            if col.name.lower() == lowered:
+                return col
+        return None
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def _common(*, status_enum: tuple[str, ...] = STATUSES) -> tuple[Column, ...]:
+    return (
+        Column("sourcedId", ValueType.ID, required=True),
+        Column("status", ValueType.ENUM, enum=status_enum),
+        Column("dateLastModified", ValueType.DATETIME),
+    )
+
+
+ORGS = FileSpec(
+    "orgs",
+    "orgs.csv",
+    (
+        *_common(),
+        Column("name", required=True),
+        Column("type", ValueType.ENUM, required=True, enum=ORG_TYPES),
+        Column("identifier"),
+        Column("parentSourcedId", ValueType.ID),
+    ),
+    references=(Reference("parentSourcedId", "orgs", "WARNING", what="an org"),),
+)
+
+ACADEMIC_SESSIONS = FileSpec(
+    "academicSessions",
+    "academicSessions.csv",
+    (
+        *_common(),
+        Column("title", required=True),
+        Column("type", ValueType.ENUM, required=True, enum=SESSION_TYPES),
+        Column("startDate", ValueType.DATE, required=True),
+        Column("endDate", ValueType.DATE, required=True),
+        Column("parentSourcedId", ValueType.ID),
+        Column("schoolYear", required=True),
+    ),
+)
+
+COURSES = FileSpec(
+    "courses",
+    "courses.csv",
+    (
+        *_common(),
+        Column("schoolYearSourcedId", ValueType.ID),
+        Column("title", required=True),
+        Column("courseCode"),
+        Column("grades", ValueType.GRADES),
+        Column("orgSourcedId", ValueType.ID, required=True),
+        Column("subjects"),
+        Column("subjectCodes"),
+    ),
+    references=(Reference("orgSourcedId", "orgs", "WARNING", what="an org"),),
+)
+
+CLASSES = FileSpec(
+    "classes",
+    "classes.csv",
+    (
+        *_common(),
+        Column("title", required=True),
+        Column("grades", ValueType.GRADES),
+        Column("courseSourcedId", ValueType.ID, required=True),
+        Column("classCode"),
+        Column("classType", ValueType.ENUM, required=True, enum=CLASS_TYPES),
+        Column("location"),
+        Column("schoolSourcedId", ValueType.ID, required=True),
+        Column("termSourcedIds", ValueType.ID_LIST, required=True),
+        Column("subjects"),
+        Column("subjectCodes"),
+        Column("periods"),
+    ),
+    references=(
+        Reference("schoolSourcedId", "orgs", what="a school in orgs.csv"),
+        Reference("courseSourcedId", "courses", "WARNING", what="a course in courses.csv"),
+        Reference(
+            "termSourcedIds",
+            "academicSessions",
+            "WARNING",
+            what="a session in academicSessions.csv",
+        ),
+    ),
+)
+
+_USER_COMMON = (
+    Column("enabledUser", ValueType.BOOL, required=True),
+    Column("username", required=True),
+    Column("userIds", max_length=4096),
+    Column("givenName", required=True),
+    Column("familyName", required=True),
+    Column("middleName"),
+    Column("identifier"),
+    Column("email", ValueType.EMAIL),
+    Column("sms", ValueType.PHONE),
+    Column("phone", ValueType.PHONE),
+    Column("agentSourcedIds", ValueType.ID_LIST, max_length=8192),
+    Column("grades", ValueType.GRADES),
+    Column("password"),
+)
+
+USERS_11 = FileSpec(
+    "users",
+    "users.csv",
+    (
+        *_common(),
+        Column("enabledUser", ValueType.BOOL, required=True),
+        Column("orgSourcedIds", ValueType.ID_LIST, required=True, max_length=8192),
+        Column("role", ValueType.ENUM, required=True, enum=USER_ROLES_11),
+        *_USER_COMMON[1:],
+        Column("language", ValueType.LANGUAGE),
+        Column("metadata.language", ValueType.LANGUAGE),
+    ),
+    references=(
+        Reference("orgSourcedIds", "orgs", "WARNING", what="an org in orgs.csv"),
+        Reference("agentSourcedIds", "users", "WARNING", what="a user in users.csv"),
+    ),
+)
+
+USERS_12 = FileSpec(
+    "users",
+    "users.csv",
+    (
+        *_common(),
+        *_USER_COMMON,
+        Column("userMasterIdentifier"),
+        Column("preferredGivenName"),
+        Column("preferredMiddleName"),
+        Column("preferredFamilyName"),
+        Column("primaryOrgSourcedId", ValueType.ID),
+        Column("pronouns"),
+        # 1.2 moved these to roles.csv; some exporters still send them.
+        Column("orgSourcedIds", ValueType.ID_LIST, max_length=8192),
+        Column("role", ValueType.ENUM, enum=USER_ROLES_12),
+        Column("language", ValueType.LANGUAGE),
+        Column("metadata.language", ValueType.LANGUAGE),
+    ),
+    references=(
+        Reference("orgSourcedIds", "orgs", "WARNING", what="an org in orgs.csv"),
+        Reference("primaryOrgSourcedId", "orgs", "WARNING", what="an org in orgs.csv"),
+        Reference("agentSourcedIds", "users", "WARNING", what="a user in users.csv"),
+    ),
+)
+
+ROLES_12 = FileSpec(
+    "roles",
+    "roles.csv",
+    (
+        *_common(),
+        Column("userSourcedId", ValueType.ID, required=True),
+        Column("roleType", ValueType.ENUM, required=True, enum=ROLE_TYPES),
+        Column("role", ValueType.ENUM, required=True, enum=USER_ROLES_12),
+        Column("beginDate", ValueType.DATE),
+        Column("endDate", ValueType.DATE),
+        Column("orgSourcedId", ValueType.ID, required=True),
+        Column("userProfileSourcedId", ValueType.ID),
+    ),
+    references=(
+        Reference("userSourcedId", "users", what="a user in users.csv"),
+        Reference("orgSourcedId", "orgs", "WARNING", what="an org in orgs.csv"),
+    ),
+)
+
+ENROLLMENTS = FileSpec(
+    "enrollments",
+    "enrollments.csv",
+    (
+        *_common(),
+        Column("classSourcedId", ValueType.ID, required=True),
+        Column("schoolSourcedId", ValueType.ID, required=True),
+        Column("userSourcedId", ValueType.ID, required=True),
+        Column("role", ValueType.ENUM, required=True, enum=ENROLLMENT_ROLES),
+        Column("primary", ValueType.BOOL),
+        Column("beginDate", ValueType.DATE),
+        Column("endDate", ValueType.DATE),
+    ),
+    references=(
+        Reference("classSourcedId", "classes", what="a class in classes.csv"),
+        Reference("userSourcedId", "users", what="a user in users.csv"),
+        Reference("schoolSourcedId", "orgs", "WARNING", what="an org in orgs.csv"),
+    ),
+)
+
+DEMOGRAPHICS = FileSpec(
+    "demographics",
+    "demographics.csv",
+    (
+        *_common(),
+        Column("birthDate", ValueType.DATE),
+        Column("sex", ValueType.ENUM, enum=SEXES),
+        *(
+            Column(name)
+            for name in (
+                "americanIndianOrAlaskaNative",
+                "asian",
+                "blackOrAfricanAmerican",
+                "nativeHawaiianOrOtherPacificIslander",
+                "white",
+                "demographicRaceTwoOrMoreRaces",
+                "hispanicOrLatinoEthnicity",
+                "countryOfBirthCode",
+                "stateOfBirthAbbreviation",
+                "cityOfBirth",
+                "publicSchoolResidenceStatus",
+            )
+        ),
+    ),
+    references=(Reference("sourcedId", "users", "WARNING", what="a user in users.csv"),),
+)
+
+GUARDIANS = FileSpec(
+    "guardians",
+    "guardians.csv",
+    (
+        *_common(),
+        Column("studentSourcedId", ValueType.ID, required=True),
+        Column("relationship", ValueType.ENUM, required=True, enum=FAMILY_ROLES),
+        Column("givenName", required=True),
+        Column("familyName", required=True),
+        Column("email", ValueType.EMAIL),
+        Column("sms", ValueType.PHONE),
+        Column("phone", ValueType.PHONE),
+        Column("language", ValueType.LANGUAGE),
+    ),
+    key=("sourcedId", "studentSourcedId"),
+    references=(
+        Reference(
+            "studentSourcedId",
+            "users",
+            target_filter="lower(role) = 'student'",
+            what="a student in users.csv",
+        ),
+    ),
+    product_specific=True,
+)
+
+STUDENT_ATTRIBUTES = FileSpec(
+    "student_attributes",
+    "student_attributes.csv",
+    (
+        Column("studentSourcedId", ValueType.ID, required=True),
+        Column("name", required=True, max_length=64),
+        Column("value", max_length=4096),
+        Column("status", ValueType.ENUM, enum=STATUSES),
+        Column("dateLastModified", ValueType.DATETIME),
+    ),
+    key=("studentSourcedId", "name"),
+    references=(
+        Reference(
+            "studentSourcedId",
+            "users",
+            target_filter="lower(role) = 'student'",
+            what="a student in users.csv",
+        ),
+    ),
+    product_specific=True,
+)
+
+MANIFEST_FILE = "manifest.csv"
+REQUIRED_ENTITIES = ("users", "classes", "enrollments")
+IGNORED_FILES = (
+    "lineitems.csv",
+    "results.csv",
+    "categories.csv",
+    "resources.csv",
+    "classresources.csv",
+    "courseresources.csv",
+    "userprofiles.csv",
+    "scoreScales.csv".lower(),
+    "assessmentLineItems.csv".lower(),
+    "assessmentResults.csv".lower(),
+    "lineItemLearningObjectiveIds.csv".lower(),
+    "resultLearningObjectiveIds.csv".lower(),
+    "scoreScaleValues.csv".lower(),
+)
+
+
+@dataclass(frozen=True)
+class FormatVersion:
+    version: str
+    specs: dict[str, FileSpec] = field(default_factory=dict)
+
+    def spec_for_file(self, file_name: str) -> FileSpec | None:
+        lowered = file_name.lower()
+        for spec in self.specs.values():
+            if spec.file_name.lower() == lowered:
+                return spec
+        return None
+
+
+_BASE = {
+    s.entity: s
+    for s in (
+        ORGS,
+        ACADEMIC_SESSIONS,
+        COURSES,
+        CLASSES,
+        ENROLLMENTS,
+        DEMOGRAPHICS,
+        GUARDIANS,
+        STUDENT_ATTRIBUTES,
+    )
+}
+ONEROSTER_11 = FormatVersion("1.1", {**_BASE, "users": USERS_11})
+ONEROSTER_12 = FormatVersion("1.2", {**_BASE, "users": USERS_12, "roles": ROLES_12})
+LOAD_ORDER = (
+    "orgs",
+    "academicSessions",
+    "courses",
+    "users",
+    "roles",
+    "classes",
+    "enrollments",
+    "demographics",
+    "guardians",
+    "student_attributes",
+)

@@ -1,0 +1,71 @@
+"""Ingest: one drop -> staging tables in the run's schema, and a result for every input row."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from daemon.db import Database
+from daemon.formats.drop import Drop, hash_file
+from daemon.ingest.header import FileRefused
+from daemon.ingest.issues import store_issues
+from daemon.ingest.load import StagedFile, stage_file
+from daemon.ingest.validate import DirectoryIds, FileContext, Validator
+from daemon.progress import Progress
+
+
+@dataclass
+class IngestResult:
+    schema: str
+    staged: dict[str, StagedFile] = field(default_factory=dict)
+    contexts: dict[str, FileContext] = field(default_factory=dict)
+
+
+def run_schema(run_id: int) -> str:
+    return f"run_{run_id}"
+
+
+def ingest_drop(
+    db: Database,
+    run_id: int,
+    drop: Drop,
+    workdir: Path,
+    directory_ids: DirectoryIds,
+    progress: Progress,
+) -> IngestResult:
+    """Load and validate every file; a FileRefused stops the run with nothing changed."""
+    schema = run_schema(run_id)
+    db.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    result = IngestResult(schema)
+    files = list(drop.files.values())
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hash") as hasher:
+        # Hashing (for content identity and line checks) overlaps DuckDB's reading.
+        hashed = hasher.submit(lambda: [hash_file(f) for f in drop.all_files() if f.sha256 is None])
+        progress.start("Loading files", total=len(files))
+        for file in files:
+            if file.entity is None:
+                continue
+            spec = drop.format.specs[file.entity]
+            progress.note(f"reading {file.name}")
+            staged = stage_file(db, schema, file, spec, workdir)
+            if staged.rows == 0 and staged.issues and _has_row_errors(staged):
+                raise FileRefused(
+                    f"{file.name}: none of its {len(staged.issues)} rows could be read "
+                    f"(first problem: {staged.issues[0].message})"
+                )
+            result.staged[file.entity] = staged
+            result.contexts[file.entity] = FileContext(staged, spec, file.mode)
+            progress.advance()
+        hashed.result()
+    progress.finish()
+    for staged in result.staged.values():
+        store_issues(db, run_id, staged.issues, workdir)
+    progress.start("Checking rows")
+    Validator(db, run_id, result.contexts, directory_ids).run()
+    progress.finish()
+    return result
+
+
+def _has_row_errors(staged: StagedFile) -> bool:
+    return any(i.severity == "ERROR" and (i.line or 0) > 1 for i in staged.issues)

@@ -1,0 +1,383 @@
+"""Row checks, each one SQL statement over a staging table that writes its findings to row_issues."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from daemon.db import Database, sql_ident, sql_literal
+from daemon.formats.spec import FileSpec, Reference, ValueType
+from daemon.ingest.issues import ERROR, WARNING
+from daemon.ingest.load import StagedFile
+
+EMAIL_PATTERN = r"^[^@\s,;<>]+@[^@\s,;<>]+\.[A-Za-z]{2,}$"
+LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"
+ATTRIBUTE_NAME_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
+
+
+@dataclass(frozen=True)
+class FileContext:
+    staged: StagedFile
+    spec: FileSpec
+    mode: str  # bulk | delta
+
+    @property
+    def table(self) -> str:
+        return self.staged.table
+
+    @property
+    def file(self) -> str:
+        return self.staged.file_name
+
+    @property
+    def id_column(self) -> str:
+        return sql_ident(self.spec.key[0])
+
+
+# A function that names, for a referenced entity, the SIS ids the directory already knows.
+DirectoryIds = Callable[[str], str | None]
+
+
+class Validator:
+    def __init__(
+        self, db: Database, run_id: int, files: dict[str, FileContext], directory_ids: DirectoryIds
+    ) -> None:
+        self.db = db
+        self.run_id = run_id
+        self.files = files
+        self.directory_ids = directory_ids
+
+    def run(self) -> None:
+        for ctx in self.files.values():
+            self._unknown_columns(ctx)
+            self._columns(ctx)
+            self._duplicate_keys(ctx)
+            self._delta_rules(ctx)
+            for reference in ctx.spec.references:
+                self._reference(ctx, reference)
+        if "users" in self.files:
+            self._users_without_org(self.files["users"])
+        if "guardians" in self.files:
+            self._guardian_rows_disagree(self.files["guardians"])
+        if "student_attributes" in self.files:
+            self._attribute_names(self.files["student_attributes"])
+
+    # ------------------------------------------------------------------ plumbing
+    def _emit(
+        self,
+        ctx: FileContext,
+        severity: str,
+        column: str | None,
+        rule: str,
+        where: str,
+        message: str,
+        source: str | None = None,
+    ) -> None:
+        """`message` is an SQL expression; it is prefixed with '<file> line <n>: '."""
+        self.db.execute(
+            f"""
+            INSERT INTO row_issues
+            SELECT ?, ?, _line, {ctx.id_column}, ?, ?, ?,
+                   {sql_literal(ctx.file)} || ' line ' || _line || ': ' || ({message})
+            FROM {source or ctx.table} WHERE {where}
+            """,
+            [self.run_id, ctx.file, severity, column, rule],
+        )
+
+    # ------------------------------------------------------------------ file-level notes
+    def _unknown_columns(self, ctx: FileContext) -> None:
+        unknown = ctx.staged.header.unknown
+        if not unknown:
+            return
+        names = ", ".join(unknown)
+        self.db.execute(
+            "INSERT INTO row_issues VALUES (?, ?, 1, NULL, 'WARNING', NULL, 'unknown_columns', ?)",
+            [
+                self.run_id,
+                ctx.file,
+                f"{ctx.file} line 1: unknown column{'s' if len(unknown) > 1 else ''} {names} "
+                "kept but not synced",
+            ],
+        )
+
+    # ------------------------------------------------------------------ per column
+    def _columns(self, ctx: FileContext) -> None:
+        present = set(ctx.staged.header.names)
+        all_columns = [*present]
+        # NUL bytes anywhere in the row (one scan, then the column is named).
+        for name in all_columns:
+            col = sql_ident(name)
+            self._emit(
+                ctx,
+                ERROR,
+                name,
+                "control_character",
+                f"strpos({col}, chr(0)) > 0",
+                f"'{name} contains a NUL byte'",
+            )
+        for column in ctx.spec.columns:
+            if column.name not in present:
+                continue
+            col = sql_ident(column.name)
+            value = f"trim({col})"
+            self._emit(
+                ctx,
+                ERROR,
+                column.name,
+                "too_long",
+                f"length({col}) > {column.max_length}",
+                f"'{column.name} is ' || length({col}) || ' characters long; the limit is {column.max_length}'",
+            )
+            if column.required:
+                self._emit(
+                    ctx,
+                    ERROR,
+                    column.name,
+                    "required",
+                    f"{col} IS NULL OR {value} = ''",
+                    f"'{column.name} is required'",
+                )
+            filled = f"{col} IS NOT NULL AND {value} <> ''"
+            self._type_check(
+                ctx, column.name, column.type, column.enum, column.required, value, filled
+            )
+
+    def _type_check(
+        self,
+        ctx: FileContext,
+        name: str,
+        vtype: ValueType,
+        enum: tuple[str, ...],
+        required: bool,
+        value: str,
+        filled: str,
+    ) -> None:
+        severity = ERROR if required else WARNING
+        shown = f"'''' || {value} || ''''"
+        if vtype is ValueType.ENUM:
+            allowed = ", ".join(sql_literal(v.lower()) for v in enum)
+            listing = ", ".join(enum)
+            self._emit(
+                ctx,
+                ERROR if name != "sex" else WARNING,
+                name,
+                "enumeration",
+                f"{filled} AND lower({value}) NOT IN ({allowed})",
+                f"'{name} ' || {shown} || ' is not one of: {listing}'",
+            )
+        elif vtype is ValueType.BOOL:
+            self._emit(
+                ctx,
+                severity,
+                name,
+                "boolean",
+                f"{filled} AND lower({value}) NOT IN ('true', 'false')",
+                f"'{name} ' || {shown} || ' must be true or false'",
+            )
+        elif vtype is ValueType.DATE:
+            self._emit(
+                ctx,
+                severity,
+                name,
+                "date",
+                f"{filled} AND try_strptime({value}, '%Y-%m-%d') IS NULL",
+                f"'{name} ' || {shown} || ' is not a date in the form YYYY-MM-DD'",
+            )
+        elif vtype is ValueType.DATETIME:
+            self._emit(
+                ctx,
+                WARNING,
+                name,
+                "datetime",
+                f"{filled} AND try_cast({value} AS TIMESTAMPTZ) IS NULL",
+                f"'{name} ' || {shown} || ' is not an ISO 8601 date-time; ignored'",
+            )
+        elif vtype is ValueType.EMAIL:
+            self._emit(
+                ctx,
+                WARNING,
+                name,
+                "email",
+                f"{filled} AND NOT regexp_full_match({value}, {sql_literal(EMAIL_PATTERN)})",
+                f"'{name} ' || {shown} || ' does not look like an email address'",
+            )
+        elif vtype is ValueType.PHONE:
+            digits = f"length(regexp_replace({value}, '[^0-9]', '', 'g'))"
+            self._emit(
+                ctx,
+                WARNING,
+                name,
+                "phone",
+                f"{filled} AND ({digits} NOT BETWEEN 7 AND 15 OR regexp_matches({value}, '[A-Za-z]'))",
+                f"'{name} ' || {shown} || ' does not look like a phone number'",
+            )
+        elif vtype is ValueType.LANGUAGE:
+            self._emit(
+                ctx,
+                WARNING,
+                name,
+                "language",
+                f"{filled} AND NOT regexp_full_match({value}, {sql_literal(LANGUAGE_PATTERN)})",
+                f"'{name} ' || {shown} || ' is not a language code such as en or es; ignored'",
+            )
+        elif vtype is ValueType.GRADES:
+            from daemon.formats.spec import GRADE_CODES
+
+            codes = ", ".join(sql_literal(g.lower()) for g in GRADE_CODES)
+            self._emit(
+                ctx,
+                WARNING,
+                name,
+                "grades",
+                f"{filled} AND list_bool_or(list_transform(string_split({value}, ','), lambda g: lower(trim(g)) NOT IN ({codes})))",
+                f"'{name} ' || {shown} || ' holds a value that is not a grade code (KG, 01-13, PK, ...)'",
+            )
+        elif vtype is ValueType.ID:
+            self._emit(
+                ctx,
+                ERROR,
+                name,
+                "identifier",
+                f"{filled} AND strpos({value}, ',') > 0",
+                f"'{name} ' || {shown} || ' may not contain a comma'",
+            )
+
+    # ------------------------------------------------------------------ keys
+    def _duplicate_keys(self, ctx: FileContext) -> None:
+        key_cols = [sql_ident(k) for k in ctx.spec.key]
+        if not all(k in ctx.staged.header.names for k in ctx.spec.key):
+            return
+        key_expr = " || chr(31) || ".join(f"coalesce(trim({k}), '')" for k in key_cols)
+        shown = " || ', ' || ".join(
+            f"'{k}=' || coalesce(trim({sql_ident(k)}), '')" for k in ctx.spec.key
+        )
+        source = f"""(SELECT *, min(_line) OVER (PARTITION BY {key_expr}) AS _first_line
+                      FROM {ctx.table} WHERE {key_cols[0]} IS NOT NULL AND trim({key_cols[0]}) <> '')"""
+        self._emit(
+            ctx,
+            ERROR,
+            ctx.spec.key[0],
+            "duplicate_id",
+            "_line <> _first_line",
+            f"'duplicate ' || {shown} || ' (first on line ' || _first_line || '); this row was skipped'",
+            source=source,
+        )
+
+    def _delta_rules(self, ctx: FileContext) -> None:
+        if ctx.mode != "delta" or not ctx.spec.has_status:
+            return
+        for name in ("status", "dateLastModified"):
+            if name not in ctx.staged.header.names:
+                self.db.execute(
+                    "INSERT INTO row_issues VALUES (?, ?, 1, NULL, 'ERROR', ?, 'delta_column', ?)",
+                    [
+                        self.run_id,
+                        ctx.file,
+                        name,
+                        f"{ctx.file} line 1: a delta file needs a {name} column",
+                    ],
+                )
+                continue
+            col = sql_ident(name)
+            self._emit(
+                ctx,
+                ERROR,
+                name,
+                "delta_required",
+                f"{col} IS NULL OR trim({col}) = ''",
+                f"'{name} is required in a delta file'",
+            )
+
+    # ------------------------------------------------------------------ references
+    def _known_ids(self, target: str, target_filter: str | None) -> str | None:
+        """SQL selecting the ids a reference may name, or None when it cannot be checked."""
+        parts = []
+        target_ctx = self.files.get(target)
+        if target_ctx is not None:
+            where = f"WHERE {target_filter}" if target_filter else ""
+            parts.append(
+                f"SELECT trim({target_ctx.id_column}) AS id FROM {target_ctx.table} {where}"
+            )
+        if target_ctx is None or target_ctx.mode == "delta":
+            directory = self.directory_ids(target)
+            if directory is not None:
+                parts.append(directory)
+            elif target_ctx is None:
+                return None
+        return " UNION ".join(parts)
+
+    def _reference(self, ctx: FileContext, ref: Reference) -> None:
+        if ref.column not in ctx.staged.header.names:
+            return
+        known = self._known_ids(ref.target, ref.target_filter)
+        if known is None:
+            return
+        col = sql_ident(ref.column)
+        is_list = (
+            ctx.spec.column(ref.column) is not None
+            and ctx.spec.column(ref.column).type is ValueType.ID_LIST
+        )  # type: ignore[union-attr]
+        values = f"unnest(string_split({col}, ','))" if is_list else col
+        target_file = self.files[ref.target].file if ref.target in self.files else "the directory"
+        source = f"""(
+            SELECT v._line, v.{ctx.id_column}, v.ref_value
+            FROM (SELECT _line, {ctx.id_column}, trim({values}) AS ref_value FROM {ctx.table}
+                  WHERE {col} IS NOT NULL AND trim({col}) <> '') v
+            ANTI JOIN ({known}) k ON k.id = v.ref_value
+            WHERE v.ref_value <> '')"""
+        what = ref.what or f"a row of {target_file}"
+        suffix = "" if ref.severity == ERROR else "; ignored"
+        self._emit(
+            ctx,
+            ref.severity,
+            ref.column,
+            "dangling_reference",
+            "true",
+            f"'{ref.column} ''' || ref_value || ''' is not {what.replace(chr(39), chr(39) * 2)}{suffix}'",
+            source=source,
+        )
+
+    def _users_without_org(self, ctx: FileContext) -> None:
+        known = self._known_ids("orgs", None)
+        if known is None or "orgSourcedIds" not in ctx.staged.header.names:
+            return
+        source = f"""(
+            SELECT u._line, u.sourcedId FROM {ctx.table} u
+            WHERE trim(coalesce(u.orgSourcedIds, '')) <> ''
+              AND NOT EXISTS (SELECT 1 FROM ({known}) k
+                              WHERE list_contains(list_transform(string_split(u.orgSourcedIds, ','), lambda x: trim(x)), k.id)))"""
+        self._emit(
+            ctx,
+            ERROR,
+            "orgSourcedIds",
+            "no_known_org",
+            "true",
+            "'none of the orgs in orgSourcedIds is known, so the user belongs nowhere'",
+            source=source,
+        )
+
+    def _guardian_rows_disagree(self, ctx: FileContext) -> None:
+        fields = ["givenName", "familyName", "email", "sms", "phone", "language"]
+        signature = " || chr(31) || ".join(f"coalesce(trim({sql_ident(f)}), '')" for f in fields)
+        source = f"""(SELECT _line, sourcedId, sig, first_value(sig) OVER w AS first_sig, first_value(_line) OVER w AS first_line
+                      FROM (SELECT _line, sourcedId, {signature} AS sig FROM {ctx.table})
+                      WINDOW w AS (PARTITION BY trim(sourcedId) ORDER BY _line))"""
+        self._emit(
+            ctx,
+            WARNING,
+            None,
+            "guardian_details_differ",
+            "sig <> first_sig",
+            "'details of guardian ''' || sourcedId || ''' differ from line ' || first_line || ', whose details are used'",
+            source=source,
+        )
+
+    def _attribute_names(self, ctx: FileContext) -> None:
+        self._emit(
+            ctx,
+            ERROR,
+            "name",
+            "attribute_name",
+            f"name IS NOT NULL AND trim(name) <> '' AND NOT regexp_full_match(trim(name), {sql_literal(ATTRIBUTE_NAME_PATTERN)})",
+            "'attribute name ''' || name || ''' may hold only letters, digits, _, - and .'",
+        )

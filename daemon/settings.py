@@ -1,0 +1,217 @@
+"""The district's sync settings: stored in the database, validated, every change audited."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from daemon.audit import audit
+from daemon.db import Database
+
+GuardianRole = Literal["parent", "guardian", "relative"]
+
+
+class SyncSettings(BaseModel):
+    """Every setting that shapes a plan or the daemon, with the seed product's defaults."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    student_id: Literal["sourcedId", "identifier"] = "sourcedId"
+    archived_students: Literal["unarchive", "keep_archived"] = "unarchive"
+    phone_credential_column: Literal["sms", "phone"] = "sms"
+    daily_sync_enabled: bool = True
+    sync_start_time: str = "02:00"
+    sync_on_arrival: bool = False
+    manage_guardians: bool = True
+    guardian_roles: list[GuardianRole] = Field(default_factory=lambda: ["parent", "guardian"])
+    unarchive_reappearing_classrooms: bool = True
+    classroom_filter: Literal["all", "homeroom_only"] = "all"
+    update_active_users_contacts: bool = False
+    update_language: bool = True
+    school_matching: Literal["create_missing", "match_only"] = "create_missing"
+    auto_apply: bool = False
+    deletion_threshold: float = Field(10.0, ge=0, le=100)
+    deletion_threshold_count: int | None = Field(None, ge=0)
+    drop_retention_days: int = Field(30, ge=1, le=3650)
+
+    @field_validator("sync_start_time")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        match = re.fullmatch(r"(\d{1,2}):(\d{2})", value.strip())
+        if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+            raise ValueError("a time of day as HH:MM, 24-hour clock (e.g. 02:00)")
+        return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+    @field_validator("guardian_roles")
+    @classmethod
+    def _roles(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one of parent, guardian, relative")
+        return sorted(set(value), key=["parent", "guardian", "relative"].index)
+
+
+@dataclass(frozen=True)
+class SettingInfo:
+    key: str
+    meaning: str
+    allowed: str  # human-readable allowed values
+
+
+SETTING_INFO: dict[str, SettingInfo] = {
+    info.key: info
+    for info in (
+        SettingInfo(
+            "student_id",
+            "Which feed column identifies a student. Switching re-keys existing students.",
+            "sourcedId, identifier",
+        ),
+        SettingInfo(
+            "archived_students",
+            "A student archived here but active in the feed: unarchive, or keep archived (a conflict).",
+            "unarchive, keep_archived",
+        ),
+        SettingInfo(
+            "phone_credential_column",
+            "Which feed column is the mobile phone (log-in and messages); the other is the home phone.",
+            "sms, phone",
+        ),
+        SettingInfo(
+            "daily_sync_enabled",
+            "Sync every day at the start time. While on, students cannot be created by hand.",
+            "true, false",
+        ),
+        SettingInfo(
+            "sync_start_time",
+            "When the daily sync starts (server local time).",
+            "HH:MM, 24-hour clock",
+        ),
+        SettingInfo(
+            "sync_on_arrival", "Sync a complete new drop as soon as it arrives.", "true, false"
+        ),
+        SettingInfo(
+            "manage_guardians",
+            "When off, the sync creates, changes and archives no guardian and no link.",
+            "true, false",
+        ),
+        SettingInfo(
+            "guardian_roles",
+            "Feed roles that count as guardians (relative = emergency contacts).",
+            "comma list of parent, guardian, relative",
+        ),
+        SettingInfo(
+            "unarchive_reappearing_classrooms",
+            "A classroom archived here that comes back in the feed is unarchived.",
+            "true, false",
+        ),
+        SettingInfo(
+            "classroom_filter",
+            "Which classes become classrooms: all, or homerooms only (against oversharing).",
+            "all, homeroom_only",
+        ),
+        SettingInfo(
+            "update_active_users_contacts",
+            "Overwrite email and phones of activated or hand-edited users. Off: each difference is a conflict.",
+            "true, false",
+        ),
+        SettingInfo(
+            "update_language",
+            "The user's language follows the feed; hand edits of language are refused.",
+            "true, false",
+        ),
+        SettingInfo(
+            "school_matching",
+            "Feed schools with no match: create them, or skip their rows (reported once per school).",
+            "create_missing, match_only",
+        ),
+        SettingInfo(
+            "auto_apply",
+            "Apply planned runs without review when nothing is held and no blocking conflict exists.",
+            "true, false",
+        ),
+        SettingInfo(
+            "deletion_threshold",
+            "Most records of one kind a run may archive, as % of that kind's active records; over it the run is held.",
+            "a percentage 0-100",
+        ),
+        SettingInfo(
+            "deletion_threshold_count",
+            "Optional absolute limit of archived records of one kind per run.",
+            "a whole number, or none",
+        ),
+        SettingInfo(
+            "drop_retention_days",
+            "How long processed drops are kept in the archive folder.",
+            "days, 1-3650",
+        ),
+    )
+}
+
+
+class SettingError(ValueError):
+    """A bad key or value; the message names the allowed values."""
+
+
+def parse_value(key: str, raw: str) -> Any:
+    if key not in SETTING_INFO:
+        raise SettingError(f"unknown setting '{key}'; settings are: {', '.join(SETTING_INFO)}")
+    field = SyncSettings.model_fields[key]
+    text = raw.strip()
+    annotation = str(field.annotation)
+    if "bool" in annotation and "list" not in annotation:
+        lowered = text.lower()
+        if lowered in ("true", "on", "yes", "1"):
+            return True
+        if lowered in ("false", "off", "no", "0"):
+            return False
+        raise SettingError(f"{key}: '{raw}' is not allowed; allowed: {SETTING_INFO[key].allowed}")
+    if key == "guardian_roles":
+        return [part.strip().lower() for part in text.split(",") if part.strip()]
+    if key == "deletion_threshold":
+        return text.rstrip("%").strip()
+    if key == "deletion_threshold_count" and text.lower() in ("none", "off", ""):
+        return None
+    return text
+
+
+def load_settings(db: Database) -> SyncSettings:
+    stored = {k: json.loads(v) for k, v in db.rows("SELECT key, value FROM settings")}
+    known = {k: v for k, v in stored.items() if k in SyncSettings.model_fields}
+    return SyncSettings(**known)
+
+
+def set_setting(db: Database, key: str, raw: str, actor: str) -> SyncSettings:
+    """Validate, store and audit one change; raises SettingError with the allowed values."""
+    value = parse_value(key, raw)
+    current = load_settings(db)
+    try:
+        updated = current.model_copy(update={}).model_validate({**current.model_dump(), key: value})
+    except ValidationError as exc:
+        reason = exc.errors()[0].get("msg", "invalid")
+        raise SettingError(
+            f"{key}: '{raw}' is not allowed ({reason}); allowed: {SETTING_INFO[key].allowed}"
+        ) from exc
+    old = getattr(current, key)
+    new = getattr(updated, key)
+    with db.transaction():
+        db.execute(
+            "INSERT OR REPLACE INTO settings VALUES (?, ?, current_timestamp, ?)",
+            [key, json.dumps(new), actor],
+        )
+        audit(db, actor, "settings.set", details={"key": key, "old": old, "new": new})
+    return updated
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(value)
+    if value is None:
+        return "none"
+    if isinstance(value, float) and value.is_integer():
+        return f"{int(value)}"
+    return str(value)

@@ -1,0 +1,109 @@
+"""Deciding conflicts: take the feed's value, keep the directory's, or ignore.
+
+A decision on a run that is not applied yet shapes its apply; on an applied run, 'take' changes
+the directory at once (audited, and later plans are superseded).
+"""
+
+from __future__ import annotations
+
+from daemon.audit import audit
+from daemon.db import Database
+
+DECISIONS = ("take", "keep", "ignore")
+TAKEABLE = ("contact_protected", "archived_student_in_feed", "link_outside_sync")
+CONTACT_FIELDS = ("email", "mobile_phone", "home_phone")
+
+
+class ConflictError(ValueError):
+    pass
+
+
+def resolve_conflicts(db: Database, conflict_ids: list[int], decision: str, actor: str) -> int:
+    """Decide one or many conflicts; returns how many were decided."""
+    if decision not in DECISIONS:
+        raise ConflictError(f"'{decision}' is not a decision; use take, keep or ignore")
+    if not conflict_ids:
+        return 0
+    placeholders = ", ".join("?" for _ in conflict_ids)
+    rows = db.rows(
+        f"""SELECT c.conflict_id, c.kind, c.decision, r.status FROM conflicts c JOIN runs r USING (run_id)
+            WHERE c.conflict_id IN ({placeholders})""",
+        conflict_ids,
+    )
+    found = {r[0] for r in rows}
+    missing = [i for i in conflict_ids if i not in found]
+    if missing:
+        raise ConflictError(f"there is no conflict {missing[0]}")
+    for conflict_id, kind, current, run_status in rows:
+        if decision == "take" and kind not in TAKEABLE:
+            raise ConflictError(
+                f"conflict {conflict_id} ({kind}) has no feed value to take; use keep or ignore "
+                "and fix the cause (merge duplicates, set the SIS id)"
+            )
+        if current is not None and run_status not in ("planned", "held"):
+            raise ConflictError(f"conflict {conflict_id} was already decided ({current})")
+    immediate = [r[0] for r in rows if r[3] not in ("planned", "held")]
+    with db.transaction():
+        db.execute(
+            f"""UPDATE conflicts SET decision = ?, decided_by = ?, decided_at = current_timestamp
+                WHERE conflict_id IN ({placeholders})""",
+            [decision, actor, *conflict_ids],
+        )
+        if decision == "take" and immediate:
+            from daemon.sync.runs import supersede_open_runs
+
+            _take(db, immediate)
+            db.bump_directory_version()
+            supersede_open_runs(db)
+        audit(
+            db,
+            actor,
+            f"conflict.{decision}",
+            target_kind="conflict",
+            target_id=conflict_ids[0] if len(conflict_ids) == 1 else None,
+            details={
+                "conflict_ids": conflict_ids,
+                "applied_now": immediate if decision == "take" else [],
+            },
+        )
+    return len(conflict_ids)
+
+
+def apply_taken_conflicts(db: Database, run_id: int, actor: str) -> None:
+    """At apply time, inside its transaction: the feed values chosen before applying."""
+    ids = [
+        r[0]
+        for r in db.rows(
+            "SELECT conflict_id FROM conflicts WHERE run_id = ? AND decision = 'take'", [run_id]
+        )
+    ]
+    if ids:
+        _take(db, ids)
+
+
+def _take(db: Database, conflict_ids: list[int]) -> None:
+    ids = ", ".join(str(int(i)) for i in conflict_ids)
+    chosen = f"(SELECT * FROM conflicts WHERE conflict_id IN ({ids}) AND decision = 'take')"
+    for field in CONTACT_FIELDS:
+        db.execute(
+            f"""UPDATE users SET {field} = c.feed_value, updated_at = current_timestamp,
+                       last_run = c.run_id
+                FROM {chosen} c
+                WHERE c.kind = 'contact_protected' AND c.field = '{field}' AND users.user_id = c.record_id"""
+        )
+    db.execute(
+        f"""UPDATE users SET status = 'active', archived_run = NULL, archived_at = NULL,
+                   updated_at = current_timestamp, last_run = c.run_id
+            FROM {chosen} c
+            WHERE c.kind = 'archived_student_in_feed' AND users.user_id = c.record_id"""
+    )
+    db.execute(
+        f"""INSERT INTO guardian_links
+            SELECT (SELECT coalesce(max(link_id), 0) FROM guardian_links) + row_number() OVER (),
+                   c.record_id, c.other_record_id, g.role, 'active', 'sync', c.run_id, c.run_id, NULL,
+                   current_timestamp, current_timestamp, NULL, c.source_file, c.source_line
+            FROM {chosen} c JOIN users g ON g.user_id = c.other_record_id
+            WHERE c.kind = 'link_outside_sync'
+              AND NOT EXISTS (SELECT 1 FROM guardian_links l WHERE l.student_id = c.record_id
+                              AND l.guardian_id = c.other_record_id AND l.status = 'active')"""
+    )

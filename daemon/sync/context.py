@@ -1,0 +1,62 @@
+"""What the planning steps share: the run, its staging schema, the drop's modes and the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from daemon.db import Database, sql_literal
+from daemon.ingest.issues import Issue
+from daemon.settings import SyncSettings
+
+
+@dataclass
+class PlanContext:
+    db: Database
+    run_id: int
+    schema: str
+    settings: SyncSettings
+    modes: dict[str, str]  # entity -> bulk | delta | absent
+    file_names: dict[str, str]  # entity -> file name as found in the drop
+    columns: dict[str, set[str]] = field(default_factory=dict)  # entity -> staging columns
+    notes: list[dict[str, str]] = field(default_factory=list)  # what shaped the plan, for people
+    # Fields the feed cannot speak for in this run (column missing, setting off): kept as they are.
+    keep_fields: dict[str, set[str]] = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)  # row results found while planning
+
+    def t(self, name: str) -> str:
+        """A table in the run's schema."""
+        return f"{self.schema}.{name}"
+
+    def present(self, entity: str) -> bool:
+        return self.modes.get(entity, "absent") != "absent"
+
+    def mode(self, entity: str) -> str:
+        return self.modes.get(entity, "absent")
+
+    def file(self, entity: str) -> str:
+        return self.file_names.get(entity, f"{entity}.csv")
+
+    def good(self, entity: str) -> str:
+        """The staging rows of a file without ERROR results, as a subquery."""
+        file = sql_literal(self.file(entity))
+        return f"""(SELECT s.* FROM {self.t(entity)} s
+                    ANTI JOIN (SELECT DISTINCT line FROM row_issues
+                               WHERE run_id = {self.run_id} AND file_name = {file} AND severity = 'ERROR') e
+                    ON e.line = s._line)"""
+
+    def errored(self, entity: str) -> str:
+        """The staging rows of a file that have an ERROR result, as a subquery."""
+        file = sql_literal(self.file(entity))
+        return f"""(SELECT s.* FROM {self.t(entity)} s
+                    SEMI JOIN (SELECT DISTINCT line FROM row_issues
+                               WHERE run_id = {self.run_id} AND file_name = {file} AND severity = 'ERROR') e
+                    ON e.line = s._line)"""
+
+    def note(self, kind: str, message: str) -> None:
+        self.notes.append({"kind": kind, "message": message})
+
+    def max_id(self, table: str, id_col: str) -> int:
+        return int(self.db.one(f"SELECT coalesce(max({id_col}), 0) FROM {table}") or 0)
+
+    def one(self, sql: str) -> int:
+        return int(self.db.one(sql) or 0)

@@ -1,0 +1,138 @@
+"""The set-based diff: desired rows against the directory -> plan tables and field-level changes.
+
+Rows are compared by a hash of the columns the feed decides; the field-by-field before/after is
+computed only for rows whose hash differs.
+"""
+
+from __future__ import annotations
+
+from daemon.db import sql_literal
+from daemon.sync.context import PlanContext
+from daemon.sync.kinds import Table
+
+# Which files a record may have come from, per table: it is archived for being absent only when
+# the file it came from is in this drop as a bulk file.
+SOURCE_ENTITIES = {
+    "schools": ("orgs",),
+    "classrooms": ("classes",),
+    "users": ("users", "guardians"),
+    "enrollments": ("enrollments",),
+    "guardian_links": ("users", "guardians"),
+    "student_attributes": ("student_attributes",),
+}
+# Children archived with their parent (in any mode): table -> [(column, parent table)].
+CASCADES = {
+    "enrollments": (("user_id", "users"), ("classroom_id", "classrooms")),
+    "guardian_links": (("student_id", "users"), ("guardian_id", "users")),
+    "student_attributes": (("student_id", "users"),),
+}
+
+
+def plan_table(ctx: PlanContext, table: Table) -> None:
+    """Write plan_<table>: one row per create, update, unarchive and archive."""
+    desired = ctx.t(f"desired_{table.name}")
+    plan = ctx.t(f"plan_{table.name}")
+    cols = table.compared
+    f_cols = ", ".join(f"f.{c}" for c in cols)
+    d_cols = ", ".join(f"d.{c}" for c in cols)
+    f_hash = "hash(" + ", ".join(f"f.{c}" for c in cols) + ")"
+    d_hash = "hash(" + ", ".join(f"d.{c}" for c in cols) + ")"
+    bulk_files = _bulk_files(ctx, table)
+    absent_clause = "false"
+    if bulk_files:
+        absent_clause = f"""lower(d.source_file) IN ({bulk_files})
+            AND d.{table.id_col} NOT IN (SELECT id FROM {ctx.t(f"present_{table.name}")})"""
+    cascade = _cascade_clause(ctx, table)
+    ctx.db.execute(
+        f"""
+        CREATE OR REPLACE TABLE {plan} AS
+        SELECT CASE WHEN f._target_id IS NULL THEN 'create'
+                    WHEN d.status = 'archived' THEN 'unarchive' ELSE 'update' END AS op,
+               f._id AS id, {f_cols}, f._file, f._line, f._label
+        FROM {desired} f LEFT JOIN {table.name} d ON d.{table.id_col} = f._target_id
+        WHERE NOT f._skip AND NOT f._deleted
+          AND (f._target_id IS NULL OR d.status = 'archived' OR d.origin = 'hand' OR {f_hash} <> {d_hash})
+        UNION ALL
+        SELECT 'archive', d.{table.id_col}, {d_cols}, x._file, x._line, NULL
+        FROM {table.name} d
+        LEFT JOIN (SELECT _target_id, min(_file) AS _file, min(_line) AS _line FROM {desired}
+                   WHERE _deleted AND _target_id IS NOT NULL GROUP BY _target_id) x
+               ON x._target_id = d.{table.id_col}
+        WHERE d.status = 'active' AND d.origin = 'sync'
+          AND ({absent_clause} OR x._target_id IS NOT NULL {cascade})
+        """
+    )
+
+
+def _bulk_files(ctx: PlanContext, table: Table) -> str:
+    names = [ctx.file(e).lower() for e in SOURCE_ENTITIES[table.name] if ctx.mode(e) == "bulk"]
+    return ", ".join(sql_literal(n) for n in names)
+
+
+def _cascade_clause(ctx: PlanContext, table: Table) -> str:
+    parts = []
+    for column, parent in CASCADES.get(table.name, ()):
+        parent_plan = ctx.t(f"plan_{parent}")
+        parts.append(f"OR d.{column} IN (SELECT id FROM {parent_plan} WHERE op = 'archive')")
+    return " ".join(parts)
+
+
+def build_present(ctx: PlanContext, table: Table, extra_sql: str | None = None) -> None:
+    """Directory ids the feed still speaks for (even through rows skipped or in error)."""
+    desired = ctx.t(f"desired_{table.name}")
+    extra = f"UNION SELECT id FROM ({extra_sql})" if extra_sql else ""
+    ctx.db.execute(
+        f"""
+        CREATE OR REPLACE TABLE {ctx.t(f"present_{table.name}")} AS
+        SELECT _target_id AS id FROM {desired} WHERE _target_id IS NOT NULL AND NOT _deleted
+        {extra}
+        """
+    )
+
+
+def record_changes(ctx: PlanContext, table: Table, display: dict[str, str] | None = None) -> None:
+    """Append the plan's changes, with field-level before/after for updates, to `changes`."""
+    plan = ctx.t(f"plan_{table.name}")
+    display = display or {}
+    fields = []
+    for c in (*table.compared, "origin"):
+        new = "'sync'" if c == "origin" else f"p.{c}"
+        old_shown = display.get(c, "CAST({v} AS VARCHAR)").format(v=f"d.{c}")
+        new_shown = display.get(c, "CAST({v} AS VARCHAR)").format(v=new)
+        fields.append(
+            f"CASE WHEN {new} IS DISTINCT FROM d.{c} THEN "
+            f"{{'field': '{c}', 'old': {old_shown}, 'new': {new_shown}}} END"
+        )
+    field_list = "list_filter([" + ", ".join(fields) + "], lambda x: x IS NOT NULL)"
+    kind = table.kind_expr("p")
+    start = int(
+        ctx.db.one("SELECT coalesce(max(seq), 0) FROM changes WHERE run_id = ?", [ctx.run_id]) or 0
+    )
+    label = _archive_label(table)
+    ctx.db.execute(
+        f"""
+        INSERT INTO changes
+        SELECT {ctx.run_id}, {start} + row_number() OVER (), {kind}, p.op, p.id,
+               p.sis_id_shown, coalesce(p._label, {label}),
+               CASE WHEN p.op IN ('update', 'unarchive') THEN {field_list} END,
+               coalesce(p._file, d.source_file), p._line,
+               CASE WHEN p.op = 'archive' AND p._file IS NULL THEN 'no longer in the feed'
+                    WHEN p.op = 'archive' THEN 'marked tobedeleted' END
+        FROM (SELECT *, {_sis_expr(table)} AS sis_id_shown FROM {plan}) p
+        LEFT JOIN {table.name} d ON d.{table.id_col} = p.id
+        """
+    )
+
+
+def _sis_expr(table: Table) -> str:
+    return "sis_id" if "sis_id" in table.compared else "CAST(NULL AS VARCHAR)"
+
+
+def _archive_label(table: Table) -> str:
+    if table.name == "users":
+        return "d.given_name || ' ' || d.family_name"
+    if table.name in ("schools", "classrooms"):
+        return "d.name"
+    if table.name == "student_attributes":
+        return "d.name"
+    return "CAST(d." + table.id_col + " AS VARCHAR)"

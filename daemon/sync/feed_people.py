@@ -1,0 +1,237 @@
+"""The feed's people (students, staff, guardians), their links and attributes, as desired rows.
+
+Each `desired_*` table holds one row per record the feed wants, shaped like the directory table,
+with `_target_id` (the matched directory record, NULL when new), `_id` (the id it will have) and
+provenance (`_file`, `_line`, `_label`). Matching honours merged tombstones and the student_id
+setting.
+"""
+
+from __future__ import annotations
+
+from daemon.db import sql_ident, sql_literal
+from daemon.formats.spec import STAFF_ROLES
+from daemon.sync.context import PlanContext
+
+LANGUAGE_OK = r"^[a-z]{2,3}([-_][a-z0-9]{2,8})*$"
+
+
+def _col(ctx: PlanContext, entity: str, name: str, alias: str = "") -> str:
+    """`nullif(trim(col), '')` when the file has the column, else NULL."""
+    if name not in ctx.columns.get(entity, set()):
+        return "CAST(NULL AS VARCHAR)"
+    prefix = f"{alias}." if alias else ""
+    return f"nullif(trim({prefix}{sql_ident(name)}), '')"
+
+
+def build_feed_users(ctx: PlanContext) -> None:
+    """Normalise users.csv (+ roles.csv, demographics.csv, guardians.csv) into feed_users."""
+    s = ctx.settings
+    roles_in = ", ".join(sql_literal(r) for r in s.guardian_roles)
+    staff_in = ", ".join(sql_literal(r) for r in STAFF_ROLES)
+    mobile, home = ("sms", "phone") if s.phone_credential_column == "sms" else ("phone", "sms")
+    has_users = ctx.present("users")
+    language = f"lower(coalesce({_col(ctx, 'users', 'language', 'u')}, {_col(ctx, 'users', 'metadata.language', 'u')}))"
+    role = f"lower({_col(ctx, 'users', 'role', 'u')})"
+    orgs = f"{_col(ctx, 'users', 'orgSourcedIds', 'u')}"
+    role_source, org_source = "", ""
+    if ctx.present("roles"):
+        role_source = f"""LEFT JOIN (
+            SELECT trim(userSourcedId) AS sis_id,
+                   arg_min(lower(trim(role)), CASE lower(trim(roleType)) WHEN 'primary' THEN 0 ELSE 1 END) AS role,
+                   string_agg(DISTINCT trim(orgSourcedId), ',') AS orgs
+            FROM {ctx.good("roles")} GROUP BY ALL) r ON r.sis_id = trim(u.sourcedId)"""
+        role = f"coalesce({role}, r.role)"
+        org_source = "r.orgs"
+        orgs = f"coalesce({orgs}, {org_source})"
+    demographics = "CAST(NULL AS VARCHAR)"
+    demo_join = ""
+    if ctx.present("demographics"):
+        demo_join = f"""LEFT JOIN (
+            SELECT trim(sourcedId) AS sis_id, arg_min(trim(birthDate), _line) AS birth_date
+            FROM {ctx.good("demographics")}
+            WHERE try_strptime(trim(birthDate), '%Y-%m-%d') IS NOT NULL GROUP BY ALL) dm
+            ON dm.sis_id = trim(u.sourcedId)"""
+        demographics = "dm.birth_date"
+    else:
+        ctx.keep_fields.setdefault("users", set()).add("birth_date")
+    for field, column in (
+        ("middle_name", "middleName"),
+        ("identifier", "identifier"),
+        ("email", "email"),
+        ("grades", "grades"),
+        ("preferred_given_name", "preferredGivenName"),
+    ):
+        if column not in ctx.columns.get("users", set()):
+            ctx.keep_fields.setdefault("users", set()).add(field)
+    if not s.update_language or not (
+        {"language", "metadata.language"} & ctx.columns.get("users", set())
+    ):
+        ctx.keep_fields.setdefault("users", set()).add("language")
+    if mobile not in ctx.columns.get("users", set()):
+        ctx.keep_fields.setdefault("users", set()).add("mobile_phone")
+    if home not in ctx.columns.get("users", set()):
+        ctx.keep_fields.setdefault("users", set()).add("home_phone")
+    known_orgs = f"SELECT sis_id AS id FROM {ctx.t('org_ids')}"
+    users_sql = "SELECT NULL WHERE false"
+    if has_users:
+        users_sql = f"""
+        SELECT trim(u.sourcedId) AS sis_id, {role} AS role,
+               {_col(ctx, "users", "identifier", "u")} AS identifier,
+               {_col(ctx, "users", "username", "u")} AS username,
+               {_col(ctx, "users", "givenName", "u")} AS given_name,
+               {_col(ctx, "users", "familyName", "u")} AS family_name,
+               {_col(ctx, "users", "middleName", "u")} AS middle_name,
+               {_col(ctx, "users", "preferredGivenName", "u")} AS preferred_given_name,
+               {_col(ctx, "users", "email", "u")} AS email,
+               {_col(ctx, "users", mobile, "u")} AS mobile_phone,
+               {_col(ctx, "users", home, "u")} AS home_phone,
+               CASE WHEN regexp_full_match({language}, '{LANGUAGE_OK}') THEN {language} END AS language,
+               {language} IS NOT NULL AND NOT regexp_full_match({language}, '{LANGUAGE_OK}') AS _language_invalid,
+               {_col(ctx, "users", "grades", "u")} AS grades,
+               {demographics} AS birth_date,
+               {orgs} AS raw_orgs,
+               lower({_col(ctx, "users", "enabledUser", "u")}) = 'true' AS enabled,
+               list_filter(list_transform(string_split(coalesce({_col(ctx, "users", "agentSourcedIds", "u")}, ''), ','),
+                                          lambda x: trim(x)), lambda x: x <> '') AS agent_sis_ids,
+               coalesce(lower(trim(u.status)), '') = 'tobedeleted' AS _deleted,
+               {sql_literal(ctx.file("users"))} AS _file, u._line AS _line
+        FROM {ctx.good("users")} u {role_source} {demo_join}"""
+    ctx.db.execute(f"CREATE OR REPLACE TABLE {ctx.t('feed_users_raw')} AS {users_sql}")
+    # Orgs: keep the ones that are known (dangling ones were reported and are ignored).
+    ctx.db.execute(
+        f"""
+        CREATE OR REPLACE TABLE {ctx.t("feed_users")} AS
+        SELECT f.* EXCLUDE (raw_orgs), o.org_sis_ids,
+               CASE WHEN f.role = 'student' THEN 'student'
+                    WHEN f.role IN ({staff_in}) THEN 'staff'
+                    WHEN f.role IN ({roles_in}) THEN 'guardian' END AS kind,
+               o.unmatched_orgs
+        FROM {ctx.t("feed_users_raw")} f
+        LEFT JOIN (
+            SELECT sis_id,
+                   array_to_string(list_sort(list_distinct(list(org) FILTER (WHERE known))), ',') AS org_sis_ids,
+                   list_distinct(list(org) FILTER (WHERE NOT known)) AS unmatched_orgs
+            FROM (SELECT x.sis_id, x.org, k.id IS NOT NULL AS known
+                  FROM (SELECT sis_id, trim(unnest(string_split(raw_orgs, ','))) AS org
+                        FROM {ctx.t("feed_users_raw")} WHERE raw_orgs IS NOT NULL) x
+                  LEFT JOIN ({known_orgs}) k ON k.id = x.org
+                  WHERE x.org <> '')
+            GROUP BY sis_id) o ON o.sis_id = f.sis_id
+        """
+    )
+    if ctx.present("guardians"):
+        _add_guardians_file_people(ctx, mobile, home)
+
+
+def _add_guardians_file_people(ctx: PlanContext, mobile: str, home: str) -> None:
+    roles_in = ", ".join(sql_literal(r) for r in ctx.settings.guardian_roles)
+    language = f"lower({_col(ctx, 'guardians', 'language', 'g')})"
+    ctx.db.execute(
+        f"""
+        INSERT INTO {ctx.t("feed_users")} BY NAME
+        SELECT trim(g.sourcedId) AS sis_id, lower(trim(g.relationship)) AS role,
+               {_col(ctx, "guardians", "givenName", "g")} AS given_name,
+               {_col(ctx, "guardians", "familyName", "g")} AS family_name,
+               {_col(ctx, "guardians", "email", "g")} AS email,
+               {_col(ctx, "guardians", mobile, "g")} AS mobile_phone,
+               {_col(ctx, "guardians", home, "g")} AS home_phone,
+               CASE WHEN regexp_full_match({language}, '{LANGUAGE_OK}') THEN {language} END AS language,
+               {language} IS NOT NULL AND NOT regexp_full_match({language}, '{LANGUAGE_OK}') AS _language_invalid,
+               true AS enabled, CAST([] AS VARCHAR[]) AS agent_sis_ids, false AS _deleted,
+               {sql_literal(ctx.file("guardians"))} AS _file, g._line AS _line,
+               CASE WHEN lower(trim(g.relationship)) IN ({roles_in}) THEN 'guardian' END AS kind
+        FROM {ctx.good("guardians")} g
+        ANTI JOIN {ctx.t("feed_users")} u ON u.sis_id = trim(g.sourcedId)
+        QUALIFY row_number() OVER (PARTITION BY trim(g.sourcedId) ORDER BY g._line) = 1
+        """
+    )
+
+
+def build_desired_users(ctx: PlanContext) -> None:
+    """Match feed people to directory users (through merged tombstones) and give new ones ids."""
+    ident = ctx.settings.student_id == "identifier"
+    kinds = "kind IS NOT NULL" + (
+        "" if ctx.settings.manage_guardians else " AND kind <> 'guardian'"
+    )
+    ident_keys = (
+        """UNION ALL
+           SELECT 'ident', identifier, coalesce(merged_into, user_id), merged_into IS NOT NULL
+           FROM users WHERE kind = 'student' AND identifier IS NOT NULL"""
+        if ident
+        else ""
+    )
+    key_type = "CASE WHEN kind = 'student' THEN 'ident' ELSE 'sis' END" if ident else "'sis'"
+    match_key = "CASE WHEN kind = 'student' THEN identifier ELSE sis_id END" if ident else "sis_id"
+    base = ctx.max_id("users", "user_id")
+    ctx.db.execute(
+        f"""
+        CREATE OR REPLACE TABLE {ctx.t("desired_users")} AS
+        WITH f AS (
+            SELECT *, {key_type} AS _key_type, {match_key} AS _match_key
+            FROM {ctx.t("feed_users")} WHERE {kinds}
+        ),
+        keys AS (
+            SELECT kt, key, min(uid) AS uid, count(DISTINCT uid) AS n, bool_and(via_tombstone) AS via_tombstone
+            FROM (SELECT 'sis' AS kt, sis_id AS key, coalesce(merged_into, user_id) AS uid,
+                         merged_into IS NOT NULL AS via_tombstone
+                  FROM users WHERE sis_id IS NOT NULL {ident_keys})
+            GROUP BY kt, key
+        ),
+        matched AS (
+            SELECT f.*, CASE WHEN k.n = 1 THEN k.uid END AS _target_id,
+                   coalesce(k.n, 0) > 1 AS _ambiguous,
+                   coalesce(k.via_tombstone, false) AS _via_tombstone,
+                   f._match_key IS NULL AS _no_key
+            FROM f LEFT JOIN keys k ON k.kt = f._key_type AND k.key = f._match_key
+        ),
+        ranked AS (
+            SELECT *, CASE WHEN _target_id IS NULL THEN 1
+                           ELSE row_number() OVER (PARTITION BY _target_id ORDER BY _via_tombstone, _line) END AS _claim_rank
+            FROM matched
+        )
+        SELECT *,
+               _ambiguous OR _no_key OR _claim_rank > 1 AS _skip,
+               given_name || ' ' || family_name AS _label,
+               coalesce(_target_id, {base} + row_number() OVER (PARTITION BY _target_id IS NULL OR _ambiguous OR _no_key OR _claim_rank > 1 ORDER BY _file, _line)) AS _id
+        FROM ranked
+        """
+    )
+    _report_unkeyed_students(ctx)
+
+
+def _report_unkeyed_students(ctx: PlanContext) -> None:
+    from daemon.ingest.issues import ERROR, Issue
+
+    if ctx.settings.student_id != "identifier":
+        return
+    for sis_id, file, line in ctx.db.rows(
+        f"SELECT sis_id, _file, _line FROM {ctx.t('desired_users')} WHERE _no_key ORDER BY _line LIMIT 10000"
+    ):
+        ctx.issues.append(
+            Issue(
+                file,
+                line,
+                sis_id,
+                ERROR,
+                "identifier",
+                "student_key",
+                f"{file} line {line}: identifier is required to identify a student "
+                "(setting student_id = identifier); the row was skipped",
+            )
+        )
+
+
+def build_user_map(ctx: PlanContext) -> None:
+    """Feed sourcedId -> user id, for enrollments, links and attributes to resolve people."""
+    ctx.db.execute(
+        f"""
+        CREATE OR REPLACE TABLE {ctx.t("user_map")} AS
+        SELECT sis_id, _id AS user_id, kind FROM {ctx.t("desired_users")} WHERE NOT _skip
+        UNION ALL
+        SELECT u.sis_id, coalesce(u.merged_into, u.user_id), s.kind
+        FROM users u JOIN users s ON s.user_id = coalesce(u.merged_into, u.user_id)
+        WHERE u.sis_id IS NOT NULL AND s.status <> 'merged'
+          AND u.sis_id NOT IN (SELECT sis_id FROM {ctx.t("feed_users")} WHERE sis_id IS NOT NULL)
+        QUALIFY count(*) OVER (PARTITION BY u.sis_id) = 1
+        """
+    )

@@ -1,0 +1,153 @@
+"""The feed's schools, classrooms and enrollments as desired rows (see feed_people for the shape)."""
+
+from __future__ import annotations
+
+from daemon.db import sql_literal
+from daemon.sync.context import PlanContext
+from daemon.sync.feed_people import _col
+
+
+def build_desired_schools(ctx: PlanContext) -> None:
+    """Schools by SIS id (a directory school may answer to several); the org_ids the others use."""
+    base = ctx.max_id("schools", "school_id")
+    create = ctx.settings.school_matching == "create_missing"
+    if ctx.present("orgs"):
+        rows = f"""
+            SELECT trim(o.sourcedId) AS sis_id, lower(trim(o.type)) AS org_type,
+                   {_col(ctx, "orgs", "name", "o")} AS name,
+                   {_col(ctx, "orgs", "identifier", "o")} AS identifier,
+                   {_col(ctx, "orgs", "parentSourcedId", "o")} AS parent_sis_id,
+                   coalesce(lower(trim(o.status)), '') = 'tobedeleted' AS _deleted,
+                   {sql_literal(ctx.file("orgs"))} AS _file, o._line AS _line
+            FROM {ctx.good("orgs")} o"""
+    else:
+        # No orgs.csv: schools are known by the ids classes and users name.
+        rows = f"""
+            SELECT DISTINCT ON (sis_id) sis_id, 'school' AS org_type, 'School ' || sis_id AS name,
+                   NULL AS identifier, NULL AS parent_sis_id, false AS _deleted, _file, _line
+            FROM (SELECT trim(schoolSourcedId) AS sis_id, {sql_literal(ctx.file("classes"))} AS _file, _line
+                  FROM {ctx.good("classes")}
+                  UNION ALL
+                  SELECT trim(unnest(string_split(orgSourcedIds, ','))), {sql_literal(ctx.file("users"))}, _line
+                  FROM {ctx.good("users")} WHERE orgSourcedIds IS NOT NULL)
+            WHERE sis_id <> '' AND sis_id NOT IN (SELECT sis_id FROM school_sis_ids)
+            ORDER BY sis_id, _file, _line"""
+    ctx.db.execute(
+        f"""
+        CREATE OR REPLACE TABLE {ctx.t("desired_schools")} AS
+        WITH f AS ({rows}),
+        matched AS (
+            SELECT f.*, m.school_id AS _target_id,
+                   m.school_id IS NOT NULL AND s.sis_id IS DISTINCT FROM f.sis_id AS _alias
+            FROM f LEFT JOIN school_sis_ids m ON m.sis_id = f.sis_id
+                   LEFT JOIN schools s ON s.school_id = m.school_id
+        )
+        SELECT *, name AS _label,
+               _alias OR (_target_id IS NULL AND NOT {create}) AS _skip,
+               _target_id IS NULL AND NOT {create} AS _unmatched,
+               coalesce(_target_id, {base} + row_number() OVER (PARTITION BY _target_id IS NULL ORDER BY _line)) AS _id
+        FROM matched
+        """
+    )
+    # Ids that users, classes and enrollments may name: the feed's schools that will exist,
+    # and every SIS id the directory's schools answer to.
+    ctx.db.execute(
+        f"""
+        CREATE OR REPLACE TABLE {ctx.t("org_ids")} AS
+        SELECT sis_id, _id AS school_id FROM {ctx.t("desired_schools")} WHERE NOT _deleted AND NOT _unmatched
+        UNION
+        SELECT m.sis_id, m.school_id FROM school_sis_ids m JOIN schools s USING (school_id)
+        WHERE m.sis_id NOT IN (SELECT sis_id FROM {ctx.t("desired_schools")} WHERE _unmatched)
+        """
+    )
+
+
+def build_desired_classrooms(ctx: PlanContext) -> None:
+    base = ctx.max_id("classrooms", "classroom_id")
+    homeroom_only = ctx.settings.classroom_filter == "homeroom_only"
+    filtered = "AND lower(trim(c.classType)) = 'homeroom'" if homeroom_only else ""
+    if homeroom_only:
+        skipped = ctx.one(
+            f"SELECT count(*) FROM {ctx.good('classes')} c WHERE lower(trim(c.classType)) <> 'homeroom'"
+        )
+        if skipped:
+            ctx.note(
+                "classrooms",
+                f"{skipped} scheduled classes are not synced (classroom_filter = homeroom_only)",
+            )
+    ctx.db.execute(
+        f"""
+        CREATE OR REPLACE TABLE {ctx.t("desired_classrooms")} AS
+        WITH f AS (
+            SELECT trim(c.sourcedId) AS sis_id, o.school_id,
+                   {_col(ctx, "classes", "title", "c")} AS name,
+                   {_col(ctx, "classes", "classCode", "c")} AS class_code,
+                   lower({_col(ctx, "classes", "classType", "c")}) AS class_type,
+                   {_col(ctx, "classes", "grades", "c")} AS grades,
+                   {_col(ctx, "classes", "subjects", "c")} AS subjects,
+                   {_col(ctx, "classes", "courseSourcedId", "c")} AS course_sis_id,
+                   {_col(ctx, "classes", "termSourcedIds", "c")} AS term_sis_ids,
+                   {_col(ctx, "classes", "periods", "c")} AS periods,
+                   {_col(ctx, "classes", "location", "c")} AS location,
+                   coalesce(lower(trim(c.status)), '') = 'tobedeleted' AS _deleted,
+                   {sql_literal(ctx.file("classes"))} AS _file, c._line AS _line,
+                   trim(c.schoolSourcedId) AS _school_sis_id
+            FROM {ctx.good("classes")} c
+            LEFT JOIN {ctx.t("org_ids")} o ON o.sis_id = trim(c.schoolSourcedId)
+            WHERE true {filtered}
+        ),
+        keys AS (SELECT sis_id, min(classroom_id) AS cid, count(*) AS n
+                 FROM classrooms WHERE sis_id IS NOT NULL GROUP BY sis_id)
+        SELECT f.*, CASE WHEN k.n = 1 THEN k.cid END AS _target_id,
+               coalesce(k.n, 0) > 1 AS _ambiguous,
+               f.school_id IS NULL AS _no_school,
+               coalesce(k.n, 0) > 1 OR f.school_id IS NULL AS _skip,
+               f.name AS _label,
+               coalesce(CASE WHEN k.n = 1 THEN k.cid END,
+                        {base} + row_number() OVER (PARTITION BY k.n IS NULL ORDER BY f._line)) AS _id
+        FROM f LEFT JOIN keys k ON k.sis_id = f.sis_id
+        """
+    )
+    ctx.db.execute(
+        f"""
+        CREATE OR REPLACE TABLE {ctx.t("classroom_map")} AS
+        SELECT sis_id, _id AS classroom_id FROM {ctx.t("desired_classrooms")} WHERE NOT _skip
+        UNION ALL
+        SELECT sis_id, min(classroom_id) FROM classrooms
+        WHERE sis_id IS NOT NULL
+          AND sis_id NOT IN (SELECT sis_id FROM {ctx.t("desired_classrooms")})
+          {"AND false" if ctx.present("classes") and homeroom_only else ""}
+        GROUP BY sis_id HAVING count(*) = 1
+        """
+    )
+
+
+def build_desired_enrollments(ctx: PlanContext) -> None:
+    """One membership per classroom and user; rows whose class or user did not sync are reported."""
+    base = ctx.max_id("enrollments", "enrollment_id")
+    ctx.db.execute(
+        f"""
+        CREATE OR REPLACE TABLE {ctx.t("desired_enrollments")} AS
+        WITH f AS (
+            SELECT cm.classroom_id, um.user_id, lower(trim(e.role)) AS role, trim(e.sourcedId) AS sis_id,
+                   CASE lower(trim(e."primary")) WHEN 'true' THEN true WHEN 'false' THEN false END AS is_primary,
+                   CASE WHEN try_strptime(trim(e.beginDate), '%Y-%m-%d') IS NOT NULL THEN trim(e.beginDate) END AS begin_date,
+                   CASE WHEN try_strptime(trim(e.endDate), '%Y-%m-%d') IS NOT NULL THEN trim(e.endDate) END AS end_date,
+                   coalesce(lower(trim(e.status)), '') = 'tobedeleted' AS _deleted,
+                   {sql_literal(ctx.file("enrollments"))} AS _file, e._line AS _line,
+                   trim(e.userSourcedId) || ' in ' || trim(e.classSourcedId) AS _label,
+                   trim(e.classSourcedId) AS _class_sis_id, trim(e.userSourcedId) AS _user_sis_id
+            FROM {ctx.good("enrollments")} e
+            LEFT JOIN {ctx.t("classroom_map")} cm ON cm.sis_id = trim(e.classSourcedId)
+            LEFT JOIN {ctx.t("user_map")} um ON um.sis_id = trim(e.userSourcedId)
+        ),
+        keys AS (SELECT classroom_id, user_id, min(enrollment_id) AS eid
+                 FROM enrollments GROUP BY classroom_id, user_id)
+        SELECT f.*, k.eid AS _target_id,
+               f.classroom_id IS NULL OR f.user_id IS NULL AS _unresolved,
+               f.classroom_id IS NULL OR f.user_id IS NULL
+                 OR row_number() OVER (PARTITION BY f.classroom_id, f.user_id ORDER BY f._line) > 1 AS _skip,
+               coalesce(k.eid, {base} + row_number() OVER (PARTITION BY k.eid IS NULL ORDER BY f._line)) AS _id
+        FROM f LEFT JOIN keys k ON k.classroom_id = f.classroom_id AND k.user_id = f.user_id
+        """
+    )

@@ -1,0 +1,63 @@
+"""The safety rule that holds a run: too many records of one kind would be archived."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from daemon.db import Database
+from daemon.settings import SyncSettings
+from daemon.sync.kinds import CHANGE_KINDS
+
+ACTIVE_COUNTS = {
+    "schools": "SELECT count(*) FROM schools WHERE status = 'active'",
+    "classrooms": "SELECT count(*) FROM classrooms WHERE status = 'active'",
+    "students": "SELECT count(*) FROM users WHERE status = 'active' AND kind = 'student'",
+    "staff": "SELECT count(*) FROM users WHERE status = 'active' AND kind = 'staff'",
+    "guardians": "SELECT count(*) FROM users WHERE status = 'active' AND kind = 'guardian'",
+    "enrollments": "SELECT count(*) FROM enrollments WHERE status = 'active'",
+    "guardian_links": "SELECT count(*) FROM guardian_links WHERE status = 'active'",
+    "student_attributes": "SELECT count(*) FROM student_attributes WHERE status = 'active'",
+}
+
+
+@dataclass(frozen=True)
+class ThresholdCheck:
+    kind: str
+    archives: int
+    active: int
+    limit: int  # the most this run may archive
+    held: bool
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.archives / self.active if self.active else 0.0
+
+    def reason(self, settings: SyncSettings) -> str:
+        count_part = (
+            f" or {settings.deletion_threshold_count} records"
+            if settings.deletion_threshold_count is not None
+            else ""
+        )
+        return (
+            f"{self.kind}: {self.archives:,} of {self.active:,} active records would be archived "
+            f"({self.percent:.1f}%), over the limit of {settings.deletion_threshold:g}%{count_part} "
+            f"({self.limit:,})"
+        )
+
+
+def check_thresholds(db: Database, run_id: int, settings: SyncSettings) -> list[ThresholdCheck]:
+    archives = dict(
+        db.rows(
+            "SELECT kind, count(*) FROM changes WHERE run_id = ? AND op = 'archive' GROUP BY kind",
+            [run_id],
+        )
+    )
+    checks = []
+    for kind in CHANGE_KINDS:
+        active = int(db.one(ACTIVE_COUNTS[kind]) or 0)
+        limit = int(active * settings.deletion_threshold / 100.0)
+        if settings.deletion_threshold_count is not None:
+            limit = min(limit, settings.deletion_threshold_count)
+        n = int(archives.get(kind, 0))
+        checks.append(ThresholdCheck(kind, n, active, limit, n > limit))
+    return checks

@@ -1,0 +1,116 @@
+"""The directory tables the sync manages, and which of their columns the feed decides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Every directory table carries these bookkeeping columns after its own.
+BOOKKEEPING = (
+    "status",
+    "origin",
+    "created_run",
+    "last_run",
+    "archived_run",
+    "created_at",
+    "updated_at",
+    "archived_at",
+    "source_file",
+    "source_line",
+)
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str  # directory table
+    id_col: str
+    compared: tuple[str, ...]  # columns the feed decides (compared and written)
+    extra_insert: tuple[str, ...] = ()  # columns set on create only (defaults otherwise)
+    change_kind: str | None = None  # fixed change kind; None for users (kind column decides)
+
+    def kind_expr(self, alias: str) -> str:
+        if self.change_kind:
+            return f"'{self.change_kind}'"
+        return (
+            f"CASE {alias}.kind WHEN 'student' THEN 'students' WHEN 'staff' THEN 'staff' "
+            "ELSE 'guardians' END"
+        )
+
+
+SCHOOLS = Table(
+    "schools",
+    "school_id",
+    ("sis_id", "org_type", "name", "identifier", "parent_sis_id"),
+    change_kind="schools",
+)
+CLASSROOMS = Table(
+    "classrooms",
+    "classroom_id",
+    (
+        "sis_id",
+        "school_id",
+        "name",
+        "class_code",
+        "class_type",
+        "grades",
+        "subjects",
+        "course_sis_id",
+        "term_sis_ids",
+        "periods",
+        "location",
+    ),
+    change_kind="classrooms",
+)
+USERS = Table(
+    "users",
+    "user_id",
+    (
+        "kind",
+        "role",
+        "sis_id",
+        "identifier",
+        "username",
+        "given_name",
+        "family_name",
+        "middle_name",
+        "preferred_given_name",
+        "email",
+        "mobile_phone",
+        "home_phone",
+        "language",
+        "grades",
+        "birth_date",
+        "org_sis_ids",
+        "enabled",
+    ),
+)
+ENROLLMENTS = Table(
+    "enrollments",
+    "enrollment_id",
+    ("classroom_id", "user_id", "role", "sis_id", "is_primary", "begin_date", "end_date"),
+    change_kind="enrollments",
+)
+GUARDIAN_LINKS = Table(
+    "guardian_links",
+    "link_id",
+    ("student_id", "guardian_id", "relationship"),
+    change_kind="guardian_links",
+)
+STUDENT_ATTRIBUTES = Table(
+    "student_attributes",
+    "attribute_id",
+    ("student_id", "name", "value"),
+    change_kind="student_attributes",
+)
+
+TABLES = (SCHOOLS, CLASSROOMS, USERS, ENROLLMENTS, GUARDIAN_LINKS, STUDENT_ATTRIBUTES)
+CHANGE_KINDS = (
+    "schools",
+    "classrooms",
+    "students",
+    "staff",
+    "guardians",
+    "enrollments",
+    "guardian_links",
+    "student_attributes",
+)
+OPS = ("create", "update", "archive", "unarchive")

@@ -1,0 +1,137 @@
+"""Planning: from validated staging tables to plan tables, changes and conflicts. Never touches
+the directory."""
+
+from __future__ import annotations
+
+from daemon.db import sql_literal
+from daemon.progress import Progress
+from daemon.sync import kinds
+from daemon.sync.context import PlanContext
+from daemon.sync.diff import build_present, plan_table, record_changes
+from daemon.sync.feed_links import build_desired_attributes, build_desired_links
+from daemon.sync.feed_people import build_desired_users, build_feed_users, build_user_map
+from daemon.sync.feed_structure import (
+    build_desired_classrooms,
+    build_desired_enrollments,
+    build_desired_schools,
+)
+from daemon.sync.policies import (
+    classroom_rules,
+    keep_unspoken_fields,
+    link_rules,
+    school_rules,
+    user_rules,
+)
+
+SCHOOL_SIS = "(SELECT sis_id FROM schools WHERE school_id = {v})"
+
+
+def make_plan(ctx: PlanContext, progress: Progress) -> None:
+    progress.start("Planning", total=6)
+    _schools(ctx)
+    progress.advance()
+    _classrooms(ctx)
+    progress.advance()
+    _users(ctx)
+    progress.advance()
+    _enrollments(ctx)
+    progress.advance()
+    build_desired_links(ctx)
+    link_rules(ctx)
+    _finish(ctx, kinds.GUARDIAN_LINKS)
+    progress.advance()
+    build_desired_attributes(ctx)
+    _finish(ctx, kinds.STUDENT_ATTRIBUTES)
+    progress.advance()
+    progress.finish()
+
+
+def _finish(
+    ctx: PlanContext,
+    table: kinds.Table,
+    extra_present: str | None = None,
+    display: dict[str, str] | None = None,
+) -> None:
+    build_present(ctx, table, extra_present)
+    plan_table(ctx, table)
+    record_changes(ctx, table, display)
+
+
+def _schools(ctx: PlanContext) -> None:
+    build_desired_schools(ctx)
+    school_rules(ctx)
+    extra = None
+    if ctx.present("orgs"):
+        extra = f"""SELECT m.school_id AS id FROM school_sis_ids m
+                    JOIN {ctx.errored("orgs")} e ON trim(e.sourcedId) = m.sis_id"""
+    _finish(ctx, kinds.SCHOOLS, extra)
+
+
+def _classrooms(ctx: PlanContext) -> None:
+    build_desired_classrooms(ctx)
+    classroom_rules(ctx)
+    extra = f"""SELECT c.classroom_id AS id FROM classrooms c
+                JOIN {ctx.errored("classes")} e ON trim(e.sourcedId) = c.sis_id"""
+    _finish(
+        ctx, kinds.CLASSROOMS, extra if ctx.present("classes") else None, {"school_id": SCHOOL_SIS}
+    )
+
+
+def _users(ctx: PlanContext) -> None:
+    build_feed_users(ctx)
+    build_desired_users(ctx)
+    keep_unspoken_fields(ctx, "users", "user_id")
+    user_rules(ctx)
+    parts = [
+        f"""SELECT coalesce(u.merged_into, u.user_id) AS id FROM users u
+                 JOIN {ctx.t("desired_users")} f ON f._ambiguous
+                  AND ((f._key_type = 'sis' AND u.sis_id = f._match_key)
+                       OR (f._key_type = 'ident' AND u.identifier = f._match_key))"""
+    ]
+    if ctx.present("users"):
+        parts.append(f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
+                         JOIN {ctx.errored("users")} e ON trim(e.sourcedId) = u.sis_id""")
+    if ctx.present("guardians"):
+        parts.append(f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
+                         JOIN {ctx.errored("guardians")} e ON trim(e.sourcedId) = u.sis_id""")
+    _finish(ctx, kinds.USERS, " UNION ".join(parts))
+    build_user_map(ctx)
+
+
+def _enrollments(ctx: PlanContext) -> None:
+    build_desired_enrollments(ctx)
+    extra = None
+    if ctx.present("enrollments"):
+        extra = f"""SELECT d.enrollment_id AS id FROM enrollments d
+                    JOIN (SELECT cm.classroom_id, um.user_id FROM {ctx.errored("enrollments")} e
+                          JOIN {ctx.t("classroom_map")} cm ON cm.sis_id = trim(e.classSourcedId)
+                          JOIN {ctx.t("user_map")} um ON um.sis_id = trim(e.userSourcedId)) x
+                      ON x.classroom_id = d.classroom_id AND x.user_id = d.user_id"""
+    _finish(ctx, kinds.ENROLLMENTS, extra)
+    _report_unresolved_enrollments(ctx)
+
+
+def _report_unresolved_enrollments(ctx: PlanContext) -> None:
+    if not ctx.present("enrollments"):
+        return
+    file = ctx.file("enrollments")
+    filtered_classes = "SELECT NULL AS sis_id WHERE false"
+    if ctx.settings.classroom_filter == "homeroom_only" and ctx.present("classes"):
+        filtered_classes = (
+            f"SELECT trim(sourcedId) AS sis_id FROM {ctx.t('classes')} "
+            "WHERE lower(trim(classType)) <> 'homeroom'"
+        )
+    ctx.db.execute(
+        f"""
+        INSERT INTO row_issues
+        SELECT {ctx.run_id}, {sql_literal(file)}, f._line, f._label, 'WARNING',
+               CASE WHEN f.classroom_id IS NULL THEN 'classSourcedId' ELSE 'userSourcedId' END,
+               'not_synced',
+               {sql_literal(file)} || ' line ' || f._line || ': ' ||
+               CASE WHEN f.classroom_id IS NULL THEN 'class ''' || f._class_sis_id || ''''
+                    ELSE 'user ''' || f._user_sis_id || '''' END
+               || ' is not synced in this run, so this enrollment was skipped'
+        FROM {ctx.t("desired_enrollments")} f
+        WHERE f._unresolved AND f._class_sis_id NOT IN ({filtered_classes})
+        """
+    )

@@ -1,0 +1,251 @@
+"""Rules that make the sync live with hand-made edits: protected contacts, kept names, archived
+students, claimed SIS ids. Each rule edits the desired rows before the diff and, where a person
+should decide, records a conflict. A question already answered 'keep' or 'ignore' is not asked again.
+"""
+
+from __future__ import annotations
+
+from daemon.db import sql_literal
+from daemon.sync.context import PlanContext
+
+CONTACT_FIELDS = ("email", "mobile_phone", "home_phone")
+
+
+def _insert_conflicts(ctx: PlanContext, select_sql: str) -> None:
+    """select_sql yields: kind, record_kind, record_id, other_record_id, sis_id, label, field,
+    feed_value, directory_value, message, suggestion, blocking, conflict_key, source_file, source_line."""
+    ctx.db.execute(
+        f"""
+        INSERT INTO conflicts
+        SELECT nextval('conflict_ids'), {ctx.run_id}, c.kind, c.record_kind, c.record_id, c.other_record_id,
+               c.sis_id, c.label, c.field, c.feed_value, c.directory_value, c.message, c.suggestion,
+               c.blocking, NULL, NULL, NULL, c.conflict_key, c.source_file, c.source_line
+        FROM ({select_sql}) c
+        WHERE c.conflict_key NOT IN (SELECT conflict_key FROM conflicts
+                                     WHERE decision IN ('keep', 'ignore') AND conflict_key IS NOT NULL)
+        """
+    )
+
+
+def keep_unspoken_fields(ctx: PlanContext, table: str, id_col: str) -> None:
+    """Fields the feed cannot speak for this run keep the directory's value."""
+    fields = sorted(ctx.keep_fields.get(table, set()))
+    if not fields:
+        return
+    desired = ctx.t(f"desired_{table}")
+    sets = ", ".join(f"{f} = d.{f}" for f in fields)
+    ctx.db.execute(
+        f"UPDATE {desired} SET {sets} FROM {table} d WHERE d.{id_col} = {desired}._target_id"
+    )
+
+
+GUARDIANS_FILE_SILENT = (
+    "username",
+    "identifier",
+    "middle_name",
+    "preferred_given_name",
+    "grades",
+    "birth_date",
+    "org_sis_ids",
+    "enabled",
+)
+
+
+def user_rules(ctx: PlanContext) -> None:
+    desired = ctx.t("desired_users")
+    db = ctx.db
+    # guardians.csv has no column for these: a guardian described only there keeps them.
+    if ctx.present("guardians"):
+        sets = ", ".join(f"{c} = d.{c}" for c in GUARDIANS_FILE_SILENT)
+        db.execute(
+            f"UPDATE {desired} SET {sets} FROM users d WHERE d.user_id = {desired}._target_id "
+            f"AND {desired}._file = {sql_literal(ctx.file('guardians'))}"
+        )
+    # Matched through a merged record: the survivor keeps its own SIS id.
+    db.execute(
+        f"UPDATE {desired} SET sis_id = d.sis_id FROM users d "
+        f"WHERE d.user_id = {desired}._target_id AND {desired}._via_tombstone"
+    )
+    # An invalid language code was reported and is ignored: keep the directory's value.
+    db.execute(
+        f"UPDATE {desired} SET language = d.language FROM users d "
+        f"WHERE d.user_id = {desired}._target_id AND {desired}._language_invalid"
+    )
+    _claimed_twice(ctx)
+    if not ctx.settings.update_active_users_contacts:
+        _protect_contacts(ctx)
+    else:
+        n = ctx.one(
+            f"""SELECT count(*) FROM {desired} f JOIN users d ON d.user_id = f._target_id
+                WHERE (d.account_active OR d.contacts_edited)
+                  AND ({" OR ".join(f"f.{c} IS DISTINCT FROM d.{c}" for c in CONTACT_FIELDS)})"""
+        )
+        if n:
+            ctx.note(
+                "users",
+                f"{n} activated or hand-edited users get the feed's contact details "
+                "(update_active_users_contacts = true); hand edits do not persist",
+            )
+    _archived_students(ctx)
+
+
+def _claimed_twice(ctx: PlanContext) -> None:
+    desired = ctx.t("desired_users")
+    _insert_conflicts(
+        ctx,
+        f"""
+        SELECT 'sis_id_claimed_twice' AS kind, 'users' AS record_kind, NULL AS record_id,
+               NULL AS other_record_id, f.sis_id, f._label AS label, CASE WHEN f._key_type = 'ident' THEN 'identifier' ELSE 'sis_id' END AS field,
+               f._match_key AS feed_value, NULL AS directory_value,
+               'the feed''s ' || CASE WHEN f._key_type = 'ident' THEN 'identifier' ELSE 'sourcedId' END ||
+               ' ''' || f._match_key || ''' is claimed by more than one directory record; the row was skipped. Merge the duplicates or correct the SIS id.' AS message,
+               'ignore' AS suggestion, true AS blocking,
+               'claimed:' || f._key_type || ':' || f._match_key AS conflict_key, f._file AS source_file, f._line AS source_line
+        FROM {desired} f WHERE f._ambiguous
+        UNION ALL
+        SELECT 'sis_id_claimed_twice', 'users', f._target_id, NULL, f.sis_id, f._label, 'sis_id',
+               f.sis_id, d.sis_id,
+               'two feed rows name the same directory record (a merged student''s old and new ids?); '
+               || 'line ' || f._line || ' was skipped',
+               'ignore', false, 'claimed-row:' || f._target_id || ':' || f.sis_id, f._file, f._line
+        FROM {desired} f JOIN users d ON d.user_id = f._target_id WHERE f._claim_rank > 1
+        """,
+    )
+
+
+def _protect_contacts(ctx: PlanContext) -> None:
+    """Activated or hand-edited users keep their contact details; each difference is a conflict."""
+    desired = ctx.t("desired_users")
+    selects = []
+    for c in CONTACT_FIELDS:
+        selects.append(
+            f"""
+            SELECT 'contact_protected' AS kind, 'users' AS record_kind, d.user_id AS record_id,
+                   NULL AS other_record_id, d.sis_id, f._label AS label, '{c}' AS field,
+                   f.{c} AS feed_value, d.{c} AS directory_value,
+                   '{c.replace("_", " ")} differs: the feed says ' || coalesce('''' || f.{c} || '''', 'nothing') ||
+                   ', the directory has ' || coalesce('''' || d.{c} || '''', 'nothing') ||
+                   CASE WHEN d.contacts_edited THEN ' (edited by hand)' ELSE ' (account active)' END AS message,
+                   'keep' AS suggestion, false AS blocking,
+                   'contact:' || d.user_id || ':{c}:' || coalesce(f.{c}, '') AS conflict_key,
+                   f._file AS source_file, f._line AS source_line
+            FROM {desired} f JOIN users d ON d.user_id = f._target_id
+            WHERE (d.account_active OR d.contacts_edited) AND f.{c} IS DISTINCT FROM d.{c}
+              AND NOT f._skip"""
+        )
+    _insert_conflicts(ctx, " UNION ALL ".join(selects))
+    sets = ", ".join(
+        f"{c} = CASE WHEN d.account_active OR d.contacts_edited THEN d.{c} ELSE {desired}.{c} END"
+        for c in CONTACT_FIELDS
+    )
+    ctx.db.execute(
+        f"UPDATE {desired} SET {sets} FROM users d WHERE d.user_id = {desired}._target_id"
+    )
+
+
+def _archived_students(ctx: PlanContext) -> None:
+    if ctx.settings.archived_students != "keep_archived":
+        return
+    desired = ctx.t("desired_users")
+    _insert_conflicts(
+        ctx,
+        f"""
+        SELECT 'archived_student_in_feed' AS kind, 'users' AS record_kind, d.user_id AS record_id,
+               NULL AS other_record_id, d.sis_id, f._label AS label, 'status' AS field,
+               'active' AS feed_value, 'archived' AS directory_value,
+               'archived ' || CASE WHEN d.archived_run IS NULL THEN 'by hand' ELSE 'by run ' || d.archived_run END ||
+               ' but active in the feed; kept archived (archived_students = keep_archived)' AS message,
+               'keep' AS suggestion, false AS blocking, 'archived:' || d.user_id AS conflict_key,
+               f._file AS source_file, f._line AS source_line
+        FROM {desired} f JOIN users d ON d.user_id = f._target_id
+        WHERE d.status = 'archived' AND d.kind = 'student' AND NOT f._skip AND NOT f._deleted
+        """,
+    )
+    ctx.db.execute(
+        f"UPDATE {desired} SET _skip = true FROM users d WHERE d.user_id = {desired}._target_id "
+        "AND d.status = 'archived' AND d.kind = 'student'"
+    )
+
+
+def classroom_rules(ctx: PlanContext) -> None:
+    desired = ctx.t("desired_classrooms")
+    locked = ctx.db.rows(
+        f"""SELECT d.name, f.name FROM {desired} f JOIN classrooms d ON d.classroom_id = f._target_id
+            WHERE d.name_locked AND f.name IS DISTINCT FROM d.name ORDER BY f._line"""
+    )
+    for kept, feed in locked[:20]:
+        ctx.note("classrooms", f"'{kept}' keeps its hand-made name; the feed calls it '{feed}'")
+    if len(locked) > 20:
+        ctx.note("classrooms", f"... and {len(locked) - 20} more classrooms keep hand-made names")
+    ctx.db.execute(
+        f"UPDATE {desired} SET name = d.name FROM classrooms d "
+        f"WHERE d.classroom_id = {desired}._target_id AND d.name_locked"
+    )
+    if not ctx.settings.unarchive_reappearing_classrooms:
+        n = ctx.one(
+            f"""SELECT count(*) FROM {desired} f JOIN classrooms d ON d.classroom_id = f._target_id
+                WHERE d.status = 'archived' AND NOT f._deleted"""
+        )
+        if n:
+            ctx.note(
+                "classrooms",
+                f"{n} archived classrooms in the feed stay archived "
+                "(unarchive_reappearing_classrooms = false)",
+            )
+        ctx.db.execute(
+            f"UPDATE {desired} SET _skip = true FROM classrooms d "
+            f"WHERE d.classroom_id = {desired}._target_id AND d.status = 'archived'"
+        )
+    ctx.db.execute(
+        f"""INSERT INTO conflicts
+            SELECT nextval('conflict_ids'), {ctx.run_id}, 'sis_id_claimed_twice', 'classrooms', NULL, NULL,
+                   f.sis_id, f.name, 'sis_id', f.sis_id, NULL,
+                   'classes.csv sourcedId ''' || f.sis_id || ''' is claimed by more than one directory classroom; the row was skipped',
+                   'ignore', true, NULL, NULL, NULL, 'claimed:classroom:' || f.sis_id, f._file, f._line
+            FROM {desired} f WHERE f._ambiguous"""
+    )
+
+
+def school_rules(ctx: PlanContext) -> None:
+    """match_only: feed schools with no match are skipped, reported once per school."""
+    if ctx.settings.school_matching != "match_only":
+        return
+    desired = ctx.t("desired_schools")
+    _insert_conflicts(
+        ctx,
+        f"""
+        SELECT 'unmatched_school' AS kind, 'schools' AS record_kind, NULL AS record_id, NULL AS other_record_id,
+               f.sis_id, f.name AS label, 'sis_id' AS field, f.sis_id AS feed_value, NULL AS directory_value,
+               'school ''' || coalesce(f.name, f.sis_id) || ''' (' || f.sis_id || ') matches no directory school; '
+               || 'its rows were skipped (school_matching = match_only). Set this SIS id on a school to match it.' AS message,
+               'ignore' AS suggestion, false AS blocking, 'unmatched:' || f.sis_id AS conflict_key,
+               f._file AS source_file, f._line AS source_line
+        FROM {desired} f WHERE f._unmatched AND f.org_type <> 'district'
+        """,
+    )
+
+
+def link_rules(ctx: PlanContext) -> None:
+    """A feed link to a student the sync does not manage is a question, not a change."""
+    desired = ctx.t("desired_guardian_links")
+    outside = f"""
+        FROM {desired} f JOIN users s ON s.user_id = f.student_id
+        WHERE NOT f._skip AND NOT f._deleted AND f._target_id IS NULL
+          AND (s.origin = 'hand' OR s.status = 'archived')
+          AND s.user_id NOT IN (SELECT _target_id FROM {ctx.t("desired_users")}
+                                WHERE NOT _skip AND _target_id IS NOT NULL)"""
+    _insert_conflicts(
+        ctx,
+        f"""
+        SELECT 'link_outside_sync' AS kind, 'guardian_links' AS record_kind, f.student_id AS record_id,
+               f.guardian_id AS other_record_id, s.sis_id, f._label AS label, 'guardian' AS field,
+               CAST(f.guardian_id AS VARCHAR) AS feed_value, NULL AS directory_value,
+               'the feed links a guardian to ' || s.given_name || ' ' || s.family_name ||
+               ', a student the sync does not manage (' || CASE WHEN s.origin = 'hand' THEN 'made by hand' ELSE 'archived' END ||
+               '); take to create the link' AS message,
+               'ignore' AS suggestion, false AS blocking,
+               'link:' || f.student_id || ':' || f.guardian_id AS conflict_key, f._file AS source_file, f._line AS source_line
+        {outside}
+        """,
+    )
+    ctx.db.execute(f"""UPDATE {desired} SET _skip = true WHERE _id IN (SELECT f._id {outside})""")

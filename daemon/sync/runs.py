@@ -1,0 +1,231 @@
+"""The life of a sync run: load and plan (a dry run), then apply, reject or supersede."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+from daemon.audit import audit
+from daemon.db import Database, sql_ident
+from daemon.formats.drop import Drop, DropError, open_drop
+from daemon.ingest import ingest_drop, run_schema
+from daemon.ingest.header import FileRefused
+from daemon.ingest.issues import store_issues
+from daemon.progress import Progress
+from daemon.settings import load_settings
+from daemon.sync.apply import crash_point, write_plan
+from daemon.sync.conflicts import apply_taken_conflicts
+from daemon.sync.context import PlanContext
+from daemon.sync.holds import check_thresholds
+from daemon.sync.plan import make_plan
+from daemon.sync.run_files import record_run_files
+
+KEEP_STAGING_RUNS = 5  # staging of older finished runs is dropped (results stay)
+
+
+class RunError(Exception):
+    """The command could not do what was asked; the message says why, in one line."""
+
+
+def workdir_for(db: Database, run_id: int) -> Path:
+    return db.path.parent / f"{db.path.name}.work" / f"run_{run_id}"
+
+
+def directory_ids_sql(entity: str) -> str | None:
+    """SIS ids the directory already knows, for reference checks of delta drops."""
+    return {
+        "users": "SELECT sis_id AS id FROM users WHERE sis_id IS NOT NULL",
+        "classes": "SELECT sis_id AS id FROM classrooms WHERE sis_id IS NOT NULL",
+        "orgs": "SELECT sis_id AS id FROM school_sis_ids",
+    }.get(entity)
+
+
+def plan_source(
+    db: Database,
+    source: str | Path,
+    *,
+    actor: str,
+    source_kind: str | None = None,
+    progress: Progress | None = None,
+) -> int:
+    """Create a run from a folder or ZIP: load, validate, plan. Returns its id (even if failed)."""
+    progress = progress or Progress()
+    recover_interrupted(db)
+    run_id = int(db.one("SELECT nextval('run_ids')"))
+    db.execute(
+        "INSERT INTO runs (run_id, source, source_kind, status, created_at, created_by) "
+        "VALUES (?, ?, ?, 'loading', current_timestamp, ?)",
+        [run_id, str(source), source_kind or "folder", actor],
+    )
+    workdir = workdir_for(db, run_id)
+    drop: Drop | None = None
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+    try:
+        drop = open_drop(source, workdir, source_kind=source_kind)
+        db.execute(
+            "UPDATE runs SET source_kind = ?, oneroster_version = ? WHERE run_id = ?",
+            [drop.source_kind, drop.version, run_id],
+        )
+        result = ingest_drop(db, run_id, drop, workdir, directory_ids_sql, progress)
+        timings["load"] = time.monotonic() - started
+        record_run_files(db, run_id, drop)
+        db.execute(
+            "UPDATE runs SET content_hash = ? WHERE run_id = ?", [drop.content_hash(), run_id]
+        )
+        ctx = PlanContext(
+            db=db,
+            run_id=run_id,
+            schema=result.schema,
+            settings=load_settings(db),
+            modes={e: f.mode for e, f in drop.files.items()},
+            file_names={e: f.name for e, f in drop.files.items()},
+            columns={
+                e: set(s.header.names) | set(s.header.missing_optional)
+                for e, s in result.staged.items()
+            },
+        )
+        for notice in drop.notices:
+            ctx.note("drop", notice)
+        _plan(db, ctx, progress, timings)
+    except (DropError, FileRefused) as exc:
+        _fail(db, run_id, str(exc))
+    except Exception as exc:  # an unexpected failure still leaves a failed run, never a half state
+        _fail(db, run_id, f"internal error while planning: {type(exc).__name__}: {exc}")
+        raise
+    finally:
+        if drop is not None:
+            drop.cleanup()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return run_id
+
+
+def _plan(db: Database, ctx: PlanContext, progress: Progress, timings: dict[str, float]) -> None:
+    started = time.monotonic()
+    base_version = db.directory_version()
+    make_plan(ctx, progress)
+    store_issues(db, ctx.run_id, ctx.issues, workdir_for(db, ctx.run_id))
+    record_run_files(db, ctx.run_id, None)  # counts again, with issues found while planning
+    checks = check_thresholds(db, ctx.run_id, ctx.settings)
+    reasons = [c.reason(ctx.settings) for c in checks if c.held]
+    timings["plan"] = time.monotonic() - started
+    summary = {
+        "notes": ctx.notes,
+        "thresholds": [c.__dict__ for c in checks],
+    }
+    db.execute(
+        """UPDATE runs SET status = ?, planned_at = current_timestamp, base_version = ?,
+                  settings_json = ?, hold_reasons = ?, summary_json = ?, timings_json = ?
+           WHERE run_id = ?""",
+        [
+            "held" if reasons else "planned",
+            base_version,
+            ctx.settings.model_dump_json(),
+            reasons,
+            json.dumps(summary),
+            json.dumps(timings),
+            ctx.run_id,
+        ],
+    )
+
+
+def _fail(db: Database, run_id: int, message: str) -> None:
+    db.execute("UPDATE runs SET status = 'failed', error = ? WHERE run_id = ?", [message, run_id])
+    db.execute("DELETE FROM changes WHERE run_id = ?", [run_id])
+    db.execute("DELETE FROM conflicts WHERE run_id = ?", [run_id])
+    db.execute(f"DROP SCHEMA IF EXISTS {sql_ident(run_schema(run_id))} CASCADE")
+    db.execute("UPDATE runs SET staging_kept = false WHERE run_id = ?", [run_id])
+
+
+def recover_interrupted(db: Database) -> None:
+    """A run left 'loading' by a crash or kill is failed; it never changed the directory."""
+    for (run_id,) in db.rows("SELECT run_id FROM runs WHERE status = 'loading'"):
+        _fail(db, run_id, "interrupted while loading (the process stopped); run it again")
+
+
+def apply_run(
+    db: Database, run_id: int, *, actor: str, override: bool = False, reason: str | None = None
+) -> None:
+    """All or nothing. A held run needs override; a plan made against an older directory is
+    superseded instead of applied."""
+    status, base_version, staging_kept = _run_state(db, run_id)
+    if status == "held" and not override:
+        raise RunError(f"run {run_id} is held; apply it with --override after reviewing why")
+    if status not in ("planned", "held"):
+        raise RunError(f"run {run_id} is {status}; only planned or held runs can be applied")
+    if base_version != db.directory_version():
+        db.execute("UPDATE runs SET status = 'superseded' WHERE run_id = ?", [run_id])
+        raise RunError(
+            f"run {run_id} was planned against an older directory (version {base_version}, now "
+            f"{db.directory_version()}); it is superseded: re-plan it"
+        )
+    if not staging_kept:
+        raise RunError(f"run {run_id} no longer has its staged data; run the drop again")
+    schema = run_schema(run_id)
+    crash_point("before_transaction")
+    with db.transaction():
+        write_plan(db, schema, run_id)
+        apply_taken_conflicts(db, run_id, actor)
+        crash_point("before_status")
+        version = db.bump_directory_version()
+        db.execute(
+            """UPDATE runs SET status = 'applied', decided_at = current_timestamp, decided_by = ?,
+                      override_by = ?, applied_version = ? WHERE run_id = ?""",
+            [actor, actor if status == "held" else None, version, run_id],
+        )
+        supersede_open_runs(db, except_run=run_id)
+        audit(
+            db,
+            actor,
+            "run.apply.override" if status == "held" else "run.apply",
+            target_kind="run",
+            target_id=run_id,
+            details={"reason": reason, "held": status == "held"},
+        )
+        crash_point("before_commit")
+    prune_staging(db)
+
+
+def supersede_open_runs(db: Database, except_run: int | None = None) -> None:
+    """Called inside every transaction that changes the directory."""
+    db.execute(
+        "UPDATE runs SET status = 'superseded' WHERE status IN ('planned', 'held') AND run_id <> ?",
+        [except_run if except_run is not None else -1],
+    )
+
+
+def reject_run(db: Database, run_id: int, *, actor: str, reason: str | None = None) -> None:
+    status, _, _ = _run_state(db, run_id)
+    if status not in ("planned", "held"):
+        raise RunError(f"run {run_id} is {status}; only planned or held runs can be rejected")
+    with db.transaction():
+        db.execute(
+            "UPDATE runs SET status = 'rejected', decided_at = current_timestamp, decided_by = ? "
+            "WHERE run_id = ?",
+            [actor, run_id],
+        )
+        audit(
+            db, actor, "run.reject", target_kind="run", target_id=run_id, details={"reason": reason}
+        )
+    prune_staging(db)
+
+
+def _run_state(db: Database, run_id: int) -> tuple[str, int | None, bool]:
+    row = db.rows("SELECT status, base_version, staging_kept FROM runs WHERE run_id = ?", [run_id])
+    if not row:
+        raise RunError(f"there is no run {run_id}")
+    return row[0][0], row[0][1], bool(row[0][2])
+
+
+def prune_staging(db: Database, keep: int = KEEP_STAGING_RUNS) -> None:
+    """Drop staging of finished runs beyond the newest few; their results and changes remain."""
+    rows = db.rows(
+        """SELECT run_id FROM runs WHERE staging_kept AND status NOT IN ('planned', 'held', 'loading')
+           ORDER BY run_id DESC OFFSET ?""",
+        [keep],
+    )
+    for (run_id,) in rows:
+        db.execute(f"DROP SCHEMA IF EXISTS {sql_ident(run_schema(run_id))} CASCADE")
+        db.execute("UPDATE runs SET staging_kept = false WHERE run_id = ?", [run_id])
