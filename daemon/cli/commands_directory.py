@@ -1,9 +1,263 @@
-"""Commands on the directory itself: hand-made records, edits, duplicates, archived students."""
+"""Commands on the directory itself: schools, classrooms and people, made or edited by hand."""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
+
+from daemon.cli.client import engine
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Filled in by the directory-editing and duplicate modules."""
+    _schools(sub)
+    _classrooms(sub)
+    _users(sub)
+
+
+def _schools(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "schools", help="list schools, create one by hand, or give one another SIS id"
+    )
+    s = p.add_subparsers(dest="schools_command", metavar="list|create|add-sis-id")
+    s.required = True
+    c = s.add_parser("list")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(handler=lambda a: _call(a, "list_schools", _print_schools))
+    c = s.add_parser("create", help="a hand-made school (give it SIS ids to match feed schools)")
+    c.add_argument("name")
+    c.set_defaults(handler=lambda a: _call(a, "create_school", _done("created school"), a.name))
+    c = s.add_parser(
+        "add-sis-id", help="the school also answers to SIS_ID (merges feed schools into one)"
+    )
+    c.add_argument("school")
+    c.add_argument("sis_id")
+    c.set_defaults(
+        handler=lambda a: _call(
+            a, "add_school_sis_id", _done(f"school now answers to {a.sis_id}:"), a.school, a.sis_id
+        )
+    )
+
+
+def _classrooms(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("classrooms", help="find, create, adopt, rename classrooms; add co-teachers")
+    s = p.add_subparsers(
+        dest="classrooms_command", metavar="find|create|set-sis-id|rename|add-teacher|add-student"
+    )
+    s.required = True
+    c = s.add_parser("find")
+    c.add_argument("query", nargs="?", default="")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(handler=lambda a: _call(a, "find_classrooms", _print_classrooms, a.query))
+    c = s.add_parser("create", help="a hand-made classroom")
+    c.add_argument("name")
+    c.add_argument("--school", required=True)
+    c.set_defaults(
+        handler=lambda a: _call(a, "create_classroom", _done("created classroom"), a.name, a.school)
+    )
+    c = s.add_parser(
+        "set-sis-id", help="the next sync adopts this classroom as the feed's class SIS_ID"
+    )
+    c.add_argument("classroom")
+    c.add_argument("sis_id")
+    c.set_defaults(
+        handler=lambda a: _call(
+            a,
+            "set_classroom_sis_id",
+            _done("classroom will be adopted by the sync:"),
+            a.classroom,
+            a.sis_id,
+        )
+    )
+    c = s.add_parser("rename", help="rename (a synced classroom then keeps this name)")
+    c.add_argument("classroom")
+    c.add_argument("name")
+    c.set_defaults(
+        handler=lambda a: _call(
+            a, "rename_classroom", _done("renamed classroom"), a.classroom, a.name
+        )
+    )
+    for role in ("teacher", "student"):
+        c = s.add_parser(
+            f"add-{role}",
+            help=f"add a {'co-teacher' if role == 'teacher' else 'synced student to a hand-made classroom'}",
+        )
+        c.add_argument("classroom")
+        c.add_argument("user")
+        c.set_defaults(
+            handler=lambda a, role=role: _call(
+                a,
+                "add_classroom_member",
+                _done(f"added {role}; enrollment"),
+                a.classroom,
+                a.user,
+                role,
+            )
+        )
+
+
+def _users(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "users", help="find and show people; add guardians and staff by hand; edit contacts"
+    )
+    s = p.add_subparsers(
+        dest="users_command",
+        metavar="find|show|add|link-guardian|edit-contact|activate|archive|unarchive|archived",
+    )
+    s.required = True
+    c = s.add_parser("find")
+    c.add_argument("query", nargs="?", default="")
+    c.add_argument("--kind", choices=("student", "staff", "guardian"))
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(handler=lambda a: _call(a, "find_users", _print_users, a.query, a.kind))
+    c = s.add_parser("archived", help="archived students: when and by which run")
+    c.add_argument("query", nargs="?", default="")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(
+        handler=lambda a: _call(a, "find_users", _print_users, a.query, "student", "archived")
+    )
+    c = s.add_parser("show", help="one person with schools, links, classrooms and history")
+    c.add_argument("user")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(handler=lambda a: _call(a, "user_detail", _print_detail, a.user))
+    c = s.add_parser(
+        "add", help="a hand-made guardian or staff member (students come from the SIS)"
+    )
+    c.add_argument("kind", choices=("guardian", "staff", "student"))
+    c.add_argument("given_name")
+    c.add_argument("family_name")
+    c.add_argument("--email")
+    c.add_argument("--mobile-phone")
+    c.add_argument("--home-phone")
+    c.add_argument("--school")
+    c.add_argument("--role")
+    c.set_defaults(
+        handler=lambda a: _call(
+            a,
+            "create_user",
+            _done(f"created {a.kind}"),
+            a.kind,
+            a.given_name,
+            a.family_name,
+            a.email,
+            a.mobile_phone,
+            a.home_phone,
+            a.school,
+            a.role,
+        )
+    )
+    c = s.add_parser("link-guardian", help="link a guardian to a student")
+    c.add_argument("guardian")
+    c.add_argument("student")
+    c.add_argument("--relationship", default="guardian", choices=("parent", "guardian", "relative"))
+    c.set_defaults(
+        handler=lambda a: _call(
+            a, "link_guardian", _done("linked; link"), a.guardian, a.student, a.relationship
+        )
+    )
+    c = s.add_parser("edit-contact", help="edit contact details by hand (role users_manager)")
+    c.add_argument("user")
+    c.add_argument("--email")
+    c.add_argument("--mobile-phone")
+    c.add_argument("--home-phone")
+    c.add_argument("--language")
+    c.set_defaults(handler=_edit_contact)
+    for name, method, word in (
+        ("activate", "set_account_active", "account marked active:"),
+        ("archive", "archive_user", "archived user"),
+        ("unarchive", "unarchive_user", "unarchived user"),
+    ):
+        c = s.add_parser(name)
+        c.add_argument("user")
+        c.set_defaults(handler=lambda a, m=method, w=word: _call(a, m, _done(w), a.user))
+
+
+def _edit_contact(args: argparse.Namespace) -> int:
+    changes = {
+        k: v
+        for k, v in (
+            ("email", args.email),
+            ("mobile_phone", args.mobile_phone),
+            ("home_phone", args.home_phone),
+            ("language", args.language),
+        )
+        if v is not None
+    }
+    return _call(args, "edit_contact", _done("contact details saved for user"), args.user, changes)
+
+
+def _call(args: argparse.Namespace, method: str, show: Any, *params: Any) -> int:
+    with engine(args) as e:
+        result = getattr(e, method)(*params)
+    if getattr(args, "json", False):
+        from daemon.cli.main import print_json
+
+        print_json(result.model_dump(mode="json") if hasattr(result, "model_dump") else result)
+    else:
+        show(result)
+    return 0
+
+
+def _done(word: str) -> Any:
+    return lambda result: print(f"{word} {result}")
+
+
+def _print_schools(rows: list[dict[str, Any]]) -> None:
+    for r in rows:
+        print(
+            f"{r['school_id']:>5}  {r['name'] or '':34} {r['org_type']:9} {r['status']:9} {r['origin']:5} "
+            f"{r['students'] or 0:>6} students  SIS ids: {r['sis_ids'] or '-'}"
+        )
+
+
+def _print_classrooms(page: Any) -> None:
+    for r in page.items:
+        lock = " (name kept)" if r["name_locked"] else ""
+        print(
+            f"{r['classroom_id']:>6}  {r['name'] or '':32}{lock} {r['school'] or '':26} {r['status']:9} "
+            f"{r['origin']:5} {r['students']:>4} students  {r['sis_id'] or '-'}"
+        )
+    print(f"{page.total} classroom{'s' if page.total != 1 else ''}")
+
+
+def _print_users(page: Any) -> None:
+    for r in page.items:
+        extra = (
+            f" archived {r['archived_at']:%Y-%m-%d} by {'run ' + str(r['archived_run']) if r['archived_run'] else 'hand'}"
+            if r["status"] == "archived" and r["archived_at"]
+            else ""
+        )
+        print(
+            f"{r['user_id']:>7}  {r['given_name'] or ''} {r['family_name'] or ''}  [{r['kind']}, {r['status']}, "
+            f"{r['origin']}] {r['sis_id'] or '-'} {r['schools'] or ''}{extra}"
+        )
+    print(f"{page.total} {'person' if page.total == 1 else 'people'}")
+
+
+def _print_detail(user: dict[str, Any]) -> None:
+    print(
+        f"{user['given_name']} {user['family_name']}  (user {user['user_id']}, {user['kind']}, {user['status']}, "
+        f"{'made by hand' if user['origin'] == 'hand' else 'synced'})"
+    )
+    for label, key in (
+        ("SIS id", "sis_id"),
+        ("number", "identifier"),
+        ("email", "email"),
+        ("mobile", "mobile_phone"),
+        ("home phone", "home_phone"),
+        ("language", "language"),
+        ("grades", "grades"),
+        ("birth date", "birth_date"),
+    ):
+        if user.get(key):
+            print(f"  {label:11} {user[key]}")
+    print(f"  schools     {', '.join(user['schools']) or '-'}")
+    for link in user["links"]:
+        print(
+            f"  link        {link['given_name']} {link['family_name']} ({link['user_id']}) [{link['status']}, {link['origin']}]"
+        )
+    for c in user["classrooms"]:
+        print(
+            f"  classroom   {c['name']} ({c['classroom_id']}) as {c['role']} [{c['status']}, {c['origin']}]"
+        )
+    for h in user["history"][:15]:
+        print(f"  {h['happened_at']:%Y-%m-%d %H:%M} {h['who']}: {h['what']} {h['detail'] or ''}")

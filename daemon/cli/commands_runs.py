@@ -50,6 +50,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(handler=cmd_results)
 
+    p = sub.add_parser(
+        "export", help="write the active, sync-managed directory as OneRoster 1.1 CSV"
+    )
+    p.add_argument("folder")
+    p.set_defaults(handler=cmd_export)
+
     p = sub.add_parser("conflicts", help="list conflicts, or resolve one")
     p.add_argument("run", nargs="?", help="a run id, or 'resolve'")
     p.add_argument("rest", nargs="*", help="for resolve: ID take|keep|ignore")
@@ -173,4 +179,16 @@ def cmd_settings_set(args: argparse.Namespace) -> int:
         rows = e.settings_set(args.key, args.value)
     value = next(r["value"] for r in rows if r["key"] == args.key)
     print(f"{args.key} = {value}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with engine(args) as e:
+        counts = e.export(args.folder)
+    hand = counts.pop("hand_made_not_exported", 0)
+    for name, n in counts.items():
+        print(f"{name:24} {n:>9,} rows")
+    print(f"Written to {args.folder} (with manifest.csv).")
+    if hand:
+        print(f"{hand:,} hand-made records are not exported (they have no SIS id).")
     return 0

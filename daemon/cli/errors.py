@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from daemon.db import DatabaseLocked
+from daemon.directory.records import EditRefused
 from daemon.formats.drop import DropError
 from daemon.ingest.header import FileRefused
 from daemon.settings import SettingError
@@ -18,6 +19,7 @@ class CliError(Exception):
 
 USER_ERRORS: tuple[type[BaseException], ...] = (
     RunError,
+    EditRefused,
     SettingError,
     ConflictError,
     DatabaseLocked,

@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from daemon.db import Database
+from daemon.directory import records, search
 from daemon.models import Page, Run
 from daemon.progress import Progress
 from daemon.settings import SETTING_INFO, format_value, load_settings, set_setting
 from daemon.sync import queries, runs
 from daemon.sync.conflicts import resolve_conflicts
+from daemon.sync.export import export_directory
 
 
 class Engine:
@@ -75,6 +77,9 @@ class Engine:
     def write_results(self, run_id: int, path: str) -> int:
         return queries.results_to_file(self.db, run_id, Path(path))
 
+    def export(self, folder: str) -> dict[str, int]:
+        return export_directory(self.db, Path(folder))
+
     # ------------------------------------------------------------------ conflicts
     def conflicts(
         self, run_id: int | None = None, open_only: bool = False, offset: int = 0, limit: int = 500
@@ -85,6 +90,85 @@ class Engine:
 
     def resolve_conflicts(self, conflict_ids: list[int], decision: str) -> int:
         return resolve_conflicts(self.db, conflict_ids, decision, self.actor)
+
+    # ------------------------------------------------------------------ directory
+    def list_schools(self) -> list[dict[str, Any]]:
+        return records.list_schools(self.db)
+
+    def create_school(self, name: str) -> int:
+        return records.create_school(self.db, self.actor, name)
+
+    def add_school_sis_id(self, school: str, sis_id: str) -> int:
+        return records.add_school_sis_id(self.db, self.actor, school, sis_id)
+
+    def create_classroom(self, name: str, school: str) -> int:
+        return records.create_classroom(self.db, self.actor, name, school)
+
+    def set_classroom_sis_id(self, classroom: str, sis_id: str) -> int:
+        return records.set_classroom_sis_id(self.db, self.actor, classroom, sis_id)
+
+    def rename_classroom(self, classroom: str, name: str) -> int:
+        return records.rename_classroom(self.db, self.actor, classroom, name)
+
+    def add_classroom_member(self, classroom: str, user: str, role: str) -> int:
+        return records.add_member(self.db, self.actor, classroom, user, role)
+
+    def create_user(
+        self,
+        kind: str,
+        given_name: str,
+        family_name: str,
+        email: str | None = None,
+        mobile_phone: str | None = None,
+        home_phone: str | None = None,
+        school: str | None = None,
+        role: str | None = None,
+    ) -> int:
+        return records.create_user(
+            self.db,
+            self.actor,
+            kind=kind,
+            given_name=given_name,
+            family_name=family_name,
+            email=email,
+            mobile_phone=mobile_phone,
+            home_phone=home_phone,
+            school_ref=school,
+            role=role,
+        )
+
+    def link_guardian(self, guardian: str, student: str, relationship: str = "guardian") -> int:
+        return records.link_guardian(self.db, self.actor, guardian, student, relationship)
+
+    def edit_contact(self, user: str, changes: dict[str, str | None]) -> int:
+        return records.edit_contact(self.db, self.actor, user, changes)
+
+    def set_account_active(self, user: str, active: bool = True) -> int:
+        return records.set_account_active(self.db, self.actor, user, active)
+
+    def archive_user(self, user: str) -> int:
+        return records.set_archived(self.db, self.actor, user, True)
+
+    def unarchive_user(self, user: str) -> int:
+        return records.set_archived(self.db, self.actor, user, False)
+
+    def find_users(
+        self,
+        query: str = "",
+        kind: str | None = None,
+        status: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> Page:
+        return search.find_users(
+            self.db, query, kind=kind, status=status, offset=offset, limit=limit
+        )
+
+    def find_classrooms(self, query: str = "", offset: int = 0, limit: int = 50) -> Page:
+        return search.find_classrooms(self.db, query, offset=offset, limit=limit)
+
+    def user_detail(self, user: str) -> dict[str, Any]:
+        return search.user_detail(self.db, records.resolve_user(self.db, user))
 
     # ------------------------------------------------------------------ settings
     def settings_show(self) -> list[dict[str, Any]]:

@@ -1,0 +1,351 @@
+"""Hand-made records and hand edits: what staff do to the directory between syncs.
+
+Every edit is one transaction that bumps the directory version (so plans made before it are
+superseded) and is audited with who made it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from daemon.audit import audit
+from daemon.db import Database
+from daemon.settings import load_settings
+from daemon.sync.runs import supersede_open_runs
+
+
+class EditRefused(ValueError):
+    """The edit is not allowed; the message says why."""
+
+
+@contextmanager
+def directory_edit(
+    db: Database,
+    actor: str,
+    action: str,
+    target_kind: str,
+    target_id: int | None,
+    details: dict[str, Any],
+) -> Iterator[None]:
+    with db.transaction():
+        yield
+        db.bump_directory_version()
+        supersede_open_runs(db)
+        audit(db, actor, action, target_kind=target_kind, target_id=target_id, details=details)
+
+
+# ---------------------------------------------------------------- lookups
+def resolve_user(db: Database, ref: str | int) -> int:
+    """A user by internal id (42 or #42) or SIS id; a merged record resolves to its survivor."""
+    text = str(ref).strip()
+    if text.lstrip("#").isdigit():
+        row = db.rows(
+            "SELECT user_id, merged_into FROM users WHERE user_id = ?", [int(text.lstrip("#"))]
+        )
+    else:
+        row = db.rows(
+            "SELECT user_id, merged_into FROM users WHERE sis_id = ? OR (kind = 'student' AND identifier = ?) "
+            "ORDER BY merged_into NULLS FIRST, user_id",
+            [text, text],
+        )
+    if not row:
+        raise EditRefused(f"no user '{text}' (use an id like 42 or a SIS id)")
+    return int(row[0][1] or row[0][0])
+
+
+def resolve_school(db: Database, ref: str | int) -> int:
+    text = str(ref).strip()
+    if text.lstrip("#").isdigit():
+        row = db.rows("SELECT school_id FROM schools WHERE school_id = ?", [int(text.lstrip("#"))])
+    else:
+        row = db.rows("SELECT school_id FROM school_sis_ids WHERE sis_id = ?", [text])
+    if not row:
+        raise EditRefused(f"no school '{text}' (use an id like 3 or a SIS id)")
+    return int(row[0][0])
+
+
+def resolve_classroom(db: Database, ref: str | int) -> int:
+    text = str(ref).strip()
+    if text.lstrip("#").isdigit():
+        row = db.rows(
+            "SELECT classroom_id FROM classrooms WHERE classroom_id = ?", [int(text.lstrip("#"))]
+        )
+    else:
+        row = db.rows(
+            "SELECT classroom_id FROM classrooms WHERE sis_id = ? ORDER BY classroom_id", [text]
+        )
+    if not row:
+        raise EditRefused(f"no classroom '{text}' (use an id like 12 or a SIS id)")
+    return int(row[0][0])
+
+
+def _next_id(db: Database, table: str, id_col: str) -> int:
+    return int(db.one(f"SELECT coalesce(max({id_col}), 0) + 1 FROM {table}"))
+
+
+# ---------------------------------------------------------------- schools
+def list_schools(db: Database) -> list[dict[str, Any]]:
+    return db.dicts(
+        """SELECT s.school_id, s.name, s.org_type, s.status, s.origin,
+                  (SELECT string_agg(sis_id, ',' ORDER BY sis_id) FROM school_sis_ids m
+                   WHERE m.school_id = s.school_id) AS sis_ids,
+                  (SELECT count(*) FROM user_schools us JOIN users u USING (user_id)
+                   WHERE us.school_id = s.school_id AND u.kind = 'student' AND u.status = 'active') AS students
+           FROM schools s ORDER BY s.org_type = 'district' DESC, s.name"""
+    )
+
+
+def create_school(db: Database, actor: str, name: str) -> int:
+    school_id = _next_id(db, "schools", "school_id")
+    with directory_edit(db, actor, "school.create", "schools", school_id, {"name": name}):
+        db.execute(
+            "INSERT INTO schools (school_id, org_type, name, status, origin, created_at, updated_at) "
+            "VALUES (?, 'school', ?, 'active', 'hand', current_timestamp, current_timestamp)",
+            [school_id, name],
+        )
+    return school_id
+
+
+def add_school_sis_id(db: Database, actor: str, school_ref: str, sis_id: str) -> int:
+    """A school may answer to several SIS ids: feed schools with these ids merge into it."""
+    school_id = resolve_school(db, school_ref)
+    owner = db.one("SELECT school_id FROM school_sis_ids WHERE sis_id = ?", [sis_id])
+    if owner is not None:
+        raise EditRefused(f"SIS id '{sis_id}' already belongs to school {owner}")
+    with directory_edit(db, actor, "school.add_sis_id", "schools", school_id, {"sis_id": sis_id}):
+        db.execute(
+            "INSERT INTO school_sis_ids VALUES (?, ?, current_timestamp, ?)",
+            [sis_id, school_id, actor],
+        )
+        db.execute(
+            "UPDATE schools SET sis_id = coalesce(sis_id, ?) WHERE school_id = ?",
+            [sis_id, school_id],
+        )
+    return school_id
+
+
+# ---------------------------------------------------------------- classrooms
+def create_classroom(db: Database, actor: str, name: str, school_ref: str) -> int:
+    school_id = resolve_school(db, school_ref)
+    classroom_id = _next_id(db, "classrooms", "classroom_id")
+    with directory_edit(
+        db,
+        actor,
+        "classroom.create",
+        "classrooms",
+        classroom_id,
+        {"name": name, "school_id": school_id},
+    ):
+        db.execute(
+            """INSERT INTO classrooms (classroom_id, school_id, name, status, origin, created_at, updated_at)
+               VALUES (?, ?, ?, 'active', 'hand', current_timestamp, current_timestamp)""",
+            [classroom_id, school_id, name],
+        )
+    return classroom_id
+
+
+def set_classroom_sis_id(db: Database, actor: str, classroom_ref: str, sis_id: str) -> int:
+    """The next sync adopts a hand-made classroom that carries the feed's SIS id."""
+    classroom_id = resolve_classroom(db, classroom_ref)
+    other = db.one(
+        "SELECT classroom_id FROM classrooms WHERE sis_id = ? AND classroom_id <> ?",
+        [sis_id, classroom_id],
+    )
+    if other is not None:
+        raise EditRefused(f"SIS id '{sis_id}' already belongs to classroom {other}")
+    with directory_edit(
+        db, actor, "classroom.set_sis_id", "classrooms", classroom_id, {"sis_id": sis_id}
+    ):
+        db.execute(
+            "UPDATE classrooms SET sis_id = ?, updated_at = current_timestamp WHERE classroom_id = ?",
+            [sis_id, classroom_id],
+        )
+    return classroom_id
+
+
+def rename_classroom(db: Database, actor: str, classroom_ref: str, name: str) -> int:
+    """A synced classroom renamed by hand keeps its name; later plans note the feed's name."""
+    classroom_id = resolve_classroom(db, classroom_ref)
+    old = db.one("SELECT name FROM classrooms WHERE classroom_id = ?", [classroom_id])
+    with directory_edit(
+        db, actor, "classroom.rename", "classrooms", classroom_id, {"old": old, "new": name}
+    ):
+        db.execute(
+            "UPDATE classrooms SET name = ?, name_locked = (origin = 'sync'), updated_at = current_timestamp "
+            "WHERE classroom_id = ?",
+            [name, classroom_id],
+        )
+    return classroom_id
+
+
+def add_member(db: Database, actor: str, classroom_ref: str, user_ref: str, role: str) -> int:
+    """A co-teacher, or a synced student assigned to a hand-made classroom."""
+    classroom_id = resolve_classroom(db, classroom_ref)
+    user_id = resolve_user(db, user_ref)
+    kind, origin_class = db.rows(
+        "SELECT u.kind, c.origin FROM users u, classrooms c WHERE u.user_id = ? AND c.classroom_id = ?",
+        [user_id, classroom_id],
+    )[0]
+    if role == "student" and kind != "student":
+        raise EditRefused(f"user {user_id} is {kind}, not a student")
+    if role == "teacher" and kind != "staff":
+        raise EditRefused(f"user {user_id} is {kind}; co-teachers are staff")
+    if role == "student" and origin_class == "sync":
+        raise EditRefused(
+            "students join synced classrooms through the SIS feed; assign students by hand only "
+            "to hand-made classrooms"
+        )
+    existing = db.one(
+        "SELECT enrollment_id FROM enrollments WHERE classroom_id = ? AND user_id = ? AND status = 'active'",
+        [classroom_id, user_id],
+    )
+    if existing is not None:
+        raise EditRefused(f"user {user_id} is already in classroom {classroom_id}")
+    enrollment_id = _next_id(db, "enrollments", "enrollment_id")
+    with directory_edit(
+        db, actor, f"classroom.add_{role}", "classrooms", classroom_id, {"user_id": user_id}
+    ):
+        db.execute(
+            """INSERT INTO enrollments (enrollment_id, classroom_id, user_id, role, status, origin, created_at, updated_at)
+               VALUES (?, ?, ?, ?, 'active', 'hand', current_timestamp, current_timestamp)""",
+            [enrollment_id, classroom_id, user_id, role],
+        )
+    return enrollment_id
+
+
+# ---------------------------------------------------------------- people
+def create_user(
+    db: Database,
+    actor: str,
+    *,
+    kind: str,
+    given_name: str,
+    family_name: str,
+    email: str | None = None,
+    mobile_phone: str | None = None,
+    home_phone: str | None = None,
+    school_ref: str | None = None,
+    role: str | None = None,
+) -> int:
+    if kind not in ("student", "staff", "guardian"):
+        raise EditRefused("kind must be student, staff or guardian")
+    settings = load_settings(db)
+    if kind == "student" and settings.daily_sync_enabled:
+        raise EditRefused(
+            "students cannot be created by hand while the daily sync is enabled: the SIS is the "
+            "source of students (turn off daily_sync_enabled first, or add the student in the SIS)"
+        )
+    orgs = f"#{resolve_school(db, school_ref)}" if school_ref else None
+    if kind == "staff" and orgs is None:
+        raise EditRefused("staff need a school (--school)")
+    role = role or {"student": "student", "staff": "teacher", "guardian": "guardian"}[kind]
+    user_id = _next_id(db, "users", "user_id")
+    details = {"kind": kind, "given_name": given_name, "family_name": family_name}
+    with directory_edit(db, actor, "user.create", "users", user_id, details):
+        db.execute(
+            """INSERT INTO users (user_id, kind, role, given_name, family_name, email, mobile_phone, home_phone,
+                                  org_sis_ids, enabled, status, origin, created_at, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, true, 'active', 'hand', current_timestamp, current_timestamp)""",
+            [user_id, kind, role, given_name, family_name, email, mobile_phone, home_phone, orgs],
+        )
+    return user_id
+
+
+def link_guardian(
+    db: Database, actor: str, guardian_ref: str, student_ref: str, relationship: str = "guardian"
+) -> int:
+    guardian_id, student_id = resolve_user(db, guardian_ref), resolve_user(db, student_ref)
+    kinds = dict(
+        db.rows(
+            "SELECT user_id, kind FROM users WHERE user_id IN (?, ?)", [guardian_id, student_id]
+        )
+    )
+    if kinds.get(guardian_id) != "guardian":
+        raise EditRefused(f"user {guardian_id} is not a guardian")
+    if kinds.get(student_id) != "student":
+        raise EditRefused(f"user {student_id} is not a student")
+    if db.one(
+        "SELECT count(*) FROM guardian_links WHERE student_id = ? AND guardian_id = ? AND status = 'active'",
+        [student_id, guardian_id],
+    ):
+        raise EditRefused("that guardian is already linked to that student")
+    link_id = _next_id(db, "guardian_links", "link_id")
+    with directory_edit(
+        db,
+        actor,
+        "guardian.link",
+        "guardian_links",
+        link_id,
+        {"guardian_id": guardian_id, "student_id": student_id},
+    ):
+        db.execute(
+            """INSERT INTO guardian_links (link_id, student_id, guardian_id, relationship, status, origin, created_at, updated_at)
+               VALUES (?, ?, ?, ?, 'active', 'hand', current_timestamp, current_timestamp)""",
+            [link_id, student_id, guardian_id, relationship],
+        )
+    return link_id
+
+
+def edit_contact(db: Database, actor: str, user_ref: str, changes: dict[str, str | None]) -> int:
+    """Contact details edited by hand are protected from the sync unless the district says otherwise."""
+    allowed = {"email", "mobile_phone", "home_phone", "language"}
+    unknown = set(changes) - allowed
+    if unknown or not changes:
+        raise EditRefused(f"editable contact fields: {', '.join(sorted(allowed))}")
+    user_id = resolve_user(db, user_ref)
+    if "language" in changes and load_settings(db).update_language:
+        raise EditRefused(
+            "the language follows the SIS feed (update_language = true); change it in the SIS, "
+            "or turn update_language off"
+        )
+    old = db.dicts(f"SELECT {', '.join(changes)} FROM users WHERE user_id = ?", [user_id])[0]
+    sets = ", ".join(f"{field} = ?" for field in changes)
+    contact = any(f != "language" for f in changes)
+    with directory_edit(
+        db, actor, "user.edit_contact", "users", user_id, {"old": old, "new": changes}
+    ):
+        db.execute(
+            f"UPDATE users SET {sets}, contacts_edited = contacts_edited OR ?, updated_at = current_timestamp "
+            "WHERE user_id = ?",
+            [*changes.values(), contact, user_id],
+        )
+    return user_id
+
+
+def set_account_active(db: Database, actor: str, user_ref: str, active: bool = True) -> int:
+    user_id = resolve_user(db, user_ref)
+    with directory_edit(
+        db, actor, "user.activate" if active else "user.deactivate", "users", user_id, {}
+    ):
+        db.execute("UPDATE users SET account_active = ? WHERE user_id = ?", [active, user_id])
+    return user_id
+
+
+def set_archived(db: Database, actor: str, user_ref: str, archived: bool) -> int:
+    """Archive or unarchive by hand (a student archived by hand has no archiving run)."""
+    user_id = resolve_user(db, user_ref)
+    status = db.one("SELECT status FROM users WHERE user_id = ?", [user_id])
+    if status == "merged":
+        raise EditRefused(f"user {user_id} was merged into another record; unarchive the survivor")
+    if archived and status == "archived":
+        raise EditRefused(f"user {user_id} is already archived")
+    if not archived and status == "active":
+        raise EditRefused(f"user {user_id} is not archived")
+    with directory_edit(
+        db, actor, "user.archive" if archived else "user.unarchive", "users", user_id, {}
+    ):
+        if archived:
+            db.execute(
+                "UPDATE users SET status = 'archived', archived_run = NULL, archived_at = current_timestamp, "
+                "updated_at = current_timestamp WHERE user_id = ?",
+                [user_id],
+            )
+        else:
+            db.execute(
+                "UPDATE users SET status = 'active', archived_run = NULL, archived_at = NULL, "
+                "updated_at = current_timestamp WHERE user_id = ?",
+                [user_id],
+            )
+    return user_id
