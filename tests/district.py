@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 import csv
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
+_DROP_NUMBERS = itertools.count(1)
 USERS_HEADER = [
     "sourcedId",
     "status",
@@ -252,7 +254,6 @@ class TinyDistrict:
 
     files: dict[str, list[dict[str, str]]] = field(default_factory=base_files)
     manifest: dict[str, str] = field(default_factory=dict)
-    count: int = 0
 
     def copy(self) -> TinyDistrict:
         return TinyDistrict(copy.deepcopy(self.files), dict(self.manifest))
@@ -269,11 +270,12 @@ class TinyDistrict:
         ]
 
     def write(self, root: Path) -> Path:
-        self.count += 1
-        folder = root / f"drop{self.count}"
+        folder = root / f"drop{next(_DROP_NUMBERS)}"
         folder.mkdir(parents=True)
         for name, rows in self.files.items():
-            header = HEADERS.get(name) or list(rows[0]) if rows else HEADERS[name]
+            header = [] if rows else list(HEADERS[name])
+            for row in rows:
+                header += [key for key in row if key not in header]
             with open(folder / name, "w", newline="", encoding="utf-8") as out:
                 writer = csv.DictWriter(
                     out, fieldnames=header, lineterminator="\n", extrasaction="ignore"

@@ -307,4 +307,7 @@ def read_header_names(path: Path) -> list[str]:
     with open(path, "rb") as handle:
         first = handle.readline(1 << 20)
     text = first.decode("utf-8-sig", errors="replace").rstrip("\r\n")
-    return next(csv.reader([text]), [])
+    try:
+        return next(csv.reader([text]), [])
+    except csv.Error:
+        return []

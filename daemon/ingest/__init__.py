@@ -59,6 +59,7 @@ def ingest_drop(
             progress.advance()
         hashed.result()
     progress.finish()
+    _create_empty_tables(db, schema, drop, result)
     for staged in result.staged.values():
         store_issues(db, run_id, staged.issues, workdir)
     progress.start("Checking rows")
@@ -69,3 +70,17 @@ def ingest_drop(
 
 def _has_row_errors(staged: StagedFile) -> bool:
     return any(i.severity == "ERROR" and (i.line or 0) > 1 for i in staged.issues)
+
+
+def _create_empty_tables(db: Database, schema: str, drop: Drop, result: IngestResult) -> None:
+    """Entities the drop does not carry get empty staging tables, so planning reads them alike."""
+    from daemon.db import sql_ident
+
+    for entity, spec in drop.format.specs.items():
+        if entity in result.staged:
+            continue
+        columns = ", ".join(f"CAST(NULL AS VARCHAR) AS {sql_ident(c)}" for c in spec.column_names)
+        db.execute(
+            f"CREATE OR REPLACE TABLE {sql_ident(schema)}.{sql_ident(entity)} AS "
+            f"SELECT CAST(NULL AS BIGINT) AS _line, {columns} WHERE false"
+        )

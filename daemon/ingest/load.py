@@ -73,10 +73,11 @@ def stage_file(
                 WARNING,
                 None,
                 "encoding",
-                f"{file.name} is not UTF-8 (first at line {decision.first_bad_line}); "
+                f"{file.name} line {decision.first_bad_line}: {file.name} is not UTF-8 (first here); "
                 "it was read as Windows-1252. Ask the SIS to export UTF-8.",
             )
         )
+        workdir.mkdir(parents=True, exist_ok=True)
         converted = workdir / f"{spec.entity}.utf8.csv"
         transcode_to_utf8(source, converted, decision.encoding)
         source = converted

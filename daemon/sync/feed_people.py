@@ -29,7 +29,6 @@ def build_feed_users(ctx: PlanContext) -> None:
     roles_in = ", ".join(sql_literal(r) for r in s.guardian_roles)
     staff_in = ", ".join(sql_literal(r) for r in STAFF_ROLES)
     mobile, home = ("sms", "phone") if s.phone_credential_column == "sms" else ("phone", "sms")
-    has_users = ctx.present("users")
     language = f"lower(coalesce({_col(ctx, 'users', 'language', 'u')}, {_col(ctx, 'users', 'metadata.language', 'u')}))"
     role = f"lower({_col(ctx, 'users', 'role', 'u')})"
     orgs = f"{_col(ctx, 'users', 'orgSourcedIds', 'u')}"
@@ -72,9 +71,7 @@ def build_feed_users(ctx: PlanContext) -> None:
     if home not in ctx.columns.get("users", set()):
         ctx.keep_fields.setdefault("users", set()).add("home_phone")
     known_orgs = f"SELECT sis_id AS id FROM {ctx.t('org_ids')}"
-    users_sql = "SELECT NULL WHERE false"
-    if has_users:
-        users_sql = f"""
+    users_sql = f"""
         SELECT trim(u.sourcedId) AS sis_id, {role} AS role,
                {_col(ctx, "users", "identifier", "u")} AS identifier,
                {_col(ctx, "users", "username", "u")} AS username,

@@ -1,0 +1,185 @@
+"""File-level problems fail the run with a clear message and leave the directory untouched;
+what real SIS exports contain is accepted."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from daemon.db import Database
+
+
+def _directory_snapshot(db: Database) -> tuple:
+    return tuple(
+        db.one(f"SELECT count(*) FROM {t}")
+        for t in ("schools", "users", "classrooms", "enrollments")
+    ) + (db.directory_version(),)
+
+
+@pytest.fixture
+def applied(sync, tiny):
+    sync.apply(tiny)
+    return _directory_snapshot(sync.engine.db)
+
+
+def test_missing_required_file_fails_the_run_and_leaves_the_directory(
+    sync, tiny, tmp_path, applied
+):
+    folder = tiny.write(tmp_path)
+    (folder / "enrollments.csv").unlink()
+    run = sync.plan(folder)
+    assert run.status == "failed"
+    assert run.error == "enrollments.csv is missing from the drop; it is required"
+    assert _directory_snapshot(sync.engine.db) == applied
+
+
+def test_missing_required_column_fails_naming_the_column(sync, tiny, tmp_path):
+    for row in tiny.rows("classes.csv"):
+        del row["classType"]
+    run = sync.plan(tiny)
+    assert run.status == "failed"
+    assert run.error == "classes.csv line 1: missing required column classType"
+
+
+def test_semicolon_separated_file_is_refused_with_a_hint(sync, tiny, tmp_path):
+    folder = tiny.write(tmp_path)
+    text = (folder / "orgs.csv").read_text().replace(",", ";")
+    (folder / "orgs.csv").write_text(text)
+    run = sync.plan(folder)
+    assert run.status == "failed"
+    assert "separated by semicolons" in run.error
+
+
+def test_zip_entry_escaping_the_folder_is_refused(sync, tiny, tmp_path, applied):
+    folder = tiny.write(tmp_path)
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in folder.iterdir():
+            z.write(f, f.name)
+        z.writestr("../../escaped.csv", "x")
+    run = sync.plan(archive)
+    assert run.status == "failed"
+    assert "entry '../../escaped.csv' would escape the extraction folder" in run.error
+    assert not (tmp_path / "escaped.csv").exists()
+    assert _directory_snapshot(sync.engine.db) == applied
+
+
+def test_zip_bomb_is_refused(sync, tmp_path):
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("users.csv", b"\0" * (50 * 1024 * 1024))
+    run = sync.plan(archive)
+    assert run.status == "failed"
+    assert "looks like a ZIP bomb" in run.error
+
+
+def test_corrupt_zip_is_refused(sync, tmp_path):
+    archive = tmp_path / "broken.zip"
+    archive.write_bytes(b"PK\x03\x04" + b"garbage" * 10)
+    run = sync.plan(archive)
+    assert run.status == "failed"
+    assert "broken.zip" in run.error
+
+
+def test_zip_with_files_in_one_subfolder_is_accepted(sync, tiny, tmp_path):
+    folder = tiny.write(tmp_path)
+    archive = tmp_path / "nightly.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in folder.iterdir():
+            z.write(f, f"export/{f.name}")
+    run = sync.plan(archive)
+    assert run.status == "planned" and run.source_kind == "zip"
+    assert run.changes["students"]["create"] == 10
+
+
+def test_unreadable_file_fails_the_run(sync, tiny, tmp_path):
+    folder = tiny.write(tmp_path)
+    (folder / "orgs.csv").write_bytes(b"")
+    run = sync.plan(folder)
+    assert run.status == "failed"
+    assert run.error == "orgs.csv: the file is empty; expected a header line"
+
+
+def test_bom_crlf_quoted_and_reordered_headers_are_accepted(sync, tiny, tmp_path):
+    folder = tiny.write(tmp_path)
+    lines = (folder / "orgs.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    rows = [line.split(",") for line in lines[1:]]
+    order = list(reversed(range(len(header))))
+    new_header = ",".join(f'"{header[i].upper()}"' for i in order)
+    body = ["\ufeff" + new_header] + [",".join(r[i] for i in order) for r in rows]
+    (folder / "orgs.csv").write_bytes("\r\n".join(body).encode() + b"\r\n")
+    run = sync.plan(folder)
+    assert run.status == "planned" and run.rows.error == 0
+    assert run.changes["schools"]["create"] == 3
+
+
+def test_windows_1252_file_is_converted_with_a_warning(sync, tiny, tmp_path):
+    tiny.row("users.csv", "stu-6")["familyName"] = "Moréau"
+    folder = tiny.write(tmp_path)
+    text = (folder / "users.csv").read_text(encoding="utf-8")
+    (folder / "users.csv").write_bytes(text.encode("cp1252"))
+    run = sync.plan(folder)
+    assert run.status == "planned"
+    warning = [i for i in sync.issues(run) if i["rule"] == "encoding"][0]
+    assert "users.csv is not UTF-8" in warning["message"] and "Windows-1252" in warning["message"]
+    created = sync.engine.db.one(
+        f"SELECT family_name FROM run_{run.run_id}.plan_users WHERE sis_id = 'stu-6'"
+    )
+    assert created == "Moréau"
+
+
+def test_file_mixing_encodings_is_refused(sync, tiny, tmp_path):
+    tiny.row("users.csv", "stu-6")["familyName"] = "Moréau"
+    folder = tiny.write(tmp_path)
+    data = (
+        folder / "users.csv"
+    ).read_bytes() + "x,,,true,sch-a,student,z,,Zoë,Ba\xe9,,,,,,,,\n".encode("latin-1")
+    (folder / "users.csv").write_bytes(data)
+    run = sync.plan(folder)
+    assert run.status == "failed"
+    assert "mixes UTF-8 with another encoding" in run.error and "users.csv line 24" in run.error
+
+
+def test_manifest_modes_are_recorded_per_file(sync, tiny):
+    tiny.manifest = {
+        "manifest.version": "1.0",
+        "oneroster.version": "1.1",
+        "file.users": "bulk",
+        "file.classes": "bulk",
+        "file.enrollments": "delta",
+        "file.orgs": "bulk",
+        "file.demographics": "absent",
+    }
+    for row in tiny.rows("enrollments.csv"):
+        row.update(status="active", dateLastModified="2026-11-01T06:00:00Z")
+    run = sync.plan(tiny)
+    modes = {f.file_name: (f.mode, f.entity) for f in run.files}
+    assert modes["enrollments.csv"] == ("delta", "enrollments")
+    assert modes["users.csv"] == ("bulk", "users")
+    assert modes["demographics.csv"] == (None, None)  # declared absent: listed, not loaded
+
+
+def test_oneroster_12_is_recognised_by_its_headers(sync, sample):
+    run = sync.plan(sample / "oneroster12")
+    assert run.oneroster_version == "1.2"
+    assert run.status == "planned" and run.rows.error == 0
+    assert run.changes["students"]["create"] == 6
+
+
+def test_run_records_a_content_hash_per_file(sync, tiny):
+    run = sync.plan(tiny)
+    hashes = {f.file_name: f.sha256 for f in run.files}
+    assert all(len(h or "") == 64 for h in hashes.values())
+    again = sync.plan(tiny)
+    assert again.content_hash == run.content_hash
+
+
+def test_gradebook_files_are_listed_and_ignored(sync, tiny, tmp_path):
+    folder: Path = tiny.write(tmp_path)
+    (folder / "lineItems.csv").write_text("sourcedId,title\nli-1,Quiz\n")
+    run = sync.plan(folder)
+    assert run.status == "planned"
+    assert any("lineItems.csv: not rostering data; ignored" in n["message"] for n in run.notes)

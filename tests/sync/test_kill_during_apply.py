@@ -1,0 +1,141 @@
+"""A process killed with SIGKILL at any point of apply leaves the directory as it was before."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from daemon.db import Database
+from daemon.service.engine import Engine
+from tests.district import TinyDistrict
+
+DIRECTORY_TABLES = (
+    "schools",
+    "school_sis_ids",
+    "users",
+    "classrooms",
+    "enrollments",
+    "guardian_links",
+    "student_attributes",
+)
+CRASH_POINTS = (
+    "before_transaction",
+    "after_create_schools",
+    "after_create_users",
+    "after_users",
+    "after_enrollments",
+    "after_student_attributes",
+    "before_status",
+    "before_commit",
+)
+
+
+def snapshot(db: Database) -> tuple:
+    """The directory's content, without timestamps (they differ between two applies)."""
+    parts = []
+    for table in DIRECTORY_TABLES:
+        parts.append(
+            db.one(
+                f"SELECT count(*) || ':' || coalesce(sum(hash(COLUMNS(lambda c: c NOT LIKE '%_at'))), 0) FROM {table}"
+            )
+        )
+    parts.append(db.directory_version())
+    return tuple(parts)
+
+
+def _prepare(path: Path, drops: Path) -> int:
+    """Day one applied; day two planned with creates, updates and archives of every kind."""
+    tiny = TinyDistrict()
+    db = Database(path)
+    engine = Engine(db, "tester")
+    engine.settings_set("deletion_threshold", "60")
+    run = engine.plan_source(str(tiny.write(drops)))
+    engine.apply_run(run.run_id)
+    tiny.row("users.csv", "stu-2")["familyName"] = "Okafor-Bell"
+    tiny.remove("users.csv", sourcedId="stu-1")
+    tiny.remove("enrollments.csv", userSourcedId="stu-1")
+    tiny.rows("users.csv").append(
+        dict(
+            tiny.row("users.csv", "stu-4"),
+            sourcedId="stu-20",
+            givenName="Zed",
+            identifier="S20",
+            agentSourcedIds="gdn-4",
+        )
+    )
+    tiny.rows("enrollments.csv").append(
+        {
+            "sourcedId": "enr-20",
+            "status": "",
+            "dateLastModified": "",
+            "classSourcedId": "cls-a1",
+            "schoolSourcedId": "sch-a",
+            "userSourcedId": "stu-20",
+            "role": "student",
+            "primary": "",
+            "beginDate": "",
+            "endDate": "",
+        }
+    )
+    tiny.row("classes.csv", "cls-a2")["title"] = "Earth Science 5"
+    run = engine.plan_source(str(tiny.write(drops)))
+    assert run.status == "planned", run.hold_reasons
+    db.close()
+    return run.run_id
+
+
+def _apply_in_child(path: Path, run_id: int, crash_at: str | None) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    if crash_at:
+        env["ROSTER_SYNC_CRASH_AT"] = crash_at
+    return subprocess.run(
+        [sys.executable, "-m", "daemon.cli.main", "--db", str(path), "apply", str(run_id)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> tuple:
+    """The directory after an apply that was not interrupted."""
+    root = tmp_path_factory.mktemp("reference")
+    run_id = _prepare(root / "ref.duckdb", root / "drops")
+    assert _apply_in_child(root / "ref.duckdb", run_id, None).returncode == 0
+    db = Database(root / "ref.duckdb")
+    try:
+        return snapshot(db)
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("crash_at", CRASH_POINTS)
+def test_kill_during_apply_leaves_the_directory_intact(tmp_path, crash_at, reference):
+    path = tmp_path / "roster.duckdb"
+    run_id = _prepare(path, tmp_path / "drops")
+    db = Database(path)
+    before = snapshot(db)
+    db.close()
+
+    killed = _apply_in_child(path, run_id, crash_at)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+    db = Database(path)
+    try:
+        assert snapshot(db) == before
+        assert db.one("SELECT status FROM runs WHERE run_id = ?", [run_id]) == "planned"
+    finally:
+        db.close()
+    # The same plan then applies fully, to exactly what an uninterrupted apply gives.
+    assert _apply_in_child(path, run_id, None).returncode == 0
+    db = Database(path)
+    try:
+        assert snapshot(db) == reference
+    finally:
+        db.close()
