@@ -62,6 +62,9 @@ def run_summary(run: Run) -> str:
             f"  Conflicts: {run.conflicts:,} ({run.blocking_conflicts} blocking)"
             f" (see: roster-sync conflicts {run.run_id})"
         )
+    shaped = settings_line(run)
+    if shaped:
+        lines.append(f"  {shaped}")
     for note in run.notes[:8]:
         lines.append(f"  Note: {note['message']}")
     if len(run.notes) > 8:
@@ -106,3 +109,18 @@ def conflicts_table(conflicts: list[Conflict]) -> str:
         lines.append(f"    {c.message}")
         lines.append(f"    {decided}")
     return "\n".join(lines)
+
+
+def settings_line(run: Run) -> str:
+    """Which settings shaped the plan: those that differ from the defaults."""
+    from daemon.settings import SyncSettings, format_value
+
+    if not run.settings:
+        return ""
+    defaults = SyncSettings().model_dump()
+    changed = [
+        f"{key} = {format_value(value)}"
+        for key, value in run.settings.items()
+        if key in defaults and value != defaults[key]
+    ]
+    return "Settings: " + (", ".join(changed) if changed else "all defaults")

@@ -210,8 +210,8 @@ def _read_carefully(
         good = 0
         with open(source, encoding="utf-8-sig", errors="strict", newline="") as handle:
             lines = _LineCounter(handle)
+            next(lines, None)  # the header line, already read on its own
             reader = csv.reader(lines, strict=True)
-            next(reader, None)  # the header, already checked
             while True:
                 start = lines.count + 1
                 try:

@@ -113,7 +113,7 @@ class Validator:
                 name,
                 "control_character",
                 f"strpos({col}, chr(0)) > 0",
-                f"'{name} contains a NUL byte'",
+                sql_literal(f"{name} contains a NUL byte"),
             )
         for column in ctx.spec.columns:
             if column.name not in present:

@@ -28,6 +28,16 @@ CASCADES = {
 }
 
 
+def _scope(ctx: PlanContext, table: Table) -> str:
+    """Records this run may archive at all (manage_guardians = false leaves guardians alone)."""
+    if not ctx.settings.manage_guardians:
+        if table.name == "users":
+            return "d.kind <> 'guardian'"
+        if table.name == "guardian_links":
+            return "false"
+    return "true"
+
+
 def plan_table(ctx: PlanContext, table: Table) -> None:
     """Write plan_<table>: one row per create, update, unarchive and archive."""
     desired = ctx.t(f"desired_{table.name}")
@@ -58,7 +68,7 @@ def plan_table(ctx: PlanContext, table: Table) -> None:
         LEFT JOIN (SELECT _target_id, min(_file) AS _file, min(_line) AS _line FROM {desired}
                    WHERE _deleted AND _target_id IS NOT NULL GROUP BY _target_id) x
                ON x._target_id = d.{table.id_col}
-        WHERE d.status = 'active' AND d.origin = 'sync'
+        WHERE d.status = 'active' AND d.origin = 'sync' AND {_scope(ctx, table)}
           AND ({absent_clause} OR x._target_id IS NOT NULL {cascade})
         """
     )

@@ -82,7 +82,7 @@ def build_feed_users(ctx: PlanContext) -> None:
                {_col(ctx, "users", "email", "u")} AS email,
                {_col(ctx, "users", mobile, "u")} AS mobile_phone,
                {_col(ctx, "users", home, "u")} AS home_phone,
-               CASE WHEN regexp_full_match({language}, '{LANGUAGE_OK}') THEN {language} END AS language,
+               CASE WHEN {ctx.settings.update_language} AND regexp_full_match({language}, '{LANGUAGE_OK}') THEN {language} END AS language,
                {language} IS NOT NULL AND NOT regexp_full_match({language}, '{LANGUAGE_OK}') AS _language_invalid,
                {_col(ctx, "users", "grades", "u")} AS grades,
                {demographics} AS birth_date,
@@ -132,7 +132,7 @@ def _add_guardians_file_people(ctx: PlanContext, mobile: str, home: str) -> None
                {_col(ctx, "guardians", "email", "g")} AS email,
                {_col(ctx, "guardians", mobile, "g")} AS mobile_phone,
                {_col(ctx, "guardians", home, "g")} AS home_phone,
-               CASE WHEN regexp_full_match({language}, '{LANGUAGE_OK}') THEN {language} END AS language,
+               CASE WHEN {ctx.settings.update_language} AND regexp_full_match({language}, '{LANGUAGE_OK}') THEN {language} END AS language,
                {language} IS NOT NULL AND NOT regexp_full_match({language}, '{LANGUAGE_OK}') AS _language_invalid,
                true AS enabled, CAST([] AS VARCHAR[]) AS agent_sis_ids, false AS _deleted,
                {sql_literal(ctx.file("guardians"))} AS _file, g._line AS _line,
@@ -160,6 +160,12 @@ def build_desired_users(ctx: PlanContext) -> None:
     key_type = "CASE WHEN kind = 'student' THEN 'ident' ELSE 'sis' END" if ident else "'sis'"
     match_key = "CASE WHEN kind = 'student' THEN identifier ELSE sis_id END" if ident else "sis_id"
     base = ctx.max_id("users", "user_id")
+    unplaced = "false"
+    if ctx.settings.school_matching == "match_only":
+        # Rows whose schools all match nothing are skipped (each school is reported once).
+        unplaced = f"""(f.org_sis_ids IS NULL AND EXISTS (
+            SELECT 1 FROM {ctx.t("desired_schools")} s
+            WHERE s._unmatched AND s.org_type <> 'district' AND list_contains(f.unmatched_orgs, s.sis_id)))"""
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TABLE {ctx.t("desired_users")} AS
@@ -178,7 +184,8 @@ def build_desired_users(ctx: PlanContext) -> None:
             SELECT f.*, CASE WHEN k.n = 1 THEN k.uid END AS _target_id,
                    coalesce(k.n, 0) > 1 AS _ambiguous,
                    coalesce(k.via_tombstone, false) AS _via_tombstone,
-                   f._match_key IS NULL AS _no_key
+                   f._match_key IS NULL AS _no_key,
+                   {unplaced} AS _unplaced
             FROM f LEFT JOIN keys k ON k.kt = f._key_type AND k.key = f._match_key
         ),
         ranked AS (
@@ -186,10 +193,10 @@ def build_desired_users(ctx: PlanContext) -> None:
                            ELSE row_number() OVER (PARTITION BY _target_id ORDER BY _via_tombstone, _line) END AS _claim_rank
             FROM matched
         )
-        SELECT *,
-               _ambiguous OR _no_key OR _claim_rank > 1 AS _skip,
+        SELECT * EXCLUDE (_unplaced),
+               _ambiguous OR _no_key OR _claim_rank > 1 OR _unplaced AS _skip,
                given_name || ' ' || family_name AS _label,
-               coalesce(_target_id, {base} + row_number() OVER (PARTITION BY _target_id IS NULL OR _ambiguous OR _no_key OR _claim_rank > 1 ORDER BY _file, _line)) AS _id
+               coalesce(_target_id, {base} + row_number() OVER (PARTITION BY _target_id IS NULL OR _ambiguous OR _no_key OR _claim_rank > 1 OR _unplaced ORDER BY _file, _line)) AS _id
         FROM ranked
         """
     )
@@ -223,7 +230,8 @@ def build_user_map(ctx: PlanContext) -> None:
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TABLE {ctx.t("user_map")} AS
-        SELECT sis_id, _id AS user_id, kind FROM {ctx.t("desired_users")} WHERE NOT _skip
+        SELECT sis_id, CASE WHEN _skip THEN _target_id ELSE _id END AS user_id, kind
+        FROM {ctx.t("desired_users")} WHERE NOT _skip OR _target_id IS NOT NULL
         UNION ALL
         SELECT u.sis_id, coalesce(u.merged_into, u.user_id), s.kind
         FROM users u JOIN users s ON s.user_id = coalesce(u.merged_into, u.user_id)

@@ -1,0 +1,179 @@
+"""Hand-made records and edits live with the sync; each conflict kind asks a person."""
+
+from __future__ import annotations
+
+import pytest
+
+from daemon.directory.records import EditRefused
+from daemon.sync.conflicts import ConflictError
+
+
+@pytest.fixture
+def synced(sync, tiny):
+    sync.apply(tiny)
+    return sync
+
+
+def test_hand_made_guardians_are_never_archived_by_the_sync(synced, tiny):
+    gid = synced.engine.create_user("guardian", "Hand", "Made", email="hand@example.net")
+    synced.engine.link_guardian(str(gid), "stu-1")
+    run = synced.apply(tiny)
+    assert run.total_changes() == 0
+    assert synced.engine.db.one("SELECT status FROM users WHERE user_id = ?", [gid]) == "active"
+    assert (
+        synced.engine.db.one(
+            "SELECT count(*) FROM guardian_links WHERE guardian_id = ? AND status = 'active'", [gid]
+        )
+        == 1
+    )
+
+
+def test_a_guardian_whose_orgs_name_only_the_district_belongs_to_its_students_schools(synced, tiny):
+    tiny.row("users.csv", "gdn-7")["orgSourcedIds"] = "dist-1"
+    synced.apply(tiny)
+    gid = synced.user("gdn-7")["user_id"]
+    schools = synced.engine.db.rows(
+        "SELECT s.name FROM user_schools JOIN schools s USING (school_id) WHERE user_id = ?", [gid]
+    )
+    assert schools == [("Birch School",)]
+
+
+def test_a_hand_made_classroom_with_a_sis_id_is_adopted_by_the_sync(sync, tiny):
+    sync.engine.create_school("Alder")
+    sync.engine.add_school_sis_id("1", "sch-a")
+    cid = sync.engine.create_classroom("Science (temp)", "sch-a")
+    sync.engine.set_classroom_sis_id(str(cid), "cls-a2")
+    run = sync.plan(tiny)
+    assert run.changes["classrooms"] == {"create": 2, "update": 1, "archive": 0, "unarchive": 0}
+    [adopted] = sync.changes(run, "classrooms", "update")
+    assert ("origin", "hand", "sync") in {
+        (f["field"], f["old"], f["new"]) for f in adopted["fields"]
+    }
+
+
+def test_a_renamed_synced_classroom_keeps_its_name_and_the_plan_says_so(synced, tiny):
+    synced.engine.rename_classroom("cls-a2", "Science 5 (Ms Quinn)")
+    tiny.row("classes.csv", "cls-a2")["title"] = "Science Five"
+    run = synced.plan(tiny)
+    assert run.changes["classrooms"]["update"] == 0
+    assert any(
+        "'Science 5 (Ms Quinn)' keeps its hand-made name; the feed calls it 'Science Five'"
+        in n["message"]
+        for n in run.notes
+    )
+
+
+def test_a_co_teacher_added_by_hand_stays_through_syncs(synced, tiny):
+    synced.engine.add_classroom_member("cls-a1", "tch-2", "teacher")
+    run = synced.apply(tiny)
+    assert run.changes["enrollments"]["archive"] == 0
+    assert (
+        synced.engine.db.one(
+            "SELECT count(*) FROM enrollments WHERE origin = 'hand' AND status = 'active'"
+        )
+        == 1
+    )
+
+
+def test_a_synced_student_may_join_a_hand_made_classroom(synced):
+    cid = synced.engine.create_classroom("Chess club", "sch-a")
+    synced.engine.add_classroom_member(str(cid), "stu-1", "student")
+    with pytest.raises(EditRefused, match="through the SIS feed"):
+        synced.engine.add_classroom_member("cls-b1", "stu-1", "student")
+
+
+def test_a_school_with_two_sis_ids_takes_both_feed_schools(synced, tiny):
+    synced.engine.add_school_sis_id("sch-a", "sch-a-annex")
+    tiny.rows("orgs.csv").append(
+        dict(tiny.row("orgs.csv", "sch-a"), sourcedId="sch-a-annex", name="Alder Annex")
+    )
+    tiny.row("users.csv", "stu-2")["orgSourcedIds"] = "sch-a-annex"
+    run = synced.plan(tiny)
+    assert run.changes["schools"] == {"create": 0, "update": 0, "archive": 0, "unarchive": 0}
+
+
+def test_a_contact_edited_by_hand_is_protected_and_marked(synced, tiny):
+    synced.engine.edit_contact("gdn-3", {"mobile_phone": "555-0999"})
+    assert synced.user("gdn-3")["contacts_edited"] is True
+    run = synced.plan(tiny)
+    [conflict] = synced.engine.conflicts(run.run_id).items
+    assert (conflict.field, conflict.directory_value, conflict.feed_value) == (
+        "mobile_phone",
+        "555-0999",
+        "555-0103",
+    )
+    assert "edited by hand" in conflict.message
+
+
+# ------------------------------------------------------------------------------- conflicts
+def _protected_conflict(synced, tiny):
+    synced.engine.set_account_active("gdn-2")
+    tiny.row("users.csv", "gdn-2")["email"] = "sis@example.net"
+    run = synced.plan(tiny)
+    return run, synced.engine.conflicts(run.run_id).items[0]
+
+
+def test_taking_the_feed_value_before_apply_writes_it_at_apply(synced, tiny):
+    run, conflict = _protected_conflict(synced, tiny)
+    synced.engine.resolve_conflicts([conflict.conflict_id], "take")
+    synced.engine.apply_run(run.run_id)
+    assert synced.user("gdn-2")["email"] == "sis@example.net"
+
+
+def test_keeping_the_directory_value_is_not_asked_again(synced, tiny):
+    run, conflict = _protected_conflict(synced, tiny)
+    synced.engine.resolve_conflicts([conflict.conflict_id], "keep")
+    synced.engine.apply_run(run.run_id)
+    again = synced.plan(tiny)
+    assert again.conflicts == 0 and again.total_changes() == 0
+    assert synced.user("gdn-2")["email"] == "parent2@example.net"
+
+
+def test_ignoring_leaves_the_directory_and_records_who_decided(synced, tiny):
+    run, conflict = _protected_conflict(synced, tiny)
+    synced.engine.resolve_conflicts([conflict.conflict_id], "ignore")
+    decided = synced.engine.conflicts(run.run_id).items[0]
+    assert (decided.decision, decided.decided_by) == ("ignore", "tester")
+
+
+def test_taking_after_apply_changes_the_directory_at_once(synced, tiny):
+    synced.engine.settings_set("archived_students", "keep_archived")
+    synced.engine.archive_user("stu-4")
+    run = synced.apply(tiny)
+    conflict = synced.engine.conflicts(run.run_id).items[0]
+    assert conflict.kind == "archived_student_in_feed"
+    synced.engine.resolve_conflicts([conflict.conflict_id], "take")
+    assert synced.user("stu-4")["status"] == "active"
+
+
+def test_a_sis_id_claimed_by_two_records_is_a_blocking_conflict(synced, tiny):
+    synced.engine.settings_set("student_id", "identifier")
+    synced.engine.db.execute("UPDATE users SET identifier = 'S1' WHERE sis_id = 'stu-2'")
+    tiny.row("users.csv", "stu-1")["grades"] = "06"
+    run = synced.plan(tiny)
+    claimed = [
+        c for c in synced.engine.conflicts(run.run_id).items if c.kind == "sis_id_claimed_twice"
+    ]
+    assert claimed and claimed[0].blocking and claimed[0].feed_value == "S1"
+    assert run.blocking_conflicts == 1
+    with pytest.raises(ConflictError, match="no feed value to take"):
+        synced.engine.resolve_conflicts([claimed[0].conflict_id], "take")
+
+
+def test_a_feed_link_to_a_student_outside_the_sync_is_a_conflict(synced, tiny):
+    synced.engine.settings_set("archived_students", "keep_archived")
+    synced.engine.archive_user("stu-6")
+    tiny.rows("users.csv").append(
+        dict(tiny.row("users.csv", "gdn-5"), sourcedId="gdn-60", agentSourcedIds="stu-6")
+    )
+    run = synced.plan(tiny)
+    kinds = {c.kind for c in synced.engine.conflicts(run.run_id).items}
+    assert "link_outside_sync" in kinds
+
+
+def test_a_decided_conflict_of_an_applied_run_cannot_be_decided_again(synced, tiny):
+    run, conflict = _protected_conflict(synced, tiny)
+    synced.engine.apply_run(run.run_id)
+    synced.engine.resolve_conflicts([conflict.conflict_id], "keep")
+    with pytest.raises(ConflictError, match="already decided"):
+        synced.engine.resolve_conflicts([conflict.conflict_id], "take")
