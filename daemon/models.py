@@ -128,3 +128,31 @@ class Page(BaseModel):
     total: int
     offset: int
     items: list[Any]
+
+
+class DaemonInfo(BaseModel):
+    running: bool
+    pid: int | None = None
+    started_at: datetime | None = None
+    inbox: str | None = None
+    socket: str | None = None
+    daily_sync_enabled: bool | None = None
+    next_sync: datetime | None = None
+    sync_on_arrival: bool | None = None
+    sftp: str | None = None
+    last_mirror: datetime | None = None
+    last_mirror_result: str | None = None
+    busy: str | None = None
+    pending_drops: list[str] = Field(default_factory=list)
+
+
+class Status(BaseModel):
+    database: str
+    schema_version: int
+    directory_version: int
+    active: dict[str, int]
+    last_run: Run | None = None
+    open_runs: int
+    open_conflicts: int
+    open_duplicates: int = 0
+    daemon: DaemonInfo

@@ -127,14 +127,36 @@ def cmd_reject(args: argparse.Namespace) -> int:
 
 def cmd_results(args: argparse.Namespace) -> int:
     with engine(args) as e:
-        if args.output:
-            n = e.write_results(args.run, args.output)
-            print(f"{n:,} row results written to {args.output}", file=sys.stderr)
-        else:
+        if hasattr(e, "db"):
             from daemon.sync.queries import write_results_csv
 
-            write_results_csv(e.db, args.run, sys.stdout)
+            if args.output:
+                n = e.write_results(args.run, args.output)
+                print(f"{n:,} row results written to {args.output}", file=sys.stderr)
+            else:
+                write_results_csv(e.db, args.run, sys.stdout)
+        elif args.output:
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                n = _results_over_socket(e, args.run, out)
+            print(f"{n:,} row results written to {args.output}", file=sys.stderr)
+        else:
+            _results_over_socket(e, args.run, sys.stdout)
     return 0
+
+
+def _results_over_socket(client, run_id: int, out) -> int:  # type: ignore[no-untyped-def]
+    import csv
+
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["file", "line", "sourcedId", "status", "column", "message"])
+    offset = 0
+    while True:
+        page = client.results_page(run_id, None, offset, 500)
+        for r in page.items:
+            writer.writerow([r.file_name, r.line, r.sourced_id, r.status, r.column_name, r.message])
+        offset += len(page.items)
+        if not page.items or offset >= page.total:
+            return offset
 
 
 def cmd_conflicts(args: argparse.Namespace) -> int:

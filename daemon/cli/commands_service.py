@@ -1,9 +1,121 @@
-"""Commands about the service: daemon, status, sftp."""
+"""Commands about the service: the daemon itself, its status, and pinning the SFTP host key."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+
+from daemon.cli.client import daemon_config, engine
+from daemon.cli.errors import CliError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Filled in with the daemon."""
+    p = sub.add_parser(
+        "daemon", help="run the watch daemon (SFTP mirror, inbox, schedule, local API)"
+    )
+    p.set_defaults(handler=cmd_daemon)
+
+    p = sub.add_parser("status", help="the directory, the last run, and the daemon's next sync")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("sftp", help="SFTP tools")
+    s = p.add_subparsers(dest="sftp_command", metavar="trust")
+    s.required = True
+    t = s.add_parser(
+        "trust", help="show the SFTP server's host key fingerprint and pin it after you confirm"
+    )
+    t.add_argument(
+        "--fingerprint", help="pin without asking when the server's key has this SHA256 fingerprint"
+    )
+    t.set_defaults(handler=cmd_sftp_trust)
+
+
+def cmd_daemon(args: argparse.Namespace) -> int:
+    config = daemon_config(args)
+    if config is None:
+        raise CliError("the daemon needs a config file: roster-sync --config FILE daemon", 2)
+    from daemon.service.daemon import run_daemon
+
+    return run_daemon(config)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with engine(args) as e:
+        status = e.status()
+    if args.json:
+        print(status.model_dump_json(indent=2))
+        return 0
+    print(
+        f"Database: {status.database} (schema {status.schema_version}, directory version {status.directory_version})"
+    )
+    active = status.active
+    print(
+        f"Active: {active.get('school', 0)} schools, {active.get('classroom', 0)} classrooms, "
+        f"{active.get('student', 0)} students, {active.get('staff', 0)} staff, {active.get('guardian', 0)} guardians"
+    )
+    if status.last_run:
+        r = status.last_run
+        print(f"Last run: {r.run_id} {r.status} at {r.created_at:%Y-%m-%d %H:%M} from {r.source}")
+    print(
+        f"Awaiting review: {status.open_runs} runs, {status.open_conflicts} conflicts, "
+        f"{status.open_duplicates} duplicate candidates"
+    )
+    d = status.daemon
+    if not d.running:
+        print("Daemon: not running (this command opened the database itself)")
+        return 0
+    print(
+        f"Daemon: running (pid {d.pid}) since {d.started_at:%Y-%m-%d %H:%M}"
+        if d.started_at
+        else "Daemon: running"
+    )
+    if d.daily_sync_enabled:
+        print(
+            f"Next scheduled sync: {d.next_sync:%Y-%m-%d %H:%M}"
+            if d.next_sync
+            else "Next scheduled sync: -"
+        )
+    else:
+        print("Daily sync: off (nothing is synced on its own)")
+    print(f"Sync on arrival: {'on' if d.sync_on_arrival else 'off'}; inbox: {d.inbox}")
+    if d.sftp:
+        when = f"{d.last_mirror:%Y-%m-%d %H:%M}" if d.last_mirror else "never"
+        print(f"SFTP: {d.sftp}; last mirror {when}: {d.last_mirror_result or '-'}")
+    if d.busy:
+        print(f"Working on: {d.busy}")
+    for drop in d.pending_drops:
+        print(f"Waiting to be complete: {drop}")
+    return 0
+
+
+def cmd_sftp_trust(args: argparse.Namespace) -> int:
+    from daemon.service.sftp import fetch_host_key, trust_host_key
+
+    config = daemon_config(args)
+    if config is None or config.sftp is None:
+        raise CliError("no [sftp] section: roster-sync --config FILE sftp trust", 2)
+    sftp = config.sftp
+    info = fetch_host_key(sftp.host, sftp.port, sftp.timeout_seconds)
+    print(
+        f"{sftp.host}:{sftp.port} presents a {info.key_type} key, fingerprint {info.fingerprint_sha256}"
+    )
+    if args.fingerprint:
+        if args.fingerprint != info.fingerprint_sha256:
+            raise CliError(
+                f"the server's fingerprint is {info.fingerprint_sha256}, not {args.fingerprint}; not pinned"
+            )
+    else:
+        if not sys.stdin.isatty():
+            raise CliError(
+                "confirm interactively, or pass --fingerprint SHA256:... to pin a known key", 2
+            )
+        answer = input(
+            "Compare it with the fingerprint your SFTP provider gave you. Pin it? [y/N] "
+        )
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Not pinned.")
+            return 1
+    trust_host_key(sftp.known_hosts, sftp.host, sftp.port, info.key)
+    print(f"Pinned in {sftp.known_hosts}.")
+    return 0

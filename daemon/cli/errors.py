@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from daemon.db import DatabaseLocked
 from daemon.directory.records import EditRefused
+from daemon.service.api import PermissionDenied
+from daemon.service.client import ApiError, DaemonUnavailable
+from daemon.service.config import ConfigError
+from daemon.service.sftp import SftpError
 from daemon.formats.drop import DropError
 from daemon.ingest.header import FileRefused
 from daemon.settings import SettingError
@@ -20,6 +24,11 @@ class CliError(Exception):
 USER_ERRORS: tuple[type[BaseException], ...] = (
     RunError,
     EditRefused,
+    ApiError,
+    DaemonUnavailable,
+    ConfigError,
+    PermissionDenied,
+    SftpError,
     SettingError,
     ConflictError,
     DatabaseLocked,

@@ -25,8 +25,17 @@ class DatabaseLocked(RuntimeError):
 class Database:
     """A connection to the Roster Sync database, migrated to the current schema on open."""
 
-    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        read_only: bool = False,
+        connection: duckdb.DuckDBPyConnection | None = None,
+    ) -> None:
         self.path = Path(path)
+        if connection is not None:  # a view for another thread on an open database
+            self.con = connection
+            return
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -102,6 +111,10 @@ class Database:
                 [schema, name],
             )
         )
+
+    def for_thread(self) -> Database:
+        """Another cursor on the same database, for use by one other thread."""
+        return Database(self.path, connection=self.con.cursor())
 
     def close(self) -> None:
         self.con.close()

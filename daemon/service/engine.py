@@ -11,10 +11,11 @@ from typing import Any
 
 from daemon.db import Database
 from daemon.directory import records, search
-from daemon.models import Page, Run
+from daemon.models import DaemonInfo, Page, Run, Status
 from daemon.progress import Progress
 from daemon.settings import SETTING_INFO, format_value, load_settings, set_setting
 from daemon.sync import queries, runs
+from daemon.sync.runs import RunError
 from daemon.sync.conflicts import resolve_conflicts
 from daemon.sync.export import export_directory
 
@@ -26,6 +27,40 @@ class Engine:
         self.db = db
         self.actor = actor
         self.progress = progress or Progress()
+
+    # ------------------------------------------------------------------ status
+    def daemon_info(self) -> DaemonInfo:
+        return DaemonInfo(running=False)
+
+    def status(self) -> Status:
+        db = self.db
+        active = dict(
+            db.rows(
+                """SELECT kind, count(*) FROM users WHERE status = 'active' GROUP BY kind
+               UNION ALL SELECT 'classroom', count(*) FROM classrooms WHERE status = 'active'
+               UNION ALL SELECT 'school', count(*) FROM schools WHERE status = 'active' AND org_type <> 'district'"""
+            )
+        )
+        last = db.one("SELECT max(run_id) FROM runs")
+        open_duplicates = 0
+        if db.table_exists("duplicate_candidates"):
+            open_duplicates = int(
+                db.one("SELECT count(*) FROM duplicate_candidates WHERE status = 'open'")
+            )
+        return Status(
+            database=str(db.path),
+            schema_version=int(db.one("SELECT max(version) FROM schema_migrations")),
+            directory_version=db.directory_version(),
+            active={k: int(v) for k, v in active.items()},
+            last_run=queries.get_run(db, int(last)) if last is not None else None,
+            open_runs=int(db.one("SELECT count(*) FROM runs WHERE status IN ('planned', 'held')")),
+            open_conflicts=int(db.one("SELECT count(*) FROM conflicts WHERE decision IS NULL")),
+            open_duplicates=open_duplicates,
+            daemon=self.daemon_info(),
+        )
+
+    def sync_now(self) -> str:
+        raise RunError("no daemon is running; sync a drop with: roster-sync run PATH")
 
     # ------------------------------------------------------------------ runs
     def plan_source(self, source: str, source_kind: str | None = None) -> Run:

@@ -1,0 +1,110 @@
+"""The local API: which engine calls travel over the daemon's socket, and who may make them.
+
+Roles follow the seed product's permissions: `viewer` reads, `users_manager` also edits contact
+details, `rostering_admin` does everything else (approve, reject, merge, unarchive, settings).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Role = Literal["viewer", "users_manager", "rostering_admin"]
+ROLE_ORDER: dict[str, int] = {"viewer": 0, "users_manager": 1, "rostering_admin": 2}
+
+READ = "viewer"
+CONTACTS = "users_manager"
+ADMIN = "rostering_admin"
+
+# method name -> the least role that may call it
+METHODS: dict[str, str] = {
+    # reading
+    "status": READ,
+    "list_runs": READ,
+    "get_run": READ,
+    "change_page": READ,
+    "results_page": READ,
+    "conflicts": READ,
+    "settings_show": READ,
+    "list_schools": READ,
+    "find_users": READ,
+    "find_classrooms": READ,
+    "user_detail": READ,
+    "duplicates_list": READ,
+    # contact details
+    "edit_contact": CONTACTS,
+    "set_account_active": CONTACTS,
+    # administration
+    "plan_source": ADMIN,
+    "apply_run": ADMIN,
+    "reject_run": ADMIN,
+    "resolve_conflicts": ADMIN,
+    "settings_set": ADMIN,
+    "export": ADMIN,
+    "create_school": ADMIN,
+    "add_school_sis_id": ADMIN,
+    "create_classroom": ADMIN,
+    "set_classroom_sis_id": ADMIN,
+    "rename_classroom": ADMIN,
+    "add_classroom_member": ADMIN,
+    "create_user": ADMIN,
+    "link_guardian": ADMIN,
+    "archive_user": ADMIN,
+    "unarchive_user": ADMIN,
+    "duplicates_scan": ADMIN,
+    "duplicates_merge": ADMIN,
+    "duplicates_reject": ADMIN,
+    "duplicates_skip": ADMIN,
+    "duplicates_undo": ADMIN,
+    "duplicates_undo_last": ADMIN,
+    "archive_unsynced": ADMIN,
+    "sync_now": ADMIN,
+}
+WRITES = {name for name, role in METHODS.items() if role != READ} - {"duplicates_list"}
+# Item types of paged results, so a client can rebuild them.
+PAGE_ITEMS = {
+    "change_page": "Change",
+    "results_page": "RowResult",
+    "conflicts": "Conflict",
+    "duplicates_list": "DuplicateCandidate",
+}
+
+
+class Request(BaseModel):
+    id: int = 0
+    method: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorBody(BaseModel):
+    type: str
+    message: str
+
+
+class Response(BaseModel):
+    id: int = 0
+    ok: bool
+    result: Any = None
+    error: ErrorBody | None = None
+
+
+class PermissionDenied(PermissionError):
+    """The caller's Unix user has no role that allows the call."""
+
+
+def allowed(roles: set[str], method: str) -> bool:
+    need = METHODS.get(method)
+    if need is None:
+        return False
+    return any(ROLE_ORDER[r] >= ROLE_ORDER[need] for r in roles if r in ROLE_ORDER)
+
+
+def check(roles: set[str], method: str, user: str) -> None:
+    if method not in METHODS:
+        raise PermissionDenied(f"'{method}' is not an operation of the Roster Sync API")
+    if not allowed(roles, method):
+        raise PermissionDenied(
+            f"{user} may not {method.replace('_', ' ')}: it needs the role {METHODS[method]} "
+            f"(you have: {', '.join(sorted(roles)) or 'no role'}); ask for it in the daemon's [roles] config"
+        )

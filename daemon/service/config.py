@@ -1,0 +1,74 @@
+"""The daemon's config file (TOML): paths, SFTP, socket, roles. Unknown keys are an error."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from daemon.service.sftp import SftpConfig
+
+CONFIG_ENV = "ROSTER_SYNC_CONFIG"
+
+
+class ConfigError(ValueError):
+    """The config file cannot be used; the message names the file and the key."""
+
+
+class RolesConfig(BaseModel):
+    """Unix users, or groups with a leading @, per role."""
+
+    model_config = ConfigDict(extra="forbid")
+    rostering_admin: list[str] = Field(default_factory=list)
+    users_manager: list[str] = Field(default_factory=list)
+    viewer: list[str] = Field(default_factory=list)
+
+
+class DaemonConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    database: Path
+    inbox: Path
+    archive: Path
+    socket: Path
+    quiet_seconds: float = Field(30, ge=0)
+    socket_group: str | None = None
+    mirror: Path | None = None  # local copy of the SFTP folder (default: next to the database)
+    log_level: str = "INFO"
+    sftp: SftpConfig | None = None
+    roles: RolesConfig = Field(default_factory=RolesConfig)
+
+    @property
+    def mirror_dir(self) -> Path:
+        return self.mirror or self.database.parent / "sftp-mirror"
+
+
+def load_config(path: str | os.PathLike[str]) -> DaemonConfig:
+    file = Path(path)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{file}: no such config file") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML ({exc})") from exc
+    try:
+        config = DaemonConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        if first["type"] == "extra_forbidden":
+            raise ConfigError(f"{file}: unknown key '{where}'") from exc
+        if first["type"] == "missing":
+            raise ConfigError(f"{file}: missing key '{where}'") from exc
+        raise ConfigError(f"{file}: '{where}': {first['msg']}") from exc
+    base = file.parent
+    for name in ("database", "inbox", "archive", "socket", "mirror"):
+        value = getattr(config, name)
+        if value is not None and not value.is_absolute():
+            setattr(config, name, (base / value).resolve())
+    return config
+
+
+def config_path(explicit: str | None) -> str | None:
+    return explicit or os.environ.get(CONFIG_ENV)
