@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +37,7 @@ class Database:
         self.path = Path(path)
         if connection is not None:  # a view for another thread on an open database
             self.con = connection
+            self._macros()
             return
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -49,12 +52,22 @@ class Database:
         self._configure()
         if not read_only:
             migrate(self.con)
+        self._macros()
+
+    def _macros(self) -> None:
+        """Helpers the planner's SQL uses (per connection, so temporary)."""
+        # A value as the sync reads it: trimmed, empty as NULL, without copying clean values.
+        self.con.execute(
+            "CREATE OR REPLACE TEMP MACRO rs_clean(x) AS CASE WHEN x IS NULL OR x = '' THEN NULL "
+            "WHEN starts_with(x, ' ') OR ends_with(x, ' ') THEN nullif(trim(x), '') ELSE x END"
+        )
 
     def _configure(self) -> None:
         memory = os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
         if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", memory, re.IGNORECASE):
             raise ValueError(f"{MEMORY_LIMIT_ENV}={memory!r}: expected a size such as 2GB")
         self.con.execute(f"SET memory_limit = '{memory}'")
+        self.con.execute("SET checkpoint_threshold = '1GB'")
         self.con.execute("SET preserve_insertion_order = true")
         temp_dir = self.path.parent / (self.path.name + ".tmp")
         self.con.execute(f"SET temp_directory = '{_sql_str(str(temp_dir))}'")
@@ -64,10 +77,19 @@ class Database:
 
     # -- queries ---------------------------------------------------------------------------
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
+        if _PROFILE:
+            started = time.perf_counter()
+            self.con.execute(sql, params or [])
+            _profile(sql, time.perf_counter() - started)
+            return
         self.con.execute(sql, params or [])
 
     def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple]:
-        return self.con.execute(sql, params or []).fetchall()
+        started = time.perf_counter()
+        result = self.con.execute(sql, params or []).fetchall()
+        if _PROFILE:
+            _profile(sql, time.perf_counter() - started)
+        return result
 
     def dicts(
         self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
@@ -77,7 +99,10 @@ class Database:
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def one(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        started = time.perf_counter()
         row = self.con.execute(sql, params or []).fetchone()
+        if _PROFILE:
+            _profile(sql, time.perf_counter() - started)
         return None if row is None else row[0]
 
     @contextmanager
@@ -104,6 +129,15 @@ class Database:
         )
         return self.directory_version()
 
+    @contextmanager
+    def unordered(self) -> Iterator[None]:
+        """Bulk work whose row order does not matter runs faster without keeping it."""
+        self.con.execute("SET preserve_insertion_order = false")
+        try:
+            yield
+        finally:
+            self.con.execute("SET preserve_insertion_order = true")
+
     def table_exists(self, name: str, schema: str = "main") -> bool:
         return bool(
             self.one(
@@ -126,6 +160,16 @@ class Database:
         self.close()
 
 
+_PROFILE = bool(os.environ.get("ROSTER_SYNC_PROFILE"))
+
+
+def _profile(sql: str, seconds: float) -> None:
+    """ROSTER_SYNC_PROFILE=1 prints slow statements to stderr (for benchmarks, not production)."""
+    if seconds >= float(os.environ.get("ROSTER_SYNC_PROFILE_MIN", "0.05")):
+        first = " ".join(sql.split())[:150]
+        print(f"[{seconds:7.3f}s] {first}", file=sys.stderr)
+
+
 def _sql_str(value: str) -> str:
     return value.replace("'", "''")
 
@@ -133,6 +177,11 @@ def _sql_str(value: str) -> str:
 def sql_literal(value: str) -> str:
     """A quoted SQL string literal, for the few places (file paths in read_csv) parameters can't go."""
     return "'" + _sql_str(value) + "'"
+
+
+def temp_table(run_id: int, name: str) -> str:
+    """A run's working table: temporary (in memory, spilling to disk), gone with the process."""
+    return f'"run{run_id}_{name}"'
 
 
 def sql_ident(name: str) -> str:

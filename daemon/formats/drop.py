@@ -41,6 +41,7 @@ class DropFile:
     mode: str = "bulk"
     sha256: str | None = None
     newline_count: int | None = None
+    nul_count: int | None = None
     ends_with_newline: bool = True
 
 
@@ -87,14 +88,17 @@ def hash_file(file: DropFile) -> str:
     """SHA-256 and newline count in one pass (the loader uses the count to check line numbers)."""
     digest = hashlib.sha256()
     newlines = 0
+    nuls = 0
     last = b""
     with open(file.path, "rb") as handle:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
             newlines += chunk.count(b"\n")
+            nuls += chunk.count(b"\x00")
             last = chunk
     file.sha256 = digest.hexdigest()
     file.newline_count = newlines
+    file.nul_count = nuls
     file.ends_with_newline = (not last) or last.endswith(b"\n")
     return file.sha256
 

@@ -1,4 +1,9 @@
-"""Ingest: one drop -> staging tables in the run's schema, and a result for every input row."""
+"""Ingest: one drop -> validated staging tables, and a result for every input row.
+
+Staging tables are temporary (they live as long as the planning process). What outlives it is
+the row ledger of each file (line and sourcedId, kept in the run's schema) and the row issues,
+so a run's per-row results can be written out at any time.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from daemon.db import Database
+from daemon.db import Database, sql_ident, temp_table
 from daemon.formats.drop import Drop, hash_file
 from daemon.ingest.header import FileRefused
 from daemon.ingest.issues import store_issues
@@ -24,6 +29,10 @@ class IngestResult:
 
 def run_schema(run_id: int) -> str:
     return f"run_{run_id}"
+
+
+def ledger_table(run_id: int, entity: str) -> str:
+    return f"{run_schema(run_id)}.{sql_ident('ledger_' + entity)}"
 
 
 def ingest_drop(
@@ -48,22 +57,31 @@ def ingest_drop(
                 continue
             spec = drop.format.specs[file.entity]
             progress.note(f"reading {file.name}")
-            staged = stage_file(db, schema, file, spec, workdir)
+            staged = stage_file(db, run_id, file, spec, workdir)
             if staged.rows == 0 and staged.issues and _has_row_errors(staged):
                 raise FileRefused(
                     f"{file.name}: none of its {len(staged.issues)} rows could be read "
                     f"(first problem: {staged.issues[0].message})"
                 )
             result.staged[file.entity] = staged
-            result.contexts[file.entity] = FileContext(staged, spec, file.mode)
             progress.advance()
         hashed.result()
+    for file in files:
+        if file.entity in result.staged:
+            result.contexts[file.entity] = FileContext(
+                result.staged[file.entity],
+                drop.format.specs[file.entity],
+                file.mode,
+                has_nul=file.nul_count is None or file.nul_count > 0,
+            )
     progress.finish()
-    _create_empty_tables(db, schema, drop, result)
+    _create_empty_tables(db, run_id, drop, result)
     for staged in result.staged.values():
         store_issues(db, run_id, staged.issues, workdir)
     progress.start("Checking rows")
-    Validator(db, run_id, result.contexts, directory_ids).run()
+    with db.transaction():  # one commit for the many small checks
+        Validator(db, run_id, result.contexts, directory_ids).run()
+        _keep_ledgers(db, run_id, result)
     progress.finish()
     return result
 
@@ -72,15 +90,22 @@ def _has_row_errors(staged: StagedFile) -> bool:
     return any(i.severity == "ERROR" and (i.line or 0) > 1 for i in staged.issues)
 
 
-def _create_empty_tables(db: Database, schema: str, drop: Drop, result: IngestResult) -> None:
-    """Entities the drop does not carry get empty staging tables, so planning reads them alike."""
-    from daemon.db import sql_ident
+def _keep_ledgers(db: Database, run_id: int, result: IngestResult) -> None:
+    for entity, ctx in result.contexts.items():
+        key = ctx.spec.key[0]
+        db.execute(
+            f"CREATE OR REPLACE TABLE {ledger_table(run_id, entity)} AS "
+            f"SELECT _line, {sql_ident(key)} AS sourced_id FROM {ctx.table}"
+        )
 
+
+def _create_empty_tables(db: Database, run_id: int, drop: Drop, result: IngestResult) -> None:
+    """Entities the drop does not carry get empty staging tables, so planning reads them alike."""
     for entity, spec in drop.format.specs.items():
         if entity in result.staged:
             continue
         columns = ", ".join(f"CAST(NULL AS VARCHAR) AS {sql_ident(c)}" for c in spec.column_names)
         db.execute(
-            f"CREATE OR REPLACE TABLE {sql_ident(schema)}.{sql_ident(entity)} AS "
+            f"CREATE OR REPLACE TEMP TABLE {temp_table(run_id, entity)} AS "
             f"SELECT CAST(NULL AS BIGINT) AS _line, {columns} WHERE false"
         )

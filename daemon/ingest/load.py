@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from daemon.db import Database, sql_ident, sql_literal
+from daemon.db import Database, sql_ident, sql_literal, temp_table
 from daemon.formats.drop import DropFile, hash_file
 from daemon.formats.encoding import EncodingRefused, decide_encoding, transcode_to_utf8
 from daemon.formats.spec import FileSpec
@@ -42,10 +42,11 @@ class StagedFile:
 
 
 def stage_file(
-    db: Database, schema: str, file: DropFile, spec: FileSpec, workdir: Path
+    db: Database, run_id: int, file: DropFile, spec: FileSpec, workdir: Path
 ) -> StagedFile:
+    """Staging lives in a temporary table: only the row ledger is kept (see ingest)."""
     header = read_header(file.path, spec)
-    table = f"{sql_ident(schema)}.{sql_ident(spec.entity)}"
+    table = temp_table(run_id, spec.entity)
     staged = StagedFile(spec.entity, file.name, table, header, 0)
     source = file.path
     if header.newline:
@@ -86,7 +87,8 @@ def stage_file(
 
 
 def _select_list(header: Header, spec: FileSpec, line_expr: str) -> str:
-    present = [sql_ident(n) for n in header.names]
+    # Values are stored as the sync reads them: trimmed, empty as NULL (checked once, here).
+    present = [f"rs_clean({sql_ident(n)}) AS {sql_ident(n)}" for n in header.names]
     missing = [f"CAST(NULL AS VARCHAR) AS {sql_ident(n)}" for n in header.missing_optional]
     return ", ".join([f"{line_expr} AS _line", *present, *missing])
 
@@ -101,7 +103,7 @@ def _read_with_duckdb(
     newline = "\\r\\n" if header.newline == "\r\n" else "\\n"
     db.execute(
         f"""
-        CREATE OR REPLACE TABLE {table} AS
+        CREATE OR REPLACE TEMP TABLE {table} AS
         SELECT {_select_list(header, spec, "row_number() OVER () + 1")}
         FROM read_csv({sql_literal(str(path))}, columns = {columns}, header = true,
              auto_detect = false, delim = ',', quote = '"', escape = '"', new_line = '{newline}',
@@ -249,7 +251,7 @@ def _read_carefully(
         )
         db.execute(
             f"""
-            CREATE OR REPLACE TABLE {table} AS
+            CREATE OR REPLACE TEMP TABLE {table} AS
             SELECT {_select_list(header, spec, "CAST(_line AS BIGINT)")}
             FROM read_csv({sql_literal(str(clean))}, columns = {columns}, header = false,
                  auto_detect = false, delim = ',', quote = '"', escape = '"', strict_mode = true,

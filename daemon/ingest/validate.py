@@ -20,6 +20,7 @@ class FileContext:
     staged: StagedFile
     spec: FileSpec
     mode: str  # bulk | delta
+    has_nul: bool = True  # whether the file's bytes hold a NUL (unknown: check)
 
     @property
     def table(self) -> str:
@@ -46,21 +47,47 @@ class Validator:
         self.run_id = run_id
         self.files = files
         self.directory_ids = directory_ids
+        self._pending: list[tuple[str, str | None, str, str, str]] = []
+
+    def _flush(self, ctx: FileContext) -> None:
+        """Every gathered row check of one file in a single pass over its rows."""
+        checks, self._pending = self._pending, []
+        if not checks:
+            return
+        structs = ", ".join(
+            f"CASE WHEN {where} THEN {{'severity': '{severity}', "
+            f"'column_name': CAST({sql_literal(column) if column else 'NULL'} AS VARCHAR), "
+            f"'rule': '{rule}', 'message': CAST(({message}) AS VARCHAR)}} END"
+            for severity, column, rule, where, message in checks
+        )
+        any_check = " OR ".join(f"({where})" for _, _, _, where, _ in checks)
+        self.db.execute(
+            f"""
+            INSERT INTO row_issues
+            SELECT ?, ?, _line, id, i.severity, i.column_name, i.rule,
+                   {sql_literal(ctx.file)} || ' line ' || _line || ': ' || i.message
+            FROM (SELECT _line, {ctx.id_column} AS id,
+                         unnest(list_filter([{structs}], lambda x: x IS NOT NULL)) AS i
+                  FROM {ctx.table} WHERE {any_check})
+            """,
+            [self.run_id, ctx.file],
+        )
 
     def run(self) -> None:
-        for ctx in self.files.values():
+        for entity, ctx in self.files.items():
             self._unknown_columns(ctx)
             self._columns(ctx)
-            self._duplicate_keys(ctx)
             self._delta_rules(ctx)
+            if entity == "student_attributes":
+                self._attribute_names(ctx)
+            self._flush(ctx)
+            self._duplicate_keys(ctx)
             for reference in ctx.spec.references:
                 self._reference(ctx, reference)
         if "users" in self.files:
             self._users_without_org(self.files["users"])
         if "guardians" in self.files:
             self._guardian_rows_disagree(self.files["guardians"])
-        if "student_attributes" in self.files:
-            self._attribute_names(self.files["student_attributes"])
 
     # ------------------------------------------------------------------ plumbing
     def _emit(
@@ -73,7 +100,12 @@ class Validator:
         message: str,
         source: str | None = None,
     ) -> None:
-        """`message` is an SQL expression; it is prefixed with '<file> line <n>: '."""
+        """`message` is an SQL expression; it is prefixed with '<file> line <n>: '.
+
+        Checks on a file's own rows are gathered and run as one scan (see `_flush`)."""
+        if source is None:
+            self._pending.append((severity, column, rule, where, message))
+            return
         self.db.execute(
             f"""
             INSERT INTO row_issues
@@ -103,9 +135,8 @@ class Validator:
     # ------------------------------------------------------------------ per column
     def _columns(self, ctx: FileContext) -> None:
         present = set(ctx.staged.header.names)
-        all_columns = [*present]
-        # NUL bytes anywhere in the row (one scan, then the column is named).
-        for name in all_columns:
+        # NUL bytes: only files that hold one are searched (the hashing pass counted them).
+        for name in ctx.staged.header.names if ctx.has_nul else []:
             col = sql_ident(name)
             self._emit(
                 ctx,
@@ -119,13 +150,13 @@ class Validator:
             if column.name not in present:
                 continue
             col = sql_ident(column.name)
-            value = f"trim({col})"
+            value = col  # staging values are already trimmed, empty as NULL
             self._emit(
                 ctx,
                 ERROR,
                 column.name,
                 "too_long",
-                f"length({col}) > {column.max_length}",
+                f"strlen({col}) > {column.max_length} AND length({col}) > {column.max_length}",
                 f"'{column.name} is ' || length({col}) || ' characters long; the limit is {column.max_length}'",
             )
             if column.required:
@@ -134,10 +165,10 @@ class Validator:
                     ERROR,
                     column.name,
                     "required",
-                    f"{col} IS NULL OR {value} = ''",
+                    f"{value} IS NULL",
                     f"'{column.name} is required'",
                 )
-            filled = f"{col} IS NOT NULL AND {value} <> ''"
+            filled = f"{value} IS NOT NULL"
             self._type_check(
                 ctx, column.name, column.type, column.enum, column.required, value, filled
             )
@@ -152,6 +183,7 @@ class Validator:
         value: str,
         filled: str,
     ) -> None:
+        col = value
         severity = ERROR if required else WARNING
         shown = f"'''' || {value} || ''''"
         if vtype is ValueType.ENUM:
@@ -162,7 +194,7 @@ class Validator:
                 ERROR if name != "sex" else WARNING,
                 name,
                 "enumeration",
-                f"{filled} AND lower({value}) NOT IN ({allowed})",
+                f"{filled} AND {value} NOT IN ({allowed}) AND lower({value}) NOT IN ({allowed})",
                 f"'{name} ' || {shown} || ' is not one of: {listing}'",
             )
         elif vtype is ValueType.BOOL:
@@ -171,7 +203,7 @@ class Validator:
                 severity,
                 name,
                 "boolean",
-                f"{filled} AND lower({value}) NOT IN ('true', 'false')",
+                f"{filled} AND {value} NOT IN ('true', 'false') AND lower({value}) NOT IN ('true', 'false')",
                 f"'{name} ' || {shown} || ' must be true or false'",
             )
         elif vtype is ValueType.DATE:
@@ -180,7 +212,7 @@ class Validator:
                 severity,
                 name,
                 "date",
-                f"{filled} AND try_strptime({value}, '%Y-%m-%d') IS NULL",
+                f"{filled} AND (strlen({value}) <> 10 OR try_cast({value} AS DATE) IS NULL)",
                 f"'{name} ' || {shown} || ' is not a date in the form YYYY-MM-DD'",
             )
         elif vtype is ValueType.DATETIME:
@@ -189,7 +221,8 @@ class Validator:
                 WARNING,
                 name,
                 "datetime",
-                f"{filled} AND try_cast({value} AS TIMESTAMPTZ) IS NULL",
+                f"{filled} AND NOT ({col} LIKE '____-__-__T__:__:__%' OR {col} LIKE '____-__-__') "
+                f"AND try_cast({value} AS TIMESTAMP) IS NULL",
                 f"'{name} ' || {shown} || ' is not an ISO 8601 date-time; ignored'",
             )
         elif vtype is ValueType.EMAIL:
@@ -198,17 +231,17 @@ class Validator:
                 WARNING,
                 name,
                 "email",
-                f"{filled} AND NOT regexp_full_match({value}, {sql_literal(EMAIL_PATTERN)})",
+                f"{col} IS NOT NULL AND ({col} NOT LIKE '%_@_%._%' OR {col} LIKE '%@%@%' "
+                f"OR {col} LIKE '% %' OR {col} LIKE '%,%')",
                 f"'{name} ' || {shown} || ' does not look like an email address'",
             )
         elif vtype is ValueType.PHONE:
-            digits = f"length(regexp_replace({value}, '[^0-9]', '', 'g'))"
             self._emit(
                 ctx,
                 WARNING,
                 name,
                 "phone",
-                f"{filled} AND ({digits} NOT BETWEEN 7 AND 15 OR regexp_matches({value}, '[A-Za-z]'))",
+                f"{filled} AND NOT regexp_full_match({value}, '[+]?[0-9 ().x/-]{{7,30}}')",
                 f"'{name} ' || {shown} || ' does not look like a phone number'",
             )
         elif vtype is ValueType.LANGUAGE:
@@ -238,28 +271,37 @@ class Validator:
                 ERROR,
                 name,
                 "identifier",
-                f"{filled} AND strpos({value}, ',') > 0",
+                f"contains({col}, ',') AND {filled}",
                 f"'{name} ' || {shown} || ' may not contain a comma'",
             )
 
     # ------------------------------------------------------------------ keys
     def _duplicate_keys(self, ctx: FileContext) -> None:
-        key_cols = [sql_ident(k) for k in ctx.spec.key]
+        """Group first (cheap), then name the repeated rows (rare)."""
         if not all(k in ctx.staged.header.names for k in ctx.spec.key):
             return
-        key_expr = " || chr(31) || ".join(f"coalesce(trim({k}), '')" for k in key_cols)
-        shown = " || ', ' || ".join(
-            f"'{k}=' || coalesce(trim({sql_ident(k)}), '')" for k in ctx.spec.key
+        parts = [sql_ident(k) for k in ctx.spec.key]
+        key_expr = (
+            parts[0]
+            if len(parts) == 1
+            else " || chr(31) || ".join(f"coalesce({p}, '')" for p in parts)
         )
-        source = f"""(SELECT *, min(_line) OVER (PARTITION BY {key_expr}) AS _first_line
-                      FROM {ctx.table} WHERE {key_cols[0]} IS NOT NULL AND trim({key_cols[0]}) <> '')"""
+        shown = " || ', ' || ".join(
+            f"'{k}=' || coalesce(t.{sql_ident(k)}, '')" for k in ctx.spec.key
+        )
+        first = sql_ident(ctx.spec.key[0])
+        source = f"""(
+            SELECT t.*, d._first_line FROM {ctx.table} t
+            JOIN (SELECT {key_expr} AS k, min(_line) AS _first_line FROM {ctx.table}
+                  WHERE {first} IS NOT NULL GROUP BY k HAVING count(*) > 1) d
+              ON {key_expr.replace(first, "t." + first) if len(parts) == 1 else key_expr} = d.k)"""
         self._emit(
             ctx,
             ERROR,
             ctx.spec.key[0],
             "duplicate_id",
             "_line <> _first_line",
-            f"'duplicate ' || {shown} || ' (first on line ' || _first_line || '); this row was skipped'",
+            f"'duplicate ' || {shown.replace('t.', '')} || ' (first on line ' || _first_line || '); this row was skipped'",
             source=source,
         )
 
@@ -284,7 +326,7 @@ class Validator:
                 ERROR,
                 name,
                 "delta_required",
-                f"{col} IS NULL OR trim({col}) = ''",
+                f"{col} IS NULL",
                 f"'{name} is required in a delta file'",
             )
 
@@ -295,9 +337,7 @@ class Validator:
         target_ctx = self.files.get(target)
         if target_ctx is not None:
             where = f"WHERE {target_filter}" if target_filter else ""
-            parts.append(
-                f"SELECT trim({target_ctx.id_column}) AS id FROM {target_ctx.table} {where}"
-            )
+            parts.append(f"SELECT {target_ctx.id_column} AS id FROM {target_ctx.table} {where}")
         if target_ctx is None or target_ctx.mode == "delta":
             directory = self.directory_ids(target)
             if directory is not None:
@@ -322,7 +362,7 @@ class Validator:
         source = f"""(
             SELECT v._line, v.{ctx.id_column}, v.ref_value
             FROM (SELECT _line, {ctx.id_column}, trim({values}) AS ref_value FROM {ctx.table}
-                  WHERE {col} IS NOT NULL AND trim({col}) <> '') v
+                  WHERE {col} IS NOT NULL) v
             ANTI JOIN ({known}) k ON k.id = v.ref_value
             WHERE v.ref_value <> '')"""
         what = ref.what or f"a row of {target_file}"
@@ -343,7 +383,7 @@ class Validator:
             return
         source = f"""(
             SELECT u._line, u.sourcedId FROM {ctx.table} u
-            WHERE trim(coalesce(u.orgSourcedIds, '')) <> ''
+            WHERE u.orgSourcedIds IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM ({known}) k
                               WHERE list_contains(list_transform(string_split(u.orgSourcedIds, ','), lambda x: trim(x)), k.id)))"""
         self._emit(
@@ -358,10 +398,10 @@ class Validator:
 
     def _guardian_rows_disagree(self, ctx: FileContext) -> None:
         fields = ["givenName", "familyName", "email", "sms", "phone", "language"]
-        signature = " || chr(31) || ".join(f"coalesce(trim({sql_ident(f)}), '')" for f in fields)
+        signature = " || chr(31) || ".join(f"coalesce({sql_ident(f)}, '')" for f in fields)
         source = f"""(SELECT _line, sourcedId, sig, first_value(sig) OVER w AS first_sig, first_value(_line) OVER w AS first_line
                       FROM (SELECT _line, sourcedId, {signature} AS sig FROM {ctx.table})
-                      WINDOW w AS (PARTITION BY trim(sourcedId) ORDER BY _line))"""
+                      WINDOW w AS (PARTITION BY sourcedId ORDER BY _line))"""
         self._emit(
             ctx,
             WARNING,
@@ -378,6 +418,6 @@ class Validator:
             ERROR,
             "name",
             "attribute_name",
-            f"name IS NOT NULL AND trim(name) <> '' AND NOT regexp_full_match(trim(name), {sql_literal(ATTRIBUTE_NAME_PATTERN)})",
+            f"name IS NOT NULL AND NOT regexp_full_match(name, {sql_literal(ATTRIBUTE_NAME_PATTERN)})",
             "'attribute name ''' || name || ''' may hold only letters, digits, _, - and .'",
         )

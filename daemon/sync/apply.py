@@ -37,9 +37,23 @@ def write_plan(db: Database, schema: str, run_id: int) -> None:
     )
 
 
+def _plan_columns(db: Database, table: Table, plan: str) -> list[str]:
+    """The plan's columns: the feed may not speak for every column in every run."""
+    schema, name = plan.split(".", 1)
+    present = {
+        r[0]
+        for r in db.rows(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
+            [schema.strip('"'), name.strip('"')],
+        )
+    }
+    return [c for c in table.compared if c in present]
+
+
 def _insert_creates(db: Database, table: Table, plan: str, run_id: int) -> None:
-    cols = ", ".join(table.compared)
-    p_cols = ", ".join(f"p.{c}" for c in table.compared)
+    columns = _plan_columns(db, table, plan)
+    cols = ", ".join(columns)
+    p_cols = ", ".join(f"p.{c}" for c in columns)
     db.execute(
         f"""
         INSERT INTO {table.name} ({table.id_col}, {cols}, status, origin, created_run, last_run,
@@ -53,7 +67,7 @@ def _insert_creates(db: Database, table: Table, plan: str, run_id: int) -> None:
 
 
 def _update_rows(db: Database, table: Table, plan: str, run_id: int) -> None:
-    sets = ", ".join(f"{c} = p.{c}" for c in table.compared)
+    sets = ", ".join(f"{c} = p.{c}" for c in _plan_columns(db, table, plan))
     db.execute(
         f"""
         UPDATE {table.name} SET {sets}, status = 'active', origin = 'sync', last_run = {run_id},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from daemon.db import Database, sql_literal
+from daemon.db import Database, sql_literal, temp_table
 from daemon.ingest.issues import Issue
 from daemon.settings import SyncSettings
 
@@ -24,7 +24,11 @@ class PlanContext:
     issues: list[Issue] = field(default_factory=list)  # row results found while planning
 
     def t(self, name: str) -> str:
-        """A table in the run's schema."""
+        """A working table of this run: temporary, gone when the process ends."""
+        return temp_table(self.run_id, name)
+
+    def keep(self, name: str) -> str:
+        """A table of this run kept in the database (plans, for a later apply)."""
         return f"{self.schema}.{name}"
 
     def present(self, entity: str) -> bool:

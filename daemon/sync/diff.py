@@ -38,11 +38,17 @@ def _scope(ctx: PlanContext, table: Table) -> str:
     return "true"
 
 
+def compared_columns(ctx: PlanContext, table: Table) -> list[str]:
+    """The columns the feed speaks for in this run (a file without a column keeps it)."""
+    kept = ctx.keep_fields.get(table.name, set())
+    return [c for c in table.compared if c not in kept]
+
+
 def plan_table(ctx: PlanContext, table: Table) -> None:
     """Write plan_<table>: one row per create, update, unarchive and archive."""
     desired = ctx.t(f"desired_{table.name}")
-    plan = ctx.t(f"plan_{table.name}")
-    cols = table.compared
+    plan = ctx.keep(f"plan_{table.name}")
+    cols = compared_columns(ctx, table)
     f_cols = ", ".join(f"f.{c}" for c in cols)
     d_cols = ", ".join(f"d.{c}" for c in cols)
     f_hash = "hash(" + ", ".join(f"f.{c}" for c in cols) + ")"
@@ -82,7 +88,7 @@ def _bulk_files(ctx: PlanContext, table: Table) -> str:
 def _cascade_clause(ctx: PlanContext, table: Table) -> str:
     parts = []
     for column, parent in CASCADES.get(table.name, ()):
-        parent_plan = ctx.t(f"plan_{parent}")
+        parent_plan = ctx.keep(f"plan_{parent}")
         parts.append(f"OR d.{column} IN (SELECT id FROM {parent_plan} WHERE op = 'archive')")
     return " ".join(parts)
 
@@ -93,7 +99,7 @@ def build_present(ctx: PlanContext, table: Table, extra_sql: str | None = None) 
     extra = f"UNION SELECT id FROM ({extra_sql})" if extra_sql else ""
     ctx.db.execute(
         f"""
-        CREATE OR REPLACE TABLE {ctx.t(f"present_{table.name}")} AS
+        CREATE OR REPLACE TEMP TABLE {ctx.t(f"present_{table.name}")} AS
         SELECT _target_id AS id FROM {desired} WHERE _target_id IS NOT NULL AND NOT _deleted
         {extra}
         """
@@ -101,11 +107,15 @@ def build_present(ctx: PlanContext, table: Table, extra_sql: str | None = None) 
 
 
 def record_changes(ctx: PlanContext, table: Table, display: dict[str, str] | None = None) -> None:
-    """Append the plan's changes, with field-level before/after for updates, to `changes`."""
-    plan = ctx.t(f"plan_{table.name}")
+    """Append updates, archives and unarchives, with field-level before/after, to `changes`.
+
+    Creates are not copied: the plan table lists them until applied, and the directory's
+    `created_run` afterwards, so a first load of millions of records is not written twice.
+    """
+    plan = ctx.keep(f"plan_{table.name}")
     display = display or {}
     fields = []
-    for c in (*table.compared, "origin"):
+    for c in (*compared_columns(ctx, table), "origin"):
         new = "'sync'" if c == "origin" else f"p.{c}"
         old_shown = display.get(c, "CAST({v} AS VARCHAR)").format(v=f"d.{c}")
         new_shown = display.get(c, "CAST({v} AS VARCHAR)").format(v=new)
@@ -128,9 +138,17 @@ def record_changes(ctx: PlanContext, table: Table, display: dict[str, str] | Non
                coalesce(p._file, d.source_file), p._line,
                CASE WHEN p.op = 'archive' AND p._file IS NULL THEN 'no longer in the feed'
                     WHEN p.op = 'archive' THEN 'marked tobedeleted' END
-        FROM (SELECT *, {_sis_expr(table)} AS sis_id_shown FROM {plan}) p
+        FROM (SELECT *, {_sis_expr(table)} AS sis_id_shown FROM {plan} WHERE op <> 'create') p
         LEFT JOIN {table.name} d ON d.{table.id_col} = p.id
         """
+    )
+
+
+def count_changes(ctx: PlanContext, table: Table) -> list[tuple[str, str, int]]:
+    """(kind, op, n) of a plan table, creates included."""
+    return ctx.db.rows(
+        f"SELECT {table.kind_expr('p')} AS kind, op, count(*) FROM {ctx.keep(f'plan_{table.name}')} p "
+        "GROUP BY ALL"
     )
 
 

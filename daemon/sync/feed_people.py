@@ -16,11 +16,11 @@ LANGUAGE_OK = r"^[a-z]{2,3}([-_][a-z0-9]{2,8})*$"
 
 
 def _col(ctx: PlanContext, entity: str, name: str, alias: str = "") -> str:
-    """`nullif(trim(col), '')` when the file has the column, else NULL."""
+    """The cleaned value (trimmed, empty as NULL) when the file has the column, else NULL."""
     if name not in ctx.columns.get(entity, set()):
         return "CAST(NULL AS VARCHAR)"
     prefix = f"{alias}." if alias else ""
-    return f"nullif(trim({prefix}{sql_ident(name)}), '')"
+    return f"{prefix}{sql_ident(name)}"  # staging is already clean
 
 
 def build_feed_users(ctx: PlanContext) -> None:
@@ -35,10 +35,10 @@ def build_feed_users(ctx: PlanContext) -> None:
     role_source, org_source = "", ""
     if ctx.present("roles"):
         role_source = f"""LEFT JOIN (
-            SELECT trim(userSourcedId) AS sis_id,
-                   arg_min(lower(trim(role)), CASE lower(trim(roleType)) WHEN 'primary' THEN 0 ELSE 1 END) AS role,
-                   string_agg(DISTINCT trim(orgSourcedId), ',') AS orgs
-            FROM {ctx.good("roles")} GROUP BY ALL) r ON r.sis_id = trim(u.sourcedId)"""
+            SELECT userSourcedId AS sis_id,
+                   arg_min(lower(role), CASE lower(roleType) WHEN 'primary' THEN 0 ELSE 1 END) AS role,
+                   string_agg(DISTINCT orgSourcedId, ',') AS orgs
+            FROM {ctx.good("roles")} GROUP BY ALL) r ON r.sis_id = u.sourcedId"""
         role = f"coalesce({role}, r.role)"
         org_source = "r.orgs"
         orgs = f"coalesce({orgs}, {org_source})"
@@ -46,10 +46,10 @@ def build_feed_users(ctx: PlanContext) -> None:
     demo_join = ""
     if ctx.present("demographics"):
         demo_join = f"""LEFT JOIN (
-            SELECT trim(sourcedId) AS sis_id, arg_min(trim(birthDate), _line) AS birth_date
+            SELECT sourcedId AS sis_id, arg_min(birthDate, _line) AS birth_date
             FROM {ctx.good("demographics")}
-            WHERE try_strptime(trim(birthDate), '%Y-%m-%d') IS NOT NULL GROUP BY ALL) dm
-            ON dm.sis_id = trim(u.sourcedId)"""
+            WHERE (strlen(birthDate) = 10 AND try_cast(birthDate AS DATE) IS NOT NULL) GROUP BY ALL) dm
+            ON dm.sis_id = u.sourcedId"""
         demographics = "dm.birth_date"
     else:
         ctx.keep_fields.setdefault("users", set()).add("birth_date")
@@ -72,7 +72,7 @@ def build_feed_users(ctx: PlanContext) -> None:
         ctx.keep_fields.setdefault("users", set()).add("home_phone")
     known_orgs = f"SELECT sis_id AS id FROM {ctx.t('org_ids')}"
     users_sql = f"""
-        SELECT trim(u.sourcedId) AS sis_id, {role} AS role,
+        SELECT rs_clean(u.sourcedId) AS sis_id, {role} AS role,
                {_col(ctx, "users", "identifier", "u")} AS identifier,
                {_col(ctx, "users", "username", "u")} AS username,
                {_col(ctx, "users", "givenName", "u")} AS given_name,
@@ -88,32 +88,37 @@ def build_feed_users(ctx: PlanContext) -> None:
                {demographics} AS birth_date,
                {orgs} AS raw_orgs,
                lower({_col(ctx, "users", "enabledUser", "u")}) = 'true' AS enabled,
-               list_filter(list_transform(string_split(coalesce({_col(ctx, "users", "agentSourcedIds", "u")}, ''), ','),
-                                          lambda x: trim(x)), lambda x: x <> '') AS agent_sis_ids,
-               coalesce(lower(trim(u.status)), '') = 'tobedeleted' AS _deleted,
+               {_col(ctx, "users", "agentSourcedIds", "u")} AS agents,
+               coalesce(lower(rs_clean(u.status)), '') = 'tobedeleted' AS _deleted,
                {sql_literal(ctx.file("users"))} AS _file, u._line AS _line
         FROM {ctx.good("users")} u {role_source} {demo_join}"""
-    ctx.db.execute(f"CREATE OR REPLACE TABLE {ctx.t('feed_users_raw')} AS {users_sql}")
-    # Orgs: keep the ones that are known (dangling ones were reported and are ignored).
+    # Orgs: keep the ones that are known (dangling ones were reported and are ignored). Most
+    # users name one org: those are looked up directly, only lists are split.
     ctx.db.execute(
         f"""
-        CREATE OR REPLACE TABLE {ctx.t("feed_users")} AS
-        SELECT f.* EXCLUDE (raw_orgs), o.org_sis_ids,
-               CASE WHEN f.role = 'student' THEN 'student'
-                    WHEN f.role IN ({staff_in}) THEN 'staff'
-                    WHEN f.role IN ({roles_in}) THEN 'guardian' END AS kind,
-               o.unmatched_orgs
-        FROM {ctx.t("feed_users_raw")} f
-        LEFT JOIN (
+        CREATE OR REPLACE TEMP TABLE {ctx.t("feed_users")} AS
+        WITH raw AS MATERIALIZED ({users_sql}),
+        known AS (SELECT DISTINCT id FROM ({known_orgs})),
+        multi AS (
             SELECT sis_id,
                    array_to_string(list_sort(list_distinct(list(org) FILTER (WHERE known))), ',') AS org_sis_ids,
                    list_distinct(list(org) FILTER (WHERE NOT known)) AS unmatched_orgs
             FROM (SELECT x.sis_id, x.org, k.id IS NOT NULL AS known
                   FROM (SELECT sis_id, trim(unnest(string_split(raw_orgs, ','))) AS org
-                        FROM {ctx.t("feed_users_raw")} WHERE raw_orgs IS NOT NULL) x
-                  LEFT JOIN ({known_orgs}) k ON k.id = x.org
+                        FROM raw WHERE contains(raw_orgs, ',')) x
+                  LEFT JOIN known k ON k.id = x.org
                   WHERE x.org <> '')
-            GROUP BY sis_id) o ON o.sis_id = f.sis_id
+            GROUP BY sis_id)
+        SELECT f.* EXCLUDE (raw_orgs),
+               CASE WHEN contains(f.raw_orgs, ',') THEN m.org_sis_ids ELSE k.id END AS org_sis_ids,
+               CASE WHEN f.role = 'student' THEN 'student'
+                    WHEN f.role IN ({staff_in}) THEN 'staff'
+                    WHEN f.role IN ({roles_in}) THEN 'guardian' END AS kind,
+               CASE WHEN contains(f.raw_orgs, ',') THEN m.unmatched_orgs
+                    WHEN f.raw_orgs IS NOT NULL AND k.id IS NULL THEN [f.raw_orgs] END AS unmatched_orgs
+        FROM raw f
+        LEFT JOIN known k ON k.id = f.raw_orgs
+        LEFT JOIN multi m ON m.sis_id = f.sis_id
         """
     )
     if ctx.present("guardians"):
@@ -126,7 +131,7 @@ def _add_guardians_file_people(ctx: PlanContext, mobile: str, home: str) -> None
     ctx.db.execute(
         f"""
         INSERT INTO {ctx.t("feed_users")} BY NAME
-        SELECT trim(g.sourcedId) AS sis_id, lower(trim(g.relationship)) AS role,
+        SELECT g.sourcedId AS sis_id, lower(g.relationship) AS role,
                {_col(ctx, "guardians", "givenName", "g")} AS given_name,
                {_col(ctx, "guardians", "familyName", "g")} AS family_name,
                {_col(ctx, "guardians", "email", "g")} AS email,
@@ -134,12 +139,12 @@ def _add_guardians_file_people(ctx: PlanContext, mobile: str, home: str) -> None
                {_col(ctx, "guardians", home, "g")} AS home_phone,
                CASE WHEN {ctx.settings.update_language} AND regexp_full_match({language}, '{LANGUAGE_OK}') THEN {language} END AS language,
                {language} IS NOT NULL AND NOT regexp_full_match({language}, '{LANGUAGE_OK}') AS _language_invalid,
-               true AS enabled, CAST([] AS VARCHAR[]) AS agent_sis_ids, false AS _deleted,
+               true AS enabled, CAST(NULL AS VARCHAR) AS agents, false AS _deleted,
                {sql_literal(ctx.file("guardians"))} AS _file, g._line AS _line,
-               CASE WHEN lower(trim(g.relationship)) IN ({roles_in}) THEN 'guardian' END AS kind
+               CASE WHEN lower(g.relationship) IN ({roles_in}) THEN 'guardian' END AS kind
         FROM {ctx.good("guardians")} g
-        ANTI JOIN {ctx.t("feed_users")} u ON u.sis_id = trim(g.sourcedId)
-        QUALIFY row_number() OVER (PARTITION BY trim(g.sourcedId) ORDER BY g._line) = 1
+        ANTI JOIN {ctx.t("feed_users")} u ON u.sis_id = g.sourcedId
+        QUALIFY row_number() OVER (PARTITION BY g.sourcedId ORDER BY g._line) = 1
         """
     )
 
@@ -160,6 +165,10 @@ def build_desired_users(ctx: PlanContext) -> None:
     key_type = "CASE WHEN kind = 'student' THEN 'ident' ELSE 'sis' END" if ident else "'sis'"
     match_key = "CASE WHEN kind = 'student' THEN identifier ELSE sis_id END" if ident else "sis_id"
     base = ctx.max_id("users", "user_id")
+    users_file = sql_literal(ctx.file("users"))
+    offset = ctx.one(
+        f"SELECT coalesce(max(_line), 0) FROM {ctx.t('feed_users')} WHERE _file = {users_file}"
+    )
     unplaced = "false"
     if ctx.settings.school_matching == "match_only":
         # Rows whose schools all match nothing are skipped (each school is reported once).
@@ -168,7 +177,7 @@ def build_desired_users(ctx: PlanContext) -> None:
             WHERE s._unmatched AND s.org_type <> 'district' AND list_contains(f.unmatched_orgs, s.sis_id)))"""
     ctx.db.execute(
         f"""
-        CREATE OR REPLACE TABLE {ctx.t("desired_users")} AS
+        CREATE OR REPLACE TEMP TABLE {ctx.t("desired_users")} AS
         WITH f AS (
             SELECT *, {key_type} AS _key_type, {match_key} AS _match_key
             FROM {ctx.t("feed_users")} WHERE {kinds}
@@ -188,15 +197,24 @@ def build_desired_users(ctx: PlanContext) -> None:
                    {unplaced} AS _unplaced
             FROM f LEFT JOIN keys k ON k.kt = f._key_type AND k.key = f._match_key
         ),
+        claimed AS (
+            SELECT _target_id FROM matched WHERE _target_id IS NOT NULL
+            GROUP BY _target_id HAVING count(*) > 1
+        ),
+        keepers AS (
+            SELECT m._target_id, arg_min(m._file || ':' || m._line,
+                                         CAST(m._via_tombstone AS INT) * 10000000000 + m._line) AS keeper
+            FROM matched m SEMI JOIN claimed c ON c._target_id = m._target_id
+            GROUP BY m._target_id
+        ),
         ranked AS (
-            SELECT *, CASE WHEN _target_id IS NULL THEN 1
-                           ELSE row_number() OVER (PARTITION BY _target_id ORDER BY _via_tombstone, _line) END AS _claim_rank
-            FROM matched
+            SELECT m.*, c.keeper IS NOT NULL AND c.keeper <> m._file || ':' || m._line AS _claimed_elsewhere
+            FROM matched m LEFT JOIN keepers c ON c._target_id = m._target_id
         )
         SELECT * EXCLUDE (_unplaced),
-               _ambiguous OR _no_key OR _claim_rank > 1 OR _unplaced AS _skip,
-               given_name || ' ' || family_name AS _label,
-               coalesce(_target_id, {base} + row_number() OVER (PARTITION BY _target_id IS NULL OR _ambiguous OR _no_key OR _claim_rank > 1 OR _unplaced ORDER BY _file, _line)) AS _id
+               _ambiguous OR _no_key OR _claimed_elsewhere OR _unplaced AS _skip,
+               CAST(NULL AS VARCHAR) AS _label,
+               coalesce(_target_id, {base} + _line + CASE WHEN _file = {users_file} THEN 0 ELSE {offset} END) AS _id
         FROM ranked
         """
     )
@@ -226,17 +244,20 @@ def _report_unkeyed_students(ctx: PlanContext) -> None:
 
 
 def build_user_map(ctx: PlanContext) -> None:
-    """Feed sourcedId -> user id, for enrollments, links and attributes to resolve people."""
+    """Feed sourcedId -> user id (and kind and role), for enrollments, links and attributes."""
     ctx.db.execute(
         f"""
-        CREATE OR REPLACE TABLE {ctx.t("user_map")} AS
-        SELECT sis_id, CASE WHEN _skip THEN _target_id ELSE _id END AS user_id, kind
+        CREATE OR REPLACE TEMP TABLE {ctx.t("user_map")} AS
+        SELECT sis_id, CASE WHEN _skip THEN _target_id ELSE _id END AS user_id, kind, role
         FROM {ctx.t("desired_users")} WHERE NOT _skip OR _target_id IS NOT NULL
         UNION ALL
-        SELECT u.sis_id, coalesce(u.merged_into, u.user_id), s.kind
-        FROM users u JOIN users s ON s.user_id = coalesce(u.merged_into, u.user_id)
-        WHERE u.sis_id IS NOT NULL AND s.status <> 'merged'
-          AND u.sis_id NOT IN (SELECT sis_id FROM {ctx.t("feed_users")} WHERE sis_id IS NOT NULL)
-        QUALIFY count(*) OVER (PARTITION BY u.sis_id) = 1
+        SELECT u.sis_id, u.survivor, s.kind, s.role
+        FROM (SELECT sis_id, coalesce(merged_into, user_id) AS survivor FROM users
+              ANTI JOIN (SELECT sis_id FROM {ctx.t("feed_users")} WHERE sis_id IS NOT NULL) f
+                ON f.sis_id = users.sis_id
+              WHERE users.sis_id IS NOT NULL
+              QUALIFY count(*) OVER (PARTITION BY users.sis_id) = 1) u
+        JOIN users s ON s.user_id = u.survivor
+        WHERE s.status <> 'merged'
         """
     )

@@ -13,11 +13,11 @@ def build_desired_schools(ctx: PlanContext) -> None:
     create = ctx.settings.school_matching == "create_missing"
     if ctx.present("orgs"):
         rows = f"""
-            SELECT trim(o.sourcedId) AS sis_id, lower(trim(o.type)) AS org_type,
+            SELECT o.sourcedId AS sis_id, lower(o.type) AS org_type,
                    {_col(ctx, "orgs", "name", "o")} AS name,
                    {_col(ctx, "orgs", "identifier", "o")} AS identifier,
                    {_col(ctx, "orgs", "parentSourcedId", "o")} AS parent_sis_id,
-                   coalesce(lower(trim(o.status)), '') = 'tobedeleted' AS _deleted,
+                   coalesce(lower(o.status), '') = 'tobedeleted' AS _deleted,
                    {sql_literal(ctx.file("orgs"))} AS _file, o._line AS _line
             FROM {ctx.good("orgs")} o"""
     else:
@@ -25,7 +25,7 @@ def build_desired_schools(ctx: PlanContext) -> None:
         rows = f"""
             SELECT DISTINCT ON (sis_id) sis_id, 'school' AS org_type, 'School ' || sis_id AS name,
                    NULL AS identifier, NULL AS parent_sis_id, false AS _deleted, _file, _line
-            FROM (SELECT trim(schoolSourcedId) AS sis_id, {sql_literal(ctx.file("classes"))} AS _file, _line
+            FROM (SELECT schoolSourcedId AS sis_id, {sql_literal(ctx.file("classes"))} AS _file, _line
                   FROM {ctx.good("classes")}
                   UNION ALL
                   SELECT trim(unnest(string_split(orgSourcedIds, ','))), {sql_literal(ctx.file("users"))}, _line
@@ -34,7 +34,7 @@ def build_desired_schools(ctx: PlanContext) -> None:
             ORDER BY sis_id, _file, _line"""
     ctx.db.execute(
         f"""
-        CREATE OR REPLACE TABLE {ctx.t("desired_schools")} AS
+        CREATE OR REPLACE TEMP TABLE {ctx.t("desired_schools")} AS
         WITH f AS ({rows}),
         matched AS (
             SELECT f.*, m.school_id AS _target_id,
@@ -53,7 +53,7 @@ def build_desired_schools(ctx: PlanContext) -> None:
     # and every SIS id the directory's schools answer to.
     ctx.db.execute(
         f"""
-        CREATE OR REPLACE TABLE {ctx.t("org_ids")} AS
+        CREATE OR REPLACE TEMP TABLE {ctx.t("org_ids")} AS
         SELECT sis_id, _id AS school_id FROM {ctx.t("desired_schools")} WHERE NOT _deleted AND NOT _unmatched
         UNION
         SELECT m.sis_id, m.school_id FROM school_sis_ids m JOIN schools s USING (school_id)
@@ -65,10 +65,10 @@ def build_desired_schools(ctx: PlanContext) -> None:
 def build_desired_classrooms(ctx: PlanContext) -> None:
     base = ctx.max_id("classrooms", "classroom_id")
     homeroom_only = ctx.settings.classroom_filter == "homeroom_only"
-    filtered = "AND lower(trim(c.classType)) = 'homeroom'" if homeroom_only else ""
+    filtered = "AND lower(c.classType) = 'homeroom'" if homeroom_only else ""
     if homeroom_only:
         skipped = ctx.one(
-            f"SELECT count(*) FROM {ctx.good('classes')} c WHERE lower(trim(c.classType)) <> 'homeroom'"
+            f"SELECT count(*) FROM {ctx.good('classes')} c WHERE lower(c.classType) <> 'homeroom'"
         )
         if skipped:
             ctx.note(
@@ -77,9 +77,9 @@ def build_desired_classrooms(ctx: PlanContext) -> None:
             )
     ctx.db.execute(
         f"""
-        CREATE OR REPLACE TABLE {ctx.t("desired_classrooms")} AS
+        CREATE OR REPLACE TEMP TABLE {ctx.t("desired_classrooms")} AS
         WITH f AS (
-            SELECT trim(c.sourcedId) AS sis_id, o.school_id,
+            SELECT c.sourcedId AS sis_id, o.school_id,
                    {_col(ctx, "classes", "title", "c")} AS name,
                    {_col(ctx, "classes", "classCode", "c")} AS class_code,
                    lower({_col(ctx, "classes", "classType", "c")}) AS class_type,
@@ -89,11 +89,11 @@ def build_desired_classrooms(ctx: PlanContext) -> None:
                    {_col(ctx, "classes", "termSourcedIds", "c")} AS term_sis_ids,
                    {_col(ctx, "classes", "periods", "c")} AS periods,
                    {_col(ctx, "classes", "location", "c")} AS location,
-                   coalesce(lower(trim(c.status)), '') = 'tobedeleted' AS _deleted,
+                   coalesce(lower(c.status), '') = 'tobedeleted' AS _deleted,
                    {sql_literal(ctx.file("classes"))} AS _file, c._line AS _line,
-                   trim(c.schoolSourcedId) AS _school_sis_id
+                   c.schoolSourcedId AS _school_sis_id
             FROM {ctx.good("classes")} c
-            LEFT JOIN {ctx.t("org_ids")} o ON o.sis_id = trim(c.schoolSourcedId)
+            LEFT JOIN {ctx.t("org_ids")} o ON o.sis_id = c.schoolSourcedId
             WHERE true {filtered}
         ),
         keys AS (SELECT sis_id, min(classroom_id) AS cid, count(*) AS n
@@ -104,13 +104,13 @@ def build_desired_classrooms(ctx: PlanContext) -> None:
                coalesce(k.n, 0) > 1 OR f.school_id IS NULL AS _skip,
                f.name AS _label,
                coalesce(CASE WHEN k.n = 1 THEN k.cid END,
-                        {base} + row_number() OVER (PARTITION BY k.n IS NULL ORDER BY f._line)) AS _id
+                        {base} + f._line) AS _id
         FROM f LEFT JOIN keys k ON k.sis_id = f.sis_id
         """
     )
     ctx.db.execute(
         f"""
-        CREATE OR REPLACE TABLE {ctx.t("classroom_map")} AS
+        CREATE OR REPLACE TEMP TABLE {ctx.t("classroom_map")} AS
         SELECT sis_id, _id AS classroom_id FROM {ctx.t("desired_classrooms")} WHERE NOT _skip
         UNION ALL
         SELECT sis_id, min(classroom_id) FROM classrooms
@@ -123,31 +123,41 @@ def build_desired_classrooms(ctx: PlanContext) -> None:
 
 
 def build_desired_enrollments(ctx: PlanContext) -> None:
-    """One membership per classroom and user; rows whose class or user did not sync are reported."""
+    """One membership per classroom and user; rows whose class or user did not sync are reported.
+
+    The directory holds at most one enrollment per classroom and user (in any status), so a
+    plain join matches; ids of new rows are the base plus the file line (no sort needed).
+    """
     base = ctx.max_id("enrollments", "enrollment_id")
     ctx.db.execute(
         f"""
-        CREATE OR REPLACE TABLE {ctx.t("desired_enrollments")} AS
-        WITH f AS (
-            SELECT cm.classroom_id, um.user_id, lower(trim(e.role)) AS role, trim(e.sourcedId) AS sis_id,
-                   CASE lower(trim(e."primary")) WHEN 'true' THEN true WHEN 'false' THEN false END AS is_primary,
-                   CASE WHEN try_strptime(trim(e.beginDate), '%Y-%m-%d') IS NOT NULL THEN trim(e.beginDate) END AS begin_date,
-                   CASE WHEN try_strptime(trim(e.endDate), '%Y-%m-%d') IS NOT NULL THEN trim(e.endDate) END AS end_date,
-                   coalesce(lower(trim(e.status)), '') = 'tobedeleted' AS _deleted,
+        CREATE OR REPLACE TEMP TABLE {ctx.t("desired_enrollments")} AS
+        WITH f AS MATERIALIZED (
+            SELECT cm.classroom_id, um.user_id, lower(e.role) AS role, e.sourcedId AS sis_id,
+                   CASE lower(e."primary") WHEN 'true' THEN true WHEN 'false' THEN false END AS is_primary,
+                   CASE WHEN (strlen(e.beginDate) = 10 AND try_cast(e.beginDate AS DATE) IS NOT NULL) THEN e.beginDate END AS begin_date,
+                   CASE WHEN (strlen(e.endDate) = 10 AND try_cast(e.endDate AS DATE) IS NOT NULL) THEN e.endDate END AS end_date,
+                   coalesce(lower(e.status), '') = 'tobedeleted' AS _deleted,
                    {sql_literal(ctx.file("enrollments"))} AS _file, e._line AS _line,
-                   trim(e.userSourcedId) || ' in ' || trim(e.classSourcedId) AS _label,
-                   trim(e.classSourcedId) AS _class_sis_id, trim(e.userSourcedId) AS _user_sis_id
+                   CAST(NULL AS VARCHAR) AS _label,
+                   e.classSourcedId AS _class_sis_id, e.userSourcedId AS _user_sis_id
             FROM {ctx.good("enrollments")} e
-            LEFT JOIN {ctx.t("classroom_map")} cm ON cm.sis_id = trim(e.classSourcedId)
-            LEFT JOIN {ctx.t("user_map")} um ON um.sis_id = trim(e.userSourcedId)
+            LEFT JOIN {ctx.t("classroom_map")} cm ON cm.sis_id = e.classSourcedId
+            LEFT JOIN {ctx.t("user_map")} um ON um.sis_id = e.userSourcedId
         ),
-        keys AS (SELECT classroom_id, user_id, min(enrollment_id) AS eid
-                 FROM enrollments GROUP BY classroom_id, user_id)
-        SELECT f.*, k.eid AS _target_id,
+        repeated AS (
+            SELECT classroom_id, user_id, min(_line) AS first_line FROM f
+            WHERE classroom_id IS NOT NULL AND user_id IS NOT NULL
+            GROUP BY classroom_id, user_id HAVING count(*) > 1
+        )
+        SELECT f.*, d.enrollment_id AS _target_id,
                f.classroom_id IS NULL OR f.user_id IS NULL AS _unresolved,
+               x.first_line IS NOT NULL AND f._line <> x.first_line AS _repeated,
                f.classroom_id IS NULL OR f.user_id IS NULL
-                 OR row_number() OVER (PARTITION BY f.classroom_id, f.user_id ORDER BY f._line) > 1 AS _skip,
-               coalesce(k.eid, {base} + row_number() OVER (PARTITION BY k.eid IS NULL ORDER BY f._line)) AS _id
-        FROM f LEFT JOIN keys k ON k.classroom_id = f.classroom_id AND k.user_id = f.user_id
+                 OR (x.first_line IS NOT NULL AND f._line <> x.first_line) AS _skip,
+               coalesce(d.enrollment_id, {base} + f._line) AS _id
+        FROM f
+        LEFT JOIN enrollments d ON d.classroom_id = f.classroom_id AND d.user_id = f.user_id
+        LEFT JOIN repeated x ON x.classroom_id = f.classroom_id AND x.user_id = f.user_id
         """
     )

@@ -45,13 +45,10 @@ class ThresholdCheck:
         )
 
 
-def check_thresholds(db: Database, run_id: int, settings: SyncSettings) -> list[ThresholdCheck]:
-    archives = dict(
-        db.rows(
-            "SELECT kind, count(*) FROM changes WHERE run_id = ? AND op = 'archive' GROUP BY kind",
-            [run_id],
-        )
-    )
+def check_thresholds(
+    db: Database, counts: dict[str, dict[str, int]], settings: SyncSettings
+) -> list[ThresholdCheck]:
+    archives = {kind: ops.get("archive", 0) for kind, ops in counts.items()}
     checks = []
     for kind in CHANGE_KINDS:
         active = int(db.one(ACTIVE_COUNTS[kind]) or 0)

@@ -7,7 +7,7 @@ from daemon.db import sql_literal
 from daemon.progress import Progress
 from daemon.sync import kinds
 from daemon.sync.context import PlanContext
-from daemon.sync.diff import build_present, plan_table, record_changes
+from daemon.sync.diff import build_present, count_changes, plan_table, record_changes
 from daemon.sync.feed_links import build_desired_attributes, build_desired_links
 from daemon.sync.feed_people import build_desired_users, build_feed_users, build_user_map
 from daemon.sync.feed_structure import (
@@ -17,7 +17,6 @@ from daemon.sync.feed_structure import (
 )
 from daemon.sync.policies import (
     classroom_rules,
-    keep_unspoken_fields,
     link_rules,
     school_rules,
     user_rules,
@@ -26,7 +25,8 @@ from daemon.sync.policies import (
 SCHOOL_SIS = "(SELECT sis_id FROM schools WHERE school_id = {v})"
 
 
-def make_plan(ctx: PlanContext, progress: Progress) -> None:
+def make_plan(ctx: PlanContext, progress: Progress) -> dict[str, dict[str, int]]:
+    """Build every plan table; returns the change counts per kind and operation."""
     progress.start("Planning", total=6)
     _schools(ctx)
     progress.advance()
@@ -44,6 +44,11 @@ def make_plan(ctx: PlanContext, progress: Progress) -> None:
     _finish(ctx, kinds.STUDENT_ATTRIBUTES)
     progress.advance()
     progress.finish()
+    counts: dict[str, dict[str, int]] = {k: {op: 0 for op in kinds.OPS} for k in kinds.CHANGE_KINDS}
+    for table in kinds.TABLES:
+        for kind, op, n in count_changes(ctx, table):
+            counts[kind][op] = int(n)
+    return counts
 
 
 def _finish(
@@ -63,7 +68,7 @@ def _schools(ctx: PlanContext) -> None:
     extra = None
     if ctx.present("orgs"):
         extra = f"""SELECT m.school_id AS id FROM school_sis_ids m
-                    JOIN {ctx.errored("orgs")} e ON trim(e.sourcedId) = m.sis_id"""
+                    JOIN {ctx.errored("orgs")} e ON e.sourcedId = m.sis_id"""
     _finish(ctx, kinds.SCHOOLS, extra)
 
 
@@ -71,7 +76,7 @@ def _classrooms(ctx: PlanContext) -> None:
     build_desired_classrooms(ctx)
     classroom_rules(ctx)
     extra = f"""SELECT c.classroom_id AS id FROM classrooms c
-                JOIN {ctx.errored("classes")} e ON trim(e.sourcedId) = c.sis_id"""
+                JOIN {ctx.errored("classes")} e ON e.sourcedId = c.sis_id"""
     _finish(
         ctx, kinds.CLASSROOMS, extra if ctx.present("classes") else None, {"school_id": SCHOOL_SIS}
     )
@@ -80,7 +85,6 @@ def _classrooms(ctx: PlanContext) -> None:
 def _users(ctx: PlanContext) -> None:
     build_feed_users(ctx)
     build_desired_users(ctx)
-    keep_unspoken_fields(ctx, "users", "user_id")
     user_rules(ctx)
     parts = [
         f"""SELECT coalesce(u.merged_into, u.user_id) AS id FROM users u
@@ -90,10 +94,10 @@ def _users(ctx: PlanContext) -> None:
     ]
     if ctx.present("users"):
         parts.append(f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
-                         JOIN {ctx.errored("users")} e ON trim(e.sourcedId) = u.sis_id""")
+                         JOIN {ctx.errored("users")} e ON e.sourcedId = u.sis_id""")
     if ctx.present("guardians"):
         parts.append(f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
-                         JOIN {ctx.errored("guardians")} e ON trim(e.sourcedId) = u.sis_id""")
+                         JOIN {ctx.errored("guardians")} e ON e.sourcedId = u.sis_id""")
     _finish(ctx, kinds.USERS, " UNION ".join(parts))
     build_user_map(ctx)
 
@@ -104,8 +108,8 @@ def _enrollments(ctx: PlanContext) -> None:
     if ctx.present("enrollments"):
         extra = f"""SELECT d.enrollment_id AS id FROM enrollments d
                     JOIN (SELECT cm.classroom_id, um.user_id FROM {ctx.errored("enrollments")} e
-                          JOIN {ctx.t("classroom_map")} cm ON cm.sis_id = trim(e.classSourcedId)
-                          JOIN {ctx.t("user_map")} um ON um.sis_id = trim(e.userSourcedId)) x
+                          JOIN {ctx.t("classroom_map")} cm ON cm.sis_id = e.classSourcedId
+                          JOIN {ctx.t("user_map")} um ON um.sis_id = e.userSourcedId) x
                       ON x.classroom_id = d.classroom_id AND x.user_id = d.user_id"""
     _finish(ctx, kinds.ENROLLMENTS, extra)
     _report_unresolved_enrollments(ctx)
@@ -118,8 +122,8 @@ def _report_unresolved_enrollments(ctx: PlanContext) -> None:
     filtered_classes = "SELECT NULL AS sis_id WHERE false"
     if ctx.settings.classroom_filter == "homeroom_only" and ctx.present("classes"):
         filtered_classes = (
-            f"SELECT trim(sourcedId) AS sis_id FROM {ctx.t('classes')} "
-            "WHERE lower(trim(classType)) <> 'homeroom'"
+            f"SELECT sourcedId AS sis_id FROM {ctx.t('classes')} "
+            "WHERE lower(classType) <> 'homeroom'"
         )
     ctx.db.execute(
         f"""

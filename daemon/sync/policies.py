@@ -27,18 +27,6 @@ def _insert_conflicts(ctx: PlanContext, select_sql: str) -> None:
     )
 
 
-def keep_unspoken_fields(ctx: PlanContext, table: str, id_col: str) -> None:
-    """Fields the feed cannot speak for this run keep the directory's value."""
-    fields = sorted(ctx.keep_fields.get(table, set()))
-    if not fields:
-        return
-    desired = ctx.t(f"desired_{table}")
-    sets = ", ".join(f"{f} = d.{f}" for f in fields)
-    ctx.db.execute(
-        f"UPDATE {desired} SET {sets} FROM {table} d WHERE d.{id_col} = {desired}._target_id"
-    )
-
-
 GUARDIANS_FILE_SILENT = (
     "username",
     "identifier",
@@ -95,7 +83,7 @@ def _claimed_twice(ctx: PlanContext) -> None:
         ctx,
         f"""
         SELECT 'sis_id_claimed_twice' AS kind, 'users' AS record_kind, NULL AS record_id,
-               NULL AS other_record_id, f.sis_id, f._label AS label, CASE WHEN f._key_type = 'ident' THEN 'identifier' ELSE 'sis_id' END AS field,
+               NULL AS other_record_id, f.sis_id, f.given_name || ' ' || f.family_name AS label, CASE WHEN f._key_type = 'ident' THEN 'identifier' ELSE 'sis_id' END AS field,
                f._match_key AS feed_value, NULL AS directory_value,
                'the feed''s ' || CASE WHEN f._key_type = 'ident' THEN 'identifier' ELSE 'sourcedId' END ||
                ' ''' || f._match_key || ''' is claimed by more than one directory record; the row was skipped. Merge the duplicates or correct the SIS id.' AS message,
@@ -103,12 +91,12 @@ def _claimed_twice(ctx: PlanContext) -> None:
                'claimed:' || f._key_type || ':' || f._match_key AS conflict_key, f._file AS source_file, f._line AS source_line
         FROM {desired} f WHERE f._ambiguous
         UNION ALL
-        SELECT 'sis_id_claimed_twice', 'users', f._target_id, NULL, f.sis_id, f._label, 'sis_id',
+        SELECT 'sis_id_claimed_twice', 'users', f._target_id, NULL, f.sis_id, f.given_name || ' ' || f.family_name, 'sis_id',
                f.sis_id, d.sis_id,
                'two feed rows name the same directory record (a merged student''s old and new ids?); '
                || 'line ' || f._line || ' was skipped',
                'ignore', false, 'claimed-row:' || f._target_id || ':' || f.sis_id, f._file, f._line
-        FROM {desired} f JOIN users d ON d.user_id = f._target_id WHERE f._claim_rank > 1
+        FROM {desired} f JOIN users d ON d.user_id = f._target_id WHERE f._claimed_elsewhere
         """,
     )
 
@@ -121,7 +109,7 @@ def _protect_contacts(ctx: PlanContext) -> None:
         selects.append(
             f"""
             SELECT 'contact_protected' AS kind, 'users' AS record_kind, d.user_id AS record_id,
-                   NULL AS other_record_id, d.sis_id, f._label AS label, '{c}' AS field,
+                   NULL AS other_record_id, d.sis_id, f.given_name || ' ' || f.family_name AS label, '{c}' AS field,
                    f.{c} AS feed_value, d.{c} AS directory_value,
                    '{c.replace("_", " ")} differs: the feed says ' || coalesce('''' || f.{c} || '''', 'nothing') ||
                    ', the directory has ' || coalesce('''' || d.{c} || '''', 'nothing') ||
@@ -151,7 +139,7 @@ def _archived_students(ctx: PlanContext) -> None:
         ctx,
         f"""
         SELECT 'archived_student_in_feed' AS kind, 'users' AS record_kind, d.user_id AS record_id,
-               NULL AS other_record_id, d.sis_id, f._label AS label, 'status' AS field,
+               NULL AS other_record_id, d.sis_id, f.given_name || ' ' || f.family_name AS label, 'status' AS field,
                'active' AS feed_value, 'archived' AS directory_value,
                'archived ' || CASE WHEN d.archived_run IS NULL THEN 'by hand' ELSE 'by run ' || d.archived_run END ||
                ' but active in the feed; kept archived (archived_students = keep_archived)' AS message,
@@ -238,7 +226,7 @@ def link_rules(ctx: PlanContext) -> None:
         ctx,
         f"""
         SELECT 'link_outside_sync' AS kind, 'guardian_links' AS record_kind, f.student_id AS record_id,
-               f.guardian_id AS other_record_id, s.sis_id, f._label AS label, 'guardian' AS field,
+               f.guardian_id AS other_record_id, s.sis_id, (SELECT given_name || ' ' || family_name FROM users WHERE user_id = f.guardian_id) || ' for ' || s.given_name || ' ' || s.family_name AS label, 'guardian' AS field,
                CAST(f.guardian_id AS VARCHAR) AS feed_value, NULL AS directory_value,
                'the feed links a guardian to ' || s.given_name || ' ' || s.family_name ||
                ', a student the sync does not manage (' || CASE WHEN s.origin = 'hand' THEN 'made by hand' ELSE 'archived' END ||

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from daemon.db import Database, sql_ident
-from daemon.ingest import run_schema
+from daemon.ingest import ledger_table, run_schema
 from daemon.models import (
     Change,
     Conflict,
@@ -21,6 +21,7 @@ from daemon.models import (
     Threshold,
     empty_changes,
 )
+from daemon.sync.kinds import CHANGE_KINDS, OPS, TABLES
 from daemon.sync.runs import RunError
 
 MAX_PAGE = 500
@@ -42,11 +43,10 @@ def list_runs(db: Database, limit: int = 200) -> list[Run]:
 
 def _run_from_row(db: Database, row: dict) -> Run:
     run_id = row["run_id"]
+    summary = json.loads(row["summary_json"] or "{}")
     changes = empty_changes()
-    for kind, op, n in db.rows(
-        "SELECT kind, op, count(*) FROM changes WHERE run_id = ? GROUP BY kind, op", [run_id]
-    ):
-        changes.setdefault(kind, {})[op] = int(n)
+    for kind, ops in summary.get("changes", {}).items():
+        changes.setdefault(kind, {}).update({op: int(n) for op, n in ops.items()})
     counts = db.rows(
         "SELECT coalesce(sum(success), 0), coalesce(sum(warning), 0), coalesce(sum(error), 0) "
         "FROM run_files WHERE run_id = ?",
@@ -56,7 +56,6 @@ def _run_from_row(db: Database, row: dict) -> Run:
         "SELECT count(*), count(*) FILTER (WHERE blocking AND decision IS NULL) FROM conflicts WHERE run_id = ?",
         [run_id],
     )[0]
-    summary = json.loads(row["summary_json"] or "{}")
     files = [
         RunFile(**f)
         for f in db.dicts(
@@ -101,22 +100,44 @@ def change_page(
     offset: int = 0,
     limit: int = 100,
 ) -> Page:
+    """A page of a run's changes in kind, then operation order; never the whole run."""
     limit = max(1, min(limit, MAX_PAGE))
-    where = ["run_id = ?"]
-    params: list = [run_id]
-    if kind:
-        where.append("kind = ?")
-        params.append(kind)
-    if op:
-        where.append("op = ?")
-        params.append(op)
-    clause = " AND ".join(where)
-    total = int(db.one(f"SELECT count(*) FROM changes WHERE {clause}", params))
+    run = get_run(db, run_id)
+    groups = [
+        (k, o, run.changes.get(k, {}).get(o, 0))
+        for k in CHANGE_KINDS
+        for o in OPS
+        if (kind is None or k == kind) and (op is None or o == op)
+    ]
+    total = sum(n for _, _, n in groups)
+    items: list[Change] = []
+    skip = offset
+    for k, o, n in groups:
+        if skip >= n:
+            skip -= n
+            continue
+        take = min(limit - len(items), n - skip)
+        rows = (
+            _creates(db, run, k, skip, take)
+            if o == "create"
+            else _changes(db, run_id, k, o, skip, take)
+        )
+        position = offset + len(items)
+        for i, row in enumerate(rows):
+            row.seq = position + i + 1
+        items += rows
+        skip = 0
+        if len(items) >= limit:
+            break
+    return Page(total=total, offset=offset, items=items)
+
+
+def _changes(db: Database, run_id: int, kind: str, op: str, skip: int, take: int) -> list[Change]:
     rows = db.dicts(
-        f"SELECT * FROM changes WHERE {clause} ORDER BY seq LIMIT ? OFFSET ?",
-        [*params, limit, offset],
+        "SELECT * FROM changes WHERE run_id = ? AND kind = ? AND op = ? ORDER BY seq LIMIT ? OFFSET ?",
+        [run_id, kind, op, take, skip],
     )
-    items = [
+    return [
         Change(
             seq=r["seq"],
             kind=r["kind"],
@@ -131,7 +152,89 @@ def change_page(
         )
         for r in rows
     ]
-    return Page(total=total, offset=offset, items=items)
+
+
+USER_KINDS = {"students": "student", "staff": "staff", "guardians": "guardian"}
+# Columns of a record that name other records, for labels of listed creates.
+REFERENCES = {
+    "enrollments": (
+        ("user_id", "users", "user_id"),
+        ("classroom_id", "classrooms", "classroom_id"),
+        " in ",
+    ),
+    "guardian_links": (
+        ("guardian_id", "users", "user_id"),
+        ("student_id", "users", "user_id"),
+        " for ",
+    ),
+}
+
+
+def _creates(db: Database, run: Run, kind: str, skip: int, take: int) -> list[Change]:
+    """Creates are listed from the plan table until applied, then from the directory."""
+    table = next(
+        t for t in TABLES if t.change_kind == kind or (t.name == "users" and kind in USER_KINDS)
+    )
+    kind_filter = f"AND kind = '{USER_KINDS[kind]}'" if kind in USER_KINDS else ""
+    schema = run_schema(run.run_id)
+    sis = "sis_id" if "sis_id" in table.compared else "NULL"
+    refs = REFERENCES.get(table.name)
+    ref_cols = f", {refs[0][0]}, {refs[1][0]}" if refs else ", NULL, NULL"
+    planned = db.table_exists(f"plan_{table.name}", schema)
+    if planned:
+        rows = db.rows(
+            f"""SELECT id, {sis}, {"coalesce(_label, given_name || ' ' || family_name)" if table.name == "users" else "_label"},
+                       _file, _line {ref_cols} FROM {schema}.plan_{table.name}
+                WHERE op = 'create' {kind_filter} LIMIT ? OFFSET ?""",
+            [take, skip],
+        )
+    elif run.status == "applied":
+        label = {"users": "given_name || ' ' || family_name", "student_attributes": "name"}.get(
+            table.name, "name" if table.name in ("schools", "classrooms") else "NULL"
+        )
+        rows = db.rows(
+            f"""SELECT {table.id_col}, {sis}, {label}, source_file, source_line {ref_cols} FROM {table.name}
+                WHERE created_run = ? {kind_filter} LIMIT ? OFFSET ?""",
+            [run.run_id, take, skip],
+        )
+    else:
+        rows = []
+    labels = _reference_labels(db, schema if planned else None, refs, rows) if refs else {}
+    return [
+        Change(
+            seq=0,
+            kind=kind,
+            op="create",
+            record_id=r[0],
+            sis_id=r[1],
+            label=r[2] or labels.get(r[0]),
+            source_file=r[3],
+            source_line=r[4],
+            note=None,
+        )
+        for r in rows
+    ]
+
+
+def _reference_labels(
+    db: Database, schema: str | None, refs: tuple, rows: list[tuple]
+) -> dict[int, str]:
+    """'stu-1 in cls-2' for a page of rows, looking the SIS ids up in the directory and the plan."""
+    names: list[dict[int, str]] = []
+    for position, (_col, table, id_col) in enumerate(refs[:2]):
+        ids = sorted({int(r[5 + position]) for r in rows if r[5 + position] is not None})
+        found: dict[int, str] = {}
+        if ids:
+            id_list = ", ".join(str(i) for i in ids)
+            found.update(
+                db.rows(f"SELECT {id_col}, sis_id FROM {table} WHERE {id_col} IN ({id_list})")
+            )
+            if schema and db.table_exists(f"plan_{table}", schema):
+                found.update(
+                    db.rows(f"SELECT id, sis_id FROM {schema}.plan_{table} WHERE id IN ({id_list})")
+                )
+        names.append(found)
+    return {r[0]: f"{names[0].get(r[5], '?')}{refs[2]}{names[1].get(r[6], '?')}" for r in rows}
 
 
 def conflicts_for(
@@ -168,13 +271,11 @@ def _results_sql(db: Database, run_id: int) -> tuple[str, list]:
     for file_name, entity in db.rows(
         "SELECT file_name, entity FROM run_files WHERE run_id = ? AND entity IS NOT NULL", [run_id]
     ):
-        if not db.table_exists(entity, schema):
+        if not db.table_exists(f"ledger_{entity}", schema):
             continue
-        key = "studentSourcedId" if entity == "student_attributes" else "sourcedId"
         parts.append(
-            f"""SELECT ? AS file_name, s._line AS line, s.{sql_ident(key)} AS sourced_id, 'SUCCESS',
-                       NULL, NULL
-                FROM {sql_ident(schema)}.{sql_ident(entity)} s
+            f"""SELECT ? AS file_name, s._line AS line, s.sourced_id, 'SUCCESS', NULL, NULL
+                FROM {ledger_table(run_id, entity)} s
                 ANTI JOIN (SELECT line FROM row_issues WHERE run_id = ? AND file_name = ?) i ON i.line = s._line"""
         )
         params += [file_name, run_id, file_name]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from daemon.db import Database, sql_ident
+from daemon.db import Database
 from daemon.formats.drop import Drop
-from daemon.ingest import run_schema
+from daemon.ingest import ledger_table, run_schema
 
 READER_RULES = ("column_count", "quoting", "line_too_long", "unreadable", "value_too_long")
 
@@ -32,9 +32,9 @@ def record_run_files(db: Database, run_id: int, drop: Drop | None) -> None:
     for file_name, entity in db.rows(
         "SELECT file_name, entity FROM run_files WHERE run_id = ? AND entity IS NOT NULL", [run_id]
     ):
-        if not db.table_exists(entity, schema):
+        if not db.table_exists(f"ledger_{entity}", schema):
             continue
-        staged = int(db.one(f"SELECT count(*) FROM {sql_ident(schema)}.{sql_ident(entity)}"))
+        staged = int(db.one(f"SELECT count(*) FROM {ledger_table(run_id, entity)}"))
         rejected, errors, warnings, converted = db.rows(
             f"""
             WITH per_line AS (

@@ -105,13 +105,15 @@ def plan_source(
 def _plan(db: Database, ctx: PlanContext, progress: Progress, timings: dict[str, float]) -> None:
     started = time.monotonic()
     base_version = db.directory_version()
-    make_plan(ctx, progress)
+    with db.unordered():
+        counts = make_plan(ctx, progress)
     store_issues(db, ctx.run_id, ctx.issues, workdir_for(db, ctx.run_id))
     record_run_files(db, ctx.run_id, None)  # counts again, with issues found while planning
-    checks = check_thresholds(db, ctx.run_id, ctx.settings)
+    checks = check_thresholds(db, counts, ctx.settings)
     reasons = [c.reason(ctx.settings) for c in checks if c.held]
     timings["plan"] = time.monotonic() - started
     summary = {
+        "changes": counts,
         "notes": ctx.notes,
         "thresholds": [c.__dict__ for c in checks],
     }
@@ -165,7 +167,7 @@ def apply_run(
         raise RunError(f"run {run_id} no longer has its staged data; run the drop again")
     schema = run_schema(run_id)
     crash_point("before_transaction")
-    with db.transaction():
+    with db.transaction(), db.unordered():
         write_plan(db, schema, run_id)
         apply_taken_conflicts(db, run_id, actor)
         crash_point("before_status")

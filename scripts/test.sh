@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Run the whole test suite on a fresh machine: virtualenv, dependencies, a real OpenSSH server
+# for the SFTP tests (installed when missing), lint, then pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[dev]'
+
+scripts/install-test-deps.sh
+
+.venv/bin/ruff check daemon roster_tui tests benchmarks sample_data
+.venv/bin/ruff format --check daemon roster_tui tests benchmarks sample_data
+exec .venv/bin/python -m pytest -q "$@"
