@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from daemon.db import DatabaseLocked
 from daemon.directory.records import EditRefused
+from daemon.formats.drop import DropError
+from daemon.ingest.header import FileRefused
 from daemon.service.api import PermissionDenied
 from daemon.service.client import ApiError, DaemonUnavailable
 from daemon.service.config import ConfigError
 from daemon.service.sftp import SftpError
-from daemon.formats.drop import DropError
-from daemon.ingest.header import FileRefused
 from daemon.settings import SettingError
 from daemon.sync.conflicts import ConflictError
 from daemon.sync.runs import RunError

@@ -9,7 +9,6 @@ record still gets its exact line and no row vanishes without a result.
 from __future__ import annotations
 
 import csv
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,7 +138,7 @@ def _fast_path_lines_hold(
     if reject_lines:
         _shift_lines_past_rejects(db, table, reject_lines)
         by_line: dict[int, list[str]] = {}
-        for line, _pos, kind, text in rejects:
+        for line, _pos, kind, _text in rejects:
             by_line.setdefault(int(line), []).append(kind)
         raw = {int(r[0]): r[3] for r in rejects}
         for line in reject_lines:
@@ -310,6 +309,3 @@ def _careful_issue(staged: StagedFile, start: int, end: int, error: str, last: s
         f"{staged.file_name} line {start}: {message}",
     )
 
-
-if sys.version_info < (3, 11):  # pragma: no cover
-    raise RuntimeError("Roster Sync needs Python 3.11 or newer")

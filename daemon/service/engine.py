@@ -15,9 +15,9 @@ from daemon.models import DaemonInfo, Page, Run, Status
 from daemon.progress import Progress
 from daemon.settings import SETTING_INFO, format_value, load_settings, set_setting
 from daemon.sync import queries, runs
-from daemon.sync.runs import RunError
 from daemon.sync.conflicts import resolve_conflicts
 from daemon.sync.export import export_directory
+from daemon.sync.runs import RunError
 
 
 class Engine:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import TextIO
 
-from daemon.db import Database, sql_ident
+from daemon.db import Database
 from daemon.ingest import ledger_table, run_schema
 from daemon.models import (
     Change,

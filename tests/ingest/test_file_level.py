@@ -12,10 +12,13 @@ from daemon.db import Database
 
 
 def _directory_snapshot(db: Database) -> tuple:
-    return tuple(
-        db.one(f"SELECT count(*) FROM {t}")
-        for t in ("schools", "users", "classrooms", "enrollments")
-    ) + (db.directory_version(),)
+    return (
+        *tuple(
+            db.one(f"SELECT count(*) FROM {t}")
+            for t in ("schools", "users", "classrooms", "enrollments")
+        ),
+        db.directory_version(),
+    )
 
 
 @pytest.fixture
@@ -123,7 +126,7 @@ def test_windows_1252_file_is_converted_with_a_warning(sync, tiny, tmp_path):
     (folder / "users.csv").write_bytes(text.encode("cp1252"))
     run = sync.plan(folder)
     assert run.status == "planned"
-    warning = [i for i in sync.issues(run) if i["rule"] == "encoding"][0]
+    warning = next(i for i in sync.issues(run) if i["rule"] == "encoding")
     assert "users.csv is not UTF-8" in warning["message"] and "Windows-1252" in warning["message"]
     created = sync.engine.db.one(
         f"SELECT family_name FROM run_{run.run_id}.plan_users WHERE sis_id = 'stu-6'"

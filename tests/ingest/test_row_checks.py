@@ -166,7 +166,7 @@ def test_rows_after_a_bad_row_keep_their_true_line_numbers(sync, tiny, tmp_path)
     tiny_users = sync.engine.db
     run = sync.plan(folder)
     line_of_stu4 = tiny_users.one(
-        f"SELECT _line FROM run_{run.run_id}.users WHERE sourcedId = 'stu-4'"
+        f"SELECT _line FROM run_{run.run_id}.ledger_users WHERE sourced_id = 'stu-4'"
     )
     assert lines[line_of_stu4 - 1].startswith("stu-4,")
 
@@ -177,7 +177,7 @@ def test_a_quoted_value_with_a_line_break_keeps_later_lines_right(sync, tiny, tm
     run = sync.plan(folder)
     assert run.rows.error == 0
     line = sync.engine.db.one(
-        f"SELECT _line FROM run_{run.run_id}.classes WHERE sourcedId = 'cls-b1'"
+        f"SELECT _line FROM run_{run.run_id}.ledger_classes WHERE sourced_id = 'cls-b1'"
     )
     assert line == 5  # header 1, cls-a1 on 2-3, cls-a2 on 4
 
@@ -217,7 +217,7 @@ def test_metadata_columns_are_kept_without_a_warning(sync, tiny):
     run = sync.plan(tiny)
     assert run.rows.warning == 0
     assert (
-        sync.engine.db.one(f'SELECT count("metadata.homeroom") FROM run_{run.run_id}.users') == 22
+        sync.engine.db.one(f'SELECT count("metadata.homeroom") FROM "run{run.run_id}_users"') == 22
     )
 
 
