@@ -1,0 +1,160 @@
+"""The command line: scripts rely on its commands, JSON keys and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from daemon.cli.main import main
+
+KINDS = ("schools", "classrooms", "students", "staff", "guardians", "enrollments", "guardian_links")
+OPS = ("create", "update", "archive", "unarchive")
+
+
+@pytest.fixture
+def cli(db_path, capsys, monkeypatch):
+    """Run `roster-sync --db <test db> ...` in process; returns (exit code, stdout, stderr)."""
+    monkeypatch.delenv("ROSTER_SYNC_CONFIG", raising=False)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(["--db", str(db_path), *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_run_json_has_the_documented_keys(cli, sample):
+    code, out, _ = cli("run", str(sample / "day1"), "--json")
+    run = json.loads(out)
+    assert code == 0
+    assert {"run_id", "status", "hold_reasons", "changes", "rows", "conflicts"} <= set(run)
+    for kind in KINDS:
+        assert set(run["changes"][kind]) >= set(OPS)
+    assert set(run["rows"]) == {"success", "warning", "error"}
+    assert run["status"] == "planned" and run["hold_reasons"] == []
+
+
+def test_run_with_apply_applies_unless_held(cli, sample):
+    code, out, _ = cli("run", str(sample / "day1"), "--apply", "--json")
+    assert code == 0 and json.loads(out)["status"] == "applied"
+    code, out, _ = cli("run", str(sample / "day3_broken"), "--apply", "--json")
+    held = json.loads(out)
+    assert code == 0, "a held run is not an error"
+    assert held["status"] == "held" and held["hold_reasons"]
+
+
+def test_runs_json_is_an_array_newest_first(cli, sample):
+    cli("run", str(sample / "day1"), "--apply")
+    cli("run", str(sample / "day2"))
+    code, out, _ = cli("runs", "--json")
+    runs = json.loads(out)
+    assert code == 0 and [r["run_id"] for r in runs] == [2, 1]
+    assert [r["status"] for r in runs] == ["planned", "applied"]
+
+
+def test_show_prints_a_summary_a_person_reads_quickly(cli, sample):
+    cli("run", str(sample / "day1"), "--apply")
+    cli("run", str(sample / "day2"))
+    code, out, _ = cli("show", "2")
+    assert code == 0
+    assert "Run 2: PLANNED - awaiting approval" in out
+    assert "students" in out and "Next: roster-sync apply 2" in out
+
+
+def test_held_run_summary_says_why_and_how_to_override(cli, sample):
+    cli("run", str(sample / "day1"), "--apply")
+    code, out, _ = cli("run", str(sample / "day3_broken"))
+    assert code == 0
+    assert "HELD: students:" in out and "--override" in out
+    assert "roster-sync results 2" in out
+
+
+def test_apply_of_a_held_run_without_override_fails_with_one_line(cli, sample):
+    cli("run", str(sample / "day1"), "--apply")
+    cli("run", str(sample / "day3_broken"))
+    code, out, err = cli("apply", "2")
+    assert code == 1 and out == ""
+    assert err.strip().count("\n") == 0
+    assert "held; apply it with --override" in err
+
+
+def test_unknown_run_is_a_clear_error_not_a_traceback(cli):
+    code, _, err = cli("show", "99")
+    assert code == 1 and err == "roster-sync: there is no run 99\n"
+
+
+def test_a_failed_run_exits_non_zero(cli, tmp_path):
+    (tmp_path / "empty").mkdir()
+    code, _, err = cli("run", str(tmp_path / "empty"))
+    assert code == 1 and "holds no CSV files" in err
+
+
+def test_results_write_every_row_as_csv(cli, sample, tmp_path):
+    cli("run", str(sample / "day1"), "--apply")
+    cli("run", str(sample / "day3_broken"))
+    out_file = tmp_path / "results.csv"
+    code, _, err = cli("results", "2", "-o", str(out_file))
+    lines = out_file.read_text().splitlines()
+    assert code == 0 and "row results written" in err
+    assert lines[0] == "file,line,sourcedId,status,column,message"
+    assert any(line.startswith("users.csv,42,stu-9001,ERROR,role,") for line in lines)
+
+
+def test_settings_set_refuses_a_bad_value_with_the_allowed_ones(cli):
+    code, _, err = cli("settings", "set", "classroom_filter", "some")
+    assert code == 1 and "allowed: all, homeroom_only" in err
+    code, out, _ = cli("settings", "set", "classroom_filter", "homeroom_only")
+    assert code == 0 and out.strip() == "classroom_filter = homeroom_only"
+
+
+def test_conflicts_resolve_decides_a_conflict(cli, sample):
+    cli("run", str(sample / "day1"), "--apply")
+    cli("users", "activate", "gdn-3136")
+    code, out, _ = cli("run", str(sample / "day2"), "--json")
+    assert json.loads(out)["conflicts"] == 1
+    _, out, _ = cli("conflicts", "2", "--json")
+    conflict = json.loads(out)[0]
+    code, out, _ = cli("conflicts", "resolve", str(conflict["conflict_id"]), "take")
+    assert code == 0 and "decided: take" in out
+
+
+def test_export_writes_oneroster_files_and_a_manifest(cli, sample, tmp_path):
+    cli("run", str(sample / "day1"), "--apply")
+    code, out, _ = cli("export", str(tmp_path / "out"))
+    assert code == 0
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert {"manifest.csv", "users.csv", "classes.csv", "enrollments.csv", "orgs.csv"} <= set(names)
+
+
+def test_the_console_script_runs_without_stdin_and_stays_quiet_when_piped(db_path, sample):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "daemon.cli.main",
+            "--db",
+            str(db_path),
+            "run",
+            str(sample / "day1"),
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+    assert result.returncode == 0
+    assert result.stderr == ""  # no progress bars when not on a terminal
+    assert "Run 1: PLANNED" in result.stdout
+
+
+def test_database_location_comes_from_the_environment(tmp_path, monkeypatch, capsys, sample):
+    target = tmp_path / "env.duckdb"
+    monkeypatch.setenv("ROSTER_SYNC_DB", str(target))
+    monkeypatch.delenv("ROSTER_SYNC_CONFIG", raising=False)
+    assert main(["run", str(sample / "day1")]) == 0
+    assert Path(target).exists()
