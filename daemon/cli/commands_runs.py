@@ -34,6 +34,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_apply)
 
+    p = sub.add_parser("replan", help="plan a superseded run again from the same drop")
+    p.add_argument("run", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_replan)
+
+    p = sub.add_parser("check", help="verify the directory's invariants (ids, links, merges)")
+    p.set_defaults(handler=cmd_check)
+
     p = sub.add_parser("reject", help="reject a planned or held run")
     p.add_argument("run", type=int)
     p.add_argument("--reason")
@@ -118,6 +126,22 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_apply(args: argparse.Namespace) -> int:
     with engine(args) as e:
         return _emit_run(args, e.apply_run(args.run, override=args.override, reason=args.reason))
+
+
+def cmd_replan(args: argparse.Namespace) -> int:
+    with engine(args) as e:
+        return _emit_run(args, e.replan_run(args.run))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    with engine(args) as e:
+        results = e.check()
+    bad = [(name, n) for name, n in results if n]
+    for name, n in results:
+        print(f"{'ok ' if not n else 'BAD'}  {name}" + (f": {n} rows" if n else ""))
+    if bad:
+        raise CliError(f"{len(bad)} check{'s' if len(bad) > 1 else ''} failed", 1)
+    return 0
 
 
 def cmd_reject(args: argparse.Namespace) -> int:

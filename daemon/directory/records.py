@@ -197,12 +197,28 @@ def add_member(db: Database, actor: str, classroom_ref: str, user_ref: str, role
             "students join synced classrooms through the SIS feed; assign students by hand only "
             "to hand-made classrooms"
         )
-    existing = db.one(
-        "SELECT enrollment_id FROM enrollments WHERE classroom_id = ? AND user_id = ? AND status = 'active'",
+    existing = db.rows(
+        "SELECT enrollment_id, status FROM enrollments WHERE classroom_id = ? AND user_id = ?",
         [classroom_id, user_id],
     )
-    if existing is not None:
+    if existing and existing[0][1] == "active":
         raise EditRefused(f"user {user_id} is already in classroom {classroom_id}")
+    if existing:  # one membership per classroom and person: bring the archived one back
+        enrollment_id = int(existing[0][0])
+        with directory_edit(
+            db,
+            actor,
+            f"classroom.add_{role}",
+            "classrooms",
+            classroom_id,
+            {"user_id": user_id, "restored_enrollment": enrollment_id},
+        ):
+            db.execute(
+                "UPDATE enrollments SET status = 'active', origin = 'hand', role = ?, archived_run = NULL, "
+                "archived_at = NULL, updated_at = current_timestamp WHERE enrollment_id = ?",
+                [role, enrollment_id],
+            )
+        return enrollment_id
     enrollment_id = _next_id(db, "enrollments", "enrollment_id")
     with directory_edit(
         db, actor, f"classroom.add_{role}", "classrooms", classroom_id, {"user_id": user_id}

@@ -32,6 +32,7 @@ METHODS: dict[str, str] = {
     "find_classrooms": READ,
     "user_detail": READ,
     "duplicates_list": READ,
+    "check": READ,
     # contact details
     "edit_contact": CONTACTS,
     "set_account_active": CONTACTS,
@@ -39,6 +40,7 @@ METHODS: dict[str, str] = {
     "plan_source": ADMIN,
     "apply_run": ADMIN,
     "reject_run": ADMIN,
+    "replan_run": ADMIN,
     "resolve_conflicts": ADMIN,
     "settings_set": ADMIN,
     "export": ADMIN,

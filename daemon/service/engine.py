@@ -11,6 +11,7 @@ from typing import Any
 
 from daemon.db import Database
 from daemon.directory import records, search
+from daemon.directory.integrity import check_directory
 from daemon.models import DaemonInfo, Page, Run, Status
 from daemon.progress import Progress
 from daemon.settings import SETTING_INFO, format_value, load_settings, set_setting
@@ -83,6 +84,21 @@ class Engine:
 
     def _after_apply(self, run_id: int) -> None:
         """Hook for work that follows an applied run (duplicate detection)."""
+
+    def replan_run(self, run_id: int) -> Run:
+        """A superseded plan is made again from the same drop, as a new run."""
+        run = queries.get_run(self.db, run_id)
+        if not Path(run.source).exists():
+            raise RunError(
+                f"the drop of run {run_id} is no longer at {run.source}; find it in the archive "
+                "folder and run it again"
+            )
+        return self.plan_source(
+            run.source, run.source_kind if run.source_kind != "folder" else None
+        )
+
+    def check(self) -> list[tuple[str, int]]:
+        return check_directory(self.db)
 
     def reject_run(self, run_id: int, reason: str | None = None) -> Run:
         runs.reject_run(self.db, run_id, actor=self.actor, reason=reason)

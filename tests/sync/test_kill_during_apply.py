@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from daemon.db import Database
+from daemon.directory.integrity import check_directory
 from daemon.service.engine import Engine
 from tests.district import TinyDistrict
 
@@ -137,5 +138,6 @@ def test_kill_during_apply_leaves_the_directory_intact(tmp_path, crash_at, refer
     db = Database(path)
     try:
         assert snapshot(db) == reference
+        assert [name for name, bad in check_directory(db) if bad] == []
     finally:
         db.close()
