@@ -1,0 +1,32 @@
+"""The performance benchmark runs end to end at a tiny scale (the figures live in BENCHMARKS.md)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_benchmark_script_runs_every_step_and_counts_match(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "run_benchmark.py"),
+            "--students",
+            "500",
+            "--work",
+            str(tmp_path),
+            "--skip-naive",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    for step in ("floor", "roster-sync initial", "roster-sync plan", "roster-sync apply"):
+        assert step in result.stdout
+    assert "ratios: plan/floor=" in result.stdout
+    assert "MISMATCH" not in result.stdout.upper()
