@@ -19,6 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_status)
 
+    p = sub.add_parser("sync-now", help="ask the daemon to mirror and sync every complete drop now")
+    p.set_defaults(handler=cmd_sync_now)
+
     p = sub.add_parser("sftp", help="SFTP tools")
     s = p.add_subparsers(dest="sftp_command", metavar="trust")
     s.required = True
@@ -85,7 +88,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     if d.busy:
         print(f"Working on: {d.busy}")
     for drop in d.pending_drops:
-        print(f"Waiting to be complete: {drop}")
+        print(f"Inbox: {drop}")
+    return 0
+
+
+def cmd_sync_now(args: argparse.Namespace) -> int:
+    with engine(args) as e:
+        print(e.sync_now())
     return 0
 
 

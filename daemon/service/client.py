@@ -143,7 +143,11 @@ def daemon_running(path: Path) -> bool:
         return False
     try:
         SocketClient(path, timeout=2).connect().close()
-    except DaemonUnavailable:
+    except DaemonUnavailable as exc:
+        if isinstance(exc.__cause__, PermissionError):
+            raise DaemonUnavailable(
+                f"you may not use the daemon's socket {path}: ask to be added to its group"
+            ) from exc
         return False
     return True
 

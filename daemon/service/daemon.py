@@ -13,11 +13,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import signal
-import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,53 +28,28 @@ import watchfiles
 from daemon.db import Database, DatabaseLocked
 from daemon.progress import CallbackProgress
 from daemon.service import drop_archive as files
+from daemon.service.client import daemon_running
 from daemon.service.config import DaemonConfig
-from daemon.service.daemon_engine import DAEMON_ACTOR, DaemonEngine, DaemonState, describe_sftp
+from daemon.service.daemon_engine import (
+    DAEMON_ACTOR,
+    DaemonEngine,
+    DaemonState,
+    configure_logging,
+    describe_sftp,
+)
 from daemon.service.inbox import InboxTracker, content_hash, scan_inbox
 from daemon.service.schedule import Clock, crossed, system_clock
 from daemon.service.server import ApiServer
-from daemon.service.sftp import SftpError, mirror
 from daemon.settings import SyncSettings, load_settings
 from daemon.sync.runs import recover_interrupted
 
 LOG = logging.getLogger("roster_sync.daemon")
 MAX_TICK = 1.0  # the loop looks at the clock at least this often (seconds)
 ARCHIVE_RETRY = 60.0
-_PRIORITY = {"DEBUG": 7, "INFO": 6, "WARNING": 4, "ERROR": 3, "CRITICAL": 2}
-
-
-class _JournalFormatter(logging.Formatter):
-    """One line per event; under systemd a `<N>` prefix gives journald the priority."""
-
-    def __init__(self) -> None:
-        self.journal = bool(os.environ.get("JOURNAL_STREAM"))
-        prefix = "" if self.journal else "roster-sync"
-        super().__init__(f"{prefix}[%(levelname)s] %(name)s: %(message)s")
-
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        return f"<{_PRIORITY.get(record.levelname, 6)}>{text}" if self.journal else text
-
-
-def configure_logging(level: str) -> None:
-    """Log to stderr (journald keeps it; it adds the time itself)."""
-    logger = logging.getLogger("roster_sync")
-    for handler in list(logger.handlers):
-        if getattr(handler, "roster_sync_daemon", False):
-            logger.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.roster_sync_daemon = True  # type: ignore[attr-defined]
-    handler.setFormatter(_JournalFormatter())
-    logger.addHandler(handler)
-    try:
-        logger.setLevel(level.upper())
-    except ValueError:
-        logger.setLevel(logging.INFO)
-        LOG.warning("log_level %r is not a level (DEBUG, INFO, WARNING, ERROR); using INFO", level)
 
 
 class _Stopping(Exception):
-    """Raised from the mirror's backoff sleep when the daemon is asked to stop."""
+    """Raised inside the mirror (backoff sleep, download progress) when the daemon must stop."""
 
 
 class Daemon:
@@ -93,17 +69,21 @@ class Daemon:
         self.prev_wall = self.state.started_at
         self.next_scan = 0.0
         self.next_poll = 0.0
-        self.pruned_on: Any = None
+        self.pruned_on: date | None = None
+        self.scratch = config.database.parent / f"{config.database.name}.work" / "daemon"
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         cfg = self.config
         for folder in (cfg.inbox, cfg.archive, files.queue_dir(cfg.inbox)):
             folder.mkdir(parents=True, exist_ok=True)
-        self.db = Database(cfg.database)
+        self.db = Database(cfg.database)  # DatabaseLocked if another daemon has it
+        if daemon_running(cfg.socket):  # another daemon (of another database) owns the socket
+            raise RuntimeError(f"another roster-sync daemon answers on {cfg.socket}")
         recover_interrupted(self.db)
         for note in files.recover_queue(cfg.inbox):
             LOG.info("queue: %s", note)
+        shutil.rmtree(self.scratch, ignore_errors=True)  # ZIPs unpacked for hashing before a crash
         self.server = ApiServer(
             cfg.socket, cfg.roles, self._engine_for, self.write_lock, cfg.socket_group
         )
@@ -204,6 +184,8 @@ class Daemon:
         if self._prune_due(now):
             self._prune(settings, now)
         waits = self._queue_ready(on_arrival)
+        if waits:  # look again when a pending drop's quiet period is over
+            self.next_scan = min(self.next_scan, time.monotonic() + min(waits))
         for path in files.queued(self.config.inbox):
             if self.stop.is_set():
                 break
@@ -211,7 +193,7 @@ class Daemon:
                 self._process(path)
         self._publish_pending(settings, on_arrival)
         mono = time.monotonic()
-        timeouts = [MAX_TICK, self.next_scan - mono, *waits]
+        timeouts = [MAX_TICK, self.next_scan - mono]
         if on_arrival and self.config.sftp is not None:
             timeouts.append(self.next_poll - mono)
         return min(timeouts)
@@ -256,8 +238,7 @@ class Daemon:
         if not path.exists():
             return
         self.state.set_busy(f"checking {name}")
-        scratch = self.config.database.parent / f"{self.config.database.name}.work"
-        digest = content_hash(path, scratch)
+        digest = content_hash(path, self.scratch)
         label = "failed"
         try:
             with self.write_lock:
@@ -328,46 +309,32 @@ class Daemon:
 
     # ------------------------------------------------------------------ SFTP, pruning, status
     def _mirror(self) -> None:
-        sftp = self.config.sftp
-        assert sftp is not None
+        assert self.config.sftp is not None
         self.state.set_busy(f"mirroring {describe_sftp(self.config)}")
-        result = "?"
         try:
-            report = mirror(sftp, self.config.mirror_dir, sleep=self._sleep)
+            result = files.mirror_to_queue(self.config, self._sleep, self._check_stop)
         except _Stopping:
             result = "stopped by a shutdown"
-        except SftpError as exc:
-            LOG.error("SFTP mirror failed: %s", exc)
-            result = f"failed: {exc}"
-        except Exception as exc:
+        except Exception as exc:  # a mirror never takes the daemon down
             LOG.exception("SFTP mirror failed")
             result = f"failed: {type(exc).__name__}: {exc}"
-        else:
-            done = f"{len(report.downloaded)} downloaded, {len(report.unchanged)} unchanged"
-            if report.failed:
-                result = f"{done}, {len(report.failed)} failed ({', '.join(report.failed[:3])}); nothing synced until every file is mirrored"
-                LOG.warning("SFTP mirror incomplete: %s", result)
-            else:
-                made = files.snapshot_mirror(
-                    self.config.mirror_dir, self.config.inbox, set(report.vanished)
-                )
-                result = f"{done}, {len(made)} new drop(s)"
-                for target in made:
-                    LOG.info("queued mirrored drop %s", target.relative_to(self.config.inbox))
-        finally:
-            with self.state.lock:
-                self.state.last_mirror = self.clock()
-                self.state.last_mirror_result = result
-            self.state.set_busy(None)
+        with self.state.lock:
+            self.state.last_mirror, self.state.last_mirror_result = self.clock(), result
+            self.state.busy = None
 
     def _sleep(self, seconds: float) -> None:
         if self.stop.wait(seconds):
             raise _Stopping()
 
-    def _prune_due(self, now: Any) -> bool:
+    def _check_stop(self, _rel: str, _done: int, _size: int) -> None:
+        """Called per chunk downloaded: a stop request ends the mirror (its temp file is removed)."""
+        if self.stop.is_set():
+            raise _Stopping()
+
+    def _prune_due(self, now: datetime) -> bool:
         return self.pruned_on != now.date()
 
-    def _prune(self, settings: SyncSettings, now: Any) -> None:
+    def _prune(self, settings: SyncSettings, now: datetime) -> None:
         self.pruned_on = now.date()
         try:
             files.prune_archive(self.config.archive, settings.drop_retention_days, now.date())
@@ -397,19 +364,15 @@ def run_daemon(
     """Run until SIGTERM/SIGINT (or `stop_event`); 0 after a clean stop."""
     configure_logging(config.log_level)
     daemon = Daemon(config, clock or system_clock)
+    restore = _install_signal_handlers(daemon)  # first: a SIGTERM while starting is clean too
     try:
-        daemon.start()
-    except DatabaseLocked as exc:
-        LOG.error("%s", exc)
-        return 1
-    except Exception as exc:
-        LOG.error("cannot start: %s", exc)
-        daemon.shutdown()
-        return 1
-    restore = _install_signal_handlers(daemon)
-    if stop_event is not None:
-        threading.Thread(target=_bridge, args=(stop_event, daemon), daemon=True).start()
-    try:
+        try:
+            daemon.start()
+        except Exception as exc:
+            LOG.error("cannot start: %s", exc if isinstance(exc, DatabaseLocked) else repr(exc))
+            return 1
+        if stop_event is not None:
+            threading.Thread(target=_bridge, args=(stop_event, daemon), daemon=True).start()
         return daemon.run()
     finally:
         daemon.shutdown()

@@ -1,4 +1,4 @@
-"""Processed drops leave the inbox for a dated archive folder named after their run.
+"""Where drops go: from the inbox (or the SFTP mirror) into a queue, then to a dated archive.
 
 Why: the inbox must only hold what is still to do (so a restart never processes a drop twice),
 while the district keeps the files behind each run for a while (`drop_retention_days`) to answer
@@ -14,10 +14,13 @@ import logging
 import os
 import re
 import shutil
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from daemon.service.config import DaemonConfig
 from daemon.service.inbox import FileSig, folder_files, is_ignored_name
+from daemon.service.sftp import SftpError, mirror
 
 LOG = logging.getLogger("roster_sync.archive")
 DAY_FOLDER = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
@@ -202,16 +205,34 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
+def _save_state(state_file: Path, state: dict[str, str]) -> None:
+    tmp = state_file.with_name(f"{SNAPSHOT_STATE}.tmp")
+    tmp.write_text(json.dumps(state, indent=1), encoding="utf-8")
+    os.replace(tmp, state_file)
+
+
 def snapshot_mirror(mirror_dir: Path, inbox: Path, vanished: set[str]) -> list[Path]:
-    """Queue every mirrored drop whose files changed since its last snapshot."""
+    """Queue every mirrored drop whose files changed since its last snapshot, oldest first.
+
+    The first time (no record yet) only the newest drop is queued: a server that keeps a year
+    of nightly folders must not turn into a year of runs on the day the daemon is installed."""
     state_file = mirror_dir / SNAPSHOT_STATE
     try:
         state: dict[str, str] = json.loads(state_file.read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
         state = {}
+    units = mirror_units(mirror_dir, vanished)
+    order = sorted(units, key=lambda u: (max(f.mtime_ns for f in units[u]), u))
+    if not state and len(order) > 1:
+        state = {unit: _unit_digest(units[unit]) for unit in order[:-1]}
+        LOG.info(
+            "first mirror: %d older drop(s) on the server recorded as seen; syncing the newest, %s",
+            len(order) - 1, order[-1] or "(the folder's loose files)",
+        )  # fmt: skip
+        _save_state(state_file, state)
     made = []
-    for unit, files in mirror_units(mirror_dir, vanished).items():
-        digest = _unit_digest(files)
+    for unit in order:
+        files, digest = units[unit], _unit_digest(units[unit])
         if state.get(unit) == digest:
             continue
         name = f"sftp-{unit}" if unit else "sftp"
@@ -225,10 +246,35 @@ def snapshot_mirror(mirror_dir: Path, inbox: Path, vanished: set[str]) -> list[P
                 _link_or_copy(mirror_dir / f.rel, staging / name / f.rel[len(prefix) :])
         os.rename(staging, queue_dir(inbox) / number)
         made.append(queue_dir(inbox) / number / name)
-        state[unit] = (
-            digest  # recorded after the rename: a crash in between re-queues (a duplicate)
-        )
-        tmp = state_file.with_name(f"{SNAPSHOT_STATE}.tmp")
-        tmp.write_text(json.dumps(state, indent=1), encoding="utf-8")
-        os.replace(tmp, state_file)
+        state[unit] = digest  # saved after the rename: a crash in between re-queues a duplicate
+        _save_state(state_file, state)
     return made
+
+
+def mirror_to_queue(
+    config: DaemonConfig,
+    sleep: Callable[[float], None],
+    progress: Callable[[str, int, int], None] | None = None,
+) -> str:
+    """Mirror the SFTP folder, then queue each drop that changed; a one-line result for status.
+
+    Nothing is queued after a mirror that left a file behind: a drop missing one file would be
+    read as the whole truth. SFTP errors are reported in the result, never raised."""
+    assert config.sftp is not None
+    try:
+        report = mirror(config.sftp, config.mirror_dir, sleep=sleep, progress=progress)
+    except SftpError as exc:
+        LOG.error("SFTP mirror failed: %s", exc)
+        return f"failed: {exc}"
+    done = f"{len(report.downloaded)} downloaded, {len(report.unchanged)} unchanged"
+    if report.failed:
+        result = (
+            f"{done}, {len(report.failed)} failed ({', '.join(report.failed[:3])}); "
+            "nothing synced until every file is mirrored"
+        )
+        LOG.warning("SFTP mirror incomplete: %s", result)
+        return result
+    made = snapshot_mirror(config.mirror_dir, config.inbox, set(report.vanished))
+    for target in made:
+        LOG.info("queued mirrored drop %s", target.relative_to(config.inbox))
+    return f"{done}, {len(made)} new drop(s)"

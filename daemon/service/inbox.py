@@ -184,26 +184,31 @@ class Readiness:
 def evaluate(
     candidate: Candidate,
     since: float,
+    seen_at: float,
     now: float,
     quiet: float,
     problem: Callable[[Candidate], str | None],
 ) -> Readiness:
-    """Pure: is a drop whose files have looked exactly like this since `since` ready at `now`?"""
-    left = since + quiet - now
-    if left > 0:
+    """Pure: a drop first seen exactly like this at `since`, and still so at `seen_at` (the last
+    look), is complete once those two are `quiet` apart, as long as its content checks pass.
+    Time passing without a look proves nothing, so `wait` says when to look again."""
+    if seen_at - since < quiet:
         return Readiness(
-            candidate, False, "still being written (waiting for it to stay unchanged)", left
+            candidate,
+            False,
+            "still being written (waiting for it to stay unchanged)",
+            max(since + quiet - now, 0.0),
         )
     issue = problem(candidate)
     if issue is None:
         return Readiness(candidate, True)
     if candidate.kind == "zip":
         give_up = max(ZIP_GIVE_UP_FACTOR * quiet, ZIP_GIVE_UP_MIN)
-        if now - since >= give_up:
+        if seen_at - since >= give_up:
             return Readiness(
                 candidate, True, f"{issue}; unchanged for {give_up:.0f} s, synced anyway"
             )
-        return Readiness(candidate, False, issue, since + give_up - now)
+        return Readiness(candidate, False, issue, max(since + give_up - now, 0.0))
     return Readiness(candidate, False, issue)
 
 
@@ -211,6 +216,7 @@ def evaluate(
 class _Seen:
     candidate: Candidate
     since: float
+    seen_at: float
     problem: tuple[str | None] | None = None  # cached per signature: reading is not free
 
 
@@ -228,9 +234,10 @@ class InboxTracker:
         for c in candidates:
             old = self._seen.get(c.name)
             if old is not None and old.candidate.files == c.files and old.candidate.path == c.path:
+                old.seen_at = now
                 seen[c.name] = old
             else:
-                seen[c.name] = _Seen(c, now)
+                seen[c.name] = _Seen(c, now, now)
         self._seen = seen
 
     def forget(self, name: str) -> None:
@@ -249,7 +256,9 @@ class InboxTracker:
                     s.problem = (content_problem(c),)
                 return s.problem[0]
 
-            out.append(evaluate(seen.candidate, seen.since, now, self.quiet_seconds, cached))
+            out.append(
+                evaluate(seen.candidate, seen.since, seen.seen_at, now, self.quiet_seconds, cached)
+            )
         out.sort(key=lambda r: (r.candidate.newest_mtime_ns, r.candidate.name))
         return out
 

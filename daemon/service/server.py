@@ -166,7 +166,9 @@ class ApiServer:
     def _call(self, request: Request, user: str) -> Any:
         with self.engine_factory(user) as engine:
             method = getattr(engine, request.method)
-            if request.method in WRITES:
+            if (
+                request.method in WRITES and request.method != "sync_now"
+            ):  # sync_now only sets a flag
                 with self.write_lock:
                     result = method(**request.params)
                 LOG.info(

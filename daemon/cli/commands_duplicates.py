@@ -1,0 +1,249 @@
+"""Commands for duplicate people and the first-sync clean-up: `duplicates ...` and `students ...`.
+
+They call the same engine methods as the TUI's duplicates screen. `duplicates list --json`
+prints an array of candidates; scripts rely on its keys (see daemon/duplicates/models.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from daemon.cli.client import engine
+from daemon.duplicates.errors import DuplicateError
+
+PAGE = 500
+FIELD_LABELS = {
+    "given_name": "given name",
+    "family_name": "family name",
+    "birth_date": "birth date",
+    "grade": "grade",
+    "school": "school",
+    "student_number": "student number",
+    "email": "e-mail",
+    "phone": "phone",
+    "guardians": "guardians",
+    "students": "students",
+}
+SIDE_FIELDS = {  # evidence field -> side attribute shown beside it
+    "given_name": "given_name",
+    "family_name": "family_name",
+    "birth_date": "birth_date",
+    "grade": "grades",
+    "school": "school",
+    "student_number": "identifier",
+    "email": "email",
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "duplicates", help="find duplicate students and guardians; merge, reject, undo"
+    )
+    s = p.add_subparsers(dest="duplicates_command", metavar="scan|list|merge|reject|skip|undo")
+    s.required = True
+    c = s.add_parser("scan", help="look for duplicates now (also done after every applied run)")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(handler=_scan)
+    c = s.add_parser("list", help="candidates, best first, with the evidence for each")
+    c.add_argument("--json", action="store_true", help="an array of candidates (for scripts)")
+    c.add_argument("--all", action="store_true", help="also merged, rejected and skipped pairs")
+    c.add_argument("--kind", choices=("student", "guardian"))
+    c.add_argument("--limit", type=int, default=None, help="at most this many")
+    c.set_defaults(handler=_list)
+    c = s.add_parser("merge", help="merge B into A or A into B (the sync-managed one survives)")
+    c.add_argument("a", nargs="?", help="user id (42), SIS id or student number")
+    c.add_argument("b", nargs="?")
+    c.add_argument("--keep", metavar="X", help="the survivor, when both or neither are synced")
+    c.add_argument("--candidate", type=int, metavar="N", help="the pair of candidate N")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(handler=_merge)
+    c = s.add_parser("reject", help="not the same person: never propose this pair again")
+    c.add_argument("a", nargs="?")
+    c.add_argument("b", nargs="?")
+    c.add_argument("--candidate", type=int, metavar="N")
+    c.set_defaults(handler=_reject)
+    c = s.add_parser("skip", help="decide later: hide candidate N until it changes")
+    c.add_argument("candidate", type=int)
+    c.set_defaults(handler=_skip)
+    c = s.add_parser("undo", help="undo merge MERGE exactly (or your last merge: --last)")
+    c.add_argument("merge", nargs="?", type=int)
+    c.add_argument("--last", action="store_true")
+    c.set_defaults(handler=_undo)
+
+    p = sub.add_parser("students", help="clean-up of students before relying on the sync")
+    s = p.add_subparsers(dest="students_command", metavar="archive-unsynced")
+    s.required = True
+    c = s.add_parser(
+        "archive-unsynced",
+        help="archive hand-made students of synced schools (a dry-run count without --yes)",
+    )
+    c.add_argument("--yes", action="store_true", help="archive them (without: only count)")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(handler=_archive_unsynced)
+
+
+# ---------------------------------------------------------------- handlers
+def _scan(args: argparse.Namespace) -> int:
+    with engine(args) as e:
+        result = e.duplicates_scan()
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    kinds = ", ".join(f"{n} {k}" for k, n in result.get("open_by_kind", {}).items()) or "none"
+    print(
+        f"Scanned {result['people']:,} people ({result['pairs_compared']:,} pairs compared) "
+        f"in {result['seconds']:.1f} s: {result['new']} new candidates, {result['open']} open ({kinds})"
+    )
+    if result["open"]:
+        print("  See them with: roster-sync duplicates list")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    status = None if args.all else "open"
+    items: list[Any] = []
+    with engine(args) as e:
+        while True:
+            page = e.duplicates_list(status=status, offset=len(items), limit=PAGE, kind=args.kind)
+            items += page.items
+            done = not page.items or len(items) >= page.total
+            if done or (args.limit is not None and len(items) >= args.limit):
+                break
+    if args.limit is not None:
+        items = items[: args.limit]
+    if args.json:
+        print(json.dumps([c.model_dump(mode="json") for c in items], indent=2))
+        return 0
+    if not items:
+        print(
+            "No duplicate candidates."
+            + ("" if args.all else " (scan: roster-sync duplicates scan)")
+        )
+        return 0
+    for c in items:
+        print(candidate_text(c))
+        print()
+    print(f"{len(items)} candidate{'s' if len(items) != 1 else ''}")
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    if args.candidate is None and (args.a is None or args.b is None):
+        raise DuplicateError("name two records (A B) or a candidate (--candidate N)")
+    with engine(args) as e:
+        merge_id = e.duplicates_merge(args.a, args.b, keep=args.keep, candidate_id=args.candidate)
+    if args.json:
+        print(json.dumps({"merge_id": merge_id}))
+    else:
+        print(f"merged (merge {merge_id}); undo with: roster-sync duplicates undo {merge_id}")
+    return 0
+
+
+def _reject(args: argparse.Namespace) -> int:
+    if args.candidate is None and (args.a is None or args.b is None):
+        raise DuplicateError("name two records (A B) or a candidate (--candidate N)")
+    with engine(args) as e:
+        e.duplicates_reject(args.a, args.b, candidate_id=args.candidate)
+    print("marked as not the same person; this pair will not be proposed again")
+    return 0
+
+
+def _skip(args: argparse.Namespace) -> int:
+    with engine(args) as e:
+        e.duplicates_skip(args.candidate)
+    print(f"skipped candidate {args.candidate}")
+    return 0
+
+
+def _undo(args: argparse.Namespace) -> int:
+    if (args.merge is None) == (not args.last):
+        raise DuplicateError("name a merge id, or --last for your most recent merge")
+    with engine(args) as e:
+        if args.last:
+            merge_id = e.duplicates_undo_last()
+            if merge_id is None:
+                raise DuplicateError("you have no merge left to undo")
+        else:
+            merge_id = args.merge
+            e.duplicates_undo(merge_id)
+    print(f"undid merge {merge_id}: both records are as they were before it")
+    return 0
+
+
+def _archive_unsynced(args: argparse.Namespace) -> int:
+    with engine(args) as e:
+        result = e.archive_unsynced(dry_run=not args.yes)
+    if args.json:
+        print(json.dumps(result, indent=2, default=str))
+        return 0
+    if not result["total"]:
+        print("No hand-made active students in synced schools: nothing to archive.")
+        return 0
+    verb = "Would archive" if result["dry_run"] else "Archived"
+    print(
+        f"{verb} {result['total']} hand-made student{'s' if result['total'] != 1 else ''} "
+        "that no sync manages:"
+    )
+    for school in result["schools"]:
+        print(
+            f"  {school['students']:>6}  {school['name'] or 'school ' + str(school['school_id'])}"
+        )
+    if result["dry_run"]:
+        print("Merge duplicates of synced students first (roster-sync duplicates list), then")
+        print("archive the rest with: roster-sync students archive-unsynced --yes")
+    return 0
+
+
+# ---------------------------------------------------------------- human output
+def candidate_text(c: Any) -> str:
+    """A candidate side by side: one line per field with both values and the verdict."""
+    left, right = c.left, c.right
+    keep = {left.user_id: "left", right.user_id: "right"}.get(c.survivor_id, "choose with --keep")
+    lines = [
+        f"#{c.candidate_id} {c.record_kind}  score {c.score:.2f} ({c.points:+d} points)  [{c.status}]"
+        f"  survivor: {keep}"
+    ]
+    rows = [
+        (
+            "record",
+            f"{left.user_id} {left.sis_id or '(hand-made)'}",
+            f"{right.user_id} {right.sis_id or '(hand-made)'}",
+            "",
+        ),
+        ("status", f"{left.status}, {left.origin}", f"{right.status}, {right.origin}", ""),
+    ]
+    for field, attr in SIDE_FIELDS.items():
+        lv, rv = getattr(left, attr), getattr(right, attr)
+        verdict = c.evidence_detail.get(field, "missing")
+        if lv is None and rv is None:
+            continue
+        rows.append((FIELD_LABELS[field], lv or "-", rv or "-", _verdict(c, field, verdict)))
+    related = "guardians" if c.record_kind == "student" else "students"
+    rows.append(
+        (
+            related,
+            ", ".join(getattr(left, related)) or "-",
+            ", ".join(getattr(right, related)) or "-",
+            _verdict(c, related, c.evidence_detail.get(related, "missing")),
+        )
+    )
+    if c.evidence_detail.get("phone", "missing") != "missing":
+        rows.append(("phone", "", "", _verdict(c, "phone", c.evidence_detail["phone"])))
+    width = max(24, *(len(str(r[1])) for r in rows))
+    for label, lv, rv, verdict in rows:
+        lines.append(f"    {label:15} {lv!s:{width}}  {rv!s:{width}}  {verdict}".rstrip())
+    if c.status == "open":
+        lines.append(
+            f"    merge: roster-sync duplicates merge --candidate {c.candidate_id}"
+            + ("" if c.survivor_id else f" --keep {left.user_id}|{right.user_id}")
+            + f"    not the same: roster-sync duplicates reject --candidate {c.candidate_id}"
+        )
+    return "\n".join(lines)
+
+
+def _verdict(c: Any, field: str, verdict: str) -> str:
+    points = c.field_points.get(field, 0)
+    word = verdict.replace("_", " ")
+    return f"{word} ({points:+d})" if points else word

@@ -1,0 +1,330 @@
+"""Merging two records of one person, and undoing a merge exactly.
+
+A merge moves everything attached to the merged record (enrollments, guardian links, student
+attributes) to the survivor and turns the merged record into a tombstone (status 'merged',
+merged_into = survivor) that keeps its SIS id, so the feed's old id resolves to the survivor.
+Nothing is deleted. Where both records hold the same membership (same classroom, same guardian,
+same attribute name) the survivor keeps one row, preferring an active row and then its own, and
+the other stays on the tombstone, archived. Every changed column is written to merge_moves first
+and then applied from there, so undo is the same operation backwards.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from daemon.audit import audit
+from daemon.db import Database
+from daemon.directory.records import directory_edit, resolve_user
+from daemon.duplicates.errors import DuplicateError
+
+ID_COLUMNS = {
+    "users": "user_id",
+    "enrollments": "enrollment_id",
+    "guardian_links": "link_id",
+    "student_attributes": "attribute_id",
+}
+# kind -> (table, owner column, the column that says "the same membership")
+ATTACHED: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "student": (
+        ("enrollments", "user_id", "classroom_id"),
+        ("guardian_links", "student_id", "guardian_id"),
+        ("student_attributes", "student_id", "name"),
+    ),
+    "guardian": (
+        ("enrollments", "user_id", "classroom_id"),
+        ("guardian_links", "guardian_id", "student_id"),
+    ),
+}
+NOW = "CAST(CAST(current_timestamp AS TIMESTAMP) AS VARCHAR)"
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: int
+    kind: str
+    status: str
+    origin: str
+    sis_id: str | None
+    name: str
+
+    @property
+    def managed(self) -> bool:
+        """Sync-managed: the feed keeps this record current."""
+        return self.origin == "sync" and self.status == "active"
+
+    def label(self) -> str:
+        return f"{self.name} ({self.user_id}{', ' + self.sis_id if self.sis_id else ''})"
+
+
+def person(db: Database, user_id: int) -> Person:
+    rows = db.rows(
+        """SELECT user_id, kind, status, origin, sis_id,
+                  trim(coalesce(given_name, '') || ' ' || coalesce(family_name, ''))
+           FROM users WHERE user_id = ?""",
+        [user_id],
+    )
+    if not rows:
+        raise DuplicateError(f"no user {user_id}")
+    return Person(*rows[0])
+
+
+def resolve(db: Database, ref: str | int) -> int:
+    try:
+        return resolve_user(db, ref)
+    except ValueError as exc:
+        raise DuplicateError(str(exc)) from exc
+
+
+def choose_survivor(a: Person, b: Person, keep: int | None) -> tuple[Person, Person]:
+    """(survivor, merged): the sync-managed record survives; otherwise the caller chooses."""
+    managed = [p for p in (a, b) if p.managed]
+    if len(managed) == 1:
+        survivor = managed[0]
+        if keep is not None and keep != survivor.user_id:
+            raise DuplicateError(
+                f"{survivor.label()} is the sync-managed record and must survive; "
+                f"merge without --keep, or keep {survivor.user_id}"
+            )
+        return survivor, (b if survivor is a else a)
+    if keep is None:
+        why = "both records are sync-managed" if managed else "neither record is sync-managed"
+        raise DuplicateError(
+            f"{why}: choose the survivor with --keep {a.user_id} or --keep {b.user_id}"
+        )
+    if keep not in (a.user_id, b.user_id):
+        raise DuplicateError(f"--keep must be one of the two records ({a.user_id} or {b.user_id})")
+    return (a, b) if keep == a.user_id else (b, a)
+
+
+def check_pair(a: Person, b: Person) -> None:
+    if a.user_id == b.user_id:
+        raise DuplicateError(f"{a.label()} and the other reference are already the same record")
+    for p in (a, b):
+        if p.status == "merged":
+            raise DuplicateError(f"{p.label()} was already merged into another record")
+        if p.kind not in ATTACHED:
+            raise DuplicateError(f"{p.label()} is {p.kind}: only students and guardians are merged")
+    if a.kind != b.kind:
+        raise DuplicateError(f"{a.label()} is a {a.kind} and {b.label()} a {b.kind}")
+
+
+def merge(
+    db: Database, actor: str, survivor: Person, merged: Person, candidate_id: int | None
+) -> int:
+    """One transaction: record every change in merge_moves, apply it, audit on both records."""
+    merge_id = int(db.one("SELECT coalesce(max(merge_id), 0) + 1 FROM merges"))
+    s, m = survivor.user_id, merged.user_id
+    cand = db.rows(
+        "SELECT candidate_id, status FROM duplicate_candidates WHERE left_id = ? AND right_id = ?",
+        [min(s, m), max(s, m)],
+    )
+    cand_id, cand_status = (cand[0][0], cand[0][1]) if cand else (candidate_id, None)
+    details: dict[str, Any] = {"merge_id": merge_id, "survivor": s, "merged": m}
+    with directory_edit(db, actor, "duplicates.merge", "users", s, details):
+        moved = _plan_attached(db, merge_id, survivor.kind, s, m)
+        _plan_users(db, merge_id, s, m)
+        apply_moves(db, merge_id, forward=True)
+        details.update(moved=moved, candidate_id=cand_id)
+        db.execute(
+            """INSERT INTO merges VALUES (?, ?, ?, ?, ?, ?, ?, current_timestamp, NULL, NULL, ?)""",
+            [merge_id, s, m, survivor.kind, cand_id, cand_status, actor, json.dumps(moved)],
+        )
+        if cand:
+            db.execute(
+                """UPDATE duplicate_candidates SET status = 'merged', decided_by = ?,
+                          decided_at = current_timestamp, merge_id = ?
+                   WHERE candidate_id = ?""",
+                [actor, merge_id, cand_id],
+            )
+        audit(
+            db, actor, "duplicates.merged_into", target_kind="users", target_id=m, details=details
+        )
+    return merge_id
+
+
+def _record(db: Database, merge_id: int, select_sql: str, params: list[Any]) -> int:
+    """Append (table, row, column, old, new) rows to merge_moves, numbered after earlier ones."""
+    db.execute(
+        f"""INSERT INTO merge_moves
+            SELECT ?, (SELECT coalesce(max(seq), 0) FROM merge_moves WHERE merge_id = ?)
+                      + row_number() OVER (ORDER BY x.table_name, x.row_id, x.column_name),
+                   x.table_name, x.row_id, x.column_name, x.old_value, x.new_value
+            FROM ({select_sql}) x""",
+        [merge_id, merge_id, *params],
+    )
+    return int(db.one("SELECT count(*) FROM merge_moves WHERE merge_id = ?", [merge_id]))
+
+
+def _plan_attached(db: Database, merge_id: int, kind: str, s: int, m: int) -> dict[str, Any]:
+    """Per table: which rows go to the survivor, which stay on the tombstone archived."""
+    moved: dict[str, Any] = {}
+    for table, owner, key in ATTACHED[kind]:
+        id_col = ID_COLUMNS[table]
+        db.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE dup_move_plan AS
+            WITH r AS (
+                SELECT {id_col} AS id, {key} AS key, {owner} AS owner, status, archived_at,
+                       updated_at, {owner} = {s} AS is_s
+                FROM {table} WHERE {owner} IN ({s}, {m})
+            ),
+            ranked AS (
+                SELECT *, row_number() OVER (PARTITION BY key ORDER BY status = 'active' DESC,
+                                             is_s DESC, id) AS rk
+                FROM r
+            ),
+            keys AS (
+                SELECT key, bool_or(NOT is_s) AS m_has, bool_or(rk = 1 AND NOT is_s) AS m_keeps
+                FROM ranked GROUP BY key
+            )
+            SELECT r.id, r.owner, r.status, r.archived_at, r.updated_at,
+                   CASE WHEN r.rk = 1 THEN {s} WHEN r.is_s AND k.m_keeps THEN {m}
+                        ELSE r.owner END AS new_owner,
+                   r.rk > 1 AND r.status = 'active' AND (NOT r.is_s OR k.m_keeps) AS archive
+            FROM ranked r JOIN keys k USING (key)
+            WHERE k.m_has
+            """
+        )
+        db.execute("DELETE FROM dup_move_plan WHERE new_owner = owner AND NOT archive")
+        counts = db.rows(
+            """SELECT count(*) FILTER (WHERE new_owner = ?), count(*) FILTER (WHERE archive),
+                      count(*) FILTER (WHERE new_owner = ? AND owner = ?)
+               FROM dup_move_plan""",
+            [s, m, s],
+        )[0]
+        moved[f"{table}.{owner}"] = {
+            "moved": int(counts[0]),
+            "archived": int(counts[1]),
+            "left_on_tombstone": int(counts[2]),
+        }
+        _record(
+            db,
+            merge_id,
+            f"""SELECT '{table}' AS table_name, id AS row_id, '{owner}' AS column_name,
+                       CAST(owner AS VARCHAR) AS old_value, CAST(new_owner AS VARCHAR) AS new_value
+                FROM dup_move_plan WHERE new_owner <> owner
+                UNION ALL
+                SELECT '{table}', id, 'status', status, 'archived' FROM dup_move_plan WHERE archive
+                UNION ALL
+                SELECT '{table}', id, 'archived_at', CAST(archived_at AS VARCHAR), {NOW}
+                FROM dup_move_plan WHERE archive
+                UNION ALL
+                SELECT '{table}', id, 'updated_at', CAST(updated_at AS VARCHAR), {NOW}
+                FROM dup_move_plan""",
+            [],
+        )
+    db.execute("DROP TABLE IF EXISTS temp.dup_move_plan")
+    return moved
+
+
+def _plan_users(db: Database, merge_id: int, s: int, m: int) -> None:
+    """The tombstone, earlier tombstones of the merged record, and the survivor's login flag."""
+    _record(
+        db,
+        merge_id,
+        f"""SELECT 'users' AS table_name, user_id AS row_id, 'status' AS column_name,
+                   status AS old_value, 'merged' AS new_value FROM users WHERE user_id = {m}
+            UNION ALL
+            SELECT 'users', user_id, 'merged_into', CAST(merged_into AS VARCHAR), '{s}'
+            FROM users WHERE user_id = {m} OR merged_into = {m}
+            UNION ALL
+            SELECT 'users', user_id, 'updated_at', CAST(updated_at AS VARCHAR), {NOW}
+            FROM users WHERE user_id = {m}
+            UNION ALL
+            SELECT 'users', s.user_id, 'account_active', 'false', 'true'
+            FROM users s, users x
+            WHERE s.user_id = {s} AND x.user_id = {m} AND x.account_active AND NOT s.account_active""",
+        [],
+    )
+
+
+def apply_moves(db: Database, merge_id: int, *, forward: bool) -> int:
+    """Write new values (merge) or old values back (undo). Undo skips a column that changed
+    since the merge (a later sync or edit wins); returns how many were skipped."""
+    skipped = 0
+    types = _column_types(db)
+    for table, column in db.rows(
+        "SELECT DISTINCT table_name, column_name FROM merge_moves WHERE merge_id = ? ORDER BY 1, 2",
+        [merge_id],
+    ):
+        id_col, typ = ID_COLUMNS[table], types[(table, column)]
+        value = "new_value" if forward else "old_value"
+        same = "true"
+        if not forward:
+            same = f"{table}.{column} IS NOT DISTINCT FROM CAST(mv.new_value AS {typ})"
+            skipped += int(
+                db.one(
+                    f"""SELECT count(*) FROM {table} JOIN merge_moves mv
+                          ON mv.row_id = {table}.{id_col}
+                        WHERE mv.merge_id = ? AND mv.table_name = ? AND mv.column_name = ?
+                          AND NOT ({same})""",
+                    [merge_id, table, column],
+                )
+            )
+        db.execute(
+            f"""UPDATE {table} SET {column} = CAST(mv.{value} AS {typ})
+                FROM merge_moves mv
+                WHERE mv.merge_id = ? AND mv.table_name = ? AND mv.column_name = ?
+                  AND mv.row_id = {table}.{id_col} AND {same}""",
+            [merge_id, table, column],
+        )
+    return skipped
+
+
+def _column_types(db: Database) -> dict[tuple[str, str], str]:
+    rows = db.rows(
+        f"""SELECT table_name, column_name, data_type FROM duckdb_columns()
+            WHERE schema_name = 'main' AND table_name IN ({", ".join(f"'{t}'" for t in ID_COLUMNS)})"""
+    )
+    return {(t, c): d for t, c, d in rows}
+
+
+def undo(db: Database, actor: str, merge_id: int) -> dict[str, Any]:
+    rows = db.dicts("SELECT * FROM merges WHERE merge_id = ?", [merge_id])
+    if not rows:
+        raise DuplicateError(f"there is no merge {merge_id}")
+    row = rows[0]
+    if row["undone_at"] is not None:
+        raise DuplicateError(
+            f"merge {merge_id} was already undone by {row['undone_by']} at {row['undone_at']:%Y-%m-%d %H:%M}"
+        )
+    survivor = person(db, row["survivor_id"])
+    if survivor.status == "merged":
+        later = db.one(
+            "SELECT max(merge_id) FROM merges WHERE merged_id = ? AND undone_at IS NULL",
+            [survivor.user_id],
+        )
+        raise DuplicateError(
+            f"{survivor.label()} was itself merged later (merge {later}); undo merge {later} first"
+        )
+    details: dict[str, Any] = {
+        "merge_id": merge_id,
+        "survivor": row["survivor_id"],
+        "merged": row["merged_id"],
+    }
+    with directory_edit(db, actor, "duplicates.undo", "users", row["survivor_id"], details):
+        skipped = apply_moves(db, merge_id, forward=False)
+        details["changed_since"] = skipped
+        db.execute(
+            "UPDATE merges SET undone_at = current_timestamp, undone_by = ? WHERE merge_id = ?",
+            [actor, merge_id],
+        )
+        if row["candidate_id"] is not None:
+            db.execute(
+                """UPDATE duplicate_candidates
+                   SET status = coalesce(?, 'open'), decided_by = NULL, decided_at = NULL, merge_id = NULL
+                   WHERE candidate_id = ? AND merge_id = ?""",
+                [row["candidate_status"], row["candidate_id"], merge_id],
+            )
+        audit(
+            db,
+            actor,
+            "duplicates.unmerged",
+            target_kind="users",
+            target_id=row["merged_id"],
+            details=details,
+        )
+    return details

@@ -1,0 +1,47 @@
+"""The shape of a duplicate candidate as it leaves the engine (CLI --json, socket API, TUI).
+
+Scripts rely on: candidate_id, score (0..1), left/right with sis_id, status, given_name,
+family_name, birth_date, school, and evidence (per field: agree / partial / differ / missing).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class CandidateSide(BaseModel):
+    """One record of the pair, as a person reviewing it needs to see it."""
+
+    user_id: int
+    sis_id: str | None
+    status: str
+    origin: str
+    given_name: str | None
+    family_name: str | None
+    birth_date: str | None
+    school: str | None  # school names, comma separated
+    identifier: str | None
+    email: str | None
+    grades: str | None
+    guardians: list[str] = Field(default_factory=list)  # a student's guardians' names
+    students: list[str] = Field(default_factory=list)  # a guardian's students' names
+
+
+class DuplicateCandidate(BaseModel):
+    candidate_id: int
+    record_kind: str  # student | guardian
+    score: float
+    points: int
+    status: str  # open | merged | rejected | skipped
+    left: CandidateSide
+    right: CandidateSide
+    evidence: dict[str, str]  # field -> agree | partial | differ | missing
+    evidence_detail: dict[str, str]  # field -> exact | close | nickname | swapped | ...
+    field_points: dict[str, int]
+    survivor_id: int | None = None  # who the survivor rule keeps; None: the administrator picks
+    found_at: datetime | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    merge_id: int | None = None

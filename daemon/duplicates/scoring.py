@@ -1,0 +1,264 @@
+"""Scoring candidate pairs: a verdict per field, integer points per verdict, a twin guard.
+
+Fellegi-Sunter in spirit: each field's points are roughly log2(m/u) (how much likelier that
+agreement is between two records of one child than between two children); agreement adds,
+disagreement subtracts, a missing value counts 0. Exact agreement on a given or family name is
+worth more when the name is rare. The verdicts are kept as the evidence people see.
+
+Tuned on benchmark data built with a different seed from the one reported (docs/duplicates.md).
+"""
+
+from __future__ import annotations
+
+from daemon.db import Database
+from daemon.duplicates.nicknames import NICK_TABLE
+from daemon.duplicates.people import FREQ, PAIRS, PEOPLE
+
+SCORED = "dup_scored"
+FIELDS = (
+    "given_name",
+    "family_name",
+    "birth_date",
+    "grade",
+    "school",
+    "student_number",
+    "email",
+    "phone",
+    "guardians",
+    "students",
+)
+VERDICTS = (
+    "exact",
+    "close",
+    "nickname",
+    "swapped",
+    "day_month_swapped",
+    "partial",
+    "missing",
+    "differ",
+)
+# The JSON's coarse words for scripts: agree / partial / differ / missing.
+COARSE = {
+    "exact": "agree",
+    "close": "partial",
+    "nickname": "partial",
+    "swapped": "partial",
+    "day_month_swapped": "partial",
+    "partial": "partial",
+    "missing": "missing",
+    "differ": "differ",
+}
+
+# A pair is proposed at THRESHOLD points or more (score 0.5); every 2 points double the odds.
+THRESHOLD = 12
+NAME_EXACT_MIN, NAME_EXACT_MAX = 4, 9  # exact name points, by how rare the name is
+
+# Points per kind, field and verdict; a verdict not listed counts 0. "exact" names use the
+# frequency-based points above instead.
+WEIGHTS: dict[str, dict[str, dict[str, int]]] = {
+    "student": {
+        "given_name": {"nickname": 5, "close": 4, "swapped": 5, "partial": 2, "differ": -7},
+        "family_name": {"close": 4, "partial": 4, "swapped": 5, "differ": -6},
+        "birth_date": {"exact": 8, "day_month_swapped": 5, "partial": 3, "differ": -8},
+        "grade": {"exact": 1, "differ": -3},
+        "school": {"exact": 1, "differ": -2},
+        "student_number": {"exact": 10, "differ": -3},
+        "email": {"exact": 8, "differ": -1},
+        "phone": {"exact": 3},
+        "guardians": {"exact": 3, "partial": 1, "differ": -4},
+    },
+    "guardian": {
+        "given_name": {"nickname": 5, "close": 4, "swapped": 5, "partial": 2, "differ": -7},
+        "family_name": {"close": 4, "partial": 4, "swapped": 5, "differ": -4},
+        "email": {"exact": 8, "differ": -1},
+        "phone": {"exact": 6, "differ": -2},
+        "students": {"exact": 3, "differ": -2},
+    },
+}
+# A missing given name is not neutral when family name and birth date agree (a twin looks so).
+MISSING_GIVEN_TWINLIKE = -6
+
+
+# Different names that look like typos of each other (a typo rarely changes a name's gender).
+DISTINCT_NAMES = (
+    ("christian", "christina"),
+    ("christian", "christine"),
+    ("francis", "frances"),
+    ("marion", "marian"),
+)
+
+
+def _family_close(x: str, y: str) -> str:
+    """Typo-close family names: Jaro-Winkler >= 0.92, or one transposition, or one edit in a
+    longer name that keeps its first letter."""
+    return f"""(jaro_winkler_similarity({x}, {y}) >= 0.92
+        OR (damerau_levenshtein({x}, {y}) = 1 AND (
+              (length({x}) = length({y}) AND length({x}) >= 3
+               AND list_sort(string_split({x}, '')) = list_sort(string_split({y}, '')))
+              OR (least(length({x}), length({y})) >= 5 AND left({x}, 1) = left({y}, 1)))))"""
+
+
+def _given_close(x: str, y: str) -> str:
+    """Typo-close given names, stricter than family names because twins' names are often alike:
+    one transposition, one edit in a name of five letters or more that keeps its first letter,
+    a K/C spelling (Katherine, Catherine), or Jaro-Winkler >= 0.95 between long names. Never two
+    gendered forms of one name (Daniel/Daniela, Julian/Julia, Francisco/Francisca)."""
+    gendered = f"""(regexp_replace({x}, '[aeiouy]+$', '') = regexp_replace({y}, '[aeiouy]+$', '')
+        OR {x} = {y} || 'n' OR {y} = {x} || 'n'
+        OR [least({x}, {y}), greatest({x}, {y})] IN ({", ".join(f"['{a}', '{b}']" for a, b in DISTINCT_NAMES)}))"""
+    return f"""(NOT {gendered} AND (
+        (damerau_levenshtein({x}, {y}) = 1 AND (
+            (length({x}) = length({y}) AND length({x}) >= 3
+             AND list_sort(string_split({x}, '')) = list_sort(string_split({y}, '')))
+            OR (least(length({x}), length({y})) >= 5 AND left({x}, 1) = left({y}, 1))
+            OR (least(length({x}), length({y})) >= 4 AND substr({x}, 2) = substr({y}, 2)
+                AND left({x}, 1) IN ('c', 'k') AND left({y}, 1) IN ('c', 'k'))))
+        OR (least(length({x}), length({y})) >= 7 AND jaro_winkler_similarity({x}, {y}) >= 0.95
+            AND damerau_levenshtein({x}, {y}) <= 2)))"""
+
+
+# Keys next to each other on a QWERTY keyboard: a slip of the finger, not another name.
+_ADJACENT = (
+    "qw we er rt ty yu ui io op as sd df fg gh hj jk kl zx xc cv vb bn nm "
+    "qa wa ws es ed rd rf tf tg yg yh uh uj ij ik ok ol pl az sz sx dx dc fc fv gv gb hb hn jn jm km"
+)
+
+
+def _substitution_not_slip(x: str, y: str) -> str:
+    """One letter replaced by another that is neither a neighbouring key nor a vowel for a vowel
+    (Jaden/Jalen): how twins' names differ, rarely how a typo looks."""
+    pair = f"""list_sort([{x}[i], {y}[i]])"""
+    return f"""(length({x}) = length({y}) AND damerau_levenshtein({x}, {y}) = 1
+        AND list_sort(string_split({x}, '')) <> list_sort(string_split({y}, ''))
+        AND list_bool_or(list_transform(range(1, length({x}) + 1), lambda i:
+            {x}[i] <> {y}[i]
+            AND NOT contains('{_ADJACENT}', array_to_string({pair}, ''))
+            AND NOT ({x}[i] IN ('a', 'e', 'i', 'o', 'u', 'y') AND {y}[i] IN ('a', 'e', 'i', 'o', 'u', 'y')))))"""
+
+
+def _verdicts_sql(kind: str) -> str:
+    swapped = f"""(a.gp IS NOT NULL AND a.fp IS NOT NULL AND b.gp IS NOT NULL AND b.fp IS NOT NULL
+        AND a.gp <> b.gp AND (a.gp = b.fp OR {_family_close("a.gp", "b.fp")})
+        AND (a.fp = b.gp OR {_family_close("a.fp", "b.gp")}))"""
+    return f"""
+        SELECT p.a, p.b, a.kind,
+            CASE WHEN a.gp IS NULL OR b.gp IS NULL THEN 'missing'
+                 WHEN a.gp = b.gp OR a.pgp = b.gp OR a.gp = b.pgp THEN 'exact'
+                 WHEN {swapped} THEN 'swapped'
+                 WHEN n.a IS NOT NULL THEN 'nickname'
+                 WHEN {_given_close("a.gp", "b.gp")} THEN 'close'
+                 WHEN (len(a.gt) > 1 OR len(b.gt) > 1)
+                      AND (list_has_all(a.gt, b.gt) OR list_has_all(b.gt, a.gt)) THEN 'partial'
+                 WHEN (length(a.gp) = 1 OR length(b.gp) = 1) AND left(a.gp, 1) = left(b.gp, 1) THEN 'partial'
+                 ELSE 'differ' END AS given_name,
+            CASE WHEN a.fp IS NULL OR b.fp IS NULL THEN 'missing'
+                 WHEN a.fp = b.fp THEN 'exact'
+                 WHEN {swapped} THEN 'swapped'
+                 WHEN {_family_close("a.fp", "b.fp")} THEN 'close'
+                 WHEN list_has_any(list_filter(a.ft, lambda t: length(t) >= 3),
+                                   list_filter(b.ft, lambda t: length(t) >= 3)) THEN 'partial'
+                 ELSE 'differ' END AS family_name,
+            CASE WHEN a.dob IS NULL OR b.dob IS NULL THEN 'missing'
+                 WHEN a.dob = b.dob THEN 'exact'
+                 WHEN year(a.dob) = year(b.dob) AND month(a.dob) = day(b.dob)
+                      AND day(a.dob) = month(b.dob) THEN 'day_month_swapped'
+                 WHEN damerau_levenshtein(a.ds, b.ds) = 1 THEN 'partial'
+                 ELSE 'differ' END AS birth_date,
+            CASE WHEN a.grade IS NULL OR b.grade IS NULL THEN 'missing'
+                 WHEN a.grade = b.grade THEN 'exact'
+                 WHEN abs(a.grade - b.grade) = 1 THEN 'partial'
+                 ELSE 'differ' END AS grade,
+            CASE WHEN coalesce(len(a.schools), 0) = 0 OR coalesce(len(b.schools), 0) = 0 THEN 'missing'
+                 WHEN list_has_any(a.schools, b.schools) THEN 'exact'
+                 ELSE 'differ' END AS school,
+            CASE WHEN a.ident IS NULL OR b.ident IS NULL THEN 'missing'
+                 WHEN a.ident = b.ident THEN 'exact' ELSE 'differ' END AS student_number,
+            CASE WHEN a.email IS NULL OR b.email IS NULL THEN 'missing'
+                 WHEN a.email = b.email THEN 'exact' ELSE 'differ' END AS email,
+            CASE WHEN len(a.phones) = 0 OR len(b.phones) = 0 THEN 'missing'
+                 WHEN list_has_any(a.phones, b.phones) THEN 'exact' ELSE 'differ' END AS phone,
+            CASE WHEN a.kind <> 'student' THEN 'missing'
+                 WHEN list_has_any(a.fam, b.fam) THEN 'exact'
+                 WHEN list_has_any(a.fam_names, b.fam_names) THEN 'partial'
+                 WHEN len(a.fam) = 0 OR len(b.fam) = 0 THEN 'missing'
+                 ELSE 'differ' END AS guardians,
+            CASE WHEN a.kind <> 'guardian' OR len(a.fam) = 0 OR len(b.fam) = 0 THEN 'missing'
+                 WHEN list_has_any(a.fam, b.fam) THEN 'exact' ELSE 'differ' END AS students,
+            {_substitution_not_slip("a.gp", "b.gp")} AS g_rhyme,
+            a.gp AS a_gp, a.fp AS a_fp
+        FROM {PAIRS} p
+        JOIN {PEOPLE} a ON a.user_id = p.a
+        JOIN {PEOPLE} b ON b.user_id = p.b
+        LEFT JOIN {NICK_TABLE} n ON n.a = a.gp AND n.b = b.gp
+        WHERE a.kind = '{kind}'
+    """
+
+
+def _points_expr(field: str) -> str:
+    """CASE kind, verdict -> points for one field."""
+    arms = []
+    for kind, fields in WEIGHTS.items():
+        for verdict, pts in fields.get(field, {}).items():
+            arms.append(f"WHEN v.kind = '{kind}' AND v.{field} = '{verdict}' THEN {pts}")
+    if field in ("given_name", "family_name"):
+        letter = "g" if field == "given_name" else "f"
+        arms.insert(
+            0,
+            f"WHEN v.{field} = 'exact' THEN least({NAME_EXACT_MAX}, greatest({NAME_EXACT_MIN}, "
+            f"CAST(round(0.5 * log2(1.0 / coalesce(f{letter}.freq, 0.002))) AS INTEGER) + 2))",
+        )
+    if field == "given_name":
+        arms.insert(
+            0,
+            "WHEN v.kind = 'student' AND v.given_name = 'missing' AND v.birth_date = 'exact' "
+            f"AND v.family_name IN ('exact', 'close') THEN {MISSING_GIVEN_TWINLIKE}",
+        )
+    return f"CASE {' '.join(arms)} ELSE 0 END"
+
+
+def guard_sql() -> str:
+    """True for pairs that must never be proposed, whatever else agrees.
+
+    Twins (and siblings born the same day) share family name, birth date, school, grade and
+    guardians: a student pair whose given names clearly differ while birth date and family name
+    agree is never the same child. Two guardians with clearly different given names are two
+    people (the parents of one household share phone, e-mail and children).
+    """
+    same_name = "('exact', 'close', 'nickname', 'swapped', 'partial')"
+    return f"""(v.given_name NOT IN {same_name} AND v.given_name <> 'missing'
+                AND (v.kind = 'guardian'
+                     OR (v.birth_date = 'exact' AND v.family_name IN ('exact', 'close', 'partial'))))"""
+
+
+def score_pairs(db: Database, kind: str, threshold: int = THRESHOLD, append: bool = False) -> int:
+    """Score the pairs of one kind; keep those at the threshold or above that the guard allows
+    (the first call creates the scored table, later ones append to it)."""
+    points = {f: _points_expr(f) for f in FIELDS}
+    total = " + ".join(f"fp_{f}" for f in FIELDS)
+    evidence = ", ".join(f"'{f}': v.{f}" for f in FIELDS)
+    field_points = ", ".join(f"'{f}': fp_{f}" for f in FIELDS)
+    db.execute(
+        f"""
+        {f"INSERT INTO {SCORED}" if append else f"CREATE OR REPLACE TEMP TABLE {SCORED} AS"}
+        WITH raw AS MATERIALIZED ({_verdicts_sql(kind)}),
+        v AS (  -- twins' look-alike names: a close given name by a non-slip letter is different
+            SELECT * REPLACE (CASE WHEN given_name = 'close' AND g_rhyme AND birth_date = 'exact'
+                                        AND family_name IN ('exact', 'close', 'partial')
+                                   THEN 'differ' ELSE given_name END AS given_name)
+            FROM raw
+        ),
+        pts AS (
+            SELECT v.*, {", ".join(f"{points[f]} AS fp_{f}" for f in FIELDS)},
+                   {guard_sql()} AS guarded
+            FROM v
+            LEFT JOIN {FREQ} fg ON fg.kind = v.kind AND fg.field = 'g' AND fg.name = v.a_gp
+            LEFT JOIN {FREQ} ff ON ff.kind = v.kind AND ff.field = 'f' AND ff.name = v.a_fp
+        )
+        SELECT a, b, kind, {total} AS points,
+               1.0 / (1.0 + pow(2.0, ({threshold} - ({total})) / 2.0)) AS score,
+               {{{evidence}}} AS evidence, {{{field_points}}} AS field_points
+        FROM pts v
+        WHERE NOT guarded AND {total} >= {threshold}
+        """
+    )
+    return int(db.one(f"SELECT count(*) FROM {SCORED} WHERE kind = ?", [kind]))

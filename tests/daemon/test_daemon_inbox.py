@@ -1,0 +1,147 @@
+"""The running daemon and its inbox: uploads in pieces, the same drop twice, sync on arrival, and
+the CLI reaching the daemon through its socket."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from daemon.service.config import load_config
+
+from .conftest import (
+    QUIET,
+    SAMPLE,
+    archived,
+    cli,
+    copy_drop,
+    preset,
+    runs_in,
+    wait_for,
+    zip_drop,
+)
+
+EXPECTED = json.loads((SAMPLE / "expected.json").read_text())
+
+
+def _write_slowly(source: Path, target: Path, pieces: int, pause: float) -> None:
+    data = source.read_bytes()
+    step = max(1, len(data) // pieces)
+    with open(target, "wb") as out:
+        for start in range(0, len(data), step):
+            out.write(data[start : start + step])
+            out.flush()
+            time.sleep(pause)
+
+
+def test_drops_uploaded_slowly_in_pieces_are_processed_once_and_complete(
+    make_daemon_config, start_daemon, clock, tmp_path: Path
+) -> None:
+    config_path = make_daemon_config()
+    config = load_config(config_path)
+    preset(config, sync_on_arrival=True)
+    daemon = start_daemon(config_path, clock)
+    client = daemon.client()
+    # day1 as a folder, file after file, each in pieces: never quiet for QUIET seconds
+    folder = config.inbox / "day1"
+    folder.mkdir(parents=True)
+    started = time.monotonic()
+    for source in sorted((SAMPLE / "day1").iterdir()):
+        _write_slowly(source, folder / source.name, pieces=3, pause=QUIET / 5)
+    assert runs_in(client) == []  # nothing was read while it was being written
+    # day2 as a ZIP written in pieces
+    zipped = zip_drop(SAMPLE / "day2", tmp_path / "day2.zip")
+    _write_slowly(zipped, config.inbox / "day2.zip", pieces=8, pause=QUIET / 5)
+    assert time.monotonic() - started > 3 * QUIET
+
+    wait_for(lambda: runs_in(client) == [(1, "planned"), (2, "planned")], what="two runs")
+    time.sleep(3 * QUIET)  # and no third one
+    assert runs_in(client) == [(1, "planned"), (2, "planned")]
+    for run_id, day in ((1, "day1"), (2, "day2")):
+        run = client.get_run(run_id)
+        rows = {f.file_name: f.rows for f in run.files if f.rows is not None}
+        expected = dict(EXPECTED["drops"][day]["rows"])
+        expected.pop("manifest.csv")
+        assert rows == expected, day
+    assert client.get_run(1).changes["students"]["create"] == 300
+    wait_for(lambda: archived(config.archive) == ["run-1-day1", "run-2-day2.zip"], what="archive")
+    assert not any(config.inbox.iterdir()) or [p.name for p in config.inbox.iterdir()] == [
+        ".processing"
+    ]
+    client.close()
+    assert daemon.stop() == 0
+    assert not config.socket.exists()
+
+
+def test_the_same_drop_twice_yields_one_run(
+    make_daemon_config, start_daemon, clock, tmp_path
+) -> None:
+    config_path = make_daemon_config()
+    config = load_config(config_path)
+    preset(config, sync_on_arrival=True)
+    daemon = start_daemon(config_path, clock)
+    client = daemon.client()
+    copy_drop(SAMPLE / "day1", config.inbox, "day1")
+    wait_for(lambda: archived(config.archive) == ["run-1-day1"], what="day1 archived")
+    # the same content again: by the same name, and zipped under another name
+    copy_drop(SAMPLE / "day1", config.inbox, "day1")
+    copy_drop(zip_drop(SAMPLE / "day1", tmp_path / "x.zip"), config.inbox, "resent.zip")
+    wait_for(lambda: len(archived(config.archive)) == 3, what="duplicates archived")
+    assert archived(config.archive) == [
+        "duplicate-of-run-1-day1",
+        "duplicate-of-run-1-resent.zip",
+        "run-1-day1",
+    ]
+    assert runs_in(client) == [(1, "planned")]
+    client.close()
+    daemon.stop()
+
+
+def test_loose_csvs_in_the_inbox_root_are_one_drop(make_daemon_config, start_daemon, clock) -> None:
+    config_path = make_daemon_config()
+    config = load_config(config_path)
+    preset(config, sync_on_arrival=True)
+    daemon = start_daemon(config_path, clock)
+    for source in sorted((SAMPLE / "day1").iterdir()):
+        copy_drop(source, config.inbox, source.name)
+    client = daemon.client()
+    wait_for(lambda: runs_in(client) == [(1, "planned")], what="a run of the loose files")
+    run = client.get_run(1)
+    assert run.changes["students"]["create"] == 300
+    wait_for(
+        lambda: (
+            [n.split("-", 2)[2] for n in archived(config.archive)] == ["inbox-root-20260914-120000"]
+        )
+    )
+    assert sorted(p.name for p in config.inbox.iterdir()) == [".processing"]
+    client.close()
+    daemon.stop()
+
+
+def test_cli_goes_through_the_socket_while_the_daemon_runs(
+    make_daemon_config, start_daemon, clock
+) -> None:
+    config_path = make_daemon_config()
+    config = load_config(config_path)
+    preset(config, sync_on_arrival=True)
+    daemon = start_daemon(config_path, clock)
+    copy_drop(SAMPLE / "day1", config.inbox, "day1")
+    client = daemon.client()
+    wait_for(lambda: runs_in(client) == [(1, "planned")], what="run 1")
+    client.close()
+
+    runs = cli(config_path, "runs", "--json")  # the database is locked: only the socket works
+    assert runs.returncode == 0, runs.stderr
+    assert [r["run_id"] for r in json.loads(runs.stdout)] == [1]
+    status = cli(config_path, "status")
+    assert status.returncode == 0, status.stderr
+    assert "Daemon: running" in status.stdout
+    assert "Next scheduled sync: 2026-09-15 02:00" in status.stdout
+    assert "Sync on arrival: on" in status.stdout
+    approved = cli(config_path, "apply", "1")
+    assert approved.returncode == 0, approved.stderr
+    assert daemon.stop() == 0
+    # the daemon is gone: the same commands open the database themselves
+    status = cli(config_path, "status")
+    assert status.returncode == 0, status.stderr
+    assert "Daemon: not running" in status.stdout

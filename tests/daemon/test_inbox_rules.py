@@ -1,0 +1,211 @@
+"""The pure rules behind the daemon: when a drop is complete, when the daily sync runs, what the
+archive keeps. Real files, a hand-moved clock, no sleeps."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from daemon.formats.drop import open_drop
+from daemon.service import drop_archive
+from daemon.service.inbox import (
+    ROOT_DROP,
+    InboxTracker,
+    content_hash,
+    expected_by_manifest,
+    scan_inbox,
+)
+from daemon.service.schedule import crossed, next_daily
+
+from .conftest import SAMPLE, zip_drop
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def by_name(tracker: InboxTracker) -> dict[str, object]:
+    return {s.candidate.name: s for s in tracker.states()}
+
+
+def test_a_folder_is_ready_only_after_its_files_stay_unchanged(tmp_path: Path) -> None:
+    ticks = Ticks()
+    tracker = InboxTracker(30, clock=ticks)
+    drop = tmp_path / "day1"
+    shutil.copytree(SAMPLE / "day1", drop)
+    users = (drop / "users.csv").read_bytes()
+    (drop / "users.csv").write_bytes(users[: len(users) // 2])  # half uploaded
+    tracker.observe(scan_inbox(tmp_path))
+    ticks.now += 29
+    tracker.observe(scan_inbox(tmp_path))
+    state = by_name(tracker)["day1"]
+    assert not state.ready and state.wait == pytest.approx(1)
+
+    ticks.now += 20
+    (drop / "users.csv").write_bytes(users)  # it grew: the quiet period starts again
+    tracker.observe(scan_inbox(tmp_path))
+    ticks.now += 29.9
+    tracker.observe(scan_inbox(tmp_path))
+    assert not by_name(tracker)["day1"].ready
+    ticks.now += 0.2
+    tracker.observe(scan_inbox(tmp_path))
+    assert by_name(tracker)["day1"].ready
+
+
+def test_a_manifest_makes_the_drop_wait_for_every_file_it_lists(tmp_path: Path) -> None:
+    ticks = Ticks()
+    tracker = InboxTracker(1, clock=ticks)
+    drop = tmp_path / "day2"
+    shutil.copytree(SAMPLE / "day2", drop)
+    (drop / "enrollments.csv").unlink()
+    tracker.observe(scan_inbox(tmp_path))
+    ticks.now += 5
+    assert by_name(tracker)["day2"].reason.startswith("still being written")  # not looked again
+    tracker.observe(scan_inbox(tmp_path))
+    state = by_name(tracker)["day2"]
+    assert not state.ready
+    assert "enrollments.csv" in state.reason and "manifest.csv" in state.reason
+    assert state.wait is None  # nothing to wait for but a change
+    assert "enrollments.csv" in expected_by_manifest((SAMPLE / "day2/manifest.csv").read_text())
+
+
+def test_a_zip_must_be_whole(tmp_path: Path) -> None:
+    ticks = Ticks()
+    tracker = InboxTracker(1, clock=ticks)
+    whole = zip_drop(SAMPLE / "day1", tmp_path / "whole.bin")
+    (tmp_path / "export.zip").write_bytes(whole.read_bytes()[:-200])  # truncated upload
+    whole.unlink()
+    tracker.observe(scan_inbox(tmp_path))
+    ticks.now += 2
+    tracker.observe(scan_inbox(tmp_path))
+    state = by_name(tracker)["export.zip"]
+    assert not state.ready and "not a readable ZIP" in state.reason
+    ticks.now += 600  # unchanged for long: handed over, to become a visible failed run
+    tracker.observe(scan_inbox(tmp_path))
+    state = by_name(tracker)["export.zip"]
+    assert state.ready and "synced anyway" in state.reason
+
+    zip_drop(SAMPLE / "day1", tmp_path / "export.zip")
+    tracker.observe(scan_inbox(tmp_path))
+    ticks.now += 1
+    tracker.observe(scan_inbox(tmp_path))
+    assert by_name(tracker)["export.zip"].ready and not by_name(tracker)["export.zip"].reason
+
+
+def test_hidden_and_temporary_names_are_not_drops_and_loose_csvs_are_one(tmp_path: Path) -> None:
+    for name in (".day3", "upload.zip.partial", ".users.csv.partial", "notes.txt~", "x.tmp"):
+        (tmp_path / name).write_text("x")
+    for name in ("users.csv", "orgs.csv", "readme.txt"):
+        (tmp_path / name).write_text("x")
+    (tmp_path / "day4").mkdir()
+    (tmp_path / "day4" / ".users.csv.partial").write_text("x")
+    (tmp_path / "day4" / "orgs.csv").write_text("x")
+    found = {c.name: c for c in scan_inbox(tmp_path)}
+    assert set(found) == {ROOT_DROP, "day4"}
+    assert [f.rel for f in found[ROOT_DROP].files] == ["orgs.csv", "users.csv"]
+    assert [f.rel for f in found["day4"].files] == ["orgs.csv"]
+
+
+def test_content_hash_matches_the_runs_and_a_zip_hashes_like_its_folder(tmp_path: Path) -> None:
+    folder_hash = content_hash(SAMPLE / "day1", tmp_path / "scratch")
+    zipped = zip_drop(SAMPLE / "day1", tmp_path / "day1.zip")
+    assert content_hash(zipped, tmp_path / "scratch") == folder_hash
+    work = Path(tempfile.mkdtemp(dir=tmp_path))
+    assert open_drop(SAMPLE / "day1", work).content_hash() == folder_hash
+    assert content_hash(SAMPLE / "day2", tmp_path / "scratch") != folder_hash
+    (tmp_path / "empty").mkdir()
+    assert content_hash(tmp_path / "empty", tmp_path / "scratch") is None
+    assert list((tmp_path / "scratch").iterdir()) == []
+
+
+def test_next_daily_time() -> None:
+    utc = UTC
+    assert next_daily(datetime(2026, 9, 14, 1, 59, tzinfo=utc), "02:00") == datetime(
+        2026, 9, 14, 2, 0, tzinfo=utc
+    )
+    assert next_daily(datetime(2026, 9, 14, 2, 0, tzinfo=utc), "02:00") == datetime(
+        2026, 9, 15, 2, 0, tzinfo=utc
+    )
+    assert crossed(
+        datetime(2026, 9, 14, 1, 59, 59, tzinfo=utc),
+        datetime(2026, 9, 14, 2, 0, tzinfo=utc),
+        "02:00",
+    )
+    assert not crossed(
+        datetime(2026, 9, 14, 2, 0, tzinfo=utc), datetime(2026, 9, 14, 23, 59, tzinfo=utc), "02:00"
+    )
+    # across a DST change the local wall time is kept (a fixed offset would be an hour off)
+    paris = ZoneInfo("Europe/Paris")
+    before = datetime(2026, 10, 24, 12, 0, tzinfo=paris)  # summer time; clocks go back on the 25th
+    after = next_daily(before + timedelta(days=1), "02:30")
+    assert (after.hour, after.minute, after.day) == (2, 30, 26)
+    assert after.utcoffset() == timedelta(hours=1)
+
+
+def test_archive_names_and_retention(tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    now = datetime(2026, 9, 14, 2, 0, 5)
+    for name in ("day1", "day2"):
+        (tmp_path / name).mkdir()
+    first = drop_archive.archive_drop(tmp_path / "day1", archive, "run-7", "day1", now)
+    assert first == archive / "2026-09-14" / "020005-run-7-day1"
+    second = drop_archive.archive_drop(tmp_path / "day2", archive, "run-7", "day1", now)
+    assert second.name == "020005-run-7-day1.2"  # never overwrites
+    for day in ("2026-08-14", "2026-08-15", "notes"):
+        (archive / day).mkdir()
+    removed = drop_archive.prune_archive(archive, 30, date(2026, 9, 14))
+    assert [p.name for p in removed] == ["2026-08-14"]
+    assert sorted(p.name for p in archive.iterdir()) == ["2026-08-15", "2026-09-14", "notes"]
+
+
+def test_mirror_snapshots_queue_changed_drops_and_start_from_the_newest(tmp_path: Path) -> None:
+    mirror, inbox = tmp_path / "mirror", tmp_path / "inbox"
+    for i, day in enumerate(("day1", "day2")):
+        shutil.copytree(SAMPLE / day, mirror / day)
+        for f in (mirror / day).iterdir():
+            os.utime(f, (1_700_000_000 + i, 1_700_000_000 + i))
+    first = drop_archive.snapshot_mirror(mirror, inbox, vanished=set())
+    assert [p.name for p in first] == ["sftp-day2"]  # a fresh install starts from the newest
+    assert sorted(f.name for f in first[0].iterdir()) == sorted(
+        f.name for f in (SAMPLE / "day2").iterdir()
+    )
+    assert drop_archive.snapshot_mirror(mirror, inbox, vanished=set()) == []  # nothing changed
+
+    (mirror / "day1" / "users.csv").write_text("changed")  # re-sent by the SIS
+    zip_drop(SAMPLE / "day1", mirror / "day3.zip")
+    (mirror / "notes.csv").write_text("x")  # loose files are one drop...
+    (mirror / "gone.csv").write_text("x")  # ...without those the server no longer has
+    again = drop_archive.snapshot_mirror(mirror, inbox, vanished={"gone.csv"})
+    assert sorted(p.name for p in again) == ["sftp", "sftp-day1", "sftp-day3.zip"]
+    loose = next(p for p in again if p.name == "sftp")
+    assert [f.name for f in loose.iterdir()] == ["notes.csv"]
+    assert [p.name for p in drop_archive.queued(inbox)] == ["sftp-day2", *(p.name for p in again)]
+
+
+def test_a_crash_while_queueing_loses_nothing_and_leaves_no_half_drop(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    queue = drop_archive.queue_dir(inbox)
+    gathering = queue / ".gathering-20260914-020000-001" / "inbox-root-x"
+    gathering.mkdir(parents=True)
+    (gathering / "users.csv").write_text("users")  # moved out of the inbox root, not yet queued
+    copying = queue / ".incoming-20260914-020000-002" / "sftp-day1"
+    copying.mkdir(parents=True)
+    (copying / "users.csv").write_text("half a copy")  # the mirror still has the original
+    (queue / "20260914-020000-003").mkdir()  # a slot whose drop never arrived
+    whole = queue / "20260914-020000-004" / "day1"
+    whole.mkdir(parents=True)
+    notes = drop_archive.recover_queue(inbox)
+    assert len(notes) == 2
+    assert (inbox / "users.csv").read_text() == "users"
+    assert sorted(p.name for p in queue.iterdir()) == ["20260914-020000-004"]
+    assert drop_archive.queued(inbox) == [whole]

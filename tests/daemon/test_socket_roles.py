@@ -1,0 +1,147 @@
+"""Socket permissions and roles, with real Unix users calling the real CLI through the socket.
+
+Throwaway users and groups are created (root only); each call runs `roster-sync` as that user,
+so the daemon identifies the caller by the socket's peer credentials, never by the message.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import stat
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from daemon.db import Database
+from daemon.service.config import load_config
+
+from .conftest import SAMPLE, cli, copy_drop, in_ci, preset, runs_in, wait_for
+
+SOCKET_GROUP = "rs_t_sock"
+ADMIN_GROUP = "rs_t_admins"
+USERS = {  # user -> extra groups
+    "rs_t_viewer": [SOCKET_GROUP],
+    "rs_t_contacts": [SOCKET_GROUP],
+    "rs_t_admin": [SOCKET_GROUP, ADMIN_GROUP],
+    "rs_t_norole": [SOCKET_GROUP],
+    "rs_t_outsider": [],
+}
+
+
+def _exists(kind: str, name: str) -> bool:
+    try:
+        (pwd.getpwnam if kind == "user" else grp.getgrnam)(name)
+    except KeyError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def unix_users() -> Iterator[dict[str, list[str]]]:
+    """Throwaway users and groups for the role tests, removed afterwards."""
+    if os.geteuid() != 0:
+        reason = "the role tests create Unix users and groups, which needs root"
+        if in_ci():
+            pytest.fail(f"role tests must run in CI, but: {reason}")
+        pytest.skip(reason)
+    made_groups = [g for g in (SOCKET_GROUP, ADMIN_GROUP) if not _exists("group", g)]
+    for group in made_groups:
+        subprocess.run(["groupadd", group], check=True)
+    made_users = []
+    for user, groups in USERS.items():
+        if not _exists("user", user):
+            cmd = ["useradd", "-M", "-N", "-s", "/usr/sbin/nologin"]
+            subprocess.run([*cmd, *(["-G", ",".join(groups)] if groups else []), user], check=True)
+            made_users.append(user)
+    try:
+        yield USERS
+    finally:
+        for user in made_users:
+            subprocess.run(["userdel", user], check=False)
+        for group in made_groups:
+            subprocess.run(["groupdel", group], check=False)
+
+
+def test_socket_permissions_and_each_role(
+    unix_users, make_daemon_config, start_daemon, clock
+) -> None:
+    config_path = make_daemon_config(
+        socket_group=SOCKET_GROUP,
+        roles={
+            "viewer": ["rs_t_viewer"],
+            "users_manager": ["rs_t_contacts"],
+            "rostering_admin": [f"@{ADMIN_GROUP}"],
+        },
+    )
+    config_path.chmod(0o644)
+    config = load_config(config_path)
+    preset(config, sync_on_arrival=True)
+    daemon = start_daemon(config_path, clock)
+
+    st = os.stat(config.socket)
+    assert stat.S_ISSOCK(st.st_mode)
+    assert stat.S_IMODE(st.st_mode) == 0o660
+    assert st.st_gid == grp.getgrnam(SOCKET_GROUP).gr_gid
+
+    copy_drop(SAMPLE / "day1", config.inbox, "day1")
+    client = daemon.client()
+    wait_for(lambda: runs_in(client) == [(1, "planned")], what="run 1")
+    client.close()
+
+    def as_user(user: str, *args: str) -> subprocess.CompletedProcess:
+        return cli(config_path, *args, user=user)
+
+    # a viewer reads, and is refused a write with the role it lacks named
+    listed = as_user("rs_t_viewer", "runs")
+    assert listed.returncode == 0, listed.stderr
+    assert "planned" in listed.stdout
+    refused = as_user("rs_t_viewer", "apply", "1")
+    assert refused.returncode != 0
+    assert "rs_t_viewer may not apply run" in refused.stderr
+    assert "needs the role rostering_admin" in refused.stderr
+
+    # a users manager may not approve either
+    refused = as_user("rs_t_contacts", "apply", "1")
+    assert refused.returncode != 0 and "rostering_admin" in refused.stderr
+
+    # an admin (through a group) approves
+    applied = as_user("rs_t_admin", "apply", "1")
+    assert applied.returncode == 0, applied.stderr
+
+    # the users manager edits contact details; the viewer may not
+    edited = as_user(
+        "rs_t_contacts", "users", "edit-contact", "stu-1001", "--email", "c@example.org"
+    )
+    assert edited.returncode == 0, edited.stderr
+    refused = as_user(
+        "rs_t_viewer", "users", "edit-contact", "stu-1001", "--email", "x@example.org"
+    )
+    assert refused.returncode != 0 and "needs the role users_manager" in refused.stderr
+
+    # in the socket's group without a role: nothing, not even reading
+    refused = as_user("rs_t_norole", "runs")
+    assert refused.returncode != 0 and "needs the role viewer" in refused.stderr
+    # not in the socket's group: the socket itself is closed to them
+    refused = as_user("rs_t_outsider", "runs")
+    assert refused.returncode != 0
+    assert "may not use the daemon's socket" in refused.stderr and "its group" in refused.stderr
+
+    assert daemon.stop() == 0
+    assert not config.socket.exists()
+    db = Database(config.database)
+    try:
+        writes = db.rows(
+            "SELECT actor, action, occurred_at IS NOT NULL FROM audit_log "
+            "WHERE action IN ('run.apply', 'user.edit_contact') ORDER BY audit_id"
+        )
+        email = db.one("SELECT email FROM users WHERE sis_id = 'stu-1001'")
+    finally:
+        db.close()
+    assert writes == [
+        ("rs_t_admin", "run.apply", True),
+        ("rs_t_contacts", "user.edit_contact", True),
+    ]
+    assert email == "c@example.org"
