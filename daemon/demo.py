@@ -61,9 +61,10 @@ def build_demo(
 
 def _pin_times(db: Database, now: datetime) -> None:
     """Rewrite timestamps: day 1 two days before `now`, day 2 yesterday night, day 3 today."""
-    day1 = (now - timedelta(days=2)).replace(hour=2, minute=0, second=0, microsecond=0)
-    day2 = (now - timedelta(days=1)).replace(hour=2, minute=0, second=0, microsecond=0)
     day3 = now.replace(hour=2, minute=0, second=0, microsecond=0)
+    if day3 > now - timedelta(minutes=5):  # before 02:05: the nightly drop came yesterday
+        day3 -= timedelta(days=1)
+    day2, day1 = day3 - timedelta(days=1), day3 - timedelta(days=2)
     edits = day1 + timedelta(hours=9)  # the hand edits, during the working day
     starts = {1: day1, 2: day2, 3: day3}
     for run_id, start in starts.items():

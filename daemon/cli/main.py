@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from daemon.cli import commands_directory, commands_runs, commands_service
+from daemon.cli import commands_directory, commands_duplicates, commands_runs, commands_service
 from daemon.cli.errors import USER_ERRORS, CliError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     commands_runs.register(sub)
     commands_directory.register(sub)
+    commands_duplicates.register(sub)
     commands_service.register(sub)
     return parser
 

@@ -121,10 +121,12 @@ def record_history(db: Database, table: str, record_id: int) -> list[dict[str, A
                        array_to_string(list_transform(coalesce(c.fields, []),
                            lambda f: f.field || ': ' || coalesce(f.old, '-') || ' -> ' || coalesce(f.new, '-')), '; ') AS detail
                 FROM changes c JOIN runs r USING (run_id)
-                WHERE c.kind IN {kinds} AND c.record_id = ? AND r.status = 'applied'
+                WHERE c.kind IN {kinds} AND r.status = 'applied'
+                  AND c.record_id IN (SELECT ? UNION SELECT user_id FROM users
+                                      WHERE merged_into = ? AND {"true" if table == "users" else "false"})
                 UNION ALL
                 SELECT occurred_at, actor, action, details FROM audit_log
                 WHERE target_kind = ? AND target_id = ?)
             ORDER BY happened_at DESC LIMIT 200""",
-        [record_id, table, record_id],
+        [record_id, record_id, table, record_id],
     )

@@ -13,6 +13,7 @@ from importlib import resources
 from daemon.db import Database, sql_literal
 
 NICK_TABLE = "dup_nick"
+NICK_PARENTS = "dup_nick_parent"  # nickname-only name -> the full names it shortens
 
 
 def load_nicknames(db: Database) -> None:
@@ -41,8 +42,14 @@ def load_nicknames(db: Database) -> None:
             )
             """
         )
-
-
-def nickname_parents_sql() -> str:
-    """(nick, parent) rows: each full name a nickname belongs to (for blocking keys)."""
-    return f"SELECT a AS nick, b AS parent FROM {NICK_TABLE}"
+        db.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {NICK_PARENTS} AS
+            SELECT DISTINCT replace(nickname, ' ', '') AS nick, replace(name, ' ', '') AS parent
+            FROM read_csv({sql_literal(str(path))}, header = true, auto_detect = false,
+                          columns = {{'name': 'VARCHAR', 'nickname': 'VARCHAR'}})
+            WHERE nickname NOT IN (SELECT name FROM read_csv({sql_literal(str(path))}, header = true,
+                                   auto_detect = false,
+                                   columns = {{'name': 'VARCHAR', 'nickname': 'VARCHAR'}}))
+            """
+        )

@@ -9,7 +9,7 @@ rather than exploding into millions of pairs.
 from __future__ import annotations
 
 from daemon.db import Database
-from daemon.duplicates.nicknames import NICK_TABLE
+from daemon.duplicates.nicknames import NICK_PARENTS
 
 PEOPLE = "dup_people"
 KEYS = "dup_keys"
@@ -44,7 +44,6 @@ CAPS = {
     "s_nick_family": 30,
     "s_number": 10,
     "s_email": 10,
-    "s_family": 12,
     "g_email": 10,
     "g_phone": 10,
     "g_names": 30,
@@ -58,11 +57,14 @@ def norm(expr: str) -> str:
 
 
 def build_people(db: Database) -> int:
-    """Students and guardians that may be candidates (active or archived, never merged)."""
+    """Students and guardians that may be candidates (active or archived, never merged), each
+    with its family contacts: a student's guardians (their ids, phones and e-mails, so a parent
+    entered twice still counts as shared) and, as a weaker second list, their full names (many
+    mothers are Maria Garcia); a guardian's students."""
     grade = _GRADE.format(g="nullif(trim(split_part(grades, ',', 1)), '')")
     db.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE {PEOPLE} AS
+        CREATE OR REPLACE TEMP TABLE dup_base AS
         WITH u AS (
             SELECT user_id, kind, status, origin,
                    {norm("given_name")} AS gn, {norm("family_name")} AS fn,
@@ -72,8 +74,7 @@ def build_people(db: Database) -> int:
                    nullif(lower(trim(identifier)), '') AS ident,
                    nullif(lower(trim(email)), '') AS email,
                    list_filter([{_PHONE.format(x="mobile_phone")}, {_PHONE.format(x="home_phone")}],
-                               lambda x: x IS NOT NULL) AS phones,
-                   org_sis_ids
+                               lambda x: x IS NOT NULL) AS phones
             FROM users
             WHERE kind IN ('student', 'guardian') AND status IN ('active', 'archived')
         ),
@@ -81,61 +82,45 @@ def build_people(db: Database) -> int:
             SELECT user_id, list(DISTINCT school_id ORDER BY school_id) AS schools
             FROM user_direct_schools GROUP BY user_id
         )
-        SELECT u.* EXCLUDE (org_sis_ids, gn, fn),
+        SELECT u.* EXCLUDE (gn, fn),
                replace(gn, ' ', '') AS gp, replace(fn, ' ', '') AS fp,
                string_split(gn, ' ') AS gt, string_split(fn, ' ') AS ft,
                strftime(dob, '%Y%m%d') AS ds,
-               CASE WHEN u.kind = 'student' THEN d.schools END AS schools,
-               CAST([] AS VARCHAR[]) AS fam, CAST([] AS VARCHAR[]) AS fam_names
+               CASE WHEN u.kind = 'student' THEN d.schools END AS schools
         FROM u LEFT JOIN direct d USING (user_id)
         """
     )
-    _family(db)
-    return int(db.one(f"SELECT count(*) FROM {PEOPLE}"))
-
-
-def _family(db: Database) -> None:
-    """Each person's family contacts as one list: a student's guardians (their ids, phones and
-    e-mails, so a parent entered twice still counts as shared), a guardian's students. A
-    student's guardians' full names are a second, weaker list (many mothers are Maria Garcia)."""
-    phone = _PHONE.format(x="{c}")
     db.execute(
         f"""
-        UPDATE {PEOPLE} SET fam = f.contacts
-        FROM (
-            SELECT user_id, list(DISTINCT contact) AS contacts FROM (
-                SELECT l.student_id AS user_id, 'g' || coalesce(g.merged_into, g.user_id) AS contact
-                FROM guardian_links l JOIN users g ON g.user_id = l.guardian_id
-                UNION ALL
-                SELECT l.student_id, 'p' || {phone.format(c="g.mobile_phone")}
-                FROM guardian_links l JOIN users g ON g.user_id = l.guardian_id
-                UNION ALL
-                SELECT l.student_id, 'p' || {phone.format(c="g.home_phone")}
-                FROM guardian_links l JOIN users g ON g.user_id = l.guardian_id
-                UNION ALL
-                SELECT l.student_id, 'e' || nullif(lower(trim(g.email)), '')
-                FROM guardian_links l JOIN users g ON g.user_id = l.guardian_id
-                UNION ALL
-                SELECT l.guardian_id, 's' || coalesce(s.merged_into, s.user_id)
-                FROM guardian_links l JOIN users s ON s.user_id = l.student_id
-            ) WHERE contact IS NOT NULL GROUP BY user_id
-        ) f
-        WHERE {PEOPLE}.user_id = f.user_id
-        """
-    )
-    db.execute(
-        f"""
-        UPDATE {PEOPLE} SET fam_names = f.names
-        FROM (
+        CREATE OR REPLACE TEMP TABLE {PEOPLE} AS
+        WITH links AS (
+            SELECT l.student_id, l.guardian_id, coalesce(s.merged_into, s.user_id) AS child
+            FROM guardian_links l JOIN users s ON s.user_id = l.student_id
+        ),
+        of_students AS (
             SELECT l.student_id AS user_id,
-                   list(DISTINCT replace({norm("g.given_name")} || {norm("g.family_name")}, ' ', '')) AS names
-            FROM guardian_links l JOIN users g ON g.user_id = l.guardian_id
-            WHERE g.given_name IS NOT NULL AND g.family_name IS NOT NULL
+                   list_distinct(list_filter(flatten(list(
+                       list_concat(['g' || g.user_id, 'e' || g.email],
+                                   list_transform(g.phones, lambda x: 'p' || x)))),
+                       lambda c: c IS NOT NULL)) AS fam,
+                   list(DISTINCT g.gp || g.fp) FILTER (WHERE g.gp IS NOT NULL AND g.fp IS NOT NULL)
+                       AS fam_names
+            FROM links l JOIN dup_base g ON g.user_id = l.guardian_id
             GROUP BY l.student_id
-        ) f
-        WHERE {PEOPLE}.user_id = f.user_id
+        ),
+        of_guardians AS (
+            SELECT guardian_id AS user_id, list(DISTINCT 's' || child) AS fam
+            FROM links GROUP BY guardian_id
+        )
+        SELECT b.*, coalesce(s.fam, g.fam, CAST([] AS VARCHAR[])) AS fam,
+               coalesce(s.fam_names, CAST([] AS VARCHAR[])) AS fam_names
+        FROM dup_base b
+        LEFT JOIN of_students s ON s.user_id = b.user_id AND b.kind = 'student'
+        LEFT JOIN of_guardians g ON g.user_id = b.user_id AND b.kind = 'guardian'
         """
     )
+    db.execute("DROP TABLE IF EXISTS temp.dup_base")
+    return int(db.one(f"SELECT count(*) FROM {PEOPLE}"))
 
 
 def build_frequencies(db: Database) -> None:
@@ -182,8 +167,6 @@ def build_keys(db: Database) -> int:
             WHERE {student} AND ident IS NOT NULL""",
         f"""SELECT user_id, 's_email', hash('s9', split_part(email, '@', 1)) FROM {PEOPLE}
             WHERE {student} AND length(split_part(email, '@', 1)) >= 3""",
-        f"""SELECT user_id, 's_family', hash('s10', unnest(fam)) FROM {PEOPLE}
-            WHERE {student} AND len(fam) > 0""",
         f"""SELECT user_id, 'g_email', hash('g1', email) FROM {PEOPLE}
             WHERE {guardian} AND email IS NOT NULL""",
         f"""SELECT user_id, 'g_phone', hash('g2', unnest(phones)) FROM {PEOPLE}
@@ -192,10 +175,13 @@ def build_keys(db: Database) -> int:
             FROM {PEOPLE} WHERE {guardian} AND gp IS NOT NULL AND fp IS NOT NULL""",
         f"""SELECT user_id, 'g_student', hash('g4', unnest(fam)) FROM {PEOPLE}
             WHERE {guardian} AND len(fam) > 0""",
-        # nickname + family name: Bill Smith and William Smith share the key (smith, william)
+        # nickname + family name: a nickname keys its full names, a full name itself, so Bill
+        # Smith and William Smith share the key (smith, william)
         f"""SELECT p.user_id, CASE WHEN p.kind = 'student' THEN 's_nick_family' ELSE 'g_nick_family' END,
-                   hash('s11', p.kind, p.fp, n.b)
-            FROM {PEOPLE} p JOIN {NICK_TABLE} n ON n.a = p.gp WHERE p.fp IS NOT NULL""",
+                   hash('s11', p.kind, p.fp, coalesce(n.parent, p.gp))
+            FROM {PEOPLE} p LEFT JOIN {NICK_PARENTS} n ON n.nick = p.gp
+            WHERE p.fp IS NOT NULL
+              AND (n.parent IS NOT NULL OR p.gp IN (SELECT parent FROM {NICK_PARENTS}))""",
     ]
     caps = "CASE kk " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in CAPS.items()) + " END"
     db.execute(
@@ -236,17 +222,23 @@ def add_student_clusters(db: Database, scored: str) -> None:
     each linked to one record of the same child, share a child (run after scoring students)."""
     db.execute(
         f"""
-        UPDATE {PEOPLE} SET fam = list_distinct(fam || x.extra)
-        FROM (
+        CREATE OR REPLACE TEMP TABLE dup_people_next AS
+        WITH cluster AS (
+            SELECT s, min(o) AS cluster FROM (
+                SELECT a AS s, least(a, b) AS o FROM {scored} WHERE kind = 'student'
+                UNION ALL
+                SELECT b, least(a, b) FROM {scored} WHERE kind = 'student')
+            GROUP BY s
+        ),
+        extra AS (
             SELECT l.guardian_id AS user_id, list(DISTINCT 's' || c.cluster) AS extra
-            FROM guardian_links l
-            JOIN (SELECT s, min(o) AS cluster FROM (
-                      SELECT a AS s, least(a, b) AS o FROM {scored} WHERE kind = 'student'
-                      UNION ALL
-                      SELECT b, least(a, b) FROM {scored} WHERE kind = 'student')
-                  GROUP BY s) c ON c.s = l.student_id
+            FROM guardian_links l JOIN cluster c ON c.s = l.student_id
             GROUP BY l.guardian_id
-        ) x
-        WHERE {PEOPLE}.user_id = x.user_id
+        )
+        SELECT p.* REPLACE (CASE WHEN x.extra IS NULL THEN p.fam
+                                 ELSE list_distinct(list_concat(p.fam, x.extra)) END AS fam)
+        FROM {PEOPLE} p LEFT JOIN extra x USING (user_id)
         """
     )
+    db.execute(f"DROP TABLE temp.{PEOPLE}")
+    db.execute(f"ALTER TABLE dup_people_next RENAME TO {PEOPLE}")

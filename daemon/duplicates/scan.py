@@ -23,6 +23,9 @@ _TEMP_TABLES = (
     people.FREQ,
     scoring.SCORED,
     "dup_nick",
+    "dup_nick_parent",
+    "dup_base",
+    "dup_people_next",
 )
 
 

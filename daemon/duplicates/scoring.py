@@ -88,14 +88,27 @@ DISTINCT_NAMES = (
 )
 
 
+def _transposed(x: str, y: str) -> str:
+    """Two neighbouring letters swapped (sma/sam): one Damerau edit but two plain edits.
+    levenshtein is several times faster than damerau_levenshtein, so it goes first (in a CASE:
+    the optimizer may reorder an AND)."""
+    return f"""(CASE WHEN length({x}) = length({y}) AND length({x}) >= 3 AND levenshtein({x}, {y}) = 2
+        THEN damerau_levenshtein({x}, {y}) = 1 ELSE false END)"""
+
+
+def _one_edit(x: str, y: str) -> str:
+    """Damerau distance 1: one insertion, deletion, substitution or transposition."""
+    return f"(levenshtein({x}, {y}) = 1 OR {_transposed(x, y)})"
+
+
 def _family_close(x: str, y: str) -> str:
     """Typo-close family names: Jaro-Winkler >= 0.92, or one transposition, or one edit in a
-    longer name that keeps its first letter."""
+    longer name that keeps its first letter. (Jaro-Winkler is cheap; the edit distances run
+    only where they can still decide.)"""
     return f"""(jaro_winkler_similarity({x}, {y}) >= 0.92
-        OR (damerau_levenshtein({x}, {y}) = 1 AND (
-              (length({x}) = length({y}) AND length({x}) >= 3
-               AND list_sort(string_split({x}, '')) = list_sort(string_split({y}, '')))
-              OR (least(length({x}), length({y})) >= 5 AND left({x}, 1) = left({y}, 1)))))"""
+        OR {_transposed(x, y)}
+        OR (least(length({x}), length({y})) >= 5 AND left({x}, 1) = left({y}, 1)
+            AND {_one_edit(x, y)}))"""
 
 
 def _given_close(x: str, y: str) -> str:
@@ -106,15 +119,15 @@ def _given_close(x: str, y: str) -> str:
     gendered = f"""(regexp_replace({x}, '[aeiouy]+$', '') = regexp_replace({y}, '[aeiouy]+$', '')
         OR {x} = {y} || 'n' OR {y} = {x} || 'n'
         OR [least({x}, {y}), greatest({x}, {y})] IN ({", ".join(f"['{a}', '{b}']" for a, b in DISTINCT_NAMES)}))"""
-    return f"""(NOT {gendered} AND (
-        (damerau_levenshtein({x}, {y}) = 1 AND (
-            (length({x}) = length({y}) AND length({x}) >= 3
-             AND list_sort(string_split({x}, '')) = list_sort(string_split({y}, '')))
-            OR (least(length({x}), length({y})) >= 5 AND left({x}, 1) = left({y}, 1))
-            OR (least(length({x}), length({y})) >= 4 AND substr({x}, 2) = substr({y}, 2)
-                AND left({x}, 1) IN ('c', 'k') AND left({y}, 1) IN ('c', 'k'))))
+    return f"""(abs(length({x}) - length({y})) <= 2 AND (
+        {_transposed(x, y)}
+        OR (least(length({x}), length({y})) >= 5 AND left({x}, 1) = left({y}, 1)
+            AND {_one_edit(x, y)})
+        OR (least(length({x}), length({y})) >= 4 AND substr({x}, 2) = substr({y}, 2)
+            AND left({x}, 1) IN ('c', 'k') AND left({y}, 1) IN ('c', 'k'))
         OR (least(length({x}), length({y})) >= 7 AND jaro_winkler_similarity({x}, {y}) >= 0.95
-            AND damerau_levenshtein({x}, {y}) <= 2)))"""
+            AND levenshtein({x}, {y}) <= 2))
+        AND NOT {gendered})"""
 
 
 # Keys next to each other on a QWERTY keyboard: a slip of the finger, not another name.
@@ -128,8 +141,7 @@ def _substitution_not_slip(x: str, y: str) -> str:
     """One letter replaced by another that is neither a neighbouring key nor a vowel for a vowel
     (Jaden/Jalen): how twins' names differ, rarely how a typo looks."""
     pair = f"""list_sort([{x}[i], {y}[i]])"""
-    return f"""(length({x}) = length({y}) AND damerau_levenshtein({x}, {y}) = 1
-        AND list_sort(string_split({x}, '')) <> list_sort(string_split({y}, ''))
+    return f"""(length({x}) = length({y}) AND levenshtein({x}, {y}) = 1
         AND list_bool_or(list_transform(range(1, length({x}) + 1), lambda i:
             {x}[i] <> {y}[i]
             AND NOT contains('{_ADJACENT}', array_to_string({pair}, ''))
@@ -137,14 +149,17 @@ def _substitution_not_slip(x: str, y: str) -> str:
 
 
 def _verdicts_sql(kind: str) -> str:
+    """One row of verdicts per pair. Expensive string comparisons sit behind cheap guards (CASE
+    arms and ANDs are evaluated only for the rows that reach them)."""
     swapped = f"""(a.gp IS NOT NULL AND a.fp IS NOT NULL AND b.gp IS NOT NULL AND b.fp IS NOT NULL
-        AND a.gp <> b.gp AND (a.gp = b.fp OR {_family_close("a.gp", "b.fp")})
+        AND a.gp <> b.gp AND left(a.gp, 1) = left(b.fp, 1) AND left(a.fp, 1) = left(b.gp, 1)
+        AND (a.gp = b.fp OR {_family_close("a.gp", "b.fp")})
         AND (a.fp = b.gp OR {_family_close("a.fp", "b.gp")}))"""
     return f"""
-        SELECT p.a, p.b, a.kind,
+        SELECT p.a, p.b, a.kind, p.swapped,
             CASE WHEN a.gp IS NULL OR b.gp IS NULL THEN 'missing'
                  WHEN a.gp = b.gp OR a.pgp = b.gp OR a.gp = b.pgp THEN 'exact'
-                 WHEN {swapped} THEN 'swapped'
+                 WHEN p.swapped THEN 'swapped'
                  WHEN n.a IS NOT NULL THEN 'nickname'
                  WHEN {_given_close("a.gp", "b.gp")} THEN 'close'
                  WHEN (len(a.gt) > 1 OR len(b.gt) > 1)
@@ -153,7 +168,7 @@ def _verdicts_sql(kind: str) -> str:
                  ELSE 'differ' END AS given_name,
             CASE WHEN a.fp IS NULL OR b.fp IS NULL THEN 'missing'
                  WHEN a.fp = b.fp THEN 'exact'
-                 WHEN {swapped} THEN 'swapped'
+                 WHEN p.swapped THEN 'swapped'
                  WHEN {_family_close("a.fp", "b.fp")} THEN 'close'
                  WHEN list_has_any(list_filter(a.ft, lambda t: length(t) >= 3),
                                    list_filter(b.ft, lambda t: length(t) >= 3)) THEN 'partial'
@@ -162,7 +177,8 @@ def _verdicts_sql(kind: str) -> str:
                  WHEN a.dob = b.dob THEN 'exact'
                  WHEN year(a.dob) = year(b.dob) AND month(a.dob) = day(b.dob)
                       AND day(a.dob) = month(b.dob) THEN 'day_month_swapped'
-                 WHEN damerau_levenshtein(a.ds, b.ds) = 1 THEN 'partial'
+                 WHEN (year(a.dob) = year(b.dob) OR (month(a.dob) = month(b.dob) AND day(a.dob) = day(b.dob)))
+                      AND {_one_edit("a.ds", "b.ds")} THEN 'partial'
                  ELSE 'differ' END AS birth_date,
             CASE WHEN a.grade IS NULL OR b.grade IS NULL THEN 'missing'
                  WHEN a.grade = b.grade THEN 'exact'
@@ -184,13 +200,15 @@ def _verdicts_sql(kind: str) -> str:
                  ELSE 'differ' END AS guardians,
             CASE WHEN a.kind <> 'guardian' OR len(a.fam) = 0 OR len(b.fam) = 0 THEN 'missing'
                  WHEN list_has_any(a.fam, b.fam) THEN 'exact' ELSE 'differ' END AS students,
-            {_substitution_not_slip("a.gp", "b.gp")} AS g_rhyme,
+            CASE WHEN a.dob = b.dob AND length(a.gp) = length(b.gp) AND a.gp <> b.gp
+                 THEN {_substitution_not_slip("a.gp", "b.gp")} ELSE false END AS g_rhyme,
             a.gp AS a_gp, a.fp AS a_fp
-        FROM {PAIRS} p
+        FROM (SELECT x.a, x.b, {swapped} AS swapped
+              FROM {PAIRS} x JOIN {PEOPLE} a ON a.user_id = x.a JOIN {PEOPLE} b ON b.user_id = x.b
+              WHERE a.kind = '{kind}') p
         JOIN {PEOPLE} a ON a.user_id = p.a
         JOIN {PEOPLE} b ON b.user_id = p.b
         LEFT JOIN {NICK_TABLE} n ON n.a = a.gp AND n.b = b.gp
-        WHERE a.kind = '{kind}'
     """
 
 
@@ -222,12 +240,25 @@ def guard_sql() -> str:
     Twins (and siblings born the same day) share family name, birth date, school, grade and
     guardians: a student pair whose given names clearly differ while birth date and family name
     agree is never the same child. Two guardians with clearly different given names are two
-    people (the parents of one household share phone, e-mail and children).
+    people (the parents of one household share phone, e-mail and children). And a pair that
+    agrees on nothing but names is not proposed.
     """
     same_name = "('exact', 'close', 'nickname', 'swapped', 'partial')"
-    return f"""(v.given_name NOT IN {same_name} AND v.given_name <> 'missing'
+    twins = f"""(v.given_name NOT IN {same_name} AND v.given_name <> 'missing'
                 AND (v.kind = 'guardian'
                      OR (v.birth_date = 'exact' AND v.family_name IN ('exact', 'close', 'partial'))))"""
+    return f"({twins} OR NOT {_corroborated()})"
+
+
+def _corroborated() -> str:
+    """Names alone are not enough: in a large district even rare full names recur. A student pair
+    also needs its birth date, student number, e-mail, phone, a guardian contact or the school to
+    agree; a guardian pair its e-mail, phone or a child."""
+    return """(CASE v.kind
+        WHEN 'student' THEN v.birth_date IN ('exact', 'day_month_swapped', 'partial')
+            OR v.student_number = 'exact' OR v.email = 'exact' OR v.phone = 'exact'
+            OR v.guardians = 'exact' OR v.school = 'exact'
+        ELSE v.email = 'exact' OR v.phone = 'exact' OR v.students = 'exact' END)"""
 
 
 def score_pairs(db: Database, kind: str, threshold: int = THRESHOLD, append: bool = False) -> int:

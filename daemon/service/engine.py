@@ -12,6 +12,7 @@ from typing import Any
 from daemon.db import Database
 from daemon.directory import records, search
 from daemon.directory.integrity import check_directory
+from daemon.duplicates.engine_mixin import DuplicatesMixin
 from daemon.models import DaemonInfo, Page, Run, Status
 from daemon.progress import Progress
 from daemon.settings import SETTING_INFO, format_value, load_settings, set_setting
@@ -21,7 +22,7 @@ from daemon.sync.export import export_directory
 from daemon.sync.runs import RunError
 
 
-class Engine:
+class Engine(DuplicatesMixin):
     """Operations on one database, done as `actor` (a Unix user name)."""
 
     def __init__(self, db: Database, actor: str, progress: Progress | None = None) -> None:
@@ -71,6 +72,7 @@ class Engine:
         run = queries.get_run(self.db, run_id)
         if run.status == "planned" and self._auto_apply_allowed(run):
             runs.apply_run(self.db, run_id, actor="auto_apply")
+            self._after_apply(run_id)
             run = queries.get_run(self.db, run_id)
         return run
 
@@ -83,7 +85,10 @@ class Engine:
         return queries.get_run(self.db, run_id)
 
     def _after_apply(self, run_id: int) -> None:
-        """Hook for work that follows an applied run (duplicate detection)."""
+        """Duplicate candidates are found again after every applied run."""
+        from daemon.duplicates import scan_after_apply
+
+        scan_after_apply(self.db)
 
     def replan_run(self, run_id: int) -> Run:
         """A superseded plan is made again from the same drop, as a new run."""

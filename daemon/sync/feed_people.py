@@ -179,7 +179,7 @@ def build_desired_users(ctx: PlanContext) -> None:
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("desired_users")} AS
         WITH f AS (
-            SELECT *, {key_type} AS _key_type, {match_key} AS _match_key
+            SELECT *, sis_id AS _feed_sis_id, {key_type} AS _key_type, {match_key} AS _match_key
             FROM {ctx.t("feed_users")} WHERE {kinds}
         ),
         keys AS (
@@ -248,7 +248,7 @@ def build_user_map(ctx: PlanContext) -> None:
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("user_map")} AS
-        SELECT sis_id, CASE WHEN _skip THEN _target_id ELSE _id END AS user_id, kind, role
+        SELECT _feed_sis_id AS sis_id, CASE WHEN _skip THEN _target_id ELSE _id END AS user_id, kind, role
         FROM {ctx.t("desired_users")} WHERE NOT _skip OR _target_id IS NOT NULL
         UNION ALL
         SELECT u.sis_id, u.survivor, s.kind, s.role

@@ -125,7 +125,7 @@ def test_conflicts_resolve_decides_a_conflict(cli, sample):
 
 def test_export_writes_oneroster_files_and_a_manifest(cli, sample, tmp_path):
     cli("run", str(sample / "day1"), "--apply")
-    code, out, _ = cli("export", str(tmp_path / "out"))
+    code, _, _ = cli("export", str(tmp_path / "out"))
     assert code == 0
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert {"manifest.csv", "users.csv", "classes.csv", "enrollments.csv", "orgs.csv"} <= set(names)

@@ -1,0 +1,105 @@
+"""The CLI commands: `duplicates list --json` keys scripts rely on, one-line refusals."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from daemon.cli import main as cli_main
+from daemon.cli.commands_duplicates import register
+from tests.duplicates.conftest import ENGINE_CLASS, add_student_like
+
+SIDE_KEYS = {"sis_id", "status", "given_name", "family_name", "birth_date", "school"}
+
+
+@pytest.fixture
+def cli(monkeypatch, db_path, capsys):
+    """`roster-sync --db DB ...` through the real entry point, with the duplicates commands
+    registered (main.py does not register them yet) and the in-process engine able to answer."""
+    original = cli_main.build_parser
+
+    def build() -> argparse.ArgumentParser:
+        parser = original()
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        if "duplicates" not in sub.choices:
+            register(sub)
+        return parser
+
+    monkeypatch.setattr(cli_main, "build_parser", build)
+    monkeypatch.setattr("daemon.service.client.Engine", ENGINE_CLASS)
+    monkeypatch.delenv("ROSTER_SYNC_CONFIG", raising=False)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = cli_main.main(["--db", str(db_path), *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
+def synced_look_alikes(sync, tiny):
+    tiny.row("users.csv", "stu-2")["givenName"] = "Benjamin"
+    add_student_like(tiny, "stu-2", "stu-20", givenName="Ben", identifier="S20", email="")
+    add_student_like(tiny, "stu-3", "stu-3-new")
+    sync.apply(tiny)
+    sync.engine.db.close()  # the CLI opens the database itself
+
+
+def test_duplicates_list_json_has_the_keys_scripts_rely_on(cli, synced_look_alikes):
+    code, out, _ = cli("duplicates", "list", "--json")
+    assert code == 0
+    candidates = json.loads(out)
+    assert isinstance(candidates, list) and len(candidates) == 2
+    for c in candidates:
+        assert {"candidate_id", "score", "left", "right", "evidence"} <= set(c)
+        assert 0 <= c["score"] <= 1
+        for side in (c["left"], c["right"]):
+            assert set(side) >= SIDE_KEYS
+        assert set(c["evidence"].values()) <= {"agree", "partial", "differ", "missing"}
+    nickname = next(c for c in candidates if c["left"]["given_name"] in ("Ben", "Benjamin"))
+    assert nickname["evidence"]["given_name"] == "partial"
+    assert nickname["evidence"]["birth_date"] == "agree"
+
+
+def test_duplicates_list_shows_both_records_side_by_side(cli, synced_look_alikes):
+    code, out, _ = cli("duplicates", "list")
+    assert code == 0
+    assert "Benjamin" in out and "Ben " in out
+    assert "nickname (+5)" in out
+    assert "2 candidates" in out
+
+
+def test_a_refused_merge_is_one_line_on_stderr(cli, synced_look_alikes):
+    code, _out, err = cli("duplicates", "merge", "stu-3", "stu-3-new")
+    assert code == 1
+    assert err.count("\n") == 1
+    assert "choose the survivor with --keep" in err
+
+
+def test_merge_then_undo_through_the_cli(cli, synced_look_alikes):
+    code, out, _ = cli("duplicates", "merge", "stu-3", "stu-3-new", "--keep", "stu-3")
+    assert code == 0 and "merge 1" in out
+    code, out, _ = cli("duplicates", "undo", "1")
+    assert code == 0 and "undid merge 1" in out
+    code, out, _ = cli("duplicates", "list", "--json")
+    assert len(json.loads(out)) == 2
+
+
+def test_archive_unsynced_without_yes_prints_the_dry_run_and_how_to_confirm(cli, sync, tiny):
+    e = sync.engine
+    e.settings_set("daily_sync_enabled", "false")
+    e.create_school("Alder")
+    e.add_school_sis_id("1", "sch-a")
+    e.create_user("student", "Old", "Record", school="sch-a")
+    sync.apply(tiny)
+    e.db.close()
+    code, out, _ = cli("students", "archive-unsynced")
+    assert code == 0
+    assert "Would archive 1 hand-made student" in out
+    assert "roster-sync students archive-unsynced --yes" in out
+    code, out, _ = cli("students", "archive-unsynced", "--yes")
+    assert "Archived 1 hand-made student" in out
