@@ -91,11 +91,18 @@ def _has_row_errors(staged: StagedFile) -> bool:
 
 
 def _keep_ledgers(db: Database, run_id: int, result: IngestResult) -> None:
+    """Each row's line and id, plus the extra and metadata.* columns it carried (kept)."""
     for entity, ctx in result.contexts.items():
         key = ctx.spec.key[0]
+        header = ctx.staged.header
+        extra = "".join(
+            f", {sql_ident(c)}"
+            for c in (*header.unknown, *header.metadata)
+            if ctx.spec.column(c) is None
+        )
         db.execute(
             f"CREATE OR REPLACE TABLE {ledger_table(run_id, entity)} AS "
-            f"SELECT _line, {sql_ident(key)} AS sourced_id FROM {ctx.table}"
+            f"SELECT _line, {sql_ident(key)} AS sourced_id{extra} FROM {ctx.table}"
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from daemon.db import Database, sql_literal, temp_table
@@ -58,6 +59,26 @@ class PlanContext:
 
     def note(self, kind: str, message: str) -> None:
         self.notes.append({"kind": kind, "message": message})
+
+    def drop(self, *names: str) -> None:
+        """Free working tables as soon as planning no longer needs them (they hold a whole day)."""
+        wanted = {f"run{self.run_id}_{n}" for n in names} | {
+            f"run{self.run_id}_{n}__rows" for n in names
+        }
+        self._drop_where(lambda name: name in wanted)
+
+    def drop_all(self) -> None:
+        """Every working table of this run (a long-lived daemon connection must not keep them)."""
+        prefix = f"run{self.run_id}_"
+        self._drop_where(lambda name: name.startswith(prefix))
+
+    def _drop_where(self, keep: Callable[[str], bool]) -> None:
+        for kind, name in self.db.rows(
+            "SELECT 'VIEW', view_name FROM duckdb_views() WHERE temporary "
+            "UNION ALL SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary"
+        ):
+            if keep(name):
+                self.db.execute(f'DROP {kind} IF EXISTS "{name}"')
 
     def max_id(self, table: str, id_col: str) -> int:
         return int(self.db.one(f"SELECT coalesce(max({id_col}), 0) FROM {table}") or 0)

@@ -100,6 +100,7 @@ def _users(ctx: PlanContext) -> None:
                          JOIN {ctx.errored("guardians")} e ON e.sourcedId = u.sis_id""")
     _finish(ctx, kinds.USERS, " UNION ".join(parts))
     build_user_map(ctx)
+    ctx.drop("users", "demographics", "roles", "present_users")
 
 
 def _enrollments(ctx: PlanContext) -> None:
@@ -113,6 +114,7 @@ def _enrollments(ctx: PlanContext) -> None:
                       ON x.classroom_id = d.classroom_id AND x.user_id = d.user_id"""
     _finish(ctx, kinds.ENROLLMENTS, extra)
     _report_unresolved_enrollments(ctx)
+    ctx.drop("enrollments", "desired_enrollments", "present_enrollments")
 
 
 def _report_unresolved_enrollments(ctx: PlanContext) -> None:

@@ -105,8 +105,11 @@ def plan_source(
 def _plan(db: Database, ctx: PlanContext, progress: Progress, timings: dict[str, float]) -> None:
     started = time.monotonic()
     base_version = db.directory_version()
-    with db.unordered():
-        counts = make_plan(ctx, progress)
+    try:
+        with db.unordered():
+            counts = make_plan(ctx, progress)
+    finally:
+        ctx.drop_all()
     store_issues(db, ctx.run_id, ctx.issues, workdir_for(db, ctx.run_id))
     record_run_files(db, ctx.run_id, None)  # counts again, with issues found while planning
     checks = check_thresholds(db, counts, ctx.settings)

@@ -217,7 +217,8 @@ def test_metadata_columns_are_kept_without_a_warning(sync, tiny):
     run = sync.plan(tiny)
     assert run.rows.warning == 0
     assert (
-        sync.engine.db.one(f'SELECT count("metadata.homeroom") FROM "run{run.run_id}_users"') == 22
+        sync.engine.db.one(f'SELECT count("metadata.homeroom") FROM run_{run.run_id}.ledger_users')
+        == 22
     )
 
 
