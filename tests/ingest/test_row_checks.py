@@ -206,9 +206,12 @@ def test_unknown_columns_get_one_warning_per_file(sync, tiny):
     for row in tiny.rows("users.csv"):
         row["locker"] = "12"
         row["bus"] = "3"
-    issues = [i for i in sync.issues(sync.plan(tiny)) if i["rule"] == "unknown_columns"]
+    run = sync.plan(tiny)
+    issues = [i for i in sync.issues(run) if i["rule"] == "unknown_columns"]
     assert len(issues) == 1 and issues[0]["line"] == 1
     assert "locker" in issues[0]["message"]
+    kept = sync.engine.db.one(f"SELECT count(locker) FROM run_{run.run_id}.ledger_users")
+    assert kept == 22
 
 
 def test_metadata_columns_are_kept_without_a_warning(sync, tiny):
