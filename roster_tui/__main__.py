@@ -1,0 +1,122 @@
+"""`roster-tui`: open the review UI on the daemon's socket, a database file, or a fresh demo."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from daemon.paths import resolve_database_path
+from daemon.service.client import DEFAULT_SOCKET
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="roster-tui",
+        description="Review and approve Roster Sync runs in the terminal (keyboard-driven).",
+    )
+    parser.add_argument("--db", metavar="PATH", help="database file (embedded mode, no daemon)")
+    parser.add_argument(
+        "--config", metavar="FILE", help="daemon config file (TOML): finds the database and socket"
+    )
+    parser.add_argument(
+        "--socket", metavar="PATH", help=f"the daemon's socket (default: {DEFAULT_SOCKET})"
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="build a fresh demo database from sample_data/ in a temporary folder and open it",
+    )
+    colours = parser.add_mutually_exclusive_group()
+    colours.add_argument(
+        "--ansi", action="store_true", default=None, help="use the 16 terminal colours"
+    )
+    colours.add_argument("--no-ansi", dest="ansi", action="store_false", help="use full colours")
+    return parser
+
+
+def plain_terminal() -> bool:
+    """Rich's own rule: without COLORTERM or a 256color TERM, assume 16 colours."""
+    if os.environ.get("TEXTUAL_COLOR_SYSTEM", "").lower() == "standard":
+        return True
+    if os.environ.get("COLORTERM", "").lower() in ("truecolor", "24bit"):
+        return False
+    term = os.environ.get("TERM", "")
+    return "256color" not in term and "truecolor" not in term and "direct" not in term
+
+
+def locations(args: argparse.Namespace) -> tuple[Path, Path | None]:
+    """(database, socket): --db wins; a config file names both; else the defaults."""
+    from daemon.service.config import config_path, load_config
+
+    path = config_path(args.config)
+    config = load_config(path) if path else None
+    socket_path = Path(args.socket) if args.socket else None
+    if args.db:
+        return resolve_database_path(args.db), socket_path or (config.socket if config else None)
+    if config is not None:
+        return config.database, socket_path or config.socket
+    return resolve_database_path(None), socket_path or DEFAULT_SOCKET
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    ansi = plain_terminal() if args.ansi is None else args.ansi
+    try:
+        if args.demo:
+            return run_demo(ansi)
+        return run_connected(args, ansi)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one line for an administrator, never a traceback
+        if os.environ.get("ROSTER_SYNC_DEBUG"):
+            raise
+        from roster_tui.gateway import describe_error
+
+        title, message = describe_error(exc)
+        print(f"roster-tui: {title.lower()}: {message}", file=sys.stderr)
+        return 1
+
+
+def run_connected(args: argparse.Namespace, ansi: bool) -> int:
+    from daemon.service.client import connect
+    from roster_tui.app import RosterApp
+
+    database, socket_path = locations(args)
+    if not args.db and not database.exists() and not (socket_path and socket_path.exists()):
+        print(
+            f"roster-tui: no database at {database} and no daemon socket; give --db FILE, "
+            "--config FILE, or try --demo",
+            file=sys.stderr,
+        )
+        return 2
+    with connect(database, socket_path) as client:
+        RosterApp(client, ansi=ansi).run()
+    return 0
+
+
+def run_demo(ansi: bool) -> int:
+    from daemon.audit import current_actor
+    from daemon.db import Database
+    from daemon.demo import build_demo
+    from daemon.service.engine import Engine
+    from roster_tui.app import RosterApp
+
+    folder = Path(tempfile.mkdtemp(prefix="roster-demo-"))
+    print(f"Building a demo database from sample_data/ in {folder} …", file=sys.stderr)
+    path = build_demo(folder, fixed_time=datetime.now())  # nightly drops before today
+    db = Database(path)
+    try:
+        RosterApp(Engine(db, current_actor()), ansi=ansi, demo_path=path).run()
+    finally:
+        db.close()
+    print(f"The demo database is at {path}\nOpen it again with: roster-tui --db {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

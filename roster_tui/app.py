@@ -1,0 +1,190 @@
+"""The review app: one client (embedded engine or daemon socket), a clock, and six screens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
+
+from daemon.models import Run
+from roster_tui.commands import RosterCommands
+from roster_tui.gateway import Gateway, describe_error
+from roster_tui.screens.archived import ArchivedScreen
+from roster_tui.screens.base import RosterScreen
+from roster_tui.screens.conflicts import ConflictsScreen
+from roster_tui.screens.dialogs import ConfirmRunScreen, PlanDropScreen, open_run_ids
+from roster_tui.screens.directory import DirectoryScreen
+from roster_tui.screens.duplicates import DuplicatesScreen
+from roster_tui.screens.help import HelpScreen
+from roster_tui.screens.run_detail import RunDetailScreen
+from roster_tui.screens.runs import RunsScreen
+from roster_tui.screens.settings import SettingsScreen
+from roster_tui.words import op_lines, short_source
+
+Clock = Callable[[], datetime]
+
+
+class RosterApp(App[None]):
+    """Review and approve sync runs; every engine call goes through `self.gw` in a worker."""
+
+    CSS_PATH = "roster.tcss"
+    TITLE = "Roster Sync"
+    MODES: ClassVar[dict[str, Any]] = {
+        "runs": RunsScreen,
+        "conflicts": ConflictsScreen,
+        "archived": ArchivedScreen,
+        "duplicates": DuplicatesScreen,
+        "directory": DirectoryScreen,
+        "settings": SettingsScreen,
+    }
+    DEFAULT_MODE = "runs"
+    COMMANDS = App.COMMANDS | {RosterCommands}
+    NOTIFICATION_TIMEOUT = 8
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "switch_mode('runs')", "Runs", show=False),
+        Binding("2", "switch_mode('conflicts')", "Conflicts", show=False),
+        Binding("3", "switch_mode('archived')", "Archived", show=False),
+        Binding("4", "switch_mode('duplicates')", "Duplicates", show=False),
+        Binding("5", "switch_mode('directory')", "Directory", show=False),
+        Binding("6", "switch_mode('settings')", "Settings", show=False),
+        Binding("question_mark", "help", "Help", key_display="?", show=False),
+        Binding("q", "quit", "Quit", show=False),
+        Binding("ctrl+r", "reload", "Reload", show=False),
+    ]
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        clock: Clock | None = None,
+        ansi: bool = False,
+        demo_path: Path | None = None,
+        blink: bool = True,
+    ) -> None:
+        super().__init__(ansi_color=ansi)
+        self.blink = blink
+        self.gw = Gateway(client)
+        self.clock: Clock = clock or datetime.now
+        self.ansi = ansi
+        self.demo_path = demo_path
+        self.recent_runs: list[Run] = []
+        self.sub_title = "demo" if demo_path else ""
+
+    def on_mount(self) -> None:
+        if self.ansi:
+            self.theme = "ansi-dark"
+
+    # ---------------------------------------------------------------- notices
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Notices are plain text: engine messages name things like '[roles]'."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    def show_error(self, exc: BaseException) -> None:
+        """An engine or daemon error as a notice: a title and one plain line."""
+        title, message = describe_error(exc)
+        self.notify(message, title=title, severity="error", timeout=12)
+
+    # ---------------------------------------------------------------- navigation
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_reload(self) -> None:
+        reload = getattr(self.screen, "reload", None)
+        if reload is not None:
+            reload()
+
+    def open_run(self, run_id: int, tab: str = "summary") -> None:
+        if self.current_mode != "runs":
+            self.switch_mode("runs")
+        self.push_screen(RunDetailScreen(run_id, tab))
+
+    # ---------------------------------------------------------------- decisions on runs
+    def decide_run(self, screen: RosterScreen, run: Run, action: str) -> None:
+        """Confirm (restating the consequences), then apply, override or reject in a worker."""
+        if action == "approve" and run.status == "held":
+            action = "override"
+
+        def answered(reason: str | None) -> None:
+            if reason is None:
+                return
+            if action == "reject":
+                screen.write(
+                    "reject_run",
+                    run.run_id,
+                    reason or None,
+                    busy=f"Rejecting run {run.run_id}…",
+                    then=lambda done: self._decided(screen, done),
+                    failed=lambda exc: self._decision_failed(screen, exc),
+                )
+            else:
+                screen.write(
+                    "apply_run",
+                    run.run_id,
+                    action == "override",
+                    reason or None,
+                    busy=f"Applying run {run.run_id}…",
+                    then=lambda done: self._decided(screen, done),
+                    failed=lambda exc: self._decision_failed(screen, exc),
+                )
+
+        others = open_run_ids(self.recent_runs)
+        self.push_screen(ConfirmRunScreen(run, action, others), answered)
+
+    def _decided(self, screen: RosterScreen, run: Run) -> None:
+        if run.status == "applied":
+            done = "; ".join(f"{verb.lower()} {what}" for verb, what in op_lines(run, past=True))
+            self.notify(done or "no changes", title=f"Run {run.run_id} applied")
+        else:
+            self.notify(f"Run {run.run_id} is {run.status}.", title=f"Run {run.run_id}")
+        self._refresh(screen)
+
+    def _decision_failed(self, screen: RosterScreen, exc: Exception) -> None:
+        self.show_error(exc)
+        self._refresh(screen)
+
+    def _refresh(self, screen: RosterScreen) -> None:
+        after = getattr(screen, "after_decision", None)
+        (after or screen.reload)()
+
+    # ---------------------------------------------------------------- planning
+    def plan_drop(self, screen: RosterScreen, of: Run | None) -> None:
+        """Plan a drop (a new path, or a run's drop again) with a progress bar."""
+        source = of.source if of else (self.recent_runs[0].source if self.recent_runs else "")
+        source_kind = of.source_kind if of and of.source_kind != "folder" else None
+
+        def answered(path: str | None) -> None:
+            if not path:
+                return
+            kind = source_kind if of and path == of.source else None
+            screen.write(
+                "plan_source",
+                path,
+                kind,
+                busy=f"Planning {short_source(path)}…",
+                progress=True,
+                then=self._planned,
+            )
+
+        self.push_screen(PlanDropScreen(source, of), answered)
+
+    def _planned(self, run: Run) -> None:
+        counts = "; ".join(f"{v.lower()} {w}" for v, w in op_lines(run)) or "no changes"
+        if run.status == "failed":
+            self.notify(run.error or "", title=f"Run {run.run_id} failed", severity="error")
+        else:
+            self.notify(counts, title=f"Run {run.run_id} {run.status}")
+        self.open_run(run.run_id)

@@ -1,0 +1,53 @@
+"""The command palette (ctrl+p): every screen and action, found by typing part of its name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from roster_tui.widgets.chrome import NAV
+from roster_tui.words import STATUS, short_source
+
+
+class RosterCommands(Provider):
+    """Screens, recent runs and the current screen's actions."""
+
+    def commands(self) -> list[tuple[str, Callable[[], Any], str]]:
+        app: Any = self.app
+        found: list[tuple[str, Callable[[], Any], str]] = []
+        for mode, (key, label) in NAV.items():
+            found.append((f"Go to {label}", partial(app.switch_mode, mode), f"screen (key {key})"))
+        for run in app.recent_runs[:20]:
+            word = STATUS.get(run.status, (run.status,))[0]
+            found.append(
+                (
+                    f"Open run {run.run_id} ({word}, {short_source(run.source)})",
+                    partial(app.open_run, run.run_id),
+                    "run detail",
+                )
+            )
+        screen = self.screen
+        for binding in screen.BINDINGS:
+            action = getattr(binding, "action", "")
+            description = getattr(binding, "description", "")
+            if not description or "(" in action:
+                continue
+            method = getattr(screen, f"action_{action}", None)
+            if method is not None and screen.check_action(action, ()) is not False:
+                found.append((f"{description.rstrip('…')} (this screen)", method, "action"))
+        found.append(("Help: keys of this screen", app.action_help, "key ?"))
+        return found
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self.commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self.commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)

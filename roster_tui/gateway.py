@@ -1,0 +1,101 @@
+"""One way to the engine: every call is serialized and its errors are worded for people.
+
+The embedded engine holds a single DuckDB connection, and workers may run at once, so all
+calls pass one lock. Nothing here runs on the UI thread: screens call it from thread workers.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from daemon.progress import CallbackProgress, Progress
+
+ProgressCallback = Callable[[str, int, int | None], None]
+
+# Engine exception names (local class names, or ApiError.type from the daemon) -> notice title.
+ERROR_TITLES = {
+    "PermissionDenied": "Permission denied",
+    "RunError": "Run not changed",
+    "SettingError": "Setting not changed",
+    "EditRefused": "Not changed",
+    "ConflictError": "Conflict not decided",
+    "DuplicateError": "Duplicates",
+    "DaemonUnavailable": "Daemon unavailable",
+    "DatabaseLocked": "Database in use",
+    "DropError": "Drop refused",
+    "FileRefused": "Drop refused",
+    "FileNotFoundError": "Not found",
+    "ConfigError": "Config file",
+    "SftpError": "SFTP",
+}
+
+
+class Unsupported(Exception):
+    """The engine on the other side has no such operation (an older daemon, say)."""
+
+
+def describe_error(exc: BaseException) -> tuple[str, str]:
+    """(title, message) for a notice: one or two plain lines, never a traceback."""
+    kind = getattr(exc, "type", None) or type(exc).__name__
+    message = str(exc).strip() or kind
+    if isinstance(exc, Unsupported):
+        return "Not available", message
+    title = ERROR_TITLES.get(kind)
+    if "superseded" in message:
+        title = "Run superseded"
+    if title is None:
+        if "no method" in message.lower() or "not an operation" in message.lower():
+            return "Not available", message
+        return "Unexpected error", f"{kind}: {message.splitlines()[0]}"
+    return title, message.splitlines()[0]
+
+
+class Gateway:
+    """Wraps a client (an `Engine` or a `SocketClient`: the same method names)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self._lock = threading.Lock()
+
+    @property
+    def remote(self) -> bool:
+        return bool(getattr(self.client, "is_remote", False))
+
+    @property
+    def where(self) -> str:
+        """Where the data lives, for the help screen."""
+        if self.remote:
+            return f"the daemon at {getattr(self.client, 'path', '?')}"
+        db = getattr(self.client, "db", None)
+        return f"{getattr(db, 'path', '?')} (embedded)"
+
+    def supports(self, method: str) -> bool:
+        """Whether the client has the operation; the daemon's API lists what it answers."""
+        if self.remote:
+            from daemon.service.api import METHODS
+            from daemon.service.engine import Engine
+
+            return method in METHODS and hasattr(Engine, method)
+        return callable(getattr(self.client, method, None))
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        if not self.supports(method):
+            raise Unsupported(f"the engine has no operation '{method}'")
+        with self._lock:
+            return getattr(self.client, method)(*args, **kwargs)
+
+    def call_with_progress(
+        self, method: str, progress: ProgressCallback, *args: Any, **kwargs: Any
+    ) -> Any:
+        """Like `call`, reporting the engine's steps when it runs here (embedded mode)."""
+        if self.remote or not hasattr(self.client, "progress"):
+            return self.call(method, *args, **kwargs)
+        with self._lock:
+            previous: Progress = self.client.progress
+            self.client.progress = CallbackProgress(progress)
+            try:
+                return getattr(self.client, method)(*args, **kwargs)
+            finally:
+                self.client.progress = previous

@@ -1,0 +1,104 @@
+"""What the screens share: the gateway, the clock, and calls that run in workers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.screen import Screen
+from textual.worker import get_current_worker
+
+from roster_tui.gateway import Gateway
+from roster_tui.widgets.chrome import BusyBar
+
+if TYPE_CHECKING:
+    from roster_tui.app import RosterApp
+
+
+def run_call(
+    node: Any,
+    method: str,
+    *args: Any,
+    then: Callable[[Any], None] | None = None,
+    failed: Callable[[Exception], None] | None = None,
+    busy: str | None = None,
+    progress: bool = False,
+    group: str = "load",
+    exclusive: bool = True,
+    **kwargs: Any,
+) -> None:
+    """Call the engine in a thread worker, then `then(result)` on the UI thread.
+
+    `busy` shows the screen's busy bar while it runs (writes and long reads); errors become
+    notices unless `failed` handles them. A newer call in an exclusive group wins.
+    """
+    app: RosterApp = node.app
+    gw: Gateway = app.gw
+    bar = _busy_bar(node) if busy else None
+    if bar is not None and busy:
+        bar.start(busy)
+
+    def report(label: str, done: int, total: int | None) -> None:
+        if bar is not None:
+            app.call_from_thread(bar.report, label, done, total)
+
+    def finish(callback: Callable[[Any], None] | None, value: Any) -> None:
+        if bar is not None:
+            bar.stop()
+        if callback is not None:
+            callback(value)
+
+    def work() -> None:
+        worker = get_current_worker()
+        try:
+            if progress:
+                result = gw.call_with_progress(method, report, *args, **kwargs)
+            else:
+                result = gw.call(method, *args, **kwargs)
+        except Exception as exc:
+            if worker.is_cancelled:
+                app.call_from_thread(finish, None, None)
+            else:
+                app.call_from_thread(finish, failed or app.show_error, exc)
+            return
+        app.call_from_thread(finish, None if worker.is_cancelled else then, result)
+
+    node.run_worker(work, thread=True, group=group, exclusive=exclusive, name=method)
+
+
+def _busy_bar(node: Any) -> BusyBar | None:
+    screen = node if isinstance(node, Screen) else node.screen
+    found = screen.query(BusyBar)
+    return found.first() if found else None
+
+
+class RosterScreen(Screen[None]):
+    """A screen of the app: reloads its data whenever it comes (back) into view."""
+
+    MODE: ClassVar[str] = ""
+    HELP: ClassVar[str] = ""
+
+    @property
+    def roster(self) -> RosterApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def gw(self) -> Gateway:
+        return self.roster.gw
+
+    def now(self) -> datetime:
+        return self.roster.clock()
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> None:
+        run_call(self, method, *args, **kwargs)
+
+    def write(self, method: str, *args: Any, busy: str, **kwargs: Any) -> None:
+        """A change: shown as busy, never cancelled by a newer load."""
+        run_call(self, method, *args, busy=busy, group="write", exclusive=False, **kwargs)
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        """Fetch what the screen shows (in workers)."""

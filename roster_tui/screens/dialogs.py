@@ -1,0 +1,210 @@
+"""Confirmations: each restates what will happen before anything changes."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+from daemon.models import Run
+from roster_tui.widgets.chrome import Field, Plain
+from roster_tui.words import OPEN, consequences, held_reasons, short_source
+
+OVERRIDE_WORD = "OVERRIDE"
+
+
+def bullets(lines: list[str]) -> Table:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=1)
+    grid.add_column()
+    for line in lines:
+        grid.add_row("•", line)
+    return grid
+
+
+class ConfirmRunScreen(ModalScreen[str | None]):
+    """Approve, override or reject one run. Dismisses with the reason ('' if none), or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, run: Run, action: str, other_open: list[int] | None = None) -> None:
+        super().__init__(classes="dialog-screen")
+        self.run = run
+        self.action_name = action  # approve | override | reject
+        self.other_open = other_open or []
+
+    def compose(self) -> ComposeResult:
+        run, action = self.run, self.action_name
+        title = {
+            "approve": f"Approve run {run.run_id}?",
+            "override": f"Override the hold on run {run.run_id}?",
+            "reject": f"Reject run {run.run_id}?",
+        }[action]
+        with Vertical(id="dialog", classes=f"-{action}"):
+            yield Plain(title, id="dialog-title")
+            with VerticalScroll(id="dialog-body"):
+                yield Plain(self.body(), id="consequences")
+            if action == "override":
+                yield Plain(
+                    f"This is deliberate: type {OVERRIDE_WORD} and give a reason.",
+                    id="override-hint",
+                )
+                yield Field(placeholder=f"type {OVERRIDE_WORD}", id="typed", compact=True)
+            yield Field(
+                placeholder="reason (required, recorded in the audit log)"
+                if action == "override"
+                else "reason (optional, recorded in the audit log)",
+                id="reason",
+                compact=True,
+            )
+            yield Plain("", id="problem")
+            with Horizontal(id="dialog-buttons"):
+                label = {
+                    "approve": f"Apply run {run.run_id}",
+                    "override": f"Override and apply run {run.run_id}",
+                    "reject": f"Reject run {run.run_id}",
+                }[action]
+                variant = "success" if action == "approve" else "error"
+                yield Button(label, id="confirm", variant=variant, compact=True)
+                yield Button("Cancel (esc)", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#typed" if self.action_name == "override" else "#confirm").focus()
+
+    def body(self) -> Group:
+        """The consequences, one bullet each (wrapped lines stay indented)."""
+        run = self.run
+        parts: list[RenderableType] = [Text(short_source(run.source), style="dim")]
+        if self.action_name == "reject":
+            parts.append(
+                Text(
+                    "Rejecting discards this plan: nothing in the directory changes. The drop "
+                    "can be planned again later, and the next drop is planned as usual."
+                )
+            )
+            return Group(*parts)
+        if run.status == "held":
+            parts.append(Text("‖ HELD: a safety rule tripped:", style="bold"))
+            parts.append(bullets(held_reasons(run)))
+        parts.append(Text(f"Applying run {run.run_id} will:", style="bold"))
+        lines = consequences(run)
+        others = [r for r in self.other_open if r != run.run_id]
+        if others:
+            listed = ", ".join(str(r) for r in others)
+            lines.append(
+                f"Other open runs ({listed}) will be superseded: plan them again afterwards."
+            )
+        parts.append(bullets(lines))
+        return Group(*parts)
+
+    def problem(self) -> str:
+        reason = self.query_one("#reason", Input).value.strip()
+        if self.action_name == "override":
+            typed = self.query_one("#typed", Input).value.strip()
+            if typed != OVERRIDE_WORD:
+                return f"Type {OVERRIDE_WORD} (in capitals) to override the hold."
+            if not reason:
+                return "Give a reason for the override: it goes in the audit log."
+        return ""
+
+    @on(Button.Pressed, "#confirm")
+    @on(Input.Submitted)
+    def confirm(self) -> None:
+        problem = self.problem()
+        self.query_one("#problem", Static).update(problem)
+        if not problem:
+            self.dismiss(self.query_one("#reason", Input).value.strip())
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question with its consequences; Enter confirms, Escape cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("y", "confirm", "Yes"),
+    ]
+
+    def __init__(self, title: str, body: str, confirm: str = "Yes") -> None:
+        super().__init__(classes="dialog-screen")
+        self.title_text, self.body_text, self.confirm_label = title, body, confirm
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="-small"):
+            yield Plain(self.title_text, id="dialog-title")
+            yield Plain(self.body_text, id="consequences")
+            with Horizontal(id="dialog-buttons"):
+                yield Button(
+                    f"{self.confirm_label} (y)", id="confirm", variant="warning", compact=True
+                )
+                yield Button("Cancel (esc)", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm").focus()
+
+    @on(Button.Pressed, "#confirm")
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class PlanDropScreen(ModalScreen[str | None]):
+    """Asks which drop to plan (a folder or ZIP). Planning changes nothing in the directory."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, source: str = "", replan_of: Run | None = None) -> None:
+        super().__init__(classes="dialog-screen")
+        self.source = source
+        self.replan_of = replan_of
+
+    def compose(self) -> ComposeResult:
+        title = (
+            f"Plan run {self.replan_of.run_id}'s drop again" if self.replan_of else "Plan a drop"
+        )
+        with Vertical(id="dialog", classes="-small"):
+            yield Plain(title, id="dialog-title")
+            yield Plain(
+                "A folder or ZIP of OneRoster CSV files. Planning loads and checks every row and "
+                "works out the changes with the current settings; nothing in the directory "
+                "changes until you approve the run.",
+                id="consequences",
+            )
+            yield Field(
+                self.source, placeholder="path to a folder or .zip", id="path", compact=True
+            )
+            yield Plain("", id="problem")
+            with Horizontal(id="dialog-buttons"):
+                yield Button("Plan (enter)", id="confirm", variant="primary", compact=True)
+                yield Button("Cancel (esc)", id="cancel", compact=True)
+
+    @on(Button.Pressed, "#confirm")
+    @on(Input.Submitted)
+    def confirm(self) -> None:
+        path = self.query_one("#path", Input).value.strip()
+        if not path:
+            self.query_one("#problem", Static).update("Give the path of a drop.")
+            return
+        self.dismiss(path)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def open_run_ids(runs: list[Run]) -> list[int]:
+    return [r.run_id for r in runs if r.status in OPEN]

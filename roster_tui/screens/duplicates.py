@@ -1,0 +1,261 @@
+"""Duplicates: candidate pairs side by side, field by field; merge, reject, skip, undo."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer, Static
+
+from roster_tui.screens.base import RosterScreen
+from roster_tui.widgets.chrome import BusyBar, NavBar, Plain
+from roster_tui.widgets.paged_table import FillTable
+from roster_tui.words import plural
+
+# (label, side attribute, evidence field)
+FIELDS = [
+    ("Given name", "given_name", "given_name"),
+    ("Family name", "family_name", "family_name"),
+    ("Birth date", "birth_date", "birth_date"),
+    ("Grade", "grades", "grade"),
+    ("School", "school", "school"),
+    ("Number", "identifier", "student_number"),
+    ("E-mail", "email", "email"),
+    ("Guardians", "guardians", "guardians"),
+    ("Students", "students", "students"),
+    ("SIS id", "sis_id", None),
+    ("Status", "status", None),
+    ("Origin", "origin", None),
+]
+MARKS = {  # evidence -> (mark, style): the sign and word carry it, colour only helps
+    "agree": ("= same", "green"),
+    "partial": ("≈ close", "yellow"),
+    "differ": ("≠ differs", "bold red"),
+    "missing": ("· missing", "dim"),
+}
+UNAVAILABLE = (
+    "Duplicate detection is not available: the engine this UI talks to has no duplicates "
+    "operations (duplicates_list). Update Roster Sync (or the daemon) to review duplicates here; "
+    "every other screen works as usual."
+)
+
+
+def side_value(side: Any, attribute: str) -> str:
+    value = getattr(side, attribute, None)
+    if isinstance(value, list):
+        return ", ".join(value) if value else "–"
+    return "–" if value in (None, "") else str(value)
+
+
+def why(candidate: Any) -> Text:
+    """The score's reasons: each field's verdict and points, strongest first."""
+    points: dict[str, int] = getattr(candidate, "field_points", {}) or {}
+    detail: dict[str, str] = getattr(candidate, "evidence_detail", {}) or {}
+    parts = sorted(points.items(), key=lambda kv: -abs(kv[1]))
+    text = Text("Why: ", style="bold")
+    shown = [
+        f"{field.replace('_', ' ')} {detail.get(field, '')} {value:+d}"
+        for field, value in parts
+        if value
+    ]
+    text.append(" · ".join(shown) if shown else "no field evidence recorded")
+    return text
+
+
+class DuplicatesScreen(RosterScreen):
+    MODE = "duplicates"
+    HELP = (
+        "Pairs of records that may be the same person, best first. Each field is marked: "
+        "= same, ≈ close (a nickname, swapped names, a typo, day and month swapped), ≠ differs, "
+        "· missing. l merges keeping the left record, r keeping the right (the other's links, "
+        "classes and history move to it); n marks them as not the same person (never proposed "
+        "again); s skips for now; u undoes the last merge. The next pair comes up at once."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("l", "merge('left')", "Merge→left"),
+        Binding("r", "merge('right')", "Merge→right"),
+        Binding("n", "reject", "Not same"),
+        Binding("s", "skip", "Skip"),
+        Binding("u", "undo", "Undo merge"),
+        Binding("R", "scan", "Scan"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.candidates: list[Any] = []
+        self.total = 0
+        self.available = True
+
+    def compose(self) -> ComposeResult:
+        yield NavBar(self.MODE)
+        yield Plain("", id="dup-head")
+        yield FillTable(id="dup-pair", cursor_type="row")
+        yield Plain("", id="dup-why")
+        yield BusyBar()
+        yield Footer(compact=True)
+
+    def reload(self) -> None:
+        self.available = self.gw.supports("duplicates_list")
+        if not self.available:
+            self.show_unavailable()
+            return
+        self.call("duplicates_list", "open", 0, 50, then=self.show_page, failed=self.list_failed)
+
+    def list_failed(self, exc: Exception) -> None:
+        self.roster.show_error(exc)
+        if "duplicates_list" in str(exc) or "duplicate" in type(exc).__name__.lower():
+            self.available = False
+            self.show_unavailable()
+
+    def show_unavailable(self) -> None:
+        self.set_class(True, "-unavailable")
+        self.query_one("#dup-head", Static).update(Text(UNAVAILABLE))
+        self.query_one("#dup-why", Static).update("")
+        self.query_one(FillTable).clear(columns=True)
+        self.refresh_bindings()
+
+    def show_page(self, page: Any) -> None:
+        self.set_class(False, "-unavailable")
+        self.candidates = list(page.items)
+        self.total = page.total
+        self.show_current()
+
+    def show_current(self) -> None:
+        table = self.query_one(FillTable)
+        table.clear(columns=True)
+        head = self.query_one("#dup-head", Static)
+        self.set_class(not self.candidates, "-empty")
+        if not self.candidates:
+            head.update(
+                "No open duplicate candidates. R scans the directory again "
+                "(a scan also runs after every applied run)."
+            )
+            self.query_one("#dup-why", Static).update("")
+            self.refresh_bindings()
+            return
+        c = self.candidates[0]
+        text = Text()
+        text.append(f"Pair 1 of {self.total:,} open", style="bold")
+        text.append(f" · {c.record_kind}s · score {c.score:.2f}")
+        if getattr(c, "points", None) is not None:
+            text.append(f" ({c.points} points)")
+        suggested = getattr(c, "survivor_id", None)
+        if suggested is not None:
+            side = "left" if suggested == c.left.user_id else "right"
+            text.append(f" · suggested survivor: {side}")
+        head.update(text)
+        table.set_columns(
+            [
+                ("Field", 11),
+                ("", 10),
+                (f"l: #{c.left.user_id}", 26),
+                (f"r: #{c.right.user_id}", None),
+            ]
+        )
+        for label, attribute, field in FIELDS:
+            if attribute == "guardians" and c.record_kind != "student":
+                continue
+            if attribute == "students" and c.record_kind == "student":
+                continue
+            verdict = c.evidence.get(field) if field else None
+            left, right = side_value(c.left, attribute), side_value(c.right, attribute)
+            if left == right == "–" and verdict in (None, "missing"):
+                continue  # neither record has it: nothing to compare
+            word, style = MARKS.get(verdict or "", ("", ""))
+            if verdict == "missing" and "–" not in (left, right):
+                word = "· not used"  # both have it, but the score does not weigh it here
+            mark = Text(word, style=style)
+            style = "bold" if verdict == "differ" else ""
+            table.add_row(label, mark, Text(left[:26], style=style), Text(right[:26], style=style))
+        self.query_one("#dup-why", Static).update(why(c))
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("merge", "reject", "skip"):
+            return self.available and bool(self.candidates)
+        if action in ("undo", "scan"):
+            return self.available
+        return True
+
+    def _next(self) -> None:
+        """Take the current pair off the list and show the next at once (before the engine
+        answers); the notice comes with the engine's answer."""
+        self.candidates.pop(0)
+        self.total = max(0, self.total - 1)
+        self.show_current()
+
+    def _done(self, message: str, title: str) -> Any:
+        def done(_result: Any) -> None:
+            self.notify(message, title=title)
+            if len(self.candidates) < 5 and self.total > len(self.candidates):
+                self.reload()
+
+        return done
+
+    def _write_failed(self, exc: Exception) -> None:
+        self.roster.show_error(exc)
+        self.reload()
+
+    def action_merge(self, side: str) -> None:
+        c = self.candidates[0]
+        keep, other = (c.left, c.right) if side == "left" else (c.right, c.left)
+        name = f"{keep.given_name or ''} {keep.family_name or ''}".strip()
+        self._next()
+        self.write(
+            "duplicates_merge",
+            c.left.user_id,
+            c.right.user_id,
+            keep.user_id,
+            c.candidate_id,
+            busy=f"Merging #{other.user_id} into #{keep.user_id}…",
+            then=self._done(
+                f"#{other.user_id} merged into #{keep.user_id} {name}. u undoes it.", "Merged"
+            ),
+            failed=self._write_failed,
+        )
+
+    def action_reject(self) -> None:
+        c = self.candidates[0]
+        self._next()
+        self.write(
+            "duplicates_reject",
+            c.left.user_id,
+            c.right.user_id,
+            busy="Recording…",
+            then=self._done(
+                f"#{c.left.user_id} and #{c.right.user_id} will not be proposed again.",
+                "Not the same person",
+            ),
+            failed=self._write_failed,
+        )
+
+    def action_skip(self) -> None:
+        c = self.candidates[0]
+        self._next()
+        self.write(
+            "duplicates_skip",
+            c.candidate_id,
+            busy="Skipping…",
+            then=self._done(f"Pair #{c.candidate_id} skipped for now.", "Skipped"),
+            failed=self._write_failed,
+        )
+
+    def action_undo(self) -> None:
+        def undone(merge_id: int | None) -> None:
+            if merge_id is None:
+                self.notify("There is no merge to undo.", severity="warning")
+            else:
+                self.notify(f"Merge {merge_id} undone: both records are back.", title="Undone")
+            self.reload()
+
+        self.write("duplicates_undo_last", busy="Undoing the last merge…", then=undone)
+
+    def action_scan(self) -> None:
+        def scanned(result: dict[str, Any]) -> None:
+            found = result.get("open", result.get("found", 0))
+            self.notify(f"{plural(int(found or 0), 'candidate pair')} found.", title="Scan done")
+            self.reload()
+
+        self.write("duplicates_scan", busy="Scanning the directory for duplicates…", then=scanned)

@@ -1,0 +1,271 @@
+"""One person or classroom of the directory: details, links, classes and history."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+
+from roster_tui.screens.base import RosterScreen
+from roster_tui.widgets.chrome import BusyBar, NavBar, Plain
+from roster_tui.words import when
+
+STATUS_WORD = {"active": "✓ active", "archived": "▣ archived", "merged": "⇢ merged"}
+DETAIL_FIELDS = [
+    ("SIS id", "sis_id"),
+    ("Number", "identifier"),
+    ("Role", "role"),
+    ("Grades", "grades"),
+    ("Birth date", "birth_date"),
+    ("E-mail", "email"),
+    ("Mobile", "mobile_phone"),
+    ("Home phone", "home_phone"),
+    ("Language", "language"),
+    ("Origin", "origin"),
+]
+TABS = ["details", "links", "classes", "history"]
+
+
+def name_of(row: dict[str, Any]) -> str:
+    return f"{row.get('given_name') or ''} {row.get('family_name') or ''}".strip() or "(no name)"
+
+
+class RecordScreen(RosterScreen):
+    MODE = "directory"
+    HELP = (
+        "One person. Details are the record's fields; Links are the guardians of a student or "
+        "the students of a guardian (enter opens one); Classes are their enrollments; History "
+        "lists which runs changed the record and who edited it by hand, newest first."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", show=False),
+        Binding("u", "unarchive", "Unarchive…"),
+        Binding("left_square_bracket", "tab(-1)", "Previous tab", key_display="[", show=False),
+        Binding("right_square_bracket", "tab(1)", "Tabs", key_display="[ ]"),
+    ]
+
+    def __init__(self, user_id: int) -> None:
+        super().__init__()
+        self.user_id = user_id
+        self.user: dict[str, Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield NavBar(self.MODE)
+        yield Plain(f"#{self.user_id}", id="record-title")
+        with TabbedContent(id="record-tabs"):
+            with TabPane("Details", id="details"), VerticalScroll():
+                yield Plain("Loading…", id="record-details")
+            with TabPane("Links", id="links"):
+                yield DataTable(id="record-links", cursor_type="row")
+            with TabPane("Classes", id="classes"):
+                yield DataTable(id="record-classes", cursor_type="row")
+            with TabPane("History", id="history"):
+                yield DataTable(id="record-history", cursor_type="row")
+        yield BusyBar()
+        yield Footer(compact=True)
+
+    def reload(self) -> None:
+        self.call("user_detail", str(self.user_id), then=self.show_user)
+
+    def show_user(self, user: dict[str, Any]) -> None:
+        self.user = user
+        now = self.now()
+        title = Text(no_wrap=True, overflow="ellipsis")
+        title.append(name_of(user), style="bold")
+        title.append(f"  {user.get('kind')} · {STATUS_WORD.get(user['status'], user['status'])}")
+        title.append(f" · #{user['user_id']}")
+        self.query_one("#record-title", Static).update(title)
+        self.query_one("#record-details", Static).update(details(user, now))
+        links = self.query_one("#record-links", DataTable)
+        links.clear(columns=True)
+        links.add_columns("Name", "SIS id", "Relationship", "Status", "Origin")
+        for link in user.get("links", []):
+            links.add_row(
+                name_of(link),
+                link.get("sis_id") or "–",
+                link.get("relationship") or "",
+                link.get("status"),
+                link.get("origin"),
+                key=str(link["user_id"]),
+            )
+        classes = self.query_one("#record-classes", DataTable)
+        classes.clear(columns=True)
+        classes.add_columns("Classroom", "SIS id", "Role", "Status")
+        for c in user.get("classrooms", []):
+            classes.add_row(
+                c.get("name") or "", c.get("sis_id") or "–", c.get("role"), c.get("status")
+            )
+        history = self.query_one("#record-history", DataTable)
+        history.clear(columns=True)
+        history.add_columns("When", "Who", "What", "Detail")
+        events = list(user.get("history", []))
+        if user.get("created_run") is not None and not any(
+            h.get("what") == "create" for h in events
+        ):
+            events.append(
+                {
+                    "happened_at": user.get("created_at"),
+                    "who": f"run {user['created_run']}",
+                    "what": "create",
+                    "detail": "created by the sync",
+                }
+            )
+        for h in events:
+            history.add_row(
+                when(h.get("happened_at"), now),
+                h.get("who") or "",
+                (h.get("what") or "").split(".")[-1].replace("_", " "),
+                readable(h.get("detail"))[:200],
+            )
+        for table in (links, classes, history):
+            if not table.row_count:
+                table.add_row("(none)", *[""] * (len(table.columns) - 1))
+        tabs = self.query_one(TabbedContent)
+        tabs.get_tab("links").label = f"Links ({len(user.get('links', []))})"  # type: ignore[assignment]
+        tabs.get_tab("classes").label = f"Classes ({len(user.get('classrooms', []))})"  # type: ignore[assignment]
+        tabs.get_tab("history").label = f"History ({len(events)})"  # type: ignore[assignment]
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "unarchive":
+            return self.user is not None and self.user.get("status") == "archived"
+        return True
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_tab(self, step: int) -> None:
+        tabs = self.query_one(TabbedContent)
+        index = TABS.index(tabs.active) if tabs.active in TABS else 0
+        tabs.active = TABS[(index + step) % len(TABS)]
+        found = self.query_one(f"#{tabs.active}", TabPane).query(DataTable)
+        if found:
+            found.first().focus()
+
+    @on(DataTable.RowSelected, "#record-links")
+    def open_link(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value and event.row_key.value.isdigit():
+            self.app.push_screen(RecordScreen(int(event.row_key.value)))
+
+    def action_unarchive(self) -> None:
+        if self.user is None:
+            return
+        from roster_tui.screens.dialogs import ConfirmScreen
+
+        name = name_of(self.user)
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                self.write(
+                    "unarchive_user",
+                    str(self.user_id),
+                    busy=f"Unarchiving {name}…",
+                    then=lambda _id: (
+                        self.notify(f"{name} is active again.", title="Unarchived"),
+                        self.reload(),
+                    ),
+                )
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Unarchive {name}?",
+                f"{name} becomes active again. The directory changes, so open runs are "
+                "superseded: plan them again afterwards.",
+                "Unarchive",
+            ),
+            answered,
+        )
+
+
+def readable(detail: str | None) -> str:
+    """An audit entry's JSON details as 'email: old → new'; a run's field list as it is."""
+    if not detail or not detail.startswith("{"):
+        return detail or ""
+    try:
+        data = json.loads(detail)
+    except ValueError:
+        return detail
+    old, new = data.get("old"), data.get("new")
+    if isinstance(old, dict) and isinstance(new, dict):
+        return "; ".join(f"{k}: {old.get(k) or '∅'} → {v or '∅'}" for k, v in new.items())
+    return "; ".join(f"{k}: {v}" for k, v in data.items()) or "–"
+
+
+def details(user: dict[str, Any], now: Any) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    for label, key in DETAIL_FIELDS:
+        value = user.get(key)
+        if value not in (None, ""):
+            grid.add_row(label, str(value))
+    schools = user.get("schools") or []
+    grid.add_row("Schools", ", ".join(schools) if schools else "–")
+    grid.add_row("Account", "active (signs in)" if user.get("account_active") else "not activated")
+    if user.get("contacts_edited"):
+        grid.add_row("Contacts", "edited by hand: the sync asks before changing them")
+    grid.add_row(
+        "Created", f"{when(user.get('created_at'), now)} by run {user.get('created_run') or '–'}"
+    )
+    if user.get("status") == "archived":
+        run = user.get("archived_run")
+        grid.add_row(
+            "Archived",
+            f"{when(user.get('archived_at'), now)} " + (f"by run {run}" if run else "by hand"),
+        )
+    for merged in user.get("merged_records") or []:
+        grid.add_row(
+            "Merged in",
+            f"{name_of(merged)} ({merged.get('sis_id') or '#' + str(merged['user_id'])})",
+        )
+    attributes = user.get("attributes") or []
+    for a in attributes:
+        grid.add_row(f"· {a['name']}", f"{a.get('value')} ({a.get('status')})")
+    return grid
+
+
+class ClassroomScreen(RosterScreen):
+    """A classroom as the directory search returns it (the engine has no classroom detail yet)."""
+
+    MODE = "directory"
+    HELP = "One classroom: its school, type, students and status."
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        super().__init__()
+        self.row = row
+
+    def compose(self) -> ComposeResult:
+        row = self.row
+        yield NavBar(self.MODE)
+        yield Plain(
+            Text(f"{row.get('name')}  classroom · {row.get('status')}", style="bold"),
+            id="record-title",
+        )
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold")
+        grid.add_column()
+        for label, key in (
+            ("SIS id", "sis_id"),
+            ("School", "school"),
+            ("Type", "class_type"),
+            ("Students", "students"),
+            ("Origin", "origin"),
+            ("Status", "status"),
+        ):
+            grid.add_row(label, str(row.get(key) if row.get(key) is not None else "–"))
+        if row.get("name_locked"):
+            grid.add_row("Name", "renamed by hand: the sync keeps this name")
+        with VerticalScroll():
+            yield Plain(grid, id="record-details")
+        yield Footer(compact=True)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,151 @@
+"""One run: a summary in plain words, then its changes, conflicts, row results and files."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from daemon.models import Run
+from roster_tui.screens.base import RosterScreen
+from roster_tui.widgets.changes_panel import ChangesPanel
+from roster_tui.widgets.chrome import BusyBar, NavBar, Plain
+from roster_tui.widgets.conflicts_panel import ConflictsPanel
+from roster_tui.widgets.results_panel import FilesPanel, RowsPanel
+from roster_tui.widgets.run_summary import summary, title_line
+from roster_tui.words import OPEN
+
+TABS = ["summary", "changes", "conflicts", "rows", "files"]
+
+
+class RunDetailScreen(RosterScreen):
+    MODE = "runs"
+    HELP = (
+        "One run. Summary says in plain words what approving would do (or what it did), the "
+        "row counts, and each kind's archives against the deletion limit. Changes lists every "
+        "change by kind and operation with each field's before -> after; Conflicts are the "
+        "questions the sync could not answer alone; Rows are the upload results of every row "
+        "of the drop; Files are the files it had. [ and ] switch tabs."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", show=False),
+        Binding("a", "approve", "Approve"),
+        Binding("o", "override", "Override…"),
+        Binding("a", "override", "Override…", show=False),  # a on a held run: the same dialog
+        Binding("x", "reject", "Reject"),
+        Binding("p", "replan", "Re-plan"),
+        Binding("left_square_bracket", "tab(-1)", "Previous tab", key_display="[", show=False),
+        Binding("right_square_bracket", "tab(1)", "Tabs", key_display="[ ]"),
+    ]
+
+    def __init__(self, run_id: int, tab: str = "summary") -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.run: Run | None = None
+        self.first_tab = tab
+
+    def compose(self) -> ComposeResult:
+        yield NavBar(self.MODE)
+        yield Plain(f"Run {self.run_id}", id="run-title")
+        with TabbedContent(initial=self.first_tab, id="run-tabs"):
+            with TabPane("Summary", id="summary"), VerticalScroll(id="summary-scroll"):
+                yield Plain("Loading…", id="summary-text")
+            with TabPane("Changes", id="changes"):
+                yield ChangesPanel(self.run_id)
+            with TabPane("Conflicts", id="conflicts"):
+                yield ConflictsPanel(self.run_id, id="run-conflicts")
+            with TabPane("Rows", id="rows"):
+                yield RowsPanel(self.run_id)
+            with TabPane("Files", id="files"):
+                yield FilesPanel()
+        yield BusyBar()
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        if self.first_tab != "summary":
+            self.call_after_refresh(self._focus_tab, self.first_tab)
+
+    def reload(self) -> None:
+        self.reload_run()
+
+    def reload_run(self) -> None:
+        self.call("get_run", self.run_id, then=self.show_run, group="run")
+
+    def show_run(self, run: Run) -> None:
+        first = self.run is None
+        self.run = run
+        now = self.now()
+        self.query_one("#run-title", Static).update(title_line(run, now))
+        self.query_one("#summary-text", Static).update(summary(run, now))
+        tabs = self.query_one(TabbedContent)
+        tabs.get_tab("conflicts").label = f"Conflicts ({run.conflicts:,})"  # type: ignore[assignment]
+        errors = run.rows.error
+        tabs.get_tab("rows").label = f"Rows ({errors:,} ✗)" if errors else "Rows"  # type: ignore[assignment]
+        tabs.get_tab("changes").label = f"Changes ({run.total_changes():,})"  # type: ignore[assignment]
+        self.query_one(FilesPanel).show_run(run)
+        if first:
+            self.query_one(ChangesPanel).show_run(run)
+            self.query_one(ConflictsPanel).load()
+            self.query_one(RowsPanel).start(run)
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        run = self.run
+        if action == "approve":
+            return run is not None and run.status == "planned"
+        if action == "override":
+            return run is not None and run.status == "held"
+        if action == "reject":
+            return run is not None and run.status in OPEN
+        if action == "replan":
+            return run is not None and run.status not in OPEN
+        return True
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_tab(self, step: int) -> None:
+        tabs = self.query_one(TabbedContent)
+        index = TABS.index(tabs.active) if tabs.active in TABS else 0
+        self.show_tab(TABS[(index + step) % len(TABS)])
+
+    def show_tab(self, tab: str) -> None:
+        tabs = self.query_one(TabbedContent)
+        tabs.active = tab
+        self.call_after_refresh(self._focus_tab, tab)
+
+    def _focus_tab(self, tab: str) -> None:
+        pane = self.query_one(f"#{tab}", TabPane)
+        target = pane.query("DataTable, OptionList, VerticalScroll").first()
+        if tab == "changes":
+            target = pane.query("#changes").first()
+        target.focus()
+
+    @on(TabbedContent.TabActivated)
+    def tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.refresh_bindings()
+
+    def action_approve(self) -> None:
+        if self.run is not None:
+            self.roster.decide_run(self, self.run, "approve")
+
+    def action_override(self) -> None:
+        if self.run is not None:
+            self.roster.decide_run(self, self.run, "override")
+
+    def action_reject(self) -> None:
+        if self.run is not None:
+            self.roster.decide_run(self, self.run, "reject")
+
+    def action_replan(self) -> None:
+        if self.run is not None:
+            self.roster.plan_drop(self, self.run)
+
+    def after_decision(self) -> None:
+        """The run changed status: show it again (panels keep their place)."""
+        self.reload_run()
+        self.query_one(ConflictsPanel).reload()

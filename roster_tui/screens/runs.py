@@ -1,0 +1,202 @@
+"""Runs: every sync run, newest first, with a preview of the highlighted one (why it is held)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import DataTable, Footer, Static
+
+from daemon.models import Run
+from roster_tui.screens.base import RosterScreen
+from roster_tui.widgets.chrome import BusyBar, NavBar, Plain
+from roster_tui.widgets.paged_table import FillTable
+from roster_tui.words import (
+    OPEN,
+    STATUS_MEANING,
+    drop_name,
+    held_reasons,
+    kind_counts,
+    plural,
+    status_text,
+    when,
+)
+
+COLUMNS = [
+    ("Run", 3),
+    ("Created", 15),
+    ("Status", 12),
+    ("Changes", 7),
+    ("Errors", 6),
+    ("Confl.", 6),
+    ("Source", None),
+]
+
+
+class RunsScreen(RosterScreen):
+    MODE = "runs"
+    HELP = (
+        "Every sync run, newest first. A run is a plan made from one drop of the SIS's files: "
+        "planned runs wait for your approval; held runs tripped a safety rule (too many records "
+        "would be archived) and need a deliberate override. The box below the list says what the "
+        "highlighted run would change and, for a held run, why it is held."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Open", priority=True),
+        Binding("a", "approve", "Approve"),
+        Binding("o", "override", "Override…"),
+        Binding("a", "override", "Override…", show=False),  # a on a held run: the same dialog
+        Binding("x", "reject", "Reject"),
+        Binding("n", "plan", "New run"),
+        Binding("p", "replan", "Re-plan"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs: list[Run] = []
+
+    def compose(self) -> ComposeResult:
+        yield NavBar(self.MODE)
+        with Vertical(id="runs-body"):
+            yield FillTable(id="runs", cursor_type="row")
+            yield Plain(id="runs-empty", classes="empty")
+            yield Plain(id="run-preview")
+        yield BusyBar()
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#runs", FillTable).set_columns(COLUMNS)
+
+    def reload(self) -> None:
+        self.call("list_runs", 200, then=self.show_runs, failed=self.load_failed)
+
+    def load_failed(self, exc: Exception) -> None:
+        """The notice, and the reason in place of the list (the daemon may be down)."""
+        from roster_tui.gateway import describe_error
+
+        self.roster.show_error(exc)
+        title, message = describe_error(exc)
+        self.runs = []
+        self.query_one("#runs", DataTable).clear()
+        self.set_class(True, "-empty")
+        self.query_one("#runs-empty", Static).update(
+            f"Could not load the runs. {title}: {message}\n\nctrl+r tries again."
+        )
+        self.show_preview()
+        self.refresh_bindings()
+
+    def show_runs(self, runs: list[Run]) -> None:
+        self.runs = runs
+        self.roster.recent_runs = runs
+        table = self.query_one("#runs", DataTable)
+        keep = table.cursor_row if table.row_count else 0
+        table.clear()
+        now = self.now()
+        for run in runs:
+            table.add_row(
+                Text(f"{run.run_id:>3}"),
+                when(run.created_at, now),
+                status_text(run.status),
+                Text(f"{run.total_changes():,}", justify="right"),
+                Text(f"{run.rows.error:,}" if run.rows.error else "·", justify="right"),
+                Text(f"{run.conflicts:,}" if run.conflicts else "·", justify="right"),
+                drop_name(run.source),
+                key=str(run.run_id),
+            )
+        empty = not runs
+        self.set_class(empty, "-empty")
+        self.query_one("#runs-empty", Static).update(
+            "No runs yet.\n\nPress n to plan a drop (a folder or ZIP of OneRoster CSV files), "
+            "or run: roster-sync run PATH"
+            if empty
+            else ""
+        )
+        if runs:
+            table.move_cursor(row=min(keep, len(runs) - 1), animate=False)
+        self.show_preview()
+        self.refresh_bindings()
+
+    @property
+    def current(self) -> Run | None:
+        table = self.query_one("#runs", DataTable)
+        if not self.runs or not 0 <= table.cursor_row < len(self.runs):
+            return None
+        return self.runs[table.cursor_row]
+
+    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self.show_preview()
+        self.refresh_bindings()
+
+    def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    def show_preview(self) -> None:
+        self.query_one("#run-preview", Static).update(preview(self.current))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        run = self.current
+        if action == "approve":
+            return run is not None and run.status == "planned"
+        if action == "override":
+            return run is not None and run.status == "held"
+        if action == "reject":
+            return run is not None and run.status in OPEN
+        if action in ("open", "replan"):
+            return run is not None
+        return True
+
+    def action_open(self) -> None:
+        if self.current is not None:
+            self.roster.open_run(self.current.run_id)
+
+    def action_approve(self) -> None:
+        if self.current is not None:
+            self.roster.decide_run(self, self.current, "approve")
+
+    def action_override(self) -> None:
+        if self.current is not None:
+            self.roster.decide_run(self, self.current, "override")
+
+    def action_reject(self) -> None:
+        if self.current is not None:
+            self.roster.decide_run(self, self.current, "reject")
+
+    def action_plan(self) -> None:
+        self.roster.plan_drop(self, None)
+
+    def action_replan(self) -> None:
+        if self.current is not None:
+            self.roster.plan_drop(self, self.current)
+
+
+def preview(run: Run | None) -> Any:
+    """Four or five lines about one run: status meaning, why held or failed, changes per kind."""
+    if run is None:
+        return ""
+    text = Text(no_wrap=False)
+    text.append(f"Run {run.run_id} ")
+    text.append_text(status_text(run.status))
+    text.append(f" — {STATUS_MEANING.get(run.status, run.status)}\n")
+    if run.status == "failed":
+        text.append("Error: ", style="bold")
+        text.append(f"{run.error or 'unknown'}\n")
+        return text
+    if run.status == "held":
+        reasons = held_reasons(run)
+        text.append(f"Why held ({plural(len(reasons), 'limit')} exceeded):\n", style="bold")
+        for reason in reasons[:3]:
+            text.append(f"  ‖ {reason}\n")
+        if len(reasons) > 3:
+            text.append(f"  … and {len(reasons) - 3} more (open the run)\n")
+    text.append("Changes: ", style="bold")
+    text.append(kind_counts(run) + "\n")
+    text.append("Rows: ", style="bold")
+    text.append(
+        f"{run.rows.success:,} ok · {run.rows.warning:,} warnings · {run.rows.error:,} errors"
+    )
+    if run.conflicts:
+        text.append(f" · {plural(run.conflicts, 'conflict')} ({run.blocking_conflicts} blocking)")
+    return text

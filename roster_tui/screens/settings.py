@@ -1,0 +1,142 @@
+"""Settings: the sync settings, each with its meaning, edited with validation."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Footer, Input, Static
+
+from roster_tui.gateway import describe_error
+from roster_tui.screens.base import RosterScreen, run_call
+from roster_tui.widgets.chrome import BusyBar, Field, NavBar, Plain
+from roster_tui.widgets.paged_table import FillTable
+
+NOTE = "Changes shape the next plan; open runs keep the settings they were planned with."
+
+
+class SettingsScreen(RosterScreen):
+    MODE = "settings"
+    HELP = (
+        "The district's sync settings. Each one's meaning and allowed values are shown below "
+        "the list; enter edits the highlighted one (the engine checks the value and says what "
+        "is allowed). " + NOTE + " Every change is recorded in the audit log."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "edit", "Edit…", priority=True)]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.settings: list[dict[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        yield NavBar(self.MODE)
+        yield FillTable(id="settings", cursor_type="row")
+        yield Plain("", id="setting-meaning")
+        yield BusyBar()
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(FillTable).set_columns([("Setting", 32), ("Value", 16), ("Allowed", None)])
+
+    def reload(self) -> None:
+        self.call("settings_show", then=self.show_settings)
+
+    def show_settings(self, settings: list[dict[str, Any]]) -> None:
+        self.settings = settings
+        table = self.query_one(DataTable)
+        keep = table.cursor_row if table.row_count else 0
+        table.clear()
+        for s in settings:
+            table.add_row(s["key"], Text(s["value"], style="bold"), s["allowed"], key=s["key"])
+        if settings:
+            table.move_cursor(row=min(keep, len(settings) - 1), animate=False)
+        self.show_meaning()
+        self.refresh_bindings()
+
+    @property
+    def current(self) -> dict[str, Any] | None:
+        row = self.query_one(DataTable).cursor_row
+        return self.settings[row] if 0 <= row < len(self.settings) else None
+
+    @on(DataTable.RowHighlighted)
+    def show_meaning(self) -> None:
+        s = self.current
+        text = Text()
+        if s is not None:
+            text.append(f"{s['key']} = {s['value']}\n", style="bold")
+            text.append(f"{s['meaning']}\n")
+            text.append(f"Allowed: {s['allowed']}. ", style="italic")
+            text.append(NOTE, style="dim")
+        self.query_one("#setting-meaning", Static).update(text)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "edit":
+            return self.current is not None
+        return True
+
+    def action_edit(self) -> None:
+        s = self.current
+        if s is None:
+            return
+
+        def edited(settings: list[dict[str, Any]] | None) -> None:
+            if settings is not None:
+                self.show_settings(settings)
+                new = next((x["value"] for x in settings if x["key"] == s["key"]), "?")
+                self.notify(f"{s['key']} = {new}. {NOTE}", title="Setting changed")
+
+        self.app.push_screen(EditSettingScreen(s), edited)
+
+
+class EditSettingScreen(ModalScreen[list[dict[str, Any]] | None]):
+    """Asks the engine to set the value; its refusal (with the allowed values) stays on screen."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, setting: dict[str, Any]) -> None:
+        super().__init__(classes="dialog-screen")
+        self.setting = setting
+
+    def compose(self) -> ComposeResult:
+        s = self.setting
+        with Vertical(id="dialog", classes="-small"):
+            yield Plain(f"Change {s['key']}", id="dialog-title")
+            yield Plain(f"{s['meaning']}\nAllowed: {s['allowed']}.", id="consequences")
+            yield Field(s["value"], id="value", select_on_focus=True, compact=True)
+            yield Plain("", id="problem")
+            with Horizontal(id="dialog-buttons"):
+                yield Button("Save (enter)", id="confirm", variant="primary", compact=True)
+                yield Button("Cancel (esc)", id="cancel", compact=True)
+
+    @on(Button.Pressed, "#confirm")
+    @on(Input.Submitted)
+    def save(self) -> None:
+        value = self.query_one(Input).value.strip()
+        if value == self.setting["value"]:
+            self.dismiss(None)
+            return
+        self.query_one("#problem", Static).update("Checking…")
+        run_call(
+            self,
+            "settings_set",
+            self.setting["key"],
+            value,
+            then=self.dismiss,
+            failed=self.refused,
+            group="write",
+            exclusive=False,
+        )
+
+    def refused(self, exc: Exception) -> None:
+        title, message = describe_error(exc)
+        self.query_one("#problem", Static).update(Text(f"✗ {title}: {message}", style="bold"))
+        self.query_one(Input).focus()
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

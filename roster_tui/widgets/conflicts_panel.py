@@ -1,0 +1,206 @@
+"""Conflicts one at a time or in bulk: take the feed's value, keep the directory's, or ignore."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from daemon.models import Conflict
+from roster_tui.screens.base import run_call
+from roster_tui.widgets.chrome import Plain
+from roster_tui.widgets.paged_table import PagedTable
+from roster_tui.words import OPEN, STATUS, plural
+
+DECISION_WORDS = {
+    "take": "take the feed's value",
+    "keep": "keep the directory's value",
+    "ignore": "ignore",
+}
+DECISION_CELL = {None: "· open", "take": "⇐ take", "keep": "⇒ keep", "ignore": "– ignore"}
+
+
+class ConflictsPanel(Vertical):
+    """Open conflicts of one run (or of every run): mark some, then decide."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("t", "decide('take')", "Take", tooltip="take the feed's value"),
+        Binding("k", "decide('keep')", "Keep", tooltip="keep the directory's value"),
+        Binding("i", "decide('ignore')", "Ignore"),
+        Binding("space", "mark", "Mark"),
+        Binding("asterisk", "mark_all", "Mark all", key_display="*", show=False),
+        Binding("v", "toggle_decided", "Show decided too", show=False),
+    ]
+
+    def __init__(self, run_id: int | None, *, id: str | None = None) -> None:
+        super().__init__(id=id, classes="conflicts-panel")
+        self.run_id = run_id
+        self.open_only = run_id is None
+        self.marked: set[int] = set()
+        self.statuses: dict[int, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Plain("", classes="caption")
+        yield PagedTable(classes="conflicts-table")
+        yield Plain("", classes="conflict-detail")
+
+    @property
+    def table(self) -> PagedTable:
+        return self.query_one(PagedTable)
+
+    def columns(self) -> list[tuple[str, int | None]]:
+        first = [("✓", 1), ("#", 4)]
+        run = [] if self.run_id is not None else [("Run", 6)]
+        return [*first, *run, ("Record", 18), ("Field", 12), ("Decision", 8), ("Feed says", None)]
+
+    def row(self, c: Conflict) -> list[Any]:
+        cells: list[Any] = ["✓" if c.conflict_id in self.marked else " ", str(c.conflict_id)]
+        if self.run_id is None:
+            status = self.statuses.get(c.run_id, "")
+            symbol = STATUS.get(status, ("?",))[0].split()[0]
+            cells.append(f"{c.run_id} {symbol}")
+        cells += [
+            c.label or c.sis_id or "",
+            c.field or c.kind,
+            DECISION_CELL.get(c.decision, c.decision or ""),
+            c.feed_value if c.feed_value is not None else "∅",
+        ]
+        return cells
+
+    def load(self) -> None:
+        gw, run_id, open_only = self.app.gw, self.run_id, self.open_only  # type: ignore[attr-defined]
+
+        def fetch(offset: int, limit: int) -> Any:
+            if run_id is None and offset == 0:
+                self.statuses = {r.run_id: r.status for r in gw.call("list_runs", 200)}
+            return gw.call("conflicts", run_id, open_only, offset, limit)
+
+        self.table.configure(self.columns(), fetch, self.row)
+
+    def reload(self) -> None:
+        if self.table.fetch is None:
+            self.load()
+        else:
+            self.table.reload()
+
+    @on(PagedTable.Loaded)
+    def loaded(self, event: PagedTable.Loaded) -> None:
+        scope = "" if self.run_id is None else f" in run {self.run_id}"
+        which = "open conflicts" if self.open_only else "conflicts (open and decided)"
+        keys = "space marks · * all · v decided too" if self.open_only else "v open only"
+        caption = (
+            f"{event.total:,} {which}{scope} · {len(self.marked)} marked · {keys}"
+            if event.total
+            else f"No {which}{scope}. {keys}"
+        )
+        self.query_one(".caption", Static).update(caption)
+        self.show_detail()
+
+    @on(PagedTable.RowHighlighted)
+    def show_detail(self) -> None:
+        self.query_one(".conflict-detail", Static).update(detail(self.table.highlighted, self))
+
+    def action_mark(self) -> None:
+        conflict = self.table.highlighted
+        if conflict is None:
+            return
+        self.marked.symmetric_difference_update({conflict.conflict_id})
+        self.table.replace_item(self.table.cursor_row, conflict)
+        if self.table.cursor_row < self.table.row_count - 1:
+            self.table.move_cursor(row=self.table.cursor_row + 1)
+        self._caption_marks()
+
+    def action_mark_all(self) -> None:
+        loaded = {c.conflict_id for c in self.table.items if c.decision is None}
+        self.marked = set() if loaded <= self.marked else loaded
+        for index, conflict in enumerate(self.table.items):
+            self.table.replace_item(index, conflict)
+        self._caption_marks()
+
+    def _caption_marks(self) -> None:
+        total = self.table.total or 0
+        which = "open conflicts" if self.open_only else "conflicts"
+        self.query_one(".caption", Static).update(
+            f"{total:,} {which} · {len(self.marked)} marked (space marks, t/k/i decide all marked)"
+        )
+
+    def action_toggle_decided(self) -> None:
+        self.open_only = not self.open_only
+        self.load()
+
+    def action_decide(self, decision: str) -> None:
+        ids = sorted(self.marked) or (
+            [self.table.highlighted.conflict_id] if self.table.highlighted else []
+        )
+        if not ids:
+            self.app.notify("No conflict here to decide.", severity="warning")
+            return
+        immediate = any(
+            c.conflict_id in ids and self.statuses.get(c.run_id, "planned") not in OPEN
+            for c in self.table.items
+        )
+
+        def done(count: int) -> None:
+            self.marked.clear()
+            self.app.notify(
+                f"{plural(count, 'conflict')}: {DECISION_WORDS[decision]}.",
+                title="Decided",
+            )
+            self.table.reload()
+            screen_reload = getattr(self.screen, "reload_run", None)
+            if screen_reload is not None:
+                screen_reload()
+
+        def go(ok: bool | None = True) -> None:
+            if ok:
+                run_call(
+                    self,
+                    "resolve_conflicts",
+                    ids,
+                    decision,
+                    then=done,
+                    busy=f"Deciding {plural(len(ids), 'conflict')}…",
+                    group="write",
+                    exclusive=False,
+                )
+
+        if decision == "take" and immediate:
+            from roster_tui.screens.dialogs import ConfirmScreen
+
+            self.app.push_screen(
+                ConfirmScreen(
+                    "Take the feed's value now?",
+                    "These conflicts belong to a run that is already applied: taking the feed's "
+                    "value changes the directory at once, and open runs are superseded "
+                    "(plan them again).",
+                    "Take it",
+                ),
+                go,
+            )
+        else:
+            go()
+
+
+def detail(c: Conflict | None, panel: ConflictsPanel) -> Text:
+    if c is None:
+        return Text("")
+    text = Text(no_wrap=False)
+    text.append(f"#{c.conflict_id} {c.kind.replace('_', ' ')}", style="bold")
+    text.append(f" · {c.label or ''} ({c.sis_id or 'no SIS id'}) · run {c.run_id}")
+    if c.blocking:
+        text.append(" · ! blocking", style="bold")
+    text.append(f"\n{c.message}\n")
+    text.append("feed: ", style="bold")
+    text.append(f"{c.feed_value if c.feed_value is not None else '∅'}   ")
+    text.append("directory: ", style="bold")
+    text.append(f"{c.directory_value if c.directory_value is not None else '∅'}\n")
+    if c.decision:
+        text.append(f"Decided: {DECISION_WORDS.get(c.decision, c.decision)} by {c.decided_by}")
+    else:
+        text.append(f"Suggested: {DECISION_WORDS.get(c.suggestion, c.suggestion)}")
+    return text

@@ -1,0 +1,177 @@
+"""A table that never holds a whole run: it asks for one page and the next as the cursor nears it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import DataTable
+from textual.worker import get_current_worker
+
+from daemon.models import Page
+
+Fetch = Callable[[int, int], Page]
+Column = tuple[str, int | None]
+
+
+class FillTable(DataTable[Any]):
+    """A DataTable whose last column, when given no width, takes the rest of the width."""
+
+    fill_last = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("home", "scroll_top", "First row", show=False),
+        Binding("end", "scroll_bottom", "Last row", show=False),
+    ]
+
+    def fit_columns(self) -> None:
+        """No side scrolling at 80 columns: long last cells are cut, the detail pane has them."""
+        if not self.fill_last or not self.ordered_columns or not self.size.width:
+            return
+        last = self.ordered_columns[-1]
+        others = sum(c.get_render_width(self) for c in self.ordered_columns[:-1])
+        width = max(8, self.size.width - others - 2 * self.cell_padding - 1)
+        if last.auto_width or last.width != width:
+            last.auto_width, last.width = False, width
+            self._require_update_dimensions = True
+            self._update_count += 1
+            self.refresh()
+
+    def on_resize(self) -> None:
+        self.fit_columns()
+
+    def set_columns(self, columns: Sequence[Column]) -> None:
+        self.clear(columns=True)
+        for label, width in columns:
+            self.add_column(label, width=width, key=label)
+        self.fill_last = bool(columns) and columns[-1][1] is None
+        self.fit_columns()
+
+
+class PagedTable(FillTable):
+    """Rows come from `fetch(offset, limit)` (run in a thread worker through the gateway)."""
+
+    PAGE_SIZE = 100
+    MARGIN = 25  # rows left below the cursor when the next page is asked for
+    MAX_PAGE = 500  # the engine's largest page
+
+    class Loaded(Message):
+        """A page arrived (or the first load of an empty list)."""
+
+        def __init__(self, table: PagedTable, total: int) -> None:
+            super().__init__()
+            self.table = table
+            self.total = total
+
+        @property
+        def control(self) -> PagedTable:
+            return self.table
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False)
+        self.fetch: Fetch | None = None
+        self.to_row: Callable[[Any], Sequence[Any]] = lambda item: [str(item)]
+        self.items: list[Any] = []
+        self.total: int | None = None
+        self.pages_loaded = 0
+        self._generation = 0
+        self._loading = False
+        self._restore_row: int | None = None
+
+    def configure(
+        self, columns: Sequence[Column], fetch: Fetch, to_row: Callable[[Any], Sequence[Any]]
+    ) -> None:
+        """New columns and a new source: starts over from the first page."""
+        self.set_columns(columns)
+        self.fetch, self.to_row = fetch, to_row
+        self._start(0)
+
+    def reload(self, keep_cursor: bool = True) -> None:
+        """The same source again (after a change), keeping the cursor where it was."""
+        if self.fetch is None:
+            return
+        self._start(self.cursor_row if keep_cursor and self.row_count else 0)
+
+    def _start(self, cursor: int) -> None:
+        self._generation += 1
+        self.clear()
+        self.items, self.total, self.pages_loaded = [], None, 0
+        self._restore_row = cursor
+        self._load(0, min(self.MAX_PAGE, max(self.PAGE_SIZE, cursor + self.MARGIN)))
+
+    @property
+    def highlighted(self) -> Any | None:
+        if 0 <= self.cursor_row < len(self.items) and self.row_count:
+            return self.items[self.cursor_row]
+        return None
+
+    @property
+    def loading_more(self) -> bool:
+        return self._loading
+
+    def _load(self, offset: int, limit: int) -> None:
+        fetch, generation = self.fetch, self._generation
+        if fetch is None:
+            return
+        self._loading = True
+
+        def work() -> None:
+            worker = get_current_worker()
+            try:
+                page = fetch(offset, limit)
+            except Exception as exc:
+                if not worker.is_cancelled:
+                    self.app.call_from_thread(self._failed, generation, exc)
+                return
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._append, generation, page)
+
+        self.run_worker(work, thread=True, group="page", name="page")
+
+    def _append(self, generation: int, page: Page) -> None:
+        if generation != self._generation:
+            return
+        self._loading = False
+        self.total = page.total
+        self.pages_loaded += 1
+        self.items.extend(page.items)
+        if page.items:
+            self.add_rows(self.to_row(item) for item in page.items)
+        if self._restore_row is not None:
+            row = min(self._restore_row, max(0, self.row_count - 1))
+            self._restore_row = None
+            if self.row_count:
+                self.move_cursor(row=row, animate=False, scroll=True)
+        self.post_message(self.Loaded(self, page.total))
+
+    def _failed(self, generation: int, exc: Exception) -> None:
+        if generation != self._generation:
+            return
+        self._loading = False
+        notice = getattr(self.app, "show_error", None)
+        if notice is not None:
+            notice(exc)
+
+    def _more_if_near_end(self) -> None:
+        if (
+            not self._loading
+            and self.total is not None
+            and len(self.items) < self.total
+            and self.cursor_row >= len(self.items) - self.MARGIN
+        ):
+            self._load(len(self.items), self.PAGE_SIZE)
+
+    def watch_cursor_coordinate(self, old: Any, new: Any) -> None:
+        super().watch_cursor_coordinate(old, new)
+        self._more_if_near_end()
+
+    def replace_item(self, index: int, item: Any) -> None:
+        """Redraw one row after a change made from the UI."""
+        if not 0 <= index < len(self.items):
+            return
+        self.items[index] = item
+        cells = self.to_row(item)
+        row_key = self.ordered_rows[index].key
+        for column, value in zip(self.ordered_columns, cells, strict=False):
+            self.update_cell(row_key, column.key, value)

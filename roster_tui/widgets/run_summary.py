@@ -1,0 +1,170 @@
+"""A run in plain words and numbers: what will happen (or did), and the limits it is held by."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from daemon.models import Run
+from roster_tui.words import (
+    KIND_NAMES,
+    STATUS_MEANING,
+    held_reasons,
+    op_lines,
+    plural,
+    short_source,
+    status_text,
+    when,
+)
+
+
+def title_line(run: Run, now: datetime) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"Run {run.run_id} ", style="bold")
+    text.append_text(status_text(run.status))
+    text.append(f"  {short_source(run.source)} · created {when(run.created_at, now)}")
+    if run.oneroster_version:
+        text.append(f" · OneRoster {run.oneroster_version}")
+    return text
+
+
+def summary(run: Run, now: datetime) -> RenderableType:
+    parts: list[RenderableType] = [_status(run, now)]
+    if run.status == "failed":
+        return Group(*parts)
+    parts.append(_changes(run))
+    parts.append(_rows(run))
+    limits = _limits(run)
+    if limits is not None:
+        parts.append(limits)
+    parts.append(_settings(run))
+    if run.notes:
+        notes = Text("Notes\n", style="bold")
+        for note in run.notes[:8]:
+            notes.append(f"  • {note.get('message', '')}\n")
+        if len(run.notes) > 8:
+            notes.append(f"  … and {len(run.notes) - 8} more\n")
+        parts.append(notes)
+    return Group(*parts)
+
+
+def _status(run: Run, now: datetime) -> Text:
+    text = Text()
+    text.append_text(status_text(run.status))
+    text.append(f" — {STATUS_MEANING.get(run.status, run.status)}.\n")
+    if run.status == "failed":
+        text.append("Error: ", style="bold")
+        text.append(f"{run.error or 'unknown'}\n")
+        text.append(
+            "The Files tab shows what was found in the drop; row problems are under Rows.\n"
+        )
+    if run.status == "held":
+        text.append("Why it is held:\n", style="bold")
+        for reason in held_reasons(run):
+            text.append(f"  ‖ {reason}\n")
+        text.append("Approving needs a deliberate override (o), or reject it (x).\n")
+    elif run.status == "planned":
+        text.append("Next: a approves it, x rejects it.\n")
+    elif run.status == "superseded":
+        text.append("Next: p plans its drop again against today's directory.\n")
+    if run.decided_at is not None:
+        text.append(f"Decided {when(run.decided_at, now)} by {run.decided_by or '?'}")
+        if run.override_by:
+            text.append(f" (hold overridden by {run.override_by})")
+        text.append("\n")
+    return text
+
+
+def _changes(run: Run) -> RenderableType:
+    applied = run.status == "applied"
+    heading = (
+        f"What run {run.run_id} did" if applied else f"What approving run {run.run_id} would do"
+    )
+    lines = op_lines(run, past=applied)
+    if not lines:
+        return Text(f"{heading}\n  Nothing: the directory already matches this drop.\n")
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=1)
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    for verb, what in lines:
+        grid.add_row("", verb, what)
+    return Group(Text(heading, style="bold"), grid, Text(""))
+
+
+def _rows(run: Run) -> Text:
+    rows = run.rows
+    text = Text()
+    text.append("Rows      ", style="bold")
+    text.append(
+        f"{rows.success:,} ok · {rows.warning:,} with warnings · {rows.error:,} with errors"
+        + (" (see Rows)" if rows.warning or rows.error else "")
+        + "\n"
+    )
+    text.append("Conflicts ", style="bold")
+    if run.conflicts:
+        text.append(
+            f"{plural(run.conflicts, 'conflict')}, {run.blocking_conflicts} blocking "
+            "(see Conflicts); undecided ones keep the directory's value\n"
+        )
+    else:
+        text.append("none\n")
+    return text
+
+
+def _limits(run: Run) -> RenderableType | None:
+    """Archive counts against their limits: every kind that archives, and every held kind."""
+    shown = [t for t in run.thresholds if t.archives or t.held]
+    if not shown:
+        return None
+    percent = run.settings.get("deletion_threshold")
+    count = run.settings.get("deletion_threshold_count")
+    rule = f"at most {percent:g}% of active records" if percent is not None else "limits"
+    if count is not None:
+        rule += f" and {count:,} records"
+    table = Table(
+        title=f"Archive limits ({rule} per kind)",
+        title_justify="left",
+        title_style="bold",
+        box=None,
+        padding=(0, 1),
+        show_edge=False,
+    )
+    table.add_column("kind")
+    table.add_column("archives", justify="right")
+    table.add_column("of active", justify="right")
+    table.add_column("%", justify="right")
+    table.add_column("limit", justify="right")
+    table.add_column("")
+    for t in shown:
+        pct = 100.0 * t.archives / t.active if t.active else 0.0
+        verdict = Text("‖ over: held", style="bold") if t.held else Text("✓ within")
+        table.add_row(
+            KIND_NAMES.get(t.kind, (t.kind, t.kind))[1],
+            f"{t.archives:,}",
+            f"{t.active:,}",
+            f"{pct:.1f}",
+            f"{t.limit:,}",
+            verdict,
+        )
+    return table
+
+
+def _settings(run: Run) -> Text:
+    from daemon.settings import SyncSettings, format_value
+
+    text = Text("\n")
+    if not run.settings:
+        return text
+    defaults = SyncSettings().model_dump()
+    changed = [
+        f"{key} = {format_value(value)}"
+        for key, value in run.settings.items()
+        if key in defaults and value != defaults[key]
+    ]
+    text.append("Planned with settings: ", style="bold")
+    text.append((", ".join(changed) if changed else "all defaults") + "\n")
+    return text

@@ -1,0 +1,142 @@
+"""How the UI words runs, changes and times: symbols plus words, so nothing relies on colour."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import PurePath
+
+from rich.text import Text
+
+from daemon.models import Run
+from daemon.sync.kinds import CHANGE_KINDS
+
+# status -> (symbol and word, style). The word and symbol carry the meaning; colour only helps.
+STATUS = {
+    "planned": ("● planned", "bold cyan"),
+    "held": ("‖ HELD", "bold reverse yellow"),
+    "applied": ("✓ applied", "green"),
+    "rejected": ("– rejected", "dim"),
+    "failed": ("✗ failed", "bold red"),
+    "superseded": ("↷ superseded", "dim italic"),
+    "loading": ("… loading", "italic"),
+}
+STATUS_MEANING = {
+    "planned": "awaiting approval",
+    "held": "a safety rule tripped: approving needs a deliberate override",
+    "applied": "the directory was changed",
+    "rejected": "discarded; the directory was not changed",
+    "failed": "the drop could not be loaded",
+    "superseded": "the directory changed after this plan was made: re-plan it",
+    "loading": "being loaded",
+}
+OPS = ("create", "update", "archive", "unarchive")
+OP_SIGN = {"create": "+", "update": "~", "archive": "−", "unarchive": "↺"}
+OP_VERB = {"create": "Create", "update": "Update", "archive": "Archive", "unarchive": "Unarchive"}
+OP_PAST = {
+    "create": "Created",
+    "update": "Updated",
+    "archive": "Archived",
+    "unarchive": "Unarchived",
+}
+KIND_NAMES = {  # kind -> (singular, plural)
+    "schools": ("school", "schools"),
+    "classrooms": ("classroom", "classrooms"),
+    "students": ("student", "students"),
+    "staff": ("staff member", "staff"),
+    "guardians": ("guardian", "guardians"),
+    "enrollments": ("enrollment", "enrollments"),
+    "guardian_links": ("guardian link", "guardian links"),
+    "student_attributes": ("student attribute", "student attributes"),
+}
+OPEN = ("planned", "held")
+
+
+def status_text(status: str) -> Text:
+    word, style = STATUS.get(status, (status, ""))
+    return Text(word, style=style)
+
+
+def count_of(kind: str, n: int) -> str:
+    """'1 student', '6 students', '2,641 enrollments'."""
+    singular, plural = KIND_NAMES.get(kind, (kind, kind))
+    return f"{n:,} {singular if n == 1 else plural}"
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
+
+
+def when(moment: datetime | None, now: datetime) -> str:
+    """'today 02:00', 'yesterday 02:00', 'Nov 21 02:00', '2025-11-21': short and unambiguous."""
+    if moment is None:
+        return "—"
+    days = (now.date() - moment.date()).days
+    if days == 0:
+        return f"today {moment:%H:%M}"
+    if days == 1:
+        return f"yesterday {moment:%H:%M}"
+    if moment.year == now.year:
+        return f"{moment:%b %d %H:%M}"
+    return f"{moment:%Y-%m-%d}"
+
+
+def short_source(source: str) -> str:
+    """The drop's folder and name: enough to recognise, and the same on every machine."""
+    parts = PurePath(source).parts
+    return "/".join(parts[-2:]) if len(parts) > 1 else source
+
+
+def drop_name(source: str) -> str:
+    """Just the drop's own name, for narrow lists."""
+    return PurePath(source).name or source
+
+
+def op_lines(run: Run, past: bool = False) -> list[tuple[str, str]]:
+    """[('Create', '6 students, 6 guardians'), ('Archive', ...)]: the plan in plain words."""
+    lines = []
+    for op in OPS:
+        parts = [
+            count_of(kind, run.changes.get(kind, {}).get(op, 0))
+            for kind in CHANGE_KINDS
+            if run.changes.get(kind, {}).get(op, 0)
+        ]
+        if parts:
+            lines.append(((OP_PAST if past else OP_VERB)[op], ", ".join(parts)))
+    return lines
+
+
+def kind_counts(run: Run) -> str:
+    """'students +6 ~1 −3 · guardians +6 −4': per kind, for the runs list preview."""
+    parts = []
+    for kind in CHANGE_KINDS:
+        ops = run.changes.get(kind, {})
+        signs = " ".join(f"{OP_SIGN[op]}{ops[op]:,}" for op in OPS if ops.get(op))
+        if signs:
+            parts.append(f"{KIND_NAMES[kind][1]} {signs}")
+    return " · ".join(parts) if parts else "no changes"
+
+
+def held_reasons(run: Run) -> list[str]:
+    """Short reasons: 'students: archives 46 of 300 (15.3%), limit 30'."""
+    short = [
+        f"{KIND_NAMES.get(t.kind, (t.kind, t.kind))[1]}: archives {t.archives:,} of "
+        f"{t.active:,} ({100.0 * t.archives / t.active if t.active else 0:.1f}%), limit {t.limit:,}"
+        for t in run.thresholds
+        if t.held
+    ]
+    return short or list(run.hold_reasons)
+
+
+def consequences(run: Run) -> list[str]:
+    """What approving does, restated in the confirmation."""
+    lines = [f"{verb} {what}." for verb, what in op_lines(run)]
+    if not lines:
+        lines.append("No changes: the directory already matches this drop.")
+    if run.conflicts:
+        blocking = f" ({run.blocking_conflicts} blocking)" if run.blocking_conflicts else ""
+        lines.append(
+            f"{plural(run.conflicts, 'conflict')}{blocking} in this run: undecided ones keep "
+            "the directory's value."
+        )
+    lines.append("Nothing can be un-applied automatically; archived records can be restored.")
+    return lines

@@ -1,0 +1,196 @@
+"""Fixtures for the review UI: a demo database (fixed clock, fixed ids), clients and Pilot helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import io
+import shutil
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+from textual.pilot import Pilot
+from textual.worker import WorkerState
+
+from daemon.db import Database
+from daemon.demo import build_demo
+from daemon.service.api import PermissionDenied, check
+from daemon.service.client import ApiError, DaemonUnavailable
+from daemon.service.engine import Engine
+from roster_tui.app import RosterApp
+
+try:
+    from daemon.duplicates.engine_mixin import DuplicatesMixin
+except ImportError:  # duplicate detection not written yet
+    DuplicatesMixin = None  # type: ignore[assignment,misc]
+
+if DuplicatesMixin is None or hasattr(Engine, "duplicates_list"):
+    FullEngine = Engine
+else:
+
+    class FullEngine(DuplicatesMixin, Engine):  # type: ignore[no-redef]
+        """The engine with duplicate detection, until Engine itself inherits the mixin."""
+
+
+FIXED_NOW = datetime(2026, 11, 23, 9, 30)
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run `async def` tests here with asyncio (no async plugin needed for Pilot tests)."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
+    return True
+
+
+def fixed_clock() -> datetime:
+    return FIXED_NOW
+
+
+def make_app(client: Any, **kwargs: Any) -> RosterApp:
+    """The real app with a fixed clock, as the snapshots need."""
+    app = RosterApp(client, clock=fixed_clock, blink=False, **kwargs)
+    app.animation_level = "none"  # no tab underline sliding: faster, and never caught midway
+    return app
+
+
+async def settle(pilot: Pilot[Any], rounds: int = 8) -> None:
+    """Wait for every worker (engine calls run in threads) and for the work their results start."""
+    for _ in range(rounds):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(
+            w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in pilot.app.workers
+        ):
+            return
+
+
+async def press(pilot: Pilot[Any], *keys: str) -> None:
+    """Press keys one by one, letting each one's work finish (so screens are deterministic)."""
+    await settle(pilot)
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot)
+
+
+def notices_of(app: Any) -> list[str]:
+    """The notices shown so far, as 'title: message'."""
+    return [f"{n.title}: {n.message}" for n in app._notifications]
+
+
+def text_of(widget: Any) -> str:
+    """What a Static shows, as plain text (its Rich or Textual content rendered wide)."""
+    console = Console(width=200, record=True, file=io.StringIO(), color_system=None)
+    console.print(widget.content)
+    return console.export_text()
+
+
+async def type_text(pilot: Pilot[Any], text: str) -> None:
+    """Type into the focused field, then wait for the work it started."""
+    await pilot.press(*[{" ": "space"}.get(ch, ch) for ch in text])
+    await settle(pilot)
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once: day 1 applied, hand edits, day 2 planned, day 3 held (about two seconds)."""
+    path = build_demo(tmp_path_factory.mktemp("demo-template"), fixed_time=FIXED_NOW)
+    if FullEngine is not Engine:  # build_demo scans only when Engine has the mixin
+        db = Database(path)
+        try:
+            db.execute("SET threads = 1")
+            FullEngine(db, "demo").duplicates_scan()
+            db.execute("CHECKPOINT")
+        finally:
+            db.close()
+    return path
+
+
+@pytest.fixture
+def demo_path(demo_template: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "demo" / demo_template.name
+    target.parent.mkdir()
+    shutil.copyfile(demo_template, target)
+    return target
+
+
+@pytest.fixture
+def demo_engine(demo_path: Path) -> Iterator[Engine]:
+    db = Database(demo_path)
+    db.execute("SET threads = 1")  # new ids in a stable order, as in the demo build
+    try:
+        yield FullEngine(db, "admin")
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def empty_engine(tmp_path: Path) -> Iterator[Engine]:
+    db = Database(tmp_path / "empty" / "roster.duckdb")
+    try:
+        yield FullEngine(db, "admin")
+    finally:
+        db.close()
+
+
+class ViewerClient:
+    """The daemon as a viewer sees it: reads work, every change is refused with its message."""
+
+    is_remote = False
+
+    def __init__(self, engine: Engine, user: str = "alice") -> None:
+        self.engine = engine
+        self.user = user
+        self.db = engine.db
+
+    def __getattr__(self, method: str) -> Any:
+        target = getattr(self.engine, method)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                check({"viewer"}, method, self.user)
+            except PermissionDenied as exc:
+                raise ApiError("PermissionDenied", str(exc)) from exc
+            return target(*args, **kwargs)
+
+        return call
+
+
+class NoDuplicatesClient:
+    """An engine without duplicate detection (an older daemon)."""
+
+    is_remote = False
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.db = engine.db
+
+    def __getattr__(self, method: str) -> Any:
+        if method.startswith("duplicates_"):
+            raise AttributeError(method)
+        return getattr(self.engine, method)
+
+
+class GoneClient:
+    """A daemon that stopped answering."""
+
+    is_remote = False
+
+    def __getattr__(self, method: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            raise DaemonUnavailable(
+                "cannot reach the daemon at /run/roster-sync/roster-sync.sock: Connection refused"
+            )
+
+        return call
+
+
+def duplicates_available(engine: Engine) -> bool:
+    return callable(getattr(engine, "duplicates_list", None))

@@ -1,0 +1,84 @@
+"""Helpers for the snapshot tests: drive the app to a state, then let snap_compare take the SVG."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from daemon.service.engine import Engine
+from tests.tui.conftest import FIXED_NOW, SAMPLE, make_app, press, type_text
+
+Step = str | tuple[str, str]  # a key, ("type", text) or ("open", "RUN:TAB")
+
+
+def shoot(
+    snap_compare: Any,
+    client: Any,
+    *steps: Step,
+    size: tuple[int, int] = (80, 24),
+    **app_options: Any,
+) -> bool:
+    """The app on `client`, after the steps (each waits for the work it starts)."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await press(pilot)
+        for step in steps:
+            if isinstance(step, tuple) and step[0] == "open":
+                run_id, tab = step[1].split(":")
+                pilot.app.open_run(int(run_id), tab)  # type: ignore[attr-defined]
+                await press(pilot)
+            elif isinstance(step, tuple):
+                await enter_text(pilot, step[1])
+            else:
+                await press(pilot, step)
+
+    return snap_compare(make_app(client, **app_options), terminal_size=size, run_before=run_before)
+
+
+async def enter_text(pilot: Pilot[Any], text: str) -> None:
+    """Put text in the focused field at once (one search instead of one per keystroke)."""
+    field = pilot.app.focused
+    if isinstance(field, Input):
+        start, end = sorted(field.selection)  # typed text replaces a selection, as typing does
+        field.value = field.value[:start] + text + field.value[end:]
+        field.cursor_position = start + len(text)
+        await press(pilot)
+    else:
+        await type_text(pilot, text)
+
+
+def pin_run(engine: Engine, run_id: int, at: datetime) -> None:
+    """A run made during the test gets a fixed time, so the picture does not depend on today."""
+    engine.db.execute(
+        """UPDATE runs SET created_at = ?, planned_at = CASE WHEN planned_at IS NULL THEN NULL
+                  ELSE ? END, decided_at = CASE WHEN decided_at IS NULL THEN NULL ELSE ? END
+           WHERE run_id = ?""",
+        [at, at + timedelta(minutes=1), at + timedelta(minutes=30), run_id],
+    )
+
+
+def add_failed_run(engine: Engine, folder: Path) -> int:
+    """A drop with no OneRoster files at all: the run fails and changes nothing."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "readme.txt").write_text("not a roster\n")
+    run = engine.plan_source(str(folder))
+    pin_run(engine, run.run_id, FIXED_NOW.replace(hour=8, minute=15))
+    return run.run_id
+
+
+def unchanged_run(engine: Engine) -> int:
+    """On a fresh database: a small drop applied, then planned again (nothing to change)."""
+    first = engine.plan_source(str(SAMPLE / "oneroster12"))
+    engine.apply_run(first.run_id)
+    second = engine.plan_source(str(SAMPLE / "oneroster12"))
+    pin_run(engine, first.run_id, FIXED_NOW - timedelta(days=1, hours=7))
+    pin_run(engine, second.run_id, FIXED_NOW.replace(hour=2, minute=0))
+    return second.run_id
+
+
+Before = Callable[[Pilot[Any]], Awaitable[None]]

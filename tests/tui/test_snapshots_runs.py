@@ -1,0 +1,123 @@
+"""Snapshots of the Runs and Run detail screens and the run dialogs (80x24 unless said)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from daemon.service.engine import Engine
+from tests.tui.conftest import GoneClient, ViewerClient
+from tests.tui.snap import add_failed_run, shoot, unchanged_run
+
+DOWN_TO_RUN_2 = "down"
+
+
+# ---------------------------------------------------------------- runs
+def test_runs_empty(snap_compare, empty_engine: Engine) -> None:
+    assert shoot(snap_compare, empty_engine)
+
+
+def test_runs_typical_held_run_says_why(snap_compare, demo_engine: Engine) -> None:
+    assert shoot(snap_compare, demo_engine)
+
+
+def test_runs_planned_run_highlighted(snap_compare, demo_engine: Engine) -> None:
+    assert shoot(snap_compare, demo_engine, DOWN_TO_RUN_2)
+
+
+def test_runs_failed_run(snap_compare, demo_engine: Engine, tmp_path: Path) -> None:
+    add_failed_run(demo_engine, tmp_path / "drops" / "nofiles")
+    assert shoot(snap_compare, demo_engine)
+
+
+def test_runs_daemon_unavailable(snap_compare) -> None:
+    assert shoot(snap_compare, GoneClient())
+
+
+def test_runs_permission_denied(snap_compare, demo_engine: Engine) -> None:
+    assert shoot(snap_compare, ViewerClient(demo_engine), DOWN_TO_RUN_2, "a", "enter")
+
+
+def test_runs_sixteen_colours(snap_compare, demo_engine: Engine) -> None:
+    assert shoot(snap_compare, demo_engine, ansi=True)
+
+
+def test_runs_after_approving(snap_compare, demo_engine: Engine) -> None:
+    assert shoot(snap_compare, demo_engine, DOWN_TO_RUN_2, "a", "enter")
+
+
+# ---------------------------------------------------------------- run detail
+def test_detail_planned_summary(snap_compare, demo_engine: Engine) -> None:
+    assert shoot(snap_compare, demo_engine, DOWN_TO_RUN_2, "enter")
+
+
+def test_detail_held_summary(snap_compare, demo_engine: Engine) -> None:
+    assert shoot(snap_compare, demo_engine, "enter")
+
+
+def test_detail_held_wide(snap_compare, demo_engine: Engine) -> None:
+    assert shoot(snap_compare, demo_engine, "enter", size=(120, 40))
+
+
+def test_detail_changes(snap_compare, demo_engine: Engine) -> None:
+    steps = (("open", "2:changes"), "down", "down")
+    assert shoot(snap_compare, demo_engine, *steps)
+
+
+def test_detail_changes_of_one_kind(snap_compare, demo_engine: Engine) -> None:
+    steps = (("open", "2:changes"), "shift+tab", "down", "down", "down")
+    assert shoot(snap_compare, demo_engine, *steps)
+
+
+def test_detail_conflicts(snap_compare, demo_engine: Engine) -> None:
+    steps = (("open", "2:conflicts"),)
+    assert shoot(snap_compare, demo_engine, *steps)
+
+
+def test_detail_row_errors(snap_compare, demo_engine: Engine) -> None:
+    steps = (("open", "3:rows"),)
+    assert shoot(snap_compare, demo_engine, *steps)
+
+
+def test_detail_row_warnings(snap_compare, demo_engine: Engine) -> None:
+    steps = (("open", "3:rows"), "w")
+    assert shoot(snap_compare, demo_engine, *steps)
+
+
+def test_detail_files(snap_compare, demo_engine: Engine) -> None:
+    steps = (("open", "3:files"),)
+    assert shoot(snap_compare, demo_engine, *steps)
+
+
+def test_detail_failed_run(snap_compare, demo_engine: Engine, tmp_path: Path) -> None:
+    add_failed_run(demo_engine, tmp_path / "drops" / "nofiles")
+    assert shoot(snap_compare, demo_engine, "enter")
+
+
+def test_detail_nothing_to_change(snap_compare, empty_engine: Engine) -> None:
+    unchanged_run(empty_engine)
+    assert shoot(snap_compare, empty_engine, "enter")
+
+
+def test_detail_applied_run(snap_compare, demo_engine: Engine) -> None:
+    assert shoot(snap_compare, demo_engine, "down", "down", "enter")
+
+
+# ---------------------------------------------------------------- dialogs
+def test_approve_dialog(snap_compare, demo_engine: Engine) -> None:
+    assert shoot(snap_compare, demo_engine, DOWN_TO_RUN_2, "a")
+
+
+def test_override_dialog_needs_the_word(snap_compare, demo_engine: Engine) -> None:
+    assert shoot(snap_compare, demo_engine, "o", ("type", "overide"), "enter")
+
+
+def test_reject_dialog(snap_compare, demo_engine: Engine) -> None:
+    assert shoot(snap_compare, demo_engine, DOWN_TO_RUN_2, "x")
+
+
+def test_plan_dialog(snap_compare, empty_engine: Engine) -> None:
+    assert shoot(snap_compare, empty_engine, "n")
+
+
+def test_help(snap_compare, demo_engine: Engine) -> None:
+    assert shoot(snap_compare, demo_engine, DOWN_TO_RUN_2, "enter", "question_mark")
