@@ -9,6 +9,7 @@ from daemon.directory.records import EditRefused
 from daemon.models import Page
 
 MAX_PAGE = 500
+ID_COLUMNS = {"users": "user_id", "classrooms": "classroom_id", "schools": "school_id"}
 USER_KIND_TO_CHANGE = {"student": "students", "staff": "staff", "guardian": "guardians"}
 
 
@@ -108,6 +109,25 @@ def user_detail(db: Database, user_id: int) -> dict[str, Any]:
     return user
 
 
+def classroom_detail(db: Database, classroom_id: int) -> dict[str, Any]:
+    rows = db.dicts(
+        """SELECT c.*, s.name AS school FROM classrooms c LEFT JOIN schools s USING (school_id)
+           WHERE c.classroom_id = ?""",
+        [classroom_id],
+    )
+    if not rows:
+        raise EditRefused(f"no classroom {classroom_id}")
+    room = rows[0]
+    room["members"] = db.dicts(
+        """SELECT u.user_id, u.given_name, u.family_name, u.sis_id, u.kind, e.role, e.status, e.origin
+           FROM enrollments e JOIN users u USING (user_id) WHERE e.classroom_id = ?
+           ORDER BY e.status, e.role DESC, u.family_name, u.given_name LIMIT 2000""",
+        [classroom_id],
+    )
+    room["history"] = record_history(db, "classrooms", classroom_id)
+    return room
+
+
 def record_history(db: Database, table: str, record_id: int) -> list[dict[str, Any]]:
     """Which runs changed the record, and which people edited it, newest first."""
     kinds = {
@@ -125,8 +145,12 @@ def record_history(db: Database, table: str, record_id: int) -> list[dict[str, A
                   AND c.record_id IN (SELECT ? UNION SELECT user_id FROM users
                                       WHERE merged_into = ? AND {"true" if table == "users" else "false"})
                 UNION ALL
+                SELECT r.decided_at, 'run ' || r.run_id, 'create', '' FROM {table} t
+                JOIN runs r ON r.run_id = t.created_run
+                WHERE t.{ID_COLUMNS[table]} = ?
+                UNION ALL
                 SELECT occurred_at, actor, action, details FROM audit_log
                 WHERE target_kind = ? AND target_id = ?)
             ORDER BY happened_at DESC LIMIT 200""",
-        [record_id, record_id, table, record_id],
+        [record_id, record_id, record_id, table, record_id],
     )

@@ -31,6 +31,7 @@ METHODS: dict[str, str] = {
     "find_users": READ,
     "find_classrooms": READ,
     "user_detail": READ,
+    "classroom_detail": READ,
     "duplicates_list": READ,
     "check": READ,
     # contact details

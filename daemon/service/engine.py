@@ -223,6 +223,9 @@ class Engine(DuplicatesMixin):
     def find_classrooms(self, query: str = "", offset: int = 0, limit: int = 50) -> Page:
         return search.find_classrooms(self.db, query, offset=offset, limit=limit)
 
+    def classroom_detail(self, classroom: str) -> dict[str, Any]:
+        return search.classroom_detail(self.db, records.resolve_classroom(self.db, classroom))
+
     def user_detail(self, user: str) -> dict[str, Any]:
         return search.user_detail(self.db, records.resolve_user(self.db, user))
 

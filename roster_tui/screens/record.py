@@ -232,23 +232,42 @@ def details(user: dict[str, Any], now: Any) -> Table:
 
 
 class ClassroomScreen(RosterScreen):
-    """A classroom as the directory search returns it (the engine has no classroom detail yet)."""
+    """One classroom: its details, members and history."""
 
     MODE = "directory"
-    HELP = "One classroom: its school, type, students and status."
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
+    HELP = (
+        "One classroom: its school, type and status; Members are its students and teachers "
+        "(enter opens one); History lists which runs changed it and who edited it by hand."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("left_square_bracket", "tab(-1)", "Previous tab", key_display="[", show=False),
+        Binding("right_square_bracket", "tab(1)", "Tabs", key_display="[ ]"),
+    ]
 
     def __init__(self, row: dict[str, Any]) -> None:
         super().__init__()
         self.row = row
 
     def compose(self) -> ComposeResult:
-        row = self.row
         yield NavBar(self.MODE)
-        yield Plain(
-            Text(f"{row.get('name')}  classroom · {row.get('status')}", style="bold"),
-            id="record-title",
-        )
+        yield Plain(self._title(self.row), id="record-title")
+        with TabbedContent(id="record-tabs"):
+            with TabPane("Details", id="details"), VerticalScroll():
+                yield Plain(self._grid(self.row), id="record-details")
+            with TabPane("Members", id="members"):
+                yield DataTable(id="record-members", cursor_type="row")
+            with TabPane("History", id="history"):
+                yield DataTable(id="record-history", cursor_type="row")
+        yield BusyBar()
+        yield Footer(compact=True)
+
+    @staticmethod
+    def _title(row: dict[str, Any]) -> Text:
+        return Text(f"{row.get('name')}  classroom · {row.get('status')}", style="bold")
+
+    @staticmethod
+    def _grid(row: dict[str, Any]) -> Table:
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold")
         grid.add_column()
@@ -263,9 +282,57 @@ class ClassroomScreen(RosterScreen):
             grid.add_row(label, str(row.get(key) if row.get(key) is not None else "–"))
         if row.get("name_locked"):
             grid.add_row("Name", "renamed by hand: the sync keeps this name")
-        with VerticalScroll():
-            yield Plain(grid, id="record-details")
-        yield Footer(compact=True)
+        return grid
+
+    def reload(self) -> None:
+        self.call("classroom_detail", str(self.row["classroom_id"]), then=self.show_classroom)
+
+    def show_classroom(self, room: dict[str, Any]) -> None:
+        members = room.get("members", [])
+        room = {
+            **room,
+            "students": sum(
+                1 for m in members if m["role"] == "student" and m["status"] == "active"
+            ),
+        }
+        self.query_one("#record-details", Static).update(self._grid(room))
+        table = self.query_one("#record-members", DataTable)
+        table.clear(columns=True)
+        table.add_columns("Name", "SIS id", "Role", "Status", "Origin")
+        for m in members:
+            table.add_row(
+                name_of(m),
+                m.get("sis_id") or "–",
+                m["role"],
+                m["status"],
+                m["origin"],
+                key=str(m["user_id"]),
+            )
+        history = self.query_one("#record-history", DataTable)
+        history.clear(columns=True)
+        history.add_columns("When", "Who", "What", "Detail")
+        now = self.now()
+        for h in room.get("history", []):
+            history.add_row(
+                when(h.get("happened_at"), now),
+                h.get("who") or "",
+                h.get("what") or "",
+                (h.get("detail") or "")[:60],
+            )
+        self.query_one("#record-tabs", TabbedContent).get_tab(
+            "members"
+        ).label = f"Members ({len(members)})"  # type: ignore[assignment]
+
+    @on(DataTable.RowSelected, "#record-members")
+    def open_member(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            self.app.push_screen(RecordScreen(int(event.row_key.value)))
+
+    def action_tab(self, step: int) -> None:
+        tabs = self.query_one("#record-tabs", TabbedContent)
+        order = ["details", "members", "history"]
+        current = order.index(tabs.active) if tabs.active in order else 0
+        tabs.active = order[(current + step) % len(order)]
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -104,6 +104,22 @@ def test_directory_classrooms(snap_compare, demo_engine: Engine) -> None:
     assert shoot(snap_compare, demo_engine, "5", ("type", "history"), "tab", "k", "k", "k", "k")
 
 
+def test_classroom_members(snap_compare, demo_engine: Engine) -> None:
+    steps = (
+        "5",
+        ("type", "algebra"),
+        "tab",
+        "k",
+        "k",
+        "k",
+        "k",
+        "tab",
+        "enter",
+        "right_square_bracket",
+    )
+    assert shoot(snap_compare, demo_engine, *steps)
+
+
 def test_record_details(snap_compare, demo_engine: Engine) -> None:
     assert shoot(snap_compare, demo_engine, "5", ("type", "stu-1285"), "enter", "enter")
 
