@@ -31,6 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run", type=int)
     p.add_argument("--override", action="store_true", help="apply a held run after review")
     p.add_argument("--reason", help="why (recorded in the audit log)")
+    p.add_argument(
+        "--no-duplicate-scan",
+        action="store_true",
+        help="apply now; look for duplicate students later (roster-sync duplicates scan)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_apply)
 
@@ -125,7 +130,13 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     with engine(args) as e:
-        return _emit_run(args, e.apply_run(args.run, override=args.override, reason=args.reason))
+        run = e.apply_run(
+            args.run,
+            override=args.override,
+            reason=args.reason,
+            scan_duplicates=not args.no_duplicate_scan,
+        )
+        return _emit_run(args, run)
 
 
 def cmd_replan(args: argparse.Namespace) -> int:

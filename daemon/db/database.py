@@ -68,6 +68,7 @@ class Database:
             raise ValueError(f"{MEMORY_LIMIT_ENV}={memory!r}: expected a size such as 2GB")
         self.con.execute(f"SET memory_limit = '{memory}'")
         self.con.execute("SET checkpoint_threshold = '1GB'")
+        self.con.execute("SET enable_progress_bar = false")
         self.con.execute("SET preserve_insertion_order = true")
         temp_dir = self.path.parent / (self.path.name + ".tmp")
         self.con.execute(f"SET temp_directory = '{_sql_str(str(temp_dir))}'")

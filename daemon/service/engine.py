@@ -6,6 +6,7 @@ process (embedded mode) and over the daemon's socket.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -79,16 +80,28 @@ class Engine(DuplicatesMixin):
     def _auto_apply_allowed(self, run: Run) -> bool:
         return load_settings(self.db).auto_apply and run.blocking_conflicts == 0
 
-    def apply_run(self, run_id: int, override: bool = False, reason: str | None = None) -> Run:
+    def apply_run(
+        self,
+        run_id: int,
+        override: bool = False,
+        reason: str | None = None,
+        scan_duplicates: bool = True,
+    ) -> Run:
+        """Apply, then look for duplicate candidates (skippable: `duplicates scan` later)."""
         runs.apply_run(self.db, run_id, actor=self.actor, override=override, reason=reason)
-        self._after_apply(run_id)
+        if scan_duplicates:
+            self._after_apply(run_id)
         return queries.get_run(self.db, run_id)
 
     def _after_apply(self, run_id: int) -> None:
         """Duplicate candidates are found again after every applied run."""
         from daemon.duplicates import scan_after_apply
 
+        self.progress.start("Finding duplicate candidates")
+        started = time.monotonic()
         scan_after_apply(self.db)
+        runs.record_timing(self.db, run_id, "duplicate_scan", time.monotonic() - started)
+        self.progress.finish()
 
     def replan_run(self, run_id: int) -> Run:
         """A superseded plan is made again from the same drop, as a new run."""

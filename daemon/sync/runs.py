@@ -170,6 +170,7 @@ def apply_run(
         raise RunError(f"run {run_id} no longer has its staged data; run the drop again")
     schema = run_schema(run_id)
     crash_point("before_transaction")
+    started = time.monotonic()
     with db.transaction(), db.unordered():
         write_plan(db, schema, run_id)
         apply_taken_conflicts(db, run_id, actor)
@@ -190,7 +191,14 @@ def apply_run(
             details={"reason": reason, "held": status == "held"},
         )
         crash_point("before_commit")
+    record_timing(db, run_id, "apply", time.monotonic() - started)
     prune_staging(db)
+
+
+def record_timing(db: Database, run_id: int, step: str, seconds: float) -> None:
+    timings = json.loads(db.one("SELECT timings_json FROM runs WHERE run_id = ?", [run_id]) or "{}")
+    timings[step] = round(seconds, 3)
+    db.execute("UPDATE runs SET timings_json = ? WHERE run_id = ?", [json.dumps(timings), run_id])
 
 
 def supersede_open_runs(db: Database, except_run: int | None = None) -> None:
