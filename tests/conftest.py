@@ -43,9 +43,11 @@ def sample() -> Path:
 class Sync:
     """Small verbs for tests: plan a drop, apply it, read its issues and changes."""
 
-    def __init__(self, engine: Engine, root: Path) -> None:
+    def __init__(self, engine: Engine, root: Path, scan_duplicates: bool = False) -> None:
         self.engine = engine
         self.root = root
+        # Duplicate scanning after apply has its own tests (tests/duplicates turn it on).
+        self.scan_duplicates = scan_duplicates
 
     def plan(self, drop: TinyDistrict | Path) -> Run:
         source = drop.write(self.root) if isinstance(drop, TinyDistrict) else drop
@@ -54,7 +56,9 @@ class Sync:
     def apply(self, drop: TinyDistrict | Path, override: bool = False) -> Run:
         run = self.plan(drop)
         assert run.status in ("planned", "held"), run.error
-        return self.engine.apply_run(run.run_id, override=override)
+        return self.engine.apply_run(
+            run.run_id, override=override, scan_duplicates=self.scan_duplicates
+        )
 
     def issues(self, run: Run, severity: str | None = None) -> list[dict]:
         sql = "SELECT * FROM row_issues WHERE run_id = ?"

@@ -8,6 +8,7 @@ import signal
 from daemon.db import Database
 from daemon.sync import kinds
 from daemon.sync.kinds import Table
+from daemon.sync.unchanged import synced_hash_of
 
 # Test hook: `ROSTER_SYNC_CRASH_AT=<step>` kills the process at that step (kill-during-apply tests).
 CRASH_ENV = "ROSTER_SYNC_CRASH_AT"
@@ -54,13 +55,17 @@ def _insert_creates(db: Database, table: Table, plan: str, run_id: int) -> None:
     columns = _plan_columns(db, table, plan)
     cols = ", ".join(columns)
     p_cols = ", ".join(f"p.{c}" for c in columns)
+    hash_cols, hash_values = "", ""
+    if table.hashed:
+        hash_cols = ", source_hash, synced_hash"
+        hash_values = f", p._source_hash, {synced_hash_of('p', chr(39) + 'active' + chr(39), chr(39) + 'sync' + chr(39))}"
     db.execute(
         f"""
         INSERT INTO {table.name} ({table.id_col}, {cols}, status, origin, created_run, last_run,
                                   created_at, updated_at, source_file, source_line
-                                  {NEW_RECORD_DEFAULTS.get(table.name, "")})
+                                  {NEW_RECORD_DEFAULTS.get(table.name, "")}{hash_cols})
         SELECT p.id, {p_cols}, 'active', 'sync', {run_id}, {run_id}, current_timestamp,
-               current_timestamp, p._file, p._line {NEW_RECORD_VALUES.get(table.name, "")}
+               current_timestamp, p._file, p._line {NEW_RECORD_VALUES.get(table.name, "")}{hash_values}
         FROM {plan} p WHERE p.op = 'create'
         """
     )
@@ -68,15 +73,27 @@ def _insert_creates(db: Database, table: Table, plan: str, run_id: int) -> None:
 
 def _update_rows(db: Database, table: Table, plan: str, run_id: int) -> None:
     sets = ", ".join(f"{c} = p.{c}" for c in _plan_columns(db, table, plan))
+    hashes = ""
+    if table.hashed:
+        hashes = f", source_hash = p._source_hash, synced_hash = {synced_hash_of('p', chr(39) + 'active' + chr(39), chr(39) + 'sync' + chr(39))}"
     db.execute(
         f"""
         UPDATE {table.name} SET {sets}, status = 'active', origin = 'sync', last_run = {run_id},
                updated_at = current_timestamp, archived_run = NULL, archived_at = NULL,
-               source_file = p._file, source_line = p._line
+               source_file = p._file, source_line = p._line {hashes}
         FROM {plan} p
         WHERE {table.name}.{table.id_col} = p.id AND p.op IN ('update', 'unarchive')
         """
     )
+    if table.hashed:  # unchanged records that now remember the feed row they match
+        db.execute(
+            f"""
+            UPDATE {table.name} SET source_hash = p._source_hash,
+                   synced_hash = {synced_hash_of(table.name, "status", "origin")}
+            FROM {plan} p
+            WHERE {table.name}.{table.id_col} = p.id AND p.op = 'refresh'
+            """
+        )
 
 
 def _archive_rows(db: Database, table: Table, plan: str, run_id: int) -> None:

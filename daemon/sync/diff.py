@@ -59,17 +59,24 @@ def plan_table(ctx: PlanContext, table: Table) -> None:
         absent_clause = f"""lower(d.source_file) IN ({bulk_files})
             AND d.{table.id_col} NOT IN (SELECT id FROM {ctx.t(f"present_{table.name}")})"""
     cascade = _cascade_clause(ctx, table)
+    # A hashed table's rows that match but remember another source are refreshed (not a change).
+    source = ", f._source_hash" if table.hashed else ""
+    no_source = ", CAST(NULL AS UBIGINT)" if table.hashed else ""
+    refresh = "OR f._source_hash IS DISTINCT FROM d.source_hash" if table.hashed else ""
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TABLE {plan} AS
         SELECT CASE WHEN f._target_id IS NULL THEN 'create'
-                    WHEN d.status = 'archived' THEN 'unarchive' ELSE 'update' END AS op,
-               f._id AS id, {f_cols}, f._file, f._line, f._label
+                    WHEN d.status = 'archived' THEN 'unarchive'
+                    WHEN d.origin = 'hand' OR {f_hash} <> {d_hash} THEN 'update'
+                    ELSE 'refresh' END AS op,
+               f._id AS id, {f_cols}, f._file, f._line, f._label {source}
         FROM {desired} f LEFT JOIN {table.name} d ON d.{table.id_col} = f._target_id
         WHERE NOT f._skip AND NOT f._deleted
-          AND (f._target_id IS NULL OR d.status = 'archived' OR d.origin = 'hand' OR {f_hash} <> {d_hash})
+          AND (f._target_id IS NULL OR d.status = 'archived' OR d.origin = 'hand' OR {f_hash} <> {d_hash}
+               {refresh})
         UNION ALL
-        SELECT 'archive', d.{table.id_col}, {d_cols}, x._file, x._line, NULL
+        SELECT 'archive', d.{table.id_col}, {d_cols}, x._file, x._line, NULL {no_source}
         FROM {table.name} d
         LEFT JOIN (SELECT _target_id, min(_file) AS _file, min(_line) AS _line FROM {desired}
                    WHERE _deleted AND _target_id IS NOT NULL GROUP BY _target_id) x
@@ -138,7 +145,8 @@ def record_changes(ctx: PlanContext, table: Table, display: dict[str, str] | Non
                coalesce(p._file, d.source_file), p._line,
                CASE WHEN p.op = 'archive' AND p._file IS NULL THEN 'no longer in the feed'
                     WHEN p.op = 'archive' THEN 'marked tobedeleted' END
-        FROM (SELECT *, {_sis_expr(table)} AS sis_id_shown FROM {plan} WHERE op <> 'create') p
+        FROM (SELECT *, {_sis_expr(table)} AS sis_id_shown FROM {plan}
+              WHERE op IN ('update', 'archive', 'unarchive')) p
         LEFT JOIN {table.name} d ON d.{table.id_col} = p.id
         """
     )
@@ -148,7 +156,7 @@ def count_changes(ctx: PlanContext, table: Table) -> list[tuple[str, str, int]]:
     """(kind, op, n) of a plan table, creates included."""
     return ctx.db.rows(
         f"SELECT {table.kind_expr('p')} AS kind, op, count(*) FROM {ctx.keep(f'plan_{table.name}')} p "
-        "GROUP BY ALL"
+        "WHERE op <> 'refresh' GROUP BY ALL"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from daemon.db import sql_literal
 from daemon.sync.context import PlanContext
 from daemon.sync.feed_people import _col
+from daemon.sync.unchanged import enrollment_source_hash
 
 
 def build_desired_schools(ctx: PlanContext) -> None:
@@ -140,8 +141,10 @@ def build_desired_enrollments(ctx: PlanContext) -> None:
                    coalesce(lower(e.status), '') = 'tobedeleted' AS _deleted,
                    {sql_literal(ctx.file("enrollments"))} AS _file, e._line AS _line,
                    CAST(NULL AS VARCHAR) AS _label,
-                   e.classSourcedId AS _class_sis_id, e.userSourcedId AS _user_sis_id
+                   e.classSourcedId AS _class_sis_id, e.userSourcedId AS _user_sis_id,
+                   {enrollment_source_hash(ctx, "e")} AS _source_hash
             FROM {ctx.good("enrollments")} e
+            ANTI JOIN {ctx.t("unchanged_enrollments")} u ON u._line = e._line
             LEFT JOIN {ctx.t("classroom_map")} cm ON cm.sis_id = e.classSourcedId
             LEFT JOIN {ctx.t("user_map")} um ON um.sis_id = e.userSourcedId
         ),

@@ -26,6 +26,7 @@ class Table:
     compared: tuple[str, ...]  # columns the feed decides (compared and written)
     extra_insert: tuple[str, ...] = ()  # columns set on create only (defaults otherwise)
     change_kind: str | None = None  # fixed change kind; None for users (kind column decides)
+    hashed: bool = False  # remembers source and synced hashes (see sync/unchanged.py)
 
     def kind_expr(self, alias: str) -> str:
         if self.change_kind:
@@ -88,6 +89,7 @@ ENROLLMENTS = Table(
     "enrollment_id",
     ("classroom_id", "user_id", "role", "sis_id", "is_primary", "begin_date", "end_date"),
     change_kind="enrollments",
+    hashed=True,
 )
 GUARDIAN_LINKS = Table(
     "guardian_links",

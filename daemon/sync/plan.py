@@ -15,6 +15,7 @@ from daemon.sync.feed_structure import (
     build_desired_enrollments,
     build_desired_schools,
 )
+from daemon.sync.unchanged import find_unchanged_enrollments
 from daemon.sync.policies import (
     classroom_rules,
     link_rules,
@@ -104,10 +105,11 @@ def _users(ctx: PlanContext) -> None:
 
 
 def _enrollments(ctx: PlanContext) -> None:
+    find_unchanged_enrollments(ctx)
     build_desired_enrollments(ctx)
-    extra = None
+    extra = f"SELECT id FROM {ctx.t('unchanged_enrollments')}"
     if ctx.present("enrollments"):
-        extra = f"""SELECT d.enrollment_id AS id FROM enrollments d
+        extra += f""" UNION SELECT d.enrollment_id AS id FROM enrollments d
                     JOIN (SELECT cm.classroom_id, um.user_id FROM {ctx.errored("enrollments")} e
                           JOIN {ctx.t("classroom_map")} cm ON cm.sis_id = e.classSourcedId
                           JOIN {ctx.t("user_map")} um ON um.sis_id = e.userSourcedId) x

@@ -15,6 +15,7 @@ import pytest
 
 from daemon.db import Database
 from daemon.service.engine import Engine
+from tests.conftest import Sync
 from tests.district import TinyDistrict
 
 DIRECTORY_TABLES = (
@@ -75,3 +76,9 @@ def pair(engine: Any, a: str | int, b: str | int) -> frozenset[int]:
 def snapshot(db: Database) -> dict[str, list[tuple]]:
     """Every row of every directory table, in a stable order."""
     return {t: db.rows(f"SELECT * FROM {t} ORDER BY ALL") for t in DIRECTORY_TABLES}
+
+
+@pytest.fixture
+def sync(engine: Any, tmp_path: Path) -> Sync:
+    """As everywhere, but applying also scans for duplicates, as the product does."""
+    return Sync(engine, tmp_path / "drops", scan_duplicates=True)

@@ -1,0 +1,38 @@
+"""Nightly runs skip resolving enrollments that did not change, without missing what did."""
+
+from __future__ import annotations
+
+
+def test_enrollments_remember_the_feed_row_they_were_synced_from(sync, tiny):
+    sync.apply(tiny)
+    missing = sync.engine.db.one(
+        "SELECT count(*) FROM enrollments WHERE source_hash IS NULL OR synced_hash IS NULL"
+    )
+    assert missing == 0
+
+
+def test_an_enrollment_changed_outside_the_sync_is_compared_again(sync, tiny):
+    sync.apply(tiny)
+    sync.engine.db.execute("UPDATE enrollments SET role = 'aide' WHERE sis_id = 'enr-2a'")
+    run = sync.plan(tiny)
+    [change] = sync.changes(run, "enrollments", "update")
+    assert change["sis_id"] == "enr-2a"
+    assert change["fields"] == [{"field": "role", "old": "aide", "new": "student"}]
+
+
+def test_enrollments_without_a_remembered_row_are_refreshed_silently(sync, tiny):
+    sync.apply(tiny)
+    sync.engine.db.execute("UPDATE enrollments SET source_hash = NULL, synced_hash = NULL")
+    run = sync.plan(tiny)
+    assert run.total_changes() == 0
+    sync.engine.apply_run(run.run_id, scan_duplicates=False)
+    assert sync.engine.db.one("SELECT count(*) FROM enrollments WHERE source_hash IS NULL") == 0
+
+
+def test_a_setting_that_shapes_enrollments_sends_every_row_through_the_full_path(sync, tiny):
+    sync.engine.settings_set("deletion_threshold", "100")
+    sync.apply(tiny)
+    sync.engine.settings_set("classroom_filter", "homeroom_only")
+    run = sync.plan(tiny)
+    assert run.changes["classrooms"]["archive"] == 1
+    assert run.changes["enrollments"]["archive"] == 7  # Science 5: a teacher and six students
