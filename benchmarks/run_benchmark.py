@@ -190,11 +190,19 @@ def roster_sync(cli: str | None, data: Path, db: Path, mem: str, expected: dict[
     first = step("initial plan", ["run", str(data / "day1"), "--json"])
     if first is None:
         return out
-    if step("initial apply", ["apply", str(parse_json(first.stdout)["run_id"]), "--no-duplicate-scan"]) is None:
+    if (
+        step(
+            "initial apply",
+            ["apply", str(parse_json(first.stdout)["run_id"]), "--no-duplicate-scan"],
+        )
+        is None
+    ):
         return out
     steps["initial"] = {
         "seconds": steps["initial plan"]["seconds"] + steps["initial apply"]["seconds"],
-        "peak_rss_mb": max(steps["initial plan"]["peak_rss_mb"], steps["initial apply"]["peak_rss_mb"]),
+        "peak_rss_mb": max(
+            steps["initial plan"]["peak_rss_mb"], steps["initial apply"]["peak_rss_mb"]
+        ),
         "rc": 0,
     }
     step("duplicate scan", ["duplicates", "scan"])

@@ -15,13 +15,13 @@ from daemon.sync.feed_structure import (
     build_desired_enrollments,
     build_desired_schools,
 )
-from daemon.sync.unchanged import find_unchanged_enrollments
 from daemon.sync.policies import (
     classroom_rules,
     link_rules,
     school_rules,
     user_rules,
 )
+from daemon.sync.unchanged import find_unchanged_enrollments
 
 SCHOOL_SIS = "(SELECT sis_id FROM schools WHERE school_id = {v})"
 

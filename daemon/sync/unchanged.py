@@ -13,7 +13,15 @@ from __future__ import annotations
 from daemon.db import sql_literal
 from daemon.sync.context import PlanContext
 
-ENROLLMENT_VALUES = ("classroom_id", "user_id", "role", "sis_id", "is_primary", "begin_date", "end_date")
+ENROLLMENT_VALUES = (
+    "classroom_id",
+    "user_id",
+    "role",
+    "sis_id",
+    "is_primary",
+    "begin_date",
+    "end_date",
+)
 
 
 def synced_hash_of(alias: str, status: str, origin: str) -> str:
@@ -31,7 +39,15 @@ def enrollment_source_hash(ctx: PlanContext, alias: str) -> str:
     shaping = sql_literal(f"{ctx.settings.classroom_filter}|{ctx.settings.school_matching}")
     cols = ", ".join(
         f'{alias}."{c}"'
-        for c in ("classSourcedId", "userSourcedId", "role", "primary", "beginDate", "endDate", "status")
+        for c in (
+            "classSourcedId",
+            "userSourcedId",
+            "role",
+            "primary",
+            "beginDate",
+            "endDate",
+            "status",
+        )
     )
     return f"hash({cols}, {shaping})"
 
