@@ -1,4 +1,4 @@
-"""Row checks, each one SQL statement over a staging table that writes its findings to row_issues."""
+"""Row checks in SQL: the value rules of a file in one pass, then its keys and references."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from daemon.db import Database, sql_ident, sql_literal
 from daemon.formats.spec import FileSpec, Reference, ValueType
 from daemon.ingest.issues import ERROR, WARNING
 from daemon.ingest.load import StagedFile
+from daemon.ingest.value_rules import value_rule
 
-EMAIL_PATTERN = r"^[^@\s,;<>]+@[^@\s,;<>]+\.[A-Za-z]{2,}$"
-LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"
 ATTRIBUTE_NAME_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 
 
@@ -150,7 +149,6 @@ class Validator:
             if column.name not in present:
                 continue
             col = sql_ident(column.name)
-            value = col  # staging values are already trimmed, empty as NULL
             self._emit(
                 ctx,
                 ERROR,
@@ -165,115 +163,12 @@ class Validator:
                     ERROR,
                     column.name,
                     "required",
-                    f"{value} IS NULL",
+                    f"{col} IS NULL",
                     f"'{column.name} is required'",
                 )
-            filled = f"{value} IS NOT NULL"
-            self._type_check(
-                ctx, column.name, column.type, column.enum, column.required, value, filled
-            )
-
-    def _type_check(
-        self,
-        ctx: FileContext,
-        name: str,
-        vtype: ValueType,
-        enum: tuple[str, ...],
-        required: bool,
-        value: str,
-        filled: str,
-    ) -> None:
-        col = value
-        severity = ERROR if required else WARNING
-        shown = f"'''' || {value} || ''''"
-        if vtype is ValueType.ENUM:
-            allowed = ", ".join(sql_literal(v.lower()) for v in enum)
-            listing = ", ".join(enum)
-            self._emit(
-                ctx,
-                ERROR if name != "sex" else WARNING,
-                name,
-                "enumeration",
-                f"{filled} AND {value} NOT IN ({allowed}) AND lower({value}) NOT IN ({allowed})",
-                f"'{name} ' || {shown} || ' is not one of: {listing}'",
-            )
-        elif vtype is ValueType.BOOL:
-            self._emit(
-                ctx,
-                severity,
-                name,
-                "boolean",
-                f"{filled} AND {value} NOT IN ('true', 'false') AND lower({value}) NOT IN ('true', 'false')",
-                f"'{name} ' || {shown} || ' must be true or false'",
-            )
-        elif vtype is ValueType.DATE:
-            self._emit(
-                ctx,
-                severity,
-                name,
-                "date",
-                f"{filled} AND (strlen({value}) <> 10 OR try_cast({value} AS DATE) IS NULL)",
-                f"'{name} ' || {shown} || ' is not a date in the form YYYY-MM-DD'",
-            )
-        elif vtype is ValueType.DATETIME:
-            self._emit(
-                ctx,
-                WARNING,
-                name,
-                "datetime",
-                f"{filled} AND NOT ({col} LIKE '____-__-__T__:__:__%' OR {col} LIKE '____-__-__') "
-                f"AND try_cast({value} AS TIMESTAMP) IS NULL",
-                f"'{name} ' || {shown} || ' is not an ISO 8601 date-time; ignored'",
-            )
-        elif vtype is ValueType.EMAIL:
-            self._emit(
-                ctx,
-                WARNING,
-                name,
-                "email",
-                f"{col} IS NOT NULL AND ({col} NOT LIKE '%_@_%._%' OR {col} LIKE '%@%@%' "
-                f"OR {col} LIKE '% %' OR {col} LIKE '%,%')",
-                f"'{name} ' || {shown} || ' does not look like an email address'",
-            )
-        elif vtype is ValueType.PHONE:
-            self._emit(
-                ctx,
-                WARNING,
-                name,
-                "phone",
-                f"{filled} AND NOT regexp_full_match({value}, '[+]?[0-9 ().x/-]{{7,30}}')",
-                f"'{name} ' || {shown} || ' does not look like a phone number'",
-            )
-        elif vtype is ValueType.LANGUAGE:
-            self._emit(
-                ctx,
-                WARNING,
-                name,
-                "language",
-                f"{filled} AND NOT regexp_full_match({value}, {sql_literal(LANGUAGE_PATTERN)})",
-                f"'{name} ' || {shown} || ' is not a language code such as en or es; ignored'",
-            )
-        elif vtype is ValueType.GRADES:
-            from daemon.formats.spec import GRADE_CODES
-
-            codes = ", ".join(sql_literal(g.lower()) for g in GRADE_CODES)
-            self._emit(
-                ctx,
-                WARNING,
-                name,
-                "grades",
-                f"{filled} AND list_bool_or(list_transform(string_split({value}, ','), lambda g: lower(trim(g)) NOT IN ({codes})))",
-                f"'{name} ' || {shown} || ' holds a value that is not a grade code (KG, 01-13, PK, ...)'",
-            )
-        elif vtype is ValueType.ID:
-            self._emit(
-                ctx,
-                ERROR,
-                name,
-                "identifier",
-                f"contains({col}, ',') AND {filled}",
-                f"'{name} ' || {shown} || ' may not contain a comma'",
-            )
+            rule = value_rule(column, col)
+            if rule is not None:
+                self._emit(ctx, rule.severity, column.name, rule.rule, rule.where, rule.message)
 
     # ------------------------------------------------------------------ keys
     def _duplicate_keys(self, ctx: FileContext) -> None:

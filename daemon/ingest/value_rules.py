@@ -1,0 +1,102 @@
+"""What makes one value valid, per value type: a condition and a message, both in SQL.
+
+Staging values are already trimmed, with empty values as NULL, so a rule only looks at values
+that are there. Each rule is written to be cheap on clean data (exact comparisons first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from daemon.db import sql_literal
+from daemon.formats.spec import GRADE_CODES, Column, ValueType
+from daemon.ingest.issues import ERROR, WARNING
+
+LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"
+
+
+@dataclass(frozen=True)
+class Rule:
+    severity: str
+    rule: str
+    where: str  # SQL condition: the value breaks the rule
+    message: str  # SQL expression, prefixed later with '<file> line <n>: '
+
+
+def value_rule(column: Column, col: str) -> Rule | None:
+    """The type rule of a column (`col` is its quoted SQL name), or None for free text."""
+    name = column.name
+    shown = f"'{name} ''' || {col} || ''''"
+    filled = f"{col} IS NOT NULL"
+    severity = ERROR if column.required else WARNING
+    t = column.type
+    if t is ValueType.ENUM:
+        allowed = ", ".join(sql_literal(v.lower()) for v in column.enum)
+        return Rule(
+            WARNING if name == "sex" else ERROR,
+            "enumeration",
+            f"{filled} AND {col} NOT IN ({allowed}) AND lower({col}) NOT IN ({allowed})",
+            f"{shown} || ' is not one of: {', '.join(column.enum)}'",
+        )
+    if t is ValueType.BOOL:
+        return Rule(
+            severity,
+            "boolean",
+            f"{filled} AND {col} NOT IN ('true', 'false') AND lower({col}) NOT IN ('true', 'false')",
+            f"{shown} || ' must be true or false'",
+        )
+    if t is ValueType.DATE:
+        return Rule(
+            severity,
+            "date",
+            f"{filled} AND (strlen({col}) <> 10 OR try_cast({col} AS DATE) IS NULL)",
+            f"{shown} || ' is not a date in the form YYYY-MM-DD'",
+        )
+    if t is ValueType.DATETIME:
+        # Informational only (ignored when wrong), so a well-shaped value is not parsed.
+        return Rule(
+            WARNING,
+            "datetime",
+            f"{filled} AND NOT ({col} LIKE '____-__-__T__:__:__%' OR {col} LIKE '____-__-__') "
+            f"AND try_cast({col} AS TIMESTAMP) IS NULL",
+            f"{shown} || ' is not an ISO 8601 date-time; ignored'",
+        )
+    if t is ValueType.EMAIL:
+        return Rule(
+            WARNING,
+            "email",
+            f"{filled} AND ({col} NOT LIKE '%_@_%._%' OR {col} LIKE '%@%@%' "
+            f"OR {col} LIKE '% %' OR {col} LIKE '%,%')",
+            f"{shown} || ' does not look like an email address'",
+        )
+    if t is ValueType.PHONE:
+        return Rule(
+            WARNING,
+            "phone",
+            f"{filled} AND NOT regexp_full_match({col}, '[+]?[0-9 ().x/-]{{7,30}}')",
+            f"{shown} || ' does not look like a phone number'",
+        )
+    if t is ValueType.LANGUAGE:
+        return Rule(
+            WARNING,
+            "language",
+            f"{filled} AND NOT regexp_full_match({col}, {sql_literal(LANGUAGE_PATTERN)})",
+            f"{shown} || ' is not a language code such as en or es; ignored'",
+        )
+    if t is ValueType.GRADES:
+        codes = ", ".join(sql_literal(g.lower()) for g in GRADE_CODES)
+        return Rule(
+            WARNING,
+            "grades",
+            f"{filled} AND list_bool_or(list_transform(string_split({col}, ','), "
+            f"lambda g: lower(trim(g)) NOT IN ({codes})))",
+            f"{shown} || ' holds a value that is not a grade code (KG, 01-13, PK, ...)'",
+        )
+    if t is ValueType.ID:
+        return Rule(
+            ERROR,
+            "identifier",
+            f"contains({col}, ',') AND {filled}",
+            f"{shown} || ' may not contain a comma'",
+        )
+    return None
