@@ -252,11 +252,11 @@ class Validator:
             ctx.spec.column(ref.column) is not None
             and ctx.spec.column(ref.column).type is ValueType.ID_LIST
         )  # type: ignore[union-attr]
-        values = f"unnest(string_split({col}, ','))" if is_list else col
+        values = f"trim(unnest(string_split({col}, ',')))" if is_list else col  # staging is trimmed
         target_file = self.files[ref.target].file if ref.target in self.files else "the directory"
         source = f"""(
             SELECT v._line, v.{ctx.id_column}, v.ref_value
-            FROM (SELECT _line, {ctx.id_column}, trim({values}) AS ref_value FROM {ctx.table}
+            FROM (SELECT _line, {ctx.id_column}, {values} AS ref_value FROM {ctx.table}
                   WHERE {col} IS NOT NULL) v
             ANTI JOIN ({known}) k ON k.id = v.ref_value
             WHERE v.ref_value <> '')"""

@@ -52,7 +52,7 @@ def plan_table(ctx: PlanContext, table: Table) -> None:
     f_cols = ", ".join(f"f.{c}" for c in cols)
     d_cols = ", ".join(f"d.{c}" for c in cols)
     f_hash = "hash(" + ", ".join(f"f.{c}" for c in cols) + ")"
-    d_hash = "hash(" + ", ".join(f"d.{c}" for c in cols) + ")"
+    d_hash = "d._values_hash"
     bulk_files = _bulk_files(ctx, table)
     absent_clause = "false"
     if bulk_files:
@@ -63,6 +63,10 @@ def plan_table(ctx: PlanContext, table: Table) -> None:
     source = ", f._source_hash" if table.hashed else ""
     no_source = ", CAST(NULL AS UBIGINT)" if table.hashed else ""
     refresh = "OR f._source_hash IS DISTINCT FROM d.source_hash" if table.hashed else ""
+    # The directory side is reduced to a hash before the join: a narrow build side is what
+    # keeps comparing millions of unchanged rows cheap.
+    directory = f"""(SELECT {table.id_col}, status, origin{", source_hash" if table.hashed else ""},
+                            hash({", ".join(cols)}) AS _values_hash FROM {table.name})"""
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TABLE {plan} AS
@@ -71,7 +75,7 @@ def plan_table(ctx: PlanContext, table: Table) -> None:
                     WHEN d.origin = 'hand' OR {f_hash} <> {d_hash} THEN 'update'
                     ELSE 'refresh' END AS op,
                f._id AS id, {f_cols}, f._file, f._line, f._label {source}
-        FROM {desired} f LEFT JOIN {table.name} d ON d.{table.id_col} = f._target_id
+        FROM {desired} f LEFT JOIN {directory} d ON d.{table.id_col} = f._target_id
         WHERE NOT f._skip AND NOT f._deleted
           AND (f._target_id IS NULL OR d.status = 'archived' OR d.origin = 'hand' OR {f_hash} <> {d_hash}
                {refresh})
@@ -101,9 +105,11 @@ def _cascade_clause(ctx: PlanContext, table: Table) -> str:
 
 
 def build_present(ctx: PlanContext, table: Table, extra_sql: str | None = None) -> None:
-    """Directory ids the feed still speaks for (even through rows skipped or in error)."""
+    """Directory ids the feed still speaks for (even through rows skipped or in error).
+
+    Only ever read through NOT IN, so repeats are harmless and not worth removing."""
     desired = ctx.t(f"desired_{table.name}")
-    extra = f"UNION SELECT id FROM ({extra_sql})" if extra_sql else ""
+    extra = f"UNION ALL SELECT id FROM ({extra_sql})" if extra_sql else ""
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t(f"present_{table.name}")} AS

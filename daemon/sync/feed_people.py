@@ -175,47 +175,51 @@ def build_desired_users(ctx: PlanContext) -> None:
         unplaced = f"""(f.org_sis_ids IS NULL AND EXISTS (
             SELECT 1 FROM {ctx.t("desired_schools")} s
             WHERE s._unmatched AND s.org_type <> 'district' AND list_contains(f.unmatched_orgs, s.sis_id)))"""
+    # Who claims which record is worked out on narrow rows (keys and line numbers only); the
+    # wide feed rows are read once, at the end.
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("desired_users")} AS
-        WITH f AS (
+        WITH f AS NOT MATERIALIZED (
             SELECT *, sis_id AS _feed_sis_id, {key_type} AS _key_type, {match_key} AS _match_key
             FROM {ctx.t("feed_users")} WHERE {kinds}
         ),
-        keys AS (
-            SELECT kt, key, min(uid) AS uid, count(DISTINCT uid) AS n, bool_and(via_tombstone) AS via_tombstone
+        keys AS MATERIALIZED (
+            SELECT kt, key, min(uid) AS uid, min(uid) <> max(uid) AS _many, bool_and(via_tombstone) AS via_tombstone
             FROM (SELECT 'sis' AS kt, sis_id AS key, coalesce(merged_into, user_id) AS uid,
                          merged_into IS NOT NULL AS via_tombstone
                   FROM users WHERE sis_id IS NOT NULL {ident_keys})
             GROUP BY kt, key
         ),
-        matched AS (
-            SELECT f.*, CASE WHEN k.n = 1 THEN k.uid END AS _target_id,
-                   coalesce(k.n, 0) > 1 AS _ambiguous,
-                   coalesce(k.via_tombstone, false) AS _via_tombstone,
-                   f._match_key IS NULL AS _no_key,
-                   {unplaced} AS _unplaced
-            FROM f LEFT JOIN keys k ON k.kt = f._key_type AND k.key = f._match_key
-        ),
-        claimed AS (
-            SELECT _target_id FROM matched WHERE _target_id IS NOT NULL
-            GROUP BY _target_id HAVING count(*) > 1
+        claims AS MATERIALIZED (
+            SELECT k.uid AS _target_id, f._file, f._line, k.via_tombstone
+            FROM (SELECT {key_type} AS _key_type, {match_key} AS _match_key, _file, _line
+                  FROM {ctx.t("feed_users")} WHERE {kinds}) f
+            JOIN keys k ON k.kt = f._key_type AND k.key = f._match_key
+            WHERE NOT k._many
         ),
         keepers AS (
-            SELECT m._target_id, arg_min(m._file || ':' || m._line,
-                                         CAST(m._via_tombstone AS INT) * 10000000000 + m._line) AS keeper
-            FROM matched m SEMI JOIN claimed c ON c._target_id = m._target_id
-            GROUP BY m._target_id
+            SELECT _target_id, arg_min(_file || ':' || _line,
+                                       CAST(via_tombstone AS INT) * 10000000000 + _line) AS keeper
+            FROM claims
+            WHERE _target_id IN (SELECT _target_id FROM claims GROUP BY _target_id HAVING count(*) > 1)
+            GROUP BY _target_id
         ),
-        ranked AS (
-            SELECT m.*, c.keeper IS NOT NULL AND c.keeper <> m._file || ':' || m._line AS _claimed_elsewhere
-            FROM matched m LEFT JOIN keepers c ON c._target_id = m._target_id
+        matched AS (
+            SELECT f.*, CASE WHEN NOT k._many THEN k.uid END AS _target_id,
+                   coalesce(k._many, false) AS _ambiguous,
+                   coalesce(k.via_tombstone, false) AS _via_tombstone,
+                   f._match_key IS NULL AS _no_key,
+                   {unplaced} AS _unplaced,
+                   c.keeper IS NOT NULL AND c.keeper <> f._file || ':' || f._line AS _claimed_elsewhere
+            FROM f LEFT JOIN keys k ON k.kt = f._key_type AND k.key = f._match_key
+            LEFT JOIN keepers c ON c._target_id = k.uid AND NOT k._many
         )
         SELECT * EXCLUDE (_unplaced),
                _ambiguous OR _no_key OR _claimed_elsewhere OR _unplaced AS _skip,
                CAST(NULL AS VARCHAR) AS _label,
                coalesce(_target_id, {base} + _line + CASE WHEN _file = {users_file} THEN 0 ELSE {offset} END) AS _id
-        FROM ranked
+        FROM matched
         """
     )
     _report_unkeyed_students(ctx)

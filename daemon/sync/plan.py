@@ -99,7 +99,7 @@ def _users(ctx: PlanContext) -> None:
     if ctx.present("guardians"):
         parts.append(f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
                          JOIN {ctx.errored("guardians")} e ON e.sourcedId = u.sis_id""")
-    _finish(ctx, kinds.USERS, " UNION ".join(parts))
+    _finish(ctx, kinds.USERS, " UNION ALL ".join(parts))
     build_user_map(ctx)
     ctx.drop("users", "demographics", "roles", "present_users")
 
@@ -109,7 +109,7 @@ def _enrollments(ctx: PlanContext) -> None:
     build_desired_enrollments(ctx)
     extra = f"SELECT id FROM {ctx.t('unchanged_enrollments')}"
     if ctx.present("enrollments"):
-        extra += f""" UNION SELECT d.enrollment_id AS id FROM enrollments d
+        extra += f""" UNION ALL SELECT d.enrollment_id AS id FROM enrollments d
                     JOIN (SELECT cm.classroom_id, um.user_id FROM {ctx.errored("enrollments")} e
                           JOIN {ctx.t("classroom_map")} cm ON cm.sis_id = e.classSourcedId
                           JOIN {ctx.t("user_map")} um ON um.sis_id = e.userSourcedId) x
