@@ -14,14 +14,14 @@ def build_desired_links(ctx: PlanContext) -> None:
     """
     base = ctx.max_id("guardian_links", "link_id")
     user_map = ctx.t("user_map")
-    agents = f"""(SELECT sis_id, rs_clean(unnest(string_split(agents, ','))) AS agent, role, _file, _line
+    agents = f"""(SELECT sis_id, rs_clean(unnest(string_split(agents, ','))) AS agent, role, _line
                   FROM {ctx.t("feed_users")} WHERE agents IS NOT NULL)"""
     sources = [
-        f"""SELECT s.user_id AS student_id, g.user_id AS guardian_id, g.role, false AS _deleted, a._file, a._line
+        f"""SELECT s.user_id AS student_id, g.user_id AS guardian_id, g.role, false AS _deleted, 0 AS _src, a._line
             FROM {agents} a JOIN {user_map} s ON s.sis_id = a.sis_id AND s.kind = 'student'
             JOIN {user_map} g ON g.sis_id = a.agent AND g.kind = 'guardian'
             WHERE a.role = 'student'""",
-        f"""SELECT s.user_id, g.user_id, g.role, false, a._file, a._line
+        f"""SELECT s.user_id, g.user_id, g.role, false, 0, a._line
             FROM {agents} a JOIN {user_map} g ON g.sis_id = a.sis_id AND g.kind = 'guardian'
             JOIN {user_map} s ON s.sis_id = a.agent AND s.kind = 'student'
             WHERE a.role IN ('parent', 'guardian', 'relative')""",
@@ -30,22 +30,25 @@ def build_desired_links(ctx: PlanContext) -> None:
         sources.append(
             f"""SELECT s.user_id, g.user_id, g.role,
                        coalesce(lower(rs_clean(x.status)), '') = 'tobedeleted',
-                       {sql_literal(ctx.file("guardians"))}, x._line
+                       1, x._line
                 FROM {ctx.good("guardians")} x
                 JOIN {user_map} s ON s.sis_id = rs_clean(x.studentSourcedId) AND s.kind = 'student'
                 JOIN {user_map} g ON g.sis_id = rs_clean(x.sourcedId) AND g.kind = 'guardian'"""
         )
+    # Sources are numbered (0: users.csv, 1: guardians.csv) so pairs group on integers only.
+    users_file, guardians_file = sql_literal(ctx.file("users")), sql_literal(ctx.file("guardians"))
     managed = "" if ctx.settings.manage_guardians else "WHERE false"
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("desired_guardian_links")} AS
         WITH f AS (
             SELECT student_id, guardian_id, any_value(role) AS relationship, bool_and(_deleted) AS _deleted,
-                   arg_min(_file, _line) AS _file, min(_line) AS _line
+                   arg_min(_src, _line) AS _src, min(_line) AS _line
             FROM ({" UNION ALL ".join(sources)}) {managed}
             GROUP BY student_id, guardian_id
         )
-        SELECT f.*, CAST(NULL AS VARCHAR) AS _label, false AS _unresolved, k.link_id AS _target_id,
+        SELECT f.* EXCLUDE (_src), CASE f._src WHEN 0 THEN {users_file} ELSE {guardians_file} END AS _file,
+               CAST(NULL AS VARCHAR) AS _label, false AS _unresolved, k.link_id AS _target_id,
                false AS _skip, coalesce(k.link_id, {base} + row_number() OVER ()) AS _id
         FROM f LEFT JOIN guardian_links k ON k.student_id = f.student_id AND k.guardian_id = f.guardian_id
         """

@@ -122,12 +122,10 @@ def _protect_contacts(ctx: PlanContext) -> None:
               AND NOT f._skip"""
         )
     _insert_conflicts(ctx, " UNION ALL ".join(selects))
-    sets = ", ".join(
-        f"{c} = CASE WHEN d.account_active OR d.contacts_edited THEN d.{c} ELSE {desired}.{c} END"
-        for c in CONTACT_FIELDS
-    )
+    sets = ", ".join(f"{c} = d.{c}" for c in CONTACT_FIELDS)
     ctx.db.execute(
-        f"UPDATE {desired} SET {sets} FROM users d WHERE d.user_id = {desired}._target_id"
+        f"UPDATE {desired} SET {sets} FROM users d WHERE d.user_id = {desired}._target_id "
+        "AND (d.account_active OR d.contacts_edited)"
     )
 
 
