@@ -5,12 +5,22 @@ set -euo pipefail
 
 SSHD=/usr/sbin/sshd
 
+# Root runs commands directly; anyone else goes through passwordless sudo when it is available.
+AS_ROOT=()
+if [[ "$(id -u)" -ne 0 ]]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        AS_ROOT=(sudo -n)
+    else
+        AS_ROOT=(not-root)
+    fi
+fi
+
 if [[ -x "$SSHD" ]]; then
     echo "install-test-deps: $SSHD already present ($("$SSHD" -V 2>&1 | head -n1)); nothing to install"
 else
-    if [[ "$(id -u)" -ne 0 ]]; then
+    if [[ "${AS_ROOT[*]-}" == not-root ]]; then
         echo "install-test-deps: $SSHD is missing and installing openssh-server needs root;" >&2
-        echo "  run this script as root (or: sudo apt-get install -y openssh-server)" >&2
+        echo "  run this script as root or with passwordless sudo (or: sudo apt-get install -y openssh-server)" >&2
         exit 1
     fi
     if ! command -v apt-get >/dev/null 2>&1; then
@@ -20,19 +30,19 @@ else
     fi
     export DEBIAN_FRONTEND=noninteractive
     echo "install-test-deps: $SSHD missing; running apt-get update"
-    apt-get update -q
+    "${AS_ROOT[@]}" apt-get update -q
     echo "install-test-deps: installing openssh-server"
     # --reinstall also repairs a registered package whose binary was removed
-    apt-get install -y -q --reinstall --no-install-recommends openssh-server </dev/null
+    "${AS_ROOT[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall --no-install-recommends openssh-server </dev/null
     echo "install-test-deps: installed $("$SSHD" -V 2>&1 | head -n1)"
 fi
 
 # sshd refuses to start without its privilege-separation directory (no systemd creates it here).
 if [[ -d /run/sshd ]]; then
     echo "install-test-deps: /run/sshd already exists"
-elif [[ "$(id -u)" -eq 0 ]]; then
-    mkdir -p /run/sshd
-    chmod 0755 /run/sshd
+elif [[ "${AS_ROOT[*]-}" != not-root ]]; then
+    "${AS_ROOT[@]}" mkdir -p /run/sshd
+    "${AS_ROOT[@]}" chmod 0755 /run/sshd
     echo "install-test-deps: created /run/sshd"
 else
     echo "install-test-deps: /run/sshd is missing and creating it needs root" >&2
