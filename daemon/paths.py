@@ -9,7 +9,10 @@ DB_ENV = "ROSTER_SYNC_DB"
 
 
 def data_home() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    """The XDG spec says a relative XDG_DATA_HOME is invalid and is ignored, like an empty one."""
+    base = os.environ.get("XDG_DATA_HOME", "")
+    if not os.path.isabs(base):
+        base = str(Path.home() / ".local" / "share")
     return Path(base) / "roster-sync"
 
 

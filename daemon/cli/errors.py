@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from daemon.db import DatabaseLocked
+from daemon.db import DatabaseLocked, SchemaTooNew
 from daemon.directory.records import EditRefused
 from daemon.formats.drop import DropError
 from daemon.ingest.header import FileRefused
@@ -32,6 +32,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     SettingError,
     ConflictError,
     DatabaseLocked,
+    SchemaTooNew,
     DropError,
     FileRefused,
     FileNotFoundError,

@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from daemon.db.migrate import migrate
+from daemon.db.migrate import SchemaTooNew, migrate
 
 MEMORY_LIMIT_ENV = "ROSTER_SYNC_MEMORY_LIMIT"
 THREADS_ENV = "ROSTER_SYNC_THREADS"
@@ -49,9 +49,16 @@ class Database:
                     f"{self.path} is in use by another process (is the roster-sync daemon running?)"
                 ) from exc
             raise
-        self._configure()
-        if not read_only:
-            migrate(self.con)
+        try:
+            self._configure()
+            if not read_only:
+                migrate(self.con)
+        except SchemaTooNew as exc:
+            self.con.close()  # a refused database is not left open (and locked)
+            raise SchemaTooNew(f"{self.path}: {exc}") from None
+        except BaseException:
+            self.con.close()
+            raise
         self._macros()
 
     def _macros(self) -> None:

@@ -30,14 +30,25 @@ def current_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 0
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer Roster Sync; this one must not touch it."""
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
     """Bring the schema up to date; returns the resulting version."""
+    migrations = available_migrations()
+    version = current_version(con)
+    latest = migrations[-1][0] if migrations else 0
+    if version > latest:
+        raise SchemaTooNew(
+            f"the database is at schema version {version}, newer than this Roster Sync knows "
+            f"(up to {latest}); upgrade Roster Sync to open it"
+        )
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "
         "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
     )
-    version = current_version(con)
-    for number, name, sql in available_migrations():
+    for number, name, sql in migrations:
         if number <= version:
             continue
         con.execute("BEGIN TRANSACTION")

@@ -191,6 +191,7 @@ def apply_run(
             details={"reason": reason, "held": status == "held"},
         )
         crash_point("before_commit")
+    crash_point("after_commit")
     record_timing(db, run_id, "apply", time.monotonic() - started)
     prune_staging(db)
 

@@ -15,19 +15,6 @@ KINDS = ("schools", "classrooms", "students", "staff", "guardians", "enrollments
 OPS = ("create", "update", "archive", "unarchive")
 
 
-@pytest.fixture
-def cli(db_path, capsys, monkeypatch):
-    """Run `roster-sync --db <test db> ...` in process; returns (exit code, stdout, stderr)."""
-    monkeypatch.delenv("ROSTER_SYNC_CONFIG", raising=False)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(["--db", str(db_path), *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
 def test_run_json_has_the_documented_keys(cli, sample):
     code, out, _ = cli("run", str(sample / "day1"), "--json")
     run = json.loads(out)
@@ -158,3 +145,40 @@ def test_database_location_comes_from_the_environment(tmp_path, monkeypatch, cap
     monkeypatch.delenv("ROSTER_SYNC_CONFIG", raising=False)
     assert main(["run", str(sample / "day1")]) == 0
     assert Path(target).exists()
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """A fresh HOME; no database named by --db, ROSTER_SYNC_DB or a config file."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("ROSTER_SYNC_DB", raising=False)
+    monkeypatch.delenv("ROSTER_SYNC_CONFIG", raising=False)
+    return home
+
+
+def test_default_database_is_under_xdg_data_home(home, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert main(["runs", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert (tmp_path / "data" / "roster-sync" / "roster.duckdb").is_file()
+    assert list(home.iterdir()) == []
+
+
+def test_default_database_is_under_local_share_without_xdg_data_home(home, monkeypatch, capsys):
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    assert main(["runs", "--json"]) == 0
+    assert (home / ".local" / "share" / "roster-sync" / "roster.duckdb").is_file()
+
+
+def test_empty_xdg_data_home_counts_as_unset(home, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_DATA_HOME", "")
+    assert main(["runs", "--json"]) == 0
+    assert (home / ".local" / "share" / "roster-sync" / "roster.duckdb").is_file()
+
+
+def test_relative_xdg_data_home_is_ignored_as_the_spec_says(home, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/data")
+    assert main(["runs", "--json"]) == 0
+    assert (home / ".local" / "share" / "roster-sync" / "roster.duckdb").is_file()

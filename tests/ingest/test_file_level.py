@@ -3,6 +3,7 @@ what real SIS exports contain is accepted."""
 
 from __future__ import annotations
 
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -170,6 +171,46 @@ def test_oneroster_12_is_recognised_by_its_headers(sync, sample):
     assert run.oneroster_version == "1.2"
     assert run.status == "planned" and run.rows.error == 0
     assert run.changes["students"]["create"] == 6
+
+
+def test_oneroster_12_declared_in_the_manifest_is_recognised_without_12_headers(sync, tiny):
+    # The tiny district's files have 1.1 headers and no roles.csv: only the manifest says 1.2.
+    tiny.manifest = {"manifest.version": "1.0", "oneroster.version": "1.2"}
+    run = sync.plan(tiny)
+    assert run.oneroster_version == "1.2"
+    assert run.status == "planned" and run.rows.error == 0
+
+
+def test_oneroster_11_declared_in_the_manifest_wins_over_12_headers(sync, sample, tmp_path):
+    drop = tmp_path / "declared11"
+    shutil.copytree(sample / "oneroster12", drop)
+    manifest = drop / "manifest.csv"
+    manifest.write_text(
+        manifest.read_text().replace("oneroster.version,1.2", "oneroster.version,1.1")
+    )
+    run = sync.plan(drop)
+    assert run.oneroster_version == "1.1"
+    # Read as 1.1, the 1.2 users.csv lacks the columns 1.1 requires.
+    assert run.status == "failed"
+    assert run.error == "users.csv line 1: missing required columns orgSourcedIds, role"
+
+
+def test_oneroster_12_without_a_manifest_is_recognised_by_the_users_header(sync, sample, tmp_path):
+    drop = tmp_path / "undeclared"
+    shutil.copytree(sample / "oneroster12", drop)
+    (drop / "manifest.csv").unlink()
+    (drop / "roles.csv").unlink()  # a 1.2-only file would give the version away too
+    run = sync.plan(drop)
+    assert run.oneroster_version == "1.2"
+    assert run.status == "planned" and run.rows.error == 0
+
+
+def test_unsupported_oneroster_version_in_the_manifest_fails_the_run(sync, tiny, applied):
+    tiny.manifest = {"manifest.version": "1.0", "oneroster.version": "2.0"}
+    run = sync.plan(tiny)
+    assert run.status == "failed"
+    assert run.error == "manifest.csv: oneroster.version '2.0' is not supported (1.1 or 1.2)"
+    assert _directory_snapshot(sync.engine.db) == applied
 
 
 def test_run_records_a_content_hash_per_file(sync, tiny):

@@ -1,7 +1,9 @@
-"""A process killed with SIGKILL at any point of apply leaves the directory as it was before."""
+"""A process killed with SIGKILL at any point of apply before the commit leaves the directory as
+it was before; killed right after the commit, the run stays fully applied."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -141,3 +143,28 @@ def test_kill_during_apply_leaves_the_directory_intact(tmp_path, crash_at, refer
         assert [name for name, bad in check_directory(db) if bad] == []
     finally:
         db.close()
+
+
+def test_kill_right_after_the_commit_leaves_the_run_fully_applied(tmp_path, reference):
+    path = tmp_path / "roster.duckdb"
+    run_id = _prepare(path, tmp_path / "drops")
+
+    killed = _apply_in_child(path, run_id, "after_commit")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+    db = Database(path)
+    try:
+        assert snapshot(db) == reference
+        assert [name for name, bad in check_directory(db) if bad] == []
+        status, applied_version, timings = db.rows(
+            "SELECT status, applied_version, timings_json FROM runs WHERE run_id = ?", [run_id]
+        )[0]
+        assert status == "applied" and applied_version == db.directory_version()
+        # Only the bookkeeping after the commit is missing: the apply's timing.
+        assert "apply" not in json.loads(timings)
+    finally:
+        db.close()
+    # Applying it again is refused: the changes are never written twice.
+    again = _apply_in_child(path, run_id, None)
+    assert again.returncode == 1
+    assert f"run {run_id} is applied; only planned or held runs can be applied" in again.stderr

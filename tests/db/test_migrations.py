@@ -1,0 +1,119 @@
+"""The schema follows the numbered migrations: a new database starts at the latest version, an
+older one is upgraded in place with its data, and a newer one is refused untouched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from daemon.db import Database, SchemaTooNew
+from daemon.db import migrate as migrate_module
+from daemon.db.migrate import available_migrations, current_version
+
+MIGRATIONS = available_migrations()
+LATEST = MIGRATIONS[-1][0]
+
+
+def _applied(db: Database) -> list[tuple[int, str]]:
+    return db.rows("SELECT version, name FROM schema_migrations ORDER BY version")
+
+
+def _columns(db: Database, table: str) -> list[str]:
+    return [
+        name
+        for (name,) in db.rows(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index",
+            [table],
+        )
+    ]
+
+
+@pytest.fixture
+def old_db(db_path: Path, monkeypatch) -> Path:
+    """A database made by a Roster Sync that knew only the migrations before the last one,
+    holding a school, a student, a classroom and an enrollment."""
+    with monkeypatch.context() as older:
+        older.setattr(migrate_module, "available_migrations", lambda: MIGRATIONS[:-1])
+        db = Database(db_path)
+    try:
+        assert current_version(db.con) == LATEST - 1
+        db.execute(
+            "INSERT INTO schools (school_id, sis_id, org_type, name, status, origin) "
+            "VALUES (1, 'sch-a', 'school', 'Alder School', 'active', 'sync')"
+        )
+        db.execute(
+            "INSERT INTO users (user_id, kind, role, sis_id, given_name, family_name, status, "
+            "origin) VALUES (1, 'student', 'student', 'stu-1', 'Ava', 'Lopez', 'active', 'sync')"
+        )
+        db.execute(
+            "INSERT INTO classrooms (classroom_id, sis_id, school_id, name, status, origin) "
+            "VALUES (1, 'cls-a1', 1, 'Homeroom 5A', 'active', 'sync')"
+        )
+        db.execute(
+            "INSERT INTO enrollments (enrollment_id, classroom_id, user_id, role, sis_id, status, "
+            "origin) VALUES (1, 1, 1, 'student', 'enr-1a', 'active', 'sync')"
+        )
+        db.execute("UPDATE meta SET value = '7' WHERE key = 'directory_version'")
+    finally:
+        db.close()
+    return db_path
+
+
+def test_a_new_database_is_at_the_latest_schema_version(db_path):
+    with Database(db_path) as db:
+        assert current_version(db.con) == LATEST
+        assert _applied(db) == [(number, name) for number, name, _ in MIGRATIONS]
+        assert db.directory_version() == 0
+
+
+def test_reopening_a_current_database_applies_nothing_again(db_path):
+    Database(db_path).close()
+    with Database(db_path) as db:
+        assert _applied(db) == [(number, name) for number, name, _ in MIGRATIONS]
+
+
+def test_an_older_database_is_upgraded_when_opened(old_db):
+    with Database(old_db) as db:
+        assert current_version(db.con) == LATEST
+        assert [v for v, _ in _applied(db)] == [number for number, _, _ in MIGRATIONS]
+        # The last migration (0004) adds the enrollments' sync hashes.
+        assert {"source_hash", "synced_hash"} <= set(_columns(db, "enrollments"))
+
+
+def test_an_upgraded_database_keeps_its_data(old_db):
+    with Database(old_db) as db:
+        assert db.rows("SELECT sis_id, name FROM schools") == [("sch-a", "Alder School")]
+        assert db.rows("SELECT sis_id, given_name, family_name FROM users") == [
+            ("stu-1", "Ava", "Lopez")
+        ]
+        assert db.rows("SELECT sis_id, name FROM classrooms") == [("cls-a1", "Homeroom 5A")]
+        assert db.rows(
+            "SELECT sis_id, classroom_id, user_id, source_hash, synced_hash FROM enrollments"
+        ) == [("enr-1a", 1, 1, None, None)]
+        assert db.directory_version() == 7
+
+
+def test_a_database_from_a_newer_roster_sync_is_refused_and_left_untouched(db_path):
+    Database(db_path).close()
+    future = LATEST + 1
+    con = duckdb.connect(str(db_path))
+    con.execute(
+        "INSERT INTO schema_migrations VALUES (?, '9999_from_the_future.sql', current_timestamp)",
+        [future],
+    )
+    con.close()
+
+    with pytest.raises(SchemaTooNew) as refused:
+        Database(db_path)
+    assert str(refused.value) == (
+        f"{db_path}: the database is at schema version {future}, newer than this Roster Sync knows "
+        f"(up to {LATEST}); upgrade Roster Sync to open it"
+    )
+    # The refusal let go of the file and changed nothing in it.
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        assert con.execute("SELECT max(version) FROM schema_migrations").fetchone() == (future,)
+    finally:
+        con.close()
