@@ -306,6 +306,17 @@ class Daemon:
         self.retry_at.pop(path, None)
         files.release_slot(path)
         LOG.info("archived %s as %s", name, target)
+        if label.startswith("run-"):
+            self._point_run_at_archive(int(label.removeprefix("run-")), path, target)
+
+    def _point_run_at_archive(self, run_id: int, path: Path, target: Path) -> None:
+        """The run's source follows its files, so people see (and re-plan from) where they are."""
+        assert self.db is not None
+        with self.write_lock:
+            self.db.execute(
+                "UPDATE runs SET source = ? WHERE run_id = ? AND source = ?",
+                [str(target), run_id, str(path)],
+            )
 
     # ------------------------------------------------------------------ SFTP, pruning, status
     def _mirror(self) -> None:

@@ -76,8 +76,12 @@ def _schools(ctx: PlanContext) -> None:
 def _classrooms(ctx: PlanContext) -> None:
     build_desired_classrooms(ctx)
     classroom_rules(ctx)
+    # Rows in error and rows skipped as claimed twice still speak for their classrooms.
     extra = f"""SELECT c.classroom_id AS id FROM classrooms c
-                JOIN {ctx.errored("classes")} e ON e.sourcedId = c.sis_id"""
+                JOIN {ctx.errored("classes")} e ON e.sourcedId = c.sis_id
+                UNION ALL
+                SELECT c.classroom_id FROM classrooms c
+                JOIN {ctx.t("desired_classrooms")} f ON f._ambiguous AND f.sis_id = c.sis_id"""
     _finish(
         ctx, kinds.CLASSROOMS, extra if ctx.present("classes") else None, {"school_id": SCHOOL_SIS}
     )

@@ -145,3 +145,22 @@ def test_cli_goes_through_the_socket_while_the_daemon_runs(
     status = cli(config_path, "status")
     assert status.returncode == 0, status.stderr
     assert "Daemon: not running" in status.stdout
+
+
+def test_a_run_points_at_its_archived_files_once_the_drop_is_archived(
+    make_daemon_config, start_daemon, clock
+) -> None:
+    config_path = make_daemon_config()
+    config = load_config(config_path)
+    preset(config, sync_on_arrival=True)
+    daemon = start_daemon(config_path, clock)
+    copy_drop(SAMPLE / "day1", config.inbox, "day1")
+    client = daemon.client()
+    wait_for(lambda: archived(config.archive) != [], what="the archived drop")
+    wait_for(lambda: ".processing" not in client.get_run(1).source, what="the run's new source")
+    source = Path(client.get_run(1).source)
+    assert source.is_dir() and source.parent.parent == config.archive
+    assert source.name.endswith("-run-1-day1")
+    assert (source / "users.csv").is_file()
+    client.close()
+    daemon.stop()

@@ -17,6 +17,7 @@ import pytest
 
 from daemon.db import Database
 from daemon.service.config import load_config
+from tests.district import TinyDistrict
 
 from .conftest import SAMPLE, cli, copy_drop, in_ci, preset, runs_in, wait_for
 
@@ -145,3 +146,68 @@ def test_socket_permissions_and_each_role(
         ("rs_t_contacts", "user.edit_contact", True),
     ]
     assert email == "c@example.org"
+
+
+# ------------------------------------------------------------- rejecting runs, changing settings
+ROLES = {
+    "viewer": ["rs_t_viewer"],
+    "users_manager": ["rs_t_contacts"],
+    "rostering_admin": [f"@{ADMIN_GROUP}"],
+}
+
+
+def _daemon_with_a_planned_run(make_daemon_config, start_daemon, clock, tmp_path):
+    config_path = make_daemon_config(socket_group=SOCKET_GROUP, roles=ROLES)
+    config_path.chmod(0o644)
+    daemon = start_daemon(config_path, clock)
+    client = daemon.client()
+    assert client.plan_source(str(TinyDistrict().write(tmp_path))).status == "planned"
+    return config_path, daemon, client
+
+
+def _auto_apply(client) -> str:
+    return next(r["value"] for r in client.settings_show() if r["key"] == "auto_apply")
+
+
+def test_a_rostering_admin_may_reject_a_run_and_change_settings(
+    unix_users, make_daemon_config, start_daemon, clock, tmp_path
+) -> None:
+    config_path, daemon, client = _daemon_with_a_planned_run(
+        make_daemon_config, start_daemon, clock, tmp_path
+    )
+
+    rejected = cli(config_path, "reject", "1", "--reason", "wrong term", user="rs_t_admin")
+    assert rejected.returncode == 0, rejected.stderr
+    changed = cli(config_path, "settings", "set", "auto_apply", "true", user="rs_t_admin")
+    assert changed.returncode == 0, changed.stderr
+
+    run = client.get_run(1)
+    assert (run.status, run.decided_by) == ("rejected", "rs_t_admin")
+    assert _auto_apply(client) == "true"
+    client.close()
+    assert daemon.stop() == 0
+
+
+@pytest.mark.parametrize(
+    "user, role", [("rs_t_viewer", "viewer"), ("rs_t_contacts", "users_manager")]
+)
+def test_roles_below_rostering_admin_may_neither_reject_a_run_nor_change_settings(
+    unix_users, make_daemon_config, start_daemon, clock, tmp_path, user, role
+) -> None:
+    config_path, daemon, client = _daemon_with_a_planned_run(
+        make_daemon_config, start_daemon, clock, tmp_path
+    )
+
+    refused = cli(config_path, "reject", "1", user=user)
+    assert refused.returncode != 0
+    assert f"{user} may not reject run" in refused.stderr
+    assert f"needs the role rostering_admin (you have: {role})" in refused.stderr
+    refused = cli(config_path, "settings", "set", "auto_apply", "true", user=user)
+    assert refused.returncode != 0
+    assert f"{user} may not settings set" in refused.stderr
+    assert "needs the role rostering_admin" in refused.stderr
+
+    assert client.get_run(1).status == "planned"
+    assert _auto_apply(client) == "false"
+    client.close()
+    assert daemon.stop() == 0

@@ -312,6 +312,20 @@ def test_auto_apply_never_applies_a_held_run(sync, tiny):
     assert sync.plan(tiny).status == "held"
 
 
+def test_auto_apply_never_applies_a_run_with_a_blocking_conflict(sync, tiny):
+    sync.engine.settings_set("deletion_threshold", "100")  # nothing is held
+    sync.apply(tiny)
+    sync.engine.settings_set("student_id", "identifier")
+    sync.engine.settings_set("auto_apply", "true")
+    # two directory students answer to the feed's identifier S1: a blocking conflict
+    sync.engine.db.execute("UPDATE users SET identifier = 'S1' WHERE sis_id = 'stu-2'")
+    tiny.row("users.csv", "stu-3")["grades"] = "06"
+    run = sync.plan(tiny)
+    assert run.blocking_conflicts == 1 and run.changes["students"]["update"] == 1
+    assert (run.status, run.decided_by) == ("planned", None)
+    assert sync.user("stu-3")["grades"] == "05"
+
+
 def test_a_plan_records_the_settings_that_shaped_it(sync, tiny):
     sync.engine.settings_set("classroom_filter", "homeroom_only")
     run = sync.plan(tiny)
