@@ -37,12 +37,9 @@ def make_plan(ctx: PlanContext, progress: Progress) -> dict[str, dict[str, int]]
     progress.advance()
     _enrollments(ctx)
     progress.advance()
-    build_desired_links(ctx)
-    link_rules(ctx)
-    _finish(ctx, kinds.GUARDIAN_LINKS)
+    _links(ctx)
     progress.advance()
-    build_desired_attributes(ctx)
-    _finish(ctx, kinds.STUDENT_ATTRIBUTES)
+    _attributes(ctx)
     progress.advance()
     progress.finish()
     counts: dict[str, dict[str, int]] = {k: {op: 0 for op in kinds.OPS} for k in kinds.CHANGE_KINDS}
@@ -76,15 +73,26 @@ def _schools(ctx: PlanContext) -> None:
 def _classrooms(ctx: PlanContext) -> None:
     build_desired_classrooms(ctx)
     classroom_rules(ctx)
-    # Rows in error and rows skipped as claimed twice still speak for their classrooms.
-    extra = f"""SELECT c.classroom_id AS id FROM classrooms c
-                JOIN {ctx.errored("classes")} e ON e.sourcedId = c.sis_id
-                UNION ALL
-                SELECT c.classroom_id FROM classrooms c
-                JOIN {ctx.t("desired_classrooms")} f ON f._ambiguous AND f.sis_id = c.sis_id"""
-    _finish(
-        ctx, kinds.CLASSROOMS, extra if ctx.present("classes") else None, {"school_id": SCHOOL_SIS}
-    )
+    held = "SELECT NULL::BIGINT AS id WHERE false"
+    if ctx.present("classes"):
+        held = f"""SELECT c.classroom_id AS id FROM classrooms c
+                   JOIN {ctx.errored("classes")} e ON e.sourcedId = c.sis_id
+                   UNION ALL
+                   SELECT c.classroom_id FROM classrooms c
+                   JOIN {ctx.t("desired_classrooms")} f ON f._ambiguous AND f.sis_id = c.sis_id"""
+    _hold(ctx, "classrooms", held)
+    _finish(ctx, kinds.CLASSROOMS, _held(ctx, "classrooms"), {"school_id": SCHOOL_SIS})
+
+
+def _hold(ctx: PlanContext, what: str, sql: str) -> None:
+    """Records the feed names but this run cannot process (rows in error, or claimed twice).
+
+    They, and everything attached to them, are kept as they are: a bad row never archives."""
+    ctx.db.execute(f"CREATE OR REPLACE TEMP TABLE {ctx.t(f'held_{what}')} AS {sql}")
+
+
+def _held(ctx: PlanContext, what: str) -> str:
+    return f"SELECT id FROM {ctx.t(f'held_{what}')}"
 
 
 def _users(ctx: PlanContext) -> None:
@@ -103,7 +111,8 @@ def _users(ctx: PlanContext) -> None:
     if ctx.present("guardians"):
         parts.append(f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
                          JOIN {ctx.errored("guardians")} e ON e.sourcedId = u.sis_id""")
-    _finish(ctx, kinds.USERS, " UNION ALL ".join(parts))
+    _hold(ctx, "users", " UNION ALL ".join(parts))
+    _finish(ctx, kinds.USERS, _held(ctx, "users"))
     build_user_map(ctx)
     ctx.drop("users", "demographics", "roles", "present_users")
 
@@ -111,7 +120,9 @@ def _users(ctx: PlanContext) -> None:
 def _enrollments(ctx: PlanContext) -> None:
     find_unchanged_enrollments(ctx)
     build_desired_enrollments(ctx)
-    extra = f"SELECT id FROM {ctx.t('unchanged_enrollments')}"
+    extra = f"""SELECT id FROM {ctx.t("unchanged_enrollments")}
+                UNION ALL SELECT enrollment_id FROM enrollments
+                WHERE user_id IN ({_held(ctx, "users")}) OR classroom_id IN ({_held(ctx, "classrooms")})"""
     if ctx.present("enrollments"):
         extra += f""" UNION ALL SELECT d.enrollment_id AS id FROM enrollments d
                     JOIN (SELECT cm.classroom_id, um.user_id FROM {ctx.errored("enrollments")} e
@@ -121,6 +132,26 @@ def _enrollments(ctx: PlanContext) -> None:
     _finish(ctx, kinds.ENROLLMENTS, extra)
     _report_unresolved_enrollments(ctx)
     ctx.drop("enrollments", "desired_enrollments", "present_enrollments")
+
+
+def _links(ctx: PlanContext) -> None:
+    build_desired_links(ctx)
+    link_rules(ctx)
+    held = _held(ctx, "users")
+    _finish(
+        ctx,
+        kinds.GUARDIAN_LINKS,
+        f"SELECT link_id AS id FROM guardian_links WHERE student_id IN ({held}) OR guardian_id IN ({held})",
+    )
+
+
+def _attributes(ctx: PlanContext) -> None:
+    build_desired_attributes(ctx)
+    _finish(
+        ctx,
+        kinds.STUDENT_ATTRIBUTES,
+        f"SELECT attribute_id AS id FROM student_attributes WHERE student_id IN ({_held(ctx, 'users')})",
+    )
 
 
 def _report_unresolved_enrollments(ctx: PlanContext) -> None:

@@ -182,13 +182,17 @@ def classroom_rules(ctx: PlanContext) -> None:
             f"UPDATE {desired} SET _skip = true FROM classrooms d "
             f"WHERE d.classroom_id = {desired}._target_id AND d.status = 'archived'"
         )
-    ctx.db.execute(
-        f"""INSERT INTO conflicts
-            SELECT nextval('conflict_ids'), {ctx.run_id}, 'sis_id_claimed_twice', 'classrooms', NULL, NULL,
-                   f.sis_id, f.name, 'sis_id', f.sis_id, NULL,
-                   'classes.csv sourcedId ''' || f.sis_id || ''' is claimed by more than one directory classroom; the row was skipped',
-                   'ignore', true, NULL, NULL, NULL, 'claimed:classroom:' || f.sis_id, f._file, f._line
-            FROM {desired} f WHERE f._ambiguous"""
+    _insert_conflicts(
+        ctx,
+        f"""
+        SELECT 'sis_id_claimed_twice' AS kind, 'classrooms' AS record_kind, NULL AS record_id,
+               NULL AS other_record_id, f.sis_id, f.name AS label, 'sis_id' AS field,
+               f.sis_id AS feed_value, NULL AS directory_value,
+               'classes.csv sourcedId ''' || f.sis_id || ''' is claimed by more than one directory classroom; the row was skipped' AS message,
+               'ignore' AS suggestion, true AS blocking, 'claimed:classroom:' || f.sis_id AS conflict_key,
+               f._file AS source_file, f._line AS source_line
+        FROM {desired} f WHERE f._ambiguous
+        """,
     )
 
 

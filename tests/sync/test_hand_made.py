@@ -249,3 +249,12 @@ def test_a_decided_conflict_of_an_applied_run_cannot_be_decided_again(synced, ti
     synced.engine.resolve_conflicts([conflict.conflict_id], "keep")
     with pytest.raises(ConflictError, match="already decided"):
         synced.engine.resolve_conflicts([conflict.conflict_id], "take")
+
+
+def test_an_ignored_classroom_claimed_twice_is_not_asked_again(synced, tiny):
+    _classroom_claimed_twice(synced)
+    run = synced.plan(tiny)
+    [claimed] = synced.engine.conflicts(run.run_id).items
+    synced.engine.resolve_conflicts([claimed.conflict_id], "ignore")
+    again = synced.plan(tiny)
+    assert again.conflicts == 0 and again.blocking_conflicts == 0

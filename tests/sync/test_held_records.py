@@ -1,0 +1,62 @@
+"""A record the feed names but this run cannot process keeps everything attached to it.
+
+A row in error, or a row whose key more than one directory record claims, is skipped; the
+record it speaks for, its enrollments and its guardian links stay as they are (a bad row
+never archives anything).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def synced(sync, tiny):
+    sync.apply(tiny)
+    return sync
+
+
+def _links_of(sync, sis_id: str) -> list[str]:
+    return [
+        r[0]
+        for r in sync.engine.db.rows(
+            "SELECT l.status FROM guardian_links l JOIN users s ON s.user_id = l.student_id "
+            "WHERE s.sis_id = ?",
+            [sis_id],
+        )
+    ]
+
+
+def _change_enrollment_and_keep_the_link_only_on_the_student_side(tiny):
+    tiny.row("enrollments.csv", "enr-1a")["beginDate"] = "2026-09-01"
+    tiny.row("users.csv", "gdn-1")["agentSourcedIds"] = ""
+
+
+def test_a_student_row_in_error_keeps_the_students_enrollments_and_links(synced, tiny):
+    tiny.row("users.csv", "stu-1")["givenName"] = ""
+    _change_enrollment_and_keep_the_link_only_on_the_student_side(tiny)
+    run = synced.apply(tiny)
+    assert run.changes["students"]["archive"] == 0
+    assert run.changes["enrollments"]["archive"] == 0
+    assert run.changes["guardian_links"]["archive"] == 0
+    assert _links_of(synced, "stu-1") == ["active"]
+    assert synced.user("stu-1")["status"] == "active"
+
+
+def test_a_student_claimed_by_two_records_keeps_its_enrollments_and_links(synced, tiny):
+    synced.engine.settings_set("student_id", "identifier")
+    synced.engine.db.execute("UPDATE users SET identifier = 'S1' WHERE sis_id = 'stu-2'")
+    _change_enrollment_and_keep_the_link_only_on_the_student_side(tiny)
+    run = synced.plan(tiny)
+    assert run.blocking_conflicts == 1  # the claim itself still asks a person
+    assert run.changes["enrollments"]["archive"] == 0
+    assert run.changes["guardian_links"]["archive"] == 0
+
+
+def test_a_guardian_row_in_error_keeps_the_guardians_links(synced, tiny):
+    tiny.row("users.csv", "gdn-2")["familyName"] = ""
+    tiny.row("users.csv", "stu-2")["agentSourcedIds"] = ""  # the link now rests on gdn-2's row
+    run = synced.apply(tiny)
+    assert run.changes["guardians"]["archive"] == 0
+    assert run.changes["guardian_links"]["archive"] == 0
+    assert _links_of(synced, "stu-2") == ["active"]
