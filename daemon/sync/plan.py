@@ -103,7 +103,10 @@ def _users(ctx: PlanContext) -> None:
         f"""SELECT coalesce(u.merged_into, u.user_id) AS id FROM users u
                  JOIN {ctx.t("desired_users")} f ON f._ambiguous
                   AND ((f._key_type = 'sis' AND u.sis_id = f._match_key)
-                       OR (f._key_type = 'ident' AND u.identifier = f._match_key))"""
+                       OR (f._key_type = 'ident' AND u.identifier = f._match_key))""",
+        # A row without its key (student_id = identifier) still names its record by sourcedId.
+        f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
+                 JOIN {ctx.t("desired_users")} f ON f._no_key AND u.sis_id = f.sis_id""",
     ]
     if ctx.present("users"):
         parts.append(f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
@@ -147,11 +150,13 @@ def _links(ctx: PlanContext) -> None:
 
 def _attributes(ctx: PlanContext) -> None:
     build_desired_attributes(ctx)
-    _finish(
-        ctx,
-        kinds.STUDENT_ATTRIBUTES,
-        f"SELECT attribute_id AS id FROM student_attributes WHERE student_id IN ({_held(ctx, 'users')})",
-    )
+    extra = f"SELECT attribute_id AS id FROM student_attributes WHERE student_id IN ({_held(ctx, 'users')})"
+    if ctx.present("student_attributes"):
+        extra += f""" UNION ALL SELECT a.attribute_id FROM student_attributes a
+                    JOIN (SELECT um.user_id, e.name FROM {ctx.errored("student_attributes")} e
+                          JOIN {ctx.t("user_map")} um ON um.sis_id = e.studentSourcedId) x
+                      ON x.user_id = a.student_id AND x.name = a.name"""
+    _finish(ctx, kinds.STUDENT_ATTRIBUTES, extra)
 
 
 def _report_unresolved_enrollments(ctx: PlanContext) -> None:

@@ -60,3 +60,28 @@ def test_a_guardian_row_in_error_keeps_the_guardians_links(synced, tiny):
     assert run.changes["guardians"]["archive"] == 0
     assert run.changes["guardian_links"]["archive"] == 0
     assert _links_of(synced, "stu-2") == ["active"]
+
+
+def test_a_student_row_without_its_key_keeps_the_student(synced, tiny):
+    synced.engine.settings_set("student_id", "identifier")
+    tiny.row("users.csv", "stu-1")["identifier"] = ""
+    _change_enrollment_and_keep_the_link_only_on_the_student_side(tiny)
+    run = synced.plan(tiny)
+    assert run.changes["students"]["archive"] == 0
+    assert run.changes["enrollments"]["archive"] == 0
+    assert run.changes["guardian_links"]["archive"] == 0
+
+
+def test_an_attribute_row_in_error_keeps_the_attribute(sync, tiny):
+    attribute = {"studentSourcedId": "stu-1", "name": "bus_route", "value": "12"}
+    tiny.rows("student_attributes.csv").append({**attribute, "status": "", "dateLastModified": ""})
+    sync.apply(tiny)
+    tiny.rows("student_attributes.csv")[0]["value"] = "x" * 5000  # over the 4096 limit
+    run = sync.plan(tiny)
+    assert run.rows.error == 1
+    assert run.changes["student_attributes"] == {
+        "create": 0,
+        "update": 0,
+        "archive": 0,
+        "unarchive": 0,
+    }
