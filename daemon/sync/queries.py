@@ -35,6 +35,8 @@ def get_run(db: Database, run_id: int) -> Run:
 
 
 def list_runs(db: Database, limit: int = 200) -> list[Run]:
+    """The newest runs first, at most MAX_PAGE of them (a socket reply stays bounded)."""
+    limit = max(1, min(int(limit), MAX_PAGE))
     return [
         _run_from_row(db, r)
         for r in db.dicts("SELECT * FROM runs ORDER BY run_id DESC LIMIT ?", [limit])

@@ -297,3 +297,12 @@ def test_sample_broken_drop_is_held_and_reports_its_bad_rows(sync, sample):
     errors = {(i["file_name"], i["line"]) for i in sync.issues(run)}
     for bad in truth["bad_rows"]:
         assert (bad["file"], bad["line"]) in errors, bad
+
+
+def test_listing_runs_returns_at_most_one_page_newest_first(sync, tiny, monkeypatch):
+    from daemon.sync import queries
+
+    monkeypatch.setattr(queries, "MAX_PAGE", 2)
+    for _ in range(3):
+        sync.plan(tiny)
+    assert [r.run_id for r in sync.engine.list_runs(limit=1_000_000)] == [3, 2]
