@@ -8,31 +8,12 @@ import pytest
 
 from daemon.audit import current_actor
 from daemon.db import Database
-
-DIRECTORY_TABLES = (
-    "schools",
-    "school_sis_ids",
-    "users",
-    "classrooms",
-    "enrollments",
-    "guardian_links",
-    "student_attributes",
-)
+from tests.directory_state import directory_fingerprint
 
 
 def directory(db_path) -> tuple:
-    """The directory's content (without timestamps) and version, read from the database file."""
     with Database(db_path) as db:
-        return (
-            *(
-                db.one(
-                    f"SELECT count(*) || ':' || coalesce(sum(hash(COLUMNS(lambda c: c NOT LIKE "
-                    f"'%_at'))), 0) FROM {table}"
-                )
-                for table in DIRECTORY_TABLES
-            ),
-            db.directory_version(),
-        )
+        return directory_fingerprint(db)
 
 
 def audit_entries(db_path, action: str) -> list[dict]:

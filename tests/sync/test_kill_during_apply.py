@@ -15,17 +15,9 @@ import pytest
 from daemon.db import Database
 from daemon.directory.integrity import check_directory
 from daemon.service.engine import Engine
+from tests.directory_state import directory_fingerprint
 from tests.district import TinyDistrict
 
-DIRECTORY_TABLES = (
-    "schools",
-    "school_sis_ids",
-    "users",
-    "classrooms",
-    "enrollments",
-    "guardian_links",
-    "student_attributes",
-)
 CRASH_POINTS = (
     "before_transaction",
     "after_create_schools",
@@ -36,19 +28,6 @@ CRASH_POINTS = (
     "before_status",
     "before_commit",
 )
-
-
-def snapshot(db: Database) -> tuple:
-    """The directory's content, without timestamps (they differ between two applies)."""
-    parts = []
-    for table in DIRECTORY_TABLES:
-        parts.append(
-            db.one(
-                f"SELECT count(*) || ':' || coalesce(sum(hash(COLUMNS(lambda c: c NOT LIKE '%_at'))), 0) FROM {table}"
-            )
-        )
-    parts.append(db.directory_version())
-    return tuple(parts)
 
 
 def _prepare(path: Path, drops: Path) -> int:
@@ -113,7 +92,7 @@ def reference(tmp_path_factory) -> tuple:
     assert _apply_in_child(root / "ref.duckdb", run_id, None).returncode == 0
     db = Database(root / "ref.duckdb")
     try:
-        return snapshot(db)
+        return directory_fingerprint(db)
     finally:
         db.close()
 
@@ -123,7 +102,7 @@ def test_kill_during_apply_leaves_the_directory_intact(tmp_path, crash_at, refer
     path = tmp_path / "roster.duckdb"
     run_id = _prepare(path, tmp_path / "drops")
     db = Database(path)
-    before = snapshot(db)
+    before = directory_fingerprint(db)
     db.close()
 
     killed = _apply_in_child(path, run_id, crash_at)
@@ -131,7 +110,7 @@ def test_kill_during_apply_leaves_the_directory_intact(tmp_path, crash_at, refer
 
     db = Database(path)
     try:
-        assert snapshot(db) == before
+        assert directory_fingerprint(db) == before
         assert db.one("SELECT status FROM runs WHERE run_id = ?", [run_id]) == "planned"
     finally:
         db.close()
@@ -139,7 +118,7 @@ def test_kill_during_apply_leaves_the_directory_intact(tmp_path, crash_at, refer
     assert _apply_in_child(path, run_id, None).returncode == 0
     db = Database(path)
     try:
-        assert snapshot(db) == reference
+        assert directory_fingerprint(db) == reference
         assert [name for name, bad in check_directory(db) if bad] == []
     finally:
         db.close()
@@ -154,7 +133,7 @@ def test_kill_right_after_the_commit_leaves_the_run_fully_applied(tmp_path, refe
 
     db = Database(path)
     try:
-        assert snapshot(db) == reference
+        assert directory_fingerprint(db) == reference
         assert [name for name, bad in check_directory(db) if bad] == []
         status, applied_version, timings = db.rows(
             "SELECT status, applied_version, timings_json FROM runs WHERE run_id = ?", [run_id]
