@@ -111,11 +111,14 @@ def _users(ctx: PlanContext) -> None:
     if ctx.present("users"):
         parts.append(f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
                          JOIN {ctx.errored("users")} e ON e.sourcedId = u.sis_id""")
-    if ctx.present("guardians"):
-        parts.append(f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
-                         JOIN {ctx.errored("guardians")} e ON e.sourcedId = u.sis_id""")
     _hold(ctx, "users", " UNION ALL ".join(parts))
-    _finish(ctx, kinds.USERS, _held(ctx, "users"))
+    present = _held(ctx, "users")
+    if ctx.present("guardians"):
+        # A guardians.csv row speaks for one guardian and one pair only (see _links), so the
+        # guardian is kept but not, through it, every link it has.
+        present += f""" UNION ALL SELECT coalesce(u.merged_into, u.user_id) FROM users u
+                        JOIN {ctx.errored("guardians")} e ON e.sourcedId = u.sis_id"""
+    _finish(ctx, kinds.USERS, present)
     build_user_map(ctx)
     ctx.drop("users", "demographics", "roles", "present_users")
 
@@ -141,11 +144,16 @@ def _links(ctx: PlanContext) -> None:
     build_desired_links(ctx)
     link_rules(ctx)
     held = _held(ctx, "users")
-    _finish(
-        ctx,
-        kinds.GUARDIAN_LINKS,
-        f"SELECT link_id AS id FROM guardian_links WHERE student_id IN ({held}) OR guardian_id IN ({held})",
-    )
+    extra = f"SELECT link_id AS id FROM guardian_links WHERE student_id IN ({held}) OR guardian_id IN ({held})"
+    if ctx.present("guardians"):
+        user_map = ctx.t("user_map")
+        extra += f""" UNION ALL SELECT l.link_id FROM guardian_links l
+                    JOIN (SELECT g.user_id AS guardian_id, s.user_id AS student_id
+                          FROM {ctx.errored("guardians")} e
+                          JOIN {user_map} g ON g.sis_id = e.sourcedId
+                          JOIN {user_map} s ON s.sis_id = e.studentSourcedId) x
+                      ON l.guardian_id = x.guardian_id AND l.student_id = x.student_id"""
+    _finish(ctx, kinds.GUARDIAN_LINKS, extra)
 
 
 def _attributes(ctx: PlanContext) -> None:

@@ -85,3 +85,39 @@ def test_an_attribute_row_in_error_keeps_the_attribute(sync, tiny):
         "archive": 0,
         "unarchive": 0,
     }
+
+
+def _guardian_row(student: str) -> dict[str, str]:
+    return {
+        "sourcedId": "gdn-x",
+        "studentSourcedId": student,
+        "relationship": "parent",
+        "givenName": "Pat",
+        "familyName": "Doe",
+    }
+
+
+def _link_status(sync, guardian: str, student: str) -> str:
+    return sync.engine.db.one(
+        "SELECT l.status FROM guardian_links l JOIN users g ON g.user_id = l.guardian_id "
+        "JOIN users s ON s.user_id = l.student_id WHERE g.sis_id = ? AND s.sis_id = ?",
+        [guardian, student],
+    )
+
+
+@pytest.fixture
+def two_children(sync, tiny):
+    """gdn-x, described only in guardians.csv, is the parent of stu-1 and stu-2."""
+    tiny.files["guardians.csv"] = [_guardian_row("stu-1"), _guardian_row("stu-2")]
+    sync.apply(tiny)
+    assert _link_status(sync, "gdn-x", "stu-2") == "active"
+    return sync
+
+
+def test_a_guardians_file_row_in_error_keeps_only_its_own_pair(two_children, tiny):
+    tiny.files["guardians.csv"] = [dict(_guardian_row("stu-1"), familyName="")]  # stu-2's gone
+    run = two_children.apply(tiny)
+    assert run.rows.error == 1
+    assert _link_status(two_children, "gdn-x", "stu-1") == "active"
+    assert _link_status(two_children, "gdn-x", "stu-2") == "archived"
+    assert two_children.user("gdn-x")["status"] == "active"
