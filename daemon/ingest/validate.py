@@ -252,9 +252,8 @@ class Validator:
             ctx.spec.column(ref.column) is not None
             and ctx.spec.column(ref.column).type is ValueType.ID_LIST
         )  # type: ignore[union-attr]
-        values = (
-            f"trim(unnest(string_split({col}, ',')))" if is_list else col
-        )  # staging is trimmed (rs_clean: ASCII spaces, as the joins see it)
+        # Single values are already trimmed in staging (rs_clean: ASCII spaces), as joins see them.
+        values = f"trim(unnest(string_split({col}, ',')))" if is_list else col
         target_file = self.files[ref.target].file if ref.target in self.files else "the directory"
         source = f"""(
             SELECT v._line, v.{ctx.id_column}, v.ref_value
