@@ -12,6 +12,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from daemon.models import Run
 from roster_tui.screens.base import RosterScreen
+from roster_tui.screens.run_decisions import RUN_DECISION_BINDINGS, RunDecisions, decision_allowed
 from roster_tui.widgets.changes_panel import ChangesPanel
 from roster_tui.widgets.chrome import BusyBar, NavBar, Plain
 from roster_tui.widgets.conflicts_panel import ConflictsPanel
@@ -22,7 +23,7 @@ from roster_tui.words import OPEN
 TABS = ["summary", "changes", "conflicts", "rows", "files"]
 
 
-class RunDetailScreen(RosterScreen):
+class RunDetailScreen(RunDecisions, RosterScreen):
     MODE = "runs"
     HELP = (
         "One run. Summary says in plain words what approving would do (or what it did), the "
@@ -33,10 +34,7 @@ class RunDetailScreen(RosterScreen):
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", show=False),
-        Binding("a", "approve", "Approve"),
-        Binding("o", "override", "Override…"),
-        Binding("a", "override", "Override…", show=False),  # a on a held run: the same dialog
-        Binding("x", "reject", "Reject"),
+        *RUN_DECISION_BINDINGS,
         Binding("p", "replan", "Re-plan"),
         Binding("left_square_bracket", "tab(-1)", "Previous tab", key_display="[", show=False),
         Binding("right_square_bracket", "tab(1)", "Tabs", key_display="[ ]"),
@@ -93,16 +91,16 @@ class RunDetailScreen(RosterScreen):
             self.query_one(RowsPanel).start(run)
         self.refresh_bindings()
 
+    @property
+    def selected_run(self) -> Run | None:
+        return self.run
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        run = self.run
-        if action == "approve":
-            return run is not None and run.status == "planned"
-        if action == "override":
-            return run is not None and run.status == "held"
-        if action == "reject":
-            return run is not None and run.status in OPEN
-        if action == "replan":
-            return run is not None and run.status not in OPEN
+        allowed = decision_allowed(self.run, action)
+        if allowed is not None:
+            return allowed
+        if action == "replan":  # an open run is decided here first
+            return self.run is not None and self.run.status not in OPEN
         return True
 
     def action_back(self) -> None:
@@ -128,22 +126,6 @@ class RunDetailScreen(RosterScreen):
     @on(TabbedContent.TabActivated)
     def tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self.refresh_bindings()
-
-    def action_approve(self) -> None:
-        if self.run is not None:
-            self.roster.decide_run(self, self.run, "approve")
-
-    def action_override(self) -> None:
-        if self.run is not None:
-            self.roster.decide_run(self, self.run, "override")
-
-    def action_reject(self) -> None:
-        if self.run is not None:
-            self.roster.decide_run(self, self.run, "reject")
-
-    def action_replan(self) -> None:
-        if self.run is not None:
-            self.roster.plan_drop(self, self.run)
 
     def after_decision(self) -> None:
         """The run changed status: show it again (panels keep their place)."""

@@ -12,10 +12,10 @@ from textual.widgets import DataTable, Footer, Static
 
 from daemon.models import Run
 from roster_tui.screens.base import RosterScreen
+from roster_tui.screens.run_decisions import RUN_DECISION_BINDINGS, RunDecisions, decision_allowed
 from roster_tui.widgets.chrome import BusyBar, NavBar, Plain
 from roster_tui.widgets.paged_table import FillTable
 from roster_tui.words import (
-    OPEN,
     STATUS_MEANING,
     drop_name,
     held_reasons,
@@ -36,7 +36,7 @@ COLUMNS = [
 ]
 
 
-class RunsScreen(RosterScreen):
+class RunsScreen(RunDecisions, RosterScreen):
     MODE = "runs"
     HELP = (
         "Every sync run, newest first. A run is a plan made from one drop of the SIS's files: "
@@ -46,10 +46,7 @@ class RunsScreen(RosterScreen):
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open", priority=True),
-        Binding("a", "approve", "Approve"),
-        Binding("o", "override", "Override…"),
-        Binding("a", "override", "Override…", show=False),  # a on a held run: the same dialog
-        Binding("x", "reject", "Reject"),
+        *RUN_DECISION_BINDINGS,
         Binding("n", "plan", "New run"),
         Binding("p", "replan", "Re-plan"),
     ]
@@ -136,40 +133,24 @@ class RunsScreen(RosterScreen):
     def show_preview(self) -> None:
         self.query_one("#run-preview", Static).update(preview(self.current))
 
+    @property
+    def selected_run(self) -> Run | None:
+        return self.current
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        run = self.current
-        if action == "approve":
-            return run is not None and run.status == "planned"
-        if action == "override":
-            return run is not None and run.status == "held"
-        if action == "reject":
-            return run is not None and run.status in OPEN
+        allowed = decision_allowed(self.current, action)
+        if allowed is not None:
+            return allowed
         if action in ("open", "replan"):
-            return run is not None
+            return self.current is not None
         return True
 
     def action_open(self) -> None:
         if self.current is not None:
             self.roster.open_run(self.current.run_id)
 
-    def action_approve(self) -> None:
-        if self.current is not None:
-            self.roster.decide_run(self, self.current, "approve")
-
-    def action_override(self) -> None:
-        if self.current is not None:
-            self.roster.decide_run(self, self.current, "override")
-
-    def action_reject(self) -> None:
-        if self.current is not None:
-            self.roster.decide_run(self, self.current, "reject")
-
     def action_plan(self) -> None:
         self.roster.plan_drop(self, None)
-
-    def action_replan(self) -> None:
-        if self.current is not None:
-            self.roster.plan_drop(self, self.current)
 
 
 def preview(run: Run | None) -> Any:
