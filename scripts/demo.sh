@@ -4,12 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON="${PYTHON:-python3}"
-if [ ! -x .venv/bin/python ]; then
-    "$PYTHON" -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e .
+source scripts/venv.sh ""  # no extras
 
 DB="${ROSTER_SYNC_DB:-.demo/roster.duckdb}"
 rm -rf "$(dirname "$DB")" && mkdir -p "$(dirname "$DB")"

@@ -129,9 +129,13 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _merge(args: argparse.Namespace) -> int:
+def _require_pair(args: argparse.Namespace) -> None:
     if args.candidate is None and (args.a is None or args.b is None):
         raise DuplicateError("name two records (A B) or a candidate (--candidate N)")
+
+
+def _merge(args: argparse.Namespace) -> int:
+    _require_pair(args)
     with engine(args) as e:
         merge_id = e.duplicates_merge(args.a, args.b, keep=args.keep, candidate_id=args.candidate)
     if args.json:
@@ -142,8 +146,7 @@ def _merge(args: argparse.Namespace) -> int:
 
 
 def _reject(args: argparse.Namespace) -> int:
-    if args.candidate is None and (args.a is None or args.b is None):
-        raise DuplicateError("name two records (A B) or a candidate (--candidate N)")
+    _require_pair(args)
     with engine(args) as e:
         e.duplicates_reject(args.a, args.b, candidate_id=args.candidate)
     print("marked as not the same person; this pair will not be proposed again")

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.screen import Screen
+from textual.widgets import TabbedContent
 from textual.worker import get_current_worker
 
 from roster_tui.gateway import Gateway
@@ -100,5 +101,14 @@ class RosterScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         self.reload()
 
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
     def reload(self) -> None:
         """Fetch what the screen shows (in workers)."""
+
+
+def tab_after(tabs: TabbedContent, order: list[str], step: int) -> str:
+    """The tab `step` places from the active one, wrapping around ([ and ] on tabbed screens)."""
+    index = order.index(tabs.active) if tabs.active in order else 0
+    return order[(index + step) % len(order)]

@@ -21,6 +21,15 @@ from roster_tui.words import OPEN, consequences, held_reasons, short_source
 OVERRIDE_WORD = "OVERRIDE"
 
 
+def dialog_buttons(confirm: str, variant: str = "primary") -> Horizontal:
+    """The confirm button (focused by enter or its key) and Cancel, as every dialog has them."""
+    return Horizontal(
+        Button(confirm, id="confirm", variant=variant, compact=True),  # type: ignore[arg-type]
+        Button("Cancel (esc)", id="cancel", compact=True),
+        id="dialog-buttons",
+    )
+
+
 def bullets(lines: list[str]) -> Table:
     grid = Table.grid(padding=(0, 1))
     grid.add_column(width=1)
@@ -66,15 +75,12 @@ class ConfirmRunScreen(ModalScreen[str | None]):
                 compact=True,
             )
             yield Plain("", id="problem")
-            with Horizontal(id="dialog-buttons"):
-                label = {
-                    "approve": f"Apply run {run.run_id}",
-                    "override": f"Override and apply run {run.run_id}",
-                    "reject": f"Reject run {run.run_id}",
-                }[action]
-                variant = "success" if action == "approve" else "error"
-                yield Button(label, id="confirm", variant=variant, compact=True)
-                yield Button("Cancel (esc)", id="cancel", compact=True)
+            label = {
+                "approve": f"Apply run {run.run_id}",
+                "override": f"Override and apply run {run.run_id}",
+                "reject": f"Reject run {run.run_id}",
+            }[action]
+            yield dialog_buttons(label, "success" if action == "approve" else "error")
 
     def on_mount(self) -> None:
         self.query_one("#typed" if self.action_name == "override" else "#confirm").focus()
@@ -144,11 +150,7 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical(id="dialog", classes="-small"):
             yield Plain(self.title_text, id="dialog-title")
             yield Plain(self.body_text, id="consequences")
-            with Horizontal(id="dialog-buttons"):
-                yield Button(
-                    f"{self.confirm_label} (y)", id="confirm", variant="warning", compact=True
-                )
-                yield Button("Cancel (esc)", id="cancel", compact=True)
+            yield dialog_buttons(f"{self.confirm_label} (y)", "warning")
 
     def on_mount(self) -> None:
         self.query_one("#confirm").focus()
@@ -188,9 +190,7 @@ class PlanDropScreen(ModalScreen[str | None]):
                 self.source, placeholder="path to a folder or .zip", id="path", compact=True
             )
             yield Plain("", id="problem")
-            with Horizontal(id="dialog-buttons"):
-                yield Button("Plan (enter)", id="confirm", variant="primary", compact=True)
-                yield Button("Cancel (esc)", id="cancel", compact=True)
+            yield dialog_buttons("Plan (enter)")
 
     @on(Button.Pressed, "#confirm")
     @on(Input.Submitted)

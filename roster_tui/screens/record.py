@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
-from roster_tui.screens.base import RosterScreen
+from roster_tui.screens.base import RosterScreen, tab_after
 from roster_tui.widgets.chrome import BusyBar, NavBar, Plain
 from roster_tui.words import when
 
@@ -31,6 +31,7 @@ DETAIL_FIELDS = [
     ("Origin", "origin"),
 ]
 TABS = ["details", "links", "classes", "history"]
+CLASSROOM_TABS = ["details", "members", "history"]
 
 
 def name_of(row: dict[str, Any]) -> str:
@@ -138,13 +139,9 @@ class RecordScreen(RosterScreen):
             return self.user is not None and self.user.get("status") == "archived"
         return True
 
-    def action_back(self) -> None:
-        self.app.pop_screen()
-
     def action_tab(self, step: int) -> None:
         tabs = self.query_one(TabbedContent)
-        index = TABS.index(tabs.active) if tabs.active in TABS else 0
-        tabs.active = TABS[(index + step) % len(TABS)]
+        tabs.active = tab_after(tabs, TABS, step)
         found = self.query_one(f"#{tabs.active}", TabPane).query(DataTable)
         if found:
             found.first().focus()
@@ -330,9 +327,4 @@ class ClassroomScreen(RosterScreen):
 
     def action_tab(self, step: int) -> None:
         tabs = self.query_one("#record-tabs", TabbedContent)
-        order = ["details", "members", "history"]
-        current = order.index(tabs.active) if tabs.active in order else 0
-        tabs.active = order[(current + step) % len(order)]
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
+        tabs.active = tab_after(tabs, CLASSROOM_TABS, step)

@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from daemon.models import Run
-from roster_tui.screens.base import RosterScreen
+from roster_tui.screens.base import RosterScreen, tab_after
 from roster_tui.screens.run_decisions import RUN_DECISION_BINDINGS, RunDecisions, decision_allowed
 from roster_tui.widgets.changes_panel import ChangesPanel
 from roster_tui.widgets.chrome import BusyBar, NavBar, Plain
@@ -103,13 +103,8 @@ class RunDetailScreen(RunDecisions, RosterScreen):
             return self.run is not None and self.run.status not in OPEN
         return True
 
-    def action_back(self) -> None:
-        self.app.pop_screen()
-
     def action_tab(self, step: int) -> None:
-        tabs = self.query_one(TabbedContent)
-        index = TABS.index(tabs.active) if tabs.active in TABS else 0
-        self.show_tab(TABS[(index + step) % len(TABS)])
+        self.show_tab(tab_after(self.query_one(TabbedContent), TABS, step))
 
     def show_tab(self, tab: str) -> None:
         tabs = self.query_one(TabbedContent)

@@ -8,12 +8,13 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Input, Static
 
 from roster_tui.gateway import describe_error
 from roster_tui.screens.base import RosterScreen, run_call
+from roster_tui.screens.dialogs import dialog_buttons
 from roster_tui.widgets.chrome import BusyBar, Field, NavBar, Plain
 from roster_tui.widgets.paged_table import FillTable
 
@@ -109,9 +110,7 @@ class EditSettingScreen(ModalScreen[list[dict[str, Any]] | None]):
             yield Plain(f"{s['meaning']}\nAllowed: {s['allowed']}.", id="consequences")
             yield Field(s["value"], id="value", select_on_focus=True, compact=True)
             yield Plain("", id="problem")
-            with Horizontal(id="dialog-buttons"):
-                yield Button("Save (enter)", id="confirm", variant="primary", compact=True)
-                yield Button("Cancel (esc)", id="cancel", compact=True)
+            yield dialog_buttons("Save (enter)")
 
     @on(Button.Pressed, "#confirm")
     @on(Input.Submitted)
