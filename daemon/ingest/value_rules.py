@@ -13,6 +13,9 @@ from daemon.formats.spec import GRADE_CODES, Column, ValueType
 from daemon.ingest.issues import ERROR, WARNING
 
 LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"
+# What the sync does with a value that breaks a WARNING rule of a typed column: it is not used,
+# and a record that has a value keeps it (see PlanContext.broken).
+NOT_USED = "; ignored (a stored value is kept)"
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ def value_rule(column: Column, col: str) -> Rule | None:
     shown = f"'{name} ''' || {col} || ''''"
     filled = f"{col} IS NOT NULL"
     severity = ERROR if column.required else WARNING
+    not_used = "" if column.required else NOT_USED
     t = column.type
     if t is ValueType.ENUM:
         allowed = ", ".join(sql_literal(v.lower()) for v in column.enum)
@@ -43,14 +47,14 @@ def value_rule(column: Column, col: str) -> Rule | None:
             severity,
             "boolean",
             f"{filled} AND {col} NOT IN ('true', 'false') AND lower({col}) NOT IN ('true', 'false')",
-            f"{shown} || ' must be true or false'",
+            f"{shown} || ' must be true or false{not_used}'",
         )
     if t is ValueType.DATE:
         return Rule(
             severity,
             "date",
             f"{filled} AND (strlen({col}) <> 10 OR try_cast({col} AS DATE) IS NULL)",
-            f"{shown} || ' is not a date in the form YYYY-MM-DD'",
+            f"{shown} || ' is not a date in the form YYYY-MM-DD{not_used}'",
         )
     if t is ValueType.DATETIME:
         # Informational only (ignored when wrong), so a well-shaped value is not parsed.
@@ -81,7 +85,7 @@ def value_rule(column: Column, col: str) -> Rule | None:
             WARNING,
             "language",
             f"{filled} AND NOT regexp_full_match({col}, {sql_literal(LANGUAGE_PATTERN)})",
-            f"{shown} || ' is not a language code such as en or es; ignored'",
+            f"{shown} || ' is not a language code such as en or es{NOT_USED}'",
         )
     if t is ValueType.GRADES:
         codes = ", ".join(sql_literal(g.lower()) for g in GRADE_CODES)

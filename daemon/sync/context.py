@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from daemon.db import Database, sql_literal, temp_table
+from daemon.db import Database, sql_ident, sql_literal, temp_table
+from daemon.formats.spec import FileSpec
 from daemon.ingest.issues import Issue
+from daemon.ingest.value_rules import value_rule
 from daemon.settings import SyncSettings
 
 
@@ -23,6 +25,9 @@ class PlanContext:
     # Fields the feed cannot speak for in this run (column missing, setting off): kept as they are.
     keep_fields: dict[str, set[str]] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)  # row results found while planning
+    specs: dict[str, FileSpec] = field(default_factory=dict)  # entity -> what its file may hold
+    # Fields whose feed value broke its type rule, per table: the directory keeps what it has.
+    checked_fields: dict[str, list[str]] = field(default_factory=dict)
 
     def t(self, name: str) -> str:
         """A working table of this run: temporary, gone when the process ends."""
@@ -56,6 +61,25 @@ class PlanContext:
                     SEMI JOIN (SELECT DISTINCT line FROM row_issues
                                WHERE run_id = {self.run_id} AND file_name = {file} AND severity = 'ERROR') e
                     ON e.line = s._line)"""
+
+    def column(self, entity: str, name: str, alias: str = "") -> str:
+        """The cleaned value (trimmed, empty as NULL) when the file has the column, else NULL."""
+        if name not in self.columns.get(entity, set()):
+            return "CAST(NULL AS VARCHAR)"
+        prefix = f"{alias}." if alias else ""
+        return f"{prefix}{sql_ident(name)}"  # staging is already clean
+
+    def broken(self, entity: str, name: str, alias: str = "") -> str:
+        """SQL: the column's value breaks its type rule (the rule validation reported it by).
+
+        The same condition that gave the row its WARNING decides that the value is not used, so
+        a value is never reported as ignored and then synced, or the other way round."""
+        spec = self.specs.get(entity)
+        column = spec.column(name) if spec is not None else None
+        if column is None or name not in self.columns.get(entity, set()):
+            return "false"
+        rule = value_rule(column, self.column(entity, name, alias))
+        return f"coalesce({rule.where}, false)" if rule is not None else "false"
 
     def note(self, kind: str, message: str) -> None:
         self.notes.append({"kind": kind, "message": message})

@@ -83,7 +83,9 @@ def plan_table(ctx: PlanContext, table: Table) -> None:
         SELECT 'archive', d.{table.id_col}, {d_cols}, x._file, x._line, NULL {no_source}
         FROM {table.name} d
         LEFT JOIN (SELECT _target_id, min(_file) AS _file, min(_line) AS _line FROM {desired}
-                   WHERE _deleted AND _target_id IS NOT NULL GROUP BY _target_id) x
+                   WHERE _deleted AND _target_id IS NOT NULL
+                     AND _target_id NOT IN (SELECT id FROM {ctx.t(f"present_{table.name}")})
+                   GROUP BY _target_id) x
                ON x._target_id = d.{table.id_col}
         WHERE d.status = 'active' AND d.origin = 'sync' AND {_scope(ctx, table)}
           AND ({absent_clause} OR x._target_id IS NOT NULL {cascade})

@@ -71,7 +71,8 @@ def build_desired_attributes(ctx: PlanContext) -> None:
             SELECT s.user_id AS student_id, r.name, r.value, r._deleted, r._file, r._line,
                    r.student_sis || ': ' || r.name AS _label, s.user_id IS NULL AS _unresolved
             FROM ({rows}) r
-            LEFT JOIN {ctx.t("user_map")} s ON s.sis_id = r.student_sis AND s.kind = 'student'
+            LEFT JOIN {ctx.t("user_map")} s
+              ON s.sis_id = r.student_sis AND s.kind = 'student' AND NOT s.kept_archived
         ),
         keys AS (SELECT student_id, name, attribute_id AS aid FROM student_attributes)
         SELECT f.*, k.aid AS _target_id, f._unresolved AS _skip,

@@ -8,19 +8,11 @@ setting.
 
 from __future__ import annotations
 
-from daemon.db import sql_ident, sql_literal
+from daemon.db import sql_literal
 from daemon.formats.spec import STAFF_ROLES
 from daemon.sync.context import PlanContext
 
 LANGUAGE_OK = r"^[a-z]{2,3}([-_][a-z0-9]{2,8})*$"
-
-
-def _col(ctx: PlanContext, entity: str, name: str, alias: str = "") -> str:
-    """The cleaned value (trimmed, empty as NULL) when the file has the column, else NULL."""
-    if name not in ctx.columns.get(entity, set()):
-        return "CAST(NULL AS VARCHAR)"
-    prefix = f"{alias}." if alias else ""
-    return f"{prefix}{sql_ident(name)}"  # staging is already clean
 
 
 def build_feed_users(ctx: PlanContext) -> None:
@@ -29,9 +21,9 @@ def build_feed_users(ctx: PlanContext) -> None:
     roles_in = ", ".join(sql_literal(r) for r in s.guardian_roles)
     staff_in = ", ".join(sql_literal(r) for r in STAFF_ROLES)
     mobile, home = ("sms", "phone") if s.phone_credential_column == "sms" else ("phone", "sms")
-    language = f"lower(coalesce({_col(ctx, 'users', 'language', 'u')}, {_col(ctx, 'users', 'metadata.language', 'u')}))"
-    role = f"lower({_col(ctx, 'users', 'role', 'u')})"
-    orgs = f"{_col(ctx, 'users', 'orgSourcedIds', 'u')}"
+    language = f"lower(coalesce({ctx.column('users', 'language', 'u')}, {ctx.column('users', 'metadata.language', 'u')}))"
+    role = f"lower({ctx.column('users', 'role', 'u')})"
+    orgs = f"{ctx.column('users', 'orgSourcedIds', 'u')}"
     role_source, org_source = "", ""
     if ctx.present("roles"):
         role_source = f"""LEFT JOIN (
@@ -42,15 +34,16 @@ def build_feed_users(ctx: PlanContext) -> None:
         role = f"coalesce({role}, r.role)"
         org_source = "r.orgs"
         orgs = f"coalesce({orgs}, {org_source})"
-    demographics = "CAST(NULL AS VARCHAR)"
+    demographics, birth_broken = "CAST(NULL AS VARCHAR)", "false"
     demo_join = ""
     if ctx.present("demographics"):
         demo_join = f"""LEFT JOIN (
-            SELECT sourcedId AS sis_id, arg_min(birthDate, _line) AS birth_date
-            FROM {ctx.good("demographics")}
-            WHERE (strlen(birthDate) = 10 AND try_cast(birthDate AS DATE) IS NOT NULL) GROUP BY ALL) dm
+            SELECT sourcedId AS sis_id, arg_min(birthDate, _line) AS birth_date,
+                   arg_min({ctx.broken("demographics", "birthDate")}, _line) AS birth_broken
+            FROM {ctx.good("demographics")} GROUP BY ALL) dm
             ON dm.sis_id = u.sourcedId"""
-        demographics = "dm.birth_date"
+        demographics = "CASE WHEN dm.birth_broken THEN NULL ELSE dm.birth_date END"
+        birth_broken = "coalesce(dm.birth_broken, false)"
     else:
         ctx.keep_fields.setdefault("users", set()).add("birth_date")
     for field, column in (
@@ -73,22 +66,22 @@ def build_feed_users(ctx: PlanContext) -> None:
     known_orgs = f"SELECT sis_id AS id FROM {ctx.t('org_ids')}"
     users_sql = f"""
         SELECT rs_clean(u.sourcedId) AS sis_id, {role} AS role,
-               {_col(ctx, "users", "identifier", "u")} AS identifier,
-               {_col(ctx, "users", "username", "u")} AS username,
-               {_col(ctx, "users", "givenName", "u")} AS given_name,
-               {_col(ctx, "users", "familyName", "u")} AS family_name,
-               {_col(ctx, "users", "middleName", "u")} AS middle_name,
-               {_col(ctx, "users", "preferredGivenName", "u")} AS preferred_given_name,
-               {_col(ctx, "users", "email", "u")} AS email,
-               {_col(ctx, "users", mobile, "u")} AS mobile_phone,
-               {_col(ctx, "users", home, "u")} AS home_phone,
+               {ctx.column("users", "identifier", "u")} AS identifier,
+               {ctx.column("users", "username", "u")} AS username,
+               {ctx.column("users", "givenName", "u")} AS given_name,
+               {ctx.column("users", "familyName", "u")} AS family_name,
+               {ctx.column("users", "middleName", "u")} AS middle_name,
+               {ctx.column("users", "preferredGivenName", "u")} AS preferred_given_name,
+               {ctx.column("users", "email", "u")} AS email,
+               {ctx.column("users", mobile, "u")} AS mobile_phone,
+               {ctx.column("users", home, "u")} AS home_phone,
                CASE WHEN {ctx.settings.update_language} AND regexp_full_match({language}, '{LANGUAGE_OK}') THEN {language} END AS language,
-               {language} IS NOT NULL AND NOT regexp_full_match({language}, '{LANGUAGE_OK}') AS _language_invalid,
-               {_col(ctx, "users", "grades", "u")} AS grades,
-               {demographics} AS birth_date,
+               {language} IS NOT NULL AND NOT regexp_full_match({language}, '{LANGUAGE_OK}') AS _broken_language,
+               {ctx.column("users", "grades", "u")} AS grades,
+               {demographics} AS birth_date, {birth_broken} AS _broken_birth_date,
                {orgs} AS raw_orgs,
-               lower({_col(ctx, "users", "enabledUser", "u")}) = 'true' AS enabled,
-               {_col(ctx, "users", "agentSourcedIds", "u")} AS agents,
+               lower({ctx.column("users", "enabledUser", "u")}) = 'true' AS enabled,
+               {ctx.column("users", "agentSourcedIds", "u")} AS agents,
                coalesce(lower(rs_clean(u.status)), '') = 'tobedeleted' AS _deleted,
                {sql_literal(ctx.file("users"))} AS _file, u._line AS _line
         FROM {ctx.good("users")} u {role_source} {demo_join}"""
@@ -121,24 +114,25 @@ def build_feed_users(ctx: PlanContext) -> None:
         LEFT JOIN multi m ON m.sis_id = f.sis_id
         """
     )
+    ctx.checked_fields["users"] = ["birth_date", "language"]
     if ctx.present("guardians"):
         _add_guardians_file_people(ctx, mobile, home)
 
 
 def _add_guardians_file_people(ctx: PlanContext, mobile: str, home: str) -> None:
     roles_in = ", ".join(sql_literal(r) for r in ctx.settings.guardian_roles)
-    language = f"lower({_col(ctx, 'guardians', 'language', 'g')})"
+    language = f"lower({ctx.column('guardians', 'language', 'g')})"
     ctx.db.execute(
         f"""
         INSERT INTO {ctx.t("feed_users")} BY NAME
         SELECT g.sourcedId AS sis_id, lower(g.relationship) AS role,
-               {_col(ctx, "guardians", "givenName", "g")} AS given_name,
-               {_col(ctx, "guardians", "familyName", "g")} AS family_name,
-               {_col(ctx, "guardians", "email", "g")} AS email,
-               {_col(ctx, "guardians", mobile, "g")} AS mobile_phone,
-               {_col(ctx, "guardians", home, "g")} AS home_phone,
+               {ctx.column("guardians", "givenName", "g")} AS given_name,
+               {ctx.column("guardians", "familyName", "g")} AS family_name,
+               {ctx.column("guardians", "email", "g")} AS email,
+               {ctx.column("guardians", mobile, "g")} AS mobile_phone,
+               {ctx.column("guardians", home, "g")} AS home_phone,
                CASE WHEN {ctx.settings.update_language} AND regexp_full_match({language}, '{LANGUAGE_OK}') THEN {language} END AS language,
-               {language} IS NOT NULL AND NOT regexp_full_match({language}, '{LANGUAGE_OK}') AS _language_invalid,
+               {language} IS NOT NULL AND NOT regexp_full_match({language}, '{LANGUAGE_OK}') AS _broken_language,
                true AS enabled, CAST(NULL AS VARCHAR) AS agents, false AS _deleted,
                {sql_literal(ctx.file("guardians"))} AS _file, g._line AS _line,
                CASE WHEN lower(g.relationship) IN ({roles_in}) THEN 'guardian' END AS kind
@@ -152,8 +146,12 @@ def _add_guardians_file_people(ctx: PlanContext, mobile: str, home: str) -> None
 def build_desired_users(ctx: PlanContext) -> None:
     """Match feed people to directory users (through merged tombstones) and give new ones ids."""
     ident = ctx.settings.student_id == "identifier"
-    kinds = "kind IS NOT NULL" + (
-        "" if ctx.settings.manage_guardians else " AND kind <> 'guardian'"
+    # A row marked tobedeleted names its record whatever its role says (a 1.2 delta may send
+    # no role for it); the record's own kind decides what archiving it means.
+    kinds = (
+        "(kind IS NOT NULL"
+        + (")" if ctx.settings.manage_guardians else " AND kind <> 'guardian')")
+        + " OR _deleted"
     )
     ident_keys = (
         """UNION ALL
@@ -217,6 +215,11 @@ def build_desired_users(ctx: PlanContext) -> None:
         )
         SELECT * EXCLUDE (_unplaced),
                _ambiguous OR _no_key OR _claimed_elsewhere OR _unplaced AS _skip,
+               CASE WHEN _ambiguous THEN 'is claimed by more than one directory record'
+                    WHEN _no_key THEN 'has no identifier (student_id = identifier)'
+                    WHEN _unplaced THEN 'belongs to no school that is synced (school_matching = match_only)'
+               END AS _skip_why,
+               false AS _kept_archived,
                CAST(NULL AS VARCHAR) AS _label,
                coalesce(_target_id, {base} + _line + CASE WHEN _file = {users_file} THEN 0 ELSE {offset} END) AS _id
         FROM matched
@@ -248,14 +251,19 @@ def _report_unkeyed_students(ctx: PlanContext) -> None:
 
 
 def build_user_map(ctx: PlanContext) -> None:
-    """Feed sourcedId -> user id (and kind and role), for enrollments, links and attributes."""
+    """Feed sourcedId -> user id (and kind and role), for enrollments, links and attributes.
+
+    A student kept archived maps to its record (a feed link to it is a question for a person,
+    see link_rules) but gains no enrollment or attribute (`kept_archived`)."""
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("user_map")} AS
-        SELECT _feed_sis_id AS sis_id, CASE WHEN _skip THEN _target_id ELSE _id END AS user_id, kind, role
-        FROM {ctx.t("desired_users")} WHERE NOT _skip OR _target_id IS NOT NULL
+        SELECT _feed_sis_id AS sis_id, CASE WHEN _skip THEN _target_id ELSE _id END AS user_id,
+               kind, role, _kept_archived AS kept_archived
+        FROM {ctx.t("desired_users")}
+        WHERE (NOT _skip OR _target_id IS NOT NULL) AND NOT _deleted
         UNION ALL
-        SELECT u.sis_id, u.survivor, s.kind, s.role
+        SELECT u.sis_id, u.survivor, s.kind, s.role, false
         FROM (SELECT sis_id, coalesce(merged_into, user_id) AS survivor FROM users
               ANTI JOIN (SELECT sis_id FROM {ctx.t("feed_users")} WHERE sis_id IS NOT NULL) f
                 ON f.sis_id = users.sis_id

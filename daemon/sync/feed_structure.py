@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from daemon.db import sql_literal
 from daemon.sync.context import PlanContext
-from daemon.sync.feed_people import _col
 from daemon.sync.unchanged import enrollment_source_hash
 
 
@@ -15,9 +14,9 @@ def build_desired_schools(ctx: PlanContext) -> None:
     if ctx.present("orgs"):
         rows = f"""
             SELECT o.sourcedId AS sis_id, lower(o.type) AS org_type,
-                   {_col(ctx, "orgs", "name", "o")} AS name,
-                   {_col(ctx, "orgs", "identifier", "o")} AS identifier,
-                   {_col(ctx, "orgs", "parentSourcedId", "o")} AS parent_sis_id,
+                   {ctx.column("orgs", "name", "o")} AS name,
+                   {ctx.column("orgs", "identifier", "o")} AS identifier,
+                   {ctx.column("orgs", "parentSourcedId", "o")} AS parent_sis_id,
                    coalesce(lower(o.status), '') = 'tobedeleted' AS _deleted,
                    {sql_literal(ctx.file("orgs"))} AS _file, o._line AS _line
             FROM {ctx.good("orgs")} o"""
@@ -45,6 +44,8 @@ def build_desired_schools(ctx: PlanContext) -> None:
         )
         SELECT *, name AS _label,
                _alias OR (_target_id IS NULL AND NOT {create}) AS _skip,
+               CASE WHEN _target_id IS NULL AND NOT {create}
+                    THEN 'matches no directory school (school_matching = match_only)' END AS _skip_why,
                _target_id IS NULL AND NOT {create} AS _unmatched,
                coalesce(_target_id, {base} + row_number() OVER (PARTITION BY _target_id IS NULL ORDER BY _line)) AS _id
         FROM matched
@@ -81,15 +82,15 @@ def build_desired_classrooms(ctx: PlanContext) -> None:
         CREATE OR REPLACE TEMP TABLE {ctx.t("desired_classrooms")} AS
         WITH f AS (
             SELECT c.sourcedId AS sis_id, o.school_id,
-                   {_col(ctx, "classes", "title", "c")} AS name,
-                   {_col(ctx, "classes", "classCode", "c")} AS class_code,
-                   lower({_col(ctx, "classes", "classType", "c")}) AS class_type,
-                   {_col(ctx, "classes", "grades", "c")} AS grades,
-                   {_col(ctx, "classes", "subjects", "c")} AS subjects,
-                   {_col(ctx, "classes", "courseSourcedId", "c")} AS course_sis_id,
-                   {_col(ctx, "classes", "termSourcedIds", "c")} AS term_sis_ids,
-                   {_col(ctx, "classes", "periods", "c")} AS periods,
-                   {_col(ctx, "classes", "location", "c")} AS location,
+                   {ctx.column("classes", "title", "c")} AS name,
+                   {ctx.column("classes", "classCode", "c")} AS class_code,
+                   lower({ctx.column("classes", "classType", "c")}) AS class_type,
+                   {ctx.column("classes", "grades", "c")} AS grades,
+                   {ctx.column("classes", "subjects", "c")} AS subjects,
+                   {ctx.column("classes", "courseSourcedId", "c")} AS course_sis_id,
+                   {ctx.column("classes", "termSourcedIds", "c")} AS term_sis_ids,
+                   {ctx.column("classes", "periods", "c")} AS periods,
+                   {ctx.column("classes", "location", "c")} AS location,
                    coalesce(lower(c.status), '') = 'tobedeleted' AS _deleted,
                    {sql_literal(ctx.file("classes"))} AS _file, c._line AS _line,
                    c.schoolSourcedId AS _school_sis_id
@@ -103,6 +104,9 @@ def build_desired_classrooms(ctx: PlanContext) -> None:
                coalesce(k.n, 0) > 1 AS _ambiguous,
                f.school_id IS NULL AS _no_school,
                coalesce(k.n, 0) > 1 OR f.school_id IS NULL AS _skip,
+               CASE WHEN coalesce(k.n, 0) > 1 THEN 'is claimed by more than one directory classroom'
+                    WHEN f.school_id IS NULL THEN 'has no school that is synced in this run'
+               END AS _skip_why,
                f.name AS _label,
                coalesce(CASE WHEN k.n = 1 THEN k.cid END,
                         {base} + f._line) AS _id
@@ -112,7 +116,8 @@ def build_desired_classrooms(ctx: PlanContext) -> None:
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("classroom_map")} AS
-        SELECT sis_id, _id AS classroom_id FROM {ctx.t("desired_classrooms")} WHERE NOT _skip
+        SELECT sis_id, _id AS classroom_id FROM {ctx.t("desired_classrooms")}
+        WHERE NOT _skip AND NOT _deleted
         UNION ALL
         SELECT sis_id, min(classroom_id) FROM classrooms
         WHERE sis_id IS NOT NULL
@@ -123,44 +128,80 @@ def build_desired_classrooms(ctx: PlanContext) -> None:
     )
 
 
+def find_repeated_enrollments(ctx: PlanContext) -> None:
+    """Rows that send a membership another row already sends (same class and user, another
+    sourcedId). The smallest sourcedId speaks for the membership, every night the same one, so
+    the record's SIS id never flips; the others are reported and not synced."""
+    ctx.db.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {ctx.t("repeated_enrollments")} AS
+        SELECT e._line, e.sourcedId AS sis_id, k.keeper, k.keeper_line
+        FROM {ctx.good("enrollments")} e
+        JOIN (SELECT classSourcedId, userSourcedId, min(sourcedId) AS keeper,
+                     arg_min(_line, sourcedId) AS keeper_line
+              FROM {ctx.good("enrollments")}
+              WHERE coalesce(lower(status), '') <> 'tobedeleted'
+              GROUP BY ALL HAVING count(*) > 1) k
+          ON k.classSourcedId = e.classSourcedId AND k.userSourcedId = e.userSourcedId
+        WHERE e.sourcedId <> k.keeper AND coalesce(lower(e.status), '') <> 'tobedeleted'
+        """
+    )
+
+
 def build_desired_enrollments(ctx: PlanContext) -> None:
     """One membership per classroom and user; rows whose class or user did not sync are reported.
 
     The directory holds at most one enrollment per classroom and user (in any status), so a
-    plain join matches; ids of new rows are the base plus the file line (no sort needed).
+    plain join matches; ids of new rows are the base plus the file line (no sort needed). Two
+    rows that resolve to one membership (through a merged student, say) are settled like
+    repeated rows: a membership an unchanged row already holds stays with it, otherwise the
+    smallest sourcedId wins.
     """
     base = ctx.max_id("enrollments", "enrollment_id")
+    e = "enrollments"
+    begin, end, primary = (ctx.broken(e, c, "e") for c in ("beginDate", "endDate", "primary"))
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("desired_enrollments")} AS
         WITH f AS MATERIALIZED (
             SELECT cm.classroom_id, um.user_id, lower(e.role) AS role, e.sourcedId AS sis_id,
                    CASE lower(e."primary") WHEN 'true' THEN true WHEN 'false' THEN false END AS is_primary,
-                   CASE WHEN (strlen(e.beginDate) = 10 AND try_cast(e.beginDate AS DATE) IS NOT NULL) THEN e.beginDate END AS begin_date,
-                   CASE WHEN (strlen(e.endDate) = 10 AND try_cast(e.endDate AS DATE) IS NOT NULL) THEN e.endDate END AS end_date,
+                   CASE WHEN NOT {begin} THEN e.beginDate END AS begin_date,
+                   CASE WHEN NOT {end} THEN e.endDate END AS end_date,
+                   {primary} AS _broken_is_primary, {begin} AS _broken_begin_date,
+                   {end} AS _broken_end_date,
                    coalesce(lower(e.status), '') = 'tobedeleted' AS _deleted,
                    {sql_literal(ctx.file("enrollments"))} AS _file, e._line AS _line,
-                   CAST(NULL AS VARCHAR) AS _label,
+                   e.sourcedId AS _label,
                    e.classSourcedId AS _class_sis_id, e.userSourcedId AS _user_sis_id,
                    {enrollment_source_hash(ctx, "e")} AS _source_hash
             FROM {ctx.good("enrollments")} e
             ANTI JOIN {ctx.t("unchanged_enrollments")} u ON u._line = e._line
+            ANTI JOIN {ctx.t("repeated_enrollments")} r ON r._line = e._line
             LEFT JOIN {ctx.t("classroom_map")} cm ON cm.sis_id = e.classSourcedId
-            LEFT JOIN {ctx.t("user_map")} um ON um.sis_id = e.userSourcedId
+            LEFT JOIN {ctx.t("user_map")} um ON um.sis_id = e.userSourcedId AND NOT um.kept_archived
         ),
-        repeated AS (
-            SELECT classroom_id, user_id, min(_line) AS first_line FROM f
-            WHERE classroom_id IS NOT NULL AND user_id IS NOT NULL
-            GROUP BY classroom_id, user_id HAVING count(*) > 1
+        matched AS (
+            SELECT f.*, d.enrollment_id AS _target_id, u.id IS NOT NULL AS _held_by_unchanged,
+                   d.sis_id AS _target_sis_id
+            FROM f
+            LEFT JOIN enrollments d ON d.classroom_id = f.classroom_id AND d.user_id = f.user_id
+            LEFT JOIN {ctx.t("unchanged_enrollments")} u ON u.id = d.enrollment_id
+        ),
+        keepers AS (
+            SELECT classroom_id, user_id, min(sis_id) AS keeper FROM matched
+            WHERE classroom_id IS NOT NULL AND user_id IS NOT NULL AND NOT _deleted
+            GROUP BY ALL HAVING count(*) > 1
         )
-        SELECT f.*, d.enrollment_id AS _target_id,
-               f.classroom_id IS NULL OR f.user_id IS NULL AS _unresolved,
-               x.first_line IS NOT NULL AND f._line <> x.first_line AS _repeated,
-               f.classroom_id IS NULL OR f.user_id IS NULL
-                 OR (x.first_line IS NOT NULL AND f._line <> x.first_line) AS _skip,
-               coalesce(d.enrollment_id, {base} + f._line) AS _id
-        FROM f
-        LEFT JOIN enrollments d ON d.classroom_id = f.classroom_id AND d.user_id = f.user_id
-        LEFT JOIN repeated x ON x.classroom_id = f.classroom_id AND x.user_id = f.user_id
+        SELECT m.* EXCLUDE (_held_by_unchanged, _target_sis_id),
+               CASE WHEN m._held_by_unchanged THEN m._target_sis_id ELSE k.keeper END AS _keeper,
+               m.classroom_id IS NULL OR m.user_id IS NULL AS _unresolved,
+               NOT m._deleted AND (m._held_by_unchanged OR k.keeper IS DISTINCT FROM m.sis_id AND k.keeper IS NOT NULL) AS _repeated,
+               m.classroom_id IS NULL OR m.user_id IS NULL
+                 OR (NOT m._deleted AND (m._held_by_unchanged OR (k.keeper IS NOT NULL AND k.keeper <> m.sis_id))) AS _skip,
+               coalesce(m._target_id, {base} + m._line) AS _id
+        FROM matched m
+        LEFT JOIN keepers k ON k.classroom_id = m.classroom_id AND k.user_id = m.user_id
         """
     )
+    ctx.checked_fields["enrollments"] = ["is_primary", "begin_date", "end_date"]

@@ -3,9 +3,8 @@ the directory."""
 
 from __future__ import annotations
 
-from daemon.db import sql_literal
 from daemon.progress import Progress
-from daemon.sync import kinds
+from daemon.sync import kinds, not_synced
 from daemon.sync.context import PlanContext
 from daemon.sync.diff import build_present, count_changes, plan_table, record_changes
 from daemon.sync.feed_links import build_desired_attributes, build_desired_links
@@ -14,9 +13,11 @@ from daemon.sync.feed_structure import (
     build_desired_classrooms,
     build_desired_enrollments,
     build_desired_schools,
+    find_repeated_enrollments,
 )
 from daemon.sync.policies import (
     classroom_rules,
+    keep_stored_values,
     link_rules,
     school_rules,
     user_rules,
@@ -29,6 +30,7 @@ SCHOOL_SIS = "(SELECT sis_id FROM schools WHERE school_id = {v})"
 def make_plan(ctx: PlanContext, progress: Progress) -> dict[str, dict[str, int]]:
     """Build every plan table; returns the change counts per kind and operation."""
     progress.start("Planning", total=6)
+    not_synced.start(ctx)
     _schools(ctx)
     progress.advance()
     _classrooms(ctx)
@@ -63,6 +65,7 @@ def _finish(
 def _schools(ctx: PlanContext) -> None:
     build_desired_schools(ctx)
     school_rules(ctx)
+    not_synced.build_not_synced(ctx, "org")
     extra = None
     if ctx.present("orgs"):
         extra = f"""SELECT m.school_id AS id FROM school_sis_ids m
@@ -73,6 +76,8 @@ def _schools(ctx: PlanContext) -> None:
 def _classrooms(ctx: PlanContext) -> None:
     build_desired_classrooms(ctx)
     classroom_rules(ctx)
+    not_synced.build_not_synced(ctx, "class")
+    not_synced.report_class_schools(ctx)
     held = "SELECT NULL::BIGINT AS id WHERE false"
     if ctx.present("classes"):
         held = f"""SELECT c.classroom_id AS id FROM classrooms c
@@ -99,6 +104,9 @@ def _users(ctx: PlanContext) -> None:
     build_feed_users(ctx)
     build_desired_users(ctx)
     user_rules(ctx)
+    not_synced.build_not_synced(ctx, "user")
+    not_synced.report_user_orgs(ctx)
+    not_synced.report_agents(ctx)
     parts = [
         f"""SELECT coalesce(u.merged_into, u.user_id) AS id FROM users u
                  JOIN {ctx.t("desired_users")} f ON f._ambiguous
@@ -107,6 +115,8 @@ def _users(ctx: PlanContext) -> None:
         # A row without its key (student_id = identifier) still names its record by sourcedId.
         f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
                  JOIN {ctx.t("desired_users")} f ON f._no_key AND u.sis_id = f.sis_id""",
+        # A student kept archived keeps what is attached to it, and gains nothing.
+        f"""SELECT _target_id FROM {ctx.t("desired_users")} WHERE _kept_archived""",
     ]
     if ctx.present("users"):
         parts.append(f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
@@ -124,25 +134,32 @@ def _users(ctx: PlanContext) -> None:
 
 
 def _enrollments(ctx: PlanContext) -> None:
+    find_repeated_enrollments(ctx)
     find_unchanged_enrollments(ctx)
     build_desired_enrollments(ctx)
+    keep_stored_values(ctx, "enrollments", "enrollment_id")
     extra = f"""SELECT id FROM {ctx.t("unchanged_enrollments")}
                 UNION ALL SELECT enrollment_id FROM enrollments
                 WHERE user_id IN ({_held(ctx, "users")}) OR classroom_id IN ({_held(ctx, "classrooms")})"""
     if ctx.present("enrollments"):
+        # A row in error keeps the membership it names: by its sourcedId, and by its class
+        # and user where they can be read.
         extra += f""" UNION ALL SELECT d.enrollment_id AS id FROM enrollments d
                     JOIN (SELECT cm.classroom_id, um.user_id FROM {ctx.errored("enrollments")} e
                           JOIN {ctx.t("classroom_map")} cm ON cm.sis_id = e.classSourcedId
                           JOIN {ctx.t("user_map")} um ON um.sis_id = e.userSourcedId) x
-                      ON x.classroom_id = d.classroom_id AND x.user_id = d.user_id"""
+                      ON x.classroom_id = d.classroom_id AND x.user_id = d.user_id
+                    UNION ALL SELECT d.enrollment_id FROM enrollments d
+                    JOIN {ctx.errored("enrollments")} e ON e.sourcedId = d.sis_id"""
     _finish(ctx, kinds.ENROLLMENTS, extra)
-    _report_unresolved_enrollments(ctx)
+    not_synced.report_enrollments(ctx)
     ctx.drop("enrollments", "desired_enrollments", "present_enrollments")
 
 
 def _links(ctx: PlanContext) -> None:
     build_desired_links(ctx)
     link_rules(ctx)
+    not_synced.report_student_rows(ctx, "guardians", "guardian link")
     held = _held(ctx, "users")
     extra = f"SELECT link_id AS id FROM guardian_links WHERE student_id IN ({held}) OR guardian_id IN ({held})"
     if ctx.present("guardians"):
@@ -158,6 +175,7 @@ def _links(ctx: PlanContext) -> None:
 
 def _attributes(ctx: PlanContext) -> None:
     build_desired_attributes(ctx)
+    not_synced.report_student_rows(ctx, "student_attributes", "attribute")
     extra = f"SELECT attribute_id AS id FROM student_attributes WHERE student_id IN ({_held(ctx, 'users')})"
     if ctx.present("student_attributes"):
         extra += f""" UNION ALL SELECT a.attribute_id FROM student_attributes a
@@ -165,29 +183,3 @@ def _attributes(ctx: PlanContext) -> None:
                           JOIN {ctx.t("user_map")} um ON um.sis_id = e.studentSourcedId) x
                       ON x.user_id = a.student_id AND x.name = a.name"""
     _finish(ctx, kinds.STUDENT_ATTRIBUTES, extra)
-
-
-def _report_unresolved_enrollments(ctx: PlanContext) -> None:
-    if not ctx.present("enrollments"):
-        return
-    file = ctx.file("enrollments")
-    filtered_classes = "SELECT NULL AS sis_id WHERE false"
-    if ctx.settings.classroom_filter == "homeroom_only" and ctx.present("classes"):
-        filtered_classes = (
-            f"SELECT sourcedId AS sis_id FROM {ctx.t('classes')} "
-            "WHERE lower(classType) <> 'homeroom'"
-        )
-    ctx.db.execute(
-        f"""
-        INSERT INTO row_issues
-        SELECT {ctx.run_id}, {sql_literal(file)}, f._line, f._label, 'WARNING',
-               CASE WHEN f.classroom_id IS NULL THEN 'classSourcedId' ELSE 'userSourcedId' END,
-               'not_synced',
-               {sql_literal(file)} || ' line ' || f._line || ': ' ||
-               CASE WHEN f.classroom_id IS NULL THEN 'class ''' || f._class_sis_id || ''''
-                    ELSE 'user ''' || f._user_sis_id || '''' END
-               || ' is not synced in this run, so this enrollment was skipped'
-        FROM {ctx.t("desired_enrollments")} f
-        WHERE f._unresolved AND f._class_sis_id NOT IN ({filtered_classes})
-        """
-    )

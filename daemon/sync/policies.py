@@ -27,6 +27,17 @@ def _insert_conflicts(ctx: PlanContext, select_sql: str) -> None:
     )
 
 
+def keep_stored_values(ctx: PlanContext, table: str, id_col: str) -> None:
+    """A feed value that broke its type rule was reported (WARNING) and is not used: the
+    record keeps the value it has, so an invalid value never blanks a good one."""
+    desired = ctx.t(f"desired_{table}")
+    for name in ctx.checked_fields.get(table, []):
+        ctx.db.execute(
+            f"UPDATE {desired} SET {name} = d.{name} FROM {table} d "
+            f"WHERE d.{id_col} = {desired}._target_id AND {desired}._broken_{name}"
+        )
+
+
 GUARDIANS_FILE_SILENT = (
     "username",
     "identifier",
@@ -54,11 +65,7 @@ def user_rules(ctx: PlanContext) -> None:
         f"UPDATE {desired} SET sis_id = d.sis_id FROM users d "
         f"WHERE d.user_id = {desired}._target_id AND {desired}._via_tombstone"
     )
-    # An invalid language code was reported and is ignored: keep the directory's value.
-    db.execute(
-        f"UPDATE {desired} SET language = d.language FROM users d "
-        f"WHERE d.user_id = {desired}._target_id AND {desired}._language_invalid"
-    )
+    keep_stored_values(ctx, "users", "user_id")
     _claimed_twice(ctx)
     if not ctx.settings.update_active_users_contacts:
         _protect_contacts(ctx)
@@ -148,8 +155,10 @@ def _archived_students(ctx: PlanContext) -> None:
         """,
     )
     ctx.db.execute(
-        f"UPDATE {desired} SET _skip = true FROM users d WHERE d.user_id = {desired}._target_id "
-        "AND d.status = 'archived' AND d.kind = 'student'"
+        f"UPDATE {desired} SET _skip = true, _kept_archived = true, "
+        "_skip_why = 'stays archived (archived_students = keep_archived)' "
+        f"FROM users d WHERE d.user_id = {desired}._target_id "
+        "AND d.status = 'archived' AND d.kind = 'student' AND NOT _deleted"
     )
 
 
@@ -179,8 +188,9 @@ def classroom_rules(ctx: PlanContext) -> None:
                 "(unarchive_reappearing_classrooms = false)",
             )
         ctx.db.execute(
-            f"UPDATE {desired} SET _skip = true FROM classrooms d "
-            f"WHERE d.classroom_id = {desired}._target_id AND d.status = 'archived'"
+            f"UPDATE {desired} SET _skip = true, "
+            "_skip_why = 'stays archived (unarchive_reappearing_classrooms = false)' "
+            f"FROM classrooms d WHERE d.classroom_id = {desired}._target_id AND d.status = 'archived'"
         )
     _insert_conflicts(
         ctx,

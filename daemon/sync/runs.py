@@ -86,6 +86,7 @@ def plan_source(
                 e: set(s.header.names) | set(s.header.missing_optional)
                 for e, s in result.staged.items()
             },
+            specs=dict(drop.format.specs),
         )
         for notice in drop.notices:
             ctx.note("drop", notice)

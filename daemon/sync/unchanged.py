@@ -59,6 +59,7 @@ def find_unchanged_enrollments(ctx: PlanContext) -> None:
         CREATE OR REPLACE TEMP TABLE {ctx.t("unchanged_enrollments")} AS
         SELECT e._line, d.enrollment_id AS id
         FROM {ctx.good("enrollments")} e
+        ANTI JOIN {ctx.t("repeated_enrollments")} r ON r._line = e._line
         JOIN enrollments d ON d.sis_id = e.sourcedId
         WHERE d.status = 'active' AND d.origin = 'sync'
           AND d.source_hash = {enrollment_source_hash(ctx, "e")}

@@ -1,0 +1,182 @@
+"""The sync's promises on the shapes real drops take: invalid values, tobedeleted rows, repeated
+memberships, 1.2 users without a role, and what every row result carries.
+
+Each test names one way a promise broke on files written by other people.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from daemon.directory.integrity import check_directory
+
+
+@pytest.fixture
+def synced(sync, tiny):
+    sync.apply(tiny)
+    return sync
+
+
+def _failed_checks(sync) -> list[tuple[str, int]]:
+    return [(name, n) for name, n in check_directory(sync.engine.db) if n]
+
+
+def _fields(change: dict) -> dict[str, tuple]:
+    return {f["field"]: (f["old"], f["new"]) for f in change["fields"]}
+
+
+# ---------------------------------------------------------------- invalid values never blank
+
+
+def test_an_invalid_birth_date_keeps_the_stored_one(synced, tiny):
+    stored = synced.user("stu-1")["birth_date"]
+    next(r for r in tiny.rows("demographics.csv") if r["sourcedId"] == "stu-1")["birthDate"] = (
+        "2024-02-30"
+    )
+    run = synced.plan(tiny)
+    assert run.changes["students"]["update"] == 0
+    warning = next(i for i in synced.issues(run) if i["column_name"] == "birthDate")
+    assert warning["severity"] == "WARNING"
+    assert "kept" in warning["message"]
+    synced.engine.apply_run(run.run_id)
+    assert synced.user("stu-1")["birth_date"] == stored
+
+
+def test_an_invalid_enrollment_begin_date_keeps_the_stored_one(synced, tiny):
+    tiny.row("enrollments.csv", "enr-1a")["beginDate"] = "2026-09-01"
+    synced.apply(tiny)
+    tiny.row("enrollments.csv", "enr-1a")["beginDate"] = "2026-13-01"
+    run = synced.plan(tiny)
+    assert run.changes["enrollments"]["update"] == 0
+    begin = synced.engine.db.one("SELECT begin_date FROM enrollments WHERE sis_id = 'enr-1a'")
+    assert begin == "2026-09-01"
+
+
+def test_an_invalid_primary_flag_keeps_the_stored_one(synced, tiny):
+    tiny.row("enrollments.csv", "enr-1a")["primary"] = "true"
+    synced.apply(tiny)
+    tiny.row("enrollments.csv", "enr-1a")["primary"] = "yes"
+    run = synced.plan(tiny)
+    assert run.changes["enrollments"]["update"] == 0
+
+
+def test_an_invalid_value_on_a_new_record_is_left_empty(sync, tiny):
+    next(r for r in tiny.rows("demographics.csv") if r["sourcedId"] == "stu-1")["birthDate"] = (
+        "13/01/2015"
+    )
+    sync.apply(tiny)
+    assert sync.user("stu-1")["birth_date"] is None
+
+
+# ---------------------------------------------------------------- tobedeleted in a bulk file
+
+
+def test_an_enrollment_in_a_class_marked_tobedeleted_is_not_synced(sync, tiny):
+    tiny.row("classes.csv", "cls-a2")["status"] = "tobedeleted"
+    run = sync.apply(tiny)
+    assert _failed_checks(sync) == []
+    assert run.changes["classrooms"]["create"] == 2
+    enrolled = sync.engine.db.one(
+        "SELECT count(*) FROM enrollments WHERE sis_id IN ('enr-t2', 'enr-1b')"
+    )
+    assert enrolled == 0
+    warning = next(
+        i
+        for i in sync.issues(run)
+        if i["file_name"] == "enrollments.csv" and i["sourced_id"] == "enr-1b"
+    )
+    assert warning["severity"] == "WARNING"
+    assert "tobedeleted" in warning["message"]
+
+
+def test_an_enrollment_of_a_user_marked_tobedeleted_is_not_synced(sync, tiny):
+    tiny.row("users.csv", "stu-2")["status"] = "tobedeleted"
+    run = sync.apply(tiny)
+    assert _failed_checks(sync) == []
+    assert sync.engine.db.one("SELECT count(*) FROM users WHERE sis_id = 'stu-2'") == 0
+    assert sync.engine.db.one("SELECT count(*) FROM enrollments WHERE sis_id LIKE 'enr-2%'") == 0
+    messages = [i["message"] for i in sync.issues(run) if i["sourced_id"] in ("enr-2a", "enr-2b")]
+    assert len(messages) == 2
+    assert all("tobedeleted" in m for m in messages)
+
+
+def test_a_class_marked_tobedeleted_archives_its_existing_enrollments(synced, tiny):
+    tiny.row("classes.csv", "cls-a2")["status"] = "tobedeleted"
+    run = synced.apply(tiny, override=True)  # 7 of 13 enrollments: over the threshold
+    assert run.changes["classrooms"]["archive"] == 1
+    assert run.changes["enrollments"]["archive"] == 7
+    assert _failed_checks(synced) == []
+
+
+def test_a_guardian_link_to_a_user_marked_tobedeleted_is_not_made(sync, tiny):
+    tiny.row("users.csv", "gdn-3")["status"] = "tobedeleted"
+    run = sync.apply(tiny)
+    assert _failed_checks(sync) == []
+    warned = [i for i in sync.issues(run) if i["sourced_id"] == "stu-3"]
+    assert any("tobedeleted" in i["message"] for i in warned)
+
+
+def test_a_class_at_a_school_marked_tobedeleted_is_not_synced_and_says_why(sync, tiny):
+    tiny.row("orgs.csv", "sch-b")["status"] = "tobedeleted"
+    run = sync.plan(tiny)
+    warning = next(
+        i
+        for i in sync.issues(run)
+        if i["file_name"] == "classes.csv" and i["sourced_id"] == "cls-b1"
+    )
+    assert "tobedeleted" in warning["message"]
+
+
+# ---------------------------------------------------------------- one membership, one row
+
+
+def _twice_enrolled(tiny):
+    """The SIS sends stu-1's Science enrollment twice, under two sourcedIds."""
+    repeat = dict(tiny.row("enrollments.csv", "enr-1b"))
+    repeat["sourcedId"] = "enr-1b-again"
+    tiny.rows("enrollments.csv").insert(0, repeat)
+    return tiny
+
+
+def test_a_membership_sent_twice_plans_nothing_the_second_night(synced, tiny):
+    _twice_enrolled(tiny)
+    synced.apply(tiny)
+    again = synced.plan(tiny)
+    assert again.total_changes() == 0
+
+
+def test_a_membership_sent_twice_keeps_the_smallest_sourced_id(synced, tiny):
+    _twice_enrolled(tiny)
+    run = synced.apply(tiny)
+    assert (
+        synced.engine.db.one(
+            "SELECT e.sis_id FROM enrollments e JOIN users u USING (user_id) JOIN classrooms c "
+            "USING (classroom_id) WHERE u.sis_id = 'stu-1' AND c.sis_id = 'cls-a2'"
+        )
+        == "enr-1b"
+    )
+    warning = next(i for i in synced.issues(run) if i["sourced_id"] == "enr-1b-again")
+    assert warning["severity"] == "WARNING"
+    assert "enr-1b" in warning["message"]
+
+
+def test_no_record_is_planned_twice_in_one_run(synced, tiny):
+    _twice_enrolled(tiny)
+    run = synced.plan(tiny)
+    for table in ("enrollments", "users", "classrooms", "guardian_links"):
+        repeated = synced.engine.db.one(
+            f"SELECT count(*) FROM (SELECT id FROM run_{run.run_id}.plan_{table} "
+            "GROUP BY id HAVING count(*) > 1)"
+        )
+        assert repeated == 0, table
+
+
+# ---------------------------------------------------------------- every result names its row
+
+
+def test_every_row_result_names_its_sourced_id(sync, tiny):
+    tiny.row("classes.csv", "cls-a2")["status"] = "tobedeleted"
+    tiny.row("users.csv", "stu-2")["givenName"] = ""
+    run = sync.plan(tiny)
+    unnamed = [i for i in sync.issues(run) if (i["line"] or 0) > 1 and not i["sourced_id"]]
+    assert unnamed == []
