@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from daemon.audit import audit
 from daemon.db import Database
+from daemon.formats.spec import USER_ROLES_12
 
 GuardianRole = Literal["parent", "guardian", "relative"]
+KNOWN_ROLES = tuple(r.lower() for r in USER_ROLES_12)
 
 
 class SyncSettings(BaseModel):
@@ -37,6 +39,7 @@ class SyncSettings(BaseModel):
     deletion_threshold: float = Field(10.0, ge=0, le=100)
     deletion_threshold_count: int | None = Field(None, ge=0)
     drop_retention_days: int = Field(30, ge=1, le=3650)
+    ext_roles: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("sync_start_time")
     @classmethod
@@ -45,6 +48,19 @@ class SyncSettings(BaseModel):
         if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
             raise ValueError("a time of day as HH:MM, 24-hour clock (e.g. 02:00)")
         return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+    @field_validator("ext_roles")
+    @classmethod
+    def _ext_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        mapped = {}
+        for term, role in value.items():
+            term, role = term.strip().lower(), role.strip().lower()
+            if not term.startswith("ext:") or len(term) < 5:
+                raise ValueError(f"'{term}' is not an extension role (ext:<name>)")
+            if role not in KNOWN_ROLES:
+                raise ValueError(f"'{role}' is not a OneRoster role ({', '.join(KNOWN_ROLES)})")
+            mapped[term] = role
+        return dict(sorted(mapped.items()))
 
     @field_validator("guardian_roles")
     @classmethod
@@ -143,6 +159,11 @@ SETTING_INFO: dict[str, SettingInfo] = {
             "a whole number, or none",
         ),
         SettingInfo(
+            "ext_roles",
+            "OneRoster 1.2 extension roles and the role each counts as; unmapped ones are not synced.",
+            "comma list of ext:<name>=<role>, or none",
+        ),
+        SettingInfo(
             "drop_retention_days",
             "How long processed drops are kept in the archive folder.",
             "days, 1-3650",
@@ -174,6 +195,13 @@ def parse_value(key: str, raw: str) -> Any:
         return text.rstrip("%").strip()
     if key == "deletion_threshold_count" and text.lower() in ("none", "off", ""):
         return None
+    if key == "ext_roles":
+        if text.lower() in ("none", "off", ""):
+            return {}
+        pairs = [part.partition("=") for part in text.split(",") if part.strip()]
+        if any(not sep for _, sep, _ in pairs):
+            raise SettingError(f"{key}: '{raw}' is not allowed; allowed: {SETTING_INFO[key].allowed}")
+        return {term.strip(): role.strip() for term, _, role in pairs}
     return text
 
 
@@ -210,6 +238,8 @@ def format_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, list):
         return ",".join(value)
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v}" for k, v in value.items()) or "none"
     if value is None:
         return "none"
     if isinstance(value, float) and value.is_integer():

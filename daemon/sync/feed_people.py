@@ -24,7 +24,7 @@ def build_feed_users(ctx: PlanContext) -> None:
     language = f"lower(coalesce({ctx.column('users', 'language', 'u')}, {ctx.column('users', 'metadata.language', 'u')}))"
     role = f"lower({ctx.column('users', 'role', 'u')})"
     orgs = f"{ctx.column('users', 'orgSourcedIds', 'u')}"
-    role_source, org_source = "", ""
+    role_source = ""
     if ctx.present("roles"):
         role_source = f"""LEFT JOIN (
             SELECT userSourcedId AS sis_id,
@@ -32,8 +32,17 @@ def build_feed_users(ctx: PlanContext) -> None:
                    string_agg(DISTINCT orgSourcedId, ',') AS orgs
             FROM {ctx.good("roles")} GROUP BY ALL) r ON r.sis_id = u.sourcedId"""
         role = f"coalesce({role}, r.role)"
-        org_source = "r.orgs"
-        orgs = f"coalesce({orgs}, {org_source})"
+        orgs = f"coalesce({orgs}, r.orgs)"
+    if ctx.mode("roles") != "bulk" and "roles" in ctx.specs:
+        # OneRoster 1.2 without a whole roles.csv: a user the drop gives no role keeps the
+        # role and orgs the directory has for it.
+        role_source += """ LEFT JOIN (SELECT sis_id, role, org_sis_ids FROM users
+                                      WHERE sis_id IS NOT NULL
+                                      QUALIFY count(*) OVER (PARTITION BY sis_id) = 1) dir
+                           ON dir.sis_id = u.sourcedId"""
+        role = f"coalesce({role}, dir.role)"
+        orgs = f"coalesce({orgs}, dir.org_sis_ids)"
+    role = _mapped_role(ctx, role)
     demographics, birth_broken = "CAST(NULL AS VARCHAR)", "false"
     demo_join = ""
     if ctx.present("demographics"):
@@ -114,9 +123,61 @@ def build_feed_users(ctx: PlanContext) -> None:
         LEFT JOIN multi m ON m.sis_id = f.sis_id
         """
     )
+    if "orgSourcedIds" not in ctx.columns.get("users", set()) and "roles" not in ctx.specs:
+        ctx.keep_fields.setdefault("users", set()).add("org_sis_ids")
     ctx.checked_fields["users"] = ["birth_date", "language"]
+    report_users_without_a_role(ctx)
     if ctx.present("guardians"):
         _add_guardians_file_people(ctx, mobile, home)
+
+
+def _mapped_role(ctx: PlanContext, role: str) -> str:
+    """A 1.2 `ext:` role becomes the role the ext_roles setting maps it to (kept as it is when
+    unmapped: such a user is not synced, see report_users_without_a_role)."""
+    mapping = ctx.settings.ext_roles
+    if not mapping:
+        return role
+    cases = " ".join(
+        f"WHEN {sql_literal(term.lower())} THEN {sql_literal(target)}"
+        for term, target in mapping.items()
+    )
+    return f"(CASE {role} {cases} ELSE {role} END)"
+
+
+def report_users_without_a_role(ctx: PlanContext) -> None:
+    """users.csv rows whose role cannot be told (1.2: no valid roles.csv row) are in error, so
+    the record they name is kept; an unmapped `ext:` role is a WARNING and is not synced."""
+    users_file = sql_literal(ctx.file("users"))
+    roles_file = sql_literal(ctx.file("roles"))
+    why, roles_errors = "''", ""
+    if ctx.present("roles"):
+        roles_errors = f"""LEFT JOIN (SELECT userSourcedId AS sis_id, min(_line) AS line
+                                      FROM {ctx.errored("roles")} GROUP BY ALL) re
+                           ON re.sis_id = f.sis_id"""
+        why = (
+            f"CASE WHEN re.line IS NOT NULL THEN ' (its row on ' || {roles_file} || ' line ' "
+            "|| re.line || ' has an error)' ELSE '' END"
+        )
+    missing = "roles.csv has no valid row for it" if ctx.present("roles") else "none is given"
+    no_role = f"'the user has no role: {missing}' || {why} || '; the row was skipped'"
+    ext_role = (
+        "'role ' || f.role || ' is an extension Roster Sync does not know; the user is not "
+        "synced (map it with the ext_roles setting, e.g. ' || f.role || '=teacher)'"
+    )
+    ctx.db.execute(
+        f"""
+        INSERT INTO row_issues
+        SELECT {ctx.run_id}, {users_file}, f._line, f.sis_id, 'ERROR', 'role', 'no_role',
+               {users_file} || ' line ' || f._line || ': ' || {no_role}
+        FROM {ctx.t("feed_users")} f {roles_errors}
+        WHERE f.role IS NULL AND f._file = {users_file} AND NOT f._deleted
+        UNION ALL
+        SELECT {ctx.run_id}, {users_file}, f._line, f.sis_id, 'WARNING', 'role', 'ext_role',
+               {users_file} || ' line ' || f._line || ': ' || {ext_role}
+        FROM {ctx.t("feed_users")} f
+        WHERE starts_with(f.role, 'ext:') AND f._file = {users_file} AND NOT f._deleted
+        """
+    )
 
 
 def _add_guardians_file_people(ctx: PlanContext, mobile: str, home: str) -> None:

@@ -117,6 +117,9 @@ def _users(ctx: PlanContext) -> None:
                  JOIN {ctx.t("desired_users")} f ON f._no_key AND u.sis_id = f.sis_id""",
         # A student kept archived keeps what is attached to it, and gains nothing.
         f"""SELECT _target_id FROM {ctx.t("desired_users")} WHERE _kept_archived""",
+        # A role that is an unmapped extension: not synced, and not taken for an absence.
+        f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
+            JOIN {ctx.t("feed_users")} f ON starts_with(f.role, 'ext:') AND u.sis_id = f.sis_id""",
     ]
     if ctx.present("users"):
         parts.append(f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u

@@ -180,3 +180,64 @@ def test_every_row_result_names_its_sourced_id(sync, tiny):
     run = sync.plan(tiny)
     unnamed = [i for i in sync.issues(run) if (i["line"] or 0) > 1 and not i["sourced_id"]]
     assert unnamed == []
+
+
+# ---------------------------------------------------------------- OneRoster 1.2 roles
+
+
+@pytest.fixture
+def drop12(sample, tmp_path):
+    """The bundled 1.2 drop, copied so a test can change it."""
+    import shutil
+
+    folder = tmp_path / "oneroster12"
+    shutil.copytree(sample / "oneroster12", folder)
+    return folder
+
+
+def _edit_roles(folder, old: str, new: str) -> None:
+    path = folder / "roles.csv"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_a_12_user_without_a_roles_row_is_an_error_on_its_users_row(sync, drop12):
+    _edit_roles(
+        drop12,
+        "rol-000006,active,2026-08-20T06:00:00.000Z,stu-5006,primary,student,2026-08-24,,sch-pine,\n",
+        "",
+    )
+    run = sync.plan(drop12)
+    [error] = [i for i in sync.issues(run, "ERROR") if i["sourced_id"] == "stu-5006"]
+    assert error["file_name"] == "users.csv"
+    assert "no role" in error["message"]
+
+
+def test_a_12_user_whose_role_row_is_in_error_is_kept(sync, drop12):
+    sync.apply(drop12)
+    _edit_roles(drop12, "stu-5006,primary,student", "stu-5006,primary,techer")
+    run = sync.plan(drop12)
+    assert run.changes["students"]["archive"] == 0
+    assert run.changes["enrollments"]["archive"] == 0
+    [error] = [i for i in sync.issues(run, "ERROR") if i["file_name"] == "users.csv"]
+    assert "roles.csv line 7" in error["message"]
+
+
+@pytest.mark.xfail(reason="roles.csv must accept ext: roles (ingest, issue 12 item 7)", strict=True)
+def test_an_unmapped_ext_role_is_not_synced_and_keeps_the_record(sync, drop12):
+    sync.apply(drop12)
+    _edit_roles(drop12, "tch-5001,primary,teacher", "tch-5001,primary,ext:instructor")
+    _edit_roles(drop12, "tch-5001,secondary,teacher", "tch-5001,secondary,ext:instructor")
+    run = sync.plan(drop12)
+    assert run.changes["staff"]["archive"] == 0
+    warning = next(i for i in sync.issues(run) if i["sourced_id"] == "tch-5001")
+    assert warning["severity"] == "WARNING" and "ext_roles" in warning["message"]
+
+
+@pytest.mark.xfail(reason="roles.csv must accept ext: roles (ingest, issue 12 item 7)", strict=True)
+def test_an_ext_role_mapped_by_the_setting_is_synced_as_that_role(sync, drop12):
+    sync.engine.settings_set("ext_roles", "ext:instructor=teacher")
+    _edit_roles(drop12, "tch-5001,primary,teacher", "tch-5001,primary,ext:instructor")
+    sync.apply(drop12)
+    assert sync.user("tch-5001")["role"] == "teacher"
