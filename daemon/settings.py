@@ -200,7 +200,9 @@ def parse_value(key: str, raw: str) -> Any:
             return {}
         pairs = [part.partition("=") for part in text.split(",") if part.strip()]
         if any(not sep for _, sep, _ in pairs):
-            raise SettingError(f"{key}: '{raw}' is not allowed; allowed: {SETTING_INFO[key].allowed}")
+            raise SettingError(
+                f"{key}: '{raw}' is not allowed; allowed: {SETTING_INFO[key].allowed}"
+            )
         return {term.strip(): role.strip() for term, _, role in pairs}
     return text
 

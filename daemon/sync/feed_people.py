@@ -158,7 +158,11 @@ def report_users_without_a_role(ctx: PlanContext) -> None:
             f"CASE WHEN re.line IS NOT NULL THEN ' (its row on ' || {roles_file} || ' line ' "
             "|| re.line || ' has an error)' ELSE '' END"
         )
-    missing = "roles.csv has no valid row for it" if ctx.present("roles") else "none is given"
+    missing = (
+        "roles.csv has no valid row for it"
+        if ctx.present("roles")
+        else "the drop has no roles.csv and users.csv no role column"
+    )
     no_role = f"'the user has no role: {missing}' || {why} || '; the row was skipped'"
     ext_role = (
         "'role ' || f.role || ' is an extension Roster Sync does not know; the user is not "

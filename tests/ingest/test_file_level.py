@@ -202,7 +202,13 @@ def test_oneroster_12_without_a_manifest_is_recognised_by_the_users_header(sync,
     (drop / "roles.csv").unlink()  # a 1.2-only file would give the version away too
     run = sync.plan(drop)
     assert run.oneroster_version == "1.2"
-    assert run.status == "planned" and run.rows.error == 0
+    # Without roles.csv no user has a role: each users.csv row says so (and is kept).
+    messages = {i["message"] for i in sync.issues(run, "ERROR")}
+    assert (
+        "users.csv line 2: the user has no role: the drop has no roles.csv and users.csv no role column; the row was skipped"
+        in messages
+    )
+    assert run.rows.error == 8
 
 
 def test_unsupported_oneroster_version_in_the_manifest_fails_the_run(sync, tiny, applied):
