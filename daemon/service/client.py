@@ -24,6 +24,7 @@ from daemon.audit import current_actor
 from daemon.db import Database
 from daemon.service.api import METHODS, PAGE_ITEMS
 from daemon.service.engine import Engine
+from daemon.sync.runs import recover_interrupted
 
 DEFAULT_SOCKET = Path("/run/roster-sync/roster-sync.sock")
 
@@ -164,6 +165,7 @@ def connect(database: Path, socket_path: Path | None) -> Iterator[Engine | Socke
         return
     db = Database(database)
     try:
+        recover_interrupted(db)  # this process holds the database: no one else is planning
         yield Engine(db, current_actor())
     finally:
         db.close()

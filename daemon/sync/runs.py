@@ -23,6 +23,9 @@ from daemon.sync.plan import make_plan
 from daemon.sync.run_files import record_run_files
 
 KEEP_STAGING_RUNS = 5  # staging of older finished runs is dropped (results stay)
+# Runs this process is planning now. Only one process can open the database for writing, so any
+# other run left 'loading' belongs to a process that died (a kill, a power cut) and is stale.
+_PLANNING: set[int] = set()
 
 
 class RunError(Exception):
@@ -54,6 +57,21 @@ def plan_source(
     progress = progress or Progress()
     recover_interrupted(db)
     run_id = int(db.one("SELECT nextval('run_ids')"))
+    _PLANNING.add(run_id)
+    try:
+        return _plan_source(db, run_id, source, actor, source_kind, progress)
+    finally:
+        _PLANNING.discard(run_id)
+
+
+def _plan_source(
+    db: Database,
+    run_id: int,
+    source: str | Path,
+    actor: str,
+    source_kind: str | None,
+    progress: Progress,
+) -> int:
     db.execute(
         "INSERT INTO runs (run_id, source, source_kind, status, created_at, created_by) "
         "VALUES (?, ?, ?, 'loading', current_timestamp, ?)",
@@ -70,6 +88,7 @@ def plan_source(
             [drop.source_kind, drop.version, run_id],
         )
         result = ingest_drop(db, run_id, drop, workdir, directory_ids_sql, progress)
+        crash_point("after_load")
         timings["load"] = time.monotonic() - started
         record_run_files(db, run_id, drop)
         db.execute(
@@ -145,10 +164,21 @@ def _fail(db: Database, run_id: int, message: str) -> None:
     db.execute("UPDATE runs SET staging_kept = false WHERE run_id = ?", [run_id])
 
 
-def recover_interrupted(db: Database) -> None:
-    """A run left 'loading' by a crash or kill is failed; it never changed the directory."""
-    for (run_id,) in db.rows("SELECT run_id FROM runs WHERE status = 'loading'"):
-        _fail(db, run_id, "interrupted while loading (the process stopped); run it again")
+INTERRUPTED = "interrupted while loading (the process stopped); run it again"
+
+
+def recover_interrupted(db: Database) -> list[int]:
+    """A run left 'loading' by a process that stopped is failed; it never changed the directory.
+
+    Called whenever a process opens the database for writing (and before each plan)."""
+    stale = [
+        int(r[0])
+        for r in db.rows("SELECT run_id FROM runs WHERE status = 'loading'")
+        if int(r[0]) not in _PLANNING
+    ]
+    for run_id in stale:
+        _fail(db, run_id, INTERRUPTED)
+    return stale
 
 
 def apply_run(
@@ -213,7 +243,11 @@ def supersede_open_runs(db: Database, except_run: int | None = None) -> None:
 
 def reject_run(db: Database, run_id: int, *, actor: str, reason: str | None = None) -> None:
     status, _, _ = _run_state(db, run_id)
-    if status not in ("planned", "held"):
+    if status == "loading" and run_id in _PLANNING:
+        raise RunError(f"run {run_id} is being planned right now; reject it once it is planned")
+    if status == "loading" or (status == "failed" and _error(db, run_id) == INTERRUPTED):
+        recover_interrupted(db)  # a stale run: rejecting it records the decision all the same
+    elif status not in ("planned", "held"):
         raise RunError(f"run {run_id} is {status}; only planned or held runs can be rejected")
     with db.transaction():
         db.execute(
@@ -225,6 +259,10 @@ def reject_run(db: Database, run_id: int, *, actor: str, reason: str | None = No
             db, actor, "run.reject", target_kind="run", target_id=run_id, details={"reason": reason}
         )
     prune_staging(db)
+
+
+def _error(db: Database, run_id: int) -> str | None:
+    return db.one("SELECT error FROM runs WHERE run_id = ?", [run_id])
 
 
 def _run_state(db: Database, run_id: int) -> tuple[str, int | None, bool]:

@@ -147,3 +147,38 @@ def test_kill_right_after_the_commit_leaves_the_run_fully_applied(tmp_path, refe
     again = _apply_in_child(path, run_id, None)
     assert again.returncode == 1
     assert f"run {run_id} is applied; only planned or held runs can be applied" in again.stderr
+
+
+def _cli(path: Path, *args: str, crash_at: str | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    if crash_at:
+        env["ROSTER_SYNC_CRASH_AT"] = crash_at
+    return subprocess.run(
+        [sys.executable, "-m", "daemon.cli.main", "--db", str(path), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_run_killed_while_loading_is_failed_by_the_next_process(tmp_path: Path):
+    path = tmp_path / "roster.duckdb"
+    drop = TinyDistrict().write(tmp_path / "drops")
+    killed = _cli(path, "run", str(drop), crash_at="after_load")
+    assert killed.returncode == -signal.SIGKILL
+    checked = _cli(path, "check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    shown = _cli(path, "show", "1", "--json")
+    run = json.loads(shown.stdout)
+    assert run["status"] == "failed"
+    assert run["error"].startswith("interrupted while loading")
+
+
+def test_a_run_killed_while_loading_can_be_rejected(tmp_path: Path):
+    path = tmp_path / "roster.duckdb"
+    drop = TinyDistrict().write(tmp_path / "drops")
+    _cli(path, "run", str(drop), crash_at="after_load")
+    rejected = _cli(path, "reject", "1", "--reason", "a test kill")
+    assert rejected.returncode == 0, rejected.stderr
+    assert "REJECTED" in rejected.stdout
