@@ -1,81 +1,158 @@
-"""`roster-sync check`: the invariants the planner relies on, verified over the whole directory.
+"""The directory's invariants, in one place: `roster-sync check` verifies them over the whole
+directory, and every apply verifies them over the records it wrote before it commits.
 
-Large tables carry no database constraints (they would slow bulk loads), so this is where a
-district, or a test after a kill, can confirm the directory is consistent.
+Large tables carry no database constraints (they would slow bulk loads of millions of rows), so
+the invariants are checked here instead: by a district or a test after a kill, and by apply,
+which refuses to commit a directory that breaks one (nothing changes, the run fails and names
+the records).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from daemon.db import Database
 
-CHECKS: tuple[tuple[str, str], ...] = (
-    ("users have unique ids", "SELECT count(*) - count(DISTINCT user_id) FROM users"),
-    ("schools have unique ids", "SELECT count(*) - count(DISTINCT school_id) FROM schools"),
-    (
-        "classrooms have unique ids",
-        "SELECT count(*) - count(DISTINCT classroom_id) FROM classrooms",
-    ),
-    (
-        "enrollments have unique ids",
-        "SELECT count(*) - count(DISTINCT enrollment_id) FROM enrollments",
-    ),
-    (
-        "guardian links have unique ids",
-        "SELECT count(*) - count(DISTINCT link_id) FROM guardian_links",
-    ),
-    (
-        "attributes have unique ids",
-        "SELECT count(*) - count(DISTINCT attribute_id) FROM student_attributes",
-    ),
-    (
+
+@dataclass(frozen=True)
+class Invariant:
+    """`offenders` selects the ids (`id`) of rows that break the rule. `{scope}` narrows it to
+    rows an apply wrote (`last_run = R` on the alias the rule names), or is `true`."""
+
+    name: str
+    offenders: str
+    whole_directory_only: bool = False
+
+
+def _unique_ids(table: str, id_col: str) -> str:
+    return f"""SELECT t.{id_col} AS id FROM {table} t
+               WHERE t.{id_col} IN (SELECT x.{id_col} FROM {table} x WHERE {{scope:x}})
+               GROUP BY t.{id_col} HAVING count(*) > 1"""
+
+
+def _one_per_pair(table: str, id_col: str, a: str, b: str) -> str:
+    return f"""SELECT min(t.{id_col}) AS id FROM {table} t
+               SEMI JOIN (SELECT x.{a}, x.{b} FROM {table} x WHERE {{scope:x}}) k
+                 ON k.{a} = t.{a} AND k.{b} = t.{b}
+               GROUP BY t.{a}, t.{b} HAVING count(*) > 1"""
+
+
+INVARIANTS: tuple[Invariant, ...] = (
+    Invariant("users have unique ids", _unique_ids("users", "user_id")),
+    Invariant("schools have unique ids", _unique_ids("schools", "school_id")),
+    Invariant("classrooms have unique ids", _unique_ids("classrooms", "classroom_id")),
+    Invariant("enrollments have unique ids", _unique_ids("enrollments", "enrollment_id")),
+    Invariant("guardian links have unique ids", _unique_ids("guardian_links", "link_id")),
+    Invariant("attributes have unique ids", _unique_ids("student_attributes", "attribute_id")),
+    Invariant(
         "one enrollment per classroom and person",
-        "SELECT count(*) FROM (SELECT 1 FROM enrollments GROUP BY classroom_id, user_id HAVING count(*) > 1)",
+        _one_per_pair("enrollments", "enrollment_id", "classroom_id", "user_id"),
     ),
-    (
+    Invariant(
         "one link per student and guardian",
-        "SELECT count(*) FROM (SELECT 1 FROM guardian_links GROUP BY student_id, guardian_id HAVING count(*) > 1)",
+        _one_per_pair("guardian_links", "link_id", "student_id", "guardian_id"),
     ),
-    (
+    Invariant(
         "one value per student and attribute",
-        "SELECT count(*) FROM (SELECT 1 FROM student_attributes GROUP BY student_id, name HAVING count(*) > 1)",
+        _one_per_pair("student_attributes", "attribute_id", "student_id", "name"),
     ),
-    (
+    Invariant(
         "enrollments name existing classrooms and people",
-        """SELECT count(*) FROM enrollments e
-           WHERE NOT EXISTS (SELECT 1 FROM classrooms c WHERE c.classroom_id = e.classroom_id)
-              OR NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = e.user_id)""",
+        """SELECT e.enrollment_id AS id FROM enrollments e
+           WHERE {scope:e}
+             AND (NOT EXISTS (SELECT 1 FROM classrooms c WHERE c.classroom_id = e.classroom_id)
+                  OR NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = e.user_id))""",
     ),
-    (
+    Invariant(
         "guardian links name existing people",
-        """SELECT count(*) FROM guardian_links l
-           WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = l.student_id)
-              OR NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = l.guardian_id)""",
+        """SELECT l.link_id AS id FROM guardian_links l
+           WHERE {scope:l}
+             AND (NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = l.student_id)
+                  OR NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = l.guardian_id))""",
     ),
-    (
+    Invariant(
+        "attributes name existing students",
+        """SELECT a.attribute_id AS id FROM student_attributes a
+           WHERE {scope:a}
+             AND NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = a.student_id)""",
+    ),
+    Invariant(
         "classrooms belong to existing schools",
-        """SELECT count(*) FROM classrooms c
-           WHERE c.school_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM schools s WHERE s.school_id = c.school_id)""",
+        """SELECT c.classroom_id AS id FROM classrooms c
+           WHERE {scope:c} AND c.school_id IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM schools s WHERE s.school_id = c.school_id)""",
     ),
-    (
+    Invariant(
         "merged records point at a survivor that is not merged",
-        """SELECT count(*) FROM users m LEFT JOIN users s ON s.user_id = m.merged_into
-           WHERE m.status = 'merged' AND (s.user_id IS NULL OR s.status = 'merged')""",
+        """SELECT m.user_id AS id FROM users m LEFT JOIN users s ON s.user_id = m.merged_into
+           WHERE m.status = 'merged' AND ({scope:m} OR {scope:s})
+             AND (s.user_id IS NULL OR s.status = 'merged')""",
     ),
-    (
+    Invariant(
         "every school SIS id belongs to an existing school",
-        """SELECT count(*) FROM school_sis_ids m
+        """SELECT m.school_id AS id FROM school_sis_ids m
            WHERE NOT EXISTS (SELECT 1 FROM schools s WHERE s.school_id = m.school_id)""",
     ),
-    (
+    Invariant(
         "statuses are known",
-        """SELECT (SELECT count(*) FROM users WHERE status NOT IN ('active', 'archived', 'merged'))
-                + (SELECT count(*) FROM enrollments WHERE status NOT IN ('active', 'archived'))
-                + (SELECT count(*) FROM classrooms WHERE status NOT IN ('active', 'archived'))""",
+        """SELECT user_id AS id FROM users x
+           WHERE {scope:x} AND status NOT IN ('active', 'archived', 'merged')
+           UNION ALL SELECT enrollment_id FROM enrollments x
+           WHERE {scope:x} AND status NOT IN ('active', 'archived')
+           UNION ALL SELECT classroom_id FROM classrooms x
+           WHERE {scope:x} AND status NOT IN ('active', 'archived')""",
     ),
-    ("no run is left loading", "SELECT count(*) FROM runs WHERE status = 'loading'"),
+    Invariant(
+        "no run is left loading",
+        "SELECT run_id AS id FROM runs WHERE status = 'loading'",
+        whole_directory_only=True,
+    ),
 )
 
 
+@dataclass(frozen=True)
+class Violation:
+    name: str
+    count: int
+    examples: list[int]  # a few offending ids, to name the records
+
+    def describe(self) -> str:
+        shown = ", ".join(str(i) for i in self.examples)
+        more = (
+            f" and {self.count - len(self.examples)} more"
+            if self.count > len(self.examples)
+            else ""
+        )
+        return f"{self.name}: {self.count} row{'s' if self.count != 1 else ''} (ids {shown}{more})"
+
+
+def _render(sql: str, run_id: int | None) -> str:
+    """Fill each `{scope:alias}` with the rows a run wrote, or with `true`."""
+    out, rest = [], sql
+    while "{scope:" in rest:
+        before, _, after = rest.partition("{scope:")
+        alias, _, rest = after.partition("}")
+        out.append(before)
+        out.append("true" if run_id is None else f"{alias}.last_run = {int(run_id)}")
+    out.append(rest)
+    return "".join(out)
+
+
+def violations(db: Database, run_id: int | None = None) -> list[Violation]:
+    """The broken invariants: over the whole directory, or over the records run `run_id` wrote."""
+    found = []
+    for invariant in INVARIANTS:
+        if run_id is not None and invariant.whole_directory_only:
+            continue
+        count, examples = db.rows(
+            f"SELECT count(*), list(id ORDER BY id)[1:5] FROM ({_render(invariant.offenders, run_id)})"
+        )[0]
+        if count:
+            found.append(Violation(invariant.name, int(count), [int(i) for i in examples or []]))
+    return found
+
+
 def check_directory(db: Database) -> list[tuple[str, int]]:
-    """(check, number of offending rows) for every invariant."""
-    return [(name, int(db.one(sql) or 0)) for name, sql in CHECKS]
+    """(invariant, number of offending rows) for every invariant, over the whole directory."""
+    broken = {v.name: v.count for v in violations(db)}
+    return [(i.name, broken.get(i.name, 0)) for i in INVARIANTS]

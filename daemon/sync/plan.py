@@ -44,11 +44,31 @@ def make_plan(ctx: PlanContext, progress: Progress) -> dict[str, dict[str, int]]
     _attributes(ctx)
     progress.advance()
     progress.finish()
+    _refuse_two_operations_on_one_record(ctx)
     counts: dict[str, dict[str, int]] = {k: {op: 0 for op in kinds.OPS} for k in kinds.CHANGE_KINDS}
     for table in kinds.TABLES:
         for kind, op, n in count_changes(ctx, table):
             counts[kind][op] = int(n)
     return counts
+
+
+class PlanWouldBreak(Exception):
+    """The plan would do two things to one record; the run fails instead of guessing."""
+
+
+def _refuse_two_operations_on_one_record(ctx: PlanContext) -> None:
+    """A record appears at most once in a plan (never archived and updated at once)."""
+    for table in kinds.TABLES:
+        repeated = ctx.db.rows(
+            f"""SELECT id, list(op ORDER BY op) FROM {ctx.keep(f"plan_{table.name}")}
+                GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 5"""
+        )
+        if repeated:
+            shown = "; ".join(f"{table.name} {i}: {', '.join(ops)}" for i, ops in repeated)
+            raise PlanWouldBreak(
+                f"the plan would change a record twice ({shown}); nothing was planned. "
+                "Please report this with the drop."
+            )
 
 
 def _finish(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from daemon.audit import audit
 from daemon.db import Database, sql_ident
+from daemon.directory.integrity import violations
 from daemon.formats.drop import Drop, DropError, open_drop
 from daemon.ingest import ingest_drop, run_schema
 from daemon.ingest.header import FileRefused
@@ -19,7 +20,7 @@ from daemon.sync.apply import crash_point, write_plan
 from daemon.sync.conflicts import apply_taken_conflicts
 from daemon.sync.context import PlanContext
 from daemon.sync.holds import check_thresholds
-from daemon.sync.plan import make_plan
+from daemon.sync.plan import PlanWouldBreak, make_plan
 from daemon.sync.run_files import record_run_files
 
 KEEP_STAGING_RUNS = 5  # staging of older finished runs is dropped (results stay)
@@ -110,7 +111,7 @@ def _plan_source(
         for notice in drop.notices:
             ctx.note("drop", notice)
         _plan(db, ctx, progress, timings)
-    except (DropError, FileRefused) as exc:
+    except (DropError, FileRefused, PlanWouldBreak) as exc:
         _fail(db, run_id, str(exc))
     except Exception as exc:  # an unexpected failure still leaves a failed run, never a half state
         _fail(db, run_id, f"internal error while planning: {type(exc).__name__}: {exc}")
@@ -202,29 +203,56 @@ def apply_run(
     schema = run_schema(run_id)
     crash_point("before_transaction")
     started = time.monotonic()
-    with db.transaction(), db.unordered():
-        write_plan(db, schema, run_id)
-        apply_taken_conflicts(db, run_id, actor)
-        crash_point("before_status")
-        version = db.bump_directory_version()
+    try:
+        with db.transaction(), db.unordered():
+            write_plan(db, schema, run_id)
+            apply_taken_conflicts(db, run_id, actor)
+            _refuse_a_broken_directory(db, run_id)
+            crash_point("before_status")
+            _record_applied(db, run_id, actor, status, reason)
+            crash_point("before_commit")
+    except DirectoryWouldBreak as exc:
+        # The plan and its changes stay for a look; the run can never be applied.
         db.execute(
-            """UPDATE runs SET status = 'applied', decided_at = current_timestamp, decided_by = ?,
-                      override_by = ?, applied_version = ? WHERE run_id = ?""",
-            [actor, actor if status == "held" else None, version, run_id],
+            "UPDATE runs SET status = 'failed', error = ? WHERE run_id = ?", [str(exc), run_id]
         )
-        supersede_open_runs(db, except_run=run_id)
-        audit(
-            db,
-            actor,
-            "run.apply.override" if status == "held" else "run.apply",
-            target_kind="run",
-            target_id=run_id,
-            details={"reason": reason, "held": status == "held"},
-        )
-        crash_point("before_commit")
+        raise RunError(str(exc)) from None
     crash_point("after_commit")
     record_timing(db, run_id, "apply", time.monotonic() - started)
     prune_staging(db)
+
+
+class DirectoryWouldBreak(Exception):
+    """Writing the plan would break an invariant of the directory; the transaction rolls back."""
+
+
+def _refuse_a_broken_directory(db: Database, run_id: int) -> None:
+    """Before the commit: the invariants of `roster-sync check`, over what this run wrote."""
+    broken = violations(db, run_id)
+    if broken:
+        raise DirectoryWouldBreak(
+            f"run {run_id} was not applied: it would break the directory ("
+            + "; ".join(v.describe() for v in broken)
+            + "); nothing was changed. Please report this with the run's drop."
+        )
+
+
+def _record_applied(db: Database, run_id: int, actor: str, status: str, reason: str | None) -> None:
+    version = db.bump_directory_version()
+    db.execute(
+        """UPDATE runs SET status = 'applied', decided_at = current_timestamp, decided_by = ?,
+                  override_by = ?, applied_version = ? WHERE run_id = ?""",
+        [actor, actor if status == "held" else None, version, run_id],
+    )
+    supersede_open_runs(db, except_run=run_id)
+    audit(
+        db,
+        actor,
+        "run.apply.override" if status == "held" else "run.apply",
+        target_kind="run",
+        target_id=run_id,
+        details={"reason": reason, "held": status == "held"},
+    )
 
 
 def record_timing(db: Database, run_id: int, step: str, seconds: float) -> None:

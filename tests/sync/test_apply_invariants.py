@@ -1,0 +1,70 @@
+"""Apply verifies the directory's invariants over what it wrote before it commits, and planning
+refuses a plan that would do two things to one record: a bug elsewhere fails a run loudly
+instead of breaking the directory."""
+
+from __future__ import annotations
+
+import pytest
+
+from daemon.directory.integrity import check_directory
+from daemon.sync import diff
+from daemon.sync.runs import RunError
+from tests.directory_state import directory_fingerprint
+
+
+@pytest.fixture
+def planned(sync, tiny):
+    sync.apply(tiny)
+    tiny.row("users.csv", "stu-2")["familyName"] = "Okafor-Bell"
+    return sync.plan(tiny)
+
+
+def _forge_enrollment_into_nowhere(db, run_id: int) -> None:
+    """A create whose classroom does not exist, as a planning bug would write it."""
+    db.execute(
+        f"""INSERT INTO run_{run_id}.plan_enrollments BY NAME
+            SELECT 'create' AS op, 999001 AS id, 424242 AS classroom_id, user_id, 'student' AS role,
+                   'enr-forged' AS sis_id, 'enrollments.csv' AS _file, 99 AS _line
+            FROM users WHERE sis_id = 'stu-1'"""
+    )
+
+
+def test_apply_refuses_a_plan_that_would_leave_a_dangling_enrollment(sync, planned):
+    db = sync.engine.db
+    before = directory_fingerprint(db)
+    _forge_enrollment_into_nowhere(db, planned.run_id)
+    with pytest.raises(
+        RunError, match=r"enrollments name existing classrooms and people: 1 row \(ids 999001\)"
+    ):
+        sync.engine.apply_run(planned.run_id)
+    assert directory_fingerprint(db) == before
+    assert sync.engine.get_run(planned.run_id).status == "failed"
+
+
+def test_the_check_command_and_apply_share_the_invariants(sync, planned):
+    db = sync.engine.db
+    db.execute(
+        "INSERT INTO enrollments (enrollment_id, classroom_id, user_id, role, status, origin) "
+        "VALUES (999002, 424242, 1, 'student', 'active', 'hand')"
+    )
+    failed = dict(check_directory(db))
+    assert failed["enrollments name existing classrooms and people"] == 1
+
+
+def test_planning_refuses_to_change_one_record_twice(sync, tiny, monkeypatch):
+    sync.apply(tiny)
+    original = diff.plan_table
+
+    def plan_twice(ctx, table):
+        original(ctx, table)
+        if table.name == "users":
+            plan = ctx.keep("plan_users")
+            ctx.db.execute(
+                f"INSERT INTO {plan} SELECT * REPLACE ('archive' AS op) FROM {plan} LIMIT 1"
+            )
+
+    monkeypatch.setattr("daemon.sync.plan.plan_table", plan_twice)
+    tiny.row("users.csv", "stu-2")["familyName"] = "Okafor-Bell"
+    run = sync.plan(tiny)
+    assert run.status == "failed"
+    assert "would change a record twice (users " in run.error
