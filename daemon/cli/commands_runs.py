@@ -64,9 +64,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_results)
 
     p = sub.add_parser(
-        "export", help="write the active, sync-managed directory as OneRoster 1.1 CSV"
+        "export",
+        help="write the active, sync-managed directory as a OneRoster drop (CSV and manifest)",
     )
-    p.add_argument("folder")
+    p.add_argument("folder", help="a new or empty folder to write the drop into")
+    p.add_argument(
+        "--version",
+        choices=("1.1", "1.2"),
+        help="OneRoster version to write (default: the version of the last applied drop)",
+    )
     p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("conflicts", help="list conflicts, or resolve one")
@@ -241,11 +247,15 @@ def cmd_settings_set(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     with engine(args) as e:
-        counts = e.export(args.folder)
-    hand = counts.pop("hand_made_not_exported", 0)
-    for name, n in counts.items():
+        summary = e.export(args.folder, args.version)
+    for name, n in summary.files.items():
         print(f"{name:24} {n:>9,} rows")
-    print(f"Written to {args.folder} (with manifest.csv).")
-    if hand:
-        print(f"{hand:,} hand-made records are not exported (they have no SIS id).")
+    print(f"Written to {args.folder} as OneRoster {summary.oneroster_version} (with manifest.csv).")
+    for note in summary.notes:
+        print(note)
+    if summary.hand_made_not_exported:
+        print(
+            f"{summary.hand_made_not_exported:,} hand-made records are not exported "
+            "(they have no SIS id)."
+        )
     return 0

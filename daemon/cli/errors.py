@@ -12,6 +12,7 @@ from daemon.service.config import ConfigError
 from daemon.service.sftp import SftpError
 from daemon.settings import SettingError
 from daemon.sync.conflicts import ConflictError
+from daemon.sync.export import ExportError
 from daemon.sync.runs import RunError
 
 
@@ -31,6 +32,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     SftpError,
     SettingError,
     ConflictError,
+    ExportError,
     DatabaseLocked,
     SchemaTooNew,
     DropError,

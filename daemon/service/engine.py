@@ -19,7 +19,7 @@ from daemon.progress import Progress
 from daemon.settings import SETTING_INFO, format_value, load_settings, set_setting
 from daemon.sync import queries, runs
 from daemon.sync.conflicts import resolve_conflicts
-from daemon.sync.export import export_directory
+from daemon.sync.export import ExportSummary, export_directory
 from daemon.sync.runs import RunError
 
 
@@ -146,8 +146,8 @@ class Engine(DuplicatesMixin):
     def write_results(self, run_id: int, path: str) -> int:
         return queries.results_to_file(self.db, run_id, Path(path))
 
-    def export(self, folder: str) -> dict[str, int]:
-        return export_directory(self.db, Path(folder))
+    def export(self, folder: str, version: str | None = None) -> ExportSummary:
+        return export_directory(self.db, Path(folder), version)
 
     # ------------------------------------------------------------------ conflicts
     def conflicts(

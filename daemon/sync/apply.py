@@ -8,6 +8,7 @@ import signal
 from daemon.db import Database
 from daemon.sync import kinds
 from daemon.sync.kinds import Table
+from daemon.sync.reference import apply_reference_data
 from daemon.sync.unchanged import synced_hash_of
 
 # Test hook: `ROSTER_SYNC_CRASH_AT=<step>` kills the process at that step (kill-during-apply tests).
@@ -30,6 +31,7 @@ def write_plan(db: Database, schema: str, run_id: int) -> None:
         _update_rows(db, table, plan, run_id)
         _archive_rows(db, table, plan, run_id)
         crash_point(f"after_{table.name}")
+    apply_reference_data(db, schema, run_id)
     # New schools answer to their SIS id.
     db.execute(
         f"""INSERT INTO school_sis_ids

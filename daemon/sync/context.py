@@ -69,6 +69,14 @@ class PlanContext:
         prefix = f"{alias}." if alias else ""
         return f"{prefix}{sql_ident(name)}"  # staging is already clean
 
+    def keep_missing(self, table: str, entity: str, fields: dict[str, str]) -> None:
+        """Fields (directory field -> file column) whose column the file lacks: the feed does
+        not speak for them in this run, so records keep what they have."""
+        present = self.columns.get(entity, set())
+        missing = {f for f, c in fields.items() if c not in present}
+        if missing:
+            self.keep_fields.setdefault(table, set()).update(missing)
+
     def broken(self, entity: str, name: str, alias: str = "") -> str:
         """SQL: the column's value breaks its type rule (the rule validation reported it by).
 

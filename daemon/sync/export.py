@@ -1,26 +1,294 @@
-"""Exporting the sync-managed, active directory as OneRoster 1.1 CSV (plus the product files).
+"""Exporting the sync-managed, active directory as a OneRoster drop (1.1 or 1.2).
 
-Syncing an export back plans zero changes: every value is written the way the loader reads it.
+The export is a faithful drop: the version of the drop the directory came from (or the one
+asked for), every file in the spec's column order with the spec's spelling of each term, every
+field the directory stores, and the files its rows reference (orgs, courses, sessions), with a
+manifest that says which are there. Syncing an export back plans zero changes: every value is
+written the way the loader reads it. Values are written byte for byte as stored (no spreadsheet
+escaping: that belongs to `results`, which people open in spreadsheets).
+
 Hand-made records are not exported (they have no SIS id, and syncing them back would adopt them).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from daemon.db import Database, sql_literal
+from pydantic import BaseModel, Field
+
+from daemon.db import Database, sql_ident, sql_literal
 from daemon.settings import load_settings
+from daemon.sync.reference import canonical_sql
 
-USERS_COLUMNS = (
-    "sourcedId, status, dateLastModified, enabledUser, orgSourcedIds, role, username, userIds, "
-    "givenName, familyName, middleName, identifier, email, sms, phone, agentSourcedIds, grades, "
-    'password, "metadata.language"'
+VERSIONS = ("1.1", "1.2")
+# Every file.* line a manifest of each version carries (the spec's lists).
+SPEC_FILES = {
+    "1.1": (
+        "academicSessions",
+        "categories",
+        "classes",
+        "classResources",
+        "courses",
+        "courseResources",
+        "demographics",
+        "enrollments",
+        "lineItems",
+        "orgs",
+        "resources",
+        "results",
+        "users",
+    ),
+    "1.2": (
+        "academicSessions",
+        "categories",
+        "classes",
+        "classResources",
+        "courses",
+        "courseResources",
+        "demographics",
+        "enrollments",
+        "lineItemLearningObjectiveIds",
+        "lineItems",
+        "lineItemScoreScales",
+        "orgs",
+        "resources",
+        "resultLearningObjectiveIds",
+        "results",
+        "resultScoreScales",
+        "roles",
+        "scoreScales",
+        "userProfiles",
+        "userResources",
+        "users",
+    ),
+}
+ALWAYS_WRITTEN = ("users", "classes", "enrollments")  # a drop is not a drop without them
+# 1.1 has no such roles: they leave a 1.1 export as administrators (and come back as such).
+ROLES_ONLY_IN_12 = (
+    "counselor",
+    "districtadministrator",
+    "principal",
+    "siteadministrator",
+    "systemadministrator",
 )
+BLANK = "''"
+
+
+class ExportError(ValueError):
+    """The export cannot be written where it was asked; the message says why."""
+
+
+class ExportSummary(BaseModel):
+    folder: str
+    oneroster_version: str
+    files: dict[str, int] = Field(default_factory=dict)  # file name -> rows written
+    hand_made_not_exported: int = 0
+    notes: list[str] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    entity: str  # file stem
+    select: str  # SQL yielding the file's columns in order, already named as the spec names them
+    versions: tuple[str, ...] = VERSIONS
+
+
+# ---------------------------------------------------------------------------------- pieces
+def _synced(alias: str) -> str:
+    """An active record the sync manages (hand-made ones have no SIS id to export)."""
+    return f"{alias}.status = 'active' AND {alias}.origin = 'sync' AND {alias}.sis_id IS NOT NULL"
+
+
 # Guardians without a username or orgs came from guardians.csv and go back there.
-IN_GUARDIANS_FILE = "(u.kind = 'guardian' AND (u.username IS NULL OR u.org_sis_ids IS NULL))"
+FROM_GUARDIANS_FILE = "(u.kind = 'guardian' AND (u.username IS NULL OR u.org_sis_ids IS NULL))"
 
 
-def export_directory(db: Database, folder: Path) -> dict[str, int]:
+def _bulk_columns() -> str:
+    """status and dateLastModified are empty in a bulk file (the spec: MUST NOT be used)."""
+    return f"{BLANK} AS status, {BLANK} AS dateLastModified"
+
+
+def _blank(*names: str) -> str:
+    return ", ".join(f"{BLANK} AS {sql_ident(n)}" for n in names)
+
+
+def _flag(expr: str) -> str:
+    return f"CASE {expr} WHEN true THEN 'true' WHEN false THEN 'false' END"
+
+
+def _orgs_of(alias: str) -> str:
+    """A user's orgs as the feed named them (hand-made '#id' memberships are not SIS orgs)."""
+    return (
+        f"array_to_string(list_filter(string_split({alias}.org_sis_ids, ','), "
+        "lambda o: NOT starts_with(o, '#')), ',')"
+    )
+
+
+def _agents_of(alias: str) -> str:
+    """The guardians of a student that users.csv carries, as agentSourcedIds."""
+    return f"""(SELECT string_agg(g.sis_id, ',' ORDER BY g.sis_id) FROM guardian_links l
+                JOIN users g ON g.user_id = l.guardian_id
+                WHERE l.student_id = {alias}.user_id AND l.status = 'active' AND l.origin = 'sync'
+                  AND g.status = 'active' AND g.sis_id IS NOT NULL
+                  AND NOT (g.kind = 'guardian' AND (g.username IS NULL OR g.org_sis_ids IS NULL)))"""
+
+
+def _role(version: str, alias: str) -> str:
+    role = canonical_sql(f"{alias}.role")
+    if version == "1.1":
+        only_12 = ", ".join(sql_literal(r) for r in ROLES_ONLY_IN_12)
+        return f"CASE WHEN lower({alias}.role) IN ({only_12}) THEN 'administrator' ELSE {role} END"
+    return role
+
+
+def _contacts(sms: str, phone: str) -> str:
+    return f"u.email, u.{sms} AS sms, u.{phone} AS phone"
+
+
+def _files(version: str, sms: str, phone: str) -> list[ExportFile]:
+    users_where = f"WHERE {_synced('u')} AND NOT {FROM_GUARDIANS_FILE} ORDER BY u.user_id"
+    names = "u.given_name AS givenName, u.family_name AS familyName, u.middle_name AS middleName"
+    return [
+        ExportFile(
+            "orgs",
+            f"""SELECT sis_id AS sourcedId, {_bulk_columns()}, name, org_type AS type,
+                       identifier, parent_sis_id AS parentSourcedId
+                FROM schools s WHERE {_synced("s")} ORDER BY school_id""",
+        ),
+        ExportFile(
+            "academicSessions",
+            f"""SELECT sis_id AS sourcedId, {_bulk_columns()}, title, session_type AS type,
+                       start_date AS startDate, end_date AS endDate,
+                       parent_sis_id AS parentSourcedId, school_year AS schoolYear
+                FROM academic_sessions WHERE status = 'active' ORDER BY sis_id""",
+        ),
+        ExportFile(
+            "courses",
+            f"""SELECT sis_id AS sourcedId, {_bulk_columns()},
+                       school_year_sis_id AS schoolYearSourcedId, title, course_code AS courseCode,
+                       grades, org_sis_id AS orgSourcedId, subjects, subject_codes AS subjectCodes
+                FROM courses WHERE status = 'active' ORDER BY sis_id""",
+        ),
+        ExportFile(
+            "classes",
+            f"""SELECT c.sis_id AS sourcedId, {_bulk_columns()}, c.name AS title, c.grades,
+                       c.course_sis_id AS courseSourcedId, c.class_code AS classCode,
+                       c.class_type AS classType, c.location, s.sis_id AS schoolSourcedId,
+                       c.term_sis_ids AS termSourcedIds, c.subjects,
+                       c.subject_codes AS subjectCodes, c.periods
+                FROM classrooms c JOIN schools s USING (school_id)
+                WHERE {_synced("c")}
+                ORDER BY c.classroom_id""",
+        ),
+        ExportFile(
+            "users",
+            f"""SELECT u.sis_id AS sourcedId, {_bulk_columns()}, {_flag("u.enabled")} AS enabledUser,
+                       {_orgs_of("u")} AS orgSourcedIds, {_role("1.1", "u")} AS role, u.username,
+                       u.user_ids AS userIds, {names}, u.identifier, {_contacts(sms, phone)},
+                       {_agents_of("u")} AS agentSourcedIds, u.grades, {_blank("password")},
+                       u.language AS "metadata.language"
+                FROM users u {users_where}""",
+            versions=("1.1",),
+        ),
+        ExportFile(
+            "users",
+            f"""SELECT u.sis_id AS sourcedId, {_bulk_columns()}, {_flag("u.enabled")} AS enabledUser,
+                       u.username, u.user_ids AS userIds, {names}, u.identifier,
+                       {_contacts(sms, phone)}, {_agents_of("u")} AS agentSourcedIds, u.grades,
+                       {_blank("password", "userMasterIdentifier")},
+                       u.preferred_given_name AS preferredGivenName,
+                       {_blank("preferredMiddleName", "preferredFamilyName", "primaryOrgSourcedId", "pronouns")},
+                       u.language AS "metadata.language"
+                FROM users u {users_where}""",
+            versions=("1.2",),
+        ),
+        ExportFile(
+            "roles",
+            f"""SELECT 'role-' || u.sis_id || '-' || o.org AS sourcedId, {_bulk_columns()},
+                       u.sis_id AS userSourcedId, 'primary' AS roleType, {_role("1.2", "u")} AS role,
+                       {_blank("beginDate", "endDate")}, o.org AS orgSourcedId,
+                       {_blank("userProfileSourcedId")}
+                FROM users u, unnest(string_split({_orgs_of("u")}, ',')) AS o(org)
+                WHERE {_synced("u")} AND NOT {FROM_GUARDIANS_FILE} AND o.org <> ''
+                ORDER BY u.user_id, o.org""",
+            versions=("1.2",),
+        ),
+        ExportFile(
+            "enrollments",
+            f"""SELECT coalesce(e.sis_id, 'rs-enr-' || e.enrollment_id) AS sourcedId, {_bulk_columns()},
+                       c.sis_id AS classSourcedId, s.sis_id AS schoolSourcedId,
+                       u.sis_id AS userSourcedId, e.role, {_flag("e.is_primary")} AS "primary",
+                       e.begin_date AS beginDate, e.end_date AS endDate
+                FROM enrollments e JOIN classrooms c USING (classroom_id)
+                     JOIN schools s ON s.school_id = c.school_id JOIN users u ON u.user_id = e.user_id
+                WHERE e.status = 'active' AND e.origin = 'sync' AND c.status = 'active'
+                  AND c.sis_id IS NOT NULL AND u.status = 'active' AND u.sis_id IS NOT NULL
+                ORDER BY e.enrollment_id""",
+        ),
+        ExportFile(
+            "demographics",
+            f"""SELECT sis_id AS sourcedId, {_bulk_columns()}, birth_date AS birthDate,
+                       {_blank(*DEMOGRAPHICS_NOT_KEPT)}
+                FROM users u WHERE {_synced("u")} AND kind = 'student' AND birth_date IS NOT NULL
+                ORDER BY user_id""",
+        ),
+        ExportFile(
+            "guardians",
+            f"""SELECT u.sis_id AS sourcedId, {_bulk_columns()}, s.sis_id AS studentSourcedId,
+                       u.role AS relationship, u.given_name AS givenName,
+                       u.family_name AS familyName, {_contacts(sms, phone)}, u.language
+                FROM users u JOIN guardian_links l
+                       ON l.guardian_id = u.user_id AND l.status = 'active' AND l.origin = 'sync'
+                     JOIN users s ON s.user_id = l.student_id AND s.status = 'active'
+                      AND s.sis_id IS NOT NULL
+                WHERE {_synced("u")} AND {FROM_GUARDIANS_FILE}
+                ORDER BY u.user_id, s.user_id""",
+        ),
+        ExportFile(
+            "student_attributes",
+            """SELECT s.sis_id AS studentSourcedId, a.name, a.value, '' AS status,
+                      '' AS dateLastModified
+               FROM student_attributes a JOIN users s ON s.user_id = a.student_id
+               WHERE a.status = 'active' AND a.origin = 'sync' AND s.status = 'active'
+                 AND s.sis_id IS NOT NULL
+               ORDER BY a.attribute_id""",
+        ),
+    ]
+
+
+DEMOGRAPHICS_NOT_KEPT = (
+    "sex",
+    "americanIndianOrAlaskaNative",
+    "asian",
+    "blackOrAfricanAmerican",
+    "nativeHawaiianOrOtherPacificIslander",
+    "white",
+    "demographicRaceTwoOrMoreRaces",
+    "hispanicOrLatinoEthnicity",
+    "countryOfBirthCode",
+    "stateOfBirthAbbreviation",
+    "cityOfBirth",
+    "publicSchoolResidenceStatus",
+)
+
+
+# ---------------------------------------------------------------------------------- export
+def default_version(db: Database) -> str:
+    """The version of the newest applied drop (what the directory came from), else 1.1."""
+    version = db.one(
+        "SELECT oneroster_version FROM runs WHERE status = 'applied' "
+        "AND oneroster_version IS NOT NULL ORDER BY run_id DESC LIMIT 1"
+    )
+    return version if version in VERSIONS else "1.1"
+
+
+def export_directory(db: Database, folder: Path, version: str | None = None) -> ExportSummary:
+    version = version or default_version(db)
+    if version not in VERSIONS:
+        raise ExportError(f"OneRoster version '{version}' cannot be exported; use 1.1 or 1.2")
+    if folder.exists() and not folder.is_dir():
+        raise ExportError(f"{folder} is a file, not a folder; name a new or empty folder")
     folder.mkdir(parents=True, exist_ok=True)
     settings = load_settings(db)
     sms, phone = (
@@ -28,93 +296,45 @@ def export_directory(db: Database, folder: Path) -> dict[str, int]:
         if settings.phone_credential_column == "sms"
         else ("home_phone", "mobile_phone")
     )
-    queries = {
-        "orgs.csv": """
-            SELECT sis_id AS sourcedId, '' AS status, '' AS dateLastModified, name, org_type AS type,
-                   identifier, parent_sis_id AS parentSourcedId
-            FROM schools WHERE status = 'active' AND origin = 'sync' AND sis_id IS NOT NULL ORDER BY school_id""",
-        "classes.csv": """
-            SELECT c.sis_id AS sourcedId, '' AS status, '' AS dateLastModified, c.name AS title, c.grades,
-                   c.course_sis_id AS courseSourcedId, c.class_code AS classCode, c.class_type AS classType,
-                   c.location, s.sis_id AS schoolSourcedId, c.term_sis_ids AS termSourcedIds, c.subjects,
-                   NULL AS subjectCodes, c.periods
-            FROM classrooms c JOIN schools s USING (school_id)
-            WHERE c.status = 'active' AND c.origin = 'sync' AND c.sis_id IS NOT NULL ORDER BY c.classroom_id""",
-        "users.csv": f"""
-            SELECT u.sis_id AS sourcedId, '' AS status, '' AS dateLastModified,
-                   CASE WHEN u.enabled THEN 'true' ELSE 'false' END AS enabledUser,
-                   u.org_sis_ids AS orgSourcedIds, u.role, u.username, NULL AS userIds,
-                   u.given_name AS givenName, u.family_name AS familyName, u.middle_name AS middleName,
-                   u.identifier, u.email, u.{sms} AS sms, u.{phone} AS phone,
-                   (SELECT string_agg(g.sis_id, ',' ORDER BY g.sis_id) FROM guardian_links l
-                    JOIN users g ON g.user_id = l.guardian_id
-                    WHERE l.student_id = u.user_id AND l.status = 'active' AND l.origin = 'sync'
-                      AND g.status = 'active' AND g.sis_id IS NOT NULL
-                      AND NOT (g.kind = 'guardian' AND (g.username IS NULL OR g.org_sis_ids IS NULL))) AS agentSourcedIds,
-                   u.grades, NULL AS password, u.language AS "metadata.language"
-            FROM users u
-            WHERE u.status = 'active' AND u.origin = 'sync' AND u.sis_id IS NOT NULL AND NOT {IN_GUARDIANS_FILE}
-            ORDER BY u.user_id""",
-        "enrollments.csv": """
-            SELECT coalesce(e.sis_id, 'rs-enr-' || e.enrollment_id) AS sourcedId, '' AS status,
-                   '' AS dateLastModified, c.sis_id AS classSourcedId, s.sis_id AS schoolSourcedId,
-                   u.sis_id AS userSourcedId, e.role,
-                   CASE e.is_primary WHEN true THEN 'true' WHEN false THEN 'false' END AS "primary",
-                   e.begin_date AS beginDate, e.end_date AS endDate
-            FROM enrollments e JOIN classrooms c USING (classroom_id) JOIN schools s ON s.school_id = c.school_id
-                 JOIN users u ON u.user_id = e.user_id
-            WHERE e.status = 'active' AND e.origin = 'sync' AND c.status = 'active' AND c.sis_id IS NOT NULL
-              AND u.status = 'active' AND u.sis_id IS NOT NULL
-            ORDER BY e.enrollment_id""",
-        "demographics.csv": """
-            SELECT sis_id AS sourcedId, '' AS status, '' AS dateLastModified, birth_date AS birthDate
-            FROM users WHERE status = 'active' AND origin = 'sync' AND kind = 'student'
-              AND sis_id IS NOT NULL AND birth_date IS NOT NULL ORDER BY user_id""",
-        "guardians.csv": f"""
-            SELECT u.sis_id AS sourcedId, '' AS status, '' AS dateLastModified, s.sis_id AS studentSourcedId,
-                   u.role AS relationship, u.given_name AS givenName, u.family_name AS familyName, u.email,
-                   u.{sms} AS sms, u.{phone} AS phone, u.language
-            FROM users u JOIN guardian_links l ON l.guardian_id = u.user_id AND l.status = 'active' AND l.origin = 'sync'
-                 JOIN users s ON s.user_id = l.student_id AND s.status = 'active' AND s.sis_id IS NOT NULL
-            WHERE u.status = 'active' AND u.origin = 'sync' AND u.sis_id IS NOT NULL AND {IN_GUARDIANS_FILE}
-            ORDER BY u.user_id, s.user_id""",
-        "student_attributes.csv": """
-            SELECT s.sis_id AS studentSourcedId, a.name, a.value, '' AS status, '' AS dateLastModified
-            FROM student_attributes a JOIN users s ON s.user_id = a.student_id
-            WHERE a.status = 'active' AND a.origin = 'sync' AND s.status = 'active' AND s.sis_id IS NOT NULL
-            ORDER BY a.attribute_id""",
-    }
-    counts: dict[str, int] = {}
-    for name, query in queries.items():
-        target = folder / name
+    summary = ExportSummary(folder=str(folder), oneroster_version=version)
+    for file in _files(version, sms, phone):
+        if version not in file.versions:
+            continue
+        rows = int(db.one(f"SELECT count(*) FROM ({file.select})"))
+        target = folder / f"{file.entity}.csv"
+        if rows == 0 and file.entity not in ALWAYS_WRITTEN:
+            target.unlink(missing_ok=True)  # the spec forbids files without rows: absent
+            continue
         db.execute(
-            f"COPY ({query}) TO {sql_literal(str(target))} (HEADER, DELIMITER ',', QUOTE '\"')"
+            f"COPY ({file.select}) TO {sql_literal(str(target))} (HEADER, DELIMITER ',', QUOTE '\"')"
         )
-        counts[name] = int(db.one(f"SELECT count(*) FROM ({query})"))
-    _write_manifest(folder, list(queries))
-    counts["hand_made_not_exported"] = int(
+        summary.files[target.name] = rows
+    if version == "1.1":
+        mapped = int(
+            db.one(
+                f"SELECT count(*) FROM users u WHERE {_synced('u')} AND lower(u.role) IN "
+                f"({', '.join(sql_literal(r) for r in ROLES_ONLY_IN_12)})"
+            )
+        )
+        if mapped:
+            summary.notes.append(
+                f"{mapped} users with a OneRoster 1.2 role (principal, siteAdministrator, ...) "
+                "are exported as administrator: 1.1 has no such roles (export --version 1.2 keeps them)"
+            )
+    _write_manifest(folder, version, summary.files)
+    summary.hand_made_not_exported = int(
         db.one(
             "SELECT (SELECT count(*) FROM users WHERE status = 'active' AND origin = 'hand')"
             " + (SELECT count(*) FROM classrooms WHERE status = 'active' AND origin = 'hand')"
         )
     )
-    return counts
+    return summary
 
 
-def _write_manifest(folder: Path, files: list[str]) -> None:
-    lines = ["propertyName,value", "manifest.version,1.0", "oneroster.version,1.1"]
-    entities = [f[:-4] for f in files]
-    for entity in (
-        "academicSessions",
-        "categories",
-        "classResources",
-        "courseResources",
-        "courses",
-        "lineItems",
-        "resources",
-        "results",
-    ):
-        lines.append(f"file.{entity},absent")
-    lines += [f"file.{e},bulk" for e in entities]
+def _write_manifest(folder: Path, version: str, written: dict[str, int]) -> None:
+    present = {name.removesuffix(".csv") for name in written}
+    lines = ["propertyName,value", "manifest.version,1.0", f"oneroster.version,{version}"]
+    lines += [f"file.{e},{'bulk' if e in present else 'absent'}" for e in SPEC_FILES[version]]
+    lines += [f"file.{e},bulk" for e in ("guardians", "student_attributes") if e in present]
     lines += ["source.systemName,Roster Sync export", "source.systemCode,roster-sync"]
     (folder / "manifest.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")

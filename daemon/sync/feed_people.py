@@ -55,15 +55,18 @@ def build_feed_users(ctx: PlanContext) -> None:
         birth_broken = "coalesce(dm.birth_broken, false)"
     else:
         ctx.keep_fields.setdefault("users", set()).add("birth_date")
-    for field, column in (
-        ("middle_name", "middleName"),
-        ("identifier", "identifier"),
-        ("email", "email"),
-        ("grades", "grades"),
-        ("preferred_given_name", "preferredGivenName"),
-    ):
-        if column not in ctx.columns.get("users", set()):
-            ctx.keep_fields.setdefault("users", set()).add(field)
+    ctx.keep_missing(
+        "users",
+        "users",
+        {
+            "middle_name": "middleName",
+            "identifier": "identifier",
+            "email": "email",
+            "grades": "grades",
+            "preferred_given_name": "preferredGivenName",
+            "user_ids": "userIds",
+        },
+    )
     if not s.update_language or not (
         {"language", "metadata.language"} & ctx.columns.get("users", set())
     ):
@@ -77,6 +80,7 @@ def build_feed_users(ctx: PlanContext) -> None:
         SELECT rs_clean(u.sourcedId) AS sis_id, {role} AS role,
                {ctx.column("users", "identifier", "u")} AS identifier,
                {ctx.column("users", "username", "u")} AS username,
+               {ctx.column("users", "userIds", "u")} AS user_ids,
                {ctx.column("users", "givenName", "u")} AS given_name,
                {ctx.column("users", "familyName", "u")} AS family_name,
                {ctx.column("users", "middleName", "u")} AS middle_name,

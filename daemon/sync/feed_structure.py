@@ -12,6 +12,9 @@ def build_desired_schools(ctx: PlanContext) -> None:
     base = ctx.max_id("schools", "school_id")
     create = ctx.settings.school_matching == "create_missing"
     if ctx.present("orgs"):
+        ctx.keep_missing(
+            "schools", "orgs", {"identifier": "identifier", "parent_sis_id": "parentSourcedId"}
+        )
         rows = f"""
             SELECT o.sourcedId AS sis_id, lower(o.type) AS org_type,
                    {ctx.column("orgs", "name", "o")} AS name,
@@ -66,6 +69,18 @@ def build_desired_schools(ctx: PlanContext) -> None:
 
 def build_desired_classrooms(ctx: PlanContext) -> None:
     base = ctx.max_id("classrooms", "classroom_id")
+    ctx.keep_missing(
+        "classrooms",
+        "classes",
+        {
+            "class_code": "classCode",
+            "grades": "grades",
+            "subjects": "subjects",
+            "subject_codes": "subjectCodes",
+            "periods": "periods",
+            "location": "location",
+        },
+    )
     homeroom_only = ctx.settings.classroom_filter == "homeroom_only"
     filtered = "AND lower(c.classType) = 'homeroom'" if homeroom_only else ""
     if homeroom_only:
@@ -87,6 +102,7 @@ def build_desired_classrooms(ctx: PlanContext) -> None:
                    lower({ctx.column("classes", "classType", "c")}) AS class_type,
                    {ctx.column("classes", "grades", "c")} AS grades,
                    {ctx.column("classes", "subjects", "c")} AS subjects,
+                   {ctx.column("classes", "subjectCodes", "c")} AS subject_codes,
                    {ctx.column("classes", "courseSourcedId", "c")} AS course_sis_id,
                    {ctx.column("classes", "termSourcedIds", "c")} AS term_sis_ids,
                    {ctx.column("classes", "periods", "c")} AS periods,
@@ -159,6 +175,11 @@ def build_desired_enrollments(ctx: PlanContext) -> None:
     """
     base = ctx.max_id("enrollments", "enrollment_id")
     e = "enrollments"
+    ctx.keep_missing(
+        "enrollments",
+        e,
+        {"is_primary": "primary", "begin_date": "beginDate", "end_date": "endDate"},
+    )
     begin, end, primary = (ctx.broken(e, c, "e") for c in ("beginDate", "endDate", "primary"))
     ctx.db.execute(
         f"""

@@ -22,6 +22,7 @@ from daemon.sync.policies import (
     school_rules,
     user_rules,
 )
+from daemon.sync.reference import plan_reference_data
 from daemon.sync.unchanged import find_unchanged_enrollments
 
 SCHOOL_SIS = "(SELECT sis_id FROM schools WHERE school_id = {v})"
@@ -31,6 +32,7 @@ def make_plan(ctx: PlanContext, progress: Progress) -> dict[str, dict[str, int]]
     """Build every plan table; returns the change counts per kind and operation."""
     progress.start("Planning", total=6)
     not_synced.start(ctx)
+    plan_reference_data(ctx)
     _schools(ctx)
     progress.advance()
     _classrooms(ctx)

@@ -40,6 +40,7 @@ def keep_stored_values(ctx: PlanContext, table: str, id_col: str) -> None:
 
 GUARDIANS_FILE_SILENT = (
     "username",
+    "user_ids",
     "identifier",
     "middle_name",
     "preferred_given_name",

@@ -253,8 +253,8 @@ def test_delta_feed_creates_updates_and_archives_only_what_it_names(sync, tiny):
 def test_export_then_sync_back_plans_zero_changes(sync, sample, tmp_path):
     sync.apply(sample / "day1")
     sync.apply(sample / "day2")
-    counts = sync.engine.export(str(tmp_path / "export"))
-    assert counts["users.csv"] > 500
+    summary = sync.engine.export(str(tmp_path / "export"))
+    assert summary.files["users.csv"] > 500
     run = sync.plan(tmp_path / "export")
     assert run.rows.error == 0
     assert run.total_changes() == 0, run.changes

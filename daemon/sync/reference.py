@@ -1,0 +1,128 @@
+"""Courses and academic sessions: reference data that classes name, kept for a faithful export.
+
+They make no directory changes of their own (nothing to review): a run carries a copy of the
+drop's rows (`plan_courses`, `plan_academic_sessions`) and apply brings the tables in line, in
+the same transaction as the rest. Like everything else they are never deleted: a row marked
+tobedeleted, or missing from a bulk file, is archived.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from daemon.db import Database, sql_literal
+from daemon.sync.context import PlanContext
+
+# The spec's exact spelling of each vocabulary term, by its lower case (values are compared
+# case-insensitively on the way in; they leave in the spec's spelling).
+CANONICAL_TERMS = {
+    term.lower(): term
+    for term in (
+        "gradingPeriod",
+        "schoolYear",
+        "districtAdministrator",
+        "siteAdministrator",
+        "systemAdministrator",
+    )
+}
+
+
+def canonical_sql(expr: str) -> str:
+    """SQL: the term in the spec's spelling (ext: terms and unknown values as they are)."""
+    cases = " ".join(
+        f"WHEN {sql_literal(k)} THEN {sql_literal(v)}" for k, v in CANONICAL_TERMS.items()
+    )
+    return f"(CASE lower({expr}) {cases} ELSE {expr} END)"
+
+
+@dataclass(frozen=True)
+class ReferenceTable:
+    name: str  # directory table
+    entity: str  # drop file entity
+    columns: dict[str, str]  # directory column -> the file's column
+    vocabulary: tuple[str, ...] = ()  # directory columns kept in the spec's spelling
+
+
+COURSES = ReferenceTable(
+    "courses",
+    "courses",
+    {
+        "title": "title",
+        "course_code": "courseCode",
+        "grades": "grades",
+        "org_sis_id": "orgSourcedId",
+        "subjects": "subjects",
+        "subject_codes": "subjectCodes",
+        "school_year_sis_id": "schoolYearSourcedId",
+    },
+)
+ACADEMIC_SESSIONS = ReferenceTable(
+    "academic_sessions",
+    "academicSessions",
+    {
+        "title": "title",
+        "session_type": "type",
+        "start_date": "startDate",
+        "end_date": "endDate",
+        "parent_sis_id": "parentSourcedId",
+        "school_year": "schoolYear",
+    },
+    vocabulary=("session_type",),
+)
+REFERENCE_TABLES = (COURSES, ACADEMIC_SESSIONS)
+
+
+def plan_reference_data(ctx: PlanContext) -> None:
+    """Keep the drop's courses and sessions with the run, for apply (staging does not last)."""
+    for ref in REFERENCE_TABLES:
+        if not ctx.present(ref.entity):
+            continue
+        values = []
+        for column, file_column in ref.columns.items():
+            value = ctx.column(ref.entity, file_column, "r")
+            values.append(
+                f"{canonical_sql(value) if column in ref.vocabulary else value} AS {column}"
+            )
+        ctx.db.execute(
+            f"""
+            CREATE OR REPLACE TABLE {ctx.keep(f"plan_{ref.name}")} AS
+            SELECT r.sourcedId AS sis_id, {", ".join(values)},
+                   coalesce(lower(r.status), '') = 'tobedeleted' AS _deleted,
+                   {ctx.mode(ref.entity) == "bulk"} AS _bulk,
+                   {sql_literal(ctx.file(ref.entity))} AS _file, r._line AS _line
+            FROM {ctx.good(ref.entity)} r
+            """
+        )
+
+
+def apply_reference_data(db: Database, schema: str, run_id: int) -> None:
+    """Inside apply's transaction: insert, update, archive (absent from bulk, or tobedeleted)."""
+    for ref in REFERENCE_TABLES:
+        plan = f"{schema}.plan_{ref.name}"
+        if not db.table_exists(f"plan_{ref.name}", schema):
+            continue
+        columns = list(ref.columns)
+        differs = " OR ".join(f"{ref.name}.{c} IS DISTINCT FROM p.{c}" for c in columns)
+        db.execute(
+            f"""UPDATE {ref.name} SET status = 'archived', archived_run = {run_id}, last_run = {run_id}
+                WHERE status = 'active'
+                  AND (sis_id IN (SELECT sis_id FROM {plan} WHERE _deleted)
+                       OR ((SELECT bool_or(_bulk) FROM {plan})
+                           AND sis_id NOT IN (SELECT sis_id FROM {plan} WHERE NOT _deleted)))"""
+        )
+        db.execute(
+            f"""UPDATE {ref.name} SET {", ".join(f"{c} = p.{c}" for c in columns)},
+                       status = 'active', archived_run = NULL, last_run = {run_id},
+                       source_file = p._file, source_line = p._line
+                FROM {plan} p
+                WHERE {ref.name}.sis_id = p.sis_id AND NOT p._deleted
+                  AND ({ref.name}.status <> 'active' OR {differs})"""
+        )
+        db.execute(
+            f"""INSERT INTO {ref.name} (sis_id, {", ".join(columns)}, status, created_run, last_run,
+                                       source_file, source_line)
+                SELECT p.sis_id, {", ".join(f"p.{c}" for c in columns)}, 'active', {run_id},
+                       {run_id}, p._file, p._line
+                FROM {plan} p
+                WHERE NOT p._deleted AND p.sis_id NOT IN (SELECT sis_id FROM {ref.name})"""
+        )

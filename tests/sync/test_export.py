@@ -1,0 +1,115 @@
+"""`export` writes a faithful OneRoster drop: its version, the spec's spelling, every stored field
+and the files its rows reference; syncing it back plans nothing."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+
+from daemon.sync.export import ExportError
+
+
+def _rows(folder: Path, name: str) -> list[dict[str, str]]:
+    with open(folder / name, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _manifest(folder: Path) -> dict[str, str]:
+    return {r["propertyName"]: r["value"] for r in _rows(folder, "manifest.csv")}
+
+
+@pytest.fixture
+def drop12(sample, tmp_path):
+    """The bundled 1.2 drop with a site administrator and subject codes, as real drops have."""
+    folder = tmp_path / "oneroster12"
+    shutil.copytree(sample / "oneroster12", folder)
+    roles = folder / "roles.csv"
+    roles.write_text(
+        roles.read_text().replace(
+            "tch-5001,primary,teacher,2026-08-24,,sch-oak",
+            "tch-5001,primary,siteAdministrator,2026-08-24,,sch-oak",
+        )
+    )
+    classes = folder / "classes.csv"
+    classes.write_text(classes.read_text().replace(",Technology,,5", ",Technology,TECH01,5"))
+    return folder
+
+
+@pytest.fixture
+def exported12(sync, drop12, tmp_path):
+    sync.apply(drop12)
+    sync.engine.export(str(tmp_path / "export"))
+    return tmp_path / "export"
+
+
+def test_an_export_is_in_the_version_of_the_drop(exported12):
+    manifest = _manifest(exported12)
+    assert manifest["oneroster.version"] == "1.2"
+    assert (exported12 / "roles.csv").exists()
+    assert "role" not in _rows(exported12, "users.csv")[0]
+
+
+def test_a_12_export_carries_every_file_line_of_the_12_manifest(exported12):
+    files = [k for k in _manifest(exported12) if k.startswith("file.")]
+    assert len([f for f in files if f not in ("file.guardians", "file.student_attributes")]) == 21
+
+
+def test_an_export_spells_terms_as_the_spec_does(exported12):
+    roles = {r["role"] for r in _rows(exported12, "roles.csv")}
+    sessions = {r["type"] for r in _rows(exported12, "academicSessions.csv")}
+    assert "siteAdministrator" in roles
+    assert sessions == {"schoolYear", "semester"}
+
+
+def test_an_export_carries_user_ids_and_subject_codes(exported12):
+    users = {r["sourcedId"]: r for r in _rows(exported12, "users.csv")}
+    assert users["stu-5001"]["userIds"] == "{SIS:S5001}"
+    assert {r["subjectCodes"] for r in _rows(exported12, "classes.csv")} == {"TECH01"}
+
+
+def test_an_export_carries_the_courses_and_sessions_its_classes_name(exported12):
+    manifest = _manifest(exported12)
+    assert manifest["file.courses"] == "bulk"
+    assert manifest["file.academicSessions"] == "bulk"
+    courses = {r["sourcedId"] for r in _rows(exported12, "courses.csv")}
+    assert {r["courseSourcedId"] for r in _rows(exported12, "classes.csv")} <= courses
+
+
+def test_a_12_export_synced_back_plans_nothing(sync, exported12):
+    run = sync.plan(exported12)
+    assert run.rows.error == 0, sync.issues(run, "ERROR")
+    assert run.total_changes() == 0, run.changes
+
+
+def test_a_11_export_of_a_12_directory_says_how_its_roles_were_written(sync, drop12, tmp_path):
+    sync.apply(drop12)
+    summary = sync.engine.export(str(tmp_path / "as11"), "1.1")
+    assert summary.oneroster_version == "1.1"
+    assert _manifest(tmp_path / "as11")["oneroster.version"] == "1.1"
+    roles = {r["sourcedId"]: r["role"] for r in _rows(tmp_path / "as11", "users.csv")}
+    assert roles["tch-5001"] == "administrator"
+    assert "1 users with a OneRoster 1.2 role" in summary.notes[0]
+    run = sync.plan(tmp_path / "as11")
+    assert run.rows.error == 0, sync.issues(run, "ERROR")
+
+
+def test_exporting_into_a_file_is_refused_in_words(sync, tiny, tmp_path):
+    sync.apply(tiny)
+    target = tmp_path / "a-file"
+    target.write_text("not a folder")
+    with pytest.raises(ExportError, match="is a file, not a folder"):
+        sync.engine.export(str(target))
+
+
+def test_an_11_export_synced_back_plans_nothing(sync, tiny, tmp_path):
+    tiny.row("users.csv", "stu-1")["userIds"] = "{SIS:S1},{LDAP:ava}"
+    tiny.row("classes.csv", "cls-a2")["subjectCodes"] = "SCI5"
+    sync.apply(tiny)
+    sync.engine.export(str(tmp_path / "export"))
+    assert _manifest(tmp_path / "export")["oneroster.version"] == "1.1"
+    run = sync.plan(tmp_path / "export")
+    assert run.rows.error == 0, sync.issues(run, "ERROR")
+    assert run.total_changes() == 0, run.changes
