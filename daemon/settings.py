@@ -119,6 +119,11 @@ SETTING_INFO: dict[str, SettingInfo] = {
             "comma list of parent, guardian, relative",
         ),
         SettingInfo(
+            "ext_roles",
+            "OneRoster 1.2 extension roles and the role each counts as; unmapped ones are not synced.",
+            "comma list of ext:<name>=<role>, or none",
+        ),
+        SettingInfo(
             "unarchive_reappearing_classrooms",
             "A classroom archived here that comes back in the feed is unarchived.",
             "true, false",
@@ -157,11 +162,6 @@ SETTING_INFO: dict[str, SettingInfo] = {
             "deletion_threshold_count",
             "Optional absolute limit of archived records of one kind per run.",
             "a whole number, or none",
-        ),
-        SettingInfo(
-            "ext_roles",
-            "OneRoster 1.2 extension roles and the role each counts as; unmapped ones are not synced.",
-            "comma list of ext:<name>=<role>, or none",
         ),
         SettingInfo(
             "drop_retention_days",
