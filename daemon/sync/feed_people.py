@@ -319,6 +319,18 @@ def _report_unkeyed_students(ctx: PlanContext) -> None:
         )
 
 
+def _known_without_a_row(ctx: PlanContext) -> str:
+    """Directory people a row may name although the drop has no good row for them: everyone
+    when users.csv is a delta (or absent), and people whose row is in error (kept as they are).
+    A whole users.csv speaks for everyone: a person it leaves out is not in the feed."""
+    if ctx.mode("users") != "bulk":
+        return "true"
+    errored = [f"SELECT sourcedId FROM {ctx.errored('users')}"]
+    if ctx.present("guardians"):
+        errored.append(f"SELECT sourcedId FROM {ctx.errored('guardians')}")
+    return f"users.sis_id IN ({' UNION ALL '.join(errored)})"
+
+
 def build_user_map(ctx: PlanContext) -> None:
     """Feed sourcedId -> user id (and kind and role), for enrollments, links and attributes.
 
@@ -336,7 +348,7 @@ def build_user_map(ctx: PlanContext) -> None:
         FROM (SELECT sis_id, coalesce(merged_into, user_id) AS survivor FROM users
               ANTI JOIN (SELECT sis_id FROM {ctx.t("feed_users")} WHERE sis_id IS NOT NULL) f
                 ON f.sis_id = users.sis_id
-              WHERE users.sis_id IS NOT NULL
+              WHERE users.sis_id IS NOT NULL AND ({_known_without_a_row(ctx)})
               QUALIFY count(*) OVER (PARTITION BY users.sis_id) = 1) u
         JOIN users s ON s.user_id = u.survivor
         WHERE s.status <> 'merged'

@@ -129,6 +129,15 @@ def build_desired_classrooms(ctx: PlanContext) -> None:
         FROM f LEFT JOIN keys k ON k.sis_id = f.sis_id
         """
     )
+    # Directory classrooms a row may name without a good row in this drop: all of them when
+    # classes.csv is a delta (or absent), those whose row is in error; never, under
+    # homeroom_only, classes the filter left out.
+    if ctx.present("classes") and homeroom_only:
+        known = "false"
+    elif ctx.mode("classes") != "bulk":
+        known = "true"
+    else:
+        known = f"sis_id IN (SELECT sourcedId FROM {ctx.errored('classes')})"
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("classroom_map")} AS
@@ -138,7 +147,7 @@ def build_desired_classrooms(ctx: PlanContext) -> None:
         SELECT sis_id, min(classroom_id) FROM classrooms
         WHERE sis_id IS NOT NULL
           AND sis_id NOT IN (SELECT sis_id FROM {ctx.t("desired_classrooms")})
-          {"AND false" if ctx.present("classes") and homeroom_only else ""}
+          AND ({known})
         GROUP BY sis_id HAVING count(*) = 1
         """
     )

@@ -241,3 +241,16 @@ def test_an_ext_role_mapped_by_the_setting_is_synced_as_that_role(sync, drop12):
     _edit_roles(drop12, ",teacher,", ",ext:instructor,")
     sync.apply(drop12)
     assert sync.user("tch-5001")["role"] == "teacher"
+
+
+# ---------------------------------------------------------------- absent means absent
+
+
+def test_a_student_left_out_of_a_whole_users_file_is_not_linked_again(synced, tiny):
+    # gdn-1's own row still names stu-1 in agentSourcedIds: a person a bulk users.csv leaves
+    # out is not in the feed, so that link is not made again the next night.
+    tiny.remove("users.csv", sourcedId="stu-1")
+    tiny.remove("enrollments.csv", userSourcedId="stu-1")
+    synced.apply(tiny, override=True)
+    again = synced.plan(tiny)
+    assert again.total_changes() == 0, again.changes

@@ -1,0 +1,239 @@
+"""Small districts that change from night to night in the ways real drops do, for property tests.
+
+A night is the tiny district after a list of events: people come and go, rows are marked
+tobedeleted, a membership is sent twice, a value breaks its type, a row has an error or a broken
+shape, a file is sent as a delta, and (in OneRoster 1.2) a role is missing or an extension.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.district import TinyDistrict, _enrollment, _user
+
+EVENTS_11 = (
+    "rename",
+    "drop_student",
+    "add_student",
+    "tobedeleted_class",
+    "tobedeleted_student",
+    "tobedeleted_guardian",
+    "tobedeleted_school",
+    "tobedeleted_enrollment",
+    "repeat_enrollment",
+    "invalid_birth_date",
+    "valid_birth_date",
+    "invalid_begin_date",
+    "invalid_primary",
+    "required_missing",
+    "dangling_enrollment",
+    "unlink_guardian",
+    "delta_enrollments",
+    # "shape_short_row", "shape_extra_fields", "shape_unclosed_quote": with the ingest's
+    # rejected rows (issue 12 item 1), merged next.
+)
+EVENTS_12 = (*EVENTS_11, "drop_role", "role_in_error", "ext_role", "ext_class_type")
+SHAPE_EVENTS = ("shape_short_row", "shape_extra_fields", "shape_unclosed_quote")
+
+
+@dataclass
+class Night:
+    """One night's drop: the district's files plus line-level damage done after writing."""
+
+    tiny: TinyDistrict
+    version: str = "1.1"
+    damage: list[tuple[str, str, str]] = field(default_factory=list)  # (file, sourcedId, how)
+    drop_roles: set[str] = field(default_factory=set)  # 1.2: users with no roles.csv row
+    bad_roles: set[str] = field(default_factory=set)  # 1.2: users whose role row is in error
+    ext_roles: set[str] = field(default_factory=set)  # 1.2: users with an ext: role
+
+    def write(self, root: Path) -> Path:
+        folder = self.tiny.write(root)
+        if self.version == "1.2":
+            _as_oneroster12(folder, self)
+        for file, sourced_id, how in self.damage:
+            _damage(folder / file, sourced_id, how)
+        return folder
+
+
+def apply_event(night: Night, event: str, pick: int) -> None:
+    """Change `night` by one event; `pick` chooses which row (taken modulo the candidates)."""
+    tiny = night.tiny
+    users = tiny.rows("users.csv")
+    students = [u for u in users if u["role"] == "student" and u.get("status") != "tobedeleted"]
+    enrollments = tiny.rows("enrollments.csv")
+    classes = tiny.rows("classes.csv")
+
+    def one(rows: list[dict[str, str]]) -> dict[str, str] | None:
+        return rows[pick % len(rows)] if rows else None
+
+    student = one(students)
+    if event == "rename" and (user := one(users)):
+        user["familyName"] = user["familyName"] + "-Nguyen"
+    elif event == "drop_student" and student:
+        tiny.remove("users.csv", sourcedId=student["sourcedId"])
+        tiny.remove("enrollments.csv", userSourcedId=student["sourcedId"])
+        tiny.files["demographics.csv"] = [
+            d for d in tiny.rows("demographics.csv") if d["sourcedId"] != student["sourcedId"]
+        ]
+    elif event == "add_student":
+        sid = f"stu-n{pick % 97}-{len(users)}"
+        if not any(u["sourcedId"] == sid for u in users):
+            users.append(_user(sid, "student", "Nova", f"Ray{pick % 7}", identifier=f"N{sid}"))
+            if (cls := one(classes)) is not None:
+                enrollments.append(_enrollment(f"enr-{sid}", cls["sourcedId"], sid))
+    elif event == "tobedeleted_class" and (cls := one(classes)):
+        cls["status"] = "tobedeleted"
+    elif event == "tobedeleted_student" and student:
+        student["status"] = "tobedeleted"
+    elif event == "tobedeleted_guardian" and (
+        guardian := one([u for u in users if u["role"] == "parent"])
+    ):
+        guardian["status"] = "tobedeleted"
+    elif event == "tobedeleted_school":
+        school = one([o for o in tiny.rows("orgs.csv") if o["type"] == "school"])
+        if school:
+            school["status"] = "tobedeleted"
+    elif event == "tobedeleted_enrollment" and (enrollment := one(enrollments)):
+        enrollment["status"] = "tobedeleted"
+    elif event == "repeat_enrollment" and (enrollment := one(enrollments)):
+        prefix = "aaa" if pick % 2 else "zzz"  # sorts before or after the original
+        enrollments.append(dict(enrollment, sourcedId=f"{prefix}-{enrollment['sourcedId']}"))
+    elif event in ("invalid_birth_date", "valid_birth_date") and (
+        demo := one(tiny.rows("demographics.csv"))
+    ):
+        demo["birthDate"] = (
+            "2015-02-30" if event.startswith("invalid") else "2014-12-0" + str(1 + pick % 9)
+        )
+    elif event == "invalid_begin_date" and (enrollment := one(enrollments)):
+        enrollment["beginDate"] = "2026-13-01"
+    elif event == "invalid_primary" and (enrollment := one(enrollments)):
+        enrollment["primary"] = "yes"
+    elif event == "required_missing" and (user := one(users)):
+        user["givenName"] = ""
+    elif event == "dangling_enrollment" and (enrollment := one(enrollments)):
+        enrollment["classSourcedId"] = "cls-gone"
+    elif event == "unlink_guardian" and student:
+        student["agentSourcedIds"] = ""
+    elif event == "delta_enrollments":
+        tiny.manifest["file.enrollments"] = "delta"
+        for row in enrollments:
+            row["status"] = row.get("status") or "active"
+            row["dateLastModified"] = "2026-11-30T06:00:00.000Z"
+        keep = max(1, len(enrollments) // 3)
+        tiny.files["enrollments.csv"] = enrollments[pick % 2 :: 3][:keep]
+    elif event in SHAPE_EVENTS:
+        file = ("users.csv", "classes.csv", "enrollments.csv")[pick % 3]
+        rows = tiny.rows(file)
+        if rows:
+            night.damage.append((file, rows[pick % len(rows)]["sourcedId"], event))
+    elif event == "drop_role" and student:
+        night.drop_roles.add(student["sourcedId"])
+    elif event == "role_in_error" and student:
+        night.bad_roles.add(student["sourcedId"])
+    elif event == "ext_role" and (user := one(users)):
+        night.ext_roles.add(user["sourcedId"])
+    elif event == "ext_class_type" and (cls := one(classes)):
+        cls["classType"] = "ext:lab"
+
+
+def _damage(path: Path, sourced_id: str, how: str) -> None:
+    """Break the shape of the line that starts with `sourced_id` (if it is still there)."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    for i, line in enumerate(lines):
+        if i == 0 or not line.startswith(sourced_id + ","):
+            continue
+        if how == "shape_short_row":
+            lines[i] = line.rsplit(",", 1)[0]
+        elif how == "shape_extra_fields":
+            lines[i] = line + ",extra,values"
+        else:  # an opening quote in the third field that never closes
+            parts = line.split(",")
+            lines[i] = ",".join([*parts[:2], '"' + parts[2], *parts[3:]])
+        break
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+USERS_12 = [
+    "sourcedId",
+    "status",
+    "dateLastModified",
+    "enabledUser",
+    "username",
+    "userIds",
+    "givenName",
+    "familyName",
+    "middleName",
+    "identifier",
+    "email",
+    "sms",
+    "phone",
+    "agentSourcedIds",
+    "grades",
+    "password",
+    "userMasterIdentifier",
+    "preferredGivenName",
+    "preferredMiddleName",
+    "preferredFamilyName",
+    "primaryOrgSourcedId",
+    "pronouns",
+]
+ROLES_12 = [
+    "sourcedId",
+    "status",
+    "dateLastModified",
+    "userSourcedId",
+    "roleType",
+    "role",
+    "beginDate",
+    "endDate",
+    "orgSourcedId",
+    "userProfileSourcedId",
+]
+
+
+def _as_oneroster12(folder: Path, night: Night) -> None:
+    """Rewrite a 1.1 drop as 1.2: users.csv without role and orgs, and roles.csv for them."""
+    with open(folder / "users.csv", newline="", encoding="utf-8") as handle:
+        users = list(csv.DictReader(handle))
+    roles = []
+    for user in users:
+        sid = user["sourcedId"]
+        if sid in night.drop_roles:
+            continue
+        role = user["role"]
+        if sid in night.bad_roles:
+            role = "techer"
+        elif sid in night.ext_roles:
+            role = "ext:coach"
+        for n, org in enumerate(o for o in user["orgSourcedIds"].split(",") if o):
+            roles.append(
+                {
+                    "sourcedId": f"role-{sid}-{n}",
+                    "status": user.get("status", ""),
+                    "dateLastModified": user.get("dateLastModified", ""),
+                    "userSourcedId": sid,
+                    "roleType": "primary",
+                    "role": role,
+                    "beginDate": "",
+                    "endDate": "",
+                    "orgSourcedId": org,
+                    "userProfileSourcedId": "",
+                }
+            )
+    _write(folder / "users.csv", USERS_12, users)
+    _write(folder / "roles.csv", ROLES_12, roles)
+    manifest = {"manifest.version": "1.0", "oneroster.version": "1.2", **night.tiny.manifest}
+    text = "propertyName,value\n" + "".join(f"{k},{v}\n" for k, v in manifest.items())
+    (folder / "manifest.csv").write_text(text, encoding="utf-8")
+
+
+def _write(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
