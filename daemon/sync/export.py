@@ -104,6 +104,12 @@ def _synced(alias: str) -> str:
 FROM_GUARDIANS_FILE = "(u.kind = 'guardian' AND (u.username IS NULL OR u.org_sis_ids IS NULL))"
 
 
+STILL_NAMED_ORGS = f"""
+    SELECT s.sis_id FROM classrooms c JOIN schools s USING (school_id) WHERE {_synced("c")}
+    UNION SELECT trim(unnest(string_split(u.org_sis_ids, ','))) FROM users u WHERE {_synced("u")}
+    UNION SELECT org_sis_id FROM courses WHERE status = 'active'"""
+
+
 def _bulk_columns() -> str:
     """status and dateLastModified are empty in a bulk file (the spec: MUST NOT be used)."""
     return f"{BLANK} AS status, {BLANK} AS dateLastModified"
@@ -152,9 +158,16 @@ def _files(version: str, sms: str, phone: str) -> list[ExportFile]:
     return [
         ExportFile(
             "orgs",
-            f"""SELECT sis_id AS sourcedId, {_bulk_columns()}, name, org_type AS type,
+            # An org the directory archived while classes or people still name it is written
+            # marked tobedeleted: the drop stays whole, and syncing it back keeps it archived.
+            f"""SELECT sis_id AS sourcedId,
+                       CASE WHEN status = 'active' THEN '' ELSE 'tobedeleted' END AS status,
+                       {BLANK} AS dateLastModified, name, org_type AS type,
                        identifier, parent_sis_id AS parentSourcedId
-                FROM schools s WHERE {_synced("s")} ORDER BY school_id""",
+                FROM schools s
+                WHERE s.origin = 'sync' AND s.sis_id IS NOT NULL
+                  AND (s.status = 'active' OR s.sis_id IN ({STILL_NAMED_ORGS}))
+                ORDER BY school_id""",
         ),
         ExportFile(
             "academicSessions",

@@ -121,7 +121,14 @@ def build_feed_users(ctx: PlanContext) -> None:
                     WHEN f.role IN ({staff_in}) THEN 'staff'
                     WHEN f.role IN ({roles_in}) THEN 'guardian' END AS kind,
                CASE WHEN contains(f.raw_orgs, ',') THEN m.unmatched_orgs
-                    WHEN f.raw_orgs IS NOT NULL AND k.id IS NULL THEN [f.raw_orgs] END AS unmatched_orgs
+                    WHEN f.raw_orgs IS NOT NULL AND k.id IS NULL THEN [f.raw_orgs] END AS unmatched_orgs,
+               -- Naming an org that is not synced (tobedeleted, in error): the user's orgs
+               -- are not changed by this row (see not_synced.report_user_orgs).
+               coalesce(list_has_any(
+                   CASE WHEN contains(f.raw_orgs, ',') THEN m.unmatched_orgs
+                        WHEN f.raw_orgs IS NOT NULL AND k.id IS NULL THEN [f.raw_orgs] END,
+                   (SELECT coalesce(list(sis_id), []) FROM {ctx.t("not_synced")} WHERE kind = 'org')),
+                   false) AS _broken_org_sis_ids
         FROM raw f
         LEFT JOIN known k ON k.id = f.raw_orgs
         LEFT JOIN multi m ON m.sis_id = f.sis_id
@@ -129,7 +136,7 @@ def build_feed_users(ctx: PlanContext) -> None:
     )
     if "orgSourcedIds" not in ctx.columns.get("users", set()) and "roles" not in ctx.specs:
         ctx.keep_fields.setdefault("users", set()).add("org_sis_ids")
-    ctx.checked_fields["users"] = ["birth_date", "language"]
+    ctx.checked_fields["users"] = ["birth_date", "language", "org_sis_ids"]
     report_users_without_a_role(ctx)
     if ctx.present("guardians"):
         _add_guardians_file_people(ctx, mobile, home)

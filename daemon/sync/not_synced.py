@@ -93,7 +93,8 @@ def report_class_schools(ctx: PlanContext) -> None:
 
 
 def report_user_orgs(ctx: PlanContext) -> None:
-    """Users synced without an org the feed marks tobedeleted (or that has an error)."""
+    """Users naming an org the feed marks tobedeleted (or whose row has an error): the row
+    does not change the user's orgs (a new user is synced without that org)."""
     report(
         ctx,
         "users",
@@ -103,7 +104,7 @@ def report_user_orgs(ctx: PlanContext) -> None:
             WHERE f._file = {sql_literal(ctx.file("users"))} AND NOT f._deleted""",
         "orgSourcedIds",
         f"'org ''' || r.org || ''' ' || {reason(ctx, 'org', 'r.org')}"
-        " || '; the user is synced without it'",
+        " || '; this row does not change the user''s orgs'",
     )
 
 

@@ -18,8 +18,8 @@ from daemon.db import Database
 from daemon.directory.integrity import check_directory
 from daemon.service.engine import Engine
 from tests.directory_state import directory_fingerprint
-from tests.properties.districts import EVENTS_11, EVENTS_12, Night, apply_event
 from tests.district import TinyDistrict
+from tests.properties.districts import EVENTS_11, EVENTS_12, Night, apply_event
 
 EXAMPLES = int(os.environ.get("ROSTER_SYNC_PROPERTY_EXAMPLES", "12"))
 # Events that change the district for good; the others happen on one night only.
