@@ -20,6 +20,7 @@ class FileContext:
     spec: FileSpec
     mode: str  # bulk | delta
     has_nul: bool = True  # whether the file's bytes hold a NUL (unknown: check)
+    ext_terms: bool = False  # OneRoster 1.2: extensible vocabularies accept `ext:` terms
 
     @property
     def table(self) -> str:
@@ -166,7 +167,7 @@ class Validator:
                     f"{col} IS NULL",
                     f"'{column.name} is required'",
                 )
-            rule = value_rule(column, col)
+            rule = value_rule(column, col, ext_terms=ctx.ext_terms)
             if rule is not None:
                 self._emit(ctx, rule.severity, column.name, rule.rule, rule.where, rule.message)
 

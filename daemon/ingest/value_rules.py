@@ -23,7 +23,10 @@ class Rule:
     message: str  # SQL expression, prefixed later with '<file> line <n>: '
 
 
-def value_rule(column: Column, col: str) -> Rule | None:
+EXT_TERM_PATTERN = r"^ext:[A-Za-z0-9.\-_]+$"  # OneRoster 1.2: a proprietary vocabulary term
+
+
+def value_rule(column: Column, col: str, *, ext_terms: bool = False) -> Rule | None:
     """The type rule of a column (`col` is its quoted SQL name), or None for free text."""
     name = column.name
     shown = f"'{name} ''' || {col} || ''''"
@@ -32,11 +35,15 @@ def value_rule(column: Column, col: str) -> Rule | None:
     t = column.type
     if t is ValueType.ENUM:
         allowed = ", ".join(sql_literal(v.lower()) for v in column.enum)
+        extensible = ext_terms and column.ext
+        where = f"{filled} AND {col} NOT IN ({allowed}) AND lower({col}) NOT IN ({allowed})"
+        if extensible:
+            where += f" AND NOT regexp_full_match({col}, {sql_literal(EXT_TERM_PATTERN)})"
         return Rule(
             WARNING if name == "sex" else ERROR,
             "enumeration",
-            f"{filled} AND {col} NOT IN ({allowed}) AND lower({col}) NOT IN ({allowed})",
-            f"{shown} || ' is not one of: {', '.join(column.enum)}'",
+            where,
+            f"{shown} || ' is not one of: {', '.join(column.enum)}{', or an ext: term' if extensible else ''}'",
         )
     if t is ValueType.BOOL:
         return Rule(
