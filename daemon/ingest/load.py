@@ -123,8 +123,38 @@ def _rows_table(table: str) -> str:
 
 
 def _cleaned(header: Header) -> str:
-    # Values are stored as the sync reads them: trimmed, empty as NULL (checked once, here).
-    return ", ".join(f"rs_clean({sql_ident(n)}) AS {sql_ident(n)}" for n in header.names)
+    """Values as the sync reads them: trimmed, empty as NULL (checked once, here).
+
+    A byte-order mark opening a line after the first (two exports joined into one file) is not
+    part of the row's first value; it is dropped, and `_bom_line` marks the row for a warning."""
+    first = sql_ident(header.positions[0] or "") if header.positions[0] else None
+    columns = []
+    for name in header.names:
+        col = sql_ident(name)
+        if col == first:
+            col = f"CASE WHEN starts_with({col}, chr(65279)) THEN substr({col}, 2) ELSE {col} END"
+        columns.append(f"rs_clean({col}) AS {sql_ident(name)}")
+    bom = f"coalesce(starts_with({first}, chr(65279)), false)" if first else "false"
+    return ", ".join([*columns, f"{bom} AS _bom_line"])
+
+
+def _note_stray_boms(db: Database, staged: StagedFile, line_expr: str) -> None:
+    for (line,) in db.rows(
+        f"SELECT {line_expr} AS _line FROM {_rows_table(staged.table)} WHERE _bom_line "
+        "ORDER BY 1 LIMIT 1000"
+    ):
+        staged.issues.append(
+            Issue(
+                staged.file_name,
+                line,
+                None,
+                WARNING,
+                None,
+                "byte_order_mark",
+                f"{staged.file_name} line {line}: the line starts with a byte-order mark (were two "
+                "files joined?); it was ignored",
+            )
+        )
 
 
 def _define_view(db: Database, table: str, header: Header, line_expr: str) -> None:
@@ -178,6 +208,7 @@ def _read_clean_file_with_duckdb(
     if misshapen or physical_lines - 1 != rows:
         return False
     _define_view(db, table, header, "CAST(rowid AS BIGINT) + 2")
+    _note_stray_boms(db, staged, "CAST(rowid AS BIGINT) + 2")
     staged.rows = int(rows)
     return True
 
@@ -295,6 +326,7 @@ class _CarefulReader:
             clean.unlink(missing_ok=True)
             rejects.unlink(missing_ok=True)
         _define_view(self.db, self.table, self.header, "_line")
+        _note_stray_boms(self.db, self.staged, "_line")
 
     def _temp_csv(self) -> Path:
         with tempfile.NamedTemporaryFile(suffix=".csv", dir=self.workdir, delete=False) as handle:
@@ -419,6 +451,8 @@ class _CarefulReader:
                     f"{file_name} line {line}: the row cannot be read and its {name} cannot be "
                     f"told ({why}); the file is refused so that no record is archived by mistake"
                 )
+        if values and values[0] and values[0].startswith("\ufeff"):
+            values[0] = values[0][1:] or None  # see _cleaned: a stray byte-order mark
         key = values[self.key_position] if self.key_position is not None else None
         self.staged.issues.append(
             Issue(file_name, line, key, ERROR, column, rule, f"{file_name} line {line}: {problem}")

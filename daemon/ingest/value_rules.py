@@ -13,6 +13,10 @@ from daemon.formats.spec import GRADE_CODES, Column, ValueType
 from daemon.ingest.issues import ERROR, WARNING
 
 LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"
+ISO_DATETIME_PATTERN = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"
+# Characters an identifier must not hold: C0/C1 controls, zero-width characters and the byte-order
+# mark, and the bidirectional controls (an override can make 'stu-1<RLO>9' display as another id).
+INVISIBLE_IN_ID_PATTERN = "[\x01-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
 
 
 @dataclass(frozen=True)
@@ -60,13 +64,18 @@ def value_rule(column: Column, col: str, *, ext_terms: bool = False) -> Rule | N
             f"{shown} || ' is not a date in the form YYYY-MM-DD'",
         )
     if t is ValueType.DATETIME:
-        # Informational only (ignored when wrong), so a well-shaped value is not parsed.
+        # Informational only (ignored when wrong). The spec's form is a full ISO 8601 date-time
+        # (2026-11-01T06:00:00Z); a date alone or a space for the T is read, with a warning.
+        full = f"regexp_full_match({col}, {sql_literal(ISO_DATETIME_PATTERN)})"
         return Rule(
             WARNING,
             "datetime",
-            f"{filled} AND NOT ({col} LIKE '____-__-__T__:__:__%' OR {col} LIKE '____-__-__') "
-            f"AND try_cast({col} AS TIMESTAMP) IS NULL",
-            f"{shown} || ' is not an ISO 8601 date-time; ignored'",
+            f"{filled} AND NOT ({col} LIKE '____-__-__T__:__%' AND {full})",
+            f"CASE WHEN regexp_full_match({col}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') "
+            f"THEN {shown} || ' is a date without a time; read as midnight UTC' "
+            f"WHEN regexp_full_match({col}, '\\d{{4}}-\\d{{2}}-\\d{{2}} \\d{{2}}:.*') "
+            f"THEN {shown} || ' separates date and time with a space instead of T' "
+            f"ELSE {shown} || ' is not an ISO 8601 date-time; ignored' END",
         )
     if t is ValueType.EMAIL:
         return Rule(
