@@ -57,8 +57,13 @@ def read_header(path: Path, spec: FileSpec, *, encoding: str = "utf-8") -> Heade
         first = handle.readline(MAX_HEADER_BYTES)
     if not first.strip():
         raise FileRefused(f"{path.name}: the file is empty; expected a header line")
+    if first.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FileRefused(f"{path.name}: is UTF-16; re-export the file as UTF-8")
     if not first.endswith(b"\n") and len(first) >= MAX_HEADER_BYTES:
         raise FileRefused(f"{path.name} line 1: the header is longer than 1 MB")
+    cr = first.find(b"\r")
+    if cr != -1 and first[cr + 1 : cr + 2] != b"\n":
+        first = first[: cr + 1]  # classic Mac line ends: the header ends at the first CR
     has_bom = first.startswith(b"\xef\xbb\xbf")
     newline = "\r\n" if first.endswith(b"\r\n") else ("\n" if first.endswith(b"\n") else "")
     if not newline and b"\r" in first:
