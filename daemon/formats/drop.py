@@ -29,6 +29,7 @@ MAX_ZIP_RATIO = 1000  # CSV compresses 5-20x; 1000x is a ZIP bomb
 # never fills the disk the database lives on.
 MAX_ZIP_SHARE_OF_FREE_SPACE = 0.5
 MODES = ("bulk", "delta", "absent")
+PROPERTY_PREFIXES = ("manifest.", "oneroster.", "file.", "source.")
 
 
 class DropError(Exception):
@@ -401,13 +402,28 @@ def _read_manifest(
         rows = list(csv.reader(io.StringIO(text)))
     except csv.Error as exc:
         raise DropError(f"manifest.csv: could not be read ({exc})") from exc
-    if not rows or [c.strip().lower() for c in rows[0][:2]] != ["propertyname", "value"]:
-        raise DropError("manifest.csv line 1: expected the header 'propertyName,value'")
+    warnings: list[Notice] = []
+    first = [c.strip().lower() for c in rows[0][:2]] if rows else []
+    start = 2
+    if first != ["propertyname", "value"]:
+        if not first or not first[0].startswith(PROPERTY_PREFIXES):
+            raise DropError("manifest.csv line 1: expected the header 'propertyName,value'")
+        # Some exporters leave the header out; a first row that is a property is read as one.
+        warnings.append(
+            Notice(
+                "manifest.csv",
+                1,
+                None,
+                "manifest",
+                "manifest.csv line 1: the header 'propertyName,value' is missing; the rows are "
+                "read as properties",
+            )
+        )
+        rows, start = [[], *rows], 1
     synced = _synced_entities()
     manifest: dict[str, str] = {}
     lines: dict[str, int] = {}
-    warnings: list[Notice] = []
-    for number, row in enumerate(rows[1:], start=2):
+    for number, row in enumerate(rows[1:], start=start):
         if not row or not any(cell.strip() for cell in row):
             continue
         while len(row) > 2 and not row[-1].strip():

@@ -538,6 +538,17 @@ KINDS = [
         file="manifest.csv",
     ),
     Kind(
+        "manifest without its header row",
+        _write(
+            "manifest.csv",
+            "manifest.version,1.0\noneroster.version,1.1\nfile.users,bulk\nfile.classes,bulk\n"
+            "file.enrollments,bulk\nfile.orgs,bulk\nfile.demographics,bulk\n",
+        ),
+        WARNING,
+        "the header 'propertyName,value' is missing",
+        file="manifest.csv",
+    ),
+    Kind(
         "bad mode for a synced file",
         _manifest("oneroster.version,1.1", "file.users,sometimes"),
         REFUSED,
