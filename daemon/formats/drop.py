@@ -25,11 +25,26 @@ from daemon.formats.spec import (
 MAX_ZIP_ENTRIES = 1000
 MAX_ZIP_TOTAL_BYTES = 50 * 1024**3  # 50 GB: ten times the largest district we know of
 MAX_ZIP_RATIO = 1000  # CSV compresses 5-20x; 1000x is a ZIP bomb
+# What a ZIP may unpack to: this share of the free space of the disk it unpacks to, so that a drop
+# never fills the disk the database lives on.
+MAX_ZIP_SHARE_OF_FREE_SPACE = 0.5
 MODES = ("bulk", "delta", "absent")
+PROPERTY_PREFIXES = ("manifest.", "oneroster.", "file.", "source.")
 
 
 class DropError(Exception):
     """A problem with the drop as a whole: the run fails and the directory is untouched."""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A WARNING about the drop itself (manifest, layout), stored as a row result of its file."""
+
+    file_name: str
+    line: int | None
+    column: str | None
+    rule: str
+    message: str
 
 
 @dataclass
@@ -55,6 +70,7 @@ class Drop:
     manifest: dict[str, str] = field(default_factory=dict)
     format: FormatVersion = ONEROSTER_11
     notices: list[str] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
     extracted_to: Path | None = None
 
     @property
@@ -78,6 +94,12 @@ class Drop:
     def all_files(self) -> list[DropFile]:
         manifest = [f for f in self.ignored if f.name.lower() == MANIFEST_FILE]
         return [*self.files.values(), *manifest]
+
+    def ignore(self, entity: str) -> None:
+        """Stop loading a file (listed, not loaded), e.g. a header-only file with nothing to sync."""
+        file = self.files.pop(entity, None)
+        if file is not None:
+            self.ignored.append(file)
 
     def cleanup(self) -> None:
         if self.extracted_to is not None:
@@ -112,6 +134,8 @@ def open_drop(
         raise DropError(f"{path}: no such file or folder")
     if path.is_dir():
         root, kind, extracted = _csv_root(path, path), "folder", None
+    elif not path.is_file():
+        raise DropError(f"{path.name}: not a regular file or folder; refused")
     elif zipfile.is_zipfile(path):
         extracted = workdir / "extracted"
         _extract_zip(path, extracted)
@@ -139,21 +163,57 @@ def _extract_zip(path: Path, target: Path) -> None:
             raise DropError(
                 f"{path.name}: holds {len(entries)} entries; a drop has at most {MAX_ZIP_ENTRIES}"
             )
+        for entry in entries:
+            _check_entry(path.name, entry)
+        _check_same_names(path.name, entries)
         total = sum(e.file_size for e in entries)
         if total > MAX_ZIP_TOTAL_BYTES:
             raise DropError(
                 f"{path.name}: would unpack to {total / 1024**3:.1f} GB, more than the "
                 f"{MAX_ZIP_TOTAL_BYTES // 1024**3} GB limit for a drop"
             )
-        for entry in entries:
-            _check_entry(path.name, entry)
         target.mkdir(parents=True, exist_ok=True)
+        budget = int(shutil.disk_usage(target).free * MAX_ZIP_SHARE_OF_FREE_SPACE)
+        if total > budget:
+            raise DropError(
+                f"{path.name}: would unpack to {_size(total)}, more than half of the "
+                f"{_size(budget * 2)} free on the disk it unpacks to; free some space or send a "
+                "smaller drop"
+            )
+        written = 0
         for entry in entries:
             if entry.is_dir():
                 continue
             destination = target / Path(*PurePosixPath(entry.filename).parts)
             destination.parent.mkdir(parents=True, exist_ok=True)
-            _copy_limited(archive, entry, destination, path.name)
+            written += _copy_limited(archive, entry, destination, path.name, budget - written)
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def _check_same_names(zip_name: str, entries: list[zipfile.ZipInfo]) -> None:
+    """Two entries that would be the same file of a drop (same name, any folder) are refused."""
+    seen: dict[str, str] = {}
+    for entry in entries:
+        if entry.is_dir():
+            continue
+        parts = PurePosixPath(entry.filename.replace("\\", "/")).parts
+        if any(p.startswith(".") or p == "__MACOSX" for p in parts):
+            continue  # macOS resource forks and hidden files are never read
+        name = parts[-1].lower() if parts else ""
+        if not name.endswith(".csv"):
+            continue
+        if name in seen:
+            raise DropError(
+                f"{zip_name}: holds two {parts[-1]} ('{seen[name]}' and '{entry.filename}'); "
+                "a drop holds each file once, so it is refused"
+            )
+        seen[name] = entry.filename
 
 
 def _check_entry(zip_name: str, entry: zipfile.ZipInfo) -> None:
@@ -173,9 +233,13 @@ def _check_entry(zip_name: str, entry: zipfile.ZipInfo) -> None:
 
 
 def _copy_limited(
-    archive: zipfile.ZipFile, entry: zipfile.ZipInfo, destination: Path, zip_name: str
-) -> None:
-    """Copy an entry, stopping if it turns out larger than its header declared."""
+    archive: zipfile.ZipFile,
+    entry: zipfile.ZipInfo,
+    destination: Path,
+    zip_name: str,
+    budget: int,
+) -> int:
+    """Copy an entry, stopping if it turns out larger than its header declared or the budget."""
     written = 0
     try:
         with archive.open(entry) as source, open(destination, "wb") as out:
@@ -185,9 +249,21 @@ def _copy_limited(
                     raise DropError(
                         f"{zip_name}: entry '{entry.filename}' is larger than its header says; refused"
                     )
+                if written > budget:
+                    raise DropError(
+                        f"{zip_name}: unpacking entry '{entry.filename}' would use more than half of "
+                        "the free disk space; free some space or send a smaller drop"
+                    )
                 out.write(chunk)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
-        raise DropError(f"{zip_name}: entry '{entry.filename}' could not be read ({exc})") from exc
+    except DropError:
+        raise
+    except Exception as exc:  # zlib.error, BadZipFile, EOFError, OSError, NotImplementedError...
+        reason = str(exc) or type(exc).__name__
+        raise DropError(
+            f"{zip_name}: entry '{entry.filename}' is damaged and cannot be unpacked ({reason}); "
+            "send the drop again"
+        ) from exc
+    return written
 
 
 def _csv_root(folder: Path, source: Path) -> Path:
@@ -195,29 +271,53 @@ def _csv_root(folder: Path, source: Path) -> Path:
     if any(_is_csv(p) for p in folder.iterdir()):
         return folder
     subfolders = [
-        p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "__MACOSX"))
+        p for p in folder.iterdir() if _is_real_dir(p) and not p.name.startswith((".", "__MACOSX"))
     ]
     if len(subfolders) == 1 and any(_is_csv(p) for p in subfolders[0].iterdir()):
         return subfolders[0]
     raise DropError(f"{source.name}: holds no CSV files")
 
 
+def _is_real_dir(path: Path) -> bool:
+    """A folder, not a link to one (a link could lead outside the drop)."""
+    try:
+        return stat.S_ISDIR(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
 def _is_csv(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() == ".csv" and not path.name.startswith(".")
+    """Named like a CSV file (links and special files included: _identify refuses them)."""
+    return path.suffix.lower() == ".csv" and not path.name.startswith(".")
+
+
+def _check_regular(path: Path) -> None:
+    """Only regular files are read: never a link (it may lead outside the drop), never a FIFO or
+    device (reading one could block forever)."""
+    mode = path.lstat().st_mode
+    if stat.S_ISLNK(mode):
+        raise DropError(
+            f"{path.name}: is a symbolic link; a drop holds regular files only, so it is refused"
+        )
+    if not stat.S_ISREG(mode):
+        raise DropError(f"{path.name}: is not a regular file (a pipe, socket or device); refused")
 
 
 def _identify(root: Path, source: str, kind: str) -> Drop:
     csv_files = sorted((p for p in root.iterdir() if _is_csv(p)), key=lambda p: p.name.lower())
     by_lower: dict[str, Path] = {}
     for p in csv_files:
+        _check_regular(p)
         if p.name.lower() in by_lower:
             raise DropError(
                 f"{p.name} and {by_lower[p.name.lower()].name}: two files with the same name"
             )
         by_lower[p.name.lower()] = p
-    manifest = _read_manifest(by_lower.get(MANIFEST_FILE))
+    manifest, manifest_lines, warnings = _read_manifest(by_lower.get(MANIFEST_FILE))
     fmt = _detect_version(manifest, by_lower)
     drop = Drop(source=source, source_kind=kind, root=root, files={}, manifest=manifest, format=fmt)
+    drop.warnings += warnings
+    drop.warnings += _manifest_disagreements(manifest, manifest_lines, by_lower, fmt)
     for lower, p in by_lower.items():
         spec = fmt.spec_for_file(lower)
         file = DropFile(
@@ -235,6 +335,18 @@ def _identify(root: Path, source: str, kind: str) -> Drop:
             continue
         file.mode = _declared_mode(manifest, spec.entity, p.name)
         if file.mode == "absent":
+            key = next((k for k in lines_for(spec.entity, p.name) if k in manifest_lines), None)
+            line = manifest_lines.get(key) if key else None
+            drop.warnings.append(
+                Notice(
+                    "manifest.csv",
+                    line,
+                    None,
+                    "manifest",
+                    f"manifest.csv{f' line {line}' if line else ''}: says {p.name} is absent, but "
+                    "the file is in the drop; its rows are ignored",
+                )
+            )
             drop.notices.append(
                 f"{p.name}: the manifest says this file is absent; its rows are ignored"
             )
@@ -248,42 +360,161 @@ def _identify(root: Path, source: str, kind: str) -> Drop:
     return drop
 
 
+def lines_for(entity: str, file_name: str) -> tuple[str, ...]:
+    """The manifest keys that may declare a file's mode."""
+    return (f"file.{entity.lower()}", f"file.{entity.lower()}.csv", f"file.{file_name.lower()}")
+
+
 def _declared_mode(manifest: dict[str, str], entity: str, file_name: str) -> str:
-    for key in (
-        f"file.{entity.lower()}",
-        f"file.{entity.lower()}.csv",
-        f"file.{file_name.lower()}",
-    ):
+    for key in lines_for(entity, file_name):
         if key in manifest:
             return manifest[key]
     return "bulk"
 
 
-def _read_manifest(path: Path | None) -> dict[str, str]:
+def _synced_entities() -> set[str]:
+    """Lower-cased entity names of every file Roster Sync reads (either version)."""
+    return {e.lower() for fmt in (ONEROSTER_11, ONEROSTER_12) for e in fmt.specs}
+
+
+def _manifest_file_key(key: str) -> str | None:
+    """'file.users' or 'file.users.csv' -> 'users'; None for other properties."""
+    if not key.startswith("file."):
+        return None
+    name = key[len("file.") :]
+    return name[: -len(".csv")] if name.endswith(".csv") else name
+
+
+def _read_manifest(
+    path: Path | None,
+) -> tuple[dict[str, str], dict[str, int], list[Notice]]:
+    """The manifest's properties, the line of each, and warnings about rows that do not matter.
+
+    A fault in a row about a file Roster Sync reads fails the drop; a fault in a row about a file it
+    does not use (scoreScales, lineItems, ...) is a warning naming the line."""
     if path is None:
-        return {}
+        return {}, {}, []
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DropError(f"manifest.csv: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows or [c.strip().lower() for c in rows[0][:2]] != ["propertyname", "value"]:
-        raise DropError("manifest.csv line 1: expected the header 'propertyName,value'")
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise DropError(f"manifest.csv: could not be read ({exc})") from exc
+    warnings: list[Notice] = []
+    first = [c.strip().lower() for c in rows[0][:2]] if rows else []
+    start = 2
+    if first != ["propertyname", "value"]:
+        if not first or not first[0].startswith(PROPERTY_PREFIXES):
+            raise DropError("manifest.csv line 1: expected the header 'propertyName,value'")
+        # Some exporters leave the header out; a first row that is a property is read as one.
+        warnings.append(
+            Notice(
+                "manifest.csv",
+                1,
+                None,
+                "manifest",
+                "manifest.csv line 1: the header 'propertyName,value' is missing; the rows are "
+                "read as properties",
+            )
+        )
+        rows, start = [[], *rows], 1
+    synced = _synced_entities()
     manifest: dict[str, str] = {}
-    for number, row in enumerate(rows[1:], start=2):
+    lines: dict[str, int] = {}
+    for number, row in enumerate(rows[1:], start=start):
         if not row or not any(cell.strip() for cell in row):
             continue
+        while len(row) > 2 and not row[-1].strip():
+            row = row[:-1]  # trailing empty cells (spreadsheet exports)
+        key = row[0].strip().lower()
+        entity = _manifest_file_key(key)
+        used = entity is None or entity in synced
+        problem = None
         if len(row) != 2:
-            raise DropError(f"manifest.csv line {number}: expected 2 columns, found {len(row)}")
-        key, value = row[0].strip().lower(), row[1].strip()
-        if key.startswith("file."):
-            value = value.lower()
-            if value not in MODES:
-                raise DropError(
-                    f"manifest.csv line {number}: '{row[0]}' is '{row[1]}'; expected bulk, delta or absent"
+            problem = f"expected 2 columns, found {len(row)}"
+        elif entity is not None and row[1].strip().lower() not in MODES:
+            problem = f"'{row[0]}' is '{row[1]}'; expected bulk, delta or absent"
+        if problem and used and entity is not None:
+            raise DropError(f"manifest.csv line {number}: {problem}")
+        if problem and used:
+            warnings.append(
+                Notice(
+                    "manifest.csv",
+                    number,
+                    None,
+                    "manifest",
+                    f"manifest.csv line {number}: {problem}; the row is ignored",
                 )
-        manifest[key] = value
-    return manifest
+            )
+            continue
+        if problem:
+            warnings.append(
+                Notice(
+                    "manifest.csv",
+                    number,
+                    None,
+                    "manifest",
+                    f"manifest.csv line {number}: {problem}; ignored, since Roster Sync does not "
+                    f"use {row[0].strip()[len('file.') :]}",
+                )
+            )
+            continue
+        value = row[1].strip()
+        manifest[key] = value.lower() if entity is not None else value
+        lines[key] = number
+    return manifest, lines, warnings
+
+
+def _manifest_disagreements(
+    manifest: dict[str, str], lines: dict[str, int], files: dict[str, Path], fmt: FormatVersion
+) -> list[Notice]:
+    """What the manifest says that the files contradict: each a warning naming the manifest line."""
+    if not manifest:
+        return []
+    notes: list[Notice] = []
+
+    def note(key: str | None, message: str) -> None:
+        line = lines.get(key) if key else None
+        where = f"manifest.csv line {line}" if line else "manifest.csv"
+        notes.append(Notice("manifest.csv", line, None, "manifest", f"{where}: {message}"))
+
+    present = {name[: -len(".csv")] for name in files if name != MANIFEST_FILE}
+    declared = {}
+    for key, value in manifest.items():
+        entity = _manifest_file_key(key)
+        if entity is not None:
+            declared[entity] = (key, value)
+    for entity, (key, mode) in sorted(declared.items()):
+        if mode in ("bulk", "delta") and entity not in present:
+            note(key, f"{key} says {mode}, but {entity}.csv is not in the drop")
+    if declared:
+        for entity in sorted(present):
+            spec = fmt.spec_for_file(f"{entity}.csv")
+            if spec is not None and entity not in declared:
+                note(None, f"does not list {spec.file_name}; it is read as bulk")
+    version = manifest.get("oneroster.version", "")
+    users = files.get("users.csv")
+    if version and users is not None:
+        header = {h.strip().lower() for h in read_header_names(users)}
+        looks_12 = "roles.csv" in files or bool(
+            {"usermasteridentifier", "primaryorgsourcedid", "preferredgivenname"} & header
+        )
+        looks_11 = "roles.csv" not in files and {"role", "orgsourcedids"} <= header and not looks_12
+        if version.startswith("1.1") and looks_12:
+            note(
+                "oneroster.version",
+                f"oneroster.version is {version}, but the files look like OneRoster 1.2 "
+                "(roles.csv or 1.2 columns in users.csv); they are read as the manifest says",
+            )
+        elif version.startswith("1.2") and looks_11:
+            note(
+                "oneroster.version",
+                f"oneroster.version is {version}, but users.csv has a OneRoster 1.1 header "
+                "(role and orgSourcedIds, no roles.csv); it is read as the manifest says",
+            )
+    return notes
 
 
 def _detect_version(manifest: dict[str, str], files: dict[str, Path]) -> FormatVersion:

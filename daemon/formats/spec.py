@@ -93,6 +93,7 @@ class Column:
     header_required: bool | None = None  # defaults to `required`
     enum: tuple[str, ...] = ()
     max_length: int = 1024
+    ext: bool = False  # OneRoster 1.2 allows proprietary `ext:` terms in this vocabulary
 
     @property
     def must_be_in_header(self) -> bool:
@@ -119,6 +120,13 @@ class FileSpec:
     references: tuple[Reference, ...] = ()
     product_specific: bool = False
     has_status: bool = True
+    # The columns naming the directory record a row speaks for (default: the key). A row the
+    # reader rejects must have them readable, or the file is refused (see ingest/broken_rows.py).
+    names_record: tuple[str, ...] = ()
+
+    @property
+    def record_columns(self) -> tuple[str, ...]:
+        return self.names_record or self.key
 
     def column(self, name: str) -> Column | None:
         lowered = name.lower()
@@ -146,7 +154,7 @@ ORGS = FileSpec(
     (
         *_common(),
         Column("name", required=True),
-        Column("type", ValueType.ENUM, required=True, enum=ORG_TYPES),
+        Column("type", ValueType.ENUM, required=True, enum=ORG_TYPES, ext=True),
         Column("identifier"),
         Column("parentSourcedId", ValueType.ID),
     ),
@@ -159,7 +167,7 @@ ACADEMIC_SESSIONS = FileSpec(
     (
         *_common(),
         Column("title", required=True),
-        Column("type", ValueType.ENUM, required=True, enum=SESSION_TYPES),
+        Column("type", ValueType.ENUM, required=True, enum=SESSION_TYPES, ext=True),
         Column("startDate", ValueType.DATE, required=True),
         Column("endDate", ValueType.DATE, required=True),
         Column("parentSourcedId", ValueType.ID),
@@ -192,7 +200,7 @@ CLASSES = FileSpec(
         Column("grades", ValueType.GRADES),
         Column("courseSourcedId", ValueType.ID, required=True),
         Column("classCode"),
-        Column("classType", ValueType.ENUM, required=True, enum=CLASS_TYPES),
+        Column("classType", ValueType.ENUM, required=True, enum=CLASS_TYPES, ext=True),
         Column("location"),
         Column("schoolSourcedId", ValueType.ID, required=True),
         Column("termSourcedIds", ValueType.ID_LIST, required=True),
@@ -260,7 +268,7 @@ USERS_12 = FileSpec(
         Column("pronouns"),
         # 1.2 moved these to roles.csv; some exporters still send them.
         Column("orgSourcedIds", ValueType.ID_LIST, max_length=8192),
-        Column("role", ValueType.ENUM, enum=USER_ROLES_12),
+        Column("role", ValueType.ENUM, enum=USER_ROLES_12, ext=True),
         Column("language", ValueType.LANGUAGE),
         Column("metadata.language", ValueType.LANGUAGE),
     ),
@@ -278,12 +286,13 @@ ROLES_12 = FileSpec(
         *_common(),
         Column("userSourcedId", ValueType.ID, required=True),
         Column("roleType", ValueType.ENUM, required=True, enum=ROLE_TYPES),
-        Column("role", ValueType.ENUM, required=True, enum=USER_ROLES_12),
+        Column("role", ValueType.ENUM, required=True, enum=USER_ROLES_12, ext=True),
         Column("beginDate", ValueType.DATE),
         Column("endDate", ValueType.DATE),
         Column("orgSourcedId", ValueType.ID, required=True),
         Column("userProfileSourcedId", ValueType.ID),
     ),
+    names_record=("userSourcedId",),
     references=(
         Reference("userSourcedId", "users", what="a user in users.csv"),
         Reference("orgSourcedId", "orgs", "WARNING", what="an org in orgs.csv"),
@@ -298,7 +307,7 @@ ENROLLMENTS = FileSpec(
         Column("classSourcedId", ValueType.ID, required=True),
         Column("schoolSourcedId", ValueType.ID, required=True),
         Column("userSourcedId", ValueType.ID, required=True),
-        Column("role", ValueType.ENUM, required=True, enum=ENROLLMENT_ROLES),
+        Column("role", ValueType.ENUM, required=True, enum=ENROLLMENT_ROLES, ext=True),
         Column("primary", ValueType.BOOL),
         Column("beginDate", ValueType.DATE),
         Column("endDate", ValueType.DATE),
@@ -316,7 +325,7 @@ DEMOGRAPHICS = FileSpec(
     (
         *_common(),
         Column("birthDate", ValueType.DATE),
-        Column("sex", ValueType.ENUM, enum=SEXES),
+        Column("sex", ValueType.ENUM, enum=SEXES, ext=True),
         *(
             Column(name)
             for name in (

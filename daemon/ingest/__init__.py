@@ -13,9 +13,10 @@ from pathlib import Path
 
 from daemon.db import Database, sql_ident, temp_table
 from daemon.formats.drop import Drop, hash_file
+from daemon.formats.spec import REQUIRED_ENTITIES
 from daemon.ingest.header import FileRefused
-from daemon.ingest.issues import store_issues
-from daemon.ingest.load import StagedFile, stage_file
+from daemon.ingest.issues import WARNING, Issue, store_issues
+from daemon.ingest.load import StagedFile, rejected_table, stage_file
 from daemon.ingest.validate import DirectoryIds, FileContext, Validator
 from daemon.progress import Progress
 
@@ -48,6 +49,12 @@ def ingest_drop(
     db.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     result = IngestResult(schema)
     files = list(drop.files.values())
+    ext_terms = drop.version == "1.2"
+    notes = [
+        Issue(n.file_name, n.line, None, WARNING, n.column, n.rule, n.message)
+        for n in drop.warnings
+    ]
+    ignored: list[str] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hash") as hasher:
         # Hashing (for content identity and line checks) overlaps DuckDB's reading.
         hashed = hasher.submit(lambda: [hash_file(f) for f in drop.all_files() if f.sha256 is None])
@@ -57,7 +64,26 @@ def ingest_drop(
                 continue
             spec = drop.format.specs[file.entity]
             progress.note(f"reading {file.name}")
-            staged = stage_file(db, run_id, file, spec, workdir)
+            try:
+                staged = stage_file(db, run_id, file, spec, workdir, ext_terms=ext_terms)
+            except FileRefused as exc:
+                if not _unused_empty_file(file.path, file.entity, str(exc)):
+                    raise
+                # A header-only optional file whose header is faulty carries nothing to sync.
+                notes.append(
+                    Issue(
+                        file.name,
+                        1,
+                        None,
+                        WARNING,
+                        None,
+                        "header",
+                        f"{exc}; the file has no rows, so it is ignored",
+                    )
+                )
+                ignored.append(file.entity)
+                progress.advance()
+                continue
             if staged.rows == 0 and staged.issues and _has_row_errors(staged):
                 raise FileRefused(
                     f"{file.name}: none of its {len(staged.issues)} rows could be read "
@@ -66,6 +92,9 @@ def ingest_drop(
             result.staged[file.entity] = staged
             progress.advance()
         hashed.result()
+    for entity in ignored:
+        drop.ignore(entity)
+    files = list(drop.files.values())
     for file in files:
         if file.entity in result.staged:
             result.contexts[file.entity] = FileContext(
@@ -73,9 +102,11 @@ def ingest_drop(
                 drop.format.specs[file.entity],
                 file.mode,
                 has_nul=file.nul_count is None or file.nul_count > 0,
+                ext_terms=ext_terms,
             )
     progress.finish()
     _create_empty_tables(db, run_id, drop, result)
+    store_issues(db, run_id, notes, workdir)
     for staged in result.staged.values():
         store_issues(db, run_id, staged.issues, workdir)
     progress.start("Checking rows")
@@ -84,6 +115,16 @@ def ingest_drop(
         _keep_ledgers(db, run_id, result)
     progress.finish()
     return result
+
+
+def _unused_empty_file(path: Path, entity: str | None, error: str) -> bool:
+    """An optional file with a header fault and no data rows: a fault in nothing that is synced."""
+    if entity in REQUIRED_ENTITIES or "missing required column" not in error:
+        return False
+    with open(path, "rb") as handle:
+        handle.readline(1 << 20)
+        rest = handle.read(1 << 16)
+    return not rest.strip()
 
 
 def _has_row_errors(staged: StagedFile) -> bool:
@@ -112,7 +153,8 @@ def _create_empty_tables(db: Database, run_id: int, drop: Drop, result: IngestRe
         if entity in result.staged:
             continue
         columns = ", ".join(f"CAST(NULL AS VARCHAR) AS {sql_ident(c)}" for c in spec.column_names)
-        db.execute(
-            f"CREATE OR REPLACE TEMP TABLE {temp_table(run_id, entity)} AS "
-            f"SELECT CAST(NULL AS BIGINT) AS _line, {columns} WHERE false"
-        )
+        for table in (temp_table(run_id, entity), rejected_table(run_id, entity)):
+            db.execute(
+                f"CREATE OR REPLACE TEMP TABLE {table} AS "
+                f"SELECT CAST(NULL AS BIGINT) AS _line, {columns} WHERE false"
+            )

@@ -9,6 +9,7 @@ from pathlib import Path
 from daemon.formats.spec import FileSpec
 
 MAX_HEADER_BYTES = 1 << 20
+MAX_COLUMNS = 1000  # the widest OneRoster file has 24 columns; 1,000 leaves room for extensions
 
 
 class FileRefused(Exception):
@@ -24,6 +25,31 @@ class Header:
     unknown: list[str] = field(default_factory=list)  # kept, with one warning per file
     metadata: list[str] = field(default_factory=list)
     missing_optional: list[str] = field(default_factory=list)
+    # The staging name of each column of the file, in file order; None for a column that is not
+    # read (no name, or a second copy of an unknown column). `names` are the ones that are read.
+    positions: list[str | None] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # file-level notes, each naming line 1
+
+    def __post_init__(self) -> None:
+        if not self.positions:
+            self.positions = list(self.names)
+
+    @property
+    def width(self) -> int:
+        return len(self.positions)
+
+    def reader_names(self) -> list[str]:
+        """A name for every position (columns that are not read get a placeholder)."""
+        taken = {n.lower() for n in self.names}
+        names = []
+        for position, name in enumerate(self.positions, start=1):
+            if name is None:
+                name = f"_unread_{position}"
+                while name.lower() in taken:
+                    name = "_" + name
+                taken.add(name.lower())
+            names.append(name)
+        return names
 
 
 def read_header(path: Path, spec: FileSpec, *, encoding: str = "utf-8") -> Header:
@@ -31,8 +57,13 @@ def read_header(path: Path, spec: FileSpec, *, encoding: str = "utf-8") -> Heade
         first = handle.readline(MAX_HEADER_BYTES)
     if not first.strip():
         raise FileRefused(f"{path.name}: the file is empty; expected a header line")
+    if first.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FileRefused(f"{path.name}: is UTF-16; re-export the file as UTF-8")
     if not first.endswith(b"\n") and len(first) >= MAX_HEADER_BYTES:
         raise FileRefused(f"{path.name} line 1: the header is longer than 1 MB")
+    cr = first.find(b"\r")
+    if cr != -1 and first[cr + 1 : cr + 2] != b"\n":
+        first = first[: cr + 1]  # classic Mac line ends: the header ends at the first CR
     has_bom = first.startswith(b"\xef\xbb\xbf")
     newline = "\r\n" if first.endswith(b"\r\n") else ("\n" if first.endswith(b"\n") else "")
     if not newline and b"\r" in first:
@@ -49,31 +80,61 @@ def read_header(path: Path, spec: FileSpec, *, encoding: str = "utf-8") -> Heade
     except csv.Error as exc:
         raise FileRefused(f"{path.name} line 1: the header could not be read ({exc})") from exc
     original = [name.strip() for name in original]
+    if len(original) > MAX_COLUMNS:
+        raise FileRefused(
+            f"{path.name} line 1: the header has {len(original):,} columns; a file may have at most "
+            f"{MAX_COLUMNS:,} (is this the right file?)"
+        )
     return _map_columns(path.name, spec, original, newline, has_bom)
 
 
 def _map_columns(
     file_name: str, spec: FileSpec, original: list[str], newline: str, has_bom: bool
 ) -> Header:
-    if any(not name for name in original):
+    """Known columns must be named once; a fault in a column the product does not use is a note.
+
+    Empty names at the end of the header (spreadsheet exports) and a second copy of an unknown
+    column are not read, with a warning. An empty name between named columns is refused: it
+    usually means the header and the rows disagree about where columns are."""
+    warnings: list[str] = []
+    named = len(original)
+    while named and not original[named - 1]:
+        named -= 1
+    if named < len(original):
+        first = named + 1
+        where = f"column {first}" if first == len(original) else f"columns {first}-{len(original)}"
+        warnings.append(
+            f"{file_name} line 1, {where}: the header ends with {len(original) - named} "
+            "column(s) without a name; their values are ignored"
+        )
+    if any(not name for name in original[:named]):
         position = next(i for i, name in enumerate(original) if not name) + 1
         raise FileRefused(f"{file_name} line 1, column {position}: a column has no name")
     seen: dict[str, int] = {}
-    for position, name in enumerate(original, start=1):
-        if name.lower() in seen:
-            raise FileRefused(
-                f"{file_name} line 1: column '{name}' appears twice "
-                f"(columns {seen[name.lower()]} and {position})"
-            )
-        seen[name.lower()] = position
+    positions: list[str | None] = []
     names, unknown, metadata = [], [], []
-    for name in original:
+    for position, name in enumerate(original[:named], start=1):
         column = spec.column(name)
+        if name.lower() in seen:
+            if column is not None:
+                raise FileRefused(
+                    f"{file_name} line 1: column '{name}' appears twice "
+                    f"(columns {seen[name.lower()]} and {position})"
+                )
+            warnings.append(
+                f"{file_name} line 1, column {position}: column '{name}' appears twice (first "
+                f"as column {seen[name.lower()]}); the second copy is ignored"
+            )
+            positions.append(None)
+            continue
+        seen[name.lower()] = position
         if column is not None:
             names.append(column.name)
         else:
             names.append(name)
             (metadata if name.lower().startswith("metadata.") else unknown).append(name)
+        positions.append(names[-1])
+    positions += [None] * (len(original) - named)
     missing = [c.name for c in spec.columns if c.must_be_in_header and c.name not in names]
     if missing:
         hint = _delimiter_hint(original)
@@ -82,7 +143,9 @@ def _map_columns(
             f"{', '.join(missing)}{hint}"
         )
     optional = [c.name for c in spec.columns if c.name not in names]
-    return Header(names, original, newline, has_bom, unknown, metadata, optional)
+    return Header(
+        names, original, newline, has_bom, unknown, metadata, optional, positions, warnings
+    )
 
 
 def _delimiter_hint(original: list[str]) -> str:

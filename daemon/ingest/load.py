@@ -1,17 +1,29 @@
 """Reading one CSV file into a staging table, with the line number of every row.
 
-The fast path is DuckDB's CSV reader with a fixed dialect, everything as text. When the file is
-irregular (rows DuckDB rejects over several lines, blank lines, quoted line breaks, an encoding
-problem, or a reader failure), a careful path re-reads it with Python's csv module so that every
-record still gets its exact line and no row vanishes without a result.
+The fast path is DuckDB's CSV reader with a fixed dialect, everything as text, in strict mode and
+without a rejects table: it either reads every record as exactly one line, or stops at the first
+irregularity. (DuckDB's `store_rejects` is super-linear on rows with many extra values: one row
+with 200,000 of them took minutes, so it is not used.) Any irregular file (a rejected row, a blank
+line, a quoted line break, an encoding problem) is re-read by the careful path, record by record with
+Python's csv module, which is linear in the file and gives every record its exact line.
+
+Rows the reader rejects never reach staging. Each gets an ERROR row issue *and* a row in the file's
+rejected table, `temp_table(run_id, f"{entity}__rejected")`, so planning knows which record it named
+and keeps that record as it is. The table exists for every staged file (empty when nothing was
+rejected) and has `_line BIGINT` plus every column of the staging view, as text cleaned like staging
+(`rs_clean`: trimmed of spaces, empty as NULL): the values that could be read reliably (see
+`broken_rows`), NULL for the rest. When a rejected row's key (`FileSpec.record_columns`) cannot be
+read reliably, the whole file is refused rather than risk archiving the record it named.
 """
 
 from __future__ import annotations
 
 import csv
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import duckdb
 
@@ -19,11 +31,20 @@ from daemon.db import Database, sql_ident, sql_literal, temp_table
 from daemon.formats.drop import DropFile, hash_file
 from daemon.formats.encoding import EncodingRefused, decide_encoding, transcode_to_utf8
 from daemon.formats.spec import FileSpec
+from daemon.ingest.broken_rows import (
+    Shape,
+    place_prefix,
+    reliable_values,
+    shapes_for,
+    split_until_fault,
+)
 from daemon.ingest.header import FileRefused, Header, read_header
 from daemon.ingest.issues import ERROR, WARNING, Issue
 
-MAX_FIELD_BYTES = 1 << 20
-csv.field_size_limit(MAX_FIELD_BYTES)
+MAX_FIELD_BYTES = 1 << 20  # one value
+MAX_RECORD_CHARS = 16 << 20  # one record, quoted line breaks included
+FAST_MAX_LINE_BYTES = 4 << 20  # longer lines go to the careful path
+csv.field_size_limit(MAX_RECORD_CHARS)
 
 
 @dataclass
@@ -35,29 +56,39 @@ class StagedFile:
     rows: int  # rows that were read into the table
     encoding: str = "utf-8"
     careful_path: bool = False
-    issues: list[Issue] = field(
-        default_factory=list
-    )  # reader-level issues (wrong column count, ...)
+    issues: list[Issue] = field(default_factory=list)  # reader-level issues
+    rejected: int = 0  # rows in the rejected table
+
+    @property
+    def rejected_table(self) -> str:
+        return self.table[:-1] + '__rejected"'
+
+
+def rejected_table(run_id: int, entity: str) -> str:
+    """Rows the reader rejected, with their reliably read values (see the module docstring)."""
+    return temp_table(run_id, f"{entity}__rejected")
 
 
 def stage_file(
-    db: Database, run_id: int, file: DropFile, spec: FileSpec, workdir: Path
+    db: Database,
+    run_id: int,
+    file: DropFile,
+    spec: FileSpec,
+    workdir: Path,
+    *,
+    ext_terms: bool = False,
 ) -> StagedFile:
     """Staging lives in a temporary table: only the row ledger is kept (see ingest)."""
     header = read_header(file.path, spec)
     table = temp_table(run_id, spec.entity)
     staged = StagedFile(spec.entity, file.name, table, header, 0)
+    staged.issues += [
+        Issue(file.name, 1, None, WARNING, None, "header", message) for message in header.warnings
+    ]
     source = file.path
-    if header.newline:
-        try:
-            rejects = _read_with_duckdb(db, table, source, header, spec)
-        except duckdb.Error:
-            rejects = None
-        if rejects is not None and not _has_encoding_rejects(rejects):
-            if file.newline_count is None:
-                hash_file(file)
-            if _fast_path_lines_hold(db, table, rejects, file, staged):
-                return staged
+    if header.newline and _read_clean_file_with_duckdb(db, table, source, header, file, staged):
+        _create_rejected_table(db, staged, None)
+        return staged
     # Careful path: decide the encoding, then read record by record.
     try:
         decision = decide_encoding(source)
@@ -81,7 +112,8 @@ def stage_file(
         converted = workdir / f"{spec.entity}.utf8.csv"
         transcode_to_utf8(source, converted, decision.encoding)
         source = converted
-    _read_carefully(db, table, source, header, spec, staged, workdir)
+    shapes = shapes_for(header.positions, spec, ext_terms)
+    _CarefulReader(db, table, source, header, spec, staged, workdir, shapes).read()
     return staged
 
 
@@ -91,8 +123,38 @@ def _rows_table(table: str) -> str:
 
 
 def _cleaned(header: Header) -> str:
-    # Values are stored as the sync reads them: trimmed, empty as NULL (checked once, here).
-    return ", ".join(f"rs_clean({sql_ident(n)}) AS {sql_ident(n)}" for n in header.names)
+    """Values as the sync reads them: trimmed, empty as NULL (checked once, here).
+
+    A byte-order mark opening a line after the first (two exports joined into one file) is not
+    part of the row's first value; it is dropped, and `_bom_line` marks the row for a warning."""
+    first = sql_ident(header.positions[0] or "") if header.positions[0] else None
+    columns = []
+    for name in header.names:
+        col = sql_ident(name)
+        if col == first:
+            col = f"CASE WHEN starts_with({col}, chr(65279)) THEN substr({col}, 2) ELSE {col} END"
+        columns.append(f"rs_clean({col}) AS {sql_ident(name)}")
+    bom = f"coalesce(starts_with({first}, chr(65279)), false)" if first else "false"
+    return ", ".join([*columns, f"{bom} AS _bom_line"])
+
+
+def _note_stray_boms(db: Database, staged: StagedFile, line_expr: str) -> None:
+    for (line,) in db.rows(
+        f"SELECT {line_expr} AS _line FROM {_rows_table(staged.table)} WHERE _bom_line "
+        "ORDER BY 1 LIMIT 1000"
+    ):
+        staged.issues.append(
+            Issue(
+                staged.file_name,
+                line,
+                None,
+                WARNING,
+                None,
+                "byte_order_mark",
+                f"{staged.file_name} line {line}: the line starts with a byte-order mark (were two "
+                "files joined?); it was ignored",
+            )
+        )
 
 
 def _define_view(db: Database, table: str, header: Header, line_expr: str) -> None:
@@ -103,223 +165,306 @@ def _define_view(db: Database, table: str, header: Header, line_expr: str) -> No
     db.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT {columns} FROM {_rows_table(table)}")
 
 
-def _read_with_duckdb(
-    db: Database, table: str, path: Path, header: Header, spec: FileSpec
-) -> list[tuple[int, int, str, str]]:
-    """Returns the rejected records as (line, byte_position, error_type, csv_line)."""
-    columns = "{" + ", ".join(f"{sql_literal(n)}: 'VARCHAR'" for n in header.names) + "}"
-    db.execute("DROP TABLE IF EXISTS reject_errors")
-    db.execute("DROP TABLE IF EXISTS reject_scans")
-    newline = "\\r\\n" if header.newline == "\r\n" else "\\n"
-    db.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {_rows_table(table)} AS
-        SELECT {_cleaned(header)}
-        FROM read_csv({sql_literal(str(path))}, columns = {columns}, header = true,
-             auto_detect = false, delim = ',', quote = '"', escape = '"', new_line = '{newline}',
-             strict_mode = true, store_rejects = true, max_line_size = {4 * MAX_FIELD_BYTES},
-             encoding = 'utf-8')
-        """
-    )
-    _define_view(db, table, header, "CAST(rowid AS BIGINT) + 2")
-    return db.rows(
-        "SELECT line, byte_position, error_type, csv_line FROM reject_errors ORDER BY line"
-    )
+def _varchar_columns(names: list[str]) -> str:
+    return "{" + ", ".join(f"{sql_literal(n)}: 'VARCHAR'" for n in names) + "}"
 
 
-def _has_encoding_rejects(rejects: list[tuple[int, int, str, str]]) -> bool:
-    return any(r[2] == "INVALID ENCODING" for r in rejects)
-
-
-def _fast_path_lines_hold(
-    db: Database,
-    table: str,
-    rejects: list[tuple[int, int, str, str]],
-    file: DropFile,
-    staged: StagedFile,
+def _read_clean_file_with_duckdb(
+    db: Database, table: str, path: Path, header: Header, file: DropFile, staged: StagedFile
 ) -> bool:
-    """True when every record is one physical line, so row_number() gives the true line."""
-    rows = int(db.one(f"SELECT count(*) FROM {table}"))
-    assert file.newline_count is not None
-    physical_lines = file.newline_count + (0 if file.ends_with_newline else 1)
-    reject_lines = sorted({int(r[0]) for r in rejects})
-    single_line = all(r[3].strip("\r\n").count("\n") == 0 for r in rejects)
-    if not single_line or physical_lines - 1 != rows + len(reject_lines):
+    """True when DuckDB read every data line as exactly one row of the header's width.
+
+    DuckDB quietly drops trailing empty values (`a,b,c,` reads as three columns), which would
+    shift a row holding an unquoted comma. So one sentinel column past the last is read with
+    `null_padding` and a `nullstr` no file holds: a row with a value there is too long, a row
+    without its last column (NULL rather than '') too short; either sends the file to the
+    careful path."""
+    newline = "\\r\\n" if header.newline == "\r\n" else "\\n"
+    names = header.reader_names()
+    sentinel = "_past_last_column"
+    while sentinel.lower() in {n.lower() for n in names}:
+        sentinel = "_" + sentinel
+    try:
+        db.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {_rows_table(table)} AS
+            SELECT {_cleaned(header)},
+                   {sql_ident(names[-1])} IS NULL OR {sql_ident(sentinel)} IS NOT NULL AS _misshapen
+            FROM read_csv({sql_literal(str(path))}, columns = {_varchar_columns([*names, sentinel])},
+                 header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
+                 new_line = '{newline}', strict_mode = true, max_line_size = {FAST_MAX_LINE_BYTES},
+                 encoding = 'utf-8', null_padding = true, nullstr = '\\x01')
+            """
+        )
+    except duckdb.Error:
         return False
-    staged.rows = rows
-    if reject_lines:
-        _shift_lines_past_rejects(db, table, reject_lines)
-        by_line: dict[int, list[str]] = {}
-        for line, _pos, kind, _text in rejects:
-            by_line.setdefault(int(line), []).append(kind)
-        raw = {int(r[0]): r[3] for r in rejects}
-        for line in reject_lines:
-            staged.issues.append(_reject_issue(staged, line, by_line[line], raw[line]))
+    if file.newline_count is None:
+        hash_file(file)
+    assert file.newline_count is not None
+    rows, misshapen = db.rows(
+        f"SELECT count(*), count(*) FILTER (WHERE _misshapen) FROM {_rows_table(table)}"
+    )[0]
+    physical_lines = file.newline_count + (0 if file.ends_with_newline else 1)
+    if misshapen or physical_lines - 1 != rows:
+        return False
+    _define_view(db, table, header, "CAST(rowid AS BIGINT) + 2")
+    _note_stray_boms(db, staged, "CAST(rowid AS BIGINT) + 2")
+    staged.rows = int(rows)
     return True
 
 
-def _shift_lines_past_rejects(db: Database, table: str, reject_lines: list[int]) -> None:
-    # Good row k sits on line k + 1 + (number of rejected lines before it). Reject j (1-based)
-    # has (line_j - 1 - j) good rows before it, so it pushes every later good row down one line.
-    values = ", ".join(f"({line - 1 - j})" for j, line in enumerate(reject_lines, start=1))
-    shifted = table[:-1] + '__shifted"'
-    db.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {shifted} AS
-        SELECT v._line + coalesce(s.n, 0) AS _line, v.* EXCLUDE (_line)
-        FROM {table} v LEFT JOIN (
-            SELECT t._line AS old_line, count(g.goods_before) AS n
-            FROM {table} t JOIN (VALUES {values}) g(goods_before) ON g.goods_before < t._line - 1
-            GROUP BY t._line
-        ) s ON s.old_line = v._line
-        """
-    )
-    db.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {shifted}")
-
-
-def _reject_issue(staged: StagedFile, line: int, kinds: list[str], raw: str) -> Issue:
-    expected = len(staged.header.names)
-    fields = next(csv.reader([raw.strip("\r\n")]), [])
-    sourced_id = fields[0].strip() if fields else None
-    if "MISSING COLUMNS" in kinds or "TOO MANY COLUMNS" in kinds:
-        message = f"has {len(fields)} values; the header has {expected} columns"
-        rule = "column_count"
-    elif "UNQUOTED VALUE" in kinds:
-        message = "has a stray or unclosed quote; the row could not be read"
-        rule = "quoting"
-    elif "LINE SIZE OVER MAXIMUM" in kinds:
-        message = "is longer than the 4 MB a row may hold"
-        rule = "line_too_long"
+def _create_rejected_table(db: Database, staged: StagedFile, rejects: Path | None) -> None:
+    header = staged.header
+    columns = [
+        *(f"rs_clean({sql_ident(n)}) AS {sql_ident(n)}" for n in header.names),
+        *(f"CAST(NULL AS VARCHAR) AS {sql_ident(n)}" for n in header.missing_optional),
+    ]
+    if rejects is None:
+        source, where = f"(SELECT CAST(NULL AS BIGINT) AS _line, {_nulls(header.names)})", "false"
     else:
-        message = f"could not be read ({', '.join(sorted(set(kinds))).lower()})"
-        rule = "unreadable"
-    return Issue(
-        staged.file_name,
-        line,
-        sourced_id or None,
-        ERROR,
-        None,
-        rule,
-        f"{staged.file_name} line {line}: row {message}",
+        source = f"""read_csv({sql_literal(str(rejects))},
+                     columns = {_varchar_columns(["_line", *header.names])}, header = false,
+                     auto_detect = false, delim = ',', quote = '"', escape = '"',
+                     strict_mode = true, max_line_size = {8 * MAX_RECORD_CHARS})"""
+        where = "true"
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {staged.rejected_table} AS
+            SELECT CAST(_line AS BIGINT) AS _line, {", ".join(columns)} FROM {source} WHERE {where}"""
     )
 
 
-def _read_carefully(
-    db: Database,
-    table: str,
-    source: Path,
-    header: Header,
-    spec: FileSpec,
-    staged: StagedFile,
-    workdir: Path,
-) -> None:
+def _nulls(names: list[str]) -> str:
+    return ", ".join(f"CAST(NULL AS VARCHAR) AS {sql_ident(n)}" for n in names)
+
+
+class _Lines:
+    """Feeds csv.reader one physical line at a time, keeping the lines of the current record.
+
+    A line longer than a record may be is not fed whole: it is remembered (cut at the limit) and
+    a blank line stands in for it, so it cannot swallow the lines after it."""
+
+    def __init__(self, handle: TextIO) -> None:
+        self._handle = handle
+        self.count = 0
+        self.pending: list[str] = []
+        self.too_long: dict[int, str] = {}
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = self._handle.readline(MAX_RECORD_CHARS)
+        if not line:
+            raise StopIteration
+        self.count += 1
+        if len(line) >= MAX_RECORD_CHARS and not line.endswith(("\n", "\r")):
+            while (more := self._handle.readline(MAX_RECORD_CHARS)) and not more.endswith(
+                ("\n", "\r")
+            ):
+                pass
+            self.too_long[self.count] = line
+            line = "\n"
+        self.pending.append(line)
+        return line
+
+
+class _CarefulReader:
     """Record by record with exact start lines; good rows go to DuckDB via a clean temp CSV."""
-    staged.careful_path = True
-    expected = len(header.names)
-    workdir.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", suffix=".csv", dir=workdir, delete=False, encoding="utf-8", newline=""
-    ) as out:
-        clean = Path(out.name)
-        writer = csv.writer(out, lineterminator="\n")
-        good = 0
-        with open(source, encoding="utf-8-sig", errors="strict", newline="") as handle:
-            lines = _LineCounter(handle)
+
+    def __init__(
+        self,
+        db: Database,
+        table: str,
+        source: Path,
+        header: Header,
+        spec: FileSpec,
+        staged: StagedFile,
+        workdir: Path,
+        shapes: list[Shape],
+    ) -> None:
+        self.db, self.table, self.source, self.header = db, table, source, header
+        self.spec, self.staged, self.workdir, self.shapes = spec, staged, workdir, shapes
+        self.width = header.width
+        self.read_positions = [i for i, name in enumerate(header.positions) if name is not None]
+        self.key_position = self._position(spec.key[0])
+        self.record_positions = [
+            (name, p) for name in spec.record_columns if (p := self._position(name)) is not None
+        ]
+        self._rejects: csv.writer | None = None  # type: ignore[valid-type]
+
+    def _position(self, name: str) -> int | None:
+        try:
+            return self.header.positions.index(name)
+        except ValueError:
+            return None
+
+    def read(self) -> None:
+        self.staged.careful_path = True
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        clean = self._temp_csv()
+        rejects = self._temp_csv()
+        try:
+            with (
+                open(clean, "w", encoding="utf-8", newline="") as clean_out,
+                open(rejects, "w", encoding="utf-8", newline="") as rejects_out,
+            ):
+                self._good = csv.writer(clean_out, lineterminator="\n")
+                self._rejects = csv.writer(rejects_out, lineterminator="\n")
+                self._read_records()
+            self.db.execute(
+                f"""
+                CREATE OR REPLACE TEMP TABLE {_rows_table(self.table)} AS
+                SELECT CAST(_line AS BIGINT) AS _line, {_cleaned(self.header)}
+                FROM read_csv({sql_literal(str(clean))},
+                     columns = {_varchar_columns(["_line", *self.header.names])}, header = false,
+                     auto_detect = false, delim = ',', quote = '"', escape = '"', strict_mode = true,
+                     max_line_size = {8 * MAX_RECORD_CHARS})
+                """
+            )
+            _create_rejected_table(self.db, self.staged, rejects if self.staged.rejected else None)
+        finally:
+            clean.unlink(missing_ok=True)
+            rejects.unlink(missing_ok=True)
+        _define_view(self.db, self.table, self.header, "_line")
+        _note_stray_boms(self.db, self.staged, "_line")
+
+    def _temp_csv(self) -> Path:
+        with tempfile.NamedTemporaryFile(suffix=".csv", dir=self.workdir, delete=False) as handle:
+            return Path(handle.name)
+
+    def _read_records(self) -> None:
+        with open(self.source, encoding="utf-8-sig", errors="strict", newline="") as handle:
+            lines = _Lines(handle)
             next(lines, None)  # the header line, already read on its own
             reader = csv.reader(lines, strict=True)
             while True:
+                lines.pending = []
                 start = lines.count + 1
                 try:
                     record = next(reader)
                 except StopIteration:
                     break
                 except csv.Error as exc:
-                    staged.issues.append(
-                        _careful_issue(staged, start, lines.count, str(exc), lines.last)
-                    )
-                    if "end of data" in str(exc) or "unexpected end" in str(exc):
-                        break
+                    self._broken_record(start, lines.count, list(lines.pending), str(exc))
                     continue
-                if not record:
-                    continue  # a blank line: not a row
-                if len(record) != expected:
-                    staged.issues.append(
-                        Issue(
-                            staged.file_name,
-                            start,
-                            record[0].strip() or None,
-                            ERROR,
-                            None,
-                            "column_count",
-                            f"{staged.file_name} line {start}: row has {len(record)} values; "
-                            f"the header has {expected} columns",
-                        )
-                    )
+                if start in lines.too_long:
+                    self._too_long_line(start, lines.too_long.pop(start))
                     continue
-                writer.writerow([start, *record])
-                good += 1
-    try:
-        columns = (
-            "{" + ", ".join(f"{sql_literal(n)}: 'VARCHAR'" for n in ["_line", *header.names]) + "}"
+                if not record or (len(record) == 1 and not record[0].strip()):
+                    continue  # a blank line is not a row
+                self._record(start, record)
+
+    # ------------------------------------------------------------------ one record
+    def _record(self, line: int, record: list[str]) -> None:
+        oversized = [i for i, value in enumerate(record) if len(value) > MAX_FIELD_BYTES]
+        if len(record) == self.width and not oversized:
+            self._good.writerow([line, *(record[i] for i in self.read_positions)])
+            self.staged.rows += 1
+            return
+        values, known = reliable_values(record, self.shapes)
+        if len(record) != self.width:
+            problem = f"row has {len(record)} values; the header has {self.width} columns"
+            self._reject(line, "column_count", problem, values, known, problem)
+            return
+        first = oversized[0]
+        for i in oversized:
+            values[i], known[i] = None, False
+        name = self.header.positions[first] or f"column {first + 1}"
+        problem = (
+            f"the value of {name} is {len(record[first]):,} characters long; "
+            f"a value may hold at most {MAX_FIELD_BYTES // 1024:,} KB"
         )
-        db.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE {_rows_table(table)} AS
-            SELECT CAST(_line AS BIGINT) AS _line, {_cleaned(header)}
-            FROM read_csv({sql_literal(str(clean))}, columns = {columns}, header = false,
-                 auto_detect = false, delim = ',', quote = '"', escape = '"', strict_mode = true,
-                 max_line_size = {8 * MAX_FIELD_BYTES})
-            """
+        self._reject(line, "value_too_long", problem, values, known, problem, column=name)
+
+    def _too_long_line(self, line: int, text: str) -> None:
+        fields, _ = split_until_fault(text)
+        values, known = place_prefix(fields[:-1], self.shapes)  # the last value is cut
+        problem = f"the line is longer than the {MAX_RECORD_CHARS // 1024**2} MB a row may hold"
+        self._reject(line, "line_too_long", problem, values, known, problem)
+
+    def _broken_record(self, start: int, end: int, pending: list[str], error: str) -> None:
+        """A record csv could not split: the row that opened it, then each line it swallowed."""
+        text = "".join(pending) if pending else ""
+        fields, _ = split_until_fault(text)
+        values, known = place_prefix(fields, self.shapes)
+        if "field larger than field limit" in error:
+            rule = "line_too_long"
+            problem = (
+                f"a value opened here runs past the {MAX_RECORD_CHARS // 1024**2} MB a row may "
+                f"hold (to line {end}); the row could not be read"
+            )
+            why = f"a value runs from line {start} past the size limit at line {end}"
+        elif "unexpected end of data" in error:
+            rule = "quoting"
+            problem = (
+                "a quoted value opened here is never closed"
+                + (f" (it runs to line {end}, the end of the file)" if end > start else "")
+                + "; the row could not be read"
+            )
+            why = f"unclosed quote from line {start} to {end}"
+        elif end > start:
+            rule = "quoting"
+            problem = (
+                f"a quoted value opened here is closed on line {end} by a quote followed by other "
+                f"text; lines {start}-{end} could not be read as one row"
+            )
+            why = f"a quote opened on line {start} ends in a stray quote on line {end}"
+        else:
+            rule = "quoting"
+            problem = f"has a stray quote and could not be read ({error})"
+            why = "a stray quote"
+        self._reject(start, rule, problem, values, known, why)
+        for offset, swallowed in enumerate(pending[1:], start=start + 1):
+            self._swallowed_line(offset, swallowed, start)
+
+    def _swallowed_line(self, line: int, text: str, opened: int) -> None:
+        """A line inside another row's broken quote: read on its own, reported, never staged."""
+        try:
+            record = next(csv.reader([text], strict=True), [])
+            values, known = reliable_values(record, self.shapes)
+        except csv.Error:
+            record = ["?"]
+            fields, _ = split_until_fault(text)
+            values, known = place_prefix(fields, self.shapes)
+        if not record or (len(record) == 1 and not record[0].strip()):
+            return  # a blank line is not a row
+        problem = (
+            f"this line lies inside the quoted value opened on line {opened}, so it could not be "
+            "read as a row"
         )
-    finally:
-        clean.unlink(missing_ok=True)
-    _define_view(db, table, header, "_line")
-    staged.rows = good
+        self._reject(line, "quoting", problem, values, known, problem)
 
-
-class _LineCounter:
-    """Feeds csv.reader line by line, remembering where each record began."""
-
-    def __init__(self, handle) -> None:  # type: ignore[no-untyped-def]
-        self._handle = handle
-        self.count = 0
-        self.last = ""
-
-    def __iter__(self) -> _LineCounter:
-        return self
-
-    def __next__(self) -> str:
-        line = self._handle.readline(MAX_FIELD_BYTES * 4)
-        if not line:
-            raise StopIteration
-        self.count += 1
-        self.last = line
-        return line
-
-
-def _careful_issue(staged: StagedFile, start: int, end: int, error: str, last: str) -> Issue:
-    if "field larger than field limit" in error:
-        message = f"a value is longer than the {MAX_FIELD_BYTES // 1024} KB a value may hold"
-        rule = "value_too_long"
-    elif "end of data" in error or "unexpected end" in error:
-        message = (
-            f"a quoted value opened here is never closed; lines {start}-{end} could not be read"
-            if end > start
-            else "a quoted value opened here is never closed"
+    def _reject(
+        self,
+        line: int,
+        rule: str,
+        problem: str,
+        values: list[str | None],
+        known: list[bool],
+        why: str,
+        column: str | None = None,
+    ) -> None:
+        file_name = self.staged.file_name
+        for name, position in self.record_positions:
+            if not known[position]:
+                raise FileRefused(
+                    f"{file_name} line {line}: the row cannot be read and its {name} cannot be "
+                    f"told ({why}); the file is refused so that no record is archived by mistake"
+                )
+        if values and values[0] and values[0].startswith("\ufeff"):
+            values[0] = values[0][1:] or None  # see _cleaned: a stray byte-order mark
+        key = values[self.key_position] if self.key_position is not None else None
+        self.staged.issues.append(
+            Issue(file_name, line, key, ERROR, column, rule, f"{file_name} line {line}: {problem}")
         )
-        rule = "quoting"
-    elif "NUL" in error:
-        message = "contains a NUL byte"
-        rule = "control_character"
-    else:
-        message = f"has a stray quote and could not be read ({error})"
-        rule = "quoting"
-    return Issue(
-        staged.file_name,
-        start,
-        None,
-        ERROR,
-        None,
-        rule,
-        f"{staged.file_name} line {start}: {message}",
-    )
+        assert self._rejects is not None
+        self._rejects.writerow(
+            [
+                line,
+                *(
+                    values[i] if known[i] and values[i] is not None else ""
+                    for i in self.read_positions
+                ),
+            ]
+        )
+        self.staged.rejected += 1

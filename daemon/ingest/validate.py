@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from daemon.db import Database, sql_ident, sql_literal
-from daemon.formats.spec import FileSpec, Reference, ValueType
+from daemon.formats.spec import STAFF_ROLES, FileSpec, Reference, ValueType
 from daemon.ingest.issues import ERROR, WARNING
 from daemon.ingest.load import StagedFile
-from daemon.ingest.value_rules import value_rule
+from daemon.ingest.value_rules import INVISIBLE_IN_ID_PATTERN, value_rule
 
 ATTRIBUTE_NAME_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 
@@ -20,6 +20,7 @@ class FileContext:
     spec: FileSpec
     mode: str  # bulk | delta
     has_nul: bool = True  # whether the file's bytes hold a NUL (unknown: check)
+    ext_terms: bool = False  # OneRoster 1.2: extensible vocabularies accept `ext:` terms
 
     @property
     def table(self) -> str:
@@ -85,6 +86,11 @@ class Validator:
                 self._reference(ctx, reference)
         if "users" in self.files:
             self._users_without_org(self.files["users"])
+            self._agents_who_are_staff(self.files["users"])
+        if "orgs" in self.files:
+            self._org_parent_cycles(self.files["orgs"])
+            if "classes" in self.files:
+                self._department_as_school(self.files["classes"], self.files["orgs"])
         if "guardians" in self.files:
             self._guardian_rows_disagree(self.files["guardians"])
 
@@ -166,9 +172,28 @@ class Validator:
                     f"{col} IS NULL",
                     f"'{column.name} is required'",
                 )
-            rule = value_rule(column, col)
+            rule = value_rule(column, col, ext_terms=ctx.ext_terms)
             if rule is not None:
                 self._emit(ctx, rule.severity, column.name, rule.rule, rule.where, rule.message)
+            if column.type in (ValueType.ID, ValueType.ID_LIST):
+                self._invisible_characters(ctx, column.name)
+
+    def _invisible_characters(self, ctx: FileContext, name: str) -> None:
+        """An id holding a control, zero-width or bidirectional character is an ERROR: it can
+        look exactly like another id (a right-to-left override even reorders what is shown), so
+        accepting it would let one record pass for another."""
+        col = sql_ident(name)
+        pattern = sql_literal(INVISIBLE_IN_ID_PATTERN)
+        found = f"regexp_extract({col}, {pattern})"
+        self._emit(
+            ctx,
+            ERROR,
+            name,
+            "invisible_character",
+            f"{col} IS NOT NULL AND regexp_matches({col}, {pattern})",
+            f"'{name} holds the invisible character ' || printf('U+%04X', unicode({found})) || "
+            f"' at position ' || strpos({col}, {found}) || '; an id must be visible text'",
+        )
 
     # ------------------------------------------------------------------ keys
     def _duplicate_keys(self, ctx: FileContext) -> None:
@@ -289,6 +314,76 @@ class Validator:
             "no_known_org",
             "true",
             "'none of the orgs in orgSourcedIds is known, so the user belongs nowhere'",
+            source=source,
+        )
+
+    def _agents_who_are_staff(self, ctx: FileContext) -> None:
+        """agentSourcedIds names a user's family (or, on a parent, its students): a staff member
+        there is almost always a mistake in the export; the link is read as it is, with a note."""
+        names = ctx.staged.header.names
+        if "agentSourcedIds" not in names or "role" not in names:
+            return
+        staff = ", ".join(sql_literal(r) for r in STAFF_ROLES)
+        source = f"""(
+            SELECT a._line, a.sourcedId, a.agent, s.role AS agent_role
+            FROM (SELECT _line, sourcedId, trim(unnest(string_split(agentSourcedIds, ','))) AS agent
+                  FROM {ctx.table} WHERE agentSourcedIds IS NOT NULL) a
+            JOIN {ctx.table} s ON s.sourcedId = a.agent AND lower(s.role) IN ({staff}))"""
+        self._emit(
+            ctx,
+            WARNING,
+            "agentSourcedIds",
+            "agent_is_staff",
+            "true",
+            "'agentSourcedIds names ''' || agent || ''', a ' || lower(agent_role) || "
+            "'; agents are a student''s family (or a parent''s students)'",
+            source=source,
+        )
+
+    def _org_parent_cycles(self, ctx: FileContext) -> None:
+        """An org that is its own parent, or whose parents lead back to it, has no top: noted."""
+        if "parentSourcedId" not in ctx.staged.header.names:
+            return
+        source = f"""(
+            WITH RECURSIVE edges AS (
+                SELECT DISTINCT sourcedId AS org, parentSourcedId AS parent FROM {ctx.table}
+                WHERE sourcedId IS NOT NULL AND parentSourcedId IS NOT NULL),
+            walk(start, here, depth) AS (
+                SELECT org, parent, 1 FROM edges
+                UNION
+                SELECT w.start, e.parent, w.depth + 1 FROM walk w JOIN edges e ON e.org = w.here
+                WHERE w.here <> w.start AND w.depth < (SELECT count(*) FROM edges))
+            SELECT o._line, o.sourcedId, min(w.depth) AS depth FROM {ctx.table} o
+            JOIN walk w ON w.start = o.sourcedId AND w.here = o.sourcedId
+            GROUP BY o._line, o.sourcedId)"""
+        self._emit(
+            ctx,
+            WARNING,
+            "parentSourcedId",
+            "org_cycle",
+            "true",
+            "CASE WHEN depth = 1 THEN 'org ''' || sourcedId || ''' is its own parent' "
+            "ELSE 'org ''' || sourcedId || ''' is its own ancestor (' || depth || "
+            "' steps up)' END || '; the org hierarchy has no top here'",
+            source=source,
+        )
+
+    def _department_as_school(self, classes: FileContext, orgs: FileContext) -> None:
+        """A class's school should be a school; a department there is read as its school."""
+        if "schoolSourcedId" not in classes.staged.header.names:
+            return
+        source = f"""(
+            SELECT c._line, c.sourcedId, c.schoolSourcedId FROM {classes.table} c
+            JOIN {orgs.table} o ON o.sourcedId = c.schoolSourcedId
+             AND lower(o.type) = 'department')"""
+        self._emit(
+            classes,
+            WARNING,
+            "schoolSourcedId",
+            "school_is_department",
+            "true",
+            "'schoolSourcedId ''' || schoolSourcedId || ''' is a department in orgs.csv, "
+            "not a school'",
             source=source,
         )
 

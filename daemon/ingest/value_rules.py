@@ -16,6 +16,10 @@ LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"
 # What the sync does with a value that breaks a WARNING rule of a typed column: it is not used,
 # and a record that has a value keeps it (see PlanContext.broken).
 NOT_USED = "; ignored (a stored value is kept)"
+ISO_DATETIME_PATTERN = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"
+# Characters an identifier must not hold: C0/C1 controls, zero-width characters and the byte-order
+# mark, and the bidirectional controls (an override can make 'stu-1<RLO>9' display as another id).
+INVISIBLE_IN_ID_PATTERN = "[\x01-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,10 @@ class Rule:
     message: str  # SQL expression, prefixed later with '<file> line <n>: '
 
 
-def value_rule(column: Column, col: str) -> Rule | None:
+EXT_TERM_PATTERN = r"^ext:[A-Za-z0-9.\-_]+$"  # OneRoster 1.2: a proprietary vocabulary term
+
+
+def value_rule(column: Column, col: str, *, ext_terms: bool = False) -> Rule | None:
     """The type rule of a column (`col` is its quoted SQL name), or None for free text."""
     name = column.name
     shown = f"'{name} ''' || {col} || ''''"
@@ -36,11 +43,15 @@ def value_rule(column: Column, col: str) -> Rule | None:
     t = column.type
     if t is ValueType.ENUM:
         allowed = ", ".join(sql_literal(v.lower()) for v in column.enum)
+        extensible = ext_terms and column.ext
+        where = f"{filled} AND {col} NOT IN ({allowed}) AND lower({col}) NOT IN ({allowed})"
+        if extensible:
+            where += f" AND NOT regexp_full_match({col}, {sql_literal(EXT_TERM_PATTERN)})"
         return Rule(
             WARNING if name == "sex" else ERROR,
             "enumeration",
-            f"{filled} AND {col} NOT IN ({allowed}) AND lower({col}) NOT IN ({allowed})",
-            f"{shown} || ' is not one of: {', '.join(column.enum)}'",
+            where,
+            f"{shown} || ' is not one of: {', '.join(column.enum)}{', or an ext: term' if extensible else ''}'",
         )
     if t is ValueType.BOOL:
         return Rule(
@@ -57,13 +68,18 @@ def value_rule(column: Column, col: str) -> Rule | None:
             f"{shown} || ' is not a date in the form YYYY-MM-DD{not_used}'",
         )
     if t is ValueType.DATETIME:
-        # Informational only (ignored when wrong), so a well-shaped value is not parsed.
+        # Informational only (ignored when wrong). The spec's form is a full ISO 8601 date-time
+        # (2026-11-01T06:00:00Z); a date alone or a space for the T is read, with a warning.
+        full = f"regexp_full_match({col}, {sql_literal(ISO_DATETIME_PATTERN)})"
         return Rule(
             WARNING,
             "datetime",
-            f"{filled} AND NOT ({col} LIKE '____-__-__T__:__:__%' OR {col} LIKE '____-__-__') "
-            f"AND try_cast({col} AS TIMESTAMP) IS NULL",
-            f"{shown} || ' is not an ISO 8601 date-time; ignored'",
+            f"{filled} AND NOT ({col} LIKE '____-__-__T__:__%' AND {full})",
+            f"CASE WHEN regexp_full_match({col}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') "
+            f"THEN {shown} || ' is a date without a time; read as midnight UTC' "
+            f"WHEN regexp_full_match({col}, '\\d{{4}}-\\d{{2}}-\\d{{2}} \\d{{2}}:.*') "
+            f"THEN {shown} || ' separates date and time with a space instead of T' "
+            f"ELSE {shown} || ' is not an ISO 8601 date-time; ignored' END",
         )
     if t is ValueType.EMAIL:
         return Rule(

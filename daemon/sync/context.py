@@ -55,12 +55,15 @@ class PlanContext:
                     ON e.line = s._line)"""
 
     def errored(self, entity: str) -> str:
-        """The staging rows of a file that have an ERROR result, as a subquery."""
+        """The rows of a file that have an ERROR result, as a subquery: staging rows with an
+        error, and the rows the reader rejected, with the values it could read (see
+        daemon.ingest.load). Every record such a row names is kept as it is."""
         file = sql_literal(self.file(entity))
         return f"""(SELECT s.* FROM {self.t(entity)} s
                     SEMI JOIN (SELECT DISTINCT line FROM row_issues
                                WHERE run_id = {self.run_id} AND file_name = {file} AND severity = 'ERROR') e
-                    ON e.line = s._line)"""
+                    ON e.line = s._line
+                    UNION ALL BY NAME SELECT * FROM {self.t(f"{entity}__rejected")})"""
 
     def column(self, entity: str, name: str, alias: str = "") -> str:
         """The cleaned value (trimmed, empty as NULL) when the file has the column, else NULL."""

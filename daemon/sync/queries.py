@@ -298,8 +298,23 @@ def results_page(
     return Page(total=total, offset=offset, items=[RowResult(**r) for r in rows])
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: object) -> object:
+    """A text cell a spreadsheet would run as a formula gets a leading quote (OWASP's advice
+    against CSV injection); every other cell is written as it is."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
 def write_results_csv(db: Database, run_id: int, out: TextIO) -> int:
-    """The seed product's downloadable upload results: one line per row result."""
+    """The seed product's downloadable upload results: one line per row result.
+
+    People open this file in spreadsheets and its cells carry text from the drop (sourcedIds,
+    values quoted in messages), so cells that would start a formula are neutralised. `export`,
+    whose files programs read back, stays byte-faithful."""
     get_run(db, run_id)
     sql, params = _results_sql(db, run_id)
     cursor = db.con.execute(f"SELECT * FROM ({sql}) ORDER BY file_name, line, status", params)
@@ -307,7 +322,7 @@ def write_results_csv(db: Database, run_id: int, out: TextIO) -> int:
     writer.writerow(["file", "line", "sourcedId", "status", "column", "message"])
     written = 0
     while batch := cursor.fetchmany(10_000):
-        writer.writerows(batch)
+        writer.writerows([spreadsheet_safe(cell) for cell in row] for row in batch)
         written += len(batch)
     return written
 

@@ -32,8 +32,9 @@ EVENTS_11 = (
     "dangling_enrollment",
     "unlink_guardian",
     "delta_enrollments",
-    # "shape_short_row", "shape_extra_fields", "shape_unclosed_quote": with the ingest's
-    # rejected rows (issue 12 item 1), merged next.
+    "shape_short_row",
+    "shape_extra_fields",
+    "shape_unclosed_quote",
 )
 EVENTS_12 = (*EVENTS_11, "drop_role", "role_in_error", "ext_role", "ext_class_type")
 SHAPE_EVENTS = ("shape_short_row", "shape_extra_fields", "shape_unclosed_quote")

@@ -224,7 +224,6 @@ def test_a_12_user_whose_role_row_is_in_error_is_kept(sync, drop12):
     assert "roles.csv line 7" in error["message"]
 
 
-@pytest.mark.xfail(reason="roles.csv must accept ext: roles (ingest, issue 12 item 7)", strict=True)
 def test_an_unmapped_ext_role_is_not_synced_and_keeps_the_record(sync, drop12):
     sync.apply(drop12)
     _edit_roles(drop12, "tch-5001,primary,teacher", "tch-5001,primary,ext:instructor")
@@ -235,7 +234,6 @@ def test_an_unmapped_ext_role_is_not_synced_and_keeps_the_record(sync, drop12):
     assert warning["severity"] == "WARNING" and "ext_roles" in warning["message"]
 
 
-@pytest.mark.xfail(reason="roles.csv must accept ext: roles (ingest, issue 12 item 7)", strict=True)
 def test_an_ext_role_mapped_by_the_setting_is_synced_as_that_role(sync, drop12):
     sync.engine.settings_set("ext_roles", "ext:instructor=teacher")
     _edit_roles(drop12, ",teacher,", ",ext:instructor,")

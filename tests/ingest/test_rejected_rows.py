@@ -1,0 +1,182 @@
+"""The ingest side of "a row in error never costs the record it names", for rows the reader rejects.
+
+Each rejected row keeps its ERROR result and a row in `<entity>__rejected` with the values that
+could be read reliably; when the row's key cannot be read, the file is refused instead."""
+
+from __future__ import annotations
+
+import pytest
+
+from daemon.db import Database
+from tests.ingest.reading import ingest_folder, line_text, rewrite_line
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = Database(tmp_path / "roster.duckdb")
+    try:
+        yield database
+    finally:
+        database.close()
+
+
+@pytest.fixture
+def folder(tiny, tmp_path):
+    return tiny.write(tmp_path / "drops")
+
+
+def _ingest(db, folder, tmp_path):
+    return ingest_folder(db, folder, tmp_path / "work")
+
+
+def test_a_clean_file_has_an_empty_rejected_table_with_every_staging_column(db, folder, tmp_path):
+    outcome = _ingest(db, folder, tmp_path)
+    assert outcome.error is None
+    assert outcome.rejected["users"] == []
+    columns = [
+        c
+        for (c,) in db.rows(f"""SELECT column_name FROM duckdb_columns()
+        WHERE table_name = 'run{outcome.run_id}_users__rejected' ORDER BY column_index""")
+    ]
+    staging = [
+        c
+        for (c,) in db.rows(f"""SELECT column_name FROM duckdb_columns()
+        WHERE table_name = 'run{outcome.run_id}_users' ORDER BY column_index""")
+    ]
+    assert columns == staging and columns[0] == "_line"
+
+
+def test_entities_the_drop_lacks_have_empty_rejected_tables(db, folder, tmp_path):
+    outcome = _ingest(db, folder, tmp_path)
+    assert db.one(f'SELECT count(*) FROM "run{outcome.run_id}_guardians__rejected"') == 0
+
+
+def test_a_row_one_value_short_is_rejected_with_its_key_and_references(db, folder, tmp_path):
+    users = folder / "users.csv"
+    line = rewrite_line(users, "stu-4,", line_text(users, "stu-4,").rsplit(",", 1)[0])
+    outcome = _ingest(db, folder, tmp_path)
+    row = outcome.only_rejected("users")
+    assert row["_line"] == line and row["sourcedId"] == "stu-4"
+    assert row["orgSourcedIds"] == "sch-a"
+    assert row["role"] is None  # the lost value may be the role itself ("student" the username)
+    assert "stu-4" not in outcome.staged_keys["users"]
+    (issue,) = outcome.issues_at("users.csv", line)
+    assert issue["severity"] == "ERROR" and issue["sourced_id"] == "stu-4"
+    assert issue["rule"] == "column_count"
+
+
+def test_a_value_lost_among_identifiers_leaves_them_all_unread(db, folder, tmp_path):
+    enrollments = folder / "enrollments.csv"
+    # enr-4a,,,cls-a1,sch-a,stu-4,student,,,  ->  schoolSourcedId lost: any of the three ids
+    # (or the role) could be the one missing, so none of them is placed.
+    line = rewrite_line(enrollments, "enr-4a,", "enr-4a,,,cls-a1,stu-4,student,,,")
+    row = _ingest(db, folder, tmp_path).only_rejected("enrollments")
+    assert row["_line"] == line and row["sourcedId"] == "enr-4a"
+    assert row["classSourcedId"] is None and row["userSourcedId"] is None
+
+
+def test_a_value_lost_at_the_end_keeps_every_identifier(db, folder, tmp_path):
+    enrollments = folder / "enrollments.csv"
+    line = rewrite_line(enrollments, "enr-4a,", "enr-4a,,,cls-a1,sch-a,stu-4,student,,")
+    row = _ingest(db, folder, tmp_path).only_rejected("enrollments")
+    assert row["_line"] == line
+    assert (row["classSourcedId"], row["userSourcedId"], row["role"]) == (
+        "cls-a1",
+        "stu-4",
+        "student",
+    )
+
+
+def test_five_thousand_extra_values_keep_the_key(db, folder, tmp_path):
+    classes = folder / "classes.csv"
+    text = line_text(classes, "cls-a2,") + "," + ",".join(["x"] * 5000)
+    line = rewrite_line(classes, "cls-a2,", text)
+    outcome = _ingest(db, folder, tmp_path)
+    row = outcome.only_rejected("classes")
+    assert row["_line"] == line and row["sourcedId"] == "cls-a2"
+    assert row["classType"] == "scheduled"
+    assert row["schoolSourcedId"] is None  # the extra values could sit before it
+    assert outcome.issues_at("classes.csv", line)[0]["sourced_id"] == "cls-a2"
+
+
+def test_an_unquoted_comma_in_a_name_keeps_the_values_before_it(db, folder, tmp_path):
+    users = folder / "users.csv"
+    line = rewrite_line(
+        users, "stu-2,", line_text(users, "stu-2,").replace(",Ben,", ",Ben, Jr,", 1)
+    )
+    row = _ingest(db, folder, tmp_path).only_rejected("users")
+    assert row["_line"] == line and row["sourcedId"] == "stu-2"
+    assert row["orgSourcedIds"] == "sch-a" and row["role"] == "student"
+    assert row["familyName"] is None  # the split could be in givenName or after it
+
+
+def test_a_ten_megabyte_value_is_rejected_without_that_value(db, folder, tmp_path):
+    users = folder / "users.csv"
+    original = line_text(users, "stu-6,")
+    line = rewrite_line(users, "stu-6,", original.replace(",Fay,", "," + "F" * 10_000_000 + ",", 1))
+    outcome = _ingest(db, folder, tmp_path)
+    row = outcome.only_rejected("users")
+    assert row["_line"] == line and row["sourcedId"] == "stu-6"
+    assert row["givenName"] is None and row["familyName"] == "Moreau"
+    (issue,) = outcome.issues_at("users.csv", line)
+    assert issue["rule"] == "value_too_long" and issue["column_name"] == "givenName"
+
+
+def test_an_unclosed_quote_reports_every_line_it_swallows(db, folder, tmp_path):
+    users = folder / "users.csv"
+    lines = users.read_text().splitlines()
+    opened = rewrite_line(users, "stu-3,", line_text(users, "stu-3,").replace(",Cleo,", ',"Cleo,'))
+    outcome = _ingest(db, folder, tmp_path)
+    swallowed = [line.split(",")[0] for line in lines[opened:]]
+    rejected = outcome.rejected["users"]
+    assert [r["sourcedId"] for r in rejected] == ["stu-3", *swallowed]
+    assert [r["_line"] for r in rejected] == list(range(opened, len(lines) + 1))
+    for r in rejected:
+        (issue,) = outcome.issues_at("users.csv", r["_line"])
+        assert issue["severity"] == "ERROR" and issue["sourced_id"] == r["sourcedId"]
+    assert "never closed" in outcome.issues_at("users.csv", opened)[0]["message"]
+    assert f"opened on line {opened}" in outcome.issues_at("users.csv", opened + 1)[0]["message"]
+    assert outcome.staged_keys["users"] == [line.split(",")[0] for line in lines[1 : opened - 1]]
+
+
+def test_a_quote_closed_by_a_stray_quote_rejects_only_the_lines_between(db, folder, tmp_path):
+    users = folder / "users.csv"
+    opened = rewrite_line(users, "stu-3,", line_text(users, "stu-3,").replace(",Cleo,", ',"Cleo,'))
+    closed = rewrite_line(users, "stu-5,", line_text(users, "stu-5,").replace(",Eli,", ',E"li,'))
+    outcome = _ingest(db, folder, tmp_path)
+    assert [r["_line"] for r in outcome.rejected["users"]] == list(range(opened, closed + 1))
+    assert [r["sourcedId"] for r in outcome.rejected["users"]] == ["stu-3", "stu-4", "stu-5"]
+    assert "stu-6" in outcome.staged_keys["users"]
+
+
+def test_a_row_whose_key_cannot_be_told_refuses_the_file(db, folder, tmp_path):
+    users = folder / "users.csv"
+    line = rewrite_line(users, "stu-3,", '"stu-3,,,true,sch-a,student')
+    outcome = _ingest(db, folder, tmp_path)
+    assert outcome.error is not None
+    assert outcome.error.startswith(
+        f"users.csv line {line}: the row cannot be read and its sourcedId"
+    )
+    assert "unclosed quote from line" in outcome.error
+    assert "the file is refused so that no record is archived by mistake" in outcome.error
+
+
+def test_a_row_too_short_to_place_its_key_refuses_the_file(db, folder, tmp_path):
+    users = folder / "users.csv"
+    rewrite_line(users, "stu-3,", "stu-3,Cleo")
+    outcome = _ingest(db, folder, tmp_path)
+    assert outcome.error is not None and "its sourcedId cannot be told" in outcome.error
+
+
+def test_roles_rows_must_name_their_user(db, sample, tmp_path):
+    import shutil
+
+    drop = tmp_path / "drop12"
+    shutil.copytree(sample / "oneroster12", drop)
+    roles = drop / "roles.csv"
+    first = roles.read_text().splitlines()[1]
+    rewrite_line(roles, first.split(",")[0] + ",", first.rsplit(",", 1)[0])
+    outcome = _ingest(db, drop, tmp_path)
+    assert outcome.error is None, outcome.error
+    row = outcome.only_rejected("roles")
+    assert row["userSourcedId"] == first.split(",")[3]
