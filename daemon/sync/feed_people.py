@@ -243,12 +243,15 @@ def build_desired_users(ctx: PlanContext) -> None:
     offset = ctx.one(
         f"SELECT coalesce(max(_line), 0) FROM {ctx.t('feed_users')} WHERE _file = {users_file}"
     )
-    unplaced = "false"
+    # A row whose orgs are all left out of this run belongs nowhere: it is not synced (and the
+    # record it names is kept). Orgs the feed marks tobedeleted or whose row has an error are
+    # said on the row (report_user_orgs); under match_only, each unmatched school is reported
+    # once.
+    unplaced = "(f.org_sis_ids IS NULL AND coalesce(f._broken_org_sis_ids, false))"
     if ctx.settings.school_matching == "match_only":
-        # Rows whose schools all match nothing are skipped (each school is reported once).
-        unplaced = f"""(f.org_sis_ids IS NULL AND EXISTS (
+        unplaced = f"""(f.org_sis_ids IS NULL AND (coalesce(f._broken_org_sis_ids, false) OR EXISTS (
             SELECT 1 FROM {ctx.t("desired_schools")} s
-            WHERE s._unmatched AND s.org_type <> 'district' AND list_contains(f.unmatched_orgs, s.sis_id)))"""
+            WHERE s._unmatched AND s.org_type <> 'district' AND list_contains(f.unmatched_orgs, s.sis_id))))"""
     # Who claims which record is worked out on narrow rows (keys and line numbers only); the
     # wide feed rows are read once, at the end.
     ctx.db.execute(
@@ -293,7 +296,7 @@ def build_desired_users(ctx: PlanContext) -> None:
                _ambiguous OR _no_key OR _claimed_elsewhere OR _unplaced AS _skip,
                CASE WHEN _ambiguous THEN 'is claimed by more than one directory record'
                     WHEN _no_key THEN 'has no identifier (student_id = identifier)'
-                    WHEN _unplaced THEN 'belongs to no school that is synced (school_matching = match_only)'
+                    WHEN _unplaced THEN 'belongs to no org that is synced in this run'
                END AS _skip_why,
                false AS _kept_archived,
                CAST(NULL AS VARCHAR) AS _label,

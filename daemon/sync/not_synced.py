@@ -98,13 +98,14 @@ def report_user_orgs(ctx: PlanContext) -> None:
     report(
         ctx,
         "users",
-        f"""SELECT f._line, f.sis_id AS sourced_id, x.org FROM {ctx.t("desired_users")} f,
-                   unnest(f.unmatched_orgs) AS x(org)
+        f"""SELECT f._line, f.sis_id AS sourced_id, x.org, f.org_sis_ids IS NULL AS nowhere
+            FROM {ctx.t("desired_users")} f, unnest(f.unmatched_orgs) AS x(org)
             JOIN {ctx.t("not_synced")} n ON n.kind = 'org' AND n.sis_id = x.org
             WHERE f._file = {sql_literal(ctx.file("users"))} AND NOT f._deleted""",
         "orgSourcedIds",
         f"'org ''' || r.org || ''' ' || {reason(ctx, 'org', 'r.org')}"
-        " || '; this row does not change the user''s orgs'",
+        " || CASE WHEN r.nowhere THEN ', and no other org of the user is, so the row was not "
+        "synced' ELSE '; this row does not change the user''s orgs' END",
     )
 
 

@@ -252,3 +252,18 @@ def test_a_student_left_out_of_a_whole_users_file_is_not_linked_again(synced, ti
     synced.apply(tiny, override=True)
     again = synced.plan(tiny)
     assert again.total_changes() == 0, again.changes
+
+
+def test_a_new_user_whose_only_school_is_marked_tobedeleted_is_not_synced(sync, tiny):
+    tiny.row("orgs.csv", "sch-b")["status"] = "tobedeleted"
+    run = sync.apply(tiny)
+    assert sync.engine.db.one("SELECT count(*) FROM users WHERE sis_id = 'stu-7'") == 0
+    warning = next(i for i in sync.issues(run) if i["sourced_id"] == "stu-7")
+    assert "no other org of the user is" in warning["message"]
+
+
+def test_a_user_whose_school_is_marked_tobedeleted_keeps_its_record(synced, tiny):
+    tiny.row("orgs.csv", "sch-b")["status"] = "tobedeleted"
+    synced.apply(tiny, override=True)
+    assert synced.user("stu-7")["status"] == "active"
+    assert synced.user("stu-7")["org_sis_ids"] == "sch-b"
