@@ -83,7 +83,9 @@ class ConfirmRunScreen(ModalScreen[str | None]):
             yield dialog_buttons(label, "success" if action == "approve" else "error")
 
     def on_mount(self) -> None:
-        self.query_one("#typed" if self.action_name == "override" else "#confirm").focus()
+        """Typing goes where a person expects it: the word (override) or the reason, and Enter
+        there applies with what was typed, as the Apply button does."""
+        self.query_one("#typed" if self.action_name == "override" else "#reason").focus()
 
     def body(self) -> Group:
         """The consequences, one bullet each (wrapped lines stay indented)."""
