@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -15,6 +16,7 @@ from roster_tui.screens.base import RosterScreen
 from roster_tui.screens.run_decisions import RUN_DECISION_BINDINGS, RunDecisions, decision_allowed
 from roster_tui.widgets.chrome import BusyBar, NavBar, Plain
 from roster_tui.widgets.paged_table import FillTable
+from roster_tui.widgets.run_summary import override_line
 from roster_tui.words import (
     STATUS_MEANING,
     drop_name,
@@ -131,7 +133,7 @@ class RunsScreen(RunDecisions, RosterScreen):
         self.action_open()
 
     def show_preview(self) -> None:
-        self.query_one("#run-preview", Static).update(preview(self.current))
+        self.query_one("#run-preview", Static).update(preview(self.current, self.now()))
 
     @property
     def selected_run(self) -> Run | None:
@@ -153,7 +155,7 @@ class RunsScreen(RunDecisions, RosterScreen):
         self.roster.plan_drop(self, None)
 
 
-def preview(run: Run | None) -> Any:
+def preview(run: Run | None, now: datetime) -> Any:
     """Four or five lines about one run: status meaning, why held or failed, changes per kind."""
     if run is None:
         return ""
@@ -165,6 +167,9 @@ def preview(run: Run | None) -> Any:
         text.append("Error: ", style="bold")
         text.append(f"{run.error or 'unknown'}\n")
         return text
+    if run.override_by:
+        text.append_text(override_line(run, now))
+        text.append("\n")
     if run.status == "held":
         reasons = held_reasons(run)
         text.append(f"Why held ({plural(len(reasons), 'limit')} exceeded):\n", style="bold")

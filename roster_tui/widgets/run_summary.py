@@ -71,10 +71,24 @@ def _status(run: Run, now: datetime) -> Text:
     elif run.status == "superseded":
         text.append("Next: p plans its drop again against today's directory.\n")
     if run.decided_at is not None:
-        text.append(f"Decided {when(run.decided_at, now)} by {run.decided_by or '?'}")
-        if run.override_by:
-            text.append(f" (hold overridden by {run.override_by})")
+        text.append(f"Decided {when(run.decided_at, now)} by {run.decided_by or '?'}\n")
+    if run.override_by:
+        text.append_text(override_line(run, now))
         text.append("\n")
+    return text
+
+
+def override_line(run: Run, now: datetime) -> Text:
+    """Who overrode the hold, when, and why: the audit log's record of a deliberate decision."""
+    text = Text()
+    text.append("‖ Hold overridden", style="bold")
+    at = f" {when(run.decided_at, now)}" if run.decided_at else ""
+    text.append(f" by {run.override_by}{at}")
+    if run.override_reason:
+        text.append(": ")
+        text.append(run.override_reason, style="italic")
+    else:
+        text.append(" (no reason was recorded)")
     return text
 
 

@@ -7,9 +7,11 @@ import json
 from daemon.service.engine import Engine
 from roster_tui.screens.dialogs import ConfirmRunScreen, ConfirmScreen
 from roster_tui.screens.duplicates import DuplicatesScreen
+from roster_tui.screens.run_detail import RunDetailScreen
 from roster_tui.screens.runs import RunsScreen
 from roster_tui.widgets.paged_table import FillTable
-from tests.tui.conftest import make_app, press, text_of, type_text
+from roster_tui.words import when
+from tests.tui.conftest import FIXED_NOW, make_app, press, text_of, type_text
 
 SIZE = (80, 24)
 
@@ -93,3 +95,25 @@ async def test_a_merge_asks_first_and_names_the_survivor(demo_engine: Engine) ->
     status = "SELECT status FROM users WHERE user_id = ?"
     assert demo_engine.db.one(status, [pair.right.user_id]) == "merged"
     assert demo_engine.db.one(status, [pair.left.user_id]) == "active"  # the survivor
+
+
+async def test_the_run_detail_says_who_overrode_when_and_why(demo_engine: Engine) -> None:
+    reason = "partial upload checked with the SIS team"
+    app = make_app(demo_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "enter", "o")  # run 3, held
+        await type_text(pilot, "OVERRIDE")
+        await press(pilot, "tab")
+        await type_text(pilot, reason)
+        await press(pilot, "enter")
+        assert isinstance(app.screen, RunDetailScreen) and app.screen.run.status == "applied"
+        run = demo_engine.get_run(3)
+        said = f"‖ Hold overridden by admin {when(run.decided_at, FIXED_NOW)}: {reason}"
+        assert said in one_line(text_of(app.screen.query_one("#summary-text")))
+        await press(pilot, "escape")  # the runs list says it too, under the highlighted run
+        assert said in one_line(text_of(app.screen.query_one("#run-preview")))
+    assert run.override_reason == reason
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from daemon.service.engine import Engine
-from tests.tui.conftest import GoneClient, ViewerClient
-from tests.tui.snap import add_failed_run, shoot, unchanged_run
+from tests.tui.conftest import FIXED_NOW, GoneClient, ViewerClient
+from tests.tui.snap import add_failed_run, pin_run, shoot, unchanged_run
 
 DOWN_TO_RUN_2 = "down"
 
@@ -96,6 +96,12 @@ def test_detail_failed_run(snap_compare, demo_engine: Engine, tmp_path: Path) ->
 def test_detail_nothing_to_change(snap_compare, empty_engine: Engine) -> None:
     unchanged_run(empty_engine)
     assert shoot(snap_compare, empty_engine, "enter")
+
+
+def test_detail_overridden_run_says_who_when_and_why(snap_compare, demo_engine: Engine) -> None:
+    demo_engine.apply_run(3, override=True, reason="partial upload checked with the SIS team")
+    pin_run(demo_engine, 3, FIXED_NOW.replace(hour=2, minute=0))
+    assert shoot(snap_compare, demo_engine, "enter")
 
 
 def test_detail_applied_run(snap_compare, demo_engine: Engine) -> None:
