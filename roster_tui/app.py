@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +26,7 @@ from roster_tui.screens.help import HelpScreen
 from roster_tui.screens.run_detail import RunDetailScreen
 from roster_tui.screens.runs import RunsScreen
 from roster_tui.screens.settings import SettingsScreen
+from roster_tui.widgets.chrome import Notice, NoticeLine
 from roster_tui.words import op_lines, short_source
 
 Clock = Callable[[], datetime]
@@ -45,6 +48,8 @@ class RosterApp(App[None]):
     DEFAULT_MODE = "runs"
     COMMANDS = App.COMMANDS | {RosterCommands}
     NOTIFICATION_TIMEOUT = 8
+    # Screen classes by terminal size (roster.tcss): dialogs scroll their body when short.
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (22, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "switch_mode('runs')", "Runs", show=False),
         Binding("2", "switch_mode('conflicts')", "Conflicts", show=False),
@@ -73,6 +78,7 @@ class RosterApp(App[None]):
         self.ansi = ansi
         self.demo_path = demo_path
         self.recent_runs: list[Run] = []
+        self.notice: Notice | None = None
         self.sub_title = "demo" if demo_path else ""
 
     def on_mount(self) -> None:
@@ -89,8 +95,22 @@ class RosterApp(App[None]):
         timeout: float | None = None,
         markup: bool = True,
     ) -> None:
-        """Notices are plain text: engine messages name things like '[roles]'."""
+        """Notices are plain text (engine messages name things like '[roles]'), shown in a line of
+        their own on the screen (never as toasts over a table or a dialog's buttons)."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+        seconds = self.NOTIFICATION_TIMEOUT if timeout is None else timeout
+        self.notice = Notice(title, message, severity, time.monotonic() + seconds)
+        if threading.get_ident() == self._thread_id:
+            self._show_notice()
+        else:
+            self.call_from_thread(self._show_notice)
+
+    def _show_notice(self) -> None:
+        for screen in reversed(self.screen_stack):  # under a dialog: on the screen behind it
+            lines = screen.query(NoticeLine)
+            if lines:
+                lines.first().show(self.notice)
+                return
 
     def show_error(self, exc: BaseException) -> None:
         """An engine or daemon error as a notice: a title and one plain line."""

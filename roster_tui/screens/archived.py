@@ -7,11 +7,11 @@ from typing import Any, ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from roster_tui.screens.base import RosterScreen
 from roster_tui.screens.dialogs import ConfirmScreen, open_run_ids
-from roster_tui.widgets.chrome import BusyBar, Field, NavBar, Plain
+from roster_tui.widgets.chrome import Field, NavBar, Plain, bottom_bars
 from roster_tui.widgets.paged_table import PagedTable
 from roster_tui.words import plural, when
 
@@ -48,8 +48,7 @@ class ArchivedScreen(RosterScreen):
         )
         yield Plain("", classes="caption", id="archived-caption")
         yield PagedTable(id="archived")
-        yield BusyBar()
-        yield Footer(compact=True)
+        yield from bottom_bars()
 
     @property
     def table(self) -> PagedTable:

@@ -8,11 +8,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Footer, Input, Select, Static
+from textual.widgets import Input, Select, Static
 
 from roster_tui.screens.base import RosterScreen
 from roster_tui.screens.record import STATUS_WORD, ClassroomScreen, RecordScreen, name_of
-from roster_tui.widgets.chrome import BusyBar, Field, NavBar, Plain
+from roster_tui.widgets.chrome import Field, NavBar, Plain, bottom_bars
 from roster_tui.widgets.paged_table import PagedTable
 
 KINDS = [
@@ -64,8 +64,7 @@ class DirectoryScreen(RosterScreen):
             yield Select(KINDS, value="people", allow_blank=False, id="kind")
         yield Plain("", classes="caption", id="directory-caption")
         yield PagedTable(id="directory")
-        yield BusyBar()
-        yield Footer(compact=True)
+        yield from bottom_bars()
 
     @property
     def table(self) -> PagedTable:

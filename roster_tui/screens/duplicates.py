@@ -7,11 +7,11 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from roster_tui.screens.base import RosterScreen
 from roster_tui.screens.dialogs import ConfirmScreen
-from roster_tui.widgets.chrome import BusyBar, NavBar, Plain
+from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
 from roster_tui.widgets.paged_table import FillTable
 from roster_tui.words import plural
 
@@ -111,15 +111,13 @@ class DuplicatesScreen(RosterScreen):
         self.candidates: list[Any] = []
         self.total = 0
         self.available = True
-        self.confirming = False
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.MODE)
         yield Plain("", id="dup-head")
         yield FillTable(id="dup-pair", cursor_type="row")
         yield Plain("", id="dup-why")
-        yield BusyBar()
-        yield Footer(compact=True)
+        yield from bottom_bars()
 
     def reload(self) -> None:
         self.available = self.gw.supports("duplicates_list")
@@ -203,7 +201,7 @@ class DuplicatesScreen(RosterScreen):
     def side_width(self) -> int:
         """Both records get half of what the field and verdict columns leave (long values wrap)."""
         width = self.query_one(FillTable).size.width or self.size.width or 80
-        return max(12, (width - 11 - 10 - 4 * 2 - 1) // 2)
+        return max(12, (width - 11 - 10 - 4 * 2 - 2) // 2)  # 2: a scrollbar when rows wrap
 
     def on_resize(self) -> None:
         if self.candidates:
@@ -254,7 +252,7 @@ class DuplicatesScreen(RosterScreen):
             if yes and self.candidates and self.candidates[0].candidate_id == c.candidate_id:
                 self.merge(c, keep, other)
 
-        self.confirming = True  # coming back from the question is not a reason to reload
+        self.keep_on_resume = True  # a reload now could bring back the pair being merged
         self.app.push_screen(
             ConfirmScreen(
                 f"Merge #{other.user_id} into #{keep.user_id}?",
@@ -263,12 +261,6 @@ class DuplicatesScreen(RosterScreen):
             ),
             answered,
         )
-
-    def on_screen_resume(self) -> None:
-        if self.confirming:
-            self.confirming = False
-            return
-        super().on_screen_resume()
 
     def merge(self, c: Any, keep: Any, other: Any) -> None:
         self._next()

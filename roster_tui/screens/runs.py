@@ -9,12 +9,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from daemon.models import Run
 from roster_tui.screens.base import RosterScreen
 from roster_tui.screens.run_decisions import RUN_DECISION_BINDINGS, RunDecisions, decision_allowed
-from roster_tui.widgets.chrome import BusyBar, NavBar, Plain
+from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
 from roster_tui.widgets.paged_table import FillTable
 from roster_tui.widgets.run_summary import override_line
 from roster_tui.words import (
@@ -63,8 +63,7 @@ class RunsScreen(RunDecisions, RosterScreen):
             yield FillTable(id="runs", cursor_type="row")
             yield Plain(id="runs-empty", classes="empty")
             yield Plain(id="run-preview")
-        yield BusyBar()
-        yield Footer(compact=True)
+        yield from bottom_bars()
 
     def on_mount(self) -> None:
         self.query_one("#runs", FillTable).set_columns(COLUMNS)

@@ -127,3 +127,19 @@ def test_plan_dialog(snap_compare, empty_engine: Engine) -> None:
 
 def test_help(snap_compare, demo_engine: Engine) -> None:
     assert shoot(snap_compare, demo_engine, DOWN_TO_RUN_2, "enter", "question_mark")
+
+
+# ---------------------------------------------------------------- small terminals
+SMALL = (60, 15)
+
+
+def test_runs_at_60x15(snap_compare, demo_engine: Engine) -> None:
+    assert shoot(snap_compare, demo_engine, size=SMALL)
+
+
+def test_override_dialog_at_60x15(snap_compare, demo_engine: Engine) -> None:
+    assert shoot(snap_compare, demo_engine, "o", ("type", "OVERRIDE"), "tab", size=SMALL)
+
+
+def test_detail_held_at_60x15(snap_compare, demo_engine: Engine) -> None:
+    assert shoot(snap_compare, demo_engine, "enter", size=SMALL)
