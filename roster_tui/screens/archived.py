@@ -12,10 +12,16 @@ from textual.widgets import Input, Static
 from roster_tui.screens.base import RosterScreen
 from roster_tui.screens.dialogs import ConfirmScreen, open_run_ids
 from roster_tui.widgets.chrome import Field, NavBar, Plain, bottom_bars
-from roster_tui.widgets.paged_table import PagedTable
+from roster_tui.widgets.paged_table import Column, PagedTable
 from roster_tui.words import plural, when
 
-COLUMNS = [("Name", 22), ("SIS id", 10), ("Number", 7), ("Archived", 15), ("By", None)]
+COLUMNS: list[Column] = [
+    ("Name", 22, 0.3),
+    ("SIS id", 10),
+    ("Number", 7),
+    ("Archived", 15),
+    ("By", None),
+]
 
 
 def full_name(user: dict[str, Any]) -> str:

@@ -8,11 +8,14 @@ from typing import Any
 from textual.geometry import Region
 from textual.widget import Widget
 from textual.widgets import Button, Input
+from textual.widgets._data_table import ColumnKey
 
 from daemon.service.engine import Engine
 from roster_tui.screens.dialogs import ConfirmRunScreen
 from roster_tui.screens.runs import RunsScreen
+from roster_tui.widgets.changes_panel import ChangesPanel
 from roster_tui.widgets.chrome import NavBar, NoticeLine
+from roster_tui.widgets.paged_table import PagedTable
 from tests.tui.conftest import make_app, press, text_of, type_text
 
 
@@ -86,3 +89,44 @@ async def test_at_60_columns_the_nav_bar_keeps_every_screen(demo_engine: Engine)
             line = app.screen.query_one(NavBar).render().plain
             assert len(line) <= 60
             assert all(f"{k} " in line or f" {k}" in line for k in "123456"), line
+
+
+async def test_at_120_columns_the_record_column_shows_whole_names(demo_engine: Engine) -> None:
+    app = make_app(demo_engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_run(3, "changes")
+        await press(pilot)
+        table = app.screen.query_one(ChangesPanel).query_one(PagedTable)
+        record = table.columns[ColumnKey("Record")]
+        assert record.width >= len("World History & Geography")
+        fields = table.ordered_columns[-1]
+        assert fields.width >= 40  # the before → after column keeps the most room
+    async with make_app(demo_engine).run_test(size=(80, 24)) as pilot:
+        pilot.app.open_run(3, "changes")
+        await press(pilot)
+        table = pilot.app.screen.query_one(ChangesPanel).query_one(PagedTable)
+        assert table.columns[ColumnKey("Record")].width == 18  # 80 columns: as before
+
+
+async def test_the_held_run_preview_lists_every_limit_when_there_is_room(
+    demo_engine: Engine,
+) -> None:
+    for size in ((80, 24), (120, 40)):
+        app = make_app(demo_engine)
+        async with app.run_test(size=size) as pilot:
+            await press(pilot)
+            text = text_of(app.screen.query_one("#run-preview"))
+            assert "more (open the run)" not in text, size
+            for kind in ("students", "staff", "guardians", "enrollments", "guardian links"):
+                assert f"‖ {kind}: archives" in text
+            assert "‖ student attributes: archives 39 of 193" in text
+
+
+async def test_a_short_terminal_still_says_how_many_limits_are_left_out(
+    demo_engine: Engine,
+) -> None:
+    app = make_app(demo_engine)
+    async with app.run_test(size=(60, 15)) as pilot:
+        await press(pilot)
+        text = text_of(app.screen.query_one("#run-preview"))
+        assert "Why held (6 limits exceeded)" in text and "more (open the run)" in text

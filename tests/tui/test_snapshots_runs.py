@@ -63,6 +63,15 @@ def test_detail_changes(snap_compare, demo_engine: Engine) -> None:
     assert shoot(snap_compare, demo_engine, *steps)
 
 
+def test_detail_changes_wide(snap_compare, demo_engine: Engine) -> None:
+    steps = (("open", "3:changes"),)
+    assert shoot(snap_compare, demo_engine, *steps, size=(120, 40))
+
+
+def test_runs_wide_held_run_lists_every_limit(snap_compare, demo_engine: Engine) -> None:
+    assert shoot(snap_compare, demo_engine, size=(120, 40))
+
+
 def test_detail_changes_of_one_kind(snap_compare, demo_engine: Engine) -> None:
     steps = (("open", "2:changes"), "shift+tab", "down", "down", "down")
     assert shoot(snap_compare, demo_engine, *steps)
