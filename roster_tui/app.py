@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -9,9 +10,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from textual.actions import parse
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
+from textual.worker import WorkerCancelled
 
 from daemon.models import Run
 from roster_tui.commands import RosterCommands
@@ -26,7 +30,7 @@ from roster_tui.screens.help import HelpScreen
 from roster_tui.screens.run_detail import RunDetailScreen
 from roster_tui.screens.runs import RunsScreen
 from roster_tui.screens.settings import SettingsScreen
-from roster_tui.widgets.chrome import Notice, NoticeLine
+from roster_tui.widgets.chrome import NAV, Notice, NoticeLine
 from roster_tui.words import op_lines, short_source
 
 Clock = Callable[[], datetime]
@@ -126,6 +130,36 @@ class RosterApp(App[None]):
         reload = getattr(self.screen, "reload", None)
         if reload is not None:
             reload()
+
+    def run_screen_action(self, screen: Screen[Any], action: str) -> None:
+        """What the key does, chosen from the palette."""
+        self.run_worker(screen.run_action(action), group="palette")
+
+    def go_and_run(self, mode: str, action: str, description: str) -> None:
+        """From the palette: another screen's action. Go to that screen (its list, not a
+        record opened from it), let it load, then do what the key does, if it can now."""
+
+        async def go() -> None:
+            await self.switch_mode(mode)
+            target = self.MODES[mode]
+            while len(self.screen_stack) > 1 and not isinstance(self.screen, target):
+                await self.pop_screen()
+            with contextlib.suppress(WorkerCancelled):
+                await self.workers.wait_for_complete(
+                    [w for w in self.workers if w.group != "palette"]
+                )
+            screen = self.screen
+            _, name, params = parse(action)
+            if screen.check_action(name, params) is False:
+                self.notify(
+                    f"{description}: not possible on this screen now (nothing to do it on?)",
+                    title=NAV[mode][1],
+                    severity="warning",
+                )
+                return
+            await screen.run_action(action)
+
+        self.run_worker(go(), group="palette")
 
     def open_run(self, run_id: int, tab: str = "summary") -> None:
         if self.current_mode != "runs":
