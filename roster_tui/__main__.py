@@ -6,9 +6,11 @@ import argparse
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from daemon.paths import resolve_database_path
 from daemon.service.client import DEFAULT_SOCKET
@@ -83,8 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_connected(args: argparse.Namespace, ansi: bool) -> int:
-    from daemon.service.client import connect
     from roster_tui.app import RosterApp
+    from roster_tui.embedded import NoDatabase
 
     database, socket_path = locations(args)
     if not args.db and not database.exists() and not (socket_path and socket_path.exists()):
@@ -94,26 +96,48 @@ def run_connected(args: argparse.Namespace, ansi: bool) -> int:
             file=sys.stderr,
         )
         return 2
-    with connect(database, socket_path) as client:
-        RosterApp(client, ansi=ansi).run()
+    try:
+        with open_client(database, socket_path) as client:
+            RosterApp(client, ansi=ansi).run()
+    except NoDatabase as exc:
+        print(
+            f"roster-tui: {exc}; give an existing database (roster-sync creates one when it "
+            "plans a drop), or try --demo",
+            file=sys.stderr,
+        )
+        return 2
     return 0
+
+
+@contextmanager
+def open_client(database: Path, socket_path: Path | None) -> Iterator[Any]:
+    """The daemon's socket when it answers; otherwise the file itself, opened for each call
+    only (never held open while a person reads, so the CLI keeps working on it)."""
+    from daemon.audit import current_actor
+    from daemon.service.client import SocketClient, daemon_running
+    from roster_tui.embedded import PerCallEngine
+
+    if socket_path is not None and daemon_running(socket_path):
+        client = SocketClient(socket_path).connect()
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    yield PerCallEngine(database, current_actor()).prepare()
 
 
 def run_demo(ansi: bool) -> int:
     from daemon.audit import current_actor
-    from daemon.db import Database
     from daemon.demo import build_demo
-    from daemon.service.engine import Engine
     from roster_tui.app import RosterApp
+    from roster_tui.embedded import PerCallEngine
 
     folder = Path(tempfile.mkdtemp(prefix="roster-demo-"))
     print(f"Building a demo database from sample_data/ in {folder} …", file=sys.stderr)
     path = build_demo(folder, fixed_time=datetime.now())  # nightly drops before today
-    db = Database(path)
-    try:
-        RosterApp(Engine(db, current_actor()), ansi=ansi, demo_path=path).run()
-    finally:
-        db.close()
+    client = PerCallEngine(path, current_actor()).prepare()
+    RosterApp(client, ansi=ansi, demo_path=path).run()
     print(f"The demo database is at {path}\nOpen it again with: roster-tui --db {path}")
     return 0
 

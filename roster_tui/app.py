@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from textual.actions import parse
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
+from textual.worker import WorkerCancelled
 
 from daemon.models import Run
 from roster_tui.commands import RosterCommands
@@ -24,6 +30,7 @@ from roster_tui.screens.help import HelpScreen
 from roster_tui.screens.run_detail import RunDetailScreen
 from roster_tui.screens.runs import RunsScreen
 from roster_tui.screens.settings import SettingsScreen
+from roster_tui.widgets.chrome import NAV, Notice, NoticeLine
 from roster_tui.words import op_lines, short_source
 
 Clock = Callable[[], datetime]
@@ -45,6 +52,8 @@ class RosterApp(App[None]):
     DEFAULT_MODE = "runs"
     COMMANDS = App.COMMANDS | {RosterCommands}
     NOTIFICATION_TIMEOUT = 8
+    # Screen classes by terminal size (roster.tcss): dialogs scroll their body when short.
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (22, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "switch_mode('runs')", "Runs", show=False),
         Binding("2", "switch_mode('conflicts')", "Conflicts", show=False),
@@ -73,6 +82,7 @@ class RosterApp(App[None]):
         self.ansi = ansi
         self.demo_path = demo_path
         self.recent_runs: list[Run] = []
+        self.notice: Notice | None = None
         self.sub_title = "demo" if demo_path else ""
 
     def on_mount(self) -> None:
@@ -89,8 +99,22 @@ class RosterApp(App[None]):
         timeout: float | None = None,
         markup: bool = True,
     ) -> None:
-        """Notices are plain text: engine messages name things like '[roles]'."""
+        """Notices are plain text (engine messages name things like '[roles]'), shown in a line of
+        their own on the screen (never as toasts over a table or a dialog's buttons)."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+        seconds = self.NOTIFICATION_TIMEOUT if timeout is None else timeout
+        self.notice = Notice(title, message, severity, time.monotonic() + seconds)
+        if threading.get_ident() == self._thread_id:
+            self._show_notice()
+        else:
+            self.call_from_thread(self._show_notice)
+
+    def _show_notice(self) -> None:
+        for screen in reversed(self.screen_stack):  # under a dialog: on the screen behind it
+            lines = screen.query(NoticeLine)
+            if lines:
+                lines.first().show(self.notice)
+                return
 
     def show_error(self, exc: BaseException) -> None:
         """An engine or daemon error as a notice: a title and one plain line."""
@@ -106,6 +130,36 @@ class RosterApp(App[None]):
         reload = getattr(self.screen, "reload", None)
         if reload is not None:
             reload()
+
+    def run_screen_action(self, screen: Screen[Any], action: str) -> None:
+        """What the key does, chosen from the palette."""
+        self.run_worker(screen.run_action(action), group="palette")
+
+    def go_and_run(self, mode: str, action: str, description: str) -> None:
+        """From the palette: another screen's action. Go to that screen (its list, not a
+        record opened from it), let it load, then do what the key does, if it can now."""
+
+        async def go() -> None:
+            await self.switch_mode(mode)
+            target = self.MODES[mode]
+            while len(self.screen_stack) > 1 and not isinstance(self.screen, target):
+                await self.pop_screen()
+            with contextlib.suppress(WorkerCancelled):
+                await self.workers.wait_for_complete(
+                    [w for w in self.workers if w.group != "palette"]
+                )
+            screen = self.screen
+            _, name, params = parse(action)
+            if screen.check_action(name, params) is False:
+                self.notify(
+                    f"{description}: not possible on this screen now (nothing to do it on?)",
+                    title=NAV[mode][1],
+                    severity="warning",
+                )
+                return
+            await screen.run_action(action)
+
+        self.run_worker(go(), group="palette")
 
     def open_run(self, run_id: int, tab: str = "summary") -> None:
         if self.current_mode != "runs":

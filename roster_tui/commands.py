@@ -1,4 +1,5 @@
-"""The command palette (ctrl+p): every screen and action, found by typing part of its name."""
+"""The command palette (ctrl+p): every screen, recent run and action, found by typing part of
+its name. Another screen's action goes to that screen first, then does what its key does."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from roster_tui.keys import class_key_lines, key_lines
 from roster_tui.widgets.chrome import NAV
 from roster_tui.words import STATUS, short_source
 
 
 class RosterCommands(Provider):
-    """Screens, recent runs and the current screen's actions."""
+    """Screens, recent runs, the current screen's actions and every other screen's actions."""
 
     def commands(self) -> list[tuple[str, Callable[[], Any], str]]:
         app: Any = self.app
@@ -30,14 +32,26 @@ class RosterCommands(Provider):
                 )
             )
         screen = self.screen
-        for binding in screen.BINDINGS:
-            action = getattr(binding, "action", "")
-            description = getattr(binding, "description", "")
-            if not description or "(" in action:
+        for line in key_lines(screen):
+            found.append(
+                (
+                    f"{line.description} (this screen)",
+                    partial(app.run_screen_action, screen, line.action),
+                    f"key {line.keys}",
+                )
+            )
+        for mode, screen_class in app.MODES.items():
+            if isinstance(screen, screen_class):
                 continue
-            method = getattr(screen, f"action_{action}", None)
-            if method is not None and screen.check_action(action, ()) is not False:
-                found.append((f"{description.rstrip('…')} (this screen)", method, "action"))
+            key, label = NAV[mode]
+            for line in class_key_lines(screen_class, app):
+                found.append(
+                    (
+                        f"{label}: {line.description}",
+                        partial(app.go_and_run, mode, line.action, line.description),
+                        f"screen {key}, then key {line.keys}",
+                    )
+                )
         found.append(("Help: keys of this screen", app.action_help, "key ?"))
         return found
 

@@ -1,7 +1,8 @@
 """One way to the engine: every call is serialized and its errors are worded for people.
 
-The embedded engine holds a single DuckDB connection, and workers may run at once, so all
-calls pass one lock. Nothing here runs on the UI thread: screens call it from thread workers.
+Embedded, each call opens the database file and closes it again (roster_tui/embedded.py);
+workers may run at once, so all calls pass one lock. Nothing here runs on the UI thread:
+screens call it from thread workers.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ ERROR_TITLES = {
     "DuplicateError": "Duplicates",
     "DaemonUnavailable": "Daemon unavailable",
     "DatabaseLocked": "Database in use",
+    "NoDatabase": "No database",
     "DropError": "Drop refused",
     "FileRefused": "Drop refused",
     "FileNotFoundError": "Not found",
@@ -68,6 +70,9 @@ class Gateway:
         """Where the data lives, for the help screen."""
         if self.remote:
             return f"the daemon at {getattr(self.client, 'path', '?')}"
+        database = getattr(self.client, "database", None)
+        if database is not None:
+            return f"{database} (embedded: opened for each call, never held)"
         db = getattr(self.client, "db", None)
         return f"{getattr(db, 'path', '?')} (embedded)"
 

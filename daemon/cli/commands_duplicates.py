@@ -34,6 +34,7 @@ SIDE_FIELDS = {  # evidence field -> side attribute shown beside it
     "school": "school",
     "student_number": "identifier",
     "email": "email",
+    "phone": "phone",
 }
 
 
@@ -232,8 +233,6 @@ def candidate_text(c: Any) -> str:
             _verdict(c, related, c.evidence_detail.get(related, "missing")),
         )
     )
-    if c.evidence_detail.get("phone", "missing") != "missing":
-        rows.append(("phone", "", "", _verdict(c, "phone", c.evidence_detail["phone"])))
     width = max(24, *(len(str(r[1])) for r in rows))
     for label, lv, rv, verdict in rows:
         lines.append(f"    {label:15} {lv!s:{width}}  {rv!s:{width}}  {verdict}".rstrip())

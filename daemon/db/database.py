@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from daemon.db.lock_holder import lock_holder
 from daemon.db.migrate import SchemaTooNew, migrate
 
 MEMORY_LIMIT_ENV = "ROSTER_SYNC_MEMORY_LIMIT"
@@ -45,8 +46,10 @@ class Database:
             self.con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
+                holder = lock_holder(str(exc)) or "another process (DuckDB did not say which)"
                 raise DatabaseLocked(
-                    f"{self.path} is in use by another process (is the roster-sync daemon running?)"
+                    f"{self.path} is in use by {holder}; try again when it has finished or is "
+                    "closed"
                 ) from exc
             raise
         try:

@@ -13,7 +13,9 @@ from daemon.models import Page
 
 MAX_PAGE = 500
 STATUSES = ("open", "merged", "rejected", "skipped")
-SIDE_COLUMNS = "user_id, sis_id, status, origin, given_name, family_name, birth_date, identifier, email, grades"
+SIDE_COLUMNS = """user_id, sis_id, status, origin, given_name, family_name, birth_date, identifier,
+    email, grades, nullif(concat_ws(', ', nullif(trim(mobile_phone), '') || ' (mobile)',
+                                    nullif(trim(home_phone), '') || ' (home)'), '') AS phone"""
 
 
 def list_candidates(

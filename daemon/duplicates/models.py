@@ -24,6 +24,7 @@ class CandidateSide(BaseModel):
     school: str | None  # school names, comma separated
     identifier: str | None
     email: str | None
+    phone: str | None = None  # its own phones, as the score compares them: "N (mobile), N (home)"
     grades: str | None
     guardians: list[str] = Field(default_factory=list)  # a student's guardians' names
     students: list[str] = Field(default_factory=list)  # a guardian's students' names

@@ -76,6 +76,7 @@ def _run_from_row(db: Database, row: dict) -> Run:
         decided_at=row["decided_at"],
         decided_by=row["decided_by"],
         override_by=row["override_by"],
+        override_reason=row.get("override_reason") or _override_reason(db, run_id, row),
         oneroster_version=row["oneroster_version"],
         hold_reasons=list(row["hold_reasons"] or []),
         changes=changes,
@@ -91,6 +92,18 @@ def _run_from_row(db: Database, row: dict) -> Run:
         timings=json.loads(row["timings_json"] or "{}"),
         files=files,
     )
+
+
+def _override_reason(db: Database, run_id: int, row: dict) -> str | None:
+    """The reason the audit log recorded with the override (where runs has no column for it)."""
+    if not row["override_by"]:
+        return None
+    details = db.one(
+        """SELECT details FROM audit_log WHERE action = 'run.apply.override'
+           AND target_kind = 'run' AND target_id = ? ORDER BY audit_id DESC LIMIT 1""",
+        [run_id],
+    )
+    return json.loads(details).get("reason") if details else None
 
 
 def change_page(

@@ -7,15 +7,21 @@ from typing import Any, ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from roster_tui.screens.base import RosterScreen
 from roster_tui.screens.dialogs import ConfirmScreen, open_run_ids
-from roster_tui.widgets.chrome import BusyBar, Field, NavBar, Plain
-from roster_tui.widgets.paged_table import PagedTable
+from roster_tui.widgets.chrome import Field, NavBar, Plain, bottom_bars
+from roster_tui.widgets.paged_table import Column, PagedTable
 from roster_tui.words import plural, when
 
-COLUMNS = [("Name", 22), ("SIS id", 10), ("Number", 7), ("Archived", 15), ("By", None)]
+COLUMNS: list[Column] = [
+    ("Name", 22, 0.3),
+    ("SIS id", 10),
+    ("Number", 7),
+    ("Archived", 15),
+    ("By", None),
+]
 
 
 def full_name(user: dict[str, Any]) -> str:
@@ -48,8 +54,7 @@ class ArchivedScreen(RosterScreen):
         )
         yield Plain("", classes="caption", id="archived-caption")
         yield PagedTable(id="archived")
-        yield BusyBar()
-        yield Footer(compact=True)
+        yield from bottom_bars()
 
     @property
     def table(self) -> PagedTable:

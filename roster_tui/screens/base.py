@@ -11,7 +11,7 @@ from textual.widgets import TabbedContent
 from textual.worker import get_current_worker
 
 from roster_tui.gateway import Gateway
-from roster_tui.widgets.chrome import BusyBar
+from roster_tui.widgets.chrome import BusyBar, NoticeLine
 
 if TYPE_CHECKING:
     from roster_tui.app import RosterApp
@@ -79,6 +79,7 @@ class RosterScreen(Screen[None]):
 
     MODE: ClassVar[str] = ""
     HELP: ClassVar[str] = ""
+    keep_on_resume = False
 
     @property
     def roster(self) -> RosterApp:
@@ -99,6 +100,10 @@ class RosterScreen(Screen[None]):
         run_call(self, method, *args, busy=busy, group="write", exclusive=False, **kwargs)
 
     def on_screen_resume(self) -> None:
+        self.query_one(NoticeLine).show(self.roster.notice)
+        if self.keep_on_resume:  # back from this screen's own question: its answer reloads
+            self.keep_on_resume = False
+            return
         self.reload()
 
     def action_back(self) -> None:

@@ -6,10 +6,9 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer
 
 from roster_tui.screens.base import RosterScreen
-from roster_tui.widgets.chrome import BusyBar, NavBar
+from roster_tui.widgets.chrome import NavBar, bottom_bars
 from roster_tui.widgets.conflicts_panel import ConflictsPanel
 
 
@@ -28,8 +27,7 @@ class ConflictsScreen(RosterScreen):
     def compose(self) -> ComposeResult:
         yield NavBar(self.MODE)
         yield ConflictsPanel(None, id="all-conflicts")
-        yield BusyBar()
-        yield Footer(compact=True)
+        yield from bottom_bars()
 
     def on_mount(self) -> None:
         self.query_one(ConflictsPanel).table.focus()

@@ -83,7 +83,9 @@ class ConfirmRunScreen(ModalScreen[str | None]):
             yield dialog_buttons(label, "success" if action == "approve" else "error")
 
     def on_mount(self) -> None:
-        self.query_one("#typed" if self.action_name == "override" else "#confirm").focus()
+        """Typing goes where a person expects it: the word (override) or the reason, and Enter
+        there applies with what was typed, as the Apply button does."""
+        self.query_one("#typed" if self.action_name == "override" else "#reason").focus()
 
     def body(self) -> Group:
         """The consequences, one bullet each (wrapped lines stay indented)."""
@@ -149,7 +151,8 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="-small"):
             yield Plain(self.title_text, id="dialog-title")
-            yield Plain(self.body_text, id="consequences")
+            with VerticalScroll(id="dialog-body"):
+                yield Plain(self.body_text, id="consequences")
             yield dialog_buttons(f"{self.confirm_label} (y)", "warning")
 
     def on_mount(self) -> None:
@@ -167,6 +170,7 @@ class ConfirmScreen(ModalScreen[bool]):
 class PlanDropScreen(ModalScreen[str | None]):
     """Asks which drop to plan (a folder or ZIP). Planning changes nothing in the directory."""
 
+    AUTO_FOCUS = "#path"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, source: str = "", replan_of: Run | None = None) -> None:
@@ -180,12 +184,13 @@ class PlanDropScreen(ModalScreen[str | None]):
         )
         with Vertical(id="dialog", classes="-small"):
             yield Plain(title, id="dialog-title")
-            yield Plain(
-                "A folder or ZIP of OneRoster CSV files. Planning loads and checks every row and "
-                "works out the changes with the current settings; nothing in the directory "
-                "changes until you approve the run.",
-                id="consequences",
-            )
+            with VerticalScroll(id="dialog-body"):
+                yield Plain(
+                    "A folder or ZIP of OneRoster CSV files. Planning loads and checks every row "
+                    "and works out the changes with the current settings; nothing in the "
+                    "directory changes until you approve the run.",
+                    id="consequences",
+                )
             yield Field(
                 self.source, placeholder="path to a folder or .zip", id="path", compact=True
             )

@@ -8,12 +8,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Footer, Input, Select, Static
+from textual.widgets import Input, Select, Static
 
 from roster_tui.screens.base import RosterScreen
 from roster_tui.screens.record import STATUS_WORD, ClassroomScreen, RecordScreen, name_of
-from roster_tui.widgets.chrome import BusyBar, Field, NavBar, Plain
-from roster_tui.widgets.paged_table import PagedTable
+from roster_tui.widgets.chrome import Field, NavBar, Plain, bottom_bars
+from roster_tui.widgets.paged_table import Column, PagedTable
 
 KINDS = [
     ("People", "people"),
@@ -22,8 +22,19 @@ KINDS = [
     ("Guardians", "guardian"),
     ("Classrooms", "classroom"),
 ]
-PEOPLE_COLUMNS = [("Name", 22), ("Kind", 8), ("SIS id", 10), ("Status", 10), ("Schools", None)]
-CLASS_COLUMNS = [("Classroom", 24), ("SIS id", 20), ("Students", 8), ("School", None)]
+PEOPLE_COLUMNS: list[Column] = [
+    ("Name", 22, 0.3),
+    ("Kind", 8),
+    ("SIS id", 10),
+    ("Status", 10),
+    ("Schools", None),
+]
+CLASS_COLUMNS: list[Column] = [
+    ("Classroom", 24, 0.3),
+    ("SIS id", 20),
+    ("Students", 8),
+    ("School", None),
+]
 
 
 def person_row(user: dict[str, Any]) -> list[Any]:
@@ -64,8 +75,7 @@ class DirectoryScreen(RosterScreen):
             yield Select(KINDS, value="people", allow_blank=False, id="kind")
         yield Plain("", classes="caption", id="directory-caption")
         yield PagedTable(id="directory")
-        yield BusyBar()
-        yield Footer(compact=True)
+        yield from bottom_bars()
 
     @property
     def table(self) -> PagedTable:

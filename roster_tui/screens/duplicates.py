@@ -7,10 +7,11 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from roster_tui.screens.base import RosterScreen
-from roster_tui.widgets.chrome import BusyBar, NavBar, Plain
+from roster_tui.screens.dialogs import ConfirmScreen
+from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
 from roster_tui.widgets.paged_table import FillTable
 from roster_tui.words import plural
 
@@ -23,6 +24,7 @@ FIELDS = [
     ("School", "school", "school"),
     ("Number", "identifier", "student_number"),
     ("E-mail", "email", "email"),
+    ("Phone", "phone", "phone"),
     ("Guardians", "guardians", "guardians"),
     ("Students", "students", "students"),
     ("SIS id", "sis_id", None),
@@ -64,14 +66,36 @@ def why(candidate: Any) -> Text:
     return text
 
 
+def person(side: Any) -> str:
+    return f"{side.given_name or ''} {side.family_name or ''}".strip() or "(no name)"
+
+
+def describe(side: Any) -> str:
+    """'#116 Jonathan Smith (stu-1115, synced, active)'."""
+    origin = "synced" if side.origin == "sync" else "hand-made"
+    ids = ", ".join(x for x in (side.sis_id, origin, side.status) if x)
+    return f"#{side.user_id} {person(side)} ({ids})"
+
+
+def merge_consequences(c: Any, keep: Any, other: Any) -> str:
+    related = "guardian links, classes" if c.record_kind == "student" else "links to students"
+    return (
+        f"Survivor: {describe(keep)}.\n"
+        f"Merged into it: {describe(other)}.\n\n"
+        f"The merged record's {related} and history move to #{keep.user_id}; it is marked "
+        f"merged, not deleted. u undoes the last merge."
+    )
+
+
 class DuplicatesScreen(RosterScreen):
     MODE = "duplicates"
     HELP = (
         "Pairs of records that may be the same person, best first. Each field is marked: "
         "= same, ≈ close (a nickname, swapped names, a typo, day and month swapped), ≠ differs, "
-        "· missing. l merges keeping the left record, r keeping the right (the other's links, "
-        "classes and history move to it); n marks them as not the same person (never proposed "
-        "again); s skips for now; u undoes the last merge. The next pair comes up at once."
+        "· missing. l merges keeping the left record, r keeping the right, once you confirm "
+        "(y or Enter; the other's links, classes and history move to it); n marks them as not "
+        "the same person (never proposed again); s skips for now; u undoes the last merge. The "
+        "next pair comes up at once."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("l", "merge('left')", "Merge→left"),
@@ -93,8 +117,7 @@ class DuplicatesScreen(RosterScreen):
         yield Plain("", id="dup-head")
         yield FillTable(id="dup-pair", cursor_type="row")
         yield Plain("", id="dup-why")
-        yield BusyBar()
-        yield Footer(compact=True)
+        yield from bottom_bars()
 
     def reload(self) -> None:
         self.available = self.gw.supports("duplicates_list")
@@ -146,12 +169,13 @@ class DuplicatesScreen(RosterScreen):
             side = "left" if suggested == c.left.user_id else "right"
             text.append(f" · suggested survivor: {side}")
         head.update(text)
+        side = self.side_width()
         table.set_columns(
             [
                 ("Field", 11),
                 ("", 10),
-                (f"l: #{c.left.user_id}", 26),
-                (f"r: #{c.right.user_id}", None),
+                (f"l: #{c.left.user_id}", side),
+                (f"r: #{c.right.user_id}", side),
             ]
         )
         for label, attribute, field in FIELDS:
@@ -168,9 +192,20 @@ class DuplicatesScreen(RosterScreen):
                 word = "· not used"  # both have it, but the score does not weigh it here
             mark = Text(word, style=style)
             style = "bold" if verdict == "differ" else ""
-            table.add_row(label, mark, Text(left[:26], style=style), Text(right[:26], style=style))
+            cells = [Text(value, style=style) for value in (left, right)]
+            lines = max(len(cell.wrap(self.app.console, side)) for cell in cells)
+            table.add_row(label, mark, *cells, height=min(lines, 3))
         self.query_one("#dup-why", Static).update(why(c))
         self.refresh_bindings()
+
+    def side_width(self) -> int:
+        """Both records get half of what the field and verdict columns leave (long values wrap)."""
+        width = self.query_one(FillTable).size.width or self.size.width or 80
+        return max(12, (width - 11 - 10 - 4 * 2 - 2) // 2)  # 2: a scrollbar when rows wrap
+
+    def on_resize(self) -> None:
+        if self.candidates:
+            self.show_current()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("merge", "reject", "skip"):
@@ -199,9 +234,35 @@ class DuplicatesScreen(RosterScreen):
         self.reload()
 
     def action_merge(self, side: str) -> None:
+        """Confirm first, naming the survivor: a merge moves one record's life into another."""
         c = self.candidates[0]
         keep, other = (c.left, c.right) if side == "left" else (c.right, c.left)
-        name = f"{keep.given_name or ''} {keep.family_name or ''}".strip()
+        suggested = getattr(c, "survivor_id", None)
+        if suggested is not None and suggested != keep.user_id:
+            key = "l" if suggested == c.left.user_id else "r"
+            self.notify(
+                f"#{suggested} {person(c.left if key == 'l' else c.right)} is the sync-managed "
+                f"record and must survive: {key} merges into it.",
+                title="Not merged",
+                severity="warning",
+            )
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.candidates and self.candidates[0].candidate_id == c.candidate_id:
+                self.merge(c, keep, other)
+
+        self.keep_on_resume = True  # a reload now could bring back the pair being merged
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Merge #{other.user_id} into #{keep.user_id}?",
+                merge_consequences(c, keep, other),
+                f"Merge, keeping #{keep.user_id}",
+            ),
+            answered,
+        )
+
+    def merge(self, c: Any, keep: Any, other: Any) -> None:
         self._next()
         self.write(
             "duplicates_merge",
@@ -211,7 +272,8 @@ class DuplicatesScreen(RosterScreen):
             c.candidate_id,
             busy=f"Merging #{other.user_id} into #{keep.user_id}…",
             then=self._done(
-                f"#{other.user_id} merged into #{keep.user_id} {name}. u undoes it.", "Merged"
+                f"#{other.user_id} merged into #{keep.user_id} {person(keep)}. u undoes it.",
+                "Merged",
             ),
             failed=self._write_failed,
         )

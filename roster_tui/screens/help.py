@@ -12,28 +12,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 
-from roster_tui.widgets.chrome import NAV, Plain
-
-GLOBAL_KEYS = [
-    ("1 … 6", "switch screen: " + ", ".join(label for _, label in NAV.values())),
-    ("?", "this help"),
-    ("ctrl+r", "load the screen's data again"),
-    ("ctrl+p", "command palette: every screen and action by name"),
-    ("tab / shift+tab", "move between the parts of a screen"),
-    ("q / ctrl+q", "quit"),
-]
-
-
-def ours(node: object, binding: Binding) -> bool:
-    """A binding this app declares (not a Textual widget's cursor keys)."""
-    for cls in type(node).__mro__:
-        if binding in cls.__dict__.get("BINDINGS", ()):
-            return cls.__module__.startswith("roster_tui") and bool(binding.description)
-    return False
+from roster_tui.keys import global_keys, key_lines
+from roster_tui.widgets.chrome import Plain
 
 
 class HelpScreen(ModalScreen[None]):
-    """Built from the screen's own help text and its active bindings, so it never goes stale."""
+    """Built from the screen's own help text and the keys its footer shows (roster_tui/keys.py),
+    so it never goes stale and never disagrees with the footer."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
@@ -58,18 +43,10 @@ class HelpScreen(ModalScreen[None]):
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
         about = getattr(self.of, "HELP", "")
-        seen: set[str] = set()
-        for key, active in self.of.active_bindings.items():
-            binding = active.binding
-            if not ours(active.node, binding) or binding.description in seen:
-                continue
-            if key in "123456" or binding.action in ("help", "quit"):
-                continue
-            seen.add(binding.description)
-            shown = binding.key_display or self.app.get_key_display(binding)
-            table.add_row(shown, (binding.tooltip or binding.description).rstrip("…"))
+        for line in key_lines(self.of):
+            table.add_row(line.keys, line.description)
         table.add_row("", "")
-        for key, meaning in GLOBAL_KEYS:
+        for key, meaning in global_keys(self.app):
             table.add_row(key, meaning)
         where = getattr(getattr(self.app, "gw", None), "where", "")
         if where:

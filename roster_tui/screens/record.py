@@ -11,10 +11,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from roster_tui.screens.base import RosterScreen, tab_after
-from roster_tui.widgets.chrome import BusyBar, NavBar, Plain
+from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
 from roster_tui.words import when
 
 STATUS_WORD = {"active": "✓ active", "archived": "▣ archived", "merged": "⇢ merged"}
@@ -69,8 +69,7 @@ class RecordScreen(RosterScreen):
                 yield DataTable(id="record-classes", cursor_type="row")
             with TabPane("History", id="history"):
                 yield DataTable(id="record-history", cursor_type="row")
-        yield BusyBar()
-        yield Footer(compact=True)
+        yield from bottom_bars()
 
     def reload(self) -> None:
         self.call("user_detail", str(self.user_id), then=self.show_user)
@@ -256,8 +255,7 @@ class ClassroomScreen(RosterScreen):
                 yield DataTable(id="record-members", cursor_type="row")
             with TabPane("History", id="history"):
                 yield DataTable(id="record-history", cursor_type="row")
-        yield BusyBar()
-        yield Footer(compact=True)
+        yield from bottom_bars()
 
     @staticmethod
     def _title(row: dict[str, Any]) -> Text:

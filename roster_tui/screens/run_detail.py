@@ -8,13 +8,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane, Tabs
 
 from daemon.models import Run
 from roster_tui.screens.base import RosterScreen, tab_after
 from roster_tui.screens.run_decisions import RUN_DECISION_BINDINGS, RunDecisions, decision_allowed
 from roster_tui.widgets.changes_panel import ChangesPanel
-from roster_tui.widgets.chrome import BusyBar, NavBar, Plain
+from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
 from roster_tui.widgets.conflicts_panel import ConflictsPanel
 from roster_tui.widgets.results_panel import FilesPanel, RowsPanel
 from roster_tui.widgets.run_summary import summary, title_line
@@ -60,8 +60,7 @@ class RunDetailScreen(RunDecisions, RosterScreen):
                 yield RowsPanel(self.run_id)
             with TabPane("Files", id="files"):
                 yield FilesPanel()
-        yield BusyBar()
-        yield Footer(compact=True)
+        yield from bottom_bars()
 
     def on_mount(self) -> None:
         if self.first_tab != "summary":
@@ -84,12 +83,18 @@ class RunDetailScreen(RunDecisions, RosterScreen):
         errors = run.rows.error
         tabs.get_tab("rows").label = f"Rows ({errors:,} ✗)" if errors else "Rows"  # type: ignore[assignment]
         tabs.get_tab("changes").label = f"Changes ({run.total_changes():,})"  # type: ignore[assignment]
+        self.call_after_refresh(self._underline_active_tab)
         self.query_one(FilesPanel).show_run(run)
         if first:
             self.query_one(ChangesPanel).show_run(run)
             self.query_one(ConflictsPanel).load()
             self.query_one(RowsPanel).start(run)
         self.refresh_bindings()
+
+    def _underline_active_tab(self) -> None:
+        """Textual moves the underline on each relabel, sometimes from the labels' old widths;
+        once the new widths are laid out, it goes under the active tab again."""
+        self.query_one(TabbedContent).query_one(Tabs)._highlight_active(animate=False)
 
     @property
     def selected_run(self) -> Run | None:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from datetime import datetime
+from typing import ClassVar
 
+from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from daemon.models import Run
 from roster_tui.screens.base import RosterScreen
 from roster_tui.screens.run_decisions import RUN_DECISION_BINDINGS, RunDecisions, decision_allowed
-from roster_tui.widgets.chrome import BusyBar, NavBar, Plain
+from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
 from roster_tui.widgets.paged_table import FillTable
+from roster_tui.widgets.run_summary import marked, override_line
 from roster_tui.words import (
     STATUS_MEANING,
     drop_name,
@@ -61,8 +65,7 @@ class RunsScreen(RunDecisions, RosterScreen):
             yield FillTable(id="runs", cursor_type="row")
             yield Plain(id="runs-empty", classes="empty")
             yield Plain(id="run-preview")
-        yield BusyBar()
-        yield Footer(compact=True)
+        yield from bottom_bars()
 
     def on_mount(self) -> None:
         self.query_one("#runs", FillTable).set_columns(COLUMNS)
@@ -131,7 +134,22 @@ class RunsScreen(RunDecisions, RosterScreen):
         self.action_open()
 
     def show_preview(self) -> None:
-        self.query_one("#run-preview", Static).update(preview(self.current))
+        """The preview takes the room the list does not need (the list keeps its runs, up to half
+        the height, and at least five lines)."""
+        box = self.query_one("#run-preview", Static)
+        body = self.query_one("#runs-body").size
+        table_rows = max(5, min(len(self.runs) + 1, max(6, body.height // 2)))  # 5: its CSS
+        room = body.height - 1 - table_rows  # 1: the rule above the preview
+        width = max(20, body.width - 2)
+
+        def fits(renderable: RenderableType) -> bool:
+            options = self.app.console.options.update_width(width)
+            return len(self.app.console.render_lines(renderable, options, pad=False)) <= room
+
+        box.update(preview(self.current, self.now(), fits if body.height else None))
+
+    def on_resize(self) -> None:
+        self.show_preview()
 
     @property
     def selected_run(self) -> Run | None:
@@ -153,31 +171,47 @@ class RunsScreen(RunDecisions, RosterScreen):
         self.roster.plan_drop(self, None)
 
 
-def preview(run: Run | None) -> Any:
-    """Four or five lines about one run: status meaning, why held or failed, changes per kind."""
+def preview(
+    run: Run | None, now: datetime, fits: Callable[[RenderableType], bool] | None = None
+) -> RenderableType:
+    """A few lines about one run: status meaning, why held or failed, changes per kind. A held
+    run lists every limit it exceeded, as many as `fits` lets in (then '… and N more')."""
     if run is None:
         return ""
-    text = Text(no_wrap=False)
-    text.append(f"Run {run.run_id} ")
-    text.append_text(status_text(run.status))
-    text.append(f" — {STATUS_MEANING.get(run.status, run.status)}\n")
+    reasons = held_reasons(run) if run.status == "held" else []
+    # one fewer than all would only swap a reason for the line saying there is one more
+    counts = [len(reasons), *range(len(reasons) - 2, -1, -1)]
+    for shown in counts:
+        lines = _preview(run, now, reasons, shown)
+        if fits is None or fits(lines):
+            break
+    return lines
+
+
+def _preview(run: Run, now: datetime, reasons: list[str], shown: int) -> RenderableType:
+    head = Text(no_wrap=False)
+    head.append(f"Run {run.run_id} ")
+    head.append_text(status_text(run.status))
+    head.append(f" — {STATUS_MEANING.get(run.status, run.status)}")
     if run.status == "failed":
-        text.append("Error: ", style="bold")
-        text.append(f"{run.error or 'unknown'}\n")
-        return text
-    if run.status == "held":
-        reasons = held_reasons(run)
-        text.append(f"Why held ({plural(len(reasons), 'limit')} exceeded):\n", style="bold")
-        for reason in reasons[:3]:
-            text.append(f"  ‖ {reason}\n")
-        if len(reasons) > 3:
-            text.append(f"  … and {len(reasons) - 3} more (open the run)\n")
-    text.append("Changes: ", style="bold")
-    text.append(kind_counts(run) + "\n")
-    text.append("Rows: ", style="bold")
-    text.append(
+        head.append("\nError: ", style="bold")
+        head.append(run.error or "unknown")
+        return head
+    parts: list[RenderableType] = [head]
+    if run.override_by:
+        parts.append(override_line(run, now))
+    if reasons:
+        parts.append(Text(f"Why held ({plural(len(reasons), 'limit')} exceeded):", style="bold"))
+        more = [f"… and {len(reasons) - shown} more (open the run)"] if shown < len(reasons) else []
+        parts.append(marked(reasons[:shown], "‖", more))
+    tail = Text(no_wrap=False)
+    tail.append("Changes: ", style="bold")
+    tail.append(kind_counts(run) + "\n")
+    tail.append("Rows: ", style="bold")
+    tail.append(
         f"{run.rows.success:,} ok · {run.rows.warning:,} warnings · {run.rows.error:,} errors"
     )
     if run.conflicts:
-        text.append(f" · {plural(run.conflicts, 'conflict')} ({run.blocking_conflicts} blocking)")
-    return text
+        tail.append(f" · {plural(run.conflicts, 'conflict')} ({run.blocking_conflicts} blocking)")
+    parts.append(tail)
+    return Group(*parts)

@@ -8,14 +8,14 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Footer, Input, Static
+from textual.widgets import Button, DataTable, Input, Static
 
 from roster_tui.gateway import describe_error
 from roster_tui.screens.base import RosterScreen, run_call
 from roster_tui.screens.dialogs import dialog_buttons
-from roster_tui.widgets.chrome import BusyBar, Field, NavBar, Plain
+from roster_tui.widgets.chrome import Field, NavBar, Plain, bottom_bars
 from roster_tui.widgets.paged_table import FillTable
 
 NOTE = "Changes shape the next plan; open runs keep the settings they were planned with."
@@ -38,8 +38,7 @@ class SettingsScreen(RosterScreen):
         yield NavBar(self.MODE)
         yield FillTable(id="settings", cursor_type="row")
         yield Plain("", id="setting-meaning")
-        yield BusyBar()
-        yield Footer(compact=True)
+        yield from bottom_bars()
 
     def on_mount(self) -> None:
         self.query_one(FillTable).set_columns([("Setting", 32), ("Value", 16), ("Allowed", None)])
@@ -97,6 +96,7 @@ class SettingsScreen(RosterScreen):
 class EditSettingScreen(ModalScreen[list[dict[str, Any]] | None]):
     """Asks the engine to set the value; its refusal (with the allowed values) stays on screen."""
 
+    AUTO_FOCUS = "#value"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, setting: dict[str, Any]) -> None:
@@ -107,7 +107,8 @@ class EditSettingScreen(ModalScreen[list[dict[str, Any]] | None]):
         s = self.setting
         with Vertical(id="dialog", classes="-small"):
             yield Plain(f"Change {s['key']}", id="dialog-title")
-            yield Plain(f"{s['meaning']}\nAllowed: {s['allowed']}.", id="consequences")
+            with VerticalScroll(id="dialog-body"):
+                yield Plain(f"{s['meaning']}\nAllowed: {s['allowed']}.", id="consequences")
             yield Field(s["value"], id="value", select_on_focus=True, compact=True)
             yield Plain("", id="problem")
             yield dialog_buttons("Save (enter)")

@@ -14,11 +14,11 @@ from textual.widgets.option_list import Option
 from daemon.models import Change, Run
 from daemon.sync.kinds import CHANGE_KINDS
 from roster_tui.widgets.chrome import Plain
-from roster_tui.widgets.paged_table import PagedTable
+from roster_tui.widgets.paged_table import Column, PagedTable
 from roster_tui.words import KIND_NAMES, OP_SIGN, OPS
 
-COLUMNS = [("Op", 11), ("Record", 18), ("Fields: before → after", None)]
-GROUP_COLUMNS = [("Record", 20), ("Fields: before → after", None)]
+COLUMNS: list[Column] = [("Op", 11), ("Record", 18, 0.3), ("Fields: before → after", None)]
+GROUP_COLUMNS: list[Column] = [("Record", 20, 0.35), ("Fields: before → after", None)]
 SHORT_KIND = {"guardian_links": "links", "student_attributes": "attributes"}
 
 

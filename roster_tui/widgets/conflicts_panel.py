@@ -14,7 +14,7 @@ from textual.widgets import Static
 from daemon.models import Conflict
 from roster_tui.screens.base import run_call
 from roster_tui.widgets.chrome import Plain
-from roster_tui.widgets.paged_table import PagedTable
+from roster_tui.widgets.paged_table import Column, PagedTable
 from roster_tui.words import OPEN, STATUS, plural
 
 DECISION_WORDS = {
@@ -53,10 +53,17 @@ class ConflictsPanel(Vertical):
     def table(self) -> PagedTable:
         return self.query_one(PagedTable)
 
-    def columns(self) -> list[tuple[str, int | None]]:
+    def columns(self) -> list[Column]:
         first = [("✓", 1), ("#", 4)]
         run = [] if self.run_id is not None else [("Run", 6)]
-        return [*first, *run, ("Record", 18), ("Field", 12), ("Decision", 8), ("Feed says", None)]
+        return [
+            *first,
+            *run,
+            ("Record", 18, 0.25),
+            ("Field", 12),
+            ("Decision", 8),
+            ("Feed says", None),
+        ]
 
     def row(self, c: Conflict) -> list[Any]:
         cells: list[Any] = ["✓" if c.conflict_id in self.marked else " ", str(c.conflict_id)]

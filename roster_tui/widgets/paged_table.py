@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
+from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
@@ -13,11 +15,19 @@ from textual.worker import get_current_worker
 from daemon.models import Page
 
 Fetch = Callable[[int, int], Page]
-Column = tuple[str, int | None]
+# (label, width): a fixed width, or None for the last column to take the rest; or
+# (label, least width, share): as wide as its widest cell, from the least width up to that
+# share of the table's width (names are cut at 80 columns but whole at 120).
+Column = tuple[str, int | None] | tuple[str, int, float]
+
+
+def cell_width(cell: Any) -> int:
+    return cell_len(cell.plain if isinstance(cell, Text) else str(cell))
 
 
 class FillTable(DataTable[Any]):
-    """A DataTable whose last column, when given no width, takes the rest of the width."""
+    """A DataTable that fits its width: growing columns take what their cells need (up to a
+    share), and the last column, when given no width, takes the rest."""
 
     fill_last = False
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -25,15 +35,31 @@ class FillTable(DataTable[Any]):
         Binding("end", "scroll_bottom", "Last row", show=False),
     ]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.growing: dict[int, tuple[int, float]] = {}  # column index -> (least, share)
+        self.widest: dict[int, int] = {}  # column index -> widest cell seen
+
     def fit_columns(self) -> None:
         """No side scrolling at 80 columns: long last cells are cut, the detail pane has them."""
-        if not self.fill_last or not self.ordered_columns or not self.size.width:
+        if not self.ordered_columns or not self.size.width:
             return
-        last = self.ordered_columns[-1]
-        others = sum(c.get_render_width(self) for c in self.ordered_columns[:-1])
-        width = max(8, self.size.width - others - 2 * self.cell_padding - 1)
-        if last.auto_width or last.width != width:
-            last.auto_width, last.width = False, width
+        changed = False
+        room = self.size.width - 1  # the vertical scrollbar
+        for index, (least, share) in self.growing.items():
+            column = self.ordered_columns[index]
+            width = max(least, min(self.widest.get(index, 0), int(share * room)))
+            if column.auto_width or column.width != width:
+                column.auto_width, column.width = False, width
+                changed = True
+        if self.fill_last:
+            last = self.ordered_columns[-1]
+            others = sum(c.get_render_width(self) for c in self.ordered_columns[:-1])
+            width = max(8, self.size.width - others - 2 * self.cell_padding - 1)
+            if last.auto_width or last.width != width:
+                last.auto_width, last.width = False, width
+                changed = True
+        if changed:
             self._require_update_dimensions = True
             self._update_count += 1
             self.refresh()
@@ -43,9 +69,21 @@ class FillTable(DataTable[Any]):
 
     def set_columns(self, columns: Sequence[Column]) -> None:
         self.clear(columns=True)
-        for label, width in columns:
+        self.growing, self.widest = {}, {}
+        for index, (label, width, *share) in enumerate(columns):
             self.add_column(label, width=width, key=label)
+            if share and width is not None:
+                self.growing[index] = (width, share[0])
         self.fill_last = bool(columns) and columns[-1][1] is None
+        self.fit_columns()
+
+    def measure_rows(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Note the widest cell of each growing column, then fit the columns again."""
+        if not self.growing:
+            return
+        for index in self.growing:
+            widths = [cell_width(row[index]) for row in rows if index < len(row)]
+            self.widest[index] = max([self.widest.get(index, 0), *widths])
         self.fit_columns()
 
 
@@ -96,6 +134,7 @@ class PagedTable(FillTable):
     def _start(self, cursor: int) -> None:
         self._generation += 1
         self.clear()
+        self.widest = {}
         self.items, self.total, self.pages_loaded = [], None, 0
         self._restore_row = cursor
         self._load(0, min(self.MAX_PAGE, max(self.PAGE_SIZE, cursor + self.MARGIN)))
@@ -137,7 +176,9 @@ class PagedTable(FillTable):
         self.pages_loaded += 1
         self.items.extend(page.items)
         if page.items:
-            self.add_rows(self.to_row(item) for item in page.items)
+            rows = [self.to_row(item) for item in page.items]
+            self.add_rows(rows)
+            self.measure_rows(rows)
         if self._restore_row is not None:
             row = min(self._restore_row, max(0, self.row_count - 1))
             self._restore_row = None

@@ -13,11 +13,17 @@ from textual.widgets import DataTable, Static
 
 from daemon.models import RowResult, Run
 from roster_tui.widgets.chrome import Plain
-from roster_tui.widgets.paged_table import PagedTable
+from roster_tui.widgets.paged_table import Column, PagedTable
 
 FILTERS = {None: "all rows", "ERROR": "errors", "WARNING": "warnings", "SUCCESS": "ok rows"}
 STATUS_CELL = {"ERROR": "✗ err", "WARNING": "! warn", "SUCCESS": "✓ ok"}
-COLUMNS = [("Result", 6), ("File", 16), ("Line", 5), ("sourcedId", 13), ("Message", None)]
+COLUMNS: list[Column] = [
+    ("Result", 6),
+    ("File", 16),
+    ("Line", 5),
+    ("sourcedId", 13, 0.16),
+    ("Message", None),
+]
 
 
 def result_row(r: RowResult) -> list[Any]:

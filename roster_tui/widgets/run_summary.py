@@ -51,7 +51,20 @@ def summary(run: Run, now: datetime) -> RenderableType:
     return Group(*parts)
 
 
-def _status(run: Run, now: datetime) -> Text:
+def marked(lines: list[str], mark: str, more: list[str] | None = None) -> Table:
+    """Indented lines behind a mark; a wrapped line keeps the indent (narrow terminals)."""
+    grid = Table.grid(padding=(0, 1), pad_edge=True)
+    grid.add_column(width=3, justify="right")
+    grid.add_column()
+    for line in lines:
+        grid.add_row(mark, line)
+    for line in more or []:
+        grid.add_row("", line)
+    return grid
+
+
+def _status(run: Run, now: datetime) -> RenderableType:
+    parts: list[RenderableType] = []
     text = Text()
     text.append_text(status_text(run.status))
     text.append(f" — {STATUS_MEANING.get(run.status, run.status)}.\n")
@@ -62,19 +75,35 @@ def _status(run: Run, now: datetime) -> Text:
             "The Files tab shows what was found in the drop; row problems are under Rows.\n"
         )
     if run.status == "held":
-        text.append("Why it is held:\n", style="bold")
-        for reason in held_reasons(run):
-            text.append(f"  ‖ {reason}\n")
+        text.append("Why it is held:", style="bold")
+        parts.append(text)
+        parts.append(marked(held_reasons(run), "‖"))
+        text = Text()
         text.append("Approving needs a deliberate override (o), or reject it (x).\n")
     elif run.status == "planned":
         text.append("Next: a approves it, x rejects it.\n")
     elif run.status == "superseded":
         text.append("Next: p plans its drop again against today's directory.\n")
     if run.decided_at is not None:
-        text.append(f"Decided {when(run.decided_at, now)} by {run.decided_by or '?'}")
-        if run.override_by:
-            text.append(f" (hold overridden by {run.override_by})")
+        text.append(f"Decided {when(run.decided_at, now)} by {run.decided_by or '?'}\n")
+    if run.override_by:
+        text.append_text(override_line(run, now))
         text.append("\n")
+    parts.append(text)
+    return Group(*parts) if len(parts) > 1 else text
+
+
+def override_line(run: Run, now: datetime) -> Text:
+    """Who overrode the hold, when, and why: the audit log's record of a deliberate decision."""
+    text = Text()
+    text.append("‖ Hold overridden", style="bold")
+    at = f" {when(run.decided_at, now)}" if run.decided_at else ""
+    text.append(f" by {run.override_by}{at}")
+    if run.override_reason:
+        text.append(": ")
+        text.append(run.override_reason, style="italic")
+    else:
+        text.append(" (no reason was recorded)")
     return text
 
 

@@ -189,7 +189,8 @@ def test_a_second_daemon_refuses_to_start_and_leaves_the_first_alone(
     second = DaemonProcess(config_path)
     processes.append(second)
     assert second.wait() == 1
-    assert "in use by another process" in second.log()
+    assert "is in use by " in second.log()
+    assert f"(PID {os.getpid()}, user " in second.log()  # the first daemon runs in this process
     client = first.client()  # the first still answers on its socket
     assert client.list_runs() == []
     client.close()

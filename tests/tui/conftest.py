@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import io
 import shutil
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 from textual.pilot import Pilot
-from textual.worker import WorkerState
+from textual.worker import WorkerCancelled, WorkerState
 
 from daemon.db import Database
 from daemon.demo import build_demo
@@ -64,7 +65,9 @@ def make_app(client: Any, **kwargs: Any) -> RosterApp:
 async def settle(pilot: Pilot[Any], rounds: int = 8) -> None:
     """Wait for every worker (engine calls run in threads) and for the work their results start."""
     for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
+        # a load a newer one replaced (exclusive groups) is cancelled: the next round waits
+        with contextlib.suppress(WorkerCancelled):
+            await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         if not any(
             w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in pilot.app.workers

@@ -36,6 +36,11 @@ def shoot(
                 await enter_text(pilot, step[1])
             else:
                 await press(pilot, step)
+        # a tab's underline moves after its label changes (after a refresh, then animated):
+        # let it arrive before the picture
+        for _ in range(3):
+            await pilot.pause()
+            await pilot.wait_for_scheduled_animations()
 
     return snap_compare(make_app(client, **app_options), terminal_size=size, run_before=run_before)
 

@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Input
 
 from daemon.service.engine import Engine
 from roster_tui.screens.archived import ArchivedScreen
-from roster_tui.screens.dialogs import ConfirmRunScreen
+from roster_tui.screens.dialogs import ConfirmRunScreen, ConfirmScreen
 from roster_tui.screens.duplicates import DuplicatesScreen
 from roster_tui.screens.run_detail import RunDetailScreen
 from roster_tui.screens.runs import RunsScreen
@@ -138,7 +138,11 @@ async def test_merge_a_duplicate_pair_and_undo_it(demo_engine: Engine) -> None:
         assert isinstance(screen, DuplicatesScreen)
         open_before = screen.total
         pair, second = screen.candidates[0], screen.candidates[1]
-        await press(pilot, "r")  # merge, keeping the right record
+        await press(pilot, "r")  # merge, keeping the right record: first a question
+        assert isinstance(app.screen, ConfirmScreen)
+        assert f"Survivor: #{pair.right.user_id} " in text_of(app.screen.query_one("#consequences"))
+        assert screen.total == open_before  # nothing merged yet
+        await press(pilot, "y")
         assert screen.candidates[0].candidate_id == second.candidate_id  # the next one at once
         assert screen.total == open_before - 1
         assert any(

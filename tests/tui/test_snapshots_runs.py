@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from daemon.service.engine import Engine
-from tests.tui.conftest import GoneClient, ViewerClient
-from tests.tui.snap import add_failed_run, shoot, unchanged_run
+from tests.tui.conftest import FIXED_NOW, GoneClient, ViewerClient
+from tests.tui.snap import add_failed_run, pin_run, shoot, unchanged_run
 
 DOWN_TO_RUN_2 = "down"
 
@@ -63,6 +63,15 @@ def test_detail_changes(snap_compare, demo_engine: Engine) -> None:
     assert shoot(snap_compare, demo_engine, *steps)
 
 
+def test_detail_changes_wide(snap_compare, demo_engine: Engine) -> None:
+    steps = (("open", "3:changes"),)
+    assert shoot(snap_compare, demo_engine, *steps, size=(120, 40))
+
+
+def test_runs_wide_held_run_lists_every_limit(snap_compare, demo_engine: Engine) -> None:
+    assert shoot(snap_compare, demo_engine, size=(120, 40))
+
+
 def test_detail_changes_of_one_kind(snap_compare, demo_engine: Engine) -> None:
     steps = (("open", "2:changes"), "shift+tab", "down", "down", "down")
     assert shoot(snap_compare, demo_engine, *steps)
@@ -98,6 +107,12 @@ def test_detail_nothing_to_change(snap_compare, empty_engine: Engine) -> None:
     assert shoot(snap_compare, empty_engine, "enter")
 
 
+def test_detail_overridden_run_says_who_when_and_why(snap_compare, demo_engine: Engine) -> None:
+    demo_engine.apply_run(3, override=True, reason="partial upload checked with the SIS team")
+    pin_run(demo_engine, 3, FIXED_NOW.replace(hour=2, minute=0))
+    assert shoot(snap_compare, demo_engine, "enter")
+
+
 def test_detail_applied_run(snap_compare, demo_engine: Engine) -> None:
     assert shoot(snap_compare, demo_engine, "down", "down", "enter")
 
@@ -121,3 +136,19 @@ def test_plan_dialog(snap_compare, empty_engine: Engine) -> None:
 
 def test_help(snap_compare, demo_engine: Engine) -> None:
     assert shoot(snap_compare, demo_engine, DOWN_TO_RUN_2, "enter", "question_mark")
+
+
+# ---------------------------------------------------------------- small terminals
+SMALL = (60, 15)
+
+
+def test_runs_at_60x15(snap_compare, demo_engine: Engine) -> None:
+    assert shoot(snap_compare, demo_engine, size=SMALL)
+
+
+def test_override_dialog_at_60x15(snap_compare, demo_engine: Engine) -> None:
+    assert shoot(snap_compare, demo_engine, "o", ("type", "OVERRIDE"), "tab", size=SMALL)
+
+
+def test_detail_held_at_60x15(snap_compare, demo_engine: Engine) -> None:
+    assert shoot(snap_compare, demo_engine, "enter", size=SMALL)

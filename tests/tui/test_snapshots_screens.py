@@ -84,7 +84,17 @@ def test_duplicates_next_after_skip(snap_compare, demo_engine: Engine) -> None:
 
 def test_duplicates_permission_denied(snap_compare, demo_engine: Engine) -> None:
     _need_duplicates(demo_engine)
-    assert shoot(snap_compare, ViewerClient(demo_engine), "4", "l")
+    assert shoot(snap_compare, ViewerClient(demo_engine), "4", "l", "y")
+
+
+def test_duplicates_merge_asks_naming_the_survivor(snap_compare, demo_engine: Engine) -> None:
+    _need_duplicates(demo_engine)
+    assert shoot(snap_compare, demo_engine, "4", "r")
+
+
+def test_duplicates_wide(snap_compare, demo_engine: Engine) -> None:
+    _need_duplicates(demo_engine)
+    assert shoot(snap_compare, demo_engine, "4", size=(120, 40))
 
 
 # ---------------------------------------------------------------- directory
