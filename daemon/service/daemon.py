@@ -391,11 +391,15 @@ class Daemon:
             row = self.history.get(drop_id)
         if row.status in ("superseded", "failed", "planned", "skipped"):  # decided already
             label = f"run-{row.run_id}" if row.run_id is not None else row.status
+            if row.status == "failed":
+                LOG.warning("%s is not planned again: %s", name, row.reason)
             self._archive(path, name, label)
             return
         self.state.set_busy(f"checking {name}")
         label = "failed"
         try:
+            with self.write_lock:  # committed first: a drop that kills the daemon is tried once
+                self.history.update(row.drop_id, "planning", None, self.clock(), audited=False)
             digest = content_hash(path, self.scratch)
             with self.write_lock:
                 earlier = self._earlier_run(digest)

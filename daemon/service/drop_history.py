@@ -256,11 +256,35 @@ class DropHistory:
         now: datetime,
         exists: Callable[[str], bool],
     ) -> list[str]:
-        """At start, after a crash or kill: a queued drop whose files are gone from the queue
-        failed.
+        """At start, after a crash or kill: a drop left `planning` was interrupted. If its run got
+        planned, it is that run's; otherwise it FAILED and is not planned again by itself (a drop
+        that kills the daemon would otherwise do so after every restart). A queued drop whose
+        files are gone from the queue failed too.
 
         `run_status`: (source path, run id, status) of the runs made from queued drops."""
+        by_source = {}
+        for source, run_id, status in run_status:
+            by_source.setdefault(source, []).append((run_id, status))
         notes = []
+        for row in self._rows("status = 'planning'", []):
+            runs = sorted(by_source.get(row.queued_as or "", []))
+            done = [(r, s) for r, s in runs if s != "failed"]
+            if done:
+                run_id, _ = done[-1]
+                self.update(row.drop_id, "planned", None, now, run_id)
+                continue
+            run_id = runs[-1][0] if runs else None
+            hint = (
+                f"`roster-sync replan {run_id}` once the cause is fixed"
+                if run_id is not None
+                else "`roster-sync run` on its archived folder"
+            )
+            reason = (
+                "planning it was interrupted (the daemon stopped, crashed or was killed while "
+                f"planning it); not planned again by itself: deliver a new drop, or {hint}"
+            )
+            self.update(row.drop_id, "failed", reason, now, run_id)
+            notes.append(f"{row.name}: {reason}")
         for row in self._rows("status = 'queued'", []):
             if row.queued_as and not exists(row.queued_as):
                 reason = "its files disappeared from the queue before it was planned"
