@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from tests.sftp.sshd import SshdServer
 
 from .conftest import (
     SAMPLE,
+    ZONE,
     archived,
     cli,
     preset,
@@ -384,5 +385,32 @@ def test_loose_files_at_the_server_root_make_a_new_drop_each_time_they_are_rewri
         file_rows(client.get_run(2), "users.csv") == EXPECTED["drops"]["day2"]["rows"]["users.csv"]
     )
     wait_for(lambda: len(archived(config.archive)) == 2)
+    client.close()
+    assert daemon.stop() == 0
+
+
+def test_at_the_daily_start_time_the_server_is_polled_until_its_drops_have_settled(
+    make_daemon_config, make_config, put, sshd, start_daemon, clock, ticks, tmp_path
+) -> None:
+    """Daily sync only (the default): the start time's mirror sees the files for the first time,
+    so none is settled yet; the daemon keeps polling until they are, then syncs the drop."""
+    upload(put, "2026-09-14", SAMPLE / "day1", EXPORTED)
+    sftp = sftp_settings(make_config, remote_quiet_seconds=FOREVER)
+    config_path = make_daemon_config(mirror=str(tmp_path / "mirror"), sftp=sftp)
+    clock.set(datetime(2026, 9, 14, 1, 59, tzinfo=ZONE))
+    daemon = start_daemon(config_path, clock, ticks)
+    client = daemon.client()
+    before = logins(sshd)
+    clock.wait_reads(3)
+    assert logins(sshd) == before  # nothing is polled before the start time
+    clock.set(datetime(2026, 9, 14, 2, 0, 1, tzinfo=ZONE))
+    polls(sshd, 3)  # polled again and again: the drop due at 02:00 is not in yet
+    assert runs_in(client) == []
+    assert any("is still changing on the server" in line for line in pending(client))
+    ticks.advance(FOREVER)
+    wait_for(lambda: runs_in(client) == [(1, "planned")], 60, "the drop due at 02:00")
+    settled = logins(sshd)
+    clock.wait_reads(5)
+    assert logins(sshd) == settled  # and then no more polling until tomorrow
     client.close()
     assert daemon.stop() == 0
