@@ -5,9 +5,10 @@ users.csv gets archived), so a truncated file under its real name would archive 
 download therefore lands in a hidden temp name first and is renamed only after its size (and the
 remote mtime) check out; and a changed remote file is downloaded only once it has listed the same
 across polls for the remote quiet period (`MirrorMemory.steady`), because a stalled upload keeps
-its size and mtime and would pass every check of a single listing. Connection handling and retries live in `sftp.py`; this module only tells
-"the session died" (`ConnectionLost`, retry) apart from "this file failed" (`RemoteFileError`, note
-it and go on) and "stop" (`MirrorAbort`, e.g. the local disk is full).
+its size and mtime and would pass every check of a single listing. Connection handling and
+retries live in `sftp.py`; this module only tells "the session died" (`ConnectionLost`, retry)
+apart from "this file failed" (`RemoteFileError`, note it and go on) and "stop" (`MirrorAbort`,
+e.g. the local disk is full).
 """
 
 from __future__ import annotations
