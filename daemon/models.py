@@ -131,6 +131,46 @@ class Page(BaseModel):
     items: list[Any]
 
 
+class DropInfo(BaseModel):
+    """One drop the daemon decided about: what ordered it and why it was planned or not."""
+
+    drop_id: int
+    source: str  # inbox | sftp
+    name: str
+    status: str  # queued | planning | planned | failed | skipped | superseded | seen
+    reason: str | None = None
+    run_id: int | None = None
+    first_seen_at: datetime | None = None
+    complete_at: datetime | None = None
+    export_at: datetime | None = None
+    ordered_by: str | None = None  # name | manifest | first seen
+    decided_at: datetime | None = None
+    change_note: str | None = None  # changed on the server after it was taken (SFTP)
+
+    def describe(self) -> str:
+        """One line for `roster-sync status`."""
+        what = self.status + (f" (run {self.run_id})" if self.run_id is not None else "")
+        parts = [f"{self.source} {self.name}: {what}"]
+        if self.reason:
+            parts.append(self.reason)
+        if self.export_at is not None and self.ordered_by == "first seen":
+            parts.append("ordered by when it was first seen (no export date in its name)")
+        elif self.export_at is not None and self.ordered_by:
+            parts.append(
+                f"exported {self.export_at:%Y-%m-%d %H:%M} (date in its {self.ordered_by})"
+            )
+        times = []
+        if self.first_seen_at is not None:
+            times.append(f"first seen {self.first_seen_at:%Y-%m-%d %H:%M:%S}")
+        if self.complete_at is not None:
+            times.append(f"complete {self.complete_at:%H:%M:%S}")
+        if times:
+            parts.append(", ".join(times))
+        if self.change_note:
+            parts.append(f"changed on the server since it was taken: {self.change_note}")
+        return "; ".join(parts)
+
+
 class DaemonInfo(BaseModel):
     running: bool
     pid: int | None = None
@@ -145,6 +185,8 @@ class DaemonInfo(BaseModel):
     last_mirror_result: str | None = None
     busy: str | None = None
     pending_drops: list[str] = Field(default_factory=list)
+    drops: list[DropInfo] = Field(default_factory=list)  # the latest decisions, newest first
+    drops_seen_at_first_mirror: int = 0  # older drops the first SFTP mirror recorded, unplanned
 
 
 class Status(BaseModel):

@@ -65,6 +65,15 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"{status.open_duplicates} duplicate candidates"
     )
     d = status.daemon
+    if d.drops_seen_at_first_mirror:
+        n = d.drops_seen_at_first_mirror
+        print(
+            f"First mirror: {n} older drop{'' if n == 1 else 's'} on the server recorded as seen, "
+            "not planned (only the newest drop there is)"
+        )
+    for drop in d.drops:  # newest first
+        if drop.status != "seen" or drop.change_note:
+            print(f"Drop: {drop.describe()}")
     if not d.running:
         print("Daemon: not running (this command opened the database itself)")
         return 0

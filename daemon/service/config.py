@@ -6,9 +6,9 @@ import os
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from daemon.service.sftp import SftpConfig
+from daemon.service.sftp import SftpConfig, check_marker_name
 
 CONFIG_ENV = "ROSTER_SYNC_CONFIG"
 
@@ -33,11 +33,17 @@ class DaemonConfig(BaseModel):
     archive: Path
     socket: Path
     quiet_seconds: float = Field(30, ge=0)
+    ready_marker: str | None = None  # inbox drops wait for this file, written last ([sftp] too)
     socket_group: str | None = None
     mirror: Path | None = None  # local copy of the SFTP folder (default: next to the database)
     log_level: str = "INFO"
     sftp: SftpConfig | None = None
     roles: RolesConfig = Field(default_factory=RolesConfig)
+
+    @field_validator("ready_marker")
+    @classmethod
+    def _plain_name(cls, value: str | None) -> str | None:
+        return check_marker_name(value, "ready_marker")
 
     @property
     def mirror_dir(self) -> Path:

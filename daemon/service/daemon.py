@@ -6,6 +6,13 @@ periodic rescan covers missed events); the socket server answers the TUI and CLI
 its own, each call on its own database cursor, writes serialized by `write_lock`, which the loop
 also holds while it plans. SIGTERM/SIGINT only set a flag: the current step (a plan, an apply,
 a move to the archive) finishes, then the socket is removed and the process exits 0.
+
+What a drop goes through, whatever brought it (the inbox or the SFTP mirror):
+seen -> complete (`inbox.py` decides, for both) -> taken in export order (`drop_order.py`; one
+older than a drop already taken is superseded, never planned) -> queued -> planned once (a
+newer plan supersedes the source's older open runs) -> archived. Every decision is recorded in
+`drop_history.py`; a drop that was taken is history, and a later change to it on the server is
+reported, not planned again.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -37,9 +44,32 @@ from daemon.service.daemon_engine import (
     configure_logging,
     describe_sftp,
 )
-from daemon.service.inbox import InboxTracker, content_hash, scan_inbox
+from daemon.service.drop_history import INBOX, SFTP, DropHistory, decode_signature
+from daemon.service.drop_order import (
+    OrderKey,
+    late_reason,
+    newest_first_mirror,
+    order_key,
+)
+from daemon.service.inbox import (
+    SFTP_ROOT_DROP,
+    Candidate,
+    DropKey,
+    InboxTracker,
+    Readiness,
+    RemoteView,
+    SteadyFiles,
+    content_hash,
+    group_units,
+    manifest_text,
+    mirror_candidates,
+    scan_inbox,
+    unit_files,
+)
 from daemon.service.schedule import Clock, crossed, system_clock
 from daemon.service.server import ApiServer
+from daemon.service.sftp import SftpError, mirror
+from daemon.service.sftp_mirror import MirrorMemory, MirrorReport
 from daemon.settings import SyncSettings, load_settings
 from daemon.sync.runs import recover_interrupted
 
@@ -53,18 +83,27 @@ class _Stopping(Exception):
 
 
 class Daemon:
-    def __init__(self, config: DaemonConfig, clock: Clock) -> None:
+    def __init__(
+        self, config: DaemonConfig, clock: Clock, ticks: Callable[[], float] = time.monotonic
+    ) -> None:
         self.config = config
         self.clock = clock
         self.stop = threading.Event()
         self.wake = threading.Event()
         self.write_lock = threading.Lock()
         self.state = DaemonState(config=config, clock=clock, wake=self.wake, started_at=clock())
-        self.tracker = InboxTracker(config.quiet_seconds)
+        # quiet periods are measured on `ticks` (monotonic; tests move it on by hand)
+        self.tracker = InboxTracker(config.quiet_seconds, clock=ticks, wall=clock)
         self.rescan_every = min(max(config.quiet_seconds, 0.2), 30.0)
-        self.due: set[str] = set()  # drops to sync as soon as they are complete
+        self.due: set[DropKey] = set()  # drops to sync as soon as they are complete
+        self.holding: dict[DropKey, str] = {}  # complete, but an older drop is still arriving
         self.retry_at: dict[Path, float] = {}
+        self.memory: MirrorMemory | None = None
+        if config.sftp is not None:
+            self.memory = MirrorMemory(SteadyFiles(config.sftp.remote_quiet_seconds, ticks))
+        self.remote: RemoteView | None = None  # the server as the last mirror saw it
         self.db: Database | None = None
+        self.history: DropHistory | None = None
         self.server: ApiServer | None = None
         self.prev_wall = self.state.started_at
         self.next_scan = 0.0
@@ -81,8 +120,15 @@ class Daemon:
         if daemon_running(cfg.socket):  # another daemon (of another database) owns the socket
             raise RuntimeError(f"another roster-sync daemon answers on {cfg.socket}")
         recover_interrupted(self.db)
+        self.history = DropHistory(self.db, DAEMON_ACTOR)
         for note in files.recover_queue(cfg.inbox):
             LOG.info("queue: %s", note)
+        queue_runs = self.db.rows(
+            "SELECT source, run_id, status FROM runs WHERE starts_with(source, ?)",
+            [str(files.queue_dir(cfg.inbox)) + os.sep],
+        )
+        for note in self.history.recover(queue_runs, self.clock(), lambda p: Path(p).exists()):
+            LOG.warning("queue: %s", note)
         shutil.rmtree(self.scratch, ignore_errors=True)  # ZIPs unpacked for hashing before a crash
         self.server = ApiServer(
             cfg.socket, cfg.roles, self._engine_for, self.write_lock, cfg.socket_group
@@ -175,12 +221,11 @@ class Daemon:
             LOG.info("%s: syncing every complete drop in the inbox", why)
             if self.config.sftp is not None:
                 self._mirror()
-                self.next_poll = time.monotonic() + self.config.sftp.poll_seconds
             self._scan(time.monotonic())
             self.due |= self.tracker.names()
-        elif on_arrival and self.config.sftp is not None and mono >= self.next_poll:
+        elif self._polling(on_arrival) and mono >= self.next_poll:
             self._mirror()
-            self.next_poll = time.monotonic() + self.config.sftp.poll_seconds
+            self._scan(time.monotonic())
         if self._prune_due(now):
             self._prune(settings, now)
         waits = self._queue_ready(on_arrival)
@@ -194,55 +239,171 @@ class Daemon:
         self._publish_pending(settings, on_arrival)
         mono = time.monotonic()
         timeouts = [MAX_TICK, self.next_scan - mono]
-        if on_arrival and self.config.sftp is not None:
+        if self._polling(on_arrival):
             timeouts.append(self.next_poll - mono)
         return min(timeouts)
 
+    def _polling(self, on_arrival: bool) -> bool:
+        """Poll the server: on arrival, always; else only while drops that were due at the start
+        time are still arriving there."""
+        if self.config.sftp is None:
+            return False
+        return on_arrival or any(source == SFTP for source, _ in self.due)
+
     def _scan(self, mono: float) -> None:
-        self.tracker.observe(scan_inbox(self.config.inbox))
+        found = scan_inbox(self.config.inbox, self.config.ready_marker)
+        found += self._sftp_candidates()
+        self.tracker.observe(found)
         self.due &= self.tracker.names()
         self.next_scan = mono + self.rescan_every
 
+    def _sftp_candidates(self) -> list[Candidate]:
+        """The server's drops not decided yet, as the last mirror saw them. A drop that was taken
+        is history; only the loose files at the top make a new drop each time one is rewritten
+        (a file merely gone from there does not)."""
+        view, cfg = self.remote, self.config
+        if view is None or cfg.sftp is None:
+            return []
+        assert self.history is not None
+        marker = cfg.sftp.ready_marker
+        decided = self.history.latest_by_name(SFTP)
+        units = []
+        for unit, rels in sorted(group_units(view.listing, marker).items()):
+            if unit == "":
+                row = decided.get(SFTP_ROOT_DROP)
+                if row is None or not set(rels.items()) <= set(
+                    decode_signature(row.signature).items()
+                ):
+                    units.append(unit)
+            elif unit not in decided:
+                units.append(unit)
+        return mirror_candidates(cfg.mirror_dir, view, units, marker)
+
     def _queue_ready(self, on_arrival: bool) -> list[float]:
-        """Move complete, due drops into the queue; return when pending ones are worth a look."""
+        """Take complete, due drops in export order; return when pending ones are worth a look.
+
+        A complete drop waits while an older one of the same source is still arriving, so drops
+        that arrive together are planned oldest export first."""
         waits = []
+        ready: list[tuple[OrderKey, Readiness]] = []
+        arriving: dict[str, OrderKey] = {}
+        self.holding = {}
         for state in self.tracker.states():
             c = state.candidate
             if not state.ready:
                 if state.wait is not None:
                     waits.append(state.wait)
+                if state.in_progress:
+                    key = self._order(state, with_manifest=False)
+                    arriving[c.source] = min(arriving.get(c.source, key), key)
                 continue
-            if not (on_arrival or c.name in self.due):
+            if on_arrival or c.key in self.due:
+                ready.append((self._order(state, with_manifest=True), state))
+        for key, state in sorted(ready, key=lambda item: item[0]):
+            older = arriving.get(state.candidate.source)
+            if older is not None and older < key:
+                self.holding[state.candidate.key] = (
+                    f"complete; waits for the older drop {older.name} to finish arriving"
+                )
                 continue
-            if state.reason:
-                LOG.warning("%s: %s", c.name, state.reason)
-            try:
-                if c.kind == "root":
-                    stamp = f"inbox-root-{self.clock():%Y%m%d-%H%M%S}"
-                    target = files.queue_loose_files(c.path, [f.rel for f in c.files], stamp)
-                else:
-                    target = files.queue_drop(c.path, c.name, self.config.inbox)
-            except OSError as exc:
-                LOG.error("cannot move %s out of the inbox: %s", c.name, exc)
-                continue
-            LOG.info("%s is complete; queued as %s", c.name, target.relative_to(self.config.inbox))
-            self.tracker.forget(c.name)
-            self.due.discard(c.name)
+            self._take(state, key)
         return waits
+
+    def _order(self, state: Readiness, with_manifest: bool) -> OrderKey:
+        c = state.candidate
+        text = manifest_text(c) if with_manifest else None
+        return order_key(c.name, state.first_seen or self.clock(), text)
+
+    def _take(self, state: Readiness, key: OrderKey) -> None:
+        """A complete drop: queue it, or record it as superseded when it is older than a drop of
+        its source that was already taken (an older export must not undo a newer one)."""
+        assert self.history is not None
+        c, cfg = state.candidate, self.config
+        signature = None
+        if c.source == SFTP and self.remote is not None:
+            unit = "" if c.kind == "root" else c.name
+            signature = unit_files(self.remote, unit, cfg.sftp.ready_marker if cfg.sftp else None)
+        record = {
+            "source": c.source, "key": key, "first_seen": state.first_seen,
+            "complete_at": state.complete_at, "signature": signature,
+        }  # fmt: skip
+        with self.write_lock:
+            late = late_reason(key, self.history.newest_taken(c.source))
+            if late and c.source == SFTP:  # nothing to move: the mirror keeps the files
+                self.history.record(
+                    name=c.name, status="superseded", reason=late, now=self.clock(), **record
+                )
+        if late:
+            LOG.warning("%s is superseded, not planned (%s): %s", c.label, key.describe(), late)
+        if late and c.source == SFTP:
+            self._forget(c)
+            return
+        if state.reason:
+            LOG.warning("%s: %s", c.label, state.reason)
+        try:
+            if c.source == SFTP:
+                name = "sftp" if c.kind == "root" else f"sftp-{c.name}"
+                target = files.queue_snapshot(c, cfg.inbox, name)
+            elif c.kind == "root":
+                name = f"inbox-root-{self.clock():%Y%m%d-%H%M%S}"
+                target = files.queue_loose_files(c.path, [f.rel for f in c.files], name)
+            else:
+                name = c.name
+                target = files.queue_drop(c.path, c.name, cfg.inbox)
+        except OSError as exc:
+            LOG.error("cannot queue %s: %s", c.label, exc)
+            return
+        where = target.relative_to(cfg.inbox)
+        with self.write_lock:
+            self.history.record(
+                name=name if c.source == INBOX else c.name,
+                status="superseded" if late else "queued",
+                reason=late or f"complete; {key.describe()}",
+                now=self.clock(),
+                queued_as=target,
+                **record,
+            )
+        if late:
+            LOG.info("%s moved to the queue, to be archived as superseded", c.label)
+        else:
+            LOG.info("%s is complete; queued as %s (%s)", c.label, where, key.describe())
+        self._forget(c)
+
+    def _forget(self, c: Candidate) -> None:
+        self.tracker.forget(c.key)
+        self.due.discard(c.key)
 
     # ------------------------------------------------------------------ one drop
     def _process(self, path: Path) -> None:
-        """Plan one queued drop (unless its content was planned before), then archive it."""
-        assert self.db is not None
+        """Plan one queued drop once (unless its content was planned before), then archive it."""
+        assert self.db is not None and self.history is not None
         name = path.name
         if not path.exists():
             return
+        row = self.history.by_queue_path(path)
+        if row is None:  # queued by an older daemon: decided now, as it stands
+            with self.write_lock:
+                drop_id = self.history.record(
+                    source=SFTP if name.startswith("sftp") else INBOX, name=name,
+                    status="queued", reason="found in the queue at start", now=self.clock(),
+                    first_seen=self.clock(), queued_as=path,
+                )  # fmt: skip
+            row = self.history.get(drop_id)
+        if row.status in ("superseded", "failed", "planned", "skipped"):  # decided already
+            label = f"run-{row.run_id}" if row.run_id is not None else row.status
+            if row.status == "failed":
+                LOG.warning("%s is not planned again: %s", name, row.reason)
+            self._archive(path, name, label)
+            return
         self.state.set_busy(f"checking {name}")
-        digest = content_hash(path, self.scratch)
         label = "failed"
         try:
+            with self.write_lock:  # committed first: a drop that kills the daemon is tried once
+                self.history.update(row.drop_id, "planning", None, self.clock(), audited=False)
+            digest = content_hash(path, self.scratch)
             with self.write_lock:
                 earlier = self._earlier_run(digest)
+                now = self.clock()
                 if earlier is not None:
                     run_id, source = earlier
                     if source == str(path):
@@ -250,13 +411,16 @@ class Daemon:
                             "%s was planned as run %d before a restart; archiving it", name, run_id
                         )
                         label = f"run-{run_id}"
+                        self.history.update(row.drop_id, "planned", None, now, run_id)
                     else:
                         LOG.info(
                             "%s has the same content as run %d; not planned again", name, run_id
                         )
                         label = f"duplicate-of-run-{run_id}"
+                        why = f"the same content as run {run_id}; not planned again"
+                        self.history.update(row.drop_id, "skipped", why, now, run_id)
                 else:
-                    label = self._plan(path, name)
+                    label = self._plan(path, name, row.drop_id, row.source)
         finally:
             self.state.set_busy(None)
         self._archive(path, name, label)
@@ -272,8 +436,10 @@ class Daemon:
         )
         return (int(rows[0][0]), rows[0][1]) if rows else None
 
-    def _plan(self, path: Path, name: str) -> str:
-        assert self.db is not None
+    def _plan(self, path: Path, name: str, drop_id: int, source: str) -> str:
+        """Plan the drop (the caller holds the write lock); a newer plan supersedes the source's
+        older open runs, so nobody approves the older one by mistake."""
+        assert self.db is not None and self.history is not None
 
         def progress(label: str, done: int, total: int | None) -> None:
             self.state.set_busy(f"planning {name}: {label}")
@@ -281,19 +447,31 @@ class Daemon:
         self.state.set_busy(f"planning {name}")
         LOG.info("planning %s", name)
         engine = DaemonEngine(self.db, DAEMON_ACTOR, self.state, CallbackProgress(progress))
-        kind = "sftp" if name.startswith("sftp") else None
         try:
-            run = engine.plan_source(str(path), kind)
+            run = engine.plan_source(str(path), "sftp" if source == SFTP else None)
         except duckdb.FatalException:
             raise
-        except Exception:
+        except Exception as exc:
             LOG.exception("planning %s failed", name)
             run_id = self.db.one("SELECT max(run_id) FROM runs WHERE source = ?", [str(path)])
+            why = f"planning failed: {type(exc).__name__}: {exc}; not planned again by itself"
+            self.history.update(drop_id, "failed", why, self.clock(), run_id)
             return f"run-{run_id}" if run_id is not None else "failed"
         detail = f": {run.error}" if run.error else ""
         if run.hold_reasons:
             detail = f": {'; '.join(run.hold_reasons)}"
         LOG.info("%s: run %d %s%s", name, run.run_id, run.status, detail)
+        now = self.clock()
+        if run.status == "failed":
+            self.history.update(drop_id, "failed", run.error, now, run.run_id)
+        else:
+            why = {
+                "held": f"held: {'; '.join(run.hold_reasons)}",
+                "applied": "applied by auto_apply",
+            }
+            self.history.update(drop_id, "planned", why.get(run.status), now, run.run_id)
+            for older in self.history.supersede_older_runs(source, run.run_id, name, now):
+                LOG.info("run %d superseded: %s (run %d) is newer", older, name, run.run_id)
         return f"run-{run.run_id}"
 
     def _archive(self, path: Path, name: str, label: str) -> None:
@@ -320,18 +498,105 @@ class Daemon:
 
     # ------------------------------------------------------------------ SFTP, pruning, status
     def _mirror(self) -> None:
-        assert self.config.sftp is not None
-        self.state.set_busy(f"mirroring {describe_sftp(self.config)}")
+        """Mirror the server, then decide what is news: its drops become candidates (`_scan`),
+        the first mirror records all but the newest as seen, and a change to a drop taken
+        before is reported once."""
+        cfg = self.config
+        assert cfg.sftp is not None
+        self.state.set_busy(f"mirroring {describe_sftp(cfg)}")
+        report: MirrorReport | None = None
         try:
-            result = files.mirror_to_queue(self.config, self._sleep, self._check_stop)
+            report = mirror(
+                cfg.sftp, cfg.mirror_dir, sleep=self._sleep, progress=self._check_stop,
+                memory=self.memory,
+            )  # fmt: skip
+            result = self._after_mirror(report)
         except _Stopping:
             result = "stopped by a shutdown"
+        except SftpError as exc:
+            LOG.error("SFTP mirror failed: %s", exc)
+            result = f"failed: {exc}"
         except Exception as exc:  # a mirror never takes the daemon down
             LOG.exception("SFTP mirror failed")
             result = f"failed: {type(exc).__name__}: {exc}"
+        if report is None and self.remote is not None:
+            self.remote.problem = result.removeprefix("failed: ")
         with self.state.lock:
             self.state.last_mirror, self.state.last_mirror_result = self.clock(), result
             self.state.busy = None
+        every = cfg.sftp.poll_seconds
+        if report is not None and report.waiting:  # look again when the first file may settle
+            every = min(every, max(min(report.waiting.values()) + 0.05, 0.2))
+        self.next_poll = time.monotonic() + every
+
+    def _after_mirror(self, report: MirrorReport) -> str:
+        cfg = self.config
+        assert cfg.sftp is not None and self.history is not None
+        marker = cfg.sftp.ready_marker
+        view = RemoteView(dict(report.listing), dict(report.waiting), dict(report.errors))
+        self.remote = view
+        now = self.clock()
+        with self.write_lock:
+            if not self.history.first_mirror_done(SFTP):
+                self._first_mirror(view, now)
+                self.history.mark_first_mirror(SFTP, now)
+            decided = self.history.latest_by_name(SFTP)
+            on_server = group_units(view.listing, marker)
+            for name, row in decided.items():
+                if name == SFTP_ROOT_DROP:
+                    continue  # rewritten loose files are a new drop, not a change
+                note = self.history.report_change(row, on_server.get(name, {}), now)
+                if note:
+                    run = f" as run {row.run_id}" if row.run_id is not None else ""
+                    level = logging.WARNING if name in on_server else logging.INFO
+                    LOG.log(
+                        level,
+                        "sftp/%s changed on the server after it was %s%s: %s; not planned again "
+                        "(a drop taken is history: the SIS should send a new export under a new "
+                        "name)",
+                        name, row.status, run, note,
+                    )  # fmt: skip
+        new = len(self._sftp_candidates())
+        parts = [f"{len(report.downloaded)} downloaded, {len(report.unchanged)} unchanged"]
+        if report.waiting:
+            parts.append(f"{len(report.waiting)} still changing on the server")
+        if report.failed:
+            parts.append(f"{len(report.failed)} failed ({', '.join(report.failed[:3])})")
+        parts.append(f"{new} new drop(s)")
+        return ", ".join(parts)
+
+    def _first_mirror(self, view: RemoteView, now: datetime) -> None:
+        """A server that keeps a year of nightly folders must not become a year of runs on the
+        day the daemon is installed: only the newest drop there is planned, the others are
+        recorded as seen (and shown by `roster-sync status`)."""
+        assert self.history is not None and self.config.sftp is not None
+        marker = self.config.sftp.ready_marker
+        units = group_units(view.listing, marker)
+        keys: dict[str, OrderKey] = {}
+        for unit, rels in units.items():
+            mtimes = [m for _, m in rels.values() if m is not None]
+            appeared = datetime.fromtimestamp(max(mtimes)) if mtimes else now
+            keys[unit] = order_key(unit or SFTP_ROOT_DROP, appeared)
+        newest = newest_first_mirror(keys)
+        if newest is None or len(keys) < 2:
+            return
+        label = newest or SFTP_ROOT_DROP
+        for unit, key in keys.items():
+            if unit == newest:
+                continue
+            self.history.record(
+                source=SFTP, name=unit or SFTP_ROOT_DROP, status="seen",
+                reason=(
+                    "on the server at the first mirror; not planned (only the newest drop "
+                    f"there, {label}, is)"
+                ),
+                now=now, key=key, first_seen=now, signature=units[unit],
+            )  # fmt: skip
+        LOG.info(
+            "first mirror: %d older drop(s) on the server recorded as seen, not planned; "
+            "syncing the newest, %s",
+            len(keys) - 1, label,
+        )  # fmt: skip
 
     def _sleep(self, seconds: float) -> None:
         if self.stop.wait(seconds):
@@ -355,10 +620,12 @@ class Daemon:
     def _publish_pending(self, settings: SyncSettings, on_arrival: bool) -> None:
         lines = [f"{p.name}: queued" for p in files.queued(self.config.inbox)]
         for state in self.tracker.states():
-            name = state.candidate.name
+            name, key = state.candidate.label, state.candidate.key
             if not state.ready:
                 lines.append(f"{name}: {state.reason}")
-            elif not (on_arrival or name in self.due):
+            elif key in self.holding:
+                lines.append(f"{name}: {self.holding[key]}")
+            elif not (on_arrival or key in self.due):
                 when = (
                     f"waits for the daily sync at {settings.sync_start_time}"
                     if settings.daily_sync_enabled
@@ -370,11 +637,16 @@ class Daemon:
 
 
 def run_daemon(
-    config: DaemonConfig, *, clock: Clock | None = None, stop_event: threading.Event | None = None
+    config: DaemonConfig,
+    *,
+    clock: Clock | None = None,
+    stop_event: threading.Event | None = None,
+    ticks: Callable[[], float] | None = None,
 ) -> int:
-    """Run until SIGTERM/SIGINT (or `stop_event`); 0 after a clean stop."""
+    """Run until SIGTERM/SIGINT (or `stop_event`); 0 after a clean stop. `clock` (wall time) and
+    `ticks` (monotonic, for quiet periods) are injectable for tests."""
     configure_logging(config.log_level)
-    daemon = Daemon(config, clock or system_clock)
+    daemon = Daemon(config, clock or system_clock, ticks or time.monotonic)
     restore = _install_signal_handlers(daemon)  # first: a SIGTERM while starting is clean too
     try:
         try:

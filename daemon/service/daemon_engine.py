@@ -19,7 +19,7 @@ from daemon.db import Database
 from daemon.models import DaemonInfo
 from daemon.progress import Progress
 from daemon.service.config import DaemonConfig
-from daemon.service.engine import Engine
+from daemon.service.engine import Engine, recent_drops
 from daemon.service.schedule import Clock, next_daily
 from daemon.settings import load_settings
 
@@ -118,6 +118,7 @@ class DaemonEngine(Engine):
             requested = state.sync_requested
         if requested and not busy:
             busy = "a sync was requested; starting"
+        drops, seen = recent_drops(self.db)
         return DaemonInfo(
             running=True,
             pid=state.pid,
@@ -136,6 +137,8 @@ class DaemonEngine(Engine):
             last_mirror_result=last_result,
             busy=busy,
             pending_drops=pending,
+            drops=drops,
+            drops_seen_at_first_mirror=seen,
         )
 
     def sync_now(self) -> str:

@@ -8,19 +8,14 @@ while the district keeps the files behind each run for a while (`drop_retention_
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import os
 import re
 import shutil
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from daemon.service.config import DaemonConfig
-from daemon.service.inbox import FileSig, folder_files, is_ignored_name
-from daemon.service.sftp import SftpError, mirror
+from daemon.service.inbox import Candidate
 
 LOG = logging.getLogger("roster_sync.archive")
 DAY_FOLDER = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
@@ -159,44 +154,6 @@ def recover_queue(inbox: Path) -> list[str]:
 
 
 # -- SFTP mirror -> queue ------------------------------------------------------------------------
-SNAPSHOT_STATE = ".roster-sync-snapshots.json"
-
-
-def mirror_units(mirror_dir: Path, vanished: set[str]) -> dict[str, list[FileSig]]:
-    """The mirror's drops: each top folder, each top *.zip, and the loose top CSVs together.
-    Files gone from the server (kept locally by the mirror) are left out."""
-    units: dict[str, list[FileSig]] = {}
-    if not mirror_dir.is_dir():
-        return units
-    loose = []
-    for entry in sorted(mirror_dir.iterdir()):
-        if is_ignored_name(entry.name) or entry.is_symlink():
-            continue
-        if entry.is_dir():
-            files = [
-                FileSig(f"{entry.name}/{f.rel}", f.size, f.mtime_ns)
-                for f in folder_files(entry)
-                if f"{entry.name}/{f.rel}" not in vanished
-            ]
-            if files:
-                units[entry.name] = files
-        elif entry.is_file() and entry.name not in vanished:
-            st = entry.stat()
-            sig = FileSig(entry.name, st.st_size, st.st_mtime_ns)
-            if entry.name.lower().endswith(".zip"):
-                units[entry.name] = [sig]
-            elif entry.name.lower().endswith(".csv"):
-                loose.append(sig)
-    if loose:
-        units[""] = loose
-    return units
-
-
-def _unit_digest(files: list[FileSig]) -> str:
-    text = json.dumps([[f.rel, f.size, f.mtime_ns] for f in files])
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def _link_or_copy(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -205,76 +162,16 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
-def _save_state(state_file: Path, state: dict[str, str]) -> None:
-    tmp = state_file.with_name(f"{SNAPSHOT_STATE}.tmp")
-    tmp.write_text(json.dumps(state, indent=1), encoding="utf-8")
-    os.replace(tmp, state_file)
-
-
-def snapshot_mirror(mirror_dir: Path, inbox: Path, vanished: set[str]) -> list[Path]:
-    """Queue every mirrored drop whose files changed since its last snapshot, oldest first.
-
-    The first time (no record yet) only the newest drop is queued: a server that keeps a year
-    of nightly folders must not turn into a year of runs on the day the daemon is installed."""
-    state_file = mirror_dir / SNAPSHOT_STATE
-    try:
-        state: dict[str, str] = json.loads(state_file.read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        state = {}
-    units = mirror_units(mirror_dir, vanished)
-    order = sorted(units, key=lambda u: (max(f.mtime_ns for f in units[u]), u))
-    if not state and len(order) > 1:
-        state = {unit: _unit_digest(units[unit]) for unit in order[:-1]}
-        LOG.info(
-            "first mirror: %d older drop(s) on the server recorded as seen; syncing the newest, %s",
-            len(order) - 1, order[-1] or "(the folder's loose files)",
-        )  # fmt: skip
-        _save_state(state_file, state)
-    made = []
-    for unit in order:
-        files, digest = units[unit], _unit_digest(units[unit])
-        if state.get(unit) == digest:
-            continue
-        name = f"sftp-{unit}" if unit else "sftp"
-        number = _new_slot(queue_dir(inbox))
-        staging = queue_dir(inbox) / f"{COPYING}{number}"
-        if unit.lower().endswith(".zip") and len(files) == 1 and files[0].rel == unit:
-            _link_or_copy(mirror_dir / unit, staging / name)
-        else:
-            prefix = f"{unit}/" if unit else ""
-            for f in files:
-                _link_or_copy(mirror_dir / f.rel, staging / name / f.rel[len(prefix) :])
-        os.rename(staging, queue_dir(inbox) / number)
-        made.append(queue_dir(inbox) / number / name)
-        state[unit] = digest  # saved after the rename: a crash in between re-queues a duplicate
-        _save_state(state_file, state)
-    return made
-
-
-def mirror_to_queue(
-    config: DaemonConfig,
-    sleep: Callable[[float], None],
-    progress: Callable[[str, int, int], None] | None = None,
-) -> str:
-    """Mirror the SFTP folder, then queue each drop that changed; a one-line result for status.
-
-    Nothing is queued after a mirror that left a file behind: a drop missing one file would be
-    read as the whole truth. SFTP errors are reported in the result, never raised."""
-    assert config.sftp is not None
-    try:
-        report = mirror(config.sftp, config.mirror_dir, sleep=sleep, progress=progress)
-    except SftpError as exc:
-        LOG.error("SFTP mirror failed: %s", exc)
-        return f"failed: {exc}"
-    done = f"{len(report.downloaded)} downloaded, {len(report.unchanged)} unchanged"
-    if report.failed:
-        result = (
-            f"{done}, {len(report.failed)} failed ({', '.join(report.failed[:3])}); "
-            "nothing synced until every file is mirrored"
-        )
-        LOG.warning("SFTP mirror incomplete: %s", result)
-        return result
-    made = snapshot_mirror(config.mirror_dir, config.inbox, set(report.vanished))
-    for target in made:
-        LOG.info("queued mirrored drop %s", target.relative_to(config.inbox))
-    return f"{done}, {len(made)} new drop(s)"
+def queue_snapshot(candidate: Candidate, inbox: Path, name: str) -> Path:
+    """Queue a mirrored drop as `name`: a snapshot (hard links) of exactly the files it was judged
+    complete with, built under a hidden name and renamed into place (all or nothing). The mirror
+    keeps its own copy, so the next poll compares against the server, not against the queue."""
+    number = _new_slot(queue_dir(inbox))
+    staging = queue_dir(inbox) / f"{COPYING}{number}"
+    if candidate.kind == "zip":
+        _link_or_copy(candidate.path, staging / name)
+    else:
+        for f in candidate.files:
+            _link_or_copy(candidate.path / f.rel, staging / name / f.rel)
+    os.rename(staging, queue_dir(inbox) / number)
+    return queue_dir(inbox) / number / name

@@ -14,13 +14,18 @@ from daemon.db import Database
 from daemon.directory import records, search
 from daemon.directory.integrity import check_directory
 from daemon.duplicates.engine_mixin import DuplicatesMixin
-from daemon.models import DaemonInfo, Page, Run, Status
+from daemon.models import DaemonInfo, DropInfo, Page, Run, Status
 from daemon.progress import Progress
+from daemon.service.drop_history import DropHistory
 from daemon.settings import SETTING_INFO, format_value, load_settings, set_setting
 from daemon.sync import queries, runs
 from daemon.sync.conflicts import resolve_conflicts
 from daemon.sync.export import ExportSummary, export_directory
 from daemon.sync.runs import RunError
+
+
+def recent_drops(db: Database) -> tuple[list[DropInfo], int]:
+    return DropHistory(db, actor="").recent()
 
 
 class Engine(DuplicatesMixin):
@@ -33,7 +38,8 @@ class Engine(DuplicatesMixin):
 
     # ------------------------------------------------------------------ status
     def daemon_info(self) -> DaemonInfo:
-        return DaemonInfo(running=False)
+        drops, seen = recent_drops(self.db)  # the daemon's last decisions, also while it is down
+        return DaemonInfo(running=False, drops=drops, drops_seen_at_first_mirror=seen)
 
     def status(self) -> Status:
         db = self.db

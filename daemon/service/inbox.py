@@ -1,11 +1,17 @@
-"""What is in the inbox, and which drops are complete enough to read.
+"""Which drops are there, and which are complete enough to read: the one place that decides it,
+for drops in the inbox and drops mirrored from SFTP alike.
 
 Why so careful: a sync treats each CSV as the whole truth (whoever is missing from a bulk users.csv
 is archived), so reading a file that is still being uploaded would archive real people. A drop is
-complete only when every file has kept the same size and mtime for `quiet_seconds` (observed by
-us, not guessed from mtimes, which copies and the SFTP mirror preserve), a ZIP also opens and
-passes its CRC check, and a manifest's bulk/delta files are all there. The decisions are pure
-functions of what was seen and a clock, so tests need neither sleeps nor real uploads.
+complete only when
+- every file has kept the same size and mtime for `quiet_seconds` (observed by us, not guessed from
+  mtimes, which copies and the SFTP mirror preserve); for SFTP, every remote file has also listed
+  the same across polls for `remote_quiet_seconds` before it is mirrored at all (`SteadyFiles`);
+- its ready marker is there and was written last, when one is configured (folders and loose files;
+  a ZIP carries its own: its central directory is written last);
+- a ZIP opens and passes its CRC check, and a manifest's bulk/delta files are all there.
+The decisions are pure functions of what was seen and a clock, so tests need neither sleeps nor
+real uploads.
 """
 
 from __future__ import annotations
@@ -19,12 +25,15 @@ import time
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from daemon.formats.drop import DropError, open_drop
 
 ROOT_DROP = "(inbox root)"
+SFTP_ROOT_DROP = "(loose files)"
 MANIFEST = "manifest.csv"
+MAX_MANIFEST_BYTES = 1024 * 1024
 # Names uploaders and our own mirror use while a file is still being written.
 TEMP_SUFFIXES = (".partial", ".part", ".filepart", ".tmp", ".temp", "~", ".swp", ".crdownload")
 # An unreadable ZIP that stays unchanged this many quiet periods (at least ZIP_GIVE_UP_MIN
@@ -45,14 +54,30 @@ class FileSig:
     mtime_ns: int
 
 
+DropKey = tuple[str, str]  # (source, name)
+
+
 @dataclass(frozen=True)
 class Candidate:
-    """One drop as seen in the inbox: a folder, a ZIP, or the loose CSVs of the inbox root."""
+    """One drop as seen in the inbox or the SFTP mirror: a folder, a ZIP, or the loose CSVs."""
 
     name: str
     path: Path
     kind: str  # folder | zip | root
     files: tuple[FileSig, ...]
+    source: str = "inbox"  # inbox | sftp
+    marker: str | None = None  # the ready marker it must hold (folders and loose files)
+    held: str | None = None  # why not ready, from outside its local files (the server's side)
+    arriving: bool = False  # held because files are still changing on the server
+
+    @property
+    def key(self) -> DropKey:
+        return (self.source, self.name)
+
+    @property
+    def label(self) -> str:
+        """How status lines name it: `day1` in the inbox, `sftp/2026-11-29` from the server."""
+        return self.name if self.source == "inbox" else f"{self.source}/{self.name}"
 
     @property
     def newest_mtime_ns(self) -> int:
@@ -83,7 +108,7 @@ def folder_files(folder: Path) -> tuple[FileSig, ...]:
     return tuple(found)
 
 
-def scan_inbox(inbox: Path) -> list[Candidate]:
+def scan_inbox(inbox: Path, marker: str | None = None) -> list[Candidate]:
     """The drops in the inbox right now: sub-folders, *.zip files, and loose CSVs as one drop."""
     found: list[Candidate] = []
     loose: list[FileSig] = []
@@ -95,9 +120,8 @@ def scan_inbox(inbox: Path) -> list[Candidate]:
         if is_ignored_name(entry.name) or entry.is_symlink():
             continue
         if entry.is_dir():
-            found.append(
-                Candidate(entry.name, Path(entry.path), "folder", folder_files(Path(entry.path)))
-            )
+            files = folder_files(Path(entry.path))
+            found.append(Candidate(entry.name, Path(entry.path), "folder", files, marker=marker))
         elif entry.is_file():
             sig = _sig(entry.path, entry.name)
             if sig is None:
@@ -105,10 +129,10 @@ def scan_inbox(inbox: Path) -> list[Candidate]:
             lower = entry.name.lower()
             if lower.endswith(".zip"):
                 found.append(Candidate(entry.name, Path(entry.path), "zip", (sig,)))
-            elif lower.endswith(".csv"):
+            elif lower.endswith(".csv") or entry.name == marker:
                 loose.append(sig)
     if loose:
-        found.append(Candidate(ROOT_DROP, inbox, "root", tuple(loose)))
+        found.append(Candidate(ROOT_DROP, inbox, "root", tuple(loose), marker=marker))
     return found
 
 
@@ -161,6 +185,23 @@ def manifest_problem(files: Iterable[FileSig], read: Callable[[str], bytes]) -> 
     return None
 
 
+def marker_problem(files: Iterable[FileSig], marker: str | None) -> str | None:
+    """Why the ready marker does not say "complete" yet: missing, or older than a file of the
+    drop (left from an earlier upload into the same folder). The SIS writes it last."""
+    if not marker:
+        return None
+    files = list(files)
+    found = [f for f in files if f.rel.rpartition("/")[2] == marker]
+    if not found:
+        return f"waiting for its ready marker {marker}"
+    mark = min(found, key=lambda f: f.rel.count("/"))
+    newer = sorted(f.rel for f in files if f.mtime_ns > mark.mtime_ns)
+    if newer:
+        more = f" (and {len(newer) - 1} more)" if len(newer) > 1 else ""
+        return f"waiting for a new ready marker: {newer[0]}{more} changed after {mark.rel}"
+    return None
+
+
 def content_problem(candidate: Candidate) -> str | None:
     """Checks that read the files; run only once the files have been quiet."""
     if candidate.kind == "zip":
@@ -169,8 +210,36 @@ def content_problem(candidate: Candidate) -> str | None:
         return "an empty folder"
     if not any(f.rel.lower().endswith(".csv") for f in candidate.files):
         return "no CSV files in it"
+    marker = marker_problem(candidate.files, candidate.marker)
+    if marker:
+        return marker
     base = candidate.path
     return manifest_problem(candidate.files, lambda rel: (base / rel).read_bytes())
+
+
+def manifest_text(candidate: Candidate) -> str | None:
+    """The drop's own manifest (the shallowest manifest.csv), for its export date; None if none."""
+    try:
+        if candidate.kind == "zip":
+            with zipfile.ZipFile(candidate.path) as archive:
+                names = [n for n in archive.namelist() if n.rpartition("/")[2].lower() == MANIFEST]
+                if not names:
+                    return None
+                entry = archive.getinfo(min(names, key=lambda n: n.count("/")))
+                if entry.file_size > MAX_MANIFEST_BYTES:
+                    return None
+                data = archive.read(entry)
+        else:
+            rels = [f for f in candidate.files if f.rel.rpartition("/")[2].lower() == MANIFEST]
+            if not rels:
+                return None
+            manifest = min(rels, key=lambda f: f.rel.count("/"))
+            if manifest.size > MAX_MANIFEST_BYTES:
+                return None
+            data = (candidate.path / manifest.rel).read_bytes()
+    except (OSError, zipfile.BadZipFile, KeyError, EOFError, ValueError):
+        return None
+    return data.decode("utf-8-sig", errors="replace")
 
 
 @dataclass
@@ -179,6 +248,9 @@ class Readiness:
     ready: bool
     reason: str = ""  # why not ready (or a note when handed over anyway)
     wait: float | None = None  # seconds until worth looking again; None: on the next change
+    in_progress: bool = False  # not ready because files are still changing (ends by itself)
+    first_seen: datetime | None = None  # wall time the drop's name first appeared
+    complete_at: datetime | None = None  # wall time it was first found complete
 
 
 def evaluate(
@@ -191,14 +263,20 @@ def evaluate(
 ) -> Readiness:
     """Pure: a drop first seen exactly like this at `since`, and still so at `seen_at` (the last
     look), is complete once those two are `quiet` apart, as long as its content checks pass.
-    Time passing without a look proves nothing, so `wait` says when to look again."""
+    Time passing without a look proves nothing, so `wait` says when to look again. A drop held
+    from outside (its server side) is not ready whatever its local files say."""
+    if candidate.held and candidate.arriving:
+        return Readiness(candidate, False, candidate.held, None, in_progress=True)
     if seen_at - since < quiet:
         return Readiness(
             candidate,
             False,
             "still being written (waiting for it to stay unchanged)",
             max(since + quiet - now, 0.0),
+            in_progress=True,
         )
+    if candidate.held:
+        return Readiness(candidate, False, candidate.held)
     issue = problem(candidate)
     if issue is None:
         return Readiness(candidate, True)
@@ -212,38 +290,48 @@ def evaluate(
     return Readiness(candidate, False, issue)
 
 
+def _wall_now() -> datetime:
+    return datetime.now().astimezone()
+
+
 @dataclass
 class _Seen:
     candidate: Candidate
     since: float
     seen_at: float
+    first_seen: datetime
     problem: tuple[str | None] | None = None  # cached per signature: reading is not free
+    complete_at: datetime | None = None
 
 
 @dataclass
 class InboxTracker:
-    """Remembers since when each drop has looked the same; the clock is injectable."""
+    """Remembers since when each drop has looked the same; both clocks are injectable (`clock`
+    measures quiet periods, `wall` dates what is shown and recorded)."""
 
     quiet_seconds: float
     clock: Callable[[], float] = time.monotonic
-    _seen: dict[str, _Seen] = field(default_factory=dict)
+    wall: Callable[[], datetime] = _wall_now
+    _seen: dict[DropKey, _Seen] = field(default_factory=dict)
 
     def observe(self, candidates: Iterable[Candidate]) -> None:
         now = self.clock()
-        seen: dict[str, _Seen] = {}
+        seen: dict[DropKey, _Seen] = {}
         for c in candidates:
-            old = self._seen.get(c.name)
+            old = self._seen.get(c.key)
             if old is not None and old.candidate.files == c.files and old.candidate.path == c.path:
                 old.seen_at = now
-                seen[c.name] = old
+                old.candidate = c  # the same files; what the server says may have changed
+                seen[c.key] = old
             else:
-                seen[c.name] = _Seen(c, now, now)
+                first = old.first_seen if old is not None else self.wall()
+                seen[c.key] = _Seen(c, now, now, first)
         self._seen = seen
 
-    def forget(self, name: str) -> None:
-        self._seen.pop(name, None)
+    def forget(self, key: DropKey) -> None:
+        self._seen.pop(key, None)
 
-    def names(self) -> set[str]:
+    def names(self) -> set[DropKey]:
         return set(self._seen)
 
     def states(self) -> list[Readiness]:
@@ -256,11 +344,152 @@ class InboxTracker:
                     s.problem = (content_problem(c),)
                 return s.problem[0]
 
-            out.append(
-                evaluate(seen.candidate, seen.since, seen.seen_at, now, self.quiet_seconds, cached)
+            state = evaluate(
+                seen.candidate, seen.since, seen.seen_at, now, self.quiet_seconds, cached
             )
+            if state.ready and seen.complete_at is None:
+                seen.complete_at = self.wall()
+            elif not state.ready:
+                seen.complete_at = None
+            state.first_seen, state.complete_at = seen.first_seen, seen.complete_at
+            out.append(state)
         out.sort(key=lambda r: (r.candidate.newest_mtime_ns, r.candidate.name))
         return out
+
+
+# -- the server's side of an SFTP drop -----------------------------------------------------------
+@dataclass
+class _Steady:
+    sig: tuple[int | None, int | None]
+    since: float
+    seen_at: float
+
+
+@dataclass
+class SteadyFiles:
+    """Since when each remote file has listed the same size and mtime, across polls.
+
+    Why: a stalled upload keeps its size and mtime, so a listing that matches the bytes received
+    proves nothing; only seeing the file unchanged at two polls `quiet_seconds` apart does. Kept
+    by the daemon from poll to poll (a restart starts every file's quiet period again)."""
+
+    quiet_seconds: float
+    clock: Callable[[], float] = time.monotonic
+    _seen: dict[str, _Steady] = field(default_factory=dict)
+
+    def look(self, rel: str, size: int | None, mtime: int | None) -> float:
+        """Record a listing of `rel`; seconds until it counts as settled (0.0: it does now)."""
+        now = self.clock()
+        old = self._seen.get(rel)
+        if old is None or old.sig != (size, mtime):
+            old = self._seen[rel] = _Steady((size, mtime), now, now)
+        else:
+            old.seen_at = now
+        return max(old.since + self.quiet_seconds - old.seen_at, 0.0)
+
+    def keep_only(self, rels: Iterable[str]) -> None:
+        """Forget files no longer listed (one that comes back starts its quiet period again)."""
+        keep = set(rels)
+        self._seen = {rel: s for rel, s in self._seen.items() if rel in keep}
+
+
+@dataclass
+class RemoteView:
+    """What the last poll of the SFTP server found, as the drop rules need it."""
+
+    listing: dict[str, tuple[int | None, int | None]]  # every regular file -> (size, mtime s)
+    waiting: dict[str, float] = field(default_factory=dict)  # not mirrored yet: seconds left
+    failed: dict[str, str] = field(default_factory=dict)  # file or "folder/" -> why
+    problem: str | None = None  # the last mirror failed as a whole: nothing is ready
+
+
+def remote_unit(rel: str, marker: str | None = None) -> str | None:
+    """The drop a remote file belongs to: its top folder, itself for a top-level ZIP, "" for the
+    loose CSVs at the top (and the top-level ready marker); None for anything else there."""
+    top, sep, _ = rel.partition("/")
+    if sep:
+        return top
+    lower = rel.lower()
+    if lower.endswith(".zip"):
+        return rel
+    if lower.endswith(".csv") or rel == marker:
+        return ""
+    return None
+
+
+def group_units(
+    listing: dict[str, tuple[int | None, int | None]], marker: str | None = None
+) -> dict[str, dict[str, tuple[int | None, int | None]]]:
+    """The server's drops: unit -> its files (path relative to the mirror's top -> size, mtime)."""
+    units: dict[str, dict[str, tuple[int | None, int | None]]] = {}
+    for rel, sig in listing.items():
+        unit = remote_unit(rel, marker)
+        if unit is not None:
+            units.setdefault(unit, {})[rel] = sig
+    return units
+
+
+def unit_files(view: RemoteView, unit: str, marker: str | None = None) -> dict[str, tuple]:
+    """The remote files of one drop, by path relative to the mirror's top."""
+    return group_units(view.listing, marker).get(unit, {})
+
+
+def _waiting_reason(view: RemoteView, rels: list[str]) -> str:
+    first = rels[0]
+    size = view.listing.get(first, (None, None))[0]
+    shown = first.partition("/")[2] or first
+    seen = f" ({size:,} bytes)" if size is not None else ""
+    more = f"; {len(rels) - 1} more file(s) too" if len(rels) > 1 else ""
+    left = max(view.waiting[r] for r in rels)
+    return (
+        f"{shown} is still changing on the server{seen}; mirrored once it stays unchanged "
+        f"(about {left:.0f} s more){more}"
+    )
+
+
+def mirror_candidates(
+    mirror_dir: Path, view: RemoteView, units: Iterable[str], marker: str | None = None
+) -> list[Candidate]:
+    """The SFTP drops `units` as candidates: their mirrored files, held while the server side is
+    not settled (a file still changing, a file that failed, a failed mirror). Files gone from the
+    server are not part of them, even though the mirror keeps its copy."""
+    found = []
+    by_unit = group_units(view.listing, marker)
+    for unit in units:
+        rels = by_unit.get(unit)
+        if not rels:
+            continue
+        if unit == "":
+            name, path, kind = SFTP_ROOT_DROP, mirror_dir, "root"
+        elif "/" in next(iter(rels)):
+            name, path, kind = unit, mirror_dir / unit, "folder"
+        else:
+            name, path, kind = unit, mirror_dir / unit, "zip"
+        files = []
+        for rel in sorted(rels):
+            if rel in view.waiting:
+                continue
+            local = rel if kind != "folder" else rel.partition("/")[2]
+            sig = _sig(os.fspath(path / local) if kind == "folder" else os.fspath(mirror_dir / rel),
+                       local)  # fmt: skip
+            if sig is not None:
+                files.append(sig)
+        waiting = sorted(r for r in rels if r in view.waiting)
+        failed = sorted(
+            r for r in view.failed if (remote_unit(r.rstrip("/"), marker) or r.rstrip("/")) == unit
+        )
+        held, arriving = None, False
+        if view.problem:
+            held = f"the last mirror failed ({view.problem}); waiting for the next one"
+        elif waiting:
+            held, arriving = _waiting_reason(view, waiting), True
+        elif failed:
+            held = f"could not be mirrored: {failed[0]}: {view.failed[failed[0]]}"
+        found.append(
+            Candidate(name, path, kind, tuple(files), "sftp", marker if kind != "zip" else None,
+                      held, arriving)
+        )  # fmt: skip
+    return found
 
 
 def content_hash(path: Path, scratch: Path) -> str | None:

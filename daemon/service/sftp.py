@@ -26,8 +26,10 @@ import paramiko
 from paramiko.hostkeys import HostKeyEntry, InvalidHostKey
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from daemon.service.inbox import is_ignored_name
 from daemon.service.sftp_mirror import (
     MirrorAbort,
+    MirrorMemory,
     MirrorReport,
     ProgressCallback,
     TreeMirror,
@@ -95,14 +97,25 @@ class SftpConfig(BaseModel):
     passphrase_file: Path | None = None
     passphrase_env: str | None = Field(default=None, min_length=1)
     known_hosts: Path
-    poll_seconds: int = Field(default=300, ge=1)
+    poll_seconds: float = Field(default=300, gt=0)
     timeout_seconds: float = Field(default=30, gt=0)
     retries: int = Field(default=5, ge=1, description="failed connections before giving up")
+    remote_quiet_seconds: float = Field(
+        default=120, ge=0, description="a changed remote file is mirrored once it lists the same"
+    )
+    ready_marker: str | None = Field(
+        default=None, description="a drop is synced only once this file, written last, is in it"
+    )
 
     @field_validator("key_file", "password_file", "passphrase_file", "known_hosts")
     @classmethod
     def _expand_user(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
+
+    @field_validator("ready_marker")
+    @classmethod
+    def _plain_name(cls, value: str | None) -> str | None:
+        return check_marker_name(value, "[sftp] ready_marker")
 
     @model_validator(mode="after")
     def _check_auth(self) -> Self:
@@ -117,6 +130,19 @@ class SftpConfig(BaseModel):
                 "[sftp] passphrase_file / passphrase_env unlock key_file, which is unset"
             )
         return self
+
+
+def check_marker_name(value: str | None, what: str) -> str | None:
+    """A ready marker is a plain file name the mirror and the inbox see (not hidden, no folder)."""
+    if value is None:
+        return None
+    if not value.strip() or "/" in value or "\\" in value or value in (".", ".."):
+        raise ValueError(f"{what} must be a plain file name, like export.done or manifest.csv")
+    if is_ignored_name(value):
+        raise ValueError(
+            f"{what} {value!r} is a hidden or temporary name, which is never part of a drop"
+        )
+    return value
 
 
 class _Secrets(BaseModel):
@@ -402,13 +428,19 @@ def mirror(
     sleep: Callable[[float], None] = time.sleep,
     log: logging.Logger = LOG,
     progress: ProgressCallback | None = None,
+    memory: MirrorMemory | None = None,
 ) -> MirrorReport:
     """Mirror the remote `config.path` tree into `dest_dir`; safe to call on every poll.
 
     Unchanged files (same size and mtime) are skipped; connection drops and timeouts are
     retried with backoff and a fresh session up to `config.retries` failed attempts (then
     MirrorError); host key, auth and config errors raise at once; files gone from the server
-    are kept locally and listed in `report.vanished`.
+    are kept locally and listed in `report.vanished` (logged once per `memory`).
+
+    A changed file is downloaded only once `memory.steady` has seen it list the same for its
+    quiet period; pass the same `memory` on every poll (the daemon builds it from
+    `remote_quiet_seconds`). Without one, files are downloaded at once (a single call cannot
+    watch a file across polls); `report.waiting` lists the files left for a later poll.
     """
     dest_dir = Path(dest_dir)
     secrets = _load_secrets(config)
@@ -421,7 +453,7 @@ def mirror(
             remove_stale_partials(dest_dir, log)
             run_with_retries(
                 lambda: _connect(config, secrets, pkey),
-                TreeMirror(dest_dir, report, log, progress),
+                TreeMirror(dest_dir, report, log, progress, memory),
                 config.path,
                 retries=config.retries,
                 timeout=config.timeout_seconds,
@@ -431,8 +463,9 @@ def mirror(
     except MirrorAbort as exc:
         raise MirrorError(f"mirror of {target} stopped: {exc}", report) from exc
     log.info(
-        "mirrored %s: %d downloaded, %d unchanged, %d failed, %d gone from server, %d bytes",
-        target, len(report.downloaded), len(report.unchanged), len(report.failed),
-        len(report.vanished), report.bytes_transferred,
+        "mirrored %s: %d downloaded, %d unchanged, %d still changing, %d failed, "
+        "%d gone from server, %d bytes",
+        target, len(report.downloaded), len(report.unchanged), len(report.waiting),
+        len(report.failed), len(report.vanished), report.bytes_transferred,
     )  # fmt: skip
     return report

@@ -3,9 +3,12 @@
 Why it is careful: the sync step treats each CSV as the whole truth (a user missing from a bulk
 users.csv gets archived), so a truncated file under its real name would archive real people. Every
 download therefore lands in a hidden temp name first and is renamed only after its size (and the
-remote mtime) check out. Connection handling and retries live in `sftp.py`; this module only tells
-"the session died" (`ConnectionLost`, retry) apart from "this file failed" (`RemoteFileError`, note
-it and go on) and "stop" (`MirrorAbort`, e.g. the local disk is full).
+remote mtime) check out; and a changed remote file is downloaded only once it has listed the same
+across polls for the remote quiet period (`MirrorMemory.steady`), because a stalled upload keeps
+its size and mtime and would pass every check of a single listing. Connection handling and
+retries live in `sftp.py`; this module only tells "the session died" (`ConnectionLost`, retry)
+apart from "this file failed" (`RemoteFileError`, note it and go on) and "stop" (`MirrorAbort`,
+e.g. the local disk is full).
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ import posixpath
 import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import paramiko
 from pydantic import BaseModel, Field
+
+from daemon.service.inbox import SteadyFiles
 
 PARTIAL_SUFFIX = ".partial"
 LOCK_NAME = ".roster-sync-mirror.lock"
@@ -42,8 +48,19 @@ class MirrorReport(BaseModel):
     failed: list[str] = Field(default_factory=list)
     errors: dict[str, str] = Field(default_factory=dict)  # failed path -> reason
     vanished: list[str] = Field(default_factory=list)  # gone from the server, kept locally
+    waiting: dict[str, float] = Field(default_factory=dict)  # still changing: seconds left
+    listing: dict[str, tuple[int | None, int | None]] = Field(default_factory=dict)  # size, mtime
     bytes_transferred: int = 0  # includes partial downloads that were cut and retried
     attempts: int = 0  # connections made (1 when nothing went wrong)
+
+
+@dataclass
+class MirrorMemory:
+    """What the mirror remembers from one poll to the next (the daemon keeps it): since when each
+    remote file has listed the same, and which files it already said are gone from the server."""
+
+    steady: SteadyFiles = field(default_factory=lambda: SteadyFiles(0.0))
+    gone: set[str] = field(default_factory=set)
 
 
 class MirrorAbort(Exception):
@@ -155,6 +172,10 @@ def _local_files(dest_dir: Path) -> set[str]:
     return found
 
 
+def _mtime(attrs: paramiko.SFTPAttributes) -> int | None:
+    return int(attrs.st_mtime) if attrs.st_mtime is not None else None
+
+
 def _is_unchanged(local_path: Path, attrs: paramiko.SFTPAttributes) -> bool:
     """Same size and the exact remote mtime we stamped on it; without an mtime, never assume."""
     if attrs.st_mtime is None or attrs.st_size is None:
@@ -180,11 +201,13 @@ class TreeMirror:
         report: MirrorReport,
         log: logging.Logger,
         progress: ProgressCallback | None = None,
+        memory: MirrorMemory | None = None,
     ) -> None:
         self.dest_dir = dest_dir
         self.report = report
         self.log = log
         self.progress = progress
+        self.memory = memory or MirrorMemory()
         self.done: set[str] = set()  # files finished (any outcome) in an earlier attempt
 
     def run(self, sftp: paramiko.SFTPClient, remote_root: str) -> None:
@@ -226,17 +249,21 @@ class TreeMirror:
                     self.log.info("skipping remote %s: not a regular file (symlink?)", rel)
                 else:
                     remote_files.add(rel)
+                    self.report.listing[rel] = (attrs.st_size, _mtime(attrs))
                     if rel not in self.done:
                         self._sync_file(sftp, posixpath.join(root, rel), rel, attrs)
                         self.done.add(rel)
             stack.extend(reversed(subdirs))
+        self.memory.steady.keep_only(remote_files)
         self.report.vanished = sorted(
             rel
             for rel in _local_files(self.dest_dir) - remote_files
             if not any(rel.startswith(d) for d in unreadable_dirs)
         )
         for rel in self.report.vanished:
-            self.log.info("%s is gone from the server; keeping the local copy", rel)
+            if rel not in self.memory.gone:  # said once, not on every poll
+                self.log.info("%s is gone from the server; keeping the local copy", rel)
+        self.memory.gone = set(self.report.vanished)
 
     def _fail(self, rel: str, reason: str) -> None:
         if rel not in self.report.errors:  # a folder can fail again after a reconnect
@@ -251,9 +278,14 @@ class TreeMirror:
         if local_path.is_dir():
             self._fail(rel, "a local folder has this name")
             return
+        left = self.memory.steady.look(rel, attrs.st_size, _mtime(attrs))
         if _is_unchanged(local_path, attrs):
             self.report.unchanged.append(rel)
             self.log.debug("%s unchanged", rel)
+            return
+        if left > 0:
+            self.report.waiting[rel] = left
+            self.log.debug("%s changed on the server; waiting %.0f s for it to settle", rel, left)
             return
         tmp = local_path.with_name(temp_name(local_path.name))
         try:

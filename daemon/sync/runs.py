@@ -269,6 +269,25 @@ def supersede_open_runs(db: Database, except_run: int | None = None) -> None:
     )
 
 
+def supersede_runs(db: Database, run_ids: list[int], *, actor: str, reason: str) -> list[int]:
+    """Supersede these runs if they are still open (planned or held), audited with the reason;
+    returns the ones superseded. The daemon calls it when a newer drop of the same source is
+    planned, so nobody approves the older one by mistake."""
+    done = []
+    for run_id in run_ids:
+        rows = db.rows("SELECT status FROM runs WHERE run_id = ?", [run_id])
+        if not rows or rows[0][0] not in ("planned", "held"):
+            continue
+        with db.transaction():
+            db.execute("UPDATE runs SET status = 'superseded' WHERE run_id = ?", [run_id])
+            audit(
+                db, actor, "run.supersede", target_kind="run", target_id=run_id,
+                details={"reason": reason},
+            )  # fmt: skip
+        done.append(run_id)
+    return done
+
+
 def reject_run(db: Database, run_id: int, *, actor: str, reason: str | None = None) -> None:
     status, _, _ = _run_state(db, run_id)
     if status == "loading" and run_id in _PLANNING:

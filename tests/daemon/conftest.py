@@ -88,6 +88,25 @@ def clock() -> FakeClock:
     return FakeClock(datetime(2026, 9, 14, 12, 0, tzinfo=ZONE))
 
 
+class Ticks:
+    """The daemon's monotonic clock for quiet periods, which a test moves on by hand: a quiet
+    period then passes when the test says so, never by waiting for it in real time."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@pytest.fixture
+def ticks() -> Ticks:
+    return Ticks()
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -195,16 +214,25 @@ def make_big_drop(dest: Path, extra_students: int) -> Path:
 class DaemonThread:
     """`run_daemon` on a thread of this process, with a stop event and an injected clock."""
 
-    def __init__(self, config_path: Path, clock: Callable[[], datetime] | None) -> None:
+    def __init__(
+        self,
+        config_path: Path,
+        clock: Callable[[], datetime] | None,
+        ticks: Callable[[], float] | None = None,
+    ) -> None:
         self.config = load_config(config_path)
         self.config_path = config_path
         self.clock = clock
+        self.ticks = ticks
         self.stop_event = threading.Event()
         self.result: list[int] = []
         self.thread = threading.Thread(target=self._run, name="daemon-under-test", daemon=True)
 
     def _run(self) -> None:
-        self.result.append(run_daemon(self.config, clock=self.clock, stop_event=self.stop_event))
+        extra = {"ticks": self.ticks} if self.ticks is not None else {}
+        self.result.append(
+            run_daemon(self.config, clock=self.clock, stop_event=self.stop_event, **extra)
+        )
 
     def start(self) -> DaemonThread:
         self.thread.start()
@@ -226,8 +254,12 @@ class DaemonThread:
 def start_daemon() -> Iterator[Callable[..., DaemonThread]]:
     started: list[DaemonThread] = []
 
-    def _start(config_path: Path, clock: Callable[[], datetime] | None = None) -> DaemonThread:
-        daemon = DaemonThread(config_path, clock).start()
+    def _start(
+        config_path: Path,
+        clock: Callable[[], datetime] | None = None,
+        ticks: Callable[[], float] | None = None,
+    ) -> DaemonThread:
+        daemon = DaemonThread(config_path, clock, ticks).start()
         started.append(daemon)
         return daemon
 

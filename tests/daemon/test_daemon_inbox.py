@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+from daemon.db import Database
 from daemon.service.config import load_config
 
 from .conftest import (
@@ -54,9 +55,10 @@ def test_drops_uploaded_slowly_in_pieces_are_processed_once_and_complete(
     _write_slowly(zipped, config.inbox / "day2.zip", pieces=8, pause=QUIET / 5)
     assert time.monotonic() - started > 3 * QUIET
 
-    wait_for(lambda: runs_in(client) == [(1, "planned"), (2, "planned")], what="two runs")
+    # day2 came later: its plan supersedes day1's, which can no longer be approved by mistake
+    wait_for(lambda: runs_in(client) == [(1, "superseded"), (2, "planned")], what="two runs")
     time.sleep(3 * QUIET)  # and no third one
-    assert runs_in(client) == [(1, "planned"), (2, "planned")]
+    assert runs_in(client) == [(1, "superseded"), (2, "planned")]
     for run_id, day in ((1, "day1"), (2, "day2")):
         run = client.get_run(run_id)
         rows = {f.file_name: f.rows for f in run.files if f.rows is not None}
@@ -164,3 +166,30 @@ def test_a_run_points_at_its_archived_files_once_the_drop_is_archived(
     assert (source / "users.csv").is_file()
     client.close()
     daemon.stop()
+
+
+def test_an_inbox_drop_older_than_one_already_planned_is_superseded_not_planned(
+    make_daemon_config, start_daemon, clock
+) -> None:
+    config_path = make_daemon_config()
+    config = load_config(config_path)
+    preset(config, sync_on_arrival=True)
+    daemon = start_daemon(config_path, clock)
+    client = daemon.client()
+    copy_drop(SAMPLE / "day2", config.inbox, "2026-11-30")
+    wait_for(lambda: archived(config.archive) == ["run-1-2026-11-30"], what="the newer export")
+    copy_drop(SAMPLE / "day1", config.inbox, "2026-11-29")  # an older export, arriving late
+    wait_for(lambda: "superseded-2026-11-29" in archived(config.archive), what="the late one")
+    assert runs_in(client) == [(1, "planned")]
+    late = next(d for d in client.status().daemon.drops if d.name == "2026-11-29")
+    assert (late.source, late.status, late.run_id) == ("inbox", "superseded", None)
+    assert late.reason.startswith("older than 2026-11-30 (run 1)")
+    client.close()
+    assert daemon.stop() == 0
+    db = Database(config.database)
+    try:
+        actions = db.rows("SELECT action, target_id FROM audit_log WHERE target_kind = 'drop'")
+    finally:
+        db.close()
+    assert ("drop.superseded", late.drop_id) in actions
+    assert [a for a, _ in actions].count("drop.planned") == 1

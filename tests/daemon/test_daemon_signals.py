@@ -123,9 +123,12 @@ def test_sigterm_during_a_sync_finishes_the_step_and_exits_cleanly(
     assert waiting == ["later"]
 
 
-def test_restart_after_kill_9_processes_the_pending_drop_exactly_once(
+def test_a_drop_whose_planning_was_killed_is_not_planned_again_after_a_restart(
     make_daemon_config, big_drop, processes, start_daemon, clock
 ) -> None:
+    """A drop that kills the daemon while it is planned (a hostile file, memory running out)
+    would do so after every restart if it were resumed: it is tried once, then waits for a new
+    drop or an explicit `replan`."""
     config_path = make_daemon_config()
     config = load_config(config_path)
     preset(config, sync_on_arrival=True)
@@ -142,16 +145,23 @@ def test_restart_after_kill_9_processes_the_pending_drop_exactly_once(
 
     restarted = start_daemon(config_path, clock)
     client = restarted.client()
-    wait_for(lambda: archived(config.archive) == ["run-2-big"], 60, "the resumed drop")
-    assert runs_in(client) == [(1, "failed"), (2, "planned")]
+    wait_for(lambda: archived(config.archive) == ["run-1-big"], 60, "the failed drop archived")
+    assert runs_in(client) == [(1, "failed")]  # not planned again
     assert "interrupted" in client.get_run(1).error
+    drop = next(d for d in client.status().daemon.drops if d.name == "big")
+    assert drop.status == "failed" and drop.run_id == 1
+    assert "not planned again by itself" in drop.reason and "replan 1" in drop.reason
     client.close()
     assert restarted.stop() == 0
-    # and a further restart finds nothing left to do
+    # a further restart finds nothing left to do
     again = start_daemon(config_path, clock)
     client = again.client()
     time.sleep(1.0)
-    assert runs_in(client) == [(1, "failed"), (2, "planned")]
+    assert runs_in(client) == [(1, "failed")]
+    # an administrator who fixed the cause plans it again, from where it was archived
+    replanned = client.replan_run(1)
+    assert (replanned.run_id, replanned.status) == (2, "planned")
+    assert replanned.source.startswith(str(config.archive))
     client.close()
     again.stop()
 

@@ -3,7 +3,6 @@ archive keeps. Real files, a hand-moved clock, no sleeps."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from datetime import UTC, date, datetime, timedelta
@@ -166,30 +165,6 @@ def test_archive_names_and_retention(tmp_path: Path) -> None:
     removed = drop_archive.prune_archive(archive, 30, date(2026, 9, 14))
     assert [p.name for p in removed] == ["2026-08-14"]
     assert sorted(p.name for p in archive.iterdir()) == ["2026-08-15", "2026-09-14", "notes"]
-
-
-def test_mirror_snapshots_queue_changed_drops_and_start_from_the_newest(tmp_path: Path) -> None:
-    mirror, inbox = tmp_path / "mirror", tmp_path / "inbox"
-    for i, day in enumerate(("day1", "day2")):
-        shutil.copytree(SAMPLE / day, mirror / day)
-        for f in (mirror / day).iterdir():
-            os.utime(f, (1_700_000_000 + i, 1_700_000_000 + i))
-    first = drop_archive.snapshot_mirror(mirror, inbox, vanished=set())
-    assert [p.name for p in first] == ["sftp-day2"]  # a fresh install starts from the newest
-    assert sorted(f.name for f in first[0].iterdir()) == sorted(
-        f.name for f in (SAMPLE / "day2").iterdir()
-    )
-    assert drop_archive.snapshot_mirror(mirror, inbox, vanished=set()) == []  # nothing changed
-
-    (mirror / "day1" / "users.csv").write_text("changed")  # re-sent by the SIS
-    zip_drop(SAMPLE / "day1", mirror / "day3.zip")
-    (mirror / "notes.csv").write_text("x")  # loose files are one drop...
-    (mirror / "gone.csv").write_text("x")  # ...without those the server no longer has
-    again = drop_archive.snapshot_mirror(mirror, inbox, vanished={"gone.csv"})
-    assert sorted(p.name for p in again) == ["sftp", "sftp-day1", "sftp-day3.zip"]
-    loose = next(p for p in again if p.name == "sftp")
-    assert [f.name for f in loose.iterdir()] == ["notes.csv"]
-    assert [p.name for p in drop_archive.queued(inbox)] == ["sftp-day2", *(p.name for p in again)]
 
 
 def test_a_crash_while_queueing_loses_nothing_and_leaves_no_half_drop(tmp_path: Path) -> None:

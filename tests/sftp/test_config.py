@@ -24,6 +24,16 @@ def test_config_loads_from_toml_with_defaults() -> None:
 
     assert (config.port, config.poll_seconds, config.retries) == (22, 300, 5)
     assert config.timeout_seconds == 30
+    assert (config.remote_quiet_seconds, config.ready_marker) == (120, None)
+
+
+@pytest.mark.parametrize("marker", ["", " ", "done/x", "..", ".done", "export.tmp", "a\\b"])
+def test_a_ready_marker_is_a_plain_visible_file_name(marker: str) -> None:
+    data = {**tomllib.loads(TOML)["sftp"], "ready_marker": marker}
+    with pytest.raises(ValidationError, match="ready_marker"):
+        SftpConfig.model_validate(data)
+    ok = {**data, "ready_marker": "export.done"}
+    assert SftpConfig.model_validate(ok).ready_marker == "export.done"
 
 
 def test_config_requires_a_login_method() -> None:

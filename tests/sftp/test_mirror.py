@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 import pytest
 
+from daemon.service.inbox import SteadyFiles
 from daemon.service.sftp import mirror
+from daemon.service.sftp_mirror import MirrorMemory
 
 from .sshd import SshdServer
 
@@ -141,3 +144,50 @@ def test_stale_partial_files_are_removed(make_config, put, dest: Path) -> None:
     mirror(make_config(), dest)
 
     assert not stale.exists()
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_changed_file_is_mirrored_only_once_it_lists_the_same_for_the_quiet_period(
+    make_config, put, dest: Path
+) -> None:
+    ticks = Ticks()
+    memory = MirrorMemory(SteadyFiles(60, ticks))
+    config = make_config()
+    put("users.csv", USERS[:10], mtime=1_700_000_000)  # an upload that has stalled
+
+    first = mirror(config, dest, memory=memory)
+    assert (first.downloaded, first.waiting) == ([], {"users.csv": 60})
+    assert first.listing == {"users.csv": (10, 1_700_000_000)}
+    assert not (dest / "users.csv").exists()
+
+    ticks.now += 30
+    put("users.csv", USERS, mtime=1_700_000_005)  # it went on: the quiet period starts again
+    assert mirror(config, dest, memory=memory).waiting == {"users.csv": 60}
+    ticks.now += 60
+    settled = mirror(config, dest, memory=memory)
+    assert (settled.downloaded, settled.waiting) == (["users.csv"], {})
+    assert (dest / "users.csv").read_bytes() == USERS
+    assert mirror(config, dest, memory=memory).unchanged == ["users.csv"]
+
+
+def test_a_file_gone_from_the_server_is_logged_once(
+    make_config, put, dest: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    memory = MirrorMemory()
+    config = make_config()
+    gone = put("old/users.csv", USERS)
+    put("classes.csv", CLASSES)
+    mirror(config, dest, memory=memory)
+    gone.unlink()
+    caplog.set_level(logging.INFO, logger="roster_sync")
+    for _ in range(3):
+        assert mirror(config, dest, memory=memory).vanished == ["old/users.csv"]
+    said = [r for r in caplog.records if "is gone from the server" in r.getMessage()]
+    assert len(said) == 1

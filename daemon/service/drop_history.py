@@ -1,0 +1,305 @@
+"""The daemon's history of drops (table `drops`): each drop is decided once, and the decision says
+when the drop was first seen and complete, what ordered it, and why it was planned or not.
+
+Why in the database: the decisions are what an administrator asks about ("why was the 11-30
+export not synced?"), they must survive a restart (a processed SFTP drop stays history even
+though the mirror keeps its files), and each one is audited. Only the daemon loop writes here,
+under the daemon's write lock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from daemon.audit import audit
+from daemon.db import Database
+from daemon.models import DropInfo
+from daemon.service.drop_order import OrderKey, Taken, naive_local
+from daemon.sync.runs import supersede_runs
+
+LOG = logging.getLogger("roster_sync.daemon")
+INBOX = "inbox"
+SFTP = "sftp"
+# Decisions that take a drop: a later, older drop of the same source is superseded by them.
+TAKEN = ("queued", "planning", "planned", "skipped")
+RECENT = 12  # decisions shown by `roster-sync status`
+
+Signature = dict[str, tuple[int | None, int | None]]  # relative path -> (size, mtime seconds)
+
+
+def encode_signature(files: Signature) -> str:
+    return json.dumps(sorted([rel, *sig] for rel, sig in files.items()))
+
+
+def decode_signature(text: str | None) -> Signature:
+    if not text:
+        return {}
+    return {rel: (size, mtime) for rel, size, mtime in json.loads(text)}
+
+
+def describe_change(before: Signature, now: Signature) -> str:
+    """`demographics.csv is gone from the server; users.csv changed` (paths inside the drop)."""
+    gone = sorted(set(before) - set(now))
+    changed = sorted(rel for rel in set(before) & set(now) if before[rel] != now[rel])
+    added = sorted(set(now) - set(before))
+    parts = []
+    if gone and not now:
+        return "all its files are gone from the server"
+    gone, changed, added = (
+        [r.partition("/")[2] or r for r in rels] for rels in (gone, changed, added)
+    )
+    for rels, what in (
+        (gone, "is gone from the server"),
+        (changed, "changed"),
+        (added, "is new"),
+    ):
+        if rels:
+            more = f" (and {len(rels) - 3} more)" if len(rels) > 3 else ""
+            verb = what.replace("is ", "are ") if len(rels) > 1 else what
+            parts.append(f"{', '.join(rels[:3])}{more} {verb}")
+    return "; ".join(parts)
+
+
+@dataclass
+class DropRow:
+    drop_id: int
+    source: str
+    name: str
+    status: str
+    reason: str | None
+    run_id: int | None
+    queued_as: str | None
+    signature: str | None
+    change_signature: str | None
+    export_at: datetime | None
+    first_seen_at: datetime | None
+    ordered_by: str | None
+
+
+_COLUMNS = (
+    "drop_id, source, name, status, reason, run_id, queued_as, signature, change_signature, "
+    "export_at, first_seen_at, ordered_by"
+)
+
+
+class DropHistory:
+    """Reads and writes the history on the daemon's connection, as the daemon."""
+
+    def __init__(self, db: Database, actor: str) -> None:
+        self.db = db
+        self.actor = actor
+
+    # ------------------------------------------------------------------ reading
+    def _rows(self, where: str, params: list[Any]) -> list[DropRow]:
+        return [
+            DropRow(*row)
+            for row in self.db.rows(f"SELECT {_COLUMNS} FROM drops WHERE {where}", params)
+        ]
+
+    def get(self, drop_id: int) -> DropRow:
+        return self._rows("drop_id = ?", [drop_id])[0]
+
+    def by_queue_path(self, path: Path) -> DropRow | None:
+        rows = self._rows("queued_as = ? ORDER BY drop_id DESC", [str(path)])
+        return rows[0] if rows else None
+
+    def newest_taken(self, source: str) -> Taken | None:
+        """The high-water mark: the newest drop of `source` the daemon took."""
+        rows = self._rows(
+            f"source = ? AND status IN ({', '.join('?' * len(TAKEN))})", [source, *TAKEN]
+        )
+        if not rows:
+            return None
+        keys = [
+            (OrderKey(r.export_at, r.first_seen_at, r.name, r.ordered_by or ""), r)
+            for r in rows
+            if r.export_at is not None and r.first_seen_at is not None
+        ]
+        if not keys:
+            return None
+        key, row = max(keys, key=lambda item: item[0])
+        return Taken(row.name, key, row.run_id)
+
+    def latest_by_name(self, source: str) -> dict[str, DropRow]:
+        """The latest decision for each name of `source` (a name decided is history)."""
+        latest: dict[str, DropRow] = {}
+        for row in self._rows("source = ? ORDER BY drop_id", [source]):
+            latest[row.name] = row
+        return latest
+
+    def first_mirror_done(self, source: str) -> bool:
+        return bool(
+            self.db.one(
+                "SELECT count(*) FROM drop_sources WHERE source = ? AND first_mirror_at IS NOT NULL",
+                [source],
+            )
+        )
+
+    # ------------------------------------------------------------------ writing
+    def record(
+        self,
+        *,
+        source: str,
+        name: str,
+        status: str,
+        reason: str | None,
+        now: datetime,
+        key: OrderKey | None = None,
+        first_seen: datetime | None = None,
+        complete_at: datetime | None = None,
+        queued_as: Path | None = None,
+        signature: Signature | None = None,
+        run_id: int | None = None,
+    ) -> int:
+        """A new decision about a drop, audited as `drop.<status>`."""
+        drop_id = int(self.db.one("SELECT nextval('drop_ids')"))
+        self.db.execute(
+            """INSERT INTO drops (drop_id, source, name, first_seen_at, complete_at, export_at,
+                   ordered_by, status, reason, run_id, queued_as, signature, decided_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                drop_id,
+                source,
+                name,
+                naive_local(first_seen) if first_seen else (key.first_seen if key else None),
+                naive_local(complete_at) if complete_at else None,
+                key.export_at if key else None,
+                key.ordered_by if key else None,
+                status,
+                reason,
+                run_id,
+                str(queued_as) if queued_as else None,
+                encode_signature(signature) if signature is not None else None,
+                naive_local(now),
+            ],
+        )
+        self._audit(drop_id, status, reason, run_id)
+        return drop_id
+
+    def update(
+        self,
+        drop_id: int,
+        status: str,
+        reason: str | None,
+        now: datetime,
+        run_id: int | None = None,
+        *,
+        audited: bool = True,
+    ) -> None:
+        self.db.execute(
+            "UPDATE drops SET status = ?, reason = ?, run_id = coalesce(?, run_id), "
+            "decided_at = ? WHERE drop_id = ?",
+            [status, reason, run_id, naive_local(now), drop_id],
+        )
+        if audited:
+            self._audit(drop_id, status, reason, run_id)
+
+    def _audit(self, drop_id: int, status: str, reason: str | None, run_id: int | None) -> None:
+        row = self.db.dicts(
+            "SELECT source, name, first_seen_at, complete_at, export_at, ordered_by FROM drops "
+            "WHERE drop_id = ?",
+            [drop_id],
+        )[0]
+        details = {**row, "reason": reason, "run_id": run_id}
+        audit(self.db, self.actor, f"drop.{status}", target_kind="drop", target_id=drop_id,
+              details=details)  # fmt: skip
+
+    def mark_first_mirror(self, source: str, now: datetime) -> None:
+        self.db.execute(
+            "INSERT INTO drop_sources VALUES (?, ?) ON CONFLICT (source) DO UPDATE "
+            "SET first_mirror_at = excluded.first_mirror_at",
+            [source, naive_local(now)],
+        )
+
+    def report_change(self, row: DropRow, now_files: Signature, now: datetime) -> str | None:
+        """Note (once per new state of its files) that a drop taken before changed on the server;
+        returns the note when it is news, None when it was reported already or nothing changed."""
+        text = encode_signature(now_files)
+        if text == (row.signature or encode_signature({})) or text == row.change_signature:
+            return None
+        note = describe_change(decode_signature(row.signature), now_files)
+        self.db.execute(
+            "UPDATE drops SET changed_at = ?, change_note = ?, change_signature = ? "
+            "WHERE drop_id = ?",
+            [naive_local(now), note, text, row.drop_id],
+        )
+        audit(self.db, self.actor, "drop.changed", target_kind="drop", target_id=row.drop_id,
+              details={"source": row.source, "name": row.name, "change": note})  # fmt: skip
+        row.change_signature = text
+        return note
+
+    def supersede_older_runs(self, source: str, run_id: int, name: str, now: datetime) -> list[int]:
+        """A drop of `source` was just planned as `run_id`: every other open run of that source's
+        drops is superseded (with the reason), and those drops say so."""
+        reason = f"a newer drop from {source} was planned: {name} (run {run_id})"
+        rows = self._rows(
+            "source = ? AND status = 'planned' AND run_id IS NOT NULL AND run_id <> ?",
+            [source, run_id],
+        )
+        open_runs = [r.run_id for r in rows if r.run_id is not None]
+        done = supersede_runs(self.db, open_runs, actor=self.actor, reason=reason)
+        for row in rows:
+            status = self.db.one("SELECT status FROM runs WHERE run_id = ?", [row.run_id])
+            if status == "superseded":
+                self.update(row.drop_id, "superseded", reason, now, audited=row.run_id in done)
+        return done
+
+    def recover(
+        self,
+        run_status: Iterable[tuple[str, int, str]],
+        now: datetime,
+        exists: Callable[[str], bool],
+    ) -> list[str]:
+        """At start, after a crash or kill: a drop left `planning` was interrupted. If its run got
+        planned, it is that run's; otherwise it FAILED and is not planned again by itself (a drop
+        that kills the daemon would otherwise do so after every restart). A queued drop whose
+        files are gone from the queue failed too.
+
+        `run_status`: (source path, run id, status) of the runs made from queued drops."""
+        by_source = {}
+        for source, run_id, status in run_status:
+            by_source.setdefault(source, []).append((run_id, status))
+        notes = []
+        for row in self._rows("status = 'planning'", []):
+            runs = sorted(by_source.get(row.queued_as or "", []))
+            done = [(r, s) for r, s in runs if s != "failed"]
+            if done:
+                run_id, _ = done[-1]
+                self.update(row.drop_id, "planned", None, now, run_id)
+                continue
+            run_id = runs[-1][0] if runs else None
+            hint = (
+                f"`roster-sync replan {run_id}` once the cause is fixed"
+                if run_id is not None
+                else "`roster-sync run` on its archived folder"
+            )
+            reason = (
+                "planning it was interrupted (the daemon stopped, crashed or was killed while "
+                f"planning it); not planned again by itself: deliver a new drop, or {hint}"
+            )
+            self.update(row.drop_id, "failed", reason, now, run_id)
+            notes.append(f"{row.name}: {reason}")
+        for row in self._rows("status = 'queued'", []):
+            if row.queued_as and not exists(row.queued_as):
+                reason = "its files disappeared from the queue before it was planned"
+                self.update(row.drop_id, "failed", reason, now)
+                notes.append(f"{row.name}: {reason}")
+        return notes
+
+    # ------------------------------------------------------------------ status
+    def recent(self, limit: int = RECENT) -> tuple[list[DropInfo], int]:
+        """The latest decisions, newest first, and how many drops the first mirror only saw."""
+        rows = self.db.dicts(
+            """SELECT drop_id, source, name, status, reason, run_id, first_seen_at, complete_at,
+                      export_at, ordered_by, decided_at, change_note
+               FROM drops ORDER BY drop_id DESC LIMIT ?""",
+            [limit],
+        )
+        seen = int(self.db.one("SELECT count(*) FROM drops WHERE status = 'seen'"))
+        return [DropInfo(**row) for row in rows], seen

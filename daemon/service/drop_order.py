@@ -1,0 +1,138 @@
+"""Which drop is newer: the export time by one documented convention, and what follows from it.
+
+Why not file times: a server's modification times say when a file was copied, not when the SIS
+exported it (a re-upload, a restore or a copy tool that keeps mtimes reorders them), and applying
+an older export after a newer one undoes the newer one's changes. So a drop is ordered by:
+
+1. a date in its folder or ZIP name: `YYYY-MM-DD` or `YYYYMMDD`, optionally followed by a time
+   (`2026-11-29T0200`, `2026-11-29_02-00`, `20261129T020000`);
+2. else its manifest: the first property whose name ends in `date`, `datetime` or `timestamp`
+   (`source.exportDate`, `export.timestamp`, ...) holding an ISO 8601 date or date-time;
+3. else the time the daemon first saw it.
+
+Ties are broken by the time first seen, then by name. Pure functions: the daemon reads the names
+and manifests, and keeps the history (`drop_history`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+BY_NAME = "name"
+BY_MANIFEST = "manifest"
+BY_FIRST_SEEN = "first seen"
+
+_DASHED = re.compile(
+    r"(?<!\d)((?:19|20)\d\d)-(\d\d)-(\d\d)"
+    r"(?:[T_ ](\d\d)[:.-]?(\d\d)(?:[:.-]?(\d\d))?)?(?!\d)"
+)
+_COMPACT = re.compile(r"(?<!\d)((?:19|20)\d\d)(\d\d)(\d\d)(?:T(\d\d)(\d\d)(\d\d)?)?(?!\d)")
+_MANIFEST_DATE_KEYS = ("date", "datetime", "timestamp")
+
+
+@dataclass(frozen=True, order=True)
+class OrderKey:
+    """Sorts drops of one source from the oldest export to the newest."""
+
+    export_at: datetime  # naive, the server's local time
+    first_seen: datetime  # naive, the server's local time
+    name: str
+    ordered_by: str = ""  # how export_at was found (not part of the order)
+
+    def describe(self) -> str:
+        """`exported 2026-11-29 00:00 (date in its name)`: what ordered it, for logs."""
+        return describe_order(self.export_at, self.ordered_by)
+
+
+def describe_order(export_at: datetime, ordered_by: str) -> str:
+    if ordered_by == BY_FIRST_SEEN:
+        return f"first seen {export_at:%Y-%m-%d %H:%M:%S} (no export date in its name or manifest)"
+    return f"exported {export_at:%Y-%m-%d %H:%M} (date in its {ordered_by})"
+
+
+def naive_local(moment: datetime) -> datetime:
+    """An aware time as the server's local wall time; a naive one as it is."""
+    return moment.astimezone().replace(tzinfo=None) if moment.tzinfo is not None else moment
+
+
+def _valid(parts: tuple[str | None, ...]) -> datetime | None:
+    year, month, day, hour, minute, second = (int(p) if p else 0 for p in parts)
+    try:
+        return datetime.combine(date(year, month, day), time(hour, minute, second))
+    except ValueError:
+        return None
+
+
+def date_in_name(name: str) -> datetime | None:
+    """The export time a drop's name carries (the first valid one), or None."""
+    stem = re.sub(r"\.zip$", "", name, flags=re.IGNORECASE)
+    found = [(m.start(), m) for pattern in (_DASHED, _COMPACT) for m in pattern.finditer(stem)]
+    for _, match in sorted(found, key=lambda item: item[0]):
+        moment = _valid(match.groups())
+        if moment is not None:
+            return moment
+    return None
+
+
+def date_in_manifest(text: str | None) -> datetime | None:
+    """The first `...date|datetime|timestamp` property of a manifest that holds an ISO time."""
+    if not text:
+        return None
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error:
+        return None
+    for row in rows[1:]:
+        if len(row) < 2 or not row[0].strip().lower().endswith(_MANIFEST_DATE_KEYS):
+            continue
+        value = row[1].strip()
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        return naive_local(moment)
+    return None
+
+
+def order_key(name: str, first_seen: datetime, manifest_text: str | None = None) -> OrderKey:
+    """Where this drop sorts among its source's drops (see the module's convention)."""
+    seen = naive_local(first_seen)
+    named = date_in_name(name)
+    if named is not None:
+        return OrderKey(named, seen, name, BY_NAME)
+    declared = date_in_manifest(manifest_text)
+    if declared is not None:
+        return OrderKey(declared, seen, name, BY_MANIFEST)
+    return OrderKey(seen, seen, name, BY_FIRST_SEEN)
+
+
+@dataclass(frozen=True)
+class Taken:
+    """The newest drop of a source that the daemon took (queued or planned): the high-water mark."""
+
+    name: str
+    key: OrderKey
+    run_id: int | None
+
+
+def late_reason(key: OrderKey, newest: Taken | None) -> str | None:
+    """Why a complete drop must not be planned: it is older than one already taken. None: plan it.
+
+    A drop older than the newest one taken would undo that one's changes, so it is superseded
+    (never planned); the admin can still run it by hand. An equal export time is not older (a
+    re-sent export of the same night; its content hash tells a true duplicate)."""
+    if newest is None or key.export_at >= newest.key.export_at:
+        return None
+    run = f" (run {newest.run_id})" if newest.run_id is not None else ""
+    return f"older than {newest.name}{run}, which was already taken ({newest.key.describe()})"
+
+
+def newest_first_mirror(keys: dict[str, OrderKey]) -> str | None:
+    """On the first mirror only the newest drop is planned; the name of that one. (Drops already
+    on the server were seen first all at once, so their keys use their newest file's mtime as
+    the time they appeared.)"""
+    return max(keys, key=lambda unit: keys[unit]) if keys else None
