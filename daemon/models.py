@@ -53,6 +53,7 @@ class Run(BaseModel):
     decided_at: datetime | None = None
     decided_by: str | None = None
     override_by: str | None = None
+    override_reason: str | None = None
     oneroster_version: str | None = None
     hold_reasons: list[str] = Field(default_factory=list)
     changes: dict[str, dict[str, int]] = Field(default_factory=empty_changes)

@@ -70,7 +70,7 @@ def test_apply_of_a_held_run_without_override_fails_with_one_line(cli, sample):
     assert "held; apply it with --override" in err
 
 
-def test_unknown_run_is_a_clear_error_not_a_traceback(cli):
+def test_unknown_run_is_a_clear_error_not_a_traceback(cli, day1_db):
     code, _, err = cli("show", "99")
     assert code == 1 and err == "roster-sync: there is no run 99\n"
 
@@ -135,7 +135,8 @@ def test_the_console_script_runs_without_stdin_and_stays_quiet_when_piped(db_pat
         timeout=120,
     )
     assert result.returncode == 0
-    assert result.stderr == ""  # no progress bars when not on a terminal
+    # no progress bars when not on a terminal; only the one line saying a database was made
+    assert result.stderr == f"roster-sync: created a new database at {db_path}\n"
     assert "Run 1: PLANNED" in result.stdout
 
 
@@ -158,27 +159,31 @@ def home(tmp_path, monkeypatch) -> Path:
     return home
 
 
+START = ["settings", "set", "auto_apply", "false"]  # a command that may start a database
+
+
 def test_default_database_is_under_xdg_data_home(home, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert main(START) == 0
     assert main(["runs", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == []
+    assert json.loads(capsys.readouterr().out.split("\n", 1)[1]) == []
     assert (tmp_path / "data" / "roster-sync" / "roster.duckdb").is_file()
     assert list(home.iterdir()) == []
 
 
 def test_default_database_is_under_local_share_without_xdg_data_home(home, monkeypatch, capsys):
     monkeypatch.delenv("XDG_DATA_HOME", raising=False)
-    assert main(["runs", "--json"]) == 0
+    assert main(START) == 0
     assert (home / ".local" / "share" / "roster-sync" / "roster.duckdb").is_file()
 
 
 def test_empty_xdg_data_home_counts_as_unset(home, monkeypatch, capsys):
     monkeypatch.setenv("XDG_DATA_HOME", "")
-    assert main(["runs", "--json"]) == 0
+    assert main(START) == 0
     assert (home / ".local" / "share" / "roster-sync" / "roster.duckdb").is_file()
 
 
 def test_relative_xdg_data_home_is_ignored_as_the_spec_says(home, monkeypatch, capsys):
     monkeypatch.setenv("XDG_DATA_HOME", "relative/data")
-    assert main(["runs", "--json"]) == 0
+    assert main(START) == 0
     assert (home / ".local" / "share" / "roster-sync" / "roster.duckdb").is_file()
