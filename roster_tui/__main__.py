@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 
@@ -29,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--demo",
         action="store_true",
-        help="build a fresh demo database from sample_data/ in a temporary folder and open it",
+        help="build a fresh demo database (the sample district) in a temporary folder, open it, "
+        "and remove the folder on exit",
     )
     colours = parser.add_mutually_exclusive_group()
     colours.add_argument(
@@ -94,7 +97,14 @@ def run_connected(args: argparse.Namespace, ansi: bool) -> int:
             file=sys.stderr,
         )
         return 2
-    with connect(database, socket_path) as client:
+    from daemon.db import DatabaseUnusable
+
+    with ExitStack() as stack:
+        try:  # a mistyped --db makes nothing
+            client = stack.enter_context(connect(database, socket_path, create=False))
+        except DatabaseUnusable as exc:
+            print(f"roster-tui: {exc}", file=sys.stderr)
+            return 2
         RosterApp(client, ansi=ansi).run()
     return 0
 
@@ -107,14 +117,17 @@ def run_demo(ansi: bool) -> int:
     from roster_tui.app import RosterApp
 
     folder = Path(tempfile.mkdtemp(prefix="roster-demo-"))
-    print(f"Building a demo database from sample_data/ in {folder} …", file=sys.stderr)
-    path = build_demo(folder, fixed_time=datetime.now())  # nightly drops before today
-    db = Database(path)
     try:
-        RosterApp(Engine(db, current_actor()), ansi=ansi, demo_path=path).run()
+        print(f"Building a demo database (the sample district) in {folder} …", file=sys.stderr)
+        path = build_demo(folder, fixed_time=datetime.now())  # nightly drops before today
+        db = Database(path)
+        try:
+            RosterApp(Engine(db, current_actor()), ansi=ansi, demo_path=path).run()
+        finally:
+            db.close()
     finally:
-        db.close()
-    print(f"The demo database is at {path}\nOpen it again with: roster-tui --db {path}")
+        shutil.rmtree(folder, ignore_errors=True)  # made by mkdtemp above: ours to remove
+    print("The demo database was temporary and is gone; scripts/demo.sh keeps one in .demo/")
     return 0
 
 

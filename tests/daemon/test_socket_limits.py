@@ -25,6 +25,7 @@ import pytest
 from daemon.cli.main import main
 from daemon.db import Database
 from daemon.service import client as client_module
+from daemon.service import server as server_module
 from daemon.service.client import ApiError, DaemonBusy, SocketClient, connect
 from daemon.service.config import RolesConfig
 from daemon.service.engine import Engine
@@ -242,6 +243,12 @@ def test_a_socket_that_takes_no_connection_is_busy_not_a_reason_to_open_the_data
         "connection; try again in a moment\n"
     )
     assert not (tmp_path / "elsewhere").exists() and not (tmp_path / "db.duckdb").exists()
+
+
+def test_the_limits_are_the_ones_the_readme_states():
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
+    assert server_module.IDLE_SECONDS == 60 and "closed after a minute" in readme
+    assert server_module.PER_USER == 16 and "at most 16 connections" in readme
 
 
 def test_a_socket_left_by_a_stopped_daemon_means_no_daemon(short_dir, tmp_path, capsys):
