@@ -12,12 +12,17 @@ from typing import Any
 from daemon.paths import resolve_database_path
 from daemon.progress import TerminalProgress
 from daemon.service.client import DEFAULT_SOCKET, connect
-from daemon.service.config import DaemonConfig, config_path, load_config
+from daemon.service.config import ConfigError, DaemonConfig, config_path, load_config
 
 
 def daemon_config(args: argparse.Namespace) -> DaemonConfig | None:
     path = config_path(getattr(args, "config", None))
-    return load_config(path) if path else None
+    if not path:
+        return None
+    try:
+        return load_config(path)
+    except OSError as exc:  # a folder, or a file this user may not read
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror or exc})") from exc
 
 
 def locations(args: argparse.Namespace) -> tuple[Path, Path | None]:

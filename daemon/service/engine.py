@@ -169,7 +169,12 @@ class Engine(DuplicatesMixin):
         target = Path(folder)
         if target.exists() and not target.is_dir():
             raise RunError(f"{folder} is a file; export writes into a folder: name a new one")
-        return export_directory(self.db, target)
+        try:
+            return export_directory(self.db, target)
+        except OSError as exc:  # a folder that cannot be made or written: say which and why
+            raise RunError(
+                f"cannot write into {folder}: {exc.strerror or exc}; name a folder you may write"
+            ) from exc
 
     # ------------------------------------------------------------------ conflicts
     def conflicts(

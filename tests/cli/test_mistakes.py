@@ -227,6 +227,21 @@ def test_a_config_file_that_is_missing_is_named(tmp_path, capsys):
     assert code == 1 and one_line(err) == f"{missing}: no such config file"
 
 
+def test_a_config_that_is_a_folder_is_named(tmp_path, capsys):
+    code, _, err = run_main(capsys, "--config", str(tmp_path), "runs")
+    assert code == 1
+    assert one_line(err) == f"{tmp_path}: cannot read the config file (Is a directory)"
+
+
+def test_export_into_a_place_that_cannot_hold_a_folder_says_so(both):
+    target = SAMPLE / "README.md" / "export"
+    refused = both("export", str(target))
+    assert refused.code == 1
+    assert one_line(refused.err) == (
+        f"cannot write into {target}: Not a directory; name a folder you may write"
+    )
+
+
 # ---------------------------------------------------------------- item 10: names as typed
 def test_swapped_guardian_and_student_are_named_as_typed(both):
     refused = both("users", "link-guardian", "stu-1001", "gdn-3011")
