@@ -332,3 +332,16 @@ def test_the_readme_task_table_commands_parse():
     }
     known = set(next(a for a in build_parser()._actions if a.dest == "command").choices)
     assert shown and shown <= known
+
+
+def test_roster_tui_on_a_missing_database_makes_nothing(tmp_path, capsys):
+    from roster_tui.__main__ import main as tui_main
+
+    missing = tmp_path / "typo" / "roster.duckdb"
+    assert tui_main(["--db", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"roster-tui: no database at {missing}; check the path, or start one with: "
+        "roster-sync run DROP\n"
+    )
+    assert not (tmp_path / "typo").exists()
