@@ -116,9 +116,8 @@ class SocketClient:
         with self._lock:
             line = self._exchange(request)
             if not line and METHODS.get(method) == READ:
-                line = self._exchange(
-                    request
-                )  # the daemon closed an idle link as we asked: once more
+                # closed (idle) just as we asked: a read is safe to ask once more
+                line = self._exchange(request)
             if not line:
                 self.close()
                 raise DaemonUnavailable(

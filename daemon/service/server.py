@@ -20,6 +20,7 @@ import socket
 import socketserver
 import struct
 import threading
+import time
 import traceback
 from collections import Counter
 from collections.abc import Callable
@@ -46,6 +47,7 @@ MAX_REQUEST_BYTES = 1 << 20
 IDLE_SECONDS = 60.0  # a connection with no request for this long is closed
 PER_USER = 16  # open connections per Unix user (a TUI holds one; each CLI command one)
 MAX_CONNECTIONS = 256  # open connections in all
+WARN_EVERY = 60.0  # seconds between two log lines about one caller's refused connections
 
 EngineFactory = Callable[[str], AbstractContextManager[Any]]
 USER_ERRORS = user_errors()
@@ -136,6 +138,7 @@ class ApiServer:
         self.max_connections = max_connections
         self._open: Counter[int] = Counter()
         self._open_lock = threading.Lock()
+        self._warned: dict[int, float] = {}
         self._server: socketserver.ThreadingUnixStreamServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -181,12 +184,12 @@ class ApiServer:
         uid, user, groups = peer_identity(handler.connection)
         roles = roles_for(uid, user, groups, self.roles)
         if not roles:
-            LOG.warning("refused a connection from %s: no role", user)
+            self._warn_once(uid, "refused connections from %s: no role", user)
             self._refuse(handler, PermissionDenied(no_role_message(user)))
             return
         refusal = self._admit(uid, user)
         if refusal is not None:
-            LOG.warning("refused a connection from %s: %s", user, refusal)
+            self._warn_once(uid, "refused connections from %s: %s", user, refusal)
             self._refuse(handler, Busy(refusal))
             return
         try:
@@ -209,14 +212,24 @@ class ApiServer:
                 if self._open[uid] <= 0:
                     del self._open[uid]
 
+    def _warn_once(self, uid: int, message: str, *args: Any) -> None:
+        """A refusal is logged once a minute per caller: a flood must not flood the journal."""
+        now = time.monotonic()
+        with self._open_lock:
+            if now - self._warned.get(uid, -WARN_EVERY) < WARN_EVERY:
+                return
+            self._warned[uid] = now
+        LOG.warning(message, *args)
+
     def _admit(self, uid: int, user: str) -> str | None:
         """Count the connection in, or say why not."""
         with self._open_lock:
-            if self._open[uid] >= self.per_user:
+            held = self._open[uid]
+            if held >= self.per_user:
                 return (
-                    f"the daemon is busy: {user} already has {self._open[uid]} connections open "
-                    "(the limit per user); close other roster-tui sessions or wait for your "
-                    "commands to finish, then try again"
+                    f"the daemon is busy: {user} already has {held} connection"
+                    f"{'s' if held != 1 else ''} open (the limit per user); close other "
+                    "roster-tui sessions or wait for your commands to finish, then try again"
                 )
             if sum(self._open.values()) >= self.max_connections:
                 return "the daemon is busy: too many connections are open; try again in a moment"
