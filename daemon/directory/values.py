@@ -28,23 +28,20 @@ HAND_FIELDS: dict[str, tuple[Column, str]] = {
 }
 
 
-class ValueRefused(EditRefused):
-    """A hand-typed value breaks a rule; the message names the field, the value and the rule."""
-
-
 def clean_value(db: Database, field: str, raw: str | None) -> str | None:
-    """The value as the sync would store it (trimmed, empty as none), or ValueRefused."""
+    """The value as the sync would store it (trimmed, empty as none), or EditRefused naming the
+    field, the value and the rule."""
     column, label = HAND_FIELDS[field]
     value = raw.strip() if raw is not None else None
     value = value or None
     if value is None:
         if column.required:
-            raise ValueRefused(f"{label} may not be empty")
+            raise EditRefused(f"{label} may not be empty")
         return None
     if any(ch in value for ch in ("\x00", "\n", "\r")):
-        raise ValueRefused(f"{label} may not contain a line break or a NUL character")
+        raise EditRefused(f"{label} may not contain a line break or a NUL character")
     if len(value) > column.max_length:
-        raise ValueRefused(
+        raise EditRefused(
             f"{label} is {len(value)} characters long; the limit is {column.max_length}"
         )
     rule = value_rule(dataclasses.replace(column, name=label), '"v"')
@@ -53,7 +50,7 @@ def clean_value(db: Database, field: str, raw: str | None) -> str | None:
             f'SELECT {rule.message} FROM (SELECT ?::VARCHAR AS "v") WHERE {rule.where}', [value]
         )
         if message is not None:
-            raise ValueRefused(message.removesuffix("; ignored"))
+            raise EditRefused(message.removesuffix("; ignored"))
     return value
 
 

@@ -48,6 +48,8 @@ class DaemonBusy(DaemonUnavailable):
     """The daemon's socket is there but does not take the connection now (never a reason to
     open the database instead: the daemon still owns it)."""
 
+    type = "DaemonUnavailable"  # how the TUI titles it (roster_tui/gateway.py, ERROR_TITLES)
+
 
 CONNECT_SECONDS = 5.0
 NOT_LISTENING = (errno.ENOENT, errno.ECONNREFUSED)

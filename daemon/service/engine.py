@@ -25,19 +25,15 @@ from daemon.sync.export import export_directory
 from daemon.sync.runs import RunError
 
 
-class SourceRefused(RunError):
-    """The path given to `run` is not a drop: nothing is recorded."""
-
-
 def check_source(source: str) -> None:
-    """A drop is a folder or a ZIP; anything else is refused before a run is made."""
+    """A drop is a folder or a ZIP; anything else is refused (RunError) before a run is made."""
     path = Path(source)
     what = "name a drop: a folder or a .zip of OneRoster CSV files"
     if not path.exists():
-        raise SourceRefused(f"{source}: no such file or folder; {what}")
+        raise RunError(f"{source}: no such file or folder; {what}")
     if path.is_dir() or path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
         return
-    raise SourceRefused(f"{source} is neither a folder nor a .zip; {what}")
+    raise RunError(f"{source} is neither a folder nor a .zip; {what}")
 
 
 class Engine(DuplicatesMixin):

@@ -92,6 +92,8 @@ def no_role_message(user: str) -> str:
 class Busy(Exception):
     """The daemon will not take another connection from this caller now."""
 
+    wire_type = "DaemonUnavailable"  # what clients (the TUI's notices) already know how to title
+
 
 def field_names(params: dict[str, Any]) -> str:
     """What a write touched, for the log: parameter and field names, never their values
@@ -238,7 +240,7 @@ class ApiServer:
 
     def _refuse(self, handler: socketserver.StreamRequestHandler, exc: Exception) -> None:
         """One line saying why, then the connection is closed."""
-        body = ErrorBody(type=type(exc).__name__, message=str(exc))
+        body = ErrorBody(type=getattr(exc, "wire_type", type(exc).__name__), message=str(exc))
         with contextlib.suppress(OSError):
             handler.connection.settimeout(1)
             handler.wfile.write(Response(ok=False, error=body).model_dump_json().encode() + b"\n")

@@ -169,7 +169,7 @@ def test_a_user_may_hold_only_so_many_connections(serve, short_dir):
         extra = SocketClient(short_dir / "rs.sock").connect()
         with pytest.raises(ApiError) as refused:
             extra.list_runs()
-        assert refused.value.type == "Busy"
+        assert refused.value.type == "DaemonUnavailable"
         assert str(refused.value).startswith(
             "the daemon is busy: root already has 3 connections open (the limit per user)"
         )
@@ -262,3 +262,21 @@ def test_a_socket_left_by_a_stopped_daemon_means_no_daemon(short_dir, tmp_path, 
     code = main(["--config", str(config), "settings", "set", "auto_apply", "false"])
     assert code == 0, capsys.readouterr().err
     assert (tmp_path / "elsewhere" / "roster.duckdb").is_file()
+
+
+def test_the_review_ui_titles_a_busy_daemon_as_unavailable(serve, short_dir):
+    from roster_tui.gateway import describe_error
+
+    assert describe_error(DaemonBusy("the daemon at x is busy"))[0] == "Daemon unavailable"
+    serve(per_user=1)
+    holder = SocketClient(short_dir / "rs.sock").connect()
+    extra = SocketClient(short_dir / "rs.sock").connect()
+    try:
+        holder.list_runs()
+        with pytest.raises(ApiError) as refused:
+            extra.list_runs()
+    finally:
+        holder.close()
+        extra.close()
+    title, message = describe_error(refused.value)
+    assert title == "Daemon unavailable" and message.startswith("the daemon is busy")
