@@ -60,7 +60,10 @@ def locations(args: argparse.Namespace) -> tuple[Path, Path | None]:
     config = load_config(path) if path else None
     socket_path = Path(args.socket) if args.socket else None
     if args.db:
-        return resolve_database_path(args.db), socket_path or (config.socket if config else None)
+        database = resolve_database_path(args.db)
+        # the config's daemon serves its own database: ask it only if that is the one named
+        same = config is not None and database.resolve() == config.database.resolve()
+        return database, socket_path or (config.socket if same and config else None)
     if config is not None:
         return config.database, socket_path or config.socket
     return resolve_database_path(None), socket_path or DEFAULT_SOCKET

@@ -345,3 +345,24 @@ def test_roster_tui_on_a_missing_database_makes_nothing(tmp_path, capsys):
         "roster-sync run DROP\n"
     )
     assert not (tmp_path / "typo").exists()
+
+
+def test_roster_tui_db_is_that_file_even_with_a_daemon_config_around(tmp_path, monkeypatch):
+    from roster_tui.__main__ import build_parser as tui_parser
+    from roster_tui.__main__ import locations as tui_locations
+    from tests.daemon.conftest import write_config
+
+    config = write_config(
+        tmp_path / "roster-sync.toml",
+        {
+            "database": str(tmp_path / "served.duckdb"),
+            "inbox": str(tmp_path / "inbox"),
+            "archive": str(tmp_path / "archive"),
+            "socket": str(tmp_path / "rs.sock"),
+        },
+    )
+    monkeypatch.setenv("ROSTER_SYNC_CONFIG", str(config))
+    demo = tmp_path / "demo.duckdb"
+    assert tui_locations(tui_parser().parse_args(["--db", str(demo)])) == (demo, None)
+    served = tui_parser().parse_args(["--db", str(tmp_path / "served.duckdb")])
+    assert tui_locations(served) == (tmp_path / "served.duckdb", tmp_path / "rs.sock")
