@@ -35,8 +35,7 @@ def test_run_with_apply_applies_unless_held(cli, sample):
     assert held["status"] == "held" and held["hold_reasons"]
 
 
-def test_runs_json_is_an_array_newest_first(cli, sample):
-    cli("run", str(sample / "day1"), "--apply")
+def test_runs_json_is_an_array_newest_first(cli, sample, day1_db):  # day 1 applied
     cli("run", str(sample / "day2"))
     code, out, _ = cli("runs", "--json")
     runs = json.loads(out)
@@ -44,8 +43,7 @@ def test_runs_json_is_an_array_newest_first(cli, sample):
     assert [r["status"] for r in runs] == ["planned", "applied"]
 
 
-def test_show_prints_a_summary_a_person_reads_quickly(cli, sample):
-    cli("run", str(sample / "day1"), "--apply")
+def test_show_prints_a_summary_a_person_reads_quickly(cli, sample, day1_db):  # day 1 applied
     cli("run", str(sample / "day2"))
     code, out, _ = cli("show", "2")
     assert code == 0
@@ -53,16 +51,16 @@ def test_show_prints_a_summary_a_person_reads_quickly(cli, sample):
     assert "students" in out and "Next: roster-sync apply 2" in out
 
 
-def test_held_run_summary_says_why_and_how_to_override(cli, sample):
-    cli("run", str(sample / "day1"), "--apply")
+def test_held_run_summary_says_why_and_how_to_override(cli, sample, day1_db):  # day 1 applied
     code, out, _ = cli("run", str(sample / "day3_broken"))
     assert code == 0
     assert "HELD: students:" in out and "--override" in out
     assert "roster-sync results 2" in out
 
 
-def test_apply_of_a_held_run_without_override_fails_with_one_line(cli, sample):
-    cli("run", str(sample / "day1"), "--apply")
+def test_apply_of_a_held_run_without_override_fails_with_one_line(
+    cli, sample, day1_db
+):  # day 1 applied
     cli("run", str(sample / "day3_broken"))
     code, out, err = cli("apply", "2")
     assert code == 1 and out == ""
@@ -81,8 +79,7 @@ def test_a_failed_run_exits_non_zero(cli, tmp_path):
     assert code == 1 and "holds no CSV files" in err
 
 
-def test_results_write_every_row_as_csv(cli, sample, tmp_path):
-    cli("run", str(sample / "day1"), "--apply")
+def test_results_write_every_row_as_csv(cli, sample, tmp_path, day1_db):  # day 1 applied
     cli("run", str(sample / "day3_broken"))
     out_file = tmp_path / "results.csv"
     code, _, err = cli("results", "2", "-o", str(out_file))
@@ -99,8 +96,7 @@ def test_settings_set_refuses_a_bad_value_with_the_allowed_ones(cli):
     assert code == 0 and out.strip() == "classroom_filter = homeroom_only"
 
 
-def test_conflicts_resolve_decides_a_conflict(cli, sample):
-    cli("run", str(sample / "day1"), "--apply")
+def test_conflicts_resolve_decides_a_conflict(cli, sample, day1_db):  # day 1 applied
     cli("users", "activate", "gdn-3136")
     code, out, _ = cli("run", str(sample / "day2"), "--json")
     assert json.loads(out)["conflicts"] == 1
@@ -110,8 +106,9 @@ def test_conflicts_resolve_decides_a_conflict(cli, sample):
     assert code == 0 and "decided: take" in out
 
 
-def test_export_writes_oneroster_files_and_a_manifest(cli, sample, tmp_path):
-    cli("run", str(sample / "day1"), "--apply")
+def test_export_writes_oneroster_files_and_a_manifest(
+    cli, sample, tmp_path, day1_db
+):  # day 1 applied
     code, _, _ = cli("export", str(tmp_path / "out"))
     assert code == 0
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
