@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -31,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--demo",
         action="store_true",
-        help="build a fresh demo database from sample_data/ in a temporary folder and open it",
+        help="build a fresh demo database (the sample district) in a temporary folder, open it, "
+        "and remove the folder on exit",
     )
     colours = parser.add_mutually_exclusive_group()
     colours.add_argument(
@@ -59,7 +61,10 @@ def locations(args: argparse.Namespace) -> tuple[Path, Path | None]:
     config = load_config(path) if path else None
     socket_path = Path(args.socket) if args.socket else None
     if args.db:
-        return resolve_database_path(args.db), socket_path or (config.socket if config else None)
+        database = resolve_database_path(args.db)
+        # the config's daemon serves its own database: ask it only if that is the one named
+        same = config is not None and database.resolve() == config.database.resolve()
+        return database, socket_path or (config.socket if same and config else None)
     if config is not None:
         return config.database, socket_path or config.socket
     return resolve_database_path(None), socket_path or DEFAULT_SOCKET
@@ -96,15 +101,19 @@ def run_connected(args: argparse.Namespace, ansi: bool) -> int:
             file=sys.stderr,
         )
         return 2
+    from daemon.db import DatabaseUnusable
+
     try:
         with open_client(database, socket_path) as client:
             RosterApp(client, ansi=ansi).run()
-    except NoDatabase as exc:
+    except NoDatabase as exc:  # a mistyped --db makes nothing
         print(
-            f"roster-tui: {exc}; give an existing database (roster-sync creates one when it "
-            "plans a drop), or try --demo",
+            f"roster-tui: {exc}; check the path, or start one with: roster-sync run DROP",
             file=sys.stderr,
         )
+        return 2
+    except DatabaseUnusable as exc:
+        print(f"roster-tui: {exc}", file=sys.stderr)
         return 2
     return 0
 
@@ -134,11 +143,14 @@ def run_demo(ansi: bool) -> int:
     from roster_tui.embedded import PerCallEngine
 
     folder = Path(tempfile.mkdtemp(prefix="roster-demo-"))
-    print(f"Building a demo database from sample_data/ in {folder} …", file=sys.stderr)
-    path = build_demo(folder, fixed_time=datetime.now())  # nightly drops before today
-    client = PerCallEngine(path, current_actor()).prepare()
-    RosterApp(client, ansi=ansi, demo_path=path).run()
-    print(f"The demo database is at {path}\nOpen it again with: roster-tui --db {path}")
+    try:
+        print(f"Building a demo database (the sample district) in {folder} …", file=sys.stderr)
+        path = build_demo(folder, fixed_time=datetime.now())  # nightly drops before today
+        client = PerCallEngine(path, current_actor()).prepare()
+        RosterApp(client, ansi=ansi, demo_path=path).run()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # made by mkdtemp above: ours to remove
+    print("The demo database was temporary and is gone; scripts/demo.sh keeps one in .demo/")
     return 0
 
 

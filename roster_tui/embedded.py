@@ -21,6 +21,7 @@ from daemon.db.database import DatabaseLocked
 from daemon.progress import Progress
 from daemon.service.api import METHODS, READ
 from daemon.service.engine import Engine
+from daemon.sync.runs import recover_interrupted
 
 READS = frozenset(name for name, role in METHODS.items() if role == READ)
 
@@ -46,8 +47,8 @@ class PerCallEngine:
         file is missing or held, before any screen is shown."""
         if not self.database.is_file():
             raise NoDatabase(f"no database at {self.database}")
-        with self._engine(read_only=False):
-            pass
+        with self._engine(read_only=False) as engine:
+            recover_interrupted(engine.db)  # a run left loading by a process that died
         return self
 
     def __getattr__(self, method: str) -> Callable[..., Any]:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run the whole test suite on a fresh machine: virtualenv, dependencies, a real OpenSSH server
-# for the SFTP tests (installed when missing), lint, then pytest.
+# Run the whole test suite on a fresh machine: virtualenv, dependencies, the OpenSSH server binary
+# for the SFTP tests (installed when missing, its system service neither started nor enabled: see
+# install-test-deps.sh; the tests start their own sshd on loopback), lint, then pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -57,7 +57,10 @@ class Sync:
         run = self.plan(drop)
         assert run.status in ("planned", "held"), run.error
         return self.engine.apply_run(
-            run.run_id, override=override, scan_duplicates=self.scan_duplicates
+            run.run_id,
+            override=override,
+            reason="a test overrides the hold" if override else None,
+            scan_duplicates=self.scan_duplicates,
         )
 
     def issues(self, run: Run, severity: str | None = None) -> list[dict]:

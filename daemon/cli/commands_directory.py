@@ -6,6 +6,12 @@ import argparse
 from typing import Any
 
 from daemon.cli.client import engine
+from daemon.cli.errors import CliError
+
+JSON_HELP = "print JSON (for scripts) instead of text"
+USER_HELP = "the person: user id (42), SIS id or student number"
+SCHOOL_HELP = "the school: school id (3) or SIS id"
+CLASSROOM_HELP = "the classroom: classroom id (12) or SIS id"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,17 +26,20 @@ def _schools(sub: argparse._SubParsersAction) -> None:
     )
     s = p.add_subparsers(dest="schools_command", metavar="list|create|add-sis-id")
     s.required = True
-    c = s.add_parser("list")
-    c.add_argument("--json", action="store_true")
+    c = s.add_parser("list", help="every school with its students and SIS ids")
+    c.add_argument("--json", action="store_true", help=JSON_HELP)
     c.set_defaults(handler=lambda a: _call(a, "list_schools", _print_schools))
     c = s.add_parser("create", help="a hand-made school (give it SIS ids to match feed schools)")
-    c.add_argument("name")
-    c.set_defaults(handler=lambda a: _call(a, "create_school", _done("created school"), a.name))
+    c.add_argument("name", help="the school's name (unique in the directory)")
+    c.set_defaults(
+        handler=lambda a: _call(a, "create_school", _done("created school"), a.name),
+        creates_database=True,
+    )
     c = s.add_parser(
         "add-sis-id", help="the school also answers to SIS_ID (merges feed schools into one)"
     )
-    c.add_argument("school")
-    c.add_argument("sis_id")
+    c.add_argument("school", help=SCHOOL_HELP)
+    c.add_argument("sis_id", help="the SIS id (an orgs.csv sourcedId)")
     c.set_defaults(
         handler=lambda a: _call(
             a, "add_school_sis_id", _done(f"school now answers to {a.sis_id}:"), a.school, a.sis_id
@@ -44,21 +53,21 @@ def _classrooms(sub: argparse._SubParsersAction) -> None:
         dest="classrooms_command", metavar="find|create|set-sis-id|rename|add-teacher|add-student"
     )
     s.required = True
-    c = s.add_parser("find")
-    c.add_argument("query", nargs="?", default="")
-    c.add_argument("--json", action="store_true")
+    c = s.add_parser("find", help="classrooms by name, SIS id or id")
+    c.add_argument("query", nargs="?", default="", help="words of the name, a SIS id or an id")
+    c.add_argument("--json", action="store_true", help=JSON_HELP)
     c.set_defaults(handler=lambda a: _call(a, "find_classrooms", _print_classrooms, a.query))
     c = s.add_parser("create", help="a hand-made classroom")
-    c.add_argument("name")
-    c.add_argument("--school", required=True)
+    c.add_argument("name", help="the classroom's name")
+    c.add_argument("--school", required=True, help=SCHOOL_HELP)
     c.set_defaults(
         handler=lambda a: _call(a, "create_classroom", _done("created classroom"), a.name, a.school)
     )
     c = s.add_parser(
         "set-sis-id", help="the next sync adopts this classroom as the feed's class SIS_ID"
     )
-    c.add_argument("classroom")
-    c.add_argument("sis_id")
+    c.add_argument("classroom", help=CLASSROOM_HELP)
+    c.add_argument("sis_id", help="the SIS id (a classes.csv sourcedId)")
     c.set_defaults(
         handler=lambda a: _call(
             a,
@@ -69,8 +78,8 @@ def _classrooms(sub: argparse._SubParsersAction) -> None:
         )
     )
     c = s.add_parser("rename", help="rename (a synced classroom then keeps this name)")
-    c.add_argument("classroom")
-    c.add_argument("name")
+    c.add_argument("classroom", help=CLASSROOM_HELP)
+    c.add_argument("name", help="the new name")
     c.set_defaults(
         handler=lambda a: _call(
             a, "rename_classroom", _done("renamed classroom"), a.classroom, a.name
@@ -81,8 +90,11 @@ def _classrooms(sub: argparse._SubParsersAction) -> None:
             f"add-{role}",
             help=f"add a {'co-teacher' if role == 'teacher' else 'synced student to a hand-made classroom'}",
         )
-        c.add_argument("classroom")
-        c.add_argument("user")
+        c.add_argument("classroom", help=CLASSROOM_HELP)
+        c.add_argument(
+            "user",
+            help=f"the {'staff member' if role == 'teacher' else 'student'}: {USER_HELP.split(': ', 1)[1]}",
+        )
         c.set_defaults(
             handler=lambda a, role=role: _call(
                 a,
@@ -104,32 +116,34 @@ def _users(sub: argparse._SubParsersAction) -> None:
         metavar="find|show|add|link-guardian|edit-contact|activate|archive|unarchive|archived",
     )
     s.required = True
-    c = s.add_parser("find")
-    c.add_argument("query", nargs="?", default="")
-    c.add_argument("--kind", choices=("student", "staff", "guardian"))
-    c.add_argument("--json", action="store_true")
+    c = s.add_parser("find", help="people by name, SIS id, student number, e-mail or id")
+    c.add_argument(
+        "query", nargs="?", default="", help="words of the name, a SIS id, a number or an e-mail"
+    )
+    c.add_argument("--kind", choices=("student", "staff", "guardian"), help="only this kind")
+    c.add_argument("--json", action="store_true", help=JSON_HELP)
     c.set_defaults(handler=lambda a: _call(a, "find_users", _print_users, a.query, a.kind))
     c = s.add_parser("archived", help="archived students: when and by which run")
-    c.add_argument("query", nargs="?", default="")
-    c.add_argument("--json", action="store_true")
+    c.add_argument("query", nargs="?", default="", help="words of the name, a SIS id or a number")
+    c.add_argument("--json", action="store_true", help=JSON_HELP)
     c.set_defaults(
         handler=lambda a: _call(a, "find_users", _print_users, a.query, "student", "archived")
     )
     c = s.add_parser("show", help="one person with schools, links, classrooms and history")
-    c.add_argument("user")
-    c.add_argument("--json", action="store_true")
+    c.add_argument("user", help=USER_HELP)
+    c.add_argument("--json", action="store_true", help=JSON_HELP)
     c.set_defaults(handler=lambda a: _call(a, "user_detail", _print_detail, a.user))
     c = s.add_parser(
         "add", help="a hand-made guardian or staff member (students come from the SIS)"
     )
-    c.add_argument("kind", choices=("guardian", "staff", "student"))
-    c.add_argument("given_name")
-    c.add_argument("family_name")
-    c.add_argument("--email")
-    c.add_argument("--mobile-phone")
-    c.add_argument("--home-phone")
-    c.add_argument("--school")
-    c.add_argument("--role")
+    c.add_argument("kind", choices=("guardian", "staff", "student"), help="what the person is")
+    c.add_argument("given_name", help="given (first) name")
+    c.add_argument("family_name", help="family (last) name")
+    c.add_argument("--email", help="e-mail address")
+    c.add_argument("--mobile-phone", metavar="PHONE", help="mobile phone number")
+    c.add_argument("--home-phone", metavar="PHONE", help="home phone number")
+    c.add_argument("--school", help=f"{SCHOOL_HELP} (staff need one)")
+    c.add_argument("--role", help="the OneRoster role (default: teacher for staff)")
     c.set_defaults(
         handler=lambda a: _call(
             a,
@@ -143,31 +157,42 @@ def _users(sub: argparse._SubParsersAction) -> None:
             a.home_phone,
             a.school,
             a.role,
-        )
+        ),
+        creates_database=True,
     )
     c = s.add_parser("link-guardian", help="link a guardian to a student")
-    c.add_argument("guardian")
-    c.add_argument("student")
-    c.add_argument("--relationship", default="guardian", choices=("parent", "guardian", "relative"))
+    c.add_argument("guardian", help="the guardian (first): user id, SIS id")
+    c.add_argument("student", help="the student (second): user id, SIS id or student number")
+    c.add_argument(
+        "--relationship",
+        default="guardian",
+        choices=("parent", "guardian", "relative"),
+        help="how they are related (default: guardian)",
+    )
     c.set_defaults(
         handler=lambda a: _call(
             a, "link_guardian", _done("linked; link"), a.guardian, a.student, a.relationship
         )
     )
     c = s.add_parser("edit-contact", help="edit contact details by hand (role users_manager)")
-    c.add_argument("user")
-    c.add_argument("--email")
-    c.add_argument("--mobile-phone")
-    c.add_argument("--home-phone")
-    c.add_argument("--language")
+    c.add_argument("user", help=USER_HELP)
+    c.add_argument("--email", help="new e-mail address")
+    c.add_argument("--mobile-phone", metavar="PHONE", help="new mobile phone number")
+    c.add_argument("--home-phone", metavar="PHONE", help="new home phone number")
+    c.add_argument("--language", metavar="CODE", help="new language code (en, es, ...)")
     c.set_defaults(handler=_edit_contact)
-    for name, method, word in (
-        ("activate", "set_account_active", "account marked active:"),
-        ("archive", "archive_user", "archived user"),
-        ("unarchive", "unarchive_user", "unarchived user"),
+    for name, method, word, what in (
+        (
+            "activate",
+            "set_account_active",
+            "account marked active:",
+            "mark the person's account active",
+        ),
+        ("archive", "archive_user", "archived user", "archive a person by hand"),
+        ("unarchive", "unarchive_user", "unarchived user", "bring an archived person back"),
     ):
-        c = s.add_parser(name)
-        c.add_argument("user")
+        c = s.add_parser(name, help=what)
+        c.add_argument("user", help=USER_HELP)
         c.set_defaults(handler=lambda a, m=method, w=word: _call(a, m, _done(w), a.user))
 
 
@@ -182,6 +207,10 @@ def _edit_contact(args: argparse.Namespace) -> int:
         )
         if v is not None
     }
+    if not changes:
+        raise CliError(
+            "name what to change: --email, --mobile-phone, --home-phone or --language", 2
+        )
     return _call(args, "edit_contact", _done("contact details saved for user"), args.user, changes)
 
 

@@ -10,6 +10,7 @@ import argparse
 import json
 from typing import Any
 
+from daemon.cli.arguments import candidate_number, count, merge_number
 from daemon.cli.client import engine
 from daemon.duplicates.errors import DuplicateError
 
@@ -38,6 +39,10 @@ SIDE_FIELDS = {  # evidence field -> side attribute shown beside it
 }
 
 
+JSON_HELP = "print JSON (for scripts) instead of text"
+RECORD_HELP = "user id (42), SIS id or student number"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "duplicates", help="find duplicate students and guardians; merge, reject, undo"
@@ -45,32 +50,38 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = p.add_subparsers(dest="duplicates_command", metavar="scan|list|merge|reject|skip|undo")
     s.required = True
     c = s.add_parser("scan", help="look for duplicates now (also done after every applied run)")
-    c.add_argument("--json", action="store_true")
+    c.add_argument("--json", action="store_true", help=JSON_HELP)
     c.set_defaults(handler=_scan)
     c = s.add_parser("list", help="candidates, best first, with the evidence for each")
     c.add_argument("--json", action="store_true", help="an array of candidates (for scripts)")
     c.add_argument("--all", action="store_true", help="also merged, rejected and skipped pairs")
-    c.add_argument("--kind", choices=("student", "guardian"))
-    c.add_argument("--limit", type=int, default=None, help="at most this many")
+    c.add_argument("--kind", choices=("student", "guardian"), help="only this kind of record")
+    c.add_argument("--limit", type=count, default=None, metavar="N", help="at most N candidates")
     c.set_defaults(handler=_list)
     c = s.add_parser("merge", help="merge B into A or A into B (the sync-managed one survives)")
-    c.add_argument("a", nargs="?", help="user id (42), SIS id or student number")
-    c.add_argument("b", nargs="?")
+    c.add_argument("a", nargs="?", help=f"one record: {RECORD_HELP}")
+    c.add_argument("b", nargs="?", help="the other record")
     c.add_argument("--keep", metavar="X", help="the survivor, when both or neither are synced")
-    c.add_argument("--candidate", type=int, metavar="N", help="the pair of candidate N")
-    c.add_argument("--json", action="store_true")
+    c.add_argument(
+        "--candidate", type=candidate_number, metavar="N", help="the pair of candidate N"
+    )
+    c.add_argument("--json", action="store_true", help=JSON_HELP)
     c.set_defaults(handler=_merge)
     c = s.add_parser("reject", help="not the same person: never propose this pair again")
-    c.add_argument("a", nargs="?")
-    c.add_argument("b", nargs="?")
-    c.add_argument("--candidate", type=int, metavar="N")
+    c.add_argument("a", nargs="?", help=f"one record: {RECORD_HELP}")
+    c.add_argument("b", nargs="?", help="the other record")
+    c.add_argument(
+        "--candidate", type=candidate_number, metavar="N", help="the pair of candidate N"
+    )
     c.set_defaults(handler=_reject)
     c = s.add_parser("skip", help="decide later: hide candidate N until it changes")
-    c.add_argument("candidate", type=int)
+    c.add_argument("candidate", type=candidate_number, help="the candidate's number (see: list)")
     c.set_defaults(handler=_skip)
     c = s.add_parser("undo", help="undo merge MERGE exactly (or your last merge: --last)")
-    c.add_argument("merge", nargs="?", type=int)
-    c.add_argument("--last", action="store_true")
+    c.add_argument(
+        "merge", nargs="?", type=merge_number, help="the merge's number (printed by merge)"
+    )
+    c.add_argument("--last", action="store_true", help="undo your most recent merge")
     c.set_defaults(handler=_undo)
 
     p = sub.add_parser("students", help="clean-up of students before relying on the sync")
@@ -81,7 +92,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="archive hand-made students of synced schools (a dry-run count without --yes)",
     )
     c.add_argument("--yes", action="store_true", help="archive them (without: only count)")
-    c.add_argument("--json", action="store_true")
+    c.add_argument("--json", action="store_true", help=JSON_HELP)
     c.set_defaults(handler=_archive_unsynced)
 
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from daemon.cli import render
+from daemon.cli.arguments import conflict_numbers, count, run_number
 from daemon.cli.client import engine
 from daemon.cli.errors import CliError
+
+RUN_HELP = "the run's number (see: roster-sync runs)"
+JSON_HELP = "print JSON (for scripts) instead of text"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,49 +20,53 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("source", help="folder or .zip of OneRoster CSV files")
     p.add_argument("--apply", action="store_true", help="also apply the plan unless it is held")
     p.add_argument("--json", action="store_true", help="print the run as JSON")
-    p.set_defaults(handler=cmd_run)
+    p.set_defaults(handler=cmd_run, creates_database=True)
 
     p = sub.add_parser("runs", help="list runs, newest first")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--limit", type=int, default=200)
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p.add_argument(
+        "--limit", type=count, default=200, metavar="N", help="at most N runs (default 200)"
+    )
     p.set_defaults(handler=cmd_runs)
 
     p = sub.add_parser("show", help="show one run")
-    p.add_argument("run", type=int)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("run", type=run_number, help=RUN_HELP)
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_show)
 
     p = sub.add_parser("apply", help="apply a planned run (all or nothing)")
-    p.add_argument("run", type=int)
+    p.add_argument("run", type=run_number, help=RUN_HELP)
     p.add_argument("--override", action="store_true", help="apply a held run after review")
-    p.add_argument("--reason", help="why (recorded in the audit log)")
+    p.add_argument(
+        "--reason", metavar="TEXT", help="why (recorded in the audit log; needed with --override)"
+    )
     p.add_argument(
         "--no-duplicate-scan",
         action="store_true",
         help="apply now; look for duplicate students later (roster-sync duplicates scan)",
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_apply)
 
     p = sub.add_parser("replan", help="plan a superseded run again from the same drop")
-    p.add_argument("run", type=int)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("run", type=run_number, help=RUN_HELP)
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_replan)
 
     p = sub.add_parser("check", help="verify the directory's invariants (ids, links, merges)")
     p.set_defaults(handler=cmd_check)
 
     p = sub.add_parser("reject", help="reject a planned or held run")
-    p.add_argument("run", type=int)
-    p.add_argument("--reason")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("run", type=run_number, help=RUN_HELP)
+    p.add_argument("--reason", metavar="TEXT", help="why (recorded in the audit log)")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_reject)
 
     p = sub.add_parser(
         "results",
         help="per-row results of a run as CSV (file, line, sourcedId, status, column, message)",
     )
-    p.add_argument("run", type=int)
+    p.add_argument("run", type=run_number, help=RUN_HELP)
     p.add_argument(
         "-o", "--output", metavar="FILE", help="write to FILE instead of standard output"
     )
@@ -76,22 +85,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("conflicts", help="list conflicts, or resolve one")
-    p.add_argument("run", nargs="?", help="a run id, or 'resolve'")
-    p.add_argument("rest", nargs="*", help="for resolve: ID take|keep|ignore")
+    p.add_argument("run", nargs="?", help="a run's number (default: every run), or 'resolve'")
+    p.add_argument(
+        "rest",
+        nargs="*",
+        metavar="ID take|keep|ignore",
+        help="for resolve: ID[,ID...] and a decision",
+    )
     p.add_argument("--open", action="store_true", help="only undecided conflicts")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_conflicts)
 
     p = sub.add_parser("settings", help="show or change the sync settings")
     settings_sub = p.add_subparsers(dest="settings_command", metavar="show|set")
     settings_sub.required = True
     show = settings_sub.add_parser("show", help="every setting with its value and meaning")
-    show.add_argument("--json", action="store_true")
+    show.add_argument("--json", action="store_true", help=JSON_HELP)
     show.set_defaults(handler=cmd_settings_show)
     change = settings_sub.add_parser("set", help="change one setting (validated, audited)")
-    change.add_argument("key")
-    change.add_argument("value")
-    change.set_defaults(handler=cmd_settings_set)
+    change.add_argument("key", help="the setting (see: roster-sync settings show)")
+    change.add_argument("value", help="its new value")
+    change.set_defaults(handler=cmd_settings_set, creates_database=True)
 
 
 def _emit_run(args: argparse.Namespace, run) -> int:  # type: ignore[no-untyped-def]
@@ -106,7 +120,7 @@ def _emit_run(args: argparse.Namespace, run) -> int:  # type: ignore[no-untyped-
 
 def cmd_run(args: argparse.Namespace) -> int:
     with engine(args) as e:
-        run = e.plan_source(args.source)
+        run = e.plan_source(os.path.abspath(args.source))
         if args.apply and run.status == "planned":
             run = e.apply_run(run.run_id)
         code = _emit_run(args, run)
@@ -168,21 +182,30 @@ def cmd_reject(args: argparse.Namespace) -> int:
 
 def cmd_results(args: argparse.Namespace) -> int:
     with engine(args) as e:
-        if hasattr(e, "db"):
-            from daemon.sync.queries import write_results_csv
+        e.get_run(args.run)  # a run that does not exist is named before any file is made
+        out = _output_file(args.output) if args.output else sys.stdout
+        try:
+            if hasattr(e, "db"):
+                from daemon.sync.queries import write_results_csv
 
-            if args.output:
-                n = e.write_results(args.run, args.output)
-                print(f"{n:,} row results written to {args.output}", file=sys.stderr)
+                n = write_results_csv(e.db, args.run, out)
             else:
-                write_results_csv(e.db, args.run, sys.stdout)
-        elif args.output:
-            with open(args.output, "w", encoding="utf-8", newline="") as out:
                 n = _results_over_socket(e, args.run, out)
-            print(f"{n:,} row results written to {args.output}", file=sys.stderr)
-        else:
-            _results_over_socket(e, args.run, sys.stdout)
+        finally:
+            if out is not sys.stdout:
+                out.close()
+    if args.output:
+        print(f"{n:,} row results written to {args.output}", file=sys.stderr)
     return 0
+
+
+def _output_file(path: str):  # type: ignore[no-untyped-def]
+    try:
+        return open(path, "w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise CliError(
+            f"cannot write {path}: {exc.strerror or exc}; name a file in a folder you may write"
+        ) from None
 
 
 def _results_over_socket(client, run_id: int, out) -> int:  # type: ignore[no-untyped-def]
@@ -203,23 +226,41 @@ def _results_over_socket(client, run_id: int, out) -> int:  # type: ignore[no-un
 def cmd_conflicts(args: argparse.Namespace) -> int:
     from daemon.cli.main import print_json
 
+    if args.run == "resolve":
+        ids, decision = _resolve_arguments(args.rest)
+        with engine(args) as e:
+            n = e.resolve_conflicts(ids, decision)
+        print(f"{n} conflict{'s' if n != 1 else ''} decided: {decision}")
+        return 0
+    if args.rest:
+        raise CliError(
+            f"conflicts takes one run number, not '{' '.join(args.rest)}'; to decide a conflict: "
+            "roster-sync conflicts resolve ID take|keep|ignore",
+            2,
+        )
+    run_id = _parse(run_number, args.run) if args.run is not None else None
     with engine(args) as e:
-        if args.run == "resolve":
-            if len(args.rest) != 2 or args.rest[1] not in ("take", "keep", "ignore"):
-                raise CliError("usage: roster-sync conflicts resolve ID take|keep|ignore", 2)
-            ids = [int(part) for part in args.rest[0].split(",")]
-            n = e.resolve_conflicts(ids, args.rest[1])
-            print(f"{n} conflict{'s' if n != 1 else ''} decided: {args.rest[1]}")
-            return 0
-        run_id = int(args.run) if args.run else None
         page = e.conflicts(run_id, open_only=args.open)
-        if args.json:
-            print_json([c.model_dump(mode="json") for c in page.items])
-        else:
-            print(render.conflicts_table(page.items))
-            if page.total > len(page.items):
-                print(f"... {page.total - len(page.items)} more (use --json with a run id)")
+    if args.json:
+        print_json([c.model_dump(mode="json") for c in page.items])
+    else:
+        print(render.conflicts_table(page.items))
+        if page.total > len(page.items):
+            print(f"... {page.total - len(page.items)} more (use --json with a run id)")
     return 0
+
+
+def _resolve_arguments(rest: list[str]) -> tuple[list[int], str]:
+    if len(rest) != 2 or rest[1] not in ("take", "keep", "ignore"):
+        raise CliError("usage: roster-sync conflicts resolve ID[,ID...] take|keep|ignore", 2)
+    return _parse(conflict_numbers, rest[0]), rest[1]
+
+
+def _parse(kind, text: str):  # type: ignore[no-untyped-def]
+    try:
+        return kind(text)
+    except argparse.ArgumentTypeError as exc:
+        raise CliError(str(exc), 2) from None
 
 
 def cmd_settings_show(args: argparse.Namespace) -> int:
@@ -247,7 +288,7 @@ def cmd_settings_set(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     with engine(args) as e:
-        summary = e.export(args.folder, args.version)
+        summary = e.export(os.path.abspath(args.folder), args.version)
     for name, n in summary.files.items():
         print(f"{name:24} {n:>9,} rows")
     print(f"Written to {args.folder} as OneRoster {summary.oneroster_version} (with manifest.csv).")

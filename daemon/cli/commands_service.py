@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_daemon)
 
     p = sub.add_parser("status", help="the directory, the last run, and the daemon's next sync")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON (for scripts) instead of text")
     p.set_defaults(handler=cmd_status)
 
     p = sub.add_parser("sync-now", help="ask the daemon to mirror and sync every complete drop now")
@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_daemon(args: argparse.Namespace) -> int:
     config = daemon_config(args)
     if config is None:
-        raise CliError("the daemon needs a config file: roster-sync --config FILE daemon", 2)
+        raise CliError("the daemon needs a config file: roster-sync daemon --config FILE", 2)
     from daemon.service.daemon import run_daemon
 
     return run_daemon(config)
@@ -112,7 +112,11 @@ def cmd_sftp_trust(args: argparse.Namespace) -> int:
 
     config = daemon_config(args)
     if config is None or config.sftp is None:
-        raise CliError("no [sftp] section: roster-sync --config FILE sftp trust", 2)
+        raise CliError(
+            "sftp trust reads the [sftp] section of the daemon's config file: "
+            "roster-sync sftp trust --config FILE",
+            2,
+        )
     sftp = config.sftp
     info = fetch_host_key(sftp.host, sftp.port, sftp.timeout_seconds)
     print(

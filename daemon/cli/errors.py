@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from daemon.db import DatabaseLocked, SchemaTooNew
-from daemon.directory.records import EditRefused
-from daemon.formats.drop import DropError
-from daemon.ingest.header import FileRefused
-from daemon.service.api import PermissionDenied
+from daemon.service.api import user_errors
 from daemon.service.client import ApiError, DaemonUnavailable
 from daemon.service.config import ConfigError
-from daemon.service.sftp import SftpError
-from daemon.settings import SettingError
-from daemon.sync.conflicts import ConflictError
-from daemon.sync.export import ExportError
-from daemon.sync.runs import RunError
 
 
 class CliError(Exception):
@@ -22,21 +13,10 @@ class CliError(Exception):
         self.code = code
 
 
+# The engine's (the same list the daemon uses to tell a mistake from a fault), and the CLI's own.
 USER_ERRORS: tuple[type[BaseException], ...] = (
-    RunError,
-    EditRefused,
+    *user_errors(),
     ApiError,
     DaemonUnavailable,
     ConfigError,
-    PermissionDenied,
-    SftpError,
-    SettingError,
-    ConflictError,
-    ExportError,
-    DatabaseLocked,
-    SchemaTooNew,
-    DropError,
-    FileRefused,
-    FileNotFoundError,
-    PermissionError,
 )

@@ -6,35 +6,60 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NoReturn
 
 from pydantic import BaseModel
 
 from daemon.cli import commands_directory, commands_duplicates, commands_runs, commands_service
 from daemon.cli.errors import USER_ERRORS, CliError
+from daemon.service.client import ApiError
 
 Handler = Callable[[argparse.Namespace], int]
+DB_HELP = "database file (default: $ROSTER_SYNC_DB or the XDG data dir)"
+CONFIG_HELP = "daemon config file (TOML): finds the database and socket"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a mistake in the arguments is one line that says where to look."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("roster-sync").strip()
+        where = f"{command}: " if command else ""
+        self.exit(2, f"roster-sync: {where}{message} (see: {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="roster-sync",
         description="Keep the roster directory in step with the SIS's OneRoster drops.",
     )
-    parser.add_argument(
-        "--db", metavar="PATH", help="database file (default: $ROSTER_SYNC_DB or the XDG data dir)"
-    )
-    parser.add_argument(
-        "--config", metavar="FILE", help="daemon config file (TOML): finds the database and socket"
-    )
+    parser.add_argument("--db", metavar="PATH", help=DB_HELP)
+    parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
+    parser.set_defaults(creates_database=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     commands_runs.register(sub)
     commands_directory.register(sub)
     commands_duplicates.register(sub)
     commands_service.register(sub)
+    for command in subcommands(parser):
+        # `roster-sync daemon --config FILE` works as well as `roster-sync --config FILE daemon`;
+        # SUPPRESS keeps a value given before the command when none is given after it.
+        command.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help=DB_HELP)
+        command.add_argument(
+            "--config", metavar="FILE", default=argparse.SUPPRESS, help=CONFIG_HELP
+        )
     return parser
+
+
+def subcommands(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """Every parser below `parser`, depth first (`schools`, then `schools list`, ...)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                yield child
+                yield from subcommands(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except CliError as exc:
         return _fail(str(exc), exc.code)
+    except ApiError as exc:
+        if exc.internal:  # the daemon's log has the details
+            return _fail(f"internal error in the daemon: {exc.type}: {exc} (see the daemon's log)")
+        return _fail(str(exc).splitlines()[0] if str(exc) else exc.type)
     except USER_ERRORS as exc:
         return _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except KeyboardInterrupt:

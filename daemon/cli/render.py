@@ -35,6 +35,10 @@ def run_summary(run: Run) -> str:
     if run.status == "failed":
         lines.append(f"  error: {run.error}")
         return "\n".join(lines)
+    if run.override_by:
+        when = f" at {run.decided_at:%Y-%m-%d %H:%M}" if run.decided_at else ""
+        why = run.override_reason or "(no reason was recorded)"
+        lines.append(f"  Hold overridden by {run.override_by}{when}: {why}")
     verb = "Changed" if run.status == "applied" else "Will change when applied"
     total = run.total_changes()
     if total == 0:

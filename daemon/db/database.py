@@ -25,6 +25,10 @@ class DatabaseLocked(RuntimeError):
     """Another process (usually the daemon) holds the database file."""
 
 
+class DatabaseUnusable(RuntimeError):
+    """The path names no database this process may open: missing, a folder, or not DuckDB."""
+
+
 class Database:
     """A connection to the Roster Sync database, migrated to the current schema on open."""
 
@@ -33,25 +37,33 @@ class Database:
         path: str | os.PathLike[str],
         *,
         read_only: bool = False,
+        create: bool = True,
         connection: duckdb.DuckDBPyConnection | None = None,
     ) -> None:
+        """`create=False` opens only an existing database: a mistyped path makes nothing."""
         self.path = Path(path)
+        self.created = False
         if connection is not None:  # a view for another thread on an open database
             self.con = connection
             self._macros()
             return
-        if not read_only:
+        if self.path.is_dir():
+            raise DatabaseUnusable(
+                f"{self.path} is a folder; name the database file in it "
+                f"(for example {self.path / 'roster.duckdb'})"
+            )
+        if not self.path.exists():
+            if read_only or not create:
+                raise DatabaseUnusable(
+                    f"no database at {self.path}; check the path, or start one with: "
+                    "roster-sync run DROP"
+                )
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.created = True
         try:
             self.con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                holder = lock_holder(str(exc)) or "another process (DuckDB did not say which)"
-                raise DatabaseLocked(
-                    f"{self.path} is in use by {holder}; try again when it has finished or is "
-                    "closed"
-                ) from exc
-            raise
+            raise _open_error(self.path, exc) from exc
         try:
             self._configure()
             if not read_only:
@@ -169,6 +181,21 @@ class Database:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _open_error(path: Path, exc: duckdb.IOException) -> Exception:
+    """DuckDB's reason for not opening a file, as one line about the file."""
+    text = str(exc)
+    if "lock" in text.lower():
+        holder = lock_holder(text) or "another process (DuckDB did not say which)"
+        return DatabaseLocked(
+            f"{path} is in use by {holder}; try again when it has finished or is closed"
+        )
+    if "not a valid DuckDB database" in text:
+        return DatabaseUnusable(f"{path} is not a Roster Sync database (not a DuckDB file)")
+    if "Permission denied" in text:
+        return DatabaseUnusable(f"{path}: permission denied (ask who runs Roster Sync for access)")
+    return DatabaseUnusable(f"cannot open {path}: {text.removeprefix('IO Error: ')}")
 
 
 _PROFILE = bool(os.environ.get("ROSTER_SYNC_PROFILE"))

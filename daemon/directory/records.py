@@ -12,12 +12,14 @@ from typing import Any
 
 from daemon.audit import audit
 from daemon.db import Database
+from daemon.directory.errors import EditRefused
+from daemon.directory.values import clean_value
 from daemon.settings import load_settings
 from daemon.sync.runs import supersede_open_runs
 
+__all__ = ["EditRefused"]  # re-exported: callers catch it from here
 
-class EditRefused(ValueError):
-    """The edit is not allowed; the message says why."""
+KIND_WORDS = {"student": "a student", "staff": "a staff member", "guardian": "a guardian"}
 
 
 @contextmanager
@@ -98,6 +100,17 @@ def list_schools(db: Database) -> list[dict[str, Any]]:
 
 
 def create_school(db: Database, actor: str, name: str) -> int:
+    name = clean_value(db, "school_name", name)  # type: ignore[assignment]
+    same = db.rows(
+        "SELECT school_id, status FROM schools WHERE lower(name) = lower(?) ORDER BY school_id",
+        [name],
+    )
+    if same:
+        school, status = same[0]
+        raise EditRefused(
+            f"a school named '{name}' already exists (school {school}, {status}); to match it to "
+            f"a feed school, give it that SIS id: roster-sync schools add-sis-id {school} SIS_ID"
+        )
     school_id = _next_id(db, "schools", "school_id")
     with directory_edit(db, actor, "school.create", "schools", school_id, {"name": name}):
         db.execute(
@@ -111,9 +124,16 @@ def create_school(db: Database, actor: str, name: str) -> int:
 def add_school_sis_id(db: Database, actor: str, school_ref: str, sis_id: str) -> int:
     """A school may answer to several SIS ids: feed schools with these ids merge into it."""
     school_id = resolve_school(db, school_ref)
-    owner = db.one("SELECT school_id FROM school_sis_ids WHERE sis_id = ?", [sis_id])
-    if owner is not None:
-        raise EditRefused(f"SIS id '{sis_id}' already belongs to school {owner}")
+    sis_id = clean_value(db, "sis_id", sis_id)  # type: ignore[assignment]
+    owner = db.rows(
+        "SELECT s.school_id, s.name FROM school_sis_ids m JOIN schools s USING (school_id) "
+        "WHERE m.sis_id = ?",
+        [sis_id],
+    )
+    if owner:
+        raise EditRefused(
+            f"SIS id '{sis_id}' already belongs to school {owner[0][0]} ({owner[0][1]})"
+        )
     with directory_edit(db, actor, "school.add_sis_id", "schools", school_id, {"sis_id": sis_id}):
         db.execute(
             "INSERT INTO school_sis_ids VALUES (?, ?, current_timestamp, ?)",
@@ -128,6 +148,7 @@ def add_school_sis_id(db: Database, actor: str, school_ref: str, sis_id: str) ->
 
 # ---------------------------------------------------------------- classrooms
 def create_classroom(db: Database, actor: str, name: str, school_ref: str) -> int:
+    name = clean_value(db, "classroom_name", name)  # type: ignore[assignment]
     school_id = resolve_school(db, school_ref)
     classroom_id = _next_id(db, "classrooms", "classroom_id")
     with directory_edit(
@@ -149,12 +170,15 @@ def create_classroom(db: Database, actor: str, name: str, school_ref: str) -> in
 def set_classroom_sis_id(db: Database, actor: str, classroom_ref: str, sis_id: str) -> int:
     """The next sync adopts a hand-made classroom that carries the feed's SIS id."""
     classroom_id = resolve_classroom(db, classroom_ref)
-    other = db.one(
-        "SELECT classroom_id FROM classrooms WHERE sis_id = ? AND classroom_id <> ?",
+    sis_id = clean_value(db, "sis_id", sis_id)  # type: ignore[assignment]
+    other = db.rows(
+        "SELECT classroom_id, name FROM classrooms WHERE sis_id = ? AND classroom_id <> ?",
         [sis_id, classroom_id],
     )
-    if other is not None:
-        raise EditRefused(f"SIS id '{sis_id}' already belongs to classroom {other}")
+    if other:
+        raise EditRefused(
+            f"SIS id '{sis_id}' already belongs to classroom {other[0][0]} ({other[0][1]})"
+        )
     with directory_edit(
         db, actor, "classroom.set_sis_id", "classrooms", classroom_id, {"sis_id": sis_id}
     ):
@@ -168,6 +192,7 @@ def set_classroom_sis_id(db: Database, actor: str, classroom_ref: str, sis_id: s
 def rename_classroom(db: Database, actor: str, classroom_ref: str, name: str) -> int:
     """A synced classroom renamed by hand keeps its name; later plans note the feed's name."""
     classroom_id = resolve_classroom(db, classroom_ref)
+    name = clean_value(db, "classroom_name", name)  # type: ignore[assignment]
     old = db.one("SELECT name FROM classrooms WHERE classroom_id = ?", [classroom_id])
     with directory_edit(
         db, actor, "classroom.rename", "classrooms", classroom_id, {"old": old, "new": name}
@@ -189,9 +214,9 @@ def add_member(db: Database, actor: str, classroom_ref: str, user_ref: str, role
         [user_id, classroom_id],
     )[0]
     if role == "student" and kind != "student":
-        raise EditRefused(f"user {user_id} is {kind}, not a student")
+        raise EditRefused(f"{user_ref} is {KIND_WORDS[kind]}, not a student")
     if role == "teacher" and kind != "staff":
-        raise EditRefused(f"user {user_id} is {kind}; co-teachers are staff")
+        raise EditRefused(f"{user_ref} is {KIND_WORDS[kind]}; co-teachers are staff")
     if role == "student" and origin_class == "sync":
         raise EditRefused(
             "students join synced classrooms through the SIS feed; assign students by hand only "
@@ -202,7 +227,7 @@ def add_member(db: Database, actor: str, classroom_ref: str, user_ref: str, role
         [classroom_id, user_id],
     )
     if existing and existing[0][1] == "active":
-        raise EditRefused(f"user {user_id} is already in classroom {classroom_id}")
+        raise EditRefused(f"{user_ref} is already in classroom {classroom_ref}")
     if existing:  # one membership per classroom and person: bring the archived one back
         enrollment_id = int(existing[0][0])
         with directory_edit(
@@ -253,6 +278,18 @@ def create_user(
             "students cannot be created by hand while the daily sync is enabled: the SIS is the "
             "source of students (turn off daily_sync_enabled first, or add the student in the SIS)"
         )
+    values = {
+        field: clean_value(db, field, value)
+        for field, value in (
+            ("given_name", given_name),
+            ("family_name", family_name),
+            ("email", email),
+            ("mobile_phone", mobile_phone),
+            ("home_phone", home_phone),
+        )
+    }
+    given_name, family_name = values["given_name"], values["family_name"]  # type: ignore[assignment]
+    email, mobile_phone, home_phone = values["email"], values["mobile_phone"], values["home_phone"]
     orgs = f"#{resolve_school(db, school_ref)}" if school_ref else None
     if kind == "staff" and orgs is None:
         raise EditRefused("staff need a school (--school)")
@@ -278,10 +315,15 @@ def link_guardian(
             "SELECT user_id, kind FROM users WHERE user_id IN (?, ?)", [guardian_id, student_id]
         )
     )
+    if kinds.get(guardian_id) == "student" and kinds.get(student_id) == "guardian":
+        raise EditRefused(
+            f"{guardian_ref} is a student and {student_ref} a guardian: name the guardian first, "
+            "then the student"
+        )
     if kinds.get(guardian_id) != "guardian":
-        raise EditRefused(f"user {guardian_id} is not a guardian")
+        raise EditRefused(f"{guardian_ref} is {KIND_WORDS[kinds[guardian_id]]}, not a guardian")
     if kinds.get(student_id) != "student":
-        raise EditRefused(f"user {student_id} is not a student")
+        raise EditRefused(f"{student_ref} is {KIND_WORDS[kinds[student_id]]}, not a student")
     if db.one(
         "SELECT count(*) FROM guardian_links WHERE student_id = ? AND guardian_id = ? AND status = 'active'",
         [student_id, guardian_id],
@@ -309,8 +351,12 @@ def edit_contact(db: Database, actor: str, user_ref: str, changes: dict[str, str
     allowed = {"email", "mobile_phone", "home_phone", "language"}
     unknown = set(changes) - allowed
     if unknown or not changes:
-        raise EditRefused(f"editable contact fields: {', '.join(sorted(allowed))}")
+        raise EditRefused(
+            f"{'nothing to change' if not changes else 'not a contact field: ' + ', '.join(sorted(unknown))}"
+            f"; editable contact fields: {', '.join(sorted(allowed))}"
+        )
     user_id = resolve_user(db, user_ref)
+    changes = {field: clean_value(db, field, value) for field, value in changes.items()}
     if "language" in changes and load_settings(db).update_language:
         raise EditRefused(
             "the language follows the SIS feed (update_language = true); change it in the SIS, "
@@ -344,11 +390,11 @@ def set_archived(db: Database, actor: str, user_ref: str, archived: bool) -> int
     user_id = resolve_user(db, user_ref)
     status = db.one("SELECT status FROM users WHERE user_id = ?", [user_id])
     if status == "merged":
-        raise EditRefused(f"user {user_id} was merged into another record; unarchive the survivor")
+        raise EditRefused(f"{user_ref} was merged into another record; unarchive the survivor")
     if archived and status == "archived":
-        raise EditRefused(f"user {user_id} is already archived")
+        raise EditRefused(f"{user_ref} is already archived")
     if not archived and status == "active":
-        raise EditRefused(f"user {user_id} is not archived")
+        raise EditRefused(f"{user_ref} is not archived")
     with directory_edit(
         db, actor, "user.archive" if archived else "user.unarchive", "users", user_id, {}
     ):

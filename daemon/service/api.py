@@ -71,6 +71,8 @@ PAGE_ITEMS = {
     "results_page": "RowResult",
     "conflicts": "Conflict",
     "duplicates_list": "DuplicateCandidate",
+    "find_users": "UserRow",
+    "find_classrooms": "ClassroomRow",
 }
 
 
@@ -83,6 +85,7 @@ class Request(BaseModel):
 class ErrorBody(BaseModel):
     type: str
     message: str
+    internal: bool = False  # a fault of Roster Sync, not of the request (logged by the daemon)
 
 
 class Response(BaseModel):
@@ -94,6 +97,38 @@ class Response(BaseModel):
 
 class PermissionDenied(PermissionError):
     """The caller's Unix user has no role that allows the call."""
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """What the engine raises for a request it cannot do as asked: the caller's mistake (told as
+    one line), never a fault (which the daemon logs and reports as an internal error)."""
+    from daemon.db import DatabaseLocked, DatabaseUnusable, SchemaTooNew
+    from daemon.directory.errors import EditRefused
+    from daemon.formats.drop import DropError
+    from daemon.formats.encoding import EncodingRefused
+    from daemon.ingest.header import FileRefused
+    from daemon.service.sftp import SftpError
+    from daemon.settings import SettingError
+    from daemon.sync.conflicts import ConflictError
+    from daemon.sync.export import ExportError
+    from daemon.sync.runs import RunError
+
+    return (
+        RunError,
+        ExportError,
+        EditRefused,
+        SettingError,
+        ConflictError,
+        DropError,
+        FileRefused,
+        EncodingRefused,
+        SftpError,
+        PermissionDenied,
+        DatabaseLocked,
+        DatabaseUnusable,
+        SchemaTooNew,
+        OSError,  # a path the caller named: not found, not allowed, a folder
+    )
 
 
 def allowed(roles: set[str], method: str) -> bool:

@@ -6,23 +6,26 @@ types), so the CLI and the TUI do not care which one they hold.
 
 from __future__ import annotations
 
+import errno
 import inspect
 import itertools
 import json
+import select
 import socket
 import threading
 import typing
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
 
 from daemon import models
 from daemon.audit import current_actor
 from daemon.db import Database
-from daemon.service.api import METHODS, PAGE_ITEMS
+from daemon.directory import shapes
+from daemon.service.api import METHODS, PAGE_ITEMS, READ
 from daemon.service.engine import Engine
 from daemon.sync.runs import recover_interrupted
 
@@ -32,20 +35,34 @@ DEFAULT_SOCKET = Path("/run/roster-sync/roster-sync.sock")
 class ApiError(Exception):
     """An error the daemon reported; `type` is the engine's exception name."""
 
-    def __init__(self, type_: str, message: str) -> None:
+    def __init__(self, type_: str, message: str, internal: bool = False) -> None:
         super().__init__(message)
         self.type = type_
+        self.internal = internal
 
 
 class DaemonUnavailable(ConnectionError):
     pass
 
 
-def _page_item_models() -> dict[str, type[BaseModel]]:
-    found: dict[str, type[BaseModel]] = {
+class DaemonBusy(DaemonUnavailable):
+    """The daemon's socket is there but does not take the connection now (never a reason to
+    open the database instead: the daemon still owns it)."""
+
+    type = "DaemonUnavailable"  # how the TUI titles it (roster_tui/gateway.py, ERROR_TITLES)
+
+
+CONNECT_SECONDS = 5.0
+NOT_LISTENING = (errno.ENOENT, errno.ECONNREFUSED)
+
+
+def _page_item_models() -> dict[str, Any]:
+    found: dict[str, Any] = {
         "Change": models.Change,
         "RowResult": models.RowResult,
         "Conflict": models.Conflict,
+        "UserRow": shapes.UserRow,
+        "ClassroomRow": shapes.ClassroomRow,
     }
     try:
         from daemon.duplicates.models import DuplicateCandidate
@@ -73,56 +90,111 @@ class SocketClient:
 
     def connect(self) -> SocketClient:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
+        sock.settimeout(min(CONNECT_SECONDS, self.timeout or CONNECT_SECONDS))
         try:
             sock.connect(str(self.path))
         except OSError as exc:
             sock.close()
+            if isinstance(exc, TimeoutError) or exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
+                raise DaemonBusy(
+                    f"the daemon at {self.path} is busy and did not take the connection; "
+                    "try again in a moment"
+                ) from exc
             raise DaemonUnavailable(
                 f"cannot reach the daemon at {self.path}: {exc.strerror or exc}"
             ) from exc
+        sock.settimeout(self.timeout)
         self._sock, self._file = sock, sock.makefile("rwb")
         return self
 
     def close(self) -> None:
         if self._sock is not None:
-            self._file.close()
+            with suppress(OSError):
+                self._file.close()
             self._sock.close()
             self._sock = None
 
     def call(self, method: str, **params: Any) -> Any:
+        request = {"method": method, "params": params}
         with self._lock:
-            if self._sock is None:
-                self.connect()
-            request = {"id": next(self._ids), "method": method, "params": params}
-            try:
-                self._file.write(json.dumps(request, default=str).encode() + b"\n")
-                self._file.flush()
-                line = self._file.readline()
-            except OSError as exc:
-                self.close()
-                raise DaemonUnavailable(f"lost the connection to the daemon: {exc}") from exc
+            line = self._exchange(request)
+            if not line and METHODS.get(method) == READ:
+                # closed (idle) just as we asked: a read is safe to ask once more
+                line = self._exchange(request)
             if not line:
                 self.close()
-                raise DaemonUnavailable("the daemon closed the connection")
+                raise DaemonUnavailable(
+                    f"the daemon closed the connection before answering {method}; see whether "
+                    "it was done (roster-sync status), then try again"
+                )
         answer = json.loads(line)
         if not answer["ok"]:
-            raise ApiError(answer["error"]["type"], answer["error"]["message"])
+            error = answer["error"]
+            raise ApiError(error["type"], error["message"], bool(error.get("internal")))
         return self._rebuild(method, answer["result"])
+
+    def _exchange(self, request: dict[str, Any]) -> bytes:
+        """Send one request and read its answer line (b"" if the daemon closed the link)."""
+        if self._sock is None:
+            self.connect()
+        self._notice()
+        request = {"id": next(self._ids), **request}
+        try:
+            self._file.write(json.dumps(request, default=str).encode() + b"\n")
+            self._file.flush()
+        except OSError as exc:  # closed while we wrote: maybe with a line saying why
+            self._notice(reconnect=False)
+            self.close()
+            raise DaemonUnavailable(f"lost the connection to the daemon: {exc}") from exc
+        try:
+            line = self._file.readline()
+        except OSError as exc:
+            self.close()
+            if isinstance(exc, TimeoutError):
+                raise DaemonBusy(
+                    f"the daemon at {self.path} did not answer within {self.timeout:.0f} s"
+                ) from exc
+            raise DaemonUnavailable(f"lost the connection to the daemon: {exc}") from exc
+        if not line:
+            self.close()
+        return line
+
+    def _notice(self, reconnect: bool = True) -> None:
+        """Before a request nothing should be waiting; if something is, the daemon closed this
+        link (idle too long: connect again) or refused it with a line saying why (raise it)."""
+        assert self._sock is not None
+        if not select.select([self._sock], [], [], 0)[0]:
+            return
+        try:
+            line = self._file.readline()
+        except OSError:
+            line = b""
+        self.close()
+        if line:
+            answer = json.loads(line)
+            error = answer.get("error") or {}
+            raise ApiError(
+                error.get("type", "Refused"),
+                error.get("message", "the daemon refused the connection"),
+                bool(error.get("internal")),
+            )
+        if reconnect:
+            self.connect()
 
     def _rebuild(self, method: str, result: Any) -> Any:
         engine_method = getattr(Engine, method, None)
         hint = typing.get_type_hints(engine_method).get("return") if engine_method else None
         if hint is models.Page:
             page = models.Page.model_validate(result)
-            item_model = self._items.get(PAGE_ITEMS.get(method, ""))
-            if item_model is not None:
-                page.items = [item_model.model_validate(i) for i in page.items]
+            item_type = self._items.get(PAGE_ITEMS.get(method, ""))
+            if item_type is not None:
+                items = TypeAdapter(list[item_type]).validate_python(page.items)
+                page.items = _in_order(result["items"], items)
             return page
         if hint is None or hint is type(None):
             return result
         try:
-            return TypeAdapter(hint).validate_python(result)
+            return _in_order(result, TypeAdapter(hint).validate_python(result))
         except Exception:
             return result
 
@@ -139,23 +211,43 @@ class SocketClient:
         return remote
 
 
+def _in_order(sent: Any, rebuilt: Any) -> Any:
+    """Typed dicts come back with their declared keys first: put keys in the order sent, so
+    `--json` prints the same through the daemon as embedded."""
+    if isinstance(sent, dict) and isinstance(rebuilt, dict):
+        return {k: _in_order(sent[k], rebuilt[k]) for k in sent if k in rebuilt}
+    if isinstance(sent, list) and isinstance(rebuilt, list):
+        return [_in_order(a, b) for a, b in zip(sent, rebuilt, strict=False)]
+    return rebuilt
+
+
 def daemon_running(path: Path) -> bool:
+    """Whether a daemon listens on `path`. Busy counts as running (DaemonBusy): the database is
+    the daemon's, so a command must not open it behind its back."""
     if not path.exists():
         return False
     try:
-        SocketClient(path, timeout=2).connect().close()
+        SocketClient(path, timeout=CONNECT_SECONDS).connect().close()
+    except DaemonBusy:
+        raise
     except DaemonUnavailable as exc:
         if isinstance(exc.__cause__, PermissionError):
             raise DaemonUnavailable(
                 f"you may not use the daemon's socket {path}: ask to be added to its group"
             ) from exc
-        return False
+        cause = exc.__cause__
+        if isinstance(cause, OSError) and cause.errno in NOT_LISTENING:
+            return False  # a socket file left by a daemon that stopped
+        raise
     return True
 
 
 @contextmanager
-def connect(database: Path, socket_path: Path | None) -> Iterator[Engine | SocketClient]:
-    """The daemon's socket when it answers; otherwise the database, opened in this process."""
+def connect(
+    database: Path, socket_path: Path | None, *, create: bool = True
+) -> Iterator[Engine | SocketClient]:
+    """The daemon's socket when it answers; otherwise the database, opened in this process
+    (made when missing only if `create`)."""
     if socket_path is not None and daemon_running(socket_path):
         client = SocketClient(socket_path).connect()
         try:
@@ -163,7 +255,7 @@ def connect(database: Path, socket_path: Path | None) -> Iterator[Engine | Socke
         finally:
             client.close()
         return
-    db = Database(database)
+    db = Database(database, create=create)
     try:
         recover_interrupted(db)  # this process holds the database: no one else is planning
         yield Engine(db, current_actor())

@@ -7,12 +7,14 @@ process (embedded mode) and over the daemon's socket.
 from __future__ import annotations
 
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
 from daemon.db import Database
 from daemon.directory import records, search
 from daemon.directory.integrity import check_directory
+from daemon.directory.shapes import ClassroomDetail, UserDetail
 from daemon.duplicates.engine_mixin import DuplicatesMixin
 from daemon.models import DaemonInfo, DropInfo, Page, Run, Status
 from daemon.progress import Progress
@@ -20,12 +22,23 @@ from daemon.service.drop_history import DropHistory
 from daemon.settings import SETTING_INFO, format_value, load_settings, set_setting
 from daemon.sync import queries, runs
 from daemon.sync.conflicts import resolve_conflicts
-from daemon.sync.export import ExportSummary, export_directory
+from daemon.sync.export import ExportError, ExportSummary, export_directory
 from daemon.sync.runs import RunError
 
 
 def recent_drops(db: Database) -> tuple[list[DropInfo], int]:
     return DropHistory(db, actor="").recent()
+
+
+def check_source(source: str) -> None:
+    """A drop is a folder or a ZIP; anything else is refused (RunError) before a run is made."""
+    path = Path(source)
+    what = "name a drop: a folder or a .zip of OneRoster CSV files"
+    if not path.exists():
+        raise RunError(f"{source}: no such file or folder; {what}")
+    if path.is_dir() or path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
+        return
+    raise RunError(f"{source} is neither a folder nor a .zip; {what}")
 
 
 class Engine(DuplicatesMixin):
@@ -73,6 +86,8 @@ class Engine(DuplicatesMixin):
 
     # ------------------------------------------------------------------ runs
     def plan_source(self, source: str, source_kind: str | None = None) -> Run:
+        """A run from a drop. A path that names no drop at all is a mistake, not a failed run."""
+        check_source(source)
         run_id = runs.plan_source(
             self.db, source, actor=self.actor, source_kind=source_kind, progress=self.progress
         )
@@ -153,12 +168,19 @@ class Engine(DuplicatesMixin):
         return queries.results_to_file(self.db, run_id, Path(path))
 
     def export(self, folder: str, version: str | None = None) -> ExportSummary:
-        return export_directory(self.db, Path(folder), version)
+        try:
+            return export_directory(self.db, Path(folder), version)
+        except OSError as exc:  # a folder that cannot be made or written: say which and why
+            raise ExportError(
+                f"cannot write into {folder}: {exc.strerror or exc}; name a folder you may write"
+            ) from exc
 
     # ------------------------------------------------------------------ conflicts
     def conflicts(
         self, run_id: int | None = None, open_only: bool = False, offset: int = 0, limit: int = 500
     ) -> Page:
+        if run_id is not None:
+            queries.get_run(self.db, run_id)  # "there is no run N", not an empty list
         return queries.conflicts_for(
             self.db, run_id, open_only=open_only, offset=offset, limit=limit
         )
@@ -242,10 +264,10 @@ class Engine(DuplicatesMixin):
     def find_classrooms(self, query: str = "", offset: int = 0, limit: int = 50) -> Page:
         return search.find_classrooms(self.db, query, offset=offset, limit=limit)
 
-    def classroom_detail(self, classroom: str) -> dict[str, Any]:
+    def classroom_detail(self, classroom: str) -> ClassroomDetail:
         return search.classroom_detail(self.db, records.resolve_classroom(self.db, classroom))
 
-    def user_detail(self, user: str) -> dict[str, Any]:
+    def user_detail(self, user: str) -> UserDetail:
         return search.user_detail(self.db, records.resolve_user(self.db, user))
 
     # ------------------------------------------------------------------ settings

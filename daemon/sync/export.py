@@ -301,7 +301,7 @@ def export_directory(db: Database, folder: Path, version: str | None = None) -> 
     if version not in VERSIONS:
         raise ExportError(f"OneRoster version '{version}' cannot be exported; use 1.1 or 1.2")
     if folder.exists() and not folder.is_dir():
-        raise ExportError(f"{folder} is a file, not a folder; name a new or empty folder")
+        raise ExportError(f"{folder} is a file; export writes into a folder: name a new one")
     folder.mkdir(parents=True, exist_ok=True)
     settings = load_settings(db)
     sms, phone = (

@@ -66,13 +66,22 @@ def reason(ctx: PlanContext, kind: str, sis_id_sql: str) -> str:
     )
 
 
-def report(ctx: PlanContext, entity: str, rows_sql: str, column: str, message_sql: str) -> None:
-    """One WARNING per row of `rows_sql` (which yields _line and sourced_id) on `entity`'s file."""
+def report(
+    ctx: PlanContext,
+    entity: str,
+    rows_sql: str,
+    column: str,
+    message_sql: str,
+    column_sql: str | None = None,
+) -> None:
+    """One WARNING per row of `rows_sql` (which yields _line and sourced_id) on `entity`'s file,
+    naming `column` (or the column `column_sql` picks per row)."""
     file = sql_literal(ctx.file(entity))
     ctx.db.execute(
         f"""
         INSERT INTO row_issues
-        SELECT {ctx.run_id}, {file}, r._line, r.sourced_id, '{WARNING}', {sql_literal(column)},
+        SELECT {ctx.run_id}, {file}, r._line, r.sourced_id, '{WARNING}',
+               {column_sql or sql_literal(column)},
                'not_synced', {file} || ' line ' || r._line || ': ' || ({message_sql})
         FROM ({rows_sql}) r
         """
@@ -167,6 +176,7 @@ def report_enrollments(ctx: PlanContext) -> None:
                  THEN 'class ''' || r._class_sis_id || ''' ' || {reason(ctx, "class", "r._class_sis_id")}
                  ELSE 'user ''' || r._user_sis_id || ''' ' || {reason(ctx, "user", "r._user_sis_id")}
             END || ', so this enrollment was not synced'""",
+        column_sql="CASE WHEN r.classroom_id IS NULL THEN 'classSourcedId' ELSE 'userSourcedId' END",
     )
     report(
         ctx,

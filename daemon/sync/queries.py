@@ -76,7 +76,7 @@ def _run_from_row(db: Database, row: dict) -> Run:
         decided_at=row["decided_at"],
         decided_by=row["decided_by"],
         override_by=row["override_by"],
-        override_reason=row.get("override_reason") or _override_reason(db, run_id, row),
+        override_reason=row.get("override_reason"),
         oneroster_version=row["oneroster_version"],
         hold_reasons=list(row["hold_reasons"] or []),
         changes=changes,
@@ -92,18 +92,6 @@ def _run_from_row(db: Database, row: dict) -> Run:
         timings=json.loads(row["timings_json"] or "{}"),
         files=files,
     )
-
-
-def _override_reason(db: Database, run_id: int, row: dict) -> str | None:
-    """The reason the audit log recorded with the override (where runs has no column for it)."""
-    if not row["override_by"]:
-        return None
-    details = db.one(
-        """SELECT details FROM audit_log WHERE action = 'run.apply.override'
-           AND target_kind = 'run' AND target_id = ? ORDER BY audit_id DESC LIMIT 1""",
-        [run_id],
-    )
-    return json.loads(details).get("reason") if details else None
 
 
 def change_page(
@@ -297,6 +285,10 @@ def _results_sql(db: Database, run_id: int) -> tuple[str, list]:
     return " UNION ALL ".join(parts), params
 
 
+# A total order: a row may have several issues, and pages must neither skip nor repeat one.
+RESULTS_ORDER = "file_name, line, status, column_name NULLS FIRST, message NULLS FIRST"
+
+
 def results_page(
     db: Database, run_id: int, *, status: str | None = None, offset: int = 0, limit: int = 100
 ) -> Page:
@@ -305,7 +297,7 @@ def results_page(
     extra = [status.upper()] if status else []
     total = int(db.one(f"SELECT count(*) FROM ({sql}) {where}", [*params, *extra]))
     rows = db.dicts(
-        f"SELECT * FROM ({sql}) {where} ORDER BY file_name, line, status LIMIT ? OFFSET ?",
+        f"SELECT * FROM ({sql}) {where} ORDER BY {RESULTS_ORDER} LIMIT ? OFFSET ?",
         [*params, *extra, max(1, min(limit, MAX_PAGE)), offset],
     )
     return Page(total=total, offset=offset, items=[RowResult(**r) for r in rows])
@@ -330,7 +322,7 @@ def write_results_csv(db: Database, run_id: int, out: TextIO) -> int:
     whose files programs read back, stays byte-faithful."""
     get_run(db, run_id)
     sql, params = _results_sql(db, run_id)
-    cursor = db.con.execute(f"SELECT * FROM ({sql}) ORDER BY file_name, line, status", params)
+    cursor = db.con.execute(f"SELECT * FROM ({sql}) ORDER BY {RESULTS_ORDER}", params)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["file", "line", "sourcedId", "status", "column", "message"])
     written = 0

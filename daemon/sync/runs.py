@@ -190,6 +190,12 @@ def apply_run(
     status, base_version, staging_kept = _run_state(db, run_id)
     if status == "held" and not override:
         raise RunError(f"run {run_id} is held; apply it with --override after reviewing why")
+    reason = reason.strip() if reason else None
+    if status == "held" and not reason:
+        raise RunError(
+            f"run {run_id} is held: overriding it needs a reason, which the audit log keeps "
+            "(--reason TEXT)"
+        )
     if status not in ("planned", "held"):
         raise RunError(f"run {run_id} is {status}; only planned or held runs can be applied")
     if base_version != db.directory_version():
@@ -241,8 +247,14 @@ def _record_applied(db: Database, run_id: int, actor: str, status: str, reason: 
     version = db.bump_directory_version()
     db.execute(
         """UPDATE runs SET status = 'applied', decided_at = current_timestamp, decided_by = ?,
-                  override_by = ?, applied_version = ? WHERE run_id = ?""",
-        [actor, actor if status == "held" else None, version, run_id],
+                  override_by = ?, override_reason = ?, applied_version = ? WHERE run_id = ?""",
+        [
+            actor,
+            actor if status == "held" else None,
+            reason if status == "held" else None,
+            version,
+            run_id,
+        ],
     )
     supersede_open_runs(db, except_run=run_id)
     audit(

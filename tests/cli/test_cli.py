@@ -35,8 +35,7 @@ def test_run_with_apply_applies_unless_held(cli, sample):
     assert held["status"] == "held" and held["hold_reasons"]
 
 
-def test_runs_json_is_an_array_newest_first(cli, sample):
-    cli("run", str(sample / "day1"), "--apply")
+def test_runs_json_is_an_array_newest_first(cli, sample, day1_db):  # day 1 applied
     cli("run", str(sample / "day2"))
     code, out, _ = cli("runs", "--json")
     runs = json.loads(out)
@@ -44,8 +43,7 @@ def test_runs_json_is_an_array_newest_first(cli, sample):
     assert [r["status"] for r in runs] == ["planned", "applied"]
 
 
-def test_show_prints_a_summary_a_person_reads_quickly(cli, sample):
-    cli("run", str(sample / "day1"), "--apply")
+def test_show_prints_a_summary_a_person_reads_quickly(cli, sample, day1_db):  # day 1 applied
     cli("run", str(sample / "day2"))
     code, out, _ = cli("show", "2")
     assert code == 0
@@ -53,16 +51,16 @@ def test_show_prints_a_summary_a_person_reads_quickly(cli, sample):
     assert "students" in out and "Next: roster-sync apply 2" in out
 
 
-def test_held_run_summary_says_why_and_how_to_override(cli, sample):
-    cli("run", str(sample / "day1"), "--apply")
+def test_held_run_summary_says_why_and_how_to_override(cli, sample, day1_db):  # day 1 applied
     code, out, _ = cli("run", str(sample / "day3_broken"))
     assert code == 0
     assert "HELD: students:" in out and "--override" in out
     assert "roster-sync results 2" in out
 
 
-def test_apply_of_a_held_run_without_override_fails_with_one_line(cli, sample):
-    cli("run", str(sample / "day1"), "--apply")
+def test_apply_of_a_held_run_without_override_fails_with_one_line(
+    cli, sample, day1_db
+):  # day 1 applied
     cli("run", str(sample / "day3_broken"))
     code, out, err = cli("apply", "2")
     assert code == 1 and out == ""
@@ -70,7 +68,7 @@ def test_apply_of_a_held_run_without_override_fails_with_one_line(cli, sample):
     assert "held; apply it with --override" in err
 
 
-def test_unknown_run_is_a_clear_error_not_a_traceback(cli):
+def test_unknown_run_is_a_clear_error_not_a_traceback(cli, day1_db):
     code, _, err = cli("show", "99")
     assert code == 1 and err == "roster-sync: there is no run 99\n"
 
@@ -81,8 +79,7 @@ def test_a_failed_run_exits_non_zero(cli, tmp_path):
     assert code == 1 and "holds no CSV files" in err
 
 
-def test_results_write_every_row_as_csv(cli, sample, tmp_path):
-    cli("run", str(sample / "day1"), "--apply")
+def test_results_write_every_row_as_csv(cli, sample, tmp_path, day1_db):  # day 1 applied
     cli("run", str(sample / "day3_broken"))
     out_file = tmp_path / "results.csv"
     code, _, err = cli("results", "2", "-o", str(out_file))
@@ -99,8 +96,7 @@ def test_settings_set_refuses_a_bad_value_with_the_allowed_ones(cli):
     assert code == 0 and out.strip() == "classroom_filter = homeroom_only"
 
 
-def test_conflicts_resolve_decides_a_conflict(cli, sample):
-    cli("run", str(sample / "day1"), "--apply")
+def test_conflicts_resolve_decides_a_conflict(cli, sample, day1_db):  # day 1 applied
     cli("users", "activate", "gdn-3136")
     code, out, _ = cli("run", str(sample / "day2"), "--json")
     assert json.loads(out)["conflicts"] == 1
@@ -110,8 +106,9 @@ def test_conflicts_resolve_decides_a_conflict(cli, sample):
     assert code == 0 and "decided: take" in out
 
 
-def test_export_writes_oneroster_files_and_a_manifest(cli, sample, tmp_path):
-    cli("run", str(sample / "day1"), "--apply")
+def test_export_writes_oneroster_files_and_a_manifest(
+    cli, sample, tmp_path, day1_db
+):  # day 1 applied
     code, _, _ = cli("export", str(tmp_path / "out"))
     assert code == 0
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
@@ -135,7 +132,8 @@ def test_the_console_script_runs_without_stdin_and_stays_quiet_when_piped(db_pat
         timeout=120,
     )
     assert result.returncode == 0
-    assert result.stderr == ""  # no progress bars when not on a terminal
+    # no progress bars when not on a terminal; only the one line saying a database was made
+    assert result.stderr == f"roster-sync: created a new database at {db_path}\n"
     assert "Run 1: PLANNED" in result.stdout
 
 
@@ -158,27 +156,31 @@ def home(tmp_path, monkeypatch) -> Path:
     return home
 
 
+START = ["settings", "set", "auto_apply", "false"]  # a command that may start a database
+
+
 def test_default_database_is_under_xdg_data_home(home, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert main(START) == 0
     assert main(["runs", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == []
+    assert json.loads(capsys.readouterr().out.split("\n", 1)[1]) == []
     assert (tmp_path / "data" / "roster-sync" / "roster.duckdb").is_file()
     assert list(home.iterdir()) == []
 
 
 def test_default_database_is_under_local_share_without_xdg_data_home(home, monkeypatch, capsys):
     monkeypatch.delenv("XDG_DATA_HOME", raising=False)
-    assert main(["runs", "--json"]) == 0
+    assert main(START) == 0
     assert (home / ".local" / "share" / "roster-sync" / "roster.duckdb").is_file()
 
 
 def test_empty_xdg_data_home_counts_as_unset(home, monkeypatch, capsys):
     monkeypatch.setenv("XDG_DATA_HOME", "")
-    assert main(["runs", "--json"]) == 0
+    assert main(START) == 0
     assert (home / ".local" / "share" / "roster-sync" / "roster.duckdb").is_file()
 
 
 def test_relative_xdg_data_home_is_ignored_as_the_spec_says(home, monkeypatch, capsys):
     monkeypatch.setenv("XDG_DATA_HOME", "relative/data")
-    assert main(["runs", "--json"]) == 0
+    assert main(START) == 0
     assert (home / ".local" / "share" / "roster-sync" / "roster.duckdb").is_file()

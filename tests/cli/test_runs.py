@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -25,9 +26,8 @@ def audit_entries(db_path, action: str) -> list[dict]:
 
 
 @pytest.fixture
-def planned(cli, sample) -> int:
+def planned(cli, sample, day1_db) -> int:
     """Day one applied; day two planned (run 2), with changes waiting."""
-    assert cli("run", str(sample / "day1"), "--apply")[0] == 0
     code, out, _ = cli("run", str(sample / "day2"), "--json")
     run = json.loads(out)
     assert code == 0 and run["status"] == "planned" and run["run_id"] == 2
@@ -35,12 +35,11 @@ def planned(cli, sample) -> int:
 
 
 @pytest.fixture
-def held(cli, sample) -> int:
+def held(cli, db_path, held_template) -> int:
     """Day one applied; the broken day three held (run 2)."""
-    assert cli("run", str(sample / "day1"), "--apply")[0] == 0
-    code, out, _ = cli("run", str(sample / "day3_broken"), "--json")
-    run = json.loads(out)
-    assert code == 0 and run["status"] == "held" and run["run_id"] == 2
+    shutil.copyfile(held_template, db_path)
+    code, out, _ = cli("show", "2", "--json")
+    assert code == 0 and json.loads(out)["status"] == "held"
     return 2
 
 

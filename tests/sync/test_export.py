@@ -100,7 +100,7 @@ def test_exporting_into_a_file_is_refused_in_words(sync, tiny, tmp_path):
     sync.apply(tiny)
     target = tmp_path / "a-file"
     target.write_text("not a folder")
-    with pytest.raises(ExportError, match="is a file, not a folder"):
+    with pytest.raises(ExportError, match="is a file; export writes into a folder"):
         sync.engine.export(str(target))
 
 

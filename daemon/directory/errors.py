@@ -1,0 +1,7 @@
+"""The one error of hand edits: the edit is not allowed, and the message says why."""
+
+from __future__ import annotations
+
+
+class EditRefused(ValueError):
+    """The edit is not allowed; the message says why (naming records as the person named them)."""

@@ -1,0 +1,59 @@
+"""A value typed by hand passes the same rules as the feed's: one set of rules for both.
+
+The rules are the ingest's (daemon/ingest/value_rules.py: SQL conditions per value type, on the
+columns of daemon/formats/spec.py), run here on one value. What the feed only warns about (an
+e-mail that is not one) is refused by hand: the person typing it can fix it now.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from daemon.db import Database
+from daemon.directory.errors import EditRefused
+from daemon.formats.spec import CLASSES, ORGS, USERS_11, Column
+from daemon.ingest.value_rules import NOT_USED, value_rule
+
+# field of a hand edit -> (the feed column with the same rules, how a person calls the field)
+HAND_FIELDS: dict[str, tuple[Column, str]] = {
+    "given_name": (USERS_11.column("givenName"), "given name"),  # type: ignore[dict-item]
+    "family_name": (USERS_11.column("familyName"), "family name"),  # type: ignore[dict-item]
+    "email": (USERS_11.column("email"), "email"),  # type: ignore[dict-item]
+    "mobile_phone": (USERS_11.column("sms"), "mobile phone"),  # type: ignore[dict-item]
+    "home_phone": (USERS_11.column("phone"), "home phone"),  # type: ignore[dict-item]
+    "language": (USERS_11.column("language"), "language"),  # type: ignore[dict-item]
+    "school_name": (ORGS.column("name"), "school name"),  # type: ignore[dict-item]
+    "classroom_name": (CLASSES.column("title"), "classroom name"),  # type: ignore[dict-item]
+    "sis_id": (ORGS.column("sourcedId"), "SIS id"),  # type: ignore[dict-item]
+}
+
+
+def clean_value(db: Database, field: str, raw: str | None) -> str | None:
+    """The value as the sync would store it (trimmed, empty as none), or EditRefused naming the
+    field, the value and the rule."""
+    column, label = HAND_FIELDS[field]
+    value = raw.strip() if raw is not None else None
+    value = value or None
+    if value is None:
+        if column.required:
+            raise EditRefused(f"{label} may not be empty")
+        return None
+    if any(ch in value for ch in ("\x00", "\n", "\r")):
+        raise EditRefused(f"{label} may not contain a line break or a NUL character")
+    if len(value) > column.max_length:
+        raise EditRefused(
+            f"{label} is {len(value)} characters long; the limit is {column.max_length}"
+        )
+    rule = value_rule(dataclasses.replace(column, name=label), '"v"')
+    if rule is not None:
+        message = db.one(
+            f'SELECT {rule.message} FROM (SELECT ?::VARCHAR AS "v") WHERE {rule.where}', [value]
+        )
+        if message is not None:
+            # What the feed does with such a value is not what a person typing it needs to hear.
+            raise EditRefused(message.removesuffix(NOT_USED).removesuffix("; ignored"))
+    return value
+
+
+def clean_values(db: Database, values: dict[str, str | None]) -> dict[str, str | None]:
+    return {field: clean_value(db, field, value) for field, value in values.items()}

@@ -1,0 +1,193 @@
+"""Every command answers the same embedded and through a live daemon (issue 13, item 20).
+
+Each case is a short session a person might type; every step runs on two copies of one
+day-one database, one opened by the CLI itself and one served by a daemon over its socket, and
+the two must print the same (the clock and the folder aside). Behaviour itself is tested in the
+other files of this folder, each test in both ways (the `both` fixture).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from daemon.cli.main import build_parser, subcommands
+from tests.conftest import SAMPLE
+
+DAY2, DAY3 = str(SAMPLE / "day2"), str(SAMPLE / "day3_broken")
+
+SESSIONS: dict[str, list[list[str]]] = {
+    "runs": [["runs"], ["runs", "--json"], ["runs", "--limit", "1"], ["show", "1"]],
+    "a run planned, shown, applied": [
+        ["run", DAY2],
+        ["show", "2", "--json"],
+        ["apply", "2"],
+        ["runs"],
+    ],
+    "a run planned and applied in one step": [["run", DAY2, "--apply", "--json"]],
+    "a held run overridden with a reason": [
+        ["run", DAY3],
+        ["!", "apply", "2"],
+        ["!", "apply", "2", "--override"],
+        ["apply", "2", "--override", "--reason", "mid-year school split"],
+        ["show", "2"],
+        ["show", "2", "--json"],
+    ],
+    "a run rejected": [["run", DAY2], ["reject", "2", "--reason", "wrong term"], ["show", "2"]],
+    "a superseded run planned again": [
+        ["run", DAY2],
+        ["users", "archive", "stu-1002"],
+        ["!", "apply", "2"],
+        ["replan", "2"],
+    ],
+    "results and export": [
+        ["run", DAY3],
+        ["results", "2"],
+        ["results", "2", "-o", "{tmp}/results.csv"],
+        ["export", "{tmp}/export"],
+        ["check"],
+    ],
+    "conflicts": [
+        ["users", "activate", "gdn-3136"],
+        ["run", DAY2],
+        ["conflicts"],
+        ["conflicts", "2", "--open", "--json"],
+        ["conflicts", "resolve", "1", "take"],
+        ["conflicts", "2"],
+    ],
+    "settings": [
+        ["settings", "show"],
+        ["settings", "show", "--json"],
+        ["settings", "set", "deletion_threshold", "20"],
+        ["!", "settings", "set", "deletion_threshold", "lots"],
+    ],
+    "schools": [
+        ["schools", "list"],
+        ["schools", "list", "--json"],
+        ["schools", "create", "Maple Annex"],
+        ["schools", "add-sis-id", "5", "sch-maple-annex"],
+        ["schools", "list"],
+    ],
+    "classrooms": [
+        ["classrooms", "find", "math"],
+        ["classrooms", "find", "math 7", "--json"],
+        ["settings", "set", "daily_sync_enabled", "false"],
+        ["classrooms", "create", "Robotics Club", "--school", "sch-oak"],
+        ["classrooms", "rename", "cls-oak-math-7", "Math 7 (Room 12)"],
+        ["classrooms", "add-teacher", "cls-oak-math-7", "tch-2003"],
+        ["classrooms", "set-sis-id", "51", "cls-oak-robotics"],
+        ["classrooms", "add-student", "cls-oak-robotics", "stu-1101"],
+        ["classrooms", "find", "robotics"],
+    ],
+    "people": [
+        ["users", "find", "abebe"],
+        ["users", "find", "--kind", "staff", "--json"],
+        ["users", "show", "stu-1001"],
+        ["users", "show", "stu-1001", "--json"],
+        ["users", "show", "gdn-3011"],
+        ["users", "archived"],
+    ],
+    "hand-made people and edits": [
+        ["users", "add", "guardian", "Ana", "Ortiz", "--email", "ana.ortiz@example.net"],
+        ["users", "add", "staff", "Sam", "Lee", "--school", "sch-elm"],
+        ["users", "link-guardian", "gdn-3011", "stu-1001", "--relationship", "relative"],
+        ["users", "edit-contact", "stu-1001", "--email", "new.address@example.org"],
+        ["users", "activate", "gdn-3011"],
+        ["users", "archive", "stu-1001"],
+        ["users", "archived", "--json"],
+        ["users", "unarchive", "stu-1001"],
+        ["users", "show", "stu-1001"],
+    ],
+    "duplicates": [
+        ["duplicates", "list", "--limit", "3"],
+        ["duplicates", "list", "--kind", "student", "--json"],
+        ["duplicates", "merge", "--candidate", "2", "--keep", "116"],
+        ["duplicates", "skip", "1"],
+        ["duplicates", "reject", "--candidate", "3"],
+        ["duplicates", "list", "--all", "--limit", "4"],
+        ["duplicates", "undo", "--last"],
+        ["duplicates", "merge", "stu-1115", "stu-1200", "--keep", "stu-1115", "--json"],
+        ["duplicates", "undo", "2"],
+        ["duplicates", "reject", "stu-1115", "stu-1200"],
+        ["duplicates", "scan"],
+        ["duplicates", "scan", "--json"],
+    ],
+    "students clean-up": [
+        ["students", "archive-unsynced"],
+        ["students", "archive-unsynced", "--yes", "--json"],
+    ],
+    "mistakes": [
+        ["!", "show", "99"],
+        ["!", "apply", "99"],
+        ["!", "conflicts", "99"],
+        ["!", "results", "99"],
+        ["!", "run", "/nonexistent/drop"],
+        ["!", "run", str(SAMPLE / "README.md")],
+        ["!", "users", "show", "nobody-here"],
+        ["!", "users", "link-guardian", "stu-1001", "gdn-3011"],
+        ["!", "users", "edit-contact", "gdn-3011", "--email", "not-an-email"],
+        ["!", "schools", "create", "Oak Hill Middle"],
+        ["!", "duplicates", "undo", "999"],
+        ["!", "sftp", "trust"],
+    ],
+}
+
+
+ELSEWHERE = {  # commands not in a session, and why
+    "daemon": "it is the daemon itself (tests/daemon start it, also as `daemon --config FILE`)",
+    "status": "the daemon's own lines differ by design: test_status_differs_only_in_...",
+    "sync-now": "needs a daemon by design: test_sync_now_needs_the_daemon",
+}
+
+
+def test_the_sessions_cover_every_command() -> None:
+    parser = build_parser()
+    leaves = {
+        command.prog.removeprefix("roster-sync ")
+        for command in subcommands(parser)
+        if not any(isinstance(a, argparse._SubParsersAction) for a in command._actions)
+    }
+    steps = [step[step[0] == "!" :] for session in SESSIONS.values() for step in session]
+    typed = {" ".join(step[:2]) for step in steps} | {step[0] for step in steps}
+    assert sorted(leaves - typed - set(ELSEWHERE)) == []
+
+
+@pytest.mark.parametrize("steps", SESSIONS.values(), ids=SESSIONS.keys())
+def test_a_session_prints_the_same_embedded_and_through_the_daemon(twins, steps) -> None:
+    """Steps marked "!" are mistakes: they must fail, alike, in one line."""
+    for step in steps:
+        mistake = step[0] == "!"
+        result = twins(*step[mistake:])
+        if mistake:
+            assert result.code != 0 and result.out == "" and result.err.count("\n") == 1
+        else:
+            assert result.code == 0, result.err
+
+
+def test_status_differs_only_in_what_it_says_of_the_daemon(twins) -> None:
+    embedded, daemon = twins.embedded("status"), twins.daemon("status")
+    assert embedded.code == daemon.code == 0
+    before = [line for line in embedded.out.splitlines() if not line.startswith("Database:")]
+    after = [line for line in daemon.out.splitlines() if not line.startswith("Database:")]
+    cut = next(i for i, line in enumerate(before) if line.startswith("Daemon:"))
+    assert before[:cut] == after[:cut]
+    assert before[cut] == "Daemon: not running (this command opened the database itself)"
+    assert after[cut].startswith("Daemon: running (pid ")
+
+    embedded, daemon = twins.embedded("status", "--json"), twins.daemon("status", "--json")
+    a, b = json.loads(embedded.out), json.loads(daemon.out)
+    assert a.pop("daemon")["running"] is False and b.pop("daemon")["running"] is True
+    assert a.pop("database") == str(twins.embedded.database)
+    assert b.pop("database") == str(twins.daemon.database)
+    assert a == b
+
+
+def test_sync_now_needs_the_daemon(twins) -> None:
+    embedded, daemon = twins.embedded("sync-now"), twins.daemon("sync-now")
+    assert (embedded.code, embedded.out) == (1, "")
+    assert embedded.err == (
+        "roster-sync: no daemon is running; sync a drop with: roster-sync run PATH\n"
+    )
+    assert daemon.code == 0 and daemon.out.startswith("sync requested")
