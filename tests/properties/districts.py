@@ -32,6 +32,10 @@ EVENTS_11 = (
     "dangling_enrollment",
     "unlink_guardian",
     "delta_enrollments",
+    "delta_users",
+    "guardians_file",
+    "attribute",
+    "attribute_in_error",
     "shape_short_row",
     "shape_extra_fields",
     "shape_unclosed_quote",
@@ -126,6 +130,38 @@ def apply_event(night: Night, event: str, pick: int) -> None:
             row["dateLastModified"] = "2026-11-30T06:00:00.000Z"
         keep = max(1, len(enrollments) // 3)
         tiny.files["enrollments.csv"] = enrollments[pick % 2 :: 3][:keep]
+    elif event == "delta_users":
+        tiny.manifest["file.users"] = "delta"
+        for row in users:
+            row["status"] = row.get("status") or "active"
+            row["dateLastModified"] = "2026-11-30T06:00:00.000Z"
+        tiny.files["users.csv"] = users[pick % 3 :: 4]
+    elif event == "guardians_file" and student:
+        tiny.rows("guardians.csv").append(
+            {
+                "sourcedId": f"gf-{pick % 5}",
+                "status": "",
+                "dateLastModified": "",
+                "studentSourcedId": student["sourcedId"],
+                "relationship": ("parent", "guardian", "relative")[pick % 3],
+                "givenName": "Robin",
+                "familyName": student["familyName"],
+                "email": f"robin{pick % 5}@example.net",
+                "sms": "",
+                "phone": "",
+                "language": "es" if pick % 2 else "",
+            }
+        )
+    elif event in ("attribute", "attribute_in_error") and student:
+        tiny.rows("student_attributes.csv").append(
+            {
+                "studentSourcedId": student["sourcedId"],
+                "name": "lunch plan" if event == "attribute_in_error" else f"plan_{pick % 3}",
+                "value": str(pick),
+                "status": "",
+                "dateLastModified": "",
+            }
+        )
     elif event in SHAPE_EVENTS:
         file = ("users.csv", "classes.csv", "enrollments.csv")[pick % 3]
         rows = tiny.rows(file)

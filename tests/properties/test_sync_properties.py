@@ -23,7 +23,15 @@ from tests.properties.districts import EVENTS_11, EVENTS_12, Night, apply_event
 
 EXAMPLES = int(os.environ.get("ROSTER_SYNC_PROPERTY_EXAMPLES", "12"))
 # Events that change the district for good; the others happen on one night only.
-LASTING = ("rename", "drop_student", "add_student", "valid_birth_date", "unlink_guardian")
+LASTING = (
+    "rename",
+    "drop_student",
+    "add_student",
+    "valid_birth_date",
+    "unlink_guardian",
+    "guardians_file",
+    "attribute",
+)
 # Records a file's row names, by the file: (directory table, id column, its SIS id column).
 NAMED_BY = {
     "users.csv": ("users", "user_id"),
