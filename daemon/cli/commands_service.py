@@ -38,7 +38,7 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     config = daemon_config(args)
     if config is None:
         raise CliError("the daemon needs a config file: roster-sync daemon --config FILE", 2)
-    from daemon.service.daemon import run_daemon
+    from daemon.service.main_loop import run_daemon
 
     return run_daemon(config)
 

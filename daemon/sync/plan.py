@@ -7,14 +7,14 @@ from daemon.progress import Progress
 from daemon.sync import kinds, not_synced
 from daemon.sync.context import PlanContext
 from daemon.sync.diff import build_present, count_changes, plan_table, record_changes
-from daemon.sync.feed_links import build_desired_attributes, build_desired_links
-from daemon.sync.feed_people import build_desired_users, build_feed_users, build_user_map
-from daemon.sync.feed_structure import (
+from daemon.sync.feed.classes import (
     build_desired_classrooms,
     build_desired_enrollments,
     build_desired_schools,
     find_repeated_enrollments,
 )
+from daemon.sync.feed.links import build_desired_attributes, build_desired_links
+from daemon.sync.feed.users import build_desired_users, build_feed_users, build_user_map
 from daemon.sync.policies import (
     classroom_rules,
     keep_stored_values,

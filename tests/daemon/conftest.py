@@ -25,7 +25,7 @@ import pytest
 from daemon.db import Database
 from daemon.service.client import SocketClient, daemon_running
 from daemon.service.config import DaemonConfig, load_config
-from daemon.service.daemon import run_daemon
+from daemon.service.main_loop import run_daemon
 from daemon.settings import set_setting
 from tests.sftp.conftest import (  # noqa: F401  (fixtures, reused as they are)
     known_hosts,

@@ -1,4 +1,4 @@
-"""The feed's schools, classrooms and enrollments as desired rows (see feed_people for the shape)."""
+"""The feed's schools, classrooms and enrollments as desired rows (see feed.users for the shape)."""
 
 from __future__ import annotations
 

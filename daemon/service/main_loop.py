@@ -37,13 +37,7 @@ from daemon.progress import CallbackProgress
 from daemon.service import drop_archive as files
 from daemon.service.client import daemon_running
 from daemon.service.config import DaemonConfig
-from daemon.service.daemon_engine import (
-    DAEMON_ACTOR,
-    DaemonEngine,
-    DaemonState,
-    configure_logging,
-    describe_sftp,
-)
+from daemon.service.daemon_engine import DAEMON_ACTOR, DaemonEngine
 from daemon.service.drop_history import INBOX, SFTP, DropHistory, decode_signature
 from daemon.service.drop_order import (
     OrderKey,
@@ -66,10 +60,12 @@ from daemon.service.inbox import (
     scan_inbox,
     unit_files,
 )
+from daemon.service.logs import configure_logging
 from daemon.service.schedule import Clock, crossed, system_clock
 from daemon.service.server import ApiServer
 from daemon.service.sftp import SftpError, mirror
 from daemon.service.sftp_mirror import MirrorMemory, MirrorReport
+from daemon.service.state import DaemonState, describe_sftp
 from daemon.settings import SyncSettings, load_settings
 from daemon.sync.runs import recover_interrupted
 

@@ -1,0 +1,45 @@
+"""The daemon's log: one line per event on stderr, with journald's priority under systemd.
+
+Operations are logged by name, who asked and which fields, never the values (no PII)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+LOG = logging.getLogger("roster_sync.daemon")
+_PRIORITY = {"DEBUG": 7, "INFO": 6, "WARNING": 4, "ERROR": 3, "CRITICAL": 2}
+
+
+class _JournalFormatter(logging.Formatter):
+    """One line per event; under systemd a `<N>` prefix gives journald the priority."""
+
+    def __init__(self) -> None:
+        self.journal = bool(os.environ.get("JOURNAL_STREAM"))
+        prefix = "" if self.journal else "roster-sync"
+        super().__init__(f"{prefix}[%(levelname)s] %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if not self.journal:
+            return text
+        # journald reads stderr line by line: keep a traceback in the event's one line
+        return f"<{_PRIORITY.get(record.levelname, 6)}>" + text.replace("\n", " | ")
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr (journald keeps it; it adds the time itself)."""
+    logger = logging.getLogger("roster_sync")
+    for handler in list(logger.handlers):
+        if getattr(handler, "roster_sync_daemon", False):
+            logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.roster_sync_daemon = True  # type: ignore[attr-defined]
+    handler.setFormatter(_JournalFormatter())
+    logger.addHandler(handler)
+    try:
+        logger.setLevel(level.upper())
+    except ValueError:
+        logger.setLevel(logging.INFO)
+        LOG.warning("log_level %r is not a level (DEBUG, INFO, WARNING, ERROR); using INFO", level)
