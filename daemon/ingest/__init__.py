@@ -111,8 +111,18 @@ def ingest_drop(
         store_issues(db, run_id, staged.issues, workdir)
     progress.start("Checking rows")
     with db.transaction():  # one commit for the many small checks
-        Validator(db, run_id, result.contexts, directory_ids).run()
+        validator = Validator(db, run_id, result.contexts, directory_ids)
+        validator.run()
         _keep_ledgers(db, run_id, result)
+    if validator.bulk_with_statuses:
+        bulk = [c.file for c in result.contexts.values() if c.mode == "bulk"]
+        files = validator.bulk_with_statuses
+        which = "every bulk file" if files == bulk and len(files) > 2 else ", ".join(files)
+        drop.notices.append(
+            f"Rows of {which} carry a status, which bulk files leave empty; read as bulk all the "
+            "same (a record left out is archived). If the SIS sends only changes, mark the "
+            "files delta in manifest.csv."
+        )
     progress.finish()
     return result
 

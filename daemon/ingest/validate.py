@@ -48,6 +48,7 @@ class Validator:
         self.files = files
         self.directory_ids = directory_ids
         self._pending: list[tuple[str, str | None, str, str, str]] = []
+        self.bulk_with_statuses: list[str] = []  # files said once, in the run's notes
 
     def _flush(self, ctx: FileContext) -> None:
         """Every gathered row check of one file in a single pass over its rows."""
@@ -78,6 +79,7 @@ class Validator:
             self._unknown_columns(ctx)
             self._columns(ctx)
             self._delta_rules(ctx)
+            self._bulk_with_statuses(ctx)
             if entity == "student_attributes":
                 self._attribute_names(ctx)
             self._flush(ctx)
@@ -224,6 +226,15 @@ class Validator:
             f"'duplicate ' || {shown.replace('t.', '')} || ' (first on line ' || _first_line || '); this row was skipped'",
             source=source,
         )
+
+    def _bulk_with_statuses(self, ctx: FileContext) -> None:
+        """A bulk file whose rows carry a status: most real full exports do, though the spec
+        leaves it empty in bulk. It is read as the manifest says (whole), and the run says so
+        once (a note), so a district whose SIS sends changes only can declare the file delta."""
+        if ctx.mode != "bulk" or "status" not in ctx.staged.header.names:
+            return
+        if self.db.one(f"SELECT count(status) FROM {ctx.table}"):
+            self.bulk_with_statuses.append(ctx.file)
 
     def _delta_rules(self, ctx: FileContext) -> None:
         if ctx.mode != "delta" or not ctx.spec.has_status:

@@ -108,7 +108,9 @@ def report_user_orgs(ctx: PlanContext) -> None:
         ctx,
         "users",
         f"""SELECT f._line, f.sis_id AS sourced_id, x.org, f.org_sis_ids IS NULL AS nowhere
-            FROM {ctx.t("desired_users")} f, unnest(f.unmatched_orgs) AS x(org)
+            FROM (SELECT _line, sis_id, org_sis_ids, unmatched_orgs, _file, _deleted
+                  FROM {ctx.t("desired_users")} WHERE unmatched_orgs IS NOT NULL) f,
+                 unnest(f.unmatched_orgs) AS x(org)
             JOIN {ctx.t("not_synced")} n ON n.kind = 'org' AND n.sis_id = x.org
             WHERE f._file = {sql_literal(ctx.file("users"))} AND NOT f._deleted""",
         "orgSourcedIds",

@@ -233,3 +233,12 @@ def test_gradebook_files_are_listed_and_ignored(sync, tiny, tmp_path):
     run = sync.plan(folder)
     assert run.status == "planned"
     assert any("lineItems.csv: not rostering data; ignored" in n["message"] for n in run.notes)
+
+
+def test_a_bulk_file_whose_rows_carry_a_status_is_read_as_bulk_and_says_so(sync, tiny):
+    for row in tiny.rows("users.csv"):
+        row["status"] = "active"
+    run = sync.plan(tiny)
+    [note] = [n["message"] for n in run.notes if "carry a status" in n["message"]]
+    assert note.startswith("Rows of users.csv carry a status, which bulk files leave empty")
+    assert run.rows.warning == 0

@@ -157,18 +157,29 @@ def find_repeated_enrollments(ctx: PlanContext) -> None:
     """Rows that send a membership another row already sends (same class and user, another
     sourcedId). The smallest sourcedId speaks for the membership, every night the same one, so
     the record's SIS id never flips; the others are reported and not synced."""
+    # Pairs are grouped on one hash first (cheap over millions of rows); only the rare rows of
+    # a repeated hash are compared by their values.
+    live = f"""(SELECT _line, sourcedId, classSourcedId, userSourcedId,
+                       hash(classSourcedId, userSourcedId) AS pair
+                FROM {ctx.good("enrollments")}
+                WHERE coalesce(lower(status), '') <> 'tobedeleted')"""
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("repeated_enrollments")} AS
+        WITH candidates AS MATERIALIZED (
+            SELECT e.* FROM {live} e
+            SEMI JOIN (SELECT pair FROM {live} GROUP BY pair HAVING count(*) > 1) r
+              ON r.pair = e.pair
+        ),
+        keepers AS (
+            SELECT classSourcedId, userSourcedId, min(sourcedId) AS keeper,
+                   arg_min(_line, sourcedId) AS keeper_line
+            FROM candidates GROUP BY ALL HAVING count(*) > 1
+        )
         SELECT e._line, e.sourcedId AS sis_id, k.keeper, k.keeper_line
-        FROM {ctx.good("enrollments")} e
-        JOIN (SELECT classSourcedId, userSourcedId, min(sourcedId) AS keeper,
-                     arg_min(_line, sourcedId) AS keeper_line
-              FROM {ctx.good("enrollments")}
-              WHERE coalesce(lower(status), '') <> 'tobedeleted'
-              GROUP BY ALL HAVING count(*) > 1) k
+        FROM candidates e JOIN keepers k
           ON k.classSourcedId = e.classSourcedId AND k.userSourcedId = e.userSourcedId
-        WHERE e.sourcedId <> k.keeper AND coalesce(lower(e.status), '') <> 'tobedeleted'
+        WHERE e.sourcedId <> k.keeper
         """
     )
 
