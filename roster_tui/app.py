@@ -31,6 +31,7 @@ from roster_tui.screens.run_detail import RunDetailScreen
 from roster_tui.screens.runs import RunsScreen
 from roster_tui.screens.settings import SettingsScreen
 from roster_tui.widgets.chrome import NAV, Notice, NoticeLine
+from roster_tui.widgets.paged_table import PagedTable
 from roster_tui.words import op_lines, short_source
 
 Clock = Callable[[], datetime]
@@ -120,6 +121,10 @@ class RosterApp(App[None]):
         """An engine or daemon error as a notice: a title and one plain line."""
         title, message = describe_error(exc)
         self.notify(message, title=title, severity="error", timeout=12)
+
+    def on_paged_table_load_failed(self, event: PagedTable.LoadFailed) -> None:
+        """A table anywhere could not load a page: the error as a notice, like any other."""
+        self.show_error(event.error)
 
     # ---------------------------------------------------------------- navigation
     def action_help(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from daemon.cli import render
 from daemon.cli.client import engine
 from daemon.cli.errors import CliError
 
@@ -218,9 +219,9 @@ def _call(args: argparse.Namespace, method: str, show: Any, *params: Any) -> int
     with engine(args) as e:
         result = getattr(e, method)(*params)
     if getattr(args, "json", False):
-        from daemon.cli.main import print_json
-
-        print_json(result.model_dump(mode="json") if hasattr(result, "model_dump") else result)
+        render.print_json(
+            result.model_dump(mode="json") if hasattr(result, "model_dump") else result
+        )
     else:
         show(result)
     return 0

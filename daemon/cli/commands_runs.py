@@ -109,10 +109,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _emit_run(args: argparse.Namespace, run) -> int:  # type: ignore[no-untyped-def]
-    from daemon.cli.main import print_json
-
     if getattr(args, "json", False):
-        print_json(run)
+        render.print_json(run)
     else:
         print(render.run_summary(run))
     return 1 if run.status == "failed" else 0
@@ -130,12 +128,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from daemon.cli.main import print_json
-
     with engine(args) as e:
         runs = e.list_runs(args.limit)
         if args.json:
-            print_json([r.model_dump(mode="json") for r in runs])
+            render.print_json([r.model_dump(mode="json") for r in runs])
         else:
             print(render.runs_table(runs))
     return 0
@@ -224,8 +220,6 @@ def _results_over_socket(client, run_id: int, out) -> int:  # type: ignore[no-un
 
 
 def cmd_conflicts(args: argparse.Namespace) -> int:
-    from daemon.cli.main import print_json
-
     if args.run == "resolve":
         ids, decision = _resolve_arguments(args.rest)
         with engine(args) as e:
@@ -242,7 +236,7 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
     with engine(args) as e:
         page = e.conflicts(run_id, open_only=args.open)
     if args.json:
-        print_json([c.model_dump(mode="json") for c in page.items])
+        render.print_json([c.model_dump(mode="json") for c in page.items])
     else:
         print(render.conflicts_table(page.items))
         if page.total > len(page.items):
@@ -264,12 +258,10 @@ def _parse(kind, text: str):  # type: ignore[no-untyped-def]
 
 
 def cmd_settings_show(args: argparse.Namespace) -> int:
-    from daemon.cli.main import print_json
-
     with engine(args) as e:
         rows = e.settings_show()
     if args.json:
-        print_json({r["key"]: r["value"] for r in rows})
+        render.print_json({r["key"]: r["value"] for r in rows})
         return 0
     width = max(len(r["key"]) for r in rows)
     for r in rows:

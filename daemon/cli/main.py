@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, NoReturn
-
-from pydantic import BaseModel
+from typing import NoReturn
 
 from daemon.cli import commands_directory, commands_duplicates, commands_runs, commands_service
 from daemon.cli.errors import USER_ERRORS, CliError
@@ -92,16 +89,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _fail(message: str, code: int = 1) -> int:
     print(f"roster-sync: {message}", file=sys.stderr)
     return code
-
-
-def print_json(value: Any) -> None:
-    if isinstance(value, BaseModel):
-        text = value.model_dump_json(indent=2)
-    elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
-        text = "[" + ",\n".join(v.model_dump_json(indent=2) for v in value) + "]"
-    else:
-        text = json.dumps(value, indent=2, default=str)
-    print(text)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,6 +1,11 @@
-"""Human-readable output of the CLI: what a person reads in ten seconds."""
+"""What the CLI prints: text a person reads in ten seconds, and JSON that scripts rely on."""
 
 from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel
 
 from daemon.models import Conflict, Run
 from daemon.sync.kinds import CHANGE_KINDS
@@ -128,3 +133,14 @@ def settings_line(run: Run) -> str:
         if key in defaults and value != defaults[key]
     ]
     return "Settings: " + (", ".join(changed) if changed else "all defaults")
+
+
+def print_json(value: Any) -> None:
+    """`--json` output: models as pydantic dumps them, anything else through `json`."""
+    if isinstance(value, BaseModel):
+        text = value.model_dump_json(indent=2)
+    elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
+        text = "[" + ",\n".join(v.model_dump_json(indent=2) for v in value) + "]"
+    else:
+        text = json.dumps(value, indent=2, default=str)
+    print(text)

@@ -13,9 +13,9 @@ from typing import Any
 from daemon.audit import audit
 from daemon.db import Database
 from daemon.directory.errors import EditRefused
+from daemon.directory.open_plans import supersede_open_runs
 from daemon.directory.values import clean_value
 from daemon.settings import load_settings
-from daemon.sync.runs import supersede_open_runs
 
 __all__ = ["EditRefused"]  # re-exported: callers catch it from here
 

@@ -10,7 +10,7 @@ Tuned on benchmark data built with a different seed from the one reported (docs/
 
 from __future__ import annotations
 
-from daemon.db import Database
+from daemon.db import Database, sql_ident, sql_literal
 from daemon.duplicates.nicknames import NICK_TABLE
 from daemon.duplicates.people import FREQ, PAIRS, PEOPLE
 
@@ -111,6 +111,11 @@ def _family_close(x: str, y: str) -> str:
             AND {_one_edit(x, y)}))"""
 
 
+def _distinct_name_pairs() -> str:
+    """DISTINCT_NAMES as SQL lists, each pair in sorted order."""
+    return ", ".join(f"[{sql_literal(a)}, {sql_literal(b)}]" for a, b in DISTINCT_NAMES)
+
+
 def _given_close(x: str, y: str) -> str:
     """Typo-close given names, stricter than family names because twins' names are often alike:
     one transposition, one edit in a name of five letters or more that keeps its first letter,
@@ -118,7 +123,7 @@ def _given_close(x: str, y: str) -> str:
     gendered forms of one name (Daniel/Daniela, Julian/Julia, Francisco/Francisca)."""
     gendered = f"""(regexp_replace({x}, '[aeiouy]+$', '') = regexp_replace({y}, '[aeiouy]+$', '')
         OR {x} = {y} || 'n' OR {y} = {x} || 'n'
-        OR [least({x}, {y}), greatest({x}, {y})] IN ({", ".join(f"['{a}', '{b}']" for a, b in DISTINCT_NAMES)}))"""
+        OR [least({x}, {y}), greatest({x}, {y})] IN ({_distinct_name_pairs()}))"""
     return f"""(abs(length({x}) - length({y})) <= 2 AND (
         {_transposed(x, y)}
         OR (least(length({x}), length({y})) >= 5 AND left({x}, 1) = left({y}, 1)
@@ -144,20 +149,15 @@ def _substitution_not_slip(x: str, y: str) -> str:
     return f"""(length({x}) = length({y}) AND levenshtein({x}, {y}) = 1
         AND list_bool_or(list_transform(range(1, length({x}) + 1), lambda i:
             {x}[i] <> {y}[i]
-            AND NOT contains('{_ADJACENT}', array_to_string({pair}, ''))
+            AND NOT contains({sql_literal(_ADJACENT)}, array_to_string({pair}, ''))
             AND NOT ({x}[i] IN ('a', 'e', 'i', 'o', 'u', 'y') AND {y}[i] IN ('a', 'e', 'i', 'o', 'u', 'y')))))"""
 
 
-def _verdicts_sql(kind: str) -> str:
-    """One row of verdicts per pair. Expensive string comparisons sit behind cheap guards (CASE
-    arms and ANDs are evaluated only for the rows that reach them)."""
-    swapped = f"""(a.gp IS NOT NULL AND a.fp IS NOT NULL AND b.gp IS NOT NULL AND b.fp IS NOT NULL
-        AND a.gp <> b.gp AND left(a.gp, 1) = left(b.fp, 1) AND left(a.fp, 1) = left(b.gp, 1)
-        AND (a.gp = b.fp OR {_family_close("a.gp", "b.fp")})
-        AND (a.fp = b.gp OR {_family_close("a.fp", "b.gp")}))"""
-    return f"""
-        SELECT p.a, p.b, a.kind, p.swapped,
-            CASE WHEN a.gp IS NULL OR b.gp IS NULL THEN 'missing'
+# -- one verdict per field: each a CASE over the pair's two people, `a` and `b` ----------------
+def _given_name_verdict() -> str:
+    """The same given name (or a preferred one), swapped with the family name, a nickname, a
+    typo, one name of several, or an initial."""
+    return f"""CASE WHEN a.gp IS NULL OR b.gp IS NULL THEN 'missing'
                  WHEN a.gp = b.gp OR a.pgp = b.gp OR a.gp = b.pgp THEN 'exact'
                  WHEN p.swapped THEN 'swapped'
                  WHEN n.a IS NOT NULL THEN 'nickname'
@@ -165,47 +165,128 @@ def _verdicts_sql(kind: str) -> str:
                  WHEN (len(a.gt) > 1 OR len(b.gt) > 1)
                       AND (list_has_all(a.gt, b.gt) OR list_has_all(b.gt, a.gt)) THEN 'partial'
                  WHEN (length(a.gp) = 1 OR length(b.gp) = 1) AND left(a.gp, 1) = left(b.gp, 1) THEN 'partial'
-                 ELSE 'differ' END AS given_name,
-            CASE WHEN a.fp IS NULL OR b.fp IS NULL THEN 'missing'
+                 ELSE 'differ' END"""
+
+
+def _family_name_verdict() -> str:
+    """The same family name, swapped with the given name, a typo, or one shared part of a
+    compound name (parts of three letters or more)."""
+    return f"""CASE WHEN a.fp IS NULL OR b.fp IS NULL THEN 'missing'
                  WHEN a.fp = b.fp THEN 'exact'
                  WHEN p.swapped THEN 'swapped'
                  WHEN {_family_close("a.fp", "b.fp")} THEN 'close'
                  WHEN list_has_any(list_filter(a.ft, lambda t: length(t) >= 3),
                                    list_filter(b.ft, lambda t: length(t) >= 3)) THEN 'partial'
-                 ELSE 'differ' END AS family_name,
-            CASE WHEN a.dob IS NULL OR b.dob IS NULL THEN 'missing'
+                 ELSE 'differ' END"""
+
+
+def _birth_date_verdict() -> str:
+    """The same date, day and month swapped (a US/EU slip), or one typo in the same year or on
+    the same day and month."""
+    return f"""CASE WHEN a.dob IS NULL OR b.dob IS NULL THEN 'missing'
                  WHEN a.dob = b.dob THEN 'exact'
                  WHEN year(a.dob) = year(b.dob) AND month(a.dob) = day(b.dob)
                       AND day(a.dob) = month(b.dob) THEN 'day_month_swapped'
                  WHEN (year(a.dob) = year(b.dob) OR (month(a.dob) = month(b.dob) AND day(a.dob) = day(b.dob)))
                       AND {_one_edit("a.ds", "b.ds")} THEN 'partial'
-                 ELSE 'differ' END AS birth_date,
-            CASE WHEN a.grade IS NULL OR b.grade IS NULL THEN 'missing'
+                 ELSE 'differ' END"""
+
+
+def _grade_verdict() -> str:
+    """The same grade, or one apart (a record a year behind)."""
+    return """CASE WHEN a.grade IS NULL OR b.grade IS NULL THEN 'missing'
                  WHEN a.grade = b.grade THEN 'exact'
                  WHEN abs(a.grade - b.grade) = 1 THEN 'partial'
-                 ELSE 'differ' END AS grade,
-            CASE WHEN coalesce(len(a.schools), 0) = 0 OR coalesce(len(b.schools), 0) = 0 THEN 'missing'
+                 ELSE 'differ' END"""
+
+
+def _school_verdict() -> str:
+    """A school in common."""
+    return """CASE WHEN coalesce(len(a.schools), 0) = 0 OR coalesce(len(b.schools), 0) = 0 THEN 'missing'
                  WHEN list_has_any(a.schools, b.schools) THEN 'exact'
-                 ELSE 'differ' END AS school,
-            CASE WHEN a.ident IS NULL OR b.ident IS NULL THEN 'missing'
-                 WHEN a.ident = b.ident THEN 'exact' ELSE 'differ' END AS student_number,
-            CASE WHEN a.email IS NULL OR b.email IS NULL THEN 'missing'
-                 WHEN a.email = b.email THEN 'exact' ELSE 'differ' END AS email,
-            CASE WHEN len(a.phones) = 0 OR len(b.phones) = 0 THEN 'missing'
-                 WHEN list_has_any(a.phones, b.phones) THEN 'exact' ELSE 'differ' END AS phone,
-            CASE WHEN a.kind <> 'student' THEN 'missing'
+                 ELSE 'differ' END"""
+
+
+def _same_value_verdict(column: str) -> str:
+    """A single value that agrees or not (student number, e-mail)."""
+    a, b = f"a.{sql_ident(column)}", f"b.{sql_ident(column)}"
+    return f"""CASE WHEN {a} IS NULL OR {b} IS NULL THEN 'missing'
+                 WHEN {a} = {b} THEN 'exact' ELSE 'differ' END"""
+
+
+def _phone_verdict() -> str:
+    """A phone number in common (any of mobile and home)."""
+    return """CASE WHEN len(a.phones) = 0 OR len(b.phones) = 0 THEN 'missing'
+                 WHEN list_has_any(a.phones, b.phones) THEN 'exact' ELSE 'differ' END"""
+
+
+def _guardians_verdict() -> str:
+    """Students: a guardian in common, or a guardian of the same name."""
+    return """CASE WHEN a.kind <> 'student' THEN 'missing'
                  WHEN list_has_any(a.fam, b.fam) THEN 'exact'
                  WHEN list_has_any(a.fam_names, b.fam_names) THEN 'partial'
                  WHEN len(a.fam) = 0 OR len(b.fam) = 0 THEN 'missing'
-                 ELSE 'differ' END AS guardians,
-            CASE WHEN a.kind <> 'guardian' OR len(a.fam) = 0 OR len(b.fam) = 0 THEN 'missing'
-                 WHEN list_has_any(a.fam, b.fam) THEN 'exact' ELSE 'differ' END AS students,
-            CASE WHEN a.dob = b.dob AND length(a.gp) = length(b.gp) AND a.gp <> b.gp
-                 THEN {_substitution_not_slip("a.gp", "b.gp")} ELSE false END AS g_rhyme,
-            a.gp AS a_gp, a.fp AS a_fp
-        FROM (SELECT x.a, x.b, {swapped} AS swapped
+                 ELSE 'differ' END"""
+
+
+def _students_verdict() -> str:
+    """Guardians: a child in common."""
+    return """CASE WHEN a.kind <> 'guardian' OR len(a.fam) = 0 OR len(b.fam) = 0 THEN 'missing'
+                 WHEN list_has_any(a.fam, b.fam) THEN 'exact' ELSE 'differ' END"""
+
+
+def _field_verdicts() -> dict[str, str]:
+    """Each field of FIELDS with its verdict, in FIELDS order (the columns of the verdicts)."""
+    verdicts = {
+        "given_name": _given_name_verdict(),
+        "family_name": _family_name_verdict(),
+        "birth_date": _birth_date_verdict(),
+        "grade": _grade_verdict(),
+        "school": _school_verdict(),
+        "student_number": _same_value_verdict("ident"),
+        "email": _same_value_verdict("email"),
+        "phone": _phone_verdict(),
+        "guardians": _guardians_verdict(),
+        "students": _students_verdict(),
+    }
+    return {field: verdicts[field] for field in FIELDS}
+
+
+def _look_alike_given_names() -> str:
+    """Born the same day, given names of one length one non-slip letter apart (Jaden/Jalen): a
+    'close' given name that is most likely a twin's (see score_pairs)."""
+    return f"""CASE WHEN a.dob = b.dob AND length(a.gp) = length(b.gp) AND a.gp <> b.gp
+                 THEN {_substitution_not_slip("a.gp", "b.gp")} ELSE false END"""
+
+
+def _names_swapped() -> str:
+    """Given and family name entered the other way round (same initials, each close to the
+    other's)."""
+    return f"""(a.gp IS NOT NULL AND a.fp IS NOT NULL AND b.gp IS NOT NULL AND b.fp IS NOT NULL
+        AND a.gp <> b.gp AND left(a.gp, 1) = left(b.fp, 1) AND left(a.fp, 1) = left(b.gp, 1)
+        AND (a.gp = b.fp OR {_family_close("a.gp", "b.fp")})
+        AND (a.fp = b.gp OR {_family_close("a.fp", "b.gp")}))"""
+
+
+def _pairs_of_kind(kind: str) -> str:
+    """The candidate pairs of one kind (students or guardians), whether their names are swapped."""
+    return f"""SELECT x.a, x.b, {_names_swapped()} AS swapped
               FROM {PAIRS} x JOIN {PEOPLE} a ON a.user_id = x.a JOIN {PEOPLE} b ON b.user_id = x.b
-              WHERE a.kind = '{kind}') p
+              WHERE a.kind = {sql_literal(kind)}"""
+
+
+def _verdicts_sql(kind: str) -> str:
+    """One row of verdicts per pair. Expensive string comparisons sit behind cheap guards (CASE
+    arms and ANDs are evaluated only for the rows that reach them)."""
+    verdicts = ",\n            ".join(
+        f"{sql} AS {field}" for field, sql in _field_verdicts().items()
+    )
+    return f"""
+        SELECT p.a, p.b, a.kind, p.swapped,
+            {verdicts},
+            {_look_alike_given_names()} AS g_rhyme,
+            a.gp AS a_gp, a.fp AS a_fp
+        FROM ({_pairs_of_kind(kind)}) p
         JOIN {PEOPLE} a ON a.user_id = p.a
         JOIN {PEOPLE} b ON b.user_id = p.b
         LEFT JOIN {NICK_TABLE} n ON n.a = a.gp AND n.b = b.gp
@@ -217,21 +298,28 @@ def _points_expr(field: str) -> str:
     arms = []
     for kind, fields in WEIGHTS.items():
         for verdict, pts in fields.get(field, {}).items():
-            arms.append(f"WHEN v.kind = '{kind}' AND v.{field} = '{verdict}' THEN {pts}")
+            arms.append(
+                f"WHEN v.kind = {sql_literal(kind)} AND v.{field} = {sql_literal(verdict)} "
+                f"THEN {int(pts)}"
+            )
     if field in ("given_name", "family_name"):
         letter = "g" if field == "given_name" else "f"
-        arms.insert(
-            0,
-            f"WHEN v.{field} = 'exact' THEN least({NAME_EXACT_MAX}, greatest({NAME_EXACT_MIN}, "
-            f"CAST(round(0.5 * log2(1.0 / coalesce(f{letter}.freq, 0.002))) AS INTEGER) + 2))",
-        )
+        arms.insert(0, f"WHEN v.{field} = 'exact' THEN {_exact_name_points(letter)}")
     if field == "given_name":
         arms.insert(
             0,
             "WHEN v.kind = 'student' AND v.given_name = 'missing' AND v.birth_date = 'exact' "
-            f"AND v.family_name IN ('exact', 'close') THEN {MISSING_GIVEN_TWINLIKE}",
+            f"AND v.family_name IN ('exact', 'close') THEN {int(MISSING_GIVEN_TWINLIKE)}",
         )
     return f"CASE {' '.join(arms)} ELSE 0 END"
+
+
+def _exact_name_points(letter: str) -> str:
+    """An exact name is worth more the rarer it is (its frequency among people of the kind)."""
+    return (
+        f"least({int(NAME_EXACT_MAX)}, greatest({int(NAME_EXACT_MIN)}, "
+        f"CAST(round(0.5 * log2(1.0 / coalesce(f{letter}.freq, 0.002))) AS INTEGER) + 2))"
+    )
 
 
 def guard_sql() -> str:
@@ -266,8 +354,9 @@ def score_pairs(db: Database, kind: str, threshold: int = THRESHOLD, append: boo
     (the first call creates the scored table, later ones append to it)."""
     points = {f: _points_expr(f) for f in FIELDS}
     total = " + ".join(f"fp_{f}" for f in FIELDS)
-    evidence = ", ".join(f"'{f}': v.{f}" for f in FIELDS)
-    field_points = ", ".join(f"'{f}': fp_{f}" for f in FIELDS)
+    evidence = ", ".join(f"{sql_literal(f)}: v.{f}" for f in FIELDS)
+    field_points = ", ".join(f"{sql_literal(f)}: fp_{f}" for f in FIELDS)
+    threshold = int(threshold)
     db.execute(
         f"""
         {f"INSERT INTO {SCORED}" if append else f"CREATE OR REPLACE TEMP TABLE {SCORED} AS"}

@@ -192,7 +192,7 @@ def _read_clean_file_with_duckdb(
                    {sql_ident(names[-1])} IS NULL OR {sql_ident(sentinel)} IS NOT NULL AS _misshapen
             FROM read_csv({sql_literal(str(path))}, columns = {_varchar_columns([*names, sentinel])},
                  header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
-                 new_line = '{newline}', strict_mode = true, max_line_size = {FAST_MAX_LINE_BYTES},
+                 new_line = {sql_literal(newline)}, strict_mode = true, max_line_size = {FAST_MAX_LINE_BYTES},
                  encoding = 'utf-8', null_padding = true, nullstr = '\\x01')
             """
         )

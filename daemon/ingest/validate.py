@@ -56,9 +56,9 @@ class Validator:
         if not checks:
             return
         structs = ", ".join(
-            f"CASE WHEN {where} THEN {{'severity': '{severity}', "
+            f"CASE WHEN {where} THEN {{'severity': {sql_literal(severity)}, "
             f"'column_name': CAST({sql_literal(column) if column else 'NULL'} AS VARCHAR), "
-            f"'rule': '{rule}', 'message': CAST(({message}) AS VARCHAR)}} END"
+            f"'rule': {sql_literal(rule)}, 'message': CAST(({message}) AS VARCHAR)}} END"
             for severity, column, rule, where, message in checks
         )
         any_check = " OR ".join(f"({where})" for _, _, _, where, _ in checks)

@@ -7,7 +7,8 @@ the directory at once (audited, and later plans are superseded).
 from __future__ import annotations
 
 from daemon.audit import audit
-from daemon.db import Database
+from daemon.db import Database, sql_ident, sql_literal
+from daemon.directory.open_plans import supersede_open_runs
 
 DECISIONS = ("take", "keep", "ignore")
 TAKEABLE = ("contact_protected", "archived_student_in_feed", "link_outside_sync")
@@ -50,8 +51,6 @@ def resolve_conflicts(db: Database, conflict_ids: list[int], decision: str, acto
             [decision, actor, *conflict_ids],
         )
         if decision == "take" and immediate:
-            from daemon.sync.runs import supersede_open_runs
-
             _take(db, immediate)
             db.bump_directory_version()
             supersede_open_runs(db)
@@ -86,10 +85,10 @@ def _take(db: Database, conflict_ids: list[int]) -> None:
     chosen = f"(SELECT * FROM conflicts WHERE conflict_id IN ({ids}) AND decision = 'take')"
     for field in CONTACT_FIELDS:
         db.execute(
-            f"""UPDATE users SET {field} = c.feed_value, updated_at = current_timestamp,
+            f"""UPDATE users SET {sql_ident(field)} = c.feed_value, updated_at = current_timestamp,
                        last_run = c.run_id
                 FROM {chosen} c
-                WHERE c.kind = 'contact_protected' AND c.field = '{field}' AND users.user_id = c.record_id"""
+                WHERE c.kind = 'contact_protected' AND c.field = {sql_literal(field)} AND users.user_id = c.record_id"""
         )
     db.execute(
         f"""UPDATE users SET status = 'active', archived_run = NULL, archived_at = NULL,

@@ -113,7 +113,7 @@ class PlanContext:
             "UNION ALL SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary"
         ):
             if keep(name):
-                self.db.execute(f'DROP {kind} IF EXISTS "{name}"')
+                self.db.execute(f"DROP {kind} IF EXISTS {sql_ident(name)}")
 
     def max_id(self, table: str, id_col: str) -> int:
         return int(self.db.one(f"SELECT coalesce(max({id_col}), 0) FROM {table}") or 0)

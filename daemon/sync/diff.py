@@ -136,7 +136,7 @@ def record_changes(ctx: PlanContext, table: Table, display: dict[str, str] | Non
         new_shown = display.get(c, "CAST({v} AS VARCHAR)").format(v=new)
         fields.append(
             f"CASE WHEN {new} IS DISTINCT FROM d.{c} THEN "
-            f"{{'field': '{c}', 'old': {old_shown}, 'new': {new_shown}}} END"
+            f"{{'field': {sql_literal(c)}, 'old': {old_shown}, 'new': {new_shown}}} END"
         )
     field_list = "list_filter([" + ", ".join(fields) + "], lambda x: x IS NOT NULL)"
     kind = table.kind_expr("p")

@@ -100,8 +100,14 @@ def _synced(alias: str) -> str:
     return f"{alias}.status = 'active' AND {alias}.origin = 'sync' AND {alias}.sis_id IS NOT NULL"
 
 
-# Guardians without a username or orgs came from guardians.csv and go back there.
-FROM_GUARDIANS_FILE = "(u.kind = 'guardian' AND (u.username IS NULL OR u.org_sis_ids IS NULL))"
+def _from_guardians_file(alias: str) -> str:
+    """Guardians without a username or orgs came from guardians.csv and go back there."""
+    return (
+        f"({alias}.kind = 'guardian' AND ({alias}.username IS NULL OR {alias}.org_sis_ids IS NULL))"
+    )
+
+
+FROM_GUARDIANS_FILE = _from_guardians_file("u")
 
 
 STILL_NAMED_ORGS = f"""
@@ -116,10 +122,12 @@ def _bulk_columns() -> str:
 
 
 def _blank(*names: str) -> str:
+    """Spec columns the directory does not keep: written empty, so the file has every column."""
     return ", ".join(f"{BLANK} AS {sql_ident(n)}" for n in names)
 
 
 def _flag(expr: str) -> str:
+    """A boolean as the spec spells it (true / false), empty when unknown."""
     return f"CASE {expr} WHEN true THEN 'true' WHEN false THEN 'false' END"
 
 
@@ -137,19 +145,27 @@ def _agents_of(alias: str) -> str:
                 JOIN users g ON g.user_id = l.guardian_id
                 WHERE l.student_id = {alias}.user_id AND l.status = 'active' AND l.origin = 'sync'
                   AND g.status = 'active' AND g.sis_id IS NOT NULL
-                  AND NOT (g.kind = 'guardian' AND (g.username IS NULL OR g.org_sis_ids IS NULL)))"""
+                  AND NOT {_from_guardians_file("g")})"""
+
+
+def _has_a_role_only_in_12(alias: str) -> str:
+    """The user's role is one 1.1 does not have (it leaves a 1.1 export as administrator)."""
+    only_12 = ", ".join(sql_literal(r) for r in ROLES_ONLY_IN_12)
+    return f"lower({alias}.role) IN ({only_12})"
 
 
 def _role(version: str, alias: str) -> str:
+    """The role in the spec's spelling, mapped to administrator where 1.1 has no such role."""
     role = canonical_sql(f"{alias}.role")
     if version == "1.1":
-        only_12 = ", ".join(sql_literal(r) for r in ROLES_ONLY_IN_12)
-        return f"CASE WHEN lower({alias}.role) IN ({only_12}) THEN 'administrator' ELSE {role} END"
+        return f"CASE WHEN {_has_a_role_only_in_12(alias)} THEN 'administrator' ELSE {role} END"
     return role
 
 
 def _contacts(sms: str, phone: str) -> str:
-    return f"u.email, u.{sms} AS sms, u.{phone} AS phone"
+    """email, sms and phone: which directory number goes in which column is the
+    phone_credential_column setting's choice (made in export_directory)."""
+    return f"u.email, u.{sql_ident(sms)} AS sms, u.{sql_ident(phone)} AS phone"
 
 
 def _files(version: str, sms: str, phone: str) -> list[ExportFile]:
@@ -304,11 +320,7 @@ def export_directory(db: Database, folder: Path, version: str | None = None) -> 
         raise ExportError(f"{folder} is a file; export writes into a folder: name a new one")
     folder.mkdir(parents=True, exist_ok=True)
     settings = load_settings(db)
-    sms, phone = (
-        ("mobile_phone", "home_phone")
-        if settings.phone_credential_column == "sms"
-        else ("home_phone", "mobile_phone")
-    )
+    sms, phone = _phone_columns(settings.phone_credential_column)
     summary = ExportSummary(folder=str(folder), oneroster_version=version)
     for file in _files(version, sms, phone):
         if version not in file.versions:
@@ -325,8 +337,7 @@ def export_directory(db: Database, folder: Path, version: str | None = None) -> 
     if version == "1.1":
         mapped = int(
             db.one(
-                f"SELECT count(*) FROM users u WHERE {_synced('u')} AND lower(u.role) IN "
-                f"({', '.join(sql_literal(r) for r in ROLES_ONLY_IN_12)})"
+                f"SELECT count(*) FROM users u WHERE {_synced('u')} AND {_has_a_role_only_in_12('u')}"
             )
         )
         if mapped:
@@ -342,6 +353,13 @@ def export_directory(db: Database, folder: Path, version: str | None = None) -> 
         )
     )
     return summary
+
+
+def _phone_columns(phone_credential_column: str) -> tuple[str, str]:
+    """The directory columns written as sms and phone: the inverse of how the sync read them."""
+    if phone_credential_column == "sms":
+        return "mobile_phone", "home_phone"
+    return "home_phone", "mobile_phone"
 
 
 def _write_manifest(folder: Path, version: str, written: dict[str, int]) -> None:

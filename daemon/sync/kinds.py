@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from daemon.db import sql_literal
+
 # Every directory table carries these bookkeeping columns after its own.
 BOOKKEEPING = (
     "status",
@@ -30,7 +32,7 @@ class Table:
 
     def kind_expr(self, alias: str) -> str:
         if self.change_kind:
-            return f"'{self.change_kind}'"
+            return sql_literal(self.change_kind)
         return (
             f"CASE {alias}.kind WHEN 'student' THEN 'students' WHEN 'staff' THEN 'staff' "
             "ELSE 'guardians' END"

@@ -80,7 +80,7 @@ def report(
     ctx.db.execute(
         f"""
         INSERT INTO row_issues
-        SELECT {ctx.run_id}, {file}, r._line, r.sourced_id, '{WARNING}',
+        SELECT {ctx.run_id}, {file}, r._line, r.sourced_id, {sql_literal(WARNING)},
                {column_sql or sql_literal(column)},
                'not_synced', {file} || ' line ' || r._line || ': ' || ({message_sql})
         FROM ({rows_sql}) r

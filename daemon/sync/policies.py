@@ -117,7 +117,7 @@ def _protect_contacts(ctx: PlanContext) -> None:
         selects.append(
             f"""
             SELECT 'contact_protected' AS kind, 'users' AS record_kind, d.user_id AS record_id,
-                   NULL AS other_record_id, d.sis_id, f.given_name || ' ' || f.family_name AS label, '{c}' AS field,
+                   NULL AS other_record_id, d.sis_id, f.given_name || ' ' || f.family_name AS label, {sql_literal(c)} AS field,
                    f.{c} AS feed_value, d.{c} AS directory_value,
                    '{c.replace("_", " ")} differs: the feed says ' || coalesce('''' || f.{c} || '''', 'nothing') ||
                    ', the directory has ' || coalesce('''' || d.{c} || '''', 'nothing') ||

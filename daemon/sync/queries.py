@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from daemon.db import Database
+from daemon.db import Database, sql_ident, sql_literal
 from daemon.ingest import ledger_table, run_schema
 from daemon.models import (
     Change,
@@ -28,46 +28,73 @@ MAX_PAGE = 500
 
 
 def get_run(db: Database, run_id: int) -> Run:
-    rows = db.dicts("SELECT * FROM runs WHERE run_id = ?", [run_id])
-    if not rows:
+    runs = _read_runs(db, "WHERE run_id = ?", [run_id])
+    if not runs:
         raise RunError(f"there is no run {run_id}")
-    return _run_from_row(db, rows[0])
+    return runs[0]
 
 
 def list_runs(db: Database, limit: int = 200) -> list[Run]:
     """The newest runs first, at most MAX_PAGE of them (a socket reply stays bounded)."""
     limit = max(1, min(int(limit), MAX_PAGE))
-    return [
-        _run_from_row(db, r)
-        for r in db.dicts("SELECT * FROM runs ORDER BY run_id DESC LIMIT ?", [limit])
-    ]
+    return _read_runs(db, "ORDER BY run_id DESC LIMIT ?", [limit])
 
 
-def _run_from_row(db: Database, row: dict) -> Run:
-    run_id = row["run_id"]
+# -- runs, one query for any number of them -------------------------------------------------
+# A run is its `runs` row plus its files, their row counts and its conflict counts. Each piece is
+# aggregated per run over the selected runs only, so a page of 200 runs is one query, not 600.
+
+RUN_FILE_FIELDS = tuple(RunFile.model_fields)
+
+
+def _selected_runs(selection: str) -> str:
+    """The runs asked for (one by id, or the newest page): every later piece joins to it."""
+    return f"SELECT * FROM runs {selection}"
+
+
+def _files_per_run() -> str:
+    """Each selected run's files in the order they are shown, and their row counts summed."""
+    fields = ", ".join(f"{sql_literal(name)}: {sql_ident(name)}" for name in RUN_FILE_FIELDS)
+    return f"""SELECT run_id, list({{{fields}}} ORDER BY entity NULLS LAST, file_name) AS files,
+                      sum(success) AS rows_success, sum(warning) AS rows_warning,
+                      sum(error) AS rows_error
+               FROM run_files WHERE run_id IN (SELECT run_id FROM selected) GROUP BY run_id"""
+
+
+def _conflicts_per_run() -> str:
+    """Each selected run's conflicts, and how many of them still block its apply."""
+    return """SELECT run_id, count(*) AS conflicts,
+                     count(*) FILTER (WHERE blocking AND decision IS NULL) AS blocking_conflicts
+              FROM conflicts WHERE run_id IN (SELECT run_id FROM selected) GROUP BY run_id"""
+
+
+def _runs_query(selection: str) -> str:
+    """The selected runs, newest first, each with its files and counts (none: empty, zero)."""
+    return f"""WITH selected AS ({_selected_runs(selection)}),
+                    files AS ({_files_per_run()}),
+                    conflict_counts AS ({_conflicts_per_run()})
+               SELECT selected.*, coalesce(files.files, []) AS files,
+                      coalesce(rows_success, 0) AS rows_success,
+                      coalesce(rows_warning, 0) AS rows_warning,
+                      coalesce(rows_error, 0) AS rows_error,
+                      coalesce(conflicts, 0) AS conflicts,
+                      coalesce(blocking_conflicts, 0) AS blocking_conflicts
+               FROM selected LEFT JOIN files USING (run_id)
+                    LEFT JOIN conflict_counts USING (run_id)
+               ORDER BY run_id DESC"""
+
+
+def _read_runs(db: Database, selection: str, params: list[Any]) -> list[Run]:
+    return [_run_from_row(row) for row in db.dicts(_runs_query(selection), params)]
+
+
+def _run_from_row(row: dict[str, Any]) -> Run:
     summary = json.loads(row["summary_json"] or "{}")
     changes = empty_changes()
     for kind, ops in summary.get("changes", {}).items():
         changes.setdefault(kind, {}).update({op: int(n) for op, n in ops.items()})
-    counts = db.rows(
-        "SELECT coalesce(sum(success), 0), coalesce(sum(warning), 0), coalesce(sum(error), 0) "
-        "FROM run_files WHERE run_id = ?",
-        [run_id],
-    )[0]
-    conflicts, blocking = db.rows(
-        "SELECT count(*), count(*) FILTER (WHERE blocking AND decision IS NULL) FROM conflicts WHERE run_id = ?",
-        [run_id],
-    )[0]
-    files = [
-        RunFile(**f)
-        for f in db.dicts(
-            """SELECT file_name, entity, mode, present, sha256, size_bytes, encoding, rows, success, warning,
-                  error, note FROM run_files WHERE run_id = ? ORDER BY entity NULLS LAST, file_name""",
-            [run_id],
-        )
-    ]
     return Run(
-        run_id=run_id,
+        run_id=row["run_id"],
         status=row["status"],
         source=row["source"],
         source_kind=row["source_kind"],
@@ -80,9 +107,13 @@ def _run_from_row(db: Database, row: dict) -> Run:
         oneroster_version=row["oneroster_version"],
         hold_reasons=list(row["hold_reasons"] or []),
         changes=changes,
-        rows=RowCounts(success=int(counts[0]), warning=int(counts[1]), error=int(counts[2])),
-        conflicts=int(conflicts),
-        blocking_conflicts=int(blocking),
+        rows=RowCounts(
+            success=int(row["rows_success"]),
+            warning=int(row["rows_warning"]),
+            error=int(row["rows_error"]),
+        ),
+        conflicts=int(row["conflicts"]),
+        blocking_conflicts=int(row["blocking_conflicts"]),
         error=row["error"],
         base_version=row["base_version"],
         content_hash=row["content_hash"],
@@ -90,7 +121,7 @@ def _run_from_row(db: Database, row: dict) -> Run:
         thresholds=[Threshold(**t) for t in summary.get("thresholds", [])],
         settings=json.loads(row["settings_json"] or "{}"),
         timings=json.loads(row["timings_json"] or "{}"),
-        files=files,
+        files=[RunFile(**f) for f in row["files"]],
     )
 
 
@@ -178,7 +209,7 @@ def _creates(db: Database, run: Run, kind: str, skip: int, take: int) -> list[Ch
     table = next(
         t for t in TABLES if t.change_kind == kind or (t.name == "users" and kind in USER_KINDS)
     )
-    kind_filter = f"AND kind = '{USER_KINDS[kind]}'" if kind in USER_KINDS else ""
+    kind_filter = f"AND kind = {sql_literal(USER_KINDS[kind])}" if kind in USER_KINDS else ""
     schema = run_schema(run.run_id)
     sis = "sis_id" if "sis_id" in table.compared else "NULL"
     refs = REFERENCES.get(table.name)

@@ -10,6 +10,7 @@ from pathlib import Path
 from daemon.audit import audit
 from daemon.db import Database, sql_ident
 from daemon.directory.integrity import violations
+from daemon.directory.open_plans import supersede_open_runs
 from daemon.formats.drop import Drop, DropError, open_drop
 from daemon.ingest import ingest_drop, run_schema
 from daemon.ingest.header import FileRefused
@@ -271,14 +272,6 @@ def record_timing(db: Database, run_id: int, step: str, seconds: float) -> None:
     timings = json.loads(db.one("SELECT timings_json FROM runs WHERE run_id = ?", [run_id]) or "{}")
     timings[step] = round(seconds, 3)
     db.execute("UPDATE runs SET timings_json = ? WHERE run_id = ?", [json.dumps(timings), run_id])
-
-
-def supersede_open_runs(db: Database, except_run: int | None = None) -> None:
-    """Called inside every transaction that changes the directory."""
-    db.execute(
-        "UPDATE runs SET status = 'superseded' WHERE status IN ('planned', 'held') AND run_id <> ?",
-        [except_run if except_run is not None else -1],
-    )
 
 
 def supersede_runs(db: Database, run_ids: list[int], *, actor: str, reason: str) -> list[int]:

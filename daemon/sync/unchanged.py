@@ -10,7 +10,7 @@ sends every row through the full path once.
 
 from __future__ import annotations
 
-from daemon.db import sql_literal
+from daemon.db import sql_ident, sql_literal
 from daemon.sync.context import PlanContext
 
 ENROLLMENT_VALUES = (
@@ -38,7 +38,7 @@ def enrollment_source_hash(ctx: PlanContext, alias: str) -> str:
     """The hash of a feed row's values and of the settings that decide what they become."""
     shaping = sql_literal(f"{ctx.settings.classroom_filter}|{ctx.settings.school_matching}")
     cols = ", ".join(
-        f'{alias}."{c}"'
+        f"{alias}.{sql_ident(c)}"
         for c in (
             "classSourcedId",
             "userSourcedId",

@@ -8,11 +8,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 
 from roster_tui.screens.base import RosterScreen
+from roster_tui.screens.conflict_decisions import ConflictDecisions
 from roster_tui.widgets.chrome import NavBar, bottom_bars
 from roster_tui.widgets.conflicts_panel import ConflictsPanel
 
 
-class ConflictsScreen(RosterScreen):
+class ConflictsScreen(ConflictDecisions, RosterScreen):
     MODE = "conflicts"
     HELP = (
         "A conflict is a difference the sync will not settle by itself: a contact detail edited "

@@ -12,6 +12,7 @@ from textual.widgets import Static, TabbedContent, TabPane, Tabs
 
 from daemon.models import Run
 from roster_tui.screens.base import RosterScreen, tab_after
+from roster_tui.screens.conflict_decisions import ConflictDecisions
 from roster_tui.screens.run_decisions import RUN_DECISION_BINDINGS, RunDecisions, decision_allowed
 from roster_tui.widgets.changes_panel import ChangesPanel
 from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
@@ -23,7 +24,7 @@ from roster_tui.words import OPEN
 TABS = ["summary", "changes", "conflicts", "rows", "files"]
 
 
-class RunDetailScreen(RunDecisions, RosterScreen):
+class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
     MODE = "runs"
     HELP = (
         "One run. Summary says in plain words what approving would do (or what it did), the "
@@ -126,6 +127,10 @@ class RunDetailScreen(RunDecisions, RosterScreen):
     @on(TabbedContent.TabActivated)
     def tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self.refresh_bindings()
+
+    def conflicts_decided(self) -> None:
+        """A decision changes the run's counts (and, taken at once, its status)."""
+        self.reload_run()
 
     def after_decision(self) -> None:
         """The run changed status: show it again (panels keep their place)."""

@@ -9,10 +9,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import Static
 
 from daemon.models import Conflict
-from roster_tui.screens.base import run_call
 from roster_tui.widgets.chrome import Plain
 from roster_tui.widgets.paged_table import Column, PagedTable
 from roster_tui.words import OPEN, STATUS, plural
@@ -140,6 +140,18 @@ class ConflictsPanel(Vertical):
         self.open_only = not self.open_only
         self.load()
 
+    class DecisionRequested(Message):
+        """The user decided these conflicts; the screen confirms when needed and writes it."""
+
+        def __init__(
+            self, panel: ConflictsPanel, conflict_ids: list[int], decision: str, applied_now: bool
+        ) -> None:
+            super().__init__()
+            self.panel = panel
+            self.conflict_ids = conflict_ids
+            self.decision = decision
+            self.applied_now = applied_now  # some belong to an applied run: 'take' acts at once
+
     def action_decide(self, decision: str) -> None:
         ids = sorted(self.marked) or (
             [self.table.highlighted.conflict_id] if self.table.highlighted else []
@@ -147,50 +159,19 @@ class ConflictsPanel(Vertical):
         if not ids:
             self.app.notify("No conflict here to decide.", severity="warning")
             return
-        immediate = any(
+        applied_now = any(
             c.conflict_id in ids and self.statuses.get(c.run_id, "planned") not in OPEN
             for c in self.table.items
         )
+        self.post_message(self.DecisionRequested(self, ids, decision, applied_now))
 
-        def done(count: int) -> None:
-            self.marked.clear()
-            self.app.notify(
-                f"{plural(count, 'conflict')}: {DECISION_WORDS[decision]}.",
-                title="Decided",
-            )
-            self.table.reload()
-            screen_reload = getattr(self.screen, "reload_run", None)
-            if screen_reload is not None:
-                screen_reload()
-
-        def go(ok: bool | None = True) -> None:
-            if ok:
-                run_call(
-                    self,
-                    "resolve_conflicts",
-                    ids,
-                    decision,
-                    then=done,
-                    busy=f"Deciding {plural(len(ids), 'conflict')}…",
-                    group="write",
-                    exclusive=False,
-                )
-
-        if decision == "take" and immediate:
-            from roster_tui.screens.dialogs import ConfirmScreen
-
-            self.app.push_screen(
-                ConfirmScreen(
-                    "Take the feed's value now?",
-                    "These conflicts belong to a run that is already applied: taking the feed's "
-                    "value changes the directory at once, and open runs are superseded "
-                    "(plan them again).",
-                    "Take it",
-                ),
-                go,
-            )
-        else:
-            go()
+    def decided(self, count: int, decision: str) -> None:
+        """The screen wrote the decision: clear the marks and show the conflicts again."""
+        self.marked.clear()
+        self.app.notify(
+            f"{plural(count, 'conflict')}: {DECISION_WORDS[decision]}.", title="Decided"
+        )
+        self.table.reload()
 
 
 def detail(c: Conflict | None, panel: ConflictsPanel) -> Text:

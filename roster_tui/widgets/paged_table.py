@@ -106,6 +106,18 @@ class PagedTable(FillTable):
         def control(self) -> PagedTable:
             return self.table
 
+    class LoadFailed(Message):
+        """A page could not be fetched: the app shows the error as a notice."""
+
+        def __init__(self, table: PagedTable, error: Exception) -> None:
+            super().__init__()
+            self.table = table
+            self.error = error
+
+        @property
+        def control(self) -> PagedTable:
+            return self.table
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False)
         self.fetch: Fetch | None = None
@@ -190,9 +202,7 @@ class PagedTable(FillTable):
         if generation != self._generation:
             return
         self._loading = False
-        notice = getattr(self.app, "show_error", None)
-        if notice is not None:
-            notice(exc)
+        self.post_message(self.LoadFailed(self, exc))
 
     def _more_if_near_end(self) -> None:
         if (

@@ -306,3 +306,35 @@ def test_listing_runs_returns_at_most_one_page_newest_first(sync, tiny, monkeypa
     for _ in range(3):
         sync.plan(tiny)
     assert [r.run_id for r in sync.engine.list_runs(limit=1_000_000)] == [3, 2]
+
+
+def test_a_page_of_runs_is_read_in_one_query_whatever_its_size(sync, tiny, tmp_path):
+    from daemon.sync import queries
+
+    (tmp_path / "empty").mkdir()
+    for _ in range(3):
+        sync.apply(tiny)
+    sync.plan(tmp_path / "empty")  # failed: no files, no conflicts
+    db = sync.engine.db
+    statements: list[str] = []
+    real = db.con
+
+    class Counting:
+        def execute(self, sql, *args):
+            statements.append(sql)
+            return real.execute(sql, *args)
+
+    db.con = Counting()  # type: ignore[assignment]
+    try:
+        runs = queries.list_runs(db, 200)
+    finally:
+        db.con = real
+    assert len(statements) == 1
+    assert [r.run_id for r in runs] == [4, 3, 2, 1]
+    failed, applied = runs[0], runs[-1]
+    assert failed.status == "failed" and failed.files == [] and failed.conflicts == 0
+    assert (failed.rows.success, failed.rows.warning, failed.rows.error) == (0, 0, 0)
+    assert applied.rows.success == sum(f.success or 0 for f in applied.files) > 0
+    assert [f.entity for f in applied.files] == sorted(
+        (f.entity for f in applied.files), key=lambda e: (e is None, e or "")
+    )

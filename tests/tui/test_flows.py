@@ -8,6 +8,7 @@ import pytest
 from rich.console import Console
 from textual.widgets import DataTable, Input
 
+from daemon.service.client import DaemonUnavailable
 from daemon.service.engine import Engine
 from roster_tui.screens.archived import ArchivedScreen
 from roster_tui.screens.dialogs import ConfirmRunScreen, ConfirmScreen
@@ -110,6 +111,36 @@ async def test_resolve_conflicts_one_and_in_bulk(demo_engine: Engine) -> None:
     student = demo_engine.find_users("stu-1285").items[0]
     assert guardian["mobile_phone"] == "971-555-0141"
     assert student["email"] == "h.lopez@family.example.net"
+
+
+async def test_a_decision_in_the_run_shows_the_run_again(demo_engine: Engine) -> None:
+    app = make_app(demo_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "down", "enter")  # run 2, planned, with contact conflicts
+        await press(pilot, "right_square_bracket", "right_square_bracket")  # its Conflicts tab
+        screen = app.screen
+        assert isinstance(screen, RunDetailScreen) and screen.run is not None
+        shown = screen.run
+        await press(pilot, "k")  # the panel asks, the screen writes, then shows the run again
+        assert screen.run is not shown and screen.run.run_id == 2
+        assert any("keep the directory's value" in n for n in notices_of(app))
+    assert demo_engine.conflicts(2).items[0].decision == "keep"
+
+
+async def test_taking_a_feed_value_on_an_applied_run_asks_first(demo_engine: Engine) -> None:
+    demo_engine.apply_run(2)  # its conflicts stay open: taking one now changes the directory
+    first = demo_engine.conflicts(2).items[0]
+    app = make_app(demo_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "2", "t")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert demo_engine.conflicts(2).items[0].decision is None  # nothing yet
+        await press(pilot, "enter")
+        assert not isinstance(app.screen, ConfirmScreen)
+    assert demo_engine.conflicts(2).items[0].decision == "take"
+    assert first.field == "email"
+    student = demo_engine.find_users(first.sis_id).items[0]
+    assert student["email"] == first.feed_value
 
 
 async def test_unarchive_a_student(demo_engine: Engine) -> None:
@@ -252,3 +283,27 @@ async def test_plan_a_new_drop_with_progress(empty_engine: Engine) -> None:
         assert isinstance(app.screen, RunDetailScreen)
         assert app.screen.run.status == "planned"
         await settle(pilot)
+
+
+class ConflictsUnreadable:
+    """The engine, but a page of conflicts cannot be read (the daemon went away mid-call)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __getattr__(self, method: str) -> object:
+        if method == "conflicts":
+
+            def refuse(*_args: object) -> None:
+                raise DaemonUnavailable("the daemon stopped answering")
+
+            return refuse
+        return getattr(self.engine, method)
+
+
+async def test_a_page_that_cannot_be_read_is_a_notice(demo_engine: Engine) -> None:
+    app = make_app(ConflictsUnreadable(demo_engine))
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "2")  # the conflicts table asks for its first page, which fails
+        assert any("the daemon stopped answering" in n for n in notices_of(app))
+        assert not app.screen.query_one(ConflictsPanel).table.loading_more

@@ -14,69 +14,77 @@ from daemon.sync.context import PlanContext
 
 LANGUAGE_OK = r"^[a-z]{2,3}([-_][a-z0-9]{2,8})*$"
 
+# Directory fields whose users.csv column is optional: without the column, records keep them.
+OPTIONAL_USER_COLUMNS = {
+    "middle_name": "middleName",
+    "identifier": "identifier",
+    "email": "email",
+    "grades": "grades",
+    "preferred_given_name": "preferredGivenName",
+    "user_ids": "userIds",
+}
+# The orgs a user names that are not known this run (a list of one when only one is named).
+UNMATCHED_ORGS = """CASE WHEN contains(f.raw_orgs, ',') THEN m.unmatched_orgs
+                         WHEN f.raw_orgs IS NOT NULL AND k.id IS NULL THEN [f.raw_orgs] END"""
+
 
 def build_feed_users(ctx: PlanContext) -> None:
     """Normalise users.csv (+ roles.csv, demographics.csv, guardians.csv) into feed_users."""
-    s = ctx.settings
-    roles_in = ", ".join(sql_literal(r) for r in s.guardian_roles)
-    staff_in = ", ".join(sql_literal(r) for r in STAFF_ROLES)
-    mobile, home = ("sms", "phone") if s.phone_credential_column == "sms" else ("phone", "sms")
-    language = f"lower(coalesce({ctx.column('users', 'language', 'u')}, {ctx.column('users', 'metadata.language', 'u')}))"
-    role = f"lower({ctx.column('users', 'role', 'u')})"
-    orgs = f"{ctx.column('users', 'orgSourcedIds', 'u')}"
-    role_source = ""
-    if ctx.present("roles"):
-        role_source = f"""LEFT JOIN (
-            SELECT userSourcedId AS sis_id,
-                   arg_min(lower(role), CASE lower(roleType) WHEN 'primary' THEN 0 ELSE 1 END) AS role,
-                   string_agg(DISTINCT orgSourcedId, ',') AS orgs
-            FROM {ctx.good("roles")} GROUP BY ALL) r ON r.sis_id = u.sourcedId"""
-        role = f"coalesce({role}, r.role)"
-        orgs = f"coalesce({orgs}, r.orgs)"
-    if ctx.mode("roles") != "bulk" and "roles" in ctx.specs:
-        # OneRoster 1.2 without a whole roles.csv: a user the drop gives no role keeps the
-        # role and orgs the directory has for it.
-        role_source += """ LEFT JOIN (SELECT sis_id, role, org_sis_ids FROM users
-                                      WHERE sis_id IS NOT NULL
-                                      QUALIFY count(*) OVER (PARTITION BY sis_id) = 1) dir
-                           ON dir.sis_id = u.sourcedId"""
-        role = f"coalesce({role}, dir.role)"
-        orgs = f"coalesce({orgs}, dir.org_sis_ids)"
-    role = _mapped_role(ctx, role)
-    demographics, birth_broken = "CAST(NULL AS VARCHAR)", "false"
-    demo_join = ""
-    if ctx.present("demographics"):
-        demo_join = f"""LEFT JOIN (
-            SELECT sourcedId AS sis_id, arg_min(birthDate, _line) AS birth_date,
-                   arg_min({ctx.broken("demographics", "birthDate")}, _line) AS birth_broken
-            FROM {ctx.good("demographics")} GROUP BY ALL) dm
-            ON dm.sis_id = u.sourcedId"""
-        demographics = "CASE WHEN dm.birth_broken THEN NULL ELSE dm.birth_date END"
-        birth_broken = "coalesce(dm.birth_broken, false)"
-    else:
-        ctx.keep_fields.setdefault("users", set()).add("birth_date")
-    ctx.keep_missing(
-        "users",
-        "users",
-        {
-            "middle_name": "middleName",
-            "identifier": "identifier",
-            "email": "email",
-            "grades": "grades",
-            "preferred_given_name": "preferredGivenName",
-            "user_ids": "userIds",
-        },
+    mobile, home = phone_columns(ctx)
+    kept = users_fields_kept(ctx, mobile, home)
+    if kept:
+        ctx.keep_fields.setdefault("users", set()).update(kept)
+    ctx.db.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {ctx.t("feed_users")} AS
+        WITH raw AS MATERIALIZED ({_users_rows(ctx, mobile, home)}),
+        known AS (SELECT DISTINCT id FROM ({_known_orgs(ctx)})),
+        multi AS ({_org_lists_split()})
+        SELECT f.* EXCLUDE (raw_orgs),
+               CASE WHEN contains(f.raw_orgs, ',') THEN m.org_sis_ids ELSE k.id END AS org_sis_ids,
+               {_kind_of_role(ctx, "f.role")} AS kind,
+               {UNMATCHED_ORGS} AS unmatched_orgs,
+               {_names_an_org_not_synced(ctx)} AS _broken_org_sis_ids
+        FROM raw f
+        LEFT JOIN known k ON k.id = f.raw_orgs
+        LEFT JOIN multi m ON m.sis_id = f.sis_id
+        """
     )
-    if not s.update_language or not (
-        {"language", "metadata.language"} & ctx.columns.get("users", set())
-    ):
-        ctx.keep_fields.setdefault("users", set()).add("language")
-    if mobile not in ctx.columns.get("users", set()):
-        ctx.keep_fields.setdefault("users", set()).add("mobile_phone")
-    if home not in ctx.columns.get("users", set()):
-        ctx.keep_fields.setdefault("users", set()).add("home_phone")
-    known_orgs = f"SELECT sis_id AS id FROM {ctx.t('org_ids')}"
-    users_sql = f"""
+    ctx.checked_fields["users"] = ["birth_date", "language", "org_sis_ids"]
+    report_users_without_a_role(ctx)
+    if ctx.present("guardians"):
+        _add_guardians_file_people(ctx, mobile, home)
+
+
+def phone_columns(ctx: PlanContext) -> tuple[str, str]:
+    """The users.csv columns of the mobile and the home number (phone_credential_column)."""
+    return ("sms", "phone") if ctx.settings.phone_credential_column == "sms" else ("phone", "sms")
+
+
+def users_fields_kept(ctx: PlanContext, mobile: str, home: str) -> set[str]:
+    """Fields the feed cannot speak for in this run (no column, or a setting leaves them to the
+    directory): records keep what they have."""
+    columns = ctx.columns.get("users", set())
+    kept = {field for field, column in OPTIONAL_USER_COLUMNS.items() if column not in columns}
+    if not ctx.present("demographics"):
+        kept.add("birth_date")
+    if not ctx.settings.update_language or not ({"language", "metadata.language"} & columns):
+        kept.add("language")
+    if mobile not in columns:
+        kept.add("mobile_phone")
+    if home not in columns:
+        kept.add("home_phone")
+    if "orgSourcedIds" not in columns and "roles" not in ctx.specs:
+        kept.add("org_sis_ids")
+    return kept
+
+
+def _users_rows(ctx: PlanContext, mobile: str, home: str) -> str:
+    """One row per good users.csv row, shaped like the directory's users (orgs still raw)."""
+    role, orgs, role_joins = _role_and_orgs(ctx)
+    birth_date, birth_broken, demographics_join = _birth_date(ctx)
+    language = f"lower(coalesce({ctx.column('users', 'language', 'u')}, {ctx.column('users', 'metadata.language', 'u')}))"
+    return f"""
         SELECT rs_clean(u.sourcedId) AS sis_id, {role} AS role,
                {ctx.column("users", "identifier", "u")} AS identifier,
                {ctx.column("users", "username", "u")} AS username,
@@ -88,24 +96,86 @@ def build_feed_users(ctx: PlanContext) -> None:
                {ctx.column("users", "email", "u")} AS email,
                {ctx.column("users", mobile, "u")} AS mobile_phone,
                {ctx.column("users", home, "u")} AS home_phone,
-               CASE WHEN {ctx.settings.update_language} AND regexp_full_match({language}, '{LANGUAGE_OK}') THEN {language} END AS language,
-               {language} IS NOT NULL AND NOT regexp_full_match({language}, '{LANGUAGE_OK}') AS _broken_language,
+               {_language_columns(ctx, language)},
                {ctx.column("users", "grades", "u")} AS grades,
-               {demographics} AS birth_date, {birth_broken} AS _broken_birth_date,
+               {birth_date} AS birth_date, {birth_broken} AS _broken_birth_date,
                {orgs} AS raw_orgs,
                lower({ctx.column("users", "enabledUser", "u")}) = 'true' AS enabled,
                {ctx.column("users", "agentSourcedIds", "u")} AS agents,
                coalesce(lower(rs_clean(u.status)), '') = 'tobedeleted' AS _deleted,
                {sql_literal(ctx.file("users"))} AS _file, u._line AS _line
-        FROM {ctx.good("users")} u {role_source} {demo_join}"""
-    # Orgs: keep the ones that are known (dangling ones were reported and are ignored). Most
-    # users name one org: those are looked up directly, only lists are split.
-    ctx.db.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {ctx.t("feed_users")} AS
-        WITH raw AS MATERIALIZED ({users_sql}),
-        known AS (SELECT DISTINCT id FROM ({known_orgs})),
-        multi AS (
+        FROM {ctx.good("users")} u {role_joins} {demographics_join}"""
+
+
+def _role_and_orgs(ctx: PlanContext) -> tuple[str, str, str]:
+    """A user's role and orgs (SQL), and the joins they need: users.csv's own columns, then
+    roles.csv (1.2), then, without a whole roles.csv, what the directory has."""
+    role = f"lower({ctx.column('users', 'role', 'u')})"
+    orgs = ctx.column("users", "orgSourcedIds", "u")
+    joins = ""
+    if ctx.present("roles"):
+        joins = _roles_file_join(ctx)
+        role, orgs = f"coalesce({role}, r.role)", f"coalesce({orgs}, r.orgs)"
+    if ctx.mode("roles") != "bulk" and "roles" in ctx.specs:
+        joins += " " + _directory_roles_join()
+        role, orgs = f"coalesce({role}, dir.role)", f"coalesce({orgs}, dir.org_sis_ids)"
+    return _mapped_role(ctx, role), orgs, joins
+
+
+def _roles_file_join(ctx: PlanContext) -> str:
+    """roles.csv (1.2): a user's primary role first, and every org it has a role in."""
+    return f"""LEFT JOIN (
+            SELECT userSourcedId AS sis_id,
+                   arg_min(lower(role), CASE lower(roleType) WHEN 'primary' THEN 0 ELSE 1 END) AS role,
+                   string_agg(DISTINCT orgSourcedId, ',') AS orgs
+            FROM {ctx.good("roles")} GROUP BY ALL) r ON r.sis_id = u.sourcedId"""
+
+
+def _directory_roles_join() -> str:
+    """1.2 without a whole roles.csv: a user the drop gives no role keeps the directory's role
+    and orgs (only where one directory record has the SIS id)."""
+    return """LEFT JOIN (SELECT sis_id, role, org_sis_ids FROM users
+                                      WHERE sis_id IS NOT NULL
+                                      QUALIFY count(*) OVER (PARTITION BY sis_id) = 1) dir
+                           ON dir.sis_id = u.sourcedId"""
+
+
+def _birth_date(ctx: PlanContext) -> tuple[str, str, str]:
+    """Birth date, whether it broke its rule (SQL), and the join to demographics.csv they need;
+    without the file there is none (and users_fields_kept keeps the directory's)."""
+    if not ctx.present("demographics"):
+        return "CAST(NULL AS VARCHAR)", "false", ""
+    join = f"""LEFT JOIN (
+            SELECT sourcedId AS sis_id, arg_min(birthDate, _line) AS birth_date,
+                   arg_min({ctx.broken("demographics", "birthDate")}, _line) AS birth_broken
+            FROM {ctx.good("demographics")} GROUP BY ALL) dm
+            ON dm.sis_id = u.sourcedId"""
+    return (
+        "CASE WHEN dm.birth_broken THEN NULL ELSE dm.birth_date END",
+        "coalesce(dm.birth_broken, false)",
+        join,
+    )
+
+
+def _language_columns(ctx: PlanContext, language: str) -> str:
+    """`language` (a valid tag, only when update_language is on) and `_broken_language`."""
+    valid = f"regexp_full_match({language}, {sql_literal(LANGUAGE_OK)})"
+    used = f"CASE WHEN {valid} THEN {language} END" if ctx.settings.update_language else "NULL"
+    return (
+        f"CAST({used} AS VARCHAR) AS language, "
+        f"{language} IS NOT NULL AND NOT {valid} AS _broken_language"
+    )
+
+
+def _known_orgs(ctx: PlanContext) -> str:
+    """The orgs a user may belong to in this run (a dangling one was reported and is ignored)."""
+    return f"SELECT sis_id AS id FROM {ctx.t('org_ids')}"
+
+
+def _org_lists_split() -> str:
+    """Users naming several orgs: the known ones as a sorted list, the others apart. Most users
+    name one org: those are looked up directly, only lists are split."""
+    return """
             SELECT sis_id,
                    array_to_string(list_sort(list_distinct(list(org) FILTER (WHERE known))), ',') AS org_sis_ids,
                    list_distinct(list(org) FILTER (WHERE NOT known)) AS unmatched_orgs
@@ -114,32 +184,24 @@ def build_feed_users(ctx: PlanContext) -> None:
                         FROM raw WHERE contains(raw_orgs, ',')) x
                   LEFT JOIN known k ON k.id = x.org
                   WHERE x.org <> '')
-            GROUP BY sis_id)
-        SELECT f.* EXCLUDE (raw_orgs),
-               CASE WHEN contains(f.raw_orgs, ',') THEN m.org_sis_ids ELSE k.id END AS org_sis_ids,
-               CASE WHEN f.role = 'student' THEN 'student'
-                    WHEN f.role IN ({staff_in}) THEN 'staff'
-                    WHEN f.role IN ({roles_in}) THEN 'guardian' END AS kind,
-               CASE WHEN contains(f.raw_orgs, ',') THEN m.unmatched_orgs
-                    WHEN f.raw_orgs IS NOT NULL AND k.id IS NULL THEN [f.raw_orgs] END AS unmatched_orgs,
-               -- Naming an org that is not synced (tobedeleted, in error): the user's orgs
-               -- are not changed by this row (see not_synced.report_user_orgs).
-               coalesce(list_has_any(
-                   CASE WHEN contains(f.raw_orgs, ',') THEN m.unmatched_orgs
-                        WHEN f.raw_orgs IS NOT NULL AND k.id IS NULL THEN [f.raw_orgs] END,
+            GROUP BY sis_id"""
+
+
+def _kind_of_role(ctx: PlanContext, role: str) -> str:
+    """student, staff or guardian (the guardian_roles setting); NULL when the role is none."""
+    staff_in = ", ".join(sql_literal(r) for r in STAFF_ROLES)
+    guardians_in = ", ".join(sql_literal(r) for r in ctx.settings.guardian_roles)
+    return f"""CASE WHEN {role} = 'student' THEN 'student'
+                    WHEN {role} IN ({staff_in}) THEN 'staff'
+                    WHEN {role} IN ({guardians_in}) THEN 'guardian' END"""
+
+
+def _names_an_org_not_synced(ctx: PlanContext) -> str:
+    """The user names an org that is not synced (tobedeleted, in error): this row does not
+    change the user's orgs (see not_synced.report_user_orgs)."""
+    return f"""coalesce(list_has_any({UNMATCHED_ORGS},
                    (SELECT coalesce(list(sis_id), []) FROM {ctx.t("not_synced")} WHERE kind = 'org')),
-                   false) AS _broken_org_sis_ids
-        FROM raw f
-        LEFT JOIN known k ON k.id = f.raw_orgs
-        LEFT JOIN multi m ON m.sis_id = f.sis_id
-        """
-    )
-    if "orgSourcedIds" not in ctx.columns.get("users", set()) and "roles" not in ctx.specs:
-        ctx.keep_fields.setdefault("users", set()).add("org_sis_ids")
-    ctx.checked_fields["users"] = ["birth_date", "language", "org_sis_ids"]
-    report_users_without_a_role(ctx)
-    if ctx.present("guardians"):
-        _add_guardians_file_people(ctx, mobile, home)
+                   false)"""
 
 
 def _mapped_role(ctx: PlanContext, role: str) -> str:
@@ -196,7 +258,6 @@ def report_users_without_a_role(ctx: PlanContext) -> None:
 
 
 def _add_guardians_file_people(ctx: PlanContext, mobile: str, home: str) -> None:
-    roles_in = ", ".join(sql_literal(r) for r in ctx.settings.guardian_roles)
     language = f"lower({ctx.column('guardians', 'language', 'g')})"
     ctx.db.execute(
         f"""
@@ -207,11 +268,10 @@ def _add_guardians_file_people(ctx: PlanContext, mobile: str, home: str) -> None
                {ctx.column("guardians", "email", "g")} AS email,
                {ctx.column("guardians", mobile, "g")} AS mobile_phone,
                {ctx.column("guardians", home, "g")} AS home_phone,
-               CASE WHEN {ctx.settings.update_language} AND regexp_full_match({language}, '{LANGUAGE_OK}') THEN {language} END AS language,
-               {language} IS NOT NULL AND NOT regexp_full_match({language}, '{LANGUAGE_OK}') AS _broken_language,
+               {_language_columns(ctx, language)},
                true AS enabled, CAST(NULL AS VARCHAR) AS agents, false AS _deleted,
                {sql_literal(ctx.file("guardians"))} AS _file, g._line AS _line,
-               CASE WHEN lower(g.relationship) IN ({roles_in}) THEN 'guardian' END AS kind
+               {_guardian_kind(ctx, "lower(g.relationship)")} AS kind
         FROM {ctx.good("guardians")} g
         ANTI JOIN {ctx.t("feed_users")} u ON u.sis_id = g.sourcedId
         QUALIFY row_number() OVER (PARTITION BY g.sourcedId ORDER BY g._line) = 1
@@ -219,39 +279,16 @@ def _add_guardians_file_people(ctx: PlanContext, mobile: str, home: str) -> None
     )
 
 
+def _guardian_kind(ctx: PlanContext, relationship: str) -> str:
+    """guardians.csv people are guardians when their relationship is one of guardian_roles."""
+    guardians_in = ", ".join(sql_literal(r) for r in ctx.settings.guardian_roles)
+    return f"CASE WHEN {relationship} IN ({guardians_in}) THEN 'guardian' END"
+
+
 def build_desired_users(ctx: PlanContext) -> None:
     """Match feed people to directory users (through merged tombstones) and give new ones ids."""
-    ident = ctx.settings.student_id == "identifier"
-    # A row marked tobedeleted names its record whatever its role says (a 1.2 delta may send
-    # no role for it); the record's own kind decides what archiving it means.
-    kinds = (
-        "(kind IS NOT NULL"
-        + (")" if ctx.settings.manage_guardians else " AND kind <> 'guardian')")
-        + " OR _deleted"
-    )
-    ident_keys = (
-        """UNION ALL
-           SELECT 'ident', identifier, coalesce(merged_into, user_id), merged_into IS NOT NULL
-           FROM users WHERE kind = 'student' AND identifier IS NOT NULL"""
-        if ident
-        else ""
-    )
-    key_type = "CASE WHEN kind = 'student' THEN 'ident' ELSE 'sis' END" if ident else "'sis'"
-    match_key = "CASE WHEN kind = 'student' THEN identifier ELSE sis_id END" if ident else "sis_id"
-    base = ctx.max_id("users", "user_id")
-    users_file = sql_literal(ctx.file("users"))
-    offset = ctx.one(
-        f"SELECT coalesce(max(_line), 0) FROM {ctx.t('feed_users')} WHERE _file = {users_file}"
-    )
-    # A row whose orgs are all left out of this run belongs nowhere: it is not synced (and the
-    # record it names is kept). Orgs the feed marks tobedeleted or whose row has an error are
-    # said on the row (report_user_orgs); under match_only, each unmatched school is reported
-    # once.
-    unplaced = "(f.org_sis_ids IS NULL AND coalesce(f._broken_org_sis_ids, false))"
-    if ctx.settings.school_matching == "match_only":
-        unplaced = f"""(f.org_sis_ids IS NULL AND (coalesce(f._broken_org_sis_ids, false) OR EXISTS (
-            SELECT 1 FROM {ctx.t("desired_schools")} s
-            WHERE s._unmatched AND s.org_type <> 'district' AND list_contains(f.unmatched_orgs, s.sis_id))))"""
+    managed = _people_the_sync_manages(ctx)
+    key_type, match_key = _match_key(ctx)
     # Who claims which record is worked out on narrow rows (keys and line numbers only); the
     # wide feed rows are read once, at the end.
     ctx.db.execute(
@@ -259,39 +296,12 @@ def build_desired_users(ctx: PlanContext) -> None:
         CREATE OR REPLACE TEMP TABLE {ctx.t("desired_users")} AS
         WITH f AS NOT MATERIALIZED (
             SELECT *, sis_id AS _feed_sis_id, {key_type} AS _key_type, {match_key} AS _match_key
-            FROM {ctx.t("feed_users")} WHERE {kinds}
+            FROM {ctx.t("feed_users")} WHERE {managed}
         ),
-        keys AS MATERIALIZED (
-            SELECT kt, key, min(uid) AS uid, min(uid) <> max(uid) AS _many, bool_and(via_tombstone) AS via_tombstone
-            FROM (SELECT 'sis' AS kt, sis_id AS key, coalesce(merged_into, user_id) AS uid,
-                         merged_into IS NOT NULL AS via_tombstone
-                  FROM users WHERE sis_id IS NOT NULL {ident_keys})
-            GROUP BY kt, key
-        ),
-        claims AS MATERIALIZED (
-            SELECT k.uid AS _target_id, f._file, f._line, k.via_tombstone
-            FROM (SELECT {key_type} AS _key_type, {match_key} AS _match_key, _file, _line
-                  FROM {ctx.t("feed_users")} WHERE {kinds}) f
-            JOIN keys k ON k.kt = f._key_type AND k.key = f._match_key
-            WHERE NOT k._many
-        ),
-        keepers AS (
-            SELECT _target_id, arg_min(_file || ':' || _line,
-                                       CAST(via_tombstone AS INT) * 10000000000 + _line) AS keeper
-            FROM claims
-            WHERE _target_id IN (SELECT _target_id FROM claims GROUP BY _target_id HAVING count(*) > 1)
-            GROUP BY _target_id
-        ),
-        matched AS (
-            SELECT f.*, CASE WHEN NOT k._many THEN k.uid END AS _target_id,
-                   coalesce(k._many, false) AS _ambiguous,
-                   coalesce(k.via_tombstone, false) AS _via_tombstone,
-                   f._match_key IS NULL AS _no_key,
-                   {unplaced} AS _unplaced,
-                   c.keeper IS NOT NULL AND c.keeper <> f._file || ':' || f._line AS _claimed_elsewhere
-            FROM f LEFT JOIN keys k ON k.kt = f._key_type AND k.key = f._match_key
-            LEFT JOIN keepers c ON c._target_id = k.uid AND NOT k._many
-        )
+        keys AS MATERIALIZED ({_directory_keys(ctx)}),
+        claims AS MATERIALIZED ({_claims(ctx, managed, key_type, match_key)}),
+        keepers AS ({_keepers()}),
+        matched AS ({_matched(ctx)})
         SELECT * EXCLUDE (_unplaced),
                _ambiguous OR _no_key OR _claimed_elsewhere OR _unplaced AS _skip,
                CASE WHEN _ambiguous THEN 'is claimed by more than one directory record'
@@ -300,11 +310,111 @@ def build_desired_users(ctx: PlanContext) -> None:
                END AS _skip_why,
                false AS _kept_archived,
                CAST(NULL AS VARCHAR) AS _label,
-               coalesce(_target_id, {base} + _line + CASE WHEN _file = {users_file} THEN 0 ELSE {offset} END) AS _id
+               {_new_user_id(ctx)} AS _id
         FROM matched
         """
     )
     _report_unkeyed_students(ctx)
+
+
+def _people_the_sync_manages(ctx: PlanContext) -> str:
+    """Rows of a known kind (guardians only under manage_guardians). A row marked tobedeleted
+    names its record whatever its role says (a 1.2 delta may send no role for it); the record's
+    own kind decides what archiving it means."""
+    known_kind = (
+        "kind IS NOT NULL"
+        if ctx.settings.manage_guardians
+        else ("kind IS NOT NULL AND kind <> 'guardian'")
+    )
+    return f"({known_kind}) OR _deleted"
+
+
+def _match_key(ctx: PlanContext) -> tuple[str, str]:
+    """How a feed row finds its record: by SIS id, or a student by identifier (student_id)."""
+    if ctx.settings.student_id == "identifier":
+        return (
+            "CASE WHEN kind = 'student' THEN 'ident' ELSE 'sis' END",
+            "CASE WHEN kind = 'student' THEN identifier ELSE sis_id END",
+        )
+    return "'sis'", "sis_id"
+
+
+def _directory_keys(ctx: PlanContext) -> str:
+    """Every key a directory record answers to (a merged record answers for its survivor);
+    a key more than one record answers to matches none (`_many`)."""
+    ident_keys = (
+        """UNION ALL
+           SELECT 'ident', identifier, coalesce(merged_into, user_id), merged_into IS NOT NULL
+           FROM users WHERE kind = 'student' AND identifier IS NOT NULL"""
+        if ctx.settings.student_id == "identifier"
+        else ""
+    )
+    return f"""
+            SELECT kt, key, min(uid) AS uid, min(uid) <> max(uid) AS _many, bool_and(via_tombstone) AS via_tombstone
+            FROM (SELECT 'sis' AS kt, sis_id AS key, coalesce(merged_into, user_id) AS uid,
+                         merged_into IS NOT NULL AS via_tombstone
+                  FROM users WHERE sis_id IS NOT NULL {ident_keys})
+            GROUP BY kt, key"""
+
+
+def _claims(ctx: PlanContext, managed: str, key_type: str, match_key: str) -> str:
+    """Which feed rows (file and line only) claim which directory record."""
+    return f"""
+            SELECT k.uid AS _target_id, f._file, f._line, k.via_tombstone
+            FROM (SELECT {key_type} AS _key_type, {match_key} AS _match_key, _file, _line
+                  FROM {ctx.t("feed_users")} WHERE {managed}) f
+            JOIN keys k ON k.kt = f._key_type AND k.key = f._match_key
+            WHERE NOT k._many"""
+
+
+def _keepers() -> str:
+    """A record claimed by several rows goes to one: a direct match before a match through a
+    merged record, then the first line."""
+    return """
+            SELECT _target_id, arg_min(_file || ':' || _line,
+                                       CAST(via_tombstone AS INT) * 10000000000 + _line) AS keeper
+            FROM claims
+            WHERE _target_id IN (SELECT _target_id FROM claims GROUP BY _target_id HAVING count(*) > 1)
+            GROUP BY _target_id"""
+
+
+def _matched(ctx: PlanContext) -> str:
+    """Each feed row with its record and every reason it may not be synced."""
+    return f"""
+            SELECT f.*, CASE WHEN NOT k._many THEN k.uid END AS _target_id,
+                   coalesce(k._many, false) AS _ambiguous,
+                   coalesce(k.via_tombstone, false) AS _via_tombstone,
+                   f._match_key IS NULL AS _no_key,
+                   {_unplaced(ctx)} AS _unplaced,
+                   c.keeper IS NOT NULL AND c.keeper <> f._file || ':' || f._line AS _claimed_elsewhere
+            FROM f LEFT JOIN keys k ON k.kt = f._key_type AND k.key = f._match_key
+            LEFT JOIN keepers c ON c._target_id = k.uid AND NOT k._many"""
+
+
+def _unplaced(ctx: PlanContext) -> str:
+    """A row whose orgs are all left out of this run belongs nowhere: it is not synced (and the
+    record it names is kept). Orgs the feed marks tobedeleted or whose row has an error are
+    said on the row (report_user_orgs); under match_only, each unmatched school is reported
+    once."""
+    if ctx.settings.school_matching != "match_only":
+        return "(f.org_sis_ids IS NULL AND coalesce(f._broken_org_sis_ids, false))"
+    return f"""(f.org_sis_ids IS NULL AND (coalesce(f._broken_org_sis_ids, false) OR EXISTS (
+            SELECT 1 FROM {ctx.t("desired_schools")} s
+            WHERE s._unmatched AND s.org_type <> 'district' AND list_contains(f.unmatched_orgs, s.sis_id))))"""
+
+
+def _new_user_id(ctx: PlanContext) -> str:
+    """A matched row keeps its record's id; a new one gets the next ids in line order
+    (guardians.csv people after every users.csv line)."""
+    base = ctx.max_id("users", "user_id")
+    users_file = sql_literal(ctx.file("users"))
+    offset = ctx.one(
+        f"SELECT coalesce(max(_line), 0) FROM {ctx.t('feed_users')} WHERE _file = {users_file}"
+    )
+    return (
+        f"coalesce(_target_id, {int(base)} + _line + "
+        f"CASE WHEN _file = {users_file} THEN 0 ELSE {int(offset)} END)"
+    )
 
 
 def _report_unkeyed_students(ctx: PlanContext) -> None:
