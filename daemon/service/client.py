@@ -25,6 +25,7 @@ from daemon import models
 from daemon.audit import current_actor
 from daemon.db import Database
 from daemon.directory import shapes
+from daemon.duplicates.models import DuplicateCandidate
 from daemon.service.api import METHODS, PAGE_ITEMS, READ
 from daemon.service.engine import Engine
 from daemon.sync.runs import recover_interrupted
@@ -57,20 +58,14 @@ NOT_LISTENING = (errno.ENOENT, errno.ECONNREFUSED)
 
 
 def _page_item_models() -> dict[str, Any]:
-    found: dict[str, Any] = {
+    return {
         "Change": models.Change,
         "RowResult": models.RowResult,
         "Conflict": models.Conflict,
         "UserRow": shapes.UserRow,
         "ClassroomRow": shapes.ClassroomRow,
+        "DuplicateCandidate": DuplicateCandidate,
     }
-    try:
-        from daemon.duplicates.models import DuplicateCandidate
-
-        found["DuplicateCandidate"] = DuplicateCandidate
-    except ImportError:
-        pass
-    return found
 
 
 class SocketClient:

@@ -15,7 +15,10 @@ from daemon.db import Database
 from daemon.directory import records, search
 from daemon.directory.integrity import check_directory
 from daemon.directory.shapes import ClassroomDetail, UserDetail
-from daemon.duplicates.engine_mixin import DuplicatesMixin
+from daemon.duplicates import decisions
+from daemon.duplicates.archive import archive_unsynced
+from daemon.duplicates.listing import list_candidates
+from daemon.duplicates.scan import scan
 from daemon.models import DaemonInfo, DropInfo, Page, Run, Status
 from daemon.progress import Progress
 from daemon.service.drop_history import DropHistory
@@ -41,7 +44,7 @@ def check_source(source: str) -> None:
     raise RunError(f"{source} is neither a folder nor a .zip; {what}")
 
 
-class Engine(DuplicatesMixin):
+class Engine:
     """Operations on one database, done as `actor` (a Unix user name)."""
 
     def __init__(self, db: Database, actor: str, progress: Progress | None = None) -> None:
@@ -64,11 +67,9 @@ class Engine(DuplicatesMixin):
             )
         )
         last = db.one("SELECT max(run_id) FROM runs")
-        open_duplicates = 0
-        if db.table_exists("duplicate_candidates"):
-            open_duplicates = int(
-                db.one("SELECT count(*) FROM duplicate_candidates WHERE status = 'open'")
-            )
+        open_duplicates = int(
+            db.one("SELECT count(*) FROM duplicate_candidates WHERE status = 'open'")
+        )
         return Status(
             database=str(db.path),
             schema_version=int(db.one("SELECT max(version) FROM schema_migrations")),
@@ -286,3 +287,53 @@ class Engine(DuplicatesMixin):
     def settings_set(self, key: str, value: str) -> list[dict[str, Any]]:
         set_setting(self.db, key, value, self.actor)
         return self.settings_show()
+
+    # ------------------------------------------------------------------ duplicates
+    def duplicates_scan(self) -> dict[str, Any]:
+        """Recompute candidates now (also done after every applied run)."""
+        return scan(self.db)
+
+    def duplicates_list(
+        self,
+        status: str | None = "open",
+        offset: int = 0,
+        limit: int = 50,
+        kind: str | None = None,
+    ) -> Page:
+        """Candidates best first; status 'open' (default), 'merged', 'rejected', 'skipped' or
+        None / 'all'; kind 'student' or 'guardian'."""
+        return list_candidates(self.db, status, offset, limit, kind)
+
+    def duplicates_merge(
+        self,
+        a: str | int | None = None,
+        b: str | int | None = None,
+        keep: str | int | None = None,
+        candidate_id: int | None = None,
+    ) -> int:
+        """Merge two records of one person (user ids, SIS ids, or a candidate); the merge id."""
+        return decisions.merge_pair(self.db, self.actor, a, b, keep, candidate_id)
+
+    def duplicates_reject(
+        self,
+        a: str | int | None = None,
+        b: str | int | None = None,
+        candidate_id: int | None = None,
+    ) -> None:
+        """Not the same person: never proposed again."""
+        decisions.reject_pair(self.db, self.actor, a, b, candidate_id)
+
+    def duplicates_skip(self, candidate_id: int) -> None:
+        decisions.skip_candidate(self.db, self.actor, candidate_id)
+
+    def duplicates_undo(self, merge_id: int) -> None:
+        """Put back exactly what the merge changed."""
+        decisions.undo_merge(self.db, self.actor, merge_id)
+
+    def duplicates_undo_last(self) -> int | None:
+        """Undo this actor's most recent merge; its id, or None when there is none."""
+        return decisions.undo_last(self.db, self.actor)
+
+    def archive_unsynced(self, dry_run: bool = True) -> dict[str, Any]:
+        """Hand-made active students of synced schools: counted (dry run) or archived."""
+        return archive_unsynced(self.db, self.actor, dry_run)
