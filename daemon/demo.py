@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from daemon.db import Database
+from daemon.errors import RosterSyncError
 from daemon.service.engine import Engine
 
 PACKAGED = Path(__file__).resolve().parent / "demo_drops"
@@ -44,8 +45,10 @@ def sample_drops() -> Path:
     )
 
 
-class DemoFolderRefused(RuntimeError):
+class DemoFolderRefused(RosterSyncError):
     """The folder holds files the demo did not make; it is left alone."""
+
+    title = "Demo folder refused"
 
 
 def claim_folder(folder: Path) -> None:

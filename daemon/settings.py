@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from daemon.audit import audit
 from daemon.db import Database
+from daemon.errors import RosterSyncError
 from daemon.formats.spec import USER_ROLES_12
 
 GuardianRole = Literal["parent", "guardian", "relative"]
@@ -172,8 +173,10 @@ SETTING_INFO: dict[str, SettingInfo] = {
 }
 
 
-class SettingError(ValueError):
+class SettingError(RosterSyncError, ValueError):
     """A bad key or value; the message names the allowed values."""
+
+    title = "Setting not changed"
 
 
 def parse_value(key: str, raw: str) -> Any:

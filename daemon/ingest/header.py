@@ -6,14 +6,17 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from daemon.errors import RosterSyncError
 from daemon.formats.spec import FileSpec
 
 MAX_HEADER_BYTES = 1 << 20
 MAX_COLUMNS = 1000  # the widest OneRoster file has 24 columns; 1,000 leaves room for extensions
 
 
-class FileRefused(Exception):
+class FileRefused(RosterSyncError):
     """A file-level problem: the run fails with this message and nothing is changed."""
+
+    title = "Drop refused"
 
 
 @dataclass

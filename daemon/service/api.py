@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from daemon.errors import RosterSyncError
+
 Role = Literal["viewer", "users_manager", "rostering_admin"]
 ROLE_ORDER: dict[str, int] = {"viewer": 0, "users_manager": 1, "rostering_admin": 2}
 
@@ -86,6 +88,7 @@ class ErrorBody(BaseModel):
     type: str
     message: str
     internal: bool = False  # a fault of Roster Sync, not of the request (logged by the daemon)
+    title: str | None = None  # an expected error's title (RosterSyncError.title), for notices
 
 
 class Response(BaseModel):
@@ -95,40 +98,10 @@ class Response(BaseModel):
     error: ErrorBody | None = None
 
 
-class PermissionDenied(PermissionError):
+class PermissionDenied(RosterSyncError, PermissionError):
     """The caller's Unix user has no role that allows the call."""
 
-
-def user_errors() -> tuple[type[BaseException], ...]:
-    """What the engine raises for a request it cannot do as asked: the caller's mistake (told as
-    one line), never a fault (which the daemon logs and reports as an internal error)."""
-    from daemon.db import DatabaseLocked, DatabaseUnusable, SchemaTooNew
-    from daemon.directory.errors import EditRefused
-    from daemon.formats.drop import DropError
-    from daemon.formats.encoding import EncodingRefused
-    from daemon.ingest.header import FileRefused
-    from daemon.service.sftp import SftpError
-    from daemon.settings import SettingError
-    from daemon.sync.conflicts import ConflictError
-    from daemon.sync.export import ExportError
-    from daemon.sync.runs import RunError
-
-    return (
-        RunError,
-        ExportError,
-        EditRefused,
-        SettingError,
-        ConflictError,
-        DropError,
-        FileRefused,
-        EncodingRefused,
-        SftpError,
-        PermissionDenied,
-        DatabaseLocked,
-        DatabaseUnusable,
-        SchemaTooNew,
-        OSError,  # a path the caller named: not found, not allowed, a folder
-    )
+    title = "Permission denied"
 
 
 def allowed(roles: set[str], method: str) -> bool:

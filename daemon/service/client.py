@@ -26,31 +26,44 @@ from daemon.audit import current_actor
 from daemon.db import Database
 from daemon.directory import shapes
 from daemon.duplicates.models import DuplicateCandidate
+from daemon.errors import RosterSyncError, title_of_kind
 from daemon.service.api import METHODS, PAGE_ITEMS, READ
 from daemon.service.engine import Engine
-from daemon.sync.runs import recover_interrupted
+from daemon.sync.runs import RunSuperseded, recover_interrupted
 
 DEFAULT_SOCKET = Path("/run/roster-sync/roster-sync.sock")
 
 
-class ApiError(Exception):
-    """An error the daemon reported; `type` is the engine's exception name."""
+class ApiError(RosterSyncError):
+    """An error the daemon reported; `type` is the engine's exception name, `title` the one the
+    daemon sent (empty for a fault: `internal`)."""
 
-    def __init__(self, type_: str, message: str, internal: bool = False) -> None:
-        super().__init__(message)
+    def __init__(
+        self, type_: str, message: str, internal: bool = False, title: str | None = None
+    ) -> None:
+        if title is None and not internal:
+            title = _title_of_old_answer(type_, message)
+        super().__init__(message, title=title or "")
         self.type = type_
         self.internal = internal
 
 
-class DaemonUnavailable(ConnectionError):
-    pass
+def _title_of_old_answer(type_: str, message: str) -> str | None:
+    """A daemon that sends no title (an older one) is understood by the error's class name."""
+    if type_ == "RunError" and "superseded" in message:
+        return RunSuperseded.title
+    return title_of_kind(type_)
+
+
+class DaemonUnavailable(RosterSyncError, ConnectionError):
+    """The daemon's socket does not answer (or was closed while it answered)."""
+
+    title = "Daemon unavailable"
 
 
 class DaemonBusy(DaemonUnavailable):
     """The daemon's socket is there but does not take the connection now (never a reason to
     open the database instead: the daemon still owns it)."""
-
-    type = "DaemonUnavailable"  # how the TUI titles it (roster_tui/gateway.py, ERROR_TITLES)
 
 
 CONNECT_SECONDS = 5.0
@@ -125,7 +138,9 @@ class SocketClient:
         answer = json.loads(line)
         if not answer["ok"]:
             error = answer["error"]
-            raise ApiError(error["type"], error["message"], bool(error.get("internal")))
+            raise ApiError(
+                error["type"], error["message"], bool(error.get("internal")), error.get("title")
+            )
         return self._rebuild(method, answer["result"])
 
     def _exchange(self, request: dict[str, Any]) -> bytes:
@@ -172,6 +187,7 @@ class SocketClient:
                 error.get("type", "Refused"),
                 error.get("message", "the daemon refused the connection"),
                 bool(error.get("internal")),
+                error.get("title"),
             )
         if reconnect:
             self.connect()

@@ -26,6 +26,7 @@ import paramiko
 from paramiko.hostkeys import HostKeyEntry, InvalidHostKey
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from daemon.errors import RosterSyncError
 from daemon.service.inbox import is_ignored_name
 from daemon.service.sftp_mirror import (
     MirrorAbort,
@@ -42,8 +43,10 @@ LOG = logging.getLogger("roster_sync.sftp")
 TRUST_COMMAND = "roster-sync sftp trust"
 
 
-class SftpError(Exception):
+class SftpError(RosterSyncError):
     """Base of every error this module raises on purpose (the CLI shows the message as is)."""
+
+    title = "SFTP"
 
 
 class SftpConfigError(SftpError):
