@@ -13,6 +13,7 @@ from daemon.paths import resolve_database_path
 from daemon.progress import TerminalProgress
 from daemon.service.client import DEFAULT_SOCKET, connect
 from daemon.service.config import ConfigError, DaemonConfig, config_path, load_config
+from daemon.service.engine import Engine
 
 
 def daemon_config(args: argparse.Namespace) -> DaemonConfig | None:
@@ -60,6 +61,6 @@ def engine(args: argparse.Namespace) -> Iterator[Any]:
     with connect(database, socket_path, create=create) as client:
         if getattr(getattr(client, "db", None), "created", False):
             print(f"roster-sync: created a new database at {database}", file=sys.stderr)
-        if hasattr(client, "progress"):
+        if isinstance(client, Engine):  # in process: the engine reports its steps here
             client.progress = TerminalProgress()
         yield client

@@ -115,7 +115,9 @@ def _map_columns(
         raise FileRefused(f"{file_name} line 1, column {position}: a column has no name")
     seen: dict[str, int] = {}
     positions: list[str | None] = []
-    names, unknown, metadata = [], [], []
+    names: list[str] = []
+    unknown: list[str] = []
+    metadata: list[str] = []
     for position, name in enumerate(original[:named], start=1):
         column = spec.column(name)
         if name.lower() in seen:

@@ -70,14 +70,15 @@ CONNECT_SECONDS = 5.0
 NOT_LISTENING = (errno.ENOENT, errno.ECONNREFUSED)
 
 
-def _page_item_models() -> dict[str, Any]:
+def _page_item_models() -> dict[str, TypeAdapter[list[Any]]]:
+    """How to rebuild the items of each kind of page (api.PAGE_ITEMS names them)."""
     return {
-        "Change": models.Change,
-        "RowResult": models.RowResult,
-        "Conflict": models.Conflict,
-        "UserRow": shapes.UserRow,
-        "ClassroomRow": shapes.ClassroomRow,
-        "DuplicateCandidate": DuplicateCandidate,
+        "Change": TypeAdapter(list[models.Change]),
+        "RowResult": TypeAdapter(list[models.RowResult]),
+        "Conflict": TypeAdapter(list[models.Conflict]),
+        "UserRow": TypeAdapter(list[shapes.UserRow]),
+        "ClassroomRow": TypeAdapter(list[shapes.ClassroomRow]),
+        "DuplicateCandidate": TypeAdapter(list[DuplicateCandidate]),
     }
 
 
@@ -197,9 +198,9 @@ class SocketClient:
         hint = typing.get_type_hints(engine_method).get("return") if engine_method else None
         if hint is models.Page:
             page = models.Page.model_validate(result)
-            item_type = self._items.get(PAGE_ITEMS.get(method, ""))
-            if item_type is not None:
-                items = TypeAdapter(list[item_type]).validate_python(page.items)
+            items_type = self._items.get(PAGE_ITEMS.get(method, ""))
+            if items_type is not None:
+                items = items_type.validate_python(page.items)
                 page.items = _in_order(result["items"], items)
             return page
         if hint is None or hint is type(None):

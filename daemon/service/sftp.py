@@ -355,7 +355,9 @@ class _RejectUnknownHostKey(paramiko.RejectPolicy):
     def __init__(self, known_hosts: Path, host: str, port: int) -> None:
         self.known_hosts, self.host, self.port = known_hosts, host, port
 
-    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey):
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
         fingerprint = sha256_fingerprint(key)
         where = "" if self.known_hosts.exists() else " (the file does not exist yet)"
         raise HostKeyUnknown(
