@@ -17,7 +17,7 @@ import typing
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import TypeAdapter
 
@@ -29,6 +29,7 @@ from daemon.duplicates.models import DuplicateCandidate
 from daemon.errors import RosterSyncError, title_of_kind
 from daemon.service.api import METHODS, PAGE_ITEMS, READ
 from daemon.service.engine import Engine
+from daemon.service.interface import EngineClient
 from daemon.sync.runs import RunSuperseded, recover_interrupted
 
 DEFAULT_SOCKET = Path("/run/roster-sync/roster-sync.sock")
@@ -257,13 +258,13 @@ def daemon_running(path: Path) -> bool:
 @contextmanager
 def connect(
     database: Path, socket_path: Path | None, *, create: bool = True
-) -> Iterator[Engine | SocketClient]:
+) -> Iterator[EngineClient]:
     """The daemon's socket when it answers; otherwise the database, opened in this process
     (made when missing only if `create`)."""
     if socket_path is not None and daemon_running(socket_path):
         client = SocketClient(socket_path).connect()
         try:
-            yield client
+            yield cast(EngineClient, client)  # every operation, answered through __getattr__
         finally:
             client.close()
         return
