@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from daemon.db import Database
+from daemon.errors import RosterSyncError
 from daemon.service.engine import Engine
 
 PACKAGED = Path(__file__).resolve().parent / "demo_drops"
@@ -44,8 +45,10 @@ def sample_drops() -> Path:
     )
 
 
-class DemoFolderRefused(RuntimeError):
+class DemoFolderRefused(RosterSyncError):
     """The folder holds files the demo did not make; it is left alone."""
+
+    title = "Demo folder refused"
 
 
 def claim_folder(folder: Path) -> None:
@@ -111,9 +114,7 @@ def build_demo(
         say(run_summary(engine.plan_source(str(sample / "day2"))))
         say("\n== Day 3: a truncated export (held by the deletion threshold)")
         say(run_summary(engine.plan_source(str(sample / "day3_broken"))))
-        scan = getattr(engine, "duplicates_scan", None)
-        if scan is not None:
-            scan()
+        engine.duplicates_scan()
         if fixed_time is not None:
             _pin_times(db, fixed_time)
         db.execute("CHECKPOINT")
@@ -152,17 +153,10 @@ def _pin_times(db: Database, now: datetime) -> None:
         [edits],
     )
     db.execute("UPDATE settings SET updated_at = ?", [edits])
-    if db.table_exists("duplicate_candidates"):
-        for column in ("created_at", "updated_at", "decided_at", "found_at"):
-            if db.one(
-                "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'duplicate_candidates' "
-                "AND column_name = ?",
-                [column],
-            ):
-                db.execute(
-                    f"UPDATE duplicate_candidates SET {column} = ? WHERE {column} IS NOT NULL",
-                    [day3],
-                )
+    for column in ("decided_at", "found_at"):
+        db.execute(
+            f"UPDATE duplicate_candidates SET {column} = ? WHERE {column} IS NOT NULL", [day3]
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,9 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from daemon.audit import audit
 from daemon.db import Database
+from daemon.errors import RosterSyncError
 from daemon.formats.spec import USER_ROLES_12
 
 GuardianRole = Literal["parent", "guardian", "relative"]
+_DEFAULT_GUARDIAN_ROLES: list[GuardianRole] = ["parent", "guardian"]
 KNOWN_ROLES = tuple(r.lower() for r in USER_ROLES_12)
 
 
@@ -29,7 +31,7 @@ class SyncSettings(BaseModel):
     sync_start_time: str = "02:00"
     sync_on_arrival: bool = False
     manage_guardians: bool = True
-    guardian_roles: list[GuardianRole] = Field(default_factory=lambda: ["parent", "guardian"])
+    guardian_roles: list[GuardianRole] = Field(default_factory=lambda: _DEFAULT_GUARDIAN_ROLES[:])
     unarchive_reappearing_classrooms: bool = True
     classroom_filter: Literal["all", "homeroom_only"] = "all"
     update_active_users_contacts: bool = False
@@ -172,8 +174,10 @@ SETTING_INFO: dict[str, SettingInfo] = {
 }
 
 
-class SettingError(ValueError):
+class SettingError(RosterSyncError, ValueError):
     """A bad key or value; the message names the allowed values."""
+
+    title = "Setting not changed"
 
 
 def parse_value(key: str, raw: str) -> Any:

@@ -54,7 +54,7 @@ class RosterApp(App[None]):
     COMMANDS = App.COMMANDS | {RosterCommands}
     NOTIFICATION_TIMEOUT = 8
     # Screen classes by terminal size (roster.tcss): dialogs scroll their body when short.
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (22, "-tall")]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (22, "-tall")]  # type: ignore[misc]  # Textual declares it without ClassVar
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "switch_mode('runs')", "Runs", show=False),
         Binding("2", "switch_mode('conflicts')", "Conflicts", show=False),

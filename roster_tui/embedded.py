@@ -18,6 +18,7 @@ from typing import Any
 
 from daemon.db import Database
 from daemon.db.database import DatabaseLocked
+from daemon.errors import RosterSyncError
 from daemon.progress import Progress
 from daemon.service.api import METHODS, READ
 from daemon.service.engine import Engine
@@ -26,8 +27,10 @@ from daemon.sync.runs import recover_interrupted
 READS = frozenset(name for name, role in METHODS.items() if role == READ)
 
 
-class NoDatabase(FileNotFoundError):
+class NoDatabase(RosterSyncError, FileNotFoundError):
     """The file named is not there (a mistyped --db, most often)."""
+
+    title = "No database"
 
 
 class PerCallEngine:

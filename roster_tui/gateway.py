@@ -11,42 +11,24 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from daemon.errors import RosterSyncError, title_for
 from daemon.progress import CallbackProgress, Progress
 
 ProgressCallback = Callable[[str, int, int | None], None]
 
-# Engine exception names (local class names, or ApiError.type from the daemon) -> notice title.
-ERROR_TITLES = {
-    "PermissionDenied": "Permission denied",
-    "RunError": "Run not changed",
-    "SettingError": "Setting not changed",
-    "EditRefused": "Not changed",
-    "ConflictError": "Conflict not decided",
-    "DuplicateError": "Duplicates",
-    "DaemonUnavailable": "Daemon unavailable",
-    "DatabaseLocked": "Database in use",
-    "NoDatabase": "No database",
-    "DropError": "Drop refused",
-    "FileRefused": "Drop refused",
-    "FileNotFoundError": "Not found",
-    "ConfigError": "Config file",
-    "SftpError": "SFTP",
-}
 
-
-class Unsupported(Exception):
+class Unsupported(RosterSyncError):
     """The engine on the other side has no such operation (an older daemon, say)."""
+
+    title = "Not available"
 
 
 def describe_error(exc: BaseException) -> tuple[str, str]:
-    """(title, message) for a notice: one or two plain lines, never a traceback."""
+    """(title, message) for a notice: one or two plain lines, never a traceback. An expected
+    error (daemon/errors.py) carries its title, also over the daemon's socket."""
     kind = getattr(exc, "type", None) or type(exc).__name__
     message = str(exc).strip() or kind
-    if isinstance(exc, Unsupported):
-        return "Not available", message
-    title = ERROR_TITLES.get(kind)
-    if "superseded" in message:
-        title = "Run superseded"
+    title = None if getattr(exc, "internal", False) else title_for(exc)
     if title is None:
         if "no method" in message.lower() or "not an operation" in message.lower():
             return "Not available", message
@@ -80,9 +62,8 @@ class Gateway:
         """Whether the client has the operation; the daemon's API lists what it answers."""
         if self.remote:
             from daemon.service.api import METHODS
-            from daemon.service.engine import Engine
 
-            return method in METHODS and hasattr(Engine, method)
+            return method in METHODS
         return callable(getattr(self.client, method, None))
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:

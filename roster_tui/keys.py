@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from textual.binding import Binding
+from textual.dom import DOMNode
 
 # App-wide actions: the help screen lists them once, under the screen's own keys.
 GLOBAL_ACTIONS = frozenset({"switch_mode", "help", "quit", "reload", "command_palette"})
@@ -65,7 +66,7 @@ def key_lines(screen: Any) -> list[KeyLine]:
     ]
 
 
-def class_key_lines(screen_class: type, app: Any) -> list[KeyLine]:
+def class_key_lines(screen_class: type[DOMNode], app: Any) -> list[KeyLine]:
     """The keys a screen declares (for a screen not on display: nothing says yet what is
     enabled), grouped by action."""
     lines: dict[str, KeyLine] = {}

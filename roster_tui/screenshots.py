@@ -43,17 +43,6 @@ SHOTS: dict[str, list[str]] = {
 ANSI = {"runs-16-colours"}
 
 
-def full_engine() -> type[Engine]:
-    """The engine with duplicate detection, also while Engine does not inherit its mixin yet."""
-    if hasattr(Engine, "duplicates_list"):
-        return Engine
-    try:
-        from daemon.duplicates.engine_mixin import DuplicatesMixin
-    except ImportError:
-        return Engine
-    return type("FullEngine", (DuplicatesMixin, Engine), {})
-
-
 async def settle(pilot: Pilot[None], rounds: int = 3) -> None:
     """Wait until no worker runs and the screen has refreshed."""
     for _ in range(rounds):
@@ -67,7 +56,7 @@ async def shoot(
     db = Database(database)
     try:
         app = RosterApp(
-            full_engine()(db, "admin"), clock=lambda: FIXED_NOW, blink=False, ansi=name in ANSI
+            Engine(db, "admin"), clock=lambda: FIXED_NOW, blink=False, ansi=name in ANSI
         )
         app.animation_level = "none"
         async with app.run_test(size=size) as pilot:
@@ -86,12 +75,6 @@ async def main_async(out: Path, size: tuple[int, int], only: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="roster-shots-") as tmp:
         template = build_demo(Path(tmp) / "template", fixed_time=FIXED_NOW)
-        engine = full_engine()
-        if engine is not Engine:  # build_demo scans only when Engine has the mixin
-            db = Database(template)
-            engine(db, "demo").duplicates_scan()
-            db.execute("CHECKPOINT")
-            db.close()
         for name, keys in SHOTS.items():
             if only and name not in only:
                 continue

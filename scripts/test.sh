@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the whole test suite on a fresh machine: virtualenv, dependencies, the OpenSSH server binary
 # for the SFTP tests (installed when missing, its system service neither started nor enabled: see
-# install-test-deps.sh; the tests start their own sshd on loopback), lint, then pytest.
+# install-test-deps.sh; the tests start their own sshd on loopback), lint, types (mypy), then pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,4 +11,5 @@ scripts/install-test-deps.sh
 
 .venv/bin/ruff check daemon roster_tui tests benchmarks sample_data
 .venv/bin/ruff format --check daemon roster_tui tests benchmarks sample_data
+.venv/bin/mypy  # [tool.mypy] in pyproject.toml: daemon and roster_tui
 exec .venv/bin/python -m pytest -q "$@"

@@ -7,12 +7,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from daemon.paths import resolve_database_path
 from daemon.progress import TerminalProgress
 from daemon.service.client import DEFAULT_SOCKET, connect
 from daemon.service.config import ConfigError, DaemonConfig, config_path, load_config
+from daemon.service.engine import Engine
+from daemon.service.interface import EngineClient
 
 
 def daemon_config(args: argparse.Namespace) -> DaemonConfig | None:
@@ -49,7 +50,7 @@ def database_path(args: argparse.Namespace) -> str:
 
 
 @contextmanager
-def engine(args: argparse.Namespace) -> Iterator[Any]:
+def engine(args: argparse.Namespace) -> Iterator[EngineClient]:
     """The engine for this command: the daemon's socket if it answers, else the database.
 
     Only a command that can start a directory (`run`, `settings set`, `users add`, ...) makes a
@@ -60,6 +61,6 @@ def engine(args: argparse.Namespace) -> Iterator[Any]:
     with connect(database, socket_path, create=create) as client:
         if getattr(getattr(client, "db", None), "created", False):
             print(f"roster-sync: created a new database at {database}", file=sys.stderr)
-        if hasattr(client, "progress"):
+        if isinstance(client, Engine):  # in process: the engine reports its steps here
             client.progress = TerminalProgress()
         yield client

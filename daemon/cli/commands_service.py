@@ -96,8 +96,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"SFTP: {d.sftp}; last mirror {when}: {d.last_mirror_result or '-'}")
     if d.busy:
         print(f"Working on: {d.busy}")
-    for drop in d.pending_drops:
-        print(f"Inbox: {drop}")
+    for pending in d.pending_drops:
+        print(f"Inbox: {pending}")
     return 0
 
 

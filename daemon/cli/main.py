@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import NoReturn
 
 from daemon.cli import commands_directory, commands_duplicates, commands_runs, commands_service
-from daemon.cli.errors import USER_ERRORS, CliError
+from daemon.cli.errors import CliError
+from daemon.errors import EXPECTED
 from daemon.service.client import ApiError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -71,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.internal:  # the daemon's log has the details
             return _fail(f"internal error in the daemon: {exc.type}: {exc} (see the daemon's log)")
         return _fail(str(exc).splitlines()[0] if str(exc) else exc.type)
-    except USER_ERRORS as exc:
+    except EXPECTED as exc:  # the error family, or an OSError about a path the caller named
         return _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)

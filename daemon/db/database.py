@@ -15,18 +15,23 @@ import duckdb
 
 from daemon.db.lock_holder import lock_holder
 from daemon.db.migrate import SchemaTooNew, migrate
+from daemon.errors import RosterSyncError
 
 MEMORY_LIMIT_ENV = "ROSTER_SYNC_MEMORY_LIMIT"
 THREADS_ENV = "ROSTER_SYNC_THREADS"
 DEFAULT_MEMORY_LIMIT = "2GB"
 
 
-class DatabaseLocked(RuntimeError):
+class DatabaseLocked(RosterSyncError):
     """Another process (usually the daemon) holds the database file."""
 
+    title = "Database in use"
 
-class DatabaseUnusable(RuntimeError):
+
+class DatabaseUnusable(RosterSyncError):
     """The path names no database this process may open: missing, a folder, or not DuckDB."""
+
+    title = "Database not usable"
 
 
 class Database:

@@ -7,6 +7,8 @@ from importlib import resources
 
 import duckdb
 
+from daemon.errors import RosterSyncError
+
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -30,8 +32,10 @@ def current_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 0
 
 
-class SchemaTooNew(RuntimeError):
+class SchemaTooNew(RosterSyncError):
     """The database was written by a newer Roster Sync; this one must not touch it."""
+
+    title = "Database too new"
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:

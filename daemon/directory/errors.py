@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from daemon.errors import RosterSyncError
 
-class EditRefused(ValueError):
+
+class EditRefused(RosterSyncError, ValueError):
     """The edit is not allowed; the message says why (naming records as the person named them)."""
+
+    title = "Not changed"

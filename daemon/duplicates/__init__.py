@@ -1,7 +1,7 @@
 """Duplicate people: finding candidates (scan), deciding (merge / reject / skip), undoing merges.
 
-See docs/duplicates.md. The engine inherits `DuplicatesMixin`; `scan_after_apply` runs after
-each applied sync run.
+See docs/duplicates.md. The engine's duplicates operations (daemon/service/engine.py) call
+these modules; `scan_after_apply` runs after each applied sync run.
 """
 
 from daemon.duplicates.errors import DuplicateError

@@ -12,6 +12,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from daemon.errors import RosterSyncError
 from daemon.formats.spec import (
     IGNORED_FILES,
     LOAD_ORDER,
@@ -32,8 +33,10 @@ MODES = ("bulk", "delta", "absent")
 PROPERTY_PREFIXES = ("manifest.", "oneroster.", "file.", "source.")
 
 
-class DropError(Exception):
+class DropError(RosterSyncError):
     """A problem with the drop as a whole: the run fails and the directory is untouched."""
+
+    title = "Drop refused"
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from daemon.errors import RosterSyncError
+
 CHUNK = 16 * 1024 * 1024
 # A well-formed multi-byte UTF-8 sequence: its presence beside invalid bytes means mixed encodings.
 _UTF8_MULTIBYTE = re.compile(
@@ -14,8 +16,10 @@ _UTF8_MULTIBYTE = re.compile(
 )
 
 
-class EncodingRefused(Exception):
+class EncodingRefused(RosterSyncError):
     """The file is neither UTF-8 nor Windows-1252; reading it would mangle names."""
+
+    title = "Drop refused"
 
 
 @dataclass(frozen=True)

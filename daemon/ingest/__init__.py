@@ -116,8 +116,8 @@ def ingest_drop(
         _keep_ledgers(db, run_id, result)
     if validator.bulk_with_statuses:
         bulk = [c.file for c in result.contexts.values() if c.mode == "bulk"]
-        files = validator.bulk_with_statuses
-        which = "every bulk file" if files == bulk and len(files) > 2 else ", ".join(files)
+        carrying = validator.bulk_with_statuses
+        which = "every bulk file" if carrying == bulk and len(carrying) > 2 else ", ".join(carrying)
         drop.notices.append(
             f"Rows of {which} carry a status, which bulk files leave empty; read as bulk all the "
             "same (a record left out is archived). If the SIS sends only changes, mark the "

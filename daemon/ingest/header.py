@@ -6,14 +6,17 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from daemon.errors import RosterSyncError
 from daemon.formats.spec import FileSpec
 
 MAX_HEADER_BYTES = 1 << 20
 MAX_COLUMNS = 1000  # the widest OneRoster file has 24 columns; 1,000 leaves room for extensions
 
 
-class FileRefused(Exception):
+class FileRefused(RosterSyncError):
     """A file-level problem: the run fails with this message and nothing is changed."""
+
+    title = "Drop refused"
 
 
 @dataclass
@@ -112,7 +115,9 @@ def _map_columns(
         raise FileRefused(f"{file_name} line 1, column {position}: a column has no name")
     seen: dict[str, int] = {}
     positions: list[str | None] = []
-    names, unknown, metadata = [], [], []
+    names: list[str] = []
+    unknown: list[str] = []
+    metadata: list[str] = []
     for position, name in enumerate(original[:named], start=1):
         column = spec.column(name)
         if name.lower() in seen:

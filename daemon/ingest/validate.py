@@ -284,10 +284,8 @@ class Validator:
         if known is None:
             return
         col = sql_ident(ref.column)
-        is_list = (
-            ctx.spec.column(ref.column) is not None
-            and ctx.spec.column(ref.column).type is ValueType.ID_LIST
-        )  # type: ignore[union-attr]
+        spec_column = ctx.spec.column(ref.column)
+        is_list = spec_column is not None and spec_column.type is ValueType.ID_LIST
         # Single values are already trimmed in staging (rs_clean: ASCII spaces), as joins see them.
         values = f"trim(unnest(string_split({col}, ',')))" if is_list else col
         target_file = self.files[ref.target].file if ref.target in self.files else "the directory"

@@ -1,69 +1,25 @@
 """The local API: which engine calls travel over the daemon's socket, and who may make them.
 
-Roles follow the seed product's permissions: `viewer` reads, `users_manager` also edits contact
-details, `rostering_admin` does everything else (approve, reject, merge, unarchive, settings).
+The operations and their roles are declared once, on the engine's methods (`@operation(ROLE)`,
+daemon/service/operations.py); this module derives its method table from them.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-Role = Literal["viewer", "users_manager", "rostering_admin"]
-ROLE_ORDER: dict[str, int] = {"viewer": 0, "users_manager": 1, "rostering_admin": 2}
+from daemon.errors import RosterSyncError
+from daemon.service.engine import Engine
+from daemon.service.operations import (
+    READ,
+    ROLE_ORDER,
+    declared_operations,
+)
 
-READ = "viewer"
-CONTACTS = "users_manager"
-ADMIN = "rostering_admin"
-
-# method name -> the least role that may call it
-METHODS: dict[str, str] = {
-    # reading
-    "status": READ,
-    "list_runs": READ,
-    "get_run": READ,
-    "change_page": READ,
-    "results_page": READ,
-    "conflicts": READ,
-    "settings_show": READ,
-    "list_schools": READ,
-    "find_users": READ,
-    "find_classrooms": READ,
-    "user_detail": READ,
-    "classroom_detail": READ,
-    "duplicates_list": READ,
-    "check": READ,
-    # contact details
-    "edit_contact": CONTACTS,
-    "set_account_active": CONTACTS,
-    # administration
-    "plan_source": ADMIN,
-    "apply_run": ADMIN,
-    "reject_run": ADMIN,
-    "replan_run": ADMIN,
-    "resolve_conflicts": ADMIN,
-    "settings_set": ADMIN,
-    "export": ADMIN,
-    "create_school": ADMIN,
-    "add_school_sis_id": ADMIN,
-    "create_classroom": ADMIN,
-    "set_classroom_sis_id": ADMIN,
-    "rename_classroom": ADMIN,
-    "add_classroom_member": ADMIN,
-    "create_user": ADMIN,
-    "link_guardian": ADMIN,
-    "archive_user": ADMIN,
-    "unarchive_user": ADMIN,
-    "duplicates_scan": ADMIN,
-    "duplicates_merge": ADMIN,
-    "duplicates_reject": ADMIN,
-    "duplicates_skip": ADMIN,
-    "duplicates_undo": ADMIN,
-    "duplicates_undo_last": ADMIN,
-    "archive_unsynced": ADMIN,
-    "sync_now": ADMIN,
-}
+# method name -> the least role that may call it: the operations Engine declares
+METHODS: dict[str, str] = dict(declared_operations(Engine))
 WRITES = {name for name, role in METHODS.items() if role != READ} - {"duplicates_list"}
 # Item types of paged results, so a client can rebuild them.
 PAGE_ITEMS = {
@@ -86,6 +42,7 @@ class ErrorBody(BaseModel):
     type: str
     message: str
     internal: bool = False  # a fault of Roster Sync, not of the request (logged by the daemon)
+    title: str | None = None  # an expected error's title (RosterSyncError.title), for notices
 
 
 class Response(BaseModel):
@@ -95,40 +52,10 @@ class Response(BaseModel):
     error: ErrorBody | None = None
 
 
-class PermissionDenied(PermissionError):
+class PermissionDenied(RosterSyncError, PermissionError):
     """The caller's Unix user has no role that allows the call."""
 
-
-def user_errors() -> tuple[type[BaseException], ...]:
-    """What the engine raises for a request it cannot do as asked: the caller's mistake (told as
-    one line), never a fault (which the daemon logs and reports as an internal error)."""
-    from daemon.db import DatabaseLocked, DatabaseUnusable, SchemaTooNew
-    from daemon.directory.errors import EditRefused
-    from daemon.formats.drop import DropError
-    from daemon.formats.encoding import EncodingRefused
-    from daemon.ingest.header import FileRefused
-    from daemon.service.sftp import SftpError
-    from daemon.settings import SettingError
-    from daemon.sync.conflicts import ConflictError
-    from daemon.sync.export import ExportError
-    from daemon.sync.runs import RunError
-
-    return (
-        RunError,
-        ExportError,
-        EditRefused,
-        SettingError,
-        ConflictError,
-        DropError,
-        FileRefused,
-        EncodingRefused,
-        SftpError,
-        PermissionDenied,
-        DatabaseLocked,
-        DatabaseUnusable,
-        SchemaTooNew,
-        OSError,  # a path the caller named: not found, not allowed, a folder
-    )
+    title = "Permission denied"
 
 
 def allowed(roles: set[str], method: str) -> bool:

@@ -17,7 +17,7 @@ import typing
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import TypeAdapter
 
@@ -25,52 +25,62 @@ from daemon import models
 from daemon.audit import current_actor
 from daemon.db import Database
 from daemon.directory import shapes
+from daemon.duplicates.models import DuplicateCandidate
+from daemon.errors import RosterSyncError, title_of_kind
 from daemon.service.api import METHODS, PAGE_ITEMS, READ
 from daemon.service.engine import Engine
-from daemon.sync.runs import recover_interrupted
+from daemon.service.interface import EngineClient
+from daemon.sync.runs import RunSuperseded, recover_interrupted
 
 DEFAULT_SOCKET = Path("/run/roster-sync/roster-sync.sock")
 
 
-class ApiError(Exception):
-    """An error the daemon reported; `type` is the engine's exception name."""
+class ApiError(RosterSyncError):
+    """An error the daemon reported; `type` is the engine's exception name, `title` the one the
+    daemon sent (empty for a fault: `internal`)."""
 
-    def __init__(self, type_: str, message: str, internal: bool = False) -> None:
-        super().__init__(message)
+    def __init__(
+        self, type_: str, message: str, internal: bool = False, title: str | None = None
+    ) -> None:
+        if title is None and not internal:
+            title = _title_of_old_answer(type_, message)
+        super().__init__(message, title=title or "")
         self.type = type_
         self.internal = internal
 
 
-class DaemonUnavailable(ConnectionError):
-    pass
+def _title_of_old_answer(type_: str, message: str) -> str | None:
+    """A daemon that sends no title (an older one) is understood by the error's class name."""
+    if type_ == "RunError" and "superseded" in message:
+        return RunSuperseded.title
+    return title_of_kind(type_)
+
+
+class DaemonUnavailable(RosterSyncError, ConnectionError):
+    """The daemon's socket does not answer (or was closed while it answered)."""
+
+    title = "Daemon unavailable"
 
 
 class DaemonBusy(DaemonUnavailable):
     """The daemon's socket is there but does not take the connection now (never a reason to
     open the database instead: the daemon still owns it)."""
 
-    type = "DaemonUnavailable"  # how the TUI titles it (roster_tui/gateway.py, ERROR_TITLES)
-
 
 CONNECT_SECONDS = 5.0
 NOT_LISTENING = (errno.ENOENT, errno.ECONNREFUSED)
 
 
-def _page_item_models() -> dict[str, Any]:
-    found: dict[str, Any] = {
-        "Change": models.Change,
-        "RowResult": models.RowResult,
-        "Conflict": models.Conflict,
-        "UserRow": shapes.UserRow,
-        "ClassroomRow": shapes.ClassroomRow,
+def _page_item_models() -> dict[str, TypeAdapter[list[Any]]]:
+    """How to rebuild the items of each kind of page (api.PAGE_ITEMS names them)."""
+    return {
+        "Change": TypeAdapter(list[models.Change]),
+        "RowResult": TypeAdapter(list[models.RowResult]),
+        "Conflict": TypeAdapter(list[models.Conflict]),
+        "UserRow": TypeAdapter(list[shapes.UserRow]),
+        "ClassroomRow": TypeAdapter(list[shapes.ClassroomRow]),
+        "DuplicateCandidate": TypeAdapter(list[DuplicateCandidate]),
     }
-    try:
-        from daemon.duplicates.models import DuplicateCandidate
-
-        found["DuplicateCandidate"] = DuplicateCandidate
-    except ImportError:
-        pass
-    return found
 
 
 class SocketClient:
@@ -130,7 +140,9 @@ class SocketClient:
         answer = json.loads(line)
         if not answer["ok"]:
             error = answer["error"]
-            raise ApiError(error["type"], error["message"], bool(error.get("internal")))
+            raise ApiError(
+                error["type"], error["message"], bool(error.get("internal")), error.get("title")
+            )
         return self._rebuild(method, answer["result"])
 
     def _exchange(self, request: dict[str, Any]) -> bytes:
@@ -177,6 +189,7 @@ class SocketClient:
                 error.get("type", "Refused"),
                 error.get("message", "the daemon refused the connection"),
                 bool(error.get("internal")),
+                error.get("title"),
             )
         if reconnect:
             self.connect()
@@ -186,9 +199,9 @@ class SocketClient:
         hint = typing.get_type_hints(engine_method).get("return") if engine_method else None
         if hint is models.Page:
             page = models.Page.model_validate(result)
-            item_type = self._items.get(PAGE_ITEMS.get(method, ""))
-            if item_type is not None:
-                items = TypeAdapter(list[item_type]).validate_python(page.items)
+            items_type = self._items.get(PAGE_ITEMS.get(method, ""))
+            if items_type is not None:
+                items = items_type.validate_python(page.items)
                 page.items = _in_order(result["items"], items)
             return page
         if hint is None or hint is type(None):
@@ -245,13 +258,13 @@ def daemon_running(path: Path) -> bool:
 @contextmanager
 def connect(
     database: Path, socket_path: Path | None, *, create: bool = True
-) -> Iterator[Engine | SocketClient]:
+) -> Iterator[EngineClient]:
     """The daemon's socket when it answers; otherwise the database, opened in this process
     (made when missing only if `create`)."""
     if socket_path is not None and daemon_running(socket_path):
         client = SocketClient(socket_path).connect()
         try:
-            yield client
+            yield cast(EngineClient, client)  # every operation, answered through __getattr__
         finally:
             client.close()
         return

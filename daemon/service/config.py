@@ -8,13 +8,16 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from daemon.errors import RosterSyncError
 from daemon.service.sftp import SftpConfig, check_marker_name
 
 CONFIG_ENV = "ROSTER_SYNC_CONFIG"
 
 
-class ConfigError(ValueError):
+class ConfigError(RosterSyncError, ValueError):
     """The config file cannot be used; the message names the file and the key."""
+
+    title = "Config file"
 
 
 class RolesConfig(BaseModel):

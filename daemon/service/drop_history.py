@@ -262,7 +262,7 @@ class DropHistory:
         files are gone from the queue failed too.
 
         `run_status`: (source path, run id, status) of the runs made from queued drops."""
-        by_source = {}
+        by_source: dict[str, list[tuple[int, str]]] = {}
         for source, run_id, status in run_status:
             by_source.setdefault(source, []).append((run_id, status))
         notes = []
@@ -270,20 +270,19 @@ class DropHistory:
             runs = sorted(by_source.get(row.queued_as or "", []))
             done = [(r, s) for r, s in runs if s != "failed"]
             if done:
-                run_id, _ = done[-1]
-                self.update(row.drop_id, "planned", None, now, run_id)
+                self.update(row.drop_id, "planned", None, now, done[-1][0])
                 continue
-            run_id = runs[-1][0] if runs else None
+            last_run = runs[-1][0] if runs else None
             hint = (
-                f"`roster-sync replan {run_id}` once the cause is fixed"
-                if run_id is not None
+                f"`roster-sync replan {last_run}` once the cause is fixed"
+                if last_run is not None
                 else "`roster-sync run` on its archived folder"
             )
             reason = (
                 "planning it was interrupted (the daemon stopped, crashed or was killed while "
                 f"planning it); not planned again by itself: deliver a new drop, or {hint}"
             )
-            self.update(row.drop_id, "failed", reason, now, run_id)
+            self.update(row.drop_id, "failed", reason, now, last_run)
             notes.append(f"{row.name}: {reason}")
         for row in self._rows("status = 'queued'", []):
             if row.queued_as and not exists(row.queued_as):

@@ -9,16 +9,20 @@ from __future__ import annotations
 import time
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from daemon.db import Database
 from daemon.directory import records, search
 from daemon.directory.integrity import check_directory
 from daemon.directory.shapes import ClassroomDetail, UserDetail
-from daemon.duplicates.engine_mixin import DuplicatesMixin
+from daemon.duplicates import decisions
+from daemon.duplicates.archive import archive_unsynced
+from daemon.duplicates.listing import list_candidates
+from daemon.duplicates.scan import scan
 from daemon.models import DaemonInfo, DropInfo, Page, Run, Status
 from daemon.progress import Progress
 from daemon.service.drop_history import DropHistory
+from daemon.service.operations import ADMIN, CONTACTS, READ, operation
 from daemon.settings import SETTING_INFO, format_value, load_settings, set_setting
 from daemon.sync import queries, runs
 from daemon.sync.conflicts import resolve_conflicts
@@ -41,7 +45,7 @@ def check_source(source: str) -> None:
     raise RunError(f"{source} is neither a folder nor a .zip; {what}")
 
 
-class Engine(DuplicatesMixin):
+class Engine:
     """Operations on one database, done as `actor` (a Unix user name)."""
 
     def __init__(self, db: Database, actor: str, progress: Progress | None = None) -> None:
@@ -54,6 +58,7 @@ class Engine(DuplicatesMixin):
         drops, seen = recent_drops(self.db)  # the daemon's last decisions, also while it is down
         return DaemonInfo(running=False, drops=drops, drops_seen_at_first_mirror=seen)
 
+    @operation(READ)
     def status(self) -> Status:
         db = self.db
         active = dict(
@@ -64,11 +69,9 @@ class Engine(DuplicatesMixin):
             )
         )
         last = db.one("SELECT max(run_id) FROM runs")
-        open_duplicates = 0
-        if db.table_exists("duplicate_candidates"):
-            open_duplicates = int(
-                db.one("SELECT count(*) FROM duplicate_candidates WHERE status = 'open'")
-            )
+        open_duplicates = int(
+            db.one("SELECT count(*) FROM duplicate_candidates WHERE status = 'open'")
+        )
         return Status(
             database=str(db.path),
             schema_version=int(db.one("SELECT max(version) FROM schema_migrations")),
@@ -81,10 +84,12 @@ class Engine(DuplicatesMixin):
             daemon=self.daemon_info(),
         )
 
+    @operation(ADMIN)
     def sync_now(self) -> str:
         raise RunError("no daemon is running; sync a drop with: roster-sync run PATH")
 
     # ------------------------------------------------------------------ runs
+    @operation(ADMIN)
     def plan_source(self, source: str, source_kind: str | None = None) -> Run:
         """A run from a drop. A path that names no drop at all is a mistake, not a failed run."""
         check_source(source)
@@ -101,6 +106,7 @@ class Engine(DuplicatesMixin):
     def _auto_apply_allowed(self, run: Run) -> bool:
         return load_settings(self.db).auto_apply and run.blocking_conflicts == 0
 
+    @operation(ADMIN)
     def apply_run(
         self,
         run_id: int,
@@ -124,6 +130,7 @@ class Engine(DuplicatesMixin):
         runs.record_timing(self.db, run_id, "duplicate_scan", time.monotonic() - started)
         self.progress.finish()
 
+    @operation(ADMIN)
     def replan_run(self, run_id: int) -> Run:
         """A superseded plan is made again from the same drop, as a new run."""
         run = queries.get_run(self.db, run_id)
@@ -136,19 +143,24 @@ class Engine(DuplicatesMixin):
             run.source, run.source_kind if run.source_kind != "folder" else None
         )
 
+    @operation(READ)
     def check(self) -> list[tuple[str, int]]:
         return check_directory(self.db)
 
+    @operation(ADMIN)
     def reject_run(self, run_id: int, reason: str | None = None) -> Run:
         runs.reject_run(self.db, run_id, actor=self.actor, reason=reason)
         return queries.get_run(self.db, run_id)
 
+    @operation(READ)
     def list_runs(self, limit: int = 200) -> list[Run]:
         return queries.list_runs(self.db, limit)
 
+    @operation(READ)
     def get_run(self, run_id: int) -> Run:
         return queries.get_run(self.db, run_id)
 
+    @operation(READ)
     def change_page(
         self,
         run_id: int,
@@ -159,6 +171,7 @@ class Engine(DuplicatesMixin):
     ) -> Page:
         return queries.change_page(self.db, run_id, kind=kind, op=op, offset=offset, limit=limit)
 
+    @operation(READ)
     def results_page(
         self, run_id: int, status: str | None = None, offset: int = 0, limit: int = 100
     ) -> Page:
@@ -167,6 +180,7 @@ class Engine(DuplicatesMixin):
     def write_results(self, run_id: int, path: str) -> int:
         return queries.results_to_file(self.db, run_id, Path(path))
 
+    @operation(ADMIN)
     def export(self, folder: str, version: str | None = None) -> ExportSummary:
         try:
             return export_directory(self.db, Path(folder), version)
@@ -176,6 +190,7 @@ class Engine(DuplicatesMixin):
             ) from exc
 
     # ------------------------------------------------------------------ conflicts
+    @operation(READ)
     def conflicts(
         self, run_id: int | None = None, open_only: bool = False, offset: int = 0, limit: int = 500
     ) -> Page:
@@ -185,31 +200,40 @@ class Engine(DuplicatesMixin):
             self.db, run_id, open_only=open_only, offset=offset, limit=limit
         )
 
+    @operation(ADMIN)
     def resolve_conflicts(self, conflict_ids: list[int], decision: str) -> int:
         return resolve_conflicts(self.db, conflict_ids, decision, self.actor)
 
     # ------------------------------------------------------------------ directory
+    @operation(READ)
     def list_schools(self) -> list[dict[str, Any]]:
         return records.list_schools(self.db)
 
+    @operation(ADMIN)
     def create_school(self, name: str) -> int:
         return records.create_school(self.db, self.actor, name)
 
+    @operation(ADMIN)
     def add_school_sis_id(self, school: str, sis_id: str) -> int:
         return records.add_school_sis_id(self.db, self.actor, school, sis_id)
 
+    @operation(ADMIN)
     def create_classroom(self, name: str, school: str) -> int:
         return records.create_classroom(self.db, self.actor, name, school)
 
+    @operation(ADMIN)
     def set_classroom_sis_id(self, classroom: str, sis_id: str) -> int:
         return records.set_classroom_sis_id(self.db, self.actor, classroom, sis_id)
 
+    @operation(ADMIN)
     def rename_classroom(self, classroom: str, name: str) -> int:
         return records.rename_classroom(self.db, self.actor, classroom, name)
 
+    @operation(ADMIN)
     def add_classroom_member(self, classroom: str, user: str, role: str) -> int:
         return records.add_member(self.db, self.actor, classroom, user, role)
 
+    @operation(ADMIN)
     def create_user(
         self,
         kind: str,
@@ -234,21 +258,27 @@ class Engine(DuplicatesMixin):
             role=role,
         )
 
+    @operation(ADMIN)
     def link_guardian(self, guardian: str, student: str, relationship: str = "guardian") -> int:
         return records.link_guardian(self.db, self.actor, guardian, student, relationship)
 
+    @operation(CONTACTS)
     def edit_contact(self, user: str, changes: dict[str, str | None]) -> int:
         return records.edit_contact(self.db, self.actor, user, changes)
 
+    @operation(CONTACTS)
     def set_account_active(self, user: str, active: bool = True) -> int:
         return records.set_account_active(self.db, self.actor, user, active)
 
+    @operation(ADMIN)
     def archive_user(self, user: str) -> int:
         return records.set_archived(self.db, self.actor, user, True)
 
+    @operation(ADMIN)
     def unarchive_user(self, user: str) -> int:
         return records.set_archived(self.db, self.actor, user, False)
 
+    @operation(READ)
     def find_users(
         self,
         query: str = "",
@@ -261,16 +291,22 @@ class Engine(DuplicatesMixin):
             self.db, query, kind=kind, status=status, offset=offset, limit=limit
         )
 
+    @operation(READ)
     def find_classrooms(self, query: str = "", offset: int = 0, limit: int = 50) -> Page:
         return search.find_classrooms(self.db, query, offset=offset, limit=limit)
 
+    @operation(READ)
     def classroom_detail(self, classroom: str) -> ClassroomDetail:
-        return search.classroom_detail(self.db, records.resolve_classroom(self.db, classroom))
+        found = search.classroom_detail(self.db, records.resolve_classroom(self.db, classroom))
+        return cast(ClassroomDetail, found)
 
+    @operation(READ)
     def user_detail(self, user: str) -> UserDetail:
-        return search.user_detail(self.db, records.resolve_user(self.db, user))
+        found = search.user_detail(self.db, records.resolve_user(self.db, user))
+        return cast(UserDetail, found)
 
     # ------------------------------------------------------------------ settings
+    @operation(READ)
     def settings_show(self) -> list[dict[str, Any]]:
         current = load_settings(self.db)
         return [
@@ -283,6 +319,65 @@ class Engine(DuplicatesMixin):
             for key, info in SETTING_INFO.items()
         ]
 
+    @operation(ADMIN)
     def settings_set(self, key: str, value: str) -> list[dict[str, Any]]:
         set_setting(self.db, key, value, self.actor)
         return self.settings_show()
+
+    # ------------------------------------------------------------------ duplicates
+    @operation(ADMIN)
+    def duplicates_scan(self) -> dict[str, Any]:
+        """Recompute candidates now (also done after every applied run)."""
+        return scan(self.db)
+
+    @operation(READ)
+    def duplicates_list(
+        self,
+        status: str | None = "open",
+        offset: int = 0,
+        limit: int = 50,
+        kind: str | None = None,
+    ) -> Page:
+        """Candidates best first; status 'open' (default), 'merged', 'rejected', 'skipped' or
+        None / 'all'; kind 'student' or 'guardian'."""
+        return list_candidates(self.db, status, offset, limit, kind)
+
+    @operation(ADMIN)
+    def duplicates_merge(
+        self,
+        a: str | int | None = None,
+        b: str | int | None = None,
+        keep: str | int | None = None,
+        candidate_id: int | None = None,
+    ) -> int:
+        """Merge two records of one person (user ids, SIS ids, or a candidate); the merge id."""
+        return decisions.merge_pair(self.db, self.actor, a, b, keep, candidate_id)
+
+    @operation(ADMIN)
+    def duplicates_reject(
+        self,
+        a: str | int | None = None,
+        b: str | int | None = None,
+        candidate_id: int | None = None,
+    ) -> None:
+        """Not the same person: never proposed again."""
+        decisions.reject_pair(self.db, self.actor, a, b, candidate_id)
+
+    @operation(ADMIN)
+    def duplicates_skip(self, candidate_id: int) -> None:
+        decisions.skip_candidate(self.db, self.actor, candidate_id)
+
+    @operation(ADMIN)
+    def duplicates_undo(self, merge_id: int) -> None:
+        """Put back exactly what the merge changed."""
+        decisions.undo_merge(self.db, self.actor, merge_id)
+
+    @operation(ADMIN)
+    def duplicates_undo_last(self) -> int | None:
+        """Undo this actor's most recent merge; its id, or None when there is none."""
+        return decisions.undo_last(self.db, self.actor)
+
+    @operation(ADMIN)
+    def archive_unsynced(self, dry_run: bool = True) -> dict[str, Any]:
+        """Hand-made active students of synced schools: counted (dry run) or archived."""
+        return archive_unsynced(self.db, self.actor, dry_run)

@@ -319,7 +319,7 @@ class Daemon:
         if c.source == SFTP and self.remote is not None:
             unit = "" if c.kind == "root" else c.name
             signature = unit_files(self.remote, unit, cfg.sftp.ready_marker if cfg.sftp else None)
-        record = {
+        record: dict[str, Any] = {
             "source": c.source, "key": key, "first_seen": state.first_seen,
             "complete_at": state.complete_at, "signature": signature,
         }  # fmt: skip
@@ -461,11 +461,11 @@ class Daemon:
         if run.status == "failed":
             self.history.update(drop_id, "failed", run.error, now, run.run_id)
         else:
-            why = {
+            reasons = {
                 "held": f"held: {'; '.join(run.hold_reasons)}",
                 "applied": "applied by auto_apply",
             }
-            self.history.update(drop_id, "planned", why.get(run.status), now, run.run_id)
+            self.history.update(drop_id, "planned", reasons.get(run.status), now, run.run_id)
             for older in self.history.supersede_older_runs(source, run.run_id, name, now):
                 LOG.info("run %d superseded: %s (run %d) is newer", older, name, run.run_id)
         return f"run-{run.run_id}"

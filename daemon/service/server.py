@@ -30,6 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from daemon.errors import EXPECTED, RosterSyncError, title_for
 from daemon.service.api import (
     METHODS,
     WRITES,
@@ -38,7 +39,6 @@ from daemon.service.api import (
     Request,
     Response,
     check,
-    user_errors,
 )
 from daemon.service.config import RolesConfig
 
@@ -50,7 +50,6 @@ MAX_CONNECTIONS = 256  # open connections in all
 WARN_EVERY = 60.0  # seconds between two log lines about one caller's refused connections
 
 EngineFactory = Callable[[str], AbstractContextManager[Any]]
-USER_ERRORS = user_errors()
 
 
 def peer_identity(sock: socket.socket) -> tuple[int, str, set[str]]:
@@ -89,10 +88,11 @@ def no_role_message(user: str) -> str:
     )
 
 
-class Busy(Exception):
+class Busy(RosterSyncError):
     """The daemon will not take another connection from this caller now."""
 
-    wire_type = "DaemonUnavailable"  # what clients (the TUI's notices) already know how to title
+    title = "Daemon unavailable"
+    wire_type = "DaemonUnavailable"  # the client's name for it (daemon/service/client.py)
 
 
 def field_names(params: dict[str, Any]) -> str:
@@ -240,7 +240,11 @@ class ApiServer:
 
     def _refuse(self, handler: socketserver.StreamRequestHandler, exc: Exception) -> None:
         """One line saying why, then the connection is closed."""
-        body = ErrorBody(type=getattr(exc, "wire_type", type(exc).__name__), message=str(exc))
+        body = ErrorBody(
+            type=getattr(exc, "wire_type", type(exc).__name__),
+            message=str(exc),
+            title=title_for(exc),
+        )
         with contextlib.suppress(OSError):
             handler.connection.settimeout(1)
             handler.wfile.write(Response(ok=False, error=body).model_dump_json().encode() + b"\n")
@@ -259,11 +263,10 @@ class ApiServer:
             return Response(id=request.id, ok=True, result=to_jsonable(result))
         except PermissionDenied as exc:
             LOG.warning("refused %s to %s: %s", request.method, user, exc)
-            return Response(
-                id=request.id, ok=False, error=ErrorBody(type="PermissionDenied", message=str(exc))
-            )
+            body = ErrorBody(type="PermissionDenied", message=str(exc), title=exc.title)
+            return Response(id=request.id, ok=False, error=body)
         except Exception as exc:  # every error travels back as a message, never a dropped link
-            internal = not isinstance(exc, USER_ERRORS)
+            internal = not isinstance(exc, EXPECTED)
             if internal:  # the traceback without the message: it may quote values
                 LOG.error(
                     "%s by %s failed with %s:\n%s",
@@ -272,12 +275,16 @@ class ApiServer:
                     type(exc).__name__,
                     "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
                 )
+            else:  # an answer, not a fault: the type only (the message may quote values)
+                LOG.info("%s by %s refused: %s", request.method, user, type(exc).__name__)
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            return Response(
-                id=request.id,
-                ok=False,
-                error=ErrorBody(type=type(exc).__name__, message=message, internal=internal),
+            body = ErrorBody(
+                type=type(exc).__name__,
+                message=message,
+                internal=internal,
+                title=None if internal else title_for(exc),
             )
+            return Response(id=request.id, ok=False, error=body)
 
     def _call(self, request: Request, user: str) -> Any:
         with self.engine_factory(user) as engine:

@@ -26,6 +26,7 @@ import paramiko
 from paramiko.hostkeys import HostKeyEntry, InvalidHostKey
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from daemon.errors import RosterSyncError
 from daemon.service.inbox import is_ignored_name
 from daemon.service.sftp_mirror import (
     MirrorAbort,
@@ -42,8 +43,10 @@ LOG = logging.getLogger("roster_sync.sftp")
 TRUST_COMMAND = "roster-sync sftp trust"
 
 
-class SftpError(Exception):
+class SftpError(RosterSyncError):
     """Base of every error this module raises on purpose (the CLI shows the message as is)."""
+
+    title = "SFTP"
 
 
 class SftpConfigError(SftpError):
@@ -352,7 +355,9 @@ class _RejectUnknownHostKey(paramiko.RejectPolicy):
     def __init__(self, known_hosts: Path, host: str, port: int) -> None:
         self.known_hosts, self.host, self.port = known_hosts, host, port
 
-    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey):
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
         fingerprint = sha256_fingerprint(key)
         where = "" if self.known_hosts.exists() else " (the file does not exist yet)"
         raise HostKeyUnknown(

@@ -9,14 +9,17 @@ from __future__ import annotations
 from daemon.audit import audit
 from daemon.db import Database, sql_ident, sql_literal
 from daemon.directory.open_plans import supersede_open_runs
+from daemon.errors import RosterSyncError
 
 DECISIONS = ("take", "keep", "ignore")
 TAKEABLE = ("contact_protected", "archived_student_in_feed", "link_outside_sync")
 CONTACT_FIELDS = ("email", "mobile_phone", "home_phone")
 
 
-class ConflictError(ValueError):
-    pass
+class ConflictError(RosterSyncError, ValueError):
+    """A decision that cannot be made as asked; the message says why."""
+
+    title = "Conflict not decided"
 
 
 def resolve_conflicts(db: Database, conflict_ids: list[int], decision: str, actor: str) -> int:

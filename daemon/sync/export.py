@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from daemon.db import Database, sql_ident, sql_literal
+from daemon.errors import RosterSyncError
 from daemon.settings import load_settings
 from daemon.sync.reference import canonical_sql
 
@@ -75,8 +76,10 @@ ROLES_ONLY_IN_12 = (
 BLANK = "''"
 
 
-class ExportError(ValueError):
+class ExportError(RosterSyncError, ValueError):
     """The export cannot be written where it was asked; the message says why."""
+
+    title = "Export not written"
 
 
 class ExportSummary(BaseModel):

@@ -3,6 +3,7 @@ the directory."""
 
 from __future__ import annotations
 
+from daemon.errors import RosterSyncError
 from daemon.progress import Progress
 from daemon.sync import kinds, not_synced
 from daemon.sync.context import PlanContext
@@ -54,7 +55,7 @@ def make_plan(ctx: PlanContext, progress: Progress) -> dict[str, dict[str, int]]
     return counts
 
 
-class PlanWouldBreak(Exception):
+class PlanWouldBreak(RosterSyncError):
     """The plan would do two things to one record; the run fails instead of guessing."""
 
 

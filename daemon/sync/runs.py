@@ -11,6 +11,7 @@ from daemon.audit import audit
 from daemon.db import Database, sql_ident
 from daemon.directory.integrity import violations
 from daemon.directory.open_plans import supersede_open_runs
+from daemon.errors import RosterSyncError
 from daemon.formats.drop import Drop, DropError, open_drop
 from daemon.ingest import ingest_drop, run_schema
 from daemon.ingest.header import FileRefused
@@ -30,8 +31,16 @@ KEEP_STAGING_RUNS = 5  # staging of older finished runs is dropped (results stay
 _PLANNING: set[int] = set()
 
 
-class RunError(Exception):
+class RunError(RosterSyncError):
     """The command could not do what was asked; the message says why, in one line."""
+
+    title = "Run not changed"
+
+
+class RunSuperseded(RunError):
+    """The run was planned against an older directory: it can only be planned again."""
+
+    title = "Run superseded"
 
 
 def workdir_for(db: Database, run_id: int) -> Path:
@@ -183,6 +192,12 @@ def recover_interrupted(db: Database) -> list[int]:
     return stale
 
 
+def _not_open(run_id: int, status: str, done: str) -> RunError:
+    """Only an open run (planned or held) is applied or rejected; a superseded one says so."""
+    kind = RunSuperseded if status == "superseded" else RunError
+    return kind(f"run {run_id} is {status}; only planned or held runs can be {done}")
+
+
 def apply_run(
     db: Database, run_id: int, *, actor: str, override: bool = False, reason: str | None = None
 ) -> None:
@@ -198,10 +213,10 @@ def apply_run(
             "(--reason TEXT)"
         )
     if status not in ("planned", "held"):
-        raise RunError(f"run {run_id} is {status}; only planned or held runs can be applied")
+        raise _not_open(run_id, status, "applied")
     if base_version != db.directory_version():
         db.execute("UPDATE runs SET status = 'superseded' WHERE run_id = ?", [run_id])
-        raise RunError(
+        raise RunSuperseded(
             f"run {run_id} was planned against an older directory (version {base_version}, now "
             f"{db.directory_version()}); it is superseded: re-plan it"
         )
@@ -229,7 +244,7 @@ def apply_run(
     prune_staging(db)
 
 
-class DirectoryWouldBreak(Exception):
+class DirectoryWouldBreak(RosterSyncError):
     """Writing the plan would break an invariant of the directory; the transaction rolls back."""
 
 
@@ -300,7 +315,7 @@ def reject_run(db: Database, run_id: int, *, actor: str, reason: str | None = No
     if status == "loading" or (status == "failed" and _error(db, run_id) == INTERRUPTED):
         recover_interrupted(db)  # a stale run: rejecting it records the decision all the same
     elif status not in ("planned", "held"):
-        raise RunError(f"run {run_id} is {status}; only planned or held runs can be rejected")
+        raise _not_open(run_id, status, "rejected")
     with db.transaction():
         db.execute(
             "UPDATE runs SET status = 'rejected', decided_at = current_timestamp, decided_by = ? "

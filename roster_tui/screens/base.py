@@ -21,7 +21,7 @@ def run_call(
     node: Any,
     method: str,
     *args: Any,
-    then: Callable[[Any], None] | None = None,
+    then: Callable[[Any], object] | None = None,
     failed: Callable[[Exception], None] | None = None,
     busy: str | None = None,
     progress: bool = False,

@@ -166,8 +166,8 @@ class DuplicatesScreen(RosterScreen):
             text.append(f" ({c.points} points)")
         suggested = getattr(c, "survivor_id", None)
         if suggested is not None:
-            side = "left" if suggested == c.left.user_id else "right"
-            text.append(f" · suggested survivor: {side}")
+            which = "left" if suggested == c.left.user_id else "right"
+            text.append(f" · suggested survivor: {which}")
         head.update(text)
         side = self.side_width()
         table.set_columns(

@@ -128,9 +128,9 @@ class RecordScreen(RosterScreen):
             if not table.row_count:
                 table.add_row("(none)", *[""] * (len(table.columns) - 1))
         tabs = self.query_one(TabbedContent)
-        tabs.get_tab("links").label = f"Links ({len(user.get('links', []))})"  # type: ignore[assignment]
-        tabs.get_tab("classes").label = f"Classes ({len(user.get('classrooms', []))})"  # type: ignore[assignment]
-        tabs.get_tab("history").label = f"History ({len(events)})"  # type: ignore[assignment]
+        tabs.get_tab("links").label = f"Links ({len(user.get('links', []))})"
+        tabs.get_tab("classes").label = f"Classes ({len(user.get('classrooms', []))})"
+        tabs.get_tab("history").label = f"History ({len(events)})"
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -157,16 +157,17 @@ class RecordScreen(RosterScreen):
 
         name = name_of(self.user)
 
+        def unarchived(_user_id: int) -> None:
+            self.notify(f"{name} is active again.", title="Unarchived")
+            self.reload()
+
         def answered(ok: bool | None) -> None:
             if ok:
                 self.write(
                     "unarchive_user",
                     str(self.user_id),
                     busy=f"Unarchiving {name}…",
-                    then=lambda _id: (
-                        self.notify(f"{name} is active again.", title="Unarchived"),
-                        self.reload(),
-                    ),
+                    then=unarchived,
                 )
 
         self.app.push_screen(
@@ -316,7 +317,7 @@ class ClassroomScreen(RosterScreen):
             )
         self.query_one("#record-tabs", TabbedContent).get_tab(
             "members"
-        ).label = f"Members ({len(members)})"  # type: ignore[assignment]
+        ).label = f"Members ({len(members)})"
 
     @on(DataTable.RowSelected, "#record-members")
     def open_member(self, event: DataTable.RowSelected) -> None:

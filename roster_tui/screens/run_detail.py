@@ -80,10 +80,10 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
         self.query_one("#run-title", Static).update(title_line(run, now))
         self.query_one("#summary-text", Static).update(summary(run, now))
         tabs = self.query_one(TabbedContent)
-        tabs.get_tab("conflicts").label = f"Conflicts ({run.conflicts:,})"  # type: ignore[assignment]
+        tabs.get_tab("conflicts").label = f"Conflicts ({run.conflicts:,})"
         errors = run.rows.error
-        tabs.get_tab("rows").label = f"Rows ({errors:,} ✗)" if errors else "Rows"  # type: ignore[assignment]
-        tabs.get_tab("changes").label = f"Changes ({run.total_changes():,})"  # type: ignore[assignment]
+        tabs.get_tab("rows").label = f"Rows ({errors:,} ✗)" if errors else "Rows"
+        tabs.get_tab("changes").label = f"Changes ({run.total_changes():,})"
         self.call_after_refresh(self._underline_active_tab)
         self.query_one(FilesPanel).show_run(run)
         if first:

@@ -1,8 +1,5 @@
-"""Fixtures for duplicate tests: an engine with the duplicates calls, a district with look-alikes.
-
-Until `Engine` inherits `DuplicatesMixin` itself, the tests use a subclass that does, and that
-scans after each applied run as the engine's `_after_apply` hook will.
-"""
+"""Fixtures for duplicate tests: the engine (it scans after each applied run), a district with
+look-alikes."""
 
 from __future__ import annotations
 
@@ -29,14 +26,11 @@ DIRECTORY_TABLES = (
 )
 
 
-ENGINE_CLASS: type = Engine  # scans for duplicates after every applied run
-
-
 @pytest.fixture
-def engine(db_path: Path) -> Iterator[Any]:
+def engine(db_path: Path) -> Iterator[Engine]:
     db = Database(db_path)
     try:
-        yield ENGINE_CLASS(db, "tester")
+        yield Engine(db, "tester")
     finally:
         db.close()
 

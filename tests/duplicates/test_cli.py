@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
 
 from daemon.cli import main as cli_main
-from daemon.cli.commands_duplicates import register
-from tests.duplicates.conftest import ENGINE_CLASS, add_student_like
+from tests.duplicates.conftest import add_student_like
 
 SIDE_KEYS = {"sis_id", "status", "given_name", "family_name", "birth_date", "school"}
 
 
 @pytest.fixture
 def cli(monkeypatch, db_path, capsys):
-    """`roster-sync --db DB ...` through the real entry point, with the duplicates commands
-    registered (main.py does not register them yet) and the in-process engine able to answer."""
-    original = cli_main.build_parser
-
-    def build() -> argparse.ArgumentParser:
-        parser = original()
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "duplicates" not in sub.choices:
-            register(sub)
-        return parser
-
-    monkeypatch.setattr(cli_main, "build_parser", build)
-    monkeypatch.setattr("daemon.service.client.Engine", ENGINE_CLASS)
+    """`roster-sync --db DB ...` through the real entry point, the engine in process."""
     monkeypatch.delenv("ROSTER_SYNC_CONFIG", raising=False)
 
     def run(*argv: str) -> tuple[int, str, str]:

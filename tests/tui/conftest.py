@@ -24,19 +24,6 @@ from daemon.service.client import ApiError, DaemonUnavailable
 from daemon.service.engine import Engine
 from roster_tui.app import RosterApp
 
-try:
-    from daemon.duplicates.engine_mixin import DuplicatesMixin
-except ImportError:  # duplicate detection not written yet
-    DuplicatesMixin = None  # type: ignore[assignment,misc]
-
-if DuplicatesMixin is None or hasattr(Engine, "duplicates_list"):
-    FullEngine = Engine
-else:
-
-    class FullEngine(DuplicatesMixin, Engine):  # type: ignore[no-redef]
-        """The engine with duplicate detection, until Engine itself inherits the mixin."""
-
-
 FIXED_NOW = datetime(2026, 11, 23, 9, 30)
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 
@@ -104,16 +91,7 @@ async def type_text(pilot: Pilot[Any], text: str) -> None:
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Built once: day 1 applied, hand edits, day 2 planned, day 3 held (about two seconds)."""
-    path = build_demo(tmp_path_factory.mktemp("demo-template"), fixed_time=FIXED_NOW)
-    if FullEngine is not Engine:  # build_demo scans only when Engine has the mixin
-        db = Database(path)
-        try:
-            db.execute("SET threads = 1")
-            FullEngine(db, "demo").duplicates_scan()
-            db.execute("CHECKPOINT")
-        finally:
-            db.close()
-    return path
+    return build_demo(tmp_path_factory.mktemp("demo-template"), fixed_time=FIXED_NOW)
 
 
 @pytest.fixture
@@ -129,7 +107,7 @@ def demo_engine(demo_path: Path) -> Iterator[Engine]:
     db = Database(demo_path)
     db.execute("SET threads = 1")  # new ids in a stable order, as in the demo build
     try:
-        yield FullEngine(db, "admin")
+        yield Engine(db, "admin")
     finally:
         db.close()
 
@@ -138,7 +116,7 @@ def demo_engine(demo_path: Path) -> Iterator[Engine]:
 def empty_engine(tmp_path: Path) -> Iterator[Engine]:
     db = Database(tmp_path / "empty" / "roster.duckdb")
     try:
-        yield FullEngine(db, "admin")
+        yield Engine(db, "admin")
     finally:
         db.close()
 
@@ -193,7 +171,3 @@ class GoneClient:
             )
 
         return call
-
-
-def duplicates_available(engine: Engine) -> bool:
-    return callable(getattr(engine, "duplicates_list", None))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 
-import pytest
 from rich.console import Console
 from textual.widgets import DataTable, Input
 
@@ -22,7 +21,6 @@ from roster_tui.widgets.paged_table import PagedTable
 from tests.tui.conftest import (
     SAMPLE,
     ViewerClient,
-    duplicates_available,
     make_app,
     notices_of,
     press,
@@ -160,8 +158,6 @@ async def test_unarchive_a_student(demo_engine: Engine) -> None:
 
 
 async def test_merge_a_duplicate_pair_and_undo_it(demo_engine: Engine) -> None:
-    if not duplicates_available(demo_engine):
-        pytest.skip("duplicate detection is not in the engine yet (daemon/duplicates engine mixin)")
     app = make_app(demo_engine)
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, "4")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from daemon.service.engine import Engine
-from tests.tui.conftest import NoDuplicatesClient, ViewerClient, duplicates_available
+from tests.tui.conftest import NoDuplicatesClient, ViewerClient
 from tests.tui.snap import shoot
 
 
@@ -62,38 +60,27 @@ def test_duplicates_not_available(snap_compare, demo_engine: Engine) -> None:
     assert shoot(snap_compare, NoDuplicatesClient(demo_engine), "4")
 
 
-def _need_duplicates(engine: Engine) -> None:
-    if not duplicates_available(engine):
-        pytest.skip("duplicate detection is not in the engine yet")
-
-
 def test_duplicates_empty(snap_compare, empty_engine: Engine) -> None:
-    _need_duplicates(empty_engine)
     assert shoot(snap_compare, empty_engine, "4")
 
 
 def test_duplicates_typical(snap_compare, demo_engine: Engine) -> None:
-    _need_duplicates(demo_engine)
     assert shoot(snap_compare, demo_engine, "4")
 
 
 def test_duplicates_next_after_skip(snap_compare, demo_engine: Engine) -> None:
-    _need_duplicates(demo_engine)
     assert shoot(snap_compare, demo_engine, "4", "s")
 
 
 def test_duplicates_permission_denied(snap_compare, demo_engine: Engine) -> None:
-    _need_duplicates(demo_engine)
     assert shoot(snap_compare, ViewerClient(demo_engine), "4", "l", "y")
 
 
 def test_duplicates_merge_asks_naming_the_survivor(snap_compare, demo_engine: Engine) -> None:
-    _need_duplicates(demo_engine)
     assert shoot(snap_compare, demo_engine, "4", "r")
 
 
 def test_duplicates_wide(snap_compare, demo_engine: Engine) -> None:
-    _need_duplicates(demo_engine)
     assert shoot(snap_compare, demo_engine, "4", size=(120, 40))
 
 
