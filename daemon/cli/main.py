@@ -66,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
+    except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
+        return 0
     except CliError as exc:
         return _fail(str(exc), exc.code)
     except ApiError as exc:
@@ -76,8 +78,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
-    except BrokenPipeError:
-        return 0
     except Exception as exc:  # never a traceback for an administrator
         if os.environ.get("ROSTER_SYNC_DEBUG"):
             raise
