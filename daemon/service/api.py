@@ -63,7 +63,11 @@ METHODS: dict[str, str] = {
     "duplicates_undo_last": ADMIN,
     "archive_unsynced": ADMIN,
     "sync_now": ADMIN,
+    "notify_test": ADMIN,
 }
+# Writes that do not take the write lock: sync_now only sets a flag; notify_test talks to mail
+# and web servers (seconds) and writes nothing, so it never holds up the loop or other calls.
+UNLOCKED = {"sync_now", "notify_test"}
 WRITES = {name for name, role in METHODS.items() if role != READ} - {"duplicates_list"}
 # Item types of paged results, so a client can rebuild them.
 PAGE_ITEMS = {
@@ -107,6 +111,7 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from daemon.formats.drop import DropError
     from daemon.formats.encoding import EncodingRefused
     from daemon.ingest.header import FileRefused
+    from daemon.notify.config import NotifyError
     from daemon.service.sftp import SftpError
     from daemon.settings import SettingError
     from daemon.sync.conflicts import ConflictError
@@ -123,6 +128,7 @@ def user_errors() -> tuple[type[BaseException], ...]:
         FileRefused,
         EncodingRefused,
         SftpError,
+        NotifyError,
         PermissionDenied,
         DatabaseLocked,
         DatabaseUnusable,

@@ -27,6 +27,7 @@ class DaemonEngine(Engine):
     ) -> None:
         super().__init__(db, actor, progress)
         self.state = state
+        self.notify_config = state.config.notify
 
     def daemon_info(self) -> DaemonInfo:
         settings = load_settings(self.db)  # read each time: the settings change through the API

@@ -17,6 +17,8 @@ from daemon.directory.integrity import check_directory
 from daemon.directory.shapes import ClassroomDetail, UserDetail
 from daemon.duplicates.engine_mixin import DuplicatesMixin
 from daemon.models import DaemonInfo, DropInfo, Page, Run, Status
+from daemon.notify.config import NotifyConfig, NotifyError
+from daemon.notify.outbox import outbox_status, send_test
 from daemon.progress import Progress
 from daemon.service.drop_history import DropHistory
 from daemon.settings import SETTING_INFO, format_value, load_settings, set_setting
@@ -48,6 +50,8 @@ class Engine(DuplicatesMixin):
         self.db = db
         self.actor = actor
         self.progress = progress or Progress()
+        # the daemon config's [notify], when a command read it (the daemon's own otherwise)
+        self.notify_config: NotifyConfig | None = None
 
     # ------------------------------------------------------------------ status
     def daemon_info(self) -> DaemonInfo:
@@ -79,10 +83,22 @@ class Engine(DuplicatesMixin):
             open_conflicts=int(db.one("SELECT count(*) FROM conflicts WHERE decision IS NULL")),
             open_duplicates=open_duplicates,
             daemon=self.daemon_info(),
+            notifications=outbox_status(db),
         )
 
     def sync_now(self) -> str:
         raise RunError("no daemon is running; sync a drop with: roster-sync run PATH")
+
+    def notify_test(self) -> list[dict[str, Any]]:
+        """A test message to every channel of [notify], sent now; one result per channel."""
+        config = self.notify_config
+        if config is None:
+            raise NotifyError(
+                "the daemon's config file has no [notify] section (see docs/notifications.md)"
+            )
+        if not config.channels():
+            raise NotifyError("[notify] has no channel: add [[notify.email]] or [[notify.webhook]]")
+        return send_test(config)
 
     # ------------------------------------------------------------------ runs
     def plan_source(self, source: str, source_kind: str | None = None) -> Run:
