@@ -33,17 +33,25 @@ def _mark(db: Database, name: str, default_sql: str) -> int:
     return int(value)
 
 
-def _set_mark(db: Database, name: str, value: int) -> None:
-    db.execute("UPDATE notify_marks SET value = ? WHERE name = ?", [value, name])
-
-
 def start_marks(db: Database) -> None:
     """Where the watcher starts, noted once per database (see the module's docstring)."""
+    if db.one("SELECT count(*) FROM notify_marks WHERE name = 'first_run'"):
+        return
     _mark(db, "first_run", "SELECT coalesce(max(run_id), 0) FROM runs")
-    _mark(db, "duplicates_seen", _MAX_CANDIDATE)
+    _remember_pairs(db)
 
 
-_MAX_CANDIDATE = "SELECT coalesce(max(candidate_id), 0) FROM duplicate_candidates"
+def _remember_pairs(db: Database) -> int:
+    """Note the open duplicate pairs not told about yet; returns how many there were."""
+    new = int(db.one(f"SELECT count(*) FROM ({_NEW_PAIRS})"))
+    if new:
+        db.execute(f"INSERT INTO notify_seen_pairs SELECT left_id, right_id FROM ({_NEW_PAIRS})")
+    return new
+
+
+_NEW_PAIRS = """SELECT c.left_id, c.right_id, c.record_kind FROM duplicate_candidates c
+    WHERE c.status = 'open' AND NOT EXISTS (SELECT 1 FROM notify_seen_pairs p
+                                            WHERE p.left_id = c.left_id AND p.right_id = c.right_id)"""
 
 
 def observe(
@@ -133,25 +141,20 @@ def _conflicts(
 
 
 def _duplicates(db: Database, config: NotifyConfig, now: datetime) -> list[int | None]:
-    seen = _mark(db, "duplicates_seen", _MAX_CANDIDATE)
     rows = db.rows(
-        """SELECT record_kind, count(*), max(candidate_id) FROM duplicate_candidates
-           WHERE status = 'open' AND candidate_id > ? GROUP BY record_kind ORDER BY record_kind""",
-        [seen],
+        f"SELECT record_kind, count(*) FROM ({_NEW_PAIRS}) GROUP BY ALL ORDER BY record_kind"
     )
     if not rows:
-        newest = int(db.one(_MAX_CANDIDATE))
-        if newest < seen:  # candidates were rescanned away; follow them down
-            _set_mark(db, "duplicates_seen", newest)
         return []
-    newest = max(int(r[2]) for r in rows)
     data = {
-        "new": sum(int(r[1]) for r in rows),
-        "by_kind": {kind: int(n) for kind, n, _ in rows},
+        "new": sum(int(n) for _, n in rows),
+        "by_kind": {kind: int(n) for kind, n in rows},
         "open": int(db.one("SELECT count(*) FROM duplicate_candidates WHERE status = 'open'")),
     }
-    event_id = record_event(db, config, "new_duplicates", f"new_duplicates:{newest}", data, now)
-    _set_mark(db, "duplicates_seen", newest)
+    told = int(db.one("SELECT count(*) FROM notify_seen_pairs"))
+    key = f"new_duplicates:{told + data['new']}"  # pairs ever told: grows with each event
+    event_id = record_event(db, config, "new_duplicates", key, data, now)
+    _remember_pairs(db)
     return [event_id]
 
 

@@ -49,8 +49,14 @@ CREATE TABLE notify_sources (
     recovered_from TIMESTAMP          -- the failing_since of an outage that just ended (to report)
 );
 
--- Where the watcher has got to: the first run it speaks about, the newest duplicate candidate.
+-- Where the watcher has got to: the first run it speaks about.
 CREATE TABLE notify_marks (
     name VARCHAR NOT NULL,
     value BIGINT NOT NULL
+);
+
+-- Duplicate pairs already told about (a rescan renumbers candidates; a pair is a pair).
+CREATE TABLE notify_seen_pairs (
+    left_id BIGINT NOT NULL,
+    right_id BIGINT NOT NULL
 );
