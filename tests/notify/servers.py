@@ -172,7 +172,7 @@ class WebhookServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 stamp = self.headers.get(TIMESTAMP_HEADER, "")
                 signed = self.headers.get(SIGNATURE_HEADER, "")
