@@ -135,3 +135,58 @@ def story(tmp_path_factory, smtp_server, hook_server):
         notify_values(smtp_server, hook_server, make_secrets(folder / "secrets"))
     )
     return build_story(folder, config, smtp_server, hook_server)
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def notify_toml(values: dict[str, Any]) -> str:
+    """The [notify] table and its [[notify.email]] / [[notify.webhook]] arrays, as TOML."""
+    lines = ["", "[notify]"]
+    lines += [f"{k} = {toml_value(v)}" for k, v in values.items() if not isinstance(v, list)]
+    for group in ("email", "webhook"):
+        for channel in values.get(group, []):
+            lines += ["", f"[[notify.{group}]]"]
+            lines += [f"{k} = {toml_value(v)}" for k, v in channel.items() if v is not None]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def daemon_config_file(tmp_path: Path, day1_template: Path, smtp, hooks, secrets):  # noqa: F811
+    """A daemon config on a copy of the day-one database, with [notify] pointing at the
+    servers; call it with changes to the [notify] table."""
+    import tempfile
+
+    from tests.daemon.conftest import write_config
+
+    state = tmp_path / "state"
+    state.mkdir()
+    shutil.copyfile(day1_template, state / "roster.duckdb")
+    sockets = Path(tempfile.mkdtemp(prefix="rsn-", dir="/tmp"))
+
+    def make(**changes: Any) -> Path:
+        path = write_config(
+            tmp_path / "roster-sync.toml",
+            {
+                "database": str(state / "roster.duckdb"),
+                "inbox": str(tmp_path / "inbox"),
+                "archive": str(tmp_path / "archive"),
+                "socket": str(sockets / "rs.sock"),
+                "quiet_seconds": 0.3,
+                "log_level": "INFO",
+            },
+        )
+        values = notify_values(smtp, hooks, secrets, **changes)
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(notify_toml(values))
+        return path
+
+    yield make
+    shutil.rmtree(sockets, ignore_errors=True)
