@@ -92,7 +92,7 @@ def send_email(
     password = None
     try:
         if channel.username:
-            password = read_secret(channel.password_file, channel.password_env, "password_file")
+            password = read_secret(channel.password_file, channel.password_env, "password")
     except NotifyError as exc:
         raise DeliveryError(str(exc)) from None
     mail = email_message(channel, message, delivery_id or uuid.uuid4().hex)
@@ -186,7 +186,7 @@ def send_webhook(
     timeout: float,
 ) -> str:
     try:
-        secret = read_secret(channel.secret_file, channel.secret_env, "secret_file")
+        secret = read_secret(channel.secret_file, channel.secret_env, "secret")
     except NotifyError as exc:
         raise DeliveryError(str(exc)) from None
     body, headers = webhook_request(
@@ -209,11 +209,15 @@ def send_webhook(
 
 def _http_reason(exc: httpx.HTTPError) -> str:
     """The cause without the URL (httpx puts the request's URL in some messages)."""
-    cause = exc.__cause__ or exc.__context__
-    while cause is not None and not isinstance(cause, OSError) and cause.__cause__ is not None:
-        cause = cause.__cause__
-    if isinstance(cause, OSError) and cause.strerror:
-        return cause.strerror
-    if isinstance(cause, ssl.SSLError):
-        return f"TLS failed: {cause.reason or type(cause).__name__}"
+    cause: BaseException | None = exc
+    seen = 0
+    while cause is not None and seen < 10:
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS failed: {cause.reason or type(cause).__name__}"
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror
+        cause, seen = cause.__cause__ or cause.__context__, seen + 1
+    text = str(exc)
+    if "[Errno" in text:  # httpx keeps the OS error only as text
+        return text.split("] ", 1)[-1].strip() or type(exc).__name__
     return type(exc).__name__

@@ -200,12 +200,14 @@ def _address(value: str) -> str:
 
 
 def read_secret(file: Path | None, env: str | None, what: str) -> SecretStr:
-    """A password or signing key: from an owner-only file, or an environment variable."""
+    """A password or signing key (`what`: password, secret): from an owner-only file
+    (`<what>_file`), or an environment variable (`<what>_env`)."""
     if env:
         value = os.environ.get(env)
         if not value:
-            raise NotifyError(f"the {what} environment variable {env} is not set or is empty")
+            raise NotifyError(f"{what}_env: the environment variable {env} is not set or is empty")
         return SecretStr(value)
+    what = f"{what}_file"
     if file is None:
         raise NotifyError(f"no {what} is configured")
     try:

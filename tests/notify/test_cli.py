@@ -96,9 +96,7 @@ def test_notify_test_without_a_config_file_says_where_to_look(day1, capsys) -> N
     )
 
 
-def test_status_shows_the_outbox_without_secrets(
-    way, daemon_config_file, hooks, capsys
-) -> None:
+def test_status_shows_the_outbox_without_secrets(way, daemon_config_file, hooks, capsys) -> None:
     from daemon.notify.outbox import deliver_due, record_event
 
     path = daemon_config_file()

@@ -38,10 +38,17 @@ def known_details(database: Path) -> set[str]:
     return {v.strip() for v in found if len(v.strip()) >= 2}
 
 
+WORD = re.compile(r"[\w@.+'-]+")
+
+
 def leaks(details: set[str], text: str) -> list[str]:
+    """The details found in `text` as whole words (any case). Words are looked up in a set;
+    a detail with a space in it is searched for as it is."""
+    words = {w.strip(".'-").casefold() for w in WORD.findall(text)}
+    lowered = text.casefold()
     return sorted(
         d for d in details
-        if re.search(rf"(?<![\w@.-]){re.escape(d)}(?![\w@-])", text, re.IGNORECASE)
+        if (d.casefold() in words if WORD.fullmatch(d) else d.casefold() in lowered)
     )  # fmt: skip
 
 

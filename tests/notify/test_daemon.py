@@ -1,0 +1,84 @@
+"""The daemon's loop notices events after each plan and sends them on a worker thread: a held
+run is one email and one webhook, and a channel that cannot be reached never holds up or fails
+a sync."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from daemon.notify import notifier
+from daemon.service.config import load_config
+from tests.cli.conftest import _log_to
+from tests.conftest import SAMPLE
+from tests.daemon.conftest import DaemonThread, copy_drop, preset, wait_for
+
+
+def start(config_path: Path, tmp_path: Path) -> DaemonThread:
+    preset(load_config(config_path), sync_on_arrival=True)
+    daemon = DaemonThread(config_path, None).start()
+    _log_to(tmp_path / "daemon.log")
+    return daemon
+
+
+def runs(daemon: DaemonThread) -> list[tuple[int, str]]:
+    client = daemon.client()
+    try:
+        return [(r.run_id, r.status) for r in sorted(client.list_runs(), key=lambda r: r.run_id)]
+    finally:
+        client.close()
+
+
+def test_a_held_run_is_one_email_and_one_webhook(
+    daemon_config_file, smtp, hooks, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(notifier, "OBSERVE_EVERY", 0.1)  # many looks in the second below
+    config_path = daemon_config_file()
+    daemon = start(config_path, tmp_path)
+    try:
+        copy_drop(SAMPLE / "day3_broken", load_config(config_path).inbox, "day3")
+        wait_for(lambda: (2, "held") in runs(daemon), 60, "run 2 held")
+        [mail] = [m for m in smtp.wait(1, 30) if m.message["X-Roster-Sync-Event"] == "run_held"]
+        [hook] = [h for h in hooks.wait(1, 30) if h.json["event"] == "run_held"]
+        assert mail.subject.endswith("run 2 is held") and hook.json["data"]["run_id"] == 2
+        time.sleep(1)  # ten more looks: nothing is sent again
+        assert len(smtp.mails) == len(hooks.accepted()) == 1
+        client = daemon.client()
+        try:
+            state = client.status().notifications
+        finally:
+            client.close()
+        assert (state.pending, state.failed, state.sent) == (0, 0, 2)
+    finally:
+        daemon.stop()
+
+
+def test_an_unreachable_channel_never_holds_up_the_sync(
+    daemon_config_file, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("RS_TEST_WEBHOOK_SECRET", "a-key-for-a-receiver-that-is-down")
+    config_path = daemon_config_file(
+        webhook=[{"url": "http://127.0.0.1:9/down", "secret_env": "RS_TEST_WEBHOOK_SECRET"}],
+        email=[],
+    )
+    daemon = start(config_path, tmp_path)
+    try:
+        copy_drop(SAMPLE / "day3_broken", load_config(config_path).inbox, "day3")
+        wait_for(lambda: (2, "held") in runs(daemon), 60, "run 2 held")
+
+        def failed_once():
+            client = daemon.client()
+            try:
+                channels = client.status().notifications.channels
+                return channels if channels and channels[0].last_error else None
+            finally:
+                client.close()
+
+        [channel] = wait_for(failed_once, 30, "a failed attempt")
+        assert channel.channel == "webhook-1" and channel.pending == 1
+        assert channel.last_error == "cannot reach http://127.0.0.1:9/…: Connection refused"
+    finally:
+        daemon.stop()
+    log = (tmp_path / "daemon.log").read_text()
+    failures = [line for line in log.splitlines() if "failed, attempt 1" in line]
+    assert len(failures) == 1 and "next try at" in failures[0]
