@@ -34,6 +34,7 @@ METHODS: dict[str, str] = {
     "classroom_detail": READ,
     "duplicates_list": READ,
     "check": READ,
+    "notify_status": READ,
     # contact details
     "edit_contact": CONTACTS,
     "set_account_active": CONTACTS,

@@ -16,7 +16,7 @@ from daemon.directory import records, search
 from daemon.directory.integrity import check_directory
 from daemon.directory.shapes import ClassroomDetail, UserDetail
 from daemon.duplicates.engine_mixin import DuplicatesMixin
-from daemon.models import DaemonInfo, DropInfo, Page, Run, Status
+from daemon.models import DaemonInfo, DropInfo, NotifyStatus, Page, Run, Status
 from daemon.notify.config import NotifyConfig, NotifyError
 from daemon.notify.outbox import outbox_status, send_test
 from daemon.progress import Progress
@@ -88,6 +88,10 @@ class Engine(DuplicatesMixin):
 
     def sync_now(self) -> str:
         raise RunError("no daemon is running; sync a drop with: roster-sync run PATH")
+
+    def notify_status(self) -> NotifyStatus:
+        """The notification outbox: pending and failed deliveries, each channel's last error."""
+        return outbox_status(self.db)
 
     def notify_test(self) -> list[dict[str, Any]]:
         """A test message to every channel of [notify], sent now; one result per channel."""
