@@ -38,7 +38,11 @@ def start_marks(db: Database) -> None:
     if db.one("SELECT count(*) FROM notify_marks WHERE name = 'first_run'"):
         return
     _mark(db, "first_run", "SELECT coalesce(max(run_id), 0) FROM runs")
+    _mark(db, "first_drop", _MAX_DROP)
     _remember_pairs(db)
+
+
+_MAX_DROP = "SELECT coalesce(max(drop_id), 0) FROM drops"
 
 
 def _remember_pairs(db: Database) -> int:
@@ -110,6 +114,17 @@ def _held_and_failed(
             data = {"run_id": run_id, "rows_error": data["rows_error"]}
         kind = f"run_{status}"
         found.append(record_event(db, config, kind, f"{kind}:{run_id}", data, now, run_id))
+    # a drop the daemon could not plan at all (no run was made for it)
+    for (drop_id,) in db.rows(
+        """SELECT drop_id FROM drops d
+           WHERE status = 'failed' AND run_id IS NULL AND drop_id > ?
+             AND NOT EXISTS (SELECT 1 FROM notify_events e
+                             WHERE e.dedup_key = 'drop_failed:' || d.drop_id)
+           ORDER BY drop_id""",
+        [_mark(db, "first_drop", _MAX_DROP)],
+    ):
+        key = f"drop_failed:{drop_id}"
+        found.append(record_event(db, config, "run_failed", key, {"run_id": None}, now))
     return found
 
 

@@ -114,10 +114,10 @@ def _run_failed(d: dict[str, Any]) -> Rendered:
     run = d.get("run_id")
     if run is None:
         body = [
-            f"A drop could not be planned ({_plural(d.get('drops', 1), 'drop')} failed); "
-            "nothing was changed."
+            "A drop could not be planned, and no run was made for it; nothing was changed.",
+            "The daemon's status lists the drop and why; it is not planned again by itself.",
         ]
-        return ("a drop failed", body, "roster-sync status", "Runs (key 1)")
+        return ("a drop failed", body, "roster-sync status", None)
     body = [
         f"Run {run} failed; nothing was changed.",
         f"{_plural(d.get('rows_error', 0), 'row')} in error. The reason is in the run's "

@@ -4,12 +4,15 @@ servers (the story in tests/notify/story.py), each sent once."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 
 from daemon.db import Database
 from daemon.notify.config import EVENTS
-from daemon.notify.events import observe
+from daemon.notify.events import observe, start_marks
+from daemon.notify.outbox import deliver_due
+from daemon.service.drop_history import INBOX, DropHistory
 
 from .conftest import DISTRICT
 
@@ -94,3 +97,18 @@ def test_observing_again_records_nothing(story) -> None:
         assert observe(db, story.config, story.now, None) == []
     finally:
         db.close()
+
+
+def test_a_drop_the_daemon_could_not_plan_is_a_failure_too(day1, notify_config, smtp) -> None:
+    start_marks(day1)
+    history = DropHistory(day1, "roster-sync-daemon")
+    now = datetime.now(UTC)
+    drop = history.record(source=INBOX, name="2026-09-14", status="queued", reason=None, now=now)
+    history.update(drop, "failed", "planning failed: OSError: disk full", now)
+    notify_config.webhook = []
+    assert len(observe(day1, notify_config, now, None)) == 1
+    assert observe(day1, notify_config, now, None) == []
+    deliver_due(day1, notify_config, lambda: now)
+    [mail] = smtp.wait(1)
+    assert mail.subject.endswith(": a drop failed")
+    assert "disk full" not in mail.text and "2026-09-14" not in mail.subject
