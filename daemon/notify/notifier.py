@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from daemon.db import Database
 from daemon.notify import events
-from daemon.notify.config import NotifyConfig
+from daemon.notify.config import EmailChannel, NotifyConfig, NotifyError, read_secret
 from daemon.notify.outbox import deliver_due, next_due, utc
 
 LOG = logging.getLogger("roster_sync.notify")
@@ -54,6 +54,8 @@ class Notifier:
             self.config.district,
             ", ".join(f"{n} ({c.describe()})" for n, c in self.config.channels()) or "no channel",
         )
+        for name, problem in secret_problems(self.config):
+            LOG.warning("notifications: %s cannot send until this is fixed: %s", name, problem)
 
     # ------------------------------------------------------------------ on the loop
     def observe(self, force: bool = False) -> None:
@@ -115,3 +117,18 @@ class Notifier:
         with self._guard:
             # nothing pending: look again when observe() records something (or in an hour)
             self.next_send = upcoming or utc(self.clock()) + timedelta(hours=1)
+
+
+def secret_problems(config: NotifyConfig) -> list[tuple[str, str]]:
+    """Channels whose password or key cannot be read now (said at start, not at 2 a.m.)."""
+    problems = []
+    for name, channel in config.channels():
+        try:
+            if isinstance(channel, EmailChannel):
+                if channel.username:
+                    read_secret(channel.password_file, channel.password_env, "password")
+            else:
+                read_secret(channel.secret_file, channel.secret_env, "secret")
+        except NotifyError as exc:
+            problems.append((name, str(exc)))
+    return problems

@@ -82,3 +82,18 @@ def test_an_unreachable_channel_never_holds_up_the_sync(
     log = (tmp_path / "daemon.log").read_text()
     failures = [line for line in log.splitlines() if "failed, attempt 1" in line]
     assert len(failures) == 1 and "next try at" in failures[0]
+
+
+def test_a_secret_that_cannot_be_read_is_said_at_start(
+    daemon_config_file, secrets, tmp_path: Path, caplog
+) -> None:
+    secrets["webhook"].chmod(0o640)
+    daemon = start(daemon_config_file(), tmp_path)
+    daemon.stop()
+    log = caplog.text
+    assert (
+        f"notifications: webhook-1 cannot send until this is fixed: secret_file "
+        f"{secrets['webhook']} has mode 0640; it must be readable only by its owner "
+        f"(chmod 600 {secrets['webhook']})"
+    ) in log
+    assert "email-1 cannot send" not in log
