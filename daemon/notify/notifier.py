@@ -42,6 +42,7 @@ class Notifier:
         self.next_send: datetime | None = None  # naive UTC; None: look when the worker ends
         self.worker: threading.Thread | None = None
         self.stop = threading.Event()
+        self.failing = False  # observe() failed last time (said once)
         self.kicked = False  # observe() recorded something: send without waiting for next_send
         self._guard = threading.Lock()  # next_send, between the loop and the worker
 
@@ -68,9 +69,14 @@ class Notifier:
         try:
             with self.lock:
                 found = events.observe(self.db, self.config, now, self.previous)
-        except Exception as exc:  # never into the sync
-            LOG.error("notifications: cannot look for events: %s: %s", type(exc).__name__, exc)
+        except Exception as exc:  # never into the sync; said once, not every 15 seconds
+            level = logging.DEBUG if self.failing else logging.ERROR
+            LOG.log(level, "notifications: cannot look for events: %s: %s", type(exc).__name__, exc)
+            self.failing = True
             return
+        if self.failing:
+            LOG.info("notifications: looking for events works again")
+            self.failing = False
         self.previous = now
         if found:
             self.kicked = True
