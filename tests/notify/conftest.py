@@ -126,7 +126,7 @@ def held(tmp_path: Path, held_template: Path) -> Iterator[Database]:  # noqa: F8
 
 
 @pytest.fixture(scope="session")
-def story(tmp_path_factory, smtp_server, hook_server):
+def story(tmp_path_factory, day1_template, smtp_server, hook_server):  # noqa: F811
     """Every event kind, noticed and delivered once (tests/notify/story.py)."""
     from .story import build_story
 
@@ -134,7 +134,7 @@ def story(tmp_path_factory, smtp_server, hook_server):
     config = NotifyConfig.model_validate(
         notify_values(smtp_server, hook_server, make_secrets(folder / "secrets"))
     )
-    return build_story(folder, config, smtp_server, hook_server)
+    return build_story(folder, day1_template, config, smtp_server, hook_server)
 
 
 def toml_value(value: Any) -> str:

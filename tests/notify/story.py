@@ -1,7 +1,8 @@
 """A district's week as notifications see it, built once per test session: every event kind
 happens, is noticed from the database and delivered to the real SMTP and HTTP servers.
 
-Day one is applied (duplicate candidates), a hand edit then day two brings a conflict, the
+Day one was applied (the session's template); a parent added by hand who was there already is a
+new duplicate candidate, a hand edit then day two brings a conflict, the
 truncated day three is held, a drop without users.csv fails, the daily summary goes out, the
 planned and held runs wait past the reminder, the SFTP server is unreachable for a day and then
 answers again. Times past "now" are the watcher's clock moved on; the runs are real.
@@ -47,20 +48,28 @@ def tell(
 
 
 def build_story(
-    folder: Path, config: NotifyConfig, smtp: SmtpServer, hooks: WebhookServer
+    folder: Path, template: Path, config: NotifyConfig, smtp: SmtpServer, hooks: WebhookServer
 ) -> Story:
     smtp.mails.clear()
     with hooks.lock:
         hooks.hooks.clear()
     now = datetime.now(UTC).replace(microsecond=0)
     story = Story(folder / "story.duckdb", config, now)
+    shutil.copyfile(template, story.database)
     db = Database(story.database)
     try:
         engine = Engine(db, "rostering-admin")
         story.steps["start"] = tell(db, config, now)
-        day1 = engine.plan_source(str(SAMPLE / "day1"))
-        engine.apply_run(day1.run_id)
-        story.steps["day one applied"] = tell(db, config, now)
+        engine.settings_set("daily_sync_enabled", "false")
+        parent = db.dicts(
+            """SELECT given_name, family_name, email, mobile_phone FROM users
+               WHERE kind = 'guardian' AND status = 'active' AND email IS NOT NULL
+                 AND mobile_phone IS NOT NULL ORDER BY user_id LIMIT 1"""
+        )[0]
+        engine.create_user("guardian", **parent)
+        engine.settings_set("daily_sync_enabled", "true")
+        assert engine.duplicates_scan()["new"] == 1
+        story.steps["a parent added twice"] = tell(db, config, now)
         engine.set_account_active("gdn-3136", True)
         assert engine.plan_source(str(SAMPLE / "day2")).conflicts > 0
         story.steps["day two planned"] = tell(db, config, now)

@@ -4,6 +4,7 @@ a sync."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -61,10 +62,13 @@ def test_an_unreachable_channel_never_holds_up_the_sync(
         webhook=[{"url": "http://127.0.0.1:9/down", "secret_env": "RS_TEST_WEBHOOK_SECRET"}],
         email=[],
     )
+    broken = tmp_path / "no-users"
+    broken.mkdir()
+    shutil.copy(SAMPLE / "day2" / "orgs.csv", broken)  # fails at once: users.csv is missing
     daemon = start(config_path, tmp_path)
     try:
-        copy_drop(SAMPLE / "day3_broken", load_config(config_path).inbox, "day3")
-        wait_for(lambda: (2, "held") in runs(daemon), 60, "run 2 held")
+        copy_drop(broken, load_config(config_path).inbox, "day2")
+        wait_for(lambda: (2, "failed") in runs(daemon), 60, "run 2 failed")
 
         def failed_once():
             client = daemon.client()

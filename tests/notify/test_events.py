@@ -48,7 +48,7 @@ def test_every_event_kind_reaches_the_mail_server_and_the_webhook(story, kind) -
 def test_each_step_records_what_it_should_and_nothing_twice(story) -> None:
     assert {step: kinds(story, step) for step in story.steps} == {
         "start": [],
-        "day one applied": ["new_duplicates"],
+        "a parent added twice": ["new_duplicates"],
         "day two planned": ["new_conflicts"],
         "day three held": ["run_held"],
         "a drop failed": ["run_failed"],
@@ -74,7 +74,10 @@ def test_what_the_messages_say(story) -> None:
     assert "active records would be archived (limit" in held
     assert by_kind["run_failed"].subject.endswith("run 4 failed")
     assert "roster-sync conflicts 2 --open" in by_kind["new_conflicts"].text
-    assert "9 new duplicate candidates found" in by_kind["new_duplicates"].text
+    assert (
+        "1 new duplicate candidate found (1 guardian); 10 open in all."
+        in by_kind["new_duplicates"].text
+    )
     reminders = sorted(m.subject for m in story.mails if "waits for review" in m.subject)
     assert [s.split(": ", 1)[1] for s in reminders] == [  # planned seconds after "now"
         "run 2 waits for review (24 h)",
