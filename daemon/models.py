@@ -187,6 +187,7 @@ class DaemonInfo(BaseModel):
     pending_drops: list[str] = Field(default_factory=list)
     drops: list[DropInfo] = Field(default_factory=list)  # the latest decisions, newest first
     drops_seen_at_first_mirror: int = 0  # older drops the first SFTP mirror recorded, unplanned
+    notify_channels: list[str] = Field(default_factory=list)  # "email-1 (smtp host:587)", ...
 
 
 class ChannelState(BaseModel):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from daemon.cli.client import daemon_config, engine
 from daemon.cli.errors import CliError
+from daemon.cli.render import print_json
 from daemon.models import Status
 
 
@@ -104,6 +104,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     if d.sftp:
         when = f"{d.last_mirror:%Y-%m-%d %H:%M}" if d.last_mirror else "never"
         print(f"SFTP: {d.sftp}; last mirror {when}: {d.last_mirror_result or '-'}")
+    print(
+        f"Notification channels: {', '.join(d.notify_channels) or 'none (no [notify] in the config)'}"
+    )
     if d.busy:
         print(f"Working on: {d.busy}")
     for drop in d.pending_drops:
@@ -131,7 +134,7 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
             e.notify_config = config.notify
         results = e.notify_test()
     if args.json:
-        print(json.dumps(results, indent=2))
+        print_json(results)
     else:
         for r in results:
             state = "sent" if r["ok"] else "FAILED"

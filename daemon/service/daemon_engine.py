@@ -59,6 +59,10 @@ class DaemonEngine(Engine):
             pending_drops=pending,
             drops=drops,
             drops_seen_at_first_mirror=seen,
+            notify_channels=[
+                f"{name} ({channel.describe()})"
+                for name, channel in (state.config.notify.channels() if state.config.notify else [])
+            ],
         )
 
     def sync_now(self) -> str:

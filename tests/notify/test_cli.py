@@ -96,7 +96,9 @@ def test_notify_test_without_a_config_file_says_where_to_look(day1, capsys) -> N
     )
 
 
-def test_status_shows_the_outbox_without_secrets(way, daemon_config_file, hooks, capsys) -> None:
+def test_status_shows_the_outbox_without_secrets(
+    way, daemon_config_file, smtp, hooks, capsys
+) -> None:
     from daemon.notify.outbox import deliver_due, record_event
 
     path = daemon_config_file()
@@ -119,3 +121,8 @@ def test_status_shows_the_outbox_without_secrets(way, daemon_config_file, hooks,
         f" UTC: http://127.0.0.1:{hooks.port}/… answered HTTP 503 Service Unavailable"
     )
     assert "t0k3n" not in out
+    if way.mode == "daemon":
+        assert (
+            f"Notification channels: email-1 (smtp 127.0.0.1:{smtp.port}), "
+            f"webhook-1 (http://127.0.0.1:{hooks.port}/…)"
+        ) in lines
