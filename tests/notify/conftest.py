@@ -171,18 +171,18 @@ def daemon_config_file(tmp_path: Path, day1_template: Path, smtp, hooks, secrets
     shutil.copyfile(day1_template, state / "roster.duckdb")
     sockets = Path(tempfile.mkdtemp(prefix="rsn-", dir="/tmp"))
 
-    def make(**changes: Any) -> Path:
-        path = write_config(
-            tmp_path / "roster-sync.toml",
-            {
-                "database": str(state / "roster.duckdb"),
-                "inbox": str(tmp_path / "inbox"),
-                "archive": str(tmp_path / "archive"),
-                "socket": str(sockets / "rs.sock"),
-                "quiet_seconds": 0.3,
-                "log_level": "INFO",
-            },
-        )
+    def make(sftp: dict[str, Any] | None = None, **changes: Any) -> Path:
+        base: dict[str, Any] = {
+            "database": str(state / "roster.duckdb"),
+            "inbox": str(tmp_path / "inbox"),
+            "archive": str(tmp_path / "archive"),
+            "socket": str(sockets / "rs.sock"),
+            "quiet_seconds": 0.3,
+            "log_level": "INFO",
+        }
+        if sftp is not None:
+            base["sftp"] = sftp
+        path = write_config(tmp_path / "roster-sync.toml", base)
         values = notify_values(smtp, hooks, secrets, **changes)
         with open(path, "a", encoding="utf-8") as f:
             f.write(notify_toml(values))

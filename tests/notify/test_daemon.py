@@ -14,6 +14,8 @@ from tests.cli.conftest import _log_to
 from tests.conftest import SAMPLE
 from tests.daemon.conftest import DaemonThread, copy_drop, preset, wait_for
 
+from .servers import free_port
+
 
 def start(config_path: Path, tmp_path: Path) -> DaemonThread:
     preset(load_config(config_path), sync_on_arrival=True)
@@ -101,3 +103,39 @@ def test_a_secret_that_cannot_be_read_is_said_at_start(
         f"(chmod 600 {secrets['webhook']})"
     ) in log
     assert "email-1 cannot send" not in log
+
+
+def test_an_sftp_server_that_does_not_answer_is_told_once(
+    daemon_config_file, smtp, hooks, tmp_path: Path, monkeypatch
+) -> None:
+    """Each mirror records whether the server answered; unanswered for `unreachable_hours`
+    (a moment here) is one message, however many mirrors fail after it."""
+    monkeypatch.setattr(notifier, "OBSERVE_EVERY", 0.1)
+    monkeypatch.setenv("RS_TEST_SFTP_PASSWORD", "unused")
+    (tmp_path / "known_hosts").write_text("")
+    (tmp_path / "known_hosts").chmod(0o600)
+    closed = free_port()  # nothing listens there
+    config_path = daemon_config_file(
+        sftp={
+            "host": "127.0.0.1", "port": closed, "username": "district", "path": "/exports",
+            "password_env": "RS_TEST_SFTP_PASSWORD", "known_hosts": str(tmp_path / "known_hosts"),
+            "retries": 1, "timeout_seconds": 2, "poll_seconds": 0.2,
+        },
+        unreachable_hours=0.0003,  # about a second
+    )  # fmt: skip
+    preset(load_config(config_path), sync_on_arrival=True)  # poll the server all the time
+    daemon = DaemonThread(config_path, None).start()
+    _log_to(tmp_path / "daemon.log")
+    try:
+        [mail] = wait_for(
+            lambda: [
+                m for m in smtp.mails if m.message["X-Roster-Sync-Event"] == "source_unreachable"
+            ],
+            30,
+            "the unreachable message",
+        )
+        assert mail.subject.endswith(": SFTP unreachable for 0 h")
+        time.sleep(1)  # more failed mirrors, more looks
+        assert [h.json["event"] for h in hooks.accepted()] == ["source_unreachable"]
+    finally:
+        daemon.stop()
