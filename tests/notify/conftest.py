@@ -13,7 +13,7 @@ import pytest
 
 from daemon.db import Database
 from daemon.notify.config import NotifyConfig
-from tests.cli.conftest import day1_template, held_template  # noqa: F401  (fixtures)
+from tests.cli.conftest import day1_template  # noqa: F401  (a fixture)
 
 from .servers import (
     SMTP_PASSWORD,
@@ -111,15 +111,6 @@ def notify_config(smtp, hooks, secrets) -> NotifyConfig:
 def day1(tmp_path: Path, day1_template: Path) -> Iterator[Database]:  # noqa: F811
     path = tmp_path / "day1.duckdb"
     shutil.copyfile(day1_template, path)
-    db = Database(path)
-    yield db
-    db.close()
-
-
-@pytest.fixture
-def held(tmp_path: Path, held_template: Path) -> Iterator[Database]:  # noqa: F811
-    path = tmp_path / "held.duckdb"
-    shutil.copyfile(held_template, path)
     db = Database(path)
     yield db
     db.close()
