@@ -187,6 +187,28 @@ class DaemonInfo(BaseModel):
     pending_drops: list[str] = Field(default_factory=list)
     drops: list[DropInfo] = Field(default_factory=list)  # the latest decisions, newest first
     drops_seen_at_first_mirror: int = 0  # older drops the first SFTP mirror recorded, unplanned
+    notify_channels: list[str] = Field(default_factory=list)  # "email-1 (smtp host:587)", ...
+
+
+class ChannelState(BaseModel):
+    """One notification channel as the outbox knows it (never its secret or full address)."""
+
+    channel: str
+    pending: int = 0
+    failed: int = 0
+    sent: int = 0
+    last_sent_at: datetime | None = None  # UTC
+    last_error: str | None = None
+    last_error_at: datetime | None = None  # UTC
+
+
+class NotifyStatus(BaseModel):
+    """The notification outbox: what waits, what gave up, and each channel's last error."""
+
+    pending: int = 0
+    failed: int = 0
+    sent: int = 0
+    channels: list[ChannelState] = Field(default_factory=list)
 
 
 class Status(BaseModel):
@@ -199,3 +221,4 @@ class Status(BaseModel):
     open_conflicts: int
     open_duplicates: int = 0
     daemon: DaemonInfo
+    notifications: NotifyStatus = Field(default_factory=NotifyStatus)

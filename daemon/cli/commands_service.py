@@ -7,6 +7,9 @@ import sys
 
 from daemon.cli.client import daemon_config, engine
 from daemon.cli.errors import CliError
+from daemon.cli.render import print_json
+from daemon.models import Status
+from daemon.service.engine import Engine
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +24,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("sync-now", help="ask the daemon to mirror and sync every complete drop now")
     p.set_defaults(handler=cmd_sync_now)
+
+    p = sub.add_parser("notify", help="notifications (email, webhooks) of the daemon's [notify]")
+    s = p.add_subparsers(dest="notify_command", metavar="test")
+    s.required = True
+    t = s.add_parser("test", help="send a test message to every channel now; one line per channel")
+    t.add_argument("--json", action="store_true", help="print JSON (for scripts) instead of text")
+    t.set_defaults(handler=cmd_notify_test)
 
     p = sub.add_parser("sftp", help="SFTP tools")
     s = p.add_subparsers(dest="sftp_command", metavar="trust")
@@ -64,6 +74,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"Awaiting review: {status.open_runs} runs, {status.open_conflicts} conflicts, "
         f"{status.open_duplicates} duplicate candidates"
     )
+    print_notifications(status)
     d = status.daemon
     if d.drops_seen_at_first_mirror:
         n = d.drops_seen_at_first_mirror
@@ -94,6 +105,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     if d.sftp:
         when = f"{d.last_mirror:%Y-%m-%d %H:%M}" if d.last_mirror else "never"
         print(f"SFTP: {d.sftp}; last mirror {when}: {d.last_mirror_result or '-'}")
+    print(
+        f"Notification channels: {', '.join(d.notify_channels) or 'none (no [notify] in the config)'}"
+    )
     if d.busy:
         print(f"Working on: {d.busy}")
     for pending in d.pending_drops:
@@ -105,6 +119,41 @@ def cmd_sync_now(args: argparse.Namespace) -> int:
     with engine(args) as e:
         print(e.sync_now())
     return 0
+
+
+def cmd_notify_test(args: argparse.Namespace) -> int:
+    """Through the daemon, its own [notify] sends; embedded, the config file's (--config)."""
+    with engine(args) as e:
+        if isinstance(e, Engine):  # embedded: the config file's [notify]
+            config = daemon_config(args)
+            if config is None:
+                raise CliError(
+                    "notify test reads the [notify] section of the daemon's config file: "
+                    "roster-sync notify test --config FILE",
+                    2,
+                )
+            e.notify_config = config.notify
+        results = e.notify_test()
+    if args.json:
+        print_json(results)
+    else:
+        for r in results:
+            state = "sent" if r["ok"] else "FAILED"
+            print(f"{r['channel']} ({r['target']}): {state}: {r['detail']}")
+    return 0 if all(r["ok"] for r in results) else 1
+
+
+def print_notifications(status: Status) -> None:
+    """The outbox, when there is one: counts, and each channel's last error (no secrets)."""
+    n = status.notifications
+    if not n.channels:
+        return
+    print(f"Notifications: {n.pending} pending, {n.failed} failed, {n.sent} sent")
+    for c in n.channels:
+        if c.last_error:
+            print(
+                f"  {c.channel}: last error at {c.last_error_at:%Y-%m-%d %H:%M} UTC: {c.last_error}"
+            )
 
 
 def cmd_sftp_trust(args: argparse.Namespace) -> int:

@@ -20,6 +20,9 @@ from daemon.service.operations import (
 
 # method name -> the least role that may call it: the operations Engine declares
 METHODS: dict[str, str] = dict(declared_operations(Engine))
+# Writes that do not take the write lock: sync_now only sets a flag; notify_test talks to mail
+# and web servers (seconds) and writes nothing, so it never holds up the loop or other calls.
+UNLOCKED = {"sync_now", "notify_test"}
 WRITES = {name for name, role in METHODS.items() if role != READ} - {"duplicates_list"}
 # Item types of paged results, so a client can rebuild them.
 PAGE_ITEMS = {

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from daemon.errors import RosterSyncError
+from daemon.notify.config import NotifyConfig
 from daemon.service.sftp import SftpConfig, check_marker_name
 
 CONFIG_ENV = "ROSTER_SYNC_CONFIG"
@@ -41,6 +42,7 @@ class DaemonConfig(BaseModel):
     mirror: Path | None = None  # local copy of the SFTP folder (default: next to the database)
     log_level: str = "INFO"
     sftp: SftpConfig | None = None
+    notify: NotifyConfig | None = None  # [notify]: email and webhooks (docs/notifications.md)
     roles: RolesConfig = Field(default_factory=RolesConfig)
 
     @field_validator("ready_marker")
@@ -76,6 +78,8 @@ def load_config(path: str | os.PathLike[str]) -> DaemonConfig:
         value = getattr(config, name)
         if value is not None and not value.is_absolute():
             setattr(config, name, (base / value).resolve())
+    if config.notify is not None:
+        config.notify.resolve_paths(base)
     return config
 
 

@@ -27,6 +27,7 @@ class DaemonEngine(Engine):
     ) -> None:
         super().__init__(db, actor, progress)
         self.state = state
+        self.notify_config = state.config.notify
 
     def daemon_info(self) -> DaemonInfo:
         settings = load_settings(self.db)  # read each time: the settings change through the API
@@ -58,6 +59,10 @@ class DaemonEngine(Engine):
             pending_drops=pending,
             drops=drops,
             drops_seen_at_first_mirror=seen,
+            notify_channels=[
+                f"{name} ({channel.describe()})"
+                for name, channel in (state.config.notify.channels() if state.config.notify else [])
+            ],
         )
 
     def sync_now(self) -> str:

@@ -19,7 +19,9 @@ from daemon.duplicates import decisions
 from daemon.duplicates.archive import archive_unsynced
 from daemon.duplicates.listing import list_candidates
 from daemon.duplicates.scan import scan
-from daemon.models import DaemonInfo, DropInfo, Page, Run, Status
+from daemon.models import DaemonInfo, DropInfo, NotifyStatus, Page, Run, Status
+from daemon.notify.config import NotifyConfig, NotifyError
+from daemon.notify.outbox import outbox_status, send_test
 from daemon.progress import Progress
 from daemon.service.drop_history import DropHistory
 from daemon.service.operations import ADMIN, CONTACTS, READ, operation
@@ -52,6 +54,8 @@ class Engine:
         self.db = db
         self.actor = actor
         self.progress = progress or Progress()
+        # the daemon config's [notify], when a command read it (the daemon's own otherwise)
+        self.notify_config: NotifyConfig | None = None
 
     # ------------------------------------------------------------------ status
     def daemon_info(self) -> DaemonInfo:
@@ -82,11 +86,29 @@ class Engine:
             open_conflicts=int(db.one("SELECT count(*) FROM conflicts WHERE decision IS NULL")),
             open_duplicates=open_duplicates,
             daemon=self.daemon_info(),
+            notifications=outbox_status(db),
         )
 
     @operation(ADMIN)
     def sync_now(self) -> str:
         raise RunError("no daemon is running; sync a drop with: roster-sync run PATH")
+
+    @operation(READ)
+    def notify_status(self) -> NotifyStatus:
+        """The notification outbox: pending and failed deliveries, each channel's last error."""
+        return outbox_status(self.db)
+
+    @operation(ADMIN)
+    def notify_test(self) -> list[dict[str, Any]]:
+        """A test message to every channel of [notify], sent now; one result per channel."""
+        config = self.notify_config
+        if config is None:
+            raise NotifyError(
+                "the daemon's config file has no [notify] section (see docs/notifications.md)"
+            )
+        if not config.channels():
+            raise NotifyError("[notify] has no channel: add [[notify.email]] or [[notify.webhook]]")
+        return send_test(config)
 
     # ------------------------------------------------------------------ runs
     @operation(ADMIN)

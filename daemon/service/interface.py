@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from daemon.directory.shapes import ClassroomDetail, UserDetail
-from daemon.models import Page, Run, Status
+from daemon.models import NotifyStatus, Page, Run, Status
 from daemon.sync.export import ExportSummary
 
 
@@ -21,6 +21,10 @@ class EngineClient(Protocol):
     def status(self) -> Status: ...
 
     def sync_now(self) -> str: ...
+
+    def notify_status(self) -> NotifyStatus: ...
+
+    def notify_test(self) -> list[dict[str, Any]]: ...
 
     def plan_source(self, source: str, source_kind: str | None = None) -> Run: ...
 

@@ -33,6 +33,8 @@ import duckdb
 import watchfiles
 
 from daemon.db import Database, DatabaseLocked
+from daemon.notify.events import SFTP_SOURCE
+from daemon.notify.notifier import Notifier
 from daemon.progress import CallbackProgress
 from daemon.service import drop_archive as files
 from daemon.service.client import daemon_running
@@ -101,6 +103,8 @@ class Daemon:
         self.db: Database | None = None
         self.history: DropHistory | None = None
         self.server: ApiServer | None = None
+        self.notifier: Notifier | None = None  # [notify]: events noticed here, sent on a worker
+        self.planned = False  # a drop was planned this tick: look for events at once
         self.prev_wall = self.state.started_at
         self.next_scan = 0.0
         self.next_poll = 0.0
@@ -126,6 +130,9 @@ class Daemon:
         for note in self.history.recover(queue_runs, self.clock(), lambda p: Path(p).exists()):
             LOG.warning("queue: %s", note)
         shutil.rmtree(self.scratch, ignore_errors=True)  # ZIPs unpacked for hashing before a crash
+        if cfg.notify is not None:
+            self.notifier = Notifier(self.db, self.write_lock, cfg.notify, self.clock)
+            self.notifier.start()
         self.server = ApiServer(
             cfg.socket, cfg.roles, self._engine_for, self.write_lock, cfg.socket_group
         )
@@ -142,6 +149,8 @@ class Daemon:
         self.stop.set()
         if self.server is not None:
             self.server.stop()
+        if self.notifier is not None:  # before the lock: its worker records its last attempt
+            self.notifier.close()
         # a write the API already started finishes before the database closes
         acquired = self.write_lock.acquire(timeout=120)
         try:
@@ -233,6 +242,10 @@ class Daemon:
             if self.retry_at.get(path, 0.0) <= time.monotonic():
                 self._process(path)
         self._publish_pending(settings, on_arrival)
+        if self.notifier is not None:  # quick: sending happens on the notifier's worker thread
+            self.notifier.observe(force=self.planned)
+            self.planned = False
+            self.notifier.flush()
         mono = time.monotonic()
         timeouts = [MAX_TICK, self.next_scan - mono]
         if self._polling(on_arrival):
@@ -417,6 +430,7 @@ class Daemon:
                         self.history.update(row.drop_id, "skipped", why, now, run_id)
                 else:
                     label = self._plan(path, name, row.drop_id, row.source)
+                    self.planned = True
         finally:
             self.state.set_busy(None)
         self._archive(path, name, label)
@@ -517,6 +531,8 @@ class Daemon:
             result = f"failed: {type(exc).__name__}: {exc}"
         if report is None and self.remote is not None:
             self.remote.problem = result.removeprefix("failed: ")
+        if self.notifier is not None and result != "stopped by a shutdown":
+            self.notifier.reached(SFTP_SOURCE, report is not None)
         with self.state.lock:
             self.state.last_mirror, self.state.last_mirror_result = self.clock(), result
             self.state.busy = None

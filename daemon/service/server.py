@@ -33,6 +33,7 @@ from pydantic import BaseModel
 from daemon.errors import EXPECTED, RosterSyncError, title_for
 from daemon.service.api import (
     METHODS,
+    UNLOCKED,
     WRITES,
     ErrorBody,
     PermissionDenied,
@@ -289,9 +290,7 @@ class ApiServer:
     def _call(self, request: Request, user: str) -> Any:
         with self.engine_factory(user) as engine:
             method = getattr(engine, request.method)
-            if (
-                request.method in WRITES and request.method != "sync_now"
-            ):  # sync_now only sets a flag
+            if request.method in WRITES and request.method not in UNLOCKED:
                 with self.write_lock:
                     result = method(**request.params)
                 LOG.info("%s by %s (%s)", request.method, user, field_names(request.params))

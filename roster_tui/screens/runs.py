@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from daemon.models import Run
+from daemon.models import NotifyStatus, Run
 from roster_tui.screens.base import RosterScreen
 from roster_tui.screens.run_decisions import RUN_DECISION_BINDINGS, RunDecisions, decision_allowed
 from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
@@ -64,6 +64,7 @@ class RunsScreen(RunDecisions, RosterScreen):
         with Vertical(id="runs-body"):
             yield FillTable(id="runs", cursor_type="row")
             yield Plain(id="runs-empty", classes="empty")
+            yield Static(id="runs-outbox", markup=False)
             yield Plain(id="run-preview")
         yield from bottom_bars()
 
@@ -72,6 +73,19 @@ class RunsScreen(RunDecisions, RosterScreen):
 
     def reload(self) -> None:
         self.call("list_runs", 200, then=self.show_runs, failed=self.load_failed)
+        self.call("notify_status", then=self.show_outbox, failed=self.no_outbox, group="outbox")
+
+    def show_outbox(self, state: NotifyStatus) -> None:
+        """One line, only when notifications wait or could not be sent (a daemon that cannot
+        reach its mail server should not stay a secret)."""
+        line = outbox_line(state)
+        self.query_one("#runs-outbox", Static).update(line or "")
+        self.set_class(line is not None, "-outbox")
+        self.show_preview()
+
+    def no_outbox(self, _exc: Exception) -> None:
+        """An older daemon without notifications: nothing to say."""
+        self.set_class(False, "-outbox")
 
     def load_failed(self, exc: Exception) -> None:
         """The notice, and the reason in place of the list (the daemon may be down)."""
@@ -140,6 +154,7 @@ class RunsScreen(RunDecisions, RosterScreen):
         body = self.query_one("#runs-body").size
         table_rows = max(5, min(len(self.runs) + 1, max(6, body.height // 2)))  # 5: its CSS
         room = body.height - 1 - table_rows  # 1: the rule above the preview
+        room -= 1 if self.has_class("-outbox") else 0
         width = max(20, body.width - 2)
 
         def fits(renderable: RenderableType) -> bool:
@@ -169,6 +184,25 @@ class RunsScreen(RunDecisions, RosterScreen):
 
     def action_plan(self) -> None:
         self.roster.plan_drop(self, None)
+
+
+def outbox_line(state: NotifyStatus) -> Text | None:
+    """'Notifications: 2 waiting, 1 not sent (email-1: ...)', or None when all were sent."""
+    if not (state.pending or state.failed):
+        return None
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append("Notifications: ", style="bold")
+    parts = []
+    if state.pending:
+        parts.append(f"{state.pending:,} waiting")
+    if state.failed:
+        parts.append(f"{state.failed:,} not sent")
+    text.append(", ".join(parts))
+    broken = next((c for c in state.channels if c.last_error), None)
+    if broken is not None:
+        text.append(f" — {broken.channel}: {broken.last_error}")
+    text.append(" (roster-sync status)", style="dim")
+    return text
 
 
 def preview(

@@ -139,6 +139,7 @@ ELSEWHERE = {  # commands not in a session, and why
     "daemon": "it is the daemon itself (tests/daemon start it, also as `daemon --config FILE`)",
     "status": "the daemon's own lines differ by design: test_status_differs_only_in_...",
     "sync-now": "needs a daemon by design: test_sync_now_needs_the_daemon",
+    "notify test": "needs mail and web servers to send to: tests/notify/test_cli.py runs it both ways",
 }
 
 

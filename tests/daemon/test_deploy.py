@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from daemon.notify.config import EmailChannel, NotifyConfig, WebhookChannel
 from daemon.service.config import ConfigError, DaemonConfig, RolesConfig, load_config
 from daemon.service.sftp import SftpConfig
 
@@ -30,6 +31,13 @@ def test_the_example_config_loads_and_names_every_key() -> None:
     text = EXAMPLE.read_text()
     for key in [*optional, *SftpConfig.model_fields]:
         assert f"{key} = " in text, key
+    assert config.notify is not None and [n for n, _ in config.notify.channels()] == [
+        "email-1",
+        "webhook-1",
+    ]
+    channel_keys = {*EmailChannel.model_fields, *WebhookChannel.model_fields} - {"from_"}
+    for key in [*NotifyConfig.model_fields, *channel_keys, "from"]:
+        assert f"{key} = " in text or key in ("email", "webhook"), key
 
 
 def test_an_unknown_key_is_refused_naming_it(tmp_path: Path) -> None:

@@ -1,0 +1,242 @@
+"""The `[notify]` table of the daemon's TOML config: the district's name, when to remind and
+summarise, and the channels (email over SMTP, signed webhooks).
+
+The config holds secret *locations* (a file, or an environment variable), never secrets: a
+config file is read by more people and tools than a secret should be. Secrets are read when a
+message is sent (so a rotated password is picked up without a restart), from a file only its
+owner may read, and are held as `SecretStr` so they never reach a log line, `status` or the
+database.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import time as dtime
+from pathlib import Path
+from typing import Self
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from daemon.errors import RosterSyncError
+
+# What a channel can be sent, in the order the docs list them. `test` always goes through.
+EVENTS: dict[str, str] = {
+    "run_held": "a run is held and waits for a decision",
+    "run_failed": "a run failed (nothing was changed)",
+    "review_reminder": "a run has waited for review longer than review_reminder_hours",
+    "new_conflicts": "a run brought conflicts to decide",
+    "new_duplicates": "new duplicate candidates were found",
+    "source_unreachable": "a source (the SFTP server) could not be reached for unreachable_hours",
+    "source_recovered": "a source reported unreachable answers again",
+    "daily_summary": "the day's runs, changes by kind and rows in error",
+}
+TEST_EVENT = "test"
+
+
+class NotifyError(RosterSyncError):
+    """Notifications cannot be configured or sent as asked (shown as one line)."""
+
+    title = "Notifications"
+
+
+class _Channel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(
+        default=None, min_length=1, description="how status and logs name it (default email-1...)"
+    )
+    events: list[str] | None = Field(default=None, description="only these events (default all)")
+
+    @field_validator("events")
+    @classmethod
+    def _known_events(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        unknown = [v for v in value if v not in EVENTS]
+        if unknown:
+            raise ValueError(f"unknown event {unknown[0]!r}; the events are: {', '.join(EVENTS)}")
+        return value
+
+    def wants(self, kind: str) -> bool:
+        return kind == TEST_EVENT or self.events is None or kind in self.events
+
+
+class EmailChannel(_Channel):
+    """`[[notify.email]]`: one SMTP server and its recipients."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = True
+    ca_file: Path | None = Field(
+        default=None, description="CA certificates to verify the server (default: the system's)"
+    )
+    username: str | None = Field(default=None, min_length=1)
+    password_file: Path | None = None
+    password_env: str | None = Field(default=None, min_length=1)
+    from_: str = Field(alias="from", min_length=3)
+    to: list[str] = Field(min_length=1)
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("from_")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        return _address(value)
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        return [_address(v) for v in value]
+
+    @model_validator(mode="after")
+    def _check_login(self) -> Self:
+        if self.password_file and self.password_env:
+            raise ValueError("set only one of password_file and password_env")
+        if (self.password_file or self.password_env) and not self.username:
+            raise ValueError("password_file / password_env need a username to log in with")
+        if self.username and not (self.password_file or self.password_env):
+            raise ValueError("username needs password_file or password_env")
+        if self.username and not self.starttls:
+            raise ValueError(
+                "a login needs starttls = true: the password would cross the network in clear"
+            )
+        return self
+
+    def describe(self) -> str:
+        return f"smtp {self.host}:{self.port}"
+
+
+class WebhookChannel(_Channel):
+    """`[[notify.webhook]]`: an HTTPS endpoint that receives signed JSON."""
+
+    url: str = Field(min_length=8)
+    secret_file: Path | None = None
+    secret_env: str | None = Field(default=None, min_length=1)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("url must be an http:// or https:// address")
+        if parts.username or parts.password:
+            raise ValueError("url must not hold a user or password; the body is signed instead")
+        return value
+
+    @model_validator(mode="after")
+    def _check_secret(self) -> Self:
+        if bool(self.secret_file) == bool(self.secret_env):
+            raise ValueError("set one of secret_file and secret_env (the key that signs the body)")
+        return self
+
+    def describe(self) -> str:
+        """Scheme, host and port only: many receivers carry a token in the path or query."""
+        parts = urlsplit(self.url)
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{parts.hostname}{port}/…"
+
+
+class NotifyConfig(BaseModel):
+    """`[notify]`: who the messages are about and when they go out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    district: str = Field(min_length=1, description="named in every message")
+    daily_summary_at: str | None = Field(
+        default=None, description='"HH:MM" local time for the daily summary (unset: none)'
+    )
+    review_reminder_hours: float = Field(default=24, ge=0, description="0: no reminders")
+    unreachable_hours: float = Field(default=24, gt=0)
+    timeout_seconds: float = Field(default=10, gt=0, le=120)
+    retry_base_seconds: float = Field(default=60, gt=0)
+    retry_max_seconds: float = Field(default=3600, gt=0)
+    max_attempts: int = Field(default=12, ge=1)
+    email: list[EmailChannel] = Field(default_factory=list)
+    webhook: list[WebhookChannel] = Field(default_factory=list)
+
+    @field_validator("daily_summary_at")
+    @classmethod
+    def _hh_mm(cls, value: str | None) -> str | None:
+        if value is not None:
+            summary_time(value)
+        return value
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Self:
+        names = [name for name, _ in self.channels()]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"two channels are named {name!r}; give each its own name")
+        return self
+
+    def channels(self) -> list[tuple[str, EmailChannel | WebhookChannel]]:
+        """(name, channel) in config order; the name is what the outbox records."""
+        found: list[tuple[str, EmailChannel | WebhookChannel]] = []
+        for i, email in enumerate(self.email, 1):
+            found.append((email.name or f"email-{i}", email))
+        for i, webhook in enumerate(self.webhook, 1):
+            found.append((webhook.name or f"webhook-{i}", webhook))
+        return found
+
+    def resolve_paths(self, base: Path) -> None:
+        """Relative secret and CA paths are relative to the config file."""
+        for _, channel in self.channels():
+            for attr in ("password_file", "ca_file", "secret_file"):
+                value = getattr(channel, attr, None)
+                if value is not None:
+                    value = value.expanduser()
+                    setattr(channel, attr, value if value.is_absolute() else (base / value))
+
+
+def summary_time(value: str) -> dtime:
+    try:
+        hours, minutes = value.strip().split(":")
+        return dtime(int(hours), int(minutes))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a time of day like 07:00") from None
+
+
+def _address(value: str) -> str:
+    value = value.strip()
+    if "@" not in value or any(c in value for c in "\r\n,;"):
+        raise ValueError(f"{value!r} is not one email address")
+    return value
+
+
+def read_secret(file: Path | None, env: str | None, what: str) -> SecretStr:
+    """A password or signing key (`what`: password, secret): from an owner-only file
+    (`<what>_file`), or an environment variable (`<what>_env`)."""
+    if env:
+        value = os.environ.get(env)
+        if not value:
+            raise NotifyError(f"{what}_env: the environment variable {env} is not set or is empty")
+        return SecretStr(value)
+    what = f"{what}_file"
+    if file is None:
+        raise NotifyError(f"no {what} is configured")
+    try:
+        fd = os.open(file, os.O_RDONLY)
+    except OSError as exc:
+        raise NotifyError(f"cannot read {what} {file}: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotifyError(f"{what} {file} is not a regular file")
+        mode = stat.S_IMODE(st.st_mode)
+        if mode & 0o077:
+            raise NotifyError(
+                f"{what} {file} has mode {mode:04o}; it must be readable only by its owner "
+                f"(chmod 600 {file})"
+            )
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read()
+    finally:
+        os.close(fd)
+    try:
+        text = data.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise NotifyError(f"{what} {file} is not UTF-8 text") from None
+    if not text:
+        raise NotifyError(f"{what} {file} is empty")
+    return SecretStr(text)
