@@ -71,7 +71,9 @@ class RunsScreen(RunDecisions, RosterScreen):
         self.query_one("#runs", FillTable).set_columns(COLUMNS)
 
     def reload(self) -> None:
-        self.call("list_runs", 200, then=self.show_runs, failed=self.load_failed)
+        self.call(
+            lambda engine: engine.list_runs(200), then=self.show_runs, failed=self.load_failed
+        )
 
     def load_failed(self, exc: Exception) -> None:
         """The notice, and the reason in place of the list (the daemon may be down)."""
