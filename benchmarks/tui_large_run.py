@@ -125,7 +125,7 @@ async def measure(path: Path, pages: int) -> None:
             for offset in (100_000, 500_000, 990_000):
                 if offset < (table.total or 0):
                     t = time.perf_counter()
-                    app.gw.call("change_page", 1, None, None, offset, 100)
+                    app.gw.run(lambda engine, at=offset: engine.change_page(1, None, None, at, 100))
                     print(
                         f"page at offset {offset:>7,}:       {1000 * (time.perf_counter() - t):7.1f} ms (engine only)"
                     )

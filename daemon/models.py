@@ -202,6 +202,16 @@ class ChannelState(BaseModel):
     last_error_at: datetime | None = None  # UTC
 
 
+class ChannelTestResult(BaseModel):
+    """`roster-sync notify test`: what one channel answered (its address shortened, no secret)."""
+
+    channel: str
+    target: str
+    ok: bool
+    detail: str
+    seconds: float
+
+
 class NotifyStatus(BaseModel):
     """The notification outbox: what waits, what gave up, and each channel's last error."""
 

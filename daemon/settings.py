@@ -72,6 +72,15 @@ class SyncSettings(BaseModel):
         return sorted(set(value), key=["parent", "guardian", "relative"].index)
 
 
+class SettingRow(BaseModel):
+    """One setting as `settings show` lists it: its value as text, what it means, what it takes."""
+
+    key: str
+    value: str
+    meaning: str
+    allowed: str
+
+
 @dataclass(frozen=True)
 class SettingInfo:
     key: str

@@ -182,19 +182,15 @@ class RosterApp(App[None]):
                 return
             if action == "reject":
                 screen.write(
-                    "reject_run",
-                    run.run_id,
-                    reason or None,
+                    lambda engine: engine.reject_run(run.run_id, reason or None),
                     busy=f"Rejecting run {run.run_id}…",
                     then=lambda done: self._decided(screen, done),
                     failed=lambda exc: self._decision_failed(screen, exc),
                 )
             else:
+                override = action == "override"
                 screen.write(
-                    "apply_run",
-                    run.run_id,
-                    action == "override",
-                    reason or None,
+                    lambda engine: engine.apply_run(run.run_id, override, reason or None),
                     busy=f"Applying run {run.run_id}…",
                     then=lambda done: self._decided(screen, done),
                     failed=lambda exc: self._decision_failed(screen, exc),
@@ -230,9 +226,7 @@ class RosterApp(App[None]):
                 return
             kind = source_kind if of and path == of.source else None
             screen.write(
-                "plan_source",
-                path,
-                kind,
+                lambda engine: engine.plan_source(path, kind),
                 busy=f"Planning {short_source(path)}…",
                 progress=True,
                 then=self._planned,

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from daemon.errors import RosterSyncError, title_for
 from daemon.progress import CallbackProgress, Progress
+from daemon.service.interface import EngineClient
 
+T = TypeVar("T")
 ProgressCallback = Callable[[str, int, int | None], None]
+Operation = Callable[[EngineClient], T]  # one call on the engine: lambda engine: engine.status()
 
 
 class Unsupported(RosterSyncError):
@@ -37,10 +40,12 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
 
 
 class Gateway:
-    """Wraps a client (an `Engine` or a `SocketClient`: the same method names)."""
+    """Wraps a client (an `Engine`, the per-call embedded engine or a `SocketClient`: the same
+    operations, typed by `EngineClient`). Screens pass an operation on the client,
+    `lambda engine: engine.get_run(5)`, so mypy checks the call and what it returns."""
 
     def __init__(self, client: Any) -> None:
-        self.client = client
+        self.client: EngineClient = client
         self._lock = threading.Lock()
 
     @property
@@ -66,22 +71,33 @@ class Gateway:
             return method in METHODS
         return callable(getattr(self.client, method, None))
 
-    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        if not self.supports(method):
-            raise Unsupported(f"the engine has no operation '{method}'")
+    def run(self, operation: Operation[T]) -> T:
+        """Do one operation on the client, one at a time; an operation the client lacks (an
+        older engine) raises `Unsupported`."""
         with self._lock:
-            return getattr(self.client, method)(*args, **kwargs)
+            return operation(cast(EngineClient, _Checked(self)))
 
-    def call_with_progress(
-        self, method: str, progress: ProgressCallback, *args: Any, **kwargs: Any
-    ) -> Any:
-        """Like `call`, reporting the engine's steps when it runs here (embedded mode)."""
+    def run_with_progress(self, operation: Operation[T], progress: ProgressCallback) -> T:
+        """Like `run`, reporting the engine's steps when it runs here (embedded mode)."""
         if self.remote or not hasattr(self.client, "progress"):
-            return self.call(method, *args, **kwargs)
+            return self.run(operation)
+        client: Any = self.client
         with self._lock:
-            previous: Progress = self.client.progress
-            self.client.progress = CallbackProgress(progress)
+            previous: Progress = client.progress
+            client.progress = CallbackProgress(progress)
             try:
-                return getattr(self.client, method)(*args, **kwargs)
+                return operation(cast(EngineClient, _Checked(self)))
             finally:
-                self.client.progress = previous
+                client.progress = previous
+
+
+class _Checked:
+    """The gateway's client as an operation sees it: a missing operation is `Unsupported`."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._gateway = gateway
+
+    def __getattr__(self, method: str) -> Any:
+        if not self._gateway.supports(method):
+            raise Unsupported(f"the engine has no operation '{method}'")
+        return getattr(self._gateway.client, method)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from pydantic import BaseModel
+
 from daemon.cli import render
 from daemon.cli.client import engine
 from daemon.cli.errors import CliError
+from daemon.directory.shapes import School, Shape, UserDetail
 
 JSON_HELP = "print JSON (for scripts) instead of text"
 USER_HELP = "the person: user id (42), SIS id or student number"
@@ -219,23 +222,33 @@ def _call(args: argparse.Namespace, method: str, show: Any, *params: Any) -> int
     with engine(args) as e:
         result = getattr(e, method)(*params)
     if getattr(args, "json", False):
-        render.print_json(
-            result.model_dump(mode="json") if hasattr(result, "model_dump") else result
-        )
+        render.print_json(_jsonable(result))
     else:
         show(result)
     return 0
+
+
+def _jsonable(result: Any) -> Any:
+    """What `--json` prints: a record or a list of schools as plain dicts in column order (their
+    timestamps printed as Python prints them, as always), a page as JSON."""
+    if isinstance(result, Shape):
+        return result.as_dict()
+    if isinstance(result, list):
+        return [_jsonable(r) for r in result]
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    return result
 
 
 def _done(word: str) -> Any:
     return lambda result: print(f"{word} {result}")
 
 
-def _print_schools(rows: list[dict[str, Any]]) -> None:
+def _print_schools(rows: list[School]) -> None:
     for r in rows:
         print(
-            f"{r['school_id']:>5}  {r['name'] or '':34} {r['org_type']:9} {r['status']:9} {r['origin']:5} "
-            f"{r['students'] or 0:>6} students  SIS ids: {r['sis_ids'] or '-'}"
+            f"{r.school_id:>5}  {r.name or '':34} {r.org_type:9} {r.status:9} {r.origin:5} "
+            f"{r.students or 0:>6} students  SIS ids: {r.sis_ids or '-'}"
         )
 
 
@@ -263,10 +276,10 @@ def _print_users(page: Any) -> None:
     print(f"{page.total} {'person' if page.total == 1 else 'people'}")
 
 
-def _print_detail(user: dict[str, Any]) -> None:
+def _print_detail(user: UserDetail) -> None:
     print(
-        f"{user['given_name']} {user['family_name']}  (user {user['user_id']}, {user['kind']}, {user['status']}, "
-        f"{'made by hand' if user['origin'] == 'hand' else 'synced'})"
+        f"{user.given_name} {user.family_name}  (user {user.user_id}, {user.kind}, {user.status}, "
+        f"{'made by hand' if user.origin == 'hand' else 'synced'})"
     )
     for label, key in (
         ("SIS id", "sis_id"),
@@ -278,16 +291,14 @@ def _print_detail(user: dict[str, Any]) -> None:
         ("grades", "grades"),
         ("birth date", "birth_date"),
     ):
-        if user.get(key):
-            print(f"  {label:11} {user[key]}")
-    print(f"  schools     {', '.join(user['schools']) or '-'}")
-    for link in user["links"]:
+        if getattr(user, key):
+            print(f"  {label:11} {getattr(user, key)}")
+    print(f"  schools     {', '.join(user.schools) or '-'}")
+    for link in user.links:
         print(
-            f"  link        {link['given_name']} {link['family_name']} ({link['user_id']}) [{link['status']}, {link['origin']}]"
+            f"  link        {link.given_name} {link.family_name} ({link.user_id}) [{link.status}, {link.origin}]"
         )
-    for c in user["classrooms"]:
-        print(
-            f"  classroom   {c['name']} ({c['classroom_id']}) as {c['role']} [{c['status']}, {c['origin']}]"
-        )
-    for h in user["history"][:15]:
-        print(f"  {h['happened_at']:%Y-%m-%d %H:%M} {h['who']}: {h['what']} {h['detail'] or ''}")
+    for c in user.classrooms:
+        print(f"  classroom   {c.name} ({c.classroom_id}) as {c.role} [{c.status}, {c.origin}]")
+    for h in user.history[:15]:
+        print(f"  {h.happened_at:%Y-%m-%d %H:%M} {h.who}: {h.what} {h.detail or ''}")

@@ -101,14 +101,14 @@ def _scan(args: argparse.Namespace) -> int:
     with engine(args) as e:
         result = e.duplicates_scan()
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(result.model_dump(), indent=2))
         return 0
-    kinds = ", ".join(f"{n} {k}" for k, n in result.get("open_by_kind", {}).items()) or "none"
+    kinds = ", ".join(f"{n} {k}" for k, n in result.open_by_kind.items()) or "none"
     print(
-        f"Scanned {result['people']:,} people ({result['pairs_compared']:,} pairs compared) "
-        f"in {result['seconds']:.1f} s: {result['new']} new candidates, {result['open']} open ({kinds})"
+        f"Scanned {result.people:,} people ({result.pairs_compared:,} pairs compared) "
+        f"in {result.seconds:.1f} s: {result.new} new candidates, {result.open} open ({kinds})"
     )
-    if result["open"]:
+    if result.open:
         print("  See them with: roster-sync duplicates list")
     return 0
 
@@ -191,21 +191,19 @@ def _archive_unsynced(args: argparse.Namespace) -> int:
     with engine(args) as e:
         result = e.archive_unsynced(dry_run=not args.yes)
     if args.json:
-        print(json.dumps(result, indent=2, default=str))
+        print(json.dumps(result.model_dump(), indent=2, default=str))
         return 0
-    if not result["total"]:
+    if not result.total:
         print("No hand-made active students in synced schools: nothing to archive.")
         return 0
-    verb = "Would archive" if result["dry_run"] else "Archived"
+    verb = "Would archive" if result.dry_run else "Archived"
     print(
-        f"{verb} {result['total']} hand-made student{'s' if result['total'] != 1 else ''} "
+        f"{verb} {result.total} hand-made student{'s' if result.total != 1 else ''} "
         "that no sync manages:"
     )
-    for school in result["schools"]:
-        print(
-            f"  {school['students']:>6}  {school['name'] or 'school ' + str(school['school_id'])}"
-        )
-    if result["dry_run"]:
+    for school in result.schools:
+        print(f"  {school.students:>6}  {school.name or 'school ' + str(school.school_id)}")
+    if result.dry_run:
         print("Merge duplicates of synced students first (roster-sync duplicates list), then")
         print("archive the rest with: roster-sync students archive-unsynced --yes")
     return 0

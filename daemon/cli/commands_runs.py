@@ -261,19 +261,19 @@ def cmd_settings_show(args: argparse.Namespace) -> int:
     with engine(args) as e:
         rows = e.settings_show()
     if args.json:
-        render.print_json({r["key"]: r["value"] for r in rows})
+        render.print_json({r.key: r.value for r in rows})
         return 0
-    width = max(len(r["key"]) for r in rows)
+    width = max(len(r.key) for r in rows)
     for r in rows:
-        print(f"{r['key']:<{width}}  {r['value']}")
-        print(f"{'':<{width}}    {r['meaning']} [{r['allowed']}]")
+        print(f"{r.key:<{width}}  {r.value}")
+        print(f"{'':<{width}}    {r.meaning} [{r.allowed}]")
     return 0
 
 
 def cmd_settings_set(args: argparse.Namespace) -> int:
     with engine(args) as e:
         rows = e.settings_set(args.key, args.value)
-    value = next(r["value"] for r in rows if r["key"] == args.key)
+    value = next(r.value for r in rows if r.key == args.key)
     print(f"{args.key} = {value}")
     return 0
 

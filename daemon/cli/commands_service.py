@@ -138,9 +138,9 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
         print_json(results)
     else:
         for r in results:
-            state = "sent" if r["ok"] else "FAILED"
-            print(f"{r['channel']} ({r['target']}): {state}: {r['detail']}")
-    return 0 if all(r["ok"] for r in results) else 1
+            state = "sent" if r.ok else "FAILED"
+            print(f"{r.channel} ({r.target}): {state}: {r.detail}")
+    return 0 if all(r.ok for r in results) else 1
 
 
 def print_notifications(status: Status) -> None:

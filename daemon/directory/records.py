@@ -14,6 +14,7 @@ from daemon.audit import audit
 from daemon.db import Database
 from daemon.directory.errors import EditRefused
 from daemon.directory.open_plans import supersede_open_runs
+from daemon.directory.shapes import School
 from daemon.directory.values import clean_value
 from daemon.settings import load_settings
 
@@ -88,8 +89,8 @@ def _next_id(db: Database, table: str, id_col: str) -> int:
 
 
 # ---------------------------------------------------------------- schools
-def list_schools(db: Database) -> list[dict[str, Any]]:
-    return db.dicts(
+def list_schools(db: Database) -> list[School]:
+    rows = db.dicts(
         """SELECT s.school_id, s.name, s.org_type, s.status, s.origin,
                   (SELECT string_agg(sis_id, ',' ORDER BY sis_id) FROM school_sis_ids m
                    WHERE m.school_id = s.school_id) AS sis_ids,
@@ -97,6 +98,7 @@ def list_schools(db: Database) -> list[dict[str, Any]]:
                    WHERE us.school_id = s.school_id AND u.kind = 'student' AND u.status = 'active') AS students
            FROM schools s ORDER BY s.org_type = 'district' DESC, s.name"""
     )
+    return [School.model_validate(row) for row in rows]
 
 
 def create_school(db: Database, actor: str, name: str) -> int:

@@ -6,6 +6,7 @@ from typing import Any
 
 from daemon.db import Database
 from daemon.directory.records import EditRefused
+from daemon.directory.shapes import ClassroomDetail, UserDetail
 from daemon.models import Page
 
 MAX_PAGE = 500
@@ -71,7 +72,7 @@ def find_classrooms(db: Database, query: str = "", offset: int = 0, limit: int =
     return Page(total=total, offset=offset, items=rows)
 
 
-def user_detail(db: Database, user_id: int) -> dict[str, Any]:
+def user_detail(db: Database, user_id: int) -> UserDetail:
     rows = db.dicts("SELECT * FROM users WHERE user_id = ?", [user_id])
     if not rows:
         raise EditRefused(f"no user {user_id}")
@@ -106,10 +107,10 @@ def user_detail(db: Database, user_id: int) -> dict[str, Any]:
         "SELECT user_id, sis_id, given_name, family_name FROM users WHERE merged_into = ?",
         [user_id],
     )
-    return user
+    return UserDetail.model_validate(user)
 
 
-def classroom_detail(db: Database, classroom_id: int) -> dict[str, Any]:
+def classroom_detail(db: Database, classroom_id: int) -> ClassroomDetail:
     rows = db.dicts(
         """SELECT c.*, s.name AS school FROM classrooms c LEFT JOIN schools s USING (school_id)
            WHERE c.classroom_id = ?""",
@@ -125,7 +126,7 @@ def classroom_detail(db: Database, classroom_id: int) -> dict[str, Any]:
         [classroom_id],
     )
     room["history"] = record_history(db, "classrooms", classroom_id)
-    return room
+    return ClassroomDetail.model_validate(room)
 
 
 def record_history(db: Database, table: str, record_id: int) -> list[dict[str, Any]]:

@@ -7,10 +7,9 @@ them (and their history) while leaving them out of classes and messages. A dry r
 
 from __future__ import annotations
 
-from typing import Any
-
 from daemon.db import Database
 from daemon.directory.records import directory_edit
+from daemon.duplicates.models import ArchiveSummary
 
 # Active hand-made students in a school that has active sync-managed students.
 _TARGETS = """
@@ -24,7 +23,7 @@ _TARGETS = """
 """
 
 
-def archive_unsynced(db: Database, actor: str, dry_run: bool = True) -> dict[str, Any]:
+def archive_unsynced(db: Database, actor: str, dry_run: bool = True) -> ArchiveSummary:
     """Counts per school; unless dry_run, archives them in one audited transaction."""
     db.execute(f"CREATE OR REPLACE TEMP TABLE dup_unsynced AS {_TARGETS}")
     try:
@@ -34,12 +33,9 @@ def archive_unsynced(db: Database, actor: str, dry_run: bool = True) -> dict[str
                GROUP BY ALL ORDER BY s.name, t.school_id"""
         )
         total = int(db.one("SELECT count(DISTINCT user_id) FROM dup_unsynced"))
-        result: dict[str, Any] = {
-            "dry_run": dry_run,
-            "total": total,
-            "archived": 0,
-            "schools": schools,
-        }
+        result = ArchiveSummary.model_validate(
+            {"dry_run": dry_run, "total": total, "archived": 0, "schools": schools}
+        )
         if dry_run or total == 0:
             return result
         ids = [r[0] for r in db.rows("SELECT DISTINCT user_id FROM dup_unsynced ORDER BY 1")]
@@ -50,7 +46,7 @@ def archive_unsynced(db: Database, actor: str, dry_run: bool = True) -> dict[str
                           archived_at = current_timestamp, updated_at = current_timestamp
                    WHERE user_id IN (SELECT user_id FROM dup_unsynced) AND status = 'active'"""
             )
-        result["archived"] = total
+        result.archived = total
         return result
     finally:
         db.execute("DROP TABLE IF EXISTS temp.dup_unsynced")

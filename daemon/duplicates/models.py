@@ -46,3 +46,33 @@ class DuplicateCandidate(BaseModel):
     decided_by: str | None = None
     decided_at: datetime | None = None
     merge_id: int | None = None
+
+
+class ScanSummary(BaseModel):
+    """What a scan found (`duplicates_scan`): counts, and the seconds each step took."""
+
+    people: int
+    keys: int
+    pairs_compared: int
+    found: int
+    new: int
+    gone: int
+    open: int
+    open_by_kind: dict[str, int] = Field(default_factory=dict)
+    seconds: float
+    timings: dict[str, float] = Field(default_factory=dict)
+
+
+class SchoolCount(BaseModel):
+    school_id: int
+    name: str | None
+    students: int
+
+
+class ArchiveSummary(BaseModel):
+    """Hand-made active students of synced schools (`archive_unsynced`): counted or archived."""
+
+    dry_run: bool
+    total: int
+    archived: int = 0
+    schools: list[SchoolCount] = Field(default_factory=list)

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from daemon.db import Database
-from daemon.models import ChannelState, NotifyStatus
+from daemon.models import ChannelState, ChannelTestResult, NotifyStatus
 from daemon.notify.channels import DeliveryError, send
 from daemon.notify.config import NotifyConfig
 from daemon.notify.messages import Message, render
@@ -285,7 +285,7 @@ def outbox_status(db: Database) -> NotifyStatus:
     )
 
 
-def send_test(config: NotifyConfig) -> list[dict[str, Any]]:
+def send_test(config: NotifyConfig) -> list[ChannelTestResult]:
     """`roster-sync notify test`: a test message straight to every channel, now (not queued, no
     retries: the person running it wants to know at once). One result per channel."""
     results = []
@@ -302,13 +302,13 @@ def send_test(config: NotifyConfig) -> list[dict[str, Any]]:
         except DeliveryError as exc:
             ok, note = False, str(exc)
         results.append(
-            {
-                "channel": name,
-                "target": channel.describe(),
-                "ok": ok,
-                "detail": note,
-                "seconds": round(time.monotonic() - started, 2),
-            }
+            ChannelTestResult(
+                channel=name,
+                target=channel.describe(),
+                ok=ok,
+                detail=note,
+                seconds=round(time.monotonic() - started, 2),
+            )
         )
         LOG.log(
             logging.INFO if ok else logging.WARNING,

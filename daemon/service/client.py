@@ -7,6 +7,7 @@ types), so the CLI and the TUI do not care which one they hold.
 from __future__ import annotations
 
 import errno
+import functools
 import inspect
 import itertools
 import json
@@ -195,8 +196,9 @@ class SocketClient:
             self.connect()
 
     def _rebuild(self, method: str, result: Any) -> Any:
-        engine_method = getattr(Engine, method, None)
-        hint = typing.get_type_hints(engine_method).get("return") if engine_method else None
+        """The answer as the engine returned it: the type is the operation's return annotation
+        (declared once, on `Engine`)."""
+        hint = _result_type(method)
         if hint is models.Page:
             page = models.Page.model_validate(result)
             items_type = self._items.get(PAGE_ITEMS.get(method, ""))
@@ -207,7 +209,7 @@ class SocketClient:
         if hint is None or hint is type(None):
             return result
         try:
-            return _in_order(result, TypeAdapter(hint).validate_python(result))
+            return _in_order(result, _adapter(hint).validate_python(result))
         except Exception:
             return result
 
@@ -222,6 +224,17 @@ class SocketClient:
             return self.call(method, **params)
 
         return remote
+
+
+@functools.cache
+def _result_type(method: str) -> Any:
+    engine_method = getattr(Engine, method, None)
+    return typing.get_type_hints(engine_method).get("return") if engine_method else None
+
+
+@functools.cache
+def _adapter(hint: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(hint)
 
 
 def _in_order(sent: Any, rebuilt: Any) -> Any:

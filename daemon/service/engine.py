@@ -9,23 +9,23 @@ from __future__ import annotations
 import time
 import zipfile
 from pathlib import Path
-from typing import Any, cast
 
 from daemon.db import Database
 from daemon.directory import records, search
 from daemon.directory.integrity import check_directory
-from daemon.directory.shapes import ClassroomDetail, UserDetail
+from daemon.directory.shapes import ClassroomDetail, School, UserDetail
 from daemon.duplicates import decisions
 from daemon.duplicates.archive import archive_unsynced
 from daemon.duplicates.listing import list_candidates
+from daemon.duplicates.models import ArchiveSummary, ScanSummary
 from daemon.duplicates.scan import scan
-from daemon.models import DaemonInfo, DropInfo, NotifyStatus, Page, Run, Status
+from daemon.models import ChannelTestResult, DaemonInfo, DropInfo, NotifyStatus, Page, Run, Status
 from daemon.notify.config import NotifyConfig, NotifyError
 from daemon.notify.outbox import outbox_status, send_test
 from daemon.progress import Progress
 from daemon.service.drop_history import DropHistory
 from daemon.service.operations import ADMIN, CONTACTS, READ, operation
-from daemon.settings import SETTING_INFO, format_value, load_settings, set_setting
+from daemon.settings import SETTING_INFO, SettingRow, format_value, load_settings, set_setting
 from daemon.sync import queries, runs
 from daemon.sync.conflicts import resolve_conflicts
 from daemon.sync.export import ExportError, ExportSummary, export_directory
@@ -99,7 +99,7 @@ class Engine:
         return outbox_status(self.db)
 
     @operation(ADMIN)
-    def notify_test(self) -> list[dict[str, Any]]:
+    def notify_test(self) -> list[ChannelTestResult]:
         """A test message to every channel of [notify], sent now; one result per channel."""
         config = self.notify_config
         if config is None:
@@ -228,7 +228,7 @@ class Engine:
 
     # ------------------------------------------------------------------ directory
     @operation(READ)
-    def list_schools(self) -> list[dict[str, Any]]:
+    def list_schools(self) -> list[School]:
         return records.list_schools(self.db)
 
     @operation(ADMIN)
@@ -319,38 +319,36 @@ class Engine:
 
     @operation(READ)
     def classroom_detail(self, classroom: str) -> ClassroomDetail:
-        found = search.classroom_detail(self.db, records.resolve_classroom(self.db, classroom))
-        return cast(ClassroomDetail, found)
+        return search.classroom_detail(self.db, records.resolve_classroom(self.db, classroom))
 
     @operation(READ)
     def user_detail(self, user: str) -> UserDetail:
-        found = search.user_detail(self.db, records.resolve_user(self.db, user))
-        return cast(UserDetail, found)
+        return search.user_detail(self.db, records.resolve_user(self.db, user))
 
     # ------------------------------------------------------------------ settings
     @operation(READ)
-    def settings_show(self) -> list[dict[str, Any]]:
+    def settings_show(self) -> list[SettingRow]:
         current = load_settings(self.db)
         return [
-            {
-                "key": key,
-                "value": format_value(getattr(current, key)),
-                "meaning": info.meaning,
-                "allowed": info.allowed,
-            }
+            SettingRow(
+                key=key,
+                value=format_value(getattr(current, key)),
+                meaning=info.meaning,
+                allowed=info.allowed,
+            )
             for key, info in SETTING_INFO.items()
         ]
 
     @operation(ADMIN)
-    def settings_set(self, key: str, value: str) -> list[dict[str, Any]]:
+    def settings_set(self, key: str, value: str) -> list[SettingRow]:
         set_setting(self.db, key, value, self.actor)
         return self.settings_show()
 
     # ------------------------------------------------------------------ duplicates
     @operation(ADMIN)
-    def duplicates_scan(self) -> dict[str, Any]:
+    def duplicates_scan(self) -> ScanSummary:
         """Recompute candidates now (also done after every applied run)."""
-        return scan(self.db)
+        return ScanSummary.model_validate(scan(self.db))
 
     @operation(READ)
     def duplicates_list(
@@ -400,6 +398,6 @@ class Engine:
         return decisions.undo_last(self.db, self.actor)
 
     @operation(ADMIN)
-    def archive_unsynced(self, dry_run: bool = True) -> dict[str, Any]:
+    def archive_unsynced(self, dry_run: bool = True) -> ArchiveSummary:
         """Hand-made active students of synced schools: counted (dry run) or archived."""
         return archive_unsynced(self.db, self.actor, dry_run)

@@ -72,7 +72,9 @@ class ArchivedScreen(RosterScreen):
         gw, now = self.gw, self.now()
 
         def fetch(offset: int, limit: int) -> Any:
-            return gw.call("find_users", query, "student", "archived", offset, limit)
+            return gw.run(
+                lambda engine: engine.find_users(query, "student", "archived", offset, limit)
+            )
 
         def row(user: dict[str, Any]) -> list[Any]:
             return [
@@ -140,9 +142,9 @@ class ArchivedScreen(RosterScreen):
 
         def answered(ok: bool | None) -> None:
             if ok:
+                user_id = str(user["user_id"])
                 self.write(
-                    "unarchive_user",
-                    str(user["user_id"]),
+                    lambda engine: engine.unarchive_user(user_id),
                     busy=f"Unarchiving {full_name(user)}…",
                     then=lambda _id: self.unarchived(name),
                 )

@@ -4,32 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual.screen import Screen
 from textual.widgets import TabbedContent
 from textual.worker import get_current_worker
 
-from roster_tui.gateway import Gateway
+from roster_tui.gateway import Gateway, Operation
 from roster_tui.widgets.chrome import BusyBar, NoticeLine
 
 if TYPE_CHECKING:
     from roster_tui.app import RosterApp
 
+T = TypeVar("T")
+
 
 def run_call(
     node: Any,
-    method: str,
-    *args: Any,
-    then: Callable[[Any], object] | None = None,
+    operation: Operation[T],
+    *,
+    then: Callable[[T], object] | None = None,
     failed: Callable[[Exception], None] | None = None,
     busy: str | None = None,
     progress: bool = False,
     group: str = "load",
     exclusive: bool = True,
-    **kwargs: Any,
 ) -> None:
-    """Call the engine in a thread worker, then `then(result)` on the UI thread.
+    """Do `operation` (`lambda engine: engine.get_run(5)`) in a thread worker, then
+    `then(result)` on the UI thread.
 
     `busy` shows the screen's busy bar while it runs (writes and long reads); errors become
     notices unless `failed` handles them. A newer call in an exclusive group wins.
@@ -44,7 +46,7 @@ def run_call(
         if bar is not None:
             app.call_from_thread(bar.report, label, done, total)
 
-    def finish(callback: Callable[[Any], None] | None, value: Any) -> None:
+    def finish(callback: Callable[[Any], object] | None, value: Any) -> None:
         if bar is not None:
             bar.stop()
         if callback is not None:
@@ -53,10 +55,7 @@ def run_call(
     def work() -> None:
         worker = get_current_worker()
         try:
-            if progress:
-                result = gw.call_with_progress(method, report, *args, **kwargs)
-            else:
-                result = gw.call(method, *args, **kwargs)
+            result = gw.run_with_progress(operation, report) if progress else gw.run(operation)
         except Exception as exc:
             if worker.is_cancelled:
                 app.call_from_thread(finish, None, None)
@@ -65,7 +64,7 @@ def run_call(
             return
         app.call_from_thread(finish, None if worker.is_cancelled else then, result)
 
-    node.run_worker(work, thread=True, group=group, exclusive=exclusive, name=method)
+    node.run_worker(work, thread=True, group=group, exclusive=exclusive, name=group)
 
 
 def _busy_bar(node: Any) -> BusyBar | None:
@@ -92,12 +91,37 @@ class RosterScreen(Screen[None]):
     def now(self) -> datetime:
         return self.roster.clock()
 
-    def call(self, method: str, *args: Any, **kwargs: Any) -> None:
-        run_call(self, method, *args, **kwargs)
+    def call(
+        self,
+        operation: Operation[T],
+        *,
+        then: Callable[[T], object] | None = None,
+        failed: Callable[[Exception], None] | None = None,
+        group: str = "load",
+    ) -> None:
+        """A read in a worker (a newer one in the same group replaces it)."""
+        run_call(self, operation, then=then, failed=failed, group=group)
 
-    def write(self, method: str, *args: Any, busy: str, **kwargs: Any) -> None:
+    def write(
+        self,
+        operation: Operation[T],
+        *,
+        busy: str,
+        then: Callable[[T], object] | None = None,
+        failed: Callable[[Exception], None] | None = None,
+        progress: bool = False,
+    ) -> None:
         """A change: shown as busy, never cancelled by a newer load."""
-        run_call(self, method, *args, busy=busy, group="write", exclusive=False, **kwargs)
+        run_call(
+            self,
+            operation,
+            busy=busy,
+            then=then,
+            failed=failed,
+            progress=progress,
+            group="write",
+            exclusive=False,
+        )
 
     def on_screen_resume(self) -> None:
         self.query_one(NoticeLine).show(self.roster.notice)

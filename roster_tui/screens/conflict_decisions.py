@@ -27,9 +27,7 @@ class ConflictDecisions:
         def go(ok: bool | None = True) -> None:
             if ok:
                 self.write(  # type: ignore[attr-defined]
-                    "resolve_conflicts",
-                    ids,
-                    decision,
+                    lambda engine: engine.resolve_conflicts(ids, decision),
                     then=done,
                     busy=f"Deciding {plural(len(ids), 'conflict')}…",
                 )

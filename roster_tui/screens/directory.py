@@ -98,14 +98,14 @@ class DirectoryScreen(RosterScreen):
         if kind == "classroom":
 
             def classes(offset: int, limit: int) -> Any:
-                return gw.call("find_classrooms", query, offset, limit)
+                return gw.run(lambda engine: engine.find_classrooms(query, offset, limit))
 
             self.table.configure(CLASS_COLUMNS, classes, classroom_row)
             return
         who = None if kind == "people" else kind
 
         def people(offset: int, limit: int) -> Any:
-            return gw.call("find_users", query, who, None, offset, limit)
+            return gw.run(lambda engine: engine.find_users(query, who, None, offset, limit))
 
         self.table.configure(PEOPLE_COLUMNS, people, person_row)
 

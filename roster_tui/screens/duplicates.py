@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
+from daemon.duplicates.models import ScanSummary
 from roster_tui.screens.base import RosterScreen
 from roster_tui.screens.dialogs import ConfirmScreen
 from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
@@ -124,7 +125,11 @@ class DuplicatesScreen(RosterScreen):
         if not self.available:
             self.show_unavailable()
             return
-        self.call("duplicates_list", "open", 0, 50, then=self.show_page, failed=self.list_failed)
+        self.call(
+            lambda engine: engine.duplicates_list("open", 0, 50),
+            then=self.show_page,
+            failed=self.list_failed,
+        )
 
     def list_failed(self, exc: Exception) -> None:
         self.roster.show_error(exc)
@@ -265,11 +270,9 @@ class DuplicatesScreen(RosterScreen):
     def merge(self, c: Any, keep: Any, other: Any) -> None:
         self._next()
         self.write(
-            "duplicates_merge",
-            c.left.user_id,
-            c.right.user_id,
-            keep.user_id,
-            c.candidate_id,
+            lambda engine: engine.duplicates_merge(
+                c.left.user_id, c.right.user_id, keep.user_id, c.candidate_id
+            ),
             busy=f"Merging #{other.user_id} into #{keep.user_id}…",
             then=self._done(
                 f"#{other.user_id} merged into #{keep.user_id} {person(keep)}. u undoes it.",
@@ -282,9 +285,7 @@ class DuplicatesScreen(RosterScreen):
         c = self.candidates[0]
         self._next()
         self.write(
-            "duplicates_reject",
-            c.left.user_id,
-            c.right.user_id,
+            lambda engine: engine.duplicates_reject(c.left.user_id, c.right.user_id),
             busy="Recording…",
             then=self._done(
                 f"#{c.left.user_id} and #{c.right.user_id} will not be proposed again.",
@@ -297,8 +298,7 @@ class DuplicatesScreen(RosterScreen):
         c = self.candidates[0]
         self._next()
         self.write(
-            "duplicates_skip",
-            c.candidate_id,
+            lambda engine: engine.duplicates_skip(c.candidate_id),
             busy="Skipping…",
             then=self._done(f"Pair #{c.candidate_id} skipped for now.", "Skipped"),
             failed=self._write_failed,
@@ -312,12 +312,19 @@ class DuplicatesScreen(RosterScreen):
                 self.notify(f"Merge {merge_id} undone: both records are back.", title="Undone")
             self.reload()
 
-        self.write("duplicates_undo_last", busy="Undoing the last merge…", then=undone)
+        self.write(
+            lambda engine: engine.duplicates_undo_last(),
+            busy="Undoing the last merge…",
+            then=undone,
+        )
 
     def action_scan(self) -> None:
-        def scanned(result: dict[str, Any]) -> None:
-            found = result.get("open", result.get("found", 0))
-            self.notify(f"{plural(int(found or 0), 'candidate pair')} found.", title="Scan done")
+        def scanned(result: ScanSummary) -> None:
+            self.notify(f"{plural(result.open, 'candidate pair')} found.", title="Scan done")
             self.reload()
 
-        self.write("duplicates_scan", busy="Scanning the directory for duplicates…", then=scanned)
+        self.write(
+            lambda engine: engine.duplicates_scan(),
+            busy="Scanning the directory for duplicates…",
+            then=scanned,
+        )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, Protocol
 
 from rich.table import Table
 from rich.text import Text
@@ -13,6 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
+from daemon.directory.shapes import ClassroomDetail, ClassroomRow, HistoryEntry, UserDetail
 from roster_tui.screens.base import RosterScreen, tab_after
 from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
 from roster_tui.words import when
@@ -34,8 +36,23 @@ TABS = ["details", "links", "classes", "history"]
 CLASSROOM_TABS = ["details", "members", "history"]
 
 
-def name_of(row: dict[str, Any]) -> str:
-    return f"{row.get('given_name') or ''} {row.get('family_name') or ''}".strip() or "(no name)"
+class Named(Protocol):
+    """A person as a record, a link, a member or a merged record names them."""
+
+    @property
+    def given_name(self) -> str | None: ...
+
+    @property
+    def family_name(self) -> str | None: ...
+
+
+def name_of(row: Named | Mapping[str, Any]) -> str:
+    """'Given Family' of a record, or of a row of a page of people (a dict)."""
+    if isinstance(row, Mapping):
+        given, family = row.get("given_name"), row.get("family_name")
+    else:
+        given, family = row.given_name, row.family_name
+    return f"{given or ''} {family or ''}".strip() or "(no name)"
 
 
 class RecordScreen(RosterScreen):
@@ -55,7 +72,7 @@ class RecordScreen(RosterScreen):
     def __init__(self, user_id: int) -> None:
         super().__init__()
         self.user_id = user_id
-        self.user: dict[str, Any] | None = None
+        self.user: UserDetail | None = None
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.MODE)
@@ -72,70 +89,67 @@ class RecordScreen(RosterScreen):
         yield from bottom_bars()
 
     def reload(self) -> None:
-        self.call("user_detail", str(self.user_id), then=self.show_user)
+        user = str(self.user_id)
+        self.call(lambda engine: engine.user_detail(user), then=self.show_user)
 
-    def show_user(self, user: dict[str, Any]) -> None:
+    def show_user(self, user: UserDetail) -> None:
         self.user = user
         now = self.now()
         title = Text(no_wrap=True, overflow="ellipsis")
         title.append(name_of(user), style="bold")
-        title.append(f"  {user.get('kind')} · {STATUS_WORD.get(user['status'], user['status'])}")
-        title.append(f" · #{user['user_id']}")
+        title.append(f"  {user.kind} · {STATUS_WORD.get(user.status, user.status)}")
+        title.append(f" · #{user.user_id}")
         self.query_one("#record-title", Static).update(title)
         self.query_one("#record-details", Static).update(details(user, now))
         links = self.query_one("#record-links", DataTable)
         links.clear(columns=True)
         links.add_columns("Name", "SIS id", "Relationship", "Status", "Origin")
-        for link in user.get("links", []):
+        for link in user.links:
             links.add_row(
                 name_of(link),
-                link.get("sis_id") or "–",
-                link.get("relationship") or "",
-                link.get("status"),
-                link.get("origin"),
-                key=str(link["user_id"]),
+                link.sis_id or "–",
+                link.relationship or "",
+                link.status,
+                link.origin,
+                key=str(link.user_id),
             )
         classes = self.query_one("#record-classes", DataTable)
         classes.clear(columns=True)
         classes.add_columns("Classroom", "SIS id", "Role", "Status")
-        for c in user.get("classrooms", []):
-            classes.add_row(
-                c.get("name") or "", c.get("sis_id") or "–", c.get("role"), c.get("status")
-            )
+        for c in user.classrooms:
+            classes.add_row(c.name or "", c.sis_id or "–", c.role, c.status)
         history = self.query_one("#record-history", DataTable)
         history.clear(columns=True)
         history.add_columns("When", "Who", "What", "Detail")
-        events = list(user.get("history", []))
-        if user.get("created_run") is not None and not any(
-            h.get("what") == "create" for h in events
-        ):
+        events = list(user.history)
+        if user.created_run is not None and not any(h.what == "create" for h in events):
             events.append(
-                {
-                    "happened_at": user.get("created_at"),
-                    "who": f"run {user['created_run']}",
-                    "what": "create",
-                    "detail": "created by the sync",
-                }
+                HistoryEntry(
+                    happened_at=user.created_at,
+                    who=f"run {user.created_run}",
+                    what="create",
+                    detail="created by the sync",
+                )
             )
         for h in events:
             history.add_row(
-                when(h.get("happened_at"), now),
-                h.get("who") or "",
-                (h.get("what") or "").split(".")[-1].replace("_", " "),
-                readable(h.get("detail"))[:200],
+                when(h.happened_at, now),
+                h.who or "",
+                (h.what or "").split(".")[-1].replace("_", " "),
+                readable(h.detail)[:200],
             )
         for table in (links, classes, history):
             if not table.row_count:
                 table.add_row("(none)", *[""] * (len(table.columns) - 1))
         tabs = self.query_one(TabbedContent)
-        tabs.get_tab("links").label = f"Links ({len(user.get('links', []))})"
-        tabs.get_tab("classes").label = f"Classes ({len(user.get('classrooms', []))})"
+        tabs.get_tab("links").label = f"Links ({len(user.links)})"
+        tabs.get_tab("classes").label = f"Classes ({len(user.classrooms)})"
         tabs.get_tab("history").label = f"History ({len(events)})"
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "unarchive":
-            return self.user is not None and self.user.get("status") == "archived"
+            return self.user is not None and self.user.status == "archived"
         return True
 
     def action_tab(self, step: int) -> None:
@@ -163,9 +177,9 @@ class RecordScreen(RosterScreen):
 
         def answered(ok: bool | None) -> None:
             if ok:
+                user = str(self.user_id)
                 self.write(
-                    "unarchive_user",
-                    str(self.user_id),
+                    lambda engine: engine.unarchive_user(user),
                     busy=f"Unarchiving {name}…",
                     then=unarchived,
                 )
@@ -195,36 +209,31 @@ def readable(detail: str | None) -> str:
     return "; ".join(f"{k}: {v}" for k, v in data.items()) or "–"
 
 
-def details(user: dict[str, Any], now: Any) -> Table:
+def details(user: UserDetail, now: Any) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
     for label, key in DETAIL_FIELDS:
-        value = user.get(key)
+        value = getattr(user, key)
         if value not in (None, ""):
             grid.add_row(label, str(value))
-    schools = user.get("schools") or []
-    grid.add_row("Schools", ", ".join(schools) if schools else "–")
-    grid.add_row("Account", "active (signs in)" if user.get("account_active") else "not activated")
-    if user.get("contacts_edited"):
+    grid.add_row("Schools", ", ".join(user.schools) if user.schools else "–")
+    grid.add_row("Account", "active (signs in)" if user.account_active else "not activated")
+    if user.contacts_edited:
         grid.add_row("Contacts", "edited by hand: the sync asks before changing them")
-    grid.add_row(
-        "Created", f"{when(user.get('created_at'), now)} by run {user.get('created_run') or '–'}"
-    )
-    if user.get("status") == "archived":
-        run = user.get("archived_run")
+    grid.add_row("Created", f"{when(user.created_at, now)} by run {user.created_run or '–'}")
+    if user.status == "archived":
+        run = user.archived_run
         grid.add_row(
             "Archived",
-            f"{when(user.get('archived_at'), now)} " + (f"by run {run}" if run else "by hand"),
+            f"{when(user.archived_at, now)} " + (f"by run {run}" if run else "by hand"),
         )
-    for merged in user.get("merged_records") or []:
+    for merged in user.merged_records:
         grid.add_row(
-            "Merged in",
-            f"{name_of(merged)} ({merged.get('sis_id') or '#' + str(merged['user_id'])})",
+            "Merged in", f"{name_of(merged)} ({merged.sis_id or '#' + str(merged.user_id)})"
         )
-    attributes = user.get("attributes") or []
-    for a in attributes:
-        grid.add_row(f"· {a['name']}", f"{a.get('value')} ({a.get('status')})")
+    for a in user.attributes:
+        grid.add_row(f"· {a.name}", f"{a.value} ({a.status})")
     return grid
 
 
@@ -242,16 +251,17 @@ class ClassroomScreen(RosterScreen):
         Binding("right_square_bracket", "tab(1)", "Tabs", key_display="[ ]"),
     ]
 
-    def __init__(self, row: dict[str, Any]) -> None:
+    def __init__(self, row: ClassroomRow) -> None:
         super().__init__()
-        self.row = row
+        self.room = ClassroomDetail.model_validate(row)  # what the list knew, until it loads
+        self.students: int | None = row.get("students")
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.MODE)
-        yield Plain(self._title(self.row), id="record-title")
+        yield Plain(self._title(self.room), id="record-title")
         with TabbedContent(id="record-tabs"):
             with TabPane("Details", id="details"), VerticalScroll():
-                yield Plain(self._grid(self.row), id="record-details")
+                yield Plain(self._grid(self.room, self.students), id="record-details")
             with TabPane("Members", id="members"):
                 yield DataTable(id="record-members", cursor_type="row")
             with TabPane("History", id="history"):
@@ -259,61 +269,50 @@ class ClassroomScreen(RosterScreen):
         yield from bottom_bars()
 
     @staticmethod
-    def _title(row: dict[str, Any]) -> Text:
-        return Text(f"{row.get('name')}  classroom · {row.get('status')}", style="bold")
+    def _title(room: ClassroomDetail) -> Text:
+        return Text(f"{room.name}  classroom · {room.status}", style="bold")
 
     @staticmethod
-    def _grid(row: dict[str, Any]) -> Table:
+    def _grid(room: ClassroomDetail, students: int | None) -> Table:
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold")
         grid.add_column()
-        for label, key in (
-            ("SIS id", "sis_id"),
-            ("School", "school"),
-            ("Type", "class_type"),
-            ("Students", "students"),
-            ("Origin", "origin"),
-            ("Status", "status"),
+        for label, value in (
+            ("SIS id", room.sis_id),
+            ("School", room.school),
+            ("Type", room.class_type),
+            ("Students", students),
+            ("Origin", room.origin),
+            ("Status", room.status),
         ):
-            grid.add_row(label, str(row.get(key) if row.get(key) is not None else "–"))
-        if row.get("name_locked"):
+            grid.add_row(label, str(value if value is not None else "–"))
+        if room.name_locked:
             grid.add_row("Name", "renamed by hand: the sync keeps this name")
         return grid
 
     def reload(self) -> None:
-        self.call("classroom_detail", str(self.row["classroom_id"]), then=self.show_classroom)
+        classroom = str(self.room.classroom_id)
+        self.call(lambda engine: engine.classroom_detail(classroom), then=self.show_classroom)
 
-    def show_classroom(self, room: dict[str, Any]) -> None:
-        members = room.get("members", [])
-        room = {
-            **room,
-            "students": sum(
-                1 for m in members if m["role"] == "student" and m["status"] == "active"
-            ),
-        }
-        self.query_one("#record-details", Static).update(self._grid(room))
+    def show_classroom(self, room: ClassroomDetail) -> None:
+        self.room = room
+        members = room.members
+        self.students = sum(1 for m in members if m.role == "student" and m.status == "active")
+        self.query_one("#record-details", Static).update(self._grid(room, self.students))
         table = self.query_one("#record-members", DataTable)
         table.clear(columns=True)
         table.add_columns("Name", "SIS id", "Role", "Status", "Origin")
         for m in members:
             table.add_row(
-                name_of(m),
-                m.get("sis_id") or "–",
-                m["role"],
-                m["status"],
-                m["origin"],
-                key=str(m["user_id"]),
+                name_of(m), m.sis_id or "–", m.role, m.status, m.origin, key=str(m.user_id)
             )
         history = self.query_one("#record-history", DataTable)
         history.clear(columns=True)
         history.add_columns("When", "Who", "What", "Detail")
         now = self.now()
-        for h in room.get("history", []):
+        for h in room.history:
             history.add_row(
-                when(h.get("happened_at"), now),
-                h.get("who") or "",
-                h.get("what") or "",
-                (h.get("detail") or "")[:60],
+                when(h.happened_at, now), h.who or "", h.what or "", (h.detail or "")[:60]
             )
         self.query_one("#record-tabs", TabbedContent).get_tab(
             "members"

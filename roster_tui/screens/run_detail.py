@@ -71,7 +71,8 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
         self.reload_run()
 
     def reload_run(self) -> None:
-        self.call("get_run", self.run_id, then=self.show_run, group="run")
+        run_id = self.run_id
+        self.call(lambda engine: engine.get_run(run_id), then=self.show_run, group="run")
 
     def show_run(self, run: Run) -> None:
         first = self.run is None

@@ -72,8 +72,15 @@ class RunsScreen(RunDecisions, RosterScreen):
         self.query_one("#runs", FillTable).set_columns(COLUMNS)
 
     def reload(self) -> None:
-        self.call("list_runs", 200, then=self.show_runs, failed=self.load_failed)
-        self.call("notify_status", then=self.show_outbox, failed=self.no_outbox, group="outbox")
+        self.call(
+            lambda engine: engine.list_runs(200), then=self.show_runs, failed=self.load_failed
+        )
+        self.call(
+            lambda engine: engine.notify_status(),
+            then=self.show_outbox,
+            failed=self.no_outbox,
+            group="outbox",
+        )
 
     def show_outbox(self, state: NotifyStatus) -> None:
         """One line, only when notifications wait or could not be sent (a daemon that cannot

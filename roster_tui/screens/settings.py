@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -12,6 +12,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Static
 
+from daemon.settings import SettingRow
 from roster_tui.gateway import describe_error
 from roster_tui.screens.base import RosterScreen, run_call
 from roster_tui.screens.dialogs import dialog_buttons
@@ -32,7 +33,7 @@ class SettingsScreen(RosterScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.settings: list[dict[str, Any]] = []
+        self.settings: list[SettingRow] = []
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.MODE)
@@ -44,22 +45,22 @@ class SettingsScreen(RosterScreen):
         self.query_one(FillTable).set_columns([("Setting", 32), ("Value", 16), ("Allowed", None)])
 
     def reload(self) -> None:
-        self.call("settings_show", then=self.show_settings)
+        self.call(lambda engine: engine.settings_show(), then=self.show_settings)
 
-    def show_settings(self, settings: list[dict[str, Any]]) -> None:
+    def show_settings(self, settings: list[SettingRow]) -> None:
         self.settings = settings
         table = self.query_one(DataTable)
         keep = table.cursor_row if table.row_count else 0
         table.clear()
         for s in settings:
-            table.add_row(s["key"], Text(s["value"], style="bold"), s["allowed"], key=s["key"])
+            table.add_row(s.key, Text(s.value, style="bold"), s.allowed, key=s.key)
         if settings:
             table.move_cursor(row=min(keep, len(settings) - 1), animate=False)
         self.show_meaning()
         self.refresh_bindings()
 
     @property
-    def current(self) -> dict[str, Any] | None:
+    def current(self) -> SettingRow | None:
         row = self.query_one(DataTable).cursor_row
         return self.settings[row] if 0 <= row < len(self.settings) else None
 
@@ -68,9 +69,9 @@ class SettingsScreen(RosterScreen):
         s = self.current
         text = Text()
         if s is not None:
-            text.append(f"{s['key']} = {s['value']}\n", style="bold")
-            text.append(f"{s['meaning']}\n")
-            text.append(f"Allowed: {s['allowed']}. ", style="italic")
+            text.append(f"{s.key} = {s.value}\n", style="bold")
+            text.append(f"{s.meaning}\n")
+            text.append(f"Allowed: {s.allowed}. ", style="italic")
             text.append(NOTE, style="dim")
         self.query_one("#setting-meaning", Static).update(text)
 
@@ -84,32 +85,32 @@ class SettingsScreen(RosterScreen):
         if s is None:
             return
 
-        def edited(settings: list[dict[str, Any]] | None) -> None:
+        def edited(settings: list[SettingRow] | None) -> None:
             if settings is not None:
                 self.show_settings(settings)
-                new = next((x["value"] for x in settings if x["key"] == s["key"]), "?")
-                self.notify(f"{s['key']} = {new}. {NOTE}", title="Setting changed")
+                new = next((x.value for x in settings if x.key == s.key), "?")
+                self.notify(f"{s.key} = {new}. {NOTE}", title="Setting changed")
 
         self.app.push_screen(EditSettingScreen(s), edited)
 
 
-class EditSettingScreen(ModalScreen[list[dict[str, Any]] | None]):
+class EditSettingScreen(ModalScreen[list[SettingRow] | None]):
     """Asks the engine to set the value; its refusal (with the allowed values) stays on screen."""
 
     AUTO_FOCUS = "#value"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, setting: dict[str, Any]) -> None:
+    def __init__(self, setting: SettingRow) -> None:
         super().__init__(classes="dialog-screen")
         self.setting = setting
 
     def compose(self) -> ComposeResult:
         s = self.setting
         with Vertical(id="dialog", classes="-small"):
-            yield Plain(f"Change {s['key']}", id="dialog-title")
+            yield Plain(f"Change {s.key}", id="dialog-title")
             with VerticalScroll(id="dialog-body"):
-                yield Plain(f"{s['meaning']}\nAllowed: {s['allowed']}.", id="consequences")
-            yield Field(s["value"], id="value", select_on_focus=True, compact=True)
+                yield Plain(f"{s.meaning}\nAllowed: {s.allowed}.", id="consequences")
+            yield Field(s.value, id="value", select_on_focus=True, compact=True)
             yield Plain("", id="problem")
             yield dialog_buttons("Save (enter)")
 
@@ -117,15 +118,14 @@ class EditSettingScreen(ModalScreen[list[dict[str, Any]] | None]):
     @on(Input.Submitted)
     def save(self) -> None:
         value = self.query_one(Input).value.strip()
-        if value == self.setting["value"]:
+        if value == self.setting.value:
             self.dismiss(None)
             return
         self.query_one("#problem", Static).update("Checking…")
+        key = self.setting.key
         run_call(
             self,
-            "settings_set",
-            self.setting["key"],
-            value,
+            lambda engine: engine.settings_set(key, value),
             then=self.dismiss,
             failed=self.refused,
             group="write",

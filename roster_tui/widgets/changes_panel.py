@@ -102,7 +102,7 @@ class ChangesPanel(Horizontal):
         self.query_one("#changes-caption", Static).update("Loading…")
 
         def fetch(offset: int, limit: int) -> Any:
-            return gw.call("change_page", run_id, kind, op, offset, limit)
+            return gw.run(lambda engine: engine.change_page(run_id, kind, op, offset, limit))
 
         if kind is None:
             self.query_one(PagedTable).configure(COLUMNS, fetch, change_row)

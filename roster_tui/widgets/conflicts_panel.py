@@ -84,8 +84,9 @@ class ConflictsPanel(Vertical):
 
         def fetch(offset: int, limit: int) -> Any:
             if run_id is None and offset == 0:
-                self.statuses = {r.run_id: r.status for r in gw.call("list_runs", 200)}
-            return gw.call("conflicts", run_id, open_only, offset, limit)
+                runs = gw.run(lambda engine: engine.list_runs(200))
+                self.statuses = {r.run_id: r.status for r in runs}
+            return gw.run(lambda engine: engine.conflicts(run_id, open_only, offset, limit))
 
         self.table.configure(self.columns(), fetch, self.row)
 

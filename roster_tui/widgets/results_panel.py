@@ -86,7 +86,7 @@ class RowsPanel(Vertical):
         self.query_one(".caption", Static).update("Loading…")
 
         def fetch(offset: int, limit: int) -> Any:
-            return gw.call("results_page", run_id, status, offset, limit)
+            return gw.run(lambda engine: engine.results_page(run_id, status, offset, limit))
 
         self.query_one(PagedTable).configure(COLUMNS, fetch, result_row)
 

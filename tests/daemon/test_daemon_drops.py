@@ -279,7 +279,7 @@ def test_drops_are_planned_in_export_order_and_an_older_one_is_superseded(
         "run-4-sftp-2026-12-01",
     ]
     assert runs_in(client) == [(1, "applied"), (2, "applied"), (3, "applied"), (4, "applied")]
-    assert client.user_detail("stu-1001")["given_name"] == "Clara"  # the newest export holds
+    assert client.user_detail("stu-1001").given_name == "Clara"  # the newest export holds
 
     # an older export arriving late is never planned: it is superseded, and says why
     upload(put, "2026-11-27", SAMPLE / "day1", EXPORTED + 400)

@@ -166,7 +166,7 @@ def _daemon_with_a_planned_run(make_daemon_config, start_daemon, clock, tmp_path
 
 
 def _auto_apply(client) -> str:
-    return next(r["value"] for r in client.settings_show() if r["key"] == "auto_apply")
+    return next(r.value for r in client.settings_show() if r.key == "auto_apply")
 
 
 def test_a_rostering_admin_may_reject_a_run_and_change_settings(

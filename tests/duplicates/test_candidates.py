@@ -166,7 +166,7 @@ def test_a_rescan_keeps_the_candidate_id_of_a_pair_found_again(sync, tiny):
     sync.apply(tiny)
     first = sync.engine.duplicates_list().items[0].candidate_id
     result = sync.engine.duplicates_scan()
-    assert result["new"] == 0
+    assert result.new == 0
     assert sync.engine.duplicates_list().items[0].candidate_id == first
 
 

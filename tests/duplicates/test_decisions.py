@@ -78,8 +78,8 @@ def hand_made_students(sync, tiny):
 def test_archive_unsynced_dry_run_counts_per_school_and_changes_nothing(sync, hand_made_students):
     version = sync.engine.db.directory_version()
     result = sync.engine.archive_unsynced(dry_run=True)
-    assert result["total"] == 2
-    assert [(s["name"], s["students"]) for s in result["schools"]] == [("Alder School", 2)]
+    assert result.total == 2
+    assert [(s.name, s.students) for s in result.schools] == [("Alder School", 2)]
     assert sync.engine.db.directory_version() == version
     assert (
         sync.engine.db.one("SELECT count(*) FROM users WHERE origin = 'hand' AND status = 'active'")
@@ -89,13 +89,13 @@ def test_archive_unsynced_dry_run_counts_per_school_and_changes_nothing(sync, ha
 
 def test_archive_unsynced_archives_hand_made_students_of_synced_schools(sync, hand_made_students):
     result = sync.engine.archive_unsynced(dry_run=False)
-    assert result["archived"] == 2
+    assert result.archived == 2
     statuses = sync.engine.db.rows(
         "SELECT user_id, status FROM users WHERE origin = 'hand' ORDER BY user_id"
     )
     old, left, adult = hand_made_students
     assert statuses == [(old, "archived"), (left, "archived"), (adult, "active")]
-    assert sync.engine.archive_unsynced(dry_run=True)["total"] == 0
+    assert sync.engine.archive_unsynced(dry_run=True).total == 0
     assert (
         sync.engine.db.one(
             "SELECT count(*) FROM audit_log WHERE action = 'students.archive_unsynced'"

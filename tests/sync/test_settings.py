@@ -9,10 +9,10 @@ from daemon.settings import SettingError
 
 
 def test_settings_show_lists_every_setting_with_its_meaning(engine):
-    rows = {r["key"]: r for r in engine.settings_show()}
-    assert rows["student_id"]["value"] == "sourcedId"
-    assert rows["guardian_roles"]["value"] == "parent,guardian"
-    assert all(r["meaning"] and r["allowed"] for r in rows.values())
+    rows = {r.key: r for r in engine.settings_show()}
+    assert rows["student_id"].value == "sourcedId"
+    assert rows["guardian_roles"].value == "parent,guardian"
+    assert all(r.meaning and r.allowed for r in rows.values())
 
 
 def test_a_bad_setting_value_is_refused_with_the_allowed_values(engine):
@@ -125,9 +125,7 @@ def test_daily_sync_disabled_allows_students_made_by_hand(engine):
 @pytest.mark.parametrize("value, stored", [("2:30", "02:30"), ("23:59", "23:59")])
 def test_sync_start_time_accepts_a_time_of_day(engine, value, stored):
     engine.settings_set("sync_start_time", value)
-    assert (
-        next(r["value"] for r in engine.settings_show() if r["key"] == "sync_start_time") == stored
-    )
+    assert next(r.value for r in engine.settings_show() if r.key == "sync_start_time") == stored
 
 
 @pytest.mark.parametrize("value", ["24:00", "noon", "7"])
@@ -139,9 +137,7 @@ def test_sync_start_time_refuses_anything_else(engine, value):
 @pytest.mark.parametrize("value", ["true", "false"])
 def test_sync_on_arrival_is_stored(engine, value):
     engine.settings_set("sync_on_arrival", value)
-    assert (
-        next(r["value"] for r in engine.settings_show() if r["key"] == "sync_on_arrival") == value
-    )
+    assert next(r.value for r in engine.settings_show() if r.key == "sync_on_arrival") == value
 
 
 # --------------------------------------------------------------------------- guardians

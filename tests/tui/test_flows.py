@@ -190,7 +190,7 @@ async def test_change_a_setting_and_the_next_plan_follows_it(demo_engine: Engine
         await press(pilot, "6")
         screen = app.screen
         assert isinstance(screen, SettingsScreen)
-        row = [s["key"] for s in screen.settings].index("deletion_threshold")
+        row = [s.key for s in screen.settings].index("deletion_threshold")
         screen.query_one(DataTable).move_cursor(row=row)
         await press(pilot, "enter")
         assert isinstance(app.screen, EditSettingScreen)
