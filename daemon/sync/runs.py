@@ -17,13 +17,15 @@ from daemon.ingest import ingest_drop, run_schema
 from daemon.ingest.header import FileRefused
 from daemon.ingest.issues import store_issues
 from daemon.progress import Progress
-from daemon.settings import load_settings
+from daemon.settings import SyncSettings, load_settings
 from daemon.sync.apply import crash_point, write_plan
 from daemon.sync.conflicts import apply_taken_conflicts
 from daemon.sync.context import PlanContext
 from daemon.sync.holds import check_thresholds
 from daemon.sync.plan import PlanWouldBreak, make_plan
+from daemon.sync.rollover import find_rekeyed
 from daemon.sync.run_files import record_run_files
+from daemon.sync.withheld import withhold_archives
 
 KEEP_STAGING_RUNS = 5  # staging of older finished runs is dropped (results stay)
 # Runs this process is planning now. Only one process can open the database for writing, so any
@@ -145,15 +147,26 @@ def _plan(db: Database, ctx: PlanContext, progress: Progress, timings: dict[str,
     record_run_files(db, ctx.run_id, None)  # counts again, with issues found while planning
     checks = check_thresholds(db, counts, ctx.settings)
     reasons = [c.reason(ctx.settings) for c in checks if c.held]
+    rekeyed = find_rekeyed(db, ctx.schema)
+    withheld, why = {}, _withhold_why(ctx.settings, counts, bool(reasons))
+    if why is not None:
+        withheld = withhold_archives(db, ctx.run_id, ctx.schema)
+        for kind in withheld:
+            counts[kind]["archive"] = 0
+        reasons = []  # nothing over the threshold applies: the archives wait
+    if rekeyed.held:
+        reasons.append(rekeyed.reason())
     timings["plan"] = time.monotonic() - started
     summary = {
         "changes": counts,
         "notes": ctx.notes,
         "thresholds": [c.__dict__ for c in checks],
+        "withheld": withheld,
     }
     db.execute(
         """UPDATE runs SET status = ?, planned_at = current_timestamp, base_version = ?,
-                  settings_json = ?, hold_reasons = ?, summary_json = ?, timings_json = ?
+                  settings_json = ?, hold_reasons = ?, summary_json = ?, timings_json = ?,
+                  withheld_why = ?
            WHERE run_id = ?""",
         [
             "held" if reasons else "planned",
@@ -162,9 +175,23 @@ def _plan(db: Database, ctx: PlanContext, progress: Progress, timings: dict[str,
             reasons,
             json.dumps(summary),
             json.dumps(timings),
+            why,
             ctx.run_id,
         ],
     )
+
+
+def _withhold_why(
+    settings: SyncSettings, counts: dict[str, dict[str, int]], over: bool
+) -> str | None:
+    """Why this run's archives wait for a decision instead of applying with the rest, if they do."""
+    if not any(ops.get("archive") for ops in counts.values()):
+        return None
+    if settings.archive_mode == "additions_only":
+        return "additions_only"
+    if over and settings.threshold_action == "withhold_archives":
+        return "threshold"
+    return None
 
 
 def _fail(db: Database, run_id: int, message: str) -> None:

@@ -13,6 +13,7 @@ from textual.widgets import Static, TabbedContent, TabPane, Tabs
 from daemon.models import Run
 from roster_tui.screens.base import RosterScreen, tab_after
 from roster_tui.screens.conflict_decisions import ConflictDecisions
+from roster_tui.screens.dialogs import WithheldDecisionScreen
 from roster_tui.screens.run_decisions import RUN_DECISION_BINDINGS, RunDecisions, decision_allowed
 from roster_tui.widgets.changes_panel import ChangesPanel
 from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
@@ -37,6 +38,7 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
         Binding("escape", "back", "Back", show=False),
         *RUN_DECISION_BINDINGS,
         Binding("p", "replan", "Re-plan"),
+        Binding("w", "withheld", "Withheld…"),
         Binding("left_square_bracket", "tab(-1)", "Previous tab", key_display="[", show=False),
         Binding("right_square_bracket", "tab(1)", "Tabs", key_display="[ ]"),
     ]
@@ -105,9 +107,49 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
         allowed = decision_allowed(self.run, action)
         if allowed is not None:
             return allowed
+        if action == "withheld":  # once the run is applied, until someone decides
+            return (
+                self.run is not None and self.run.status == "applied" and self.run.withheld_waiting
+            )
         if action == "replan":  # an open run is decided here first
             return self.run is not None and self.run.status not in OPEN
         return True
+
+    def action_withheld(self) -> None:
+        run = self.run
+        if run is None or not run.withheld_waiting:
+            return
+
+        def answered(choice: tuple[str, str] | None) -> None:
+            if choice is None:
+                return
+            decision, reason = choice
+            self.write(
+                "decide_withheld",
+                run.run_id,
+                decision,
+                reason,
+                busy=f"Deciding the withheld archives of run {run.run_id}…",
+                then=self._withheld_decided,
+                failed=self._withheld_failed,
+            )
+
+        self.app.push_screen(WithheldDecisionScreen(run), answered)
+
+    def _withheld_decided(self, run: Run) -> None:
+        out = run.withheld_outcome
+        if run.withheld_decision == "approved":
+            said = (
+                f"{out.get('archived', 0):,} archived, {out.get('kept', 0):,} kept (changed since)"
+            )
+        else:
+            said = "dropped: nothing archived"
+        self.notify(said, title=f"Run {run.run_id}: withheld archives")
+        self.reload_run()
+
+    def _withheld_failed(self, exc: Exception) -> None:
+        self.roster.show_error(exc)
+        self.reload_run()
 
     def action_tab(self, step: int) -> None:
         self.show_tab(tab_after(self.query_one(TabbedContent), TABS, step))
