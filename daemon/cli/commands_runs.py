@@ -72,6 +72,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_withheld)
 
+    p = sub.add_parser(
+        "revert",
+        help="plan a run that undoes an applied run (reviewed and applied like any other)",
+    )
+    p.add_argument("run", type=run_number, help=RUN_HELP)
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p.set_defaults(handler=cmd_revert)
+
     p = sub.add_parser("replan", help="plan a superseded run again from the same drop")
     p.add_argument("run", type=run_number, help=RUN_HELP)
     p.add_argument(
@@ -202,6 +210,11 @@ def cmd_withheld(args: argparse.Namespace) -> int:
     else:
         print(render.withheld_listing(run, page))
     return 0
+
+
+def cmd_revert(args: argparse.Namespace) -> int:
+    with engine(args) as e:
+        return _emit_run(args, e.revert_run(args.run))
 
 
 def cmd_replan(args: argparse.Namespace) -> int:

@@ -38,6 +38,8 @@ def run_summary(run: Run) -> str:
         f"  source: {run.source} ({run.source_kind}"
         + (f", OneRoster {run.oneroster_version})" if run.oneroster_version else ")"),
     ]
+    if run.reverted_run is not None:
+        lines.append(f"  Reverts run {run.reverted_run}: restores what it changed")
     if run.status == "failed":
         lines.append(f"  error: {run.error}")
         return "\n".join(lines)
@@ -154,6 +156,8 @@ def runs_table(runs: list[Run]) -> str:
 
 def _runs_marks(run: Run) -> str:
     marks = []
+    if run.reverted_run is not None:
+        marks.append(f"reverts run {run.reverted_run}")
     if run.withheld:
         waiting = " waiting" if run.withheld_waiting else ""
         marks.append(f"{run.total_withheld():,} archives withheld{waiting}")

@@ -26,7 +26,7 @@ from daemon.progress import Progress
 from daemon.service.drop_history import DropHistory
 from daemon.service.operations import ADMIN, CONTACTS, READ, operation
 from daemon.settings import SETTING_INFO, blackout_on, format_value, load_settings, set_setting
-from daemon.sync import queries, runs, withheld
+from daemon.sync import queries, revert, runs, withheld
 from daemon.sync.conflicts import resolve_conflicts
 from daemon.sync.export import ExportError, ExportSummary, export_directory
 from daemon.sync.runs import RunError
@@ -158,9 +158,17 @@ class Engine:
         self.progress.finish()
 
     @operation(ADMIN)
+    def revert_run(self, run_id: int) -> Run:
+        """Plan the run that undoes an applied run (reviewed and applied like any other)."""
+        new_id = revert.plan_revert(self.db, run_id, actor=self.actor)
+        return queries.get_run(self.db, new_id)
+
+    @operation(ADMIN)
     def replan_run(self, run_id: int, force: bool = False) -> Run:
         """A superseded plan is made again from the same drop, as a new run."""
         run = queries.get_run(self.db, run_id)
+        if run.reverted_run is not None:  # a revert is planned again against today's directory
+            return self.revert_run(run.reverted_run)
         if not Path(run.source).exists():
             raise RunError(
                 f"the drop of run {run_id} is no longer at {run.source}; find it in the archive "

@@ -145,18 +145,30 @@ def _plan(db: Database, ctx: PlanContext, progress: Progress, timings: dict[str,
         ctx.drop_all()
     store_issues(db, ctx.run_id, ctx.issues, workdir_for(db, ctx.run_id))
     record_run_files(db, ctx.run_id, None)  # counts again, with issues found while planning
+    rekeyed = find_rekeyed(db, ctx.schema)
+    timings["plan"] = time.monotonic() - started
+    finish_plan(db, ctx, counts, base_version, timings, [rekeyed.reason()] if rekeyed.held else [])
+
+
+def finish_plan(
+    db: Database,
+    ctx: PlanContext,
+    counts: dict[str, dict[str, int]],
+    base_version: int,
+    timings: dict[str, float],
+    own_holds: list[str],
+) -> None:
+    """A planned run's last step (drops and reverts alike): the deletion threshold holds it or
+    withholds its archives, and the run becomes planned or held with its summary."""
     checks = check_thresholds(db, counts, ctx.settings)
     reasons = [c.reason(ctx.settings) for c in checks if c.held]
-    rekeyed = find_rekeyed(db, ctx.schema)
     withheld, why = {}, _withhold_why(ctx.settings, counts, bool(reasons))
     if why is not None:
         withheld = withhold_archives(db, ctx.run_id, ctx.schema)
         for kind in withheld:
             counts[kind]["archive"] = 0
         reasons = []  # nothing over the threshold applies: the archives wait
-    if rekeyed.held:
-        reasons.append(rekeyed.reason())
-    timings["plan"] = time.monotonic() - started
+    reasons += own_holds
     summary = {
         "changes": counts,
         "notes": ctx.notes,
@@ -300,13 +312,15 @@ def _record_applied(db: Database, run_id: int, actor: str, status: str, reason: 
         ],
     )
     supersede_open_runs(db, except_run=run_id)
+    reverted = db.one("SELECT reverted_run FROM runs WHERE run_id = ?", [run_id])
     audit(
         db,
         actor,
         "run.apply.override" if status == "held" else "run.apply",
         target_kind="run",
         target_id=run_id,
-        details={"reason": reason, "held": status == "held"},
+        details={"reason": reason, "held": status == "held"}
+        | ({"reverted_run": reverted} if reverted is not None else {}),
     )
 
 

@@ -13,7 +13,7 @@ from textual.widgets import Static, TabbedContent, TabPane, Tabs
 from daemon.models import Run
 from roster_tui.screens.base import RosterScreen, tab_after
 from roster_tui.screens.conflict_decisions import ConflictDecisions
-from roster_tui.screens.dialogs import WithheldDecisionScreen
+from roster_tui.screens.dialogs import ConfirmScreen, WithheldDecisionScreen
 from roster_tui.screens.run_decisions import RUN_DECISION_BINDINGS, RunDecisions, decision_allowed
 from roster_tui.widgets.changes_panel import ChangesPanel
 from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
@@ -39,6 +39,7 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
         *RUN_DECISION_BINDINGS,
         Binding("p", "replan", "Re-plan"),
         Binding("w", "withheld", "Withheld…"),
+        Binding("u", "revert", "Revert…"),
         Binding("left_square_bracket", "tab(-1)", "Previous tab", key_display="[", show=False),
         Binding("right_square_bracket", "tab(1)", "Tabs", key_display="[ ]"),
     ]
@@ -111,6 +112,8 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
             return (
                 self.run is not None and self.run.status == "applied" and self.run.withheld_waiting
             )
+        if action == "revert":  # only what changed the directory can be undone
+            return self.run is not None and self.run.status == "applied"
         if action == "replan":  # an open run is decided here first
             return self.run is not None and self.run.status not in OPEN
         return True
@@ -146,6 +149,39 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
             said = "dropped: nothing archived"
         self.notify(said, title=f"Run {run.run_id}: withheld archives")
         self.reload_run()
+
+    def action_revert(self) -> None:
+        run = self.run
+        if run is None or run.status != "applied":
+            return
+        body = (
+            f"This plans a new run that restores what run {run.run_id} changed: records it "
+            "created are archived, fields it updated get their old values back, records it "
+            "archived are unarchived, and memberships and links likewise.\n\n"
+            "Nothing changes yet: the new run is reviewed and approved like any other (the "
+            "deletion threshold applies). What a later run or a hand edit changed since becomes "
+            "a conflict to decide, never overwritten."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.write(
+                    "revert_run",
+                    run.run_id,
+                    busy=f"Planning the revert of run {run.run_id}…",
+                    then=self._revert_planned,
+                )
+
+        self.app.push_screen(
+            ConfirmScreen(f"Revert run {run.run_id}?", body, "Plan the revert"), answered
+        )
+
+    def _revert_planned(self, revert: Run) -> None:
+        self.notify(
+            f"Run {revert.run_id} undoes run {revert.reverted_run}: review it, then approve it.",
+            title=f"Run {revert.run_id} {revert.status}",
+        )
+        self.app.push_screen(RunDetailScreen(revert.run_id))
 
     def _withheld_failed(self, exc: Exception) -> None:
         self.roster.show_error(exc)

@@ -29,6 +29,8 @@ def title_line(run: Run, now: datetime) -> Text:
     text.append(f"  {short_source(run.source)} · created {when(run.created_at, now)}")
     if run.oneroster_version:
         text.append(f" · OneRoster {run.oneroster_version}")
+    if run.reverted_run is not None:
+        text.append(f" · reverts run {run.reverted_run}")
     return text
 
 
@@ -88,6 +90,11 @@ def _status(run: Run, now: datetime) -> RenderableType:
         text.append("Next: a approves it, x rejects it.\n")
     elif run.status == "superseded":
         text.append("Next: p plans its drop again against today's directory.\n")
+    if run.reverted_run is not None:
+        text.append(
+            f"This run undoes run {run.reverted_run}: it restores what that run changed; what "
+            "changed again since is under Conflicts.\n"
+        )
     if run.decided_at is not None:
         text.append(f"Decided {when(run.decided_at, now)} by {run.decided_by or '?'}\n")
     if run.override_by:

@@ -58,6 +58,17 @@ SESSIONS: dict[str, list[list[str]]] = {
         ["!", "replan", "2"],
         ["replan", "2", "--force"],
     ],
+    "a run reverted, and the revert reverted": [
+        ["run", DAY2, "--apply"],
+        ["!", "revert", "9"],
+        ["revert", "2"],
+        ["show", "3"],
+        ["apply", "3"],
+        ["revert", "3", "--json"],
+        ["apply", "4"],
+        ["runs"],
+        ["check"],
+    ],
     "a run rejected": [["run", DAY2], ["reject", "2", "--reason", "wrong term"], ["show", "2"]],
     "a superseded run planned again": [
         ["run", DAY2],

@@ -1,9 +1,10 @@
-"""Withheld archives in the review UI: the run detail says they wait, and w decides them."""
+"""Withheld archives and reverts in the review UI: the run detail says withheld archives wait
+and w decides them; u plans the revert of an applied run."""
 
 from __future__ import annotations
 
 from daemon.service.engine import Engine
-from roster_tui.screens.dialogs import WithheldDecisionScreen
+from roster_tui.screens.dialogs import ConfirmScreen, WithheldDecisionScreen
 from roster_tui.screens.run_detail import RunDetailScreen
 from tests.tui.conftest import SAMPLE, make_app, notices_of, press, text_of, type_text
 
@@ -41,3 +42,21 @@ async def test_withheld_archives_are_approved_from_the_run_detail(demo_engine: E
     run = demo_engine.get_run(run_id)
     assert run.withheld_reason == "end of the school year"
     assert run.withheld_outcome.get("archived", 0) > 0
+
+
+async def test_an_applied_run_is_reverted_from_its_detail(demo_engine: Engine) -> None:
+    app = make_app(demo_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "enter")  # the newest run: 3, held
+        assert not app.screen.check_action("revert", ())
+        await press(pilot, "escape", "down", "down", "enter")  # run 1, applied
+        screen = app.screen
+        assert isinstance(screen, RunDetailScreen) and screen.run.run_id == 1
+        await press(pilot, "u")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "restores what run 1 changed" in text_of(app.screen.query_one("#consequences"))
+        await press(pilot, "y")
+        new = app.screen
+        assert isinstance(new, RunDetailScreen) and new.run is not None
+        assert new.run.reverted_run == 1 and new.run.status in ("planned", "held")
+        assert "reverts run 1" in text_of(new.query_one("#run-title"))
