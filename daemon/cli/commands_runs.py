@@ -22,6 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--force", action="store_true", help="run it on a blackout day all the same (audited)"
     )
+    p.add_argument(
+        "--school",
+        action="append",
+        metavar="SIS_ID",
+        help="a school-level upload: plan only within this school (repeatable); other schools' "
+        "records are not archived for being absent",
+    )
     p.add_argument("--json", action="store_true", help="print the run as JSON")
     p.set_defaults(handler=cmd_run, creates_database=True)
 
@@ -153,7 +160,7 @@ def _emit_run(args: argparse.Namespace, run) -> int:  # type: ignore[no-untyped-
 
 def cmd_run(args: argparse.Namespace) -> int:
     with engine(args) as e:
-        run = e.plan_source(os.path.abspath(args.source), None, args.force)
+        run = e.plan_source(os.path.abspath(args.source), None, args.force, args.school)
         if args.apply and run.status == "planned":
             run = e.apply_run(run.run_id)
         code = _emit_run(args, run)

@@ -40,6 +40,8 @@ def run_summary(run: Run) -> str:
     ]
     if run.reverted_run is not None:
         lines.append(f"  Reverts run {run.reverted_run}: restores what it changed")
+    if run.scope:
+        lines.append(f"  Scope: school-level upload for {', '.join(run.scope)}")
     if run.status == "failed":
         lines.append(f"  error: {run.error}")
         return "\n".join(lines)
@@ -158,6 +160,8 @@ def _runs_marks(run: Run) -> str:
     marks = []
     if run.reverted_run is not None:
         marks.append(f"reverts run {run.reverted_run}")
+    if run.scope:
+        marks.append(f"schools: {', '.join(run.scope)}")
     if run.withheld:
         waiting = " waiting" if run.withheld_waiting else ""
         marks.append(f"{run.total_withheld():,} archives withheld{waiting}")

@@ -30,6 +30,7 @@ from daemon.sync import queries, revert, runs, withheld
 from daemon.sync.conflicts import resolve_conflicts
 from daemon.sync.export import ExportError, ExportSummary, export_directory
 from daemon.sync.runs import RunError
+from daemon.sync.scope import parse_scope
 
 
 def recent_drops(db: Database) -> tuple[list[DropInfo], int]:
@@ -104,7 +105,13 @@ class Engine:
         return f"today ({self.today()}) is in the blackout {found}"
 
     @operation(ADMIN)
-    def plan_source(self, source: str, source_kind: str | None = None, force: bool = False) -> Run:
+    def plan_source(
+        self,
+        source: str,
+        source_kind: str | None = None,
+        force: bool = False,
+        schools: list[str] | None = None,
+    ) -> Run:
         """A run from a drop. A path that names no drop at all is a mistake, not a failed run.
         On a blackout day only a forced run is planned (audited)."""
         check_source(source)
@@ -121,7 +128,12 @@ class Engine:
                 details={"source": source, "why": blackout},
             )
         run_id = runs.plan_source(
-            self.db, source, actor=self.actor, source_kind=source_kind, progress=self.progress
+            self.db,
+            source,
+            actor=self.actor,
+            source_kind=source_kind,
+            progress=self.progress,
+            scope=parse_scope(schools),
         )
         run = queries.get_run(self.db, run_id)
         if run.status == "planned" and self._auto_apply_allowed(run):
@@ -175,7 +187,7 @@ class Engine:
                 "folder and run it again"
             )
         return self.plan_source(
-            run.source, run.source_kind if run.source_kind != "folder" else None, force
+            run.source, run.source_kind if run.source_kind != "folder" else None, force, run.scope
         )
 
     # ------------------------------------------------------------------ withheld archives

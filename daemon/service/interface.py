@@ -23,7 +23,11 @@ class EngineClient(Protocol):
     def sync_now(self) -> str: ...
 
     def plan_source(
-        self, source: str, source_kind: str | None = None, force: bool = False
+        self,
+        source: str,
+        source_kind: str | None = None,
+        force: bool = False,
+        schools: list[str] | None = None,
     ) -> Run: ...
 
     def apply_run(

@@ -25,6 +25,7 @@ from daemon.sync.holds import check_thresholds
 from daemon.sync.plan import PlanWouldBreak, make_plan
 from daemon.sync.rollover import find_rekeyed
 from daemon.sync.run_files import record_run_files
+from daemon.sync.scope import MANIFEST_KEY, check_scope, mark_out_of_scope, parse_scope
 from daemon.sync.withheld import withhold_archives
 
 KEEP_STAGING_RUNS = 5  # staging of older finished runs is dropped (results stay)
@@ -65,14 +66,16 @@ def plan_source(
     actor: str,
     source_kind: str | None = None,
     progress: Progress | None = None,
+    scope: list[str] | None = None,
 ) -> int:
-    """Create a run from a folder or ZIP: load, validate, plan. Returns its id (even if failed)."""
+    """Create a run from a folder or ZIP: load, validate, plan. Returns its id (even if failed).
+    `scope`: the SIS ids of the schools a school-level upload speaks for."""
     progress = progress or Progress()
     recover_interrupted(db)
     run_id = int(db.one("SELECT nextval('run_ids')"))
     _PLANNING.add(run_id)
     try:
-        return _plan_source(db, run_id, source, actor, source_kind, progress)
+        return _plan_source(db, run_id, source, actor, source_kind, progress, scope or [])
     finally:
         _PLANNING.discard(run_id)
 
@@ -84,6 +87,7 @@ def _plan_source(
     actor: str,
     source_kind: str | None,
     progress: Progress,
+    scope: list[str],
 ) -> int:
     db.execute(
         "INSERT INTO runs (run_id, source, source_kind, status, created_at, created_by) "
@@ -119,7 +123,10 @@ def _plan_source(
                 for e, s in result.staged.items()
             },
             specs=dict(drop.format.specs),
+            scope=scope or parse_scope(drop.manifest.get(MANIFEST_KEY)),
         )
+        if ctx.scope:
+            db.execute("UPDATE runs SET scope = ? WHERE run_id = ?", [ctx.scope, run_id])
         for notice in drop.notices:
             ctx.note("drop", notice)
         _plan(db, ctx, progress, timings)
@@ -139,6 +146,8 @@ def _plan(db: Database, ctx: PlanContext, progress: Progress, timings: dict[str,
     started = time.monotonic()
     base_version = db.directory_version()
     try:
+        if ctx.scope:
+            _scope(db, ctx)
         with db.unordered():
             counts = make_plan(ctx, progress)
     finally:
@@ -148,6 +157,21 @@ def _plan(db: Database, ctx: PlanContext, progress: Progress, timings: dict[str,
     rekeyed = find_rekeyed(db, ctx.schema)
     timings["plan"] = time.monotonic() - started
     finish_plan(db, ctx, counts, base_version, timings, [rekeyed.reason()] if rekeyed.held else [])
+
+
+def _scope(db: Database, ctx: PlanContext) -> None:
+    """A school-level upload: its schools must exist; rows of other schools are left out."""
+    problem = check_scope(db, ctx)
+    if problem:
+        raise PlanWouldBreak(problem)
+    n = mark_out_of_scope(ctx)
+    shown = ", ".join(ctx.scope)
+    ctx.note(
+        "scope",
+        f"school-level upload for {shown}: records of other schools are not archived for being "
+        "absent, and the deletion threshold counts within these schools"
+        + (f"; {n:,} rows naming other schools were not synced (WARNING)" if n else ""),
+    )
 
 
 def finish_plan(
@@ -160,7 +184,7 @@ def finish_plan(
 ) -> None:
     """A planned run's last step (drops and reverts alike): the deletion threshold holds it or
     withholds its archives, and the run becomes planned or held with its summary."""
-    checks = check_thresholds(db, counts, ctx.settings)
+    checks = check_thresholds(db, counts, ctx.settings, ctx.scope)
     reasons = [c.reason(ctx.settings) for c in checks if c.held]
     withheld, why = {}, _withhold_why(ctx.settings, counts, bool(reasons))
     if why is not None:

@@ -31,6 +31,8 @@ def title_line(run: Run, now: datetime) -> Text:
         text.append(f" · OneRoster {run.oneroster_version}")
     if run.reverted_run is not None:
         text.append(f" · reverts run {run.reverted_run}")
+    if run.scope:
+        text.append(f" · schools {', '.join(run.scope)}")
     return text
 
 
@@ -94,6 +96,11 @@ def _status(run: Run, now: datetime) -> RenderableType:
         text.append(
             f"This run undoes run {run.reverted_run}: it restores what that run changed; what "
             "changed again since is under Conflicts.\n"
+        )
+    if run.scope:
+        text.append(
+            f"School-level upload for {', '.join(run.scope)}: other schools' records are not "
+            "archived for being absent; the deletion limits count within these schools.\n"
         )
     if run.decided_at is not None:
         text.append(f"Decided {when(run.decided_at, now)} by {run.decided_by or '?'}\n")

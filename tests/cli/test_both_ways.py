@@ -69,6 +69,12 @@ SESSIONS: dict[str, list[list[str]]] = {
         ["runs"],
         ["check"],
     ],
+    "a school-level upload": [
+        ["run", DAY2, "--school", "sch-oak", "--school", "sch-elm"],
+        ["show", "2"],
+        ["runs"],
+        ["results", "2"],
+    ],
     "a run rejected": [["run", DAY2], ["reject", "2", "--reason", "wrong term"], ["show", "2"]],
     "a superseded run planned again": [
         ["run", DAY2],
