@@ -68,10 +68,11 @@ def run_summary(run: Run) -> str:
         lines.append(f"  HELD: {reason}")
     lines += [f"  {line}" for line in withheld_lines(run)]
     rows = run.rows
-    lines.append(
-        f"  Rows: {rows.success:,} ok, {rows.warning:,} with warnings, {rows.error:,} with errors"
-        + (f" (see: roster-sync results {run.run_id})" if rows.warning or rows.error else "")
-    )
+    if run.reverted_run is None:  # a revert reads no drop
+        lines.append(
+            f"  Rows: {rows.success:,} ok, {rows.warning:,} with warnings, {rows.error:,} with errors"
+            + (f" (see: roster-sync results {run.run_id})" if rows.warning or rows.error else "")
+        )
     if run.conflicts:
         lines.append(
             f"  Conflicts: {run.conflicts:,} ({run.blocking_conflicts} blocking)"

@@ -14,9 +14,16 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from daemon.models import Run
+from daemon.models import Page, Run
 from roster_tui.widgets.chrome import Field, Plain
-from roster_tui.words import OPEN, consequences, count_of, held_reasons, short_source
+from roster_tui.words import (
+    KIND_NAMES,
+    OPEN,
+    consequences,
+    count_of,
+    held_reasons,
+    short_source,
+)
 
 OVERRIDE_WORD = "OVERRIDE"
 
@@ -148,9 +155,10 @@ class WithheldDecisionScreen(ModalScreen[tuple[str, str] | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, first: Page | None = None) -> None:
         super().__init__(classes="dialog-screen")
         self.run = run
+        self.first = first  # the first few withheld archives, to show what is decided
 
     def compose(self) -> ComposeResult:
         run = self.run
@@ -178,6 +186,17 @@ class WithheldDecisionScreen(ModalScreen[tuple[str, str] | None]):
         run = self.run
         counts = ", ".join(count_of(kind, n) for kind, n in run.withheld.items())
         why = WITHHELD_WHY.get(run.withheld_why or "", run.withheld_why or "")
+        listed: list[RenderableType] = []
+        if self.first is not None and self.first.items:
+            names = [
+                f"{w.label or w.sis_id or w.record_id} ({KIND_NAMES.get(w.kind, (w.kind, w.kind))[0]}"
+                f", {w.note or 'archive'})"
+                for w in self.first.items
+            ]
+            more = self.first.total - len(self.first.items)
+            if more > 0:
+                names.append(f"… and {more:,} more (roster-sync withheld {run.run_id})")
+            listed = [Text("Among them:", style="bold"), bullets(names)]
         return Group(
             Text(f"Run {run.run_id} applied everything but {counts}: {why}."),
             bullets(
@@ -187,6 +206,7 @@ class WithheldDecisionScreen(ModalScreen[tuple[str, str] | None]):
                     "Drop them: nothing is archived; the records stay as they are.",
                 ]
             ),
+            *listed,
         )
 
     def _decide(self, decision: str) -> None:

@@ -10,7 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane, Tabs
 
-from daemon.models import Run
+from daemon.models import Page, Run
 from roster_tui.screens.base import RosterScreen, tab_after
 from roster_tui.screens.conflict_decisions import ConflictDecisions
 from roster_tui.screens.dialogs import ConfirmScreen, WithheldDecisionScreen
@@ -137,7 +137,10 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
                 failed=self._withheld_failed,
             )
 
-        self.app.push_screen(WithheldDecisionScreen(run), answered)
+        def listed(page: Page) -> None:
+            self.app.push_screen(WithheldDecisionScreen(run, page), answered)
+
+        self.call("withheld_page", run.run_id, 0, 6, then=listed, group="withheld")
 
     def _withheld_decided(self, run: Run) -> None:
         out = run.withheld_outcome
