@@ -7,7 +7,10 @@ normal run: reviewed, held or withheld by the deletion threshold, applied in one
 audited with `reverted_run`. What a later run or a hand edit touched since is never overwritten
 silently: that field or record becomes a conflict (take restores it, keep leaves it).
 Reverting a revert restores the first run's changes, since a revert's changes are ordinary
-changes of its own.
+changes of its own. Two things are not restored: a record the run adopted from a hand-made one
+stays with the sync (origin), and a record it unarchived is archived again with the values it
+has now. Enrollments a revert changes forget the feed row they matched, so the next drop
+compares them in full.
 """
 
 from __future__ import annotations

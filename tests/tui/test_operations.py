@@ -1,5 +1,5 @@
-"""Withheld archives and reverts in the review UI: the run detail says withheld archives wait
-and w decides them; u plans the revert of an applied run."""
+"""Issue 17 in the review UI: withheld archives wait and w decides them; u plans the revert of
+an applied run; a school-level upload shows its scope."""
 
 from __future__ import annotations
 
@@ -60,3 +60,16 @@ async def test_an_applied_run_is_reverted_from_its_detail(demo_engine: Engine) -
         assert isinstance(new, RunDetailScreen) and new.run is not None
         assert new.run.reverted_run == 1 and new.run.status in ("planned", "held")
         assert "reverts run 1" in text_of(new.query_one("#run-title"))
+
+
+async def test_a_school_level_upload_shows_its_scope(demo_engine: Engine) -> None:
+    run = demo_engine.plan_source(str(SAMPLE / "day2"), None, False, ["sch-oak"])
+    app = make_app(demo_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        preview = " ".join(text_of(app.screen.query_one("#run-preview")).split())
+        assert "Scope: school-level upload for sch-oak" in preview
+        await press(pilot, "enter")
+        assert app.screen.run.run_id == run.run_id
+        assert "schools sch-oak" in text_of(app.screen.query_one("#run-title"))
+        summary = " ".join(text_of(app.screen.query_one("#summary-text")).split())
+        assert "School-level upload for sch-oak" in summary
