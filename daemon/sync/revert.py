@@ -108,7 +108,7 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
 
 
 def _kind_filter(table: kinds.Table, alias: str = "kind") -> str:
-    names = KINDS_OF.get(table.name, (table.change_kind,))
+    names = KINDS_OF.get(table.name) or (table.change_kind or table.name,)
     return f"{alias} IN ({', '.join(sql_literal(k) for k in names)})"
 
 
