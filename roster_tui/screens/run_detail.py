@@ -32,7 +32,8 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
         "row counts, and each kind's archives against the deletion limit. Changes lists every "
         "change by kind and operation with each field's before -> after; Conflicts are the "
         "questions the sync could not answer alone; Rows are the upload results of every row "
-        "of the drop; Files are the files it had. [ and ] switch tabs."
+        "of the drop; Files are the files it had. [ and ] switch tabs. On an applied run, u "
+        "plans the run that undoes it, and w decides the archives it withheld."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", show=False),
