@@ -68,9 +68,37 @@ class Run(BaseModel):
     settings: dict[str, Any] = Field(default_factory=dict)
     timings: dict[str, float] = Field(default_factory=dict)
     files: list[RunFile] = Field(default_factory=list)
+    # Archives this run withheld (threshold_action = withhold_archives, or archive_mode =
+    # additions_only), per kind; they wait as one decision once the run is applied.
+    withheld: dict[str, int] = Field(default_factory=dict)
+    withheld_why: str | None = None  # threshold | additions_only
+    withheld_decision: str | None = None  # approved | dropped; None while waiting
+    withheld_decided_by: str | None = None
+    withheld_decided_at: datetime | None = None
+    withheld_reason: str | None = None
+    withheld_outcome: dict[str, int] = Field(default_factory=dict)  # archived | kept -> n
+    reverted_run: int | None = None  # the run this one undoes
+    scope: list[str] = Field(default_factory=list)  # school SIS ids; empty: the whole district
 
     def total_changes(self) -> int:
         return sum(sum(ops.values()) for ops in self.changes.values())
+
+    def total_withheld(self) -> int:
+        return sum(self.withheld.values())
+
+    @property
+    def withheld_waiting(self) -> bool:
+        """Withheld archives wait for a decision (approve or drop) once the run is applied."""
+        return (
+            bool(self.withheld)
+            and self.withheld_decision is None
+            and self.status
+            in (
+                "planned",
+                "held",
+                "applied",
+            )
+        )
 
 
 class FieldChange(BaseModel):
@@ -90,6 +118,21 @@ class Change(BaseModel):
     source_file: str | None
     source_line: int | None
     note: str | None
+
+
+class WithheldArchive(BaseModel):
+    """An archive a run withheld, and what became of it when the decision was taken."""
+
+    seq: int
+    kind: str
+    record_id: int
+    sis_id: str | None
+    label: str | None
+    source_file: str | None
+    source_line: int | None
+    note: str | None
+    outcome: str | None = None  # archived | kept (approved); None while waiting or dropped
+    outcome_note: str | None = None
 
 
 class RowResult(BaseModel):
@@ -232,3 +275,4 @@ class Status(BaseModel):
     open_duplicates: int = 0
     daemon: DaemonInfo
     notifications: NotifyStatus = Field(default_factory=NotifyStatus)
+    blackout: str | None = None  # today is in a blackout: the daemon syncs nothing

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -17,6 +18,40 @@ from daemon.formats.spec import USER_ROLES_12
 GuardianRole = Literal["parent", "guardian", "relative"]
 _DEFAULT_GUARDIAN_ROLES: list[GuardianRole] = ["parent", "guardian"]
 KNOWN_ROLES = tuple(r.lower() for r in USER_ROLES_12)
+
+
+@dataclass(frozen=True, order=True)
+class DateRange:
+    """A blackout: the days from `first` to `last`, both included."""
+
+    first: date
+    last: date
+
+    def __contains__(self, day: date) -> bool:
+        return self.first <= day <= self.last
+
+    def __str__(self) -> str:
+        return str(self.first) if self.first == self.last else f"{self.first}..{self.last}"
+
+
+def parse_blackout(text: str) -> DateRange:
+    """`2027-06-15..2027-08-20` or one day `2027-06-15`; a range never runs backwards."""
+    first_text, sep, last_text = text.strip().partition("..")
+    try:
+        first = date.fromisoformat(first_text.strip())
+        last = date.fromisoformat(last_text.strip()) if sep else first
+    except ValueError:
+        raise ValueError(
+            f"'{text}' is not a date range (YYYY-MM-DD..YYYY-MM-DD, or one YYYY-MM-DD)"
+        ) from None
+    if last < first:
+        raise ValueError(f"'{text}' ends before it starts")
+    return DateRange(first, last)
+
+
+def blackout_on(settings: SyncSettings, day: date) -> DateRange | None:
+    """The blackout range `day` falls in, if any."""
+    return next((r for r in map(parse_blackout, settings.blackout_dates) if day in r), None)
 
 
 class SyncSettings(BaseModel):
@@ -42,6 +77,14 @@ class SyncSettings(BaseModel):
     deletion_threshold_count: int | None = Field(None, ge=0)
     drop_retention_days: int = Field(30, ge=1, le=3650)
     ext_roles: dict[str, str] = Field(default_factory=dict)
+    threshold_action: Literal["hold_run", "withhold_archives"] = "hold_run"
+    archive_mode: Literal["normal", "additions_only"] = "normal"
+    blackout_dates: list[str] = Field(default_factory=list)
+
+    @field_validator("blackout_dates")
+    @classmethod
+    def _blackouts(cls, value: list[str]) -> list[str]:
+        return [str(r) for r in sorted(parse_blackout(v) for v in value)]
 
     @field_validator("sync_start_time")
     @classmethod
@@ -175,6 +218,23 @@ SETTING_INFO: dict[str, SettingInfo] = {
             "a whole number, or none",
         ),
         SettingInfo(
+            "threshold_action",
+            "A run over the deletion threshold: hold it whole, or apply everything else and "
+            "withhold only its archives for a decision (roster-sync withheld RUN).",
+            "hold_run, withhold_archives",
+        ),
+        SettingInfo(
+            "archive_mode",
+            "additions_only: runs create and update but never archive; what they would archive "
+            "waits for a decision (summer rollover).",
+            "normal, additions_only",
+        ),
+        SettingInfo(
+            "blackout_dates",
+            "Days the daemon syncs nothing (scheduled, inbox, SFTP); a manual run needs --force.",
+            "comma list of YYYY-MM-DD..YYYY-MM-DD or YYYY-MM-DD, or none",
+        ),
+        SettingInfo(
             "drop_retention_days",
             "How long processed drops are kept in the archive folder.",
             "days, 1-3650",
@@ -208,6 +268,10 @@ def parse_value(key: str, raw: str) -> Any:
         return text.rstrip("%").strip()
     if key == "deletion_threshold_count" and text.lower() in ("none", "off", ""):
         return None
+    if key == "blackout_dates":
+        if text.lower() in ("none", "off", ""):
+            return []
+        return [part.strip() for part in text.split(",") if part.strip()]
     if key == "ext_roles":
         if text.lower() in ("none", "off", ""):
             return {}
@@ -252,7 +316,7 @@ def format_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return ",".join(value)
+        return ",".join(value) or "none"
     if isinstance(value, dict):
         return ",".join(f"{k}={v}" for k, v in value.items()) or "none"
     if value is None:

@@ -118,13 +118,15 @@ def kind_counts(run: Run) -> str:
 
 def held_reasons(run: Run) -> list[str]:
     """Short reasons: 'students: archives 46 of 300 (15.3%), limit 30'."""
+    over = [t for t in run.thresholds if t.held and run.withheld_why is None]
     short = [
         f"{KIND_NAMES.get(t.kind, (t.kind, t.kind))[1]}: archives {t.archives:,} of "
         f"{t.active:,} ({100.0 * t.archives / t.active if t.active else 0:.1f}%), limit {t.limit:,}"
-        for t in run.thresholds
-        if t.held
+        for t in over
     ]
-    return short or list(run.hold_reasons)
+    # Holds of their own (a re-keyed rollover), after the threshold lines they do not repeat.
+    others = [r for r in run.hold_reasons if not any(r.startswith(f"{t.kind}: ") for t in over)]
+    return short + others
 
 
 def consequences(run: Run) -> list[str]:

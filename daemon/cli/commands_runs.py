@@ -19,6 +19,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="load a drop (folder or .zip) and plan a sync run")
     p.add_argument("source", help="folder or .zip of OneRoster CSV files")
     p.add_argument("--apply", action="store_true", help="also apply the plan unless it is held")
+    p.add_argument(
+        "--force", action="store_true", help="run it on a blackout day all the same (audited)"
+    )
+    p.add_argument(
+        "--school",
+        action="append",
+        metavar="SIS_ID",
+        help="a school-level upload: plan only within this school (repeatable); other schools' "
+        "records are not archived for being absent",
+    )
     p.add_argument("--json", action="store_true", help="print the run as JSON")
     p.set_defaults(handler=cmd_run, creates_database=True)
 
@@ -48,8 +58,40 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_apply)
 
+    p = sub.add_parser(
+        "withheld",
+        help="list the archives a run withheld, or decide them: --approve or --drop, with a reason",
+    )
+    p.add_argument("run", type=run_number, help=RUN_HELP)
+    decision = p.add_mutually_exclusive_group()
+    decision.add_argument(
+        "--approve",
+        action="store_true",
+        help="archive them now (each is checked again: one re-created or changed since is kept)",
+    )
+    decision.add_argument(
+        "--drop", action="store_true", help="archive none of them; the records stay as they are"
+    )
+    p.add_argument("--reason", metavar="TEXT", help="why (recorded in the audit log; needed)")
+    p.add_argument(
+        "--limit", type=count, default=50, metavar="N", help="list at most N (default 50)"
+    )
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p.set_defaults(handler=cmd_withheld)
+
+    p = sub.add_parser(
+        "revert",
+        help="plan a run that undoes an applied run (reviewed and applied like any other)",
+    )
+    p.add_argument("run", type=run_number, help=RUN_HELP)
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p.set_defaults(handler=cmd_revert)
+
     p = sub.add_parser("replan", help="plan a superseded run again from the same drop")
     p.add_argument("run", type=run_number, help=RUN_HELP)
+    p.add_argument(
+        "--force", action="store_true", help="plan it on a blackout day all the same (audited)"
+    )
     p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_replan)
 
@@ -118,7 +160,7 @@ def _emit_run(args: argparse.Namespace, run) -> int:  # type: ignore[no-untyped-
 
 def cmd_run(args: argparse.Namespace) -> int:
     with engine(args) as e:
-        run = e.plan_source(os.path.abspath(args.source))
+        run = e.plan_source(os.path.abspath(args.source), None, args.force, args.school)
         if args.apply and run.status == "planned":
             run = e.apply_run(run.run_id)
         code = _emit_run(args, run)
@@ -155,9 +197,36 @@ def cmd_apply(args: argparse.Namespace) -> int:
         return _emit_run(args, run)
 
 
+def cmd_withheld(args: argparse.Namespace) -> int:
+    with engine(args) as e:
+        if args.approve or args.drop:
+            run = e.decide_withheld(args.run, "approve" if args.approve else "drop", args.reason)
+        else:
+            if args.reason:
+                raise CliError("--reason goes with --approve or --drop", 2)
+            run = e.get_run(args.run)
+        page = e.withheld_page(args.run, 0, args.limit)
+    if args.json:
+        render.print_json(
+            {
+                "run": run.model_dump(mode="json"),
+                "total": page.total,
+                "items": [w.model_dump(mode="json") for w in page.items],
+            }
+        )
+    else:
+        print(render.withheld_listing(run, page))
+    return 0
+
+
+def cmd_revert(args: argparse.Namespace) -> int:
+    with engine(args) as e:
+        return _emit_run(args, e.revert_run(args.run))
+
+
 def cmd_replan(args: argparse.Namespace) -> int:
     with engine(args) as e:
-        return _emit_run(args, e.replan_run(args.run))
+        return _emit_run(args, e.replan_run(args.run, args.force))
 
 
 def cmd_check(args: argparse.Namespace) -> int:

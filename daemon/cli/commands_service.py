@@ -76,6 +76,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     )
     print_notifications(status)
     d = status.daemon
+    if status.blackout:
+        print(
+            f"Blackout: {status.blackout}: the daemon syncs nothing (schedule, inbox, SFTP); "
+            "a manual run needs --force"
+        )
     if d.drops_seen_at_first_mirror:
         n = d.drops_seen_at_first_mirror
         print(

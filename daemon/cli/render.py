@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from daemon.models import Conflict, Run
 from daemon.sync.kinds import CHANGE_KINDS
+from daemon.sync.withheld import WHY_WORDS
 
 STATUS_WORDS = {
     "planned": "PLANNED - awaiting approval",
@@ -37,6 +38,10 @@ def run_summary(run: Run) -> str:
         f"  source: {run.source} ({run.source_kind}"
         + (f", OneRoster {run.oneroster_version})" if run.oneroster_version else ")"),
     ]
+    if run.reverted_run is not None:
+        lines.append(f"  Reverts run {run.reverted_run}: restores what it changed")
+    if run.scope:
+        lines.append(f"  Scope: school-level upload for {', '.join(run.scope)}")
     if run.status == "failed":
         lines.append(f"  error: {run.error}")
         return "\n".join(lines)
@@ -61,11 +66,13 @@ def run_summary(run: Run) -> str:
             )
     for reason in run.hold_reasons:
         lines.append(f"  HELD: {reason}")
+    lines += [f"  {line}" for line in withheld_lines(run)]
     rows = run.rows
-    lines.append(
-        f"  Rows: {rows.success:,} ok, {rows.warning:,} with warnings, {rows.error:,} with errors"
-        + (f" (see: roster-sync results {run.run_id})" if rows.warning or rows.error else "")
-    )
+    if run.reverted_run is None:  # a revert reads no drop
+        lines.append(
+            f"  Rows: {rows.success:,} ok, {rows.warning:,} with warnings, {rows.error:,} with errors"
+            + (f" (see: roster-sync results {run.run_id})" if rows.warning or rows.error else "")
+        )
     if run.conflicts:
         lines.append(
             f"  Conflicts: {run.conflicts:,} ({run.blocking_conflicts} blocking)"
@@ -91,6 +98,53 @@ def run_summary(run: Run) -> str:
     return "\n".join(lines)
 
 
+def withheld_counts(run: Run) -> str:
+    return ", ".join(f"{n:,} {KIND_LABELS[k]}" for k, n in run.withheld.items())
+
+
+def withheld_lines(run: Run) -> list[str]:
+    """What became (or is to become) of the archives the run withheld."""
+    if not run.withheld:
+        return []
+    n = run.total_withheld()
+    head = f"Withheld: {n:,} archives ({withheld_counts(run)}), {WHY_WORDS.get(run.withheld_why or '', run.withheld_why)}"
+    if run.withheld_decision is not None:
+        when = f" at {run.withheld_decided_at:%Y-%m-%d %H:%M}" if run.withheld_decided_at else ""
+        verdict = (
+            f"{run.withheld_decision} by {run.withheld_decided_by}{when}: {run.withheld_reason}"
+        )
+        out = run.withheld_outcome
+        if run.withheld_decision == "approved":
+            verdict += f" ({out.get('archived', 0):,} archived, {out.get('kept', 0):,} kept as they changed since)"
+        return [head, f"  {verdict} (see: roster-sync withheld {run.run_id})"]
+    if run.status == "applied":
+        return [
+            head,
+            f"  Waiting for a decision: roster-sync withheld {run.run_id} --approve --reason TEXT"
+            f"   or   --drop --reason TEXT",
+        ]
+    if run.status in ("planned", "held"):
+        return [head, "  They wait for a decision once the rest of the run is applied."]
+    return [head, f"  Never due: the run is {run.status}."]
+
+
+def withheld_listing(run: Run, page: Any) -> str:
+    """`roster-sync withheld RUN`: the decision, then the archives one per line."""
+    lines = withheld_lines(run) or [f"Run {run.run_id} withheld no archives."]
+    for w in page.items:
+        what = f"{KIND_LABELS.get(w.kind, w.kind)} {w.sis_id or w.record_id}"
+        label = f" {w.label}" if w.label else ""
+        outcome = (
+            f" -> {w.outcome}" + (f" ({w.outcome_note})" if w.outcome_note else "")
+            if w.outcome
+            else ""
+        )
+        lines.append(f"  {what}{label}: {w.note or 'archive'}{outcome}")
+    if page.total > len(page.items):
+        lines.append(f"  ... {page.total - len(page.items):,} more (--limit N, or --json)")
+    return "\n".join(lines)
+
+
 def runs_table(runs: list[Run]) -> str:
     if not runs:
         return "No runs yet. Start one with: roster-sync run PATH"
@@ -98,9 +152,21 @@ def runs_table(runs: list[Run]) -> str:
     for run in runs:
         lines.append(
             f"{run.run_id:>5}  {run.status:11} {run.created_at:%Y-%m-%d %H:%M}  {run.total_changes():>9,}  "
-            f"{run.rows.error:>7,}  {run.source}"
+            f"{run.rows.error:>7,}  {run.source}{_runs_marks(run)}"
         )
     return "\n".join(lines)
+
+
+def _runs_marks(run: Run) -> str:
+    marks = []
+    if run.reverted_run is not None:
+        marks.append(f"reverts run {run.reverted_run}")
+    if run.scope:
+        marks.append(f"schools: {', '.join(run.scope)}")
+    if run.withheld:
+        waiting = " waiting" if run.withheld_waiting else ""
+        marks.append(f"{run.total_withheld():,} archives withheld{waiting}")
+    return f"  [{'; '.join(marks)}]" if marks else ""
 
 
 def conflicts_table(conflicts: list[Conflict]) -> str:

@@ -29,6 +29,7 @@ PAGE_ITEMS = {
     "change_page": "Change",
     "results_page": "RowResult",
     "conflicts": "Conflict",
+    "withheld_page": "WithheldArchive",
     "duplicates_list": "DuplicateCandidate",
     "find_users": "UserRow",
     "find_classrooms": "ClassroomRow",

@@ -78,6 +78,7 @@ def _page_item_models() -> dict[str, TypeAdapter[list[Any]]]:
         "Change": TypeAdapter(list[models.Change]),
         "RowResult": TypeAdapter(list[models.RowResult]),
         "Conflict": TypeAdapter(list[models.Conflict]),
+        "WithheldArchive": TypeAdapter(list[models.WithheldArchive]),
         "UserRow": TypeAdapter(list[shapes.UserRow]),
         "ClassroomRow": TypeAdapter(list[shapes.ClassroomRow]),
         "DuplicateCandidate": TypeAdapter(list[DuplicateCandidate]),

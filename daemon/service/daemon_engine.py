@@ -7,6 +7,8 @@ the daemon's database.
 
 from __future__ import annotations
 
+from datetime import date
+
 from daemon.audit import audit
 from daemon.db import Database
 from daemon.models import DaemonInfo
@@ -15,6 +17,7 @@ from daemon.service.engine import Engine, recent_drops
 from daemon.service.schedule import next_daily
 from daemon.service.state import DaemonState, describe_sftp
 from daemon.settings import load_settings
+from daemon.sync.runs import RunError
 
 DAEMON_ACTOR = "roster-sync-daemon"
 
@@ -65,8 +68,17 @@ class DaemonEngine(Engine):
             ],
         )
 
+    def today(self) -> date:
+        return self.state.clock().date()
+
     def sync_now(self) -> str:
         """Ask the daemon loop to mirror and sync every complete drop now (audited)."""
+        blackout = self.blackout()
+        if blackout is not None:
+            raise RunError(
+                f"{blackout}: the daemon syncs nothing; run a drop by hand with "
+                "roster-sync run PATH --force"
+            )
         audit(self.db, self.actor, "daemon.sync_now")
         self.state.request_sync()
         what = "mirrors the SFTP folder and syncs" if self.state.config.sftp else "syncs"

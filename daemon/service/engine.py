@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import time
 import zipfile
+from datetime import date
 from pathlib import Path
 
+from daemon.audit import audit
 from daemon.db import Database
 from daemon.directory import records, search
 from daemon.directory.integrity import check_directory
@@ -25,11 +27,19 @@ from daemon.notify.outbox import outbox_status, send_test
 from daemon.progress import Progress
 from daemon.service.drop_history import DropHistory
 from daemon.service.operations import ADMIN, CONTACTS, READ, operation
-from daemon.settings import SETTING_INFO, SettingRow, format_value, load_settings, set_setting
-from daemon.sync import queries, runs
+from daemon.settings import (
+    SETTING_INFO,
+    SettingRow,
+    blackout_on,
+    format_value,
+    load_settings,
+    set_setting,
+)
+from daemon.sync import queries, revert, runs, withheld
 from daemon.sync.conflicts import resolve_conflicts
 from daemon.sync.export import ExportError, ExportSummary, export_directory
 from daemon.sync.runs import RunError
+from daemon.sync.scope import parse_scope
 
 
 def recent_drops(db: Database) -> tuple[list[DropInfo], int]:
@@ -87,6 +97,7 @@ class Engine:
             open_duplicates=open_duplicates,
             daemon=self.daemon_info(),
             notifications=outbox_status(db),
+            blackout=self.blackout(),
         )
 
     @operation(ADMIN)
@@ -111,12 +122,47 @@ class Engine:
         return send_test(config)
 
     # ------------------------------------------------------------------ runs
+    def today(self) -> date:
+        """The day blackout dates are read against (the daemon's clock when it serves)."""
+        return date.today()
+
+    def blackout(self) -> str | None:
+        """Why nothing is synced today, when today is in one of the `blackout_dates`."""
+        found = blackout_on(load_settings(self.db), self.today())
+        if found is None:
+            return None
+        return f"today ({self.today()}) is in the blackout {found}"
+
     @operation(ADMIN)
-    def plan_source(self, source: str, source_kind: str | None = None) -> Run:
-        """A run from a drop. A path that names no drop at all is a mistake, not a failed run."""
+    def plan_source(
+        self,
+        source: str,
+        source_kind: str | None = None,
+        force: bool = False,
+        schools: list[str] | None = None,
+    ) -> Run:
+        """A run from a drop. A path that names no drop at all is a mistake, not a failed run.
+        On a blackout day only a forced run is planned (audited)."""
         check_source(source)
+        blackout = self.blackout()
+        if blackout is not None:
+            if not force:
+                raise RunError(
+                    f"{blackout}: nothing is synced; pass --force to run this drop all the same"
+                )
+            audit(
+                self.db,
+                self.actor,
+                "run.blackout.force",
+                details={"source": source, "why": blackout},
+            )
         run_id = runs.plan_source(
-            self.db, source, actor=self.actor, source_kind=source_kind, progress=self.progress
+            self.db,
+            source,
+            actor=self.actor,
+            source_kind=source_kind,
+            progress=self.progress,
+            scope=parse_scope(schools),
         )
         run = queries.get_run(self.db, run_id)
         if run.status == "planned" and self._auto_apply_allowed(run):
@@ -153,17 +199,42 @@ class Engine:
         self.progress.finish()
 
     @operation(ADMIN)
-    def replan_run(self, run_id: int) -> Run:
+    def revert_run(self, run_id: int) -> Run:
+        """Plan the run that undoes an applied run (reviewed and applied like any other)."""
+        new_id = revert.plan_revert(self.db, run_id, actor=self.actor)
+        return queries.get_run(self.db, new_id)
+
+    @operation(ADMIN)
+    def replan_run(self, run_id: int, force: bool = False) -> Run:
         """A superseded plan is made again from the same drop, as a new run."""
         run = queries.get_run(self.db, run_id)
+        if run.reverted_run is not None:  # a revert is planned again against today's directory
+            return self.revert_run(run.reverted_run)
         if not Path(run.source).exists():
             raise RunError(
                 f"the drop of run {run_id} is no longer at {run.source}; find it in the archive "
                 "folder and run it again"
             )
         return self.plan_source(
-            run.source, run.source_kind if run.source_kind != "folder" else None
+            run.source, run.source_kind if run.source_kind != "folder" else None, force, run.scope
         )
+
+    # ------------------------------------------------------------------ withheld archives
+    @operation(READ)
+    def withheld_page(self, run_id: int, offset: int = 0, limit: int = 100) -> Page:
+        """The archives a run withheld, and what became of each once decided."""
+        queries.get_run(self.db, run_id)
+        return withheld.withheld_page(self.db, run_id, offset, limit)
+
+    @operation(ADMIN)
+    def decide_withheld(self, run_id: int, decision: str, reason: str | None = None) -> Run:
+        """Approve (archive what is still due, re-checked against today's directory) or drop the
+        archives an applied run withheld; audited with the reason, like an override."""
+        queries.get_run(self.db, run_id)
+        withheld.decide_withheld(
+            self.db, run_id, actor=self.actor, decision=decision, reason=reason
+        )
+        return queries.get_run(self.db, run_id)
 
     @operation(READ)
     def check(self) -> list[tuple[str, int]]:

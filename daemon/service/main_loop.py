@@ -68,7 +68,7 @@ from daemon.service.server import ApiServer
 from daemon.service.sftp import SftpError, mirror
 from daemon.service.sftp_mirror import MirrorMemory, MirrorReport
 from daemon.service.state import DaemonState, describe_sftp
-from daemon.settings import SyncSettings, load_settings
+from daemon.settings import DateRange, SyncSettings, blackout_on, load_settings
 from daemon.sync.runs import recover_interrupted
 
 LOG = logging.getLogger("roster_sync.daemon")
@@ -109,6 +109,7 @@ class Daemon:
         self.next_scan = 0.0
         self.next_poll = 0.0
         self.pruned_on: date | None = None
+        self.blackout_logged: date | None = None
         self.scratch = config.database.parent / f"{config.database.name}.work" / "daemon"
 
     # ------------------------------------------------------------------ lifecycle
@@ -214,6 +215,16 @@ class Daemon:
         settings = load_settings(self.db)
         if mono >= self.next_scan:
             self._scan(mono)
+        blackout = blackout_on(settings, now.date())
+        self._note_blackout(blackout, now.date())
+        if blackout is not None:  # nothing is synced today; drops wait in the inbox and queue
+            self.prev_wall = now
+            self.due.clear()
+            self.state.take_sync_request()
+            if self._prune_due(now):
+                self._prune(settings, now)
+            self._publish_pending(settings, False, blackout=str(blackout))
+            return min(MAX_TICK, max(self.next_scan - time.monotonic(), 0.02))
         daily = settings.daily_sync_enabled
         fired = daily and crossed(self.prev_wall, now, settings.sync_start_time)
         self.prev_wall = now
@@ -251,6 +262,18 @@ class Daemon:
         if self._polling(on_arrival):
             timeouts.append(self.next_poll - mono)
         return min(timeouts)
+
+    def _note_blackout(self, blackout: DateRange | None, today: date) -> None:
+        """Say once a day, in the log, that a blackout keeps the daemon from syncing."""
+        if blackout is None or self.blackout_logged == today:
+            return
+        self.blackout_logged = today
+        LOG.info(
+            "blackout %s: no scheduled, inbox or SFTP sync today (%s); drops wait, and a manual "
+            "run needs --force",
+            blackout,
+            today,
+        )
 
     def _polling(self, on_arrival: bool) -> bool:
         """Poll the server: on arrival, always; else only while drops that were due at the start
@@ -629,7 +652,15 @@ class Daemon:
         except OSError as exc:
             LOG.error("cannot prune the archive %s: %s", self.config.archive, exc)
 
-    def _publish_pending(self, settings: SyncSettings, on_arrival: bool) -> None:
+    def _publish_pending(
+        self, settings: SyncSettings, on_arrival: bool, blackout: str | None = None
+    ) -> None:
+        if blackout is not None:
+            waiting = [p.name for p in files.queued(self.config.inbox)]
+            waiting += [state.candidate.label for state in self.tracker.states()]
+            with self.state.lock:
+                self.state.pending = [f"{name}: waits (blackout {blackout})" for name in waiting]
+            return
         lines = [f"{p.name}: queued" for p in files.queued(self.config.inbox)]
         for state in self.tracker.states():
             name, key = state.candidate.label, state.candidate.key

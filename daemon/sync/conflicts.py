@@ -10,9 +10,10 @@ from daemon.audit import audit
 from daemon.db import Database, sql_ident, sql_literal
 from daemon.directory.open_plans import supersede_open_runs
 from daemon.errors import RosterSyncError
+from daemon.sync.revert_values import REVERT_CONFLICT, take_reverts
 
 DECISIONS = ("take", "keep", "ignore")
-TAKEABLE = ("contact_protected", "archived_student_in_feed", "link_outside_sync")
+TAKEABLE = ("contact_protected", "archived_student_in_feed", "link_outside_sync", REVERT_CONFLICT)
 CONTACT_FIELDS = ("email", "mobile_phone", "home_phone")
 
 
@@ -109,3 +110,4 @@ def _take(db: Database, conflict_ids: list[int]) -> None:
               AND NOT EXISTS (SELECT 1 FROM guardian_links l WHERE l.student_id = c.record_id
                               AND l.guardian_id = c.other_record_id AND l.status = 'active')"""
     )
+    take_reverts(db, chosen)

@@ -11,6 +11,10 @@ from daemon.ingest.issues import Issue
 from daemon.ingest.value_rules import value_rule
 from daemon.settings import SyncSettings
 
+# Row results whose rows the plan leaves out, keeping the records they name: errors, and rows of
+# a school outside a scoped run (a WARNING: the row is fine, only not this run's to sync).
+LEFT_OUT = "(severity = 'ERROR' OR rule = 'out_of_scope')"
+
 
 @dataclass
 class PlanContext:
@@ -28,6 +32,8 @@ class PlanContext:
     specs: dict[str, FileSpec] = field(default_factory=dict)  # entity -> what its file may hold
     # Fields whose feed value broke its type rule, per table: the directory keeps what it has.
     checked_fields: dict[str, list[str]] = field(default_factory=dict)
+    # School-level upload: the SIS ids of the schools this run speaks for (empty: the district).
+    scope: list[str] = field(default_factory=list)
 
     def t(self, name: str) -> str:
         """A working table of this run: temporary, gone when the process ends."""
@@ -51,7 +57,7 @@ class PlanContext:
         file = sql_literal(self.file(entity))
         return f"""(SELECT s.* FROM {self.t(entity)} s
                     ANTI JOIN (SELECT DISTINCT line FROM row_issues
-                               WHERE run_id = {self.run_id} AND file_name = {file} AND severity = 'ERROR') e
+                               WHERE run_id = {self.run_id} AND file_name = {file} AND {LEFT_OUT}) e
                     ON e.line = s._line)"""
 
     def errored(self, entity: str) -> str:
@@ -61,7 +67,7 @@ class PlanContext:
         file = sql_literal(self.file(entity))
         return f"""(SELECT s.* FROM {self.t(entity)} s
                     SEMI JOIN (SELECT DISTINCT line FROM row_issues
-                               WHERE run_id = {self.run_id} AND file_name = {file} AND severity = 'ERROR') e
+                               WHERE run_id = {self.run_id} AND file_name = {file} AND {LEFT_OUT}) e
                     ON e.line = s._line
                     UNION ALL BY NAME SELECT * FROM {self.t(f"{entity}__rejected")})"""
 

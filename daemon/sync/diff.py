@@ -9,6 +9,7 @@ from __future__ import annotations
 from daemon.db import sql_literal
 from daemon.sync.context import PlanContext
 from daemon.sync.kinds import Table
+from daemon.sync.scope import record_filter
 
 # Which files a record may have come from, per table: it is archived for being absent only when
 # the file it came from is in this drop as a bulk file.
@@ -56,8 +57,10 @@ def plan_table(ctx: PlanContext, table: Table) -> None:
     bulk_files = _bulk_files(ctx, table)
     absent_clause = "false"
     if bulk_files:
+        # A school-level upload speaks only for its schools' records (sync/scope.py).
         absent_clause = f"""lower(d.source_file) IN ({bulk_files})
-            AND d.{table.id_col} NOT IN (SELECT id FROM {ctx.t(f"present_{table.name}")})"""
+            AND d.{table.id_col} NOT IN (SELECT id FROM {ctx.t(f"present_{table.name}")})
+            AND {record_filter(ctx.scope, table.name)}"""
     cascade = _cascade_clause(ctx, table)
     # A hashed table's rows that match but remember another source are refreshed (not a change).
     source = ", f._source_hash" if table.hashed else ""

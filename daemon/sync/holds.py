@@ -7,17 +7,27 @@ from dataclasses import dataclass
 from daemon.db import Database
 from daemon.settings import SyncSettings
 from daemon.sync.kinds import CHANGE_KINDS
+from daemon.sync.scope import record_filter
 
 ACTIVE_COUNTS = {
-    "schools": "SELECT count(*) FROM schools WHERE status = 'active'",
-    "classrooms": "SELECT count(*) FROM classrooms WHERE status = 'active'",
-    "students": "SELECT count(*) FROM users WHERE status = 'active' AND kind = 'student'",
-    "staff": "SELECT count(*) FROM users WHERE status = 'active' AND kind = 'staff'",
-    "guardians": "SELECT count(*) FROM users WHERE status = 'active' AND kind = 'guardian'",
-    "enrollments": "SELECT count(*) FROM enrollments WHERE status = 'active'",
-    "guardian_links": "SELECT count(*) FROM guardian_links WHERE status = 'active'",
-    "student_attributes": "SELECT count(*) FROM student_attributes WHERE status = 'active'",
+    "schools": ("schools", "true"),
+    "classrooms": ("classrooms", "true"),
+    "students": ("users", "d.kind = 'student'"),
+    "staff": ("users", "d.kind = 'staff'"),
+    "guardians": ("users", "d.kind = 'guardian'"),
+    "enrollments": ("enrollments", "true"),
+    "guardian_links": ("guardian_links", "true"),
+    "student_attributes": ("student_attributes", "true"),
 }
+
+
+def active_count_sql(kind: str, scope: list[str]) -> str:
+    """Active records of a kind; within a school-level upload's scope, only the scope's."""
+    table, where = ACTIVE_COUNTS[kind]
+    return (
+        f"SELECT count(*) FROM {table} d WHERE d.status = 'active' AND {where} "
+        f"AND {record_filter(scope, table)}"
+    )
 
 
 @dataclass(frozen=True)
@@ -46,12 +56,15 @@ class ThresholdCheck:
 
 
 def check_thresholds(
-    db: Database, counts: dict[str, dict[str, int]], settings: SyncSettings
+    db: Database,
+    counts: dict[str, dict[str, int]],
+    settings: SyncSettings,
+    scope: list[str] | None = None,
 ) -> list[ThresholdCheck]:
     archives = {kind: ops.get("archive", 0) for kind, ops in counts.items()}
     checks = []
     for kind in CHANGE_KINDS:
-        active = int(db.one(ACTIVE_COUNTS[kind]) or 0)
+        active = int(db.one(active_count_sql(kind, scope or [])) or 0)
         limit = int(active * settings.deletion_threshold / 100.0)
         if settings.deletion_threshold_count is not None:
             limit = min(limit, settings.deletion_threshold_count)

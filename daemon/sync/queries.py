@@ -122,6 +122,15 @@ def _run_from_row(row: dict[str, Any]) -> Run:
         settings=json.loads(row["settings_json"] or "{}"),
         timings=json.loads(row["timings_json"] or "{}"),
         files=[RunFile(**f) for f in row["files"]],
+        withheld={k: int(n) for k, n in summary.get("withheld", {}).items() if n},
+        withheld_why=row.get("withheld_why"),
+        withheld_decision=row.get("withheld_decision"),
+        withheld_decided_by=row.get("withheld_decided_by"),
+        withheld_decided_at=row.get("withheld_decided_at"),
+        withheld_reason=row.get("withheld_reason"),
+        withheld_outcome=summary.get("withheld_outcome", {}),
+        reverted_run=row.get("reverted_run"),
+        scope=list(row.get("scope") or []),
     )
 
 

@@ -17,13 +17,16 @@ from daemon.ingest import ingest_drop, run_schema
 from daemon.ingest.header import FileRefused
 from daemon.ingest.issues import store_issues
 from daemon.progress import Progress
-from daemon.settings import load_settings
+from daemon.settings import SyncSettings, load_settings
 from daemon.sync.apply import crash_point, write_plan
 from daemon.sync.conflicts import apply_taken_conflicts
 from daemon.sync.context import PlanContext
 from daemon.sync.holds import check_thresholds
 from daemon.sync.plan import PlanWouldBreak, make_plan
+from daemon.sync.rollover import find_rekeyed
 from daemon.sync.run_files import record_run_files
+from daemon.sync.scope import MANIFEST_KEY, check_scope, mark_out_of_scope, parse_scope
+from daemon.sync.withheld import withhold_archives
 
 KEEP_STAGING_RUNS = 5  # staging of older finished runs is dropped (results stay)
 # Runs this process is planning now. Only one process can open the database for writing, so any
@@ -63,14 +66,16 @@ def plan_source(
     actor: str,
     source_kind: str | None = None,
     progress: Progress | None = None,
+    scope: list[str] | None = None,
 ) -> int:
-    """Create a run from a folder or ZIP: load, validate, plan. Returns its id (even if failed)."""
+    """Create a run from a folder or ZIP: load, validate, plan. Returns its id (even if failed).
+    `scope`: the SIS ids of the schools a school-level upload speaks for."""
     progress = progress or Progress()
     recover_interrupted(db)
     run_id = int(db.one("SELECT nextval('run_ids')"))
     _PLANNING.add(run_id)
     try:
-        return _plan_source(db, run_id, source, actor, source_kind, progress)
+        return _plan_source(db, run_id, source, actor, source_kind, progress, scope or [])
     finally:
         _PLANNING.discard(run_id)
 
@@ -82,6 +87,7 @@ def _plan_source(
     actor: str,
     source_kind: str | None,
     progress: Progress,
+    scope: list[str],
 ) -> int:
     db.execute(
         "INSERT INTO runs (run_id, source, source_kind, status, created_at, created_by) "
@@ -117,7 +123,10 @@ def _plan_source(
                 for e, s in result.staged.items()
             },
             specs=dict(drop.format.specs),
+            scope=scope or parse_scope(drop.manifest.get(MANIFEST_KEY)),
         )
+        if ctx.scope:
+            db.execute("UPDATE runs SET scope = ? WHERE run_id = ?", [ctx.scope, run_id])
         for notice in drop.notices:
             ctx.note("drop", notice)
         _plan(db, ctx, progress, timings)
@@ -137,23 +146,63 @@ def _plan(db: Database, ctx: PlanContext, progress: Progress, timings: dict[str,
     started = time.monotonic()
     base_version = db.directory_version()
     try:
+        if ctx.scope:
+            _scope(db, ctx)
         with db.unordered():
             counts = make_plan(ctx, progress)
     finally:
         ctx.drop_all()
     store_issues(db, ctx.run_id, ctx.issues, workdir_for(db, ctx.run_id))
     record_run_files(db, ctx.run_id, None)  # counts again, with issues found while planning
-    checks = check_thresholds(db, counts, ctx.settings)
-    reasons = [c.reason(ctx.settings) for c in checks if c.held]
+    rekeyed = find_rekeyed(db, ctx.schema)
     timings["plan"] = time.monotonic() - started
+    finish_plan(db, ctx, counts, base_version, timings, [rekeyed.reason()] if rekeyed.held else [])
+
+
+def _scope(db: Database, ctx: PlanContext) -> None:
+    """A school-level upload: its schools must exist; rows of other schools are left out."""
+    problem = check_scope(db, ctx)
+    if problem:
+        raise PlanWouldBreak(problem)
+    n = mark_out_of_scope(ctx)
+    shown = ", ".join(ctx.scope)
+    ctx.note(
+        "scope",
+        f"school-level upload for {shown}: records of other schools are not archived for being "
+        "absent, and the deletion threshold counts within these schools"
+        + (f"; {n:,} rows naming other schools were not synced (WARNING)" if n else ""),
+    )
+
+
+def finish_plan(
+    db: Database,
+    ctx: PlanContext,
+    counts: dict[str, dict[str, int]],
+    base_version: int,
+    timings: dict[str, float],
+    own_holds: list[str],
+) -> None:
+    """A planned run's last step (drops and reverts alike): the deletion threshold holds it or
+    withholds its archives, and the run becomes planned or held with its summary."""
+    checks = check_thresholds(db, counts, ctx.settings, ctx.scope)
+    reasons = [c.reason(ctx.settings) for c in checks if c.held]
+    withheld, why = {}, _withhold_why(ctx.settings, counts, bool(reasons))
+    if why is not None:
+        withheld = withhold_archives(db, ctx.run_id, ctx.schema)
+        for kind in withheld:
+            counts[kind]["archive"] = 0
+        reasons = []  # nothing over the threshold applies: the archives wait
+    reasons += own_holds
     summary = {
         "changes": counts,
         "notes": ctx.notes,
         "thresholds": [c.__dict__ for c in checks],
+        "withheld": withheld,
     }
     db.execute(
         """UPDATE runs SET status = ?, planned_at = current_timestamp, base_version = ?,
-                  settings_json = ?, hold_reasons = ?, summary_json = ?, timings_json = ?
+                  settings_json = ?, hold_reasons = ?, summary_json = ?, timings_json = ?,
+                  withheld_why = ?
            WHERE run_id = ?""",
         [
             "held" if reasons else "planned",
@@ -162,9 +211,23 @@ def _plan(db: Database, ctx: PlanContext, progress: Progress, timings: dict[str,
             reasons,
             json.dumps(summary),
             json.dumps(timings),
+            why,
             ctx.run_id,
         ],
     )
+
+
+def _withhold_why(
+    settings: SyncSettings, counts: dict[str, dict[str, int]], over: bool
+) -> str | None:
+    """Why this run's archives wait for a decision instead of applying with the rest, if they do."""
+    if not any(ops.get("archive") for ops in counts.values()):
+        return None
+    if settings.archive_mode == "additions_only":
+        return "additions_only"
+    if over and settings.threshold_action == "withhold_archives":
+        return "threshold"
+    return None
 
 
 def _fail(db: Database, run_id: int, message: str) -> None:
@@ -273,13 +336,15 @@ def _record_applied(db: Database, run_id: int, actor: str, status: str, reason: 
         ],
     )
     supersede_open_runs(db, except_run=run_id)
+    reverted = db.one("SELECT reverted_run FROM runs WHERE run_id = ?", [run_id])
     audit(
         db,
         actor,
         "run.apply.override" if status == "held" else "run.apply",
         target_kind="run",
         target_id=run_id,
-        details={"reason": reason, "held": status == "held"},
+        details={"reason": reason, "held": status == "held"}
+        | ({"reverted_run": reverted} if reverted is not None else {}),
     )
 
 

@@ -14,9 +14,16 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from daemon.models import Run
+from daemon.models import Page, Run
 from roster_tui.widgets.chrome import Field, Plain
-from roster_tui.words import OPEN, consequences, held_reasons, short_source
+from roster_tui.words import (
+    KIND_NAMES,
+    OPEN,
+    consequences,
+    count_of,
+    held_reasons,
+    short_source,
+)
 
 OVERRIDE_WORD = "OVERRIDE"
 
@@ -130,6 +137,97 @@ class ConfirmRunScreen(ModalScreen[str | None]):
         self.query_one("#problem", Static).update(problem)
         if not problem:
             self.dismiss(self.query_one("#reason", Input).value.strip())
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+WITHHELD_WHY = {
+    "threshold": "the run was over the deletion threshold (threshold_action = withhold_archives)",
+    "additions_only": "archive_mode = additions_only",
+}
+
+
+class WithheldDecisionScreen(ModalScreen[tuple[str, str] | None]):
+    """Approve or drop the archives a run withheld; both need a reason (the audit log keeps it).
+    Dismisses with (decision, reason), or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, run: Run, first: Page | None = None) -> None:
+        super().__init__(classes="dialog-screen")
+        self.run = run
+        self.first = first  # the first few withheld archives, to show what is decided
+
+    def compose(self) -> ComposeResult:
+        run = self.run
+        with Vertical(id="dialog", classes="-override"):
+            yield Plain(f"Withheld archives of run {run.run_id}", id="dialog-title")
+            with VerticalScroll(id="dialog-body"):
+                yield Plain(self.body(), id="consequences")
+            yield Field(
+                placeholder="reason (required, recorded in the audit log)",
+                id="reason",
+                compact=True,
+            )
+            yield Plain("", id="problem")
+            yield Horizontal(
+                Button("Archive them", id="approve", variant="error", compact=True),
+                Button("Drop them", id="drop", variant="warning", compact=True),
+                Button("Cancel (esc)", id="cancel", compact=True),
+                id="dialog-buttons",
+            )
+
+    def on_mount(self) -> None:
+        self.query_one("#reason").focus()
+
+    def body(self) -> Group:
+        run = self.run
+        counts = ", ".join(count_of(kind, n) for kind, n in run.withheld.items())
+        why = WITHHELD_WHY.get(run.withheld_why or "", run.withheld_why or "")
+        listed: list[RenderableType] = []
+        if self.first is not None and self.first.items:
+            names = [
+                f"{w.label or w.sis_id or w.record_id} ({KIND_NAMES.get(w.kind, (w.kind, w.kind))[0]}"
+                f", {w.note or 'archive'})"
+                for w in self.first.items
+            ]
+            more = self.first.total - len(self.first.items)
+            if more > 0:
+                names.append(f"… and {more:,} more (roster-sync withheld {run.run_id})")
+            listed = [Text("Among them:", style="bold"), bullets(names)]
+        return Group(
+            Text(f"Run {run.run_id} applied everything but {counts}: {why}."),
+            bullets(
+                [
+                    "Archive them: each is checked against the directory as it is now; a record "
+                    "re-created, changed, edited or back in a full feed since is kept.",
+                    "Drop them: nothing is archived; the records stay as they are.",
+                ]
+            ),
+            *listed,
+        )
+
+    def _decide(self, decision: str) -> None:
+        reason = self.query_one("#reason", Input).value.strip()
+        if not reason:
+            self.query_one("#problem", Static).update("Give a reason: it goes in the audit log.")
+            return
+        self.dismiss((decision, reason))
+
+    @on(Button.Pressed, "#approve")
+    def approve(self) -> None:
+        self._decide("approve")
+
+    @on(Button.Pressed, "#drop")
+    def drop(self) -> None:
+        self._decide("drop")
+
+    @on(Input.Submitted)
+    def submitted(self) -> None:
+        """Enter in the reason moves to the choice; it never decides by itself."""
+        self.query_one("#approve").focus()
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -10,9 +10,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane, Tabs
 
-from daemon.models import Run
+from daemon.models import Page, Run
 from roster_tui.screens.base import RosterScreen, tab_after
 from roster_tui.screens.conflict_decisions import ConflictDecisions
+from roster_tui.screens.dialogs import ConfirmScreen, WithheldDecisionScreen
 from roster_tui.screens.run_decisions import RUN_DECISION_BINDINGS, RunDecisions, decision_allowed
 from roster_tui.widgets.changes_panel import ChangesPanel
 from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
@@ -31,12 +32,15 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
         "row counts, and each kind's archives against the deletion limit. Changes lists every "
         "change by kind and operation with each field's before -> after; Conflicts are the "
         "questions the sync could not answer alone; Rows are the upload results of every row "
-        "of the drop; Files are the files it had. [ and ] switch tabs."
+        "of the drop; Files are the files it had. [ and ] switch tabs. On an applied run, u "
+        "plans the run that undoes it, and w decides the archives it withheld."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", show=False),
         *RUN_DECISION_BINDINGS,
         Binding("p", "replan", "Re-plan"),
+        Binding("w", "withheld", "Withheld…"),
+        Binding("u", "revert", "Revert…"),
         Binding("left_square_bracket", "tab(-1)", "Previous tab", key_display="[", show=False),
         Binding("right_square_bracket", "tab(1)", "Tabs", key_display="[ ]"),
     ]
@@ -106,9 +110,85 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
         allowed = decision_allowed(self.run, action)
         if allowed is not None:
             return allowed
+        if action == "withheld":  # once the run is applied, until someone decides
+            return (
+                self.run is not None and self.run.status == "applied" and self.run.withheld_waiting
+            )
+        if action == "revert":  # only what changed the directory can be undone
+            return self.run is not None and self.run.status == "applied"
         if action == "replan":  # an open run is decided here first
             return self.run is not None and self.run.status not in OPEN
         return True
+
+    def action_withheld(self) -> None:
+        run = self.run
+        if run is None or not run.withheld_waiting:
+            return
+
+        def answered(choice: tuple[str, str] | None) -> None:
+            if choice is None:
+                return
+            decision, reason = choice
+            self.write(
+                lambda engine: engine.decide_withheld(run.run_id, decision, reason),
+                busy=f"Deciding the withheld archives of run {run.run_id}…",
+                then=self._withheld_decided,
+                failed=self._withheld_failed,
+            )
+
+        def listed(page: Page) -> None:
+            self.app.push_screen(WithheldDecisionScreen(run, page), answered)
+
+        self.call(
+            lambda engine: engine.withheld_page(run.run_id, 0, 6), then=listed, group="withheld"
+        )
+
+    def _withheld_decided(self, run: Run) -> None:
+        out = run.withheld_outcome
+        if run.withheld_decision == "approved":
+            said = (
+                f"{out.get('archived', 0):,} archived, {out.get('kept', 0):,} kept (changed since)"
+            )
+        else:
+            said = "dropped: nothing archived"
+        self.notify(said, title=f"Run {run.run_id}: withheld archives")
+        self.reload_run()
+
+    def action_revert(self) -> None:
+        run = self.run
+        if run is None or run.status != "applied":
+            return
+        body = (
+            f"This plans a new run that restores what run {run.run_id} changed: records it "
+            "created are archived, fields it updated get their old values back, records it "
+            "archived are unarchived, and memberships and links likewise.\n\n"
+            "Nothing changes yet: the new run is reviewed and approved like any other (the "
+            "deletion threshold applies). What a later run or a hand edit changed since becomes "
+            "a conflict to decide, never overwritten."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.write(
+                    lambda engine: engine.revert_run(run.run_id),
+                    busy=f"Planning the revert of run {run.run_id}…",
+                    then=self._revert_planned,
+                )
+
+        self.app.push_screen(
+            ConfirmScreen(f"Revert run {run.run_id}?", body, "Plan the revert"), answered
+        )
+
+    def _revert_planned(self, revert: Run) -> None:
+        self.notify(
+            f"Run {revert.run_id} undoes run {revert.reverted_run}: review it, then approve it.",
+            title=f"Run {revert.run_id} {revert.status}",
+        )
+        self.app.push_screen(RunDetailScreen(revert.run_id))
+
+    def _withheld_failed(self, exc: Exception) -> None:
+        self.roster.show_error(exc)
+        self.reload_run()
 
     def action_tab(self, step: int) -> None:
         self.show_tab(tab_after(self.query_one(TabbedContent), TABS, step))

@@ -124,7 +124,7 @@ class RunsScreen(RunDecisions, RosterScreen):
                 Text(f"{run.total_changes():,}", justify="right"),
                 Text(f"{run.rows.error:,}" if run.rows.error else "·", justify="right"),
                 Text(f"{run.conflicts:,}" if run.conflicts else "·", justify="right"),
-                drop_name(run.source),
+                drop_name(run.source) + (f" [{', '.join(run.scope)}]" if run.scope else ""),
                 key=str(run.run_id),
             )
         empty = not runs
@@ -254,5 +254,12 @@ def _preview(run: Run, now: datetime, reasons: list[str], shown: int) -> Rendera
     )
     if run.conflicts:
         tail.append(f" · {plural(run.conflicts, 'conflict')} ({run.blocking_conflicts} blocking)")
+    if run.scope:
+        tail.append("\nScope: ", style="bold")
+        tail.append(f"school-level upload for {', '.join(run.scope)}")
+    if run.withheld:
+        tail.append("\nWithheld: ", style="bold")
+        state = "waiting for a decision" if run.withheld_waiting else run.withheld_decision or ""
+        tail.append(f"{run.total_withheld():,} archives, {state}")
     parts.append(tail)
     return Group(*parts)

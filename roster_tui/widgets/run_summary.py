@@ -12,6 +12,7 @@ from daemon.models import Run
 from roster_tui.words import (
     KIND_NAMES,
     STATUS_MEANING,
+    count_of,
     held_reasons,
     op_lines,
     plural,
@@ -28,6 +29,10 @@ def title_line(run: Run, now: datetime) -> Text:
     text.append(f"  {short_source(run.source)} · created {when(run.created_at, now)}")
     if run.oneroster_version:
         text.append(f" · OneRoster {run.oneroster_version}")
+    if run.reverted_run is not None:
+        text.append(f" · reverts run {run.reverted_run}")
+    if run.scope:
+        text.append(f" · schools {', '.join(run.scope)}")
     return text
 
 
@@ -36,6 +41,9 @@ def summary(run: Run, now: datetime) -> RenderableType:
     if run.status == "failed":
         return Group(*parts)
     parts.append(_changes(run))
+    withheld = _withheld(run, now)
+    if withheld is not None:
+        parts.append(withheld)
     parts.append(_rows(run))
     limits = _limits(run)
     if limits is not None:
@@ -84,6 +92,16 @@ def _status(run: Run, now: datetime) -> RenderableType:
         text.append("Next: a approves it, x rejects it.\n")
     elif run.status == "superseded":
         text.append("Next: p plans its drop again against today's directory.\n")
+    if run.reverted_run is not None:
+        text.append(
+            f"This run undoes run {run.reverted_run}: it restores what that run changed; what "
+            "changed again since is under Conflicts.\n"
+        )
+    if run.scope:
+        text.append(
+            f"School-level upload for {', '.join(run.scope)}: other schools' records are not "
+            "archived for being absent; the deletion limits count within these schools.\n"
+        )
     if run.decided_at is not None:
         text.append(f"Decided {when(run.decided_at, now)} by {run.decided_by or '?'}\n")
     if run.override_by:
@@ -122,6 +140,40 @@ def _changes(run: Run) -> RenderableType:
     for verb, what in lines:
         grid.add_row("", verb, what)
     return Group(Text(heading, style="bold"), grid, Text(""))
+
+
+WITHHELD_WHY = {
+    "threshold": "over the deletion threshold (threshold_action = withhold_archives)",
+    "additions_only": "archive_mode = additions_only",
+}
+
+
+def _withheld(run: Run, now: datetime) -> Text | None:
+    """The archives the run withheld: waiting (w decides), or what became of them."""
+    if not run.withheld:
+        return None
+    text = Text()
+    text.append("Withheld  ", style="bold")
+    counts = ", ".join(count_of(kind, n) for kind, n in run.withheld.items())
+    text.append(f"archives of {counts}, {WITHHELD_WHY.get(run.withheld_why or '', '')}\n")
+    if run.withheld_decision is not None:
+        at = f" {when(run.withheld_decided_at, now)}" if run.withheld_decided_at else ""
+        text.append(f"  {run.withheld_decision.capitalize()} by {run.withheld_decided_by}{at}: ")
+        text.append(run.withheld_reason or "", style="italic")
+        if run.withheld_decision == "approved":
+            out = run.withheld_outcome
+            text.append(
+                f" · {out.get('archived', 0):,} archived, {out.get('kept', 0):,} kept "
+                "(changed since)"
+            )
+        text.append("\n")
+    elif run.status == "applied":
+        text.append("  Waiting for a decision: w archives them or drops them (with a reason).\n")
+    elif run.status in ("planned", "held"):
+        text.append("  They wait for a decision once the rest of the run is applied.\n")
+    else:
+        text.append(f"  Never due: the run is {run.status}.\n")
+    return text
 
 
 def _rows(run: Run) -> Text:
@@ -170,7 +222,10 @@ def _limits(run: Run) -> RenderableType | None:
     table.add_column("")
     for t in shown:
         pct = 100.0 * t.archives / t.active if t.active else 0.0
-        verdict = Text("‖ over: held", style="bold") if t.held else Text("✓ within")
+        verdict = Text("✓ within")
+        if t.held:
+            withheld = run.withheld_why == "threshold"
+            verdict = Text("‖ over: withheld" if withheld else "‖ over: held", style="bold")
         table.add_row(
             KIND_NAMES.get(t.kind, (t.kind, t.kind))[1],
             f"{t.archives:,}",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import date
 
 import pytest
 
@@ -17,6 +18,7 @@ from daemon.cli.main import build_parser, subcommands
 from tests.conftest import SAMPLE
 
 DAY2, DAY3 = str(SAMPLE / "day2"), str(SAMPLE / "day3_broken")
+TODAY = date.today()
 
 SESSIONS: dict[str, list[list[str]]] = {
     "runs": [["runs"], ["runs", "--json"], ["runs", "--limit", "1"], ["show", "1"]],
@@ -34,6 +36,44 @@ SESSIONS: dict[str, list[list[str]]] = {
         ["apply", "2", "--override", "--reason", "mid-year school split"],
         ["show", "2"],
         ["show", "2", "--json"],
+    ],
+    "withheld archives decided after the run applied": [
+        ["settings", "set", "threshold_action", "withhold_archives"],
+        ["run", DAY3],
+        ["!", "withheld", "2", "--approve", "--reason", "too early"],
+        ["apply", "2"],
+        ["withheld", "2", "--limit", "3"],
+        ["!", "withheld", "2", "--drop"],
+        ["withheld", "2", "--approve", "--reason", "school year ended", "--limit", "2"],
+        ["withheld", "2", "--json", "--limit", "1"],
+        ["!", "withheld", "2", "--drop", "--reason", "twice"],
+        ["runs"],
+        ["check"],
+    ],
+    "a blackout day": [
+        ["settings", "set", "blackout_dates", f"{TODAY}..{TODAY}"],
+        ["!", "run", DAY2],
+        ["run", DAY2, "--force"],
+        ["users", "archive", "stu-1002"],
+        ["!", "replan", "2"],
+        ["replan", "2", "--force"],
+    ],
+    "a run reverted, and the revert reverted": [
+        ["run", DAY2, "--apply"],
+        ["!", "revert", "9"],
+        ["revert", "2"],
+        ["show", "3"],
+        ["apply", "3"],
+        ["revert", "3", "--json"],
+        ["apply", "4"],
+        ["runs"],
+        ["check"],
+    ],
+    "a school-level upload": [
+        ["run", DAY2, "--school", "sch-oak", "--school", "sch-elm"],
+        ["show", "2"],
+        ["runs"],
+        ["results", "2"],
     ],
     "a run rejected": [["run", DAY2], ["reject", "2", "--reason", "wrong term"], ["show", "2"]],
     "a superseded run planned again": [

@@ -1,0 +1,228 @@
+"""Undoing an applied run: a new run, planned like any other, that restores what it changed.
+
+Records the run created are archived, fields it updated get their old values back, records it
+archived (withheld ones approved later included) are unarchived and records it unarchived are
+archived again; memberships and links likewise, as records of their own tables. The revert is a
+normal run: reviewed, held or withheld by the deletion threshold, applied in one transaction and
+audited with `reverted_run`. What a later run or a hand edit touched since is never overwritten
+silently: that field or record becomes a conflict (take restores it, keep leaves it).
+Reverting a revert restores the first run's changes, since a revert's changes are ordinary
+changes of its own. Two things are not restored: a record the run adopted from a hand-made one
+stays with the sync (origin), and a record it unarchived is archived again with the values it
+has now. Enrollments a revert changes forget the feed row they matched, so the next drop
+compares them in full.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from daemon.audit import audit
+from daemon.db import Database, sql_ident, sql_literal
+from daemon.ingest import run_schema
+from daemon.settings import load_settings
+from daemon.sync import kinds
+from daemon.sync.context import PlanContext
+from daemon.sync.diff import count_changes, record_changes
+from daemon.sync.plan import SCHOOL_SIS
+from daemon.sync.policies import _insert_conflicts
+from daemon.sync.revert_values import REVERT_CONFLICT, column_types, restored, shown
+from daemon.sync.runs import _PLANNING, RunError, finish_plan
+
+KINDS_OF = {
+    "users": ("students", "staff", "guardians"),
+}
+LABELS = {
+    "users": "d.given_name || ' ' || d.family_name",
+    "schools": "d.name",
+    "classrooms": "d.name",
+    "student_attributes": "d.name",
+}
+
+
+def plan_revert(db: Database, target: int, *, actor: str) -> int:
+    """Plan the run that undoes `target` (an applied run); returns the new run's id."""
+    rows = db.dicts("SELECT status, decided_at FROM runs WHERE run_id = ?", [target])
+    if not rows:
+        raise RunError(f"there is no run {target}")
+    if rows[0]["status"] != "applied":
+        raise RunError(
+            f"run {target} is {rows[0]['status']}; only an applied run changed the directory and "
+            "can be reverted"
+        )
+    applied_at = rows[0]["decided_at"]
+    run_id = int(db.one("SELECT nextval('run_ids')"))
+    _PLANNING.add(run_id)
+    started = time.monotonic()
+    try:
+        db.execute(
+            """INSERT INTO runs (run_id, source, source_kind, status, created_at, created_by,
+                                 reverted_run)
+               VALUES (?, ?, 'revert', 'loading', current_timestamp, ?, ?)""",
+            [run_id, f"revert of run {target}", actor, target],
+        )
+        schema = run_schema(run_id)
+        db.execute(f"CREATE SCHEMA IF NOT EXISTS {sql_ident(schema)}")
+        ctx = PlanContext(
+            db=db, run_id=run_id, schema=schema, settings=load_settings(db), modes={},
+            file_names={},
+        )  # fmt: skip
+        base_version = db.directory_version()
+        with db.unordered():
+            for table in kinds.TABLES:
+                _plan_table(ctx, table, target, applied_at)
+            counts: dict[str, dict[str, int]] = {
+                k: {op: 0 for op in kinds.OPS} for k in kinds.CHANGE_KINDS
+            }
+            for table in kinds.TABLES:
+                display = {"school_id": SCHOOL_SIS} if table.name == "classrooms" else None
+                record_changes(ctx, table, display)
+                for kind, op, n in count_changes(ctx, table):
+                    counts[kind][op] = int(n)
+            db.execute(
+                "UPDATE changes SET note = ? WHERE run_id = ?", [f"undoes run {target}", run_id]
+            )
+        ctx.drop_all()
+        n = int(db.one("SELECT count(*) FROM conflicts WHERE run_id = ?", [run_id]))
+        if n:
+            ctx.note(
+                "revert",
+                f"{n:,} changes of run {target} were changed again since (by a later run or by "
+                "hand); they are conflicts: take restores them, keep leaves them as they are",
+            )
+        finish_plan(db, ctx, counts, base_version, {"plan": time.monotonic() - started}, [])
+        audit(
+            db, actor, "run.revert", target_kind="run", target_id=run_id,
+            details={"reverted_run": target},
+        )  # fmt: skip
+    except Exception as exc:
+        db.execute(
+            "UPDATE runs SET status = 'failed', error = ? WHERE run_id = ?",
+            [f"internal error while planning the revert: {type(exc).__name__}: {exc}", run_id],
+        )
+        raise
+    finally:
+        _PLANNING.discard(run_id)
+    return run_id
+
+
+def _kind_filter(table: kinds.Table, alias: str = "kind") -> str:
+    names = KINDS_OF.get(table.name) or (table.change_kind or table.name,)
+    return f"{alias} IN ({', '.join(sql_literal(k) for k in names)})"
+
+
+def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: Any) -> None:
+    """plan_<table> of the revert, shaped as a drop's plan (sync/diff.py) so apply and the
+    change records work the same; and the revert's conflicts for this table."""
+    db, name, id_col = ctx.db, table.name, table.id_col
+    cols = list(table.compared)
+    types = column_types(db, name)
+    t = int(target)
+    at = f"CAST({sql_literal(str(applied_at))} AS TIMESTAMP)" if applied_at else "NULL"
+    untouched = f"""d.origin = 'sync' AND coalesce(d.last_run, 0) <= {t}
+                    AND (d.updated_at IS NULL OR {at} IS NULL OR d.updated_at <= {at})"""
+    since = f"""CASE WHEN d.status = 'merged' THEN 'merged into another record since'
+                     WHEN d.origin = 'hand' THEN 'managed by hand since'
+                     WHEN coalesce(d.last_run, 0) > {t} THEN 'changed by run ' || d.last_run || ' since'
+                     ELSE 'edited by hand since' END"""
+    fields = ctx.t("revert_fields")
+    current = (
+        "CASE f.field "
+        + " ".join(f"WHEN {sql_literal(c)} THEN {shown(name, c, f'd.{c}')}" for c in cols)
+        + " END"
+    )
+    # Fields the target updated, and whether each is still what the target made it.
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {fields} AS
+            SELECT x.record_id AS id, x.f.field AS field, x.f.old AS old, x.f.new AS new,
+                   {current} AS now, d.status = 'active' AND d.origin = 'sync' AS active
+            FROM (SELECT record_id, unnest(fields) AS f FROM changes
+                  WHERE run_id = {t} AND op = 'update' AND {_kind_filter(table)}) x
+            JOIN {name} d ON d.{id_col} = x.record_id
+            WHERE x.f.field IN ({", ".join(sql_literal(c) for c in cols)})"""
+    )
+    restorable = f"SELECT * FROM {fields} WHERE active AND now IS NOT DISTINCT FROM new"
+    pivot = ", ".join(
+        f"bool_or(field = {sql_literal(c)}) AS has_{c}, max(old) FILTER (WHERE field = {sql_literal(c)}) AS old_{c}"
+        for c in cols
+    )
+    values = ", ".join(
+        f"CASE WHEN r.has_{c} THEN {restored(name, c, f'r.old_{c}', types)} ELSE d.{c} END AS {sql_ident(c)}"
+        for c in cols
+    )
+    same = ", ".join(f"d.{c}" for c in cols)
+    source = ", CAST(NULL AS UBIGINT) AS _source_hash" if table.hashed else ""
+    tail = f"d.source_file AS _file, d.source_line AS _line, NULL AS _label{source}"
+    archived_by_target = f"""SELECT record_id FROM changes WHERE run_id = {t} AND op = 'archive'
+                                AND {_kind_filter(table)}
+                             UNION SELECT record_id FROM withheld_archives
+                             WHERE run_id = {t} AND table_name = {sql_literal(name)}
+                               AND outcome = 'archived'"""
+    unarchived_by_target = f"""SELECT record_id FROM changes WHERE run_id = {t}
+                               AND op = 'unarchive' AND {_kind_filter(table)}"""
+    db.execute(
+        f"""
+        CREATE OR REPLACE TABLE {ctx.keep(f"plan_{name}")} AS
+        -- what the target created: archived again
+        SELECT 'archive' AS op, d.{id_col} AS id, {same}, {tail} FROM {name} d
+        WHERE d.created_run = {t} AND d.status = 'active' AND {untouched}
+        UNION ALL
+        -- what it archived: unarchived, if nobody archived or edited it since
+        SELECT 'unarchive', d.{id_col}, {same}, {tail} FROM {name} d
+        WHERE d.{id_col} IN ({archived_by_target}) AND d.status = 'archived'
+          AND d.archived_run = {t} AND d.origin = 'sync'
+        UNION ALL
+        -- what it unarchived: archived again
+        SELECT 'archive', d.{id_col}, {same}, {tail} FROM {name} d
+        WHERE d.{id_col} IN ({unarchived_by_target}) AND d.status = 'active' AND {untouched}
+        UNION ALL
+        -- the fields it updated, where they are still what it made them
+        SELECT 'update', d.{id_col}, {values}, {tail}
+        FROM {name} d JOIN (SELECT id, {pivot} FROM ({restorable}) GROUP BY id) r
+          ON r.id = d.{id_col}
+        """
+    )
+    label = LABELS.get(name, f"CAST(d.{id_col} AS VARCHAR)")
+    sis = "d.sis_id" if "sis_id" in cols else "CAST(NULL AS VARCHAR)"
+    key = f"'revert:{t}:{name}:' || d.{id_col}"
+    record = f"""{sql_literal(REVERT_CONFLICT)} AS kind, {sql_literal(name)} AS record_kind,
+                 d.{id_col} AS record_id, NULL AS other_record_id, {sis} AS sis_id, {label} AS label"""
+    _insert_conflicts(
+        ctx,
+        f"""
+        SELECT {record}, f.field AS field, f.old AS feed_value, f.now AS directory_value,
+               'run {t} set ' || f.field || ' to ' || coalesce('''' || f.new || '''', 'nothing')
+               || '; it is ' || coalesce('''' || f.now || '''', 'nothing') || ' now ('
+               || {since} || '); reverting would restore '
+               || coalesce('''' || f.old || '''', 'nothing') AS message,
+               'keep' AS suggestion, false AS blocking,
+               {key} || ':' || f.field AS conflict_key, d.source_file AS source_file,
+               d.source_line AS source_line
+        FROM {fields} f JOIN {name} d ON d.{id_col} = f.id
+        WHERE f.active AND f.now IS DISTINCT FROM f.new
+        UNION ALL
+        SELECT {record}, 'status', 'archived', d.status,
+               'run {t} created this record; it was ' || {since}
+               || ', so reverting does not archive it unless you take it',
+               'keep', false, {key} || ':created', d.source_file, d.source_line
+        FROM {name} d
+        WHERE d.created_run = {t} AND d.status = 'active' AND NOT ({untouched})
+        UNION ALL
+        SELECT {record}, 'status', 'active', d.status,
+               'run {t} archived this record; it is ' || d.status
+               || coalesce(' (archived again by run ' || d.archived_run || ')', ' (by hand)')
+               || ' now, so reverting leaves it unless you take it',
+               'keep', false, {key} || ':archived', d.source_file, d.source_line
+        FROM {name} d
+        WHERE d.{id_col} IN ({archived_by_target})
+          AND d.status <> 'active' AND (d.archived_run IS DISTINCT FROM {t} OR d.origin <> 'sync')
+        UNION ALL
+        SELECT {record}, 'status', 'archived', d.status,
+               'run {t} unarchived this record; it was ' || {since}
+               || ', so reverting does not archive it unless you take it',
+               'keep', false, {key} || ':unarchived', d.source_file, d.source_line
+        FROM {name} d
+        WHERE d.{id_col} IN ({unarchived_by_target}) AND d.status = 'active' AND NOT ({untouched})
+        """,
+    )

@@ -1,0 +1,83 @@
+"""The re-keyed rollover: a feed whose students are mostly the same people under new ids.
+
+Some SIS exports change every sourcedId at the summer rollover. Planned as usual, such a drop
+archives the district's students and creates them again: their history, accounts, links and
+hand edits stay with the archived records. A run where most students it would archive come back
+as new students with the same name and birth date (or the same student number) is held with its
+own reason instead; an override is still possible, with a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from daemon.db import Database
+
+REKEY_SHARE = 0.5  # of the students the run would archive
+REKEY_MIN = 5  # fewer is ordinary churn (a family leaving and enrolling again)
+
+
+@dataclass(frozen=True)
+class Rekeyed:
+    matched: int  # archived students that come back under a new id
+    archived: int  # students the run would archive
+    examples: list[tuple[str, str]]  # (old SIS id, new SIS id)
+
+    @property
+    def held(self) -> bool:
+        return self.matched >= REKEY_MIN and self.matched >= REKEY_SHARE * self.archived
+
+    def reason(self) -> str:
+        shown = ", ".join(f"{old} -> {new}" for old, new in self.examples)
+        return (
+            f"the SIS appears to have re-keyed {self.matched:,} students: {self.matched:,} of the "
+            f"{self.archived:,} students this run would archive come back under new ids with the "
+            f"same name and birth date or student number (e.g. {shown}); applying would archive "
+            "them and create them again. Ask the SIS to keep its ids, or override and merge the "
+            "pairs on the duplicates screen (roster-sync duplicates list)"
+        )
+
+
+def _columns(db: Database, schema: str) -> set[str]:
+    return {
+        r[0]
+        for r in db.rows(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = 'plan_users'",
+            [schema.strip('"')],
+        )
+    }
+
+
+def find_rekeyed(db: Database, schema: str) -> Rekeyed:
+    """Students the plan archives that a created student matches (same person, new id)."""
+    cols = _columns(db, schema)
+    if "kind" not in cols:
+        return Rekeyed(0, 0, [])
+
+    def new(col: str) -> str:
+        return f"c.{col}" if col in cols else "CAST(NULL AS VARCHAR)"
+
+    plan = f"{schema}.plan_users"
+    archived = int(
+        db.one(
+            f"SELECT count(*) FROM {plan} p JOIN users u ON u.user_id = p.id "
+            "WHERE p.op = 'archive' AND u.kind = 'student'"
+        )
+        or 0
+    )
+    if archived < REKEY_MIN:
+        return Rekeyed(0, archived, [])
+    pairs = db.rows(
+        f"""
+        SELECT u.sis_id, min({new("sis_id")}) AS new_sis
+        FROM {plan} a JOIN users u ON u.user_id = a.id AND u.kind = 'student'
+        JOIN {plan} c ON c.op = 'create' AND c.kind = 'student'
+         AND ((lower({new("given_name")}) = lower(u.given_name)
+               AND lower({new("family_name")}) = lower(u.family_name)
+               AND {new("birth_date")} = u.birth_date)
+              OR ({new("identifier")} = u.identifier AND {new("sis_id")} <> u.sis_id))
+        WHERE a.op = 'archive'
+        GROUP BY u.sis_id ORDER BY u.sis_id
+        """
+    )
+    return Rekeyed(len(pairs), archived, [(str(o), str(n)) for o, n in pairs[:3]])

@@ -1,0 +1,246 @@
+"""Withheld archives: a run applies its creates, updates and unarchives, and its archives wait.
+
+Two settings withhold them. `threshold_action = withhold_archives` does it to a run over the
+deletion threshold (the product this mirrors applies the rest and withholds only the archives);
+`archive_mode = additions_only` does it to every run (the summer rollover: nothing is archived
+while the SIS is half rolled over). The withheld archives, the cascaded ones of memberships and
+links included, wait as one decision once the run is applied: approve them with a reason, or
+drop them. Approving checks each one against the directory as it is then: a record re-created,
+changed, edited or back in a full feed since is kept, and the outcome says why.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from daemon.audit import audit
+from daemon.db import Database, sql_literal
+from daemon.directory.open_plans import supersede_open_runs
+from daemon.errors import RosterSyncError
+from daemon.models import Page, WithheldArchive
+from daemon.sync import kinds
+from daemon.sync.diff import CASCADES
+
+WHY_WORDS = {
+    "threshold": "over the deletion threshold (threshold_action = withhold_archives)",
+    "additions_only": "archive_mode = additions_only",
+}
+USER_KINDS = ("students", "staff", "guardians")
+MAX_PAGE = 500
+
+
+class WithheldError(RosterSyncError, ValueError):
+    """A decision on withheld archives that cannot be taken; the message says why, in one line."""
+
+    title = "Withheld archives not decided"
+
+
+def table_of(kind: str) -> str:
+    return "users" if kind in USER_KINDS else kind
+
+
+def withhold_archives(db: Database, run_id: int, schema: str) -> dict[str, int]:
+    """Move a planned run's archives out of its plan into `withheld_archives`; returns their
+    counts per kind. Their change rows move with them, so the run's changes are what applies."""
+    table_case = "CASE WHEN kind IN ('students', 'staff', 'guardians') THEN 'users' ELSE kind END"
+    db.execute(
+        f"""INSERT INTO withheld_archives
+            SELECT run_id, row_number() OVER (ORDER BY seq), kind, {table_case}, record_id, sis_id,
+                   label, source_file, source_line, note, NULL, NULL
+            FROM changes WHERE run_id = ? AND op = 'archive'""",
+        [run_id],
+    )
+    db.execute("DELETE FROM changes WHERE run_id = ? AND op = 'archive'", [run_id])
+    for table in kinds.TABLES:
+        db.execute(f"DELETE FROM {schema}.plan_{table.name} WHERE op = 'archive'")
+    return {
+        kind: int(n)
+        for kind, n in db.rows(
+            "SELECT kind, count(*) FROM withheld_archives WHERE run_id = ? GROUP BY kind", [run_id]
+        )
+    }
+
+
+def withheld_page(db: Database, run_id: int, offset: int = 0, limit: int = 100) -> Page:
+    limit = max(1, min(int(limit), MAX_PAGE))
+    total = int(db.one("SELECT count(*) FROM withheld_archives WHERE run_id = ?", [run_id]))
+    rows = db.dicts(
+        """SELECT seq, kind, record_id, sis_id, label, source_file, source_line, note, outcome,
+                  outcome_note
+           FROM withheld_archives WHERE run_id = ? ORDER BY seq LIMIT ? OFFSET ?""",
+        [run_id, limit, offset],
+    )
+    return Page(total=total, offset=offset, items=[WithheldArchive(**r) for r in rows])
+
+
+def decide_withheld(
+    db: Database, run_id: int, *, actor: str, decision: str, reason: str | None
+) -> dict[str, int]:
+    """Approve (archive what is still due) or drop the withheld archives of an applied run.
+
+    Returns the outcome counts ({'archived': n, 'kept': m} or {'dropped': n})."""
+    if decision not in ("approve", "drop"):
+        raise WithheldError(f"'{decision}' is not a decision on withheld archives; approve or drop")
+    run = _state(db, run_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise WithheldError(
+            f"deciding the withheld archives of run {run_id} needs a reason, which the audit "
+            "log keeps (--reason TEXT)"
+        )
+    with db.transaction():
+        if decision == "approve":
+            outcome = _approve(db, run_id, run["decided_at"])
+            db.bump_directory_version()
+            supersede_open_runs(db)
+        else:
+            outcome = {"dropped": int(db.one(_count(run_id)))}
+        db.execute(
+            """UPDATE runs SET withheld_decision = ?, withheld_decided_by = ?,
+                      withheld_decided_at = current_timestamp, withheld_reason = ?,
+                      summary_json = ? WHERE run_id = ?""",
+            [
+                "approved" if decision == "approve" else "dropped",
+                actor,
+                reason,
+                json.dumps({**run["summary"], "withheld_outcome": outcome}),
+                run_id,
+            ],
+        )
+        kept_why = (
+            dict(
+                db.rows(
+                    "SELECT outcome_note, count(*) FROM withheld_archives "
+                    "WHERE run_id = ? AND outcome = 'kept' GROUP BY ALL",
+                    [run_id],
+                )
+            )
+            if decision == "approve"
+            else {}
+        )
+        audit(
+            db,
+            actor,
+            f"run.withheld.{decision}",
+            target_kind="run",
+            target_id=run_id,
+            details={"reason": reason, **outcome, "kept_why": kept_why},
+        )
+    return outcome
+
+
+def _count(run_id: int) -> str:
+    return f"SELECT count(*) FROM withheld_archives WHERE run_id = {int(run_id)}"
+
+
+def _state(db: Database, run_id: int) -> dict[str, Any]:
+    rows = db.dicts(
+        """SELECT status, withheld_why, withheld_decision, withheld_decided_by, decided_at,
+                  summary_json FROM runs WHERE run_id = ?""",
+        [run_id],
+    )
+    if not rows:
+        raise WithheldError(f"there is no run {run_id}")
+    run = rows[0]
+    if run["withheld_why"] is None or not db.one(_count(run_id)):
+        raise WithheldError(f"run {run_id} withheld no archives; there is nothing to decide")
+    if run["withheld_decision"] is not None:
+        raise WithheldError(
+            f"the withheld archives of run {run_id} were already {run['withheld_decision']} "
+            f"by {run['withheld_decided_by']}"
+        )
+    if run["status"] in ("planned", "held"):
+        raise WithheldError(
+            f"run {run_id} is {run['status']}: its withheld archives wait until the rest of it "
+            f"is applied (roster-sync apply {run_id})"
+        )
+    if run["status"] != "applied":
+        raise WithheldError(
+            f"run {run_id} is {run['status']}: it changed nothing, so its withheld archives "
+            "were never due"
+        )
+    run["summary"] = json.loads(run.pop("summary_json") or "{}")
+    return run
+
+
+# Tables in the order their archives are decided: a record's parents before it, so a membership
+# whose person was kept is kept too.
+ORDER = ("schools", "classrooms", "users", "enrollments", "guardian_links", "student_attributes")
+
+
+def _approve(db: Database, run_id: int, applied_at: Any) -> dict[str, int]:
+    for name in ORDER:
+        table = next(t for t in kinds.TABLES if t.name == name)
+        _decide_table(db, run_id, table, applied_at)
+        db.execute(
+            f"""UPDATE {name} SET status = 'archived', archived_run = {int(run_id)},
+                       archived_at = current_timestamp, last_run = {int(run_id)}
+                FROM withheld_archives w
+                WHERE w.run_id = {int(run_id)} AND w.table_name = {sql_literal(name)}
+                  AND w.outcome = 'archived' AND {name}.{table.id_col} = w.record_id"""
+        )
+    return {
+        outcome: int(n)
+        for outcome, n in db.rows(
+            "SELECT outcome, count(*) FROM withheld_archives WHERE run_id = ? GROUP BY outcome",
+            [run_id],
+        )
+    }
+
+
+def _decide_table(db: Database, run_id: int, table: kinds.Table, applied_at: Any) -> None:
+    """Each withheld archive of `table`: archived, or kept with the reason it no longer holds."""
+    run = int(run_id)
+    name = table.name
+    parent_kept = " ".join(
+        f"""WHEN EXISTS (SELECT 1 FROM withheld_archives p WHERE p.run_id = {run}
+                         AND p.table_name = {sql_literal(parent)} AND p.outcome = 'kept'
+                         AND p.record_id = d.{column})
+            THEN 'kept: its {"person" if parent == "users" else "classroom"} was kept'"""
+        for column, parent in CASCADES.get(name, ())
+    )
+    at = sql_literal(str(applied_at)) if applied_at is not None else "NULL"
+    db.execute(
+        f"""
+        UPDATE withheld_archives SET outcome = CASE WHEN x.note IS NULL THEN 'archived' ELSE 'kept' END,
+               outcome_note = x.note
+        FROM (
+            SELECT w.seq,
+                   CASE WHEN d.{table.id_col} IS NULL THEN 'no longer in the directory'
+                        WHEN d.status = 'merged' THEN 'merged into another record since'
+                        WHEN d.status = 'archived' THEN
+                             'already archived' || coalesce(' by run ' || d.archived_run, ' by hand')
+                        WHEN d.origin = 'hand' THEN 'managed by hand now'
+                        WHEN d.last_run > {run} THEN 're-created or changed by run ' || d.last_run || ' since'
+                        WHEN d.updated_at > CAST({at} AS TIMESTAMP) THEN 'edited by hand since'
+                        {parent_kept}
+                        WHEN later.run_id IS NOT NULL THEN 'in the feed of run ' || later.run_id || ' since'
+                   END AS note
+            FROM withheld_archives w
+            LEFT JOIN {name} d ON d.{table.id_col} = w.record_id
+            LEFT JOIN ({_later_feeds(run, table)}) later ON later.record_id = w.record_id
+            WHERE w.run_id = {run} AND w.table_name = {sql_literal(name)}
+        ) x
+        WHERE withheld_archives.run_id = {run} AND withheld_archives.seq = x.seq
+        """
+    )
+
+
+def _later_feeds(run: int, table: kinds.Table) -> str:
+    """Records of `table` withheld by `run` that a later applied run's full (bulk) file still
+    had: that run neither archived nor withheld them, so its feed spoke for them."""
+    name = table.name
+    return f"""
+        SELECT w.record_id, min(r.run_id) AS run_id
+        FROM withheld_archives w
+        JOIN {name} d ON d.{table.id_col} = w.record_id
+        JOIN run_files f ON lower(f.file_name) = lower(d.source_file) AND f.mode = 'bulk'
+        JOIN runs r ON r.run_id = f.run_id AND r.run_id > {run} AND r.status = 'applied'
+                   AND (r.scope IS NULL OR len(r.scope) = 0)
+        WHERE w.run_id = {run} AND w.table_name = {sql_literal(name)}
+          AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.run_id = r.run_id AND c.op = 'archive'
+                          AND c.record_id = w.record_id AND c.kind = w.kind)
+          AND NOT EXISTS (SELECT 1 FROM withheld_archives o WHERE o.run_id = r.run_id
+                          AND o.table_name = w.table_name AND o.record_id = w.record_id)
+        GROUP BY w.record_id"""

@@ -1,0 +1,125 @@
+"""Undoing an applied run (issue 17, section 1): `revert RUN` plans a normal run that restores
+what RUN changed, and turns what was changed again since into conflicts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from daemon.sync.runs import RunError
+
+
+def _second_day(tiny) -> None:
+    """A new student, a new family name and email, a student gone."""
+    tiny.rows("users.csv").append(
+        {**tiny.row("users.csv", "stu-1"), "sourcedId": "stu-11", "givenName": "Kai",
+         "identifier": "S11", "username": "kai.lopez", "agentSourcedIds": ""}
+    )  # fmt: skip
+    tiny.row("users.csv", "stu-3").update(familyName="Nguyen-Tran", email="cleo.nt@example.org")
+    tiny.remove("users.csv", sourcedId="stu-10")
+    tiny.remove("enrollments.csv", userSourcedId="stu-10")
+
+
+@pytest.fixture
+def day2(sync, tiny):
+    sync.apply(tiny)
+    _second_day(tiny)
+    return sync.apply(tiny)
+
+
+def _apply(sync, run):
+    assert run.status == "planned", run.hold_reasons
+    return sync.engine.apply_run(run.run_id, scan_duplicates=False)
+
+
+def test_a_revert_is_a_planned_run_that_restores_what_the_run_changed(sync, day2):
+    revert = sync.engine.revert_run(day2.run_id)
+    assert revert.status == "planned" and revert.reverted_run == day2.run_id
+    assert revert.changes["students"] == {"create": 0, "update": 1, "archive": 1, "unarchive": 1}
+    assert sync.user("stu-11")["status"] == "active"  # planning changes nothing
+    [update] = sync.changes(revert, "students", "update")
+    assert {(f["field"], f["old"], f["new"]) for f in update["fields"]} == {
+        ("family_name", "Nguyen-Tran", "Nguyen"),
+        ("email", "cleo.nt@example.org", "cleo@students.example.org"),
+    }
+
+    _apply(sync, revert)
+    assert sync.user("stu-11")["status"] == "archived"
+    assert sync.user("stu-10")["status"] == "active"
+    assert sync.user("stu-3")["family_name"] == "Nguyen"
+    db = sync.engine.db
+    assert db.one("SELECT count(*) FROM enrollments WHERE user_id = ? AND status = 'active'",
+                  [sync.user("stu-10")["user_id"]]) == 1  # fmt: skip
+    details = db.one(
+        "SELECT details FROM audit_log WHERE action = 'run.apply' AND target_id = ?",
+        [revert.run_id],
+    )
+    assert json.loads(details)["reverted_run"] == day2.run_id
+    assert all(n == 0 for _, n in sync.engine.check())
+
+
+def test_reverting_a_revert_restores_the_run_s_changes(sync, day2):
+    first = _apply(sync, sync.engine.revert_run(day2.run_id))
+    again = _apply(sync, sync.engine.revert_run(first.run_id))
+    assert again.reverted_run == first.run_id and again.conflicts == 0
+    assert sync.user("stu-11")["status"] == "active"
+    assert sync.user("stu-10")["status"] == "archived"
+    assert sync.user("stu-3")["family_name"] == "Nguyen-Tran"
+    assert all(n == 0 for _, n in sync.engine.check())
+
+
+def test_a_field_edited_by_hand_since_is_a_conflict_not_overwritten(sync, day2):
+    sync.engine.edit_contact("stu-3", {"email": "cleo.home@example.org"})
+    revert = sync.engine.revert_run(day2.run_id)
+    [conflict] = sync.engine.conflicts(revert.run_id).items
+    assert (conflict.field, conflict.feed_value, conflict.directory_value) == (
+        "email",
+        "cleo@students.example.org",
+        "cleo.home@example.org",
+    )
+    assert "edited by hand since" in conflict.message and conflict.suggestion == "keep"
+    _apply(sync, revert)
+    stu3 = sync.user("stu-3")
+    assert (stu3["family_name"], stu3["email"]) == ("Nguyen", "cleo.home@example.org")
+
+
+def test_a_conflict_taken_restores_the_value_after_all(sync, day2):
+    sync.engine.edit_contact("stu-3", {"email": "cleo.home@example.org"})
+    revert = sync.engine.revert_run(day2.run_id)
+    [conflict] = sync.engine.conflicts(revert.run_id).items
+    sync.engine.resolve_conflicts([conflict.conflict_id], "take")
+    _apply(sync, revert)
+    assert sync.user("stu-3")["email"] == "cleo@students.example.org"
+
+
+def test_a_record_a_later_run_changed_is_a_conflict(sync, tiny, day2):
+    tiny.row("users.csv", "stu-11")["familyName"] = "Lopez-Kai"
+    _apply(sync, sync.plan(tiny))
+    revert = sync.engine.revert_run(day2.run_id)
+    assert revert.changes["students"]["archive"] == 0
+    [conflict] = [c for c in sync.engine.conflicts(revert.run_id).items if c.sis_id == "stu-11"]
+    assert (
+        conflict.field == "status" and f"changed by run {day2.run_id + 1} since" in conflict.message
+    )
+    _apply(sync, revert)
+    assert sync.user("stu-11")["status"] == "active"
+
+
+def test_a_revert_is_held_by_the_deletion_threshold_like_any_run(sync, tiny):
+    sync.apply(tiny)
+    for i in range(11, 16):
+        tiny.rows("users.csv").append(
+            {**tiny.row("users.csv", "stu-1"), "sourcedId": f"stu-{i}", "identifier": f"S{i}"}
+        )
+    added = sync.apply(tiny)
+    revert = sync.engine.revert_run(added.run_id)
+    assert revert.status == "held" and revert.changes["students"]["archive"] == 5
+
+
+def test_only_an_applied_run_can_be_reverted(sync, tiny):
+    run = sync.plan(tiny)
+    with pytest.raises(RunError, match="only an applied run"):
+        sync.engine.revert_run(run.run_id)
+    with pytest.raises(RunError, match="there is no run 9"):
+        sync.engine.revert_run(9)
