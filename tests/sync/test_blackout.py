@@ -16,10 +16,10 @@ def test_blackout_dates_are_ranges_or_days_kept_in_order(engine):
     engine.settings_set(
         "blackout_dates", "2027-12-20..2028-01-02,2027-06-15..2027-08-20,2027-04-01"
     )
-    shown = {r["key"]: r["value"] for r in engine.settings_show()}["blackout_dates"]
+    shown = {r.key: r.value for r in engine.settings_show()}["blackout_dates"]
     assert shown == "2027-04-01,2027-06-15..2027-08-20,2027-12-20..2028-01-02"
     engine.settings_set("blackout_dates", "none")
-    assert {r["key"]: r["value"] for r in engine.settings_show()}["blackout_dates"] == "none"
+    assert {r.key: r.value for r in engine.settings_show()}["blackout_dates"] == "none"
 
 
 @pytest.mark.parametrize("value", ["summer", "2027-08-20..2027-06-15", "2027-06-15..later"])
