@@ -108,7 +108,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     change.set_defaults(handler=cmd_settings_set, creates_database=True)
 
 
-def _emit_run(args: argparse.Namespace, run) -> int:  # type: ignore[no-untyped-def]
+def emit_run(args: argparse.Namespace, run) -> int:  # type: ignore[no-untyped-def]
     if getattr(args, "json", False):
         render.print_json(run)
     else:
@@ -121,7 +121,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         run = e.plan_source(os.path.abspath(args.source))
         if args.apply and run.status == "planned":
             run = e.apply_run(run.run_id)
-        code = _emit_run(args, run)
+        code = emit_run(args, run)
         if run.status == "failed":
             print(f"roster-sync: run {run.run_id} failed: {run.error}", file=sys.stderr)
         return code
@@ -140,7 +140,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     with engine(args) as e:
         run = e.get_run(args.run)
-        _emit_run(args, run)
+        emit_run(args, run)
     return 0
 
 
@@ -152,12 +152,12 @@ def cmd_apply(args: argparse.Namespace) -> int:
             reason=args.reason,
             scan_duplicates=not args.no_duplicate_scan,
         )
-        return _emit_run(args, run)
+        return emit_run(args, run)
 
 
 def cmd_replan(args: argparse.Namespace) -> int:
     with engine(args) as e:
-        return _emit_run(args, e.replan_run(args.run))
+        return emit_run(args, e.replan_run(args.run))
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -173,7 +173,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_reject(args: argparse.Namespace) -> int:
     with engine(args) as e:
-        return _emit_run(args, e.reject_run(args.run, reason=args.reason))
+        return emit_run(args, e.reject_run(args.run, reason=args.reason))
 
 
 def cmd_results(args: argparse.Namespace) -> int:

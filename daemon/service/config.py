@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from daemon.errors import RosterSyncError
 from daemon.service.sftp import SftpConfig, check_marker_name
+from daemon.sources.config import SourceConfig, check_name
 
 CONFIG_ENV = "ROSTER_SYNC_CONFIG"
 
@@ -42,6 +43,14 @@ class DaemonConfig(BaseModel):
     log_level: str = "INFO"
     sftp: SftpConfig | None = None
     roles: RolesConfig = Field(default_factory=RolesConfig)
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)  # [sources.NAME]: API sources
+
+    @field_validator("sources")
+    @classmethod
+    def _source_names(cls, value: dict[str, SourceConfig]) -> dict[str, SourceConfig]:
+        for name in value:
+            check_name(name)
+        return value
 
     @field_validator("ready_marker")
     @classmethod
@@ -76,6 +85,11 @@ def load_config(path: str | os.PathLike[str]) -> DaemonConfig:
         value = getattr(config, name)
         if value is not None and not value.is_absolute():
             setattr(config, name, (base / value).resolve())
+    for source in config.sources.values():
+        for name in ("client_secret_file", "files_folder"):
+            value = getattr(source, name)
+            if value is not None and not value.is_absolute():
+                setattr(source, name, (base / value).resolve())
     return config
 
 

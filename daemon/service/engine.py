@@ -23,7 +23,9 @@ from daemon.models import DaemonInfo, DropInfo, Page, Run, Status
 from daemon.progress import Progress
 from daemon.service.drop_history import DropHistory
 from daemon.service.operations import ADMIN, CONTACTS, READ, operation
+from daemon.service.source_pulls import SourcesMixin
 from daemon.settings import SETTING_INFO, format_value, load_settings, set_setting
+from daemon.sources.config import SourceConfig
 from daemon.sync import queries, runs
 from daemon.sync.conflicts import resolve_conflicts
 from daemon.sync.export import ExportError, ExportSummary, export_directory
@@ -45,13 +47,15 @@ def check_source(source: str) -> None:
     raise RunError(f"{source} is neither a folder nor a .zip; {what}")
 
 
-class Engine:
+class Engine(SourcesMixin):
     """Operations on one database, done as `actor` (a Unix user name)."""
 
     def __init__(self, db: Database, actor: str, progress: Progress | None = None) -> None:
         self.db = db
         self.actor = actor
         self.progress = progress or Progress()
+        self.sources: dict[str, SourceConfig] = {}  # the daemon config's [sources.NAME]
+        self.archive: Path | None = None  # where pulls are kept (the daemon config's archive)
 
     # ------------------------------------------------------------------ status
     def daemon_info(self) -> DaemonInfo:
@@ -96,11 +100,14 @@ class Engine:
         run_id = runs.plan_source(
             self.db, source, actor=self.actor, source_kind=source_kind, progress=self.progress
         )
-        run = queries.get_run(self.db, run_id)
+        return self._after_plan(queries.get_run(self.db, run_id))
+
+    def _after_plan(self, run: Run) -> Run:
+        """A planned run is applied at once when the district chose auto_apply."""
         if run.status == "planned" and self._auto_apply_allowed(run):
-            runs.apply_run(self.db, run_id, actor="auto_apply")
-            self._after_apply(run_id)
-            run = queries.get_run(self.db, run_id)
+            runs.apply_run(self.db, run.run_id, actor="auto_apply")
+            self._after_apply(run.run_id)
+            run = queries.get_run(self.db, run.run_id)
         return run
 
     def _auto_apply_allowed(self, run: Run) -> bool:

@@ -122,6 +122,8 @@ def _run_from_row(row: dict[str, Any]) -> Run:
         settings=json.loads(row["settings_json"] or "{}"),
         timings=json.loads(row["timings_json"] or "{}"),
         files=[RunFile(**f) for f in row["files"]],
+        source_name=row.get("source_name"),
+        fetch=json.loads(row["fetch_json"]) if row.get("fetch_json") else None,
     )
 
 

@@ -1,0 +1,181 @@
+"""The test district (tests/district.py) as each hub serves it.
+
+Written by hand from the hubs' documentation, field by field, not from Roster Sync's own mapping:
+a test that converts with the code under test would only agree with itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.district import TinyDistrict
+
+MODIFIED = "2026-11-01T06:00:00.000Z"
+
+
+def with_sessions_and_courses(tiny: TinyDistrict) -> TinyDistrict:
+    """The tiny district plus the term and course its classes name (a SIS sends both)."""
+    district = tiny.copy()
+    district.files["academicSessions.csv"] = [
+        {
+            "sourcedId": "term-1",
+            "status": "",
+            "dateLastModified": "",
+            "title": "2026-2027",
+            "type": "schoolYear",
+            "startDate": "2026-08-15",
+            "endDate": "2027-06-15",
+            "parentSourcedId": "",
+            "schoolYear": "2027",
+        }
+    ]
+    district.files["courses.csv"] = [
+        {
+            "sourcedId": "crs-1",
+            "status": "",
+            "dateLastModified": "",
+            "schoolYearSourcedId": "term-1",
+            "title": "Grade 5",
+            "courseCode": "G5",
+            "grades": "05",
+            "orgSourcedId": "dist-1",
+            "subjects": "",
+            "subjectCodes": "",
+        }
+    ]
+    return district
+
+
+def _ref(sourced_id: str, kind: str) -> dict[str, str] | None:
+    if not sourced_id:
+        return None
+    return {
+        "href": f"https://sis.example.org/{kind}s/{sourced_id}",
+        "sourcedId": sourced_id,
+        "type": kind,
+    }
+
+
+def _refs(ids: str, kind: str) -> list[dict[str, str]]:
+    return [r for r in (_ref(i.strip(), kind) for i in ids.split(",")) if r]
+
+
+def _list(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _common(row: dict[str, str]) -> dict[str, Any]:
+    return {"sourcedId": row["sourcedId"], "status": "active", "dateLastModified": MODIFIED}
+
+
+def _user_ids(value: str) -> list[dict[str, str]]:
+    out = []
+    for part in value.split("},{"):
+        part = part.strip("{}")
+        if ":" in part:
+            kind, _, ident = part.partition(":")
+            out.append({"type": kind, "identifier": ident})
+    return out
+
+
+def oneroster_rest(tiny: TinyDistrict) -> dict[str, list[dict[str, Any]]]:
+    """OneRoster 1.1 REST (JSON binding): references as objects, lists as arrays, enabledUser as
+    the string ClassLink sends for half the users and as a boolean for the other half."""
+    files = tiny.files
+    data: dict[str, list[dict[str, Any]]] = {}
+    data["orgs"] = [
+        {
+            **_common(r),
+            "name": r["name"],
+            "type": r["type"],
+            "identifier": r["identifier"],
+            "parent": _ref(r["parentSourcedId"], "org"),
+            "children": [],
+        }
+        for r in files["orgs.csv"]
+    ]
+    if "academicSessions.csv" in files:
+        data["academicSessions"] = [
+            {
+                **_common(r),
+                "title": r["title"],
+                "type": r["type"],
+                "startDate": r["startDate"],
+                "endDate": r["endDate"],
+                "parent": _ref(r["parentSourcedId"], "academicSession"),
+                "children": [],
+                "schoolYear": r["schoolYear"],
+            }
+            for r in files["academicSessions.csv"]
+        ]
+    if "courses.csv" in files:
+        data["courses"] = [
+            {
+                **_common(r),
+                "title": r["title"],
+                "schoolYear": _ref(r["schoolYearSourcedId"], "academicSession"),
+                "courseCode": r["courseCode"],
+                "grades": _list(r["grades"]),
+                "subjects": _list(r["subjects"]),
+                "org": _ref(r["orgSourcedId"], "org"),
+                "subjectCodes": _list(r["subjectCodes"]),
+            }
+            for r in files["courses.csv"]
+        ]
+    data["users"] = [
+        {
+            **_common(r),
+            "username": r["username"],
+            "userIds": _user_ids(r.get("userIds", "")),
+            "enabledUser": r["enabledUser"] if i % 2 else r["enabledUser"] == "true",
+            "givenName": r["givenName"],
+            "familyName": r["familyName"],
+            "middleName": r.get("middleName", ""),
+            "role": r["role"],
+            "identifier": r.get("identifier", ""),
+            "email": r.get("email", ""),
+            "sms": r.get("sms", ""),
+            "phone": r.get("phone", ""),
+            "agents": _refs(r.get("agentSourcedIds", ""), "user"),
+            "orgs": _refs(r["orgSourcedIds"], "org"),
+            "grades": _list(r.get("grades", "")),
+            "password": r.get("password", ""),
+        }
+        for i, r in enumerate(files["users.csv"])
+    ]
+    data["classes"] = [
+        {
+            **_common(r),
+            "title": r["title"],
+            "classCode": r["classCode"],
+            "classType": r["classType"],
+            "location": r["location"],
+            "grades": _list(r["grades"]),
+            "subjects": _list(r["subjects"]),
+            "course": _ref(r["courseSourcedId"], "course"),
+            "school": _ref(r["schoolSourcedId"], "org"),
+            "terms": _refs(r["termSourcedIds"], "academicSession"),
+            "subjectCodes": _list(r["subjectCodes"]),
+            "periods": _list(r["periods"]),
+        }
+        for r in files["classes.csv"]
+    ]
+    data["enrollments"] = [
+        {
+            **_common(r),
+            "user": _ref(r["userSourcedId"], "user"),
+            "class": _ref(r["classSourcedId"], "class"),
+            "school": _ref(r["schoolSourcedId"], "org"),
+            "role": r["role"],
+            **({"primary": r["primary"]} if r["primary"] else {}),
+            **({"beginDate": r["beginDate"]} if r["beginDate"] else {}),
+            **({"endDate": r["endDate"]} if r["endDate"] else {}),
+        }
+        for r in files["enrollments.csv"]
+    ]
+    if "demographics.csv" in files:
+        data["demographics"] = [
+            {**_common(r), "birthDate": r["birthDate"], "sex": r["sex"]}
+            for r in files["demographics.csv"]
+        ]
+    return data
