@@ -6,8 +6,10 @@ import argparse
 import sys
 
 from daemon.cli import render
-from daemon.cli.client import engine
+from daemon.cli.client import daemon_config, engine
 from daemon.cli.commands_runs import JSON_HELP, emit_run
+from daemon.cli.errors import CliError
+from daemon.service.source_pulls import source_named
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,17 +17,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         "sources", help="the API sources of the daemon's config (ClassLink, Clever...), last pulls"
     )
     p.add_argument("--json", action="store_true", help=JSON_HELP)
-    p.set_defaults(handler=cmd_sources_list)
+    p.set_defaults(handler=cmd_sources_list, creates_database=True)
     s = p.add_subparsers(dest="sources_command", metavar="list|test")
     listing = s.add_parser("list", help="every configured source with its last pull")
     listing.add_argument("--json", action="store_true", help=JSON_HELP)
-    listing.set_defaults(handler=cmd_sources_list)
+    listing.set_defaults(handler=cmd_sources_list, creates_database=True)
     t = s.add_parser(
         "test", help="reach a source's API, authenticate and count its records; changes nothing"
     )
     t.add_argument("name", help="the source's name ([sources.NAME] in the config)")
     t.add_argument("--json", action="store_true", help=JSON_HELP)
-    t.set_defaults(handler=cmd_sources_test)
+    t.set_defaults(handler=cmd_sources_test, creates_database=True)
 
     p = sub.add_parser("pull", help="pull an API source (ClassLink, Clever...) and plan a sync run")
     p.add_argument("name", help="the source's name ([sources.NAME] in the config)")
@@ -34,7 +36,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_pull, creates_database=True)
 
 
+def _needs_config(args: argparse.Namespace) -> None:
+    """Sources live in the daemon's config; without one there is nothing to list or pull (and
+    no database is made for a mistyped --db or source name)."""
+    config = daemon_config(args)
+    if config is None:
+        raise CliError(
+            "API sources are configured in the daemon's config ([sources.NAME]); name it with "
+            "--config FILE or $ROSTER_SYNC_CONFIG (see docs/sources.md)",
+            2,
+        )
+    if getattr(args, "name", None) is not None:
+        source_named(config.sources, args.name)
+
+
 def cmd_sources_list(args: argparse.Namespace) -> int:
+    _needs_config(args)
     with engine(args) as e:
         sources = e.list_sources()
     if args.json:
@@ -45,6 +62,7 @@ def cmd_sources_list(args: argparse.Namespace) -> int:
 
 
 def cmd_sources_test(args: argparse.Namespace) -> int:
+    _needs_config(args)
     with engine(args) as e:
         check = e.test_source(args.name)
     if args.json:
@@ -58,6 +76,7 @@ def cmd_sources_test(args: argparse.Namespace) -> int:
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
+    _needs_config(args)
     with engine(args) as e:
         run = e.pull_source(args.name)
         if args.apply and run.status == "planned":

@@ -42,6 +42,17 @@ def pull_folder(archive: Path, name: str, now: datetime) -> Path:
     return target
 
 
+def source_named(sources: dict[str, SourceConfig], name: str) -> SourceConfig:
+    config = sources.get(name)
+    if config is None:
+        known = ", ".join(sorted(sources)) or "none are configured"
+        raise RunError(
+            f"there is no source {name!r} in the daemon's config ([sources.{name}]); "
+            f"configured: {known}"
+        )
+    return config
+
+
 def records_fetched(fetch: dict[str, Any] | None) -> int | None:
     if not fetch:
         return None
@@ -62,14 +73,7 @@ class SourcesMixin:
         self.sources, self.archive = dict(sources), archive
 
     def _source(self, name: str) -> SourceConfig:
-        config = getattr(self, "sources", {}).get(name)
-        if config is None:
-            known = ", ".join(sorted(getattr(self, "sources", {}))) or "none are configured"
-            raise RunError(
-                f"there is no source {name!r} in the daemon's config ([sources.{name}]); "
-                f"configured: {known}"
-            )
-        return config
+        return source_named(getattr(self, "sources", {}), name)
 
     def list_sources(self) -> list[SourceInfo]:
         last = {row["source_name"]: row for row in self.db.dicts(LAST_PULLS)}
@@ -118,7 +122,26 @@ class SourcesMixin:
             fetch=lambda: pull(name, config, folder, self.progress),
             source_name=name,
         )
-        return self._after_plan(queries.get_run(self.db, run_id))  # type: ignore[attr-defined]
+        run = queries.get_run(self.db, run_id)
+        if run.status in ("planned", "held"):
+            self._supersede_older_pulls(name, run_id)
+        return self._after_plan(run)  # type: ignore[attr-defined]
+
+    def _supersede_older_pulls(self, name: str, run_id: int) -> None:
+        """A newer pull of a source is the truth: its older open plans are superseded, so nobody
+        approves one by mistake (as the daemon does for a source's older drops)."""
+        older = [
+            int(r[0])
+            for r in self.db.rows(
+                "SELECT run_id FROM runs WHERE source_name = ? AND run_id < ? "
+                "AND status IN ('planned', 'held')",
+                [name, run_id],
+            )
+        ]
+        runs.supersede_runs(
+            self.db, older, actor=self.actor,
+            reason=f"a newer pull of {name} was planned (run {run_id})",
+        )  # fmt: skip
 
 
 def _json(text: str | None) -> dict[str, Any] | None:

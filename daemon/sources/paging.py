@@ -74,6 +74,7 @@ def offset_pages(
     total: int | None = None
     visited: set[str] = set()
     number = 0
+    linked = False
     while url is not None:
         number += 1
         if number > MAX_PAGES or url in visited:
@@ -93,11 +94,13 @@ def offset_pages(
             total = page_total
         seen += len(records)
         yield Page(number, response.content, records, total)
+        offset += len(records)
         nxt = response.links.get("next", {}).get("url")
         if nxt:
-            url = urljoin(url, nxt)
+            url, linked = urljoin(url, nxt), True
             continue
-        offset += len(records)
+        if linked:
+            break  # a server that links its pages says where they end: here
         more = (total is not None and seen < total) or (total is None and len(records) >= limit)
         if more and not records:
             break  # an empty page before the total: reported below

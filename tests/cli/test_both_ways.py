@@ -139,6 +139,9 @@ ELSEWHERE = {  # commands not in a session, and why
     "daemon": "it is the daemon itself (tests/daemon start it, also as `daemon --config FILE`)",
     "status": "the daemon's own lines differ by design: test_status_differs_only_in_...",
     "sync-now": "needs a daemon by design: test_sync_now_needs_the_daemon",
+    "sources list": "needs an API source on loopback: tests/sources/test_cli_sources.py (both ways)",
+    "sources test": "needs an API source on loopback: tests/sources/test_cli_sources.py (both ways)",
+    "pull": "needs an API source on loopback: tests/sources/test_cli_sources.py (both ways)",
 }
 
 

@@ -179,3 +179,17 @@ def oneroster_rest(tiny: TinyDistrict) -> dict[str, list[dict[str, Any]]]:
             for r in files["demographics.csv"]
         ]
     return data
+
+
+def oneroster_rest_12(tiny: TinyDistrict) -> dict[str, list[dict[str, Any]]]:
+    """OneRoster 1.2 REST: a user's role and orgs become `roles` (one primary per org), with
+    `primaryOrg` and the preferred-name fields of the 1.2 binding."""
+    data = oneroster_rest(tiny)
+    for user in data["users"]:
+        orgs = user.pop("orgs")
+        role = user.pop("role")
+        user["roles"] = [{"roleType": "primary", "role": role, "org": org} for org in orgs]
+        user["primaryOrg"] = orgs[0] if orgs else None
+        user["preferredFirstName"] = ""
+        user["userMasterIdentifier"] = ""
+    return data

@@ -47,6 +47,8 @@ class OneRosterHub(Hub):
         self.nonces: set[str] = set()
         self.refused = 0
         self.total_lies: dict[str, int] = {}  # collection -> X-Total-Count to claim instead
+        self.revoke_after: int | None = None  # API requests after which every token is revoked
+        self.api_calls = 0
 
     @property
     def base_url(self) -> str:
@@ -72,6 +74,10 @@ class OneRosterHub(Hub):
             return self._token(handler, body)
         if method != "GET" or not path.startswith(self.base_path + "/"):
             return 404, {}, json_body({"error": "not found"})
+        self.api_calls += 1
+        if self.revoke_after is not None and self.api_calls > self.revoke_after:
+            self.revoke_after = None
+            self.revoke_tokens()
         if not self._authorized(handler):
             self.refused += 1
             return 401, {"WWW-Authenticate": "OAuth"}, json_body({"imsx_codeMajor": "failure"})
