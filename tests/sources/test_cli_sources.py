@@ -139,7 +139,7 @@ def test_an_unknown_source_is_a_mistake_not_a_run(cli: SourcesCli) -> None:
 def test_a_newer_pull_supersedes_the_older_open_one(cli: SourcesCli) -> None:
     assert cli("pull", "classlink")[0] == 0
     assert cli("pull", "classlink")[0] == 0
-    code, out, _ = cli("runs", "--json")
+    _, out, _ = cli("runs", "--json")
     assert [(r["run_id"], r["status"]) for r in json.loads(out)] == [
         (2, "planned"), (1, "superseded"),
     ]  # fmt: skip
