@@ -71,6 +71,7 @@ class SourceConfig(BaseModel):
     timeout_seconds: float = Field(default=60, gt=0)
     retries: int = Field(default=5, ge=0, le=20, description="tries again after a 5xx or drop")
     files_folder: Path | None = None  # guardians.csv / student_attributes.csv pulled alongside
+    district_sis_id: str | None = None  # Clever: the SIS's id of the district (Clever has none)
     label: str | None = None  # how people read it (default: ClassLink, Clever, OneRoster REST)
 
     @field_validator("base_url")
@@ -106,6 +107,8 @@ class SourceConfig(BaseModel):
             raise ValueError("set exactly one of client_secret_file and client_secret_env")
         if self.kind == "clever" and self.version is not None:
             raise ValueError("version is for oneroster-rest sources")
+        if self.kind != "clever" and self.district_sis_id is not None:
+            raise ValueError("district_sis_id is for clever sources")
         return self
 
     @property

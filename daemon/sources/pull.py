@@ -53,7 +53,10 @@ def pull(
                 if config.kind == "clever":
                     from daemon.sources.clever_api import CleverPull
 
-                    puller: Any = CleverPull(fetcher, config.base_url, config.page_size, progress)
+                    puller: Any = CleverPull(
+                        fetcher, config.base_url, config.page_size, progress,
+                        config.district_sis_id,
+                    )  # fmt: skip
                     version = "1.1"
                 else:
                     version = config.oneroster_version

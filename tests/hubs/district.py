@@ -193,3 +193,134 @@ def oneroster_rest_12(tiny: TinyDistrict) -> dict[str, list[dict[str, Any]]]:
         user["preferredFirstName"] = ""
         user["userMasterIdentifier"] = ""
     return data
+
+
+def oid(sourced_id: str) -> str:
+    """A Clever-style ObjectID (24 hex digits) for a record: Clever's ids are never the SIS's."""
+    import hashlib
+
+    return hashlib.sha1(sourced_id.encode()).hexdigest()[:24]
+
+
+def clever_compatible(tiny: TinyDistrict) -> TinyDistrict:
+    """What Clever can carry: a contact has one phone (no separate sms) and no login (its
+    username is its email)."""
+    district = tiny.copy()
+    for row in district.files["users.csv"]:
+        if row["role"] in ("parent", "guardian", "relative"):
+            row["sms"] = ""
+            row["username"] = row["email"]
+    return district
+
+
+def clever_api(
+    tiny: TinyDistrict, *, contacts_without_sis_id: bool = False
+) -> dict[str, list[dict[str, Any]]]:
+    """Clever Data API v3.0 records: Clever ids everywhere, the SIS's ids in sis_id, users with
+    role sub-objects, sections listing their teachers and students, contacts with
+    student_relationships (relationship and type)."""
+    files = tiny.files
+    district = next(o for o in files["orgs.csv"] if o["type"] == "district")
+    dist_id = oid(district["sourcedId"])
+    data: dict[str, list[dict[str, Any]]] = {
+        "districts": [{"id": dist_id, "name": district["name"]}],
+        "schools": [
+            {
+                "id": oid(o["sourcedId"]),
+                "district": dist_id,
+                "name": o["name"],
+                "sis_id": o["sourcedId"],
+                "school_number": o["identifier"],
+            }
+            for o in files["orgs.csv"]
+            if o["type"] == "school"
+        ],
+        "terms": [
+            {
+                "id": oid(t["sourcedId"]),
+                "district": dist_id,
+                "name": t["title"],
+                "start_date": t["startDate"],
+                "end_date": t["endDate"],
+            }
+            for t in files.get("academicSessions.csv", [])
+        ],
+        "courses": [
+            {
+                "id": oid(c["sourcedId"]),
+                "district": dist_id,
+                "name": c["title"],
+                "number": c["courseCode"],
+            }
+            for c in files.get("courses.csv", [])
+        ],
+    }
+    users = []
+    for u in files["users.csv"]:
+        orgs = _list(u["orgSourcedIds"])
+        user: dict[str, Any] = {
+            "id": oid(u["sourcedId"]),
+            "district": dist_id,
+            "email": u["email"],
+            "name": {"first": u["givenName"], "last": u["familyName"], "middle": u["middleName"]},
+        }
+        credentials = {"district_username": u["username"]}
+        if u["role"] == "student":
+            user["roles"] = {
+                "student": {
+                    "sis_id": u["sourcedId"], "student_number": u["identifier"],
+                    "school": oid(orgs[0]), "schools": [oid(o) for o in orgs],
+                    "grade": str(int(u["grades"])) if u["grades"].isdigit() else u["grades"],
+                    "credentials": credentials,
+                }
+            }  # fmt: skip
+        elif u["role"] == "teacher":
+            user["roles"] = {
+                "teacher": {
+                    "sis_id": u["sourcedId"], "teacher_number": u["identifier"],
+                    "school": oid(orgs[0]), "schools": [oid(o) for o in orgs],
+                    "credentials": credentials,
+                }
+            }  # fmt: skip
+        else:
+            contact = {
+                "phone": u["phone"],
+                "phone_type": "Home",
+                "student_relationships": [
+                    {"student": oid(s), "relationship": "Parent", "type": "Parent/Guardian"}
+                    for s in _list(u["agentSourcedIds"])
+                ],
+            }
+            if not contacts_without_sis_id:
+                contact["sis_id"] = u["sourcedId"]
+            user["roles"] = {"contact": contact}
+        users.append(user)
+    data["users"] = users
+    enrollments = files["enrollments.csv"]
+    data["sections"] = [
+        {
+            "id": oid(c["sourcedId"]),
+            "district": dist_id,
+            "sis_id": c["sourcedId"],
+            "name": c["title"],
+            "school": oid(c["schoolSourcedId"]),
+            "course": oid(c["courseSourcedId"]),
+            "term_id": oid(c["termSourcedIds"]),
+            "grade": str(int(c["grades"])) if c["grades"].isdigit() else c["grades"],
+            "section_number": c["classCode"],
+            "subject": "homeroom/advisory" if c["classType"] == "homeroom" else "",
+            "period": c["periods"],
+            "teachers": [
+                oid(e["userSourcedId"])
+                for e in enrollments
+                if e["classSourcedId"] == c["sourcedId"] and e["role"] == "teacher"
+            ],
+            "students": [
+                oid(e["userSourcedId"])
+                for e in enrollments
+                if e["classSourcedId"] == c["sourcedId"] and e["role"] == "student"
+            ],
+        }
+        for c in files["classes.csv"]
+    ]
+    return data
