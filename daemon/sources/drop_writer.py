@@ -85,14 +85,17 @@ class DropWriter:
             out.handle.close()
             out.trace_handle.close()
 
-    def manifest(self, version: str, system: str, absent: Iterable[str] = ()) -> None:
+    def manifest(
+        self, version: str, system: str, absent: Iterable[str] = (), also: Iterable[str] = ()
+    ) -> None:
+        """Every file bulk (a pull is the whole district), `also` the files added beside it."""
         lines = [
             ["propertyName", "value"],
             ["manifest.version", "1.0"],
             ["oneroster.version", version],
             *(
                 [f"file.{name.removesuffix('.csv')}", "bulk"]
-                for name in sorted(self.files, key=str.lower)
+                for name in sorted([*self.files, *also], key=str.lower)
             ),
             *([f"file.{entity}", "absent"] for entity in absent),
             ["source.systemName", system],

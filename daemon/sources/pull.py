@@ -74,7 +74,9 @@ def pull(
                 summary["tokens_fetched"] = fetcher.tokens.fetched
         summary["files"] = _side_files(config, writer, summary)
         summary["oneroster_version"] = version
-        writer.manifest(version, f"{config.display()} ({name})", puller.absent)
+        writer.manifest(
+            version, f"{config.display()} ({name})", puller.absent, summary.get("side_files", [])
+        )
     finally:
         writer.close()
     summary["seconds"] = round(time.monotonic() - started, 3)
