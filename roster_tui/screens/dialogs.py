@@ -16,7 +16,7 @@ from textual.widgets import Button, Input, Static
 
 from daemon.models import Run
 from roster_tui.widgets.chrome import Field, Plain
-from roster_tui.words import OPEN, consequences, held_reasons, short_source
+from roster_tui.words import OPEN, consequences, held_reasons, run_source
 
 OVERRIDE_WORD = "OVERRIDE"
 
@@ -90,7 +90,7 @@ class ConfirmRunScreen(ModalScreen[str | None]):
     def body(self) -> Group:
         """The consequences, one bullet each (wrapped lines stay indented)."""
         run = self.run
-        parts: list[RenderableType] = [Text(short_source(run.source), style="dim")]
+        parts: list[RenderableType] = [Text(run_source(run), style="dim")]
         if self.action_name == "reject":
             parts.append(
                 Text(

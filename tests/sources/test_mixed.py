@@ -35,17 +35,31 @@ def test_guardians_and_attributes_from_a_folder_join_the_pull(
         folder / "guardians.csv",
         [
             {
-                "sourcedId": "g-1", "status": "", "dateLastModified": "",
-                "studentSourcedId": "stu-1", "relationship": "parent", "givenName": "Rosa",
-                "familyName": "Lopez", "email": "rosa@example.net", "sms": "", "phone": "",
+                "sourcedId": "g-1",
+                "status": "",
+                "dateLastModified": "",
+                "studentSourcedId": "stu-1",
+                "relationship": "parent",
+                "givenName": "Rosa",
+                "familyName": "Lopez",
+                "email": "rosa@example.net",
+                "sms": "",
+                "phone": "",
                 "language": "",
             }  # fmt: skip
         ],
     )
     _write(
         folder / "student_attributes.csv",
-        [{"studentSourcedId": "stu-1", "name": "bus", "value": "12", "status": "",
-          "dateLastModified": ""}],  # fmt: skip
+        [
+            {
+                "studentSourcedId": "stu-1",
+                "name": "bus",
+                "value": "12",
+                "status": "",
+                "dateLastModified": "",
+            }
+        ],  # fmt: skip
     )
     try:
         configure(puller, hub, secret_file, files_folder=folder)

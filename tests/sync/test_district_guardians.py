@@ -7,7 +7,9 @@ from tests.conftest import Sync
 from tests.district import TinyDistrict
 
 
-def test_a_district_guardian_belongs_to_its_students_schools(sync: Sync, tiny: TinyDistrict) -> None:
+def test_a_district_guardian_belongs_to_its_students_schools(
+    sync: Sync, tiny: TinyDistrict
+) -> None:
     tiny.row("users.csv", "gdn-2")["orgSourcedIds"] = "dist-1"
     tiny.row("users.csv", "stu-2")["orgSourcedIds"] = "sch-a,sch-b"
     sync.apply(tiny)
