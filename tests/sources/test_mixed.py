@@ -46,7 +46,7 @@ def test_guardians_and_attributes_from_a_folder_join_the_pull(
                 "sms": "",
                 "phone": "",
                 "language": "",
-            }  # fmt: skip
+            }
         ],
     )
     _write(
@@ -59,7 +59,7 @@ def test_guardians_and_attributes_from_a_folder_join_the_pull(
                 "status": "",
                 "dateLastModified": "",
             }
-        ],  # fmt: skip
+        ],
     )
     try:
         configure(puller, hub, secret_file, files_folder=folder)
