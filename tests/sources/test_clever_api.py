@@ -185,3 +185,27 @@ def test_a_dropped_page_is_read_again_and_a_lasting_500_fails_the_run(
     hub.fault("/sections", "status", status=500, times=5)
     run = puller.pull_source("clever")
     assert run.status == "failed" and run.error.startswith("sections: ")
+
+
+def test_sources_test_counts_each_collection_and_users_by_role(
+    puller: Engine, hub: CleverHub, token_file: Path
+) -> None:
+    configure(puller, hub, token_file)
+    check = puller.test_source("clever")
+    assert check.counts == {
+        "schools": 2, "terms": 1, "courses": 1, "users (student)": 10, "users (teacher)": 2,
+        "users (staff)": 0, "users (district_admin)": 0, "users (contact)": 10, "sections": 3,
+    }  # fmt: skip
+    assert puller.list_runs() == []
+
+
+def test_each_line_of_a_clever_pull_traces_to_its_record(
+    puller: Engine, hub: CleverHub, token_file: Path
+) -> None:
+    from daemon.sources.drop_writer import trace_record
+
+    configure(puller, hub, token_file)
+    run = puller.pull_source("clever")
+    traced = trace_record(Path(run.source), "users.csv", 2)
+    assert traced["page"] == "users-student-00001.json.gz"
+    assert traced["record"]["data"]["roles"]["student"]["sis_id"] == "stu-1"
