@@ -126,7 +126,9 @@ class SourceConfig(BaseModel):
             return self.label
         if self.kind == "clever":
             return "Clever"
-        return "ClassLink" if "classlink" in self.base_url.lower() else "OneRoster REST"
+        host = (urlsplit(self.base_url).hostname or "").lower()
+        classlink = "classlink" in host or host.endswith(".oneroster.com")  # its Roster Server
+        return "ClassLink" if classlink else "OneRoster REST"
 
 
 def check_name(name: str) -> str:
