@@ -37,3 +37,18 @@ def test_the_same_district_guardian_twice_plans_no_change(sync: Sync, tiny: Tiny
     tiny.row("users.csv", "gdn-2")["orgSourcedIds"] = "dist-1"
     sync.apply(tiny)
     assert sync.plan(tiny).total_changes() == 0
+
+
+def test_a_delta_keeps_the_schools_of_students_it_leaves_out(
+    sync: Sync, tiny: TinyDistrict
+) -> None:
+    """A guardian in a delta file, its student not: the student's school is the directory's."""
+    tiny.row("users.csv", "gdn-8")["orgSourcedIds"] = "dist-1"
+    sync.apply(tiny)
+    delta = TinyDistrict({"users.csv": [dict(tiny.row("users.csv", "gdn-8"), status="active",
+                                             dateLastModified="2026-11-02T00:00:00Z")]},
+                         {"file.users": "delta", "file.classes": "absent",
+                          "file.enrollments": "absent"})  # fmt: skip
+    run = sync.plan(delta)
+    assert run.status == "planned", run.error
+    assert run.total_changes() == 0, run.changes
