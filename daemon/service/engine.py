@@ -19,11 +19,11 @@ from daemon.duplicates import decisions
 from daemon.duplicates.archive import archive_unsynced
 from daemon.duplicates.listing import list_candidates
 from daemon.duplicates.scan import scan
-from daemon.models import DaemonInfo, DropInfo, Page, Run, Status
+from daemon.models import DaemonInfo, DropInfo, Page, Run, SourceCheck, SourceInfo, Status
 from daemon.progress import Progress
+from daemon.service import source_pulls
 from daemon.service.drop_history import DropHistory
 from daemon.service.operations import ADMIN, CONTACTS, READ, operation
-from daemon.service.source_pulls import SourcesMixin
 from daemon.settings import SETTING_INFO, format_value, load_settings, set_setting
 from daemon.sources.config import SourceConfig
 from daemon.sync import queries, runs
@@ -47,7 +47,7 @@ def check_source(source: str) -> None:
     raise RunError(f"{source} is neither a folder nor a .zip; {what}")
 
 
-class Engine(SourcesMixin):
+class Engine:
     """Operations on one database, done as `actor` (a Unix user name)."""
 
     def __init__(self, db: Database, actor: str, progress: Progress | None = None) -> None:
@@ -99,6 +99,30 @@ class Engine(SourcesMixin):
         check_source(source)
         run_id = runs.plan_source(
             self.db, source, actor=self.actor, source_kind=source_kind, progress=self.progress
+        )
+        return self._after_plan(queries.get_run(self.db, run_id))
+
+    # ------------------------------------------------------------------ API sources
+    def configure_sources(self, sources: dict[str, SourceConfig], archive: Path | None) -> None:
+        """The CLI (in process) and the daemon hand over the config's sources and archive."""
+        self.sources, self.archive = dict(sources), archive
+
+    @operation(READ)
+    def list_sources(self) -> list[SourceInfo]:
+        """The `[sources.NAME]` of the daemon's config, each with its last pull."""
+        return source_pulls.list_sources(self.db, self.sources)
+
+    @operation(ADMIN)  # reaches the API with the source's secret
+    def test_source(self, name: str) -> SourceCheck:
+        """Reach the source's API, authenticate, count records per resource; change nothing."""
+        return source_pulls.test_source(name, source_pulls.source_named(self.sources, name))
+
+    @operation(ADMIN)
+    def pull_source(self, name: str) -> Run:
+        """Pull an API source into the archive and plan it as a run (like a drop's)."""
+        config = source_pulls.source_named(self.sources, name)
+        run_id = source_pulls.pull_source(
+            self.db, name, config, self.archive, actor=self.actor, progress=self.progress
         )
         return self._after_plan(queries.get_run(self.db, run_id))
 

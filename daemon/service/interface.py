@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from daemon.directory.shapes import ClassroomDetail, UserDetail
-from daemon.models import Page, Run, Status
+from daemon.models import Page, Run, SourceCheck, SourceInfo, Status
 from daemon.sync.export import ExportSummary
 
 
@@ -33,6 +33,12 @@ class EngineClient(Protocol):
     ) -> Run: ...
 
     def replan_run(self, run_id: int) -> Run: ...
+
+    def list_sources(self) -> list[SourceInfo]: ...
+
+    def test_source(self, name: str) -> SourceCheck: ...
+
+    def pull_source(self, name: str) -> Run: ...
 
     def check(self) -> list[tuple[str, int]]: ...
 

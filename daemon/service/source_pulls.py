@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from daemon.models import Run, SourceCheck, SourceInfo
+from daemon.models import SourceCheck, SourceInfo
 from daemon.service.drop_archive import safe_label
 from daemon.sources.config import SourceConfig
 from daemon.sources.pull import count_source, pull
@@ -59,89 +59,80 @@ def records_fetched(fetch: dict[str, Any] | None) -> int | None:
     return sum(int(r.get("records", 0)) for r in (fetch.get("resources") or {}).values())
 
 
-class SourcesMixin:
-    """Engine operations on the `[sources.NAME]` of the daemon's config."""
-
-    db: Database
-    actor: str
-    progress: Progress
-    sources: dict[str, SourceConfig]
-    archive: Path | None
-
-    def configure_sources(self, sources: dict[str, SourceConfig], archive: Path | None) -> None:
-        """The CLI (embedded) and the daemon hand over the config's sources and archive."""
-        self.sources, self.archive = dict(sources), archive
-
-    def _source(self, name: str) -> SourceConfig:
-        return source_named(getattr(self, "sources", {}), name)
-
-    def list_sources(self) -> list[SourceInfo]:
-        last = {row["source_name"]: row for row in self.db.dicts(LAST_PULLS)}
-        found = []
-        for name, config in sorted(getattr(self, "sources", {}).items()):
-            row = last.get(name) or {}
-            fetch = _json(row.get("fetch_json"))
-            found.append(
-                SourceInfo(
-                    name=name,
-                    kind=config.kind,
-                    label=config.display(),
-                    base_url=config.base_url,
-                    auth=config.auth or "",
-                    client_id=config.client_id,
-                    last_run_id=row.get("run_id"),
-                    last_status=row.get("status"),
-                    last_pull_at=row.get("created_at"),
-                    last_records=records_fetched(fetch),
-                    last_error=row.get("error"),
-                )
+def list_sources(db: Database, sources: dict[str, SourceConfig]) -> list[SourceInfo]:
+    """Each configured source with its last pull (no secrets: the config holds none)."""
+    last = {row["source_name"]: row for row in db.dicts(LAST_PULLS)}
+    found = []
+    for name, config in sorted(sources.items()):
+        row = last.get(name) or {}
+        fetch = _json(row.get("fetch_json"))
+        found.append(
+            SourceInfo(
+                name=name,
+                kind=config.kind,
+                label=config.display(),
+                base_url=config.base_url,
+                auth=config.auth or "",
+                client_id=config.client_id,
+                last_run_id=row.get("run_id"),
+                last_status=row.get("status"),
+                last_pull_at=row.get("created_at"),
+                last_records=records_fetched(fetch),
+                last_error=row.get("error"),
             )
-        return found
-
-    def test_source(self, name: str) -> SourceCheck:
-        """Reach the API, authenticate, count records per resource; change nothing."""
-        config = self._source(name)
-        result = count_source(config)
-        return SourceCheck(
-            name=name, label=config.display(), counts=result["counts"], requests=result["requests"]
         )
+    return found
 
-    def pull_source(self, name: str) -> Run:
-        """Pull the source into a new folder of the archive and plan it as a run."""
-        config = self._source(name)
-        archive = getattr(self, "archive", None)
-        if archive is None:
-            raise RunError("the daemon's config names no archive folder; a pull is kept there")
-        folder = pull_folder(archive, name, datetime.now())
-        run_id = runs.plan_source(
-            self.db,
-            folder,
-            actor=self.actor,
-            source_kind=config.run_kind,
-            progress=self.progress,
-            fetch=lambda: pull(name, config, folder, self.progress),
-            source_name=name,
+
+def test_source(name: str, config: SourceConfig) -> SourceCheck:
+    """Reach the API, authenticate, count records per resource; change nothing."""
+    result = count_source(config)
+    return SourceCheck(
+        name=name, label=config.display(), counts=result["counts"], requests=result["requests"]
+    )
+
+
+def pull_source(
+    db: Database,
+    name: str,
+    config: SourceConfig,
+    archive: Path | None,
+    *,
+    actor: str,
+    progress: Progress,
+) -> int:
+    """Pull the source into a new folder of the archive and plan it as a run; its id."""
+    if archive is None:
+        raise RunError("the daemon's config names no archive folder; a pull is kept there")
+    folder = pull_folder(archive, name, datetime.now())
+    run_id = runs.plan_source(
+        db,
+        folder,
+        actor=actor,
+        source_kind=config.run_kind,
+        progress=progress,
+        fetch=lambda: pull(name, config, folder, progress),
+        source_name=name,
+    )
+    if queries.get_run(db, run_id).status in ("planned", "held"):
+        _supersede_older_pulls(db, name, run_id, actor)
+    return run_id
+
+
+def _supersede_older_pulls(db: Database, name: str, run_id: int, actor: str) -> None:
+    """A newer pull of a source is the truth: its older open plans are superseded, so nobody
+    approves one by mistake (as the daemon does for a source's older drops)."""
+    older = [
+        int(r[0])
+        for r in db.rows(
+            "SELECT run_id FROM runs WHERE source_name = ? AND run_id < ? "
+            "AND status IN ('planned', 'held')",
+            [name, run_id],
         )
-        run = queries.get_run(self.db, run_id)
-        if run.status in ("planned", "held"):
-            self._supersede_older_pulls(name, run_id)
-        return self._after_plan(run)  # type: ignore[attr-defined]
-
-    def _supersede_older_pulls(self, name: str, run_id: int) -> None:
-        """A newer pull of a source is the truth: its older open plans are superseded, so nobody
-        approves one by mistake (as the daemon does for a source's older drops)."""
-        older = [
-            int(r[0])
-            for r in self.db.rows(
-                "SELECT run_id FROM runs WHERE source_name = ? AND run_id < ? "
-                "AND status IN ('planned', 'held')",
-                [name, run_id],
-            )
-        ]
-        runs.supersede_runs(
-            self.db, older, actor=self.actor,
-            reason=f"a newer pull of {name} was planned (run {run_id})",
-        )  # fmt: skip
+    ]
+    runs.supersede_runs(
+        db, older, actor=actor, reason=f"a newer pull of {name} was planned (run {run_id})"
+    )
 
 
 def _json(text: str | None) -> dict[str, Any] | None:

@@ -13,6 +13,8 @@ class SourceError(DropError):
     `summary` holds what was fetched before the failure (pages and records per resource), so the
     failed run still shows how far it got."""
 
+    title = "Pull failed"
+
     def __init__(self, message: str, summary: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.summary = summary
@@ -21,6 +23,10 @@ class SourceError(DropError):
 class SourceConfigError(SourceError):
     """A `[sources.NAME]` table or its secret cannot be used (refused secret file, no HTTPS...)."""
 
+    title = "Source not usable"
+
 
 class SourceAuthError(SourceError):
     """The API refused the credentials. Not retried: repeating them only risks a lockout."""
+
+    title = "Credentials refused"

@@ -231,7 +231,9 @@ class OneRosterPull:
             self._collection(writer, collection)
 
     def _collection(self, writer: DropWriter, collection: Collection) -> None:
-        stats = {"pages": 0, "records": 0, "deleted": 0, "total": None, "seconds": 0.0}
+        stats: dict[str, Any] = {
+            "pages": 0, "records": 0, "deleted": 0, "total": None, "seconds": 0.0,
+        }  # fmt: skip
         self.resources[collection.name] = stats
         started = time.monotonic()
         self.progress.start(f"Pulling {collection.name}")
