@@ -79,6 +79,8 @@ class Run(BaseModel):
     withheld_outcome: dict[str, int] = Field(default_factory=dict)  # archived | kept -> n
     reverted_run: int | None = None  # the run this one undoes
     scope: list[str] = Field(default_factory=list)  # school SIS ids; empty: the whole district
+    source_name: str | None = None  # the [sources.NAME] an API pull came from
+    fetch: dict[str, Any] | None = None  # what that pull fetched (pages, records per resource)
 
     def total_changes(self) -> int:
         return sum(sum(ops.values()) for ops in self.changes.values())
@@ -99,6 +101,31 @@ class Run(BaseModel):
                 "applied",
             )
         )
+
+
+class SourceInfo(BaseModel):
+    """An API source of the daemon's config ([sources.NAME]) and its last pull. No secrets."""
+
+    name: str
+    kind: str
+    label: str
+    base_url: str
+    auth: str
+    client_id: str | None = None
+    last_run_id: int | None = None
+    last_status: str | None = None
+    last_pull_at: datetime | None = None
+    last_records: int | None = None
+    last_error: str | None = None
+
+
+class SourceCheck(BaseModel):
+    """`sources test`: the API answered, took the credentials, and holds this many records."""
+
+    name: str
+    label: str
+    counts: dict[str, int | None]
+    requests: int
 
 
 class FieldChange(BaseModel):

@@ -91,6 +91,35 @@ def drop_name(source: str) -> str:
     return PurePath(source).name or source
 
 
+def pulled_from(run: Run) -> str | None:
+    """'ClassLink (classlink)' for a run pulled from an API source; None for a drop."""
+    if not run.source_name:
+        return None
+    label = (run.fetch or {}).get("label") or run.source_kind
+    return f"{label} ({run.source_name})"
+
+
+def run_source(run: Run, short: bool = False) -> str:
+    """Where a run's data came from: the API source it was pulled from, or its drop."""
+    pulled = pulled_from(run)
+    if pulled:
+        return (run.fetch or {}).get("label") or pulled if short else pulled
+    return drop_name(run.source) if short else short_source(run.source)
+
+
+def fetch_lines(run: Run) -> list[str]:
+    """What a pull fetched, one line per resource: records and pages."""
+    lines = []
+    for name, r in ((run.fetch or {}).get("resources") or {}).items():
+        if r.get("absent"):
+            lines.append(f"{name}: not offered by the API")
+            continue
+        deleted = f", {r['deleted']:,} marked deleted" if r.get("deleted") else ""
+        records, pages = int(r.get("records", 0)), int(r.get("pages", 0))
+        lines.append(f"{name}: {plural(records, 'record')} in {plural(pages, 'page')}{deleted}")
+    return lines
+
+
 def op_lines(run: Run, past: bool = False) -> list[tuple[str, str]]:
     """[('Create', '6 students, 6 guardians'), ('Archive', ...)]: the plan in plain words."""
     lines = []

@@ -102,6 +102,7 @@ def state(rows: Rows) -> State:
     for student, guardian in links:
         if (student,) in students and (guardian,) in guardians:
             result["guardian_links"][(student, guardian)] = ()
+    _district_guardians_at_their_students_schools(rows, result, users, links)
 
     for enrollment in rows.get("enrollments", []):
         key = (enrollment["classSourcedId"], enrollment["userSourcedId"])
@@ -112,6 +113,28 @@ def state(rows: Rows) -> State:
             key = (attribute["studentSourcedId"], attribute["name"])
             result["student_attributes"][key] = (attribute["value"],)
     return result
+
+
+def _district_guardians_at_their_students_schools(
+    rows: Rows, result: State, users: dict[str, dict[str, str]], links: set[Key]
+) -> None:
+    """A users.csv guardian whose only org is the district belongs to the schools of the
+    students it is linked to (either side of agentSourcedIds)."""
+    districts = {r["sourcedId"] for r in rows.get("orgs", []) if r["type"] == "district"}
+    students = result["students"]
+    for (sid,), values in list(result["guardians"].items()):
+        if sid not in users or values[1] not in districts:
+            continue
+        schools = sorted(
+            {
+                org
+                for student, guardian in links
+                if guardian == sid and (student,) in students
+                for org in split(students[(student,)][1])
+            }
+        )
+        if schools:
+            result["guardians"][(sid,)] = (values[0], ",".join(schools), *values[2:])
 
 
 def diff(before: State, after: State) -> dict[str, dict[str, int]]:

@@ -63,4 +63,7 @@ def engine(args: argparse.Namespace) -> Iterator[EngineClient]:
             print(f"roster-sync: created a new database at {database}", file=sys.stderr)
         if isinstance(client, Engine):  # in process: the engine reports its steps here
             client.progress = TerminalProgress()
+            config = daemon_config(args)  # and pulls the config's API sources itself
+            if config is not None:
+                client.configure_sources(config.sources, config.archive)
         yield client

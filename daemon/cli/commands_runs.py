@@ -150,7 +150,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     change.set_defaults(handler=cmd_settings_set, creates_database=True)
 
 
-def _emit_run(args: argparse.Namespace, run) -> int:  # type: ignore[no-untyped-def]
+def emit_run(args: argparse.Namespace, run) -> int:  # type: ignore[no-untyped-def]
     if getattr(args, "json", False):
         render.print_json(run)
     else:
@@ -163,7 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         run = e.plan_source(os.path.abspath(args.source), None, args.force, args.school)
         if args.apply and run.status == "planned":
             run = e.apply_run(run.run_id)
-        code = _emit_run(args, run)
+        code = emit_run(args, run)
         if run.status == "failed":
             print(f"roster-sync: run {run.run_id} failed: {run.error}", file=sys.stderr)
         return code
@@ -182,7 +182,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     with engine(args) as e:
         run = e.get_run(args.run)
-        _emit_run(args, run)
+        emit_run(args, run)
     return 0
 
 
@@ -194,7 +194,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             reason=args.reason,
             scan_duplicates=not args.no_duplicate_scan,
         )
-        return _emit_run(args, run)
+        return emit_run(args, run)
 
 
 def cmd_withheld(args: argparse.Namespace) -> int:
@@ -221,12 +221,12 @@ def cmd_withheld(args: argparse.Namespace) -> int:
 
 def cmd_revert(args: argparse.Namespace) -> int:
     with engine(args) as e:
-        return _emit_run(args, e.revert_run(args.run))
+        return emit_run(args, e.revert_run(args.run))
 
 
 def cmd_replan(args: argparse.Namespace) -> int:
     with engine(args) as e:
-        return _emit_run(args, e.replan_run(args.run, args.force))
+        return emit_run(args, e.replan_run(args.run, args.force))
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -242,7 +242,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_reject(args: argparse.Namespace) -> int:
     with engine(args) as e:
-        return _emit_run(args, e.reject_run(args.run, reason=args.reason))
+        return emit_run(args, e.reject_run(args.run, reason=args.reason))
 
 
 def cmd_results(args: argparse.Namespace) -> int:

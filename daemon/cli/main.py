@@ -8,7 +8,13 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import NoReturn
 
-from daemon.cli import commands_directory, commands_duplicates, commands_runs, commands_service
+from daemon.cli import (
+    commands_directory,
+    commands_duplicates,
+    commands_runs,
+    commands_service,
+    commands_sources,
+)
 from daemon.cli.errors import CliError
 from daemon.errors import EXPECTED
 from daemon.service.client import ApiError
@@ -40,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands_runs.register(sub)
     commands_directory.register(sub)
     commands_duplicates.register(sub)
+    commands_sources.register(sub)
     commands_service.register(sub)
     for command in subcommands(parser):
         # `roster-sync daemon --config FILE` works as well as `roster-sync --config FILE daemon`;

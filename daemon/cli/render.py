@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from daemon.models import Conflict, Run
+from daemon.models import Conflict, Run, SourceInfo
 from daemon.sync.kinds import CHANGE_KINDS
 from daemon.sync.withheld import WHY_WORDS
 
@@ -42,6 +42,8 @@ def run_summary(run: Run) -> str:
         lines.append(f"  Reverts run {run.reverted_run}: restores what it changed")
     if run.scope:
         lines.append(f"  Scope: school-level upload for {', '.join(run.scope)}")
+    if run.fetch:
+        lines.append(f"  fetched: {fetch_line(run.fetch)}")
     if run.status == "failed":
         lines.append(f"  error: {run.error}")
         return "\n".join(lines)
@@ -167,6 +169,48 @@ def _runs_marks(run: Run) -> str:
         waiting = " waiting" if run.withheld_waiting else ""
         marks.append(f"{run.total_withheld():,} archives withheld{waiting}")
     return f"  [{'; '.join(marks)}]" if marks else ""
+
+
+def fetch_line(fetch: dict[str, Any]) -> str:
+    """What a pull fetched, in one line: records and pages per resource, retries, time."""
+    parts = []
+    for name, r in (fetch.get("resources") or {}).items():
+        if r.get("absent"):
+            parts.append(f"{name} not offered")
+            continue
+        pages = int(r.get("pages", 0))
+        parts.append(
+            f"{name} {int(r.get('records', 0)):,} ({pages} page{'s' if pages != 1 else ''})"
+        )
+    head = f"{fetch.get('label', '')} {fetch.get('source', '')}".strip()
+    tail = []
+    if fetch.get("retried"):
+        tail.append(f"{fetch['retried']} retried")
+    if fetch.get("side_files"):
+        tail.append("with " + ", ".join(fetch["side_files"]))
+    if fetch.get("seconds") is not None:
+        tail.append(f"{fetch['seconds']:.1f} s")
+    return f"{head}: " + ", ".join(parts) + (f"; {', '.join(tail)}" if tail else "")
+
+
+def sources_table(sources: list[SourceInfo]) -> str:
+    if not sources:
+        return (
+            "No API sources are configured. Add a [sources.NAME] table to the daemon's config "
+            "(see docs/sources.md)."
+        )
+    lines = [f"{'name':16} {'kind':16} {'last pull':16}  {'run':>5}  {'status':10} {'records':>9}"]
+    for s in sources:
+        when = f"{s.last_pull_at:%Y-%m-%d %H:%M}" if s.last_pull_at else "never"
+        run = str(s.last_run_id) if s.last_run_id is not None else "-"
+        records = f"{s.last_records:,}" if s.last_records is not None else "-"
+        lines.append(
+            f"{s.name:16} {s.label:16} {when:16}  {run:>5}  {s.last_status or '-':10} {records:>9}"
+        )
+        lines.append(f"{'':16} {s.auth} {s.base_url}")
+        if s.last_status == "failed" and s.last_error:
+            lines.append(f"{'':16} last error: {s.last_error}")
+    return "\n".join(lines)
 
 
 def conflicts_table(conflicts: list[Conflict]) -> str:

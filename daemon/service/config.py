@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from daemon.errors import RosterSyncError
 from daemon.notify.config import NotifyConfig
 from daemon.service.sftp import SftpConfig, check_marker_name
+from daemon.sources.config import SourceConfig, check_name
 
 CONFIG_ENV = "ROSTER_SYNC_CONFIG"
 
@@ -44,6 +45,14 @@ class DaemonConfig(BaseModel):
     sftp: SftpConfig | None = None
     notify: NotifyConfig | None = None  # [notify]: email and webhooks (docs/notifications.md)
     roles: RolesConfig = Field(default_factory=RolesConfig)
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)  # [sources.NAME]: API sources
+
+    @field_validator("sources")
+    @classmethod
+    def _source_names(cls, value: dict[str, SourceConfig]) -> dict[str, SourceConfig]:
+        for name in value:
+            check_name(name)
+        return value
 
     @field_validator("ready_marker")
     @classmethod
@@ -80,6 +89,11 @@ def load_config(path: str | os.PathLike[str]) -> DaemonConfig:
             setattr(config, name, (base / value).resolve())
     if config.notify is not None:
         config.notify.resolve_paths(base)
+    for source in config.sources.values():
+        for name in ("client_secret_file", "files_folder"):
+            value = getattr(source, name)
+            if value is not None and not value.is_absolute():
+                setattr(source, name, (base / value).resolve())
     return config
 
 

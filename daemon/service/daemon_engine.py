@@ -11,8 +11,8 @@ from datetime import date
 
 from daemon.audit import audit
 from daemon.db import Database
-from daemon.models import DaemonInfo
-from daemon.progress import Progress
+from daemon.models import DaemonInfo, Run
+from daemon.progress import CallbackProgress, Progress
 from daemon.service.engine import Engine, recent_drops
 from daemon.service.schedule import next_daily
 from daemon.service.state import DaemonState, describe_sftp
@@ -31,6 +31,20 @@ class DaemonEngine(Engine):
         super().__init__(db, actor, progress)
         self.state = state
         self.notify_config = state.config.notify
+        self.configure_sources(state.config.sources, state.config.archive)
+
+    def pull_source(self, name: str) -> Run:
+        """A pull asked for over the socket shows its progress in `status` (busy)."""
+        if type(self.progress) is Progress:
+            self.progress = CallbackProgress(
+                lambda label, done, total: self.state.set_busy(
+                    f"pulling {name}: {label}" + (f" ({done:,} records)" if done else "")
+                )
+            )
+        try:
+            return super().pull_source(name)
+        finally:
+            self.state.set_busy(None)
 
     def daemon_info(self) -> DaemonInfo:
         settings = load_settings(self.db)  # read each time: the settings change through the API
@@ -82,4 +96,6 @@ class DaemonEngine(Engine):
         audit(self.db, self.actor, "daemon.sync_now")
         self.state.request_sync()
         what = "mirrors the SFTP folder and syncs" if self.state.config.sftp else "syncs"
-        return f"sync requested: the daemon {what} every complete drop in the inbox now"
+        sources = sorted(self.state.config.sources)
+        pulls = f", and pulls {', '.join(sources)}" if sources else ""
+        return f"sync requested: the daemon {what} every complete drop in the inbox now{pulls}"

@@ -21,10 +21,21 @@ from daemon.duplicates.archive import archive_unsynced
 from daemon.duplicates.listing import list_candidates
 from daemon.duplicates.models import ArchiveSummary, ScanSummary
 from daemon.duplicates.scan import scan
-from daemon.models import ChannelTestResult, DaemonInfo, DropInfo, NotifyStatus, Page, Run, Status
+from daemon.models import (
+    ChannelTestResult,
+    DaemonInfo,
+    DropInfo,
+    NotifyStatus,
+    Page,
+    Run,
+    SourceCheck,
+    SourceInfo,
+    Status,
+)
 from daemon.notify.config import NotifyConfig, NotifyError
 from daemon.notify.outbox import outbox_status, send_test
 from daemon.progress import Progress
+from daemon.service import source_pulls
 from daemon.service.drop_history import DropHistory
 from daemon.service.operations import ADMIN, CONTACTS, READ, operation
 from daemon.settings import (
@@ -35,6 +46,7 @@ from daemon.settings import (
     load_settings,
     set_setting,
 )
+from daemon.sources.config import SourceConfig
 from daemon.sync import queries, revert, runs, withheld
 from daemon.sync.conflicts import resolve_conflicts
 from daemon.sync.export import ExportError, ExportSummary, export_directory
@@ -66,6 +78,8 @@ class Engine:
         self.progress = progress or Progress()
         # the daemon config's [notify], when a command read it (the daemon's own otherwise)
         self.notify_config: NotifyConfig | None = None
+        self.sources: dict[str, SourceConfig] = {}  # the daemon config's [sources.NAME]
+        self.archive: Path | None = None  # where pulls are kept (the daemon config's archive)
 
     # ------------------------------------------------------------------ status
     def daemon_info(self) -> DaemonInfo:
@@ -164,11 +178,38 @@ class Engine:
             progress=self.progress,
             scope=parse_scope(schools),
         )
-        run = queries.get_run(self.db, run_id)
+        return self._after_plan(queries.get_run(self.db, run_id))
+
+    # ------------------------------------------------------------------ API sources
+    def configure_sources(self, sources: dict[str, SourceConfig], archive: Path | None) -> None:
+        """The CLI (in process) and the daemon hand over the config's sources and archive."""
+        self.sources, self.archive = dict(sources), archive
+
+    @operation(READ)
+    def list_sources(self) -> list[SourceInfo]:
+        """The `[sources.NAME]` of the daemon's config, each with its last pull."""
+        return source_pulls.list_sources(self.db, self.sources)
+
+    @operation(ADMIN)  # reaches the API with the source's secret
+    def test_source(self, name: str) -> SourceCheck:
+        """Reach the source's API, authenticate, count records per resource; change nothing."""
+        return source_pulls.test_source(name, source_pulls.source_named(self.sources, name))
+
+    @operation(ADMIN)
+    def pull_source(self, name: str) -> Run:
+        """Pull an API source into the archive and plan it as a run (like a drop's)."""
+        config = source_pulls.source_named(self.sources, name)
+        run_id = source_pulls.pull_source(
+            self.db, name, config, self.archive, actor=self.actor, progress=self.progress
+        )
+        return self._after_plan(queries.get_run(self.db, run_id))
+
+    def _after_plan(self, run: Run) -> Run:
+        """A planned run is applied at once when the district chose auto_apply."""
         if run.status == "planned" and self._auto_apply_allowed(run):
-            runs.apply_run(self.db, run_id, actor="auto_apply")
-            self._after_apply(run_id)
-            run = queries.get_run(self.db, run_id)
+            runs.apply_run(self.db, run.run_id, actor="auto_apply")
+            self._after_apply(run.run_id)
+            run = queries.get_run(self.db, run.run_id)
         return run
 
     def _auto_apply_allowed(self, run: Run) -> bool:

@@ -12,7 +12,15 @@ from typing import Protocol
 
 from daemon.directory.shapes import ClassroomDetail, School, UserDetail
 from daemon.duplicates.models import ArchiveSummary, ScanSummary
-from daemon.models import ChannelTestResult, NotifyStatus, Page, Run, Status
+from daemon.models import (
+    ChannelTestResult,
+    NotifyStatus,
+    Page,
+    Run,
+    SourceCheck,
+    SourceInfo,
+    Status,
+)
 from daemon.settings import SettingRow
 from daemon.sync.export import ExportSummary
 
@@ -51,6 +59,12 @@ class EngineClient(Protocol):
     def withheld_page(self, run_id: int, offset: int = 0, limit: int = 100) -> Page: ...
 
     def decide_withheld(self, run_id: int, decision: str, reason: str | None = None) -> Run: ...
+
+    def list_sources(self) -> list[SourceInfo]: ...
+
+    def test_source(self, name: str) -> SourceCheck: ...
+
+    def pull_source(self, name: str) -> Run: ...
 
     def check(self) -> list[tuple[str, int]]: ...
 

@@ -110,6 +110,7 @@ class Daemon:
         self.next_poll = 0.0
         self.pruned_on: date | None = None
         self.blackout_logged: date | None = None
+        self.pull_due = False  # the API sources are pulled at the daily sync and on sync now
         self.scratch = config.database.parent / f"{config.database.name}.work" / "daemon"
 
     # ------------------------------------------------------------------ lifecycle
@@ -239,6 +240,7 @@ class Daemon:
                 self._mirror()
             self._scan(time.monotonic())
             self.due |= self.tracker.names()
+            self.pull_due = bool(self.config.sources)
         elif self._polling(on_arrival) and mono >= self.next_poll:
             self._mirror()
             self._scan(time.monotonic())
@@ -252,6 +254,9 @@ class Daemon:
                 break
             if self.retry_at.get(path, 0.0) <= time.monotonic():
                 self._process(path)
+        if self.pull_due:  # after the drops of the same sync: a pull is newer than any of them
+            self.pull_due = False
+            self._pull_sources()
         self._publish_pending(settings, on_arrival)
         if self.notifier is not None:  # quick: sending happens on the notifier's worker thread
             self.notifier.observe(force=self.planned)
@@ -528,6 +533,40 @@ class Daemon:
                 "UPDATE runs SET source = ? WHERE run_id = ? AND source = ?",
                 [str(target), run_id, str(path)],
             )
+
+    # ------------------------------------------------------------------ API sources
+    def _pull_sources(self) -> None:
+        """Every `[sources.NAME]`, one after another, each a run like a drop's."""
+        for name in sorted(self.config.sources):
+            if self.stop.is_set():
+                break
+            self._pull(name)
+
+    def _pull(self, name: str) -> None:
+        assert self.db is not None
+
+        def progress(label: str, done: int, total: int | None) -> None:
+            of = f"/{total:,}" if total else ""
+            self.state.set_busy(f"pulling {name}: {label}" + (f" ({done:,}{of})" if done else ""))
+
+        LOG.info("pulling %s", name)
+        self.state.set_busy(f"pulling {name}")
+        try:
+            with self.write_lock:
+                engine = DaemonEngine(self.db, DAEMON_ACTOR, self.state, CallbackProgress(progress))
+                run = engine.pull_source(name)
+        except duckdb.FatalException:
+            raise
+        except Exception:
+            LOG.exception("pulling %s failed", name)
+            return
+        finally:
+            self.state.set_busy(None)
+        detail = f": {run.error}" if run.error else ""
+        if run.hold_reasons:
+            detail = f": {'; '.join(run.hold_reasons)}"
+        level = logging.ERROR if run.status == "failed" else logging.INFO
+        LOG.log(level, "pulled %s: run %d %s%s", name, run.run_id, run.status, detail)
 
     # ------------------------------------------------------------------ SFTP, pruning, status
     def _mirror(self) -> None:

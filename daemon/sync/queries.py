@@ -131,6 +131,8 @@ def _run_from_row(row: dict[str, Any]) -> Run:
         withheld_outcome=summary.get("withheld_outcome", {}),
         reverted_run=row.get("reverted_run"),
         scope=list(row.get("scope") or []),
+        source_name=row.get("source_name"),
+        fetch=json.loads(row["fetch_json"]) if row.get("fetch_json") else None,
     )
 
 

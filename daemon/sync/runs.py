@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from daemon.audit import audit
 from daemon.db import Database, sql_ident
@@ -67,17 +69,29 @@ def plan_source(
     source_kind: str | None = None,
     progress: Progress | None = None,
     scope: list[str] | None = None,
+    fetch: Fetch | None = None,
+    source_name: str | None = None,
 ) -> int:
     """Create a run from a folder or ZIP: load, validate, plan. Returns its id (even if failed).
-    `scope`: the SIS ids of the schools a school-level upload speaks for."""
+    `scope`: the SIS ids of the schools a school-level upload speaks for.
+
+    With `fetch` (an API source), the run first fills the folder `source` by calling it; it
+    returns what it fetched, or raises a DropError (SourceError) that fails the run before
+    anything is read: a partial pull is never planned."""
     progress = progress or Progress()
     recover_interrupted(db)
     run_id = int(db.one("SELECT nextval('run_ids')"))
     _PLANNING.add(run_id)
     try:
-        return _plan_source(db, run_id, source, actor, source_kind, progress, scope or [])
+        return _plan_source(
+            db, run_id, source, actor, source_kind, progress, scope or [], fetch, source_name
+        )
     finally:
         _PLANNING.discard(run_id)
+
+
+# Fills the drop folder of a pulled run; returns the fetch summary (pages, records, retries).
+Fetch = Callable[[], dict[str, Any]]
 
 
 def _plan_source(
@@ -88,17 +102,23 @@ def _plan_source(
     source_kind: str | None,
     progress: Progress,
     scope: list[str],
+    fetch: Fetch | None = None,
+    source_name: str | None = None,
 ) -> int:
     db.execute(
-        "INSERT INTO runs (run_id, source, source_kind, status, created_at, created_by) "
-        "VALUES (?, ?, ?, 'loading', current_timestamp, ?)",
-        [run_id, str(source), source_kind or "folder", actor],
+        "INSERT INTO runs (run_id, source, source_kind, status, created_at, created_by, "
+        "source_name) VALUES (?, ?, ?, 'loading', current_timestamp, ?, ?)",
+        [run_id, str(source), source_kind or "folder", actor, source_name],
     )
     workdir = workdir_for(db, run_id)
     drop: Drop | None = None
     timings: dict[str, float] = {}
     started = time.monotonic()
     try:
+        if fetch is not None:
+            _fetch(db, run_id, fetch)
+            timings["fetch"] = round(time.monotonic() - started, 3)
+            started = time.monotonic()
         drop = open_drop(source, workdir, source_kind=source_kind)
         db.execute(
             "UPDATE runs SET source_kind = ?, oneroster_version = ? WHERE run_id = ?",
@@ -140,6 +160,25 @@ def _plan_source(
             drop.cleanup()
         shutil.rmtree(workdir, ignore_errors=True)
     return run_id
+
+
+def _fetch(db: Database, run_id: int, fetch: Fetch) -> None:
+    """Pull into the run's folder; what was fetched is kept with the run, failed or not."""
+    try:
+        summary = fetch()
+    except DropError as exc:
+        partial = getattr(exc, "summary", None)
+        if partial is not None:
+            _record_fetch(db, run_id, partial)
+        raise
+    _record_fetch(db, run_id, summary)
+
+
+def _record_fetch(db: Database, run_id: int, summary: dict[str, Any]) -> None:
+    db.execute(
+        "UPDATE runs SET fetch_json = ? WHERE run_id = ?",
+        [json.dumps(summary, default=str), run_id],
+    )
 
 
 def _plan(db: Database, ctx: PlanContext, progress: Progress, timings: dict[str, float]) -> None:

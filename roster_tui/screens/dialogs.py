@@ -22,7 +22,7 @@ from roster_tui.words import (
     consequences,
     count_of,
     held_reasons,
-    short_source,
+    run_source,
 )
 
 OVERRIDE_WORD = "OVERRIDE"
@@ -97,7 +97,7 @@ class ConfirmRunScreen(ModalScreen[str | None]):
     def body(self) -> Group:
         """The consequences, one bullet each (wrapped lines stay indented)."""
         run = self.run
-        parts: list[RenderableType] = [Text(short_source(run.source), style="dim")]
+        parts: list[RenderableType] = [Text(run_source(run), style="dim")]
         if self.action_name == "reject":
             parts.append(
                 Text(

@@ -21,10 +21,10 @@ from roster_tui.widgets.paged_table import FillTable
 from roster_tui.widgets.run_summary import marked, override_line
 from roster_tui.words import (
     STATUS_MEANING,
-    drop_name,
     held_reasons,
     kind_counts,
     plural,
+    run_source,
     status_text,
     when,
 )
@@ -124,7 +124,7 @@ class RunsScreen(RunDecisions, RosterScreen):
                 Text(f"{run.total_changes():,}", justify="right"),
                 Text(f"{run.rows.error:,}" if run.rows.error else "·", justify="right"),
                 Text(f"{run.conflicts:,}" if run.conflicts else "·", justify="right"),
-                drop_name(run.source) + (f" [{', '.join(run.scope)}]" if run.scope else ""),
+                run_source(run, short=True) + (f" [{', '.join(run.scope)}]" if run.scope else ""),
                 key=str(run.run_id),
             )
         empty = not runs

@@ -13,10 +13,11 @@ from roster_tui.words import (
     KIND_NAMES,
     STATUS_MEANING,
     count_of,
+    fetch_lines,
     held_reasons,
     op_lines,
     plural,
-    short_source,
+    run_source,
     status_text,
     when,
 )
@@ -26,7 +27,7 @@ def title_line(run: Run, now: datetime) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"Run {run.run_id} ", style="bold")
     text.append_text(status_text(run.status))
-    text.append(f"  {short_source(run.source)} · created {when(run.created_at, now)}")
+    text.append(f"  {run_source(run)} · created {when(run.created_at, now)}")
     if run.oneroster_version:
         text.append(f" · OneRoster {run.oneroster_version}")
     if run.reverted_run is not None:
@@ -38,6 +39,8 @@ def title_line(run: Run, now: datetime) -> Text:
 
 def summary(run: Run, now: datetime) -> RenderableType:
     parts: list[RenderableType] = [_status(run, now)]
+    if run.fetch:
+        parts.append(_fetched(run))
     if run.status == "failed":
         return Group(*parts)
     parts.append(_changes(run))
@@ -57,6 +60,22 @@ def summary(run: Run, now: datetime) -> RenderableType:
             notes.append(f"  … and {len(run.notes) - 8} more\n")
         parts.append(notes)
     return Group(*parts)
+
+
+def _fetched(run: Run) -> RenderableType:
+    """A pulled run: where from, and what each resource gave (how far a failed pull got)."""
+    fetch = run.fetch or {}
+    text = Text(f"Pulled from {run_source(run)}", style="bold")
+    retried = fetch.get("retried")
+    seconds = fetch.get("seconds")
+    extra = [
+        f"{seconds:.1f} s" if seconds is not None else "",
+        f"{retried} retried" if retried else "",
+    ]
+    extra += [f"with {', '.join(fetch['side_files'])}"] if fetch.get("side_files") else []
+    if any(extra):
+        text.append(" (" + ", ".join(e for e in extra if e) + ")", style="")
+    return Group(text, marked(fetch_lines(run), "·"))
 
 
 def marked(lines: list[str], mark: str, more: list[str] | None = None) -> Table:

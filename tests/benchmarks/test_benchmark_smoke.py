@@ -30,3 +30,26 @@ def test_benchmark_script_runs_every_step_and_counts_match(tmp_path):
         assert step in result.stdout
     assert "ratios: plan/floor=" in result.stdout
     assert "MISMATCH" not in result.stdout.upper()
+
+
+def test_the_pull_benchmark_pulls_and_plans_a_small_district(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "pull_district.py"),
+            "--students",
+            "200",
+            "--page-size",
+            "100",
+            "--work",
+            str(tmp_path),
+            "--plan",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "records/s; peak RSS of the pull" in result.stdout
+    assert "planned: run 1 planned" in result.stdout and " 0 rows in error" in result.stdout

@@ -180,6 +180,9 @@ ELSEWHERE = {  # commands not in a session, and why
     "status": "the daemon's own lines differ by design: test_status_differs_only_in_...",
     "sync-now": "needs a daemon by design: test_sync_now_needs_the_daemon",
     "notify test": "needs mail and web servers to send to: tests/notify/test_cli.py runs it both ways",
+    "sources list": "needs an API source on loopback: tests/sources/test_cli_sources.py (both ways)",
+    "sources test": "needs an API source on loopback: tests/sources/test_cli_sources.py (both ways)",
+    "pull": "needs an API source on loopback: tests/sources/test_cli_sources.py (both ways)",
 }
 
 

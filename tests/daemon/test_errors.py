@@ -19,6 +19,7 @@ from daemon.service.client import ApiError, DaemonUnavailable
 from daemon.service.config import ConfigError
 from daemon.service.sftp import SftpError
 from daemon.settings import SettingError
+from daemon.sources.errors import SourceAuthError, SourceConfigError, SourceError
 from daemon.sync.conflicts import ConflictError
 from daemon.sync.export import ExportError
 from daemon.sync.runs import RunError, RunSuperseded
@@ -29,6 +30,7 @@ EXPECTED = (
     RunError, RunSuperseded, EditRefused, DuplicateError, SettingError, ConflictError,
     ExportError, DropError, FileRefused, EncodingRefused, DatabaseLocked, DatabaseUnusable,
     SchemaTooNew, PermissionDenied, ConfigError, SftpError, DaemonUnavailable,
+    SourceError, SourceConfigError, SourceAuthError,
 )  # fmt: skip
 
 

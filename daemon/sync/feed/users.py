@@ -50,10 +50,73 @@ def build_feed_users(ctx: PlanContext) -> None:
         LEFT JOIN multi m ON m.sis_id = f.sis_id
         """
     )
+    _district_guardians_at_their_students_schools(ctx)
     ctx.checked_fields["users"] = ["birth_date", "language", "org_sis_ids"]
     report_users_without_a_role(ctx)
     if ctx.present("guardians"):
         _add_guardians_file_people(ctx, mobile, home)
+
+
+def _district_guardians_at_their_students_schools(ctx: PlanContext) -> None:
+    """A guardian whose only org is the district (common from ClassLink, whose contacts belong
+    to the district) belongs to the schools of the students it is linked to, on either side of
+    agentSourcedIds; one linked to no student keeps the district. When users.csv is a delta, the
+    students it leaves out (and their links) are as the directory holds them."""
+    feed = ctx.t("feed_users")
+    delta = ctx.mode("users") != "bulk"
+    students_in_feed = f"SELECT sis_id FROM {feed} WHERE kind = 'student'"
+    directory_students = (
+        f"""UNION ALL
+            SELECT sis_id, org_sis_ids FROM users
+            WHERE kind = 'student' AND status = 'active' AND sis_id IS NOT NULL
+              AND sis_id NOT IN ({students_in_feed})"""
+        if delta
+        else ""
+    )
+    directory_links = (
+        f"""UNION
+            SELECT g.sis_id, s.sis_id FROM guardian_links l
+            JOIN users g ON g.user_id = l.guardian_id JOIN users s ON s.user_id = l.student_id
+            WHERE l.status = 'active' AND s.sis_id NOT IN ({students_in_feed})"""
+        if delta
+        else ""
+    )
+    ctx.db.execute(
+        f"""
+        UPDATE {feed} f SET org_sis_ids = s.orgs
+        FROM (
+            WITH district_only AS (
+                SELECT sis_id, agents FROM {feed}
+                WHERE kind = 'guardian' AND org_sis_ids IN (
+                    SELECT sis_id FROM {ctx.t("desired_schools")} WHERE org_type = 'district'
+                    UNION
+                    SELECT m.sis_id FROM school_sis_ids m JOIN schools d USING (school_id)
+                    WHERE d.org_type = 'district')
+            ),
+            students AS (
+                SELECT sis_id, org_sis_ids FROM {feed} WHERE kind = 'student' AND NOT _deleted
+                {directory_students}
+            ),
+            pairs AS (
+                SELECT sis_id AS guardian, trim(unnest(string_split(agents, ','))) AS student
+                FROM district_only WHERE agents IS NOT NULL
+                UNION
+                SELECT trim(unnest(string_split(st.agents, ','))) AS guardian, st.sis_id
+                FROM {feed} st
+                WHERE st.kind = 'student' AND st.agents IS NOT NULL AND NOT st._deleted
+                {directory_links}
+            )
+            SELECT p.guardian AS sis_id,
+                   array_to_string(list_sort(list_distinct(list(o.org))), ',') AS orgs
+            FROM pairs p
+            JOIN students st ON st.sis_id = p.student
+            CROSS JOIN unnest(string_split(st.org_sis_ids, ',')) AS o(org)
+            WHERE p.guardian IN (SELECT sis_id FROM district_only) AND o.org <> ''
+            GROUP BY p.guardian
+        ) s
+        WHERE f.sis_id = s.sis_id AND f.kind = 'guardian' AND s.orgs <> ''
+        """
+    )
 
 
 def phone_columns(ctx: PlanContext) -> tuple[str, str]:

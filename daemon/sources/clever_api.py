@@ -1,0 +1,384 @@
+"""Clever's Data API (v3.0 / v3.1, district-app bearer token) as a OneRoster CSV drop.
+
+Clever's model is not OneRoster's: one `users` collection whose records carry role sub-objects
+(student, teacher, staff, district_admin, contact), sections that list their students and
+teachers, Clever's own ObjectIDs with the SIS's ids beside them (`sis_id`). So:
+
+- every record is known by the SIS's id when Clever carries one (so switching from the SIS's own
+  files to Clever and back churns nothing), by Clever's id otherwise;
+- a student belongs to every school in `schools` (not only the primary `school`);
+- a contact is a guardian of each student in its `student_relationships`, in the role its
+  relationship and type say (a parent or guardian; an emergency contact is a `relative`, which
+  the guardian_roles setting keeps out by default), at those students' schools; a contact
+  without a SIS id gets one derived from what identifies the person (email, else phone and name,
+  else name and first student), so it does not churn from one night to the next;
+- each section's students and teachers become enrollments.
+
+Pages are followed through the `links` entry with rel `next`. What is kept in memory is the map
+from Clever's ids to the ids written (one short entry per person, school and section), never
+the records themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode, urljoin, urlsplit
+
+from daemon.progress import Progress
+from daemon.sources.drop_writer import DropWriter
+from daemon.sources.errors import SourceError
+from daemon.sources.http import Fetcher, where
+from daemon.sources.oneroster_rest import (
+    CLASSES,
+    COURSES,
+    ENROLLMENTS,
+    ORGS,
+    SESSIONS,
+    USERS_11,
+)
+from daemon.sources.values import cell
+
+ROLES = ("student", "teacher", "staff", "district_admin", "contact")
+GRADES = {
+    "InfantToddler": "IT",
+    "Preschool": "PR",
+    "PreKindergarten": "PK",
+    "TransitionalKindergarten": "TK",
+    "Kindergarten": "KG",
+    "PostGraduate": "13",
+    "Ungraded": "UG",
+    "Other": "Other",
+}
+HOMEROOM = "homeroom/advisory"  # Clever's subject for a homeroom section
+STAFF_ROLE = {"teacher": "teacher", "staff": "administrator", "district_admin": "administrator"}
+
+
+def grade(value: Any) -> str:
+    text = cell(value)
+    if text.isdigit():
+        return f"{int(text):02d}"
+    return GRADES.get(text, text)
+
+
+def contact_role(relationships: list[dict[str, Any]]) -> str:
+    """parent, guardian or relative (an emergency or other contact) from Clever's words."""
+    roles = set()
+    for rel in relationships:
+        kind = cell(rel.get("type")).lower()
+        relation = cell(rel.get("relationship")).lower()
+        if kind in ("emergency", "other") and relation not in ("parent", "guardian"):
+            roles.add("relative")
+        elif relation in ("parent", "mother", "father", "stepmother", "stepfather"):
+            roles.add("parent")
+        elif relation == "guardian" or kind in ("parent/guardian", "primary", "secondary"):
+            roles.add("guardian" if relation not in ("", "parent") else "parent")
+        else:
+            roles.add("relative")
+    for role in ("parent", "guardian", "relative"):
+        if role in roles:
+            return role
+    return "relative"
+
+
+def contact_id(email: str, phone: str, name: str, students: list[str]) -> str:
+    """A stable id for a contact Clever gives no SIS id: from what identifies the person."""
+    digits = "".join(c for c in phone if c.isdigit())
+    if email:
+        key = f"email:{email.strip().lower()}"
+    elif digits:
+        key = f"phone:{digits}|{name.strip().lower()}"
+    else:
+        key = f"name:{name.strip().lower()}|{min(students) if students else ''}"
+    return "contact-" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+class CleverPull:
+    """Pull a Clever district into `writer` (see the module docstring for the mapping)."""
+
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        base_url: str,
+        page_size: int,
+        progress: Progress,
+        district_sis_id: str | None = None,
+    ) -> None:
+        self.fetcher, self.base, self.limit, self.progress = fetcher, base_url, page_size, progress
+        self.district_sis_id = district_sis_id
+        self.resources: dict[str, dict[str, Any]] = {}
+        self.absent: list[str] = []
+        self.schools: dict[str, str] = {}  # Clever id -> sourcedId
+        self.people: dict[str, str] = {}  # Clever user id -> sourcedId
+        self.student_schools: dict[str, str] = {}  # Clever student id -> its schools' sourcedIds
+        self.district = ""
+
+    def summary(self) -> dict[str, Any]:
+        return {"resources": self.resources, "absent": self.absent}
+
+    # ------------------------------------------------------------------ paging
+    def pages(
+        self, name: str, path: str, params: dict[str, Any]
+    ) -> Iterator[tuple[int, bytes, list[dict[str, Any]]]]:
+        url: str | None = f"{self.base}/{path}?{urlencode({**params, 'limit': self.limit})}"
+        number = 0
+        seen: set[str] = set()
+        stats = self.resources.setdefault(
+            name, {"pages": 0, "records": 0, "deleted": 0, "total": None, "seconds": 0.0}
+        )
+        started = time.monotonic()
+        self.progress.start(f"Pulling {name}")
+        try:
+            while url is not None:
+                if url in seen:
+                    raise SourceError(
+                        f"{where(url)}: the next link leads back to a page already read"
+                    )
+                seen.add(url)
+                response = self.fetcher.get(url)
+                body = _parse(response.content, url)
+                records = [d.get("data") for d in body["data"]]
+                if not all(isinstance(r, dict) for r in records):
+                    raise SourceError(f"{where(url)}: a page holds an entry without its data")
+                if not records and number > 0:
+                    break  # a next link that leads to nothing: the end
+                number += 1
+                stats["pages"] = number
+                stats["records"] += len(records)
+                yield number, response.content, records
+                self.progress.advance(len(records))
+                self.progress.note(f"page {number}, {stats['records']:,} records")
+                url = _next(body, url)
+        except SourceError as exc:
+            raise SourceError(f"{name}: {exc}", self.summary()) from None
+        finally:
+            stats["seconds"] = round(stats["seconds"] + time.monotonic() - started, 3)
+            self.progress.finish()
+
+    # ------------------------------------------------------------------ the pull
+    def run(self, writer: DropWriter) -> None:
+        orgs = writer.csv(ORGS.file_name, ORGS.columns)
+        self._district(writer, orgs)
+        for number, body, records in self.pages("schools", "schools", {}):
+            page = writer.page("schools", number, body)
+            for index, school in enumerate(records):
+                sid = cell(school.get("sis_id")) or cell(school.get("id"))
+                self.schools[cell(school.get("id"))] = sid
+                orgs.write(
+                    {
+                        "sourcedId": sid,
+                        "name": cell(school.get("name")),
+                        "type": "school",
+                        "identifier": cell(school.get("school_number")),
+                        "parentSourcedId": self.district,
+                    },
+                    page,
+                    index,
+                )
+        self._terms(writer)
+        self._courses(writer)
+        users = writer.csv(USERS_11.file_name, USERS_11.columns)
+        for role in ROLES:
+            self._users(writer, users, role)
+        self._sections(writer)
+
+    def _district(self, writer: DropWriter, orgs: Any) -> None:
+        for number, body, records in self.pages("districts", "districts", {}):
+            page = writer.page("districts", number, body)
+            for index, district in enumerate(records):
+                self.district = self.district_sis_id or cell(district.get("id"))
+                orgs.write(
+                    {"sourcedId": self.district, "name": cell(district.get("name")),
+                     "type": "district"},
+                    page,
+                    index,
+                )  # fmt: skip
+
+    def _terms(self, writer: DropWriter) -> None:
+        out = writer.csv(SESSIONS.file_name, SESSIONS.columns)
+        for number, body, records in self.pages("terms", "terms", {}):
+            page = writer.page("terms", number, body)
+            for index, term in enumerate(records):
+                end = cell(term.get("end_date"))
+                out.write(
+                    {
+                        "sourcedId": cell(term.get("id")),
+                        "title": cell(term.get("name")),
+                        "type": "term",
+                        "startDate": cell(term.get("start_date"))[:10],
+                        "endDate": end[:10],
+                        "schoolYear": end[:4],
+                    },
+                    page,
+                    index,
+                )
+
+    def _courses(self, writer: DropWriter) -> None:
+        out = writer.csv(COURSES.file_name, COURSES.columns)
+        for number, body, records in self.pages("courses", "courses", {}):
+            page = writer.page("courses", number, body)
+            for index, course in enumerate(records):
+                out.write(
+                    {
+                        "sourcedId": cell(course.get("id")),
+                        "title": cell(course.get("name")),
+                        "courseCode": cell(course.get("number")),
+                        "orgSourcedId": self.district,
+                    },
+                    page,
+                    index,
+                )
+
+    def _users(self, writer: DropWriter, out: Any, role: str) -> None:
+        name = f"users ({role})"
+        for number, body, records in self.pages(name, "users", {"role": role}):
+            page = writer.page(f"users-{role}", number, body)
+            for index, user in enumerate(records):
+                row = self._user_row(user, role)
+                if row is not None:
+                    out.write(row, page, index)
+
+    def _user_row(self, user: dict[str, Any], role: str) -> dict[str, str] | None:
+        data = (user.get("roles") or {}).get(role)
+        if not isinstance(data, dict):
+            return None
+        clever_id = cell(user.get("id"))
+        names = user.get("name") or {}
+        row = {
+            "enabledUser": "true",
+            "username": cell((data.get("credentials") or {}).get("district_username")),
+            "givenName": cell(names.get("first")),
+            "familyName": cell(names.get("last")),
+            "middleName": cell(names.get("middle")),
+            "email": cell(user.get("email")),
+        }
+        schools = [
+            self.schools.get(s, s) for s in (data.get("schools") or [data.get("school")]) if s
+        ]
+        if role == "student":
+            sid = cell(data.get("sis_id")) or clever_id
+            orgs = ",".join(dict.fromkeys(schools))
+            self.student_schools[clever_id] = orgs
+            row.update(
+                role="student", orgSourcedIds=orgs, identifier=cell(data.get("student_number")),
+                grades=grade(data.get("grade")),
+            )  # fmt: skip
+        elif role == "contact":
+            return self._contact_row(clever_id, user, data, row)
+        else:
+            sid = cell(data.get("sis_id")) or cell(data.get("staff_id")) or clever_id
+            number = data.get("teacher_number") if role == "teacher" else data.get("staff_id")
+            row.update(
+                role=STAFF_ROLE[role],
+                orgSourcedIds=",".join(dict.fromkeys(schools)) or self.district,
+                identifier=cell(number),
+            )
+        self.people[clever_id] = sid
+        row["sourcedId"] = sid
+        return row
+
+    def _contact_row(
+        self, clever_id: str, user: dict[str, Any], data: dict[str, Any], row: dict[str, str]
+    ) -> dict[str, str]:
+        relationships = [r for r in data.get("student_relationships") or [] if isinstance(r, dict)]
+        students = [cell(r.get("student")) for r in relationships]
+        student_ids = sorted(self.people.get(s, s) for s in students)
+        schools: dict[str, None] = {}
+        for student in students:
+            for school in self.student_schools.get(student, "").split(","):
+                if school:
+                    schools[school] = None
+        phone = cell(data.get("phone"))
+        full_name = f"{row['givenName']} {row['familyName']}"
+        sid = cell(data.get("sis_id")) or contact_id(row["email"], phone, full_name, student_ids)
+        row.update(
+            sourcedId=sid,
+            username=row["username"] or row["email"] or sid,  # a contact has no Clever login
+            role=contact_role(relationships),
+            orgSourcedIds=",".join(sorted(schools)) or self.district,
+            agentSourcedIds=",".join(student_ids),
+            phone=phone if cell(data.get("phone_type")).lower() != "cell" else "",
+            sms=phone if cell(data.get("phone_type")).lower() == "cell" else "",
+        )
+        self.people[clever_id] = sid
+        return row
+
+    def _sections(self, writer: DropWriter) -> None:
+        classes = writer.csv(CLASSES.file_name, CLASSES.columns)
+        enrollments = writer.csv(ENROLLMENTS.file_name, ENROLLMENTS.columns)
+        for number, body, records in self.pages("sections", "sections", {}):
+            page = writer.page("sections", number, body)
+            for index, section in enumerate(records):
+                sid = cell(section.get("sis_id")) or cell(section.get("id"))
+                school = self.schools.get(cell(section.get("school")), cell(section.get("school")))
+                homeroom = cell(section.get("subject")).lower() == HOMEROOM
+                classes.write(
+                    {
+                        "sourcedId": sid,
+                        "title": cell(section.get("name")),
+                        "grades": grade(section.get("grade")),
+                        "courseSourcedId": cell(section.get("course")) or sid,
+                        "classCode": cell(section.get("section_number")),
+                        "classType": "homeroom" if homeroom else "scheduled",
+                        "schoolSourcedId": school,
+                        "termSourcedIds": cell(section.get("term_id")),
+                        "subjects": "" if homeroom else cell(section.get("subject")),
+                        "periods": cell(section.get("period")),
+                    },
+                    page,
+                    index,
+                )
+                members = [("teacher", t) for t in section.get("teachers") or []]
+                members += [("student", s) for s in section.get("students") or []]
+                for role, clever_user in members:
+                    user = self.people.get(cell(clever_user), cell(clever_user))
+                    enrollments.write(
+                        {
+                            "sourcedId": f"{sid}:{user}",
+                            "classSourcedId": sid,
+                            "schoolSourcedId": school,
+                            "userSourcedId": user,
+                            "role": role,
+                        },
+                        page,
+                        index,
+                    )
+
+
+def _parse(body: bytes, url: str) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SourceError(f"{where(url)}: a page is not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        raise SourceError(f"{where(url)}: a page has no 'data' list")
+    if not all(isinstance(d, dict) for d in data["data"]):
+        raise SourceError(f"{where(url)}: a page's 'data' holds something other than records")
+    return data
+
+
+def _next(body: dict[str, Any], url: str) -> str | None:
+    """The `links` entry with rel `next` (its uri is absolute or from the host's root)."""
+    for link in body.get("links") or []:
+        if isinstance(link, dict) and link.get("rel") == "next" and link.get("uri"):
+            parts = urlsplit(url)
+            return urljoin(f"{parts.scheme}://{parts.netloc}", link["uri"])
+    return None
+
+
+def count_clever(fetcher: Fetcher, base_url: str, page_size: int) -> dict[str, int | None]:
+    """Records per collection (and users per role), paging through: Clever gives no totals."""
+    pull = CleverPull(fetcher, base_url, page_size, Progress())
+    counts: dict[str, int | None] = {}
+    for name, path, params in [
+        ("schools", "schools", {}),
+        ("terms", "terms", {}),
+        ("courses", "courses", {}),
+        *((f"users ({r})", "users", {"role": r}) for r in ROLES),
+        ("sections", "sections", {}),
+    ]:
+        counts[name] = sum(len(records) for _, _, records in pull.pages(name, path, params))
+    return counts

@@ -1,0 +1,181 @@
+"""The `[sources.NAME]` tables of the daemon's TOML config, and the secrets they point at.
+
+A source config holds where the secret is (an owner-only file or an environment variable), never
+the secret itself: the config file is readable by more people than the secret may be. Secrets are
+read at pull time, held as `SecretStr` (kept out of repr() and logs) and never stored.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import stat
+from pathlib import Path
+from typing import Literal, Self
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from daemon.sources.errors import SourceConfigError
+
+SourceKind = Literal["oneroster-rest", "clever"]
+NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+# How runs name their source kind (runs.source_kind) and how people read it.
+RUN_KINDS = {"oneroster-rest": "rest", "clever": "clever"}
+KIND_WORDS = {
+    "folder": "folder",
+    "zip": "ZIP",
+    "sftp": "SFTP",
+    "rest": "OneRoster REST",
+    "clever": "Clever",
+}
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(value: str, what: str) -> str:
+    """HTTPS, except on loopback (tests, a local proxy): credentials never cross a network bare."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"{what} must be a full https:// URL, not {value!r}")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ValueError(f"{what} must use https:// (http is allowed only on loopback): {value}")
+    if parts.username or parts.password:
+        raise ValueError(f"{what} must not carry credentials; use client_secret_file")
+    return value.rstrip("/")
+
+
+class SourceConfig(BaseModel):
+    """One API source. For Clever the secret is the district-app bearer token."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: SourceKind
+    base_url: str
+    auth: Literal["oauth1", "oauth2", "bearer"] | None = None
+    token_url: str | None = None
+    scope: str | None = None
+    client_id: str | None = None
+    client_secret_file: Path | None = None
+    client_secret_env: str | None = Field(default=None, min_length=1)
+    version: Literal["1.1", "1.2"] | None = None  # OneRoster REST; default: from base_url
+    page_size: int = Field(default=1000, ge=1, le=10000)
+    timeout_seconds: float = Field(default=60, gt=0)
+    retries: int = Field(default=5, ge=0, le=20, description="tries again after a 5xx or drop")
+    files_folder: Path | None = None  # guardians.csv / student_attributes.csv pulled alongside
+    district_sis_id: str | None = None  # Clever: the SIS's id of the district (Clever has none)
+    label: str | None = None  # how people read it (default: ClassLink, Clever, OneRoster REST)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_https(cls, value: str) -> str:
+        return check_url(value, "base_url")
+
+    @field_validator("token_url")
+    @classmethod
+    def _token_https(cls, value: str | None) -> str | None:
+        return check_url(value, "token_url") if value is not None else None
+
+    @field_validator("client_secret_file", "files_folder")
+    @classmethod
+    def _expand_user(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @model_validator(mode="after")
+    def _check_auth(self) -> Self:
+        if self.auth is None:
+            self.auth = "bearer" if self.kind == "clever" else "oauth1"
+        if self.kind == "clever" and self.auth != "bearer":
+            raise ValueError('a clever source uses auth = "bearer" (the district-app token)')
+        if self.kind == "oneroster-rest" and self.auth == "bearer":
+            raise ValueError('a oneroster-rest source uses auth = "oauth1" or "oauth2"')
+        if self.auth in ("oauth1", "oauth2") and not self.client_id:
+            raise ValueError(f"auth = {self.auth!r} needs client_id")
+        if self.auth == "oauth2" and not self.token_url:
+            raise ValueError('auth = "oauth2" needs token_url (the token endpoint)')
+        if self.auth != "oauth2" and (self.token_url or self.scope):
+            raise ValueError('token_url and scope are for auth = "oauth2"')
+        if bool(self.client_secret_file) == bool(self.client_secret_env):
+            raise ValueError("set exactly one of client_secret_file and client_secret_env")
+        if self.kind == "clever" and self.version is not None:
+            raise ValueError("version is for oneroster-rest sources")
+        if self.kind != "clever" and self.district_sis_id is not None:
+            raise ValueError("district_sis_id is for clever sources")
+        return self
+
+    @property
+    def oneroster_version(self) -> str:
+        if self.version:
+            return self.version
+        return "1.2" if "v1p2" in self.base_url.lower() else "1.1"
+
+    @property
+    def run_kind(self) -> str:
+        return RUN_KINDS[self.kind]
+
+    def display(self) -> str:
+        if self.label:
+            return self.label
+        if self.kind == "clever":
+            return "Clever"
+        host = (urlsplit(self.base_url).hostname or "").lower()
+        classlink = "classlink" in host or host.endswith(".oneroster.com")  # its Roster Server
+        return "ClassLink" if classlink else "OneRoster REST"
+
+
+def check_name(name: str) -> str:
+    if not NAME.match(name):
+        raise ValueError(
+            f"source name {name!r}: use lower-case letters, digits, - and _ (like classlink)"
+        )
+    return name
+
+
+def read_secret(config: SourceConfig) -> SecretStr:
+    if config.client_secret_file is not None:
+        return read_secret_file(config.client_secret_file, "client_secret_file")
+    assert config.client_secret_env is not None
+    value = os.environ.get(config.client_secret_env)
+    if not value:
+        raise SourceConfigError(
+            f"the client_secret_env environment variable {config.client_secret_env} is not set "
+            "or is empty"
+        )
+    return SecretStr(value.strip())
+
+
+def read_secret_file(path: Path, what: str) -> SecretStr:
+    """Refuse a file others can read: that secret is already out."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        raise SourceConfigError(f"cannot read {what} {path}: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise SourceConfigError(f"{what} {path} is not a regular file")
+        mode = stat.S_IMODE(st.st_mode)
+        if mode & 0o077:
+            raise SourceConfigError(
+                f"{what} {path} has mode {mode:04o}; it must be readable only by its owner "
+                f"(chmod 600 {path})"
+            )
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(64 * 1024)
+    finally:
+        os.close(fd)
+    try:
+        text = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise SourceConfigError(f"{what} {path} is not UTF-8 text") from None
+    if not text:
+        raise SourceConfigError(f"{what} {path} is empty")
+    return SecretStr(text)

@@ -1,0 +1,245 @@
+"""HTTP for API sources: one client, authentication, retries that never hide a partial pull.
+
+Why it looks like this: a pull runs unattended at night against servers that fail briefly (a 5xx,
+a dropped connection, a 429 while another district syncs). Those are tried again with backoff
+(429 after the server's own Retry-After); a refused credential is not (repeating it only risks a
+lockout), and whatever still fails ends the pull with a message that names the URL's path, never
+a secret or a query string.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import httpx
+from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, SIGNATURE_TYPE_AUTH_HEADER
+from oauthlib.oauth1 import Client as OAuth1Client
+from oauthlib.oauth2 import BackendApplicationClient
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from daemon.sources.config import SourceConfig
+from daemon.sources.errors import SourceAuthError, SourceError
+
+LOG = logging.getLogger("roster_sync.sources")
+MAX_RETRY_AFTER = 300.0  # seconds; a server asking for longer is out for the night
+BACKOFF_CAP = 60.0
+TOKEN_MARGIN = 30.0  # a token this close to its expiry is renewed before it is used
+USER_AGENT = "roster-sync/0.1"
+
+
+def pause(seconds: float) -> None:
+    """How a pull waits between tries (a module function, so a test can stand in for it)."""
+    time.sleep(seconds)
+
+
+def where(url: str | httpx.URL) -> str:
+    """A URL as messages show it: host and path, never the query (it may hold paging cursors)."""
+    parts = urlsplit(str(url))
+    return f"{parts.netloc}{parts.path}"
+
+
+class _Token(BaseModel):
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: float | None = None
+
+
+class OAuth2Tokens:
+    """OAuth 2.0 client credentials (RFC 6749 4.4): a token from the token endpoint, renewed
+    before it expires and once more when the API says it has (a 401 mid-pull)."""
+
+    def __init__(self, config: SourceConfig, secret: SecretStr, clock: Callable[[], float]):
+        assert config.token_url and config.client_id
+        self.config, self.secret, self.clock = config, secret, clock
+        self.oauth = BackendApplicationClient(client_id=config.client_id)
+        self.token: str | None = None
+        self.expires_at: float | None = None
+        self.fetched = 0
+
+    def bearer(self, http: httpx.Client) -> str:
+        if self.token is None or (
+            self.expires_at is not None and self.clock() >= self.expires_at - TOKEN_MARGIN
+        ):
+            self.renew(http)
+        assert self.token is not None
+        return self.token
+
+    def forget(self) -> None:
+        self.token = None
+
+    def renew(self, http: httpx.Client) -> None:
+        assert self.config.token_url and self.config.client_id
+        body = self.oauth.prepare_request_body(scope=self.config.scope or None)
+        try:
+            response = http.post(
+                self.config.token_url,
+                content=body,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+                auth=(self.config.client_id, self.secret.get_secret_value()),
+            )
+        except httpx.TransportError as exc:
+            raise SourceError(
+                f"cannot reach the token endpoint {where(self.config.token_url)}: {_reason(exc)}"
+            ) from None
+        if response.status_code in (400, 401, 403):
+            raise SourceAuthError(
+                f"the token endpoint {where(self.config.token_url)} refused client_id "
+                f"{self.config.client_id!r} (HTTP {response.status_code}{_oauth_error(response)}); "
+                "check client_id, the secret and scope"
+            )
+        if response.status_code != 200:
+            raise SourceError(
+                f"the token endpoint {where(self.config.token_url)} answered HTTP "
+                f"{response.status_code}; no token, so nothing was pulled"
+            )
+        try:
+            token = _Token.model_validate_json(response.content)
+        except ValidationError:
+            raise SourceError(
+                f"the token endpoint {where(self.config.token_url)} answered without an "
+                "access_token"
+            ) from None
+        if token.token_type.lower() != "bearer":
+            raise SourceError(f"the token endpoint gave a {token.token_type} token, not Bearer")
+        self.token = token.access_token
+        self.expires_at = self.clock() + token.expires_in if token.expires_in else None
+        self.fetched += 1
+
+
+def _oauth_error(response: httpx.Response) -> str:
+    try:
+        error = response.json().get("error")
+    except Exception:
+        return ""
+    return f": {error}" if isinstance(error, str) and len(error) < 80 else ""
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__
+
+
+class Fetcher:
+    """GETs with the source's authentication, retries and backoff. `sleep` and `clock` are
+    injectable so tests do not wait."""
+
+    def __init__(
+        self,
+        config: SourceConfig,
+        secret: SecretStr,
+        *,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        backoff: float = 1.0,
+    ) -> None:
+        self.config, self.secret, self.sleep, self.backoff = config, secret, sleep, backoff
+        self.http = httpx.Client(
+            timeout=config.timeout_seconds,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            follow_redirects=False,
+        )
+        self.tokens = OAuth2Tokens(config, secret, clock) if config.auth == "oauth2" else None
+        self.oauth1 = (
+            OAuth1Client(
+                config.client_id,
+                client_secret=secret.get_secret_value(),
+                signature_method=SIGNATURE_HMAC_SHA256,
+                signature_type=SIGNATURE_TYPE_AUTH_HEADER,
+            )
+            if config.auth == "oauth1"
+            else None
+        )
+        self.requests = 0
+        self.retried = 0
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _request(self, url: str) -> httpx.Request:
+        request = self.http.build_request("GET", url)
+        if self.oauth1 is not None:
+            _, headers, _ = self.oauth1.sign(str(request.url), "GET")
+            request.headers["Authorization"] = headers["Authorization"]
+        elif self.tokens is not None:
+            request.headers["Authorization"] = f"Bearer {self.tokens.bearer(self.http)}"
+        else:
+            request.headers["Authorization"] = f"Bearer {self.secret.get_secret_value()}"
+        return request
+
+    def get(self, url: str, *, allow_404: bool = False) -> httpx.Response:
+        """The response (its body read) of a GET; 404 only when `allow_404`. Anything else that is
+        not a 200 after the retries raises SourceError."""
+        attempt = 0
+        renewed = False
+        while True:
+            attempt += 1
+            self.requests += 1
+            problem: str
+            wait: float
+            try:
+                response = self.http.send(self._request(url))
+                response.read()
+            except httpx.TransportError as exc:
+                problem, wait = _reason(exc), self._backoff(attempt)
+            else:
+                status = response.status_code
+                if status == 200 or (status == 404 and allow_404):
+                    return response
+                if status == 401 and self.tokens is not None and not renewed:
+                    renewed = True  # the token expired early (or was revoked): one more
+                    self.tokens.forget()
+                    attempt -= 1
+                    continue
+                if status in (401, 403):
+                    raise SourceAuthError(
+                        f"{where(url)} refused the credentials (HTTP {status}); check client_id "
+                        "and the secret, and that the application may read this district"
+                    )
+                if status == 429:
+                    problem = "HTTP 429 (too many requests)"
+                    wait = self._retry_after(response, attempt)
+                elif status >= 500:
+                    problem, wait = f"HTTP {status}", self._backoff(attempt)
+                else:
+                    raise SourceError(f"{where(url)} answered HTTP {status}; nothing was planned")
+            if attempt > self.config.retries:
+                raise SourceError(
+                    f"{where(url)} failed {attempt} times (last: {problem}); the pull is "
+                    "incomplete, so nothing was planned"
+                )
+            self.retried += 1
+            LOG.warning("%s: %s; trying again in %.1f s", where(url), problem, wait)
+            (self.sleep or pause)(wait)
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.backoff * 2 ** (attempt - 1), BACKOFF_CAP)
+
+    def _retry_after(self, response: httpx.Response, attempt: int) -> float:
+        value = response.headers.get("Retry-After", "").strip()
+        seconds: float | None = None
+        if value.isdigit():
+            seconds = float(value)
+        elif value:
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+                seconds = max(0.0, (when - datetime.now(UTC)).total_seconds())
+            except (TypeError, ValueError):
+                seconds = None
+        if seconds is None:
+            return self._backoff(attempt)
+        if seconds > MAX_RETRY_AFTER:
+            raise SourceError(
+                f"{where(response.url)} asks to wait {seconds:.0f} s (HTTP 429, Retry-After); "
+                "that is longer than a pull waits, so nothing was planned"
+            )
+        return seconds

@@ -1,0 +1,281 @@
+"""The OneRoster REST binding (1.1 and 1.2) as a OneRoster CSV drop.
+
+ClassLink's Roster Server and many SIS APIs (Aeries, Infinite Campus, PowerSchool...) speak it.
+Each collection is read page by page; each record becomes one CSV row (a 1.2 user also one
+roles.csv row per role), written as it is read. Records marked `tobedeleted` are not in a bulk
+file: leaving them out is what archives them, as a SIS's full export would.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from daemon.progress import Progress
+from daemon.sources.drop_writer import CsvOut, DropWriter
+from daemon.sources.errors import SourceError
+from daemon.sources.http import Fetcher
+from daemon.sources.paging import Absent, offset_pages
+from daemon.sources.values import cell, enabled, user_ids
+
+Getter = Callable[[dict[str, Any]], str]
+
+
+def field(name: str) -> Getter:
+    return lambda record: cell(record.get(name))
+
+
+def _ids(record: dict[str, Any]) -> str:
+    return user_ids(record.get("userIds"))
+
+
+def _enabled(record: dict[str, Any]) -> str:
+    return enabled(record.get("enabledUser"))
+
+
+COMMON = ("sourcedId", "status", "dateLastModified")
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One REST collection and the CSV file it fills: column -> how to read it from a record."""
+
+    name: str  # the path and the JSON key: /users -> {"users": [...]}
+    file_name: str
+    columns: dict[str, Getter]
+    required: bool = False
+
+
+def _plain(*names: str) -> dict[str, Getter]:
+    return {n: field(n) for n in names}
+
+
+ORGS = Collection(
+    "orgs",
+    "orgs.csv",
+    {**_plain(*COMMON, "name", "type", "identifier"), "parentSourcedId": field("parent")},
+    required=True,
+)
+SESSIONS = Collection(
+    "academicSessions",
+    "academicSessions.csv",
+    {
+        **_plain(*COMMON, "title", "type", "startDate", "endDate"),
+        "parentSourcedId": field("parent"),
+        "schoolYear": field("schoolYear"),
+    },
+)
+COURSES = Collection(
+    "courses",
+    "courses.csv",
+    {
+        **_plain(*COMMON),
+        "schoolYearSourcedId": field("schoolYear"),
+        **_plain("title", "courseCode", "grades"),
+        "orgSourcedId": field("org"),
+        **_plain("subjects", "subjectCodes"),
+    },
+)
+CLASSES = Collection(
+    "classes",
+    "classes.csv",
+    {
+        **_plain(*COMMON, "title", "grades"),
+        "courseSourcedId": field("course"),
+        **_plain("classCode", "classType", "location"),
+        "schoolSourcedId": field("school"),
+        "termSourcedIds": field("terms"),
+        **_plain("subjects", "subjectCodes", "periods"),
+    },
+    required=True,
+)
+USERS_11 = Collection(
+    "users",
+    "users.csv",
+    {
+        **_plain(*COMMON),
+        "enabledUser": _enabled,
+        "orgSourcedIds": field("orgs"),
+        "role": field("role"),
+        "username": field("username"),
+        "userIds": _ids,
+        **_plain("givenName", "familyName", "middleName", "identifier", "email", "sms", "phone"),
+        "agentSourcedIds": field("agents"),
+        **_plain("grades", "password"),
+    },
+    required=True,
+)
+USERS_12 = Collection(
+    "users",
+    "users.csv",
+    {
+        **_plain(*COMMON),
+        "enabledUser": _enabled,
+        "username": field("username"),
+        "userIds": _ids,
+        **_plain("givenName", "familyName", "middleName", "identifier", "email", "sms", "phone"),
+        "agentSourcedIds": field("agents"),
+        **_plain("grades", "password", "userMasterIdentifier"),
+        "preferredGivenName": field("preferredFirstName"),
+        "preferredMiddleName": field("preferredMiddleName"),
+        "preferredFamilyName": field("preferredLastName"),
+        "primaryOrgSourcedId": field("primaryOrg"),
+        "pronouns": field("pronouns"),
+    },
+    required=True,
+)
+ROLES_12_HEADER = [
+    *COMMON,
+    "userSourcedId",
+    "roleType",
+    "role",
+    "beginDate",
+    "endDate",
+    "orgSourcedId",
+    "userProfileSourcedId",
+]
+ENROLLMENTS = Collection(
+    "enrollments",
+    "enrollments.csv",
+    {
+        **_plain(*COMMON),
+        "classSourcedId": field("class"),
+        "schoolSourcedId": field("school"),
+        "userSourcedId": field("user"),
+        **_plain("role", "primary", "beginDate", "endDate"),
+    },
+    required=True,
+)
+DEMOGRAPHICS = Collection(
+    "demographics",
+    "demographics.csv",
+    _plain(
+        *COMMON,
+        "birthDate",
+        "sex",
+        "americanIndianOrAlaskaNative",
+        "asian",
+        "blackOrAfricanAmerican",
+        "nativeHawaiianOrOtherPacificIslander",
+        "white",
+        "demographicRaceTwoOrMoreRaces",
+        "hispanicOrLatinoEthnicity",
+        "countryOfBirthCode",
+        "stateOfBirthAbbreviation",
+        "cityOfBirth",
+        "publicSchoolResidenceStatus",
+    ),
+)
+
+
+def collections(version: str) -> list[Collection]:
+    users = USERS_12 if version == "1.2" else USERS_11
+    return [ORGS, SESSIONS, COURSES, users, CLASSES, ENROLLMENTS, DEMOGRAPHICS]
+
+
+def row_of(collection: Collection, record: dict[str, Any]) -> dict[str, str]:
+    row = {column: get(record) for column, get in collection.columns.items()}
+    if row.get("status", "").lower() == "active":
+        row["status"] = ""  # a bulk file leaves status empty; every record here is current
+    return row
+
+
+def role_rows(record: dict[str, Any]) -> list[dict[str, str]]:
+    """A 1.2 user's roles as roles.csv rows; a role has no id in REST, so one is made from what
+    identifies it (the same every night)."""
+    rows = []
+    for role in record.get("roles") or []:
+        if not isinstance(role, dict):
+            continue
+        user, org, name = (
+            cell(record.get("sourcedId")),
+            cell(role.get("org")),
+            cell(role.get("role")),
+        )
+        rows.append(
+            {
+                "sourcedId": f"{user}:{org}:{name}",
+                "status": "",
+                "dateLastModified": "",
+                "userSourcedId": user,
+                "roleType": cell(role.get("roleType")),
+                "role": name,
+                "beginDate": cell(role.get("beginDate")),
+                "endDate": cell(role.get("endDate")),
+                "orgSourcedId": org,
+                "userProfileSourcedId": cell(role.get("userProfile")),
+            }
+        )
+    return rows
+
+
+def deleted(record: dict[str, Any]) -> bool:
+    return cell(record.get("status")).lower() == "tobedeleted"
+
+
+class OneRosterPull:
+    """Pull every collection of one OneRoster REST source into `writer`."""
+
+    def __init__(
+        self, fetcher: Fetcher, base_url: str, version: str, page_size: int, progress: Progress
+    ) -> None:
+        self.fetcher, self.base, self.version = fetcher, base_url, version
+        self.limit, self.progress = page_size, progress
+        self.resources: dict[str, dict[str, Any]] = {}
+        self.absent: list[str] = []
+
+    def run(self, writer: DropWriter) -> None:
+        for collection in collections(self.version):
+            self._collection(writer, collection)
+
+    def _collection(self, writer: DropWriter, collection: Collection) -> None:
+        stats: dict[str, Any] = {
+            "pages": 0, "records": 0, "deleted": 0, "total": None, "seconds": 0.0,
+        }  # fmt: skip
+        self.resources[collection.name] = stats
+        started = time.monotonic()
+        self.progress.start(f"Pulling {collection.name}")
+        try:
+            out = None
+            for page in offset_pages(
+                self.fetcher, self.base, collection.name, collection.name, self.limit,
+                optional=not collection.required,
+            ):  # fmt: skip
+                if out is None:
+                    out = writer.csv(collection.file_name, collection.columns)
+                    roles = self._roles_file(writer, collection)
+                page_name = writer.page(collection.name, page.number, page.body)
+                for index, record in enumerate(page.records):
+                    if deleted(record):
+                        stats["deleted"] += 1
+                        continue
+                    out.write(row_of(collection, record), page_name, index)
+                    if roles is not None:
+                        for row in role_rows(record):
+                            roles.write(row, page_name, index)
+                stats["pages"] = page.number
+                stats["records"] += len(page.records)
+                stats["total"] = page.total
+                if page.number == 1:  # now the size is known (when the server says it)
+                    self.progress.start(f"Pulling {collection.name}", page.total)
+                self.progress.advance(len(page.records))
+                self.progress.note(f"page {page.number}, {stats['records']:,} records")
+        except Absent:
+            self.absent.append(collection.name)
+            stats["absent"] = True
+        except SourceError as exc:
+            stats["seconds"] = round(time.monotonic() - started, 3)
+            raise SourceError(f"{collection.name}: {exc}", self.summary()) from None
+        finally:
+            self.progress.finish()
+        stats["seconds"] = round(time.monotonic() - started, 3)
+
+    def _roles_file(self, writer: DropWriter, collection: Collection) -> CsvOut | None:
+        if self.version == "1.2" and collection.name == "users":
+            return writer.csv("roles.csv", ROLES_12_HEADER)
+        return None
+
+    def summary(self) -> dict[str, Any]:
+        return {"resources": self.resources, "absent": self.absent}

@@ -1,0 +1,114 @@
+"""Reading a collection page by page, and refusing anything that would make the pull partial.
+
+OneRoster REST pages with `limit`/`offset`; servers may add a `Link: <...>; rel="next"` header and
+`X-Total-Count`. The `next` link is followed when given, else the offset moves on by what the page
+held. A pull is complete only when the server says so: the last page is short (or the next link
+is gone) and, when the server gave a total, exactly that many records came.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urljoin
+
+from daemon.sources.errors import SourceError
+from daemon.sources.http import Fetcher, where
+
+MAX_PAGES = 1_000_000
+
+
+class Absent(Exception):
+    """An optional collection the server does not offer (404 on its first page)."""
+
+
+@dataclass
+class Page:
+    number: int
+    body: bytes
+    records: list[dict[str, Any]]
+    total: int | None
+
+
+def parse_body(body: bytes, key: str, url: str) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SourceError(
+            f"{where(url)}: a page is not valid JSON ({exc}); the pull is incomplete, so nothing "
+            "was planned"
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get(key), list):
+        raise SourceError(
+            f"{where(url)}: a page has no '{key}' list; the pull is incomplete, so nothing was "
+            "planned"
+        )
+    if not all(isinstance(r, dict) for r in data[key]):
+        raise SourceError(f"{where(url)}: a page's '{key}' holds something other than records")
+    return data
+
+
+def total_count(headers: Any, url: str) -> int | None:
+    value = headers.get("X-Total-Count")
+    if value is None:
+        return None
+    try:
+        total = int(value.strip())
+    except ValueError:
+        raise SourceError(f"{where(url)}: X-Total-Count is not a number ({value!r})") from None
+    if total < 0:
+        raise SourceError(f"{where(url)}: X-Total-Count is negative ({total})")
+    return total
+
+
+def offset_pages(
+    fetcher: Fetcher, base: str, collection: str, key: str, limit: int, *, optional: bool
+) -> Iterator[Page]:
+    """Every page of a OneRoster collection, in order. Raises Absent for a missing optional one."""
+    first = f"{base}/{collection}?{urlencode({'limit': limit, 'offset': 0})}"
+    url: str | None = first
+    offset = 0
+    seen = 0
+    total: int | None = None
+    visited: set[str] = set()
+    number = 0
+    linked = False
+    while url is not None:
+        number += 1
+        if number > MAX_PAGES or url in visited:
+            raise SourceError(f"{where(url)}: the pages lead back to one already read; stopped")
+        visited.add(url)
+        response = fetcher.get(url, allow_404=optional and number == 1)
+        if response.status_code == 404:
+            raise Absent(collection)
+        records = parse_body(response.content, key, url)[key]
+        page_total = total_count(response.headers, url)
+        if page_total is not None:
+            if total is not None and page_total != total:
+                raise SourceError(
+                    f"{where(url)}: X-Total-Count changed from {total} to {page_total} during the "
+                    "pull (the data changed while it was read); nothing was planned, pull again"
+                )
+            total = page_total
+        seen += len(records)
+        yield Page(number, response.content, records, total)
+        offset += len(records)
+        nxt = response.links.get("next", {}).get("url")
+        if nxt:
+            url, linked = urljoin(url, nxt), True
+            continue
+        if linked:
+            break  # a server that links its pages says where they end: here
+        more = (total is not None and seen < total) or (total is None and len(records) >= limit)
+        if more and not records:
+            break  # an empty page before the total: reported below
+        url = (
+            f"{base}/{collection}?{urlencode({'limit': limit, 'offset': offset})}" if more else None
+        )
+    if total is not None and seen != total:
+        raise SourceError(
+            f"{where(first)}: the server said {total:,} records (X-Total-Count) but sent {seen:,}; "
+            "a partial pull is never planned (it would archive the rest)"
+        )

@@ -1,0 +1,151 @@
+"""One pull: authenticate, fetch every collection into a drop folder, say what was fetched.
+
+`pull` is what the engine hands to the run (daemon.sync.runs.plan_source `fetch`): it either
+writes the whole district or raises SourceError, which fails the run before anything is planned.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from daemon.progress import Progress
+from daemon.sources.config import SourceConfig, read_secret
+from daemon.sources.drop_writer import DropWriter
+from daemon.sources.errors import SourceError
+from daemon.sources.http import Fetcher, where
+from daemon.sources.oneroster_rest import OneRosterPull, collections
+from daemon.sources.paging import Absent, offset_pages, parse_body, total_count
+
+# Files a district adds next to an API source (the hubs often lack guardians).
+SIDE_FILES = ("guardians.csv", "student_attributes.csv")
+Sleep = Callable[[float], None]
+
+
+def pull(
+    name: str,
+    config: SourceConfig,
+    folder: Path,
+    progress: Progress | None = None,
+    *,
+    sleep: Sleep | None = None,
+    backoff: float = 1.0,
+) -> dict[str, Any]:
+    """Write the source's district into `folder` as a OneRoster drop; returns the fetch summary."""
+    progress = progress or Progress()
+    started = time.monotonic()
+    summary: dict[str, Any] = {
+        "source": name,
+        "kind": config.kind,
+        "label": config.display(),
+        "base_url": config.base_url,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    secret = read_secret(config)
+    writer = DropWriter(folder)
+    try:
+        with Fetcher(config, secret, sleep=sleep, backoff=backoff) as fetcher:
+            try:
+                if config.kind == "clever":
+                    from daemon.sources.clever_api import CleverPull
+
+                    puller: Any = CleverPull(
+                        fetcher, config.base_url, config.page_size, progress,
+                        config.district_sis_id,
+                    )  # fmt: skip
+                    version = "1.1"
+                else:
+                    version = config.oneroster_version
+                    puller = OneRosterPull(
+                        fetcher, config.base_url, version, config.page_size, progress
+                    )
+                puller.run(writer)
+            except SourceError as exc:
+                summary.update(puller.summary(), requests=fetcher.requests, retried=fetcher.retried)
+                summary["seconds"] = round(time.monotonic() - started, 3)
+                summary["error"] = str(exc)
+                raise SourceError(str(exc), summary) from None
+            summary.update(puller.summary(), requests=fetcher.requests, retried=fetcher.retried)
+            if fetcher.tokens is not None:
+                summary["tokens_fetched"] = fetcher.tokens.fetched
+        summary["files"] = _side_files(config, writer, summary)
+        summary["oneroster_version"] = version
+        writer.manifest(
+            version, f"{config.display()} ({name})", puller.absent, summary.get("side_files", [])
+        )
+    finally:
+        writer.close()
+    summary["seconds"] = round(time.monotonic() - started, 3)
+    writer.summary(summary)
+    return summary
+
+
+def _side_files(config: SourceConfig, writer: DropWriter, summary: dict[str, Any]) -> list[str]:
+    """guardians.csv and student_attributes.csv from the configured folder join the pull."""
+    names = sorted(writer.files)
+    if config.files_folder is None:
+        return names
+    if not config.files_folder.is_dir():
+        raise SourceError(
+            f"files_folder {config.files_folder} is not a folder; nothing was planned",
+            summary,
+        )
+    added = []
+    for name in SIDE_FILES:
+        found = next(
+            (p for p in config.files_folder.iterdir() if p.name.lower() == name and p.is_file()),
+            None,
+        )
+        if found is not None and not found.is_symlink():
+            shutil.copyfile(found, writer.folder / name)
+            added.append(name)
+    summary["side_files"] = added
+    return names + added
+
+
+def count_source(config: SourceConfig, *, sleep: Sleep | None = None) -> dict[str, Any]:
+    """Authenticate and count the records of each collection; writes nothing anywhere."""
+    secret = read_secret(config)
+    counts: dict[str, int | None] = {}
+    with Fetcher(config, secret, sleep=sleep) as fetcher:
+        if config.kind == "clever":
+            from daemon.sources.clever_api import count_clever
+
+            counts = count_clever(fetcher, config.base_url, config.page_size)
+        else:
+            for collection in collections(config.oneroster_version):
+                counts[collection.name] = _count(
+                    fetcher, config, collection.name, collection.required
+                )
+        result: dict[str, Any] = {"counts": counts, "requests": fetcher.requests}
+        if fetcher.tokens is not None:
+            result["token"] = "granted"
+    return result
+
+
+def _count(fetcher: Fetcher, config: SourceConfig, name: str, required: bool) -> int | None:
+    """X-Total-Count of a one-record page when the server gives it; else page through."""
+    url = f"{config.base_url}/{name}?limit=1&offset=0"
+    response = fetcher.get(url, allow_404=not required)
+    if response.status_code == 404:
+        return None
+    parse_body(response.content, name, url)
+    total = total_count(response.headers, url)
+    if total is not None:
+        return total
+    try:
+        return sum(
+            len(page.records)
+            for page in offset_pages(
+                fetcher, config.base_url, name, name, config.page_size, optional=not required
+            )
+        )
+    except Absent:
+        return None
+
+
+__all__ = ["count_source", "pull", "where"]

@@ -1,0 +1,135 @@
+"""A threaded HTTP server on loopback with faults a test can schedule.
+
+Each hub (oneroster.py, clever.py) answers GETs from its own data; the faults here are what real
+servers do at night: a 500, a 429 with Retry-After, a connection cut in the middle of a page, a
+page that is not JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Fault:
+    """Answer the `nth` request whose path ends with `path` badly, once: kind is 'status'
+    (with `status` and `headers`), 'drop' (cut the body), 'garbage' (not JSON)."""
+
+    path: str
+    kind: str
+    nth: int = 1
+    status: int = 500
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int = 1
+    seen: int = 0
+
+
+class Hub:
+    """Base of a hub: starts on 127.0.0.1 on a free port, records every request."""
+
+    def __init__(self) -> None:
+        self.faults: list[Fault] = []
+        self.requests: list[tuple[str, str]] = []  # (method, path with query)
+        self.lock = threading.Lock()
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def do_GET(self) -> None:
+                hub._dispatch(self, "GET")
+
+            def do_POST(self) -> None:
+                hub._dispatch(self, "POST")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> Hub:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def fault(self, path: str, kind: str, **kwargs: Any) -> Fault:
+        fault = Fault(path, kind, **kwargs)
+        self.faults.append(fault)
+        return fault
+
+    def _dispatch(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        parts = urlsplit(handler.path)
+        with self.lock:
+            self.requests.append((method, handler.path))
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        fault = self._take_fault(parts.path)
+        try:
+            status, headers, payload = self.answer(
+                handler, method, parts.path, parse_qs(parts.query), body
+            )
+        except Exception as exc:  # a bug in the hub shows as a 599 the test will notice
+            status, headers, payload = 599, {}, json.dumps({"error": repr(exc)}).encode()
+        if fault is not None and status == 200:
+            if fault.kind == "status":
+                status, headers, payload = fault.status, fault.headers, b'{"error": "injected"}'
+            elif fault.kind == "garbage":
+                payload = b'{"users": [ {"sourcedId": '
+            elif fault.kind == "drop":
+                handler.send_response(200)
+                handler.send_header("Content-Type", "application/json")
+                handler.send_header("Content-Length", str(len(payload)))
+                handler.end_headers()
+                handler.wfile.write(payload[: len(payload) // 2])
+                handler.wfile.flush()
+                handler.close_connection = True
+                return
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(payload)))
+        for key, value in headers.items():
+            handler.send_header(key, value)
+        handler.end_headers()
+        handler.wfile.write(payload)
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if path.endswith(fault.path) and fault.times > 0:
+                    fault.seen += 1
+                    if fault.seen >= fault.nth:
+                        fault.times -= 1
+                        return fault
+        return None
+
+    def answer(
+        self,
+        handler: BaseHTTPRequestHandler,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        body: bytes,
+    ) -> tuple[int, dict[str, str], bytes]:
+        raise NotImplementedError
+
+    def api_requests(self, suffix: str) -> list[str]:
+        return [p for m, p in self.requests if urlsplit(p).path.endswith(suffix)]
+
+
+def json_body(value: Any) -> bytes:
+    return json.dumps(value).encode()

@@ -1,0 +1,211 @@
+"""Clever's Data API as a source: the same district plans the same changes as its OneRoster CSV.
+
+Clever carries the SIS's ids beside its own (sis_id), so people, schools and classrooms are the
+same records whichever way the district arrives. What Clever cannot carry is said in
+docs/sources.md: its own ids for courses and terms (a classroom's course and term ids), and
+enrollment ids made from the section and the person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from daemon.service.engine import Engine
+from daemon.sources.config import SourceConfig
+from tests.district import TinyDistrict
+from tests.hubs import clever
+from tests.hubs.clever import CleverHub
+from tests.hubs.district import clever_api, clever_compatible
+
+
+@pytest.fixture
+def clever_district(district: TinyDistrict) -> TinyDistrict:
+    return clever_compatible(district)
+
+
+@pytest.fixture
+def token_file(tmp_path: Path) -> Path:
+    path = tmp_path / "clever.token"
+    path.write_text(clever.TOKEN)
+    path.chmod(0o600)
+    return path
+
+
+def serve(district: TinyDistrict, **kwargs) -> CleverHub:  # type: ignore[no-untyped-def]
+    return CleverHub(clever_api(district, **kwargs)).start()
+
+
+@pytest.fixture
+def hub(clever_district: TinyDistrict) -> Iterator[CleverHub]:
+    server = serve(clever_district)
+    yield server
+    server.stop()
+
+
+def configure(engine: Engine, hub: CleverHub, token_file: Path, **overrides) -> None:  # type: ignore[no-untyped-def]
+    config = SourceConfig.model_validate(
+        {
+            "kind": "clever",
+            "base_url": hub.base_url,
+            "client_secret_file": token_file,
+            "district_sis_id": "dist-1",
+            "page_size": 4,
+            **overrides,
+        }
+    )
+    engine.configure_sources({"clever": config}, engine.archive)
+
+
+CLEVER_OWN_IDS = {"course_sis_id", "term_sis_ids"}
+
+
+def records(engine: Engine, run_id: int) -> list[tuple]:
+    """The run's changes by record and field; enrollments by class and person (their ids are
+    made by Clever's mapping), classrooms without the course and term ids Clever cannot carry."""
+    found = []
+    for c in engine.change_page(run_id, limit=1000).items:
+        fields = tuple(
+            (f.field, f.old, f.new)
+            for f in c.fields
+            if not (c.kind == "classrooms" and f.field in CLEVER_OWN_IDS)
+        )
+        key = c.label if c.kind != "enrollments" else None
+        found.append((c.kind, c.op, c.sis_id if c.kind != "enrollments" else None, key, fields))
+    return sorted(found, key=repr)
+
+
+def test_clever_plans_the_same_people_schools_and_classrooms_as_the_csv(
+    puller: Engine, hub: CleverHub, token_file: Path, clever_district: TinyDistrict, tmp_path: Path
+) -> None:
+    configure(puller, hub, token_file)
+    from_csv = puller.plan_source(str(clever_district.write(tmp_path / "drops")))
+    pulled = puller.pull_source("clever")
+    assert pulled.status == "planned", pulled.error
+    assert pulled.source_kind == "clever" and pulled.fetch["label"] == "Clever"
+    assert pulled.changes == from_csv.changes
+    assert records(puller, pulled.run_id) == records(puller, from_csv.run_id)
+
+
+def test_switching_from_csv_to_clever_moves_no_person_or_membership(
+    puller: Engine, hub: CleverHub, token_file: Path, clever_district: TinyDistrict, tmp_path: Path
+) -> None:
+    configure(puller, hub, token_file)
+    first = puller.plan_source(str(clever_district.write(tmp_path / "drops")))
+    puller.apply_run(first.run_id, scan_duplicates=False)
+    pulled = puller.pull_source("clever")
+    changed = {k: {op: n for op, n in ops.items() if n} for k, ops in pulled.changes.items()}
+    # Only what Clever has no SIS id for becomes Clever's (docs/sources.md): each classroom's
+    # course and term ids, each membership's own id. Nobody is created, moved or archived.
+    assert {k: v for k, v in changed.items() if v} == {
+        "classrooms": {"update": 3}, "enrollments": {"update": 19},
+    }  # fmt: skip
+    fields = {
+        (c.kind, f.field) for c in puller.change_page(pulled.run_id, limit=100).items
+        for f in c.fields
+    }  # fmt: skip
+    assert fields == {
+        ("classrooms", "course_sis_id"), ("classrooms", "term_sis_ids"), ("enrollments", "sis_id"),
+    }  # fmt: skip
+    puller.apply_run(pulled.run_id, scan_duplicates=False)
+    again = puller.pull_source("clever")
+    assert again.total_changes() == 0, again.changes
+
+
+def test_every_school_a_student_belongs_to_is_kept(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path
+) -> None:
+    clever_district.row("users.csv", "stu-3")["orgSourcedIds"] = "sch-a,sch-b"
+    hub = serve(clever_district)
+    try:
+        configure(puller, hub, token_file)
+        run = puller.pull_source("clever")
+    finally:
+        hub.stop()
+    assert run.status == "planned", run.error
+    puller.apply_run(run.run_id, scan_duplicates=False)
+    [(orgs,)] = puller.db.rows("SELECT org_sis_ids FROM users WHERE sis_id = 'stu-3'")
+    assert orgs == "sch-a,sch-b"
+
+
+def test_contacts_without_a_sis_id_keep_one_id_from_night_to_night(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path
+) -> None:
+    hub = serve(clever_district, contacts_without_sis_id=True)
+    try:
+        configure(puller, hub, token_file)
+        first = puller.pull_source("clever")
+        guardians = puller.change_page(first.run_id, kind="guardians").items
+        assert len(guardians) == 10 and all(g.sis_id.startswith("contact-") for g in guardians)
+        puller.apply_run(first.run_id, scan_duplicates=False)
+        second = puller.pull_source("clever")
+    finally:
+        hub.stop()
+    assert second.status == "planned" and second.total_changes() == 0, second.changes
+
+
+def test_emergency_contacts_are_relatives_which_guardian_roles_leaves_out(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path
+) -> None:
+    data = clever_api(clever_district)
+    for user in data["users"]:
+        contact = user["roles"].get("contact")
+        if contact and contact["sis_id"] == "gdn-1":
+            contact["student_relationships"][0].update(relationship="Aunt", type="Emergency")
+    hub = CleverHub(data).start()
+    try:
+        configure(puller, hub, token_file)
+        run = puller.pull_source("clever")
+    finally:
+        hub.stop()
+    guardians = {c.sis_id for c in puller.change_page(run.run_id, kind="guardians").items}
+    assert "gdn-1" not in guardians and "gdn-2" in guardians
+
+
+def test_a_wrong_token_fails_the_run_without_retrying(
+    puller: Engine, hub: CleverHub, tmp_path: Path
+) -> None:
+    wrong = tmp_path / "wrong.token"
+    wrong.write_text("nope")
+    wrong.chmod(0o600)
+    configure(puller, hub, wrong)
+    run = puller.pull_source("clever")
+    assert run.status == "failed" and "refused the credentials (HTTP 401)" in run.error
+    assert hub.refused == 1
+
+
+def test_a_dropped_page_is_read_again_and_a_lasting_500_fails_the_run(
+    puller: Engine, hub: CleverHub, token_file: Path, no_wait
+) -> None:  # type: ignore[no-untyped-def]
+    hub.fault("/users", "drop", nth=2)
+    configure(puller, hub, token_file, retries=2)
+    assert puller.pull_source("clever").status == "planned"
+    hub.fault("/sections", "status", status=500, times=5)
+    run = puller.pull_source("clever")
+    assert run.status == "failed" and run.error.startswith("sections: ")
+
+
+def test_sources_test_counts_each_collection_and_users_by_role(
+    puller: Engine, hub: CleverHub, token_file: Path
+) -> None:
+    configure(puller, hub, token_file)
+    check = puller.test_source("clever")
+    assert check.counts == {
+        "schools": 2, "terms": 1, "courses": 1, "users (student)": 10, "users (teacher)": 2,
+        "users (staff)": 0, "users (district_admin)": 0, "users (contact)": 10, "sections": 3,
+    }  # fmt: skip
+    assert puller.list_runs() == []
+
+
+def test_each_line_of_a_clever_pull_traces_to_its_record(
+    puller: Engine, hub: CleverHub, token_file: Path
+) -> None:
+    from daemon.sources.drop_writer import trace_record
+
+    configure(puller, hub, token_file)
+    run = puller.pull_source("clever")
+    traced = trace_record(Path(run.source), "users.csv", 2)
+    assert traced["page"] == "users-student-00001.json.gz"
+    assert traced["record"]["data"]["roles"]["student"]["sis_id"] == "stu-1"

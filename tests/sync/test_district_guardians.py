@@ -1,0 +1,54 @@
+"""Guardians whose only org is the district (as ClassLink sends them) belong to the schools of
+the students they are linked to (issue 16, item 5)."""
+
+from __future__ import annotations
+
+from tests.conftest import Sync
+from tests.district import TinyDistrict
+
+
+def test_a_district_guardian_belongs_to_its_students_schools(
+    sync: Sync, tiny: TinyDistrict
+) -> None:
+    tiny.row("users.csv", "gdn-2")["orgSourcedIds"] = "dist-1"
+    tiny.row("users.csv", "stu-2")["orgSourcedIds"] = "sch-a,sch-b"
+    sync.apply(tiny)
+    assert sync.user("gdn-2")["org_sis_ids"] == "sch-a,sch-b"
+
+
+def test_linked_from_the_students_side_only_counts_too(sync: Sync, tiny: TinyDistrict) -> None:
+    guardian = tiny.row("users.csv", "gdn-8")
+    guardian.update(orgSourcedIds="dist-1", agentSourcedIds="")
+    sync.apply(tiny)
+    assert sync.user("gdn-8")["org_sis_ids"] == "sch-b"
+
+
+def test_a_district_guardian_linked_to_no_student_keeps_the_district(
+    sync: Sync, tiny: TinyDistrict
+) -> None:
+    guardian = tiny.row("users.csv", "gdn-9")
+    guardian.update(orgSourcedIds="dist-1", agentSourcedIds="")
+    tiny.row("users.csv", "stu-9")["agentSourcedIds"] = ""
+    sync.apply(tiny)
+    assert sync.user("gdn-9")["org_sis_ids"] == "dist-1"
+
+
+def test_the_same_district_guardian_twice_plans_no_change(sync: Sync, tiny: TinyDistrict) -> None:
+    tiny.row("users.csv", "gdn-2")["orgSourcedIds"] = "dist-1"
+    sync.apply(tiny)
+    assert sync.plan(tiny).total_changes() == 0
+
+
+def test_a_delta_keeps_the_schools_of_students_it_leaves_out(
+    sync: Sync, tiny: TinyDistrict
+) -> None:
+    """A guardian in a delta file, its student not: the student's school is the directory's."""
+    tiny.row("users.csv", "gdn-8")["orgSourcedIds"] = "dist-1"
+    sync.apply(tiny)
+    delta = TinyDistrict({"users.csv": [dict(tiny.row("users.csv", "gdn-8"), status="active",
+                                             dateLastModified="2026-11-02T00:00:00Z")]},
+                         {"file.users": "delta", "file.classes": "absent",
+                          "file.enrollments": "absent"})  # fmt: skip
+    run = sync.plan(delta)
+    assert run.status == "planned", run.error
+    assert run.total_changes() == 0, run.changes
