@@ -27,6 +27,11 @@ _PHONE = (
     "CASE WHEN length(regexp_replace({x}, '[^0-9]', '', 'g')) >= 7 "
     "THEN right(regexp_replace({x}, '[^0-9]', '', 'g'), 10) END"
 )
+# userIds ("{SIS:S1},{LDAP:ava},{StateID:123}") as lower-case "type:value" strings.
+_USER_IDS = (
+    r"list_filter(list_transform(regexp_extract_all(lower(coalesce(user_ids, '')), '\{([^}]*)\}', 1),"
+    r" lambda x: regexp_replace(x, '\s+', '', 'g')), lambda x: x LIKE '%:_%')"
+)
 _GRADE = """CASE WHEN {g} IS NULL THEN NULL
     WHEN upper({g}) IN ('KG', 'K', 'TK') THEN 0
     WHEN upper({g}) IN ('PK', 'PR', 'IT', 'P3', 'P4') THEN -1
@@ -44,6 +49,8 @@ CAPS = {
     "s_nick_family": 30,
     "s_number": 10,
     "s_email": 10,
+    "s_ids": 10,
+    "s_mobile": 10,
     "g_email": 10,
     "g_phone": 10,
     "g_names": 30,
@@ -73,10 +80,16 @@ def build_people(db: Database) -> int:
                    CASE WHEN kind = 'student' THEN {grade} END AS grade,
                    nullif(lower(trim(identifier)), '') AS ident,
                    nullif(lower(trim(email)), '') AS email,
+                   {_USER_IDS} AS ids,
+                   {_PHONE.format(x="mobile_phone")} AS mobile,
                    list_filter([{_PHONE.format(x="mobile_phone")}, {_PHONE.format(x="home_phone")}],
-                               lambda x: x IS NOT NULL) AS phones
+                               lambda x: x IS NOT NULL) AS phones,
+                   created_run, archived_run
             FROM users
             WHERE kind IN ('student', 'guardian') AND status IN ('active', 'archived')
+        ),
+        applied AS (  -- applied runs in order: "within a few runs" counts runs that changed things
+            SELECT run_id, row_number() OVER (ORDER BY run_id) AS n FROM runs WHERE status = 'applied'
         ),
         direct AS (
             SELECT user_id, list(DISTINCT school_id ORDER BY school_id) AS schools
@@ -86,8 +99,11 @@ def build_people(db: Database) -> int:
                replace(gn, ' ', '') AS gp, replace(fn, ' ', '') AS fp,
                string_split(gn, ' ') AS gt, string_split(fn, ' ') AS ft,
                strftime(dob, '%Y%m%d') AS ds,
-               CASE WHEN u.kind = 'student' THEN d.schools END AS schools
+               CASE WHEN u.kind = 'student' THEN d.schools END AS schools,
+               ca.n AS arrived, aa.n AS left_feed
         FROM u LEFT JOIN direct d USING (user_id)
+        LEFT JOIN applied ca ON ca.run_id = u.created_run
+        LEFT JOIN applied aa ON aa.run_id = u.archived_run
         """
     )
     db.execute(
@@ -167,6 +183,11 @@ def build_keys(db: Database) -> int:
             WHERE {student} AND ident IS NOT NULL""",
         f"""SELECT user_id, 's_email', hash('s9', split_part(email, '@', 1)) FROM {PEOPLE}
             WHERE {student} AND length(split_part(email, '@', 1)) >= 3""",
+        # identifiers twins never share: an id of userIds (a state id), a personal mobile
+        f"""SELECT user_id, 's_ids', hash('s12', unnest(ids)) FROM {PEOPLE}
+            WHERE {student} AND len(ids) > 0""",
+        f"""SELECT user_id, 's_mobile', hash('s13', mobile) FROM {PEOPLE}
+            WHERE {student} AND mobile IS NOT NULL""",
         f"""SELECT user_id, 'g_email', hash('g1', email) FROM {PEOPLE}
             WHERE {guardian} AND email IS NOT NULL""",
         f"""SELECT user_id, 'g_phone', hash('g2', unnest(phones)) FROM {PEOPLE}
