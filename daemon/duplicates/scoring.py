@@ -85,7 +85,7 @@ WEIGHTS: dict[str, dict[str, dict[str, int]]] = {
         "email": {"exact": 8, "differ": -1},
         "phone": {"exact": 6, "partial": 3},  # exact: the same personal mobile
         "guardians": {"exact": 3, "partial": 1, "differ": -4},
-        "user_ids": {"exact": 10, "differ": -3},
+        "user_ids": {"exact": 10},  # differ: 0, userIds often repeat the student number
         "lifecycle": {"handover": 6},
     },
     "guardian": {
