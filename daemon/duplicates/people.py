@@ -16,11 +16,13 @@ KEYS = "dup_keys"
 PAIRS = "dup_pairs"
 FREQ = "dup_freq"
 
-# Names: lower case, accents off, punctuation dropped, hyphens as spaces ("O'Brien-López" ->
-# "obrien lopez"). The plain form (no spaces) is compared; the tokens catch hyphenated names.
+# Names: lower case, accents off, digits and a bar read as the letters they are mistaken for
+# (a scanned or retyped form: "8ryan" is Bryan, "Ange1" Angel; names hold no digits), other
+# punctuation dropped, hyphens as spaces ("O'Brien-López" -> "obrien lopez"). The plain form (no
+# spaces) is compared; the tokens catch hyphenated names.
 _NORM = (
-    "nullif(trim(regexp_replace(regexp_replace(lower(strip_accents({x})), '[^a-z -]', '', 'g'),"
-    " '[ -]+', ' ', 'g')), '')"
+    "nullif(trim(regexp_replace(regexp_replace(translate(lower(strip_accents({x})),"
+    " '0134578|', 'oleastbl'), '[^a-z -]', '', 'g'), '[ -]+', ' ', 'g')), '')"
 )
 # Phones: the last ten digits, when there are at least seven.
 _PHONE = (
@@ -43,8 +45,10 @@ CAPS = {
     "s_dob_family": 100,
     "s_dob_given": 100,
     "s_dob_names": 100,
+    "s_dob_prefix": 30,
     "s_school_family": 100,
     "s_school_grade_given": 100,
+    "s_school_grade_family": 30,
     "s_names": 30,
     "s_nick_family": 30,
     "s_number": 10,
@@ -146,7 +150,7 @@ def build_frequencies(db: Database) -> None:
         f"""
         CREATE OR REPLACE TEMP TABLE {FREQ} AS
         WITH n AS (SELECT kind, count(*) AS total FROM {PEOPLE} GROUP BY kind)
-        SELECT c.kind, c.field, c.name,
+        SELECT c.kind, c.field, c.name, c.cnt,
                (c.cnt + 10.0) / (n.total + 5000.0) AS freq
         FROM (SELECT kind, 'g' AS field, gp AS name, count(*) AS cnt FROM {PEOPLE}
               WHERE gp IS NOT NULL GROUP BY ALL
@@ -168,6 +172,10 @@ def build_keys(db: Database) -> int:
             FROM {PEOPLE} WHERE {student} AND dob IS NOT NULL AND fp IS NOT NULL""",
         f"""SELECT user_id, 's_dob_given', hash('s2', dob, gp)
             FROM {PEOPLE} WHERE {student} AND dob IS NOT NULL AND gp IS NOT NULL""",
+        # birth date + the first three letters of a name: both names mistyped
+        f"""SELECT user_id, 's_dob_prefix', hash('s14', dob, unnest([
+                    'g' || left(gp, 3), 'f' || left(fp, 3)]))
+            FROM {PEOPLE} WHERE {student} AND dob IS NOT NULL AND gp IS NOT NULL AND fp IS NOT NULL""",
         # swapped given/family: the sorted pair of names
         f"""SELECT user_id, 's_dob_names', hash('s3', dob, least(gp, fp), greatest(gp, fp))
             FROM {PEOPLE} WHERE {student} AND dob IS NOT NULL AND gp IS NOT NULL AND fp IS NOT NULL""",
@@ -177,6 +185,11 @@ def build_keys(db: Database) -> int:
             ), unnest(ts) AS x(t)""",
         f"""SELECT user_id, 's_school_grade_given', hash('s5', unnest(schools), grade, gp)
             FROM {PEOPLE} WHERE {student} AND gp IS NOT NULL AND grade IS NOT NULL""",
+        # school + grade + family-name token: a given name whose first letter was misread
+        f"""SELECT user_id, 's_school_grade_family', hash('s7', school, grade, t) FROM (
+                SELECT user_id, grade, unnest(schools) AS school, {tokens} AS ts
+                FROM {PEOPLE} WHERE {student} AND fp IS NOT NULL AND grade IS NOT NULL
+            ), unnest(ts) AS x(t)""",
         f"""SELECT user_id, 's_names', hash('s6', least(gp, fp), greatest(gp, fp))
             FROM {PEOPLE} WHERE {student} AND gp IS NOT NULL AND fp IS NOT NULL""",
         f"""SELECT user_id, 's_number', hash('s8', ident) FROM {PEOPLE}

@@ -35,6 +35,7 @@ VERDICTS = (
     "nickname",
     "swapped",
     "day_month_swapped",
+    "inconsistent",
     "one_letter",
     "partial",
     "handover",
@@ -51,6 +52,7 @@ COARSE = {
     "swapped": "partial",
     "day_month_swapped": "partial",
     "one_letter": "partial",
+    "inconsistent": "missing",  # birth dates: one of them cannot be right (see _birth_date_verdict)
     "partial": "partial",
     "handover": "agree",  # lifecycle: one left the feed as the other arrived (a re-keyed record)
     "coexist": "differ",  # lifecycle: both in the feed at once (how twins look)
@@ -81,7 +83,8 @@ WEIGHTS: dict[str, dict[str, dict[str, int]]] = {
         "birth_date": {"exact": 8, "day_month_swapped": 5, "partial": 3, "differ": -8},
         "grade": {"exact": 1, "differ": -3},
         "school": {"exact": 1, "differ": -2},
-        "student_number": {"exact": 10, "differ": -3},
+        # differ: a child entered twice in the SIS, or re-keyed, has two numbers
+        "student_number": {"exact": 10, "differ": -1},
         "email": {"exact": 8, "differ": -1},
         "phone": {"exact": 6, "partial": 3},  # exact: the same personal mobile
         "guardians": {"exact": 3, "partial": 1, "differ": -4},
@@ -96,6 +99,11 @@ WEIGHTS: dict[str, dict[str, dict[str, int]]] = {
         "students": {"exact": 3, "differ": -2},
     },
 }
+# A given name found on no one else, at most two edits from a name that COMMON_NAME people or
+# more have, is a misspelling of it (Anthony/Andhony, Kinsley/Kinsly, Nicholas/Micholas), not a
+# name parents chose for a twin; unless both records have school e-mails that differ (twins never
+# share one).
+COMMON_NAME = 3
 # A missing given name is not neutral when family name and birth date agree (a twin looks so).
 MISSING_GIVEN_TWINLIKE = -6
 
@@ -124,12 +132,13 @@ def _one_edit(x: str, y: str) -> str:
 
 def _family_close(x: str, y: str) -> str:
     """Typo-close family names: Jaro-Winkler >= 0.92, or one transposition, or one edit in a
-    longer name that keeps its first letter. (Jaro-Winkler is cheap; the edit distances run
+    longer name that keeps its first letter, or two edits in a name of eight letters or more. (Jaro-Winkler is cheap; the edit distances run
     only where they can still decide.)"""
     return f"""(jaro_winkler_similarity({x}, {y}) >= 0.92
         OR {_transposed(x, y)}
         OR (least(length({x}), length({y})) >= 5 AND left({x}, 1) = left({y}, 1)
-            AND {_one_edit(x, y)}))"""
+            AND {_one_edit(x, y)})
+        OR (least(length({x}), length({y})) >= 8 AND levenshtein({x}, {y}) <= 2))"""
 
 
 def _distinct_name_pairs() -> str:
@@ -212,13 +221,17 @@ def _family_name_verdict() -> str:
 
 def _birth_date_verdict() -> str:
     """The same date, day and month swapped (a US/EU slip), or one typo in the same year or on
-    the same day and month."""
+    the same day and month. Two students one grade apart or less whose dates are more than two
+    years apart: one date is wrong (a parent's or a sibling's copied, a mistyped year), so the
+    dates are no evidence either way ('inconsistent')."""
     return f"""CASE WHEN a.dob IS NULL OR b.dob IS NULL THEN 'missing'
                  WHEN a.dob = b.dob THEN 'exact'
                  WHEN year(a.dob) = year(b.dob) AND month(a.dob) = day(b.dob)
                       AND day(a.dob) = month(b.dob) THEN 'day_month_swapped'
                  WHEN (year(a.dob) = year(b.dob) OR (month(a.dob) = month(b.dob) AND day(a.dob) = day(b.dob)))
                       AND {_one_edit("a.ds", "b.ds")} THEN 'partial'
+                 WHEN abs(a.grade - b.grade) <= 1 AND abs(date_diff('day', a.dob, b.dob)) > 730
+                     THEN 'inconsistent'
                  ELSE 'differ' END"""
 
 
@@ -321,7 +334,7 @@ def _field_verdicts() -> dict[str, str]:
 
 def _look_alike_given_names() -> str:
     """Born the same day, given names of one length one non-slip letter apart (Jaden/Jalen): a
-    'close' given name that is most likely a twin's (see score_pairs)."""
+    'close' given name that is most likely a twin's (see scored_sql)."""
     return f"""CASE WHEN a.dob = b.dob AND length(a.gp) = length(b.gp) AND a.gp <> b.gp
                  THEN {_substitution_not_slip("a.gp", "b.gp")} ELSE false END"""
 
@@ -352,11 +365,20 @@ def _verdicts_sql(kind: str) -> str:
         SELECT p.a, p.b, a.kind, p.swapped,
             {verdicts},
             {_look_alike_given_names()} AS g_rhyme,
+            (least(coalesce(ga.cnt, 1), coalesce(gb.cnt, 1)) = 1
+             AND greatest(coalesce(ga.cnt, 1), coalesce(gb.cnt, 1)) >= {int(COMMON_NAME)}
+             AND least(length(a.gp), length(b.gp)) >= 4 AND levenshtein(a.gp, b.gp) <= 2)
+                AS g_misspelt,
+            -- two given names in their own right, alike in look (Emily, Emma; not Jonathan, Jon)
+            coalesce(n.both_full, false) AND abs(length(a.gp) - length(b.gp)) <= 2
+                AND left(a.gp, 2) = left(b.gp, 2) AS nick_both_full,
             a.gp AS a_gp, a.fp AS a_fp
         FROM ({_pairs_of_kind(kind)}) p
         JOIN {PEOPLE} a ON a.user_id = p.a
         JOIN {PEOPLE} b ON b.user_id = p.b
         LEFT JOIN {NICK_TABLE} n ON n.a = a.gp AND n.b = b.gp
+        LEFT JOIN {FREQ} ga ON ga.kind = a.kind AND ga.field = 'g' AND ga.name = a.gp
+        LEFT JOIN {FREQ} gb ON gb.kind = b.kind AND gb.field = 'g' AND gb.name = b.gp
     """
 
 
@@ -463,21 +485,29 @@ def _keep_best_rekeyed(db: Database, kind: str) -> None:
     )
 
 
-def score_pairs(db: Database, kind: str, threshold: int = THRESHOLD, append: bool = False) -> int:
-    """Score the pairs of one kind; keep those at the threshold or above that the guard allows
-    (the first call creates the scored table, later ones append to it)."""
+def scored_sql(kind: str, threshold: int = THRESHOLD, all_rows: bool = False) -> str:
+    """The scored pairs of one kind: points, score, evidence, field points. Only those at the
+    threshold or above that the guard allows, or (all_rows, for evaluation) every compared pair
+    with its `guarded` flag."""
     points = {f: _points_expr(f) for f in FIELDS}
     total = " + ".join(f"fp_{f}" for f in FIELDS)
     evidence = ", ".join(f"{sql_literal(f)}: v.{f}" for f in FIELDS)
     field_points = ", ".join(f"{sql_literal(f)}: fp_{f}" for f in FIELDS)
     threshold = int(threshold)
-    db.execute(
-        f"""
-        {f"INSERT INTO {SCORED}" if append else f"CREATE OR REPLACE TEMP TABLE {SCORED} AS"}
+    keep = "true" if all_rows else f"NOT guarded AND {total} >= {threshold}"
+    return f"""
         WITH raw AS MATERIALIZED ({_verdicts_sql(kind)}),
-        v AS (  -- twins' look-alike names: a close given name by a non-slip letter is different
-            SELECT * REPLACE (CASE WHEN given_name = 'close' AND g_rhyme AND birth_date = 'exact'
+        v AS (  -- a misspelt given name is close (COMMON_NAME); else twins' look-alike names: a
+                -- close given name by a non-slip letter is different; so are two given names
+                -- related as nicknames (Emily, Emma) of children with different school e-mails
+            SELECT * REPLACE (CASE WHEN g_misspelt AND email <> 'differ'
+                                        AND given_name IN ('close', 'one_letter', 'differ')
+                                   THEN 'close'
+                                   WHEN birth_date = 'exact'
                                         AND family_name IN ('exact', 'close', 'partial')
+                                        AND ((given_name = 'close' AND g_rhyme)
+                                             OR (given_name = 'nickname' AND nick_both_full
+                                                 AND email = 'differ'))
                                    THEN 'differ' ELSE given_name END AS given_name)
             FROM raw
         ),
@@ -491,9 +521,16 @@ def score_pairs(db: Database, kind: str, threshold: int = THRESHOLD, append: boo
         SELECT a, b, kind, {total} AS points,
                1.0 / (1.0 + pow(2.0, ({threshold} - ({total})) / 2.0)) AS score,
                {{{evidence}}} AS evidence, {{{field_points}}} AS field_points, rekeyed_only
+               {", guarded" if all_rows else ""}
         FROM pts v
-        WHERE NOT guarded AND {total} >= {threshold}
+        WHERE {keep}
         """
-    )
+
+
+def score_pairs(db: Database, kind: str, threshold: int = THRESHOLD, append: bool = False) -> int:
+    """Score the pairs of one kind; keep those at the threshold or above that the guard allows
+    (the first call creates the scored table, later ones append to it)."""
+    target = f"INSERT INTO {SCORED}" if append else f"CREATE OR REPLACE TEMP TABLE {SCORED} AS"
+    db.execute(f"{target} {scored_sql(kind, threshold)}")
     _keep_best_rekeyed(db, kind)
     return int(db.one(f"SELECT count(*) FROM {SCORED} WHERE kind = ?", [kind]))

@@ -172,3 +172,14 @@ def test_both_in_the_feed_at_once_is_shown_as_the_twin_pattern(sync, tiny):
     candidate = only_candidate(sync.engine)
     assert candidate.evidence_detail["lifecycle"] == "coexist"
     assert candidate.lifecycle == f"both in the feed since run {run.run_id}"
+
+
+def test_twins_named_like_nicknames_of_each_other_with_different_emails_are_not_proposed(
+    sync, tiny
+):
+    """Emily and Emma are both given names in their own right (and Emma is a nickname of Emily):
+    two children in the feed at once with different school e-mails are twins."""
+    tiny.row("users.csv", "stu-1").update(givenName="Emily", email="emily@students.example.org")
+    add_twin(tiny, "stu-1", "stu-12", "Emma")
+    sync.apply(tiny)
+    assert open_pairs(sync.engine, "student") == set()
