@@ -471,12 +471,14 @@ def _twins_rekeyed() -> str:
 
 
 def _keep_best_rekeyed(db: Database, kind: str) -> None:
-    """Twins re-keyed the same night look like handovers to each other (old Julian, new Julia):
-    a pair let through by the re-keyed-name rule stays only when neither record has a better
-    pair (its own new record, with the same given name)."""
+    """A re-keyed record has one new record. Twins re-keyed the same night look like handovers
+    to each other (old Julian, new Julia), and so do two namesakes re-keyed the same night: a
+    handover pair (or one let through by the re-keyed-name rule) stays only when neither record
+    has a better pair (its own new record)."""
     db.execute(
         f"""
-        DELETE FROM {SCORED} WHERE kind = ? AND rekeyed_only AND EXISTS (
+        DELETE FROM {SCORED}
+        WHERE kind = ? AND (rekeyed_only OR evidence.lifecycle = 'handover') AND EXISTS (
             SELECT 1 FROM {SCORED} o
             WHERE o.kind = {SCORED}.kind AND o.points > {SCORED}.points
               AND (o.a IN ({SCORED}.a, {SCORED}.b) OR o.b IN ({SCORED}.a, {SCORED}.b)))
