@@ -421,21 +421,20 @@ GUARDIAN_ROLES = {
 }  # fmt: skip
 
 
-def census(psp: Any, seed: int, noise: str | None) -> Any:
+def census(psp: Any, seed: int, noise: str | None, column: str = "") -> Any:
     """pseudopeople's decennial census of its sample population: without noise, or with one
-    noise type (on the columns NOISE_TYPES names, on most rows) and nothing else."""
+    noise type on one column (on every row it can) and nothing else."""
     if noise is None:
         return psp.generate_decennial_census(seed=seed, config=psp.NO_NOISE, verbose=False)
     config = psp.get_config()["decennial_census"]
     for row_noise in config["row_noise"].values():
         for key in row_noise:
             row_noise[key] = 0.0
-    for column in config["column_noise"].values():
-        for settings in column.values():
+    for noises in config["column_noise"].values():
+        for settings in noises.values():
             settings["cell_probability"] = 0.0
-    name, columns = NOISE_TYPES[noise]
-    for column in columns:
-        config["column_noise"][column][name]["cell_probability"] = 0.9 / len(columns) + 0.1
+    name, _columns = NOISE_TYPES[noise]
+    config["column_noise"][column][name]["cell_probability"] = 1.0
     return psp.generate_decennial_census(
         seed=seed, config={"decennial_census": config}, verbose=False
     )
@@ -533,9 +532,14 @@ def run_noise(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     unchanged: Counter[str] = Counter()
     became_other: Counter[str] = Counter()  # noise made it another child's exact record
     records = Counter((c.given, c.family_name, c.dob) for c in children)
-    for t, noise in enumerate(NOISE_TYPES):
-        noisy = census(psp, args.seed, noise).set_index("simulant_id")
-        for c in pool[t * share : (t + 1) * share]:
+    # one column per duplicate: each noise type gets `share` duplicates, split over its columns
+    slices = [(noise, column) for noise, (_, cols) in NOISE_TYPES.items() for column in cols]
+    start = 0
+    for noise, column in slices:
+        noisy = census(psp, args.seed, noise, column).set_index("simulant_id")
+        take = max(1, round(share / len(NOISE_TYPES[noise][1])))
+        start += take
+        for c in pool[start - take : start]:
             if c.person not in noisy.index:
                 continue
             row = noisy.loc[c.person]

@@ -369,6 +369,10 @@ def _verdicts_sql(kind: str) -> str:
              AND greatest(coalesce(ga.cnt, 1), coalesce(gb.cnt, 1)) >= {int(COMMON_NAME)}
              AND least(length(a.gp), length(b.gp)) >= 4 AND levenshtein(a.gp, b.gp) <= 2)
                 AS g_misspelt,
+            -- a family name found on no other student, within two edits of the other (Wells/Drlls)
+            (least(coalesce(fa.cnt, 1), coalesce(fb.cnt, 1)) = 1
+             AND least(length(a.fp), length(b.fp)) >= 4 AND levenshtein(a.fp, b.fp) <= 2)
+                AS f_misspelt,
             -- two given names in their own right, alike in look (Emily, Emma; not Jonathan, Jon)
             coalesce(n.both_full, false) AND abs(length(a.gp) - length(b.gp)) <= 2
                 AND left(a.gp, 2) = left(b.gp, 2) AS nick_both_full,
@@ -379,6 +383,8 @@ def _verdicts_sql(kind: str) -> str:
         LEFT JOIN {NICK_TABLE} n ON n.a = a.gp AND n.b = b.gp
         LEFT JOIN {FREQ} ga ON ga.kind = a.kind AND ga.field = 'g' AND ga.name = a.gp
         LEFT JOIN {FREQ} gb ON gb.kind = b.kind AND gb.field = 'g' AND gb.name = b.gp
+        LEFT JOIN {FREQ} fa ON fa.kind = a.kind AND fa.field = 'f' AND fa.name = a.fp
+        LEFT JOIN {FREQ} fb ON fb.kind = b.kind AND fb.field = 'f' AND fb.name = b.fp
     """
 
 
@@ -510,7 +516,9 @@ def scored_sql(kind: str, threshold: int = THRESHOLD, all_rows: bool = False) ->
                                         AND ((given_name = 'close' AND g_rhyme)
                                              OR (given_name = 'nickname' AND nick_both_full
                                                  AND email = 'differ'))
-                                   THEN 'differ' ELSE given_name END AS given_name)
+                                   THEN 'differ' ELSE given_name END AS given_name,
+                              CASE WHEN family_name = 'differ' AND f_misspelt AND kind = 'student'
+                                   THEN 'close' ELSE family_name END AS family_name)
             FROM raw
         ),
         pts AS (

@@ -67,3 +67,11 @@ def test_a_misspelt_rare_given_name_is_still_a_twin_pattern(sync, tiny):
     add_student_like(tiny, "stu-1", "stu-100", givenName="Jalen", identifier="S100", email="")
     sync.apply(tiny)
     assert open_pairs(sync.engine, "student") == set()
+
+
+def test_a_family_name_found_on_no_one_else_two_letters_off_is_close(sync, tiny):
+    """Patel typed as Pqtwl: nobody else is called that, so it is a misspelling, not a family."""
+    add_student_like(tiny, "stu-4", "stu-40", familyName="Pqtwl", identifier="S40", email="")
+    sync.apply(tiny)
+    [candidate] = sync.engine.duplicates_list(kind="student").items
+    assert candidate.evidence_detail["family_name"] == "close"
