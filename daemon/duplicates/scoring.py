@@ -400,7 +400,12 @@ def _points_expr(field: str) -> str:
     if field in ("given_name", "family_name"):
         letter = "g" if field == "given_name" else "f"
         arms.insert(0, f"WHEN v.{field} = 'exact' THEN {_exact_name_points(letter)}")
-    if field == "given_name":
+    if field == "given_name":  # one letter apart is another name (Daniel/Daniela) but in a handover
+        arms.insert(
+            0,
+            "WHEN v.kind = 'student' AND v.given_name = 'one_letter' AND v.lifecycle <> 'handover' "
+            f"THEN {int(WEIGHTS['student']['given_name']['differ'])}",
+        )
         arms.insert(
             0,
             "WHEN v.kind = 'student' AND v.given_name = 'missing' AND v.birth_date = 'exact' "
