@@ -26,6 +26,8 @@ FIELD_LABELS = {
     "phone": "phone",
     "guardians": "guardians",
     "students": "students",
+    "user_ids": "user ids",
+    "lifecycle": "in the feed",
 }
 SIDE_FIELDS = {  # evidence field -> side attribute shown beside it
     "given_name": "given_name",
@@ -36,6 +38,7 @@ SIDE_FIELDS = {  # evidence field -> side attribute shown beside it
     "student_number": "identifier",
     "email": "email",
     "phone": "phone",
+    "user_ids": "user_ids",
 }
 
 
@@ -242,9 +245,21 @@ def candidate_text(c: Any) -> str:
             _verdict(c, related, c.evidence_detail.get(related, "missing")),
         )
     )
-    width = max(24, *(len(str(r[1])) for r in rows))
+    lifecycle = c.evidence_detail.get("lifecycle", "missing")
+    if lifecycle != "missing":
+        rows.append(
+            (
+                FIELD_LABELS["lifecycle"],
+                feed_runs(left),
+                feed_runs(right),
+                _verdict(c, "lifecycle", lifecycle),
+            )
+        )
+    width = max(24, *(len(str(v)) for r in rows for v in r[1:3]))
     for label, lv, rv, verdict in rows:
         lines.append(f"    {label:15} {lv!s:{width}}  {rv!s:{width}}  {verdict}".rstrip())
+    if getattr(c, "lifecycle", None):
+        lines.append(f"    {'':15} {c.lifecycle}")
     if c.status == "open":
         lines.append(
             f"    merge: roster-sync duplicates merge --candidate {c.candidate_id}"
@@ -252,6 +267,17 @@ def candidate_text(c: Any) -> str:
             + f"    not the same: roster-sync duplicates reject --candidate {c.candidate_id}"
         )
     return "\n".join(lines)
+
+
+def feed_runs(side: Any) -> str:
+    """When a record was in the feed: 'arrived run 3, left run 12', 'arrived run 3', or
+    'hand-made' (read across both sides: one left as the other arrived, or both there at once)."""
+    arrived, left = getattr(side, "arrived_run", None), getattr(side, "left_run", None)
+    if arrived is None:
+        return "hand-made" if side.origin == "hand" else "-"
+    return (
+        f"arrived run {arrived}, left run {left}" if left is not None else f"arrived run {arrived}"
+    )
 
 
 def _verdict(c: Any, field: str, verdict: str) -> str:

@@ -14,7 +14,7 @@ from daemon.models import Page
 MAX_PAGE = 500
 STATUSES = ("open", "merged", "rejected", "skipped")
 SIDE_COLUMNS = """user_id, sis_id, status, origin, given_name, family_name, birth_date, identifier,
-    email, grades, nullif(concat_ws(', ', nullif(trim(mobile_phone), '') || ' (mobile)',
+    user_ids, email, grades, created_run AS arrived_run, archived_run AS left_run, nullif(concat_ws(', ', nullif(trim(mobile_phone), '') || ' (mobile)',
                                     nullif(trim(home_phone), '') || ' (home)'), '') AS phone"""
 
 
@@ -68,9 +68,34 @@ def list_candidates(
                 decided_by=r["decided_by"],
                 decided_at=r["decided_at"],
                 merge_id=r["merge_id"],
+                lifecycle=lifecycle_note(detail["lifecycle"], left, right),
             )
         )
     return Page(total=total, offset=offset, items=items)
+
+
+def lifecycle_note(verdict: str, left: dict[str, Any], right: dict[str, Any]) -> str | None:
+    """The runs behind the lifecycle verdict, in words: 'left the feed in run 12; the other
+    arrived in run 12' (a re-keyed record), or 'both in the feed since run 3' (twins look so)."""
+    if verdict == "handover":
+        old, new = sorted((left, right), key=lambda s: (s["left_run"] is None, s["arrived_run"]))
+        return (
+            f"#{old['user_id']} left the feed in run {old['left_run']}; "
+            f"#{new['user_id']} arrived in run {new['arrived_run']}"
+        )
+    if verdict == "coexist":
+        since = max(left["arrived_run"], right["arrived_run"])
+        ends = [s["left_run"] for s in (left, right) if s["left_run"] is not None]
+        if ends:
+            return f"both in the feed from run {since} until run {min(ends)}"
+        return f"both in the feed since run {since}"
+    if verdict == "apart":
+        first, second = sorted((left, right), key=lambda s: s["arrived_run"])
+        return (
+            f"#{first['user_id']} was in the feed from run {first['arrived_run']} to run "
+            f"{first['left_run']}; #{second['user_id']} arrived in run {second['arrived_run']}"
+        )
+    return None
 
 
 def _sides(db: Database, ids: list[int]) -> dict[int, dict[str, Any]]:

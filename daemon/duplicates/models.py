@@ -1,7 +1,8 @@
 """The shape of a duplicate candidate as it leaves the engine (CLI --json, socket API, TUI).
 
 Scripts rely on: candidate_id, score (0..1), left/right with sis_id, status, given_name,
-family_name, birth_date, school, and evidence (per field: agree / partial / differ / missing).
+family_name, birth_date, school, and evidence (per field: agree / partial / differ / missing);
+lifecycle (the runs behind the lifecycle evidence, in words).
 """
 
 from __future__ import annotations
@@ -23,11 +24,14 @@ class CandidateSide(BaseModel):
     birth_date: str | None
     school: str | None  # school names, comma separated
     identifier: str | None
+    user_ids: str | None = None  # the feed's userIds ("{StateID:123},{LDAP:ava}")
     email: str | None
     phone: str | None = None  # its own phones, as the score compares them: "N (mobile), N (home)"
     grades: str | None
     guardians: list[str] = Field(default_factory=list)  # a student's guardians' names
     students: list[str] = Field(default_factory=list)  # a guardian's students' names
+    arrived_run: int | None = None  # the run that created it (None: made by hand)
+    left_run: int | None = None  # the run that archived it when it left the feed
 
 
 class DuplicateCandidate(BaseModel):
@@ -46,6 +50,8 @@ class DuplicateCandidate(BaseModel):
     decided_by: str | None = None
     decided_at: datetime | None = None
     merge_id: int | None = None
+    # The lifecycle evidence in words: "#41 left the feed in run 12; #97 arrived in run 12".
+    lifecycle: str | None = None
 
 
 class ScanSummary(BaseModel):

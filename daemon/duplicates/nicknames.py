@@ -35,7 +35,11 @@ def load_nicknames(db: Database) -> None:
                   AND x.nick NOT IN (SELECT name FROM full_names)
                   AND y.nick NOT IN (SELECT name FROM full_names)
             )
-            SELECT DISTINCT a, b FROM (
+            SELECT DISTINCT a, b,
+                   -- both are given names in their own right (Emily, Emma), not only a short form
+                   a IN (SELECT name FROM full_names) AND b IN (SELECT name FROM full_names)
+                       AS both_full
+            FROM (
                 SELECT name AS a, nick AS b FROM raw
                 UNION ALL SELECT nick, name FROM raw
                 UNION ALL SELECT a, b FROM shared

@@ -16,16 +16,23 @@ KEYS = "dup_keys"
 PAIRS = "dup_pairs"
 FREQ = "dup_freq"
 
-# Names: lower case, accents off, punctuation dropped, hyphens as spaces ("O'Brien-López" ->
-# "obrien lopez"). The plain form (no spaces) is compared; the tokens catch hyphenated names.
+# Names: lower case, accents off, digits and a bar read as the letters they are mistaken for
+# (a scanned or retyped form: "8ryan" is Bryan, "Ange1" Angel; names hold no digits), other
+# punctuation dropped, hyphens as spaces ("O'Brien-López" -> "obrien lopez"). The plain form (no
+# spaces) is compared; the tokens catch hyphenated names.
 _NORM = (
-    "nullif(trim(regexp_replace(regexp_replace(lower(strip_accents({x})), '[^a-z -]', '', 'g'),"
-    " '[ -]+', ' ', 'g')), '')"
+    "nullif(trim(regexp_replace(regexp_replace(translate(lower(strip_accents({x})),"
+    " '0134578|', 'oleastbl'), '[^a-z -]', '', 'g'), '[ -]+', ' ', 'g')), '')"
 )
 # Phones: the last ten digits, when there are at least seven.
 _PHONE = (
     "CASE WHEN length(regexp_replace({x}, '[^0-9]', '', 'g')) >= 7 "
     "THEN right(regexp_replace({x}, '[^0-9]', '', 'g'), 10) END"
+)
+# userIds ("{SIS:S1},{LDAP:ava},{StateID:123}") as lower-case "type:value" strings.
+_USER_IDS = (
+    r"list_filter(list_transform(regexp_extract_all(lower(coalesce(user_ids, '')), '\{([^}]*)\}', 1),"
+    r" lambda x: regexp_replace(x, '\s+', '', 'g')), lambda x: x LIKE '%:_%')"
 )
 _GRADE = """CASE WHEN {g} IS NULL THEN NULL
     WHEN upper({g}) IN ('KG', 'K', 'TK') THEN 0
@@ -38,12 +45,16 @@ CAPS = {
     "s_dob_family": 100,
     "s_dob_given": 100,
     "s_dob_names": 100,
+    "s_dob_prefix": 30,
     "s_school_family": 100,
     "s_school_grade_given": 100,
+    "s_school_grade_family": 30,
     "s_names": 30,
     "s_nick_family": 30,
     "s_number": 10,
     "s_email": 10,
+    "s_ids": 10,
+    "s_mobile": 10,
     "g_email": 10,
     "g_phone": 10,
     "g_names": 30,
@@ -73,10 +84,16 @@ def build_people(db: Database) -> int:
                    CASE WHEN kind = 'student' THEN {grade} END AS grade,
                    nullif(lower(trim(identifier)), '') AS ident,
                    nullif(lower(trim(email)), '') AS email,
+                   {_USER_IDS} AS ids,
+                   {_PHONE.format(x="mobile_phone")} AS mobile,
                    list_filter([{_PHONE.format(x="mobile_phone")}, {_PHONE.format(x="home_phone")}],
-                               lambda x: x IS NOT NULL) AS phones
+                               lambda x: x IS NOT NULL) AS phones,
+                   created_run, archived_run
             FROM users
             WHERE kind IN ('student', 'guardian') AND status IN ('active', 'archived')
+        ),
+        applied AS (  -- applied runs in order: "within a few runs" counts runs that changed things
+            SELECT run_id, row_number() OVER (ORDER BY run_id) AS n FROM runs WHERE status = 'applied'
         ),
         direct AS (
             SELECT user_id, list(DISTINCT school_id ORDER BY school_id) AS schools
@@ -86,8 +103,11 @@ def build_people(db: Database) -> int:
                replace(gn, ' ', '') AS gp, replace(fn, ' ', '') AS fp,
                string_split(gn, ' ') AS gt, string_split(fn, ' ') AS ft,
                strftime(dob, '%Y%m%d') AS ds,
-               CASE WHEN u.kind = 'student' THEN d.schools END AS schools
+               CASE WHEN u.kind = 'student' THEN d.schools END AS schools,
+               ca.n AS arrived, aa.n AS left_feed
         FROM u LEFT JOIN direct d USING (user_id)
+        LEFT JOIN applied ca ON ca.run_id = u.created_run
+        LEFT JOIN applied aa ON aa.run_id = u.archived_run
         """
     )
     db.execute(
@@ -130,7 +150,7 @@ def build_frequencies(db: Database) -> None:
         f"""
         CREATE OR REPLACE TEMP TABLE {FREQ} AS
         WITH n AS (SELECT kind, count(*) AS total FROM {PEOPLE} GROUP BY kind)
-        SELECT c.kind, c.field, c.name,
+        SELECT c.kind, c.field, c.name, c.cnt,
                (c.cnt + 10.0) / (n.total + 5000.0) AS freq
         FROM (SELECT kind, 'g' AS field, gp AS name, count(*) AS cnt FROM {PEOPLE}
               WHERE gp IS NOT NULL GROUP BY ALL
@@ -152,6 +172,10 @@ def build_keys(db: Database) -> int:
             FROM {PEOPLE} WHERE {student} AND dob IS NOT NULL AND fp IS NOT NULL""",
         f"""SELECT user_id, 's_dob_given', hash('s2', dob, gp)
             FROM {PEOPLE} WHERE {student} AND dob IS NOT NULL AND gp IS NOT NULL""",
+        # birth date + the first three letters of a name: both names mistyped
+        f"""SELECT user_id, 's_dob_prefix', hash('s14', dob, unnest([
+                    'g' || left(gp, 3), 'f' || left(fp, 3)]))
+            FROM {PEOPLE} WHERE {student} AND dob IS NOT NULL AND gp IS NOT NULL AND fp IS NOT NULL""",
         # swapped given/family: the sorted pair of names
         f"""SELECT user_id, 's_dob_names', hash('s3', dob, least(gp, fp), greatest(gp, fp))
             FROM {PEOPLE} WHERE {student} AND dob IS NOT NULL AND gp IS NOT NULL AND fp IS NOT NULL""",
@@ -161,12 +185,22 @@ def build_keys(db: Database) -> int:
             ), unnest(ts) AS x(t)""",
         f"""SELECT user_id, 's_school_grade_given', hash('s5', unnest(schools), grade, gp)
             FROM {PEOPLE} WHERE {student} AND gp IS NOT NULL AND grade IS NOT NULL""",
+        # school + grade + family-name token: a given name whose first letter was misread
+        f"""SELECT user_id, 's_school_grade_family', hash('s7', school, grade, t) FROM (
+                SELECT user_id, grade, unnest(schools) AS school, {tokens} AS ts
+                FROM {PEOPLE} WHERE {student} AND fp IS NOT NULL AND grade IS NOT NULL
+            ), unnest(ts) AS x(t)""",
         f"""SELECT user_id, 's_names', hash('s6', least(gp, fp), greatest(gp, fp))
             FROM {PEOPLE} WHERE {student} AND gp IS NOT NULL AND fp IS NOT NULL""",
         f"""SELECT user_id, 's_number', hash('s8', ident) FROM {PEOPLE}
             WHERE {student} AND ident IS NOT NULL""",
         f"""SELECT user_id, 's_email', hash('s9', split_part(email, '@', 1)) FROM {PEOPLE}
             WHERE {student} AND length(split_part(email, '@', 1)) >= 3""",
+        # identifiers twins never share: an id of userIds (a state id), a personal mobile
+        f"""SELECT user_id, 's_ids', hash('s12', unnest(ids)) FROM {PEOPLE}
+            WHERE {student} AND len(ids) > 0""",
+        f"""SELECT user_id, 's_mobile', hash('s13', mobile) FROM {PEOPLE}
+            WHERE {student} AND mobile IS NOT NULL""",
         f"""SELECT user_id, 'g_email', hash('g1', email) FROM {PEOPLE}
             WHERE {guardian} AND email IS NOT NULL""",
         f"""SELECT user_id, 'g_phone', hash('g2', unnest(phones)) FROM {PEOPLE}

@@ -26,6 +26,8 @@ FIELDS = (
     "phone",
     "guardians",
     "students",
+    "user_ids",
+    "lifecycle",
 )
 VERDICTS = (
     "exact",
@@ -33,7 +35,12 @@ VERDICTS = (
     "nickname",
     "swapped",
     "day_month_swapped",
+    "inconsistent",
+    "one_letter",
     "partial",
+    "handover",
+    "coexist",
+    "apart",
     "missing",
     "differ",
 )
@@ -44,10 +51,17 @@ COARSE = {
     "nickname": "partial",
     "swapped": "partial",
     "day_month_swapped": "partial",
+    "one_letter": "partial",
+    "inconsistent": "missing",  # birth dates: one of them cannot be right (see _birth_date_verdict)
     "partial": "partial",
+    "handover": "agree",  # lifecycle: one left the feed as the other arrived (a re-keyed record)
+    "coexist": "differ",  # lifecycle: both in the feed at once (how twins look)
+    "apart": "missing",
     "missing": "missing",
     "differ": "differ",
 }
+# Lifecycle: the other record arrived at most this many applied runs before or after one left.
+HANDOVER_RUNS = 2
 
 # A pair is proposed at THRESHOLD points or more (score 0.5); every 2 points double the odds.
 THRESHOLD = 12
@@ -57,15 +71,25 @@ NAME_EXACT_MIN, NAME_EXACT_MAX = 4, 9  # exact name points, by how rare the name
 # frequency-based points above instead.
 WEIGHTS: dict[str, dict[str, dict[str, int]]] = {
     "student": {
-        "given_name": {"nickname": 5, "close": 4, "swapped": 5, "partial": 2, "differ": -7},
+        "given_name": {
+            "nickname": 5,
+            "close": 4,
+            "swapped": 5,
+            "one_letter": 1,
+            "partial": 2,
+            "differ": -7,
+        },
         "family_name": {"close": 4, "partial": 4, "swapped": 5, "differ": -6},
         "birth_date": {"exact": 8, "day_month_swapped": 5, "partial": 3, "differ": -8},
         "grade": {"exact": 1, "differ": -3},
         "school": {"exact": 1, "differ": -2},
-        "student_number": {"exact": 10, "differ": -3},
+        # differ: a child entered twice in the SIS, or re-keyed, has two numbers
+        "student_number": {"exact": 10, "differ": -1},
         "email": {"exact": 8, "differ": -1},
-        "phone": {"exact": 3},
+        "phone": {"exact": 6, "partial": 3},  # exact: the same personal mobile
         "guardians": {"exact": 3, "partial": 1, "differ": -4},
+        "user_ids": {"exact": 10},  # differ: 0, userIds often repeat the student number
+        "lifecycle": {"handover": 6},
     },
     "guardian": {
         "given_name": {"nickname": 5, "close": 4, "swapped": 5, "partial": 2, "differ": -7},
@@ -75,6 +99,11 @@ WEIGHTS: dict[str, dict[str, dict[str, int]]] = {
         "students": {"exact": 3, "differ": -2},
     },
 }
+# A given name found on no one else, at most two edits from a name that COMMON_NAME people or
+# more have, is a misspelling of it (Anthony/Andhony, Kinsley/Kinsly, Nicholas/Micholas), not a
+# name parents chose for a twin; unless both records have school e-mails that differ (twins never
+# share one).
+COMMON_NAME = 3
 # A missing given name is not neutral when family name and birth date agree (a twin looks so).
 MISSING_GIVEN_TWINLIKE = -6
 
@@ -103,12 +132,13 @@ def _one_edit(x: str, y: str) -> str:
 
 def _family_close(x: str, y: str) -> str:
     """Typo-close family names: Jaro-Winkler >= 0.92, or one transposition, or one edit in a
-    longer name that keeps its first letter. (Jaro-Winkler is cheap; the edit distances run
+    longer name that keeps its first letter, or two edits in a name of eight letters or more. (Jaro-Winkler is cheap; the edit distances run
     only where they can still decide.)"""
     return f"""(jaro_winkler_similarity({x}, {y}) >= 0.92
         OR {_transposed(x, y)}
         OR (least(length({x}), length({y})) >= 5 AND left({x}, 1) = left({y}, 1)
-            AND {_one_edit(x, y)}))"""
+            AND {_one_edit(x, y)})
+        OR (least(length({x}), length({y})) >= 8 AND levenshtein({x}, {y}) <= 2))"""
 
 
 def _distinct_name_pairs() -> str:
@@ -135,6 +165,13 @@ def _given_close(x: str, y: str) -> str:
         AND NOT {gendered})"""
 
 
+def _one_letter(x: str, y: str) -> str:
+    """One letter more or less (Jamal/Jama, Maya/May, Julian/Julia) in names of three letters or
+    more: a dropped letter, or another name (twins'). Only identifiers or the lifecycle decide."""
+    return f"""(abs(length({x}) - length({y})) = 1 AND least(length({x}), length({y})) >= 3
+        AND levenshtein({x}, {y}) = 1)"""
+
+
 # Keys next to each other on a QWERTY keyboard: a slip of the finger, not another name.
 _ADJACENT = (
     "qw we er rt ty yu ui io op as sd df fg gh hj jk kl zx xc cv vb bn nm "
@@ -156,12 +193,14 @@ def _substitution_not_slip(x: str, y: str) -> str:
 # -- one verdict per field: each a CASE over the pair's two people, `a` and `b` ----------------
 def _given_name_verdict() -> str:
     """The same given name (or a preferred one), swapped with the family name, a nickname, a
-    typo, one name of several, or an initial."""
+    typo, one letter more or less (Jamal/Jama: a typo or a twin's name, see guard_sql), one name
+    of several, or an initial."""
     return f"""CASE WHEN a.gp IS NULL OR b.gp IS NULL THEN 'missing'
                  WHEN a.gp = b.gp OR a.pgp = b.gp OR a.gp = b.pgp THEN 'exact'
                  WHEN p.swapped THEN 'swapped'
                  WHEN n.a IS NOT NULL THEN 'nickname'
                  WHEN {_given_close("a.gp", "b.gp")} THEN 'close'
+                 WHEN {_one_letter("a.gp", "b.gp")} THEN 'one_letter'
                  WHEN (len(a.gt) > 1 OR len(b.gt) > 1)
                       AND (list_has_all(a.gt, b.gt) OR list_has_all(b.gt, a.gt)) THEN 'partial'
                  WHEN (length(a.gp) = 1 OR length(b.gp) = 1) AND left(a.gp, 1) = left(b.gp, 1) THEN 'partial'
@@ -182,13 +221,17 @@ def _family_name_verdict() -> str:
 
 def _birth_date_verdict() -> str:
     """The same date, day and month swapped (a US/EU slip), or one typo in the same year or on
-    the same day and month."""
+    the same day and month. Two students one grade apart or less whose dates are more than two
+    years apart: one date is wrong (a parent's or a sibling's copied, a mistyped year), so the
+    dates are no evidence either way ('inconsistent')."""
     return f"""CASE WHEN a.dob IS NULL OR b.dob IS NULL THEN 'missing'
                  WHEN a.dob = b.dob THEN 'exact'
                  WHEN year(a.dob) = year(b.dob) AND month(a.dob) = day(b.dob)
                       AND day(a.dob) = month(b.dob) THEN 'day_month_swapped'
                  WHEN (year(a.dob) = year(b.dob) OR (month(a.dob) = month(b.dob) AND day(a.dob) = day(b.dob)))
                       AND {_one_edit("a.ds", "b.ds")} THEN 'partial'
+                 WHEN abs(a.grade - b.grade) <= 1 AND abs(date_diff('day', a.dob, b.dob)) > 730
+                     THEN 'inconsistent'
                  ELSE 'differ' END"""
 
 
@@ -215,9 +258,44 @@ def _same_value_verdict(column: str) -> str:
 
 
 def _phone_verdict() -> str:
-    """A phone number in common (any of mobile and home)."""
+    """Guardians: a phone number in common (mobile or home). Students: the same personal mobile
+    (exact: twins never share one), or a number in common that is also a guardian's or a home
+    number (partial: a family phone, which twins do share)."""
     return """CASE WHEN len(a.phones) = 0 OR len(b.phones) = 0 THEN 'missing'
-                 WHEN list_has_any(a.phones, b.phones) THEN 'exact' ELSE 'differ' END"""
+                 WHEN a.kind = 'student' AND a.mobile = b.mobile
+                      AND NOT list_contains(a.fam, 'p' || a.mobile)
+                      AND NOT list_contains(b.fam, 'p' || a.mobile) THEN 'exact'
+                 WHEN list_has_any(a.phones, b.phones)
+                     THEN CASE WHEN a.kind = 'student' THEN 'partial' ELSE 'exact' END
+                 ELSE 'differ' END"""
+
+
+def _user_ids_verdict() -> str:
+    """An id of userIds in common (a state id, an LDAP login); differ when both carry an id of
+    the same type with different values."""
+    types = "list_transform({x}.ids, lambda i: split_part(i, ':', 1))"
+    return f"""CASE WHEN len(a.ids) = 0 OR len(b.ids) = 0 THEN 'missing'
+                 WHEN list_has_any(a.ids, b.ids) THEN 'exact'
+                 WHEN list_has_any({types.format(x="a")}, {types.format(x="b")}) THEN 'differ'
+                 ELSE 'missing' END"""
+
+
+def _lifecycle_verdict() -> str:
+    """Students the sync created: 'handover' when one left the feed (archived by a run) and the
+    other arrived within HANDOVER_RUNS applied runs of it, after the first had arrived (a SIS
+    that re-issued the child's id); 'coexist' when both were in the feed at once for longer (how
+    twins look); 'apart' when they were in the feed at different times."""
+
+    def handover(old: str, new: str) -> str:
+        return f"""({old}.left_feed IS NOT NULL AND {new}.arrived > {old}.arrived
+            AND abs({new}.arrived - {old}.left_feed) <= {int(HANDOVER_RUNS)}
+            AND ({new}.left_feed IS NULL OR {new}.left_feed > {old}.left_feed))"""
+
+    return f"""CASE WHEN a.kind <> 'student' OR a.arrived IS NULL OR b.arrived IS NULL THEN 'missing'
+                 WHEN {handover("a", "b")} OR {handover("b", "a")} THEN 'handover'
+                 WHEN a.arrived < coalesce(b.left_feed, 9223372036854775807)
+                      AND b.arrived < coalesce(a.left_feed, 9223372036854775807) THEN 'coexist'
+                 ELSE 'apart' END"""
 
 
 def _guardians_verdict() -> str:
@@ -248,13 +326,15 @@ def _field_verdicts() -> dict[str, str]:
         "phone": _phone_verdict(),
         "guardians": _guardians_verdict(),
         "students": _students_verdict(),
+        "user_ids": _user_ids_verdict(),
+        "lifecycle": _lifecycle_verdict(),
     }
     return {field: verdicts[field] for field in FIELDS}
 
 
 def _look_alike_given_names() -> str:
     """Born the same day, given names of one length one non-slip letter apart (Jaden/Jalen): a
-    'close' given name that is most likely a twin's (see score_pairs)."""
+    'close' given name that is most likely a twin's (see scored_sql)."""
     return f"""CASE WHEN a.dob = b.dob AND length(a.gp) = length(b.gp) AND a.gp <> b.gp
                  THEN {_substitution_not_slip("a.gp", "b.gp")} ELSE false END"""
 
@@ -285,11 +365,26 @@ def _verdicts_sql(kind: str) -> str:
         SELECT p.a, p.b, a.kind, p.swapped,
             {verdicts},
             {_look_alike_given_names()} AS g_rhyme,
+            (least(coalesce(ga.cnt, 1), coalesce(gb.cnt, 1)) = 1
+             AND greatest(coalesce(ga.cnt, 1), coalesce(gb.cnt, 1)) >= {int(COMMON_NAME)}
+             AND least(length(a.gp), length(b.gp)) >= 4 AND levenshtein(a.gp, b.gp) <= 2)
+                AS g_misspelt,
+            -- a family name found on no other student, within two edits of the other (Wells/Drlls)
+            (least(coalesce(fa.cnt, 1), coalesce(fb.cnt, 1)) = 1
+             AND least(length(a.fp), length(b.fp)) >= 4 AND levenshtein(a.fp, b.fp) <= 2)
+                AS f_misspelt,
+            -- two given names in their own right, alike in look (Emily, Emma; not Jonathan, Jon)
+            coalesce(n.both_full, false) AND abs(length(a.gp) - length(b.gp)) <= 2
+                AND left(a.gp, 2) = left(b.gp, 2) AS nick_both_full,
             a.gp AS a_gp, a.fp AS a_fp
         FROM ({_pairs_of_kind(kind)}) p
         JOIN {PEOPLE} a ON a.user_id = p.a
         JOIN {PEOPLE} b ON b.user_id = p.b
         LEFT JOIN {NICK_TABLE} n ON n.a = a.gp AND n.b = b.gp
+        LEFT JOIN {FREQ} ga ON ga.kind = a.kind AND ga.field = 'g' AND ga.name = a.gp
+        LEFT JOIN {FREQ} gb ON gb.kind = b.kind AND gb.field = 'g' AND gb.name = b.gp
+        LEFT JOIN {FREQ} fa ON fa.kind = a.kind AND fa.field = 'f' AND fa.name = a.fp
+        LEFT JOIN {FREQ} fb ON fb.kind = b.kind AND fb.field = 'f' AND fb.name = b.fp
     """
 
 
@@ -305,7 +400,12 @@ def _points_expr(field: str) -> str:
     if field in ("given_name", "family_name"):
         letter = "g" if field == "given_name" else "f"
         arms.insert(0, f"WHEN v.{field} = 'exact' THEN {_exact_name_points(letter)}")
-    if field == "given_name":
+    if field == "given_name":  # one letter apart is another name (Daniel/Daniela) but in a handover
+        arms.insert(
+            0,
+            "WHEN v.kind = 'student' AND v.given_name = 'one_letter' AND v.lifecycle <> 'handover' "
+            f"THEN {int(WEIGHTS['student']['given_name']['differ'])}",
+        )
         arms.insert(
             0,
             "WHEN v.kind = 'student' AND v.given_name = 'missing' AND v.birth_date = 'exact' "
@@ -327,58 +427,125 @@ def guard_sql() -> str:
 
     Twins (and siblings born the same day) share family name, birth date, school, grade and
     guardians: a student pair whose given names clearly differ while birth date and family name
-    agree is never the same child. Two guardians with clearly different given names are two
-    people (the parents of one household share phone, e-mail and children). And a pair that
-    agrees on nothing but names is not proposed.
+    agree is never the same child, and neither is a pair that was in the feed at once (twins
+    coexist) with different given names and one family name. Two guardians with clearly
+    different given names are two people (the parents of one household share phone, e-mail and
+    children). And a pair that agrees on nothing but names is not proposed.
+
+    The twin guard yields to what twins never share: an identifier (see _identified), or a
+    re-keyed record (one left the feed as the other arrived) whose given name lost or gained a
+    letter (Jamal/Jama, Maya/May).
     """
     same_name = "('exact', 'close', 'nickname', 'swapped', 'partial')"
+    family = "v.family_name IN ('exact', 'close', 'partial')"
     twins = f"""(v.given_name NOT IN {same_name} AND v.given_name <> 'missing'
                 AND (v.kind = 'guardian'
-                     OR (v.birth_date = 'exact' AND v.family_name IN ('exact', 'close', 'partial'))))"""
-    return f"({twins} OR NOT {_corroborated()})"
+                     OR (v.birth_date = 'exact' AND {family})
+                     OR (v.lifecycle = 'coexist' AND {family})))"""
+    excused = f"(v.kind = 'student' AND ({_identified()} OR {_rekeyed_name()}))"
+    return f"(({twins} AND NOT {excused}) OR NOT {_corroborated()})"
+
+
+def _identified() -> str:
+    """Students: the same school e-mail, student number, id of userIds or personal mobile, and no
+    identifier that contradicts it (twins with different e-mails are two children). A re-keyed
+    record has a new student number and userIds, so those may differ across a handover."""
+    return """((v.student_number = 'exact' OR v.email = 'exact' OR v.user_ids = 'exact'
+                OR v.phone = 'exact')
+               AND v.email <> 'differ'
+               AND (v.lifecycle = 'handover'
+                    OR (v.student_number <> 'differ' AND v.user_ids <> 'differ')))"""
+
+
+def _rekeyed_name() -> str:
+    """A re-keyed record whose given name lost or gained one letter."""
+    return "(v.lifecycle = 'handover' AND v.given_name = 'one_letter')"
 
 
 def _corroborated() -> str:
     """Names alone are not enough: in a large district even rare full names recur. A student pair
-    also needs its birth date, student number, e-mail, phone, a guardian contact or the school to
-    agree; a guardian pair its e-mail, phone or a child."""
+    also needs its birth date, an identifier, a phone, a guardian contact, the school or a
+    handover to agree; a guardian pair its e-mail, phone or a child."""
     return """(CASE v.kind
         WHEN 'student' THEN v.birth_date IN ('exact', 'day_month_swapped', 'partial')
-            OR v.student_number = 'exact' OR v.email = 'exact' OR v.phone = 'exact'
-            OR v.guardians = 'exact' OR v.school = 'exact'
+            OR v.student_number = 'exact' OR v.email = 'exact' OR v.user_ids = 'exact'
+            OR v.phone IN ('exact', 'partial') OR v.guardians = 'exact' OR v.school = 'exact'
+            OR v.lifecycle = 'handover'
         ELSE v.email = 'exact' OR v.phone = 'exact' OR v.students = 'exact' END)"""
 
 
-def score_pairs(db: Database, kind: str, threshold: int = THRESHOLD, append: bool = False) -> int:
-    """Score the pairs of one kind; keep those at the threshold or above that the guard allows
-    (the first call creates the scored table, later ones append to it)."""
+def _twins_rekeyed() -> str:
+    """Twin-like pairs let through only by the re-keyed-name rule (see _keep_best_rekeyed)."""
+    same_name = "('exact', 'close', 'nickname', 'swapped', 'partial')"
+    return f"""(v.kind = 'student' AND v.given_name NOT IN {same_name} AND v.given_name <> 'missing'
+        AND NOT {_identified()} AND {_rekeyed_name()})"""
+
+
+def _keep_best_rekeyed(db: Database, kind: str) -> None:
+    """A re-keyed record has one new record. Twins re-keyed the same night look like handovers
+    to each other (old Julian, new Julia), and so do two namesakes re-keyed the same night: a
+    handover pair (or one let through by the re-keyed-name rule) stays only when neither record
+    has a better pair (its own new record)."""
+    db.execute(
+        f"""
+        DELETE FROM {SCORED}
+        WHERE kind = ? AND (rekeyed_only OR evidence.lifecycle = 'handover') AND EXISTS (
+            SELECT 1 FROM {SCORED} o
+            WHERE o.kind = {SCORED}.kind AND o.points > {SCORED}.points
+              AND (o.a IN ({SCORED}.a, {SCORED}.b) OR o.b IN ({SCORED}.a, {SCORED}.b)))
+        """,
+        [kind],
+    )
+
+
+def scored_sql(kind: str, threshold: int = THRESHOLD, all_rows: bool = False) -> str:
+    """The scored pairs of one kind: points, score, evidence, field points. Only those at the
+    threshold or above that the guard allows, or (all_rows, for evaluation) every compared pair
+    with its `guarded` flag."""
     points = {f: _points_expr(f) for f in FIELDS}
     total = " + ".join(f"fp_{f}" for f in FIELDS)
     evidence = ", ".join(f"{sql_literal(f)}: v.{f}" for f in FIELDS)
     field_points = ", ".join(f"{sql_literal(f)}: fp_{f}" for f in FIELDS)
     threshold = int(threshold)
-    db.execute(
-        f"""
-        {f"INSERT INTO {SCORED}" if append else f"CREATE OR REPLACE TEMP TABLE {SCORED} AS"}
+    keep = "true" if all_rows else f"NOT guarded AND {total} >= {threshold}"
+    return f"""
         WITH raw AS MATERIALIZED ({_verdicts_sql(kind)}),
-        v AS (  -- twins' look-alike names: a close given name by a non-slip letter is different
-            SELECT * REPLACE (CASE WHEN given_name = 'close' AND g_rhyme AND birth_date = 'exact'
+        v AS (  -- a misspelt given name is close (COMMON_NAME); else twins' look-alike names: a
+                -- close given name by a non-slip letter is different; so are two given names
+                -- related as nicknames (Emily, Emma) of children with different school e-mails
+            SELECT * REPLACE (CASE WHEN g_misspelt AND email <> 'differ'
+                                        AND given_name IN ('close', 'one_letter', 'differ')
+                                   THEN 'close'
+                                   WHEN birth_date = 'exact'
                                         AND family_name IN ('exact', 'close', 'partial')
-                                   THEN 'differ' ELSE given_name END AS given_name)
+                                        AND ((given_name = 'close' AND g_rhyme)
+                                             OR (given_name = 'nickname' AND nick_both_full
+                                                 AND email = 'differ'))
+                                   THEN 'differ' ELSE given_name END AS given_name,
+                              CASE WHEN family_name = 'differ' AND f_misspelt AND kind = 'student'
+                                   THEN 'close' ELSE family_name END AS family_name)
             FROM raw
         ),
         pts AS (
             SELECT v.*, {", ".join(f"{points[f]} AS fp_{f}" for f in FIELDS)},
-                   {guard_sql()} AS guarded
+                   {guard_sql()} AS guarded, {_twins_rekeyed()} AS rekeyed_only
             FROM v
             LEFT JOIN {FREQ} fg ON fg.kind = v.kind AND fg.field = 'g' AND fg.name = v.a_gp
             LEFT JOIN {FREQ} ff ON ff.kind = v.kind AND ff.field = 'f' AND ff.name = v.a_fp
         )
         SELECT a, b, kind, {total} AS points,
                1.0 / (1.0 + pow(2.0, ({threshold} - ({total})) / 2.0)) AS score,
-               {{{evidence}}} AS evidence, {{{field_points}}} AS field_points
+               {{{evidence}}} AS evidence, {{{field_points}}} AS field_points, rekeyed_only
+               {", guarded" if all_rows else ""}
         FROM pts v
-        WHERE NOT guarded AND {total} >= {threshold}
+        WHERE {keep}
         """
-    )
+
+
+def score_pairs(db: Database, kind: str, threshold: int = THRESHOLD, append: bool = False) -> int:
+    """Score the pairs of one kind; keep those at the threshold or above that the guard allows
+    (the first call creates the scored table, later ones append to it)."""
+    target = f"INSERT INTO {SCORED}" if append else f"CREATE OR REPLACE TEMP TABLE {SCORED} AS"
+    db.execute(f"{target} {scored_sql(kind, threshold)}")
+    _keep_best_rekeyed(db, kind)
     return int(db.one(f"SELECT count(*) FROM {SCORED} WHERE kind = ?", [kind]))

@@ -26,8 +26,10 @@ FIELDS = [
     ("Number", "identifier", "student_number"),
     ("E-mail", "email", "email"),
     ("Phone", "phone", "phone"),
+    ("User ids", "user_ids", "user_ids"),
     ("Guardians", "guardians", "guardians"),
     ("Students", "students", "students"),
+    ("In feed", "feed", "lifecycle"),
     ("SIS id", "sis_id", None),
     ("Status", "status", None),
     ("Origin", "origin", None),
@@ -38,6 +40,11 @@ MARKS = {  # evidence -> (mark, style): the sign and word carry it, colour only 
     "differ": ("≠ differs", "bold red"),
     "missing": ("· missing", "dim"),
 }
+LIFECYCLE_MARKS = {  # the lifecycle's own words: a handover is no "same", twins are together
+    "handover": ("⇄ re-keyed", "green"),
+    "coexist": ("∥ together", "yellow"),
+    "apart": ("· apart", "dim"),
+}
 UNAVAILABLE = (
     "Duplicate detection is not available: the engine this UI talks to has no duplicates "
     "operations (duplicates_list). Update Roster Sync (or the daemon) to review duplicates here; "
@@ -45,7 +52,20 @@ UNAVAILABLE = (
 )
 
 
+def feed_runs(side: Any) -> str:
+    """When a record was in the feed: 'arrived run 3, left run 12', 'arrived run 3', or
+    'hand-made' (read across both sides: one left as the other arrived, or both there at once)."""
+    arrived, left = getattr(side, "arrived_run", None), getattr(side, "left_run", None)
+    if arrived is None:
+        return "hand-made" if side.origin == "hand" else "–"
+    return (
+        f"arrived run {arrived}, left run {left}" if left is not None else f"arrived run {arrived}"
+    )
+
+
 def side_value(side: Any, attribute: str) -> str:
+    if attribute == "feed":
+        return feed_runs(side)
     value = getattr(side, attribute, None)
     if isinstance(value, list):
         return ", ".join(value) if value else "–"
@@ -59,7 +79,7 @@ def why(candidate: Any) -> Text:
     parts = sorted(points.items(), key=lambda kv: -abs(kv[1]))
     text = Text("Why: ", style="bold")
     shown = [
-        f"{field.replace('_', ' ')} {detail.get(field, '')} {value:+d}"
+        f"{field.replace('_', ' ')} {detail.get(field, '').replace('_', ' ')} {value:+d}"
         for field, value in parts
         if value
     ]
@@ -93,7 +113,9 @@ class DuplicatesScreen(RosterScreen):
     HELP = (
         "Pairs of records that may be the same person, best first. Each field is marked: "
         "= same, ≈ close (a nickname, swapped names, a typo, day and month swapped), ≠ differs, "
-        "· missing. l merges keeping the left record, r keeping the right, once you confirm "
+        "· missing. In feed says when each record was in the feed: ⇄ re-keyed when one left as "
+        "the other arrived (a SIS that re-issued an id), ∥ together when both were in it at once "
+        "(as twins are). l merges keeping the left record, r keeping the right, once you confirm "
         "(y or Enter; the other's links, classes and history move to it); n marks them as not "
         "the same person (never proposed again); s skips for now; u undoes the last merge. The "
         "next pair comes up at once."
@@ -188,11 +210,16 @@ class DuplicatesScreen(RosterScreen):
                 continue
             if attribute == "students" and c.record_kind == "student":
                 continue
+            if attribute == "feed" and c.record_kind != "student":
+                continue  # the lifecycle is weighed for students only
             verdict = c.evidence.get(field) if field else None
             left, right = side_value(c.left, attribute), side_value(c.right, attribute)
             if left == right == "–" and verdict in (None, "missing"):
                 continue  # neither record has it: nothing to compare
             word, style = MARKS.get(verdict or "", ("", ""))
+            if field == "lifecycle":
+                detail = (getattr(c, "evidence_detail", {}) or {}).get(field)
+                word, style = LIFECYCLE_MARKS.get(detail or "", (word, style))
             if verdict == "missing" and "–" not in (left, right):
                 word = "· not used"  # both have it, but the score does not weigh it here
             mark = Text(word, style=style)

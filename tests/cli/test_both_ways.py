@@ -143,8 +143,8 @@ SESSIONS: dict[str, list[list[str]]] = {
     "duplicates": [
         ["duplicates", "list", "--limit", "3"],
         ["duplicates", "list", "--kind", "student", "--json"],
-        ["duplicates", "merge", "--candidate", "2", "--keep", "116"],
-        ["duplicates", "skip", "1"],
+        ["duplicates", "merge", "--candidate", "1", "--keep", "116"],
+        ["duplicates", "skip", "2"],
         ["duplicates", "reject", "--candidate", "3"],
         ["duplicates", "list", "--all", "--limit", "4"],
         ["duplicates", "undo", "--last"],

@@ -92,7 +92,8 @@ def test_archive_unsynced_without_yes_prints_the_dry_run_and_how_to_confirm(cli,
 
 
 def test_duplicates_list_shows_the_phones_the_score_compared(cli, sync, tiny):
-    """Phone counts toward the score, so both records' phones are on the row that says so."""
+    """Phone counts toward the score, so both records' phones are on the row that says so (one's
+    mobile is the other's home number: a family phone, partial evidence)."""
     tiny.row("users.csv", "stu-2")["sms"] = "503-555-0101"
     add_student_like(
         tiny, "stu-2", "stu-20", identifier="S20", email="", sms="", phone="503-555-0101"
@@ -102,4 +103,47 @@ def test_duplicates_list_shows_the_phones_the_score_compared(cli, sync, tiny):
     code, out, _ = cli("duplicates", "list")
     assert code == 0
     phone = next(line.split() for line in out.splitlines() if line.strip().startswith("phone"))
-    assert phone == ["phone", "503-555-0101", "(mobile)", "503-555-0101", "(home)", "exact", "(+3)"]
+    assert phone == [
+        "phone",
+        "503-555-0101",
+        "(mobile)",
+        "503-555-0101",
+        "(home)",
+        "partial",
+        "(+3)",
+    ]
+
+
+def test_duplicates_list_shows_the_ids_and_the_lifecycle_the_score_used(cli, sync, tiny):
+    """A re-keyed student: the shared state id, each record's runs and the handover in words,
+    in --json and in text."""
+    from tests.duplicates.test_evidence_twins_never_share import rekey
+
+    tiny.row("users.csv", "stu-1").update(givenName="Jamal", userIds="{StateID:77123}")
+    first = sync.apply(tiny)
+    rekey(tiny, "stu-1", "stu-1-new", givenName="Jama", identifier="S1N", email="")
+    second = sync.apply(tiny, override=True)
+    sync.engine.db.close()
+    code, out, _ = cli("duplicates", "list", "--json")
+    assert code == 0
+    [candidate] = json.loads(out)
+    assert candidate["evidence_detail"]["user_ids"] == "exact"
+    assert candidate["evidence_detail"]["lifecycle"] == "handover"
+    assert candidate["evidence"]["lifecycle"] == "agree"
+    assert candidate["field_points"]["lifecycle"] > 0
+    old, new = candidate["left"], candidate["right"]
+    assert (old["user_ids"], new["user_ids"]) == ("{StateID:77123}", "{StateID:77123}")
+    assert (old["arrived_run"], old["left_run"]) == (first.run_id, second.run_id)
+    assert (new["arrived_run"], new["left_run"]) == (second.run_id, None)
+    assert candidate["lifecycle"] == (
+        f"#{old['user_id']} left the feed in run {second.run_id}; "
+        f"#{new['user_id']} arrived in run {second.run_id}"
+    )
+    code, out, _ = cli("duplicates", "list")
+    assert code == 0
+    feed = next(line for line in out.splitlines() if line.strip().startswith("in the feed"))
+    ids = next(line for line in out.splitlines() if line.strip().startswith("user ids"))
+    assert f"arrived run {first.run_id}, left run {second.run_id}" in feed
+    assert feed.endswith("handover (+6)")
+    assert ids.endswith("exact (+10)")
+    assert candidate["lifecycle"] in out

@@ -69,12 +69,33 @@ async def test_the_duplicates_screen_shows_the_phones_it_scored(demo_engine: Eng
         await press(pilot, "4")
         screen = app.screen
         assert isinstance(screen, DuplicatesScreen)
+        while screen.candidates[0].evidence["phone"] != "agree":  # the first pair with phones
+            await press(pilot, "s")
         pair = screen.candidates[0]
         assert pair.evidence["phone"] == "agree" and pair.field_points["phone"] > 0
         mark, left, right = pair_rows(screen)["Phone"]
         assert mark == "= same"
         assert left == pair.left.phone and right == pair.right.phone  # whole, wrapped if long
         assert "(home)" in left and "(mobile)" in right
+
+
+async def test_the_duplicates_screen_shows_the_ids_and_when_each_record_was_in_the_feed(
+    demo_engine: Engine,
+) -> None:
+    """Jonathan and Jon Smith: both in the feed since run 1 (as twins would be), userIds apart."""
+    app = make_app(demo_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "4")
+        screen = app.screen
+        assert isinstance(screen, DuplicatesScreen)
+        pair = screen.candidates[0]
+        assert pair.evidence_detail["lifecycle"] == "coexist"
+        rows = pair_rows(screen)
+        mark, left, right = rows["In feed"]
+        assert mark == "∥ together"
+        assert (left, right) == (f"arrived run {pair.left.arrived_run}",) * 2
+        mark, left, right = rows["User ids"]
+        assert (left, right) == (pair.left.user_ids, pair.right.user_ids)
 
 
 async def test_a_merge_asks_first_and_names_the_survivor(demo_engine: Engine) -> None:
