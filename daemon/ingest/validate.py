@@ -267,7 +267,7 @@ class Validator:
         parts = []
         target_ctx = self.files.get(target)
         if target_ctx is not None:
-            where = f"WHERE {target_filter}" if target_filter else ""
+            where = self._target_where(target, target_ctx, target_filter)
             parts.append(f"SELECT {target_ctx.id_column} AS id FROM {target_ctx.table} {where}")
         if target_ctx is None or target_ctx.mode == "delta":
             directory = self.directory_ids(target)
@@ -276,6 +276,22 @@ class Validator:
             elif target_ctx is None:
                 return None
         return " UNION ".join(parts)
+
+    def _target_where(self, target: str, target_ctx: FileContext, target_filter: str | None) -> str:
+        """The rows of the target file a reference may name. A user's role is in users.csv in
+        1.1 but in roles.csv in 1.2 (some 1.2 exporters still send both): either one counts."""
+        if not target_filter:
+            return ""
+        roles = self.files.get("roles")
+        if target != "users" or roles is None or "role" not in roles.staged.header.names:
+            return f"WHERE {target_filter}"
+        in_roles = (
+            f"{target_ctx.id_column} IN (SELECT {sql_ident('userSourcedId')} FROM {roles.table}"
+            f" WHERE {target_filter})"
+        )
+        if "role" in target_ctx.staged.header.names:
+            return f"WHERE ({target_filter}) OR {in_roles}"
+        return f"WHERE {in_roles}"
 
     def _reference(self, ctx: FileContext, ref: Reference) -> None:
         if ref.column not in ctx.staged.header.names:

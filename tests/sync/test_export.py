@@ -113,3 +113,28 @@ def test_an_11_export_synced_back_plans_nothing(sync, tiny, tmp_path):
     run = sync.plan(tmp_path / "export")
     assert run.rows.error == 0, sync.issues(run, "ERROR")
     assert run.total_changes() == 0, run.changes
+
+
+def test_a_12_drop_names_its_students_in_guardians_and_attributes_by_roles_csv(sync, drop12):
+    """1.2 keeps a user's role in roles.csv, not users.csv: a guardians.csv or
+    student_attributes.csv row naming a student is good (it was an error once)."""
+    (drop12 / "guardians.csv").write_text(
+        "sourcedId,status,dateLastModified,studentSourcedId,relationship,givenName,familyName,"
+        "email,sms,phone,language\n"
+        "gf-1,,,stu-5001,guardian,Robin,Lindqvist,robin@example.net,,,en\n"
+    )
+    (drop12 / "student_attributes.csv").write_text(
+        "studentSourcedId,name,value\nstu-5001,bus_route,12\n"
+    )
+    manifest = drop12 / "manifest.csv"
+    manifest.write_text(
+        manifest.read_text()
+        .replace("file.guardians,absent", "file.guardians,bulk")
+        .replace("file.student_attributes,absent", "file.student_attributes,bulk")
+    )
+    run = sync.plan(drop12)
+    assert [i["message"] for i in sync.issues(run, "ERROR")] == []
+    assert sync.issues(run, "WARNING") == []
+    linked = sync.changes(run, "guardian_links", "create")
+    assert ("guardians.csv", 2) in [(c["source_file"], c["source_line"]) for c in linked]
+    assert len(sync.changes(run, "student_attributes", "create")) == 1
