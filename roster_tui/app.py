@@ -254,11 +254,12 @@ class RosterApp(App[None]):
             if request.force or not is_blackout_refusal(exc):
                 return
             forced = replace(request, force=True)
+            why = describe_error(exc)[1].split("; pass --force")[0]  # the CLI's hint aside
             self.push_screen(
                 ConfirmScreen(
                     "Plan during the blackout?",
-                    f"{describe_error(exc)[1]}\n\nPlanning {path} anyway is recorded in the "
-                    "audit log; nothing changes in the directory until the run is approved.",
+                    f"{why[:1].upper()}{why[1:]}.\n\nPlanning {path} anyway is recorded in "
+                    "the audit log; nothing changes in the directory until the run is approved.",
                     "Plan anyway",
                 ),
                 lambda yes: self._plan(screen, forced, kind) if yes else None,

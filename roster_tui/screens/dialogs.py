@@ -325,8 +325,8 @@ class PlanDropScreen(ModalScreen[PlanRequest | None]):
         if self.blackout:
             parts.append(
                 Text(
-                    f"Blackout: {self.blackout}; nothing is synced. Plan a drop now only if it "
-                    "cannot wait: tick the box, and the audit log records that you did.",
+                    f"{self.blackout[:1].upper()}{self.blackout[1:]}: nothing is synced. To plan "
+                    "a drop all the same, tick the box below (the audit log records it).",
                     style="bold",
                 )
             )
@@ -339,9 +339,8 @@ class PlanDropScreen(ModalScreen[PlanRequest | None]):
         )
         parts.append(
             Text(
-                "Schools: for a school-level upload, the SIS ids of its schools (comma or space "
-                "separated). Other schools' records are then never archived for being absent. "
-                "Empty: the whole district (or the schools the drop's manifest names).",
+                "Schools: the SIS ids a school-level upload speaks for (other schools are left "
+                "alone); empty: the whole district, or the schools in the drop's manifest.",
                 style="dim",
             )
         )
