@@ -241,15 +241,23 @@ class RosterApp(App[None]):
             kind = source_kind if of and request.path == of.source else None
             self._plan(screen, request, kind)
 
-        # status failing (the daemon gone, say) still opens the dialog: planning says why
-        run_call(screen, lambda engine: engine.status(), then=ask, failed=lambda _: ask(None))
+        # status failing (the daemon gone, say) still opens the dialog, and planning says why;
+        # its own group: a reload of the screen neither cancels it nor is cancelled by it
+        run_call(
+            screen,
+            lambda engine: engine.status(),
+            then=ask,
+            failed=lambda _: ask(None),
+            group="plan-dialog",
+        )
 
     def _plan(self, screen: RosterScreen, request: PlanRequest, kind: str | None) -> None:
         path = request.path
 
         def refused(exc: Exception) -> None:
-            """A blackout the dialog did not offer to override (it began since, or the daemon's
-            day differs): say so, and ask before planning anyway."""
+            """Refused for a blackout (the box left unticked, or a blackout the dialog did not
+            know of: set since, or the daemon's day differs): say so, and ask before planning
+            anyway with the same path and schools."""
             self.show_error(exc)
             if request.force or not is_blackout_refusal(exc):
                 return
