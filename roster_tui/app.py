@@ -6,6 +6,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -17,13 +18,19 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import WorkerCancelled
 
-from daemon.models import Run
+from daemon.models import Run, Status
 from roster_tui.commands import RosterCommands
-from roster_tui.gateway import Gateway, describe_error
+from roster_tui.gateway import Gateway, describe_error, is_blackout_refusal
 from roster_tui.screens.archived import ArchivedScreen
-from roster_tui.screens.base import RosterScreen
+from roster_tui.screens.base import RosterScreen, run_call
 from roster_tui.screens.conflicts import ConflictsScreen
-from roster_tui.screens.dialogs import ConfirmRunScreen, PlanDropScreen, open_run_ids
+from roster_tui.screens.dialogs import (
+    ConfirmRunScreen,
+    ConfirmScreen,
+    PlanDropScreen,
+    PlanRequest,
+    open_run_ids,
+)
 from roster_tui.screens.directory import DirectoryScreen
 from roster_tui.screens.duplicates import DuplicatesScreen
 from roster_tui.screens.help import HelpScreen
@@ -217,22 +224,62 @@ class RosterApp(App[None]):
 
     # ---------------------------------------------------------------- planning
     def plan_drop(self, screen: RosterScreen, of: Run | None) -> None:
-        """Plan a drop (a new path, or a run's drop again) with a progress bar."""
+        """Plan a drop (a new path, or a run's drop again, for the same schools) with a progress
+        bar. Today's blackout, if any, is read first: the dialog then offers to plan anyway."""
         source = of.source if of else (self.recent_runs[0].source if self.recent_runs else "")
         source_kind = of.source_kind if of and of.source_kind != "folder" else None
+        schools = list(of.scope) if of else []
 
-        def answered(path: str | None) -> None:
-            if not path:
+        def ask(status: Status | None) -> None:
+            blackout = status.blackout if status is not None else None
+            dialog = PlanDropScreen(source, of, blackout=blackout, schools=schools)
+            self.push_screen(dialog, answered)
+
+        def answered(request: PlanRequest | None) -> None:
+            if request is None:
                 return
-            kind = source_kind if of and path == of.source else None
-            screen.write(
-                lambda engine: engine.plan_source(path, kind),
-                busy=f"Planning {short_source(path)}…",
-                progress=True,
-                then=self._planned,
+            kind = source_kind if of and request.path == of.source else None
+            self._plan(screen, request, kind)
+
+        # status failing (the daemon gone, say) still opens the dialog, and planning says why;
+        # its own group: a reload of the screen neither cancels it nor is cancelled by it
+        run_call(
+            screen,
+            lambda engine: engine.status(),
+            then=ask,
+            failed=lambda _: ask(None),
+            group="plan-dialog",
+        )
+
+    def _plan(self, screen: RosterScreen, request: PlanRequest, kind: str | None) -> None:
+        path = request.path
+
+        def refused(exc: Exception) -> None:
+            """Refused for a blackout (the box left unticked, or a blackout the dialog did not
+            know of: set since, or the daemon's day differs): say so, and ask before planning
+            anyway with the same path and schools."""
+            self.show_error(exc)
+            if request.force or not is_blackout_refusal(exc):
+                return
+            forced = replace(request, force=True)
+            why = describe_error(exc)[1].split("; pass --force")[0]  # the CLI's hint aside
+            self.push_screen(
+                ConfirmScreen(
+                    "Plan during the blackout?",
+                    f"{why[:1].upper()}{why[1:]}.\n\nPlanning {path} anyway is recorded in "
+                    "the audit log; nothing changes in the directory until the run is approved.",
+                    "Plan anyway",
+                ),
+                lambda yes: self._plan(screen, forced, kind) if yes else None,
             )
 
-        self.push_screen(PlanDropScreen(source, of), answered)
+        screen.write(
+            lambda engine: engine.plan_source(path, kind, request.force, request.schools),
+            busy=f"Planning {short_source(path)}…",
+            progress=True,
+            then=self._planned,
+            failed=refused,
+        )
 
     def _planned(self, run: Run) -> None:
         counts = "; ".join(f"{v.lower()} {w}" for v, w in op_lines(run)) or "no changes"

@@ -39,6 +39,14 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
     return title, message.splitlines()[0]
 
 
+def is_blackout_refusal(exc: BaseException) -> bool:
+    """The engine refused to plan because today is in a blackout (and it was not forced): the
+    RunError that says so, embedded or from the daemon's socket (known there by its kind)."""
+    kind = getattr(exc, "type", None) or type(exc).__name__
+    message = str(exc)
+    return kind == "RunError" and "blackout" in message and "--force" in message
+
+
 class Gateway:
     """Wraps a client (an `Engine`, the per-call embedded engine or a `SocketClient`: the same
     operations, typed by `EngineClient`). Screens pass an operation on the client,

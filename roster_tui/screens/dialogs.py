@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from rich.console import Group, RenderableType
@@ -12,9 +13,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Checkbox, Input, Static
 
 from daemon.models import Page, Run
+from daemon.sync.scope import parse_scope
 from roster_tui.widgets.chrome import Field, Plain
 from roster_tui.words import (
     KIND_NAMES,
@@ -26,6 +28,7 @@ from roster_tui.words import (
 )
 
 OVERRIDE_WORD = "OVERRIDE"
+BLACKOUT_FORCE = "Run despite the blackout (audited)"
 
 
 def dialog_buttons(confirm: str, variant: str = "primary") -> Horizontal:
@@ -265,35 +268,83 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class PlanDropScreen(ModalScreen[str | None]):
-    """Asks which drop to plan (a folder or ZIP). Planning changes nothing in the directory."""
+@dataclass(frozen=True)
+class PlanRequest:
+    """What the plan dialog asks for: the drop, the schools it speaks for (none: the whole
+    district, or the schools its manifest names) and whether to plan despite a blackout."""
+
+    path: str
+    schools: list[str] = field(default_factory=list)
+    force: bool = False
+
+
+class PlanDropScreen(ModalScreen[PlanRequest | None]):
+    """Asks which drop to plan (a folder or ZIP), for which schools, and on a blackout day
+    whether to plan it all the same. Planning changes nothing in the directory."""
 
     AUTO_FOCUS = "#path"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, source: str = "", replan_of: Run | None = None) -> None:
+    def __init__(
+        self,
+        source: str = "",
+        replan_of: Run | None = None,
+        blackout: str | None = None,
+        schools: list[str] | None = None,
+    ) -> None:
         super().__init__(classes="dialog-screen")
         self.source = source
         self.replan_of = replan_of
+        self.blackout = blackout  # why nothing is synced today (Status.blackout), if it is not
+        self.schools = schools or []
 
     def compose(self) -> ComposeResult:
         title = (
             f"Plan run {self.replan_of.run_id}'s drop again" if self.replan_of else "Plan a drop"
         )
-        with Vertical(id="dialog", classes="-small"):
+        with Vertical(id="dialog", classes="-small -blackout" if self.blackout else "-small"):
             yield Plain(title, id="dialog-title")
             with VerticalScroll(id="dialog-body"):
-                yield Plain(
-                    "A folder or ZIP of OneRoster CSV files. Planning loads and checks every row "
-                    "and works out the changes with the current settings; nothing in the "
-                    "directory changes until you approve the run.",
-                    id="consequences",
-                )
+                yield Plain(self.body(), id="consequences")
             yield Field(
                 self.source, placeholder="path to a folder or .zip", id="path", compact=True
             )
+            yield Field(
+                ", ".join(self.schools),
+                placeholder="schools: SIS ids (empty: the whole district)",
+                id="schools",
+                compact=True,
+            )
+            if self.blackout:
+                yield Checkbox(BLACKOUT_FORCE, id="force", compact=True)
             yield Plain("", id="problem")
             yield dialog_buttons("Plan (enter)")
+
+    def body(self) -> Group:
+        parts: list[RenderableType] = []
+        if self.blackout:
+            parts.append(
+                Text(
+                    f"{self.blackout[:1].upper()}{self.blackout[1:]}: nothing is synced. To plan "
+                    "a drop all the same, tick the box below (the audit log records it).",
+                    style="bold",
+                )
+            )
+        parts.append(
+            Text(
+                "A folder or ZIP of OneRoster CSV files. Planning loads and checks every row and "
+                "works out the changes with the current settings; nothing in the directory "
+                "changes until you approve the run."
+            )
+        )
+        parts.append(
+            Text(
+                "Schools: the SIS ids a school-level upload speaks for (other schools are left "
+                "alone); empty: the whole district, or the schools in the drop's manifest.",
+                style="dim",
+            )
+        )
+        return Group(*parts)
 
     @on(Button.Pressed, "#confirm")
     @on(Input.Submitted)
@@ -301,8 +352,11 @@ class PlanDropScreen(ModalScreen[str | None]):
         path = self.query_one("#path", Input).value.strip()
         if not path:
             self.query_one("#problem", Static).update("Give the path of a drop.")
+            self.query_one("#path").focus()
             return
-        self.dismiss(path)
+        schools = parse_scope(self.query_one("#schools", Input).value)
+        force = bool(self.blackout) and self.query_one("#force", Checkbox).value
+        self.dismiss(PlanRequest(path, schools, force))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

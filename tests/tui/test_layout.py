@@ -7,11 +7,11 @@ from typing import Any
 
 from textual.geometry import Region
 from textual.widget import Widget
-from textual.widgets import Button, Input
+from textual.widgets import Button, Checkbox, Input
 from textual.widgets._data_table import ColumnKey
 
 from daemon.service.engine import Engine
-from roster_tui.screens.dialogs import ConfirmRunScreen
+from roster_tui.screens.dialogs import ConfirmRunScreen, PlanDropScreen
 from roster_tui.screens.runs import RunsScreen
 from roster_tui.widgets.changes_panel import ChangesPanel
 from roster_tui.widgets.chrome import NavBar, NoticeLine
@@ -79,6 +79,21 @@ async def test_at_60x15_every_field_and_button_of_the_override_dialog_is_in_view
         assert dialog.query_one("#reason", Input).value == "checked with the SIS team"
         await press(pilot, "enter")
     assert demo_engine.get_run(3).status == "applied"
+
+
+async def test_at_60x15_the_plan_dialog_on_a_blackout_day_shows_every_field(
+    demo_engine: Engine,
+) -> None:
+    demo_engine.settings_set("blackout_dates", "2000-01-01..2099-12-31")
+    app = make_app(demo_engine)
+    async with app.run_test(size=(60, 15)) as pilot:
+        await press(pilot, "n")
+        dialog = app.screen
+        assert isinstance(dialog, PlanDropScreen)
+        parts = [*dialog.query(Input), *dialog.query(Checkbox), *dialog.query(Button)]
+        assert len(parts) == 5  # path, schools, the blackout box, Plan, Cancel
+        for part in [*parts, dialog.query_one("#dialog-title")]:
+            assert seen(part), part
 
 
 async def test_at_60_columns_the_nav_bar_keeps_every_screen(demo_engine: Engine) -> None:

@@ -1,10 +1,23 @@
 """Issue 17 in the review UI: withheld archives wait and w decides them; u plans the revert of
-an applied run; a school-level upload shows its scope."""
+an applied run; a school-level upload shows its scope and is planned from the plan dialog; on a
+blackout day the plan dialog plans only when told to, and the audit log says so."""
 
 from __future__ import annotations
 
+import json
+from datetime import date, timedelta
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import Checkbox, Input
+
 from daemon.service.engine import Engine
-from roster_tui.screens.dialogs import ConfirmScreen, WithheldDecisionScreen
+from roster_tui.screens.dialogs import (
+    BLACKOUT_FORCE,
+    ConfirmScreen,
+    PlanDropScreen,
+    WithheldDecisionScreen,
+)
 from roster_tui.screens.run_detail import RunDetailScreen
 from tests.tui.conftest import SAMPLE, make_app, notices_of, press, text_of, type_text
 
@@ -73,3 +86,106 @@ async def test_a_school_level_upload_shows_its_scope(demo_engine: Engine) -> Non
         assert "schools sch-oak" in text_of(app.screen.query_one("#run-title"))
         summary = " ".join(text_of(app.screen.query_one("#summary-text")).split())
         assert "School-level upload for sch-oak" in summary
+
+
+# ---------------------------------------------------------------- the plan dialog
+async def _plan_dialog(pilot: Pilot[Any], path: str) -> PlanDropScreen:
+    """n opens the plan dialog on the Runs screen, typing goes to the path: put `path` there."""
+    await press(pilot, "n")
+    dialog = pilot.app.screen
+    assert isinstance(dialog, PlanDropScreen)
+    field = dialog.query_one("#path", Input)
+    assert pilot.app.focused is field
+    field.value = path
+    return dialog
+
+
+def _blackout_today(engine: Engine) -> str:
+    """A blackout from yesterday to tomorrow (so a test running over midnight is still in it)."""
+    today = date.today()
+    span = f"{today - timedelta(days=1)}..{today + timedelta(days=1)}"
+    engine.settings_set("blackout_dates", span)
+    return span
+
+
+def _forced_plans(engine: Engine) -> list[dict[str, Any]]:
+    rows = engine.db.rows("SELECT details FROM audit_log WHERE action = 'run.blackout.force'")
+    return [json.loads(r[0]) for r in rows]
+
+
+async def test_a_school_level_upload_is_planned_from_the_plan_dialog(demo_engine: Engine) -> None:
+    app = make_app(demo_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await _plan_dialog(pilot, str(SAMPLE / "day2"))
+        assert not dialog.query(Checkbox)  # no blackout today: nothing to force
+        await press(pilot, "tab")
+        assert app.focused is dialog.query_one("#schools")
+        await type_text(pilot, "sch-oak")
+        await press(pilot, "enter")
+        screen = app.screen
+        assert isinstance(screen, RunDetailScreen) and screen.run is not None
+        assert screen.run.scope == ["sch-oak"]
+        assert "schools sch-oak" in text_of(screen.query_one("#run-title"))
+    assert demo_engine.get_run(screen.run.run_id).scope == ["sch-oak"]
+
+
+async def test_planning_a_scoped_run_again_keeps_its_schools(demo_engine: Engine) -> None:
+    demo_engine.plan_source(str(SAMPLE / "day2"), None, False, ["sch-oak", "sch-elm"])
+    app = make_app(demo_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "p")  # the newest run, planned again
+        dialog = app.screen
+        assert isinstance(dialog, PlanDropScreen)
+        assert dialog.query_one("#schools", Input).value == "sch-oak, sch-elm"
+
+
+async def test_on_a_blackout_day_planning_is_refused_unless_forced(demo_engine: Engine) -> None:
+    span = _blackout_today(demo_engine)
+    runs_before = len(demo_engine.list_runs())
+    app = make_app(demo_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await _plan_dialog(pilot, str(SAMPLE / "day2"))
+        said = " ".join(text_of(dialog.query_one("#consequences")).split())
+        assert f"is in the blackout {span}: nothing is synced" in said
+        force = dialog.query_one("#force", Checkbox)
+        assert str(force.label) == BLACKOUT_FORCE and not force.value
+        await press(pilot, "enter")  # planned without ticking the box: the engine refuses
+        assert any(f"is in the blackout {span}" in n for n in notices_of(app))
+        assert isinstance(app.screen, ConfirmScreen)  # ... and asks, naming the blackout
+        assert f"in the blackout {span}" in text_of(app.screen.query_one("#consequences"))
+        await press(pilot, "escape")
+    assert len(demo_engine.list_runs()) == runs_before
+    assert _forced_plans(demo_engine) == []
+
+
+async def test_on_a_blackout_day_the_box_plans_anyway_and_is_audited(demo_engine: Engine) -> None:
+    span = _blackout_today(demo_engine)
+    app = make_app(demo_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await _plan_dialog(pilot, str(SAMPLE / "day2"))
+        await press(pilot, "tab", "tab")  # path, schools, then the box
+        assert app.focused is dialog.query_one("#force")
+        await press(pilot, "space", "tab")
+        assert app.focused is dialog.query_one("#confirm")
+        await press(pilot, "enter")
+        screen = app.screen
+        assert isinstance(screen, RunDetailScreen) and screen.run is not None
+        assert screen.run.status in ("planned", "held")
+    (forced,) = _forced_plans(demo_engine)
+    assert forced["source"] == str(SAMPLE / "day2") and forced["why"].endswith(span)
+
+
+async def test_after_a_blackout_refusal_yes_plans_anyway(demo_engine: Engine) -> None:
+    _blackout_today(demo_engine)
+    app = make_app(demo_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await _plan_dialog(pilot, str(SAMPLE / "day2"))
+        await press(pilot, "tab")
+        await type_text(pilot, "sch-oak")
+        await press(pilot, "enter")
+        assert isinstance(app.screen, ConfirmScreen)
+        await press(pilot, "y")
+        screen = app.screen
+        assert isinstance(screen, RunDetailScreen) and screen.run is not None
+        assert screen.run.scope == ["sch-oak"]  # the schools asked for are kept
+    assert len(_forced_plans(demo_engine)) == 1

@@ -134,6 +134,26 @@ def test_plan_dialog(snap_compare, empty_engine: Engine) -> None:
     assert shoot(snap_compare, empty_engine, "n")
 
 
+def _blackout_on_the_fixed_day(engine: Engine) -> None:
+    """The engine's day pinned as the app's clock is, and a blackout around it."""
+    engine.today = lambda: FIXED_NOW.date()  # type: ignore[method-assign]
+    engine.settings_set("blackout_dates", "2026-11-20..2026-11-27")
+
+
+def test_plan_dialog_on_a_blackout_day(snap_compare, empty_engine: Engine) -> None:
+    _blackout_on_the_fixed_day(empty_engine)
+    assert shoot(
+        snap_compare,
+        empty_engine,
+        "n",
+        ("type", "drops/summer.zip"),
+        "tab",
+        ("type", "sch-oak"),
+        "tab",
+        "space",
+    )
+
+
 def test_help(snap_compare, demo_engine: Engine) -> None:
     assert shoot(snap_compare, demo_engine, DOWN_TO_RUN_2, "enter", "question_mark")
 
@@ -148,6 +168,11 @@ def test_runs_at_60x15(snap_compare, demo_engine: Engine) -> None:
 
 def test_override_dialog_at_60x15(snap_compare, demo_engine: Engine) -> None:
     assert shoot(snap_compare, demo_engine, "o", ("type", "OVERRIDE"), "tab", size=SMALL)
+
+
+def test_plan_dialog_on_a_blackout_day_at_60x15(snap_compare, empty_engine: Engine) -> None:
+    _blackout_on_the_fixed_day(empty_engine)
+    assert shoot(snap_compare, empty_engine, "n", "tab", "tab", size=SMALL)
 
 
 def test_detail_held_at_60x15(snap_compare, demo_engine: Engine) -> None:
