@@ -225,7 +225,17 @@ class RosterApp(App[None]):
     # ---------------------------------------------------------------- planning
     def plan_drop(self, screen: RosterScreen, of: Run | None) -> None:
         """Plan a drop (a new path, or a run's drop again, for the same schools) with a progress
-        bar. Today's blackout, if any, is read first: the dialog then offers to plan anyway."""
+        bar. Today's blackout, if any, is read first: the dialog then offers to plan anyway.
+        A revert has no drop to ask about: it is planned again against today's directory."""
+        if of is not None and of.reverted_run is not None:
+            run_id = of.run_id
+            screen.write(
+                lambda engine: engine.replan_run(run_id),
+                busy=f"Planning the revert of run {of.reverted_run} again…",
+                then=self._planned,
+                failed=self.show_error,
+            )
+            return
         source = of.source if of else (self.recent_runs[0].source if self.recent_runs else "")
         source_kind = of.source_kind if of and of.source_kind != "folder" else None
         schools = list(of.scope) if of else []

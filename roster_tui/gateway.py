@@ -40,11 +40,9 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
 
 
 def is_blackout_refusal(exc: BaseException) -> bool:
-    """The engine refused to plan because today is in a blackout (and it was not forced): the
-    RunError that says so, embedded or from the daemon's socket (known there by its kind)."""
-    kind = getattr(exc, "type", None) or type(exc).__name__
-    message = str(exc)
-    return kind == "RunError" and "blackout" in message and "--force" in message
+    """The engine refused to plan because today is in a blackout (and it was not forced),
+    embedded or from the daemon's socket (known there by its kind)."""
+    return (getattr(exc, "type", None) or type(exc).__name__) == "BlackoutDay"
 
 
 class Gateway:

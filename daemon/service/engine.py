@@ -50,7 +50,7 @@ from daemon.sources.config import SourceConfig
 from daemon.sync import queries, revert, runs, withheld
 from daemon.sync.conflicts import resolve_conflicts
 from daemon.sync.export import ExportError, ExportSummary, export_directory
-from daemon.sync.runs import RunError
+from daemon.sync.runs import BlackoutDay, RunError
 from daemon.sync.scope import parse_scope
 
 
@@ -161,7 +161,7 @@ class Engine:
         blackout = self.blackout()
         if blackout is not None:
             if not force:
-                raise RunError(
+                raise BlackoutDay(
                     f"{blackout}: nothing is synced; pass --force to run this drop all the same"
                 )
             audit(

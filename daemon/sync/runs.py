@@ -48,6 +48,12 @@ class RunSuperseded(RunError):
     title = "Run superseded"
 
 
+class BlackoutDay(RunError):
+    """Today is in one of the `blackout_dates`: nothing is planned unless asked to all the same."""
+
+    title = "Blackout day"
+
+
 def workdir_for(db: Database, run_id: int) -> Path:
     return db.path.parent / f"{db.path.name}.work" / f"run_{run_id}"
 

@@ -75,6 +75,18 @@ async def test_an_applied_run_is_reverted_from_its_detail(demo_engine: Engine) -
         assert "reverts run 1" in text_of(new.query_one("#run-title"))
 
 
+async def test_planning_a_revert_again_plans_the_revert_not_a_drop(demo_engine: Engine) -> None:
+    """A revert has no drop to ask about: p plans it again against today's directory."""
+    revert = demo_engine.revert_run(1)
+    app = make_app(demo_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "p")  # the newest run: the revert
+        assert not isinstance(app.screen, PlanDropScreen)
+        again = app.screen
+        assert isinstance(again, RunDetailScreen) and again.run is not None
+        assert again.run.run_id > revert.run_id and again.run.reverted_run == 1
+
+
 async def test_a_school_level_upload_shows_its_scope(demo_engine: Engine) -> None:
     run = demo_engine.plan_source(str(SAMPLE / "day2"), None, False, ["sch-oak"])
     app = make_app(demo_engine)
