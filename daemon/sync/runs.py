@@ -14,7 +14,7 @@ from daemon.db import Database, sql_ident
 from daemon.directory.integrity import violations
 from daemon.directory.open_plans import supersede_open_runs
 from daemon.errors import RosterSyncError
-from daemon.formats.drop import Drop, DropError, open_drop
+from daemon.formats.drop import Convert, Drop, DropError, open_drop
 from daemon.ingest import ingest_drop, run_schema
 from daemon.ingest.header import FileRefused
 from daemon.ingest.issues import store_issues
@@ -71,6 +71,7 @@ def plan_source(
     scope: list[str] | None = None,
     fetch: Fetch | None = None,
     source_name: str | None = None,
+    convert: Convert | None = None,
 ) -> int:
     """Create a run from a folder or ZIP: load, validate, plan. Returns its id (even if failed).
     `scope`: the SIS ids of the schools a school-level upload speaks for.
@@ -84,7 +85,16 @@ def plan_source(
     _PLANNING.add(run_id)
     try:
         return _plan_source(
-            db, run_id, source, actor, source_kind, progress, scope or [], fetch, source_name
+            db,
+            run_id,
+            source,
+            actor,
+            source_kind,
+            progress,
+            scope or [],
+            fetch,
+            source_name,
+            convert,
         )
     finally:
         _PLANNING.discard(run_id)
@@ -104,6 +114,7 @@ def _plan_source(
     scope: list[str],
     fetch: Fetch | None = None,
     source_name: str | None = None,
+    convert: Convert | None = None,
 ) -> int:
     db.execute(
         "INSERT INTO runs (run_id, source, source_kind, status, created_at, created_by, "
@@ -119,7 +130,7 @@ def _plan_source(
             _fetch(db, run_id, fetch)
             timings["fetch"] = round(time.monotonic() - started, 3)
             started = time.monotonic()
-        drop = open_drop(source, workdir, source_kind=source_kind)
+        drop = open_drop(source, workdir, source_kind=source_kind, convert=convert)
         db.execute(
             "UPDATE runs SET source_kind = ?, oneroster_version = ? WHERE run_id = ?",
             [drop.source_kind, drop.version, run_id],
