@@ -83,6 +83,7 @@ class Drop:
     notices: list[str] = field(default_factory=list)
     warnings: list[Notice] = field(default_factory=list)
     extracted_to: Path | None = None
+    converted_from: Path | None = None  # the original files, when `root` is their translation
 
     @property
     def version(self) -> str:
@@ -162,6 +163,7 @@ def open_drop(
         if converted is not None:
             drop = _identify(converted[0], str(path), source_kind or kind)
             drop.warnings += converted[1]
+            drop.converted_from = root
         else:
             drop = _identify(root, str(path), source_kind or kind)
     except DropError:

@@ -434,7 +434,7 @@ def convert(root: Path, workdir: Path) -> tuple[Path, list[Notice]] | None:
     except (UnicodeDecodeError, csv.Error) as exc:
         raise DropError(f"the Clever drop cannot be read as CSV ({exc}); refused") from None
     notices = [
-        Notice(p.file_name, p.line, p.column, p.rule, p.message, "ERROR", p.sourced_id)
+        Notice(p.file_name, p.line, p.column, f"clever-{p.rule}", p.message, "ERROR", p.sourced_id)
         for p in result.problems
     ]
     return target, notices

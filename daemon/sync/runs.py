@@ -25,6 +25,7 @@ from daemon.sync.conflicts import apply_taken_conflicts
 from daemon.sync.context import PlanContext
 from daemon.sync.holds import check_thresholds
 from daemon.sync.plan import PlanWouldBreak, make_plan
+from daemon.sync.retrace import retrace
 from daemon.sync.rollover import find_rekeyed
 from daemon.sync.run_files import record_run_files
 from daemon.sync.scope import MANIFEST_KEY, check_scope, mark_out_of_scope, parse_scope
@@ -161,6 +162,8 @@ def _plan_source(
         for notice in drop.notices:
             ctx.note("drop", notice)
         _plan(db, ctx, progress, timings)
+        if drop.converted_from is not None:
+            retrace(db, run_id, drop.root)
     except (DropError, FileRefused, PlanWouldBreak) as exc:
         _fail(db, run_id, str(exc))
     except Exception as exc:  # an unexpected failure still leaves a failed run, never a half state

@@ -148,3 +148,33 @@ def test_a_oneroster_drop_is_not_taken_for_clever(
 ) -> None:
     run = puller.plan_source(str(clever_district.write(tmp_path / "drops")))
     assert run.status == "planned" and issues(puller, run.run_id) == []
+
+
+def test_every_change_traces_to_its_clever_file_and_line(
+    puller: Engine, files: dict[str, list[dict[str, str]]], tmp_path: Path
+) -> None:
+    run = puller.plan_source(str(write_files(files, tmp_path / "clever")))
+    changes = puller.change_page(run.run_id, limit=1000).items
+    assert changes and all(c.source_file and c.source_line for c in changes)
+
+    # A student's first row, a contact's first row, a student's enrollment row, a school's row.
+    def line(file: str, column: str, value: str) -> int:
+        return 2 + next(i for i, r in enumerate(files[file]) if r[column] == value)
+
+    by_id = {(c.kind, c.sis_id): (c.source_file, c.source_line) for c in changes}
+    assert by_id[("students", "stu-3")] == (
+        "students.csv",
+        line("students.csv", "Student_id", "stu-3"),
+    )
+    assert by_id[("guardians", "gdn-3")] == (
+        "students.csv", line("students.csv", "Contact_sis_id", "gdn-3"),
+    )  # fmt: skip
+    assert by_id[("schools", "sch-b")] == ("schools.csv", line("schools.csv", "School_id", "sch-b"))
+    assert by_id[("staff", "tch-1")] == (
+        "teachers.csv",
+        line("teachers.csv", "Teacher_id", "tch-1"),
+    )
+    enrolled = next(e for e in files["enrollments.csv"] if e["Student_id"] == "stu-4")
+    assert by_id[("enrollments", f"{enrolled['Section_id']}:stu-4")] == (
+        "enrollments.csv", 2 + files["enrollments.csv"].index(enrolled),
+    )  # fmt: skip
