@@ -178,3 +178,46 @@ def test_every_change_traces_to_its_clever_file_and_line(
     assert by_id[("enrollments", f"{enrolled['Section_id']}:stu-4")] == (
         "enrollments.csv", 2 + files["enrollments.csv"].index(enrolled),
     )  # fmt: skip
+
+
+def test_an_update_traces_to_the_clever_row_that_changed(
+    puller: Engine, files: dict[str, list[dict[str, str]]], tmp_path: Path
+) -> None:
+    first = puller.plan_source(str(write_files(files, tmp_path / "one")))
+    puller.apply_run(first.run_id, scan_duplicates=False)
+    rows = files["students.csv"]
+    index = next(i for i, r in enumerate(rows) if r["Student_id"] == "stu-5")
+    for row in rows:
+        if row["Student_id"] == "stu-5":
+            row["Last_name"] = "Renamed"
+    run = puller.plan_source(str(write_files(files, tmp_path / "two")))
+    [change] = puller.change_page(run.run_id, kind="students").items
+    assert (change.op, change.source_file, change.source_line) == (
+        "update", "students.csv", index + 2,
+    )  # fmt: skip
+
+
+def test_a_zip_of_clever_files_is_read_as_clever(
+    puller: Engine, files: dict[str, list[dict[str, str]]], tmp_path: Path
+) -> None:
+    import zipfile
+
+    folder = write_files(files, tmp_path / "clever")
+    archive = tmp_path / "clever.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for path in folder.iterdir():
+            out.write(path, path.name)
+    run = puller.plan_source(str(archive))
+    assert run.status == "planned", run.error
+    assert run.changes["students"]["create"] == 10 and run.changes["guardians"]["create"] == 10
+
+
+def test_a_file_that_is_not_csv_text_refuses_the_drop(
+    puller: Engine, files: dict[str, list[dict[str, str]]], tmp_path: Path
+) -> None:
+    folder = write_files(files, tmp_path / "clever")
+    (folder / "teachers.csv").write_bytes(
+        b"School_id,Teacher_id,First_name,Last_name\n\xff\xfe,x,y,z\n"
+    )
+    run = puller.plan_source(str(folder))
+    assert run.status == "failed" and "cannot be read as CSV" in (run.error or "")
