@@ -216,10 +216,10 @@ class CleverCsv:
         for sid, row in self._identified(name):
             school = row.get("School_id")
             if school not in schools:
-                self.problem(name, row, "School_id",
-                             "reference", f"School_id {school or '(empty)'} is not in schools.csv", sid)  # fmt: skip
-                if school:
-                    school = ""
+                self.problem(name, row, "School_id", "reference",
+                             f"School_id {school or '(empty)'} is not in schools.csv; "
+                             "the person is kept without that school", sid)  # fmt: skip
+                school = ""
             first = people.get(sid)
             if first is None:
                 people[sid] = (row, [school] if school else [])
@@ -239,7 +239,11 @@ class CleverCsv:
         data: dict[str, Any] = {
             "sis_id": sid,
             "schools": schools,
-            "credentials": {"district_username": row.get("Username")},
+            # Staff sign in with their email when the file gives no Username.
+            "credentials": {
+                "district_username": row.get("Username")
+                or (row.get("Staff_email") if role == "staff" else "")
+            },
         }
         if role == "student":
             data.update(student_number=row.get("Student_number"), grade=row.get("Grade"))

@@ -39,8 +39,16 @@ def retrace(db: Database, run_id: int, root: Path) -> None:
         ("conflicts", "source_file", "source_line", ""),
         ("row_issues", "file_name", "line", f"AND x.rule NOT LIKE '{CONVERTED_RULE_PREFIX}%'"),
     ):
+        # A row result's message names its place too ("users.csv line 14: ...").
+        message = (
+            ", message = replace(x.message, x.file_name || ' line ' || x.line, "
+            "t.original_file || ' line ' || t.original_line)"
+            if target == "row_issues"
+            else ""
+        )
         db.execute(
             f"""UPDATE {target} x SET {file_col} = t.original_file, {line_col} = t.original_line
+                       {message}
                 FROM {table} t
                 WHERE x.run_id = ? AND lower(x.{file_col}) = t.file
                   AND x.{line_col} = t.line {extra}""",

@@ -221,3 +221,29 @@ def test_a_file_that_is_not_csv_text_refuses_the_drop(
     )
     run = puller.plan_source(str(folder))
     assert run.status == "failed" and "cannot be read as CSV" in (run.error or "")
+
+
+def test_staff_are_administrators_at_each_of_their_schools(
+    puller: Engine, files: dict[str, list[dict[str, str]]], tmp_path: Path
+) -> None:
+    staff = {"School_id": "sch-a", "Staff_id": "stf-1", "Staff_email": "pat@example.org",
+             "First_name": "Pat", "Last_name": "Kim", "Department": "Office", "Title": "Clerk"}  # fmt: skip
+    files["staff.csv"] = [staff, {**staff, "School_id": "sch-b"}]
+    run = puller.plan_source(str(write_files(files, tmp_path / "clever")))
+    assert run.status == "planned", run.error
+    assert run.changes["staff"]["create"] == 3, issues(puller, run.run_id)
+    puller.apply_run(run.run_id, scan_duplicates=False)
+    [(role, orgs)] = puller.db.rows("SELECT role, org_sis_ids FROM users WHERE sis_id = 'stf-1'")
+    assert (role, orgs) == ("administrator", "sch-a,sch-b")
+
+
+def test_what_the_oneroster_checks_find_is_reported_at_the_clever_file_and_line(
+    puller: Engine, files: dict[str, list[dict[str, str]]], tmp_path: Path
+) -> None:
+    staff = {"School_id": "sch-a", "Staff_id": "stf-1", "Staff_email": "",
+             "First_name": "Pat", "Last_name": "Kim"}  # fmt: skip
+    files["staff.csv"] = [staff]  # no username and no email: the user has no login
+    run = puller.plan_source(str(write_files(files, tmp_path / "clever")))
+    assert [(f, line, m) for f, line, _, _, m in issues(puller, run.run_id)] == [
+        ("staff.csv", 2, "staff.csv line 2: username is required")
+    ]
