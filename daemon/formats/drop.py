@@ -9,6 +9,7 @@ import os
 import shutil
 import stat
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -48,6 +49,13 @@ class Notice:
     column: str | None
     rule: str
     message: str
+    severity: str = "WARNING"  # ERROR for a row of a converted format (a Clever CSV row)
+    sourced_id: str | None = None
+
+
+# Turns a drop in another format (Clever's SFTP CSV) into a OneRoster folder below the workdir,
+# with a result per row of the original files; None when the files are not that format.
+Convert = Callable[[Path, Path], "tuple[Path, list[Notice]] | None"]
 
 
 @dataclass
@@ -75,6 +83,7 @@ class Drop:
     notices: list[str] = field(default_factory=list)
     warnings: list[Notice] = field(default_factory=list)
     extracted_to: Path | None = None
+    converted_from: Path | None = None  # the original files, when `root` is their translation
 
     @property
     def version(self) -> str:
@@ -129,7 +138,11 @@ def hash_file(file: DropFile) -> str:
 
 
 def open_drop(
-    source: str | os.PathLike[str], workdir: Path, *, source_kind: str | None = None
+    source: str | os.PathLike[str],
+    workdir: Path,
+    *,
+    source_kind: str | None = None,
+    convert: Convert | None = None,
 ) -> Drop:
     """Find the drop's files. A ZIP is extracted below `workdir`, refusing anything unsafe."""
     path = Path(source)
@@ -146,7 +159,13 @@ def open_drop(
     else:
         raise DropError(f"{path.name}: not a folder or a ZIP file")
     try:
-        drop = _identify(root, str(path), source_kind or kind)
+        converted = convert(root, workdir) if convert is not None else None
+        if converted is not None:
+            drop = _identify(converted[0], str(path), source_kind or kind)
+            drop.warnings += converted[1]
+            drop.converted_from = root
+        else:
+            drop = _identify(root, str(path), source_kind or kind)
     except DropError:
         if extracted is not None:
             shutil.rmtree(extracted, ignore_errors=True)

@@ -51,7 +51,7 @@ def ingest_drop(
     files = list(drop.files.values())
     ext_terms = drop.version == "1.2"
     notes = [
-        Issue(n.file_name, n.line, None, WARNING, n.column, n.rule, n.message)
+        Issue(n.file_name, n.line, n.sourced_id, n.severity, n.column, n.rule, n.message)
         for n in drop.warnings
     ]
     ignored: list[str] = []

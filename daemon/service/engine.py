@@ -46,6 +46,7 @@ from daemon.settings import (
     load_settings,
     set_setting,
 )
+from daemon.sources import clever_csv
 from daemon.sources.config import SourceConfig
 from daemon.sync import queries, revert, runs, withheld
 from daemon.sync.conflicts import resolve_conflicts
@@ -177,6 +178,7 @@ class Engine:
             source_kind=source_kind,
             progress=self.progress,
             scope=parse_scope(schools),
+            convert=clever_csv.convert,
         )
         return self._after_plan(queries.get_run(self.db, run_id))
 

@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 
 from daemon.formats.drop import DropError, open_drop
+from daemon.sources import clever_csv
 
 ROOT_DROP = "(inbox root)"
 SFTP_ROOT_DROP = "(loose files)"
@@ -497,7 +498,7 @@ def content_hash(path: Path, scratch: Path) -> str | None:
     scratch.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="hash-", dir=scratch))
     try:
-        drop = open_drop(path, workdir)
+        drop = open_drop(path, workdir, convert=clever_csv.convert)
         try:
             return drop.content_hash()
         finally:

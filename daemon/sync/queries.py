@@ -226,10 +226,24 @@ def _creates(db: Database, run: Run, kind: str, skip: int, take: int) -> list[Ch
     refs = REFERENCES.get(table.name)
     ref_cols = f", {refs[0][0]}, {refs[1][0]}" if refs else ", NULL, NULL"
     planned = db.table_exists(f"plan_{table.name}", schema)
+    has_trace = db.table_exists("trace", schema)
+
+    def traced(file: str, line: str) -> str:
+        """A converted drop's creates name the original file and line (sync/retrace.py)."""
+        if not has_trace:
+            return f"{file}, {line}"
+        return f"coalesce(t.original_file, p.{file}), coalesce(t.original_line, p.{line})"
+
+    def trace_join(file: str, line: str) -> str:
+        if not has_trace:
+            return ""
+        return f"LEFT JOIN {schema}.trace t ON lower(p.{file}) = t.file AND p.{line} = t.line"
+
     if planned:
         rows = db.rows(
             f"""SELECT id, {sis}, {"coalesce(_label, given_name || ' ' || family_name)" if table.name == "users" else "_label"},
-                       _file, _line {ref_cols} FROM {schema}.plan_{table.name}
+                       {traced("_file", "_line")} {ref_cols} FROM {schema}.plan_{table.name} p
+                {trace_join("_file", "_line")}
                 WHERE op = 'create' {kind_filter} LIMIT ? OFFSET ?""",
             [take, skip],
         )
@@ -238,7 +252,8 @@ def _creates(db: Database, run: Run, kind: str, skip: int, take: int) -> list[Ch
             table.name, "name" if table.name in ("schools", "classrooms") else "NULL"
         )
         rows = db.rows(
-            f"""SELECT {table.id_col}, {sis}, {label}, source_file, source_line {ref_cols} FROM {table.name}
+            f"""SELECT {table.id_col}, {sis}, {label}, {traced("source_file", "source_line")}
+                       {ref_cols} FROM {table.name} p {trace_join("source_file", "source_line")}
                 WHERE created_run = ? {kind_filter} LIMIT ? OFFSET ?""",
             [run.run_id, take, skip],
         )

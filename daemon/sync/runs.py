@@ -14,7 +14,7 @@ from daemon.db import Database, sql_ident
 from daemon.directory.integrity import violations
 from daemon.directory.open_plans import supersede_open_runs
 from daemon.errors import RosterSyncError
-from daemon.formats.drop import Drop, DropError, open_drop
+from daemon.formats.drop import Convert, Drop, DropError, open_drop
 from daemon.ingest import ingest_drop, run_schema
 from daemon.ingest.header import FileRefused
 from daemon.ingest.issues import store_issues
@@ -25,6 +25,7 @@ from daemon.sync.conflicts import apply_taken_conflicts
 from daemon.sync.context import PlanContext
 from daemon.sync.holds import check_thresholds
 from daemon.sync.plan import PlanWouldBreak, make_plan
+from daemon.sync.retrace import retrace
 from daemon.sync.rollover import find_rekeyed
 from daemon.sync.run_files import record_run_files
 from daemon.sync.scope import MANIFEST_KEY, check_scope, mark_out_of_scope, parse_scope
@@ -77,6 +78,7 @@ def plan_source(
     scope: list[str] | None = None,
     fetch: Fetch | None = None,
     source_name: str | None = None,
+    convert: Convert | None = None,
 ) -> int:
     """Create a run from a folder or ZIP: load, validate, plan. Returns its id (even if failed).
     `scope`: the SIS ids of the schools a school-level upload speaks for.
@@ -90,7 +92,16 @@ def plan_source(
     _PLANNING.add(run_id)
     try:
         return _plan_source(
-            db, run_id, source, actor, source_kind, progress, scope or [], fetch, source_name
+            db,
+            run_id,
+            source,
+            actor,
+            source_kind,
+            progress,
+            scope or [],
+            fetch,
+            source_name,
+            convert,
         )
     finally:
         _PLANNING.discard(run_id)
@@ -110,6 +121,7 @@ def _plan_source(
     scope: list[str],
     fetch: Fetch | None = None,
     source_name: str | None = None,
+    convert: Convert | None = None,
 ) -> int:
     db.execute(
         "INSERT INTO runs (run_id, source, source_kind, status, created_at, created_by, "
@@ -125,7 +137,7 @@ def _plan_source(
             _fetch(db, run_id, fetch)
             timings["fetch"] = round(time.monotonic() - started, 3)
             started = time.monotonic()
-        drop = open_drop(source, workdir, source_kind=source_kind)
+        drop = open_drop(source, workdir, source_kind=source_kind, convert=convert)
         db.execute(
             "UPDATE runs SET source_kind = ?, oneroster_version = ? WHERE run_id = ?",
             [drop.source_kind, drop.version, run_id],
@@ -156,6 +168,8 @@ def _plan_source(
         for notice in drop.notices:
             ctx.note("drop", notice)
         _plan(db, ctx, progress, timings)
+        if drop.converted_from is not None:
+            retrace(db, run_id, drop.root)
     except (DropError, FileRefused, PlanWouldBreak) as exc:
         _fail(db, run_id, str(exc))
     except Exception as exc:  # an unexpected failure still leaves a failed run, never a half state

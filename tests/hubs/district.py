@@ -6,6 +6,7 @@ a test that converts with the code under test would only agree with itself.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tests.district import TinyDistrict
@@ -324,3 +325,116 @@ def clever_api(
         for c in files["classes.csv"]
     ]
     return data
+
+
+def clever_csv(tiny: TinyDistrict) -> dict[str, list[dict[str, str]]]:
+    """Clever's SFTP CSV files (schools, students, teachers, sections, enrollments): the SIS's
+    ids in every *_id column, a student's row repeated for each of its schools, each student's
+    contact in the Contact_* columns of its row (repeated when it has two), sections naming
+    their teachers, term and course by name and number. Clever's files have no district row;
+    district.csv (Roster Sync's addition, docs/sources.md) names it."""
+    files = tiny.files
+    district = next(o for o in files["orgs.csv"] if o["type"] == "district")
+    users = {u["sourcedId"]: u for u in files["users.csv"]}
+    term = files["academicSessions.csv"][0] if files.get("academicSessions.csv") else None
+    course = files["courses.csv"][0] if files.get("courses.csv") else None
+    students: list[dict[str, str]] = []
+    for u in files["users.csv"]:
+        if u["role"] != "student":
+            continue
+        contacts: list[dict[str, str] | None] = [users[g] for g in _list(u["agentSourcedIds"])]
+        contacts = contacts or [None]
+        for school in _list(u["orgSourcedIds"]):
+            for contact in contacts:
+                students.append(
+                    {
+                        "School_id": school, "Student_id": u["sourcedId"],
+                        "Student_number": u["identifier"], "State_id": "",
+                        "Last_name": u["familyName"], "Middle_name": u["middleName"],
+                        "First_name": u["givenName"], "Grade": str(int(u["grades"])),
+                        "Student_email": u["email"], "Username": u["username"],
+                        "Contact_name": (
+                            f"{contact['givenName']} {contact['familyName']}" if contact else ""
+                        ),
+                        "Contact_type": "Parent/Guardian" if contact else "",
+                        "Contact_relationship": "Parent" if contact else "",
+                        "Contact_phone": contact["phone"] if contact else "",
+                        "Contact_phone_type": "Home" if contact else "",
+                        "Contact_email": contact["email"] if contact else "",
+                        "Contact_sis_id": contact["sourcedId"] if contact else "",
+                    }
+                )  # fmt: skip
+    teachers = [
+        {
+            "School_id": school, "Teacher_id": u["sourcedId"], "Teacher_number": u["identifier"],
+            "State_teacher_id": "", "Teacher_email": u["email"], "First_name": u["givenName"],
+            "Middle_name": u["middleName"], "Last_name": u["familyName"], "Title": "",
+            "Username": u["username"],
+        }
+        for u in files["users.csv"] if u["role"] == "teacher"
+        for school in _list(u["orgSourcedIds"])
+    ]  # fmt: skip
+    enrollments = files["enrollments.csv"]
+    sections = []
+    for c in files["classes.csv"]:
+        teacher_ids = [
+            e["userSourcedId"] for e in enrollments
+            if e["classSourcedId"] == c["sourcedId"] and e["role"] == "teacher"
+        ]  # fmt: skip
+        row = {
+            "School_id": c["schoolSourcedId"], "Section_id": c["sourcedId"],
+            "Teacher_id": teacher_ids[0] if teacher_ids else "",
+            "Teacher_2_id": teacher_ids[1] if len(teacher_ids) > 1 else "",
+            "Name": c["title"], "Section_number": c["classCode"],
+            "Grade": str(int(c["grades"])) if c["grades"].isdigit() else c["grades"],
+            "Course_name": course["title"] if course else "",
+            "Course_number": course["courseCode"] if course else "",
+            "Period": c["periods"],
+            "Subject": "Homeroom/advisory" if c["classType"] == "homeroom" else "",
+            "Term_name": term["title"] if term else "",
+            "Term_start": term["startDate"] if term else "",
+            "Term_end": term["endDate"] if term else "",
+        }  # fmt: skip
+        sections.append(row)
+    return {
+        "district.csv": [{"District_id": district["sourcedId"], "District_name": district["name"]}],
+        "schools.csv": [
+            {
+                "School_id": o["sourcedId"],
+                "School_name": o["name"],
+                "School_number": o["identifier"],
+                "State_id": "",
+                "Low_grade": "",
+                "High_grade": "",
+                "Principal": "",
+                "Principal_email": "",
+            }
+            for o in files["orgs.csv"]
+            if o["type"] == "school"
+        ],
+        "students.csv": students,
+        "teachers.csv": teachers,
+        "sections.csv": sections,
+        "enrollments.csv": [
+            {
+                "School_id": e["schoolSourcedId"],
+                "Section_id": e["classSourcedId"],
+                "Student_id": e["userSourcedId"],
+            }
+            for e in enrollments
+            if e["role"] == "student"
+        ],
+    }
+
+
+def write_files(files: dict[str, list[dict[str, str]]], folder: Path) -> Path:
+    """CSV files as a district's export writes them (header from the first row)."""
+    import csv
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rows in files.items():
+        with open(folder / name, "w", newline="", encoding="utf-8") as out:
+            writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    return folder

@@ -1,0 +1,249 @@
+"""Clever's SFTP CSV format as a drop: recognised by its files, checked row by row at its own file
+and line, mapped exactly as the Clever Data API is (docs/sources.md), so the same district
+dropped as OneRoster CSV, pulled from Clever's API or dropped as Clever CSV plans the same."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from daemon.service.engine import Engine
+from tests.district import TinyDistrict
+from tests.hubs import clever
+from tests.hubs.district import clever_compatible, clever_csv, write_files
+from tests.sources.test_clever_api import configure, records, serve
+
+
+@pytest.fixture
+def clever_district(district: TinyDistrict) -> TinyDistrict:
+    return clever_compatible(district)
+
+
+@pytest.fixture
+def files(clever_district: TinyDistrict) -> dict[str, list[dict[str, str]]]:
+    return clever_csv(clever_district)
+
+
+def issues(engine: Engine, run_id: int) -> list[tuple]:
+    return engine.db.rows(
+        "SELECT file_name, line, severity, column_name, message FROM row_issues "
+        "WHERE run_id = ? ORDER BY file_name, line",
+        [run_id],
+    )
+
+
+def test_the_same_district_as_clever_csv_plans_what_the_oneroster_csv_and_clever_api_plan(
+    puller: Engine,
+    clever_district: TinyDistrict,
+    files: dict[str, list[dict[str, str]]],
+    tmp_path: Path,
+) -> None:
+    token = tmp_path / "clever.token"
+    token.write_text(clever.TOKEN)
+    token.chmod(0o600)
+    from_oneroster = puller.plan_source(str(clever_district.write(tmp_path / "drops")))
+    from_clever_csv = puller.plan_source(str(write_files(files, tmp_path / "clever")))
+    assert from_clever_csv.status == "planned", from_clever_csv.error
+    assert issues(puller, from_clever_csv.run_id) == []
+    hub = serve(clever_district)
+    try:
+        configure(puller, hub, token)
+        pulled = puller.pull_source("clever")
+    finally:
+        hub.stop()
+    assert pulled.status == "planned", pulled.error
+    assert from_clever_csv.changes == from_oneroster.changes == pulled.changes
+    expected = records(puller, from_oneroster.run_id)
+    assert records(puller, from_clever_csv.run_id) == expected
+    assert records(puller, pulled.run_id) == expected
+
+
+def test_switching_from_oneroster_csv_to_clever_csv_moves_no_person_or_membership(
+    puller: Engine,
+    clever_district: TinyDistrict,
+    files: dict[str, list[dict[str, str]]],
+    tmp_path: Path,
+) -> None:
+    first = puller.plan_source(str(clever_district.write(tmp_path / "drops")))
+    puller.apply_run(first.run_id, scan_duplicates=False)
+    run = puller.plan_source(str(write_files(files, tmp_path / "clever")))
+    changed = {k: {op: n for op, n in ops.items() if n} for k, ops in run.changes.items()}
+    # As with the Clever API: only each classroom's course and term ids and each membership's
+    # id are Clever's own. Nobody is created, moved or archived.
+    assert {k: v for k, v in changed.items() if v} == {
+        "classrooms": {"update": 3}, "enrollments": {"update": 19},
+    }  # fmt: skip
+    puller.apply_run(run.run_id, scan_duplicates=False)
+    again = puller.plan_source(str(write_files(files, tmp_path / "clever2")))
+    assert again.total_changes() == 0, again.changes
+
+
+def test_a_student_repeated_for_two_schools_keeps_both(
+    puller: Engine, files: dict[str, list[dict[str, str]]], tmp_path: Path
+) -> None:
+    row = next(r for r in files["students.csv"] if r["Student_id"] == "stu-3")
+    files["students.csv"].append({**row, "School_id": "sch-b"})
+    run = puller.plan_source(str(write_files(files, tmp_path / "clever")))
+    assert run.status == "planned", run.error
+    puller.apply_run(run.run_id, scan_duplicates=False)
+    [(orgs,)] = puller.db.rows("SELECT org_sis_ids FROM users WHERE sis_id = 'stu-3'")
+    assert orgs == "sch-a,sch-b"
+
+
+def test_contacts_without_a_sis_id_get_a_stable_id_and_emergency_contacts_are_relatives(
+    puller: Engine, files: dict[str, list[dict[str, str]]], tmp_path: Path
+) -> None:
+    for row in files["students.csv"]:
+        row["Contact_sis_id"] = ""
+        if row["Student_id"] == "stu-1":
+            row.update(Contact_type="Emergency", Contact_relationship="Aunt")
+    first = puller.plan_source(str(write_files(files, tmp_path / "one")))
+    guardians = puller.change_page(first.run_id, kind="guardians").items
+    assert len(guardians) == 9 and all(g.sis_id.startswith("contact-") for g in guardians)
+    puller.apply_run(first.run_id, scan_duplicates=False)
+    second = puller.plan_source(str(write_files(files, tmp_path / "two")))
+    assert second.status == "planned" and second.total_changes() == 0, second.changes
+
+
+def test_a_missing_required_column_refuses_the_drop_naming_file_line_and_column(
+    puller: Engine, files: dict[str, list[dict[str, str]]], tmp_path: Path
+) -> None:
+    for row in files["enrollments.csv"]:
+        del row["Section_id"]
+    run = puller.plan_source(str(write_files(files, tmp_path / "clever")))
+    assert run.status == "failed"
+    assert "enrollments.csv line 1: missing required column Section_id" in (run.error or "")
+
+
+def test_bad_rows_are_results_at_their_clever_file_and_line(
+    puller: Engine, files: dict[str, list[dict[str, str]]], tmp_path: Path
+) -> None:
+    files["students.csv"][0]["Student_id"] = ""  # line 2: no id
+    files["students.csv"][1]["School_id"] = "sch-x"  # line 3: unknown school
+    files["sections.csv"][0]["Teacher_2_id"] = "tch-9"  # line 2: unknown teacher
+    files["sections.csv"].append({**files["sections.csv"][1]})  # line 5: duplicate id
+    files["enrollments.csv"][0]["Section_id"] = "cls-zz"  # line 2: unknown section
+    files["enrollments.csv"][1]["Student_id"] = "stu-99"  # line 3: unknown student
+    run = puller.plan_source(str(write_files(files, tmp_path / "clever")))
+    assert run.status == "planned", run.error
+    found = {(f, line, sev, col) for f, line, sev, col, _ in issues(puller, run.run_id)}
+    assert {
+        ("students.csv", 2, "ERROR", "Student_id"),
+        ("students.csv", 3, "ERROR", "School_id"),
+        ("sections.csv", 2, "ERROR", "Teacher_2_id"),
+        ("sections.csv", 5, "ERROR", "Section_id"),
+        ("enrollments.csv", 2, "ERROR", "Section_id"),
+        ("enrollments.csv", 3, "ERROR", "Student_id"),
+    } <= found
+    messages = [m for *_, m in issues(puller, run.run_id)]
+    assert (
+        "enrollments.csv line 2: Section_id cls-zz is not in sections.csv; the row is skipped"
+        in messages
+    )
+
+
+def test_a_oneroster_drop_is_not_taken_for_clever(
+    puller: Engine, clever_district: TinyDistrict, tmp_path: Path
+) -> None:
+    run = puller.plan_source(str(clever_district.write(tmp_path / "drops")))
+    assert run.status == "planned" and issues(puller, run.run_id) == []
+
+
+def test_every_change_traces_to_its_clever_file_and_line(
+    puller: Engine, files: dict[str, list[dict[str, str]]], tmp_path: Path
+) -> None:
+    run = puller.plan_source(str(write_files(files, tmp_path / "clever")))
+    changes = puller.change_page(run.run_id, limit=1000).items
+    assert changes and all(c.source_file and c.source_line for c in changes)
+
+    # A student's first row, a contact's first row, a student's enrollment row, a school's row.
+    def line(file: str, column: str, value: str) -> int:
+        return 2 + next(i for i, r in enumerate(files[file]) if r[column] == value)
+
+    by_id = {(c.kind, c.sis_id): (c.source_file, c.source_line) for c in changes}
+    assert by_id[("students", "stu-3")] == (
+        "students.csv",
+        line("students.csv", "Student_id", "stu-3"),
+    )
+    assert by_id[("guardians", "gdn-3")] == (
+        "students.csv", line("students.csv", "Contact_sis_id", "gdn-3"),
+    )  # fmt: skip
+    assert by_id[("schools", "sch-b")] == ("schools.csv", line("schools.csv", "School_id", "sch-b"))
+    assert by_id[("staff", "tch-1")] == (
+        "teachers.csv",
+        line("teachers.csv", "Teacher_id", "tch-1"),
+    )
+    enrolled = next(e for e in files["enrollments.csv"] if e["Student_id"] == "stu-4")
+    assert by_id[("enrollments", f"{enrolled['Section_id']}:stu-4")] == (
+        "enrollments.csv", 2 + files["enrollments.csv"].index(enrolled),
+    )  # fmt: skip
+
+
+def test_an_update_traces_to_the_clever_row_that_changed(
+    puller: Engine, files: dict[str, list[dict[str, str]]], tmp_path: Path
+) -> None:
+    first = puller.plan_source(str(write_files(files, tmp_path / "one")))
+    puller.apply_run(first.run_id, scan_duplicates=False)
+    rows = files["students.csv"]
+    index = next(i for i, r in enumerate(rows) if r["Student_id"] == "stu-5")
+    for row in rows:
+        if row["Student_id"] == "stu-5":
+            row["Last_name"] = "Renamed"
+    run = puller.plan_source(str(write_files(files, tmp_path / "two")))
+    [change] = puller.change_page(run.run_id, kind="students").items
+    assert (change.op, change.source_file, change.source_line) == (
+        "update", "students.csv", index + 2,
+    )  # fmt: skip
+
+
+def test_a_zip_of_clever_files_is_read_as_clever(
+    puller: Engine, files: dict[str, list[dict[str, str]]], tmp_path: Path
+) -> None:
+    import zipfile
+
+    folder = write_files(files, tmp_path / "clever")
+    archive = tmp_path / "clever.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for path in folder.iterdir():
+            out.write(path, path.name)
+    run = puller.plan_source(str(archive))
+    assert run.status == "planned", run.error
+    assert run.changes["students"]["create"] == 10 and run.changes["guardians"]["create"] == 10
+
+
+def test_a_file_that_is_not_csv_text_refuses_the_drop(
+    puller: Engine, files: dict[str, list[dict[str, str]]], tmp_path: Path
+) -> None:
+    folder = write_files(files, tmp_path / "clever")
+    (folder / "teachers.csv").write_bytes(
+        b"School_id,Teacher_id,First_name,Last_name\n\xff\xfe,x,y,z\n"
+    )
+    run = puller.plan_source(str(folder))
+    assert run.status == "failed" and "cannot be read as CSV" in (run.error or "")
+
+
+def test_staff_are_administrators_at_each_of_their_schools(
+    puller: Engine, files: dict[str, list[dict[str, str]]], tmp_path: Path
+) -> None:
+    staff = {"School_id": "sch-a", "Staff_id": "stf-1", "Staff_email": "pat@example.org",
+             "First_name": "Pat", "Last_name": "Kim", "Department": "Office", "Title": "Clerk"}  # fmt: skip
+    files["staff.csv"] = [staff, {**staff, "School_id": "sch-b"}]
+    run = puller.plan_source(str(write_files(files, tmp_path / "clever")))
+    assert run.status == "planned", run.error
+    assert run.changes["staff"]["create"] == 3, issues(puller, run.run_id)
+    puller.apply_run(run.run_id, scan_duplicates=False)
+    [(role, orgs)] = puller.db.rows("SELECT role, org_sis_ids FROM users WHERE sis_id = 'stf-1'")
+    assert (role, orgs) == ("administrator", "sch-a,sch-b")
+
+
+def test_what_the_oneroster_checks_find_is_reported_at_the_clever_file_and_line(
+    puller: Engine, files: dict[str, list[dict[str, str]]], tmp_path: Path
+) -> None:
+    staff = {"School_id": "sch-a", "Staff_id": "stf-1", "Staff_email": "",
+             "First_name": "Pat", "Last_name": "Kim"}  # fmt: skip
+    files["staff.csv"] = [staff]  # no username and no email: the user has no login
+    run = puller.plan_source(str(write_files(files, tmp_path / "clever")))
+    assert [(f, line, m) for f, line, _, _, m in issues(puller, run.run_id)] == [
+        ("staff.csv", 2, "staff.csv line 2: username is required")
+    ]
