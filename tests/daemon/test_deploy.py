@@ -35,6 +35,7 @@ def test_the_example_config_loads_and_names_every_key() -> None:
         "email-1",
         "webhook-1",
     ]
+    assert [s.kind for s in config.sources.values()] == ["oneroster-rest"]
     channel_keys = {*EmailChannel.model_fields, *WebhookChannel.model_fields} - {"from_"}
     for key in [*NotifyConfig.model_fields, *channel_keys, "from"]:
         assert f"{key} = " in text or key in ("email", "webhook"), key

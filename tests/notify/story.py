@@ -68,7 +68,7 @@ def build_story(
         )[0]
         engine.create_user("guardian", **parent)
         engine.settings_set("daily_sync_enabled", "true")
-        assert engine.duplicates_scan()["new"] == 1
+        assert engine.duplicates_scan().new == 1
         story.steps["a parent added twice"] = tell(db, config, now)
         engine.set_account_active("gdn-3136", True)
         assert engine.plan_source(str(SAMPLE / "day2")).conflicts > 0

@@ -8,6 +8,7 @@ the foreground (-D) as our child, on a free port, with throwaway keys and a thro
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import pwd
 import secrets
@@ -84,6 +85,15 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
+def _run_password() -> str:
+    """One password per test run: with xdist each worker starts its own sshd for the same system
+    user, and one worker's chpasswd must not lock the others out."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run:
+        return hashlib.sha256(f"roster-sync-sftp-{run}".encode()).hexdigest()[:24]
+    return secrets.token_urlsafe(18)
+
+
 @dataclass
 class SshdServer:
     """Handle on the running sshd: connection details, keys, and ways to hurt it."""
@@ -93,7 +103,7 @@ class SshdServer:
     host: str = "127.0.0.1"
     port: int = 0
     username: str = USER
-    password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    password: str = field(default_factory=lambda: _run_password())
     key_passphrase: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     host_key_type: str = "ssh-ed25519"
     host_key_fingerprint: str = ""

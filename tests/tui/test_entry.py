@@ -70,7 +70,8 @@ async def test_a_daemon_error_arrives_as_a_notice(daemon_socket: Path, tmp_path:
     with connect(tmp_path / "unused.duckdb", daemon_socket) as client:
         app = make_app(client)
         async with app.run_test(size=(80, 24)) as pilot:
-            await press(pilot, "6", "end", "up", "up", "enter")
+            # the settings screen, then deletion_threshold (the sixth from the end)
+            await press(pilot, "6", "end", *["up"] * 5, "enter")
             await pilot.press(*"abc")
             await press(pilot, "enter")
             problem = str(app.screen.query_one("#problem").content)
