@@ -551,10 +551,12 @@ class Daemon:
 
         LOG.info("pulling %s", name)
         self.state.set_busy(f"pulling {name}")
+        answered = False  # for notifications: an API not answered for a day is worth a message
         try:
             with self.write_lock:
                 engine = DaemonEngine(self.db, DAEMON_ACTOR, self.state, CallbackProgress(progress))
                 run = engine.pull_source(name)
+            answered = not (run.fetch or {}).get("error")
         except duckdb.FatalException:
             raise
         except Exception:
@@ -562,6 +564,8 @@ class Daemon:
             return
         finally:
             self.state.set_busy(None)
+            if self.notifier is not None:
+                self.notifier.reached(name, answered)
         detail = f": {run.error}" if run.error else ""
         if run.hold_reasons:
             detail = f": {'; '.join(run.hold_reasons)}"

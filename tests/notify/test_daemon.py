@@ -139,3 +139,43 @@ def test_an_sftp_server_that_does_not_answer_is_told_once(
         assert [h.json["event"] for h in hooks.accepted()] == ["source_unreachable"]
     finally:
         daemon.stop()
+
+
+def test_an_api_source_that_does_not_answer_is_told_once(
+    daemon_config_file, smtp, hooks, tmp_path: Path, monkeypatch
+) -> None:
+    """A pull whose API does not answer counts like an unanswered SFTP server: one message once
+    `unreachable_hours` have passed, named by the source."""
+    monkeypatch.setattr(notifier, "OBSERVE_EVERY", 0.1)
+    monkeypatch.setenv("RS_TEST_HUB_TOKEN", "unused")
+    config_path = daemon_config_file(unreachable_hours=0.0003)  # about a second
+    with open(config_path, "a", encoding="utf-8") as config:
+        config.write(
+            f"""
+[sources.hub]
+kind = "clever"
+base_url = "http://127.0.0.1:{free_port()}/v3.0"
+client_secret_env = "RS_TEST_HUB_TOKEN"
+retries = 0
+timeout_seconds = 2
+"""
+        )
+    daemon = start(config_path, tmp_path)
+    try:
+        client = daemon.client()
+        try:
+            client.sync_now()  # pulls every source now
+            time.sleep(1.5)  # longer than unreachable_hours
+            client.sync_now()
+        finally:
+            client.close()
+        [mail] = wait_for(
+            lambda: [
+                m for m in smtp.mails if m.message["X-Roster-Sync-Event"] == "source_unreachable"
+            ],
+            30,
+            "the unreachable message",
+        )
+        assert mail.subject.endswith(": HUB unreachable for 0 h")
+    finally:
+        daemon.stop()
