@@ -83,18 +83,23 @@ def load_config(path: str | os.PathLike[str]) -> DaemonConfig:
             raise ConfigError(f"{file}: missing key '{where}'") from exc
         raise ConfigError(f"{file}: '{where}': {first['msg']}") from exc
     base = file.parent
-    for name in ("database", "inbox", "archive", "socket", "mirror"):
-        value = getattr(config, name)
-        if value is not None and not value.is_absolute():
-            setattr(config, name, (base / value).resolve())
+    _resolve(config, ("database", "inbox", "archive", "socket", "mirror"), base)
+    if config.sftp is not None:
+        _resolve(config.sftp, ("key_file", "password_file", "passphrase_file", "known_hosts"), base)
     if config.notify is not None:
         config.notify.resolve_paths(base)
     for source in config.sources.values():
-        for name in ("client_secret_file", "files_folder"):
-            value = getattr(source, name)
-            if value is not None and not value.is_absolute():
-                setattr(source, name, (base / value).resolve())
+        _resolve(source, ("client_secret_file", "files_folder"), base)
     return config
+
+
+def _resolve(section: object, names: tuple[str, ...], base: Path) -> None:
+    """Relative paths in the config file are relative to its folder, not to where the daemon
+    was started."""
+    for name in names:
+        value = getattr(section, name)
+        if value is not None and not value.is_absolute():
+            setattr(section, name, (base / value).resolve())
 
 
 def config_path(explicit: str | None) -> str | None:

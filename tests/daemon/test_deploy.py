@@ -41,6 +41,19 @@ def test_the_example_config_loads_and_names_every_key() -> None:
         assert f"{key} = " in text or key in ("email", "webhook"), key
 
 
+def test_relative_sftp_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text()
+    for key in ("known_hosts", "key_file"):
+        start = text.index(f"\n{key} = ") + 1
+        end = text.index("\n", start)
+        text = text[:start] + f'{key} = "keys/{key}"' + text[end:]
+    (tmp_path / "roster-sync.toml").write_text(text)
+    sftp = load_config(tmp_path / "roster-sync.toml").sftp
+    assert sftp is not None
+    assert sftp.known_hosts == tmp_path / "keys" / "known_hosts"
+    assert sftp.key_file == tmp_path / "keys" / "key_file"
+
+
 def test_an_unknown_key_is_refused_naming_it(tmp_path: Path) -> None:
     text = EXAMPLE.read_text().replace("quiet_seconds = 30", "quiet_seconds = 30\nquiet_secs = 5")
     (tmp_path / "bad.toml").write_text(text)
