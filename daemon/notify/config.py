@@ -11,7 +11,6 @@ database.
 from __future__ import annotations
 
 import os
-import stat
 from datetime import time as dtime
 from pathlib import Path
 from typing import Self
@@ -20,6 +19,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from daemon.errors import RosterSyncError
+from daemon.secrets import read_secret_file
 
 # What a channel can be sent, in the order the docs list them. `test` always goes through.
 EVENTS: dict[str, str] = {
@@ -215,28 +215,4 @@ def read_secret(file: Path | None, env: str | None, what: str) -> SecretStr:
     what = f"{what}_file"
     if file is None:
         raise NotifyError(f"no {what} is configured")
-    try:
-        fd = os.open(file, os.O_RDONLY)
-    except OSError as exc:
-        raise NotifyError(f"cannot read {what} {file}: {exc.strerror}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise NotifyError(f"{what} {file} is not a regular file")
-        mode = stat.S_IMODE(st.st_mode)
-        if mode & 0o077:
-            raise NotifyError(
-                f"{what} {file} has mode {mode:04o}; it must be readable only by its owner "
-                f"(chmod 600 {file})"
-            )
-        with os.fdopen(os.dup(fd), "rb") as f:
-            data = f.read()
-    finally:
-        os.close(fd)
-    try:
-        text = data.decode("utf-8").rstrip("\r\n")
-    except UnicodeDecodeError:
-        raise NotifyError(f"{what} {file} is not UTF-8 text") from None
-    if not text:
-        raise NotifyError(f"{what} {file} is empty")
-    return SecretStr(text)
+    return read_secret_file(file, what, NotifyError)

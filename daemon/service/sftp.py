@@ -26,6 +26,7 @@ import paramiko
 from paramiko.hostkeys import HostKeyEntry, InvalidHostKey
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from daemon import secrets as secrets_file
 from daemon.errors import RosterSyncError
 from daemon.service.inbox import is_ignored_name
 from daemon.service.sftp_mirror import (
@@ -155,37 +156,9 @@ class _Secrets(BaseModel):
     passphrase: SecretStr | None = None
 
 
-def _owner_only_mode(path: Path, what: str, st: os.stat_result) -> None:
-    mode = stat.S_IMODE(st.st_mode)
-    if mode & 0o077:
-        raise SftpConfigError(
-            f"{what} {path} has mode {mode:04o}; it must be readable only by its owner "
-            f"(chmod 600 {path}, or mode 0400 for a container secret)"
-        )
-
-
 def read_secret_file(path: Path, what: str = "secret file") -> SecretStr:
-    """Read a password or passphrase; refuse files others can read (that secret is already out)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError as exc:
-        raise SftpConfigError(f"cannot read {what} {path}: {exc.strerror}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise SftpConfigError(f"{what} {path} is not a regular file")
-        _owner_only_mode(path, what, st)
-        with os.fdopen(os.dup(fd), "rb") as f:
-            data = f.read()
-    finally:
-        os.close(fd)
-    try:
-        text = data.decode("utf-8").rstrip("\r\n")
-    except UnicodeDecodeError:
-        raise SftpConfigError(f"{what} {path} is not UTF-8 text") from None
-    if not text:
-        raise SftpConfigError(f"{what} {path} is empty")
-    return SecretStr(text)
+    """Read a password or passphrase (daemon/secrets.py: owner-only files)."""
+    return secrets_file.read_secret_file(path, what, SftpConfigError)
 
 
 def _read_secret_env(name: str, what: str) -> SecretStr:
@@ -213,7 +186,7 @@ def _load_private_key(
 ) -> paramiko.PKey:
     """Load an ed25519/ECDSA/RSA key (OpenSSH or PEM format), refusing group/world-readable ones."""
     try:
-        _owner_only_mode(path, "key_file", path.stat())
+        secrets_file.require_owner_only(path, "key_file", path.stat(), SftpConfigError)
         # paramiko 5.1's from_path hands the passphrase to `cryptography`, which wants bytes.
         secret = passphrase.get_secret_value().encode() if passphrase else None
         try:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import stat
 from pathlib import Path
 from typing import Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from daemon import secrets as secrets_file
 from daemon.sources.errors import SourceConfigError
 
 SourceKind = Literal["oneroster-rest", "clever"]
@@ -153,29 +153,5 @@ def read_secret(config: SourceConfig) -> SecretStr:
 
 
 def read_secret_file(path: Path, what: str) -> SecretStr:
-    """Refuse a file others can read: that secret is already out."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError as exc:
-        raise SourceConfigError(f"cannot read {what} {path}: {exc.strerror}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise SourceConfigError(f"{what} {path} is not a regular file")
-        mode = stat.S_IMODE(st.st_mode)
-        if mode & 0o077:
-            raise SourceConfigError(
-                f"{what} {path} has mode {mode:04o}; it must be readable only by its owner "
-                f"(chmod 600 {path})"
-            )
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            data = handle.read(64 * 1024)
-    finally:
-        os.close(fd)
-    try:
-        text = data.decode("utf-8").strip()
-    except UnicodeDecodeError:
-        raise SourceConfigError(f"{what} {path} is not UTF-8 text") from None
-    if not text:
-        raise SourceConfigError(f"{what} {path} is empty")
-    return SecretStr(text)
+    """Refuse a file others can read: that secret is already out (daemon/secrets.py)."""
+    return secrets_file.read_secret_file(path, what, SourceConfigError)
