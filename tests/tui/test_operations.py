@@ -19,7 +19,15 @@ from roster_tui.screens.dialogs import (
     WithheldDecisionScreen,
 )
 from roster_tui.screens.run_detail import RunDetailScreen
-from tests.tui.conftest import SAMPLE, make_app, notices_of, press, text_of, type_text
+from tests.tui.conftest import (
+    SAMPLE,
+    make_app,
+    notices_of,
+    press,
+    settle,
+    text_of,
+    type_text,
+)
 
 SIZE = (80, 24)
 
@@ -91,6 +99,7 @@ async def test_a_school_level_upload_shows_its_scope(demo_engine: Engine) -> Non
     run = demo_engine.plan_source(str(SAMPLE / "day2"), None, False, ["sch-oak"])
     app = make_app(demo_engine)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)  # the runs are loaded by a worker
         preview = " ".join(text_of(app.screen.query_one("#run-preview")).split())
         assert "Scope: school-level upload for sch-oak" in preview
         await press(pilot, "enter")
