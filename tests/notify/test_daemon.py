@@ -100,7 +100,7 @@ def test_a_secret_that_cannot_be_read_is_said_at_start(
     assert (
         f"notifications: webhook-1 cannot send until this is fixed: secret_file "
         f"{secrets['webhook']} has mode 0640; it must be readable only by its owner "
-        f"(chmod 600 {secrets['webhook']})"
+        f"(chmod 600 {secrets['webhook']}, or mode 0400 for a container secret)"
     ) in log
     assert "email-1 cannot send" not in log
 
