@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from daemon.formats import spec
 from daemon.progress import Progress
 from daemon.sources.drop_writer import CsvOut, DropWriter
 from daemon.sources.errors import SourceError
@@ -151,22 +152,8 @@ ENROLLMENTS = Collection(
 DEMOGRAPHICS = Collection(
     "demographics",
     "demographics.csv",
-    _plain(
-        *COMMON,
-        "birthDate",
-        "sex",
-        "americanIndianOrAlaskaNative",
-        "asian",
-        "blackOrAfricanAmerican",
-        "nativeHawaiianOrOtherPacificIslander",
-        "white",
-        "demographicRaceTwoOrMoreRaces",
-        "hispanicOrLatinoEthnicity",
-        "countryOfBirthCode",
-        "stateOfBirthAbbreviation",
-        "cityOfBirth",
-        "publicSchoolResidenceStatus",
-    ),
+    # every column demographics.csv has (formats/spec.py): the JSON binding uses the same names
+    _plain(*(column.name for column in spec.DEMOGRAPHICS.columns)),
 )
 
 
