@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 
 from daemon.db import Database
 from daemon.sync import kinds
 from daemon.sync.kinds import Table
 from daemon.sync.reference import apply_reference_data
-from daemon.sync.unchanged import synced_hash_of
+from daemon.sync.unchanged import synced_hash, synced_hash_of
 
 # Test hook: `ROSTER_SYNC_CRASH_AT=<step>` kills the process at that step (kill-during-apply tests).
 CRASH_ENV = "ROSTER_SYNC_CRASH_AT"
@@ -60,7 +61,8 @@ def _insert_creates(db: Database, table: Table, plan: str, run_id: int) -> None:
     hash_cols, hash_values = "", ""
     if table.hashed:
         hash_cols = ", source_hash, synced_hash"
-        hash_values = f", p._source_hash, {synced_hash_of('p', chr(39) + 'active' + chr(39), chr(39) + 'sync' + chr(39))}"
+        synced = _synced_hash(table, columns, lambda c: "NULL")
+        hash_values = f", p._source_hash, {synced}"
     db.execute(
         f"""
         INSERT INTO {table.name} ({table.id_col}, {cols}, status, origin, created_run, last_run,
@@ -73,11 +75,22 @@ def _insert_creates(db: Database, table: Table, plan: str, run_id: int) -> None:
     )
 
 
+def _synced_hash(table: Table, planned: list[str], otherwise: Callable[[str], str]) -> str:
+    """The hash of a record's values as apply leaves it (active, from the sync): the plan's
+    value of each column it has, `otherwise(column)` for the rest."""
+    return synced_hash_of(
+        table, lambda c: f"p.{c}" if c in planned else otherwise(c), "'active'", "'sync'"
+    )
+
+
 def _update_rows(db: Database, table: Table, plan: str, run_id: int) -> None:
-    sets = ", ".join(f"{c} = p.{c}" for c in _plan_columns(db, table, plan))
+    columns = _plan_columns(db, table, plan)
+    sets = ", ".join(f"{c} = p.{c}" for c in columns)
     hashes = ""
     if table.hashed:
-        hashes = f", source_hash = p._source_hash, synced_hash = {synced_hash_of('p', chr(39) + 'active' + chr(39), chr(39) + 'sync' + chr(39))}"
+        # A column the plan lacks keeps its value, which is the record's (before the update).
+        synced = _synced_hash(table, columns, lambda c: f"{table.name}.{c}")
+        hashes = f", source_hash = p._source_hash, synced_hash = {synced}"
     db.execute(
         f"""
         UPDATE {table.name} SET {sets}, status = 'active', origin = 'sync', last_run = {run_id},
@@ -91,7 +104,7 @@ def _update_rows(db: Database, table: Table, plan: str, run_id: int) -> None:
         db.execute(
             f"""
             UPDATE {table.name} SET source_hash = p._source_hash,
-                   synced_hash = {synced_hash_of(table.name, "status", "origin")}
+                   synced_hash = {synced_hash(table, table.name)}
             FROM {plan} p
             WHERE {table.name}.{table.id_col} = p.id AND p.op = 'refresh'
             """

@@ -87,6 +87,7 @@ USERS = Table(
         "org_sis_ids",
         "enabled",
     ),
+    hashed=True,
 )
 ENROLLMENTS = Table(
     "enrollments",

@@ -150,7 +150,7 @@ def _users(ctx: PlanContext) -> None:
         parts.append(f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
                          JOIN {ctx.errored("users")} e ON e.sourcedId = u.sis_id""")
     _hold(ctx, "users", " UNION ALL ".join(parts))
-    present = _held(ctx, "users")
+    present = f"{_held(ctx, 'users')} UNION ALL SELECT id FROM {ctx.t('unchanged_users')}"
     if ctx.present("guardians"):
         # A guardians.csv row speaks for one guardian and one pair only (see _links), so the
         # guardian is kept but not, through it, every link it has.

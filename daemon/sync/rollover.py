@@ -67,17 +67,25 @@ def find_rekeyed(db: Database, schema: str) -> Rekeyed:
     )
     if archived < REKEY_MIN:
         return Rekeyed(0, archived, [])
+    # Two equality joins rather than one join on an OR, which DuckDB can only run as a nested
+    # loop (archives x creates: 10,000 x 10,000 on a nightly run at 1M students).
+    archived_students = f"""(SELECT u.* FROM {plan} a JOIN users u ON u.user_id = a.id
+                             WHERE a.op = 'archive' AND u.kind = 'student')"""
+    created_students = f"(SELECT * FROM {plan} c WHERE c.op = 'create' AND c.kind = 'student')"
     pairs = db.rows(
         f"""
-        SELECT u.sis_id, min({new("sis_id")}) AS new_sis
-        FROM {plan} a JOIN users u ON u.user_id = a.id AND u.kind = 'student'
-        JOIN {plan} c ON c.op = 'create' AND c.kind = 'student'
-         AND ((lower({new("given_name")}) = lower(u.given_name)
-               AND lower({new("family_name")}) = lower(u.family_name)
-               AND {new("birth_date")} = u.birth_date)
-              OR ({new("identifier")} = u.identifier AND {new("sis_id")} <> u.sis_id))
-        WHERE a.op = 'archive'
-        GROUP BY u.sis_id ORDER BY u.sis_id
+        SELECT sis_id, min(new_sis) AS new_sis FROM (
+            SELECT u.sis_id, {new("sis_id")} AS new_sis
+            FROM {archived_students} u JOIN {created_students} c
+              ON lower({new("given_name")}) = lower(u.given_name)
+             AND lower({new("family_name")}) = lower(u.family_name)
+             AND {new("birth_date")} = u.birth_date
+            UNION ALL
+            SELECT u.sis_id, {new("sis_id")}
+            FROM {archived_students} u JOIN {created_students} c
+              ON {new("identifier")} = u.identifier
+            WHERE {new("sis_id")} <> u.sis_id)
+        GROUP BY sis_id ORDER BY sis_id
         """
     )
     return Rekeyed(len(pairs), archived, [(str(o), str(n)) for o, n in pairs[:3]])

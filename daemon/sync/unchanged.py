@@ -1,37 +1,44 @@
 """Telling unchanged feed rows apart cheaply, so a nightly run resolves only what changed.
 
-A synced enrollment remembers the hash of the feed row it came from (`source_hash`) and of its
-own values as the sync wrote them (`synced_hash`). A feed row whose hash equals the remembered
-one, for a record nobody has touched since (its values still hash to `synced_hash`), needs no
-class or user lookups and no comparison: it is present and unchanged. Everything else takes the
-full path. Settings that shape enrollments are part of the feed row's hash, so changing them
-sends every row through the full path once.
+A synced enrollment or user remembers the hash of the feed row it came from (`source_hash`) and
+of its own values as the sync wrote them (`synced_hash`). A feed row whose hash equals the
+remembered one, for a record nobody has touched since (its values still hash to `synced_hash`),
+needs no matching, lookups or comparison: it is present and unchanged. Everything else takes the
+full path. What shapes a row (settings, the columns the file has) is part of its hash, so
+changing it sends every row through the full path once.
+
+Apply writes both hashes for every record it creates, updates or refreshes (`refresh`: a record
+that matched its feed row but remembered another hash). Any other write (a hand edit, a merge,
+a revert) changes the values without the hash, so the record takes the full path again.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+
 from daemon.db import sql_ident, sql_literal
 from daemon.sync.context import PlanContext
+from daemon.sync.kinds import ENROLLMENTS, USERS, Table
 
-ENROLLMENT_VALUES = (
-    "classroom_id",
-    "user_id",
-    "role",
-    "sis_id",
-    "is_primary",
-    "begin_date",
-    "end_date",
-)
+# Test hook: `ROSTER_SYNC_FULL_PATH=1` sends every row the full path, so that tests can show the
+# shortcut plans exactly what the full path plans.
+FULL_PATH_ENV = "ROSTER_SYNC_FULL_PATH"
 
 
-def synced_hash_of(alias: str, status: str, origin: str) -> str:
-    """The hash of an enrollment's own values with a status and origin (as the sync leaves them)."""
-    cols = ", ".join(f"{alias}.{c}" for c in ENROLLMENT_VALUES)
+def _shortcut_allowed() -> str:
+    return "false" if os.environ.get(FULL_PATH_ENV) else "true"
+
+
+def synced_hash_of(table: Table, value: Callable[[str], str], status: str, origin: str) -> str:
+    """The hash of a record's own values (`value(column)` gives each) with a status and origin."""
+    cols = ", ".join(value(c) for c in table.compared)
     return f"hash({cols}, {status}, {origin})"
 
 
-def synced_hash(alias: str) -> str:
-    return synced_hash_of(alias, f"{alias}.status", f"{alias}.origin")
+def synced_hash(table: Table, alias: str) -> str:
+    """The hash a record's current values have (equal to `synced_hash` when untouched)."""
+    return synced_hash_of(table, lambda c: f"{alias}.{c}", f"{alias}.status", f"{alias}.origin")
 
 
 def enrollment_source_hash(ctx: PlanContext, alias: str) -> str:
@@ -53,7 +60,8 @@ def enrollment_source_hash(ctx: PlanContext, alias: str) -> str:
 
 
 def find_unchanged_enrollments(ctx: PlanContext) -> None:
-    """Feed lines whose enrollment is synced, untouched since, and sent again as it was."""
+    """Feed lines whose enrollment is synced, untouched since, sent again as it was, and whose
+    class and person resolve to the record's own."""
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("unchanged_enrollments")} AS
@@ -61,8 +69,69 @@ def find_unchanged_enrollments(ctx: PlanContext) -> None:
         FROM {ctx.good("enrollments")} e
         ANTI JOIN {ctx.t("repeated_enrollments")} r ON r._line = e._line
         JOIN enrollments d ON d.sis_id = e.sourcedId
+        -- The class and the person still resolve to the record's (neither is skipped, archived
+        -- or re-keyed in this run), as the full path would resolve them.
+        JOIN {ctx.t("classroom_map")} cm ON cm.sis_id = e.classSourcedId
+         AND cm.classroom_id = d.classroom_id
+        JOIN {ctx.t("user_map")} um ON um.sis_id = e.userSourcedId AND um.user_id = d.user_id
+         AND NOT um.kept_archived
         WHERE d.status = 'active' AND d.origin = 'sync'
           AND d.source_hash = {enrollment_source_hash(ctx, "e")}
-          AND d.synced_hash = {synced_hash("d")}
+          AND d.synced_hash = {synced_hash(ENROLLMENTS, "d")} AND {_shortcut_allowed()}
+        """
+    )
+
+
+def _shaping(ctx: PlanContext, table: str) -> str:
+    """What decides how a feed row becomes a record, besides the row: every setting and the
+    fields the feed does not speak for in this run."""
+    kept = ",".join(sorted(ctx.keep_fields.get(table, set())))
+    return sql_literal(f"{ctx.settings.model_dump_json()}|{kept}")
+
+
+def user_source_hash(ctx: PlanContext, alias: str) -> str:
+    """The hash of a normalised feed person (`feed_users`, line aside) and what shaped it.
+
+    Normalised rather than raw: a person's orgs depend on which orgs the run knows, and a
+    district guardian's on its students' schools, and both are already worked into the row."""
+    columns = [
+        name
+        for (name,) in ctx.db.rows(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'temp' AND table_name = ? "
+            "ORDER BY column_index",
+            [ctx.t("feed_users").strip('"')],
+        )
+        if name != "_line"
+    ]
+    values = ", ".join(f"{alias}.{sql_ident(c)}" for c in columns)
+    return f"hash({values}, {_shaping(ctx, 'users')})"
+
+
+def find_unchanged_users(ctx: PlanContext, managed: str) -> None:
+    """Feed people whose record is synced, untouched since, and sent again as it was.
+
+    Only plain cases take the shortcut: one directory record answers to the SIS id and nothing
+    else may claim it (no merged record points at it; a student matched by identifier goes the
+    full path), the row was normalised without a problem (every org known, no value broken),
+    and no rule could say anything about the record (activated or hand-edited contacts)."""
+    feed = ctx.t("feed_users")
+    by_identifier = ctx.settings.student_id == "identifier"
+    ctx.db.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {ctx.t("unchanged_users")} AS
+        SELECT f._file, f._line, f.sis_id, d.user_id AS id, f.kind, f.role
+        FROM (SELECT * FROM {feed}
+              WHERE ({managed}) AND kind IS NOT NULL AND NOT _deleted AND unmatched_orgs IS NULL
+                AND NOT coalesce(_broken_org_sis_ids, false) AND NOT coalesce(_broken_birth_date, false)
+                AND NOT coalesce(_broken_language, false) AND NOT coalesce(starts_with(role, 'ext:'), true)
+                {"AND kind <> 'student'" if by_identifier else ""}) f
+        JOIN users d ON d.sis_id = f.sis_id
+        WHERE d.status = 'active' AND d.origin = 'sync' AND d.merged_into IS NULL
+          AND NOT d.account_active AND NOT d.contacts_edited
+          AND d.source_hash = {user_source_hash(ctx, "f")}
+          AND d.synced_hash = {synced_hash(USERS, "d")} AND {_shortcut_allowed()}
+          AND d.user_id NOT IN (SELECT merged_into FROM users WHERE merged_into IS NOT NULL)
+          AND d.sis_id NOT IN (SELECT sis_id FROM users WHERE sis_id IS NOT NULL
+                               GROUP BY sis_id HAVING count(*) > 1)
         """
     )

@@ -1,8 +1,9 @@
 """The sync's promises as properties over generated two- and three-night districts.
 
-After every night: `check` is clean; planning the same drop again plans nothing; no record named
-by a row in error (or by a value that was ignored) is archived or blanked; and an export synced
-back plans nothing. Examples are bounded in CI; ROSTER_SYNC_PROPERTY_EXAMPLES asks for more.
+After every night: the plan is the same whether unchanged rows take their shortcut or the full
+path; `check` is clean; planning the same drop again plans nothing; no record named by a row in
+error (or by a value that was ignored) is archived or blanked; and an export synced back plans
+nothing. Examples are bounded in CI; ROSTER_SYNC_PROPERTY_EXAMPLES asks for more.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from daemon.db import Database
 from daemon.directory.integrity import check_directory
 from daemon.service.engine import Engine
+from daemon.sync.unchanged import FULL_PATH_ENV
 from tests.directory_state import directory_fingerprint
 from tests.district import TinyDistrict
 from tests.properties.districts import EVENTS_11, EVENTS_12, Night, apply_event
@@ -90,7 +92,9 @@ def test_every_night_keeps_the_promises(case):
 def _night_keeps_the_promises(engine: Engine, drop: Path, root: Path) -> None:
     db = engine.db
     before = directory_fingerprint(db)
+    full_path = _plan_the_full_path(engine, drop)
     run = engine.plan_source(str(drop))
+    assert _what_the_plan_says(engine, run.run_id) == full_path
     if run.status == "failed":  # a refused file: nothing changed
         assert directory_fingerprint(db) == before, run.error
         return
@@ -113,6 +117,64 @@ def _night_keeps_the_promises(engine: Engine, drop: Path, root: Path) -> None:
     assert back.rows.error == 0, _errors(db, back.run_id)
     assert back.total_changes() == 0, (back.changes, _changes(engine, back.run_id))
     engine.reject_run(back.run_id)
+
+
+def _plan_the_full_path(engine: Engine, drop: Path) -> dict[str, list]:
+    """What the night plans when no row takes the unchanged-row shortcut (sync/unchanged.py)."""
+    os.environ[FULL_PATH_ENV] = "1"
+    try:
+        run = engine.plan_source(str(drop))
+    finally:
+        del os.environ[FULL_PATH_ENV]
+    said = _what_the_plan_says(engine, run.run_id)
+    if run.status in ("planned", "held"):
+        engine.reject_run(run.run_id)
+    return said
+
+
+def _what_the_plan_says(engine: Engine, run_id: int) -> dict[str, list]:
+    """Every change, conflict and row result of a run, in an order that does not depend on ids."""
+    db = engine.db
+    return {
+        "changes": sorted(
+            map(
+                repr,
+                db.rows(
+                    "SELECT kind, op, sis_id, label, fields, source_file, source_line "
+                    "FROM changes WHERE run_id = ?",
+                    [run_id],
+                ),
+            )
+        ),
+        "creates": sorted(map(repr, _changes_created(engine, run_id))),
+        "conflicts": sorted(
+            map(
+                repr,
+                db.rows(
+                    "SELECT kind, record_kind, sis_id, field, feed_value, "
+                    "directory_value, message FROM conflicts WHERE run_id = ?",
+                    [run_id],
+                ),
+            )
+        ),
+        "row_issues": sorted(
+            map(
+                repr,
+                db.rows(
+                    "SELECT file_name, line, severity, rule, message FROM row_issues "
+                    "WHERE run_id = ?",
+                    [run_id],
+                ),
+            )
+        ),
+    }
+
+
+def _changes_created(engine: Engine, run_id: int) -> list:
+    return [
+        (c.kind, c.sis_id, c.label)
+        for c in engine.change_page(run_id, op="create", limit=10_000).items
+    ]
 
 
 def _records_named_by_errors(db: Database, run_id: int) -> dict[str, set[int]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from daemon.db import sql_literal
 from daemon.formats.spec import STAFF_ROLES
 from daemon.sync.context import PlanContext
+from daemon.sync.unchanged import find_unchanged_users, user_source_hash
 
 LANGUAGE_OK = r"^[a-z]{2,3}([-_][a-z0-9]{2,8})*$"
 
@@ -352,17 +353,24 @@ def build_desired_users(ctx: PlanContext) -> None:
     """Match feed people to directory users (through merged tombstones) and give new ones ids."""
     managed = _people_the_sync_manages(ctx)
     key_type, match_key = _match_key(ctx)
+    # People sent again as they were synced skip matching (see sync/unchanged.py); nothing
+    # else can claim their records, so the rows left are matched among themselves.
+    find_unchanged_users(ctx, managed)
+    changed = f"""(SELECT * FROM {ctx.t("feed_users")} x
+                   ANTI JOIN {ctx.t("unchanged_users")} u ON u._line = x._line AND u._file = x._file
+                   WHERE {managed})"""
     # Who claims which record is worked out on narrow rows (keys and line numbers only); the
     # wide feed rows are read once, at the end.
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("desired_users")} AS
         WITH f AS NOT MATERIALIZED (
-            SELECT *, sis_id AS _feed_sis_id, {key_type} AS _key_type, {match_key} AS _match_key
-            FROM {ctx.t("feed_users")} WHERE {managed}
+            SELECT *, sis_id AS _feed_sis_id, {key_type} AS _key_type, {match_key} AS _match_key,
+                   {user_source_hash(ctx, "x")} AS _source_hash
+            FROM {changed} x
         ),
         keys AS MATERIALIZED ({_directory_keys(ctx)}),
-        claims AS MATERIALIZED ({_claims(ctx, managed, key_type, match_key)}),
+        claims AS MATERIALIZED ({_claims(ctx, key_type, match_key)}),
         keepers AS ({_keepers()}),
         matched AS ({_matched(ctx)})
         SELECT * EXCLUDE (_unplaced),
@@ -417,16 +425,15 @@ def _directory_keys(ctx: PlanContext) -> str:
             FROM (SELECT 'sis' AS kt, sis_id AS key, coalesce(merged_into, user_id) AS uid,
                          merged_into IS NOT NULL AS via_tombstone
                   FROM users WHERE sis_id IS NOT NULL {ident_keys})
+            WHERE key IN (SELECT _match_key FROM f)
             GROUP BY kt, key"""
 
 
-def _claims(ctx: PlanContext, managed: str, key_type: str, match_key: str) -> str:
+def _claims(ctx: PlanContext, key_type: str, match_key: str) -> str:
     """Which feed rows (file and line only) claim which directory record."""
-    return f"""
+    return """
             SELECT k.uid AS _target_id, f._file, f._line, k.via_tombstone
-            FROM (SELECT {key_type} AS _key_type, {match_key} AS _match_key, _file, _line
-                  FROM {ctx.t("feed_users")} WHERE {managed}) f
-            JOIN keys k ON k.kt = f._key_type AND k.key = f._match_key
+            FROM f JOIN keys k ON k.kt = f._key_type AND k.key = f._match_key
             WHERE NOT k._many"""
 
 
@@ -526,6 +533,8 @@ def build_user_map(ctx: PlanContext) -> None:
                kind, role, _kept_archived AS kept_archived
         FROM {ctx.t("desired_users")}
         WHERE (NOT _skip OR _target_id IS NOT NULL) AND NOT _deleted
+        UNION ALL
+        SELECT sis_id, id, kind, role, false FROM {ctx.t("unchanged_users")}
         UNION ALL
         SELECT u.sis_id, u.survivor, s.kind, s.role, false
         FROM (SELECT sis_id, coalesce(merged_into, user_id) AS survivor FROM users
