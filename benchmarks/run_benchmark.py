@@ -27,6 +27,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 from bench_common import compare_changes  # noqa: E402
 from generate_district import GENERATOR_VERSION  # noqa: E402
+from profile_stages import stages  # noqa: E402
 
 PY = sys.executable
 
@@ -172,12 +173,16 @@ def roster_sync(cli: str | None, data: Path, db: Path, mem: str, expected: dict[
     out: dict[str, Any] = {"status": "ok", "cli": cli, "steps": steps}
 
     def step(name: str, argv: list[str]) -> Measured | None:
+        # Plans print every SQL statement's time (stderr), grouped into stages below.
+        profiled = {**env, "ROSTER_SYNC_PROFILE": "1", "ROSTER_SYNC_PROFILE_MIN": "0"}
         try:
-            m = measure([cli, "--db", str(db), *argv], env=env)
+            m = measure([cli, "--db", str(db), *argv], env=profiled if argv[0] == "run" else env)
         except OSError as exc:
             out["status"] = f"unavailable: cannot start {cli}: {exc}"
             return None
         steps[name] = {"seconds": m.seconds, "peak_rss_mb": m.peak_rss_mb, "rc": m.returncode}
+        if argv[0] == "run":
+            steps[name]["stages"] = stages(m.stderr)
         if m.returncode != 0:
             # The first command failing means the CLI cannot work at all (e.g. not written yet).
             what = "unavailable" if name == "initial plan" else "failed"
@@ -307,6 +312,29 @@ def print_scale(r: dict[str, Any]) -> None:
     if "changes" in rs:
         print(f"roster-sync planned changes: {json.dumps(rs['changes'])}")
     print("ratios: " + ", ".join(f"{k}={v}" for k, v in r["ratios"].items()))
+    print_stages(r)
+
+
+def print_stages(r: dict[str, Any]) -> None:
+    """The plans' SQL time per stage (see profile_stages.py)."""
+    plans = {n: s for n, s in r["steps"].items() if s.get("stages")}
+    if not plans:
+        return
+    names = list(dict.fromkeys(stage for s in plans.values() for stage in s["stages"]))
+    print(
+        f"\n{'where the plans spend their time (s)':<48}" + "".join(f"{n[12:]:>16}" for n in plans)
+    )
+    for stage in names:
+        print(
+            f"{stage:<48}" + "".join(f"{s['stages'].get(stage, 0):>16.2f}" for s in plans.values())
+        )
+    print(
+        f"{'sum of SQL statements':<48}"
+        + "".join(f"{sum(s['stages'].values()):>16.2f}" for s in plans.values())
+    )
+    print(
+        f"{'wall time of the step':<48}" + "".join(f"{s['seconds']:>16.2f}" for s in plans.values())
+    )
 
 
 def print_scales(results: list[dict[str, Any]]) -> None:
