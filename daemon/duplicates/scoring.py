@@ -104,6 +104,9 @@ WEIGHTS: dict[str, dict[str, dict[str, int]]] = {
 # name parents chose for a twin; unless both records have school e-mails that differ (twins never
 # share one).
 COMMON_NAME = 3
+# A student number that differs costs 1 (one child entered twice in the SIS has two numbers, in
+# one school); in two different schools, outside a handover, it costs this much (two namesakes).
+NUMBER_DIFFER_ELSEWHERE = -3
 # A missing given name is not neutral when family name and birth date agree (a twin looks so).
 MISSING_GIVEN_TWINLIKE = -6
 
@@ -149,7 +152,7 @@ def _distinct_name_pairs() -> str:
 def _given_close(x: str, y: str) -> str:
     """Typo-close given names, stricter than family names because twins' names are often alike:
     one transposition, one edit in a name of five letters or more that keeps its first letter,
-    a K/C spelling (Katherine, Catherine), or Jaro-Winkler >= 0.95 between long names. Never two
+    a neighbouring-key slip in a four-letter name that keeps its first letter, a K/C spelling (Katherine, Catherine), or Jaro-Winkler >= 0.95 between long names. Never two
     gendered forms of one name (Daniel/Daniela, Julian/Julia, Francisco/Francisca)."""
     gendered = f"""(regexp_replace({x}, '[aeiouy]+$', '') = regexp_replace({y}, '[aeiouy]+$', '')
         OR {x} = {y} || 'n' OR {y} = {x} || 'n'
@@ -158,6 +161,7 @@ def _given_close(x: str, y: str) -> str:
         {_transposed(x, y)}
         OR (least(length({x}), length({y})) >= 5 AND left({x}, 1) = left({y}, 1)
             AND {_one_edit(x, y)})
+        OR (length({x}) = 4 AND left({x}, 1) = left({y}, 1) AND {_slip(x, y)})
         OR (least(length({x}), length({y})) >= 4 AND substr({x}, 2) = substr({y}, 2)
             AND left({x}, 1) IN ('c', 'k') AND left({y}, 1) IN ('c', 'k'))
         OR (least(length({x}), length({y})) >= 7 AND jaro_winkler_similarity({x}, {y}) >= 0.95
@@ -173,10 +177,20 @@ def _one_letter(x: str, y: str) -> str:
 
 
 # Keys next to each other on a QWERTY keyboard: a slip of the finger, not another name.
-_ADJACENT = (
+# Each pair in alphabetical order, as the check below builds it (an unsorted pair such as "we"
+# was never found, so most slips read as twins' names: Melany/Mdlany).
+_KEYS_SIDE_BY_SIDE = (
     "qw we er rt ty yu ui io op as sd df fg gh hj jk kl zx xc cv vb bn nm "
     "qa wa ws es ed rd rf tf tg yg yh uh uj ij ik ok ol pl az sz sx dx dc fc fv gv gb hb hn jn jm km"
 )
+_ADJACENT = " ".join("".join(sorted(pair)) for pair in _KEYS_SIDE_BY_SIDE.split(" "))
+
+
+def _slip(x: str, y: str) -> str:
+    """One letter replaced by the one on a neighbouring key (Cori/Cpri): a slip of the finger."""
+    return f"""(length({x}) = length({y}) AND levenshtein({x}, {y}) = 1
+        AND list_bool_or(list_transform(range(1, length({x}) + 1), lambda i:
+            {x}[i] <> {y}[i] AND contains({sql_literal(_ADJACENT)}, array_to_string(list_sort([{x}[i], {y}[i]]), '')))))"""
 
 
 def _substitution_not_slip(x: str, y: str) -> str:
@@ -400,6 +414,12 @@ def _points_expr(field: str) -> str:
     if field in ("given_name", "family_name"):
         letter = "g" if field == "given_name" else "f"
         arms.insert(0, f"WHEN v.{field} = 'exact' THEN {_exact_name_points(letter)}")
+    if field == "student_number":  # two numbers in two schools at once: two children
+        arms.insert(
+            0,
+            "WHEN v.kind = 'student' AND v.student_number = 'differ' AND v.school = 'differ' "
+            f"AND v.lifecycle <> 'handover' THEN {int(NUMBER_DIFFER_ELSEWHERE)}",
+        )
     if field == "given_name":  # one letter apart is another name (Daniel/Daniela) but in a handover
         arms.insert(
             0,
@@ -475,13 +495,13 @@ def _corroborated() -> str:
 
 
 def _twins_rekeyed() -> str:
-    """Twin-like pairs let through only by the re-keyed-name rule (see _keep_best_rekeyed)."""
+    """Twin-like pairs let through only by the re-keyed-name rule (see keep_best_rekeyed)."""
     same_name = "('exact', 'close', 'nickname', 'swapped', 'partial')"
     return f"""(v.kind = 'student' AND v.given_name NOT IN {same_name} AND v.given_name <> 'missing'
         AND NOT {_identified()} AND {_rekeyed_name()})"""
 
 
-def _keep_best_rekeyed(db: Database, kind: str) -> None:
+def keep_best_rekeyed(db: Database, kind: str) -> None:
     """A re-keyed record has one new record. Twins re-keyed the same night look like handovers
     to each other (old Julian, new Julia), and so do two namesakes re-keyed the same night: a
     handover pair (or one let through by the re-keyed-name rule) stays only when neither record
@@ -542,10 +562,15 @@ def scored_sql(kind: str, threshold: int = THRESHOLD, all_rows: bool = False) ->
         """
 
 
-def score_pairs(db: Database, kind: str, threshold: int = THRESHOLD, append: bool = False) -> int:
+def score_pairs(
+    db: Database, kind: str, threshold: int = THRESHOLD, append: bool = False, best: bool = True
+) -> int:
     """Score the pairs of one kind; keep those at the threshold or above that the guard allows
-    (the first call creates the scored table, later ones append to it)."""
+    (the first call creates the scored table, later ones append to it). `best`: then keep only
+    the best re-keyed pairs (keep_best_rekeyed); a caller that first saves every scored pair
+    calls that itself."""
     target = f"INSERT INTO {SCORED}" if append else f"CREATE OR REPLACE TEMP TABLE {SCORED} AS"
     db.execute(f"{target} {scored_sql(kind, threshold)}")
-    _keep_best_rekeyed(db, kind)
+    if best:
+        keep_best_rekeyed(db, kind)
     return int(db.one(f"SELECT count(*) FROM {SCORED} WHERE kind = ?", [kind]))
