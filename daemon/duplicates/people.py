@@ -299,9 +299,12 @@ def build_pairs(db: Database) -> int:
     return keep_pairs(db, raw, PEOPLE)
 
 
-def keep_pairs(db: Database, raw: str, people: str) -> int:
-    """PAIRS: the (a, b) of the query `raw` that may be candidates: of one kind, not both
-    archived, not rejected."""
+def keep_pairs(db: Database, raw: str, people: str, kind: str | None = None) -> int:
+    """PAIRS: the (a, b) of the query `raw` that may be candidates: of one kind (`kind` if
+    given), not both archived, not rejected."""
+    only = (
+        "" if kind is None else f"AND pa.kind = '{'student' if kind == 'student' else 'guardian'}'"
+    )
     db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {PAIRS} AS
@@ -309,7 +312,7 @@ def keep_pairs(db: Database, raw: str, people: str) -> int:
         JOIN {people} pa ON pa.user_id = r.a
         JOIN {people} pb ON pb.user_id = r.b
         ANTI JOIN duplicate_rejections x ON x.left_id = r.a AND x.right_id = r.b
-        WHERE pa.kind = pb.kind AND NOT (pa.status = 'archived' AND pb.status = 'archived')
+        WHERE pa.kind = pb.kind AND NOT (pa.status = 'archived' AND pb.status = 'archived') {only}
         """
     )
     return int(db.one(f"SELECT count(*) FROM {PAIRS}"))

@@ -436,9 +436,14 @@ def _points_expr(field: str) -> str:
 
 def _exact_name_points(letter: str) -> str:
     """An exact name is worth more the rarer it is (its frequency among people of the kind)."""
+    return exact_name_points(f"f{letter}.freq")
+
+
+def exact_name_points(freq: str) -> str:
+    """The points of an exact name whose frequency is the expression `freq`."""
     return (
         f"least({int(NAME_EXACT_MAX)}, greatest({int(NAME_EXACT_MIN)}, "
-        f"CAST(round(0.5 * log2(1.0 / coalesce(f{letter}.freq, 0.002))) AS INTEGER) + 2))"
+        f"CAST(round(0.5 * log2(1.0 / coalesce({freq}, 0.002))) AS INTEGER) + 2))"
     )
 
 
