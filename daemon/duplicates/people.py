@@ -130,6 +130,13 @@ def build_people(db: Database, only: str | None = None) -> int:
                                      WHERE student_id IN (SELECT user_id FROM {only})))"""
     )
     final = "" if only is None else f"WHERE b.user_id IN (SELECT user_id FROM {only})"
+    direct_scope = "" if only is None else "WHERE user_id IN (SELECT user_id FROM u)"
+    links_scope = (
+        ""
+        if only is None
+        else f"""WHERE l.student_id IN (SELECT user_id FROM {only})
+                 OR l.guardian_id IN (SELECT user_id FROM {only})"""
+    )
     db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE dup_base AS
@@ -154,7 +161,7 @@ def build_people(db: Database, only: str | None = None) -> int:
         ),
         direct AS (
             SELECT user_id, list(DISTINCT school_id ORDER BY school_id) AS schools
-            FROM user_direct_schools GROUP BY user_id
+            FROM user_direct_schools {direct_scope} GROUP BY user_id
         )
         SELECT u.* EXCLUDE (gn, fn),
                replace(gn, ' ', '') AS gp, replace(fn, ' ', '') AS fp,
@@ -172,7 +179,7 @@ def build_people(db: Database, only: str | None = None) -> int:
         CREATE OR REPLACE TEMP TABLE {PEOPLE} AS
         WITH links AS (
             SELECT l.student_id, l.guardian_id, coalesce(s.merged_into, s.user_id) AS child
-            FROM guardian_links l JOIN users s ON s.user_id = l.student_id
+            FROM guardian_links l JOIN users s ON s.user_id = l.student_id {links_scope}
         ),
         of_students AS (
             SELECT l.student_id AS user_id,

@@ -58,6 +58,9 @@ _TEMP_TABLES = (
     "dup_students",
     "dup_names_now",
     "dup_people_in",
+    "dup_bmembers",
+    "dup_rel_members",
+    "dup_oldkeys",
 )
 # The cache (main schema): rebuilt by every full scan, updated by incremental ones.
 C_PEOPLE = "duplicate_scan_people"
@@ -203,13 +206,12 @@ def _incremental(
     n_all = int(db.one(f"SELECT count(*) FROM {people.SOURCE}"))
     if n_changed > FULL_SHARE * max(n_all, 1) and n_changed > 1000:
         return None
-    # 1. the changed people, rebuilt; the blocks they were and are in
+    # 1. the changed people, rebuilt; the keys they had
     people.build_people(db, only="dup_changed")
     people.build_keys(db)
     db.execute(
-        f"""CREATE OR REPLACE TEMP TABLE dup_bkeys AS
-            SELECT k FROM {C_KEYS} WHERE user_id IN (SELECT user_id FROM dup_changed)
-            UNION SELECT k FROM {people.KEYS}"""
+        f"""CREATE OR REPLACE TEMP TABLE dup_oldkeys AS
+            SELECT user_id, k, cap FROM {C_KEYS} WHERE user_id IN (SELECT user_id FROM dup_changed)"""
     )
     step("people")
     with db.transaction():
@@ -229,6 +231,27 @@ def _incremental_store(
     )
     db.execute(f"DELETE FROM {C_KEYS} WHERE user_id IN {changed}")
     db.execute(f"INSERT INTO {C_KEYS} SELECT user_id, k, cap FROM {people.KEYS}")
+    # blocks a changed person was or is in that became, or stopped being, small enough to pair
+    # their members (crossed the cap, or down to one member): all their pairs are new or gone.
+    # In other blocks only the changed people's pairs can change.
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_bkeys AS
+            WITH delta AS (
+                SELECT k, min(cap) AS cap, sum(d) AS d FROM (
+                    SELECT k, cap, -1 AS d FROM {people.KEYS}
+                    UNION ALL SELECT k, cap, 1 FROM dup_oldkeys)
+                GROUP BY k
+            ),
+            now AS (
+                SELECT k, count(*) AS n FROM {C_KEYS} SEMI JOIN delta USING (k) GROUP BY k
+            )
+            SELECT k FROM delta LEFT JOIN now USING (k)
+            WHERE (coalesce(n, 0) BETWEEN 2 AND cap) <> (coalesce(n, 0) + d BETWEEN 2 AND cap)"""
+    )
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_bmembers AS
+            SELECT user_id, k FROM {C_KEYS} SEMI JOIN dup_bkeys USING (k)"""
+    )
     # 2. names whose rarity changed: their people are affected
     people.build_frequencies(db, source=C_PEOPLE)
     db.execute(f"""CREATE OR REPLACE TEMP TABLE dup_names_now AS {_names_sql()}""")
@@ -293,28 +316,40 @@ def _rescore(db: Database, kind: str, threshold: int) -> int:
             WHERE s.kind = '{kind}' AND (s.a IN {affected} OR s.b IN {affected})
             UNION
             SELECT s.a, s.b FROM {C_SCORED} s
-            JOIN {C_KEYS} ka ON ka.user_id = s.a
-            JOIN {C_KEYS} kb ON kb.user_id = s.b AND kb.k = ka.k
-            WHERE s.kind = '{kind}' AND ka.k IN (SELECT k FROM dup_bkeys)"""
+            JOIN dup_bmembers ka ON ka.user_id = s.a
+            JOIN dup_bmembers kb ON kb.user_id = s.b AND kb.k = ka.k
+            WHERE s.kind = '{kind}'"""
     )
-    # the keys that matter: changed blocks, blocks of affected people, blocks of re-decided pairs
+    # the members of the blocks that matter: changed blocks, blocks of affected people and of
+    # re-decided pairs (two scans of the keys; the rest works on these few)
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_rel_members AS
+            WITH relevant AS (
+                SELECT k FROM dup_bkeys
+                UNION SELECT k FROM {C_KEYS}
+                      WHERE user_id IN {affected}
+                         OR user_id IN (SELECT a FROM dup_redecide UNION SELECT b FROM dup_redecide)
+            )
+            SELECT user_id, k, cap FROM {C_KEYS} SEMI JOIN relevant USING (k)"""
+    )
+    # pairs: every pair of a changed block; an affected person with everyone in its blocks; a
+    # re-decided pair that still shares a block
     raw = f"""
-        WITH relevant AS (
-            SELECT k FROM dup_bkeys
-            UNION SELECT k FROM {C_KEYS} WHERE user_id IN {affected}
-            UNION SELECT k FROM {C_KEYS} WHERE user_id IN (SELECT a FROM dup_redecide
-                                                           UNION SELECT b FROM dup_redecide)
+        WITH blocks AS (
+            SELECT k FROM dup_rel_members GROUP BY k HAVING count(*) BETWEEN 2 AND min(cap)
         ),
-        blocks AS (
-            SELECT k FROM {C_KEYS} SEMI JOIN relevant USING (k)
-            GROUP BY k HAVING count(*) BETWEEN 2 AND min(cap)
-        ),
-        kk AS (SELECT user_id, k FROM {C_KEYS} SEMI JOIN blocks USING (k))
-        SELECT DISTINCT x.user_id AS a, y.user_id AS b
-        FROM kk x JOIN kk y ON x.k = y.k AND x.user_id < y.user_id
-        LEFT JOIN dup_redecide r ON r.a = x.user_id AND r.b = y.user_id
-        WHERE x.k IN (SELECT k FROM dup_bkeys)
-           OR x.user_id IN {affected} OR y.user_id IN {affected} OR r.a IS NOT NULL
+        kk AS (SELECT user_id, k FROM dup_rel_members SEMI JOIN blocks USING (k))
+        SELECT DISTINCT a, b FROM (
+            SELECT x.user_id AS a, y.user_id AS b
+            FROM kk x JOIN kk y ON x.k = y.k AND x.user_id < y.user_id
+            WHERE x.k IN (SELECT k FROM dup_bkeys)
+            UNION ALL
+            SELECT least(x.user_id, y.user_id), greatest(x.user_id, y.user_id)
+            FROM kk x JOIN kk y ON x.k = y.k AND x.user_id <> y.user_id
+            WHERE x.user_id IN {affected}
+            UNION ALL
+            SELECT r.a, r.b FROM dup_redecide r
+            JOIN kk x ON x.user_id = r.a JOIN kk y ON y.user_id = r.b AND y.k = x.k)
     """
     n_pairs = people.keep_pairs(db, raw, C_PEOPLE, kind)
     # the people those pairs need, guardians with their children's duplicates
@@ -329,7 +364,10 @@ def _rescore(db: Database, kind: str, threshold: int) -> int:
     else:
         db.execute(f"DROP TABLE IF EXISTS temp.{people.PEOPLE}")
         db.execute(f"ALTER TABLE dup_people_in RENAME TO {people.PEOPLE}")
-    scoring.score_pairs(db, kind, threshold, best=False)
+    if n_pairs:
+        scoring.score_pairs(db, kind, threshold, best=False)
+    else:  # nothing to compare (the scoring query alone takes a while to plan)
+        db.execute(f"CREATE OR REPLACE TEMP TABLE {scoring.SCORED} AS FROM {C_SCORED} LIMIT 0")
     db.execute(
         f"""DELETE FROM {C_SCORED} s WHERE s.kind = '{kind}'
               AND (EXISTS (SELECT 1 FROM dup_redecide r WHERE r.a = s.a AND r.b = s.b)
