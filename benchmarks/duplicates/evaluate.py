@@ -238,6 +238,7 @@ def where_missed(
     load_nicknames(db)
     people.build_people(db)
     people.build_frequencies(db)
+    people.attach_frequencies(db)
     people.build_keys(db)
     people.build_pairs(db)
     compared = {

@@ -226,6 +226,27 @@ def build_frequencies(db: Database, source: str = PEOPLE) -> None:
     )
 
 
+FREQ_COLUMNS = ("g_cnt", "f_cnt", "g_freq", "f_freq")
+
+
+def attach_frequencies(db: Database, people: str = PEOPLE) -> None:
+    """PEOPLE from `people`, each with how common their names are (FREQ): joined once per
+    person here rather than four times per compared pair in scoring."""
+    db.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE dup_people_next AS
+        SELECT p.*, g.cnt AS g_cnt, f.cnt AS f_cnt, g.freq AS g_freq, f.freq AS f_freq
+        FROM {people} p
+        LEFT JOIN {FREQ} g ON g.kind = p.kind AND g.field = 'g' AND g.name = p.gp
+        LEFT JOIN {FREQ} f ON f.kind = p.kind AND f.field = 'f' AND f.name = p.fp
+        """
+    )
+    db.execute(f"DROP TABLE IF EXISTS temp.{PEOPLE}")
+    if people != PEOPLE:
+        db.execute(f"DROP TABLE IF EXISTS temp.{people}")
+    db.execute(f"ALTER TABLE dup_people_next RENAME TO {PEOPLE}")
+
+
 def build_keys(db: Database) -> int:
     """(user_id, key, cap) rows; the key hashes its kind with its values."""
     student = "kind = 'student'"

@@ -129,6 +129,7 @@ def _full(db: Database, threshold: int, step: Callable[[str], None]) -> dict[str
     people.source_hashes(db)
     n_people = people.build_people(db)
     people.build_frequencies(db)
+    people.attach_frequencies(db)
     step("people")
     n_keys = people.build_keys(db)
     step("keys")
@@ -141,7 +142,8 @@ def _full(db: Database, threshold: int, step: Callable[[str], None]) -> dict[str
     # leaves no state: the next scan is full).
     db.execute("DELETE FROM duplicate_scan_state")
     db.execute(
-        f"CREATE OR REPLACE TABLE {C_PEOPLE} AS SELECT p.*, s.src FROM {people.PEOPLE} p "
+        f"CREATE OR REPLACE TABLE {C_PEOPLE} AS "
+        f"SELECT p.* EXCLUDE ({', '.join(people.FREQ_COLUMNS)}), s.src FROM {people.PEOPLE} p "
         f"JOIN {people.SOURCE} s USING (user_id)"
     )
     people.add_student_clusters(db, scoring.SCORED)
@@ -358,12 +360,9 @@ def _rescore(db: Database, kind: str, threshold: int) -> int:
             SELECT * EXCLUDE (src) FROM {C_PEOPLE}
             WHERE user_id IN (SELECT a FROM {people.PAIRS} UNION SELECT b FROM {people.PAIRS})"""
     )
+    people.attach_frequencies(db, "dup_people_in")
     if kind == "guardian":
-        people.with_extra(db, "dup_people_in")
-        db.execute("DROP TABLE temp.dup_people_in")
-    else:
-        db.execute(f"DROP TABLE IF EXISTS temp.{people.PEOPLE}")
-        db.execute(f"ALTER TABLE dup_people_in RENAME TO {people.PEOPLE}")
+        people.with_extra(db, people.PEOPLE)
     if n_pairs:
         scoring.score_pairs(db, kind, threshold, best=False)
     else:  # nothing to compare (the scoring query alone takes a while to plan)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from daemon.db import Database, sql_ident, sql_literal
 from daemon.duplicates.nicknames import NICK_TABLE
-from daemon.duplicates.people import FREQ, PAIRS, PEOPLE
+from daemon.duplicates.people import PAIRS, PEOPLE
 
 SCORED = "dup_scored"
 FIELDS = (
@@ -379,26 +379,22 @@ def _verdicts_sql(kind: str) -> str:
         SELECT p.a, p.b, a.kind, p.swapped,
             {verdicts},
             {_look_alike_given_names()} AS g_rhyme,
-            (least(coalesce(ga.cnt, 1), coalesce(gb.cnt, 1)) = 1
-             AND greatest(coalesce(ga.cnt, 1), coalesce(gb.cnt, 1)) >= {int(COMMON_NAME)}
+            (least(coalesce(a.g_cnt, 1), coalesce(b.g_cnt, 1)) = 1
+             AND greatest(coalesce(a.g_cnt, 1), coalesce(b.g_cnt, 1)) >= {int(COMMON_NAME)}
              AND least(length(a.gp), length(b.gp)) >= 4 AND levenshtein(a.gp, b.gp) <= 2)
                 AS g_misspelt,
             -- a family name found on no other student, within two edits of the other (Wells/Drlls)
-            (least(coalesce(fa.cnt, 1), coalesce(fb.cnt, 1)) = 1
+            (least(coalesce(a.f_cnt, 1), coalesce(b.f_cnt, 1)) = 1
              AND least(length(a.fp), length(b.fp)) >= 4 AND levenshtein(a.fp, b.fp) <= 2)
                 AS f_misspelt,
             -- two given names in their own right, alike in look (Emily, Emma; not Jonathan, Jon)
             coalesce(n.both_full, false) AND abs(length(a.gp) - length(b.gp)) <= 2
                 AND left(a.gp, 2) = left(b.gp, 2) AS nick_both_full,
-            a.gp AS a_gp, a.fp AS a_fp
+            a.g_freq AS a_gfreq, a.f_freq AS a_ffreq
         FROM ({_pairs_of_kind(kind)}) p
         JOIN {PEOPLE} a ON a.user_id = p.a
         JOIN {PEOPLE} b ON b.user_id = p.b
         LEFT JOIN {NICK_TABLE} n ON n.a = a.gp AND n.b = b.gp
-        LEFT JOIN {FREQ} ga ON ga.kind = a.kind AND ga.field = 'g' AND ga.name = a.gp
-        LEFT JOIN {FREQ} gb ON gb.kind = b.kind AND gb.field = 'g' AND gb.name = b.gp
-        LEFT JOIN {FREQ} fa ON fa.kind = a.kind AND fa.field = 'f' AND fa.name = a.fp
-        LEFT JOIN {FREQ} fb ON fb.kind = b.kind AND fb.field = 'f' AND fb.name = b.fp
     """
 
 
@@ -436,7 +432,7 @@ def _points_expr(field: str) -> str:
 
 def _exact_name_points(letter: str) -> str:
     """An exact name is worth more the rarer it is (its frequency among people of the kind)."""
-    return exact_name_points(f"f{letter}.freq")
+    return exact_name_points(f"v.a_{letter}freq")
 
 
 def exact_name_points(freq: str) -> str:
@@ -555,8 +551,6 @@ def scored_sql(kind: str, threshold: int = THRESHOLD, all_rows: bool = False) ->
             SELECT v.*, {", ".join(f"{points[f]} AS fp_{f}" for f in FIELDS)},
                    {guard_sql()} AS guarded, {_twins_rekeyed()} AS rekeyed_only
             FROM v
-            LEFT JOIN {FREQ} fg ON fg.kind = v.kind AND fg.field = 'g' AND fg.name = v.a_gp
-            LEFT JOIN {FREQ} ff ON ff.kind = v.kind AND ff.field = 'f' AND ff.name = v.a_fp
         )
         SELECT a, b, kind, {total} AS points,
                1.0 / (1.0 + pow(2.0, ({threshold} - ({total})) / 2.0)) AS score,
