@@ -70,47 +70,65 @@ def norm(expr: str) -> str:
 
 
 def source_hashes(db: Database) -> None:
-    """SOURCE: (user_id, src) for everyone build_people would build, src a hash of everything
-    their row depends on: their own columns, their schools, the rank of the runs that created or
-    archived them, and their family (a student's guardians' columns, a guardian's children). An
-    incremental scan rebuilds only the people whose hash changed; it reads raw columns only, so
-    it is cheap next to the normalising that build_people does."""
+    """SOURCE: (user_id, src) for everyone build_people would build, src a hash of the raw
+    columns their row is built from: their own columns (schools as the feed's org ids), the rank
+    of the runs that created or archived them, and which guardians or students they are linked
+    to. A row also depends on the linked people's columns (a student's guardians' contacts, a
+    guardian's children's merges): see changed_people. Raw columns only, one pass over users and
+    one over links: cheap next to the normalising that build_people does."""
     db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {SOURCE} AS
         WITH applied AS (
             SELECT run_id, row_number() OVER (ORDER BY run_id) AS n FROM runs WHERE status = 'applied'
         ),
-        pop AS (
-            SELECT u.user_id, u.kind,
-                   hash(u.kind, u.status, u.origin, u.given_name, u.family_name,
-                        u.preferred_given_name, u.birth_date, u.grades, u.identifier, u.email,
-                        u.user_ids, u.mobile_phone, u.home_phone, ca.n, aa.n) AS h
-            FROM users u
-            LEFT JOIN applied ca ON ca.run_id = u.created_run
-            LEFT JOIN applied aa ON aa.run_id = u.archived_run
-            WHERE u.kind IN ('student', 'guardian') AND u.status IN ('active', 'archived')
-        ),
-        schools AS (
-            SELECT user_id, sum(hash(school_id)) AS h FROM user_direct_schools GROUP BY user_id
-        ),
-        of_students AS (
-            SELECT l.student_id AS user_id, sum(hash(l.guardian_id, g.h)) AS h
-            FROM guardian_links l LEFT JOIN pop g ON g.user_id = l.guardian_id
-            GROUP BY l.student_id
-        ),
-        of_guardians AS (
-            SELECT l.guardian_id AS user_id, sum(hash(coalesce(s.merged_into, s.user_id))) AS h
-            FROM guardian_links l JOIN users s ON s.user_id = l.student_id
-            GROUP BY l.guardian_id
+        linked AS (
+            SELECT user_id, sum(h) AS h FROM (
+                SELECT student_id AS user_id, hash('g', guardian_id) AS h FROM guardian_links
+                UNION ALL
+                SELECT guardian_id, hash('s', student_id) FROM guardian_links)
+            GROUP BY user_id
         )
-        SELECT p.user_id,
-               hash(p.h, s.h, CASE WHEN p.kind = 'student' THEN f.h ELSE g.h END) AS src
-        FROM pop p
-        LEFT JOIN schools s USING (user_id)
-        LEFT JOIN of_students f USING (user_id)
-        LEFT JOIN of_guardians g USING (user_id)
+        SELECT u.user_id,
+               hash(u.kind, u.status, u.origin, u.given_name, u.family_name,
+                    u.preferred_given_name, u.birth_date, u.grades, u.identifier, u.email,
+                    u.user_ids, u.mobile_phone, u.home_phone, u.org_sis_ids, ca.n, aa.n, l.h) AS src
+        FROM users u
+        LEFT JOIN applied ca ON ca.run_id = u.created_run
+        LEFT JOIN applied aa ON aa.run_id = u.archived_run
+        LEFT JOIN linked l ON l.user_id = u.user_id
+        WHERE u.kind IN ('student', 'guardian') AND u.status IN ('active', 'archived')
         """
+    )
+
+
+def changed_people(db: Database, cached: str, target: str) -> None:
+    """`target`: the user_ids whose row must be rebuilt: their SOURCE hash differs from the one
+    in `cached` (new, changed, gone), and the people linked to one of those (a student's row
+    holds its guardians' contacts and names, a guardian's row its children's merges)."""
+    db.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {target} AS
+        WITH own AS (
+            SELECT coalesce(s.user_id, c.user_id) AS user_id
+            FROM {SOURCE} s FULL JOIN {cached} c ON c.user_id = s.user_id
+            WHERE s.src IS DISTINCT FROM c.src
+        )
+        SELECT user_id FROM own
+        UNION SELECT l.student_id FROM guardian_links l SEMI JOIN own ON own.user_id = l.guardian_id
+        UNION SELECT l.guardian_id FROM guardian_links l SEMI JOIN own ON own.user_id = l.student_id
+        """
+    )
+
+
+def schools_token(db: Database) -> str:
+    """A hash of how the feed's org ids map to schools: people's schools are read through it,
+    so a change to it (schools merged) makes the next scan full."""
+    return str(
+        db.one(
+            """SELECT coalesce(sum(hash(m.sis_id, m.school_id, s.org_type)), 0)
+               FROM school_sis_ids m LEFT JOIN schools s USING (school_id)"""
+        )
     )
 
 

@@ -121,7 +121,12 @@ def _cache_usable(db: Database, threshold: int) -> bool:
     if not all(db.table_exists(t) for t in _CACHE):
         return False
     row = db.rows("SELECT format, threshold FROM duplicate_scan_state")
-    return bool(row) and row[0] == (cache_format(), int(threshold))
+    return bool(row) and row[0] == (_format(db), int(threshold))
+
+
+def _format(db: Database) -> str:
+    """The cache's format: the code's, and how org ids map to schools."""
+    return f"{cache_format()}:{people.schools_token(db)}"
 
 
 # ------------------------------------------------------------------------------- full scan
@@ -188,7 +193,7 @@ def _save_state(db: Database, threshold: int, full: bool, rebuilt: int) -> None:
     db.execute(
         """INSERT INTO duplicate_scan_state VALUES (?, ?, current_timestamp,
                   CASE WHEN ? THEN current_timestamp ELSE ? END, ?)""",
-        [cache_format(), int(threshold), full, previous, rebuilt],
+        [_format(db), int(threshold), full, previous, rebuilt],
     )
 
 
@@ -198,12 +203,7 @@ def _incremental(
 ) -> dict[str, Any] | None:
     """None when a full scan is cheaper (too many changes)."""
     people.source_hashes(db)
-    db.execute(
-        f"""CREATE OR REPLACE TEMP TABLE dup_changed AS
-            SELECT coalesce(s.user_id, c.user_id) AS user_id
-            FROM {people.SOURCE} s FULL JOIN {C_PEOPLE} c ON c.user_id = s.user_id
-            WHERE s.src IS DISTINCT FROM c.src"""
-    )
+    people.changed_people(db, C_PEOPLE, "dup_changed")
     n_changed = int(db.one("SELECT count(*) FROM dup_changed"))
     n_all = int(db.one(f"SELECT count(*) FROM {people.SOURCE}"))
     if n_changed > FULL_SHARE * max(n_all, 1) and n_changed > 1000:
