@@ -210,7 +210,10 @@ def roster_sync(cli: str | None, data: Path, db: Path, mem: str, expected: dict[
         ),
         "rc": 0,
     }
-    step("duplicate scan", ["duplicates", "scan"])
+    # The first scan is full (no cache yet); after day 2's apply the scan is the incremental one
+    # the daemon runs after every applied run. Each also reports its own time (without the CLI's
+    # start-up) and steps.
+    _scan_step(step, steps, "duplicate scan", ["duplicates", "scan", "--full", "--json"])
     plan = step("plan", ["run", str(data / "day2"), "--json"])
     if plan is None:
         return out
@@ -223,9 +226,25 @@ def roster_sync(cli: str | None, data: Path, db: Path, mem: str, expected: dict[
     out.update(run_id=run_id, plan_status=body.get("status"), changes=changes)
     out["mismatches"], out["notes"] = check_plan(changes, expected)
     step("apply", ["apply", str(run_id), "--no-duplicate-scan"])
-    step("duplicate scan (after day 2)", ["duplicates", "scan"])
+    _scan_step(
+        step, steps, "incremental duplicate scan (after day 2)", ["duplicates", "scan", "--json"]
+    )
     out["peak_rss_mb"] = max(s["peak_rss_mb"] for s in steps.values())
     return out
+
+
+def _scan_step(step: Any, steps: dict[str, dict[str, Any]], name: str, argv: list[str]) -> None:
+    """A duplicate scan step, with the scan's own figures from its JSON."""
+    m = step(name, argv)
+    if m is None:
+        return
+    try:
+        body = parse_json(m.stdout)
+    except ValueError:
+        return
+    steps[name]["scan"] = {
+        k: body.get(k) for k in ("seconds", "incremental", "changed", "pairs_compared", "open")
+    } | {"timings": body.get("timings")}
 
 
 def run_scale(students: int, args: argparse.Namespace, cli: str | None) -> dict[str, Any]:
@@ -284,6 +303,7 @@ def ratios(steps: dict[str, dict[str, Any]], rs: dict[str, Any]) -> dict[str, fl
 
     return {"plan/floor": over("roster-sync plan"), "apply/floor": over("roster-sync apply"),
             "initial/floor": over("roster-sync initial"), "naive/floor": over("naive"),
+            "dup_scan/floor": over("roster-sync duplicate scan"),
             "sync_peak_rss_mb": rs.get("peak_rss_mb")}  # fmt: skip
 
 
@@ -307,6 +327,14 @@ def print_scale(r: dict[str, Any]) -> None:
         print(f"MISMATCH roster-sync plan: {line}")
     for line in rs.get("notes", []):
         print(f"note roster-sync plan: {line}")
+    for name, s in r["steps"].items():
+        if "scan" in s:
+            sc = s["scan"]
+            print(
+                f"{name}: {sc['seconds']} s inside the CLI "
+                f"({'incremental, ' + format(sc['changed'], ',') + ' people changed' if sc['incremental'] else 'full'}, "
+                f"{sc['pairs_compared']:,} pairs compared, {sc['open']:,} open; steps {sc['timings']})"
+            )
     if "db_mb" in rs:
         print(f"roster-sync database after apply: {rs['db_mb']:.0f} MB")
     if "changes" in rs:

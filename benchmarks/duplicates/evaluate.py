@@ -238,6 +238,7 @@ def where_missed(
     load_nicknames(db)
     people.build_people(db)
     people.build_frequencies(db)
+    people.attach_frequencies(db)
     people.build_keys(db)
     people.build_pairs(db)
     compared = {
@@ -390,7 +391,7 @@ def run_rekey(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         old.kind = kind
     apply(engine, write_drop(work / "night2", night2, guardians, zones))
     elapsed = time.perf_counter() - started
-    scan_seconds = engine.duplicates_scan()["seconds"]
+    scan_seconds = engine.duplicates_scan().seconds
     result = measure(db, children + [c for c in night2 if c.kind])
     db.close()
     return {
@@ -571,7 +572,7 @@ def run_noise(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     db = Database(work / "roster.duckdb")
     engine = Engine(db, "eval")
     apply(engine, write_drop(work / "night1", children, guardians, zones))
-    scan_seconds = engine.duplicates_scan()["seconds"]
+    scan_seconds = engine.duplicates_scan().seconds
     loaded = set(dict(db.rows("SELECT sis_id, user_id FROM users WHERE kind = 'student'")))
     not_loaded = Counter(c.kind for c in children if c.kind and c.sid not in loaded)
     result = measure(db, children)

@@ -52,7 +52,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     s = p.add_subparsers(dest="duplicates_command", metavar="scan|list|merge|reject|skip|undo")
     s.required = True
-    c = s.add_parser("scan", help="look for duplicates now (also done after every applied run)")
+    c = s.add_parser(
+        "scan",
+        help="look for duplicates now (also done after every applied run): people changed "
+        "since the last scan, with the same result as a full scan",
+    )
+    c.add_argument(
+        "--full", action="store_true", help="compare everyone again, rebuilding the scan's cache"
+    )
     c.add_argument("--json", action="store_true", help=JSON_HELP)
     c.set_defaults(handler=_scan)
     c = s.add_parser("list", help="candidates, best first, with the evidence for each")
@@ -102,13 +109,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 # ---------------------------------------------------------------- handlers
 def _scan(args: argparse.Namespace) -> int:
     with engine(args) as e:
-        result = e.duplicates_scan()
+        result = e.duplicates_scan(full=args.full)
     if args.json:
         print(json.dumps(result.model_dump(), indent=2))
         return 0
     kinds = ", ".join(f"{n} {k}" for k, n in result.open_by_kind.items()) or "none"
     print(
-        f"Scanned {result.people:,} people ({result.pairs_compared:,} pairs compared) "
+        f"Scanned {result.people:,} people "
+        + (f"({result.changed:,} changed since the last scan, " if result.incremental else "(")
+        + f"{result.pairs_compared:,} pairs compared) "
         f"in {result.seconds:.1f} s: {result.new} new candidates, {result.open} open ({kinds})"
     )
     if result.open:

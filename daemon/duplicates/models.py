@@ -67,6 +67,10 @@ class ScanSummary(BaseModel):
     open_by_kind: dict[str, int] = Field(default_factory=dict)
     seconds: float
     timings: dict[str, float] = Field(default_factory=dict)
+    # incremental: only the people changed since the last scan (and what they touch) were
+    # compared again; changed: how many people were rebuilt (everyone in a full scan)
+    incremental: bool = False
+    changed: int = 0
 
 
 class SchoolCount(BaseModel):

@@ -15,6 +15,8 @@ PEOPLE = "dup_people"
 KEYS = "dup_keys"
 PAIRS = "dup_pairs"
 FREQ = "dup_freq"
+SOURCE = "dup_src"
+EXTRA = "dup_extra"
 
 # Names: lower case, accents off, digits and a bar read as the letters they are mistaken for
 # (a scanned or retyped form: "8ryan" is Bryan, "Ange1" Angel; names hold no digits), other
@@ -67,12 +69,92 @@ def norm(expr: str) -> str:
     return _NORM.format(x=expr)
 
 
-def build_people(db: Database) -> int:
+def source_hashes(db: Database) -> None:
+    """SOURCE: (user_id, src) for everyone build_people would build, src a hash of the raw
+    columns their row is built from: their own columns (schools as the feed's org ids), the rank
+    of the runs that created or archived them, and which guardians or students they are linked
+    to. A row also depends on the linked people's columns (a student's guardians' contacts, a
+    guardian's children's merges): see changed_people. Raw columns only, one pass over users and
+    one over links: cheap next to the normalising that build_people does."""
+    db.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {SOURCE} AS
+        WITH applied AS (
+            SELECT run_id, row_number() OVER (ORDER BY run_id) AS n FROM runs WHERE status = 'applied'
+        ),
+        linked AS (
+            SELECT user_id, sum(h) AS h FROM (
+                SELECT student_id AS user_id, hash('g', guardian_id) AS h FROM guardian_links
+                UNION ALL
+                SELECT guardian_id, hash('s', student_id) FROM guardian_links)
+            GROUP BY user_id
+        )
+        SELECT u.user_id,
+               hash(u.kind, u.status, u.origin, u.given_name, u.family_name,
+                    u.preferred_given_name, u.birth_date, u.grades, u.identifier, u.email,
+                    u.user_ids, u.mobile_phone, u.home_phone, u.org_sis_ids, ca.n, aa.n, l.h) AS src
+        FROM users u
+        LEFT JOIN applied ca ON ca.run_id = u.created_run
+        LEFT JOIN applied aa ON aa.run_id = u.archived_run
+        LEFT JOIN linked l ON l.user_id = u.user_id
+        WHERE u.kind IN ('student', 'guardian') AND u.status IN ('active', 'archived')
+        """
+    )
+
+
+def changed_people(db: Database, cached: str, target: str) -> None:
+    """`target`: the user_ids whose row must be rebuilt: their SOURCE hash differs from the one
+    in `cached` (new, changed, gone), and the people linked to one of those (a student's row
+    holds its guardians' contacts and names, a guardian's row its children's merges)."""
+    db.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {target} AS
+        WITH own AS (
+            SELECT coalesce(s.user_id, c.user_id) AS user_id
+            FROM {SOURCE} s FULL JOIN {cached} c ON c.user_id = s.user_id
+            WHERE s.src IS DISTINCT FROM c.src
+        )
+        SELECT user_id FROM own
+        UNION SELECT l.student_id FROM guardian_links l SEMI JOIN own ON own.user_id = l.guardian_id
+        UNION SELECT l.guardian_id FROM guardian_links l SEMI JOIN own ON own.user_id = l.student_id
+        """
+    )
+
+
+def schools_token(db: Database) -> str:
+    """A hash of how the feed's org ids map to schools: people's schools are read through it,
+    so a change to it (schools merged) makes the next scan full."""
+    return str(
+        db.one(
+            """SELECT coalesce(sum(hash(m.sis_id, m.school_id, s.org_type)), 0)
+               FROM school_sis_ids m LEFT JOIN schools s USING (school_id)"""
+        )
+    )
+
+
+def build_people(db: Database, only: str | None = None) -> int:
     """Students and guardians that may be candidates (active or archived, never merged), each
     with its family contacts: a student's guardians (their ids, phones and e-mails, so a parent
     entered twice still counts as shared) and, as a weaker second list, their full names (many
-    mothers are Maria Garcia); a guardian's students."""
+    mothers are Maria Garcia); a guardian's students. `only`: a table of the user_ids to build
+    (an incremental scan), else everyone."""
     grade = _GRADE.format(g="nullif(trim(split_part(grades, ',', 1)), '')")
+    # an incremental build needs the people asked for and their students' guardians
+    scope = (
+        ""
+        if only is None
+        else f"""AND (user_id IN (SELECT user_id FROM {only})
+                      OR user_id IN (SELECT guardian_id FROM guardian_links
+                                     WHERE student_id IN (SELECT user_id FROM {only})))"""
+    )
+    final = "" if only is None else f"WHERE b.user_id IN (SELECT user_id FROM {only})"
+    direct_scope = "" if only is None else "WHERE user_id IN (SELECT user_id FROM u)"
+    links_scope = (
+        ""
+        if only is None
+        else f"""WHERE l.student_id IN (SELECT user_id FROM {only})
+                 OR l.guardian_id IN (SELECT user_id FROM {only})"""
+    )
     db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE dup_base AS
@@ -90,14 +172,14 @@ def build_people(db: Database) -> int:
                                lambda x: x IS NOT NULL) AS phones,
                    created_run, archived_run
             FROM users
-            WHERE kind IN ('student', 'guardian') AND status IN ('active', 'archived')
+            WHERE kind IN ('student', 'guardian') AND status IN ('active', 'archived') {scope}
         ),
         applied AS (  -- applied runs in order: "within a few runs" counts runs that changed things
             SELECT run_id, row_number() OVER (ORDER BY run_id) AS n FROM runs WHERE status = 'applied'
         ),
         direct AS (
             SELECT user_id, list(DISTINCT school_id ORDER BY school_id) AS schools
-            FROM user_direct_schools GROUP BY user_id
+            FROM user_direct_schools {direct_scope} GROUP BY user_id
         )
         SELECT u.* EXCLUDE (gn, fn),
                replace(gn, ' ', '') AS gp, replace(fn, ' ', '') AS fp,
@@ -115,7 +197,7 @@ def build_people(db: Database) -> int:
         CREATE OR REPLACE TEMP TABLE {PEOPLE} AS
         WITH links AS (
             SELECT l.student_id, l.guardian_id, coalesce(s.merged_into, s.user_id) AS child
-            FROM guardian_links l JOIN users s ON s.user_id = l.student_id
+            FROM guardian_links l JOIN users s ON s.user_id = l.student_id {links_scope}
         ),
         of_students AS (
             SELECT l.student_id AS user_id,
@@ -137,28 +219,50 @@ def build_people(db: Database) -> int:
         FROM dup_base b
         LEFT JOIN of_students s ON s.user_id = b.user_id AND b.kind = 'student'
         LEFT JOIN of_guardians g ON g.user_id = b.user_id AND b.kind = 'guardian'
+        {final}
         """
     )
     db.execute("DROP TABLE IF EXISTS temp.dup_base")
     return int(db.one(f"SELECT count(*) FROM {PEOPLE}"))
 
 
-def build_frequencies(db: Database) -> None:
+def build_frequencies(db: Database, source: str = PEOPLE) -> None:
     """How common each plain given and family name is, per kind: agreeing on a rare name is
     stronger evidence than agreeing on a common one (smoothed, so small districts still score)."""
     db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {FREQ} AS
-        WITH n AS (SELECT kind, count(*) AS total FROM {PEOPLE} GROUP BY kind)
+        WITH n AS (SELECT kind, count(*) AS total FROM {source} GROUP BY kind)
         SELECT c.kind, c.field, c.name, c.cnt,
                (c.cnt + 10.0) / (n.total + 5000.0) AS freq
-        FROM (SELECT kind, 'g' AS field, gp AS name, count(*) AS cnt FROM {PEOPLE}
+        FROM (SELECT kind, 'g' AS field, gp AS name, count(*) AS cnt FROM {source}
               WHERE gp IS NOT NULL GROUP BY ALL
               UNION ALL
-              SELECT kind, 'f', fp, count(*) FROM {PEOPLE} WHERE fp IS NOT NULL GROUP BY ALL) c
+              SELECT kind, 'f', fp, count(*) FROM {source} WHERE fp IS NOT NULL GROUP BY ALL) c
         JOIN n USING (kind)
         """
     )
+
+
+FREQ_COLUMNS = ("g_cnt", "f_cnt", "g_freq", "f_freq")
+
+
+def attach_frequencies(db: Database, people: str = PEOPLE) -> None:
+    """PEOPLE from `people`, each with how common their names are (FREQ): joined once per
+    person here rather than four times per compared pair in scoring."""
+    db.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE dup_people_next AS
+        SELECT p.*, g.cnt AS g_cnt, f.cnt AS f_cnt, g.freq AS g_freq, f.freq AS f_freq
+        FROM {people} p
+        LEFT JOIN {FREQ} g ON g.kind = p.kind AND g.field = 'g' AND g.name = p.gp
+        LEFT JOIN {FREQ} f ON f.kind = p.kind AND f.field = 'f' AND f.name = p.fp
+        """
+    )
+    db.execute(f"DROP TABLE IF EXISTS temp.{PEOPLE}")
+    if people != PEOPLE:
+        db.execute(f"DROP TABLE IF EXISTS temp.{people}")
+    db.execute(f"ALTER TABLE dup_people_next RENAME TO {PEOPLE}")
 
 
 def build_keys(db: Database) -> int:
@@ -230,49 +334,72 @@ def build_keys(db: Database) -> int:
 def build_pairs(db: Database) -> int:
     """Distinct (a, b) with a < b sharing a small enough block, minus rejected pairs and pairs
     where both are archived (nothing to clean up there)."""
-    db.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {PAIRS} AS
+    raw = f"""
         WITH blocks AS (
             SELECT k FROM {KEYS} GROUP BY k HAVING count(*) BETWEEN 2 AND min(cap)
         ),
-        kk AS (SELECT user_id, k FROM {KEYS} SEMI JOIN blocks USING (k)),
-        raw AS (
-            SELECT DISTINCT a.user_id AS a, b.user_id AS b
-            FROM kk a JOIN kk b ON a.k = b.k AND a.user_id < b.user_id
-        )
-        SELECT r.a, r.b FROM raw r
-        JOIN {PEOPLE} pa ON pa.user_id = r.a
-        JOIN {PEOPLE} pb ON pb.user_id = r.b
+        kk AS (SELECT user_id, k FROM {KEYS} SEMI JOIN blocks USING (k))
+        SELECT DISTINCT a.user_id AS a, b.user_id AS b
+        FROM kk a JOIN kk b ON a.k = b.k AND a.user_id < b.user_id
+    """
+    return keep_pairs(db, raw, PEOPLE)
+
+
+def keep_pairs(db: Database, raw: str, people: str, kind: str | None = None) -> int:
+    """PAIRS: the (a, b) of the query `raw` that may be candidates: of one kind (`kind` if
+    given), not both archived, not rejected."""
+    only = (
+        "" if kind is None else f"AND pa.kind = '{'student' if kind == 'student' else 'guardian'}'"
+    )
+    db.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {PAIRS} AS
+        SELECT r.a, r.b FROM ({raw}) r
+        JOIN {people} pa ON pa.user_id = r.a
+        JOIN {people} pb ON pb.user_id = r.b
         ANTI JOIN duplicate_rejections x ON x.left_id = r.a AND x.right_id = r.b
-        WHERE pa.kind = pb.kind AND NOT (pa.status = 'archived' AND pb.status = 'archived')
+        WHERE pa.kind = pb.kind AND NOT (pa.status = 'archived' AND pb.status = 'archived') {only}
         """
     )
     return int(db.one(f"SELECT count(*) FROM {PAIRS}"))
 
 
-def add_student_clusters(db: Database, scored: str) -> None:
-    """A guardian's children include the duplicates found for them: two records of a parent,
-    each linked to one record of the same child, share a child (run after scoring students)."""
+def student_clusters(db: Database, scored: str) -> None:
+    """EXTRA: per guardian, the student duplicates found for their children ('s' and the
+    smallest id of the child's pairs, sorted), so two records of a parent, each linked to one
+    record of the same child, share a child (run after scoring students)."""
     db.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE dup_people_next AS
+        CREATE OR REPLACE TEMP TABLE {EXTRA} AS
         WITH cluster AS (
             SELECT s, min(o) AS cluster FROM (
                 SELECT a AS s, least(a, b) AS o FROM {scored} WHERE kind = 'student'
                 UNION ALL
                 SELECT b, least(a, b) FROM {scored} WHERE kind = 'student')
             GROUP BY s
-        ),
-        extra AS (
-            SELECT l.guardian_id AS user_id, list(DISTINCT 's' || c.cluster) AS extra
-            FROM guardian_links l JOIN cluster c ON c.s = l.student_id
-            GROUP BY l.guardian_id
         )
-        SELECT p.* REPLACE (CASE WHEN x.extra IS NULL THEN p.fam
-                                 ELSE list_distinct(list_concat(p.fam, x.extra)) END AS fam)
-        FROM {PEOPLE} p LEFT JOIN extra x USING (user_id)
+        SELECT l.guardian_id AS user_id, list_sort(list(DISTINCT 's' || c.cluster)) AS extra
+        FROM guardian_links l JOIN cluster c ON c.s = l.student_id
+        GROUP BY l.guardian_id
         """
     )
-    db.execute(f"DROP TABLE temp.{PEOPLE}")
+
+
+def add_student_clusters(db: Database, scored: str) -> None:
+    """A guardian's children include the duplicates found for them (see student_clusters)."""
+    student_clusters(db, scored)
+    with_extra(db, PEOPLE)
+
+
+def with_extra(db: Database, people: str) -> None:
+    """PEOPLE from `people` (which may be PEOPLE), each guardian's family with its EXTRA."""
+    db.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE dup_people_next AS
+        SELECT p.* REPLACE (CASE WHEN x.extra IS NULL THEN p.fam
+                                 ELSE list_distinct(list_concat(p.fam, x.extra)) END AS fam)
+        FROM {people} p LEFT JOIN {EXTRA} x USING (user_id)
+        """
+    )
+    db.execute(f"DROP TABLE IF EXISTS temp.{PEOPLE}")
     db.execute(f"ALTER TABLE dup_people_next RENAME TO {PEOPLE}")

@@ -1,15 +1,37 @@
 """Finding duplicate candidates: after each applied run and on demand.
 
-A scan rebuilds the candidate set from scratch (set-based, a few seconds per million people)
-and reconciles it with the stored candidates: a pair found again keeps its id and decision, a
-new pair is added as open, an open or skipped pair no longer found goes away. Decided pairs
-(merged, rejected) are history and stay. Scanning writes only the candidate table: it is not a
-directory change, so it bumps no version and supersedes no plan.
+A full scan rebuilds the candidate set from scratch (set-based, a few seconds per million
+people); an incremental scan (the default once a full scan has run) rebuilds only what the
+people who changed since the last scan can touch. Either way the result is reconciled with the
+stored candidates: a pair found again keeps its id and decision, a new pair is added as open, an
+open or skipped pair no longer found goes away. Decided pairs (merged, rejected) are history and
+stay. Scanning writes only the candidate table and its own cache: it is not a directory change,
+so it bumps no version and supersedes no plan.
+
+The cache (tables duplicate_scan_*, see migration 0013) holds what a full scan computed: each
+person in comparable form with a hash of the raw columns it came from, their blocking keys, how
+common each name is, every scored pair before the re-key rule picks the best, and the student
+duplicates each guardian's children have. An incremental scan:
+
+1. hashes everyone's raw columns (cheap) and rebuilds the people whose hash changed: created,
+   updated in a scored field, archived or unarchived, merged, a guardian or school link changed
+   (a student's hash covers its guardians' columns, a guardian's its children);
+2. recounts names; a person whose name's rarity points or class changed is affected too;
+3. compares the pairs in every block that holds a changed person (before or after the change)
+   and every pair of an affected person, and re-decides the stored pairs that touch them;
+   pairs of two unchanged people elsewhere keep their score;
+4. picks the best re-keyed pairs and guardians' child clusters over the whole (small) scored set,
+   so a pair that depends on another pair is decided as a full scan would.
+
+The result is the same as a full scan's (tests/duplicates/test_incremental.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from daemon.db import Database
@@ -21,16 +43,49 @@ _TEMP_TABLES = (
     people.KEYS,
     people.PAIRS,
     people.FREQ,
+    people.SOURCE,
+    people.EXTRA,
     scoring.SCORED,
     "dup_nick",
     "dup_nick_parent",
     "dup_base",
     "dup_people_next",
+    "dup_changed",
+    "dup_affected",
+    "dup_bkeys",
+    "dup_all_scored",
+    "dup_redecide",
+    "dup_students",
+    "dup_names_now",
+    "dup_people_in",
+    "dup_bmembers",
+    "dup_rel_members",
+    "dup_oldkeys",
 )
+# The cache (main schema): rebuilt by every full scan, updated by incremental ones.
+C_PEOPLE = "duplicate_scan_people"
+C_KEYS = "duplicate_scan_keys"
+C_NAMES = "duplicate_scan_names"
+C_SCORED = "duplicate_scan_scored"
+C_EXTRA = "duplicate_scan_extra"
+_CACHE = (C_PEOPLE, C_KEYS, C_NAMES, C_SCORED, C_EXTRA)
+# More changed people than this share of everyone: a full scan is cheaper.
+FULL_SHARE = 0.2
 
 
-def scan(db: Database, threshold: int = scoring.THRESHOLD) -> dict[str, Any]:
-    """Recompute candidates; returns counts and the time each step took."""
+def cache_format() -> str:
+    """The scan's code and nickname list: a cache written by other code is not used."""
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in ("scan.py", "people.py", "scoring.py", "nicknames.py", "nicknames.csv"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def scan(db: Database, threshold: int = scoring.THRESHOLD, full: bool = False) -> dict[str, Any]:
+    """Recompute candidates; returns counts and the time each step took. Incremental unless
+    `full`, there is no usable cache (none yet, another version's, another threshold) or so many
+    people changed that a full scan is cheaper."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
 
@@ -45,34 +100,289 @@ def scan(db: Database, threshold: int = scoring.THRESHOLD) -> dict[str, Any]:
     try:
         with db.unordered():
             load_nicknames(db)
-            n_people = people.build_people(db)
-            people.build_frequencies(db)
-            step("people")
-            n_keys = people.build_keys(db)
-            step("keys")
-            n_pairs = people.build_pairs(db)
-            step("pairs")
-            found = scoring.score_pairs(db, "student", threshold)
-            people.add_student_clusters(db, scoring.SCORED)
-            found += scoring.score_pairs(db, "guardian", threshold, append=True)
-            step("score")
-        with db.transaction():
-            counts = _reconcile(db)
-        step("store")
+            result = None
+            if not full and _cache_usable(db, threshold):
+                result = _incremental(db, threshold, step)
+            if result is None:
+                result = _full(db, threshold, step)
     finally:
         for table in _TEMP_TABLES:
             db.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    return {**result, "seconds": round(sum(timings.values()), 3), "timings": timings}
+
+
+def scan_after_apply(db: Database) -> dict[str, Any]:
+    """The engine calls this after each applied run: only the people the run changed (and
+    what they touch) are compared again."""
+    return scan(db)
+
+
+def _cache_usable(db: Database, threshold: int) -> bool:
+    if not all(db.table_exists(t) for t in _CACHE):
+        return False
+    row = db.rows("SELECT format, threshold FROM duplicate_scan_state")
+    return bool(row) and row[0] == (_format(db), int(threshold))
+
+
+def _format(db: Database) -> str:
+    """The cache's format: the code's, and how org ids map to schools."""
+    return f"{cache_format()}:{people.schools_token(db)}"
+
+
+# ------------------------------------------------------------------------------- full scan
+def _full(db: Database, threshold: int, step: Callable[[str], None]) -> dict[str, Any]:
+    people.source_hashes(db)
+    n_people = people.build_people(db)
+    people.build_frequencies(db)
+    people.attach_frequencies(db)
+    step("people")
+    n_keys = people.build_keys(db)
+    step("keys")
+    n_pairs = people.build_pairs(db)
+    step("pairs")
+    scoring.score_pairs(db, "student", threshold, best=False)
+    db.execute(f"CREATE OR REPLACE TEMP TABLE dup_all_scored AS SELECT * FROM {scoring.SCORED}")
+    scoring.keep_best_rekeyed(db, "student")
+    # The cache is written before the state that says it is usable (a scan that stops half-way
+    # leaves no state: the next scan is full).
+    db.execute("DELETE FROM duplicate_scan_state")
+    db.execute(
+        f"CREATE OR REPLACE TABLE {C_PEOPLE} AS "
+        f"SELECT p.* EXCLUDE ({', '.join(people.FREQ_COLUMNS)}), s.src FROM {people.PEOPLE} p "
+        f"JOIN {people.SOURCE} s USING (user_id)"
+    )
+    people.add_student_clusters(db, scoring.SCORED)
+    db.execute(f"CREATE OR REPLACE TEMP TABLE dup_students AS SELECT * FROM {scoring.SCORED}")
+    scoring.score_pairs(db, "guardian", threshold, best=False)
+    db.execute(f"INSERT INTO dup_all_scored SELECT * FROM {scoring.SCORED}")
+    scoring.keep_best_rekeyed(db, "guardian")
+    db.execute(f"INSERT INTO {scoring.SCORED} SELECT * FROM dup_students")
+    found = int(db.one(f"SELECT count(*) FROM {scoring.SCORED}"))
+    step("score")
+    db.execute(f"CREATE OR REPLACE TABLE {C_KEYS} AS SELECT user_id, k, cap FROM {people.KEYS}")
+    db.execute(f"CREATE OR REPLACE TABLE {C_NAMES} AS {_names_sql()}")
+    db.execute(f"CREATE OR REPLACE TABLE {C_SCORED} AS SELECT * FROM dup_all_scored")
+    db.execute(f"CREATE OR REPLACE TABLE {C_EXTRA} AS SELECT * FROM {people.EXTRA}")
+    step("cache")
+    with db.transaction():
+        counts = _reconcile(db)
+        _save_state(db, threshold, full=True, rebuilt=n_people)
+    step("store")
     return {
         "people": n_people,
         "keys": n_keys,
         "pairs_compared": n_pairs,
         "found": found,
+        "incremental": False,
+        "changed": n_people,
         **counts,
-        "seconds": round(sum(timings.values()), 3),
-        "timings": timings,
     }
 
 
+def _names_sql() -> str:
+    """What scoring reads from a name's frequency: its exact-name points and whether it is
+    found once, twice or COMMON_NAME times or more (see scoring.scored_sql)."""
+    points = scoring.exact_name_points("freq")
+    return f"""SELECT kind, field, name, {points} AS points,
+                      least(cnt, {int(scoring.COMMON_NAME)}) AS cls FROM {people.FREQ}"""
+
+
+def _save_state(db: Database, threshold: int, full: bool, rebuilt: int) -> None:
+    previous = db.one("SELECT max(full_scan_at) FROM duplicate_scan_state")
+    db.execute("DELETE FROM duplicate_scan_state")
+    db.execute(
+        """INSERT INTO duplicate_scan_state VALUES (?, ?, current_timestamp,
+                  CASE WHEN ? THEN current_timestamp ELSE ? END, ?)""",
+        [_format(db), int(threshold), full, previous, rebuilt],
+    )
+
+
+# ------------------------------------------------------------------------ incremental scan
+def _incremental(
+    db: Database, threshold: int, step: Callable[[str], None]
+) -> dict[str, Any] | None:
+    """None when a full scan is cheaper (too many changes)."""
+    people.source_hashes(db)
+    people.changed_people(db, C_PEOPLE, "dup_changed")
+    n_changed = int(db.one("SELECT count(*) FROM dup_changed"))
+    n_all = int(db.one(f"SELECT count(*) FROM {people.SOURCE}"))
+    if n_changed > FULL_SHARE * max(n_all, 1) and n_changed > 1000:
+        return None
+    # 1. the changed people, rebuilt; the keys they had
+    people.build_people(db, only="dup_changed")
+    people.build_keys(db)
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_oldkeys AS
+            SELECT user_id, k, cap FROM {C_KEYS} WHERE user_id IN (SELECT user_id FROM dup_changed)"""
+    )
+    step("people")
+    with db.transaction():
+        result = _incremental_store(db, threshold, step, n_changed)
+    step("store")
+    return result
+
+
+def _incremental_store(
+    db: Database, threshold: int, step: Callable[[str], None], n_changed: int
+) -> dict[str, Any]:
+    changed = "(SELECT user_id FROM dup_changed)"
+    db.execute(f"DELETE FROM {C_PEOPLE} WHERE user_id IN {changed}")
+    db.execute(
+        f"""INSERT INTO {C_PEOPLE} BY NAME
+            SELECT p.*, s.src FROM {people.PEOPLE} p JOIN {people.SOURCE} s USING (user_id)"""
+    )
+    db.execute(f"DELETE FROM {C_KEYS} WHERE user_id IN {changed}")
+    db.execute(f"INSERT INTO {C_KEYS} SELECT user_id, k, cap FROM {people.KEYS}")
+    # blocks a changed person was or is in that became, or stopped being, small enough to pair
+    # their members (crossed the cap, or down to one member): all their pairs are new or gone.
+    # In other blocks only the changed people's pairs can change.
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_bkeys AS
+            WITH delta AS (
+                SELECT k, min(cap) AS cap, sum(d) AS d FROM (
+                    SELECT k, cap, -1 AS d FROM {people.KEYS}
+                    UNION ALL SELECT k, cap, 1 FROM dup_oldkeys)
+                GROUP BY k
+            ),
+            now AS (
+                SELECT k, count(*) AS n FROM {C_KEYS} SEMI JOIN delta USING (k) GROUP BY k
+            )
+            SELECT k FROM delta LEFT JOIN now USING (k)
+            WHERE (coalesce(n, 0) BETWEEN 2 AND cap) <> (coalesce(n, 0) + d BETWEEN 2 AND cap)"""
+    )
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_bmembers AS
+            SELECT user_id, k FROM {C_KEYS} SEMI JOIN dup_bkeys USING (k)"""
+    )
+    # 2. names whose rarity changed: their people are affected
+    people.build_frequencies(db, source=C_PEOPLE)
+    db.execute(f"""CREATE OR REPLACE TEMP TABLE dup_names_now AS {_names_sql()}""")
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_affected AS
+            WITH names AS (
+                SELECT coalesce(n.kind, o.kind) AS kind, coalesce(n.field, o.field) AS field,
+                       coalesce(n.name, o.name) AS name
+                FROM dup_names_now n FULL JOIN {C_NAMES} o
+                     ON o.kind = n.kind AND o.field = n.field AND o.name = n.name
+                WHERE n.points IS DISTINCT FROM o.points OR n.cls IS DISTINCT FROM o.cls
+            )
+            SELECT user_id FROM dup_changed
+            UNION SELECT p.user_id FROM {C_PEOPLE} p
+                  JOIN names n ON n.kind = p.kind AND n.field = 'g' AND n.name = p.gp
+            UNION SELECT p.user_id FROM {C_PEOPLE} p
+                  JOIN names n ON n.kind = p.kind AND n.field = 'f' AND n.name = p.fp"""
+    )
+    db.execute(f"CREATE OR REPLACE TABLE {C_NAMES} AS SELECT * FROM dup_names_now")
+    db.execute("DROP TABLE temp.dup_names_now")
+    n_affected = int(db.one("SELECT count(*) FROM dup_affected"))
+    step("names")
+    # 3. students, then guardians (their children's duplicates count as shared children)
+    n_pairs = _rescore(db, "student", threshold)
+    db.execute(f"CREATE OR REPLACE TEMP TABLE dup_students AS SELECT * FROM {scoring.SCORED}")
+    people.student_clusters(db, scoring.SCORED)
+    db.execute(
+        f"""INSERT INTO dup_affected
+            SELECT coalesce(n.user_id, o.user_id) FROM {people.EXTRA} n
+            FULL JOIN {C_EXTRA} o ON o.user_id = n.user_id
+            WHERE n.extra IS DISTINCT FROM o.extra"""
+    )
+    db.execute(f"CREATE OR REPLACE TABLE {C_EXTRA} AS SELECT * FROM {people.EXTRA}")
+    n_pairs += _rescore(db, "guardian", threshold)
+    db.execute(f"INSERT INTO {scoring.SCORED} SELECT * FROM dup_students")
+    db.execute("DROP TABLE temp.dup_students")
+    found = int(db.one(f"SELECT count(*) FROM {scoring.SCORED}"))
+    step("score")
+    counts = _reconcile(db)
+    _save_state(db, threshold, full=False, rebuilt=n_changed)
+    return {
+        "people": int(db.one(f"SELECT count(*) FROM {C_PEOPLE}")),
+        "keys": int(db.one("SELECT count(*) FROM dup_bkeys")),
+        "pairs_compared": n_pairs,
+        "found": found,
+        "incremental": True,
+        "changed": n_changed,
+        "affected": n_affected,
+        **counts,
+    }
+
+
+def _rescore(db: Database, kind: str, threshold: int) -> int:
+    """Compare again the pairs of one kind the changes can touch, merge them with the cached
+    scored pairs the changes cannot touch, keep the best re-keyed pairs: SCORED holds this
+    kind's candidates, the cache every scored pair. Returns the pairs compared."""
+    affected = "(SELECT user_id FROM dup_affected)"
+    # stored pairs to decide again: a side affected, or both in a block that changed
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_redecide AS
+            SELECT s.a, s.b FROM {C_SCORED} s
+            WHERE s.kind = '{kind}' AND (s.a IN {affected} OR s.b IN {affected})
+            UNION
+            SELECT s.a, s.b FROM {C_SCORED} s
+            JOIN dup_bmembers ka ON ka.user_id = s.a
+            JOIN dup_bmembers kb ON kb.user_id = s.b AND kb.k = ka.k
+            WHERE s.kind = '{kind}'"""
+    )
+    # the members of the blocks that matter: changed blocks, blocks of affected people and of
+    # re-decided pairs (two scans of the keys; the rest works on these few)
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_rel_members AS
+            WITH relevant AS (
+                SELECT k FROM dup_bkeys
+                UNION SELECT k FROM {C_KEYS}
+                      WHERE user_id IN {affected}
+                         OR user_id IN (SELECT a FROM dup_redecide UNION SELECT b FROM dup_redecide)
+            )
+            SELECT user_id, k, cap FROM {C_KEYS} SEMI JOIN relevant USING (k)"""
+    )
+    # pairs: every pair of a changed block; an affected person with everyone in its blocks; a
+    # re-decided pair that still shares a block
+    raw = f"""
+        WITH blocks AS (
+            SELECT k FROM dup_rel_members GROUP BY k HAVING count(*) BETWEEN 2 AND min(cap)
+        ),
+        kk AS (SELECT user_id, k FROM dup_rel_members SEMI JOIN blocks USING (k))
+        SELECT DISTINCT a, b FROM (
+            SELECT x.user_id AS a, y.user_id AS b
+            FROM kk x JOIN kk y ON x.k = y.k AND x.user_id < y.user_id
+            WHERE x.k IN (SELECT k FROM dup_bkeys)
+            UNION ALL
+            SELECT least(x.user_id, y.user_id), greatest(x.user_id, y.user_id)
+            FROM kk x JOIN kk y ON x.k = y.k AND x.user_id <> y.user_id
+            WHERE x.user_id IN {affected}
+            UNION ALL
+            SELECT r.a, r.b FROM dup_redecide r
+            JOIN kk x ON x.user_id = r.a JOIN kk y ON y.user_id = r.b AND y.k = x.k)
+    """
+    n_pairs = people.keep_pairs(db, raw, C_PEOPLE, kind)
+    # the people those pairs need, guardians with their children's duplicates
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_people_in AS
+            SELECT * EXCLUDE (src) FROM {C_PEOPLE}
+            WHERE user_id IN (SELECT a FROM {people.PAIRS} UNION SELECT b FROM {people.PAIRS})"""
+    )
+    people.attach_frequencies(db, "dup_people_in")
+    if kind == "guardian":
+        people.with_extra(db, people.PEOPLE)
+    if n_pairs:
+        scoring.score_pairs(db, kind, threshold, best=False)
+    else:  # nothing to compare (the scoring query alone takes a while to plan)
+        db.execute(f"CREATE OR REPLACE TEMP TABLE {scoring.SCORED} AS FROM {C_SCORED} LIMIT 0")
+    db.execute(
+        f"""DELETE FROM {C_SCORED} s WHERE s.kind = '{kind}'
+              AND (EXISTS (SELECT 1 FROM dup_redecide r WHERE r.a = s.a AND r.b = s.b)
+                   OR EXISTS (SELECT 1 FROM duplicate_rejections x
+                              WHERE x.left_id = s.a AND x.right_id = s.b))"""
+    )
+    db.execute(f"INSERT INTO {C_SCORED} SELECT * FROM {scoring.SCORED}")
+    db.execute(
+        f"CREATE OR REPLACE TEMP TABLE {scoring.SCORED} AS "
+        f"SELECT * FROM {C_SCORED} WHERE kind = '{kind}'"
+    )
+    scoring.keep_best_rekeyed(db, kind)
+    return n_pairs
+
+
+# ------------------------------------------------------------------------------ reconcile
 def _reconcile(db: Database) -> dict[str, Any]:
     scored = scoring.SCORED
     db.execute(
@@ -127,8 +437,3 @@ def _reconcile(db: Database) -> dict[str, Any]:
         "open": sum(int(v) for v in by_kind.values()),
         "open_by_kind": {k: int(v) for k, v in by_kind.items()},
     }
-
-
-def scan_after_apply(db: Database) -> dict[str, Any]:
-    """The engine calls this after each applied run: people changed, so candidates may have."""
-    return scan(db)

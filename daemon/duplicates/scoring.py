@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from daemon.db import Database, sql_ident, sql_literal
 from daemon.duplicates.nicknames import NICK_TABLE
-from daemon.duplicates.people import FREQ, PAIRS, PEOPLE
+from daemon.duplicates.people import PAIRS, PEOPLE
 
 SCORED = "dup_scored"
 FIELDS = (
@@ -104,6 +104,9 @@ WEIGHTS: dict[str, dict[str, dict[str, int]]] = {
 # name parents chose for a twin; unless both records have school e-mails that differ (twins never
 # share one).
 COMMON_NAME = 3
+# A student number that differs costs 1 (one child entered twice in the SIS has two numbers, in
+# one school); in two different schools, outside a handover, it costs this much (two namesakes).
+NUMBER_DIFFER_ELSEWHERE = -3
 # A missing given name is not neutral when family name and birth date agree (a twin looks so).
 MISSING_GIVEN_TWINLIKE = -6
 
@@ -149,7 +152,7 @@ def _distinct_name_pairs() -> str:
 def _given_close(x: str, y: str) -> str:
     """Typo-close given names, stricter than family names because twins' names are often alike:
     one transposition, one edit in a name of five letters or more that keeps its first letter,
-    a K/C spelling (Katherine, Catherine), or Jaro-Winkler >= 0.95 between long names. Never two
+    a neighbouring-key slip in a four-letter name that keeps its first letter, a K/C spelling (Katherine, Catherine), or Jaro-Winkler >= 0.95 between long names. Never two
     gendered forms of one name (Daniel/Daniela, Julian/Julia, Francisco/Francisca)."""
     gendered = f"""(regexp_replace({x}, '[aeiouy]+$', '') = regexp_replace({y}, '[aeiouy]+$', '')
         OR {x} = {y} || 'n' OR {y} = {x} || 'n'
@@ -158,6 +161,7 @@ def _given_close(x: str, y: str) -> str:
         {_transposed(x, y)}
         OR (least(length({x}), length({y})) >= 5 AND left({x}, 1) = left({y}, 1)
             AND {_one_edit(x, y)})
+        OR (length({x}) = 4 AND left({x}, 1) = left({y}, 1) AND {_slip(x, y)})
         OR (least(length({x}), length({y})) >= 4 AND substr({x}, 2) = substr({y}, 2)
             AND left({x}, 1) IN ('c', 'k') AND left({y}, 1) IN ('c', 'k'))
         OR (least(length({x}), length({y})) >= 7 AND jaro_winkler_similarity({x}, {y}) >= 0.95
@@ -173,10 +177,20 @@ def _one_letter(x: str, y: str) -> str:
 
 
 # Keys next to each other on a QWERTY keyboard: a slip of the finger, not another name.
-_ADJACENT = (
+# Each pair in alphabetical order, as the check below builds it (an unsorted pair such as "we"
+# was never found, so most slips read as twins' names: Melany/Mdlany).
+_KEYS_SIDE_BY_SIDE = (
     "qw we er rt ty yu ui io op as sd df fg gh hj jk kl zx xc cv vb bn nm "
     "qa wa ws es ed rd rf tf tg yg yh uh uj ij ik ok ol pl az sz sx dx dc fc fv gv gb hb hn jn jm km"
 )
+_ADJACENT = " ".join("".join(sorted(pair)) for pair in _KEYS_SIDE_BY_SIDE.split(" "))
+
+
+def _slip(x: str, y: str) -> str:
+    """One letter replaced by the one on a neighbouring key (Cori/Cpri): a slip of the finger."""
+    return f"""(length({x}) = length({y}) AND levenshtein({x}, {y}) = 1
+        AND list_bool_or(list_transform(range(1, length({x}) + 1), lambda i:
+            {x}[i] <> {y}[i] AND contains({sql_literal(_ADJACENT)}, array_to_string(list_sort([{x}[i], {y}[i]]), '')))))"""
 
 
 def _substitution_not_slip(x: str, y: str) -> str:
@@ -365,26 +379,22 @@ def _verdicts_sql(kind: str) -> str:
         SELECT p.a, p.b, a.kind, p.swapped,
             {verdicts},
             {_look_alike_given_names()} AS g_rhyme,
-            (least(coalesce(ga.cnt, 1), coalesce(gb.cnt, 1)) = 1
-             AND greatest(coalesce(ga.cnt, 1), coalesce(gb.cnt, 1)) >= {int(COMMON_NAME)}
+            (least(coalesce(a.g_cnt, 1), coalesce(b.g_cnt, 1)) = 1
+             AND greatest(coalesce(a.g_cnt, 1), coalesce(b.g_cnt, 1)) >= {int(COMMON_NAME)}
              AND least(length(a.gp), length(b.gp)) >= 4 AND levenshtein(a.gp, b.gp) <= 2)
                 AS g_misspelt,
             -- a family name found on no other student, within two edits of the other (Wells/Drlls)
-            (least(coalesce(fa.cnt, 1), coalesce(fb.cnt, 1)) = 1
+            (least(coalesce(a.f_cnt, 1), coalesce(b.f_cnt, 1)) = 1
              AND least(length(a.fp), length(b.fp)) >= 4 AND levenshtein(a.fp, b.fp) <= 2)
                 AS f_misspelt,
             -- two given names in their own right, alike in look (Emily, Emma; not Jonathan, Jon)
             coalesce(n.both_full, false) AND abs(length(a.gp) - length(b.gp)) <= 2
                 AND left(a.gp, 2) = left(b.gp, 2) AS nick_both_full,
-            a.gp AS a_gp, a.fp AS a_fp
+            a.g_freq AS a_gfreq, a.f_freq AS a_ffreq
         FROM ({_pairs_of_kind(kind)}) p
         JOIN {PEOPLE} a ON a.user_id = p.a
         JOIN {PEOPLE} b ON b.user_id = p.b
         LEFT JOIN {NICK_TABLE} n ON n.a = a.gp AND n.b = b.gp
-        LEFT JOIN {FREQ} ga ON ga.kind = a.kind AND ga.field = 'g' AND ga.name = a.gp
-        LEFT JOIN {FREQ} gb ON gb.kind = b.kind AND gb.field = 'g' AND gb.name = b.gp
-        LEFT JOIN {FREQ} fa ON fa.kind = a.kind AND fa.field = 'f' AND fa.name = a.fp
-        LEFT JOIN {FREQ} fb ON fb.kind = b.kind AND fb.field = 'f' AND fb.name = b.fp
     """
 
 
@@ -400,6 +410,12 @@ def _points_expr(field: str) -> str:
     if field in ("given_name", "family_name"):
         letter = "g" if field == "given_name" else "f"
         arms.insert(0, f"WHEN v.{field} = 'exact' THEN {_exact_name_points(letter)}")
+    if field == "student_number":  # two numbers in two schools at once: two children
+        arms.insert(
+            0,
+            "WHEN v.kind = 'student' AND v.student_number = 'differ' AND v.school = 'differ' "
+            f"AND v.lifecycle <> 'handover' THEN {int(NUMBER_DIFFER_ELSEWHERE)}",
+        )
     if field == "given_name":  # one letter apart is another name (Daniel/Daniela) but in a handover
         arms.insert(
             0,
@@ -416,9 +432,14 @@ def _points_expr(field: str) -> str:
 
 def _exact_name_points(letter: str) -> str:
     """An exact name is worth more the rarer it is (its frequency among people of the kind)."""
+    return exact_name_points(f"v.a_{letter}freq")
+
+
+def exact_name_points(freq: str) -> str:
+    """The points of an exact name whose frequency is the expression `freq`."""
     return (
         f"least({int(NAME_EXACT_MAX)}, greatest({int(NAME_EXACT_MIN)}, "
-        f"CAST(round(0.5 * log2(1.0 / coalesce(f{letter}.freq, 0.002))) AS INTEGER) + 2))"
+        f"CAST(round(0.5 * log2(1.0 / coalesce({freq}, 0.002))) AS INTEGER) + 2))"
     )
 
 
@@ -475,13 +496,13 @@ def _corroborated() -> str:
 
 
 def _twins_rekeyed() -> str:
-    """Twin-like pairs let through only by the re-keyed-name rule (see _keep_best_rekeyed)."""
+    """Twin-like pairs let through only by the re-keyed-name rule (see keep_best_rekeyed)."""
     same_name = "('exact', 'close', 'nickname', 'swapped', 'partial')"
     return f"""(v.kind = 'student' AND v.given_name NOT IN {same_name} AND v.given_name <> 'missing'
         AND NOT {_identified()} AND {_rekeyed_name()})"""
 
 
-def _keep_best_rekeyed(db: Database, kind: str) -> None:
+def keep_best_rekeyed(db: Database, kind: str) -> None:
     """A re-keyed record has one new record. Twins re-keyed the same night look like handovers
     to each other (old Julian, new Julia), and so do two namesakes re-keyed the same night: a
     handover pair (or one let through by the re-keyed-name rule) stays only when neither record
@@ -530,8 +551,6 @@ def scored_sql(kind: str, threshold: int = THRESHOLD, all_rows: bool = False) ->
             SELECT v.*, {", ".join(f"{points[f]} AS fp_{f}" for f in FIELDS)},
                    {guard_sql()} AS guarded, {_twins_rekeyed()} AS rekeyed_only
             FROM v
-            LEFT JOIN {FREQ} fg ON fg.kind = v.kind AND fg.field = 'g' AND fg.name = v.a_gp
-            LEFT JOIN {FREQ} ff ON ff.kind = v.kind AND ff.field = 'f' AND ff.name = v.a_fp
         )
         SELECT a, b, kind, {total} AS points,
                1.0 / (1.0 + pow(2.0, ({threshold} - ({total})) / 2.0)) AS score,
@@ -542,10 +561,15 @@ def scored_sql(kind: str, threshold: int = THRESHOLD, all_rows: bool = False) ->
         """
 
 
-def score_pairs(db: Database, kind: str, threshold: int = THRESHOLD, append: bool = False) -> int:
+def score_pairs(
+    db: Database, kind: str, threshold: int = THRESHOLD, append: bool = False, best: bool = True
+) -> int:
     """Score the pairs of one kind; keep those at the threshold or above that the guard allows
-    (the first call creates the scored table, later ones append to it)."""
+    (the first call creates the scored table, later ones append to it). `best`: then keep only
+    the best re-keyed pairs (keep_best_rekeyed); a caller that first saves every scored pair
+    calls that itself."""
     target = f"INSERT INTO {SCORED}" if append else f"CREATE OR REPLACE TEMP TABLE {SCORED} AS"
     db.execute(f"{target} {scored_sql(kind, threshold)}")
-    _keep_best_rekeyed(db, kind)
+    if best:
+        keep_best_rekeyed(db, kind)
     return int(db.one(f"SELECT count(*) FROM {SCORED} WHERE kind = ?", [kind]))

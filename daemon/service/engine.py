@@ -460,9 +460,10 @@ class Engine:
 
     # ------------------------------------------------------------------ duplicates
     @operation(ADMIN)
-    def duplicates_scan(self) -> ScanSummary:
-        """Recompute candidates now (also done after every applied run)."""
-        return ScanSummary.model_validate(scan(self.db))
+    def duplicates_scan(self, full: bool = False) -> ScanSummary:
+        """Find candidates now (also done after every applied run): only what changed since the
+        last scan, with the same result as a full scan; `full` recomputes everything."""
+        return ScanSummary.model_validate(scan(self.db, full=full))
 
     @operation(READ)
     def duplicates_list(

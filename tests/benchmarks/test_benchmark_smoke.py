@@ -26,7 +26,13 @@ def test_benchmark_script_runs_every_step_and_counts_match(tmp_path):
         cwd=REPO,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    for step in ("floor", "roster-sync initial", "roster-sync plan", "roster-sync apply"):
+    for step in (
+        "floor",
+        "roster-sync initial",
+        "roster-sync plan",
+        "roster-sync apply",
+        "incremental duplicate scan (after day 2)",
+    ):
         assert step in result.stdout
     assert "ratios: plan/floor=" in result.stdout
     assert "MISMATCH" not in result.stdout.upper()

@@ -147,3 +147,15 @@ def test_duplicates_list_shows_the_ids_and_the_lifecycle_the_score_used(cli, syn
     assert feed.endswith("handover (+6)")
     assert ids.endswith("exact (+10)")
     assert candidate["lifecycle"] in out
+
+
+def test_duplicates_scan_compares_only_what_changed_unless_asked_for_a_full_scan(
+    cli, synced_look_alikes
+):
+    code, out, _ = cli("duplicates", "scan")
+    assert code == 0
+    assert "(0 changed since the last scan, 0 pairs compared)" in out
+    code, out, _ = cli("duplicates", "scan", "--full", "--json")
+    body = json.loads(out)
+    assert (code, body["incremental"], body["new"], body["gone"]) == (0, False, 0, 0)
+    assert body["open"] >= 1 and body["pairs_compared"] >= 1
