@@ -55,6 +55,9 @@ GRADES = {
 }
 HOMEROOM = "homeroom/advisory"  # Clever's subject for a homeroom section
 STAFF_ROLE = {"teacher": "teacher", "staff": "administrator", "district_admin": "administrator"}
+# Files whose ids the mapping makes (Clever has no SIS id for terms, courses or enrollments):
+# the manifest says so, and the plan keeps the directory's (daemon/sync/derived_ids.py).
+DERIVED_IDS = ("academicSessions", "courses", "enrollments")
 
 
 def grade(value: Any) -> str:
@@ -98,6 +101,8 @@ def contact_id(email: str, phone: str, name: str, students: list[str]) -> str:
 
 class CleverPull:
     """Pull a Clever district into `writer` (see the module docstring for the mapping)."""
+
+    derived_ids = DERIVED_IDS
 
     def __init__(
         self,

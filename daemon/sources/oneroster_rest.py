@@ -205,6 +205,8 @@ def deleted(record: dict[str, Any]) -> bool:
 class OneRosterPull:
     """Pull every collection of one OneRoster REST source into `writer`."""
 
+    derived_ids: tuple[str, ...] = ()  # every id is the SIS's
+
     def __init__(
         self, fetcher: Fetcher, base_url: str, version: str, page_size: int, progress: Progress
     ) -> None:
