@@ -80,6 +80,7 @@ def pull(
             puller.absent,
             summary.get("side_files", []),
             puller.derived_ids,
+            puller.not_carried,
         )
     finally:
         writer.close()

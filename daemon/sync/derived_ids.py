@@ -14,6 +14,10 @@ plan then keeps what the directory already knows:
 - the source's courses and terms are added to the reference data, but do not archive the SIS's
   for being absent (classrooms still name them); a row marked tobedeleted still does.
 
+Fields a source cannot fill at all (Clever has no enrollment dates or primary flag, no class
+location or subject codes, no userIds) are listed the same way (`source.notCarried`,
+`file.column` names): the plan treats them as columns the file lacks, so records keep them.
+
 A source with the SIS's own ids (OneRoster CSV, OneRoster REST) declares nothing, and a change of
 an enrollment's sourcedId there is the SIS's real change, planned as an update.
 """
@@ -22,15 +26,24 @@ from __future__ import annotations
 
 import re
 
-from daemon.formats.drop import DERIVED_IDS_PROPERTY
+from daemon.formats.drop import DERIVED_IDS_PROPERTY, NOT_CARRIED_PROPERTY
 from daemon.sync.context import PlanContext
 
 MANIFEST_KEY = DERIVED_IDS_PROPERTY.lower()  # the manifest reader lowercases property names
+NOT_CARRIED_KEY = NOT_CARRIED_PROPERTY.lower()
 
 
 def parse_derived(value: str | None) -> set[str]:
     """The file entities a manifest value names (commas, semicolons or spaces), lowercased."""
     return {part.lower() for part in re.split(r"[,;\s]+", value or "") if part}
+
+
+def carried(entity: str, columns: set[str], not_carried: str | None) -> set[str]:
+    """The file's columns less those the manifest's `source.notCarried` names (`file.column`,
+    e.g. `enrollments.beginDate`): a column the source cannot fill is planned as a column the
+    file lacks, so records keep those fields (a hub has no enrollment dates, say)."""
+    named = {part.lower() for part in re.split(r"[,;\s]+", not_carried or "") if part}
+    return {c for c in columns if f"{entity}.{c}".lower() not in named}
 
 
 def _feed_ids(ctx: PlanContext, entity: str) -> str:

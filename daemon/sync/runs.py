@@ -24,7 +24,7 @@ from daemon.sync.apply import crash_point, write_plan
 from daemon.sync.conflicts import apply_taken_conflicts
 from daemon.sync.context import PlanContext
 from daemon.sync.derived_ids import MANIFEST_KEY as DERIVED_KEY
-from daemon.sync.derived_ids import parse_derived
+from daemon.sync.derived_ids import NOT_CARRIED_KEY, carried, parse_derived
 from daemon.sync.holds import check_thresholds
 from daemon.sync.plan import PlanWouldBreak, make_plan
 from daemon.sync.retrace import retrace
@@ -159,7 +159,11 @@ def _plan_source(
             modes={e: f.mode for e, f in drop.files.items()},
             file_names={e: f.name for e, f in drop.files.items()},
             columns={
-                e: set(s.header.names) | set(s.header.missing_optional)
+                e: carried(
+                    e,
+                    set(s.header.names) | set(s.header.missing_optional),
+                    drop.manifest.get(NOT_CARRIED_KEY),
+                )
                 for e, s in result.staged.items()
             },
             specs=dict(drop.format.specs),

@@ -127,6 +127,41 @@ def test_switching_from_csv_to_clever_and_back_plans_no_change(
     assert back.total_changes() == 0, back.changes
 
 
+def with_what_clever_lacks(district: TinyDistrict) -> TinyDistrict:
+    """The SIS's files with what Clever has no field for: class location and subject codes,
+    users' userIds."""
+    for row in district.rows("classes.csv"):
+        row.update(location="Room 5", subjectCodes="SCI-05")
+    for row in district.rows("users.csv"):
+        row["userIds"] = "{LDAP:" + row["sourcedId"] + "}"
+    return district
+
+
+def lacked_fields(engine: Engine) -> list[tuple]:
+    return engine.db.rows(
+        "SELECT sis_id, location, subject_codes FROM classrooms UNION ALL "
+        "SELECT sis_id, user_ids, NULL FROM users ORDER BY ALL"
+    )
+
+
+def test_fields_clever_has_nothing_for_keep_what_the_sis_gave(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path, tmp_path: Path
+) -> None:
+    sis = with_what_clever_lacks(clever_district)
+    first = puller.plan_source(str(sis.write(tmp_path / "drops")))
+    puller.apply_run(first.run_id, scan_duplicates=False)
+    before = lacked_fields(puller)
+    hub = serve(sis)
+    try:
+        configure(puller, hub, token_file)
+        pulled = puller.pull_source("clever")
+    finally:
+        hub.stop()
+    assert pulled.status == "planned" and pulled.total_changes() == 0, pulled.changes
+    puller.apply_run(pulled.run_id, scan_duplicates=False)
+    assert lacked_fields(puller) == before
+
+
 def test_a_classroom_first_synced_from_clever_follows_clevers_course(
     puller: Engine, clever_district: TinyDistrict, token_file: Path
 ) -> None:

@@ -18,7 +18,13 @@ from tests.district import TinyDistrict
 from tests.hubs import clever
 from tests.hubs.district import clever_compatible, clever_csv, write_files
 from tests.sources.conftest import rest_config, start_hub
-from tests.sources.test_clever_api import kept_ids, records, serve
+from tests.sources.test_clever_api import (
+    kept_ids,
+    lacked_fields,
+    records,
+    serve,
+    with_what_clever_lacks,
+)
 
 
 @pytest.fixture
@@ -146,6 +152,19 @@ def test_switching_from_oneroster_csv_to_clever_csv_and_back_plans_no_change(
     assert again.total_changes() == 0, again.changes
     back = puller.plan_source(str(clever_district.write(tmp_path / "back")))
     assert back.total_changes() == 0, back.changes
+
+
+def test_fields_clever_csv_has_no_column_for_keep_what_the_sis_gave(
+    puller: Engine, clever_district: TinyDistrict, tmp_path: Path
+) -> None:
+    sis = with_what_clever_lacks(clever_district)
+    first = puller.plan_source(str(sis.write(tmp_path / "drops")))
+    puller.apply_run(first.run_id, scan_duplicates=False)
+    before = lacked_fields(puller)
+    run = puller.plan_source(str(write_files(clever_csv(sis), tmp_path / "clever")))
+    assert run.status == "planned" and run.total_changes() == 0, run.changes
+    puller.apply_run(run.run_id, scan_duplicates=False)
+    assert lacked_fields(puller) == before
 
 
 def test_a_student_repeated_for_two_schools_keeps_both(
