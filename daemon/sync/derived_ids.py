@@ -46,13 +46,6 @@ def carried(entity: str, columns: set[str], not_carried: str | None) -> set[str]
     return {c for c in columns if f"{entity}.{c}".lower() not in named}
 
 
-def _feed_ids(ctx: PlanContext, entity: str) -> str:
-    """SQL list of every sourcedId in the drop's file (rows in error too), empty without it."""
-    if not ctx.present(entity):
-        return "CAST([] AS VARCHAR[])"
-    return f"(SELECT coalesce(list(sourcedId), []) FROM {ctx.t(entity)})"
-
-
 def keep_classroom_references(ctx: PlanContext) -> None:
     """A matched classroom keeps its course and term ids when the source's are its own and the
     directory's are not ids of this source (they are the SIS's): the hub does not know them."""
@@ -60,14 +53,20 @@ def keep_classroom_references(ctx: PlanContext) -> None:
     for column, entity in (("course_sis_id", "courses"), ("term_sis_ids", "academicSessions")):
         if not ctx.derived(entity) or column in ctx.keep_fields.get("classrooms", set()):
             continue
+        # Classrooms that name an id of the source's own file follow the source.
+        followed = "SELECT NULL::BIGINT AS classroom_id WHERE false"
+        if ctx.present(entity):
+            followed = f"""SELECT c.classroom_id
+                FROM (SELECT classroom_id, trim(unnest(string_split({column}, ','))) AS ref
+                      FROM classrooms WHERE {column} IS NOT NULL) c
+                SEMI JOIN {ctx.t(entity)} s ON s.sourcedId = c.ref"""
         ctx.db.execute(
             f"""
             UPDATE {desired} SET {column} = d.{column}
             FROM classrooms d
             WHERE d.classroom_id = {desired}._target_id AND d.{column} IS NOT NULL
               AND d.{column} IS DISTINCT FROM {desired}.{column}
-              AND NOT list_has_any(list_transform(string_split(d.{column}, ','), lambda x: trim(x)),
-                                   {_feed_ids(ctx, entity)})
+              AND d.classroom_id NOT IN ({followed})
             """
         )
 
