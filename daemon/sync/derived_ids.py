@@ -14,9 +14,9 @@ plan then keeps what the directory already knows:
 - the source's courses and terms are added to the reference data, but do not archive the SIS's
   for being absent (classrooms still name them); a row marked tobedeleted still does.
 
-Fields a source cannot fill at all (Clever has no enrollment dates or primary flag, no class
-location or subject codes, no userIds) are listed the same way (`source.notCarried`,
-`file.column` names): the plan treats them as columns the file lacks, so records keep them.
+Columns a source cannot fill at all (Clever has no class location or subject codes and no
+userIds) are listed the same way (`source.notCarried`, `file.column` names): the plan treats
+them as columns the file lacks, so records keep those fields.
 
 A source with the SIS's own ids (OneRoster CSV, OneRoster REST) declares nothing, and a change of
 an enrollment's sourcedId there is the SIS's real change, planned as an update.
