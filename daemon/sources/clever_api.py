@@ -59,8 +59,10 @@ STAFF_ROLE = {"teacher": "teacher", "staff": "administrator", "district_admin": 
 # the manifest says so, and the plan keeps the directory's (daemon/sync/derived_ids.py).
 DERIVED_IDS = ("academicSessions", "courses", "enrollments")
 # Columns Clever has nothing for: the directory keeps what the SIS's files gave them.
-# (Enrollments' primary, beginDate and endDate are not listed yet: see docs/sources.md.)
-NOT_CARRIED = ("classes.location", "classes.subjectCodes", "users.userIds")
+NOT_CARRIED = (
+    "classes.location", "classes.subjectCodes", "users.userIds",
+    "enrollments.primary", "enrollments.beginDate", "enrollments.endDate",
+)  # fmt: skip
 
 
 def grade(value: Any) -> str:

@@ -14,8 +14,8 @@ plan then keeps what the directory already knows:
 - the source's courses and terms are added to the reference data, but do not archive the SIS's
   for being absent (classrooms still name them); a row marked tobedeleted still does.
 
-Columns a source cannot fill at all (Clever has no class location or subject codes and no
-userIds) are listed the same way (`source.notCarried`, `file.column` names): the plan treats
+Columns a source cannot fill at all (Clever has no class location or subject codes, no
+userIds, no enrollment dates or primary flag) are listed the same way (`source.notCarried`, `file.column` names): the plan treats
 them as columns the file lacks, so records keep those fields.
 
 A source with the SIS's own ids (OneRoster CSV, OneRoster REST) declares nothing, and a change of

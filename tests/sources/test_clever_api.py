@@ -129,18 +129,23 @@ def test_switching_from_csv_to_clever_and_back_plans_no_change(
 
 def with_what_clever_lacks(district: TinyDistrict) -> TinyDistrict:
     """The SIS's files with what Clever has no field for: class location and subject codes,
-    users' userIds."""
+    users' userIds, enrollments' primary flag and dates."""
     for row in district.rows("classes.csv"):
         row.update(location="Room 5", subjectCodes="SCI-05")
     for row in district.rows("users.csv"):
         row["userIds"] = "{LDAP:" + row["sourcedId"] + "}"
+    for row in district.rows("enrollments.csv"):
+        row.update(primary=str(row["role"] == "teacher").lower(), beginDate="2026-08-20",
+                   endDate="2027-06-15")  # fmt: skip
     return district
 
 
 def lacked_fields(engine: Engine) -> list[tuple]:
     return engine.db.rows(
-        "SELECT sis_id, location, subject_codes FROM classrooms UNION ALL "
-        "SELECT sis_id, user_ids, NULL FROM users ORDER BY ALL"
+        "SELECT sis_id, location, subject_codes, NULL FROM classrooms UNION ALL "
+        "SELECT sis_id, user_ids, NULL, NULL FROM users UNION ALL "
+        "SELECT sis_id, CAST(is_primary AS VARCHAR), CAST(begin_date AS VARCHAR), "
+        "CAST(end_date AS VARCHAR) FROM enrollments ORDER BY ALL"
     )
 
 

@@ -165,6 +165,8 @@ def test_fields_clever_csv_has_no_column_for_keep_what_the_sis_gave(
     assert run.status == "planned" and run.total_changes() == 0, run.changes
     puller.apply_run(run.run_id, scan_duplicates=False)
     assert lacked_fields(puller) == before
+    again = puller.plan_source(str(write_files(clever_csv(sis), tmp_path / "clever2")))
+    assert again.total_changes() == 0, again.changes
 
 
 def test_a_student_repeated_for_two_schools_keeps_both(
