@@ -32,6 +32,10 @@ MAX_ZIP_RATIO = 1000  # CSV compresses 5-20x; 1000x is a ZIP bomb
 MAX_ZIP_SHARE_OF_FREE_SPACE = 0.5
 MODES = ("bulk", "delta", "absent")
 PROPERTY_PREFIXES = ("manifest.", "oneroster.", "file.", "source.")
+# The files whose sourcedIds the source made itself, not the SIS's (daemon/sync/derived_ids.py).
+DERIVED_IDS_PROPERTY = "source.derivedIds"
+# Columns (file.column) the source cannot fill: the directory keeps those fields as they are.
+NOT_CARRIED_PROPERTY = "source.notCarried"
 
 
 class DropError(RosterSyncError):

@@ -55,6 +55,14 @@ GRADES = {
 }
 HOMEROOM = "homeroom/advisory"  # Clever's subject for a homeroom section
 STAFF_ROLE = {"teacher": "teacher", "staff": "administrator", "district_admin": "administrator"}
+# Files whose ids the mapping makes (Clever has no SIS id for terms, courses or enrollments):
+# the manifest says so, and the plan keeps the directory's (daemon/sync/derived_ids.py).
+DERIVED_IDS = ("academicSessions", "courses", "enrollments")
+# Columns Clever has nothing for: the directory keeps what the SIS's files gave them.
+NOT_CARRIED = (
+    "classes.location", "classes.subjectCodes", "users.userIds",
+    "enrollments.primary", "enrollments.beginDate", "enrollments.endDate",
+)  # fmt: skip
 
 
 def grade(value: Any) -> str:
@@ -98,6 +106,9 @@ def contact_id(email: str, phone: str, name: str, students: list[str]) -> str:
 
 class CleverPull:
     """Pull a Clever district into `writer` (see the module docstring for the mapping)."""
+
+    derived_ids = DERIVED_IDS
+    not_carried = NOT_CARRIED
 
     def __init__(
         self,

@@ -25,7 +25,14 @@ from typing import Any
 
 from daemon.formats.drop import DropError, Notice
 from daemon.progress import Progress
-from daemon.sources.clever_api import HOMEROOM, CleverPull, contact_id, grade
+from daemon.sources.clever_api import (
+    DERIVED_IDS,
+    HOMEROOM,
+    NOT_CARRIED,
+    CleverPull,
+    contact_id,
+    grade,
+)
 from daemon.sources.drop_writer import DropWriter
 from daemon.sources.oneroster_rest import CLASSES, COURSES, ENROLLMENTS, ORGS, SESSIONS, USERS_11
 
@@ -419,7 +426,7 @@ def translate(root: Path, target: Path) -> Translation:
     writer = DropWriter(target)
     try:
         result = CleverCsv(root).translate(writer)
-        writer.manifest("1.1", "Clever CSV")
+        writer.manifest("1.1", "Clever CSV", derived=DERIVED_IDS, not_carried=NOT_CARRIED)
     finally:
         writer.close()
     return result

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from daemon.formats.drop import DERIVED_IDS_PROPERTY, NOT_CARRIED_PROPERTY
+
 PULL_DIR = "pull"
 TRACE_HEADER = ["line", "page", "index"]
 
@@ -86,9 +88,17 @@ class DropWriter:
             out.trace_handle.close()
 
     def manifest(
-        self, version: str, system: str, absent: Iterable[str] = (), also: Iterable[str] = ()
+        self,
+        version: str,
+        system: str,
+        absent: Iterable[str] = (),
+        also: Iterable[str] = (),
+        derived: Iterable[str] = (),
+        not_carried: Iterable[str] = (),
     ) -> None:
-        """Every file bulk (a pull is the whole district), `also` the files added beside it."""
+        """Every file bulk (a pull is the whole district), `also` the files added beside it,
+        `derived` the files whose ids the source made itself, `not_carried` the columns
+        (file.column) it cannot fill (sync/derived_ids.py)."""
         lines = [
             ["propertyName", "value"],
             ["manifest.version", "1.0"],
@@ -99,6 +109,8 @@ class DropWriter:
             ),
             *([f"file.{entity}", "absent"] for entity in absent),
             ["source.systemName", system],
+            *([[DERIVED_IDS_PROPERTY, ",".join(derived)]] if derived else []),
+            *([[NOT_CARRIED_PROPERTY, ",".join(not_carried)]] if not_carried else []),
         ]
         with open(self.folder / "manifest.csv", "w", encoding="utf-8", newline="") as out:
             csv.writer(out, lineterminator="\n").writerows(lines)

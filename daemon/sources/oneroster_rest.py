@@ -205,6 +205,9 @@ def deleted(record: dict[str, Any]) -> bool:
 class OneRosterPull:
     """Pull every collection of one OneRoster REST source into `writer`."""
 
+    derived_ids: tuple[str, ...] = ()  # every id is the SIS's
+    not_carried: tuple[str, ...] = ()
+
     def __init__(
         self, fetcher: Fetcher, base_url: str, version: str, page_size: int, progress: Progress
     ) -> None:

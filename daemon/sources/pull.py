@@ -75,7 +75,12 @@ def pull(
         summary["files"] = _side_files(config, writer, summary)
         summary["oneroster_version"] = version
         writer.manifest(
-            version, f"{config.display()} ({name})", puller.absent, summary.get("side_files", [])
+            version,
+            f"{config.display()} ({name})",
+            puller.absent,
+            summary.get("side_files", []),
+            puller.derived_ids,
+            puller.not_carried,
         )
     finally:
         writer.close()

@@ -34,6 +34,9 @@ class PlanContext:
     checked_fields: dict[str, list[str]] = field(default_factory=dict)
     # School-level upload: the SIS ids of the schools this run speaks for (empty: the district).
     scope: list[str] = field(default_factory=list)
+    # Files whose sourcedIds the source made itself, not the SIS's (a hub's courses, terms and
+    # enrollments: see sync/derived_ids.py); records matched otherwise keep the ids they have.
+    derived_ids: set[str] = field(default_factory=set)
 
     def t(self, name: str) -> str:
         """A working table of this run: temporary, gone when the process ends."""
@@ -45,6 +48,10 @@ class PlanContext:
 
     def present(self, entity: str) -> bool:
         return self.modes.get(entity, "absent") != "absent"
+
+    def derived(self, entity: str) -> bool:
+        """The file's sourcedIds are the source's own, not the SIS's (see derived_ids)."""
+        return entity.lower() in self.derived_ids
 
     def mode(self, entity: str) -> str:
         return self.modes.get(entity, "absent")

@@ -7,6 +7,7 @@ from daemon.errors import RosterSyncError
 from daemon.progress import Progress
 from daemon.sync import kinds, not_synced
 from daemon.sync.context import PlanContext
+from daemon.sync.derived_ids import keep_classroom_references, keep_enrollment_ids
 from daemon.sync.diff import build_present, count_changes, plan_table, record_changes
 from daemon.sync.feed.classes import (
     build_desired_classrooms,
@@ -100,6 +101,7 @@ def _schools(ctx: PlanContext) -> None:
 
 def _classrooms(ctx: PlanContext) -> None:
     build_desired_classrooms(ctx)
+    keep_classroom_references(ctx)
     classroom_rules(ctx)
     not_synced.build_not_synced(ctx, "class")
     not_synced.report_class_schools(ctx)
@@ -165,6 +167,7 @@ def _enrollments(ctx: PlanContext) -> None:
     find_repeated_enrollments(ctx)
     find_unchanged_enrollments(ctx)
     build_desired_enrollments(ctx)
+    keep_enrollment_ids(ctx)
     keep_stored_values(ctx, "enrollments", "enrollment_id")
     extra = f"""SELECT id FROM {ctx.t("unchanged_enrollments")}
                 UNION ALL SELECT enrollment_id FROM enrollments

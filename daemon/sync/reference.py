@@ -73,7 +73,10 @@ REFERENCE_TABLES = (COURSES, ACADEMIC_SESSIONS)
 
 
 def plan_reference_data(ctx: PlanContext) -> None:
-    """Keep the drop's courses and sessions with the run, for apply (staging does not last)."""
+    """Keep the drop's courses and sessions with the run, for apply (staging does not last).
+
+    Ids the source made itself (sync/derived_ids.py) never archive the SIS's rows for being
+    absent: the classrooms keep naming them."""
     for ref in REFERENCE_TABLES:
         if not ctx.present(ref.entity):
             continue
@@ -88,7 +91,7 @@ def plan_reference_data(ctx: PlanContext) -> None:
             CREATE OR REPLACE TABLE {ctx.keep(f"plan_{ref.name}")} AS
             SELECT r.sourcedId AS sis_id, {", ".join(values)},
                    coalesce(lower(r.status), '') = 'tobedeleted' AS _deleted,
-                   {ctx.mode(ref.entity) == "bulk"} AS _bulk,
+                   {ctx.mode(ref.entity) == "bulk" and not ctx.derived(ref.entity)} AS _bulk,
                    {sql_literal(ctx.file(ref.entity))} AS _file, r._line AS _line
             FROM {ctx.good(ref.entity)} r
             """

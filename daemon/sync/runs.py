@@ -23,6 +23,8 @@ from daemon.settings import SyncSettings, load_settings
 from daemon.sync.apply import crash_point, write_plan
 from daemon.sync.conflicts import apply_taken_conflicts
 from daemon.sync.context import PlanContext
+from daemon.sync.derived_ids import MANIFEST_KEY as DERIVED_KEY
+from daemon.sync.derived_ids import NOT_CARRIED_KEY, carried, parse_derived
 from daemon.sync.holds import check_thresholds
 from daemon.sync.plan import PlanWouldBreak, make_plan
 from daemon.sync.retrace import retrace
@@ -157,11 +159,16 @@ def _plan_source(
             modes={e: f.mode for e, f in drop.files.items()},
             file_names={e: f.name for e, f in drop.files.items()},
             columns={
-                e: set(s.header.names) | set(s.header.missing_optional)
+                e: carried(
+                    e,
+                    set(s.header.names) | set(s.header.missing_optional),
+                    drop.manifest.get(NOT_CARRIED_KEY),
+                )
                 for e, s in result.staged.items()
             },
             specs=dict(drop.format.specs),
             scope=scope or parse_scope(drop.manifest.get(MANIFEST_KEY)),
+            derived_ids=parse_derived(drop.manifest.get(DERIVED_KEY)),
         )
         if ctx.scope:
             db.execute("UPDATE runs SET scope = ? WHERE run_id = ?", [ctx.scope, run_id])

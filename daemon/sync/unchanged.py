@@ -62,13 +62,16 @@ def enrollment_source_hash(ctx: PlanContext, alias: str) -> str:
 def find_unchanged_enrollments(ctx: PlanContext) -> None:
     """Feed lines whose enrollment is synced, untouched since, sent again as it was, and whose
     class and person resolve to the record's own."""
+    # Ids the source made itself name no record (sync/derived_ids.py): the class and person
+    # joins below are then the whole match (DuckDB plans them as hash joins on both keys).
+    match = "true" if ctx.derived("enrollments") else "d.sis_id = e.sourcedId"
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("unchanged_enrollments")} AS
         SELECT e._line, d.enrollment_id AS id
         FROM {ctx.good("enrollments")} e
         ANTI JOIN {ctx.t("repeated_enrollments")} r ON r._line = e._line
-        JOIN enrollments d ON d.sis_id = e.sourcedId
+        JOIN enrollments d ON {match}
         -- The class and the person still resolve to the record's (neither is skipped, archived
         -- or re-keyed in this run), as the full path would resolve them.
         JOIN {ctx.t("classroom_map")} cm ON cm.sis_id = e.classSourcedId

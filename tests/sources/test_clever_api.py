@@ -1,9 +1,9 @@
 """Clever's Data API as a source: the same district plans the same changes as its OneRoster CSV.
 
 Clever carries the SIS's ids beside its own (sis_id), so people, schools and classrooms are the
-same records whichever way the district arrives. What Clever cannot carry is said in
-docs/sources.md: its own ids for courses and terms (a classroom's course and term ids), and
-enrollment ids made from the section and the person.
+same records whichever way the district arrives. What Clever has no SIS id for (terms, courses,
+enrollments) is named by ids the mapping makes, and the directory keeps the SIS's
+(docs/sources.md), so switching to Clever and back plans no change.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from daemon.sources.config import SourceConfig
 from tests.district import TinyDistrict
 from tests.hubs import clever
 from tests.hubs.clever import CleverHub
-from tests.hubs.district import clever_api, clever_compatible
+from tests.hubs.district import clever_api, clever_compatible, oid
 
 
 @pytest.fixture
@@ -89,29 +89,105 @@ def test_clever_plans_the_same_people_schools_and_classrooms_as_the_csv(
     assert records(puller, pulled.run_id) == records(puller, from_csv.run_id)
 
 
-def test_switching_from_csv_to_clever_moves_no_person_or_membership(
+def kept_ids(engine: Engine) -> dict[str, list[tuple]]:
+    """What Clever has no SIS id for, as the directory holds it: each classroom's course and
+    term, each membership's id, and the SIS's courses and terms that are active."""
+    return {
+        "classrooms": engine.db.rows(
+            "SELECT sis_id, course_sis_id, term_sis_ids FROM classrooms ORDER BY sis_id"
+        ),
+        "enrollments": engine.db.rows(
+            "SELECT sis_id, classroom_id, user_id FROM enrollments ORDER BY sis_id"
+        ),
+        "reference": engine.db.rows(
+            "SELECT 'course', sis_id FROM courses WHERE status = 'active' AND sis_id = 'crs-1' "
+            "UNION ALL SELECT 'term', sis_id FROM academic_sessions "
+            "WHERE status = 'active' AND sis_id = 'term-1' ORDER BY ALL"
+        ),
+    }
+
+
+def test_switching_from_csv_to_clever_and_back_plans_no_change(
     puller: Engine, hub: CleverHub, token_file: Path, clever_district: TinyDistrict, tmp_path: Path
 ) -> None:
     configure(puller, hub, token_file)
     first = puller.plan_source(str(clever_district.write(tmp_path / "drops")))
     puller.apply_run(first.run_id, scan_duplicates=False)
+    before = kept_ids(puller)
+    assert before["reference"] == [("course", "crs-1"), ("term", "term-1")]
     pulled = puller.pull_source("clever")
-    changed = {k: {op: n for op, n in ops.items() if n} for k, ops in pulled.changes.items()}
-    # Only what Clever has no SIS id for becomes Clever's (docs/sources.md): each classroom's
-    # course and term ids, each membership's own id. Nobody is created, moved or archived.
-    assert {k: v for k, v in changed.items() if v} == {
-        "classrooms": {"update": 3}, "enrollments": {"update": 19},
-    }  # fmt: skip
-    fields = {
-        (c.kind, f.field) for c in puller.change_page(pulled.run_id, limit=100).items
-        for f in c.fields
-    }  # fmt: skip
-    assert fields == {
-        ("classrooms", "course_sis_id"), ("classrooms", "term_sis_ids"), ("enrollments", "sis_id"),
-    }  # fmt: skip
+    assert pulled.status == "planned" and pulled.total_changes() == 0, pulled.changes
     puller.apply_run(pulled.run_id, scan_duplicates=False)
+    # Clever names terms, courses and memberships by its own ids (docs/sources.md): the
+    # directory keeps the SIS's, so nothing changed and switching back changes nothing either.
+    assert kept_ids(puller) == before
     again = puller.pull_source("clever")
     assert again.total_changes() == 0, again.changes
+    back = puller.plan_source(str(clever_district.write(tmp_path / "back")))
+    assert back.total_changes() == 0, back.changes
+
+
+def with_what_clever_lacks(district: TinyDistrict) -> TinyDistrict:
+    """The SIS's files with what Clever has no field for: class location and subject codes,
+    users' userIds, enrollments' primary flag and dates."""
+    for row in district.rows("classes.csv"):
+        row.update(location="Room 5", subjectCodes="SCI-05")
+    for row in district.rows("users.csv"):
+        row["userIds"] = "{LDAP:" + row["sourcedId"] + "}"
+    for row in district.rows("enrollments.csv"):
+        row.update(primary=str(row["role"] == "teacher").lower(), beginDate="2026-08-20",
+                   endDate="2027-06-15")  # fmt: skip
+    return district
+
+
+def lacked_fields(engine: Engine) -> list[tuple]:
+    return engine.db.rows(
+        "SELECT sis_id, location, subject_codes, NULL FROM classrooms UNION ALL "
+        "SELECT sis_id, user_ids, NULL, NULL FROM users UNION ALL "
+        "SELECT sis_id, CAST(is_primary AS VARCHAR), CAST(begin_date AS VARCHAR), "
+        "CAST(end_date AS VARCHAR) FROM enrollments ORDER BY ALL"
+    )
+
+
+def test_fields_clever_has_nothing_for_keep_what_the_sis_gave(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path, tmp_path: Path
+) -> None:
+    sis = with_what_clever_lacks(clever_district)
+    first = puller.plan_source(str(sis.write(tmp_path / "drops")))
+    puller.apply_run(first.run_id, scan_duplicates=False)
+    before = lacked_fields(puller)
+    hub = serve(sis)
+    try:
+        configure(puller, hub, token_file)
+        pulled = puller.pull_source("clever")
+    finally:
+        hub.stop()
+    assert pulled.status == "planned" and pulled.total_changes() == 0, pulled.changes
+    puller.apply_run(pulled.run_id, scan_duplicates=False)
+    assert lacked_fields(puller) == before
+
+
+def test_a_classroom_first_synced_from_clever_follows_clevers_course(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path
+) -> None:
+    data = clever_api(clever_district)
+    hub = CleverHub(data).start()
+    try:
+        configure(puller, hub, token_file)
+        first = puller.pull_source("clever")
+        puller.apply_run(first.run_id, scan_duplicates=False)
+        data["courses"].append(
+            {"id": oid("crs-2"), "district": oid("dist-1"), "name": "Science", "number": "SCI5"}
+        )
+        next(s for s in data["sections"] if s["sis_id"] == "cls-a2")["course"] = oid("crs-2")
+        run = puller.pull_source("clever")
+    finally:
+        hub.stop()
+    [change] = puller.change_page(run.run_id, kind="classrooms").items
+    assert change.sis_id == "cls-a2"
+    assert [(f.field, f.old, f.new) for f in change.fields] == [
+        ("course_sis_id", oid("crs-1"), oid("crs-2"))
+    ]
 
 
 def test_every_school_a_student_belongs_to_is_kept(

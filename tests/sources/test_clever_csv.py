@@ -1,18 +1,30 @@
 """Clever's SFTP CSV format as a drop: recognised by its files, checked row by row at its own file
 and line, mapped exactly as the Clever Data API is (docs/sources.md), so the same district
-dropped as OneRoster CSV, pulled from Clever's API or dropped as Clever CSV plans the same."""
+dropped as OneRoster CSV, pulled from a OneRoster REST hub or Clever's API, or dropped as Clever
+CSV plans the same, and a district switches between them without a single change."""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from daemon.models import Run
 from daemon.service.engine import Engine
+from daemon.sources.config import SourceConfig
 from tests.district import TinyDistrict
 from tests.hubs import clever
 from tests.hubs.district import clever_compatible, clever_csv, write_files
-from tests.sources.test_clever_api import configure, records, serve
+from tests.sources.conftest import rest_config, start_hub
+from tests.sources.test_clever_api import (
+    kept_ids,
+    lacked_fields,
+    records,
+    serve,
+    with_what_clever_lacks,
+)
 
 
 @pytest.fixture
@@ -33,33 +45,96 @@ def issues(engine: Engine, run_id: int) -> list[tuple]:
     )
 
 
-def test_the_same_district_as_clever_csv_plans_what_the_oneroster_csv_and_clever_api_plan(
+WAYS = ("OneRoster CSV", "OneRoster REST", "Clever API", "Clever CSV")
+
+
+class FourWays:
+    """One district served four ways at once: as OneRoster CSV files, by a OneRoster REST hub
+    (`classlink`), by a Clever API hub (`clever`) and as Clever's SFTP CSV files."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        district: TinyDistrict,
+        files: dict[str, list[dict[str, str]]],
+        folder: Path,
+        secret_file: Path,
+    ) -> None:
+        self.engine, self.district, self.files, self.folder = engine, district, files, folder
+        self.drops = itertools.count(1)
+        token = folder / "clever.token"
+        token.write_text(clever.TOKEN)
+        token.chmod(0o600)
+        self.rest = start_hub(district)
+        self.clever = serve(district)
+        clever_source = SourceConfig.model_validate(
+            {"kind": "clever", "base_url": self.clever.base_url, "client_secret_file": token,
+             "district_sis_id": "dist-1", "page_size": 4}
+        )  # fmt: skip
+        engine.configure_sources(
+            {"classlink": rest_config(self.rest, secret_file), "clever": clever_source},
+            engine.archive,
+        )
+
+    def plan(self, way: str) -> Run:
+        n = next(self.drops)
+        if way == "OneRoster CSV":
+            run = self.engine.plan_source(str(self.district.write(self.folder / f"oneroster-{n}")))
+        elif way == "OneRoster REST":
+            run = self.engine.pull_source("classlink")
+        elif way == "Clever API":
+            run = self.engine.pull_source("clever")
+        else:
+            run = self.engine.plan_source(str(write_files(self.files, self.folder / f"clever-{n}")))
+        assert run.status == "planned", (way, run.error)
+        return run
+
+    def stop(self) -> None:
+        self.rest.stop()
+        self.clever.stop()
+
+
+@pytest.fixture
+def four_ways(
     puller: Engine,
     clever_district: TinyDistrict,
     files: dict[str, list[dict[str, str]]],
     tmp_path: Path,
+    secret_file: Path,
+) -> Iterator[FourWays]:
+    ways = FourWays(puller, clever_district, files, tmp_path, secret_file)
+    yield ways
+    ways.stop()
+
+
+def test_the_same_district_from_each_source_plans_the_same_changes(
+    puller: Engine, four_ways: FourWays
 ) -> None:
-    token = tmp_path / "clever.token"
-    token.write_text(clever.TOKEN)
-    token.chmod(0o600)
-    from_oneroster = puller.plan_source(str(clever_district.write(tmp_path / "drops")))
-    from_clever_csv = puller.plan_source(str(write_files(files, tmp_path / "clever")))
-    assert from_clever_csv.status == "planned", from_clever_csv.error
-    assert issues(puller, from_clever_csv.run_id) == []
-    hub = serve(clever_district)
-    try:
-        configure(puller, hub, token)
-        pulled = puller.pull_source("clever")
-    finally:
-        hub.stop()
-    assert pulled.status == "planned", pulled.error
-    assert from_clever_csv.changes == from_oneroster.changes == pulled.changes
-    expected = records(puller, from_oneroster.run_id)
-    assert records(puller, from_clever_csv.run_id) == expected
-    assert records(puller, pulled.run_id) == expected
+    runs = {way: four_ways.plan(way) for way in WAYS}
+    assert issues(puller, runs["Clever CSV"].run_id) == []
+    expected = runs["OneRoster CSV"]
+    for way, run in runs.items():
+        assert run.changes == expected.changes, way
+        assert records(puller, run.run_id) == records(puller, expected.run_id), way
 
 
-def test_switching_from_oneroster_csv_to_clever_csv_moves_no_person_or_membership(
+def test_applied_from_csv_then_each_source_in_turn_every_source_plans_nothing(
+    puller: Engine, four_ways: FourWays
+) -> None:
+    """The switch a district makes, in every direction: applied from its OneRoster CSV, then
+    from each other source in turn (and back to the CSV), no source plans a single change."""
+    puller.apply_run(four_ways.plan("OneRoster CSV").run_id, scan_duplicates=False)
+    before = kept_ids(puller)
+    for switched_to in ("OneRoster REST", "Clever API", "Clever CSV", "OneRoster CSV"):
+        # The source switched to is planned last: a newer plan supersedes the open one.
+        for way in (*(w for w in WAYS if w != switched_to), switched_to):
+            run = four_ways.plan(way)
+            assert (run.total_changes(), run.conflicts) == (0, 0), (switched_to, way, run.changes)
+        puller.apply_run(run.run_id, scan_duplicates=False)
+        assert kept_ids(puller) == before, switched_to
+
+
+def test_switching_from_oneroster_csv_to_clever_csv_and_back_plans_no_change(
     puller: Engine,
     clever_district: TinyDistrict,
     files: dict[str, list[dict[str, str]]],
@@ -67,15 +142,30 @@ def test_switching_from_oneroster_csv_to_clever_csv_moves_no_person_or_membershi
 ) -> None:
     first = puller.plan_source(str(clever_district.write(tmp_path / "drops")))
     puller.apply_run(first.run_id, scan_duplicates=False)
+    before = kept_ids(puller)
     run = puller.plan_source(str(write_files(files, tmp_path / "clever")))
-    changed = {k: {op: n for op, n in ops.items() if n} for k, ops in run.changes.items()}
-    # As with the Clever API: only each classroom's course and term ids and each membership's
-    # id are Clever's own. Nobody is created, moved or archived.
-    assert {k: v for k, v in changed.items() if v} == {
-        "classrooms": {"update": 3}, "enrollments": {"update": 19},
-    }  # fmt: skip
+    assert run.status == "planned" and run.total_changes() == 0, run.changes
     puller.apply_run(run.run_id, scan_duplicates=False)
+    # Course_number, Term_name and SECTION:STUDENT are not the SIS's ids: the directory keeps its.
+    assert kept_ids(puller) == before
     again = puller.plan_source(str(write_files(files, tmp_path / "clever2")))
+    assert again.total_changes() == 0, again.changes
+    back = puller.plan_source(str(clever_district.write(tmp_path / "back")))
+    assert back.total_changes() == 0, back.changes
+
+
+def test_fields_clever_csv_has_no_column_for_keep_what_the_sis_gave(
+    puller: Engine, clever_district: TinyDistrict, tmp_path: Path
+) -> None:
+    sis = with_what_clever_lacks(clever_district)
+    first = puller.plan_source(str(sis.write(tmp_path / "drops")))
+    puller.apply_run(first.run_id, scan_duplicates=False)
+    before = lacked_fields(puller)
+    run = puller.plan_source(str(write_files(clever_csv(sis), tmp_path / "clever")))
+    assert run.status == "planned" and run.total_changes() == 0, run.changes
+    puller.apply_run(run.run_id, scan_duplicates=False)
+    assert lacked_fields(puller) == before
+    again = puller.plan_source(str(write_files(clever_csv(sis), tmp_path / "clever2")))
     assert again.total_changes() == 0, again.changes
 
 
