@@ -18,6 +18,7 @@ from daemon.formats.drop import Convert, Drop, DropError, open_drop
 from daemon.ingest import ingest_drop, run_schema
 from daemon.ingest.header import FileRefused
 from daemon.ingest.issues import store_issues
+from daemon.ingest.load import StagedFile
 from daemon.progress import Progress
 from daemon.settings import SyncSettings, load_settings
 from daemon.sync.apply import crash_point, write_plan
@@ -158,12 +159,10 @@ def _plan_source(
             settings=load_settings(db),
             modes={e: f.mode for e, f in drop.files.items()},
             file_names={e: f.name for e, f in drop.files.items()},
+            # A column the file lacks is one the feed does not speak for: records keep what
+            # they have (staging reads it as empty, which must not blank the directory).
             columns={
-                e: carried(
-                    e,
-                    set(s.header.names) | set(s.header.missing_optional),
-                    drop.manifest.get(NOT_CARRIED_KEY),
-                )
+                e: carried(e, set(s.header.names), drop.manifest.get(NOT_CARRIED_KEY))
                 for e, s in result.staged.items()
             },
             specs=dict(drop.format.specs),
@@ -174,6 +173,7 @@ def _plan_source(
             db.execute("UPDATE runs SET scope = ? WHERE run_id = ?", [ctx.scope, run_id])
         for notice in drop.notices:
             ctx.note("drop", notice)
+        _note_missing_columns(ctx, result.staged)
         _plan(db, ctx, progress, timings)
         if drop.converted_from is not None:
             retrace(db, run_id, drop.root)
@@ -206,6 +206,24 @@ def _record_fetch(db: Database, run_id: int, summary: dict[str, Any]) -> None:
         "UPDATE runs SET fetch_json = ? WHERE run_id = ?",
         [json.dumps(summary, default=str), run_id],
     )
+
+
+# Optional columns whose absence is not worth a word: bookkeeping, never synced, or an
+# extension few files carry (language).
+_SILENT_WHEN_MISSING = {"status", "dateLastModified", "password", "language", "metadata.language"}
+
+
+def _note_missing_columns(ctx: PlanContext, staged: dict[str, StagedFile]) -> None:
+    """Said once per file: the optional columns it lacks, whose directory values are kept."""
+    for entity, file in staged.items():
+        missing = [c for c in file.header.missing_optional if c not in _SILENT_WHEN_MISSING]
+        if missing:
+            ctx.note(
+                entity,
+                f"{file.file_name} has no {', '.join(missing)} column"
+                f"{'s' if len(missing) > 1 else ''}: this run does not change "
+                f"{'them' if len(missing) > 1 else 'it'}, records keep what they have",
+            )
 
 
 def _plan(db: Database, ctx: PlanContext, progress: Progress, timings: dict[str, float]) -> None:

@@ -43,7 +43,11 @@ def synced_hash(table: Table, alias: str) -> str:
 
 def enrollment_source_hash(ctx: PlanContext, alias: str) -> str:
     """The hash of a feed row's values and of the settings that decide what they become."""
-    shaping = sql_literal(f"{ctx.settings.classroom_filter}|{ctx.settings.school_matching}")
+    # The columns the file has: without one, records keep the field (not the same as empty).
+    columns = ",".join(sorted(ctx.columns.get("enrollments", set())))
+    shaping = sql_literal(
+        f"{ctx.settings.classroom_filter}|{ctx.settings.school_matching}|{columns}"
+    )
     cols = ", ".join(
         f"{alias}.{sql_ident(c)}"
         for c in (

@@ -130,7 +130,7 @@ def users_fields_kept(ctx: PlanContext, mobile: str, home: str) -> set[str]:
     directory): records keep what they have."""
     columns = ctx.columns.get("users", set())
     kept = {field for field, column in OPTIONAL_USER_COLUMNS.items() if column not in columns}
-    if not ctx.present("demographics"):
+    if "birthDate" not in ctx.columns.get("demographics", set()):
         kept.add("birth_date")
     if not ctx.settings.update_language or not ({"language", "metadata.language"} & columns):
         kept.add("language")
