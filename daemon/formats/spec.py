@@ -21,6 +21,7 @@ class ValueType(StrEnum):
     EMAIL = "email"
     PHONE = "phone"
     LANGUAGE = "language"
+    NAME_LIST = "name_list"  # comma-separated names, each one of the column's enum
 
 
 ORG_TYPES = ("department", "school", "district", "local", "state", "national")
@@ -54,6 +55,11 @@ STAFF_ROLES = (
     "systemadministrator",
 )
 FAMILY_ROLES = ("guardian", "parent", "relative")
+# Roster Sync's own users.csv extension: the columns a source has no data for on this row (a
+# hub that has phones for contacts only, grades for students only). An empty cell in a column
+# it names means "not known here", not "none": the record keeps its value (sync/feed/users.py).
+NOT_CARRIED_COLUMN = "metadata.rosterSync.notCarried"
+NOT_CARRIED_PER_ROW = ("sms", "phone", "grades")
 ENROLLMENT_ROLES = ("administrator", "proctor", "student", "teacher", "aide")
 CLASS_TYPES = ("homeroom", "scheduled")
 SESSION_TYPES = ("gradingperiod", "semester", "schoolyear", "term")
@@ -247,6 +253,7 @@ USERS_11 = FileSpec(
         *_USER_COMMON[1:],
         Column("language", ValueType.LANGUAGE),
         Column("metadata.language", ValueType.LANGUAGE),
+        Column(NOT_CARRIED_COLUMN, ValueType.NAME_LIST, enum=NOT_CARRIED_PER_ROW),
     ),
     references=(
         Reference("orgSourcedIds", "orgs", "WARNING", what="an org in orgs.csv"),
@@ -271,6 +278,7 @@ USERS_12 = FileSpec(
         Column("role", ValueType.ENUM, enum=USER_ROLES_12, ext=True),
         Column("language", ValueType.LANGUAGE),
         Column("metadata.language", ValueType.LANGUAGE),
+        Column(NOT_CARRIED_COLUMN, ValueType.NAME_LIST, enum=NOT_CARRIED_PER_ROW),
     ),
     references=(
         Reference("orgSourcedIds", "orgs", "WARNING", what="an org in orgs.csv"),

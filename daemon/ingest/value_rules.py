@@ -112,6 +112,16 @@ def value_rule(column: Column, col: str, *, ext_terms: bool = False) -> Rule | N
             f"lambda g: lower(trim(g)) NOT IN ({codes})))",
             f"{shown} || ' holds a value that is not a grade code (KG, 01-13, PK, ...)'",
         )
+    if t is ValueType.NAME_LIST:
+        allowed = ", ".join(sql_literal(v.lower()) for v in column.enum)
+        return Rule(
+            WARNING,
+            "names",
+            f"{filled} AND list_bool_or(list_transform(string_split({col}, ','), "
+            f"lambda n: lower(trim(n)) NOT IN ({allowed})))",
+            f"{shown} || ' names something other than {', '.join(column.enum)}; "
+            "the other names are ignored'",
+        )
     if t is ValueType.ID:
         return Rule(
             ERROR,

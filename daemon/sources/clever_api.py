@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
+from daemon.formats.spec import NOT_CARRIED_COLUMN
 from daemon.progress import Progress
 from daemon.sources.drop_writer import DropWriter
 from daemon.sources.errors import SourceError
@@ -63,6 +64,17 @@ NOT_CARRIED = (
     "classes.location", "classes.subjectCodes", "users.userIds",
     "enrollments.primary", "enrollments.beginDate", "enrollments.endDate",
 )  # fmt: skip
+# What Clever has no data for on a user's row, by role (users.csv columns): a student has no
+# phone, staff have neither phones nor grades, a contact no grades. The row says so in Roster
+# Sync's extension column, and the directory keeps what the SIS's files gave (sync/feed/users.py).
+NOT_CARRIED_BY_ROLE = {
+    "student": ("sms", "phone"),
+    "teacher": ("sms", "phone", "grades"),
+    "staff": ("sms", "phone", "grades"),
+    "district_admin": ("sms", "phone", "grades"),
+    "contact": ("grades",),
+}
+USERS_HEADER = (*USERS_11.columns, NOT_CARRIED_COLUMN)
 
 
 def grade(value: Any) -> str:
@@ -191,7 +203,7 @@ class CleverPull:
                 )
         self._terms(writer)
         self._courses(writer)
-        users = writer.csv(USERS_11.file_name, USERS_11.columns)
+        users = writer.csv(USERS_11.file_name, USERS_HEADER)
         for role in ROLES:
             self._users(writer, users, role)
         self._sections(writer)
@@ -265,6 +277,7 @@ class CleverPull:
             "familyName": cell(names.get("last")),
             "middleName": cell(names.get("middle")),
             "email": cell(user.get("email")),
+            NOT_CARRIED_COLUMN: ",".join(NOT_CARRIED_BY_ROLE[role]),
         }
         schools = [
             self.schools.get(s, s) for s in (data.get("schools") or [data.get("school")]) if s
@@ -303,6 +316,7 @@ class CleverPull:
                 if school:
                     schools[school] = None
         phone = cell(data.get("phone"))
+        cell_phone = cell(data.get("phone_type")).lower() == "cell"
         full_name = f"{row['givenName']} {row['familyName']}"
         sid = cell(data.get("sis_id")) or contact_id(row["email"], phone, full_name, student_ids)
         row.update(
@@ -311,9 +325,11 @@ class CleverPull:
             role=contact_role(relationships),
             orgSourcedIds=",".join(sorted(schools)) or self.district,
             agentSourcedIds=",".join(student_ids),
-            phone=phone if cell(data.get("phone_type")).lower() != "cell" else "",
-            sms=phone if cell(data.get("phone_type")).lower() == "cell" else "",
+            phone="" if cell_phone else phone,
+            sms=phone if cell_phone else "",
         )
+        if phone:  # one phone: the other column is not known (the SIS may have a second one)
+            row[NOT_CARRIED_COLUMN] = f"grades,{'phone' if cell_phone else 'sms'}"
         self.people[clever_id] = sid
         return row
 

@@ -29,6 +29,7 @@ from daemon.sources.clever_api import (
     DERIVED_IDS,
     HOMEROOM,
     NOT_CARRIED,
+    USERS_HEADER,
     CleverPull,
     contact_id,
     grade,
@@ -175,7 +176,7 @@ class CleverCsv:
         district = self._district(orgs)
         self.pull.district = district
         schools = self._schools(orgs, district)
-        users = writer.csv(USERS_11.file_name, USERS_11.columns)
+        users = writer.csv(USERS_11.file_name, USERS_HEADER)
         students = self._people(users, "students.csv", "student", schools)
         teachers = self._people(users, "teachers.csv", "teacher", schools)
         self._people(users, "staff.csv", "staff", schools)

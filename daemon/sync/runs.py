@@ -15,6 +15,7 @@ from daemon.directory.integrity import violations
 from daemon.directory.open_plans import supersede_open_runs
 from daemon.errors import RosterSyncError
 from daemon.formats.drop import Convert, Drop, DropError, open_drop
+from daemon.formats.spec import NOT_CARRIED_COLUMN
 from daemon.ingest import ingest_drop, run_schema
 from daemon.ingest.header import FileRefused
 from daemon.ingest.issues import store_issues
@@ -210,7 +211,9 @@ def _record_fetch(db: Database, run_id: int, summary: dict[str, Any]) -> None:
 
 # Optional columns whose absence is not worth a word: bookkeeping, never synced, or an
 # extension few files carry (language).
-_SILENT_WHEN_MISSING = {"status", "dateLastModified", "password", "language", "metadata.language"}
+_SILENT_WHEN_MISSING = {
+    "status", "dateLastModified", "password", "language", "metadata.language", NOT_CARRIED_COLUMN,
+}  # fmt: skip
 
 
 def _note_missing_columns(ctx: PlanContext, staged: dict[str, StagedFile]) -> None:

@@ -9,7 +9,7 @@ setting.
 from __future__ import annotations
 
 from daemon.db import sql_literal
-from daemon.formats.spec import STAFF_ROLES
+from daemon.formats.spec import NOT_CARRIED_COLUMN, STAFF_ROLES
 from daemon.sync.context import PlanContext
 from daemon.sync.unchanged import find_unchanged_users, user_source_hash
 
@@ -52,7 +52,9 @@ def build_feed_users(ctx: PlanContext) -> None:
         """
     )
     _district_guardians_at_their_students_schools(ctx)
-    ctx.checked_fields["users"] = ["birth_date", "language", "org_sis_ids"]
+    ctx.checked_fields["users"] = [
+        "birth_date", "language", "org_sis_ids", *_not_carried_per_row(ctx, mobile, home),
+    ]  # fmt: skip
     report_users_without_a_role(ctx)
     if ctx.present("guardians"):
         _add_guardians_file_people(ctx, mobile, home)
@@ -143,6 +145,34 @@ def users_fields_kept(ctx: PlanContext, mobile: str, home: str) -> set[str]:
     return kept
 
 
+def _not_carried_per_row(ctx: PlanContext, mobile: str, home: str) -> dict[str, str]:
+    """Directory field -> users.csv column, for the columns a row may declare it has no data
+    for (Roster Sync's `metadata.rosterSync.notCarried`: a hub with phones for contacts only,
+    grades for students only). Empty when the file lacks that column: nothing is added to the
+    feed, so a plain OneRoster night pays nothing and its rows hash as before."""
+    if NOT_CARRIED_COLUMN not in ctx.columns.get("users", set()):
+        return {}
+    return {"mobile_phone": mobile, "home_phone": home, "grades": "grades"}
+
+
+def _not_carried_flags(ctx: PlanContext, mobile: str, home: str) -> str:
+    """`_broken_<field>` per declarable field: the row names the column as not carried and its
+    cell is empty, so the record keeps its value (policies.keep_stored_values); a value the row
+    does give is used. A new record simply gets none."""
+    fields = _not_carried_per_row(ctx, mobile, home)
+    if not fields:
+        return ""
+    named = (
+        f"list_transform(string_split(lower({ctx.column('users', NOT_CARRIED_COLUMN, 'u')}), ','), "
+        "lambda n: trim(n))"
+    )
+    return "".join(
+        f", coalesce(list_contains({named}, {sql_literal(column.lower())}), false) "
+        f"AND {ctx.column('users', column, 'u')} IS NULL AS _broken_{field}"
+        for field, column in fields.items()
+    )
+
+
 def _users_rows(ctx: PlanContext, mobile: str, home: str) -> str:
     """One row per good users.csv row, shaped like the directory's users (orgs still raw)."""
     role, orgs, role_joins = _role_and_orgs(ctx)
@@ -162,7 +192,8 @@ def _users_rows(ctx: PlanContext, mobile: str, home: str) -> str:
                {ctx.column("users", home, "u")} AS home_phone,
                {_language_columns(ctx, language)},
                {ctx.column("users", "grades", "u")} AS grades,
-               {birth_date} AS birth_date, {birth_broken} AS _broken_birth_date,
+               {birth_date} AS birth_date, {birth_broken} AS _broken_birth_date
+               {_not_carried_flags(ctx, mobile, home)},
                {orgs} AS raw_orgs,
                lower({ctx.column("users", "enabledUser", "u")}) = 'true' AS enabled,
                {ctx.column("users", "agentSourcedIds", "u")} AS agents,
