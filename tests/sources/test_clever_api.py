@@ -167,6 +167,65 @@ def test_fields_clever_has_nothing_for_keep_what_the_sis_gave(
     assert lacked_fields(puller) == before
 
 
+def with_phones_and_grades_for_every_role(district: TinyDistrict) -> TinyDistrict:
+    """The SIS's files with what Clever carries for some roles only: students' and teachers'
+    phones, teachers' grades, and a parent's second number (Clever has one phone per contact)."""
+    for row in district.rows("users.csv"):
+        n = row["sourcedId"].rpartition("-")[2]
+        if row["role"] in ("student", "teacher"):
+            row.update(sms=f"555-07{n:0>2}", phone=f"555-08{n:0>2}")
+        if row["role"] == "teacher":
+            row["grades"] = "05"
+        if row["role"] == "parent":
+            row["sms"] = f"555-09{n:0>2}"
+    return district
+
+
+def phones_and_grades(engine: Engine) -> list[tuple]:
+    return engine.db.rows(
+        "SELECT sis_id, mobile_phone, home_phone, grades FROM users ORDER BY sis_id"
+    )
+
+
+def test_phones_and_grades_clever_has_for_other_roles_only_keep_what_the_sis_gave(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path, tmp_path: Path
+) -> None:
+    """Clever has no phone for students and staff, no grades for staff and one phone per
+    contact: its rows say so (metadata.rosterSync.notCarried), so switching to Clever and back
+    blanks nothing, night after night."""
+    sis = with_phones_and_grades_for_every_role(clever_district)
+    first = puller.plan_source(str(sis.write(tmp_path / "drops")))
+    puller.apply_run(first.run_id, scan_duplicates=False)
+    before = phones_and_grades(puller)
+    assert ("tch-1", "555-0701", "555-0801", "05") in before
+    assert ("gdn-1", "555-0901", "555-0201", None) in before
+    hub = serve(sis)
+    try:
+        configure(puller, hub, token_file)
+        pulled = puller.pull_source("clever")
+        assert pulled.status == "planned" and pulled.total_changes() == 0, pulled.changes
+        puller.apply_run(pulled.run_id, scan_duplicates=False)
+        assert phones_and_grades(puller) == before
+        again = puller.pull_source("clever")  # the nightly shortcut: the same rows again
+        assert again.total_changes() == 0, again.changes
+    finally:
+        hub.stop()
+    back = puller.plan_source(str(sis.write(tmp_path / "back")))
+    assert back.total_changes() == 0, back.changes
+
+
+def test_a_person_first_synced_from_clever_has_no_phone_it_lacks(
+    puller: Engine, hub: CleverHub, token_file: Path
+) -> None:
+    configure(puller, hub, token_file)
+    pulled = puller.pull_source("clever")
+    puller.apply_run(pulled.run_id, scan_duplicates=False)
+    people = {sis_id: rest for sis_id, *rest in phones_and_grades(puller)}
+    assert people["stu-1"] == [None, None, "05"]
+    assert people["tch-1"] == [None, None, None]
+    assert people["gdn-1"] == [None, "555-0201", None]
+
+
 def test_a_classroom_first_synced_from_clever_follows_clevers_course(
     puller: Engine, clever_district: TinyDistrict, token_file: Path
 ) -> None:

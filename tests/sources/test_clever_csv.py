@@ -21,8 +21,10 @@ from tests.sources.conftest import rest_config, start_hub
 from tests.sources.test_clever_api import (
     kept_ids,
     lacked_fields,
+    phones_and_grades,
     records,
     serve,
+    with_phones_and_grades_for_every_role,
     with_what_clever_lacks,
 )
 
@@ -119,19 +121,31 @@ def test_the_same_district_from_each_source_plans_the_same_changes(
 
 
 def test_applied_from_csv_then_each_source_in_turn_every_source_plans_nothing(
-    puller: Engine, four_ways: FourWays
+    puller: Engine,
+    clever_district: TinyDistrict,
+    tmp_path: Path,
+    secret_file: Path,
 ) -> None:
     """The switch a district makes, in every direction: applied from its OneRoster CSV, then
-    from each other source in turn (and back to the CSV), no source plans a single change."""
-    puller.apply_run(four_ways.plan("OneRoster CSV").run_id, scan_duplicates=False)
-    before = kept_ids(puller)
-    for switched_to in ("OneRoster REST", "Clever API", "Clever CSV", "OneRoster CSV"):
-        # The source switched to is planned last: a newer plan supersedes the open one.
-        for way in (*(w for w in WAYS if w != switched_to), switched_to):
-            run = four_ways.plan(way)
-            assert (run.total_changes(), run.conflicts) == (0, 0), (switched_to, way, run.changes)
-        puller.apply_run(run.run_id, scan_duplicates=False)
-        assert kept_ids(puller) == before, switched_to
+    from each other source in turn (and back to the CSV), no source plans a single change,
+    although the SIS has phones and grades Clever carries for other roles only (students' and
+    teachers' phones, teachers' grades, a parent's second number)."""
+    sis = with_phones_and_grades_for_every_role(clever_district)
+    four_ways = FourWays(puller, sis, clever_csv(sis), tmp_path, secret_file)
+    try:
+        puller.apply_run(four_ways.plan("OneRoster CSV").run_id, scan_duplicates=False)
+        before = kept_ids(puller), phones_and_grades(puller)
+        for switched_to in ("OneRoster REST", "Clever API", "Clever CSV", "OneRoster CSV"):
+            # The source switched to is planned last: a newer plan supersedes the open one.
+            for way in (*(w for w in WAYS if w != switched_to), switched_to):
+                run = four_ways.plan(way)
+                assert (run.total_changes(), run.conflicts) == (0, 0), (
+                    switched_to, way, run.changes,
+                )  # fmt: skip
+            puller.apply_run(run.run_id, scan_duplicates=False)
+            assert (kept_ids(puller), phones_and_grades(puller)) == before, switched_to
+    finally:
+        four_ways.stop()
 
 
 def test_switching_from_oneroster_csv_to_clever_csv_and_back_plans_no_change(
@@ -337,3 +351,33 @@ def test_what_the_oneroster_checks_find_is_reported_at_the_clever_file_and_line(
     assert [(f, line, m) for f, line, _, _, m in issues(puller, run.run_id)] == [
         ("staff.csv", 2, "staff.csv line 2: username is required")
     ]
+
+
+def test_staff_phones_and_grades_and_a_contacts_other_number_keep_what_the_sis_gave(
+    puller: Engine, clever_district: TinyDistrict, tmp_path: Path
+) -> None:
+    """staff.csv has no phone or grade columns; a contact has one phone, here a cell (sms):
+    the SIS's numbers and grades Clever does not carry stay as they are."""
+    sis = with_phones_and_grades_for_every_role(clever_district)
+    teacher = sis.row("users.csv", "tch-1")
+    sis.rows("users.csv").append(
+        {**teacher, "sourcedId": "stf-1", "role": "administrator", "username": "pat.kim",
+         "givenName": "Pat", "familyName": "Kim", "identifier": "stf-1",
+         "email": "pat@example.org", "sms": "555-0611", "phone": "555-0612", "grades": "05"}
+    )  # fmt: skip
+    first = puller.plan_source(str(sis.write(tmp_path / "drops")))
+    puller.apply_run(first.run_id, scan_duplicates=False)
+    before = phones_and_grades(puller)
+    files = clever_csv(sis)
+    files["staff.csv"] = [
+        {"School_id": "sch-a", "Staff_id": "stf-1", "Staff_email": "pat@example.org",
+         "First_name": "Pat", "Last_name": "Kim", "Username": "pat.kim"}
+    ]  # fmt: skip
+    for row in files["students.csv"]:
+        if row["Contact_sis_id"] == "gdn-1":
+            row.update(Contact_phone="555-0901", Contact_phone_type="Cell")
+    run = puller.plan_source(str(write_files(files, tmp_path / "clever")))
+    assert run.status == "planned" and run.total_changes() == 0, run.changes
+    puller.apply_run(run.run_id, scan_duplicates=False)
+    assert phones_and_grades(puller) == before
+    assert ("stf-1", "555-0611", "555-0612", "05") in before
