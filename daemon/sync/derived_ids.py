@@ -16,7 +16,9 @@ plan then keeps what the directory already knows:
 
 Columns a source cannot fill at all (Clever has no class location or subject codes, no
 userIds, no enrollment dates or primary flag) are listed the same way (`source.notCarried`, `file.column` names): the plan treats
-them as columns the file lacks, so records keep those fields.
+them as columns the file lacks, so records keep those fields. What a source has for some rows
+only (Clever: phones for contacts, grades for students) is said per users.csv row instead, in
+`metadata.rosterSync.notCarried` (sync/feed/users.py).
 
 A source with the SIS's own ids (OneRoster CSV, OneRoster REST) declares nothing, and a change of
 an enrollment's sourcedId there is the SIS's real change, planned as an update.

@@ -29,7 +29,9 @@ def _insert_conflicts(ctx: PlanContext, select_sql: str) -> None:
 
 def keep_stored_values(ctx: PlanContext, table: str, id_col: str) -> None:
     """A feed value that broke its type rule was reported (WARNING) and is not used: the
-    record keeps the value it has, so an invalid value never blanks a good one."""
+    record keeps the value it has, so an invalid value never blanks a good one. The same holds
+    for an empty cell its row says the source has no data for (users: phones and grades a hub
+    carries for some roles only, see feed/users.py `_not_carried_flags`)."""
     desired = ctx.t(f"desired_{table}")
     for name in ctx.checked_fields.get(table, []):
         ctx.db.execute(

@@ -12,6 +12,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from daemon.formats.spec import NOT_CARRIED_COLUMN
 from tests.district import TinyDistrict, _enrollment, _user
 
 EVENTS_11 = (
@@ -39,6 +40,7 @@ EVENTS_11 = (
     "shape_short_row",
     "shape_extra_fields",
     "shape_unclosed_quote",
+    "not_carried",
 )
 EVENTS_12 = (*EVENTS_11, "drop_role", "role_in_error", "ext_role", "ext_class_type")
 SHAPE_EVENTS = ("shape_short_row", "shape_extra_fields", "shape_unclosed_quote")
@@ -173,6 +175,12 @@ def apply_event(night: Night, event: str, pick: int) -> None:
         night.bad_roles.add(student["sourcedId"])
     elif event == "ext_role" and (user := one(users)):
         night.ext_roles.add(user["sourcedId"])
+    elif event == "not_carried" and (user := one(users)):
+        # The row has no data for some columns (as a hub's rows say, docs/sources.md).
+        named = ("sms,phone", "grades", "phone,grades")[pick % 3]
+        user[NOT_CARRIED_COLUMN] = named
+        for column in named.split(","):
+            user[column] = ""
     elif event == "ext_class_type" and (cls := one(classes)):
         cls["classType"] = "ext:lab"
 
@@ -261,7 +269,8 @@ def _as_oneroster12(folder: Path, night: Night) -> None:
                     "userProfileSourcedId": "",
                 }
             )
-    _write(folder / "users.csv", USERS_12, users)
+    extension = [NOT_CARRIED_COLUMN] if any(u.get(NOT_CARRIED_COLUMN) for u in users) else []
+    _write(folder / "users.csv", [*USERS_12, *extension], users)
     _write(folder / "roles.csv", ROLES_12, roles)
     manifest = {"manifest.version": "1.0", "oneroster.version": "1.2", **night.tiny.manifest}
     text = "propertyName,value\n" + "".join(f"{k},{v}\n" for k, v in manifest.items())
