@@ -219,7 +219,10 @@ _SILENT_WHEN_MISSING = {
 def _note_missing_columns(ctx: PlanContext, staged: dict[str, StagedFile]) -> None:
     """Said once per file: the optional columns it lacks, whose directory values are kept."""
     for entity, file in staged.items():
-        missing = [c for c in file.header.missing_optional if c not in _SILENT_WHEN_MISSING]
+        silent = set(_SILENT_WHEN_MISSING)
+        if entity == "users" and "roles" in ctx.specs:  # 1.2: roles.csv holds them
+            silent |= {"role", "orgSourcedIds"}
+        missing = [c for c in file.header.missing_optional if c not in silent]
         if missing:
             ctx.note(
                 entity,

@@ -172,7 +172,7 @@ def both(request, tmp_path, capsys) -> Iterator[Cli]:
 
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?")
 DURATION = re.compile(
-    r'("(?:load|plan|apply|duplicate_scan|seconds|people|keys|pairs|score|store)": )\d+\.\d+'
+    r'("(?:load|plan|apply|duplicate_scan|seconds|people|keys|names|pairs|score|cache|store)": )\d+\.\d+'
     r"|in [0-9.]+ s\b"
 )
 
