@@ -59,7 +59,7 @@ FAMILY_ROLES = ("guardian", "parent", "relative")
 # hub that has phones for contacts only, grades for students only). An empty cell in a column
 # it names means "not known here", not "none": the record keeps its value (sync/feed/users.py).
 NOT_CARRIED_COLUMN = "metadata.rosterSync.notCarried"
-NOT_CARRIED_PER_ROW = ("sms", "phone", "grades")
+NOT_CARRIED_PER_ROW = ("sms", "phone", "grades", "identifier")
 ENROLLMENT_ROLES = ("administrator", "proctor", "student", "teacher", "aide")
 CLASS_TYPES = ("homeroom", "scheduled")
 SESSION_TYPES = ("gradingperiod", "semester", "schoolyear", "term")

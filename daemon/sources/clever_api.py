@@ -72,7 +72,7 @@ NOT_CARRIED_BY_ROLE = {
     "teacher": ("sms", "phone", "grades"),
     "staff": ("sms", "phone", "grades"),
     "district_admin": ("sms", "phone", "grades"),
-    "contact": ("grades",),
+    "contact": ("grades", "identifier"),  # a contact has no number in Clever
 }
 USERS_HEADER = (*USERS_11.columns, NOT_CARRIED_COLUMN)
 
@@ -329,7 +329,7 @@ class CleverPull:
             sms=phone if cell_phone else "",
         )
         if phone:  # one phone: the other column is not known (the SIS may have a second one)
-            row[NOT_CARRIED_COLUMN] = f"grades,{'phone' if cell_phone else 'sms'}"
+            row[NOT_CARRIED_COLUMN] = f"grades,identifier,{'phone' if cell_phone else 'sms'}"
         self.people[clever_id] = sid
         return row
 

@@ -42,6 +42,16 @@ def test_a_row_without_data_for_its_phones_and_grades_keeps_the_records(sync, ti
     assert sync.engine.db.one(f"SELECT count(*) FROM run_{again.run_id}.plan_users") == 0
 
 
+def test_a_guardian_row_without_an_identifier_keeps_the_records(sync, tiny):
+    guardian = next(r for r in tiny.rows("users.csv") if r["role"] in ("parent", "guardian"))
+    guardian["identifier"] = "G-100"
+    sync.apply(tiny)
+    _says_not_carried(guardian, "grades,identifier")
+    run = sync.plan(tiny)
+    assert run.total_changes() == 0, run.changes
+    assert sync.user(guardian["sourcedId"])["identifier"] == "G-100"
+
+
 def test_a_row_that_declares_nothing_still_clears_a_value(sync, tiny):
     sync.apply(_with_phones_and_grades(tiny))
     _says_not_carried(tiny.row("users.csv", "stu-1"), "sms,phone")
@@ -95,7 +105,7 @@ def test_a_name_that_cannot_be_declared_is_a_warning_and_ignored(sync, tiny):
         2,
         NOT_CARRIED_COLUMN,
     )
-    assert "names something other than sms, phone, grades" in issue["message"]
+    assert "names something other than sms, phone, grades, identifier" in issue["message"]
     assert run.total_changes() == 0  # sms is kept; the email the row gives is the same
 
 

@@ -152,7 +152,12 @@ def _not_carried_per_row(ctx: PlanContext, mobile: str, home: str) -> dict[str, 
     feed, so a plain OneRoster night pays nothing and its rows hash as before."""
     if NOT_CARRIED_COLUMN not in ctx.columns.get("users", set()):
         return {}
-    return {"mobile_phone": mobile, "home_phone": home, "grades": "grades"}
+    return {
+        "mobile_phone": mobile,
+        "home_phone": home,
+        "grades": "grades",
+        "identifier": "identifier",
+    }
 
 
 def _not_carried_flags(ctx: PlanContext, mobile: str, home: str) -> str:
