@@ -174,6 +174,19 @@ class Database:
             )
         )
 
+    def columns(self, name: str, schema: str = "main", *, temporary: bool = False) -> list[str]:
+        """A table's column names in table order (a temporary table lives in database `temp`)."""
+        where = "database_name = 'temp'" if temporary else "schema_name = ?"
+        params = [name] if temporary else [schema, name]
+        return [
+            r[0]
+            for r in self.rows(
+                f"SELECT column_name FROM duckdb_columns() WHERE {where} AND table_name = ? "
+                "ORDER BY column_index",
+                params,
+            )
+        ]
+
     def for_thread(self) -> Database:
         """Another cursor on the same database, for use by one other thread."""
         return Database(self.path, connection=self.con.cursor())

@@ -44,13 +44,7 @@ def write_plan(db: Database, schema: str, run_id: int) -> None:
 def _plan_columns(db: Database, table: Table, plan: str) -> list[str]:
     """The plan's columns: the feed may not speak for every column in every run."""
     schema, name = plan.split(".", 1)
-    present = {
-        r[0]
-        for r in db.rows(
-            "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
-            [schema.strip('"'), name.strip('"')],
-        )
-    }
+    present = set(db.columns(name.strip('"'), schema.strip('"')))
     return [c for c in table.compared if c in present]
 
 

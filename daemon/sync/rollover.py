@@ -39,13 +39,7 @@ class Rekeyed:
 
 
 def _columns(db: Database, schema: str) -> set[str]:
-    return {
-        r[0]
-        for r in db.rows(
-            "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = 'plan_users'",
-            [schema.strip('"')],
-        )
-    }
+    return set(db.columns("plan_users", schema.strip('"')))
 
 
 def find_rekeyed(db: Database, schema: str) -> Rekeyed:

@@ -101,15 +101,8 @@ def user_source_hash(ctx: PlanContext, alias: str) -> str:
 
     Normalised rather than raw: a person's orgs depend on which orgs the run knows, and a
     district guardian's on its students' schools, and both are already worked into the row."""
-    columns = [
-        name
-        for (name,) in ctx.db.rows(
-            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'temp' AND table_name = ? "
-            "ORDER BY column_index",
-            [ctx.t("feed_users").strip('"')],
-        )
-        if name != "_line"
-    ]
+    feed = ctx.db.columns(ctx.t("feed_users").strip('"'), temporary=True)
+    columns = [name for name in feed if name != "_line"]
     values = ", ".join(f"{alias}.{sql_ident(c)}" for c in columns)
     return f"hash({values}, {_shaping(ctx, 'users')})"
 
