@@ -102,7 +102,8 @@ def _take(db: Database, conflict_ids: list[int]) -> None:
     )
     db.execute(
         f"""INSERT INTO guardian_links
-            SELECT (SELECT coalesce(max(link_id), 0) FROM guardian_links) + row_number() OVER (),
+            SELECT (SELECT coalesce(max(link_id), 0) FROM guardian_links)
+                   + row_number() OVER (ORDER BY c.record_id, c.other_record_id),
                    c.record_id, c.other_record_id, g.role, 'active', 'sync', c.run_id, c.run_id, NULL,
                    current_timestamp, current_timestamp, NULL, c.source_file, c.source_line
             FROM {chosen} c JOIN users g ON g.user_id = c.other_record_id

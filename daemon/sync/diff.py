@@ -153,7 +153,7 @@ def record_changes(ctx: PlanContext, table: Table, display: dict[str, str] | Non
     ctx.db.execute(
         f"""
         INSERT INTO changes
-        SELECT {ctx.run_id}, {start} + row_number() OVER (), {kind}, p.op, p.id,
+        SELECT {ctx.run_id}, {start} + row_number() OVER (ORDER BY p.op, p.id), {kind}, p.op, p.id,
                p.sis_id_shown, coalesce(p._label, {label}),
                CASE WHEN p.op IN ('update', 'unarchive') THEN {field_list} END,
                coalesce(p._file, d.source_file), p._line,

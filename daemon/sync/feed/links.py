@@ -10,7 +10,8 @@ def build_desired_links(ctx: PlanContext) -> None:
     """Pairs from agentSourcedIds on either side and from guardians.csv, one row per pair.
 
     People are resolved to ids first, so pairs are grouped as integers; a pair naming someone
-    the sync does not carry (a relative not synced, a dangling id) simply does not form.
+    the sync does not carry (a relative not synced, a dangling id) simply does not form. New
+    links are numbered in file order, so two databases loaded from the same drop agree.
     """
     base = ctx.max_id("guardian_links", "link_id")
     user_map = ctx.t("user_map")
@@ -49,7 +50,8 @@ def build_desired_links(ctx: PlanContext) -> None:
         )
         SELECT f.* EXCLUDE (_src), CASE f._src WHEN 0 THEN {users_file} ELSE {guardians_file} END AS _file,
                CAST(NULL AS VARCHAR) AS _label, false AS _unresolved, k.link_id AS _target_id,
-               false AS _skip, coalesce(k.link_id, {base} + row_number() OVER ()) AS _id
+               false AS _skip, coalesce(k.link_id, {base} + row_number() OVER (
+                   PARTITION BY k.link_id IS NULL ORDER BY f._line, f.student_id, f.guardian_id)) AS _id
         FROM f LEFT JOIN guardian_links k ON k.student_id = f.student_id AND k.guardian_id = f.guardian_id
         """
     )
