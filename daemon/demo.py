@@ -165,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else argv
     folder = Path(args[0] if args else ".demo")
+    from daemon.cli.render import set_hint_command
+
+    # The story's "Next:" lines name the demo's database, as scripts/demo.sh runs the CLI.
+    set_hint_command(str(folder / DB_NAME), program=".venv/bin/roster-sync")
     try:
         path = build_demo(folder, fixed_time=datetime.now(), report=print)
     except (DemoFolderRefused, FileNotFoundError) as exc:

@@ -10,6 +10,7 @@ import argparse
 import json
 from typing import Any
 
+from daemon.cli import render
 from daemon.cli.arguments import candidate_number, count, merge_number
 from daemon.cli.client import engine
 from daemon.duplicates.errors import DuplicateError
@@ -165,7 +166,9 @@ def _merge(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"merge_id": merge_id}))
     else:
-        print(f"merged (merge {merge_id}); undo with: roster-sync duplicates undo {merge_id}")
+        print(
+            f"merged (merge {merge_id}); undo with: {render.hint_command()} duplicates undo {merge_id}"
+        )
     return 0
 
 
@@ -271,9 +274,9 @@ def candidate_text(c: Any) -> str:
         lines.append(f"    {'':15} {c.lifecycle}")
     if c.status == "open":
         lines.append(
-            f"    merge: roster-sync duplicates merge --candidate {c.candidate_id}"
+            f"    merge: {render.hint_command()} duplicates merge --candidate {c.candidate_id}"
             + ("" if c.survivor_id else f" --keep {left.user_id}|{right.user_id}")
-            + f"    not the same: roster-sync duplicates reject --candidate {c.candidate_id}"
+            + f"    not the same: {render.hint_command()} duplicates reject --candidate {c.candidate_id}"
         )
     return "\n".join(lines)
 

@@ -17,7 +17,7 @@ JSON_HELP = "print JSON (for scripts) instead of text"
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="load a drop (folder or .zip) and plan a sync run")
-    p.add_argument("source", help="folder or .zip of OneRoster CSV files")
+    p.add_argument("source", help="folder or .zip of OneRoster or Clever CSV files")
     p.add_argument("--apply", action="store_true", help="also apply the plan unless it is held")
     p.add_argument(
         "--force", action="store_true", help="run it on a blackout day all the same (audited)"

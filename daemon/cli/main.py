@@ -16,6 +16,7 @@ from daemon.cli import (
     commands_sources,
 )
 from daemon.cli.errors import CliError
+from daemon.cli.render import set_hint_command
 from daemon.errors import EXPECTED
 from daemon.service.client import ApiError
 
@@ -70,6 +71,7 @@ def subcommands(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentPa
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    set_hint_command(getattr(args, "db", None), getattr(args, "config", None))
     handler: Handler = args.handler
     try:
         return handler(args)

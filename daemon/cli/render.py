@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Any
 
 from pydantic import BaseModel
@@ -10,6 +11,26 @@ from pydantic import BaseModel
 from daemon.models import Conflict, Run, SourceInfo
 from daemon.sync.kinds import CHANGE_KINDS
 from daemon.sync.withheld import WHY_WORDS
+
+_hint_command = "roster-sync"
+
+
+def set_hint_command(
+    db: str | None = None, config: str | None = None, program: str = "roster-sync"
+) -> None:
+    """Hints name the database or config file the command was given, so they paste as they are."""
+    global _hint_command
+    parts = [program]
+    if db:
+        parts += ["--db", shlex.quote(db)]
+    if config:
+        parts += ["--config", shlex.quote(config)]
+    _hint_command = " ".join(parts)
+
+
+def hint_command() -> str:
+    return _hint_command
+
 
 STATUS_WORDS = {
     "planned": "PLANNED - awaiting approval",
@@ -73,12 +94,16 @@ def run_summary(run: Run) -> str:
     if run.reverted_run is None:  # a revert reads no drop
         lines.append(
             f"  Rows: {rows.success:,} ok, {rows.warning:,} with warnings, {rows.error:,} with errors"
-            + (f" (see: roster-sync results {run.run_id})" if rows.warning or rows.error else "")
+            + (
+                f" (see: {hint_command()} results {run.run_id})"
+                if rows.warning or rows.error
+                else ""
+            )
         )
     if run.conflicts:
         lines.append(
             f"  Conflicts: {run.conflicts:,} ({run.blocking_conflicts} blocking)"
-            f" (see: roster-sync conflicts {run.run_id})"
+            f" (see: {hint_command()} conflicts {run.run_id})"
         )
     shaped = settings_line(run)
     if shaped:
@@ -87,15 +112,15 @@ def run_summary(run: Run) -> str:
         lines.append(f"  Note: {note['message']}")
     if len(run.notes) > 8:
         lines.append(
-            f"  ... and {len(run.notes) - 8} more notes (roster-sync show {run.run_id} --json)"
+            f"  ... and {len(run.notes) - 8} more notes ({hint_command()} show {run.run_id} --json)"
         )
     if run.status == "planned":
         lines.append(
-            f"  Next: roster-sync apply {run.run_id}   or   roster-sync reject {run.run_id}"
+            f"  Next: {hint_command()} apply {run.run_id}   or   {hint_command()} reject {run.run_id}"
         )
     elif run.status == "held":
         lines.append(
-            f"  Next: review, then roster-sync apply {run.run_id} --override   or   roster-sync reject {run.run_id}"
+            f"  Next: review, then {hint_command()} apply {run.run_id} --override   or   {hint_command()} reject {run.run_id}"
         )
     return "\n".join(lines)
 
@@ -118,11 +143,11 @@ def withheld_lines(run: Run) -> list[str]:
         out = run.withheld_outcome
         if run.withheld_decision == "approved":
             verdict += f" ({out.get('archived', 0):,} archived, {out.get('kept', 0):,} kept as they changed since)"
-        return [head, f"  {verdict} (see: roster-sync withheld {run.run_id})"]
+        return [head, f"  {verdict} (see: {hint_command()} withheld {run.run_id})"]
     if run.status == "applied":
         return [
             head,
-            f"  Waiting for a decision: roster-sync withheld {run.run_id} --approve --reason TEXT"
+            f"  Waiting for a decision: {hint_command()} withheld {run.run_id} --approve --reason TEXT"
             f"   or   --drop --reason TEXT",
         ]
     if run.status in ("planned", "held"):
@@ -149,7 +174,7 @@ def withheld_listing(run: Run, page: Any) -> str:
 
 def runs_table(runs: list[Run]) -> str:
     if not runs:
-        return "No runs yet. Start one with: roster-sync run PATH"
+        return f"No runs yet. Start one with: {hint_command()} run PATH"
     lines = [f"{'run':>5}  {'status':11} {'created':16}  {'changes':>9}  {'errors':>7}  source"]
     for run in runs:
         lines.append(

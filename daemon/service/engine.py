@@ -62,7 +62,7 @@ def recent_drops(db: Database) -> tuple[list[DropInfo], int]:
 def check_source(source: str) -> None:
     """A drop is a folder or a ZIP; anything else is refused (RunError) before a run is made."""
     path = Path(source)
-    what = "name a drop: a folder or a .zip of OneRoster CSV files"
+    what = "name a drop: a folder or a .zip of OneRoster or Clever CSV files"
     if not path.exists():
         raise RunError(f"{source}: no such file or folder; {what}")
     if path.is_dir() or path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):

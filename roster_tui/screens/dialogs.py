@@ -332,7 +332,7 @@ class PlanDropScreen(ModalScreen[PlanRequest | None]):
             )
         parts.append(
             Text(
-                "A folder or ZIP of OneRoster CSV files. Planning loads and checks every row and "
+                "A folder or ZIP of OneRoster or Clever CSV files. Planning loads and checks every row and "
                 "works out the changes with the current settings; nothing in the directory "
                 "changes until you approve the run."
             )

@@ -130,7 +130,7 @@ class RunsScreen(RunDecisions, RosterScreen):
         empty = not runs
         self.set_class(empty, "-empty")
         self.query_one("#runs-empty", Static).update(
-            "No runs yet.\n\nPress n to plan a drop (a folder or ZIP of OneRoster CSV files), "
+            "No runs yet.\n\nPress n to plan a drop (a folder or ZIP of OneRoster or Clever CSV files), "
             "or run: roster-sync run PATH"
             if empty
             else ""

@@ -178,7 +178,9 @@ DURATION = re.compile(
 
 
 def normalized(text: str, runner: Cli) -> str:
-    """What may differ between two databases built seconds apart: their folder and the clock."""
+    """What may differ between two databases built seconds apart: their folder and the clock,
+    and how the commands found them (--db or --config, which the printed hints repeat)."""
+    text = text.replace(" ".join(runner.location()), "<where>")
     text = text.replace(str(runner.folder), "<folder>")
     text = TIMESTAMP.sub("<time>", text)
     return DURATION.sub(

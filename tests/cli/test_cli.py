@@ -48,14 +48,23 @@ def test_show_prints_a_summary_a_person_reads_quickly(cli, sample, day1_db):  # 
     code, out, _ = cli("show", "2")
     assert code == 0
     assert "Run 2: PLANNED - awaiting approval" in out
-    assert "students" in out and "Next: roster-sync apply 2" in out
+    assert "students" in out and "Next: roster-sync --db " in out
+
+
+def test_the_next_steps_name_the_database_the_command_was_given(cli, sample, day1_db, db_path):
+    cli("run", str(sample / "day2"))
+    _, out, _ = cli("show", "2")
+    assert (
+        f"Next: roster-sync --db {db_path} apply 2   or   roster-sync --db {db_path} reject 2"
+        in out
+    )
 
 
 def test_held_run_summary_says_why_and_how_to_override(cli, sample, day1_db):  # day 1 applied
     code, out, _ = cli("run", str(sample / "day3_broken"))
     assert code == 0
     assert "HELD: students:" in out and "--override" in out
-    assert "roster-sync results 2" in out
+    assert "roster-sync --db " in out and " results 2)" in out
 
 
 def test_apply_of_a_held_run_without_override_fails_with_one_line(

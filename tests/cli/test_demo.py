@@ -148,3 +148,7 @@ def test_roster_tui_demo_shows_the_same_district_and_removes_its_folder(
 
     printed = held_students(demo_run.result.stdout)  # what demo.sh told
     assert f"students: {printed} active records" in seen["held"]
+
+
+def test_the_demo_story_says_next_steps_that_paste_as_they_are(demo_run):
+    assert "Next: .venv/bin/roster-sync --db .demo/roster.duckdb apply 2" in demo_run.result.stdout

@@ -124,7 +124,7 @@ def test_a_path_that_is_no_drop_is_a_usage_error_not_a_failed_run(both, source, 
     refused = both("run", source)
     assert refused.code == 1 and refused.out == ""
     assert one_line(refused.err) == (
-        f"{why}; name a drop: a folder or a .zip of OneRoster CSV files"
+        f"{why}; name a drop: a folder or a .zip of OneRoster or Clever CSV files"
     )
     runs = json.loads(both("runs", "--json").out)
     assert [(r["run_id"], r["status"]) for r in runs] == [(1, "applied")]
