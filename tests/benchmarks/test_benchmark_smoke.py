@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +37,23 @@ def test_benchmark_script_runs_every_step_and_counts_match(tmp_path):
         assert step in result.stdout
     assert "ratios: plan/floor=" in result.stdout
     assert "MISMATCH" not in result.stdout.upper()
+    [district] = [d.parent for d in tmp_path.glob("*/day2")]
+    _read_costs_counts_the_lines_day_2_changed(district, tmp_path / "costs.json")
+
+
+def _read_costs_counts_the_lines_day_2_changed(district: Path, out: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.read_costs", str(district), "--json-out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    costs = json.loads(out.read_text())
+    for name in ("users", "enrollments"):
+        assert 0 < costs[name]["lines new on day 2"] < costs[name]["lines"]
+        assert costs[name]["parse and keep, file order"] > 0
 
 
 def test_the_pull_benchmark_pulls_and_plans_a_small_district(tmp_path):
