@@ -54,7 +54,7 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40" if os.environ.get("CI") else
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(st.lists(mutations, min_size=1, max_size=3))
+@given(changes=st.lists(mutations, min_size=1, max_size=3))
 def test_malformed_files_end_in_a_clear_result(changes, empty_template):
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
