@@ -362,14 +362,14 @@ def _names_swapped() -> str:
         AND (a.fp = b.gp OR {_family_close("a.fp", "b.gp")}))"""
 
 
-def _pairs_of_kind(kind: str) -> str:
+def _pairs_of_kind(kind: str, pairs: str = PAIRS) -> str:
     """The candidate pairs of one kind (students or guardians), whether their names are swapped."""
     return f"""SELECT x.a, x.b, {_names_swapped()} AS swapped
-              FROM {PAIRS} x JOIN {PEOPLE} a ON a.user_id = x.a JOIN {PEOPLE} b ON b.user_id = x.b
+              FROM {pairs} x JOIN {PEOPLE} a ON a.user_id = x.a JOIN {PEOPLE} b ON b.user_id = x.b
               WHERE a.kind = {sql_literal(kind)}"""
 
 
-def _verdicts_sql(kind: str) -> str:
+def _verdicts_sql(kind: str, pairs: str = PAIRS) -> str:
     """One row of verdicts per pair. Expensive string comparisons sit behind cheap guards (CASE
     arms and ANDs are evaluated only for the rows that reach them)."""
     verdicts = ",\n            ".join(
@@ -391,7 +391,7 @@ def _verdicts_sql(kind: str) -> str:
             coalesce(n.both_full, false) AND abs(length(a.gp) - length(b.gp)) <= 2
                 AND left(a.gp, 2) = left(b.gp, 2) AS nick_both_full,
             a.g_freq AS a_gfreq, a.f_freq AS a_ffreq
-        FROM ({_pairs_of_kind(kind)}) p
+        FROM ({_pairs_of_kind(kind, pairs)}) p
         JOIN {PEOPLE} a ON a.user_id = p.a
         JOIN {PEOPLE} b ON b.user_id = p.b
         LEFT JOIN {NICK_TABLE} n ON n.a = a.gp AND n.b = b.gp
@@ -519,10 +519,12 @@ def keep_best_rekeyed(db: Database, kind: str) -> None:
     )
 
 
-def scored_sql(kind: str, threshold: int = THRESHOLD, all_rows: bool = False) -> str:
-    """The scored pairs of one kind: points, score, evidence, field points. Only those at the
-    threshold or above that the guard allows, or (all_rows, for evaluation) every compared pair
-    with its `guarded` flag."""
+def scored_sql(
+    kind: str, threshold: int = THRESHOLD, all_rows: bool = False, pairs: str = PAIRS
+) -> str:
+    """The scored pairs of one kind (from the table `pairs`): points, score, evidence, field
+    points. Only those at the threshold or above that the guard allows, or (all_rows, for
+    evaluation) every compared pair with its `guarded` flag."""
     points = {f: _points_expr(f) for f in FIELDS}
     total = " + ".join(f"fp_{f}" for f in FIELDS)
     evidence = ", ".join(f"{sql_literal(f)}: v.{f}" for f in FIELDS)
@@ -530,7 +532,7 @@ def scored_sql(kind: str, threshold: int = THRESHOLD, all_rows: bool = False) ->
     threshold = int(threshold)
     keep = "true" if all_rows else f"NOT guarded AND {total} >= {threshold}"
     return f"""
-        WITH raw AS MATERIALIZED ({_verdicts_sql(kind)}),
+        WITH raw AS MATERIALIZED ({_verdicts_sql(kind, pairs)}),
         v AS (  -- a misspelt given name is close (COMMON_NAME); else twins' look-alike names: a
                 -- close given name by a non-slip letter is different; so are two given names
                 -- related as nicknames (Emily, Emma) of children with different school e-mails
@@ -561,6 +563,131 @@ def scored_sql(kind: str, threshold: int = THRESHOLD, all_rows: bool = False) ->
         """
 
 
+# -- a bound before scoring: most compared pairs cannot reach the threshold ------------------
+BOUNDED = "dup_pairs_bounded"
+
+
+def _top(kind: str, field: str, *verdicts: str) -> int:
+    """The most points any of `verdicts` earns for `field` (a verdict not listed counts 0)."""
+    weights = WEIGHTS[kind].get(field, {})
+    return max(int(weights.get(v, 0)) for v in verdicts)
+
+
+def _upper_bound_sql(kind: str) -> str:
+    """Points a pair of `kind` (people `a`, `b`) can reach at most: each field's points computed
+    from cheap comparisons only (equality, dates, short lists), a field whose verdict needs the
+    string comparisons (a close, swapped or nickname name, a guardian's name) bounded by the most
+    its verdicts can earn. Never below the points scored_sql gives: see _points_expr and the
+    verdicts, including the rules that turn one verdict into another (a misspelt name is close,
+    a twin's look-alike name differs)."""
+    s = kind == "student"
+    every = VERDICTS
+
+    def name(letter: str, field: str) -> str:
+        col = f"{letter}p"
+        same = f"a.{col} = b.{col}"
+        if letter == "g":
+            same += " OR a.pgp = b.gp OR a.gp = b.pgp"
+        missing = _top(kind, field, "missing")
+        if s and field == "given_name":
+            missing = max(missing, MISSING_GIVEN_TWINLIKE)
+        others = _top(kind, field, *(v for v in every if v not in ("exact", "missing")))
+        if s and field == "given_name":
+            others = max(others, int(WEIGHTS["student"]["given_name"]["differ"]))
+        return f"""CASE WHEN a.{col} IS NULL OR b.{col} IS NULL THEN {missing}
+                     WHEN {same} THEN {exact_name_points(f"a.{letter}_freq")}
+                     ELSE {others} END"""
+
+    def same_value(field: str, col: str, differ: int | None = None) -> str:
+        worst = _top(kind, field, "differ") if differ is None else differ
+        return f"""CASE WHEN a.{col} IS NULL OR b.{col} IS NULL THEN {_top(kind, field, "missing")}
+                     WHEN a.{col} = b.{col} THEN {_top(kind, field, "exact")} ELSE {worst} END"""
+
+    def lists(field: str, col: str, agree: str, differ: str) -> str:
+        return f"""CASE WHEN coalesce(len(a.{col}), 0) = 0 OR coalesce(len(b.{col}), 0) = 0
+                          THEN {_top(kind, field, "missing")}
+                     WHEN list_has_any(a.{col}, b.{col}) THEN {_top(kind, field, agree)}
+                     ELSE {_top(kind, field, differ)} END"""
+
+    terms = [
+        name("g", "given_name"),
+        name("f", "family_name"),
+        same_value("email", "email"),
+    ]
+    if s:
+        d_year, d_month, d_day = "year(a.dob) = year(b.dob)", "month(a.dob)", "day(a.dob)"
+        terms += [
+            f"""CASE WHEN a.dob IS NULL OR b.dob IS NULL THEN {_top(kind, "birth_date", "missing")}
+                 WHEN a.dob = b.dob THEN {_top(kind, "birth_date", "exact")}
+                 WHEN {d_year} AND {d_month} = day(b.dob) AND {d_day} = month(b.dob)
+                     THEN {_top(kind, "birth_date", "day_month_swapped")}
+                 WHEN {d_year} OR ({d_month} = month(b.dob) AND {d_day} = day(b.dob))
+                     THEN {_top(kind, "birth_date", "partial", "inconsistent", "differ")}
+                 WHEN abs(a.grade - b.grade) <= 1 AND abs(date_diff('day', a.dob, b.dob)) > 730
+                     THEN {_top(kind, "birth_date", "inconsistent")}
+                 ELSE {_top(kind, "birth_date", "differ")} END""",
+            f"""CASE WHEN a.grade IS NULL OR b.grade IS NULL THEN {_top(kind, "grade", "missing")}
+                 WHEN a.grade = b.grade THEN {_top(kind, "grade", "exact")}
+                 WHEN abs(a.grade - b.grade) = 1 THEN {_top(kind, "grade", "partial")}
+                 ELSE {_top(kind, "grade", "differ")} END""",
+            lists("school", "schools", "exact", "differ"),
+            same_value(
+                "student_number",
+                "ident",
+                max(_top(kind, "student_number", "differ"), NUMBER_DIFFER_ELSEWHERE),
+            ),
+            f"""CASE WHEN len(a.phones) = 0 OR len(b.phones) = 0 THEN {_top(kind, "phone", "missing")}
+                 WHEN a.mobile = b.mobile THEN {_top(kind, "phone", "exact", "partial")}
+                 WHEN list_has_any(a.phones, b.phones) THEN {_top(kind, "phone", "partial")}
+                 ELSE {_top(kind, "phone", "differ")} END""",
+            str(_top(kind, "guardians", "exact", "partial", "differ", "missing")),
+            f"""CASE WHEN len(a.ids) = 0 OR len(b.ids) = 0 THEN {_top(kind, "user_ids", "missing")}
+                 WHEN list_has_any(a.ids, b.ids) THEN {_top(kind, "user_ids", "exact")}
+                 ELSE {_top(kind, "user_ids", "differ", "missing")} END""",
+            f"""CASE {_lifecycle_verdict()} {
+                " ".join(
+                    f"WHEN {sql_literal(v)} THEN {_top(kind, 'lifecycle', v)}"
+                    for v in ("handover", "coexist", "apart", "missing")
+                )
+            } END""",
+        ]
+    else:
+        terms += [
+            lists("phone", "phones", "exact", "differ"),
+            lists("students", "fam", "exact", "differ"),
+        ]
+    return "(" + "\n + ".join(terms) + ")"
+
+
+def _may_corroborate_sql(kind: str) -> str:
+    """False when the pair cannot pass _corroborated whatever the string comparisons say."""
+    if kind == "student":
+        return """(a.dob = b.dob OR year(a.dob) = year(b.dob)
+                   OR (month(a.dob) = month(b.dob) AND day(a.dob) = day(b.dob))
+                   OR a.ident = b.ident OR a.email = b.email
+                   OR list_has_any(a.ids, b.ids) OR list_has_any(a.phones, b.phones)
+                   OR (len(a.fam) > 0 AND len(b.fam) > 0)
+                   OR list_has_any(a.schools, b.schools)
+                   OR a.left_feed IS NOT NULL OR b.left_feed IS NOT NULL)"""
+    return (
+        """(a.email = b.email OR list_has_any(a.phones, b.phones) OR list_has_any(a.fam, b.fam))"""
+    )
+
+
+def bound_pairs(db: Database, kind: str, threshold: int = THRESHOLD) -> int:
+    """BOUNDED: the pairs of PAIRS of one kind that may reach `threshold` and pass the
+    corroboration rule. Cheap per pair; the full scoring then runs on these few (most pairs of
+    a block share a name and nothing else), with the same result as on all of PAIRS."""
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {BOUNDED} AS
+            SELECT x.a, x.b FROM {PAIRS} x
+            JOIN {PEOPLE} a ON a.user_id = x.a JOIN {PEOPLE} b ON b.user_id = x.b
+            WHERE a.kind = {sql_literal(kind)} AND {_may_corroborate_sql(kind)}
+              AND {_upper_bound_sql(kind)} >= {int(threshold)}"""
+    )
+    return int(db.one(f"SELECT count(*) FROM {BOUNDED}"))
+
+
 def score_pairs(
     db: Database, kind: str, threshold: int = THRESHOLD, append: bool = False, best: bool = True
 ) -> int:
@@ -569,7 +696,9 @@ def score_pairs(
     the best re-keyed pairs (keep_best_rekeyed); a caller that first saves every scored pair
     calls that itself."""
     target = f"INSERT INTO {SCORED}" if append else f"CREATE OR REPLACE TEMP TABLE {SCORED} AS"
-    db.execute(f"{target} {scored_sql(kind, threshold)}")
+    bound_pairs(db, kind, threshold)
+    db.execute(f"{target} {scored_sql(kind, threshold, pairs=BOUNDED)}")
+    db.execute(f"DROP TABLE IF EXISTS temp.{BOUNDED}")
     if best:
         keep_best_rekeyed(db, kind)
     return int(db.one(f"SELECT count(*) FROM {SCORED} WHERE kind = ?", [kind]))
