@@ -26,11 +26,9 @@ _NORM = (
     "nullif(trim(regexp_replace(regexp_replace(translate(lower(strip_accents({x})),"
     " '0134578|', 'oleastbl'), '[^a-z -]', '', 'g'), '[ -]+', ' ', 'g')), '')"
 )
-# Phones: the last ten digits, when there are at least seven.
-_PHONE = (
-    "CASE WHEN length(regexp_replace({x}, '[^0-9]', '', 'g')) >= 7 "
-    "THEN right(regexp_replace({x}, '[^0-9]', '', 'g'), 10) END"
-)
+# Phones: the last ten digits, when there are at least seven ({d}: the number's digits,
+# regexp_replace(x, '[^0-9]', '', 'g'), computed once per number).
+_PHONE_DIGITS = "CASE WHEN length({d}) >= 7 THEN right({d}, 10) END"
 # userIds ("{SIS:S1},{LDAP:ava},{StateID:123}") as lower-case "type:value" strings.
 _USER_IDS = (
     r"list_filter(list_transform(regexp_extract_all(lower(coalesce(user_ids, '')), '\{([^}]*)\}', 1),"
@@ -158,21 +156,40 @@ def build_people(db: Database, only: str | None = None) -> int:
     db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE dup_base AS
-        WITH u AS (
+        WITH src AS (
+            SELECT user_id, kind, status, origin, given_name, family_name, preferred_given_name,
+                   birth_date, grades, identifier, email, user_ids, created_run, archived_run,
+                   regexp_replace(mobile_phone, '[^0-9]', '', 'g') AS mobile_digits,
+                   regexp_replace(home_phone, '[^0-9]', '', 'g') AS home_digits
+            FROM users
+            WHERE kind IN ('student', 'guardian') AND status IN ('active', 'archived') {scope}
+        ),
+        -- names repeat (a district has far fewer names than people): each normalised once
+        names AS MATERIALIZED (
+            SELECT x, {norm("x")} AS n FROM (
+                SELECT given_name AS x FROM src
+                UNION SELECT family_name FROM src
+                UNION SELECT preferred_given_name FROM src)
+            WHERE x IS NOT NULL
+        ),
+        u AS (
             SELECT user_id, kind, status, origin,
-                   {norm("given_name")} AS gn, {norm("family_name")} AS fn,
-                   replace({norm("preferred_given_name")}, ' ', '') AS pgp,
+                   g.n AS gn, f.n AS fn, replace(pg.n, ' ', '') AS pgp,
                    try_cast(birth_date AS DATE) AS dob,
                    CASE WHEN kind = 'student' THEN {grade} END AS grade,
                    nullif(lower(trim(identifier)), '') AS ident,
                    nullif(lower(trim(email)), '') AS email,
-                   {_USER_IDS} AS ids,
-                   {_PHONE.format(x="mobile_phone")} AS mobile,
-                   list_filter([{_PHONE.format(x="mobile_phone")}, {_PHONE.format(x="home_phone")}],
+                   CASE WHEN user_ids IS NULL OR user_ids = '' THEN CAST([] AS VARCHAR[])
+                        ELSE {_USER_IDS} END AS ids,
+                   {_PHONE_DIGITS.format(d="mobile_digits")} AS mobile,
+                   list_filter([{_PHONE_DIGITS.format(d="mobile_digits")},
+                                {_PHONE_DIGITS.format(d="home_digits")}],
                                lambda x: x IS NOT NULL) AS phones,
                    created_run, archived_run
-            FROM users
-            WHERE kind IN ('student', 'guardian') AND status IN ('active', 'archived') {scope}
+            FROM src
+            LEFT JOIN names g ON g.x = src.given_name
+            LEFT JOIN names f ON f.x = src.family_name
+            LEFT JOIN names pg ON pg.x = src.preferred_given_name
         ),
         applied AS (  -- applied runs in order: "within a few runs" counts runs that changed things
             SELECT run_id, row_number() OVER (ORDER BY run_id) AS n FROM runs WHERE status = 'applied'

@@ -565,6 +565,7 @@ def scored_sql(
 
 # -- a bound before scoring: most compared pairs cannot reach the threshold ------------------
 BOUNDED = "dup_pairs_bounded"
+NARROW = "dup_narrow"
 
 
 def _top(kind: str, field: str, *verdicts: str) -> int:
@@ -573,13 +574,26 @@ def _top(kind: str, field: str, *verdicts: str) -> int:
     return max(int(weights.get(v, 0)) for v in verdicts)
 
 
-def _upper_bound_sql(kind: str) -> str:
+def _narrow_sql() -> str:
+    """Each person's columns the first bound reads, all scalars (lists are slow to carry
+    through a join): how many schools, userIds and family contacts, the only school, the (at
+    most two) phones, the exact-name points of the given and family names."""
+    return f"""SELECT user_id, kind, gp, fp, pgp, dob, grade, ident, email, mobile, arrived, left_feed,
+                      {exact_name_points("g_freq")} AS gx, {exact_name_points("f_freq")} AS fx,
+                      coalesce(len(schools), 0) AS ns,
+                      CASE WHEN len(schools) = 1 THEN schools[1] END AS s1,
+                      phones[1] AS p1, phones[2] AS p2, len(ids) AS nids, len(fam) AS nfam
+               FROM {PEOPLE}"""
+
+
+def _upper_bound_sql(kind: str, narrow: bool) -> str:
     """Points a pair of `kind` (people `a`, `b`) can reach at most: each field's points computed
     from cheap comparisons only (equality, dates, short lists), a field whose verdict needs the
     string comparisons (a close, swapped or nickname name, a guardian's name) bounded by the most
     its verdicts can earn. Never below the points scored_sql gives: see _points_expr and the
     verdicts, including the rules that turn one verdict into another (a misspelt name is close,
-    a twin's look-alike name differs)."""
+    a twin's look-alike name differs). `narrow`: from NARROW's scalars only (a looser bound
+    where a list decides: several schools, userIds, a guardian's children)."""
     s = kind == "student"
     every = VERDICTS
 
@@ -594,8 +608,9 @@ def _upper_bound_sql(kind: str) -> str:
         others = _top(kind, field, *(v for v in every if v not in ("exact", "missing")))
         if s and field == "given_name":
             others = max(others, int(WEIGHTS["student"]["given_name"]["differ"]))
+        points = f"a.{letter}x" if narrow else exact_name_points(f"a.{letter}_freq")
         return f"""CASE WHEN a.{col} IS NULL OR b.{col} IS NULL THEN {missing}
-                     WHEN {same} THEN {exact_name_points(f"a.{letter}_freq")}
+                     WHEN {same} THEN {points}
                      ELSE {others} END"""
 
     def same_value(field: str, col: str, differ: int | None = None) -> str:
@@ -603,17 +618,40 @@ def _upper_bound_sql(kind: str) -> str:
         return f"""CASE WHEN a.{col} IS NULL OR b.{col} IS NULL THEN {_top(kind, field, "missing")}
                      WHEN a.{col} = b.{col} THEN {_top(kind, field, "exact")} ELSE {worst} END"""
 
-    def lists(field: str, col: str, agree: str, differ: str) -> str:
+    def lists(field: str, col: str, agree: str, differ: str, count: str | None = None) -> str:
+        if narrow:  # only whether both have one: either verdict
+            return f"""CASE WHEN a.{count} = 0 OR b.{count} = 0 THEN {_top(kind, field, "missing")}
+                         ELSE {_top(kind, field, agree, differ)} END"""
         return f"""CASE WHEN coalesce(len(a.{col}), 0) = 0 OR coalesce(len(b.{col}), 0) = 0
                           THEN {_top(kind, field, "missing")}
                      WHEN list_has_any(a.{col}, b.{col}) THEN {_top(kind, field, agree)}
                      ELSE {_top(kind, field, differ)} END"""
 
-    terms = [
-        name("g", "given_name"),
-        name("f", "family_name"),
-        same_value("email", "email"),
-    ]
+    def phones() -> str:
+        """A phone in common (phones holds at most two: the mobile, then the home number)."""
+        if narrow:
+            return """(a.p1 = b.p1 OR a.p1 = b.p2 OR a.p2 = b.p1 OR a.p2 = b.p2)"""
+        return "list_has_any(a.phones, b.phones)"
+
+    def phone() -> str:
+        empty = (
+            "a.p1 IS NULL OR b.p1 IS NULL" if narrow else "len(a.phones) = 0 OR len(b.phones) = 0"
+        )
+        mobile = (
+            f"WHEN a.mobile = b.mobile THEN {_top(kind, 'phone', 'exact', 'partial')}" if s else ""
+        )
+        shared = _top(kind, "phone", "partial" if s else "exact")
+        return f"""CASE WHEN {empty} THEN {_top(kind, "phone", "missing")} {mobile}
+                     WHEN {phones()} THEN {shared}
+                     ELSE {_top(kind, "phone", "differ")} END"""
+
+    if narrow:
+        school = f"""CASE WHEN a.ns = 0 OR b.ns = 0 THEN {_top(kind, "school", "missing")}
+                       WHEN a.ns = 1 AND b.ns = 1 AND a.s1 <> b.s1 THEN {_top(kind, "school", "differ")}
+                       ELSE {_top(kind, "school", "exact", "differ")} END"""
+    else:
+        school = lists("school", "schools", "exact", "differ")
+    terms = [name("g", "given_name"), name("f", "family_name"), same_value("email", "email")]
     if s:
         d_year, d_month, d_day = "year(a.dob) = year(b.dob)", "month(a.dob)", "day(a.dob)"
         terms += [
@@ -630,20 +668,15 @@ def _upper_bound_sql(kind: str) -> str:
                  WHEN a.grade = b.grade THEN {_top(kind, "grade", "exact")}
                  WHEN abs(a.grade - b.grade) = 1 THEN {_top(kind, "grade", "partial")}
                  ELSE {_top(kind, "grade", "differ")} END""",
-            lists("school", "schools", "exact", "differ"),
+            school,
             same_value(
                 "student_number",
                 "ident",
                 max(_top(kind, "student_number", "differ"), NUMBER_DIFFER_ELSEWHERE),
             ),
-            f"""CASE WHEN len(a.phones) = 0 OR len(b.phones) = 0 THEN {_top(kind, "phone", "missing")}
-                 WHEN a.mobile = b.mobile THEN {_top(kind, "phone", "exact", "partial")}
-                 WHEN list_has_any(a.phones, b.phones) THEN {_top(kind, "phone", "partial")}
-                 ELSE {_top(kind, "phone", "differ")} END""",
+            phone(),
             str(_top(kind, "guardians", "exact", "partial", "differ", "missing")),
-            f"""CASE WHEN len(a.ids) = 0 OR len(b.ids) = 0 THEN {_top(kind, "user_ids", "missing")}
-                 WHEN list_has_any(a.ids, b.ids) THEN {_top(kind, "user_ids", "exact")}
-                 ELSE {_top(kind, "user_ids", "differ", "missing")} END""",
+            lists("user_ids", "ids", "exact", "differ", count="nids"),
             f"""CASE {_lifecycle_verdict()} {
                 " ".join(
                     f"WHEN {sql_literal(v)} THEN {_top(kind, 'lifecycle', v)}"
@@ -652,39 +685,53 @@ def _upper_bound_sql(kind: str) -> str:
             } END""",
         ]
     else:
-        terms += [
-            lists("phone", "phones", "exact", "differ"),
-            lists("students", "fam", "exact", "differ"),
-        ]
+        terms += [phone(), lists("students", "fam", "exact", "differ", count="nfam")]
     return "(" + "\n + ".join(terms) + ")"
 
 
-def _may_corroborate_sql(kind: str) -> str:
-    """False when the pair cannot pass _corroborated whatever the string comparisons say."""
-    if kind == "student":
-        return """(a.dob = b.dob OR year(a.dob) = year(b.dob)
+def _may_corroborate_sql(kind: str, narrow: bool) -> str:
+    """False when the pair cannot pass _corroborated whatever the string comparisons say.
+    `narrow`: from NARROW's scalars (whether both have userIds, schools, family contacts)."""
+    both = "(a.{n} > 0 AND b.{n} > 0)"
+    if narrow:
+        phones = "(a.p1 = b.p1 OR a.p1 = b.p2 OR a.p2 = b.p1 OR a.p2 = b.p2)"
+        ids, fam = both.format(n="nids"), both.format(n="nfam")
+        school = f"({both.format(n='ns')} AND NOT (a.ns = 1 AND b.ns = 1 AND a.s1 <> b.s1))"
+    else:
+        phones = "list_has_any(a.phones, b.phones)"
+        ids, fam = "list_has_any(a.ids, b.ids)", "list_has_any(a.fam, b.fam)"
+        school = "list_has_any(a.schools, b.schools)"
+    if kind == "student":  # a guardian in common: both have guardians
+        guardians = both.format(n="nfam") if narrow else "(len(a.fam) > 0 AND len(b.fam) > 0)"
+        return f"""(a.dob = b.dob OR year(a.dob) = year(b.dob)
                    OR (month(a.dob) = month(b.dob) AND day(a.dob) = day(b.dob))
-                   OR a.ident = b.ident OR a.email = b.email
-                   OR list_has_any(a.ids, b.ids) OR list_has_any(a.phones, b.phones)
-                   OR (len(a.fam) > 0 AND len(b.fam) > 0)
-                   OR list_has_any(a.schools, b.schools)
+                   OR a.ident = b.ident OR a.email = b.email OR {ids} OR {phones}
+                   OR {guardians} OR {school}
                    OR a.left_feed IS NOT NULL OR b.left_feed IS NOT NULL)"""
-    return (
-        """(a.email = b.email OR list_has_any(a.phones, b.phones) OR list_has_any(a.fam, b.fam))"""
-    )
+    return f"""(a.email = b.email OR {phones} OR {fam})"""
 
 
 def bound_pairs(db: Database, kind: str, threshold: int = THRESHOLD) -> int:
     """BOUNDED: the pairs of PAIRS of one kind that may reach `threshold` and pass the
-    corroboration rule. Cheap per pair; the full scoring then runs on these few (most pairs of
-    a block share a name and nothing else), with the same result as on all of PAIRS."""
+    corroboration rule, so that the full scoring runs on these few (most pairs of a block share
+    a name and nothing else) with the same result as on all of PAIRS. Two bounds, each at most
+    the points scoring gives: one from scalars for every pair, one with the lists for the pairs
+    that pass it."""
+    t = int(threshold)
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {NARROW} AS {_narrow_sql()}")
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE {BOUNDED} AS
-            SELECT x.a, x.b FROM {PAIRS} x
+            WITH maybe AS (
+                SELECT x.a, x.b FROM {PAIRS} x
+                JOIN {NARROW} a ON a.user_id = x.a JOIN {NARROW} b ON b.user_id = x.b
+                WHERE a.kind = {sql_literal(kind)} AND {_may_corroborate_sql(kind, True)}
+                  AND {_upper_bound_sql(kind, True)} >= {t}
+            )
+            SELECT x.a, x.b FROM maybe x
             JOIN {PEOPLE} a ON a.user_id = x.a JOIN {PEOPLE} b ON b.user_id = x.b
-            WHERE a.kind = {sql_literal(kind)} AND {_may_corroborate_sql(kind)}
-              AND {_upper_bound_sql(kind)} >= {int(threshold)}"""
+            WHERE {_may_corroborate_sql(kind, False)} AND {_upper_bound_sql(kind, False)} >= {t}"""
     )
+    db.execute(f"DROP TABLE IF EXISTS temp.{NARROW}")
     return int(db.one(f"SELECT count(*) FROM {BOUNDED}"))
 
 
