@@ -135,7 +135,8 @@ def build_people(db: Database, only: str | None = None) -> int:
     with its family contacts: a student's guardians (their ids, phones and e-mails, so a parent
     entered twice still counts as shared) and, as a weaker second list, their full names (many
     mothers are Maria Garcia); a guardian's students. `only`: a table of the user_ids to build
-    (an incremental scan), else everyone."""
+    (an incremental scan), else everyone, and then with how common their names are (FREQ,
+    FREQ_COLUMNS: counted here rather than in a second copy of everyone by attach_frequencies)."""
     grade = _GRADE.format(g="nullif(trim(split_part(grades, ',', 1)), '')")
     # an incremental build needs the people asked for and their students' guardians
     scope = (
@@ -209,6 +210,12 @@ def build_people(db: Database, only: str | None = None) -> int:
         LEFT JOIN applied aa ON aa.run_id = u.archived_run
         """
     )
+    freq_columns = freq_joins = ""
+    if only is None:
+        build_frequencies(db, source="dup_base")
+        freq_columns = ", fg.cnt AS g_cnt, ff.cnt AS f_cnt, fg.freq AS g_freq, ff.freq AS f_freq"
+        freq_joins = f"""LEFT JOIN {FREQ} fg ON fg.kind = b.kind AND fg.field = 'g' AND fg.name = b.gp
+        LEFT JOIN {FREQ} ff ON ff.kind = b.kind AND ff.field = 'f' AND ff.name = b.fp"""
     db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {PEOPLE} AS
@@ -232,10 +239,11 @@ def build_people(db: Database, only: str | None = None) -> int:
             FROM links GROUP BY guardian_id
         )
         SELECT b.*, coalesce(s.fam, g.fam, CAST([] AS VARCHAR[])) AS fam,
-               coalesce(s.fam_names, CAST([] AS VARCHAR[])) AS fam_names
+               coalesce(s.fam_names, CAST([] AS VARCHAR[])) AS fam_names {freq_columns}
         FROM dup_base b
         LEFT JOIN of_students s ON s.user_id = b.user_id AND b.kind = 'student'
         LEFT JOIN of_guardians g ON g.user_id = b.user_id AND b.kind = 'guardian'
+        {freq_joins}
         {final}
         """
     )
@@ -409,7 +417,14 @@ def add_student_clusters(db: Database, scored: str) -> None:
 
 
 def with_extra(db: Database, people: str) -> None:
-    """PEOPLE from `people` (which may be PEOPLE), each guardian's family with its EXTRA."""
+    """PEOPLE from `people` (which may be PEOPLE), each guardian's family with its EXTRA (in
+    place when `people` is PEOPLE: only the guardians with an EXTRA change)."""
+    if people == PEOPLE:
+        db.execute(
+            f"""UPDATE {PEOPLE} SET fam = list_distinct(list_concat({PEOPLE}.fam, x.extra))
+                FROM {EXTRA} x WHERE x.user_id = {PEOPLE}.user_id"""
+        )
+        return
     db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE dup_people_next AS

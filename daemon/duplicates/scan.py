@@ -132,9 +132,7 @@ def _format(db: Database) -> str:
 # ------------------------------------------------------------------------------- full scan
 def _full(db: Database, threshold: int, step: Callable[[str], None]) -> dict[str, Any]:
     people.source_hashes(db)
-    n_people = people.build_people(db)
-    people.build_frequencies(db)
-    people.attach_frequencies(db)
+    n_people = people.build_people(db)  # with FREQ and each person's name frequencies
     step("people")
     n_keys = people.build_keys(db)
     step("keys")

@@ -566,6 +566,8 @@ def scored_sql(
 # -- a bound before scoring: most compared pairs cannot reach the threshold ------------------
 BOUNDED = "dup_pairs_bounded"
 NARROW = "dup_narrow"
+MAYBE = "dup_pairs_maybe"
+NAME_PAIRS = "dup_name_pairs"
 
 
 def _top(kind: str, field: str, *verdicts: str) -> int:
@@ -605,9 +607,16 @@ def _upper_bound_sql(kind: str, narrow: bool) -> str:
         missing = _top(kind, field, "missing")
         if s and field == "given_name":
             missing = max(missing, MISSING_GIVEN_TWINLIKE)
-        others = _top(kind, field, *(v for v in every if v not in ("exact", "missing")))
-        if s and field == "given_name":
-            others = max(others, int(WEIGHTS["student"]["given_name"]["differ"]))
+        others = str(_top(kind, field, *(v for v in every if v not in ("exact", "missing"))))
+        if not narrow:  # from the two names' comparison (NAME_PAIRS) and what the rows say
+            swap = """a.gp <> b.gp AND left(a.gp, 1) = left(b.fp, 1)
+                      AND left(a.fp, 1) = left(b.gp, 1)"""
+            part = f"len(a.{letter}t) > 1 OR len(b.{letter}t) > 1"
+            if letter == "g":
+                part += " OR length(a.gp) = 1 OR length(b.gp) = 1"
+            others = f"""greatest(coalesce(n{letter}.best, {others}),
+                CASE WHEN {swap} THEN {_top(kind, field, "swapped")} ELSE -1000 END,
+                CASE WHEN {part} THEN {_top(kind, field, "partial")} ELSE -1000 END)"""
         points = f"a.{letter}x" if narrow else exact_name_points(f"a.{letter}_freq")
         return f"""CASE WHEN a.{col} IS NULL OR b.{col} IS NULL THEN {missing}
                      WHEN {same} THEN {points}
@@ -675,7 +684,12 @@ def _upper_bound_sql(kind: str, narrow: bool) -> str:
                 max(_top(kind, "student_number", "differ"), NUMBER_DIFFER_ELSEWHERE),
             ),
             phone(),
-            str(_top(kind, "guardians", "exact", "partial", "differ", "missing")),
+            str(_top(kind, "guardians", "exact", "partial", "differ", "missing"))
+            if narrow
+            else f"""CASE WHEN list_has_any(a.fam, b.fam) THEN {_top(kind, "guardians", "exact")}
+                 WHEN list_has_any(a.fam_names, b.fam_names) THEN {_top(kind, "guardians", "partial")}
+                 WHEN len(a.fam) = 0 OR len(b.fam) = 0 THEN {_top(kind, "guardians", "missing")}
+                 ELSE {_top(kind, "guardians", "differ")} END""",
             lists("user_ids", "ids", "exact", "differ", count="nids"),
             f"""CASE {_lifecycle_verdict()} {
                 " ".join(
@@ -711,27 +725,72 @@ def _may_corroborate_sql(kind: str, narrow: bool) -> str:
     return f"""(a.email = b.email OR {phones} OR {fam})"""
 
 
+def _name_pairs_sql(kind: str) -> str:
+    """NAME_PAIRS: for each two different given names (field 'g') and family names ('f') of the
+    pairs in MAYBE, the most points their comparison can earn, swapped and partial names aside
+    (those depend on the rest of the rows): a nickname, close, misspelt (see scored_sql), one
+    letter apart, or different. The string comparisons run once per two names, not per pair."""
+
+    def best(*arms: tuple[str, str]) -> str:
+        return (
+            "greatest("
+            + ", ".join(f"CASE WHEN {cond} THEN {pts} ELSE -1000 END" for cond, pts in arms)
+            + ")"
+        )
+
+    def top(field: str, verdict: str) -> int:
+        return _top(kind, field, verdict)
+
+    misspelt = "least(length(x), length(y)) >= 4 AND levenshtein(x, y) <= 2"
+    given = best(
+        ("true", top("given_name", "differ")),
+        (
+            f"EXISTS (SELECT 1 FROM {NICK_TABLE} n WHERE n.a = x AND n.b = y)",
+            top("given_name", "nickname"),
+        ),
+        (_given_close("x", "y"), top("given_name", "close")),
+        (misspelt, top("given_name", "close")),
+        (_one_letter("x", "y"), top("given_name", "one_letter")),
+    )
+    family = best(
+        ("true", top("family_name", "differ")),
+        (_family_close("x", "y"), top("family_name", "close")),
+        (misspelt if kind == "student" else "false", top("family_name", "close")),
+    )
+    return f"""SELECT 'g' AS field, x, y, {given} AS best
+               FROM (SELECT DISTINCT ga AS x, gb AS y FROM {MAYBE} WHERE ga <> gb)
+               UNION ALL
+               SELECT 'f', x, y, {family}
+               FROM (SELECT DISTINCT fa AS x, fb AS y FROM {MAYBE} WHERE fa <> fb)"""
+
+
 def bound_pairs(db: Database, kind: str, threshold: int = THRESHOLD) -> int:
     """BOUNDED: the pairs of PAIRS of one kind that may reach `threshold` and pass the
     corroboration rule, so that the full scoring runs on these few (most pairs of a block share
     a name and nothing else) with the same result as on all of PAIRS. Two bounds, each at most
-    the points scoring gives: one from scalars for every pair, one with the lists for the pairs
-    that pass it."""
+    the points scoring gives: one from scalars for every pair (MAYBE), then one with the lists
+    and the names' comparisons (NAME_PAIRS) for the pairs that pass it."""
     t = int(threshold)
     db.execute(f"CREATE OR REPLACE TEMP TABLE {NARROW} AS {_narrow_sql()}")
     db.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {BOUNDED} AS
-            WITH maybe AS (
-                SELECT x.a, x.b FROM {PAIRS} x
-                JOIN {NARROW} a ON a.user_id = x.a JOIN {NARROW} b ON b.user_id = x.b
-                WHERE a.kind = {sql_literal(kind)} AND {_may_corroborate_sql(kind, True)}
-                  AND {_upper_bound_sql(kind, True)} >= {t}
-            )
-            SELECT x.a, x.b FROM maybe x
-            JOIN {PEOPLE} a ON a.user_id = x.a JOIN {PEOPLE} b ON b.user_id = x.b
-            WHERE {_may_corroborate_sql(kind, False)} AND {_upper_bound_sql(kind, False)} >= {t}"""
+        f"""CREATE OR REPLACE TEMP TABLE {MAYBE} AS
+            SELECT x.a, x.b, a.gp AS ga, b.gp AS gb, a.fp AS fa, b.fp AS fb FROM {PAIRS} x
+            JOIN {NARROW} a ON a.user_id = x.a JOIN {NARROW} b ON b.user_id = x.b
+            WHERE a.kind = {sql_literal(kind)} AND {_may_corroborate_sql(kind, True)}
+              AND {_upper_bound_sql(kind, True)} >= {t}"""
     )
     db.execute(f"DROP TABLE IF EXISTS temp.{NARROW}")
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {NAME_PAIRS} AS {_name_pairs_sql(kind)}")
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {BOUNDED} AS
+            SELECT x.a, x.b FROM {MAYBE} x
+            JOIN {PEOPLE} a ON a.user_id = x.a JOIN {PEOPLE} b ON b.user_id = x.b
+            LEFT JOIN {NAME_PAIRS} ng ON ng.field = 'g' AND ng.x = x.ga AND ng.y = x.gb
+            LEFT JOIN {NAME_PAIRS} nf ON nf.field = 'f' AND nf.x = x.fa AND nf.y = x.fb
+            WHERE {_may_corroborate_sql(kind, False)} AND {_upper_bound_sql(kind, False)} >= {t}"""
+    )
+    db.execute(f"DROP TABLE IF EXISTS temp.{MAYBE}")
+    db.execute(f"DROP TABLE IF EXISTS temp.{NAME_PAIRS}")
     return int(db.one(f"SELECT count(*) FROM {BOUNDED}"))
 
 
