@@ -147,7 +147,8 @@ def build_people(db: Database, only: str | None = None) -> int:
                                      WHERE student_id IN (SELECT user_id FROM {only})))"""
     )
     final = "" if only is None else f"WHERE b.user_id IN (SELECT user_id FROM {only})"
-    direct_scope = "" if only is None else "WHERE user_id IN (SELECT user_id FROM u)"
+    # only students' schools are read (staff and guardians have theirs too)
+    direct_scope = "WHERE user_id IN (SELECT user_id FROM src WHERE kind = 'student')"
     links_scope = (
         ""
         if only is None

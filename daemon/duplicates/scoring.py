@@ -584,18 +584,23 @@ def _narrow_sql() -> str:
                       {exact_name_points("g_freq")} AS gx, {exact_name_points("f_freq")} AS fx,
                       coalesce(len(schools), 0) AS ns,
                       CASE WHEN len(schools) = 1 THEN schools[1] END AS s1,
-                      phones[1] AS p1, phones[2] AS p2, len(ids) AS nids, len(fam) AS nfam
+                      phones[1] AS p1, phones[2] AS p2, len(ids) AS nids, len(fam) AS nfam,
+                      -- a name of several parts, or an initial: 'partial' is possible
+                      len(gt) > 1 OR length(gp) = 1 AS gpart, len(ft) > 1 AS fpart
                FROM {PEOPLE}"""
 
 
-def _upper_bound_sql(kind: str, narrow: bool) -> str:
+def _upper_bound_sql(kind: str, narrow: bool, names: bool | None = None) -> str:
     """Points a pair of `kind` (people `a`, `b`) can reach at most: each field's points computed
     from cheap comparisons only (equality, dates, short lists), a field whose verdict needs the
     string comparisons (a close, swapped or nickname name, a guardian's name) bounded by the most
     its verdicts can earn. Never below the points scored_sql gives: see _points_expr and the
     verdicts, including the rules that turn one verdict into another (a misspelt name is close,
     a twin's look-alike name differs). `narrow`: from NARROW's scalars only (a looser bound
-    where a list decides: several schools, userIds, a guardian's children)."""
+    where a list decides: several schools, userIds, a guardian's children). `names`: two
+    different names from their comparison in NAME_PAIRS (`ng`, `nf`; the default: not narrow),
+    else from the most any comparison gives."""
+    names = not narrow if names is None else names
     s = kind == "student"
     every = VERDICTS
 
@@ -608,12 +613,15 @@ def _upper_bound_sql(kind: str, narrow: bool) -> str:
         if s and field == "given_name":
             missing = max(missing, MISSING_GIVEN_TWINLIKE)
         others = str(_top(kind, field, *(v for v in every if v not in ("exact", "missing"))))
-        if not narrow:  # from the two names' comparison (NAME_PAIRS) and what the rows say
+        if names:  # from the two names' comparison (NAME_PAIRS) and what the rows say
             swap = """a.gp <> b.gp AND left(a.gp, 1) = left(b.fp, 1)
                       AND left(a.fp, 1) = left(b.gp, 1)"""
-            part = f"len(a.{letter}t) > 1 OR len(b.{letter}t) > 1"
-            if letter == "g":
-                part += " OR length(a.gp) = 1 OR length(b.gp) = 1"
+            if narrow:  # see _narrow_sql
+                part = f"a.{letter}part OR b.{letter}part"
+            else:
+                part = f"len(a.{letter}t) > 1 OR len(b.{letter}t) > 1"
+                if letter == "g":
+                    part += " OR length(a.gp) = 1 OR length(b.gp) = 1"
             others = f"""greatest(coalesce(n{letter}.best, {others}),
                 CASE WHEN {swap} THEN {_top(kind, field, "swapped")} ELSE -1000 END,
                 CASE WHEN {part} THEN {_top(kind, field, "partial")} ELSE -1000 END)"""
@@ -767,30 +775,37 @@ def _name_pairs_sql(kind: str) -> str:
 def bound_pairs(db: Database, kind: str, threshold: int = THRESHOLD) -> int:
     """BOUNDED: the pairs of PAIRS of one kind that may reach `threshold` and pass the
     corroboration rule, so that the full scoring runs on these few (most pairs of a block share
-    a name and nothing else) with the same result as on all of PAIRS. Two bounds, each at most
-    the points scoring gives: one from scalars for every pair (MAYBE), then one with the lists
-    and the names' comparisons (NAME_PAIRS) for the pairs that pass it."""
+    a name and nothing else) with the same result as on all of PAIRS. Three bounds, each at most
+    the points scoring gives, each on the pairs the one before let through: from each person's
+    scalars (MAYBE), with the names' comparisons (NAME_PAIRS), then with the lists."""
     t = int(threshold)
-    db.execute(f"CREATE OR REPLACE TEMP TABLE {NARROW} AS {_narrow_sql()}")
+    kind_sql = sql_literal(kind)
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {NARROW} AS {_narrow_sql()} WHERE kind = {kind_sql}")
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE {MAYBE} AS
             SELECT x.a, x.b, a.gp AS ga, b.gp AS gb, a.fp AS fa, b.fp AS fb FROM {PAIRS} x
             JOIN {NARROW} a ON a.user_id = x.a JOIN {NARROW} b ON b.user_id = x.b
-            WHERE a.kind = {sql_literal(kind)} AND {_may_corroborate_sql(kind, True)}
-              AND {_upper_bound_sql(kind, True)} >= {t}"""
+            WHERE {_may_corroborate_sql(kind, True)} AND {_upper_bound_sql(kind, True, False)} >= {t}"""
     )
-    db.execute(f"DROP TABLE IF EXISTS temp.{NARROW}")
     db.execute(f"CREATE OR REPLACE TEMP TABLE {NAME_PAIRS} AS {_name_pairs_sql(kind)}")
+    names = f"""LEFT JOIN {NAME_PAIRS} ng ON ng.field = 'g' AND ng.x = x.ga AND ng.y = x.gb
+                LEFT JOIN {NAME_PAIRS} nf ON nf.field = 'f' AND nf.x = x.fa AND nf.y = x.fb"""
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {MAYBE}_names AS
+            SELECT x.* FROM {MAYBE} x
+            JOIN {NARROW} a ON a.user_id = x.a JOIN {NARROW} b ON b.user_id = x.b
+            {names}
+            WHERE {_upper_bound_sql(kind, True, True)} >= {t}"""
+    )
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE {BOUNDED} AS
-            SELECT x.a, x.b FROM {MAYBE} x
+            SELECT x.a, x.b FROM {MAYBE}_names x
             JOIN {PEOPLE} a ON a.user_id = x.a JOIN {PEOPLE} b ON b.user_id = x.b
-            LEFT JOIN {NAME_PAIRS} ng ON ng.field = 'g' AND ng.x = x.ga AND ng.y = x.gb
-            LEFT JOIN {NAME_PAIRS} nf ON nf.field = 'f' AND nf.x = x.fa AND nf.y = x.fb
+            {names}
             WHERE {_may_corroborate_sql(kind, False)} AND {_upper_bound_sql(kind, False)} >= {t}"""
     )
-    db.execute(f"DROP TABLE IF EXISTS temp.{MAYBE}")
-    db.execute(f"DROP TABLE IF EXISTS temp.{NAME_PAIRS}")
+    for table in (NARROW, MAYBE, f"{MAYBE}_names", NAME_PAIRS):
+        db.execute(f"DROP TABLE IF EXISTS temp.{table}")
     return int(db.one(f"SELECT count(*) FROM {BOUNDED}"))
 
 
