@@ -142,13 +142,11 @@ def build_people(db: Database, only: str | None = None) -> int:
     scope = (
         ""
         if only is None
-        else f"""AND (user_id IN (SELECT user_id FROM {only})
-                      OR user_id IN (SELECT guardian_id FROM guardian_links
-                                     WHERE student_id IN (SELECT user_id FROM {only})))"""
+        else f"""AND user_id IN (SELECT user_id FROM {only}
+                                 UNION ALL SELECT guardian_id FROM guardian_links
+                                 WHERE student_id IN (SELECT user_id FROM {only}))"""
     )
     final = "" if only is None else f"WHERE b.user_id IN (SELECT user_id FROM {only})"
-    # only students' schools are read (staff and guardians have theirs too)
-    direct_scope = "WHERE user_id IN (SELECT user_id FROM src WHERE kind = 'student')"
     links_scope = (
         ""
         if only is None
@@ -161,7 +159,7 @@ def build_people(db: Database, only: str | None = None) -> int:
         WITH src AS (
             SELECT user_id, kind, status, origin, given_name, family_name, preferred_given_name,
                    birth_date, grades, identifier, email, user_ids, created_run, archived_run,
-                   regexp_replace(mobile_phone, '[^0-9]', '', 'g') AS mobile_digits,
+                   org_sis_ids, regexp_replace(mobile_phone, '[^0-9]', '', 'g') AS mobile_digits,
                    regexp_replace(home_phone, '[^0-9]', '', 'g') AS home_digits
             FROM users
             WHERE kind IN ('student', 'guardian') AND status IN ('active', 'archived') {scope}
@@ -196,9 +194,22 @@ def build_people(db: Database, only: str | None = None) -> int:
         applied AS (  -- applied runs in order: "within a few runs" counts runs that changed things
             SELECT run_id, row_number() OVER (ORDER BY run_id) AS n FROM runs WHERE status = 'applied'
         ),
+        -- a student's schools: the view user_direct_schools (migration 0002) for the students
+        -- in scope only (the view reads everyone's org ids)
+        orgs AS (
+            SELECT user_id, trim(unnest(string_split(org_sis_ids, ','))) AS org FROM src
+            WHERE kind = 'student' AND org_sis_ids IS NOT NULL
+        ),
+        direct_schools AS (
+            SELECT o.user_id, s.school_id FROM orgs o
+            JOIN school_sis_ids m ON m.sis_id = o.org
+            JOIN schools s ON s.school_id = m.school_id AND s.org_type <> 'district'
+            UNION
+            SELECT o.user_id, TRY_CAST(substr(o.org, 2) AS BIGINT) FROM orgs o WHERE o.org LIKE '#%'
+        ),
         direct AS (
             SELECT user_id, list(DISTINCT school_id ORDER BY school_id) AS schools
-            FROM user_direct_schools {direct_scope} GROUP BY user_id
+            FROM direct_schools GROUP BY user_id
         )
         SELECT u.* EXCLUDE (gn, fn),
                replace(gn, ' ', '') AS gp, replace(fn, ' ', '') AS fp,

@@ -9,9 +9,9 @@ stay. Scanning writes only the candidate table and its own cache: it is not a di
 so it bumps no version and supersedes no plan.
 
 The cache (tables duplicate_scan_*, see migration 0013) holds what a full scan computed: each
-person in comparable form with a hash of the raw columns it came from, their blocking keys, how
-common each name is, every scored pair before the re-key rule picks the best, and the student
-duplicates each guardian's children have. An incremental scan:
+person's kind, status and plain names with a hash of the raw columns their comparable form is
+built from, their blocking keys, how common each name is, every scored pair before the re-key
+rule picks the best, and the student duplicates each guardian's children have. An incremental scan:
 
 1. hashes everyone's raw columns (cheap) and rebuilds the people whose hash changed: created,
    updated in a scored field, archived or unarchived, merged, a guardian or school link changed
@@ -47,6 +47,7 @@ _TEMP_TABLES = (
     people.EXTRA,
     scoring.SCORED,
     scoring.BOUNDED,
+    scoring.BOUND_PEOPLE,
     scoring.NARROW,
     scoring.MAYBE,
     f"{scoring.MAYBE}_names",
@@ -149,11 +150,7 @@ def _full(db: Database, threshold: int, step: Callable[[str], None]) -> dict[str
     # The cache is written before the state that says it is usable (a scan that stops half-way
     # leaves no state: the next scan is full).
     db.execute("DELETE FROM duplicate_scan_state")
-    db.execute(
-        f"CREATE OR REPLACE TABLE {C_PEOPLE} AS "
-        f"SELECT p.* EXCLUDE ({', '.join(people.FREQ_COLUMNS)}), s.src FROM {people.PEOPLE} p "
-        f"JOIN {people.SOURCE} s USING (user_id)"
-    )
+    db.execute(f"CREATE OR REPLACE TABLE {C_PEOPLE} AS {_cached_people_sql()}")
     people.add_student_clusters(db, scoring.SCORED)
     db.execute(f"CREATE OR REPLACE TEMP TABLE dup_students AS SELECT * FROM {scoring.SCORED}")
     scoring.score_pairs(db, "guardian", threshold, best=False)
@@ -180,6 +177,14 @@ def _full(db: Database, threshold: int, step: Callable[[str], None]) -> dict[str
         "changed": n_people,
         **counts,
     }
+
+
+def _cached_people_sql() -> str:
+    """What the cache keeps of each person in PEOPLE: what finds the changed and affected
+    people, and whether a pair may be compared (writing everyone's comparable form, lists and
+    all, would take longer than building again the few an incremental scan compares)."""
+    return f"""SELECT p.user_id, p.kind, p.status, p.gp, p.fp, s.src
+               FROM {people.PEOPLE} p JOIN {people.SOURCE} s USING (user_id)"""
 
 
 def _names_sql() -> str:
@@ -230,10 +235,7 @@ def _incremental_store(
 ) -> dict[str, Any]:
     changed = "(SELECT user_id FROM dup_changed)"
     db.execute(f"DELETE FROM {C_PEOPLE} WHERE user_id IN {changed}")
-    db.execute(
-        f"""INSERT INTO {C_PEOPLE} BY NAME
-            SELECT p.*, s.src FROM {people.PEOPLE} p JOIN {people.SOURCE} s USING (user_id)"""
-    )
+    db.execute(f"INSERT INTO {C_PEOPLE} {_cached_people_sql()}")
     db.execute(f"DELETE FROM {C_KEYS} WHERE user_id IN {changed}")
     db.execute(f"INSERT INTO {C_KEYS} SELECT user_id, k, cap FROM {people.KEYS}")
     # blocks a changed person was or is in that became, or stopped being, small enough to pair
@@ -357,13 +359,14 @@ def _rescore(db: Database, kind: str, threshold: int) -> int:
             JOIN kk x ON x.user_id = r.a JOIN kk y ON y.user_id = r.b AND y.k = x.k)
     """
     n_pairs = people.keep_pairs(db, raw, C_PEOPLE, kind)
-    # the people those pairs need, guardians with their children's duplicates
+    # the people those pairs need (built as a full scan builds them: they are either unchanged
+    # since it, or rebuilt above), guardians with their children's duplicates
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE dup_people_in AS
-            SELECT * EXCLUDE (src) FROM {C_PEOPLE}
-            WHERE user_id IN (SELECT a FROM {people.PAIRS} UNION SELECT b FROM {people.PAIRS})"""
+            SELECT a AS user_id FROM {people.PAIRS} UNION SELECT b FROM {people.PAIRS}"""
     )
-    people.attach_frequencies(db, "dup_people_in")
+    people.build_people(db, only="dup_people_in")
+    people.attach_frequencies(db)
     if kind == "guardian":
         people.with_extra(db, people.PEOPLE)
     if n_pairs:

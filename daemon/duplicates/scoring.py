@@ -362,14 +362,14 @@ def _names_swapped() -> str:
         AND (a.fp = b.gp OR {_family_close("a.fp", "b.gp")}))"""
 
 
-def _pairs_of_kind(kind: str, pairs: str = PAIRS) -> str:
+def _pairs_of_kind(kind: str, pairs: str = PAIRS, people: str = PEOPLE) -> str:
     """The candidate pairs of one kind (students or guardians), whether their names are swapped."""
     return f"""SELECT x.a, x.b, {_names_swapped()} AS swapped
-              FROM {pairs} x JOIN {PEOPLE} a ON a.user_id = x.a JOIN {PEOPLE} b ON b.user_id = x.b
+              FROM {pairs} x JOIN {people} a ON a.user_id = x.a JOIN {people} b ON b.user_id = x.b
               WHERE a.kind = {sql_literal(kind)}"""
 
 
-def _verdicts_sql(kind: str, pairs: str = PAIRS) -> str:
+def _verdicts_sql(kind: str, pairs: str = PAIRS, people: str = PEOPLE) -> str:
     """One row of verdicts per pair. Expensive string comparisons sit behind cheap guards (CASE
     arms and ANDs are evaluated only for the rows that reach them)."""
     verdicts = ",\n            ".join(
@@ -391,9 +391,9 @@ def _verdicts_sql(kind: str, pairs: str = PAIRS) -> str:
             coalesce(n.both_full, false) AND abs(length(a.gp) - length(b.gp)) <= 2
                 AND left(a.gp, 2) = left(b.gp, 2) AS nick_both_full,
             a.g_freq AS a_gfreq, a.f_freq AS a_ffreq
-        FROM ({_pairs_of_kind(kind, pairs)}) p
-        JOIN {PEOPLE} a ON a.user_id = p.a
-        JOIN {PEOPLE} b ON b.user_id = p.b
+        FROM ({_pairs_of_kind(kind, pairs, people)}) p
+        JOIN {people} a ON a.user_id = p.a
+        JOIN {people} b ON b.user_id = p.b
         LEFT JOIN {NICK_TABLE} n ON n.a = a.gp AND n.b = b.gp
     """
 
@@ -520,10 +520,14 @@ def keep_best_rekeyed(db: Database, kind: str) -> None:
 
 
 def scored_sql(
-    kind: str, threshold: int = THRESHOLD, all_rows: bool = False, pairs: str = PAIRS
+    kind: str,
+    threshold: int = THRESHOLD,
+    all_rows: bool = False,
+    pairs: str = PAIRS,
+    people: str = PEOPLE,
 ) -> str:
-    """The scored pairs of one kind (from the table `pairs`): points, score, evidence, field
-    points. Only those at the threshold or above that the guard allows, or (all_rows, for
+    """The scored pairs of one kind (from the tables `pairs` and `people`): points, score,
+    evidence, field points. Only those at the threshold or above that the guard allows, or (all_rows, for
     evaluation) every compared pair with its `guarded` flag."""
     points = {f: _points_expr(f) for f in FIELDS}
     total = " + ".join(f"fp_{f}" for f in FIELDS)
@@ -532,7 +536,7 @@ def scored_sql(
     threshold = int(threshold)
     keep = "true" if all_rows else f"NOT guarded AND {total} >= {threshold}"
     return f"""
-        WITH raw AS MATERIALIZED ({_verdicts_sql(kind, pairs)}),
+        WITH raw AS MATERIALIZED ({_verdicts_sql(kind, pairs, people)}),
         v AS (  -- a misspelt given name is close (COMMON_NAME); else twins' look-alike names: a
                 -- close given name by a non-slip letter is different; so are two given names
                 -- related as nicknames (Emily, Emma) of children with different school e-mails
@@ -567,6 +571,7 @@ def scored_sql(
 BOUNDED = "dup_pairs_bounded"
 NARROW = "dup_narrow"
 MAYBE = "dup_pairs_maybe"
+BOUND_PEOPLE = "dup_people_bounded"  # PEOPLE of the pairs in BOUNDED
 NAME_PAIRS = "dup_name_pairs"
 
 
@@ -797,10 +802,16 @@ def bound_pairs(db: Database, kind: str, threshold: int = THRESHOLD) -> int:
             {names}
             WHERE {_upper_bound_sql(kind, True, True)} >= {t}"""
     )
+    # the people of those pairs, for the last bound and the scoring (not everyone's lists)
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {BOUND_PEOPLE} AS
+            SELECT * FROM {PEOPLE} WHERE user_id IN (
+                SELECT a FROM {MAYBE}_names UNION ALL SELECT b FROM {MAYBE}_names)"""
+    )
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE {BOUNDED} AS
             SELECT x.a, x.b FROM {MAYBE}_names x
-            JOIN {PEOPLE} a ON a.user_id = x.a JOIN {PEOPLE} b ON b.user_id = x.b
+            JOIN {BOUND_PEOPLE} a ON a.user_id = x.a JOIN {BOUND_PEOPLE} b ON b.user_id = x.b
             {names}
             WHERE {_may_corroborate_sql(kind, False)} AND {_upper_bound_sql(kind, False)} >= {t}"""
     )
@@ -818,8 +829,9 @@ def score_pairs(
     calls that itself."""
     target = f"INSERT INTO {SCORED}" if append else f"CREATE OR REPLACE TEMP TABLE {SCORED} AS"
     bound_pairs(db, kind, threshold)
-    db.execute(f"{target} {scored_sql(kind, threshold, pairs=BOUNDED)}")
+    db.execute(f"{target} {scored_sql(kind, threshold, pairs=BOUNDED, people=BOUND_PEOPLE)}")
     db.execute(f"DROP TABLE IF EXISTS temp.{BOUNDED}")
+    db.execute(f"DROP TABLE IF EXISTS temp.{BOUND_PEOPLE}")
     if best:
         keep_best_rekeyed(db, kind)
     return int(db.one(f"SELECT count(*) FROM {SCORED} WHERE kind = ?", [kind]))
