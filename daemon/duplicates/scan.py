@@ -48,6 +48,7 @@ _TEMP_TABLES = (
     scoring.SCORED,
     scoring.BOUNDED,
     scoring.BOUND_PEOPLE,
+    scoring.BOUND_IDS,
     scoring.NARROW,
     scoring.MAYBE,
     f"{scoring.MAYBE}_names",
@@ -181,9 +182,11 @@ def _full(db: Database, threshold: int, step: Callable[[str], None]) -> dict[str
 
 def _cached_people_sql() -> str:
     """What the cache keeps of each person in PEOPLE: what finds the changed and affected
-    people, and whether a pair may be compared (writing everyone's comparable form, lists and
-    all, would take longer than building again the few an incremental scan compares)."""
-    return f"""SELECT p.user_id, p.kind, p.status, p.gp, p.fp, s.src
+    people, whether a pair may be compared, and the scalars the first bounds before scoring read
+    (scoring.NARROW_SCALARS). Not everyone's comparable form, lists and all: writing it took
+    longer than the rest of a full scan, and an incremental scan builds again the few people
+    whose pairs pass those bounds."""
+    return f"""SELECT user_id, kind, status, gp, fp, {scoring.NARROW_SCALARS}, s.src
                FROM {people.PEOPLE} p JOIN {people.SOURCE} s USING (user_id)"""
 
 
@@ -359,18 +362,31 @@ def _rescore(db: Database, kind: str, threshold: int) -> int:
             JOIN kk x ON x.user_id = r.a JOIN kk y ON y.user_id = r.b AND y.k = x.k)
     """
     n_pairs = people.keep_pairs(db, raw, C_PEOPLE, kind)
-    # the people those pairs need (built as a full scan builds them: they are either unchanged
-    # since it, or rebuilt above), guardians with their children's duplicates
-    db.execute(
-        f"""CREATE OR REPLACE TEMP TABLE dup_people_in AS
-            SELECT a AS user_id FROM {people.PAIRS} UNION SELECT b FROM {people.PAIRS}"""
-    )
-    people.build_people(db, only="dup_people_in")
-    people.attach_frequencies(db)
-    if kind == "guardian":
-        people.with_extra(db, people.PEOPLE)
+    # the first bounds read the cached scalars with today's name frequencies (and a guardian's
+    # children's duplicates); the people of the pairs they let through are built as a full
+    # scan builds them (they are unchanged since it, or rebuilt above), guardians with their
+    # children's duplicates
+    points = scoring.exact_name_points
+    extra = f"LEFT JOIN {people.EXTRA} x ON x.user_id = c.user_id" if kind == "guardian" else ""
+    nfam = "c.nfam + coalesce(len(x.extra), 0)" if kind == "guardian" else "c.nfam"
+    narrow = f"""
+        SELECT c.* EXCLUDE (status, src, nfam), {nfam} AS nfam,
+               {points("fg.freq")} AS gx, {points("ff.freq")} AS fx
+        FROM {C_PEOPLE} c
+        LEFT JOIN {people.FREQ} fg ON fg.kind = c.kind AND fg.field = 'g' AND fg.name = c.gp
+        LEFT JOIN {people.FREQ} ff ON ff.kind = c.kind AND ff.field = 'f' AND ff.name = c.fp
+        {extra}
+        WHERE c.kind = '{kind}'
+          AND c.user_id IN (SELECT a FROM {people.PAIRS} UNION ALL SELECT b FROM {people.PAIRS})"""
+
+    def build(ids: str) -> None:
+        people.build_people(db, only=ids)
+        people.attach_frequencies(db)
+        if kind == "guardian":
+            people.with_extra(db, people.PEOPLE)
+
     if n_pairs:
-        scoring.score_pairs(db, kind, threshold, best=False)
+        scoring.score_pairs(db, kind, threshold, best=False, narrow=narrow, build=build)
     else:  # nothing to compare (the scoring query alone takes a while to plan)
         db.execute(f"CREATE OR REPLACE TEMP TABLE {scoring.SCORED} AS FROM {C_SCORED} LIMIT 0")
     db.execute(

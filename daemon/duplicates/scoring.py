@@ -10,6 +10,8 @@ Tuned on benchmark data built with a different seed from the one reported (docs/
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from daemon.db import Database, sql_ident, sql_literal
 from daemon.duplicates.nicknames import NICK_TABLE
 from daemon.duplicates.people import PAIRS, PEOPLE
@@ -572,6 +574,7 @@ BOUNDED = "dup_pairs_bounded"
 NARROW = "dup_narrow"
 MAYBE = "dup_pairs_maybe"
 BOUND_PEOPLE = "dup_people_bounded"  # PEOPLE of the pairs in BOUNDED
+BOUND_IDS = "dup_bound_ids"
 NAME_PAIRS = "dup_name_pairs"
 
 
@@ -581,18 +584,28 @@ def _top(kind: str, field: str, *verdicts: str) -> int:
     return max(int(weights.get(v, 0)) for v in verdicts)
 
 
-def _narrow_sql() -> str:
-    """Each person's columns the first bound reads, all scalars (lists are slow to carry
-    through a join): how many schools, userIds and family contacts, the only school, the (at
-    most two) phones, the exact-name points of the given and family names."""
-    return f"""SELECT user_id, kind, gp, fp, pgp, dob, grade, ident, email, mobile, arrived, left_feed,
-                      {exact_name_points("g_freq")} AS gx, {exact_name_points("f_freq")} AS fx,
-                      coalesce(len(schools), 0) AS ns,
-                      CASE WHEN len(schools) = 1 THEN schools[1] END AS s1,
-                      phones[1] AS p1, phones[2] AS p2, len(ids) AS nids, len(fam) AS nfam,
-                      -- a name of several parts, or an initial: 'partial' is possible
-                      len(gt) > 1 OR length(gp) = 1 AS gpart, len(ft) > 1 AS fpart
-               FROM {PEOPLE}"""
+# Each person's scalars the first bounds read (of a PEOPLE row; the scan's cache keeps them
+# too): how many schools, userIds and family contacts, the only school, the (at most two)
+# phones, whether a name has several parts or is an initial ('partial' is possible). Strings
+# compared only for equality are hashed: equal values have equal hashes, so a bound read from
+# them is never lower than one read from the values.
+NARROW_SCALARS = """pgp, dob, grade, arrived, left_feed,
+    CASE WHEN email IS NOT NULL THEN hash(email) END AS email,
+    CASE WHEN ident IS NOT NULL THEN hash(ident) END AS ident,
+    CASE WHEN mobile IS NOT NULL THEN hash(mobile) END AS mobile,
+    CASE WHEN len(phones) >= 1 THEN hash(phones[1]) END AS p1,
+    CASE WHEN len(phones) >= 2 THEN hash(phones[2]) END AS p2,
+    coalesce(len(schools), 0) AS ns, CASE WHEN len(schools) = 1 THEN schools[1] END AS s1,
+    len(ids) AS nids, len(fam) AS nfam,
+    len(gt) > 1 OR length(gp) = 1 AS gpart, len(ft) > 1 AS fpart"""
+
+
+def _narrow_sql(kind: str) -> str:
+    """NARROW from PEOPLE: the scalars (lists are slow to carry through a join) and the
+    exact-name points of the given and family names."""
+    return f"""SELECT user_id, kind, gp, fp, {NARROW_SCALARS},
+                      {exact_name_points("g_freq")} AS gx, {exact_name_points("f_freq")} AS fx
+               FROM {PEOPLE} WHERE kind = {sql_literal(kind)}"""
 
 
 def _upper_bound_sql(kind: str, narrow: bool, names: bool | None = None) -> str:
@@ -777,15 +790,24 @@ def _name_pairs_sql(kind: str) -> str:
                FROM (SELECT DISTINCT fa AS x, fb AS y FROM {MAYBE} WHERE fa <> fb)"""
 
 
-def bound_pairs(db: Database, kind: str, threshold: int = THRESHOLD) -> int:
+def bound_pairs(
+    db: Database,
+    kind: str,
+    threshold: int = THRESHOLD,
+    narrow: str | None = None,
+    build: Callable[[str], None] | None = None,
+) -> int:
     """BOUNDED: the pairs of PAIRS of one kind that may reach `threshold` and pass the
     corroboration rule, so that the full scoring runs on these few (most pairs of a block share
     a name and nothing else) with the same result as on all of PAIRS. Three bounds, each at most
     the points scoring gives, each on the pairs the one before let through: from each person's
-    scalars (MAYBE), with the names' comparisons (NAME_PAIRS), then with the lists."""
+    scalars (MAYBE), with the names' comparisons (NAME_PAIRS), then with the lists.
+
+    `narrow`: a query for NARROW (the columns of _narrow_sql) when PEOPLE does not hold everyone
+    yet; then `build(table)` builds PEOPLE for the user_ids in `table`, the people of the pairs
+    the first two bounds let through (an incremental scan)."""
     t = int(threshold)
-    kind_sql = sql_literal(kind)
-    db.execute(f"CREATE OR REPLACE TEMP TABLE {NARROW} AS {_narrow_sql()} WHERE kind = {kind_sql}")
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {NARROW} AS {narrow or _narrow_sql(kind)}")
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE {MAYBE} AS
             SELECT x.a, x.b, a.gp AS ga, b.gp AS gb, a.fp AS fa, b.fp AS fb FROM {PAIRS} x
@@ -804,9 +826,14 @@ def bound_pairs(db: Database, kind: str, threshold: int = THRESHOLD) -> int:
     )
     # the people of those pairs, for the last bound and the scoring (not everyone's lists)
     db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {BOUND_IDS} AS
+            SELECT a AS user_id FROM {MAYBE}_names UNION SELECT b FROM {MAYBE}_names"""
+    )
+    if build is not None:
+        build(BOUND_IDS)
+    db.execute(
         f"""CREATE OR REPLACE TEMP TABLE {BOUND_PEOPLE} AS
-            SELECT * FROM {PEOPLE} WHERE user_id IN (
-                SELECT a FROM {MAYBE}_names UNION ALL SELECT b FROM {MAYBE}_names)"""
+            SELECT * FROM {PEOPLE} WHERE user_id IN (SELECT user_id FROM {BOUND_IDS})"""
     )
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE {BOUNDED} AS
@@ -815,20 +842,26 @@ def bound_pairs(db: Database, kind: str, threshold: int = THRESHOLD) -> int:
             {names}
             WHERE {_may_corroborate_sql(kind, False)} AND {_upper_bound_sql(kind, False)} >= {t}"""
     )
-    for table in (NARROW, MAYBE, f"{MAYBE}_names", NAME_PAIRS):
+    for table in (NARROW, MAYBE, f"{MAYBE}_names", NAME_PAIRS, BOUND_IDS):
         db.execute(f"DROP TABLE IF EXISTS temp.{table}")
     return int(db.one(f"SELECT count(*) FROM {BOUNDED}"))
 
 
 def score_pairs(
-    db: Database, kind: str, threshold: int = THRESHOLD, append: bool = False, best: bool = True
+    db: Database,
+    kind: str,
+    threshold: int = THRESHOLD,
+    append: bool = False,
+    best: bool = True,
+    narrow: str | None = None,
+    build: Callable[[str], None] | None = None,
 ) -> int:
     """Score the pairs of one kind; keep those at the threshold or above that the guard allows
     (the first call creates the scored table, later ones append to it). `best`: then keep only
     the best re-keyed pairs (keep_best_rekeyed); a caller that first saves every scored pair
     calls that itself."""
     target = f"INSERT INTO {SCORED}" if append else f"CREATE OR REPLACE TEMP TABLE {SCORED} AS"
-    bound_pairs(db, kind, threshold)
+    bound_pairs(db, kind, threshold, narrow, build)
     db.execute(f"{target} {scored_sql(kind, threshold, pairs=BOUNDED, people=BOUND_PEOPLE)}")
     db.execute(f"DROP TABLE IF EXISTS temp.{BOUNDED}")
     db.execute(f"DROP TABLE IF EXISTS temp.{BOUND_PEOPLE}")
