@@ -9,9 +9,10 @@ stay. Scanning writes only the candidate table and its own cache: it is not a di
 so it bumps no version and supersedes no plan.
 
 The cache (tables duplicate_scan_*, see migration 0013) holds what a full scan computed: each
-person's kind, status and plain names with a hash of the raw columns their comparable form is
-built from, their blocking keys, how common each name is, every scored pair before the re-key
-rule picks the best, and the student duplicates each guardian's children have. An incremental scan:
+person's kind, status, plain names and the scalars the bounds before scoring read, with a hash
+of the raw columns their comparable form is built from; their blocking keys, how common each
+name is, every scored pair before the re-key rule picks the best, and the student duplicates
+each guardian's children have. An incremental scan:
 
 1. hashes everyone's raw columns (cheap) and rebuilds the people whose hash changed: created,
    updated in a scored field, archived or unarchived, merged, a guardian or school link changed
