@@ -13,4 +13,4 @@ scripts/install-test-deps.sh
 .venv/bin/ruff format --check daemon roster_tui tests benchmarks sample_data
 .venv/bin/mypy  # [tool.mypy] in pyproject.toml: daemon and roster_tui
 # Two workers (ROSTER_SYNC_TEST_WORKERS), a file each at a time: a file's fixtures stay together.
-exec .venv/bin/python -m pytest -q -n "${ROSTER_SYNC_TEST_WORKERS:-2}" --dist loadfile "$@"
+exec .venv/bin/python -m pytest -q -n "${ROSTER_SYNC_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder "$@"

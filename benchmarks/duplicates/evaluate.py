@@ -236,9 +236,7 @@ def where_missed(
     values = ", ".join(f"({int(a)}, {int(b)})" for a, b in missed)
     db.execute(f"INSERT INTO eval_missed VALUES {values}")
     load_nicknames(db)
-    people.build_people(db)
-    people.build_frequencies(db)
-    people.attach_frequencies(db)
+    people.build_people(db)  # with the name frequencies
     people.build_keys(db)
     people.build_pairs(db)
     compared = {

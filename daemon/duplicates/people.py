@@ -26,11 +26,9 @@ _NORM = (
     "nullif(trim(regexp_replace(regexp_replace(translate(lower(strip_accents({x})),"
     " '0134578|', 'oleastbl'), '[^a-z -]', '', 'g'), '[ -]+', ' ', 'g')), '')"
 )
-# Phones: the last ten digits, when there are at least seven.
-_PHONE = (
-    "CASE WHEN length(regexp_replace({x}, '[^0-9]', '', 'g')) >= 7 "
-    "THEN right(regexp_replace({x}, '[^0-9]', '', 'g'), 10) END"
-)
+# Phones: the last ten digits, when there are at least seven ({d}: the number's digits,
+# regexp_replace(x, '[^0-9]', '', 'g'), computed once per number).
+_PHONE_DIGITS = "CASE WHEN length({d}) >= 7 THEN right({d}, 10) END"
 # userIds ("{SIS:S1},{LDAP:ava},{StateID:123}") as lower-case "type:value" strings.
 _USER_IDS = (
     r"list_filter(list_transform(regexp_extract_all(lower(coalesce(user_ids, '')), '\{([^}]*)\}', 1),"
@@ -137,18 +135,18 @@ def build_people(db: Database, only: str | None = None) -> int:
     with its family contacts: a student's guardians (their ids, phones and e-mails, so a parent
     entered twice still counts as shared) and, as a weaker second list, their full names (many
     mothers are Maria Garcia); a guardian's students. `only`: a table of the user_ids to build
-    (an incremental scan), else everyone."""
+    (an incremental scan), else everyone, and then with how common their names are (FREQ,
+    FREQ_COLUMNS: counted here rather than in a second copy of everyone by attach_frequencies)."""
     grade = _GRADE.format(g="nullif(trim(split_part(grades, ',', 1)), '')")
     # an incremental build needs the people asked for and their students' guardians
     scope = (
         ""
         if only is None
-        else f"""AND (user_id IN (SELECT user_id FROM {only})
-                      OR user_id IN (SELECT guardian_id FROM guardian_links
-                                     WHERE student_id IN (SELECT user_id FROM {only})))"""
+        else f"""AND user_id IN (SELECT user_id FROM {only}
+                                 UNION ALL SELECT guardian_id FROM guardian_links
+                                 WHERE student_id IN (SELECT user_id FROM {only}))"""
     )
     final = "" if only is None else f"WHERE b.user_id IN (SELECT user_id FROM {only})"
-    direct_scope = "" if only is None else "WHERE user_id IN (SELECT user_id FROM u)"
     links_scope = (
         ""
         if only is None
@@ -158,28 +156,60 @@ def build_people(db: Database, only: str | None = None) -> int:
     db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE dup_base AS
-        WITH u AS (
+        WITH src AS (
+            SELECT user_id, kind, status, origin, given_name, family_name, preferred_given_name,
+                   birth_date, grades, identifier, email, user_ids, created_run, archived_run,
+                   org_sis_ids, regexp_replace(mobile_phone, '[^0-9]', '', 'g') AS mobile_digits,
+                   regexp_replace(home_phone, '[^0-9]', '', 'g') AS home_digits
+            FROM users
+            WHERE kind IN ('student', 'guardian') AND status IN ('active', 'archived') {scope}
+        ),
+        -- names repeat (a district has far fewer names than people): each normalised once
+        names AS MATERIALIZED (
+            SELECT x, {norm("x")} AS n FROM (
+                SELECT given_name AS x FROM src
+                UNION SELECT family_name FROM src
+                UNION SELECT preferred_given_name FROM src)
+            WHERE x IS NOT NULL
+        ),
+        u AS (
             SELECT user_id, kind, status, origin,
-                   {norm("given_name")} AS gn, {norm("family_name")} AS fn,
-                   replace({norm("preferred_given_name")}, ' ', '') AS pgp,
+                   g.n AS gn, f.n AS fn, replace(pg.n, ' ', '') AS pgp,
                    try_cast(birth_date AS DATE) AS dob,
                    CASE WHEN kind = 'student' THEN {grade} END AS grade,
                    nullif(lower(trim(identifier)), '') AS ident,
                    nullif(lower(trim(email)), '') AS email,
-                   {_USER_IDS} AS ids,
-                   {_PHONE.format(x="mobile_phone")} AS mobile,
-                   list_filter([{_PHONE.format(x="mobile_phone")}, {_PHONE.format(x="home_phone")}],
+                   CASE WHEN user_ids IS NULL OR user_ids = '' THEN CAST([] AS VARCHAR[])
+                        ELSE {_USER_IDS} END AS ids,
+                   {_PHONE_DIGITS.format(d="mobile_digits")} AS mobile,
+                   list_filter([{_PHONE_DIGITS.format(d="mobile_digits")},
+                                {_PHONE_DIGITS.format(d="home_digits")}],
                                lambda x: x IS NOT NULL) AS phones,
                    created_run, archived_run
-            FROM users
-            WHERE kind IN ('student', 'guardian') AND status IN ('active', 'archived') {scope}
+            FROM src
+            LEFT JOIN names g ON g.x = src.given_name
+            LEFT JOIN names f ON f.x = src.family_name
+            LEFT JOIN names pg ON pg.x = src.preferred_given_name
         ),
         applied AS (  -- applied runs in order: "within a few runs" counts runs that changed things
             SELECT run_id, row_number() OVER (ORDER BY run_id) AS n FROM runs WHERE status = 'applied'
         ),
+        -- a student's schools: the view user_direct_schools (migration 0002) for the students
+        -- in scope only (the view reads everyone's org ids)
+        orgs AS (
+            SELECT user_id, trim(unnest(string_split(org_sis_ids, ','))) AS org FROM src
+            WHERE kind = 'student' AND org_sis_ids IS NOT NULL
+        ),
+        direct_schools AS (
+            SELECT o.user_id, s.school_id FROM orgs o
+            JOIN school_sis_ids m ON m.sis_id = o.org
+            JOIN schools s ON s.school_id = m.school_id AND s.org_type <> 'district'
+            UNION
+            SELECT o.user_id, TRY_CAST(substr(o.org, 2) AS BIGINT) FROM orgs o WHERE o.org LIKE '#%'
+        ),
         direct AS (
             SELECT user_id, list(DISTINCT school_id ORDER BY school_id) AS schools
-            FROM user_direct_schools {direct_scope} GROUP BY user_id
+            FROM direct_schools GROUP BY user_id
         )
         SELECT u.* EXCLUDE (gn, fn),
                replace(gn, ' ', '') AS gp, replace(fn, ' ', '') AS fp,
@@ -192,6 +222,12 @@ def build_people(db: Database, only: str | None = None) -> int:
         LEFT JOIN applied aa ON aa.run_id = u.archived_run
         """
     )
+    freq_columns = freq_joins = ""
+    if only is None:
+        build_frequencies(db, source="dup_base")
+        freq_columns = ", fg.cnt AS g_cnt, ff.cnt AS f_cnt, fg.freq AS g_freq, ff.freq AS f_freq"
+        freq_joins = f"""LEFT JOIN {FREQ} fg ON fg.kind = b.kind AND fg.field = 'g' AND fg.name = b.gp
+        LEFT JOIN {FREQ} ff ON ff.kind = b.kind AND ff.field = 'f' AND ff.name = b.fp"""
     db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {PEOPLE} AS
@@ -215,10 +251,11 @@ def build_people(db: Database, only: str | None = None) -> int:
             FROM links GROUP BY guardian_id
         )
         SELECT b.*, coalesce(s.fam, g.fam, CAST([] AS VARCHAR[])) AS fam,
-               coalesce(s.fam_names, CAST([] AS VARCHAR[])) AS fam_names
+               coalesce(s.fam_names, CAST([] AS VARCHAR[])) AS fam_names {freq_columns}
         FROM dup_base b
         LEFT JOIN of_students s ON s.user_id = b.user_id AND b.kind = 'student'
         LEFT JOIN of_guardians g ON g.user_id = b.user_id AND b.kind = 'guardian'
+        {freq_joins}
         {final}
         """
     )
@@ -392,7 +429,14 @@ def add_student_clusters(db: Database, scored: str) -> None:
 
 
 def with_extra(db: Database, people: str) -> None:
-    """PEOPLE from `people` (which may be PEOPLE), each guardian's family with its EXTRA."""
+    """PEOPLE from `people` (which may be PEOPLE), each guardian's family with its EXTRA (in
+    place when `people` is PEOPLE: only the guardians with an EXTRA change)."""
+    if people == PEOPLE:
+        db.execute(
+            f"""UPDATE {PEOPLE} SET fam = list_distinct(list_concat({PEOPLE}.fam, x.extra))
+                FROM {EXTRA} x WHERE x.user_id = {PEOPLE}.user_id"""
+        )
+        return
     db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE dup_people_next AS

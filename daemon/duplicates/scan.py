@@ -9,9 +9,10 @@ stay. Scanning writes only the candidate table and its own cache: it is not a di
 so it bumps no version and supersedes no plan.
 
 The cache (tables duplicate_scan_*, see migration 0013) holds what a full scan computed: each
-person in comparable form with a hash of the raw columns it came from, their blocking keys, how
-common each name is, every scored pair before the re-key rule picks the best, and the student
-duplicates each guardian's children have. An incremental scan:
+person's kind, status, plain names and the scalars the bounds before scoring read, with a hash
+of the raw columns their comparable form is built from; their blocking keys, how common each
+name is, every scored pair before the re-key rule picks the best, and the student duplicates
+each guardian's children have. An incremental scan:
 
 1. hashes everyone's raw columns (cheap) and rebuilds the people whose hash changed: created,
    updated in a scored field, archived or unarchived, merged, a guardian or school link changed
@@ -46,6 +47,13 @@ _TEMP_TABLES = (
     people.SOURCE,
     people.EXTRA,
     scoring.SCORED,
+    scoring.BOUNDED,
+    scoring.BOUND_PEOPLE,
+    scoring.BOUND_IDS,
+    scoring.NARROW,
+    scoring.MAYBE,
+    f"{scoring.MAYBE}_names",
+    scoring.NAME_PAIRS,
     "dup_nick",
     "dup_nick_parent",
     "dup_base",
@@ -132,9 +140,7 @@ def _format(db: Database) -> str:
 # ------------------------------------------------------------------------------- full scan
 def _full(db: Database, threshold: int, step: Callable[[str], None]) -> dict[str, Any]:
     people.source_hashes(db)
-    n_people = people.build_people(db)
-    people.build_frequencies(db)
-    people.attach_frequencies(db)
+    n_people = people.build_people(db)  # with FREQ and each person's name frequencies
     step("people")
     n_keys = people.build_keys(db)
     step("keys")
@@ -146,11 +152,7 @@ def _full(db: Database, threshold: int, step: Callable[[str], None]) -> dict[str
     # The cache is written before the state that says it is usable (a scan that stops half-way
     # leaves no state: the next scan is full).
     db.execute("DELETE FROM duplicate_scan_state")
-    db.execute(
-        f"CREATE OR REPLACE TABLE {C_PEOPLE} AS "
-        f"SELECT p.* EXCLUDE ({', '.join(people.FREQ_COLUMNS)}), s.src FROM {people.PEOPLE} p "
-        f"JOIN {people.SOURCE} s USING (user_id)"
-    )
+    db.execute(f"CREATE OR REPLACE TABLE {C_PEOPLE} AS {_cached_people_sql()}")
     people.add_student_clusters(db, scoring.SCORED)
     db.execute(f"CREATE OR REPLACE TEMP TABLE dup_students AS SELECT * FROM {scoring.SCORED}")
     scoring.score_pairs(db, "guardian", threshold, best=False)
@@ -177,6 +179,16 @@ def _full(db: Database, threshold: int, step: Callable[[str], None]) -> dict[str
         "changed": n_people,
         **counts,
     }
+
+
+def _cached_people_sql() -> str:
+    """What the cache keeps of each person in PEOPLE: what finds the changed and affected
+    people, whether a pair may be compared, and the scalars the first bounds before scoring read
+    (scoring.NARROW_SCALARS). Not everyone's comparable form, lists and all: writing it took
+    longer than the rest of a full scan, and an incremental scan builds again the few people
+    whose pairs pass those bounds."""
+    return f"""SELECT user_id, kind, status, gp, fp, {scoring.NARROW_SCALARS}, s.src
+               FROM {people.PEOPLE} p JOIN {people.SOURCE} s USING (user_id)"""
 
 
 def _names_sql() -> str:
@@ -227,10 +239,7 @@ def _incremental_store(
 ) -> dict[str, Any]:
     changed = "(SELECT user_id FROM dup_changed)"
     db.execute(f"DELETE FROM {C_PEOPLE} WHERE user_id IN {changed}")
-    db.execute(
-        f"""INSERT INTO {C_PEOPLE} BY NAME
-            SELECT p.*, s.src FROM {people.PEOPLE} p JOIN {people.SOURCE} s USING (user_id)"""
-    )
+    db.execute(f"INSERT INTO {C_PEOPLE} {_cached_people_sql()}")
     db.execute(f"DELETE FROM {C_KEYS} WHERE user_id IN {changed}")
     db.execute(f"INSERT INTO {C_KEYS} SELECT user_id, k, cap FROM {people.KEYS}")
     # blocks a changed person was or is in that became, or stopped being, small enough to pair
@@ -354,17 +363,31 @@ def _rescore(db: Database, kind: str, threshold: int) -> int:
             JOIN kk x ON x.user_id = r.a JOIN kk y ON y.user_id = r.b AND y.k = x.k)
     """
     n_pairs = people.keep_pairs(db, raw, C_PEOPLE, kind)
-    # the people those pairs need, guardians with their children's duplicates
-    db.execute(
-        f"""CREATE OR REPLACE TEMP TABLE dup_people_in AS
-            SELECT * EXCLUDE (src) FROM {C_PEOPLE}
-            WHERE user_id IN (SELECT a FROM {people.PAIRS} UNION SELECT b FROM {people.PAIRS})"""
-    )
-    people.attach_frequencies(db, "dup_people_in")
-    if kind == "guardian":
-        people.with_extra(db, people.PEOPLE)
+    # the first bounds read the cached scalars with today's name frequencies (and a guardian's
+    # children's duplicates); the people of the pairs they let through are built as a full
+    # scan builds them (they are unchanged since it, or rebuilt above), guardians with their
+    # children's duplicates
+    points = scoring.exact_name_points
+    extra = f"LEFT JOIN {people.EXTRA} x ON x.user_id = c.user_id" if kind == "guardian" else ""
+    nfam = "c.nfam + coalesce(len(x.extra), 0)" if kind == "guardian" else "c.nfam"
+    narrow = f"""
+        SELECT c.* EXCLUDE (status, src, nfam), {nfam} AS nfam,
+               {points("fg.freq")} AS gx, {points("ff.freq")} AS fx
+        FROM {C_PEOPLE} c
+        LEFT JOIN {people.FREQ} fg ON fg.kind = c.kind AND fg.field = 'g' AND fg.name = c.gp
+        LEFT JOIN {people.FREQ} ff ON ff.kind = c.kind AND ff.field = 'f' AND ff.name = c.fp
+        {extra}
+        WHERE c.kind = '{kind}'
+          AND c.user_id IN (SELECT a FROM {people.PAIRS} UNION ALL SELECT b FROM {people.PAIRS})"""
+
+    def build(ids: str) -> None:
+        people.build_people(db, only=ids)
+        people.attach_frequencies(db)
+        if kind == "guardian":
+            people.with_extra(db, people.PEOPLE)
+
     if n_pairs:
-        scoring.score_pairs(db, kind, threshold, best=False)
+        scoring.score_pairs(db, kind, threshold, best=False, narrow=narrow, build=build)
     else:  # nothing to compare (the scoring query alone takes a while to plan)
         db.execute(f"CREATE OR REPLACE TEMP TABLE {scoring.SCORED} AS FROM {C_SCORED} LIMIT 0")
     db.execute(

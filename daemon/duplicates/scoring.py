@@ -10,6 +10,8 @@ Tuned on benchmark data built with a different seed from the one reported (docs/
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from daemon.db import Database, sql_ident, sql_literal
 from daemon.duplicates.nicknames import NICK_TABLE
 from daemon.duplicates.people import PAIRS, PEOPLE
@@ -362,14 +364,14 @@ def _names_swapped() -> str:
         AND (a.fp = b.gp OR {_family_close("a.fp", "b.gp")}))"""
 
 
-def _pairs_of_kind(kind: str) -> str:
+def _pairs_of_kind(kind: str, pairs: str = PAIRS, people: str = PEOPLE) -> str:
     """The candidate pairs of one kind (students or guardians), whether their names are swapped."""
     return f"""SELECT x.a, x.b, {_names_swapped()} AS swapped
-              FROM {PAIRS} x JOIN {PEOPLE} a ON a.user_id = x.a JOIN {PEOPLE} b ON b.user_id = x.b
+              FROM {pairs} x JOIN {people} a ON a.user_id = x.a JOIN {people} b ON b.user_id = x.b
               WHERE a.kind = {sql_literal(kind)}"""
 
 
-def _verdicts_sql(kind: str) -> str:
+def _verdicts_sql(kind: str, pairs: str = PAIRS, people: str = PEOPLE) -> str:
     """One row of verdicts per pair. Expensive string comparisons sit behind cheap guards (CASE
     arms and ANDs are evaluated only for the rows that reach them)."""
     verdicts = ",\n            ".join(
@@ -391,9 +393,9 @@ def _verdicts_sql(kind: str) -> str:
             coalesce(n.both_full, false) AND abs(length(a.gp) - length(b.gp)) <= 2
                 AND left(a.gp, 2) = left(b.gp, 2) AS nick_both_full,
             a.g_freq AS a_gfreq, a.f_freq AS a_ffreq
-        FROM ({_pairs_of_kind(kind)}) p
-        JOIN {PEOPLE} a ON a.user_id = p.a
-        JOIN {PEOPLE} b ON b.user_id = p.b
+        FROM ({_pairs_of_kind(kind, pairs, people)}) p
+        JOIN {people} a ON a.user_id = p.a
+        JOIN {people} b ON b.user_id = p.b
         LEFT JOIN {NICK_TABLE} n ON n.a = a.gp AND n.b = b.gp
     """
 
@@ -519,10 +521,16 @@ def keep_best_rekeyed(db: Database, kind: str) -> None:
     )
 
 
-def scored_sql(kind: str, threshold: int = THRESHOLD, all_rows: bool = False) -> str:
-    """The scored pairs of one kind: points, score, evidence, field points. Only those at the
-    threshold or above that the guard allows, or (all_rows, for evaluation) every compared pair
-    with its `guarded` flag."""
+def scored_sql(
+    kind: str,
+    threshold: int = THRESHOLD,
+    all_rows: bool = False,
+    pairs: str = PAIRS,
+    people: str = PEOPLE,
+) -> str:
+    """The scored pairs of one kind (from the tables `pairs` and `people`): points, score,
+    evidence, field points. Only those at the threshold or above that the guard allows, or (all_rows, for
+    evaluation) every compared pair with its `guarded` flag."""
     points = {f: _points_expr(f) for f in FIELDS}
     total = " + ".join(f"fp_{f}" for f in FIELDS)
     evidence = ", ".join(f"{sql_literal(f)}: v.{f}" for f in FIELDS)
@@ -530,7 +538,7 @@ def scored_sql(kind: str, threshold: int = THRESHOLD, all_rows: bool = False) ->
     threshold = int(threshold)
     keep = "true" if all_rows else f"NOT guarded AND {total} >= {threshold}"
     return f"""
-        WITH raw AS MATERIALIZED ({_verdicts_sql(kind)}),
+        WITH raw AS MATERIALIZED ({_verdicts_sql(kind, pairs, people)}),
         v AS (  -- a misspelt given name is close (COMMON_NAME); else twins' look-alike names: a
                 -- close given name by a non-slip letter is different; so are two given names
                 -- related as nicknames (Emily, Emma) of children with different school e-mails
@@ -561,15 +569,302 @@ def scored_sql(kind: str, threshold: int = THRESHOLD, all_rows: bool = False) ->
         """
 
 
+# -- a bound before scoring: most compared pairs cannot reach the threshold ------------------
+BOUNDED = "dup_pairs_bounded"
+NARROW = "dup_narrow"
+MAYBE = "dup_pairs_maybe"
+BOUND_PEOPLE = "dup_people_bounded"  # PEOPLE of the pairs in BOUNDED
+BOUND_IDS = "dup_bound_ids"
+NAME_PAIRS = "dup_name_pairs"
+
+
+def _top(kind: str, field: str, *verdicts: str) -> int:
+    """The most points any of `verdicts` earns for `field` (a verdict not listed counts 0)."""
+    weights = WEIGHTS[kind].get(field, {})
+    return max(int(weights.get(v, 0)) for v in verdicts)
+
+
+# Each person's scalars the first bounds read (of a PEOPLE row; the scan's cache keeps them
+# too): how many schools, userIds and family contacts, the only school, the (at most two)
+# phones, whether a name has several parts or is an initial ('partial' is possible). Strings
+# compared only for equality are hashed: equal values have equal hashes, so a bound read from
+# them is never lower than one read from the values.
+NARROW_SCALARS = """pgp, dob, grade, arrived, left_feed,
+    CASE WHEN email IS NOT NULL THEN hash(email) END AS email,
+    CASE WHEN ident IS NOT NULL THEN hash(ident) END AS ident,
+    CASE WHEN mobile IS NOT NULL THEN hash(mobile) END AS mobile,
+    CASE WHEN len(phones) >= 1 THEN hash(phones[1]) END AS p1,
+    CASE WHEN len(phones) >= 2 THEN hash(phones[2]) END AS p2,
+    coalesce(len(schools), 0) AS ns, CASE WHEN len(schools) = 1 THEN schools[1] END AS s1,
+    len(ids) AS nids, len(fam) AS nfam,
+    len(gt) > 1 OR length(gp) = 1 AS gpart, len(ft) > 1 AS fpart"""
+
+
+def _narrow_sql(kind: str) -> str:
+    """NARROW from PEOPLE: the scalars (lists are slow to carry through a join) and the
+    exact-name points of the given and family names."""
+    return f"""SELECT user_id, kind, gp, fp, {NARROW_SCALARS},
+                      {exact_name_points("g_freq")} AS gx, {exact_name_points("f_freq")} AS fx
+               FROM {PEOPLE} WHERE kind = {sql_literal(kind)}"""
+
+
+def _upper_bound_sql(kind: str, narrow: bool, names: bool | None = None) -> str:
+    """Points a pair of `kind` (people `a`, `b`) can reach at most: each field's points computed
+    from cheap comparisons only (equality, dates, short lists), a field whose verdict needs the
+    string comparisons (a close, swapped or nickname name, a guardian's name) bounded by the most
+    its verdicts can earn. Never below the points scored_sql gives: see _points_expr and the
+    verdicts, including the rules that turn one verdict into another (a misspelt name is close,
+    a twin's look-alike name differs). `narrow`: from NARROW's scalars only (a looser bound
+    where a list decides: several schools, userIds, a guardian's children). `names`: two
+    different names from their comparison in NAME_PAIRS (`ng`, `nf`; the default: not narrow),
+    else from the most any comparison gives."""
+    names = not narrow if names is None else names
+    s = kind == "student"
+    every = VERDICTS
+
+    def name(letter: str, field: str) -> str:
+        col = f"{letter}p"
+        same = f"a.{col} = b.{col}"
+        if letter == "g":
+            same += " OR a.pgp = b.gp OR a.gp = b.pgp"
+        missing = _top(kind, field, "missing")
+        if s and field == "given_name":
+            missing = max(missing, MISSING_GIVEN_TWINLIKE)
+        others = str(_top(kind, field, *(v for v in every if v not in ("exact", "missing"))))
+        if names:  # from the two names' comparison (NAME_PAIRS) and what the rows say
+            swap = """a.gp <> b.gp AND left(a.gp, 1) = left(b.fp, 1)
+                      AND left(a.fp, 1) = left(b.gp, 1)"""
+            if narrow:  # see _narrow_sql
+                part = f"a.{letter}part OR b.{letter}part"
+            else:
+                part = f"len(a.{letter}t) > 1 OR len(b.{letter}t) > 1"
+                if letter == "g":
+                    part += " OR length(a.gp) = 1 OR length(b.gp) = 1"
+            others = f"""greatest(coalesce(n{letter}.best, {others}),
+                CASE WHEN {swap} THEN {_top(kind, field, "swapped")} ELSE -1000 END,
+                CASE WHEN {part} THEN {_top(kind, field, "partial")} ELSE -1000 END)"""
+        points = f"a.{letter}x" if narrow else exact_name_points(f"a.{letter}_freq")
+        return f"""CASE WHEN a.{col} IS NULL OR b.{col} IS NULL THEN {missing}
+                     WHEN {same} THEN {points}
+                     ELSE {others} END"""
+
+    def same_value(field: str, col: str, differ: int | None = None) -> str:
+        worst = _top(kind, field, "differ") if differ is None else differ
+        return f"""CASE WHEN a.{col} IS NULL OR b.{col} IS NULL THEN {_top(kind, field, "missing")}
+                     WHEN a.{col} = b.{col} THEN {_top(kind, field, "exact")} ELSE {worst} END"""
+
+    def lists(field: str, col: str, agree: str, differ: str, count: str | None = None) -> str:
+        if narrow:  # only whether both have one: either verdict
+            return f"""CASE WHEN a.{count} = 0 OR b.{count} = 0 THEN {_top(kind, field, "missing")}
+                         ELSE {_top(kind, field, agree, differ)} END"""
+        return f"""CASE WHEN coalesce(len(a.{col}), 0) = 0 OR coalesce(len(b.{col}), 0) = 0
+                          THEN {_top(kind, field, "missing")}
+                     WHEN list_has_any(a.{col}, b.{col}) THEN {_top(kind, field, agree)}
+                     ELSE {_top(kind, field, differ)} END"""
+
+    def phones() -> str:
+        """A phone in common (phones holds at most two: the mobile, then the home number)."""
+        if narrow:
+            return """(a.p1 = b.p1 OR a.p1 = b.p2 OR a.p2 = b.p1 OR a.p2 = b.p2)"""
+        return "list_has_any(a.phones, b.phones)"
+
+    def phone() -> str:
+        empty = (
+            "a.p1 IS NULL OR b.p1 IS NULL" if narrow else "len(a.phones) = 0 OR len(b.phones) = 0"
+        )
+        mobile = (
+            f"WHEN a.mobile = b.mobile THEN {_top(kind, 'phone', 'exact', 'partial')}" if s else ""
+        )
+        shared = _top(kind, "phone", "partial" if s else "exact")
+        return f"""CASE WHEN {empty} THEN {_top(kind, "phone", "missing")} {mobile}
+                     WHEN {phones()} THEN {shared}
+                     ELSE {_top(kind, "phone", "differ")} END"""
+
+    if narrow:
+        school = f"""CASE WHEN a.ns = 0 OR b.ns = 0 THEN {_top(kind, "school", "missing")}
+                       WHEN a.ns = 1 AND b.ns = 1 AND a.s1 <> b.s1 THEN {_top(kind, "school", "differ")}
+                       ELSE {_top(kind, "school", "exact", "differ")} END"""
+    else:
+        school = lists("school", "schools", "exact", "differ")
+    terms = [name("g", "given_name"), name("f", "family_name"), same_value("email", "email")]
+    if s:
+        d_year, d_month, d_day = "year(a.dob) = year(b.dob)", "month(a.dob)", "day(a.dob)"
+        terms += [
+            f"""CASE WHEN a.dob IS NULL OR b.dob IS NULL THEN {_top(kind, "birth_date", "missing")}
+                 WHEN a.dob = b.dob THEN {_top(kind, "birth_date", "exact")}
+                 WHEN {d_year} AND {d_month} = day(b.dob) AND {d_day} = month(b.dob)
+                     THEN {_top(kind, "birth_date", "day_month_swapped")}
+                 WHEN {d_year} OR ({d_month} = month(b.dob) AND {d_day} = day(b.dob))
+                     THEN {_top(kind, "birth_date", "partial", "inconsistent", "differ")}
+                 WHEN abs(a.grade - b.grade) <= 1 AND abs(date_diff('day', a.dob, b.dob)) > 730
+                     THEN {_top(kind, "birth_date", "inconsistent")}
+                 ELSE {_top(kind, "birth_date", "differ")} END""",
+            f"""CASE WHEN a.grade IS NULL OR b.grade IS NULL THEN {_top(kind, "grade", "missing")}
+                 WHEN a.grade = b.grade THEN {_top(kind, "grade", "exact")}
+                 WHEN abs(a.grade - b.grade) = 1 THEN {_top(kind, "grade", "partial")}
+                 ELSE {_top(kind, "grade", "differ")} END""",
+            school,
+            same_value(
+                "student_number",
+                "ident",
+                max(_top(kind, "student_number", "differ"), NUMBER_DIFFER_ELSEWHERE),
+            ),
+            phone(),
+            str(_top(kind, "guardians", "exact", "partial", "differ", "missing"))
+            if narrow
+            else f"""CASE WHEN list_has_any(a.fam, b.fam) THEN {_top(kind, "guardians", "exact")}
+                 WHEN list_has_any(a.fam_names, b.fam_names) THEN {_top(kind, "guardians", "partial")}
+                 WHEN len(a.fam) = 0 OR len(b.fam) = 0 THEN {_top(kind, "guardians", "missing")}
+                 ELSE {_top(kind, "guardians", "differ")} END""",
+            lists("user_ids", "ids", "exact", "differ", count="nids"),
+            f"""CASE {_lifecycle_verdict()} {
+                " ".join(
+                    f"WHEN {sql_literal(v)} THEN {_top(kind, 'lifecycle', v)}"
+                    for v in ("handover", "coexist", "apart", "missing")
+                )
+            } END""",
+        ]
+    else:
+        terms += [phone(), lists("students", "fam", "exact", "differ", count="nfam")]
+    return "(" + "\n + ".join(terms) + ")"
+
+
+def _may_corroborate_sql(kind: str, narrow: bool) -> str:
+    """False when the pair cannot pass _corroborated whatever the string comparisons say.
+    `narrow`: from NARROW's scalars (whether both have userIds, schools, family contacts)."""
+    both = "(a.{n} > 0 AND b.{n} > 0)"
+    if narrow:
+        phones = "(a.p1 = b.p1 OR a.p1 = b.p2 OR a.p2 = b.p1 OR a.p2 = b.p2)"
+        ids, fam = both.format(n="nids"), both.format(n="nfam")
+        school = f"({both.format(n='ns')} AND NOT (a.ns = 1 AND b.ns = 1 AND a.s1 <> b.s1))"
+    else:
+        phones = "list_has_any(a.phones, b.phones)"
+        ids, fam = "list_has_any(a.ids, b.ids)", "list_has_any(a.fam, b.fam)"
+        school = "list_has_any(a.schools, b.schools)"
+    if kind == "student":  # a guardian in common: both have guardians
+        guardians = both.format(n="nfam") if narrow else "(len(a.fam) > 0 AND len(b.fam) > 0)"
+        return f"""(a.dob = b.dob OR year(a.dob) = year(b.dob)
+                   OR (month(a.dob) = month(b.dob) AND day(a.dob) = day(b.dob))
+                   OR a.ident = b.ident OR a.email = b.email OR {ids} OR {phones}
+                   OR {guardians} OR {school}
+                   OR a.left_feed IS NOT NULL OR b.left_feed IS NOT NULL)"""
+    return f"""(a.email = b.email OR {phones} OR {fam})"""
+
+
+def _name_pairs_sql(kind: str) -> str:
+    """NAME_PAIRS: for each two different given names (field 'g') and family names ('f') of the
+    pairs in MAYBE, the most points their comparison can earn, swapped and partial names aside
+    (those depend on the rest of the rows): a nickname, close, misspelt (see scored_sql), one
+    letter apart, or different. The string comparisons run once per two names, not per pair."""
+
+    def best(*arms: tuple[str, str]) -> str:
+        return (
+            "greatest("
+            + ", ".join(f"CASE WHEN {cond} THEN {pts} ELSE -1000 END" for cond, pts in arms)
+            + ")"
+        )
+
+    def top(field: str, verdict: str) -> int:
+        return _top(kind, field, verdict)
+
+    misspelt = "least(length(x), length(y)) >= 4 AND levenshtein(x, y) <= 2"
+    given = best(
+        ("true", top("given_name", "differ")),
+        (
+            f"EXISTS (SELECT 1 FROM {NICK_TABLE} n WHERE n.a = x AND n.b = y)",
+            top("given_name", "nickname"),
+        ),
+        (_given_close("x", "y"), top("given_name", "close")),
+        (misspelt, top("given_name", "close")),
+        (_one_letter("x", "y"), top("given_name", "one_letter")),
+    )
+    family = best(
+        ("true", top("family_name", "differ")),
+        (_family_close("x", "y"), top("family_name", "close")),
+        (misspelt if kind == "student" else "false", top("family_name", "close")),
+    )
+    return f"""SELECT 'g' AS field, x, y, {given} AS best
+               FROM (SELECT DISTINCT ga AS x, gb AS y FROM {MAYBE} WHERE ga <> gb)
+               UNION ALL
+               SELECT 'f', x, y, {family}
+               FROM (SELECT DISTINCT fa AS x, fb AS y FROM {MAYBE} WHERE fa <> fb)"""
+
+
+def bound_pairs(
+    db: Database,
+    kind: str,
+    threshold: int = THRESHOLD,
+    narrow: str | None = None,
+    build: Callable[[str], None] | None = None,
+) -> int:
+    """BOUNDED: the pairs of PAIRS of one kind that may reach `threshold` and pass the
+    corroboration rule, so that the full scoring runs on these few (most pairs of a block share
+    a name and nothing else) with the same result as on all of PAIRS. Three bounds, each at most
+    the points scoring gives, each on the pairs the one before let through: from each person's
+    scalars (MAYBE), with the names' comparisons (NAME_PAIRS), then with the lists.
+
+    `narrow`: a query for NARROW (the columns of _narrow_sql) when PEOPLE does not hold everyone
+    yet; then `build(table)` builds PEOPLE for the user_ids in `table`, the people of the pairs
+    the first two bounds let through (an incremental scan)."""
+    t = int(threshold)
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {NARROW} AS {narrow or _narrow_sql(kind)}")
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {MAYBE} AS
+            SELECT x.a, x.b, a.gp AS ga, b.gp AS gb, a.fp AS fa, b.fp AS fb FROM {PAIRS} x
+            JOIN {NARROW} a ON a.user_id = x.a JOIN {NARROW} b ON b.user_id = x.b
+            WHERE {_may_corroborate_sql(kind, True)} AND {_upper_bound_sql(kind, True, False)} >= {t}"""
+    )
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {NAME_PAIRS} AS {_name_pairs_sql(kind)}")
+    names = f"""LEFT JOIN {NAME_PAIRS} ng ON ng.field = 'g' AND ng.x = x.ga AND ng.y = x.gb
+                LEFT JOIN {NAME_PAIRS} nf ON nf.field = 'f' AND nf.x = x.fa AND nf.y = x.fb"""
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {MAYBE}_names AS
+            SELECT x.* FROM {MAYBE} x
+            JOIN {NARROW} a ON a.user_id = x.a JOIN {NARROW} b ON b.user_id = x.b
+            {names}
+            WHERE {_upper_bound_sql(kind, True, True)} >= {t}"""
+    )
+    # the people of those pairs, for the last bound and the scoring (not everyone's lists)
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {BOUND_IDS} AS
+            SELECT a AS user_id FROM {MAYBE}_names UNION SELECT b FROM {MAYBE}_names"""
+    )
+    if build is not None:
+        build(BOUND_IDS)
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {BOUND_PEOPLE} AS
+            SELECT * FROM {PEOPLE} WHERE user_id IN (SELECT user_id FROM {BOUND_IDS})"""
+    )
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {BOUNDED} AS
+            SELECT x.a, x.b FROM {MAYBE}_names x
+            JOIN {BOUND_PEOPLE} a ON a.user_id = x.a JOIN {BOUND_PEOPLE} b ON b.user_id = x.b
+            {names}
+            WHERE {_may_corroborate_sql(kind, False)} AND {_upper_bound_sql(kind, False)} >= {t}"""
+    )
+    for table in (NARROW, MAYBE, f"{MAYBE}_names", NAME_PAIRS, BOUND_IDS):
+        db.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    return int(db.one(f"SELECT count(*) FROM {BOUNDED}"))
+
+
 def score_pairs(
-    db: Database, kind: str, threshold: int = THRESHOLD, append: bool = False, best: bool = True
+    db: Database,
+    kind: str,
+    threshold: int = THRESHOLD,
+    append: bool = False,
+    best: bool = True,
+    narrow: str | None = None,
+    build: Callable[[str], None] | None = None,
 ) -> int:
     """Score the pairs of one kind; keep those at the threshold or above that the guard allows
     (the first call creates the scored table, later ones append to it). `best`: then keep only
     the best re-keyed pairs (keep_best_rekeyed); a caller that first saves every scored pair
     calls that itself."""
     target = f"INSERT INTO {SCORED}" if append else f"CREATE OR REPLACE TEMP TABLE {SCORED} AS"
-    db.execute(f"{target} {scored_sql(kind, threshold)}")
+    bound_pairs(db, kind, threshold, narrow, build)
+    db.execute(f"{target} {scored_sql(kind, threshold, pairs=BOUNDED, people=BOUND_PEOPLE)}")
+    db.execute(f"DROP TABLE IF EXISTS temp.{BOUNDED}")
+    db.execute(f"DROP TABLE IF EXISTS temp.{BOUND_PEOPLE}")
     if best:
         keep_best_rekeyed(db, kind)
     return int(db.one(f"SELECT count(*) FROM {SCORED} WHERE kind = ?", [kind]))

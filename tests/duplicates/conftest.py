@@ -4,6 +4,7 @@ look-alikes."""
 from __future__ import annotations
 
 import copy
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ DIRECTORY_TABLES = (
 
 
 @pytest.fixture
-def engine(db_path: Path) -> Iterator[Engine]:
+def engine(db_path: Path, empty_template: Path) -> Iterator[Engine]:
+    shutil.copyfile(empty_template, db_path)  # a new database (tests/conftest.py)
     db = Database(db_path)
     try:
         yield Engine(db, "tester")

@@ -13,6 +13,7 @@ docs/file-formats.md summarises this table; a test keeps the two in step.
 from __future__ import annotations
 
 import os
+import shutil
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -637,7 +638,10 @@ assert len(KINDS_BY_ID) == len(KINDS), "kind ids are unique"
 
 
 @pytest.fixture
-def db(tmp_path):
+def db(tmp_path, empty_template):
+    shutil.copyfile(
+        empty_template, tmp_path / "roster.duckdb"
+    )  # a new database (tests/conftest.py)
     database = Database(tmp_path / "roster.duckdb")
     try:
         yield database

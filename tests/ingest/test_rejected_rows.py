@@ -5,6 +5,8 @@ could be read reliably; when the row's key cannot be read, the file is refused i
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from daemon.db import Database
@@ -12,7 +14,10 @@ from tests.ingest.reading import ingest_folder, line_text, rewrite_line
 
 
 @pytest.fixture
-def db(tmp_path):
+def db(tmp_path, empty_template):
+    shutil.copyfile(
+        empty_template, tmp_path / "roster.duckdb"
+    )  # a new database (tests/conftest.py)
     database = Database(tmp_path / "roster.duckdb")
     try:
         yield database

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -85,12 +86,25 @@ def _apply_in_child(path: Path, run_id: int, crash_at: str | None) -> subprocess
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> tuple:
+def prepared(tmp_path_factory) -> tuple[Path, int]:
+    """(a database `_prepare` left, day two's run): built once, each test kills on a copy."""
+    root = tmp_path_factory.mktemp("prepared")
+    return root / "roster.duckdb", _prepare(root / "roster.duckdb", root / "drops")
+
+
+def _copy_of(prepared: tuple[Path, int], path: Path) -> int:
+    """This test's own copy of the prepared database; returns the planned run."""
+    shutil.copyfile(prepared[0], path)
+    return prepared[1]
+
+
+@pytest.fixture(scope="module")
+def reference(prepared, tmp_path_factory) -> tuple:
     """The directory after an apply that was not interrupted."""
-    root = tmp_path_factory.mktemp("reference")
-    run_id = _prepare(root / "ref.duckdb", root / "drops")
-    assert _apply_in_child(root / "ref.duckdb", run_id, None).returncode == 0
-    db = Database(root / "ref.duckdb")
+    path = tmp_path_factory.mktemp("reference") / "ref.duckdb"
+    run_id = _copy_of(prepared, path)
+    assert _apply_in_child(path, run_id, None).returncode == 0
+    db = Database(path)
     try:
         return directory_fingerprint(db)
     finally:
@@ -98,9 +112,9 @@ def reference(tmp_path_factory) -> tuple:
 
 
 @pytest.mark.parametrize("crash_at", CRASH_POINTS)
-def test_kill_during_apply_leaves_the_directory_intact(tmp_path, crash_at, reference):
+def test_kill_during_apply_leaves_the_directory_intact(tmp_path, crash_at, prepared, reference):
     path = tmp_path / "roster.duckdb"
-    run_id = _prepare(path, tmp_path / "drops")
+    run_id = _copy_of(prepared, path)
     db = Database(path)
     before = directory_fingerprint(db)
     db.close()
@@ -124,9 +138,9 @@ def test_kill_during_apply_leaves_the_directory_intact(tmp_path, crash_at, refer
         db.close()
 
 
-def test_kill_right_after_the_commit_leaves_the_run_fully_applied(tmp_path, reference):
+def test_kill_right_after_the_commit_leaves_the_run_fully_applied(tmp_path, prepared, reference):
     path = tmp_path / "roster.duckdb"
-    run_id = _prepare(path, tmp_path / "drops")
+    run_id = _copy_of(prepared, path)
 
     killed = _apply_in_child(path, run_id, "after_commit")
     assert killed.returncode == -signal.SIGKILL, killed.stderr
