@@ -223,10 +223,12 @@ def _role_and_orgs(ctx: PlanContext) -> tuple[str, str, str]:
 
 
 def _roles_file_join(ctx: PlanContext) -> str:
-    """roles.csv (1.2): a user's primary role first, and every org it has a role in."""
+    """roles.csv (1.2): a user's primary role (else the first listed), and every org it has a
+    role in. Ties go to the earlier line, so the same file always gives the same role."""
     return f"""LEFT JOIN (
             SELECT userSourcedId AS sis_id,
-                   arg_min(lower(role), CASE lower(roleType) WHEN 'primary' THEN 0 ELSE 1 END) AS role,
+                   arg_min(lower(role), [CASE lower(roleType) WHEN 'primary' THEN 0 ELSE 1 END, _line])
+                       AS role,
                    string_agg(DISTINCT orgSourcedId, ',') AS orgs
             FROM {ctx.good("roles")} GROUP BY ALL) r ON r.sis_id = u.sourcedId"""
 
@@ -475,10 +477,10 @@ def _claims(ctx: PlanContext, key_type: str, match_key: str) -> str:
 
 def _keepers() -> str:
     """A record claimed by several rows goes to one: a direct match before a match through a
-    merged record, then the first line."""
+    merged record, then the first line (then the file's name: the same input, the same keeper)."""
     return """
             SELECT _target_id, arg_min(_file || ':' || _line,
-                                       CAST(via_tombstone AS INT) * 10000000000 + _line) AS keeper
+                                       {'tombstone': via_tombstone, 'line': _line, 'file': _file}) AS keeper
             FROM claims
             WHERE _target_id IN (SELECT _target_id FROM claims GROUP BY _target_id HAVING count(*) > 1)
             GROUP BY _target_id"""
