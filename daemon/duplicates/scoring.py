@@ -757,7 +757,7 @@ def _name_pairs_sql(kind: str) -> str:
     (those depend on the rest of the rows): a nickname, close, misspelt (see scored_sql), one
     letter apart, or different. The string comparisons run once per two names, not per pair."""
 
-    def best(*arms: tuple[str, str]) -> str:
+    def best(*arms: tuple[str, int | str]) -> str:
         return (
             "greatest("
             + ", ".join(f"CASE WHEN {cond} THEN {pts} ELSE -1000 END" for cond, pts in arms)
