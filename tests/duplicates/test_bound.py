@@ -32,14 +32,19 @@ def _scored(db: Database, kind: str, threshold: int, bounded: bool) -> set[tuple
     )
 
 
-def _both_ways(db: Database, threshold: int) -> dict[str, tuple[set, set]]:
-    """Students then guardians (with their children's duplicates), scored with and without
-    the bound."""
+def _compared_pairs(db: Database) -> int:
+    """The scan's steps up to its compared pairs (their number), as `duplicates scan` runs them."""
     load_nicknames(db)
     people.source_hashes(db)
     people.build_people(db)
     people.build_keys(db)
-    people.build_pairs(db)
+    return people.build_pairs(db)
+
+
+def _both_ways(db: Database, threshold: int) -> dict[str, tuple[set, set]]:
+    """Students then guardians (with their children's duplicates), scored with and without
+    the bound."""
+    _compared_pairs(db)
     students = (_scored(db, "student", threshold, False), _scored(db, "student", threshold, True))
     people.add_student_clusters(db, scoring.SCORED)
     guardians = (
@@ -73,11 +78,7 @@ def test_the_bound_lets_through_few_of_the_compared_pairs(district, tmp_path):
     path = tmp_path / "directory.duckdb"
     path.write_bytes(district.read_bytes())
     with Database(path) as db:
-        load_nicknames(db)
-        people.source_hashes(db)
-        people.build_people(db)
-        people.build_keys(db)
-        compared = people.build_pairs(db)
+        compared = _compared_pairs(db)
         kept = scoring.bound_pairs(db, "student") + scoring.bound_pairs(db, "guardian")
         assert kept < compared / 4
 
@@ -88,11 +89,7 @@ def test_every_pair_the_guard_allows_passes_the_bound_at_its_own_points(district
     path = tmp_path / "directory.duckdb"
     path.write_bytes(district.read_bytes())
     with Database(path) as db:
-        load_nicknames(db)
-        people.source_hashes(db)
-        people.build_people(db)
-        people.build_keys(db)
-        people.build_pairs(db)
+        _compared_pairs(db)
         for kind in ("student", "guardian"):
             if kind == "guardian":
                 scoring.score_pairs(db, "student", best=False)
