@@ -16,14 +16,14 @@ DIRECTORY_TABLES = (
 
 
 def directory_fingerprint(db: Database) -> tuple:
-    """Row count and content hash per table (timestamps left out: two applies differ there),
-    then the directory version."""
-    parts: list = [
-        db.one(
-            "SELECT count(*) || ':' || coalesce(sum(hash(COLUMNS(lambda c: c NOT LIKE '%_at'))), 0) "
-            f"FROM {table}"
+    """Row count and a hash of every row's values per table (timestamps, the `*_at` columns, left
+    out: two applies differ there), then the directory version. Rows are hashed whole, so two
+    tables holding the same values in other rows (ids swapped between records) differ."""
+    parts: list = []
+    for table in DIRECTORY_TABLES:
+        values = ", ".join(c for c in db.columns(table) if not c.endswith("_at"))
+        parts.append(
+            db.one(f"SELECT count(*) || ':' || coalesce(sum(hash({values})), 0) FROM {table}")
         )
-        for table in DIRECTORY_TABLES
-    ]
     parts.append(db.directory_version())
     return tuple(parts)
