@@ -74,14 +74,19 @@ def empty_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def engine(db_path: Path, empty_template: Path) -> Iterator[Engine]:
-    """An engine on this test's own new database (a copy of the migrated empty one)."""
+def new_database(db_path: Path, empty_template: Path) -> Iterator[Database]:
+    """This test's own new database at db_path (a copy of the migrated empty one), open."""
     shutil.copyfile(empty_template, db_path)
     db = Database(db_path)
     try:
-        yield Engine(db, "tester")
+        yield db
     finally:
         db.close()
+
+
+@pytest.fixture
+def engine(new_database: Database) -> Engine:
+    return Engine(new_database, "tester")
 
 
 @pytest.fixture

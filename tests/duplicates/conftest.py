@@ -4,15 +4,12 @@ look-alikes."""
 from __future__ import annotations
 
 import copy
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from daemon.db import Database
-from daemon.service.engine import Engine
 from tests.conftest import Sync
 from tests.district import TinyDistrict
 
@@ -25,16 +22,6 @@ DIRECTORY_TABLES = (
     "guardian_links",
     "student_attributes",
 )
-
-
-@pytest.fixture
-def engine(db_path: Path, empty_template: Path) -> Iterator[Engine]:
-    shutil.copyfile(empty_template, db_path)  # a new database (tests/conftest.py)
-    db = Database(db_path)
-    try:
-        yield Engine(db, "tester")
-    finally:
-        db.close()
 
 
 def add_student_like(tiny: TinyDistrict, sid: str, new_sid: str, **changes: str) -> dict[str, str]:

@@ -13,7 +13,6 @@ docs/file-formats.md summarises this table; a test keeps the two in step.
 from __future__ import annotations
 
 import os
-import shutil
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from daemon.db import Database
 from tests.ingest.reading import Ingested, ingest_folder, line_text, rewrite_line
 
 REFUSED, KEPT, WARNING, ACCEPTED = "refused", "kept", "warning", "accepted"
@@ -638,15 +636,8 @@ assert len(KINDS_BY_ID) == len(KINDS), "kind ids are unique"
 
 
 @pytest.fixture
-def db(tmp_path, empty_template):
-    shutil.copyfile(
-        empty_template, tmp_path / "roster.duckdb"
-    )  # a new database (tests/conftest.py)
-    database = Database(tmp_path / "roster.duckdb")
-    try:
-        yield database
-    finally:
-        database.close()
+def db(new_database):
+    return new_database
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=[k.id for k in KINDS])

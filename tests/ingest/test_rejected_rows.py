@@ -9,20 +9,12 @@ import shutil
 
 import pytest
 
-from daemon.db import Database
 from tests.ingest.reading import ingest_folder, line_text, rewrite_line
 
 
 @pytest.fixture
-def db(tmp_path, empty_template):
-    shutil.copyfile(
-        empty_template, tmp_path / "roster.duckdb"
-    )  # a new database (tests/conftest.py)
-    database = Database(tmp_path / "roster.duckdb")
-    try:
-        yield database
-    finally:
-        database.close()
+def db(new_database):
+    return new_database
 
 
 @pytest.fixture
@@ -174,7 +166,6 @@ def test_a_row_too_short_to_place_its_key_refuses_the_file(db, folder, tmp_path)
 
 
 def test_roles_rows_must_name_their_user(db, sample, tmp_path):
-    import shutil
 
     drop = tmp_path / "drop12"
     shutil.copytree(sample / "oneroster12", drop)
