@@ -122,7 +122,7 @@ def _run_from_row(row: dict[str, Any]) -> Run:
         settings=json.loads(row["settings_json"] or "{}"),
         timings=json.loads(row["timings_json"] or "{}"),
         files=[RunFile(**f) for f in row["files"]],
-        withheld={k: int(n) for k, n in summary.get("withheld", {}).items() if n},
+        withheld=_in_kind_order(summary.get("withheld", {})),
         withheld_why=row.get("withheld_why"),
         withheld_decision=row.get("withheld_decision"),
         withheld_decided_by=row.get("withheld_decided_by"),
@@ -134,6 +134,12 @@ def _run_from_row(row: dict[str, Any]) -> Run:
         source_name=row.get("source_name"),
         fetch=json.loads(row["fetch_json"]) if row.get("fetch_json") else None,
     )
+
+
+def _in_kind_order(counts: dict[str, Any]) -> dict[str, int]:
+    """Counts per kind in the one order every screen lists kinds in (a stored summary's key
+    order is whatever the database grouped them in)."""
+    return {kind: int(counts[kind]) for kind in CHANGE_KINDS if counts.get(kind)}
 
 
 def change_page(

@@ -54,12 +54,12 @@ def withhold_archives(db: Database, run_id: int, schema: str) -> dict[str, int]:
     db.execute("DELETE FROM changes WHERE run_id = ? AND op = 'archive'", [run_id])
     for table in kinds.TABLES:
         db.execute(f"DELETE FROM {schema}.plan_{table.name} WHERE op = 'archive'")
-    return {
-        kind: int(n)
-        for kind, n in db.rows(
+    counted = dict(
+        db.rows(
             "SELECT kind, count(*) FROM withheld_archives WHERE run_id = ? GROUP BY kind", [run_id]
         )
-    }
+    )
+    return {kind: int(counted[kind]) for kind in kinds.CHANGE_KINDS if kind in counted}
 
 
 def withheld_page(db: Database, run_id: int, offset: int = 0, limit: int = 100) -> Page:
@@ -112,7 +112,7 @@ def decide_withheld(
             dict(
                 db.rows(
                     "SELECT outcome_note, count(*) FROM withheld_archives "
-                    "WHERE run_id = ? AND outcome = 'kept' GROUP BY ALL",
+                    "WHERE run_id = ? AND outcome = 'kept' GROUP BY ALL ORDER BY ALL",
                     [run_id],
                 )
             )
@@ -183,7 +183,8 @@ def _approve(db: Database, run_id: int, applied_at: Any) -> dict[str, int]:
     return {
         outcome: int(n)
         for outcome, n in db.rows(
-            "SELECT outcome, count(*) FROM withheld_archives WHERE run_id = ? GROUP BY outcome",
+            "SELECT outcome, count(*) FROM withheld_archives WHERE run_id = ? "
+            "GROUP BY outcome ORDER BY outcome",
             [run_id],
         )
     }
