@@ -222,7 +222,8 @@ _PROFILE = bool(os.environ.get("ROSTER_SYNC_PROFILE"))
 def _profile(sql: str, seconds: float) -> None:
     """ROSTER_SYNC_PROFILE=1 prints slow statements to stderr (for benchmarks, not production)."""
     if seconds >= float(os.environ.get("ROSTER_SYNC_PROFILE_MIN", "0.05")):
-        first = " ".join(sql.split())[:150]
+        # ROSTER_SYNC_PROFILE_FULL=1: the whole statement, to EXPLAIN ANALYZE it by hand.
+        first = " ".join(sql.split())[: None if os.environ.get("ROSTER_SYNC_PROFILE_FULL") else 150]
         print(f"[{seconds:7.3f}s] {first}", file=sys.stderr)
 
 

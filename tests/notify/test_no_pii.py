@@ -4,8 +4,10 @@ district's people, from the directory and from the drops themselves."""
 
 from __future__ import annotations
 
+import copy
 import csv
 import re
+from email.message import Message
 from pathlib import Path
 
 from daemon.db import Database
@@ -52,6 +54,14 @@ def leaks(details: set[str], text: str) -> list[str]:
     )  # fmt: skip
 
 
+def _as_mailed(message: Message) -> str:
+    """The whole mail but its Date header, which names the weekday: "Thu" is also a given
+    name in the sample district, so the scan failed on Thursdays."""
+    undated = copy.copy(message)
+    del undated["Date"]
+    return undated.as_string()
+
+
 def test_the_scan_would_catch_a_name_an_id_or_an_email(story) -> None:
     details = known_details(story.database)
     assert len(details) > 1000
@@ -67,7 +77,7 @@ def test_no_message_names_anyone(story) -> None:
         kinds = {k for (k,) in db.rows("SELECT DISTINCT kind FROM notify_events")}
     finally:
         db.close()
-    sent = [m.message.as_string() for m in story.mails] + [h.body.decode() for h in story.hooks]
+    sent = [_as_mailed(m.message) for m in story.mails] + [h.body.decode() for h in story.hooks]
     texts = stored + sent
     assert kinds == set(EVENTS) and len(sent) == 2 * len(stored)  # every kind, mailed and posted
     assert leaks(known_details(story.database), "\n".join(texts)) == []
