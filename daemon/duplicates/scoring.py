@@ -173,13 +173,8 @@ def _sounds_alike(x: str, y: str) -> str:
 def _given_close(x: str, y: str) -> str:
     """Typo-close given names, stricter than family names because twins' names are often alike:
     one transposition, one edit in a name of five letters or more that keeps its first letter,
-    a neighbouring-key slip in a four-letter name that keeps its first letter, two such slips in
-    a longer one (see _two_slips), a K/C spelling (Katherine, Catherine), two spellings of one
-    sound (see _sounds_alike), or Jaro-Winkler >= 0.95 between long names. Never two
+    a neighbouring-key slip in a four-letter name that keeps its first letter, a K/C spelling (Katherine, Catherine), or Jaro-Winkler >= 0.95 between long names. Never two
     gendered forms of one name (Daniel/Daniela, Julian/Julia, Francisco/Francisca)."""
-    gendered = f"""(regexp_replace({x}, '[aeiouy]+$', '') = regexp_replace({y}, '[aeiouy]+$', '')
-        OR {x} = {y} || 'n' OR {y} = {x} || 'n'
-        OR [least({x}, {y}), greatest({x}, {y})] IN ({_distinct_name_pairs()}))"""
     return f"""(abs(length({x}) - length({y})) <= 2 AND (
         {_transposed(x, y)}
         OR (least(length({x}), length({y})) >= 5 AND left({x}, 1) = left({y}, 1)
@@ -187,11 +182,24 @@ def _given_close(x: str, y: str) -> str:
         OR (length({x}) = 4 AND left({x}, 1) = left({y}, 1) AND {_slip(x, y)})
         OR (least(length({x}), length({y})) >= 4 AND substr({x}, 2) = substr({y}, 2)
             AND left({x}, 1) IN ('c', 'k') AND left({y}, 1) IN ('c', 'k'))
-        OR {_sounds_alike(x, y)}
-        OR {_two_slips(x, y)}
         OR (least(length({x}), length({y})) >= 7 AND jaro_winkler_similarity({x}, {y}) >= 0.95
             AND levenshtein({x}, {y}) <= 2))
-        AND NOT {gendered})"""
+        AND NOT {_gendered(x, y)})"""
+
+
+def _gendered(x: str, y: str) -> str:
+    """Two gendered forms of one name (Daniel/Daniela, Julian/Julia, Francisco/Francisca)."""
+    return f"""(regexp_replace({x}, '[aeiouy]+$', '') = regexp_replace({y}, '[aeiouy]+$', '')
+        OR {x} = {y} || 'n' OR {y} = {x} || 'n'
+        OR [least({x}, {y}), greatest({x}, {y})] IN ({_distinct_name_pairs()}))"""
+
+
+def _misspelt_given(x: str, y: str) -> str:
+    """A given name spelled by ear (see _sounds_alike) or with two slips of the finger (see
+    _two_slips), never two gendered forms: a misspelling, not another name (scored_sql trusts it
+    only when the records' school e-mails do not differ)."""
+    return f"""(abs(length({x}) - length({y})) <= 2
+        AND ({_sounds_alike(x, y)} OR {_two_slips(x, y)}) AND NOT {_gendered(x, y)})"""
 
 
 def _one_letter(x: str, y: str) -> str:
@@ -222,10 +230,12 @@ def _two_slips(x: str, y: str) -> str:
     """Two letters each replaced by the one on a neighbouring key (Kenzie/Kebzir) in a name of
     six letters or more that keeps its first letter: two slips of the finger. A neighbouring key
     is rarely a letter that makes another name, so twins' names are not two slips apart."""
-    return f"""(length({x}) = length({y}) AND length({x}) >= 6 AND left({x}, 1) = left({y}, 1)
-        AND hamming({x}, {y}) = 2
-        AND list_bool_and(list_transform(range(1, length({x}) + 1), lambda i:
-            {x}[i] = {y}[i] OR contains({sql_literal(_ADJACENT)}, array_to_string(list_sort([{x}[i], {y}[i]]), '')))))"""
+    return f"""(CASE WHEN length({x}) = length({y}) AND length({x}) >= 6
+                  AND left({x}, 1) = left({y}, 1)
+        THEN hamming({x}, {y}) = 2
+             AND list_bool_and(list_transform(range(1, length({x}) + 1), lambda i:
+                 {x}[i] = {y}[i] OR contains({sql_literal(_ADJACENT)}, array_to_string(list_sort([{x}[i], {y}[i]]), ''))))
+        ELSE false END)"""
 
 
 def _substitution_not_slip(x: str, y: str) -> str:
@@ -394,11 +404,9 @@ def _field_verdicts() -> dict[str, str]:
 
 def _look_alike_given_names() -> str:
     """Born the same day, given names of one length one non-slip letter apart (Jaden/Jalen): a
-    'close' given name that is most likely a twin's (see scored_sql); not two spellings of one
-    sound (Dovid/Dovit)."""
+    'close' given name that is most likely a twin's (see scored_sql)."""
     return f"""CASE WHEN a.dob = b.dob AND length(a.gp) = length(b.gp) AND a.gp <> b.gp
-                 THEN {_substitution_not_slip("a.gp", "b.gp")}
-                      AND NOT {_sounds_alike("a.gp", "b.gp")} ELSE false END"""
+                 THEN {_substitution_not_slip("a.gp", "b.gp")} ELSE false END"""
 
 
 def _names_swapped() -> str:
@@ -431,6 +439,9 @@ def _verdicts_sql(kind: str, pairs: str = PAIRS, people: str = PEOPLE) -> str:
              AND greatest(coalesce(a.g_cnt, 1), coalesce(b.g_cnt, 1)) >= {int(COMMON_NAME)}
              AND least(length(a.gp), length(b.gp)) >= 4 AND levenshtein(a.gp, b.gp) <= 2)
                 AS g_misspelt,
+            -- spelled by ear or with two slips (Dovid/Dovit, Kenzie/Kebzir)
+            CASE WHEN a.gp <> b.gp THEN {_misspelt_given("a.gp", "b.gp")} ELSE false END
+                AS g_spelling,
             -- a family name found on no other student, within two edits of the other (Wells/Drlls)
             (least(coalesce(a.f_cnt, 1), coalesce(b.f_cnt, 1)) = 1
              AND least(length(a.fp), length(b.fp)) >= 4 AND levenshtein(a.fp, b.fp) <= 2)
@@ -603,10 +614,11 @@ def scored_sql(
     keep = "true" if all_rows else f"NOT guarded AND {total} >= {threshold}"
     return f"""
         WITH raw AS MATERIALIZED ({_verdicts_sql(kind, pairs, people)}),
-        v AS (  -- a misspelt given name is close (COMMON_NAME); else twins' look-alike names: a
+        v AS (  -- a misspelt given name is close (COMMON_NAME; spelled by ear or with two
+                -- slips) unless the school e-mails differ; else twins' look-alike names: a
                 -- close given name by a non-slip letter is different; so are two given names
                 -- related as nicknames (Emily, Emma) of children with different school e-mails
-            SELECT * REPLACE (CASE WHEN g_misspelt AND email <> 'differ'
+            SELECT * REPLACE (CASE WHEN (g_misspelt OR g_spelling) AND email <> 'differ'
                                         AND given_name IN ('close', 'one_letter', 'differ')
                                    THEN 'close'
                                    WHEN birth_date = 'exact'
@@ -844,6 +856,7 @@ def _name_pairs_sql(kind: str) -> str:
         ),
         (_given_close("x", "y"), top("given_name", "close")),
         (misspelt, top("given_name", "close")),
+        (_misspelt_given("x", "y"), top("given_name", "close")),
         (_one_letter("x", "y"), top("given_name", "one_letter")),
     )
     family = best(

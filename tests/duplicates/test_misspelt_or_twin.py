@@ -56,6 +56,18 @@ def test_a_doubled_letter_written_once_is_the_same_name(sync, tiny):
     assert only_candidate(sync.engine).evidence_detail["given_name"] == "close"
 
 
+def test_a_name_spelled_by_ear_on_records_with_school_emails_of_their_own_is_not_proposed(
+    sync, tiny
+):
+    """Sofia and Sophia, each with a school e-mail: twins never share one, and a misspelling is
+    trusted only where nothing says two children."""
+    twins_named(tiny, "Sophia", "Sofia")
+    tiny.row("users.csv", "stu-5")["email"] = "sophia@students.example.org"
+    tiny.row("users.csv", "stu-50")["email"] = "sofia@students.example.org"
+    sync.apply(tiny)
+    assert open_pairs(sync.engine, "student") == set()
+
+
 def test_twins_whose_names_differ_by_g_and_k_are_not_proposed(sync, tiny):
     """Marco and Margo sound alike too, and are a boy's and a girl's name: g/k is not folded."""
     twins_named(tiny, "Marco", "Margo")
