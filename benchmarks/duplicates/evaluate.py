@@ -161,8 +161,12 @@ def apply(engine: Engine, folder: Path) -> int:
 
 
 # ---------------------------------------------------------------- measuring
-def measure(db: Database, children: list[Child]) -> dict[str, Any]:
-    """Proposed pairs against the truth; missed pairs by where they were lost."""
+def measure(
+    db: Database, children: list[Child], examples: int = 4, leave_out: str = ""
+) -> dict[str, Any]:
+    """Proposed pairs against the truth; missed pairs by where they were lost (up to `examples`
+    examples per reason). `leave_out`: a duplicate kind also measured apart, the figures
+    without it under `without_<kind>` (fake names: see docs/duplicates.md)."""
     ids = dict(db.rows("SELECT sis_id, user_id FROM users WHERE kind = 'student'"))
     by_user = {ids[c.sid]: c for c in children if c.sid in ids}
     truth: dict[frozenset[int], str] = {}
@@ -208,6 +212,23 @@ def measure(db: Database, children: list[Child]) -> dict[str, Any]:
         if frozenset(r[:2]) not in truth
     ][:12]
     missed = sorted(truth.keys() - proposed, key=sorted)
+    without: dict[str, Any] = {}
+    if leave_out:  # the pairs that involve no record of that kind
+        kept = {
+            p for p in proposed if leave_out not in {by_user[u].kind for u in p if u in by_user}
+        }
+        kept_truth = {p for p, kind in truth.items() if kind != leave_out}
+        hits = kept & kept_truth
+        without = {
+            f"without_{leave_out}": {
+                "proposed": len(kept),
+                "true_pairs": len(kept_truth),
+                "correct": len(hits),
+                "precision": round(len(hits) / len(kept), 4) if kept else 1.0,
+                "recall": round(len(hits) / len(kept_truth), 4) if kept_truth else 1.0,
+                "twins_proposed": len([p for p in twins if p in kept]),
+            }
+        }
     return {
         "proposed": len(proposed),
         "true_pairs": len(truth),
@@ -215,18 +236,19 @@ def measure(db: Database, children: list[Child]) -> dict[str, Any]:
         "precision": round(len(correct) / len(proposed), 4) if proposed else 1.0,
         "recall": round(len(correct) / len(truth), 4) if truth else 1.0,
         "twins_proposed": len(twins),
+        **without,
         "wrong_by_kind": dict(wrong_by_kind),
         "wrong_examples": wrong_examples,
         "per_kind": {
             k: {**v, "recall": round(v["found"] / v["pairs"], 4)}
             for k, v in sorted(per_kind.items())
         },
-        "missed": where_missed(db, [sorted(p) for p in missed], truth),
+        "missed": where_missed(db, [sorted(p) for p in missed], truth, examples),
     }
 
 
 def where_missed(
-    db: Database, missed: list[list[int]], truth: dict[frozenset[int], str]
+    db: Database, missed: list[list[int]], truth: dict[frozenset[int], str], examples_per: int = 4
 ) -> dict[str, Any]:
     """Rebuild the scan's working tables and ask, for each missed pair: was it compared at all
     (blocking), was it guarded, or did it score below the threshold? With examples."""
@@ -267,8 +289,8 @@ def where_missed(
             reason = "below the threshold"
         key = f"{truth[pair] or 'original'}: {reason}"
         reasons[key] += 1
-        if len(examples[key]) < 4:
-            ev = {k: v for k, v in (r["evidence"] or {}).items() if v not in ("missing", "exact")}
+        if len(examples[key]) < examples_per:
+            ev = {k: v for k, v in (r["evidence"] or {}).items() if v != "missing"}
             examples[key].append(
                 f"{names[r['a']]} | {names[r['b']]} ({r['points']} points; {json.dumps(ev)})"
             )
@@ -390,7 +412,7 @@ def run_rekey(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     apply(engine, write_drop(work / "night2", night2, guardians, zones))
     elapsed = time.perf_counter() - started
     scan_seconds = engine.duplicates_scan().seconds
-    result = measure(db, children + [c for c in night2 if c.kind])
+    result = measure(db, children + [c for c in night2 if c.kind], args.examples)
     db.close()
     return {
         "set": "rekey",
@@ -573,7 +595,7 @@ def run_noise(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     scan_seconds = engine.duplicates_scan().seconds
     loaded = set(dict(db.rows("SELECT sis_id, user_id FROM users WHERE kind = 'student'")))
     not_loaded = Counter(c.kind for c in children if c.kind and c.sid not in loaded)
-    result = measure(db, children)
+    result = measure(db, children, args.examples, leave_out="fake_name")
     db.close()
     return {
         "set": "noise",
@@ -600,6 +622,7 @@ def main(argv: list[str] | None = None) -> int:
     for p in (a, b):
         p.add_argument("--seed", type=int, default=11)
         p.add_argument("--keep", metavar="DIR", help="keep the database and drops here")
+        p.add_argument("--examples", type=int, default=4, help="missed pairs shown per reason")
     args = parser.parse_args(argv)
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="dup-eval-"))
     if args.keep and work.exists():

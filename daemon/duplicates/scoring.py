@@ -151,14 +151,30 @@ def _distinct_name_pairs() -> str:
     return ", ".join(f"[{sql_literal(a)}, {sql_literal(b)}]" for a, b in DISTINCT_NAMES)
 
 
+def _sound(x: str) -> str:
+    """A given name as it sounds, for names spelled by ear: ph as f, a hard c or ck as k, d as t
+    (American English says the d and t of Adelyn, Caiden, Antonino alike; Dovid/Dovit), and a
+    doubled letter as one (Emma/Ema). Vowels are kept: a vowel is what tells Mia from Mya's
+    twin Maya, Dylan from Dillon; and so are g/k (Marco, Margo), s/z (Elisa, Eliza) and a final
+    y, ie or i (Tony, Toni: twins' names often differ so)."""
+    hard = f"""replace(regexp_replace(replace(replace({x}, 'ph', 'f'), 'ck', 'k'),
+                                      'c([^eiy]|$)', 'k\\1', 'g'), 'd', 't')"""
+    return f"""list_transform([{hard}], lambda s: array_to_string(
+        list_filter(string_split(s, ''), lambda ch, i: i = 1 OR ch <> s[i - 1]), ''))[1]"""
+
+
+def _sounds_alike(x: str, y: str) -> str:
+    """Two spellings of one sound (Edward/Edwart, Joseph/Josef, Emma/Ema) with the same first
+    letter: twins are given names that can be called apart."""
+    return f"""(left({x}, 1) = left({y}, 1) AND least(length({x}), length({y})) >= 3
+        AND {_sound(x)} = {_sound(y)})"""
+
+
 def _given_close(x: str, y: str) -> str:
     """Typo-close given names, stricter than family names because twins' names are often alike:
     one transposition, one edit in a name of five letters or more that keeps its first letter,
     a neighbouring-key slip in a four-letter name that keeps its first letter, a K/C spelling (Katherine, Catherine), or Jaro-Winkler >= 0.95 between long names. Never two
     gendered forms of one name (Daniel/Daniela, Julian/Julia, Francisco/Francisca)."""
-    gendered = f"""(regexp_replace({x}, '[aeiouy]+$', '') = regexp_replace({y}, '[aeiouy]+$', '')
-        OR {x} = {y} || 'n' OR {y} = {x} || 'n'
-        OR [least({x}, {y}), greatest({x}, {y})] IN ({_distinct_name_pairs()}))"""
     return f"""(abs(length({x}) - length({y})) <= 2 AND (
         {_transposed(x, y)}
         OR (least(length({x}), length({y})) >= 5 AND left({x}, 1) = left({y}, 1)
@@ -168,7 +184,22 @@ def _given_close(x: str, y: str) -> str:
             AND left({x}, 1) IN ('c', 'k') AND left({y}, 1) IN ('c', 'k'))
         OR (least(length({x}), length({y})) >= 7 AND jaro_winkler_similarity({x}, {y}) >= 0.95
             AND levenshtein({x}, {y}) <= 2))
-        AND NOT {gendered})"""
+        AND NOT {_gendered(x, y)})"""
+
+
+def _gendered(x: str, y: str) -> str:
+    """Two gendered forms of one name (Daniel/Daniela, Julian/Julia, Francisco/Francisca)."""
+    return f"""(regexp_replace({x}, '[aeiouy]+$', '') = regexp_replace({y}, '[aeiouy]+$', '')
+        OR {x} = {y} || 'n' OR {y} = {x} || 'n'
+        OR [least({x}, {y}), greatest({x}, {y})] IN ({_distinct_name_pairs()}))"""
+
+
+def _misspelt_given(x: str, y: str) -> str:
+    """A given name spelled by ear (see _sounds_alike) or with two slips of the finger (see
+    _two_slips), never two gendered forms: a misspelling, not another name (scored_sql trusts it
+    only when the records' school e-mails do not differ)."""
+    return f"""(abs(length({x}) - length({y})) <= 2
+        AND ({_sounds_alike(x, y)} OR {_two_slips(x, y)}) AND NOT {_gendered(x, y)})"""
 
 
 def _one_letter(x: str, y: str) -> str:
@@ -193,6 +224,18 @@ def _slip(x: str, y: str) -> str:
     return f"""(length({x}) = length({y}) AND levenshtein({x}, {y}) = 1
         AND list_bool_or(list_transform(range(1, length({x}) + 1), lambda i:
             {x}[i] <> {y}[i] AND contains({sql_literal(_ADJACENT)}, array_to_string(list_sort([{x}[i], {y}[i]]), '')))))"""
+
+
+def _two_slips(x: str, y: str) -> str:
+    """Two letters each replaced by the one on a neighbouring key (Kenzie/Kebzir) in a name of
+    six letters or more that keeps its first letter: two slips of the finger. A neighbouring key
+    is rarely a letter that makes another name, so twins' names are not two slips apart."""
+    return f"""(CASE WHEN length({x}) = length({y}) AND length({x}) >= 6
+                  AND left({x}, 1) = left({y}, 1)
+        THEN hamming({x}, {y}) = 2
+             AND list_bool_and(list_transform(range(1, length({x}) + 1), lambda i:
+                 {x}[i] = {y}[i] OR contains({sql_literal(_ADJACENT)}, array_to_string(list_sort([{x}[i], {y}[i]]), ''))))
+        ELSE false END)"""
 
 
 def _substitution_not_slip(x: str, y: str) -> str:
@@ -235,11 +278,21 @@ def _family_name_verdict() -> str:
                  ELSE 'differ' END"""
 
 
+def _one_household_one_name() -> str:
+    """Two students of one grade with the same given and family name and a guardian in common
+    (the same guardian, or a guardian's phone or e-mail): parents do not give two of their
+    children one full name, so these are one child, whatever the birth dates say."""
+    return """(a.kind = 'student' AND a.gp = b.gp AND a.fp = b.fp AND a.grade = b.grade
+               AND list_has_any(a.fam, b.fam))"""
+
+
 def _birth_date_verdict() -> str:
     """The same date, day and month swapped (a US/EU slip), or one typo in the same year or on
-    the same day and month. Two students one grade apart or less whose dates are more than two
-    years apart: one date is wrong (a parent's or a sibling's copied, a mistyped year), so the
-    dates are no evidence either way ('inconsistent')."""
+    the same day and month. Dates that cannot both be right are no evidence either way
+    ('inconsistent'): two students one grade apart or less whose dates are more than two years
+    apart (a parent's date copied, a mistyped year), and one household's two records of one
+    full name in one grade (see _one_household_one_name: a sibling's date copied, two digits
+    mistyped)."""
     return f"""CASE WHEN a.dob IS NULL OR b.dob IS NULL THEN 'missing'
                  WHEN a.dob = b.dob THEN 'exact'
                  WHEN year(a.dob) = year(b.dob) AND month(a.dob) = day(b.dob)
@@ -248,6 +301,7 @@ def _birth_date_verdict() -> str:
                       AND {_one_edit("a.ds", "b.ds")} THEN 'partial'
                  WHEN abs(a.grade - b.grade) <= 1 AND abs(date_diff('day', a.dob, b.dob)) > 730
                      THEN 'inconsistent'
+                 WHEN {_one_household_one_name()} THEN 'inconsistent'
                  ELSE 'differ' END"""
 
 
@@ -385,6 +439,9 @@ def _verdicts_sql(kind: str, pairs: str = PAIRS, people: str = PEOPLE) -> str:
              AND greatest(coalesce(a.g_cnt, 1), coalesce(b.g_cnt, 1)) >= {int(COMMON_NAME)}
              AND least(length(a.gp), length(b.gp)) >= 4 AND levenshtein(a.gp, b.gp) <= 2)
                 AS g_misspelt,
+            -- spelled by ear or with two slips (Dovid/Dovit, Kenzie/Kebzir)
+            CASE WHEN a.gp <> b.gp THEN {_misspelt_given("a.gp", "b.gp")} ELSE false END
+                AS g_spelling,
             -- a family name found on no other student, within two edits of the other (Wells/Drlls)
             (least(coalesce(a.f_cnt, 1), coalesce(b.f_cnt, 1)) = 1
              AND least(length(a.fp), length(b.fp)) >= 4 AND levenshtein(a.fp, b.fp) <= 2)
@@ -508,7 +565,25 @@ def keep_best_rekeyed(db: Database, kind: str) -> None:
     """A re-keyed record has one new record. Twins re-keyed the same night look like handovers
     to each other (old Julian, new Julia), and so do two namesakes re-keyed the same night: a
     handover pair (or one let through by the re-keyed-name rule) stays only when neither record
-    has a better pair (its own new record)."""
+    has a better pair (its own new record).
+
+    And a record that arrived as another left (a handover: the SIS re-issued that child's id) is
+    not also a duplicate of a record in the feed beside it with a school e-mail of its own: that
+    one is a sibling, such as the twin whose name the re-keyed record's new name looks like
+    (Lila re-keyed as Lil beside her twin Lily). The record that left still pairs with it."""
+    db.execute(
+        f"""
+        DELETE FROM {SCORED}
+        WHERE kind = ? AND evidence.lifecycle = 'coexist' AND evidence.email = 'differ'
+          AND EXISTS (
+            SELECT 1 FROM {SCORED} o
+            JOIN users ua ON ua.user_id = o.a JOIN users ub ON ub.user_id = o.b
+            WHERE o.kind = {SCORED}.kind AND o.evidence.lifecycle = 'handover'
+              AND CASE WHEN ua.created_run > ub.created_run THEN o.a ELSE o.b END
+                  IN ({SCORED}.a, {SCORED}.b))
+        """,
+        [kind],
+    )
     db.execute(
         f"""
         DELETE FROM {SCORED}
@@ -539,10 +614,11 @@ def scored_sql(
     keep = "true" if all_rows else f"NOT guarded AND {total} >= {threshold}"
     return f"""
         WITH raw AS MATERIALIZED ({_verdicts_sql(kind, pairs, people)}),
-        v AS (  -- a misspelt given name is close (COMMON_NAME); else twins' look-alike names: a
+        v AS (  -- a misspelt given name is close (COMMON_NAME; spelled by ear or with two
+                -- slips) unless the school e-mails differ; else twins' look-alike names: a
                 -- close given name by a non-slip letter is different; so are two given names
                 -- related as nicknames (Emily, Emma) of children with different school e-mails
-            SELECT * REPLACE (CASE WHEN g_misspelt AND email <> 'differ'
+            SELECT * REPLACE (CASE WHEN (g_misspelt OR g_spelling) AND email <> 'differ'
                                         AND given_name IN ('close', 'one_letter', 'differ')
                                    THEN 'close'
                                    WHEN birth_date = 'exact'
@@ -689,6 +765,8 @@ def _upper_bound_sql(kind: str, narrow: bool, names: bool | None = None) -> str:
     terms = [name("g", "given_name"), name("f", "family_name"), same_value("email", "email")]
     if s:
         d_year, d_month, d_day = "year(a.dob) = year(b.dob)", "month(a.dob)", "day(a.dob)"
+        # a guardian in common (see _one_household_one_name): narrow, both have guardians
+        household = "a.nfam > 0 AND b.nfam > 0" if narrow else "list_has_any(a.fam, b.fam)"
         terms += [
             f"""CASE WHEN a.dob IS NULL OR b.dob IS NULL THEN {_top(kind, "birth_date", "missing")}
                  WHEN a.dob = b.dob THEN {_top(kind, "birth_date", "exact")}
@@ -698,6 +776,8 @@ def _upper_bound_sql(kind: str, narrow: bool, names: bool | None = None) -> str:
                      THEN {_top(kind, "birth_date", "partial", "inconsistent", "differ")}
                  WHEN abs(a.grade - b.grade) <= 1 AND abs(date_diff('day', a.dob, b.dob)) > 730
                      THEN {_top(kind, "birth_date", "inconsistent")}
+                 WHEN a.gp = b.gp AND a.fp = b.fp AND a.grade = b.grade AND {household}
+                     THEN {_top(kind, "birth_date", "inconsistent", "differ")}
                  ELSE {_top(kind, "birth_date", "differ")} END""",
             f"""CASE WHEN a.grade IS NULL OR b.grade IS NULL THEN {_top(kind, "grade", "missing")}
                  WHEN a.grade = b.grade THEN {_top(kind, "grade", "exact")}
@@ -776,6 +856,7 @@ def _name_pairs_sql(kind: str) -> str:
         ),
         (_given_close("x", "y"), top("given_name", "close")),
         (misspelt, top("given_name", "close")),
+        (_misspelt_given("x", "y"), top("given_name", "close")),
         (_one_letter("x", "y"), top("given_name", "one_letter")),
     )
     family = best(

@@ -183,3 +183,18 @@ def test_twins_named_like_nicknames_of_each_other_with_different_emails_are_not_
     add_twin(tiny, "stu-1", "stu-12", "Emma")
     sync.apply(tiny)
     assert open_pairs(sync.engine, "student") == set()
+
+
+def test_a_re_keyed_twin_whose_new_name_looks_like_her_twins_is_paired_only_with_her_old_record(
+    sync, tiny
+):
+    """Lila is re-issued as 'Lil' (a letter dropped, a new e-mail) beside her twin Lily, and Lil
+    is a nickname of Lily. The new record arrived as Lila's left: that is its pair; Lily, in the
+    feed beside it with an e-mail of her own, is her sister."""
+    tiny.row("users.csv", "stu-1").update(givenName="Lily", email="lily@students.example.org")
+    add_twin(tiny, "stu-1", "stu-12", "Lila")
+    sync.apply(tiny)
+    rekey(tiny, "stu-12", "stu-12-new", givenName="Lil", identifier="S12N",
+          email="lil.lopez@students.example.org")  # fmt: skip
+    sync.apply(tiny, override=True)
+    assert open_pairs(sync.engine, "student") == {pair(sync.engine, "stu-12", "stu-12-new")}
