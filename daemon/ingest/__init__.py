@@ -26,6 +26,7 @@ class IngestResult:
     schema: str
     staged: dict[str, StagedFile] = field(default_factory=dict)
     contexts: dict[str, FileContext] = field(default_factory=dict)
+    value_checked: dict[str, int] = field(default_factory=dict)  # see ingest.row_memo
 
 
 def run_schema(run_id: int) -> str:
@@ -114,6 +115,7 @@ def ingest_drop(
         validator = Validator(db, run_id, result.contexts, directory_ids)
         validator.run()
         _keep_ledgers(db, run_id, result)
+    result.value_checked = validator.value_checked
     if validator.bulk_with_statuses:
         bulk = [c.file for c in result.contexts.values() if c.mode == "bulk"]
         carrying = validator.bulk_with_statuses

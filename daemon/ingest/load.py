@@ -58,10 +58,22 @@ class StagedFile:
     careful_path: bool = False
     issues: list[Issue] = field(default_factory=list)  # reader-level issues
     rejected: int = 0  # rows in the rejected table
+    line_expr: str = "_line"  # each row's line, over the table behind the staging view
 
     @property
     def rejected_table(self) -> str:
         return self.table[:-1] + '__rejected"'
+
+    @property
+    def row_hashes(self) -> str:
+        """Each staged row's line and the hash of its values as read (see ingest.row_memo)."""
+        return f"(SELECT {self.line_expr} AS _line, _h FROM {_rows_table(self.table)})"
+
+    @property
+    def hashed_rows(self) -> str:
+        """The staging rows with that hash beside them (`_h`)."""
+        columns = _view_columns(self.header, self.line_expr)
+        return f"(SELECT {columns}, _h FROM {_rows_table(self.table)})"
 
 
 def rejected_table(run_id: int, entity: str) -> str:
@@ -135,7 +147,9 @@ def _cleaned(header: Header) -> str:
             col = f"CASE WHEN starts_with({col}, chr(65279)) THEN substr({col}, 2) ELSE {col} END"
         columns.append(f"rs_clean({col}) AS {sql_ident(name)}")
     bom = f"coalesce(starts_with({first}, chr(65279)), false)" if first else "false"
-    return ", ".join([*columns, f"{bom} AS _bom_line"])
+    # The hash of the values as read: equal values read equal after cleaning too.
+    read_hash = f"hash({', '.join(sql_ident(n) for n in header.names)})"
+    return ", ".join([*columns, f"{bom} AS _bom_line", f"{read_hash} AS _h"])
 
 
 def _note_stray_boms(db: Database, staged: StagedFile, line_expr: str) -> None:
@@ -157,11 +171,15 @@ def _note_stray_boms(db: Database, staged: StagedFile, line_expr: str) -> None:
         )
 
 
-def _define_view(db: Database, table: str, header: Header, line_expr: str) -> None:
-    """Line numbers come from row order (rowid) for free, instead of a costly window."""
+def _view_columns(header: Header, line_expr: str) -> str:
     present = [sql_ident(n) for n in header.names]
     missing = [f"CAST(NULL AS VARCHAR) AS {sql_ident(n)}" for n in header.missing_optional]
-    columns = ", ".join([f"{line_expr} AS _line", *present, *missing])
+    return ", ".join([f"{line_expr} AS _line", *present, *missing])
+
+
+def _define_view(db: Database, table: str, header: Header, line_expr: str) -> None:
+    """Line numbers come from row order (rowid) for free, instead of a costly window."""
+    columns = _view_columns(header, line_expr)
     db.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT {columns} FROM {_rows_table(table)}")
 
 
@@ -207,8 +225,9 @@ def _read_clean_file_with_duckdb(
     physical_lines = file.newline_count + (0 if file.ends_with_newline else 1)
     if misshapen or physical_lines - 1 != rows:
         return False
-    _define_view(db, table, header, "CAST(rowid AS BIGINT) + 2")
-    _note_stray_boms(db, staged, "CAST(rowid AS BIGINT) + 2")
+    staged.line_expr = "CAST(rowid AS BIGINT) + 2"
+    _define_view(db, table, header, staged.line_expr)
+    _note_stray_boms(db, staged, staged.line_expr)
     staged.rows = int(rows)
     return True
 

@@ -9,6 +9,7 @@ from daemon.db import Database, sql_ident, sql_literal
 from daemon.formats.spec import STAFF_ROLES, FileSpec, Reference, ValueType
 from daemon.ingest.issues import ERROR, WARNING
 from daemon.ingest.load import StagedFile
+from daemon.ingest.row_memo import CheckedRows
 from daemon.ingest.value_rules import INVISIBLE_IN_ID_PATTERN, value_rule
 
 ATTRIBUTE_NAME_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
@@ -49,6 +50,8 @@ class Validator:
         self.directory_ids = directory_ids
         self._pending: list[tuple[str, str | None, str, str, str]] = []
         self.bulk_with_statuses: list[str] = []  # files said once, in the run's notes
+        # Rows per entity whose value checks ran: the rest passed them before (row_memo).
+        self.value_checked: dict[str, int] = {}
 
     def _flush(self, ctx: FileContext) -> None:
         """Every gathered row check of one file in a single pass over its rows."""
@@ -62,6 +65,7 @@ class Validator:
             for severity, column, rule, where, message in checks
         )
         any_check = " OR ".join(f"({where})" for _, _, _, where, _ in checks)
+        rows = CheckedRows(self.db, self.run_id, ctx.staged, f"{structs}\x1f{any_check}")
         self.db.execute(
             f"""
             INSERT INTO row_issues
@@ -69,10 +73,12 @@ class Validator:
                    {sql_literal(ctx.file)} || ' line ' || _line || ': ' || i.message
             FROM (SELECT _line, {ctx.id_column} AS id,
                          unnest(list_filter([{structs}], lambda x: x IS NOT NULL)) AS i
-                  FROM {ctx.table} WHERE {any_check})
+                  FROM {rows.to_check()} WHERE {any_check})
             """,
             [self.run_id, ctx.file],
         )
+        rows.remember(self.run_id)
+        self.value_checked[ctx.spec.entity] = rows.checked
 
     def run(self) -> None:
         for entity, ctx in self.files.items():

@@ -18,12 +18,9 @@ import os
 from collections.abc import Callable
 
 from daemon.db import sql_ident, sql_literal
+from daemon.ingest.row_memo import FULL_PATH_ENV  # the test hook: no shortcut, no memory
 from daemon.sync.context import PlanContext
 from daemon.sync.kinds import ENROLLMENTS, USERS, Table
-
-# Test hook: `ROSTER_SYNC_FULL_PATH=1` sends every row the full path, so that tests can show the
-# shortcut plans exactly what the full path plans.
-FULL_PATH_ENV = "ROSTER_SYNC_FULL_PATH"
 
 
 def _shortcut_allowed() -> str:

@@ -26,6 +26,7 @@ class Ingested:
     issues: list[dict] = field(default_factory=list)
     rejected: dict[str, list[dict]] = field(default_factory=dict)
     staged_keys: dict[str, list[str]] = field(default_factory=dict)
+    value_checked: dict[str, int] = field(default_factory=dict)
 
     def only_rejected(self, entity: str) -> dict:
         rows = self.rejected[entity]
@@ -51,6 +52,7 @@ def ingest_folder(db: Database, folder: Path, workdir: Path) -> Ingested:
         return outcome
     finally:
         drop.cleanup()
+    outcome.value_checked = result.value_checked
     outcome.issues = db.dicts(
         "SELECT * FROM row_issues WHERE run_id = ? ORDER BY file_name, line", [run_id]
     )
