@@ -17,6 +17,7 @@ PAIRS = "dup_pairs"
 FREQ = "dup_freq"
 SOURCE = "dup_src"
 EXTRA = "dup_extra"
+BLOCKS = "dup_blocks"
 
 # Names: lower case, accents off, digits and a bar read as the letters they are mistaken for
 # (a scanned or retyped form: "8ryan" is Bryan, "Ange1" Angel; names hold no digits), other
@@ -266,17 +267,26 @@ def build_people(db: Database, only: str | None = None) -> int:
 def build_frequencies(db: Database, source: str = PEOPLE) -> None:
     """How common each plain given and family name is, per kind: agreeing on a rare name is
     stronger evidence than agreeing on a common one (smoothed, so small districts still score)."""
+    frequencies(
+        db,
+        counts=f"""SELECT kind, 'g' AS field, gp AS name, count(*) AS cnt FROM {source}
+                   WHERE gp IS NOT NULL GROUP BY ALL
+                   UNION ALL
+                   SELECT kind, 'f', fp, count(*) FROM {source} WHERE fp IS NOT NULL GROUP BY ALL""",
+        totals=f"SELECT kind, count(*) AS total FROM {source} GROUP BY kind",
+    )
+
+
+def frequencies(db: Database, counts: str, totals: str) -> None:
+    """FREQ from `counts` (kind, field, name, cnt: BIGINT, above 0) and `totals` (kind, total:
+    how many people of that kind): an incremental scan counts its names from the cache's."""
     db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {FREQ} AS
-        WITH n AS (SELECT kind, count(*) AS total FROM {source} GROUP BY kind)
+        WITH n AS ({totals})
         SELECT c.kind, c.field, c.name, c.cnt,
                (c.cnt + 10.0) / (n.total + 5000.0) AS freq
-        FROM (SELECT kind, 'g' AS field, gp AS name, count(*) AS cnt FROM {source}
-              WHERE gp IS NOT NULL GROUP BY ALL
-              UNION ALL
-              SELECT kind, 'f', fp, count(*) FROM {source} WHERE fp IS NOT NULL GROUP BY ALL) c
-        JOIN n USING (kind)
+        FROM ({counts}) c JOIN n USING (kind)
         """
     )
 
@@ -370,12 +380,16 @@ def build_keys(db: Database) -> int:
 
 def build_pairs(db: Database) -> int:
     """Distinct (a, b) with a < b sharing a small enough block, minus rejected pairs and pairs
-    where both are archived (nothing to clean up there)."""
+    where both are archived (nothing to clean up there). BLOCKS keeps the size of every block of
+    two or more (the scan's cache keeps those over their cap)."""
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {BLOCKS} AS
+            SELECT k, count(*) AS n, min(cap) AS cap FROM {KEYS} GROUP BY k HAVING count(*) >= 2"""
+    )
     raw = f"""
-        WITH blocks AS (
-            SELECT k FROM {KEYS} GROUP BY k HAVING count(*) BETWEEN 2 AND min(cap)
-        ),
-        kk AS (SELECT user_id, k FROM {KEYS} SEMI JOIN blocks USING (k))
+        WITH kk AS (
+            SELECT user_id, k FROM {KEYS} SEMI JOIN (SELECT k FROM {BLOCKS} WHERE n <= cap) USING (k)
+        )
         SELECT DISTINCT a.user_id AS a, b.user_id AS b
         FROM kk a JOIN kk b ON a.k = b.k AND a.user_id < b.user_id
     """

@@ -69,6 +69,17 @@ _TEMP_TABLES = (
     "dup_bmembers",
     "dup_rel_members",
     "dup_oldkeys",
+    people.BLOCKS,
+    "dup_old",
+    "dup_names_changed",
+    "dup_ukeys",
+    "dup_delta",
+    "dup_want",
+    "dup_members",
+    "dup_counts",
+    "dup_live",
+    "dup_gathered",
+    "dup_more",
 )
 # The cache (main schema): rebuilt by every full scan, updated by incremental ones.
 C_PEOPLE = "duplicate_scan_people"
@@ -76,7 +87,8 @@ C_KEYS = "duplicate_scan_keys"
 C_NAMES = "duplicate_scan_names"
 C_SCORED = "duplicate_scan_scored"
 C_EXTRA = "duplicate_scan_extra"
-_CACHE = (C_PEOPLE, C_KEYS, C_NAMES, C_SCORED, C_EXTRA)
+C_BIG = "duplicate_scan_big"
+_CACHE = (C_PEOPLE, C_KEYS, C_NAMES, C_SCORED, C_EXTRA, C_BIG)
 # More changed people than this share of everyone: a full scan is cheaper.
 FULL_SHARE = 0.2
 
@@ -162,6 +174,7 @@ def _full(db: Database, threshold: int, step: Callable[[str], None]) -> dict[str
     found = int(db.one(f"SELECT count(*) FROM {scoring.SCORED}"))
     step("score")
     db.execute(f"CREATE OR REPLACE TABLE {C_KEYS} AS SELECT user_id, k, cap FROM {people.KEYS}")
+    db.execute(f"CREATE OR REPLACE TABLE {C_BIG} AS SELECT k, n FROM {people.BLOCKS} WHERE n > cap")
     db.execute(f"CREATE OR REPLACE TABLE {C_NAMES} AS {_names_sql()}")
     db.execute(f"CREATE OR REPLACE TABLE {C_SCORED} AS SELECT * FROM dup_all_scored")
     db.execute(f"CREATE OR REPLACE TABLE {C_EXTRA} AS SELECT * FROM {people.EXTRA}")
@@ -193,9 +206,10 @@ def _cached_people_sql() -> str:
 
 def _names_sql() -> str:
     """What scoring reads from a name's frequency: its exact-name points and whether it is
-    found once, twice or COMMON_NAME times or more (see scoring.scored_sql)."""
+    found once, twice or COMMON_NAME times or more (see scoring.scored_sql); and how many have
+    it (an incremental scan counts from there)."""
     points = scoring.exact_name_points("freq")
-    return f"""SELECT kind, field, name, {points} AS points,
+    return f"""SELECT kind, field, name, cnt, {points} AS points,
                       least(cnt, {int(scoring.COMMON_NAME)}) AS cls FROM {people.FREQ}"""
 
 
@@ -220,13 +234,9 @@ def _incremental(
     n_all = int(db.one(f"SELECT count(*) FROM {people.SOURCE}"))
     if n_changed > FULL_SHARE * max(n_all, 1) and n_changed > 1000:
         return None
-    # 1. the changed people, rebuilt; the keys they had
+    # 1. the changed people, rebuilt, with their keys
     people.build_people(db, only="dup_changed")
     people.build_keys(db)
-    db.execute(
-        f"""CREATE OR REPLACE TEMP TABLE dup_oldkeys AS
-            SELECT user_id, k, cap FROM {C_KEYS} WHERE user_id IN (SELECT user_id FROM dup_changed)"""
-    )
     step("people")
     with db.transaction():
         result = _incremental_store(db, threshold, step, n_changed)
@@ -238,63 +248,45 @@ def _incremental_store(
     db: Database, threshold: int, step: Callable[[str], None], n_changed: int
 ) -> dict[str, Any]:
     changed = "(SELECT user_id FROM dup_changed)"
-    db.execute(f"DELETE FROM {C_PEOPLE} WHERE user_id IN {changed}")
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_old AS
+            SELECT user_id, kind, gp, fp FROM {C_PEOPLE} WHERE user_id IN {changed}"""
+    )
+    db.execute(f"DELETE FROM {C_PEOPLE} WHERE user_id IN (SELECT user_id FROM dup_old)")
     db.execute(f"INSERT INTO {C_PEOPLE} {_cached_people_sql()}")
-    db.execute(f"DELETE FROM {C_KEYS} WHERE user_id IN {changed}")
-    db.execute(f"INSERT INTO {C_KEYS} SELECT user_id, k, cap FROM {people.KEYS}")
-    # blocks a changed person was or is in that became, or stopped being, small enough to pair
-    # their members (crossed the cap, or down to one member): all their pairs are new or gone.
-    # In other blocks only the changed people's pairs can change.
-    db.execute(
-        f"""CREATE OR REPLACE TEMP TABLE dup_bkeys AS
-            WITH delta AS (
-                SELECT k, min(cap) AS cap, sum(d) AS d FROM (
-                    SELECT k, cap, -1 AS d FROM {people.KEYS}
-                    UNION ALL SELECT k, cap, 1 FROM dup_oldkeys)
-                GROUP BY k
-            ),
-            now AS (
-                SELECT k, count(*) AS n FROM {C_KEYS} SEMI JOIN delta USING (k) GROUP BY k
-            )
-            SELECT k FROM delta LEFT JOIN now USING (k)
-            WHERE (coalesce(n, 0) BETWEEN 2 AND cap) <> (coalesce(n, 0) + d BETWEEN 2 AND cap)"""
-    )
-    db.execute(
-        f"""CREATE OR REPLACE TEMP TABLE dup_bmembers AS
-            SELECT user_id, k FROM {C_KEYS} SEMI JOIN dup_bkeys USING (k)"""
-    )
-    # 2. names whose rarity changed: their people are affected
-    people.build_frequencies(db, source=C_PEOPLE)
-    db.execute(f"""CREATE OR REPLACE TEMP TABLE dup_names_now AS {_names_sql()}""")
-    db.execute(
-        f"""CREATE OR REPLACE TEMP TABLE dup_affected AS
-            WITH names AS (
-                SELECT coalesce(n.kind, o.kind) AS kind, coalesce(n.field, o.field) AS field,
-                       coalesce(n.name, o.name) AS name
-                FROM dup_names_now n FULL JOIN {C_NAMES} o
-                     ON o.kind = n.kind AND o.field = n.field AND o.name = n.name
-                WHERE n.points IS DISTINCT FROM o.points OR n.cls IS DISTINCT FROM o.cls
-            )
-            SELECT user_id FROM dup_changed
-            UNION SELECT p.user_id FROM {C_PEOPLE} p
-                  JOIN names n ON n.kind = p.kind AND n.field = 'g' AND n.name = p.gp
-            UNION SELECT p.user_id FROM {C_PEOPLE} p
-                  JOIN names n ON n.kind = p.kind AND n.field = 'f' AND n.name = p.fp"""
-    )
-    db.execute(f"CREATE OR REPLACE TABLE {C_NAMES} AS SELECT * FROM dup_names_now")
-    db.execute("DROP TABLE temp.dup_names_now")
+    # 2. names counted again from the cached counts and the changed people's names before and
+    # after; the people of a name whose rarity points or class changed are affected
+    _count_names(db)
+    db.execute("""CREATE OR REPLACE TEMP TABLE dup_affected AS SELECT user_id FROM dup_changed""")
+    if int(db.one("SELECT count(*) FROM dup_names_changed")):
+        db.execute(
+            f"""INSERT INTO dup_affected
+                SELECT p.user_id FROM {C_PEOPLE} p
+                JOIN dup_names_changed n ON n.kind = p.kind AND n.field = 'g' AND n.name = p.gp
+                UNION
+                SELECT p.user_id FROM {C_PEOPLE} p
+                JOIN dup_names_changed n ON n.kind = p.kind AND n.field = 'f' AND n.name = p.fp
+                EXCEPT SELECT user_id FROM dup_changed"""
+        )
     n_affected = int(db.one("SELECT count(*) FROM dup_affected"))
     step("names")
-    # 3. students, then guardians (their children's duplicates count as shared children)
+    # 3. the blocks that matter, looked up by key rather than by scanning every block
+    n_blocks = _blocks(db)
+    step("blocks")
+    # 4. students, then guardians (their children's duplicates count as shared children)
     n_pairs = _rescore(db, "student", threshold)
     db.execute(f"CREATE OR REPLACE TEMP TABLE dup_students AS SELECT * FROM {scoring.SCORED}")
     people.student_clusters(db, scoring.SCORED)
     db.execute(
-        f"""INSERT INTO dup_affected
-            SELECT coalesce(n.user_id, o.user_id) FROM {people.EXTRA} n
+        f"""CREATE OR REPLACE TEMP TABLE dup_gathered AS
+            SELECT coalesce(n.user_id, o.user_id) AS user_id FROM {people.EXTRA} n
             FULL JOIN {C_EXTRA} o ON o.user_id = n.user_id
-            WHERE n.extra IS DISTINCT FROM o.extra"""
+            WHERE n.extra IS DISTINCT FROM o.extra
+            EXCEPT SELECT user_id FROM dup_affected"""
     )
+    if int(db.one("SELECT count(*) FROM dup_gathered")):
+        db.execute("INSERT INTO dup_affected SELECT user_id FROM dup_gathered")
+        _gather(db, "dup_gathered")
     db.execute(f"CREATE OR REPLACE TABLE {C_EXTRA} AS SELECT * FROM {people.EXTRA}")
     n_pairs += _rescore(db, "guardian", threshold)
     db.execute(f"INSERT INTO {scoring.SCORED} SELECT * FROM dup_students")
@@ -305,7 +297,7 @@ def _incremental_store(
     _save_state(db, threshold, full=False, rebuilt=n_changed)
     return {
         "people": int(db.one(f"SELECT count(*) FROM {C_PEOPLE}")),
-        "keys": int(db.one("SELECT count(*) FROM dup_bkeys")),
+        "keys": n_blocks,
         "pairs_compared": n_pairs,
         "found": found,
         "incremental": True,
@@ -313,6 +305,150 @@ def _incremental_store(
         "affected": n_affected,
         **counts,
     }
+
+
+def _count_names(db: Database) -> None:
+    """FREQ and the cached names from the cached counts, less the changed people's names before
+    (dup_old), plus their names now (PEOPLE): the same counts as a full scan's, without counting
+    everyone's names again. dup_names_changed: the names whose points or class changed (a
+    change to how many people there are moves every name's frequency a little)."""
+    delta = f"""
+        SELECT kind, field, name, sum(d) AS d FROM (
+            SELECT kind, 'g' AS field, gp AS name, 1 AS d FROM {people.PEOPLE} WHERE gp IS NOT NULL
+            UNION ALL SELECT kind, 'f', fp, 1 FROM {people.PEOPLE} WHERE fp IS NOT NULL
+            UNION ALL SELECT kind, 'g', gp, -1 FROM dup_old WHERE gp IS NOT NULL
+            UNION ALL SELECT kind, 'f', fp, -1 FROM dup_old WHERE fp IS NOT NULL)
+        GROUP BY ALL"""
+    people.frequencies(
+        db,
+        counts=f"""SELECT * FROM (
+                       SELECT kind, field, name,
+                              CAST(coalesce(o.cnt, 0) + coalesce(d.d, 0) AS BIGINT) AS cnt
+                       FROM {C_NAMES} o FULL JOIN ({delta}) d USING (kind, field, name))
+                   WHERE cnt > 0""",
+        totals=f"SELECT kind, count(*) AS total FROM {C_PEOPLE} GROUP BY kind",
+    )
+    db.execute(f"CREATE OR REPLACE TEMP TABLE dup_names_now AS {_names_sql()}")
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_names_changed AS
+            SELECT coalesce(n.kind, o.kind) AS kind, coalesce(n.field, o.field) AS field,
+                   coalesce(n.name, o.name) AS name
+            FROM dup_names_now n FULL JOIN {C_NAMES} o
+                 ON o.kind = n.kind AND o.field = n.field AND o.name = n.name
+            WHERE n.points IS DISTINCT FROM o.points OR n.cls IS DISTINCT FROM o.cls"""
+    )
+    db.execute(f"CREATE OR REPLACE TABLE {C_NAMES} AS SELECT * FROM dup_names_now")
+    db.execute("DROP TABLE temp.dup_names_now")
+
+
+def _blocks(db: Database) -> int:
+    """Updates the cached keys and the cached blocks over their cap (C_BIG) with the changed
+    people's keys, and gathers what the comparisons need: dup_members, every member of the
+    blocks of the changed people's keys (before or after the change), of the affected people's
+    and of the people of the stored pairs (not of blocks over their cap: they pair nobody);
+    dup_live, which of those blocks pair their members; dup_bkeys, the blocks that became, or
+    stopped being, small enough to pair their members (crossed the cap, or down to one member):
+    all their pairs are new or gone; in other blocks only the changed people's pairs can change.
+    Returns how many blocks changed so.
+
+    The cached keys are read three times at most, each a narrow scan with a small hash table of
+    the people or keys asked for (DuckDB has no index join): the keys of the affected people and
+    those of the stored pairs (the changed people's keys before the change among them), the
+    members of their blocks, and (rarely) the members of a block that shrank under its cap."""
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_ukeys AS
+            SELECT user_id, k, cap FROM {C_KEYS}
+            WHERE user_id IN (SELECT user_id FROM dup_affected
+                              UNION SELECT a FROM {C_SCORED} UNION SELECT b FROM {C_SCORED})"""
+    )
+    changed = "(SELECT user_id FROM dup_changed)"
+    db.execute(f"DELETE FROM {C_KEYS} WHERE user_id IN {changed}")
+    db.execute(f"INSERT INTO {C_KEYS} SELECT user_id, k, cap FROM {people.KEYS}")
+    # how each block of a changed person's keys grew or shrank, and its size before (known for
+    # the blocks over their cap; the others are counted below)
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_delta AS
+            SELECT d.k, d.cap, d.d, b.n AS big FROM (
+                SELECT k, min(cap) AS cap, sum(d) AS d FROM (
+                    SELECT k, cap, 1 AS d FROM {people.KEYS}
+                    UNION ALL
+                    SELECT k, cap, -1 FROM dup_ukeys WHERE user_id IN {changed})
+                GROUP BY k) d
+            LEFT JOIN {C_BIG} b USING (k)"""
+    )
+    # the blocks whose members are needed: the changed people's (before and after), the
+    # affected people's and the stored pairs' people's (unchanged: the same before and after)
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_want AS
+            SELECT k FROM dup_delta WHERE big IS NULL
+            UNION
+            SELECT k FROM dup_ukeys ANTI JOIN dup_changed USING (user_id)
+            EXCEPT SELECT k FROM {C_BIG}"""
+    )
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_members AS
+            SELECT user_id, k, cap FROM {C_KEYS} SEMI JOIN dup_want USING (k)"""
+    )
+    # a block over its cap before the change and not after: its members are needed too
+    db.execute(
+        f"""INSERT INTO dup_members
+            SELECT user_id, k, cap FROM {C_KEYS}
+            SEMI JOIN (SELECT k FROM dup_delta WHERE big + d <= cap) USING (k)"""
+        if int(db.one("SELECT count(*) FROM dup_delta WHERE big + d <= cap"))
+        else "SELECT 1"
+    )
+    db.execute(
+        """CREATE OR REPLACE TEMP TABLE dup_counts AS
+           SELECT k, count(*) AS n, min(cap) AS cap FROM dup_members GROUP BY k"""
+    )
+    db.execute(
+        """CREATE OR REPLACE TEMP TABLE dup_live AS
+           SELECT k FROM dup_counts WHERE n BETWEEN 2 AND cap"""
+    )
+    # sizes now: counted for the blocks whose members were read, else over the cap before and
+    # after (d added to the cached size)
+    db.execute(
+        """CREATE OR REPLACE TEMP TABLE dup_bkeys AS
+           SELECT k FROM (
+               SELECT d.k, d.cap, coalesce(c.n, d.big + d.d, 0) AS n, d.d FROM dup_delta d
+               LEFT JOIN dup_counts c USING (k))
+           WHERE (n BETWEEN 2 AND cap) <> (n - d BETWEEN 2 AND cap)"""
+    )
+    db.execute(f"DELETE FROM {C_BIG} WHERE k IN (SELECT k FROM dup_delta)")
+    db.execute(
+        f"""INSERT INTO {C_BIG}
+            SELECT d.k, coalesce(c.n, d.big + d.d) AS n FROM dup_delta d
+            LEFT JOIN dup_counts c USING (k)
+            WHERE coalesce(c.n, d.big + d.d) > d.cap"""
+    )
+    db.execute(
+        """CREATE OR REPLACE TEMP TABLE dup_bmembers AS
+           SELECT user_id, k FROM dup_members SEMI JOIN dup_bkeys USING (k)"""
+    )
+    return int(db.one("SELECT count(*) FROM dup_bkeys"))
+
+
+def _gather(db: Database, ids: str) -> None:
+    """Adds to dup_members and dup_live the blocks of the people in `ids` (unchanged people,
+    found affected after the keys were read: guardians whose children's duplicates changed)."""
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_want AS
+            SELECT k FROM {C_KEYS} WHERE user_id IN (SELECT user_id FROM {ids})
+            EXCEPT (SELECT k FROM {C_BIG} UNION SELECT k FROM dup_counts)"""
+    )
+    if not int(db.one("SELECT count(*) FROM dup_want")):
+        return
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_more AS
+            SELECT user_id, k, cap FROM {C_KEYS} SEMI JOIN dup_want USING (k)"""
+    )
+    db.execute("INSERT INTO dup_members SELECT * FROM dup_more")
+    db.execute("""INSERT INTO dup_counts SELECT k, count(*), min(cap) FROM dup_more GROUP BY k""")
+    db.execute(
+        """INSERT INTO dup_live
+           SELECT k FROM dup_more GROUP BY k HAVING count(*) BETWEEN 2 AND min(cap)"""
+    )
+    db.execute("DROP TABLE temp.dup_more")
 
 
 def _rescore(db: Database, kind: str, threshold: int) -> int:
@@ -331,25 +467,11 @@ def _rescore(db: Database, kind: str, threshold: int) -> int:
             JOIN dup_bmembers kb ON kb.user_id = s.b AND kb.k = ka.k
             WHERE s.kind = '{kind}'"""
     )
-    # the members of the blocks that matter: changed blocks, blocks of affected people and of
-    # re-decided pairs (two scans of the keys; the rest works on these few)
-    db.execute(
-        f"""CREATE OR REPLACE TEMP TABLE dup_rel_members AS
-            WITH relevant AS (
-                SELECT k FROM dup_bkeys
-                UNION SELECT k FROM {C_KEYS}
-                      WHERE user_id IN {affected}
-                         OR user_id IN (SELECT a FROM dup_redecide UNION SELECT b FROM dup_redecide)
-            )
-            SELECT user_id, k, cap FROM {C_KEYS} SEMI JOIN relevant USING (k)"""
-    )
     # pairs: every pair of a changed block; an affected person with everyone in its blocks; a
-    # re-decided pair that still shares a block
+    # re-decided pair that still shares a block (the members of the blocks that pair their
+    # members, gathered in _blocks)
     raw = f"""
-        WITH blocks AS (
-            SELECT k FROM dup_rel_members GROUP BY k HAVING count(*) BETWEEN 2 AND min(cap)
-        ),
-        kk AS (SELECT user_id, k FROM dup_rel_members SEMI JOIN blocks USING (k))
+        WITH kk AS (SELECT user_id, k FROM dup_members SEMI JOIN dup_live USING (k))
         SELECT DISTINCT a, b FROM (
             SELECT x.user_id AS a, y.user_id AS b
             FROM kk x JOIN kk y ON x.k = y.k AND x.user_id < y.user_id
