@@ -18,6 +18,8 @@ FREQ = "dup_freq"
 SOURCE = "dup_src"
 EXTRA = "dup_extra"
 BLOCKS = "dup_blocks"
+SCOPE = "dup_scope"
+SCOPE_LINKS = "dup_scope_links"
 
 # Names: lower case, accents off, digits and a bar read as the letters they are mistaken for
 # (a scanned or retyped form: "8ryan" is Bryan, "Ange1" Angel; names hold no digits), other
@@ -139,21 +141,28 @@ def build_people(db: Database, only: str | None = None) -> int:
     (an incremental scan), else everyone, and then with how common their names are (FREQ,
     FREQ_COLUMNS: counted here rather than in a second copy of everyone by attach_frequencies)."""
     grade = _GRADE.format(g="nullif(trim(split_part(grades, ',', 1)), '')")
-    # an incremental build needs the people asked for and their students' guardians
-    scope = (
-        ""
-        if only is None
-        else f"""AND user_id IN (SELECT user_id FROM {only}
-                                 UNION ALL SELECT guardian_id FROM guardian_links
-                                 WHERE student_id IN (SELECT user_id FROM {only}))"""
-    )
-    final = "" if only is None else f"WHERE b.user_id IN (SELECT user_id FROM {only})"
-    links_scope = (
-        ""
-        if only is None
-        else f"""WHERE l.student_id IN (SELECT user_id FROM {only})
-                 OR l.guardian_id IN (SELECT user_id FROM {only})"""
-    )
+    # an incremental build needs the people asked for and their students' guardians; their
+    # links and ids are written first, so DuckDB sees how few they are and reads only their rows
+    # of users (from a subquery it expected many, and read everyone's columns into a hash table)
+    scope = final = ""
+    links = "guardian_links"
+    if only is not None:
+        ids = f"(SELECT user_id FROM {only})"
+        db.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {SCOPE_LINKS} AS
+                SELECT rowid AS r, student_id, guardian_id FROM guardian_links
+                WHERE student_id IN {ids}
+                UNION
+                SELECT rowid, student_id, guardian_id FROM guardian_links WHERE guardian_id IN {ids}"""
+        )
+        db.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {SCOPE} AS
+                SELECT user_id FROM {only}
+                UNION SELECT guardian_id FROM {SCOPE_LINKS} WHERE student_id IN {ids}"""
+        )
+        scope = f"AND user_id IN (SELECT user_id FROM {SCOPE})"
+        final = f"WHERE b.user_id IN {ids}"
+        links = SCOPE_LINKS
     db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE dup_base AS
@@ -234,7 +243,7 @@ def build_people(db: Database, only: str | None = None) -> int:
         CREATE OR REPLACE TEMP TABLE {PEOPLE} AS
         WITH links AS (
             SELECT l.student_id, l.guardian_id, coalesce(s.merged_into, s.user_id) AS child
-            FROM guardian_links l JOIN users s ON s.user_id = l.student_id {links_scope}
+            FROM {links} l JOIN users s ON s.user_id = l.student_id
         ),
         of_students AS (
             SELECT l.student_id AS user_id,
@@ -260,7 +269,8 @@ def build_people(db: Database, only: str | None = None) -> int:
         {final}
         """
     )
-    db.execute("DROP TABLE IF EXISTS temp.dup_base")
+    for table in ("dup_base", SCOPE, SCOPE_LINKS):
+        db.execute(f"DROP TABLE IF EXISTS temp.{table}")
     return int(db.one(f"SELECT count(*) FROM {PEOPLE}"))
 
 

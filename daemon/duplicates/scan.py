@@ -80,6 +80,9 @@ _TEMP_TABLES = (
     "dup_live",
     "dup_gathered",
     "dup_more",
+    "dup_mpeople",
+    people.SCOPE,
+    people.SCOPE_LINKS,
 )
 # The cache (main schema): rebuilt by every full scan, updated by incremental ones.
 C_PEOPLE = "duplicate_scan_people"
@@ -344,22 +347,22 @@ def _count_names(db: Database) -> None:
 def _blocks(db: Database) -> int:
     """Updates the cached keys and the cached blocks over their cap (C_BIG) with the changed
     people's keys, and gathers what the comparisons need: dup_members, every member of the
-    blocks of the changed people's keys (before or after the change), of the affected people's
-    and of the people of the stored pairs (not of blocks over their cap: they pair nobody);
-    dup_live, which of those blocks pair their members; dup_bkeys, the blocks that became, or
-    stopped being, small enough to pair their members (crossed the cap, or down to one member):
-    all their pairs are new or gone; in other blocks only the changed people's pairs can change.
-    Returns how many blocks changed so.
+    blocks of the changed people's keys (before or after the change) and of the affected
+    people's (not of blocks over their cap: they pair nobody); dup_live, which of those blocks
+    pair their members; dup_bkeys, the blocks that became, or stopped being, small enough to
+    pair their members (crossed the cap, or down to one member): all their pairs are new or
+    gone; in other blocks only the changed people's pairs can change. Returns how many blocks
+    changed so.
 
-    The cached keys are read three times at most, each a narrow scan with a small hash table of
-    the people or keys asked for (DuckDB has no index join): the keys of the affected people and
-    those of the stored pairs (the changed people's keys before the change among them), the
-    members of their blocks, and (rarely) the members of a block that shrank under its cap."""
+    The cached keys are read by the people or keys asked for, each time one narrow scan with a
+    small hash table (DuckDB has no index join): the affected people's keys (the changed
+    people's keys before the change among them), then the members of their blocks; rarely the
+    members of a block that shrank under its cap, and the blocks of the people of stored pairs
+    that a changed block held (see _gather)."""
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE dup_ukeys AS
             SELECT user_id, k, cap FROM {C_KEYS}
-            WHERE user_id IN (SELECT user_id FROM dup_affected
-                              UNION SELECT a FROM {C_SCORED} UNION SELECT b FROM {C_SCORED})"""
+            WHERE user_id IN (SELECT user_id FROM dup_affected)"""
     )
     changed = "(SELECT user_id FROM dup_changed)"
     db.execute(f"DELETE FROM {C_KEYS} WHERE user_id IN {changed}")
@@ -425,28 +428,56 @@ def _blocks(db: Database) -> int:
         """CREATE OR REPLACE TEMP TABLE dup_bmembers AS
            SELECT user_id, k FROM dup_members SEMI JOIN dup_bkeys USING (k)"""
     )
+    db.execute("DROP TABLE temp.dup_ukeys")
+    # a stored pair of two unaffected people in a changed block is decided again when they
+    # still share a block: their blocks are needed too
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_gathered AS
+            WITH p AS (
+                SELECT s.a, s.b FROM {C_SCORED} s
+                JOIN dup_bmembers ka ON ka.user_id = s.a
+                JOIN dup_bmembers kb ON kb.user_id = s.b AND kb.k = ka.k
+            )
+            (SELECT a AS user_id FROM p UNION SELECT b FROM p)
+            EXCEPT SELECT user_id FROM dup_affected"""
+    )
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_mpeople AS
+            SELECT user_id, kind, status FROM {C_PEOPLE} LIMIT 0"""
+    )
+    _gather(db, "dup_gathered", members=True)
     return int(db.one("SELECT count(*) FROM dup_bkeys"))
 
 
-def _gather(db: Database, ids: str) -> None:
-    """Adds to dup_members and dup_live the blocks of the people in `ids` (unchanged people,
-    found affected after the keys were read: guardians whose children's duplicates changed)."""
+def _gather(db: Database, ids: str, members: bool = False) -> None:
+    """Adds to dup_members and dup_live the blocks of the people in `ids` (unchanged people:
+    the same keys before and after), and to dup_mpeople the kind and status of the members
+    (which pairs may be compared), read once for every member. `members`: also those of the
+    members gathered before (the first call)."""
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE dup_want AS
             SELECT k FROM {C_KEYS} WHERE user_id IN (SELECT user_id FROM {ids})
             EXCEPT (SELECT k FROM {C_BIG} UNION SELECT k FROM dup_counts)"""
+        if int(db.one(f"SELECT count(*) FROM {ids}"))
+        else "CREATE OR REPLACE TEMP TABLE dup_want AS SELECT k FROM dup_counts LIMIT 0"
     )
-    if not int(db.one("SELECT count(*) FROM dup_want")):
-        return
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE dup_more AS
             SELECT user_id, k, cap FROM {C_KEYS} SEMI JOIN dup_want USING (k)"""
+        if int(db.one("SELECT count(*) FROM dup_want"))
+        else "CREATE OR REPLACE TEMP TABLE dup_more AS FROM dup_members LIMIT 0"
     )
     db.execute("INSERT INTO dup_members SELECT * FROM dup_more")
     db.execute("""INSERT INTO dup_counts SELECT k, count(*), min(cap) FROM dup_more GROUP BY k""")
     db.execute(
         """INSERT INTO dup_live
            SELECT k FROM dup_more GROUP BY k HAVING count(*) BETWEEN 2 AND min(cap)"""
+    )
+    new = "dup_members" if members else "dup_more"
+    db.execute(
+        f"""INSERT INTO dup_mpeople
+            SELECT user_id, kind, status FROM {C_PEOPLE}
+            WHERE user_id IN (SELECT user_id FROM {new} EXCEPT SELECT user_id FROM dup_mpeople)"""
     )
     db.execute("DROP TABLE temp.dup_more")
 
@@ -471,20 +502,23 @@ def _rescore(db: Database, kind: str, threshold: int) -> int:
     # re-decided pair that still shares a block (the members of the blocks that pair their
     # members, gathered in _blocks)
     raw = f"""
-        WITH kk AS (SELECT user_id, k FROM dup_members SEMI JOIN dup_live USING (k))
+        WITH kk AS MATERIALIZED (
+            SELECT m.user_id, m.k FROM dup_members m SEMI JOIN dup_live USING (k)
+            SEMI JOIN dup_mpeople p ON p.user_id = m.user_id AND p.kind = '{kind}'
+        ),
+        mine AS MATERIALIZED (SELECT user_id, k FROM kk WHERE user_id IN {affected})
         SELECT DISTINCT a, b FROM (
             SELECT x.user_id AS a, y.user_id AS b
             FROM kk x JOIN kk y ON x.k = y.k AND x.user_id < y.user_id
             WHERE x.k IN (SELECT k FROM dup_bkeys)
             UNION ALL
             SELECT least(x.user_id, y.user_id), greatest(x.user_id, y.user_id)
-            FROM kk x JOIN kk y ON x.k = y.k AND x.user_id <> y.user_id
-            WHERE x.user_id IN {affected}
+            FROM mine x JOIN kk y ON x.k = y.k AND x.user_id <> y.user_id
             UNION ALL
             SELECT r.a, r.b FROM dup_redecide r
             JOIN kk x ON x.user_id = r.a JOIN kk y ON y.user_id = r.b AND y.k = x.k)
     """
-    n_pairs = people.keep_pairs(db, raw, C_PEOPLE, kind)
+    n_pairs = people.keep_pairs(db, raw, "dup_mpeople", kind)
     # the first bounds read the cached scalars with today's name frequencies (and a guardian's
     # children's duplicates); the people of the pairs they let through are built as a full
     # scan builds them (they are unchanged since it, or rebuilt above), guardians with their
@@ -530,10 +564,23 @@ def _rescore(db: Database, kind: str, threshold: int) -> int:
 # ------------------------------------------------------------------------------ reconcile
 def _reconcile(db: Database) -> dict[str, Any]:
     scored = scoring.SCORED
+    # found again: seen now; points and evidence written only where they changed (DuckDB
+    # updates a STRUCT column slowly: rewriting every candidate's took seconds at 1M students)
     db.execute(
         f"""
         UPDATE duplicate_candidates SET score = s.score, points = s.points, evidence = s.evidence,
-               field_points = s.field_points, last_seen_at = current_timestamp
+               field_points = s.field_points
+        FROM {scored} s
+        WHERE duplicate_candidates.left_id = s.a AND duplicate_candidates.right_id = s.b
+          AND (duplicate_candidates.score IS DISTINCT FROM s.score
+               OR duplicate_candidates.points IS DISTINCT FROM s.points
+               OR duplicate_candidates.evidence IS DISTINCT FROM s.evidence
+               OR duplicate_candidates.field_points IS DISTINCT FROM s.field_points)
+        """
+    )
+    db.execute(
+        f"""
+        UPDATE duplicate_candidates SET last_seen_at = current_timestamp
         FROM {scored} s
         WHERE duplicate_candidates.left_id = s.a AND duplicate_candidates.right_id = s.b
         """
