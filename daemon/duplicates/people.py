@@ -221,7 +221,7 @@ def build_people(db: Database, only: str | None = None) -> int:
             SELECT user_id, list(DISTINCT school_id ORDER BY school_id) AS schools
             FROM direct_schools GROUP BY user_id
         )
-        SELECT u.* EXCLUDE (gn, fn),
+        SELECT u.* EXCLUDE (gn, fn, origin, created_run, archived_run),
                replace(gn, ' ', '') AS gp, replace(fn, ' ', '') AS fp,
                string_split(gn, ' ') AS gt, string_split(fn, ' ') AS ft,
                strftime(dob, '%Y%m%d') AS ds,

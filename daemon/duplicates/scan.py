@@ -11,17 +11,23 @@ so it bumps no version and supersedes no plan.
 The cache (tables duplicate_scan_*, see migration 0013) holds what a full scan computed: each
 person's kind, status, plain names and the scalars the bounds before scoring read, with a hash
 of the raw columns their comparable form is built from; their blocking keys, how common each
-name is, every scored pair before the re-key rule picks the best, and the student duplicates
-each guardian's children have. An incremental scan:
+name is (with how many have it), the size of every block over its cap, every scored pair before
+the re-key rule picks the best, and the student duplicates each guardian's children have. An
+incremental scan does work in proportion to the people who changed, not to everyone:
 
 1. hashes everyone's raw columns (cheap) and rebuilds the people whose hash changed: created,
    updated in a scored field, archived or unarchived, merged, a guardian or school link changed
    (a student's hash covers its guardians' columns, a guardian's its children);
-2. recounts names; a person whose name's rarity points or class changed is affected too;
-3. compares the pairs in every block that holds a changed person (before or after the change)
+2. counts names from the cached counts and the changed people's names before and after; a
+   person whose name's rarity points or class changed is affected too;
+3. reads the cached keys of the affected people, then the members of those keys' blocks (not
+   of blocks over their cap, whose size is cached: they pair nobody), each one narrow scan of
+   the cached keys against a small set (DuckDB has no index join; reading every block a
+   changed person touched, name blocks of hundreds of people included, took most of the time);
+4. compares the pairs in every block that holds a changed person (before or after the change)
    and every pair of an affected person, and re-decides the stored pairs that touch them;
    pairs of two unchanged people elsewhere keep their score;
-4. picks the best re-keyed pairs and guardians' child clusters over the whole (small) scored set,
+5. picks the best re-keyed pairs and guardians' child clusters over the whole (small) scored set,
    so a pair that depends on another pair is decided as a full scan would.
 
 The result is the same as a full scan's (tests/duplicates/test_incremental.py).
