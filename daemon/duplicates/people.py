@@ -17,6 +17,9 @@ PAIRS = "dup_pairs"
 FREQ = "dup_freq"
 SOURCE = "dup_src"
 EXTRA = "dup_extra"
+BLOCKS = "dup_blocks"
+SCOPE = "dup_scope"
+SCOPE_LINKS = "dup_scope_links"
 
 # Names: lower case, accents off, digits and a bar read as the letters they are mistaken for
 # (a scanned or retyped form: "8ryan" is Bryan, "Ange1" Angel; names hold no digits), other
@@ -138,21 +141,28 @@ def build_people(db: Database, only: str | None = None) -> int:
     (an incremental scan), else everyone, and then with how common their names are (FREQ,
     FREQ_COLUMNS: counted here rather than in a second copy of everyone by attach_frequencies)."""
     grade = _GRADE.format(g="nullif(trim(split_part(grades, ',', 1)), '')")
-    # an incremental build needs the people asked for and their students' guardians
-    scope = (
-        ""
-        if only is None
-        else f"""AND user_id IN (SELECT user_id FROM {only}
-                                 UNION ALL SELECT guardian_id FROM guardian_links
-                                 WHERE student_id IN (SELECT user_id FROM {only}))"""
-    )
-    final = "" if only is None else f"WHERE b.user_id IN (SELECT user_id FROM {only})"
-    links_scope = (
-        ""
-        if only is None
-        else f"""WHERE l.student_id IN (SELECT user_id FROM {only})
-                 OR l.guardian_id IN (SELECT user_id FROM {only})"""
-    )
+    # an incremental build needs the people asked for and their students' guardians; their
+    # links and ids are written first, so DuckDB sees how few they are and reads only their rows
+    # of users (from a subquery it expected many, and read everyone's columns into a hash table)
+    scope = final = ""
+    links = "guardian_links"
+    if only is not None:
+        ids = f"(SELECT user_id FROM {only})"
+        db.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {SCOPE_LINKS} AS
+                SELECT rowid AS r, student_id, guardian_id FROM guardian_links
+                WHERE student_id IN {ids}
+                UNION
+                SELECT rowid, student_id, guardian_id FROM guardian_links WHERE guardian_id IN {ids}"""
+        )
+        db.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {SCOPE} AS
+                SELECT user_id FROM {only}
+                UNION SELECT guardian_id FROM {SCOPE_LINKS} WHERE student_id IN {ids}"""
+        )
+        scope = f"AND user_id IN (SELECT user_id FROM {SCOPE})"
+        final = f"WHERE b.user_id IN {ids}"
+        links = SCOPE_LINKS
     db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE dup_base AS
@@ -211,7 +221,7 @@ def build_people(db: Database, only: str | None = None) -> int:
             SELECT user_id, list(DISTINCT school_id ORDER BY school_id) AS schools
             FROM direct_schools GROUP BY user_id
         )
-        SELECT u.* EXCLUDE (gn, fn),
+        SELECT u.* EXCLUDE (gn, fn, origin, created_run, archived_run),
                replace(gn, ' ', '') AS gp, replace(fn, ' ', '') AS fp,
                string_split(gn, ' ') AS gt, string_split(fn, ' ') AS ft,
                strftime(dob, '%Y%m%d') AS ds,
@@ -233,7 +243,7 @@ def build_people(db: Database, only: str | None = None) -> int:
         CREATE OR REPLACE TEMP TABLE {PEOPLE} AS
         WITH links AS (
             SELECT l.student_id, l.guardian_id, coalesce(s.merged_into, s.user_id) AS child
-            FROM guardian_links l JOIN users s ON s.user_id = l.student_id {links_scope}
+            FROM {links} l JOIN users s ON s.user_id = l.student_id
         ),
         of_students AS (
             SELECT l.student_id AS user_id,
@@ -259,24 +269,34 @@ def build_people(db: Database, only: str | None = None) -> int:
         {final}
         """
     )
-    db.execute("DROP TABLE IF EXISTS temp.dup_base")
+    for table in ("dup_base", SCOPE, SCOPE_LINKS):
+        db.execute(f"DROP TABLE IF EXISTS temp.{table}")
     return int(db.one(f"SELECT count(*) FROM {PEOPLE}"))
 
 
 def build_frequencies(db: Database, source: str = PEOPLE) -> None:
     """How common each plain given and family name is, per kind: agreeing on a rare name is
     stronger evidence than agreeing on a common one (smoothed, so small districts still score)."""
+    frequencies(
+        db,
+        counts=f"""SELECT kind, 'g' AS field, gp AS name, count(*) AS cnt FROM {source}
+                   WHERE gp IS NOT NULL GROUP BY ALL
+                   UNION ALL
+                   SELECT kind, 'f', fp, count(*) FROM {source} WHERE fp IS NOT NULL GROUP BY ALL""",
+        totals=f"SELECT kind, count(*) AS total FROM {source} GROUP BY kind",
+    )
+
+
+def frequencies(db: Database, counts: str, totals: str) -> None:
+    """FREQ from `counts` (kind, field, name, cnt: BIGINT, above 0) and `totals` (kind, total:
+    how many people of that kind): an incremental scan counts its names from the cache's."""
     db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {FREQ} AS
-        WITH n AS (SELECT kind, count(*) AS total FROM {source} GROUP BY kind)
+        WITH n AS ({totals})
         SELECT c.kind, c.field, c.name, c.cnt,
                (c.cnt + 10.0) / (n.total + 5000.0) AS freq
-        FROM (SELECT kind, 'g' AS field, gp AS name, count(*) AS cnt FROM {source}
-              WHERE gp IS NOT NULL GROUP BY ALL
-              UNION ALL
-              SELECT kind, 'f', fp, count(*) FROM {source} WHERE fp IS NOT NULL GROUP BY ALL) c
-        JOIN n USING (kind)
+        FROM ({counts}) c JOIN n USING (kind)
         """
     )
 
@@ -370,12 +390,16 @@ def build_keys(db: Database) -> int:
 
 def build_pairs(db: Database) -> int:
     """Distinct (a, b) with a < b sharing a small enough block, minus rejected pairs and pairs
-    where both are archived (nothing to clean up there)."""
+    where both are archived (nothing to clean up there). BLOCKS keeps the size of every block of
+    two or more (the scan's cache keeps those over their cap)."""
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {BLOCKS} AS
+            SELECT k, count(*) AS n, min(cap) AS cap FROM {KEYS} GROUP BY k HAVING count(*) >= 2"""
+    )
     raw = f"""
-        WITH blocks AS (
-            SELECT k FROM {KEYS} GROUP BY k HAVING count(*) BETWEEN 2 AND min(cap)
-        ),
-        kk AS (SELECT user_id, k FROM {KEYS} SEMI JOIN blocks USING (k))
+        WITH kk AS (
+            SELECT user_id, k FROM {KEYS} SEMI JOIN (SELECT k FROM {BLOCKS} WHERE n <= cap) USING (k)
+        )
         SELECT DISTINCT a.user_id AS a, b.user_id AS b
         FROM kk a JOIN kk b ON a.k = b.k AND a.user_id < b.user_id
     """

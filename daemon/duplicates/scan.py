@@ -11,17 +11,23 @@ so it bumps no version and supersedes no plan.
 The cache (tables duplicate_scan_*, see migration 0013) holds what a full scan computed: each
 person's kind, status, plain names and the scalars the bounds before scoring read, with a hash
 of the raw columns their comparable form is built from; their blocking keys, how common each
-name is, every scored pair before the re-key rule picks the best, and the student duplicates
-each guardian's children have. An incremental scan:
+name is (with how many have it), the size of every block over its cap, every scored pair before
+the re-key rule picks the best, and the student duplicates each guardian's children have. An
+incremental scan does work in proportion to the people who changed, not to everyone:
 
 1. hashes everyone's raw columns (cheap) and rebuilds the people whose hash changed: created,
    updated in a scored field, archived or unarchived, merged, a guardian or school link changed
    (a student's hash covers its guardians' columns, a guardian's its children);
-2. recounts names; a person whose name's rarity points or class changed is affected too;
-3. compares the pairs in every block that holds a changed person (before or after the change)
+2. counts names from the cached counts and the changed people's names before and after; a
+   person whose name's rarity points or class changed is affected too;
+3. reads the cached keys of the affected people, then the members of those keys' blocks (not
+   of blocks over their cap, whose size is cached: they pair nobody), each one narrow scan of
+   the cached keys against a small set (DuckDB has no index join; reading every block a
+   changed person touched, name blocks of hundreds of people included, took most of the time);
+4. compares the pairs in every block that holds a changed person (before or after the change)
    and every pair of an affected person, and re-decides the stored pairs that touch them;
    pairs of two unchanged people elsewhere keep their score;
-4. picks the best re-keyed pairs and guardians' child clusters over the whole (small) scored set,
+5. picks the best re-keyed pairs and guardians' child clusters over the whole (small) scored set,
    so a pair that depends on another pair is decided as a full scan would.
 
 The result is the same as a full scan's (tests/duplicates/test_incremental.py).
@@ -69,6 +75,20 @@ _TEMP_TABLES = (
     "dup_bmembers",
     "dup_rel_members",
     "dup_oldkeys",
+    people.BLOCKS,
+    "dup_old",
+    "dup_names_changed",
+    "dup_ukeys",
+    "dup_delta",
+    "dup_want",
+    "dup_members",
+    "dup_counts",
+    "dup_live",
+    "dup_gathered",
+    "dup_more",
+    "dup_mpeople",
+    people.SCOPE,
+    people.SCOPE_LINKS,
 )
 # The cache (main schema): rebuilt by every full scan, updated by incremental ones.
 C_PEOPLE = "duplicate_scan_people"
@@ -76,7 +96,8 @@ C_KEYS = "duplicate_scan_keys"
 C_NAMES = "duplicate_scan_names"
 C_SCORED = "duplicate_scan_scored"
 C_EXTRA = "duplicate_scan_extra"
-_CACHE = (C_PEOPLE, C_KEYS, C_NAMES, C_SCORED, C_EXTRA)
+C_BIG = "duplicate_scan_big"
+_CACHE = (C_PEOPLE, C_KEYS, C_NAMES, C_SCORED, C_EXTRA, C_BIG)
 # More changed people than this share of everyone: a full scan is cheaper.
 FULL_SHARE = 0.2
 
@@ -162,6 +183,7 @@ def _full(db: Database, threshold: int, step: Callable[[str], None]) -> dict[str
     found = int(db.one(f"SELECT count(*) FROM {scoring.SCORED}"))
     step("score")
     db.execute(f"CREATE OR REPLACE TABLE {C_KEYS} AS SELECT user_id, k, cap FROM {people.KEYS}")
+    db.execute(f"CREATE OR REPLACE TABLE {C_BIG} AS SELECT k, n FROM {people.BLOCKS} WHERE n > cap")
     db.execute(f"CREATE OR REPLACE TABLE {C_NAMES} AS {_names_sql()}")
     db.execute(f"CREATE OR REPLACE TABLE {C_SCORED} AS SELECT * FROM dup_all_scored")
     db.execute(f"CREATE OR REPLACE TABLE {C_EXTRA} AS SELECT * FROM {people.EXTRA}")
@@ -193,9 +215,10 @@ def _cached_people_sql() -> str:
 
 def _names_sql() -> str:
     """What scoring reads from a name's frequency: its exact-name points and whether it is
-    found once, twice or COMMON_NAME times or more (see scoring.scored_sql)."""
+    found once, twice or COMMON_NAME times or more (see scoring.scored_sql); and how many have
+    it (an incremental scan counts from there)."""
     points = scoring.exact_name_points("freq")
-    return f"""SELECT kind, field, name, {points} AS points,
+    return f"""SELECT kind, field, name, cnt, {points} AS points,
                       least(cnt, {int(scoring.COMMON_NAME)}) AS cls FROM {people.FREQ}"""
 
 
@@ -220,13 +243,9 @@ def _incremental(
     n_all = int(db.one(f"SELECT count(*) FROM {people.SOURCE}"))
     if n_changed > FULL_SHARE * max(n_all, 1) and n_changed > 1000:
         return None
-    # 1. the changed people, rebuilt; the keys they had
+    # 1. the changed people, rebuilt, with their keys
     people.build_people(db, only="dup_changed")
     people.build_keys(db)
-    db.execute(
-        f"""CREATE OR REPLACE TEMP TABLE dup_oldkeys AS
-            SELECT user_id, k, cap FROM {C_KEYS} WHERE user_id IN (SELECT user_id FROM dup_changed)"""
-    )
     step("people")
     with db.transaction():
         result = _incremental_store(db, threshold, step, n_changed)
@@ -238,63 +257,45 @@ def _incremental_store(
     db: Database, threshold: int, step: Callable[[str], None], n_changed: int
 ) -> dict[str, Any]:
     changed = "(SELECT user_id FROM dup_changed)"
-    db.execute(f"DELETE FROM {C_PEOPLE} WHERE user_id IN {changed}")
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_old AS
+            SELECT user_id, kind, gp, fp FROM {C_PEOPLE} WHERE user_id IN {changed}"""
+    )
+    db.execute(f"DELETE FROM {C_PEOPLE} WHERE user_id IN (SELECT user_id FROM dup_old)")
     db.execute(f"INSERT INTO {C_PEOPLE} {_cached_people_sql()}")
-    db.execute(f"DELETE FROM {C_KEYS} WHERE user_id IN {changed}")
-    db.execute(f"INSERT INTO {C_KEYS} SELECT user_id, k, cap FROM {people.KEYS}")
-    # blocks a changed person was or is in that became, or stopped being, small enough to pair
-    # their members (crossed the cap, or down to one member): all their pairs are new or gone.
-    # In other blocks only the changed people's pairs can change.
-    db.execute(
-        f"""CREATE OR REPLACE TEMP TABLE dup_bkeys AS
-            WITH delta AS (
-                SELECT k, min(cap) AS cap, sum(d) AS d FROM (
-                    SELECT k, cap, -1 AS d FROM {people.KEYS}
-                    UNION ALL SELECT k, cap, 1 FROM dup_oldkeys)
-                GROUP BY k
-            ),
-            now AS (
-                SELECT k, count(*) AS n FROM {C_KEYS} SEMI JOIN delta USING (k) GROUP BY k
-            )
-            SELECT k FROM delta LEFT JOIN now USING (k)
-            WHERE (coalesce(n, 0) BETWEEN 2 AND cap) <> (coalesce(n, 0) + d BETWEEN 2 AND cap)"""
-    )
-    db.execute(
-        f"""CREATE OR REPLACE TEMP TABLE dup_bmembers AS
-            SELECT user_id, k FROM {C_KEYS} SEMI JOIN dup_bkeys USING (k)"""
-    )
-    # 2. names whose rarity changed: their people are affected
-    people.build_frequencies(db, source=C_PEOPLE)
-    db.execute(f"""CREATE OR REPLACE TEMP TABLE dup_names_now AS {_names_sql()}""")
-    db.execute(
-        f"""CREATE OR REPLACE TEMP TABLE dup_affected AS
-            WITH names AS (
-                SELECT coalesce(n.kind, o.kind) AS kind, coalesce(n.field, o.field) AS field,
-                       coalesce(n.name, o.name) AS name
-                FROM dup_names_now n FULL JOIN {C_NAMES} o
-                     ON o.kind = n.kind AND o.field = n.field AND o.name = n.name
-                WHERE n.points IS DISTINCT FROM o.points OR n.cls IS DISTINCT FROM o.cls
-            )
-            SELECT user_id FROM dup_changed
-            UNION SELECT p.user_id FROM {C_PEOPLE} p
-                  JOIN names n ON n.kind = p.kind AND n.field = 'g' AND n.name = p.gp
-            UNION SELECT p.user_id FROM {C_PEOPLE} p
-                  JOIN names n ON n.kind = p.kind AND n.field = 'f' AND n.name = p.fp"""
-    )
-    db.execute(f"CREATE OR REPLACE TABLE {C_NAMES} AS SELECT * FROM dup_names_now")
-    db.execute("DROP TABLE temp.dup_names_now")
+    # 2. names counted again from the cached counts and the changed people's names before and
+    # after; the people of a name whose rarity points or class changed are affected
+    _count_names(db)
+    db.execute("""CREATE OR REPLACE TEMP TABLE dup_affected AS SELECT user_id FROM dup_changed""")
+    if int(db.one("SELECT count(*) FROM dup_names_changed")):
+        db.execute(
+            f"""INSERT INTO dup_affected
+                SELECT p.user_id FROM {C_PEOPLE} p
+                JOIN dup_names_changed n ON n.kind = p.kind AND n.field = 'g' AND n.name = p.gp
+                UNION
+                SELECT p.user_id FROM {C_PEOPLE} p
+                JOIN dup_names_changed n ON n.kind = p.kind AND n.field = 'f' AND n.name = p.fp
+                EXCEPT SELECT user_id FROM dup_changed"""
+        )
     n_affected = int(db.one("SELECT count(*) FROM dup_affected"))
     step("names")
-    # 3. students, then guardians (their children's duplicates count as shared children)
+    # 3. the blocks that matter, looked up by key rather than by scanning every block
+    n_blocks = _blocks(db)
+    step("blocks")
+    # 4. students, then guardians (their children's duplicates count as shared children)
     n_pairs = _rescore(db, "student", threshold)
     db.execute(f"CREATE OR REPLACE TEMP TABLE dup_students AS SELECT * FROM {scoring.SCORED}")
     people.student_clusters(db, scoring.SCORED)
     db.execute(
-        f"""INSERT INTO dup_affected
-            SELECT coalesce(n.user_id, o.user_id) FROM {people.EXTRA} n
+        f"""CREATE OR REPLACE TEMP TABLE dup_gathered AS
+            SELECT coalesce(n.user_id, o.user_id) AS user_id FROM {people.EXTRA} n
             FULL JOIN {C_EXTRA} o ON o.user_id = n.user_id
-            WHERE n.extra IS DISTINCT FROM o.extra"""
+            WHERE n.extra IS DISTINCT FROM o.extra
+            EXCEPT SELECT user_id FROM dup_affected"""
     )
+    if int(db.one("SELECT count(*) FROM dup_gathered")):
+        db.execute("INSERT INTO dup_affected SELECT user_id FROM dup_gathered")
+        _gather(db, "dup_gathered")
     db.execute(f"CREATE OR REPLACE TABLE {C_EXTRA} AS SELECT * FROM {people.EXTRA}")
     n_pairs += _rescore(db, "guardian", threshold)
     db.execute(f"INSERT INTO {scoring.SCORED} SELECT * FROM dup_students")
@@ -305,7 +306,7 @@ def _incremental_store(
     _save_state(db, threshold, full=False, rebuilt=n_changed)
     return {
         "people": int(db.one(f"SELECT count(*) FROM {C_PEOPLE}")),
-        "keys": int(db.one("SELECT count(*) FROM dup_bkeys")),
+        "keys": n_blocks,
         "pairs_compared": n_pairs,
         "found": found,
         "incremental": True,
@@ -313,6 +314,178 @@ def _incremental_store(
         "affected": n_affected,
         **counts,
     }
+
+
+def _count_names(db: Database) -> None:
+    """FREQ and the cached names from the cached counts, less the changed people's names before
+    (dup_old), plus their names now (PEOPLE): the same counts as a full scan's, without counting
+    everyone's names again. dup_names_changed: the names whose points or class changed (a
+    change to how many people there are moves every name's frequency a little)."""
+    delta = f"""
+        SELECT kind, field, name, sum(d) AS d FROM (
+            SELECT kind, 'g' AS field, gp AS name, 1 AS d FROM {people.PEOPLE} WHERE gp IS NOT NULL
+            UNION ALL SELECT kind, 'f', fp, 1 FROM {people.PEOPLE} WHERE fp IS NOT NULL
+            UNION ALL SELECT kind, 'g', gp, -1 FROM dup_old WHERE gp IS NOT NULL
+            UNION ALL SELECT kind, 'f', fp, -1 FROM dup_old WHERE fp IS NOT NULL)
+        GROUP BY ALL"""
+    people.frequencies(
+        db,
+        counts=f"""SELECT * FROM (
+                       SELECT kind, field, name,
+                              CAST(coalesce(o.cnt, 0) + coalesce(d.d, 0) AS BIGINT) AS cnt
+                       FROM {C_NAMES} o FULL JOIN ({delta}) d USING (kind, field, name))
+                   WHERE cnt > 0""",
+        totals=f"SELECT kind, count(*) AS total FROM {C_PEOPLE} GROUP BY kind",
+    )
+    db.execute(f"CREATE OR REPLACE TEMP TABLE dup_names_now AS {_names_sql()}")
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_names_changed AS
+            SELECT coalesce(n.kind, o.kind) AS kind, coalesce(n.field, o.field) AS field,
+                   coalesce(n.name, o.name) AS name
+            FROM dup_names_now n FULL JOIN {C_NAMES} o
+                 ON o.kind = n.kind AND o.field = n.field AND o.name = n.name
+            WHERE n.points IS DISTINCT FROM o.points OR n.cls IS DISTINCT FROM o.cls"""
+    )
+    db.execute(f"CREATE OR REPLACE TABLE {C_NAMES} AS SELECT * FROM dup_names_now")
+    db.execute("DROP TABLE temp.dup_names_now")
+
+
+def _blocks(db: Database) -> int:
+    """Updates the cached keys and the cached blocks over their cap (C_BIG) with the changed
+    people's keys, and gathers what the comparisons need: dup_members, every member of the
+    blocks of the changed people's keys (before or after the change) and of the affected
+    people's (not of blocks over their cap: they pair nobody); dup_live, which of those blocks
+    pair their members; dup_bkeys, the blocks that became, or stopped being, small enough to
+    pair their members (crossed the cap, or down to one member): all their pairs are new or
+    gone; in other blocks only the changed people's pairs can change. Returns how many blocks
+    changed so.
+
+    The cached keys are read by the people or keys asked for, each time one narrow scan with a
+    small hash table (DuckDB has no index join): the affected people's keys (the changed
+    people's keys before the change among them), then the members of their blocks; rarely the
+    members of a block that shrank under its cap, and the blocks of the people of stored pairs
+    that a changed block held (see _gather)."""
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_ukeys AS
+            SELECT user_id, k, cap FROM {C_KEYS}
+            WHERE user_id IN (SELECT user_id FROM dup_affected)"""
+    )
+    changed = "(SELECT user_id FROM dup_changed)"
+    db.execute(f"DELETE FROM {C_KEYS} WHERE user_id IN {changed}")
+    db.execute(f"INSERT INTO {C_KEYS} SELECT user_id, k, cap FROM {people.KEYS}")
+    # how each block of a changed person's keys grew or shrank, and its size before (known for
+    # the blocks over their cap; the others are counted below)
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_delta AS
+            SELECT d.k, d.cap, d.d, b.n AS big FROM (
+                SELECT k, min(cap) AS cap, sum(d) AS d FROM (
+                    SELECT k, cap, 1 AS d FROM {people.KEYS}
+                    UNION ALL
+                    SELECT k, cap, -1 FROM dup_ukeys WHERE user_id IN {changed})
+                GROUP BY k) d
+            LEFT JOIN {C_BIG} b USING (k)"""
+    )
+    # the blocks whose members are needed: the changed people's (before and after), the
+    # affected people's and the stored pairs' people's (unchanged: the same before and after)
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_want AS
+            SELECT k FROM dup_delta WHERE big IS NULL
+            UNION
+            SELECT k FROM dup_ukeys ANTI JOIN dup_changed USING (user_id)
+            EXCEPT SELECT k FROM {C_BIG}"""
+    )
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_members AS
+            SELECT user_id, k, cap FROM {C_KEYS} SEMI JOIN dup_want USING (k)"""
+    )
+    # a block over its cap before the change and not after: its members are needed too
+    db.execute(
+        f"""INSERT INTO dup_members
+            SELECT user_id, k, cap FROM {C_KEYS}
+            SEMI JOIN (SELECT k FROM dup_delta WHERE big + d <= cap) USING (k)"""
+        if int(db.one("SELECT count(*) FROM dup_delta WHERE big + d <= cap"))
+        else "SELECT 1"
+    )
+    db.execute(
+        """CREATE OR REPLACE TEMP TABLE dup_counts AS
+           SELECT k, count(*) AS n, min(cap) AS cap FROM dup_members GROUP BY k"""
+    )
+    db.execute(
+        """CREATE OR REPLACE TEMP TABLE dup_live AS
+           SELECT k FROM dup_counts WHERE n BETWEEN 2 AND cap"""
+    )
+    # sizes now: counted for the blocks whose members were read, else over the cap before and
+    # after (d added to the cached size)
+    db.execute(
+        """CREATE OR REPLACE TEMP TABLE dup_bkeys AS
+           SELECT k FROM (
+               SELECT d.k, d.cap, coalesce(c.n, d.big + d.d, 0) AS n, d.d FROM dup_delta d
+               LEFT JOIN dup_counts c USING (k))
+           WHERE (n BETWEEN 2 AND cap) <> (n - d BETWEEN 2 AND cap)"""
+    )
+    db.execute(f"DELETE FROM {C_BIG} WHERE k IN (SELECT k FROM dup_delta)")
+    db.execute(
+        f"""INSERT INTO {C_BIG}
+            SELECT d.k, coalesce(c.n, d.big + d.d) AS n FROM dup_delta d
+            LEFT JOIN dup_counts c USING (k)
+            WHERE coalesce(c.n, d.big + d.d) > d.cap"""
+    )
+    db.execute(
+        """CREATE OR REPLACE TEMP TABLE dup_bmembers AS
+           SELECT user_id, k FROM dup_members SEMI JOIN dup_bkeys USING (k)"""
+    )
+    db.execute("DROP TABLE temp.dup_ukeys")
+    # a stored pair of two unaffected people in a changed block is decided again when they
+    # still share a block: their blocks are needed too
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_gathered AS
+            WITH p AS (
+                SELECT s.a, s.b FROM {C_SCORED} s
+                JOIN dup_bmembers ka ON ka.user_id = s.a
+                JOIN dup_bmembers kb ON kb.user_id = s.b AND kb.k = ka.k
+            )
+            (SELECT a AS user_id FROM p UNION SELECT b FROM p)
+            EXCEPT SELECT user_id FROM dup_affected"""
+    )
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_mpeople AS
+            SELECT user_id, kind, status FROM {C_PEOPLE} LIMIT 0"""
+    )
+    _gather(db, "dup_gathered", members=True)
+    return int(db.one("SELECT count(*) FROM dup_bkeys"))
+
+
+def _gather(db: Database, ids: str, members: bool = False) -> None:
+    """Adds to dup_members and dup_live the blocks of the people in `ids` (unchanged people:
+    the same keys before and after), and to dup_mpeople the kind and status of the members
+    (which pairs may be compared), read once for every member. `members`: also those of the
+    members gathered before (the first call)."""
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_want AS
+            SELECT k FROM {C_KEYS} WHERE user_id IN (SELECT user_id FROM {ids})
+            EXCEPT (SELECT k FROM {C_BIG} UNION SELECT k FROM dup_counts)"""
+        if int(db.one(f"SELECT count(*) FROM {ids}"))
+        else "CREATE OR REPLACE TEMP TABLE dup_want AS SELECT k FROM dup_counts LIMIT 0"
+    )
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_more AS
+            SELECT user_id, k, cap FROM {C_KEYS} SEMI JOIN dup_want USING (k)"""
+        if int(db.one("SELECT count(*) FROM dup_want"))
+        else "CREATE OR REPLACE TEMP TABLE dup_more AS FROM dup_members LIMIT 0"
+    )
+    db.execute("INSERT INTO dup_members SELECT * FROM dup_more")
+    db.execute("""INSERT INTO dup_counts SELECT k, count(*), min(cap) FROM dup_more GROUP BY k""")
+    db.execute(
+        """INSERT INTO dup_live
+           SELECT k FROM dup_more GROUP BY k HAVING count(*) BETWEEN 2 AND min(cap)"""
+    )
+    new = "dup_members" if members else "dup_more"
+    db.execute(
+        f"""INSERT INTO dup_mpeople
+            SELECT user_id, kind, status FROM {C_PEOPLE}
+            WHERE user_id IN (SELECT user_id FROM {new} EXCEPT SELECT user_id FROM dup_mpeople)"""
+    )
+    db.execute("DROP TABLE temp.dup_more")
 
 
 def _rescore(db: Database, kind: str, threshold: int) -> int:
@@ -331,38 +504,27 @@ def _rescore(db: Database, kind: str, threshold: int) -> int:
             JOIN dup_bmembers kb ON kb.user_id = s.b AND kb.k = ka.k
             WHERE s.kind = '{kind}'"""
     )
-    # the members of the blocks that matter: changed blocks, blocks of affected people and of
-    # re-decided pairs (two scans of the keys; the rest works on these few)
-    db.execute(
-        f"""CREATE OR REPLACE TEMP TABLE dup_rel_members AS
-            WITH relevant AS (
-                SELECT k FROM dup_bkeys
-                UNION SELECT k FROM {C_KEYS}
-                      WHERE user_id IN {affected}
-                         OR user_id IN (SELECT a FROM dup_redecide UNION SELECT b FROM dup_redecide)
-            )
-            SELECT user_id, k, cap FROM {C_KEYS} SEMI JOIN relevant USING (k)"""
-    )
     # pairs: every pair of a changed block; an affected person with everyone in its blocks; a
-    # re-decided pair that still shares a block
+    # re-decided pair that still shares a block (the members of the blocks that pair their
+    # members, gathered in _blocks)
     raw = f"""
-        WITH blocks AS (
-            SELECT k FROM dup_rel_members GROUP BY k HAVING count(*) BETWEEN 2 AND min(cap)
+        WITH kk AS MATERIALIZED (
+            SELECT m.user_id, m.k FROM dup_members m SEMI JOIN dup_live USING (k)
+            SEMI JOIN dup_mpeople p ON p.user_id = m.user_id AND p.kind = '{kind}'
         ),
-        kk AS (SELECT user_id, k FROM dup_rel_members SEMI JOIN blocks USING (k))
+        mine AS MATERIALIZED (SELECT user_id, k FROM kk WHERE user_id IN {affected})
         SELECT DISTINCT a, b FROM (
             SELECT x.user_id AS a, y.user_id AS b
             FROM kk x JOIN kk y ON x.k = y.k AND x.user_id < y.user_id
             WHERE x.k IN (SELECT k FROM dup_bkeys)
             UNION ALL
             SELECT least(x.user_id, y.user_id), greatest(x.user_id, y.user_id)
-            FROM kk x JOIN kk y ON x.k = y.k AND x.user_id <> y.user_id
-            WHERE x.user_id IN {affected}
+            FROM mine x JOIN kk y ON x.k = y.k AND x.user_id <> y.user_id
             UNION ALL
             SELECT r.a, r.b FROM dup_redecide r
             JOIN kk x ON x.user_id = r.a JOIN kk y ON y.user_id = r.b AND y.k = x.k)
     """
-    n_pairs = people.keep_pairs(db, raw, C_PEOPLE, kind)
+    n_pairs = people.keep_pairs(db, raw, "dup_mpeople", kind)
     # the first bounds read the cached scalars with today's name frequencies (and a guardian's
     # children's duplicates); the people of the pairs they let through are built as a full
     # scan builds them (they are unchanged since it, or rebuilt above), guardians with their
@@ -408,10 +570,23 @@ def _rescore(db: Database, kind: str, threshold: int) -> int:
 # ------------------------------------------------------------------------------ reconcile
 def _reconcile(db: Database) -> dict[str, Any]:
     scored = scoring.SCORED
+    # found again: seen now; points and evidence written only where they changed (DuckDB
+    # updates a STRUCT column slowly: rewriting every candidate's took seconds at 1M students)
     db.execute(
         f"""
         UPDATE duplicate_candidates SET score = s.score, points = s.points, evidence = s.evidence,
-               field_points = s.field_points, last_seen_at = current_timestamp
+               field_points = s.field_points
+        FROM {scored} s
+        WHERE duplicate_candidates.left_id = s.a AND duplicate_candidates.right_id = s.b
+          AND (duplicate_candidates.score IS DISTINCT FROM s.score
+               OR duplicate_candidates.points IS DISTINCT FROM s.points
+               OR duplicate_candidates.evidence IS DISTINCT FROM s.evidence
+               OR duplicate_candidates.field_points IS DISTINCT FROM s.field_points)
+        """
+    )
+    db.execute(
+        f"""
+        UPDATE duplicate_candidates SET last_seen_at = current_timestamp
         FROM {scored} s
         WHERE duplicate_candidates.left_id = s.a AND duplicate_candidates.right_id = s.b
         """

@@ -226,3 +226,57 @@ def test_a_scan_after_the_scoring_code_changed_is_full(district, tmp_path):
         db.execute("UPDATE duplicate_scan_state SET format = 'an older version'")
         assert not scan(db)["incremental"]
         assert scan(db)["incremental"]
+
+
+def test_a_block_that_outgrows_its_cap_and_shrinks_back_pairs_as_a_full_scan(district, tmp_path):
+    """Forty students renamed Zenobia Quill make that name's block too large to pair anyone (its
+    cap is 30). Two of them are one child entered twice, the second record with nothing but the
+    name and the guardian, so that block is the only one they share. When thirty of the others
+    get their own names back, the block pairs the ten left, and the child's records are found."""
+    path = tmp_path / "directory.duckdb"
+    path.write_bytes(district.read_bytes())
+    with Database(path) as db:
+        child, guardian = db.rows(
+            """SELECT l.student_id, l.guardian_id FROM guardian_links l
+               JOIN users u ON u.user_id = l.student_id AND u.status = 'active'
+               ORDER BY l.student_id LIMIT 1"""
+        )[0]
+        again = int(db.one("SELECT max(user_id) + 1 FROM users"))
+        db.execute(
+            """INSERT INTO users SELECT * REPLACE (? AS user_id, sis_id || '-again' AS sis_id,
+                   NULL AS birth_date, NULL AS org_sis_ids, NULL AS grades, NULL AS identifier,
+                   NULL AS email, NULL AS user_ids, NULL AS mobile_phone, NULL AS home_phone)
+               FROM users WHERE user_id = ?""",
+            [again, child],
+        )
+        db.execute(
+            """INSERT INTO guardian_links (link_id, student_id, guardian_id, status, origin)
+               VALUES ((SELECT max(link_id) + 1 FROM guardian_links), ?, ?, 'active', 'sync')""",
+            [again, guardian],
+        )
+        others = [
+            r[0]
+            for r in db.rows(
+                f"""SELECT user_id FROM users WHERE kind = 'student' AND user_id NOT IN ({child}, {again})
+                    ORDER BY user_id LIMIT 38"""
+            )
+        ]
+        names = db.rows(
+            f"SELECT user_id, given_name, family_name FROM users WHERE user_id IN {_in(others)}"
+        )
+        renamed = _in([child, again, *others])
+        db.execute(
+            f"UPDATE users SET given_name = 'Zenobia', family_name = 'Quill' WHERE user_id IN {renamed}"
+        )
+        assert scan(db)["incremental"]
+        for user, given, family in names[:30]:
+            db.execute(
+                "UPDATE users SET given_name = ?, family_name = ? WHERE user_id = ?",
+                [given, family, user],
+            )
+        assert scan(db)["incremental"]
+        incremental = _candidates(db)
+        assert any({left, right} == {child, again} for _, left, right, *_ in incremental)
+        full = scan(db, full=True)
+        assert (full["new"], full["gone"]) == (0, 0)
+        assert _candidates(db) == incremental
