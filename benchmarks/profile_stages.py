@@ -16,6 +16,11 @@ PROFILE_LINE = re.compile(r"^\[\s*(?P<seconds>\d+\.\d+)s\] (?P<sql>.*)$")
 STAGES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(pattern))
     for name, pattern in (
+        # The value checks' memory (ingest/row_memo.py) reads the staging rows: its own stage.
+        (
+            "value checks: rows seen before (find, remember)",
+            r'^(?!INSERT INTO row_issues).*(row_memo\.|__unseen_rows")',
+        ),
         ("read CSV into staging", r'__rows"|__rejected"|read_csv'),
         ("ledger (each file line -> sourcedId)", r"ledger_"),
         ("users: normalise the feed", r"_feed_users"),
