@@ -31,16 +31,18 @@ def only_candidate(engine: Any) -> Any:
     return candidate
 
 
+def assert_proposed_with_close_given_names(engine: Any) -> None:
+    """The one candidate is the child and its second record, their given names close."""
+    candidate = only_candidate(engine)
+    assert pair(engine, "stu-5", "stu-50") == {candidate.left.user_id, candidate.right.user_id}
+    assert candidate.evidence_detail["given_name"] == "close"
+
+
 def test_a_d_written_as_t_is_the_same_name(sync, tiny):
     """Edward and Edwart sound alike (as do Adelyn/Atelyn, Dovid/Dovit): a spelling by ear."""
     entered_again_as(tiny, "Edward", "Edwart")
     sync.apply(tiny)
-    candidate = only_candidate(sync.engine)
-    assert pair(sync.engine, "stu-5", "stu-50") == {
-        candidate.left.user_id,
-        candidate.right.user_id,
-    }
-    assert candidate.evidence_detail["given_name"] == "close"
+    assert_proposed_with_close_given_names(sync.engine)
 
 
 def test_ph_written_as_f_is_the_same_name(sync, tiny):
@@ -79,12 +81,7 @@ def test_two_slips_to_neighbouring_keys_are_the_same_name(sync, tiny):
     """Kenzie typed as Kebzir: n/b and e/r are neighbouring keys."""
     entered_again_as(tiny, "Kenzie", "Kebzir")
     sync.apply(tiny)
-    candidate = only_candidate(sync.engine)
-    assert pair(sync.engine, "stu-5", "stu-50") == {
-        candidate.left.user_id,
-        candidate.right.user_id,
-    }
-    assert candidate.evidence_detail["given_name"] == "close"
+    assert_proposed_with_close_given_names(sync.engine)
 
 
 def test_twins_whose_names_differ_by_two_letters_far_apart_on_the_keyboard_are_not_proposed(
