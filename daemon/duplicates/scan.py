@@ -71,10 +71,7 @@ _TEMP_TABLES = (
     "dup_redecide",
     "dup_students",
     "dup_names_now",
-    "dup_people_in",
     "dup_bmembers",
-    "dup_rel_members",
-    "dup_oldkeys",
     people.BLOCKS,
     "dup_old",
     "dup_names_changed",
@@ -399,13 +396,12 @@ def _blocks(db: Database) -> int:
             SELECT user_id, k, cap FROM {C_KEYS} SEMI JOIN dup_want USING (k)"""
     )
     # a block over its cap before the change and not after: its members are needed too
-    db.execute(
-        f"""INSERT INTO dup_members
-            SELECT user_id, k, cap FROM {C_KEYS}
-            SEMI JOIN (SELECT k FROM dup_delta WHERE big + d <= cap) USING (k)"""
-        if int(db.one("SELECT count(*) FROM dup_delta WHERE big + d <= cap"))
-        else "SELECT 1"
-    )
+    if int(db.one("SELECT count(*) FROM dup_delta WHERE big + d <= cap")):
+        db.execute(
+            f"""INSERT INTO dup_members
+                SELECT user_id, k, cap FROM {C_KEYS}
+                SEMI JOIN (SELECT k FROM dup_delta WHERE big + d <= cap) USING (k)"""
+        )
     db.execute(
         """CREATE OR REPLACE TEMP TABLE dup_counts AS
            SELECT k, count(*) AS n, min(cap) AS cap FROM dup_members GROUP BY k"""

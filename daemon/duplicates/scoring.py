@@ -219,11 +219,16 @@ _KEYS_SIDE_BY_SIDE = (
 _ADJACENT = " ".join("".join(sorted(pair)) for pair in _KEYS_SIDE_BY_SIDE.split(" "))
 
 
+def _neighbour_keys(c: str, d: str) -> str:
+    """SQL: the letters `c` and `d` are keys side by side (in either order)."""
+    return f"contains({sql_literal(_ADJACENT)}, array_to_string(list_sort([{c}, {d}]), ''))"
+
+
 def _slip(x: str, y: str) -> str:
     """One letter replaced by the one on a neighbouring key (Cori/Cpri): a slip of the finger."""
     return f"""(length({x}) = length({y}) AND levenshtein({x}, {y}) = 1
         AND list_bool_or(list_transform(range(1, length({x}) + 1), lambda i:
-            {x}[i] <> {y}[i] AND contains({sql_literal(_ADJACENT)}, array_to_string(list_sort([{x}[i], {y}[i]]), '')))))"""
+            {x}[i] <> {y}[i] AND {_neighbour_keys(f"{x}[i]", f"{y}[i]")})))"""
 
 
 def _two_slips(x: str, y: str) -> str:
@@ -234,18 +239,17 @@ def _two_slips(x: str, y: str) -> str:
                   AND left({x}, 1) = left({y}, 1)
         THEN hamming({x}, {y}) = 2
              AND list_bool_and(list_transform(range(1, length({x}) + 1), lambda i:
-                 {x}[i] = {y}[i] OR contains({sql_literal(_ADJACENT)}, array_to_string(list_sort([{x}[i], {y}[i]]), ''))))
+                 {x}[i] = {y}[i] OR {_neighbour_keys(f"{x}[i]", f"{y}[i]")}))
         ELSE false END)"""
 
 
 def _substitution_not_slip(x: str, y: str) -> str:
     """One letter replaced by another that is neither a neighbouring key nor a vowel for a vowel
     (Jaden/Jalen): how twins' names differ, rarely how a typo looks."""
-    pair = f"""list_sort([{x}[i], {y}[i]])"""
     return f"""(length({x}) = length({y}) AND levenshtein({x}, {y}) = 1
         AND list_bool_or(list_transform(range(1, length({x}) + 1), lambda i:
             {x}[i] <> {y}[i]
-            AND NOT contains({sql_literal(_ADJACENT)}, array_to_string({pair}, ''))
+            AND NOT {_neighbour_keys(f"{x}[i]", f"{y}[i]")}
             AND NOT ({x}[i] IN ('a', 'e', 'i', 'o', 'u', 'y') AND {y}[i] IN ('a', 'e', 'i', 'o', 'u', 'y')))))"""
 
 

@@ -54,12 +54,13 @@ def withhold_archives(db: Database, run_id: int, schema: str) -> dict[str, int]:
     db.execute("DELETE FROM changes WHERE run_id = ? AND op = 'archive'", [run_id])
     for table in kinds.TABLES:
         db.execute(f"DELETE FROM {schema}.plan_{table.name} WHERE op = 'archive'")
-    counted = dict(
-        db.rows(
+    # In the database's grouping order: the run's reader lists kinds in their one order.
+    return {
+        kind: int(n)
+        for kind, n in db.rows(
             "SELECT kind, count(*) FROM withheld_archives WHERE run_id = ? GROUP BY kind", [run_id]
         )
-    )
-    return {kind: int(counted[kind]) for kind in kinds.CHANGE_KINDS if kind in counted}
+    }
 
 
 def withheld_page(db: Database, run_id: int, offset: int = 0, limit: int = 100) -> Page:
