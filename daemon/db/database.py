@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import sys
@@ -109,6 +110,7 @@ class Database:
             started = time.perf_counter()
             self.con.execute(sql, params or [])
             _profile(sql, time.perf_counter() - started)
+            _plan_tree(self.con, sql)
             return
         self.con.execute(sql, params or [])
 
@@ -217,6 +219,23 @@ def _open_error(path: Path, exc: duckdb.IOException) -> Exception:
 
 
 _PROFILE = bool(os.environ.get("ROSTER_SYNC_PROFILE"))
+
+
+_statements = itertools.count(1)
+
+
+def _plan_tree(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """ROSTER_SYNC_PROFILE_TREES=DIR: DuckDB's timed plan of each statement, one file apiece
+    (DuckDB writes the last statement's plan to `profiling_output`; it is kept under a number)."""
+    trees = os.environ.get("ROSTER_SYNC_PROFILE_TREES")
+    if trees:
+        last = Path(trees) / "last.txt"
+        if last.exists():
+            kept = Path(trees) / f"{next(_statements):04d}.txt"
+            kept.write_text(" ".join(sql.split())[:300] + "\n" + last.read_text())
+            last.unlink()
+        con.execute("SET enable_profiling = 'json'")
+        con.execute(f"SET profiling_output = '{_sql_str(str(last))}'")
 
 
 def _profile(sql: str, seconds: float) -> None:

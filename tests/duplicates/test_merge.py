@@ -99,6 +99,32 @@ def test_a_membership_both_records_hold_stays_once_on_the_survivor(sync, tiny):
     assert counts == [(survivor, "active", 1), (user_id(sync.engine, "stu-3-new"), "archived", 1)]
 
 
+def test_after_a_merge_two_new_rows_naming_one_membership_sync_one(sync, tiny):
+    """After the merge, both students' rows enrol them in a new class: through the survivor
+    they name one membership, which the smallest sourcedId takes; the other row is reported."""
+    add_student_like(tiny, "stu-3", "stu-3-new")
+    sync.apply(tiny)
+    sync.engine.duplicates_merge("stu-3", "stu-3-new", keep="stu-3")
+    tiny.rows("classes.csv").append({**tiny.row("classes.csv", "cls-a1"), "sourcedId": "cls-new"})
+    for sourced_id, student in (("enr-new-b", "stu-3-new"), ("enr-new-a", "stu-3")):
+        tiny.rows("enrollments.csv").append(
+            {
+                **tiny.row("enrollments.csv", "enr-3a"),
+                "sourcedId": sourced_id,
+                "classSourcedId": "cls-new",
+                "userSourcedId": student,
+            }
+        )
+    run = sync.plan(tiny)
+    created = sync.engine.db.rows(
+        f"SELECT sis_id FROM run_{run.run_id}.plan_enrollments "
+        "WHERE op = 'create' AND sis_id LIKE 'enr-new-%'"
+    )
+    assert created == [("enr-new-a",)]
+    repeated = next(i for i in sync.issues(run) if i["sourced_id"] == "enr-new-b")
+    assert "enr-new-a" in repeated["message"]
+
+
 def test_undo_restores_the_exact_previous_state(sync, hand_made):
     before = snapshot(sync.engine.db)
     merge_id = sync.engine.duplicates_merge(str(hand_made["hand"]), "stu-3")

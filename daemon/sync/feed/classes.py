@@ -229,9 +229,24 @@ def build_desired_enrollments(ctx: PlanContext) -> None:
             LEFT JOIN enrollments d ON d.classroom_id = f.classroom_id AND d.user_id = f.user_id
             LEFT JOIN {ctx.t("unchanged_enrollments")} u ON u.id = d.enrollment_id
         ),
+        -- Two rows can name one membership only through a class or a person the maps reach
+        -- from two entries (repeated_enrollments already left one row per pair of SIS ids), so
+        -- only those rows are grouped: a handful, where grouping every row cost seconds.
+        shared_classrooms AS (
+            SELECT classroom_id FROM {ctx.t("classroom_map")}
+            WHERE classroom_id IN (SELECT classroom_id FROM matched)
+            GROUP BY classroom_id HAVING count(*) > 1
+        ),
+        shared_users AS (
+            SELECT user_id FROM {ctx.t("user_map")}
+            WHERE NOT kept_archived AND user_id IN (SELECT user_id FROM matched)
+            GROUP BY user_id HAVING count(*) > 1
+        ),
         keepers AS (
             SELECT classroom_id, user_id, min(sis_id) AS keeper FROM matched
             WHERE classroom_id IS NOT NULL AND user_id IS NOT NULL AND NOT _deleted
+              AND (classroom_id IN (SELECT classroom_id FROM shared_classrooms)
+                   OR user_id IN (SELECT user_id FROM shared_users))
             GROUP BY ALL HAVING count(*) > 1
         )
         SELECT m.* EXCLUDE (_held_by_unchanged, _target_sis_id),
