@@ -231,15 +231,14 @@ def build_desired_enrollments(ctx: PlanContext) -> None:
         ),
         -- Two rows can name one membership only through a class or a person the maps reach
         -- from two entries (repeated_enrollments already left one row per pair of SIS ids), so
-        -- only those rows are grouped: a handful, where grouping every row cost seconds.
+        -- only those rows are grouped: a handful. (The maps are grouped, not the rows: reading
+        -- the rows again cost seconds on a first load of millions.)
         shared_classrooms AS (
             SELECT classroom_id FROM {ctx.t("classroom_map")}
-            WHERE classroom_id IN (SELECT classroom_id FROM matched)
             GROUP BY classroom_id HAVING count(*) > 1
         ),
         shared_users AS (
-            SELECT user_id FROM {ctx.t("user_map")}
-            WHERE NOT kept_archived AND user_id IN (SELECT user_id FROM matched)
+            SELECT user_id FROM {ctx.t("user_map")} WHERE NOT kept_archived
             GROUP BY user_id HAVING count(*) > 1
         ),
         keepers AS (
