@@ -242,7 +242,7 @@ def build_desired_enrollments(ctx: PlanContext) -> None:
             GROUP BY user_id HAVING count(*) > 1
         ),
         keepers AS (
-            SELECT classroom_id, user_id, min(sis_id) AS keeper FROM matched
+            SELECT classroom_id, user_id, min(sis_id) AS keeper FROM f
             WHERE classroom_id IS NOT NULL AND user_id IS NOT NULL AND NOT _deleted
               AND (classroom_id IN (SELECT classroom_id FROM shared_classrooms)
                    OR user_id IN (SELECT user_id FROM shared_users))
