@@ -168,5 +168,6 @@ def _create_empty_tables(db: Database, run_id: int, drop: Drop, result: IngestRe
         for table in (temp_table(run_id, entity), rejected_table(run_id, entity)):
             db.execute(
                 f"CREATE OR REPLACE TEMP TABLE {table} AS "
-                f"SELECT CAST(NULL AS BIGINT) AS _line, {columns} WHERE false"
+                f"SELECT CAST(NULL AS BIGINT) AS _line, CAST(NULL AS BIGINT) AS _rid, {columns} "
+                "WHERE false"
             )

@@ -10,7 +10,8 @@ Python's csv module, which is linear in the file and gives every record its exac
 Rows the reader rejects never reach staging. Each gets an ERROR row issue *and* a row in the file's
 rejected table, `temp_table(run_id, f"{entity}__rejected")`, so planning knows which record it named
 and keeps that record as it is. The table exists for every staged file (empty when nothing was
-rejected) and has `_line BIGINT` plus every column of the staging view, as text cleaned like staging
+rejected) and has `_line BIGINT`, `_rid` (NULL: a rejected row has no place in staging) and every
+column of the staging view, as text cleaned like staging
 (`rs_clean`: trimmed of spaces, empty as NULL): the values that could be read reliably (see
 `broken_rows`), NULL for the rest. When a rejected row's key (`FileSpec.record_columns`) cannot be
 read reliably, the whole file is refused rather than risk archiving the record it named.
@@ -74,6 +75,11 @@ class StagedFile:
         """The staging rows with that hash beside them (`_h`)."""
         columns = _view_columns(self.header, self.line_expr)
         return f"(SELECT {columns}, _h FROM {_rows_table(self.table)})"
+
+    @property
+    def rows_table(self) -> str:
+        """The table behind the staging view (its `rowid` is the view's `_rid`)."""
+        return _rows_table(self.table)
 
 
 def rejected_table(run_id: int, entity: str) -> str:
@@ -172,9 +178,11 @@ def _note_stray_boms(db: Database, staged: StagedFile, line_expr: str) -> None:
 
 
 def _view_columns(header: Header, line_expr: str) -> str:
+    """`_rid` is the row's place in the table behind the view: a filter `_rid IN (...)` reaches
+    the few rows it names without reading the others (see `PlanContext.good_except`)."""
     present = [sql_ident(n) for n in header.names]
     missing = [f"CAST(NULL AS VARCHAR) AS {sql_ident(n)}" for n in header.missing_optional]
-    return ", ".join([f"{line_expr} AS _line", *present, *missing])
+    return ", ".join([f"{line_expr} AS _line", "rowid AS _rid", *present, *missing])
 
 
 def _define_view(db: Database, table: str, header: Header, line_expr: str) -> None:
@@ -248,7 +256,8 @@ def _create_rejected_table(db: Database, staged: StagedFile, rejects: Path | Non
         where = "true"
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE {staged.rejected_table} AS
-            SELECT CAST(_line AS BIGINT) AS _line, {", ".join(columns)} FROM {source} WHERE {where}"""
+            SELECT CAST(_line AS BIGINT) AS _line, CAST(NULL AS BIGINT) AS _rid, {", ".join(columns)}
+            FROM {source} WHERE {where}"""
     )
 
 

@@ -60,10 +60,13 @@ class CheckedRows:
         self._remembered = self._usable()
         if not self._remembered:
             return self.staged.table
-        # One pass: the few unseen rows are kept whole, so the checks read only them.
+        # The few unseen rows are found on the hashes alone, then fetched whole by their place
+        # (reading every column of every row to keep 1% of them cost a second at 1M students).
         self.db.execute(
             f"""CREATE OR REPLACE TEMP TABLE {self.unseen} AS
-                SELECT t.* FROM {self.staged.hashed_rows} t ANTI JOIN {self.memo} m ON m.h = t._h"""
+                SELECT t.* FROM {self.staged.hashed_rows} t
+                WHERE t._rid IN (SELECT r.rowid FROM {self.staged.rows_table} r
+                                 ANTI JOIN {self.memo} m ON m.h = r._h)"""
         )
         self.checked = int(self.db.one(f"SELECT count(*) FROM {self.unseen}"))
         return f"(SELECT * EXCLUDE (_h) FROM {self.unseen})"

@@ -67,6 +67,18 @@ class PlanContext:
                                WHERE run_id = {self.run_id} AND file_name = {file} AND {LEFT_OUT}) e
                     ON e.line = s._line)"""
 
+    def good_except(self, entity: str, *line_tables: str) -> str:
+        """The good rows of a file but the lines the tables list (by `_line`), as a subquery.
+
+        After a night's unchanged rows are set aside, a handful of millions are left: they are
+        found on the narrow line columns, then fetched whole by their place in staging (`_rid`),
+        instead of reading every column of every row to keep a few."""
+        anti = " ".join(
+            f"ANTI JOIN {table} x{i} ON x{i}._line = n._line" for i, table in enumerate(line_tables)
+        )
+        return f"""(SELECT s.* FROM {self.t(entity)} s
+                    WHERE s._rid IN (SELECT n._rid FROM {self.good(entity)} n {anti}))"""
+
     def errored(self, entity: str) -> str:
         """The rows of a file that have an ERROR result, as a subquery: staging rows with an
         error, and the rows the reader rejected, with the values it could read (see

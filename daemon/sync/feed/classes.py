@@ -216,9 +216,7 @@ def build_desired_enrollments(ctx: PlanContext) -> None:
                    e.sourcedId AS _label,
                    e.classSourcedId AS _class_sis_id, e.userSourcedId AS _user_sis_id,
                    {enrollment_source_hash(ctx, "e")} AS _source_hash
-            FROM {ctx.good("enrollments")} e
-            ANTI JOIN {ctx.t("unchanged_enrollments")} u ON u._line = e._line
-            ANTI JOIN {ctx.t("repeated_enrollments")} r ON r._line = e._line
+            FROM {ctx.good_except("enrollments", ctx.t("unchanged_enrollments"), ctx.t("repeated_enrollments"))} e
             LEFT JOIN {ctx.t("classroom_map")} cm ON cm.sis_id = e.classSourcedId
             LEFT JOIN {ctx.t("user_map")} um ON um.sis_id = e.userSourcedId AND NOT um.kept_archived
         ),
