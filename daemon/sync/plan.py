@@ -160,7 +160,7 @@ def _users(ctx: PlanContext) -> None:
                         JOIN {ctx.errored("guardians")} e ON e.sourcedId = u.sis_id"""
     _finish(ctx, kinds.USERS, present)
     build_user_map(ctx)
-    ctx.drop("users", "demographics", "roles", "present_users")
+    ctx.drop("users", "demographics", "roles", "present_users", "changed_users")
 
 
 def _enrollments(ctx: PlanContext) -> None:

@@ -394,12 +394,16 @@ def build_desired_users(ctx: PlanContext) -> None:
     # People sent again as they were synced skip matching (see sync/unchanged.py); nothing
     # else can claim their records, so the rows left are matched among themselves.
     find_unchanged_users(ctx, managed)
-    # Found on the narrow columns, then fetched whole by place: a few rows of millions.
-    feed = ctx.t("feed_users")
-    changed = f"""(SELECT * FROM {feed} WHERE rowid IN (
-                       SELECT x.rowid FROM {feed} x
-                       ANTI JOIN {ctx.t("unchanged_users")} u ON u._line = x._line AND u._file = x._file
-                       WHERE {managed}))"""
+    # Found on the narrow columns, then fetched whole by place: a few rows of millions, kept
+    # apart because the matching below reads them three times.
+    feed, changed = ctx.t("feed_users"), ctx.t("changed_users")
+    ctx.db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {changed} AS
+            SELECT * FROM {feed} WHERE rowid IN (
+                SELECT x.rowid FROM {feed} x
+                ANTI JOIN {ctx.t("unchanged_users")} u ON u._line = x._line AND u._file = x._file
+                WHERE {managed})"""
+    )
     # Who claims which record is worked out on narrow rows (keys and line numbers only); the
     # wide feed rows are read once, at the end.
     ctx.db.execute(
