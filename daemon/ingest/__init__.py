@@ -16,7 +16,7 @@ from daemon.formats.drop import Drop, hash_file
 from daemon.formats.spec import REQUIRED_ENTITIES
 from daemon.ingest.header import FileRefused
 from daemon.ingest.issues import WARNING, Issue, store_issues
-from daemon.ingest.load import StagedFile, rejected_table, stage_file
+from daemon.ingest.load import StagedFile, rejected_table, release_ingest_columns, stage_file
 from daemon.ingest.validate import DirectoryIds, FileContext, Validator
 from daemon.progress import Progress
 
@@ -115,6 +115,8 @@ def ingest_drop(
         validator = Validator(db, run_id, result.contexts, directory_ids)
         validator.run()
         _keep_ledgers(db, run_id, result)
+    for staged in result.staged.values():
+        release_ingest_columns(db, staged)
     result.value_checked = validator.value_checked
     if validator.bulk_with_statuses:
         bulk = [c.file for c in result.contexts.values() if c.mode == "bulk"]

@@ -177,18 +177,44 @@ def _note_stray_boms(db: Database, staged: StagedFile, line_expr: str) -> None:
         )
 
 
-def _view_columns(header: Header, line_expr: str) -> str:
+def _view_columns(header: Header, line_expr: str, released: tuple[str, ...] = ()) -> str:
     """`_rid` is the row's place in the table behind the view: a filter `_rid IN (...)` reaches
     the few rows it names without reading the others (see `PlanContext.good_except`)."""
-    present = [sql_ident(n) for n in header.names]
-    missing = [f"CAST(NULL AS VARCHAR) AS {sql_ident(n)}" for n in header.missing_optional]
+
+    def empty(name: str) -> str:
+        return f"CAST(NULL AS VARCHAR) AS {sql_ident(name)}"
+
+    present = [empty(n) if n in released else sql_ident(n) for n in header.names]
+    missing = [empty(n) for n in header.missing_optional]
     return ", ".join([f"{line_expr} AS _line", "rowid AS _rid", *present, *missing])
 
 
-def _define_view(db: Database, table: str, header: Header, line_expr: str) -> None:
+def _define_view(
+    db: Database, table: str, header: Header, line_expr: str, released: tuple[str, ...] = ()
+) -> None:
     """Line numbers come from row order (rowid) for free, instead of a costly window."""
-    columns = _view_columns(header, line_expr)
+    columns = _view_columns(header, line_expr, released)
     db.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT {columns} FROM {_rows_table(table)}")
+
+
+# What only reading and validation read: the row hash (ingest.row_memo), the reader's marks, and
+# dateLastModified (bookkeeping, checked by validation, never synced).
+_INGEST_ONLY = ("_h", "_bom_line", "_misshapen")
+_UNREAD_BY_PLANNING = ("dateLastModified",)
+
+
+def release_ingest_columns(db: Database, staged: StagedFile) -> None:
+    """Free the columns planning never reads, once validation is done.
+
+    A staging table is held in memory uncompressed (1.7 GB for the enrollments of a 1M-student
+    district), and under the engine's memory limit every later step spilled what did not fit.
+    The view keeps its columns: a released one reads as empty, as a column the file lacks.
+    Dropping a column keeps the others' storage and row order (rowid, hence `_line`)."""
+    rows = _rows_table(staged.table)
+    released = tuple(c for c in _UNREAD_BY_PLANNING if c in staged.header.names)
+    for name in (*_INGEST_ONLY, *released):
+        db.execute(f"ALTER TABLE {rows} DROP COLUMN IF EXISTS {sql_ident(name)}")
+    _define_view(db, staged.table, staged.header, staged.line_expr, released)
 
 
 def _varchar_columns(names: list[str]) -> str:
