@@ -127,6 +127,15 @@ class PlanContext:
         }
         self._drop_where(lambda name: name in wanted)
 
+    def narrow(self, name: str, *columns: str) -> None:
+        """Keep only the columns later steps read of a working table (dropping a column frees
+        its memory at once and keeps the rest as it is): working tables are held uncompressed,
+        and what does not fit the memory limit spills."""
+        table = self.t(name)
+        for column in self.db.columns(table.strip('"'), temporary=True):
+            if column not in columns:
+                self.db.execute(f"ALTER TABLE {table} DROP COLUMN {sql_ident(column)}")
+
     def drop_all(self) -> None:
         """Every working table of this run (a long-lived daemon connection must not keep them)."""
         prefix = f"run{self.run_id}_"

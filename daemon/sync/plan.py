@@ -160,7 +160,10 @@ def _users(ctx: PlanContext) -> None:
                         JOIN {ctx.errored("guardians")} e ON e.sourcedId = u.sis_id"""
     _finish(ctx, kinds.USERS, present)
     build_user_map(ctx)
-    ctx.drop("users", "demographics", "roles", "present_users", "changed_users")
+    ctx.drop("users", "demographics", "roles", "present_users", "changed_users", "unchanged_users")
+    # What the links read of the people (build_desired_links, link_rules); the rest is done.
+    ctx.narrow("feed_users", "sis_id", "agents", "role", "_line")
+    ctx.narrow("desired_users", "_target_id", "_skip")
 
 
 def _enrollments(ctx: PlanContext) -> None:
@@ -184,7 +187,13 @@ def _enrollments(ctx: PlanContext) -> None:
                     JOIN {ctx.errored("enrollments")} e ON e.sourcedId = d.sis_id"""
     _finish(ctx, kinds.ENROLLMENTS, extra)
     not_synced.report_enrollments(ctx)
-    ctx.drop("enrollments", "desired_enrollments", "present_enrollments")
+    ctx.drop(
+        "enrollments",
+        "desired_enrollments",
+        "present_enrollments",
+        "unchanged_enrollments",
+        "repeated_enrollments",
+    )
 
 
 def _links(ctx: PlanContext) -> None:
