@@ -575,28 +575,34 @@ def keep_best_rekeyed(db: Database, kind: str) -> None:
     not also a duplicate of a record in the feed beside it with a school e-mail of its own: that
     one is a sibling, such as the twin whose name the re-keyed record's new name looks like
     (Lila re-keyed as Lil beside her twin Lily). The record that left still pairs with it."""
+    # Both deletes find their rows by equality on people: a join on the kind with the pair test
+    # as its condition compared every pair with every handover (out of memory at 3M students).
+    new_records = f"""(SELECT CASE WHEN ua.created_run > ub.created_run THEN o.a ELSE o.b END
+                       FROM {SCORED} o
+                       JOIN users ua ON ua.user_id = o.a JOIN users ub ON ub.user_id = o.b
+                       WHERE o.kind = ? AND o.evidence.lifecycle = 'handover')"""
     db.execute(
         f"""
         DELETE FROM {SCORED}
         WHERE kind = ? AND evidence.lifecycle = 'coexist' AND evidence.email = 'differ'
-          AND EXISTS (
-            SELECT 1 FROM {SCORED} o
-            JOIN users ua ON ua.user_id = o.a JOIN users ub ON ub.user_id = o.b
-            WHERE o.kind = {SCORED}.kind AND o.evidence.lifecycle = 'handover'
-              AND CASE WHEN ua.created_run > ub.created_run THEN o.a ELSE o.b END
-                  IN ({SCORED}.a, {SCORED}.b))
+          AND (a IN {new_records} OR b IN {new_records})
         """,
-        [kind],
+        [kind, kind, kind],
     )
+    # A pair that is not the best of one of its people (the best points of any pair it is in).
+    best = f"""(SELECT person, max(points) AS best FROM (
+                    SELECT a AS person, points FROM {SCORED} WHERE kind = ?
+                    UNION ALL SELECT b, points FROM {SCORED} WHERE kind = ?)
+                GROUP BY person)"""
     db.execute(
         f"""
-        DELETE FROM {SCORED}
-        WHERE kind = ? AND (rekeyed_only OR evidence.lifecycle = 'handover') AND EXISTS (
-            SELECT 1 FROM {SCORED} o
-            WHERE o.kind = {SCORED}.kind AND o.points > {SCORED}.points
-              AND (o.a IN ({SCORED}.a, {SCORED}.b) OR o.b IN ({SCORED}.a, {SCORED}.b)))
+        DELETE FROM {SCORED} WHERE rowid IN (
+            SELECT x.rowid FROM {SCORED} x
+            JOIN {best} pa ON pa.person = x.a JOIN {best} pb ON pb.person = x.b
+            WHERE x.kind = ? AND (x.rekeyed_only OR x.evidence.lifecycle = 'handover')
+              AND (pa.best > x.points OR pb.best > x.points))
         """,
-        [kind],
+        [kind, kind, kind, kind, kind],
     )
 
 
