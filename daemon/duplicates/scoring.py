@@ -577,32 +577,34 @@ def keep_best_rekeyed(db: Database, kind: str) -> None:
     (Lila re-keyed as Lil beside her twin Lily). The record that left still pairs with it."""
     # Both deletes find their rows by equality on people: a join on the kind with the pair test
     # as its condition compared every pair with every handover (out of memory at 3M students).
-    new_records = f"""(SELECT CASE WHEN ua.created_run > ub.created_run THEN o.a ELSE o.b END
-                       FROM {SCORED} o
-                       JOIN users ua ON ua.user_id = o.a JOIN users ub ON ub.user_id = o.b
-                       WHERE o.kind = ? AND o.evidence.lifecycle = 'handover')"""
     db.execute(
         f"""
+        WITH new_records AS MATERIALIZED (
+            SELECT CASE WHEN ua.created_run > ub.created_run THEN o.a ELSE o.b END AS id
+            FROM {SCORED} o
+            JOIN users ua ON ua.user_id = o.a JOIN users ub ON ub.user_id = o.b
+            WHERE o.kind = $kind AND o.evidence.lifecycle = 'handover')
         DELETE FROM {SCORED}
-        WHERE kind = ? AND evidence.lifecycle = 'coexist' AND evidence.email = 'differ'
-          AND (a IN {new_records} OR b IN {new_records})
+        WHERE kind = $kind AND evidence.lifecycle = 'coexist' AND evidence.email = 'differ'
+          AND (a IN (SELECT id FROM new_records) OR b IN (SELECT id FROM new_records))
         """,
-        [kind, kind, kind],
+        {"kind": kind},
     )
     # A pair that is not the best of one of its people (the best points of any pair it is in).
-    best = f"""(SELECT person, max(points) AS best FROM (
-                    SELECT a AS person, points FROM {SCORED} WHERE kind = ?
-                    UNION ALL SELECT b, points FROM {SCORED} WHERE kind = ?)
-                GROUP BY person)"""
     db.execute(
         f"""
+        WITH best AS MATERIALIZED (
+            SELECT person, max(points) AS best FROM (
+                SELECT a AS person, points FROM {SCORED} WHERE kind = $kind
+                UNION ALL SELECT b, points FROM {SCORED} WHERE kind = $kind)
+            GROUP BY person)
         DELETE FROM {SCORED} WHERE rowid IN (
             SELECT x.rowid FROM {SCORED} x
-            JOIN {best} pa ON pa.person = x.a JOIN {best} pb ON pb.person = x.b
-            WHERE x.kind = ? AND (x.rekeyed_only OR x.evidence.lifecycle = 'handover')
+            JOIN best pa ON pa.person = x.a JOIN best pb ON pb.person = x.b
+            WHERE x.kind = $kind AND (x.rekeyed_only OR x.evidence.lifecycle = 'handover')
               AND (pa.best > x.points OR pb.best > x.points))
         """,
-        [kind, kind, kind, kind, kind],
+        {"kind": kind},
     )
 
 
