@@ -64,7 +64,20 @@ def steps_table(result: dict[str, Any]) -> list[str]:
     lines.append(
         f"| peak RSS of any Roster Sync step | | **{peak / 1000:.2f} GB** | | < 2.5 GB | {verdict} |"
     )
-    return lines
+    return lines + _samples(steps)
+
+
+def _samples(steps: dict[str, Any]) -> list[str]:
+    """The samples behind a median (`run_benchmark.py --repeat`), in the order taken."""
+    taken = {n: s["samples"] for n, s in steps.items() if s.get("samples")}
+    if not taken:
+        return []
+    said = "; ".join(
+        f"{n.removeprefix('roster-sync ').replace('plan', 'day-2 plan')} "
+        + ", ".join(f"{x:.1f}" for x in xs)
+        for n, xs in taken.items()
+    )
+    return ["", f"Medians of samples taken in alternating pairs (seconds, in order): {said}."]
 
 
 def growth_table(results: list[dict[str, Any]]) -> list[str]:

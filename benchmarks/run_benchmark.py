@@ -2,9 +2,14 @@
 
     python benchmarks/run_benchmark.py --students 1000000 [--work DIR] [--skip-naive]
         [--memory-limit 2GB] [--scales 100000,300000,1000000] [--json-out FILE] [--keep-db]
+        [--repeat N]
 
 Generates the district first when DIR lacks it (benchmarks/generate_district.py). Every measured
 step runs as its own child process; see measure() for how its peak RSS is taken.
+
+`--repeat N` measures the floor and the day-2 plan N times, in alternating pairs (floor, then
+the plan on a fresh copy of the database as it was before day 2), and reports each one's median
+with every sample: on a shared machine one sample of either can be 40% off.
 """
 
 from __future__ import annotations
@@ -163,7 +168,16 @@ def check_plan(changes: dict[str, Any], expected: dict[str, Any]) -> tuple[list[
     return mismatches, notes
 
 
-def roster_sync(cli: str | None, data: Path, db: Path, mem: str, expected: dict[str, Any]) -> dict:
+def roster_sync(
+    cli: str | None,
+    data: Path,
+    db: Path,
+    mem: str,
+    expected: dict[str, Any],
+    before_day2: Path | None = None,
+) -> dict:
+    """The initial load, the full scan, day 2's plan and apply, the incremental scan.
+    `before_day2`: where to copy the database as it is before day 2's plan (for repeats)."""
     if cli is None:
         return {"status": "unavailable: roster-sync CLI not found (.venv/bin or PATH)"}
     env = {**os.environ, "ROSTER_SYNC_MEMORY_LIMIT": mem}
@@ -214,6 +228,8 @@ def roster_sync(cli: str | None, data: Path, db: Path, mem: str, expected: dict[
     # the daemon runs after every applied run. Each also reports its own time (without the CLI's
     # start-up) and steps.
     _scan_step(step, steps, "duplicate scan", ["duplicates", "scan", "--full", "--json"])
+    if before_day2 is not None:
+        shutil.copyfile(db, before_day2)
     plan = step("plan", ["run", str(data / "day2"), "--json"])
     if plan is None:
         return out
@@ -254,16 +270,16 @@ def run_scale(students: int, args: argparse.Namespace, cli: str | None) -> dict[
                               "generation_seconds": expected["generation_seconds"],
                               "csv_bytes": expected["total_bytes"], "steps": {}}  # fmt: skip
     steps = result["steps"]
-    d1, d2 = str(data / "day1"), str(data / "day2")
 
     print(f"[{students:,}] floor ...", flush=True)
-    m = measure([PY, str(HERE / "bench_steps.py"), "floor", d1, d2, "--db",
-                 str(args.work / f"floor-{students}.duckdb"), "--memory-limit", args.memory_limit])  # fmt: skip
-    steps["floor"] = _child_result(m, expected)
+    steps["floor"] = _floor(data, students, args, expected)
 
     print(f"[{students:,}] roster-sync ...", flush=True)
     db = args.work / f"roster-sync-{students}.duckdb"
-    rs = roster_sync(cli, data, db, args.memory_limit, expected)
+    before_day2 = args.work / f"roster-sync-{students}-before-day2.duckdb"
+    rs = roster_sync(
+        cli, data, db, args.memory_limit, expected, before_day2 if args.repeat > 1 else None
+    )
     files = [db, db.with_name(db.name + ".wal")]
     if db.exists():
         rs["db_mb"] = round(sum(p.stat().st_size for p in files if p.exists()) / 1e6, 1)
@@ -273,13 +289,67 @@ def run_scale(students: int, args: argparse.Namespace, cli: str | None) -> dict[
     result["roster_sync"] = rs
     for name, s in rs.get("steps", {}).items():
         steps[f"roster-sync {name}"] = s
+    if args.repeat > 1 and before_day2.exists() and "plan" in rs.get("steps", {}):
+        _repeat_floor_and_plan(data, students, args, cli, expected, before_day2, steps)
+    before_day2.unlink(missing_ok=True)
 
     if not args.skip_naive:
         print(f"[{students:,}] naive ...", flush=True)
+        d1, d2 = str(data / "day1"), str(data / "day2")
         m = measure([PY, str(HERE / "bench_steps.py"), "naive", d1, d2])
         steps["naive"] = _child_result(m, expected)
     result["ratios"] = ratios(steps, rs)
     return result
+
+
+def _floor(data: Path, students: int, args: argparse.Namespace, expected: dict[str, Any]) -> dict:
+    m = measure([PY, str(HERE / "bench_steps.py"), "floor", str(data / "day1"),
+                 str(data / "day2"), "--db", str(args.work / f"floor-{students}.duckdb"),
+                 "--memory-limit", args.memory_limit])  # fmt: skip
+    return _child_result(m, expected)
+
+
+def _repeat_floor_and_plan(
+    data: Path,
+    students: int,
+    args: argparse.Namespace,
+    cli: str | None,
+    expected: dict[str, Any],
+    before_day2: Path,
+    steps: dict[str, dict[str, Any]],
+) -> None:
+    """More samples of the floor and the day-2 plan, in alternating pairs; each step's figure
+    becomes the median sample (its own peak RSS and stages), and `samples` lists them all."""
+    floors, plans = [steps["floor"]], [steps["roster-sync plan"]]
+    env = {**os.environ, "ROSTER_SYNC_MEMORY_LIMIT": args.memory_limit,
+           "ROSTER_SYNC_PROFILE": "1", "ROSTER_SYNC_PROFILE_MIN": "0"}  # fmt: skip
+    copy = args.work / f"roster-sync-{students}-repeat.duckdb"
+    for i in range(2, args.repeat + 1):
+        print(f"[{students:,}] floor and day-2 plan, sample {i} of {args.repeat} ...", flush=True)
+        floors.append(_floor(data, students, args, expected))
+        shutil.copyfile(before_day2, copy)
+        os.sync()  # the copy's write-back is not the plan's to pay
+        m = measure([str(cli), "--db", str(copy), "run", str(data / "day2"), "--json"], env=env)
+        sample = {"seconds": m.seconds, "peak_rss_mb": m.peak_rss_mb, "rc": m.returncode,
+                  "stages": stages(m.stderr)}  # fmt: skip
+        if m.returncode == 0:  # every sample's counts are checked, as the first plan's are
+            changes = parse_json(m.stdout).get("changes", {})
+            sample["mismatches"] = check_plan(changes, expected)[0]
+        plans.append(sample)
+        for p in (copy, copy.with_name(copy.name + ".wal")):
+            p.unlink(missing_ok=True)
+    for name, samples in (("floor", floors), ("roster-sync plan", plans)):
+        ok = sorted((s for s in samples if s.get("rc") == 0), key=lambda s: s["seconds"])
+        if not ok:
+            continue
+        median = ok[(len(ok) - 1) // 2]
+        steps[name] = {**steps[name], **median,
+                       "samples": [s["seconds"] for s in samples],
+                       "median_of": len(ok),
+                       "mismatches": [x for s in samples for x in s.get("mismatches", [])]}  # fmt: skip
+    for name in ("floor", "roster-sync plan"):
+        shown = ", ".join(f"{x:.1f}" for x in steps[name].get("samples", []))
+        print(f"{name} samples (s): {shown or 'none succeeded'}", flush=True)
 
 
 def _child_result(m: Measured, expected: dict[str, Any]) -> dict[str, Any]:
@@ -392,6 +462,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--roster-sync", help="path of the roster-sync CLI (default: .venv/bin, PATH)")
     ap.add_argument("--json-out", type=Path)
     ap.add_argument("--keep-db", action="store_true", help="keep Roster Sync's database afterwards")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="samples of the floor and the day-2 plan, in alternating pairs (medians reported)",
+    )
     args = ap.parse_args(argv)
     args.work = args.work.resolve()
     args.work.mkdir(parents=True, exist_ok=True)

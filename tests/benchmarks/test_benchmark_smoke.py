@@ -56,6 +56,29 @@ def _read_costs_counts_the_lines_day_2_changed(district: Path, out: Path) -> Non
         assert costs[name]["parse and keep, file order"] > 0
 
 
+def test_repeats_report_the_median_of_alternating_samples(tmp_path):
+    out = tmp_path / "results.json"
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "run_benchmark.py"), "--students", "300",
+         "--work", str(tmp_path), "--skip-naive", "--repeat", "3", "--json-out", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    steps = json.loads(out.read_text())["results"][0]["steps"]
+    for name in ("floor", "roster-sync plan"):
+        samples = steps[name]["samples"]
+        assert len(samples) == 3 and steps[name]["median_of"] == 3
+        assert steps[name]["seconds"] == sorted(samples)[1]
+        assert steps[name]["mismatches"] == []
+    assert steps["roster-sync plan"]["stages"]  # the median sample's own profile
+    assert not list(tmp_path.glob("*before-day2*")) and not list(tmp_path.glob("*repeat*"))
+    report = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "report.py"), str(out), "--targets-at", "300"],
+        capture_output=True, text=True, timeout=60, cwd=REPO, check=True,
+    ).stdout  # fmt: skip
+    assert "Medians of samples taken in alternating pairs" in report
+
+
 def test_the_pull_benchmark_pulls_and_plans_a_small_district(tmp_path):
     result = subprocess.run(
         [
