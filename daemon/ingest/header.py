@@ -11,6 +11,10 @@ from daemon.formats.spec import FileSpec
 
 MAX_HEADER_BYTES = 1 << 20
 MAX_COLUMNS = 1000  # the widest OneRoster file has 24 columns; 1,000 leaves room for extensions
+# A file column is staged under its own name unless that name is one a staging table has of
+# its own: DuckDB's `rowid` (a column so named hides the row number that gives each row its line
+# and place) and the columns the reader and the checks add (all named with a leading "_").
+RENAMED_PREFIX = "file."
 
 
 class FileRefused(RosterSyncError):
@@ -136,8 +140,13 @@ def _map_columns(
         if column is not None:
             names.append(column.name)
         else:
-            names.append(name)
-            (metadata if name.lower().startswith("metadata.") else unknown).append(name)
+            names.append(_staging_name(name, original))
+            if names[-1] != name:
+                warnings.append(
+                    f"{file_name} line 1, column {position}: column '{name}' is kept as "
+                    f"'{names[-1]}' (Roster Sync uses the name '{name}' itself)"
+                )
+            (metadata if name.lower().startswith("metadata.") else unknown).append(names[-1])
         positions.append(names[-1])
     positions += [None] * (len(original) - named)
     missing = [c.name for c in spec.columns if c.must_be_in_header and c.name not in names]
@@ -151,6 +160,17 @@ def _map_columns(
     return Header(
         names, original, newline, has_bom, unknown, metadata, optional, positions, warnings
     )
+
+
+def _staging_name(name: str, original: list[str]) -> str:
+    """The name an unknown column is staged (and kept) under: its own, unless staging uses it."""
+    if name.lower() != "rowid" and not name.startswith("_"):
+        return name
+    taken = {n.lower() for n in original}
+    staged = RENAMED_PREFIX + name
+    while staged.lower() in taken:
+        staged = "_" + staged
+    return staged
 
 
 def _delimiter_hint(original: list[str]) -> str:
