@@ -132,10 +132,13 @@ def _protect_contacts(ctx: PlanContext) -> None:
               AND NOT f._skip"""
         )
     _insert_conflicts(ctx, " UNION ALL ".join(selects))
+    # The record keeps values the row does not say, so it must not remember the row as its
+    # source (sync/unchanged.py): once the account is no longer protected, the row is compared
+    # again and its contacts applied, whether or not its own values changed.
     sets = ", ".join(f"{c} = d.{c}" for c in CONTACT_FIELDS)
     ctx.db.execute(
-        f"UPDATE {desired} SET {sets} FROM users d WHERE d.user_id = {desired}._target_id "
-        "AND (d.account_active OR d.contacts_edited)"
+        f"UPDATE {desired} SET {sets}, _source_hash = NULL FROM users d "
+        f"WHERE d.user_id = {desired}._target_id AND (d.account_active OR d.contacts_edited)"
     )
 
 

@@ -9,7 +9,10 @@ changing it sends every row through the full path once.
 
 Apply writes both hashes for every record it creates, updates or refreshes (`refresh`: a record
 that matched its feed row but remembered another hash). Any other write (a hand edit, a merge,
-a revert) changes the values without the hash, so the record takes the full path again.
+a revert) changes the values without the hash, so the record takes the full path again. A record
+whose values a rule kept instead of the row's (the contacts of an activated or hand-edited
+account, policies._protect_contacts) remembers no source hash: a flag cleared later changes no
+value, and the row must then be compared again.
 """
 
 from __future__ import annotations

@@ -307,3 +307,39 @@ def test_a_merge_of_a_guardian_entered_twice_moves_their_children(sync, tiny):
     assert children == [("stu-1",), ("stu-2",)]
     sync.engine.duplicates_undo(merge_id)
     assert snapshot(sync.engine.db) == before
+
+
+def test_after_a_merge_the_row_holding_a_membership_keeps_it_on_either_path(
+    sync, tiny, monkeypatch
+):
+    """Both records of a student were in one class; after the merge both rows still come, and
+    name one membership through the survivor. The row that holds it keeps it, whether or not it
+    takes the unchanged-row shortcut (found by an adversarial test: the full path gave it to the
+    smallest sourcedId, flipping the membership's SIS id, while the shortcut kept it)."""
+    from daemon.sync.unchanged import FULL_PATH_ENV
+
+    add_student_like(tiny, "stu-3", "stu-3-new")
+    holder = next(r for r in tiny.rows("enrollments.csv") if r["userSourcedId"] == "stu-3")
+    tiny.rows("enrollments.csv").append(
+        {**holder, "sourcedId": "enr-0dup", "userSourcedId": "stu-3-new"}
+    )
+    sync.apply(tiny)
+    sync.engine.duplicates_merge("stu-3", "stu-3-new", keep="stu-3")
+
+    def plan(full_path: bool) -> tuple:
+        if full_path:
+            monkeypatch.setenv(FULL_PATH_ENV, "1")
+        run = sync.plan(tiny)
+        monkeypatch.delenv(FULL_PATH_ENV, raising=False)
+        said = (
+            run.changes["enrollments"],
+            [(i["line"], i["sourced_id"], i["message"]) for i in sync.issues(run, "WARNING")],
+        )
+        sync.engine.reject_run(run.run_id)
+        return said
+
+    full, shortcut = plan(True), plan(False)
+    assert shortcut == full
+    assert full[0]["update"] == 0
+    [(_, sourced_id, message)] = [i for i in full[1] if i[1] in ("enr-0dup", holder["sourcedId"])]
+    assert sourced_id == "enr-0dup" and holder["sourcedId"] in message

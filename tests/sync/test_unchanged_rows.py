@@ -91,3 +91,21 @@ def test_a_setting_that_shapes_users_sends_every_person_through_the_full_path(sy
     assert run.total_changes() == 0
     rows = sync.engine.db.one(f"SELECT count(*) FROM run_{run.run_id}.plan_users")
     assert rows == sync.engine.db.one("SELECT count(*) FROM users WHERE kind <> 'guardian'")
+
+
+def test_a_contact_kept_for_an_active_account_is_applied_once_the_account_is_not(sync, tiny):
+    # The record keeps its own e-mail while the account is active (found by an adversarial
+    # test: the record remembered the row as its source, so after deactivation the unchanged
+    # row took the shortcut and the feed's e-mail was never applied).
+    sync.apply(tiny)
+    sync.engine.set_account_active("gdn-1", True)
+    tiny.row("users.csv", "gdn-1")["email"] = "new-parent1@example.net"
+    sync.apply(tiny)
+    assert sync.user("gdn-1")["email"] == "parent1@example.net"
+    sync.engine.set_account_active("gdn-1", False)
+    run = sync.plan(tiny)
+    [change] = sync.changes(run, "guardians", "update")
+    assert change["sis_id"] == "gdn-1"
+    assert change["fields"] == [
+        {"field": "email", "old": "parent1@example.net", "new": "new-parent1@example.net"}
+    ]

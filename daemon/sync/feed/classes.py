@@ -190,8 +190,9 @@ def build_desired_enrollments(ctx: PlanContext) -> None:
     The directory holds at most one enrollment per classroom and user (in any status), so a
     plain join matches; ids of new rows are the base plus the file line (no sort needed). Two
     rows that resolve to one membership (through a merged student, say) are settled like
-    repeated rows: a membership an unchanged row already holds stays with it, otherwise the
-    smallest sourcedId wins.
+    repeated rows: the row that already holds the membership keeps it (an unchanged row, or one
+    whose sourcedId is the membership's SIS id: the same row either way, so the shortcut and the
+    full path agree), otherwise the smallest sourcedId wins.
     """
     base = ctx.max_id("enrollments", "enrollment_id")
     e = "enrollments"
@@ -239,11 +240,16 @@ def build_desired_enrollments(ctx: PlanContext) -> None:
             SELECT user_id FROM {ctx.t("user_map")} WHERE NOT kept_archived
             GROUP BY user_id HAVING count(*) > 1
         ),
+        -- The row that already holds the membership (its sourcedId is the record's SIS id)
+        -- keeps it, whether or not it took the unchanged-row shortcut; else the smallest.
         keepers AS (
-            SELECT classroom_id, user_id, min(sis_id) AS keeper FROM f
-            WHERE classroom_id IS NOT NULL AND user_id IS NOT NULL AND NOT _deleted
-              AND (classroom_id IN (SELECT classroom_id FROM shared_classrooms)
-                   OR user_id IN (SELECT user_id FROM shared_users))
+            SELECT g.classroom_id, g.user_id,
+                   coalesce(min(g.sis_id) FILTER (WHERE g.sis_id = d.sis_id), min(g.sis_id)) AS keeper
+            FROM (SELECT classroom_id, user_id, sis_id FROM f
+                  WHERE classroom_id IS NOT NULL AND user_id IS NOT NULL AND NOT _deleted
+                    AND (classroom_id IN (SELECT classroom_id FROM shared_classrooms)
+                         OR user_id IN (SELECT user_id FROM shared_users))) g
+            LEFT JOIN enrollments d ON d.classroom_id = g.classroom_id AND d.user_id = g.user_id
             GROUP BY ALL HAVING count(*) > 1
         )
         SELECT m.* EXCLUDE (_held_by_unchanged, _target_sis_id),
