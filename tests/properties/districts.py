@@ -17,6 +17,7 @@ from tests.district import TinyDistrict, _enrollment, _user
 
 EVENTS_11 = (
     "rename",
+    "new_email",
     "drop_student",
     "add_student",
     "tobedeleted_class",
@@ -80,6 +81,8 @@ def apply_event(night: Night, event: str, pick: int) -> None:
     student = one(students)
     if event == "rename" and (user := one(users)):
         user["familyName"] = user["familyName"] + "-Nguyen"
+    elif event == "new_email" and (user := one(users)):
+        user["email"] = f"new-{pick}-" + (user.get("email") or "x@example.org")
     elif event == "drop_student" and student:
         tiny.remove("users.csv", sourcedId=student["sourcedId"])
         tiny.remove("enrollments.csv", userSourcedId=student["sourcedId"])

@@ -1,7 +1,8 @@
 """The sync's promises as properties over generated two- and three-night districts.
 
-After every night: the plan is the same whether unchanged rows take their shortcut or the full
-path; `check` is clean; planning the same drop again plans nothing; no record named by a row in
+Before a night, a person may act on the directory (activate or deactivate an account, edit a
+contact, merge two students, undo the last merge). After every night: the plan is the same
+whether unchanged rows take their shortcut or the full path; `check` is clean; planning the same drop again plans nothing; no record named by a row in
 error (or by a value that was ignored) is archived or blanked; and an export synced back plans
 nothing. Examples are bounded in CI (8, the same ones each run; 12 elsewhere);
 ROSTER_SYNC_PROPERTY_EXAMPLES asks for more.
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 
 from daemon.db import Database
 from daemon.directory.integrity import check_directory
+from daemon.errors import RosterSyncError
 from daemon.service.engine import Engine
 from daemon.sync.unchanged import FULL_PATH_ENV
 from tests.directory_state import directory_fingerprint
@@ -30,6 +32,7 @@ EXAMPLES = int(
 # Events that change the district for good; the others happen on one night only.
 LASTING = (
     "rename",
+    "new_email",
     "drop_student",
     "add_student",
     "valid_birth_date",
@@ -49,16 +52,24 @@ PARENTS = {
     "enrollments": ("SELECT classroom_id FROM classrooms", "SELECT user_id FROM users"),
 }
 IGNORED_VALUE_RULES = ("date", "boolean", "language")
+# What a person does to the directory before a night is planned (the shortcut must not miss it).
+HAND_EVENTS = ("activate", "deactivate", "edit_contact", "merge_students", "undo_merge")
 
 
 def nights(version: str) -> st.SearchStrategy:
     events = EVENTS_12 if version == "1.2" else EVENTS_11
-    event = st.tuples(st.sampled_from(events), st.integers(min_value=0, max_value=1000))
-    return st.lists(st.lists(event, max_size=4), min_size=2, max_size=3)
+    pick = st.integers(min_value=0, max_value=1000)
+    event = st.tuples(st.sampled_from(events), pick)
+    hand = st.tuples(st.sampled_from(HAND_EVENTS), pick)
+    night = st.tuples(st.lists(event, max_size=4), st.lists(hand, max_size=2))
+    return st.lists(night, min_size=2, max_size=3)
+
+
+Events = list[tuple[str, int]]
 
 
 @st.composite
-def scenario(draw: st.DrawFn) -> tuple[str, list[list[tuple[str, int]]]]:
+def scenario(draw: st.DrawFn) -> tuple[str, list[tuple[Events, Events]]]:
     version = draw(st.sampled_from(("1.1", "1.2")))
     return version, draw(nights(version))
 
@@ -79,7 +90,9 @@ def test_every_night_keeps_the_promises(case):
             engine = Engine(db, "property")
             engine.settings_set("deletion_threshold", "100")
             lasting = TinyDistrict()
-            for number, events in enumerate(events_by_night):
+            for number, (events, hand_events) in enumerate(events_by_night):
+                for name, pick in hand_events:
+                    _hand_event(engine, name, pick)
                 for name, pick in events:
                     if name in LASTING:
                         apply_event(Night(lasting, version), name, pick)
@@ -90,6 +103,34 @@ def test_every_night_keeps_the_promises(case):
                 _night_keeps_the_promises(engine, night.write(root / f"night{number}"), root)
         finally:
             db.close()
+
+
+def _hand_event(engine: Engine, name: str, pick: int) -> None:
+    """A person's edit of the directory; `pick` chooses the record. An edit the engine refuses
+    (nothing to undo, a pair it will not merge) is simply not made."""
+    kind = "student" if name == "merge_students" else "guardian"
+    people = [
+        sis
+        for (sis,) in engine.db.rows(
+            "SELECT sis_id FROM users WHERE status = 'active' AND merged_into IS NULL "
+            "AND sis_id IS NOT NULL AND kind = ? ORDER BY sis_id",
+            [kind],
+        )
+    ]
+    if not people and name != "undo_merge":
+        return
+    one = people[pick % len(people)] if people else ""
+    try:
+        if name in ("activate", "deactivate"):
+            engine.set_account_active(one, name == "activate")
+        elif name == "edit_contact":
+            engine.edit_contact(one, {"email": f"edited-{pick}@example.org"})
+        elif name == "merge_students" and len(people) > 1:
+            engine.duplicates_merge(one, people[(pick + 1) % len(people)], keep=one)
+        elif name == "undo_merge":
+            engine.duplicates_undo_last()
+    except RosterSyncError:
+        pass
 
 
 def _night_keeps_the_promises(engine: Engine, drop: Path, root: Path) -> None:
