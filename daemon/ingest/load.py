@@ -221,6 +221,12 @@ def _varchar_columns(names: list[str]) -> str:
     return "{" + ", ".join(f"{sql_literal(n)}: 'VARCHAR'" for n in names) + "}"
 
 
+# Only a padded column reads as NULL: no unquoted value holds a line break, and quoted values
+# are never NULL. (The sentinel was the four characters \x01 once: a value so spelled read as
+# empty on this path and as itself on the careful one.)
+_NO_VALUE_IS_NULL = sql_literal("\n")
+
+
 def _read_clean_file_with_duckdb(
     db: Database, table: str, path: Path, header: Header, file: DropFile, staged: StagedFile
 ) -> bool:
@@ -245,7 +251,8 @@ def _read_clean_file_with_duckdb(
             FROM read_csv({sql_literal(str(path))}, columns = {_varchar_columns([*names, sentinel])},
                  header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
                  new_line = {sql_literal(newline)}, strict_mode = true, max_line_size = {FAST_MAX_LINE_BYTES},
-                 encoding = 'utf-8', null_padding = true, nullstr = '\\x01')
+                 encoding = 'utf-8', null_padding = true, nullstr = {_NO_VALUE_IS_NULL},
+                 allow_quoted_nulls = false)
             """
         )
     except duckdb.Error:

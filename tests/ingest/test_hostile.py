@@ -92,3 +92,19 @@ def test_a_misspelt_role_is_still_an_error_in_12(sync, sample, tmp_path):
     run = sync.plan(drop)
     (issue,) = [i for i in sync.issues(run, "ERROR") if i["rule"] == "enumeration"]
     assert "or an ext: term" in issue["message"]
+
+
+@pytest.mark.parametrize("careful", [False, True], ids=["fast reader", "careful reader"])
+@pytest.mark.parametrize("value", ["\\x01", "\\N", "NULL"])
+def test_a_value_spelled_like_a_null_marker_is_read_as_itself(sync, tiny, tmp_path, value, careful):
+    # The fast reader's null marker was the four characters \x01: a name so spelled read as
+    # empty there ("required") and as itself on the careful reader (found by an adversarial test).
+    tiny.row("users.csv", "stu-2")["givenName"] = value
+    tiny.row("users.csv", "stu-3")["familyName"] = "Peña"
+    drop = tiny.write(tmp_path / "drops")
+    if careful:  # a Windows-1252 file is converted, then read by the careful reader
+        users = drop / "users.csv"
+        users.write_bytes(users.read_text(encoding="utf-8").encode("cp1252"))
+    sync.apply(drop)
+    assert sync.user("stu-2")["given_name"] == value
+    assert sync.user("stu-3")["family_name"] == "Peña"
