@@ -35,6 +35,8 @@ from generate_district import GENERATOR_VERSION  # noqa: E402
 from profile_stages import stages  # noqa: E402
 
 PY = sys.executable
+# Plans print every SQL statement's time (stderr), grouped into stages (profile_stages.py).
+PROFILED = {"ROSTER_SYNC_PROFILE": "1", "ROSTER_SYNC_PROFILE_MIN": "0"}
 
 
 @dataclass
@@ -187,10 +189,10 @@ def roster_sync(
     out: dict[str, Any] = {"status": "ok", "cli": cli, "steps": steps}
 
     def step(name: str, argv: list[str]) -> Measured | None:
-        # Plans print every SQL statement's time (stderr), grouped into stages below.
-        profiled = {**env, "ROSTER_SYNC_PROFILE": "1", "ROSTER_SYNC_PROFILE_MIN": "0"}
         try:
-            m = measure([cli, "--db", str(db), *argv], env=profiled if argv[0] == "run" else env)
+            m = measure(
+                [cli, "--db", str(db), *argv], env={**env, **PROFILED} if argv[0] == "run" else env
+            )
         except OSError as exc:
             out["status"] = f"unavailable: cannot start {cli}: {exc}"
             return None
@@ -321,8 +323,7 @@ def _repeat_floor_and_plan(
     """More samples of the floor and the day-2 plan, in alternating pairs; each step's figure
     becomes the median sample (its own peak RSS and stages), and `samples` lists them all."""
     floors, plans = [steps["floor"]], [steps["roster-sync plan"]]
-    env = {**os.environ, "ROSTER_SYNC_MEMORY_LIMIT": args.memory_limit,
-           "ROSTER_SYNC_PROFILE": "1", "ROSTER_SYNC_PROFILE_MIN": "0"}  # fmt: skip
+    env = {**os.environ, "ROSTER_SYNC_MEMORY_LIMIT": args.memory_limit, **PROFILED}
     copy = args.work / f"roster-sync-{students}-repeat.duckdb"
     for i in range(2, args.repeat + 1):
         print(f"[{students:,}] floor and day-2 plan, sample {i} of {args.repeat} ...", flush=True)

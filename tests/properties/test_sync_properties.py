@@ -2,9 +2,9 @@
 
 Before a night, a person may act on the directory (activate or deactivate an account, edit a
 contact, merge two students, undo the last merge). After every night: the plan is the same
-whether unchanged rows take their shortcut or the full path; `check` is clean; planning the same drop again plans nothing; no record named by a row in
-error (or by a value that was ignored) is archived or blanked; and an export synced back plans
-nothing. Examples are bounded in CI (8, the same ones each run; 12 elsewhere);
+whether unchanged rows take their shortcut or the full path; `check` is clean; planning the
+same drop again plans nothing; no record named by a row in error (or by a value that was
+ignored) is archived or blanked; and an export synced back plans nothing. Examples are bounded in CI (8, the same ones each run; 12 elsewhere);
 ROSTER_SYNC_PROPERTY_EXAMPLES asks for more.
 """
 
