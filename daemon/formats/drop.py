@@ -93,6 +93,11 @@ class Drop:
     def version(self) -> str:
         return self.format.version
 
+    @property
+    def ext_terms(self) -> bool:
+        """OneRoster 1.2: extensible vocabularies accept `ext:` terms."""
+        return self.version == "1.2"
+
     def mode(self, entity: str) -> str:
         file = self.files.get(entity)
         if file is not None:

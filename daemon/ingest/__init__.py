@@ -50,7 +50,7 @@ def ingest_drop(
     db.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     result = IngestResult(schema)
     files = list(drop.files.values())
-    ext_terms = drop.version == "1.2"
+    ext_terms = drop.ext_terms
     notes = [
         Issue(n.file_name, n.line, n.sourced_id, n.severity, n.column, n.rule, n.message)
         for n in drop.warnings

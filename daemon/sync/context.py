@@ -37,6 +37,8 @@ class PlanContext:
     # Files whose sourcedIds the source made itself, not the SIS's (a hub's courses, terms and
     # enrollments: see sync/derived_ids.py); records matched otherwise keep the ids they have.
     derived_ids: set[str] = field(default_factory=set)
+    # OneRoster 1.2: extensible vocabularies accept `ext:` terms (as validation read them).
+    ext_terms: bool = False
 
     def t(self, name: str) -> str:
         """A working table of this run: temporary, gone when the process ends."""
@@ -114,7 +116,7 @@ class PlanContext:
         column = spec.column(name) if spec is not None else None
         if column is None or name not in self.columns.get(entity, set()):
             return "false"
-        rule = value_rule(column, self.column(entity, name, alias))
+        rule = value_rule(column, self.column(entity, name, alias), ext_terms=self.ext_terms)
         return f"coalesce({rule.where}, false)" if rule is not None else "false"
 
     def note(self, kind: str, message: str) -> None:

@@ -169,6 +169,7 @@ def _plan_source(
             specs=dict(drop.format.specs),
             scope=scope or parse_scope(drop.manifest.get(MANIFEST_KEY)),
             derived_ids=parse_derived(drop.manifest.get(DERIVED_KEY)),
+            ext_terms=drop.ext_terms,
         )
         if ctx.scope:
             db.execute("UPDATE runs SET scope = ? WHERE run_id = ?", [ctx.scope, run_id])
