@@ -62,6 +62,15 @@ def test_a_guardian_row_in_error_keeps_the_guardians_links(synced, tiny):
     assert _links_of(synced, "stu-2") == ["active"]
 
 
+def test_a_demographics_row_in_error_keeps_the_students_birth_date(synced, tiny):
+    row = tiny.row("demographics.csv", "stu-1")
+    born = row["birthDate"]
+    row["status"] = "gone"  # not in the vocabulary: the row is in error
+    run = synced.apply(tiny)
+    assert run.changes["students"]["update"] == 0
+    assert synced.user("stu-1")["birth_date"] == born
+
+
 def test_a_student_row_without_its_key_keeps_the_student(synced, tiny):
     synced.engine.settings_set("student_id", "identifier")
     tiny.row("users.csv", "stu-1")["identifier"] = ""

@@ -244,13 +244,22 @@ def _directory_roles_join() -> str:
 
 def _birth_date(ctx: PlanContext) -> tuple[str, str, str]:
     """Birth date, whether it broke its rule (SQL), and the join to demographics.csv they need;
-    without the file there is none (and users_fields_kept keeps the directory's)."""
+    without the file there is none (and users_fields_kept keeps the directory's).
+
+    A demographics row in error speaks for nothing: its student keeps the stored birth date,
+    as with a broken value (unless an earlier good row names the student)."""
     if not ctx.present("demographics"):
         return "CAST(NULL AS VARCHAR)", "false", ""
     join = f"""LEFT JOIN (
-            SELECT sourcedId AS sis_id, arg_min(birthDate, _line) AS birth_date,
-                   arg_min({ctx.broken("demographics", "birthDate")}, _line) AS birth_broken
-            FROM {ctx.good("demographics")} GROUP BY ALL) dm
+            SELECT sis_id, arg_min(birth_date, _line) AS birth_date,
+                   arg_min(broken, _line) AS birth_broken
+            FROM (SELECT sourcedId AS sis_id, birthDate AS birth_date,
+                         {ctx.broken("demographics", "birthDate")} AS broken, _line
+                  FROM {ctx.good("demographics")}
+                  UNION ALL
+                  SELECT sourcedId, NULL, true, _line FROM {ctx.errored("demographics")}
+                  WHERE sourcedId IS NOT NULL)
+            GROUP BY sis_id) dm
             ON dm.sis_id = u.sourcedId"""
     return (
         "CASE WHEN dm.birth_broken THEN NULL ELSE dm.birth_date END",
