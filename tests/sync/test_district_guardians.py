@@ -52,3 +52,16 @@ def test_a_delta_keeps_the_schools_of_students_it_leaves_out(
     run = sync.plan(delta)
     assert run.status == "planned", run.error
     assert run.total_changes() == 0, run.changes
+
+
+def test_a_students_row_in_error_keeps_its_district_guardians_schools(
+    sync: Sync, tiny: TinyDistrict
+) -> None:
+    """The student's record is kept as it is, so its guardian's schools are too."""
+    guardian = tiny.row("users.csv", "gdn-8")
+    guardian.update(orgSourcedIds="dist-1", agentSourcedIds="stu-8")
+    tiny.row("users.csv", "stu-8")["agentSourcedIds"] = ""
+    sync.apply(tiny)
+    tiny.row("users.csv", "stu-8")["role"] = "not-a-role"  # the row is in error
+    run = sync.plan(tiny)
+    assert run.changes["guardians"]["update"] == 0, run.changes

@@ -63,27 +63,23 @@ def build_feed_users(ctx: PlanContext) -> None:
 def _district_guardians_at_their_students_schools(ctx: PlanContext) -> None:
     """A guardian whose only org is the district (common from ClassLink, whose contacts belong
     to the district) belongs to the schools of the students it is linked to, on either side of
-    agentSourcedIds; one linked to no student keeps the district. When users.csv is a delta, the
-    students it leaves out (and their links) are as the directory holds them."""
+    agentSourcedIds; one linked to no student keeps the district. The students the feed does
+    not speak for tonight (left out of a delta users.csv, or named by a row in error) count as
+    the directory holds them, with their links."""
     feed = ctx.t("feed_users")
-    delta = ctx.mode("users") != "bulk"
     students_in_feed = f"SELECT sis_id FROM {feed} WHERE kind = 'student'"
-    directory_students = (
-        f"""UNION ALL
-            SELECT sis_id, org_sis_ids FROM users
-            WHERE kind = 'student' AND status = 'active' AND sis_id IS NOT NULL
-              AND sis_id NOT IN ({students_in_feed})"""
-        if delta
-        else ""
-    )
-    directory_links = (
-        f"""UNION
+    as_stored = f"s.sis_id NOT IN ({students_in_feed})"
+    if ctx.mode("users") == "bulk":
+        as_stored += f""" AND s.sis_id IN (SELECT sourcedId FROM {ctx.errored("users")}
+                                           WHERE sourcedId IS NOT NULL)"""
+    directory_students = f"""UNION ALL
+            SELECT s.sis_id, s.org_sis_ids FROM users s
+            WHERE s.kind = 'student' AND s.status = 'active' AND s.sis_id IS NOT NULL
+              AND {as_stored}"""
+    directory_links = f"""UNION
             SELECT g.sis_id, s.sis_id FROM guardian_links l
             JOIN users g ON g.user_id = l.guardian_id JOIN users s ON s.user_id = l.student_id
-            WHERE l.status = 'active' AND s.sis_id NOT IN ({students_in_feed})"""
-        if delta
-        else ""
-    )
+            WHERE l.status = 'active' AND {as_stored}"""
     ctx.db.execute(
         f"""
         UPDATE {feed} f SET org_sis_ids = s.orgs
