@@ -18,8 +18,20 @@ LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"
 NOT_USED = "; ignored (a stored value is kept)"
 ISO_DATETIME_PATTERN = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"
 # Characters an identifier must not hold: C0/C1 controls, zero-width characters and the byte-order
-# mark, and the bidirectional controls (an override can make 'stu-1<RLO>9' display as another id).
-INVISIBLE_IN_ID_PATTERN = "[\x01-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+# mark, the bidirectional controls (an override can make 'stu-1<RLO>9' display as another id),
+# and the spaces that are not the ASCII one (no-break, thin, ideographic...): 'stu-1003' followed
+# by a no-break space looks exactly like 'stu-1003', and trimming removes only ASCII spaces.
+INVISIBLE_IN_ID_PATTERN = (
+    "[\x01-\x1f\x7f-\xa0\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2069\u3000\ufeff]"
+)
+
+
+def visible_id(col: str) -> str:
+    """SQL: the id as it looks, without the characters above and the spaces around it. What a
+    row in error names (PlanContext.errored): the record that looks like it is kept."""
+    return (
+        f"nullif(trim(regexp_replace({col}, {sql_literal(INVISIBLE_IN_ID_PATTERN)}, '', 'g')), '')"
+    )
 
 
 @dataclass(frozen=True)

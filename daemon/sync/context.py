@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from daemon.db import Database, sql_ident, sql_literal, temp_table
-from daemon.formats.spec import FileSpec
+from daemon.formats.spec import FileSpec, ValueType
 from daemon.ingest.issues import Issue
-from daemon.ingest.value_rules import value_rule
+from daemon.ingest.value_rules import value_rule, visible_id
 from daemon.settings import SyncSettings
 
 # Row results whose rows the plan leaves out, keeping the records they name: errors, and rows of
@@ -86,11 +86,18 @@ class PlanContext:
         error, and the rows the reader rejected, with the values it could read (see
         daemon.ingest.load). Every record such a row names is kept as it is."""
         file = sql_literal(self.file(entity))
-        return f"""(SELECT s.* FROM {self.t(entity)} s
+        rows = f"""(SELECT s.* FROM {self.t(entity)} s
                     SEMI JOIN (SELECT DISTINCT line FROM row_issues
                                WHERE run_id = {self.run_id} AND file_name = {file} AND {LEFT_OUT}) e
                     ON e.line = s._line
                     UNION ALL BY NAME SELECT * FROM {self.t(f"{entity}__rejected")})"""
+        # An id in error for an invisible character names the record it looks like.
+        spec = self.specs.get(entity)
+        ids = [c.name for c in spec.columns if c.type is ValueType.ID] if spec else []
+        if not ids:
+            return rows
+        visible = ", ".join(f"{visible_id(sql_ident(n))} AS {sql_ident(n)}" for n in ids)
+        return f"(SELECT * REPLACE ({visible}) FROM {rows})"
 
     def column(self, entity: str, name: str, alias: str = "") -> str:
         """The cleaned value (trimmed, empty as NULL) when the file has the column, else NULL."""

@@ -467,6 +467,14 @@ KINDS = [
         rejected=False,
     ),
     Kind(
+        "no-break space after an id",
+        _replace_in("users.csv", "stu-4,", "stu-4,", "stu-4\u00a0,"),
+        KEPT,
+        "U+00A0",
+        key="stu-4\u00a0",
+        rejected=False,
+    ),
+    Kind(
         "date-only dateLastModified",
         _replace_in("users.csv", "stu-4,", "stu-4,,,", "stu-4,,2026-11-01,"),
         WARNING,

@@ -62,6 +62,23 @@ def test_a_guardian_row_in_error_keeps_the_guardians_links(synced, tiny):
     assert _links_of(synced, "stu-2") == ["active"]
 
 
+@pytest.mark.parametrize("mark", ["\t", "\u00a0", "\u200b"], ids=["tab", "nbsp", "zero-width"])
+def test_a_student_row_whose_id_holds_an_invisible_character_keeps_the_student(synced, tiny, mark):
+    tiny.row("users.csv", "stu-1")["sourcedId"] = "stu-1" + mark
+    _change_enrollment_and_keep_the_link_only_on_the_student_side(tiny)
+    run = synced.apply(tiny)
+    assert run.changes["students"] == {"create": 0, "update": 0, "archive": 0, "unarchive": 0}
+    assert run.changes["enrollments"]["archive"] == 0
+    assert run.changes["guardian_links"]["archive"] == 0
+
+
+def test_a_class_row_whose_id_holds_an_invisible_character_keeps_the_class(synced, tiny):
+    tiny.row("classes.csv", "cls-a1")["sourcedId"] = "cls-a1\u200b"
+    run = synced.apply(tiny)
+    assert run.changes["classrooms"]["archive"] == 0
+    assert run.changes["enrollments"]["archive"] == 0
+
+
 def test_a_demographics_row_in_error_keeps_the_students_birth_date(synced, tiny):
     row = tiny.row("demographics.csv", "stu-1")
     born = row["birthDate"]
