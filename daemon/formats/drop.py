@@ -38,6 +38,12 @@ DERIVED_IDS_PROPERTY = "source.derivedIds"
 NOT_CARRIED_PROPERTY = "source.notCarried"
 
 
+# An API pull's own records beside its files (daemon/sources/drop_writer.py); the summary is
+# written only once the pull is complete.
+PULL_DIR = "pull"
+PULL_SUMMARY = "fetch.json"
+
+
 class DropError(RosterSyncError):
     """A problem with the drop as a whole: the run fails and the directory is untouched."""
 
@@ -167,6 +173,7 @@ def open_drop(
         root, kind = _csv_root(extracted, path), "zip"
     else:
         raise DropError(f"{path.name}: not a folder or a ZIP file")
+    _refuse_unfinished_pull(root)
     try:
         converted = convert(root, workdir) if convert is not None else None
         if converted is not None:
@@ -181,6 +188,17 @@ def open_drop(
         raise
     drop.extracted_to = extracted
     return drop
+
+
+def _refuse_unfinished_pull(root: Path) -> None:
+    """The folder of an API pull that stopped part way (daemon/sources writes its summary last,
+    once every collection is in) holds whole files for what was fetched and nothing for the
+    rest: read as a drop, it would archive every record it never received."""
+    if (root / PULL_DIR).is_dir() and not (root / PULL_DIR / PULL_SUMMARY).is_file():
+        raise DropError(
+            f"{root.name}: this folder holds an API pull that did not finish (no "
+            f"{PULL_DIR}/{PULL_SUMMARY}); a partial pull is never planned: pull the source again"
+        )
 
 
 def _extract_zip(path: Path, target: Path) -> None:
@@ -493,8 +511,19 @@ def _read_manifest(
             )
             continue
         value = row[1].strip()
-        manifest[key] = value.lower() if entity is not None else value
-        lines[key] = number
+        value = value.lower() if entity is not None else value
+        if (
+            key in manifest
+            and manifest[key] != value
+            and ((used and entity is not None) or key == "oneroster.version")
+        ):
+            # A file read whole or as changes decides what is archived: never guess.
+            raise DropError(
+                f"manifest.csv lines {lines[key]} and {number}: {row[0].strip()} is given twice "
+                f"('{manifest[key]}', then '{value}'); which one is meant cannot be told"
+            )
+        manifest[key] = value
+        lines.setdefault(key, number)
     return manifest, lines, warnings
 
 

@@ -139,6 +139,12 @@ def _symlink(drop: Path) -> Path:
     return drop
 
 
+def _unfinished_pull(drop: Path) -> Path:
+    """A pull writes its summary (pull/fetch.json) last: without it, collections are missing."""
+    (drop / "pull" / "pages").mkdir(parents=True)
+    return drop
+
+
 def _fifo(drop: Path) -> Path:
     os.mkfifo(drop / "courses.csv")
     return drop
@@ -562,6 +568,12 @@ KINDS = [
         "manifest.csv line 3: 'file.users' is 'sometimes'",
     ),
     Kind(
+        "manifest gives a file two modes",
+        _manifest("oneroster.version,1.1", "file.users,bulk", "file.users,delta"),
+        REFUSED,
+        "manifest.csv lines 3 and 4: file.users is given twice ('bulk', then 'delta')",
+    ),
+    Kind(
         "manifest lists a missing file",
         _manifest(
             "oneroster.version,1.1",
@@ -638,6 +650,12 @@ KINDS = [
         "academicSessions.csv: is a symbolic link",
     ),
     Kind("FIFO in a folder drop", _fifo, REFUSED, "courses.csv: is not a regular file"),
+    Kind(
+        "API pull that did not finish",
+        _unfinished_pull,
+        REFUSED,
+        "this folder holds an API pull that did not finish",
+    ),
 ]
 KINDS_BY_ID = {k.id: k for k in KINDS}
 assert len(KINDS_BY_ID) == len(KINDS), "kind ids are unique"
