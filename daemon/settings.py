@@ -309,6 +309,10 @@ def set_setting(db: Database, key: str, raw: str, actor: str) -> SyncSettings:
             [key, json.dumps(new), actor],
         )
         audit(db, actor, "settings.set", details={"key": key, "old": old, "new": new})
+        if new != old:
+            # Open plans were made (and their holds decided) under the old value: they are
+            # superseded, as after a hand edit, so none is applied under rules it was not made by.
+            db.bump_directory_version()
     return updated
 
 

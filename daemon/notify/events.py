@@ -21,6 +21,7 @@ from daemon.db import Database
 from daemon.notify.config import NotifyConfig, summary_time
 from daemon.notify.outbox import event_exists, record_event, utc
 from daemon.sync import queries
+from daemon.sync.conflicts import open_conflict
 
 SFTP_SOURCE = "sftp"
 
@@ -330,7 +331,7 @@ def summary_data(db: Database, now: datetime) -> dict[str, Any]:
         "changes": {k: v for k, v in changes.items() if any(v.values())},
         "rows_error": rows_error,
         "open_runs": int(db.one("SELECT count(*) FROM runs WHERE status IN ('planned', 'held')")),
-        "open_conflicts": int(db.one("SELECT count(*) FROM conflicts WHERE decision IS NULL")),
+        "open_conflicts": int(db.one(f"SELECT count(*) FROM conflicts c WHERE {open_conflict()}")),
         "open_duplicates": open_duplicates,
         "notifications_failed": failed,
     }

@@ -49,7 +49,7 @@ from daemon.settings import (
 from daemon.sources import clever_csv
 from daemon.sources.config import SourceConfig
 from daemon.sync import queries, revert, runs, withheld
-from daemon.sync.conflicts import resolve_conflicts
+from daemon.sync.conflicts import open_conflict, resolve_conflicts
 from daemon.sync.export import ExportError, ExportSummary, export_directory
 from daemon.sync.runs import BlackoutDay, RunError
 from daemon.sync.scope import parse_scope
@@ -108,7 +108,7 @@ class Engine:
             active={k: int(v) for k, v in active.items()},
             last_run=queries.get_run(db, int(last)) if last is not None else None,
             open_runs=int(db.one("SELECT count(*) FROM runs WHERE status IN ('planned', 'held')")),
-            open_conflicts=int(db.one("SELECT count(*) FROM conflicts WHERE decision IS NULL")),
+            open_conflicts=int(db.one(f"SELECT count(*) FROM conflicts c WHERE {open_conflict()}")),
             open_duplicates=open_duplicates,
             daemon=self.daemon_info(),
             notifications=outbox_status(db),

@@ -17,6 +17,22 @@ TAKEABLE = ("contact_protected", "archived_student_in_feed", "link_outside_sync"
 CONTACT_FIELDS = ("email", "mobile_phone", "home_phone")
 
 
+# Runs whose conflicts can still be decided: before apply (planned, held), or after (applied).
+# A rejected, superseded or failed run asked nothing that still stands.
+_LIVE_RUNS = "SELECT run_id FROM runs WHERE status IN ('planned', 'held', 'applied')"
+
+
+def open_conflict(alias: str = "c") -> str:
+    """SQL: the conflict waits for a decision. Undecided, of a live run, and the newest asking
+    of its question (a conflict raised again each night is one question, asked by the latest
+    run: an older copy would take an older feed value)."""
+    return f"""({alias}.decision IS NULL AND {alias}.run_id IN ({_LIVE_RUNS})
+                AND NOT EXISTS (SELECT 1 FROM conflicts newer
+                                WHERE newer.conflict_key = {alias}.conflict_key
+                                  AND newer.conflict_id > {alias}.conflict_id
+                                  AND newer.run_id IN ({_LIVE_RUNS})))"""
+
+
 class ConflictError(RosterSyncError, ValueError):
     """A decision that cannot be made as asked; the message says why."""
 
@@ -31,7 +47,9 @@ def resolve_conflicts(db: Database, conflict_ids: list[int], decision: str, acto
         return 0
     placeholders = ", ".join("?" for _ in conflict_ids)
     rows = db.rows(
-        f"""SELECT c.conflict_id, c.kind, c.decision, r.status FROM conflicts c JOIN runs r USING (run_id)
+        f"""SELECT c.conflict_id, c.kind, c.decision, r.status, c.run_id,
+                   c.decision IS NULL AND NOT {open_conflict("c")} AS moot
+            FROM conflicts c JOIN runs r USING (run_id)
             WHERE c.conflict_id IN ({placeholders})""",
         conflict_ids,
     )
@@ -39,7 +57,7 @@ def resolve_conflicts(db: Database, conflict_ids: list[int], decision: str, acto
     missing = [i for i in conflict_ids if i not in found]
     if missing:
         raise ConflictError(f"there is no conflict {missing[0]}")
-    for conflict_id, kind, current, run_status in rows:
+    for conflict_id, kind, current, run_status, run_id, moot in rows:
         if decision == "take" and kind not in TAKEABLE:
             raise ConflictError(
                 f"conflict {conflict_id} ({kind}) has no feed value to take; use keep or ignore "
@@ -47,7 +65,16 @@ def resolve_conflicts(db: Database, conflict_ids: list[int], decision: str, acto
             )
         if current is not None and run_status not in ("planned", "held"):
             raise ConflictError(f"conflict {conflict_id} was already decided ({current})")
+        if moot:
+            why = (
+                f"its run {run_id} was {run_status}"
+                if run_status not in ("planned", "held", "applied")
+                else "a later run asks the same question (see `conflicts --open`)"
+            )
+            raise ConflictError(f"conflict {conflict_id} is no longer open: {why}")
     immediate = [r[0] for r in rows if r[3] not in ("planned", "held")]
+    if decision == "take":
+        _refuse_stale_contacts(db, immediate)
     with db.transaction():
         db.execute(
             f"""UPDATE conflicts SET decision = ?, decided_by = ?, decided_at = current_timestamp
@@ -70,6 +97,30 @@ def resolve_conflicts(db: Database, conflict_ids: list[int], decision: str, acto
             },
         )
     return len(conflict_ids)
+
+
+def _refuse_stale_contacts(db: Database, conflict_ids: list[int]) -> None:
+    """Taking a feed contact after the run was applied: the record must still hold the value
+    the question was about (a person may have changed it since)."""
+    if not conflict_ids:
+        return
+    ids = ", ".join(str(int(i)) for i in conflict_ids)
+    for field in CONTACT_FIELDS:
+        stale = db.rows(
+            f"""SELECT c.conflict_id, u.{sql_ident(field)} FROM conflicts c
+                JOIN users u ON u.user_id = c.record_id
+                WHERE c.conflict_id IN ({ids}) AND c.kind = 'contact_protected'
+                  AND c.field = {sql_literal(field)}
+                  AND u.{sql_ident(field)} IS DISTINCT FROM c.directory_value
+                ORDER BY 1 LIMIT 1"""
+        )
+        if stale:
+            conflict_id, now = stale[0]
+            raise ConflictError(
+                f"conflict {conflict_id}: the {field.replace('_', ' ')} is "
+                f"'{now or ''}' now, not what the question was about; nothing was taken "
+                "(the next run asks again if the feed still differs)"
+            )
 
 
 def apply_taken_conflicts(db: Database, run_id: int, actor: str) -> None:

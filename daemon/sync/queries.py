@@ -21,6 +21,7 @@ from daemon.models import (
     Threshold,
     empty_changes,
 )
+from daemon.sync.conflicts import open_conflict
 from daemon.sync.kinds import CHANGE_KINDS, OPS, TABLES
 from daemon.sync.runs import RunError
 
@@ -316,7 +317,7 @@ def conflicts_for(
         where.append("run_id = ?")
         params.append(run_id)
     if open_only:
-        where.append("decision IS NULL")
+        where.append(open_conflict("conflicts"))
     clause = " AND ".join(where)
     total = int(db.one(f"SELECT count(*) FROM conflicts WHERE {clause}", params))
     rows = db.dicts(

@@ -48,7 +48,8 @@ class RunError(RosterSyncError):
 
 
 class RunSuperseded(RunError):
-    """The run was planned against an older directory: it can only be planned again."""
+    """The run was planned before the directory or the settings changed: it can only be planned
+    again."""
 
     title = "Run superseded"
 
@@ -371,8 +372,8 @@ def apply_run(
     if base_version != db.directory_version():
         db.execute("UPDATE runs SET status = 'superseded' WHERE run_id = ?", [run_id])
         raise RunSuperseded(
-            f"run {run_id} was planned against an older directory (version {base_version}, now "
-            f"{db.directory_version()}); it is superseded: re-plan it"
+            f"run {run_id} was planned before the directory or the sync settings changed "
+            f"(version {base_version}, now {db.directory_version()}); it is superseded: re-plan it"
         )
     if not staging_kept:
         raise RunError(f"run {run_id} no longer has its staged data; run the drop again")

@@ -6,6 +6,7 @@ import pytest
 
 from daemon.directory.records import EditRefused
 from daemon.settings import SettingError
+from daemon.sync.runs import RunSuperseded
 
 
 def test_settings_show_lists_every_setting_with_its_meaning(engine):
@@ -26,6 +27,26 @@ def test_every_setting_change_is_audited(engine):
         "SELECT actor, details FROM audit_log WHERE action = 'settings.set'"
     )[0]
     assert actor == "tester" and '"old": false' in details and '"new": true' in details
+
+
+def test_a_setting_change_supersedes_the_open_plans(sync, tiny):
+    """A plan's holds were decided under the settings it was made with."""
+    sync.apply(tiny)
+    sync.engine.settings_set("deletion_threshold", "100")
+    tiny.rows("users.csv")[:] = tiny.rows("users.csv")[:3]  # a truncated export
+    run = sync.plan(tiny)
+    assert run.status == "planned"
+    sync.engine.settings_set("deletion_threshold", "10")
+    with pytest.raises(RunSuperseded, match="the sync settings changed"):
+        sync.engine.apply_run(run.run_id)
+
+
+def test_setting_a_value_it_already_has_keeps_the_open_plans(sync, tiny):
+    sync.apply(tiny)
+    tiny.row("users.csv", "stu-1")["givenName"] = "Renamed"
+    run = sync.plan(tiny)
+    sync.engine.settings_set("auto_apply", "false")
+    assert sync.engine.apply_run(run.run_id).status == "applied"
 
 
 # --------------------------------------------------------------------------- student_id
