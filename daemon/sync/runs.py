@@ -33,7 +33,7 @@ from daemon.sync.retrace import retrace
 from daemon.sync.rollover import find_rekeyed
 from daemon.sync.run_files import record_run_files
 from daemon.sync.scope import MANIFEST_KEY, check_scope, mark_out_of_scope, parse_scope
-from daemon.sync.withheld import withhold_archives
+from daemon.sync.withheld import drop_withheld_of_reverted, withhold_archives
 
 KEEP_STAGING_RUNS = 5  # staging of older finished runs is dropped (results stay)
 # Runs this process is planning now. Only one process can open the database for writing, so any
@@ -429,6 +429,8 @@ def _record_applied(db: Database, run_id: int, actor: str, status: str, reason: 
     )
     supersede_open_runs(db, except_run=run_id)
     reverted = db.one("SELECT reverted_run FROM runs WHERE run_id = ?", [run_id])
+    if reverted is not None:
+        drop_withheld_of_reverted(db, int(reverted), run_id)
     audit(
         db,
         actor,

@@ -131,6 +131,30 @@ def decide_withheld(
     return outcome
 
 
+def drop_withheld_of_reverted(db: Database, run_id: int, revert_run_id: int) -> None:
+    """Inside the revert's apply: the archives run `run_id` withheld and nobody decided are
+    dropped, since the run they belonged to is undone (approving them later would archive what
+    the revert restored). Recorded as a decision, by the revert."""
+    decided, summary = db.rows(
+        "SELECT withheld_decision, summary_json FROM runs WHERE run_id = ?", [run_id]
+    )[0]
+    pending = int(db.one(_count(run_id)))
+    if decided is not None or not pending:
+        return
+    summary = {**json.loads(summary or "{}"), "withheld_outcome": {"dropped": pending}}
+    db.execute(
+        """UPDATE runs SET withheld_decision = 'dropped', withheld_decided_by = ?,
+                  withheld_decided_at = current_timestamp, withheld_reason = ?, summary_json = ?
+           WHERE run_id = ?""",
+        [
+            f"run {revert_run_id}",
+            f"run {run_id} was reverted by run {revert_run_id}",
+            json.dumps(summary),
+            run_id,
+        ],
+    )
+
+
 def _count(run_id: int) -> str:
     return f"SELECT count(*) FROM withheld_archives WHERE run_id = {int(run_id)}"
 

@@ -85,6 +85,19 @@ def test_dropped_withheld_archives_change_nothing_and_are_decided_once(withholdi
         withholding.engine.decide_withheld(run.run_id, "approve", "changed my mind")
 
 
+def test_reverting_a_run_drops_the_archives_it_withheld(withholding, tiny):
+    _leave_school_b(tiny)
+    run = withholding.apply(tiny)
+    revert = withholding.engine.revert_run(run.run_id)
+    withholding.engine.apply_run(revert.run_id, scan_duplicates=False)
+    run = withholding.engine.get_run(run.run_id)
+    assert run.withheld_decision == "dropped" and not run.withheld_waiting
+    assert run.withheld_reason == f"run {run.run_id} was reverted by run {revert.run_id}"
+    with pytest.raises(WithheldError, match="already dropped"):
+        withholding.engine.decide_withheld(run.run_id, "approve", "school B closed")
+    assert all(_active(withholding, f"stu-{i}") for i in range(7, 11))
+
+
 def test_withheld_archives_are_decided_only_after_the_run_applies_and_with_a_reason(
     withholding, tiny
 ):
