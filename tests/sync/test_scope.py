@@ -88,3 +88,16 @@ def test_the_scope_may_come_from_the_manifest(applied, tiny):
 def test_a_scope_naming_no_school_fails_in_one_line(applied, tiny):
     run = _scoped(applied, _school_a_only(tiny), "sch-zz")
     assert run.status == "failed" and "scoped to sch-zz, which is no school" in run.error
+
+
+def test_a_scoped_run_leaves_out_a_district_guardian_of_another_schools_students(sync, tiny):
+    """gdn-8 names only the district; its student, stu-8, is at school B."""
+    tiny.row("users.csv", "gdn-8")["orgSourcedIds"] = "dist-1"
+    sync.apply(tiny)
+    tiny.row("users.csv", "gdn-8")["email"] = "new@example.net"
+    run = _scoped(sync, tiny, "sch-a")
+    assert run.changes["guardians"] == {"create": 0, "update": 0, "archive": 0, "unarchive": 0}
+    issues = sync.engine.db.rows(
+        "SELECT rule FROM row_issues WHERE run_id = ? AND sourced_id = 'gdn-8'", [run.run_id]
+    )
+    assert issues == [("out_of_scope",)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from daemon.db import sql_literal
 from daemon.formats.spec import NOT_CARRIED_COLUMN, STAFF_ROLES
 from daemon.sync.context import PlanContext
+from daemon.sync.scope import OUT_OF_SCOPE
 from daemon.sync.unchanged import find_unchanged_users, user_source_hash
 
 LANGUAGE_OK = r"^[a-z]{2,3}([-_][a-z0-9]{2,8})*$"
@@ -80,18 +81,21 @@ def _district_guardians_at_their_students_schools(ctx: PlanContext) -> None:
             SELECT g.sis_id, s.sis_id FROM guardian_links l
             JOIN users g ON g.user_id = l.guardian_id JOIN users s ON s.user_id = l.student_id
             WHERE l.status = 'active' AND {as_stored}"""
+    district_only = ctx.t("district_guardians")
+    ctx.db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {district_only} AS
+            SELECT sis_id, agents FROM {feed}
+            WHERE kind = 'guardian' AND org_sis_ids IN (
+                SELECT sis_id FROM {ctx.t("desired_schools")} WHERE org_type = 'district'
+                UNION
+                SELECT m.sis_id FROM school_sis_ids m JOIN schools d USING (school_id)
+                WHERE d.org_type = 'district')"""
+    )
     ctx.db.execute(
         f"""
         UPDATE {feed} f SET org_sis_ids = s.orgs
         FROM (
-            WITH district_only AS (
-                SELECT sis_id, agents FROM {feed}
-                WHERE kind = 'guardian' AND org_sis_ids IN (
-                    SELECT sis_id FROM {ctx.t("desired_schools")} WHERE org_type = 'district'
-                    UNION
-                    SELECT m.sis_id FROM school_sis_ids m JOIN schools d USING (school_id)
-                    WHERE d.org_type = 'district')
-            ),
+            WITH district_only AS (SELECT * FROM {district_only}),
             students AS (
                 SELECT sis_id, org_sis_ids FROM {feed} WHERE kind = 'student' AND NOT _deleted
                 {directory_students}
@@ -115,6 +119,34 @@ def _district_guardians_at_their_students_schools(ctx: PlanContext) -> None:
         ) s
         WHERE f.sis_id = s.sis_id AND f.kind = 'guardian' AND s.orgs <> ''
         """
+    )
+    if ctx.scope:
+        _leave_out_district_guardians_of_other_schools(ctx, district_only)
+    ctx.db.execute(f"DROP TABLE {district_only}")
+
+
+def _leave_out_district_guardians_of_other_schools(ctx: PlanContext, district_only: str) -> None:
+    """A school-level upload speaks for a district guardian only when all its students' schools
+    are the run's (sync/scope.py): the others are left out as rows naming another school are,
+    so their records stay as they are (another upload, or a full run, speaks for them)."""
+    feed, users_file = ctx.t("feed_users"), sql_literal(ctx.file("users"))
+    scope = ", ".join(sql_literal(s) for s in ctx.scope)
+    outside = f"""SELECT f._line, f.sis_id, f.org_sis_ids FROM {feed} f
+                  SEMI JOIN {district_only} d ON d.sis_id = f.sis_id
+                  WHERE f._file = {users_file} AND NOT list_has_all(
+                      [{scope}], string_split(coalesce(f.org_sis_ids, ''), ','))"""
+    ctx.db.execute(
+        f"""INSERT INTO row_issues
+            SELECT {ctx.run_id}, {users_file}, _line, sis_id, 'WARNING', 'orgSourcedIds',
+                   {sql_literal(OUT_OF_SCOPE)},
+                   {users_file} || ' line ' || _line || ': names the district, and its students '
+                   || 'are at ' || coalesce(org_sis_ids, 'no school') || {
+            sql_literal(f", not only this run's schools ({', '.join(ctx.scope)}); not synced")
+        }
+            FROM ({outside})"""
+    )
+    ctx.db.execute(
+        f"DELETE FROM {feed} WHERE _line IN (SELECT _line FROM ({outside})) AND _file = {users_file}"
     )
 
 
