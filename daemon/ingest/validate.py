@@ -10,7 +10,7 @@ from daemon.formats.spec import STAFF_ROLES, FileSpec, Reference, ValueType
 from daemon.ingest.issues import ERROR, WARNING
 from daemon.ingest.load import StagedFile
 from daemon.ingest.row_memo import CheckedRows
-from daemon.ingest.value_rules import INVISIBLE_IN_ID_PATTERN, value_rule
+from daemon.ingest.value_rules import INVISIBLE_IN_ID_PATTERN, value_rule, visible_id
 
 ATTRIBUTE_NAME_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 
@@ -275,6 +275,7 @@ class Validator:
         if target_ctx is not None:
             where = self._target_where(target, target_ctx, target_filter)
             parts.append(f"SELECT {target_ctx.id_column} AS id FROM {target_ctx.table} {where}")
+            parts.extend(self._ids_of_rows_in_error(target_ctx))
         if target_ctx is None or target_ctx.mode == "delta":
             directory = self.directory_ids(target)
             if directory is not None:
@@ -282,6 +283,20 @@ class Validator:
             elif target_ctx is None:
                 return None
         return " UNION ".join(parts)
+
+    def _ids_of_rows_in_error(self, target_ctx: FileContext) -> list[str]:
+        """A row in error still names its record (planning keeps it, and says of each row naming
+        it that it is not synced, and why): a reference to it is not a dangling one. Rows the
+        reader could not split, and ids in error for an invisible character, as they look."""
+        id_col, name = target_ctx.id_column, target_ctx.spec.key[0]
+        invisible = f"""SELECT line FROM row_issues WHERE run_id = {int(self.run_id)}
+                        AND file_name = {sql_literal(target_ctx.file)}
+                        AND rule = 'invisible_character' AND column_name = {sql_literal(name)}"""
+        return [
+            f"SELECT {id_col} FROM {target_ctx.staged.rejected_table} WHERE {id_col} IS NOT NULL",
+            f"""SELECT {visible_id("t." + id_col)} FROM {target_ctx.table} t
+                SEMI JOIN ({invisible}) i ON i.line = t._line""",
+        ]
 
     def _target_where(self, target: str, target_ctx: FileContext, target_filter: str | None) -> str:
         """The rows of the target file a reference may name. A user's role is in users.csv in

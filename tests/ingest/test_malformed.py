@@ -749,3 +749,17 @@ def test_a_broken_row_keeps_its_student_and_enrollments(kind: Kind, sync, tiny, 
         [kind.key],
     )
     assert after == before and before[0]["enrollments"] > 0
+
+
+@pytest.mark.parametrize("kind", END_TO_END, ids=[k.id for k in END_TO_END])
+def test_a_broken_rows_enrollments_are_no_dangling_references(kind: Kind, sync, tiny, tmp_path):
+    """The student is in users.csv, on a row in error: its memberships stay, and say nothing
+    false about it."""
+    sync.apply(tiny)
+    run = sync.plan(kind.build(tiny.write(tmp_path / "day2")))
+    dangling = sync.engine.db.rows(
+        "SELECT message FROM row_issues WHERE run_id = ? AND rule = 'dangling_reference' "
+        "AND file_name = 'enrollments.csv'",
+        [run.run_id],
+    )
+    assert dangling == []
