@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from daemon.formats.spec import FileSpec, ValueType
@@ -188,37 +189,65 @@ def place_prefix(fields: list[str], shapes: list[Shape]) -> tuple[list[str | Non
 
 
 def split_until_fault(text: str) -> tuple[list[str], bool]:
-    """Split one record's text as RFC 4180 (and Python's csv, strict) would.
+    """Split one record's text as the readers do (see `split_record`).
 
-    Returns the values that end before the first fault, and whether the record ended cleanly. A
-    quote only opens a value at its start; inside a quoted value `""` is a quote; a closing quote
-    must be followed by a comma or the line end."""
+    Returns the values that end before the first fault, and whether the record ended cleanly."""
+    fields, status = split_record(text)
+    return fields, status == CLEAN
+
+
+CLEAN, OPEN, STRAY = "clean", "open", "stray"
+
+
+def split_record(text: str, more: Callable[[], str | None] = lambda: None) -> tuple[list[str], str]:
+    """Split one record as RFC 4180 and DuckDB's reader do; the values before any fault.
+
+    A quote opens a value at its start, after any spaces (DuckDB skips one space; more are
+    skipped too, and the fast reader leaves such a file to the careful one); inside it `""` is a
+    quote; the closing quote may be followed by spaces, then a comma or the line end (or by a
+    quote: DuckDB reads `"x" "y"` as `x y`, so this does too); outside quotes, CR or LF ends the
+    record. While a quoted value is open at the end of the text, `more` gives the next line
+    (None: there is none). The status says how the record ended: CLEAN, OPEN (a quote never
+    closed) or STRAY (text after a closing quote)."""
     fields: list[str] = []
-    i, n = 0, len(text)
+    i = 0
     while True:
-        if i < n and text[i] == '"':
-            parts, j = [], i + 1
+        n = len(text)
+        start = i
+        while start < n and text[start] == " ":
+            start += 1
+        if start < n and text[start] == '"':
+            parts, j = [], start + 1
             while True:
                 q = text.find('"', j)
                 if q < 0:
-                    return fields, False  # the quote is never closed
-                if q + 1 < n and text[q + 1] == '"':
+                    parts.append(text[j:])
+                    line = more()
+                    if line is None:
+                        return fields, OPEN
+                    text, j = line, 0
+                    continue
+                if text[q + 1 : q + 2] == '"':
                     parts.append(text[j : q + 1])
                     j = q + 2
                     continue
                 parts.append(text[j:q])
                 end = q + 1
+                while end < len(text) and text[end] == " ":
+                    end += 1
+                if end > q + 1 and text[end : end + 1] == '"':
+                    parts.append(text[q + 1 : end])  # `"x" "y"`: DuckDB reads `x y`
+                    j = end + 1
+                    continue
                 break
+            n = len(text)
             if end < n and text[end] not in ",\r\n":
-                return fields, False  # a stray character after the closing quote
+                return fields, STRAY
             fields.append("".join(parts))
-            if end >= n or text[end] in "\r\n":
-                return fields, True
-            i = end + 1
         else:
             match = _FIELD_END.search(text, i)
             end = match.start() if match else n
             fields.append(text[i:end])
-            if end >= n or text[end] in "\r\n":
-                return fields, True
-            i = end + 1
+        if end >= n or text[end] != ",":
+            return fields, CLEAN
+        i = end + 1

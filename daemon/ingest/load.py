@@ -33,10 +33,13 @@ from daemon.formats.drop import DropFile, hash_file
 from daemon.formats.encoding import EncodingRefused, decide_encoding, transcode_to_utf8
 from daemon.formats.spec import FileSpec
 from daemon.ingest.broken_rows import (
+    CLEAN,
+    OPEN,
     Shape,
     place_prefix,
     reliable_values,
     shapes_for,
+    split_record,
     split_until_fault,
 )
 from daemon.ingest.header import FileRefused, Header, read_header
@@ -141,28 +144,20 @@ def _rows_table(table: str) -> str:
 
 
 def _cleaned(header: Header) -> str:
-    """Values as the sync reads them: trimmed, empty as NULL (checked once, here).
-
-    A byte-order mark opening a line after the first (two exports joined into one file) is not
-    part of the row's first value; it is dropped, and `_bom_line` marks the row for a warning."""
-    first = sql_ident(header.positions[0] or "") if header.positions[0] else None
-    columns = []
-    for name in header.names:
-        col = sql_ident(name)
-        if col == first:
-            col = f"CASE WHEN starts_with({col}, chr(65279)) THEN substr({col}, 2) ELSE {col} END"
-        columns.append(f"rs_clean({col}) AS {sql_ident(name)}")
-    bom = f"coalesce(starts_with({first}, chr(65279)), false)" if first else "false"
-    # The hash of the values as read: equal values read equal after cleaning too.
-    read_hash = f"hash({', '.join(sql_ident(n) for n in header.names)})"
-    return ", ".join([*columns, f"{bom} AS _bom_line", f"{read_hash} AS _h"])
+    """Values as the sync reads them: trimmed, empty as NULL (checked once, here)."""
+    return ", ".join(f"rs_clean({sql_ident(n)}) AS {sql_ident(n)}" for n in header.names)
 
 
-def _note_stray_boms(db: Database, staged: StagedFile, line_expr: str) -> None:
-    for (line,) in db.rows(
-        f"SELECT {line_expr} AS _line FROM {_rows_table(staged.table)} WHERE _bom_line "
-        "ORDER BY 1 LIMIT 1000"
-    ):
+def _hashed(header: Header) -> str:
+    """The staged values and their hash (`_h`), over the select list of `_cleaned` rows.
+
+    The hash is of the values as cleaned, which are all the checks read: the two readers differ
+    only in what cleaning removes (an empty value is '' on one and NULL on the other)."""
+    return f"*, hash({', '.join(sql_ident(n) for n in header.names)}) AS _h"
+
+
+def _note_stray_boms(staged: StagedFile, lines: list[int]) -> None:
+    for line in lines[:1000]:
         staged.issues.append(
             Issue(
                 staged.file_name,
@@ -199,7 +194,7 @@ def _define_view(
 
 # What only reading and validation read: the row hash (ingest.row_memo), the reader's marks, and
 # dateLastModified (bookkeeping, checked by validation, never synced).
-_INGEST_ONLY = ("_h", "_bom_line", "_misshapen")
+_INGEST_ONLY = ("_h", "_misshapen")
 _UNREAD_BY_PLANNING = ("dateLastModified",)
 
 
@@ -236,23 +231,44 @@ def _read_clean_file_with_duckdb(
     shift a row holding an unquoted comma. So one sentinel column past the last is read with
     `null_padding` and a `nullstr` no file holds: a row with a value there is too long, a row
     without its last column (NULL rather than '') too short; either sends the file to the
-    careful path."""
-    newline = "\\r\\n" if header.newline == "\r\n" else "\\n"
+    careful path.
+
+    Where DuckDB reads a line otherwise than the careful reader would, the file is left to it too:
+    a CR that does not end a line (DuckDB ends a row at one after a comma, and skips one opening
+    a line, so a row's place would no longer give its line), a line opening with a byte-order
+    mark (a quoted first value would keep its quotes), and a value opening with two spaces or
+    more, then a quote (DuckDB skips one space before a quote, not two: the text would keep its
+    quotes; once cleaned, such a value opens with the quote, and so does the rare value that is
+    meant to)."""
+    if _has_lone_cr(path):
+        return False
+    # DuckDB 2.0.1 reads no row with new_line '\\r\\n'; unset, it takes CR LF (and refuses a line
+    # ending LF alone in a CR LF file).
+    newline = "" if header.newline == "\r\n" else ", new_line = '\\n'"
     names = header.reader_names()
     sentinel = "_past_last_column"
     while sentinel.lower() in {n.lower() for n in names}:
         sentinel = "_" + sentinel
+    # A value of a read column is checked once cleaned (below: leading spaces gone, it opens with
+    # the quote), which is cheaper; one of a column that is not read, here.
+    unread = [sql_ident(n) for n in names if n not in header.names]
+    misread = [
+        f"starts_with({sql_ident(names[0])}, chr(65279))",
+        *(f"starts_with({c}, '  ') AND starts_with(ltrim({c}, ' '), '\"')" for c in unread),
+    ]
     try:
         db.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE {_rows_table(table)} AS
+            SELECT {_hashed(header)} FROM (
             SELECT {_cleaned(header)},
-                   {sql_ident(names[-1])} IS NULL OR {sql_ident(sentinel)} IS NOT NULL AS _misshapen
+                   {sql_ident(names[-1])} IS NULL OR {sql_ident(sentinel)} IS NOT NULL
+                   OR coalesce({" OR ".join(misread)}, false) AS _misshapen
             FROM read_csv({sql_literal(str(path))}, columns = {_varchar_columns([*names, sentinel])},
-                 header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
-                 new_line = {sql_literal(newline)}, strict_mode = true, max_line_size = {FAST_MAX_LINE_BYTES},
+                 header = true, auto_detect = false, delim = ',', quote = '"', escape = '"'{newline},
+                 strict_mode = true, max_line_size = {FAST_MAX_LINE_BYTES},
                  encoding = 'utf-8', null_padding = true, nullstr = {_NO_VALUE_IS_NULL},
-                 allow_quoted_nulls = false)
+                 allow_quoted_nulls = false))
             """
         )
     except duckdb.Error:
@@ -260,17 +276,32 @@ def _read_clean_file_with_duckdb(
     if file.newline_count is None:
         hash_file(file)
     assert file.newline_count is not None
+    quoted = " OR ".join(f"starts_with({sql_ident(n)}, '\"')" for n in header.names)
     rows, misshapen = db.rows(
-        f"SELECT count(*), count(*) FILTER (WHERE _misshapen) FROM {_rows_table(table)}"
+        f"SELECT count(*), count(*) FILTER (WHERE _misshapen OR coalesce({quoted}, false)) "
+        f"FROM {_rows_table(table)}"
     )[0]
     physical_lines = file.newline_count + (0 if file.ends_with_newline else 1)
     if misshapen or physical_lines - 1 != rows:
         return False
     staged.line_expr = "CAST(rowid AS BIGINT) + 2"
     _define_view(db, table, header, staged.line_expr)
-    _note_stray_boms(db, staged, staged.line_expr)
     staged.rows = int(rows)
     return True
+
+
+def _has_lone_cr(path: Path) -> bool:
+    """Whether the file holds a CR that is not followed by LF (one pass, at memchr speed)."""
+    with open(path, "rb") as handle:
+        previous = b""
+        while chunk := handle.read(1 << 20):
+            if b"\r" in chunk or previous == b"\r":
+                if chunk.count(b"\r") != chunk.count(b"\r\n") + chunk.endswith(b"\r"):
+                    return True
+                if previous == b"\r" and not chunk.startswith(b"\n"):
+                    return True
+            previous = chunk[-1:]
+        return previous == b"\r"
 
 
 def _create_rejected_table(db: Database, staged: StagedFile, rejects: Path | None) -> None:
@@ -285,7 +316,7 @@ def _create_rejected_table(db: Database, staged: StagedFile, rejects: Path | Non
         source = f"""read_csv({sql_literal(str(rejects))},
                      columns = {_varchar_columns(["_line", *header.names])}, header = false,
                      auto_detect = false, delim = ',', quote = '"', escape = '"',
-                     strict_mode = true, max_line_size = {8 * MAX_RECORD_CHARS})"""
+                     new_line = '\\n', strict_mode = true, max_line_size = {8 * MAX_RECORD_CHARS})"""
         where = "true"
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE {staged.rejected_table} AS
@@ -299,34 +330,62 @@ def _nulls(names: list[str]) -> str:
 
 
 class _Lines:
-    """Feeds csv.reader one physical line at a time, keeping the lines of the current record.
+    """Feeds csv.reader one piece of a line at a time, keeping the pieces of the current record.
+
+    Pieces end at LF, CR LF or a lone CR, as Python's universal newlines (and csv) read them; a
+    lone CR ends a record, as where DuckDB reads one, yet no line: lines are counted by their LF
+    (by their CR in a classic Mac file, whose header ends at one), as the fast reader counts
+    them, so a row's line never drifts. `count` is the line the last piece lies on.
 
     A line longer than a record may be is not fed whole: it is remembered (cut at the limit) and
-    a blank line stands in for it, so it cannot swallow the lines after it."""
+    a blank line stands in for it, so it cannot swallow the lines after it. A byte-order mark
+    opening a record after the header (two exports joined) is dropped before the line is read,
+    and its line remembered for a warning."""
 
-    def __init__(self, handle: TextIO) -> None:
+    def __init__(self, handle: TextIO, cr_ends_line: bool) -> None:
         self._handle = handle
+        self._line_ends = ("\n", "\r") if cr_ends_line else ("\n",)
         self.count = 0
+        self.next_line = 1  # the line the next piece lies on
+        self.pieces = 0
         self.pending: list[str] = []
-        self.too_long: dict[int, str] = {}
+        self.pending_lines: list[int] = []
+        self.pending_chars = 0
+        self.too_long: dict[int, str] = {}  # by piece
+        self.boms: list[int] = []
+
+    def start_record(self) -> None:
+        self.pending, self.pending_lines, self.pending_chars = [], [], 0
 
     def __iter__(self) -> Iterator[str]:
         return self
 
     def __next__(self) -> str:
-        line = self._handle.readline(MAX_RECORD_CHARS)
+        line = last = self._handle.readline(MAX_RECORD_CHARS)
         if not line:
             raise StopIteration
-        self.count += 1
+        self.count = self.next_line
+        self.pieces += 1
         if len(line) >= MAX_RECORD_CHARS and not line.endswith(("\n", "\r")):
-            while (more := self._handle.readline(MAX_RECORD_CHARS)) and not more.endswith(
+            while (last := self._handle.readline(MAX_RECORD_CHARS)) and not last.endswith(
                 ("\n", "\r")
             ):
                 pass
-            self.too_long[self.count] = line
+            self.too_long[self.pieces] = line
             line = "\n"
+        if last.endswith(self._line_ends):
+            self.next_line += 1
+        if not self.pending and self.count > 1 and line.startswith("\ufeff"):
+            self.boms.append(self.count)
+            line = line[1:]
         self.pending.append(line)
+        self.pending_lines.append(self.count)
+        self.pending_chars += len(line)
         return line
+
+    def more(self) -> str | None:
+        """The next line of an open record, or None at the end of the file or the record limit."""
+        return None if self.pending_chars > MAX_RECORD_CHARS else next(self, None)
 
 
 class _CarefulReader:
@@ -369,17 +428,21 @@ class _CarefulReader:
                 open(clean, "w", encoding="utf-8", newline="") as clean_out,
                 open(rejects, "w", encoding="utf-8", newline="") as rejects_out,
             ):
-                self._good = csv.writer(clean_out, lineterminator="\n")
-                self._rejects = csv.writer(rejects_out, lineterminator="\n")
-                self._read_records()
+                # Every value quoted: csv leaves a value holding a lone CR unquoted (CR is not in
+                # its line terminator), which DuckDB cannot read back.
+                self._good = csv.writer(clean_out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+                self._rejects = csv.writer(rejects_out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+                boms = self._read_records()
+            # new_line '\\n': unset, DuckDB refuses a quoted value holding a lone CR.
             self.db.execute(
                 f"""
                 CREATE OR REPLACE TEMP TABLE {_rows_table(self.table)} AS
+                SELECT {_hashed(self.header)} FROM (
                 SELECT CAST(_line AS BIGINT) AS _line, {_cleaned(self.header)}
                 FROM read_csv({sql_literal(str(clean))},
                      columns = {_varchar_columns(["_line", *self.header.names])}, header = false,
-                     auto_detect = false, delim = ',', quote = '"', escape = '"', strict_mode = true,
-                     max_line_size = {8 * MAX_RECORD_CHARS})
+                     auto_detect = false, delim = ',', quote = '"', escape = '"', new_line = '\\n',
+                     strict_mode = true, max_line_size = {8 * MAX_RECORD_CHARS}))
                 """
             )
             _create_rejected_table(self.db, self.staged, rejects if self.staged.rejected else None)
@@ -387,33 +450,44 @@ class _CarefulReader:
             clean.unlink(missing_ok=True)
             rejects.unlink(missing_ok=True)
         _define_view(self.db, self.table, self.header, "_line")
-        _note_stray_boms(self.db, self.staged, "_line")
+        _note_stray_boms(self.staged, boms)
 
     def _temp_csv(self) -> Path:
         with tempfile.NamedTemporaryFile(suffix=".csv", dir=self.workdir, delete=False) as handle:
             return Path(handle.name)
 
-    def _read_records(self) -> None:
+    def _read_records(self) -> list[int]:
+        """Reads every record; returns the lines that opened with a byte-order mark.
+
+        csv reads the spaces before a quote as DuckDB does; a record it refuses is split again by
+        `split_record`, which also allows spaces after a closing quote."""
         with open(self.source, encoding="utf-8-sig", errors="strict", newline="") as handle:
-            lines = _Lines(handle)
+            lines = _Lines(handle, cr_ends_line=not self.header.newline)
             next(lines, None)  # the header line, already read on its own
-            reader = csv.reader(lines, strict=True)
+            reader = csv.reader(lines, strict=True, skipinitialspace=True)
             while True:
-                lines.pending = []
-                start = lines.count + 1
+                lines.start_record()
+                start, piece = lines.next_line, lines.pieces + 1
                 try:
                     record = next(reader)
                 except StopIteration:
                     break
                 except csv.Error as exc:
-                    self._broken_record(start, lines.count, list(lines.pending), str(exc))
-                    continue
-                if start in lines.too_long:
-                    self._too_long_line(start, lines.too_long.pop(start))
+                    record, status = split_record("".join(lines.pending), lines.more)
+                    if status != CLEAN:
+                        error = "unexpected end of data" if status == OPEN else str(exc)
+                        if lines.pending_chars > MAX_RECORD_CHARS:
+                            error = "field larger than field limit"
+                        pieces = list(zip(lines.pending_lines, lines.pending, strict=True))
+                        self._broken_record(start, lines.count, pieces, error)
+                        continue
+                if piece in lines.too_long:
+                    self._too_long_line(start, lines.too_long.pop(piece))
                     continue
                 if not record or (len(record) == 1 and not record[0].strip()):
                     continue  # a blank line is not a row
                 self._record(start, record)
+        return lines.boms
 
     # ------------------------------------------------------------------ one record
     def _record(self, line: int, record: list[str]) -> None:
@@ -443,9 +517,12 @@ class _CarefulReader:
         problem = f"the line is longer than the {MAX_RECORD_CHARS // 1024**2} MB a row may hold"
         self._reject(line, "line_too_long", problem, values, known, problem)
 
-    def _broken_record(self, start: int, end: int, pending: list[str], error: str) -> None:
-        """A record csv could not split: the row that opened it, then each line it swallowed."""
-        text = "".join(pending) if pending else ""
+    def _broken_record(
+        self, start: int, end: int, pending: list[tuple[int, str]], error: str
+    ) -> None:
+        """A record csv could not split: the row that opened it, then each line it swallowed
+        (`pending`: each piece of the record, with its line)."""
+        text = "".join(piece for _, piece in pending)
         fields, _ = split_until_fault(text)
         values, known = place_prefix(fields, self.shapes)
         if "field larger than field limit" in error:
@@ -475,20 +552,18 @@ class _CarefulReader:
             problem = f"has a stray quote and could not be read ({error})"
             why = "a stray quote"
         self._reject(start, rule, problem, values, known, why)
-        for offset, swallowed in enumerate(pending[1:], start=start + 1):
-            self._swallowed_line(offset, swallowed, start)
+        for line, swallowed in pending[1:]:
+            self._swallowed_line(line, swallowed, start)
 
     def _swallowed_line(self, line: int, text: str, opened: int) -> None:
         """A line inside another row's broken quote: read on its own, reported, never staged."""
-        try:
-            record = next(csv.reader([text], strict=True), [])
-            values, known = reliable_values(record, self.shapes)
-        except csv.Error:
-            record = ["?"]
-            fields, _ = split_until_fault(text)
-            values, known = place_prefix(fields, self.shapes)
-        if not record or (len(record) == 1 and not record[0].strip()):
+        record, status = split_record(text)  # as the careful reader splits a line
+        if status != CLEAN:
+            values, known = place_prefix(record, self.shapes)
+        elif not record or (len(record) == 1 and not record[0].strip()):
             return  # a blank line is not a row
+        else:
+            values, known = reliable_values(record, self.shapes)
         problem = (
             f"this line lies inside the quoted value opened on line {opened}, so it could not be "
             "read as a row"
