@@ -45,6 +45,15 @@ class Header:
     def width(self) -> int:
         return len(self.positions)
 
+    @property
+    def least_width(self) -> int:
+        """The values a row must have: it may leave out the unnamed columns the header ends with
+        (a spreadsheet export's trailing commas on the header line only)."""
+        width = len(self.original)
+        while width > 1 and not self.original[width - 1]:
+            width -= 1
+        return width
+
     def reader_names(self) -> list[str]:
         """A name for every position (columns that are not read get a placeholder)."""
         taken = {n.lower() for n in self.names}

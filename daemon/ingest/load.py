@@ -262,7 +262,8 @@ def _read_clean_file_with_duckdb(
             CREATE OR REPLACE TEMP TABLE {_rows_table(table)} AS
             SELECT {_hashed(header)} FROM (
             SELECT {_cleaned(header)},
-                   {sql_ident(names[-1])} IS NULL OR {sql_ident(sentinel)} IS NOT NULL
+                   {sql_ident(names[header.least_width - 1])} IS NULL
+                   OR {sql_ident(sentinel)} IS NOT NULL
                    OR coalesce({" OR ".join(misread)}, false) AS _misshapen
             FROM read_csv({sql_literal(str(path))}, columns = {_varchar_columns([*names, sentinel])},
                  header = true, auto_detect = false, delim = ',', quote = '"', escape = '"'{newline},
@@ -492,6 +493,8 @@ class _CarefulReader:
     # ------------------------------------------------------------------ one record
     def _record(self, line: int, record: list[str]) -> None:
         oversized = [i for i, value in enumerate(record) if len(value) > MAX_FIELD_BYTES]
+        if self.header.least_width <= len(record) < self.width:
+            record = record + [""] * (self.width - len(record))  # unnamed columns left out
         if len(record) == self.width and not oversized:
             self._good.writerow([line, *(record[i] for i in self.read_positions)])
             self.staged.rows += 1

@@ -189,6 +189,14 @@ def _trailing_empty_header_names(drop: Path) -> Path:
     return drop
 
 
+def _trailing_empty_header_names_only(drop: Path) -> Path:
+    """A spreadsheet's trailing commas on the header line alone: the rows are a column short."""
+    path = drop / "users.csv"
+    lines = path.read_text().rstrip("\n").split("\n")
+    path.write_text("\n".join([lines[0] + ",,", *lines[1:]]) + "\n")
+    return drop
+
+
 def _unknown_column_twice(drop: Path) -> Path:
     path = drop / "orgs.csv"
     lines = path.read_text().rstrip("\n").split("\n")
@@ -405,6 +413,12 @@ KINDS = [
         WARNING,
         "without a name; their values are ignored",
         file="orgs.csv",
+    ),
+    Kind(
+        "empty names ending the header only",
+        _trailing_empty_header_names_only,
+        WARNING,
+        "without a name; their values are ignored",
     ),
     Kind(
         "empty name between named columns",
