@@ -14,7 +14,9 @@ rejected) and has `_line BIGINT`, `_rid` (NULL: a rejected row has no place in s
 column of the staging view, as text cleaned like staging
 (`rs_clean`: trimmed of spaces, empty as NULL): the values that could be read reliably (see
 `broken_rows`), NULL for the rest. When a rejected row's key (`FileSpec.record_columns`) cannot be
-read reliably, the whole file is refused rather than risk archiving the record it named.
+read reliably, the record it named cannot be kept by name: `StagedFile.untold` says so, and the
+file then speaks only for the rows it has (read as changes for the night, so nothing is archived
+for being absent from it) rather than the whole night being refused.
 """
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ class StagedFile:
     issues: list[Issue] = field(default_factory=list)  # reader-level issues
     rejected: int = 0  # rows in the rejected table
     line_expr: str = "_line"  # each row's line, over the table behind the staging view
+    # The first rejected row whose record cannot be told (its key unreadable), and why: the file
+    # then speaks only for the rows it has (sync/runs.py reads it as changes for the night).
+    untold: tuple[int, str, str] | None = None  # line, key column, why
 
     @property
     def rejected_table(self) -> str:
@@ -585,11 +590,8 @@ class _CarefulReader:
     ) -> None:
         file_name = self.staged.file_name
         for name, position in self.record_positions:
-            if not known[position]:
-                raise FileRefused(
-                    f"{file_name} line {line}: the row cannot be read and its {name} cannot be "
-                    f"told ({why}); the file is refused so that no record is archived by mistake"
-                )
+            if not known[position] and self.staged.untold is None:
+                self.staged.untold = (line, name, why)
         if values and values[0] and values[0].startswith("\ufeff"):
             values[0] = values[0][1:] or None  # see _cleaned: a stray byte-order mark
         key = values[self.key_position] if self.key_position is not None else None

@@ -159,7 +159,7 @@ def _plan_source(
             run_id=run_id,
             schema=result.schema,
             settings=load_settings(db),
-            modes={e: f.mode for e, f in drop.files.items()},
+            modes={e: _mode_tonight(f.mode, result.staged.get(e)) for e, f in drop.files.items()},
             file_names={e: f.name for e, f in drop.files.items()},
             # A column the file lacks is one the feed does not speak for: records keep what
             # they have (staging reads it as empty, which must not blank the directory).
@@ -177,6 +177,7 @@ def _plan_source(
         for notice in drop.notices:
             ctx.note("drop", notice)
         _note_missing_columns(ctx, result.staged)
+        _note_untold_rows(ctx, drop, result.staged)
         _plan(db, ctx, progress, timings)
         if drop.converted_from is not None:
             retrace(db, run_id, drop.root)
@@ -216,6 +217,24 @@ def _record_fetch(db: Database, run_id: int, summary: dict[str, Any]) -> None:
 _SILENT_WHEN_MISSING = {
     "status", "dateLastModified", "password", "language", "metadata.language", NOT_CARRIED_COLUMN,
 }  # fmt: skip
+
+
+def _mode_tonight(mode: str, staged: StagedFile | None) -> str:
+    """A whole file with a row whose record cannot be told speaks only for the rows it has: any
+    record absent from it may be the one that row names, so none is archived for being absent."""
+    return "delta" if mode == "bulk" and staged is not None and staged.untold else mode
+
+
+def _note_untold_rows(ctx: PlanContext, drop: Drop, staged: dict[str, StagedFile]) -> None:
+    for entity, file in staged.items():
+        if file.untold is not None and drop.files[entity].mode == "bulk":
+            line, key, why = file.untold
+            ctx.note(
+                entity,
+                f"{file.file_name} line {line} cannot be read and the {key} it names cannot be "
+                f"told ({why}): tonight the file is read as changes only, so no record is "
+                "archived for being absent from it; fix the row and the next run reads it whole",
+            )
 
 
 def _note_missing_columns(ctx: PlanContext, staged: dict[str, StagedFile]) -> None:

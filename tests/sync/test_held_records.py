@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.ingest.reading import rewrite_line
+
 
 @pytest.fixture
 def synced(sync, tiny):
@@ -147,3 +149,16 @@ def test_a_guardians_file_row_in_error_keeps_only_its_own_pair(two_children, tin
     assert _link_status(two_children, "gdn-x", "stu-1") == "active"
     assert _link_status(two_children, "gdn-x", "stu-2") == "archived"
     assert two_children.user("gdn-x")["status"] == "active"
+
+
+def test_a_row_whose_key_cannot_be_told_archives_nothing_absent_from_its_file(synced, tiny):
+    """Any student absent from users.csv may be the one the unreadable row names."""
+    tiny.remove("users.csv", sourcedId="stu-9")
+    tiny.row("users.csv", "stu-1")["familyName"] = "Renamed"
+    drop = tiny.write(synced.root)
+    rewrite_line(drop / "users.csv", "stu-3,", "stu-3,Cleo")  # two values: which row is it?
+    run = synced.plan(drop)
+    assert run.status == "planned", run.error
+    assert run.changes["students"] == {"create": 0, "update": 1, "archive": 0, "unarchive": 0}
+    assert run.changes["enrollments"]["archive"] == 0
+    assert any("read as changes only" in n["message"] for n in run.notes)
