@@ -14,9 +14,11 @@ teachers, Clever's own ObjectIDs with the SIS's ids beside them (`sis_id`). So:
   else name and first student), so it does not churn from one night to the next;
 - each section's students and teachers become enrollments.
 
-Pages are followed through the `links` entry with rel `next`. What is kept in memory is the map
-from Clever's ids to the ids written (one short entry per person, school and section), never
-the records themselves.
+Pages are followed through the `links` entry with rel `next` until a page has none (an empty
+page with a next link is not the end; a link off the API's host is refused). What is kept in
+memory is the map from Clever's ids to the ids written (one short entry per person, school and
+section) and a short digest of each id of the collection being read (one sent twice fails the
+pull), never the records themselves.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import json
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import urlencode
 
 from daemon.formats.spec import NOT_CARRIED_COLUMN
 from daemon.progress import Progress
@@ -41,6 +43,7 @@ from daemon.sources.oneroster_rest import (
     SESSIONS,
     USERS_11,
 )
+from daemon.sources.paging import MAX_PAGES, Repeats
 from daemon.sources.values import cell
 
 ROLES = ("student", "teacher", "staff", "district_admin", "contact")
@@ -78,10 +81,38 @@ USERS_HEADER = (*USERS_11.columns, NOT_CARRIED_COLUMN)
 
 
 def grade(value: Any) -> str:
+    """Clever's grade as OneRoster's; anything else is passed on as sent, for the sync to flag on
+    that row (str.isdigit also holds for "²", which int() cannot read)."""
     text = cell(value)
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return f"{int(text):02d}"
     return GRADES.get(text, text)
+
+
+def clever_ids(value: Any) -> list[str] | None:
+    """A list of Clever ids (a school's, a section's members). Read leniently where the shape
+    still says which ids: one id alone, or objects carrying their `id`. None when it does not."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    if not isinstance(value, list):
+        return None
+    ids = []
+    for item in value:
+        if isinstance(item, dict):
+            item = item.get("id")
+        if not isinstance(item, str):
+            return None
+        if item.strip():
+            ids.append(item.strip())
+    return ids
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """A sub-object of a record, or {} when it is something else: its values then stay empty,
+    and the sync refuses the row for the required ones (a row error on that record only)."""
+    return value if isinstance(value, dict) else {}
 
 
 def contact_role(relationships: list[dict[str, Any]]) -> str:
@@ -149,6 +180,7 @@ class CleverPull:
         url: str | None = f"{self.base}/{path}?{urlencode({**params, 'limit': self.limit})}"
         number = 0
         seen: set[str] = set()
+        repeats = Repeats(name, "id")
         stats = self.resources.setdefault(
             name, {"pages": 0, "records": 0, "deleted": 0, "total": None, "seconds": 0.0}
         )
@@ -156,7 +188,7 @@ class CleverPull:
         self.progress.start(f"Pulling {name}")
         try:
             while url is not None:
-                if url in seen:
+                if url in seen or len(seen) >= MAX_PAGES:
                     raise SourceError(
                         f"{where(url)}: the next link leads back to a page already read"
                     )
@@ -166,15 +198,17 @@ class CleverPull:
                 records = [d.get("data") for d in body["data"]]
                 if not all(isinstance(r, dict) for r in records):
                     raise SourceError(f"{where(url)}: a page holds an entry without its data")
+                repeats.check(records, url)
+                nxt = _next(body)
+                url = self.fetcher.follow(url, nxt) if nxt else None
                 if not records and number > 0:
-                    break  # a next link that leads to nothing: the end
+                    continue  # Clever ends a collection by leaving out the next link, not here
                 number += 1
                 stats["pages"] = number
                 stats["records"] += len(records)
                 yield number, response.content, records
                 self.progress.advance(len(records))
                 self.progress.note(f"page {number}, {stats['records']:,} records")
-                url = _next(body, url)
         except SourceError as exc:
             raise SourceError(f"{name}: {exc}", self.summary()) from None
         finally:
@@ -260,28 +294,46 @@ class CleverPull:
         for number, body, records in self.pages(name, "users", {"role": role}):
             page = writer.page(f"users-{role}", number, body)
             for index, user in enumerate(records):
-                row = self._user_row(user, role)
+                try:
+                    row = self._user_row(user, role)
+                except SourceError as exc:
+                    raise SourceError(f"{name}: {exc}", self.summary()) from None
                 if row is not None:
                     out.write(row, page, index)
 
     def _user_row(self, user: dict[str, Any], role: str) -> dict[str, str] | None:
-        data = (user.get("roles") or {}).get(role)
-        if not isinstance(data, dict):
-            return None
         clever_id = cell(user.get("id"))
-        names = user.get("name") or {}
+        roles = user.get("roles")
+        data = roles.get(role) if isinstance(roles, dict) else None
+        if not isinstance(data, dict):
+            # asked for by role, yet no role object: nothing says which SIS record this is, and
+            # leaving the person out would archive them
+            shape = (
+                f"roles.{role} is {_shape(data)}"
+                if isinstance(roles, dict)
+                else f"roles is {_shape(roles)}"
+            )
+            raise SourceError(
+                f"user {clever_id or '(no id)'} has no readable roles.{role} object ({shape}); "
+                "its SIS id cannot be read, so the pull is refused rather than archive that person"
+            )
+        names = _object(user.get("name"))
         row = {
             "enabledUser": "true",
-            "username": cell((data.get("credentials") or {}).get("district_username")),
+            "username": cell(_object(data.get("credentials")).get("district_username")),
             "givenName": cell(names.get("first")),
             "familyName": cell(names.get("last")),
             "middleName": cell(names.get("middle")),
             "email": cell(user.get("email")),
             NOT_CARRIED_COLUMN: ",".join(NOT_CARRIED_BY_ROLE[role]),
         }
-        schools = [
-            self.schools.get(s, s) for s in (data.get("schools") or [data.get("school")]) if s
-        ]
+        listed = clever_ids(data.get("schools"))
+        if listed is None:
+            raise SourceError(
+                f"user {clever_id}: roles.{role}.schools is {_shape(data.get('schools'))}, not a "
+                "list of school ids; the pull is refused rather than move that person"
+            )
+        schools = [self.schools.get(s, s) for s in (listed or clever_ids(data.get("school")) or [])]
         if role == "student":
             sid = cell(data.get("sis_id")) or clever_id
             orgs = ",".join(dict.fromkeys(schools))
@@ -300,7 +352,7 @@ class CleverPull:
                 orgSourcedIds=",".join(dict.fromkeys(schools)) or self.district,
                 identifier=cell(number),
             )
-        self.people[clever_id] = sid
+        self.people.setdefault(clever_id, sid)  # a person in two roles: sections need the first
         row["sourcedId"] = sid
         return row
 
@@ -330,7 +382,7 @@ class CleverPull:
         )
         if phone:  # one phone: the other column is not known (the SIS may have a second one)
             row[NOT_CARRIED_COLUMN] = f"grades,identifier,{'phone' if cell_phone else 'sms'}"
-        self.people[clever_id] = sid
+        self.people.setdefault(clever_id, sid)  # a teacher who is also a contact keeps classes
         return row
 
     def _sections(self, writer: DropWriter) -> None:
@@ -358,8 +410,15 @@ class CleverPull:
                     page,
                     index,
                 )
-                members = [("teacher", t) for t in section.get("teachers") or []]
-                members += [("student", s) for s in section.get("students") or []]
+                teachers = clever_ids(section.get("teachers"))
+                students = clever_ids(section.get("students"))
+                if teachers is None or students is None:
+                    raise SourceError(
+                        f"sections: section {cell(section.get('id'))}: its teachers or students "
+                        "are not a list of user ids; the pull is refused rather than drop its "
+                        "enrollments"
+                    )
+                members = [("teacher", t) for t in teachers] + [("student", s) for s in students]
                 for role, clever_user in members:
                     user = self.people.get(cell(clever_user), cell(clever_user))
                     enrollments.write(
@@ -375,6 +434,16 @@ class CleverPull:
                     )
 
 
+def _shape(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return "a string" if isinstance(value, str) else type(value).__name__
+
+
 def _parse(body: bytes, url: str) -> dict[str, Any]:
     try:
         data = json.loads(body)
@@ -387,12 +456,11 @@ def _parse(body: bytes, url: str) -> dict[str, Any]:
     return data
 
 
-def _next(body: dict[str, Any], url: str) -> str | None:
+def _next(body: dict[str, Any]) -> str | None:
     """The `links` entry with rel `next` (its uri is absolute or from the host's root)."""
     for link in body.get("links") or []:
         if isinstance(link, dict) and link.get("rel") == "next" and link.get("uri"):
-            parts = urlsplit(url)
-            return urljoin(f"{parts.scheme}://{parts.netloc}", link["uri"])
+            return str(link["uri"])
     return None
 
 

@@ -141,15 +141,25 @@ def check_name(name: str) -> str:
 
 def read_secret(config: SourceConfig) -> SecretStr:
     if config.client_secret_file is not None:
-        return read_secret_file(config.client_secret_file, "client_secret_file")
-    assert config.client_secret_env is not None
-    value = os.environ.get(config.client_secret_env)
-    if not value:
+        secret = read_secret_file(config.client_secret_file, "client_secret_file")
+        where = f"client_secret_file {config.client_secret_file}"
+    else:
+        assert config.client_secret_env is not None
+        value = os.environ.get(config.client_secret_env)
+        if not value:
+            raise SourceConfigError(
+                f"the client_secret_env environment variable {config.client_secret_env} is not "
+                "set or is empty"
+            )
+        secret, where = SecretStr(value.strip()), f"client_secret_env {config.client_secret_env}"
+    if any(ord(c) < 32 or ord(c) == 127 for c in secret.get_secret_value()):
+        # a token pasted wrapped over two lines: a header cannot carry it, and httpx's error
+        # would quote it; refused before anything is sent (the value is never shown)
         raise SourceConfigError(
-            f"the client_secret_env environment variable {config.client_secret_env} is not set "
-            "or is empty"
+            f"the secret in {where} holds a line break or another control character (a token "
+            "wrapped over two lines?); put it on one line; nothing was pulled"
         )
-    return SecretStr(value.strip())
+    return secret
 
 
 def read_secret_file(path: Path, what: str) -> SecretStr:

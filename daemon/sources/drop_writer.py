@@ -38,7 +38,8 @@ class CsvOut:
     trace_handle: TextIO
     writer: Any = None
     trace: Any = None
-    line: int = 1  # the header
+    line: int = 1  # the physical line the last row ends on (1: the header)
+    count: int = 0
 
     def __post_init__(self) -> None:
         self.writer = csv.writer(self.handle, lineterminator="\n")
@@ -47,13 +48,18 @@ class CsvOut:
         self.trace.writerow(TRACE_HEADER)
 
     def write(self, row: dict[str, str], page: str, index: int) -> None:
-        self.writer.writerow([row.get(c, "") for c in self.header])
+        """One row, traced at the physical line it starts on (as the sync numbers rows): a value
+        with a line break, quoted, moves every later row down."""
+        values = [row.get(c, "") for c in self.header]
+        self.writer.writerow(values)
         self.line += 1
+        self.count += 1
         self.trace.writerow([self.line, page, index])
+        self.line += sum(value.count("\n") for value in values)
 
     @property
     def rows(self) -> int:
-        return self.line - 1
+        return self.count
 
 
 @dataclass

@@ -20,10 +20,10 @@ import httpx
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, SIGNATURE_TYPE_AUTH_HEADER
 from oauthlib.oauth1 import Client as OAuth1Client
 from oauthlib.oauth2 import BackendApplicationClient
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 
 from daemon.sources.config import SourceConfig
-from daemon.sources.errors import SourceAuthError, SourceError
+from daemon.sources.errors import SourceAuthError, SourceError, hide, redact
 
 LOG = logging.getLogger("roster_sync.sources")
 MAX_RETRY_AFTER = 300.0  # seconds; a server asking for longer is out for the night
@@ -39,19 +39,25 @@ def pause(seconds: float) -> None:
 
 def where(url: str | httpx.URL) -> str:
     """A URL as messages show it: host and path, never the query (it may hold paging cursors)."""
-    parts = urlsplit(str(url))
+    try:
+        parts = urlsplit(str(url))
+    except ValueError:  # an invalid URL (a broken next link) is shown without its query
+        return str(url).partition("?")[0][:200]
     return f"{parts.netloc}{parts.path}"
 
 
 class _Token(BaseModel):
-    access_token: str
+    # RFC 6750's b64token is visible ASCII: a line break would break the header (and httpx's
+    # error would quote the token)
+    access_token: str = Field(pattern=r"^[\x21-\x7e]+$")
     token_type: str = "Bearer"
     expires_in: float | None = None
 
 
 class OAuth2Tokens:
     """OAuth 2.0 client credentials (RFC 6749 4.4): a token from the token endpoint, renewed
-    before it expires and once more when the API says it has (a 401 mid-pull)."""
+    before it expires and once more when the API says it has (a 401 mid-pull). The token
+    endpoint is tried again like any request (a 5xx, a dropped connection)."""
 
     def __init__(self, config: SourceConfig, secret: SecretStr, clock: Callable[[], float]):
         assert config.token_url and config.client_id
@@ -60,55 +66,70 @@ class OAuth2Tokens:
         self.token: str | None = None
         self.expires_at: float | None = None
         self.fetched = 0
+        hide(f"{config.client_id}:{secret.get_secret_value()}")  # as HTTP Basic sends it
 
-    def bearer(self, http: httpx.Client) -> str:
+    def bearer(self, fetcher: Fetcher) -> str:
         if self.token is None or (
             self.expires_at is not None and self.clock() >= self.expires_at - TOKEN_MARGIN
         ):
-            self.renew(http)
+            self.renew(fetcher)
         assert self.token is not None
         return self.token
 
     def forget(self) -> None:
         self.token = None
 
-    def renew(self, http: httpx.Client) -> None:
+    def renew(self, fetcher: Fetcher) -> None:
         assert self.config.token_url and self.config.client_id
+        token_url = self.config.token_url
+        endpoint = f"the token endpoint {where(token_url)}"
         body = self.oauth.prepare_request_body(scope=self.config.scope or None)
-        try:
-            response = http.post(
-                self.config.token_url,
+        basic = httpx.BasicAuth(self.config.client_id, self.secret.get_secret_value())
+
+        def request() -> httpx.Request:
+            post = fetcher.http.build_request(
+                "POST",
+                token_url,
                 content=body,
                 headers={"Content-Type": "application/x-www-form-urlencoded"},
-                auth=(self.config.client_id, self.secret.get_secret_value()),
             )
-        except httpx.TransportError as exc:
-            raise SourceError(
-                f"cannot reach the token endpoint {where(self.config.token_url)}: {_reason(exc)}"
-            ) from None
+            return next(basic.auth_flow(post))  # sets the Basic header on the request
+
+        response = fetcher.send(token_url, request, endpoint)
+        _hide_token(response)
         if response.status_code in (400, 401, 403):
             raise SourceAuthError(
-                f"the token endpoint {where(self.config.token_url)} refused client_id "
-                f"{self.config.client_id!r} (HTTP {response.status_code}{_oauth_error(response)}); "
-                "check client_id, the secret and scope"
+                f"{endpoint} refused client_id {self.config.client_id!r} (HTTP "
+                f"{response.status_code}{_oauth_error(response)}); check client_id, the secret "
+                "and scope"
             )
         if response.status_code != 200:
             raise SourceError(
-                f"the token endpoint {where(self.config.token_url)} answered HTTP "
-                f"{response.status_code}; no token, so nothing was pulled"
+                f"{endpoint} answered HTTP {response.status_code}; without a token the pull is "
+                "incomplete, so nothing was planned"
             )
         try:
             token = _Token.model_validate_json(response.content)
         except ValidationError:
             raise SourceError(
-                f"the token endpoint {where(self.config.token_url)} answered without an "
-                "access_token"
+                f"{endpoint} answered without a usable access_token (none, or one holding a line "
+                "break or another character a header cannot carry); nothing was planned"
             ) from None
         if token.token_type.lower() != "bearer":
             raise SourceError(f"the token endpoint gave a {token.token_type} token, not Bearer")
         self.token = token.access_token
         self.expires_at = self.clock() + token.expires_in if token.expires_in else None
         self.fetched += 1
+
+
+def _hide_token(response: httpx.Response) -> None:
+    """Whatever access_token the endpoint sent is a secret, usable or not."""
+    try:
+        data = response.json()
+    except Exception:
+        return
+    if isinstance(data, dict) and isinstance(data.get("access_token"), str):
+        hide(data["access_token"])
 
 
 def _oauth_error(response: httpx.Response) -> str:
@@ -121,6 +142,15 @@ def _oauth_error(response: httpx.Response) -> str:
 
 def _reason(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
+
+
+def _transient(exc: httpx.HTTPError) -> bool:
+    """httpx's transport errors are the network's (tried again), except the ones this side
+    causes: a request that cannot be sent (a header with a line break) or a scheme httpx does
+    not speak. Anything else (a body that cannot be decoded) is the response's, not the night's."""
+    return isinstance(exc, httpx.TransportError) and not isinstance(
+        exc, httpx.LocalProtocolError | httpx.UnsupportedProtocol
+    )
 
 
 class Fetcher:
@@ -155,6 +185,7 @@ class Fetcher:
         )
         self.requests = 0
         self.retried = 0
+        hide(secret.get_secret_value())
 
     def close(self) -> None:
         self.http.close()
@@ -171,54 +202,98 @@ class Fetcher:
             _, headers, _ = self.oauth1.sign(str(request.url), "GET")
             request.headers["Authorization"] = headers["Authorization"]
         elif self.tokens is not None:
-            request.headers["Authorization"] = f"Bearer {self.tokens.bearer(self.http)}"
+            request.headers["Authorization"] = f"Bearer {self.tokens.bearer(self)}"
         else:
             request.headers["Authorization"] = f"Bearer {self.secret.get_secret_value()}"
         return request
 
+    def follow(self, current: str, link: str) -> str:
+        """A next link as an absolute URL. One that leaves the API's scheme, host or port is
+        refused: the credentials go only where base_url points."""
+        try:
+            url = str(httpx.URL(current).join(link))
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise SourceError(
+                f"{where(current)}: the next link is not a valid URL ({_reason(exc)}); the pull "
+                "is incomplete, so nothing was planned"
+            ) from None
+        self._same_origin(url, "the next link")
+        return url
+
+    def _same_origin(self, url: str, what: str) -> None:
+        api = httpx.URL(self.config.base_url)
+        try:
+            target = httpx.URL(url)
+            same = (target.scheme, target.host, target.port) == (api.scheme, api.host, api.port)
+        except (httpx.InvalidURL, ValueError):
+            same = False
+        if not same:
+            raise SourceError(
+                f"{what} leaves the API's host ({where(url)} is not on {api.scheme}://"
+                f"{api.netloc.decode()}); refused, so the credentials were not sent there and "
+                "nothing was planned"
+            )
+
     def get(self, url: str, *, allow_404: bool = False) -> httpx.Response:
         """The response (its body read) of a GET; 404 only when `allow_404`. Anything else that is
         not a 200 after the retries raises SourceError."""
+        self._same_origin(url, "the URL")
+        response = self.send(url, lambda: self._request(url))
+        if response.status_code == 401 and self.tokens is not None:
+            self.tokens.forget()  # the token expired early (or was revoked): one more
+            response = self.send(url, lambda: self._request(url))
+        status = response.status_code
+        if status == 200 or (status == 404 and allow_404):
+            return response
+        if status in (401, 403):
+            raise SourceAuthError(
+                f"{where(url)} refused the credentials (HTTP {status}); check client_id "
+                "and the secret, and that the application may read this district"
+            )
+        raise SourceError(f"{where(url)} answered HTTP {status}; nothing was planned")
+
+    def send(
+        self, url: str, build: Callable[[], httpx.Request], what: str | None = None
+    ) -> httpx.Response:
+        """The response (its body read) to the request `build` makes, tried again after a 5xx,
+        a 429 or a network failure; any other status is the caller's to judge. `requests` counts
+        the API's (not the token endpoint's, which passes `what`)."""
+        api = what is None
+        what = what or where(url)
         attempt = 0
-        renewed = False
         while True:
             attempt += 1
-            self.requests += 1
+            self.requests += api
             problem: str
             wait: float
             try:
-                response = self.http.send(self._request(url))
+                response = self.http.send(build())
                 response.read()
-            except httpx.TransportError as exc:
+            except httpx.HTTPError as exc:
+                if not _transient(exc):
+                    raise SourceError(
+                        f"{what}: {type(exc).__name__}: {_reason(exc)}; the pull is incomplete, "
+                        "so nothing was planned"
+                    ) from None
                 problem, wait = _reason(exc), self._backoff(attempt)
+            except httpx.InvalidURL as exc:
+                raise SourceError(f"{what}: not a valid URL ({_reason(exc)})") from None
             else:
                 status = response.status_code
-                if status == 200 or (status == 404 and allow_404):
-                    return response
-                if status == 401 and self.tokens is not None and not renewed:
-                    renewed = True  # the token expired early (or was revoked): one more
-                    self.tokens.forget()
-                    attempt -= 1
-                    continue
-                if status in (401, 403):
-                    raise SourceAuthError(
-                        f"{where(url)} refused the credentials (HTTP {status}); check client_id "
-                        "and the secret, and that the application may read this district"
-                    )
                 if status == 429:
                     problem = "HTTP 429 (too many requests)"
                     wait = self._retry_after(response, attempt)
                 elif status >= 500:
                     problem, wait = f"HTTP {status}", self._backoff(attempt)
                 else:
-                    raise SourceError(f"{where(url)} answered HTTP {status}; nothing was planned")
+                    return response
             if attempt > self.config.retries:
                 raise SourceError(
-                    f"{where(url)} failed {attempt} times (last: {problem}); the pull is "
+                    f"{what} failed {attempt} times (last: {problem}); the pull is "
                     "incomplete, so nothing was planned"
                 )
             self.retried += 1
-            LOG.warning("%s: %s; trying again in %.1f s", where(url), problem, wait)
+            LOG.warning("%s", redact(f"{what}: {problem}; trying again in {wait:.1f} s"))
             (self.sleep or pause)(wait)
 
     def _backoff(self, attempt: int) -> float:

@@ -1,18 +1,21 @@
 """Reading a collection page by page, and refusing anything that would make the pull partial.
 
 OneRoster REST pages with `limit`/`offset`; servers may add a `Link: <...>; rel="next"` header and
-`X-Total-Count`. The `next` link is followed when given, else the offset moves on by what the page
-held. A pull is complete only when the server says so: the last page is short (or the next link
-is gone) and, when the server gave a total, exactly that many records came.
+`X-Total-Count`. The `next` link is followed when given (never off the API's host), else the
+offset moves on by what the page held. A pull is complete only when the server says so: the next
+link is gone, the total has come (exactly that many records), or, when the server says neither,
+a page comes back empty. A sourcedId that comes twice fails the pull: the collection moved while
+it was paged, so a record may have slipped past.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urljoin
+from urllib.parse import urlencode
 
 from daemon.sources.errors import SourceError
 from daemon.sources.http import Fetcher, where
@@ -63,16 +66,45 @@ def total_count(headers: Any, url: str) -> int | None:
     return total
 
 
+class Repeats:
+    """The ids a collection has sent so far: one sent twice means the collection moved under the
+    pull (or the server ignores `offset`), so some other record was skipped. Kept as short
+    digests, one per record."""
+
+    def __init__(self, key: str, id_field: str) -> None:
+        self.key, self.id_field = key, id_field
+        self.seen: set[bytes] = set()
+
+    def check(self, records: list[dict[str, Any]], url: str) -> None:
+        for record in records:
+            value = record.get(self.id_field)
+            if not isinstance(value, str) or not value:
+                continue  # a record without an id is that record's error, later
+            digest = hashlib.blake2b(value.encode(), digest_size=12).digest()
+            if digest in self.seen:
+                raise SourceError(
+                    f"{where(url)}: {self.id_field} {value!r} came twice (the {self.key} moved "
+                    "while they were read, or the server ignores the paging), so others may be "
+                    "missing; nothing was planned, pull again"
+                )
+            self.seen.add(digest)
+
+
 def offset_pages(
     fetcher: Fetcher, base: str, collection: str, key: str, limit: int, *, optional: bool
 ) -> Iterator[Page]:
-    """Every page of a OneRoster collection, in order. Raises Absent for a missing optional one."""
+    """Every page of a OneRoster collection, in order. Raises Absent for a missing optional one.
+
+    Without a next link and without X-Total-Count, a short page does not prove the end (a server
+    may cap `limit` below what was asked without saying so): the offset moves on until a page
+    comes back empty."""
     first = f"{base}/{collection}?{urlencode({'limit': limit, 'offset': 0})}"
     url: str | None = first
     offset = 0
     seen = 0
     total: int | None = None
     visited: set[str] = set()
+    repeats = Repeats(key, "sourcedId")
     number = 0
     linked = False
     while url is not None:
@@ -84,6 +116,7 @@ def offset_pages(
         if response.status_code == 404:
             raise Absent(collection)
         records = parse_body(response.content, key, url)[key]
+        repeats.check(records, url)
         page_total = total_count(response.headers, url)
         if page_total is not None:
             if total is not None and page_total != total:
@@ -97,11 +130,12 @@ def offset_pages(
         offset += len(records)
         nxt = response.links.get("next", {}).get("url")
         if nxt:
-            url, linked = urljoin(url, nxt), True
+            url, linked = fetcher.follow(url, nxt), True
             continue
         if linked:
             break  # a server that links its pages says where they end: here
-        more = (total is not None and seen < total) or (total is None and len(records) >= limit)
+        # only an empty page ends a collection whose server says neither link nor total
+        more = seen < total if total is not None else bool(records)
         if more and not records:
             break  # an empty page before the total: reported below
         url = (

@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from daemon.progress import Progress
 from daemon.sources.config import SourceConfig, read_secret
 from daemon.sources.drop_writer import DropWriter
-from daemon.sources.errors import SourceError
+from daemon.sources.errors import SourceError, secrets_hidden
 from daemon.sources.http import Fetcher, where
 from daemon.sources.oneroster_rest import OneRosterPull, collections
 from daemon.sources.paging import Absent, offset_pages, parse_body, total_count
@@ -24,6 +26,13 @@ from daemon.sources.paging import Absent, offset_pages, parse_body, total_count
 # Files a district adds next to an API source (the hubs often lack guardians).
 SIDE_FILES = ("guardians.csv", "student_attributes.csv")
 Sleep = Callable[[float], None]
+# Collections no district lacks (name in the fetch summary, what the message calls them); the
+# others (sessions, courses, classes, enrollments, demographics, staff, contacts, sections) may
+# be empty: a district between terms, one that shares only some data with the application.
+MUST_HAVE = {
+    "oneroster-rest": (("orgs", "orgs"), ("users", "users")),
+    "clever": (("districts", "district"), ("schools", "schools"), ("users (student)", "students")),
+}
 
 
 def pull(
@@ -36,7 +45,20 @@ def pull(
     backoff: float = 1.0,
 ) -> dict[str, Any]:
     """Write the source's district into `folder` as a OneRoster drop; returns the fetch summary."""
-    progress = progress or Progress()
+    secret = read_secret(config)
+    with secrets_hidden(secret.get_secret_value()):  # every message of the pull is redacted
+        return _pull(name, config, folder, progress or Progress(), secret, sleep, backoff)
+
+
+def _pull(
+    name: str,
+    config: SourceConfig,
+    folder: Path,
+    progress: Progress,
+    secret: SecretStr,
+    sleep: Sleep | None,
+    backoff: float,
+) -> dict[str, Any]:
     started = time.monotonic()
     summary: dict[str, Any] = {
         "source": name,
@@ -45,7 +67,6 @@ def pull(
         "base_url": config.base_url,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    secret = read_secret(config)
     writer = DropWriter(folder)
     try:
         with Fetcher(config, secret, sleep=sleep, backoff=backoff) as fetcher:
@@ -64,6 +85,7 @@ def pull(
                         fetcher, config.base_url, version, config.page_size, progress
                     )
                 puller.run(writer)
+                _refuse_missing(config.kind, puller.summary()["resources"])
             except SourceError as exc:
                 summary.update(puller.summary(), requests=fetcher.requests, retried=fetcher.retried)
                 summary["seconds"] = round(time.monotonic() - started, 3)
@@ -87,6 +109,21 @@ def pull(
     summary["seconds"] = round(time.monotonic() - started, 3)
     writer.summary(summary)
     return summary
+
+
+def _refuse_missing(kind: str, resources: dict[str, Any]) -> None:
+    """A district always has orgs and users (Clever: its district, schools and students): an
+    empty one answered with a 200 is an outage (a sync job mid-run, a revoked share), and planning
+    it would archive everyone. Even a new district's first pull is refused: with no one in it,
+    the source is not yet sharing what it should."""
+    for name, what in MUST_HAVE[kind]:
+        stats = resources.get(name) or {}
+        if int(stats.get("records", 0)) - int(stats.get("deleted", 0)) > 0:
+            continue
+        raise SourceError(
+            f"{name}: the API returned no {what}; refused as an outage (a district always has "
+            "some), so nothing was planned"
+        )
 
 
 def _side_files(config: SourceConfig, writer: DropWriter, summary: dict[str, Any]) -> list[str]:
@@ -116,7 +153,7 @@ def count_source(config: SourceConfig, *, sleep: Sleep | None = None) -> dict[st
     """Authenticate and count the records of each collection; writes nothing anywhere."""
     secret = read_secret(config)
     counts: dict[str, int | None] = {}
-    with Fetcher(config, secret, sleep=sleep) as fetcher:
+    with secrets_hidden(secret.get_secret_value()), Fetcher(config, secret, sleep=sleep) as fetcher:
         if config.kind == "clever":
             from daemon.sources.clever_api import count_clever
 

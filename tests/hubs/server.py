@@ -133,3 +133,23 @@ class Hub:
 
 def json_body(value: Any) -> bytes:
     return json.dumps(value).encode()
+
+
+class Catcher(Hub):
+    """Another server on loopback (another port, so another origin): records what reaches it
+    (the Authorization header too) and answers an empty page, as a host a link points to."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.authorizations: list[str | None] = []
+
+    def answer(
+        self,
+        handler: BaseHTTPRequestHandler,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        body: bytes,
+    ) -> tuple[int, dict[str, str], bytes]:
+        self.authorizations.append(handler.headers.get("Authorization"))
+        return 200, {}, json_body({"users": [], "data": [], "links": []})

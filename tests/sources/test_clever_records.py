@@ -1,0 +1,143 @@
+"""One odd Clever record is that record's problem, never an internal error that costs the pull.
+
+Values Clever documents in another shape (one id for a list, objects carrying their id) are read
+as such; a value that cannot be read stays empty, so the sync refuses that row and keeps the
+record as the directory has it; a record whose SIS id cannot be read at all refuses the pull in one
+line (leaving it out would archive that person).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from daemon.service.engine import Engine
+from daemon.sources.clever_api import grade
+from tests.district import TinyDistrict
+from tests.hubs import clever
+from tests.hubs.clever import CleverHub
+from tests.hubs.district import clever_api, clever_compatible
+from tests.sources import test_clever_api
+
+Data = dict[str, list[dict[str, Any]]]
+
+
+def _pull_after_baseline(
+    puller: Engine, district: TinyDistrict, tmp_path: Path, change: Callable[[Data], None]
+):  # type: ignore[no-untyped-def]
+    tiny = clever_compatible(district)
+    first = puller.plan_source(str(tiny.write(tmp_path / "drops")))
+    puller.apply_run(first.run_id, scan_duplicates=False)
+    data = clever_api(tiny)
+    change(data)
+    hub = CleverHub(data).start()
+    token = tmp_path / "clever.token"
+    token.write_text(clever.TOKEN)
+    token.chmod(0o600)
+    try:
+        test_clever_api.configure(puller, hub, token)
+        return puller.pull_source("clever")
+    finally:
+        hub.stop()
+
+
+def _student(data: Data, sis_id: str = "stu-2") -> dict[str, Any]:
+    return next(
+        u for u in data["users"] if (u["roles"].get("student") or {}).get("sis_id") == sis_id
+    )
+
+
+def test_a_name_that_is_not_an_object_is_an_error_on_that_row_only(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    def change(data: Data) -> None:
+        _student(data)["name"] = "Ben Doe"
+
+    run = _pull_after_baseline(puller, district, tmp_path, change)
+    assert run.status == "planned", run.error
+    assert run.rows.error == 1
+    assert run.total_changes() == 0, run.changes
+
+
+def test_credentials_that_are_not_an_object_are_an_error_on_that_row_only(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    def change(data: Data) -> None:
+        _student(data)["roles"]["student"]["credentials"] = "ben.d"
+
+    run = _pull_after_baseline(puller, district, tmp_path, change)
+    assert run.status == "planned", run.error
+    assert run.rows.error == 1
+    assert run.total_changes() == 0, run.changes
+
+
+def test_schools_given_as_objects_with_ids_are_read_as_their_ids(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    def change(data: Data) -> None:
+        student = _student(data)["roles"]["student"]
+        student["schools"] = [{"id": s} for s in student["schools"]]
+
+    run = _pull_after_baseline(puller, district, tmp_path, change)
+    assert run.status == "planned", run.error
+    assert run.total_changes() == 0 and run.rows.error == 0, run.changes
+
+
+def test_roles_given_as_a_list_refuse_the_pull_in_one_line(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    def change(data: Data) -> None:
+        _student(data)["roles"] = ["student"]
+
+    run = _pull_after_baseline(puller, district, tmp_path, change)
+    assert run.status == "failed"
+    assert run.error.startswith("users (student): user "), run.error
+    assert "has no readable roles.student object (roles is a list)" in run.error
+
+
+def test_a_section_whose_teachers_are_one_id_enrolls_that_teacher(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    def change(data: Data) -> None:
+        section = next(s for s in data["sections"] if len(s["teachers"]) == 1)
+        section["teachers"] = section["teachers"][0]
+
+    run = _pull_after_baseline(puller, district, tmp_path, change)
+    assert run.status == "planned", run.error
+    assert run.total_changes() == 0 and run.rows.error == 0, run.changes
+
+
+def test_a_section_whose_students_are_objects_enrolls_them_by_id(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    def change(data: Data) -> None:
+        section = data["sections"][0]
+        section["students"] = [{"id": s} for s in section["students"]]
+
+    run = _pull_after_baseline(puller, district, tmp_path, change)
+    assert run.status == "planned", run.error
+    assert run.total_changes() == 0 and run.rows.error == 0, run.changes
+
+
+def test_a_digit_python_reads_as_a_number_but_int_cannot_is_passed_on_as_sent() -> None:
+    assert grade("\u00b2") == "\u00b2" and grade("5") == "05" and grade(5) == "05"
+
+
+def test_a_teacher_who_is_also_a_contact_keeps_their_classes(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    def change(data: Data) -> None:
+        teacher = next(
+            u for u in data["users"] if (u["roles"].get("teacher") or {}).get("sis_id") == "tch-1"
+        )
+        teacher["roles"]["contact"] = {
+            "student_relationships": [
+                {"student": _student(data, "stu-1")["id"], "relationship": "Parent",
+                 "type": "Parent/Guardian"}
+            ]
+        }  # fmt: skip
+
+    run = _pull_after_baseline(puller, district, tmp_path, change)
+    assert run.status == "planned", run.error
+    assert run.changes["enrollments"]["archive"] == 0, run.changes

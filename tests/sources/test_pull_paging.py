@@ -1,0 +1,147 @@
+"""Paging that would lose records fails the pull instead of planning archives.
+
+A record that comes twice means the collection moved under the pull (or the server ignores the
+offset), so another record slipped past; a short page is no proof of the end when the server
+says neither link nor total (it may cap `limit` silently); an empty Clever page that still links
+on is not the end.
+"""
+
+from __future__ import annotations
+
+import json
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+
+from daemon.service.engine import Engine
+from tests.district import TinyDistrict
+from tests.hubs import clever, oneroster
+from tests.hubs.clever import CleverHub
+from tests.hubs.district import clever_api, clever_compatible, oneroster_rest
+from tests.hubs.oneroster import OneRosterHub
+from tests.sources import test_clever_api
+from tests.sources.test_oneroster_rest import configure
+
+
+class RepeatsAPage(OneRosterHub):
+    """offset=4 of users answers the records of offset=0 once (a cache glitch); headers right."""
+
+    def _page(self, name: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
+        if name == "users" and query.get("offset") == ["4"] and not getattr(self, "done", False):
+            self.done = True
+            headers = super()._page(name, query)[1]
+            return 200, headers, super()._page(name, {**query, "offset": ["0"]})[2]
+        return super()._page(name, query)
+
+
+class IgnoresOffset(OneRosterHub):
+    def _page(self, name: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
+        return super()._page(name, {**query, "offset": ["0"]})
+
+
+def _pull(puller: Engine, hub: OneRosterHub, secret_file: Path):  # type: ignore[no-untyped-def]
+    hub.start()
+    try:
+        configure(puller, hub, secret_file)
+        return puller.pull_source("classlink")
+    finally:
+        hub.stop()
+
+
+def test_a_sourced_id_that_comes_twice_fails_the_pull(
+    puller: Engine, district: TinyDistrict, secret_file: Path
+) -> None:
+    run = _pull(puller, RepeatsAPage(oneroster_rest(district)), secret_file)
+    assert run.status == "failed"
+    assert run.error.startswith("users: ") and "came twice" in run.error, run.error
+
+
+def test_a_server_that_ignores_the_offset_fails_the_pull_at_its_second_page(
+    puller: Engine, district: TinyDistrict, secret_file: Path
+) -> None:
+    hub = IgnoresOffset(oneroster_rest(district), link=False, total=False)
+    run = _pull(puller, hub, secret_file)
+    assert run.status == "failed"
+    assert run.error.startswith("orgs: ") and "came twice" in run.error, run.error
+    assert len(hub.api_requests("/orgs")) == 2
+
+
+def test_without_link_or_total_a_silently_capped_limit_still_gets_every_record(
+    puller: Engine, district: TinyDistrict, secret_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(oneroster, "MAX_LIMIT", 3)  # asked for 10, the server sends 3
+    hub = OneRosterHub(oneroster_rest(district), link=False, total=False)
+    hub.start()
+    try:
+        configure(puller, hub, secret_file, page_size=10)
+        run = puller.pull_source("classlink")
+    finally:
+        hub.stop()
+    assert run.status == "planned", run.error
+    assert run.fetch["resources"]["users"]["records"] == 22
+
+
+class CleverRepeats(CleverHub):
+    """The second page of students repeats the first page's records (its links are right)."""
+
+    def answer(self, handler: BaseHTTPRequestHandler, method, path, query, body):  # type: ignore[no-untyped-def]
+        status, headers, payload = super().answer(handler, method, path, query, body)
+        if self._second_student_page(path, query):
+            first = {k: v for k, v in query.items() if k != "starting_after"}
+            doc = json.loads(payload)
+            doc["data"] = json.loads(super().answer(handler, method, path, first, body)[2])["data"]
+            payload = json.dumps(doc).encode()
+        return status, headers, payload
+
+    def _second_student_page(self, path: str, query: dict[str, list[str]]) -> bool:
+        student = path.endswith("/users") and query.get("role") == ["student"]
+        if student and "starting_after" in query and not getattr(self, "done", False):
+            self.done = True
+            return True
+        return False
+
+
+class CleverEmptyPage(CleverRepeats):
+    """The second page of students comes back empty, linking on to where it should have been."""
+
+    def answer(self, handler: BaseHTTPRequestHandler, method, path, query, body):  # type: ignore[no-untyped-def]
+        if self._second_student_page(path, query):
+            after = query["starting_after"][0]
+            uri = f"{path}?role=student&limit=4&starting_after={after}&again=1"
+            return (
+                200,
+                {},
+                json.dumps({"data": [], "links": [{"rel": "next", "uri": uri}]}).encode(),
+            )
+        return CleverHub.answer(self, handler, method, path, query, body)
+
+
+def _clever_pull(puller: Engine, hub: CleverHub, tmp_path: Path):  # type: ignore[no-untyped-def]
+    token = tmp_path / "clever.token"
+    token.write_text(clever.TOKEN)
+    token.chmod(0o600)
+    hub.start()
+    try:
+        test_clever_api.configure(puller, hub, token)
+        return puller.pull_source("clever")
+    finally:
+        hub.stop()
+
+
+def test_a_clever_id_that_comes_twice_fails_the_pull(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    run = _clever_pull(puller, CleverRepeats(clever_api(clever_compatible(district))), tmp_path)
+    assert run.status == "failed"
+    assert run.error.startswith("users (student): ") and "came twice" in run.error, run.error
+
+
+def test_an_empty_clever_page_with_a_next_link_is_not_the_end(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    data = clever_api(clever_compatible(district))
+    students = sum(1 for u in data["users"] if "student" in u["roles"])
+    run = _clever_pull(puller, CleverEmptyPage(data), tmp_path)
+    assert run.status == "planned", run.error
+    assert run.fetch["resources"]["users (student)"]["records"] == students

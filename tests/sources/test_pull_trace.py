@@ -1,0 +1,39 @@
+"""A value with a line break spans lines of the CSV: the trace still names each record's line.
+
+The sync numbers a row by the physical line it starts on, so a record after a multi-line value
+must trace to the line the sync reports, not to its position in the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from daemon.service.engine import Engine
+from daemon.sources.drop_writer import trace_record
+from tests.district import TinyDistrict
+from tests.hubs.district import oneroster_rest
+from tests.hubs.oneroster import OneRosterHub
+from tests.sources.test_oneroster_rest import configure
+
+
+def test_a_change_after_a_value_with_a_line_break_traces_to_its_own_record(
+    puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path
+) -> None:
+    first = puller.plan_source(str(district.write(tmp_path / "drops")))
+    puller.apply_run(first.run_id, scan_duplicates=False)
+    data = oneroster_rest(district)
+    users = {u["sourcedId"]: u for u in data["users"]}
+    users["stu-2"]["middleName"] = "Line1\nLine2"
+    users["stu-5"]["givenName"] = "Renamed"
+    hub = OneRosterHub(data).start()
+    try:
+        configure(puller, hub, secret_file)
+        run = puller.pull_source("classlink")
+    finally:
+        hub.stop()
+    assert run.status == "planned", run.error
+    renamed = next(
+        c for c in puller.change_page(run.run_id, kind="students").items if c.sis_id == "stu-5"
+    )
+    traced = trace_record(Path(run.source), renamed.source_file, renamed.source_line)
+    assert traced["record"]["sourcedId"] == "stu-5"
