@@ -22,9 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from daemon.formats.drop import DERIVED_IDS_PROPERTY, NOT_CARRIED_PROPERTY
+from daemon.formats.drop import (
+    DERIVED_IDS_PROPERTY,
+    NOT_CARRIED_PROPERTY,
+    PULL_DIR,
+    PULL_SUMMARY,
+)
 
-PULL_DIR = "pull"
 TRACE_HEADER = ["line", "page", "index"]
 
 
@@ -122,7 +126,7 @@ class DropWriter:
             csv.writer(out, lineterminator="\n").writerows(lines)
 
     def summary(self, summary: dict[str, Any]) -> None:
-        path = self.folder / PULL_DIR / "fetch.json"
+        path = self.folder / PULL_DIR / PULL_SUMMARY  # written last: the pull is whole
         path.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
 
 
