@@ -387,8 +387,36 @@ def set_account_active(db: Database, actor: str, user_ref: str, active: bool = T
     return user_id
 
 
+# What is attached to a person, as (table, id column, columns naming the person): archived with
+# the person, as a sync's archive does (sync/diff.py CASCADES), so no archived person keeps an
+# active membership, link or attribute.
+ATTACHED = (
+    ("enrollments", "enrollment_id", ("user_id",)),
+    ("guardian_links", "link_id", ("student_id", "guardian_id")),
+    ("student_attributes", "attribute_id", ("student_id",)),
+)
+
+
+def _attached(user_id: int, status: str, where: str = "true") -> dict[str, str]:
+    """SQL per attached table: the ids of the person's attached records in `status`."""
+    return {
+        table: f"""SELECT {id_col} FROM {table}
+                   WHERE ({" OR ".join(f"{c} = {int(user_id)}" for c in columns)})
+                     AND status = '{status}' AND {where}"""
+        for table, id_col, columns in ATTACHED
+    }
+
+
+def _ids(db: Database, sql: str) -> list[int]:
+    return [int(r[0]) for r in db.rows(f"{sql} ORDER BY 1")]
+
+
 def set_archived(db: Database, actor: str, user_ref: str, archived: bool) -> int:
-    """Archive or unarchive by hand (a student archived by hand has no archiving run)."""
+    """Archive or unarchive by hand (a person archived by hand has no archiving run).
+
+    Archiving takes the person's active enrollments, guardian links and attributes with it (the
+    audit names them); unarchiving brings back those that archive took, where the classroom and
+    the other person are active."""
     user_id = resolve_user(db, user_ref)
     status = db.one("SELECT status FROM users WHERE user_id = ?", [user_id])
     if status == "merged":
@@ -397,19 +425,61 @@ def set_archived(db: Database, actor: str, user_ref: str, archived: bool) -> int
         raise EditRefused(f"{user_ref} is already archived")
     if not archived and status == "active":
         raise EditRefused(f"{user_ref} is not archived")
+    if archived:
+        selected = _attached(user_id, "active")
+    else:
+        # Taken by the hand archive: archived with the person, at the same moment.
+        taken = f"""archived_run IS NULL
+                    AND archived_at = (SELECT archived_at FROM users WHERE user_id = {int(user_id)})"""
+        selected = {
+            table: f"{sql} AND ({_RESTORABLE[table]})"
+            for table, sql in _attached(user_id, "archived", taken).items()
+        }
+    attached: dict[str, list[int]] = {}
+    details = {"archived" if archived else "unarchived": attached}
     with directory_edit(
-        db, actor, "user.archive" if archived else "user.unarchive", "users", user_id, {}
+        db, actor, "user.archive" if archived else "user.unarchive", "users", user_id, details
     ):
+        for table, sql in selected.items():  # named in the audit (written last)
+            if ids := _ids(db, sql):
+                attached[table] = ids
         if archived:
             db.execute(
                 "UPDATE users SET status = 'archived', archived_run = NULL, archived_at = current_timestamp, "
                 "updated_at = current_timestamp WHERE user_id = ?",
                 [user_id],
             )
+            for table, sql in selected.items():
+                db.execute(
+                    f"""UPDATE {table} SET status = 'archived', archived_run = NULL,
+                               archived_at = (SELECT archived_at FROM users WHERE user_id = ?),
+                               updated_at = current_timestamp
+                        WHERE {_id_col(table)} IN ({sql})""",
+                    [user_id],
+                )
         else:
+            for table, sql in selected.items():
+                db.execute(
+                    f"""UPDATE {table} SET status = 'active', archived_run = NULL, archived_at = NULL,
+                               updated_at = current_timestamp
+                        WHERE {_id_col(table)} IN ({sql})"""
+                )
             db.execute(
                 "UPDATE users SET status = 'active', archived_run = NULL, archived_at = NULL, "
                 "updated_at = current_timestamp WHERE user_id = ?",
                 [user_id],
             )
     return user_id
+
+
+# An attached record comes back with its person only where what else it names is active.
+_RESTORABLE = {
+    "enrollments": "classroom_id IN (SELECT classroom_id FROM classrooms WHERE status = 'active')",
+    "guardian_links": """student_id IN (SELECT user_id FROM users WHERE status = 'active')
+                         OR guardian_id IN (SELECT user_id FROM users WHERE status = 'active')""",
+    "student_attributes": "true",
+}
+
+
+def _id_col(table: str) -> str:
+    return next(id_col for name, id_col, _ in ATTACHED if name == table)

@@ -150,8 +150,14 @@ def record_history(db: Database, table: str, record_id: int) -> list[dict[str, A
                 JOIN runs r ON r.run_id = t.created_run
                 WHERE t.{ID_COLUMNS[table]} = ?
                 UNION ALL
+                -- an archive a run withheld, done when a person approved it (sync/withheld.py)
+                SELECT r.withheld_decided_at, r.withheld_decided_by, 'archive',
+                       'withheld by run ' || r.run_id || ', approved: ' || coalesce(r.withheld_reason, '')
+                FROM withheld_archives w JOIN runs r USING (run_id)
+                WHERE w.table_name = ? AND w.record_id = ? AND w.outcome = 'archived'
+                UNION ALL
                 SELECT occurred_at, actor, action, details FROM audit_log
                 WHERE target_kind = ? AND target_id = ?)
             ORDER BY happened_at DESC LIMIT 200""",
-        [record_id, record_id, record_id, table, record_id],
+        [record_id, record_id, record_id, table, record_id, table, record_id],
     )

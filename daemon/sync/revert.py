@@ -5,7 +5,11 @@ archived (withheld ones approved later included) are unarchived and records it u
 archived again; memberships and links likewise, as records of their own tables. The revert is a
 normal run: reviewed, held or withheld by the deletion threshold, applied in one transaction and
 audited with `reverted_run`. What a later run or a hand edit touched since is never overwritten
-silently: that field or record becomes a conflict (take restores it, keep leaves it).
+silently: that field or record becomes a conflict (take restores it, keep leaves it); so does
+a contact detail the nightly feed would not overwrite either (an activated or hand-edited
+account, sync/policies.py), and a field already back at its old value is left alone. A person or
+classroom the revert archives takes its memberships, links and attributes with it, as a sync's
+archive does. A run is reverted once: reverting it again is refused, naming the revert.
 Reverting a revert restores the first run's changes, since a revert's changes are ordinary
 changes of its own. Two things are not restored: a record the run adopted from a hand-made one
 stays with the sync (origin), and a record it unarchived is archived again with the values it
@@ -24,12 +28,15 @@ from daemon.ingest import run_schema
 from daemon.settings import load_settings
 from daemon.sync import kinds
 from daemon.sync.context import PlanContext
-from daemon.sync.diff import count_changes, record_changes
+from daemon.sync.diff import CASCADES, count_changes, record_changes
 from daemon.sync.plan import SCHOOL_SIS
-from daemon.sync.policies import _insert_conflicts
+from daemon.sync.policies import CONTACT_FIELDS, _insert_conflicts
 from daemon.sync.revert_values import REVERT_CONFLICT, column_types, restored, shown
 from daemon.sync.runs import _PLANNING, RunError, finish_plan
 
+# A contact detail of an activated or hand-edited user: the revert asks, as the feed does
+# (sync/policies.py `_protect_contacts`), and keeps the directory's value unless taken.
+PROTECTED_CONFLICT = "contact_protected"
 KINDS_OF = {
     "users": ("students", "staff", "guardians"),
 }
@@ -52,6 +59,16 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
             "can be reverted"
         )
     applied_at = rows[0]["decided_at"]
+    reverted_by = db.rows(
+        "SELECT run_id FROM runs WHERE reverted_run = ? AND status = 'applied' ORDER BY run_id",
+        [target],
+    )
+    if reverted_by:
+        by = reverted_by[0][0]
+        raise RunError(
+            f"run {target} was already reverted by run {by}; a run is reverted once "
+            f"(to undo that revert, revert run {by})"
+        )
     run_id = int(db.one("SELECT nextval('run_ids')"))
     _PLANNING.add(run_id)
     started = time.monotonic()
@@ -84,12 +101,30 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
                 "UPDATE changes SET note = ? WHERE run_id = ?", [f"undoes run {target}", run_id]
             )
         ctx.drop_all()
-        n = int(db.one("SELECT count(*) FROM conflicts WHERE run_id = ?", [run_id]))
+        n = int(
+            db.one(
+                "SELECT count(*) FROM conflicts WHERE run_id = ? AND kind = ?",
+                [run_id, REVERT_CONFLICT],
+            )
+        )
         if n:
             ctx.note(
                 "revert",
                 f"{n:,} changes of run {target} were changed again since (by a later run or by "
                 "hand); they are conflicts: take restores them, keep leaves them as they are",
+            )
+        n = int(
+            db.one(
+                "SELECT count(*) FROM conflicts WHERE run_id = ? AND kind = ?",
+                [run_id, PROTECTED_CONFLICT],
+            )
+        )
+        if n:
+            ctx.note(
+                "revert",
+                f"{n:,} contact detail{'s' if n != 1 else ''} run {target} changed belong to "
+                "activated or hand-edited users, whose contacts the sync does not overwrite "
+                "(update_active_users_contacts = false): conflicts, take restores, keep leaves",
             )
         finish_plan(db, ctx, counts, base_version, {"plan": time.monotonic() - started}, [])
         audit(
@@ -132,17 +167,21 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
         + " ".join(f"WHEN {sql_literal(c)} THEN {shown(name, c, f'd.{c}')}" for c in cols)
         + " END"
     )
-    # Fields the target updated, and whether each is still what the target made it.
+    # Fields the target updated, whether each is still what the target made it, and whether
+    # it is a contact detail the sync leaves alone.
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE {fields} AS
             SELECT x.record_id AS id, x.f.field AS field, x.f.old AS old, x.f.new AS new,
-                   {current} AS now, d.status = 'active' AND d.origin = 'sync' AS active
+                   {current} AS now, d.status = 'active' AND d.origin = 'sync' AS active,
+                   {_protected(ctx, table)} AS protected
             FROM (SELECT record_id, unnest(fields) AS f FROM changes
                   WHERE run_id = {t} AND op = 'update' AND {_kind_filter(table)}) x
             JOIN {name} d ON d.{id_col} = x.record_id
             WHERE x.f.field IN ({", ".join(sql_literal(c) for c in cols)})"""
     )
-    restorable = f"SELECT * FROM {fields} WHERE active AND now IS NOT DISTINCT FROM new"
+    restorable = (
+        f"SELECT * FROM {fields} WHERE active AND now IS NOT DISTINCT FROM new AND NOT protected"
+    )
     pivot = ", ".join(
         f"bool_or(field = {sql_literal(c)}) AS has_{c}, max(old) FILTER (WHERE field = {sql_literal(c)}) AS old_{c}"
         for c in cols
@@ -183,6 +222,24 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
           ON r.id = d.{id_col}
         """
     )
+    plan = ctx.keep(f"plan_{name}")
+    by_parent = " OR ".join(
+        f"d.{column} IN (SELECT id FROM {ctx.keep(f'plan_{parent}')} WHERE op = 'archive')"
+        for column, parent in CASCADES.get(name, ())
+    )
+    if by_parent:
+        # A person or classroom the revert archives takes its memberships, links and attributes
+        # with it, as a sync's archive does (sync/diff.py): changed since or not, none of them
+        # stays active without it.
+        cascaded = f"""SELECT d.{id_col} FROM {name} d
+                       WHERE d.status = 'active' AND d.origin = 'sync' AND ({by_parent})"""
+        db.execute(f"DELETE FROM {plan} WHERE op <> 'archive' AND id IN ({cascaded})")
+        db.execute(
+            f"""INSERT INTO {plan}
+                SELECT 'archive', d.{id_col}, {same}, {tail} FROM {name} d
+                WHERE d.{id_col} IN ({cascaded}) AND d.{id_col} NOT IN (SELECT id FROM {plan})"""
+        )
+    kept_by_plan = f"d.{id_col} NOT IN (SELECT id FROM {plan} WHERE op = 'archive')"
     label = LABELS.get(name, f"CAST(d.{id_col} AS VARCHAR)")
     sis = "d.sis_id" if "sis_id" in cols else "CAST(NULL AS VARCHAR)"
     key = f"'revert:{t}:{name}:' || d.{id_col}"
@@ -200,14 +257,26 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
                {key} || ':' || f.field AS conflict_key, d.source_file AS source_file,
                d.source_line AS source_line
         FROM {fields} f JOIN {name} d ON d.{id_col} = f.id
-        WHERE f.active AND f.now IS DISTINCT FROM f.new
+        WHERE f.active AND f.now IS DISTINCT FROM f.new AND f.now IS DISTINCT FROM f.old
+          AND {kept_by_plan}
+        UNION ALL
+        SELECT {sql_literal(PROTECTED_CONFLICT)}, {sql_literal(name)}, d.{id_col}, NULL, {sis}, {label},
+               f.field, f.old, f.now,
+               replace(f.field, '_', ' ') || ' differs: reverting run {t} would restore '
+               || coalesce('''' || f.old || '''', 'nothing') || ', the directory has '
+               || coalesce('''' || f.now || '''', 'nothing') || {_protected_why(table)},
+               'keep', false,
+               'contact:' || d.{id_col} || ':' || f.field || ':' || coalesce(f.old, ''),
+               d.source_file, d.source_line
+        FROM {fields} f JOIN {name} d ON d.{id_col} = f.id
+        WHERE f.active AND f.protected AND f.now IS NOT DISTINCT FROM f.new AND {kept_by_plan}
         UNION ALL
         SELECT {record}, 'status', 'archived', d.status,
                'run {t} created this record; it was ' || {since}
                || ', so reverting does not archive it unless you take it',
                'keep', false, {key} || ':created', d.source_file, d.source_line
         FROM {name} d
-        WHERE d.created_run = {t} AND d.status = 'active' AND NOT ({untouched})
+        WHERE d.created_run = {t} AND d.status = 'active' AND NOT ({untouched}) AND {kept_by_plan}
         UNION ALL
         SELECT {record}, 'status', 'active', d.status,
                'run {t} archived this record; it is ' || d.status
@@ -224,5 +293,24 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
                'keep', false, {key} || ':unarchived', d.source_file, d.source_line
         FROM {name} d
         WHERE d.{id_col} IN ({unarchived_by_target}) AND d.status = 'active' AND NOT ({untouched})
+          AND {kept_by_plan}
         """,
+    )
+
+
+def _protected(ctx: PlanContext, table: kinds.Table) -> str:
+    """SQL over `d` and `x.f`: the field is a contact detail the nightly feed would not overwrite
+    either (an activated or hand-edited user, update_active_users_contacts = false)."""
+    if table.name != "users" or ctx.settings.update_active_users_contacts:
+        return "false"
+    contacts = ", ".join(sql_literal(c) for c in CONTACT_FIELDS)
+    return f"(x.f.field IN ({contacts}) AND (d.account_active OR d.contacts_edited))"
+
+
+def _protected_why(table: kinds.Table) -> str:
+    if table.name != "users":
+        return "''"
+    return (
+        "CASE WHEN d.contacts_edited THEN ' (edited by hand)' ELSE ' (account active)' END"
+        " || '; reverting keeps it unless you take it'"
     )

@@ -1,0 +1,42 @@
+"""A revert asks only what there is to decide: a field already back at the value it would
+restore is neither changed nor a conflict, and a run already reverted is not reverted again."""
+
+from __future__ import annotations
+
+import pytest
+
+from daemon.sync.runs import RunError
+
+
+@pytest.fixture
+def new_name(sync, tiny):
+    """Run 1 loads the district; run 2 renames stu-3."""
+    sync.apply(tiny)
+    tiny.row("users.csv", "stu-3")["familyName"] = "Nguyen-Tran"
+    return sync.apply(tiny)
+
+
+def _apply(sync, run):
+    assert run.status == "planned", run.hold_reasons
+    return sync.engine.apply_run(run.run_id, scan_duplicates=False)
+
+
+def test_a_field_a_later_run_set_back_is_no_conflict(sync, tiny, new_name):
+    tiny.row("users.csv", "stu-3")["familyName"] = "Nguyen"
+    _apply(sync, sync.plan(tiny))
+    revert = sync.engine.revert_run(new_name.run_id)
+    assert revert.conflicts == 0
+    assert revert.changes["students"]["update"] == 0
+
+
+def test_a_run_already_reverted_is_not_reverted_again(sync, new_name):
+    first = _apply(sync, sync.engine.revert_run(new_name.run_id))
+    message = f"run {new_name.run_id} was already reverted by run {first.run_id}"
+    with pytest.raises(RunError, match=message):
+        sync.engine.revert_run(new_name.run_id)
+
+
+def test_a_revert_planned_but_not_applied_does_not_count(sync, new_name):
+    sync.engine.reject_run(sync.engine.revert_run(new_name.run_id).run_id)
+    again = sync.engine.revert_run(new_name.run_id)
+    assert again.changes["students"]["update"] == 1 and again.conflicts == 0
