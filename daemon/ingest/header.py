@@ -71,7 +71,13 @@ class Header:
 def read_header(path: Path, spec: FileSpec, *, encoding: str = "utf-8") -> Header:
     with open(path, "rb") as handle:
         first = handle.readline(MAX_HEADER_BYTES)
-    if not first.strip():
+        more = bool(first) and bool(handle.read(1))
+    if not first.strip(b" \t\r\n\xef\xbb\xbf"):
+        if more:
+            raise FileRefused(
+                f"{path.name} line 1: the line is blank; the header must be the first line "
+                "(remove the blank line and send the file again)"
+            )
         raise FileRefused(f"{path.name}: the file is empty; expected a header line")
     if first.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FileRefused(f"{path.name}: is UTF-16; re-export the file as UTF-8")

@@ -442,6 +442,12 @@ KINDS = [
     ),
     Kind("empty file", _write("orgs.csv", ""), REFUSED, "orgs.csv: the file is empty"),
     Kind(
+        "blank line before the header",
+        _bytes("users.csv", lambda b: b"\n" + b),
+        REFUSED,
+        "users.csv line 1: the line is blank; the header must be the first line",
+    ),
+    Kind(
         "header-only optional file",
         _write(
             "academicSessions.csv",
