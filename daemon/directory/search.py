@@ -156,8 +156,17 @@ def record_history(db: Database, table: str, record_id: int) -> list[dict[str, A
                 FROM withheld_archives w JOIN runs r USING (run_id)
                 WHERE w.table_name = ? AND w.record_id = ? AND w.outcome = 'archived'
                 UNION ALL
+                -- a feed value a person took in a conflict (sync/conflicts.py), once it applied
+                SELECT c.decided_at, c.decided_by, 'take',
+                       coalesce(c.field, c.kind) || ': ' || coalesce(c.directory_value, '-')
+                       || ' -> ' || coalesce(c.feed_value, '-') || ' (conflict '
+                       || c.conflict_id || ' of run ' || c.run_id || ')'
+                FROM conflicts c JOIN runs r USING (run_id)
+                WHERE c.decision = 'take' AND r.status = 'applied'
+                  AND c.record_kind = ? AND c.record_id = ?
+                UNION ALL
                 SELECT occurred_at, actor, action, details FROM audit_log
                 WHERE target_kind = ? AND target_id = ?)
             ORDER BY happened_at DESC LIMIT 200""",
-        [record_id, record_id, record_id, table, record_id, table, record_id],
+        [record_id, record_id, record_id, table, record_id, table, record_id, table, record_id],
     )
