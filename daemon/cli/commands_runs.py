@@ -87,7 +87,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=cmd_revert)
 
-    p = sub.add_parser("replan", help="plan a superseded run again from the same drop")
+    p = sub.add_parser(
+        "replan", help="plan a superseded, failed or rejected run again from the same drop"
+    )
     p.add_argument("run", type=run_number, help=RUN_HELP)
     p.add_argument(
         "--force", action="store_true", help="plan it on a blackout day all the same (audited)"

@@ -76,6 +76,13 @@ SESSIONS: dict[str, list[list[str]]] = {
         ["results", "2"],
     ],
     "a run rejected": [["run", DAY2], ["reject", "2", "--reason", "wrong term"], ["show", "2"]],
+    "replan only what is no longer open": [
+        ["run", DAY2],
+        ["!", "replan", "2"],
+        ["apply", "2"],
+        ["!", "replan", "2"],
+        ["!", "replan", "1"],
+    ],
     "a superseded run planned again": [
         ["run", DAY2],
         ["users", "archive", "stu-1002"],
