@@ -249,11 +249,14 @@ class Engine:
 
     @operation(ADMIN)
     def replan_run(self, run_id: int, force: bool = False) -> Run:
-        """A superseded, failed or rejected plan is made again from the same drop, as a new run.
+        """A superseded, failed or rejected plan is made again from the same drop, as a new run
+        (a revert, again against today's directory).
 
         An open run is decided first, and an applied one is in the directory already: planning
         its drop again would quietly take the directory back to an older night."""
         run = queries.get_run(self.db, run_id)
+        if run.reverted_run is not None:  # a revert is planned again against today's directory
+            return self.revert_run(run.reverted_run)
         if run.status in ("planned", "held", "loading"):
             raise RunError(f"run {run_id} is {run.status}; apply it or reject it first")
         if run.status == "applied":
@@ -261,8 +264,6 @@ class Engine:
                 f"run {run_id} was applied, so its drop is in the directory already; to undo it, "
                 f"revert it (roster-sync revert {run_id})"
             )
-        if run.reverted_run is not None:  # a revert is planned again against today's directory
-            return self.revert_run(run.reverted_run)
         if not Path(run.source).exists():
             raise RunError(
                 f"the drop of run {run_id} is no longer at {run.source}; find it in the archive "
