@@ -10,11 +10,11 @@ from daemon.audit import audit
 from daemon.db import Database, sql_ident, sql_literal
 from daemon.directory.open_plans import supersede_open_runs
 from daemon.errors import RosterSyncError
+from daemon.sync.policies import CONTACT_FIELDS
 from daemon.sync.revert_values import REVERT_CONFLICT, take_reverts
 
 DECISIONS = ("take", "keep", "ignore")
 TAKEABLE = ("contact_protected", "archived_student_in_feed", "link_outside_sync", REVERT_CONFLICT)
-CONTACT_FIELDS = ("email", "mobile_phone", "home_phone")
 
 
 # Runs whose conflicts can still be decided: before apply (planned, held), or after (applied).

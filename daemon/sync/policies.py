@@ -9,9 +9,12 @@ from daemon.db import sql_literal
 from daemon.sync.context import PlanContext
 
 CONTACT_FIELDS = ("email", "mobile_phone", "home_phone")
+# SQL over the directory user `d`: its contacts are a person's, which the feed does not overwrite
+# (unless update_active_users_contacts); a revert asks about them the same way (sync/revert.py).
+CONTACTS_PROTECTED = "(d.account_active OR d.contacts_edited)"
 
 
-def _insert_conflicts(ctx: PlanContext, select_sql: str) -> None:
+def insert_conflicts(ctx: PlanContext, select_sql: str) -> None:
     """select_sql yields: kind, record_kind, record_id, other_record_id, sis_id, label, field,
     feed_value, directory_value, message, suggestion, blocking, conflict_key, source_file, source_line."""
     ctx.db.execute(
@@ -75,7 +78,7 @@ def user_rules(ctx: PlanContext) -> None:
     else:
         n = ctx.one(
             f"""SELECT count(*) FROM {desired} f JOIN users d ON d.user_id = f._target_id
-                WHERE (d.account_active OR d.contacts_edited)
+                WHERE {CONTACTS_PROTECTED}
                   AND ({" OR ".join(f"f.{c} IS DISTINCT FROM d.{c}" for c in CONTACT_FIELDS)})"""
         )
         if n:
@@ -89,7 +92,7 @@ def user_rules(ctx: PlanContext) -> None:
 
 def _claimed_twice(ctx: PlanContext) -> None:
     desired = ctx.t("desired_users")
-    _insert_conflicts(
+    insert_conflicts(
         ctx,
         f"""
         SELECT 'sis_id_claimed_twice' AS kind, 'users' AS record_kind, NULL AS record_id,
@@ -128,17 +131,17 @@ def _protect_contacts(ctx: PlanContext) -> None:
                    'contact:' || d.user_id || ':{c}:' || coalesce(f.{c}, '') AS conflict_key,
                    f._file AS source_file, f._line AS source_line
             FROM {desired} f JOIN users d ON d.user_id = f._target_id
-            WHERE (d.account_active OR d.contacts_edited) AND f.{c} IS DISTINCT FROM d.{c}
+            WHERE {CONTACTS_PROTECTED} AND f.{c} IS DISTINCT FROM d.{c}
               AND NOT f._skip"""
         )
-    _insert_conflicts(ctx, " UNION ALL ".join(selects))
+    insert_conflicts(ctx, " UNION ALL ".join(selects))
     # The record keeps values the row does not say, so it must not remember the row as its
     # source (sync/unchanged.py): once the account is no longer protected, the row is compared
     # again and its contacts applied, whether or not its own values changed.
     sets = ", ".join(f"{c} = d.{c}" for c in CONTACT_FIELDS)
     ctx.db.execute(
         f"UPDATE {desired} SET {sets}, _source_hash = NULL FROM users d "
-        f"WHERE d.user_id = {desired}._target_id AND (d.account_active OR d.contacts_edited)"
+        f"WHERE d.user_id = {desired}._target_id AND {CONTACTS_PROTECTED}"
     )
 
 
@@ -146,7 +149,7 @@ def _archived_students(ctx: PlanContext) -> None:
     if ctx.settings.archived_students != "keep_archived":
         return
     desired = ctx.t("desired_users")
-    _insert_conflicts(
+    insert_conflicts(
         ctx,
         f"""
         SELECT 'archived_student_in_feed' AS kind, 'users' AS record_kind, d.user_id AS record_id,
@@ -198,7 +201,7 @@ def classroom_rules(ctx: PlanContext) -> None:
             "_skip_why = 'stays archived (unarchive_reappearing_classrooms = false)' "
             f"FROM classrooms d WHERE d.classroom_id = {desired}._target_id AND d.status = 'archived'"
         )
-    _insert_conflicts(
+    insert_conflicts(
         ctx,
         f"""
         SELECT 'sis_id_claimed_twice' AS kind, 'classrooms' AS record_kind, NULL AS record_id,
@@ -217,7 +220,7 @@ def school_rules(ctx: PlanContext) -> None:
     if ctx.settings.school_matching != "match_only":
         return
     desired = ctx.t("desired_schools")
-    _insert_conflicts(
+    insert_conflicts(
         ctx,
         f"""
         SELECT 'unmatched_school' AS kind, 'schools' AS record_kind, NULL AS record_id, NULL AS other_record_id,
@@ -240,7 +243,7 @@ def link_rules(ctx: PlanContext) -> None:
           AND (s.origin = 'hand' OR s.status = 'archived')
           AND s.user_id NOT IN (SELECT _target_id FROM {ctx.t("desired_users")}
                                 WHERE NOT _skip AND _target_id IS NOT NULL)"""
-    _insert_conflicts(
+    insert_conflicts(
         ctx,
         f"""
         SELECT 'link_outside_sync' AS kind, 'guardian_links' AS record_kind, f.student_id AS record_id,

@@ -30,7 +30,7 @@ from daemon.sync import kinds
 from daemon.sync.context import PlanContext
 from daemon.sync.diff import CASCADES, count_changes, record_changes
 from daemon.sync.plan import SCHOOL_SIS
-from daemon.sync.policies import CONTACT_FIELDS, _insert_conflicts
+from daemon.sync.policies import CONTACT_FIELDS, CONTACTS_PROTECTED, insert_conflicts
 from daemon.sync.revert_values import REVERT_CONFLICT, column_types, restored, shown
 from daemon.sync.runs import _PLANNING, RunError, finish_plan
 
@@ -245,7 +245,7 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
     key = f"'revert:{t}:{name}:' || d.{id_col}"
     record = f"""{sql_literal(REVERT_CONFLICT)} AS kind, {sql_literal(name)} AS record_kind,
                  d.{id_col} AS record_id, NULL AS other_record_id, {sis} AS sis_id, {label} AS label"""
-    _insert_conflicts(
+    insert_conflicts(
         ctx,
         f"""
         SELECT {record}, f.field AS field, f.old AS feed_value, f.now AS directory_value,
@@ -304,7 +304,7 @@ def _protected(ctx: PlanContext, table: kinds.Table) -> str:
     if table.name != "users" or ctx.settings.update_active_users_contacts:
         return "false"
     contacts = ", ".join(sql_literal(c) for c in CONTACT_FIELDS)
-    return f"(x.f.field IN ({contacts}) AND (d.account_active OR d.contacts_edited))"
+    return f"(x.f.field IN ({contacts}) AND {CONTACTS_PROTECTED})"
 
 
 def _protected_why(table: kinds.Table) -> str:
