@@ -122,6 +122,11 @@ class Sync:
             scan_duplicates=self.scan_duplicates,
         )
 
+    def apply_planned(self, run: Run) -> Run:
+        """Apply a run planned elsewhere (a revert, say), which must be planned, not held."""
+        assert run.status == "planned", run.hold_reasons
+        return self.engine.apply_run(run.run_id, scan_duplicates=self.scan_duplicates)
+
     def issues(self, run: Run, severity: str | None = None) -> list[dict]:
         sql = "SELECT * FROM row_issues WHERE run_id = ?"
         params: list = [run.run_id]

@@ -28,11 +28,6 @@ def day2(sync, tiny):
     return sync.apply(tiny)
 
 
-def _apply(sync, run):
-    assert run.status == "planned", run.hold_reasons
-    return sync.engine.apply_run(run.run_id, scan_duplicates=False)
-
-
 def test_a_revert_is_a_planned_run_that_restores_what_the_run_changed(sync, day2):
     revert = sync.engine.revert_run(day2.run_id)
     assert revert.status == "planned" and revert.reverted_run == day2.run_id
@@ -44,7 +39,7 @@ def test_a_revert_is_a_planned_run_that_restores_what_the_run_changed(sync, day2
         ("email", "cleo.nt@example.org", "cleo@students.example.org"),
     }
 
-    _apply(sync, revert)
+    sync.apply_planned(revert)
     assert sync.user("stu-11")["status"] == "archived"
     assert sync.user("stu-10")["status"] == "active"
     assert sync.user("stu-3")["family_name"] == "Nguyen"
@@ -60,8 +55,8 @@ def test_a_revert_is_a_planned_run_that_restores_what_the_run_changed(sync, day2
 
 
 def test_reverting_a_revert_restores_the_run_s_changes(sync, day2):
-    first = _apply(sync, sync.engine.revert_run(day2.run_id))
-    again = _apply(sync, sync.engine.revert_run(first.run_id))
+    first = sync.apply_planned(sync.engine.revert_run(day2.run_id))
+    again = sync.apply_planned(sync.engine.revert_run(first.run_id))
     assert again.reverted_run == first.run_id and again.conflicts == 0
     assert sync.user("stu-11")["status"] == "active"
     assert sync.user("stu-10")["status"] == "archived"
@@ -79,7 +74,7 @@ def test_a_field_edited_by_hand_since_is_a_conflict_not_overwritten(sync, day2):
         "cleo.home@example.org",
     )
     assert "edited by hand since" in conflict.message and conflict.suggestion == "keep"
-    _apply(sync, revert)
+    sync.apply_planned(revert)
     stu3 = sync.user("stu-3")
     assert (stu3["family_name"], stu3["email"]) == ("Nguyen", "cleo.home@example.org")
 
@@ -89,20 +84,20 @@ def test_a_conflict_taken_restores_the_value_after_all(sync, day2):
     revert = sync.engine.revert_run(day2.run_id)
     [conflict] = sync.engine.conflicts(revert.run_id).items
     sync.engine.resolve_conflicts([conflict.conflict_id], "take")
-    _apply(sync, revert)
+    sync.apply_planned(revert)
     assert sync.user("stu-3")["email"] == "cleo@students.example.org"
 
 
 def test_a_record_a_later_run_changed_is_a_conflict(sync, tiny, day2):
     tiny.row("users.csv", "stu-11")["familyName"] = "Lopez-Kai"
-    _apply(sync, sync.plan(tiny))
+    sync.apply_planned(sync.plan(tiny))
     revert = sync.engine.revert_run(day2.run_id)
     assert revert.changes["students"]["archive"] == 0
     [conflict] = [c for c in sync.engine.conflicts(revert.run_id).items if c.sis_id == "stu-11"]
     assert (
         conflict.field == "status" and f"changed by run {day2.run_id + 1} since" in conflict.message
     )
-    _apply(sync, revert)
+    sync.apply_planned(revert)
     assert sync.user("stu-11")["status"] == "active"
 
 

@@ -15,11 +15,6 @@ def new_mobile(sync, tiny):
     return sync.apply(tiny)
 
 
-def _apply(sync, run):
-    assert run.status == "planned", run.hold_reasons
-    return sync.engine.apply_run(run.run_id, scan_duplicates=False)
-
-
 def _contact_conflicts(sync, run):
     return [c for c in sync.engine.conflicts(run.run_id).items if c.kind == "contact_protected"]
 
@@ -28,7 +23,7 @@ def test_a_revert_does_not_restore_the_mobile_of_an_account_activated_since(sync
     sync.engine.set_account_active("gdn-3")
     revert = sync.engine.revert_run(new_mobile.run_id)
     assert revert.changes["guardians"]["update"] == 0
-    _apply(sync, revert)
+    sync.apply_planned(revert)
     assert sync.user("gdn-3")["mobile_phone"] == "555-0999"
 
 
@@ -51,7 +46,7 @@ def test_a_revert_does_not_restore_the_mobile_of_a_user_whose_contacts_were_edit
     revert = sync.engine.revert_run(new_mobile.run_id)
     [conflict] = _contact_conflicts(sync, revert)
     assert conflict.field == "mobile_phone" and "(edited by hand)" in conflict.message
-    _apply(sync, revert)
+    sync.apply_planned(revert)
     gdn3 = sync.user("gdn-3")
     assert (gdn3["mobile_phone"], gdn3["email"]) == ("555-0999", "parent3.home@example.net")
 
@@ -61,7 +56,7 @@ def test_taking_the_contact_conflict_restores_the_mobile(sync, new_mobile):
     revert = sync.engine.revert_run(new_mobile.run_id)
     [conflict] = _contact_conflicts(sync, revert)
     sync.engine.resolve_conflicts([conflict.conflict_id], "take")
-    _apply(sync, revert)
+    sync.apply_planned(revert)
     assert sync.user("gdn-3")["mobile_phone"] == "555-0103"
 
 
@@ -70,5 +65,5 @@ def test_with_update_active_users_contacts_the_revert_restores_the_mobile(sync, 
     sync.engine.set_account_active("gdn-3")
     revert = sync.engine.revert_run(new_mobile.run_id)
     assert _contact_conflicts(sync, revert) == []
-    _apply(sync, revert)
+    sync.apply_planned(revert)
     assert sync.user("gdn-3")["mobile_phone"] == "555-0103"

@@ -16,21 +16,16 @@ def new_name(sync, tiny):
     return sync.apply(tiny)
 
 
-def _apply(sync, run):
-    assert run.status == "planned", run.hold_reasons
-    return sync.engine.apply_run(run.run_id, scan_duplicates=False)
-
-
 def test_a_field_a_later_run_set_back_is_no_conflict(sync, tiny, new_name):
     tiny.row("users.csv", "stu-3")["familyName"] = "Nguyen"
-    _apply(sync, sync.plan(tiny))
+    sync.apply_planned(sync.plan(tiny))
     revert = sync.engine.revert_run(new_name.run_id)
     assert revert.conflicts == 0
     assert revert.changes["students"]["update"] == 0
 
 
 def test_a_run_already_reverted_is_not_reverted_again(sync, new_name):
-    first = _apply(sync, sync.engine.revert_run(new_name.run_id))
+    first = sync.apply_planned(sync.engine.revert_run(new_name.run_id))
     message = f"run {new_name.run_id} was already reverted by run {first.run_id}"
     with pytest.raises(RunError, match=message):
         sync.engine.revert_run(new_name.run_id)
