@@ -96,10 +96,7 @@ INVARIANTS: tuple[Invariant, ...] = (
              -- manage_guardians = false: links are the district's, the sync leaves them
              AND coalesce((SELECT value FROM settings WHERE key = 'manage_guardians'), 'true')
                  <> 'false'""",
-        # Reported by `check`, not refused by apply: a feed still linking a student kept
-        # archived (archived_students = keep_archived) unarchives the link (sync/feed/links.py
-        # does not leave kept-archived students out, as enrollments and attributes do).
-        whole_directory_only=True,
+        whole_directory_only=True,  # as for enrollments
     ),
     Invariant(
         "attributes of archived students are archived",

@@ -258,3 +258,10 @@ def link_rules(ctx: PlanContext) -> None:
         """,
     )
     ctx.db.execute(f"""UPDATE {desired} SET _skip = true WHERE _id IN (SELECT f._id {outside})""")
+    # A student kept archived (archived_students = keep_archived) keeps the links their archive
+    # took, as they keep their enrollments and attributes: the feed's links stay as they are.
+    ctx.db.execute(
+        f"""UPDATE {desired} SET _skip = true
+            WHERE _target_id IS NOT NULL AND student_id IN (
+                SELECT user_id FROM {ctx.t("user_map")} WHERE kept_archived)"""
+    )

@@ -121,3 +121,11 @@ def test_a_student_leaving_while_the_sync_does_not_manage_guardians_applies(sync
     assert run.status == "applied" and synced.user("stu-1")["status"] == "archived"
     assert _statuses(synced, "guardian_links", "student_id", "stu-1") == {"active"}
     assert [name for name, n in synced.engine.check() if n] == []
+
+
+def test_a_feed_still_naming_a_student_kept_archived_leaves_their_links_archived(synced, tiny):
+    synced.engine.settings_set("archived_students", "keep_archived")
+    synced.engine.archive_user("stu-1")
+    synced.apply(tiny)
+    assert _statuses(synced, "guardian_links", "student_id", "stu-1") == {"archived"}
+    assert [name for name, n in synced.engine.check() if n] == []
