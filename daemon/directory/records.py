@@ -397,14 +397,31 @@ ATTACHED = (
 )
 
 
-def _attached(user_id: int, status: str, where: str = "true") -> dict[str, str]:
-    """SQL per attached table: the ids of the person's attached records in `status`."""
+def _attached(people: str, status: str, where: str = "true") -> dict[str, str]:
+    """SQL per attached table: the ids of the attached records in `status` of the people that
+    `people` (SQL giving user ids) selects."""
     return {
         table: f"""SELECT {id_col} FROM {table}
-                   WHERE ({" OR ".join(f"{c} = {int(user_id)}" for c in columns)})
+                   WHERE ({" OR ".join(f"{c} IN ({people})" for c in columns)})
                      AND status = '{status}' AND {where}"""
         for table, id_col, columns in ATTACHED
     }
+
+
+def archive_attached(db: Database, people: str) -> dict[str, list[int]]:
+    """Archive what is attached to the people `people` selects, inside the caller's edit, which
+    archives them: at the same moment (`current_timestamp` is the transaction's), so that an
+    unarchive knows what their archive took. Returns the ids per table, for the audit."""
+    taken: dict[str, list[int]] = {}
+    for table, sql in _attached(people, "active").items():
+        if ids := _ids(db, sql):
+            taken[table] = ids
+            db.execute(
+                f"""UPDATE {table} SET status = 'archived', archived_run = NULL,
+                           archived_at = current_timestamp, updated_at = current_timestamp
+                    WHERE {_id_col(table)} IN ({sql})"""
+            )
+    return taken
 
 
 def _ids(db: Database, sql: str) -> list[int]:
@@ -425,39 +442,29 @@ def set_archived(db: Database, actor: str, user_ref: str, archived: bool) -> int
         raise EditRefused(f"{user_ref} is already archived")
     if not archived and status == "active":
         raise EditRefused(f"{user_ref} is not archived")
-    if archived:
-        selected = _attached(user_id, "active")
-    else:
-        # Taken by the hand archive: archived with the person, at the same moment.
-        taken = f"""archived_run IS NULL
-                    AND archived_at = (SELECT archived_at FROM users WHERE user_id = {int(user_id)})"""
-        selected = {
-            table: f"{sql} AND ({_RESTORABLE[table]})"
-            for table, sql in _attached(user_id, "archived", taken).items()
-        }
     attached: dict[str, list[int]] = {}
     details = {"archived" if archived else "unarchived": attached}
     with directory_edit(
         db, actor, "user.archive" if archived else "user.unarchive", "users", user_id, details
     ):
-        for table, sql in selected.items():  # named in the audit (written last)
-            if ids := _ids(db, sql):
-                attached[table] = ids
         if archived:
             db.execute(
                 "UPDATE users SET status = 'archived', archived_run = NULL, archived_at = current_timestamp, "
                 "updated_at = current_timestamp WHERE user_id = ?",
                 [user_id],
             )
-            for table, sql in selected.items():
-                db.execute(
-                    f"""UPDATE {table} SET status = 'archived', archived_run = NULL,
-                               archived_at = (SELECT archived_at FROM users WHERE user_id = ?),
-                               updated_at = current_timestamp
-                        WHERE {_id_col(table)} IN ({sql})""",
-                    [user_id],
-                )
+            attached.update(archive_attached(db, str(int(user_id))))  # named in the audit
         else:
+            # Taken by the hand archive: archived with the person, at the same moment.
+            taken = f"""archived_run IS NULL
+                        AND archived_at = (SELECT archived_at FROM users WHERE user_id = {int(user_id)})"""
+            selected = {
+                table: f"{sql} AND ({_RESTORABLE[table]})"
+                for table, sql in _attached(str(int(user_id)), "archived", taken).items()
+            }
+            for table, sql in selected.items():  # named in the audit (written last)
+                if ids := _ids(db, sql):
+                    attached[table] = ids
             for table, sql in selected.items():
                 db.execute(
                     f"""UPDATE {table} SET status = 'active', archived_run = NULL, archived_at = NULL,

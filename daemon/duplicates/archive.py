@@ -8,7 +8,7 @@ them (and their history) while leaving them out of classes and messages. A dry r
 from __future__ import annotations
 
 from daemon.db import Database
-from daemon.directory.records import directory_edit
+from daemon.directory.records import archive_attached, directory_edit
 from daemon.duplicates.models import ArchiveSummary
 
 # Active hand-made students in a school that has active sync-managed students.
@@ -39,13 +39,16 @@ def archive_unsynced(db: Database, actor: str, dry_run: bool = True) -> ArchiveS
         if dry_run or total == 0:
             return result
         ids = [r[0] for r in db.rows("SELECT DISTINCT user_id FROM dup_unsynced ORDER BY 1")]
-        details = {"total": total, "schools": schools, "user_ids": ids}
+        details: dict[str, object] = {"total": total, "schools": schools, "user_ids": ids}
         with directory_edit(db, actor, "students.archive_unsynced", "users", None, details):
             db.execute(
                 """UPDATE users SET status = 'archived', archived_run = NULL,
                           archived_at = current_timestamp, updated_at = current_timestamp
                    WHERE user_id IN (SELECT user_id FROM dup_unsynced) AND status = 'active'"""
             )
+            # Out of classes and messages, as a hand archive takes them (an unarchive brings
+            # them back).
+            details["archived"] = archive_attached(db, "SELECT user_id FROM dup_unsynced")
         result.archived = total
         return result
     finally:

@@ -87,6 +87,20 @@ def test_archive_unsynced_dry_run_counts_per_school_and_changes_nothing(sync, ha
     )
 
 
+def test_archive_unsynced_takes_the_students_memberships_along(sync, hand_made_students):
+    old = hand_made_students[0]
+    reading = sync.engine.create_classroom("Reading club", "sch-a")
+    sync.engine.add_classroom_member(str(reading), str(old), "student")
+    sync.engine.archive_unsynced(dry_run=False)
+    assert sync.engine.db.rows("SELECT status FROM enrollments WHERE user_id = ?", [old]) == [
+        ("archived",)
+    ]
+    sync.engine.unarchive_user(str(old))
+    assert sync.engine.db.rows("SELECT status FROM enrollments WHERE user_id = ?", [old]) == [
+        ("active",)
+    ]
+
+
 def test_archive_unsynced_archives_hand_made_students_of_synced_schools(sync, hand_made_students):
     result = sync.engine.archive_unsynced(dry_run=False)
     assert result.archived == 2
