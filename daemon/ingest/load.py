@@ -507,23 +507,39 @@ class _CarefulReader:
         values, known = reliable_values(record, self.shapes)
         if len(record) != self.width:
             problem = f"row has {len(record)} values; the header has {self.width} columns"
-            self._reject(line, "column_count", problem, values, known, problem)
+            # Where the fault may lie: the first column whose value could not be placed.
+            unplaced = next((i for i, ok in enumerate(known) if not ok), None)
+            column = None if unplaced is None else self._column_name(unplaced)
+            why = problem
+            if column is not None:
+                problem += f" (the values from {column} on could not be matched to columns)"
+            self._reject(line, "column_count", problem, values, known, why, column=column)
             return
         first = oversized[0]
         for i in oversized:
             values[i], known[i] = None, False
-        name = self.header.positions[first] or f"column {first + 1}"
+        name = self._column_name(first)
         problem = (
             f"the value of {name} is {len(record[first]):,} characters long; "
             f"a value may hold at most {MAX_FIELD_BYTES // 1024:,} KB"
         )
         self._reject(line, "value_too_long", problem, values, known, problem, column=name)
 
+    def _column_name(self, position: int) -> str | None:
+        """The header's name of a column (`column N` when unnamed), None past the header."""
+        if position >= self.width:
+            return None
+        return self.header.positions[position] or f"column {position + 1}"
+
     def _too_long_line(self, line: int, text: str) -> None:
         fields, _ = split_until_fault(text)
         values, known = place_prefix(fields[:-1], self.shapes)  # the last value is cut
+        column = self._column_name(max(len(fields) - 1, 0))
         problem = f"the line is longer than the {MAX_RECORD_CHARS // 1024**2} MB a row may hold"
-        self._reject(line, "line_too_long", problem, values, known, problem)
+        why = problem
+        if column is not None:
+            problem += f" (the value of {column} runs past it)"
+        self._reject(line, "line_too_long", problem, values, known, why, column=column)
 
     def _broken_record(
         self, start: int, end: int, pending: list[tuple[int, str]], error: str
@@ -533,17 +549,19 @@ class _CarefulReader:
         text = "".join(piece for _, piece in pending)
         fields, _ = split_until_fault(text)
         values, known = place_prefix(fields, self.shapes)
+        column = self._column_name(len(fields))  # the value the fault is in
+        where = f" in {column}" if column is not None else ""
         if "field larger than field limit" in error:
             rule = "line_too_long"
             problem = (
-                f"a value opened here runs past the {MAX_RECORD_CHARS // 1024**2} MB a row may "
-                f"hold (to line {end}); the row could not be read"
+                f"a value opened here{where} runs past the {MAX_RECORD_CHARS // 1024**2} MB a "
+                f"row may hold (to line {end}); the row could not be read"
             )
             why = f"a value runs from line {start} past the size limit at line {end}"
         elif "unexpected end of data" in error:
             rule = "quoting"
             problem = (
-                "a quoted value opened here is never closed"
+                f"a quoted value opened here{where} is never closed"
                 + (f" (it runs to line {end}, the end of the file)" if end > start else "")
                 + "; the row could not be read"
             )
@@ -551,15 +569,15 @@ class _CarefulReader:
         elif end > start:
             rule = "quoting"
             problem = (
-                f"a quoted value opened here is closed on line {end} by a quote followed by other "
-                f"text; lines {start}-{end} could not be read as one row"
+                f"a quoted value opened here{where} is closed on line {end} by a quote followed "
+                f"by other text; lines {start}-{end} could not be read as one row"
             )
             why = f"a quote opened on line {start} ends in a stray quote on line {end}"
         else:
             rule = "quoting"
-            problem = f"has a stray quote and could not be read ({error})"
+            problem = f"has a stray quote{where} and could not be read ({error})"
             why = "a stray quote"
-        self._reject(start, rule, problem, values, known, why)
+        self._reject(start, rule, problem, values, known, why, column=column)
         for line, swallowed in pending[1:]:
             self._swallowed_line(line, swallowed, start)
 

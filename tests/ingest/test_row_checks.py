@@ -157,6 +157,34 @@ def test_row_with_too_many_values_is_an_error(sync, tiny, tmp_path):
     assert issue["line"] == 5
 
 
+def test_a_row_one_value_short_names_the_first_column_it_could_not_place(sync, tiny, tmp_path):
+    folder = tiny.write(tmp_path)
+    users = (folder / "users.csv").read_text().splitlines()
+    header = users[0].split(",")
+    line = next(i for i, text in enumerate(users) if text.startswith("stu-4,"))
+    values = users[line].split(",")
+    del values[header.index("givenName")]  # the given name and what follows shift left
+    users[line] = ",".join(values)
+    (folder / "users.csv").write_text("\n".join(users) + "\n")
+    issue = _only(sync.issues(sync.plan(folder)), "column_count")
+    assert issue["column_name"] is not None
+    assert header.index(issue["column_name"]) <= header.index("givenName")
+    assert f"from {issue['column_name']} on" in issue["message"]
+
+
+def test_an_unclosed_quote_names_the_column_it_opened_in(sync, tiny, tmp_path):
+    folder = tiny.write(tmp_path)
+    classes = (folder / "classes.csv").read_text().splitlines()
+    header = classes[0].split(",")
+    values = classes[-1].split(",")  # the last row: it swallows no other
+    values[header.index("title")] = '"Art'
+    classes[-1] = ",".join(values)
+    (folder / "classes.csv").write_text("\n".join(classes) + "\n")
+    issue = _only(sync.issues(sync.plan(folder)), "quoting")
+    assert issue["column_name"] == "title"
+    assert "in title" in issue["message"]
+
+
 def test_rows_after_a_bad_row_keep_their_true_line_numbers(sync, tiny, tmp_path):
     folder = tiny.write(tmp_path)
     lines = (folder / "users.csv").read_text().splitlines()
