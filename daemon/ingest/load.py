@@ -153,12 +153,12 @@ def _cleaned(header: Header) -> str:
     return ", ".join(f"rs_clean({sql_ident(n)}) AS {sql_ident(n)}" for n in header.names)
 
 
-def _hashed(header: Header) -> str:
-    """The staged values and their hash (`_h`), over the select list of `_cleaned` rows.
+def _row_hash(header: Header) -> str:
+    """The hash of a staged row (`_h`), over the values of `_cleaned` rows.
 
     The hash is of the values as cleaned, which are all the checks read: the two readers differ
     only in what cleaning removes (an empty value is '' on one and NULL on the other)."""
-    return f"*, hash({', '.join(sql_ident(n) for n in header.names)}) AS _h"
+    return f"hash({', '.join(sql_ident(n) for n in header.names)})"
 
 
 def _note_stray_boms(staged: StagedFile, lines: list[int]) -> None:
@@ -261,11 +261,15 @@ def _read_clean_file_with_duckdb(
         f"starts_with({sql_ident(names[0])}, chr(65279))",
         *(f"starts_with({c}, '  ') AND starts_with(ltrim({c}, ' '), '\"')" for c in unread),
     ]
+    # A cleaned value opening with a quote was read otherwise than the careful reader would
+    # (above); tested in the same pass, so that counting what is misshapen reads one column.
+    quoted = " OR ".join(f"starts_with({sql_ident(n)}, '\"')" for n in header.names)
     try:
         db.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE {_rows_table(table)} AS
-            SELECT {_hashed(header)} FROM (
+            SELECT * EXCLUDE (_misshapen), _misshapen OR coalesce({quoted}, false) AS _misshapen,
+                   {_row_hash(header)} AS _h FROM (
             SELECT {_cleaned(header)},
                    {sql_ident(names[header.least_width - 1])} IS NULL
                    OR {sql_ident(sentinel)} IS NOT NULL
@@ -282,10 +286,8 @@ def _read_clean_file_with_duckdb(
     if file.newline_count is None:
         hash_file(file)
     assert file.newline_count is not None
-    quoted = " OR ".join(f"starts_with({sql_ident(n)}, '\"')" for n in header.names)
     rows, misshapen = db.rows(
-        f"SELECT count(*), count(*) FILTER (WHERE _misshapen OR coalesce({quoted}, false)) "
-        f"FROM {_rows_table(table)}"
+        f"SELECT count(*), count(*) FILTER (WHERE _misshapen) FROM {_rows_table(table)}"
     )[0]
     physical_lines = file.newline_count + (0 if file.ends_with_newline else 1)
     if misshapen or physical_lines - 1 != rows:
@@ -443,7 +445,7 @@ class _CarefulReader:
             self.db.execute(
                 f"""
                 CREATE OR REPLACE TEMP TABLE {_rows_table(self.table)} AS
-                SELECT {_hashed(self.header)} FROM (
+                SELECT *, {_row_hash(self.header)} AS _h FROM (
                 SELECT CAST(_line AS BIGINT) AS _line, {_cleaned(self.header)}
                 FROM read_csv({sql_literal(str(clean))},
                      columns = {_varchar_columns(["_line", *self.header.names])}, header = false,
