@@ -107,14 +107,21 @@ def mark_out_of_scope(ctx: PlanContext) -> int:
             ("enrollments", "schoolSourcedId", f"schoolSourcedId NOT IN ({ids})", "schoolSourcedId")
         )
     if ctx.present("users") and "orgSourcedIds" in ctx.columns.get("users", set()):
-        parts.append(
-            ("users", "orgSourcedIds",
-             f"""orgSourcedIds IS NOT NULL AND NOT list_has_any([{ids}],
+        other_school = f"""orgSourcedIds IS NOT NULL AND NOT list_has_any([{ids}],
                      list_transform(string_split(orgSourcedIds, ','), lambda x: trim(x)))
                  AND NOT list_has_any((SELECT list(sourcedId) FROM {_districts(ctx)}),
-                     list_transform(string_split(orgSourcedIds, ','), lambda x: trim(x)))""",
-             "orgSourcedIds")
-        )  # fmt: skip
+                     list_transform(string_split(orgSourcedIds, ','), lambda x: trim(x)))"""
+        parts.append(("users", "orgSourcedIds", other_school, "orgSourcedIds"))
+        if ctx.present("guardians"):
+            # A guardians.csv row is about its student: one of another school is left out too.
+            parts.append(
+                ("guardians", "studentSourcedId",
+                 f"""studentSourcedId IN (SELECT sourcedId FROM {ctx.t("users")}
+                                          WHERE {other_school})""",
+                 f"""'student ' || studentSourcedId || ' at ' || coalesce(
+                     (SELECT any_value(u.orgSourcedIds) FROM {ctx.t("users")} u
+                      WHERE u.sourcedId = studentSourcedId), 'another school')""")
+            )  # fmt: skip
     message = f", outside this run's schools ({', '.join(scope)}); not synced"
     total = 0
     for entity, column, condition, school in parts:

@@ -101,3 +101,36 @@ def test_a_scoped_run_leaves_out_a_district_guardian_of_another_schools_students
         "SELECT rule FROM row_issues WHERE run_id = ? AND sourced_id = 'gdn-8'", [run.run_id]
     )
     assert issues == [("out_of_scope",)]
+
+
+def _guardians_file_row(tiny: TinyDistrict, guardian: str, student: str) -> dict[str, str]:
+    user = tiny.row("users.csv", guardian)
+    return {"sourcedId": guardian, "status": "", "dateLastModified": "",
+            "studentSourcedId": student, "relationship": "parent",
+            "givenName": user["givenName"], "familyName": user["familyName"],
+            "email": "", "sms": "", "phone": "", "language": ""}  # fmt: skip
+
+
+def test_a_guardians_file_row_does_not_bring_back_a_district_guardian_left_out(sync, tiny):
+    """gdn-8 names only the district; its student, stu-8, is at school B."""
+    tiny.row("users.csv", "gdn-8")["orgSourcedIds"] = "dist-1"
+    tiny.rows("guardians.csv").append(_guardians_file_row(tiny, "gdn-8", "stu-8"))
+    run = _scoped(sync, tiny, "sch-a")
+    sync.engine.apply_run(run.run_id, scan_duplicates=False)
+    assert sync.engine.db.rows("SELECT user_id FROM users WHERE sis_id = 'gdn-8'") == []
+
+
+def test_a_guardians_file_row_of_a_student_of_another_school_is_out_of_scope(sync, tiny):
+    tiny.rows("guardians.csv").append(
+        {**_guardians_file_row(tiny, "gdn-8", "stu-8"), "sourcedId": "rel-8"}
+    )
+    run = _scoped(sync, tiny, "sch-a")
+    issues = sync.engine.db.rows(
+        "SELECT rule, message FROM row_issues WHERE run_id = ? AND sourced_id = 'rel-8'",
+        [run.run_id],
+    )
+    assert [rule for rule, _ in issues] == ["out_of_scope"]
+    assert "names student stu-8 at sch-b, outside this run's schools (sch-a)" in issues[0][1]
+    assert run.changes["guardians"]["create"] == sum(
+        1 for r in tiny.rows("users.csv") if r["role"] == "parent" and r["orgSourcedIds"] == "sch-a"
+    )

@@ -397,7 +397,12 @@ def report_users_without_a_role(ctx: PlanContext) -> None:
 
 
 def _add_guardians_file_people(ctx: PlanContext, mobile: str, home: str) -> None:
+    """The people of guardians.csv that users.csv does not name. One it names speaks there
+    only: its row in error (or left out of a school-level upload) keeps the record as it is,
+    which guardians.csv, carrying fewer fields, would otherwise overwrite."""
     language = f"lower({ctx.column('guardians', 'language', 'g')})"
+    named = f"""(SELECT sis_id FROM {ctx.t("feed_users")} WHERE sis_id IS NOT NULL
+                 UNION SELECT sourcedId FROM {ctx.errored("users")} WHERE sourcedId IS NOT NULL)"""
     ctx.db.execute(
         f"""
         INSERT INTO {ctx.t("feed_users")} BY NAME
@@ -412,7 +417,7 @@ def _add_guardians_file_people(ctx: PlanContext, mobile: str, home: str) -> None
                {sql_literal(ctx.file("guardians"))} AS _file, g._line AS _line,
                {_guardian_kind(ctx, "lower(g.relationship)")} AS kind
         FROM {ctx.good("guardians")} g
-        ANTI JOIN {ctx.t("feed_users")} u ON u.sis_id = g.sourcedId
+        ANTI JOIN {named} u ON u.sis_id = g.sourcedId
         QUALIFY row_number() OVER (PARTITION BY g.sourcedId ORDER BY g._line) = 1
         """
     )
