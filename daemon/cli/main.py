@@ -6,7 +6,8 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from typing import NoReturn
+from types import TracebackType
+from typing import Any, NoReturn
 
 from daemon.cli import (
     commands_directory,
@@ -16,9 +17,11 @@ from daemon.cli import (
     commands_sources,
 )
 from daemon.cli.errors import CliError
-from daemon.cli.render import set_hint_command
+from daemon.cli.render import printable_output, set_hint_command
 from daemon.errors import EXPECTED
-from daemon.service.client import ApiError
+from daemon.formats.controls import printable
+from daemon.service.api import WRITES
+from daemon.service.client import ApiError, DaemonUnavailable, SocketClient
 
 Handler = Callable[[argparse.Namespace], int]
 DB_HELP = "database file (default: $ROSTER_SYNC_DB or the XDG data dir)"
@@ -68,25 +71,68 @@ def subcommands(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentPa
                 yield from subcommands(child)
 
 
+def not_utf8(argv: Sequence[str]) -> str | None:
+    """The first argument that is not valid UTF-8 (a byte the terminal or a file name carries
+    in another encoding), shown with its bytes escaped; None when all are."""
+    for arg in argv:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            raw = os.fsencode(arg)
+            return raw.decode("utf-8", "backslashreplace")
+    return None
+
+
+def write_in_flight(tb: TracebackType | None) -> dict[str, Any] | None:
+    """The parameters of a write this command had sent to the daemon when it was cut off (Ctrl-C,
+    no answer in time, a lost link), or None: such a write may still have been done."""
+    while tb is not None:
+        local = tb.tb_frame.f_locals
+        if isinstance(local.get("self"), SocketClient) and local.get("method") in WRITES:
+            return dict(local.get("params") or {})
+        tb = tb.tb_next
+    return None
+
+
+def maybe_done(params: dict[str, Any]) -> str:
+    run_id = params.get("run_id")
+    where = f"roster-sync show {run_id}" if isinstance(run_id, int) else "roster-sync status"
+    return f"the daemon may still have done it: check with {where}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    wrong = not_utf8(arguments)
+    if wrong is not None:  # refused before anything is asked, the same with or without daemon
+        return _fail(
+            f"argument '{wrong}' is not valid UTF-8: rename the folder or type it again", 2
+        )
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     set_hint_command(getattr(args, "db", None), getattr(args, "config", None))
     handler: Handler = args.handler
     try:
-        return handler(args)
+        with printable_output(json_output=getattr(args, "json", False)):
+            return handler(args)
     except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
         return 0
     except CliError as exc:
         return _fail(str(exc), exc.code)
+    except DaemonUnavailable as exc:  # no answer in time, or the link was lost: maybe done
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        sent = write_in_flight(exc.__traceback__)
+        if sent is not None and "whether it was done" not in message:
+            message = f"{message}; {maybe_done(sent)}"
+        return _fail(message)
     except ApiError as exc:
         if exc.internal:  # the daemon's log has the details
             return _fail(f"internal error in the daemon: {exc.type}: {exc} (see the daemon's log)")
         return _fail(str(exc).splitlines()[0] if str(exc) else exc.type)
     except EXPECTED as exc:  # the error family, or an OSError about a path the caller named
         return _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-    except KeyboardInterrupt:
-        return _fail("interrupted", 130)
+    except KeyboardInterrupt as exc:
+        sent = write_in_flight(exc.__traceback__)
+        return _fail(f"interrupted; {maybe_done(sent)}" if sent is not None else "interrupted", 130)
     except Exception as exc:  # never a traceback for an administrator
         if os.environ.get("ROSTER_SYNC_DEBUG"):
             raise
@@ -97,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fail(message: str, code: int = 1) -> int:
-    print(f"roster-sync: {message}", file=sys.stderr)
+    print(f"roster-sync: {printable(message)}", file=sys.stderr)
     return code
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import shlex
-from typing import Any
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
 
 from pydantic import BaseModel
 
+from daemon.formats.controls import json_printable, printable
 from daemon.models import Conflict, Run, SourceInfo
 from daemon.sync.kinds import CHANGE_KINDS
 from daemon.sync.withheld import WHY_WORDS
@@ -102,7 +106,7 @@ def run_summary(run: Run) -> str:
         )
     if run.conflicts:
         lines.append(
-            f"  Conflicts: {run.conflicts:,} ({run.blocking_conflicts} blocking)"
+            f"  Conflicts: {run.conflicts:,} ({run.blocking_conflicts} blocking{taken_words(run)})"
             f" (see: {hint_command()} conflicts {run.run_id})"
         )
     shaped = settings_line(run)
@@ -123,6 +127,12 @@ def run_summary(run: Run) -> str:
             f"  Next: review, then {hint_command()} apply {run.run_id} --override   or   {hint_command()} reject {run.run_id}"
         )
     return "\n".join(lines)
+
+
+def taken_words(run: Run) -> str:
+    """', 2 feed values taken': decisions that overwrite the directory's values on apply."""
+    n = run.taken_conflicts
+    return f", {n:,} feed value{'s' if n != 1 else ''} taken" if n else ""
 
 
 def withheld_counts(run: Run) -> str:
@@ -279,3 +289,46 @@ def print_json(value: Any) -> None:
     else:
         text = json.dumps(value, indent=2, default=str)
     print(text)
+
+
+# The one line the CLI's progress bar redraws (daemon/progress.py, on stderr): a write opening
+# with it is the bar's own; what follows is shown as any other text.
+_REDRAW_LINE = "\r\x1b[2K"
+
+
+class PrintableStream:
+    """A text stream that shows what is written to it through `show` (`printable`): no value a
+    command prints (a name from a drop, a stored value, an error quoting one) writes an escape
+    sequence to the terminal. Everything else is the stream's own."""
+
+    def __init__(self, stream: TextIO, show: Callable[[str], str]) -> None:
+        self._stream = stream
+        self._show = show
+
+    def write(self, text: str) -> int:
+        if text.startswith(_REDRAW_LINE):
+            self._stream.write(_REDRAW_LINE + self._show(text[len(_REDRAW_LINE) :]))
+        else:
+            self._stream.write(self._show(text))
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def printable_output(json_output: bool = False) -> Iterator[None]:
+    """What a command prints, on standard output and error, while it runs: the one edge where
+    the CLI's text reaches a terminal. Text goes through `printable`; `--json` output through
+    `json_printable`, which writes the same characters as \\u escapes: the same JSON."""
+    out, err = sys.stdout, sys.stderr
+    sys.stdout = PrintableStream(out, json_printable if json_output else printable)
+    sys.stderr = PrintableStream(err, printable)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = out, err

@@ -8,9 +8,11 @@ e-mail that is not one) is refused by hand: the person typing it can fix it now.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from daemon.db import Database
 from daemon.directory.errors import EditRefused
+from daemon.formats.controls import CONTROL_CHARACTER_PATTERN, control_name
 from daemon.formats.spec import CLASSES, ORGS, USERS_11, Column
 from daemon.ingest.value_rules import NOT_USED, value_rule
 
@@ -38,8 +40,12 @@ def clean_value(db: Database, field: str, raw: str | None) -> str | None:
         if column.required:
             raise EditRefused(f"{label} may not be empty")
         return None
-    if any(ch in value for ch in ("\x00", "\n", "\r")):
-        raise EditRefused(f"{label} may not contain a line break or a NUL character")
+    if any(ch in value for ch in ("\n", "\r")):
+        raise EditRefused(f"{label} may not contain a line break")
+    if control := re.search(CONTROL_CHARACTER_PATTERN, value):
+        raise EditRefused(
+            f"{label} may not contain a control character ({control_name(control.group())})"
+        )
     if len(value) > column.max_length:
         raise EditRefused(
             f"{label} is {len(value)} characters long; the limit is {column.max_length}"

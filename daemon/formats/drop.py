@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from daemon.errors import RosterSyncError
+from daemon.formats.controls import count_control_bytes
 from daemon.formats.spec import (
     IGNORED_FILES,
     LOAD_ORDER,
@@ -77,8 +78,14 @@ class DropFile:
     mode: str = "bulk"
     sha256: str | None = None
     newline_count: int | None = None
-    nul_count: int | None = None
+    control_count: int | None = None  # control characters, NUL among them (formats/controls.py)
     ends_with_newline: bool = True
+
+    @property
+    def nul_count(self) -> int | None:
+        """What ingest reads to check a file's values for control characters only when it holds
+        one (it once counted NUL bytes alone): the count of control characters, NUL among them."""
+        return self.control_count
 
 
 @dataclass
@@ -134,20 +141,23 @@ class Drop:
 
 
 def hash_file(file: DropFile) -> str:
-    """SHA-256 and newline count in one pass (the loader uses the count to check line numbers)."""
+    """SHA-256, newline count and control character count in one pass (the loader uses the
+    newlines to check line numbers; validation checks values for control characters only in a
+    file that holds one)."""
     digest = hashlib.sha256()
     newlines = 0
-    nuls = 0
+    controls = 0
     last = b""
     with open(file.path, "rb") as handle:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
             newlines += chunk.count(b"\n")
-            nuls += chunk.count(b"\x00")
+            # A C1 control's two bytes may lie across chunks: its first is counted with the next.
+            controls += count_control_bytes(last[-1:] + chunk if last.endswith(b"\xc2") else chunk)
             last = chunk
     file.sha256 = digest.hexdigest()
     file.newline_count = newlines
-    file.nul_count = nuls
+    file.control_count = controls
     file.ends_with_newline = (not last) or last.endswith(b"\n")
     return file.sha256
 

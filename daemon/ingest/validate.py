@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from daemon.db import Database, sql_ident, sql_literal
+from daemon.formats.controls import CONTROL_CHARACTER_PATTERN, CONTROL_NAMES
 from daemon.formats.spec import STAFF_ROLES, FileSpec, Reference, ValueType
 from daemon.ingest.issues import ERROR, WARNING
 from daemon.ingest.load import StagedFile
@@ -20,7 +21,8 @@ class FileContext:
     staged: StagedFile
     spec: FileSpec
     mode: str  # bulk | delta
-    has_nul: bool = True  # whether the file's bytes hold a NUL (unknown: check)
+    # Whether the file's bytes hold a control character, NUL among them (unknown: check).
+    has_nul: bool = True
     ext_terms: bool = False  # OneRoster 1.2: extensible vocabularies accept `ext:` terms
 
     @property
@@ -148,17 +150,10 @@ class Validator:
     # ------------------------------------------------------------------ per column
     def _columns(self, ctx: FileContext) -> None:
         present = set(ctx.staged.header.names)
-        # NUL bytes: only files that hold one are searched (the hashing pass counted them).
+        # Control characters: only files that hold one are searched (the hashing pass counted
+        # them). Every column is, those no rule reads too: the review UI shows them all.
         for name in ctx.staged.header.names if ctx.has_nul else []:
-            col = sql_ident(name)
-            self._emit(
-                ctx,
-                ERROR,
-                name,
-                "control_character",
-                f"strpos({col}, chr(0)) > 0",
-                sql_literal(f"{name} contains a NUL byte"),
-            )
+            self._control_characters(ctx, name)
         for column in ctx.spec.columns:
             if column.name not in present:
                 continue
@@ -185,6 +180,24 @@ class Validator:
                 self._emit(ctx, rule.severity, column.name, rule.rule, rule.where, rule.message)
             if column.type in (ValueType.ID, ValueType.ID_LIST):
                 self._invisible_characters(ctx, column.name)
+
+    def _control_characters(self, ctx: FileContext, name: str) -> None:
+        """A value holding a control character (daemon/formats/controls.py: a C0 control other
+        than TAB, LF and CR, DEL, or a C1 control) is an ERROR naming the first one: shown on a
+        terminal, an escape sequence recolours, moves the cursor, retitles the window."""
+        col = sql_ident(name)
+        pattern = sql_literal(CONTROL_CHARACTER_PATTERN)
+        code = f"unicode(regexp_extract({col}, {pattern}))"
+        names = "[" + ", ".join(sql_literal(n) for n in CONTROL_NAMES) + "]"
+        self._emit(
+            ctx,
+            ERROR,
+            name,
+            "control_character",
+            f"regexp_matches({col}, {pattern})",
+            f"{sql_literal(f'{name} contains a control character (')} || {names}[{code} + 1] || "
+            f"printf(', U+%04X)', {code})",
+        )
 
     def _invisible_characters(self, ctx: FileContext, name: str) -> None:
         """An id holding a control, zero-width or bidirectional character is an ERROR: it can

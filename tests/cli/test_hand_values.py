@@ -99,3 +99,9 @@ def test_each_hand_field_uses_the_feeds_rule_for_its_column(engine, field):
     if refused:
         with pytest.raises(ValueError, match=label):
             clean_value(engine.db, field, "a,b c@@")
+
+
+def test_a_value_typed_by_hand_may_not_hold_a_control_character(both):
+    refused = both("users", "edit-contact", "gdn-3011", "--email", "a\x1b[31m@example.org")
+    assert refused.code == 1
+    assert one_line(refused.err) == "email may not contain a control character (ESC, U+001B)"

@@ -1,0 +1,201 @@
+"""A value holding a control character is a row ERROR naming file, line, column and character.
+
+An escape sequence from a drop, shown on an administrator's terminal, recolours it, moves the
+cursor, retitles the window or writes the clipboard (OSC 52): such a value is never stored, and
+the record its row names is kept as it is. TAB, LF and CR are ordinary text and pass. Only files
+whose bytes hold a control character pay for the check (daemon/formats/drop.py counts them)."""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+import pytest
+
+from daemon.db import sql_literal
+from daemon.formats import drop as drop_module
+from daemon.formats.controls import (
+    CONTROL_CHARACTER_PATTERN,
+    control_name,
+    count_control_bytes,
+)
+from daemon.formats.drop import DropFile, hash_file
+from daemon.ingest import load
+from tests.ingest.reading import ingest_folder
+
+HOSTILE = "Cl\x1b[31mRED\x1b[0maire\x1b]0;PWNED\x07"
+ESC_MESSAGE = "givenName contains a control character (ESC, U+001B)"
+
+
+@pytest.fixture
+def db(new_database):
+    return new_database
+
+
+def _controls(issues: list[dict]) -> list[dict]:
+    return [i for i in issues if i["rule"] == "control_character"]
+
+
+def test_an_escape_in_a_name_is_an_error_and_the_record_keeps_its_name(sync, tiny):
+    sync.apply(tiny)
+    tiny.row("users.csv", "stu-2")["givenName"] = HOSTILE
+    run = sync.plan(tiny)
+    [issue] = _controls(sync.issues(run))
+    assert issue["severity"] == "ERROR"
+    assert issue["column_name"] == "givenName"
+    assert issue["sourced_id"] == "stu-2"
+    assert issue["message"] == f"users.csv line 3: {ESC_MESSAGE}"
+    assert run.rows.error == 1
+    sync.apply_planned(run)
+    assert sync.user("stu-2")["given_name"] == "Ben"
+    assert "\x1b" not in str(sync.engine.db.rows("SELECT * FROM users"))
+
+
+def test_a_new_record_with_an_escape_is_not_created(sync, tiny):
+    tiny.row("users.csv", "stu-2")["givenName"] = HOSTILE
+    sync.apply(tiny)
+    assert sync.engine.db.one("SELECT count(*) FROM users WHERE sis_id = 'stu-2'") == 0
+    assert sync.engine.db.one("SELECT count(*) FROM users WHERE given_name LIKE '%RED%'") == 0
+
+
+@pytest.mark.parametrize(
+    "character", ["\x00", "\x01", "\x07", "\x08", "\x0b", "\x0c", "\x1b", "\x7f", "\x85", "\x9b"]
+)
+def test_every_control_is_named(character, db, tiny, tmp_path):
+    tiny.row("users.csv", "stu-4")["middleName"] = f"a{character}b"
+    outcome = ingest_folder(db, tiny.write(tmp_path / "drops"), tmp_path / "work")
+    [issue] = _controls(outcome.issues)
+    assert issue["column_name"] == "middleName"
+    assert issue["message"].endswith(
+        f"middleName contains a control character ({control_name(character)})"
+    )
+
+
+def test_a_column_no_rule_reads_is_checked_too(db, tiny, tmp_path):
+    """Unknown columns are kept, and screens may show them: they get the rule as well."""
+    for row in tiny.rows("users.csv"):
+        row["locker"] = "12"
+    tiny.row("users.csv", "stu-4")["locker"] = "\x1b]52;c;cm0gLXJmIC8K\x07"
+    outcome = ingest_folder(db, tiny.write(tmp_path / "drops"), tmp_path / "work")
+    [issue] = _controls(outcome.issues)
+    assert issue["column_name"] == "locker"
+    assert "(ESC, U+001B)" in issue["message"]
+
+
+def test_tab_and_line_breaks_in_quoted_values_pass(db, tiny, tmp_path):
+    tiny.row("users.csv", "stu-4")["givenName"] = "Dev\tRaj"
+    tiny.row("users.csv", "stu-5")["middleName"] = "line one\nline two"
+    tiny.row("classes.csv", "cls-a1")["location"] = "Room 4\r\nNorth wing"
+    outcome = ingest_folder(db, tiny.write(tmp_path / "drops"), tmp_path / "work")
+    assert outcome.error is None
+    assert [i for i in outcome.issues if i["severity"] == "ERROR"] == []
+
+
+def test_printable_characters_beside_the_controls_pass(db, tiny, tmp_path):
+    """U+00A0 follows the C1 controls, U+007E precedes DEL: neither is one."""
+    tiny.row("users.csv", "stu-4")["middleName"] = "a\u00a0b~c\u00e9\u20ac"
+    outcome = ingest_folder(db, tiny.write(tmp_path / "drops"), tmp_path / "work")
+    assert _controls(outcome.issues) == []
+
+
+@pytest.mark.parametrize("careful", [False, True], ids=["fast reader", "careful reader"])
+def test_both_readers_report_it_alike(careful, db, tiny, tmp_path, monkeypatch):
+    """The careful reader takes a file with a quoted line break (after the row, so that the
+    row's line is the same); it reports the control character as the fast reader does."""
+    tiny.row("users.csv", "stu-2")["givenName"] = HOSTILE
+    if careful:
+        tiny.row("users.csv", "stu-9")["middleName"] = "a\nb"
+    paths: list[bool] = []
+    stage = load.stage_file
+
+    def spy(*args, **kwargs):
+        staged = stage(*args, **kwargs)
+        if staged.entity == "users":
+            paths.append(staged.careful_path)
+        return staged
+
+    monkeypatch.setattr("daemon.ingest.stage_file", spy)
+    outcome = ingest_folder(db, tiny.write(tmp_path / "drops"), tmp_path / "work")
+    assert paths == [careful]
+    found = [(i["line"], i["column_name"], i["sourced_id"], i["message"]) for i in outcome.issues]
+    assert found == [(3, "givenName", "stu-2", f"users.csv line 3: {ESC_MESSAGE}")]
+
+
+def test_a_windows_1252_file_is_checked_after_its_conversion(db, tiny, tmp_path):
+    """Bytes 0x80-0x9f are printable characters in Windows-1252 (0x85 is an ellipsis, 0x80 the
+    euro sign): no error; a C0 control is the same byte in both encodings: an error."""
+    tiny.row("users.csv", "stu-2")["givenName"] = HOSTILE
+    tiny.row("users.csv", "stu-3")["middleName"] = "\u20ac\u2026\u00e9"
+    folder = tiny.write(tmp_path / "drops")
+    users = folder / "users.csv"
+    users.write_bytes(users.read_text(encoding="utf-8").encode("cp1252"))
+    outcome = ingest_folder(db, folder, tmp_path / "work")
+    assert outcome.error is None
+    assert any(i["rule"] == "encoding" for i in outcome.issues)
+    found = [(i["line"], i["column_name"], i["message"]) for i in _controls(outcome.issues)]
+    assert found == [(3, "givenName", f"users.csv line 3: {ESC_MESSAGE}")]
+
+
+def test_a_row_remembered_before_the_rule_is_checked_again(db, tiny, tmp_path, monkeypatch):
+    """An older version (no rule) remembered the row as passing its checks (ingest/row_memo.py):
+    the rule changes the checks' SQL, hence the memory's context, so the row is checked."""
+    tiny.row("users.csv", "stu-2")["givenName"] = HOSTILE
+    with monkeypatch.context() as older_version:
+        older_version.setattr(drop_module, "count_control_bytes", lambda chunk: 0)
+        before = ingest_folder(db, tiny.write(tmp_path / "drops"), tmp_path / "work")
+    assert _controls(before.issues) == []
+    assert before.value_checked["users"] == len(tiny.rows("users.csv"))
+    outcome = ingest_folder(db, tiny.write(tmp_path / "drops"), tmp_path / "work")
+    assert outcome.value_checked["users"] == len(tiny.rows("users.csv"))
+    [issue] = _controls(outcome.issues)
+    assert issue["sourced_id"] == "stu-2"
+    again = ingest_folder(db, tiny.write(tmp_path / "drops"), tmp_path / "work")
+    assert [i["sourced_id"] for i in _controls(again.issues)] == ["stu-2"]
+
+
+def test_a_clean_file_pays_nothing(db, tiny, tmp_path):
+    """Without a control character in its bytes, a file's checks are those of before the rule:
+    the same file again checks no row (what was remembered stays usable)."""
+    ingest_folder(db, tiny.write(tmp_path / "drops"), tmp_path / "work")
+    again = ingest_folder(db, tiny.write(tmp_path / "drops"), tmp_path / "work")
+    assert again.value_checked["users"] == 0
+
+
+# ---------------------------------------------------------------------------- the count
+def _counted(tmp_path, data: bytes) -> int | None:
+    path = tmp_path / "users.csv"
+    path.write_bytes(data)
+    file = DropFile(path.name, path, "users", len(data))
+    hash_file(file)
+    return file.control_count
+
+
+def test_the_hashing_pass_counts_control_characters(tmp_path):
+    text = "a,b\n\x00,\x1b[31m\n\x7f,\x85\n\t,\r\n\u00a0,\u00e9\u20ac\n"
+    assert _counted(tmp_path, text.encode()) == 4
+
+
+def test_a_c1_control_across_two_chunks_is_counted_once(tmp_path):
+    data = b"a" * ((1 << 20) - 1) + "\x9b".encode() + b"b" * 10
+    assert data[(1 << 20) - 1 : (1 << 20)] == b"\xc2"
+    assert _counted(tmp_path, data) == 1
+    assert _counted(tmp_path, b"a" * ((1 << 20) - 1) + "\u00a0".encode()) == 0
+
+
+def test_the_byte_count_and_the_sql_pattern_agree_on_every_character():
+    """One definition: the bytes counted, Python's pattern and DuckDB's agree."""
+    codes = [*range(0x0, 0x800), 0x2028, 0x202E, 0xFEFF, 0xFFFD, 0x1F600]
+    con = duckdb.connect()
+    in_sql = dict(
+        con.execute(
+            f"SELECT c, regexp_matches(chr(c), {sql_literal(CONTROL_CHARACTER_PATTERN)}) "
+            "FROM unnest(?) t(c)",
+            [codes],
+        ).fetchall()
+    )
+    for code in codes:
+        character = chr(code)
+        expected = (code < 0x20 and character not in "\t\n\r") or 0x7F <= code <= 0x9F
+        assert (re.fullmatch(CONTROL_CHARACTER_PATTERN, character) is not None) == expected
+        assert count_control_bytes(character.encode()) == expected, hex(code)
+        assert in_sql[code] == expected, hex(code)
