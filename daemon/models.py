@@ -14,6 +14,10 @@ def empty_changes() -> dict[str, dict[str, int]]:
     return {kind: {op: 0 for op in OPS} for kind in CHANGE_KINDS}
 
 
+def no_decisions() -> dict[str, int]:
+    return {decision: 0 for decision in ("take", "keep", "ignore")}
+
+
 class RowCounts(BaseModel):
     success: int = 0
     warning: int = 0
@@ -60,6 +64,10 @@ class Run(BaseModel):
     rows: RowCounts = Field(default_factory=RowCounts)
     conflicts: int = 0
     blocking_conflicts: int = 0
+    # The run's conflicts decided so far, per decision (take | keep | ignore). A 'take' of a run
+    # not applied yet overwrites the directory's value (a hand edit, an active account's) when
+    # the run is applied.
+    conflict_decisions: dict[str, int] = Field(default_factory=no_decisions)
     error: str | None = None
     base_version: int | None = None
     content_hash: str | None = None
@@ -84,6 +92,11 @@ class Run(BaseModel):
 
     def total_changes(self) -> int:
         return sum(sum(ops.values()) for ops in self.changes.values())
+
+    @property
+    def taken_conflicts(self) -> int:
+        """Conflicts decided 'take the feed's value'."""
+        return self.conflict_decisions.get("take", 0)
 
     def total_withheld(self) -> int:
         return sum(self.withheld.values())

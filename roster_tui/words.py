@@ -163,6 +163,12 @@ def consequences(run: Run) -> list[str]:
     lines = [f"{verb} {what}." for verb, what in op_lines(run)]
     if not lines:
         lines.append("No changes: the directory already matches this drop.")
+    if run.taken_conflicts:
+        lines.append(
+            f"{plural(run.taken_conflicts, 'feed value')} taken: applying overwrites the "
+            f"directory's {'value' if run.taken_conflicts == 1 else 'values'} there (hand "
+            "edits, active accounts)."
+        )
     if run.conflicts:
         blocking = f" ({run.blocking_conflicts} blocking)" if run.blocking_conflicts else ""
         lines.append(

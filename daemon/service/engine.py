@@ -348,8 +348,12 @@ class Engine:
         )
 
     @operation(ADMIN)
-    def resolve_conflicts(self, conflict_ids: list[int], decision: str) -> int:
-        return resolve_conflicts(self.db, conflict_ids, decision, self.actor)
+    def resolve_conflicts(
+        self, conflict_ids: list[int], decision: str, take_now: bool = True
+    ) -> int:
+        """Decide conflicts. 'take' on an applied run changes the directory at once; a caller
+        that did not ask a person first passes `take_now=False`, and such a take is refused."""
+        return resolve_conflicts(self.db, conflict_ids, decision, self.actor, take_now=take_now)
 
     # ------------------------------------------------------------------ directory
     @operation(READ)

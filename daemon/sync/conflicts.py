@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from daemon.audit import audit
 from daemon.db import Database, sql_ident, sql_literal
-from daemon.directory.open_plans import supersede_open_runs
 from daemon.errors import RosterSyncError
 from daemon.sync.policies import CONTACT_FIELDS
 from daemon.sync.revert_values import REVERT_CONFLICT, take_reverts
@@ -39,8 +38,26 @@ class ConflictError(RosterSyncError, ValueError):
     title = "Conflict not decided"
 
 
-def resolve_conflicts(db: Database, conflict_ids: list[int], decision: str, actor: str) -> int:
-    """Decide one or many conflicts; returns how many were decided."""
+class TakeNotConfirmed(ConflictError):
+    """Taking the feed's value on an applied run changes the directory at once, and the caller
+    did not say that a person confirmed it (a screen that thought the run was still open)."""
+
+    title = "Not taken: confirm it first"
+
+
+def resolve_conflicts(
+    db: Database,
+    conflict_ids: list[int],
+    decision: str,
+    actor: str,
+    *,
+    take_now: bool = True,
+) -> int:
+    """Decide one or many conflicts; returns how many were decided.
+
+    'take' on a conflict of an applied run changes the directory at once. A caller that did not
+    ask a person first (the review UI, when it saw the run as open) passes `take_now=False`:
+    then such a decision is refused, and nothing is decided."""
     if decision not in DECISIONS:
         raise ConflictError(f"'{decision}' is not a decision; use take, keep or ignore")
     if not conflict_ids:
@@ -74,6 +91,10 @@ def resolve_conflicts(db: Database, conflict_ids: list[int], decision: str, acto
             raise ConflictError(f"conflict {conflict_id} is no longer open: {why}")
     immediate = [r[0] for r in rows if r[3] not in ("planned", "held")]
     if decision == "take":
+        if immediate and not take_now:
+            _refuse_unconfirmed(
+                sorted(immediate), sorted({r[4] for r in rows if r[0] in immediate})
+            )
         _refuse_stale_contacts(db, immediate)
     with db.transaction():
         db.execute(
@@ -84,7 +105,6 @@ def resolve_conflicts(db: Database, conflict_ids: list[int], decision: str, acto
         if decision == "take" and immediate:
             _take(db, immediate)
             db.bump_directory_version()
-            supersede_open_runs(db)
         audit(
             db,
             actor,
@@ -97,6 +117,17 @@ def resolve_conflicts(db: Database, conflict_ids: list[int], decision: str, acto
             },
         )
     return len(conflict_ids)
+
+
+def _refuse_unconfirmed(conflict_ids: list[int], run_ids: list[int]) -> None:
+    conflicts = ", ".join(f"#{i}" for i in conflict_ids)
+    runs = ", ".join(str(r) for r in run_ids)
+    raise TakeNotConfirmed(
+        f"{'conflict' if len(conflict_ids) == 1 else 'conflicts'} {conflicts}: "
+        f"{'run' if len(run_ids) == 1 else 'runs'} {runs} {'is' if len(run_ids) == 1 else 'are'} "
+        "applied, so taking the feed's value changes the directory at once; nothing was decided "
+        "(decide again to be asked first)"
+    )
 
 
 def _refuse_stale_contacts(db: Database, conflict_ids: list[int]) -> None:

@@ -63,9 +63,13 @@ def _files_per_run() -> str:
 
 
 def _conflicts_per_run() -> str:
-    """Each selected run's conflicts, and how many of them still block its apply."""
+    """Each selected run's conflicts, how many of them still block its apply, and how many were
+    decided each way."""
     return """SELECT run_id, count(*) AS conflicts,
-                     count(*) FILTER (WHERE blocking AND decision IS NULL) AS blocking_conflicts
+                     count(*) FILTER (WHERE blocking AND decision IS NULL) AS blocking_conflicts,
+                     count(*) FILTER (WHERE decision = 'take') AS taken_conflicts,
+                     count(*) FILTER (WHERE decision = 'keep') AS kept_conflicts,
+                     count(*) FILTER (WHERE decision = 'ignore') AS ignored_conflicts
               FROM conflicts WHERE run_id IN (SELECT run_id FROM selected) GROUP BY run_id"""
 
 
@@ -79,7 +83,10 @@ def _runs_query(selection: str) -> str:
                       coalesce(rows_warning, 0) AS rows_warning,
                       coalesce(rows_error, 0) AS rows_error,
                       coalesce(conflicts, 0) AS conflicts,
-                      coalesce(blocking_conflicts, 0) AS blocking_conflicts
+                      coalesce(blocking_conflicts, 0) AS blocking_conflicts,
+                      coalesce(taken_conflicts, 0) AS taken_conflicts,
+                      coalesce(kept_conflicts, 0) AS kept_conflicts,
+                      coalesce(ignored_conflicts, 0) AS ignored_conflicts
                FROM selected LEFT JOIN files USING (run_id)
                     LEFT JOIN conflict_counts USING (run_id)
                ORDER BY run_id DESC"""
@@ -115,6 +122,11 @@ def _run_from_row(row: dict[str, Any]) -> Run:
         ),
         conflicts=int(row["conflicts"]),
         blocking_conflicts=int(row["blocking_conflicts"]),
+        conflict_decisions={
+            "take": int(row["taken_conflicts"]),
+            "keep": int(row["kept_conflicts"]),
+            "ignore": int(row["ignored_conflicts"]),
+        },
         error=row["error"],
         base_version=row["base_version"],
         content_hash=row["content_hash"],

@@ -43,7 +43,7 @@ class ArchivedScreen(RosterScreen):
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("u", "unarchive", "Unarchive…"),
-        Binding("enter", "open", "Record", priority=True),
+        Binding("enter", "open", "Record"),
         Binding("slash", "search", "Search", key_display="/"),
     ]
 

@@ -23,7 +23,7 @@ class ConflictsScreen(ConflictDecisions, RosterScreen):
         "decision shapes its apply; on an applied run taking the feed's value changes the "
         "directory at once."
     )
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "open_run", "Run", priority=True)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "open_run", "Run")]
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.MODE)

@@ -8,7 +8,7 @@ from typing import ClassVar
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -40,6 +40,20 @@ def dialog_buttons(confirm: str, variant: str = "primary") -> Horizontal:
     )
 
 
+class AnswerField(Field):
+    """A field whose Enter submits as the key arrives. A binding runs only once the key has
+    travelled up to the app, and by then keys typed right after Enter (one burst over SSH)
+    are already in the field: the value submitted is what was typed before Enter."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            await self.action_submit()
+            return
+        await super()._on_key(event)
+
+
 def bullets(lines: list[str]) -> Table:
     grid = Table.grid(padding=(0, 1))
     grid.add_column(width=1)
@@ -59,6 +73,7 @@ class ConfirmRunScreen(ModalScreen[str | None]):
         self.run = run
         self.action_name = action  # approve | override | reject
         self.other_open = other_open or []
+        self.decided = False  # answered (confirmed or cancelled): later keys do nothing
 
     def compose(self) -> ComposeResult:
         run, action = self.run, self.action_name
@@ -76,8 +91,8 @@ class ConfirmRunScreen(ModalScreen[str | None]):
                     f"This is deliberate: type {OVERRIDE_WORD} and give a reason.",
                     id="override-hint",
                 )
-                yield Field(placeholder=f"type {OVERRIDE_WORD}", id="typed", compact=True)
-            yield Field(
+                yield AnswerField(placeholder=f"type {OVERRIDE_WORD}", id="typed", compact=True)
+            yield AnswerField(
                 placeholder="reason (required, recorded in the audit log)"
                 if action == "override"
                 else "reason (optional, recorded in the audit log)",
@@ -123,27 +138,49 @@ class ConfirmRunScreen(ModalScreen[str | None]):
         parts.append(bullets(lines))
         return Group(*parts)
 
-    def problem(self) -> str:
-        reason = self.query_one("#reason", Input).value.strip()
+    def problem(self, values: dict[str, str]) -> str:
         if self.action_name == "override":
-            typed = self.query_one("#typed", Input).value.strip()
-            if typed != OVERRIDE_WORD:
+            if values.get("typed", "").strip() != OVERRIDE_WORD:
                 return f"Type {OVERRIDE_WORD} (in capitals) to override the hold."
-            if not reason:
+            if not values.get("reason", "").strip():
                 return "Give a reason for the override: it goes in the audit log."
         return ""
 
+    def field_values(self, submitted: Input.Submitted | None = None) -> dict[str, str]:
+        """What the fields held when Enter (or the button) was pressed: the submitted field's
+        value comes from the event, so keys typed after Enter never reach the audit log."""
+        values = {field.id or "": field.value for field in self.query(Input)}
+        if submitted is not None and submitted.input.id:
+            values[submitted.input.id] = submitted.value
+        return values
+
     @on(Button.Pressed, "#confirm")
+    def confirm_pressed(self) -> None:
+        self.confirm(self.field_values())
+
     @on(Input.Submitted)
-    def confirm(self) -> None:
-        problem = self.problem()
+    def confirm_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.confirm(self.field_values(event))
+
+    def confirm(self, values: dict[str, str]) -> None:
+        """Decided once: the first accepted submit closes the dialog and nothing after it
+        counts (keys arriving in the same burst are ignored)."""
+        if self.decided:
+            return
+        problem = self.problem(values)
         self.query_one("#problem", Static).update(problem)
         if not problem:
-            self.dismiss(self.query_one("#reason", Input).value.strip())
+            self.decided = True
+            for widget in self.query("Input, Button"):
+                widget.disabled = True
+            self.dismiss(values.get("reason", "").strip())
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if not self.decided:
+            self.decided = True
+            self.dismiss(None)
 
 
 WITHHELD_WHY = {
@@ -248,6 +285,7 @@ class ConfirmScreen(ModalScreen[bool]):
     def __init__(self, title: str, body: str, confirm: str = "Yes") -> None:
         super().__init__(classes="dialog-screen")
         self.title_text, self.body_text, self.confirm_label = title, body, confirm
+        self.answered = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="-small"):
@@ -261,11 +299,17 @@ class ConfirmScreen(ModalScreen[bool]):
 
     @on(Button.Pressed, "#confirm")
     def action_confirm(self) -> None:
-        self.dismiss(True)
+        self.answer(True)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
-        self.dismiss(False)
+        self.answer(False)
+
+    def answer(self, yes: bool) -> None:
+        """The first answer counts (a double tap of y asks nothing twice)."""
+        if not self.answered:
+            self.answered = True
+            self.dismiss(yes)
 
 
 @dataclass(frozen=True)
@@ -297,6 +341,7 @@ class PlanDropScreen(ModalScreen[PlanRequest | None]):
         self.replan_of = replan_of
         self.blackout = blackout  # why nothing is synced today (Status.blackout), if it is not
         self.schools = schools or []
+        self.asked = False  # the plan was asked for: later keys do nothing
 
     def compose(self) -> ComposeResult:
         title = (
@@ -306,10 +351,10 @@ class PlanDropScreen(ModalScreen[PlanRequest | None]):
             yield Plain(title, id="dialog-title")
             with VerticalScroll(id="dialog-body"):
                 yield Plain(self.body(), id="consequences")
-            yield Field(
+            yield AnswerField(
                 self.source, placeholder="path to a folder or .zip", id="path", compact=True
             )
-            yield Field(
+            yield AnswerField(
                 ", ".join(self.schools),
                 placeholder="schools: SIS ids (empty: the whole district)",
                 id="schools",
@@ -347,20 +392,35 @@ class PlanDropScreen(ModalScreen[PlanRequest | None]):
         return Group(*parts)
 
     @on(Button.Pressed, "#confirm")
+    def confirm_pressed(self) -> None:
+        self.confirm()
+
     @on(Input.Submitted)
-    def confirm(self) -> None:
-        path = self.query_one("#path", Input).value.strip()
+    def confirm_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.confirm({event.input.id or "": event.value})
+
+    def confirm(self, submitted: dict[str, str] | None = None) -> None:
+        """With what the fields held at Enter (keys typed after it do not count), once."""
+        if self.asked:
+            return
+        values = {field.id or "": field.value for field in self.query(Input)}
+        values.update(submitted or {})
+        path = values.get("path", "").strip()
         if not path:
             self.query_one("#problem", Static).update("Give the path of a drop.")
             self.query_one("#path").focus()
             return
-        schools = parse_scope(self.query_one("#schools", Input).value)
+        schools = parse_scope(values.get("schools", ""))
         force = bool(self.blackout) and self.query_one("#force", Checkbox).value
+        self.asked = True
         self.dismiss(PlanRequest(path, schools, force))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if not self.asked:
+            self.asked = True
+            self.dismiss(None)
 
 
 def open_run_ids(runs: list[Run]) -> list[int]:

@@ -63,7 +63,7 @@ class DirectoryScreen(RosterScreen):
         "it, and who edited it)."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open", "Open", priority=True),
+        Binding("enter", "open", "Open"),
         Binding("slash", "search", "Search", key_display="/"),
         Binding("k", "next_kind", "Kind"),
     ]

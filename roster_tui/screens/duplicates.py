@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from daemon.duplicates.models import ScanSummary
 from roster_tui.screens.base import RosterScreen
-from roster_tui.screens.dialogs import ConfirmScreen
+from roster_tui.screens.dialogs import ConfirmScreen, open_run_ids
 from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
 from roster_tui.widgets.paged_table import FillTable
 from roster_tui.words import plural
@@ -98,13 +98,40 @@ def describe(side: Any) -> str:
     return f"#{side.user_id} {person(side)} ({ids})"
 
 
-def merge_consequences(c: Any, keep: Any, other: Any) -> str:
+def superseded_line(open_runs: list[int]) -> str:
+    """The directory changes, so the engine supersedes every open run: said before, not after."""
+    if not open_runs:
+        return ""
+    listed = ", ".join(str(r) for r in open_runs)
+    return (
+        f"\n\nThe directory changes, so open runs ({listed}) are superseded: plan them "
+        "again afterwards."
+    )
+
+
+def merge_consequences(c: Any, keep: Any, other: Any, open_runs: list[int] | None = None) -> str:
     related = "guardian links, classes" if c.record_kind == "student" else "links to students"
     return (
         f"Survivor: {describe(keep)}.\n"
         f"Merged into it: {describe(other)}.\n\n"
         f"The merged record's {related} and history move to #{keep.user_id}; it is marked "
-        f"merged, not deleted. u undoes the last merge."
+        f"merged, not deleted. u undoes the last merge." + superseded_line(open_runs or [])
+    )
+
+
+def reject_consequences(c: Any, open_runs: list[int] | None = None) -> str:
+    return (
+        f"{describe(c.left)}\n{describe(c.right)}\n\n"
+        "They are recorded as two different people: this pair is never proposed again, and "
+        "there is no undo. Both records stay as they are." + superseded_line(open_runs or [])
+    )
+
+
+def undo_consequences(open_runs: list[int] | None = None) -> str:
+    return (
+        "Your most recent merge is undone: the merged record comes back with the links, "
+        "classes and history it had, exactly as before the merge."
+        + superseded_line(open_runs or [])
     )
 
 
@@ -117,8 +144,10 @@ class DuplicatesScreen(RosterScreen):
         "the other arrived (a SIS that re-issued an id), ∥ together when both were in it at once "
         "(as twins are). l merges keeping the left record, r keeping the right, once you confirm "
         "(y or Enter; the other's links, classes and history move to it); n marks them as not "
-        "the same person (never proposed again); s skips for now; u undoes the last merge. The "
-        "next pair comes up at once."
+        "the same person, once you confirm (never proposed again, no undo); s skips for now; "
+        "u undoes the last merge, once you confirm. Merging, n and undo change the directory, "
+        "so open runs are superseded and must be planned again (the question says which). "
+        "The next pair comes up at once; the keys wait until the engine has answered."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("l", "merge('left')", "Merge→left"),
@@ -134,6 +163,8 @@ class DuplicatesScreen(RosterScreen):
         self.candidates: list[Any] = []
         self.total = 0
         self.available = True
+        self.writing = False  # a decision is with the engine: the next waits for its answer
+        self.open_runs: list[int] = []  # planned or held: a directory change supersedes them
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.MODE)
@@ -152,6 +183,10 @@ class DuplicatesScreen(RosterScreen):
             then=self.show_page,
             failed=self.list_failed,
         )
+        self.call(lambda engine: engine.list_runs(200), then=self.note_runs, group="runs")
+
+    def note_runs(self, runs: list[Any]) -> None:
+        self.open_runs = sorted(open_run_ids(runs))
 
     def list_failed(self, exc: Exception) -> None:
         self.roster.show_error(exc)
@@ -240,10 +275,11 @@ class DuplicatesScreen(RosterScreen):
             self.show_current()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("merge", "reject", "skip"):
-            return self.available and bool(self.candidates)
-        if action in ("undo", "scan"):
-            return self.available
+        if action in ("merge", "reject", "skip", "undo", "scan"):
+            possible = self.available and (bool(self.candidates) or action in ("undo", "scan"))
+            if possible and self.writing:
+                return None  # shown, dimmed, and ignored until the engine has answered
+            return possible
         return True
 
     def _next(self) -> None:
@@ -253,9 +289,31 @@ class DuplicatesScreen(RosterScreen):
         self.total = max(0, self.total - 1)
         self.show_current()
 
-    def _done(self, message: str, title: str) -> Any:
+    def decide(self, operation: Any, *, busy: str, then: Any, failed: Any | None = None) -> None:
+        """One decision at a time: the screen's keys wait until the engine has answered (keys
+        typed meanwhile, as a double tap, do nothing)."""
+        self.writing = True
+        self.refresh_bindings()
+
+        def answered(result: Any) -> None:
+            self._written()
+            then(result)
+
+        def refused(exc: Exception) -> None:
+            self._written()
+            (failed or self.roster.show_error)(exc)
+
+        self.write(operation, busy=busy, then=answered, failed=refused)
+
+    def _written(self) -> None:
+        self.writing = False
+        self.refresh_bindings()
+
+    def _done(self, message: str, title: str, supersedes: list[int] | None = None) -> Any:
         def done(_result: Any) -> None:
-            self.notify(message, title=title)
+            self.notify(message + superseded_notice(supersedes or []), title=title)
+            if supersedes:
+                self.open_runs = [r for r in self.open_runs if r not in supersedes]
             if len(self.candidates) < 5 and self.total > len(self.candidates):
                 self.reload()
 
@@ -280,23 +338,33 @@ class DuplicatesScreen(RosterScreen):
             )
             return
 
+        open_runs = list(self.open_runs)
+
         def answered(yes: bool | None) -> None:
-            if yes and self.candidates and self.candidates[0].candidate_id == c.candidate_id:
-                self.merge(c, keep, other)
+            if yes and self.still_current(c):
+                self.merge(c, keep, other, open_runs)
 
         self.keep_on_resume = True  # a reload now could bring back the pair being merged
         self.app.push_screen(
             ConfirmScreen(
                 f"Merge #{other.user_id} into #{keep.user_id}?",
-                merge_consequences(c, keep, other),
+                merge_consequences(c, keep, other, open_runs),
                 f"Merge, keeping #{keep.user_id}",
             ),
             answered,
         )
 
-    def merge(self, c: Any, keep: Any, other: Any) -> None:
+    def still_current(self, c: Any) -> bool:
+        """The pair asked about is still the one shown, and nothing else is being decided."""
+        return (
+            not self.writing
+            and bool(self.candidates)
+            and self.candidates[0].candidate_id == c.candidate_id
+        )
+
+    def merge(self, c: Any, keep: Any, other: Any, open_runs: list[int]) -> None:
         self._next()
-        self.write(
+        self.decide(
             lambda engine: engine.duplicates_merge(
                 c.left.user_id, c.right.user_id, keep.user_id, c.candidate_id
             ),
@@ -304,19 +372,39 @@ class DuplicatesScreen(RosterScreen):
             then=self._done(
                 f"#{other.user_id} merged into #{keep.user_id} {person(keep)}. u undoes it.",
                 "Merged",
+                open_runs,
             ),
             failed=self._write_failed,
         )
 
     def action_reject(self) -> None:
+        """Confirm first, naming both people: the pair is never proposed again (no undo)."""
         c = self.candidates[0]
+        open_runs = list(self.open_runs)
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.still_current(c):
+                self.reject(c, open_runs)
+
+        self.keep_on_resume = True
+        self.app.push_screen(
+            ConfirmScreen(
+                f"{person(c.left)} and {person(c.right)}: not the same person?",
+                reject_consequences(c, open_runs),
+                "Not the same person",
+            ),
+            answered,
+        )
+
+    def reject(self, c: Any, open_runs: list[int]) -> None:
         self._next()
-        self.write(
+        self.decide(
             lambda engine: engine.duplicates_reject(c.left.user_id, c.right.user_id),
             busy="Recording…",
             then=self._done(
                 f"#{c.left.user_id} and #{c.right.user_id} will not be proposed again.",
                 "Not the same person",
+                open_runs,
             ),
             failed=self._write_failed,
         )
@@ -324,7 +412,7 @@ class DuplicatesScreen(RosterScreen):
     def action_skip(self) -> None:
         c = self.candidates[0]
         self._next()
-        self.write(
+        self.decide(
             lambda engine: engine.duplicates_skip(c.candidate_id),
             busy="Skipping…",
             then=self._done(f"Pair #{c.candidate_id} skipped for now.", "Skipped"),
@@ -332,17 +420,32 @@ class DuplicatesScreen(RosterScreen):
         )
 
     def action_undo(self) -> None:
+        """Confirm first: undoing changes the directory too (and supersedes open runs)."""
+        open_runs = list(self.open_runs)
+
         def undone(merge_id: int | None) -> None:
             if merge_id is None:
                 self.notify("There is no merge to undo.", severity="warning")
             else:
-                self.notify(f"Merge {merge_id} undone: both records are back.", title="Undone")
+                self.notify(
+                    f"Merge {merge_id} undone: both records are back."
+                    + superseded_notice(open_runs),
+                    title="Undone",
+                )
             self.reload()
 
-        self.write(
-            lambda engine: engine.duplicates_undo_last(),
-            busy="Undoing the last merge…",
-            then=undone,
+        def answered(yes: bool | None) -> None:
+            if yes and not self.writing:
+                self.decide(
+                    lambda engine: engine.duplicates_undo_last(),
+                    busy="Undoing the last merge…",
+                    then=undone,
+                )
+
+        self.keep_on_resume = True
+        self.app.push_screen(
+            ConfirmScreen("Undo the last merge?", undo_consequences(open_runs), "Undo it"),
+            answered,
         )
 
     def action_scan(self) -> None:
@@ -350,8 +453,14 @@ class DuplicatesScreen(RosterScreen):
             self.notify(f"{plural(result.open, 'candidate pair')} found.", title="Scan done")
             self.reload()
 
-        self.write(
+        self.decide(
             lambda engine: engine.duplicates_scan(),
             busy="Scanning the directory for duplicates…",
             then=scanned,
         )
+
+
+def superseded_notice(open_runs: list[int]) -> str:
+    if not open_runs:
+        return ""
+    return f" Open runs superseded: {', '.join(map(str, open_runs))}; plan them again."

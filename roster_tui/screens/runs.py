@@ -49,7 +49,7 @@ class RunsScreen(RunDecisions, RosterScreen):
         "highlighted run would change and, for a held run, why it is held."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open", "Open", priority=True),
+        Binding("enter", "open", "Open"),
         *RUN_DECISION_BINDINGS,
         Binding("n", "plan", "New run"),
         Binding("p", "replan", "Re-plan"),

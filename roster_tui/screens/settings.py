@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -15,11 +16,43 @@ from textual.widgets import Button, DataTable, Input, Static
 from daemon.settings import SettingRow
 from roster_tui.gateway import describe_error
 from roster_tui.screens.base import RosterScreen, run_call
-from roster_tui.screens.dialogs import dialog_buttons
-from roster_tui.widgets.chrome import Field, NavBar, Plain, bottom_bars
+from roster_tui.screens.dialogs import AnswerField, dialog_buttons
+from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
 from roster_tui.widgets.paged_table import FillTable
+from roster_tui.words import OPEN
 
-NOTE = "Changes shape the next plan; open runs keep the settings they were planned with."
+NOTE = (
+    "A change shapes the next plan; open runs (planned or held) are superseded and must be "
+    "planned again."
+)
+SAVING = "Saving… (cannot be cancelled)"
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a change did: the settings as they are now and the open runs it superseded."""
+
+    settings: list[SettingRow]
+    superseded: list[int] = field(default_factory=list)
+
+
+def save_setting(engine: Any, key: str, old: str, value: str) -> Saved:
+    """Set the value and name the open runs the change supersedes: a changed value supersedes
+    every run open before it (the engine refuses to apply them; a re-plan uses the new value)."""
+    before = [r.run_id for r in engine.list_runs(200) if r.status in OPEN]
+    settings = engine.settings_set(key, value)
+    new = next((s.value for s in settings if s.key == key), None)
+    return Saved(settings, sorted(before) if new != old else [])
+
+
+def changed_notice(key: str, value: str, superseded: list[int]) -> str:
+    if superseded:
+        runs = ", ".join(str(r) for r in sorted(superseded))
+        return (
+            f"{key} = {value}. Open runs superseded by the change: {runs}; plan them again "
+            "(p on the Runs screen)."
+        )
+    return f"{key} = {value}. No open run was superseded; the next plan uses it."
 
 
 class SettingsScreen(RosterScreen):
@@ -29,7 +62,7 @@ class SettingsScreen(RosterScreen):
         "the list; enter edits the highlighted one (the engine checks the value and says what "
         "is allowed). " + NOTE + " Every change is recorded in the audit log."
     )
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "edit", "Edit…", priority=True)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "edit", "Edit…")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -85,17 +118,19 @@ class SettingsScreen(RosterScreen):
         if s is None:
             return
 
-        def edited(settings: list[SettingRow] | None) -> None:
-            if settings is not None:
-                self.show_settings(settings)
-                new = next((x.value for x in settings if x.key == s.key), "?")
-                self.notify(f"{s.key} = {new}. {NOTE}", title="Setting changed")
+        def edited(saved: Saved | None) -> None:
+            if saved is not None:
+                self.show_settings(saved.settings)
+                new = next((x.value for x in saved.settings if x.key == s.key), "?")
+                self.notify(changed_notice(s.key, new, saved.superseded), title="Setting changed")
 
         self.app.push_screen(EditSettingScreen(s), edited)
 
 
-class EditSettingScreen(ModalScreen[list[SettingRow] | None]):
-    """Asks the engine to set the value; its refusal (with the allowed values) stays on screen."""
+class EditSettingScreen(ModalScreen[Saved | None]):
+    """Asks the engine to set the value; its refusal (with the allowed values) stays on screen.
+    Once asked, the change cannot be called back: the dialog waits for the answer (esc and
+    enter do nothing meanwhile) and closes with it, so the outcome is always reported."""
 
     AUTO_FOCUS = "#value"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
@@ -103,40 +138,64 @@ class EditSettingScreen(ModalScreen[list[SettingRow] | None]):
     def __init__(self, setting: SettingRow) -> None:
         super().__init__(classes="dialog-screen")
         self.setting = setting
+        self.saving = False
 
     def compose(self) -> ComposeResult:
         s = self.setting
         with Vertical(id="dialog", classes="-small"):
             yield Plain(f"Change {s.key}", id="dialog-title")
             with VerticalScroll(id="dialog-body"):
-                yield Plain(f"{s.meaning}\nAllowed: {s.allowed}.", id="consequences")
-            yield Field(s.value, id="value", select_on_focus=True, compact=True)
+                yield Plain(f"{s.meaning}\nAllowed: {s.allowed}.\n{NOTE}", id="consequences")
+            yield AnswerField(s.value, id="value", select_on_focus=True, compact=True)
             yield Plain("", id="problem")
             yield dialog_buttons("Save (enter)")
 
     @on(Button.Pressed, "#confirm")
+    def save_pressed(self) -> None:
+        self.save(self.query_one(Input).value)
+
     @on(Input.Submitted)
-    def save(self) -> None:
-        value = self.query_one(Input).value.strip()
+    def save_submitted(self, event: Input.Submitted) -> None:
+        self.save(event.value)
+
+    def save(self, typed: str) -> None:
+        if self.saving:
+            self.still_saving()
+            return
+        value = typed.strip()
         if value == self.setting.value:
             self.dismiss(None)
             return
-        self.query_one("#problem", Static).update("Checking…")
-        key = self.setting.key
+        self.saving = True
+        self.query_one(Input).disabled = True
+        for button in self.query(Button):
+            button.disabled = True
+        self.still_saving()
+        key, old = self.setting.key, self.setting.value
         run_call(
             self,
-            lambda engine: engine.settings_set(key, value),
+            lambda engine: save_setting(engine, key, old, value),
             then=self.dismiss,
             failed=self.refused,
             group="write",
             exclusive=False,
         )
 
+    def still_saving(self) -> None:
+        self.query_one("#problem", Static).update(Text(SAVING, style="bold"))
+
     def refused(self, exc: Exception) -> None:
+        self.saving = False
+        self.query_one(Input).disabled = False
+        for button in self.query(Button):
+            button.disabled = False
         title, message = describe_error(exc)
         self.query_one("#problem", Static).update(Text(f"✗ {title}: {message}", style="bold"))
         self.query_one(Input).focus()
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
+        if self.saving:
+            self.still_saving()
+            return
         self.dismiss(None)

@@ -15,7 +15,7 @@ from textual.widgets import Static
 from daemon.models import Conflict
 from roster_tui.widgets.chrome import Plain
 from roster_tui.widgets.paged_table import Column, PagedTable
-from roster_tui.words import OPEN, STATUS, plural
+from roster_tui.words import STATUS, plural
 
 DECISION_WORDS = {
     "take": "take the feed's value",
@@ -66,7 +66,8 @@ class ConflictsPanel(Vertical):
         ]
 
     def row(self, c: Conflict) -> list[Any]:
-        cells: list[Any] = ["✓" if c.conflict_id in self.marked else " ", str(c.conflict_id)]
+        marked = c.conflict_id in self.marked and c.decision is None
+        cells: list[Any] = ["✓" if marked else " ", str(c.conflict_id)]
         if self.run_id is None:
             status = self.statuses.get(c.run_id, "")
             symbol = STATUS.get(status, ("?",))[0].split()[0]
@@ -98,6 +99,7 @@ class ConflictsPanel(Vertical):
 
     @on(PagedTable.Loaded)
     def loaded(self, event: PagedTable.Loaded) -> None:
+        self.keep_shown_marks()
         scope = "" if self.run_id is None else f" in run {self.run_id}"
         which = "open conflicts" if self.open_only else "conflicts (open and decided)"
         keys = "space marks · * all · v decided too" if self.open_only else "v open only"
@@ -113,9 +115,24 @@ class ConflictsPanel(Vertical):
     def show_detail(self) -> None:
         self.query_one(".conflict-detail", Static).update(detail(self.table.highlighted, self))
 
+    def open_shown(self) -> set[int]:
+        """The conflicts shown now that are still open: the only ones a mark can stand for."""
+        return {c.conflict_id for c in self.table.items if c.decision is None}
+
+    def keep_shown_marks(self) -> None:
+        """After a load: a mark on a conflict no longer shown, or decided meanwhile (by someone
+        else, from another terminal), is dropped, so a decision never reaches a hidden one."""
+        self.marked &= self.open_shown()
+
     def action_mark(self) -> None:
         conflict = self.table.highlighted
         if conflict is None:
+            return
+        if conflict.decision is not None:
+            self.app.notify(
+                f"#{conflict.conflict_id} is decided already; only open conflicts are marked.",
+                severity="warning",
+            )
             return
         self.marked.symmetric_difference_update({conflict.conflict_id})
         self.table.replace_item(self.table.cursor_row, conflict)
@@ -145,34 +162,55 @@ class ConflictsPanel(Vertical):
         """The user decided these conflicts; the screen confirms when needed and writes it."""
 
         def __init__(
-            self, panel: ConflictsPanel, conflict_ids: list[int], decision: str, applied_now: bool
+            self, panel: ConflictsPanel, conflict_ids: list[int], decision: str, run_ids: list[int]
         ) -> None:
             super().__init__()
             self.panel = panel
             self.conflict_ids = conflict_ids
             self.decision = decision
-            self.applied_now = applied_now  # some belong to an applied run: 'take' acts at once
+            # their runs: whether one is applied (a 'take' then acts at once) is asked anew
+            self.run_ids = run_ids
 
     def action_decide(self, decision: str) -> None:
-        ids = sorted(self.marked) or (
-            [self.table.highlighted.conflict_id] if self.table.highlighted else []
-        )
+        """Decide the marked conflicts shown, or else the highlighted one: only what is on
+        screen (a mark that no longer is never counts)."""
+        marked = sorted(self.marked & self.open_shown())
+        highlighted = self.table.highlighted
+        ids = marked or ([highlighted.conflict_id] if highlighted is not None else [])
         if not ids:
             self.app.notify("No conflict here to decide.", severity="warning")
             return
-        applied_now = any(
-            c.conflict_id in ids and self.statuses.get(c.run_id, "planned") not in OPEN
-            for c in self.table.items
-        )
-        self.post_message(self.DecisionRequested(self, ids, decision, applied_now))
+        run_ids = sorted({c.run_id for c in self.table.items if c.conflict_id in ids})
+        self.post_message(self.DecisionRequested(self, ids, decision, run_ids))
 
-    def decided(self, count: int, decision: str) -> None:
+    def decided(self, ids: list[int], decision: str) -> None:
         """The screen wrote the decision: clear the marks and show the conflicts again."""
         self.marked.clear()
         self.app.notify(
-            f"{plural(count, 'conflict')}: {DECISION_WORDS[decision]}.", title="Decided"
+            f"{plural(len(ids), 'conflict')} ({id_list(ids)}): {DECISION_WORDS[decision]}.",
+            title="Decided",
         )
         self.table.reload()
+
+
+def id_list(ids: list[int], most: int = 8) -> str:
+    """'#1', '#1, #2', '#3–#9, #12': the conflicts named, three or more in a row as a range
+    (past `most` pieces, how many more conflicts)."""
+    runs: list[list[int]] = []
+    for n in sorted(set(ids)):
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    pieces: list[tuple[str, int]] = []  # (what is shown, how many conflicts it names)
+    for run in runs:
+        if len(run) < 3:
+            pieces += [(f"#{n}", 1) for n in run]
+        else:
+            pieces.append((f"#{run[0]}–#{run[-1]}", len(run)))
+    shown = ", ".join(text for text, _ in pieces[:most])
+    more = sum(count for _, count in pieces[most:])
+    return f"{shown} and {more:,} more" if more else shown
 
 
 def detail(c: Conflict | None, panel: ConflictsPanel) -> Text:

@@ -35,6 +35,18 @@ class FillTable(DataTable[Any]):
         Binding("end", "scroll_bottom", "Last row", show=False),
     ]
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Enter is the screen's when the screen names it (Open, Record, Edit…): the table
+        steps aside, so the screen's binding runs in turn, after any ↓ typed before it, on the
+        row those keys reached, and the footer shows the screen's word for it."""
+        if action == "select_cursor" and self.screen_binds_enter():
+            return False
+        return super().check_action(action, parameters)
+
+    def screen_binds_enter(self) -> bool:
+        bindings = getattr(self.screen, "BINDINGS", [])
+        return any(isinstance(b, Binding) and "enter" in b.key.split(",") for b in bindings)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.growing: dict[int, tuple[int, float]] = {}  # column index -> (least, share)
@@ -93,6 +105,10 @@ class PagedTable(FillTable):
     PAGE_SIZE = 100
     MARGIN = 25  # rows left below the cursor when the next page is asked for
     MAX_PAGE = 500  # the engine's largest page
+    END_STEP = 10_000  # rows `end` loads at most per press (a million-row run stays usable)
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("end", "last_row", "Last row (loads up to 10,000 more)", show=False),
+    ]
 
     class Loaded(Message):
         """A page arrived (or the first load of an empty list)."""
@@ -128,6 +144,7 @@ class PagedTable(FillTable):
         self._generation = 0
         self._loading = False
         self._restore_row: int | None = None
+        self._end_goal: int | None = None  # `end`: load up to this many rows, then go there
 
     def configure(
         self, columns: Sequence[Column], fetch: Fetch, to_row: Callable[[Any], Sequence[Any]]
@@ -145,6 +162,7 @@ class PagedTable(FillTable):
 
     def _start(self, cursor: int) -> None:
         self._generation += 1
+        self._end_goal = None
         self.clear()
         self.widest = {}
         self.items, self.total, self.pages_loaded = [], None, 0
@@ -197,11 +215,43 @@ class PagedTable(FillTable):
             if self.row_count:
                 self.move_cursor(row=row, animate=False, scroll=True)
         self.post_message(self.Loaded(self, page.total))
+        if self._end_goal is not None:
+            self._toward_end(bool(page.items))
+
+    def action_last_row(self) -> None:
+        """The last row: the rows not loaded yet come first, MAX_PAGE at a time, up to
+        END_STEP more per press; a longer list says how far it got (end again goes further)."""
+        if self.total is None or len(self.items) >= self.total or self._end_goal is not None:
+            if self._end_goal is None:
+                self.action_scroll_bottom()
+            return
+        self._end_goal = min(self.total, len(self.items) + self.END_STEP)
+        if not self._loading:
+            self._toward_end(True)
+        # else: the page being loaded continues toward the goal when it arrives
+
+    def _toward_end(self, progressing: bool) -> None:
+        goal = self._end_goal
+        if goal is None:
+            return
+        if progressing and len(self.items) < goal:
+            self._load(len(self.items), min(self.MAX_PAGE, goal - len(self.items)))
+            return
+        self._end_goal = None
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1, animate=False, scroll=True)
+        if self.total is not None and len(self.items) < self.total:
+            self.notify(
+                f"Row {len(self.items):,} of {self.total:,}: end loads up to "
+                f"{self.END_STEP:,} more rows each time it is pressed.",
+                title="Not the last row yet",
+            )
 
     def _failed(self, generation: int, exc: Exception) -> None:
         if generation != self._generation:
             return
         self._loading = False
+        self._end_goal = None
         self.post_message(self.LoadFailed(self, exc))
 
     def _more_if_near_end(self) -> None:

@@ -176,7 +176,7 @@ async def test_merge_a_duplicate_pair_and_undo_it(demo_engine: Engine) -> None:
             f"#{pair.left.user_id} merged into #{pair.right.user_id}" in n for n in notices_of(app)
         )
         assert demo_engine.find_users(pair.left.sis_id).total == 0  # merged away
-        await press(pilot, "u")
+        await press(pilot, "u", "y")  # undo asks first
         assert any("undone" in n for n in notices_of(app))
         assert screen.total == open_before
         assert screen.candidates[0].candidate_id == pair.candidate_id
