@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import grp
 import os
 import tomllib
 from pathlib import Path
@@ -90,7 +91,47 @@ def load_config(path: str | os.PathLike[str]) -> DaemonConfig:
         config.notify.resolve_paths(base)
     for source in config.sources.values():
         _resolve(source, ("client_secret_file", "files_folder"), base)
+    _check_socket_path(file, config)
     return config
+
+
+def _check_socket_path(file: Path, config: DaemonConfig) -> None:
+    """The socket is a file of its own: never the database, nor in a folder the daemon reads
+    drops from or keeps them in (a stale socket is removed at start)."""
+    socket = _absolute(config.socket)
+    if socket == _absolute(config.database):
+        raise ConfigError(
+            f"{file}: 'socket' names the database {config.database}; give the socket a path of "
+            "its own (such as /run/roster-sync/roster-sync.sock)"
+        )
+    for name, folder in (
+        ("inbox", config.inbox),
+        ("archive", config.archive),
+        ("mirror", config.mirror_dir),
+    ):
+        if socket == _absolute(folder) or _absolute(folder) in socket.parents:
+            raise ConfigError(
+                f"{file}: 'socket' {config.socket} is inside the {name} folder {folder}; give the "
+                "socket a path of its own (such as /run/roster-sync/roster-sync.sock)"
+            )
+
+
+def _absolute(path: Path) -> Path:
+    return Path(os.path.abspath(path))
+
+
+def socket_group_id(group: str | None) -> int | None:
+    """The id of the config's `socket_group` (None without one), checked before the daemon
+    binds its socket: a group that does not exist is one line at start, not a daemon that hangs."""
+    if group is None:
+        return None
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise ConfigError(
+            f"socket_group '{group}' is not a group on this system: create it (groupadd "
+            f"{group}) or name an existing group in the daemon's config"
+        ) from None
 
 
 def _resolve(section: object, names: tuple[str, ...], base: Path) -> None:

@@ -33,12 +33,13 @@ import duckdb
 import watchfiles
 
 from daemon.db import Database, DatabaseLocked
+from daemon.errors import RosterSyncError
 from daemon.notify.events import SFTP_SOURCE
 from daemon.notify.notifier import Notifier
 from daemon.progress import CallbackProgress
 from daemon.service import drop_archive as files
 from daemon.service.client import daemon_running
-from daemon.service.config import DaemonConfig
+from daemon.service.config import DaemonConfig, socket_group_id
 from daemon.service.daemon_engine import DAEMON_ACTOR, DaemonEngine
 from daemon.service.drop_history import INBOX, SFTP, DropHistory, decode_signature
 from daemon.service.drop_order import (
@@ -116,6 +117,7 @@ class Daemon:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         cfg = self.config
+        socket_group_id(cfg.socket_group)  # before anything is made, opened or bound
         for folder in (cfg.inbox, cfg.archive, files.queue_dir(cfg.inbox)):
             folder.mkdir(parents=True, exist_ok=True)
         self.db = Database(cfg.database)  # DatabaseLocked if another daemon has it
@@ -738,7 +740,8 @@ def run_daemon(
         try:
             daemon.start()
         except Exception as exc:
-            LOG.error("cannot start: %s", exc if isinstance(exc, DatabaseLocked) else repr(exc))
+            known = isinstance(exc, DatabaseLocked | RosterSyncError)  # one line that says why
+            LOG.error("cannot start: %s", exc if known else repr(exc))
             return 1
         if stop_event is not None:
             threading.Thread(target=_bridge, args=(stop_event, daemon), daemon=True).start()

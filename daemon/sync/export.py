@@ -12,6 +12,10 @@ Hand-made records are not exported (they have no SIS id, and syncing them back w
 
 from __future__ import annotations
 
+import errno
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -316,39 +320,54 @@ def default_version(db: Database) -> str:
 
 
 def export_directory(db: Database, folder: Path, version: str | None = None) -> ExportSummary:
+    """Write the export into `folder`, which must be new or empty: nothing that was there is
+    overwritten, removed or written through (a symbolic link planted in the folder is refused,
+    never followed)."""
     version = version or default_version(db)
     if version not in VERSIONS:
         raise ExportError(f"OneRoster version '{version}' cannot be exported; use 1.1 or 1.2")
+    if folder.is_symlink():
+        raise ExportError(
+            f"{folder} is a symbolic link; export writes only into a new or empty folder: "
+            "name a new one"
+        )
     if folder.exists() and not folder.is_dir():
         raise ExportError(f"{folder} is a file; export writes into a folder: name a new one")
     folder.mkdir(parents=True, exist_ok=True)
     settings = load_settings(db)
     sms, phone = _phone_columns(settings.phone_credential_column)
     summary = ExportSummary(folder=str(folder), oneroster_version=version)
-    for file in _files(version, sms, phone):
-        if version not in file.versions:
-            continue
-        rows = int(db.one(f"SELECT count(*) FROM ({file.select})"))
-        target = folder / f"{file.entity}.csv"
-        if rows == 0 and file.entity not in ALWAYS_WRITTEN:
-            target.unlink(missing_ok=True)  # the spec forbids files without rows: absent
-            continue
-        db.execute(
-            f"COPY ({file.select}) TO {sql_literal(str(target))} (HEADER, DELIMITER ',', QUOTE '\"')"
-        )
-        summary.files[target.name] = rows
-    if version == "1.1":
-        mapped = int(
-            db.one(
-                f"SELECT count(*) FROM users u WHERE {_synced('u')} AND {_has_a_role_only_in_12('u')}"
+    with _NewFiles(folder) as out, tempfile.TemporaryDirectory(prefix="roster-export-") as scratch:
+        for file in _files(version, sms, phone):
+            if version not in file.versions:
+                continue
+            rows = int(db.one(f"SELECT count(*) FROM ({file.select})"))
+            if rows == 0 and file.entity not in ALWAYS_WRITTEN:
+                continue  # the spec forbids files without rows: absent
+            # DuckDB writes into a private folder of this process; the bytes are then copied into
+            # a file created anew in the export folder, which nobody else can redirect.
+            written = Path(scratch) / f"{file.entity}.csv"
+            db.execute(
+                f"COPY ({file.select}) TO {sql_literal(str(written))} "
+                "(HEADER, DELIMITER ',', QUOTE '\"')"
             )
-        )
-        if mapped:
-            summary.notes.append(
-                f"{mapped} users with a OneRoster 1.2 role (principal, siteAdministrator, ...) "
-                "are exported as administrator: 1.1 has no such roles (export --version 1.2 keeps them)"
+            out.copy_in(written)
+            written.unlink()
+            summary.files[written.name] = rows
+        if version == "1.1":
+            mapped = int(
+                db.one(
+                    "SELECT count(*) FROM users u "
+                    f"WHERE {_synced('u')} AND {_has_a_role_only_in_12('u')}"
+                )
             )
-    _write_manifest(folder, version, summary.files)
+            if mapped:
+                summary.notes.append(
+                    f"{mapped} users with a OneRoster 1.2 role (principal, siteAdministrator, ...) "
+                    "are exported as administrator: 1.1 has no such roles (export --version 1.2 "
+                    "keeps them)"
+                )
+        out.write("manifest.csv", _manifest_text(version, summary.files).encode("utf-8"))
     summary.hand_made_not_exported = int(
         db.one(
             "SELECT (SELECT count(*) FROM users WHERE status = 'active' AND origin = 'hand')"
@@ -358,6 +377,58 @@ def export_directory(db: Database, folder: Path, version: str | None = None) -> 
     return summary
 
 
+class _NewFiles:
+    """The export folder, opened once without following a link; each file in it is created
+    exclusively (O_EXCL | O_NOFOLLOW), so an existing file or link is never written through."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        try:
+            self.fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise ExportError(
+                    f"{folder} is a symbolic link; export writes only into a new or empty "
+                    "folder: name a new one"
+                ) from exc
+            raise
+        try:
+            if os.listdir(self.fd):
+                raise ExportError(
+                    f"{folder} is not empty; export writes only into a new or empty folder, so "
+                    "nothing there is overwritten: name a new one"
+                )
+        except BaseException:
+            os.close(self.fd)
+            raise
+
+    def __enter__(self) -> _NewFiles:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        os.close(self.fd)
+
+    def _create(self, name: str) -> int:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            return os.open(name, flags, 0o666, dir_fd=self.fd)
+        except FileExistsError as exc:
+            raise ExportError(
+                f"{self.folder / name} appeared while exporting and was left as it is; export "
+                "again into a new folder"
+            ) from exc
+
+    def write(self, name: str, data: bytes) -> None:
+        fd = self._create(name)
+        with os.fdopen(fd, "wb") as target:
+            target.write(data)
+
+    def copy_in(self, source: Path) -> None:
+        fd = self._create(source.name)
+        with os.fdopen(fd, "wb") as target, open(source, "rb") as original:
+            shutil.copyfileobj(original, target, 1 << 20)
+
+
 def _phone_columns(phone_credential_column: str) -> tuple[str, str]:
     """The directory columns written as sms and phone: the inverse of how the sync read them."""
     if phone_credential_column == "sms":
@@ -365,10 +436,10 @@ def _phone_columns(phone_credential_column: str) -> tuple[str, str]:
     return "home_phone", "mobile_phone"
 
 
-def _write_manifest(folder: Path, version: str, written: dict[str, int]) -> None:
+def _manifest_text(version: str, written: dict[str, int]) -> str:
     present = {name.removesuffix(".csv") for name in written}
     lines = ["propertyName,value", "manifest.version,1.0", f"oneroster.version,{version}"]
     lines += [f"file.{e},{'bulk' if e in present else 'absent'}" for e in SPEC_FILES[version]]
     lines += [f"file.{e},bulk" for e in ("guardians", "student_attributes") if e in present]
     lines += ["source.systemName,Roster Sync export", "source.systemCode,roster-sync"]
-    (folder / "manifest.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return "\n".join(lines) + "\n"
