@@ -151,11 +151,19 @@ class Database:
     def directory_version(self) -> int:
         return int(self.one("SELECT value FROM meta WHERE key = 'directory_version'"))
 
-    def bump_directory_version(self) -> int:
-        """Called inside every transaction that changes the directory."""
+    def bump_directory_version(self, except_run: int | None = None) -> int:
+        """Called inside every transaction that changes the directory (or the settings a plan
+        is made under). The runs still open were planned against the directory as it was, so
+        they are superseded at once, all but `except_run` (the run being applied): nobody
+        approves a plan made against a directory that no longer exists."""
         self.execute(
             "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
             "WHERE key = 'directory_version'"
+        )
+        self.execute(
+            "UPDATE runs SET status = 'superseded' WHERE status IN ('planned', 'held') "
+            "AND run_id <> ?",
+            [except_run if except_run is not None else -1],
         )
         return self.directory_version()
 

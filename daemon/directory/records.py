@@ -13,7 +13,6 @@ from typing import Any
 from daemon.audit import audit
 from daemon.db import Database
 from daemon.directory.errors import EditRefused
-from daemon.directory.open_plans import supersede_open_runs
 from daemon.directory.shapes import School
 from daemon.directory.values import clean_value
 from daemon.settings import load_settings
@@ -35,7 +34,6 @@ def directory_edit(
     with db.transaction():
         yield
         db.bump_directory_version()
-        supersede_open_runs(db)
         audit(db, actor, action, target_kind=target_kind, target_id=target_id, details=details)
 
 

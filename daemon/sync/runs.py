@@ -12,7 +12,6 @@ from typing import Any
 from daemon.audit import audit
 from daemon.db import Database, sql_ident
 from daemon.directory.integrity import violations
-from daemon.directory.open_plans import supersede_open_runs
 from daemon.errors import RosterSyncError
 from daemon.formats.drop import Convert, Drop, DropError, open_drop
 from daemon.formats.spec import NOT_CARRIED_COLUMN
@@ -368,8 +367,12 @@ def recover_interrupted(db: Database) -> list[int]:
 
 def _not_open(run_id: int, status: str, done: str) -> RunError:
     """Only an open run (planned or held) is applied or rejected; a superseded one says so."""
-    kind = RunSuperseded if status == "superseded" else RunError
-    return kind(f"run {run_id} is {status}; only planned or held runs can be {done}")
+    if status == "superseded":
+        return RunSuperseded(
+            f"run {run_id} is superseded: the directory or the sync settings changed after it "
+            f"was planned; plan it again (roster-sync replan {run_id})"
+        )
+    return RunError(f"run {run_id} is {status}; only planned or held runs can be {done}")
 
 
 def apply_run(
@@ -434,7 +437,7 @@ def _refuse_a_broken_directory(db: Database, run_id: int) -> None:
 
 
 def _record_applied(db: Database, run_id: int, actor: str, status: str, reason: str | None) -> None:
-    version = db.bump_directory_version()
+    version = db.bump_directory_version(except_run=run_id)
     db.execute(
         """UPDATE runs SET status = 'applied', decided_at = current_timestamp, decided_by = ?,
                   override_by = ?, override_reason = ?, applied_version = ? WHERE run_id = ?""",
@@ -446,7 +449,6 @@ def _record_applied(db: Database, run_id: int, actor: str, status: str, reason: 
             run_id,
         ],
     )
-    supersede_open_runs(db, except_run=run_id)
     reverted = db.one("SELECT reverted_run FROM runs WHERE run_id = ?", [run_id])
     if reverted is not None:
         drop_withheld_of_reverted(db, int(reverted), run_id)

@@ -16,7 +16,6 @@ from typing import Any
 
 from daemon.audit import audit
 from daemon.db import Database, sql_literal
-from daemon.directory.open_plans import supersede_open_runs
 from daemon.errors import RosterSyncError
 from daemon.models import Page, WithheldArchive
 from daemon.sync import kinds
@@ -94,7 +93,6 @@ def decide_withheld(
         if decision == "approve":
             outcome = _approve(db, run_id, run["decided_at"])
             db.bump_directory_version()
-            supersede_open_runs(db)
         else:
             outcome = {"dropped": int(db.one(_count(run_id)))}
         db.execute(

@@ -37,8 +37,16 @@ def test_a_setting_change_supersedes_the_open_plans(sync, tiny):
     run = sync.plan(tiny)
     assert run.status == "planned"
     sync.engine.settings_set("deletion_threshold", "10")
-    with pytest.raises(RunSuperseded, match="the sync settings changed"):
+    with pytest.raises(RunSuperseded, match="the sync settings changed after it was planned"):
         sync.engine.apply_run(run.run_id)
+
+
+def test_a_setting_change_shows_the_open_plans_superseded_at_once(sync, tiny):
+    sync.apply(tiny)
+    tiny.row("users.csv", "stu-1")["givenName"] = "Renamed"
+    run = sync.plan(tiny)
+    sync.engine.settings_set("deletion_threshold", "50")
+    assert sync.engine.get_run(run.run_id).status == "superseded"
 
 
 def test_setting_a_value_it_already_has_keeps_the_open_plans(sync, tiny):
