@@ -6,6 +6,7 @@ process (embedded mode) and over the daemon's socket.
 
 from __future__ import annotations
 
+import stat
 import time
 import zipfile
 from datetime import date
@@ -63,9 +64,15 @@ def check_source(source: str) -> None:
     """A drop is a folder or a ZIP; anything else is refused (RunError) before a run is made."""
     path = Path(source)
     what = "name a drop: a folder or a .zip of OneRoster or Clever CSV files"
-    if not path.exists():
-        raise RunError(f"{source}: no such file or folder; {what}")
-    if path.is_dir() or path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        raise RunError(f"{source}: no such file or folder; {what}") from None
+    if stat.S_ISDIR(mode):
+        return
+    # Only a regular file is opened: a FIFO or a device would block the reader (and, through
+    # the daemon, every write waiting behind it).
+    if stat.S_ISREG(mode) and (path.suffix.lower() == ".zip" or zipfile.is_zipfile(path)):
         return
     raise RunError(f"{source} is neither a folder nor a .zip; {what}")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 from pathlib import Path
 
@@ -128,6 +129,14 @@ def test_a_path_that_is_no_drop_is_a_usage_error_not_a_failed_run(both, source, 
     )
     runs = json.loads(both("runs", "--json").out)
     assert [(r["run_id"], r["status"]) for r in runs] == [(1, "applied")]
+
+
+def test_a_fifo_named_as_a_drop_is_refused_without_opening_it(both, tmp_path):
+    fifo = tmp_path / "drop.zip"
+    os.mkfifo(fifo)  # opening it would wait for a writer, holding the daemon's write lock
+    refused = both("run", str(fifo))
+    assert refused.code == 1
+    assert one_line(refused.err).startswith(f"{fifo} is neither a folder nor a .zip")
 
 
 def test_a_relative_drop_path_is_the_one_the_person_meant(both, monkeypatch):
