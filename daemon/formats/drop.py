@@ -81,12 +81,6 @@ class DropFile:
     control_count: int | None = None  # control characters, NUL among them (formats/controls.py)
     ends_with_newline: bool = True
 
-    @property
-    def nul_count(self) -> int | None:
-        """What ingest reads to check a file's values for control characters only when it holds
-        one (it once counted NUL bytes alone): the count of control characters, NUL among them."""
-        return self.control_count
-
 
 @dataclass
 class Drop:

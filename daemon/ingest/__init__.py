@@ -102,7 +102,7 @@ def ingest_drop(
                 result.staged[file.entity],
                 drop.format.specs[file.entity],
                 file.mode,
-                has_nul=file.nul_count is None or file.nul_count > 0,
+                has_controls=file.control_count is None or file.control_count > 0,
                 ext_terms=ext_terms,
             )
     progress.finish()

@@ -22,7 +22,7 @@ class FileContext:
     spec: FileSpec
     mode: str  # bulk | delta
     # Whether the file's bytes hold a control character, NUL among them (unknown: check).
-    has_nul: bool = True
+    has_controls: bool = True
     ext_terms: bool = False  # OneRoster 1.2: extensible vocabularies accept `ext:` terms
 
     @property
@@ -152,8 +152,9 @@ class Validator:
         present = set(ctx.staged.header.names)
         # Control characters: only files that hold one are searched (the hashing pass counted
         # them). Every column is, those no rule reads too: the review UI shows them all.
-        for name in ctx.staged.header.names if ctx.has_nul else []:
-            self._control_characters(ctx, name)
+        ids = {c.name for c in ctx.spec.columns if c.type in (ValueType.ID, ValueType.ID_LIST)}
+        for name in ctx.staged.header.names if ctx.has_controls else []:
+            self._control_characters(ctx, name, in_id=name in ids)
         for column in ctx.spec.columns:
             if column.name not in present:
                 continue
@@ -181,20 +182,24 @@ class Validator:
             if column.type in (ValueType.ID, ValueType.ID_LIST):
                 self._invisible_characters(ctx, column.name)
 
-    def _control_characters(self, ctx: FileContext, name: str) -> None:
+    def _control_characters(self, ctx: FileContext, name: str, in_id: bool) -> None:
         """A value holding a control character (daemon/formats/controls.py: a C0 control other
         than TAB, LF and CR, DEL, or a C1 control) is an ERROR naming the first one: shown on a
-        terminal, an escape sequence recolours, moves the cursor, retitles the window."""
+        terminal, an escape sequence recolours, moves the cursor, retitles the window. In an id,
+        `_invisible_characters` reports every one of them but NUL: one issue is enough."""
         col = sql_ident(name)
         pattern = sql_literal(CONTROL_CHARACTER_PATTERN)
         code = f"unicode(regexp_extract({col}, {pattern}))"
+        found = f"regexp_matches({col}, {pattern})"
+        if in_id:
+            found += f" AND NOT regexp_matches({col}, {sql_literal(INVISIBLE_IN_ID_PATTERN)})"
         names = "[" + ", ".join(sql_literal(n) for n in CONTROL_NAMES) + "]"
         self._emit(
             ctx,
             ERROR,
             name,
             "control_character",
-            f"regexp_matches({col}, {pattern})",
+            found,
             f"{sql_literal(f'{name} contains a control character (')} || {names}[{code} + 1] || "
             f"printf(', U+%04X)', {code})",
         )

@@ -82,6 +82,16 @@ def test_a_column_no_rule_reads_is_checked_too(db, tiny, tmp_path):
     assert "(ESC, U+001B)" in issue["message"]
 
 
+@pytest.mark.parametrize("character", ["\x00", "\x1b"])
+def test_an_id_holding_a_control_gets_one_error(character, db, tiny, tmp_path):
+    """An id's invisible-character rule names every control but NUL; NUL is named here."""
+    tiny.row("enrollments.csv", "enr-4a")["userSourcedId"] = f"stu-4{character}"
+    outcome = ingest_folder(db, tiny.write(tmp_path / "drops"), tmp_path / "work")
+    rules = {"control_character", "invisible_character"}
+    found = [i for i in outcome.issues if i["rule"] in rules]
+    assert len(found) == 1 and found[0]["column_name"] == "userSourcedId"
+
+
 def test_tab_and_line_breaks_in_quoted_values_pass(db, tiny, tmp_path):
     tiny.row("users.csv", "stu-4")["givenName"] = "Dev\tRaj"
     tiny.row("users.csv", "stu-5")["middleName"] = "line one\nline two"
