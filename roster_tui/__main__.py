@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from daemon.formats.controls import printable
 from daemon.paths import resolve_database_path
 from daemon.service.client import DEFAULT_SOCKET
 
@@ -108,12 +109,13 @@ def run_connected(args: argparse.Namespace, ansi: bool) -> int:
             RosterApp(client, ansi=ansi).run()
     except NoDatabase as exc:  # a mistyped --db makes nothing
         print(
-            f"roster-tui: {exc}; check the path, or start one with: roster-sync run DROP",
+            f"roster-tui: {printable(str(exc))}; check the path, or start one with: "
+            "roster-sync run DROP",
             file=sys.stderr,
         )
         return 2
     except DatabaseUnusable as exc:
-        print(f"roster-tui: {exc}", file=sys.stderr)
+        print(f"roster-tui: {printable(str(exc))}", file=sys.stderr)
         return 2
     return 0
 

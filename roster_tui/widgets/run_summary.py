@@ -206,9 +206,15 @@ def _rows(run: Run) -> Text:
     )
     text.append("Conflicts ", style="bold")
     if run.conflicts:
+        taken = (
+            f"; {plural(run.taken_conflicts, 'feed value')} taken, applying overwrites the "
+            "directory's there"
+            if run.taken_conflicts
+            else ""
+        )
         text.append(
             f"{plural(run.conflicts, 'conflict')}, {run.blocking_conflicts} blocking "
-            "(see Conflicts); undecided ones keep the directory's value\n"
+            f"(see Conflicts); undecided ones keep the directory's value{taken}\n"
         )
     else:
         text.append("none\n")

@@ -193,3 +193,14 @@ async def test_the_approve_dialog_says_nothing_of_taken_values_when_none_was_tak
         assert isinstance(app.screen, ConfirmRunScreen)
         body = text_of_renderable(app.screen.body())
     assert "taken" not in body
+
+
+async def test_the_run_summary_says_taken_feed_values_overwrite_the_directory(
+    demo_engine: Engine,
+) -> None:
+    another_terminal(demo_engine).resolve_conflicts([1], "take")
+    app = make_app(demo_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "down", "enter")  # run 2
+        summary = " ".join(text_of(app.screen.query_one("#summary-text")).split())
+    assert "1 feed value taken, applying overwrites the directory's there" in summary
