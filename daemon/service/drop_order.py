@@ -12,6 +12,13 @@ an older export after a newer one undoes the newer one's changes. So a drop is o
 
 Ties are broken by the time first seen, then by name. Pure functions: the daemon reads the names
 and manifests, and keeps the history (`drop_history`).
+
+Times are compared as instants (UTC), not as local wall times: on the night the clocks fall back,
+a drop first seen at 01:20 EST came 30 minutes after one first seen at 01:50 EDT, and must not
+look older. A time in a drop's name carries no offset: it is the SIS's wall time, read in the
+server's local zone (the earlier of the two instants in the repeated hour, so names of one night
+keep their wall-clock order). A manifest time with an offset is that instant. The key still keeps
+the local wall time (`export_at`, `first_seen`) for the history and for what is shown.
 """
 
 from __future__ import annotations
@@ -19,8 +26,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
-from datetime import date, datetime, time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
 
 BY_NAME = "name"
 BY_MANIFEST = "manifest"
@@ -34,14 +42,65 @@ _COMPACT = re.compile(r"(?<!\d)((?:19|20)\d\d)(\d\d)(\d\d)(?:T(\d\d)(\d\d)(\d\d)
 _MANIFEST_DATE_KEYS = ("date", "datetime", "timestamp")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, eq=False)
 class OrderKey:
-    """Sorts drops of one source from the oldest export to the newest."""
+    """Sorts drops of one source from the oldest export to the newest, by instant (UTC).
+
+    `export_at` and `first_seen` are the server's local wall times, as recorded and shown; `at`
+    and `seen_at` are the instants they stand for, which order keys. Left out (a key rebuilt from
+    the history, which keeps wall times only), they are the wall times read in the local zone;
+    in the repeated hour of the autumn night that is the earlier instant, so a key from the
+    history never looks newer than it was."""
 
     export_at: datetime  # naive, the server's local time
     first_seen: datetime  # naive, the server's local time
     name: str
     ordered_by: str = ""  # how export_at was found (not part of the order)
+    at: datetime | None = field(default=None, repr=False)  # aware UTC: the export instant
+    seen_at: datetime | None = field(default=None, repr=False)  # aware UTC: first seen
+
+    def __post_init__(self) -> None:
+        at = self.at if self.at is not None else self.export_at
+        seen_at = self.seen_at if self.seen_at is not None else self.first_seen
+        object.__setattr__(self, "at", utc_instant(at))
+        object.__setattr__(self, "seen_at", utc_instant(seen_at))
+
+    @property
+    def export_instant(self) -> datetime:
+        return self.sort_key[0]
+
+    @property
+    def sort_key(self) -> tuple[datetime, datetime, str]:
+        assert self.at is not None and self.seen_at is not None  # set by __post_init__
+        return (self.at, self.seen_at, self.name)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OrderKey):
+            return NotImplemented
+        return self.sort_key == other.sort_key
+
+    def __hash__(self) -> int:
+        return hash(self.sort_key)
+
+    def __lt__(self, other: Any) -> bool:
+        if not isinstance(other, OrderKey):
+            return NotImplemented
+        return self.sort_key < other.sort_key
+
+    def __le__(self, other: Any) -> bool:
+        if not isinstance(other, OrderKey):
+            return NotImplemented
+        return self.sort_key <= other.sort_key
+
+    def __gt__(self, other: Any) -> bool:
+        if not isinstance(other, OrderKey):
+            return NotImplemented
+        return self.sort_key > other.sort_key
+
+    def __ge__(self, other: Any) -> bool:
+        if not isinstance(other, OrderKey):
+            return NotImplemented
+        return self.sort_key >= other.sort_key
 
     def describe(self) -> str:
         """`exported 2026-11-29 00:00 (date in its name)`: what ordered it, for logs."""
@@ -55,8 +114,22 @@ def describe_order(export_at: datetime, ordered_by: str) -> str:
 
 
 def naive_local(moment: datetime) -> datetime:
-    """An aware time as the server's local wall time; a naive one as it is."""
-    return moment.astimezone().replace(tzinfo=None) if moment.tzinfo is not None else moment
+    """An aware time as the server's local wall time; a naive one as it is. (For the history and
+    for display: a wall time is ambiguous in the hour the clocks fall back, so keys compare
+    `utc_instant`s. `fold` says which of the two it was, as long as the value is in memory.)"""
+    if moment.tzinfo is None:
+        return moment
+    wall = moment.astimezone().replace(tzinfo=None)
+    later = wall.replace(fold=1)
+    if later.astimezone(UTC) == moment.astimezone(UTC) != wall.astimezone(UTC):
+        return later  # the second 01:20 of the autumn night
+    return wall
+
+
+def utc_instant(moment: datetime) -> datetime:
+    """The instant a time stands for, aware in UTC; a naive one is the server's local wall time
+    (its `fold` picks which of a repeated hour; 0, the earlier, when nothing says)."""
+    return moment.astimezone(UTC)
 
 
 def _valid(parts: tuple[str | None, ...]) -> datetime | None:
@@ -79,7 +152,14 @@ def date_in_name(name: str) -> datetime | None:
 
 
 def date_in_manifest(text: str | None) -> datetime | None:
-    """The first `...date|datetime|timestamp` property of a manifest that holds an ISO time."""
+    """The first `...date|datetime|timestamp` property of a manifest that holds an ISO time, as
+    the server's local wall time."""
+    moment = _moment_in_manifest(text)
+    return naive_local(moment) if moment is not None else None
+
+
+def _moment_in_manifest(text: str | None) -> datetime | None:
+    """As `date_in_manifest`, but as written: aware when the manifest gives an offset."""
     if not text:
         return None
     try:
@@ -94,20 +174,21 @@ def date_in_manifest(text: str | None) -> datetime | None:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             continue
-        return naive_local(moment)
+        return moment
     return None
 
 
 def order_key(name: str, first_seen: datetime, manifest_text: str | None = None) -> OrderKey:
     """Where this drop sorts among its source's drops (see the module's convention)."""
-    seen = naive_local(first_seen)
+    seen, seen_at = naive_local(first_seen), utc_instant(first_seen)
     named = date_in_name(name)
-    if named is not None:
-        return OrderKey(named, seen, name, BY_NAME)
-    declared = date_in_manifest(manifest_text)
+    if named is not None:  # the SIS's wall time: read in the local zone
+        return OrderKey(named, seen, name, BY_NAME, seen_at=seen_at)
+    declared = _moment_in_manifest(manifest_text)
     if declared is not None:
-        return OrderKey(declared, seen, name, BY_MANIFEST)
-    return OrderKey(seen, seen, name, BY_FIRST_SEEN)
+        return OrderKey(naive_local(declared), seen, name, BY_MANIFEST, utc_instant(declared),
+                        seen_at)  # fmt: skip
+    return OrderKey(seen, seen, name, BY_FIRST_SEEN, seen_at, seen_at)
 
 
 @dataclass(frozen=True)
@@ -124,8 +205,9 @@ def late_reason(key: OrderKey, newest: Taken | None) -> str | None:
 
     A drop older than the newest one taken would undo that one's changes, so it is superseded
     (never planned); the admin can still run it by hand. An equal export time is not older (a
-    re-sent export of the same night; its content hash tells a true duplicate)."""
-    if newest is None or key.export_at >= newest.key.export_at:
+    re-sent export of the same night; its content hash tells a true duplicate). Export times
+    compare as instants: a drop first seen after the clocks fell back is not older."""
+    if newest is None or key.export_instant >= newest.key.export_instant:
         return None
     run = f" (run {newest.run_id})" if newest.run_id is not None else ""
     return f"older than {newest.name}{run}, which was already taken ({newest.key.describe()})"

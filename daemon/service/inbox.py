@@ -9,7 +9,10 @@ complete only when
   the same across polls for `remote_quiet_seconds` before it is mirrored at all (`SteadyFiles`);
 - its ready marker is there and was written last, when one is configured (folders and loose files;
   a ZIP carries its own: its central directory is written last);
-- a ZIP opens and passes its CRC check, and a manifest's bulk/delta files are all there.
+- a ZIP opens and passes its CRC check, and a manifest's bulk/delta files are all there;
+- it holds regular files only: a symlink, FIFO, socket or device in it holds the drop, and its
+  status names the file (reading a FIFO or a device would block the daemon; a link can lead
+  outside the drop). Nothing here opens a file that lstat does not call regular.
 The decisions are pure functions of what was seen and a clock, so tests need neither sleeps nor
 real uploads.
 """
@@ -18,8 +21,10 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 import shutil
+import stat
 import tempfile
 import time
 import zipfile
@@ -31,6 +36,7 @@ from pathlib import Path
 from daemon.formats.drop import DropError, open_drop
 from daemon.sources import clever_csv
 
+LOG = logging.getLogger("roster_sync.daemon")
 ROOT_DROP = "(inbox root)"
 SFTP_ROOT_DROP = "(loose files)"
 MANIFEST = "manifest.csv"
@@ -70,6 +76,7 @@ class Candidate:
     marker: str | None = None  # the ready marker it must hold (folders and loose files)
     held: str | None = None  # why not ready, from outside its local files (the server's side)
     arriving: bool = False  # held because files are still changing on the server
+    irregular: tuple[tuple[str, str], ...] = ()  # (rel, what it is): not regular files, never read
 
     @property
     def key(self) -> DropKey:
@@ -85,62 +92,157 @@ class Candidate:
         return max((f.mtime_ns for f in self.files), default=0)
 
 
-def _sig(path: str, rel: str) -> FileSig | None:
-    try:
-        st = os.stat(path, follow_symlinks=False)
-    except FileNotFoundError:
+def not_regular(mode: int) -> str | None:
+    """What a file that is not a regular file is (from its lstat mode); None for a regular one."""
+    if stat.S_ISREG(mode):
         return None
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "a special file"
+
+
+def _look(path: str, rel: str) -> FileSig | tuple[str, str] | None:
+    """A regular file's signature; (rel, what it is) for anything else; None when it is gone."""
+    try:
+        st = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    what = not_regular(st.st_mode)
+    if what is not None:
+        return (rel, what)
     return FileSig(rel, st.st_size, st.st_mtime_ns)
 
 
-def folder_files(folder: Path) -> tuple[FileSig, ...]:
-    """Every regular, non-hidden file below `folder` (symlinks are not followed)."""
-    found = []
+def folder_entries(folder: Path) -> tuple[tuple[FileSig, ...], tuple[tuple[str, str], ...]]:
+    """The regular, non-hidden files below `folder`, and what else is there that is not a
+    regular file or a folder (symlinks, FIFOs, sockets, devices: never followed nor opened)."""
+    found: list[FileSig] = []
+    irregular: list[tuple[str, str]] = []
     for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not is_ignored_name(d))
         rel_root = Path(root).relative_to(folder).as_posix()
-        for name in sorted(files):
-            full = os.path.join(root, name)
-            if is_ignored_name(name) or os.path.islink(full):
+        names = [d for d in dirs if os.path.islink(os.path.join(root, d))] + files
+        dirs[:] = sorted(
+            d for d in dirs if not is_ignored_name(d) and not os.path.islink(os.path.join(root, d))
+        )
+        for name in sorted(names):
+            if is_ignored_name(name):
                 continue
-            sig = _sig(full, name if rel_root == "." else f"{rel_root}/{name}")
-            if sig is not None:
-                found.append(sig)
-    return tuple(found)
+            look = _look(
+                os.path.join(root, name), name if rel_root == "." else f"{rel_root}/{name}"
+            )
+            if isinstance(look, FileSig):
+                found.append(look)
+            elif look is not None:
+                irregular.append(look)
+    return tuple(found), tuple(irregular)
+
+
+def folder_files(folder: Path) -> tuple[FileSig, ...]:
+    """Every regular, non-hidden file below `folder` (links and special files are left out)."""
+    return folder_entries(folder)[0]
 
 
 def scan_inbox(inbox: Path, marker: str | None = None) -> list[Candidate]:
     """The drops in the inbox right now: sub-folders, *.zip files, and loose CSVs as one drop."""
     found: list[Candidate] = []
     loose: list[FileSig] = []
+    loose_irregular: list[tuple[str, str]] = []
     try:
         entries = sorted(os.scandir(inbox), key=lambda e: e.name)
     except FileNotFoundError:
         return []
     for entry in entries:
-        if is_ignored_name(entry.name) or entry.is_symlink():
+        if is_ignored_name(entry.name):
             continue
-        if entry.is_dir():
-            files = folder_files(Path(entry.path))
-            found.append(Candidate(entry.name, Path(entry.path), "folder", files, marker=marker))
-        elif entry.is_file():
-            sig = _sig(entry.path, entry.name)
-            if sig is None:
-                continue
-            lower = entry.name.lower()
-            if lower.endswith(".zip"):
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        mode, lower = st.st_mode, entry.name.lower()
+        if stat.S_ISDIR(mode):
+            files, irregular = folder_entries(Path(entry.path))
+            found.append(
+                Candidate(entry.name, Path(entry.path), "folder", files, marker=marker,
+                          irregular=irregular)
+            )  # fmt: skip
+            continue
+        what = not_regular(mode)
+        if lower.endswith(".zip"):
+            if what is None:
+                sig = FileSig(entry.name, st.st_size, st.st_mtime_ns)
                 found.append(Candidate(entry.name, Path(entry.path), "zip", (sig,)))
-            elif lower.endswith(".csv") or entry.name == marker:
-                loose.append(sig)
-    if loose:
-        found.append(Candidate(ROOT_DROP, inbox, "root", tuple(loose), marker=marker))
+            else:  # shown as a drop that waits, so the administrator sees why
+                found.append(
+                    Candidate(entry.name, Path(entry.path), "zip", (),
+                              irregular=((entry.name, what),))
+                )  # fmt: skip
+        elif lower.endswith(".csv") or entry.name == marker:
+            look = _look(entry.path, entry.name)
+            if isinstance(look, FileSig):
+                loose.append(look)
+            elif look is not None:
+                loose_irregular.append(look)
+        # anything else at the top (a link to a folder, a stray pipe) is not a drop: ignored
+    if loose or loose_irregular:
+        found.append(
+            Candidate(ROOT_DROP, inbox, "root", tuple(loose), marker=marker,
+                      irregular=tuple(loose_irregular))
+        )  # fmt: skip
     return found
+
+
+def irregular_problem(candidate: Candidate) -> str | None:
+    """Why a drop holding something other than regular files is not taken: which file, and what
+    it is. Such a drop waits until the file is removed or replaced by a regular file."""
+    if not candidate.irregular:
+        return None
+    rel, what = candidate.irregular[0]
+    more = f" (and {len(candidate.irregular) - 1} more)" if len(candidate.irregular) > 1 else ""
+    return (
+        f"{rel} is {what}, not a regular file{more}; a drop holds regular files only, so it is "
+        f"not taken: remove it or replace it with a regular file"
+    )
+
+
+def open_regular(path: Path) -> io.BufferedReader:
+    """Open a file for reading only if it is a regular file: lstat first (a FIFO or a device is
+    never opened), then open without following a link or waiting for a writer, and check that
+    what was opened is that same regular file."""
+    before = os.lstat(path)
+    what = not_regular(before.st_mode)
+    if what is not None:
+        raise OSError(f"{path.name} is not a regular file ({what})")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode) or (opened.st_dev, opened.st_ino) != (
+            before.st_dev,
+            before.st_ino,
+        ):
+            raise OSError(f"{path.name} changed while it was opened; not read")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _read_regular(path: Path) -> bytes:
+    with open_regular(path) as f:
+        return f.read()
 
 
 def zip_problem(path: Path) -> str | None:
     """Why this ZIP cannot be read yet (truncated, corrupt entry), or None when it is whole."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_regular(path) as f, zipfile.ZipFile(f) as archive:
             bad = archive.testzip()
     except Exception as exc:  # BadZipFile, EOFError, zlib.error, unsupported compression...
         return f"not a readable ZIP yet ({type(exc).__name__}: {exc})"
@@ -178,7 +280,7 @@ def manifest_problem(files: Iterable[FileSig], read: Callable[[str], bytes]) -> 
     try:
         text = read(rel).decode("utf-8-sig", errors="replace")
     except OSError as exc:
-        return f"cannot read {rel} ({exc.strerror})"
+        return f"cannot read {rel} ({exc.strerror or exc})"
     present = by_dir.get(rel.rpartition("/")[0], set())
     missing = [n for n in expected_by_manifest(text) if n not in present]
     if missing:
@@ -205,6 +307,9 @@ def marker_problem(files: Iterable[FileSig], marker: str | None) -> str | None:
 
 def content_problem(candidate: Candidate) -> str | None:
     """Checks that read the files; run only once the files have been quiet."""
+    irregular = irregular_problem(candidate)
+    if irregular:
+        return irregular
     if candidate.kind == "zip":
         return zip_problem(candidate.path)
     if not candidate.files:
@@ -215,14 +320,16 @@ def content_problem(candidate: Candidate) -> str | None:
     if marker:
         return marker
     base = candidate.path
-    return manifest_problem(candidate.files, lambda rel: (base / rel).read_bytes())
+    return manifest_problem(candidate.files, lambda rel: _read_regular(base / rel))
 
 
 def manifest_text(candidate: Candidate) -> str | None:
     """The drop's own manifest (the shallowest manifest.csv), for its export date; None if none."""
+    if candidate.irregular:
+        return None
     try:
         if candidate.kind == "zip":
-            with zipfile.ZipFile(candidate.path) as archive:
+            with open_regular(candidate.path) as f, zipfile.ZipFile(f) as archive:
                 names = [n for n in archive.namelist() if n.rpartition("/")[2].lower() == MANIFEST]
                 if not names:
                     return None
@@ -237,7 +344,7 @@ def manifest_text(candidate: Candidate) -> str | None:
             manifest = min(rels, key=lambda f: f.rel.count("/"))
             if manifest.size > MAX_MANIFEST_BYTES:
                 return None
-            data = (candidate.path / manifest.rel).read_bytes()
+            data = _read_regular(candidate.path / manifest.rel)
     except (OSError, zipfile.BadZipFile, KeyError, EOFError, ValueError):
         return None
     return data.decode("utf-8-sig", errors="replace")
@@ -265,7 +372,12 @@ def evaluate(
     """Pure: a drop first seen exactly like this at `since`, and still so at `seen_at` (the last
     look), is complete once those two are `quiet` apart, as long as its content checks pass.
     Time passing without a look proves nothing, so `wait` says when to look again. A drop held
-    from outside (its server side) is not ready whatever its local files say."""
+    from outside (its server side) is not ready whatever its local files say, and one holding
+    something other than regular files is not ready until that is gone (it does not end by
+    itself, so it is not in progress: newer drops do not wait for it)."""
+    irregular = irregular_problem(candidate)
+    if irregular:
+        return Readiness(candidate, False, irregular)
     if candidate.held and candidate.arriving:
         return Readiness(candidate, False, candidate.held, None, in_progress=True)
     if seen_at - since < quiet:
@@ -320,6 +432,8 @@ class InboxTracker:
         seen: dict[DropKey, _Seen] = {}
         for c in candidates:
             old = self._seen.get(c.key)
+            if c.irregular and (old is None or old.candidate.irregular != c.irregular):
+                LOG.warning("%s: %s", c.label, irregular_problem(c))
             if old is not None and old.candidate.files == c.files and old.candidate.path == c.path:
                 old.seen_at = now
                 old.candidate = c  # the same files; what the server says may have changed
@@ -466,15 +580,17 @@ def mirror_candidates(
             name, path, kind = unit, mirror_dir / unit, "folder"
         else:
             name, path, kind = unit, mirror_dir / unit, "zip"
-        files = []
+        files, irregular = [], []
         for rel in sorted(rels):
             if rel in view.waiting:
                 continue
             local = rel if kind != "folder" else rel.partition("/")[2]
-            sig = _sig(os.fspath(path / local) if kind == "folder" else os.fspath(mirror_dir / rel),
-                       local)  # fmt: skip
-            if sig is not None:
-                files.append(sig)
+            look = _look(os.fspath(path / local) if kind == "folder" else os.fspath(mirror_dir / rel),
+                         local)  # fmt: skip
+            if isinstance(look, FileSig):
+                files.append(look)
+            elif look is not None:
+                irregular.append(look)
         waiting = sorted(r for r in rels if r in view.waiting)
         failed = sorted(
             r for r in view.failed if (remote_unit(r.rstrip("/"), marker) or r.rstrip("/")) == unit
@@ -488,7 +604,7 @@ def mirror_candidates(
             held = f"could not be mirrored: {failed[0]}: {view.failed[failed[0]]}"
         found.append(
             Candidate(name, path, kind, tuple(files), "sftp", marker if kind != "zip" else None,
-                      held, arriving)
+                      held, arriving, tuple(irregular))
         )  # fmt: skip
     return found
 
