@@ -204,7 +204,7 @@ SETTING_INFO: dict[str, SettingInfo] = {
         ),
         SettingInfo(
             "auto_apply",
-            "Apply planned runs without review when nothing is held and no blocking conflict exists.",
+            "Apply planned runs without review when nothing is held and no blocking conflict exists; the daemon's run of a drop without a ready marker (a folder or loose CSVs; a ZIP has its own) only if it archives nothing.",
             "true, false",
         ),
         SettingInfo(

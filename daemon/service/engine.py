@@ -56,6 +56,21 @@ from daemon.sync.runs import BlackoutDay, RunError
 from daemon.sync.scope import parse_scope
 
 
+def archives_planned(run: Run) -> int:
+    """Records the run archives when applied (its withheld archives are not in its changes: they
+    wait for a person's decision anyway)."""
+    return sum(ops.get("archive", 0) for ops in run.changes.values())
+
+
+def unmarked_review_reason(archives: int) -> str:
+    """Why auto_apply left a run of a drop without a ready marker for review (one line)."""
+    return (
+        f"waiting for review: it archives {archives:,} record{'' if archives == 1 else 's'}, and "
+        "the drop had no ready marker to show it was complete; set ready_marker to let such runs "
+        "apply by themselves"
+    )
+
+
 def recent_drops(db: Database) -> tuple[list[DropInfo], int]:
     return DropHistory(db, actor="").recent()
 
@@ -88,6 +103,11 @@ class Engine:
         self.notify_config: NotifyConfig | None = None
         self.sources: dict[str, SourceConfig] = {}  # the daemon config's [sources.NAME]
         self.archive: Path | None = None  # where pulls are kept (the daemon config's archive)
+        # Set by the daemon for a drop it plans unattended that had no ready marker: a file cut
+        # at a line ending looks complete, so such a run is auto-applied only if it archives
+        # nothing (a truncated export must never archive records without a person's decision).
+        self.unmarked_drop = False
+        self.review_reason: str | None = None  # why _after_plan left a run for review
 
     # ------------------------------------------------------------------ status
     def daemon_info(self) -> DaemonInfo:
@@ -214,8 +234,14 @@ class Engine:
         return self._after_plan(queries.get_run(self.db, run_id))
 
     def _after_plan(self, run: Run) -> Run:
-        """A planned run is applied at once when the district chose auto_apply."""
+        """A planned run is applied at once when the district chose auto_apply (an unmarked
+        drop's run only if it archives nothing: `review_reason` then says why it waits)."""
+        self.review_reason = None
         if run.status == "planned" and self._auto_apply_allowed(run):
+            archives = archives_planned(run)
+            if self.unmarked_drop and archives:
+                self.review_reason = unmarked_review_reason(archives)
+                return run
             runs.apply_run(self.db, run.run_id, actor="auto_apply")
             self._after_apply(run.run_id)
             run = queries.get_run(self.db, run.run_id)

@@ -441,7 +441,7 @@ class Daemon:
                 self.history.update(row.drop_id, "planning", None, self.clock(), audited=False)
             digest = content_hash(path, self.scratch)
             with self.write_lock:
-                earlier = self._earlier_run(digest)
+                earlier = self._earlier_run(digest, path)
                 now = self.clock()
                 if earlier is not None:
                     run_id, source = earlier
@@ -465,15 +465,26 @@ class Daemon:
             self.state.set_busy(None)
         self._archive(path, name, label)
 
-    def _earlier_run(self, digest: str | None) -> tuple[int, str] | None:
+    def _earlier_run(self, digest: str | None, path: Path) -> tuple[int, str] | None:
+        """The run this drop needs no plan beyond: its own, planned before a restart (a run of
+        this very queued path with this content), or the newest run that did not fail when it
+        has this content (the same export twice in a row). A match with an older run is planned:
+        after A, B, A the directory must go back to A (and planning unchanged input changes
+        nothing)."""
         assert self.db is not None
         if digest is None:
             return None
         rows = self.db.rows(
-            "SELECT run_id, source FROM runs WHERE content_hash = ? AND status <> 'failed' "
-            "ORDER BY run_id LIMIT 1",
-            [digest],
+            "SELECT run_id, source FROM runs WHERE content_hash = ? AND source = ? "
+            "AND status <> 'failed' ORDER BY run_id DESC LIMIT 1",
+            [digest, str(path)],
         )
+        if not rows:
+            rows = self.db.rows(
+                "SELECT run_id, source, content_hash FROM runs WHERE status <> 'failed' "
+                "ORDER BY run_id DESC LIMIT 1"
+            )
+            rows = [r for r in rows if r[2] == digest]
         return (int(rows[0][0]), rows[0][1]) if rows else None
 
     def _plan(self, path: Path, name: str, drop_id: int, source: str) -> str:
@@ -487,6 +498,7 @@ class Daemon:
         self.state.set_busy(f"planning {name}")
         LOG.info("planning %s", name)
         engine = DaemonEngine(self.db, DAEMON_ACTOR, self.state, CallbackProgress(progress))
+        engine.unmarked_drop = not self._has_ready_marker(path, source)
         try:
             run = engine.plan_source(str(path), "sftp" if source == SFTP else None)
         except duckdb.FatalException:
@@ -500,6 +512,8 @@ class Daemon:
         detail = f": {run.error}" if run.error else ""
         if run.hold_reasons:
             detail = f": {'; '.join(run.hold_reasons)}"
+        if engine.review_reason:
+            detail = f": {engine.review_reason}"
         LOG.info("%s: run %d %s%s", name, run.run_id, run.status, detail)
         now = self.clock()
         if run.status == "failed":
@@ -508,11 +522,23 @@ class Daemon:
             reasons = {
                 "held": f"held: {'; '.join(run.hold_reasons)}",
                 "applied": "applied by auto_apply",
+                "planned": engine.review_reason,
             }
             self.history.update(drop_id, "planned", reasons.get(run.status), now, run.run_id)
             for older in self.history.supersede_older_runs(source, run.run_id, name, now):
                 LOG.info("run %d superseded: %s (run %d) is newer", older, name, run.run_id)
         return f"run-{run.run_id}"
+
+    def _has_ready_marker(self, path: Path, source: str) -> bool:
+        """Whether the drop had to show it was complete: its source's ready marker is configured
+        (`inbox.py` waited for it), or it is a ZIP, which carries its own (its directory is
+        written last, and it is read only once it opens and passes its CRC check)."""
+        if path.is_file():
+            return True
+        sftp = self.config.sftp
+        if source == SFTP:
+            return sftp is not None and sftp.ready_marker is not None
+        return self.config.ready_marker is not None
 
     def _archive(self, path: Path, name: str, label: str) -> None:
         try:

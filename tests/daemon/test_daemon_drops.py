@@ -242,10 +242,15 @@ def _day2_naming(tmp_path: Path, given_name: str) -> Path:
     return folder
 
 
-def _upload_at_once(remote: Path, put, drops: list[tuple[str, Path, int]]) -> None:
-    """Upload each folder under a hidden name, then rename them all into place together."""
+def _upload_at_once(
+    remote: Path, put, drops: list[tuple[str, Path, int]], marker: str | None = None
+) -> None:
+    """Upload each folder under a hidden name (its ready marker last), then rename them all into
+    place together."""
     for name, source, mtime in drops:
         upload(put, f".up-{name}", source, mtime)
+        if marker:
+            put(f".up-{name}/{marker}", b"done\n", mtime=mtime)
     for name, _, _ in drops:
         os.rename(remote / f".up-{name}", remote / name)
 
@@ -253,8 +258,11 @@ def _upload_at_once(remote: Path, put, drops: list[tuple[str, Path, int]]) -> No
 def test_drops_are_planned_in_export_order_and_an_older_one_is_superseded(
     make_daemon_config, make_config, put, remote, sshd, start_daemon, clock, ticks, tmp_path
 ) -> None:
+    # with a ready marker: auto_apply then applies runs that archive (the day2 leavers) too
+    marker = "export.done"
     upload(put, "2026-11-28", SAMPLE / "day1", EXPORTED)
-    sftp = sftp_settings(make_config, remote_quiet_seconds=0)
+    put(f"2026-11-28/{marker}", b"done\n", mtime=EXPORTED)
+    sftp = sftp_settings(make_config, remote_quiet_seconds=0, ready_marker=marker)
     config_path = make_daemon_config(mirror=str(tmp_path / "mirror"), sftp=sftp)
     config = load_config(config_path)
     preset(config, sync_on_arrival=True, auto_apply=True)
@@ -270,6 +278,7 @@ def test_drops_are_planned_in_export_order_and_an_older_one_is_superseded(
             ("2026-11-30", _day2_naming(tmp_path, "Clarissa"), EXPORTED + 200),
             ("2026-12-01", _day2_naming(tmp_path, "Clara"), EXPORTED + 100),
         ],
+        marker,
     )
     wait_for(lambda: len(archived(config.archive)) == 4, 120, "three more drops synced")
     assert archived(config.archive) == [
@@ -283,6 +292,7 @@ def test_drops_are_planned_in_export_order_and_an_older_one_is_superseded(
 
     # an older export arriving late is never planned: it is superseded, and says why
     upload(put, "2026-11-27", SAMPLE / "day1", EXPORTED + 400)
+    put(f"2026-11-27/{marker}", b"done\n", mtime=EXPORTED + 400)
     wait_for(
         lambda: any(d.name == "2026-11-27" for d in client.status().daemon.drops),
         what="the late drop's decision",
