@@ -67,6 +67,13 @@ class Hub:
         self.server.shutdown()
         self.server.server_close()
 
+    def __enter__(self) -> Hub:
+        """`with hub:` serves for the block (started here unless it already runs)."""
+        return self if self.thread.is_alive() else self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def fault(self, path: str, kind: str, **kwargs: Any) -> Fault:
         fault = Fault(path, kind, **kwargs)
         self.faults.append(fault)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from daemon.models import Run
 from daemon.service.engine import Engine
 from daemon.sources.config import SourceConfig
 from tests.district import TinyDistrict
@@ -57,6 +58,13 @@ def configure(engine: Engine, hub: CleverHub, token_file: Path, **overrides) -> 
         }
     )
     engine.configure_sources({"clever": config}, engine.archive)
+
+
+def pull_clever(engine: Engine, hub: CleverHub, token_file: Path, **overrides) -> Run:  # type: ignore[no-untyped-def]
+    """Configure the hub as the `clever` source, pull it once, stop the hub."""
+    with hub:
+        configure(engine, hub, token_file, **overrides)
+        return engine.pull_source("clever")
 
 
 CLEVER_OWN_IDS = {"course_sis_id", "term_sis_ids"}
@@ -157,11 +165,7 @@ def test_fields_clever_has_nothing_for_keep_what_the_sis_gave(
     puller.apply_run(first.run_id, scan_duplicates=False)
     before = lacked_fields(puller)
     hub = serve(sis)
-    try:
-        configure(puller, hub, token_file)
-        pulled = puller.pull_source("clever")
-    finally:
-        hub.stop()
+    pulled = pull_clever(puller, hub, token_file)
     assert pulled.status == "planned" and pulled.total_changes() == 0, pulled.changes
     puller.apply_run(pulled.run_id, scan_duplicates=False)
     assert lacked_fields(puller) == before
@@ -200,7 +204,7 @@ def test_phones_and_grades_clever_has_for_other_roles_only_keep_what_the_sis_gav
     assert ("tch-1", "555-0701", "555-0801", "05") in before
     assert ("gdn-1", "555-0901", "555-0201", None) in before
     hub = serve(sis)
-    try:
+    with hub:
         configure(puller, hub, token_file)
         pulled = puller.pull_source("clever")
         assert pulled.status == "planned" and pulled.total_changes() == 0, pulled.changes
@@ -208,8 +212,6 @@ def test_phones_and_grades_clever_has_for_other_roles_only_keep_what_the_sis_gav
         assert phones_and_grades(puller) == before
         again = puller.pull_source("clever")  # the nightly shortcut: the same rows again
         assert again.total_changes() == 0, again.changes
-    finally:
-        hub.stop()
     back = puller.plan_source(str(sis.write(tmp_path / "back")))
     assert back.total_changes() == 0, back.changes
 
@@ -231,7 +233,7 @@ def test_a_classroom_first_synced_from_clever_follows_clevers_course(
 ) -> None:
     data = clever_api(clever_district)
     hub = CleverHub(data).start()
-    try:
+    with hub:
         configure(puller, hub, token_file)
         first = puller.pull_source("clever")
         puller.apply_run(first.run_id, scan_duplicates=False)
@@ -240,8 +242,6 @@ def test_a_classroom_first_synced_from_clever_follows_clevers_course(
         )
         next(s for s in data["sections"] if s["sis_id"] == "cls-a2")["course"] = oid("crs-2")
         run = puller.pull_source("clever")
-    finally:
-        hub.stop()
     [change] = puller.change_page(run.run_id, kind="classrooms").items
     assert change.sis_id == "cls-a2"
     assert [(f.field, f.old, f.new) for f in change.fields] == [
@@ -254,11 +254,7 @@ def test_every_school_a_student_belongs_to_is_kept(
 ) -> None:
     clever_district.row("users.csv", "stu-3")["orgSourcedIds"] = "sch-a,sch-b"
     hub = serve(clever_district)
-    try:
-        configure(puller, hub, token_file)
-        run = puller.pull_source("clever")
-    finally:
-        hub.stop()
+    run = pull_clever(puller, hub, token_file)
     assert run.status == "planned", run.error
     puller.apply_run(run.run_id, scan_duplicates=False)
     [(orgs,)] = puller.db.rows("SELECT org_sis_ids FROM users WHERE sis_id = 'stu-3'")
@@ -269,15 +265,13 @@ def test_contacts_without_a_sis_id_keep_one_id_from_night_to_night(
     puller: Engine, clever_district: TinyDistrict, token_file: Path
 ) -> None:
     hub = serve(clever_district, contacts_without_sis_id=True)
-    try:
+    with hub:
         configure(puller, hub, token_file)
         first = puller.pull_source("clever")
         guardians = puller.change_page(first.run_id, kind="guardians").items
         assert len(guardians) == 10 and all(g.sis_id.startswith("contact-") for g in guardians)
         puller.apply_run(first.run_id, scan_duplicates=False)
         second = puller.pull_source("clever")
-    finally:
-        hub.stop()
     assert second.status == "planned" and second.total_changes() == 0, second.changes
 
 
@@ -290,11 +284,7 @@ def test_emergency_contacts_are_relatives_which_guardian_roles_leaves_out(
         if contact and contact["sis_id"] == "gdn-1":
             contact["student_relationships"][0].update(relationship="Aunt", type="Emergency")
     hub = CleverHub(data).start()
-    try:
-        configure(puller, hub, token_file)
-        run = puller.pull_source("clever")
-    finally:
-        hub.stop()
+    run = pull_clever(puller, hub, token_file)
     guardians = {c.sis_id for c in puller.change_page(run.run_id, kind="guardians").items}
     assert "gdn-1" not in guardians and "gdn-2" in guardians
 

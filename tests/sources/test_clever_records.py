@@ -31,15 +31,10 @@ def _pull_after_baseline(
     puller.apply_run(first.run_id, scan_duplicates=False)
     data = clever_api(tiny)
     change(data)
-    hub = CleverHub(data).start()
     token = tmp_path / "clever.token"
     token.write_text(clever.TOKEN)
     token.chmod(0o600)
-    try:
-        test_clever_api.configure(puller, hub, token)
-        return puller.pull_source("clever")
-    finally:
-        hub.stop()
+    return test_clever_api.pull_clever(puller, CleverHub(data), token)
 
 
 def _student(data: Data, sis_id: str = "stu-2") -> dict[str, Any]:

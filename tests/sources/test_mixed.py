@@ -11,7 +11,7 @@ from daemon.service.engine import Engine
 from tests.district import TinyDistrict
 from tests.hubs.oneroster import OneRosterHub
 from tests.sources.conftest import start_hub
-from tests.sources.test_oneroster_rest import configure
+from tests.sources.test_oneroster_rest import pull_rest
 
 
 def _write(path: Path, rows: list[dict[str, str]]) -> None:
@@ -61,11 +61,7 @@ def test_guardians_and_attributes_from_a_folder_join_the_pull(
             }
         ],
     )
-    try:
-        configure(puller, hub, secret_file, files_folder=folder)
-        run = puller.pull_source("classlink")
-    finally:
-        hub.stop()
+    run = pull_rest(puller, hub, secret_file, files_folder=folder)
     assert run.status == "planned", run.error
     assert run.fetch["side_files"] == ["guardians.csv", "student_attributes.csv"]
     assert run.changes["guardians"]["create"] == 1

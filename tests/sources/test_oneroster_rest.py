@@ -10,6 +10,7 @@ import gzip
 import json
 from pathlib import Path
 
+from daemon.models import Run
 from daemon.service.engine import Engine
 from daemon.sources.drop_writer import trace_record
 from tests.district import TinyDistrict
@@ -31,6 +32,13 @@ def configure(engine: Engine, hub: OneRosterHub, secret_file: Path, **overrides)
     engine.configure_sources(
         {"classlink": rest_config(hub, secret_file, **overrides)}, engine.archive
     )
+
+
+def pull_rest(engine: Engine, hub: OneRosterHub, secret_file: Path, **overrides) -> Run:  # type: ignore[no-untyped-def]
+    """Configure the hub as the `classlink` source, pull it once, stop the hub."""
+    with hub:
+        configure(engine, hub, secret_file, **overrides)
+        return engine.pull_source("classlink")
 
 
 def test_a_pull_plans_the_same_changes_as_the_same_district_sent_as_csv(
@@ -78,11 +86,7 @@ def test_without_link_or_total_headers_the_offset_moves_on_until_an_empty_page(
     from tests.sources.conftest import start_hub
 
     hub = start_hub(district, link=False, total=False)
-    try:
-        configure(puller, hub, secret_file, page_size=5)
-        run = puller.pull_source("classlink")
-    finally:
-        hub.stop()
+    run = pull_rest(puller, hub, secret_file, page_size=5)
     assert run.status == "planned", run.error
     assert run.fetch["resources"]["users"] == {
         **run.fetch["resources"]["users"], "records": 22, "pages": 6, "total": None,

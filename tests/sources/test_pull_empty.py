@@ -16,16 +16,11 @@ from tests.hubs.clever import CleverHub
 from tests.hubs.district import clever_api, clever_compatible, oneroster_rest
 from tests.hubs.oneroster import OneRosterHub
 from tests.sources import test_clever_api
-from tests.sources.test_oneroster_rest import configure
+from tests.sources.test_oneroster_rest import pull_rest
 
 
 def _rest_pull(puller: Engine, data: dict, secret_file: Path):  # type: ignore[no-untyped-def]
-    hub = OneRosterHub(data).start()
-    try:
-        configure(puller, hub, secret_file)
-        return puller.pull_source("classlink")
-    finally:
-        hub.stop()
+    return pull_rest(puller, OneRosterHub(data), secret_file)
 
 
 def test_no_users_from_a_rest_api_fails_the_pull_as_an_outage(
@@ -56,10 +51,6 @@ def test_no_students_from_clever_fails_the_pull_as_an_outage(
     token = tmp_path / "clever.token"
     token.write_text(clever.TOKEN)
     token.chmod(0o600)
-    try:
-        test_clever_api.configure(puller, hub, token)
-        run = puller.pull_source("clever")
-    finally:
-        hub.stop()
+    run = test_clever_api.pull_clever(puller, hub, token)
     assert run.status == "failed"
     assert run.error.startswith("users (student): the API returned no students"), run.error

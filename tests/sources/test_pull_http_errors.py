@@ -14,7 +14,7 @@ from tests.district import TinyDistrict
 from tests.hubs.district import oneroster_rest
 from tests.hubs.oneroster import OneRosterHub
 from tests.sources.conftest import NoWait, start_hub
-from tests.sources.test_oneroster_rest import configure
+from tests.sources.test_oneroster_rest import pull_rest
 
 
 class Hostile(OneRosterHub):
@@ -35,12 +35,7 @@ class Hostile(OneRosterHub):
 def _pull(puller: Engine, district: TinyDistrict, secret_file: Path, kind: str):  # type: ignore[no-untyped-def]
     hub = Hostile(oneroster_rest(district))
     hub.kind = kind
-    hub.start()
-    try:
-        configure(puller, hub, secret_file)
-        return puller.pull_source("classlink")
-    finally:
-        hub.stop()
+    return pull_rest(puller, hub, secret_file)
 
 
 def test_a_body_that_cannot_be_decoded_fails_the_pull_naming_collection_and_url(
@@ -66,11 +61,7 @@ def test_a_token_endpoint_503_is_tried_again_like_any_request(
 ) -> None:
     hub = start_hub(district, auth="oauth2")
     hub.fault("/oauth/token", "status", status=503)
-    try:
-        configure(puller, hub, secret_file)
-        run = puller.pull_source("classlink")
-    finally:
-        hub.stop()
+    run = pull_rest(puller, hub, secret_file)
     assert run.status == "planned", run.error
     assert no_wait.waits == [1.0] and run.fetch["tokens_fetched"] == 1
 
@@ -81,11 +72,7 @@ def test_a_token_endpoint_that_stays_down_mid_pull_does_not_claim_nothing_was_pu
     hub = start_hub(district, auth="oauth2")
     hub.revoke_after = 8
     hub.fault("/oauth/token", "status", nth=2, status=503, times=10)
-    try:
-        configure(puller, hub, secret_file, retries=2)
-        run = puller.pull_source("classlink")
-    finally:
-        hub.stop()
+    run = pull_rest(puller, hub, secret_file, retries=2)
     assert run.status == "failed"
     assert "the token endpoint" in run.error and "failed 3 times (last: HTTP 503)" in run.error
     assert "nothing was pulled" not in run.error and "nothing was planned" in run.error

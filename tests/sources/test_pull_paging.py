@@ -21,7 +21,7 @@ from tests.hubs.clever import CleverHub
 from tests.hubs.district import clever_api, clever_compatible, oneroster_rest
 from tests.hubs.oneroster import OneRosterHub
 from tests.sources import test_clever_api
-from tests.sources.test_oneroster_rest import configure
+from tests.sources.test_oneroster_rest import pull_rest
 
 
 class RepeatsAPage(OneRosterHub):
@@ -40,19 +40,10 @@ class IgnoresOffset(OneRosterHub):
         return super()._page(name, {**query, "offset": ["0"]})
 
 
-def _pull(puller: Engine, hub: OneRosterHub, secret_file: Path):  # type: ignore[no-untyped-def]
-    hub.start()
-    try:
-        configure(puller, hub, secret_file)
-        return puller.pull_source("classlink")
-    finally:
-        hub.stop()
-
-
 def test_a_sourced_id_that_comes_twice_fails_the_pull(
     puller: Engine, district: TinyDistrict, secret_file: Path
 ) -> None:
-    run = _pull(puller, RepeatsAPage(oneroster_rest(district)), secret_file)
+    run = pull_rest(puller, RepeatsAPage(oneroster_rest(district)), secret_file)
     assert run.status == "failed"
     assert run.error.startswith("users: ") and "came twice" in run.error, run.error
 
@@ -61,7 +52,7 @@ def test_a_server_that_ignores_the_offset_fails_the_pull_at_its_second_page(
     puller: Engine, district: TinyDistrict, secret_file: Path
 ) -> None:
     hub = IgnoresOffset(oneroster_rest(district), link=False, total=False)
-    run = _pull(puller, hub, secret_file)
+    run = pull_rest(puller, hub, secret_file)
     assert run.status == "failed"
     assert run.error.startswith("orgs: ") and "came twice" in run.error, run.error
     assert len(hub.api_requests("/orgs")) == 2
@@ -73,11 +64,7 @@ def test_without_link_or_total_a_silently_capped_limit_still_gets_every_record(
     monkeypatch.setattr(oneroster, "MAX_LIMIT", 3)  # asked for 10, the server sends 3
     hub = OneRosterHub(oneroster_rest(district), link=False, total=False)
     hub.start()
-    try:
-        configure(puller, hub, secret_file, page_size=10)
-        run = puller.pull_source("classlink")
-    finally:
-        hub.stop()
+    run = pull_rest(puller, hub, secret_file, page_size=10)
     assert run.status == "planned", run.error
     assert run.fetch["resources"]["users"]["records"] == 22
 
@@ -121,12 +108,7 @@ def _clever_pull(puller: Engine, hub: CleverHub, tmp_path: Path):  # type: ignor
     token = tmp_path / "clever.token"
     token.write_text(clever.TOKEN)
     token.chmod(0o600)
-    hub.start()
-    try:
-        test_clever_api.configure(puller, hub, token)
-        return puller.pull_source("clever")
-    finally:
-        hub.stop()
+    return test_clever_api.pull_clever(puller, hub, token)
 
 
 def test_a_clever_id_that_comes_twice_fails_the_pull(

@@ -23,7 +23,7 @@ from tests.hubs.oneroster import OneRosterHub
 from tests.hubs.server import Catcher
 from tests.sources import test_clever_api
 from tests.sources.conftest import NoWait
-from tests.sources.test_oneroster_rest import configure
+from tests.sources.test_oneroster_rest import pull_rest
 
 
 @pytest.fixture
@@ -51,11 +51,7 @@ def test_a_next_link_to_another_host_is_refused_and_gets_no_credentials(
     hub = LinksAway(oneroster_rest(district))
     hub.away = catcher.url
     hub.start()
-    try:
-        configure(puller, hub, secret_file)
-        run = puller.pull_source("classlink")
-    finally:
-        hub.stop()
+    run = pull_rest(puller, hub, secret_file)
     assert run.status == "failed"
     assert run.error.startswith("users: the next link leaves the API's host"), run.error
     assert catcher.requests == []
@@ -81,11 +77,7 @@ def test_a_clever_next_link_to_another_host_is_refused_and_gets_no_token(
     hub = CleverLinksAway(clever_api(clever_compatible(district)))
     hub.away = catcher.url
     hub.start()
-    try:
-        test_clever_api.configure(puller, hub, _token_file(tmp_path, clever.TOKEN))
-        run = puller.pull_source("clever")
-    finally:
-        hub.stop()
+    run = test_clever_api.pull_clever(puller, hub, _token_file(tmp_path, clever.TOKEN))
     assert run.status == "failed"
     assert run.error.startswith("schools: the next link leaves the API's host"), run.error
     assert catcher.authorizations == []
@@ -104,11 +96,7 @@ def test_a_token_wrapped_over_two_lines_is_refused_at_once_and_never_shown(
 ) -> None:  # fmt: skip
     hub = CleverHub(clever_api(clever_compatible(district))).start()
     caplog.set_level("DEBUG")
-    try:
-        test_clever_api.configure(puller, hub, _token_file(tmp_path, "first-half\nsecond-half"))
-        run = puller.pull_source("clever")
-    finally:
-        hub.stop()
+    run = test_clever_api.pull_clever(puller, hub, _token_file(tmp_path, "first-half\nsecond-half"))
     assert run.status == "failed"
     assert "holds a line break" in run.error
     assert hub.requests == [] and no_wait.waits == []
@@ -130,11 +118,7 @@ def test_an_access_token_with_a_line_break_is_refused_at_once_and_never_shown(
 ) -> None:  # fmt: skip
     hub = TokenWithLineBreak(oneroster_rest(district), auth="oauth2").start()
     caplog.set_level("DEBUG")
-    try:
-        configure(puller, hub, secret_file)
-        run = puller.pull_source("classlink")
-    finally:
-        hub.stop()
+    run = pull_rest(puller, hub, secret_file)
     assert run.status == "failed"
     assert "usable access_token" in run.error, run.error
     assert hub.api_calls == 0 and no_wait.waits == []
@@ -153,11 +137,7 @@ def test_an_error_text_that_echoes_the_secret_is_stored_redacted(
     puller: Engine, district: TinyDistrict, secret_file: Path
 ) -> None:
     hub = EchoesTheSecret(oneroster_rest(district), auth="oauth2").start()
-    try:
-        configure(puller, hub, secret_file)
-        run = puller.pull_source("classlink")
-    finally:
-        hub.stop()
+    run = pull_rest(puller, hub, secret_file)
     assert run.status == "failed"
     assert "bad secret [redacted]" in run.error, run.error
     assert oneroster.CLIENT_SECRET not in str(puller.db.rows("SELECT * FROM runs"))

@@ -13,7 +13,7 @@ from daemon.sources.drop_writer import trace_record
 from tests.district import TinyDistrict
 from tests.hubs.district import oneroster_rest
 from tests.hubs.oneroster import OneRosterHub
-from tests.sources.test_oneroster_rest import configure
+from tests.sources.test_oneroster_rest import pull_rest
 
 
 def test_a_change_after_a_value_with_a_line_break_traces_to_its_own_record(
@@ -26,11 +26,7 @@ def test_a_change_after_a_value_with_a_line_break_traces_to_its_own_record(
     users["stu-2"]["middleName"] = "Line1\nLine2"
     users["stu-5"]["givenName"] = "Renamed"
     hub = OneRosterHub(data).start()
-    try:
-        configure(puller, hub, secret_file)
-        run = puller.pull_source("classlink")
-    finally:
-        hub.stop()
+    run = pull_rest(puller, hub, secret_file)
     assert run.status == "planned", run.error
     renamed = next(
         c for c in puller.change_page(run.run_id, kind="students").items if c.sis_id == "stu-5"

@@ -16,7 +16,7 @@ from tests.district import TinyDistrict
 from tests.hubs import oneroster
 from tests.hubs.oneroster import OneRosterHub
 from tests.sources.conftest import NoWait, rest_config, start_hub
-from tests.sources.test_oneroster_rest import changes, configure
+from tests.sources.test_oneroster_rest import changes, configure, pull_rest
 
 
 def test_a_500_then_success_is_tried_again_after_a_backoff(
@@ -227,11 +227,7 @@ def test_oneroster_12_roles_become_roles_csv_and_plan_like_the_11_csv(
     from tests.hubs.district import oneroster_rest_12
 
     hub = OneRosterHub(oneroster_rest_12(district), version="v1p2").start()
-    try:
-        configure(puller, hub, secret_file)
-        run = puller.pull_source("classlink")
-    finally:
-        hub.stop()
+    run = pull_rest(puller, hub, secret_file)
     assert run.status == "planned", run.error
     assert run.oneroster_version == "1.2" and (Path(run.source) / "roles.csv").is_file()
     from_csv = puller.plan_source(str(district.write(tmp_path / "drops")))
