@@ -101,25 +101,16 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
                 "UPDATE changes SET note = ? WHERE run_id = ?", [f"undoes run {target}", run_id]
             )
         ctx.drop_all()
-        n = int(
-            db.one(
-                "SELECT count(*) FROM conflicts WHERE run_id = ? AND kind = ?",
-                [run_id, REVERT_CONFLICT],
-            )
+        conflicts = dict(
+            db.rows("SELECT kind, count(*) FROM conflicts WHERE run_id = ? GROUP BY kind", [run_id])
         )
-        if n:
+        if n := int(conflicts.get(REVERT_CONFLICT, 0)):
             ctx.note(
                 "revert",
                 f"{n:,} changes of run {target} were changed again since (by a later run or by "
                 "hand); they are conflicts: take restores them, keep leaves them as they are",
             )
-        n = int(
-            db.one(
-                "SELECT count(*) FROM conflicts WHERE run_id = ? AND kind = ?",
-                [run_id, PROTECTED_CONFLICT],
-            )
-        )
-        if n:
+        if n := int(conflicts.get(PROTECTED_CONFLICT, 0)):
             ctx.note(
                 "revert",
                 f"{n:,} contact detail{'s' if n != 1 else ''} run {target} changed belong to "
