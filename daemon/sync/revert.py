@@ -107,8 +107,9 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
         if n := int(conflicts.get(REVERT_CONFLICT, 0)):
             ctx.note(
                 "revert",
-                f"{n:,} changes of run {target} were changed again since (by a later run or by "
-                "hand); they are conflicts: take restores them, keep leaves them as they are",
+                f"{n:,} change{'s' if n != 1 else ''} of run {target} "
+                f"{'were' if n != 1 else 'was'} changed again since (by a later run or by hand): "
+                "conflicts, take restores, keep leaves as it is",
             )
         if n := int(conflicts.get(PROTECTED_CONFLICT, 0)):
             ctx.note(

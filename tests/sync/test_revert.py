@@ -83,7 +83,7 @@ def test_a_revert_notes_how_many_changes_were_changed_again_since(sync, day2):
     sync.engine.edit_contact("stu-3", {"email": "cleo.home@example.org"})
     revert = sync.engine.revert_run(day2.run_id)
     [note] = [n["message"] for n in revert.notes if n["kind"] == "revert"]
-    assert note.startswith(f"1 changes of run {day2.run_id} were changed again since")
+    assert note.startswith(f"1 change of run {day2.run_id} was changed again since")
 
 
 def test_a_conflict_taken_restores_the_value_after_all(sync, day2):
