@@ -28,6 +28,11 @@ def test_conflicts_permission_denied(snap_compare, demo_engine: Engine) -> None:
     assert shoot(snap_compare, ViewerClient(demo_engine), "2", "t")
 
 
+def test_approve_names_the_feed_values_taken(snap_compare, demo_engine: Engine) -> None:
+    demo_engine.resolve_conflicts([1, 2], "take")
+    assert shoot(snap_compare, demo_engine, "1", "down", "a")
+
+
 def test_conflicts_take_refused(snap_compare, demo_engine: Engine) -> None:
     """A conflict with no feed value to take: the engine's refusal, as a notice."""
     demo_engine.db.execute("UPDATE conflicts SET kind = 'sis_id_taken' WHERE conflict_id = 1")
@@ -78,6 +83,16 @@ def test_duplicates_permission_denied(snap_compare, demo_engine: Engine) -> None
 
 def test_duplicates_merge_asks_naming_the_survivor(snap_compare, demo_engine: Engine) -> None:
     assert shoot(snap_compare, demo_engine, "4", "r")
+
+
+def test_duplicates_not_same_asks_naming_both_and_the_runs_superseded(
+    snap_compare, demo_engine: Engine
+) -> None:
+    assert shoot(snap_compare, demo_engine, "4", "n")
+
+
+def test_duplicates_not_same_asks_at_60x15(snap_compare, demo_engine: Engine) -> None:
+    assert shoot(snap_compare, demo_engine, "4", "n", size=(60, 15))
 
 
 def test_duplicates_wide(snap_compare, demo_engine: Engine) -> None:
