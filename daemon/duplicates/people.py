@@ -323,87 +323,105 @@ def attach_frequencies(db: Database, people: str = PEOPLE) -> None:
 
 
 def build_keys(db: Database) -> int:
-    """(user_id, key, cap) rows; the key hashes its kind with its values."""
+    """(user_id, key, cap) rows; the key hashes its kind with its values. Each row also says
+    whether the person is a student and archived: build_pairs then filters the pairs as it makes
+    them, without looking both people up (two joins of millions of pairs at 1M students)."""
     student = "kind = 'student'"
     guardian = "kind = 'guardian'"
+
+    def head(name: str) -> str:
+        """A key kind's cap and whether it is a student's, as constants (not the kind's name
+        on every row: 18M rows at 1M students)."""
+        return f"CAST({CAPS[name]} AS SMALLINT) AS cap, {name.startswith('s_')} AS student"
+
     tokens = "list_distinct(list_append(list_filter(ft, lambda t: length(t) >= 2), fp))"
     parts = [
         # birth date + any family-name token (hyphenated names) or the whole family name
-        f"""SELECT user_id, 's_dob_family' AS kk, hash('s1', dob, unnest({tokens})) AS k
+        f"""SELECT user_id, status, {head("s_dob_family")}, hash('s1', dob, unnest({tokens})) AS k
             FROM {PEOPLE} WHERE {student} AND dob IS NOT NULL AND fp IS NOT NULL""",
-        f"""SELECT user_id, 's_dob_given', hash('s2', dob, gp)
+        f"""SELECT user_id, status, {head("s_dob_given")}, hash('s2', dob, gp)
             FROM {PEOPLE} WHERE {student} AND dob IS NOT NULL AND gp IS NOT NULL""",
         # birth date + the first three letters of a name: both names mistyped
-        f"""SELECT user_id, 's_dob_prefix', hash('s14', dob, unnest([
+        f"""SELECT user_id, status, {head("s_dob_prefix")}, hash('s14', dob, unnest([
                     'g' || left(gp, 3), 'f' || left(fp, 3)]))
             FROM {PEOPLE} WHERE {student} AND dob IS NOT NULL AND gp IS NOT NULL AND fp IS NOT NULL""",
         # swapped given/family: the sorted pair of names
-        f"""SELECT user_id, 's_dob_names', hash('s3', dob, least(gp, fp), greatest(gp, fp))
+        f"""SELECT user_id, status, {head("s_dob_names")}, hash('s3', dob, least(gp, fp), greatest(gp, fp))
             FROM {PEOPLE} WHERE {student} AND dob IS NOT NULL AND gp IS NOT NULL AND fp IS NOT NULL""",
-        f"""SELECT user_id, 's_school_family', hash('s4', school, t, left(gp, 1)) FROM (
-                SELECT user_id, gp, unnest(schools) AS school, {tokens} AS ts
+        f"""SELECT user_id, status, {head("s_school_family")}, hash('s4', school, t, left(gp, 1)) FROM (
+                SELECT user_id, status, gp, unnest(schools) AS school, {tokens} AS ts
                 FROM {PEOPLE} WHERE {student} AND fp IS NOT NULL AND gp IS NOT NULL
             ), unnest(ts) AS x(t)""",
-        f"""SELECT user_id, 's_school_grade_given', hash('s5', unnest(schools), grade, gp)
+        f"""SELECT user_id, status, {head("s_school_grade_given")}, hash('s5', unnest(schools), grade, gp)
             FROM {PEOPLE} WHERE {student} AND gp IS NOT NULL AND grade IS NOT NULL""",
         # school + grade + family-name token: a given name whose first letter was misread
-        f"""SELECT user_id, 's_school_grade_family', hash('s7', school, grade, t) FROM (
-                SELECT user_id, grade, unnest(schools) AS school, {tokens} AS ts
+        f"""SELECT user_id, status, {head("s_school_grade_family")}, hash('s7', school, grade, t) FROM (
+                SELECT user_id, status, grade, unnest(schools) AS school, {tokens} AS ts
                 FROM {PEOPLE} WHERE {student} AND fp IS NOT NULL AND grade IS NOT NULL
             ), unnest(ts) AS x(t)""",
-        f"""SELECT user_id, 's_names', hash('s6', least(gp, fp), greatest(gp, fp))
+        f"""SELECT user_id, status, {head("s_names")}, hash('s6', least(gp, fp), greatest(gp, fp))
             FROM {PEOPLE} WHERE {student} AND gp IS NOT NULL AND fp IS NOT NULL""",
-        f"""SELECT user_id, 's_number', hash('s8', ident) FROM {PEOPLE}
+        f"""SELECT user_id, status, {head("s_number")}, hash('s8', ident) FROM {PEOPLE}
             WHERE {student} AND ident IS NOT NULL""",
-        f"""SELECT user_id, 's_email', hash('s9', split_part(email, '@', 1)) FROM {PEOPLE}
+        f"""SELECT user_id, status, {head("s_email")}, hash('s9', split_part(email, '@', 1)) FROM {PEOPLE}
             WHERE {student} AND length(split_part(email, '@', 1)) >= 3""",
         # identifiers twins never share: an id of userIds (a state id), a personal mobile
-        f"""SELECT user_id, 's_ids', hash('s12', unnest(ids)) FROM {PEOPLE}
+        f"""SELECT user_id, status, {head("s_ids")}, hash('s12', unnest(ids)) FROM {PEOPLE}
             WHERE {student} AND len(ids) > 0""",
-        f"""SELECT user_id, 's_mobile', hash('s13', mobile) FROM {PEOPLE}
+        f"""SELECT user_id, status, {head("s_mobile")}, hash('s13', mobile) FROM {PEOPLE}
             WHERE {student} AND mobile IS NOT NULL""",
-        f"""SELECT user_id, 'g_email', hash('g1', email) FROM {PEOPLE}
+        f"""SELECT user_id, status, {head("g_email")}, hash('g1', email) FROM {PEOPLE}
             WHERE {guardian} AND email IS NOT NULL""",
-        f"""SELECT user_id, 'g_phone', hash('g2', unnest(phones)) FROM {PEOPLE}
+        f"""SELECT user_id, status, {head("g_phone")}, hash('g2', unnest(phones)) FROM {PEOPLE}
             WHERE {guardian} AND len(phones) > 0""",
-        f"""SELECT user_id, 'g_names', hash('g3', least(gp, fp), greatest(gp, fp))
+        f"""SELECT user_id, status, {head("g_names")}, hash('g3', least(gp, fp), greatest(gp, fp))
             FROM {PEOPLE} WHERE {guardian} AND gp IS NOT NULL AND fp IS NOT NULL""",
-        f"""SELECT user_id, 'g_student', hash('g4', unnest(fam)) FROM {PEOPLE}
+        f"""SELECT user_id, status, {head("g_student")}, hash('g4', unnest(fam)) FROM {PEOPLE}
             WHERE {guardian} AND len(fam) > 0""",
         # nickname + family name: a nickname keys its full names, a full name itself, so Bill
         # Smith and William Smith share the key (smith, william)
-        f"""SELECT p.user_id, CASE WHEN p.kind = 'student' THEN 's_nick_family' ELSE 'g_nick_family' END,
-                   hash('s11', p.kind, p.fp, coalesce(n.parent, p.gp))
+        f"""SELECT p.user_id, p.status,
+                   CAST(CASE WHEN p.kind = 'student' THEN {CAPS["s_nick_family"]}
+                             ELSE {CAPS["g_nick_family"]} END AS SMALLINT),
+                   p.kind = 'student', hash('s11', p.kind, p.fp, coalesce(n.parent, p.gp))
             FROM {PEOPLE} p LEFT JOIN {NICK_PARENTS} n ON n.nick = p.gp
             WHERE p.fp IS NOT NULL
               AND (n.parent IS NOT NULL OR p.gp IN (SELECT parent FROM {NICK_PARENTS}))""",
     ]
-    caps = "CASE kk " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in CAPS.items()) + " END"
     db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {KEYS} AS
-        SELECT user_id, k, kk, CAST({caps} AS SMALLINT) AS cap FROM ({" UNION ALL ".join(parts)})
+        SELECT user_id, k, CAST(cap AS SMALLINT) AS cap, student, status = 'archived' AS archived
+        FROM ({" UNION ALL ".join(parts)})
         """
     )
     return int(db.one(f"SELECT count(*) FROM {KEYS}"))
 
 
 def build_pairs(db: Database) -> int:
-    """Distinct (a, b) with a < b sharing a small enough block, minus rejected pairs and pairs
-    where both are archived (nothing to clean up there). BLOCKS keeps the size of every block of
+    """PAIRS: distinct (a, b) with a < b of one kind sharing a small enough block, minus rejected
+    pairs and pairs where both are archived (nothing to clean up there; see keep_pairs, here
+    read from KEYS). BLOCKS keeps the size of every block of
     two or more (the scan's cache keeps those over their cap)."""
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE {BLOCKS} AS
             SELECT k, count(*) AS n, min(cap) AS cap FROM {KEYS} GROUP BY k HAVING count(*) >= 2"""
     )
-    raw = f"""
+    db.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {PAIRS} AS
         WITH kk AS (
-            SELECT user_id, k FROM {KEYS} SEMI JOIN (SELECT k FROM {BLOCKS} WHERE n <= cap) USING (k)
+            SELECT user_id, k, student, archived FROM {KEYS}
+            SEMI JOIN (SELECT k FROM {BLOCKS} WHERE n <= cap) USING (k)
         )
-        SELECT DISTINCT a.user_id AS a, b.user_id AS b
-        FROM kk a JOIN kk b ON a.k = b.k AND a.user_id < b.user_id
-    """
-    return keep_pairs(db, raw, PEOPLE)
+        SELECT r.a, r.b FROM (
+            SELECT DISTINCT a.user_id AS a, b.user_id AS b
+            FROM kk a JOIN kk b ON a.k = b.k AND a.user_id < b.user_id
+            WHERE a.student = b.student AND NOT (a.archived AND b.archived)) r
+        ANTI JOIN duplicate_rejections x ON x.left_id = r.a AND x.right_id = r.b
+        """
+    )
+    return int(db.one(f"SELECT count(*) FROM {PAIRS}"))
 
 
 def keep_pairs(db: Database, raw: str, people: str, kind: str | None = None) -> int:

@@ -508,11 +508,13 @@ def _rescore(db: Database, kind: str, threshold: int) -> int:
             SELECT m.user_id, m.k FROM dup_members m SEMI JOIN dup_live USING (k)
             SEMI JOIN dup_mpeople p ON p.user_id = m.user_id AND p.kind = '{kind}'
         ),
-        mine AS MATERIALIZED (SELECT user_id, k FROM kk WHERE user_id IN {affected})
+        mine AS MATERIALIZED (SELECT user_id, k FROM kk WHERE user_id IN {affected}),
+        -- the changed blocks' members first: joined after the self-join, the filter came after
+        -- every pair of every block read (millions of pairs at 1M students)
+        bk AS MATERIALIZED (SELECT user_id, k FROM kk SEMI JOIN dup_bkeys USING (k))
         SELECT DISTINCT a, b FROM (
             SELECT x.user_id AS a, y.user_id AS b
-            FROM kk x JOIN kk y ON x.k = y.k AND x.user_id < y.user_id
-            WHERE x.k IN (SELECT k FROM dup_bkeys)
+            FROM bk x JOIN bk y ON x.k = y.k AND x.user_id < y.user_id
             UNION ALL
             SELECT least(x.user_id, y.user_id), greatest(x.user_id, y.user_id)
             FROM mine x JOIN kk y ON x.k = y.k AND x.user_id <> y.user_id

@@ -685,7 +685,32 @@ NARROW_SCALARS = """pgp, dob, grade, arrived, left_feed,
     CASE WHEN len(phones) >= 2 THEN hash(phones[2]) END AS p2,
     coalesce(len(schools), 0) AS ns, CASE WHEN len(schools) = 1 THEN schools[1] END AS s1,
     len(ids) AS nids, len(fam) AS nfam,
-    len(gt) > 1 OR length(gp) = 1 AS gpart, len(ft) > 1 AS fpart"""
+    len(gt) > 1 OR length(gp) = 1 AS gpart, len(ft) > 1 AS fpart,
+    {fmask} AS fmask, {fmask2} AS fmask2, {nmask} AS nmask, {nmask2} AS nmask2"""
+
+
+def _mask(values: str, bits: int, part: int = 0) -> str:
+    """A bit set of a student's list's values (one bit per value, from its hash; `part` picks
+    another part of the hash): two lists that share a value have masks that share a bit, so
+    masks with no bit in common mean lists with no value in common. A student's guardians'
+    contacts and names so bound the guardians field without carrying the lists: most pairs of
+    one block are two families' children. (Two masks of the contacts, each from another part
+    of the hash: both share a bit for one pair in thirty without a contact in common, one for
+    one in five; of the guardians' names, two masks of 64 bits.)"""
+    one = "UHUGEINT" if bits == 128 else "UBIGINT"
+    bit = f"CAST((hash(v) >> {int(part) * 16}) % {int(bits)} AS {one})"
+    return (
+        f"CASE WHEN kind = 'student' THEN coalesce(list_bit_or(list_transform({values}, "
+        f"lambda v: CAST(1 AS {one}) << {bit})), 0) END"
+    )
+
+
+NARROW_SCALARS = NARROW_SCALARS.format(
+    fmask=_mask("fam", 128),
+    fmask2=_mask("fam", 128, part=1),
+    nmask=_mask("fam_names", 64),
+    nmask2=_mask("fam_names", 64, part=1),
+)
 
 
 def _narrow_sql(kind: str) -> str:
@@ -777,8 +802,10 @@ def _upper_bound_sql(kind: str, narrow: bool, names: bool | None = None) -> str:
     terms = [name("g", "given_name"), name("f", "family_name"), same_value("email", "email")]
     if s:
         d_year, d_month, d_day = "year(a.dob) = year(b.dob)", "month(a.dob)", "day(a.dob)"
-        # a guardian in common (see _one_household_one_name): narrow, both have guardians
-        household = "a.nfam > 0 AND b.nfam > 0" if narrow else "list_has_any(a.fam, b.fam)"
+        # a guardian in common (see _one_household_one_name); narrow: their family contacts'
+        # masks share a bit (see _mask)
+        shared = "((a.fmask & b.fmask) <> 0 AND (a.fmask2 & b.fmask2) <> 0)"
+        household = shared if narrow else "list_has_any(a.fam, b.fam)"
         terms += [
             f"""CASE WHEN a.dob IS NULL OR b.dob IS NULL THEN {_top(kind, "birth_date", "missing")}
                  WHEN a.dob = b.dob THEN {_top(kind, "birth_date", "exact")}
@@ -802,7 +829,10 @@ def _upper_bound_sql(kind: str, narrow: bool, names: bool | None = None) -> str:
                 max(_top(kind, "student_number", "differ"), NUMBER_DIFFER_ELSEWHERE),
             ),
             phone(),
-            str(_top(kind, "guardians", "exact", "partial", "differ", "missing"))
+            f"""CASE WHEN {shared} THEN {_top(kind, "guardians", "exact", "partial", "differ", "missing")}
+                 WHEN (a.nmask & b.nmask) <> 0 AND (a.nmask2 & b.nmask2) <> 0 THEN {_top(kind, "guardians", "partial", "differ", "missing")}
+                 WHEN a.nfam = 0 OR b.nfam = 0 THEN {_top(kind, "guardians", "missing")}
+                 ELSE {_top(kind, "guardians", "differ")} END"""
             if narrow
             else f"""CASE WHEN list_has_any(a.fam, b.fam) THEN {_top(kind, "guardians", "exact")}
                  WHEN list_has_any(a.fam_names, b.fam_names) THEN {_top(kind, "guardians", "partial")}

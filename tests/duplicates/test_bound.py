@@ -105,3 +105,35 @@ def test_every_pair_the_guard_allows_passes_the_bound_at_its_own_points(district
                 scoring.bound_pairs(db, kind, points)
                 kept = set(db.rows(f"SELECT a, b FROM {scoring.BOUNDED}"))
                 assert pairs <= kept, (kind, points, sorted(pairs - kept)[:5])
+
+
+def test_lists_that_share_a_value_have_masks_that_share_a_bit(tmp_path):
+    """The first bounds read a student's guardians' contacts and names as bit masks
+    (scoring._mask): a value in common always shows (the bound stays at or above the points),
+    and most lists with nothing in common are told apart (the bound saves time)."""
+    with Database(tmp_path / "masks.duckdb") as db:
+        db.execute(
+            """CREATE TABLE lists AS
+               SELECT i AS id, 'student' AS kind,
+                      list_transform(range(1 + i % 6), lambda j: 'p' || ((i * 7919 + j * 104729) % 5000))
+                          AS fam
+               FROM range(600) t(i)"""
+        )
+        db.execute(
+            f"""CREATE TABLE masks AS
+                SELECT id, fam, {scoring._mask("fam", 128)} AS m1,
+                       {scoring._mask("fam", 128, part=1)} AS m2,
+                       {scoring._mask("fam", 64)} AS n1
+                FROM lists"""
+        )
+        rows = db.rows(
+            """SELECT list_has_any(a.fam, b.fam) AS shared,
+                      (a.m1 & b.m1) <> 0 AND (a.m2 & b.m2) <> 0 AS both,
+                      (a.n1 & b.n1) <> 0 AS small
+               FROM masks a JOIN masks b ON a.id < b.id"""
+        )
+    shared = [r for r in rows if r[0]]
+    apart = [r for r in rows if not r[0]]
+    assert shared and apart
+    assert all(both and small for _, both, small in shared)
+    assert sum(both for _, both, _ in apart) < 0.1 * len(apart)
