@@ -709,7 +709,9 @@ class Daemon:
             raise _Stopping()
 
     def _check_stop(self, _rel: str, _done: int, _size: int) -> None:
-        """Called per chunk downloaded: a stop request ends the mirror (its temp file is removed)."""
+        """Called per chunk read, per folder listed and by the download watchdog while a read is
+        blocked (sftp_mirror.ProgressCallback): a stop request ends the mirror (its temp file
+        is removed)."""
         if self.stop.is_set():
             raise _Stopping()
 

@@ -10,7 +10,7 @@ import pytest
 
 from daemon.service.inbox import SteadyFiles
 from daemon.service.sftp import mirror
-from daemon.service.sftp_mirror import MirrorMemory
+from daemon.service.sftp_mirror import MirrorMemory, temp_name
 
 from .sshd import SshdServer
 
@@ -132,7 +132,7 @@ def test_unreadable_remote_file_fails_alone(make_config, put, dest: Path) -> Non
     assert "denied" in report.errors["classes.csv"].lower()
     assert report.downloaded == ["users.csv"]
     assert not (dest / "classes.csv").exists()
-    assert not (dest / ".classes.csv.partial").exists()
+    assert not (dest / temp_name("classes.csv")).exists()
 
 
 def test_stale_partial_files_are_removed(make_config, put, dest: Path) -> None:

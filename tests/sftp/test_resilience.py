@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from daemon.service.sftp import MirrorError, mirror
-from daemon.service.sftp_mirror import BACKOFF_CAP_SECONDS
+from daemon.service.sftp_mirror import BACKOFF_CAP_SECONDS, temp_name
 
 from .sshd import SshdServer
 
@@ -30,7 +30,7 @@ class KillOnce:
     """Progress callback that kills the sshd session once the temp file is partly written."""
 
     def __init__(self, sshd: SshdServer, dest: Path, name: str, sig: int = signal.SIGKILL) -> None:
-        self.sshd, self.tmp, self.name, self.sig = sshd, dest / f".{name}.partial", name, sig
+        self.sshd, self.tmp, self.name, self.sig = sshd, dest / temp_name(name), name, sig
         self.after = 4 * 1024 * 1024
         self.killed: list[int] = []
         self.partial_seen = False
@@ -58,7 +58,7 @@ def test_connection_killed_mid_file_leaves_no_partial_file(
 
     assert report.downloaded == ["users.csv"]
     assert (dest / "users.csv").read_bytes() == big_data
-    assert not (dest / ".users.csv.partial").exists()
+    assert not (dest / temp_name("users.csv")).exists()
 
 
 def test_retry_within_the_same_mirror_completes_after_a_kill(
