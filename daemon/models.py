@@ -280,6 +280,7 @@ class ChannelState(BaseModel):
     pending: int = 0
     failed: int = 0
     sent: int = 0
+    dropped: int = 0  # its channel stopped wanting the event, or left the config for good
     last_sent_at: datetime | None = None  # UTC
     last_error: str | None = None
     last_error_at: datetime | None = None  # UTC
@@ -301,6 +302,7 @@ class NotifyStatus(BaseModel):
     pending: int = 0
     failed: int = 0
     sent: int = 0
+    dropped: int = 0
     channels: list[ChannelState] = Field(default_factory=list)
 
 

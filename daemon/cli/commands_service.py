@@ -8,6 +8,7 @@ import sys
 from daemon.cli.client import daemon_config, engine
 from daemon.cli.errors import CliError
 from daemon.cli.render import print_json
+from daemon.db.database import DatabaseUnusable
 from daemon.models import Status
 from daemon.service.engine import Engine
 
@@ -126,19 +127,26 @@ def cmd_sync_now(args: argparse.Namespace) -> int:
     return 0
 
 
+NOTIFY_TEST_NEEDS_CONFIG = (
+    "notify test reads the [notify] section of the daemon's config file: "
+    "roster-sync notify test --config FILE"
+)
+
+
 def cmd_notify_test(args: argparse.Namespace) -> int:
     """Through the daemon, its own [notify] sends; embedded, the config file's (--config)."""
-    with engine(args) as e:
-        if isinstance(e, Engine):  # embedded: the config file's [notify]
-            config = daemon_config(args)
-            if config is None:
-                raise CliError(
-                    "notify test reads the [notify] section of the daemon's config file: "
-                    "roster-sync notify test --config FILE",
-                    2,
-                )
-            e.notify_config = config.notify
-        results = e.notify_test()
+    config = daemon_config(args)
+    try:
+        with engine(args) as e:
+            if isinstance(e, Engine):  # embedded: the config file's [notify]
+                if config is None:
+                    raise CliError(NOTIFY_TEST_NEEDS_CONFIG, 2)
+                e.notify_config = config.notify
+            results = e.notify_test()
+    except DatabaseUnusable:
+        if config is None:  # no daemon and no database: the config is what is missing
+            raise CliError(NOTIFY_TEST_NEEDS_CONFIG, 2) from None
+        raise
     if args.json:
         print_json(results)
     else:
@@ -153,7 +161,8 @@ def print_notifications(status: Status) -> None:
     n = status.notifications
     if not n.channels:
         return
-    print(f"Notifications: {n.pending} pending, {n.failed} failed, {n.sent} sent")
+    dropped = f", {n.dropped} dropped" if n.dropped else ""
+    print(f"Notifications: {n.pending} pending, {n.failed} failed, {n.sent} sent{dropped}")
     for c in n.channels:
         if c.last_error:
             print(

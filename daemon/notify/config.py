@@ -10,7 +10,9 @@ database.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from datetime import time as dtime
 from pathlib import Path
 from typing import Self
@@ -41,6 +43,24 @@ class NotifyError(RosterSyncError):
     title = "Notifications"
 
 
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _env_name(value: str | None, setting: str) -> str | None:
+    """`*_env` holds a variable's *name*; a value that is not one is most likely the secret
+    itself pasted there, so the message never repeats it."""
+    if value is not None and not ENV_NAME.fullmatch(value):
+        raise ValueError(
+            f"{setting} must be the name of an environment variable (letters, digits, _), "
+            "not the secret itself"
+        )
+    return value
+
+
+def _no_control(value: str) -> bool:
+    return not any(ord(c) < 32 or ord(c) == 127 for c in value)
+
+
 class _Channel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(
@@ -60,6 +80,16 @@ class _Channel(BaseModel):
 
     def wants(self, kind: str) -> bool:
         return kind == TEST_EVENT or self.events is None or kind in self.events
+
+    def key(self) -> str:
+        """Who this channel reaches, as a stable short key: a queued delivery stays with it
+        whatever the channel is named or wherever it sits in the file (names default to
+        their position, email-1...). Hashed: a webhook's URL may hold a token."""
+        raise NotImplementedError
+
+
+def _key(kind: str, destination: str) -> str:
+    return f"{kind}:{hashlib.sha256(destination.encode('utf-8')).hexdigest()[:16]}"
 
 
 class EmailChannel(_Channel):
@@ -103,8 +133,17 @@ class EmailChannel(_Channel):
             )
         return self
 
+    @field_validator("password_env")
+    @classmethod
+    def _password_env(cls, value: str | None) -> str | None:
+        return _env_name(value, "password_env")
+
     def describe(self) -> str:
         return f"smtp {self.host}:{self.port}"
+
+    def key(self) -> str:
+        """The recipients: fixing the relay, port or login keeps the channel's queue."""
+        return _key("email", "\n".join(sorted(a.lower() for a in self.to)))
 
 
 class WebhookChannel(_Channel):
@@ -122,7 +161,20 @@ class WebhookChannel(_Channel):
             raise ValueError("url must be an http:// or https:// address")
         if parts.username or parts.password:
             raise ValueError("url must not hold a user or password; the body is signed instead")
+        if not _no_control(value) or " " in value:
+            raise ValueError("url must not hold spaces or control characters")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError("url has a port that is not a number from 1 to 65535") from None
+        if port == 0:
+            raise ValueError("url has a port that is not a number from 1 to 65535")
         return value
+
+    @field_validator("secret_env")
+    @classmethod
+    def _secret_env(cls, value: str | None) -> str | None:
+        return _env_name(value, "secret_env")
 
     @model_validator(mode="after")
     def _check_secret(self) -> Self:
@@ -135,6 +187,10 @@ class WebhookChannel(_Channel):
         parts = urlsplit(self.url)
         port = f":{parts.port}" if parts.port else ""
         return f"{parts.scheme}://{parts.hostname}{port}/…"
+
+    def key(self) -> str:
+        """The URL: the receiver (and its token) is who this channel reaches."""
+        return _key("webhook", self.url)
 
 
 class NotifyConfig(BaseModel):
@@ -154,6 +210,13 @@ class NotifyConfig(BaseModel):
     max_attempts: int = Field(default=12, ge=1)
     email: list[EmailChannel] = Field(default_factory=list)
     webhook: list[WebhookChannel] = Field(default_factory=list)
+
+    @field_validator("district")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if not _no_control(value):
+            raise ValueError("district must be one line without control characters")
+        return value
 
     @field_validator("daily_summary_at")
     @classmethod
@@ -179,14 +242,34 @@ class NotifyConfig(BaseModel):
             found.append((webhook.name or f"webhook-{i}", webhook))
         return found
 
+    def keyed(self) -> list[tuple[str, str, EmailChannel | WebhookChannel]]:
+        """(name, key, channel) in config order. Two channels that reach the same people
+        (the same recipients through two relays) get `#2`... after the key, by order."""
+        seen: dict[str, int] = {}
+        found = []
+        for name, channel in self.channels():
+            key = channel.key()
+            seen[key] = seen.get(key, 0) + 1
+            found.append((name, key if seen[key] == 1 else f"{key}#{seen[key]}", channel))
+        return found
+
     def resolve_paths(self, base: Path) -> None:
-        """Relative secret and CA paths are relative to the config file."""
-        for _, channel in self.channels():
-            for attr in ("password_file", "ca_file", "secret_file"):
-                value = getattr(channel, attr, None)
-                if value is not None:
-                    value = value.expanduser()
-                    setattr(channel, attr, value if value.is_absolute() else (base / value))
+        """Relative secret and CA paths are relative to the config file. A `ca_file` must
+        exist now: a typo there would otherwise read as a problem with the relay."""
+        for i, email in enumerate(self.email):
+            _resolve(email, ("password_file", "ca_file"), base)
+            if email.ca_file is not None and not email.ca_file.is_file():
+                raise NotifyError(f"notify.email.{i}.ca_file: {email.ca_file}: no such file")
+        for webhook in self.webhook:
+            _resolve(webhook, ("secret_file",), base)
+
+
+def _resolve(channel: _Channel, attrs: tuple[str, ...], base: Path) -> None:
+    for attr in attrs:
+        value = getattr(channel, attr, None)
+        if value is not None:
+            value = value.expanduser()
+            setattr(channel, attr, value if value.is_absolute() else (base / value))
 
 
 def summary_time(value: str) -> dtime:
@@ -210,7 +293,10 @@ def read_secret(file: Path | None, env: str | None, what: str) -> SecretStr:
     if env:
         value = os.environ.get(env)
         if not value:
-            raise NotifyError(f"{what}_env: the environment variable {env} is not set or is empty")
+            # the name is not repeated: a secret pasted there must not reach a log
+            raise NotifyError(
+                f"the environment variable named by {what}_env is not set or is empty"
+            )
         return SecretStr(value)
     what = f"{what}_file"
     if file is None:

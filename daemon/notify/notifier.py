@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from daemon.db import Database
 from daemon.notify import events
 from daemon.notify.config import EmailChannel, NotifyConfig, NotifyError, read_secret
-from daemon.notify.outbox import deliver_due, next_due, utc
+from daemon.notify.outbox import deliver_due, next_due, orphan_note, orphans, utc
 
 LOG = logging.getLogger("roster_sync.notify")
 OBSERVE_EVERY = 15.0  # seconds between looks when nothing was planned
@@ -57,6 +57,10 @@ class Notifier:
         )
         for name, problem in secret_problems(self.config):
             LOG.warning("notifications: %s cannot send until this is fixed: %s", name, problem)
+        with self.lock:
+            waiting = orphans(self.db, self.config)
+        for name, (count, _) in waiting.items():
+            LOG.warning("notifications: channel %s is %s", name, orphan_note(count))
 
     # ------------------------------------------------------------------ on the loop
     def observe(self, force: bool = False) -> None:
@@ -114,7 +118,7 @@ class Notifier:
         try:
             deliver_due(db, self.config, self.clock, self.lock, self.stop)
             with self.lock:
-                upcoming = next_due(db)
+                upcoming = next_due(db, self.config)
         except Exception as exc:
             LOG.error("notifications: sending stopped: %s: %s", type(exc).__name__, exc)
             upcoming = utc(self.clock()) + timedelta(seconds=self.config.retry_base_seconds)

@@ -16,6 +16,7 @@ import json
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,12 +24,16 @@ from typing import Any
 
 from daemon.db import Database
 from daemon.models import ChannelState, ChannelTestResult, NotifyStatus
-from daemon.notify.channels import DeliveryError, send
-from daemon.notify.config import NotifyConfig
+from daemon.notify.channels import DeliveryError, Sent, send
+from daemon.notify.config import EmailChannel, NotifyConfig, WebhookChannel
 from daemon.notify.messages import Message, render
 
 LOG = logging.getLogger("roster_sync.notify")
 BATCH = 20  # deliveries claimed per round; the lock is never held while sending
+# How long a delivery waits for its channel to come back to the config (commented out for the
+# night, say) before it is dropped; until then status and the log say it waits.
+ORPHAN_KEEP = timedelta(days=7)
+Channel = EmailChannel | WebhookChannel
 
 
 def utc(now: datetime) -> datetime:
@@ -78,12 +83,13 @@ def record_event(
             ],
         )  # fmt: skip
         delivery_id = _next_id(db, "notify_deliveries", "delivery_id")
-        for name, channel in config.channels():
+        for name, key, channel in config.keyed():
             if channel.wants(kind):
                 db.execute(
-                    """INSERT INTO notify_deliveries (delivery_id, event_id, channel, status,
-                           attempts, next_attempt_at) VALUES (?, ?, ?, 'pending', 0, ?)""",
-                    [delivery_id, event_id, name, at],
+                    """INSERT INTO notify_deliveries (delivery_id, event_id, channel, channel_key,
+                           status, attempts, next_attempt_at)
+                       VALUES (?, ?, ?, ?, 'pending', 0, ?)""",
+                    [delivery_id, event_id, name, key, at],
                 )
                 delivery_id += 1
     LOG.info("notification: %s (event %d)", message.subject, event_id)
@@ -92,7 +98,7 @@ def record_event(
 
 @dataclass
 class Due:
-    """A delivery to attempt now, with its message."""
+    """A delivery to attempt now, with its message and the channel it goes to."""
 
     delivery_id: int
     event_id: int
@@ -100,32 +106,111 @@ class Due:
     attempts: int
     created_at: datetime
     message: Message
+    target: Channel | None = None
+    key: str | None = None
 
 
-def due(db: Database, config: NotifyConfig, now: datetime, limit: int = BATCH) -> list[Due]:
-    """Pending deliveries whose time has come, oldest first. A delivery to a channel no longer in
-    the config is marked dropped (it could never be sent)."""
-    names = [name for name, _ in config.channels()]
+def _by_key(config: NotifyConfig) -> dict[str, tuple[str, Channel]]:
+    """The configured channels by key (`NotifyConfig.keyed`)."""
+    return {key: (name, channel) for name, key, channel in config.keyed()}
+
+
+def _resolve(config: NotifyConfig, key: str | None, name: str) -> tuple[str, Channel] | None:
+    """The channel a delivery was made for: by its key; a delivery from before keys, by name."""
+    if key is not None:
+        return _by_key(config).get(key)
+    return next(((n, c) for n, c in config.channels() if n == name), None)
+
+
+def _key_of(config: NotifyConfig, name: str) -> str:
+    return next(key for n, key, _ in config.keyed() if n == name)
+
+
+def _drop(db: Database, delivery_id: int, event_id: int, name: str, why: str, at: datetime) -> None:
+    db.execute(
+        "UPDATE notify_deliveries SET status = 'dropped', next_attempt_at = NULL, "
+        "last_attempt_at = ?, last_error = ? WHERE delivery_id = ?",
+        [at, why, delivery_id],
+    )
+    LOG.warning("notification %d to %s dropped: %s", event_id, name, why)
+
+
+def settle(db: Database, config: NotifyConfig, now: datetime) -> None:
+    """Match every pending delivery to its channel again (the config may have changed):
+    follow a rename or a move, drop one whose channel no longer wants its event, and drop one
+    whose channel has been gone from the config longer than ORPHAN_KEEP. Each drop is logged."""
     at = utc(now)
-    if names:
-        db.execute(
-            "UPDATE notify_deliveries SET status = 'dropped', next_attempt_at = NULL, "
-            "last_error = 'the channel is no longer configured' "
-            "WHERE status = 'pending' AND NOT list_contains(?, channel)",
-            [names],
-        )
-    else:
-        db.execute(
-            "UPDATE notify_deliveries SET status = 'dropped', next_attempt_at = NULL, "
-            "last_error = 'the channel is no longer configured' WHERE status = 'pending'"
-        )
+    rows = db.rows(
+        """SELECT d.delivery_id, d.event_id, d.channel, d.channel_key, e.kind, e.created_at
+           FROM notify_deliveries d JOIN notify_events e USING (event_id)
+           WHERE d.status = 'pending'"""
+    )
+    for delivery_id, event_id, name, key, kind, created in rows:
+        found = _resolve(config, key, name)
+        if found is None:
+            if created + ORPHAN_KEEP <= at:
+                why = (
+                    f"its channel has not been in the config for {ORPHAN_KEEP.days} days "
+                    "(removed, or its recipients or url changed)"
+                )
+                _drop(db, delivery_id, event_id, name, why, at)
+            continue
+        current, channel = found
+        if not channel.wants(kind):
+            _drop(
+                db, delivery_id, event_id, current, f"{current} no longer subscribes to {kind}", at
+            )
+        elif current != name or key is None:
+            db.execute(
+                "UPDATE notify_deliveries SET channel = ?, channel_key = ? WHERE delivery_id = ?",
+                [current, _key_of(config, current), delivery_id],
+            )
+
+
+def orphans(db: Database, config: NotifyConfig) -> dict[str, tuple[int, datetime]]:
+    """By name: how many pending deliveries wait for a channel not in the config now, and
+    the oldest one's event time (naive UTC)."""
+    waiting: dict[str, tuple[int, datetime]] = {}
+    for name, key, created in db.rows(
+        """SELECT d.channel, d.channel_key, e.created_at
+           FROM notify_deliveries d JOIN notify_events e USING (event_id)
+           WHERE d.status = 'pending' ORDER BY e.created_at"""
+    ):
+        if _resolve(config, key, name) is None:
+            n, oldest = waiting.get(name, (0, created))
+            waiting[name] = (n + 1, oldest)
+    return waiting
+
+
+def orphan_note(waiting: int) -> str:
+    return (
+        f"not in the config now; {waiting} notification{'s wait' if waiting != 1 else ' waits'} "
+        f"for it, dropped {ORPHAN_KEEP.days} days after the event unless the channel comes back"
+    )
+
+
+def due(
+    db: Database,
+    config: NotifyConfig,
+    now: datetime,
+    limit: int = BATCH,
+    skip: frozenset[str] = frozenset(),
+) -> list[Due]:
+    """Pending deliveries whose time has come and whose channel is configured, oldest first
+    (after `settle`). `skip`: channel keys not to attempt again in this round."""
+    settle(db, config, now)
+    channels = _by_key(config)
+    keys = [k for k in channels if k not in skip]
+    if not keys:
+        return []
     rows = db.dicts(
-        """SELECT d.delivery_id, d.event_id, d.channel, d.attempts, e.kind, e.created_at,
-                  e.district, e.subject, e.body, e.command, e.screen, e.data
+        """SELECT d.delivery_id, d.event_id, d.channel, d.channel_key, d.attempts, e.kind,
+                  e.created_at, e.district, e.subject, e.body, e.command, e.screen, e.data
            FROM notify_deliveries d JOIN notify_events e USING (event_id)
            WHERE d.status = 'pending' AND d.next_attempt_at <= ?
+             AND list_contains(?, d.channel_key)
            ORDER BY d.next_attempt_at, d.delivery_id LIMIT ?""",
-        [at, limit],
+        [utc(now), keys, limit],
     )
     return [
         Due(
@@ -143,6 +228,8 @@ def due(db: Database, config: NotifyConfig, now: datetime, limit: int = BATCH) -
                 screen=r["screen"],
                 data=json.loads(r["data"]),
             ),
+            target=channels[r["channel_key"]][1],
+            key=r["channel_key"],
         )
         for r in rows
     ]
@@ -156,12 +243,15 @@ def record_attempt(
     note: str,
     now: datetime,
     seconds: float,
+    partial: bool = False,
 ) -> str:
-    """Keep the attempt; the delivery is sent, pending again later (backoff) or failed."""
+    """Keep the attempt; the delivery is sent, pending again later (backoff) or failed. A
+    partial send (some recipients refused) is sent, not retried (the others have it), but it
+    keeps its note as the delivery's error, so status and the log show it."""
     at = utc(now)
     attempt = item.attempts + 1
     if ok:
-        status, next_at, error = "sent", None, None
+        status, next_at, error = "sent", None, note if partial else None
     elif attempt >= config.max_attempts:
         status, next_at, error = "failed", None, note
     else:
@@ -175,12 +265,17 @@ def record_attempt(
         )
         db.execute(
             """UPDATE notify_deliveries SET status = ?, attempts = ?, next_attempt_at = ?,
-                   last_attempt_at = ?, last_error = coalesce(?, last_error),
+                   last_attempt_at = ?, last_error = CASE WHEN ? THEN ? ELSE coalesce(?, last_error) END,
                    sent_at = CASE WHEN ? THEN ? ELSE sent_at END
                WHERE delivery_id = ?""",
-            [status, attempt, next_at, at, error, ok, at, item.delivery_id],
+            [status, attempt, next_at, at, ok, error, error, ok, at, item.delivery_id],
         )
-    if not ok:
+    if partial:
+        LOG.warning(
+            "notification %d (%s) to %s reached only some recipients: %s",
+            item.event_id, item.message.kind, item.channel, note,
+        )  # fmt: skip
+    elif not ok:
         then = (
             f"next try at {next_at:%Y-%m-%d %H:%M:%S} UTC"
             if next_at
@@ -193,9 +288,15 @@ def record_attempt(
     return status
 
 
-def next_due(db: Database) -> datetime | None:
-    """When the next pending delivery is due (naive UTC), or None."""
-    return db.one("SELECT min(next_attempt_at) FROM notify_deliveries WHERE status = 'pending'")
+def next_due(db: Database, config: NotifyConfig) -> datetime | None:
+    """When the next pending delivery to a configured channel is due (naive UTC), or None.
+    One that waits for a channel gone from the config is not due: the worker would otherwise
+    start again on every tick to find nothing to send."""
+    return db.one(
+        "SELECT min(next_attempt_at) FROM notify_deliveries "
+        "WHERE status = 'pending' AND list_contains(?, channel_key)",
+        [list(_by_key(config))],
+    )
 
 
 def deliver_due(
@@ -206,40 +307,52 @@ def deliver_due(
     stop: threading.Event | None = None,
 ) -> int:
     """Attempt every delivery due now; returns how many were attempted. The database is used
-    under `lock` (the daemon's write lock) for moments only; sending happens outside it."""
+    under `lock` (the daemon's write lock) for moments only; sending happens outside it.
+    A channel that fails is not tried again in this round, so a stuck one delays the others
+    by at most one delivery's deadline (`timeout_seconds`)."""
     guard = lock if lock is not None else nullcontext()
-    channels = dict(config.channels())
     attempted = 0
+    failing: set[str] = set()
     while stop is None or not stop.is_set():
         with guard:
-            batch = due(db, config, clock())
+            batch = due(db, config, clock(), skip=frozenset(failing))
         if not batch:
             break
         for item in batch:
             if stop is not None and stop.is_set():
                 break
+            if item.key in failing or item.target is None:
+                continue
             started = time.monotonic()
+            partial = False
+            note: str
             try:
                 note = send(
-                    channels[item.channel], item.message, event_id=item.event_id,
+                    item.target, item.message, event_id=item.event_id,
                     delivery_id=f"{item.event_id}-{item.delivery_id}",
                     created_at=item.created_at.isoformat() + "Z",
                     timeout=config.timeout_seconds,
                 )  # fmt: skip
-                ok = True
+                ok, partial = True, isinstance(note, Sent) and note.partial
             except DeliveryError as exc:
                 ok, note = False, str(exc)
             except Exception as exc:  # a bug in sending never reaches the sync
                 ok, note = False, f"internal error: {type(exc).__name__}"
                 LOG.exception("sending notification %d failed", item.event_id)
+            if not ok and item.key is not None:
+                failing.add(item.key)
             with guard:
-                record_attempt(db, config, item, ok, note, clock(), time.monotonic() - started)
+                record_attempt(
+                    db, config, item, ok, note, clock(), time.monotonic() - started, partial
+                )
             attempted += 1
     return attempted
 
 
-def outbox_status(db: Database) -> NotifyStatus:
-    """Counts per channel and each channel's last error (words safe to show: no secrets)."""
+def outbox_status(db: Database, config: NotifyConfig | None = None) -> NotifyStatus:
+    """Counts per channel and each channel's last problem (words safe to show: no secrets):
+    a failed attempt, a send some recipients refused, or a dropped delivery. With `config`,
+    a channel no longer in it says so (its deliveries wait for it)."""
     if not db.table_exists("notify_deliveries"):
         return NotifyStatus()
     rows = db.dicts(
@@ -247,71 +360,97 @@ def outbox_status(db: Database) -> NotifyStatus:
                   count(*) FILTER (status = 'pending') AS pending,
                   count(*) FILTER (status = 'failed') AS failed,
                   count(*) FILTER (status = 'sent') AS sent,
+                  count(*) FILTER (status = 'dropped') AS dropped,
+                  max(sent_at) FILTER (status = 'sent' AND last_error IS NULL) AS clean_at,
                   max(sent_at) AS last_sent_at
            FROM notify_deliveries GROUP BY channel ORDER BY channel"""
     )
     errors = {
         r["channel"]: r
         for r in db.dicts(
-            """SELECT d.channel, a.note AS last_error, a.attempted_at AS last_error_at
-               FROM notify_attempts a JOIN notify_deliveries d USING (delivery_id)
-               WHERE NOT a.ok
-               QUALIFY row_number() OVER (PARTITION BY d.channel ORDER BY a.attempted_at DESC,
-                                          a.delivery_id DESC, a.attempt DESC) = 1"""
+            """SELECT channel, note AS last_error, happened AS last_error_at FROM (
+                   SELECT d.channel, a.note, a.attempted_at AS happened, a.delivery_id AS id,
+                          a.attempt AS n
+                   FROM notify_attempts a JOIN notify_deliveries d USING (delivery_id)
+                   WHERE NOT a.ok
+                   UNION ALL
+                   SELECT channel, last_error, coalesce(sent_at, last_attempt_at), delivery_id,
+                          attempts
+                   FROM notify_deliveries
+                   WHERE (status = 'sent' AND last_error IS NOT NULL)
+                      OR (status = 'dropped' AND last_attempt_at IS NOT NULL))
+               QUALIFY row_number() OVER (PARTITION BY channel ORDER BY happened DESC, id DESC,
+                                          n DESC) = 1"""
         )
     }
+    missing = orphans(db, config) if config is not None else {}
     channels = []
     for r in rows:
         err = errors.get(r["channel"], {})
         last_error_at = err.get("last_error_at")
-        if last_error_at is not None and r["last_sent_at"] and r["last_sent_at"] > last_error_at:
+        if last_error_at is not None and r["clean_at"] and r["clean_at"] > last_error_at:
             err = {}  # it works again: an old error is no longer news
+        last_error, last_error_at = err.get("last_error"), err.get("last_error_at")
+        if r["channel"] in missing:
+            waiting, oldest = missing[r["channel"]]
+            last_error, last_error_at = orphan_note(waiting), oldest
         channels.append(
             ChannelState(
                 channel=r["channel"],
                 pending=r["pending"],
                 failed=r["failed"],
                 sent=r["sent"],
+                dropped=r["dropped"],
                 last_sent_at=r["last_sent_at"],
-                last_error=err.get("last_error"),
-                last_error_at=err.get("last_error_at"),
+                last_error=last_error,
+                last_error_at=last_error_at,
             )
         )
     return NotifyStatus(
         pending=sum(c.pending for c in channels),
         failed=sum(c.failed for c in channels),
         sent=sum(c.sent for c in channels),
+        dropped=sum(c.dropped for c in channels),
         channels=channels,
     )
 
 
 def send_test(config: NotifyConfig) -> list[ChannelTestResult]:
     """`roster-sync notify test`: a test message straight to every channel, now (not queued, no
-    retries: the person running it wants to know at once). One result per channel."""
-    results = []
-    for name, channel in config.channels():
-        message = render("test", config.district, {"channel": name})
-        started = time.monotonic()
-        try:
-            note = send(
-                channel, message, event_id=None, delivery_id=f"test-{int(time.time())}",
-                created_at=datetime.now(UTC).replace(tzinfo=None).isoformat() + "Z",
-                timeout=config.timeout_seconds,
-            )  # fmt: skip
-            ok = True
-        except DeliveryError as exc:
-            ok, note = False, str(exc)
-        results.append(
-            ChannelTestResult(
-                channel=name,
-                target=channel.describe(),
-                ok=ok,
-                detail=note,
-                seconds=round(time.monotonic() - started, 2),
-            )
-        )
-        LOG.log(
-            logging.INFO if ok else logging.WARNING,
-            "test notification to %s: %s", name, note,
+    retries: the person running it wants to know at once). One result per channel, in config
+    order; the channels are tried side by side, so the answer comes within one deadline
+    (`timeout_seconds`) however many channels there are."""
+    channels = config.channels()
+    if not channels:
+        return []
+    with ThreadPoolExecutor(max_workers=len(channels), thread_name_prefix="notify-test") as pool:
+        return list(pool.map(lambda pair: _test_one(config, *pair), channels))
+
+
+def _test_one(config: NotifyConfig, name: str, channel: Channel) -> ChannelTestResult:
+    message = render("test", config.district, {"channel": name})
+    started = time.monotonic()
+    note: str
+    try:
+        note = send(
+            channel, message, event_id=None, delivery_id=f"test-{int(time.time())}",
+            created_at=datetime.now(UTC).replace(tzinfo=None).isoformat() + "Z",
+            timeout=config.timeout_seconds,
         )  # fmt: skip
-    return results
+        ok = True
+    except DeliveryError as exc:
+        ok, note = False, str(exc)
+    except Exception as exc:  # one line for the person running it, the traceback in the log
+        ok, note = False, f"internal error: {type(exc).__name__}"
+        LOG.exception("test notification to %s failed", name)
+    LOG.log(
+        logging.INFO if ok else logging.WARNING,
+        "test notification to %s: %s", name, note,
+    )  # fmt: skip
+    return ChannelTestResult(
+        channel=name,
+        target=channel.describe(),
+        ok=ok,
+        detail=note,
+        seconds=round(time.monotonic() - started, 2),
+    )

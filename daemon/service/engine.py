@@ -138,7 +138,7 @@ class Engine:
             open_conflicts=int(db.one(f"SELECT count(*) FROM conflicts c WHERE {open_conflict()}")),
             open_duplicates=open_duplicates,
             daemon=self.daemon_info(),
-            notifications=outbox_status(db),
+            notifications=outbox_status(db, self.notify_config),
             blackout=self.blackout(),
         )
 
@@ -149,7 +149,7 @@ class Engine:
     @operation(READ)
     def notify_status(self) -> NotifyStatus:
         """The notification outbox: pending and failed deliveries, each channel's last error."""
-        return outbox_status(self.db)
+        return outbox_status(self.db, self.notify_config)
 
     @operation(ADMIN)
     def notify_test(self) -> list[ChannelTestResult]:

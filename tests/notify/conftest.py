@@ -52,6 +52,8 @@ def smtp(smtp_server: SmtpServer) -> SmtpServer:
     smtp_server.mails.clear()
     smtp_server.password = SMTP_PASSWORD
     smtp_server.logins_refused = 0
+    smtp_server.refuse = set()
+    smtp_server.quit_reply = None
     return smtp_server
 
 

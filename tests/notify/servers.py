@@ -5,6 +5,7 @@ checks each webhook's signature and timestamp the way a receiver should.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import json
@@ -102,6 +103,8 @@ class SmtpServer:
     password: str = SMTP_PASSWORD
     mails: list[Mail] = field(default_factory=list)
     logins_refused: int = 0
+    refuse: set[str] = field(default_factory=set)  # recipients answered 550
+    quit_reply: str | None = None  # instead of 221, after the mail was taken
     port: int = 0
     controller: Controller | None = None
 
@@ -130,6 +133,16 @@ class SmtpServer:
             self.logins_refused += 1
         return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
+    async def handle_QUIT(self, server, session, envelope) -> str:
+        return self.quit_reply or "221 Bye"
+
     async def handle_DATA(self, server, session, envelope) -> str:
         self.mails.append(
             Mail(
@@ -154,6 +167,7 @@ class Hook:
     headers: dict[str, str]
     body: bytes
     answered: int
+    path: str = ""
 
     @property
     def json(self) -> dict[str, Any]:
@@ -182,7 +196,7 @@ class WebhookServer:
                         status = 401
                     else:
                         status = outer.script.pop(0) if outer.script else 200
-                    outer.hooks.append(Hook(dict(self.headers.items()), body, status))
+                    outer.hooks.append(Hook(dict(self.headers.items()), body, status, self.path))
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -215,6 +229,64 @@ class WebhookServer:
         while len(self.accepted()) < n and time.monotonic() < deadline:
             time.sleep(0.02)
         return self.accepted()
+
+
+class RawServer:
+    """A misbehaving server on 127.0.0.1: `talk(conn, stop)` runs for each connection on its
+    own thread (an endless answer, a byte every so often). `sent` counts the bytes it got
+    out, through `send()`; a connection ends when the client goes or `stop()` is called."""
+
+    def __init__(self, talk: Any) -> None:
+        self.talk = talk
+        self.sent = 0
+        self.stopping = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+
+    def start(self) -> RawServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.listener.close()
+
+    def send(self, conn: socket.socket, data: bytes) -> None:
+        conn.sendall(data)
+        self.sent += len(data)
+
+    def _accept(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            self.talk(self, conn)
+
+
+def read_request(conn: socket.socket) -> None:
+    """Read an HTTP request's head and its Content-Length body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        body += chunk
 
 
 def secret_file(path: Path, value: str, mode: int = 0o600) -> Path:

@@ -140,6 +140,14 @@ def test_an_unreachable_receiver_is_a_delivery_error_without_the_url(notify_conf
         ({"daily_summary_at": "7am"}, "'7am' is not a time of day like 07:00"),
         ({"email": [{"host": "h", "from": "a@b.c", "to": ["x@y.z, w@v.u"]}]},
          "is not one email address"),
+        ({"webhook": [{"url": "http://h.example:99999/x", "secret_env": "S"}]},
+         "url has a port that is not a number from 1 to 65535"),
+        ({"webhook": [{"url": "http://h.example:80x/x", "secret_env": "S"}]},
+         "url has a port that is not a number from 1 to 65535"),
+        ({"webhook": [{"url": "http://h.example/x\x00y", "secret_env": "S"}]},
+         "url must not hold spaces or control characters"),
+        ({"district": "Maplewood\nSchool District"},
+         "district must be one line without control characters"),
     ],
 )  # fmt: skip
 def test_a_config_mistake_is_named(change, error) -> None:
@@ -156,3 +164,46 @@ def test_channels_are_named_in_order_and_filter_events(smtp, hooks, secrets) -> 
     assert list(names) == ["email-1", "webhook-1"]
     assert names["webhook-1"].wants("run_held") and not names["webhook-1"].wants("daily_summary")
     assert names["webhook-1"].wants("test") and names["email-1"].wants("daily_summary")
+
+
+@pytest.mark.parametrize(
+    ("channel", "setting"),
+    [
+        ({"email": [{"host": "h", "from": "a@b.c", "to": ["x@y.z"], "username": "u",
+                     "password_env": "Sup3r-S3cret/Relay!pw"}]}, "password_env"),
+        ({"webhook": [{"url": "https://h.example/x", "secret_env": "whsec 9f8e7d6c"}]},
+         "secret_env"),
+    ],
+)  # fmt: skip
+def test_a_secret_pasted_into_an_env_setting_is_refused_without_repeating_it(
+    channel, setting
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        NotifyConfig.model_validate({"district": DISTRICT, **channel})
+    [error] = caught.value.errors()  # the config file's message is `msg` (no input value)
+    assert f"{setting} must be the name of an environment variable" in error["msg"]
+    assert "S3cret" not in error["msg"] and "9f8e7d6c" not in error["msg"]
+
+
+def test_an_unset_env_secret_is_named_by_its_setting_not_its_value(notify_config) -> None:
+    channel = notify_config.webhook[0].model_copy(
+        update={"secret_file": None, "secret_env": "whsec_9f8e7d6c5b4a"}
+    )
+    with pytest.raises(DeliveryError) as caught:
+        send_webhook(
+            channel, render("test", DISTRICT, {}), event_id=1, delivery_id="1-1",
+            created_at=None, timeout=5,
+        )  # fmt: skip
+    assert str(caught.value) == (
+        "the environment variable named by secret_env is not set or is empty"
+    )
+
+
+def test_every_attempt_of_one_delivery_has_the_same_message_id(notify_config, smtp) -> None:
+    channel = notify_config.email[0]
+    message = render("run_held", DISTRICT, HELD)
+    for delivery in ("3-5", "3-5", "3-6"):
+        send_email(channel, message, timeout=5, delivery_id=delivery, created_at="2026-09-14")
+    ids = [m.message["Message-ID"] for m in smtp.wait(3)]
+    assert ids[0] == ids[1] != ids[2]
+    assert ids[0].endswith("@riverbend.example.org>")

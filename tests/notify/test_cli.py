@@ -96,6 +96,50 @@ def test_notify_test_without_a_config_file_says_where_to_look(day1, capsys) -> N
     )
 
 
+def test_notify_test_with_no_config_and_no_database_asks_for_the_config(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # no database, no daemon at the defaults
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    code = main(["notify", "test"])
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert err == (
+        "roster-sync: notify test reads the [notify] section of the daemon's config file: "
+        "roster-sync notify test --config FILE\n"
+    )
+
+
+def test_a_ca_file_that_does_not_exist_is_refused_when_the_config_is_loaded(
+    daemon_config_file,
+) -> None:
+    from daemon.notify.config import NotifyError
+
+    path = daemon_config_file()
+    text = path.read_text().replace('ca_file = "', 'ca_file = "/nowhere/typo-')
+    path.write_text(text)
+    with pytest.raises(
+        NotifyError, match=r"^notify\.email\.0\.ca_file: /nowhere/typo-.*: no such file$"
+    ):
+        load_config(path)
+
+
+def test_a_password_pasted_into_password_env_is_one_line_that_does_not_repeat_it(
+    daemon_config_file, capsys
+) -> None:
+    path = daemon_config_file()
+    text = path.read_text().replace("password_file = ", 'password_env = "Sup3r-S3cret/Relay!pw"\n#')
+    path.write_text(text)
+    code = main(["--config", str(path), "notify", "test"])
+    out, err = capsys.readouterr()
+    assert (code, out) == (1, "")
+    assert err == (
+        f"roster-sync: {path}: 'notify.email.0.password_env': Value error, password_env must be "
+        "the name of an environment variable (letters, digits, _), not the secret itself\n"
+    )
+
+
 def test_status_shows_the_outbox_without_secrets(
     way, daemon_config_file, smtp, hooks, capsys
 ) -> None:

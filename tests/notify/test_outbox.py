@@ -3,6 +3,7 @@ and tried again with backoff, and nothing about a failure ever raises or holds a
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -123,13 +124,46 @@ def test_no_secret_or_webhook_path_is_ever_stored(day1, notify_config, smtp, hoo
         assert secret not in status
 
 
-def test_a_delivery_to_a_channel_removed_from_the_config_is_dropped(
+def test_a_delivery_to_a_channel_removed_from_the_config_waits_for_it(
     day1, notify_config, hooks
 ) -> None:
     record_event(day1, notify_config, "run_failed", "run_failed:9", {"run_id": 9}, T0)
     notify_config.email = []
     assert deliver_due(day1, notify_config, Clock()) == 1
     assert [(c, s) for c, s, *_ in deliveries(day1)] == [
-        ("email-1", "dropped"),
+        ("email-1", "pending"),
         ("webhook-1", "sent"),
     ]
+
+
+def test_a_recipient_the_relay_refuses_is_logged_and_shown_in_status(
+    day1, notify_config, smtp, caplog
+) -> None:
+    notify_config.webhook = []
+    smtp.refuse = {"it-oncall@riverbend.example.org"}
+    record_event(day1, notify_config, "run_failed", "run_failed:9", {"run_id": 9}, T0)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, "roster_sync.notify"):
+        deliver_due(day1, notify_config, Clock())
+    note = "sent to 1 of 2 recipients; 1 refused (550)"
+    assert [r.getMessage() for r in caplog.records if r.name == "roster_sync.notify"] == [
+        f"notification 1 (run_failed) to email-1 reached only some recipients: {note}"
+    ]
+    [(_, status, *_)] = deliveries(day1)
+    assert status == "sent"  # not retried: the other recipient has it
+    [channel] = outbox_status(day1).channels
+    assert (channel.sent, channel.last_error) == (1, note)
+
+
+def test_a_relay_that_took_the_mail_but_answers_quit_oddly_gets_it_once(
+    day1, notify_config, smtp
+) -> None:
+    notify_config.webhook = []
+    notify_config.max_attempts = 4
+    smtp.quit_reply = "421 4.4.2 closing: too busy"
+    record_event(day1, notify_config, "run_failed", "run_failed:9", {"run_id": 9}, T0)
+    for hours in range(4):
+        deliver_due(day1, notify_config, Clock(T0 + timedelta(hours=hours)))
+    assert len(smtp.wait(1)) == 1
+    state = outbox_status(day1)
+    assert (state.sent, state.failed, state.channels[0].last_error) == (1, 0, None)

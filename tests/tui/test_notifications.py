@@ -36,8 +36,8 @@ async def test_the_runs_screen_shows_notifications_that_wait(demo_engine) -> Non
         assert isinstance(app.screen, RunsScreen) and app.screen.has_class("-outbox")
         line = text_of(app.screen.query_one("#runs-outbox", Static))
         assert line.strip() == (
-            "Notifications: 1 waiting — webhook-1: secret_env: the environment variable "
-            "RS_UNSET is not set or is empty (roster-sync status)"
+            "Notifications: 1 waiting — webhook-1: the environment variable named by "
+            "secret_env is not set or is empty (roster-sync status)"
         )
 
 
