@@ -40,6 +40,13 @@ def directory_edit(
 # ---------------------------------------------------------------- lookups
 def resolve_user(db: Database, ref: str | int) -> int:
     """A user by internal id (42 or #42) or SIS id; a merged record resolves to its survivor."""
+    user_id, merged_into = _named_user(db, ref)
+    return merged_into or user_id
+
+
+def _named_user(db: Database, ref: str | int) -> tuple[int, int | None]:
+    """The record `ref` names itself, and the survivor it was merged into (None if it was not);
+    a SIS id that a record not merged away also holds names that record."""
     text = str(ref).strip()
     if text.lstrip("#").isdigit():
         row = db.rows(
@@ -53,7 +60,23 @@ def resolve_user(db: Database, ref: str | int) -> int:
         )
     if not row:
         raise EditRefused(f"no user '{text}' (use an id like 42 or a SIS id)")
-    return int(row[0][1] or row[0][0])
+    return int(row[0][0]), None if row[0][1] is None else int(row[0][1])
+
+
+def _refuse_merged_record(db: Database, ref: str | int, verb: str) -> None:
+    """An archive meant for "the duplicate" must not land on the person kept: a reference to a
+    record merged away is refused, naming the merge and the survivor to act on instead."""
+    user_id, merged_into = _named_user(db, ref)
+    if merged_into is None:
+        return
+    merge = db.one(
+        "SELECT max(merge_id) FROM merges WHERE merged_id = ? AND undone_at IS NULL", [user_id]
+    )
+    by = f" by merge {merge}" if merge is not None else ""
+    raise EditRefused(
+        f"user {user_id} was merged into {merged_into}{by}; "
+        f"{verb} {merged_into} if that is meant (or undo the merge)"
+    )
 
 
 def resolve_school(db: Database, ref: str | int) -> int:
@@ -432,6 +455,7 @@ def set_archived(db: Database, actor: str, user_ref: str, archived: bool) -> int
     Archiving takes the person's active enrollments, guardian links and attributes with it (the
     audit names them); unarchiving brings back those that archive took, where the classroom and
     the other person are active."""
+    _refuse_merged_record(db, user_ref, "archive" if archived else "unarchive")
     user_id = resolve_user(db, user_ref)
     status = db.one("SELECT status FROM users WHERE user_id = ?", [user_id])
     if status == "merged":

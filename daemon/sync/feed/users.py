@@ -275,9 +275,12 @@ def _birth_date(ctx: PlanContext) -> tuple[str, str, str]:
     without the file there is none (and users_fields_kept keeps the directory's).
 
     A demographics row in error speaks for nothing: its student keeps the stored birth date,
-    as with a broken value (unless an earlier good row names the student)."""
+    as with a broken value (unless an earlier good row names the student). A delta
+    demographics.csv leaves out what has not changed: a person it has no row for keeps the
+    stored birth date too (only a whole file, or a row, says a birth date is gone)."""
     if not ctx.present("demographics"):
         return "CAST(NULL AS VARCHAR)", "false", ""
+    no_row_keeps = "" if ctx.mode("demographics") == "bulk" else "dm.sis_id IS NULL OR "
     join = f"""LEFT JOIN (
             SELECT sis_id, arg_min(birth_date, _line) AS birth_date,
                    arg_min(broken, _line) AS birth_broken
@@ -291,7 +294,7 @@ def _birth_date(ctx: PlanContext) -> tuple[str, str, str]:
             ON dm.sis_id = u.sourcedId"""
     return (
         "CASE WHEN dm.birth_broken THEN NULL ELSE dm.birth_date END",
-        "coalesce(dm.birth_broken, false)",
+        f"({no_row_keeps}coalesce(dm.birth_broken, false))",
         join,
     )
 
@@ -461,7 +464,7 @@ def build_desired_users(ctx: PlanContext) -> None:
         keepers AS ({_keepers()}),
         matched AS ({_matched(ctx)})
         SELECT * EXCLUDE (_unplaced),
-               _ambiguous OR _no_key OR _claimed_elsewhere OR _unplaced AS _skip,
+               _ambiguous OR _no_key OR _claimed_elsewhere OR _unplaced OR _survivor_speaks AS _skip,
                CASE WHEN _ambiguous THEN 'is claimed by more than one directory record'
                     WHEN _no_key THEN 'has no identifier (student_id = identifier)'
                     WHEN _unplaced THEN 'belongs to no org that is synced in this run'
@@ -473,6 +476,7 @@ def build_desired_users(ctx: PlanContext) -> None:
         """
     )
     _report_unkeyed_students(ctx)
+    _report_rows_of_merged_records(ctx)
 
 
 def _people_the_sync_manages(ctx: PlanContext) -> str:
@@ -517,11 +521,12 @@ def _directory_keys(ctx: PlanContext) -> str:
 
 
 def _claims(ctx: PlanContext, key_type: str, match_key: str) -> str:
-    """Which feed rows (file and line only) claim which directory record."""
+    """Which feed rows (file and line only) claim which directory record. A tobedeleted row
+    naming a merged record claims nothing: that record is already retired (see _matched)."""
     return """
             SELECT k.uid AS _target_id, f._file, f._line, k.via_tombstone
             FROM f JOIN keys k ON k.kt = f._key_type AND k.key = f._match_key
-            WHERE NOT k._many"""
+            WHERE NOT k._many AND NOT (f._deleted AND k.via_tombstone)"""
 
 
 def _keepers() -> str:
@@ -536,16 +541,50 @@ def _keepers() -> str:
 
 
 def _matched(ctx: PlanContext) -> str:
-    """Each feed row with its record and every reason it may not be synced."""
+    """Each feed row with its record and every reason it may not be synced.
+
+    A row naming a merged record (the SIS's id of the duplicate a person merged away) does not
+    speak for the survivor's life: tobedeleted, it names a record already retired and archives
+    nothing (`_retired`, no target); otherwise, while the survivor's own SIS id is in the feed,
+    that id drives the survivor and this row is held (`_survivor_speaks`). Both are reported on
+    the row (_report_rows_of_merged_records). `_merged_into` keeps the survivor for the report."""
+    through_merged = "NOT k._many AND k.via_tombstone"
     return f"""
-            SELECT f.*, CASE WHEN NOT k._many THEN k.uid END AS _target_id,
+            SELECT f.*,
+                   CASE WHEN NOT k._many AND NOT (f._deleted AND k.via_tombstone) THEN k.uid
+                   END AS _target_id,
                    coalesce(k._many, false) AS _ambiguous,
                    coalesce(k.via_tombstone, false) AS _via_tombstone,
+                   CASE WHEN {through_merged} THEN k.uid END AS _merged_into,
+                   coalesce({through_merged} AND f._deleted, false) AS _retired,
+                   coalesce({through_merged} AND NOT f._deleted AND c.keeper IS NULL
+                            AND sv.sis_id IS DISTINCT FROM f.sis_id AND {_survivor_in_feed(ctx)},
+                            false) AS _survivor_speaks,
                    f._match_key IS NULL AS _no_key,
                    {_unplaced(ctx)} AS _unplaced,
                    c.keeper IS NOT NULL AND c.keeper <> f._file || ':' || f._line AS _claimed_elsewhere
             FROM f LEFT JOIN keys k ON k.kt = f._key_type AND k.key = f._match_key
-            LEFT JOIN keepers c ON c._target_id = k.uid AND NOT k._many"""
+            LEFT JOIN keepers c ON c._target_id = k.uid AND NOT k._many
+            LEFT JOIN users sv ON sv.user_id = k.uid AND k.via_tombstone"""
+
+
+def _survivor_in_feed(ctx: PlanContext) -> str:
+    """SQL on `sv`, the survivor of a merge: its own SIS id is in the feed tonight. A whole
+    users.csv says so by naming it (a row in error names it too: it is kept, not replaced by
+    its duplicate's row); a delta leaves out what has not changed, so the id counts as long as
+    the survivor is active (the SIS removing it archives it first). A survivor without a SIS id
+    (hand-made) has only its duplicate's rows to speak for it."""
+    if ctx.mode("users") != "bulk":
+        return "sv.sis_id IS NOT NULL AND sv.status = 'active'"
+    named = [
+        f"SELECT sis_id FROM {ctx.t('feed_users')} WHERE sis_id IS NOT NULL AND NOT _deleted",
+        f"SELECT sourcedId FROM {ctx.errored('users')} WHERE sourcedId IS NOT NULL",
+    ]
+    if ctx.present("guardians"):
+        named.append(
+            f"SELECT sourcedId FROM {ctx.errored('guardians')} WHERE sourcedId IS NOT NULL"
+        )
+    return f"sv.sis_id IN ({' UNION ALL '.join(named)})"
 
 
 def _unplaced(ctx: PlanContext) -> str:
@@ -594,6 +633,34 @@ def _report_unkeyed_students(ctx: PlanContext) -> None:
                 "(setting student_id = identifier); the row was skipped",
             )
         )
+
+
+def _report_rows_of_merged_records(ctx: PlanContext) -> None:
+    """A WARNING on each row naming a record a person merged away, saying what it did not do."""
+    merged = """(SELECT t.user_id FROM users t WHERE t.merged_into = f._merged_into
+                 AND (CASE WHEN f._key_type = 'ident' THEN t.identifier ELSE t.sis_id END)
+                     = f._match_key ORDER BY t.user_id LIMIT 1)"""
+    ctx.db.execute(
+        f"""
+        INSERT INTO row_issues
+        SELECT {ctx.run_id}, f._file, f._line, f._feed_sis_id, 'WARNING', 'sourcedId',
+               'merged_record',
+               f._file || ' line ' || f._line || ': ' || f._feed_sis_id || ' names user '
+               || coalesce(CAST(f.merged AS VARCHAR), '?') || ', which was merged into user '
+               || f._merged_into
+               || coalesce(' (' || s.sis_id || ')', '')
+               || coalesce(' by merge ' || (SELECT max(m.merge_id) FROM merges m
+                                           WHERE m.merged_id = f.merged AND m.undone_at IS NULL), '')
+               || CASE WHEN f._retired
+                       THEN '; that record is already retired, so this tobedeleted archives nothing'
+                       ELSE '; the survivor keeps what its own id ' || s.sis_id || ' says, and '
+                            || 'this row was not applied (undo the merge if they are two people)'
+                  END
+        FROM (SELECT *, {merged} AS merged FROM {ctx.t("desired_users")} f
+              WHERE _retired OR _survivor_speaks) f
+        JOIN users s ON s.user_id = f._merged_into
+        """
+    )
 
 
 def _known_without_a_row(ctx: PlanContext) -> str:
