@@ -14,6 +14,7 @@ from daemon.cli import render
 from daemon.cli.arguments import candidate_number, count, merge_number
 from daemon.cli.client import engine
 from daemon.duplicates.errors import DuplicateError
+from daemon.duplicates.models import MergeUndone
 
 PAGE = 500
 FIELD_LABELS = {
@@ -40,6 +41,14 @@ SIDE_FIELDS = {  # evidence field -> side attribute shown beside it
     "email": "email",
     "phone": "phone",
     "user_ids": "user_ids",
+}
+
+
+UNDO_ROW_LABELS = {
+    "users": "user",
+    "enrollments": "enrollment",
+    "guardian_links": "guardian link",
+    "student_attributes": "attribute",
 }
 
 
@@ -93,6 +102,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "merge", nargs="?", type=merge_number, help="the merge's number (printed by merge)"
     )
     c.add_argument("--last", action="store_true", help="undo your most recent merge")
+    c.add_argument("--json", action="store_true", help=JSON_HELP)
     c.set_defaults(handler=_undo)
 
     p = sub.add_parser("students", help="clean-up of students before relying on the sync")
@@ -191,15 +201,39 @@ def _undo(args: argparse.Namespace) -> int:
     if (args.merge is None) == (not args.last):
         raise DuplicateError("name a merge id, or --last for your most recent merge")
     with engine(args) as e:
-        if args.last:
-            merge_id = e.duplicates_undo_last()
-            if merge_id is None:
-                raise DuplicateError("you have no merge left to undo")
-        else:
-            merge_id = args.merge
-            e.duplicates_undo(merge_id)
-    print(f"undid merge {merge_id}: both records are as they were before it")
+        result = e.duplicates_undo_last() if args.last else e.duplicates_undo(args.merge)
+    if result is None:
+        raise DuplicateError("you have no merge left to undo")
+    if args.json:
+        print(json.dumps(result.model_dump(mode="json"), indent=2))
+    else:
+        print(describe_undo(result))
     return 0
+
+
+def describe_undo(undone: MergeUndone) -> str:
+    """The undo's outcome in words: as before, or what was not put back and why."""
+    merge_id = undone.merge_id
+    kept = undone.not_restored
+    hand = undone.hand_made_again
+    again = (
+        f"\n  user {hand} is hand-made again: the sync kept it current through the merged "
+        "record's SIS id since the merge, which that record holds again (the values it took stay)"
+        if hand is not None
+        else ""
+    )
+    if undone.exact:
+        return f"undid merge {merge_id}: both records are as they were before it"
+    if not kept:
+        return f"undid merge {merge_id}:" + again
+    lines = [
+        f"undid merge {merge_id}; {len(kept)} change{'s' if len(kept) != 1 else ''} made since "
+        "it stay as they are now, so the records are not exactly as before it:"
+    ]
+    for k in kept:
+        label = UNDO_ROW_LABELS.get(k.table, k.table)
+        lines.append(f"  {label} {k.id}: {k.column} {k.now or '-'}: {k.why}")
+    return "\n".join(lines) + again
 
 
 def _archive_unsynced(args: argparse.Namespace) -> int:

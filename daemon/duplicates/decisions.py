@@ -13,6 +13,7 @@ from daemon.db import Database
 from daemon.directory.records import directory_edit
 from daemon.duplicates import merge as merging
 from daemon.duplicates.errors import DuplicateError
+from daemon.duplicates.models import MergeUndone
 
 
 def _candidate(db: Database, candidate_id: int) -> dict[str, Any]:
@@ -127,16 +128,16 @@ def skip_candidate(db: Database, actor: str, candidate_id: int) -> None:
         )
 
 
-def undo_merge(db: Database, actor: str, merge_id: int) -> None:
-    merging.undo(db, actor, int(merge_id))
+def undo_merge(db: Database, actor: str, merge_id: int) -> MergeUndone:
+    """The undo's details (as audited): what was not put back because it changed since."""
+    return MergeUndone.model_validate(merging.undo(db, actor, int(merge_id)))
 
 
-def undo_last(db: Database, actor: str) -> int | None:
+def undo_last(db: Database, actor: str) -> MergeUndone | None:
     """The actor's most recent merge that is not undone yet, undone; None when there is none."""
     merge_id = db.one(
         """SELECT max(merge_id) FROM merges WHERE merged_by = ? AND undone_at IS NULL""", [actor]
     )
     if merge_id is None:
         return None
-    merging.undo(db, actor, int(merge_id))
-    return int(merge_id)
+    return undo_merge(db, actor, int(merge_id))

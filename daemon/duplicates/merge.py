@@ -241,10 +241,10 @@ def _plan_users(db: Database, merge_id: int, s: int, m: int) -> None:
     )
 
 
-def apply_moves(db: Database, merge_id: int, *, forward: bool) -> int:
+def apply_moves(db: Database, merge_id: int, *, forward: bool) -> list[tuple[str, int, str]]:
     """Write new values (merge) or old values back (undo). Undo skips a column that changed
-    since the merge (a later sync or edit wins); returns how many were skipped."""
-    skipped = 0
+    since the merge (a later sync or edit wins); returns the (table, row, column) it skipped."""
+    skipped: list[tuple[str, int, str]] = []
     types = _column_types(db)
     for table, column in db.rows(
         "SELECT DISTINCT table_name, column_name FROM merge_moves WHERE merge_id = ? ORDER BY 1, 2",
@@ -255,15 +255,17 @@ def apply_moves(db: Database, merge_id: int, *, forward: bool) -> int:
         same = "true"
         if not forward:
             same = f"{table}.{column} IS NOT DISTINCT FROM CAST(mv.new_value AS {typ})"
-            skipped += int(
-                db.one(
-                    f"""SELECT count(*) FROM {table} JOIN merge_moves mv
+            skipped += [
+                (str(table), int(row_id), str(column))
+                for (row_id,) in db.rows(
+                    f"""SELECT mv.row_id FROM {table} JOIN merge_moves mv
                           ON mv.row_id = {table}.{id_col}
                         WHERE mv.merge_id = ? AND mv.table_name = ? AND mv.column_name = ?
-                          AND NOT ({same})""",
+                          AND NOT ({same})
+                        ORDER BY mv.row_id""",
                     [merge_id, table, column],
                 )
-            )
+            ]
         db.execute(
             f"""UPDATE {table} SET {column} = CAST(mv.{value} AS {typ})
                 FROM merge_moves mv
@@ -282,7 +284,100 @@ def _column_types(db: Database) -> dict[tuple[str, str], str]:
     return {(t, c): d for t, c, d in rows}
 
 
+# table -> the people (users) and classrooms a row of it belongs to, owner first
+PARENT_IDS = {"users": "user_id", "classrooms": "classroom_id"}
+PARENTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "enrollments": (("users", "user_id"), ("classrooms", "classroom_id")),
+    "guardian_links": (("users", "student_id"), ("users", "guardian_id")),
+    "student_attributes": (("users", "student_id"),),
+}
+PARENT_LABELS = {
+    "user_id": "person",
+    "classroom_id": "classroom",
+    "student_id": "student",
+    "guardian_id": "guardian",
+}
+
+
+def later_dependents(db: Database, merge_id: int, survivor_id: int, kind: str) -> list[int]:
+    """Later merges into the same survivor, not undone, whose de-duplication relied on rows
+    this merge brought to the survivor: they touched a row with the same classroom, guardian,
+    student or attribute name. Undoing this merge first would take those rows back to the
+    merged record while the later merge's own rows stay archived on its tombstone."""
+    found: set[int] = set()
+    for table, owner, key in ATTACHED[kind]:
+        id_col = ID_COLUMNS[table]
+        found.update(
+            int(r[0])
+            for r in db.rows(
+                f"""SELECT DISTINCT l.merge_id
+                    FROM merges l
+                    JOIN merge_moves lm ON lm.merge_id = l.merge_id AND lm.table_name = '{table}'
+                    JOIN {table} lt ON lt.{id_col} = lm.row_id
+                    WHERE l.merge_id > ? AND l.undone_at IS NULL AND l.survivor_id = ?
+                      AND lt.{key} IN (
+                          SELECT t.{key} FROM merge_moves mm
+                          JOIN {table} t ON t.{id_col} = mm.row_id
+                          WHERE mm.merge_id = ? AND mm.table_name = '{table}'
+                            AND mm.column_name = '{owner}'
+                            AND mm.new_value = CAST(? AS VARCHAR))""",
+                [merge_id, survivor_id, merge_id, survivor_id],
+            )
+        )
+    return sorted(found, reverse=True)
+
+
+def keep_archived(db: Database, merge_id: int) -> list[dict[str, Any]]:
+    """After the undo wrote the old values back: a row of this merge that is now active while
+    its person, other person or classroom is not active is archived again, never made active
+    (a run or a person archived that side since the merge). It is archived as if with that
+    side (its archived_at and archived_run), so unarchiving or reverting the side brings it
+    back. Returns what it kept archived, for the audit and the message."""
+    kept: list[dict[str, Any]] = []
+    for table, parents in PARENTS.items():
+        id_col = ID_COLUMNS[table]
+        rows = db.rows(
+            " UNION ALL ".join(
+                f"""SELECT x.{id_col} AS id, {rank} AS rank, '{col}' AS col,
+                           p.{PARENT_IDS[ptable]} AS parent, p.status AS parent_status,
+                           p.archived_at, p.archived_run
+                    FROM {table} x JOIN {ptable} p
+                      ON p.{PARENT_IDS[ptable]} = x.{col}
+                    WHERE x.status = 'active' AND p.status <> 'active'
+                      AND x.{id_col} IN (SELECT row_id FROM merge_moves
+                                         WHERE merge_id = {int(merge_id)}
+                                           AND table_name = '{table}')"""
+                for rank, (ptable, col) in enumerate(parents)
+            )
+            + " ORDER BY id, parent_status <> 'archived', rank"
+        )
+        seen: set[int] = set()
+        for row_id, _, col, parent_id, status, archived_at, archived_run in rows:
+            if row_id in seen:
+                continue
+            seen.add(row_id)
+            by_side = status == "archived"
+            db.execute(
+                f"""UPDATE {table} SET status = 'archived',
+                           archived_at = coalesce(?, CAST(current_timestamp AS TIMESTAMP)),
+                           archived_run = ?, updated_at = current_timestamp
+                    WHERE {id_col} = ?""",
+                [archived_at if by_side else None, archived_run if by_side else None, row_id],
+            )
+            kept.append(
+                {
+                    "table": table,
+                    "id": int(row_id),
+                    "why": f"{PARENT_LABELS[col]} {parent_id} is {status}",
+                }
+            )
+    return kept
+
+
 def undo(db: Database, actor: str, merge_id: int) -> dict[str, Any]:
+    """Write back what the merge changed, except what changed since; never make a row active
+    whose person or classroom is not. Returns the audit's details: `not_restored` names each
+    change kept and why, `changed_since` counts them."""
     rows = db.dicts("SELECT * FROM merges WHERE merge_id = ?", [merge_id])
     if not rows:
         raise DuplicateError(f"there is no merge {merge_id}")
@@ -300,6 +395,14 @@ def undo(db: Database, actor: str, merge_id: int) -> dict[str, Any]:
         raise DuplicateError(
             f"{survivor.label()} was itself merged later (merge {later}); undo merge {later} first"
         )
+    if later_merges := later_dependents(db, merge_id, survivor.user_id, row["record_kind"]):
+        named = ", ".join(str(m) for m in later_merges)
+        plural = "s" if len(later_merges) > 1 else ""
+        raise DuplicateError(
+            f"merge{plural} {named} into {survivor.label()} de-duplicated against memberships "
+            f"merge {merge_id} brought in; undoing merge {merge_id} now would drop what "
+            f"merge{plural} {named} brought: undo merge{plural} {named} first, then merge {merge_id}"
+        )
     details: dict[str, Any] = {
         "merge_id": merge_id,
         "survivor": row["survivor_id"],
@@ -307,7 +410,25 @@ def undo(db: Database, actor: str, merge_id: int) -> dict[str, Any]:
     }
     with directory_edit(db, actor, "duplicates.undo", "users", row["survivor_id"], details):
         skipped = apply_moves(db, merge_id, forward=False)
-        details["changed_since"] = skipped
+        not_restored = [
+            {
+                "table": table,
+                "id": row_id,
+                "column": column,
+                "now": _value(db, table, row_id, column),
+                "why": "changed since the merge; the newer value is kept",
+            }
+            for table, row_id, column in skipped
+            if column != "updated_at"  # moves with the row's other columns
+        ]
+        not_restored += [
+            {**k, "column": "status", "now": "archived", "why": f"kept archived: {k['why']}"}
+            for k in keep_archived(db, merge_id)
+        ]
+        if _release_adopted(db, row["survivor_id"]):
+            details["hand_made_again"] = row["survivor_id"]
+        details["changed_since"] = len(not_restored)
+        details["not_restored"] = not_restored
         db.execute(
             "UPDATE merges SET undone_at = current_timestamp, undone_by = ? WHERE merge_id = ?",
             [actor, merge_id],
@@ -328,3 +449,22 @@ def undo(db: Database, actor: str, merge_id: int) -> dict[str, Any]:
             details=details,
         )
     return details
+
+
+def _release_adopted(db: Database, survivor_id: int) -> bool:
+    """A survivor the sync took over through the tombstone's SIS id (a hand-made survivor
+    updated by a row of the merged record's id) is hand-made again once the tombstone takes
+    its id back: left 'sync' with no SIS id of its own, the next drop would archive it."""
+    return bool(
+        db.rows(
+            """UPDATE users SET origin = 'hand', updated_at = current_timestamp
+               WHERE user_id = ? AND origin = 'sync' AND sis_id IS NULL AND status <> 'merged'
+               RETURNING user_id""",
+            [survivor_id],
+        )
+    )
+
+
+def _value(db: Database, table: str, row_id: int, column: str) -> str | None:
+    value = db.one(f"SELECT {column} FROM {table} WHERE {ID_COLUMNS[table]} = ?", [row_id])
+    return None if value is None else str(value)

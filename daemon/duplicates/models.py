@@ -86,3 +86,28 @@ class ArchiveSummary(BaseModel):
     total: int
     archived: int = 0
     schools: list[SchoolCount] = Field(default_factory=list)
+
+
+class KeptChange(BaseModel):
+    """A change made since a merge that its undo left as it is now, and why."""
+
+    table: str  # users | enrollments | guardian_links | student_attributes
+    id: int
+    column: str
+    now: str | None
+    why: str
+
+
+class MergeUndone(BaseModel):
+    """What an undo did (`duplicates_undo`): the merge, and anything it did not put back."""
+
+    merge_id: int
+    survivor: int
+    merged: int
+    hand_made_again: int | None = None  # a survivor the sync had taken over, hand-made again
+    not_restored: list[KeptChange] = Field(default_factory=list)
+
+    @property
+    def exact(self) -> bool:
+        """Both records are exactly as they were before the merge."""
+        return not self.not_restored and self.hand_made_again is None

@@ -20,7 +20,7 @@ from daemon.directory.shapes import ClassroomDetail, School, UserDetail
 from daemon.duplicates import decisions
 from daemon.duplicates.archive import archive_unsynced
 from daemon.duplicates.listing import list_candidates
-from daemon.duplicates.models import ArchiveSummary, ScanSummary
+from daemon.duplicates.models import ArchiveSummary, MergeUndone, ScanSummary
 from daemon.duplicates.scan import scan
 from daemon.models import (
     ChannelTestResult,
@@ -551,13 +551,13 @@ class Engine:
         decisions.skip_candidate(self.db, self.actor, candidate_id)
 
     @operation(ADMIN)
-    def duplicates_undo(self, merge_id: int) -> None:
-        """Put back exactly what the merge changed."""
-        decisions.undo_merge(self.db, self.actor, merge_id)
+    def duplicates_undo(self, merge_id: int) -> MergeUndone:
+        """Put back what the merge changed; what changed since stays, and is named."""
+        return decisions.undo_merge(self.db, self.actor, merge_id)
 
     @operation(ADMIN)
-    def duplicates_undo_last(self) -> int | None:
-        """Undo this actor's most recent merge; its id, or None when there is none."""
+    def duplicates_undo_last(self) -> MergeUndone | None:
+        """Undo this actor's most recent merge; None when there is none."""
         return decisions.undo_last(self.db, self.actor)
 
     @operation(ADMIN)

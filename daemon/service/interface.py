@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from daemon.directory.shapes import ClassroomDetail, School, UserDetail
-from daemon.duplicates.models import ArchiveSummary, ScanSummary
+from daemon.duplicates.models import ArchiveSummary, MergeUndone, ScanSummary
 from daemon.models import (
     ChannelTestResult,
     NotifyStatus,
@@ -175,8 +175,8 @@ class EngineClient(Protocol):
 
     def duplicates_skip(self, candidate_id: int) -> None: ...
 
-    def duplicates_undo(self, merge_id: int) -> None: ...
+    def duplicates_undo(self, merge_id: int) -> MergeUndone: ...
 
-    def duplicates_undo_last(self) -> int | None: ...
+    def duplicates_undo_last(self) -> MergeUndone | None: ...
 
     def archive_unsynced(self, dry_run: bool = True) -> ArchiveSummary: ...

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
-from daemon.duplicates.models import ScanSummary
+from daemon.duplicates.models import MergeUndone, ScanSummary
 from roster_tui.screens.base import RosterScreen
 from roster_tui.screens.dialogs import ConfirmScreen, open_run_ids
 from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
@@ -423,14 +423,28 @@ class DuplicatesScreen(RosterScreen):
         """Confirm first: undoing changes the directory too (and supersedes open runs)."""
         open_runs = list(self.open_runs)
 
-        def undone(merge_id: int | None) -> None:
-            if merge_id is None:
+        def undone(result: MergeUndone | None) -> None:
+            if result is None:
                 self.notify("There is no merge to undo.", severity="warning")
-            else:
+            elif result.exact:
                 self.notify(
-                    f"Merge {merge_id} undone: both records are back."
+                    f"Merge {result.merge_id} undone: both records are back."
                     + superseded_notice(open_runs),
                     title="Undone",
+                )
+            else:
+                kept = len(result.not_restored)
+                self.notify(
+                    f"Merge {result.merge_id} undone; "
+                    + (
+                        f"{plural(kept, 'change')} made since the merge stay as they are now "
+                        "(see the records' history)."
+                        if kept
+                        else f"user {result.hand_made_again} is hand-made again."
+                    )
+                    + superseded_notice(open_runs),
+                    title="Undone",
+                    severity="warning",
                 )
             self.reload()
 

@@ -136,7 +136,8 @@ def test_undo_restores_the_exact_previous_state(sync, hand_made):
 def test_undo_last_undoes_the_actors_most_recent_merge(sync, hand_made):
     before = snapshot(sync.engine.db)
     merge_id = sync.engine.duplicates_merge(str(hand_made["hand"]), "stu-3")
-    assert sync.engine.duplicates_undo_last() == merge_id
+    undone = sync.engine.duplicates_undo_last()
+    assert undone is not None and undone.merge_id == merge_id and undone.exact
     assert snapshot(sync.engine.db) == before
     assert sync.engine.duplicates_undo_last() is None
 
