@@ -17,7 +17,8 @@ from daemon.db import Database
 @dataclass(frozen=True)
 class Invariant:
     """`offenders` selects the ids (`id`) of rows that break the rule. `{scope}` narrows it to
-    rows an apply wrote (`last_run = R` on the alias the rule names), or is `true`."""
+    rows an apply wrote (`last_run = R` on the alias the rule names), `{archived}` to rows it
+    archived (`archived_run = R`); over the whole directory both are `true`."""
 
     name: str
     offenders: str
@@ -78,33 +79,48 @@ INVARIANTS: tuple[Invariant, ...] = (
     ),
     # What a person takes with them when archived (by a run, a revert or by hand): what the
     # sync made of their memberships, links and attributes. Hand-made ones are the district's.
+    # An apply checks the pairs it made: a row it wrote active under an archived person, or a
+    # person it archived who keeps an active row. A database from before hand archives took
+    # memberships along may hold other such pairs; `check` reports them, but a run that did not
+    # make them does not fail for them.
     Invariant(
         "enrollments of archived people are archived",
         """SELECT e.enrollment_id AS id FROM enrollments e JOIN users u ON u.user_id = e.user_id
            WHERE e.status = 'active' AND e.origin = 'sync' AND u.status = 'archived'
-             AND ({scope:e} OR {scope:u})""",
-        # Reported by `check`, not refused by apply: a database from before hand archives took
-        # memberships along may hold such pairs, and a run must not fail for them.
-        whole_directory_only=True,
+             AND ({scope:e} OR {archived:u})""",
     ),
     Invariant(
         "guardian links of archived people are archived",
         """SELECT l.link_id AS id FROM guardian_links l
            WHERE l.status = 'active' AND l.origin = 'sync'
              AND EXISTS (SELECT 1 FROM users u WHERE u.user_id IN (l.student_id, l.guardian_id)
-                         AND u.status = 'archived' AND ({scope:l} OR {scope:u}))
+                         AND u.status = 'archived' AND ({scope:l} OR {archived:u}))
              -- manage_guardians = false: links are the district's, the sync leaves them
              AND coalesce((SELECT value FROM settings WHERE key = 'manage_guardians'), 'true')
                  <> 'false'""",
-        whole_directory_only=True,  # as for enrollments
     ),
     Invariant(
         "attributes of archived students are archived",
         """SELECT a.attribute_id AS id FROM student_attributes a
            JOIN users u ON u.user_id = a.student_id
            WHERE a.status = 'active' AND a.origin = 'sync' AND u.status = 'archived'
-             AND ({scope:a} OR {scope:u})""",
-        whole_directory_only=True,  # as for enrollments
+             AND ({scope:a} OR {archived:u})""",
+    ),
+    # A merge moves a record's memberships, links and attributes to the survivor or archives
+    # them on the tombstone (duplicates/merge.py): an active one on a merged record is seen by
+    # nobody (exports and lookups follow the survivor) and would come back wrong on an undo.
+    Invariant(
+        "memberships of merged records are archived",
+        """SELECT e.enrollment_id AS id FROM enrollments e JOIN users u ON u.user_id = e.user_id
+           WHERE e.status = 'active' AND u.status = 'merged' AND {scope:e}
+           UNION ALL
+           SELECT l.link_id FROM guardian_links l
+           WHERE l.status = 'active' AND {scope:l}
+             AND EXISTS (SELECT 1 FROM users u WHERE u.user_id IN (l.student_id, l.guardian_id)
+                         AND u.status = 'merged')
+           UNION ALL
+           SELECT a.attribute_id FROM student_attributes a JOIN users u ON u.user_id = a.student_id
+           WHERE a.status = 'active' AND u.status = 'merged' AND {scope:a}""",
     ),
     Invariant(
         "classrooms belong to existing schools",
@@ -156,16 +172,22 @@ class Violation:
         return f"{self.name}: {self.count} row{'s' if self.count != 1 else ''} (ids {shown}{more})"
 
 
+_PLACEHOLDERS = {"{scope:": "last_run", "{archived:": "archived_run"}
+
+
 def _render(sql: str, run_id: int | None) -> str:
-    """Fill each `{scope:alias}` with the rows a run wrote, or with `true`."""
-    out, rest = [], sql
-    while "{scope:" in rest:
-        before, _, after = rest.partition("{scope:")
-        alias, _, rest = after.partition("}")
-        out.append(before)
-        out.append("true" if run_id is None else f"{alias}.last_run = {int(run_id)}")
-    out.append(rest)
-    return "".join(out)
+    """Fill each `{scope:alias}` with the rows a run wrote and each `{archived:alias}` with the
+    rows it archived, or both with `true`."""
+    for opening, column in _PLACEHOLDERS.items():
+        out, rest = [], sql
+        while opening in rest:
+            before, _, after = rest.partition(opening)
+            alias, _, rest = after.partition("}")
+            out.append(before)
+            out.append("true" if run_id is None else f"{alias}.{column} = {int(run_id)}")
+        out.append(rest)
+        sql = "".join(out)
+    return sql
 
 
 def violations(db: Database, run_id: int | None = None) -> list[Violation]:

@@ -96,6 +96,8 @@ def resolve_conflicts(
                 sorted(immediate), sorted({r[4] for r in rows if r[0] in immediate})
             )
         _refuse_stale_contacts(db, immediate)
+        _refuse_links_to_archived_people(db, conflict_ids)
+        _refuse_reverts_of_merged_records(db, conflict_ids)
     with db.transaction():
         db.execute(
             f"""UPDATE conflicts SET decision = ?, decided_by = ?, decided_at = current_timestamp
@@ -154,6 +156,50 @@ def _refuse_stale_contacts(db: Database, conflict_ids: list[int]) -> None:
             )
 
 
+# SQL: the record a user id stands for now (a merged record's survivor).
+_SURVIVOR = "(SELECT coalesce(merged_into, user_id) FROM users WHERE user_id = {id})"
+
+
+def _refuse_links_to_archived_people(db: Database, conflict_ids: list[int]) -> None:
+    """Taking a link the feed asked for: both people must be active, or the link would be an
+    active one of an archived person, which `roster-sync check` forbids."""
+    ids = ", ".join(str(int(i)) for i in conflict_ids)
+    archived = db.rows(
+        f"""SELECT c.conflict_id, u.given_name || ' ' || u.family_name, u.sis_id FROM conflicts c
+            JOIN users u ON u.user_id IN ({_SURVIVOR.format(id="c.record_id")},
+                                          {_SURVIVOR.format(id="c.other_record_id")})
+            WHERE c.conflict_id IN ({ids}) AND c.kind = 'link_outside_sync'
+              AND u.status <> 'active'
+            ORDER BY 1 LIMIT 1"""
+    )
+    if archived:
+        conflict_id, name, sis_id = archived[0]
+        raise ConflictError(
+            f"conflict {conflict_id}: {name}{f' ({sis_id})' if sis_id else ''} is archived, and a "
+            "link of an archived person cannot be active; nothing was taken (unarchive them "
+            "first, or keep)"
+        )
+
+
+def _refuse_reverts_of_merged_records(db: Database, conflict_ids: list[int]) -> None:
+    """A revert conflict about a record merged since (sync/revert.py): its status belongs to the
+    merge now, so taking it would do nothing; say so instead of deciding it silently."""
+    ids = ", ".join(str(int(i)) for i in conflict_ids)
+    merged = db.rows(
+        f"""SELECT c.conflict_id, c.label FROM conflicts c JOIN users u ON u.user_id = c.record_id
+            WHERE c.conflict_id IN ({ids}) AND c.kind = {sql_literal(REVERT_CONFLICT)}
+              AND c.record_kind = 'users' AND c.field = 'status' AND u.status = 'merged'
+            ORDER BY 1 LIMIT 1"""
+    )
+    if merged:
+        conflict_id, label = merged[0]
+        raise ConflictError(
+            f"conflict {conflict_id}: {label} was merged into another record since, so the "
+            "revert cannot change it; nothing was taken (undo the merge first, then archive it "
+            "by hand if it should go)"
+        )
+
+
 def apply_taken_conflicts(db: Database, run_id: int, actor: str) -> None:
     """At apply time, inside its transaction: the feed values chosen before applying."""
     ids = [
@@ -182,15 +228,34 @@ def _take(db: Database, conflict_ids: list[int]) -> None:
             FROM {chosen} c
             WHERE c.kind = 'archived_student_in_feed' AND users.user_id = c.record_id"""
     )
+    # The link joins the records the two people are now (a merge since: its survivor), and only
+    # two active people (resolve_conflicts refuses the take otherwise). A link the pair had and
+    # lost comes back rather than a second one for the same pair.
+    pairs = f"""SELECT s.user_id AS student_id, g.user_id AS guardian_id, g.role, c.run_id,
+                       c.source_file, c.source_line
+                FROM {chosen} c
+                JOIN users s ON s.user_id = {_SURVIVOR.format(id="c.record_id")}
+                JOIN users g ON g.user_id = {_SURVIVOR.format(id="c.other_record_id")}
+                WHERE c.kind = 'link_outside_sync' AND s.status = 'active' AND g.status = 'active'
+                QUALIFY row_number() OVER (PARTITION BY s.user_id, g.user_id
+                                           ORDER BY c.conflict_id) = 1"""
+    db.execute(
+        f"""UPDATE guardian_links SET status = 'active', archived_run = NULL, archived_at = NULL,
+                   updated_at = current_timestamp, last_run = p.run_id
+            FROM ({pairs}) p
+            WHERE guardian_links.student_id = p.student_id
+              AND guardian_links.guardian_id = p.guardian_id AND guardian_links.status = 'archived'
+              AND NOT EXISTS (SELECT 1 FROM guardian_links l WHERE l.student_id = p.student_id
+                              AND l.guardian_id = p.guardian_id AND l.status = 'active')"""
+    )
     db.execute(
         f"""INSERT INTO guardian_links
             SELECT (SELECT coalesce(max(link_id), 0) FROM guardian_links)
-                   + row_number() OVER (ORDER BY c.record_id, c.other_record_id),
-                   c.record_id, c.other_record_id, g.role, 'active', 'sync', c.run_id, c.run_id, NULL,
-                   current_timestamp, current_timestamp, NULL, c.source_file, c.source_line
-            FROM {chosen} c JOIN users g ON g.user_id = c.other_record_id
-            WHERE c.kind = 'link_outside_sync'
-              AND NOT EXISTS (SELECT 1 FROM guardian_links l WHERE l.student_id = c.record_id
-                              AND l.guardian_id = c.other_record_id AND l.status = 'active')"""
+                   + row_number() OVER (ORDER BY p.student_id, p.guardian_id),
+                   p.student_id, p.guardian_id, p.role, 'active', 'sync', p.run_id, p.run_id, NULL,
+                   current_timestamp, current_timestamp, NULL, p.source_file, p.source_line
+            FROM ({pairs}) p
+            WHERE NOT EXISTS (SELECT 1 FROM guardian_links l WHERE l.student_id = p.student_id
+                              AND l.guardian_id = p.guardian_id)"""
     )
     take_reverts(db, chosen)

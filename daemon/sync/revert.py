@@ -9,7 +9,9 @@ silently: that field or record becomes a conflict (take restores it, keep leaves
 a contact detail the nightly feed would not overwrite either (an activated or hand-edited
 account, sync/policies.py), and a field already back at its old value is left alone. A person or
 classroom the revert archives takes its memberships, links and attributes with it, as a sync's
-archive does. A run is reverted once: reverting it again is refused, naming the revert.
+archive does; one it does not bring back (archived or merged since) keeps them archived. A
+person merged since, survivor or merged record, counts as changed since: a conflict. A run is
+reverted once: reverting it again is refused, naming the revert.
 Reverting a revert restores the first run's changes, since a revert's changes are ordinary
 changes of its own. Two things are not restored: a record the run adopted from a hand-made one
 stays with the sync (origin), and a record it unarchived is archived again with the values it
@@ -31,7 +33,13 @@ from daemon.sync.context import PlanContext
 from daemon.sync.diff import CASCADES, count_changes, record_changes
 from daemon.sync.plan import SCHOOL_SIS
 from daemon.sync.policies import CONTACT_FIELDS, CONTACTS_PROTECTED, insert_conflicts
-from daemon.sync.revert_values import REVERT_CONFLICT, column_types, restored, shown
+from daemon.sync.revert_values import (
+    REVERT_CONFLICT,
+    column_types,
+    restored,
+    shown,
+    table_named,
+)
 from daemon.sync.runs import _PLANNING, RunError, finish_plan
 
 # A contact detail of an activated or hand-edited user: the revert asks, as the feed does
@@ -147,9 +155,12 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
     types = column_types(db, name)
     t = int(target)
     at = f"CAST({sql_literal(str(applied_at))} AS TIMESTAMP)" if applied_at else "NULL"
+    merged_since = _merged_since(table, at)
     untouched = f"""d.origin = 'sync' AND coalesce(d.last_run, 0) <= {t}
-                    AND (d.updated_at IS NULL OR {at} IS NULL OR d.updated_at <= {at})"""
+                    AND (d.updated_at IS NULL OR {at} IS NULL OR d.updated_at <= {at})
+                    AND NOT ({merged_since})"""
     since = f"""CASE WHEN d.status = 'merged' THEN 'merged into another record since'
+                     WHEN {merged_since} THEN 'kept as the survivor of a merge since'
                      WHEN d.origin = 'hand' THEN 'managed by hand since'
                      WHEN coalesce(d.last_run, 0) > {t} THEN 'changed by run ' || d.last_run || ' since'
                      ELSE 'edited by hand since' END"""
@@ -199,10 +210,11 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
         SELECT 'archive' AS op, d.{id_col} AS id, {same}, {tail} FROM {name} d
         WHERE d.created_run = {t} AND d.status = 'active' AND {untouched}
         UNION ALL
-        -- what it archived: unarchived, if nobody archived or edited it since
+        -- what it archived: unarchived, if nobody archived or edited it since, and only with
+        -- the people and classroom it belongs to
         SELECT 'unarchive', d.{id_col}, {same}, {tail} FROM {name} d
         WHERE d.{id_col} IN ({archived_by_target}) AND d.status = 'archived'
-          AND d.archived_run = {t} AND d.origin = 'sync'
+          AND d.archived_run = {t} AND d.origin = 'sync' AND {_parents_stay_active(ctx, name)}
         UNION ALL
         -- what it unarchived: archived again
         SELECT 'archive', d.{id_col}, {same}, {tail} FROM {name} d
@@ -265,10 +277,13 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
         UNION ALL
         SELECT {record}, 'status', 'archived', d.status,
                'run {t} created this record; it was ' || {since}
-               || ', so reverting does not archive it unless you take it',
+               || CASE WHEN d.status = 'merged'
+                       THEN ', so reverting leaves it (undo the merge first to revert it)'
+                       ELSE ', so reverting does not archive it unless you take it' END,
                'keep', false, {key} || ':created', d.source_file, d.source_line
         FROM {name} d
-        WHERE d.created_run = {t} AND d.status = 'active' AND NOT ({untouched}) AND {kept_by_plan}
+        WHERE d.created_run = {t} AND {kept_by_plan}
+          AND (d.status = 'active' AND NOT ({untouched}) OR d.status = 'merged')
         UNION ALL
         SELECT {record}, 'status', 'active', d.status,
                'run {t} archived this record; it is ' || d.status
@@ -288,6 +303,32 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
           AND {kept_by_plan}
         """,
     )
+
+
+def _merged_since(table: kinds.Table, at: str) -> str:
+    """SQL over `d`: the person took part in a merge (survivor or merged) after the target was
+    applied. A merge does not touch the survivor's updated_at, yet it holds what another record
+    brought, so the revert must not treat it as untouched."""
+    if table.name != "users":
+        return "false"
+    live = f"SELECT {{}} FROM merges WHERE undone_at IS NULL AND merged_at > {at}"
+    return f"(d.user_id IN ({live.format('survivor_id')}) OR d.user_id IN ({live.format('merged_id')}))"
+
+
+def _parents_stay_active(ctx: PlanContext, name: str) -> str:
+    """SQL over `d`: every person and classroom the row belongs to (sync/diff.py CASCADES) is
+    active after the revert: active now and not archived by it, or unarchived by it. A row
+    unarchived under an archived or merged owner would break `roster-sync check`."""
+    parts = []
+    for column, parent in CASCADES.get(name, ()):
+        plan = ctx.keep(f"plan_{parent}")
+        parent_id = table_named(parent).id_col
+        parts.append(
+            f"""(d.{column} IN (SELECT id FROM {plan} WHERE op = 'unarchive')
+                 OR (d.{column} IN (SELECT {parent_id} FROM {parent} WHERE status = 'active')
+                     AND d.{column} NOT IN (SELECT id FROM {plan} WHERE op = 'archive')))"""
+        )
+    return " AND ".join(parts) or "true"
 
 
 def _protected(ctx: PlanContext, table: kinds.Table) -> str:

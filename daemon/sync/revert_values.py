@@ -7,7 +7,9 @@ casts the text back to the column's type, and a classroom's school back from its
 from __future__ import annotations
 
 from daemon.db import Database, sql_ident, sql_literal
+from daemon.directory.records import archive_attached
 from daemon.sync import kinds
+from daemon.sync.diff import CASCADES
 
 REVERT_CONFLICT = "revert_changed_since"
 # Fields shown as something else than their value (see sync/plan.py): field -> (shown, restored)
@@ -61,6 +63,10 @@ def take_reverts(db: Database, chosen: str) -> None:
                     FROM {chosen} c
                     WHERE {mine} AND c.field = {sql_literal(column)} AND {name}.{id_col} = c.record_id"""
             )
+        archived = f"""SELECT c.record_id FROM {chosen} c
+                        WHERE {mine} AND c.field = 'status' AND c.feed_value = 'archived'
+                          AND c.record_id IN (SELECT {id_col} FROM {name} WHERE status = 'active')"""
+        ids = [int(r[0]) for r in db.rows(archived)]
         db.execute(
             f"""UPDATE {name} SET status = 'archived', archived_run = c.run_id,
                        archived_at = current_timestamp, last_run = c.run_id
@@ -68,10 +74,52 @@ def take_reverts(db: Database, chosen: str) -> None:
                 WHERE {mine} AND c.field = 'status' AND c.feed_value = 'archived'
                   AND {name}.{id_col} = c.record_id AND {name}.status = 'active'"""
         )
+        if ids:
+            _archive_attached(db, name, ", ".join(str(i) for i in ids))
         db.execute(
             f"""UPDATE {name} SET status = 'active', archived_run = NULL, archived_at = NULL,
                        updated_at = current_timestamp, last_run = c.run_id
                 FROM {chosen} c
                 WHERE {mine} AND c.field = 'status' AND c.feed_value = 'active'
                   AND {name}.{id_col} = c.record_id AND {name}.status = 'archived'"""
+        )
+        _unarchive_attached(db, name, chosen, mine)
+
+
+def _unarchive_attached(db: Database, parent: str, chosen: str, mine: str) -> None:
+    """A person or classroom brought back by a taken conflict gets back what the reverted run
+    archived with it, which the revert left archived while the person stayed archived
+    (sync/revert.py): each row only where everything it belongs to is active."""
+    for child, refs in CASCADES.items():
+        owners_active = " AND ".join(
+            f"{child}.{column} IN (SELECT {table_named(table).id_col} FROM {table} "
+            "WHERE status = 'active')"
+            for column, table in refs
+        )
+        for column, table in refs:
+            if table != parent:
+                continue
+            db.execute(
+                f"""UPDATE {child} SET status = 'active', archived_run = NULL, archived_at = NULL,
+                           updated_at = current_timestamp, last_run = c.run_id
+                    FROM {chosen} c
+                    WHERE {mine} AND c.field = 'status' AND c.feed_value = 'active'
+                      AND {child}.{column} = c.record_id AND {child}.status = 'archived'
+                      AND {child}.origin = 'sync' AND {owners_active}
+                      AND {child}.archived_run = (SELECT reverted_run FROM runs
+                                                  WHERE run_id = c.run_id)"""
+            )
+
+
+def _archive_attached(db: Database, table: str, ids: str) -> None:
+    """What a person or classroom archived by a taken conflict holds goes with it, as every
+    other archive takes it (a hand archive, a sync's or a revert's cascade): no archived person
+    keeps an active membership, link or attribute, nor an archived classroom an enrollment."""
+    if table == "users":
+        archive_attached(db, ids)
+    elif table == "classrooms":
+        db.execute(
+            f"""UPDATE enrollments SET status = 'archived', archived_run = NULL,
+                       archived_at = current_timestamp, updated_at = current_timestamp
+                WHERE classroom_id IN ({ids}) AND status = 'active' AND origin = 'sync'"""
         )
