@@ -96,6 +96,27 @@ def test_check_reports_an_active_guardian_link_of_an_archived_person(synced):
     assert broken["guardian links of archived people are archived"] == 1
 
 
+def test_check_reports_an_active_guardian_link_of_an_archived_student(synced):
+    synced.engine.db.execute("UPDATE users SET status = 'archived' WHERE sis_id = 'stu-1'")
+    broken = dict(synced.engine.check())
+    assert broken["guardian links of archived people are archived"] == 1
+
+
+def test_check_counts_a_link_of_two_archived_people_once(synced):
+    synced.engine.db.execute(
+        "UPDATE users SET status = 'archived' WHERE sis_id IN ('stu-1', 'gdn-1')"
+    )
+    broken = dict(synced.engine.check())
+    assert broken["guardian links of archived people are archived"] == 1
+
+
+def test_check_leaves_links_to_the_district_when_the_sync_does_not_manage_them(synced):
+    synced.engine.settings_set("manage_guardians", "false")
+    synced.engine.db.execute("UPDATE users SET status = 'archived' WHERE sis_id = 'gdn-1'")
+    broken = dict(synced.engine.check())
+    assert broken["guardian links of archived people are archived"] == 0
+
+
 def test_check_reports_an_active_attribute_of_an_archived_student(synced):
     synced.engine.db.execute("UPDATE users SET status = 'archived' WHERE sis_id = 'stu-1'")
     broken = dict(synced.engine.check())

@@ -26,3 +26,24 @@ def test_check_reports_an_active_enrollment_of_a_merged_record(sync, tiny):
         [merged],
     )
     assert dict(check_directory(db))[RULE] > 0
+
+
+def test_check_counts_a_link_of_two_merged_records_once(sync, tiny):
+    sync.apply(tiny)
+    db = sync.engine.db
+    student, guardian = sync.user("stu-1")["user_id"], sync.user("gdn-1")["user_id"]
+    [(link,)] = db.rows(
+        "SELECT link_id FROM guardian_links WHERE student_id = ? AND guardian_id = ? "
+        "AND status = 'active'",
+        [student, guardian],
+    )
+    db.execute("UPDATE users SET status = 'merged' WHERE user_id IN (?, ?)", [student, guardian])
+    expected = db.one(
+        """SELECT (SELECT count(*) FROM enrollments WHERE status = 'active' AND user_id IN ($1, $2))
+                + (SELECT count(*) FROM student_attributes WHERE status = 'active'
+                   AND student_id IN ($1, $2))
+                + (SELECT count(*) FROM guardian_links WHERE status = 'active'
+                   AND (student_id IN ($1, $2) OR guardian_id IN ($1, $2)))""",
+        [student, guardian],
+    )
+    assert link and dict(check_directory(db))[RULE] == expected
