@@ -374,6 +374,39 @@ def keep_archived(db: Database, merge_id: int) -> list[dict[str, Any]]:
     return kept
 
 
+def archived_since(db: Database, merge_id: int, merged_at: Any) -> list[dict[str, Any]]:
+    """Rows the merge moved to the survivor (their status untouched by it) that something
+    archived since, such as a hand archive of the survivor, which takes its memberships along.
+    The undo gives them back to their first owner but leaves them archived: archiving is that
+    later decision's, not the merge's. Named, so the undo never claims they are as before."""
+    found: list[dict[str, Any]] = []
+    for table, id_col in ID_COLUMNS.items():
+        if table == "users":
+            continue
+        found += [
+            {
+                "table": table,
+                "id": int(row_id),
+                "column": "status",
+                "now": "archived",
+                "why": "archived since the merge; it stays archived (unarchive it if it should "
+                "be active again)",
+            }
+            for (row_id,) in db.rows(
+                f"""SELECT x.{id_col} FROM {table} x
+                    WHERE x.status = 'archived' AND x.archived_at > ?
+                      AND x.{id_col} IN (SELECT row_id FROM merge_moves
+                                         WHERE merge_id = ? AND table_name = '{table}')
+                      AND x.{id_col} NOT IN (SELECT row_id FROM merge_moves
+                                             WHERE merge_id = ? AND table_name = '{table}'
+                                               AND column_name = 'status')
+                    ORDER BY 1""",
+                [merged_at, merge_id, merge_id],
+            )
+        ]
+    return found
+
+
 def undo(db: Database, actor: str, merge_id: int) -> dict[str, Any]:
     """Write back what the merge changed, except what changed since; never make a row active
     whose person or classroom is not. Returns the audit's details: `not_restored` names each
@@ -421,6 +454,8 @@ def undo(db: Database, actor: str, merge_id: int) -> dict[str, Any]:
             for table, row_id, column in skipped
             if column != "updated_at"  # moves with the row's other columns
         ]
+        # before keep_archived, which archives rows the undo would make active
+        not_restored += archived_since(db, merge_id, row["merged_at"])
         not_restored += [
             {**k, "column": "status", "now": "archived", "why": f"kept archived: {k['why']}"}
             for k in keep_archived(db, merge_id)

@@ -11,7 +11,7 @@ import pytest
 from daemon.cli.commands_duplicates import describe_undo
 from daemon.duplicates.errors import DuplicateError
 from tests.conftest import Sync
-from tests.district import TinyDistrict
+from tests.district import TinyDistrict, _enrollment
 from tests.duplicates.conftest import add_student_like, snapshot, user_id
 
 
@@ -170,3 +170,29 @@ def test_a_survivor_the_sync_took_over_through_the_tombstone_is_hand_made_again_
     assert e.db.rows("SELECT status, origin FROM users WHERE user_id = ?", [a["hand"]]) == [
         ("active", "hand")
     ]
+
+
+def test_undo_names_a_moved_membership_archived_since_with_the_survivor(
+    sync: Sync, tiny: TinyDistrict
+) -> None:
+    """The survivor archived by hand after the merge takes the enrollments the merge moved to
+    it; the undo gives them back to the merged record, still archived, and says so."""
+    e = sync.engine
+    add_student_like(tiny, "stu-3", "stu-3-new", identifier="S3b")
+    tiny.rows("enrollments.csv").append(
+        _enrollment("enr-3new-b1", "cls-b1", "stu-3-new", school="sch-b")
+    )
+    sync.apply(tiny)
+    duplicate = user_id(e, "stu-3-new")
+    merge_id = e.duplicates_merge("stu-3-new", "stu-3", keep="stu-3")
+    e.archive_user("stu-3")
+    undone = e.duplicates_undo(merge_id)
+    assert_check(e)
+    moved = e.db.rows(
+        "SELECT enrollment_id FROM enrollments WHERE user_id = ? AND status = 'archived'",
+        [duplicate],
+    )
+    assert moved
+    named = {(k.table, k.id) for k in undone.not_restored}
+    assert {("enrollments", enrollment_id) for (enrollment_id,) in moved} <= named
+    assert "archived since the merge" in describe_undo(undone)
