@@ -14,6 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -74,6 +75,10 @@ def scenario(draw: st.DrawFn) -> tuple[str, list[tuple[Events, Events]]]:
     return version, draw(nights(version))
 
 
+# Each example plans and applies several nights: the suite's 300 s per test is too little for
+# the examples together on a loaded 2-core machine (pytest-timeout then interrupts DuckDB
+# mid-query and the failure looks like a flaky product error).
+@pytest.mark.timeout(1200)
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
