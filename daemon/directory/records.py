@@ -63,12 +63,12 @@ def _named_user(db: Database, ref: str | int) -> tuple[int, int | None]:
     return int(row[0][0]), None if row[0][1] is None else int(row[0][1])
 
 
-def _refuse_merged_record(db: Database, ref: str | int, verb: str) -> None:
-    """An archive meant for "the duplicate" must not land on the person kept: a reference to a
-    record merged away is refused, naming the merge and the survivor to act on instead."""
+def _not_merged_away(db: Database, ref: str | int, verb: str) -> int:
+    """The record `ref` names. An archive meant for "the duplicate" must not land on the person
+    kept: a reference to a record merged away is refused, naming the merge and the survivor."""
     user_id, merged_into = _named_user(db, ref)
     if merged_into is None:
-        return
+        return user_id
     merge = db.one(
         "SELECT max(merge_id) FROM merges WHERE merged_id = ? AND undone_at IS NULL", [user_id]
     )
@@ -455,8 +455,7 @@ def set_archived(db: Database, actor: str, user_ref: str, archived: bool) -> int
     Archiving takes the person's active enrollments, guardian links and attributes with it (the
     audit names them); unarchiving brings back those that archive took, where the classroom and
     the other person are active."""
-    _refuse_merged_record(db, user_ref, "archive" if archived else "unarchive")
-    user_id = resolve_user(db, user_ref)
+    user_id = _not_merged_away(db, user_ref, "archive" if archived else "unarchive")
     status = db.one("SELECT status FROM users WHERE user_id = ?", [user_id])
     if status == "merged":
         raise EditRefused(f"{user_ref} was merged into another record; unarchive the survivor")
