@@ -101,6 +101,10 @@ def plan_table(ctx: PlanContext, table: Table) -> None:
 
 def _bulk_files(ctx: PlanContext, table: Table) -> str:
     names = [ctx.file(e).lower() for e in SOURCE_ENTITIES[table.name] if ctx.mode(e) == "bulk"]
+    if table.name == "users" and ctx.mode("users") == "bulk":
+        # A person last changed by a changes-only demographics.csv row (its birth date alone,
+        # feed/users.py) is still users.csv's: a whole users.csv without them archives them.
+        names.append(ctx.file("demographics").lower())
     return ", ".join(sql_literal(n) for n in names)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from daemon.db import sql_literal
 from daemon.formats.spec import NOT_CARRIED_COLUMN, STAFF_ROLES
 from daemon.sync.context import PlanContext
-from daemon.sync.scope import OUT_OF_SCOPE
+from daemon.sync.scope import OUT_OF_SCOPE, record_filter
 from daemon.sync.unchanged import find_unchanged_users, user_source_hash
 
 LANGUAGE_OK = r"^[a-z]{2,3}([-_][a-z0-9]{2,8})*$"
@@ -59,6 +59,10 @@ def build_feed_users(ctx: PlanContext) -> None:
     report_users_without_a_role(ctx)
     if ctx.present("guardians"):
         _add_guardians_file_people(ctx, mobile, home)
+    if ctx.present("demographics") and ctx.mode("users") != "bulk":
+        _add_demographics_only_people(ctx)
+    if ctx.present("roles") and ctx.mode("users") != "bulk":
+        _report_roles_without_their_user(ctx)
 
 
 def _district_guardians_at_their_students_schools(ctx: PlanContext) -> None:
@@ -281,22 +285,117 @@ def _birth_date(ctx: PlanContext) -> tuple[str, str, str]:
     if not ctx.present("demographics"):
         return "CAST(NULL AS VARCHAR)", "false", ""
     no_row_keeps = "" if ctx.mode("demographics") == "bulk" else "dm.sis_id IS NULL OR "
-    join = f"""LEFT JOIN (
+    join = f"LEFT JOIN ({_birth_dates(ctx)}) dm ON dm.sis_id = u.sourcedId"
+    return (
+        "CASE WHEN dm.birth_broken THEN NULL ELSE dm.birth_date END",
+        f"({no_row_keeps}coalesce(dm.birth_broken, false))",
+        join,
+    )
+
+
+def _birth_dates(ctx: PlanContext) -> str:
+    """demographics.csv per person: the first row speaks (its line too); a first row in error
+    says the birth date cannot be told (`birth_broken`), so the record keeps its own."""
+    return f"""
             SELECT sis_id, arg_min(birth_date, _line) AS birth_date,
-                   arg_min(broken, _line) AS birth_broken
+                   arg_min(broken, _line) AS birth_broken, min(_line) AS _line
             FROM (SELECT sourcedId AS sis_id, birthDate AS birth_date,
                          {ctx.broken("demographics", "birthDate")} AS broken, _line
                   FROM {ctx.good("demographics")}
                   UNION ALL
                   SELECT sourcedId, NULL, true, _line FROM {ctx.errored("demographics")}
                   WHERE sourcedId IS NOT NULL)
-            GROUP BY sis_id) dm
-            ON dm.sis_id = u.sourcedId"""
-    return (
-        "CASE WHEN dm.birth_broken THEN NULL ELSE dm.birth_date END",
-        f"({no_row_keeps}coalesce(dm.birth_broken, false))",
-        join,
+            GROUP BY sis_id"""
+
+
+# Why a demographics.csv row for a person users.csv does not name tonight changes nothing
+# (SQL over the person's directory records `d`, grouped by SIS id); NULL: it is applied.
+_DEMOGRAPHICS_ONLY_WHY = """CASE
+    WHEN count(*) > 1 THEN 'more than one directory record has this SIS id'
+    WHEN any_value(d.merged_into) IS NOT NULL
+        THEN 'the record was merged into another; send the surviving record''s rows'
+    WHEN any_value(d.status) <> 'active' THEN 'the person is archived'
+    WHEN any_value(d.origin) <> 'sync' THEN 'the record was made by hand, not by the sync'
+    WHEN NOT bool_and(in_scope) THEN 'the person is outside this run''s schools'
+END"""
+
+
+def _add_demographics_only_people(ctx: PlanContext) -> None:
+    """A changes-only drop may send a person's demographics.csv row without their users.csv
+    row (only the birth date changed). The row speaks for the birth date alone: the person is
+    added to the feed as the directory has them, with that birth date, so the change is
+    planned, traced to its demographics.csv line, and everything else stays. Where the row
+    cannot be applied (an archived, merged, hand-made or ambiguous record), it says why."""
+    demographics = sql_literal(ctx.file("demographics"))
+    in_scope = record_filter(ctx.scope, "users")
+    named = f"""(SELECT sis_id FROM {ctx.t("feed_users")} WHERE sis_id IS NOT NULL
+                 UNION SELECT sourcedId FROM {ctx.errored("users")} WHERE sourcedId IS NOT NULL
+                 UNION SELECT sourcedId FROM {ctx.errored("guardians")} WHERE sourcedId IS NOT NULL)"""
+    people = ctx.t("demographics_only")
+    ctx.db.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {people} AS
+        SELECT x.sis_id, x.birth_date, x.birth_broken, x._line,
+               {_DEMOGRAPHICS_ONLY_WHY} AS why, min(d.user_id) AS user_id
+        FROM ({_birth_dates(ctx)}) x
+        JOIN (SELECT *, {in_scope} AS in_scope FROM users d) d ON d.sis_id = x.sis_id
+        WHERE NOT x.birth_broken AND x.sis_id NOT IN (SELECT sis_id FROM {named})
+        GROUP BY ALL
+        """
     )
+    ctx.db.execute(
+        f"""
+        INSERT INTO row_issues
+        SELECT {ctx.run_id}, {demographics}, _line, sis_id, 'WARNING', 'sourcedId',
+               'demographics_not_applied',
+               {demographics} || ' line ' || _line || ': users.csv has no row for ' || sis_id
+               || ' in this drop and ' || why || ', so its birth date was not changed'
+        FROM {people} WHERE why IS NOT NULL
+        """
+    )
+    columns = ", ".join(f"d.{c}" for c in _DIRECTORY_PERSON)
+    ctx.db.execute(
+        f"""
+        INSERT INTO {ctx.t("feed_users")} BY NAME
+        SELECT {columns}, p.birth_date, false AS _broken_birth_date,
+               CAST(NULL AS VARCHAR) AS agents, false AS _deleted,
+               {demographics} AS _file, p._line AS _line
+        FROM {people} p JOIN users d ON d.user_id = p.user_id
+        WHERE p.why IS NULL
+        """
+    )
+
+
+def _report_roles_without_their_user(ctx: PlanContext) -> None:
+    """A changes-only roles.csv row (1.2) is read with its user's users.csv row: a user's role
+    and orgs come from all their roles rows at once, so one row alone cannot say them. A row
+    whose user users.csv does not send tonight changes nothing, and says so (it was silent)."""
+    roles = sql_literal(ctx.file("roles"))
+    named = f"""(SELECT sis_id FROM {ctx.t("feed_users")} WHERE sis_id IS NOT NULL
+                 UNION SELECT sourcedId FROM {ctx.errored("users")} WHERE sourcedId IS NOT NULL)"""
+    ctx.db.execute(
+        f"""
+        INSERT INTO row_issues
+        SELECT {ctx.run_id}, {roles}, r._line, r.sourcedId, 'WARNING', 'userSourcedId',
+               'role_without_user_row',
+               {roles} || ' line ' || r._line || ': users.csv has no row for '
+               || r.userSourcedId || ' in this drop, so this role was not applied (a role is '
+               || 'read with its user''s row: send the users.csv row with it)'
+        FROM {ctx.good("roles")} r
+        WHERE r.userSourcedId IS NOT NULL
+          AND r.userSourcedId NOT IN (SELECT sis_id FROM {named})
+          AND r.userSourcedId IN (SELECT sis_id FROM users WHERE sis_id IS NOT NULL)
+        """
+    )
+
+
+# What a demographics.csv-only person keeps of their directory record: everything but the
+# birth date (see _add_demographics_only_people).
+_DIRECTORY_PERSON = (
+    "sis_id", "kind", "role", "identifier", "username", "user_ids", "given_name", "family_name",
+    "middle_name", "preferred_given_name", "email", "mobile_phone", "home_phone", "language",
+    "grades", "org_sis_ids", "enabled",
+)  # fmt: skip
 
 
 def _language_columns(ctx: PlanContext, language: str) -> str:
