@@ -4,7 +4,8 @@ The promise behind "Rows: N ok": a row with no issue either changed its record t
 or already matched. A row that cannot be applied must say why (a WARNING or an ERROR on its line);
 nothing is dropped in silence. Generated over a tiny district: each delta drop sends a random
 mix of users.csv, demographics.csv, enrollments.csv and classes.csv rows (renames, new e-mails,
-birth dates, roles, new memberships, tobedeleted rows), each file delta or absent.
+birth dates, roles, new memberships, tobedeleted rows), each file delta or absent; and the
+whole district with the same changes made in place, as a bulk drop.
 
 (A demographics.csv row without its users.csv row was reported ok and changed nothing until
 this property was written.)
@@ -153,6 +154,33 @@ def delta_drops(draw: st.DrawFn) -> TinyDistrict:
     return TinyDistrict(files, manifest)
 
 
+@st.composite
+def bulk_drops(draw: st.DrawFn) -> TinyDistrict:
+    """The whole district again, with the same kinds of changes made in place (a new row
+    added, a changed one replacing its old self)."""
+    drop = draw(delta_drops())
+    whole = TinyDistrict()
+    for name, rows in drop.files.items():
+        changed = {r["sourcedId"]: r for r in rows}
+        kept = [changed.pop(r["sourcedId"], r) for r in whole.rows(name)]
+        whole.files[name] = kept + list(changed.values())
+    return whole
+
+
+@pytest.mark.timeout(600)
+@settings(
+    max_examples=EXAMPLES // 2,
+    deadline=None,
+    derandomize=bool(os.environ.get("CI")),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(drop=bulk_drops())
+def test_every_row_of_a_whole_drop_reported_fine_is_in_the_directory(
+    synced_district: Path, drop: TinyDistrict
+):
+    _every_fine_row_landed(synced_district, drop)
+
+
 @pytest.mark.timeout(600)
 @settings(
     max_examples=EXAMPLES,
@@ -162,6 +190,10 @@ def delta_drops(draw: st.DrawFn) -> TinyDistrict:
 )
 @given(drop=delta_drops())
 def test_every_row_reported_fine_is_in_the_directory(synced_district: Path, drop: TinyDistrict):
+    _every_fine_row_landed(synced_district, drop)
+
+
+def _every_fine_row_landed(synced_district: Path, drop: TinyDistrict) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         shutil.copy(synced_district, root / "roster.duckdb")
