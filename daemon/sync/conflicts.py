@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from daemon.audit import audit
 from daemon.db import Database, sql_ident, sql_literal
+from daemon.directory.integrity import violations
 from daemon.errors import RosterSyncError
 from daemon.sync.policies import CONTACT_FIELDS
 from daemon.sync.revert_values import REVERT_CONFLICT, take_reverts
@@ -106,6 +107,7 @@ def resolve_conflicts(
         )
         if decision == "take" and immediate:
             _take(db, immediate)
+            _refuse_a_broken_directory(db, immediate)
             db.bump_directory_version()
         audit(
             db,
@@ -119,6 +121,25 @@ def resolve_conflicts(
             },
         )
     return len(conflict_ids)
+
+
+def _refuse_a_broken_directory(db: Database, conflict_ids: list[int]) -> None:
+    """A take on an applied run writes the directory outside any apply: the invariants that
+    every apply checks are checked here too, over the records the runs concerned wrote (a take
+    marks what it changes with its run), before the commit."""
+    ids = ", ".join(str(int(i)) for i in conflict_ids)
+    runs = [
+        r[0] for r in db.rows(f"SELECT DISTINCT run_id FROM conflicts WHERE conflict_id IN ({ids})")
+    ]
+    broken = [v for run_id in runs for v in violations(db, run_id)]
+    if broken:
+        raise ConflictError(
+            f"taking {'conflict' if len(conflict_ids) == 1 else 'conflicts'} "
+            + ", ".join(f"#{i}" for i in conflict_ids)
+            + " would break the directory ("
+            + "; ".join(v.describe() for v in broken)
+            + "); nothing was taken. Please report this with the run's drop."
+        )
 
 
 def _refuse_unconfirmed(conflict_ids: list[int], run_ids: list[int]) -> None:

@@ -65,3 +65,16 @@ def test_taking_an_applied_runs_contact_conflict_writes_the_feed_value(protected
     [conflict] = protected.engine.conflicts(run.run_id).items
     protected.engine.resolve_conflicts([conflict.conflict_id], "take")
     assert protected.user("gdn-2")["email"] == "sis@example.net"
+
+
+def test_a_take_that_would_leave_the_directory_broken_takes_nothing(protected, tiny):
+    """Takes on an applied run write outside any apply, so they get the apply's invariant check.
+    The broken record is made by hand here, standing in for a defect anywhere else."""
+    run = protected.apply(tiny)
+    [conflict] = protected.engine.conflicts(run.run_id).items
+    protected.engine.db.execute("UPDATE users SET status = 'bogus' WHERE sis_id = 'gdn-2'")
+    with pytest.raises(ConflictError, match="would break the directory"):
+        protected.engine.resolve_conflicts([conflict.conflict_id], "take")
+    assert protected.user("gdn-2")["email"] == "parent2@example.net"
+    [still] = protected.engine.conflicts(run.run_id).items
+    assert still.decision is None
