@@ -31,12 +31,21 @@ EXAMPLES = int(
 )
 WHEN = {"dateLastModified": "2026-11-05T06:00:00Z"}
 NEWCOMERS = (1, 2)  # students a drop may bring (their memberships may come with them)
-FILES = ("users.csv", "demographics.csv", "enrollments.csv", "classes.csv")
+FILES = (
+    "users.csv",
+    "demographics.csv",
+    "enrollments.csv",
+    "classes.csv",
+    "guardians.csv",
+    "student_attributes.csv",
+)
 MANIFEST_NAMES = {
     "users.csv": "file.users",
     "demographics.csv": "file.demographics",
     "enrollments.csv": "file.enrollments",
     "classes.csv": "file.classes",
+    "guardians.csv": "file.guardians",
+    "student_attributes.csv": "file.student_attributes",
 }
 
 
@@ -132,6 +141,47 @@ def _class_change(tiny: TinyDistrict) -> st.SearchStrategy[dict[str, str]]:
     )
 
 
+def _guardians_change(tiny: TinyDistrict) -> st.SearchStrategy[dict[str, str]]:
+    """A contact described in guardians.csv (a new one, or a users.csv guardian again)."""
+    students = [f"stu-{i}" for i in range(1, 11)]
+    return st.builds(
+        lambda who, stu, n, deleted: {
+            "sourcedId": who,
+            "status": "tobedeleted" if deleted else "active",
+            "studentSourcedId": stu,
+            "relationship": "guardian",
+            "givenName": f"Robin{n}",
+            "familyName": "Contact",
+            "email": f"robin{n}@example.net",
+            "sms": "",
+            "phone": "",
+            "language": "",
+            **WHEN,
+        },
+        st.sampled_from(("gf-1", "gf-2", "gdn-3")),
+        st.sampled_from(students),
+        st.integers(0, 99),
+        st.booleans(),
+    )
+
+
+def _attribute_change(tiny: TinyDistrict) -> st.SearchStrategy[dict[str, str]]:
+    students = [f"stu-{i}" for i in range(1, 11)]
+    return st.builds(
+        lambda stu, name, n, deleted: {
+            "studentSourcedId": stu,
+            "name": name,
+            "value": str(n),
+            "status": "tobedeleted" if deleted else "active",
+            **WHEN,
+        },
+        st.sampled_from(students),
+        st.sampled_from(("plan_a", "plan_b")),
+        st.integers(0, 99),
+        st.booleans(),
+    )
+
+
 @st.composite
 def delta_drops(draw: st.DrawFn) -> TinyDistrict:
     tiny = TinyDistrict()
@@ -140,18 +190,28 @@ def delta_drops(draw: st.DrawFn) -> TinyDistrict:
         "demographics.csv": _demographics_change(tiny),
         "enrollments.csv": _enrollment_change(tiny),
         "classes.csv": _class_change(tiny),
+        "guardians.csv": _guardians_change(tiny),
+        "student_attributes.csv": _attribute_change(tiny),
     }
     files: dict[str, list[dict[str, str]]] = {}
     manifest = {"file.orgs": "absent", "file.courses": "absent", "file.academicSessions": "absent"}
     for name in FILES:
         if draw(st.booleans()):
             rows = draw(st.lists(changes[name], max_size=4))
-            # One row per sourcedId: a repeated id is its own rule (duplicate_id), not this one.
-            files[name] = list({r["sourcedId"]: r for r in rows}.values())
+            # One row per key: a repeated key is its own rule (duplicate_id), not this one.
+            files[name] = list({_key(name, r): r for r in rows}.values())
             manifest[MANIFEST_NAMES[name]] = "delta"
         else:
             manifest[MANIFEST_NAMES[name]] = "absent"
     return TinyDistrict(files, manifest)
+
+
+def _key(file: str, row: dict[str, str]) -> tuple[str, ...]:
+    if file == "guardians.csv":
+        return (row["sourcedId"], row["studentSourcedId"])
+    if file == "student_attributes.csv":
+        return (row["studentSourcedId"], row["name"])
+    return (row["sourcedId"],)
 
 
 @st.composite
@@ -161,8 +221,8 @@ def bulk_drops(draw: st.DrawFn) -> TinyDistrict:
     drop = draw(delta_drops())
     whole = TinyDistrict()
     for name, rows in drop.files.items():
-        changed = {r["sourcedId"]: r for r in rows}
-        kept = [changed.pop(r["sourcedId"], r) for r in whole.rows(name)]
+        changed = {_key(name, r): r for r in rows}
+        kept = [changed.pop(_key(name, r), r) for r in whole.rows(name)]
         whole.files[name] = kept + list(changed.values())
     return whole
 
@@ -209,16 +269,20 @@ def _every_fine_row_landed(synced_district: Path, drop: TinyDistrict) -> None:
                     "SELECT file_name, line FROM row_issues WHERE run_id = ?", [run.run_id]
                 )
             }
+            # guardians.csv describes a person only where users.csv does not.
+            named = {r["sourcedId"] for r in drop.files.get("users.csv", [])}
             for name, rows in drop.files.items():
                 for line, row in enumerate(rows, start=2):
                     if (name, line) not in flagged:
-                        _row_landed(db, name, line, row)
+                        _row_landed(db, name, line, row, named)
         finally:
             db.close()
 
 
-def _row_landed(db: Database, file: str, line: int, row: dict[str, str]) -> None:
-    where = f"{file} line {line} ({row['sourcedId']}, reported fine)"
+def _row_landed(
+    db: Database, file: str, line: int, row: dict[str, str], named_by_users: set[str]
+) -> None:
+    where = f"{file} line {line} ({', '.join(_key(file, row))}, reported fine)"
     deleted = row.get("status") == "tobedeleted"
     if file == "users.csv":
         [(status, given, email)] = db.rows(
@@ -255,3 +319,29 @@ def _row_landed(db: Database, file: str, line: int, row: dict[str, str]) -> None
             assert all(status == "archived" for status, _ in found), where
         else:
             assert found == [("active", row["role"])], where
+    elif file == "guardians.csv":
+        [(status, given, email)] = db.rows(
+            "SELECT status, given_name, email FROM users WHERE sis_id = ?", [row["sourcedId"]]
+        )
+        links = db.rows(
+            """SELECT l.status FROM guardian_links l JOIN users s ON s.user_id = l.student_id
+               JOIN users g ON g.user_id = l.guardian_id WHERE s.sis_id = ? AND g.sis_id = ?""",
+            [row["studentSourcedId"], row["sourcedId"]],
+        )
+        if deleted:
+            assert all(s == "archived" for (s,) in links), where
+        else:
+            assert links == [("active",)], where
+            assert status == "active", where
+            if row["sourcedId"] not in named_by_users:
+                assert (given, email) == (row["givenName"], row["email"]), where
+    elif file == "student_attributes.csv":
+        found = db.rows(
+            """SELECT a.status, a.value FROM student_attributes a
+               JOIN users s ON s.user_id = a.student_id WHERE s.sis_id = ? AND a.name = ?""",
+            [row["studentSourcedId"], row["name"]],
+        )
+        if deleted:
+            assert all(s == "archived" for s, _ in found), where
+        else:
+            assert found == [("active", row["value"])], where

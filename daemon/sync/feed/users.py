@@ -59,6 +59,7 @@ def build_feed_users(ctx: PlanContext) -> None:
     report_users_without_a_role(ctx)
     if ctx.present("guardians"):
         _add_guardians_file_people(ctx, mobile, home)
+        _rows_keep_what_their_file_lacks(ctx, mobile, home)
     if ctx.present("demographics") and ctx.mode("users") != "bulk":
         _add_demographics_only_people(ctx)
     if ctx.present("roles") and ctx.mode("users") != "bulk":
@@ -174,7 +175,44 @@ def users_fields_kept(ctx: PlanContext, mobile: str, home: str) -> set[str]:
         kept.add("home_phone")
     if "orgSourcedIds" not in columns and "roles" not in ctx.specs:
         kept.add("org_sis_ids")
+    # guardians.csv speaks for the contacts it has a column for, users.csv or not (a drop of
+    # guardians.csv alone lost every e-mail and phone in it); which rows keep a field their own
+    # file lacks is settled row by row (_rows_keep_what_their_file_lacks).
+    kept -= _contacts_carried(ctx, "guardians", mobile, home)
     return kept
+
+
+def _contacts_carried(ctx: PlanContext, entity: str, mobile: str, home: str) -> set[str]:
+    """The contact fields a people file of this drop has a column for."""
+    if not ctx.present(entity):
+        return set()
+    columns = ctx.columns.get(entity, set())
+    language = {"language", "metadata.language"} if entity == "users" else {"language"}
+    carried = {
+        "email": "email" in columns,
+        "mobile_phone": mobile in columns,
+        "home_phone": home in columns,
+        "language": ctx.settings.update_language and bool(language & columns),
+    }
+    return {field for field, has in carried.items() if has}
+
+
+def _rows_keep_what_their_file_lacks(ctx: PlanContext, mobile: str, home: str) -> None:
+    """users.csv and guardians.csv rows side by side, one file with a contact column the other
+    lacks: a row of the file without it keeps the record's value (a missing column is not an
+    empty one), through the same per-row flag as a value that broke its rule."""
+    users = _contacts_carried(ctx, "users", mobile, home)
+    guardians = _contacts_carried(ctx, "guardians", mobile, home)
+    feed = ctx.t("feed_users")
+    for entity, fields in (("users", guardians - users), ("guardians", users - guardians)):
+        for name in sorted(fields):
+            flag = f"_broken_{name}"
+            ctx.db.execute(f"ALTER TABLE {feed} ADD COLUMN IF NOT EXISTS {flag} BOOLEAN")
+            ctx.db.execute(
+                f"UPDATE {feed} SET {flag} = true WHERE _file = {sql_literal(ctx.file(entity))}"
+            )
+            if name not in ctx.checked_fields["users"]:
+                ctx.checked_fields["users"].append(name)
 
 
 def _not_carried_per_row(ctx: PlanContext, mobile: str, home: str) -> dict[str, str]:
