@@ -80,12 +80,21 @@ def _user_change(tiny: TinyDistrict) -> st.SearchStrategy[dict[str, str]]:
             status="tobedeleted" if how == "tobedeleted" else "active",
             **({"givenName": f"Renamed{n}"} if how == "rename" else {}),
             **({"email": f"new{n}@example.org"} if how == "email" else {}),
+            **(
+                {"orgSourcedIds": _other_school(tiny.row("users.csv", sis))}
+                if how == "move"
+                else {}
+            ),
             **WHEN,
         ),
         st.sampled_from(people),
-        st.sampled_from(("rename", "email", "tobedeleted", "same")),
+        st.sampled_from(("rename", "email", "move", "tobedeleted", "same")),
         st.integers(0, 99),
     )
+
+
+def _other_school(row: dict[str, str]) -> str:
+    return "sch-b" if row["orgSourcedIds"] == "sch-a" else "sch-a"
 
 
 def _demographics_change(tiny: TinyDistrict) -> st.SearchStrategy[dict[str, str]]:
@@ -271,12 +280,41 @@ def _every_fine_row_landed(synced_district: Path, drop: TinyDistrict) -> None:
             }
             # guardians.csv describes a person only where users.csv does not.
             named = {r["sourcedId"] for r in drop.files.get("users.csv", [])}
+            kept = _kept_by_another_row(drop)
             for name, rows in drop.files.items():
                 for line, row in enumerate(rows, start=2):
-                    if (name, line) not in flagged:
+                    if (name, line) not in flagged and (name, line) not in kept:
                         _row_landed(db, name, line, row, named)
         finally:
             db.close()
+
+
+def _kept_by_another_row(drop: TinyDistrict) -> set[tuple[str, int]]:
+    """tobedeleted rows whose relationship another row of the drop still sends: the membership
+    under another sourcedId, the guardian link through users.csv's agentSourcedIds. Two rows
+    disagree there, and the one that keeps it wins (nothing is lost)."""
+
+    def live(file: str) -> list[dict[str, str]]:
+        return [r for r in drop.files.get(file, []) if r.get("status") != "tobedeleted"]
+
+    pairs = {(r["classSourcedId"], r["userSourcedId"]) for r in live("enrollments.csv")}
+    links = {
+        frozenset((r["sourcedId"], agent.strip()))
+        for r in live("users.csv")
+        for agent in (r.get("agentSourcedIds") or "").split(",")
+        if agent.strip()
+    }
+    kept = set()
+    for line, r in enumerate(drop.files.get("enrollments.csv", []), start=2):
+        if r.get("status") == "tobedeleted" and (r["classSourcedId"], r["userSourcedId"]) in pairs:
+            kept.add(("enrollments.csv", line))
+    for line, r in enumerate(drop.files.get("guardians.csv", []), start=2):
+        if (
+            r.get("status") == "tobedeleted"
+            and frozenset((r["sourcedId"], r["studentSourcedId"])) in links
+        ):
+            kept.add(("guardians.csv", line))
+    return kept
 
 
 def _row_landed(
@@ -285,12 +323,14 @@ def _row_landed(
     where = f"{file} line {line} ({', '.join(_key(file, row))}, reported fine)"
     deleted = row.get("status") == "tobedeleted"
     if file == "users.csv":
-        [(status, given, email)] = db.rows(
-            "SELECT status, given_name, email FROM users WHERE sis_id = ?", [row["sourcedId"]]
+        [(status, given, email, orgs)] = db.rows(
+            "SELECT status, given_name, email, org_sis_ids FROM users WHERE sis_id = ?",
+            [row["sourcedId"]],
         )
         if deleted:
             assert status == "archived", where
         else:
+            assert orgs == row["orgSourcedIds"], where
             assert (status, given, email) == ("active", row["givenName"], row["email"] or None), (
                 where
             )
