@@ -143,3 +143,21 @@ async def test_the_undo_question_says_the_open_runs_it_supersedes(demo_engine: E
     async with app.run_test(size=(80, 24)) as pilot:
         await press(pilot, "4", "u")
         assert f"open runs ({', '.join(map(str, runs))}) are superseded" in question(app)
+
+
+async def test_an_undo_that_cannot_put_everything_back_warns_instead_of_saying_all_is_back(
+    demo_engine: Engine,
+) -> None:
+    """The survivor archived by hand since the merge takes the memberships the merge moved to
+    it along: the undo gives them back archived, and the notice says so."""
+    pair = demo_engine.duplicates_list("open", 0, 1).items[0]
+    keep = pair.survivor_id or pair.left.user_id
+    demo_engine.duplicates_merge(candidate_id=pair.candidate_id, keep=keep)
+    survivor = demo_engine.db.one("SELECT sis_id FROM users WHERE user_id = ?", [keep])
+    demo_engine.archive_user(survivor)
+    app = make_app(demo_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "4", "u", "y")
+        notices = notices_of(app)
+    assert not any("both records are back" in n for n in notices), notices
+    assert any("made since the merge stay as they are now" in n for n in notices), notices
