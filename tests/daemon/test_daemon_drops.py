@@ -40,8 +40,9 @@ EXPORTED = 1_789_000_000  # remote mtimes (2026-09-10)
 
 
 def sftp_settings(make_config, **extra: object) -> dict:
-    """The [sftp] table for the test server, polled twice a second."""
-    values = make_config(poll_seconds=0.5).model_dump(mode="json", exclude_none=True)
+    """The [sftp] table for the test server, polled five times a second (the tests count
+    mirrors, never seconds: a shorter poll only makes each wait for "n more mirrors" shorter)."""
+    values = make_config(poll_seconds=0.2).model_dump(mode="json", exclude_none=True)
     values.update(extra)
     return values
 

@@ -23,7 +23,7 @@ def _upload(put, folder: str, source: Path) -> None:
 def test_sftp_drop_is_mirrored_and_planned_at_the_start_time(
     make_daemon_config, make_config, put, start_daemon, clock, tmp_path: Path
 ) -> None:
-    sftp = make_config(poll_seconds=1, remote_quiet_seconds=0).model_dump(
+    sftp = make_config(poll_seconds=0.2, remote_quiet_seconds=0).model_dump(
         mode="json", exclude_none=True
     )  # the remote quiet period has tests of its own (test_daemon_drops.py)
     config_path = make_daemon_config(mirror=str(tmp_path / "mirror"), sftp=sftp)
