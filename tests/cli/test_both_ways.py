@@ -17,6 +17,9 @@ import pytest
 from daemon.cli.main import build_parser, subcommands
 from tests.conftest import SAMPLE
 
+# Several DuckDB threads, as in production: what they may do to row order is the point here.
+pytestmark = pytest.mark.duckdb_threads
+
 DAY2, DAY3 = str(SAMPLE / "day2"), str(SAMPLE / "day3_broken")
 TODAY = date.today()
 

@@ -27,6 +27,9 @@ from tests.directory_state import directory_fingerprint
 from tests.district import TinyDistrict
 from tests.properties.districts import EVENTS_11, EVENTS_12, Night, apply_event
 
+# Several DuckDB threads, as in production: what they may do to row order is the point here.
+pytestmark = pytest.mark.duckdb_threads
+
 EXAMPLES = int(
     os.environ.get("ROSTER_SYNC_PROPERTY_EXAMPLES", "8" if os.environ.get("CI") else "12")
 )

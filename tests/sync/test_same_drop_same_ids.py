@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from daemon.db import Database
 from daemon.service.engine import Engine
 from tests.conftest import SAMPLE
 from tests.directory_state import DIRECTORY_TABLES, directory_fingerprint
+
+# Several DuckDB threads, as in production: what they may do to row order is the point here.
+pytestmark = pytest.mark.duckdb_threads
 
 
 def _load(path: Path) -> tuple:
