@@ -35,19 +35,25 @@ def test_a_user_with_several_roles_and_no_primary_is_unchanged_the_next_night(
     assert sync.plan(drop).total_changes() == 0
 
 
-def test_a_changes_only_role_row_without_its_users_row_says_it_was_not_applied(
-    sync, sample, tmp_path
-):
-    sync.apply(_drop(sample, tmp_path, {}))
+def _delta(sample, tmp_path, users: list[str], roles: dict[str, str]):
+    """A 1.2 changes-only drop: users.csv and roles.csv delta (every other file absent), with
+    the sample's rows of `users` and its roles rows `roles` (id -> what replaces its end)."""
     folder = tmp_path / "delta"
     folder.mkdir()
-    roles = (sample / "oneroster12" / "roles.csv").read_text().splitlines()
-    [row] = [line for line in roles if ",tch-5001,primary," in line]
-    (folder / "roles.csv").write_text(f"{roles[0]}\n{row.replace(',teacher,', ',aide,')}\n")
+    source = sample / "oneroster12"
+    user_lines = (source / "users.csv").read_text().splitlines()
     (folder / "users.csv").write_text(
-        (sample / "oneroster12" / "users.csv").read_text().splitlines()[0] + "\n"
+        "\n".join([user_lines[0], *(line for line in user_lines if line.split(",")[0] in users)])
+        + "\n"
     )
-    manifest = (sample / "oneroster12" / "manifest.csv").read_text().splitlines()
+    role_lines = (source / "roles.csv").read_text().splitlines()
+    picked = []
+    for line in role_lines[1:]:
+        sid = line.split(",")[0]
+        if sid in roles:
+            picked.append(roles[sid](line))
+    (folder / "roles.csv").write_text("\n".join([role_lines[0], *picked]) + "\n")
+    manifest = (source / "manifest.csv").read_text().splitlines()
     (folder / "manifest.csv").write_text(
         "\n".join(
             f"{line.split(',')[0]},delta"
@@ -59,6 +65,63 @@ def test_a_changes_only_role_row_without_its_users_row_says_it_was_not_applied(
         )
         + "\n"
     )
+    return folder
+
+
+def _as_aide(line: str) -> str:
+    return line.replace(",teacher,", ",aide,")
+
+
+def _tobedeleted(line: str) -> str:
+    return line.replace(",active,", ",tobedeleted,", 1)
+
+
+def _schools(sync, sis_id: str) -> str:
+    return sync.user(sis_id)["org_sis_ids"]
+
+
+# tch-5001: teacher, primary at sch-oak (rol-000007), secondary at sch-elm and sch-pine.
+
+
+def test_a_changes_only_role_row_keeps_the_users_other_schools_and_role(sync, sample, tmp_path):
+    sync.apply(_drop(sample, tmp_path, {}))
+    sync.apply(
+        _delta(
+            sample,
+            tmp_path,
+            ["tch-5001"],
+            {"rol-000009": _as_aide},
+        )
+    )
+    after = sync.user("tch-5001")
+    assert (after["org_sis_ids"], after["role"]) == ("sch-elm,sch-oak,sch-pine", "teacher")
+
+
+def test_a_tobedeleted_role_row_takes_only_its_school_away(sync, sample, tmp_path):
+    sync.apply(_drop(sample, tmp_path, {}))
+    sync.apply(_delta(sample, tmp_path, ["tch-5001"], {"rol-000009": _tobedeleted}))
+    assert _schools(sync, "tch-5001") == "sch-elm,sch-oak"
+
+
+def test_a_changes_only_primary_role_row_changes_the_role(sync, sample, tmp_path):
+    sync.apply(_drop(sample, tmp_path, {}))
+    sync.apply(
+        _delta(
+            sample,
+            tmp_path,
+            ["tch-5001"],
+            {"rol-000007": _as_aide},
+        )
+    )
+    after = sync.user("tch-5001")
+    assert (after["org_sis_ids"], after["role"]) == ("sch-elm,sch-oak,sch-pine", "aide")
+
+
+def test_a_changes_only_role_row_without_its_users_row_says_it_was_not_applied(
+    sync, sample, tmp_path
+):
+    sync.apply(_drop(sample, tmp_path, {}))
+    folder = _delta(sample, tmp_path, [], {"rol-000007": _as_aide})
     run = sync.plan(folder)
     assert run.total_changes() == 0
     [issue] = sync.issues(run, "WARNING")

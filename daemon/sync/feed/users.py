@@ -60,10 +60,10 @@ def build_feed_users(ctx: PlanContext) -> None:
     if ctx.present("guardians"):
         _add_guardians_file_people(ctx, mobile, home)
         _rows_keep_what_their_file_lacks(ctx, mobile, home)
-    if ctx.present("demographics") and ctx.mode("users") != "bulk":
-        _add_demographics_only_people(ctx)
     if ctx.present("roles") and ctx.mode("users") != "bulk":
         _report_roles_without_their_user(ctx)
+    if ctx.present("demographics") and ctx.mode("users") != "bulk":
+        _add_demographics_only_people(ctx)
 
 
 def _district_guardians_at_their_students_schools(ctx: PlanContext) -> None:
@@ -283,12 +283,17 @@ def _role_and_orgs(ctx: PlanContext) -> tuple[str, str, str]:
     role = f"lower({ctx.column('users', 'role', 'u')})"
     orgs = ctx.column("users", "orgSourcedIds", "u")
     joins = ""
-    if ctx.present("roles"):
+    if ctx.mode("roles") == "bulk":
         joins = _roles_file_join(ctx)
         role, orgs = f"coalesce({role}, r.role)", f"coalesce({orgs}, r.orgs)"
-    if ctx.mode("roles") != "bulk" and "roles" in ctx.specs:
-        joins += " " + _directory_roles_join()
-        role, orgs = f"coalesce({role}, dir.role)", f"coalesce({orgs}, dir.org_sis_ids)"
+    elif "roles" in ctx.specs:
+        joins = _directory_roles_join()
+        if ctx.present("roles"):
+            joins = _roles_changes_join(ctx) + " " + joins
+            role = f"coalesce({role}, r.primary_role, dir.role, r.role)"
+            orgs = f"coalesce({orgs}, {_orgs_after_role_changes()})"
+        else:
+            role, orgs = f"coalesce({role}, dir.role)", f"coalesce({orgs}, dir.org_sis_ids)"
     return _mapped_role(ctx, role), orgs, joins
 
 
@@ -301,6 +306,34 @@ def _roles_file_join(ctx: PlanContext) -> str:
                        AS role,
                    string_agg(DISTINCT orgSourcedId, ',') AS orgs
             FROM {ctx.good("roles")} GROUP BY ALL) r ON r.sis_id = u.sourcedId"""
+
+
+def _roles_changes_join(ctx: PlanContext) -> str:
+    """roles.csv as changes (1.2 delta): each row is one role that changed, not all of the
+    user's roles. A user keeps the roles the file does not name: the role changes only with a
+    primary row, orgs are the directory's plus those of tonight's roles, less those of its
+    tobedeleted ones. (Read as the whole list, one re-sent role took a teacher out of every
+    other school they work at.)"""
+    live = "coalesce(lower(status), '') <> 'tobedeleted'"
+    return f"""LEFT JOIN (
+            SELECT userSourcedId AS sis_id,
+                   arg_min(lower(role), _line) FILTER (WHERE {live} AND lower(roleType) = 'primary')
+                       AS primary_role,
+                   arg_min(lower(role), [CASE lower(roleType) WHEN 'primary' THEN 0 ELSE 1 END, _line])
+                       FILTER (WHERE {live}) AS role,
+                   coalesce(list(DISTINCT orgSourcedId) FILTER (WHERE {live}), []) AS added_orgs,
+                   coalesce(list(DISTINCT orgSourcedId) FILTER (WHERE NOT ({live})), []) AS ended_orgs
+            FROM {ctx.good("roles")} WHERE orgSourcedId IS NOT NULL GROUP BY ALL) r
+            ON r.sis_id = u.sourcedId"""
+
+
+def _orgs_after_role_changes() -> str:
+    """The directory's orgs with tonight's role changes made to them (see _roles_changes_join)."""
+    return """CASE WHEN r.sis_id IS NULL THEN dir.org_sis_ids ELSE nullif(array_to_string(
+                  list_filter(list_distinct(list_concat(
+                      list_transform(string_split(coalesce(dir.org_sis_ids, ''), ','), lambda x: trim(x)),
+                      r.added_orgs)),
+                  lambda x: x <> '' AND NOT list_contains(r.ended_orgs, x)), ','), '') END"""
 
 
 def _directory_roles_join() -> str:
@@ -405,9 +438,9 @@ def _add_demographics_only_people(ctx: PlanContext) -> None:
 
 
 def _report_roles_without_their_user(ctx: PlanContext) -> None:
-    """A changes-only roles.csv row (1.2) is read with its user's users.csv row: a user's role
-    and orgs come from all their roles rows at once, so one row alone cannot say them. A row
-    whose user users.csv does not send tonight changes nothing, and says so (it was silent)."""
+    """A roles.csv row (1.2) is applied with its user's users.csv row (people are built from
+    users.csv rows; a roles row names no one on its own). In a changes-only drop a row whose
+    user users.csv does not send tonight changes nothing, and says so (it was silent)."""
     roles = sql_literal(ctx.file("roles"))
     named = f"""(SELECT sis_id FROM {ctx.t("feed_users")} WHERE sis_id IS NOT NULL
                  UNION SELECT sourcedId FROM {ctx.errored("users")} WHERE sourcedId IS NOT NULL)"""
