@@ -83,17 +83,16 @@ def _schools(sync, sis_id: str) -> str:
 # tch-5001: teacher, primary at sch-oak (rol-000007), secondary at sch-elm and sch-pine.
 
 
-def test_a_changes_only_role_row_keeps_the_users_other_schools_and_role(sync, sample, tmp_path):
+def _aide_in(sync, sample, tmp_path, role_id: str) -> dict:
+    """tch-5001 after a changes-only drop re-sending their users row and role `role_id` as an
+    aide's."""
     sync.apply(_drop(sample, tmp_path, {}))
-    sync.apply(
-        _delta(
-            sample,
-            tmp_path,
-            ["tch-5001"],
-            {"rol-000009": _as_aide},
-        )
-    )
-    after = sync.user("tch-5001")
+    sync.apply(_delta(sample, tmp_path, ["tch-5001"], {role_id: _as_aide}))
+    return sync.user("tch-5001")
+
+
+def test_a_changes_only_role_row_keeps_the_users_other_schools_and_role(sync, sample, tmp_path):
+    after = _aide_in(sync, sample, tmp_path, "rol-000009")  # a secondary role
     assert (after["org_sis_ids"], after["role"]) == ("sch-elm,sch-oak,sch-pine", "teacher")
 
 
@@ -104,16 +103,7 @@ def test_a_tobedeleted_role_row_takes_only_its_school_away(sync, sample, tmp_pat
 
 
 def test_a_changes_only_primary_role_row_changes_the_role(sync, sample, tmp_path):
-    sync.apply(_drop(sample, tmp_path, {}))
-    sync.apply(
-        _delta(
-            sample,
-            tmp_path,
-            ["tch-5001"],
-            {"rol-000007": _as_aide},
-        )
-    )
-    after = sync.user("tch-5001")
+    after = _aide_in(sync, sample, tmp_path, "rol-000007")
     assert (after["org_sis_ids"], after["role"]) == ("sch-elm,sch-oak,sch-pine", "aide")
 
 
