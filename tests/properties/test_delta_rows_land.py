@@ -233,6 +233,14 @@ def hand_edits() -> st.SearchStrategy[list[tuple[str, str]]]:
     )
 
 
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=bool(os.environ.get("CI")),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+
 @st.composite
 def bulk_drops(draw: st.DrawFn) -> TinyDistrict:
     """The whole district again, with the same kinds of changes made in place (a new row
@@ -247,12 +255,7 @@ def bulk_drops(draw: st.DrawFn) -> TinyDistrict:
 
 
 @pytest.mark.timeout(600)
-@settings(
-    max_examples=EXAMPLES // 2,
-    deadline=None,
-    derandomize=bool(os.environ.get("CI")),
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@settings(SETTINGS, max_examples=EXAMPLES // 2)
 @given(drop=bulk_drops(), hand=hand_edits())
 def test_every_row_of_a_whole_drop_reported_fine_is_in_the_directory(
     synced_district: Path, drop: TinyDistrict, hand: list[tuple[str, str]]
@@ -261,12 +264,7 @@ def test_every_row_of_a_whole_drop_reported_fine_is_in_the_directory(
 
 
 @pytest.mark.timeout(600)
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=bool(os.environ.get("CI")),
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@settings(SETTINGS)
 @given(drop=delta_drops(), hand=hand_edits())
 def test_every_row_reported_fine_is_in_the_directory(
     synced_district: Path, drop: TinyDistrict, hand: list[tuple[str, str]]

@@ -399,9 +399,7 @@ def _add_demographics_only_people(ctx: PlanContext) -> None:
     cannot be applied (an archived, merged, hand-made or ambiguous record), it says why."""
     demographics = sql_literal(ctx.file("demographics"))
     in_scope = record_filter(ctx.scope, "users")
-    named = f"""(SELECT sis_id FROM {ctx.t("feed_users")} WHERE sis_id IS NOT NULL
-                 UNION SELECT sourcedId FROM {ctx.errored("users")} WHERE sourcedId IS NOT NULL
-                 UNION SELECT sourcedId FROM {ctx.errored("guardians")} WHERE sourcedId IS NOT NULL)"""
+    named = _people_named(ctx, "users", "guardians")
     people = ctx.t("demographics_only")
     ctx.db.execute(
         f"""
@@ -442,8 +440,7 @@ def _report_roles_without_their_user(ctx: PlanContext) -> None:
     users.csv rows; a roles row names no one on its own). In a changes-only drop a row whose
     user users.csv does not send tonight changes nothing, and says so (it was silent)."""
     roles = sql_literal(ctx.file("roles"))
-    named = f"""(SELECT sis_id FROM {ctx.t("feed_users")} WHERE sis_id IS NOT NULL
-                 UNION SELECT sourcedId FROM {ctx.errored("users")} WHERE sourcedId IS NOT NULL)"""
+    named = _people_named(ctx, "users")
     ctx.db.execute(
         f"""
         INSERT INTO row_issues
@@ -569,13 +566,23 @@ def report_users_without_a_role(ctx: PlanContext) -> None:
     )
 
 
+def _people_named(ctx: PlanContext, *errored: str) -> str:
+    """SIS ids the feed already speaks for (SQL): its people so far, and those whose row in one
+    of the `errored` files is in error (such a record is kept as it is, so no other file may
+    speak for it)."""
+    parts = [f"SELECT sis_id FROM {ctx.t('feed_users')} WHERE sis_id IS NOT NULL"]
+    parts += [
+        f"SELECT sourcedId FROM {ctx.errored(e)} WHERE sourcedId IS NOT NULL" for e in errored
+    ]
+    return "(" + " UNION ".join(parts) + ")"
+
+
 def _add_guardians_file_people(ctx: PlanContext, mobile: str, home: str) -> None:
     """The people of guardians.csv that users.csv does not name. One it names speaks there
     only: its row in error (or left out of a school-level upload) keeps the record as it is,
     which guardians.csv, carrying fewer fields, would otherwise overwrite."""
     language = f"lower({ctx.column('guardians', 'language', 'g')})"
-    named = f"""(SELECT sis_id FROM {ctx.t("feed_users")} WHERE sis_id IS NOT NULL
-                 UNION SELECT sourcedId FROM {ctx.errored("users")} WHERE sourcedId IS NOT NULL)"""
+    named = _people_named(ctx, "users")
     ctx.db.execute(
         f"""
         INSERT INTO {ctx.t("feed_users")} BY NAME
