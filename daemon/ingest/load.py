@@ -245,7 +245,8 @@ def _read_clean_file_with_duckdb(
     more, then a quote (DuckDB skips one space before a quote, not two: the text would keep its
     quotes; once cleaned, such a value opens with the quote, and so does the rare value that is
     meant to)."""
-    if _has_lone_cr(path):
+    lone_cr, any_quote = _scan_bytes(path)
+    if lone_cr:
         return False
     # DuckDB 2.0.1 reads no row with new_line '\\r\\n'; unset, it takes CR LF (and refuses a line
     # ending LF alone in a CR LF file).
@@ -259,11 +260,17 @@ def _read_clean_file_with_duckdb(
     unread = [sql_ident(n) for n in names if n not in header.names]
     misread = [
         f"starts_with({sql_ident(names[0])}, chr(65279))",
-        *(f"starts_with({c}, '  ') AND starts_with(ltrim({c}, ' '), '\"')" for c in unread),
+        *(
+            f"starts_with({c}, '  ') AND starts_with(ltrim({c}, ' '), '\"')"
+            for c in (unread if any_quote else [])
+        ),
     ]
     # A cleaned value opening with a quote was read otherwise than the careful reader would
     # (above); tested in the same pass, so that counting what is misshapen reads one column.
+    # A file without a quote has no such value (about 0.4 s of a 1M-student enrollments.csv).
     quoted = " OR ".join(f"starts_with({sql_ident(n)}, '\"')" for n in header.names)
+    if not any_quote:
+        quoted = "false"
     try:
         db.execute(
             f"""
@@ -298,18 +305,22 @@ def _read_clean_file_with_duckdb(
     return True
 
 
-def _has_lone_cr(path: Path) -> bool:
-    """Whether the file holds a CR that is not followed by LF (one pass, at memchr speed)."""
+def _scan_bytes(path: Path) -> tuple[bool, bool]:
+    """Whether the file holds a CR that is not followed by LF, and whether it holds a double
+    quote at all (one pass, at memchr speed). In UTF-8, the only encoding this path reads, the
+    byte 0x22 is never part of another character: a file without it has no quoted value."""
+    quote = False
     with open(path, "rb") as handle:
         previous = b""
         while chunk := handle.read(1 << 20):
+            quote = quote or b'"' in chunk
             if b"\r" in chunk or previous == b"\r":
                 if chunk.count(b"\r") != chunk.count(b"\r\n") + chunk.endswith(b"\r"):
-                    return True
+                    return True, quote
                 if previous == b"\r" and not chunk.startswith(b"\n"):
-                    return True
+                    return True, quote
             previous = chunk[-1:]
-        return previous == b"\r"
+        return previous == b"\r", quote
 
 
 def _create_rejected_table(db: Database, staged: StagedFile, rejects: Path | None) -> None:
