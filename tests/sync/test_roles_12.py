@@ -117,3 +117,29 @@ def test_a_changes_only_role_row_without_its_users_row_says_it_was_not_applied(
     [issue] = sync.issues(run, "WARNING")
     assert issue["rule"] == "role_without_user_row"
     assert issue["line"] == 2 and "tch-5001" in issue["message"]
+
+
+def test_a_tobedeleted_row_of_a_whole_roles_file_is_a_role_that_ended(sync, sample, tmp_path):
+    sync.apply(_drop(sample, tmp_path / "first", {}))
+    sync.apply(_drop(sample, tmp_path, {"rol-000009,active,": "rol-000009,tobedeleted,"}))
+    assert _schools(sync, "tch-5001") == "sch-elm,sch-oak"
+
+
+def test_a_user_whose_every_role_row_is_tobedeleted_is_kept_with_an_error(sync, sample, tmp_path):
+    sync.apply(_drop(sample, tmp_path / "first", {}))
+    ended = {f"rol-00000{n},active,": f"rol-00000{n},tobedeleted," for n in (7, 8, 9)}
+    run = sync.plan(_drop(sample, tmp_path, ended))
+    [issue] = sync.issues(run, "ERROR")
+    assert (issue["rule"], issue["sourced_id"]) == ("no_role", "tch-5001")
+    assert "tobedeleted" in issue["message"]
+    assert run.total_changes() == 0
+
+
+def test_a_role_ended_and_another_begun_at_one_school_keeps_the_school(sync, sample, tmp_path):
+    def ended_and_begun(line: str) -> str:
+        begun = line.replace("rol-000009", "rol-000011").replace(",teacher,", ",aide,")
+        return _tobedeleted(line) + "\n" + begun
+
+    sync.apply(_drop(sample, tmp_path, {}))
+    sync.apply(_delta(sample, tmp_path, ["tch-5001"], {"rol-000009": ended_and_begun}))
+    assert _schools(sync, "tch-5001") == "sch-elm,sch-oak,sch-pine"

@@ -297,14 +297,20 @@ def _role_and_orgs(ctx: PlanContext) -> tuple[str, str, str]:
     return _mapped_role(ctx, role), orgs, joins
 
 
+_LIVE_ROLE = "coalesce(lower(status), '') <> 'tobedeleted'"
+
+
 def _roles_file_join(ctx: PlanContext) -> str:
     """roles.csv (1.2): a user's primary role (else the first listed), and every org it has a
-    role in. Ties go to the earlier line, so the same file always gives the same role."""
+    role in. Ties go to the earlier line, so the same file always gives the same role. A
+    `tobedeleted` row is a role that ended, in a whole file as in a delta (as on users.csv): it
+    gives neither the role nor its org; a user left with none has no role (an ERROR, the record
+    kept)."""
     return f"""LEFT JOIN (
             SELECT userSourcedId AS sis_id,
                    arg_min(lower(role), [CASE lower(roleType) WHEN 'primary' THEN 0 ELSE 1 END, _line])
-                       AS role,
-                   string_agg(DISTINCT orgSourcedId, ',') AS orgs
+                       FILTER (WHERE {_LIVE_ROLE}) AS role,
+                   string_agg(DISTINCT orgSourcedId, ',') FILTER (WHERE {_LIVE_ROLE}) AS orgs
             FROM {ctx.good("roles")} GROUP BY ALL) r ON r.sis_id = u.sourcedId"""
 
 
@@ -314,7 +320,7 @@ def _roles_changes_join(ctx: PlanContext) -> str:
     primary row, orgs are the directory's plus those of tonight's roles, less those of its
     tobedeleted ones. (Read as the whole list, one re-sent role took a teacher out of every
     other school they work at.)"""
-    live = "coalesce(lower(status), '') <> 'tobedeleted'"
+    live = _LIVE_ROLE
     return f"""LEFT JOIN (
             SELECT userSourcedId AS sis_id,
                    arg_min(lower(role), _line) FILTER (WHERE {live} AND lower(roleType) = 'primary')
@@ -328,12 +334,15 @@ def _roles_changes_join(ctx: PlanContext) -> str:
 
 
 def _orgs_after_role_changes() -> str:
-    """The directory's orgs with tonight's role changes made to them (see _roles_changes_join)."""
+    """The directory's orgs with tonight's role changes made to them (see _roles_changes_join).
+    An org with a live role tonight stays, whatever other role there ended: a role changed at
+    one school is often sent as the old role tobedeleted and the new one added."""
     return """CASE WHEN r.sis_id IS NULL THEN dir.org_sis_ids ELSE nullif(array_to_string(
                   list_filter(list_distinct(list_concat(
                       list_transform(string_split(coalesce(dir.org_sis_ids, ''), ','), lambda x: trim(x)),
                       r.added_orgs)),
-                  lambda x: x <> '' AND NOT list_contains(r.ended_orgs, x)), ','), '') END"""
+                  lambda x: x <> '' AND (list_contains(r.added_orgs, x)
+                                         OR NOT list_contains(r.ended_orgs, x))), ','), '') END"""
 
 
 def _directory_roles_join() -> str:
@@ -535,10 +544,16 @@ def report_users_without_a_role(ctx: PlanContext) -> None:
     if ctx.present("roles"):
         roles_errors = f"""LEFT JOIN (SELECT userSourcedId AS sis_id, min(_line) AS line
                                       FROM {ctx.errored("roles")} GROUP BY ALL) re
-                           ON re.sis_id = f.sis_id"""
+                           ON re.sis_id = f.sis_id
+                           LEFT JOIN (SELECT userSourcedId AS sis_id, min(_line) AS line
+                                      FROM {ctx.good("roles")} WHERE NOT ({_LIVE_ROLE})
+                                      GROUP BY ALL) rd
+                           ON rd.sis_id = f.sis_id"""
         why = (
             f"CASE WHEN re.line IS NOT NULL THEN ' (its row on ' || {roles_file} || ' line ' "
-            "|| re.line || ' has an error)' ELSE '' END"
+            "|| re.line || ' has an error)' "
+            f"WHEN rd.line IS NOT NULL THEN ' (its role on ' || {roles_file} || ' line ' "
+            "|| rd.line || ' is tobedeleted)' ELSE '' END"
         )
     missing = (
         "roles.csv has no valid row for it"
