@@ -95,10 +95,6 @@ class Database:
         if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", memory, re.IGNORECASE):
             raise ValueError(f"{MEMORY_LIMIT_ENV}={memory!r}: expected a size such as 2GB")
         self.con.execute(f"SET memory_limit = '{memory}'")
-        # Buffers come from one block allocator up to the limit instead of being mapped and
-        # returned to the system one by one: a 1M-student plan spent about 1.5 s of system
-        # time less (page faults), and a process holding the database idles no larger.
-        self.con.execute(f"SET block_allocator_memory = '{memory}'")
         self.con.execute("SET checkpoint_threshold = '1GB'")
         self.con.execute("SET enable_progress_bar = false")
         self.con.execute("SET preserve_insertion_order = true")
