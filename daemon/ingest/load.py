@@ -148,9 +148,11 @@ def _rows_table(table: str) -> str:
     return table[:-1] + '__rows"'
 
 
-def _cleaned(header: Header) -> str:
-    """Values as the sync reads them: trimmed, empty as NULL (checked once, here)."""
-    return ", ".join(f"rs_clean({sql_ident(n)}) AS {sql_ident(n)}" for n in header.names)
+def _cleaned(header: Header, spaces: bool = True) -> str:
+    """Values as the sync reads them: trimmed, empty as NULL (checked once, here). A file without
+    a space (`spaces` false) has nothing to trim: rs_clean is then nullif(x, '')."""
+    clean = "rs_clean({})" if spaces else "nullif({}, '')"
+    return ", ".join(f"{clean.format(sql_ident(n))} AS {sql_ident(n)}" for n in header.names)
 
 
 def _row_hash(header: Header) -> str:
@@ -245,7 +247,7 @@ def _read_clean_file_with_duckdb(
     more, then a quote (DuckDB skips one space before a quote, not two: the text would keep its
     quotes; once cleaned, such a value opens with the quote, and so does the rare value that is
     meant to)."""
-    lone_cr, any_quote = _scan_bytes(path)
+    lone_cr, any_quote, any_space = _scan_bytes(path)
     if lone_cr:
         return False
     # DuckDB 2.0.1 reads no row with new_line '\\r\\n'; unset, it takes CR LF (and refuses a line
@@ -277,7 +279,7 @@ def _read_clean_file_with_duckdb(
             CREATE OR REPLACE TEMP TABLE {_rows_table(table)} AS
             SELECT * EXCLUDE (_misshapen), _misshapen OR coalesce({quoted}, false) AS _misshapen,
                    {_row_hash(header)} AS _h FROM (
-            SELECT {_cleaned(header)},
+            SELECT {_cleaned(header, any_space)},
                    {sql_ident(names[header.least_width - 1])} IS NULL
                    OR {sql_ident(sentinel)} IS NOT NULL
                    OR coalesce({" OR ".join(misread)}, false) AS _misshapen
@@ -305,22 +307,24 @@ def _read_clean_file_with_duckdb(
     return True
 
 
-def _scan_bytes(path: Path) -> tuple[bool, bool]:
-    """Whether the file holds a CR that is not followed by LF, and whether it holds a double
-    quote at all (one pass, at memchr speed). In UTF-8, the only encoding this path reads, the
-    byte 0x22 is never part of another character: a file without it has no quoted value."""
-    quote = False
+def _scan_bytes(path: Path) -> tuple[bool, bool, bool]:
+    """Whether the file holds a CR that is not followed by LF, a double quote, a space (one
+    pass, at memchr speed; the first answer ends it). In UTF-8, the only encoding this path
+    reads, neither 0x22 nor 0x20 is ever part of another character: a file without the byte
+    has no quoted value, or nothing to trim."""
+    quote = space = False
     with open(path, "rb") as handle:
         previous = b""
         while chunk := handle.read(1 << 20):
             quote = quote or b'"' in chunk
+            space = space or b" " in chunk
             if b"\r" in chunk or previous == b"\r":
                 if chunk.count(b"\r") != chunk.count(b"\r\n") + chunk.endswith(b"\r"):
-                    return True, quote
+                    return True, quote, space
                 if previous == b"\r" and not chunk.startswith(b"\n"):
-                    return True, quote
+                    return True, quote, space
             previous = chunk[-1:]
-        return previous == b"\r", quote
+        return previous == b"\r", quote, space
 
 
 def _create_rejected_table(db: Database, staged: StagedFile, rejects: Path | None) -> None:
