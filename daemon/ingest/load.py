@@ -309,9 +309,10 @@ def _read_clean_file_with_duckdb(
 
 def _scan_bytes(path: Path) -> tuple[bool, bool, bool]:
     """Whether the file holds a CR that is not followed by LF, a double quote, a space (one
-    pass, at memchr speed; the first answer ends it). In UTF-8, the only encoding this path
-    reads, neither 0x22 nor 0x20 is ever part of another character: a file without the byte
-    has no quoted value, or nothing to trim."""
+    pass, at memchr speed; a lone CR ends it early, as the file then goes to the careful reader,
+    which reads neither other answer). In UTF-8, the only encoding this path reads, neither 0x22
+    nor 0x20 is ever part of another character: a file without the byte has no quoted value, or
+    nothing to trim."""
     quote = space = False
     with open(path, "rb") as handle:
         previous = b""
