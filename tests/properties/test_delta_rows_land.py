@@ -3,8 +3,9 @@
 The promise behind "Rows: N ok": a row with no issue either changed its record to what it says
 or already matched. A row that cannot be applied must say why (a WARNING or an ERROR on its line);
 nothing is dropped in silence. Generated over a tiny district: each delta drop sends a random
-mix of users.csv, demographics.csv, enrollments.csv and classes.csv rows (renames, new e-mails,
-birth dates, roles, new memberships, tobedeleted rows), each file delta or absent; and the
+mix of users.csv, demographics.csv, enrollments.csv, classes.csv, guardians.csv,
+student_attributes.csv and orgs.csv rows (renames, new e-mails, birth dates, roles, new
+memberships, new schools, tobedeleted rows), each file delta or absent; and the
 whole district with the same changes made in place, as a bulk drop.
 
 (A demographics.csv row without its users.csv row was reported ok and changed nothing until
@@ -38,6 +39,7 @@ FILES = (
     "classes.csv",
     "guardians.csv",
     "student_attributes.csv",
+    "orgs.csv",
 )
 MANIFEST_NAMES = {
     "users.csv": "file.users",
@@ -46,6 +48,7 @@ MANIFEST_NAMES = {
     "classes.csv": "file.classes",
     "guardians.csv": "file.guardians",
     "student_attributes.csv": "file.student_attributes",
+    "orgs.csv": "file.orgs",
 }
 
 
@@ -191,6 +194,35 @@ def _attribute_change(tiny: TinyDistrict) -> st.SearchStrategy[dict[str, str]]:
     )
 
 
+def _org_change(tiny: TinyDistrict) -> st.SearchStrategy[dict[str, str]]:
+    """A school or the district renamed or tobedeleted, or a new school."""
+    orgs = [r["sourcedId"] for r in tiny.rows("orgs.csv")]
+    existing = st.builds(
+        lambda sis, how, n: dict(
+            tiny.row("orgs.csv", sis),
+            status="tobedeleted" if how == "tobedeleted" else "active",
+            **({"name": f"Renamed {n}"} if how == "rename" else {}),
+            **WHEN,
+        ),
+        st.sampled_from(orgs),
+        st.sampled_from(("rename", "rename", "tobedeleted")),
+        st.integers(0, 99),
+    )
+    new = st.builds(
+        lambda n: {
+            "sourcedId": "sch-c",
+            "status": "active",
+            "name": f"Cedar School {n}",
+            "type": "school",
+            "identifier": "C",
+            "parentSourcedId": "dist-1",
+            **WHEN,
+        },
+        st.integers(0, 99),
+    )
+    return st.one_of(existing, new)
+
+
 @st.composite
 def delta_drops(draw: st.DrawFn) -> TinyDistrict:
     tiny = TinyDistrict()
@@ -201,9 +233,10 @@ def delta_drops(draw: st.DrawFn) -> TinyDistrict:
         "classes.csv": _class_change(tiny),
         "guardians.csv": _guardians_change(tiny),
         "student_attributes.csv": _attribute_change(tiny),
+        "orgs.csv": _org_change(tiny),
     }
     files: dict[str, list[dict[str, str]]] = {}
-    manifest = {"file.orgs": "absent", "file.courses": "absent", "file.academicSessions": "absent"}
+    manifest = {"file.courses": "absent", "file.academicSessions": "absent"}
     for name in FILES:
         if draw(st.booleans()):
             rows = draw(st.lists(changes[name], max_size=4))
@@ -365,6 +398,13 @@ def _row_landed(
         )
         # The same drop may archive the person (a tobedeleted users.csv row): archiving wins.
         assert status == "archived" or birth == (row["birthDate"] or None), where
+    elif file == "orgs.csv":
+        [(status, name)] = db.rows(
+            "SELECT status, name FROM schools WHERE sis_id = ?", [row["sourcedId"]]
+        )
+        assert (status == "archived") if deleted else ((status, name) == ("active", row["name"])), (
+            where
+        )
     elif file == "classes.csv":
         [(status, name)] = db.rows(
             "SELECT status, name FROM classrooms WHERE sis_id = ?", [row["sourcedId"]]
