@@ -270,7 +270,9 @@ def _assert_not_archived_or_blanked(db: Database, run_id: int, kept: dict) -> No
         for record_id, old in records.items():
             [new] = db.dicts(f"SELECT * FROM {table} WHERE {id_col} = ?", [record_id])
             if old["status"] == "active" and new["status"] != "active":
-                assert _parent_left(db, table, new, run_id), (table, old, new)
+                assert _parent_left(db, table, new, run_id) or _own_row_deleted_it(
+                    db, table, record_id, run_id
+                ), (table, old, new)
             blanked = [
                 k
                 for k, v in old.items()
@@ -289,6 +291,32 @@ def _parent_left(db: Database, table: str, record: dict, run_id: int) -> bool:
                                      UNION ALL SELECT archived_run FROM users WHERE user_id = ?)
                WHERE archived_run = ?""",
             [record["classroom_id"], record["user_id"], run_id],
+        )
+    )
+
+
+CHANGE_KINDS = {
+    "users": ("students", "staff", "guardians"),
+    "classrooms": ("classrooms",),
+    "enrollments": ("enrollments",),
+    "schools": ("schools",),
+}
+
+
+def _own_row_deleted_it(db: Database, table: str, record_id: int, run_id: int) -> bool:
+    """The record was archived by a row of its own marked tobedeleted, a row with no error (a
+    row in error elsewhere, or a value ignored on another file's row, does not keep a record its
+    own row deletes)."""
+    kinds = ", ".join(f"'{k}'" for k in CHANGE_KINDS[table])
+    return bool(
+        db.one(
+            f"""SELECT count(*) FROM changes c
+                WHERE c.run_id = ? AND c.record_id = ? AND c.op = 'archive' AND c.kind IN ({kinds})
+                  AND c.source_line IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM row_issues i
+                                  WHERE i.run_id = c.run_id AND i.file_name = c.source_file
+                                    AND i.line = c.source_line AND i.severity = 'ERROR')""",
+            [run_id, record_id],
         )
     )
 
