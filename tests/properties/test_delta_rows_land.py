@@ -138,19 +138,26 @@ def _enrollment_change(tiny: TinyDistrict) -> st.SearchStrategy[dict[str, str]]:
     return st.one_of(existing, new)
 
 
-def _class_change(tiny: TinyDistrict) -> st.SearchStrategy[dict[str, str]]:
-    classes = [r["sourcedId"] for r in tiny.rows("classes.csv")]
+def _renamed_or_deleted(
+    tiny: TinyDistrict, file: str, column: str, prefix: str
+) -> st.SearchStrategy[dict[str, str]]:
+    """One of a file's rows again, its `column` renamed (twice as often) or marked tobedeleted."""
+    ids = [r["sourcedId"] for r in tiny.rows(file)]
     return st.builds(
-        lambda sis, how, n: dict(
-            tiny.row("classes.csv", sis),
-            status="tobedeleted" if how == "tobedeleted" else "active",
-            **({"title": f"Retitled {n}"} if how == "retitle" else {}),
+        lambda sis, rename, n: dict(
+            tiny.row(file, sis),
+            status="active" if rename else "tobedeleted",
+            **({column: f"{prefix} {n}"} if rename else {}),
             **WHEN,
         ),
-        st.sampled_from(classes),
-        st.sampled_from(("retitle", "retitle", "tobedeleted")),
+        st.sampled_from(ids),
+        st.sampled_from((True, True, False)),
         st.integers(0, 99),
     )
+
+
+def _class_change(tiny: TinyDistrict) -> st.SearchStrategy[dict[str, str]]:
+    return _renamed_or_deleted(tiny, "classes.csv", "title", "Retitled")
 
 
 def _guardians_change(tiny: TinyDistrict) -> st.SearchStrategy[dict[str, str]]:
@@ -196,18 +203,7 @@ def _attribute_change(tiny: TinyDistrict) -> st.SearchStrategy[dict[str, str]]:
 
 def _org_change(tiny: TinyDistrict) -> st.SearchStrategy[dict[str, str]]:
     """A school or the district renamed or tobedeleted, or a new school."""
-    orgs = [r["sourcedId"] for r in tiny.rows("orgs.csv")]
-    existing = st.builds(
-        lambda sis, how, n: dict(
-            tiny.row("orgs.csv", sis),
-            status="tobedeleted" if how == "tobedeleted" else "active",
-            **({"name": f"Renamed {n}"} if how == "rename" else {}),
-            **WHEN,
-        ),
-        st.sampled_from(orgs),
-        st.sampled_from(("rename", "rename", "tobedeleted")),
-        st.integers(0, 99),
-    )
+    existing = _renamed_or_deleted(tiny, "orgs.csv", "name", "Renamed")
     new = st.builds(
         lambda n: {
             "sourcedId": "sch-c",
@@ -398,20 +394,14 @@ def _row_landed(
         )
         # The same drop may archive the person (a tobedeleted users.csv row): archiving wins.
         assert status == "archived" or birth == (row["birthDate"] or None), where
-    elif file == "orgs.csv":
+    elif file in ("orgs.csv", "classes.csv"):
+        table, column = ("schools", "name") if file == "orgs.csv" else ("classrooms", "title")
         [(status, name)] = db.rows(
-            "SELECT status, name FROM schools WHERE sis_id = ?", [row["sourcedId"]]
+            f"SELECT status, name FROM {table} WHERE sis_id = ?", [row["sourcedId"]]
         )
-        assert (status == "archived") if deleted else ((status, name) == ("active", row["name"])), (
+        assert (status == "archived") if deleted else ((status, name) == ("active", row[column])), (
             where
         )
-    elif file == "classes.csv":
-        [(status, name)] = db.rows(
-            "SELECT status, name FROM classrooms WHERE sis_id = ?", [row["sourcedId"]]
-        )
-        assert (
-            (status == "archived") if deleted else ((status, name) == ("active", row["title"]))
-        ), where
     elif file == "enrollments.csv":
         found = db.rows(
             """SELECT e.status, e.role FROM enrollments e
