@@ -22,6 +22,7 @@ from daemon.db import Database
 from daemon.directory.integrity import check_directory
 from daemon.errors import RosterSyncError
 from daemon.service.engine import Engine
+from daemon.sync.kinds import TABLES
 from daemon.sync.unchanged import FULL_PATH_ENV
 from tests.directory_state import directory_fingerprint
 from tests.district import TinyDistrict
@@ -295,24 +296,16 @@ def _parent_left(db: Database, table: str, record: dict, run_id: int) -> bool:
     )
 
 
-CHANGE_KINDS = {
-    "users": ("students", "staff", "guardians"),
-    "classrooms": ("classrooms",),
-    "enrollments": ("enrollments",),
-    "schools": ("schools",),
-}
-
-
 def _own_row_deleted_it(db: Database, table: str, record_id: int, run_id: int) -> bool:
     """The record was archived by a row of its own marked tobedeleted, a row with no error (a
     row in error elsewhere, or a value ignored on another file's row, does not keep a record its
     own row deletes)."""
-    kinds = ", ".join(f"'{k}'" for k in CHANGE_KINDS[table])
+    kind = next(t for t in TABLES if t.name == table)
     return bool(
         db.one(
-            f"""SELECT count(*) FROM changes c
-                WHERE c.run_id = ? AND c.record_id = ? AND c.op = 'archive' AND c.kind IN ({kinds})
-                  AND c.source_line IS NOT NULL
+            f"""SELECT count(*) FROM changes c JOIN {table} d ON d.{kind.id_col} = c.record_id
+                WHERE c.run_id = ? AND c.record_id = ? AND c.op = 'archive'
+                  AND c.kind = {kind.kind_expr("d")} AND c.source_line IS NOT NULL
                   AND NOT EXISTS (SELECT 1 FROM row_issues i
                                   WHERE i.run_id = c.run_id AND i.file_name = c.source_file
                                     AND i.line = c.source_line AND i.severity = 'ERROR')""",
