@@ -78,6 +78,28 @@ def test_duplicate_sourced_id_in_a_file_is_an_error_pointing_at_the_first(sync, 
     assert "(first on line 2)" in issue["message"]
 
 
+def test_each_later_copy_of_an_id_is_an_error_pointing_at_the_first(sync, tiny):
+    classes = tiny.rows("classes.csv")
+    first = dict(tiny.row("classes.csv", "cls-a2"))
+    classes.insert(0, dict(first))  # line 2; the row's own place is now line 4
+    classes.append(dict(first))
+    issues = [i for i in sync.issues(sync.plan(tiny)) if i["rule"] == "duplicate_id"]
+    assert sorted(i["line"] for i in issues) == [4, len(classes) + 1]
+    assert all("(first on line 2)" in i["message"] for i in issues)
+
+
+def test_a_guardian_on_two_rows_for_two_students_is_not_a_duplicate(sync, tiny):
+    row = {"sourcedId": "gdn-x", "relationship": "parent", "givenName": "Pat", "familyName": "Doe"}
+    tiny.files["guardians.csv"] = [
+        {**row, "studentSourcedId": "stu-1"},
+        {**row, "studentSourcedId": "stu-2"},
+        {**row, "studentSourcedId": "stu-1"},
+    ]
+    issue = _only(sync.issues(sync.plan(tiny)), "duplicate_id")
+    assert (issue["file_name"], issue["line"]) == ("guardians.csv", 4)
+    assert "studentSourcedId=stu-1 (first on line 2)" in issue["message"]
+
+
 def test_enrollment_to_a_missing_class_is_an_error(sync, tiny):
     tiny.rows("enrollments.csv")[5]["classSourcedId"] = "cls-9"
     issue = _only(sync.issues(sync.plan(tiny)), "dangling_reference")
