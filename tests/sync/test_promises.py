@@ -160,6 +160,19 @@ def test_a_membership_sent_twice_keeps_the_smallest_sourced_id(synced, tiny):
     assert "enr-1b" in warning["message"]
 
 
+def test_a_membership_sent_twice_names_the_row_that_speaks_for_it(sync, tiny):
+    _twice_enrolled(tiny)
+    line = 2 + next(
+        i for i, r in enumerate(tiny.rows("enrollments.csv")) if r["sourcedId"] == "enr-1b"
+    )
+    warning = next(i for i in sync.issues(sync.plan(tiny)) if i["sourced_id"] == "enr-1b-again")
+    assert (warning["line"], warning["column_name"]) == (2, "sourcedId")
+    assert (
+        f"the same class and user as 'enr-1b' (line {line}); only that row is synced"
+        in (warning["message"])
+    )
+
+
 def test_no_record_is_planned_twice_in_one_run(synced, tiny):
     _twice_enrolled(tiny)
     run = synced.plan(tiny)

@@ -157,8 +157,8 @@ def find_repeated_enrollments(ctx: PlanContext) -> None:
     """Rows that send a membership another row already sends (same class and user, another
     sourcedId). The smallest sourcedId speaks for the membership, every night the same one, so
     the record's SIS id never flips; the others are reported and not synced."""
-    # Pairs are grouped on one hash first (cheap over millions of rows); only the rare rows of
-    # a repeated hash are compared by their values.
+    # The rows of a repeated pair's hash are found by sorting the hashes (integers: cheaper
+    # than grouping millions of them); only those rare rows are compared by their values.
     live = f"""(SELECT _line, sourcedId, classSourcedId, userSourcedId,
                        hash(classSourcedId, userSourcedId) AS pair
                 FROM {ctx.good("enrollments")}
@@ -166,10 +166,13 @@ def find_repeated_enrollments(ctx: PlanContext) -> None:
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("repeated_enrollments")} AS
-        WITH candidates AS MATERIALIZED (
-            SELECT e.* FROM {live} e
-            SEMI JOIN (SELECT pair FROM {live} GROUP BY pair HAVING count(*) > 1) r
-              ON r.pair = e.pair
+        WITH repeated AS (
+            SELECT _line FROM (SELECT _line, pair, lag(pair) OVER (ORDER BY pair) AS before,
+                                      lead(pair) OVER (ORDER BY pair) AS after FROM {live})
+            WHERE pair = before OR pair = after
+        ),
+        candidates AS MATERIALIZED (
+            SELECT e.* FROM {live} e SEMI JOIN repeated r ON r._line = e._line
         ),
         keepers AS (
             SELECT classSourcedId, userSourcedId, min(sourcedId) AS keeper,
