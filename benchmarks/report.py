@@ -45,24 +45,27 @@ def _verdict(name: str, ratio: float) -> str:
 def steps_table(result: dict[str, Any]) -> list[str]:
     steps = result["steps"]
     floor = steps["floor"]["seconds"]
+    floor_cpu = steps["floor"].get("cpu_seconds")  # absent from runs before the tenth session
     lines = [
-        "| step | wall s | peak RSS | × floor | target | |",
-        "|---|---:|---:|---:|---|---|",
+        "| step | wall s | peak RSS | × floor | CPU × floor | target | |",
+        "|---|---:|---:|---:|---:|---|---|",
     ]
     for name, label in LABELS.items():
         step = steps.get(name)
         if not step or step.get("rc") != 0:
             continue
         ratio = step["seconds"] / floor
+        cpu = step.get("cpu_seconds")
+        cpu_ratio = f"{cpu / floor_cpu:.2f}" if cpu and floor_cpu else ""
         target = TARGETS.get(name, (0, ""))[1]
         lines.append(
             f"| {label} | {step['seconds']:.1f} | {step['peak_rss_mb'] / 1000:.2f} GB | "
-            f"{ratio:.2f} | {target} | {_verdict(name, ratio)} |"
+            f"{ratio:.2f} | {cpu_ratio} | {target} | {_verdict(name, ratio)} |"
         )
     peak = max(s["peak_rss_mb"] for n, s in steps.items() if n.startswith("roster-sync"))
     verdict = "met" if peak < RSS_TARGET_MB else "missed"
     lines.append(
-        f"| peak RSS of any Roster Sync step | | **{peak / 1000:.2f} GB** | | < 2.5 GB | {verdict} |"
+        f"| peak RSS of any Roster Sync step | | **{peak / 1000:.2f} GB** | | | < 2.5 GB | {verdict} |"
     )
     return lines + _samples(steps)
 

@@ -47,10 +47,13 @@ class Measured:
     peak_rss_mb: float
     stdout: str
     stderr: str
+    cpu_seconds: float = (
+        0.0  # user + system time of the child: steadier than wall on a shared machine
+    )
 
 
 def measure(argv: list[str], env: dict[str, str] | None = None) -> Measured:
-    """Run argv as a child process; return its wall time and its own peak RSS.
+    """Run argv as a child process; return its wall time, CPU time and its own peak RSS.
 
     Peak RSS comes from os.wait4() on that child's pid: the kernel returns the rusage of exactly
     that child (ru_maxrss = its high-water mark, plus that of any descendants it waited for), which
@@ -71,6 +74,7 @@ def measure(argv: list[str], env: dict[str, str] | None = None) -> Measured:
             returncode=proc.returncode,
             seconds=round(seconds, 2),
             peak_rss_mb=round(usage.ru_maxrss / 1024, 1),  # Linux reports KiB
+            cpu_seconds=round(usage.ru_utime + usage.ru_stime, 2),
             stdout=out.read().decode(errors="replace"),
             stderr=err.read().decode(errors="replace"),
         )
@@ -196,7 +200,8 @@ def roster_sync(
         except OSError as exc:
             out["status"] = f"unavailable: cannot start {cli}: {exc}"
             return None
-        steps[name] = {"seconds": m.seconds, "peak_rss_mb": m.peak_rss_mb, "rc": m.returncode}
+        steps[name] = {"seconds": m.seconds, "cpu_seconds": m.cpu_seconds,
+                       "peak_rss_mb": m.peak_rss_mb, "rc": m.returncode}  # fmt: skip
         if argv[0] == "run":
             steps[name]["stages"] = stages(m.stderr)
         if m.returncode != 0:
@@ -221,6 +226,7 @@ def roster_sync(
         return out
     steps["initial"] = {
         "seconds": steps["initial plan"]["seconds"] + steps["initial apply"]["seconds"],
+        "cpu_seconds": steps["initial plan"]["cpu_seconds"] + steps["initial apply"]["cpu_seconds"],
         "peak_rss_mb": max(
             steps["initial plan"]["peak_rss_mb"], steps["initial apply"]["peak_rss_mb"]
         ),
@@ -331,7 +337,8 @@ def _repeat_floor_and_plan(
         shutil.copyfile(before_day2, copy)
         os.sync()  # the copy's write-back is not the plan's to pay
         m = measure([str(cli), "--db", str(copy), "run", str(data / "day2"), "--json"], env=env)
-        sample = {"seconds": m.seconds, "peak_rss_mb": m.peak_rss_mb, "rc": m.returncode,
+        sample = {"seconds": m.seconds, "cpu_seconds": m.cpu_seconds,
+                  "peak_rss_mb": m.peak_rss_mb, "rc": m.returncode,
                   "stages": stages(m.stderr)}  # fmt: skip
         if m.returncode == 0:  # every sample's counts are checked, as the first plan's are
             changes = parse_json(m.stdout).get("changes", {})
@@ -346,6 +353,7 @@ def _repeat_floor_and_plan(
         median = ok[(len(ok) - 1) // 2]
         steps[name] = {**steps[name], **median,
                        "samples": [s["seconds"] for s in samples],
+                       "cpu_samples": [s.get("cpu_seconds") for s in samples],
                        "median_of": len(ok),
                        "mismatches": [x for s in samples for x in s.get("mismatches", [])]}  # fmt: skip
     for name in ("floor", "roster-sync plan"):
@@ -354,7 +362,8 @@ def _repeat_floor_and_plan(
 
 
 def _child_result(m: Measured, expected: dict[str, Any]) -> dict[str, Any]:
-    res: dict[str, Any] = {"seconds": m.seconds, "peak_rss_mb": m.peak_rss_mb, "rc": m.returncode}
+    res: dict[str, Any] = {"seconds": m.seconds, "cpu_seconds": m.cpu_seconds,
+                           "peak_rss_mb": m.peak_rss_mb, "rc": m.returncode}  # fmt: skip
     if m.returncode != 0:
         res["error"] = _tail(m)
         return res
@@ -372,20 +381,33 @@ def ratios(steps: dict[str, dict[str, Any]], rs: dict[str, Any]) -> dict[str, fl
         ok = floor and s.get("rc") == 0 and "seconds" in s
         return round(s["seconds"] / floor, 2) if ok else None
 
+    floor_cpu = steps.get("floor", {}).get("cpu_seconds")
+
+    def cpu_over(name: str) -> float | None:
+        s = steps.get(name, {})
+        ok = floor_cpu and s.get("rc") == 0 and s.get("cpu_seconds")
+        return round(s["cpu_seconds"] / floor_cpu, 2) if ok else None
+
     return {"plan/floor": over("roster-sync plan"), "apply/floor": over("roster-sync apply"),
             "initial/floor": over("roster-sync initial"), "naive/floor": over("naive"),
             "dup_scan/floor": over("roster-sync duplicate scan"),
-            "sync_peak_rss_mb": rs.get("peak_rss_mb")}  # fmt: skip
+            "sync_peak_rss_mb": rs.get("peak_rss_mb"),
+            # CPU time (user + system) against the floor's: a second opinion that a noisy
+            # neighbour moves less than wall time (the targets are wall time)
+            "plan/floor cpu": cpu_over("roster-sync plan"),
+            "initial/floor cpu": cpu_over("roster-sync initial"),
+            "dup_scan/floor cpu": cpu_over("roster-sync duplicate scan")}  # fmt: skip
 
 
 def print_scale(r: dict[str, Any]) -> None:
     print(f"\n== {r['students']:,} students ({r['data']}) ==")
     floor = r["steps"].get("floor", {}).get("seconds") or 0
-    print(f"{'step':<42}{'wall s':>10}{'peak RSS MB':>14}{'x floor':>10}")
+    print(f"{'step':<42}{'wall s':>10}{'CPU s':>9}{'peak RSS MB':>14}{'x floor':>10}")
     for name, s in r["steps"].items():
         x = f"{s['seconds'] / floor:.2f}" if floor and s.get("rc") == 0 else "-"
         flag = "" if s.get("rc") == 0 else f"  (exit {s.get('rc')})"
-        print(f"{name:<42}{s['seconds']:>10.2f}{s['peak_rss_mb']:>14.0f}{x:>10}{flag}")
+        cpu = f"{s['cpu_seconds']:.1f}" if s.get("cpu_seconds") is not None else "-"
+        print(f"{name:<42}{s['seconds']:>10.2f}{cpu:>9}{s['peak_rss_mb']:>14.0f}{x:>10}{flag}")
     rs = r["roster_sync"]
     if rs["status"] != "ok":
         print(f"roster-sync: {rs['status']}")

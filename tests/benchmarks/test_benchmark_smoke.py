@@ -70,6 +70,7 @@ def test_repeats_report_the_median_of_alternating_samples(tmp_path):
         assert len(samples) == 3 and steps[name]["median_of"] == 3
         assert steps[name]["seconds"] == sorted(samples)[1]
         assert steps[name]["mismatches"] == []
+        assert len(steps[name]["cpu_samples"]) == 3 and steps[name]["cpu_seconds"] > 0
     assert steps["roster-sync plan"]["stages"]  # the median sample's own profile
     assert not list(tmp_path.glob("*before-day2*")) and not list(tmp_path.glob("*repeat*"))
     report = subprocess.run(
@@ -77,6 +78,7 @@ def test_repeats_report_the_median_of_alternating_samples(tmp_path):
         capture_output=True, text=True, timeout=60, cwd=REPO, check=True,
     ).stdout  # fmt: skip
     assert "Medians of samples taken in alternating pairs" in report
+    assert "| CPU × floor |" in report
 
 
 def test_the_pull_benchmark_pulls_and_plans_a_small_district(tmp_path):
