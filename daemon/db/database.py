@@ -270,3 +270,15 @@ def temp_table(run_id: int, name: str) -> str:
 
 def sql_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def rows_sharing_a_hash(source: str, row: str, hash_sql: str) -> str:
+    """SQL selecting `row` of every row of `source` whose hash (`hash_sql`) another row shares,
+    found by sorting the hashes: about half the time of grouping millions of strings by value.
+    Every row of a repeated value is among them (a collision only adds a row), so grouping just
+    these by the value finds every repeat."""
+    return f"""SELECT {row} FROM (
+                   SELECT {row}, h, lag(h) OVER w AS before, lead(h) OVER w AS after
+                   FROM (SELECT {row}, {hash_sql} AS h FROM {source})
+                   WINDOW w AS (ORDER BY h))
+               WHERE h = before OR h = after"""

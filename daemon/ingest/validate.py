@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from daemon.db import Database, sql_ident, sql_literal
+from daemon.db import Database, rows_sharing_a_hash, sql_ident, sql_literal
 from daemon.formats.controls import CONTROL_CHARACTER_PATTERN, CONTROL_NAMES
 from daemon.formats.spec import STAFF_ROLES, FileSpec, Reference, ValueType
 from daemon.ingest.issues import ERROR, WARNING
@@ -223,10 +223,9 @@ class Validator:
 
     # ------------------------------------------------------------------ keys
     def _duplicate_keys(self, ctx: FileContext) -> None:
-        """The rows whose key's hash repeats are found by sorting the hashes (integers: about
-        half the time of grouping millions of strings); only those few rows are grouped by
-        their key, and the repeated ones named. Every row of a repeated key has a repeated
-        hash, so the result is the grouping's over the whole file, collisions included."""
+        """Only the rows whose key's hash another row shares (rows_sharing_a_hash: a sort of
+        integers) are grouped by their key, and the repeated ones named: the same result as
+        grouping every row of the file, at about half the cost."""
         if not all(k in ctx.staged.header.names for k in ctx.spec.key):
             return
         parts = [sql_ident(k) for k in ctx.spec.key]
@@ -240,12 +239,9 @@ class Validator:
         )
         first = sql_ident(ctx.spec.key[0])
         source = f"""(
-            WITH hashed AS (SELECT _rid, hash({key_expr}) AS h FROM {ctx.table}),
-            repeated AS (
-                SELECT _rid FROM (SELECT _rid, h, lag(h) OVER (ORDER BY h) AS before,
-                                         lead(h) OVER (ORDER BY h) AS after FROM hashed)
-                WHERE h = before OR h = after),
-            c AS MATERIALIZED (SELECT * FROM {ctx.table} WHERE _rid IN (SELECT _rid FROM repeated))
+            WITH c AS MATERIALIZED (
+                SELECT * FROM {ctx.table}
+                WHERE _rid IN ({rows_sharing_a_hash(ctx.table, "_rid", f"hash({key_expr})")}))
             SELECT t.*, d._first_line FROM c t
             JOIN (SELECT {key_expr} AS k, min(_line) AS _first_line FROM c
                   WHERE {first} IS NOT NULL GROUP BY k HAVING count(*) > 1) d

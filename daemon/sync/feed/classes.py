@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from daemon.db import sql_literal
+from daemon.db import rows_sharing_a_hash, sql_literal
 from daemon.sync.context import PlanContext
 from daemon.sync.unchanged import enrollment_source_hash
 
@@ -157,8 +157,7 @@ def find_repeated_enrollments(ctx: PlanContext) -> None:
     """Rows that send a membership another row already sends (same class and user, another
     sourcedId). The smallest sourcedId speaks for the membership, every night the same one, so
     the record's SIS id never flips; the others are reported and not synced."""
-    # The rows of a repeated pair's hash are found by sorting the hashes (integers: cheaper
-    # than grouping millions of them); only those rare rows are compared by their values.
+    # Only the rare rows whose pair's hash another row shares are compared by their values.
     live = f"""(SELECT _line, sourcedId, classSourcedId, userSourcedId,
                        hash(classSourcedId, userSourcedId) AS pair
                 FROM {ctx.good("enrollments")}
@@ -166,13 +165,9 @@ def find_repeated_enrollments(ctx: PlanContext) -> None:
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("repeated_enrollments")} AS
-        WITH repeated AS (
-            SELECT _line FROM (SELECT _line, pair, lag(pair) OVER (ORDER BY pair) AS before,
-                                      lead(pair) OVER (ORDER BY pair) AS after FROM {live})
-            WHERE pair = before OR pair = after
-        ),
-        candidates AS MATERIALIZED (
-            SELECT e.* FROM {live} e SEMI JOIN repeated r ON r._line = e._line
+        WITH candidates AS MATERIALIZED (
+            SELECT e.* FROM {live} e
+            SEMI JOIN ({rows_sharing_a_hash(live, "_line", "pair")}) r ON r._line = e._line
         ),
         keepers AS (
             SELECT classSourcedId, userSourcedId, min(sourcedId) AS keeper,
