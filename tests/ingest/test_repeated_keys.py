@@ -14,42 +14,32 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from daemon.db import Database
-from daemon.formats.drop import DropFile, hash_file
-from daemon.formats.spec import ENROLLMENTS, GUARDIANS, FileSpec
 from daemon.ingest import load
-from daemon.ingest.validate import FileContext, Validator
+from tests.district import TinyDistrict
+from tests.ingest.reading import ingest_folder
 
-_RUN_IDS = itertools.count(960_001)
+_FOLDERS = itertools.count(1)
 # Few distinct ids, so repeats are common; spaces around an id are trimmed as the sync reads it.
 _IDS = ["a", "b", "c", " a", "b ", ""]
 
 
 def _repeated_key_issues(
-    db: Database,
-    folder: Path,
-    spec: FileSpec,
-    header: list[str],
-    rows: list[list[str]],
-    careful: bool,
+    db: Database, tmp_path: Path, file: str, rows: list[dict[str, str]], careful: bool
 ) -> list[tuple[int, str]]:
-    """(line, message) of each duplicate_id issue the validator reports for the file."""
-    path = folder / f"{spec.entity}.csv"
-    path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
-    file = DropFile(path.name, path, spec.entity, path.stat().st_size)
-    hash_file(file)
-    run_id = next(_RUN_IDS)
+    """(line, message) of each duplicate_id issue ingest reports for `file` of a tiny drop whose
+    rows of that file are `rows` (the careful reader when asked)."""
+    tiny = TinyDistrict()
+    tiny.files[file] = rows
+    folder = tmp_path / f"drop{next(_FOLDERS)}"
     fast_reader = mock.patch.object(load, "_read_clean_file_with_duckdb", lambda *a: False)
     with fast_reader if careful else contextlib.nullcontext():
-        staged = load.stage_file(db, run_id, file, spec, folder / "work")
-    context = FileContext(staged, spec, "bulk")
-    Validator(db, run_id, {spec.entity: context}, lambda entity: None).run()
-    return sorted(
-        (int(line), message)
-        for line, message in db.rows(
-            "SELECT line, message FROM row_issues WHERE run_id = ? AND rule = 'duplicate_id'",
-            [run_id],
-        )
-    )
+        outcome = ingest_folder(db, tiny.write(folder / "drop"), folder / "work")
+    assert outcome.error is None, outcome.error
+    return [
+        (i["line"], i["message"])
+        for i in outcome.issues
+        if i["rule"] == "duplicate_id" and i["file_name"] == file
+    ]
 
 
 def _expected(keys: list[tuple[str, ...]]) -> list[tuple[int, int]]:
@@ -84,11 +74,9 @@ _SETTINGS = settings(
 @_SETTINGS
 @given(ids=st.lists(st.sampled_from(_IDS), min_size=1, max_size=12), careful=st.booleans())
 def test_each_later_row_of_a_repeated_sourced_id_is_an_error(new_database, tmp_path, ids, careful):
-    header = ["sourcedId", "classSourcedId", "schoolSourcedId", "userSourcedId", "role"]
-    rows = [[i, "cls-a", "sch-a", f"stu-{n}", "student"] for n, i in enumerate(ids)]
-    folder = tmp_path / f"e{next(_RUN_IDS)}"
-    folder.mkdir()
-    got = _repeated_key_issues(new_database, folder, ENROLLMENTS, header, rows, careful)
+    template = TinyDistrict().rows("enrollments.csv")[0]
+    rows = [{**template, "sourcedId": i, "userSourcedId": f"stu-{n}"} for n, i in enumerate(ids)]
+    got = _repeated_key_issues(new_database, tmp_path, "enrollments.csv", rows, careful)
     _check(got, _expected([(i,) for i in ids]))
 
 
@@ -104,9 +92,7 @@ def test_each_later_row_of_a_repeated_sourced_id_is_an_error(new_database, tmp_p
 def test_each_later_row_of_a_repeated_guardian_and_student_is_an_error(
     new_database, tmp_path, pairs, careful
 ):
-    header = ["sourcedId", "studentSourcedId", "relationship", "givenName", "familyName"]
-    rows = [[g, s, "parent", "Pat", "Doe"] for g, s in pairs]
-    folder = tmp_path / f"g{next(_RUN_IDS)}"
-    folder.mkdir()
-    got = _repeated_key_issues(new_database, folder, GUARDIANS, header, rows, careful)
+    row = {"relationship": "parent", "givenName": "Pat", "familyName": "Doe"}
+    rows = [{**row, "sourcedId": g, "studentSourcedId": s} for g, s in pairs]
+    got = _repeated_key_issues(new_database, tmp_path, "guardians.csv", rows, careful)
     _check(got, _expected(pairs))
