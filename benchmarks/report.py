@@ -75,12 +75,22 @@ def _samples(steps: dict[str, Any]) -> list[str]:
     taken = {n: s["samples"] for n, s in steps.items() if s.get("samples")}
     if not taken:
         return []
-    said = "; ".join(
-        f"{n.removeprefix('roster-sync ').replace('plan', 'day-2 plan')} "
-        + ", ".join(f"{x:.1f}" for x in xs)
-        for n, xs in taken.items()
-    )
-    return ["", f"Medians of samples taken in alternating pairs (seconds, in order): {said}."]
+
+    def listed(key: str) -> str:
+        return "; ".join(
+            f"{n.removeprefix('roster-sync ').replace('plan', 'day-2 plan')} "
+            + ", ".join(f"{x:.1f}" for x in steps[n][key])
+            for n in taken
+            if None not in (steps[n].get(key) or [None])  # runs before CPU time have none
+        )
+
+    lines = [
+        "",
+        f"Medians of samples taken in alternating pairs (seconds, in order): {listed('samples')}.",
+    ]
+    if cpu := listed("cpu_samples"):  # runs from the tenth session on
+        lines.append(f"Their CPU seconds (user + system, same order): {cpu}.")
+    return lines
 
 
 def growth_table(results: list[dict[str, Any]]) -> list[str]:

@@ -45,11 +45,9 @@ class Measured:
     returncode: int
     seconds: float
     peak_rss_mb: float
+    cpu_seconds: float  # user + system time of the child: steadier than wall on a shared machine
     stdout: str
     stderr: str
-    cpu_seconds: float = (
-        0.0  # user + system time of the child: steadier than wall on a shared machine
-    )
 
 
 def measure(argv: list[str], env: dict[str, str] | None = None) -> Measured:

@@ -79,6 +79,7 @@ def test_repeats_report_the_median_of_alternating_samples(tmp_path):
     ).stdout  # fmt: skip
     assert "Medians of samples taken in alternating pairs" in report
     assert "| CPU × floor |" in report
+    assert "Their CPU seconds (user + system, same order): floor " in report
 
 
 def test_the_pull_benchmark_pulls_and_plans_a_small_district(tmp_path):
