@@ -73,6 +73,19 @@ def stray_quotes_everywhere(drop: Path, n: int) -> None:
         )
 
 
+def one_id_on_every_row(drop: Path, n: int) -> None:
+    """Every row repeats one sourcedId: every hash is shared, so the repeated-key check groups
+    the whole file (the case its sort of hashes does not shorten)."""
+    with open(drop / "users.csv", "a") as out:
+        out.writelines(_users_line(i).replace(f"stu-x{i},", "stu-x0,", 1) + "\n" for i in range(n))
+
+
+def no_id_on_any_row(drop: Path, n: int) -> None:
+    """Rows without a sourcedId (each an error): their key's hash is the same empty value."""
+    with open(drop / "users.csv", "a") as out:
+        out.writelines(_users_line(i).replace(f"stu-x{i},", ",", 1) + "\n" for i in range(n))
+
+
 CASES = {
     "20,000-column header (refused at line 1)": (wide_header, 20_000),
     "980 unknown columns": (many_columns, 2_000),
@@ -81,6 +94,8 @@ CASES = {
     "rows with 100 extra values": (rows_with_extras, 5_000),
     "unclosed quote on line 3": (unclosed_quote_early, 20_000),
     "an unclosed quote on every row": (stray_quotes_everywhere, 10_000),
+    "one sourcedId on every row": (one_id_on_every_row, 50_000),
+    "no sourcedId on any row": (no_id_on_any_row, 50_000),
 }
 
 
