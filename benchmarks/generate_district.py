@@ -117,6 +117,7 @@ def generate(students: int, out: Path, seed: int = 7, change_rate: float = 0.01,
     write_seconds = time.perf_counter() - t0
 
     changes = diff_days(con)
+    people = person_changes(con)
     con.close()
     shutil.rmtree(tmp, ignore_errors=True)
     total_seconds = time.perf_counter() - t0
@@ -132,6 +133,7 @@ def generate(students: int, out: Path, seed: int = 7, change_rate: float = 0.01,
         "classes": n_cls,
         "teachers": n_tch,
         "changes": changes,
+        "person_changes": people,
         "rows": rows,
         "bytes": sizes,
         "total_bytes": {day: sum(v.values()) for day, v in sizes.items()},
@@ -161,6 +163,27 @@ def diff_days(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     # The harness and Roster Sync speak of "guardians" for parents and guardians together.
     roles["guardian/parent"] = {key: roles["parent"][key] + roles["guardian"][key] for key in zero}
     return result
+
+
+def person_changes(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Users whose row changed in more than agentSourcedIds, by role. A row that changes only
+    its agents (a parent whose child left or arrived) changes who is linked, not the person:
+    Roster Sync plans it as links, not as an update of the person, so the harness compares a
+    plan's person updates with this count (a keyed diff of whole rows counts both)."""
+    columns = [r[0] for r in con.execute("DESCRIBE d1_users").fetchall()]
+    rows = con.execute(
+        f"""SELECT b.role, count(*) FROM d1_users a JOIN d2_users b USING ("sourcedId")
+            WHERE struct_pack({_person_columns("a", columns)})
+                  IS DISTINCT FROM struct_pack({_person_columns("b", columns)})
+            GROUP BY ALL"""
+    ).fetchall()
+    counts = {role: 0 for role in USER_ROLES} | {role: int(n) for role, n in rows}
+    counts["guardian/parent"] = counts["parent"] + counts["guardian"]
+    return counts
+
+
+def _person_columns(alias: str, columns: list[str]) -> str:
+    return ", ".join(f'"{c}" := {alias}."{c}"' for c in columns if c != "agentSourcedIds")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,6 +37,8 @@ def test_benchmark_script_runs_every_step_and_counts_match(tmp_path):
         assert step in result.stdout
     assert "ratios: plan/floor=" in result.stdout
     assert "MISMATCH" not in result.stdout.upper()
+    # guardians are checked too: their person updates, not rows whose agents alone changed
+    assert "note roster-sync plan" not in result.stdout
     [district] = [d.parent for d in tmp_path.glob("*/day2")]
     _read_costs_counts_the_lines_day_2_changed(district, tmp_path / "costs.json")
 
