@@ -44,6 +44,12 @@ class PlanContext:
         """A working table of this run: temporary, gone when the process ends."""
         return temp_table(self.run_id, name)
 
+    def held(self, what: str) -> str:
+        """SQL: the ids of the `what` records (users, classrooms) the feed names but this run
+        cannot process (a row in error, claimed twice, kept archived: sync/plan.py `_hold`).
+        They keep what is attached to them, and a row naming one is not synced."""
+        return f"SELECT id FROM {self.t(f'held_{what}')}"
+
     def keep(self, name: str) -> str:
         """A table of this run kept in the database (plans, for a later apply)."""
         return f"{self.schema}.{name}"

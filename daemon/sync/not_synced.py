@@ -169,16 +169,19 @@ def report_enrollments(ctx: PlanContext) -> None:
     report(
         ctx,
         "enrollments",
-        f"""SELECT _line, sis_id AS sourced_id, classroom_id, _class_sis_id, _user_sis_id
+        f"""SELECT _line, sis_id AS sourced_id, classroom_id IS NULL OR _held_class AS by_class,
+                   _class_sis_id, _user_sis_id
             FROM {ctx.t("desired_enrollments")}
-            WHERE _unresolved AND NOT _deleted
+            -- a held class or user (its row in error, say) keeps its memberships as they are:
+            -- a row naming it changes nothing, a tobedeleted one included
+            WHERE ((_unresolved AND NOT _deleted) OR _held_class OR _held_user)
               AND _class_sis_id NOT IN ({filtered_classes})""",
         "classSourcedId",
-        f"""CASE WHEN r.classroom_id IS NULL
+        f"""CASE WHEN r.by_class
                  THEN 'class ''' || r._class_sis_id || ''' ' || {reason(ctx, "class", "r._class_sis_id")}
                  ELSE 'user ''' || r._user_sis_id || ''' ' || {reason(ctx, "user", "r._user_sis_id")}
             END || ', so this enrollment was not synced'""",
-        column_sql="CASE WHEN r.classroom_id IS NULL THEN 'classSourcedId' ELSE 'userSourcedId' END",
+        column_sql="CASE WHEN r.by_class THEN 'classSourcedId' ELSE 'userSourcedId' END",
     )
     report(
         ctx,

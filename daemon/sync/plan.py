@@ -113,18 +113,18 @@ def _classrooms(ctx: PlanContext) -> None:
                    SELECT c.classroom_id FROM classrooms c
                    JOIN {ctx.t("desired_classrooms")} f ON f._ambiguous AND f.sis_id = c.sis_id"""
     _hold(ctx, "classrooms", held)
-    _finish(ctx, kinds.CLASSROOMS, _held(ctx, "classrooms"), {"school_id": SCHOOL_SIS})
+    _finish(ctx, kinds.CLASSROOMS, ctx.held("classrooms"), {"school_id": SCHOOL_SIS})
 
 
 def _hold(ctx: PlanContext, what: str, sql: str) -> None:
     """Records the feed names but this run cannot process (rows in error, or claimed twice).
 
     They, and everything attached to them, are kept as they are: a bad row never archives."""
-    ctx.db.execute(f"CREATE OR REPLACE TEMP TABLE {ctx.t(f'held_{what}')} AS {sql}")
-
-
-def _held(ctx: PlanContext, what: str) -> str:
-    return f"SELECT id FROM {ctx.t(f'held_{what}')}"
+    # never a NULL id: `x NOT IN (held)` would then be NULL for every x
+    ctx.db.execute(
+        f"CREATE OR REPLACE TEMP TABLE {ctx.t(f'held_{what}')} AS "
+        f"SELECT id FROM ({sql}) WHERE id IS NOT NULL"
+    )
 
 
 def _users(ctx: PlanContext) -> None:
@@ -152,7 +152,7 @@ def _users(ctx: PlanContext) -> None:
         parts.append(f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
                          JOIN {ctx.errored("users")} e ON e.sourcedId = u.sis_id""")
     _hold(ctx, "users", " UNION ALL ".join(parts))
-    present = f"{_held(ctx, 'users')} UNION ALL SELECT id FROM {ctx.t('unchanged_users')}"
+    present = f"{ctx.held('users')} UNION ALL SELECT id FROM {ctx.t('unchanged_users')}"
     if ctx.present("guardians"):
         # A guardians.csv row speaks for one guardian and one pair only (see _links), so the
         # guardian is kept but not, through it, every link it has.
@@ -174,7 +174,7 @@ def _enrollments(ctx: PlanContext) -> None:
     keep_stored_values(ctx, "enrollments", "enrollment_id")
     extra = f"""SELECT id FROM {ctx.t("unchanged_enrollments")}
                 UNION ALL SELECT enrollment_id FROM enrollments
-                WHERE user_id IN ({_held(ctx, "users")}) OR classroom_id IN ({_held(ctx, "classrooms")})"""
+                WHERE user_id IN ({ctx.held("users")}) OR classroom_id IN ({ctx.held("classrooms")})"""
     if ctx.present("enrollments"):
         # A row in error keeps the membership it names: by its sourcedId, and by its class
         # and user where they can be read.
@@ -200,7 +200,7 @@ def _links(ctx: PlanContext) -> None:
     build_desired_links(ctx)
     link_rules(ctx)
     not_synced.report_student_rows(ctx, "guardians", "guardian link")
-    held = _held(ctx, "users")
+    held = ctx.held("users")
     extra = f"SELECT link_id AS id FROM guardian_links WHERE student_id IN ({held}) OR guardian_id IN ({held})"
     if ctx.present("guardians"):
         user_map = ctx.t("user_map")
@@ -216,7 +216,7 @@ def _links(ctx: PlanContext) -> None:
 def _attributes(ctx: PlanContext) -> None:
     build_desired_attributes(ctx)
     not_synced.report_student_rows(ctx, "student_attributes", "attribute")
-    extra = f"SELECT attribute_id AS id FROM student_attributes WHERE student_id IN ({_held(ctx, 'users')})"
+    extra = f"SELECT attribute_id AS id FROM student_attributes WHERE student_id IN ({ctx.held('users')})"
     if ctx.present("student_attributes"):
         extra += f""" UNION ALL SELECT a.attribute_id FROM student_attributes a
                     JOIN (SELECT um.user_id, e.name FROM {ctx.errored("student_attributes")} e

@@ -162,3 +162,81 @@ def test_a_row_whose_key_cannot_be_told_archives_nothing_absent_from_its_file(sy
     assert run.changes["students"] == {"create": 0, "update": 1, "archive": 0, "unarchive": 0}
     assert run.changes["enrollments"]["archive"] == 0
     assert any("read as changes only" in n["message"] for n in run.notes)
+
+
+# ------------------------------------------- a row naming a held record is said so, and waits
+# docs/file-formats.md: a record whose row has an error is not in the feed; every row naming it
+# gets a WARNING and is not synced, and what is attached to it stays as it is. (A record that
+# already existed was reached through it all the same, and its memberships changed silently.)
+
+NOTHING = {"create": 0, "update": 0, "archive": 0, "unarchive": 0}
+
+
+def _warning_for(sync, run, file_name: str, sourced_id: str) -> dict:
+    return next(
+        i for i in sync.issues(run) if i["file_name"] == file_name and i["sourced_id"] == sourced_id
+    )
+
+
+def test_a_changed_enrollment_of_a_student_in_error_is_not_synced(synced, tiny):
+    tiny.row("users.csv", "stu-1")["givenName"] = ""
+    tiny.row("enrollments.csv", "enr-1a")["beginDate"] = "2026-09-01"
+    run = synced.plan(tiny)
+    assert run.changes["enrollments"] == NOTHING
+    warning = _warning_for(synced, run, "enrollments.csv", "enr-1a")
+    assert (warning["severity"], warning["column_name"]) == ("WARNING", "userSourcedId")
+    assert (
+        "user 'stu-1' has an error (users.csv line 2), so this enrollment was not synced"
+        in (warning["message"])
+    )
+
+
+def test_a_new_enrollment_of_a_student_in_error_is_not_made(synced, tiny):
+    tiny.row("users.csv", "stu-1")["givenName"] = ""
+    tiny.rows("enrollments.csv").append(
+        dict(tiny.row("enrollments.csv", "enr-7a"), sourcedId="enr-1c", userSourcedId="stu-1")
+    )
+    run = synced.plan(tiny)
+    assert run.changes["enrollments"] == NOTHING
+    assert (
+        "so this enrollment was not synced"
+        in (_warning_for(synced, run, "enrollments.csv", "enr-1c")["message"])
+    )
+
+
+def test_the_unchanged_enrollments_of_a_student_in_error_say_so_too(synced, tiny):
+    # the unchanged-row shortcut must not take a row the full path reports
+    tiny.row("users.csv", "stu-1")["givenName"] = ""
+    run = synced.plan(tiny)
+    assert {
+        i["sourced_id"]
+        for i in synced.issues(run, "WARNING")
+        if i["file_name"] == "enrollments.csv"
+    } == {"enr-1a", "enr-1b"}
+
+
+def test_a_link_to_a_student_in_error_is_not_made_as_its_warning_says(synced, tiny):
+    tiny.row("users.csv", "stu-1")["givenName"] = ""
+    tiny.row("users.csv", "gdn-2")["agentSourcedIds"] = "stu-2,stu-1"
+    run = synced.plan(tiny)
+    assert run.changes["guardian_links"] == NOTHING
+    assert (
+        "agent 'stu-1' has an error (users.csv line 2), so that link was not made"
+        in (_warning_for(synced, run, "users.csv", "gdn-2")["message"])
+    )
+
+
+def test_an_attribute_of_a_student_in_error_is_kept_as_it_is(sync, tiny):
+    tiny.files["student_attributes.csv"] = [
+        {"studentSourcedId": "stu-1", "name": "bus_route", "value": "12", "status": "",
+         "dateLastModified": ""}
+    ]  # fmt: skip
+    sync.apply(tiny)
+    tiny.row("users.csv", "stu-1")["givenName"] = ""
+    tiny.rows("student_attributes.csv")[0]["value"] = "14"
+    run = sync.plan(tiny)
+    assert run.changes["student_attributes"] == NOTHING
+    assert (
+        "so this attribute was not synced"
+        in (_warning_for(sync, run, "student_attributes.csv", "stu-1")["message"])
+    )

@@ -214,7 +214,9 @@ def build_desired_enrollments(ctx: PlanContext) -> None:
                    {sql_literal(ctx.file("enrollments"))} AS _file, e._line AS _line,
                    e.sourcedId AS _label,
                    e.classSourcedId AS _class_sis_id, e.userSourcedId AS _user_sis_id,
-                   {enrollment_source_hash(ctx, "e")} AS _source_hash
+                   {enrollment_source_hash(ctx, "e")} AS _source_hash,
+                   coalesce(cm.classroom_id IN ({ctx.held("classrooms")}), false) AS _held_class,
+                   coalesce(um.user_id IN ({ctx.held("users")}), false) AS _held_user
             FROM {ctx.good_except("enrollments", ctx.t("unchanged_enrollments"), ctx.t("repeated_enrollments"))} e
             LEFT JOIN {ctx.t("classroom_map")} cm ON cm.sis_id = e.classSourcedId
             LEFT JOIN {ctx.t("user_map")} um ON um.sis_id = e.userSourcedId AND NOT um.kept_archived
@@ -254,7 +256,7 @@ def build_desired_enrollments(ctx: PlanContext) -> None:
                CASE WHEN m._held_by_unchanged THEN m._target_sis_id ELSE k.keeper END AS _keeper,
                m.classroom_id IS NULL OR m.user_id IS NULL AS _unresolved,
                NOT m._deleted AND (m._held_by_unchanged OR k.keeper IS DISTINCT FROM m.sis_id AND k.keeper IS NOT NULL) AS _repeated,
-               m.classroom_id IS NULL OR m.user_id IS NULL
+               m.classroom_id IS NULL OR m.user_id IS NULL OR m._held_class OR m._held_user
                  OR (NOT m._deleted AND (m._held_by_unchanged OR (k.keeper IS NOT NULL AND k.keeper <> m.sis_id))) AS _skip,
                coalesce(m._target_id, {base} + m._line) AS _id
         FROM matched m

@@ -15,6 +15,11 @@ def build_desired_links(ctx: PlanContext) -> None:
     """
     base = ctx.max_id("guardian_links", "link_id")
     user_map = ctx.t("user_map")
+    # A pair naming a held person (its row in error, say) keeps its link as it is: the rows
+    # naming that person say why (not_synced), and the link is not made, changed or archived.
+    # A student kept archived is held too, but a new link to one is a question (link_rules).
+    held = f"""SELECT id FROM ({ctx.held("users")})
+               EXCEPT SELECT user_id FROM {user_map} WHERE kept_archived"""
     agents = f"""(SELECT sis_id, rs_clean(unnest(string_split(agents, ','))) AS agent, role, _line
                   FROM {ctx.t("feed_users")} WHERE agents IS NOT NULL)"""
     sources = [
@@ -48,11 +53,13 @@ def build_desired_links(ctx: PlanContext) -> None:
             FROM ({" UNION ALL ".join(sources)}) {managed}
             GROUP BY student_id, guardian_id
         )
-        SELECT f.* EXCLUDE (_src), CASE f._src WHEN 0 THEN {users_file} ELSE {guardians_file} END AS _file,
+        SELECT f.* EXCLUDE (_src, _deleted), f._deleted AND NOT f._held AS _deleted,
+               CASE f._src WHEN 0 THEN {users_file} ELSE {guardians_file} END AS _file,
                CAST(NULL AS VARCHAR) AS _label, false AS _unresolved, k.link_id AS _target_id,
-               false AS _skip, coalesce(k.link_id, {base} + row_number() OVER (
+               f._held AS _skip, coalesce(k.link_id, {base} + row_number() OVER (
                    PARTITION BY k.link_id IS NULL ORDER BY f._line, f.student_id, f.guardian_id)) AS _id
-        FROM f LEFT JOIN guardian_links k ON k.student_id = f.student_id AND k.guardian_id = f.guardian_id
+        FROM (SELECT *, student_id IN ({held}) OR guardian_id IN ({held}) AS _held FROM f) f
+        LEFT JOIN guardian_links k ON k.student_id = f.student_id AND k.guardian_id = f.guardian_id
         """
     )
 
@@ -77,7 +84,9 @@ def build_desired_attributes(ctx: PlanContext) -> None:
               ON s.sis_id = r.student_sis AND s.kind = 'student' AND NOT s.kept_archived
         ),
         keys AS (SELECT student_id, name, attribute_id AS aid FROM student_attributes)
-        SELECT f.*, k.aid AS _target_id, f._unresolved AS _skip,
+        SELECT f.*, k.aid AS _target_id,
+               -- a held student keeps its attributes as they are (not_synced says why)
+               f._unresolved OR f.student_id IN ({ctx.held("users")}) AS _skip,
                coalesce(k.aid, {base} + f._line) AS _id
         FROM f LEFT JOIN keys k ON k.student_id = f.student_id AND k.name = f.name
         """
