@@ -357,9 +357,12 @@ class _Lines:
     """Feeds csv.reader one piece of a line at a time, keeping the pieces of the current record.
 
     Pieces end at LF, CR LF or a lone CR, as Python's universal newlines (and csv) read them; a
-    lone CR ends a record, as where DuckDB reads one, yet no line: lines are counted by their LF
-    (by their CR in a classic Mac file, whose header ends at one), as the fast reader counts
-    them, so a row's line never drifts. `count` is the line the last piece lies on.
+    lone CR ends a record, as where DuckDB reads one, and a line, as editors show it (a classic
+    Mac export joined to another file: each of its rows on a line of its own), except right
+    before the LF or CR LF that ends the line anyway (a CR LF file converted once more ends its
+    lines CR CR LF: its rows keep their lines). So no two records ever start on one line: a
+    row's line is its identity (its messages, the id a new record gets). `count` is the line the
+    last piece lies on.
 
     A line longer than a record may be is not fed whole: it is remembered (cut at the limit) and
     a blank line stands in for it, so it cannot swallow the lines after it. A byte-order mark
@@ -371,12 +374,17 @@ class _Lines:
         self._line_ends = ("\n", "\r") if cr_ends_line else ("\n",)
         self.count = 0
         self.next_line = 1  # the line the next piece lies on
+        self._lone_cr = False  # the last piece ended at a lone CR (see above)
         self.pieces = 0
         self.pending: list[str] = []
         self.pending_lines: list[int] = []
         self.pending_chars = 0
         self.too_long: dict[int, str] = {}  # by piece
         self.boms: list[int] = []
+
+    def first_line(self) -> int:
+        """The line the current record starts on (known once its first piece is read)."""
+        return self.pending_lines[0] if self.pending_lines else self.next_line
 
     def start_record(self) -> None:
         self.pending, self.pending_lines, self.pending_chars = [], [], 0
@@ -388,6 +396,9 @@ class _Lines:
         line = last = self._handle.readline(MAX_RECORD_CHARS)
         if not line:
             raise StopIteration
+        if self._lone_cr and line not in ("\n", "\r\n"):
+            self.next_line += 1
+        self._lone_cr = False
         self.count = self.next_line
         self.pieces += 1
         if len(line) >= MAX_RECORD_CHARS and not line.endswith(("\n", "\r")):
@@ -399,6 +410,8 @@ class _Lines:
             line = "\n"
         if last.endswith(self._line_ends):
             self.next_line += 1
+        elif last.endswith("\r"):
+            self._lone_cr = True
         if not self.pending and self.count > 1 and line.startswith("\ufeff"):
             self.boms.append(self.count)
             line = line[1:]
@@ -491,12 +504,13 @@ class _CarefulReader:
             reader = csv.reader(lines, strict=True, skipinitialspace=True)
             while True:
                 lines.start_record()
-                start, piece = lines.next_line, lines.pieces + 1
+                piece = lines.pieces + 1
                 try:
                     record = next(reader)
                 except StopIteration:
                     break
                 except csv.Error as exc:
+                    start = lines.first_line()
                     record, status = split_record("".join(lines.pending), lines.more)
                     if status != CLEAN:
                         error = "unexpected end of data" if status == OPEN else str(exc)
@@ -505,6 +519,8 @@ class _CarefulReader:
                         pieces = list(zip(lines.pending_lines, lines.pending, strict=True))
                         self._broken_record(start, lines.count, pieces, error)
                         continue
+                else:
+                    start = lines.first_line()
                 if piece in lines.too_long:
                     self._too_long_line(start, lines.too_long.pop(piece))
                     continue

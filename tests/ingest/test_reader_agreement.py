@@ -159,22 +159,24 @@ def test_a_lone_cr_is_no_line_break(new_database, folder):
     assert [r[0] for r in fast.rows] == [2, 3, 4]
 
 
-def test_a_lone_cr_after_a_comma_ends_a_row_on_the_same_line(new_database, folder):
+def test_a_lone_cr_after_a_comma_ends_a_row_and_a_line(new_database, folder):
     # DuckDB ends a row at a CR after a comma; one blank line makes its count of rows match the
-    # count of lines, so the fast reader itself must leave the file to the careful one.
+    # count of lines, so the fast reader itself must leave the file to the careful one. The CR
+    # ends a line too, as an editor shows it: no two rows share a line (a row's identity).
     data = file_of(ROW.format(n=1) + "\r" + ROW.format(n=2), "", ROW.format(n=3))
     fast, careful = both(new_database, folder, data)
     assert isinstance(fast, Read) and not fast.fast
     assert careful == fast
-    assert [(r[0], r[1]) for r in fast.rows] == [(2, "enr-1"), (2, "enr-2"), (4, "enr-3")]
+    assert [(r[0], r[1]) for r in fast.rows] == [(2, "enr-1"), (3, "enr-2"), (5, "enr-3")]
 
 
-def test_rows_joined_by_lone_crs_are_all_read(new_database, folder):
-    # An LF export with a classic Mac one joined to it: no record is lost behind a CR.
+def test_rows_joined_by_lone_crs_are_all_read_each_on_its_line(new_database, folder):
+    # An LF export with a classic Mac one joined to it: no record is lost behind a CR, and each
+    # is on a line of its own (on one line, two new rows were given one id: the apply refused).
     data = file_of(ROW.format(n=1), "\r".join(ROW.format(n=n) for n in (2, 3, 4)) + "\r")
     got = read(new_database, folder, data, careful=True)
     assert isinstance(got, Read), got
-    assert [(r[0], r[1]) for r in got.rows] == [(2, "enr-1")] + [(3, f"enr-{n}") for n in (2, 3, 4)]
+    assert [(r[0], r[1]) for r in got.rows] == [(n, f"enr-{n - 1}") for n in (2, 3, 4, 5)]
 
 
 @READERS
@@ -183,7 +185,7 @@ def test_a_quoted_value_holding_a_lone_cr_reads_as_that_value(new_database, fold
     got = read(new_database, folder, data, careful=careful)
     assert isinstance(got, Read), got
     assert got.row(2)["endDate"] == "x\ry"
-    assert got.row(3)["sourcedId"] == "enr-2"
+    assert got.row(4)["sourcedId"] == "enr-2"  # the CR is a line break, as in an editor
 
 
 def test_a_crlf_file_takes_the_fast_reader(new_database, folder):

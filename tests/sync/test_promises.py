@@ -6,6 +6,8 @@ Each test names one way a promise broke on files written by other people.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from daemon.directory.integrity import check_directory
@@ -280,3 +282,62 @@ def test_a_user_whose_school_is_marked_tobedeleted_keeps_its_record(synced, tiny
     synced.apply(tiny, override=True)
     assert synced.user("stu-7")["status"] == "active"
     assert synced.user("stu-7")["org_sis_ids"] == "sch-b"
+
+
+# ------------------------------------------- rows joined by a lone CR (a classic Mac export)
+
+
+def _joined_by_a_lone_cr(sync, tiny, *rows: dict[str, str]) -> Path:
+    """The drop with `rows` appended to enrollments.csv, the last ones ending at a lone CR (an
+    LF export with a classic Mac one joined to it), as one LF line would show them in `less`."""
+    tiny.rows("enrollments.csv").extend(rows)
+    folder = tiny.write(sync.root)
+    path = folder / "enrollments.csv"
+    head, *tail = path.read_bytes().rstrip(b"\n").rsplit(b"\n", len(rows))
+    path.write_bytes(head + b"\n" + b"\r".join(tail) + b"\r")
+    return folder
+
+
+def _new_enrollment(sourced_id: str, cls: str, user: str) -> dict[str, str]:
+    return {"sourcedId": sourced_id, "status": "", "dateLastModified": "", "classSourcedId": cls,
+            "schoolSourcedId": "sch-a", "userSourcedId": user, "role": "student",
+            "primary": "", "beginDate": "", "endDate": ""}  # fmt: skip
+
+
+def test_new_rows_joined_by_a_lone_cr_are_each_synced(synced, tiny):
+    # They shared one line number, so their new records one id: the apply refused the night.
+    folder = _joined_by_a_lone_cr(
+        synced, tiny, _new_enrollment("enr-x1", "cls-b1", "stu-1"),
+        _new_enrollment("enr-x2", "cls-b1", "stu-2"),
+    )  # fmt: skip
+    run = synced.apply(folder)
+    assert run.status == "applied", run.error
+    assert run.changes["enrollments"]["create"] == 2
+
+
+def test_an_id_repeated_behind_a_lone_cr_is_reported_on_its_own_line(synced, tiny):
+    first = 2 + next(
+        i for i, r in enumerate(tiny.rows("enrollments.csv")) if r["sourcedId"] == "enr-1a"
+    )
+    last = 2 + len(tiny.rows("enrollments.csv")) + 1  # the second of the two rows added
+    folder = _joined_by_a_lone_cr(
+        synced, tiny, _new_enrollment("enr-x1", "cls-b1", "stu-1"),
+        _new_enrollment("enr-1a", "cls-b1", "stu-2"),
+    )  # fmt: skip
+    run = synced.plan(folder)
+    error = next(i for i in synced.issues(run, "ERROR") if i["line"] == last)
+    assert f"duplicate sourcedId=enr-1a (first on line {first})" in error["message"]
+    assert run.changes["enrollments"]["create"] == 1
+
+
+def test_a_broken_fragment_behind_a_lone_cr_costs_the_row_before_it_nothing(synced, tiny):
+    tiny.row("users.csv", "stu-1")["givenName"] = "Avery"
+    folder = tiny.write(synced.root)
+    path = folder / "users.csv"
+    line = 2 + next(i for i, r in enumerate(tiny.rows("users.csv")) if r["sourcedId"] == "stu-1")
+    lines = path.read_bytes().split(b"\n")
+    lines[line - 1] += b"\rx,y"  # a two-value fragment after the row, behind a lone CR
+    path.write_bytes(b"\n".join(lines))
+    run = synced.plan(folder)
+    assert [i["line"] for i in synced.issues(run, "ERROR")] == [line + 1]
+    assert run.changes["students"]["update"] == 1
