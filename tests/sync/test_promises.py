@@ -175,6 +175,22 @@ def test_a_membership_sent_twice_names_the_row_that_speaks_for_it(sync, tiny):
     )
 
 
+def test_a_membership_sent_three_times_names_the_one_row_that_speaks_for_it(sync, tiny):
+    # the row that speaks sits between its copies: in hash order too, each copy is a neighbour
+    rows = tiny.rows("enrollments.csv")
+    rows.insert(0, dict(tiny.row("enrollments.csv", "enr-1b"), sourcedId="enr-1b-x"))
+    rows.append(dict(tiny.row("enrollments.csv", "enr-1b"), sourcedId="enr-1b-y"))
+    line = 2 + next(i for i, r in enumerate(rows) if r["sourcedId"] == "enr-1b")
+    warnings = {
+        i["sourced_id"]: i["message"]
+        for i in sync.issues(sync.plan(tiny), "WARNING")
+        if i["file_name"] == "enrollments.csv"
+    }
+    assert sorted(warnings) == ["enr-1b-x", "enr-1b-y"]
+    for message in warnings.values():
+        assert f"the same class and user as 'enr-1b' (line {line})" in message
+
+
 def test_no_record_is_planned_twice_in_one_run(synced, tiny):
     _twice_enrolled(tiny)
     run = synced.plan(tiny)
