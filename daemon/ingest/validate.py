@@ -458,6 +458,22 @@ class Validator:
             "not a school'",
             source=source,
         )
+        # A district (or a state's org) there is the class's org as it is: said as plainly.
+        others = f"""(
+            SELECT c._line, c.sourcedId, c.schoolSourcedId, lower(o.type) AS org_type
+            FROM {classes.table} c
+            JOIN {orgs.table} o ON o.sourcedId = c.schoolSourcedId
+             AND lower(o.type) NOT IN ('school', 'department'))"""
+        self._emit(
+            classes,
+            WARNING,
+            "schoolSourcedId",
+            "school_is_not_a_school",
+            "true",
+            "'schoolSourcedId ''' || schoolSourcedId || ''' is a ' || org_type || "
+            "' in orgs.csv, not a school; the class is synced under it'",
+            source=others,
+        )
 
     def _guardian_rows_disagree(self, ctx: FileContext) -> None:
         fields = ["givenName", "familyName", "email", "sms", "phone", "language"]

@@ -222,12 +222,19 @@ def _orgs(*rows: str) -> Callable[[Path], Path]:
 
 def _department_school(drop: Path) -> Path:
     _orgs("dep-1,,,Science Dept,department,,sch-a")(drop)
-    rewrite_line(
-        drop / "classes.csv",
-        "cls-a2,",
-        line_text(drop / "classes.csv", "cls-a2,").replace(",sch-a,", ",dep-1,"),
-    )
-    return drop
+    return _class_school("dep-1")(drop)
+
+
+def _class_school(org: str) -> Callable[[Path], Path]:
+    def build(drop: Path) -> Path:
+        rewrite_line(
+            drop / "classes.csv",
+            "cls-a2,",
+            line_text(drop / "classes.csv", "cls-a2,").replace(",sch-a,", f",{org},"),
+        )
+        return drop
+
+    return build
 
 
 # ---------------------------------------------------------------------------- the table
@@ -542,6 +549,13 @@ KINDS = [
         _department_school,
         WARNING,
         "is a department in orgs.csv",
+        file="classes.csv",
+    ),
+    Kind(
+        "district used as a class's school",
+        _class_school("dist-1"),
+        WARNING,
+        "is a district in orgs.csv, not a school; the class is synced under it",
         file="classes.csv",
     ),
     Kind(
