@@ -244,9 +244,14 @@ def _done(word: str) -> Any:
     return lambda result: print(f"{word} {result}")
 
 
+def _say(line: str) -> None:
+    """One record or field per line, whatever its values hold (see render.one_line)."""
+    print(render.one_line(line))
+
+
 def _print_schools(rows: list[School]) -> None:
     for r in rows:
-        print(
+        _say(
             f"{r.school_id:>5}  {r.name or '':34} {r.org_type:9} {r.status:9} {r.origin:5} "
             f"{r.students or 0:>6} students  SIS ids: {r.sis_ids or '-'}"
         )
@@ -255,7 +260,7 @@ def _print_schools(rows: list[School]) -> None:
 def _print_classrooms(page: Any) -> None:
     for r in page.items:
         lock = " (name kept)" if r["name_locked"] else ""
-        print(
+        _say(
             f"{r['classroom_id']:>6}  {r['name'] or '':32}{lock} {r['school'] or '':26} {r['status']:9} "
             f"{r['origin']:5} {r['students']:>4} students  {r['sis_id'] or '-'}"
         )
@@ -269,7 +274,7 @@ def _print_users(page: Any) -> None:
             if r["status"] == "archived" and r["archived_at"]
             else ""
         )
-        print(
+        _say(
             f"{r['user_id']:>7}  {r['given_name'] or ''} {r['family_name'] or ''}  [{r['kind']}, {r['status']}, "
             f"{r['origin']}] {r['sis_id'] or '-'} {r['schools'] or ''}{extra}"
         )
@@ -277,7 +282,7 @@ def _print_users(page: Any) -> None:
 
 
 def _print_detail(user: UserDetail) -> None:
-    print(
+    _say(
         f"{user.given_name} {user.family_name}  (user {user.user_id}, {user.kind}, {user.status}, "
         f"{'made by hand' if user.origin == 'hand' else 'synced'})"
     )
@@ -292,13 +297,13 @@ def _print_detail(user: UserDetail) -> None:
         ("birth date", "birth_date"),
     ):
         if getattr(user, key):
-            print(f"  {label:11} {getattr(user, key)}")
-    print(f"  schools     {', '.join(user.schools) or '-'}")
+            _say(f"  {label:11} {getattr(user, key)}")
+    _say(f"  schools     {', '.join(user.schools) or '-'}")
     for link in user.links:
-        print(
+        _say(
             f"  link        {link.given_name} {link.family_name} ({link.user_id}) [{link.status}, {link.origin}]"
         )
     for c in user.classrooms:
-        print(f"  classroom   {c.name} ({c.classroom_id}) as {c.role} [{c.status}, {c.origin}]")
+        _say(f"  classroom   {c.name} ({c.classroom_id}) as {c.role} [{c.status}, {c.origin}]")
     for h in user.history[:15]:
-        print(f"  {h.happened_at:%Y-%m-%d %H:%M} {h.who}: {h.what} {h.detail or ''}")
+        _say(f"  {h.happened_at:%Y-%m-%d %H:%M} {h.who}: {h.what} {h.detail or ''}")

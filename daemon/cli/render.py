@@ -248,6 +248,12 @@ def sources_table(sources: list[SourceInfo]) -> str:
     return "\n".join(lines)
 
 
+def one_line(text: str) -> str:
+    """A line of a listing: a value holding a line break (a name from a drop, say) cannot
+    start a line of its own that reads as another field or record."""
+    return printable(text, one_line=True)
+
+
 def conflicts_table(conflicts: list[Conflict]) -> str:
     if not conflicts:
         return "No conflicts."
@@ -259,8 +265,10 @@ def conflicts_table(conflicts: list[Conflict]) -> str:
             else f"suggested: {c.suggestion}"
         )
         flag = " [blocking]" if c.blocking else ""
-        lines.append(f"#{c.conflict_id} run {c.run_id} {c.kind}{flag}: {c.label or c.sis_id or ''}")
-        lines.append(f"    {c.message}")
+        lines.append(
+            one_line(f"#{c.conflict_id} run {c.run_id} {c.kind}{flag}: {c.label or c.sis_id or ''}")
+        )
+        lines.append(one_line(f"    {c.message}"))
         lines.append(f"    {decided}")
     return "\n".join(lines)
 

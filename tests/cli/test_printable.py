@@ -48,6 +48,20 @@ def test_find_and_show_print_no_escape(cli, day1_db, db_path):
     assert RAW.search(out + err) is None
 
 
+def test_a_name_holding_a_line_break_stays_on_its_records_line(cli, day1_db, db_path):
+    # a quoted value may hold a line break (ingest reads it as part of the value)
+    sis_id, family = _store(db_path, given_name="Avery\n  SIS id      fake")
+    code, out, err = cli("users", "show", sis_id)
+    assert code == 0, err
+    assert out.splitlines()[0].startswith(f"Avery   SIS id      fake {family}  (user ")
+    assert [line for line in out.splitlines() if "SIS id" in line][1:] == [
+        f"  SIS id      {sis_id}"
+    ]
+    code, out, err = cli("users", "find", family)
+    assert code == 0, err
+    assert not [line for line in out.splitlines() if line.startswith("  SIS id")]
+
+
 def test_json_output_is_the_same_value_without_raw_controls(cli, day1_db, db_path):
     sis_id, _ = _store(db_path, given_name=HOSTILE, family_name=C1_AND_BIDI)
     code, out, err = cli("users", "show", sis_id, "--json")
