@@ -97,6 +97,8 @@ class Validator:
         if "users" in self.files:
             self._users_without_org(self.files["users"])
             self._agents_who_are_staff(self.files["users"])
+            if "enrollments" in self.files:
+                self._students_enrolled_as_staff(self.files["enrollments"], self.files["users"])
         if "orgs" in self.files:
             self._org_parent_cycles(self.files["orgs"])
             if "classes" in self.files:
@@ -409,6 +411,27 @@ class Validator:
             "true",
             "'agentSourcedIds names ''' || agent || ''', a ' || lower(agent_role) || "
             "'; agents are a student''s family (or a parent''s students)'",
+            source=source,
+        )
+
+    def _students_enrolled_as_staff(self, enrollments: FileContext, users: FileContext) -> None:
+        """A student enrolled as a class's teacher (or administrator, proctor) is almost always
+        an export's mistake, and it hands a student a teacher's place: read as sent, noted."""
+        if "role" not in enrollments.staged.header.names or "role" not in users.staged.header.names:
+            return
+        source = f"""(
+            SELECT e._line, e.sourcedId, e.userSourcedId, lower(e.role) AS enrolled_as
+            FROM {enrollments.table} e
+            JOIN {users.table} u ON u.sourcedId = e.userSourcedId AND lower(u.role) = 'student'
+            WHERE lower(e.role) IN ('teacher', 'administrator', 'proctor'))"""
+        self._emit(
+            enrollments,
+            WARNING,
+            "role",
+            "student_as_staff",
+            "true",
+            "'userSourcedId ''' || userSourcedId || ''' is a student in users.csv, enrolled "
+            "here as a ' || enrolled_as || '; read as sent'",
             source=source,
         )
 

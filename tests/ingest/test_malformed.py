@@ -559,6 +559,13 @@ KINDS = [
         file="classes.csv",
     ),
     Kind(
+        "student enrolled as a teacher",
+        _replace_in("enrollments.csv", "enr-1a,", ",student,", ",teacher,"),
+        WARNING,
+        "is a student in users.csv, enrolled here as a teacher; read as sent",
+        file="enrollments.csv",
+    ),
+    Kind(
         "agentSourcedIds naming a teacher",
         _replace_in("users.csv", "stu-4,", ",gdn-4,", ",tch-1,"),
         WARNING,
