@@ -162,6 +162,15 @@ def test_a_membership_sent_twice_keeps_the_smallest_sourced_id(synced, tiny):
     assert "enr-1b" in warning["message"]
 
 
+def test_a_copy_with_a_smaller_sourced_id_coming_later_does_not_take_the_membership(synced, tiny):
+    copy = dict(tiny.row("enrollments.csv", "enr-1b"), sourcedId="enr-0")
+    tiny.rows("enrollments.csv").append(copy)
+    run = synced.plan(tiny)
+    assert run.changes["enrollments"] == {"create": 0, "update": 0, "archive": 0, "unarchive": 0}
+    warning = next(i for i in synced.issues(run) if i["sourced_id"] == "enr-0")
+    assert "the same class and user as 'enr-1b'" in warning["message"]
+
+
 def test_a_membership_sent_twice_names_the_row_that_speaks_for_it(sync, tiny):
     _twice_enrolled(tiny)
     line = 2 + next(

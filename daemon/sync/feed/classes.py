@@ -155,8 +155,9 @@ def build_desired_classrooms(ctx: PlanContext) -> None:
 
 def find_repeated_enrollments(ctx: PlanContext) -> None:
     """Rows that send a membership another row already sends (same class and user, another
-    sourcedId). The smallest sourcedId speaks for the membership, every night the same one, so
-    the record's SIS id never flips; the others are reported and not synced."""
+    sourcedId). The row that already holds the membership (its sourcedId is the record's SIS id)
+    keeps it, else the smallest sourcedId: every night the same one, and a copy that comes later
+    never takes the record's SIS id away. The others are reported and not synced."""
     # Only the rare rows whose pair's hash another row shares are compared by their values.
     live = f"""(SELECT _line, sourcedId, classSourcedId, userSourcedId,
                        hash(classSourcedId, userSourcedId) AS pair
@@ -169,14 +170,24 @@ def find_repeated_enrollments(ctx: PlanContext) -> None:
             SELECT e.* FROM {live} e
             SEMI JOIN ({rows_sharing_a_hash(live, "_line", "pair")}) r ON r._line = e._line
         ),
+        holders AS (
+            SELECT c._line FROM candidates c
+            JOIN enrollments d ON d.sis_id = c.sourcedId
+            JOIN {ctx.t("classroom_map")} cm
+              ON cm.sis_id = c.classSourcedId AND cm.classroom_id = d.classroom_id
+            JOIN {ctx.t("user_map")} um ON um.sis_id = c.userSourcedId AND um.user_id = d.user_id
+        ),
         keepers AS (
-            SELECT classSourcedId, userSourcedId, min(sourcedId) AS keeper,
-                   arg_min(_line, sourcedId) AS keeper_line
+            SELECT classSourcedId, userSourcedId,
+                   coalesce(min(sourcedId) FILTER (WHERE _line IN (SELECT _line FROM holders)),
+                            min(sourcedId)) AS keeper
             FROM candidates GROUP BY ALL HAVING count(*) > 1
         )
-        SELECT e._line, e.sourcedId AS sis_id, k.keeper, k.keeper_line
+        SELECT e._line, e.sourcedId AS sis_id, k.keeper, w._line AS keeper_line
         FROM candidates e JOIN keepers k
           ON k.classSourcedId = e.classSourcedId AND k.userSourcedId = e.userSourcedId
+        JOIN candidates w ON w.sourcedId = k.keeper
+         AND w.classSourcedId = k.classSourcedId AND w.userSourcedId = k.userSourcedId
         WHERE e.sourcedId <> k.keeper
         """
     )
