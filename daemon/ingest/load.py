@@ -358,20 +358,19 @@ class _Lines:
 
     Pieces end at LF, CR LF or a lone CR, as Python's universal newlines (and csv) read them; a
     lone CR ends a record, as where DuckDB reads one, and a line, as editors show it (a classic
-    Mac export joined to another file: each of its rows on a line of its own), except right
+    Mac file, or one joined to another file: each of its rows on a line of its own), except right
     before the LF or CR LF that ends the line anyway (a CR LF file converted once more ends its
-    lines CR CR LF: its rows keep their lines). So no two records ever start on one line: a
-    row's line is its identity (its messages, the id a new record gets). `count` is the line the
-    last piece lies on.
+    lines CR CR LF, its header too: its rows keep their lines). So no two records ever start on
+    one line: a row's line is its identity (its messages, the id a new record gets). `count` is
+    the line the last piece lies on.
 
     A line longer than a record may be is not fed whole: it is remembered (cut at the limit) and
     a blank line stands in for it, so it cannot swallow the lines after it. A byte-order mark
     opening a record after the header (two exports joined) is dropped before the line is read,
     and its line remembered for a warning."""
 
-    def __init__(self, handle: TextIO, cr_ends_line: bool) -> None:
+    def __init__(self, handle: TextIO) -> None:
         self._handle = handle
-        self._line_ends = ("\n", "\r") if cr_ends_line else ("\n",)
         self.count = 0
         self.next_line = 1  # the line the next piece lies on
         self._lone_cr = False  # the last piece ended at a lone CR (see above)
@@ -408,10 +407,10 @@ class _Lines:
                 pass
             self.too_long[self.pieces] = line
             line = "\n"
-        if last.endswith(self._line_ends):
+        if last.endswith("\n"):
             self.next_line += 1
         elif last.endswith("\r"):
-            self._lone_cr = True
+            self._lone_cr = True  # a line end unless an LF follows (decided on the next piece)
         if not self.pending and self.count > 1 and line.startswith("\ufeff"):
             self.boms.append(self.count)
             line = line[1:]
@@ -499,7 +498,7 @@ class _CarefulReader:
         csv reads the spaces before a quote as DuckDB does; a record it refuses is split again by
         `split_record`, which also allows spaces after a closing quote."""
         with open(self.source, encoding="utf-8-sig", errors="strict", newline="") as handle:
-            lines = _Lines(handle, cr_ends_line=not self.header.newline)
+            lines = _Lines(handle)
             next(lines, None)  # the header line, already read on its own
             reader = csv.reader(lines, strict=True, skipinitialspace=True)
             while True:

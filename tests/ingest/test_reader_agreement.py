@@ -159,6 +159,15 @@ def test_a_lone_cr_is_no_line_break(new_database, folder):
     assert [r[0] for r in fast.rows] == [2, 3, 4]
 
 
+@pytest.mark.parametrize("newline", ["\r\r\n", "\r"], ids=["CR CR LF throughout", "classic Mac"])
+def test_a_file_whose_header_ends_at_a_cr_keeps_its_lines(new_database, folder, newline):
+    # a header ending CR CR LF made the file read as classic Mac: every row counted twice
+    data = file_of(*(ROW.format(n=n) for n in (1, 2, 3)), newline=newline)
+    got = read(new_database, folder, data, careful=True)
+    assert isinstance(got, Read), got
+    assert [(r[0], r[1]) for r in got.rows] == [(2, "enr-1"), (3, "enr-2"), (4, "enr-3")]
+
+
 def test_a_lone_cr_after_a_comma_ends_a_row_and_a_line(new_database, folder):
     # DuckDB ends a row at a CR after a comma; one blank line makes its count of rows match the
     # count of lines, so the fast reader itself must leave the file to the careful one. The CR
