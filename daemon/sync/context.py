@@ -50,6 +50,16 @@ class PlanContext:
         They keep what is attached to them, and a row naming one is not synced."""
         return f"SELECT id FROM {self.t(f'held_{what}')}"
 
+    def held_sis(self, kind: str) -> str:
+        """SQL: the SIS ids of the `kind` records (user, class) a row may not speak for tonight
+        (its own row in error, claimed twice, no key: sync/not_synced.py). A row naming one is
+        not synced, and says why; by its SIS id, so a merged record's survivor named by its
+        own id is not held for a row of the merged id."""
+        return (
+            f"SELECT sis_id FROM {self.t('not_synced')} "
+            f"WHERE kind = '{kind}' AND held AND sis_id IS NOT NULL"
+        )
+
     def keep(self, name: str) -> str:
         """A table of this run kept in the database (plans, for a later apply)."""
         return f"{self.schema}.{name}"

@@ -26,9 +26,11 @@ def _where(file_sql: str, line_sql: str) -> str:
 
 
 def start(ctx: PlanContext) -> None:
+    # held: a row naming the record is not synced and the record keeps what it has (a record
+    # marked tobedeleted is archived instead, with what is attached to it)
     ctx.db.execute(
         f"CREATE OR REPLACE TEMP TABLE {ctx.t('not_synced')} "
-        "(kind VARCHAR, sis_id VARCHAR, why VARCHAR)"
+        "(kind VARCHAR, sis_id VARCHAR, why VARCHAR, held BOOLEAN)"
     )
 
 
@@ -37,17 +39,21 @@ def build_not_synced(ctx: PlanContext, kind: str) -> None:
 
     Called once the kind's desired rows are final (after the rules that skip rows)."""
     table, _, entity = next(s for s in _SOURCES if s[1] == kind)
+    # A student kept archived is asked about instead (a feed link to one is a conflict, see
+    # policies.link_rules; its enrollments and attributes do not resolve).
+    kept_archived = "_kept_archived" if kind == "user" else "false"
     parts = [
         f"""SELECT {sql_literal(kind)} AS kind, {"_feed_sis_id" if kind == "user" else "sis_id"} AS sis_id,
                    CASE WHEN _deleted THEN 'is marked tobedeleted' ELSE _skip_why END
-                   || {_where("_file", "_line")} AS why
+                   || {_where("_file", "_line")} AS why,
+                   NOT _deleted AND NOT {kept_archived} AS held
             FROM {ctx.t(table)}
             WHERE _deleted OR (_skip AND _skip_why IS NOT NULL)"""
     ]
     if ctx.present(entity):
         parts.append(
             f"""SELECT {sql_literal(kind)}, sourcedId, 'has an error'
-                       || {_where(sql_literal(ctx.file(entity)), "_line")}
+                       || {_where(sql_literal(ctx.file(entity)), "_line")}, true
                 FROM {ctx.errored(entity)} WHERE sourcedId IS NOT NULL"""
         )
     ctx.db.execute(
@@ -148,7 +154,9 @@ def report_student_rows(ctx: PlanContext, entity: str, what: str) -> None:
         f"""SELECT x._line, x.{key} AS sourced_id, x.studentSourcedId AS student
             FROM {ctx.good(entity)} x
             SEMI JOIN {ctx.t("not_synced")} n ON n.kind = 'user' AND n.sis_id = x.studentSourcedId
-            WHERE coalesce(lower(x.status), '') <> 'tobedeleted'""",
+             -- a tobedeleted row naming a held student changes nothing either (one naming a
+             -- tobedeleted student goes with it)
+             AND (n.held OR coalesce(lower(x.status), '') <> 'tobedeleted')""",
         "studentSourcedId",
         f"'student ''' || r.student || ''' ' || {reason(ctx, 'user', 'r.student')}"
         f" || ', so this {what} was not synced'",

@@ -84,8 +84,8 @@ def find_unchanged_enrollments(ctx: PlanContext) -> None:
          AND NOT um.kept_archived
         WHERE d.status = 'active' AND d.origin = 'sync'
           -- neither is held (a row naming a held record is not synced: the full path says why)
-          AND d.classroom_id NOT IN ({ctx.held("classrooms")})
-          AND d.user_id NOT IN ({ctx.held("users")})
+          AND e.classSourcedId NOT IN ({ctx.held_sis("class")})
+          AND e.userSourcedId NOT IN ({ctx.held_sis("user")})
           AND d.source_hash = {enrollment_source_hash(ctx, "e")}
           AND d.synced_hash = {synced_hash(ENROLLMENTS, "d")} AND {_shortcut_allowed()}
         """

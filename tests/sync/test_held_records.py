@@ -240,3 +240,28 @@ def test_an_attribute_of_a_student_in_error_is_kept_as_it_is(sync, tiny):
         "so this attribute was not synced"
         in (_warning_for(sync, run, "student_attributes.csv", "stu-1")["message"])
     )
+
+
+def test_a_tobedeleted_attribute_of_a_student_in_error_is_kept_and_says_so(sync, tiny):
+    tiny.files["student_attributes.csv"] = [
+        {"studentSourcedId": "stu-1", "name": "bus_route", "value": "12", "status": "",
+         "dateLastModified": ""}
+    ]  # fmt: skip
+    sync.apply(tiny)
+    tiny.row("users.csv", "stu-1")["givenName"] = ""
+    tiny.rows("student_attributes.csv")[0]["status"] = "tobedeleted"
+    run = sync.plan(tiny)
+    assert run.changes["student_attributes"] == NOTHING
+    assert (
+        "so this attribute was not synced"
+        in (_warning_for(sync, run, "student_attributes.csv", "stu-1")["message"])
+    )
+
+
+def test_a_tobedeleted_enrollment_of_a_student_without_its_key_is_kept_and_says_so(synced, tiny):
+    synced.engine.settings_set("student_id", "identifier")
+    tiny.row("users.csv", "stu-1")["identifier"] = ""
+    tiny.row("enrollments.csv", "enr-1a")["status"] = "tobedeleted"
+    run = synced.plan(tiny)
+    assert run.changes["enrollments"] == NOTHING
+    assert "has no identifier" in _warning_for(synced, run, "enrollments.csv", "enr-1a")["message"]

@@ -126,3 +126,16 @@ def test_the_merged_ids_row_does_not_replace_the_survivors_row_in_error(sync, me
     run = sync.apply(merged)
     assert run.changes["students"]["update"] == 0, run.changes
     assert _survivor(sync)["email"] == before["email"]
+
+
+def test_a_merged_id_whose_row_is_in_error_holds_nothing_of_the_survivor(sync, merged):
+    # the survivor named by its own id is not held for the merged id's broken row
+    tiny = merged
+    tiny.row("users.csv", "stu-3-dup")["role"] = "studnet"  # the merged id's row, in error
+    tiny.row("enrollments.csv", "enr-3a")["beginDate"] = "2026-09-01"
+    tiny.row("users.csv", "gdn-4")["agentSourcedIds"] = "stu-4,stu-3"
+    run = sync.plan(tiny)
+    assert run.changes["enrollments"]["update"] == 1
+    assert run.changes["guardian_links"]["create"] == 1
+    survivor_rows = [i for i in sync.issues(run) if i["sourced_id"] in ("enr-3a", "gdn-4")]
+    assert survivor_rows == []

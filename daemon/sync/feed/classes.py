@@ -226,8 +226,8 @@ def build_desired_enrollments(ctx: PlanContext) -> None:
                    e.sourcedId AS _label,
                    e.classSourcedId AS _class_sis_id, e.userSourcedId AS _user_sis_id,
                    {enrollment_source_hash(ctx, "e")} AS _source_hash,
-                   coalesce(cm.classroom_id IN ({ctx.held("classrooms")}), false) AS _held_class,
-                   coalesce(um.user_id IN ({ctx.held("users")}), false) AS _held_user
+                   coalesce(e.classSourcedId IN ({ctx.held_sis("class")}), false) AS _held_class,
+                   coalesce(e.userSourcedId IN ({ctx.held_sis("user")}), false) AS _held_user
             FROM {ctx.good_except("enrollments", ctx.t("unchanged_enrollments"), ctx.t("repeated_enrollments"))} e
             LEFT JOIN {ctx.t("classroom_map")} cm ON cm.sis_id = e.classSourcedId
             LEFT JOIN {ctx.t("user_map")} um ON um.sis_id = e.userSourcedId AND NOT um.kept_archived

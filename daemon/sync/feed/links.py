@@ -15,19 +15,19 @@ def build_desired_links(ctx: PlanContext) -> None:
     """
     base = ctx.max_id("guardian_links", "link_id")
     user_map = ctx.t("user_map")
-    # A pair naming a held person (its row in error, say) keeps its link as it is: the rows
-    # naming that person say why (not_synced), and the link is not made, changed or archived.
-    # A student kept archived is held too, but a new link to one is a question (link_rules).
-    held = f"""SELECT id FROM ({ctx.held("users")})
-               EXCEPT SELECT user_id FROM {user_map} WHERE kept_archived"""
+    # A pair one of whose rows names a held person (its row in error, say) keeps its link as
+    # it is: those rows say why (not_synced), and the link is not made, changed or archived.
+    held = ctx.held_sis("user")
     agents = f"""(SELECT sis_id, rs_clean(unnest(string_split(agents, ','))) AS agent, role, _line
                   FROM {ctx.t("feed_users")} WHERE agents IS NOT NULL)"""
     sources = [
-        f"""SELECT s.user_id AS student_id, g.user_id AS guardian_id, g.role, false AS _deleted, 0 AS _src, a._line
+        f"""SELECT s.user_id AS student_id, g.user_id AS guardian_id, g.role, false AS _deleted, 0 AS _src, a._line,
+                   a.sis_id IN ({held}) OR a.agent IN ({held}) AS _held
             FROM {agents} a JOIN {user_map} s ON s.sis_id = a.sis_id AND s.kind = 'student'
             JOIN {user_map} g ON g.sis_id = a.agent AND g.kind = 'guardian'
             WHERE a.role = 'student'""",
-        f"""SELECT s.user_id, g.user_id, g.role, false, 0, a._line
+        f"""SELECT s.user_id, g.user_id, g.role, false, 0, a._line,
+                   a.sis_id IN ({held}) OR a.agent IN ({held})
             FROM {agents} a JOIN {user_map} g ON g.sis_id = a.sis_id AND g.kind = 'guardian'
             JOIN {user_map} s ON s.sis_id = a.agent AND s.kind = 'student'
             WHERE a.role IN ('parent', 'guardian', 'relative')""",
@@ -36,7 +36,8 @@ def build_desired_links(ctx: PlanContext) -> None:
         sources.append(
             f"""SELECT s.user_id, g.user_id, g.role,
                        coalesce(lower(rs_clean(x.status)), '') = 'tobedeleted',
-                       1, x._line
+                       1, x._line,
+                       rs_clean(x.studentSourcedId) IN ({held}) OR rs_clean(x.sourcedId) IN ({held})
                 FROM {ctx.good("guardians")} x
                 JOIN {user_map} s ON s.sis_id = rs_clean(x.studentSourcedId) AND s.kind = 'student'
                 JOIN {user_map} g ON g.sis_id = rs_clean(x.sourcedId) AND g.kind = 'guardian'"""
@@ -49,7 +50,7 @@ def build_desired_links(ctx: PlanContext) -> None:
         CREATE OR REPLACE TEMP TABLE {ctx.t("desired_guardian_links")} AS
         WITH f AS (
             SELECT student_id, guardian_id, any_value(role) AS relationship, bool_and(_deleted) AS _deleted,
-                   arg_min(_src, _line) AS _src, min(_line) AS _line
+                   arg_min(_src, _line) AS _src, min(_line) AS _line, bool_or(_held) AS _held
             FROM ({" UNION ALL ".join(sources)}) {managed}
             GROUP BY student_id, guardian_id
         )
@@ -58,8 +59,7 @@ def build_desired_links(ctx: PlanContext) -> None:
                CAST(NULL AS VARCHAR) AS _label, false AS _unresolved, k.link_id AS _target_id,
                f._held AS _skip, coalesce(k.link_id, {base} + row_number() OVER (
                    PARTITION BY k.link_id IS NULL ORDER BY f._line, f.student_id, f.guardian_id)) AS _id
-        FROM (SELECT *, student_id IN ({held}) OR guardian_id IN ({held}) AS _held FROM f) f
-        LEFT JOIN guardian_links k ON k.student_id = f.student_id AND k.guardian_id = f.guardian_id
+        FROM f LEFT JOIN guardian_links k ON k.student_id = f.student_id AND k.guardian_id = f.guardian_id
         """
     )
 
@@ -78,7 +78,8 @@ def build_desired_attributes(ctx: PlanContext) -> None:
         CREATE OR REPLACE TEMP TABLE {ctx.t("desired_student_attributes")} AS
         WITH f AS (
             SELECT s.user_id AS student_id, r.name, r.value, r._deleted, r._file, r._line,
-                   r.student_sis || ': ' || r.name AS _label, s.user_id IS NULL AS _unresolved
+                   r.student_sis || ': ' || r.name AS _label, s.user_id IS NULL AS _unresolved,
+                   coalesce(r.student_sis IN ({ctx.held_sis("user")}), false) AS _held
             FROM ({rows}) r
             LEFT JOIN {ctx.t("user_map")} s
               ON s.sis_id = r.student_sis AND s.kind = 'student' AND NOT s.kept_archived
@@ -86,7 +87,7 @@ def build_desired_attributes(ctx: PlanContext) -> None:
         keys AS (SELECT student_id, name, attribute_id AS aid FROM student_attributes)
         SELECT f.*, k.aid AS _target_id,
                -- a held student keeps its attributes as they are (not_synced says why)
-               f._unresolved OR f.student_id IN ({ctx.held("users")}) AS _skip,
+               f._unresolved OR f._held AS _skip,
                coalesce(k.aid, {base} + f._line) AS _id
         FROM f LEFT JOIN keys k ON k.student_id = f.student_id AND k.name = f.name
         """
