@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,56 +24,107 @@ class EncodingRefused(RosterSyncError):
 
 
 @dataclass(frozen=True)
+class Place:
+    """Where a byte of a file is, as the careful reader numbers lines and names columns."""
+
+    line: int
+    column: str | None  # the header's name of the column holding it, when the header has one
+
+    def __str__(self) -> str:
+        return f"line {self.line}" + (f", column {self.column}" if self.column else "")
+
+
+@dataclass(frozen=True)
 class EncodingDecision:
     encoding: str  # "utf-8" or "cp1252"
-    first_bad_line: int | None = None  # where UTF-8 decoding first failed
+    first_bad: Place | None = None  # where UTF-8 decoding first failed
 
     @property
     def converted(self) -> bool:
         return self.encoding != "utf-8"
 
 
+def _line_ends(data: bytes) -> int:
+    """Line ends as the careful reader counts them: LF, CR LF, and a lone CR (but CR CR LF, a
+    CR LF file converted once more, ends one line)."""
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n") - data.count(b"\r\r\n")
+
+
+def locate(path: Path, offset: int) -> Place:
+    """The line and column of the byte at `offset`. Read on the refusal path only: the prefix is
+    counted in C (bytes.count), and only the record holding the byte is parsed.
+
+    The record holding the byte starts after the last line end before it at which an even
+    number of quotes lie behind (a line end inside a quoted value does not end a record)."""
+    with open(path, "rb") as handle:
+        prefix = handle.read(offset)
+    header_end = min((i for i in (prefix.find(b"\n"), prefix.find(b"\r")) if i != -1), default=-1)
+    column: str | None = None
+    start = len(prefix)
+    while start > 0:
+        start = max(prefix.rfind(b"\n", 0, start), prefix.rfind(b"\r", 0, start))
+        if start == -1 or prefix.count(b'"', 0, start) % 2 == 0:
+            start += 1
+            break
+    if header_end != -1 and start > header_end:
+        position = _unquoted_commas(prefix[start:])
+        header = prefix[:header_end].decode("utf-8", errors="replace").lstrip("\ufeff")
+        names = next(csv.reader([header]), [])
+        if position < len(names) and names[position].strip():
+            column = names[position].strip()
+    return Place(_line_ends(prefix) + 1, column)
+
+
+def _unquoted_commas(record: bytes) -> int:
+    """How many commas outside quotes the start of a record holds: the column a byte after it is in."""
+    commas = 0
+    for i, piece in enumerate(record.split(b'"')):
+        if i % 2 == 0:
+            commas += piece.count(b",")
+    return commas
+
+
 def decide_encoding(path: Path) -> EncodingDecision:
     """Read the whole file once; only called when DuckDB reported invalid UTF-8."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
     offset = 0
-    newlines = 0
     with open(path, "rb") as handle:
         while chunk := handle.read(CHUNK):
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as exc:
-                bad_line = newlines + chunk.count(b"\n", 0, exc.start) + 1
-                return _fallback(path, bad_line, offset + exc.start)
+                return _fallback(path, offset + exc.start)
             offset += len(chunk)
-            newlines += chunk.count(b"\n")
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return _fallback(path, newlines + 1, offset)
+            return _fallback(path, offset - 1)
     return EncodingDecision("utf-8")
 
 
-def _fallback(path: Path, bad_line: int, bad_offset: int) -> EncodingDecision:
+def _fallback(path: Path, bad_offset: int) -> EncodingDecision:
+    """Windows-1252, unless the file also holds UTF-8 (mixed: converting would mangle those
+    names) or a byte Windows-1252 does not define."""
     with open(path, "rb") as handle:
-        first = True
+        first, offset = True, 0
         while chunk := handle.read(CHUNK):
-            if first and chunk.startswith(b"\xef\xbb\xbf"):
-                chunk = chunk[3:]
+            skipped = 3 if first and chunk.startswith(b"\xef\xbb\xbf") else 0
             first = False
-            if _UTF8_MULTIBYTE.search(chunk):
+            if _UTF8_MULTIBYTE.search(chunk, skipped):
                 raise EncodingRefused(
-                    f"{path.name} line {bad_line}: mixes UTF-8 with another encoding "
+                    f"{path.name} {locate(path, bad_offset)}: mixes UTF-8 with another encoding "
                     f"(byte {bad_offset} is not UTF-8); re-export the file as UTF-8"
                 )
             try:
-                chunk.decode("cp1252")
+                chunk[skipped:].decode("cp1252")
             except UnicodeDecodeError as exc:
+                where = offset + skipped + exc.start
                 raise EncodingRefused(
-                    f"{path.name} line {bad_line}: is neither UTF-8 nor Windows-1252 "
-                    f"(byte 0x{chunk[exc.start]:02x}); re-export the file as UTF-8"
+                    f"{path.name} {locate(path, where)}: is neither UTF-8 nor Windows-1252 "
+                    f"(byte 0x{chunk[skipped + exc.start]:02x}); re-export the file as UTF-8"
                 ) from exc
-    return EncodingDecision("cp1252", bad_line)
+            offset += len(chunk)
+    return EncodingDecision("cp1252", locate(path, bad_offset))
 
 
 def transcode_to_utf8(source: Path, target: Path, encoding: str) -> None:

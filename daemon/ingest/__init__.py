@@ -56,6 +56,7 @@ def ingest_drop(
         for n in drop.warnings
     ]
     ignored: list[str] = []
+    refused: list[str] = []  # every file's refusal is told at once, so one re-export fixes all
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hash") as hasher:
         # Hashing (for content identity and line checks) overlaps DuckDB's reading.
         hashed = hasher.submit(lambda: [hash_file(f) for f in drop.all_files() if f.sha256 is None])
@@ -69,7 +70,9 @@ def ingest_drop(
                 staged = stage_file(db, run_id, file, spec, workdir, ext_terms=ext_terms)
             except FileRefused as exc:
                 if not _unused_empty_file(file.path, file.entity, str(exc)):
-                    raise
+                    refused.append(str(exc))
+                    progress.advance()
+                    continue
                 # A header-only optional file whose header is faulty carries nothing to sync.
                 notes.append(
                     Issue(
@@ -86,13 +89,15 @@ def ingest_drop(
                 progress.advance()
                 continue
             if staged.rows == 0 and staged.issues and _has_row_errors(staged):
-                raise FileRefused(
+                refused.append(
                     f"{file.name}: none of its {len(staged.issues)} rows could be read "
                     f"(first problem: {staged.issues[0].message})"
                 )
             result.staged[file.entity] = staged
             progress.advance()
         hashed.result()
+    if refused:
+        raise FileRefused("; ".join(refused))
     for entity in ignored:
         drop.ignore(entity)
     files = list(drop.files.values())

@@ -122,15 +122,17 @@ def stage_file(
         raise FileRefused(str(exc)) from exc
     if decision.converted:
         staged.encoding = decision.encoding
+        place = decision.first_bad
+        assert place is not None
         staged.issues.append(
             Issue(
                 file.name,
-                decision.first_bad_line,
+                place.line,
                 None,
                 WARNING,
-                None,
+                place.column,
                 "encoding",
-                f"{file.name} line {decision.first_bad_line}: {file.name} is not UTF-8 (first here); "
+                f"{file.name} {place}: {file.name} is not UTF-8 (first here); "
                 "it was read as Windows-1252. Ask the SIS to export UTF-8.",
             )
         )

@@ -129,6 +129,8 @@ def test_windows_1252_file_is_converted_with_a_warning(sync, tiny, tmp_path):
     assert run.status == "planned"
     warning = next(i for i in sync.issues(run) if i["rule"] == "encoding")
     assert "users.csv is not UTF-8" in warning["message"] and "Windows-1252" in warning["message"]
+    assert warning["column_name"] == "familyName"
+    assert ", column familyName:" in warning["message"]
     created = sync.engine.db.one(
         f"SELECT family_name FROM run_{run.run_id}.plan_users WHERE sis_id = 'stu-6'"
     )
@@ -144,7 +146,20 @@ def test_file_mixing_encodings_is_refused(sync, tiny, tmp_path):
     (folder / "users.csv").write_bytes(data)
     run = sync.plan(folder)
     assert run.status == "failed"
-    assert "mixes UTF-8 with another encoding" in run.error and "users.csv line 24" in run.error
+    assert "mixes UTF-8 with another encoding" in run.error
+    assert "users.csv line 24, column givenName:" in run.error  # Zoë, its first byte not UTF-8
+
+
+def test_every_refused_file_is_named_at_once(sync, tiny, tmp_path, applied):
+    folder = tiny.write(tmp_path)
+    for name in ("users.csv", "classes.csv"):
+        data = (folder / name).read_bytes()
+        (folder / name).write_bytes(data.replace(b"\n", "\n\u00e9,".encode(), 1) + b"\x81\xe9\n")
+    run = sync.plan(folder)
+    assert run.status == "failed"
+    assert run.error.count("re-export the file as UTF-8") == 2
+    assert "users.csv line" in run.error and "classes.csv line" in run.error
+    assert _directory_snapshot(sync.engine.db) == applied
 
 
 def test_manifest_modes_are_recorded_per_file(sync, tiny):
