@@ -71,7 +71,7 @@ def run_summary(run: Run) -> str:
         lines.append(f"  fetched: {fetch_line(run.fetch)}")
     if run.status == "failed":
         lines.append(f"  error: {run.error}")
-        return "\n".join(lines)
+        return listing(lines)
     if run.override_by:
         when = f" at {run.decided_at:%Y-%m-%d %H:%M}" if run.decided_at else ""
         why = run.override_reason or "(no reason was recorded)"
@@ -126,7 +126,7 @@ def run_summary(run: Run) -> str:
         lines.append(
             f"  Next: review, then {hint_command()} apply {run.run_id} --override   or   {hint_command()} reject {run.run_id}"
         )
-    return "\n".join(lines)
+    return listing(lines)
 
 
 def taken_words(run: Run) -> str:
@@ -179,7 +179,7 @@ def withheld_listing(run: Run, page: Any) -> str:
         lines.append(f"  {what}{label}: {w.note or 'archive'}{outcome}")
     if page.total > len(page.items):
         lines.append(f"  ... {page.total - len(page.items):,} more (--limit N, or --json)")
-    return "\n".join(lines)
+    return listing(lines)
 
 
 def runs_table(runs: list[Run]) -> str:
@@ -191,7 +191,7 @@ def runs_table(runs: list[Run]) -> str:
             f"{run.run_id:>5}  {run.status:11} {run.created_at:%Y-%m-%d %H:%M}  {run.total_changes():>9,}  "
             f"{run.rows.error:>7,}  {run.source}{_runs_marks(run)}"
         )
-    return "\n".join(lines)
+    return listing(lines)
 
 
 def _runs_marks(run: Run) -> str:
@@ -245,13 +245,18 @@ def sources_table(sources: list[SourceInfo]) -> str:
         lines.append(f"{'':16} {s.auth} {s.base_url}")
         if s.last_status == "failed" and s.last_error:
             lines.append(f"{'':16} last error: {s.last_error}")
-    return "\n".join(lines)
+    return listing(lines)
 
 
 def one_line(text: str) -> str:
     """A line of a listing: a value holding a line break (a name from a drop, say) cannot
     start a line of its own that reads as another field or record."""
     return printable(text, one_line=True)
+
+
+def listing(lines: list[str]) -> str:
+    """Lines as printed, each kept to one line whatever the values in it hold (see one_line)."""
+    return "\n".join(one_line(line) for line in lines)
 
 
 def conflicts_table(conflicts: list[Conflict]) -> str:

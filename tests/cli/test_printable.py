@@ -141,3 +141,18 @@ def test_the_progress_line_keeps_its_own_redraw_and_nothing_else():
         written.getvalue()
         == "\r\x1b[2KReading users.csv ... \ufffd]0;PWNED\ufffdvalue \ufffd\ufffd[2K"
     )
+
+
+def test_a_run_s_source_holding_a_line_break_stays_on_its_line(cli, sample, tmp_path):
+    # a folder name may hold a line break; `show` and `runs` print it on the source's own line
+    drop = tmp_path / "night\nRun 9: APPLIED"
+    drop.mkdir()
+    for path in (sample / "day1").iterdir():
+        (drop / path.name).write_bytes(path.read_bytes())
+    code, out, err = cli("run", str(drop))
+    assert code == 0, err
+    assert not [line for line in out.splitlines() if line.startswith("Run 9")]
+    assert "night Run 9: APPLIED (folder, OneRoster" in out
+    code, out, err = cli("runs")
+    assert code == 0, err
+    assert len(out.splitlines()) == 2
