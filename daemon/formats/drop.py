@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
 import io
 import os
@@ -438,6 +439,22 @@ def _manifest_file_key(key: str) -> str | None:
     return name[: -len(".csv")] if name.endswith(".csv") else name
 
 
+def _unknown_property(key: str, entity: str | None, synced: set[str]) -> str | None:
+    """Why a manifest row names no property (a misspelt one would otherwise be silently
+    ignored, and the file it meant read as bulk), with the property it may have meant."""
+    if entity is None and key.startswith(PROPERTY_PREFIXES):
+        return None
+    files = synced | {name[: -len(".csv")] for name in IGNORED_FILES}
+    if entity is not None and entity in files:
+        return None
+    known = [f"file.{name}" for name in sorted(files)] + ["manifest.version", "oneroster.version"]
+    guess = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+    meant = f" (did you mean {guess[0]}?)" if guess else ""
+    if entity is not None:
+        return f"'{key}' names no OneRoster file{meant}"
+    return f"'{key}' is not a manifest property{meant}"
+
+
 def _read_manifest(
     path: Path | None,
 ) -> tuple[dict[str, str], dict[str, int], list[Notice]]:
@@ -483,6 +500,18 @@ def _read_manifest(
             row = row[:-1]  # trailing empty cells (spreadsheet exports)
         key = row[0].strip().lower()
         entity = _manifest_file_key(key)
+        unknown = _unknown_property(key, entity, synced)
+        if unknown:
+            warnings.append(
+                Notice(
+                    "manifest.csv",
+                    number,
+                    None,
+                    "manifest",
+                    f"manifest.csv line {number}: {unknown}; the row is ignored",
+                )
+            )
+            continue
         used = entity is None or entity in synced
         problem = None
         if len(row) != 2:

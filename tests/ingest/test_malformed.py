@@ -12,6 +12,7 @@ docs/file-formats.md summarises this table; a test keeps the two in step.
 
 from __future__ import annotations
 
+import collections
 import os
 import zipfile
 from collections.abc import Callable
@@ -653,6 +654,36 @@ KINDS = [
         file="manifest.csv",
     ),
     Kind(
+        "misspelt manifest property",
+        _manifest(
+            "oneroster.version,1.1",
+            "file.users,bulk",
+            "file.classes,bulk",
+            "file.enrollments,bulk",
+            "file.orgs,bulk",
+            "fiel.demographics,bulk",
+        ),
+        WARNING,
+        "manifest.csv line 7: 'fiel.demographics' is not a manifest property (did you mean "
+        "file.demographics?); the row is ignored",
+        file="manifest.csv",
+    ),
+    Kind(
+        "manifest names no OneRoster file",
+        _manifest(
+            "oneroster.version,1.1",
+            "file.users,bulk",
+            "file.classes,bulk",
+            "file.enrollments,bulk",
+            "file.orgs,bulk",
+            "file.demographics,bulk",
+            "file.enrolments,delta",
+        ),
+        WARNING,
+        "'file.enrolments' names no OneRoster file (did you mean file.enrollments?)",
+        file="manifest.csv",
+    ),
+    Kind(
         "manifest version disagrees with the headers",
         _manifest("oneroster.version,1.2"),
         WARNING,
@@ -764,6 +795,11 @@ def test_the_docs_summarise_every_kind():
     listed = {line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ")}
     assert {k.id for k in KINDS} <= listed, sorted({k.id for k in KINDS} - listed)
     assert f"{len(KINDS)} kinds" in section
+    counts = collections.Counter(k.outcome for k in KINDS)
+    told = " ".join(section[: section.index("| kind |")].split())
+    assert f"{counts[REFUSED]} are refused, {counts[KEPT]} give a row ERROR and keep" in told
+    assert f"{counts[UNTOLD]} give a row ERROR naming no record" in told
+    assert f"{counts[WARNING]} are read with a WARNING, and {counts[ACCEPTED]} are read" in told
 
 
 # ---------------------------------------------------------------------------- end to end
