@@ -501,47 +501,27 @@ def _read_manifest(
         key = row[0].strip().lower()
         entity = _manifest_file_key(key)
         unknown = _unknown_property(key, entity, synced)
-        if unknown:
-            warnings.append(
-                Notice(
-                    "manifest.csv",
-                    number,
-                    None,
-                    "manifest",
-                    f"manifest.csv line {number}: {unknown}; the row is ignored",
-                )
-            )
-            continue
         used = entity is None or entity in synced
         problem = None
         if len(row) != 2:
             problem = f"expected 2 columns, found {len(row)}"
         elif entity is not None and row[1].strip().lower() not in MODES:
             problem = f"'{row[0]}' is '{row[1]}'; expected bulk, delta or absent"
-        if problem and used and entity is not None:
+        if problem and used and entity is not None and not unknown:
             raise DropError(f"manifest.csv line {number}: {problem}")
-        if problem and used:
-            warnings.append(
-                Notice(
-                    "manifest.csv",
-                    number,
-                    None,
-                    "manifest",
-                    f"manifest.csv line {number}: {problem}; the row is ignored",
-                )
+        ignored = None
+        if unknown:
+            ignored = f"{unknown}; the row is ignored"
+        elif problem and used:
+            ignored = f"{problem}; the row is ignored"
+        elif problem:
+            ignored = (
+                f"{problem}; ignored, since Roster Sync does not use "
+                f"{row[0].strip()[len('file.') :]}"
             )
-            continue
-        if problem:
-            warnings.append(
-                Notice(
-                    "manifest.csv",
-                    number,
-                    None,
-                    "manifest",
-                    f"manifest.csv line {number}: {problem}; ignored, since Roster Sync does not "
-                    f"use {row[0].strip()[len('file.') :]}",
-                )
-            )
+        if ignored:
+            line = f"manifest.csv line {number}: {ignored}"
+            warnings.append(Notice("manifest.csv", number, None, "manifest", line))
             continue
         value = row[1].strip()
         value = value.lower() if entity is not None else value

@@ -79,6 +79,16 @@ def _write(file: str, text: str) -> Callable[[Path], Path]:
     return build
 
 
+# A manifest's first rows: the version and the four files every drop of the suite has.
+_FOUR_FILES_BULK = (
+    "oneroster.version,1.1",
+    "file.users,bulk",
+    "file.classes,bulk",
+    "file.enrollments,bulk",
+    "file.orgs,bulk",
+)
+
+
 def _manifest(*rows: str) -> Callable[[Path], Path]:
     return _write("manifest.csv", "propertyName,value\n" + "".join(r + "\n" for r in rows))
 
@@ -576,11 +586,7 @@ KINDS = [
     Kind(
         "empty mode for an unused file",
         _manifest(
-            "oneroster.version,1.1",
-            "file.users,bulk",
-            "file.classes,bulk",
-            "file.enrollments,bulk",
-            "file.orgs,bulk",
+            *_FOUR_FILES_BULK,
             "file.demographics,bulk",
             "file.scoreScales,",
         ),
@@ -614,11 +620,7 @@ KINDS = [
     Kind(
         "manifest lists a missing file",
         _manifest(
-            "oneroster.version,1.1",
-            "file.users,bulk",
-            "file.classes,bulk",
-            "file.enrollments,bulk",
-            "file.orgs,bulk",
+            *_FOUR_FILES_BULK,
             "file.demographics,bulk",
             "file.courses,bulk",
         ),
@@ -629,11 +631,7 @@ KINDS = [
     Kind(
         "manifest omits a present file",
         _manifest(
-            "oneroster.version,1.1",
-            "file.users,bulk",
-            "file.classes,bulk",
-            "file.enrollments,bulk",
-            "file.orgs,bulk",
+            *_FOUR_FILES_BULK,
         ),
         WARNING,
         "does not list demographics.csv",
@@ -642,11 +640,7 @@ KINDS = [
     Kind(
         "manifest says absent, file present",
         _manifest(
-            "oneroster.version,1.1",
-            "file.users,bulk",
-            "file.classes,bulk",
-            "file.enrollments,bulk",
-            "file.orgs,bulk",
+            *_FOUR_FILES_BULK,
             "file.demographics,absent",
         ),
         WARNING,
@@ -656,11 +650,7 @@ KINDS = [
     Kind(
         "misspelt manifest property",
         _manifest(
-            "oneroster.version,1.1",
-            "file.users,bulk",
-            "file.classes,bulk",
-            "file.enrollments,bulk",
-            "file.orgs,bulk",
+            *_FOUR_FILES_BULK,
             "fiel.demographics,bulk",
         ),
         WARNING,
@@ -671,11 +661,7 @@ KINDS = [
     Kind(
         "manifest names no OneRoster file",
         _manifest(
-            "oneroster.version,1.1",
-            "file.users,bulk",
-            "file.classes,bulk",
-            "file.enrollments,bulk",
-            "file.orgs,bulk",
+            *_FOUR_FILES_BULK,
             "file.demographics,bulk",
             "file.enrolments,delta",
         ),
