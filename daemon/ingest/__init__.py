@@ -123,6 +123,7 @@ def ingest_drop(
     for staged in result.staged.values():
         release_ingest_columns(db, staged)
     result.value_checked = validator.value_checked
+    drop.notices += validator.inactive_statuses
     if validator.bulk_with_statuses:
         bulk = [c.file for c in result.contexts.values() if c.mode == "bulk"]
         carrying = validator.bulk_with_statuses

@@ -52,6 +52,7 @@ class Validator:
         self.directory_ids = directory_ids
         self._pending: list[tuple[str, str | None, str, str, str]] = []
         self.bulk_with_statuses: list[str] = []  # files said once, in the run's notes
+        self.inactive_statuses: list[str] = []  # notes: files with OneRoster 1.0's 'inactive'
         # Rows per entity whose value checks ran: the rest passed them before (row_memo).
         self.value_checked: dict[str, int] = {}
 
@@ -87,7 +88,7 @@ class Validator:
             self._unknown_columns(ctx)
             self._columns(ctx)
             self._delta_rules(ctx)
-            self._bulk_with_statuses(ctx)
+            self._statuses(ctx)
             if entity == "student_attributes":
                 self._attribute_names(ctx)
             self._flush(ctx)
@@ -258,14 +259,30 @@ class Validator:
             source=source,
         )
 
-    def _bulk_with_statuses(self, ctx: FileContext) -> None:
-        """A bulk file whose rows carry a status: most real full exports do, though the spec
-        leaves it empty in bulk. It is read as the manifest says (whole), and the run says so
-        once (a note), so a district whose SIS sends changes only can declare the file delta."""
-        if ctx.mode != "bulk" or "status" not in ctx.staged.header.names:
+    def _statuses(self, ctx: FileContext) -> None:
+        """What the run says once (a note) about a file's statuses.
+
+        A bulk file whose rows carry a status: most real full exports do, though the spec
+        leaves it empty in bulk. It is read as the manifest says (whole), so a district whose
+        SIS sends changes only can declare the file delta. And `inactive` (OneRoster 1.0; 1.1
+        knows active and tobedeleted only) is read as active: the note says so, since the SIS
+        may mean the person or class is gone."""
+        if "status" not in ctx.staged.header.names:
             return
-        if self.db.one(f"SELECT count(status) FROM {ctx.table}"):
+        inactive = "lower(status) = 'inactive'"
+        carried, inactive_rows, first = self.db.rows(
+            f"""SELECT count(status), count(*) FILTER (WHERE {inactive}),
+                       min(_line) FILTER (WHERE {inactive}) FROM {ctx.table}"""
+        )[0]
+        if carried and ctx.mode == "bulk":
             self.bulk_with_statuses.append(ctx.file)
+        if inactive_rows:
+            rows = f"{inactive_rows:,} row{'s' if inactive_rows != 1 else ''}"
+            self.inactive_statuses.append(
+                f"{ctx.file}: {rows} (first on line {first}) say status 'inactive', a OneRoster "
+                "1.0 value that 1.1 dropped; read as active. A record is archived when its row "
+                "says tobedeleted, or when a bulk file leaves it out."
+            )
 
     def _delta_rules(self, ctx: FileContext) -> None:
         if ctx.mode != "delta" or not ctx.spec.has_status:

@@ -257,3 +257,14 @@ def test_a_bulk_file_whose_rows_carry_a_status_is_read_as_bulk_and_says_so(sync,
     [note] = [n["message"] for n in run.notes if "carry a status" in n["message"]]
     assert note.startswith("Rows of users.csv carry a status, which bulk files leave empty")
     assert run.rows.warning == 0
+
+
+def test_oneroster_10_inactive_status_is_read_as_active_and_the_run_says_so(sync, tiny):
+    sync.apply(tiny)
+    for sis_id in ("stu-4", "stu-5"):
+        tiny.row("users.csv", sis_id)["status"] = "Inactive"
+    run = sync.plan(tiny)
+    [note] = [n["message"] for n in run.notes if "'inactive'" in n["message"]]
+    assert note.startswith("users.csv: 2 rows (first on line ")
+    assert "read as active" in note
+    assert run.total_changes() == 0
