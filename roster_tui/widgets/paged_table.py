@@ -77,7 +77,18 @@ class FillTable(DataTable[Any]):
             self.refresh()
 
     def on_resize(self) -> None:
+        """Columns fit the new width, and the cursor's row stays in view (a shorter terminal
+        left it scrolled out until the next key)."""
         self.fit_columns()
+        self.call_after_refresh(self._keep_cursor_in_view)
+
+    def _keep_cursor_in_view(self) -> None:
+        """Scroll only when the cursor's row is out of view (rows are one line high here); the
+        row is read now, not at the resize: keys pressed in between have moved it."""
+        shown = self.scrollable_content_region.height - self.header_height
+        first = int(self.scroll_y)
+        if not first <= self.cursor_row < first + max(shown, 1):
+            self.move_cursor(row=self.cursor_row)
 
     def set_columns(self, columns: Sequence[Column]) -> None:
         self.clear(columns=True)

@@ -43,13 +43,15 @@ def result_row(r: RowResult) -> list[Any]:
 def result_detail(r: RowResult | None) -> Text:
     if r is None:
         return Text("")
+    # The message first: a short terminal gives the pane two lines, and the message (which
+    # names its file and line) is what the row is about.
     text = Text(no_wrap=False)
     text.append(f"{STATUS_CELL.get(r.status, r.status)} ", style="bold")
-    text.append(f"{r.file_name} line {r.line if r.line is not None else '–'}")
-    text.append(f" · {r.sourced_id or 'no sourcedId'}")
+    text.append(r.message or "loaded without problems")
+    text.append(f"\n{r.file_name} line {r.line if r.line is not None else '–'}", style="dim")
+    text.append(f" · {r.sourced_id or 'no sourcedId'}", style="dim")
     if r.column_name:
-        text.append(f" · column {r.column_name}")
-    text.append(f"\n{r.message or 'loaded without problems'}")
+        text.append(f" · column {r.column_name}", style="dim")
     return text
 
 

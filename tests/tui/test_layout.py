@@ -145,3 +145,32 @@ async def test_a_short_terminal_still_says_how_many_limits_are_left_out(
         await press(pilot)
         text = text_of(app.screen.query_one("#run-preview"))
         assert "Why held (6 limits exceeded)" in text and "more (open the run)" in text
+
+
+def shown_lines(widget: Widget) -> list[str]:
+    """The lines a widget shows, border included."""
+    region = Region(0, 0, widget.region.width, widget.region.height)
+    return ["".join(segment.text for segment in strip) for strip in widget.render_lines(region)]
+
+
+async def test_at_60x15_the_rows_detail_pane_shows_the_rows_message(demo_engine: Engine) -> None:
+    app = make_app(demo_engine)
+    async with app.run_test(size=(60, 15)) as pilot:
+        app.open_run(3, "rows")
+        await press(pilot)
+        lines = shown_lines(app.screen.query_one("#result-detail"))
+        assert lines[1].strip().startswith("✗ err classes.csv line 33: duplicate"), lines
+
+
+async def test_a_shorter_terminal_keeps_the_cursor_row_in_view(demo_engine: Engine) -> None:
+    app = make_app(demo_engine)
+    async with app.run_test(size=(60, 15)) as pilot:
+        app.open_run(3, "rows")
+        await press(pilot, *["down"] * 12)
+        table = app.screen.query_one("#rows-panel").query_one(PagedTable)
+        assert table.cursor_row == 12
+        await pilot.resize_terminal(60, 12)
+        await press(pilot)
+        first = int(table.scroll_y)
+        shown = table.scrollable_content_region.height - table.header_height
+        assert first <= table.cursor_row < first + shown, (first, shown)
