@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -375,3 +376,16 @@ def test_roster_tui_db_is_that_file_even_with_a_daemon_config_around(tmp_path, m
     assert tui_locations(tui_parser().parse_args(["--db", str(demo)])) == (demo, None)
     served = tui_parser().parse_args(["--db", str(tmp_path / "served.duckdb")])
     assert tui_locations(served) == (tmp_path / "served.duckdb", tmp_path / "rs.sock")
+
+
+def test_results_of_a_refused_run_say_why_there_are_none(both, sample, tmp_path) -> None:
+    drop = tmp_path / "night"
+    shutil.copytree(sample / "day1", drop)
+    (drop / "enrollments.csv").unlink()
+    assert both("run", str(drop)).code == 1
+    refused = both("results", "2")
+    assert refused.code == 1
+    assert one_line(refused.err) == (
+        "run 2 failed before its rows were read, so it has no row results: "
+        "enrollments.csv is missing from the drop; it is required"
+    )
