@@ -7,6 +7,7 @@ so a run's per-row results can be written out at any time.
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,7 @@ def ingest_drop(
     ]
     ignored: list[str] = []
     refused: list[str] = []  # every file's refusal is told at once, so one re-export fixes all
+    before = {f.name: _signature(f.path) for f in drop.all_files()}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hash") as hasher:
         # Hashing (for content identity and line checks) overlaps DuckDB's reading.
         hashed = hasher.submit(lambda: [hash_file(f) for f in drop.all_files() if f.sha256 is None])
@@ -96,6 +98,7 @@ def ingest_drop(
             result.staged[file.entity] = staged
             progress.advance()
         hashed.result()
+    refused += _changed_while_read(drop, before)
     if refused:
         raise FileRefused("; ".join(refused))
     for entity in ignored:
@@ -135,6 +138,32 @@ def ingest_drop(
         )
     progress.finish()
     return result
+
+
+def _signature(path: Path) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_size, status.st_mtime_ns
+
+
+def _changed_while_read(drop: Drop, before: dict[str, tuple[int, int] | None]) -> list[str]:
+    """Files that changed while they were read: a writer still writing (an upload that paused
+    longer than the quiet period, a copy into a folder the daemon had already taken). What was
+    read is neither the old file nor the new one, so the run is refused, and nothing changes."""
+    changed = []
+    for file in drop.all_files():
+        was, now = before.get(file.name), _signature(file.path)
+        if was != now:
+            sizes = (
+                f" ({was[0]:,} bytes, then {now[0]:,})" if was and now and was[0] != now[0] else ""
+            )
+            changed.append(
+                f"{file.name}: changed while it was read{sizes}; was it still being written? "
+                "Send the drop again once it is complete"
+            )
+    return changed
 
 
 def _unused_empty_file(path: Path, entity: str | None, error: str) -> bool:

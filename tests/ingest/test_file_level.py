@@ -268,3 +268,28 @@ def test_oneroster_10_inactive_status_is_read_as_active_and_the_run_says_so(sync
     assert note.startswith("users.csv: 2 rows (first on line ")
     assert "read as active" in note
     assert run.total_changes() == 0
+
+
+def test_a_file_that_changes_while_it_is_read_refuses_the_run(
+    sync, tiny, tmp_path, applied, monkeypatch
+):
+    """A writer still writing (an upload that paused longer than the quiet period): what was
+    read is neither the old file nor the new one."""
+    import daemon.ingest as ingest
+
+    folder = tiny.write(tmp_path)
+    staged = ingest.stage_file
+
+    def stage_then_the_writer_goes_on(db, run_id, file, *args, **kwargs):
+        result = staged(db, run_id, file, *args, **kwargs)
+        if file.name == "users.csv":
+            with open(folder / "users.csv", "a", encoding="utf-8") as late:
+                late.write("stu-99,,,true,sch-a,student,late,,Late,Row,,,,,,,,\n")
+        return result
+
+    monkeypatch.setattr(ingest, "stage_file", stage_then_the_writer_goes_on)
+    run = sync.plan(folder)
+    assert run.status == "failed"
+    assert run.error.startswith("users.csv: changed while it was read (")
+    assert "was it still being written?" in run.error
+    assert _directory_snapshot(sync.engine.db) == applied
