@@ -65,25 +65,3 @@ def test_a_students_row_in_error_keeps_its_district_guardians_schools(
     tiny.row("users.csv", "stu-8")["role"] = "not-a-role"  # the row is in error
     run = sync.plan(tiny)
     assert run.changes["guardians"]["update"] == 0, run.changes
-
-
-def test_a_students_row_in_error_does_not_lend_its_guardians_file_links_to_district_guardians(
-    sync: Sync, tiny: TinyDistrict
-) -> None:
-    """A link guardians.csv made is not counted for a district guardian's schools (only
-    agentSourcedIds are), so holding the student must not count it either."""
-    guardian = tiny.row("users.csv", "gdn-8")
-    guardian.update(orgSourcedIds="dist-1", agentSourcedIds="")
-    tiny.row("users.csv", "stu-8")["agentSourcedIds"] = ""
-    tiny.rows("guardians.csv").append(
-        {"sourcedId": "gdn-8", "status": "", "dateLastModified": "", "studentSourcedId": "stu-8",
-         "relationship": "parent", "givenName": guardian["givenName"],
-         "familyName": guardian["familyName"], "email": "", "sms": "", "phone": "",
-         "language": ""}
-    )  # fmt: skip
-    sync.apply(tiny)
-    before = sync.user("gdn-8")["org_sis_ids"]
-    tiny.row("users.csv", "stu-8")["role"] = "not-a-role"  # the row is in error
-    run = sync.plan(tiny)
-    assert run.changes["guardians"]["update"] == 0, run.changes
-    assert before == "dist-1"

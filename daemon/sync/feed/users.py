@@ -71,8 +71,7 @@ def _district_guardians_at_their_students_schools(ctx: PlanContext) -> None:
     to the district) belongs to the schools of the students it is linked to, on either side of
     agentSourcedIds; one linked to no student keeps the district. The students the feed does
     not speak for tonight (left out of a delta users.csv, or named by a row in error) count as
-    the directory holds them, with their links; one linked to a student in error keeps its
-    schools (below)."""
+    the directory holds them, with their links."""
     feed = ctx.t("feed_users")
     students_in_feed = f"SELECT sis_id FROM {feed} WHERE kind = 'student'"
     as_stored = f"s.sis_id NOT IN ({students_in_feed})"
@@ -126,41 +125,9 @@ def _district_guardians_at_their_students_schools(ctx: PlanContext) -> None:
         WHERE f.sis_id = s.sis_id AND f.kind = 'guardian' AND s.orgs <> ''
         """
     )
-    _district_guardians_of_held_students_keep_their_schools(ctx, district_only)
     if ctx.scope:
         _leave_out_district_guardians_of_other_schools(ctx, district_only)
     ctx.db.execute(f"DROP TABLE {district_only}")
-
-
-def _district_guardians_of_held_students_keep_their_schools(
-    ctx: PlanContext, district_only: str
-) -> None:
-    """A district guardian linked to a student whose row is in error keeps the schools the
-    directory gives it, for the night: what the held student's good row would count (its own
-    agents, not a link guardians.csv or a person made) cannot be told from the directory, and
-    counting its links as they are moved the guardian's schools for one night and back the next."""
-    errored = f"SELECT sourcedId FROM {ctx.errored('users')} WHERE sourcedId IS NOT NULL"
-    if not ctx.db.one(f"SELECT count(*) FROM ({errored})"):
-        return
-    feed = ctx.t("feed_users")
-    ctx.db.execute(
-        f"""
-        UPDATE {feed} f SET org_sis_ids = d.org_sis_ids
-        FROM users d
-        WHERE f.kind = 'guardian' AND d.sis_id = f.sis_id AND d.kind = 'guardian'
-          AND d.merged_into IS NULL AND d.status = 'active'
-          AND f.sis_id IN (SELECT sis_id FROM {district_only})
-          AND f.sis_id IN (
-              SELECT sis_id FROM (
-                  SELECT sis_id, trim(unnest(string_split(agents, ','))) AS student
-                  FROM {district_only} WHERE agents IS NOT NULL)
-              WHERE student IN ({errored})
-              UNION
-              SELECT g.sis_id FROM guardian_links l
-              JOIN users g ON g.user_id = l.guardian_id JOIN users s ON s.user_id = l.student_id
-              WHERE l.status = 'active' AND s.sis_id IN ({errored}))
-        """
-    )
 
 
 def _leave_out_district_guardians_of_other_schools(ctx: PlanContext, district_only: str) -> None:
