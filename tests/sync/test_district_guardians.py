@@ -4,7 +4,7 @@ the students they are linked to (issue 16, item 5)."""
 from __future__ import annotations
 
 from tests.conftest import Sync
-from tests.district import TinyDistrict
+from tests.district import TinyDistrict, _enrollment
 
 
 def test_a_district_guardian_belongs_to_its_students_schools(
@@ -65,3 +65,20 @@ def test_a_students_row_in_error_keeps_its_district_guardians_schools(
     tiny.row("users.csv", "stu-8")["role"] = "not-a-role"  # the row is in error
     run = sync.plan(tiny)
     assert run.changes["guardians"]["update"] == 0, run.changes
+
+
+def test_a_students_row_in_error_does_not_keep_its_guardian_where_the_others_left(
+    sync: Sync, tiny: TinyDistrict
+) -> None:
+    """The district guardian's other student moves: the guardian follows it, and keeps the held
+    student's school as the directory holds it (a pin of the guardian's schools kept it at a
+    school none of its students attend)."""
+    tiny.row("users.csv", "gdn-1").update(orgSourcedIds="dist-1", agentSourcedIds="stu-1,stu-8")
+    sync.apply(tiny, override=True)
+    assert sync.user("gdn-1")["org_sis_ids"] == "sch-a,sch-b"
+    tiny.row("users.csv", "stu-1")["orgSourcedIds"] = "sch-b"
+    tiny.remove("enrollments.csv", userSourcedId="stu-1")
+    tiny.rows("enrollments.csv").append(_enrollment("enr-1x", "cls-b1", "stu-1", school="sch-b"))
+    tiny.row("users.csv", "stu-8")["role"] = "not-a-role"  # the row is in error
+    sync.apply(tiny, override=True)
+    assert sync.user("gdn-1")["org_sis_ids"] == "sch-b"
