@@ -7,7 +7,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -266,6 +266,23 @@ def sql_literal(value: str) -> str:
 def temp_table(run_id: int, name: str) -> str:
     """A run's working table: temporary (in memory, spilling to disk), gone with the process."""
     return f'"run{run_id}_{name}"'
+
+
+def drop_temp_tables(db: Database, keep: Callable[[str], bool]) -> None:
+    """Drop the temporary tables and views whose name `keep` selects (a long-lived daemon
+    connection must not hold a run's working tables: they hold a whole day)."""
+    for kind, name in db.rows(
+        "SELECT 'VIEW', view_name FROM duckdb_views() WHERE temporary "
+        "UNION ALL SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary"
+    ):
+        if keep(name):
+            db.execute(f"DROP {kind} IF EXISTS {sql_ident(name)}")
+
+
+def drop_run_tables(db: Database, run_id: int) -> None:
+    """Every working table of a run, whether planning started or the drop was refused."""
+    prefix = f"run{run_id}_"
+    drop_temp_tables(db, lambda name: name.startswith(prefix))
 
 
 def sql_ident(name: str) -> str:

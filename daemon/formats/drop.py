@@ -38,6 +38,23 @@ PROPERTY_PREFIXES = ("manifest.", "oneroster.", "file.", "source.")
 DERIVED_IDS_PROPERTY = "source.derivedIds"
 # Columns (file.column) the source cannot fill: the directory keeps those fields as they are.
 NOT_CARRIED_PROPERTY = "source.notCarried"
+# The schools a school-level upload speaks for (daemon/sync/scope.py).
+SCOPE_PROPERTY = "source.schools"
+# A property whose name ends so dates the export (daemon/service/drop_order.py).
+MANIFEST_DATE_SUFFIXES = ("date", "datetime", "timestamp")
+# Properties that change how a drop is read (besides each synced file's mode), lower case as
+# the manifest reader keeps them, and every property Roster Sync reads.
+SHAPING_PROPERTIES = {
+    DERIVED_IDS_PROPERTY.lower(),
+    NOT_CARRIED_PROPERTY.lower(),
+    SCOPE_PROPERTY.lower(),
+}
+READ_PROPERTIES = SHAPING_PROPERTIES | {
+    "manifest.version",
+    "oneroster.version",
+    "source.systemname",
+    "source.systemcode",
+}
 
 
 # An API pull's own records beside its files (daemon/sources/drop_writer.py); the summary is
@@ -439,20 +456,50 @@ def _manifest_file_key(key: str) -> str | None:
     return name[: -len(".csv")] if name.endswith(".csv") else name
 
 
-def _unknown_property(key: str, entity: str | None, synced: set[str]) -> str | None:
-    """Why a manifest row names no property (a misspelt one would otherwise be silently
-    ignored, and the file it meant read as bulk), with the property it may have meant."""
-    if entity is None and key.startswith(PROPERTY_PREFIXES):
-        return None
+def _unknown_property(
+    key: str, value: str, entity: str | None, synced: set[str]
+) -> tuple[str, bool] | None:
+    """A manifest row Roster Sync cannot read as meant: (why, whether the drop is refused).
+
+    A misspelt property that would change how the drop is read is refused: left out, a synced
+    file declared delta or absent would be read as bulk, and a column the source does not carry
+    would be blanked. A near miss that changes nothing (a file declared bulk, as it is read
+    anyway; the version, which the headers tell too), and a file no OneRoster version has, are
+    warned about and ignored. Any other property (a vendor's own, an export date) is ignored."""
     files = synced | {name[: -len(".csv")] for name in IGNORED_FILES}
+    if key in READ_PROPERTIES or key.endswith(MANIFEST_DATE_SUFFIXES):
+        return None
     if entity is not None and entity in files:
         return None
-    known = [f"file.{name}" for name in sorted(files)] + ["manifest.version", "oneroster.version"]
-    guess = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
-    meant = f" (did you mean {guess[0]}?)" if guess else ""
+    known = sorted({f"file.{name}" for name in files} | READ_PROPERTIES)
+    guess = next(iter(difflib.get_close_matches(key, known, n=1, cutoff=0.8)), None)
+    meant_file = _manifest_file_key(guess or "")
+    if guess in SHAPING_PROPERTIES or (meant_file in synced and value.strip().lower() != "bulk"):
+        return (
+            f"'{key}' is no property Roster Sync knows; did you mean {_as_written(guess)}? It decides how "
+            "the drop is read, so the drop is not guessed at: correct the manifest",
+            True,
+        )
+    guess = _as_written(guess)
+    meant = f" (did you mean {guess}?)" if guess else ""
     if entity is not None:
-        return f"'{key}' names no OneRoster file{meant}"
-    return f"'{key}' is not a manifest property{meant}"
+        return f"'{key}' names no OneRoster file{meant}; the row is ignored", False
+    if guess:
+        return f"'{key}' is no property Roster Sync reads{meant}; the row is ignored", False
+    return None
+
+
+def _as_written(key: str | None) -> str | None:
+    """A property as the spec spells it (the manifest reader keeps them in lower case)."""
+    if key is None:
+        return None
+    spelled = {p.lower(): p for p in (DERIVED_IDS_PROPERTY, NOT_CARRIED_PROPERTY, SCOPE_PROPERTY)}
+    spelled |= {"source.systemname": "source.systemName", "source.systemcode": "source.systemCode"}
+    entity = _manifest_file_key(key)
+    if entity is not None:
+        names = {e.lower(): e for fmt in (ONEROSTER_11, ONEROSTER_12) for e in fmt.specs}
+        return f"file.{names.get(entity, entity)}"
+    return spelled.get(key, key)
 
 
 def _read_manifest(
@@ -500,7 +547,9 @@ def _read_manifest(
             row = row[:-1]  # trailing empty cells (spreadsheet exports)
         key = row[0].strip().lower()
         entity = _manifest_file_key(key)
-        unknown = _unknown_property(key, entity, synced)
+        unknown = _unknown_property(key, row[1] if len(row) > 1 else "", entity, synced)
+        if unknown and unknown[1]:
+            raise DropError(f"manifest.csv line {number}: {unknown[0]}")
         used = entity is None or entity in synced
         problem = None
         if len(row) != 2:
@@ -511,7 +560,7 @@ def _read_manifest(
             raise DropError(f"manifest.csv line {number}: {problem}")
         ignored = None
         if unknown:
-            ignored = f"{unknown}; the row is ignored"
+            ignored = unknown[0]
         elif problem and used:
             ignored = f"{problem}; the row is ignored"
         elif problem:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from daemon.errors import RosterSyncError
 
@@ -44,44 +47,68 @@ class EncodingDecision:
         return self.encoding != "utf-8"
 
 
-def _line_ends(data: bytes) -> int:
-    """Line ends as the careful reader counts them: LF, CR LF, and a lone CR (but CR CR LF, a
-    CR LF file converted once more, ends one line)."""
-    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n") - data.count(b"\r\r\n")
+def _line_ends_before(path: Path, offset: int) -> int:
+    """Line ends before `offset` as the careful reader counts them: LF, CR LF, and a lone CR
+    (but CR CR LF, a CR LF file converted once more, ends one line). Counted in C, by chunks."""
+    ends, tail, left = 0, b"", offset
+    with open(path, "rb") as handle:
+        while left > 0 and (chunk := handle.read(min(CHUNK, left))):
+            left -= len(chunk)
+            window = tail + chunk  # a CR LF or CR CR LF across chunks is counted once
+            ends += chunk.count(b"\n") + chunk.count(b"\r")
+            ends -= window.count(b"\r\n") - tail.count(b"\r\n")
+            ends -= window.count(b"\r\r\n")
+            tail = window[-2:]
+    return ends
+
+
+class _Consumed:
+    """Lines of a text file opened as Latin-1 (one character per byte), counting the bytes
+    read so far: where each CSV record starts."""
+
+    def __init__(self, handle: TextIO) -> None:
+        self.handle, self.consumed = handle, 0
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self.handle:
+            self.consumed += len(line)
+            yield line
 
 
 def locate(path: Path, offset: int) -> Place:
-    """The line and column of the byte at `offset`. Read on the refusal path only: the prefix is
-    counted in C (bytes.count), and only the record holding the byte is parsed.
+    """The line and column of the byte at `offset`, on the refusal path only.
 
-    The record holding the byte starts after the last line end before it at which an even
-    number of quotes lie behind (a line end inside a quoted value does not end a record)."""
-    with open(path, "rb") as handle:
-        prefix = handle.read(offset)
-    header_end = min((i for i in (prefix.find(b"\n"), prefix.find(b"\r")) if i != -1), default=-1)
+    Records are read with the csv module, which reads quotes as the careful reader does (a
+    quote opens a value only at its start; a quote inside an unquoted value is text), so a line
+    end inside a quoted value does not start a record. Streamed: memory stays small."""
     column: str | None = None
-    start = len(prefix)
-    while start > 0:
-        start = max(prefix.rfind(b"\n", 0, start), prefix.rfind(b"\r", 0, start))
-        if start == -1 or prefix.count(b'"', 0, start) % 2 == 0:
-            start += 1
-            break
-    if header_end != -1 and start > header_end:
-        position = _unquoted_commas(prefix[start:])
-        header = prefix[:header_end].decode("utf-8", errors="replace").lstrip("\ufeff")
-        names = next(csv.reader([header]), [])
-        if position < len(names) and names[position].strip():
-            column = names[position].strip()
-    return Place(_line_ends(prefix) + 1, column)
+    try:
+        with open(path, encoding="latin-1", newline="") as handle:
+            lines = _Consumed(handle)
+            records = csv.reader(lines)
+            names = [_as_utf8(n).lstrip("\ufeff").strip() for n in next(records, [])]
+            start = lines.consumed
+            while start <= offset:
+                if next(records, None) is None:
+                    break
+                if lines.consumed > offset:
+                    handle.seek(start)
+                    held = handle.read(offset - start)
+                    position = max(
+                        len(next(csv.reader(io.StringIO(held, newline="")), [""])) - 1, 0
+                    )
+                    if position < len(names) and names[position]:
+                        column = names[position]
+                    break
+                start = lines.consumed
+    except (csv.Error, OSError, ValueError):
+        column = None  # a record the csv module cannot read: the line is still named
+    return Place(_line_ends_before(path, offset) + 1, column)
 
 
-def _unquoted_commas(record: bytes) -> int:
-    """How many commas outside quotes the start of a record holds: the column a byte after it is in."""
-    commas = 0
-    for i, piece in enumerate(record.split(b'"')):
-        if i % 2 == 0:
-            commas += piece.count(b",")
-    return commas
+def _as_utf8(text: str) -> str:
+    """A header name read as Latin-1, as the UTF-8 it is."""
+    return text.encode("latin-1").decode("utf-8", errors="replace")
 
 
 def decide_encoding(path: Path) -> EncodingDecision:

@@ -418,6 +418,9 @@ IGNORED_FILES = (
     "lineItemLearningObjectiveIds.csv".lower(),
     "resultLearningObjectiveIds.csv".lower(),
     "scoreScaleValues.csv".lower(),
+    "lineItemScoreScales.csv".lower(),  # OneRoster 1.2
+    "resultScoreScales.csv".lower(),
+    "userResources.csv".lower(),
 )
 
 

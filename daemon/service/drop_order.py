@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from daemon.formats.drop import MANIFEST_DATE_SUFFIXES
+
 BY_NAME = "name"
 BY_MANIFEST = "manifest"
 BY_FIRST_SEEN = "first seen"
@@ -39,7 +41,7 @@ _DASHED = re.compile(
     r"(?:[T_ ](\d\d)[:.-]?(\d\d)(?:[:.-]?(\d\d))?)?(?!\d)"
 )
 _COMPACT = re.compile(r"(?<!\d)((?:19|20)\d\d)(\d\d)(\d\d)(?:T(\d\d)(\d\d)(\d\d)?)?(?!\d)")
-_MANIFEST_DATE_KEYS = ("date", "datetime", "timestamp")
+_MANIFEST_DATE_KEYS = MANIFEST_DATE_SUFFIXES
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from daemon.db import Database, sql_ident, sql_literal, temp_table
+from daemon.db import (
+    Database,
+    drop_run_tables,
+    drop_temp_tables,
+    sql_ident,
+    sql_literal,
+    temp_table,
+)
 from daemon.formats.spec import FileSpec, ValueType
 from daemon.ingest.issues import Issue
 from daemon.ingest.value_rules import value_rule, visible_id
@@ -150,7 +156,7 @@ class PlanContext:
         wanted = {f"run{self.run_id}_{n}" for n in names} | {
             f"run{self.run_id}_{n}__rows" for n in names
         }
-        self._drop_where(lambda name: name in wanted)
+        drop_temp_tables(self.db, lambda name: name in wanted)
 
     def narrow(self, name: str, *columns: str) -> None:
         """Keep only the columns later steps read of a working table (dropping a column frees
@@ -163,16 +169,7 @@ class PlanContext:
 
     def drop_all(self) -> None:
         """Every working table of this run (a long-lived daemon connection must not keep them)."""
-        prefix = f"run{self.run_id}_"
-        self._drop_where(lambda name: name.startswith(prefix))
-
-    def _drop_where(self, keep: Callable[[str], bool]) -> None:
-        for kind, name in self.db.rows(
-            "SELECT 'VIEW', view_name FROM duckdb_views() WHERE temporary "
-            "UNION ALL SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary"
-        ):
-            if keep(name):
-                self.db.execute(f"DROP {kind} IF EXISTS {sql_ident(name)}")
+        drop_run_tables(self.db, self.run_id)
 
     def max_id(self, table: str, id_col: str) -> int:
         return int(self.db.one(f"SELECT coalesce(max({id_col}), 0) FROM {table}") or 0)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.audit import audit
-from daemon.db import Database, sql_ident
+from daemon.db import Database, drop_run_tables, sql_ident
 from daemon.directory.integrity import violations
 from daemon.errors import RosterSyncError
 from daemon.formats.drop import Convert, Drop, DropError, open_drop
@@ -186,6 +186,7 @@ def _plan_source(
         _fail(db, run_id, f"internal error while planning: {type(exc).__name__}: {exc}")
         raise
     finally:
+        drop_run_tables(db, run_id)  # a drop refused while loading leaves none behind either
         if drop is not None:
             drop.cleanup()
         shutil.rmtree(workdir, ignore_errors=True)

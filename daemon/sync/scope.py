@@ -15,10 +15,11 @@ from __future__ import annotations
 import re
 
 from daemon.db import Database, sql_literal
+from daemon.formats.drop import SCOPE_PROPERTY
 from daemon.sync.context import PlanContext
 
 OUT_OF_SCOPE = "out_of_scope"
-MANIFEST_KEY = "source.schools"
+MANIFEST_KEY = SCOPE_PROPERTY.lower()  # the manifest reader lowercases property names
 
 
 def parse_scope(values: list[str] | str | None) -> list[str]:

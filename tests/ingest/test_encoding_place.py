@@ -58,3 +58,18 @@ def test_a_byte_windows_1252_lacks_is_placed_where_it_is(tmp_path):
     path = _file(tmp_path, HEADER + b"s1,Zo\xeb,Lee\ns2,Bo,Ba\x81\n")
     with pytest.raises(EncodingRefused, match=r"users.csv line 3, column familyName: is neither"):
         decide_encoding(path)
+
+
+def test_a_quote_inside_an_unquoted_value_is_text_as_the_reader_reads_it(tmp_path):
+    path = _file(tmp_path, HEADER + b"s1,Ann,Lee\ns2,5'10\",Ba\xe9\n")
+    assert _place_of(path, b"\xe9") == Place(3, "familyName")
+
+
+def test_a_quote_inside_an_unquoted_value_rows_before_does_not_open_a_value(tmp_path):
+    path = _file(tmp_path, HEADER + b"s1,Ann,5'10\"\ns2,Bo,Ba\ns3,Cy,Ca\xe9\n")
+    assert _place_of(path, b"\xe9") == Place(4, "familyName")
+
+
+def test_a_header_name_in_utf8_is_named_as_written(tmp_path):
+    path = _file(tmp_path, "\ufeffsourcedId,prénom\n".encode() + b"s1,Zo\xeb\n")
+    assert _place_of(path, b"\xeb") == Place(2, "prénom")

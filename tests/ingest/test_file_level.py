@@ -293,3 +293,22 @@ def test_a_file_that_changes_while_it_is_read_refuses_the_run(
     assert run.error.startswith("users.csv: changed while it was read (")
     assert "was it still being written?" in run.error
     assert _directory_snapshot(sync.engine.db) == applied
+
+
+def test_a_refused_drop_leaves_no_working_tables_in_the_connection(sync, tiny, tmp_path):
+    """A daemon's connection lives for months: a drop refused night after night (its first
+    file here, the others read to name every refusal) must not keep a day staged."""
+
+    def temporary() -> set[str]:
+        return {
+            r[0]
+            for r in sync.engine.db.rows("SELECT table_name FROM duckdb_tables() WHERE temporary")
+        }
+
+    sync.apply(tiny)
+    before = temporary()
+    folder = tiny.write(tmp_path)
+    (folder / "orgs.csv").write_bytes((folder / "orgs.csv").read_bytes() + b"x,\x81\n")
+    run = sync.plan(folder)
+    assert run.status == "failed" and "orgs.csv" in run.error
+    assert temporary() == before

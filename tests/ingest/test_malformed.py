@@ -654,19 +654,31 @@ KINDS = [
             "fiel.demographics,bulk",
         ),
         WARNING,
-        "manifest.csv line 7: 'fiel.demographics' is not a manifest property (did you mean "
-        "file.demographics?); the row is ignored",
+        "manifest.csv line 7: 'fiel.demographics' is no property Roster Sync reads (did you "
+        "mean file.demographics?); the row is ignored",
         file="manifest.csv",
     ),
     Kind(
-        "manifest names no OneRoster file",
+        "manifest misspells a source property",
+        _manifest(*_FOUR_FILES_BULK, "file.demographics,bulk", "source.notCaried,users.email"),
+        REFUSED,
+        "'source.notcaried' is no property Roster Sync knows; did you mean source.notCarried?",
+    ),
+    Kind(
+        "manifest misspells a synced file",
         _manifest(
             *_FOUR_FILES_BULK,
             "file.demographics,bulk",
             "file.enrolments,delta",
         ),
+        REFUSED,
+        "'file.enrolments' is no property Roster Sync knows; did you mean file.enrollments?",
+    ),
+    Kind(
+        "manifest names a file no OneRoster version has",
+        _manifest(*_FOUR_FILES_BULK, "file.demographics,bulk", "file.attendance,bulk"),
         WARNING,
-        "'file.enrolments' names no OneRoster file (did you mean file.enrollments?)",
+        "'file.attendance' names no OneRoster file; the row is ignored",
         file="manifest.csv",
     ),
     Kind(
