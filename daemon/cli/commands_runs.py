@@ -250,6 +250,11 @@ def cmd_reject(args: argparse.Namespace) -> int:
 def cmd_results(args: argparse.Namespace) -> int:
     with engine(args) as e:
         run = e.get_run(args.run)  # a run that does not exist is named before any file is made
+        if run.status == "failed" and not e.results_page(args.run, None, 0, 1).total:
+            # a run that failed before its rows got results: say why, and write no file
+            raise CliError(
+                render.one_line(f"run {run.run_id} failed, so it has no row results: {run.error}")
+            )
         out = _output_file(args.output) if args.output else sys.stdout
         try:
             if hasattr(e, "db"):
@@ -261,12 +266,6 @@ def cmd_results(args: argparse.Namespace) -> int:
         finally:
             if out is not sys.stdout:
                 out.close()
-    if n == 0 and run.status == "failed":
-        # a refused drop stops before its rows are read: say why, not just the header line
-        raise CliError(
-            f"run {run.run_id} failed before its rows were read, so it has no row results: "
-            f"{run.error}"
-        )
     if args.output:
         print(f"{n:,} row results written to {args.output}", file=sys.stderr)
     return 0

@@ -133,11 +133,12 @@ def _fallback(path: Path, bad_offset: int) -> EncodingDecision:
     """Windows-1252, unless the file also holds UTF-8 (mixed: converting would mangle those
     names) or a byte Windows-1252 does not define."""
     with open(path, "rb") as handle:
-        first, offset = True, 0
+        first, offset, tail = True, 0, b""
         while chunk := handle.read(CHUNK):
             skipped = 3 if first and chunk.startswith(b"\xef\xbb\xbf") else 0
             first = False
-            if _UTF8_MULTIBYTE.search(chunk, skipped):
+            # a UTF-8 character cut by the chunk's start is found with the last chunk's end
+            if _UTF8_MULTIBYTE.search(tail + chunk, 0 if tail else skipped):
                 raise EncodingRefused(
                     f"{path.name} {locate(path, bad_offset)}: mixes UTF-8 with another encoding "
                     f"(byte {bad_offset} is not UTF-8); re-export the file as UTF-8"
@@ -151,6 +152,7 @@ def _fallback(path: Path, bad_offset: int) -> EncodingDecision:
                     f"(byte 0x{chunk[skipped + exc.start]:02x}); re-export the file as UTF-8"
                 ) from exc
             offset += len(chunk)
+            tail = chunk[-3:]
     return EncodingDecision("cp1252", locate(path, bad_offset))
 
 

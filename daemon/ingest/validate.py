@@ -277,9 +277,10 @@ class Validator:
         if carried and ctx.mode == "bulk":
             self.bulk_with_statuses.append(ctx.file)
         if inactive_rows:
-            rows = f"{inactive_rows:,} row{'s' if inactive_rows != 1 else ''}"
+            rows = f"{inactive_rows:,} rows" if inactive_rows != 1 else "1 row"
+            verb = "say" if inactive_rows != 1 else "says"
             self.inactive_statuses.append(
-                f"{ctx.file}: {rows} (first on line {first}) say status 'inactive', a OneRoster "
+                f"{ctx.file}: {rows} (first on line {first}) {verb} status 'inactive', a OneRoster "
                 "1.0 value that 1.1 dropped; read as active. A record is archived when its row "
                 "says tobedeleted, or when a bulk file leaves it out."
             )

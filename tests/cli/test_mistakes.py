@@ -383,9 +383,10 @@ def test_results_of_a_refused_run_say_why_there_are_none(both, sample, tmp_path)
     shutil.copytree(sample / "day1", drop)
     (drop / "enrollments.csv").unlink()
     assert both("run", str(drop)).code == 1
-    refused = both("results", "2")
+    refused = both("results", "2", "-o", str(tmp_path / "results.csv"))
     assert refused.code == 1
     assert one_line(refused.err) == (
-        "run 2 failed before its rows were read, so it has no row results: "
+        "run 2 failed, so it has no row results: "
         "enrollments.csv is missing from the drop; it is required"
     )
+    assert not (tmp_path / "results.csv").exists()

@@ -73,3 +73,12 @@ def test_a_quote_inside_an_unquoted_value_rows_before_does_not_open_a_value(tmp_
 def test_a_header_name_in_utf8_is_named_as_written(tmp_path):
     path = _file(tmp_path, "\ufeffsourcedId,prénom\n".encode() + b"s1,Zo\xeb\n")
     assert _place_of(path, b"\xeb") == Place(2, "prénom")
+
+
+def test_a_utf8_character_cut_by_a_chunk_still_marks_the_file_as_mixed(tmp_path, monkeypatch):
+    import daemon.formats.encoding as encoding
+
+    data = HEADER + b"s1,Zo\xeb,Lee\ns2,Jos" + "é".encode() + b",Ba\n"
+    monkeypatch.setattr(encoding, "CHUNK", data.index("é".encode()) + 1)  # the é cut in two
+    with pytest.raises(EncodingRefused, match="mixes UTF-8 with another encoding"):
+        decide_encoding(_file(tmp_path, data))
