@@ -45,13 +45,13 @@ class AnswerField(Field):
     travelled up to the app, and by then keys typed right after Enter (one burst over SSH)
     are already in the field: the value submitted is what was typed before Enter."""
 
-    async def _on_key(self, event: events.Key) -> None:
+    async def on_key(self, event: events.Key) -> None:
+        # Textual runs a subclass's handler before Input's own (which would type the keys that
+        # follow); preventing the default stops Input's, through the public handler
         if event.key == "enter":
             event.stop()
             event.prevent_default()
             await self.action_submit()
-            return
-        await super()._on_key(event)
 
 
 def bullets(lines: list[str]) -> Table:
