@@ -138,13 +138,14 @@ class ConfirmRunScreen(ModalScreen[str | None]):
         parts.append(bullets(lines))
         return Group(*parts)
 
-    def problem(self, values: dict[str, str]) -> str:
+    def problem(self, values: dict[str, str]) -> tuple[str, str | None]:
+        """What keeps the dialog from closing, and the field to fix it in."""
         if self.action_name == "override":
             if values.get("typed", "").strip() != OVERRIDE_WORD:
-                return f"Type {OVERRIDE_WORD} (in capitals) to override the hold."
+                return f"Type {OVERRIDE_WORD} (in capitals) to override the hold.", "#typed"
             if not values.get("reason", "").strip():
-                return "Give a reason for the override: it goes in the audit log."
-        return ""
+                return "Give a reason for the override: it goes in the audit log.", "#reason"
+        return "", None
 
     def field_values(self, submitted: Input.Submitted | None = None) -> dict[str, str]:
         """What the fields held when Enter (or the button) was pressed: the submitted field's
@@ -168,8 +169,10 @@ class ConfirmRunScreen(ModalScreen[str | None]):
         counts (keys arriving in the same burst are ignored)."""
         if self.decided:
             return
-        problem = self.problem(values)
+        problem, field = self.problem(values)
         self.query_one("#problem", Static).update(problem)
+        if field is not None:  # Enter after OVERRIDE moves on to the reason
+            self.query_one(field).focus()
         if not problem:
             self.decided = True
             for widget in self.query("Input, Button"):

@@ -75,9 +75,9 @@ async def test_override_a_held_run_needs_the_word_and_a_reason(demo_engine: Engi
         assert demo_engine.get_run(3).status == "held"
         app.screen.query_one("#typed", Input).value = ""
         await type_text(pilot, "OVERRIDE")
-        await press(pilot, "enter")  # no reason yet
+        await press(pilot, "enter")  # no reason yet: the reason field is next
         assert isinstance(app.screen, ConfirmRunScreen)
-        await press(pilot, "tab")
+        assert app.screen.focused is app.screen.query_one("#reason", Input)
         await type_text(pilot, "partial upload checked with the SIS team")
         await press(pilot, "enter")
         assert isinstance(app.screen, RunDetailScreen)
