@@ -256,6 +256,7 @@ class WithheldDecisionScreen(ModalScreen[tuple[str, str] | None]):
         reason = self.query_one("#reason", Input).value.strip()
         if not reason:
             self.query_one("#problem", Static).update("Give a reason: it goes in the audit log.")
+            self.query_one("#reason").focus()  # what is typed next is the reason
             return
         self.dismiss((decision, reason))
 

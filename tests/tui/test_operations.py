@@ -54,7 +54,7 @@ async def test_withheld_archives_are_approved_from_the_run_detail(demo_engine: E
         await press(pilot, "enter")  # no reason: Enter only moves to the buttons
         await press(pilot, "enter")
         assert "Give a reason" in text_of(app.screen.query_one("#problem"))
-        await press(pilot, "shift+tab")
+        assert app.focused is app.screen.query_one("#reason")  # back to the reason
         await type_text(pilot, "end of the school year")
         await press(pilot, "enter", "enter")
         assert app.screen is screen and screen.run.withheld_decision == "approved"
