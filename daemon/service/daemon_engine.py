@@ -26,9 +26,17 @@ class DaemonEngine(Engine):
     """Engine operations done as `actor` while the daemon runs."""
 
     def __init__(
-        self, db: Database, actor: str, state: DaemonState, progress: Progress | None = None
+        self,
+        db: Database,
+        actor: str,
+        state: DaemonState,
+        progress: Progress | None = None,
+        *,
+        unmarked_drop: bool = False,
     ) -> None:
+        """`unmarked_drop`: the drop this engine plans had no ready marker (see `_after_plan`)."""
         super().__init__(db, actor, progress)
+        self.unmarked_drop = unmarked_drop
         self.state = state
         self.notify_config = state.config.notify
         self.configure_sources(state.config.sources, state.config.archive)

@@ -103,9 +103,10 @@ class Engine:
         self.notify_config: NotifyConfig | None = None
         self.sources: dict[str, SourceConfig] = {}  # the daemon config's [sources.NAME]
         self.archive: Path | None = None  # where pulls are kept (the daemon config's archive)
-        # Set by the daemon for a drop it plans unattended that had no ready marker: a file cut
-        # at a line ending looks complete, so such a run is auto-applied only if it archives
-        # nothing (a truncated export must never archive records without a person's decision).
+        # True for a drop the daemon plans unattended that had no ready marker (DaemonEngine's
+        # argument): a file cut at a line ending looks complete, so such a run is auto-applied
+        # only if it archives nothing (a truncated export must never archive records without a
+        # person's decision).
         self.unmarked_drop = False
         self.review_reason: str | None = None  # why _after_plan left a run for review
 

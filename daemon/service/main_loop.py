@@ -497,8 +497,13 @@ class Daemon:
 
         self.state.set_busy(f"planning {name}")
         LOG.info("planning %s", name)
-        engine = DaemonEngine(self.db, DAEMON_ACTOR, self.state, CallbackProgress(progress))
-        engine.unmarked_drop = not self._has_ready_marker(path, source)
+        engine = DaemonEngine(
+            self.db,
+            DAEMON_ACTOR,
+            self.state,
+            CallbackProgress(progress),
+            unmarked_drop=not self._has_ready_marker(path, source),
+        )
         try:
             run = engine.plan_source(str(path), "sftp" if source == SFTP else None)
         except duckdb.FatalException:
