@@ -19,33 +19,46 @@ def _file(tmp_path: Path, data: bytes) -> Path:
     return path
 
 
-def _place_of(path: Path, needle: bytes) -> Place:
-    return locate(path, path.read_bytes().index(needle))
+# (what the file shows, its bytes, where the byte that is not UTF-8 is)
+PLACES = [
+    ("a byte by line and column", HEADER + b"s1,Ann,Lee\ns2,Bo,Ba\xe9\n", Place(3, "familyName")),
+    ("commas inside quotes", HEADER + b's1,"Lee, Ann",Ba\xe9\n', Place(2, "familyName")),
+    ("a line break inside quotes", HEADER + b's1,"Ann\nMarie",B\xe9\n', Place(3, "familyName")),
+    (
+        "lone carriage returns end lines",
+        HEADER.replace(b"\n", b"\r") + b"s1,Ann,Lee\rs2,B\xe9,Ba\r",
+        Place(3, "givenName"),
+    ),
+    ("past the header's columns", HEADER + b"s1,Ann,Lee,extra\xe9\n", Place(2, None)),
+    (
+        "a quote inside an unquoted value is text",
+        HEADER + b"s1,Ann,Lee\ns2,5'10\",Ba\xe9\n",
+        Place(3, "familyName"),
+    ),
+    (
+        "such a quote rows before opens no value",
+        HEADER + b"s1,Ann,5'10\"\ns2,Bo,Ba\ns3,Cy,Ca\xe9\n",
+        Place(4, "familyName"),
+    ),
+    (
+        "a header name in UTF-8",
+        "\ufeffsourcedId,prénom\n".encode() + b"s1,Zo\xeb\n",
+        Place(2, "prénom"),
+    ),
+]
 
 
-def test_a_byte_is_placed_by_line_and_column(tmp_path):
-    path = _file(tmp_path, HEADER + b"s1,Ann,Lee\ns2,Bo,Ba\xe9\n")
-    assert _place_of(path, b"\xe9") == Place(3, "familyName")
+def _first_not_utf8(data: bytes) -> int:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    raise AssertionError("every byte is UTF-8")
 
 
-def test_commas_inside_quotes_do_not_move_the_column(tmp_path):
-    path = _file(tmp_path, HEADER + b's1,"Lee, Ann",Ba\xe9\n')
-    assert _place_of(path, b"\xe9") == Place(2, "familyName")
-
-
-def test_a_line_break_inside_quotes_keeps_the_record_s_column(tmp_path):
-    path = _file(tmp_path, HEADER + b's1,"Ann\nMarie",B\xe9\n')
-    assert _place_of(path, b"\xe9") == Place(3, "familyName")
-
-
-def test_lone_carriage_returns_end_lines(tmp_path):
-    path = _file(tmp_path, HEADER.replace(b"\n", b"\r") + b"s1,Ann,Lee\rs2,B\xe9,Ba\r")
-    assert _place_of(path, b"\xe9") == Place(3, "givenName")
-
-
-def test_a_byte_past_the_header_s_columns_has_no_column_name(tmp_path):
-    path = _file(tmp_path, HEADER + b"s1,Ann,Lee,extra\xe9\n")
-    assert _place_of(path, b"\xe9") == Place(2, None)
+@pytest.mark.parametrize(("data", "place"), [p[1:] for p in PLACES], ids=[p[0] for p in PLACES])
+def test_the_first_byte_that_is_not_utf8_is_placed(tmp_path, data, place):
+    assert locate(_file(tmp_path, data), _first_not_utf8(data)) == place
 
 
 def test_a_converted_file_says_where_its_first_other_byte_is(tmp_path):
@@ -58,21 +71,6 @@ def test_a_byte_windows_1252_lacks_is_placed_where_it_is(tmp_path):
     path = _file(tmp_path, HEADER + b"s1,Zo\xeb,Lee\ns2,Bo,Ba\x81\n")
     with pytest.raises(EncodingRefused, match=r"users.csv line 3, column familyName: is neither"):
         decide_encoding(path)
-
-
-def test_a_quote_inside_an_unquoted_value_is_text_as_the_reader_reads_it(tmp_path):
-    path = _file(tmp_path, HEADER + b"s1,Ann,Lee\ns2,5'10\",Ba\xe9\n")
-    assert _place_of(path, b"\xe9") == Place(3, "familyName")
-
-
-def test_a_quote_inside_an_unquoted_value_rows_before_does_not_open_a_value(tmp_path):
-    path = _file(tmp_path, HEADER + b"s1,Ann,5'10\"\ns2,Bo,Ba\ns3,Cy,Ca\xe9\n")
-    assert _place_of(path, b"\xe9") == Place(4, "familyName")
-
-
-def test_a_header_name_in_utf8_is_named_as_written(tmp_path):
-    path = _file(tmp_path, "\ufeffsourcedId,prénom\n".encode() + b"s1,Zo\xeb\n")
-    assert _place_of(path, b"\xeb") == Place(2, "prénom")
 
 
 def test_a_utf8_character_cut_by_a_chunk_still_marks_the_file_as_mixed(tmp_path, monkeypatch):
