@@ -22,6 +22,8 @@ class RowCounts(BaseModel):
     success: int = 0
     warning: int = 0
     error: int = 0
+    # warnings about the files themselves (the manifest, a header), which name no row
+    file_warnings: int = 0
 
 
 class Threshold(BaseModel):

@@ -96,11 +96,18 @@ def run_summary(run: Run) -> str:
     lines += [f"  {line}" for line in withheld_lines(run)]
     rows = run.rows
     if run.reverted_run is None:  # a revert reads no drop
+        about_files = (
+            f"; {rows.file_warnings:,} warning{'s' if rows.file_warnings != 1 else ''} about "
+            "the files (manifest, headers)"
+            if rows.file_warnings
+            else ""
+        )
         lines.append(
             f"  Rows: {rows.success:,} ok, {rows.warning:,} with warnings, {rows.error:,} with errors"
+            + about_files
             + (
                 f" (see: {hint_command()} results {run.run_id})"
-                if rows.warning or rows.error
+                if rows.warning or rows.error or rows.file_warnings
                 else ""
             )
         )

@@ -62,6 +62,17 @@ def _files_per_run() -> str:
                FROM run_files WHERE run_id IN (SELECT run_id FROM selected) GROUP BY run_id"""
 
 
+def _file_warnings_per_run() -> str:
+    """Each selected run's warnings about its files themselves (the manifest, a header): they
+    name no data row, so the row counts leave them out."""
+    return """SELECT i.run_id, count(*) AS file_warnings FROM row_issues i
+              WHERE i.run_id IN (SELECT run_id FROM selected) AND i.severity = 'WARNING'
+                AND (coalesce(i.line, 1) <= 1 OR i.file_name NOT IN (
+                    SELECT f.file_name FROM run_files f
+                    WHERE f.run_id = i.run_id AND f.entity IS NOT NULL))
+              GROUP BY i.run_id"""
+
+
 def _conflicts_per_run() -> str:
     """Each selected run's conflicts, how many of them still block its apply, and how many were
     decided each way."""
@@ -77,11 +88,13 @@ def _runs_query(selection: str) -> str:
     """The selected runs, newest first, each with its files and counts (none: empty, zero)."""
     return f"""WITH selected AS ({_selected_runs(selection)}),
                     files AS ({_files_per_run()}),
-                    conflict_counts AS ({_conflicts_per_run()})
+                    conflict_counts AS ({_conflicts_per_run()}),
+                    file_warnings AS ({_file_warnings_per_run()})
                SELECT selected.*, coalesce(files.files, []) AS files,
                       coalesce(rows_success, 0) AS rows_success,
                       coalesce(rows_warning, 0) AS rows_warning,
                       coalesce(rows_error, 0) AS rows_error,
+                      coalesce(file_warnings, 0) AS file_warnings,
                       coalesce(conflicts, 0) AS conflicts,
                       coalesce(blocking_conflicts, 0) AS blocking_conflicts,
                       coalesce(taken_conflicts, 0) AS taken_conflicts,
@@ -89,6 +102,7 @@ def _runs_query(selection: str) -> str:
                       coalesce(ignored_conflicts, 0) AS ignored_conflicts
                FROM selected LEFT JOIN files USING (run_id)
                     LEFT JOIN conflict_counts USING (run_id)
+                    LEFT JOIN file_warnings USING (run_id)
                ORDER BY run_id DESC"""
 
 
@@ -119,6 +133,7 @@ def _run_from_row(row: dict[str, Any]) -> Run:
             success=int(row["rows_success"]),
             warning=int(row["rows_warning"]),
             error=int(row["rows_error"]),
+            file_warnings=int(row["file_warnings"]),
         ),
         conflicts=int(row["conflicts"]),
         blocking_conflicts=int(row["blocking_conflicts"]),

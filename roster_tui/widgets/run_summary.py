@@ -201,7 +201,12 @@ def _rows(run: Run) -> Text:
     text.append("Rows      ", style="bold")
     text.append(
         f"{rows.success:,} ok · {rows.warning:,} with warnings · {rows.error:,} with errors"
-        + (" (see Rows)" if rows.warning or rows.error else "")
+        + (
+            f" · {plural(rows.file_warnings, 'warning')} about the files"
+            if rows.file_warnings
+            else ""
+        )
+        + (" (see Rows)" if rows.warning or rows.error or rows.file_warnings else "")
         + "\n"
     )
     text.append("Conflicts ", style="bold")

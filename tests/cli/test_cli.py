@@ -22,7 +22,7 @@ def test_run_json_has_the_documented_keys(cli, sample):
     assert {"run_id", "status", "hold_reasons", "changes", "rows", "conflicts"} <= set(run)
     for kind in KINDS:
         assert set(run["changes"][kind]) >= set(OPS)
-    assert set(run["rows"]) == {"success", "warning", "error"}
+    assert set(run["rows"]) == {"success", "warning", "error", "file_warnings"}
     assert run["status"] == "planned" and run["hold_reasons"] == []
 
 

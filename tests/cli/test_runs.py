@@ -88,7 +88,7 @@ def test_show_json_prints_the_run_as_json(cli, sample, planned):
     assert run["source"] == str(sample / "day2") and run["source_kind"] == "folder"
     assert run["oneroster_version"] == "1.1" and run["hold_reasons"] == []
     assert run["changes"]["students"] == {"create": 6, "update": 1, "archive": 4, "unarchive": 0}
-    assert run["rows"] == {"success": 2546, "warning": 0, "error": 0}
+    assert run["rows"] == {"success": 2546, "warning": 0, "error": 0, "file_warnings": 0}
     assert {f["file_name"] for f in run["files"]} >= {"users.csv", "enrollments.csv"}
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from daemon.cli import render
 from daemon.db import Database
 
 
@@ -312,3 +313,17 @@ def test_a_refused_drop_leaves_no_working_tables_in_the_connection(sync, tiny, t
     run = sync.plan(folder)
     assert run.status == "failed" and "orgs.csv" in run.error
     assert temporary() == before
+
+
+def test_warnings_about_the_files_themselves_are_counted_beside_the_rows(sync, tiny):
+    """A manifest's or a header's warning names no data row: the run still counts it, so its
+    summary points at the results."""
+    tiny.manifest = {"manifest.version": "1.0", "oneroster.version": "1.1",
+                     "fiel.demographics": "bulk"}  # fmt: skip
+    run = sync.plan(tiny)
+    assert run.rows.warning == 0
+    manifest_warnings = [i for i in sync.issues(run, "WARNING") if i["file_name"] == "manifest.csv"]
+    assert len(manifest_warnings) == run.rows.file_warnings == 1
+    summary = render.run_summary(run)
+    assert "; 1 warning about the files (manifest, headers)" in summary
+    assert f"(see: {render.hint_command()} results {run.run_id})" in summary
