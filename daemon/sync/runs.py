@@ -181,12 +181,12 @@ def _plan_source(
         if drop.converted_from is not None:
             retrace(db, run_id, drop.root)
     except (DropError, FileRefused, PlanWouldBreak) as exc:
+        drop_run_tables(db, run_id)  # a drop refused while loading leaves none behind either
         _fail(db, run_id, str(exc))
     except Exception as exc:  # an unexpected failure still leaves a failed run, never a half state
         _fail(db, run_id, f"internal error while planning: {type(exc).__name__}: {exc}")
         raise
     finally:
-        drop_run_tables(db, run_id)  # a drop refused while loading leaves none behind either
         if drop is not None:
             drop.cleanup()
         shutil.rmtree(workdir, ignore_errors=True)
