@@ -277,12 +277,10 @@ def conflicts_table(conflicts: list[Conflict]) -> str:
             else f"suggested: {c.suggestion}"
         )
         flag = " [blocking]" if c.blocking else ""
-        lines.append(
-            one_line(f"#{c.conflict_id} run {c.run_id} {c.kind}{flag}: {c.label or c.sis_id or ''}")
-        )
-        lines.append(one_line(f"    {c.message}"))
+        lines.append(f"#{c.conflict_id} run {c.run_id} {c.kind}{flag}: {c.label or c.sis_id or ''}")
+        lines.append(f"    {c.message}")
         lines.append(f"    {decided}")
-    return "\n".join(lines)
+    return listing(lines)
 
 
 def settings_line(run: Run) -> str:
