@@ -327,3 +327,28 @@ def test_warnings_about_the_files_themselves_are_counted_beside_the_rows(sync, t
     summary = render.run_summary(run)
     assert "; 1 warning about the files (manifest, headers)" in summary
     assert f"(see: {render.hint_command()} results {run.run_id})" in summary
+
+
+@pytest.mark.parametrize("line_end", [b"\r", b"\r\r\n", b"\r\n"], ids=["CR", "CR CR LF", "CR LF"])
+def test_an_encoding_warning_names_the_line_the_reader_gives_the_row(
+    sync, tiny, tmp_path, line_end
+):
+    """encoding.locate counts lines apart from the careful reader: both must agree, whatever
+    ends the lines above the row (a quoted value holding a line break included)."""
+    tiny.row("users.csv", "stu-2")["givenName"] = "Ann\nMarie"
+    tiny.row("users.csv", "stu-8").update(givenName="Zoë", email="not-an-email")
+    folder = tiny.write(tmp_path)
+    text = (folder / "users.csv").read_text(encoding="utf-8")
+    lines = text.split("\n")
+    # the first half of the file ends its lines with `line_end`, the rest with LF
+    head, tail = lines[:5], lines[5:]
+    data = (
+        line_end.join(x.encode("cp1252") for x in head) + b"\n" + "\n".join(tail).encode("cp1252")
+    )
+    (folder / "users.csv").write_bytes(data)
+    run = sync.plan(folder)
+    [encoding] = [i for i in sync.issues(run) if i["rule"] == "encoding"]
+    [email] = [
+        i for i in sync.issues(run) if i["column_name"] == "email" and i["sourced_id"] == "stu-8"
+    ]
+    assert (encoding["line"], encoding["column_name"]) == (email["line"], "givenName")
