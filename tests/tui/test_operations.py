@@ -5,6 +5,7 @@ blackout day the plan dialog plans only when told to, and the audit log says so.
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date, timedelta
 from typing import Any
 
@@ -210,3 +211,21 @@ async def test_after_a_blackout_refusal_yes_plans_anyway(demo_engine: Engine) ->
         assert isinstance(screen, RunDetailScreen) and screen.run is not None
         assert screen.run.scope == ["sch-oak"]  # the schools asked for are kept
     assert len(_forced_plans(demo_engine)) == 1
+
+
+async def test_the_summary_counts_warnings_about_the_files(demo_engine: Engine, tmp_path) -> None:
+    """A manifest's warning names no row: the summary still says there is one, at 60x15 too."""
+    drop = tmp_path / "day2"
+    shutil.copytree(SAMPLE / "day2", drop)
+    with open(drop / "manifest.csv", "a", encoding="utf-8") as manifest:
+        manifest.write("fiel.demographics,bulk\n")
+    run = demo_engine.plan_source(str(drop))
+    assert run.rows.file_warnings >= 1
+    for size in (SIZE, (60, 15)):
+        app = make_app(demo_engine)
+        async with app.run_test(size=size) as pilot:
+            app.open_run(run.run_id, "summary")
+            await press(pilot)
+            summary = " ".join(text_of(app.screen.query_one("#summary-text")).split())
+            count = f"{run.rows.file_warnings} warning{'s' if run.rows.file_warnings != 1 else ''}"
+            assert f"· {count} about the files (see Rows)" in summary, size
