@@ -70,6 +70,16 @@ def norm(expr: str) -> str:
     return _NORM.format(x=expr)
 
 
+def contact(kind: str, value: str) -> str:
+    """A family contact as a UBIGINT (NULL when the value is): 'g' a guardian's id, 'e' an
+    e-mail, 'p' a phone's digits, 's' a student's id (or a child's cluster of duplicates). Only
+    compared for equality, so hashed: lists of integers are built, joined and compared in a
+    fraction of the time lists of strings took (a 64-bit collision between two families'
+    contacts is far rarer than a shared phone)."""
+    cast = "BIGINT" if kind in ("g", "s") else "VARCHAR"
+    return f"CASE WHEN {value} IS NOT NULL THEN hash('{kind}', CAST({value} AS {cast})) END"
+
+
 def source_hashes(db: Database) -> None:
     """SOURCE: (user_id, src) for everyone build_people would build, src a hash of the raw
     columns their row is built from: their own columns (schools as the feed's org ids), the rank
@@ -248,20 +258,20 @@ def build_people(db: Database, only: str | None = None) -> int:
         of_students AS (
             SELECT l.student_id AS user_id,
                    list_distinct(list_filter(flatten(list(
-                       list_concat(['g' || g.user_id, 'e' || g.email],
-                                   list_transform(g.phones, lambda x: 'p' || x)))),
+                       list_concat([{contact("g", "g.user_id")}, {contact("e", "g.email")}],
+                                   list_transform(g.phones, lambda x: {contact("p", "x")})))),
                        lambda c: c IS NOT NULL)) AS fam,
-                   list(DISTINCT g.gp || g.fp) FILTER (WHERE g.gp IS NOT NULL AND g.fp IS NOT NULL)
+                   list(DISTINCT hash(g.gp, g.fp)) FILTER (WHERE g.gp IS NOT NULL AND g.fp IS NOT NULL)
                        AS fam_names
             FROM links l JOIN dup_base g ON g.user_id = l.guardian_id
             GROUP BY l.student_id
         ),
         of_guardians AS (
-            SELECT guardian_id AS user_id, list(DISTINCT 's' || child) AS fam
+            SELECT guardian_id AS user_id, list(DISTINCT {contact("s", "child")}) AS fam
             FROM links GROUP BY guardian_id
         )
-        SELECT b.*, coalesce(s.fam, g.fam, CAST([] AS VARCHAR[])) AS fam,
-               coalesce(s.fam_names, CAST([] AS VARCHAR[])) AS fam_names {freq_columns}
+        SELECT b.*, coalesce(s.fam, g.fam, CAST([] AS UBIGINT[])) AS fam,
+               coalesce(s.fam_names, CAST([] AS UBIGINT[])) AS fam_names {freq_columns}
         FROM dup_base b
         LEFT JOIN of_students s ON s.user_id = b.user_id AND b.kind = 'student'
         LEFT JOIN of_guardians g ON g.user_id = b.user_id AND b.kind = 'guardian'
@@ -457,7 +467,7 @@ def student_clusters(db: Database, scored: str) -> None:
                 SELECT b, least(a, b) FROM {scored} WHERE kind = 'student')
             GROUP BY s
         )
-        SELECT l.guardian_id AS user_id, list_sort(list(DISTINCT 's' || c.cluster)) AS extra
+        SELECT l.guardian_id AS user_id, list_sort(list(DISTINCT {contact("s", "c.cluster")})) AS extra
         FROM guardian_links l JOIN cluster c ON c.s = l.student_id
         GROUP BY l.guardian_id
         """

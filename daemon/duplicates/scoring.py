@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from daemon.db import Database, sql_ident, sql_literal
 from daemon.duplicates.nicknames import NICK_TABLE
-from daemon.duplicates.people import PAIRS, PEOPLE
+from daemon.duplicates.people import PAIRS, PEOPLE, contact
 
 SCORED = "dup_scored"
 FIELDS = (
@@ -335,10 +335,10 @@ def _phone_verdict() -> str:
     """Guardians: a phone number in common (mobile or home). Students: the same personal mobile
     (exact: twins never share one), or a number in common that is also a guardian's or a home
     number (partial: a family phone, which twins do share)."""
-    return """CASE WHEN len(a.phones) = 0 OR len(b.phones) = 0 THEN 'missing'
+    return f"""CASE WHEN len(a.phones) = 0 OR len(b.phones) = 0 THEN 'missing'
                  WHEN a.kind = 'student' AND a.mobile = b.mobile
-                      AND NOT list_contains(a.fam, 'p' || a.mobile)
-                      AND NOT list_contains(b.fam, 'p' || a.mobile) THEN 'exact'
+                      AND NOT list_contains(a.fam, {contact("p", "a.mobile")})
+                      AND NOT list_contains(b.fam, {contact("p", "a.mobile")}) THEN 'exact'
                  WHEN list_has_any(a.phones, b.phones)
                      THEN CASE WHEN a.kind = 'student' THEN 'partial' ELSE 'exact' END
                  ELSE 'differ' END"""
