@@ -163,13 +163,18 @@ def _full(db: Database, threshold: int, step: Callable[[str], None]) -> dict[str
     n_keys = people.build_keys(db)
     step("keys")
     n_pairs = people.build_pairs(db)
+    # The cache is written before the state that says it is usable (a scan that stops half-way
+    # leaves no state: the next scan is full). Keys and blocks go to it as soon as the pairs are
+    # made: held to the end, they crowded scoring out of memory (18M keys at 1M students).
+    db.execute("DELETE FROM duplicate_scan_state")
+    db.execute(f"CREATE OR REPLACE TABLE {C_KEYS} AS SELECT user_id, k, cap FROM {people.KEYS}")
+    db.execute(f"CREATE OR REPLACE TABLE {C_BIG} AS SELECT k, n FROM {people.BLOCKS} WHERE n > cap")
+    for table in (people.KEYS, people.BLOCKS):
+        db.execute(f"DROP TABLE IF EXISTS temp.{table}")
     step("pairs")
     scoring.score_pairs(db, "student", threshold, best=False)
     db.execute(f"CREATE OR REPLACE TEMP TABLE dup_all_scored AS SELECT * FROM {scoring.SCORED}")
     scoring.keep_best_rekeyed(db, "student")
-    # The cache is written before the state that says it is usable (a scan that stops half-way
-    # leaves no state: the next scan is full).
-    db.execute("DELETE FROM duplicate_scan_state")
     db.execute(f"CREATE OR REPLACE TABLE {C_PEOPLE} AS {_cached_people_sql()}")
     people.add_student_clusters(db, scoring.SCORED)
     db.execute(f"CREATE OR REPLACE TEMP TABLE dup_students AS SELECT * FROM {scoring.SCORED}")
@@ -179,8 +184,6 @@ def _full(db: Database, threshold: int, step: Callable[[str], None]) -> dict[str
     db.execute(f"INSERT INTO {scoring.SCORED} SELECT * FROM dup_students")
     found = int(db.one(f"SELECT count(*) FROM {scoring.SCORED}"))
     step("score")
-    db.execute(f"CREATE OR REPLACE TABLE {C_KEYS} AS SELECT user_id, k, cap FROM {people.KEYS}")
-    db.execute(f"CREATE OR REPLACE TABLE {C_BIG} AS SELECT k, n FROM {people.BLOCKS} WHERE n > cap")
     db.execute(f"CREATE OR REPLACE TABLE {C_NAMES} AS {_names_sql()}")
     db.execute(f"CREATE OR REPLACE TABLE {C_SCORED} AS SELECT * FROM dup_all_scored")
     db.execute(f"CREATE OR REPLACE TABLE {C_EXTRA} AS SELECT * FROM {people.EXTRA}")
