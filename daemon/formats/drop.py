@@ -384,7 +384,8 @@ def _identify(root: Path, source: str, kind: str) -> Drop:
                 f"{p.name} and {by_lower[p.name.lower()].name}: two files with the same name"
             )
         by_lower[p.name.lower()] = p
-    manifest, manifest_lines, warnings = _read_manifest(by_lower.get(MANIFEST_FILE))
+    present = {name[: -len(".csv")] for name in by_lower if name.endswith(".csv")}
+    manifest, manifest_lines, warnings = _read_manifest(by_lower.get(MANIFEST_FILE), present)
     fmt = _detect_version(manifest, by_lower)
     drop = Drop(source=source, source_kind=kind, root=root, files={}, manifest=manifest, format=fmt)
     drop.warnings += warnings
@@ -457,15 +458,18 @@ def _manifest_file_key(key: str) -> str | None:
 
 
 def _unknown_property(
-    key: str, value: str, entity: str | None, synced: set[str]
+    key: str, value: str, entity: str | None, synced: set[str], present: set[str]
 ) -> tuple[str, bool] | None:
     """A manifest row Roster Sync cannot read as meant: (why, whether the drop is refused).
 
     A misspelt property that would change how the drop is read is refused: left out, a synced
-    file declared delta or absent would be read as bulk, and a column the source does not carry
-    would be blanked. A near miss that changes nothing (a file declared bulk, as it is read
-    anyway; the version, which the headers tell too), and a file no OneRoster version has, are
-    warned about and ignored. Any other property (a vendor's own, an export date) is ignored."""
+    file in the drop declared delta or absent would be read as bulk, a required file declared
+    absent would be missing, and a column the source does not carry would be blanked. A near
+    miss that changes nothing (a file declared bulk, as it is read anyway, or declared anything
+    when it is not in the drop: a public LEPO sample says `fiel.demographics,absent` with no
+    demographics.csv; the version, which the headers tell too), and a file no OneRoster version
+    has, are warned about and ignored. Any other property (a vendor's own, an export date) is
+    ignored. `present`: the lower-cased names, without .csv, of the drop's files."""
     files = synced | {name[: -len(".csv")] for name in IGNORED_FILES}
     if key in READ_PROPERTIES or key.endswith(MANIFEST_DATE_SUFFIXES):
         return None
@@ -474,7 +478,12 @@ def _unknown_property(
     known = sorted({f"file.{name}" for name in files} | READ_PROPERTIES)
     guess = next(iter(difflib.get_close_matches(key, known, n=1, cutoff=0.8)), None)
     meant_file = _manifest_file_key(guess or "")
-    if guess in SHAPING_PROPERTIES or (meant_file in synced and value.strip().lower() != "bulk"):
+    mode = value.strip().lower()
+    changes_a_file = meant_file in synced and (
+        (meant_file in present and mode != "bulk")
+        or (meant_file in REQUIRED_ENTITIES and mode == "absent")
+    )
+    if guess in SHAPING_PROPERTIES or changes_a_file:
         return (
             f"'{key}' is no property Roster Sync knows; did you mean {_as_written(guess)}? It decides how "
             "the drop is read, so the drop is not guessed at: correct the manifest",
@@ -503,9 +512,10 @@ def _as_written(key: str | None) -> str | None:
 
 
 def _read_manifest(
-    path: Path | None,
+    path: Path | None, present: set[str]
 ) -> tuple[dict[str, str], dict[str, int], list[Notice]]:
-    """The manifest's properties, the line of each, and warnings about rows that do not matter.
+    """The manifest's properties, the line of each, and warnings about rows that do not matter
+    (`present`: the drop's files, lower-cased, without .csv).
 
     A fault in a row about a file Roster Sync reads fails the drop; a fault in a row about a file it
     does not use (scoreScales, lineItems, ...) is a warning naming the line."""
@@ -547,7 +557,7 @@ def _read_manifest(
             row = row[:-1]  # trailing empty cells (spreadsheet exports)
         key = row[0].strip().lower()
         entity = _manifest_file_key(key)
-        unknown = _unknown_property(key, row[1] if len(row) > 1 else "", entity, synced)
+        unknown = _unknown_property(key, row[1] if len(row) > 1 else "", entity, synced, present)
         if unknown and unknown[1]:
             raise DropError(f"manifest.csv line {number}: {unknown[0]}")
         used = entity is None or entity in synced

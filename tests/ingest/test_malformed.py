@@ -93,6 +93,14 @@ def _manifest(*rows: str) -> Callable[[Path], Path]:
     return _write("manifest.csv", "propertyName,value\n" + "".join(r + "\n" for r in rows))
 
 
+def _without(file: str, then: Callable[[Path], Path]) -> Callable[[Path], Path]:
+    def build(drop: Path) -> Path:
+        (drop / file).unlink()
+        return then(drop)
+
+    return build
+
+
 def _zip(layout: Callable[[Path, zipfile.ZipFile], None]) -> Callable[[Path], Path]:
     def build(drop: Path) -> Path:
         archive = drop.parent / "drop.zip"
@@ -657,6 +665,22 @@ KINDS = [
         "manifest.csv line 7: 'fiel.demographics' is no property Roster Sync reads (did you "
         "mean file.demographics?); the row is ignored",
         file="manifest.csv",
+    ),
+    Kind(
+        # A public LEPO sample drop: the row is about a file that is not in the drop, so left
+        # out it changes nothing.
+        "misspelt manifest row for a file not in the drop",
+        _without("demographics.csv", _manifest(*_FOUR_FILES_BULK, "fiel.demographics,absent")),
+        WARNING,
+        "manifest.csv line 7: 'fiel.demographics' is no property Roster Sync reads (did you "
+        "mean file.demographics?); the row is ignored",
+        file="manifest.csv",
+    ),
+    Kind(
+        "manifest misspells a file in the drop as absent",
+        _manifest(*_FOUR_FILES_BULK, "fiel.demographics,absent"),
+        REFUSED,
+        "'fiel.demographics' is no property Roster Sync knows; did you mean file.demographics?",
     ),
     Kind(
         "manifest misspells a source property",
