@@ -91,10 +91,7 @@ class Database:
         )
 
     def _configure(self) -> None:
-        memory = os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
-        if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", memory, re.IGNORECASE):
-            raise ValueError(f"{MEMORY_LIMIT_ENV}={memory!r}: expected a size such as 2GB")
-        self.con.execute(f"SET memory_limit = '{memory}'")
+        self.con.execute(f"SET memory_limit = '{_memory_limit()}'")
         self.con.execute("SET checkpoint_threshold = '1GB'")
         self.con.execute("SET enable_progress_bar = false")
         self.con.execute("SET preserve_insertion_order = true")
@@ -168,6 +165,17 @@ class Database:
         return self.directory_version()
 
     @contextmanager
+    def memory_share(self, share: float) -> Iterator[None]:
+        """Work that leaves more memory in the allocator than DuckDB counts runs under a
+        smaller share of the limit, so that the process stays within the one configured. (The
+        setting is the database's: other connections of this process share it meanwhile.)"""
+        self.con.execute(f"SET memory_limit = '{int(_memory_limit_bytes() * share)}B'")
+        try:
+            yield
+        finally:
+            self.con.execute(f"SET memory_limit = '{_memory_limit()}'")
+
+    @contextmanager
     def unordered(self) -> Iterator[None]:
         """Bulk work whose row order does not matter runs faster without keeping it."""
         self.con.execute("SET preserve_insertion_order = false")
@@ -209,6 +217,25 @@ class Database:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGT])(i?)B", re.IGNORECASE)
+
+
+def _memory_limit() -> str:
+    """DuckDB's memory limit, as configured (ROSTER_SYNC_MEMORY_LIMIT)."""
+    memory = os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
+    if not _SIZE.fullmatch(memory):
+        raise ValueError(f"{MEMORY_LIMIT_ENV}={memory!r}: expected a size such as 2GB")
+    return memory
+
+
+def _memory_limit_bytes() -> int:
+    size = _SIZE.fullmatch(_memory_limit())
+    assert size is not None  # _memory_limit checked it
+    number, unit, binary = size.groups()
+    base = 1024 if binary else 1000
+    return int(float(number) * base ** ("KMGT".index(unit.upper()) + 1))
 
 
 def _open_error(path: Path, exc: duckdb.IOException) -> Exception:
