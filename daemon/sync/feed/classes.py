@@ -222,8 +222,10 @@ def build_desired_enrollments(ctx: PlanContext) -> None:
                    {primary} AS _broken_is_primary, {begin} AS _broken_begin_date,
                    {end} AS _broken_end_date,
                    coalesce(lower(e.status), '') = 'tobedeleted' AS _deleted,
-                   {sql_literal(ctx.file("enrollments"))} AS _file, e._line AS _line,
-                   e.sourcedId AS _label,
+                   -- the file's name and the label (the sourcedId again) are written once the
+                   -- rows are settled: carried through the joins, they were two more strings
+                   -- on each of millions of rows (a first load of 21.75M spilled them)
+                   NULL::VARCHAR AS _file, e._line AS _line, NULL::VARCHAR AS _label,
                    e.classSourcedId AS _class_sis_id, e.userSourcedId AS _user_sis_id,
                    {enrollment_source_hash(ctx, "e")} AS _source_hash,
                    coalesce(e.classSourcedId IN ({ctx.held_sis("class")}), false) AS _held_class,
@@ -263,7 +265,8 @@ def build_desired_enrollments(ctx: PlanContext) -> None:
             LEFT JOIN enrollments d ON d.classroom_id = g.classroom_id AND d.user_id = g.user_id
             GROUP BY ALL HAVING count(*) > 1
         )
-        SELECT m.* EXCLUDE (_held_by_unchanged, _target_sis_id),
+        SELECT m.* EXCLUDE (_held_by_unchanged, _target_sis_id)
+                   REPLACE ({sql_literal(ctx.file("enrollments"))} AS _file, m.sis_id AS _label),
                CASE WHEN m._held_by_unchanged THEN m._target_sis_id ELSE k.keeper END AS _keeper,
                m.classroom_id IS NULL OR m.user_id IS NULL AS _unresolved,
                NOT m._deleted AND (m._held_by_unchanged OR k.keeper IS DISTINCT FROM m.sis_id AND k.keeper IS NOT NULL) AS _repeated,
