@@ -21,6 +21,8 @@ from daemon.errors import RosterSyncError
 MEMORY_LIMIT_ENV = "ROSTER_SYNC_MEMORY_LIMIT"
 THREADS_ENV = "ROSTER_SYNC_THREADS"
 DEFAULT_MEMORY_LIMIT = "2GB"
+ALLOCATOR_FLUSH_THRESHOLD = "16MB"
+ALLOCATOR_BULK_FLUSH_THRESHOLD = "64MB"
 
 
 class DatabaseLocked(RosterSyncError):
@@ -93,6 +95,15 @@ class Database:
     def _configure(self) -> None:
         self.con.execute(f"SET memory_limit = '{_memory_limit()}'")
         self.con.execute("SET checkpoint_threshold = '1GB'")
+        # DuckDB's allocator keeps memory freed by a statement for the next one, uncounted by
+        # the memory limit, and returns it to the system only past these thresholds (128 MB and
+        # 512 MB by default). With them, a first load of 3M students reached 2.66 GB resident
+        # under a 2 GB limit, and a full duplicate scan of them 2.58-2.68 GB; at 16 MB and 64 MB,
+        # 2.31 and 2.28 GB, and at 1M the plans and the scan took as long (BENCHMARKS.md).
+        self.con.execute(f"SET allocator_flush_threshold = '{ALLOCATOR_FLUSH_THRESHOLD}'")
+        self.con.execute(
+            f"SET allocator_bulk_deallocation_flush_threshold = '{ALLOCATOR_BULK_FLUSH_THRESHOLD}'"
+        )
         self.con.execute("SET enable_progress_bar = false")
         self.con.execute("SET preserve_insertion_order = true")
         temp_dir = self.path.parent / (self.path.name + ".tmp")
@@ -165,17 +176,6 @@ class Database:
         return self.directory_version()
 
     @contextmanager
-    def memory_share(self, share: float) -> Iterator[None]:
-        """Work that leaves more memory in the allocator than DuckDB counts runs under a
-        smaller share of the limit, so that the process stays within the one configured. (The
-        setting is the database's: other connections of this process share it meanwhile.)"""
-        self.con.execute(f"SET memory_limit = '{int(_memory_limit_bytes() * share)}B'")
-        try:
-            yield
-        finally:
-            self.con.execute(f"SET memory_limit = '{_memory_limit()}'")
-
-    @contextmanager
     def unordered(self) -> Iterator[None]:
         """Bulk work whose row order does not matter runs faster without keeping it."""
         self.con.execute("SET preserve_insertion_order = false")
@@ -228,14 +228,6 @@ def _memory_limit() -> str:
     if not _SIZE.fullmatch(memory):
         raise ValueError(f"{MEMORY_LIMIT_ENV}={memory!r}: expected a size such as 2GB")
     return memory
-
-
-def _memory_limit_bytes() -> int:
-    size = _SIZE.fullmatch(_memory_limit())
-    assert size is not None  # _memory_limit checked it
-    number, unit, binary = size.groups()
-    base = 1024 if binary else 1000
-    return int(float(number) * base ** ("KMGT".index(unit.upper()) + 1))
 
 
 def _open_error(path: Path, exc: duckdb.IOException) -> Exception:

@@ -97,11 +97,6 @@ C_BIG = "duplicate_scan_big"
 _CACHE = (C_PEOPLE, C_KEYS, C_NAMES, C_SCORED, C_EXTRA, C_BIG)
 # More changed people than this share of everyone: a full scan is cheaper.
 FULL_SHARE = 0.2
-# The share of the memory limit a scan gives DuckDB. Its people hold lists and its blocks are
-# one large grouping: with DuckDB at the whole 2 GB limit, a full scan at 3M students peaked at
-# 2.58-2.68 GB of resident memory (memory the allocator keeps, which DuckDB does not count); at
-# 85% it peaked at 2.29-2.33 GB in about the same time (1M: 1.84 GB against 2.1).
-MEMORY_SHARE = 0.85
 
 
 def cache_format() -> str:
@@ -129,7 +124,7 @@ def scan(db: Database, threshold: int = scoring.THRESHOLD, full: bool = False) -
     for table in _TEMP_TABLES:
         db.execute(f"DROP TABLE IF EXISTS temp.{table}")
     try:
-        with db.unordered(), db.memory_share(MEMORY_SHARE):
+        with db.unordered():
             load_nicknames(db)
             result = None
             if not full and _cache_usable(db, threshold):
