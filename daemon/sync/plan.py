@@ -16,7 +16,12 @@ from daemon.sync.feed.classes import (
     find_repeated_enrollments,
 )
 from daemon.sync.feed.links import build_desired_attributes, build_desired_links
-from daemon.sync.feed.users import build_desired_users, build_feed_users, build_user_map
+from daemon.sync.feed.users import (
+    build_desired_users,
+    build_feed_users,
+    build_user_map,
+    roles_not_applied,
+)
 from daemon.sync.policies import (
     classroom_rules,
     keep_stored_values,
@@ -24,7 +29,7 @@ from daemon.sync.policies import (
     school_rules,
     user_rules,
 )
-from daemon.sync.reference import plan_reference_data
+from daemon.sync.reference import plan_reference_data, plan_roles
 from daemon.sync.unchanged import find_unchanged_enrollments
 
 SCHOOL_SIS = "(SELECT sis_id FROM schools WHERE school_id = {v})"
@@ -160,6 +165,8 @@ def _users(ctx: PlanContext) -> None:
                         JOIN {ctx.errored("guardians")} e ON e.sourcedId = u.sis_id"""
     _finish(ctx, kinds.USERS, present)
     build_user_map(ctx)
+    if ctx.present("roles"):
+        plan_roles(ctx, roles_not_applied(ctx))
     ctx.drop("users", "demographics", "roles", "present_users", "changed_users", "unchanged_users")
     # What the links read of the people (build_desired_links, link_rules); the rest is done.
     ctx.narrow("feed_users", "sis_id", "agents", "role", "_line")

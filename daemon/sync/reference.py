@@ -1,9 +1,13 @@
-"""Courses and academic sessions: reference data that classes name, kept for a faithful export.
+"""Courses, academic sessions and roles: reference data, kept as the SIS sent it.
 
-They make no directory changes of their own (nothing to review): a run carries a copy of the
-drop's rows (`plan_courses`, `plan_academic_sessions`) and apply brings the tables in line, in
-the same transaction as the rest. Like everything else they are never deleted: a row marked
-tobedeleted, or missing from a bulk file, is archived.
+Classes name courses and sessions (an export must carry them); a user's schools are the orgs of
+all of the user's roles (1.2), which a changes-only roles.csv names one at a time. They make no
+directory changes of their own (nothing to review): a run carries a copy of the drop's rows
+(`plan_courses`, `plan_academic_sessions`, `plan_sis_roles`) and apply brings the tables in
+line, in the same transaction as the rest. Like everything else they are never deleted: a row
+marked tobedeleted, or missing from a bulk file, is archived. A row in error keeps what its
+sourcedId had, as everywhere (it is carried as `_kept`, with no values). A revert leaves them
+as they are (they are what the SIS last said, not the directory's changes).
 """
 
 from __future__ import annotations
@@ -70,37 +74,69 @@ ACADEMIC_SESSIONS = ReferenceTable(
     vocabulary=("session_type",),
 )
 REFERENCE_TABLES = (COURSES, ACADEMIC_SESSIONS)
+ROLES = ReferenceTable(
+    "sis_roles",
+    "roles",
+    {
+        "user_sis_id": "userSourcedId",
+        "role_type": "roleType",
+        "role": "role",
+        "begin_date": "beginDate",
+        "end_date": "endDate",
+        "org_sis_id": "orgSourcedId",
+    },
+    vocabulary=("role",),
+)
 
 
 def plan_reference_data(ctx: PlanContext) -> None:
-    """Keep the drop's courses and sessions with the run, for apply (staging does not last).
-
-    Ids the source made itself (sync/derived_ids.py) never archive the SIS's rows for being
-    absent: the classrooms keep naming them."""
+    """Keep the drop's courses and sessions with the run, for apply (staging does not last)."""
     for ref in REFERENCE_TABLES:
-        if not ctx.present(ref.entity):
-            continue
-        values = []
-        for column, file_column in ref.columns.items():
-            value = ctx.column(ref.entity, file_column, "r")
-            values.append(
-                f"{canonical_sql(value) if column in ref.vocabulary else value} AS {column}"
-            )
-        ctx.db.execute(
-            f"""
-            CREATE OR REPLACE TABLE {ctx.keep(f"plan_{ref.name}")} AS
-            SELECT r.sourcedId AS sis_id, {", ".join(values)},
-                   coalesce(lower(r.status), '') = 'tobedeleted' AS _deleted,
-                   {ctx.mode(ref.entity) == "bulk" and not ctx.derived(ref.entity)} AS _bulk,
-                   {sql_literal(ctx.file(ref.entity))} AS _file, r._line AS _line
-            FROM {ctx.good(ref.entity)} r
-            """
+        _plan_reference(ctx, ref)
+
+
+def plan_roles(ctx: PlanContext, not_applied: str) -> None:
+    """Keep the drop's roles.csv rows with the run. `not_applied` selects the lines of rows
+    that change nothing tonight (a changes-only row whose user has no users.csv row): they are
+    kept out, as a row in error is, so that the stored roles are those the directory follows."""
+    _plan_reference(ctx, ROLES, not_applied)
+
+
+def _plan_reference(ctx: PlanContext, ref: ReferenceTable, not_applied: str | None = None) -> None:
+    """Ids the source made itself (sync/derived_ids.py) never archive the SIS's rows for being
+    absent: the classrooms keep naming them."""
+    if not ctx.present(ref.entity):
+        return
+    values = []
+    for column, file_column in ref.columns.items():
+        value = ctx.column(ref.entity, file_column, "r")
+        values.append(f"{canonical_sql(value) if column in ref.vocabulary else value} AS {column}")
+    rows = ctx.good(ref.entity)
+    kept = f"SELECT sourcedId FROM {ctx.errored(ref.entity)}"
+    if not_applied:
+        rows = f"(SELECT * FROM {rows} WHERE _line NOT IN ({not_applied}))"
+        kept += (
+            f" UNION ALL SELECT sourcedId FROM {ctx.t(ref.entity)} WHERE _line IN ({not_applied})"
         )
+    bulk = ctx.mode(ref.entity) == "bulk" and not ctx.derived(ref.entity)
+    nothing = ", ".join(f"NULL AS {column}" for column in ref.columns)
+    ctx.db.execute(
+        f"""
+        CREATE OR REPLACE TABLE {ctx.keep(f"plan_{ref.name}")} AS
+        SELECT r.sourcedId AS sis_id, {", ".join(values)},
+               coalesce(lower(r.status), '') = 'tobedeleted' AS _deleted, false AS _kept,
+               {bulk} AS _bulk, {sql_literal(ctx.file(ref.entity))} AS _file, r._line AS _line
+        FROM {rows} r
+        UNION ALL
+        SELECT DISTINCT k.sourcedId, {nothing}, false, true, {bulk}, NULL, NULL
+        FROM ({kept}) k WHERE k.sourcedId IS NOT NULL
+        """
+    )
 
 
 def apply_reference_data(db: Database, schema: str, run_id: int) -> None:
     """Inside apply's transaction: insert, update, archive (absent from bulk, or tobedeleted)."""
-    for ref in REFERENCE_TABLES:
+    for ref in (*REFERENCE_TABLES, ROLES):
         plan = f"{schema}.plan_{ref.name}"
         if not db.table_exists(f"plan_{ref.name}", schema):
             continue
@@ -108,7 +144,7 @@ def apply_reference_data(db: Database, schema: str, run_id: int) -> None:
         differs = " OR ".join(f"{ref.name}.{c} IS DISTINCT FROM p.{c}" for c in columns)
         db.execute(
             f"""UPDATE {ref.name} SET status = 'archived', archived_run = {run_id}, last_run = {run_id}
-                WHERE status = 'active'
+                WHERE status = 'active' AND sis_id NOT IN (SELECT sis_id FROM {plan} WHERE _kept)
                   AND (sis_id IN (SELECT sis_id FROM {plan} WHERE _deleted)
                        OR ((SELECT bool_or(_bulk) FROM {plan})
                            AND sis_id NOT IN (SELECT sis_id FROM {plan} WHERE NOT _deleted)))"""
@@ -118,7 +154,7 @@ def apply_reference_data(db: Database, schema: str, run_id: int) -> None:
                        status = 'active', archived_run = NULL, last_run = {run_id},
                        source_file = p._file, source_line = p._line
                 FROM {plan} p
-                WHERE {ref.name}.sis_id = p.sis_id AND NOT p._deleted
+                WHERE {ref.name}.sis_id = p.sis_id AND NOT p._deleted AND NOT p._kept
                   AND ({ref.name}.status <> 'active' OR {differs})"""
         )
         db.execute(
@@ -127,5 +163,6 @@ def apply_reference_data(db: Database, schema: str, run_id: int) -> None:
                 SELECT p.sis_id, {", ".join(f"p.{c}" for c in columns)}, 'active', {run_id},
                        {run_id}, p._file, p._line
                 FROM {plan} p
-                WHERE NOT p._deleted AND p.sis_id NOT IN (SELECT sis_id FROM {ref.name})"""
+                WHERE NOT p._deleted AND NOT p._kept
+                  AND p.sis_id NOT IN (SELECT sis_id FROM {ref.name})"""
         )

@@ -35,11 +35,12 @@ def test_a_user_with_several_roles_and_no_primary_is_unchanged_the_next_night(
     assert sync.plan(drop).total_changes() == 0
 
 
-def _delta(sample, tmp_path, users: list[str], roles: dict[str, str]):
+def _delta(sample, tmp_path, users: list[str], roles: dict[str, str], more_roles: tuple = ()):
     """A 1.2 changes-only drop: users.csv and roles.csv delta (every other file absent), with
-    the sample's rows of `users` and its roles rows `roles` (id -> what replaces its end)."""
+    the sample's rows of `users`, its roles rows `roles` (id -> what replaces its end) and the
+    roles rows `more_roles`."""
     folder = tmp_path / "delta"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     source = sample / "oneroster12"
     user_lines = (source / "users.csv").read_text().splitlines()
     (folder / "users.csv").write_text(
@@ -52,6 +53,7 @@ def _delta(sample, tmp_path, users: list[str], roles: dict[str, str]):
         sid = line.split(",")[0]
         if sid in roles:
             picked.append(roles[sid](line))
+    picked.extend(more_roles)
     (folder / "roles.csv").write_text("\n".join([role_lines[0], *picked]) + "\n")
     manifest = (source / "manifest.csv").read_text().splitlines()
     (folder / "manifest.csv").write_text(
@@ -143,3 +145,84 @@ def test_a_role_ended_and_another_begun_at_one_school_keeps_the_school(sync, sam
     sync.apply(_drop(sample, tmp_path, {}))
     sync.apply(_delta(sample, tmp_path, ["tch-5001"], {"rol-000009": ended_and_begun}))
     assert _schools(sync, "tch-5001") == "sch-elm,sch-oak,sch-pine"
+
+
+# tch-5001 also an aide at sch-pine: two roles at one school (rol-000009 is the other).
+AIDE_AT_PINE = (
+    "rol-000012,active,2026-08-20T06:00:00.000Z,tch-5001,secondary,aide,2026-08-24,,sch-pine,"
+)
+TWO_ROLES_AT_PINE = {"rol-000010,": f"{AIDE_AT_PINE}\nrol-000010,"}
+
+
+def test_ending_one_of_two_roles_at_a_school_keeps_the_school(sync, sample, tmp_path):
+    sync.apply(_drop(sample, tmp_path / "first", TWO_ROLES_AT_PINE))
+    sync.apply(_delta(sample, tmp_path, ["tch-5001"], {"rol-000009": _tobedeleted}))
+    assert _schools(sync, "tch-5001") == "sch-elm,sch-oak,sch-pine"
+
+
+def test_ending_both_roles_at_a_school_takes_the_school_away(sync, sample, tmp_path):
+    sync.apply(_drop(sample, tmp_path / "first", TWO_ROLES_AT_PINE))
+    ended = _tobedeleted(AIDE_AT_PINE)
+    sync.apply(_delta(sample, tmp_path, ["tch-5001"], {"rol-000009": _tobedeleted}, (ended,)))
+    assert _schools(sync, "tch-5001") == "sch-elm,sch-oak"
+
+
+def test_the_other_role_at_a_school_is_remembered_across_nights(sync, sample, tmp_path):
+    """The aide's role at sch-pine ends one night, the teacher's the next: the school goes
+    with the second."""
+    sync.apply(_drop(sample, tmp_path / "first", TWO_ROLES_AT_PINE))
+    ended = _tobedeleted(AIDE_AT_PINE)
+    sync.apply(_delta(sample, tmp_path / "second", ["tch-5001"], {}, (ended,)))
+    assert _schools(sync, "tch-5001") == "sch-elm,sch-oak,sch-pine"
+    sync.apply(_delta(sample, tmp_path, ["tch-5001"], {"rol-000009": _tobedeleted}))
+    assert _schools(sync, "tch-5001") == "sch-elm,sch-oak"
+
+
+def test_without_the_roles_kept_a_role_ended_takes_its_school_as_before(sync, sample, tmp_path):
+    """A directory from before roles were kept (or whose roles of a user are not all kept)
+    reads a changes-only row against its list of schools."""
+    sync.apply(_drop(sample, tmp_path / "first", TWO_ROLES_AT_PINE))
+    sync.engine.db.execute("DELETE FROM sis_roles WHERE sis_id <> 'rol-000012'")
+    sync.apply(_delta(sample, tmp_path, ["tch-5001"], {"rol-000009": _tobedeleted}))
+    assert _schools(sync, "tch-5001") == "sch-elm,sch-oak"
+
+
+def test_the_roles_of_a_drop_are_kept_as_the_sis_sent_them(sync, sample, tmp_path):
+    sync.apply(_drop(sample, tmp_path, TWO_ROLES_AT_PINE))
+    rows = sync.engine.db.rows(
+        """SELECT sis_id, role_type, role, org_sis_id, status, source_line FROM sis_roles
+           WHERE user_sis_id = 'tch-5001' ORDER BY sis_id"""
+    )
+    assert rows == [
+        ("rol-000007", "primary", "teacher", "sch-oak", "active", 8),
+        ("rol-000008", "secondary", "teacher", "sch-elm", "active", 9),
+        ("rol-000009", "secondary", "teacher", "sch-pine", "active", 10),
+        ("rol-000012", "secondary", "aide", "sch-pine", "active", 11),
+    ]
+
+
+def test_a_role_missing_from_a_whole_roles_file_is_archived_not_deleted(sync, sample, tmp_path):
+    sync.apply(_drop(sample, tmp_path / "first", TWO_ROLES_AT_PINE))
+    sync.apply(_drop(sample, tmp_path, {}))
+    assert sync.engine.db.rows("SELECT status FROM sis_roles WHERE sis_id = 'rol-000012'") == [
+        ("archived",)
+    ]
+
+
+def test_a_role_row_in_error_keeps_the_role_it_names(sync, sample, tmp_path):
+    sync.apply(_drop(sample, tmp_path / "first", TWO_ROLES_AT_PINE))
+    broken = AIDE_AT_PINE.replace(",secondary,aide,", ",sometimes,aide,")
+    run = sync.plan(_drop(sample, tmp_path, {"rol-000010,": f"{broken}\nrol-000010,"}))
+    assert [i["line"] for i in sync.issues(run, "ERROR")] == [11]
+    sync.apply_planned(run)
+    assert sync.engine.db.rows(
+        "SELECT status, role_type FROM sis_roles WHERE sis_id = 'rol-000012'"
+    ) == [("active", "secondary")]
+
+
+def test_a_changes_only_role_whose_user_row_is_not_sent_is_not_kept(sync, sample, tmp_path):
+    """It changed nothing tonight (a WARNING says so): the roles kept are those the directory
+    follows."""
+    sync.apply(_drop(sample, tmp_path / "first", {}))
+    sync.apply(_delta(sample, tmp_path, [], {}, (AIDE_AT_PINE,)))
+    assert sync.engine.db.rows("SELECT * FROM sis_roles WHERE sis_id = 'rol-000012'") == []

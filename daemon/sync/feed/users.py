@@ -317,30 +317,64 @@ def _roles_file_join(ctx: PlanContext) -> str:
 def _roles_changes_join(ctx: PlanContext) -> str:
     """roles.csv as changes (1.2 delta): each row is one role that changed, not all of the
     user's roles. A user keeps the roles the file does not name: the role changes only with a
-    primary row, orgs are the directory's plus those of tonight's roles, less those of its
-    tobedeleted ones. (Read as the whole list, one re-sent role took a teacher out of every
-    other school they work at.)"""
+    primary row. Their orgs are those of all of their roles after tonight's changes: the roles
+    kept from earlier drops (`sis_roles`) that tonight's rows do not name, and tonight's live
+    ones. (Read as the whole list, one re-sent role took a teacher out of every other school
+    they work at; read against the directory's list of schools, ending one of two roles at one
+    school took the school away.) See _orgs_after_role_changes for users whose roles were not
+    all kept."""
     live = _LIVE_ROLE
+    good = ctx.good("roles")
     return f"""LEFT JOIN (
-            SELECT userSourcedId AS sis_id,
-                   arg_min(lower(role), _line) FILTER (WHERE {live} AND lower(roleType) = 'primary')
-                       AS primary_role,
-                   arg_min(lower(role), [CASE lower(roleType) WHEN 'primary' THEN 0 ELSE 1 END, _line])
-                       FILTER (WHERE {live}) AS role,
-                   coalesce(list(DISTINCT orgSourcedId) FILTER (WHERE {live}), []) AS added_orgs,
-                   coalesce(list(DISTINCT orgSourcedId) FILTER (WHERE NOT ({live})), []) AS ended_orgs
-            FROM {ctx.good("roles")} WHERE orgSourcedId IS NOT NULL GROUP BY ALL) r
+            WITH tonight AS MATERIALIZED (SELECT * FROM {good} WHERE orgSourcedId IS NOT NULL),
+            stored AS MATERIALIZED (
+                SELECT s.sis_id, s.user_sis_id, s.org_sis_id FROM sis_roles s
+                WHERE s.status = 'active' AND s.org_sis_id IS NOT NULL
+                  AND s.user_sis_id IN (SELECT userSourcedId FROM tonight)
+            ),
+            after AS (
+                SELECT user_sis_id, list(DISTINCT org_sis_id) AS orgs FROM (
+                    SELECT user_sis_id, org_sis_id FROM stored
+                    WHERE sis_id NOT IN (SELECT sourcedId FROM {good} WHERE sourcedId IS NOT NULL)
+                    UNION ALL
+                    SELECT userSourcedId, orgSourcedId FROM tonight WHERE {live})
+                GROUP BY ALL
+            ),
+            changes AS (
+                SELECT userSourcedId AS sis_id,
+                       arg_min(lower(role), _line) FILTER (WHERE {live} AND lower(roleType) = 'primary')
+                           AS primary_role,
+                       arg_min(lower(role), [CASE lower(roleType) WHEN 'primary' THEN 0 ELSE 1 END, _line])
+                           FILTER (WHERE {live}) AS role,
+                       coalesce(list(DISTINCT orgSourcedId) FILTER (WHERE {live}), []) AS added_orgs,
+                       coalesce(list(DISTINCT orgSourcedId) FILTER (WHERE NOT ({live})), []) AS ended_orgs
+                FROM tonight GROUP BY ALL
+            )
+            SELECT c.*, k.orgs AS stored_orgs, coalesce(a.orgs, []) AS orgs_after
+            FROM changes c
+            LEFT JOIN (SELECT user_sis_id, list(DISTINCT org_sis_id) AS orgs FROM stored
+                       GROUP BY ALL) k ON k.user_sis_id = c.sis_id
+            LEFT JOIN after a ON a.user_sis_id = c.sis_id) r
             ON r.sis_id = u.sourcedId"""
 
 
 def _orgs_after_role_changes() -> str:
-    """The directory's orgs with tonight's role changes made to them (see _roles_changes_join).
-    An org with a live role tonight stays, whatever other role there ended: a role changed at
-    one school is often sent as the old role tobedeleted and the new one added."""
-    return """CASE WHEN r.sis_id IS NULL THEN dir.org_sis_ids ELSE nullif(array_to_string(
-                  list_filter(list_distinct(list_concat(
-                      list_transform(string_split(coalesce(dir.org_sis_ids, ''), ','), lambda x: trim(x)),
-                      r.added_orgs)),
+    """The user's orgs after tonight's role changes (see _roles_changes_join): the orgs of
+    all of their roles where every school the directory has for them is one of their kept
+    roles' (a whole roles.csv was applied since roles were kept). Otherwise (roles kept from
+    before this was stored, or not all of them) the directory's orgs with tonight's changes
+    made to them: an org with a live role tonight stays, whatever other role there ended (a
+    role changed at one school is often sent as the old role tobedeleted and the new one
+    added)."""
+    directory = (
+        "list_transform(string_split(coalesce(dir.org_sis_ids, ''), ','), lambda x: trim(x))"
+    )
+    return f"""CASE WHEN r.sis_id IS NULL THEN dir.org_sis_ids
+                WHEN r.stored_orgs IS NOT NULL
+                 AND list_has_all(r.stored_orgs, list_filter({directory}, lambda x: x <> ''))
+                THEN nullif(array_to_string(list_sort(r.orgs_after), ','), '')
+                ELSE nullif(array_to_string(
+                  list_filter(list_distinct(list_concat({directory}, r.added_orgs)),
                   lambda x: x <> '' AND (list_contains(r.added_orgs, x)
                                          OR NOT list_contains(r.ended_orgs, x))), ','), '') END"""
 
@@ -442,6 +476,12 @@ def _add_demographics_only_people(ctx: PlanContext) -> None:
         WHERE p.why IS NULL
         """
     )
+
+
+def roles_not_applied(ctx: PlanContext) -> str:
+    """The roles.csv lines that change nothing tonight (see _report_roles_without_their_user)."""
+    return f"""SELECT line FROM row_issues WHERE run_id = {ctx.run_id}
+               AND file_name = {sql_literal(ctx.file("roles"))} AND rule = 'role_without_user_row'"""
 
 
 def _report_roles_without_their_user(ctx: PlanContext) -> None:
