@@ -18,6 +18,11 @@ def no_decisions() -> dict[str, int]:
     return {decision: 0 for decision in ("take", "keep", "ignore")}
 
 
+# The kind of a run's note that says what apply changes in the reference data (courses,
+# sessions, roles): a run with no record changes but such a note still has something to apply.
+REFERENCE_NOTE = "reference"
+
+
 class RowCounts(BaseModel):
     success: int = 0
     warning: int = 0
@@ -94,6 +99,10 @@ class Run(BaseModel):
 
     def total_changes(self) -> int:
         return sum(sum(ops.values()) for ops in self.changes.values())
+
+    def keeps_reference_data(self) -> bool:
+        """No record changes, but reference data (courses, sessions, roles) apply would keep."""
+        return any(note.get("kind") == REFERENCE_NOTE for note in self.notes)
 
     @property
     def taken_conflicts(self) -> int:

@@ -78,7 +78,12 @@ def run_summary(run: Run) -> str:
         lines.append(f"  Hold overridden by {run.override_by}{when}: {why}")
     verb = "Changed" if run.status == "applied" else "Will change when applied"
     total = run.total_changes()
-    if total == 0:
+    if total == 0 and run.keeps_reference_data():
+        lines.append(
+            "  No record changes; apply it all the same to keep the drop's reference data "
+            "(see the note)."
+        )
+    elif total == 0:
         lines.append("  No changes: the directory already matches this drop.")
     else:
         lines.append(f"  {verb}:")

@@ -29,7 +29,7 @@ from daemon.sync.policies import (
     school_rules,
     user_rules,
 )
-from daemon.sync.reference import plan_reference_data, plan_roles
+from daemon.sync.reference import note_reference_changes, plan_reference_data, plan_roles
 from daemon.sync.unchanged import find_unchanged_enrollments
 
 SCHOOL_SIS = "(SELECT sis_id FROM schools WHERE school_id = {v})"
@@ -58,6 +58,8 @@ def make_plan(ctx: PlanContext, progress: Progress) -> dict[str, dict[str, int]]
     for table in kinds.TABLES:
         for kind, op, n in count_changes(ctx, table):
             counts[kind][op] = int(n)
+    if not any(n for ops in counts.values() for n in ops.values()):
+        note_reference_changes(ctx)
     return counts
 
 

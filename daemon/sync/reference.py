@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from daemon.db import Database, sql_literal
+from daemon.models import REFERENCE_NOTE
 from daemon.sync.context import PlanContext
 
 # The spec's exact spelling of each vocabulary term, by its lower case (values are compared
@@ -104,7 +105,9 @@ def plan_roles(ctx: PlanContext, not_applied: str) -> None:
 
 def _plan_reference(ctx: PlanContext, ref: ReferenceTable, not_applied: str | None = None) -> None:
     """Ids the source made itself (sync/derived_ids.py) never archive the SIS's rows for being
-    absent: the classrooms keep naming them."""
+    absent: the classrooms keep naming them. Nor does a school-level upload: it speaks for its
+    schools only. A sourcedId is kept as it is (`_kept`) only where no good row speaks for it
+    (a repeated id: the first row speaks, the repeat is in error)."""
     if not ctx.present(ref.entity):
         return
     values = []
@@ -118,7 +121,8 @@ def _plan_reference(ctx: PlanContext, ref: ReferenceTable, not_applied: str | No
         kept += (
             f" UNION ALL SELECT sourcedId FROM {ctx.t(ref.entity)} WHERE _line IN ({not_applied})"
         )
-    bulk = ctx.mode(ref.entity) == "bulk" and not ctx.derived(ref.entity)
+    kept = f"{kept} EXCEPT SELECT sourcedId FROM {rows}"
+    bulk = ctx.mode(ref.entity) == "bulk" and not ctx.derived(ref.entity) and not ctx.scope
     nothing = ", ".join(f"NULL AS {column}" for column in ref.columns)
     ctx.db.execute(
         f"""
@@ -128,10 +132,57 @@ def _plan_reference(ctx: PlanContext, ref: ReferenceTable, not_applied: str | No
                {bulk} AS _bulk, {sql_literal(ctx.file(ref.entity))} AS _file, r._line AS _line
         FROM {rows} r
         UNION ALL
-        SELECT DISTINCT k.sourcedId, {nothing}, false, true, {bulk}, NULL, NULL
+        SELECT k.sourcedId, {nothing}, false, true, {bulk}, NULL, NULL
         FROM ({kept}) k WHERE k.sourcedId IS NOT NULL
         """
     )
+
+
+def _ended(ref: ReferenceTable, plan: str) -> str:
+    """WHERE (on the table) of the rows apply archives: tobedeleted, or absent from a bulk
+    file; never one a row in error names."""
+    return f"""status = 'active' AND sis_id NOT IN (SELECT sis_id FROM {plan} WHERE _kept)
+               AND (sis_id IN (SELECT sis_id FROM {plan} WHERE _deleted)
+                    OR ((SELECT bool_or(_bulk) FROM {plan})
+                        AND sis_id NOT IN (SELECT sis_id FROM {plan} WHERE NOT _deleted)))"""
+
+
+def _changed(ref: ReferenceTable, plan: str) -> str:
+    """FROM and WHERE of the rows apply updates (brought back, or a value changed)."""
+    differs = " OR ".join(f"{ref.name}.{c} IS DISTINCT FROM p.{c}" for c in ref.columns)
+    return f"""{plan} p
+               WHERE {ref.name}.sis_id = p.sis_id AND NOT p._deleted AND NOT p._kept
+                 AND ({ref.name}.status <> 'active' OR {differs})"""
+
+
+def _new(ref: ReferenceTable, plan: str) -> str:
+    """FROM and WHERE of the plan's rows apply inserts."""
+    return f"""{plan} p WHERE NOT p._deleted AND NOT p._kept
+               AND p.sis_id NOT IN (SELECT sis_id FROM {ref.name})"""
+
+
+def note_reference_changes(ctx: PlanContext) -> None:
+    """For a run with no record changes: what apply would change in the reference data, as a
+    note. Otherwise the run reads as "no changes" and is left unapplied, and a later
+    changes-only roles.csv is read against roles that were never kept."""
+    said = []
+    for ref in (*REFERENCE_TABLES, ROLES):
+        if not ctx.db.table_exists(f"plan_{ref.name}", ctx.schema):
+            continue
+        plan = ctx.keep(f"plan_{ref.name}")
+        new, changed, ended = ctx.db.rows(
+            f"""SELECT (SELECT count(*) FROM {_new(ref, plan)}),
+                       (SELECT count(*) FROM {ref.name}, {_changed(ref, plan)}),
+                       (SELECT count(*) FROM {ref.name} WHERE {_ended(ref, plan)})"""
+        )[0]
+        if new or changed or ended:
+            said.append(f"{ctx.file(ref.entity)} {new:,} new, {changed:,} changed, {ended:,} ended")
+    if said:
+        ctx.note(
+            REFERENCE_NOTE,
+            f"No record changes, but applying this run keeps the drop's reference data "
+            f"({'; '.join(said)}): a later changes-only roles.csv is read against the roles kept.",
+        )
 
 
 def apply_reference_data(db: Database, schema: str, run_id: int) -> None:
@@ -141,28 +192,20 @@ def apply_reference_data(db: Database, schema: str, run_id: int) -> None:
         if not db.table_exists(f"plan_{ref.name}", schema):
             continue
         columns = list(ref.columns)
-        differs = " OR ".join(f"{ref.name}.{c} IS DISTINCT FROM p.{c}" for c in columns)
         db.execute(
             f"""UPDATE {ref.name} SET status = 'archived', archived_run = {run_id}, last_run = {run_id}
-                WHERE status = 'active' AND sis_id NOT IN (SELECT sis_id FROM {plan} WHERE _kept)
-                  AND (sis_id IN (SELECT sis_id FROM {plan} WHERE _deleted)
-                       OR ((SELECT bool_or(_bulk) FROM {plan})
-                           AND sis_id NOT IN (SELECT sis_id FROM {plan} WHERE NOT _deleted)))"""
+                WHERE {_ended(ref, plan)}"""
         )
         db.execute(
             f"""UPDATE {ref.name} SET {", ".join(f"{c} = p.{c}" for c in columns)},
                        status = 'active', archived_run = NULL, last_run = {run_id},
                        source_file = p._file, source_line = p._line
-                FROM {plan} p
-                WHERE {ref.name}.sis_id = p.sis_id AND NOT p._deleted AND NOT p._kept
-                  AND ({ref.name}.status <> 'active' OR {differs})"""
+                FROM {_changed(ref, plan)}"""
         )
         db.execute(
             f"""INSERT INTO {ref.name} (sis_id, {", ".join(columns)}, status, created_run, last_run,
                                        source_file, source_line)
                 SELECT p.sis_id, {", ".join(f"p.{c}" for c in columns)}, 'active', {run_id},
                        {run_id}, p._file, p._line
-                FROM {plan} p
-                WHERE NOT p._deleted AND NOT p._kept
-                  AND p.sis_id NOT IN (SELECT sis_id FROM {ref.name})"""
+                FROM {_new(ref, plan)}"""
         )

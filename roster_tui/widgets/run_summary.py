@@ -150,6 +150,11 @@ def _changes(run: Run) -> RenderableType:
         f"What run {run.run_id} did" if applied else f"What approving run {run.run_id} would do"
     )
     lines = op_lines(run, past=applied)
+    if not lines and run.keeps_reference_data():
+        keeps = "kept" if applied else "keeps"
+        return Text(
+            f"{heading}\n  No record changes; it {keeps} the drop's reference data (Notes).\n"
+        )
     if not lines:
         return Text(f"{heading}\n  Nothing: the directory already matches this drop.\n")
     grid = Table.grid(padding=(0, 1))

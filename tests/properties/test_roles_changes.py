@@ -47,7 +47,7 @@ PEOPLE = ("tch-5001", "stu-5001", "stu-5004")
 
 @dataclass(frozen=True)
 class Change:
-    how: str  # add | end | move
+    how: str  # add | end | move | give (a secondary role re-sent as another person's)
     user: str
     school: str
     pick: int  # which of the user's roles (end, move)
@@ -55,7 +55,7 @@ class Change:
 
 changes = st.builds(
     Change,
-    st.sampled_from(("add", "add", "end", "end", "move")),
+    st.sampled_from(("add", "add", "end", "end", "move", "give")),
     st.sampled_from(PEOPLE),
     st.sampled_from(SCHOOLS),
     st.integers(0, 9),
@@ -90,6 +90,7 @@ class Model:
     def __init__(self) -> None:
         self.roles = {r["sourcedId"]: dict(r) for r in ROLES}
         self.made = 0
+        self.givers: set[str] = set()  # people whose role went to another: their row is sent
 
     def change(self, change: Change) -> dict[str, str] | None:
         """Apply one change; the roles.csv row that says it (None: nothing to say)."""
@@ -105,6 +106,13 @@ class Model:
                 self.roles.pop(secondary[change.pick % len(secondary)]), status="tobedeleted"
             )
             return dict(row, dateLastModified=WHEN)
+        if change.how == "give" and secondary:
+            sid = secondary[change.pick % len(secondary)]
+            taker = PEOPLE[(PEOPLE.index(change.user) + 1 + change.pick) % len(PEOPLE)]
+            self.givers.add(change.user)
+            given = _role_row(sid, taker, self.roles[sid]["orgSourcedId"], "secondary")
+            self.roles[sid] = given
+            return given
         if change.how == "move" and mine:
             sid = mine[change.pick % len(mine)]
             self.roles[sid] = dict(
@@ -133,10 +141,11 @@ def _whole_drop(folder: Path, model: Model) -> Path:
     return folder
 
 
-def _changes_drop(folder: Path, rows: list[dict[str, str]]) -> Path:
-    """users.csv and roles.csv as changes: the changed roles and their users' rows."""
+def _changes_drop(folder: Path, rows: list[dict[str, str]], givers: set[str]) -> Path:
+    """users.csv and roles.csv as changes: the changed roles, their users' rows and the rows of
+    the people who gave a role away."""
     folder.mkdir()
-    users = {r["userSourcedId"] for r in rows}
+    users = {r["userSourcedId"] for r in rows} | givers
     _write(folder / "users.csv", USERS_HEADER, [u for u in USERS if u["sourcedId"] in users])
     _write(folder / "roles.csv", ROLES_HEADER, rows)
     lines = (SAMPLE_12 / "manifest.csv").read_text().splitlines()
@@ -169,13 +178,14 @@ def test_a_users_schools_are_those_of_all_their_live_roles(nights: list[list[Cha
             engine.settings_set("deletion_threshold", "100")
             model = Model()
             for n, night in enumerate(nights):
+                model.givers = set()
                 said = [row for row in map(model.change, night) if row is not None]
                 if n == 0:
                     drop = _whole_drop(root / "night-0", model)
                 elif said:
                     # one row per role: the last change of a role says what it is now
                     rows = list({r["sourcedId"]: r for r in said}.values())
-                    drop = _changes_drop(root / f"night-{n}", rows)
+                    drop = _changes_drop(root / f"night-{n}", rows, model.givers)
                 else:
                     continue
                 run = engine.plan_source(str(drop))

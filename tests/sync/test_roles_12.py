@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 
+from daemon.cli.render import run_summary
+
 
 def _drop(sample, tmp_path, rows: dict[str, str]):
     folder = tmp_path / "oneroster12"
@@ -226,3 +228,91 @@ def test_a_changes_only_role_whose_user_row_is_not_sent_is_not_kept(sync, sample
     sync.apply(_drop(sample, tmp_path / "first", {}))
     sync.apply(_delta(sample, tmp_path, [], {}, (AIDE_AT_PINE,)))
     assert sync.engine.db.rows("SELECT * FROM sis_roles WHERE sis_id = 'rol-000012'") == []
+
+
+# What an adversarial review found in the first version of kept roles (each failed there).
+def _role(sourced_id: str, user: str, role: str, school: str, status: str = "active") -> str:
+    return f"{sourced_id},{status},2026-09-01T06:00:00.000Z,{user},secondary,{role},2026-08-24,,{school},"
+
+
+ROLE_9 = _role("rol-000009", "tch-5001", "teacher", "sch-pine")
+ROLE_9_ENDED = _role("rol-000009", "tch-5001", "teacher", "sch-pine", "tobedeleted")
+ROLE_9_TO_A_STUDENT = _role("rol-000009", "stu-5003", "student", "sch-pine")
+ROLE_8_AS_AIDE = _role("rol-000008", "tch-5001", "aide", "sch-elm")
+
+
+def test_a_run_that_changes_only_roles_says_so(sync, sample, tmp_path):
+    """It changes no record, but the roles it keeps decide later nights: it must be applied."""
+    sync.apply(_drop(sample, tmp_path / "first", {}))
+    run = sync.plan(_delta(sample, tmp_path, ["tch-5001"], {}, (AIDE_AT_PINE,)))
+    assert run.total_changes() == 0
+    [note] = [n for n in run.notes if n["kind"] == "reference"]
+    assert "roles.csv 1 new, 0 changed, 0 ended" in note["message"]
+    assert "No record changes; apply it all the same" in run_summary(run)
+
+
+def test_a_repeated_role_id_leaves_the_first_row_speaking(sync, sample, tmp_path):
+    sync.apply(_drop(sample, tmp_path / "first", {}))
+    sync.apply(_delta(sample, tmp_path / "second", ["tch-5001"], {}, (ROLE_9_ENDED, ROLE_9)))
+    assert _schools(sync, "tch-5001") == "sch-elm,sch-oak"
+    sync.apply(_delta(sample, tmp_path, ["tch-5001"], {}, (ROLE_8_AS_AIDE,)))
+    assert _schools(sync, "tch-5001") == "sch-elm,sch-oak"
+
+
+def test_a_role_row_that_is_not_applied_changes_no_school(sync, sample, tmp_path):
+    """rol-000009 sent for a student whose users.csv row is not in the drop: not applied."""
+    sync.apply(_drop(sample, tmp_path / "first", {}))
+    run = sync.apply(
+        _delta(sample, tmp_path, ["tch-5001"], {}, (ROLE_9_TO_A_STUDENT, ROLE_8_AS_AIDE))
+    )
+    assert [i["rule"] for i in sync.issues(run)] == ["role_without_user_row"]
+    assert _schools(sync, "tch-5001") == "sch-elm,sch-oak,sch-pine"
+
+
+def test_a_role_given_to_another_user_leaves_its_old_user(sync, sample, tmp_path):
+    sync.apply(_drop(sample, tmp_path / "first", {}))
+    sync.apply(_delta(sample, tmp_path, ["tch-5001", "stu-5003"], {}, (ROLE_9_TO_A_STUDENT,)))
+    assert _schools(sync, "tch-5001") == "sch-elm,sch-oak"
+    assert _schools(sync, "stu-5003") == "sch-oak,sch-pine"
+
+
+def test_a_reverted_role_does_not_come_back_with_an_unrelated_change(sync, sample, tmp_path):
+    sync.apply(_drop(sample, tmp_path / "first", {"rol-000009,active,": "rol-000009,tobedeleted,"}))
+    added = sync.apply(_delta(sample, tmp_path / "second", ["tch-5001"], {}, (ROLE_9,)))
+    sync.apply_planned(sync.engine.revert_run(added.run_id))
+    assert _schools(sync, "tch-5001") == "sch-elm,sch-oak"
+    sync.apply(_delta(sample, tmp_path, ["tch-5001"], {}, (ROLE_8_AS_AIDE,)))
+    assert _schools(sync, "tch-5001") == "sch-elm,sch-oak"
+
+
+def test_a_school_level_upload_keeps_the_other_schools_roles(sync, sample, tmp_path):
+    sync.apply(_drop(sample, tmp_path / "first", TWO_ROLES_AT_PINE))
+    folder = _drop(sample, tmp_path / "elm", {})
+    for name, column in (("users.csv", 0), ("roles.csv", 3), ("enrollments.csv", 5)):
+        lines = (folder / name).read_text().splitlines()
+        kept = [line for line in lines[1:] if line.split(",")[column] in ("stu-5001", "stu-5002")]
+        (folder / name).write_text("\n".join([lines[0], *kept]) + "\n")
+    run = sync.engine.plan_source(str(folder), schools=["sch-elm"])
+    sync.engine.apply_run(run.run_id, override=True, reason="test", scan_duplicates=False)
+    assert sync.engine.db.rows("SELECT count(*) FROM sis_roles WHERE status = 'archived'") == [(0,)]
+    ended = _tobedeleted(AIDE_AT_PINE)
+    sync.apply(_delta(sample, tmp_path, ["tch-5001"], {}, (ended,)))
+    assert _schools(sync, "tch-5001") == "sch-elm,sch-oak,sch-pine"
+
+
+def test_the_roles_of_a_user_whose_row_is_in_error_are_kept_as_they_were(sync, sample, tmp_path):
+    sync.apply(_drop(sample, tmp_path / "first", {}))
+    folder = _delta(sample, tmp_path, ["tch-5001"], {"rol-000009": _tobedeleted})
+    users = folder / "users.csv"
+    users.write_text(
+        users.read_text().replace(
+            "tch-5001,active,2026-08-20T06:00:00.000Z,true,",
+            "tch-5001,active,2026-08-20T06:00:00.000Z,maybe,",
+        )
+    )
+    run = sync.apply(folder)
+    assert [i["rule"] for i in sync.issues(run, "ERROR")] != []
+    assert _schools(sync, "tch-5001") == "sch-elm,sch-oak,sch-pine"
+    assert sync.engine.db.rows("SELECT status FROM sis_roles WHERE sis_id = 'rol-000009'") == [
+        ("active",)
+    ]

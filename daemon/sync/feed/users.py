@@ -321,23 +321,39 @@ def _roles_changes_join(ctx: PlanContext) -> str:
     kept from earlier drops (`sis_roles`) that tonight's rows do not name, and tonight's live
     ones. (Read as the whole list, one re-sent role took a teacher out of every other school
     they work at; read against the directory's list of schools, ending one of two roles at one
-    school took the school away.) See _orgs_after_role_changes for users whose roles were not
-    all kept."""
+    school took the school away.) Only rows that are applied tonight count (their user's
+    users.csv row is sent and good, see roles_not_applied), and a user whose kept role another
+    user's row now names is read again too. See _orgs_after_role_changes for users whose
+    kept roles do not match their schools."""
     live = _LIVE_ROLE
-    good = ctx.good("roles")
     return f"""LEFT JOIN (
-            WITH tonight AS MATERIALIZED (SELECT * FROM {good} WHERE orgSourcedId IS NOT NULL),
+            WITH applied AS MATERIALIZED (
+                SELECT * FROM {ctx.good("roles")}
+                WHERE userSourcedId IN (SELECT sourcedId FROM {ctx.good("users")})
+            ),
+            tonight AS (SELECT * FROM applied WHERE orgSourcedId IS NOT NULL),
+            affected AS (
+                SELECT userSourcedId AS sis_id FROM tonight
+                UNION
+                SELECT user_sis_id FROM sis_roles
+                WHERE status = 'active' AND sis_id IN (SELECT sourcedId FROM applied)
+            ),
             stored AS MATERIALIZED (
                 SELECT s.sis_id, s.user_sis_id, s.org_sis_id FROM sis_roles s
                 WHERE s.status = 'active' AND s.org_sis_id IS NOT NULL
-                  AND s.user_sis_id IN (SELECT userSourcedId FROM tonight)
+                  AND s.user_sis_id IN (SELECT sis_id FROM affected)
             ),
             after AS (
                 SELECT user_sis_id, list(DISTINCT org_sis_id) AS orgs FROM (
                     SELECT user_sis_id, org_sis_id FROM stored
-                    WHERE sis_id NOT IN (SELECT sourcedId FROM {good} WHERE sourcedId IS NOT NULL)
+                    WHERE sis_id NOT IN (SELECT sourcedId FROM applied WHERE sourcedId IS NOT NULL)
                     UNION ALL
                     SELECT userSourcedId, orgSourcedId FROM tonight WHERE {live})
+                GROUP BY ALL
+            ),
+            known AS (
+                SELECT user_sis_id, list(DISTINCT org_sis_id) AS orgs FROM stored
+                WHERE org_sis_id IN ({_known_orgs(ctx)})
                 GROUP BY ALL
             ),
             changes AS (
@@ -350,28 +366,32 @@ def _roles_changes_join(ctx: PlanContext) -> str:
                        coalesce(list(DISTINCT orgSourcedId) FILTER (WHERE NOT ({live})), []) AS ended_orgs
                 FROM tonight GROUP BY ALL
             )
-            SELECT c.*, k.orgs AS stored_orgs, coalesce(a.orgs, []) AS orgs_after
-            FROM changes c
-            LEFT JOIN (SELECT user_sis_id, list(DISTINCT org_sis_id) AS orgs FROM stored
-                       GROUP BY ALL) k ON k.user_sis_id = c.sis_id
-            LEFT JOIN after a ON a.user_sis_id = c.sis_id) r
+            SELECT a.sis_id, c.primary_role, c.role,
+                   coalesce(c.added_orgs, []) AS added_orgs, coalesce(c.ended_orgs, []) AS ended_orgs,
+                   coalesce(k.orgs, []) AS stored_orgs, s.user_sis_id IS NOT NULL AS has_stored,
+                   coalesce(x.orgs, []) AS orgs_after
+            FROM affected a
+            LEFT JOIN changes c ON c.sis_id = a.sis_id
+            LEFT JOIN known k ON k.user_sis_id = a.sis_id
+            LEFT JOIN (SELECT DISTINCT user_sis_id FROM stored) s ON s.user_sis_id = a.sis_id
+            LEFT JOIN after x ON x.user_sis_id = a.sis_id) r
             ON r.sis_id = u.sourcedId"""
 
 
 def _orgs_after_role_changes() -> str:
     """The user's orgs after tonight's role changes (see _roles_changes_join): the orgs of
-    all of their roles where every school the directory has for them is one of their kept
-    roles' (a whole roles.csv was applied since roles were kept). Otherwise (roles kept from
-    before this was stored, or not all of them) the directory's orgs with tonight's changes
-    made to them: an org with a live role tonight stays, whatever other role there ended (a
-    role changed at one school is often sent as the old role tobedeleted and the new one
-    added)."""
+    all of their roles, where the user's kept roles are at exactly the schools the directory
+    has for them (a whole roles.csv, or every change since, was applied). Otherwise (roles
+    kept from before this was stored, a revert since, a 1.1 drop since) the directory's orgs
+    with tonight's changes made to them: an org with a live role tonight stays, whatever
+    other role there ended (a role changed at one school is often sent as the old role
+    tobedeleted and the new one added)."""
     directory = (
         "list_transform(string_split(coalesce(dir.org_sis_ids, ''), ','), lambda x: trim(x))"
     )
     return f"""CASE WHEN r.sis_id IS NULL THEN dir.org_sis_ids
-                WHEN r.stored_orgs IS NOT NULL
-                 AND list_has_all(r.stored_orgs, list_filter({directory}, lambda x: x <> ''))
+                WHEN r.has_stored AND list_sort(r.stored_orgs)
+                     = list_sort(list_distinct(list_filter({directory}, lambda x: x <> '')))
                 THEN nullif(array_to_string(list_sort(r.orgs_after), ','), '')
                 ELSE nullif(array_to_string(
                   list_filter(list_distinct(list_concat({directory}, r.added_orgs)),
@@ -479,9 +499,15 @@ def _add_demographics_only_people(ctx: PlanContext) -> None:
 
 
 def roles_not_applied(ctx: PlanContext) -> str:
-    """The roles.csv lines that change nothing tonight (see _report_roles_without_their_user)."""
+    """The roles.csv lines that change nothing tonight: a changes-only row whose user has no
+    users.csv row (see _report_roles_without_their_user), and a row whose user's users.csv row
+    is in error (the record is kept as it is)."""
     return f"""SELECT line FROM row_issues WHERE run_id = {ctx.run_id}
-               AND file_name = {sql_literal(ctx.file("roles"))} AND rule = 'role_without_user_row'"""
+               AND file_name = {sql_literal(ctx.file("roles"))} AND rule = 'role_without_user_row'
+               UNION ALL
+               SELECT r._line FROM {ctx.t("roles")} r
+               WHERE r.userSourcedId IN (SELECT sourcedId FROM {ctx.errored("users")}
+                                         WHERE sourcedId IS NOT NULL)"""
 
 
 def _report_roles_without_their_user(ctx: PlanContext) -> None:
