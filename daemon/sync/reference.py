@@ -98,8 +98,9 @@ def plan_reference_data(ctx: PlanContext) -> None:
 
 def plan_roles(ctx: PlanContext, not_applied: str) -> None:
     """Keep the drop's roles.csv rows with the run. `not_applied` selects the lines of rows
-    that change nothing tonight (a changes-only row whose user has no users.csv row): they are
-    kept out, as a row in error is, so that the stored roles are those the directory follows."""
+    that change nothing tonight (their user has no users.csv row in a changes-only drop, or
+    its row is in error): they are kept out, as a row in error is, so that the stored roles are
+    those the directory follows."""
     _plan_reference(ctx, ROLES, not_applied)
 
 
