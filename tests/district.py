@@ -286,3 +286,15 @@ class TinyDistrict:
             lines = ["propertyName,value", *(f"{k},{v}" for k, v in self.manifest.items())]
             (folder / "manifest.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
         return folder
+
+
+def write_changes_only_manifest(source: Path, folder: Path, entities: tuple[str, ...]) -> None:
+    """`folder`'s manifest: `source`'s, with the files of `entities` as delta and every other
+    file absent (a changes-only drop of those files)."""
+    lines = []
+    for line in (source / "manifest.csv").read_text().splitlines():
+        name = line.split(",")[0]
+        if name.startswith("file."):
+            line = f"{name},{'delta' if name.removeprefix('file.') in entities else 'absent'}"
+        lines.append(line)
+    (folder / "manifest.csv").write_text("\n".join(lines) + "\n")

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from hypothesis import HealthCheck, settings
 
 from daemon.formats.spec import NOT_CARRIED_COLUMN
 from tests.district import TinyDistrict, _enrollment, _user
@@ -286,3 +289,16 @@ def _write(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
     writer.writeheader()
     writer.writerows(rows)
     path.write_text(out.getvalue(), encoding="utf-8")
+
+
+def property_settings(in_ci: int, elsewhere: int, *suppress: HealthCheck) -> settings:
+    """Each property's examples: bounded in CI (the same ones each run), more elsewhere;
+    ROSTER_SYNC_PROPERTY_EXAMPLES asks for more. Examples plan and apply whole nights: no
+    deadline, and never too slow."""
+    default = in_ci if os.environ.get("CI") else elsewhere
+    return settings(
+        max_examples=int(os.environ.get("ROSTER_SYNC_PROPERTY_EXAMPLES", default)),
+        deadline=None,
+        derandomize=bool(os.environ.get("CI")),
+        suppress_health_check=[HealthCheck.too_slow, *suppress],
+    )

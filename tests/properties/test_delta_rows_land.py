@@ -14,7 +14,6 @@ this property was written.)
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -26,10 +25,8 @@ from hypothesis import strategies as st
 from daemon.db import Database
 from daemon.service.engine import Engine
 from tests.district import TinyDistrict, _enrollment, _user
+from tests.properties.districts import property_settings
 
-EXAMPLES = int(
-    os.environ.get("ROSTER_SYNC_PROPERTY_EXAMPLES", "10" if os.environ.get("CI") else "15")
-)
 WHEN = {"dateLastModified": "2026-11-05T06:00:00Z"}
 NEWCOMERS = (1, 2)  # students a drop may bring (their memberships may come with them)
 FILES = (
@@ -262,12 +259,8 @@ def hand_edits() -> st.SearchStrategy[list[tuple[str, str]]]:
     )
 
 
-SETTINGS = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=bool(os.environ.get("CI")),
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+SETTINGS = property_settings(10, 15, HealthCheck.function_scoped_fixture)
+EXAMPLES = SETTINGS.max_examples
 
 
 @st.composite

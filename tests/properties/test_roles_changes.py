@@ -11,23 +11,21 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from daemon.db import Database
 from daemon.service.engine import Engine
 from tests.conftest import SAMPLE
+from tests.district import write_changes_only_manifest
+from tests.properties.districts import property_settings
 
-EXAMPLES = int(
-    os.environ.get("ROSTER_SYNC_PROPERTY_EXAMPLES", "8" if os.environ.get("CI") else "12")
-)
 SCHOOLS = ("sch-elm", "sch-oak", "sch-pine")
 SAMPLE_12 = SAMPLE / "oneroster12"
 WHEN = "2026-11-05T06:00:00.000Z"
@@ -148,26 +146,12 @@ def _changes_drop(folder: Path, rows: list[dict[str, str]], givers: set[str]) ->
     users = {r["userSourcedId"] for r in rows} | givers
     _write(folder / "users.csv", USERS_HEADER, [u for u in USERS if u["sourcedId"] in users])
     _write(folder / "roles.csv", ROLES_HEADER, rows)
-    lines = (SAMPLE_12 / "manifest.csv").read_text().splitlines()
-    manifest = [
-        f"{line.split(',')[0]},delta"
-        if line.startswith(("file.users,", "file.roles,"))
-        else f"{line.split(',')[0]},absent"
-        if line.startswith("file.")
-        else line
-        for line in lines
-    ]
-    (folder / "manifest.csv").write_text("\n".join(manifest) + "\n")
+    write_changes_only_manifest(SAMPLE_12, folder, ("users", "roles"))
     return folder
 
 
 @pytest.mark.timeout(600)
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=bool(os.environ.get("CI")),
-    suppress_health_check=[HealthCheck.too_slow],
-)
+@property_settings(8, 12)
 @given(scenarios())
 def test_a_users_schools_are_those_of_all_their_live_roles(nights: list[list[Change]]):
     with tempfile.TemporaryDirectory() as tmp:

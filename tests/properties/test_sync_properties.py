@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from daemon.db import Database
@@ -26,14 +26,17 @@ from daemon.sync.kinds import TABLES
 from daemon.sync.unchanged import FULL_PATH_ENV
 from tests.directory_state import directory_fingerprint
 from tests.district import TinyDistrict
-from tests.properties.districts import EVENTS_11, EVENTS_12, Night, apply_event
+from tests.properties.districts import (
+    EVENTS_11,
+    EVENTS_12,
+    Night,
+    apply_event,
+    property_settings,
+)
 
 # Several DuckDB threads, as in production: what they may do to row order is the point here.
 pytestmark = pytest.mark.duckdb_threads
 
-EXAMPLES = int(
-    os.environ.get("ROSTER_SYNC_PROPERTY_EXAMPLES", "8" if os.environ.get("CI") else "12")
-)
 # Events that change the district for good; the others happen on one night only.
 LASTING = (
     "rename",
@@ -83,12 +86,7 @@ def scenario(draw: st.DrawFn) -> tuple[str, list[tuple[Events, Events]]]:
 # the examples together on a loaded 2-core machine (pytest-timeout then interrupts DuckDB
 # mid-query and the failure looks like a flaky product error).
 @pytest.mark.timeout(1200)
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=bool(os.environ.get("CI")),
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@property_settings(8, 12, HealthCheck.data_too_large)
 @given(scenario())
 def test_every_night_keeps_the_promises(case):
     version, events_by_night = case

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 from daemon.cli.render import run_summary
+from tests.district import write_changes_only_manifest
 
 
 def _drop(sample, tmp_path, rows: dict[str, str]):
@@ -57,18 +58,7 @@ def _delta(sample, tmp_path, users: list[str], roles: dict[str, str], more_roles
             picked.append(roles[sid](line))
     picked.extend(more_roles)
     (folder / "roles.csv").write_text("\n".join([role_lines[0], *picked]) + "\n")
-    manifest = (source / "manifest.csv").read_text().splitlines()
-    (folder / "manifest.csv").write_text(
-        "\n".join(
-            f"{line.split(',')[0]},delta"
-            if line.startswith(("file.users,", "file.roles,"))
-            else f"{line.split(',')[0]},absent"
-            if line.startswith("file.")
-            else line
-            for line in manifest
-        )
-        + "\n"
-    )
+    write_changes_only_manifest(source, folder, ("users", "roles"))
     return folder
 
 
