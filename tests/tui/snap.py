@@ -11,6 +11,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from daemon.service.engine import Engine
+from tests.district import write_changes_only_manifest
 from tests.tui.conftest import FIXED_NOW, SAMPLE, make_app, press, type_text
 
 Step = str | tuple[str, str]  # a key, ("type", text) or ("open", "RUN:TAB")
@@ -81,6 +82,28 @@ def unchanged_run(engine: Engine) -> int:
     first = engine.plan_source(str(SAMPLE / "oneroster12"))
     engine.apply_run(first.run_id)
     second = engine.plan_source(str(SAMPLE / "oneroster12"))
+    pin_run(engine, first.run_id, FIXED_NOW - timedelta(days=1, hours=7))
+    pin_run(engine, second.run_id, FIXED_NOW.replace(hour=2, minute=0))
+    return second.run_id
+
+
+def roles_only_run(engine: Engine, folder: Path) -> int:
+    """On a fresh database: the 1.2 sample applied, then a changes-only drop whose one roles.csv
+    row gives a teacher a second role (no record changes; reference data to keep)."""
+    first = engine.plan_source(str(SAMPLE / "oneroster12"))
+    engine.apply_run(first.run_id)
+    folder.mkdir(parents=True)
+    users = (SAMPLE / "oneroster12" / "users.csv").read_text().splitlines()
+    (folder / "users.csv").write_text(
+        "\n".join([users[0], *(u for u in users if u.startswith("tch-5001,"))]) + "\n"
+    )
+    roles = (SAMPLE / "oneroster12" / "roles.csv").read_text().splitlines()
+    aide = (
+        "rol-000012,active,2026-11-05T06:00:00.000Z,tch-5001,secondary,aide,2026-08-24,,sch-pine,"
+    )
+    (folder / "roles.csv").write_text(f"{roles[0]}\n{aide}\n")
+    write_changes_only_manifest(SAMPLE / "oneroster12", folder, ("users", "roles"))
+    second = engine.plan_source(str(folder))
     pin_run(engine, first.run_id, FIXED_NOW - timedelta(days=1, hours=7))
     pin_run(engine, second.run_id, FIXED_NOW.replace(hour=2, minute=0))
     return second.run_id

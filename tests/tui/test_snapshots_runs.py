@@ -6,7 +6,7 @@ from pathlib import Path
 
 from daemon.service.engine import Engine
 from tests.tui.conftest import FIXED_NOW, GoneClient, ViewerClient
-from tests.tui.snap import add_failed_run, pin_run, shoot, unchanged_run
+from tests.tui.snap import add_failed_run, pin_run, roles_only_run, shoot, unchanged_run
 
 DOWN_TO_RUN_2 = "down"
 
@@ -105,6 +105,27 @@ def test_detail_failed_run(snap_compare, demo_engine: Engine, tmp_path: Path) ->
 def test_detail_nothing_to_change(snap_compare, empty_engine: Engine) -> None:
     unchanged_run(empty_engine)
     assert shoot(snap_compare, empty_engine, "enter")
+
+
+def test_detail_of_a_run_that_changes_only_reference_data_asks_to_apply_it(
+    snap_compare, empty_engine: Engine, tmp_path: Path
+) -> None:
+    roles_only_run(empty_engine, tmp_path / "drops" / "roles")
+    assert shoot(snap_compare, empty_engine, "enter")
+
+
+def test_detail_of_a_run_that_changes_only_reference_data_at_60x15(
+    snap_compare, empty_engine: Engine, tmp_path: Path
+) -> None:
+    roles_only_run(empty_engine, tmp_path / "drops" / "roles")
+    assert shoot(snap_compare, empty_engine, "enter", size=(60, 15))
+
+
+def test_approving_a_run_that_changes_only_reference_data(
+    snap_compare, empty_engine: Engine, tmp_path: Path
+) -> None:
+    roles_only_run(empty_engine, tmp_path / "drops" / "roles")
+    assert shoot(snap_compare, empty_engine, "enter", "a")
 
 
 def test_detail_overridden_run_says_who_when_and_why(snap_compare, demo_engine: Engine) -> None:
