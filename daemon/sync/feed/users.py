@@ -351,10 +351,11 @@ def _roles_changes_join(ctx: PlanContext) -> str:
                     SELECT userSourcedId, orgSourcedId FROM tonight WHERE {live})
                 GROUP BY ALL
             ),
-            known AS (
-                SELECT user_sis_id, list(DISTINCT org_sis_id) AS orgs FROM stored
-                WHERE org_sis_id IN ({_known_orgs(ctx)})
-                GROUP BY ALL
+            kept AS (
+                SELECT user_sis_id,
+                       coalesce(list(DISTINCT org_sis_id)
+                                FILTER (WHERE org_sis_id IN ({_known_orgs(ctx)})), []) AS orgs
+                FROM stored GROUP BY ALL
             ),
             changes AS (
                 SELECT userSourcedId AS sis_id,
@@ -368,12 +369,10 @@ def _roles_changes_join(ctx: PlanContext) -> str:
             )
             SELECT a.sis_id, c.primary_role, c.role,
                    coalesce(c.added_orgs, []) AS added_orgs, coalesce(c.ended_orgs, []) AS ended_orgs,
-                   coalesce(k.orgs, []) AS stored_orgs, s.user_sis_id IS NOT NULL AS has_stored,
-                   coalesce(x.orgs, []) AS orgs_after
+                   k.orgs AS stored_orgs, coalesce(x.orgs, []) AS orgs_after
             FROM affected a
             LEFT JOIN changes c ON c.sis_id = a.sis_id
-            LEFT JOIN known k ON k.user_sis_id = a.sis_id
-            LEFT JOIN (SELECT DISTINCT user_sis_id FROM stored) s ON s.user_sis_id = a.sis_id
+            LEFT JOIN kept k ON k.user_sis_id = a.sis_id
             LEFT JOIN after x ON x.user_sis_id = a.sis_id) r
             ON r.sis_id = u.sourcedId"""
 
@@ -390,7 +389,7 @@ def _orgs_after_role_changes() -> str:
         "list_transform(string_split(coalesce(dir.org_sis_ids, ''), ','), lambda x: trim(x))"
     )
     return f"""CASE WHEN r.sis_id IS NULL THEN dir.org_sis_ids
-                WHEN r.has_stored AND list_sort(r.stored_orgs)
+                WHEN r.stored_orgs IS NOT NULL AND list_sort(r.stored_orgs)
                      = list_sort(list_distinct(list_filter({directory}, lambda x: x <> '')))
                 THEN nullif(array_to_string(list_sort(r.orgs_after), ','), '')
                 ELSE nullif(array_to_string(
