@@ -36,10 +36,13 @@ def build_feed_users(ctx: PlanContext) -> None:
     kept = users_fields_kept(ctx, mobile, home)
     if kept:
         ctx.keep_fields.setdefault("users", set()).update(kept)
+    # `raw` is read twice, and cheaper so: once whole, and once for the few users naming several
+    # orgs. Materialised, every column of every user was
+    # written aside first: at 3M students 6 GB spilled, 14.4 s against 6.9 (1.2: no difference).
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("feed_users")} AS
-        WITH raw AS MATERIALIZED ({_users_rows(ctx, mobile, home)}),
+        WITH raw AS NOT MATERIALIZED ({_users_rows(ctx, mobile, home)}),
         known AS (SELECT DISTINCT id FROM ({_known_orgs(ctx)})),
         multi AS ({_org_lists_split()})
         SELECT f.* EXCLUDE (raw_orgs),
