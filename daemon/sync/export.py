@@ -239,17 +239,7 @@ def _files(version: str, sms: str, phone: str) -> list[ExportFile]:
                 FROM users u {users_where}""",
             versions=("1.2",),
         ),
-        ExportFile(
-            "roles",
-            f"""SELECT 'role-' || u.sis_id || '-' || o.org AS sourcedId, {_bulk_columns()},
-                       u.sis_id AS userSourcedId, 'primary' AS roleType, {_role("1.2", "u")} AS role,
-                       {_blank("beginDate", "endDate")}, o.org AS orgSourcedId,
-                       {_blank("userProfileSourcedId")}
-                FROM users u, unnest(string_split({_orgs_of("u")}, ',')) AS o(org)
-                WHERE {_synced("u")} AND NOT {FROM_GUARDIANS_FILE} AND o.org <> ''
-                ORDER BY u.user_id, o.org""",
-            versions=("1.2",),
-        ),
+        ExportFile("roles", _roles_12(), versions=("1.2",)),
         ExportFile(
             "enrollments",
             f"""SELECT coalesce(e.sis_id, 'rs-enr-' || e.enrollment_id) AS sourcedId, {_bulk_columns()},
@@ -291,6 +281,56 @@ def _files(version: str, sms: str, phone: str) -> list[ExportFile]:
                ORDER BY a.attribute_id""",
         ),
     ]
+
+
+def _roles_12() -> str:
+    """roles.csv: the roles the SIS sent (kept in sis_roles), for each user whose kept roles give
+    exactly the user's schools and role as a night reading them would (a guardian's roles at
+    the district give its students' schools); otherwise one primary role per school, made from
+    the user's record (a directory from before roles were kept, or a user changed since by hand
+    or by a 1.1 drop). Synced back, the kept roles stay as they are: an export once replaced
+    them all with made-up ones."""
+    return f"""
+        WITH exported AS (
+            SELECT u.user_id, u.sis_id, u.kind, {_role("1.2", "u")} AS role,
+                   lower(u.role) AS plain_role,
+                   list_sort(list_filter(string_split({_orgs_of("u")}, ','), lambda o: o <> ''))
+                       AS orgs
+            FROM users u WHERE {_synced("u")} AND NOT {FROM_GUARDIANS_FILE}
+        ),
+        districts AS (
+            SELECT m.sis_id FROM school_sis_ids m JOIN schools d USING (school_id)
+            WHERE d.org_type = 'district' AND d.status = 'active'
+        ),
+        kept AS (
+            SELECT x.user_id, r.* FROM exported x
+            JOIN sis_roles r ON r.user_sis_id = x.sis_id AND r.status = 'active'
+            WHERE list_contains(x.orgs, r.org_sis_id) OR r.org_sis_id IN (FROM districts)
+        ),
+        -- A guardian whose roles are at the district has its students' schools (feed/users.py).
+        faithful AS (
+            SELECT k.user_id FROM kept k JOIN exported x USING (user_id)
+            GROUP BY k.user_id, x.orgs, x.plain_role, x.kind
+            HAVING (list_sort(list(DISTINCT k.org_sis_id)) = x.orgs
+                    OR (x.kind = 'guardian' AND bool_and(k.org_sis_id IN (FROM districts))))
+               AND lower(arg_min(k.role, [CASE lower(k.role_type) WHEN 'primary' THEN 0 ELSE 1 END,
+                                          k.source_line])) = x.plain_role
+        )
+        SELECT * EXCLUDE (_user, _line, _order) FROM (
+            SELECT k.sis_id AS sourcedId, {_bulk_columns()}, x.sis_id AS userSourcedId,
+                   lower(k.role_type) AS roleType, k.role, coalesce(k.begin_date, '') AS beginDate,
+                   coalesce(k.end_date, '') AS endDate, k.org_sis_id AS orgSourcedId,
+                   {_blank("userProfileSourcedId")},
+                   x.user_id AS _user, k.source_line AS _line, k.sis_id AS _order
+            FROM kept k JOIN exported x USING (user_id)
+            WHERE k.user_id IN (SELECT user_id FROM faithful)
+            UNION ALL
+            SELECT 'role-' || x.sis_id || '-' || o.org, {_bulk_columns()}, x.sis_id, 'primary',
+                   x.role, {_blank("beginDate", "endDate")}, o.org, {_blank("userProfileSourcedId")},
+                   x.user_id, NULL, o.org
+            FROM exported x, unnest(x.orgs) AS o(org)
+            WHERE x.user_id NOT IN (SELECT user_id FROM faithful))
+        ORDER BY _user, _line NULLS LAST, _order"""
 
 
 DEMOGRAPHICS_NOT_KEPT = (

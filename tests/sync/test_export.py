@@ -138,3 +138,71 @@ def test_a_12_drop_names_its_students_in_guardians_and_attributes_by_roles_csv(s
     linked = sync.changes(run, "guardian_links", "create")
     assert ("guardians.csv", 2) in [(c["source_file"], c["source_line"]) for c in linked]
     assert len(sync.changes(run, "student_attributes", "create")) == 1
+
+
+# tch-5001 is also an aide at sch-pine, where they teach too: two roles at one school.
+AIDE_AT_PINE = (
+    "rol-000012,active,2026-08-20T06:00:00.000Z,tch-5001,secondary,aide,2026-08-24,,sch-pine,"
+)
+
+
+@pytest.fixture
+def aide12(sample, tmp_path):
+    folder = tmp_path / "aide12"
+    shutil.copytree(sample / "oneroster12", folder)
+    roles = folder / "roles.csv"
+    roles.write_text(roles.read_text().replace("rol-000010,", f"{AIDE_AT_PINE}\nrol-000010,"))
+    return folder
+
+
+def _roles_of(folder: Path, user: str) -> list[tuple[str, ...]]:
+    return [
+        (r["sourcedId"], r["roleType"], r["role"], r["orgSourcedId"], r["beginDate"])
+        for r in _rows(folder, "roles.csv")
+        if r["userSourcedId"] == user
+    ]
+
+
+def _kept_roles(sync) -> list[tuple]:
+    return sync.engine.db.rows(
+        """SELECT sis_id, user_sis_id, role_type, role, begin_date, org_sis_id, status
+           FROM sis_roles ORDER BY sis_id"""
+    )
+
+
+def test_a_12_export_writes_the_roles_the_sis_sent(sync, aide12, tmp_path):
+    sync.apply(aide12)
+    sync.engine.export(str(tmp_path / "export"))
+    assert _roles_of(tmp_path / "export", "tch-5001") == [
+        ("rol-000007", "primary", "teacher", "sch-oak", "2026-08-24"),
+        ("rol-000008", "secondary", "teacher", "sch-elm", "2026-08-24"),
+        ("rol-000009", "secondary", "teacher", "sch-pine", "2026-08-24"),
+        ("rol-000012", "secondary", "aide", "sch-pine", "2026-08-24"),
+    ]
+
+
+def test_a_12_export_synced_back_keeps_the_roles_as_they_were(sync, aide12, tmp_path):
+    sync.apply(aide12)
+    kept = _kept_roles(sync)
+    sync.engine.export(str(tmp_path / "export"))
+    run = sync.apply(tmp_path / "export")
+    assert run.total_changes() == 0, run.changes
+    assert _kept_roles(sync) == kept
+
+
+def test_roles_kept_that_no_longer_give_a_users_schools_are_written_from_the_record(
+    sync, aide12, tmp_path
+):
+    """A directory whose kept roles of a user do not give its schools (kept from before, or a
+    school given by hand): the user's roles are made from the record, one primary per school."""
+    sync.apply(aide12)
+    sync.engine.db.execute("DELETE FROM sis_roles WHERE sis_id = 'rol-000008'")
+    sync.engine.export(str(tmp_path / "export"))
+    assert _roles_of(tmp_path / "export", "tch-5001") == [
+        ("role-tch-5001-sch-elm", "primary", "teacher", "sch-elm", ""),
+        ("role-tch-5001-sch-oak", "primary", "teacher", "sch-oak", ""),
+        ("role-tch-5001-sch-pine", "primary", "teacher", "sch-pine", ""),
+    ]
+    assert _roles_of(tmp_path / "export", "stu-5001") == [
+        ("rol-000001", "primary", "student", "sch-elm", "2026-08-24")
+    ]
