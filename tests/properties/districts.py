@@ -10,12 +10,16 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 
+from daemon.db import Database
 from daemon.formats.spec import NOT_CARRIED_COLUMN
+from daemon.service.engine import Engine
 from tests.district import TinyDistrict, _enrollment, _user
 
 EVENTS_11 = (
@@ -302,3 +306,17 @@ def property_settings(in_ci: int, elsewhere: int, *suppress: HealthCheck) -> set
         derandomize=bool(os.environ.get("CI")),
         suppress_health_check=[HealthCheck.too_slow, *suppress],
     )
+
+
+@contextmanager
+def property_engine(path: Path) -> Iterator[Engine]:
+    """An engine on the database at `path`, closed afterwards. No deletion threshold holds a
+    generated night: they archive as much as they like, and the properties are about what
+    applying does."""
+    db = Database(path)
+    try:
+        engine = Engine(db, "property")
+        engine.settings_set("deletion_threshold", "100")
+        yield engine
+    finally:
+        db.close()

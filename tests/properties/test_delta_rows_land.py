@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from daemon.db import Database
 from daemon.service.engine import Engine
 from tests.district import TinyDistrict, _enrollment, _user
-from tests.properties.districts import property_settings
+from tests.properties.districts import property_engine, property_settings
 
 WHEN = {"dateLastModified": "2026-11-05T06:00:00Z"}
 NEWCOMERS = (1, 2)  # students a drop may bring (their memberships may come with them)
@@ -53,14 +53,9 @@ MANIFEST_NAMES = {
 def synced_district(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny district applied once (bulk); each example starts from a copy of it."""
     root = tmp_path_factory.mktemp("delta-rows")
-    db = Database(root / "base.duckdb")
-    try:
-        engine = Engine(db, "property")
-        engine.settings_set("deletion_threshold", "100")
+    with property_engine(root / "base.duckdb") as engine:
         run = engine.plan_source(str(TinyDistrict().write(root)))
         engine.apply_run(run.run_id, scan_duplicates=False)
-    finally:
-        db.close()
     return root / "base.duckdb"
 
 

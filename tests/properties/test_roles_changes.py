@@ -20,11 +20,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daemon.db import Database
-from daemon.service.engine import Engine
 from tests.conftest import SAMPLE
 from tests.district import write_changes_only_manifest
-from tests.properties.districts import property_settings
+from tests.properties.districts import property_engine, property_settings
 
 SCHOOLS = ("sch-elm", "sch-oak", "sch-pine")
 SAMPLE_12 = SAMPLE / "oneroster12"
@@ -156,10 +154,8 @@ def _changes_drop(folder: Path, rows: list[dict[str, str]], givers: set[str]) ->
 def test_a_users_schools_are_those_of_all_their_live_roles(nights: list[list[Change]]):
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        db = Database(root / "roster.duckdb")
-        try:
-            engine = Engine(db, "property")
-            engine.settings_set("deletion_threshold", "100")
+        with property_engine(root / "roster.duckdb") as engine:
+            db = engine.db
             model = Model()
             for n, night in enumerate(nights):
                 model.givers = set()
@@ -184,5 +180,3 @@ def test_a_users_schools_are_those_of_all_their_live_roles(nights: list[list[Cha
                 for user in PEOPLE:
                     [(schools,)] = db.rows("SELECT org_sis_ids FROM users WHERE sis_id = ?", [user])
                     assert schools == model.schools(user), (n, user, said)
-        finally:
-            db.close()

@@ -31,6 +31,7 @@ from tests.properties.districts import (
     EVENTS_12,
     Night,
     apply_event,
+    property_engine,
     property_settings,
 )
 
@@ -92,10 +93,7 @@ def test_every_night_keeps_the_promises(case):
     version, events_by_night = case
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        db = Database(root / "roster.duckdb")
-        try:
-            engine = Engine(db, "property")
-            engine.settings_set("deletion_threshold", "100")
+        with property_engine(root / "roster.duckdb") as engine:
             lasting = TinyDistrict()
             for number, (events, hand_events) in enumerate(events_by_night):
                 for name, pick in hand_events:
@@ -108,8 +106,6 @@ def test_every_night_keeps_the_promises(case):
                     if name not in LASTING:
                         apply_event(night, name, pick)
                 _night_keeps_the_promises(engine, night.write(root / f"night{number}"), root)
-        finally:
-            db.close()
 
 
 def _hand_event(engine: Engine, name: str, pick: int) -> None:
