@@ -7,6 +7,7 @@ import signal
 from collections.abc import Callable
 
 from daemon.db import Database
+from daemon.errors import RosterSyncError
 from daemon.sync import kinds
 from daemon.sync.kinds import Table
 from daemon.sync.reference import apply_reference_data
@@ -29,8 +30,7 @@ def write_plan(db: Database, schema: str, run_id: int) -> None:
         plan = f"{schema}.plan_{table.name}"
         _insert_creates(db, table, plan, run_id)
         crash_point(f"after_create_{table.name}")
-        _update_rows(db, table, plan, run_id)
-        _archive_rows(db, table, plan, run_id)
+        _rewrite_rows(db, table, plan, run_id)
         crash_point(f"after_{table.name}")
     apply_reference_data(db, schema, run_id)
     # New schools answer to their SIS id.
@@ -77,40 +77,76 @@ def _synced_hash(table: Table, planned: list[str], otherwise: Callable[[str], st
     )
 
 
-def _update_rows(db: Database, table: Table, plan: str, run_id: int) -> None:
+# What each op makes of a record's bookkeeping (the record's own value otherwise).
+_ACTIVE = ("update", "unarchive")
+_TOUCHED = (*_ACTIVE, "refresh", "archive")
+
+
+def _rewrite_rows(db: Database, table: Table, plan: str, run_id: int) -> None:
+    """Updates, unarchives, refreshes and archives, written as each touched record's new row
+    (deleted, then inserted again), not as updates in place.
+
+    DuckDB keeps, for every vector of 2,048 rows an update touches, a copy of each updated
+    column's vector until the commit; a night's changes are scattered over every vector of the
+    large tables. At 3M students a day-2 apply so held 3.2 GB for 370,000 changed records (the
+    enrollments' archives alone 1.7 GB), which under a 2 GB limit spilled and read back at the
+    commit (7 s of a 17.5 s apply). Deleting and inserting the same records holds a few MB.
+    A record's place in its table is not part of it (nothing reads the tables in storage order)."""
     columns = _plan_columns(db, table, plan)
-    sets = ", ".join(f"{c} = p.{c}" for c in columns)
-    hashes = ""
+    if not db.one(f"SELECT count(*) FROM {plan} WHERE op IN {_ops(_TOUCHED)}"):
+        return
+    active = f"p.op IN {_ops(_ACTIVE)}"
+    own = {c: f"CASE WHEN {active} THEN p.{c} ELSE t.{c} END AS {c}" for c in columns}
+    bookkeeping = {
+        "status": "CASE p.op WHEN 'archive' THEN 'archived' WHEN 'refresh' THEN t.status "
+        "ELSE 'active' END AS status",
+        "origin": f"CASE WHEN {active} THEN 'sync' ELSE t.origin END AS origin",
+        "last_run": f"CASE WHEN p.op = 'refresh' THEN t.last_run ELSE {run_id} END AS last_run",
+        "updated_at": f"CASE WHEN {active} THEN current_timestamp ELSE t.updated_at END "
+        "AS updated_at",
+        "archived_run": f"CASE p.op WHEN 'archive' THEN {run_id} WHEN 'refresh' "
+        "THEN t.archived_run END AS archived_run",
+        "archived_at": "CASE p.op WHEN 'archive' THEN current_timestamp WHEN 'refresh' "
+        "THEN t.archived_at END AS archived_at",
+        "source_file": f"CASE WHEN {active} THEN p._file ELSE t.source_file END AS source_file",
+        "source_line": f"CASE WHEN {active} THEN p._line ELSE t.source_line END AS source_line",
+    }
     if table.hashed:
-        # A column the plan lacks keeps its value, which is the record's (before the update).
-        synced = _synced_hash(table, columns, lambda c: f"{table.name}.{c}")
-        hashes = f", source_hash = p._source_hash, synced_hash = {synced}"
-    db.execute(
-        f"""
-        UPDATE {table.name} SET {sets}, status = 'active', origin = 'sync', last_run = {run_id},
-               updated_at = current_timestamp, archived_run = NULL, archived_at = NULL,
-               source_file = p._file, source_line = p._line {hashes}
-        FROM {plan} p
-        WHERE {table.name}.{table.id_col} = p.id AND p.op IN ('update', 'unarchive')
-        """
-    )
-    if table.hashed:  # unchanged records that now remember the feed row they match
-        db.execute(
-            f"""
-            UPDATE {table.name} SET source_hash = p._source_hash,
-                   synced_hash = {synced_hash(table, table.name)}
-            FROM {plan} p
-            WHERE {table.name}.{table.id_col} = p.id AND p.op = 'refresh'
-            """
+        # A column the plan lacks keeps its value, which is the record's (before the update);
+        # a refreshed record remembers the feed row it matches and its own values' hash.
+        updated = _synced_hash(table, columns, lambda c: f"t.{c}")
+        bookkeeping["source_hash"] = (
+            "CASE WHEN p.op = 'archive' THEN t.source_hash ELSE p._source_hash END AS source_hash"
         )
-
-
-def _archive_rows(db: Database, table: Table, plan: str, run_id: int) -> None:
+        bookkeeping["synced_hash"] = (
+            f"CASE WHEN {active} THEN {updated} WHEN p.op = 'refresh' "
+            f"THEN {synced_hash(table, 't')} ELSE t.synced_hash END AS synced_hash"
+        )
+    rewritten = "apply_rewritten"
     db.execute(
         f"""
-        UPDATE {table.name} SET status = 'archived', archived_run = {run_id},
-               archived_at = current_timestamp, last_run = {run_id}
-        FROM {plan} p
-        WHERE {table.name}.{table.id_col} = p.id AND p.op = 'archive'
+        CREATE OR REPLACE TEMP TABLE {rewritten} AS
+        SELECT t.* REPLACE ({", ".join([*own.values(), *bookkeeping.values()])})
+        FROM {table.name} t
+        JOIN (SELECT * FROM {plan} WHERE op IN {_ops(_TOUCHED)}) p ON p.id = t.{table.id_col}
         """
     )
+    twice = db.one(f"SELECT count(*) - count(DISTINCT {table.id_col}) FROM {rewritten}")
+    if twice:
+        raise DirectoryWouldBreak(
+            f"run {run_id} was not applied: its plan of {table.name} names {twice} record(s) "
+            "more than once; nothing was changed. Please report this with the run's drop."
+        )
+    db.execute(
+        f"DELETE FROM {table.name} WHERE {table.id_col} IN (SELECT {table.id_col} FROM {rewritten})"
+    )
+    db.execute(f"INSERT INTO {table.name} BY NAME SELECT * FROM {rewritten}")
+    db.execute(f"DROP TABLE {rewritten}")
+
+
+def _ops(ops: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{op}'" for op in ops) + ")"
+
+
+class DirectoryWouldBreak(RosterSyncError):
+    """Writing the plan would break an invariant of the directory; the transaction rolls back."""

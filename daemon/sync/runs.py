@@ -21,7 +21,7 @@ from daemon.ingest.issues import store_issues
 from daemon.ingest.load import StagedFile
 from daemon.progress import Progress
 from daemon.settings import SyncSettings, load_settings
-from daemon.sync.apply import crash_point, write_plan
+from daemon.sync.apply import DirectoryWouldBreak, crash_point, write_plan
 from daemon.sync.conflicts import apply_taken_conflicts
 from daemon.sync.context import PlanContext
 from daemon.sync.derived_ids import MANIFEST_KEY as DERIVED_KEY
@@ -420,10 +420,6 @@ def apply_run(
     crash_point("after_commit")
     record_timing(db, run_id, "apply", time.monotonic() - started)
     prune_staging(db)
-
-
-class DirectoryWouldBreak(RosterSyncError):
-    """Writing the plan would break an invariant of the directory; the transaction rolls back."""
 
 
 def _refuse_a_broken_directory(db: Database, run_id: int) -> None:

@@ -68,3 +68,38 @@ def test_planning_refuses_to_change_one_record_twice(sync, tiny, monkeypatch):
     run = sync.plan(tiny)
     assert run.status == "failed"
     assert "would change a record twice (users " in run.error
+
+
+def test_apply_refuses_a_plan_that_names_a_record_twice(sync, planned):
+    db = sync.engine.db
+    before = directory_fingerprint(db)
+    db.execute(
+        f"""INSERT INTO run_{planned.run_id}.plan_users
+            SELECT * FROM run_{planned.run_id}.plan_users WHERE op = 'update'"""
+    )
+    with pytest.raises(RunError, match=r"its plan of users names 1 record\(s\) more than once"):
+        sync.engine.apply_run(planned.run_id)
+    assert directory_fingerprint(db) == before
+    assert sync.engine.get_run(planned.run_id).status == "failed"
+
+
+def test_updates_and_archives_keep_what_the_plan_does_not_carry(sync, tiny):
+    """Apply writes a changed record as a new row (sync/apply.py): every column the plan does
+    not speak for must come through as it was."""
+    sync.apply(tiny)
+    db = sync.engine.db
+    db.execute(
+        "UPDATE users SET account_active = true, contacts_edited = true "
+        "WHERE sis_id IN ('stu-2', 'stu-3')"
+    )
+    kept = ("user_id", "account_active", "contacts_edited", "created_run", "created_at")
+    before = {s: {c: sync.user(s)[c] for c in kept} for s in ("stu-2", "stu-3")}
+    tiny.row("users.csv", "stu-2")["familyName"] = "Okafor-Bell"
+    tiny.remove("users.csv", sourcedId="stu-3")
+    sync.apply(tiny, override=True)  # one student in ten archived: held by the threshold
+    updated, archived = sync.user("stu-2"), sync.user("stu-3")
+    assert (updated["family_name"], updated["status"]) == ("Okafor-Bell", "active")
+    assert archived["status"] == "archived"
+    assert {c: updated[c] for c in kept} == before["stu-2"]
+    assert {c: archived[c] for c in kept} == before["stu-3"]
+    assert db.one("SELECT count(*) FROM users WHERE sis_id IN ('stu-2', 'stu-3')") == 2
