@@ -9,7 +9,9 @@ import pytest
 from daemon.directory.integrity import check_directory
 from daemon.sync import diff
 from daemon.sync.runs import RunError
+from tests.conftest import Sync
 from tests.directory_state import directory_fingerprint
+from tests.properties.districts import property_engine
 
 
 @pytest.fixture
@@ -103,3 +105,44 @@ def test_updates_and_archives_keep_what_the_plan_does_not_carry(sync, tiny):
     assert {c: updated[c] for c in kept} == before["stu-2"]
     assert {c: archived[c] for c in kept} == before["stu-3"]
     assert db.one("SELECT count(*) FROM users WHERE sis_id IN ('stu-2', 'stu-3')") == 2
+
+
+def _three_nights(sync, tiny) -> set[str]:
+    """Creates; an archive; an update, an unarchive, a refresh (a record that remembers another
+    feed row than the one it matches) and an archive that stays. The ops its plans held."""
+    ops: set[str] = set()
+
+    def apply(drop) -> None:
+        run = sync.apply(drop, override=True)
+        ops.update(c["op"] for c in sync.changes(run))
+        ops.update(
+            r[0]
+            for r in sync.engine.db.rows(f"SELECT DISTINCT op FROM run_{run.run_id}.plan_users")
+        )
+
+    apply(tiny)
+    night2 = tiny.copy()
+    night2.remove("users.csv", sourcedId="stu-3")
+    apply(night2)
+    tiny.row("users.csv", "stu-2")["familyName"] = "Okafor-Bell"
+    tiny.remove("users.csv", sourcedId="stu-5")
+    sync.engine.db.execute("UPDATE users SET source_hash = 0 WHERE sis_id = 'stu-4'")
+    apply(tiny)
+    return ops
+
+
+def test_a_plan_written_in_place_or_as_new_rows_gives_the_same_directory(
+    engine, tmp_path, tiny, monkeypatch
+):
+    """Apply writes a large share of a table in place and a small one as new rows
+    (sync/apply.py): the directory is the same either way."""
+    rewritten = Sync(engine, tmp_path / "rewritten")
+    ops = _three_nights(rewritten, tiny.copy())
+    assert {"create", "archive", "update", "unarchive", "refresh"} <= ops
+    monkeypatch.setattr("daemon.sync.apply._few", lambda *_: False)
+    with property_engine(tmp_path / "in-place.duckdb") as other:
+        other.settings_set("deletion_threshold", "10")  # as a new database's
+        in_place = Sync(other, tmp_path / "in-place")
+        assert _three_nights(in_place, tiny.copy()) == ops
+        # every table alike (the directory versions differ: settings were set on this one)
+        assert directory_fingerprint(other.db)[:-1] == directory_fingerprint(engine.db)[:-1]
