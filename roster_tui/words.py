@@ -179,3 +179,14 @@ def consequences(run: Run) -> list[str]:
         )
     lines.append("Nothing can be un-applied automatically; archived records can be restored.")
     return lines
+
+
+def fit_count(n: int, width: int) -> str:
+    """A count in full when it fits in `width` characters, else shortened (70k, 11.7M): a
+    narrow column must not cut 11,714,146 to "11,714," (the full count is a keystroke away)."""
+    full = f"{n:,}"
+    if len(full) <= width:
+        return full
+    if n >= 1_000_000:
+        return f"{n / 1e6:.1f}M"
+    return f"{n // 1000}k"

@@ -87,15 +87,7 @@ def run_summary(run: Run) -> str:
         lines.append("  No changes: the directory already matches this drop.")
     else:
         lines.append(f"  {verb}:")
-        lines.append(f"    {'':20}{'create':>9}{'update':>9}{'archive':>9}{'unarchive':>11}")
-        for kind in CHANGE_KINDS:
-            ops = run.changes.get(kind, {})
-            if not any(ops.values()):
-                continue
-            lines.append(
-                f"    {KIND_LABELS[kind]:20}{ops.get('create', 0):>9,}{ops.get('update', 0):>9,}"
-                f"{ops.get('archive', 0):>9,}{ops.get('unarchive', 0):>11,}"
-            )
+        lines += changes_table(run.changes)
     for reason in run.hold_reasons:
         lines.append(f"  HELD: {reason}")
     lines += [f"  {line}" for line in withheld_lines(run)]
@@ -355,3 +347,25 @@ def printable_output(json_output: bool = False) -> Iterator[None]:
         yield
     finally:
         sys.stdout, sys.stderr = out, err
+
+
+_OPS_SHOWN = (("create", 9), ("update", 9), ("archive", 9), ("unarchive", 11))
+
+
+def changes_table(changes: dict[str, dict[str, int]]) -> list[str]:
+    """Counts per kind and op, right-aligned; a column widens for a count too long for it, so
+    two counts never run together (7,252,000 archives once read as "07,252,000")."""
+    shown = [(kind, changes.get(kind, {})) for kind in CHANGE_KINDS]
+    shown = [(kind, ops) for kind, ops in shown if any(ops.values())]
+    widths = [
+        max([width] + [len(f"{ops.get(op, 0):,}") + 1 for _, ops in shown])
+        for op, width in _OPS_SHOWN
+    ]
+    header = "".join(f"{op:>{w}}" for (op, _), w in zip(_OPS_SHOWN, widths, strict=True))
+    lines = [f"    {'':20}{header}"]
+    for kind, ops in shown:
+        counts = "".join(
+            f"{ops.get(op, 0):>{w},}" for (op, _), w in zip(_OPS_SHOWN, widths, strict=True)
+        )
+        lines.append(f"    {KIND_LABELS[kind]:20}{counts}")
+    return lines

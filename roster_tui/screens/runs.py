@@ -21,6 +21,7 @@ from roster_tui.widgets.paged_table import FillTable
 from roster_tui.widgets.run_summary import marked, override_line
 from roster_tui.words import (
     STATUS_MEANING,
+    fit_count,
     held_reasons,
     kind_counts,
     plural,
@@ -121,9 +122,9 @@ class RunsScreen(RunDecisions, RosterScreen):
                 Text(f"{run.run_id:>3}"),
                 when(run.created_at, now),
                 status_text(run.status),
-                Text(f"{run.total_changes():,}", justify="right"),
-                Text(f"{run.rows.error:,}" if run.rows.error else "·", justify="right"),
-                Text(f"{run.conflicts:,}" if run.conflicts else "·", justify="right"),
+                Text(fit_count(run.total_changes(), 7), justify="right"),
+                Text(fit_count(run.rows.error, 6) if run.rows.error else "·", justify="right"),
+                Text(fit_count(run.conflicts, 6) if run.conflicts else "·", justify="right"),
                 run_source(run, short=True) + (f" [{', '.join(run.scope)}]" if run.scope else ""),
                 key=str(run.run_id),
             )

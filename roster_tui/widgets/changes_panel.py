@@ -15,11 +15,20 @@ from daemon.models import Change, Run
 from daemon.sync.kinds import CHANGE_KINDS
 from roster_tui.widgets.chrome import Plain
 from roster_tui.widgets.paged_table import Column, PagedTable
-from roster_tui.words import KIND_NAMES, OP_SIGN, OPS
+from roster_tui.words import KIND_NAMES, OP_SIGN, OPS, fit_count
 
 COLUMNS: list[Column] = [("Op", 11), ("Record", 18, 0.3), ("Fields: before → after", None)]
 GROUP_COLUMNS: list[Column] = [("Record", 20, 0.35), ("Fields: before → after", None)]
 SHORT_KIND = {"guardian_links": "links", "student_attributes": "attributes"}
+
+
+def group_option(label: str, n: int, width: int = 19) -> str:
+    """A group's label and count on one line of the narrow list: a count too long to fit
+    beside the label is shortened (70k, 7.3M; the caption gives it in full), never run into
+    the label ("+ enrollments70,000")."""
+    room = width - len(label) - 1
+    count = fit_count(n, room)
+    return f"{label} {count:>{max(room, len(count))}}"
 
 
 def fields_line(change: Change) -> str:
@@ -71,14 +80,14 @@ class ChangesPanel(Horizontal):
     def show_run(self, run: Run) -> None:
         """Fill the groups from the run's counts (no query) and show the first."""
         groups: list[tuple[str | None, str | None]] = [(None, None)]
-        options = [Option(f"{'All':<13}{run.total_changes():>6,}")]
+        options = [Option(group_option("All", run.total_changes()))]
         for kind in CHANGE_KINDS:
             for op in OPS:
                 n = run.changes.get(kind, {}).get(op, 0)
                 if n:
                     groups.append((kind, op))
                     label = f"{OP_SIGN[op]} {SHORT_KIND.get(kind, KIND_NAMES[kind][1])}"
-                    options.append(Option(f"{label:<13}{n:>6,}"))
+                    options.append(Option(group_option(label, n)))
         self.groups = groups
         option_list = self.query_one(OptionList)
         option_list.clear_options()
