@@ -82,7 +82,7 @@ def _synced_hash(table: Table, planned: list[str], otherwise: Callable[[str], st
     )
 
 
-# What each op makes of a record's bookkeeping (the record's own value otherwise).
+# The ops that leave a record active with the plan's values, and every op on an existing record.
 _ACTIVE = ("update", "unarchive")
 _TOUCHED = (*_ACTIVE, "refresh", "archive")
 
