@@ -394,11 +394,16 @@ class Validator:
         known = self._known_ids("orgs", None)
         if known is None or "orgSourcedIds" not in ctx.staged.header.names:
             return
+        # One equality join of each named org with the known ids: a list tested against every
+        # known id was a nested-loop join, growing with the square of the schools (2,000 at
+        # 1M students: 0.14 s; 6,000 at 3M: 5.6 s).
+        named_a_known_org = f"""
+            SELECT x._line FROM (SELECT _line, trim(unnest(string_split(orgSourcedIds, ','))) AS org
+                                 FROM {ctx.table} WHERE orgSourcedIds IS NOT NULL) x
+            SEMI JOIN ({known}) k ON k.id = x.org"""
         source = f"""(
             SELECT u._line, u.sourcedId FROM {ctx.table} u
-            WHERE u.orgSourcedIds IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM ({known}) k
-                              WHERE list_contains(list_transform(string_split(u.orgSourcedIds, ','), lambda x: trim(x)), k.id)))"""
+            WHERE u.orgSourcedIds IS NOT NULL AND u._line NOT IN ({named_a_known_org}))"""
         self._emit(
             ctx,
             ERROR,

@@ -142,10 +142,13 @@ def _users(ctx: PlanContext) -> None:
     not_synced.report_user_orgs(ctx)
     not_synced.report_agents(ctx)
     parts = [
+        # One equality join per key (an OR of the two was a loop over every pair of rows).
         f"""SELECT coalesce(u.merged_into, u.user_id) AS id FROM users u
-                 JOIN {ctx.t("desired_users")} f ON f._ambiguous
-                  AND ((f._key_type = 'sis' AND u.sis_id = f._match_key)
-                       OR (f._key_type = 'ident' AND u.identifier = f._match_key))""",
+                 JOIN {ctx.t("desired_users")} f ON f._ambiguous AND f._key_type = 'sis'
+                  AND u.sis_id = f._match_key""",
+        f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
+                 JOIN {ctx.t("desired_users")} f ON f._ambiguous AND f._key_type = 'ident'
+                  AND u.identifier = f._match_key""",
         # A row without its key (student_id = identifier) still names its record by sourcedId.
         f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
                  JOIN {ctx.t("desired_users")} f ON f._no_key AND u.sis_id = f.sis_id""",
