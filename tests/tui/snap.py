@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -65,6 +66,18 @@ def pin_run(engine: Engine, run_id: int, at: datetime) -> None:
                   ELSE ? END, decided_at = CASE WHEN decided_at IS NULL THEN NULL ELSE ? END
            WHERE run_id = ?""",
         [at, at + timedelta(minutes=1), at + timedelta(minutes=30), run_id],
+    )
+
+
+def district_sized(engine: Engine, run_id: int, changes: dict[str, dict[str, int]]) -> None:
+    """A run's counts as a large district's night has them (the screens read the counts from
+    the run's summary; its change rows stay the small drop's)."""
+    summary = json.loads(
+        engine.db.one("SELECT summary_json FROM runs WHERE run_id = ?", [run_id]) or "{}"
+    )
+    summary["changes"] = changes
+    engine.db.execute(
+        "UPDATE runs SET summary_json = ? WHERE run_id = ?", [json.dumps(summary), run_id]
     )
 
 

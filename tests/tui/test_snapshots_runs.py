@@ -6,7 +6,14 @@ from pathlib import Path
 
 from daemon.service.engine import Engine
 from tests.tui.conftest import FIXED_NOW, GoneClient, ViewerClient
-from tests.tui.snap import add_failed_run, pin_run, roles_only_run, shoot, unchanged_run
+from tests.tui.snap import (
+    add_failed_run,
+    district_sized,
+    pin_run,
+    roles_only_run,
+    shoot,
+    unchanged_run,
+)
 
 DOWN_TO_RUN_2 = "down"
 
@@ -27,6 +34,26 @@ def test_runs_planned_run_highlighted(snap_compare, demo_engine: Engine) -> None
 def test_runs_failed_run(snap_compare, demo_engine: Engine, tmp_path: Path) -> None:
     add_failed_run(demo_engine, tmp_path / "drops" / "nofiles")
     assert shoot(snap_compare, demo_engine)
+
+
+# A 1M-student district's first load and night: counts too long for their columns are shortened
+# (11.7M, 70k), never cut ("11,714,") or run into a label ("+ enrollments70,000").
+FIRST_LOAD = {"students": {"create": 1_000_000}, "enrollments": {"create": 10_714_146}}
+NIGHT = {
+    "students": {"create": 10_000, "update": 10_000, "archive": 10_000},
+    "enrollments": {"create": 70_000, "archive": 7_252_000},
+}
+
+
+def test_runs_counts_of_a_large_district(snap_compare, demo_engine: Engine) -> None:
+    district_sized(demo_engine, 1, FIRST_LOAD)
+    district_sized(demo_engine, 2, NIGHT)
+    assert shoot(snap_compare, demo_engine)
+
+
+def test_detail_change_groups_of_a_large_district_short(snap_compare, demo_engine: Engine) -> None:
+    district_sized(demo_engine, 2, NIGHT)
+    assert shoot(snap_compare, demo_engine, ("open", "2:changes"), size=(60, 15))
 
 
 def test_runs_daemon_unavailable(snap_compare) -> None:
