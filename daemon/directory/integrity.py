@@ -23,39 +23,68 @@ class Invariant:
     name: str
     offenders: str
     whole_directory_only: bool = False
+    # The same rule as one pass over `table`, for when the scope is most of it (a first load,
+    # `check`): `offenders` first narrows to the scoped rows' keys, a join that then costs as
+    # much as the grouping it saves (1.1 -> 0.5 s for the 7.25M enrollments of a 1M first load).
+    table: str | None = None
+    offenders_in_one_pass: str | None = None
 
 
-def _unique_ids(table: str, id_col: str) -> str:
-    return f"""SELECT t.{id_col} AS id FROM {table} t
-               WHERE t.{id_col} IN (SELECT x.{id_col} FROM {table} x WHERE {{scope:x}})
-               GROUP BY t.{id_col} HAVING count(*) > 1"""
+def _unique_ids(name: str, table: str, id_col: str) -> Invariant:
+    return Invariant(
+        name,
+        f"""SELECT t.{id_col} AS id FROM {table} t
+            WHERE t.{id_col} IN (SELECT x.{id_col} FROM {table} x WHERE {{scope:x}})
+            GROUP BY t.{id_col} HAVING count(*) > 1""",
+        table=table,
+        offenders_in_one_pass=f"""SELECT t.{id_col} AS id FROM {table} t
+            WHERE t.{id_col} IS NOT NULL
+            GROUP BY t.{id_col} HAVING count(*) > 1 AND bool_or({{scope:t}})""",
+    )
 
 
-def _one_per_pair(table: str, id_col: str, a: str, b: str) -> str:
-    return f"""SELECT min(t.{id_col}) AS id FROM {table} t
-               SEMI JOIN (SELECT x.{a}, x.{b} FROM {table} x WHERE {{scope:x}}) k
-                 ON k.{a} = t.{a} AND k.{b} = t.{b}
-               GROUP BY t.{a}, t.{b} HAVING count(*) > 1"""
+def _one_per_pair(name: str, table: str, id_col: str, a: str, b: str) -> Invariant:
+    return Invariant(
+        name,
+        f"""SELECT min(t.{id_col}) AS id FROM {table} t
+            SEMI JOIN (SELECT x.{a}, x.{b} FROM {table} x WHERE {{scope:x}}) k
+              ON k.{a} = t.{a} AND k.{b} = t.{b}
+            GROUP BY t.{a}, t.{b} HAVING count(*) > 1""",
+        table=table,
+        # a NULL never matches in the join above: such rows form no pair there either
+        offenders_in_one_pass=f"""SELECT min(t.{id_col}) AS id FROM {table} t
+            WHERE t.{a} IS NOT NULL AND t.{b} IS NOT NULL
+            GROUP BY t.{a}, t.{b} HAVING count(*) > 1 AND bool_or({{scope:t}})""",
+    )
 
 
 INVARIANTS: tuple[Invariant, ...] = (
-    Invariant("users have unique ids", _unique_ids("users", "user_id")),
-    Invariant("schools have unique ids", _unique_ids("schools", "school_id")),
-    Invariant("classrooms have unique ids", _unique_ids("classrooms", "classroom_id")),
-    Invariant("enrollments have unique ids", _unique_ids("enrollments", "enrollment_id")),
-    Invariant("guardian links have unique ids", _unique_ids("guardian_links", "link_id")),
-    Invariant("attributes have unique ids", _unique_ids("student_attributes", "attribute_id")),
-    Invariant(
+    _unique_ids("users have unique ids", "users", "user_id"),
+    _unique_ids("schools have unique ids", "schools", "school_id"),
+    _unique_ids("classrooms have unique ids", "classrooms", "classroom_id"),
+    _unique_ids("enrollments have unique ids", "enrollments", "enrollment_id"),
+    _unique_ids("guardian links have unique ids", "guardian_links", "link_id"),
+    _unique_ids("attributes have unique ids", "student_attributes", "attribute_id"),
+    _one_per_pair(
         "one enrollment per classroom and person",
-        _one_per_pair("enrollments", "enrollment_id", "classroom_id", "user_id"),
+        "enrollments",
+        "enrollment_id",
+        "classroom_id",
+        "user_id",
     ),
-    Invariant(
+    _one_per_pair(
         "one link per student and guardian",
-        _one_per_pair("guardian_links", "link_id", "student_id", "guardian_id"),
+        "guardian_links",
+        "link_id",
+        "student_id",
+        "guardian_id",
     ),
-    Invariant(
+    _one_per_pair(
         "one value per student and attribute",
-        _one_per_pair("student_attributes", "attribute_id", "student_id", "name"),
+        "student_attributes",
+        "attribute_id",
+        "student_id",
+        "name",
     ),
     Invariant(
         "enrollments name existing classrooms and people",
@@ -201,14 +230,28 @@ def _render(sql: str, run_id: int | None) -> str:
     return sql
 
 
+def _offenders(db: Database, invariant: Invariant, run_id: int | None) -> str:
+    """The form of the rule that costs least for this scope: one pass when the run wrote at
+    least half of the table (or over the whole directory), else narrowed to what it wrote."""
+    if invariant.offenders_in_one_pass is None or invariant.table is None:
+        return invariant.offenders
+    if run_id is None:
+        return invariant.offenders_in_one_pass
+    written, total = db.rows(
+        f"SELECT count(*) FILTER (WHERE last_run = ?), count(*) FROM {invariant.table}", [run_id]
+    )[0]
+    return invariant.offenders_in_one_pass if 2 * written >= total else invariant.offenders
+
+
 def violations(db: Database, run_id: int | None = None) -> list[Violation]:
     """The broken invariants: over the whole directory, or over the records run `run_id` wrote."""
     found = []
     for invariant in INVARIANTS:
         if run_id is not None and invariant.whole_directory_only:
             continue
+        sql = _offenders(db, invariant, run_id)
         count, examples = db.rows(
-            f"SELECT count(*), list(id ORDER BY id)[1:5] FROM ({_render(invariant.offenders, run_id)})"
+            f"SELECT count(*), list(id ORDER BY id)[1:5] FROM ({_render(sql, run_id)})"
         )[0]
         if count:
             found.append(Violation(invariant.name, int(count), [int(i) for i in examples or []]))

@@ -1,0 +1,58 @@
+"""The rules of uniqueness have two forms (daemon/directory/integrity.py): narrowed to the rows a
+run wrote, for a nightly apply, and one pass over the table, for a first load and `check`.
+Whichever is chosen, the same records must be named."""
+
+from __future__ import annotations
+
+import pytest
+
+from daemon.directory.integrity import INVARIANTS, _render, violations
+
+TWO_FORMS = [i for i in INVARIANTS if i.offenders_in_one_pass is not None]
+
+
+def _offenders(sync, sql: str, run_id: int | None) -> list[int]:
+    return sorted(r[0] for r in sync.engine.db.rows(f"SELECT id FROM ({_render(sql, run_id)})"))
+
+
+def _break_uniqueness(sync) -> None:
+    """Repeated ids and repeated pairs, some written by run 1, some by no run (NULL), some by
+    another run: every way a row can fall in or out of a run's scope."""
+    db = sync.engine.db
+    for table, id_col in (
+        ("users", "user_id"),
+        ("enrollments", "enrollment_id"),
+        ("guardian_links", "link_id"),
+        ("classrooms", "classroom_id"),
+    ):
+        db.execute(f"""INSERT INTO {table} SELECT * REPLACE (last_run + 6 AS last_run)
+                       FROM {table} WHERE {id_col} IN (SELECT min({id_col}) FROM {table})""")
+        db.execute(f"""INSERT INTO {table} SELECT * REPLACE (NULL AS last_run)
+                       FROM {table} WHERE {id_col} IN (SELECT max({id_col}) FROM {table})""")
+        db.execute(f"""INSERT INTO {table} SELECT * REPLACE ({id_col} + 100000 AS {id_col})
+                       FROM {table} WHERE {id_col} IN (SELECT min({id_col}) + 1 FROM {table})""")
+    db.execute("UPDATE enrollments SET last_run = 9 WHERE enrollment_id > 100000")
+
+
+@pytest.mark.parametrize("invariant", TWO_FORMS, ids=lambda i: i.name)
+@pytest.mark.parametrize("run_id", [None, 1, 7, 9])
+def test_both_forms_of_a_rule_name_the_same_records(sync, tiny, invariant, run_id) -> None:
+    sync.apply(tiny)
+    _break_uniqueness(sync)
+    narrowed = _offenders(sync, invariant.offenders, run_id)
+    assert narrowed == _offenders(sync, invariant.offenders_in_one_pass or "", run_id)
+
+
+def test_the_broken_directory_breaks_the_rules_both_ways(sync, tiny) -> None:
+    """The test above compares something: the rows it adds are found, by `check` and a run."""
+    sync.apply(tiny)
+    _break_uniqueness(sync)
+    broken = {v.name for v in violations(sync.engine.db)}
+    assert {
+        "users have unique ids",
+        "enrollments have unique ids",
+        "one enrollment per classroom and person",
+        "one link per student and guardian",
+        "classrooms have unique ids",
+    } <= broken
+    assert "enrollments have unique ids" in {v.name for v in violations(sync.engine.db, 1)}
