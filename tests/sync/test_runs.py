@@ -338,3 +338,12 @@ def test_a_page_of_runs_is_read_in_one_query_whatever_its_size(sync, tiny, tmp_p
     assert [f.entity for f in applied.files] == sorted(
         (f.entity for f in applied.files), key=lambda e: (e is None, e or "")
     )
+
+
+def test_a_planned_membership_is_labelled_by_its_person_and_class(sync, tiny):
+    """As once created: the SIS id is its own column, not the label too."""
+    created = sync.changes(sync.plan(tiny), "enrollments", "create")
+    assert created
+    for change in created:
+        person, _, classroom = change["label"].partition(" in ")
+        assert person.startswith(("stu-", "tch-")) and classroom, change

@@ -265,8 +265,11 @@ def build_desired_enrollments(ctx: PlanContext) -> None:
             LEFT JOIN enrollments d ON d.classroom_id = g.classroom_id AND d.user_id = g.user_id
             GROUP BY ALL HAVING count(*) > 1
         )
+        -- A new membership is labelled by its person and class when listed (sync/queries.py),
+        -- as once created: its SIS id again was a copy of millions of ids on a first load.
         SELECT m.* EXCLUDE (_held_by_unchanged, _target_sis_id)
-                   REPLACE ({sql_literal(ctx.file("enrollments"))} AS _file, m.sis_id AS _label),
+                   REPLACE ({sql_literal(ctx.file("enrollments"))} AS _file,
+                            CASE WHEN m._target_id IS NOT NULL THEN m.sis_id END AS _label),
                CASE WHEN m._held_by_unchanged THEN m._target_sis_id ELSE k.keeper END AS _keeper,
                m.classroom_id IS NULL OR m.user_id IS NULL AS _unresolved,
                NOT m._deleted AND (m._held_by_unchanged OR k.keeper IS DISTINCT FROM m.sis_id AND k.keeper IS NOT NULL) AS _repeated,
