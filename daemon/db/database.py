@@ -145,10 +145,15 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All or nothing: the directory is as before or fully changed."""
+        """All or nothing: the directory is as before or fully changed.
+
+        DuckDB takes COMMIT of a transaction in which a statement failed (its error caught on
+        the way) without a word, and keeps nothing of it. One more statement before the commit
+        raises there instead, so such a block fails rather than silently losing its writes."""
         self.con.execute("BEGIN TRANSACTION")
         try:
             yield
+            self.con.execute("SELECT 1")
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
