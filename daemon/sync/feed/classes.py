@@ -211,6 +211,10 @@ def build_desired_enrollments(ctx: PlanContext) -> None:
         {"is_primary": "primary", "begin_date": "beginDate", "end_date": "endDate"},
     )
     begin, end, primary = (ctx.broken(e, c, "e") for c in ("beginDate", "endDate", "primary"))
+    held_class = f"coalesce(e.classSourcedId IN ({ctx.held_sis('class')}), false)"
+    held_user = f"coalesce(e.userSourcedId IN ({ctx.held_sis('user')}), false)"
+    # what not_synced.report_enrollments reports: unresolved, or naming a held class or person
+    unsynced = f"cm.classroom_id IS NULL OR um.user_id IS NULL OR {held_class} OR {held_user}"
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("desired_enrollments")} AS
@@ -226,10 +230,13 @@ def build_desired_enrollments(ctx: PlanContext) -> None:
                    -- rows are settled: carried through the joins, they were two more strings
                    -- on each of millions of rows (a first load of 21.75M: 18.4 s, not 24.7)
                    NULL::VARCHAR AS _file, e._line AS _line, NULL::VARCHAR AS _label,
-                   e.classSourcedId AS _class_sis_id, e.userSourcedId AS _user_sis_id,
+                   -- the ids the row names, for the report of a row that does not sync (and
+                   -- only then: two more ids on each of millions of rows, 36 characters each
+                   -- where the SIS sends GUIDs)
+                   CASE WHEN {unsynced} THEN e.classSourcedId END AS _class_sis_id,
+                   CASE WHEN {unsynced} THEN e.userSourcedId END AS _user_sis_id,
                    {enrollment_source_hash(ctx, "e")} AS _source_hash,
-                   coalesce(e.classSourcedId IN ({ctx.held_sis("class")}), false) AS _held_class,
-                   coalesce(e.userSourcedId IN ({ctx.held_sis("user")}), false) AS _held_user
+                   {held_class} AS _held_class, {held_user} AS _held_user
             FROM {ctx.good_except("enrollments", ctx.t("unchanged_enrollments"), ctx.t("repeated_enrollments"))} e
             LEFT JOIN {ctx.t("classroom_map")} cm ON cm.sis_id = e.classSourcedId
             LEFT JOIN {ctx.t("user_map")} um ON um.sis_id = e.userSourcedId AND NOT um.kept_archived
