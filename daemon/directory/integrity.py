@@ -230,26 +230,35 @@ def _render(sql: str, run_id: int | None) -> str:
     return sql
 
 
-def _offenders(db: Database, invariant: Invariant, run_id: int | None) -> str:
+def _offenders(
+    db: Database, invariant: Invariant, run_id: int | None, mostly_written: dict[str, bool]
+) -> str:
     """The form of the rule that costs least for this scope: one pass when the run wrote at
-    least half of the table (or over the whole directory), else narrowed to what it wrote."""
+    least half of the table (or over the whole directory), else narrowed to what it wrote.
+    `mostly_written` remembers the answer per table (two rules read each large table)."""
     if invariant.offenders_in_one_pass is None or invariant.table is None:
         return invariant.offenders
     if run_id is None:
         return invariant.offenders_in_one_pass
-    written, total = db.rows(
-        f"SELECT count(*) FILTER (WHERE last_run = ?), count(*) FROM {invariant.table}", [run_id]
-    )[0]
-    return invariant.offenders_in_one_pass if 2 * written >= total else invariant.offenders
+    if invariant.table not in mostly_written:
+        written, total = db.rows(
+            f"SELECT count(*) FILTER (WHERE last_run = ?), count(*) FROM {invariant.table}",
+            [run_id],
+        )[0]
+        mostly_written[invariant.table] = 2 * written >= total
+    return (
+        invariant.offenders_in_one_pass if mostly_written[invariant.table] else invariant.offenders
+    )
 
 
 def violations(db: Database, run_id: int | None = None) -> list[Violation]:
     """The broken invariants: over the whole directory, or over the records run `run_id` wrote."""
     found = []
+    mostly_written: dict[str, bool] = {}
     for invariant in INVARIANTS:
         if run_id is not None and invariant.whole_directory_only:
             continue
-        sql = _offenders(db, invariant, run_id)
+        sql = _offenders(db, invariant, run_id, mostly_written)
         count, examples = db.rows(
             f"SELECT count(*), list(id ORDER BY id)[1:5] FROM ({_render(sql, run_id)})"
         )[0]
