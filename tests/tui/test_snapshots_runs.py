@@ -225,3 +225,11 @@ def test_plan_dialog_on_a_blackout_day_at_60x15(snap_compare, empty_engine: Engi
 
 def test_detail_held_at_60x15(snap_compare, demo_engine: Engine) -> None:
     assert shoot(snap_compare, demo_engine, "enter", size=SMALL)
+
+
+def test_detail_planned_memberships_named_by_person_and_class(
+    snap_compare, demo_engine: Engine
+) -> None:
+    """A planned membership reads as its person in its class; its SIS id is on the detail line."""
+    steps = (("open", "2:changes"), "shift+tab", *("down",) * 8)
+    assert shoot(snap_compare, demo_engine, *steps)
