@@ -23,6 +23,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from daemon.db import sql_ident, sql_literal  # noqa: E402
 from daemon.formats.spec import ONEROSTER_11, ValueType  # noqa: E402
 
 
@@ -37,7 +38,7 @@ _GUID_PARTS = ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
 
 
 def _column_sql(name: str, kind: ValueType | None) -> str:
-    quoted = '"' + name.replace('"', '""') + '"'
+    quoted = sql_ident(name)
     if kind is ValueType.ID:
         return f"{_guid(quoted)} AS {quoted}"
     if kind is ValueType.ID_LIST:
@@ -60,13 +61,13 @@ def convert_day(con: duckdb.DuckDBPyConnection, src: Path, out: Path) -> None:
         header = path.open(encoding="utf-8").readline().rstrip("\r\n").split(",")
         kinds = {c.name: c.type for c in spec.columns}
         columns = ", ".join(_column_sql(n, kinds.get(n)) for n in header)
+        types = ", ".join(f"{sql_literal(n)}: 'VARCHAR'" for n in header)
         source = (
-            f"read_csv('{path}', header = true, all_varchar = true, auto_detect = false, "
-            f"columns = {{{', '.join(repr(n) + ': ' + repr('VARCHAR') for n in header)}}}, "
-            "delim = ',', quote = '\"', escape = '\"', strict_mode = true)"
+            f"read_csv({sql_literal(str(path))}, header = true, auto_detect = false, "
+            f"columns = {{{types}}}, delim = ',', quote = '\"', escape = '\"', strict_mode = true)"
         )
         con.execute(
-            f"COPY (SELECT {columns} FROM {source}) TO '{out / path.name}' "
+            f"COPY (SELECT {columns} FROM {source}) TO {sql_literal(str(out / path.name))} "
             "(HEADER, DELIMITER ',', QUOTE '\"', ESCAPE '\"')"
         )
 
