@@ -22,6 +22,23 @@ from daemon.formats.spec import NOT_CARRIED_COLUMN
 from daemon.service.engine import Engine
 from tests.district import TinyDistrict, _enrollment, _user
 
+# Lines that move or repeat around unchanged lines: a shortcut keyed by line must not be fooled.
+LINE_SHIFT_EVENTS = (
+    "insert_above",
+    "reorder_file",
+    "duplicate_line",
+    "reuse_enrollment_id_above",
+    "repeat_enrollment_above",
+)
+# What an unchanged line names changes, or one member of a group changes alone.
+TARGET_EVENTS = (
+    "remove_class_keep_enrollments",
+    "student_to_teacher",
+    "org_to_department",
+    "guardian_one_side",
+    "demographics_only",
+    "rekey_enrollment",
+)
 EVENTS_11 = (
     "rename",
     "new_email",
@@ -49,6 +66,8 @@ EVENTS_11 = (
     "shape_extra_fields",
     "shape_unclosed_quote",
     "not_carried",
+    *LINE_SHIFT_EVENTS,
+    *TARGET_EVENTS,
 )
 EVENTS_12 = (*EVENTS_11, "drop_role", "role_in_error", "ext_role", "ext_class_type")
 SHAPE_EVENTS = ("shape_short_row", "shape_extra_fields", "shape_unclosed_quote")
@@ -193,6 +212,76 @@ def apply_event(night: Night, event: str, pick: int) -> None:
             user[column] = ""
     elif event == "ext_class_type" and (cls := one(classes)):
         cls["classType"] = "ext:lab"
+    elif event in LINE_SHIFT_EVENTS or event in TARGET_EVENTS:
+        _shift_or_retarget(tiny, event, pick)
+
+
+def _shift_or_retarget(tiny: TinyDistrict, event: str, pick: int) -> None:
+    """Events of LINE_SHIFT_EVENTS and TARGET_EVENTS; `pick` chooses the rows."""
+    users = tiny.rows("users.csv")
+    enrollments = tiny.rows("enrollments.csv")
+    classes = tiny.rows("classes.csv")
+    live = [u for u in users if u.get("status") != "tobedeleted"]
+    students = [u for u in live if u["role"] == "student"]
+
+    def one(rows: list[dict[str, str]]) -> dict[str, str] | None:
+        return rows[pick % len(rows)] if rows else None
+
+    if event == "insert_above":
+        # A new person (users.csv) or a new membership (enrollments.csv) as the file's first line.
+        if pick % 2 and (cls := one(classes)) and (student := one(students)):
+            row = _enrollment(f"enr-top-{pick % 11}", cls["sourcedId"], student["sourcedId"])
+            if not any(e["sourcedId"] == row["sourcedId"] for e in enrollments):
+                enrollments.insert(0, row)
+        else:
+            sid = f"stu-top-{pick % 11}"
+            if not any(u["sourcedId"] == sid for u in users):
+                users.insert(0, _user(sid, "student", "Ada", f"Top{pick % 5}", identifier=sid))
+    elif event == "reorder_file":
+        name = ("users.csv", "enrollments.csv", "classes.csv", "orgs.csv")[pick % 4]
+        rows = tiny.rows(name)
+        if len(rows) > 1:
+            turn = 1 + pick % (len(rows) - 1)  # a rotation, or the reverse on odd picks
+            rows[:] = rows[::-1] if pick % 8 == 1 else rows[turn:] + rows[:turn]
+    elif event == "duplicate_line":
+        name = ("users.csv", "enrollments.csv", "classes.csv")[pick % 3]
+        rows = tiny.rows(name)
+        if rows:
+            i = pick % len(rows)
+            rows.insert(i + 1, dict(rows[i]))
+    elif event == "reuse_enrollment_id_above" and (old := one(enrollments)):
+        # A new membership that reuses an existing one's sourcedId, one line above it.
+        other = [c["sourcedId"] for c in classes if c["sourcedId"] != old["classSourcedId"]] or [
+            old["classSourcedId"]
+        ]
+        row = dict(old, classSourcedId=other[pick % len(other)])
+        enrollments.insert(enrollments.index(old), row)
+    elif event == "repeat_enrollment_above" and (old := one(enrollments)):
+        # The same class and person again, under a new sourcedId, one line above the first.
+        enrollments.insert(enrollments.index(old), dict(old, sourcedId=f"again-{old['sourcedId']}"))
+    elif event == "remove_class_keep_enrollments" and (cls := one(classes)):
+        tiny.remove("classes.csv", sourcedId=cls["sourcedId"])  # its enrollments now dangle
+    elif event == "student_to_teacher" and (student := one(students)):
+        student["role"] = "teacher"  # still enrolled as a student in its classes
+        # without demographics: an export leaves a teacher's birth date out, so one kept would
+        # come back blanked (a known gap: tests/sync/test_export_staff_birth_date.py)
+        tiny.files["demographics.csv"] = [
+            d for d in tiny.rows("demographics.csv") if d["sourcedId"] != student["sourcedId"]
+        ]
+    elif event == "org_to_department":
+        schools = [o for o in tiny.rows("orgs.csv") if o["type"] == "school"]
+        if school := one(schools):
+            school["type"] = "department"
+    elif event == "guardian_one_side" and (student := one(students)):
+        # The student names another guardian; neither guardian's row changes.
+        guardians = [u["sourcedId"] for u in live if u["role"] == "parent"]
+        if guardians:
+            student["agentSourcedIds"] = guardians[(pick + 1) % len(guardians)]
+    elif event == "demographics_only" and (demo := one(tiny.rows("demographics.csv"))):
+        demo["sex"] = "male" if demo.get("sex") != "male" else "female"
+    elif event == "rekey_enrollment" and (enrollment := one(enrollments)):
+        # The same class and person under a new sourcedId (the old one is gone).
+        enrollment["sourcedId"] = f"rk{pick % 7}-{enrollment['sourcedId']}"
 
 
 def _damage(path: Path, sourced_id: str, how: str) -> None:

@@ -10,7 +10,10 @@ ROSTER_SYNC_PROPERTY_EXAMPLES asks for more.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from daemon.db import Database
 from daemon.directory.integrity import check_directory
 from daemon.errors import RosterSyncError
 from daemon.service.engine import Engine
+from daemon.sync.conflicts import open_conflict
 from daemon.sync.kinds import TABLES
 from daemon.sync.unchanged import FULL_PATH_ENV
 from tests.directory_state import directory_fingerprint
@@ -48,6 +52,8 @@ LASTING = (
     "unlink_guardian",
     "guardians_file",
     "attribute",
+    "insert_above",
+    "rekey_enrollment",
 )
 # Records a file's row names, by the file: (directory table, id column, its SIS id column).
 NAMED_BY = {
@@ -63,13 +69,40 @@ PARENTS = {
 IGNORED_VALUE_RULES = ("date", "boolean", "language")
 # What a person does to the directory before a night is planned (the shortcut must not miss it).
 HAND_EVENTS = ("activate", "deactivate", "edit_contact", "merge_students", "undo_merge")
+# More of a person's writes between nights (docs/read-time-shortcut.md §7 item 47), and
+# decisions on earlier runs: each must send what it touched through the full path again.
+DIRECTORY_EVENTS = (
+    "archive_person",
+    "unarchive_person",
+    "rename_classroom",
+    "add_coteacher",
+    "link_guardian",
+    "conflict_take",
+    "conflict_keep",
+    "conflict_ignore",
+    "withheld_approve",
+    "withheld_drop",
+    "revert_last",
+    "settings_flip",
+)
+# Not an edit: tonight's run is planned, compared, then rejected (the next night plans again).
+REJECT_NIGHT = "reject_night"
+# Settings a district may flip between nights, each with its two values (the first the default).
+FLIPS = (
+    ("archive_mode", "normal", "additions_only"),
+    ("archived_students", "unarchive", "keep_archived"),
+    ("update_active_users_contacts", "false", "true"),
+    ("unarchive_reappearing_classrooms", "true", "false"),
+    ("classroom_filter", "all", "homeroom_only"),
+    ("manage_guardians", "true", "false"),
+)
 
 
 def nights(version: str) -> st.SearchStrategy:
     events = EVENTS_12 if version == "1.2" else EVENTS_11
     pick = st.integers(min_value=0, max_value=1000)
     event = st.tuples(st.sampled_from(events), pick)
-    hand = st.tuples(st.sampled_from(HAND_EVENTS), pick)
+    hand = st.tuples(st.sampled_from((*HAND_EVENTS, *DIRECTORY_EVENTS, REJECT_NIGHT)), pick)
     night = st.tuples(st.lists(event, max_size=4), st.lists(hand, max_size=2))
     return st.lists(night, min_size=2, max_size=3)
 
@@ -105,12 +138,20 @@ def test_every_night_keeps_the_promises(case):
                 for name, pick in events:
                     if name not in LASTING:
                         apply_event(night, name, pick)
-                _night_keeps_the_promises(engine, night.write(root / f"night{number}"), root)
+                reject = any(name == REJECT_NIGHT for name, _ in hand_events)
+                drop = night.write(root / f"night{number}")
+                _night_keeps_the_promises(engine, drop, root, reject)
 
 
 def _hand_event(engine: Engine, name: str, pick: int) -> None:
     """A person's edit of the directory; `pick` chooses the record. An edit the engine refuses
     (nothing to undo, a pair it will not merge) is simply not made."""
+    if name == REJECT_NIGHT:
+        return
+    if name in DIRECTORY_EVENTS:
+        with contextlib.suppress(RosterSyncError):
+            _directory_event(engine, name, pick)
+        return
     kind = "student" if name == "merge_students" else "guardian"
     people = [
         sis
@@ -136,7 +177,73 @@ def _hand_event(engine: Engine, name: str, pick: int) -> None:
         pass
 
 
-def _night_keeps_the_promises(engine: Engine, drop: Path, root: Path) -> None:
+def _directory_event(engine: Engine, name: str, pick: int) -> None:
+    """One of DIRECTORY_EVENTS; `pick` chooses the record, conflict or setting."""
+    db = engine.db
+
+    def one(sql: str, params: list | None = None) -> str | int | None:
+        found = [r[0] for r in db.rows(sql, params or [])]
+        return found[pick % len(found)] if found else None
+
+    synced = "sis_id IS NOT NULL AND merged_into IS NULL"
+    if name in ("archive_person", "unarchive_person"):
+        status = "active" if name == "archive_person" else "archived"
+        if user := one(
+            f"SELECT sis_id FROM users WHERE status = ? AND {synced} ORDER BY 1", [status]
+        ):
+            (engine.archive_user if status == "active" else engine.unarchive_user)(str(user))
+    elif name == "rename_classroom":
+        if cls := one(
+            "SELECT sis_id FROM classrooms WHERE status = 'active' AND sis_id IS NOT NULL ORDER BY 1"
+        ):
+            engine.rename_classroom(str(cls), f"Renamed {pick % 13}")
+    elif name == "add_coteacher":
+        cls = one(
+            "SELECT sis_id FROM classrooms WHERE status = 'active' AND sis_id IS NOT NULL ORDER BY 1"
+        )
+        teacher = one(
+            f"SELECT sis_id FROM users WHERE kind = 'staff' AND status = 'active' AND {synced} ORDER BY 1"
+        )
+        if cls and teacher:
+            engine.add_classroom_member(str(cls), str(teacher), "teacher")
+    elif name == "link_guardian":
+        guardian = one(
+            f"SELECT sis_id FROM users WHERE kind = 'guardian' AND status = 'active' AND {synced} ORDER BY 1"
+        )
+        student = one(
+            f"SELECT sis_id FROM users WHERE kind = 'student' AND status = 'active' AND {synced} ORDER BY 1 DESC"
+        )
+        if guardian and student:
+            engine.link_guardian(str(guardian), str(student))
+    elif name.startswith("conflict_"):
+        conflict = one(f"SELECT conflict_id FROM conflicts c WHERE {open_conflict()} ORDER BY 1")
+        if conflict is not None:
+            engine.resolve_conflicts([int(conflict)], name.removeprefix("conflict_"))
+    elif name.startswith("withheld_"):
+        run = one(
+            "SELECT run_id FROM runs WHERE status = 'applied' AND withheld_why IS NOT NULL "
+            "AND withheld_decision IS NULL ORDER BY 1"
+        )
+        if run is not None:
+            decision = name.removeprefix("withheld_")
+            engine.decide_withheld(int(run), decision, reason="property test")
+    elif name == "revert_last":
+        last = db.one(
+            "SELECT max(run_id) FROM runs WHERE status = 'applied' AND reverted_run IS NULL"
+        )
+        if last is not None:
+            revert = engine.revert_run(int(last))
+            if revert.status in ("planned", "held"):
+                engine.apply_run(
+                    revert.run_id, override=True, reason="property test", scan_duplicates=False
+                )
+    elif name == "settings_flip":
+        key, default, other = FLIPS[pick % len(FLIPS)]
+        now = {row.key: row.value for row in engine.settings_show()}[key]
+        engine.settings_set(key, other if now == default else default)
+
+
+def _night_keeps_the_promises(engine: Engine, drop: Path, root: Path, reject: bool = False) -> None:
     db = engine.db
     before = directory_fingerprint(db)
     full_path = _plan_the_full_path(engine, drop)
@@ -144,6 +251,10 @@ def _night_keeps_the_promises(engine: Engine, drop: Path, root: Path) -> None:
     assert _what_the_plan_says(engine, run.run_id) == full_path
     if run.status == "failed":  # a refused file: nothing changed
         assert directory_fingerprint(db) == before, run.error
+        return
+    if reject:  # a night someone turned down: the next night is planned against what was
+        engine.reject_run(run.run_id)
+        assert directory_fingerprint(db) == before
         return
     assert run.status in ("planned", "held"), run.error
     named = _records_named_by_errors(db, run.run_id)
@@ -180,46 +291,66 @@ def _plan_the_full_path(engine: Engine, drop: Path) -> dict[str, list]:
 
 
 def _what_the_plan_says(engine: Engine, run_id: int) -> dict[str, list]:
-    """Every change, conflict and row result of a run, in an order that does not depend on ids."""
+    """Every change, conflict, row result and file count of a run, and the run's own outcome, in
+    an order that does not depend on ids (run and conflict ids are left out, or named as N)."""
     db = engine.db
+
+    def rows(sql: str, ordered: bool = False) -> list:
+        found = [_without_run_ids(repr(r), run_id) for r in db.rows(sql, [run_id])]
+        return found if ordered else sorted(found)
+
     return {
-        "changes": sorted(
-            map(
-                repr,
-                db.rows(
-                    "SELECT kind, op, sis_id, label, fields, source_file, source_line "
-                    "FROM changes WHERE run_id = ?",
-                    [run_id],
-                ),
-            )
+        "run": _run_outcome(db, run_id),
+        # seq is the order a reviewer pages them in (op, then record id): compared as it is
+        "changes": rows(
+            "SELECT seq, kind, op, record_id, sis_id, label, fields, source_file, source_line, "
+            "note FROM changes WHERE run_id = ? ORDER BY seq",
+            ordered=True,
         ),
         "creates": sorted(map(repr, _changes_created(engine, run_id))),
-        "conflicts": sorted(
-            map(
-                repr,
-                db.rows(
-                    "SELECT kind, record_kind, sis_id, field, feed_value, "
-                    "directory_value, message FROM conflicts WHERE run_id = ?",
-                    [run_id],
-                ),
-            )
+        "conflicts": rows(
+            "SELECT kind, record_kind, record_id, other_record_id, sis_id, label, field, "
+            "feed_value, directory_value, message, suggestion, blocking, decision, conflict_key, "
+            "source_file, source_line FROM conflicts WHERE run_id = ?"
         ),
-        "row_issues": sorted(
-            map(
-                repr,
-                db.rows(
-                    "SELECT file_name, line, severity, rule, message FROM row_issues "
-                    "WHERE run_id = ?",
-                    [run_id],
-                ),
-            )
+        "row_issues": rows(
+            "SELECT file_name, line, sourced_id, severity, column_name, rule, message "
+            "FROM row_issues WHERE run_id = ?"
+        ),
+        "run_files": rows(
+            "SELECT file_name, entity, mode, present, sha256, size_bytes, encoding, rows, "
+            "success, warning, error, note FROM run_files WHERE run_id = ? ORDER BY file_name",
+            ordered=True,
+        ),
+        "withheld": rows(
+            "SELECT seq, kind, table_name, record_id, sis_id, label, source_file, source_line, "
+            "note, outcome, outcome_note FROM withheld_archives WHERE run_id = ? ORDER BY seq",
+            ordered=True,
         ),
     }
 
 
+def _run_outcome(db: Database, run_id: int) -> dict:
+    """The runs row's verdict: status, why held or withheld, and the summary (counts per kind and
+    operation, notes in their order, thresholds, withheld counts)."""
+    [run] = db.dicts(
+        "SELECT status, hold_reasons, withheld_why, summary_json, oneroster_version, "
+        "content_hash, base_version, error FROM runs WHERE run_id = ?",
+        [run_id],
+    )
+    run["summary"] = json.loads(run.pop("summary_json") or "{}")
+    return json.loads(_without_run_ids(json.dumps(run, sort_keys=True, default=str), run_id))
+
+
+def _without_run_ids(text: str, run_id: int) -> str:
+    """`text` with the run's own id (as "run 12", or its staging schema run_12) named N."""
+    return re.sub(rf"\b(run[ _#]*){run_id}\b", r"\1N", text)
+
+
 def _changes_created(engine: Engine, run_id: int) -> list:
+    """Creates (listed from the plan tables); their new record ids are left out."""
     return [
-        (c.kind, c.sis_id, c.label)
+        (c.kind, c.sis_id, c.label, c.source_file, c.source_line)
         for c in engine.change_page(run_id, op="create", limit=10_000).items
     ]
 
