@@ -262,12 +262,7 @@ def _shift_or_retarget(tiny: TinyDistrict, event: str, pick: int) -> None:
     elif event == "remove_class_keep_enrollments" and (cls := one(classes)):
         tiny.remove("classes.csv", sourcedId=cls["sourcedId"])  # its enrollments now dangle
     elif event == "student_to_teacher" and (student := one(students)):
-        student["role"] = "teacher"  # still enrolled as a student in its classes
-        # without demographics: an export leaves a teacher's birth date out, so one kept would
-        # come back blanked (a known gap: tests/sync/test_export_staff_birth_date.py)
-        tiny.files["demographics.csv"] = [
-            d for d in tiny.rows("demographics.csv") if d["sourcedId"] != student["sourcedId"]
-        ]
+        student["role"] = "teacher"  # still enrolled as a student, demographics and guardians
     elif event == "org_to_department":
         schools = [o for o in tiny.rows("orgs.csv") if o["type"] == "school"]
         if school := one(schools):
