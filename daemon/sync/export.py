@@ -256,7 +256,10 @@ def _files(version: str, sms: str, phone: str) -> list[ExportFile]:
             "demographics",
             f"""SELECT sis_id AS sourcedId, {_bulk_columns()}, birth_date AS birthDate,
                        {_blank(*DEMOGRAPHICS_NOT_KEPT)}
-                FROM users u WHERE {_synced("u")} AND kind = 'student' AND birth_date IS NOT NULL
+                -- everyone users.csv is written for: a night reads a birth date for any user
+                -- (a student who became a teacher keeps theirs), and one left out is blanked
+                FROM users u WHERE {_synced("u")} AND NOT {FROM_GUARDIANS_FILE}
+                  AND birth_date IS NOT NULL
                 ORDER BY user_id""",
         ),
         ExportFile(

@@ -1,15 +1,10 @@
-"""A student who becomes a teacher keeps the birth date their demographics row gives; the export
-leaves it out (demographics.csv is written for students only), so syncing the export back plans
-to blank it. Found by tests/properties/test_sync_properties.py (student_to_teacher)."""
+"""A student who becomes a teacher keeps the birth date their demographics row gives, and the
+export writes it back (demographics.csv was written for students only, so syncing an export back
+planned to blank it). Found by tests/properties/test_sync_properties.py (student_to_teacher)."""
 
 from __future__ import annotations
 
-import pytest
 
-
-@pytest.mark.xfail(
-    strict=True, reason="export writes demographics.csv for students only (sync/export.py)"
-)
 def test_an_export_of_a_teacher_with_a_birth_date_synced_back_plans_nothing(sync, tiny, tmp_path):
     sync.apply(tiny)
     tiny.row("users.csv", "stu-1")["role"] = "teacher"  # still in demographics.csv
