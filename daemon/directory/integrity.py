@@ -86,6 +86,24 @@ INVARIANTS: tuple[Invariant, ...] = (
         "student_id",
         "name",
     ),
+    # Memberships match on class and person, so nothing but this rule keeps two of them from
+    # answering to one sourcedId (an export would repeat it). Grouped on the ids' hashes, a
+    # collision only adds a group for the second grouping to clear.
+    Invariant(
+        "active enrollments have unique SIS ids",
+        """SELECT min(t.enrollment_id) AS id FROM enrollments t
+           WHERE t.status = 'active'
+             AND t.sis_id IN (SELECT x.sis_id FROM enrollments x
+                              WHERE {scope:x} AND x.status = 'active')
+           GROUP BY t.sis_id HAVING count(*) > 1""",
+        table="enrollments",
+        offenders_in_one_pass="""SELECT min(t.enrollment_id) AS id FROM enrollments t
+           WHERE t.status = 'active' AND hash(t.sis_id) IN (
+                 SELECT hash(x.sis_id) FROM enrollments x
+                 WHERE x.status = 'active' AND x.sis_id IS NOT NULL
+                 GROUP BY hash(x.sis_id) HAVING count(*) > 1)
+           GROUP BY t.sis_id HAVING count(*) > 1 AND bool_or({scope:t})""",
+    ),
     Invariant(
         "enrollments name existing classrooms and people",
         """SELECT e.enrollment_id AS id FROM enrollments e

@@ -14,6 +14,7 @@ from daemon.sync.feed.classes import (
     build_desired_enrollments,
     build_desired_schools,
     find_repeated_enrollments,
+    keep_enrollment_sis_ids_unique,
 )
 from daemon.sync.feed.links import build_desired_attributes, build_desired_links
 from daemon.sync.feed.users import (
@@ -197,7 +198,10 @@ def _enrollments(ctx: PlanContext) -> None:
                       ON x.classroom_id = d.classroom_id AND x.user_id = d.user_id
                     UNION ALL SELECT d.enrollment_id FROM enrollments d
                     JOIN {ctx.errored("enrollments")} e ON e.sourcedId = d.sis_id"""
-    _finish(ctx, kinds.ENROLLMENTS, extra)
+    build_present(ctx, kinds.ENROLLMENTS, extra)
+    plan_table(ctx, kinds.ENROLLMENTS)
+    keep_enrollment_sis_ids_unique(ctx)
+    record_changes(ctx, kinds.ENROLLMENTS)
     not_synced.report_enrollments(ctx)
     ctx.drop(
         "enrollments",
@@ -205,6 +209,8 @@ def _enrollments(ctx: PlanContext) -> None:
         "present_enrollments",
         "unchanged_enrollments",
         "repeated_enrollments",
+        "enrollment_sis_ids_taken",
+        "enrollment_sis_id_claims",
     )
 
 

@@ -54,5 +54,6 @@ def test_the_broken_directory_breaks_the_rules_both_ways(sync, tiny) -> None:
         "one enrollment per classroom and person",
         "one link per student and guardian",
         "classrooms have unique ids",
+        "active enrollments have unique SIS ids",
     } <= broken
     assert "enrollments have unique ids" in {v.name for v in violations(sync.engine.db, 1)}

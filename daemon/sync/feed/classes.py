@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from daemon.db import rows_sharing_a_hash, sql_literal
+from daemon.sync import not_synced
 from daemon.sync.context import PlanContext
 from daemon.sync.unchanged import enrollment_source_hash
 
@@ -288,3 +289,60 @@ def build_desired_enrollments(ctx: PlanContext) -> None:
         """
     )
     ctx.checked_fields["enrollments"] = ["is_primary", "begin_date", "end_date"]
+
+
+def keep_enrollment_sis_ids_unique(ctx: PlanContext) -> None:
+    """Leave out of the plan each row that would give its SIS id to a membership while another
+    one keeps it active. Memberships match on class and person, so a row whose sourcedId names
+    an existing membership of another class or person would otherwise make a second record with
+    that id whenever the first is kept (a row in error names it, its class or person is held,
+    the file is a delta), and an export would then repeat the sourcedId. The row is not synced
+    and says which membership holds its id; that one stays as it is.
+
+    Only the SIS ids the plan gives are looked up. Leaving a row out can leave the record it
+    moved away from an id holding it still, so this repeats until nothing more is found."""
+    plan = ctx.keep("plan_enrollments")
+    taken, claims = ctx.t("enrollment_sis_ids_taken"), ctx.t("enrollment_sis_id_claims")
+    ctx.db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {taken} AS
+            SELECT CAST(NULL AS BIGINT) AS _line, CAST(NULL AS VARCHAR) AS sis_id,
+                   CAST(NULL AS BIGINT) AS holder WHERE false"""
+    )
+    while True:
+        ctx.db.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {claims} AS
+            WITH claims AS MATERIALIZED (
+                SELECT id, sis_id, _line FROM {plan}
+                WHERE op IN ('create', 'update', 'unarchive') AND sis_id IS NOT NULL
+            )
+            SELECT c.id, c.sis_id, c._line, min(d.enrollment_id) AS holder
+            FROM claims c JOIN enrollments d ON d.sis_id = c.sis_id AND d.enrollment_id <> c.id
+            WHERE d.status = 'active'
+              -- a membership this plan archives, or gives another id, no longer holds this one
+              AND d.enrollment_id NOT IN (
+                  SELECT p.id FROM {plan} p
+                  WHERE p.op = 'archive' OR (p.op = 'update' AND p.sis_id IS DISTINCT FROM d.sis_id))
+            GROUP BY ALL
+            """
+        )
+        if not ctx.db.one(f"SELECT EXISTS (FROM {claims})"):
+            break
+        ctx.db.execute(f"INSERT INTO {taken} SELECT _line, sis_id, holder FROM {claims}")
+        ctx.db.execute(
+            f"DELETE FROM {plan} WHERE op <> 'archive' AND id IN (SELECT id FROM {claims})"
+        )
+    not_synced.report(
+        ctx,
+        "enrollments",
+        f"""SELECT t._line, t.sis_id AS sourced_id, u.sis_id AS holder_user,
+                   c.sis_id AS holder_class
+            FROM {taken} t JOIN enrollments d ON d.enrollment_id = t.holder
+            LEFT JOIN users u ON u.user_id = d.user_id
+            LEFT JOIN classrooms c ON c.classroom_id = d.classroom_id""",
+        "sourcedId",
+        "'sourcedId ''' || r.sourced_id || ''' already names the membership of '"
+        " || coalesce('''' || r.holder_user || '''', 'a person') || ' in '"
+        " || coalesce('class ''' || r.holder_class || '''', 'a class')"
+        " || ', which stays active; this row was not synced, so no two memberships share it'",
+    )
