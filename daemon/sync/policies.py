@@ -260,8 +260,12 @@ def link_rules(ctx: PlanContext) -> None:
     ctx.db.execute(f"""UPDATE {desired} SET _skip = true WHERE _id IN (SELECT f._id {outside})""")
     # A student kept archived (archived_students = keep_archived) keeps the links their archive
     # took, as they keep their enrollments and attributes: the feed's links stay as they are.
+    # So does a person the directory archived whom no row of the drop brings back (users.csv a
+    # delta), on either side of the link, and no new link is made to them.
+    kept = f"SELECT user_id FROM {ctx.t('user_map')} WHERE kept_archived"
     ctx.db.execute(
         f"""UPDATE {desired} SET _skip = true
-            WHERE _target_id IS NOT NULL AND student_id IN (
-                SELECT user_id FROM {ctx.t("user_map")} WHERE kept_archived)"""
+            WHERE (_target_id IS NOT NULL AND student_id IN ({kept})) OR guardian_id IN (
+                SELECT m.user_id FROM {ctx.t("user_map")} m JOIN users u ON u.user_id = m.user_id
+                WHERE m.kept_archived AND u.status = 'archived')"""
     )

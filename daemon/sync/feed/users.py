@@ -951,7 +951,8 @@ def build_user_map(ctx: PlanContext) -> None:
     """Feed sourcedId -> user id (and kind and role), for enrollments, links and attributes.
 
     A student kept archived maps to its record (a feed link to it is a question for a person,
-    see link_rules) but gains no enrollment or attribute (`kept_archived`)."""
+    see link_rules) but gains no enrollment or attribute (`kept_archived`); so does a person
+    the directory has archived whom the drop names only by reference (users.csv a delta)."""
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("user_map")} AS
@@ -962,7 +963,9 @@ def build_user_map(ctx: PlanContext) -> None:
         UNION ALL
         SELECT sis_id, id, kind, role, false FROM {ctx.t("unchanged_users")}
         UNION ALL
-        SELECT u.sis_id, u.survivor, s.kind, s.role, false
+        -- A person archived in the directory whom no row of this drop brings back keeps
+        -- what their archive took: a row naming them does not sync (as one kept archived).
+        SELECT u.sis_id, u.survivor, s.kind, s.role, s.status = 'archived'
         FROM (SELECT sis_id, coalesce(merged_into, user_id) AS survivor FROM users
               ANTI JOIN (SELECT sis_id FROM {ctx.t("feed_users")} WHERE sis_id IS NOT NULL) f
                 ON f.sis_id = users.sis_id
@@ -971,4 +974,13 @@ def build_user_map(ctx: PlanContext) -> None:
         JOIN users s ON s.user_id = u.survivor
         WHERE s.status <> 'merged'
         """
+    )
+    ctx.db.execute(
+        f"""INSERT INTO {ctx.t("not_synced")}
+            SELECT 'user', m.sis_id,
+                   'is archived, and no users.csv row of this drop brings them back', false
+            FROM {ctx.t("user_map")} m JOIN users u ON u.user_id = m.user_id
+            WHERE m.kept_archived AND u.status = 'archived'
+              AND m.sis_id NOT IN (SELECT sis_id FROM {ctx.t("not_synced")}
+                                   WHERE kind = 'user' AND sis_id IS NOT NULL)"""
     )
