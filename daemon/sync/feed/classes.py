@@ -315,14 +315,18 @@ def keep_enrollment_sis_ids_unique(ctx: PlanContext) -> None:
             WITH claims AS MATERIALIZED (
                 SELECT id, sis_id, _line FROM {plan}
                 WHERE op IN ('create', 'update', 'unarchive') AND sis_id IS NOT NULL
+            ),
+            -- memberships this plan archives, or gives another id: they hold theirs no longer
+            leaving AS (
+                SELECT id FROM {plan} WHERE op = 'archive'
+                UNION ALL
+                SELECT p.id FROM {plan} p JOIN enrollments d ON d.enrollment_id = p.id
+                WHERE p.op = 'update' AND p.sis_id IS DISTINCT FROM d.sis_id
             )
             SELECT c.id, c.sis_id, c._line, min(d.enrollment_id) AS holder
-            FROM claims c JOIN enrollments d ON d.sis_id = c.sis_id AND d.enrollment_id <> c.id
-            WHERE d.status = 'active'
-              -- a membership this plan archives, or gives another id, no longer holds this one
-              AND d.enrollment_id NOT IN (
-                  SELECT p.id FROM {plan} p
-                  WHERE p.op = 'archive' OR (p.op = 'update' AND p.sis_id IS DISTINCT FROM d.sis_id))
+            FROM claims c JOIN enrollments d ON d.sis_id = c.sis_id
+            WHERE d.status = 'active' AND d.enrollment_id <> c.id
+              AND d.enrollment_id NOT IN (SELECT id FROM leaving)
             GROUP BY ALL
             """
         )
