@@ -181,8 +181,7 @@ def _users(ctx: PlanContext) -> None:
 
 def _enrollments(ctx: PlanContext) -> None:
     find_repeated_enrollments(ctx)
-    find_unchanged_enrollments(ctx)
-    build_desired_enrollments(ctx)
+    build_desired_enrollments(ctx, find_unchanged_enrollments(ctx))
     keep_enrollment_ids(ctx)
     keep_stored_values(ctx, "enrollments", "enrollment_id")
     extra = f"""SELECT id FROM {ctx.t("unchanged_enrollments")}
@@ -209,6 +208,8 @@ def _enrollments(ctx: PlanContext) -> None:
         "present_enrollments",
         "unchanged_enrollments",
         "repeated_enrollments",
+        "enrollment_lines",
+        "changed_enrollments",
         "enrollment_sis_ids_taken",
         "enrollment_sis_id_claims",
     )

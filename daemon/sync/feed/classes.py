@@ -194,8 +194,9 @@ def find_repeated_enrollments(ctx: PlanContext) -> None:
     )
 
 
-def build_desired_enrollments(ctx: PlanContext) -> None:
-    """One membership per classroom and user; rows whose class or user did not sync are reported.
+def build_desired_enrollments(ctx: PlanContext, rows: str) -> None:
+    """One membership per classroom and user, from `rows` (the staging rows that are neither
+    unchanged nor repeated); rows whose class or user did not sync are reported.
 
     The directory holds at most one enrollment per classroom and user (in any status), so a
     plain join matches; ids of new rows are the base plus the file line (no sort needed). Two
@@ -238,7 +239,7 @@ def build_desired_enrollments(ctx: PlanContext) -> None:
                    CASE WHEN {unsynced} THEN e.userSourcedId END AS _user_sis_id,
                    {enrollment_source_hash(ctx, "e")} AS _source_hash,
                    {held_class} AS _held_class, {held_user} AS _held_user
-            FROM {ctx.good_except("enrollments", ctx.t("unchanged_enrollments"), ctx.t("repeated_enrollments"))} e
+            FROM {rows} e
             LEFT JOIN {ctx.t("classroom_map")} cm ON cm.sis_id = e.classSourcedId
             LEFT JOIN {ctx.t("user_map")} um ON um.sis_id = e.userSourcedId AND NOT um.kept_archived
         ),
