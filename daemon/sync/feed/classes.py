@@ -309,7 +309,8 @@ def keep_enrollment_sis_ids_unique(ctx: PlanContext) -> None:
             SELECT CAST(NULL AS BIGINT) AS _line, CAST(NULL AS VARCHAR) AS sis_id,
                    CAST(NULL AS BIGINT) AS holder WHERE false"""
     )
-    while True:
+    # Nothing active holds an id yet (a first load): a good row's sourcedId is its file's only.
+    while ctx.db.one("SELECT EXISTS (FROM enrollments WHERE status = 'active')"):
         ctx.db.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE {claims} AS
