@@ -48,6 +48,7 @@ pytestmark = pytest.mark.duckdb_threads
 # Events that change the district for good; the others happen on one night only.
 LASTING = (
     "rename",
+    "accented_name",
     "new_email",
     "drop_student",
     "add_student",
@@ -71,7 +72,14 @@ PARENTS = {
 }
 IGNORED_VALUE_RULES = ("date", "boolean", "language")
 # What a person does to the directory before a night is planned (the shortcut must not miss it).
-HAND_EVENTS = ("activate", "deactivate", "edit_contact", "merge_students", "undo_merge")
+HAND_EVENTS = (
+    "activate",
+    "deactivate",
+    "edit_contact",
+    "merge_students",
+    "undo_merge",
+    "merge_then_undo",
+)
 # More of a person's writes between nights (docs/read-time-shortcut.md §7 item 47), and
 # decisions on earlier runs: each must send what it touched through the full path again.
 DIRECTORY_EVENTS = (
@@ -98,6 +106,8 @@ FLIPS = (
     ("unarchive_reappearing_classrooms", "true", "false"),
     ("classroom_filter", "all", "homeroom_only"),
     ("manage_guardians", "true", "false"),
+    ("student_id", "sourcedId", "identifier"),
+    ("school_matching", "create_missing", "match_only"),
 )
 
 
@@ -155,7 +165,7 @@ def _hand_event(engine: Engine, name: str, pick: int) -> None:
         with contextlib.suppress(RosterSyncError):
             _directory_event(engine, name, pick)
         return
-    kind = "student" if name == "merge_students" else "guardian"
+    kind = "student" if name in ("merge_students", "merge_then_undo") else "guardian"
     people = [
         sis
         for (sis,) in engine.db.rows(
@@ -172,8 +182,10 @@ def _hand_event(engine: Engine, name: str, pick: int) -> None:
             engine.set_account_active(one, name == "activate")
         elif name == "edit_contact":
             engine.edit_contact(one, {"email": f"edited-{pick}@example.org"})
-        elif name == "merge_students" and len(people) > 1:
+        elif name in ("merge_students", "merge_then_undo") and len(people) > 1:
             engine.duplicates_merge(one, people[(pick + 1) % len(people)], keep=one)
+            if name == "merge_then_undo":
+                engine.duplicates_undo_last()
         elif name == "undo_merge":
             engine.duplicates_undo_last()
     except RosterSyncError:
