@@ -39,8 +39,15 @@ TARGET_EVENTS = (
     "demographics_only",
     "rekey_enrollment",
 )
+# How a night's files are written (the same rows): columns in another order, CRLF line ends, a
+# last line without its newline, users.csv in Windows-1252.
+FORM_EVENTS = ("turn_columns", "crlf", "no_final_newline", "cp1252_users")
+# Whose drop it is: a school-level upload (source.schools), or a hub's (source.systemName, with
+# made-up enrollment ids in source.derivedIds) between the SIS's bulk nights.
+SOURCE_EVENTS = ("scoped_night", "hub_night")
 EVENTS_11 = (
     "rename",
+    "accented_name",
     "new_email",
     "drop_student",
     "add_student",
@@ -68,6 +75,8 @@ EVENTS_11 = (
     "not_carried",
     *LINE_SHIFT_EVENTS,
     *TARGET_EVENTS,
+    *FORM_EVENTS,
+    *SOURCE_EVENTS,
 )
 EVENTS_12 = (*EVENTS_11, "drop_role", "role_in_error", "ext_role", "ext_class_type")
 SHAPE_EVENTS = ("shape_short_row", "shape_extra_fields", "shape_unclosed_quote")
@@ -83,13 +92,32 @@ class Night:
     drop_roles: set[str] = field(default_factory=set)  # 1.2: users with no roles.csv row
     bad_roles: set[str] = field(default_factory=set)  # 1.2: users whose role row is in error
     ext_roles: set[str] = field(default_factory=set)  # 1.2: users with an ext: role
+    turned: dict[str, int] = field(default_factory=dict)  # file: how far its columns turn
+    crlf: set[str] = field(default_factory=set)  # files written with CRLF line ends
+    no_final_newline: set[str] = field(default_factory=set)
+    cp1252: bool = False  # users.csv in Windows-1252
 
     def write(self, root: Path) -> Path:
         folder = self.tiny.write(root)
         if self.version == "1.2":
             _as_oneroster12(folder, self)
+        for file, turn in self.turned.items():
+            # A damaged file keeps sourcedId first (the damage finds its line by it).
+            damaged = any(f == file for f, _, _ in self.damage)
+            _turn_columns(folder / file, turn, keep_first=damaged)
         for file, sourced_id, how in self.damage:
             _damage(folder / file, sourced_id, how)
+        for file in self.crlf:
+            if (folder / file).exists():
+                text = (folder / file).read_text(encoding="utf-8")
+                (folder / file).write_text(text.replace("\n", "\r\n"), encoding="utf-8")
+        for file in self.no_final_newline:
+            if (folder / file).exists():
+                text = (folder / file).read_text(encoding="utf-8")
+                (folder / file).write_text(text.rstrip("\r\n"), encoding="utf-8")
+        if self.cp1252:
+            text = (folder / "users.csv").read_text(encoding="utf-8")
+            (folder / "users.csv").write_bytes(text.encode("cp1252"))
         return folder
 
 
@@ -107,6 +135,8 @@ def apply_event(night: Night, event: str, pick: int) -> None:
     student = one(students)
     if event == "rename" and (user := one(users)):
         user["familyName"] = user["familyName"] + "-Nguyen"
+    elif event == "accented_name" and (user := one(users)):
+        user["givenName"] = ("José", "Zoë", "Åsa", "François")[pick % 4]
     elif event == "new_email" and (user := one(users)):
         user["email"] = f"new-{pick}-" + (user.get("email") or "x@example.org")
     elif event == "drop_student" and student:
@@ -214,6 +244,59 @@ def apply_event(night: Night, event: str, pick: int) -> None:
         cls["classType"] = "ext:lab"
     elif event in LINE_SHIFT_EVENTS or event in TARGET_EVENTS:
         _shift_or_retarget(tiny, event, pick)
+    elif event in FORM_EVENTS or event in SOURCE_EVENTS:
+        _form_or_source(night, event, pick)
+
+
+FORMED_FILES = ("users.csv", "enrollments.csv", "classes.csv", "orgs.csv", "demographics.csv")
+
+
+def _form_or_source(night: Night, event: str, pick: int) -> None:
+    """Events of FORM_EVENTS and SOURCE_EVENTS; `pick` chooses the file, school or form."""
+    tiny = night.tiny
+    file = FORMED_FILES[pick % len(FORMED_FILES)]
+    if event == "turn_columns":
+        night.turned[file] = 1 + pick % 7
+    elif event == "crlf":
+        night.crlf |= set(FORMED_FILES) if pick % 2 else {file}
+    elif event == "no_final_newline":
+        night.no_final_newline.add(file)
+    elif event == "cp1252_users":
+        night.cp1252 = True
+        users = tiny.rows("users.csv")
+        if users and all(u["givenName"].isascii() for u in users):
+            users[pick % len(users)]["familyName"] = "Muñoz-Lefèvre"
+    elif event == "scoped_night":
+        school = ("sch-a", "sch-b")[pick % 2]
+        tiny.manifest["source.schools"] = school
+        if pick % 3:  # the school's own rows only (else the others' stay in, as warnings)
+            tiny.files["orgs.csv"] = [
+                o
+                for o in tiny.rows("orgs.csv")
+                if o["sourcedId"] == school or o["type"] == "district"
+            ]
+            tiny.files["users.csv"] = [
+                u for u in tiny.rows("users.csv") if u["orgSourcedIds"] == school
+            ]
+            kept = {u["sourcedId"] for u in tiny.rows("users.csv")}
+            for name, column in (
+                ("classes.csv", "schoolSourcedId"),
+                ("enrollments.csv", "schoolSourcedId"),
+            ):
+                tiny.files[name] = [r for r in tiny.rows(name) if r[column] == school]
+            tiny.files["demographics.csv"] = [
+                d for d in tiny.rows("demographics.csv") if d["sourcedId"] in kept
+            ]
+    elif event == "hub_night":
+        # A hub's drop: its enrollment ids are made up from class and person.
+        tiny.manifest["source.systemName"] = "Clever"
+        tiny.manifest["source.derivedIds"] = "enrollments"
+        if pick % 2:
+            tiny.manifest["source.notCarried"] = (
+                "enrollments.primary;enrollments.beginDate;enrollments.endDate"
+            )
+        for row in tiny.rows("enrollments.csv"):
+            row["sourcedId"] = f"{row['classSourcedId']}:{row['userSourcedId']}"
 
 
 def _shift_or_retarget(tiny: TinyDistrict, event: str, pick: int) -> None:
@@ -277,6 +360,23 @@ def _shift_or_retarget(tiny: TinyDistrict, event: str, pick: int) -> None:
     elif event == "rekey_enrollment" and (enrollment := one(enrollments)):
         # The same class and person under a new sourcedId (the old one is gone).
         enrollment["sourcedId"] = f"rk{pick % 7}-{enrollment['sourcedId']}"
+
+
+def _turn_columns(path: Path, turn: int, keep_first: bool) -> None:
+    """Rewrite the file with its columns turned by `turn` (the same rows and values)."""
+    if not path.exists():
+        return
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    if not rows or len(rows[0]) < 3:
+        return
+    first, rest = (1, rows[0][1:]) if keep_first else (0, rows[0])
+    n = turn % len(rest) or 1
+    order = list(range(first)) + [first + (i + n) % len(rest) for i in range(len(rest))]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerows([[row[i] for i in order] for row in rows])
+    path.write_text(out.getvalue(), encoding="utf-8")
 
 
 def _damage(path: Path, sourced_id: str, how: str) -> None:

@@ -14,7 +14,9 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,7 @@ from hypothesis import strategies as st
 from daemon.db import Database
 from daemon.directory.integrity import check_directory
 from daemon.errors import RosterSyncError
+from daemon.models import Run
 from daemon.service.engine import Engine
 from daemon.sync.conflicts import open_conflict
 from daemon.sync.kinds import TABLES
@@ -45,6 +48,7 @@ pytestmark = pytest.mark.duckdb_threads
 # Events that change the district for good; the others happen on one night only.
 LASTING = (
     "rename",
+    "accented_name",
     "new_email",
     "drop_student",
     "add_student",
@@ -68,7 +72,14 @@ PARENTS = {
 }
 IGNORED_VALUE_RULES = ("date", "boolean", "language")
 # What a person does to the directory before a night is planned (the shortcut must not miss it).
-HAND_EVENTS = ("activate", "deactivate", "edit_contact", "merge_students", "undo_merge")
+HAND_EVENTS = (
+    "activate",
+    "deactivate",
+    "edit_contact",
+    "merge_students",
+    "undo_merge",
+    "merge_then_undo",
+)
 # More of a person's writes between nights (docs/read-time-shortcut.md §7 item 47), and
 # decisions on earlier runs: each must send what it touched through the full path again.
 DIRECTORY_EVENTS = (
@@ -95,6 +106,8 @@ FLIPS = (
     ("unarchive_reappearing_classrooms", "true", "false"),
     ("classroom_filter", "all", "homeroom_only"),
     ("manage_guardians", "true", "false"),
+    ("student_id", "sourcedId", "identifier"),
+    ("school_matching", "create_missing", "match_only"),
 )
 
 
@@ -152,7 +165,7 @@ def _hand_event(engine: Engine, name: str, pick: int) -> None:
         with contextlib.suppress(RosterSyncError):
             _directory_event(engine, name, pick)
         return
-    kind = "student" if name == "merge_students" else "guardian"
+    kind = "student" if name in ("merge_students", "merge_then_undo") else "guardian"
     people = [
         sis
         for (sis,) in engine.db.rows(
@@ -169,8 +182,10 @@ def _hand_event(engine: Engine, name: str, pick: int) -> None:
             engine.set_account_active(one, name == "activate")
         elif name == "edit_contact":
             engine.edit_contact(one, {"email": f"edited-{pick}@example.org"})
-        elif name == "merge_students" and len(people) > 1:
+        elif name in ("merge_students", "merge_then_undo") and len(people) > 1:
             engine.duplicates_merge(one, people[(pick + 1) % len(people)], keep=one)
+            if name == "merge_then_undo":
+                engine.duplicates_undo_last()
         elif name == "undo_merge":
             engine.duplicates_undo_last()
     except RosterSyncError:
@@ -244,22 +259,35 @@ def _directory_event(engine: Engine, name: str, pick: int) -> None:
 
 
 def _night_keeps_the_promises(engine: Engine, drop: Path, root: Path, reject: bool = False) -> None:
+    """The night planned twice from the same directory: with the shortcut here, by the full path
+    on a twin (a copy of the database). The plans must say the same, and so must the two
+    directories after each applies its own, and the bytes of their exports."""
     db = engine.db
     before = directory_fingerprint(db)
-    full_path = _plan_the_full_path(engine, drop)
-    run = engine.plan_source(str(drop))
-    assert _what_the_plan_says(engine, run.run_id) == full_path
-    if run.status == "failed":  # a refused file: nothing changed
-        assert directory_fingerprint(db) == before, run.error
-        return
-    if reject:  # a night someone turned down: the next night is planned against what was
-        engine.reject_run(run.run_id)
-        assert directory_fingerprint(db) == before
-        return
-    assert run.status in ("planned", "held"), run.error
-    named = _records_named_by_errors(db, run.run_id)
-    kept = _state_of(db, named)
-    engine.apply_run(run.run_id, override=True, reason="property test", scan_duplicates=False)
+    with _twin_of(engine, root) as twin:
+        full_run = _plan_the_full_path(twin, drop)
+        full_path = _what_the_plan_says(twin, full_run.run_id)
+        run = engine.plan_source(str(drop))
+        assert _what_the_plan_says(engine, run.run_id) == full_path
+        if run.status == "failed":  # a refused file: nothing changed
+            assert directory_fingerprint(db) == before, run.error
+            return
+        if reject:  # a night someone turned down: the next night is planned against what was
+            engine.reject_run(run.run_id)
+            assert directory_fingerprint(db) == before
+            return
+        assert run.status in ("planned", "held"), run.error
+        named = _records_named_by_errors(db, run.run_id)
+        kept = _state_of(db, named)
+        engine.apply_run(run.run_id, override=True, reason="property test", scan_duplicates=False)
+        twin.apply_run(
+            full_run.run_id, override=True, reason="property test", scan_duplicates=False
+        )
+        assert directory_fingerprint(db) == directory_fingerprint(twin.db)
+        export = root / f"export-of-{run.run_id}"
+        engine.export(str(export))
+        twin.export(str(root / f"twin-export-of-{run.run_id}"))
+        assert _files_of(export) == _files_of(root / f"twin-export-of-{run.run_id}")
 
     broken = [(name, n) for name, n in check_directory(db) if n]
     assert broken == [], broken
@@ -269,25 +297,37 @@ def _night_keeps_the_promises(engine: Engine, drop: Path, root: Path, reject: bo
     assert again.total_changes() == 0, (again.changes, _changes(engine, again.run_id))
     engine.reject_run(again.run_id)
 
-    export = root / f"export-of-{run.run_id}"
-    engine.export(str(export))
     back = engine.plan_source(str(export))
     assert back.rows.error == 0, _errors(db, back.run_id)
     assert back.total_changes() == 0, (back.changes, _changes(engine, back.run_id))
     engine.reject_run(back.run_id)
 
 
-def _plan_the_full_path(engine: Engine, drop: Path) -> dict[str, list]:
-    """What the night plans when no row takes the unchanged-row shortcut (sync/unchanged.py)."""
+@contextlib.contextmanager
+def _twin_of(engine: Engine, root: Path) -> Iterator[Engine]:
+    """An engine on a copy of `engine`'s database as it is now (checkpointed, then copied)."""
+    engine.db.execute("CHECKPOINT")
+    twin_root = Path(tempfile.mkdtemp(dir=root, prefix="twin-"))
+    shutil.copyfile(engine.db.path, twin_root / engine.db.path.name)
+    db = Database(twin_root / engine.db.path.name)
+    try:
+        yield Engine(db, "property")
+    finally:
+        db.close()
+        shutil.rmtree(twin_root, ignore_errors=True)
+
+
+def _files_of(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _plan_the_full_path(engine: Engine, drop: Path) -> Run:
+    """The night planned with no row taking the unchanged-row shortcut (sync/unchanged.py)."""
     os.environ[FULL_PATH_ENV] = "1"
     try:
-        run = engine.plan_source(str(drop))
+        return engine.plan_source(str(drop))
     finally:
         del os.environ[FULL_PATH_ENV]
-    said = _what_the_plan_says(engine, run.run_id)
-    if run.status in ("planned", "held"):
-        engine.reject_run(run.run_id)
-    return said
 
 
 def _what_the_plan_says(engine: Engine, run_id: int) -> dict[str, list]:
