@@ -28,8 +28,14 @@ STAGES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             "users: recognise unchanged, match, compare",
             r"_(unchanged|desired|present|held)_users|plan_users|_user_map",
         ),
-        ("enrollments: recognise unchanged rows", r"_(repeated|unchanged)_enrollments"),
-        ("enrollments: resolve and compare", r"_(desired|present)_enrollments|plan_enrollments"),
+        (
+            "enrollments: recognise unchanged rows",
+            r"_(repeated|unchanged|changed)_enrollments|_enrollment_lines",
+        ),
+        (
+            "enrollments: resolve and compare",
+            r"_(desired|present)_enrollments|plan_enrollments|_enrollment_sis_id",
+        ),
         ("guardian links", r"guardian_links"),
         ("validate rows, report row results", r"INSERT INTO row_issues"),
         ("conflicts, field-level changes", r"INSERT INTO (conflicts|changes)"),
