@@ -96,6 +96,17 @@ def find_unchanged_enrollments(ctx: PlanContext) -> str:
     derived = ctx.derived("enrollments")
     match = "true" if derived else "d._sis_hash = hash(e.sourcedId)"
     with_sis_id = "" if derived else "AND sis_id IS NOT NULL"
+    # Where two lines reach one membership through a merged record, the full path keeps the
+    # line whose sourcedId is the record's SIS id (build_desired_enrollments), which a line
+    # with an id the source made never is: such lines take the full path, so both agree.
+    shared = "true"
+    if derived:
+        shared = f"""coalesce(d.user_id NOT IN (
+                         SELECT user_id FROM {ctx.t("user_map")} WHERE NOT kept_archived
+                         GROUP BY user_id HAVING count(*) > 1), false)
+                     AND coalesce(d.classroom_id NOT IN (
+                         SELECT classroom_id FROM {ctx.t("classroom_map")}
+                         GROUP BY classroom_id HAVING count(*) > 1), false)"""
     lines = ctx.t("enrollment_lines")
     ctx.db.execute(
         f"""
@@ -106,7 +117,7 @@ def find_unchanged_enrollments(ctx: PlanContext) -> str:
                -- says why)
                AND coalesce(e.classSourcedId NOT IN ({ctx.held_sis("class")}), false)
                AND coalesce(e.userSourcedId NOT IN ({ctx.held_sis("user")}), false)
-               AND {_shortcut_allowed()} AS unchanged
+               AND {shared} AND {_shortcut_allowed()} AS unchanged
         FROM {ctx.good("enrollments")} e
         ANTI JOIN {ctx.t("repeated_enrollments")} r ON r._line = e._line
         LEFT JOIN (SELECT hash(sis_id) AS _sis_hash, enrollment_id, classroom_id, user_id, source_hash

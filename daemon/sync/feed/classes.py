@@ -203,7 +203,8 @@ def build_desired_enrollments(ctx: PlanContext, rows: str) -> None:
     rows that resolve to one membership (through a merged student, say) are settled like
     repeated rows: the row that already holds the membership keeps it (an unchanged row, or one
     whose sourcedId is the membership's SIS id: the same row either way, so the shortcut and the
-    full path agree), otherwise the smallest sourcedId wins.
+    full path agree; a source's own ids never are a SIS id, so find_unchanged_enrollments leaves
+    such rows to the full path), otherwise the smallest sourcedId wins.
     """
     base = ctx.max_id("enrollments", "enrollment_id")
     e = "enrollments"
