@@ -26,6 +26,15 @@ def read_csv_sql(path: Path, *, store_rejects: bool = False) -> str:
     )
 
 
+def lines_sql(path: Path) -> str:
+    """A read_csv() call giving each physical data line as one value (`line`): a delimiter and
+    no quote the benchmark's files never hold."""
+    return (
+        f"read_csv('{path}', columns={{'line': 'VARCHAR'}}, header=true, auto_detect=false, "
+        "delim='\\x02', quote='', escape='', strict_mode=false)"
+    )
+
+
 def diff_sql(name: str, old: str, new: str) -> str:
     """Keyed diff of two tables with the same columns: added/gone/changed/unchanged by role."""
     return f"""

@@ -20,16 +20,10 @@ from pathlib import Path
 
 import duckdb
 
-from daemon.db import sql_literal
+from benchmarks.bench_common import lines_sql
 
 ROOT = Path(__file__).resolve().parent.parent
 CUT = ("users", "demographics", "enrollments")
-
-
-def _lines(path: Path) -> str:
-    """Every data line of a file as one value (no field is split: a NUL delimiter, no quote)."""
-    return f"""(SELECT line FROM read_csv({sql_literal(str(path))}, columns = {{'line': 'VARCHAR'}},
-                header = true, delim = chr(0), quote = '', escape = '', auto_detect = false))"""
 
 
 def write_changed_lines(district: Path, out: Path) -> dict[str, int]:
@@ -40,7 +34,7 @@ def write_changed_lines(district: Path, out: Path) -> dict[str, int]:
     for name in CUT:
         day1, day2 = district / "day1" / f"{name}.csv", district / "day2" / f"{name}.csv"
         rows = con.execute(
-            f"SELECT line FROM {_lines(day2)} EXCEPT ALL SELECT line FROM {_lines(day1)}"
+            f"SELECT line FROM {lines_sql(day2)} EXCEPT ALL SELECT line FROM {lines_sql(day1)}"
         ).fetchall()
         with open(day2, encoding="utf-8") as source:
             header = source.readline()

@@ -25,17 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.bench_common import read_csv_sql
+from benchmarks.bench_common import lines_sql, read_csv_sql
 
 FILES = ("users", "enrollments")
-
-
-def _lines_sql(path: Path) -> str:
-    # One value per physical line: a delimiter and no quote the benchmark's files never hold.
-    return (
-        f"read_csv('{path}', columns={{'line': 'VARCHAR'}}, header=true, auto_detect=false, "
-        "delim='\\x02', quote='', escape='', strict_mode=false)"
-    )
 
 
 def measure(district: Path, memory_limit: str) -> dict[str, dict[str, float]]:
@@ -57,10 +49,10 @@ def measure(district: Path, memory_limit: str) -> dict[str, dict[str, float]]:
             day1, day2 = district / "day1" / f"{name}.csv", district / "day2" / f"{name}.csv"
             figures: dict[str, float] = {}
             timed(
-                f"CREATE OR REPLACE TEMP TABLE old_lines AS SELECT hash(line) AS h FROM {_lines_sql(day1)}"
+                f"CREATE OR REPLACE TEMP TABLE old_lines AS SELECT hash(line) AS h FROM {lines_sql(day1)}"
             )
             figures["hash lines"] = timed(
-                f"CREATE OR REPLACE TEMP TABLE new_lines AS SELECT hash(line) AS h FROM {_lines_sql(day2)}"
+                f"CREATE OR REPLACE TEMP TABLE new_lines AS SELECT hash(line) AS h FROM {lines_sql(day2)}"
             )
             started = time.perf_counter()
             new, total = con.execute(

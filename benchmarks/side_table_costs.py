@@ -30,6 +30,9 @@ from pathlib import Path
 
 import duckdb
 
+from daemon.sync.kinds import ENROLLMENTS
+from daemon.sync.unchanged import synced_hash
+
 ROOT = Path(__file__).resolve().parent.parent
 # Run inside `roster-sync run`: copy staging before validation, the maps before memberships.
 CAPTURE = """
@@ -58,12 +61,10 @@ from daemon.cli.main import main
 sys.argv = ["roster-sync", *sys.argv[1:]]
 sys.exit(main())
 """
-SYNCED = (
-    "hash(classroom_id, user_id, role, sis_id, is_primary, begin_date, end_date, status, origin)"
-)
 DIRECTORY = f"""(SELECT hash(sis_id) AS _sis_hash, enrollment_id, classroom_id, user_id
                  FROM enrollments WHERE status = 'active' AND origin = 'sync'
-                   AND sis_id IS NOT NULL AND synced_hash = {SYNCED})"""
+                   AND sis_id IS NOT NULL
+                   AND synced_hash = {synced_hash(ENROLLMENTS, "enrollments")})"""
 PASSES = (
     (
         "today: unchanged memberships (the engine's statement, source hash aside)",
@@ -111,7 +112,8 @@ PASSES = (
             SELECT s._line FROM side s LEFT JOIN enrollments d ON d.enrollment_id = s.id
             WHERE d.enrollment_id IS NULL OR d.status <> 'active' OR d.origin <> 'sync'
                OR d.source_hash IS DISTINCT FROM s.source_hash
-               OR d.synced_hash IS DISTINCT FROM s.synced_hash OR d.synced_hash <> {SYNCED}""",
+               OR d.synced_hash IS DISTINCT FROM s.synced_hash
+               OR d.synced_hash <> {synced_hash(ENROLLMENTS, "d")}""",
     ),
     (
         "the maps' differences since",
