@@ -265,7 +265,5 @@ def link_rules(ctx: PlanContext) -> None:
     kept = f"SELECT user_id FROM {ctx.t('user_map')} WHERE kept_archived"
     ctx.db.execute(
         f"""UPDATE {desired} SET _skip = true
-            WHERE (_target_id IS NOT NULL AND student_id IN ({kept})) OR guardian_id IN (
-                SELECT m.user_id FROM {ctx.t("user_map")} m JOIN users u ON u.user_id = m.user_id
-                WHERE m.kept_archived AND u.status = 'archived')"""
+            WHERE (_target_id IS NOT NULL AND student_id IN ({kept})) OR guardian_id IN ({kept})"""
     )

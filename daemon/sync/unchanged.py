@@ -81,7 +81,6 @@ def find_unchanged_enrollments(ctx: PlanContext) -> str:
     such a line is unchanged if any of its rows says so, and then not among the changed.
 
     Returns the staging rows the desired rows are built from (a subquery)."""
-    rest = ctx.good_except("enrollments", ctx.t("repeated_enrollments"))
     if not ctx.db.one(
         "SELECT EXISTS (FROM enrollments WHERE status = 'active' AND origin = 'sync')"
     ):
@@ -90,7 +89,7 @@ def find_unchanged_enrollments(ctx: PlanContext) -> str:
             f"""CREATE OR REPLACE TEMP TABLE {ctx.t("unchanged_enrollments")} AS
                 SELECT CAST(NULL AS BIGINT) AS _line, CAST(NULL AS BIGINT) AS id WHERE false"""
         )
-        return rest
+        return ctx.good_except("enrollments", ctx.t("repeated_enrollments"))
     # Ids the source made itself name no record (sync/derived_ids.py): the class and person
     # joins below are then the whole match (DuckDB plans them as hash joins on both keys).
     derived = ctx.derived("enrollments")
