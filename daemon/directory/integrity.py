@@ -155,6 +155,31 @@ INVARIANTS: tuple[Invariant, ...] = (
            WHERE coalesce((SELECT value FROM settings WHERE key = 'manage_guardians'), 'true')
                  <> 'false'""",
     ),
+    # What the sync made for a student, as a student, goes when a run makes them staff or a
+    # guardian (sync/diff.py KIND_CASCADES): an export would write it under a person no
+    # OneRoster row can give it to, and the export synced back would archive it.
+    Invariant(
+        "guardian links the sync made join a student and a guardian",
+        """SELECT id FROM (
+               SELECT l.link_id AS id FROM guardian_links l
+               JOIN users u ON u.user_id = l.student_id
+               WHERE l.status = 'active' AND l.origin = 'sync' AND u.kind <> 'student'
+                 AND ({scope:l} OR {scope:u})
+               UNION
+               SELECT l.link_id FROM guardian_links l
+               JOIN users u ON u.user_id = l.guardian_id
+               WHERE l.status = 'active' AND l.origin = 'sync' AND u.kind <> 'guardian'
+                 AND ({scope:l} OR {scope:u}))
+           WHERE coalesce((SELECT value FROM settings WHERE key = 'manage_guardians'), 'true')
+                 <> 'false'""",
+    ),
+    Invariant(
+        "attributes the sync made belong to students",
+        """SELECT a.attribute_id AS id FROM student_attributes a
+           JOIN users u ON u.user_id = a.student_id
+           WHERE a.status = 'active' AND a.origin = 'sync' AND u.kind <> 'student'
+             AND ({scope:a} OR {scope:u})""",
+    ),
     Invariant(
         "attributes of archived students are archived",
         """SELECT a.attribute_id AS id FROM student_attributes a

@@ -27,6 +27,14 @@ CASCADES = {
     "guardian_links": (("student_id", "users"), ("guardian_id", "users")),
     "student_attributes": (("student_id", "users"),),
 }
+# Children the sync makes for a person of one kind, archived when a run makes them another (a
+# student turned teacher keeps no guardian links or student attributes): no OneRoster row can
+# give them to such a person, so a link kept by a row in error elsewhere (the guardian's) would
+# be written by an export that, synced back, archives it.
+KIND_CASCADES = {
+    "guardian_links": (("student_id", "student"), ("guardian_id", "guardian")),
+    "student_attributes": (("student_id", "student"),),
+}
 
 
 def _scope(ctx: PlanContext, table: Table) -> str:
@@ -113,6 +121,11 @@ def _cascade_clause(ctx: PlanContext, table: Table) -> str:
     for column, parent in CASCADES.get(table.name, ()):
         parent_plan = ctx.keep(f"plan_{parent}")
         parts.append(f"OR d.{column} IN (SELECT id FROM {parent_plan} WHERE op = 'archive')")
+    people = ctx.keep("plan_users")
+    for column, kind in KIND_CASCADES.get(table.name, ()):
+        parts.append(
+            f"OR d.{column} IN (SELECT id FROM {people} WHERE op <> 'archive' AND kind <> '{kind}')"
+        )
     return " ".join(parts)
 
 

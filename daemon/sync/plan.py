@@ -15,6 +15,7 @@ from daemon.sync.feed.classes import (
     build_desired_schools,
     find_repeated_enrollments,
     keep_enrollment_sis_ids_unique,
+    trace_filtered_archives,
 )
 from daemon.sync.feed.links import build_desired_attributes, build_desired_links
 from daemon.sync.feed.users import (
@@ -115,13 +116,22 @@ def _classrooms(ctx: PlanContext) -> None:
     not_synced.report_class_schools(ctx)
     held = "SELECT NULL::BIGINT AS id WHERE false"
     if ctx.present("classes"):
+        # Under homeroom_only a row in error keeps only a homeroom: the setting, a person's
+        # decision, leaves a scheduled class out whatever its row says, and a row in error
+        # cannot be read to say it became a homeroom.
+        filtered = (
+            "AND lower(c.class_type) = 'homeroom'"
+            if ctx.settings.classroom_filter == "homeroom_only"
+            else ""
+        )
         held = f"""SELECT c.classroom_id AS id FROM classrooms c
-                   JOIN {ctx.errored("classes")} e ON e.sourcedId = c.sis_id
+                   JOIN {ctx.errored("classes")} e ON e.sourcedId = c.sis_id {filtered}
                    UNION ALL
                    SELECT c.classroom_id FROM classrooms c
                    JOIN {ctx.t("desired_classrooms")} f ON f._ambiguous AND f.sis_id = c.sis_id"""
     _hold(ctx, "classrooms", held)
     _finish(ctx, kinds.CLASSROOMS, ctx.held("classrooms"), {"school_id": SCHOOL_SIS})
+    trace_filtered_archives(ctx)
 
 
 def _hold(ctx: PlanContext, what: str, sql: str) -> None:

@@ -154,6 +154,27 @@ def build_desired_classrooms(ctx: PlanContext) -> None:
     )
 
 
+def trace_filtered_archives(ctx: PlanContext) -> None:
+    """Under homeroom_only, a classroom archived while its row is still in the feed (good, or in
+    error) is left out by the setting, not missing from the file: its change says so and names
+    the row."""
+    if ctx.settings.classroom_filter != "homeroom_only" or not ctx.present("classes"):
+        return
+    ctx.db.execute(
+        f"""
+        UPDATE changes c
+        SET note = 'classroom_filter = homeroom_only leaves out this scheduled class',
+            source_line = r._line
+        FROM (SELECT sourcedId, min(_line) AS _line
+              FROM (SELECT sourcedId, _line FROM {ctx.good("classes")}
+                    UNION ALL SELECT sourcedId, _line FROM {ctx.errored("classes")})
+              GROUP BY sourcedId) r
+        WHERE c.run_id = {ctx.run_id} AND c.kind = 'classrooms' AND c.op = 'archive'
+          AND c.note = 'no longer in the feed' AND c.sis_id = r.sourcedId
+        """
+    )
+
+
 def find_repeated_enrollments(ctx: PlanContext) -> None:
     """Rows that send a membership another row already sends (same class and user, another
     sourcedId). The row that already holds the membership (its sourcedId is the record's SIS id)
