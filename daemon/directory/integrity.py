@@ -37,9 +37,15 @@ def _unique_ids(name: str, table: str, id_col: str) -> Invariant:
             WHERE t.{id_col} IN (SELECT x.{id_col} FROM {table} x WHERE {{scope:x}})
             GROUP BY t.{id_col} HAVING count(*) > 1""",
         table=table,
-        offenders_in_one_pass=f"""SELECT t.{id_col} AS id FROM {table} t
-            WHERE t.{id_col} IS NOT NULL
-            GROUP BY t.{id_col} HAVING count(*) > 1 AND bool_or({{scope:t}})""",
+        # Repeats are neighbours once the ids are sorted: a first load writes its ids in order,
+        # which DuckDB's sort finds at once (7.25M enrollments of a 1M first load: 0.4-0.5 s
+        # against 0.9-1.1 s for a grouping; about the same when the ids are shuffled).
+        offenders_in_one_pass=f"""SELECT id FROM (
+                SELECT t.{id_col} AS id, {{scope:t}} AS in_scope,
+                       lag(t.{id_col}) OVER w AS before, lead(t.{id_col}) OVER w AS after
+                FROM {table} t WINDOW w AS (ORDER BY t.{id_col}))
+            WHERE id = before OR id = after
+            GROUP BY id HAVING bool_or(in_scope)""",
     )
 
 
