@@ -148,6 +148,14 @@ def report_student_rows(ctx: PlanContext, entity: str, what: str) -> None:
     if not ctx.present(entity):
         return
     key = "sourcedId" if entity == "guardians" else "studentSourcedId"
+    outcome = sql_literal(f", so this {what} was not synced")
+    if entity == "guardians":
+        # A guardian new tonight whose rows name no synced student is not created either
+        # (feed/users.leave_out_new_guardians_without_a_student).
+        new = ctx.t("guardians_without_a_student")
+        outcome = f"""CASE WHEN r.sourced_id IN (SELECT sis_id FROM {new} WHERE sis_id IS NOT NULL)
+                           THEN ', so neither this guardian nor its link was synced'
+                           ELSE {outcome} END"""
     report(
         ctx,
         entity,
@@ -158,8 +166,7 @@ def report_student_rows(ctx: PlanContext, entity: str, what: str) -> None:
              -- tobedeleted student goes with it)
              AND (n.held OR coalesce(lower(x.status), '') <> 'tobedeleted')""",
         "studentSourcedId",
-        f"'student ''' || r.student || ''' ' || {reason(ctx, 'user', 'r.student')}"
-        f" || ', so this {what} was not synced'",
+        f"'student ''' || r.student || ''' ' || {reason(ctx, 'user', 'r.student')} || {outcome}",
     )
 
 
@@ -168,12 +175,18 @@ def report_enrollments(ctx: PlanContext) -> None:
     if not ctx.present("enrollments"):
         return
     filtered_classes = "SELECT NULL AS sis_id WHERE false"
-    if ctx.settings.classroom_filter == "homeroom_only" and ctx.present("classes"):
-        # Said once in the run's notes, not on every enrollment of every scheduled class.
-        filtered_classes = (
-            f"SELECT sourcedId AS sis_id FROM {ctx.t('classes')} "
-            "WHERE lower(classType) <> 'homeroom'"
-        )
+    if ctx.settings.classroom_filter == "homeroom_only":
+        # Said once in the run's notes, not on every enrollment of every scheduled class: the
+        # file's, and the directory's a file without them leaves as they are.
+        # (never a NULL: `x NOT IN (..., NULL)` would silence every row)
+        filtered_classes = """SELECT sis_id FROM classrooms WHERE sis_id IS NOT NULL
+                              AND NOT coalesce(class_type = 'homeroom', false)"""
+        if ctx.present("classes"):
+            classes = ctx.t("classes")
+            filtered_classes += f"""
+                AND sis_id NOT IN (SELECT sourcedId FROM {classes} WHERE sourcedId IS NOT NULL)
+                UNION ALL SELECT sourcedId FROM {classes} WHERE sourcedId IS NOT NULL
+                AND NOT coalesce(lower(classType) = 'homeroom', false)"""
     report(
         ctx,
         "enrollments",

@@ -22,6 +22,7 @@ from daemon.sync.feed.users import (
     build_desired_users,
     build_feed_users,
     build_user_map,
+    leave_out_new_guardians_without_a_student,
     roles_not_applied,
 )
 from daemon.sync.policies import (
@@ -181,6 +182,7 @@ def _users(ctx: PlanContext) -> None:
                         JOIN {ctx.errored("guardians")} e ON e.sourcedId = u.sis_id"""
     _finish(ctx, kinds.USERS, present)
     build_user_map(ctx)
+    leave_out_new_guardians_without_a_student(ctx)
     if ctx.present("roles"):
         plan_roles(ctx, roles_not_applied(ctx))
     ctx.drop("users", "demographics", "roles", "present_users", "changed_users", "unchanged_users")

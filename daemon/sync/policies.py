@@ -175,7 +175,8 @@ def classroom_rules(ctx: PlanContext) -> None:
     desired = ctx.t("desired_classrooms")
     locked = ctx.db.rows(
         f"""SELECT d.name, f.name FROM {desired} f JOIN classrooms d ON d.classroom_id = f._target_id
-            WHERE d.name_locked AND f.name IS DISTINCT FROM d.name ORDER BY f._line"""
+            WHERE d.name_locked AND f.name IS DISTINCT FROM d.name AND NOT f._filtered
+            ORDER BY f._line"""
     )
     for kept, feed in locked[:20]:
         ctx.note("classrooms", f"'{kept}' keeps its hand-made name; the feed calls it '{feed}'")

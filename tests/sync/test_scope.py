@@ -134,3 +134,21 @@ def test_a_guardians_file_row_of_a_student_of_another_school_is_out_of_scope(syn
     assert run.changes["guardians"]["create"] == sum(
         1 for r in tiny.rows("users.csv") if r["role"] == "parent" and r["orgSourcedIds"] == "sch-a"
     )
+
+
+def test_a_scoped_run_leaves_out_scheduled_classes_of_its_schools_only(sync, tiny):
+    """Under homeroom_only a night archives the scheduled classrooms no good row names, but a
+    school-level upload only within its schools."""
+    art = dict(tiny.row("classes.csv", "cls-a2"), sourcedId="cls-b2", schoolSourcedId="sch-b")
+    tiny.rows("classes.csv").append(art)
+    sync.apply(tiny)
+    sync.engine.settings_set("classroom_filter", "homeroom_only")
+    run = _scoped(sync, _school_a_only(tiny), "sch-a")
+    sync.engine.apply_run(run.run_id, override=True, reason="test", scan_duplicates=False)
+    status = dict(sync.engine.db.rows("SELECT sis_id, status FROM classrooms"))
+    assert status == {
+        "cls-a1": "active",
+        "cls-a2": "archived",
+        "cls-b1": "active",
+        "cls-b2": "active",
+    }

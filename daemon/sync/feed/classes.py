@@ -5,6 +5,7 @@ from __future__ import annotations
 from daemon.db import rows_sharing_a_hash, sql_literal
 from daemon.sync import not_synced
 from daemon.sync.context import PlanContext
+from daemon.sync.scope import record_filter
 from daemon.sync.unchanged import enrollment_source_hash
 
 
@@ -83,11 +84,12 @@ def build_desired_classrooms(ctx: PlanContext) -> None:
         },
     )
     homeroom_only = ctx.settings.classroom_filter == "homeroom_only"
-    filtered = "AND lower(c.classType) = 'homeroom'" if homeroom_only else ""
+    # A class the setting leaves out is, for the sync, one the feed ends: its classroom is
+    # archived (with its memberships) whatever the file's mode, as a person asked; in a delta
+    # file too, where being absent ends nothing.
+    filtered = "NOT coalesce(lower(c.classType) = 'homeroom', false)" if homeroom_only else "false"
     if homeroom_only:
-        skipped = ctx.one(
-            f"SELECT count(*) FROM {ctx.good('classes')} c WHERE lower(c.classType) <> 'homeroom'"
-        )
+        skipped = ctx.one(f"SELECT count(*) FROM {ctx.good('classes')} c WHERE {filtered}")
         if skipped:
             ctx.note(
                 "classrooms",
@@ -108,20 +110,21 @@ def build_desired_classrooms(ctx: PlanContext) -> None:
                    {ctx.column("classes", "termSourcedIds", "c")} AS term_sis_ids,
                    {ctx.column("classes", "periods", "c")} AS periods,
                    {ctx.column("classes", "location", "c")} AS location,
-                   coalesce(lower(c.status), '') = 'tobedeleted' AS _deleted,
+                   coalesce(lower(c.status), '') = 'tobedeleted' OR {filtered} AS _deleted,
+                   {filtered} AS _filtered,
                    {sql_literal(ctx.file("classes"))} AS _file, c._line AS _line,
                    c.schoolSourcedId AS _school_sis_id
             FROM {ctx.good("classes")} c
             LEFT JOIN {ctx.t("org_ids")} o ON o.sis_id = c.schoolSourcedId
-            WHERE true {filtered}
         ),
         keys AS (SELECT sis_id, min(classroom_id) AS cid, count(*) AS n
                  FROM classrooms WHERE sis_id IS NOT NULL GROUP BY sis_id)
         SELECT f.*, CASE WHEN k.n = 1 THEN k.cid END AS _target_id,
-               coalesce(k.n, 0) > 1 AS _ambiguous,
+               coalesce(k.n, 0) > 1 AND NOT f._filtered AS _ambiguous,
                f.school_id IS NULL AS _no_school,
-               coalesce(k.n, 0) > 1 OR f.school_id IS NULL AS _skip,
-               CASE WHEN coalesce(k.n, 0) > 1 THEN 'is claimed by more than one directory classroom'
+               (coalesce(k.n, 0) > 1 OR f.school_id IS NULL) AND NOT f._filtered AS _skip,
+               CASE WHEN f._filtered THEN NULL
+                    WHEN coalesce(k.n, 0) > 1 THEN 'is claimed by more than one directory classroom'
                     WHEN f.school_id IS NULL THEN 'has no school that is synced in this run'
                END AS _skip_why,
                f.name AS _label,
@@ -130,15 +133,17 @@ def build_desired_classrooms(ctx: PlanContext) -> None:
         FROM f LEFT JOIN keys k ON k.sis_id = f.sis_id
         """
     )
+    if homeroom_only:
+        _leave_out_scheduled_classrooms(ctx)
     # Directory classrooms a row may name without a good row in this drop: all of them when
-    # classes.csv is a delta (or absent), those whose row is in error; never, under
-    # homeroom_only, classes the filter left out.
-    if ctx.present("classes") and homeroom_only:
-        known = "false"
-    elif ctx.mode("classes") != "bulk":
+    # classes.csv is a delta (or absent), those whose row is in error; under homeroom_only,
+    # homerooms only (a row in error holds only a homeroom, see plan._classrooms).
+    if ctx.mode("classes") != "bulk":
         known = "true"
     else:
         known = f"sis_id IN (SELECT sourcedId FROM {ctx.errored('classes')})"
+    if homeroom_only:
+        known = f"({known}) AND lower(class_type) = 'homeroom'"
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("classroom_map")} AS
@@ -154,23 +159,50 @@ def build_desired_classrooms(ctx: PlanContext) -> None:
     )
 
 
+def _leave_out_scheduled_classrooms(ctx: PlanContext) -> None:
+    """The directory's scheduled classrooms no good row names tonight (classes.csv a delta, or
+    absent, or their row in error): the setting leaves them out all the same, so what it
+    decides does not hang on which files a night brings. A row in error holds only a homeroom
+    (plan._classrooms); a SIS id claimed twice is held by the row naming it."""
+    desired = ctx.t("desired_classrooms")
+    ctx.db.execute(
+        f"""
+        INSERT INTO {desired} BY NAME
+        SELECT d.sis_id, d.school_id, d.name, d.class_type, d.classroom_id AS _target_id,
+               d.classroom_id AS _id, d.name AS _label, true AS _deleted, true AS _filtered,
+               false AS _ambiguous, false AS _no_school, false AS _skip
+        FROM classrooms d
+        WHERE d.status = 'active' AND d.origin = 'sync' AND d.sis_id IS NOT NULL
+          AND NOT coalesce(d.class_type = 'homeroom', false)
+          AND d.sis_id NOT IN (SELECT sis_id FROM {desired} WHERE sis_id IS NOT NULL)
+          AND {record_filter(ctx.scope, "classrooms")}
+        """
+    )
+
+
 def trace_filtered_archives(ctx: PlanContext) -> None:
-    """Under homeroom_only, a classroom archived while its row is still in the feed (good, or in
-    error) is left out by the setting, not missing from the file: its change says so and names
-    the row."""
-    if ctx.settings.classroom_filter != "homeroom_only" or not ctx.present("classes"):
+    """Under homeroom_only, a classroom archived while its row is still in the feed (a good row of
+    a scheduled class, or a row in error) is left out by the setting, neither missing from the
+    file nor marked tobedeleted: its change says so and names the row."""
+    if ctx.settings.classroom_filter != "homeroom_only":
         return
+    # A row in error's line is the closer trace than none (its class left out by the setting).
+    errored = (
+        f"UNION ALL SELECT sourcedId, _line FROM {ctx.errored('classes')}"
+        if ctx.present("classes")
+        else ""
+    )
     ctx.db.execute(
         f"""
         UPDATE changes c
         SET note = 'classroom_filter = homeroom_only leaves out this scheduled class',
             source_line = r._line
-        FROM (SELECT sourcedId, min(_line) AS _line
-              FROM (SELECT sourcedId, _line FROM {ctx.good("classes")}
-                    UNION ALL SELECT sourcedId, _line FROM {ctx.errored("classes")})
-              GROUP BY sourcedId) r
+        FROM (SELECT sis_id, min(_line) AS _line
+              FROM (SELECT sis_id, _line FROM {ctx.t("desired_classrooms")} WHERE _filtered
+                    {errored})
+              GROUP BY sis_id) r
         WHERE c.run_id = {ctx.run_id} AND c.kind = 'classrooms' AND c.op = 'archive'
-          AND c.note = 'no longer in the feed' AND c.sis_id = r.sourcedId
+          AND c.note IN ('no longer in the feed', 'marked tobedeleted') AND c.sis_id = r.sis_id
         """
     )
 

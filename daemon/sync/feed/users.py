@@ -984,3 +984,31 @@ def build_user_map(ctx: PlanContext) -> None:
             WHERE kept_archived AND sis_id NOT IN (SELECT sis_id FROM {ctx.t("not_synced")}
                                                    WHERE kind = 'user' AND sis_id IS NOT NULL)"""
     )
+
+
+def leave_out_new_guardians_without_a_student(ctx: PlanContext) -> None:
+    """A guardians.csv row is a guardian of one student: a guardian new tonight none of whose
+    rows names a student the drop syncs (a student not synced, held, or no student at all) is
+    not created. It would hold no link, so no export could write it (guardians.csv rows are
+    links), and the export synced back would archive it. It comes with its first linkable row.
+
+    Called once the people are mapped (build_user_map): the plan and the map forget it, and
+    its rows say why (not_synced.report_student_rows)."""
+    if not ctx.present("guardians"):
+        return
+    plan, user_map = ctx.keep("plan_users"), ctx.t("user_map")
+    ctx.db.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {ctx.t("guardians_without_a_student")} AS
+        SELECT p.id, p.sis_id FROM {plan} p
+        WHERE p.op = 'create' AND p._file = {sql_literal(ctx.file("guardians"))}
+          AND p.sis_id NOT IN (
+              SELECT g.sourcedId FROM {ctx.good("guardians")} g
+              JOIN {user_map} s ON s.sis_id = rs_clean(g.studentSourcedId) AND s.kind = 'student'
+              WHERE rs_clean(g.studentSourcedId) NOT IN ({ctx.held_sis("user")})
+                AND g.sourcedId IS NOT NULL)
+        """
+    )
+    gone = f"SELECT id FROM {ctx.t('guardians_without_a_student')}"
+    ctx.db.execute(f"DELETE FROM {plan} WHERE op = 'create' AND id IN ({gone})")
+    ctx.db.execute(f"DELETE FROM {user_map} WHERE user_id IN ({gone})")
