@@ -66,6 +66,7 @@ EVENTS_11 = (
     "unlink_guardian",
     "delta_enrollments",
     "delta_users",
+    "delta_classes",
     "guardians_file",
     "attribute",
     "attribute_in_error",
@@ -197,6 +198,12 @@ def apply_event(night: Night, event: str, pick: int) -> None:
             row["status"] = row.get("status") or "active"
             row["dateLastModified"] = "2026-11-30T06:00:00.000Z"
         tiny.files["users.csv"] = users[pick % 3 :: 4]
+    elif event == "delta_classes":
+        tiny.manifest["file.classes"] = "delta"
+        for row in classes:
+            row["status"] = row.get("status") or "active"
+            row["dateLastModified"] = "2026-11-30T06:00:00.000Z"
+        tiny.files["classes.csv"] = classes[pick % 2 :: 2]
     elif event == "guardians_file" and student:
         tiny.rows("guardians.csv").append(
             {
