@@ -35,6 +35,13 @@ KIND_CASCADES = {
     "guardian_links": (("student_id", "student"), ("guardian_id", "guardian")),
     "student_attributes": (("student_id", "student"),),
 }
+# What such an archive's change says. It goes with the update that makes it (a role read from a
+# good row), so it is never withheld (sync/withheld.py): the person's new kind and an active
+# link or attribute under it would break the directory's invariants.
+KIND_CHANGE_NOTES = {
+    ("student_id", "student"): "its student is no longer a student",
+    ("guardian_id", "guardian"): "its guardian is no longer a guardian",
+}
 
 
 def _scope(ctx: PlanContext, table: Table) -> str:
@@ -121,12 +128,24 @@ def _cascade_clause(ctx: PlanContext, table: Table) -> str:
     for column, parent in CASCADES.get(table.name, ()):
         parent_plan = ctx.keep(f"plan_{parent}")
         parts.append(f"OR d.{column} IN (SELECT id FROM {parent_plan} WHERE op = 'archive')")
-    people = ctx.keep("plan_users")
     for column, kind in KIND_CASCADES.get(table.name, ()):
-        parts.append(
-            f"OR d.{column} IN (SELECT id FROM {people} WHERE op <> 'archive' AND kind <> '{kind}')"
-        )
+        parts.append(f"OR d.{column} IN ({_made_another_kind(ctx, kind)})")
     return " ".join(parts)
+
+
+def _made_another_kind(ctx: PlanContext, kind: str) -> str:
+    """SQL: the people this run keeps or makes active as another kind than `kind`."""
+    return f"SELECT id FROM {ctx.keep('plan_users')} WHERE op <> 'archive' AND kind <> '{kind}'"
+
+
+def _kind_change_notes(ctx: PlanContext, table: Table) -> str:
+    """CASE branches over the plan row `p` and the record `d`: why an archive goes with its
+    person's new kind (KIND_CASCADES)."""
+    return " ".join(
+        f"WHEN p.op = 'archive' AND d.{column} IN ({_made_another_kind(ctx, kind)}) "
+        f"THEN {sql_literal(KIND_CHANGE_NOTES[(column, kind)])}"
+        for column, kind in KIND_CASCADES.get(table.name, ())
+    )
 
 
 def build_present(ctx: PlanContext, table: Table, extra_sql: str | None = None) -> None:
@@ -174,7 +193,8 @@ def record_changes(ctx: PlanContext, table: Table, display: dict[str, str] | Non
                p.sis_id_shown, coalesce(p._label, {label}),
                CASE WHEN p.op IN ('update', 'unarchive') THEN {field_list} END,
                coalesce(p._file, d.source_file), p._line,
-               CASE WHEN p.op = 'archive' AND p._file IS NULL THEN 'no longer in the feed'
+               CASE {_kind_change_notes(ctx, table)}
+                    WHEN p.op = 'archive' AND p._file IS NULL THEN 'no longer in the feed'
                     WHEN p.op = 'archive' THEN 'marked tobedeleted' END
         FROM (SELECT *, {_sis_expr(table)} AS sis_id_shown FROM {plan}
               WHERE op IN ('update', 'archive', 'unarchive')) p

@@ -19,7 +19,7 @@ from daemon.db import Database, sql_literal
 from daemon.errors import RosterSyncError
 from daemon.models import Page, WithheldArchive
 from daemon.sync import kinds
-from daemon.sync.diff import CASCADES
+from daemon.sync.diff import CASCADES, KIND_CHANGE_NOTES
 
 WHY_WORDS = {
     "threshold": "over the deletion threshold (threshold_action = withhold_archives)",
@@ -41,18 +41,27 @@ def table_of(kind: str) -> str:
 
 def withhold_archives(db: Database, run_id: int, schema: str) -> dict[str, int]:
     """Move a planned run's archives out of its plan into `withheld_archives`; returns their
-    counts per kind. Their change rows move with them, so the run's changes are what applies."""
+    counts per kind. Their change rows move with them, so the run's changes are what applies.
+    An archive that goes with an update the run applies (a student turned staff loses the
+    links and attributes only a student has: sync/diff.py KIND_CASCADES) is applied with it."""
     table_case = "CASE WHEN kind IN ('students', 'staff', 'guardians') THEN 'users' ELSE kind END"
+    notes = ", ".join(sql_literal(n) for n in KIND_CHANGE_NOTES.values())
+    withheld = f"op = 'archive' AND note NOT IN ({notes})"
     db.execute(
         f"""INSERT INTO withheld_archives
             SELECT run_id, row_number() OVER (ORDER BY seq), kind, {table_case}, record_id, sis_id,
                    label, source_file, source_line, note, NULL, NULL
-            FROM changes WHERE run_id = ? AND op = 'archive'""",
+            FROM changes WHERE run_id = ? AND {withheld}""",
         [run_id],
     )
-    db.execute("DELETE FROM changes WHERE run_id = ? AND op = 'archive'", [run_id])
+    db.execute(f"DELETE FROM changes WHERE run_id = ? AND {withheld}", [run_id])
     for table in kinds.TABLES:
-        db.execute(f"DELETE FROM {schema}.plan_{table.name} WHERE op = 'archive'")
+        db.execute(
+            f"""DELETE FROM {schema}.plan_{table.name} WHERE op = 'archive'
+                AND id IN (SELECT record_id FROM withheld_archives
+                           WHERE run_id = ? AND table_name = ?)""",
+            [run_id, table.name],
+        )
     # In the database's grouping order: the run's reader lists kinds in their one order.
     return {
         kind: int(n)

@@ -78,3 +78,38 @@ def test_check_reports_a_synced_link_and_attribute_under_a_teacher(sync, with_at
     failed = dict(check_directory(sync.engine.db))
     assert failed["guardian links the sync made join a student and a guardian"] == 1
     assert failed["attributes the sync made belong to students"] == 1
+
+
+def test_the_archive_that_goes_with_a_new_role_says_so(sync, with_attribute):
+    with_attribute.row("users.csv", "stu-4")["role"] = "teacher"
+    run = sync.plan(with_attribute)
+    notes = sync.engine.db.rows(
+        "SELECT kind, note FROM changes WHERE run_id = ? AND op = 'archive' ORDER BY kind",
+        [run.run_id],
+    )
+    assert notes == [
+        ("guardian_links", "its student is no longer a student"),
+        ("student_attributes", "its student is no longer a student"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("archive_mode", "additions_only"), ("threshold_action", "withhold_archives")],
+)
+def test_a_run_that_withholds_its_archives_still_takes_what_goes_with_a_new_role(
+    sync, with_attribute, setting, value
+):
+    """Withheld, the link would stay active under a teacher, which the directory's invariants
+    forbid: the run could never be applied. It goes with the role change it follows."""
+    sync.engine.settings_set(setting, value)
+    with_attribute.row("users.csv", "stu-4")["role"] = "teacher"
+    for i in range(7, 11):  # school B leaves: 40% of the students, over the threshold
+        with_attribute.remove("users.csv", sourcedId=f"stu-{i}")
+        with_attribute.remove("enrollments.csv", userSourcedId=f"stu-{i}")
+    run = sync.apply(with_attribute)
+    assert run.status == "applied"
+    assert _attribute_status(sync, "stu-4") == "archived"
+    assert sync.user("stu-9")["status"] == "active"
+    withheld = {w.sis_id for w in sync.engine.withheld_page(run.run_id).items}
+    assert "stu-9" in withheld
