@@ -222,4 +222,14 @@ def _archive_label(table: Table) -> str:
         return "d.name"
     if table.name == "student_attributes":
         return "d.name"
-    return "CAST(d." + table.id_col + " AS VARCHAR)"
+    # As a listed create reads (sync/queries.py REFERENCES): 'stu-1 in cls-2', 'gdn-1 for stu-1',
+    # not the record's number; a person or class without a SIS id leaves the number.
+    own = "CAST(d." + table.id_col + " AS VARCHAR)"
+    if table.name == "enrollments":
+        return f"""coalesce((SELECT sis_id FROM users WHERE user_id = d.user_id) || ' in ' ||
+                            (SELECT sis_id FROM classrooms WHERE classroom_id = d.classroom_id),
+                            {own})"""
+    if table.name == "guardian_links":
+        return f"""coalesce((SELECT sis_id FROM users WHERE user_id = d.guardian_id) || ' for ' ||
+                            (SELECT sis_id FROM users WHERE user_id = d.student_id), {own})"""
+    return own

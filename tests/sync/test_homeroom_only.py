@@ -78,6 +78,12 @@ def test_a_delta_row_of_a_scheduled_class_archives_it_under_homeroom_only(sync, 
         "archived",
     )
     assert run.changes["enrollments"]["archive"] == 7  # cls-a2's: six students and tch-1
+    labels = sync.engine.db.rows(
+        """SELECT label FROM changes WHERE run_id = ? AND kind = 'enrollments'
+           ORDER BY label LIMIT 2""",
+        [run.run_id],
+    )
+    assert labels == [("stu-1 in cls-a2",), ("stu-2 in cls-a2",)]  # as a create reads
     change = sync.engine.db.dicts(
         "SELECT note, source_line FROM changes WHERE run_id = ? AND kind = 'classrooms'",
         [run.run_id],

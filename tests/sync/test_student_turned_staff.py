@@ -84,12 +84,12 @@ def test_the_archive_that_goes_with_a_new_role_says_so(sync, with_attribute):
     with_attribute.row("users.csv", "stu-4")["role"] = "teacher"
     run = sync.plan(with_attribute)
     notes = sync.engine.db.rows(
-        "SELECT kind, note FROM changes WHERE run_id = ? AND op = 'archive' ORDER BY kind",
+        "SELECT kind, label, note FROM changes WHERE run_id = ? AND op = 'archive' ORDER BY kind",
         [run.run_id],
     )
     assert notes == [
-        ("guardian_links", "its student is no longer a student"),
-        ("student_attributes", "its student is no longer a student"),
+        ("guardian_links", "gdn-4 for stu-4", "its student is no longer a student"),
+        ("student_attributes", "bus_route", "its student is no longer a student"),
     ]
 
 
