@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from daemon.db import sql_literal
 from daemon.sync.context import PlanContext
-from daemon.sync.kinds import Table
+from daemon.sync.kinds import REFERENCES, Table
 from daemon.sync.scope import record_filter
 
 # Which files a record may have come from, per table: it is archived for being absent only when
@@ -199,6 +199,7 @@ def record_changes(ctx: PlanContext, table: Table, display: dict[str, str] | Non
         FROM (SELECT *, {_sis_expr(table)} AS sis_id_shown FROM {plan}
               WHERE op IN ('update', 'archive', 'unarchive')) p
         LEFT JOIN {table.name} d ON d.{table.id_col} = p.id
+        {_reference_joins(table, plan)}
         """
     )
 
@@ -222,14 +223,26 @@ def _archive_label(table: Table) -> str:
         return "d.name"
     if table.name == "student_attributes":
         return "d.name"
-    # As a listed create reads (sync/queries.py REFERENCES): 'stu-1 in cls-2', 'gdn-1 for stu-1',
-    # not the record's number; a person or class without a SIS id leaves the number.
     own = "CAST(d." + table.id_col + " AS VARCHAR)"
-    if table.name == "enrollments":
-        return f"""coalesce((SELECT sis_id FROM users WHERE user_id = d.user_id) || ' in ' ||
-                            (SELECT sis_id FROM classrooms WHERE classroom_id = d.classroom_id),
-                            {own})"""
-    if table.name == "guardian_links":
-        return f"""coalesce((SELECT sis_id FROM users WHERE user_id = d.guardian_id) || ' for ' ||
-                            (SELECT sis_id FROM users WHERE user_id = d.student_id), {own})"""
+    if table.name in REFERENCES:
+        between = REFERENCES[table.name][2]
+        return f"coalesce(ref0.sis_id || {sql_literal(between)} || ref1.sis_id, {own})"
     return own
+
+
+def _reference_joins(table: Table, plan: str) -> str:
+    """The SIS ids a label names (kinds.REFERENCES: 'stu-1 in cls-2', as a listed create reads,
+    not the record's number), looked up for the records the plan changes only: a lookup per row
+    joined every person (0.16-0.21 s against 0.02 s for a night's 16,724 link archives)."""
+    if table.name not in REFERENCES:
+        return ""
+    changed = f"""(SELECT x.* FROM {table.name} x SEMI JOIN {plan} p
+                   ON p.id = x.{table.id_col} AND p.op IN ('update', 'archive', 'unarchive'))"""
+    joins = []
+    for i, (column, target, target_id) in enumerate(REFERENCES[table.name][:2]):
+        joins.append(
+            f"""LEFT JOIN (SELECT {target_id}, sis_id FROM {target}
+                           WHERE {target_id} IN (SELECT {column} FROM {changed})) ref{i}
+                  ON ref{i}.{target_id} = d.{column}"""
+        )
+    return "\n".join(joins)

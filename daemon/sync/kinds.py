@@ -110,6 +110,20 @@ STUDENT_ATTRIBUTES = Table(
 )
 
 TABLES = (SCHOOLS, CLASSROOMS, USERS, ENROLLMENTS, GUARDIAN_LINKS, STUDENT_ATTRIBUTES)
+# Columns of a record that name other records, for its label: 'stu-1 in cls-2' (column, table,
+# its id column) twice, and the words between the two SIS ids.
+REFERENCES = {
+    "enrollments": (
+        ("user_id", "users", "user_id"),
+        ("classroom_id", "classrooms", "classroom_id"),
+        " in ",
+    ),
+    "guardian_links": (
+        ("guardian_id", "users", "user_id"),
+        ("student_id", "users", "user_id"),
+        " for ",
+    ),
+}
 CHANGE_KINDS = (
     "schools",
     "classrooms",

@@ -22,7 +22,7 @@ from daemon.models import (
     empty_changes,
 )
 from daemon.sync.conflicts import open_conflict
-from daemon.sync.kinds import CHANGE_KINDS, OPS, TABLES
+from daemon.sync.kinds import CHANGE_KINDS, OPS, REFERENCES, TABLES
 from daemon.sync.runs import RunError
 
 MAX_PAGE = 500
@@ -234,19 +234,6 @@ def _changes(db: Database, run_id: int, kind: str, op: str, skip: int, take: int
 
 
 USER_KINDS = {"students": "student", "staff": "staff", "guardians": "guardian"}
-# Columns of a record that name other records, for labels of listed creates.
-REFERENCES = {
-    "enrollments": (
-        ("user_id", "users", "user_id"),
-        ("classroom_id", "classrooms", "classroom_id"),
-        " in ",
-    ),
-    "guardian_links": (
-        ("guardian_id", "users", "user_id"),
-        ("student_id", "users", "user_id"),
-        " for ",
-    ),
-}
 
 
 def _creates(db: Database, run: Run, kind: str, skip: int, take: int) -> list[Change]:
