@@ -46,7 +46,7 @@ def withhold_archives(db: Database, run_id: int, schema: str) -> dict[str, int]:
     links and attributes only a student has: sync/diff.py KIND_CASCADES) is applied with it."""
     table_case = "CASE WHEN kind IN ('students', 'staff', 'guardians') THEN 'users' ELSE kind END"
     notes = ", ".join(sql_literal(n) for n in KIND_CHANGE_NOTES.values())
-    withheld = f"op = 'archive' AND note NOT IN ({notes})"
+    withheld = f"op = 'archive' AND coalesce(note, '') NOT IN ({notes})"
     db.execute(
         f"""INSERT INTO withheld_archives
             SELECT run_id, row_number() OVER (ORDER BY seq), kind, {table_case}, record_id, sis_id,
