@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from benchmarks.bench_common import read_csv_sql
+from benchmarks.bench_common import read_csv_sql, read_header
 from benchmarks.bench_steps import floor
 from daemon.db import sql_ident, sql_literal
 from daemon.formats.spec import (
@@ -73,10 +73,7 @@ def parts(day1: Path, db: Path, memory_limit: str) -> dict[str, float]:
     con = duckdb.connect(str(db))
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute(f"SET temp_directory = '{db}.tmp'")
-    headers = {}
-    for spec in FILES:
-        with open(day1 / spec.file_name, encoding="utf-8-sig") as source:
-            headers[spec.entity] = source.readline().strip().replace('"', "").split(",")
+    headers = {spec.entity: read_header(day1 / spec.file_name) for spec in FILES}
     figures = {
         "read the files": _timed(
             con,

@@ -122,6 +122,15 @@ class Night:
         return folder
 
 
+def _as_delta(tiny: TinyDistrict, entity: str, rows: list[dict[str, str]]) -> None:
+    """The file as changes only, carrying `rows` (each with a status and a date, as a delta's)."""
+    tiny.manifest[f"file.{entity}"] = "delta"
+    for row in rows:
+        row["status"] = row.get("status") or "active"
+        row["dateLastModified"] = "2026-11-30T06:00:00.000Z"
+    tiny.files[f"{entity}.csv"] = rows
+
+
 def apply_event(night: Night, event: str, pick: int) -> None:
     """Change `night` by one event; `pick` chooses which row (taken modulo the candidates)."""
     tiny = night.tiny
@@ -186,24 +195,12 @@ def apply_event(night: Night, event: str, pick: int) -> None:
     elif event == "unlink_guardian" and student:
         student["agentSourcedIds"] = ""
     elif event == "delta_enrollments":
-        tiny.manifest["file.enrollments"] = "delta"
-        for row in enrollments:
-            row["status"] = row.get("status") or "active"
-            row["dateLastModified"] = "2026-11-30T06:00:00.000Z"
         keep = max(1, len(enrollments) // 3)
-        tiny.files["enrollments.csv"] = enrollments[pick % 2 :: 3][:keep]
+        _as_delta(tiny, "enrollments", enrollments[pick % 2 :: 3][:keep])
     elif event == "delta_users":
-        tiny.manifest["file.users"] = "delta"
-        for row in users:
-            row["status"] = row.get("status") or "active"
-            row["dateLastModified"] = "2026-11-30T06:00:00.000Z"
-        tiny.files["users.csv"] = users[pick % 3 :: 4]
+        _as_delta(tiny, "users", users[pick % 3 :: 4])
     elif event == "delta_classes":
-        tiny.manifest["file.classes"] = "delta"
-        for row in classes:
-            row["status"] = row.get("status") or "active"
-            row["dateLastModified"] = "2026-11-30T06:00:00.000Z"
-        tiny.files["classes.csv"] = classes[pick % 2 :: 2]
+        _as_delta(tiny, "classes", classes[pick % 2 :: 2])
     elif event == "guardians_file" and student:
         tiny.rows("guardians.csv").append(
             {
