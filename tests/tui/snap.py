@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import shutil
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -123,3 +126,27 @@ def roles_only_run(engine: Engine, folder: Path) -> int:
 
 
 Before = Callable[[Pilot[Any]], Awaitable[None]]
+
+
+def role_change_run(engine: Engine, folder: Path) -> int:
+    """On a fresh database: day 1 of the sample applied, then the same drop with the first
+    student who has guardians made a teacher: their links and attribute go with the role."""
+    first = engine.plan_source(str(SAMPLE / "day1"))
+    engine.apply_run(first.run_id, scan_duplicates=False)
+    shutil.copytree(SAMPLE / "day1", folder)
+    lines = (folder / "users.csv").read_text(encoding="utf-8-sig").splitlines()
+    header = [c.strip('"') for c in lines[0].split(",")]
+    role, agents = header.index("role"), header.index("agentSourcedIds")
+    for i, line in enumerate(lines[1:], start=1):
+        values = next(csv.reader([line]))
+        if values[role] == "student" and values[agents]:
+            values[role] = "teacher"
+            out = io.StringIO()
+            csv.writer(out, lineterminator="").writerow(values)
+            lines[i] = out.getvalue()
+            break
+    (folder / "users.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    second = engine.plan_source(str(folder))
+    pin_run(engine, first.run_id, FIXED_NOW - timedelta(days=1, hours=7))
+    pin_run(engine, second.run_id, FIXED_NOW.replace(hour=2, minute=0))
+    return second.run_id

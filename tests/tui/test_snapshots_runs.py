@@ -10,6 +10,7 @@ from tests.tui.snap import (
     add_failed_run,
     district_sized,
     pin_run,
+    role_change_run,
     roles_only_run,
     shoot,
     unchanged_run,
@@ -88,6 +89,21 @@ def test_detail_held_wide(snap_compare, demo_engine: Engine) -> None:
 def test_detail_changes(snap_compare, demo_engine: Engine) -> None:
     steps = (("open", "2:changes"), "down", "down")
     assert shoot(snap_compare, demo_engine, *steps)
+
+
+def test_detail_archives_that_go_with_a_new_role(
+    snap_compare, empty_engine: Engine, tmp_path: Path
+) -> None:
+    """A student made a teacher: the link archives read 'gdn-… for stu-…' and say why."""
+    run_id = role_change_run(empty_engine, tmp_path / "night2")
+    assert shoot(snap_compare, empty_engine, ("open", f"{run_id}:changes"), "down")
+
+
+def test_detail_archives_that_go_with_a_new_role_short(
+    snap_compare, empty_engine: Engine, tmp_path: Path
+) -> None:
+    run_id = role_change_run(empty_engine, tmp_path / "night2")
+    assert shoot(snap_compare, empty_engine, ("open", f"{run_id}:changes"), "down", size=(60, 15))
 
 
 def test_detail_changes_wide(snap_compare, demo_engine: Engine) -> None:
