@@ -163,11 +163,18 @@ def build_present(ctx: PlanContext, table: Table, extra_sql: str | None = None) 
     )
 
 
-def record_changes(ctx: PlanContext, table: Table, display: dict[str, str] | None = None) -> None:
+def record_changes(
+    ctx: PlanContext,
+    table: Table,
+    display: dict[str, str] | None = None,
+    only: str | None = None,
+    note: str | None = None,
+) -> None:
     """Append updates, archives and unarchives, with field-level before/after, to `changes`.
 
     Creates are not copied: the plan table lists them until applied, and the directory's
     `created_run` afterwards, so a first load of millions of records is not written twice.
+    `only` (SQL over the plan row `p`) records a step's own rows, which `note` says why.
     """
     plan = ctx.keep(f"plan_{table.name}")
     display = display or {}
@@ -186,6 +193,13 @@ def record_changes(ctx: PlanContext, table: Table, display: dict[str, str] | Non
         ctx.db.one("SELECT coalesce(max(seq), 0) FROM changes WHERE run_id = ?", [ctx.run_id]) or 0
     )
     label = _archive_label(table)
+    why = (
+        sql_literal(note)
+        if note
+        else f"""CASE {_kind_change_notes(ctx, table)}
+                    WHEN p.op = 'archive' AND p._file IS NULL THEN 'no longer in the feed'
+                    WHEN p.op = 'archive' THEN 'marked tobedeleted' END"""
+    )
     ctx.db.execute(
         f"""
         INSERT INTO changes
@@ -193,11 +207,9 @@ def record_changes(ctx: PlanContext, table: Table, display: dict[str, str] | Non
                p.sis_id_shown, coalesce(p._label, {label}),
                CASE WHEN p.op IN ('update', 'unarchive') THEN {field_list} END,
                coalesce(p._file, d.source_file), p._line,
-               CASE {_kind_change_notes(ctx, table)}
-                    WHEN p.op = 'archive' AND p._file IS NULL THEN 'no longer in the feed'
-                    WHEN p.op = 'archive' THEN 'marked tobedeleted' END
-        FROM (SELECT *, {_sis_expr(table)} AS sis_id_shown FROM {plan}
-              WHERE op IN ('update', 'archive', 'unarchive')) p
+               {why}
+        FROM (SELECT *, {_sis_expr(table)} AS sis_id_shown FROM {plan} p
+              WHERE op IN ('update', 'archive', 'unarchive') AND {only or "true"}) p
         LEFT JOIN {table.name} d ON d.{table.id_col} = p.id
         {_reference_joins(table, plan)}
         """

@@ -19,6 +19,7 @@ from daemon.sync.feed.classes import (
 )
 from daemon.sync.feed.links import build_desired_attributes, build_desired_links
 from daemon.sync.feed.users import (
+    archive_guardians_left_without_a_student,
     build_desired_users,
     build_feed_users,
     build_user_map,
@@ -52,6 +53,7 @@ def make_plan(ctx: PlanContext, progress: Progress) -> dict[str, dict[str, int]]
     _enrollments(ctx)
     progress.advance()
     _links(ctx)
+    archive_guardians_left_without_a_student(ctx)
     progress.advance()
     _attributes(ctx)
     progress.advance()

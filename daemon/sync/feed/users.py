@@ -11,6 +11,8 @@ from __future__ import annotations
 from daemon.db import sql_literal
 from daemon.formats.spec import NOT_CARRIED_COLUMN, STAFF_ROLES
 from daemon.sync.context import PlanContext
+from daemon.sync.diff import record_changes
+from daemon.sync.kinds import USERS
 from daemon.sync.scope import OUT_OF_SCOPE, record_filter
 from daemon.sync.unchanged import find_unchanged_users, user_source_hash
 
@@ -1012,3 +1014,85 @@ def leave_out_new_guardians_without_a_student(ctx: PlanContext) -> None:
     gone = f"SELECT id FROM {ctx.t('guardians_without_a_student')}"
     ctx.db.execute(f"DELETE FROM {plan} WHERE op = 'create' AND id IN ({gone})")
     ctx.db.execute(f"DELETE FROM {user_map} WHERE user_id IN ({gone})")
+
+
+GUARDIAN_WITHOUT_A_STUDENT = "no longer the guardian of a student the sync keeps"
+
+
+def archive_guardians_left_without_a_student(ctx: PlanContext) -> None:
+    """A guardian only guardians.csv speaks for is a guardian of its students (its rows are
+    links): one this run would leave active with no link (its last row or student marked
+    tobedeleted, its student gone on a night without guardians.csv) is archived, and one it
+    would unarchive stays archived. Kept active, no export could write it, and the export
+    synced back would archive it then.
+
+    The one step that looks back at the people's plan: which links a guardian keeps is known
+    only once the links are planned, and they follow the people's plan (a student archived
+    takes their links). A guardian held tonight (its own row in error, say) is kept as it is;
+    one a person made or edited is never archived by the sync. The archive is counted by the
+    thresholds and withheld as any other is."""
+    if not ctx.settings.manage_guardians:
+        return
+    people, links = ctx.keep("plan_users"), ctx.keep("plan_guardian_links")
+    gone = ctx.t("guardians_left_without_a_student")
+    kept = ctx.held("users")
+    if ctx.present("guardians"):
+        kept += f""" UNION ALL SELECT u.user_id FROM users u
+                     JOIN {ctx.errored("guardians")} e ON e.sourcedId = u.sis_id"""
+    guardians_file = sql_literal(ctx.file("guardians").lower())
+    # Guardians from guardians.csv the people's plan leaves or makes active: few, or none in a
+    # district whose guardians are in users.csv, so the links are read for them alone.
+    ctx.db.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {gone} AS
+        SELECT d.user_id AS id, d.sis_id, d.status, {sql_literal(ctx.file("guardians"))} AS _file
+        FROM users d
+        LEFT JOIN (SELECT id, op, kind, _file FROM {people} WHERE op <> 'create') p
+          ON p.id = d.user_id
+        WHERE lower(coalesce(p._file, d.source_file)) = {guardians_file}
+          AND coalesce(p.kind, d.kind) = 'guardian' AND {record_filter(ctx.scope, "users")}
+          AND ((d.status = 'active' AND d.origin = 'sync' AND coalesce(p.op, '') <> 'archive')
+               OR p.op IN ('update', 'unarchive'))
+          AND d.user_id NOT IN ({kept})
+        """
+    )
+    if not ctx.db.one(f"SELECT EXISTS (FROM {gone})"):
+        return
+    ctx.db.execute(
+        f"""
+        DELETE FROM {gone} WHERE id IN (
+            SELECT guardian_id FROM guardian_links
+            WHERE guardian_id IN (SELECT id FROM {gone}) AND status = 'active'
+              AND link_id NOT IN (SELECT id FROM {links} WHERE op = 'archive')
+            UNION ALL SELECT guardian_id FROM {links} WHERE op IN ('create', 'unarchive'))
+        """
+    )
+    if not ctx.db.one(f"SELECT EXISTS (FROM {gone})"):
+        return
+    # What the people's plan did to them is taken back, and archived instead where active.
+    ctx.db.execute(
+        f"""DELETE FROM changes WHERE run_id = {ctx.run_id}
+            AND kind IN ('students', 'staff', 'guardians') AND record_id IN (SELECT id FROM {gone})"""
+    )
+    ctx.db.execute(f"DELETE FROM {people} WHERE op <> 'create' AND id IN (SELECT id FROM {gone})")
+    plan_columns = ctx.db.columns(people.split(".")[-1], ctx.schema)
+    values = {"op": "'archive'", "id": "d.user_id", "_file": "g._file", "_line": "r._line"}
+    selected = ", ".join(
+        f"{values.get(c, f'd.{c}' if c in USERS.compared else 'NULL')} AS {c}" for c in plan_columns
+    )
+    # The change names the guardian's own guardians.csv row, when tonight has one.
+    rows = "SELECT NULL AS sourcedId, NULL::BIGINT AS _line WHERE false"
+    if ctx.present("guardians"):
+        rows = f"SELECT sourcedId, min(_line) AS _line FROM {ctx.good('guardians')} GROUP BY ALL"
+    ctx.db.execute(
+        f"""INSERT INTO {people} BY NAME SELECT {selected}
+            FROM {gone} g JOIN users d ON d.user_id = g.id
+            LEFT JOIN ({rows}) r ON r.sourcedId = d.sis_id
+            WHERE g.status = 'active'"""
+    )
+    record_changes(
+        ctx,
+        USERS,
+        only=f"p.op = 'archive' AND p.id IN (SELECT id FROM {gone})",
+        note=GUARDIAN_WITHOUT_A_STUDENT,
+    )
