@@ -68,6 +68,7 @@ EVENTS_11 = (
     "delta_users",
     "delta_classes",
     "guardians_file",
+    "guardians_row_ends",
     "attribute",
     "attribute_in_error",
     "shape_short_row",
@@ -217,6 +218,15 @@ def apply_event(night: Night, event: str, pick: int) -> None:
                 "language": "es" if pick % 2 else "",
             }
         )
+    elif event == "guardians_row_ends" and (row := one(tiny.rows("guardians.csv"))):
+        # the link's row, or the student it names, marked tobedeleted: the guardian may be
+        # left with no student (feed/users.archive_guardians_left_without_a_student)
+        target = (
+            row
+            if pick % 2
+            else next((u for u in users if u["sourcedId"] == row["studentSourcedId"]), row)
+        )
+        target["status"] = "tobedeleted"
     elif event in ("attribute", "attribute_in_error") and student:
         tiny.rows("student_attributes.csv").append(
             {
