@@ -65,6 +65,9 @@ class StagedFile:
     issues: list[Issue] = field(default_factory=list)  # reader-level issues
     rejected: int = 0  # rows in the rejected table
     line_expr: str = "_line"  # each row's line, over the table behind the staging view
+    # Whether a value may hold a TAB, LF or CR. Read by the fast path, none holds a line break
+    # (each row is one line, and no CR stands alone); and a file without a TAB byte has none.
+    may_hold_tabs_or_breaks: bool = True
     # The first rejected row whose record cannot be told (its key unreadable), and why: the file
     # then speaks only for the rows it has (sync/runs.py reads it as changes for the night).
     untold: tuple[int, str, str] | None = None  # line, key column, why
@@ -249,7 +252,7 @@ def _read_clean_file_with_duckdb(
     more, then a quote (DuckDB skips one space before a quote, not two: the text would keep its
     quotes; once cleaned, such a value opens with the quote, and so does the rare value that is
     meant to)."""
-    lone_cr, any_quote, any_space = _scan_bytes(path)
+    lone_cr, any_quote, any_space, any_tab = _scan_bytes(path)
     if lone_cr:
         return False
     # DuckDB 2.0.1 reads no row with new_line '\\r\\n'; unset, it takes CR LF (and refuses a line
@@ -306,28 +309,30 @@ def _read_clean_file_with_duckdb(
     staged.line_expr = "CAST(rowid AS BIGINT) + 2"
     _define_view(db, table, header, staged.line_expr)
     staged.rows = int(rows)
+    staged.may_hold_tabs_or_breaks = any_tab
     return True
 
 
-def _scan_bytes(path: Path) -> tuple[bool, bool, bool]:
-    """Whether the file holds a CR that is not followed by LF, a double quote, a space (one
-    pass, at memchr speed; a lone CR ends it early, as the file then goes to the careful reader,
-    which reads neither other answer). In UTF-8, the only encoding this path reads, neither 0x22
-    nor 0x20 is ever part of another character: a file without the byte has no quoted value, or
-    nothing to trim."""
-    quote = space = False
+def _scan_bytes(path: Path) -> tuple[bool, bool, bool, bool]:
+    """Whether the file holds a CR that is not followed by LF, a double quote, a space, a TAB
+    (one pass, at memchr speed; a lone CR ends it early, as the file then goes to the careful
+    reader, which reads no other answer). In UTF-8, the only encoding this path reads, none of
+    0x22, 0x20 and 0x09 is ever part of another character: a file without the byte has no
+    quoted value, nothing to trim, no TAB in a value."""
+    quote = space = tab = False
     with open(path, "rb") as handle:
         previous = b""
         while chunk := handle.read(1 << 20):
             quote = quote or b'"' in chunk
             space = space or b" " in chunk
+            tab = tab or b"\t" in chunk
             if b"\r" in chunk or previous == b"\r":
                 if chunk.count(b"\r") != chunk.count(b"\r\n") + chunk.endswith(b"\r"):
-                    return True, quote, space
+                    return True, quote, space, tab
                 if previous == b"\r" and not chunk.startswith(b"\n"):
-                    return True, quote, space
+                    return True, quote, space, tab
             previous = chunk[-1:]
-        return previous == b"\r", quote, space
+        return previous == b"\r", quote, space, tab
 
 
 def _create_rejected_table(db: Database, staged: StagedFile, rejects: Path | None) -> None:

@@ -219,7 +219,7 @@ class Validator:
             ERROR,
             name,
             "invisible_character",
-            f"{col} IS NOT NULL AND regexp_matches({col}, {pattern})",
+            f"{col} IS NOT NULL AND {_may_hold_invisible(ctx, col)} AND regexp_matches({col}, {pattern})",
             f"'{name} holds the invisible character ' || printf('U+%04X', unicode({found})) || "
             f"' at position ' || strpos({col}, {found}) || '; an id must be visible text'",
         )
@@ -546,3 +546,18 @@ class Validator:
             f"name IS NOT NULL AND NOT regexp_full_match(name, {sql_literal(ATTRIBUTE_NAME_PATTERN)})",
             "'attribute name ''' || name || ''' may hold only letters, digits, _, - and .'",
         )
+
+
+def _may_hold_invisible(ctx: FileContext, col: str) -> str:
+    """SQL: a cheap test `col` passes whenever it holds a character of INVISIBLE_IN_ID_PATTERN,
+    so the pattern is matched only on those values (four ids on each of 7M enrollments: 2.2 s
+    of one core, against 0.01 s for the test). Beyond the ASCII controls (none in a file whose
+    bytes hold none: `has_controls`), the pattern's characters are TAB, LF, CR, and characters
+    past ASCII (a value then has more bytes than characters)."""
+    if ctx.has_controls:
+        return "true"
+    past_ascii = f"strlen({col}) <> length({col})"
+    if not ctx.staged.may_hold_tabs_or_breaks:
+        return past_ascii
+    blanks = " OR ".join(f"contains({col}, chr({c}))" for c in (9, 10, 13))
+    return f"({past_ascii} OR {blanks})"

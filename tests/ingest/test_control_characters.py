@@ -8,6 +8,7 @@ whose bytes hold a control character pay for the check (daemon/formats/drop.py c
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import duckdb
 import pytest
@@ -21,6 +22,8 @@ from daemon.formats.controls import (
 )
 from daemon.formats.drop import DropFile, hash_file
 from daemon.ingest import load
+from daemon.ingest.validate import _may_hold_invisible
+from daemon.ingest.value_rules import INVISIBLE_IN_ID_PATTERN
 from tests.ingest.reading import ingest_folder
 
 HOSTILE = "Cl\x1b[31mRED\x1b[0maire\x1b]0;PWNED\x07"
@@ -209,3 +212,36 @@ def test_the_byte_count_and_the_sql_pattern_agree_on_every_character():
         assert (re.fullmatch(CONTROL_CHARACTER_PATTERN, character) is not None) == expected
         assert count_control_bytes(character.encode()) == expected, hex(code)
         assert in_sql[code] == expected, hex(code)
+
+
+# ------------------------------------------------------------- invisible characters in ids
+@pytest.mark.parametrize("character", ["\t", "\u00a0", "\u200b", "\u202e", "\ufeff"])
+def test_an_id_holding_an_invisible_character_is_an_error_in_a_file_without_controls(
+    character, db, tiny, tmp_path
+):
+    """The invisible-character rule matches its pattern only on values a cheap test lets
+    through (validate._may_hold_invisible): a file without control bytes still has each found."""
+    tiny.row("enrollments.csv", "enr-4a")["userSourcedId"] = f"stu{character}4"
+    outcome = ingest_folder(db, tiny.write(tmp_path / "drops"), tmp_path / "work")
+    found = [i for i in outcome.issues if i["rule"] == "invisible_character"]
+    assert [(i["line"], i["column_name"]) for i in found] == [(11, "userSourcedId")]
+
+
+@pytest.mark.parametrize("tabs_or_breaks", [True, False])
+def test_the_cheap_test_lets_through_every_invisible_character_but_a_control(tabs_or_breaks):
+    """Every character the pattern matches passes the cheap test, in a file without control
+    bytes (where TAB, LF and CR are told apart by the reader: `may_hold_tabs_or_breaks`)."""
+    codes = [*range(0x0, 0x3100), 0xFEFF, 0xFFFD, 0x1F600]
+    staged = SimpleNamespace(may_hold_tabs_or_breaks=tabs_or_breaks)
+    test = _may_hold_invisible(SimpleNamespace(has_controls=False, staged=staged), "v")
+    con = duckdb.connect()
+    rows = con.execute(
+        f"""SELECT c, regexp_matches(v, {sql_literal(INVISIBLE_IN_ID_PATTERN)}), {test}
+            FROM (SELECT c, 'id-' || chr(c) || '-1' AS v FROM unnest(?) t(c))""",
+        [[c for c in codes if c]],
+    ).fetchall()
+    for code, invisible, passes in rows:
+        control = count_control_bytes(chr(code).encode()) > 0
+        tab_or_break = chr(code) in "\t\n\r"
+        if invisible and not control and (tabs_or_breaks or not tab_or_break):
+            assert passes, hex(code)
