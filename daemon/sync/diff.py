@@ -6,6 +6,8 @@ computed only for rows whose hash differs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from daemon.db import sql_literal
 from daemon.sync.context import PlanContext
 from daemon.sync.kinds import REFERENCES, Table
@@ -148,6 +150,21 @@ def _kind_change_notes(ctx: PlanContext, table: Table) -> str:
     )
 
 
+def add_archives(ctx: PlanContext, table: Table, records: str) -> None:
+    """Add to plan_<table> an archive of each record `records` selects (`id`, `_file`, `_line`):
+    what a step decides once the plan is written. The record keeps its values, as any archive."""
+    plan = ctx.keep(f"plan_{table.name}")
+    values = {"op": "'archive'", "id": f"d.{table.id_col}", "_file": "r._file", "_line": "r._line"}
+    selected = ", ".join(
+        f"{values.get(c, f'd.{c}' if c in table.compared else 'NULL')} AS {c}"
+        for c in ctx.db.columns(plan.split(".")[-1], ctx.schema)
+    )
+    ctx.db.execute(
+        f"""INSERT INTO {plan} BY NAME SELECT {selected}
+            FROM ({records}) r JOIN {table.name} d ON d.{table.id_col} = r.id"""
+    )
+
+
 def build_present(ctx: PlanContext, table: Table, extra_sql: str | None = None) -> None:
     """Directory ids the feed still speaks for (even through rows skipped or in error).
 
@@ -168,13 +185,14 @@ def record_changes(
     table: Table,
     display: dict[str, str] | None = None,
     only: str | None = None,
-    note: str | None = None,
+    notes: Sequence[tuple[str, str]] = (),
 ) -> None:
     """Append updates, archives and unarchives, with field-level before/after, to `changes`.
 
     Creates are not copied: the plan table lists them until applied, and the directory's
     `created_run` afterwards, so a first load of millions of records is not written twice.
-    `only` (SQL over the plan row `p`) records a step's own rows, which `note` says why.
+    `only` (SQL over the plan row `p`) records a step's own rows; `notes` are (SQL over `p`,
+    note) pairs, saying why a step archived a row, before the notes every archive may have.
     """
     plan = ctx.keep(f"plan_{table.name}")
     display = display or {}
@@ -193,13 +211,10 @@ def record_changes(
         ctx.db.one("SELECT coalesce(max(seq), 0) FROM changes WHERE run_id = ?", [ctx.run_id]) or 0
     )
     label = _archive_label(table)
-    why = (
-        sql_literal(note)
-        if note
-        else f"""CASE {_kind_change_notes(ctx, table)}
-                    WHEN p.op = 'archive' AND p._file IS NULL THEN 'no longer in the feed'
-                    WHEN p.op = 'archive' THEN 'marked tobedeleted' END"""
-    )
+    own = " ".join(f"WHEN {when} THEN {sql_literal(note)}" for when, note in notes)
+    why = f"""CASE {own} {_kind_change_notes(ctx, table)}
+                   WHEN p.op = 'archive' AND p._file IS NULL THEN 'no longer in the feed'
+                   WHEN p.op = 'archive' THEN 'marked tobedeleted' END"""
     ctx.db.execute(
         f"""
         INSERT INTO changes

@@ -11,7 +11,7 @@ from __future__ import annotations
 from daemon.db import sql_literal
 from daemon.formats.spec import NOT_CARRIED_COLUMN, STAFF_ROLES
 from daemon.sync.context import PlanContext
-from daemon.sync.diff import record_changes
+from daemon.sync.diff import add_archives, record_changes
 from daemon.sync.kinds import USERS
 from daemon.sync.scope import OUT_OF_SCOPE, record_filter
 from daemon.sync.unchanged import find_unchanged_users, user_source_hash
@@ -778,10 +778,19 @@ def _match_key(ctx: PlanContext) -> tuple[str, str]:
 def _directory_keys(ctx: PlanContext) -> str:
     """Every key a directory record answers to (a merged record answers for its survivor);
     a key more than one record answers to matches none (`_many`)."""
+    # A student's row finds a record of another kind (a teacher who is a student again) by its
+    # identifier only where its SIS id agrees too: identifiers of staff and guardians are not
+    # the student numbers the setting speaks of, and may be another person's.
     ident_keys = (
         """UNION ALL
            SELECT 'ident', identifier, coalesce(merged_into, user_id), merged_into IS NOT NULL
-           FROM users WHERE kind = 'student' AND identifier IS NOT NULL"""
+           FROM users WHERE kind = 'student' AND identifier IS NOT NULL
+           UNION ALL
+           SELECT 'ident', u.identifier, coalesce(u.merged_into, u.user_id), u.merged_into IS NOT NULL
+           FROM users u SEMI JOIN f ON f._key_type = 'ident' AND f._match_key = u.identifier
+                                   AND f.sis_id = u.sis_id
+           WHERE u.kind <> 'student' AND u.identifier NOT IN (
+               SELECT identifier FROM users WHERE kind = 'student' AND identifier IS NOT NULL)"""
         if ctx.settings.student_id == "identifier"
         else ""
     )
@@ -1075,24 +1084,19 @@ def archive_guardians_left_without_a_student(ctx: PlanContext) -> None:
             AND kind IN ('students', 'staff', 'guardians') AND record_id IN (SELECT id FROM {gone})"""
     )
     ctx.db.execute(f"DELETE FROM {people} WHERE op <> 'create' AND id IN (SELECT id FROM {gone})")
-    plan_columns = ctx.db.columns(people.split(".")[-1], ctx.schema)
-    values = {"op": "'archive'", "id": "d.user_id", "_file": "g._file", "_line": "r._line"}
-    selected = ", ".join(
-        f"{values.get(c, f'd.{c}' if c in USERS.compared else 'NULL')} AS {c}" for c in plan_columns
-    )
     # The change names the guardian's own guardians.csv row, when tonight has one.
     rows = "SELECT NULL AS sourcedId, NULL::BIGINT AS _line WHERE false"
     if ctx.present("guardians"):
         rows = f"SELECT sourcedId, min(_line) AS _line FROM {ctx.good('guardians')} GROUP BY ALL"
-    ctx.db.execute(
-        f"""INSERT INTO {people} BY NAME SELECT {selected}
-            FROM {gone} g JOIN users d ON d.user_id = g.id
-            LEFT JOIN ({rows}) r ON r.sourcedId = d.sis_id
-            WHERE g.status = 'active'"""
+    add_archives(
+        ctx,
+        USERS,
+        f"""SELECT g.id, g._file, r._line FROM {gone} g JOIN users d ON d.user_id = g.id
+            LEFT JOIN ({rows}) r ON r.sourcedId = d.sis_id WHERE g.status = 'active'""",
     )
     record_changes(
         ctx,
         USERS,
         only=f"p.op = 'archive' AND p.id IN (SELECT id FROM {gone})",
-        note=GUARDIAN_WITHOUT_A_STUDENT,
+        notes=[("true", GUARDIAN_WITHOUT_A_STUDENT)],
     )
