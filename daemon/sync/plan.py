@@ -10,6 +10,7 @@ from daemon.sync.context import PlanContext
 from daemon.sync.derived_ids import keep_classroom_references, keep_enrollment_ids
 from daemon.sync.diff import build_present, count_changes, plan_table, record_changes
 from daemon.sync.feed.classes import (
+    MOVED_SIS_ID_NOTE,
     build_desired_classrooms,
     build_desired_enrollments,
     build_desired_schools,
@@ -214,7 +215,8 @@ def _enrollments(ctx: PlanContext) -> None:
     build_present(ctx, kinds.ENROLLMENTS, extra)
     plan_table(ctx, kinds.ENROLLMENTS)
     keep_enrollment_sis_ids_unique(ctx)
-    record_changes(ctx, kinds.ENROLLMENTS)
+    moved = f"p.id IN (SELECT id FROM {ctx.t('moved_enrollments')})"
+    record_changes(ctx, kinds.ENROLLMENTS, notes=[(moved, MOVED_SIS_ID_NOTE)])
     not_synced.report_enrollments(ctx)
     ctx.drop(
         "enrollments",
@@ -226,6 +228,7 @@ def _enrollments(ctx: PlanContext) -> None:
         "changed_enrollments",
         "enrollment_sis_ids_taken",
         "enrollment_sis_id_claims",
+        "moved_enrollments",
     )
 
 

@@ -5,6 +5,8 @@ an error). Found by tests/properties/test_sync_properties.py (reuse_enrollment_i
 
 from __future__ import annotations
 
+from daemon.sync.feed.classes import MOVED_SIS_ID_NOTE
+
 
 def test_an_enrollment_id_sent_twice_names_one_active_enrollment(sync, tiny):
     sync.apply(tiny)
@@ -37,21 +39,63 @@ def test_the_row_that_would_share_the_id_says_which_membership_holds_it(sync, ti
     assert sync.changes(run, "enrollments", "create") == []
 
 
-def test_a_delta_row_naming_a_kept_membership_of_another_class_keeps_the_first(sync, tiny):
-    """In a delta file the membership enr-t2 names is not archived for being left out, so the
-    row moving its sourcedId to another class would make a second one: it is not synced."""
-    sync.apply(tiny)
+def _delta_moving_enr_t2_to_cls_b1(tiny, *more: dict[str, str]) -> None:
+    """A changes-only enrollments.csv: enr-t2 (tch-1 in cls-a2) now names cls-b1."""
     row = dict(tiny.row("enrollments.csv", "enr-t2"), classSourcedId="cls-b1")
     row.update(status="active", dateLastModified="2026-12-01T06:00:00.000Z")
-    tiny.files["enrollments.csv"] = [row]
+    tiny.files["enrollments.csv"] = [row, *more]
     tiny.manifest["file.enrollments"] = "delta"
-    sync.apply(tiny)
 
-    kept = sync.engine.db.dicts(
-        """SELECT c.sis_id AS class FROM enrollments e JOIN classrooms c USING (classroom_id)
-           WHERE e.sis_id = 'enr-t2' AND e.status = 'active'"""
+
+def _memberships_of_enr_t2(sync) -> list[dict[str, str]]:
+    return sync.engine.db.dicts(
+        """SELECT c.sis_id AS class, e.status FROM enrollments e JOIN classrooms c USING (classroom_id)
+           WHERE e.sis_id = 'enr-t2' ORDER BY e.enrollment_id"""
     )
-    assert kept == [{"class": "cls-a2"}]
+
+
+def test_a_delta_row_moving_its_sourcedId_to_another_class_moves_the_membership(sync, tiny):
+    """A good row decides what its sourcedId names, in a changes-only file as in a whole one:
+    the membership that held the id is archived, and the row makes the new one."""
+    sync.apply(tiny)
+    _delta_moving_enr_t2_to_cls_b1(tiny)
+    sync.apply(tiny)
+    assert _memberships_of_enr_t2(sync) == [
+        {"class": "cls-a2", "status": "archived"},
+        {"class": "cls-b1", "status": "active"},
+    ]
+
+
+def test_the_archive_of_a_moved_membership_says_why_and_names_the_row(sync, tiny):
+    sync.apply(tiny)
+    _delta_moving_enr_t2_to_cls_b1(tiny)
+    run = sync.plan(tiny)
+    [archive] = sync.changes(run, "enrollments", "archive")
+    assert (archive["label"], archive["source_file"], archive["source_line"], archive["note"]) == (
+        "tch-1 in cls-a2",
+        "enrollments.csv",
+        2,
+        MOVED_SIS_ID_NOTE,
+    )
+
+
+def test_a_delta_row_moving_an_id_whose_membership_is_held_keeps_the_first(sync, tiny):
+    """The membership holding the id is kept as it is while its class's row is in error (held):
+    the row moving its id is not synced, and says which membership holds it."""
+    sync.apply(tiny)
+    _delta_moving_enr_t2_to_cls_b1(tiny)
+    tiny.row("classes.csv", "cls-a2")["title"] = ""  # an ERROR: cls-a2 is held tonight
+    run = sync.apply(tiny)
+    assert _memberships_of_enr_t2(sync) == [{"class": "cls-a2", "status": "active"}]
+    [issue] = [i for i in sync.issues(run, "WARNING") if i["rule"] == "not_synced"]
+    assert "already names the membership of 'tch-1' in class 'cls-a2'" in issue["message"]
+
+
+def test_the_same_delta_again_changes_nothing(sync, tiny):
+    sync.apply(tiny)
+    _delta_moving_enr_t2_to_cls_b1(tiny)
+    sync.apply(tiny)
+    assert sync.plan(tiny).total_changes() == 0
 
 
 def test_a_bulk_row_moving_its_sourcedId_to_another_class_moves_the_membership(sync, tiny):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from daemon.db import rows_sharing_a_hash, sql_literal
 from daemon.sync import not_synced
 from daemon.sync.context import PlanContext
+from daemon.sync.diff import add_archives
+from daemon.sync.kinds import ENROLLMENTS
 from daemon.sync.scope import record_filter
 from daemon.sync.unchanged import enrollment_source_hash
 
@@ -346,23 +348,30 @@ def build_desired_enrollments(ctx: PlanContext, rows: str) -> None:
     ctx.checked_fields["enrollments"] = ["is_primary", "begin_date", "end_date"]
 
 
+MOVED_SIS_ID_NOTE = "its sourcedId now names another membership"
+
+
 def keep_enrollment_sis_ids_unique(ctx: PlanContext) -> None:
-    """Leave out of the plan each row that would give its SIS id to a membership while another
-    one keeps it active. Memberships match on class and person, so a row whose sourcedId names
-    an existing membership of another class or person would otherwise make a second record with
-    that id whenever the first is kept (a row in error names it, its class or person is held,
-    the file is a delta), and an export would then repeat the sourcedId. The row is not synced
-    and says which membership holds its id; that one stays as it is.
+    """A row whose sourcedId names an active membership of another class or person moves the
+    id: memberships match on class and person, so the one holding the id is archived (in a
+    whole file it already is, being left out; in a changes-only file nothing else would end it).
+    Where that membership is kept as it is (a row in error names it, its class or person is
+    held, a scoped upload does not speak for its school), the row is left out of the plan
+    instead: it would make a second record with that id, and an export would repeat the
+    sourcedId. It is not synced and says which membership holds its id.
 
     Only the SIS ids the plan gives are looked up. Leaving a row out can leave the record it
-    moved away from an id holding it still, so this repeats until nothing more is found."""
+    moved away from an id holding it still, so this repeats until nothing more is found. The
+    moved memberships are listed in `moved_enrollments`, for their changes' note."""
     plan = ctx.keep("plan_enrollments")
     taken, claims = ctx.t("enrollment_sis_ids_taken"), ctx.t("enrollment_sis_id_claims")
+    moved = ctx.t("moved_enrollments")
     ctx.db.execute(
         f"""CREATE OR REPLACE TEMP TABLE {taken} AS
             SELECT CAST(NULL AS BIGINT) AS _line, CAST(NULL AS VARCHAR) AS sis_id,
                    CAST(NULL AS BIGINT) AS holder WHERE false"""
     )
+    ctx.db.execute(f"CREATE OR REPLACE TEMP TABLE {moved} AS SELECT NULL::BIGINT AS id WHERE false")
     # Nothing active holds an id yet (a first load): a good row's sourcedId is its file's only.
     while ctx.db.one("SELECT EXISTS (FROM enrollments WHERE status = 'active')"):
         ctx.db.execute(
@@ -388,6 +397,8 @@ def keep_enrollment_sis_ids_unique(ctx: PlanContext) -> None:
         )
         if not ctx.db.one(f"SELECT EXISTS (FROM {claims})"):
             break
+        if _move_ids_from_memberships_not_kept(ctx, claims):
+            continue
         ctx.db.execute(f"INSERT INTO {taken} SELECT _line, sis_id, holder FROM {claims}")
         ctx.db.execute(
             f"DELETE FROM {plan} WHERE op <> 'archive' AND id IN (SELECT id FROM {claims})"
@@ -406,3 +417,19 @@ def keep_enrollment_sis_ids_unique(ctx: PlanContext) -> None:
         " || coalesce('class ''' || r.holder_class || '''', 'a class')"
         " || ', which stays active; this row was not synced, so no two memberships share it'",
     )
+
+
+def _move_ids_from_memberships_not_kept(ctx: PlanContext, claims: str) -> bool:
+    """Archive the memberships holding a claimed id that nothing keeps as they are (not present
+    tonight, synced, within the run's scope); True when there were any."""
+    holders = f"""SELECT c.holder AS id, min(c._line) AS _line FROM {claims} c
+                  JOIN enrollments d ON d.enrollment_id = c.holder
+                  WHERE d.origin = 'sync' AND {record_filter(ctx.scope, "enrollments")}
+                    AND c.holder NOT IN (SELECT id FROM {ctx.t("present_enrollments")})
+                  GROUP BY c.holder"""
+    if not ctx.db.one(f"SELECT EXISTS ({holders})"):
+        return False
+    moved = f"SELECT id, {sql_literal(ctx.file('enrollments'))} AS _file, _line FROM ({holders})"
+    add_archives(ctx, ENROLLMENTS, moved)
+    ctx.db.execute(f"INSERT INTO {ctx.t('moved_enrollments')} SELECT id FROM ({holders})")
+    return True
