@@ -44,6 +44,15 @@ KIND_CHANGE_NOTES = {
     ("student_id", "student"): "its student is no longer a student",
     ("guardian_id", "guardian"): "its guardian is no longer a guardian",
 }
+# What an archive that goes with its parent's says (CASCADES): its own row may still be in the
+# feed (a student marked tobedeleted, whose memberships the file still lists).
+CASCADE_NOTES = {
+    ("enrollments", "user_id"): "its person is archived",
+    ("enrollments", "classroom_id"): "its class is archived",
+    ("guardian_links", "student_id"): "its student is archived",
+    ("guardian_links", "guardian_id"): "its guardian is archived",
+    ("student_attributes", "student_id"): "its student is archived",
+}
 
 
 def _scope(ctx: PlanContext, table: Table) -> str:
@@ -150,6 +159,16 @@ def _kind_change_notes(ctx: PlanContext, table: Table) -> str:
     )
 
 
+def _cascade_notes(ctx: PlanContext, table: Table) -> str:
+    """CASE branches over `p` and `d`: an archive that goes with its parent's (CASCADES)."""
+    return " ".join(
+        f"WHEN p.op = 'archive' AND d.{column} IN "
+        f"(SELECT id FROM {ctx.keep(f'plan_{parent}')} WHERE op = 'archive') "
+        f"THEN {sql_literal(CASCADE_NOTES[(table.name, column)])}"
+        for column, parent in CASCADES.get(table.name, ())
+    )
+
+
 def add_archives(ctx: PlanContext, table: Table, records: str) -> None:
     """Add to plan_<table> an archive of each record `records` selects (`id`, `_file`, `_line`):
     what a step decides once the plan is written. The record keeps its values, as any archive."""
@@ -213,8 +232,9 @@ def record_changes(
     label = _archive_label(table)
     own = " ".join(f"WHEN {when} THEN {sql_literal(note)}" for when, note in notes)
     why = f"""CASE {own} {_kind_change_notes(ctx, table)}
-                   WHEN p.op = 'archive' AND p._file IS NULL THEN 'no longer in the feed'
-                   WHEN p.op = 'archive' THEN 'marked tobedeleted' END"""
+                   WHEN p.op = 'archive' AND p._file IS NOT NULL THEN 'marked tobedeleted'
+                   {_cascade_notes(ctx, table)}
+                   WHEN p.op = 'archive' THEN 'no longer in the feed' END"""
     ctx.db.execute(
         f"""
         INSERT INTO changes
