@@ -42,11 +42,21 @@ def table_of(kind: str) -> str:
 def withhold_archives(db: Database, run_id: int, schema: str) -> dict[str, int]:
     """Move a planned run's archives out of its plan into `withheld_archives`; returns their
     counts per kind. Their change rows move with them, so the run's changes are what applies.
-    An archive that goes with an update the run applies (a student turned staff loses the
-    links and attributes only a student has: sync/diff.py KIND_CASCADES) is applied with it."""
+    An archive that goes with a change the run applies is applied with it: a student turned
+    staff loses the links and attributes only a student has (sync/diff.py KIND_CASCADES), and
+    a record whose SIS id the run gives another (a membership moved to another class) leaves
+    it, or two active records would share the id."""
     table_case = "CASE WHEN kind IN ('students', 'staff', 'guardians') THEN 'users' ELSE kind END"
     notes = ", ".join(sql_literal(n) for n in KIND_CHANGE_NOTES.values())
-    withheld = f"op = 'archive' AND coalesce(note, '') NOT IN ({notes})"
+    taken = " UNION ALL ".join(
+        f"""SELECT '{table.name}' || chr(31) || sis_id FROM {schema}.plan_{table.name}
+            WHERE op IN ('create', 'update', 'unarchive') AND sis_id IS NOT NULL"""
+        for table in kinds.TABLES
+        if "sis_id" in table.compared
+    )
+    db.execute(f"CREATE OR REPLACE TEMP TABLE withheld_ids_taken AS {taken}")
+    withheld = f"""op = 'archive' AND coalesce(note, '') NOT IN ({notes})
+                   AND {table_case} || chr(31) || coalesce(sis_id, '') NOT IN (FROM withheld_ids_taken)"""
     db.execute(
         f"""INSERT INTO withheld_archives
             SELECT run_id, row_number() OVER (ORDER BY seq), kind, {table_case}, record_id, sis_id,
@@ -62,6 +72,7 @@ def withhold_archives(db: Database, run_id: int, schema: str) -> dict[str, int]:
                            WHERE run_id = ? AND table_name = ?)""",
             [run_id, table.name],
         )
+    db.execute("DROP TABLE withheld_ids_taken")
     # In the database's grouping order: the run's reader lists kinds in their one order.
     return {
         kind: int(n)

@@ -5,6 +5,8 @@ an error). Found by tests/properties/test_sync_properties.py (reuse_enrollment_i
 
 from __future__ import annotations
 
+import pytest
+
 from daemon.sync.feed.classes import MOVED_SIS_ID_NOTE
 
 
@@ -112,3 +114,33 @@ def test_a_bulk_row_moving_its_sourcedId_to_another_class_moves_the_membership(s
         {"class": "cls-a2", "status": "archived"},
         {"class": "cls-b1", "status": "active"},
     ]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"archive_mode": "additions_only"},
+        {"threshold_action": "withhold_archives", "deletion_threshold_count": "0"},
+    ],
+    ids=["additions_only", "withhold_archives"],
+)
+def test_a_move_applies_whole_when_archives_are_withheld(sync, tiny, settings):
+    """The membership leaving the id goes with the row that takes it: withheld, two active
+    memberships would share the id and the whole night would fail at apply (found by review)."""
+    sync.apply(tiny)
+    for name, value in settings.items():
+        sync.engine.settings_set(name, value)
+    _delta_moving_enr_t2_to_cls_b1(tiny)
+    sync.apply(tiny, override=True)
+    assert _memberships_of_enr_t2(sync) == [
+        {"class": "cls-a2", "status": "archived"},
+        {"class": "cls-b1", "status": "active"},
+    ]
+
+
+def test_a_bulk_move_applies_whole_under_additions_only(sync, tiny):
+    sync.apply(tiny)
+    sync.engine.settings_set("archive_mode", "additions_only")
+    tiny.row("enrollments.csv", "enr-t2")["classSourcedId"] = "cls-b1"
+    sync.apply(tiny)
+    assert [m["status"] for m in _memberships_of_enr_t2(sync)] == ["archived", "active"]
