@@ -215,7 +215,7 @@ def test_the_byte_count_and_the_sql_pattern_agree_on_every_character():
 
 
 # ------------------------------------------------------------- invisible characters in ids
-@pytest.mark.parametrize("character", ["\t", "\u00a0", "\u200b", "\u202e", "\ufeff"])
+@pytest.mark.parametrize("character", ["\t", "\n", "\r\n", "\u00a0", "\u200b", "\u202e", "\ufeff"])
 def test_an_id_holding_an_invisible_character_is_an_error_in_a_file_without_controls(
     character, db, tiny, tmp_path
 ):

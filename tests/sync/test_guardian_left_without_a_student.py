@@ -110,3 +110,14 @@ def test_under_additions_only_the_guardian_stays_with_its_student(sync, tiny):
     run = _stu_1_marked_tobedeleted(sync, tiny)
     withheld = {w.sis_id for w in sync.engine.withheld_page(run.run_id).items}
     assert (_status(sync), _status(sync, "stu-1"), "gf-1" in withheld) == ("active", "active", True)
+
+
+def test_a_guardian_a_person_made_is_never_archived_by_the_sync(sync, tiny):
+    """gf-1 is archived (its student left); a person merges it into a guardian they made by
+    hand. The same drop again names gf-1, so it names the hand-made survivor: kept active.
+    Found by review: the rule read the plan's update of the survivor as the sync's record."""
+    _stu_1_marked_tobedeleted(sync, tiny)
+    hand = sync.engine.create_user("guardian", "Robin", "Contact", email="robin@example.net")
+    sync.engine.duplicates_merge("gf-1", str(hand), keep=str(hand))
+    sync.apply(tiny, override=True)
+    assert sync.engine.db.one("SELECT status FROM users WHERE user_id = ?", [hand]) == "active"

@@ -1060,8 +1060,8 @@ def archive_guardians_left_without_a_student(ctx: PlanContext) -> None:
           ON p.id = d.user_id
         WHERE lower(coalesce(p._file, d.source_file)) = {guardians_file}
           AND coalesce(p.kind, d.kind) = 'guardian' AND {record_filter(ctx.scope, "users")}
-          AND ((d.status = 'active' AND d.origin = 'sync' AND coalesce(p.op, '') <> 'archive')
-               OR p.op IN ('update', 'unarchive'))
+          AND d.origin = 'sync'
+          AND ((d.status = 'active' AND coalesce(p.op, '') <> 'archive') OR p.op = 'unarchive')
           AND d.user_id NOT IN ({kept})
         """
     )
