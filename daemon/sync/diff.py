@@ -230,6 +230,24 @@ def record_changes(
         ctx.db.one("SELECT coalesce(max(seq), 0) FROM changes WHERE run_id = ?", [ctx.run_id]) or 0
     )
     label = _archive_label(table)
+    # An archive that goes with its parent's names the row that archived the parent (a
+    # student's row marked tobedeleted), when there is one.
+    parents = [f"parent{i}" for i in range(len(CASCADES.get(table.name, ())))]
+    parent_joins = "\n".join(
+        f"""LEFT JOIN (SELECT id, _file, _line FROM {ctx.keep(f"plan_{parent}")}
+                       WHERE op = 'archive' AND _file IS NOT NULL) {alias}
+              ON {alias}.id = d.{column}"""
+        for alias, (column, parent) in zip(parents, CASCADES.get(table.name, ()), strict=True)
+    )
+    traced = ["p", *parents]
+    source_file = (
+        "CASE "
+        + " ".join(f"WHEN {a}._file IS NOT NULL THEN {a}._file" for a in traced)
+        + " ELSE d.source_file END"
+    )
+    source_line = (
+        "CASE " + " ".join(f"WHEN {a}._file IS NOT NULL THEN {a}._line" for a in traced) + " END"
+    )
     own = " ".join(f"WHEN {when} THEN {sql_literal(note)}" for when, note in notes)
     why = f"""CASE {own} {_kind_change_notes(ctx, table)}
                    WHEN p.op = 'archive' AND p._file IS NOT NULL THEN 'marked tobedeleted'
@@ -241,12 +259,13 @@ def record_changes(
         SELECT {ctx.run_id}, {start} + row_number() OVER (ORDER BY p.op, p.id), {kind}, p.op, p.id,
                p.sis_id_shown, coalesce(p._label, {label}),
                CASE WHEN p.op IN ('update', 'unarchive') THEN {field_list} END,
-               coalesce(p._file, d.source_file), p._line,
+               {source_file}, {source_line},
                {why}
         FROM (SELECT *, {_sis_expr(table)} AS sis_id_shown FROM {plan} p
               WHERE op IN ('update', 'archive', 'unarchive') AND {only or "true"}) p
         LEFT JOIN {table.name} d ON d.{table.id_col} = p.id
         {_reference_joins(table, plan)}
+        {parent_joins}
         """
     )
 

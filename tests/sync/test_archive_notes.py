@@ -46,3 +46,19 @@ def test_a_membership_left_out_of_a_whole_file_is_no_longer_in_the_feed(sync, ti
     assert _notes_after(sync, tiny, "enrollments", "enrollments.csv", "enr-1a", left_out=True) == {
         ("stu-1 in cls-a1", "no longer in the feed")
     }
+
+
+def test_an_archive_that_goes_with_its_parents_names_the_parents_row(sync, tiny):
+    sync.apply(tiny)
+    tiny.row("users.csv", "stu-1")["status"] = "tobedeleted"
+    run = sync.plan(tiny)
+    traces = {(c["source_file"], c["source_line"]) for c in sync.changes(run, "enrollments")}
+    assert traces == {("users.csv", 2)}
+
+
+def test_one_left_out_with_its_parent_names_no_line(sync, tiny):
+    sync.apply(tiny)
+    tiny.remove("users.csv", sourcedId="stu-1")
+    run = sync.plan(tiny)
+    traces = {(c["source_file"], c["source_line"]) for c in sync.changes(run, "enrollments")}
+    assert traces == {("enrollments.csv", None)}
