@@ -120,6 +120,20 @@ def _enrollment(
     }
 
 
+def guardian_of(student: str, sis_id: str = "gf-1") -> dict[str, str]:
+    """A guardians.csv row: guardian `sis_id` (Robin Contact, a parent) of `student`."""
+    row = {h: "" for h in HEADERS["guardians.csv"]}
+    row.update(
+        sourcedId=sis_id,
+        studentSourcedId=student,
+        relationship="parent",
+        givenName="Robin",
+        familyName="Contact",
+        email="robin@example.net",
+    )
+    return row
+
+
 def base_files() -> dict[str, list[dict[str, str]]]:
     """Two schools, ten students, two teachers, guardians on both sides of agentSourcedIds."""
     students = [

@@ -8,14 +8,7 @@ from __future__ import annotations
 
 from daemon.models import Run
 from daemon.sync.feed.users import GUARDIAN_WITHOUT_A_STUDENT
-from tests.district import TinyDistrict
-
-
-def _guardian_of(student: str, sis_id: str = "gf-1") -> dict[str, str]:
-    return {"sourcedId": sis_id, "status": "", "dateLastModified": "",
-            "studentSourcedId": student, "relationship": "parent", "givenName": "Robin",
-            "familyName": "Contact", "email": "robin@example.net", "sms": "", "phone": "",
-            "language": ""}  # fmt: skip
+from tests.district import TinyDistrict, guardian_of
 
 
 def _status(sync, sis_id: str = "gf-1") -> str:
@@ -32,7 +25,7 @@ def _guardian_change(sync, run) -> list[tuple[str, str, int, str]]:
 
 
 def _linked_to_stu_1(tiny: TinyDistrict, *more: dict[str, str]) -> TinyDistrict:
-    tiny.rows("guardians.csv").extend([_guardian_of("stu-1"), *more])
+    tiny.rows("guardians.csv").extend([guardian_of("stu-1"), *more])
     return tiny
 
 
@@ -74,7 +67,7 @@ def test_a_guardian_whose_only_student_leaves_on_a_night_without_guardians_csv_i
 
 
 def test_a_guardian_with_another_student_left_is_kept(sync, tiny):
-    _stu_1_marked_tobedeleted(sync, tiny, _guardian_of("stu-10"))
+    _stu_1_marked_tobedeleted(sync, tiny, guardian_of("stu-10"))
     assert _status(sync) == "active"
 
 
@@ -85,7 +78,7 @@ def test_the_same_drop_again_changes_nothing(sync, tiny):
 
 def test_an_export_synced_back_after_a_guardians_student_left_changes_nothing(sync, tiny, tmp_path):
     # gf-2 keeps a student, so the export writes a guardians.csv (without gf-1)
-    _stu_1_marked_tobedeleted(sync, tiny, _guardian_of("stu-10", "gf-2"))
+    _stu_1_marked_tobedeleted(sync, tiny, guardian_of("stu-10", "gf-2"))
     sync.engine.export(str(tmp_path / "export"))
     assert sync.engine.plan_source(str(tmp_path / "export")).total_changes() == 0
 

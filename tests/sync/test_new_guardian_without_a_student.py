@@ -5,14 +5,7 @@ tests/properties/test_sync_properties.py (guardians_file, tobedeleted_school on 
 
 from __future__ import annotations
 
-from tests.district import TinyDistrict
-
-
-def _guardian_of(student: str, sis_id: str = "gf-1") -> dict[str, str]:
-    return {"sourcedId": sis_id, "status": "", "dateLastModified": "",
-            "studentSourcedId": student, "relationship": "parent", "givenName": "Robin",
-            "familyName": "Contact", "email": "robin@example.net", "sms": "", "phone": "",
-            "language": ""}  # fmt: skip
+from tests.district import TinyDistrict, guardian_of
 
 
 def _school_a_ends(tiny: TinyDistrict) -> None:
@@ -29,7 +22,7 @@ def _warning(sync, run, line: int) -> str:
 
 def test_a_new_guardian_of_a_student_not_synced_is_not_created(sync, tiny):
     _school_a_ends(tiny)
-    tiny.rows("guardians.csv").append(_guardian_of("stu-1"))  # stu-1 is at school A
+    tiny.rows("guardians.csv").append(guardian_of("stu-1"))  # stu-1 is at school A
     run = sync.apply(tiny, override=True)
     assert sync.engine.db.one("SELECT count(*) FROM users WHERE sis_id = 'gf-1'") == 0
     assert _warning(sync, run, 2).endswith(
@@ -42,7 +35,7 @@ def test_an_export_synced_back_after_a_guardian_of_no_synced_student_changes_not
     sync, tiny, tmp_path
 ):
     _school_a_ends(tiny)
-    tiny.rows("guardians.csv").extend([_guardian_of("stu-1"), _guardian_of("stu-10", "gf-2")])
+    tiny.rows("guardians.csv").extend([guardian_of("stu-1"), guardian_of("stu-10", "gf-2")])
     sync.apply(tiny, override=True)
     sync.engine.export(str(tmp_path / "export"))
     assert sync.engine.plan_source(str(tmp_path / "export")).total_changes() == 0
@@ -50,7 +43,7 @@ def test_an_export_synced_back_after_a_guardian_of_no_synced_student_changes_not
 
 def test_a_new_guardian_with_one_synced_student_is_created_and_linked_to_them(sync, tiny):
     _school_a_ends(tiny)
-    tiny.rows("guardians.csv").extend([_guardian_of("stu-1"), _guardian_of("stu-10")])
+    tiny.rows("guardians.csv").extend([guardian_of("stu-1"), guardian_of("stu-10")])
     sync.apply(tiny, override=True)
     linked = sync.engine.db.rows(
         """SELECT s.sis_id FROM guardian_links l JOIN users g ON g.user_id = l.guardian_id
@@ -61,7 +54,7 @@ def test_a_new_guardian_with_one_synced_student_is_created_and_linked_to_them(sy
 
 def test_a_new_guardian_of_a_held_student_comes_with_the_students_good_row(sync, tiny):
     sync.apply(tiny)
-    tiny.rows("guardians.csv").append(_guardian_of("stu-1"))
+    tiny.rows("guardians.csv").append(guardian_of("stu-1"))
     tiny.row("users.csv", "stu-1")["givenName"] = ""  # an ERROR: stu-1 is held tonight
     run = sync.apply(tiny)
     assert run.changes["guardians"]["create"] == 0
