@@ -29,6 +29,7 @@ from daemon.errors import RosterSyncError
 from daemon.models import Run
 from daemon.service.engine import Engine
 from daemon.sync.conflicts import open_conflict
+from daemon.sync.feed.classes import HOMEROOM_ONLY_NOTE
 from daemon.sync.kinds import TABLES
 from daemon.sync.unchanged import FULL_PATH_ENV
 from tests.directory_state import directory_fingerprint
@@ -436,8 +437,10 @@ def _assert_not_archived_or_blanked(db: Database, run_id: int, kept: dict) -> No
         for record_id, old in records.items():
             [new] = db.dicts(f"SELECT * FROM {table} WHERE {id_col} = ?", [record_id])
             if old["status"] == "active" and new["status"] != "active":
-                assert _parent_left(db, table, new, run_id) or _own_row_deleted_it(
-                    db, table, record_id, run_id
+                assert (
+                    _parent_left(db, table, new, run_id)
+                    or _own_row_deleted_it(db, table, record_id, run_id)
+                    or _left_out_by_homeroom_only(db, table, record_id, run_id)
                 ), (table, old, new)
             blanked = [
                 k
@@ -457,6 +460,19 @@ def _parent_left(db: Database, table: str, record: dict, run_id: int) -> bool:
                                      UNION ALL SELECT archived_run FROM users WHERE user_id = ?)
                WHERE archived_run = ?""",
             [record["classroom_id"], record["user_id"], run_id],
+        )
+    )
+
+
+def _left_out_by_homeroom_only(db: Database, table: str, record_id: int, run_id: int) -> bool:
+    """Under classroom_filter = homeroom_only a class's row in error keeps only a homeroom: the
+    setting, a person's decision, leaves a scheduled class out whatever its row says (the
+    decision in docs/file-formats.md), and the change says so."""
+    return table == "classrooms" and bool(
+        db.one(
+            """SELECT count(*) FROM changes WHERE run_id = ? AND record_id = ?
+               AND kind = 'classrooms' AND op = 'archive' AND note = ?""",
+            [run_id, record_id, HOMEROOM_ONLY_NOTE],
         )
     )
 

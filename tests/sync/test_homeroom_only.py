@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from daemon.sync.feed.classes import HOMEROOM_ONLY_NOTE
 from tests.properties.districts import Night
 
 
@@ -27,7 +28,7 @@ def test_a_scheduled_class_in_error_is_left_out_by_homeroom_only(sync, filtered)
     )[0]
     assert (change["sis_id"], change["op"]) == ("cls-a2", "archive")
     # the change names the setting and the row, not "no longer in the feed"
-    assert change["note"] == "classroom_filter = homeroom_only leaves out this scheduled class"
+    assert change["note"] == HOMEROOM_ONLY_NOTE
     assert (change["source_file"], change["source_line"]) == ("classes.csv", 3)
 
 
@@ -90,7 +91,7 @@ def test_a_delta_row_of_a_scheduled_class_archives_it_under_homeroom_only(sync, 
     )
     assert change == [
         {
-            "note": "classroom_filter = homeroom_only leaves out this scheduled class",
+            "note": HOMEROOM_ONLY_NOTE,
             "source_line": 3,
         }
     ]
@@ -110,7 +111,7 @@ def test_a_scheduled_class_a_delta_file_leaves_out_is_archived_under_homeroom_on
     )
     assert change == [
         {
-            "note": "classroom_filter = homeroom_only leaves out this scheduled class",
+            "note": HOMEROOM_ONLY_NOTE,
             "source_file": "classes.csv",  # the file it came from; no line of tonight's names it
             "source_line": None,
         }

@@ -182,6 +182,9 @@ def _leave_out_scheduled_classrooms(ctx: PlanContext) -> None:
     )
 
 
+HOMEROOM_ONLY_NOTE = "classroom_filter = homeroom_only leaves out this scheduled class"
+
+
 def trace_filtered_archives(ctx: PlanContext) -> None:
     """Under homeroom_only, a classroom archived while its row is still in the feed (a good row of
     a scheduled class, or a row in error) is left out by the setting, neither missing from the
@@ -197,7 +200,7 @@ def trace_filtered_archives(ctx: PlanContext) -> None:
     ctx.db.execute(
         f"""
         UPDATE changes c
-        SET note = 'classroom_filter = homeroom_only leaves out this scheduled class',
+        SET note = {sql_literal(HOMEROOM_ONLY_NOTE)},
             source_line = r._line
         FROM (SELECT sis_id, min(_line) AS _line
               FROM (SELECT sis_id, _line FROM {ctx.t("desired_classrooms")} WHERE _filtered
