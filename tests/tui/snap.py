@@ -131,16 +131,26 @@ Before = Callable[[Pilot[Any]], Awaitable[None]]
 def role_change_run(engine: Engine, folder: Path) -> int:
     """On a fresh database: day 1 of the sample applied, then the same drop with the first
     student who has guardians made a teacher: their links and attribute go with the role."""
+    return first_student_changed_run(engine, folder, "role", "teacher")
+
+
+def first_student_changed_run(engine: Engine, folder: Path, column: str, value: str) -> int:
+    """Day 1 of the sample applied, then the same drop with one column of the first student who
+    has guardians set to `value` (a role, a status)."""
     first = engine.plan_source(str(SAMPLE / "day1"))
     engine.apply_run(first.run_id, scan_duplicates=False)
     shutil.copytree(SAMPLE / "day1", folder)
     lines = (folder / "users.csv").read_text(encoding="utf-8-sig").splitlines()
     header = [c.strip('"') for c in lines[0].split(",")]
-    role, agents = header.index("role"), header.index("agentSourcedIds")
+    role, agents, changed = (
+        header.index("role"),
+        header.index("agentSourcedIds"),
+        header.index(column),
+    )
     for i, line in enumerate(lines[1:], start=1):
         values = next(csv.reader([line]))
         if values[role] == "student" and values[agents]:
-            values[role] = "teacher"
+            values[changed] = value
             out = io.StringIO()
             csv.writer(out, lineterminator="").writerow(values)
             lines[i] = out.getvalue()

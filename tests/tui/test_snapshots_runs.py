@@ -9,6 +9,7 @@ from tests.tui.conftest import FIXED_NOW, GoneClient, ViewerClient
 from tests.tui.snap import (
     add_failed_run,
     district_sized,
+    first_student_changed_run,
     pin_run,
     role_change_run,
     roles_only_run,
@@ -103,6 +104,22 @@ def test_detail_archives_that_go_with_a_new_role_short(
     snap_compare, empty_engine: Engine, tmp_path: Path
 ) -> None:
     run_id = role_change_run(empty_engine, tmp_path / "night2")
+    assert shoot(snap_compare, empty_engine, ("open", f"{run_id}:changes"), "down", size=(60, 15))
+
+
+def test_detail_archives_that_go_with_their_student(
+    snap_compare, empty_engine: Engine, tmp_path: Path
+) -> None:
+    """A student marked tobedeleted: their memberships and links say 'its person is archived',
+    'its student is archived', and name the student's row."""
+    run_id = first_student_changed_run(empty_engine, tmp_path / "night2", "status", "tobedeleted")
+    assert shoot(snap_compare, empty_engine, ("open", f"{run_id}:changes"), "down")
+
+
+def test_detail_archives_that_go_with_their_student_short(
+    snap_compare, empty_engine: Engine, tmp_path: Path
+) -> None:
+    run_id = first_student_changed_run(empty_engine, tmp_path / "night2", "status", "tobedeleted")
     assert shoot(snap_compare, empty_engine, ("open", f"{run_id}:changes"), "down", size=(60, 15))
 
 
