@@ -96,6 +96,10 @@ ENROLLMENTS = Table(
     change_kind="enrollments",
     hashed=True,
 )
+# The change kinds of the users table (Table.kind_expr).
+USER_CHANGE_KINDS = ("students", "staff", "guardians")
+USER_CHANGE_KINDS_SQL = "(" + ", ".join(f"'{k}'" for k in USER_CHANGE_KINDS) + ")"
+
 GUARDIAN_LINKS = Table(
     "guardian_links",
     "link_id",

@@ -229,6 +229,7 @@ def _enrollments(ctx: PlanContext) -> None:
         "enrollment_sis_ids_taken",
         "enrollment_sis_id_claims",
         "moved_enrollments",
+        "enrollments_moving",
     )
 
 

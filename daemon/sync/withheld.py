@@ -25,7 +25,7 @@ WHY_WORDS = {
     "threshold": "over the deletion threshold (threshold_action = withhold_archives)",
     "additions_only": "archive_mode = additions_only",
 }
-USER_KINDS = ("students", "staff", "guardians")
+USER_KINDS = kinds.USER_CHANGE_KINDS
 MAX_PAGE = 500
 
 
@@ -46,7 +46,7 @@ def withhold_archives(db: Database, run_id: int, schema: str) -> dict[str, int]:
     staff loses the links and attributes only a student has (sync/diff.py KIND_CASCADES), and
     a record whose SIS id the run gives another (a membership moved to another class) leaves
     it, or two active records would share the id."""
-    table_case = "CASE WHEN kind IN ('students', 'staff', 'guardians') THEN 'users' ELSE kind END"
+    table_case = f"CASE WHEN kind IN {kinds.USER_CHANGE_KINDS_SQL} THEN 'users' ELSE kind END"
     notes = ", ".join(sql_literal(n) for n in KIND_CHANGE_NOTES.values())
     taken = " UNION ALL ".join(
         f"""SELECT '{table.name}' || chr(31) || sis_id FROM {schema}.plan_{table.name}

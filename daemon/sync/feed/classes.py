@@ -425,14 +425,18 @@ def keep_enrollment_sis_ids_unique(ctx: PlanContext) -> None:
 def _move_ids_from_memberships_not_kept(ctx: PlanContext, claims: str) -> bool:
     """Archive the memberships holding a claimed id that nothing keeps as they are (not present
     tonight, synced, within the run's scope); True when there were any."""
-    holders = f"""SELECT c.holder AS id, min(c._line) AS _line FROM {claims} c
-                  JOIN enrollments d ON d.enrollment_id = c.holder
-                  WHERE d.origin = 'sync' AND {record_filter(ctx.scope, "enrollments")}
-                    AND c.holder NOT IN (SELECT id FROM {ctx.t("present_enrollments")})
-                  GROUP BY c.holder"""
-    if not ctx.db.one(f"SELECT EXISTS ({holders})"):
+    moving = ctx.t("enrollments_moving")
+    ctx.db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {moving} AS
+            SELECT c.holder AS id, {sql_literal(ctx.file("enrollments"))} AS _file,
+                   min(c._line) AS _line
+            FROM {claims} c JOIN enrollments d ON d.enrollment_id = c.holder
+            WHERE d.origin = 'sync' AND {record_filter(ctx.scope, "enrollments")}
+              AND c.holder NOT IN (SELECT id FROM {ctx.t("present_enrollments")})
+            GROUP BY c.holder"""
+    )
+    if not ctx.db.one(f"SELECT EXISTS (FROM {moving})"):
         return False
-    moved = f"SELECT id, {sql_literal(ctx.file('enrollments'))} AS _file, _line FROM ({holders})"
-    add_archives(ctx, ENROLLMENTS, moved)
-    ctx.db.execute(f"INSERT INTO {ctx.t('moved_enrollments')} SELECT id FROM ({holders})")
+    add_archives(ctx, ENROLLMENTS, f"FROM {moving}")
+    ctx.db.execute(f"INSERT INTO {ctx.t('moved_enrollments')} SELECT id FROM {moving}")
     return True

@@ -12,7 +12,7 @@ from daemon.db import sql_literal
 from daemon.formats.spec import NOT_CARRIED_COLUMN, STAFF_ROLES
 from daemon.sync.context import PlanContext
 from daemon.sync.diff import add_archives, record_changes
-from daemon.sync.kinds import USERS
+from daemon.sync.kinds import USER_CHANGE_KINDS_SQL, USERS
 from daemon.sync.scope import OUT_OF_SCOPE, record_filter
 from daemon.sync.unchanged import find_unchanged_users, user_source_hash
 
@@ -1054,7 +1054,7 @@ def archive_guardians_left_without_a_student(ctx: PlanContext) -> None:
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {gone} AS
-        SELECT d.user_id AS id, d.sis_id, d.status, {sql_literal(ctx.file("guardians"))} AS _file
+        SELECT d.user_id AS id, d.status, {sql_literal(ctx.file("guardians"))} AS _file
         FROM users d
         LEFT JOIN (SELECT id, op, kind, _file FROM {people} WHERE op <> 'create') p
           ON p.id = d.user_id
@@ -1081,7 +1081,7 @@ def archive_guardians_left_without_a_student(ctx: PlanContext) -> None:
     # What the people's plan did to them is taken back, and archived instead where active.
     ctx.db.execute(
         f"""DELETE FROM changes WHERE run_id = {ctx.run_id}
-            AND kind IN ('students', 'staff', 'guardians') AND record_id IN (SELECT id FROM {gone})"""
+            AND kind IN {USER_CHANGE_KINDS_SQL} AND record_id IN (SELECT id FROM {gone})"""
     )
     ctx.db.execute(f"DELETE FROM {people} WHERE op <> 'create' AND id IN (SELECT id FROM {gone})")
     # The change names the guardian's own guardians.csv row, when tonight has one.
