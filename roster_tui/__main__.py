@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.formats.controls import printable
-from daemon.paths import resolve_database_path
-from daemon.service.client import DEFAULT_SOCKET
+from daemon.service.client import DEFAULT_SOCKET, Locations, locate
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,21 +53,13 @@ def plain_terminal() -> bool:
     return "256color" not in term and "truecolor" not in term and "direct" not in term
 
 
-def locations(args: argparse.Namespace) -> tuple[Path, Path | None]:
-    """(database, socket): --db wins; a config file names both; else the defaults."""
+def locations(args: argparse.Namespace) -> Locations:
+    """The database, and the socket of a daemon that may serve it: as the CLI finds them."""
     from daemon.service.config import config_path, load_config
 
     path = config_path(args.config)
     config = load_config(path) if path else None
-    socket_path = Path(args.socket) if args.socket else None
-    if args.db:
-        database = resolve_database_path(args.db)
-        # the config's daemon serves its own database: ask it only if that is the one named
-        same = config is not None and database.resolve() == config.database.resolve()
-        return database, socket_path or (config.socket if same and config else None)
-    if config is not None:
-        return config.database, socket_path or config.socket
-    return resolve_database_path(None), socket_path or DEFAULT_SOCKET
+    return locate(args.db, config, Path(args.socket) if args.socket else None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,7 +85,8 @@ def run_connected(args: argparse.Namespace, ansi: bool) -> int:
     from roster_tui.app import RosterApp
     from roster_tui.embedded import NoDatabase
 
-    database, socket_path = locations(args)
+    where = locations(args)
+    database, socket_path = where.database, where.socket
     if not args.db and not database.exists() and not (socket_path and socket_path.exists()):
         print(
             f"roster-tui: no database at {database} and no daemon socket; give --db FILE, "
@@ -105,7 +97,7 @@ def run_connected(args: argparse.Namespace, ansi: bool) -> int:
     from daemon.db import DatabaseUnusable
 
     try:
-        with open_client(database, socket_path) as client:
+        with open_client(where) as client:
             RosterApp(client, ansi=ansi).run()
     except NoDatabase as exc:  # a mistyped --db makes nothing
         print(
@@ -121,21 +113,21 @@ def run_connected(args: argparse.Namespace, ansi: bool) -> int:
 
 
 @contextmanager
-def open_client(database: Path, socket_path: Path | None) -> Iterator[Any]:
-    """The daemon's socket when it answers; otherwise the file itself, opened for each call
-    only (never held open while a person reads, so the CLI keeps working on it)."""
+def open_client(where: Locations) -> Iterator[Any]:
+    """The daemon's socket when it answers for the database; otherwise the file itself, opened
+    for each call only (never held open while a person reads, so the CLI keeps working on it)."""
     from daemon.audit import current_actor
-    from daemon.service.client import SocketClient, daemon_running
+    from daemon.service.client import SocketClient, daemon_serving
     from roster_tui.embedded import PerCallEngine
 
-    if socket_path is not None and daemon_running(socket_path):
-        client = SocketClient(socket_path).connect()
+    if where.socket is not None and daemon_serving(where):
+        client = SocketClient(where.socket).connect()
         try:
             yield client
         finally:
             client.close()
         return
-    yield PerCallEngine(database, current_actor()).prepare()
+    yield PerCallEngine(where.database, current_actor()).prepare()
 
 
 def run_demo(ansi: bool) -> int:

@@ -240,6 +240,11 @@ def _open_error(path: Path, exc: duckdb.IOException) -> Exception:
     text = str(exc)
     if "lock" in text.lower():
         holder = lock_holder(text) or "another process (DuckDB did not say which)"
+        if holder.startswith("roster-sync daemon"):  # it serves the file: go through it
+            return DatabaseLocked(
+                f"{path} is in use by {holder}, which serves it: pass the daemon's config "
+                "(--config FILE, or ROSTER_SYNC_CONFIG) to go through it"
+            )
         return DatabaseLocked(
             f"{path} is in use by {holder}; try again when it has finished or is closed"
         )

@@ -11,12 +11,14 @@ import functools
 import inspect
 import itertools
 import json
+import os
 import select
 import socket
 import threading
 import typing
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -28,7 +30,9 @@ from daemon.db import Database
 from daemon.directory import shapes
 from daemon.duplicates.models import DuplicateCandidate
 from daemon.errors import RosterSyncError, title_of_kind
+from daemon.paths import DB_ENV, resolve_database_path
 from daemon.service.api import METHODS, PAGE_ITEMS, READ
+from daemon.service.config import ConfigError, DaemonConfig
 from daemon.service.engine import Engine
 from daemon.service.interface import EngineClient
 from daemon.sync.runs import RunSuperseded, recover_interrupted
@@ -248,6 +252,55 @@ def _in_order(sent: Any, rebuilt: Any) -> Any:
     return rebuilt
 
 
+@dataclass(frozen=True)
+class Locations:
+    """Where a command's directory is: its database, and the socket of a daemon that may serve
+    it. `socket_must_serve`: the socket is only a guess (the default one, for a database named
+    by --db or ROSTER_SYNC_DB), used only if its daemon serves that very database."""
+
+    database: Path
+    socket: Path | None
+    socket_must_serve: bool = False
+
+
+def locate(
+    db: str | None, config: DaemonConfig | None, socket_path: Path | None = None
+) -> Locations:
+    """--db wins, then ROSTER_SYNC_DB, then a config file's database, then the default one.
+
+    A named database is reached through the daemon only if the daemon serves it: a test copy
+    named by ROSTER_SYNC_DB once went to the daemon of the default socket, and a run meant for
+    the copy was planned on the district's directory."""
+    if db is not None and not db.strip():
+        raise ConfigError("--db is empty: give the database file's path")
+    named = db or os.environ.get(DB_ENV)
+    if named:
+        database = resolve_database_path(named)
+        if socket_path is not None:
+            return Locations(database, socket_path)
+        if config is not None:
+            same = database.resolve() == config.database.resolve()
+            return Locations(database, config.socket if same else None)
+        return Locations(database, DEFAULT_SOCKET, socket_must_serve=True)
+    if config is not None:
+        return Locations(config.database, socket_path or config.socket)
+    return Locations(resolve_database_path(None), socket_path or DEFAULT_SOCKET)
+
+
+def daemon_serving(where: Locations) -> bool:
+    """Whether a daemon answers at `where.socket` for `where.database`."""
+    if where.socket is None or not daemon_running(where.socket):
+        return False
+    if not where.socket_must_serve:
+        return True
+    client = SocketClient(where.socket).connect()
+    try:
+        served = Path(client.call("status").database)
+    finally:
+        client.close()
+    return served.resolve() == where.database.resolve()
+
+
 def daemon_running(path: Path) -> bool:
     """Whether a daemon listens on `path`. Busy counts as running (DaemonBusy): the database is
     the daemon's, so a command must not open it behind its back."""
@@ -270,19 +323,17 @@ def daemon_running(path: Path) -> bool:
 
 
 @contextmanager
-def connect(
-    database: Path, socket_path: Path | None, *, create: bool = True
-) -> Iterator[EngineClient]:
-    """The daemon's socket when it answers; otherwise the database, opened in this process
-    (made when missing only if `create`)."""
-    if socket_path is not None and daemon_running(socket_path):
-        client = SocketClient(socket_path).connect()
+def connect(where: Locations, *, create: bool = True) -> Iterator[EngineClient]:
+    """The daemon's socket when it answers for the database; otherwise the database, opened in
+    this process (made when missing only if `create`)."""
+    if where.socket is not None and daemon_serving(where):
+        client = SocketClient(where.socket).connect()
         try:
             yield cast(EngineClient, client)  # every operation, answered through __getattr__
         finally:
             client.close()
         return
-    db = Database(database, create=create)
+    db = Database(where.database, create=create)
     try:
         recover_interrupted(db)  # this process holds the database: no one else is planning
         yield Engine(db, current_actor())

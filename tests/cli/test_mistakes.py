@@ -358,6 +358,7 @@ def test_roster_tui_on_a_missing_database_makes_nothing(tmp_path, capsys):
 
 
 def test_roster_tui_db_is_that_file_even_with_a_daemon_config_around(tmp_path, monkeypatch):
+    from daemon.service.client import Locations
     from roster_tui.__main__ import build_parser as tui_parser
     from roster_tui.__main__ import locations as tui_locations
     from tests.daemon.conftest import write_config
@@ -373,9 +374,9 @@ def test_roster_tui_db_is_that_file_even_with_a_daemon_config_around(tmp_path, m
     )
     monkeypatch.setenv("ROSTER_SYNC_CONFIG", str(config))
     demo = tmp_path / "demo.duckdb"
-    assert tui_locations(tui_parser().parse_args(["--db", str(demo)])) == (demo, None)
+    assert tui_locations(tui_parser().parse_args(["--db", str(demo)])) == Locations(demo, None)
     served = tui_parser().parse_args(["--db", str(tmp_path / "served.duckdb")])
-    assert tui_locations(served) == (tmp_path / "served.duckdb", tmp_path / "rs.sock")
+    assert tui_locations(served) == Locations(tmp_path / "served.duckdb", tmp_path / "rs.sock")
 
 
 def test_results_of_a_refused_run_say_why_there_are_none(both, sample, tmp_path) -> None:

@@ -26,7 +26,7 @@ from daemon.cli.main import main
 from daemon.db import Database
 from daemon.service import client as client_module
 from daemon.service import server as server_module
-from daemon.service.client import ApiError, DaemonBusy, SocketClient, connect
+from daemon.service.client import ApiError, DaemonBusy, Locations, SocketClient, connect
 from daemon.service.config import RolesConfig
 from daemon.service.engine import Engine
 from daemon.service.server import ApiServer
@@ -232,7 +232,10 @@ def test_a_socket_that_takes_no_connection_is_busy_not_a_reason_to_open_the_data
             waiting.append(sock)
         started = time.monotonic()
         code = main(["--config", str(_config(tmp_path, short_dir)), "runs"])
-        with pytest.raises(DaemonBusy), connect(tmp_path / "db.duckdb", short_dir / "rs.sock"):
+        with (
+            pytest.raises(DaemonBusy),
+            connect(Locations(tmp_path / "db.duckdb", short_dir / "rs.sock")),
+        ):
             pass
     finally:
         for sock in waiting:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from daemon.db import Database
-from daemon.service.client import SocketClient, connect
+from daemon.service.client import DEFAULT_SOCKET, Locations, SocketClient, connect
 from daemon.service.config import RolesConfig
 from daemon.service.engine import Engine
 from daemon.service.server import ApiServer
@@ -46,7 +46,7 @@ def daemon_socket(demo_path: Path) -> Iterator[Path]:
 async def test_the_app_talks_to_the_daemon_through_its_socket(
     daemon_socket: Path, tmp_path: Path
 ) -> None:
-    with connect(tmp_path / "unused.duckdb", daemon_socket) as client:
+    with connect(Locations(tmp_path / "unused.duckdb", daemon_socket)) as client:
         assert isinstance(client, SocketClient)
         app = make_app(client)
         async with app.run_test(size=(80, 24)) as pilot:
@@ -67,7 +67,7 @@ async def test_the_app_talks_to_the_daemon_through_its_socket(
 
 
 async def test_a_daemon_error_arrives_as_a_notice(daemon_socket: Path, tmp_path: Path) -> None:
-    with connect(tmp_path / "unused.duckdb", daemon_socket) as client:
+    with connect(Locations(tmp_path / "unused.duckdb", daemon_socket)) as client:
         app = make_app(client)
         async with app.run_test(size=(80, 24)) as pilot:
             # the settings screen, then deletion_threshold (the sixth from the end)
@@ -101,17 +101,16 @@ def test_flags_and_where_the_data_is(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("ROSTER_SYNC_CONFIG", raising=False)
     monkeypatch.delenv("ROSTER_SYNC_DB", raising=False)
     args = build_parser().parse_args(["--db", str(tmp_path / "x.duckdb")])
-    database, socket_path = locations(args)
-    assert database == tmp_path / "x.duckdb" and socket_path is None
+    # the default socket, only if its daemon serves that very file
+    assert locations(args) == Locations(tmp_path / "x.duckdb", DEFAULT_SOCKET, True)
     config = tmp_path / "daemon.toml"
     config.write_text(
         'database = "data/roster.duckdb"\ninbox = "inbox"\narchive = "archive"\n'
         'socket = "run/api.sock"\n'
     )
     args = argparse.Namespace(db=None, config=str(config), socket=None)
-    assert locations(args) == (
-        (tmp_path / "data" / "roster.duckdb").resolve(),
-        (tmp_path / "run" / "api.sock").resolve(),
+    assert locations(args) == Locations(
+        (tmp_path / "data" / "roster.duckdb").resolve(), (tmp_path / "run" / "api.sock").resolve()
     )
     assert build_parser().parse_args(["--demo", "--ansi"]).ansi is True
     assert build_parser().parse_args(["--no-ansi"]).ansi is False
