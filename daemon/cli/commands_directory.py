@@ -13,9 +13,9 @@ from daemon.cli.errors import CliError
 from daemon.directory.shapes import School, Shape, UserDetail
 
 JSON_HELP = "print JSON (for scripts) instead of text"
-USER_HELP = "the person: user id (42), SIS id or student number"
-SCHOOL_HELP = "the school: school id (3) or SIS id"
-CLASSROOM_HELP = "the classroom: classroom id (12) or SIS id"
+USER_HELP = "the person: user id (#42), SIS id or student number"
+SCHOOL_HELP = "the school: school id (#3) or SIS id"
+CLASSROOM_HELP = "the classroom: classroom id (#12) or SIS id"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -165,8 +165,8 @@ def _users(sub: argparse._SubParsersAction) -> None:
         creates_database=True,
     )
     c = s.add_parser("link-guardian", help="link a guardian to a student")
-    c.add_argument("guardian", help="the guardian (first): user id, SIS id")
-    c.add_argument("student", help="the student (second): user id, SIS id or student number")
+    c.add_argument("guardian", help="the guardian (first): user id (#42) or SIS id")
+    c.add_argument("student", help="the student (second): user id (#42), SIS id or student number")
     c.add_argument(
         "--relationship",
         default="guardian",

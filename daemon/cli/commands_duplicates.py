@@ -53,7 +53,7 @@ UNDO_ROW_LABELS = {
 
 
 JSON_HELP = "print JSON (for scripts) instead of text"
-RECORD_HELP = "user id (42), SIS id or student number"
+RECORD_HELP = "user id (#42), SIS id or student number"
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -39,7 +39,8 @@ def directory_edit(
 
 # ---------------------------------------------------------------- lookups
 def resolve_user(db: Database, ref: str | int) -> int:
-    """A user by internal id (42 or #42) or SIS id; a merged record resolves to its survivor."""
+    """A user by internal id (#42, or 42 where no other record has it as SIS id or student
+    number) or SIS id; a merged record resolves to its survivor."""
     user_id, merged_into = _named_user(db, ref)
     return merged_into or user_id
 
@@ -47,20 +48,54 @@ def resolve_user(db: Database, ref: str | int) -> int:
 def _named_user(db: Database, ref: str | int) -> tuple[int, int | None]:
     """The record `ref` names itself, and the survivor it was merged into (None if it was not);
     a SIS id that a record not merged away also holds names that record."""
-    text = str(ref).strip()
-    if text.lstrip("#").isdigit():
-        row = db.rows(
-            "SELECT user_id, merged_into FROM users WHERE user_id = ?", [int(text.lstrip("#"))]
-        )
-    else:
-        row = db.rows(
-            "SELECT user_id, merged_into FROM users WHERE sis_id = ? OR (kind = 'student' AND identifier = ?) "
-            "ORDER BY merged_into NULLS FIRST, user_id",
-            [text, text],
-        )
-    if not row:
-        raise EditRefused(f"no user '{text}' (use an id like 42 or a SIS id)")
-    return int(row[0][0]), None if row[0][1] is None else int(row[0][1])
+    text = _as_text(ref)
+    user_id = _one_named(
+        db,
+        text,
+        "user",
+        "SELECT user_id FROM users WHERE user_id = ?",
+        "SELECT user_id FROM users WHERE sis_id = ? OR (kind = 'student' AND identifier = ?) "
+        "ORDER BY merged_into NULLS FIRST, user_id",
+        "SELECT coalesce(given_name || ' ' || family_name, given_name, family_name, '') "
+        "FROM users WHERE user_id = ?",
+        "SIS id or student number",
+    )
+    if user_id is None:
+        raise EditRefused(f"no user '{text}' (use an id like #42 or a SIS id)")
+    merged_into = db.one("SELECT merged_into FROM users WHERE user_id = ?", [user_id])
+    return user_id, None if merged_into is None else int(merged_into)
+
+
+def _as_text(ref: str | int) -> str:
+    """A reference as typed; a number the program passes (not a person) is a record id."""
+    return f"#{ref}" if isinstance(ref, int) else str(ref).strip()
+
+
+def _one_named(
+    db: Database, text: str, what: str, by_id: str, by_sis: str, label: str, sis_words: str
+) -> int | None:
+    """The record `text` names: `#42` is an id; a SIS id is itself; plain digits are whichever of
+    the two exists. SIS ids are often numbers, so digits that are one record's id and another's
+    SIS id are refused, naming both (an archive meant for SIS id 3 once took user 3)."""
+    digits = text.lstrip("#")
+    as_id = int(digits) if digits.isdigit() and digits.isascii() else None
+    if text.startswith("#"):
+        return as_id if as_id is not None and db.rows(by_id, [as_id]) else None
+    named = db.rows(by_sis, [text] * by_sis.count("?"))
+    by_sis_id = int(named[0][0]) if named else None
+    if as_id is None or not db.rows(by_id, [as_id]):
+        return by_sis_id
+    if by_sis_id is None or by_sis_id == as_id:
+        return as_id
+
+    def shown(record: int) -> str:
+        name = db.one(label, [record])
+        return f"{what} #{record}" + (f" ({name})" if name else "")
+
+    raise EditRefused(
+        f"'{text}' is both the id of {shown(as_id)} and the {sis_words} of {shown(by_sis_id)}: "
+        f"write #{as_id} or #{by_sis_id}"
+    )
 
 
 def _not_merged_away(db: Database, ref: str | int, verb: str) -> int:
@@ -80,29 +115,35 @@ def _not_merged_away(db: Database, ref: str | int, verb: str) -> int:
 
 
 def resolve_school(db: Database, ref: str | int) -> int:
-    text = str(ref).strip()
-    if text.lstrip("#").isdigit():
-        row = db.rows("SELECT school_id FROM schools WHERE school_id = ?", [int(text.lstrip("#"))])
-    else:
-        row = db.rows("SELECT school_id FROM school_sis_ids WHERE sis_id = ?", [text])
-    if not row:
-        raise EditRefused(f"no school '{text}' (use an id like 3 or a SIS id)")
-    return int(row[0][0])
+    text = _as_text(ref)
+    school_id = _one_named(
+        db,
+        text,
+        "school",
+        "SELECT school_id FROM schools WHERE school_id = ?",
+        "SELECT school_id FROM school_sis_ids WHERE sis_id = ?",
+        "SELECT name FROM schools WHERE school_id = ?",
+        "SIS id",
+    )
+    if school_id is None:
+        raise EditRefused(f"no school '{text}' (use an id like #3 or a SIS id)")
+    return school_id
 
 
 def resolve_classroom(db: Database, ref: str | int) -> int:
-    text = str(ref).strip()
-    if text.lstrip("#").isdigit():
-        row = db.rows(
-            "SELECT classroom_id FROM classrooms WHERE classroom_id = ?", [int(text.lstrip("#"))]
-        )
-    else:
-        row = db.rows(
-            "SELECT classroom_id FROM classrooms WHERE sis_id = ? ORDER BY classroom_id", [text]
-        )
-    if not row:
-        raise EditRefused(f"no classroom '{text}' (use an id like 12 or a SIS id)")
-    return int(row[0][0])
+    text = _as_text(ref)
+    classroom_id = _one_named(
+        db,
+        text,
+        "classroom",
+        "SELECT classroom_id FROM classrooms WHERE classroom_id = ?",
+        "SELECT classroom_id FROM classrooms WHERE sis_id = ? ORDER BY classroom_id",
+        "SELECT name FROM classrooms WHERE classroom_id = ?",
+        "SIS id",
+    )
+    if classroom_id is None:
+        raise EditRefused(f"no classroom '{text}' (use an id like #12 or a SIS id)")
+    return classroom_id
 
 
 def _next_id(db: Database, table: str, id_col: str) -> int:

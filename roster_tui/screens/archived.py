@@ -142,7 +142,7 @@ class ArchivedScreen(RosterScreen):
 
         def answered(ok: bool | None) -> None:
             if ok:
-                user_id = str(user["user_id"])
+                user_id = f"#{user['user_id']}"
                 self.write(
                     lambda engine: engine.unarchive_user(user_id),
                     busy=f"Unarchiving {full_name(user)}…",

@@ -89,7 +89,7 @@ class RecordScreen(RosterScreen):
         yield from bottom_bars()
 
     def reload(self) -> None:
-        user = str(self.user_id)
+        user = f"#{self.user_id}"
         self.call(lambda engine: engine.user_detail(user), then=self.show_user)
 
     def show_user(self, user: UserDetail) -> None:
@@ -177,7 +177,7 @@ class RecordScreen(RosterScreen):
 
         def answered(ok: bool | None) -> None:
             if ok:
-                user = str(self.user_id)
+                user = f"#{self.user_id}"
                 self.write(
                     lambda engine: engine.unarchive_user(user),
                     busy=f"Unarchiving {name}…",
@@ -291,7 +291,7 @@ class ClassroomScreen(RosterScreen):
         return grid
 
     def reload(self) -> None:
-        classroom = str(self.room.classroom_id)
+        classroom = f"#{self.room.classroom_id}"
         self.call(lambda engine: engine.classroom_detail(classroom), then=self.show_classroom)
 
     def show_classroom(self, room: ClassroomDetail) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from daemon.db import Database, DatabaseLocked
 from daemon.db.lock_holder import lock_holder
+from daemon.service.client import Locations
 from roster_tui.__main__ import open_client
 from roster_tui.embedded import PerCallEngine
 from roster_tui.screens.run_detail import RunDetailScreen
@@ -55,7 +56,7 @@ def holder(tmp_path: Path, demo_path: Path) -> Iterator[subprocess.Popen[str]]:
 
 
 async def test_the_cli_works_on_the_database_while_the_ui_is_open(demo_path: Path) -> None:
-    with open_client(demo_path, None) as client:
+    with open_client(Locations(demo_path, None)) as client:
         app = make_app(client)
         async with app.run_test(size=(80, 24)) as pilot:
             await press(pilot, "down", "enter", "right_square_bracket")  # run 2's changes
