@@ -232,8 +232,19 @@ def create_classroom(db: Database, actor: str, name: str, school_ref: str) -> in
 
 
 def set_classroom_sis_id(db: Database, actor: str, classroom_ref: str, sis_id: str) -> int:
-    """The next sync adopts a hand-made classroom that carries the feed's SIS id."""
+    """The next sync adopts a hand-made classroom that carries the feed's SIS id.
+
+    A classroom the sync manages is refused: its SIS id is the feed's, and one set by hand
+    made the next night archive it (co-teachers and name with it) and create it anew."""
     classroom_id = resolve_classroom(db, classroom_ref)
+    origin, name, current = db.rows(
+        "SELECT origin, name, sis_id FROM classrooms WHERE classroom_id = ?", [classroom_id]
+    )[0]
+    if origin == "sync":
+        raise EditRefused(
+            f"classroom #{classroom_id} ({name}) is managed by the sync as {current}: its SIS id "
+            "comes from classes.csv; only a hand-made classroom takes one by hand"
+        )
     sis_id = clean_value(db, "sis_id", sis_id)  # type: ignore[assignment]
     other = db.rows(
         "SELECT classroom_id, name FROM classrooms WHERE sis_id = ? AND classroom_id <> ?",

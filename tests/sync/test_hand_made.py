@@ -93,6 +93,19 @@ def test_a_hand_made_classroom_with_a_sis_id_is_adopted_by_the_sync(sync, tiny):
     }
 
 
+def test_a_synced_classroom_takes_no_sis_id_by_hand(synced, tiny):
+    """A SIS id typed over the feed's made the next night archive the classroom and create it
+    anew (its co-teachers and hand-kept name archived with it)."""
+    cid = synced.engine.db.one("SELECT classroom_id FROM classrooms WHERE sis_id = 'cls-a2'")
+    with pytest.raises(
+        EditRefused, match=rf"classroom #{cid} \(.+\) is managed by the sync as cls-a2"
+    ):
+        synced.engine.set_classroom_sis_id("cls-a2", "cls-a2-typo")
+    assert synced.plan(tiny).changes["classrooms"] == {
+        "create": 0, "update": 0, "archive": 0, "unarchive": 0
+    }  # fmt: skip
+
+
 def test_a_renamed_synced_classroom_keeps_its_name_and_the_plan_says_so(synced, tiny):
     synced.engine.rename_classroom("cls-a2", "Science 5 (Ms Quinn)")
     tiny.row("classes.csv", "cls-a2")["title"] = "Science Five"
