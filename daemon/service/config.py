@@ -68,9 +68,17 @@ class DaemonConfig(BaseModel):
 def load_config(path: str | os.PathLike[str]) -> DaemonConfig:
     file = Path(path)
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        raw = file.read_bytes()
+        data = tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"{file}: no such config file") from exc
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            f"{file} line {line}, column {column}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+            "save the config file as UTF-8"
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML ({exc})") from exc
     try:
@@ -92,7 +100,30 @@ def load_config(path: str | os.PathLike[str]) -> DaemonConfig:
     for source in config.sources.values():
         _resolve(source, ("client_secret_file", "files_folder"), base)
     _check_socket_path(file, config)
+    _check_folders_apart(file, config)
     return config
+
+
+def _check_folders_apart(file: Path, config: DaemonConfig) -> None:
+    """The inbox, the archive and the SFTP mirror are folders of their own: an archive inside
+    the inbox was taken for a new drop every second and moved into itself."""
+    folders = [("inbox", config.inbox), ("archive", config.archive)]
+    if config.sftp is not None:
+        folders.append(("mirror", config.mirror_dir))
+    for i, (name, folder) in enumerate(folders):
+        for other_name, other in folders[i + 1 :]:
+            a, b = _absolute(folder), _absolute(other)
+            if a == b:
+                raise ConfigError(
+                    f"{file}: '{name}' and '{other_name}' are the same folder {folder}; give each "
+                    "a folder of its own"
+                )
+            if a in b.parents or b in a.parents:
+                inner, outer = (other_name, name) if a in b.parents else (name, other_name)
+                raise ConfigError(
+                    f"{file}: the {inner} folder is inside the {outer} folder ({folder}, {other}); "
+                    "give each a folder of its own, side by side"
+                )
 
 
 def _check_socket_path(file: Path, config: DaemonConfig) -> None:

@@ -1,0 +1,43 @@
+"""A daemon config that cannot work is refused when it is read, in one line naming the file."""
+
+from __future__ import annotations
+
+import pytest
+
+from daemon.service.config import ConfigError, load_config
+
+
+def test_an_archive_inside_the_inbox_is_refused(make_daemon_config, tmp_path) -> None:
+    """Such an archive was taken for a new drop every second and moved into itself."""
+    config_path = make_daemon_config(archive=str(tmp_path / "inbox" / "archive"))
+    with pytest.raises(ConfigError, match=r"the archive folder is inside the inbox folder"):
+        load_config(config_path)
+
+
+def test_an_inbox_inside_the_archive_is_refused(make_daemon_config, tmp_path) -> None:
+    config_path = make_daemon_config(inbox=str(tmp_path / "archive" / "in"))
+    with pytest.raises(ConfigError, match=r"the inbox folder is inside the archive folder"):
+        load_config(config_path)
+
+
+def test_one_folder_for_inbox_and_archive_is_refused(make_daemon_config, tmp_path) -> None:
+    config_path = make_daemon_config(archive=str(tmp_path / "inbox"))
+    with pytest.raises(ConfigError, match=r"'inbox' and 'archive' are the same folder"):
+        load_config(config_path)
+
+
+def test_folders_side_by_side_are_taken(make_daemon_config, tmp_path) -> None:
+    config_path = make_daemon_config(
+        inbox=str(tmp_path / "drops" / "inbox"), archive=str(tmp_path / "drops" / "archive")
+    )
+    assert load_config(config_path).archive.name == "archive"
+
+
+def test_a_config_that_is_not_utf8_names_its_line_and_column(tmp_path) -> None:
+    config = tmp_path / "roster-sync.toml"
+    config.write_bytes(b'database = "x.duckdb"\ninbox = "Eing\xe4nge"\n')
+    with pytest.raises(ConfigError) as refused:
+        load_config(config)
+    assert str(refused.value) == (
+        f"{config} line 2, column 14: not UTF-8 text (byte 0xe4); save the config file as UTF-8"
+    )
