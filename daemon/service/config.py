@@ -126,10 +126,20 @@ def _check_folders_apart(file: Path, config: DaemonConfig) -> None:
                 )
 
 
+# sun_path holds 108 bytes on Linux, the last one the terminating NUL
+SOCKET_PATH_BYTES = 107
+
+
 def _check_socket_path(file: Path, config: DaemonConfig) -> None:
     """The socket is a file of its own: never the database, nor in a folder the daemon reads
     drops from or keeps them in (a stale socket is removed at start)."""
     socket = _absolute(config.socket)
+    if len(os.fsencode(socket)) > SOCKET_PATH_BYTES:
+        raise ConfigError(
+            f"{file}: 'socket' {config.socket} is {len(os.fsencode(socket))} bytes long; a Unix "
+            f"socket's path may have {SOCKET_PATH_BYTES} at most: give a shorter one (such as "
+            "/run/roster-sync/roster-sync.sock)"
+        )
     if socket == _absolute(config.database):
         raise ConfigError(
             f"{file}: 'socket' names the database {config.database}; give the socket a path of "

@@ -39,7 +39,7 @@ from daemon.notify.notifier import Notifier
 from daemon.progress import CallbackProgress
 from daemon.service import drop_archive as files
 from daemon.service.client import daemon_running
-from daemon.service.config import DaemonConfig, socket_group_id
+from daemon.service.config import ConfigError, DaemonConfig, socket_group_id
 from daemon.service.daemon_engine import DAEMON_ACTOR, DaemonEngine
 from daemon.service.drop_history import INBOX, SFTP, DropHistory, decode_signature
 from daemon.service.drop_order import (
@@ -118,8 +118,17 @@ class Daemon:
     def start(self) -> None:
         cfg = self.config
         socket_group_id(cfg.socket_group)  # before anything is made, opened or bound
-        for folder in (cfg.inbox, cfg.archive, files.queue_dir(cfg.inbox)):
-            folder.mkdir(parents=True, exist_ok=True)
+        for name, folder in (
+            ("inbox", cfg.inbox),
+            ("archive", cfg.archive),
+            ("inbox's queue", files.queue_dir(cfg.inbox)),
+        ):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # a file in the way, a folder this user may not write
+                raise ConfigError(
+                    f"cannot make the {name} folder {folder}: {exc.strerror or exc}"
+                ) from exc
         self.db = Database(cfg.database)  # DatabaseLocked if another daemon has it
         if daemon_running(cfg.socket):  # another daemon (of another database) owns the socket
             raise RuntimeError(f"another roster-sync daemon answers on {cfg.socket}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from daemon.service.config import ConfigError, load_config
+from daemon.service.main_loop import run_daemon
 
 
 def test_an_archive_inside_the_inbox_is_refused(make_daemon_config, tmp_path) -> None:
@@ -40,4 +41,22 @@ def test_a_config_that_is_not_utf8_names_its_line_and_column(tmp_path) -> None:
         load_config(config)
     assert str(refused.value) == (
         f"{config} line 2, column 14: not UTF-8 text (byte 0xe4); save the config file as UTF-8"
+    )
+
+
+def test_a_socket_path_too_long_for_unix_is_refused(make_daemon_config, tmp_path) -> None:
+    long = tmp_path / ("s" * 120) / "rs.sock"
+    config_path = make_daemon_config(socket=str(long))
+    with pytest.raises(ConfigError, match=r"a Unix socket's path may have 107 at most"):
+        load_config(config_path)
+
+
+def test_an_inbox_that_is_a_file_stops_the_daemon_in_one_line(
+    make_daemon_config, tmp_path, caplog
+) -> None:
+    (tmp_path / "inbox").write_text("not a folder")
+    config = load_config(make_daemon_config())
+    assert run_daemon(config) == 1
+    assert f"cannot start: cannot make the inbox folder {tmp_path / 'inbox'}: File exists" in (
+        caplog.text
     )
