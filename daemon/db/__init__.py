@@ -9,12 +9,13 @@ from daemon.db.database import (
     sql_literal,
     temp_table,
 )
-from daemon.db.migrate import SchemaTooNew
+from daemon.db.migrate import NotRosterSyncDatabase, SchemaTooNew
 
 __all__ = [
     "Database",
     "DatabaseLocked",
     "DatabaseUnusable",
+    "NotRosterSyncDatabase",
     "SchemaTooNew",
     "drop_run_tables",
     "drop_temp_tables",

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from daemon.db.lock_holder import lock_holder
-from daemon.db.migrate import SchemaTooNew, migrate
+from daemon.db.migrate import NotRosterSyncDatabase, SchemaTooNew, current_version, migrate
 from daemon.errors import RosterSyncError
 
 MEMORY_LIMIT_ENV = "ROSTER_SYNC_MEMORY_LIMIT"
@@ -76,9 +76,11 @@ class Database:
             self._configure()
             if not read_only:
                 migrate(self.con)
-        except SchemaTooNew as exc:
+            elif current_version(self.con) == 0:
+                raise NotRosterSyncDatabase("not a Roster Sync database (no schema record)")
+        except (SchemaTooNew, NotRosterSyncDatabase) as exc:
             self.con.close()  # a refused database is not left open (and locked)
-            raise SchemaTooNew(f"{self.path}: {exc}") from None
+            raise type(exc)(f"{self.path}: {exc}") from None
         except BaseException:
             self.con.close()
             raise

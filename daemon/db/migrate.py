@@ -38,10 +38,37 @@ class SchemaTooNew(RosterSyncError):
     title = "Database too new"
 
 
+class NotRosterSyncDatabase(RosterSyncError):
+    """A DuckDB file of something else: Roster Sync must neither read nor change it."""
+
+    title = "Not a Roster Sync database"
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
-    """Bring the schema up to date; returns the resulting version."""
+    """Bring the schema up to date; returns the resulting version.
+
+    A file without Roster Sync's schema record is made one only while it is empty: another
+    program's database (or one whose record was dropped) was once filled with Roster Sync's
+    tables by a read-only command."""
     migrations = available_migrations()
     version = current_version(con)
+    if version == 0:
+        others = [
+            str(name)
+            for (name,) in con.execute(
+                """SELECT table_name FROM duckdb_tables()
+                   WHERE database_name = current_database() AND NOT temporary
+                   UNION ALL SELECT view_name FROM duckdb_views()
+                   WHERE database_name = current_database() AND NOT temporary AND NOT internal
+                   ORDER BY 1 LIMIT 4"""
+            ).fetchall()
+        ]
+        if others:
+            shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+            raise NotRosterSyncDatabase(
+                f"not a Roster Sync database: it holds other tables ({shown}) and no Roster "
+                "Sync schema record; name a Roster Sync database, or a new file"
+            )
     latest = migrations[-1][0] if migrations else 0
     if version > latest:
         raise SchemaTooNew(

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from daemon.db import Database, SchemaTooNew
+from daemon.db import Database, NotRosterSyncDatabase, SchemaTooNew
 from daemon.db import migrate as migrate_module
 from daemon.db.migrate import available_migrations, current_version
 
@@ -118,3 +118,37 @@ def test_a_database_from_a_newer_roster_sync_is_refused_and_left_untouched(db_pa
         assert con.execute("SELECT max(version) FROM schema_migrations").fetchone() == (future,)
     finally:
         con.close()
+
+
+def _tables(path: Path) -> list[str]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return [
+            n
+            for (n,) in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()
+        ]
+    finally:
+        con.close()
+
+
+def test_another_programs_database_is_refused_and_left_untouched(db_path):
+    """A read-only command once filled another program's DuckDB file with Roster Sync's tables."""
+    con = duckdb.connect(str(db_path))
+    con.execute("CREATE TABLE users (id INTEGER, name VARCHAR)")
+    con.close()
+    with pytest.raises(NotRosterSyncDatabase) as refused:
+        Database(db_path)
+    assert str(refused.value) == (
+        f"{db_path}: not a Roster Sync database: it holds other tables (users) and no Roster Sync "
+        "schema record; name a Roster Sync database, or a new file"
+    )
+    assert _tables(db_path) == ["users"]
+
+
+def test_a_database_without_its_schema_record_is_refused(db_path):
+    Database(db_path).close()
+    con = duckdb.connect(str(db_path))
+    con.execute("DROP TABLE schema_migrations")
+    con.close()
+    with pytest.raises(NotRosterSyncDatabase, match="and no Roster Sync schema record"):
+        Database(db_path)
