@@ -53,3 +53,11 @@ def title_of_kind(kind: str) -> str | None:
 EXPECTED: tuple[type[BaseException], ...] = (RosterSyncError, OSError)
 """What an edge answers in one line, never as a fault: the family, and an OSError (a path the
 caller named: not found, not allowed, a folder)."""
+
+
+def interrupted(exc: BaseException) -> bool:
+    """Ctrl-C: Python's KeyboardInterrupt, or DuckDB's "Query interrupted" (a RuntimeError,
+    raised when the signal comes while a statement runs)."""
+    return isinstance(exc, KeyboardInterrupt) or (
+        type(exc) is RuntimeError and str(exc) == "Query interrupted"
+    )

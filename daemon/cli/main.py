@@ -18,7 +18,7 @@ from daemon.cli import (
 )
 from daemon.cli.errors import CliError
 from daemon.cli.render import printable_output, set_hint_command
-from daemon.errors import EXPECTED
+from daemon.errors import EXPECTED, interrupted
 from daemon.formats.controls import printable
 from daemon.service.api import WRITES
 from daemon.service.client import ApiError, DaemonUnavailable, SocketClient
@@ -131,15 +131,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EXPECTED as exc:  # the error family, or an OSError about a path the caller named
         return _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except KeyboardInterrupt as exc:
-        sent = write_in_flight(exc.__traceback__)
-        return _fail(f"interrupted; {maybe_done(sent)}" if sent is not None else "interrupted", 130)
+        return _interrupted(exc)
     except Exception as exc:  # never a traceback for an administrator
+        if interrupted(exc):  # Ctrl-C while DuckDB ran a statement
+            return _interrupted(exc)
         if os.environ.get("ROSTER_SYNC_DEBUG"):
             raise
         return _fail(
             f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             " (set ROSTER_SYNC_DEBUG=1 for details)"
         )
+
+
+def _interrupted(exc: BaseException) -> int:
+    sent = write_in_flight(exc.__traceback__)
+    return _fail(f"interrupted; {maybe_done(sent)}" if sent is not None else "interrupted", 130)
 
 
 def _fail(message: str, code: int = 1) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from daemon.directory.records import EditRefused
+from daemon.errors import RosterSyncError
 
 
 class DuplicateError(EditRefused):
@@ -12,3 +13,10 @@ class DuplicateError(EditRefused):
     """
 
     title = "Duplicates"
+
+
+class DuplicateScanNotDone(RosterSyncError):
+    """A run was applied, but the duplicate scan after it did not finish (Ctrl-C, a fault): the
+    message must not read as if the run had not been applied."""
+
+    title = "Applied; duplicates not scanned"

@@ -19,9 +19,11 @@ from daemon.directory.integrity import check_directory
 from daemon.directory.shapes import ClassroomDetail, School, UserDetail
 from daemon.duplicates import decisions
 from daemon.duplicates.archive import archive_unsynced
+from daemon.duplicates.errors import DuplicateScanNotDone
 from daemon.duplicates.listing import list_candidates
 from daemon.duplicates.models import ArchiveSummary, MergeUndone, ScanSummary
 from daemon.duplicates.scan import scan
+from daemon.errors import interrupted
 from daemon.models import (
     ChannelTestResult,
     DaemonInfo,
@@ -262,7 +264,16 @@ class Engine:
         """Apply, then look for duplicate candidates (skippable: `duplicates scan` later)."""
         runs.apply_run(self.db, run_id, actor=self.actor, override=override, reason=reason)
         if scan_duplicates:
-            self._after_apply(run_id)
+            try:
+                self._after_apply(run_id)
+            except BaseException as exc:  # the run is applied: say so, whatever stopped the scan
+                if not (interrupted(exc) or isinstance(exc, Exception)):
+                    raise
+                why = "was interrupted" if interrupted(exc) else f"failed ({exc})"
+                raise DuplicateScanNotDone(
+                    f"run {run_id} was applied; the duplicate scan after it {why}: find the "
+                    "candidates with roster-sync duplicates scan"
+                ) from exc
         return queries.get_run(self.db, run_id)
 
     def _after_apply(self, run_id: int) -> None:

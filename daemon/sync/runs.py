@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import time
@@ -12,7 +13,7 @@ from typing import Any
 from daemon.audit import audit
 from daemon.db import Database, drop_run_tables, sql_ident
 from daemon.directory.integrity import violations
-from daemon.errors import RosterSyncError
+from daemon.errors import RosterSyncError, interrupted
 from daemon.formats.drop import Convert, Drop, DropError, open_drop
 from daemon.formats.spec import NOT_CARRIED_COLUMN
 from daemon.ingest import ingest_drop, run_schema
@@ -183,8 +184,14 @@ def _plan_source(
     except (DropError, FileRefused, PlanWouldBreak) as exc:
         drop_run_tables(db, run_id)  # a drop refused while loading leaves none behind either
         _fail(db, run_id, str(exc))
-    except Exception as exc:  # an unexpected failure still leaves a failed run, never a half state
-        _fail(db, run_id, f"internal error while planning: {type(exc).__name__}: {exc}")
+    except (
+        BaseException
+    ) as exc:  # an unexpected failure still leaves a failed run, never a half state
+        if interrupted(exc):  # Ctrl-C: the next command would otherwise find it loading
+            with contextlib.suppress(Exception):
+                _fail(db, run_id, "interrupted while planning (Ctrl-C)")
+        elif isinstance(exc, Exception):
+            _fail(db, run_id, f"internal error while planning: {type(exc).__name__}: {exc}")
         raise
     finally:
         if drop is not None:

@@ -1,4 +1,5 @@
-"""The CLI through its real entry point (`roster-sync` is `daemon.cli.main:main`).
+"""The CLI through its real entry point (`roster-sync` is `daemon.cli.entry:main`, which loads
+`daemon.cli.main:main`).
 
 Two ways to reach the engine, and every command must work the same through both:
 - embedded: `roster-sync --db FILE ...` opens the database in this process;
