@@ -1,15 +1,9 @@
-"""The installed `roster-tui` command. Ctrl-C while Python still loads the program is one line,
-as it is later (it was a traceback: the program's imports run before `main` can catch it)."""
+"""The installed `roster-tui` command (see daemon/entry.py)."""
 
 from __future__ import annotations
 
-import sys
+from daemon.entry import run_program
 
 
 def main() -> int:
-    try:
-        from roster_tui.__main__ import main as run
-    except KeyboardInterrupt:
-        print("roster-tui: interrupted", file=sys.stderr)
-        return 130
-    return run()
+    return run_program("roster-tui", "roster_tui.__main__")

@@ -1,15 +1,9 @@
-"""The installed `roster-sync` command. Ctrl-C while Python still loads the program is one line,
-as it is later (it was a traceback: the program's imports run before `main` can catch it)."""
+"""The installed `roster-sync` command (see daemon/entry.py)."""
 
 from __future__ import annotations
 
-import sys
+from daemon.entry import run_program
 
 
 def main() -> int:
-    try:
-        from daemon.cli.main import main as run
-    except KeyboardInterrupt:
-        print("roster-sync: interrupted", file=sys.stderr)
-        return 130
-    return run()
+    return run_program("roster-sync", "daemon.cli.main")

@@ -1,0 +1,17 @@
+"""The installed commands start here. Ctrl-C while Python still loads a program is one line, as
+it is later (it was a traceback: a program's imports run before its `main` can catch it)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+
+def run_program(name: str, module: str) -> int:
+    """`module`'s main(), loaded here, where Ctrl-C is caught."""
+    try:
+        program = importlib.import_module(module)
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted", file=sys.stderr)
+        return 130
+    return int(program.main())
