@@ -300,10 +300,10 @@ class Engine:
         An open run is decided first, and an applied one is in the directory already: planning
         its drop again would quietly take the directory back to an older night."""
         run = queries.get_run(self.db, run_id)
-        if run.reverted_run is not None:  # a revert is planned again against today's directory
-            return self.revert_run(run.reverted_run)
         if run.status in ("planned", "held", "loading"):
             raise RunError(f"run {run_id} is {run.status}; apply it or reject it first")
+        if run.reverted_run is not None:  # a revert is planned again against today's directory
+            return self.revert_run(run.reverted_run)
         if run.status == "applied":
             raise RunError(
                 f"run {run_id} was applied, so its drop is in the directory already; to undo it, "

@@ -77,6 +77,15 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
             f"run {target} was already reverted by run {by}; a run is reverted once "
             f"(to undo that revert, revert run {by})"
         )
+    open_revert = db.one(
+        "SELECT min(run_id) FROM runs WHERE reverted_run = ? AND status IN ('planned', 'held')",
+        [target],
+    )
+    if open_revert is not None:  # a second plan would only wait beside it
+        raise RunError(
+            f"run {open_revert}, a revert of run {target}, is open already; apply it or reject "
+            "it first"
+        )
     run_id = int(db.one("SELECT nextval('run_ids')"))
     _PLANNING.add(run_id)
     started = time.monotonic()

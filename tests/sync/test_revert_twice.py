@@ -35,3 +35,17 @@ def test_a_revert_planned_but_not_applied_does_not_count(sync, new_name):
     sync.engine.reject_run(sync.engine.revert_run(new_name.run_id).run_id)
     again = sync.engine.revert_run(new_name.run_id)
     assert again.changes["students"]["update"] == 1 and again.conflicts == 0
+
+
+def test_a_second_revert_waits_for_the_open_one(sync, new_name):
+    """Two open plans of one revert only cluttered the review queue."""
+    first = sync.engine.revert_run(new_name.run_id)
+    with pytest.raises(RunError, match=rf"run {first.run_id}, a revert of run {new_name.run_id}, "
+                       "is open already; apply it or reject it first"):  # fmt: skip
+        sync.engine.revert_run(new_name.run_id)
+
+
+def test_an_open_revert_is_not_planned_again(sync, new_name):
+    first = sync.engine.revert_run(new_name.run_id)
+    with pytest.raises(RunError, match=rf"run {first.run_id} is planned; apply it or reject it"):
+        sync.engine.replan_run(first.run_id)
