@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shlex
 import sys
@@ -341,6 +342,9 @@ def printable_output(json_output: bool = False) -> Iterator[None]:
     the CLI's text reaches a terminal. Text goes through `printable`; `--json` output through
     `json_printable`, which writes the same characters as \\u escapes: the same JSON."""
     out, err = sys.stdout, sys.stderr
+    for stream in (out, err):  # a terminal that cannot show a name shows its escape instead
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     sys.stdout = PrintableStream(out, json_printable if json_output else printable)
     sys.stderr = PrintableStream(err, printable)
     try:

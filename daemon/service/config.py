@@ -48,6 +48,13 @@ class DaemonConfig(BaseModel):
     roles: RolesConfig = Field(default_factory=RolesConfig)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)  # [sources.NAME]: API sources
 
+    @field_validator("database", "inbox", "archive", "socket", "mirror", mode="before")
+    @classmethod
+    def _a_path(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():  # "" would mean the config's folder
+            raise ValueError("is empty: give a path")
+        return value
+
     @field_validator("sources")
     @classmethod
     def _source_names(cls, value: dict[str, SourceConfig]) -> dict[str, SourceConfig]:
@@ -90,7 +97,8 @@ def load_config(path: str | os.PathLike[str]) -> DaemonConfig:
             raise ConfigError(f"{file}: unknown key '{where}'") from exc
         if first["type"] == "missing":
             raise ConfigError(f"{file}: missing key '{where}'") from exc
-        raise ConfigError(f"{file}: '{where}': {first['msg']}") from exc
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{file}: '{where}': {message}") from exc
     base = file.parent
     _resolve(config, ("database", "inbox", "archive", "socket", "mirror"), base)
     if config.sftp is not None:

@@ -60,3 +60,9 @@ def test_an_inbox_that_is_a_file_stops_the_daemon_in_one_line(
     assert f"cannot start: cannot make the inbox folder {tmp_path / 'inbox'}: File exists" in (
         caplog.text
     )
+
+
+def test_an_empty_path_is_refused_naming_its_key(make_daemon_config) -> None:
+    config_path = make_daemon_config(inbox="")
+    with pytest.raises(ConfigError, match=r"'inbox': is empty: give a path$"):
+        load_config(config_path)

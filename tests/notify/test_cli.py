@@ -135,7 +135,7 @@ def test_a_password_pasted_into_password_env_is_one_line_that_does_not_repeat_it
     out, err = capsys.readouterr()
     assert (code, out) == (1, "")
     assert err == (
-        f"roster-sync: {path}: 'notify.email.0.password_env': Value error, password_env must be "
+        f"roster-sync: {path}: 'notify.email.0.password_env': password_env must be "
         "the name of an environment variable (letters, digits, _), not the secret itself\n"
     )
 
