@@ -15,6 +15,7 @@ from daemon.db import Database
 from daemon.directory.errors import EditRefused
 from daemon.directory.shapes import School
 from daemon.directory.values import clean_value
+from daemon.formats.spec import FAMILY_ROLES, STAFF_ROLES
 from daemon.settings import load_settings
 
 __all__ = ["EditRefused"]  # re-exported: callers catch it from here
@@ -332,6 +333,20 @@ def add_member(db: Database, actor: str, classroom_ref: str, user_ref: str, role
 
 
 # ---------------------------------------------------------------- people
+# The roles a person made by hand may have, per kind (as the feed reads them: formats/spec.py).
+ROLES_OF_KIND = {"student": ("student",), "staff": STAFF_ROLES, "guardian": FAMILY_ROLES}
+
+
+def _role_of_kind(kind: str, role: str | None) -> str:
+    """The role as stored (lower case), one of its kind's; the kind's usual one when not given."""
+    if role is None:
+        return {"student": "student", "staff": "teacher", "guardian": "guardian"}[kind]
+    allowed = ROLES_OF_KIND[kind]
+    if role.strip().lower() not in allowed:
+        raise EditRefused(f"a {kind} cannot have the role '{role}': one of {', '.join(allowed)}")
+    return role.strip().lower()
+
+
 def create_user(
     db: Database,
     actor: str,
@@ -368,7 +383,7 @@ def create_user(
     orgs = f"#{resolve_school(db, school_ref)}" if school_ref else None
     if kind == "staff" and orgs is None:
         raise EditRefused("staff need a school (--school)")
-    role = role or {"student": "student", "staff": "teacher", "guardian": "guardian"}[kind]
+    role = _role_of_kind(kind, role)
     user_id = _next_id(db, "users", "user_id")
     details = {"kind": kind, "given_name": given_name, "family_name": family_name}
     with directory_edit(db, actor, "user.create", "users", user_id, details):

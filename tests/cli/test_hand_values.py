@@ -61,6 +61,24 @@ def test_a_hand_made_person_gets_the_same_rules(both, extra, message):
     assert found["total"] == 0
 
 
+@pytest.mark.parametrize(
+    "kind, role", [("staff", "student"), ("staff", "bogus"), ("guardian", "teacher")]
+)
+def test_a_hand_made_person_takes_only_a_role_of_its_kind(both, kind, role):
+    school = ["--school", "sch-elm"] if kind == "staff" else []
+    refused = both("users", "add", kind, "Sam", "Lee", *school, "--role", role)
+    assert refused.code == 1
+    assert one_line(refused.err).startswith(f"a {kind} cannot have the role '{role}': one of ")
+    assert json.loads(both("users", "find", "Sam Lee", "--json").out)["total"] == 0
+
+
+def test_a_hand_made_persons_role_is_stored_as_the_feed_stores_it(both):
+    made = both("users", "add", "staff", "Sam", "Lee", "--school", "sch-elm", "--role", "Aide")
+    assert made.code == 0, made.err
+    [person] = json.loads(both("users", "find", "Sam Lee", "--json").out)["items"]
+    assert person["role"] == "aide"
+
+
 def test_a_name_may_not_be_blank(both):
     refused = both("users", "add", "guardian", "Ana", "  ")
     assert one_line(refused.err) == "family name may not be empty"
