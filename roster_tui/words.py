@@ -9,6 +9,7 @@ from rich.text import Text
 
 from daemon.models import Run
 from daemon.sync.kinds import CHANGE_KINDS
+from daemon.words import counted
 
 # status -> (symbol and word, style). The word and symbol carry the meaning; colour only helps.
 STATUS = {
@@ -62,8 +63,7 @@ def count_of(kind: str, n: int) -> str:
     return f"{n:,} {singular if n == 1 else plural}"
 
 
-def plural(n: int, word: str, words: str | None = None) -> str:
-    return f"{n:,} {word if n == 1 else (words or word + 's')}"
+plural = counted  # the engine's words (daemon/words.py)
 
 
 def when(moment: datetime | None, now: datetime) -> str:

@@ -15,6 +15,7 @@ from daemon.cli.arguments import candidate_number, count, merge_number
 from daemon.cli.client import engine
 from daemon.duplicates.errors import DuplicateError
 from daemon.duplicates.models import MergeUndone
+from daemon.words import counted
 
 PAGE = 500
 FIELD_LABELS = {
@@ -129,7 +130,8 @@ def _scan(args: argparse.Namespace) -> int:
         f"Scanned {result.people:,} people "
         + (f"({result.changed:,} changed since the last scan, " if result.incremental else "(")
         + f"{result.pairs_compared:,} pairs compared) "
-        f"in {result.seconds:.1f} s: {result.new} new candidates, {result.open} open ({kinds})"
+        f"in {result.seconds:.1f} s: {counted(result.new, 'new candidate')}, {result.open:,} open "
+        f"({kinds})"
     )
     if result.open:
         print("  See them with: roster-sync duplicates list")
@@ -226,9 +228,10 @@ def describe_undo(undone: MergeUndone) -> str:
         return f"undid merge {merge_id}: both records are as they were before it"
     if not kept:
         return f"undid merge {merge_id}:" + again
+    stays = "stays as it is" if len(kept) == 1 else "stay as they are"
     lines = [
-        f"undid merge {merge_id}; {len(kept)} change{'s' if len(kept) != 1 else ''} made since "
-        "it stay as they are now, so the records are not exactly as before it:"
+        f"undid merge {merge_id}; {counted(len(kept), 'change')} made since the merge {stays} "
+        "now, so the records are not exactly as before it:"
     ]
     for k in kept:
         label = UNDO_ROW_LABELS.get(k.table, k.table)

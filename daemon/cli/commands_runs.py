@@ -10,6 +10,7 @@ from daemon.cli import render
 from daemon.cli.arguments import conflict_numbers, count, run_number
 from daemon.cli.client import engine
 from daemon.cli.errors import CliError
+from daemon.words import counted
 
 RUN_HELP = "the run's number (see: roster-sync runs)"
 JSON_HELP = "print JSON (for scripts) instead of text"
@@ -300,7 +301,7 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
         ids, decision = _resolve_arguments(args.rest)
         with engine(args) as e:
             n = e.resolve_conflicts(ids, decision)
-        print(f"{n} conflict{'s' if n != 1 else ''} decided: {decision}")
+        print(f"{counted(n, 'conflict')} decided: {decision}")
         return 0
     if args.rest:
         raise CliError(

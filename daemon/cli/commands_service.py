@@ -11,6 +11,7 @@ from daemon.cli.render import print_json
 from daemon.db.database import DatabaseUnusable
 from daemon.models import Status
 from daemon.service.engine import Engine
+from daemon.words import counted
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -72,8 +73,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         r = status.last_run
         print(f"Last run: {r.run_id} {r.status} at {r.created_at:%Y-%m-%d %H:%M} from {r.source}")
     print(
-        f"Awaiting review: {status.open_runs} runs, {status.open_conflicts} conflicts, "
-        f"{status.open_duplicates} duplicate candidates"
+        f"Awaiting review: {counted(status.open_runs, 'run')}, "
+        f"{counted(status.open_conflicts, 'conflict')}, "
+        f"{counted(status.open_duplicates, 'duplicate candidate')}"
     )
     print_notifications(status)
     d = status.daemon

@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from daemon.words import counted
+
 FOOTER = "Counts and run ids only: this message never names a person."
 TUI = "roster-tui"
 
@@ -42,10 +44,6 @@ class Message(BaseModel):
             "screen": self.screen,
             "data": self.data,
         }
-
-
-def _plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n:,} {word if n == 1 else (many or word + 's')}"
 
 
 def _changes_lines(changes: dict[str, dict[str, int]]) -> list[str]:
@@ -96,10 +94,10 @@ def _run_held(d: dict[str, Any]) -> Rendered:
             )
     other = d.get("reasons", 0) - sum(1 for t in d.get("thresholds", []) if t.get("held"))
     if other > 0:
-        body.append(f"  and {_plural(other, 'other reason')} (shown by the command below)")
+        body.append(f"  and {counted(other, 'other reason')} (shown by the command below)")
     body.append(
-        f"It would make {_plural(d.get('changes', 0), 'change')}; "
-        f"{_plural(d.get('rows_error', 0), 'row')} in error."
+        f"It would make {counted(d.get('changes', 0), 'change')}; "
+        f"{counted(d.get('rows_error', 0), 'row')} in error."
     )
     body.append("Override it with a reason if the drop is right, or reject it.")
     return (
@@ -120,7 +118,7 @@ def _run_failed(d: dict[str, Any]) -> Rendered:
         return ("a drop failed", body, "roster-sync status", None)
     body = [
         f"Run {run} failed; nothing was changed.",
-        f"{_plural(d.get('rows_error', 0), 'row')} in error. The reason is in the run's "
+        f"{counted(d.get('rows_error', 0), 'row')} in error. The reason is in the run's "
         "summary (not in this message: it may quote a line of the file).",
         "Fix the export, then send it again as a new drop.",
     ]
@@ -131,8 +129,8 @@ def _review_reminder(d: dict[str, Any]) -> Rendered:
     run, hours = d["run_id"], d["hours"]
     status = d.get("status", "planned")
     body = [
-        f"Run {run} is {status} and has waited {_plural(hours, 'hour')} for review.",
-        f"It would make {_plural(d.get('changes', 0), 'change')}; newer drops may supersede it.",
+        f"Run {run} is {status} and has waited {counted(hours, 'hour')} for review.",
+        f"It would make {counted(d.get('changes', 0), 'change')}; newer drops may supersede it.",
     ]
     if status == "held":
         body.append("Override it with a reason if the drop is right, or reject it.")
@@ -148,12 +146,12 @@ def _review_reminder(d: dict[str, Any]) -> Rendered:
 
 def _new_conflicts(d: dict[str, Any]) -> Rendered:
     run, n, blocking = d["run_id"], d["conflicts"], d.get("blocking", 0)
-    body = [f"Run {run} brought {_plural(n, 'conflict')} to decide."]
+    body = [f"Run {run} brought {counted(n, 'conflict')} to decide."]
     if blocking:
-        body.append(f"{_plural(blocking, 'conflict')} must be decided before the run can apply.")
+        body.append(f"{counted(blocking, 'conflict')} must be decided before the run can apply.")
     body.append("Take the feed's value, keep the directory's, or ignore each one.")
     return (
-        f"{_plural(n, 'conflict')} in run {run}",
+        f"{counted(n, 'conflict')} in run {run}",
         body,
         f"roster-sync conflicts {run} --open",
         "Conflicts (key 2)",
@@ -164,13 +162,13 @@ def _new_duplicates(d: dict[str, Any]) -> Rendered:
     new, total = d["new"], d.get("open", d["new"])
     kinds = ", ".join(f"{n:,} {k}" for k, n in sorted(d.get("by_kind", {}).items()) if n)
     body = [
-        f"{_plural(new, 'new duplicate candidate')} found"
+        f"{counted(new, 'new duplicate candidate')} found"
         + (f" ({kinds})" if kinds else "")
         + f"; {total:,} open in all.",
         "Merge the pairs that are one person, reject the others.",
     ]
     return (
-        f"{_plural(new, 'new duplicate candidate')}",
+        f"{counted(new, 'new duplicate candidate')}",
         body,
         "roster-sync duplicates list",
         "Duplicates (key 4)",
@@ -181,7 +179,7 @@ def _source_unreachable(d: dict[str, Any]) -> Rendered:
     source, hours = d["source"], d["hours"]
     since = "since it started" if d.get("never") else "since the last success"
     body = [
-        f"The daemon has not reached the {source.upper()} source for {_plural(hours, 'hour')} "
+        f"The daemon has not reached the {source.upper()} source for {counted(hours, 'hour')} "
         f"({since}).",
         "No new drops are synced until it answers. Check the server, the network and the "
         "credentials; the daemon's log and status say what failed.",
@@ -191,7 +189,7 @@ def _source_unreachable(d: dict[str, Any]) -> Rendered:
 
 def _source_recovered(d: dict[str, Any]) -> Rendered:
     source, hours = d["source"], d["hours"]
-    body = [f"The {source.upper()} source answers again after {_plural(hours, 'hour')}."]
+    body = [f"The {source.upper()} source answers again after {counted(hours, 'hour')}."]
     return (f"{source.upper()} reachable again", body, "roster-sync status", None)
 
 
@@ -201,7 +199,7 @@ def _daily_summary(d: dict[str, Any]) -> Rendered:
     body = [f"In the 24 hours up to {d['until']}:"]
     if total:
         body.append(
-            f"  {_plural(total, 'run')}: "
+            f"  {counted(total, 'run')}: "
             + ", ".join(f"{n:,} {status}" for status, n in sorted(runs.items()))
         )
     else:
@@ -211,13 +209,13 @@ def _daily_summary(d: dict[str, Any]) -> Rendered:
     body.append(f"Rows in error: {d.get('rows_error', 0):,}")
     body += [
         "",
-        f"Waiting: {_plural(d.get('open_runs', 0), 'run')} to review, "
-        f"{_plural(d.get('open_conflicts', 0), 'conflict')}, "
-        f"{_plural(d.get('open_duplicates', 0), 'duplicate candidate')}.",
+        f"Waiting: {counted(d.get('open_runs', 0), 'run')} to review, "
+        f"{counted(d.get('open_conflicts', 0), 'conflict')}, "
+        f"{counted(d.get('open_duplicates', 0), 'duplicate candidate')}.",
     ]
     failed = d.get("notifications_failed", 0)
     if failed:
-        body.append(f"{_plural(failed, 'notification')} could not be sent (see status).")
+        body.append(f"{counted(failed, 'notification')} could not be sent (see status).")
     return (f"daily summary {d['date']}", body, "roster-sync runs", "Runs (key 1)")
 
 

@@ -61,6 +61,7 @@ def resolve_conflicts(
     then such a decision is refused, and nothing is decided."""
     if decision not in DECISIONS:
         raise ConflictError(f"'{decision}' is not a decision; use take, keep or ignore")
+    conflict_ids = list(dict.fromkeys(conflict_ids))  # "6,6" is one conflict, decided once
     if not conflict_ids:
         return 0
     placeholders = ", ".join("?" for _ in conflict_ids)

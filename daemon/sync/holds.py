@@ -8,6 +8,7 @@ from daemon.db import Database
 from daemon.settings import SyncSettings
 from daemon.sync.kinds import CHANGE_KINDS
 from daemon.sync.scope import record_filter
+from daemon.words import counted
 
 ACTIVE_COUNTS = {
     "schools": ("schools", "true"),
@@ -51,7 +52,7 @@ class ThresholdCheck:
         return (
             f"{self.kind}: {self.archives:,} of {self.active:,} active records would be archived "
             f"({self.percent:.1f}%), over the limit of {settings.deletion_threshold:g}%{count_part} "
-            f"({self.limit:,})"
+            f"(at most {counted(self.limit, 'record')})"
         )
 
 

@@ -120,7 +120,7 @@ def test_archives_over_the_threshold_hold_the_run_with_counts(sync, tiny):
     run = sync.plan(tiny)
     assert run.status == "held"
     assert (
-        "students: 3 of 10 active records would be archived (30.0%), over the limit of 20% (2)"
+        "students: 3 of 10 active records would be archived (30.0%), over the limit of 20% (at most 2 records)"
         in run.hold_reasons
     )
     with pytest.raises(RunError, match="held; apply it with --override"):

@@ -1,0 +1,7 @@
+"""Counted words, as every edge prints them: '1 run', '2 runs', '1 candidate', '2,641 people'."""
+
+from __future__ import annotations
+
+
+def counted(n: int, word: str, many: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
