@@ -281,6 +281,15 @@ def rename_classroom(db: Database, actor: str, classroom_ref: str, name: str) ->
     return classroom_id
 
 
+def _refuse_archived_people(db: Database, *people: tuple[str, int]) -> None:
+    """A membership or link is made only between active records: one of an archived person
+    would be active beside them, shown by nobody's lists."""
+    for ref, user_id in people:
+        status = db.one("SELECT status FROM users WHERE user_id = ?", [user_id])
+        if status != "active":
+            raise EditRefused(f"{ref} is {status}: unarchive them first")
+
+
 def add_member(db: Database, actor: str, classroom_ref: str, user_ref: str, role: str) -> int:
     """A co-teacher, or a synced student assigned to a hand-made classroom."""
     classroom_id = resolve_classroom(db, classroom_ref)
@@ -293,6 +302,9 @@ def add_member(db: Database, actor: str, classroom_ref: str, user_ref: str, role
         raise EditRefused(f"{user_ref} is {KIND_WORDS[kind]}, not a student")
     if role == "teacher" and kind != "staff":
         raise EditRefused(f"{user_ref} is {KIND_WORDS[kind]}; co-teachers are staff")
+    _refuse_archived_people(db, (user_ref, user_id))
+    if db.one("SELECT status FROM classrooms WHERE classroom_id = ?", [classroom_id]) != "active":
+        raise EditRefused(f"classroom {classroom_ref} is archived: unarchive it first")
     if role == "student" and origin_class == "sync":
         raise EditRefused(
             "students join synced classrooms through the SIS feed; assign students by hand only "
@@ -414,11 +426,30 @@ def link_guardian(
         raise EditRefused(f"{guardian_ref} is {KIND_WORDS[kinds[guardian_id]]}, not a guardian")
     if kinds.get(student_id) != "student":
         raise EditRefused(f"{student_ref} is {KIND_WORDS[kinds[student_id]]}, not a student")
-    if db.one(
-        "SELECT count(*) FROM guardian_links WHERE student_id = ? AND guardian_id = ? AND status = 'active'",
+    _refuse_archived_people(db, (guardian_ref, guardian_id), (student_ref, student_id))
+    existing = db.rows(
+        "SELECT link_id, status FROM guardian_links WHERE student_id = ? AND guardian_id = ?",
         [student_id, guardian_id],
-    ):
+    )
+    if existing and existing[0][1] == "active":
         raise EditRefused("that guardian is already linked to that student")
+    if existing:  # one link per student and guardian: bring the archived one back
+        link_id = int(existing[0][0])
+        with directory_edit(
+            db,
+            actor,
+            "guardian.link",
+            "guardian_links",
+            link_id,
+            {"guardian_id": guardian_id, "student_id": student_id, "restored_link": link_id},
+        ):
+            db.execute(
+                "UPDATE guardian_links SET status = 'active', origin = 'hand', relationship = ?, "
+                "archived_run = NULL, archived_at = NULL, updated_at = current_timestamp "
+                "WHERE link_id = ?",
+                [relationship, link_id],
+            )
+        return link_id
     link_id = _next_id(db, "guardian_links", "link_id")
     with directory_edit(
         db,
