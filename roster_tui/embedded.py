@@ -48,7 +48,7 @@ class PerCallEngine:
     def prepare(self) -> PerCallEngine:
         """Open the file once read-write: brings its schema up to date and fails fast when the
         file is missing or held, before any screen is shown."""
-        if not self.database.is_file():
+        if not self.database.exists():  # a folder or such is named as the CLI names it
             raise NoDatabase(f"no database at {self.database}")
         with self._engine(read_only=False) as engine:
             recover_interrupted(engine.db)  # a run left loading by a process that died
@@ -73,7 +73,7 @@ class PerCallEngine:
             db.close()
 
     def _open(self, read_only: bool) -> Database:
-        if not self.database.is_file():  # never create one behind the user's back
+        if not self.database.exists():  # never create one behind the user's back
             raise NoDatabase(f"no database at {self.database} (was it moved or deleted?)")
         deadline = time.monotonic() + self.wait
         while True:

@@ -140,8 +140,8 @@ class SocketClient:
             if not line:
                 self.close()
                 raise DaemonUnavailable(
-                    f"the daemon closed the connection before answering {method}; see whether "
-                    "it was done (roster-sync status), then try again"
+                    f"the daemon closed the connection before answering ({method.replace('_', ' ')}); "
+                    "see whether it was done (roster-sync status), then try again"
                 )
         answer = json.loads(line)
         if not answer["ok"]:

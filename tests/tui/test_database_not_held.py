@@ -125,3 +125,16 @@ def test_a_mistyped_db_is_refused_not_created(
     assert main(["--db", str(missing)]) == 2
     assert f"no database at {missing}" in capsys.readouterr().err
     assert not missing.parent.exists()
+
+
+def test_a_folder_named_as_the_database_is_said_to_be_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As the CLI says it (it was "no database at" the folder)."""
+    from roster_tui.__main__ import main
+
+    assert main(["--db", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        f"roster-tui: {tmp_path} is a folder; name the database file in it "
+        f"(for example {tmp_path / 'roster.duckdb'})\n"
+    )
