@@ -339,7 +339,20 @@ KINDS = [
         UNTOLD,
         "row has 2 values",
     ),
-    Kind("file cut in the middle of its last row", _cut_file, UNTOLD, ""),
+    Kind("file cut in the middle of its last row", _cut_file, UNTOLD, "the file ends in the"),
+    Kind(
+        "file cut in the key of its last row",
+        _bytes("enrollments.csv", lambda b: b[: b.rindex(b"\nenr-") + 6]),
+        UNTOLD,
+        "the file ends in the middle of this row (in sourcedId)",
+        file="enrollments.csv",
+    ),
+    Kind(
+        "file cut inside a quoted value",
+        _bytes("users.csv", lambda b: b[: b.rindex(b",Omar,")] + b',"Om'),
+        UNTOLD,
+        "the file ends in the middle of this row (in givenName)",
+    ),
     Kind(
         "trailing comma on every row",
         _trailing_commas_everywhere,
@@ -779,6 +792,7 @@ def test_malformed_kind(kind: Kind, db, tiny, tmp_path):
             i for i in outcome.issues if i["file_name"] == kind.file and i["severity"] == "ERROR"
         ]
         assert any(kind.expect in i["message"] for i in errors), errors
+        assert outcome.untold[kind.file.removesuffix(".csv")] is not None
     else:
         _assert_kept(kind, outcome)
 
