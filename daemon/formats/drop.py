@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from daemon.errors import RosterSyncError
 from daemon.formats.controls import count_control_bytes
+from daemon.formats.encoding import csv_records
 from daemon.formats.spec import (
     IGNORED_FILES,
     LOAD_ORDER,
@@ -526,7 +527,7 @@ def _read_manifest(
     except UnicodeDecodeError as exc:
         raise DropError(f"manifest.csv: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     try:
-        rows = list(csv.reader(io.StringIO(text)))
+        rows = list(csv_records(io.StringIO(text)))
     except csv.Error as exc:
         raise DropError(f"manifest.csv: could not be read ({exc})") from exc
     warnings: list[Notice] = []
@@ -675,6 +676,6 @@ def read_header_names(path: Path) -> list[str]:
         first = handle.readline(1 << 20)
     text = first.decode("utf-8-sig", errors="replace").rstrip("\r\n")
     try:
-        return next(csv.reader([text]), [])
+        return [name.strip() for name in next(csv_records([text]), [])]
     except csv.Error:
         return []

@@ -6,7 +6,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -62,6 +62,13 @@ def _line_ends_before(path: Path, offset: int) -> int:
     return ends
 
 
+def csv_records(lines: Iterable[str], *, strict: bool = False) -> Iterator[list[str]]:
+    """Records as every reader of a drop splits them (the careful reader, ingest/load.py, with
+    `strict`): a quote may open a value after spaces, so the `"a", "b"` style many exports write
+    reads `a` and `b`, in a header as in a row."""
+    return csv.reader(lines, strict=strict, skipinitialspace=True)
+
+
 class _Consumed:
     """Lines of a text file opened as Latin-1 (one character per byte), counting the bytes
     read so far: where each CSV record starts."""
@@ -85,7 +92,7 @@ def locate(path: Path, offset: int) -> Place:
     try:
         with open(path, encoding="latin-1", newline="") as handle:
             lines = _Consumed(handle)
-            records = csv.reader(lines)
+            records = csv_records(lines)
             names = [_as_utf8(n).lstrip("\ufeff").strip() for n in next(records, [])]
             start = lines.consumed
             while start <= offset:
@@ -95,7 +102,8 @@ def locate(path: Path, offset: int) -> Place:
                     handle.seek(start)
                     held = handle.read(offset - start)
                     position = max(
-                        len(next(csv.reader(io.StringIO(held, newline="")), [""])) - 1, 0
+                        len(next(csv_records(io.StringIO(held, newline="")), [""])) - 1,
+                        0,
                     )
                     if position < len(names) and names[position]:
                         column = names[position]

@@ -34,7 +34,12 @@ import duckdb
 
 from daemon.db import Database, sql_ident, sql_literal, temp_table
 from daemon.formats.drop import DropFile, hash_file
-from daemon.formats.encoding import EncodingRefused, decide_encoding, transcode_to_utf8
+from daemon.formats.encoding import (
+    EncodingRefused,
+    csv_records,
+    decide_encoding,
+    transcode_to_utf8,
+)
 from daemon.formats.spec import FileSpec
 from daemon.ingest.broken_rows import (
     CLEAN,
@@ -514,7 +519,7 @@ class _CarefulReader:
         with open(self.source, encoding="utf-8-sig", errors="strict", newline="") as handle:
             lines = _Lines(handle)
             next(lines, None)  # the header line, already read on its own
-            reader = csv.reader(lines, strict=True, skipinitialspace=True)
+            reader = csv_records(lines, strict=True)
             while True:
                 lines.start_record()
                 piece = lines.pieces + 1

@@ -121,6 +121,60 @@ def test_bom_crlf_quoted_and_reordered_headers_are_accepted(sync, tiny, tmp_path
     assert run.changes["schools"]["create"] == 3
 
 
+def _spaced(line: str) -> str:
+    """A line written in the `"a", "b"` style: every value quoted, a space after each comma."""
+    return ", ".join(f'"{value}"' for value in line.split(","))
+
+
+def _with_spaced_header(path: Path) -> None:
+    lines = path.read_text(encoding="utf-8-sig").split("\n")
+    path.write_text("\n".join([_spaced(lines[0].replace('"', "")), *lines[1:]]))
+
+
+def test_a_header_written_a_b_style_is_read_as_its_rows_are(sync, tiny, tmp_path):
+    folder = tiny.write(tmp_path)
+    _with_spaced_header(folder / "users.csv")
+    run = sync.plan(folder)
+    assert run.status == "planned", run.error
+    assert run.rows.error == 0 and run.changes["students"]["create"] == 10
+
+
+def test_oneroster_12_is_recognised_by_a_users_header_written_a_b_style(sync, sample, tmp_path):
+    drop = tmp_path / "undeclared"
+    shutil.copytree(sample / "oneroster12", drop)
+    (drop / "manifest.csv").unlink()
+    (drop / "roles.csv").unlink()
+    _with_spaced_header(drop / "users.csv")
+    assert sync.plan(drop).oneroster_version == "1.2"
+
+
+def test_a_manifest_written_a_b_style_is_read_as_rows_are(sync, tiny, tmp_path):
+    folder = tiny.write(tmp_path)
+    rows = ["propertyName,value", "oneroster.version,1.1", "file.users,delta"]
+    (folder / "manifest.csv").write_text("\n".join(_spaced(row) for row in rows) + "\n")
+    run = sync.plan(folder)
+    assert run.status == "planned", run.error
+    assert (
+        sync.engine.db.one(
+            "SELECT mode FROM run_files WHERE run_id = ? AND file_name = 'users.csv'", [run.run_id]
+        )
+        == "delta"
+    )
+
+
+def test_a_header_with_text_after_a_closing_quote_is_refused_naming_the_column(
+    sync, tiny, tmp_path
+):
+    folder = tiny.write(tmp_path)
+    users = folder / "users.csv"
+    users.write_text(users.read_text().replace("status,", '"status"x,', 1))
+    run = sync.plan(folder)
+    assert run.status == "failed"
+    assert run.error == (
+        "users.csv line 1, column 2: the header could not be read (text after a closing quote)"
+    )
+
+
 def test_windows_1252_file_is_converted_with_a_warning(sync, tiny, tmp_path):
     tiny.row("users.csv", "stu-6")["familyName"] = "Moréau"
     folder = tiny.write(tmp_path)
