@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from daemon.errors import RosterSyncError
 from daemon.formats.controls import count_control_bytes
-from daemon.formats.encoding import csv_records
+from daemon.formats.encoding import EncodingRefused, csv_records, decide_encoding
 from daemon.formats.spec import (
     IGNORED_FILES,
     LOAD_ORDER,
@@ -522,15 +522,23 @@ def _read_manifest(
     does not use (scoreScales, lineItems, ...) is a warning naming the line."""
     if path is None:
         return {}, {}, []
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DropError(f"manifest.csv: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    try:
-        rows = list(csv_records(io.StringIO(text)))
-    except csv.Error as exc:
-        raise DropError(f"manifest.csv: could not be read ({exc})") from exc
     warnings: list[Notice] = []
+    try:
+        encoding = decide_encoding(path)  # as every CSV file of a drop (ingest/load.py)
+    except EncodingRefused as exc:
+        raise DropError(str(exc)) from exc
+    if encoding.converted:
+        place = encoding.first_bad
+        assert place is not None
+        warning = encoding.warning(path.name)
+        warnings.append(Notice(path.name, place.line, place.column, "encoding", warning))
+    text = path.read_bytes().decode(encoding.python_codec)
+    rows: list[list[str]] = []
+    try:
+        for row in csv_records(io.StringIO(text, newline="")):
+            rows.append(row)
+    except csv.Error as exc:
+        raise DropError(f"manifest.csv line {len(rows) + 1}: could not be read ({exc})") from exc
     first = [c.strip().lower() for c in rows[0][:2]] if rows else []
     start = 2
     if first != ["propertyname", "value"]:

@@ -46,6 +46,18 @@ class EncodingDecision:
     def converted(self) -> bool:
         return self.encoding != "utf-8"
 
+    @property
+    def python_codec(self) -> str:
+        """The codec the file's text is read with (a UTF-8 byte-order mark is not text)."""
+        return "utf-8-sig" if self.encoding == "utf-8" else self.encoding
+
+    def warning(self, file_name: str) -> str:
+        """The WARNING a converted file gets, naming the place of its first byte not UTF-8."""
+        return (
+            f"{file_name} {self.first_bad}: {file_name} is not UTF-8 (first here); it was read "
+            "as Windows-1252. Ask the SIS to export UTF-8."
+        )
+
 
 def _line_ends_before(path: Path, offset: int) -> int:
     """Line ends before `offset` as the careful reader counts them: LF, CR LF, and a lone CR

@@ -142,8 +142,7 @@ def stage_file(
                 WARNING,
                 place.column,
                 "encoding",
-                f"{file.name} {place}: {file.name} is not UTF-8 (first here); "
-                "it was read as Windows-1252. Ask the SIS to export UTF-8.",
+                decision.warning(file.name),
             )
         )
         workdir.mkdir(parents=True, exist_ok=True)

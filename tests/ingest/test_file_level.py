@@ -205,6 +205,41 @@ def test_file_mixing_encodings_is_refused(sync, tiny, tmp_path):
     assert "users.csv line 24, column givenName:" in run.error  # Zoë, its first byte not UTF-8
 
 
+def _manifest_with_a_vendor_name(folder: Path, name: str, encoding: str) -> None:
+    rows = ["propertyName,value", "file.users,delta", f"source.systemName,{name}"]
+    (folder / "manifest.csv").write_bytes("\n".join(rows).encode(encoding) + b"\n")
+
+
+def test_a_manifest_in_windows_1252_is_converted_with_a_warning(sync, tiny, tmp_path):
+    folder = tiny.write(tmp_path)
+    _manifest_with_a_vendor_name(folder, "Système", "cp1252")
+    run = sync.plan(folder)
+    assert run.status == "planned", run.error
+    (warning,) = [i for i in sync.issues(run) if i["rule"] == "encoding"]
+    assert (warning["file_name"], warning["line"], warning["column_name"]) == (
+        "manifest.csv",
+        3,
+        "value",
+    )
+    assert warning["message"].startswith("manifest.csv line 3, column value: manifest.csv is not")
+    assert (
+        sync.engine.db.one(
+            "SELECT mode FROM run_files WHERE run_id = ? AND file_name = 'users.csv'", [run.run_id]
+        )
+        == "delta"
+    )
+
+
+def test_a_manifest_mixing_encodings_is_refused_naming_line_and_column(sync, tiny, tmp_path):
+    folder = tiny.write(tmp_path)
+    _manifest_with_a_vendor_name(folder, "Système", "utf-8")
+    with open(folder / "manifest.csv", "ab") as out:
+        out.write(b"source.systemCode,caf\xe9\n")
+    run = sync.plan(folder)
+    assert run.status == "failed"
+    assert run.error.startswith("manifest.csv line 4, column value: mixes UTF-8 with another")
+
+
 def test_every_refused_file_is_named_at_once(sync, tiny, tmp_path, applied):
     folder = tiny.write(tmp_path)
     for name in ("users.csv", "classes.csv"):
