@@ -88,13 +88,29 @@ def test_corrupt_zip_is_refused(sync, tmp_path):
     assert "broken.zip" in run.error
 
 
-def test_zip_with_files_in_one_subfolder_is_accepted(sync, tiny, tmp_path):
-    folder = tiny.write(tmp_path)
-    archive = tmp_path / "nightly.zip"
+def test_a_damaged_zip_is_said_unreadable_and_its_run_labelled_a_zip(sync, tmp_path):
+    archive = tmp_path / "broken.zip"
+    archive.write_bytes(b"PK\x03\x04" + b"garbage" * 10)
+    run = sync.plan(archive)
+    assert (run.status, run.source_kind) == ("failed", "zip")
+    assert run.error == "broken.zip: not a readable ZIP file (File is not a zip file)"
+
+
+def _zipped_in(folder: Path, inner: str) -> Path:
+    archive = folder.parent / "nightly.zip"
     with zipfile.ZipFile(archive, "w") as z:
         for f in folder.iterdir():
-            z.write(f, f"export/{f.name}")
-    run = sync.plan(archive)
+            z.write(f, f"{inner}{f.name}")
+    return archive
+
+
+def test_a_zip_refused_for_its_layout_is_labelled_a_zip(sync, tiny, tmp_path):
+    run = sync.plan(_zipped_in(tiny.write(tmp_path), "export/2026/"))
+    assert (run.status, run.source_kind) == ("failed", "zip")
+
+
+def test_zip_with_files_in_one_subfolder_is_accepted(sync, tiny, tmp_path):
+    run = sync.plan(_zipped_in(tiny.write(tmp_path), "export/"))
     assert run.status == "planned" and run.source_kind == "zip"
     assert run.changes["students"]["create"] == 10
 

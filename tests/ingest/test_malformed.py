@@ -121,6 +121,15 @@ def _two_users_in_two_folders(drop: Path, z: zipfile.ZipFile) -> None:
     z.write(drop / "users.csv", "old/users.csv")
 
 
+def _two_folders_deep(drop: Path, z: zipfile.ZipFile) -> None:
+    _all_files(drop, z, "district/2026/")
+
+
+def _spread_over_two_folders(drop: Path, z: zipfile.ZipFile) -> None:
+    for i, f in enumerate(sorted(drop.iterdir())):
+        z.write(f, ("a/", "b/")[i % 2] + f.name)
+
+
 def _duplicate_entry(drop: Path, z: zipfile.ZipFile) -> None:
     import warnings
 
@@ -733,6 +742,19 @@ KINDS = [
         "holds two users.csv ('district/users.csv' and 'old/users.csv')",
     ),
     Kind("ZIP with users.csv twice", _zip(_duplicate_entry), REFUSED, "holds two users.csv"),
+    Kind(
+        "ZIP with its files two folders deep",
+        _zip(_two_folders_deep),
+        REFUSED,
+        "drop.zip: its CSV files are in 'district/2026/', 2 folders down; a drop's CSV files lie "
+        "at its top, or all in one folder alone at its top",
+    ),
+    Kind(
+        "ZIP with its files in two folders",
+        _zip(_spread_over_two_folders),
+        REFUSED,
+        "drop.zip: its CSV files are in 2 folders ('a/', 'b/'); a drop's CSV files lie",
+    ),
     Kind(
         "ZIP with a damaged entry",
         _corrupt_entry,
