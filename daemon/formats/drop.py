@@ -214,6 +214,10 @@ def open_drop(
     return drop
 
 
+# A ZIP opens with a local file header, or an end record when empty (or a spanning marker).
+_ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+
+
 def drop_kind(path: Path) -> str:
     """What the drop at `path` is, known before it is opened (a run that fails to open it is
     labelled so): a folder, a ZIP (named .zip, or a file a ZIP's signature opens, damaged or
@@ -229,7 +233,7 @@ def drop_kind(path: Path) -> str:
             signature = handle.read(4)
     except OSError:
         return "file"
-    return "zip" if signature.startswith(b"PK") or zipfile.is_zipfile(path) else "file"
+    return "zip" if signature in _ZIP_SIGNATURES or zipfile.is_zipfile(path) else "file"
 
 
 def _refuse_unfinished_pull(root: Path) -> None:
