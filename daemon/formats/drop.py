@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import hashlib
@@ -600,7 +601,8 @@ def _read_manifest(
         assert place is not None
         warning = encoding.warning(path.name)
         warnings.append(Notice(path.name, place.line, place.column, "encoding", warning))
-    text = path.read_bytes().decode(encoding.python_codec)
+    # A byte-order mark opens the text in either encoding (_fallback skips it too).
+    text = path.read_bytes().removeprefix(codecs.BOM_UTF8).decode(encoding.encoding)
     rows: list[list[str]] = []
     try:
         for row in csv_records(io.StringIO(text, newline="")):

@@ -46,11 +46,6 @@ class EncodingDecision:
     def converted(self) -> bool:
         return self.encoding != "utf-8"
 
-    @property
-    def python_codec(self) -> str:
-        """The codec the file's text is read with (a UTF-8 byte-order mark is not text)."""
-        return "utf-8-sig" if self.encoding == "utf-8" else self.encoding
-
     def warning(self, file_name: str) -> str:
         """The WARNING a converted file gets, naming the place of its first byte not UTF-8."""
         return (

@@ -137,6 +137,12 @@ def test_bom_crlf_quoted_and_reordered_headers_are_accepted(sync, tiny, tmp_path
     assert run.changes["schools"]["create"] == 3
 
 
+def _users_mode(sync, run) -> str:
+    return sync.engine.db.one(
+        "SELECT mode FROM run_files WHERE run_id = ? AND file_name = 'users.csv'", [run.run_id]
+    )
+
+
 def _spaced(line: str) -> str:
     """A line written in the `"a", "b"` style: every value quoted, a space after each comma."""
     return ", ".join(f'"{value}"' for value in line.split(","))
@@ -170,12 +176,7 @@ def test_a_manifest_written_a_b_style_is_read_as_rows_are(sync, tiny, tmp_path):
     (folder / "manifest.csv").write_text("\n".join(_spaced(row) for row in rows) + "\n")
     run = sync.plan(folder)
     assert run.status == "planned", run.error
-    assert (
-        sync.engine.db.one(
-            "SELECT mode FROM run_files WHERE run_id = ? AND file_name = 'users.csv'", [run.run_id]
-        )
-        == "delta"
-    )
+    assert _users_mode(sync, run) == "delta"  # the manifest was read
 
 
 def test_a_header_with_text_after_a_closing_quote_is_refused_naming_the_column(
@@ -238,12 +239,17 @@ def test_a_manifest_in_windows_1252_is_converted_with_a_warning(sync, tiny, tmp_
         "value",
     )
     assert warning["message"].startswith("manifest.csv line 3, column value: manifest.csv is not")
-    assert (
-        sync.engine.db.one(
-            "SELECT mode FROM run_files WHERE run_id = ? AND file_name = 'users.csv'", [run.run_id]
-        )
-        == "delta"
-    )
+    assert _users_mode(sync, run) == "delta"  # the manifest was read
+
+
+def test_a_windows_1252_manifest_opening_with_a_byte_order_mark_is_read(sync, tiny, tmp_path):
+    folder = tiny.write(tmp_path)
+    _manifest_with_a_vendor_name(folder, "Système", "cp1252")
+    manifest = folder / "manifest.csv"
+    manifest.write_bytes(b"\xef\xbb\xbf" + manifest.read_bytes())
+    run = sync.plan(folder)
+    assert run.status == "planned", run.error
+    assert _users_mode(sync, run) == "delta"  # the manifest was read
 
 
 def test_a_manifest_mixing_encodings_is_refused_naming_line_and_column(sync, tiny, tmp_path):
