@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import hashlib
@@ -16,6 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from daemon.errors import RosterSyncError
 from daemon.formats.controls import count_control_bytes
+from daemon.formats.encoding import EncodingRefused, csv_records, decide_encoding
 from daemon.formats.spec import (
     IGNORED_FILES,
     LOAD_ORDER,
@@ -185,14 +187,15 @@ def open_drop(
     path = Path(source)
     if not path.exists():
         raise DropError(f"{path}: no such file or folder")
-    if path.is_dir():
-        root, kind, extracted = _csv_root(path, path), "folder", None
+    kind = drop_kind(path)
+    if kind == "folder":
+        root, extracted = _csv_root(path, path), None
     elif not path.is_file():
         raise DropError(f"{path.name}: not a regular file or folder; refused")
-    elif zipfile.is_zipfile(path):
+    elif kind == "zip":
         extracted = workdir / "extracted"
         _extract_zip(path, extracted)
-        root, kind = _csv_root(extracted, path), "zip"
+        root = _csv_root(extracted, path)
     else:
         raise DropError(f"{path.name}: not a folder or a ZIP file")
     _refuse_unfinished_pull(root)
@@ -210,6 +213,28 @@ def open_drop(
         raise
     drop.extracted_to = extracted
     return drop
+
+
+# A ZIP opens with a local file header, or an end record when empty (or a spanning marker).
+_ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+
+
+def drop_kind(path: Path) -> str:
+    """What the drop at `path` is, known before it is opened (a run that fails to open it is
+    labelled so): a folder, a ZIP (named .zip, or a file a ZIP's signature opens, damaged or
+    not), or some other file."""
+    if path.is_dir():
+        return "folder"
+    if path.suffix.lower() == ".zip":
+        return "zip"
+    if not path.is_file():  # never opened: a pipe could block
+        return "file" if path.exists() else "folder"
+    try:
+        with open(path, "rb") as handle:
+            signature = handle.read(4)
+    except OSError:
+        return "file"
+    return "zip" if signature in _ZIP_SIGNATURES or zipfile.is_zipfile(path) else "file"
 
 
 def _refuse_unfinished_pull(root: Path) -> None:
@@ -337,16 +362,61 @@ def _copy_limited(
     return written
 
 
+# How far `_csv_root` looks for CSV files a drop holds elsewhere, to say where they are.
+_LOOK_DEPTH, _LOOK_FOLDERS = 4, 1000
+
+
 def _csv_root(folder: Path, source: Path) -> Path:
-    """The folder holding the CSV files: the drop itself or its single sub-folder."""
+    """The folder holding the CSV files: the drop itself or its single sub-folder. Elsewhere
+    (deeper, or in several folders) they are refused, naming where they are."""
     if any(_is_csv(p) for p in folder.iterdir()):
         return folder
-    subfolders = [
-        p for p in folder.iterdir() if _is_real_dir(p) and not p.name.startswith((".", "__MACOSX"))
-    ]
+    subfolders = _subfolders(folder)
     if len(subfolders) == 1 and any(_is_csv(p) for p in subfolders[0].iterdir()):
         return subfolders[0]
-    raise DropError(f"{source.name}: holds no CSV files")
+    found = _folders_with_csv(folder)
+    if not found:
+        raise DropError(f"{source.name}: holds no CSV files")
+    named = [f"'{f.relative_to(folder).as_posix()}/'" for f in found]
+    depth = len(found[0].relative_to(folder).parts)
+    if len(found) > 1:
+        shown = ", ".join(named[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+        where = f"its CSV files are in {len(found)} folders ({shown})"
+    elif depth > 1:
+        where = f"its CSV files are in {named[0]}, {depth} folders down"
+    else:
+        beside = ", ".join(f"'{p.name}/'" for p in subfolders if p != found[0])
+        where = f"its CSV files are in {named[0]}, beside {beside}"
+    raise DropError(
+        f"{source.name}: {where}; a drop's CSV files lie at its top, or all in one folder alone "
+        "at its top: put them there and send the drop again"
+    )
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    """The folders a drop holds (never a link; never macOS's resource forks or a hidden one)."""
+    return sorted(
+        p for p in folder.iterdir() if _is_real_dir(p) and not p.name.startswith((".", "__MACOSX"))
+    )
+
+
+def _folders_with_csv(folder: Path) -> list[Path]:
+    """The folders below `folder` that hold CSV files, looked for within bounds (a folder drop
+    may be any folder), shallowest first."""
+    found: list[Path] = []
+    level, looked = [folder], 0
+    for _ in range(_LOOK_DEPTH):
+        below = []
+        for parent in level:
+            for child in _subfolders(parent):
+                looked += 1
+                if looked > _LOOK_FOLDERS:
+                    return found
+                if any(_is_csv(p) for p in child.iterdir()):
+                    found.append(child)
+                below.append(child)
+        level = below
+    return found
 
 
 def _is_real_dir(path: Path) -> bool:
@@ -521,15 +591,24 @@ def _read_manifest(
     does not use (scoreScales, lineItems, ...) is a warning naming the line."""
     if path is None:
         return {}, {}, []
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DropError(f"manifest.csv: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    try:
-        rows = list(csv.reader(io.StringIO(text)))
-    except csv.Error as exc:
-        raise DropError(f"manifest.csv: could not be read ({exc})") from exc
     warnings: list[Notice] = []
+    try:
+        encoding = decide_encoding(path)  # as every CSV file of a drop (ingest/load.py)
+    except EncodingRefused as exc:
+        raise DropError(str(exc)) from exc
+    if encoding.converted:
+        place = encoding.first_bad
+        assert place is not None
+        warning = encoding.warning(path.name)
+        warnings.append(Notice(path.name, place.line, place.column, "encoding", warning))
+    # A byte-order mark opens the text in either encoding (_fallback skips it too).
+    text = path.read_bytes().removeprefix(codecs.BOM_UTF8).decode(encoding.encoding)
+    rows: list[list[str]] = []
+    try:
+        for row in csv_records(io.StringIO(text, newline="")):
+            rows.append(row)
+    except csv.Error as exc:
+        raise DropError(f"manifest.csv line {len(rows) + 1}: could not be read ({exc})") from exc
     first = [c.strip().lower() for c in rows[0][:2]] if rows else []
     start = 2
     if first != ["propertyname", "value"]:
@@ -675,6 +754,6 @@ def read_header_names(path: Path) -> list[str]:
         first = handle.readline(1 << 20)
     text = first.decode("utf-8-sig", errors="replace").rstrip("\r\n")
     try:
-        return next(csv.reader([text]), [])
+        return [name.strip() for name in next(csv_records([text]), [])]
     except csv.Error:
         return []

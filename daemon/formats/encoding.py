@@ -6,7 +6,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -46,6 +46,13 @@ class EncodingDecision:
     def converted(self) -> bool:
         return self.encoding != "utf-8"
 
+    def warning(self, file_name: str) -> str:
+        """The WARNING a converted file gets, naming the place of its first byte not UTF-8."""
+        return (
+            f"{file_name} {self.first_bad}: {file_name} is not UTF-8 (first here); it was read "
+            "as Windows-1252. Ask the SIS to export UTF-8."
+        )
+
 
 def _line_ends_before(path: Path, offset: int) -> int:
     """Line ends before `offset` as the careful reader counts them: LF, CR LF, and a lone CR
@@ -60,6 +67,13 @@ def _line_ends_before(path: Path, offset: int) -> int:
             ends -= window.count(b"\r\r\n")
             tail = window[-2:]
     return ends
+
+
+def csv_records(lines: Iterable[str], *, strict: bool = False) -> Iterator[list[str]]:
+    """Records as every reader of a drop splits them (the careful reader, ingest/load.py, with
+    `strict`): a quote may open a value after spaces, so the `"a", "b"` style many exports write
+    reads `a` and `b`, in a header as in a row."""
+    return csv.reader(lines, strict=strict, skipinitialspace=True)
 
 
 class _Consumed:
@@ -85,7 +99,7 @@ def locate(path: Path, offset: int) -> Place:
     try:
         with open(path, encoding="latin-1", newline="") as handle:
             lines = _Consumed(handle)
-            records = csv.reader(lines)
+            records = csv_records(lines)
             names = [_as_utf8(n).lstrip("\ufeff").strip() for n in next(records, [])]
             start = lines.consumed
             while start <= offset:
@@ -95,7 +109,8 @@ def locate(path: Path, offset: int) -> Place:
                     handle.seek(start)
                     held = handle.read(offset - start)
                     position = max(
-                        len(next(csv.reader(io.StringIO(held, newline="")), [""])) - 1, 0
+                        len(next(csv_records(io.StringIO(held, newline="")), [""])) - 1,
+                        0,
                     )
                     if position < len(names) and names[position]:
                         column = names[position]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from daemon.errors import RosterSyncError
 from daemon.formats.spec import FileSpec
+from daemon.ingest.broken_rows import CLEAN, OPEN, split_record
 
 MAX_HEADER_BYTES = 1 << 20
 MAX_COLUMNS = 1000  # the widest OneRoster file has 24 columns; 1,000 leaves room for extensions
@@ -97,10 +97,14 @@ def read_header(path: Path, spec: FileSpec, *, encoding: str = "utf-8") -> Heade
     text = text.lstrip("\ufeff").rstrip("\r\n")
     if "\x00" in text:
         raise FileRefused(f"{path.name} line 1: the header contains NUL bytes; is this a CSV file?")
-    try:
-        original = next(csv.reader([text]))
-    except csv.Error as exc:
-        raise FileRefused(f"{path.name} line 1: the header could not be read ({exc})") from exc
+    # Split as the rows are: a quote may open after spaces and be followed by spaces (`"a", "b"`).
+    original, status = split_record(text)
+    if status != CLEAN:
+        fault = "a quote never closed" if status == OPEN else "text after a closing quote"
+        raise FileRefused(
+            f"{path.name} line 1, column {len(original) + 1}: the header could not be read "
+            f"({fault})"
+        )
     original = [name.strip() for name in original]
     if len(original) > MAX_COLUMNS:
         raise FileRefused(

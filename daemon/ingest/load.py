@@ -16,7 +16,9 @@ column of the staging view, as text cleaned like staging
 `broken_rows`), NULL for the rest. When a rejected row's key (`FileSpec.record_columns`) cannot be
 read reliably, the record it named cannot be kept by name: `StagedFile.untold` says so, and the
 file then speaks only for the rows it has (read as changes for the night, so nothing is archived
-for being absent from it) rather than the whole night being refused.
+for being absent from it) rather than the whole night being refused. A file cut inside its last
+row (the row short or a quote open, and no line end after it) is such a file by construction:
+nothing of that row counts, whatever the columns' types (`_CarefulReader._cut_short`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,12 @@ import duckdb
 
 from daemon.db import Database, sql_ident, sql_literal, temp_table
 from daemon.formats.drop import DropFile, hash_file
-from daemon.formats.encoding import EncodingRefused, decide_encoding, transcode_to_utf8
+from daemon.formats.encoding import (
+    EncodingRefused,
+    csv_records,
+    decide_encoding,
+    transcode_to_utf8,
+)
 from daemon.formats.spec import FileSpec
 from daemon.ingest.broken_rows import (
     CLEAN,
@@ -135,8 +142,7 @@ def stage_file(
                 WARNING,
                 place.column,
                 "encoding",
-                f"{file.name} {place}: {file.name} is not UTF-8 (first here); "
-                "it was read as Windows-1252. Ask the SIS to export UTF-8.",
+                decision.warning(file.name),
             )
         )
         workdir.mkdir(parents=True, exist_ok=True)
@@ -430,6 +436,11 @@ class _Lines:
         """The next line of an open record, or None at the end of the file or the record limit."""
         return None if self.pending_chars > MAX_RECORD_CHARS else next(self, None)
 
+    def unended(self) -> bool:
+        """The current record runs to the end of the file with no line end after it (only the
+        last piece of a file can lack one: a longer line is cut at the limit and stood in for)."""
+        return bool(self.pending) and not self.pending[-1].endswith(("\n", "\r"))
+
 
 class _CarefulReader:
     """Record by record with exact start lines; good rows go to DuckDB via a clean temp CSV."""
@@ -507,7 +518,7 @@ class _CarefulReader:
         with open(self.source, encoding="utf-8-sig", errors="strict", newline="") as handle:
             lines = _Lines(handle)
             next(lines, None)  # the header line, already read on its own
-            reader = csv.reader(lines, strict=True, skipinitialspace=True)
+            reader = csv_records(lines, strict=True)
             while True:
                 lines.start_record()
                 piece = lines.pieces + 1
@@ -518,6 +529,10 @@ class _CarefulReader:
                 except csv.Error as exc:
                     start = lines.first_line()
                     record, status = split_record("".join(lines.pending), lines.more)
+                    if status == OPEN and lines.unended():
+                        pieces = list(zip(lines.pending_lines, lines.pending, strict=True))
+                        self._cut_short(start, len(record), pieces)
+                        continue
                     if status != CLEAN:
                         error = "unexpected end of data" if status == OPEN else str(exc)
                         if lines.pending_chars > MAX_RECORD_CHARS:
@@ -532,6 +547,9 @@ class _CarefulReader:
                     continue
                 if not record or (len(record) == 1 and not record[0].strip()):
                     continue  # a blank line is not a row
+                if len(record) < self.header.least_width and lines.unended():
+                    self._cut_short(start, len(record) - 1, [])
+                    continue
                 self._record(start, record)
         return lines.boms
 
@@ -620,6 +638,34 @@ class _CarefulReader:
         self._reject(start, rule, problem, values, known, why, column=column)
         for line, swallowed in pending[1:]:
             self._swallowed_line(line, swallowed, start)
+
+    def _cut_short(self, start: int, cut_at: int, pending: list[tuple[int, str]]) -> None:
+        """The file ends inside this row with no line end: an upload that stopped there, or a
+        file cut short. The row is short (values lost after the cut) or a quoted value is still
+        open (`pending`: each piece of the record, with its line), and the value at the cut
+        (`cut_at`) is cut short: a cut `enr-0` fits a sourcedId as well as a whole one. So
+        nothing of the row counts, whatever the types of the columns: the record it names
+        cannot be told, and the file speaks only for its other rows tonight (any record absent
+        from it may be one the rows cut away named). The lines a quote opened here swallowed
+        before the cut are read on their own, as any swallowed line is."""
+        column = self._column_name(cut_at)
+        where = f" (in {column})" if column is not None else ""
+        problem = (
+            f"the file ends in the middle of this row{where}, with no line end: it was cut short "
+            "(an upload that stopped?); the row could not be read"
+        )
+        why = "the file ends in the middle of it: was it cut short?"
+        nothing: list[str | None] = [None] * self.width
+        self._reject(start, "file_cut", problem, nothing, [False] * self.width, why, column)
+        for line, swallowed in pending[1:-1]:
+            self._swallowed_line(line, swallowed, start)
+        if len(pending) > 1:
+            line = pending[-1][0]
+            problem = (
+                f"this line lies inside the quoted value opened on line {start}, and the file "
+                "ends in it, with no line end: it was cut short; the line could not be read"
+            )
+            self._reject(line, "file_cut", problem, nothing, [False] * self.width, problem)
 
     def _swallowed_line(self, line: int, text: str, opened: int) -> None:
         """A line inside another row's broken quote: read on its own, reported, never staged."""

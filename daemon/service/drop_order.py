@@ -31,6 +31,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from daemon.formats.drop import MANIFEST_DATE_SUFFIXES
+from daemon.formats.encoding import csv_records
 
 BY_NAME = "name"
 BY_MANIFEST = "manifest"
@@ -165,7 +166,7 @@ def _moment_in_manifest(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        rows = list(csv.reader(io.StringIO(text)))
+        rows = list(csv_records(io.StringIO(text, newline="")))
     except csv.Error:
         return None
     for row in rows[1:]:

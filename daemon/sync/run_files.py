@@ -6,7 +6,9 @@ from daemon.db import Database
 from daemon.formats.drop import Drop
 from daemon.ingest import ledger_table, run_schema
 
-READER_RULES = ("column_count", "quoting", "line_too_long", "unreadable", "value_too_long")
+READER_RULES = (
+    "column_count", "quoting", "line_too_long", "unreadable", "value_too_long", "file_cut",
+)  # fmt: skip
 
 
 def record_run_files(db: Database, run_id: int, drop: Drop | None) -> None:

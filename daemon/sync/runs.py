@@ -14,7 +14,7 @@ from daemon.audit import audit
 from daemon.db import Database, drop_run_tables, sql_ident
 from daemon.directory.integrity import violations
 from daemon.errors import RosterSyncError, interrupted
-from daemon.formats.drop import Convert, Drop, DropError, open_drop
+from daemon.formats.drop import Convert, Drop, DropError, drop_kind, open_drop
 from daemon.formats.spec import NOT_CARRIED_COLUMN
 from daemon.ingest import ingest_drop, run_schema
 from daemon.ingest.header import FileRefused
@@ -131,7 +131,7 @@ def _plan_source(
     db.execute(
         "INSERT INTO runs (run_id, source, source_kind, status, created_at, created_by, "
         "source_name) VALUES (?, ?, ?, 'loading', current_timestamp, ?, ?)",
-        [run_id, str(source), source_kind or "folder", actor, source_name],
+        [run_id, str(source), source_kind or drop_kind(Path(source)), actor, source_name],
     )
     workdir = workdir_for(db, run_id)
     drop: Drop | None = None

@@ -233,6 +233,12 @@ def test_the_export_date_in_a_manifest() -> None:
     assert date_in_manifest(None) is None
 
 
+def test_the_export_date_in_a_manifest_written_a_b_style() -> None:
+    """As the drop's reader reads manifest.csv: a space after each comma, values quoted."""
+    text = '"propertyName", "value"\n"source.exportDate", "2026-11-29"\n'
+    assert date_in_manifest(text) == datetime(2026, 11, 29)
+
+
 def test_a_drop_is_ordered_by_its_name_else_its_manifest_else_when_first_seen() -> None:
     manifest = "propertyName,value\nsource.exportDate,2026-11-28\n"
     by_name = order_key("2026-11-29", SEEN, manifest)

@@ -27,6 +27,8 @@ class Ingested:
     rejected: dict[str, list[dict]] = field(default_factory=dict)
     staged_keys: dict[str, list[str]] = field(default_factory=dict)
     value_checked: dict[str, int] = field(default_factory=dict)
+    # Per file read as changes only tonight: the row whose record cannot be told (StagedFile).
+    untold: dict[str, tuple[int, str, str] | None] = field(default_factory=dict)
 
     def only_rejected(self, entity: str) -> dict:
         rows = self.rejected[entity]
@@ -57,6 +59,7 @@ def ingest_folder(db: Database, folder: Path, workdir: Path) -> Ingested:
         "SELECT * FROM row_issues WHERE run_id = ? ORDER BY file_name, line", [run_id]
     )
     for entity, staged in result.staged.items():
+        outcome.untold[entity] = staged.untold
         outcome.rejected[entity] = db.dicts(
             f"SELECT * FROM {rejected_table(run_id, entity)} ORDER BY _line"
         )

@@ -41,6 +41,11 @@ PLACES = [
         Place(4, "familyName"),
     ),
     (
+        "a header and rows written a, b style",
+        b'"sourcedId", "givenName", "familyName"\n"s1", "Lee, Ann", "Ba\xe9"\n',
+        Place(2, "familyName"),
+    ),
+    (
         "a header name in UTF-8",
         "\ufeffsourcedId,prénom\n".encode() + b"s1,Zo\xeb\n",
         Place(2, "prénom"),

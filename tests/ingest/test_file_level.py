@@ -88,13 +88,29 @@ def test_corrupt_zip_is_refused(sync, tmp_path):
     assert "broken.zip" in run.error
 
 
-def test_zip_with_files_in_one_subfolder_is_accepted(sync, tiny, tmp_path):
-    folder = tiny.write(tmp_path)
-    archive = tmp_path / "nightly.zip"
+def test_a_damaged_zip_is_said_unreadable_and_its_run_labelled_a_zip(sync, tmp_path):
+    archive = tmp_path / "broken.zip"
+    archive.write_bytes(b"PK\x03\x04" + b"garbage" * 10)
+    run = sync.plan(archive)
+    assert (run.status, run.source_kind) == ("failed", "zip")
+    assert run.error == "broken.zip: not a readable ZIP file (File is not a zip file)"
+
+
+def _zipped_in(folder: Path, inner: str) -> Path:
+    archive = folder.parent / "nightly.zip"
     with zipfile.ZipFile(archive, "w") as z:
         for f in folder.iterdir():
-            z.write(f, f"export/{f.name}")
-    run = sync.plan(archive)
+            z.write(f, f"{inner}{f.name}")
+    return archive
+
+
+def test_a_zip_refused_for_its_layout_is_labelled_a_zip(sync, tiny, tmp_path):
+    run = sync.plan(_zipped_in(tiny.write(tmp_path), "export/2026/"))
+    assert (run.status, run.source_kind) == ("failed", "zip")
+
+
+def test_zip_with_files_in_one_subfolder_is_accepted(sync, tiny, tmp_path):
+    run = sync.plan(_zipped_in(tiny.write(tmp_path), "export/"))
     assert run.status == "planned" and run.source_kind == "zip"
     assert run.changes["students"]["create"] == 10
 
@@ -119,6 +135,61 @@ def test_bom_crlf_quoted_and_reordered_headers_are_accepted(sync, tiny, tmp_path
     run = sync.plan(folder)
     assert run.status == "planned" and run.rows.error == 0
     assert run.changes["schools"]["create"] == 3
+
+
+def _users_mode(sync, run) -> str:
+    return sync.engine.db.one(
+        "SELECT mode FROM run_files WHERE run_id = ? AND file_name = 'users.csv'", [run.run_id]
+    )
+
+
+def _spaced(line: str) -> str:
+    """A line written in the `"a", "b"` style: every value quoted, a space after each comma."""
+    return ", ".join(f'"{value}"' for value in line.split(","))
+
+
+def _with_spaced_header(path: Path) -> None:
+    lines = path.read_text(encoding="utf-8-sig").split("\n")
+    path.write_text("\n".join([_spaced(lines[0].replace('"', "")), *lines[1:]]))
+
+
+def test_a_header_written_a_b_style_is_read_as_its_rows_are(sync, tiny, tmp_path):
+    folder = tiny.write(tmp_path)
+    _with_spaced_header(folder / "users.csv")
+    run = sync.plan(folder)
+    assert run.status == "planned", run.error
+    assert run.rows.error == 0 and run.changes["students"]["create"] == 10
+
+
+def test_oneroster_12_is_recognised_by_a_users_header_written_a_b_style(sync, sample, tmp_path):
+    drop = tmp_path / "undeclared"
+    shutil.copytree(sample / "oneroster12", drop)
+    (drop / "manifest.csv").unlink()
+    (drop / "roles.csv").unlink()
+    _with_spaced_header(drop / "users.csv")
+    assert sync.plan(drop).oneroster_version == "1.2"
+
+
+def test_a_manifest_written_a_b_style_is_read_as_rows_are(sync, tiny, tmp_path):
+    folder = tiny.write(tmp_path)
+    rows = ["propertyName,value", "oneroster.version,1.1", "file.users,delta"]
+    (folder / "manifest.csv").write_text("\n".join(_spaced(row) for row in rows) + "\n")
+    run = sync.plan(folder)
+    assert run.status == "planned", run.error
+    assert _users_mode(sync, run) == "delta"  # the manifest was read
+
+
+def test_a_header_with_text_after_a_closing_quote_is_refused_naming_the_column(
+    sync, tiny, tmp_path
+):
+    folder = tiny.write(tmp_path)
+    users = folder / "users.csv"
+    users.write_text(users.read_text().replace("status,", '"status"x,', 1))
+    run = sync.plan(folder)
+    assert run.status == "failed"
+    assert run.error == (
+        "users.csv line 1, column 2: the header could not be read (text after a closing quote)"
+    )
 
 
 def test_windows_1252_file_is_converted_with_a_warning(sync, tiny, tmp_path):
@@ -149,6 +220,46 @@ def test_file_mixing_encodings_is_refused(sync, tiny, tmp_path):
     assert run.status == "failed"
     assert "mixes UTF-8 with another encoding" in run.error
     assert "users.csv line 24, column givenName:" in run.error  # Zoë, its first byte not UTF-8
+
+
+def _manifest_with_a_vendor_name(folder: Path, name: str, encoding: str) -> None:
+    rows = ["propertyName,value", "file.users,delta", f"source.systemName,{name}"]
+    (folder / "manifest.csv").write_bytes("\n".join(rows).encode(encoding) + b"\n")
+
+
+def test_a_manifest_in_windows_1252_is_converted_with_a_warning(sync, tiny, tmp_path):
+    folder = tiny.write(tmp_path)
+    _manifest_with_a_vendor_name(folder, "Système", "cp1252")
+    run = sync.plan(folder)
+    assert run.status == "planned", run.error
+    (warning,) = [i for i in sync.issues(run) if i["rule"] == "encoding"]
+    assert (warning["file_name"], warning["line"], warning["column_name"]) == (
+        "manifest.csv",
+        3,
+        "value",
+    )
+    assert warning["message"].startswith("manifest.csv line 3, column value: manifest.csv is not")
+    assert _users_mode(sync, run) == "delta"  # the manifest was read
+
+
+def test_a_windows_1252_manifest_opening_with_a_byte_order_mark_is_read(sync, tiny, tmp_path):
+    folder = tiny.write(tmp_path)
+    _manifest_with_a_vendor_name(folder, "Système", "cp1252")
+    manifest = folder / "manifest.csv"
+    manifest.write_bytes(b"\xef\xbb\xbf" + manifest.read_bytes())
+    run = sync.plan(folder)
+    assert run.status == "planned", run.error
+    assert _users_mode(sync, run) == "delta"  # the manifest was read
+
+
+def test_a_manifest_mixing_encodings_is_refused_naming_line_and_column(sync, tiny, tmp_path):
+    folder = tiny.write(tmp_path)
+    _manifest_with_a_vendor_name(folder, "Système", "utf-8")
+    with open(folder / "manifest.csv", "ab") as out:
+        out.write(b"source.systemCode,caf\xe9\n")
+    run = sync.plan(folder)
+    assert run.status == "failed"
+    assert run.error.startswith("manifest.csv line 4, column value: mixes UTF-8 with another")
 
 
 def test_every_refused_file_is_named_at_once(sync, tiny, tmp_path, applied):

@@ -121,6 +121,15 @@ def _two_users_in_two_folders(drop: Path, z: zipfile.ZipFile) -> None:
     z.write(drop / "users.csv", "old/users.csv")
 
 
+def _two_folders_deep(drop: Path, z: zipfile.ZipFile) -> None:
+    _all_files(drop, z, "district/2026/")
+
+
+def _spread_over_two_folders(drop: Path, z: zipfile.ZipFile) -> None:
+    for i, f in enumerate(sorted(drop.iterdir())):
+        z.write(f, ("a/", "b/")[i % 2] + f.name)
+
+
 def _duplicate_entry(drop: Path, z: zipfile.ZipFile) -> None:
     import warnings
 
@@ -339,7 +348,20 @@ KINDS = [
         UNTOLD,
         "row has 2 values",
     ),
-    Kind("file cut in the middle of its last row", _cut_file, UNTOLD, ""),
+    Kind("file cut in the middle of its last row", _cut_file, UNTOLD, "the file ends in the"),
+    Kind(
+        "file cut in the key of its last row",
+        _bytes("enrollments.csv", lambda b: b[: b.rindex(b"\nenr-") + 6]),
+        UNTOLD,
+        "the file ends in the middle of this row (in sourcedId)",
+        file="enrollments.csv",
+    ),
+    Kind(
+        "file cut inside a quoted value",
+        _bytes("users.csv", lambda b: b[: b.rindex(b",Omar,")] + b',"Om'),
+        UNTOLD,
+        "the file ends in the middle of this row (in givenName)",
+    ),
     Kind(
         "trailing comma on every row",
         _trailing_commas_everywhere,
@@ -721,6 +743,19 @@ KINDS = [
     ),
     Kind("ZIP with users.csv twice", _zip(_duplicate_entry), REFUSED, "holds two users.csv"),
     Kind(
+        "ZIP with its files two folders deep",
+        _zip(_two_folders_deep),
+        REFUSED,
+        "drop.zip: its CSV files are in 'district/2026/', 2 folders down; a drop's CSV files lie "
+        "at its top, or all in one folder alone at its top",
+    ),
+    Kind(
+        "ZIP with its files in two folders",
+        _zip(_spread_over_two_folders),
+        REFUSED,
+        "drop.zip: its CSV files are in 2 folders ('a/', 'b/'); a drop's CSV files lie",
+    ),
+    Kind(
         "ZIP with a damaged entry",
         _corrupt_entry,
         REFUSED,
@@ -779,6 +814,7 @@ def test_malformed_kind(kind: Kind, db, tiny, tmp_path):
             i for i in outcome.issues if i["file_name"] == kind.file and i["severity"] == "ERROR"
         ]
         assert any(kind.expect in i["message"] for i in errors), errors
+        assert outcome.untold[kind.file.removesuffix(".csv")] is not None
     else:
         _assert_kept(kind, outcome)
 

@@ -166,3 +166,102 @@ def test_roles_rows_must_name_their_user(db, sample, tmp_path):
     assert outcome.error is None, outcome.error
     row = outcome.only_rejected("roles")
     assert row["userSourcedId"] == first.split(",")[3]
+
+
+# ---------------------------------------------- a file cut short: an upload that stopped mid-row
+# docs/file-formats.md, "A file cut short": a file whose last row is short and has no line end
+# was cut; nothing of that row counts (its key least of all), so the file speaks only for its
+# other rows, whatever the types of its columns (enrollments.csv ends with dates, and its cut
+# `enr-0` could be placed nowhere but in sourcedId).
+_BULK_FILES = [
+    ("day1", "users.csv"),
+    ("day1", "classes.csv"),
+    ("day1", "enrollments.csv"),
+    ("day1", "orgs.csv"),
+    ("day1", "academicSessions.csv"),
+    ("day1", "courses.csv"),
+    ("day1", "demographics.csv"),
+    ("day1", "guardians.csv"),
+    ("day1", "student_attributes.csv"),
+    ("oneroster12", "roles.csv"),
+]
+_CUTS = {
+    "in its first value": lambda row: row[:5],
+    "halfway through the row": lambda row: row[: len(row) // 2],
+}
+
+
+def _cut_last_row(path, cut) -> int:
+    """Cut the file inside its last row, as an upload that stopped there; returns its line."""
+    data = path.read_bytes().rstrip(b"\r\n")
+    start = data.rindex(b"\n") + 1
+    path.write_bytes(data[:start] + cut(data[start:]))
+    return data.count(b"\n") + 1
+
+
+@pytest.mark.parametrize("cut", _CUTS.values(), ids=_CUTS.keys())
+@pytest.mark.parametrize(("drop", "file"), _BULK_FILES, ids=[f for _, f in _BULK_FILES])
+def test_a_file_cut_inside_its_last_row_is_read_as_changes_only(
+    db, sample, tmp_path, drop, file, cut
+):
+    folder = tmp_path / "drop"
+    shutil.copytree(sample / drop, folder)
+    line = _cut_last_row(folder / file, cut)
+    outcome = _ingest(db, folder, tmp_path)
+    assert outcome.error is None, outcome.error
+    entity = file.removesuffix(".csv")
+    assert outcome.untold[entity] is not None and outcome.untold[entity][0] == line
+    row = outcome.only_rejected(entity)
+    assert row["_line"] == line
+    assert all(value is None for name, value in row.items() if name not in ("_line", "_rid"))
+
+
+def _end_users_file_with(folder, text: str) -> int:
+    """users.csv ends with `text` in place of its last row, with no line end; returns its line."""
+    users = folder / "users.csv"
+    lines = users.read_text().rstrip("\n").split("\n")
+    users.write_text("\n".join([*lines[:-1], text]))
+    return len(lines)
+
+
+def test_a_file_cut_inside_a_quoted_value_is_read_as_changes_only(db, folder, tmp_path):
+    line = _end_users_file_with(folder, 'tch-2,,,true,sch-b,teacher,omar.reyes,,"Om')
+    outcome = _ingest(db, folder, tmp_path)
+    assert outcome.untold["users"] is not None and outcome.untold["users"][0] == line
+    assert outcome.only_rejected("users")["sourcedId"] is None
+    (issue,) = outcome.issues_at("users.csv", line)
+    assert issue["rule"] == "file_cut" and issue["column_name"] == "givenName"
+
+
+def test_a_file_cut_in_a_quoted_value_after_its_line_break_counts_no_line_of_it(
+    db, folder, tmp_path
+):
+    """The line the cut lies on is read on its own (it lies in the quoted value), and is cut."""
+    line = _end_users_file_with(folder, 'tch-2,,,true,sch-b,teacher,omar.reyes,,"Omar\nstu-')
+    outcome = _ingest(db, folder, tmp_path)
+    assert outcome.untold["users"] is not None and outcome.untold["users"][0] == line
+    rejected = outcome.rejected["users"]
+    assert [(r["_line"], r["sourcedId"]) for r in rejected] == [(line, None), (line + 1, None)]
+
+
+def test_a_file_cut_at_a_line_end_is_a_whole_shorter_file(db, folder, tmp_path):
+    """Nothing in it is cut: the deletion threshold (and the ready marker) judge what it leaves
+    out, as for any shorter export."""
+    users = folder / "users.csv"
+    users.write_text("\n".join(users.read_text().split("\n")[:-4]) + "\n")
+    outcome = _ingest(db, folder, tmp_path)
+    assert outcome.untold["users"] is None and outcome.rejected["users"] == []
+
+
+def test_a_last_row_of_full_width_without_a_line_end_is_read_as_sent(db, folder, tmp_path):
+    """A cut inside the last value of a whole row cannot be told from that value: the row is
+    read, and its value checked by its column (`2026-0` is no date: a WARNING, not used)."""
+    enrollments = folder / "enrollments.csv"
+    text = enrollments.read_text().rstrip("\n")
+    enrollments.write_text(text + "2026-0")  # the last row's endDate, cut short
+    outcome = _ingest(db, folder, tmp_path)
+    assert outcome.untold["enrollments"] is None
+    assert outcome.staged_keys["enrollments"][-1] == "enr-10a"
+    last = text.count("\n") + 1
+    (issue,) = outcome.issues_at("enrollments.csv", last)
+    assert (issue["severity"], issue["column_name"]) == ("WARNING", "endDate")
