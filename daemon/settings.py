@@ -57,7 +57,7 @@ def blackout_on(settings: SyncSettings, day: date) -> DateRange | None:
 class SyncSettings(BaseModel):
     """Every setting that shapes a plan or the daemon, with the seed product's defaults."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     student_id: Literal["sourcedId", "identifier"] = "sourcedId"
     archived_students: Literal["unarchive", "keep_archived"] = "unarchive"

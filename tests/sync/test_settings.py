@@ -21,6 +21,13 @@ def test_a_bad_setting_value_is_refused_with_the_allowed_values(engine):
         engine.settings_set("student_id", "email")
 
 
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_a_threshold_that_is_no_number_is_refused_as_such(engine, value):
+    """'nan' was refused as "should be less than or equal to 100"."""
+    with pytest.raises(SettingError, match=r"\(Input should be a finite number\)"):
+        engine.settings_set("deletion_threshold", value)
+
+
 def test_every_setting_change_is_audited(engine):
     engine.settings_set("auto_apply", "true")
     actor, details = engine.db.rows(
