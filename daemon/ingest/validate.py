@@ -189,7 +189,7 @@ class Validator:
         """A value holding a control character (daemon/formats/controls.py: a C0 control other
         than TAB, LF and CR, DEL, or a C1 control) is an ERROR naming the first one: shown on a
         terminal, an escape sequence recolours, moves the cursor, retitles the window. In an id,
-        `_invisible_characters` reports every one of them but NUL: one issue is enough."""
+        `_invisible_characters` reports every one of them (NUL too): one issue is enough."""
         col = sql_ident(name)
         pattern = sql_literal(CONTROL_CHARACTER_PATTERN)
         code = f"unicode(regexp_extract({col}, {pattern}))"
