@@ -53,9 +53,10 @@ def _character_class(ranges: tuple[tuple[int, int], ...]) -> str:
 INVISIBLE_IN_ID_PATTERN = _character_class(INVISIBLE_IN_ID_RANGES)
 
 
-def visible_id(col: str) -> str:
-    """SQL: the id as it looks, without the characters above and the spaces around it. What a
-    row in error names (PlanContext.errored): the record that looks like it is kept."""
+def visible_text(col: str) -> str:
+    """SQL: the value as it looks, without the characters above and the spaces around it (NULL
+    when nothing is left). What a row in error names (PlanContext.errored): the record that
+    looks like it is kept. And what a required value shows (`required_rule`)."""
     return (
         f"nullif(trim(regexp_replace({col}, {sql_literal(INVISIBLE_IN_ID_PATTERN)}, '', 'g')), '')"
     )
@@ -70,6 +71,25 @@ class Rule:
 
 
 EXT_TERM_PATTERN = r"^ext:[A-Za-z0-9.\-_]+$"  # OneRoster 1.2: a proprietary vocabulary term
+
+
+def required_rule(column: Column, col: str) -> Rule:
+    """A required value that is empty, or that shows nothing once the characters above are
+    removed (a lone zero-width space or TAB: a blank on every screen), is missing: an ERROR,
+    so the row is skipped and the record it names kept. A value whose first character is
+    visible ASCII, as nearly every one's is, shows something: no pattern is run for it."""
+    name = column.name
+    shows_nothing = (
+        f"CASE WHEN {col} IS NULL THEN true WHEN unicode({col}) BETWEEN 33 AND 126 THEN false "
+        f"ELSE {visible_text(col)} IS NULL END"
+    )
+    return Rule(
+        ERROR,
+        "required",
+        shows_nothing,
+        f"CASE WHEN {col} IS NULL THEN '{name} is required' "
+        f"ELSE '{name} is required; its value holds only invisible characters' END",
+    )
 
 
 def value_rule(column: Column, col: str, *, ext_terms: bool = False) -> Rule | None:

@@ -14,7 +14,7 @@ from daemon.db import (
 )
 from daemon.formats.spec import FileSpec, ValueType
 from daemon.ingest.issues import Issue
-from daemon.ingest.value_rules import value_rule, visible_id
+from daemon.ingest.value_rules import value_rule, visible_text
 from daemon.settings import SyncSettings
 
 # Row results whose rows the plan leaves out, keeping the records they name: errors, and rows of
@@ -121,7 +121,7 @@ class PlanContext:
         ids = [c.name for c in spec.columns if c.type is ValueType.ID] if spec else []
         if not ids:
             return rows
-        visible = ", ".join(f"{visible_id(sql_ident(n))} AS {sql_ident(n)}" for n in ids)
+        visible = ", ".join(f"{visible_text(sql_ident(n))} AS {sql_ident(n)}" for n in ids)
         return f"(SELECT * REPLACE ({visible}) FROM {rows})"
 
     def column(self, entity: str, name: str, alias: str = "") -> str:

@@ -68,6 +68,14 @@ def test_a_name_may_not_be_blank(both):
     assert one_line(refused.err) == "school name may not be empty"
 
 
+def test_a_name_of_invisible_characters_only_is_refused_as_the_feed_refuses_it(both):
+    refused = both("users", "add", "guardian", "Zuleika", "\u200b")
+    assert (
+        one_line(refused.err) == "family name may not be empty: it holds only invisible characters"
+    )
+    assert json.loads(both("users", "find", "Zuleika", "--json").out)["total"] == 0
+
+
 def test_a_second_school_of_the_same_name_is_refused(both):
     assert both("schools", "create", "Maple Annex").code == 0
     refused = both("schools", "create", "maple annex ")
@@ -83,6 +91,13 @@ def test_a_second_school_of_the_same_name_is_refused(both):
 def test_a_sis_id_with_a_comma_is_refused_as_the_feed_refuses_it(both):
     refused = both("schools", "add-sis-id", "sch-elm", "sch-a,sch-b")
     assert one_line(refused.err) == "SIS id 'sch-a,sch-b' may not contain a comma"
+
+
+def test_a_sis_id_holding_an_invisible_character_is_refused_as_the_feed_refuses_it(both):
+    refused = both("schools", "add-sis-id", "sch-elm", "sch-elm\u061c")
+    assert one_line(refused.err) == (
+        "SIS id holds the invisible character U+061C at position 8; an id must be visible text"
+    )
 
 
 @pytest.mark.parametrize("field", sorted(HAND_FIELDS))

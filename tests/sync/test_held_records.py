@@ -47,6 +47,16 @@ def test_a_student_row_in_error_keeps_the_students_enrollments_and_links(synced,
     assert synced.user("stu-1")["status"] == "active"
 
 
+@pytest.mark.parametrize("blank", ["\u200b", "\t"], ids=["zero-width", "tab"])
+def test_a_student_row_whose_name_shows_nothing_keeps_the_students_name(synced, tiny, blank):
+    stored = synced.user("stu-1")["family_name"]
+    tiny.row("users.csv", "stu-1")["familyName"] = blank
+    run = synced.apply(tiny)
+    assert run.rows.error == 1
+    assert run.changes["students"] == NOTHING
+    assert synced.user("stu-1")["family_name"] == stored
+
+
 def test_a_student_claimed_by_two_records_keeps_its_enrollments_and_links(synced, tiny):
     synced.engine.settings_set("student_id", "identifier")
     synced.engine.db.execute("UPDATE users SET identifier = 'S1' WHERE sis_id = 'stu-2'")
