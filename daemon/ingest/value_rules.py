@@ -13,6 +13,9 @@ from daemon.formats.spec import GRADE_CODES, Column, ValueType
 from daemon.ingest.issues import ERROR, WARNING
 
 LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"
+# A phone number as SIS exports write them: digits with the usual separators, a leading +, and
+# an extension ('(555) 010-1234 x12', '+44 20 7946 0958', '555-0101 ext. 12', '555-0101 #12').
+PHONE_PATTERN = r"(?i)[+]?[0-9 ().x/-]{7,30}((ext\.?|extension|#) ?[0-9]{1,8})?"
 # What the sync does with a value that breaks a WARNING rule of a typed column: it is not used,
 # and a record that has a value keeps it (see PlanContext.broken).
 NOT_USED = "; ignored (a stored value is kept)"
@@ -146,14 +149,14 @@ def value_rule(column: Column, col: str, *, ext_terms: bool = False) -> Rule | N
             "email",
             f"{filled} AND ({col} NOT LIKE '%_@_%._%' OR {col} LIKE '%@%@%' "
             f"OR {col} LIKE '% %' OR {col} LIKE '%,%')",
-            f"{shown} || ' does not look like an email address'",
+            f"{shown} || ' does not look like an email address{NOT_USED}'",
         )
     if t is ValueType.PHONE:
         return Rule(
             WARNING,
             "phone",
-            f"{filled} AND NOT regexp_full_match({col}, '[+]?[0-9 ().x/-]{{7,30}}')",
-            f"{shown} || ' does not look like a phone number'",
+            f"{filled} AND NOT regexp_full_match({col}, {sql_literal(PHONE_PATTERN)})",
+            f"{shown} || ' does not look like a phone number{NOT_USED}'",
         )
     if t is ValueType.LANGUAGE:
         return Rule(
@@ -169,7 +172,7 @@ def value_rule(column: Column, col: str, *, ext_terms: bool = False) -> Rule | N
             "grades",
             f"{filled} AND list_bool_or(list_transform(string_split({col}, ','), "
             f"lambda g: lower(trim(g)) NOT IN ({codes})))",
-            f"{shown} || ' holds a value that is not a grade code (KG, 01-13, PK, ...)'",
+            f"{shown} || ' holds a value that is not a grade code (KG, 01-13, PK, ...){NOT_USED}'",
         )
     if t is ValueType.NAME_LIST:
         allowed = ", ".join(sql_literal(v.lower()) for v in column.enum)

@@ -116,6 +116,11 @@ def test_each_hand_field_uses_the_feeds_rule_for_its_column(engine, field):
             clean_value(engine.db, field, "a,b c@@")
 
 
+@pytest.mark.parametrize("phone", ["(555) 010-1234 x12", "+44 20 7946 0958", "555-0101 ext. 12"])
+def test_a_phone_number_the_feed_uses_is_taken_by_hand_too(engine, phone):
+    assert clean_value(engine.db, "home_phone", phone) == phone
+
+
 def test_a_value_typed_by_hand_may_not_hold_a_control_character(both):
     refused = both("users", "edit-contact", "gdn-3011", "--email", "a\x1b[31m@example.org")
     assert refused.code == 1

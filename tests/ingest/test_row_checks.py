@@ -308,6 +308,6 @@ def test_results_export_lists_every_row_with_its_status(sync, tiny, tmp_path):
     assert lines[0] == "file,line,sourcedId,status,column,message"
     assert written == sum(len(r) for r in tiny.files.values())
     assert (
-        "users.csv,2,stu-1,WARNING,email,users.csv line 2: email 'nope' does not look like an email address"
-        in lines
+        "users.csv,2,stu-1,WARNING,email,users.csv line 2: email 'nope' does not look like an email "
+        "address; ignored (a stored value is kept)" in lines
     )
