@@ -13,8 +13,14 @@ import re
 from daemon.db import Database
 from daemon.directory.errors import EditRefused
 from daemon.formats.controls import CONTROL_CHARACTER_PATTERN, control_name
-from daemon.formats.spec import CLASSES, ORGS, USERS_11, Column
-from daemon.ingest.value_rules import NOT_USED, value_rule
+from daemon.formats.spec import CLASSES, ORGS, USERS_11, Column, ValueType
+from daemon.ingest.value_rules import (
+    INVISIBLE_IN_ID_PATTERN,
+    NOT_USED,
+    Rule,
+    required_rule,
+    value_rule,
+)
 
 # field of a hand edit -> (the feed column with the same rules, how a person calls the field)
 HAND_FIELDS: dict[str, tuple[Column, str]] = {
@@ -50,15 +56,27 @@ def clean_value(db: Database, field: str, raw: str | None) -> str | None:
         raise EditRefused(
             f"{label} is {len(value)} characters long; the limit is {column.max_length}"
         )
-    rule = value_rule(dataclasses.replace(column, name=label), '"v"')
-    if rule is not None:
-        message = db.one(
-            f'SELECT {rule.message} FROM (SELECT ?::VARCHAR AS "v") WHERE {rule.where}', [value]
+    if column.type is ValueType.ID and (mark := re.search(INVISIBLE_IN_ID_PATTERN, value)):
+        raise EditRefused(
+            f"{label} holds the invisible character U+{ord(mark.group()):04X} at position "
+            f"{mark.start() + 1}; an id must be visible text"
         )
-        if message is not None:
-            # What the feed does with such a value is not what a person typing it needs to hear.
-            raise EditRefused(message.removesuffix(NOT_USED).removesuffix("; ignored"))
+    named = dataclasses.replace(column, name=label)
+    if column.required and _breaks(db, required_rule(named, '"v"'), value) is not None:
+        raise EditRefused(f"{label} may not be empty: it holds only invisible characters")
+    rule = value_rule(named, '"v"')
+    if rule is not None and (message := _breaks(db, rule, value)) is not None:
+        # What the feed does with such a value is not what a person typing it needs to hear.
+        raise EditRefused(message.removesuffix(NOT_USED).removesuffix("; ignored"))
     return value
+
+
+def _breaks(db: Database, rule: Rule, value: str) -> str | None:
+    """The rule's message for `value`, or None when the value keeps the rule."""
+    message = db.one(
+        f'SELECT {rule.message} FROM (SELECT ?::VARCHAR AS "v") WHERE {rule.where}', [value]
+    )
+    return None if message is None else str(message)
 
 
 def clean_values(db: Database, values: dict[str, str | None]) -> dict[str, str | None]:

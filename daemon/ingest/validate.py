@@ -11,7 +11,12 @@ from daemon.formats.spec import STAFF_ROLES, FileSpec, Reference, ValueType
 from daemon.ingest.issues import ERROR, WARNING
 from daemon.ingest.load import StagedFile
 from daemon.ingest.row_memo import CheckedRows
-from daemon.ingest.value_rules import INVISIBLE_IN_ID_PATTERN, value_rule, visible_id
+from daemon.ingest.value_rules import (
+    INVISIBLE_IN_ID_PATTERN,
+    required_rule,
+    value_rule,
+    visible_text,
+)
 
 ATTRIBUTE_NAME_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 
@@ -171,13 +176,14 @@ class Validator:
                 f"'{column.name} is ' || length({col}) || ' characters long; the limit is {column.max_length}'",
             )
             if column.required:
+                required = required_rule(column, col)
                 self._emit(
                     ctx,
-                    ERROR,
+                    required.severity,
                     column.name,
-                    "required",
-                    f"{col} IS NULL",
-                    f"'{column.name} is required'",
+                    required.rule,
+                    required.where,
+                    required.message,
                 )
             rule = value_rule(column, col, ext_terms=ctx.ext_terms)
             if rule is not None:
@@ -189,7 +195,7 @@ class Validator:
         """A value holding a control character (daemon/formats/controls.py: a C0 control other
         than TAB, LF and CR, DEL, or a C1 control) is an ERROR naming the first one: shown on a
         terminal, an escape sequence recolours, moves the cursor, retitles the window. In an id,
-        `_invisible_characters` reports every one of them but NUL: one issue is enough."""
+        `_invisible_characters` reports every one of them (NUL too): one issue is enough."""
         col = sql_ident(name)
         pattern = sql_literal(CONTROL_CHARACTER_PATTERN)
         code = f"unicode(regexp_extract({col}, {pattern}))"
@@ -340,7 +346,7 @@ class Validator:
                         AND rule = 'invisible_character' AND column_name = {sql_literal(name)}"""
         return [
             f"SELECT {id_col} FROM {target_ctx.staged.rejected_table} WHERE {id_col} IS NOT NULL",
-            f"""SELECT {visible_id("t." + id_col)} FROM {target_ctx.table} t
+            f"""SELECT {visible_text("t." + id_col)} FROM {target_ctx.table} t
                 SEMI JOIN ({invisible}) i ON i.line = t._line""",
         ]
 

@@ -13,22 +13,53 @@ from daemon.formats.spec import GRADE_CODES, Column, ValueType
 from daemon.ingest.issues import ERROR, WARNING
 
 LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"
+# A phone number as SIS exports write them: digits with the usual separators, a leading +, and
+# an extension ('(555) 010-1234 x12', '+44 20 7946 0958', '555-0101 ext. 12', '555-0101 #12').
+PHONE_PATTERN = r"(?i)[+]?[0-9 ().x/-]{7,30}((ext\.?|extension|#) ?[0-9]{1,8})?"
 # What the sync does with a value that breaks a WARNING rule of a typed column: it is not used,
 # and a record that has a value keeps it (see PlanContext.broken).
 NOT_USED = "; ignored (a stored value is kept)"
 ISO_DATETIME_PATTERN = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"
-# Characters an identifier must not hold: C0/C1 controls, zero-width characters and the byte-order
-# mark, the bidirectional controls (an override can make 'stu-1<RLO>9' display as another id),
-# and the spaces that are not the ASCII one (no-break, thin, ideographic...): 'stu-1003' followed
-# by a no-break space looks exactly like 'stu-1003', and trimming removes only ASCII spaces.
-INVISIBLE_IN_ID_PATTERN = (
-    "[\x01-\x1f\x7f-\xa0\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2069\u3000\ufeff]"
-)
+# Characters an identifier must not hold, as ranges of code points: what Unicode says shows
+# nothing or moves text, so that one id can pass for another. Derived from the Unicode data
+# (14.0, Python 3.11's unicodedata), and proved to be exactly that set over every code point by
+# tests/ingest/test_control_characters.py: the controls (Cc: C0, DEL, C1, NUL among them), the
+# format characters (Cf: zero-width characters, the byte-order mark, soft hyphen, the bidi
+# marks, embeddings, overrides and isolates such as U+202E, which can make 'stu-1<RLO>9'
+# display as another id, tags), every space but the ASCII one ('stu-1003' then a no-break space
+# looks exactly like 'stu-1003', and trimming removes only ASCII spaces), and the rest of
+# Unicode's Default_Ignorable_Code_Point (combining grapheme joiner, Hangul fillers, variation
+# selectors, the reserved ranges kept for more of them).
+INVISIBLE_IN_ID_RANGES = (
+    (0x0000, 0x001F), (0x007F, 0x00A0), (0x00AD, 0x00AD), (0x034F, 0x034F),
+    (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD, 0x06DD), (0x070F, 0x070F),
+    (0x0890, 0x0891), (0x08E2, 0x08E2), (0x115F, 0x1160), (0x1680, 0x1680),
+    (0x17B4, 0x17B5), (0x180B, 0x180F), (0x2000, 0x200F), (0x2028, 0x202F),
+    (0x205F, 0x206F), (0x3000, 0x3000), (0x3164, 0x3164), (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFFB), (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD), (0x13430, 0x13438), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)  # fmt: skip
 
 
-def visible_id(col: str) -> str:
-    """SQL: the id as it looks, without the characters above and the spaces around it. What a
-    row in error names (PlanContext.errored): the record that looks like it is kept."""
+def _character_class(ranges: tuple[tuple[int, int], ...]) -> str:
+    """A character class both Python's `re` and DuckDB's RE2 read alike: ASCII written as an
+    escape (`\\x00`: no NUL or other control in SQL text), the rest as the characters (past
+    U+00FF, the two share no escape)."""
+
+    def one(code: int) -> str:
+        return f"\\x{code:02x}" if code < 0x80 else chr(code)
+
+    return "[" + "".join(one(a) if a == b else f"{one(a)}-{one(b)}" for a, b in ranges) + "]"
+
+
+INVISIBLE_IN_ID_PATTERN = _character_class(INVISIBLE_IN_ID_RANGES)
+
+
+def visible_text(col: str) -> str:
+    """SQL: the value as it looks, without the characters above and the spaces around it (NULL
+    when nothing is left). What a row in error names (PlanContext.errored): the record that
+    looks like it is kept. And what a required value shows (`required_rule`)."""
     return (
         f"nullif(trim(regexp_replace({col}, {sql_literal(INVISIBLE_IN_ID_PATTERN)}, '', 'g')), '')"
     )
@@ -43,6 +74,25 @@ class Rule:
 
 
 EXT_TERM_PATTERN = r"^ext:[A-Za-z0-9.\-_]+$"  # OneRoster 1.2: a proprietary vocabulary term
+
+
+def required_rule(column: Column, col: str) -> Rule:
+    """A required value that is empty, or that shows nothing once the characters above are
+    removed (a lone zero-width space or TAB: a blank on every screen), is missing: an ERROR,
+    so the row is skipped and the record it names kept. A value whose first character is
+    visible ASCII, as nearly every one's is, shows something: no pattern is run for it."""
+    name = column.name
+    shows_nothing = (
+        f"CASE WHEN {col} IS NULL THEN true WHEN unicode({col}) BETWEEN 33 AND 126 THEN false "
+        f"ELSE {visible_text(col)} IS NULL END"
+    )
+    return Rule(
+        ERROR,
+        "required",
+        shows_nothing,
+        f"CASE WHEN {col} IS NULL THEN '{name} is required' "
+        f"ELSE '{name} is required; its value holds only invisible characters' END",
+    )
 
 
 def value_rule(column: Column, col: str, *, ext_terms: bool = False) -> Rule | None:
@@ -99,14 +149,14 @@ def value_rule(column: Column, col: str, *, ext_terms: bool = False) -> Rule | N
             "email",
             f"{filled} AND ({col} NOT LIKE '%_@_%._%' OR {col} LIKE '%@%@%' "
             f"OR {col} LIKE '% %' OR {col} LIKE '%,%')",
-            f"{shown} || ' does not look like an email address'",
+            f"{shown} || ' does not look like an email address{NOT_USED}'",
         )
     if t is ValueType.PHONE:
         return Rule(
             WARNING,
             "phone",
-            f"{filled} AND NOT regexp_full_match({col}, '[+]?[0-9 ().x/-]{{7,30}}')",
-            f"{shown} || ' does not look like a phone number'",
+            f"{filled} AND NOT regexp_full_match({col}, {sql_literal(PHONE_PATTERN)})",
+            f"{shown} || ' does not look like a phone number{NOT_USED}'",
         )
     if t is ValueType.LANGUAGE:
         return Rule(
@@ -122,7 +172,7 @@ def value_rule(column: Column, col: str, *, ext_terms: bool = False) -> Rule | N
             "grades",
             f"{filled} AND list_bool_or(list_transform(string_split({col}, ','), "
             f"lambda g: lower(trim(g)) NOT IN ({codes})))",
-            f"{shown} || ' holds a value that is not a grade code (KG, 01-13, PK, ...)'",
+            f"{shown} || ' holds a value that is not a grade code (KG, 01-13, PK, ...){NOT_USED}'",
         )
     if t is ValueType.NAME_LIST:
         allowed = ", ".join(sql_literal(v.lower()) for v in column.enum)

@@ -14,7 +14,7 @@ from daemon.db import (
 )
 from daemon.formats.spec import FileSpec, ValueType
 from daemon.ingest.issues import Issue
-from daemon.ingest.value_rules import value_rule, visible_id
+from daemon.ingest.value_rules import value_rule, visible_text
 from daemon.settings import SyncSettings
 
 # Row results whose rows the plan leaves out, keeping the records they name: errors, and rows of
@@ -121,7 +121,7 @@ class PlanContext:
         ids = [c.name for c in spec.columns if c.type is ValueType.ID] if spec else []
         if not ids:
             return rows
-        visible = ", ".join(f"{visible_id(sql_ident(n))} AS {sql_ident(n)}" for n in ids)
+        visible = ", ".join(f"{visible_text(sql_ident(n))} AS {sql_ident(n)}" for n in ids)
         return f"(SELECT * REPLACE ({visible}) FROM {rows})"
 
     def column(self, entity: str, name: str, alias: str = "") -> str:
@@ -150,6 +150,20 @@ class PlanContext:
             return "false"
         rule = value_rule(column, self.column(entity, name, alias), ext_terms=self.ext_terms)
         return f"coalesce({rule.where}, false)" if rule is not None else "false"
+
+    def checked(
+        self, entity: str, name: str, field: str, alias: str, kept: str | None = None
+    ) -> str:
+        """SQL select items: the column's value as `field`, NULL when it breaks its type rule
+        (`broken`: the row's WARNING says it is ignored), and `_broken_<field>`, by which the
+        record keeps the value it has (policies.keep_stored_values, for the tables listed in
+        `checked_fields`); a new record is left without one. `kept`: SQL, another reason the
+        row leaves the record's value as it is."""
+        broken = self.broken(entity, name, alias)
+        return (
+            f"CASE WHEN NOT {broken} THEN {self.column(entity, name, alias)} END AS {field}, "
+            f"{broken}{f' OR ({kept})' if kept else ''} AS _broken_{field}"
+        )
 
     def note(self, kind: str, message: str) -> None:
         self.notes.append({"kind": kind, "message": message})

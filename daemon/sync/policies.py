@@ -173,6 +173,7 @@ def _archived_students(ctx: PlanContext) -> None:
 
 def classroom_rules(ctx: PlanContext) -> None:
     desired = ctx.t("desired_classrooms")
+    keep_stored_values(ctx, "classrooms", "classroom_id")
     locked = ctx.db.rows(
         f"""SELECT d.name, f.name FROM {desired} f JOIN classrooms d ON d.classroom_id = f._target_id
             WHERE d.name_locked AND f.name IS DISTINCT FROM d.name AND NOT f._filtered

@@ -111,10 +111,17 @@ def _plan_reference(ctx: PlanContext, ref: ReferenceTable, not_applied: str | No
     (a repeated id: the first row speaks, the repeat is in error)."""
     if not ctx.present(ref.entity):
         return
-    values = []
+    values, stored = [], ""
     for column, file_column in ref.columns.items():
         value = ctx.column(ref.entity, file_column, "r")
-        values.append(f"{canonical_sql(value) if column in ref.vocabulary else value} AS {column}")
+        value = canonical_sql(value) if column in ref.vocabulary else value
+        # A value that breaks its type rule (a course's grades '5th', a role's beginDate
+        # 2026-13-01: a WARNING) is not used: the stored one is kept, a new row has none.
+        broken = ctx.broken(ref.entity, file_column, "r")
+        if broken != "false":
+            value = f"CASE WHEN {broken} THEN stored.{column} ELSE {value} END"
+            stored = f"LEFT JOIN {ref.name} stored ON stored.sis_id = r.sourcedId"
+        values.append(f"{value} AS {column}")
     rows = ctx.good(ref.entity)
     kept = f"SELECT sourcedId FROM {ctx.errored(ref.entity)}"
     if not_applied:
@@ -131,7 +138,7 @@ def _plan_reference(ctx: PlanContext, ref: ReferenceTable, not_applied: str | No
         SELECT r.sourcedId AS sis_id, {", ".join(values)},
                coalesce(lower(r.status), '') = 'tobedeleted' AS _deleted, false AS _kept,
                {bulk} AS _bulk, {sql_literal(ctx.file(ref.entity))} AS _file, r._line AS _line
-        FROM {rows} r
+        FROM {rows} r {stored}
         UNION ALL
         SELECT k.sourcedId, {nothing}, false, true, {bulk}, NULL, NULL
         FROM ({kept}) k WHERE k.sourcedId IS NOT NULL

@@ -86,6 +86,14 @@ def test_a_name_may_not_be_blank(both):
     assert one_line(refused.err) == "school name may not be empty"
 
 
+def test_a_name_of_invisible_characters_only_is_refused_as_the_feed_refuses_it(both):
+    refused = both("users", "add", "guardian", "Zuleika", "\u200b")
+    assert (
+        one_line(refused.err) == "family name may not be empty: it holds only invisible characters"
+    )
+    assert json.loads(both("users", "find", "Zuleika", "--json").out)["total"] == 0
+
+
 def test_a_second_school_of_the_same_name_is_refused(both):
     assert both("schools", "create", "Maple Annex").code == 0
     refused = both("schools", "create", "maple annex ")
@@ -103,6 +111,13 @@ def test_a_sis_id_with_a_comma_is_refused_as_the_feed_refuses_it(both):
     assert one_line(refused.err) == "SIS id 'sch-a,sch-b' may not contain a comma"
 
 
+def test_a_sis_id_holding_an_invisible_character_is_refused_as_the_feed_refuses_it(both):
+    refused = both("schools", "add-sis-id", "sch-elm", "sch-elm\u061c")
+    assert one_line(refused.err) == (
+        "SIS id holds the invisible character U+061C at position 8; an id must be visible text"
+    )
+
+
 @pytest.mark.parametrize("field", sorted(HAND_FIELDS))
 def test_each_hand_field_uses_the_feeds_rule_for_its_column(engine, field):
     """The rules are the ingest's own (value_rules.py), not a copy that could drift."""
@@ -117,6 +132,11 @@ def test_each_hand_field_uses_the_feeds_rule_for_its_column(engine, field):
     if refused:
         with pytest.raises(ValueError, match=label):
             clean_value(engine.db, field, "a,b c@@")
+
+
+@pytest.mark.parametrize("phone", ["(555) 010-1234 x12", "+44 20 7946 0958", "555-0101 ext. 12"])
+def test_a_phone_number_the_feed_uses_is_taken_by_hand_too(engine, phone):
+    assert clean_value(engine.db, "home_phone", phone) == phone
 
 
 def test_a_value_typed_by_hand_may_not_hold_a_control_character(both):

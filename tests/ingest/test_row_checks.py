@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 
 def _only(issues: list[dict], rule: str) -> dict:
     found = [i for i in issues if i["rule"] == rule]
@@ -26,6 +28,28 @@ def test_missing_required_value_is_an_error_naming_the_column(sync, tiny):
     )
     assert issue["severity"] == "ERROR"
     assert issue["message"] == "users.csv line 4: givenName is required"
+
+
+@pytest.mark.parametrize(
+    "blank",
+    ["\u200b", "\t", "\u00a0\u200b", "\u200b \u3164"],
+    ids=["zero-width", "tab", "nbsp", "mixed"],
+)
+def test_a_required_value_of_invisible_characters_only_is_missing(sync, tiny, blank):
+    tiny.row("users.csv", "stu-3")["givenName"] = blank
+    issue = _only(sync.issues(sync.plan(tiny)), "required")
+    assert (issue["severity"], issue["line"], issue["column_name"]) == ("ERROR", 4, "givenName")
+    assert issue["message"] == (
+        "users.csv line 4: givenName is required; its value holds only invisible characters"
+    )
+
+
+def test_a_required_value_with_a_visible_character_is_there(sync, tiny):
+    tiny.row("users.csv", "stu-3")["givenName"] = "\u200bCleo"
+    tiny.row("users.csv", "stu-4")["givenName"] = "\u00c9mile"
+    tiny.row("users.csv", "stu-5")["givenName"] = "\u674e"
+    run = sync.plan(tiny)
+    assert [i for i in sync.issues(run) if i["rule"] == "required"] == []
 
 
 def test_unknown_role_is_an_error_listing_the_allowed_roles(sync, tiny):
@@ -284,6 +308,6 @@ def test_results_export_lists_every_row_with_its_status(sync, tiny, tmp_path):
     assert lines[0] == "file,line,sourcedId,status,column,message"
     assert written == sum(len(r) for r in tiny.files.values())
     assert (
-        "users.csv,2,stu-1,WARNING,email,users.csv line 2: email 'nope' does not look like an email address"
-        in lines
+        "users.csv,2,stu-1,WARNING,email,users.csv line 2: email 'nope' does not look like an email "
+        "address; ignored (a stored value is kept)" in lines
     )

@@ -61,6 +61,7 @@ EVENTS_11 = (
     "valid_birth_date",
     "invalid_begin_date",
     "invalid_primary",
+    "invalid_contact",
     "required_missing",
     "dangling_enrollment",
     "unlink_guardian",
@@ -189,6 +190,11 @@ def apply_event(night: Night, event: str, pick: int) -> None:
         enrollment["beginDate"] = "2026-13-01"
     elif event == "invalid_primary" and (enrollment := one(enrollments)):
         enrollment["primary"] = "yes"
+    elif event == "invalid_contact" and (user := one(users)):
+        column, value = (("email", "ava-at-students"), ("sms", "call me"), ("grades", "5th"))[
+            pick % 3
+        ]
+        user[column] = value
     elif event == "required_missing" and (user := one(users)):
         user["givenName"] = ""
     elif event == "dangling_enrollment" and (enrollment := one(enrollments)):

@@ -71,7 +71,7 @@ NAMED_BY = {
 PARENTS = {
     "enrollments": ("SELECT classroom_id FROM classrooms", "SELECT user_id FROM users"),
 }
-IGNORED_VALUE_RULES = ("date", "boolean", "language")
+IGNORED_VALUE_RULES = ("date", "boolean", "language", "email", "phone", "grades")
 # What a person does to the directory before a night is planned (the shortcut must not miss it).
 HAND_EVENTS = (
     "activate",

@@ -11,6 +11,8 @@ import pytest
 
 from tests.ingest.reading import rewrite_line
 
+NOTHING = {"create": 0, "update": 0, "archive": 0, "unarchive": 0}
+
 
 @pytest.fixture
 def synced(sync, tiny):
@@ -45,6 +47,16 @@ def test_a_student_row_in_error_keeps_the_students_enrollments_and_links(synced,
     assert synced.user("stu-1")["status"] == "active"
 
 
+@pytest.mark.parametrize("blank", ["\u200b", "\t"], ids=["zero-width", "tab"])
+def test_a_student_row_whose_name_shows_nothing_keeps_the_students_name(synced, tiny, blank):
+    stored = synced.user("stu-1")["family_name"]
+    tiny.row("users.csv", "stu-1")["familyName"] = blank
+    run = synced.apply(tiny)
+    assert run.rows.error == 1
+    assert run.changes["students"] == NOTHING
+    assert synced.user("stu-1")["family_name"] == stored
+
+
 def test_a_student_claimed_by_two_records_keeps_its_enrollments_and_links(synced, tiny):
     synced.engine.settings_set("student_id", "identifier")
     synced.engine.db.execute("UPDATE users SET identifier = 'S1' WHERE sis_id = 'stu-2'")
@@ -64,7 +76,24 @@ def test_a_guardian_row_in_error_keeps_the_guardians_links(synced, tiny):
     assert _links_of(synced, "stu-2") == ["active"]
 
 
-@pytest.mark.parametrize("mark", ["\t", "\u00a0", "\u200b"], ids=["tab", "nbsp", "zero-width"])
+# What an id may not hold, one of each kind (value_rules.INVISIBLE_IN_ID_RANGES): with any of
+# them the row is in error and names the record its id looks like. Missing one, a look-alike
+# row created a second student and archived the real one, with its enrollments and links.
+INVISIBLE_MARKS = {
+    "nul": "\x00",
+    "tab": "\t",
+    "nbsp": "\u00a0",
+    "zero-width": "\u200b",
+    "soft hyphen": "\u00ad",
+    "grapheme joiner": "\u034f",
+    "arabic letter mark": "\u061c",
+    "hangul filler": "\u3164",
+    "variation selector": "\ufe0f",
+    "tag": "\U000e0041",
+}
+
+
+@pytest.mark.parametrize("mark", INVISIBLE_MARKS.values(), ids=INVISIBLE_MARKS.keys())
 def test_a_student_row_whose_id_holds_an_invisible_character_keeps_the_student(synced, tiny, mark):
     tiny.row("users.csv", "stu-1")["sourcedId"] = "stu-1" + mark
     _change_enrollment_and_keep_the_link_only_on_the_student_side(tiny)
@@ -72,6 +101,16 @@ def test_a_student_row_whose_id_holds_an_invisible_character_keeps_the_student(s
     assert run.changes["students"] == {"create": 0, "update": 0, "archive": 0, "unarchive": 0}
     assert run.changes["enrollments"]["archive"] == 0
     assert run.changes["guardian_links"]["archive"] == 0
+
+
+def test_a_student_row_whose_id_holds_a_nul_keeps_the_student_on_the_careful_reader(synced, tiny):
+    """The careful reader (a file with a quoted line break) hands NUL on as the fast one does."""
+    tiny.row("users.csv", "stu-1")["sourcedId"] = "stu-1\x00"
+    tiny.row("users.csv", "stu-9")["middleName"] = "a\nb"
+    run = synced.plan(tiny)
+    assert run.changes["students"]["archive"] == 0
+    assert run.changes["enrollments"]["archive"] == 0
+    assert [i["rule"] for i in synced.issues(run, "ERROR")] == ["invisible_character"]
 
 
 def test_a_class_row_whose_id_holds_an_invisible_character_keeps_the_class(synced, tiny):
@@ -151,6 +190,14 @@ def test_a_guardians_file_row_in_error_keeps_only_its_own_pair(two_children, tin
     assert two_children.user("gdn-x")["status"] == "active"
 
 
+def test_a_guardians_file_row_whose_id_holds_a_nul_keeps_its_pair(two_children, tiny):
+    tiny.files["guardians.csv"][1]["sourcedId"] = "gdn-x\x00"
+    run = two_children.apply(tiny)
+    assert run.changes["guardian_links"] == NOTHING
+    assert _link_status(two_children, "gdn-x", "stu-2") == "active"
+    assert [i["rule"] for i in two_children.issues(run, "ERROR")] == ["invisible_character"]
+
+
 def test_a_row_whose_key_cannot_be_told_archives_nothing_absent_from_its_file(synced, tiny):
     """Any student absent from users.csv may be the one the unreadable row names."""
     tiny.remove("users.csv", sourcedId="stu-9")
@@ -205,8 +252,6 @@ def test_a_file_cut_inside_its_last_row_archives_nothing_absent_from_it(
 # docs/file-formats.md: a record whose row has an error is not in the feed; every row naming it
 # gets a WARNING and is not synced, and what is attached to it stays as it is. (A record that
 # already existed was reached through it all the same, and its memberships changed silently.)
-
-NOTHING = {"create": 0, "update": 0, "archive": 0, "unarchive": 0}
 
 
 def _warning_for(sync, run, file_name: str, sourced_id: str) -> dict:

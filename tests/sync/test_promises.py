@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from daemon.directory.integrity import check_directory
+from tests.district import guardian_of
 
 
 @pytest.fixture
@@ -68,6 +69,65 @@ def test_an_invalid_value_on_a_new_record_is_left_empty(sync, tiny):
     )
     sync.apply(tiny)
     assert sync.user("stu-1")["birth_date"] is None
+
+
+# A value that breaks its type rule, per typed column (file, row, column, value; the table and
+# field that keep the stored value): an e-mail, a phone number and grades were reported and then
+# synced over the good stored value.
+BROKEN_VALUES = {
+    "email": ("users.csv", "stu-1", "email", "ava-at-students", "users", "email"),
+    "mobile phone": ("users.csv", "gdn-1", "sms", "call me", "users", "mobile_phone"),
+    "home phone": ("users.csv", "gdn-1", "phone", "12", "users", "home_phone"),
+    "grades": ("users.csv", "stu-2", "grades", "5th", "users", "grades"),
+    "class grades": ("classes.csv", "cls-a1", "grades", "fifth", "classrooms", "grades"),
+}
+
+
+def _stored(sync, table: str, sis_id: str, field: str):
+    return sync.engine.db.one(f"SELECT {field} FROM {table} WHERE sis_id = ?", [sis_id])
+
+
+@pytest.mark.parametrize("case", BROKEN_VALUES.values(), ids=BROKEN_VALUES.keys())
+def test_an_invalid_contact_or_grades_value_keeps_the_stored_one(synced, tiny, case):
+    file, sis_id, column, value, table, field = case
+    stored = _stored(synced, table, sis_id, field)
+    assert stored
+    tiny.row(file, sis_id)[column] = value
+    run = synced.plan(tiny)
+    assert run.total_changes() == 0
+    [warning] = synced.issues(run, "WARNING")
+    assert warning["column_name"] == column
+    assert warning["message"].endswith("; ignored (a stored value is kept)")
+    synced.engine.apply_run(run.run_id)
+    assert _stored(synced, table, sis_id, field) == stored
+
+
+def test_an_invalid_contact_in_guardians_file_keeps_the_stored_one(sync, tiny):
+    tiny.files["guardians.csv"] = [guardian_of("stu-1")]
+    sync.apply(tiny)
+    tiny.files["guardians.csv"][0]["email"] = "robin at example.net"
+    run = sync.apply(tiny)
+    assert run.total_changes() == 0
+    assert sync.user("gf-1")["email"] == "robin@example.net"
+
+
+@pytest.mark.parametrize(
+    "phone", ["(555) 010-1234 x12", "+44 20 7946 0958", "555-0101 ext. 12", "555.010.1234 #7"]
+)
+def test_a_phone_number_as_sis_exports_write_it_is_used(synced, tiny, phone):
+    tiny.row("users.csv", "gdn-1")["sms"] = phone
+    run = synced.apply(tiny)
+    assert synced.issues(run, "WARNING") == []
+    assert synced.user("gdn-1")["mobile_phone"] == phone
+
+
+def test_invalid_contacts_and_grades_on_a_new_record_are_left_empty(sync, tiny):
+    tiny.row("users.csv", "stu-1")["email"] = "ava-at-students"
+    tiny.row("users.csv", "stu-1")["grades"] = "5th"
+    tiny.row("users.csv", "gdn-1")["sms"] = "call me"
+    sync.apply(tiny)
+    assert (sync.user("stu-1")["email"], sync.user("stu-1")["grades"]) == (None, None)
+    assert sync.user("gdn-1")["mobile_phone"] is None
 
 
 # ---------------------------------------------------------------- tobedeleted in a bulk file

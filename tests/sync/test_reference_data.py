@@ -35,3 +35,10 @@ def test_a_course_left_out_of_a_whole_courses_file_is_archived(sync, sample, tmp
     sync.apply(_drop(sample, tmp_path / "first"))
     sync.apply(_drop(sample, tmp_path / "second", "crs-dist-digital,", "crs-other,"))
     assert _course(sync) == [("archived", "Digital Citizenship")]
+
+
+def test_a_course_whose_grades_break_their_rule_keeps_the_stored_grades(sync, sample, tmp_path):
+    sync.apply(_drop(sample, tmp_path / "first"))
+    sync.apply(_drop(sample, tmp_path / "second", ',"KG,01,02,', ',"KG,5th,02,'))
+    grades = "SELECT grades FROM courses WHERE sis_id = 'crs-dist-digital'"
+    assert sync.engine.db.one(grades) == "KG,01,02,03,04,05,06,07,08,09,10,11,12"

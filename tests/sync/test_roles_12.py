@@ -306,3 +306,24 @@ def test_the_roles_of_a_user_whose_row_is_in_error_are_kept_as_they_were(sync, s
     assert sync.engine.db.rows("SELECT status FROM sis_roles WHERE sis_id = 'rol-000009'") == [
         ("active",)
     ]
+
+
+def test_a_role_row_whose_id_holds_a_nul_keeps_the_role_and_its_user(sync, sample, tmp_path):
+    """The row is in error and names the role its id looks like, which is kept; its user has
+    no valid role row (an ERROR on the users.csv row), so the user and memberships are kept."""
+    sync.apply(sample / "oneroster12")
+    run = sync.apply(_drop(sample, tmp_path, {"rol-000001,": "rol-000001\x00,"}))
+    assert {k: c["archive"] for k, c in run.changes.items() if c["archive"]} == {}
+    assert sync.user("stu-5001")["status"] == "active"
+    assert sync.engine.db.rows("SELECT status FROM sis_roles WHERE sis_id = 'rol-000001'") == [
+        ("active",)
+    ]
+
+
+def test_a_role_whose_begin_date_breaks_its_rule_keeps_the_stored_one(sync, sample, tmp_path):
+    """The row's WARNING says the value is ignored and the stored one kept: so it is."""
+    sync.apply(sample / "oneroster12")
+    row = "rol-000001,active,2026-08-20T06:00:00.000Z,stu-5001,primary,student,2026-08-24,"
+    sync.apply(_drop(sample, tmp_path, {row: row.replace("2026-08-24", "2026-13-01")}))
+    begin = "SELECT begin_date FROM sis_roles WHERE sis_id = 'rol-000001'"
+    assert sync.engine.db.one(begin) == "2026-08-24"

@@ -85,6 +85,7 @@ def build_desired_classrooms(ctx: PlanContext) -> None:
             "location": "location",
         },
     )
+    ctx.checked_fields["classrooms"] = ["grades"]
     homeroom_only = ctx.settings.classroom_filter == "homeroom_only"
     # A class the setting leaves out is, for the sync, one the feed ends: its classroom is
     # archived (with its memberships) whatever the file's mode, as a person asked; in a delta
@@ -105,7 +106,7 @@ def build_desired_classrooms(ctx: PlanContext) -> None:
                    {ctx.column("classes", "title", "c")} AS name,
                    {ctx.column("classes", "classCode", "c")} AS class_code,
                    lower({ctx.column("classes", "classType", "c")}) AS class_type,
-                   {ctx.column("classes", "grades", "c")} AS grades,
+                   {ctx.checked("classes", "grades", "grades", "c")},
                    {ctx.column("classes", "subjects", "c")} AS subjects,
                    {ctx.column("classes", "subjectCodes", "c")} AS subject_codes,
                    {ctx.column("classes", "courseSourcedId", "c")} AS course_sis_id,

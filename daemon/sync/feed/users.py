@@ -58,9 +58,10 @@ def build_feed_users(ctx: PlanContext) -> None:
         """
     )
     _district_guardians_at_their_students_schools(ctx)
-    ctx.checked_fields["users"] = [
-        "birth_date", "language", "org_sis_ids", *_not_carried_per_row(ctx, mobile, home),
-    ]  # fmt: skip
+    ctx.checked_fields["users"] = list(dict.fromkeys([
+        "birth_date", "language", "org_sis_ids", "email", "mobile_phone", "home_phone", "grades",
+        *_not_carried_per_row(ctx, mobile, home),
+    ]))  # fmt: skip
     report_users_without_a_role(ctx)
     if ctx.present("guardians"):
         _add_guardians_file_people(ctx, mobile, home)
@@ -229,8 +230,7 @@ def _rows_keep_what_their_file_lacks(ctx: PlanContext, mobile: str, home: str) -
 def _not_carried_per_row(ctx: PlanContext, mobile: str, home: str) -> dict[str, str]:
     """Directory field -> users.csv column, for the columns a row may declare it has no data
     for (Roster Sync's `metadata.rosterSync.notCarried`: a hub with phones for contacts only,
-    grades for students only). Empty when the file lacks that column: nothing is added to the
-    feed, so a plain OneRoster night pays nothing and its rows hash as before."""
+    grades for students only). Empty when the file lacks that column."""
     if NOT_CARRIED_COLUMN not in ctx.columns.get("users", set()):
         return {}
     return {
@@ -241,20 +241,33 @@ def _not_carried_per_row(ctx: PlanContext, mobile: str, home: str) -> dict[str, 
     }
 
 
-def _not_carried_flags(ctx: PlanContext, mobile: str, home: str) -> str:
-    """`_broken_<field>` per declarable field: the row names the column as not carried and its
-    cell is empty, so the record keeps its value (policies.keep_stored_values); a value the row
-    does give is used. A new record simply gets none."""
+def _not_carried(ctx: PlanContext, mobile: str, home: str) -> dict[str, str]:
+    """Directory field -> SQL, per declarable field: the row names the column as not carried
+    and its cell is empty, so the record keeps its value (policies.keep_stored_values); a value
+    the row does give is used. A new record simply gets none."""
     fields = _not_carried_per_row(ctx, mobile, home)
-    if not fields:
-        return ""
     named = (
         f"list_transform(string_split(lower({ctx.column('users', NOT_CARRIED_COLUMN, 'u')}), ','), "
         "lambda n: trim(n))"
     )
-    return "".join(
-        f", coalesce(list_contains({named}, {sql_literal(column.lower())}), false) "
-        f"AND {ctx.column('users', column, 'u')} IS NULL AS _broken_{field}"
+    return {
+        field: f"coalesce(list_contains({named}, {sql_literal(column.lower())}), false) "
+        f"AND {ctx.column('users', column, 'u')} IS NULL"
+        for field, column in fields.items()
+    }
+
+
+def _contact_columns(mobile: str, home: str) -> dict[str, str]:
+    """Directory contact field -> the column of users.csv and guardians.csv it comes from."""
+    return {"email": "email", "mobile_phone": mobile, "home_phone": home}
+
+
+def _checked_values(
+    ctx: PlanContext, entity: str, alias: str, fields: dict[str, str], kept: dict[str, str]
+) -> str:
+    """`PlanContext.checked` of each field (directory field -> the file's column)."""
+    return ", ".join(
+        ctx.checked(entity, column, field, alias, kept.get(field))
         for field, column in fields.items()
     )
 
@@ -263,23 +276,21 @@ def _users_rows(ctx: PlanContext, mobile: str, home: str) -> str:
     """One row per good users.csv row, shaped like the directory's users (orgs still raw)."""
     role, orgs, role_joins = _role_and_orgs(ctx)
     birth_date, birth_broken, demographics_join = _birth_date(ctx)
+    kept = _not_carried(ctx, mobile, home)
     language = f"lower(coalesce({ctx.column('users', 'language', 'u')}, {ctx.column('users', 'metadata.language', 'u')}))"
     return f"""
         SELECT rs_clean(u.sourcedId) AS sis_id, {role} AS role,
-               {ctx.column("users", "identifier", "u")} AS identifier,
+               {ctx.checked("users", "identifier", "identifier", "u", kept.get("identifier"))},
                {ctx.column("users", "username", "u")} AS username,
                {ctx.column("users", "userIds", "u")} AS user_ids,
                {ctx.column("users", "givenName", "u")} AS given_name,
                {ctx.column("users", "familyName", "u")} AS family_name,
                {ctx.column("users", "middleName", "u")} AS middle_name,
                {ctx.column("users", "preferredGivenName", "u")} AS preferred_given_name,
-               {ctx.column("users", "email", "u")} AS email,
-               {ctx.column("users", mobile, "u")} AS mobile_phone,
-               {ctx.column("users", home, "u")} AS home_phone,
+               {_checked_values(ctx, "users", "u", _contact_columns(mobile, home), kept)},
                {_language_columns(ctx, language)},
-               {ctx.column("users", "grades", "u")} AS grades,
-               {birth_date} AS birth_date, {birth_broken} AS _broken_birth_date
-               {_not_carried_flags(ctx, mobile, home)},
+               {ctx.checked("users", "grades", "grades", "u", kept.get("grades"))},
+               {birth_date} AS birth_date, {birth_broken} AS _broken_birth_date,
                {orgs} AS raw_orgs,
                lower({ctx.column("users", "enabledUser", "u")}) = 'true' AS enabled,
                {ctx.column("users", "agentSourcedIds", "u")} AS agents,
@@ -680,9 +691,7 @@ def _add_guardians_file_people(ctx: PlanContext, mobile: str, home: str) -> None
         SELECT g.sourcedId AS sis_id, lower(g.relationship) AS role,
                {ctx.column("guardians", "givenName", "g")} AS given_name,
                {ctx.column("guardians", "familyName", "g")} AS family_name,
-               {ctx.column("guardians", "email", "g")} AS email,
-               {ctx.column("guardians", mobile, "g")} AS mobile_phone,
-               {ctx.column("guardians", home, "g")} AS home_phone,
+               {_checked_values(ctx, "guardians", "g", _contact_columns(mobile, home), {})},
                {_language_columns(ctx, language)},
                true AS enabled, CAST(NULL AS VARCHAR) AS agents, false AS _deleted,
                {sql_literal(ctx.file("guardians"))} AS _file, g._line AS _line,
