@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from daemon.db import Database, rows_sharing_a_hash, sql_ident, sql_literal
 from daemon.formats.controls import CONTROL_CHARACTER_PATTERN, CONTROL_NAMES
-from daemon.formats.spec import STAFF_ROLES, FileSpec, Reference, ValueType
+from daemon.formats.spec import STAFF_ROLES, Column, FileSpec, Reference, ValueType
 from daemon.ingest.issues import ERROR, WARNING
 from daemon.ingest.load import StagedFile
 from daemon.ingest.row_memo import CheckedRows
@@ -44,12 +44,18 @@ DirectoryIds = Callable[[str], str | None]
 
 class Validator:
     def __init__(
-        self, db: Database, run_id: int, files: dict[str, FileContext], directory_ids: DirectoryIds
+        self,
+        db: Database,
+        run_id: int,
+        files: dict[str, FileContext],
+        directory_ids: DirectoryIds,
+        records: DirectoryIds | None = None,
     ) -> None:
         self.db = db
         self.run_id = run_id
         self.files = files
         self.directory_ids = directory_ids
+        self.records = records or (lambda entity: None)
         self._pending: list[tuple[str, str | None, str, str, str]] = []
         self.bulk_with_statuses: list[str] = []  # files said once, in the run's notes
         self.inactive_statuses: list[str] = []  # notes: files with OneRoster 1.0's 'inactive'
@@ -159,6 +165,9 @@ class Validator:
         for name in ctx.staged.header.names if ctx.has_controls else []:
             self._control_characters(ctx, name, in_id=name in ids)
         for column in ctx.spec.columns:
+            if column.not_carried is not None:
+                self._not_carried(ctx, column)
+                continue
             if column.name not in present:
                 continue
             col = sql_ident(column.name)
@@ -184,6 +193,29 @@ class Validator:
                 self._emit(ctx, rule.severity, column.name, rule.rule, rule.where, rule.message)
             if column.type in (ValueType.ID, ValueType.ID_LIST):
                 self._invisible_characters(ctx, column.name)
+
+    def _not_carried(self, ctx: FileContext, column: Column) -> None:
+        """A column the drop says its source does not carry is not read (its value rules
+        neither): records keep what they have. A value a record cannot be without (a required
+        column) cannot be kept by a record the directory does not have yet: the row that would
+        make one is an ERROR naming the manifest, and is skipped. Checked on every row every
+        night (not remembered by row_memo): it hangs on the directory, not on the row alone."""
+        if not column.required:
+            return
+        records = self.records(ctx.spec.entity) or "SELECT NULL AS id WHERE false"
+        ending = "coalesce(lower(status), '') = 'tobedeleted'" if ctx.spec.has_status else "false"
+        self._emit(
+            ctx,
+            ERROR,
+            column.name,
+            "not_carried",
+            f"{ctx.id_column} IS NOT NULL AND NOT {ending} AND {ctx.id_column} NOT IN ({records})",
+            sql_literal(
+                f"{column.name} is required for a new record, and {column.not_carried} says this "
+                "drop does not carry it (source.notCarried); the row was skipped"
+            ),
+            source=ctx.table,
+        )
 
     def _control_characters(self, ctx: FileContext, name: str, in_id: bool) -> None:
         """A value holding a control character (daemon/formats/controls.py: a C0 control other
@@ -522,7 +554,11 @@ class Validator:
         )
 
     def _guardian_rows_disagree(self, ctx: FileContext) -> None:
-        fields = ["givenName", "familyName", "email", "sms", "phone", "language"]
+        fields = [  # the details the sync reads: not those the drop does not carry
+            f
+            for f in ("givenName", "familyName", "email", "sms", "phone", "language")
+            if ctx.spec.read_columns([f])
+        ]
         signature = " || chr(31) || ".join(f"coalesce({sql_ident(f)}, '')" for f in fields)
         source = f"""(SELECT _line, sourcedId, sig, first_value(sig) OVER w AS first_sig, first_value(_line) OVER w AS first_line
                       FROM (SELECT _line, sourcedId, {signature} AS sig FROM {ctx.table})

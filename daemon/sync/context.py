@@ -132,8 +132,9 @@ class PlanContext:
         return f"{prefix}{sql_ident(name)}"  # staging is already clean
 
     def keep_missing(self, table: str, entity: str, fields: dict[str, str]) -> None:
-        """Fields (directory field -> file column) whose column the file lacks: the feed does
-        not speak for them in this run, so records keep what they have."""
+        """Fields (directory field -> file column) whose column the file lacks, or the drop does
+        not carry (`source.notCarried`): the feed does not speak for them in this run, so
+        records keep what they have."""
         present = self.columns.get(entity, set())
         missing = {f for f, c in fields.items() if c not in present}
         if missing:

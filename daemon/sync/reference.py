@@ -108,13 +108,25 @@ def _plan_reference(ctx: PlanContext, ref: ReferenceTable, not_applied: str | No
     """Ids the source made itself (sync/derived_ids.py) never archive the SIS's rows for being
     absent: the classrooms keep naming them. Nor does a school-level upload: it speaks for its
     schools only. A sourcedId is kept as it is (`_kept`) only where no good row speaks for it
-    (a repeated id: the first row speaks, the repeat is in error)."""
+    (a repeated id: the first row speaks, the repeat is in error). A column the file lacks (or
+    the drop does not carry) is not spoken for: each row keeps the table's value."""
     if not ctx.present(ref.entity):
         return
     values = []
+    # A column the file lacks, or the drop does not carry, keeps what the table has.
+    unread = [c for c, f in ref.columns.items() if f not in ctx.columns.get(ref.entity, set())]
     for column, file_column in ref.columns.items():
         value = ctx.column(ref.entity, file_column, "r")
-        values.append(f"{canonical_sql(value) if column in ref.vocabulary else value} AS {column}")
+        if column in unread:
+            value = f"stored.{column}"
+        elif column in ref.vocabulary:
+            value = canonical_sql(value)
+        values.append(f"{value} AS {column}")
+    stored = ""
+    if unread:
+        kept = ", ".join(f"any_value({c}) AS {c}" for c in unread)
+        stored = f"""LEFT JOIN (SELECT sis_id, {kept} FROM {ref.name} GROUP BY sis_id) stored
+                     ON stored.sis_id = r.sourcedId"""
     rows = ctx.good(ref.entity)
     kept = f"SELECT sourcedId FROM {ctx.errored(ref.entity)}"
     if not_applied:
@@ -131,7 +143,7 @@ def _plan_reference(ctx: PlanContext, ref: ReferenceTable, not_applied: str | No
         SELECT r.sourcedId AS sis_id, {", ".join(values)},
                coalesce(lower(r.status), '') = 'tobedeleted' AS _deleted, false AS _kept,
                {bulk} AS _bulk, {sql_literal(ctx.file(ref.entity))} AS _file, r._line AS _line
-        FROM {rows} r
+        FROM {rows} r {stored}
         UNION ALL
         SELECT k.sourcedId, {nothing}, false, true, {bulk}, NULL, NULL
         FROM ({kept}) k WHERE k.sourcedId IS NOT NULL

@@ -18,8 +18,13 @@ from daemon.sync.unchanged import find_unchanged_users, user_source_hash
 
 LANGUAGE_OK = r"^[a-z]{2,3}([-_][a-z0-9]{2,8})*$"
 
-# Directory fields whose users.csv column is optional: without the column, records keep them.
-OPTIONAL_USER_COLUMNS = {
+# Directory fields and the users.csv column each comes from: a run whose file lacks the column,
+# or whose drop does not carry it (`source.notCarried`), leaves the field as records have it.
+USER_COLUMNS = {
+    "given_name": "givenName",
+    "family_name": "familyName",
+    "username": "username",
+    "enabled": "enabledUser",
     "middle_name": "middleName",
     "identifier": "identifier",
     "email": "email",
@@ -175,7 +180,7 @@ def users_fields_kept(ctx: PlanContext, mobile: str, home: str) -> set[str]:
     """Fields the feed cannot speak for in this run (no column, or a setting leaves them to the
     directory): records keep what they have."""
     columns = ctx.columns.get("users", set())
-    kept = {field for field, column in OPTIONAL_USER_COLUMNS.items() if column not in columns}
+    kept = {field for field, column in USER_COLUMNS.items() if column not in columns}
     if "birthDate" not in ctx.columns.get("demographics", set()):
         kept.add("birth_date")
     if not ctx.settings.update_language or not ({"language", "metadata.language"} & columns):
@@ -186,20 +191,22 @@ def users_fields_kept(ctx: PlanContext, mobile: str, home: str) -> set[str]:
         kept.add("home_phone")
     if "orgSourcedIds" not in columns and "roles" not in ctx.specs:
         kept.add("org_sis_ids")
-    # guardians.csv speaks for the contacts it has a column for, users.csv or not (a drop of
-    # guardians.csv alone lost every e-mail and phone in it); which rows keep a field their own
-    # file lacks is settled row by row (_rows_keep_what_their_file_lacks).
-    kept -= _contacts_carried(ctx, "guardians", mobile, home)
+    # guardians.csv speaks for the names and contacts it has a column for, users.csv or not (a
+    # drop of guardians.csv alone lost every e-mail and phone in it); which rows keep a field
+    # their own file lacks is settled row by row (_rows_keep_what_their_file_lacks).
+    kept -= _fields_carried(ctx, "guardians", mobile, home)
     return kept
 
 
-def _contacts_carried(ctx: PlanContext, entity: str, mobile: str, home: str) -> set[str]:
-    """The contact fields a people file of this drop has a column for."""
+def _fields_carried(ctx: PlanContext, entity: str, mobile: str, home: str) -> set[str]:
+    """The names and contact fields a people file of this drop has a column for (and carries)."""
     if not ctx.present(entity):
         return set()
     columns = ctx.columns.get(entity, set())
     language = {"language", "metadata.language"} if entity == "users" else {"language"}
     carried = {
+        "given_name": "givenName" in columns,
+        "family_name": "familyName" in columns,
         "email": "email" in columns,
         "mobile_phone": mobile in columns,
         "home_phone": home in columns,
@@ -209,11 +216,11 @@ def _contacts_carried(ctx: PlanContext, entity: str, mobile: str, home: str) -> 
 
 
 def _rows_keep_what_their_file_lacks(ctx: PlanContext, mobile: str, home: str) -> None:
-    """users.csv and guardians.csv rows side by side, one file with a contact column the other
-    lacks: a row of the file without it keeps the record's value (a missing column is not an
+    """users.csv and guardians.csv rows side by side, one file with a name or contact column the
+    other lacks (or does not carry): a row of the file without it keeps the record's value (a missing column is not an
     empty one), through the same per-row flag as a value that broke its rule."""
-    users = _contacts_carried(ctx, "users", mobile, home)
-    guardians = _contacts_carried(ctx, "guardians", mobile, home)
+    users = _fields_carried(ctx, "users", mobile, home)
+    guardians = _fields_carried(ctx, "guardians", mobile, home)
     feed = ctx.t("feed_users")
     for entity, fields in (("users", guardians - users), ("guardians", users - guardians)):
         for name in sorted(fields):
