@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from daemon.db import sql_literal
 from daemon.formats.spec import NOT_CARRIED_COLUMN, STAFF_ROLES
+from daemon.ingest.value_rules import listed_names
 from daemon.sync.context import PlanContext
 from daemon.sync.diff import add_archives, record_changes
 from daemon.sync.kinds import USER_CHANGE_KINDS_SQL, USERS
@@ -251,17 +252,16 @@ def _not_carried_per_row(ctx: PlanContext, mobile: str, home: str) -> dict[str, 
 def _not_carried_flags(ctx: PlanContext, mobile: str, home: str) -> str:
     """`_broken_<field>` per declarable field: the row names the column as not carried and its
     cell is empty, so the record keeps its value (policies.keep_stored_values); a value the row
-    does give is used. A new record simply gets none."""
+    does give is used. A new record simply gets none. A cell that cannot be read whole (a name
+    that is none of them: its row has a WARNING) is read as naming them all."""
     fields = _not_carried_per_row(ctx, mobile, home)
     if not fields:
         return ""
-    named = (
-        f"list_transform(string_split(lower({ctx.column('users', NOT_CARRIED_COLUMN, 'u')}), ','), "
-        "lambda n: trim(n))"
-    )
+    named = listed_names(ctx.column("users", NOT_CARRIED_COLUMN, "u"))
+    unreadable = ctx.broken("users", NOT_CARRIED_COLUMN, "u")
     return "".join(
-        f", coalesce(list_contains({named}, {sql_literal(column.lower())}), false) "
-        f"AND {ctx.column('users', column, 'u')} IS NULL AS _broken_{field}"
+        f", (coalesce(list_contains({named}, {sql_literal(column.lower())}), false) "
+        f"OR {unreadable}) AND {ctx.column('users', column, 'u')} IS NULL AS _broken_{field}"
         for field, column in fields.items()
     )
 
