@@ -11,7 +11,7 @@ from __future__ import annotations
 from daemon.db import sql_literal
 from daemon.formats.spec import NOT_CARRIED_COLUMN, STAFF_ROLES
 from daemon.ingest.value_rules import listed_names
-from daemon.sync.context import PlanContext
+from daemon.sync.context import NOT_A_GUARDIAN, PlanContext
 from daemon.sync.diff import add_archives, record_changes
 from daemon.sync.kinds import USER_CHANGE_KINDS_SQL, USERS
 from daemon.sync.scope import OUT_OF_SCOPE, record_filter
@@ -69,6 +69,7 @@ def build_feed_users(ctx: PlanContext) -> None:
     ]  # fmt: skip
     report_users_without_a_role(ctx)
     if ctx.present("guardians"):
+        _report_guardian_rows_naming_no_guardian(ctx)
         _add_guardians_file_people(ctx, mobile, home)
         _rows_keep_what_their_file_lacks(ctx, mobile, home)
     if ctx.present("roles") and ctx.mode("users") != "bulk":
@@ -673,6 +674,41 @@ def _people_named(ctx: PlanContext, *errored: str) -> str:
         f"SELECT sourcedId FROM {ctx.errored(e)} WHERE sourcedId IS NOT NULL" for e in errored
     ]
     return "(" + " UNION ".join(parts) + ")"
+
+
+def _report_guardian_rows_naming_no_guardian(ctx: PlanContext) -> None:
+    """A guardians.csv row whose guardian is a student or staff member (as users.csv has them,
+    else as the directory's active record is), or the student herself, is a WARNING
+    (NOT_A_GUARDIAN) and is left out (PlanContext.good): it makes no link, and never makes the
+    person a guardian. Called before any guardians.csv row is read for the plan."""
+    guardians_file = sql_literal(ctx.file("guardians"))
+    feed = ctx.t("feed_users")
+    people = f"""
+        SELECT sis_id, kind, role, 'users.csv' AS source FROM {feed}
+        WHERE sis_id IS NOT NULL AND _file = {sql_literal(ctx.file("users"))}
+        QUALIFY row_number() OVER (PARTITION BY sis_id ORDER BY _line) = 1
+        UNION ALL
+        SELECT sis_id, kind, role, 'the directory' FROM users
+        WHERE status = 'active' AND sis_id IS NOT NULL
+          AND sis_id NOT IN (SELECT sis_id FROM {feed} WHERE sis_id IS NOT NULL)
+        QUALIFY count(*) OVER (PARTITION BY sis_id) = 1"""
+    what = """CASE WHEN g.sourcedId = g.student
+                   THEN 'is the student this row names (studentSourcedId)'
+                   ELSE 'is a ' || coalesce(p.role, p.kind) || ' in ' || p.source
+                        || ', not a parent or guardian' END"""
+    ctx.db.execute(
+        f"""
+        INSERT INTO row_issues
+        SELECT {ctx.run_id}, {guardians_file}, g._line, g.sourcedId, 'WARNING', 'sourcedId',
+               {sql_literal(NOT_A_GUARDIAN)},
+               {guardians_file} || ' line ' || g._line || ': sourcedId ''' || g.sourcedId
+               || ''' ' || {what} || '; this row makes no link'
+        FROM (SELECT _line, rs_clean(sourcedId) AS sourcedId,
+                     rs_clean(studentSourcedId) AS student FROM {ctx.good("guardians")}) g
+        LEFT JOIN ({people}) p ON p.sis_id = g.sourcedId
+        WHERE g.sourcedId = g.student OR p.kind IN ('student', 'staff')
+        """
+    )
 
 
 def _add_guardians_file_people(ctx: PlanContext, mobile: str, home: str) -> None:
