@@ -124,6 +124,8 @@ class Reference:
     severity: str = "ERROR"
     target_filter: str | None = None  # SQL over the target's staging table, e.g. role = 'student'
     what: str = ""  # how to describe the target in a message ("a student")
+    # What the sync does with a WARNING's value, said after it (the row itself is synced).
+    outcome: str = "ignored"
 
 
 @dataclass(frozen=True)
@@ -331,7 +333,14 @@ ROLES_12 = FileSpec(
     names_record=("userSourcedId",),
     references=(
         Reference("userSourcedId", "users", what="a user in users.csv"),
-        Reference("orgSourcedId", "orgs", "WARNING", what="an org in orgs.csv"),
+        Reference(
+            "orgSourcedId",
+            "orgs",
+            "WARNING",
+            what="an org in orgs.csv",
+            # sync/feed/users.py _roles_at_unknown_orgs
+            outcome="this role is not used (its user keeps the schools and role it had)",
+        ),
     ),
 )
 

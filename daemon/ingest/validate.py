@@ -411,14 +411,15 @@ class Validator:
             ANTI JOIN ({known}) k ON k.id = v.ref_value
             WHERE v.ref_value <> '')"""
         what = ref.what or f"a row of {target_file}"
-        suffix = "" if ref.severity == ERROR else "; ignored"
+        suffix = "" if ref.severity == ERROR else f"; {ref.outcome}"
         self._emit(
             ctx,
             ref.severity,
             ref.column,
             "dangling_reference",
             "true",
-            f"'{ref.column} ''' || ref_value || ''' is not {what.replace(chr(39), chr(39) * 2)}{suffix}'",
+            f"'{ref.column} ''' || ref_value || ''' is not "
+            f"{(what + suffix).replace(chr(39), chr(39) * 2)}'",
             source=source,
         )
 

@@ -319,18 +319,44 @@ def _role_and_orgs(ctx: PlanContext) -> tuple[str, str, str]:
 _LIVE_ROLE = "coalesce(lower(status), '') <> 'tobedeleted'"
 
 
+def _roles_at_unknown_orgs(ctx: PlanContext) -> str:
+    """SQL: the roles.csv rows (`_line`, `sourcedId`, `userSourcedId`, `orgSourcedId`) whose org
+    neither the drop nor the directory knows (validation's WARNING on orgSourcedId). Such a
+    role is not used, as a users.csv org no one knows is not (1.1): the role stays as it was
+    (roles_not_applied), and so does what it gives its user (_roles_file_join)."""
+    roles_file = sql_literal(ctx.file("roles"))
+    return f"""SELECT r._line, r.sourcedId, r.userSourcedId, r.orgSourcedId FROM {ctx.good("roles")} r
+               SEMI JOIN (SELECT line FROM row_issues
+                          WHERE run_id = {ctx.run_id} AND file_name = {roles_file}
+                            AND rule = 'dangling_reference' AND column_name = 'orgSourcedId') i
+                 ON i.line = r._line"""
+
+
+def _roles_used(ctx: PlanContext) -> str:
+    """The good roles.csv rows the plan reads a user's roles from (not those at an unknown org)."""
+    return f"""(SELECT * FROM {ctx.good("roles")}
+                WHERE _line NOT IN (SELECT _line FROM ({_roles_at_unknown_orgs(ctx)})))"""
+
+
 def _roles_file_join(ctx: PlanContext) -> str:
     """roles.csv (1.2): a user's primary role (else the first listed), and every org it has a
     role in. Ties go to the earlier line, so the same file always gives the same role. A
     `tobedeleted` row is a role that ended, in a whole file as in a delta (as on users.csv): it
     gives neither the role nor its org; a user left with none has no role (an ERROR, the record
-    kept)."""
+    kept). A row at an org no one knows is not used: the role it names counts as it was kept
+    (`sis_roles`, where apply leaves it as it is), so its user keeps that school."""
     return f"""LEFT JOIN (
             SELECT userSourcedId AS sis_id,
                    arg_min(lower(role), [CASE lower(roleType) WHEN 'primary' THEN 0 ELSE 1 END, _line])
                        FILTER (WHERE {_LIVE_ROLE}) AS role,
                    string_agg(DISTINCT orgSourcedId, ',') FILTER (WHERE {_LIVE_ROLE}) AS orgs
-            FROM {ctx.good("roles")} GROUP BY ALL) r ON r.sis_id = u.sourcedId"""
+            FROM (SELECT userSourcedId, role, roleType, orgSourcedId, status, _line
+                  FROM {_roles_used(ctx)}
+                  UNION ALL
+                  SELECT s.user_sis_id, s.role, s.role_type, s.org_sis_id, NULL, x._line
+                  FROM sis_roles s JOIN ({_roles_at_unknown_orgs(ctx)}) x ON x.sourcedId = s.sis_id
+                  WHERE s.status = 'active')
+            GROUP BY ALL) r ON r.sis_id = u.sourcedId"""
 
 
 def _roles_changes_join(ctx: PlanContext) -> str:
@@ -347,7 +373,7 @@ def _roles_changes_join(ctx: PlanContext) -> str:
     live = _LIVE_ROLE
     return f"""LEFT JOIN (
             WITH applied AS MATERIALIZED (
-                SELECT * FROM {ctx.good("roles")}
+                SELECT * FROM {_roles_used(ctx)}
                 WHERE userSourcedId IN (SELECT sourcedId FROM {ctx.good("users")})
             ),
             tonight AS (SELECT * FROM applied WHERE orgSourcedId IS NOT NULL),
@@ -518,14 +544,17 @@ def _add_demographics_only_people(ctx: PlanContext) -> None:
 
 def roles_not_applied(ctx: PlanContext) -> str:
     """The roles.csv lines that change nothing tonight: a changes-only row whose user has no
-    users.csv row (see _report_roles_without_their_user), and a row whose user's users.csv row
-    is in error (the record is kept as it is)."""
+    users.csv row (see _report_roles_without_their_user), a row whose user's users.csv row
+    is in error (the record is kept as it is), and a row at an org no one knows (the role is
+    not used)."""
     return f"""SELECT line FROM row_issues WHERE run_id = {ctx.run_id}
                AND file_name = {sql_literal(ctx.file("roles"))} AND rule = 'role_without_user_row'
                UNION ALL
                SELECT r._line FROM {ctx.t("roles")} r
                WHERE r.userSourcedId IN (SELECT sourcedId FROM {ctx.errored("users")}
-                                         WHERE sourcedId IS NOT NULL)"""
+                                         WHERE sourcedId IS NOT NULL)
+               UNION ALL
+               SELECT _line FROM ({_roles_at_unknown_orgs(ctx)})"""
 
 
 def _report_roles_without_their_user(ctx: PlanContext) -> None:
@@ -632,10 +661,16 @@ def report_users_without_a_role(ctx: PlanContext) -> None:
                            LEFT JOIN (SELECT userSourcedId AS sis_id, min(_line) AS line
                                       FROM {ctx.good("roles")} WHERE NOT ({_LIVE_ROLE})
                                       GROUP BY ALL) rd
-                           ON rd.sis_id = f.sis_id"""
+                           ON rd.sis_id = f.sis_id
+                           LEFT JOIN (SELECT userSourcedId AS sis_id,
+                                             arg_min(orgSourcedId, _line) AS org, min(_line) AS line
+                                      FROM ({_roles_at_unknown_orgs(ctx)}) GROUP BY ALL) ru
+                           ON ru.sis_id = f.sis_id"""
         why = (
             f"CASE WHEN re.line IS NOT NULL THEN ' (its row on ' || {roles_file} || ' line ' "
             "|| re.line || ' has an error)' "
+            f"WHEN ru.line IS NOT NULL THEN ' (its role on ' || {roles_file} || ' line ' "
+            "|| ru.line || ' is at org ''' || ru.org || ''', which is not an org in orgs.csv)' "
             f"WHEN rd.line IS NOT NULL THEN ' (its role on ' || {roles_file} || ' line ' "
             "|| rd.line || ' is tobedeleted)' ELSE '' END"
         )
