@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from daemon.db import Database, rows_sharing_a_hash, sql_ident, sql_literal
+from daemon.db import Database, rows_sharing_a_hash, sql_ident, sql_literal, temp_table
 from daemon.formats.controls import CONTROL_CHARACTER_PATTERN, CONTROL_NAMES
 from daemon.formats.spec import STAFF_ROLES, Column, FileSpec, Reference, ValueType
 from daemon.ingest.issues import ERROR, WARNING
@@ -103,9 +103,11 @@ class Validator:
                 self._reference(ctx, reference)
         if "users" in self.files:
             self._users_without_org(self.files["users"])
-            self._agents_who_are_staff(self.files["users"])
+            self._agents_who_are_not_family(self.files["users"])
             if "enrollments" in self.files:
                 self._students_enrolled_as_staff(self.files["enrollments"], self.files["users"])
+        if "roles" in self.files:
+            self._second_primary_roles(self.files["roles"])
         if "orgs" in self.files:
             self._org_parent_cycles(self.files["orgs"])
             if "classes" in self.files:
@@ -447,26 +449,71 @@ class Validator:
             source=source,
         )
 
-    def _agents_who_are_staff(self, ctx: FileContext) -> None:
+    def _agents_who_are_not_family(self, ctx: FileContext) -> None:
         """agentSourcedIds names a user's family (or, on a parent, its students): a staff member
-        there is almost always a mistake in the export; the link is read as it is, with a note."""
+        there, another student on a student's row, or the user itself, is almost always a
+        mistake in the export. No link is made of it (a link joins a student and a guardian);
+        the row says so. The agents are read once, into the few rows that say something."""
         names = ctx.staged.header.names
-        if "agentSourcedIds" not in names or "role" not in names:
+        if "agentSourcedIds" not in names:
             return
+        role = "lower({}role)" if "role" in names else "CAST(NULL AS VARCHAR)"
         staff = ", ".join(sql_literal(r) for r in STAFF_ROLES)
-        source = f"""(
-            SELECT a._line, a.sourcedId, a.agent, s.role AS agent_role
-            FROM (SELECT _line, sourcedId, trim(unnest(string_split(agentSourcedIds, ','))) AS agent
-                  FROM {ctx.table} WHERE agentSourcedIds IS NOT NULL) a
-            JOIN {ctx.table} s ON s.sourcedId = a.agent AND lower(s.role) IN ({staff}))"""
+        odd = temp_table(self.run_id, "agents_not_family")
+        self.db.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {odd} AS
+                SELECT a._line, a.sourcedId, a.agent, {role.format("s.")} AS agent_role
+                FROM (SELECT _line, sourcedId, {role.format("")} AS role,
+                             trim(unnest(string_split(agentSourcedIds, ','))) AS agent
+                      FROM {ctx.table} WHERE agentSourcedIds IS NOT NULL) a
+                LEFT JOIN {ctx.table} s ON s.sourcedId = a.agent
+                WHERE a.agent = a.sourcedId OR {role.format("s.")} IN ({staff})
+                   OR (a.role = 'student' AND {role.format("s.")} = 'student')"""
+        )
+        family = "; agents are a student''s family (or a parent''s students)"
         self._emit(
             ctx,
             WARNING,
             "agentSourcedIds",
             "agent_is_staff",
+            f"agent <> sourcedId AND agent_role IN ({staff})",
+            f"'agentSourcedIds names ''' || agent || ''', a ' || agent_role || '{family}'",
+            source=odd,
+        )
+        self._emit(
+            ctx,
+            WARNING,
+            "agentSourcedIds",
+            "agent_not_family",
+            f"agent = sourcedId OR agent_role NOT IN ({staff})",
+            "CASE WHEN agent = sourcedId THEN 'agentSourcedIds names the user itself' "
+            "ELSE 'agentSourcedIds names ''' || agent || ''', a student, on a student''s row' "
+            f"END || '{family}: no link is made'",
+            source=odd,
+        )
+        self.db.execute(f"DROP TABLE {odd}")
+
+    def _second_primary_roles(self, ctx: FileContext) -> None:
+        """A user has one primary role: a second live `primary` row is almost always an
+        export's mistake. The first by line is the user's role (sync/feed/users.py); the row
+        says so. Only users whose id a primary row shares are grouped (rows_sharing_a_hash)."""
+        primary = f"""(SELECT _rid, _line, sourcedId, userSourcedId FROM {ctx.table}
+                       WHERE lower(roleType) = 'primary' AND userSourcedId IS NOT NULL
+                         AND coalesce(lower(status), '') <> 'tobedeleted')"""
+        shared = rows_sharing_a_hash(primary, "_rid", "hash(userSourcedId)")
+        source = f"""(SELECT * FROM (
+                          SELECT _line, sourcedId, userSourcedId,
+                                 min(_line) OVER (PARTITION BY userSourcedId) AS first_line
+                          FROM {primary} WHERE _rid IN ({shared}))
+                      WHERE _line <> first_line)"""
+        self._emit(
+            ctx,
+            WARNING,
+            "roleType",
+            "second_primary_role",
             "true",
-            "'agentSourcedIds names ''' || agent || ''', a ' || lower(agent_role) || "
-            "'; agents are a student''s family (or a parent''s students)'",
+            "'user ''' || userSourcedId || ''' has a primary role on line ' || first_line || "
+            "' already, which is the user''s role; this row''s role is not (its org still counts)'",
             source=source,
         )
 

@@ -371,3 +371,26 @@ def test_a_changes_only_role_at_an_unknown_org_changes_no_school(sync, sample, t
     assert sync.engine.db.rows("SELECT org_sis_id FROM sis_roles WHERE sis_id = 'rol-000009'") == [
         ("sch-pine",)
     ]
+
+
+def test_a_second_primary_role_of_one_user_is_a_warning_and_the_first_is_the_role(
+    sync, sample, tmp_path
+):
+    second = {
+        "tch-5001,secondary,teacher,2026-08-24,,sch-elm": "tch-5001,primary,aide,2026-08-24,,sch-elm"
+    }
+    run = sync.apply(_drop(sample, tmp_path, second))
+    [warning] = sync.issues(run)
+    assert (warning["line"], warning["rule"], warning["column_name"]) == (
+        9,
+        "second_primary_role",
+        "roleType",
+    )
+    assert warning["message"] == (
+        "roles.csv line 9: user 'tch-5001' has a primary role on line 8 already, which is the "
+        "user's role; this row's role is not (its org still counts)"
+    )
+    assert (sync.user("tch-5001")["role"], _schools(sync, "tch-5001")) == (
+        "teacher",
+        "sch-elm,sch-oak,sch-pine",
+    )
