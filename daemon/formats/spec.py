@@ -126,6 +126,7 @@ class Reference:
     what: str = ""  # how to describe the target in a message ("a student")
     # What the sync does with a WARNING's value, said after it (the row itself is synced).
     outcome: str = "ignored"
+    live_only: bool = False  # a row marked tobedeleted is not checked: it ends what it names
 
 
 @dataclass(frozen=True)
@@ -338,8 +339,9 @@ ROLES_12 = FileSpec(
             "orgs",
             "WARNING",
             what="an org in orgs.csv",
-            # sync/feed/users.py _roles_at_unknown_orgs
+            # sync/feed/users.py _roles_at_unknown_orgs (a role that ended needs no known org)
             outcome="this role is not used (its user keeps the schools and role it had)",
+            live_only=True,
         ),
     ),
 )

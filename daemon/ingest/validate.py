@@ -406,10 +406,11 @@ class Validator:
         # Single values are already trimmed in staging (rs_clean: ASCII spaces), as joins see them.
         values = f"trim(unnest(string_split({col}, ',')))" if is_list else col
         target_file = self.files[ref.target].file if ref.target in self.files else "the directory"
+        live = "AND coalesce(lower(status), '') <> 'tobedeleted'" if ref.live_only else ""
         source = f"""(
             SELECT v._line, v.{ctx.id_column}, v.ref_value
             FROM (SELECT _line, {ctx.id_column}, {values} AS ref_value FROM {ctx.table}
-                  WHERE {col} IS NOT NULL) v
+                  WHERE {col} IS NOT NULL {live}) v
             ANTI JOIN ({known}) k ON k.id = v.ref_value
             WHERE v.ref_value <> '')"""
         what = ref.what or f"a row of {target_file}"

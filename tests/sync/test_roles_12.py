@@ -394,3 +394,15 @@ def test_a_second_primary_role_of_one_user_is_a_warning_and_the_first_is_the_rol
         "teacher",
         "sch-elm,sch-oak,sch-pine",
     )
+
+
+def test_a_role_that_ended_at_an_org_no_one_knows_still_ends(sync, sample, tmp_path):
+    """A school closed (gone from orgs.csv) and its roles sent tobedeleted: the roles end."""
+    sync.apply(_drop(sample, tmp_path / "first", {}))
+    ended = {
+        "rol-000009,active,": "rol-000009,tobedeleted,",
+        "tch-5001,secondary,teacher,2026-08-24,,sch-pine": "tch-5001,secondary,teacher,2026-08-24,,sch-zzz",
+    }
+    run = sync.apply(_drop(sample, tmp_path, ended))
+    assert sync.issues(run) == []
+    assert _schools(sync, "tch-5001") == "sch-elm,sch-oak"
