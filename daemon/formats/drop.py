@@ -8,6 +8,7 @@ import difflib
 import hashlib
 import io
 import os
+import re
 import shutil
 import stat
 import zipfile
@@ -20,6 +21,7 @@ from daemon.formats.controls import count_control_bytes
 from daemon.formats.encoding import EncodingRefused, csv_records, decide_encoding
 from daemon.formats.spec import (
     IGNORED_FILES,
+    LIST_SEPARATORS,
     LOAD_ORDER,
     MANIFEST_FILE,
     ONEROSTER_11,
@@ -460,6 +462,7 @@ def _identify(root: Path, source: str, kind: str) -> Drop:
     drop = Drop(source=source, source_kind=kind, root=root, files={}, manifest=manifest, format=fmt)
     drop.warnings += warnings
     drop.warnings += _manifest_disagreements(manifest, manifest_lines, by_lower, fmt)
+    drop.format = _not_carried(manifest, manifest_lines, fmt, drop.warnings)
     for lower, p in by_lower.items():
         spec = fmt.spec_for_file(lower)
         file = DropFile(
@@ -500,6 +503,52 @@ def _identify(root: Path, source: str, kind: str) -> Drop:
             raise DropError(f"{entity}.csv is missing from the drop; it is required")
     drop.files = {e: drop.files[e] for e in LOAD_ORDER if e in drop.files}
     return drop
+
+
+def listed(value: str | None) -> list[str]:
+    """The names a manifest value lists (commas, semicolons or spaces), in order."""
+    return [part for part in re.split(LIST_SEPARATORS, value or "") if part]
+
+
+def _not_carried(
+    manifest: dict[str, str], lines: dict[str, int], fmt: FormatVersion, warnings: list[Notice]
+) -> FormatVersion:
+    """The format with the columns `source.notCarried` names (`file.column`) marked not carried:
+    each is read as a column the file lacks (daemon/formats/spec.py `Column.not_carried`). A
+    column a file is not read without (its key, a required id or term, `status`) refuses the
+    drop; a name that is no column of a file Roster Sync reads is a WARNING."""
+    key = NOT_CARRIED_PROPERTY.lower()
+    line = lines.get(key)
+    where = f"manifest.csv line {line}" if line else "manifest.csv"
+    columns: dict[str, set[str]] = {}
+    for name in listed(manifest.get(key)):
+        file_part, _, column_part = name.partition(".")
+        if column_part.lower().startswith("csv."):  # users.csv.userIds
+            column_part = column_part[len("csv.") :]
+        entity = next((e for e in fmt.specs if e.lower() == file_part.lower()), None)
+        spec = fmt.specs[entity] if entity else None
+        column = spec.column(column_part) if spec else None
+        if spec is None or column is None:
+            warnings.append(
+                Notice(
+                    "manifest.csv",
+                    line,
+                    None,
+                    "manifest",
+                    f"{where}: {NOT_CARRIED_PROPERTY} names '{name}', which is no column of a "
+                    f"OneRoster {fmt.version} file Roster Sync reads (file.column, such as "
+                    "users.userIds); ignored",
+                )
+            )
+            continue
+        if spec.places_rows(column):
+            raise DropError(
+                f"{where}: {NOT_CARRIED_PROPERTY} names {spec.entity}.{column.name}, which every "
+                f"row of {spec.file_name} needs (it says which record the row is, what it is or "
+                "links, or whether it ends); the drop is refused, as a file without it is"
+            )
+        columns.setdefault(spec.entity, set()).add(column.name)
+    return fmt.not_carrying(columns, where) if columns else fmt
 
 
 def lines_for(entity: str, file_name: str) -> tuple[str, ...]:

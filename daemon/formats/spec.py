@@ -5,7 +5,7 @@ The loader and the validator are driven by these tables, so a rule lives in exac
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 
@@ -60,6 +60,9 @@ FAMILY_ROLES = ("guardian", "parent", "relative")
 # it names means "not known here", not "none": the record keeps its value (sync/feed/users.py).
 NOT_CARRIED_COLUMN = "metadata.rosterSync.notCarried"
 NOT_CARRIED_PER_ROW = ("sms", "phone", "grades", "identifier")
+# How a list of names is written where a person may write it (a manifest value, the cell
+# above): separated by commas, semicolons or spaces, in any mix ("sms, phone", "sms phone").
+LIST_SEPARATORS = r"[,;\s]+"
 ENROLLMENT_ROLES = ("administrator", "proctor", "student", "teacher", "aide")
 CLASS_TYPES = ("homeroom", "scheduled")
 SESSION_TYPES = ("gradingperiod", "semester", "schoolyear", "term")
@@ -100,9 +103,15 @@ class Column:
     enum: tuple[str, ...] = ()
     max_length: int = 1024
     ext: bool = False  # OneRoster 1.2 allows proprietary `ext:` terms in this vocabulary
+    # Where the drop says its source cannot fill this column (`source.notCarried` in the
+    # manifest: "manifest.csv line 2"), None when it does. Such a column is read as one the
+    # file lacks: its values are not read, and records keep what they have in the field.
+    not_carried: str | None = None
 
     @property
     def must_be_in_header(self) -> bool:
+        if self.not_carried is not None:
+            return False
         return self.required if self.header_required is None else self.header_required
 
 
@@ -115,6 +124,9 @@ class Reference:
     severity: str = "ERROR"
     target_filter: str | None = None  # SQL over the target's staging table, e.g. role = 'student'
     what: str = ""  # how to describe the target in a message ("a student")
+    # What the sync does with a WARNING's value, said after it (the row itself is synced).
+    outcome: str = "ignored"
+    live_only: bool = False  # a row marked tobedeleted is not checked: it ends what it names
 
 
 @dataclass(frozen=True)
@@ -144,6 +156,25 @@ class FileSpec:
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    def places_rows(self, column: Column) -> bool:
+        """The column says which record a row is, what it links or places it under (a
+        required id or vocabulary term), or whether it ends one: a file is not read without it,
+        so a drop cannot declare it not carried. The other columns are a record's values."""
+        return column.name in (*self.key, *self.record_columns, "status") or (
+            column.required and column.type in (ValueType.ID, ValueType.ID_LIST, ValueType.ENUM)
+        )
+
+    def not_carrying(self, names: set[str], where: str) -> FileSpec:
+        """This spec with the columns `names` marked not carried (said at `where`)."""
+        columns = tuple(
+            replace(c, not_carried=where) if c.name in names else c for c in self.columns
+        )
+        return replace(self, columns=columns)
+
+    def read_columns(self, names: list[str]) -> set[str]:
+        """The columns of a header the sync reads: all but those the drop does not carry."""
+        return {n for n in names if (c := self.column(n)) is None or c.not_carried is None}
 
 
 def _common(*, status_enum: tuple[str, ...] = STATUSES) -> tuple[Column, ...]:
@@ -303,7 +334,15 @@ ROLES_12 = FileSpec(
     names_record=("userSourcedId",),
     references=(
         Reference("userSourcedId", "users", what="a user in users.csv"),
-        Reference("orgSourcedId", "orgs", "WARNING", what="an org in orgs.csv"),
+        Reference(
+            "orgSourcedId",
+            "orgs",
+            "WARNING",
+            what="an org in orgs.csv",
+            # sync/feed/users.py _roles_at_unknown_orgs (a role that ended needs no known org)
+            outcome="this role is not used (its user keeps the schools and role it had)",
+            live_only=True,
+        ),
     ),
 )
 
@@ -435,6 +474,14 @@ class FormatVersion:
             if spec.file_name.lower() == lowered:
                 return spec
         return None
+
+    def not_carrying(self, columns: dict[str, set[str]], where: str) -> FormatVersion:
+        """This format with the columns (entity -> column names) the drop does not carry."""
+        specs = {
+            e: s.not_carrying(columns[e], where) if e in columns else s
+            for e, s in self.specs.items()
+        }
+        return replace(self, specs=specs)
 
 
 _BASE = {

@@ -45,8 +45,11 @@ def ingest_drop(
     workdir: Path,
     directory_ids: DirectoryIds,
     progress: Progress,
+    records: DirectoryIds | None = None,
 ) -> IngestResult:
-    """Load and validate every file; a FileRefused stops the run with nothing changed."""
+    """Load and validate every file; a FileRefused stops the run with nothing changed.
+    `directory_ids` names the ids references may name in the directory, `records` the records
+    a row may update (validate.Validator)."""
     schema = run_schema(run_id)
     db.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     result = IngestResult(schema)
@@ -120,7 +123,7 @@ def ingest_drop(
         store_issues(db, run_id, staged.issues, workdir)
     progress.start("Checking rows")
     with db.transaction():  # one commit for the many small checks
-        validator = Validator(db, run_id, result.contexts, directory_ids)
+        validator = Validator(db, run_id, result.contexts, directory_ids, records)
         validator.run()
         _keep_ledgers(db, run_id, result)
     for staged in result.staged.values():

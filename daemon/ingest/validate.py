@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from daemon.db import Database, rows_sharing_a_hash, sql_ident, sql_literal
+from daemon.db import Database, rows_sharing_a_hash, sql_ident, sql_literal, temp_table
 from daemon.formats.controls import CONTROL_CHARACTER_PATTERN, CONTROL_NAMES
-from daemon.formats.spec import STAFF_ROLES, FileSpec, Reference, ValueType
+from daemon.formats.spec import STAFF_ROLES, Column, FileSpec, Reference, ValueType
 from daemon.ingest.issues import ERROR, WARNING
 from daemon.ingest.load import StagedFile
 from daemon.ingest.row_memo import CheckedRows
@@ -49,12 +49,18 @@ DirectoryIds = Callable[[str], str | None]
 
 class Validator:
     def __init__(
-        self, db: Database, run_id: int, files: dict[str, FileContext], directory_ids: DirectoryIds
+        self,
+        db: Database,
+        run_id: int,
+        files: dict[str, FileContext],
+        directory_ids: DirectoryIds,
+        records: DirectoryIds | None = None,
     ) -> None:
         self.db = db
         self.run_id = run_id
         self.files = files
         self.directory_ids = directory_ids
+        self.records = records or (lambda entity: None)
         self._pending: list[tuple[str, str | None, str, str, str]] = []
         self.bulk_with_statuses: list[str] = []  # files said once, in the run's notes
         self.inactive_statuses: list[str] = []  # notes: files with OneRoster 1.0's 'inactive'
@@ -102,9 +108,11 @@ class Validator:
                 self._reference(ctx, reference)
         if "users" in self.files:
             self._users_without_org(self.files["users"])
-            self._agents_who_are_staff(self.files["users"])
+            self._agents_who_are_not_family(self.files["users"])
             if "enrollments" in self.files:
                 self._students_enrolled_as_staff(self.files["enrollments"], self.files["users"])
+        if "roles" in self.files:
+            self._second_primary_roles(self.files["roles"])
         if "orgs" in self.files:
             self._org_parent_cycles(self.files["orgs"])
             if "classes" in self.files:
@@ -164,6 +172,9 @@ class Validator:
         for name in ctx.staged.header.names if ctx.has_controls else []:
             self._control_characters(ctx, name, in_id=name in ids)
         for column in ctx.spec.columns:
+            if column.not_carried is not None:
+                self._not_carried(ctx, column)
+                continue
             if column.name not in present:
                 continue
             col = sql_ident(column.name)
@@ -190,6 +201,29 @@ class Validator:
                 self._emit(ctx, rule.severity, column.name, rule.rule, rule.where, rule.message)
             if column.type in (ValueType.ID, ValueType.ID_LIST):
                 self._invisible_characters(ctx, column.name)
+
+    def _not_carried(self, ctx: FileContext, column: Column) -> None:
+        """A column the drop says its source does not carry is not read (its value rules
+        neither): records keep what they have. A value a record cannot be without (a required
+        column) cannot be kept by a record the directory does not have yet: the row that would
+        make one is an ERROR naming the manifest, and is skipped. Checked on every row every
+        night (not remembered by row_memo): it hangs on the directory, not on the row alone."""
+        if not column.required:
+            return
+        records = self.records(ctx.spec.entity) or "SELECT NULL AS id WHERE false"
+        ending = "coalesce(lower(status), '') = 'tobedeleted'" if ctx.spec.has_status else "false"
+        self._emit(
+            ctx,
+            ERROR,
+            column.name,
+            "not_carried",
+            f"{ctx.id_column} IS NOT NULL AND NOT {ending} AND {ctx.id_column} NOT IN ({records})",
+            sql_literal(
+                f"{column.name} is required for a new record, and {column.not_carried} says this "
+                "drop does not carry it (source.notCarried); the row was skipped"
+            ),
+            source=ctx.table,
+        )
 
     def _control_characters(self, ctx: FileContext, name: str, in_id: bool) -> None:
         """A value holding a control character (daemon/formats/controls.py: a C0 control other
@@ -378,21 +412,23 @@ class Validator:
         # Single values are already trimmed in staging (rs_clean: ASCII spaces), as joins see them.
         values = f"trim(unnest(string_split({col}, ',')))" if is_list else col
         target_file = self.files[ref.target].file if ref.target in self.files else "the directory"
+        live = "AND coalesce(lower(status), '') <> 'tobedeleted'" if ref.live_only else ""
         source = f"""(
             SELECT v._line, v.{ctx.id_column}, v.ref_value
             FROM (SELECT _line, {ctx.id_column}, {values} AS ref_value FROM {ctx.table}
-                  WHERE {col} IS NOT NULL) v
+                  WHERE {col} IS NOT NULL {live}) v
             ANTI JOIN ({known}) k ON k.id = v.ref_value
             WHERE v.ref_value <> '')"""
         what = ref.what or f"a row of {target_file}"
-        suffix = "" if ref.severity == ERROR else "; ignored"
+        suffix = "" if ref.severity == ERROR else f"; {ref.outcome}"
         self._emit(
             ctx,
             ref.severity,
             ref.column,
             "dangling_reference",
             "true",
-            f"'{ref.column} ''' || ref_value || ''' is not {what.replace(chr(39), chr(39) * 2)}{suffix}'",
+            f"'{ref.column} ''' || ref_value || ''' is not "
+            f"{(what + suffix).replace(chr(39), chr(39) * 2)}'",
             source=source,
         )
 
@@ -420,26 +456,71 @@ class Validator:
             source=source,
         )
 
-    def _agents_who_are_staff(self, ctx: FileContext) -> None:
+    def _agents_who_are_not_family(self, ctx: FileContext) -> None:
         """agentSourcedIds names a user's family (or, on a parent, its students): a staff member
-        there is almost always a mistake in the export; the link is read as it is, with a note."""
+        there, another student on a student's row, or the user itself, is almost always a
+        mistake in the export. No link is made of it (a link joins a student and a guardian);
+        the row says so. The agents are read once, into the few rows that say something."""
         names = ctx.staged.header.names
-        if "agentSourcedIds" not in names or "role" not in names:
+        if "agentSourcedIds" not in names:
             return
+        role = "lower({}role)" if "role" in names else "CAST(NULL AS VARCHAR)"
         staff = ", ".join(sql_literal(r) for r in STAFF_ROLES)
-        source = f"""(
-            SELECT a._line, a.sourcedId, a.agent, s.role AS agent_role
-            FROM (SELECT _line, sourcedId, trim(unnest(string_split(agentSourcedIds, ','))) AS agent
-                  FROM {ctx.table} WHERE agentSourcedIds IS NOT NULL) a
-            JOIN {ctx.table} s ON s.sourcedId = a.agent AND lower(s.role) IN ({staff}))"""
+        odd = temp_table(self.run_id, "agents_not_family")
+        self.db.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {odd} AS
+                SELECT a._line, a.sourcedId, a.agent, {role.format("s.")} AS agent_role
+                FROM (SELECT _line, sourcedId, {role.format("")} AS role,
+                             trim(unnest(string_split(agentSourcedIds, ','))) AS agent
+                      FROM {ctx.table} WHERE agentSourcedIds IS NOT NULL) a
+                LEFT JOIN {ctx.table} s ON s.sourcedId = a.agent
+                WHERE a.agent = a.sourcedId OR {role.format("s.")} IN ({staff})
+                   OR (a.role = 'student' AND {role.format("s.")} = 'student')"""
+        )
+        family = "; agents are a student''s family (or a parent''s students)"
         self._emit(
             ctx,
             WARNING,
             "agentSourcedIds",
             "agent_is_staff",
+            f"agent <> sourcedId AND agent_role IN ({staff})",
+            f"'agentSourcedIds names ''' || agent || ''', a ' || agent_role || '{family}'",
+            source=odd,
+        )
+        self._emit(
+            ctx,
+            WARNING,
+            "agentSourcedIds",
+            "agent_not_family",
+            f"agent = sourcedId OR agent_role NOT IN ({staff})",
+            "CASE WHEN agent = sourcedId THEN 'agentSourcedIds names the user itself' "
+            "ELSE 'agentSourcedIds names ''' || agent || ''', a student, on a student''s row' "
+            f"END || '{family}: no link is made'",
+            source=odd,
+        )
+        self.db.execute(f"DROP TABLE {odd}")
+
+    def _second_primary_roles(self, ctx: FileContext) -> None:
+        """A user has one primary role: a second live `primary` row is almost always an
+        export's mistake. The first by line is the user's role (sync/feed/users.py); the row
+        says so. Only users whose id a primary row shares are grouped (rows_sharing_a_hash)."""
+        primary = f"""(SELECT _rid, _line, sourcedId, userSourcedId FROM {ctx.table}
+                       WHERE lower(roleType) = 'primary' AND userSourcedId IS NOT NULL
+                         AND coalesce(lower(status), '') <> 'tobedeleted')"""
+        shared = rows_sharing_a_hash(primary, "_rid", "hash(userSourcedId)")
+        source = f"""(SELECT * FROM (
+                          SELECT _line, sourcedId, userSourcedId,
+                                 min(_line) OVER (PARTITION BY userSourcedId) AS first_line
+                          FROM {primary} WHERE _rid IN ({shared}))
+                      WHERE _line <> first_line)"""
+        self._emit(
+            ctx,
+            WARNING,
+            "roleType",
+            "second_primary_role",
             "true",
-            "'agentSourcedIds names ''' || agent || ''', a ' || lower(agent_role) || "
-            "'; agents are a student''s family (or a parent''s students)'",
+            "'user ''' || userSourcedId || ''' has a primary role on line ' || first_line || "
+            "' already, which is the user''s role; this row''s role is not (its org still counts)'",
             source=source,
         )
 
@@ -528,7 +609,11 @@ class Validator:
         )
 
     def _guardian_rows_disagree(self, ctx: FileContext) -> None:
-        fields = ["givenName", "familyName", "email", "sms", "phone", "language"]
+        fields = [  # the details the sync reads: not those the drop does not carry
+            f
+            for f in ("givenName", "familyName", "email", "sms", "phone", "language")
+            if ctx.spec.read_columns([f])
+        ]
         signature = " || chr(31) || ".join(f"coalesce({sql_ident(f)}, '')" for f in fields)
         source = f"""(SELECT _line, sourcedId, sig, first_value(sig) OVER w AS first_sig, first_value(_line) OVER w AS first_line
                       FROM (SELECT _line, sourcedId, {signature} AS sig FROM {ctx.table})

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from daemon.db import sql_literal
-from daemon.formats.spec import GRADE_CODES, Column, ValueType
+from daemon.formats.spec import GRADE_CODES, LIST_SEPARATORS, Column, ValueType
 from daemon.ingest.issues import ERROR, WARNING
 
 LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"
@@ -62,6 +62,15 @@ def visible_text(col: str) -> str:
     looks like it is kept. And what a required value shows (`required_rule`)."""
     return (
         f"nullif(trim(regexp_replace({col}, {sql_literal(INVISIBLE_IN_ID_PATTERN)}, '', 'g')), '')"
+    )
+
+
+def listed_names(col: str) -> str:
+    """SQL: the names a list cell holds, in lower case (commas, semicolons or spaces between
+    them, in any mix: LIST_SEPARATORS)."""
+    return (
+        f"list_filter(regexp_split_to_array(lower({col}), {sql_literal(LIST_SEPARATORS)}), "
+        "lambda n: n <> '')"
     )
 
 
@@ -175,14 +184,19 @@ def value_rule(column: Column, col: str, *, ext_terms: bool = False) -> Rule | N
             f"{shown} || ' holds a value that is not a grade code (KG, 01-13, PK, ...){NOT_USED}'",
         )
     if t is ValueType.NAME_LIST:
+        # A cell that cannot be read whole may have meant any of the names: it is read as
+        # naming them all, so no value its row meant to keep is lost (feed/users.py).
         allowed = ", ".join(sql_literal(v.lower()) for v in column.enum)
+        names = ", ".join(column.enum)
+        either = f"{', '.join(column.enum[:-1])} or {column.enum[-1]}"
+        unknown = f"list_filter({listed_names(col)}, lambda n: n NOT IN ({allowed}))"
         return Rule(
             WARNING,
             "names",
-            f"{filled} AND list_bool_or(list_transform(string_split({col}, ','), "
-            f"lambda n: lower(trim(n)) NOT IN ({allowed})))",
-            f"{shown} || ' names something other than {', '.join(column.enum)}; "
-            "the other names are ignored'",
+            f"{filled} AND len({unknown}) > 0",
+            f"{shown} || ' holds ' || array_to_string({unknown}, ', ') || ', which is not one of "
+            f"{names}; the cell is read as naming them all (an empty {either} "
+            "cell of this row keeps the record''s value)'",
         )
     if t is ValueType.ID:
         return Rule(

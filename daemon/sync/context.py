@@ -20,6 +20,10 @@ from daemon.settings import SyncSettings
 # Row results whose rows the plan leaves out, keeping the records they name: errors, and rows of
 # a school outside a scoped run (a WARNING: the row is fine, only not this run's to sync).
 LEFT_OUT = "(severity = 'ERROR' OR rule = 'out_of_scope')"
+# A guardians.csv row whose guardian is no guardian (staff, a student, the student herself): a
+# WARNING, and the row is left out too, but it keeps nothing (it is no row of that person's).
+NOT_A_GUARDIAN = "not_a_guardian"
+NOT_SYNCED = f"({LEFT_OUT} OR rule = '{NOT_A_GUARDIAN}')"
 
 
 @dataclass
@@ -84,11 +88,12 @@ class PlanContext:
         return self.file_names.get(entity, f"{entity}.csv")
 
     def good(self, entity: str) -> str:
-        """The staging rows of a file without ERROR results, as a subquery."""
+        """The staging rows of a file the plan syncs (none with an ERROR result, see
+        NOT_SYNCED), as a subquery."""
         file = sql_literal(self.file(entity))
         return f"""(SELECT s.* FROM {self.t(entity)} s
                     ANTI JOIN (SELECT DISTINCT line FROM row_issues
-                               WHERE run_id = {self.run_id} AND file_name = {file} AND {LEFT_OUT}) e
+                               WHERE run_id = {self.run_id} AND file_name = {file} AND {NOT_SYNCED}) e
                     ON e.line = s._line)"""
 
     def good_except(self, entity: str, *line_tables: str) -> str:
@@ -132,8 +137,9 @@ class PlanContext:
         return f"{prefix}{sql_ident(name)}"  # staging is already clean
 
     def keep_missing(self, table: str, entity: str, fields: dict[str, str]) -> None:
-        """Fields (directory field -> file column) whose column the file lacks: the feed does
-        not speak for them in this run, so records keep what they have."""
+        """Fields (directory field -> file column) whose column the file lacks, or the drop does
+        not carry (`source.notCarried`): the feed does not speak for them in this run, so
+        records keep what they have."""
         present = self.columns.get(entity, set())
         missing = {f for f, c in fields.items() if c not in present}
         if missing:

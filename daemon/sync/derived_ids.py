@@ -15,8 +15,9 @@ plan then keeps what the directory already knows:
   for being absent (classrooms still name them); a row marked tobedeleted still does.
 
 Columns a source cannot fill at all (Clever has no class location or subject codes, no
-userIds, no enrollment dates or primary flag) are listed the same way (`source.notCarried`, `file.column` names): the plan treats
-them as columns the file lacks, so records keep those fields. What a source has for some rows
+userIds, no enrollment dates or primary flag) are listed the same way (`source.notCarried`,
+`file.column` names): the drop reads them as columns the file lacks (formats/drop.py), so
+records keep those fields. What a source has for some rows
 only (Clever: phones for contacts, grades for students) is said per users.csv row instead, in
 `metadata.rosterSync.notCarried` (sync/feed/users.py).
 
@@ -26,26 +27,15 @@ an enrollment's sourcedId there is the SIS's real change, planned as an update.
 
 from __future__ import annotations
 
-import re
-
-from daemon.formats.drop import DERIVED_IDS_PROPERTY, NOT_CARRIED_PROPERTY
+from daemon.formats.drop import DERIVED_IDS_PROPERTY, listed
 from daemon.sync.context import PlanContext
 
 MANIFEST_KEY = DERIVED_IDS_PROPERTY.lower()  # the manifest reader lowercases property names
-NOT_CARRIED_KEY = NOT_CARRIED_PROPERTY.lower()
 
 
 def parse_derived(value: str | None) -> set[str]:
     """The file entities a manifest value names (commas, semicolons or spaces), lowercased."""
-    return {part.lower() for part in re.split(r"[,;\s]+", value or "") if part}
-
-
-def carried(entity: str, columns: set[str], not_carried: str | None) -> set[str]:
-    """The file's columns less those the manifest's `source.notCarried` names (`file.column`,
-    e.g. `enrollments.beginDate`): a column the source cannot fill is planned as a column the
-    file lacks, so records keep those fields (a hub has no enrollment dates, say)."""
-    named = {part.lower() for part in re.split(r"[,;\s]+", not_carried or "") if part}
-    return {c for c in columns if f"{entity}.{c}".lower() not in named}
+    return {part.lower() for part in listed(value)}
 
 
 def keep_classroom_references(ctx: PlanContext) -> None:

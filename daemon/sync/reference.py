@@ -108,20 +108,32 @@ def _plan_reference(ctx: PlanContext, ref: ReferenceTable, not_applied: str | No
     """Ids the source made itself (sync/derived_ids.py) never archive the SIS's rows for being
     absent: the classrooms keep naming them. Nor does a school-level upload: it speaks for its
     schools only. A sourcedId is kept as it is (`_kept`) only where no good row speaks for it
-    (a repeated id: the first row speaks, the repeat is in error)."""
+    (a repeated id: the first row speaks, the repeat is in error). A column the file lacks (or
+    the drop does not carry) is not spoken for: each row keeps the table's value."""
     if not ctx.present(ref.entity):
         return
-    values, stored = [], ""
+    values, from_stored = [], []
+    # A column the file lacks, or the drop does not carry, keeps what the table has.
+    unread = [c for c, f in ref.columns.items() if f not in ctx.columns.get(ref.entity, set())]
     for column, file_column in ref.columns.items():
         value = ctx.column(ref.entity, file_column, "r")
-        value = canonical_sql(value) if column in ref.vocabulary else value
-        # A value that breaks its type rule (a course's grades '5th', a role's beginDate
-        # 2026-13-01: a WARNING) is not used: the stored one is kept, a new row has none.
-        broken = ctx.broken(ref.entity, file_column, "r")
-        if broken != "false":
-            value = f"CASE WHEN {broken} THEN stored.{column} ELSE {value} END"
-            stored = f"LEFT JOIN {ref.name} stored ON stored.sis_id = r.sourcedId"
+        if column in unread:
+            value = f"stored.{column}"
+            from_stored.append(column)
+        else:
+            value = canonical_sql(value) if column in ref.vocabulary else value
+            # A value that breaks its type rule (a course's grades '5th', a role's beginDate
+            # 2026-13-01: a WARNING) is not used: the stored one is kept, a new row has none.
+            broken = ctx.broken(ref.entity, file_column, "r")
+            if broken != "false":
+                value = f"CASE WHEN {broken} THEN stored.{column} ELSE {value} END"
+                from_stored.append(column)
         values.append(f"{value} AS {column}")
+    stored = ""
+    if from_stored:
+        columns = ", ".join(f"any_value({c}) AS {c}" for c in from_stored)
+        stored = f"""LEFT JOIN (SELECT sis_id, {columns} FROM {ref.name} GROUP BY sis_id) stored
+                     ON stored.sis_id = r.sourcedId"""
     rows = ctx.good(ref.entity)
     kept = f"SELECT sourcedId FROM {ctx.errored(ref.entity)}"
     if not_applied:

@@ -26,7 +26,7 @@ from daemon.sync.apply import DirectoryWouldBreak, crash_point, write_plan
 from daemon.sync.conflicts import apply_taken_conflicts
 from daemon.sync.context import PlanContext
 from daemon.sync.derived_ids import MANIFEST_KEY as DERIVED_KEY
-from daemon.sync.derived_ids import NOT_CARRIED_KEY, carried, parse_derived
+from daemon.sync.derived_ids import parse_derived
 from daemon.sync.holds import check_thresholds
 from daemon.sync.plan import PlanWouldBreak, make_plan
 from daemon.sync.retrace import retrace
@@ -70,6 +70,21 @@ def directory_ids_sql(entity: str) -> str | None:
         "users": "SELECT sis_id AS id FROM users WHERE sis_id IS NOT NULL",
         "classes": "SELECT sis_id AS id FROM classrooms WHERE sis_id IS NOT NULL",
         "orgs": "SELECT sis_id AS id FROM school_sis_ids",
+    }.get(entity)
+
+
+def directory_records_sql(entity: str) -> str | None:
+    """SIS ids of the records the directory has that a row of this file may update (a row
+    naming none of them makes a new record), for the files whose records have values a drop
+    may declare it does not carry (validate.py `_not_carried`)."""
+    people = "SELECT sis_id AS id FROM users WHERE sis_id IS NOT NULL"
+    return {
+        "users": people,
+        "guardians": people,
+        "classes": directory_ids_sql("classes"),
+        "orgs": directory_ids_sql("orgs"),
+        "courses": "SELECT sis_id AS id FROM courses",
+        "academicSessions": "SELECT sis_id AS id FROM academic_sessions",
     }.get(entity)
 
 
@@ -147,7 +162,9 @@ def _plan_source(
             "UPDATE runs SET source_kind = ?, oneroster_version = ? WHERE run_id = ?",
             [drop.source_kind, drop.version, run_id],
         )
-        result = ingest_drop(db, run_id, drop, workdir, directory_ids_sql, progress)
+        result = ingest_drop(
+            db, run_id, drop, workdir, directory_ids_sql, progress, records=directory_records_sql
+        )
         crash_point("after_load")
         timings["load"] = time.monotonic() - started
         record_run_files(db, run_id, drop)
@@ -162,9 +179,10 @@ def _plan_source(
             modes={e: _mode_tonight(f.mode, result.staged.get(e)) for e, f in drop.files.items()},
             file_names={e: f.name for e, f in drop.files.items()},
             # A column the file lacks is one the feed does not speak for: records keep what
-            # they have (staging reads it as empty, which must not blank the directory).
+            # they have (staging reads it as empty, which must not blank the directory). So is
+            # one the drop says its source does not carry (`source.notCarried`).
             columns={
-                e: carried(e, set(s.header.names), drop.manifest.get(NOT_CARRIED_KEY))
+                e: drop.format.specs[e].read_columns(s.header.names)
                 for e, s in result.staged.items()
             },
             specs=dict(drop.format.specs),
@@ -250,7 +268,19 @@ def _note_missing_columns(ctx: PlanContext, staged: dict[str, StagedFile]) -> No
         silent = set(_SILENT_WHEN_MISSING)
         if entity == "users" and "roles" in ctx.specs:  # 1.2: roles.csv holds them
             silent |= {"role", "orgSourcedIds"}
-        missing = [c for c in file.header.missing_optional if c not in silent]
+        spec = ctx.specs[entity]
+        not_carried = [c for c in spec.columns if c.not_carried is not None]
+        if not_carried:
+            names = ", ".join(c.name for c in not_carried)
+            ctx.note(
+                entity,
+                f"{file.file_name}: {names} not carried by the source ({not_carried[0].not_carried}, "
+                f"source.notCarried): this run does not change {'them' if len(not_carried) > 1 else 'it'}, "
+                "records keep what they have",
+            )
+        missing = [
+            c for c in file.header.missing_optional if c not in silent and spec.read_columns([c])
+        ]
         if missing:
             ctx.note(
                 entity,

@@ -12,10 +12,8 @@ A scope comes from `run --school SIS_ID` (repeatable) or from the drop's manifes
 
 from __future__ import annotations
 
-import re
-
 from daemon.db import Database, sql_literal
-from daemon.formats.drop import SCOPE_PROPERTY
+from daemon.formats.drop import SCOPE_PROPERTY, listed
 from daemon.sync.context import PlanContext
 
 OUT_OF_SCOPE = "out_of_scope"
@@ -29,8 +27,8 @@ def parse_scope(values: list[str] | str | None) -> list[str]:
     items = [values] if isinstance(values, str) else values
     found: list[str] = []
     for item in items:
-        for part in re.split(r"[,;\s]+", item):
-            if part and part not in found:
+        for part in listed(item):
+            if part not in found:
                 found.append(part)
     return found
 

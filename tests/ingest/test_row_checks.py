@@ -311,3 +311,26 @@ def test_results_export_lists_every_row_with_its_status(sync, tiny, tmp_path):
         "users.csv,2,stu-1,WARNING,email,users.csv line 2: email 'nope' does not look like an email "
         "address; ignored (a stored value is kept)" in lines
     )
+
+
+def test_a_students_agent_who_is_another_student_is_a_warning(sync, tiny):
+    tiny.row("users.csv", "stu-1")["agentSourcedIds"] = "gdn-1,stu-2"
+    issue = _only(sync.issues(sync.plan(tiny)), "agent_not_family")
+    assert (issue["line"], issue["severity"], issue["column_name"]) == (
+        2,
+        "WARNING",
+        "agentSourcedIds",
+    )
+    assert issue["message"] == (
+        "users.csv line 2: agentSourcedIds names 'stu-2', a student, on a student's row; agents "
+        "are a student's family (or a parent's students): no link is made"
+    )
+
+
+def test_a_user_naming_itself_as_its_agent_is_a_warning(sync, tiny):
+    tiny.row("users.csv", "gdn-1")["agentSourcedIds"] = "stu-1,gdn-1"
+    issue = _only(sync.issues(sync.plan(tiny)), "agent_not_family")
+    assert issue["message"] == (
+        "users.csv line 12: agentSourcedIds names the user itself; agents are a student's family "
+        "(or a parent's students): no link is made"
+    )

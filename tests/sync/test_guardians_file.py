@@ -3,7 +3,7 @@ users.csv names, even when that row is in error (the record is then kept as it i
 
 from __future__ import annotations
 
-from tests.district import TinyDistrict
+from tests.district import TinyDistrict, guardian_of
 
 
 def test_a_guardians_file_row_does_not_speak_for_a_person_whose_users_row_is_in_error(sync, tiny):
@@ -65,3 +65,44 @@ def test_a_users_csv_without_an_email_column_keeps_emails_beside_a_guardians_csv
     sync.apply(tiny)
     assert sync.user("tch-1")["email"] == "tquinn@example.org"
     assert sync.user("gf-1")["email"] == "robin@example.net"
+
+
+def test_rows_naming_a_teacher_a_student_or_the_student_herself_as_guardian_say_so(sync, tiny):
+    tiny.rows("guardians.csv").extend(
+        [
+            guardian_of("stu-1", "tch-1"),
+            guardian_of("stu-1", "stu-2"),
+            guardian_of("stu-1", "stu-1"),
+        ]
+    )
+    run = sync.plan(tiny)
+    issues = [(i["line"], i["severity"], i["rule"], i["message"]) for i in sync.issues(run)]
+    assert issues == [
+        (2, "WARNING", "not_a_guardian", "guardians.csv line 2: sourcedId 'tch-1' is a teacher in "
+         "users.csv, not a parent or guardian; this row makes no link"),
+        (3, "WARNING", "not_a_guardian", "guardians.csv line 3: sourcedId 'stu-2' is a student in "
+         "users.csv, not a parent or guardian; this row makes no link"),
+        (4, "WARNING", "not_a_guardian", "guardians.csv line 4: sourcedId 'stu-1' is the student "
+         "this row names (studentSourcedId); this row makes no link"),
+    ]  # fmt: skip
+
+
+def test_a_row_naming_a_teacher_users_csv_leaves_out_as_guardian_changes_no_one(sync, tiny):
+    """users.csv a delta without the teacher: guardians.csv would have described her as a
+    guardian, and the teacher would have become one (her classes archived with it)."""
+    sync.apply(tiny)
+    changes_only = TinyDistrict(
+        {"users.csv": [tiny.row("users.csv", "stu-1")], "guardians.csv": [guardian_of("stu-1", "tch-1")]},
+        {"file.users": "delta", "file.guardians": "delta", "file.enrollments": "absent",
+         "file.classes": "absent", "file.orgs": "absent", "file.demographics": "absent"},
+    )  # fmt: skip
+    for row in (*changes_only.rows("users.csv"), *changes_only.rows("guardians.csv")):
+        row.update(status="active", dateLastModified="2026-11-05T06:00:00Z")
+    run = sync.plan(changes_only)
+    [issue] = sync.issues(run)
+    assert issue["message"] == (
+        "guardians.csv line 2: sourcedId 'tch-1' is a teacher in the directory, not a parent or "
+        "guardian; this row makes no link"
+    )
+    assert run.total_changes() == 0, run.changes
+    assert sync.user("tch-1")["kind"] == "staff"

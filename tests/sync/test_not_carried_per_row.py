@@ -94,10 +94,22 @@ def test_the_phone_setting_decides_which_number_a_column_names(sync, tiny):
     ]
 
 
-def test_a_name_that_cannot_be_declared_is_a_warning_and_ignored(sync, tiny):
+def test_names_may_be_separated_by_spaces_or_semicolons(sync, tiny):
+    sync.apply(_with_phones_and_grades(tiny))
+    for sis_id, named in (("stu-1", "sms phone"), ("stu-2", "sms;phone"), ("tch-1", "sms ; phone")):
+        row = tiny.row("users.csv", sis_id)
+        row.update({NOT_CARRIED_COLUMN: named, "sms": "", "phone": ""})
+    run = sync.plan(tiny)
+    assert sync.issues(run) == []
+    assert run.total_changes() == 0, run.changes
+
+
+def test_a_cell_with_a_name_that_cannot_be_declared_keeps_every_declarable_value(sync, tiny):
+    """A name that is none of them (a typo, another column) leaves what the cell meant unknown:
+    it is read as naming them all, so no value the row meant to keep is blanked."""
     sync.apply(_with_phones_and_grades(tiny))
     row = tiny.row("users.csv", "stu-1")
-    row.update({NOT_CARRIED_COLUMN: "sms,email", "sms": ""})
+    row.update({NOT_CARRIED_COLUMN: "sms,phnoe", "sms": "", "phone": "", "grades": ""})
     run = sync.plan(tiny)
     [issue] = sync.issues(run)
     assert (issue["severity"], issue["line"], issue["column_name"]) == (
@@ -105,8 +117,12 @@ def test_a_name_that_cannot_be_declared_is_a_warning_and_ignored(sync, tiny):
         2,
         NOT_CARRIED_COLUMN,
     )
-    assert "names something other than sms, phone, grades, identifier" in issue["message"]
-    assert run.total_changes() == 0  # sms is kept; the email the row gives is the same
+    assert issue["message"] == (
+        "users.csv line 2: metadata.rosterSync.notCarried 'sms,phnoe' holds phnoe, which is not "
+        "one of sms, phone, grades, identifier; the cell is read as naming them all (an empty "
+        "sms, phone, grades or identifier cell of this row keeps the record's value)"
+    )
+    assert run.total_changes() == 0, run.changes
 
 
 def test_an_export_does_not_write_the_extension(sync, tiny, tmp_path: Path):

@@ -327,3 +327,103 @@ def test_a_role_whose_begin_date_breaks_its_rule_keeps_the_stored_one(sync, samp
     sync.apply(_drop(sample, tmp_path, {row: row.replace("2026-08-24", "2026-13-01")}))
     begin = "SELECT begin_date FROM sis_roles WHERE sis_id = 'rol-000001'"
     assert sync.engine.db.one(begin) == "2026-08-24"
+
+
+# A role at an org no one knows is not used, as a users.csv org no one knows is not (1.1): the
+# role and what it gave its user stay as they were; a user left with no role is an ERROR.
+STUDENT_AT_AN_UNKNOWN_ORG = {
+    "stu-5003,primary,student,2026-08-24,,sch-oak": "stu-5003,primary,student,2026-08-24,,sch-zzz"
+}
+
+
+def test_a_users_only_role_moved_to_an_unknown_org_keeps_the_users_school(sync, sample, tmp_path):
+    sync.apply(_drop(sample, tmp_path / "first", {}))
+    run = sync.plan(_drop(sample, tmp_path, STUDENT_AT_AN_UNKNOWN_ORG))
+    [warning] = sync.issues(run)
+    assert warning["message"] == (
+        "roles.csv line 4: orgSourcedId 'sch-zzz' is not an org in orgs.csv; this role is not "
+        "used (its user keeps the schools and role it had)"
+    )
+    assert run.total_changes() == 0, run.changes
+    sync.apply_planned(run)
+    assert _schools(sync, "stu-5003") == "sch-oak"
+    assert sync.engine.db.rows("SELECT org_sis_id FROM sis_roles WHERE sis_id = 'rol-000003'") == [
+        ("sch-oak",)
+    ]
+
+
+def test_the_export_after_a_role_at_an_unknown_org_syncs_back_unchanged(sync, sample, tmp_path):
+    sync.apply(_drop(sample, tmp_path / "first", {}))
+    sync.apply(_drop(sample, tmp_path, STUDENT_AT_AN_UNKNOWN_ORG))
+    sync.engine.export(str(tmp_path / "export"))
+    back = sync.plan(tmp_path / "export")
+    assert back.total_changes() == 0, back.changes
+    assert sync.issues(back) == []
+
+
+def test_one_of_several_roles_moved_to_an_unknown_org_keeps_its_school(sync, sample, tmp_path):
+    sync.apply(_drop(sample, tmp_path / "first", {}))
+    moved = {
+        "tch-5001,secondary,teacher,2026-08-24,,sch-pine": "tch-5001,secondary,teacher,2026-08-24,,sch-zzz"
+    }
+    run = sync.apply(_drop(sample, tmp_path, moved))
+    assert run.total_changes() == 0, run.changes
+    assert _schools(sync, "tch-5001") == "sch-elm,sch-oak,sch-pine"
+
+
+def test_a_new_user_whose_only_role_is_at_an_unknown_org_is_an_error(sync, sample, tmp_path):
+    run = sync.plan(_drop(sample, tmp_path, STUDENT_AT_AN_UNKNOWN_ORG))
+    [error] = sync.issues(run, "ERROR")
+    assert (error["file_name"], error["sourced_id"]) == ("users.csv", "stu-5003")
+    assert error["message"].endswith(
+        "the user has no role: roles.csv has no valid row for it (its role on roles.csv line 4 "
+        "is at org 'sch-zzz', which is not an org in orgs.csv); the row was skipped"
+    )
+    sync.apply_planned(run)
+    assert sync.engine.db.rows("SELECT count(*) FROM users WHERE sis_id = 'stu-5003'") == [(0,)]
+
+
+def test_a_changes_only_role_at_an_unknown_org_changes_no_school(sync, sample, tmp_path):
+    sync.apply(_drop(sample, tmp_path / "first", {}))
+    elsewhere = _role("rol-000009", "tch-5001", "teacher", "sch-zzz")
+    run = sync.apply(_delta(sample, tmp_path, ["tch-5001"], {}, (elsewhere,)))
+    assert [i["rule"] for i in sync.issues(run)] == ["dangling_reference"]
+    assert _schools(sync, "tch-5001") == "sch-elm,sch-oak,sch-pine"
+    assert sync.engine.db.rows("SELECT org_sis_id FROM sis_roles WHERE sis_id = 'rol-000009'") == [
+        ("sch-pine",)
+    ]
+
+
+def test_a_second_primary_role_of_one_user_is_a_warning_and_the_first_is_the_role(
+    sync, sample, tmp_path
+):
+    second = {
+        "tch-5001,secondary,teacher,2026-08-24,,sch-elm": "tch-5001,primary,aide,2026-08-24,,sch-elm"
+    }
+    run = sync.apply(_drop(sample, tmp_path, second))
+    [warning] = sync.issues(run)
+    assert (warning["line"], warning["rule"], warning["column_name"]) == (
+        9,
+        "second_primary_role",
+        "roleType",
+    )
+    assert warning["message"] == (
+        "roles.csv line 9: user 'tch-5001' has a primary role on line 8 already, which is the "
+        "user's role; this row's role is not (its org still counts)"
+    )
+    assert (sync.user("tch-5001")["role"], _schools(sync, "tch-5001")) == (
+        "teacher",
+        "sch-elm,sch-oak,sch-pine",
+    )
+
+
+def test_a_role_that_ended_at_an_org_no_one_knows_still_ends(sync, sample, tmp_path):
+    """A school closed (gone from orgs.csv) and its roles sent tobedeleted: the roles end."""
+    sync.apply(_drop(sample, tmp_path / "first", {}))
+    ended = {
+        "rol-000009,active,": "rol-000009,tobedeleted,",
+        "tch-5001,secondary,teacher,2026-08-24,,sch-pine": "tch-5001,secondary,teacher,2026-08-24,,sch-zzz",
+    }
+    run = sync.apply(_drop(sample, tmp_path, ended))
+    assert sync.issues(run) == []
+    assert _schools(sync, "tch-5001") == "sch-elm,sch-oak"

@@ -17,7 +17,9 @@ def build_desired_schools(ctx: PlanContext) -> None:
     create = ctx.settings.school_matching == "create_missing"
     if ctx.present("orgs"):
         ctx.keep_missing(
-            "schools", "orgs", {"identifier": "identifier", "parent_sis_id": "parentSourcedId"}
+            "schools",
+            "orgs",
+            {"name": "name", "identifier": "identifier", "parent_sis_id": "parentSourcedId"},
         )
         rows = f"""
             SELECT o.sourcedId AS sis_id, lower(o.type) AS org_type,
@@ -77,6 +79,7 @@ def build_desired_classrooms(ctx: PlanContext) -> None:
         "classrooms",
         "classes",
         {
+            "name": "title",
             "class_code": "classCode",
             "grades": "grades",
             "subjects": "subjects",

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from daemon.db import sql_literal
 from daemon.formats.spec import NOT_CARRIED_COLUMN, STAFF_ROLES
-from daemon.sync.context import PlanContext
+from daemon.ingest.value_rules import listed_names
+from daemon.sync.context import NOT_A_GUARDIAN, PlanContext
 from daemon.sync.diff import add_archives, record_changes
 from daemon.sync.kinds import USER_CHANGE_KINDS_SQL, USERS
 from daemon.sync.scope import OUT_OF_SCOPE, record_filter
@@ -18,8 +19,13 @@ from daemon.sync.unchanged import find_unchanged_users, user_source_hash
 
 LANGUAGE_OK = r"^[a-z]{2,3}([-_][a-z0-9]{2,8})*$"
 
-# Directory fields whose users.csv column is optional: without the column, records keep them.
-OPTIONAL_USER_COLUMNS = {
+# Directory fields and the users.csv column each comes from: a run whose file lacks the column,
+# or whose drop does not carry it (`source.notCarried`), leaves the field as records have it.
+USER_COLUMNS = {
+    "given_name": "givenName",
+    "family_name": "familyName",
+    "username": "username",
+    "enabled": "enabledUser",
     "middle_name": "middleName",
     "identifier": "identifier",
     "email": "email",
@@ -64,6 +70,7 @@ def build_feed_users(ctx: PlanContext) -> None:
     ]))  # fmt: skip
     report_users_without_a_role(ctx)
     if ctx.present("guardians"):
+        _report_guardian_rows_naming_no_guardian(ctx)
         _add_guardians_file_people(ctx, mobile, home)
         _rows_keep_what_their_file_lacks(ctx, mobile, home)
     if ctx.present("roles") and ctx.mode("users") != "bulk":
@@ -176,7 +183,7 @@ def users_fields_kept(ctx: PlanContext, mobile: str, home: str) -> set[str]:
     """Fields the feed cannot speak for in this run (no column, or a setting leaves them to the
     directory): records keep what they have."""
     columns = ctx.columns.get("users", set())
-    kept = {field for field, column in OPTIONAL_USER_COLUMNS.items() if column not in columns}
+    kept = {field for field, column in USER_COLUMNS.items() if column not in columns}
     if "birthDate" not in ctx.columns.get("demographics", set()):
         kept.add("birth_date")
     if not ctx.settings.update_language or not ({"language", "metadata.language"} & columns):
@@ -187,20 +194,22 @@ def users_fields_kept(ctx: PlanContext, mobile: str, home: str) -> set[str]:
         kept.add("home_phone")
     if "orgSourcedIds" not in columns and "roles" not in ctx.specs:
         kept.add("org_sis_ids")
-    # guardians.csv speaks for the contacts it has a column for, users.csv or not (a drop of
-    # guardians.csv alone lost every e-mail and phone in it); which rows keep a field their own
-    # file lacks is settled row by row (_rows_keep_what_their_file_lacks).
-    kept -= _contacts_carried(ctx, "guardians", mobile, home)
+    # guardians.csv speaks for the names and contacts it has a column for, users.csv or not (a
+    # drop of guardians.csv alone lost every e-mail and phone in it); which rows keep a field
+    # their own file lacks is settled row by row (_rows_keep_what_their_file_lacks).
+    kept -= _fields_carried(ctx, "guardians", mobile, home)
     return kept
 
 
-def _contacts_carried(ctx: PlanContext, entity: str, mobile: str, home: str) -> set[str]:
-    """The contact fields a people file of this drop has a column for."""
+def _fields_carried(ctx: PlanContext, entity: str, mobile: str, home: str) -> set[str]:
+    """The names and contact fields a people file of this drop has a column for (and carries)."""
     if not ctx.present(entity):
         return set()
     columns = ctx.columns.get(entity, set())
     language = {"language", "metadata.language"} if entity == "users" else {"language"}
     carried = {
+        "given_name": "givenName" in columns,
+        "family_name": "familyName" in columns,
         "email": "email" in columns,
         "mobile_phone": mobile in columns,
         "home_phone": home in columns,
@@ -210,11 +219,11 @@ def _contacts_carried(ctx: PlanContext, entity: str, mobile: str, home: str) -> 
 
 
 def _rows_keep_what_their_file_lacks(ctx: PlanContext, mobile: str, home: str) -> None:
-    """users.csv and guardians.csv rows side by side, one file with a contact column the other
-    lacks: a row of the file without it keeps the record's value (a missing column is not an
+    """users.csv and guardians.csv rows side by side, one file with a name or contact column the
+    other lacks (or does not carry): a row of the file without it keeps the record's value (a missing column is not an
     empty one), through the same per-row flag as a value that broke its rule."""
-    users = _contacts_carried(ctx, "users", mobile, home)
-    guardians = _contacts_carried(ctx, "guardians", mobile, home)
+    users = _fields_carried(ctx, "users", mobile, home)
+    guardians = _fields_carried(ctx, "guardians", mobile, home)
     feed = ctx.t("feed_users")
     for entity, fields in (("users", guardians - users), ("guardians", users - guardians)):
         for name in sorted(fields):
@@ -244,15 +253,14 @@ def _not_carried_per_row(ctx: PlanContext, mobile: str, home: str) -> dict[str, 
 def _not_carried(ctx: PlanContext, mobile: str, home: str) -> dict[str, str]:
     """Directory field -> SQL, per declarable field: the row names the column as not carried
     and its cell is empty, so the record keeps its value (policies.keep_stored_values); a value
-    the row does give is used. A new record simply gets none."""
+    the row does give is used. A new record simply gets none. A cell that cannot be read whole
+    (a name that is none of them: its row has a WARNING) is read as naming them all."""
     fields = _not_carried_per_row(ctx, mobile, home)
-    named = (
-        f"list_transform(string_split(lower({ctx.column('users', NOT_CARRIED_COLUMN, 'u')}), ','), "
-        "lambda n: trim(n))"
-    )
+    named = listed_names(ctx.column("users", NOT_CARRIED_COLUMN, "u"))
+    unreadable = ctx.broken("users", NOT_CARRIED_COLUMN, "u")
     return {
-        field: f"coalesce(list_contains({named}, {sql_literal(column.lower())}), false) "
-        f"AND {ctx.column('users', column, 'u')} IS NULL"
+        field: f"(coalesce(list_contains({named}, {sql_literal(column.lower())}), false) "
+        f"OR {unreadable}) AND {ctx.column('users', column, 'u')} IS NULL"
         for field, column in fields.items()
     }
 
@@ -322,18 +330,44 @@ def _role_and_orgs(ctx: PlanContext) -> tuple[str, str, str]:
 _LIVE_ROLE = "coalesce(lower(status), '') <> 'tobedeleted'"
 
 
+def _roles_at_unknown_orgs(ctx: PlanContext) -> str:
+    """SQL: the roles.csv rows (`_line`, `sourcedId`, `userSourcedId`, `orgSourcedId`) whose org
+    neither the drop nor the directory knows (validation's WARNING on orgSourcedId). Such a
+    role is not used, as a users.csv org no one knows is not (1.1): the role stays as it was
+    (roles_not_applied), and so does what it gives its user (_roles_file_join)."""
+    roles_file = sql_literal(ctx.file("roles"))
+    return f"""SELECT r._line, r.sourcedId, r.userSourcedId, r.orgSourcedId FROM {ctx.good("roles")} r
+               SEMI JOIN (SELECT line FROM row_issues
+                          WHERE run_id = {ctx.run_id} AND file_name = {roles_file}
+                            AND rule = 'dangling_reference' AND column_name = 'orgSourcedId') i
+                 ON i.line = r._line"""
+
+
+def _roles_used(ctx: PlanContext) -> str:
+    """The good roles.csv rows the plan reads a user's roles from (not those at an unknown org)."""
+    return f"""(SELECT * FROM {ctx.good("roles")}
+                WHERE _line NOT IN (SELECT _line FROM ({_roles_at_unknown_orgs(ctx)})))"""
+
+
 def _roles_file_join(ctx: PlanContext) -> str:
     """roles.csv (1.2): a user's primary role (else the first listed), and every org it has a
     role in. Ties go to the earlier line, so the same file always gives the same role. A
     `tobedeleted` row is a role that ended, in a whole file as in a delta (as on users.csv): it
     gives neither the role nor its org; a user left with none has no role (an ERROR, the record
-    kept)."""
+    kept). A row at an org no one knows is not used: the role it names counts as it was kept
+    (`sis_roles`, where apply leaves it as it is), so its user keeps that school."""
     return f"""LEFT JOIN (
             SELECT userSourcedId AS sis_id,
                    arg_min(lower(role), [CASE lower(roleType) WHEN 'primary' THEN 0 ELSE 1 END, _line])
                        FILTER (WHERE {_LIVE_ROLE}) AS role,
                    string_agg(DISTINCT orgSourcedId, ',') FILTER (WHERE {_LIVE_ROLE}) AS orgs
-            FROM {ctx.good("roles")} GROUP BY ALL) r ON r.sis_id = u.sourcedId"""
+            FROM (SELECT userSourcedId, role, roleType, orgSourcedId, status, _line
+                  FROM {_roles_used(ctx)}
+                  UNION ALL
+                  SELECT s.user_sis_id, s.role, s.role_type, s.org_sis_id, NULL, x._line
+                  FROM sis_roles s JOIN ({_roles_at_unknown_orgs(ctx)}) x ON x.sourcedId = s.sis_id
+                  WHERE s.status = 'active')
+            GROUP BY ALL) r ON r.sis_id = u.sourcedId"""
 
 
 def _roles_changes_join(ctx: PlanContext) -> str:
@@ -350,7 +384,7 @@ def _roles_changes_join(ctx: PlanContext) -> str:
     live = _LIVE_ROLE
     return f"""LEFT JOIN (
             WITH applied AS MATERIALIZED (
-                SELECT * FROM {ctx.good("roles")}
+                SELECT * FROM {_roles_used(ctx)}
                 WHERE userSourcedId IN (SELECT sourcedId FROM {ctx.good("users")})
             ),
             tonight AS (SELECT * FROM applied WHERE orgSourcedId IS NOT NULL),
@@ -521,14 +555,17 @@ def _add_demographics_only_people(ctx: PlanContext) -> None:
 
 def roles_not_applied(ctx: PlanContext) -> str:
     """The roles.csv lines that change nothing tonight: a changes-only row whose user has no
-    users.csv row (see _report_roles_without_their_user), and a row whose user's users.csv row
-    is in error (the record is kept as it is)."""
+    users.csv row (see _report_roles_without_their_user), a row whose user's users.csv row
+    is in error (the record is kept as it is), and a row at an org no one knows (the role is
+    not used)."""
     return f"""SELECT line FROM row_issues WHERE run_id = {ctx.run_id}
                AND file_name = {sql_literal(ctx.file("roles"))} AND rule = 'role_without_user_row'
                UNION ALL
                SELECT r._line FROM {ctx.t("roles")} r
                WHERE r.userSourcedId IN (SELECT sourcedId FROM {ctx.errored("users")}
-                                         WHERE sourcedId IS NOT NULL)"""
+                                         WHERE sourcedId IS NOT NULL)
+               UNION ALL
+               SELECT _line FROM ({_roles_at_unknown_orgs(ctx)})"""
 
 
 def _report_roles_without_their_user(ctx: PlanContext) -> None:
@@ -635,10 +672,16 @@ def report_users_without_a_role(ctx: PlanContext) -> None:
                            LEFT JOIN (SELECT userSourcedId AS sis_id, min(_line) AS line
                                       FROM {ctx.good("roles")} WHERE NOT ({_LIVE_ROLE})
                                       GROUP BY ALL) rd
-                           ON rd.sis_id = f.sis_id"""
+                           ON rd.sis_id = f.sis_id
+                           LEFT JOIN (SELECT userSourcedId AS sis_id,
+                                             arg_min(orgSourcedId, _line) AS org, min(_line) AS line
+                                      FROM ({_roles_at_unknown_orgs(ctx)}) GROUP BY ALL) ru
+                           ON ru.sis_id = f.sis_id"""
         why = (
             f"CASE WHEN re.line IS NOT NULL THEN ' (its row on ' || {roles_file} || ' line ' "
             "|| re.line || ' has an error)' "
+            f"WHEN ru.line IS NOT NULL THEN ' (its role on ' || {roles_file} || ' line ' "
+            "|| ru.line || ' is at org ''' || ru.org || ''', which is not an org in orgs.csv)' "
             f"WHEN rd.line IS NOT NULL THEN ' (its role on ' || {roles_file} || ' line ' "
             "|| rd.line || ' is tobedeleted)' ELSE '' END"
         )
@@ -677,6 +720,41 @@ def _people_named(ctx: PlanContext, *errored: str) -> str:
         f"SELECT sourcedId FROM {ctx.errored(e)} WHERE sourcedId IS NOT NULL" for e in errored
     ]
     return "(" + " UNION ".join(parts) + ")"
+
+
+def _report_guardian_rows_naming_no_guardian(ctx: PlanContext) -> None:
+    """A guardians.csv row whose guardian is a student or staff member (as users.csv has them,
+    else as the directory's active record is), or the student herself, is a WARNING
+    (NOT_A_GUARDIAN) and is left out (PlanContext.good): it makes no link, and never makes the
+    person a guardian. Called before any guardians.csv row is read for the plan."""
+    guardians_file = sql_literal(ctx.file("guardians"))
+    feed = ctx.t("feed_users")
+    people = f"""
+        SELECT sis_id, kind, role, 'users.csv' AS source FROM {feed}
+        WHERE sis_id IS NOT NULL AND _file = {sql_literal(ctx.file("users"))}
+        QUALIFY row_number() OVER (PARTITION BY sis_id ORDER BY _line) = 1
+        UNION ALL
+        SELECT sis_id, kind, role, 'the directory' FROM users
+        WHERE status = 'active' AND sis_id IS NOT NULL
+          AND sis_id NOT IN (SELECT sis_id FROM {feed} WHERE sis_id IS NOT NULL)
+        QUALIFY count(*) OVER (PARTITION BY sis_id) = 1"""
+    what = """CASE WHEN g.sourcedId = g.student
+                   THEN 'is the student this row names (studentSourcedId)'
+                   ELSE 'is a ' || coalesce(p.role, p.kind) || ' in ' || p.source
+                        || ', not a parent or guardian' END"""
+    ctx.db.execute(
+        f"""
+        INSERT INTO row_issues
+        SELECT {ctx.run_id}, {guardians_file}, g._line, g.sourcedId, 'WARNING', 'sourcedId',
+               {sql_literal(NOT_A_GUARDIAN)},
+               {guardians_file} || ' line ' || g._line || ': sourcedId ''' || g.sourcedId
+               || ''' ' || {what} || '; this row makes no link'
+        FROM (SELECT _line, rs_clean(sourcedId) AS sourcedId,
+                     rs_clean(studentSourcedId) AS student FROM {ctx.good("guardians")}) g
+        LEFT JOIN ({people}) p ON p.sis_id = g.sourcedId
+        WHERE g.sourcedId = g.student OR p.kind IN ('student', 'staff')
+        """
+    )
 
 
 def _add_guardians_file_people(ctx: PlanContext, mobile: str, home: str) -> None:
