@@ -264,8 +264,16 @@ def test_the_id_pattern_matches_exactly_the_invisible_characters_over_all_of_uni
     meant (a bidi control or a tag character missing let a look-alike id pass for another)."""
     meant = {code for code in EVERY_CODE_POINT if _meant_invisible_in_an_id(code)}
     in_python = {c for c in EVERY_CODE_POINT if re.match(INVISIBLE_IN_ID_PATTERN, chr(c))}
-    assert sorted(in_python ^ meant) == []
-    assert sorted(_matched_in_sql(INVISIBLE_IN_ID_PATTERN, EVERY_CODE_POINT) ^ meant) == []
+    assert sorted(_not_yet_assigned(in_python ^ meant)) == []
+    in_sql = _matched_in_sql(INVISIBLE_IN_ID_PATTERN, EVERY_CODE_POINT)
+    assert sorted(_not_yet_assigned(in_sql ^ meant)) == []
+
+
+def _not_yet_assigned(codes: set[int]) -> set[int]:
+    """`codes` without those unassigned in this Python's Unicode: the pattern holds the format
+    characters of later versions too (U+13439-1343F, Unicode 15: Python 3.12 has them, 3.11
+    not), so that an id reads the same whichever Python runs it."""
+    return {c for c in codes if unicodedata.category(chr(c)) != "Cn"}
 
 
 @pytest.mark.parametrize("tabs_or_breaks", [True, False])
