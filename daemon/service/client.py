@@ -266,16 +266,15 @@ class Locations:
 def locate(
     db: str | None, config: DaemonConfig | None, socket_path: Path | None = None
 ) -> Locations:
-    """--db wins, then ROSTER_SYNC_DB, then a config file's database, then the default one.
+    """--db wins, then a config file's database, then ROSTER_SYNC_DB, then the default one.
 
-    A named database is reached through the daemon only if the daemon serves it: a test copy
-    named by ROSTER_SYNC_DB once went to the daemon of the default socket, and a run meant for
-    the copy was planned on the district's directory."""
+    A database named by --db or ROSTER_SYNC_DB is reached through the daemon only if the daemon
+    serves it: a test copy named by ROSTER_SYNC_DB once went to the daemon of the default
+    socket, and a run meant for the copy was planned on the district's directory."""
     if db is not None and not db.strip():
         raise ConfigError("--db is empty: give the database file's path")
-    named = db or os.environ.get(DB_ENV)
-    if named:
-        database = resolve_database_path(named)
+    if db:
+        database = resolve_database_path(db)
         if socket_path is not None:
             return Locations(database, socket_path)
         if config is not None:
@@ -284,6 +283,9 @@ def locate(
         return Locations(database, DEFAULT_SOCKET, socket_must_serve=True)
     if config is not None:
         return Locations(config.database, socket_path or config.socket)
+    if os.environ.get(DB_ENV):
+        database = resolve_database_path(None)
+        return Locations(database, socket_path or DEFAULT_SOCKET, socket_must_serve=not socket_path)
     return Locations(resolve_database_path(None), socket_path or DEFAULT_SOCKET)
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from daemon.cli.main import main
 from daemon.db import Database
-from daemon.service.client import daemon_running
+from daemon.service.client import DEFAULT_SOCKET, Locations, daemon_running, locate
 from daemon.service.config import load_config
 
 from .conftest import SAMPLE, runs_in, wait_for
@@ -106,3 +106,13 @@ def test_the_daemons_database_opened_directly_says_to_pass_its_config(make_daemo
     finally:
         daemon.terminate()
         daemon.wait(30)
+
+
+def test_a_config_names_its_database_before_the_environment(
+    make_daemon_config, tmp_path, monkeypatch
+) -> None:
+    """The order is --db, then the config, then ROSTER_SYNC_DB (as before the fix above)."""
+    config = load_config(make_daemon_config())
+    monkeypatch.setenv("ROSTER_SYNC_DB", str(tmp_path / "other.duckdb"))
+    assert locate(None, config) == Locations(config.database, config.socket)
+    assert locate(None, None) == Locations(tmp_path / "other.duckdb", DEFAULT_SOCKET, True)
