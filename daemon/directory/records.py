@@ -433,37 +433,25 @@ def link_guardian(
     )
     if existing and existing[0][1] == "active":
         raise EditRefused("that guardian is already linked to that student")
-    if existing:  # one link per student and guardian: bring the archived one back
-        link_id = int(existing[0][0])
-        with directory_edit(
-            db,
-            actor,
-            "guardian.link",
-            "guardian_links",
-            link_id,
-            {"guardian_id": guardian_id, "student_id": student_id, "restored_link": link_id},
-        ):
+    # one link per student and guardian: an archived one is brought back
+    link_id = int(existing[0][0]) if existing else _next_id(db, "guardian_links", "link_id")
+    details = {"guardian_id": guardian_id, "student_id": student_id}
+    if existing:
+        details["restored_link"] = link_id
+    with directory_edit(db, actor, "guardian.link", "guardian_links", link_id, details):
+        if existing:
             db.execute(
                 "UPDATE guardian_links SET status = 'active', origin = 'hand', relationship = ?, "
                 "archived_run = NULL, archived_at = NULL, updated_at = current_timestamp "
                 "WHERE link_id = ?",
                 [relationship, link_id],
             )
-        return link_id
-    link_id = _next_id(db, "guardian_links", "link_id")
-    with directory_edit(
-        db,
-        actor,
-        "guardian.link",
-        "guardian_links",
-        link_id,
-        {"guardian_id": guardian_id, "student_id": student_id},
-    ):
-        db.execute(
-            """INSERT INTO guardian_links (link_id, student_id, guardian_id, relationship, status, origin, created_at, updated_at)
-               VALUES (?, ?, ?, ?, 'active', 'hand', current_timestamp, current_timestamp)""",
-            [link_id, student_id, guardian_id, relationship],
-        )
+        else:
+            db.execute(
+                """INSERT INTO guardian_links (link_id, student_id, guardian_id, relationship, status, origin, created_at, updated_at)
+                   VALUES (?, ?, ?, ?, 'active', 'hand', current_timestamp, current_timestamp)""",
+                [link_id, student_id, guardian_id, relationship],
+            )
     return link_id
 
 
