@@ -14,6 +14,7 @@ from roster_tui.screens.base import RosterScreen
 from roster_tui.screens.record import STATUS_WORD, ClassroomScreen, RecordScreen, name_of
 from roster_tui.widgets.chrome import Field, NavBar, Plain, bottom_bars
 from roster_tui.widgets.paged_table import Column, PagedTable
+from roster_tui.words import plural
 
 KINDS = [
     ("People", "people"),
@@ -22,6 +23,14 @@ KINDS = [
     ("Guardians", "guardian"),
     ("Classrooms", "classroom"),
 ]
+# One of each kind, as a caption counts it ("1 person matching 'Okafor'").
+ONE_OF = {
+    "people": "person",
+    "student": "student",
+    "staff": "staff member",
+    "guardian": "guardian",
+    "classroom": "classroom",
+}
 PEOPLE_COLUMNS: list[Column] = [
     ("Name", 22, 0.3),
     ("Kind", 8),
@@ -123,8 +132,9 @@ class DirectoryScreen(RosterScreen):
         label = dict((v, k) for k, v in KINDS)[self.kind].lower()
         query = self.query_one(Input).value.strip()
         scope = f" matching '{query}'" if query else ""
+        counted = plural(event.total, ONE_OF[self.kind], label)
         self.query_one("#directory-caption", Static).update(
-            f"{event.total:,} {label}{scope} · enter opens · k changes what to find"
+            f"{counted}{scope} · enter opens · k changes what to find"
             if event.total
             else f"No {label}{scope}."
         )
