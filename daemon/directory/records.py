@@ -80,11 +80,12 @@ def _one_named(
     SIS id are refused, naming both (an archive meant for SIS id 3 once took user 3)."""
     digits = text.lstrip("#")
     as_id = int(digits) if digits.isdigit() and digits.isascii() else None
+    exists = as_id is not None and bool(db.rows(by_id, [as_id]))
     if text.startswith("#"):
-        return as_id if as_id is not None and db.rows(by_id, [as_id]) else None
+        return as_id if exists else None
     named = db.rows(by_sis, [text] * by_sis.count("?"))
     by_sis_id = int(named[0][0]) if named else None
-    if as_id is None or not db.rows(by_id, [as_id]):
+    if as_id is None or not exists:
         return by_sis_id
     if by_sis_id is None or by_sis_id == as_id:
         return as_id
