@@ -460,7 +460,9 @@ class Validator:
         """agentSourcedIds names a user's family (or, on a parent, its students): a staff member
         there, another student on a student's row, or the user itself, is almost always a
         mistake in the export. No link is made of it (a link joins a student and a guardian);
-        the row says so. The agents are read once, into the few rows that say something."""
+        the row says so. The agents are read once, into the few rows that say something, and
+        joined to the staff and students only: the guardians, most of a users.csv, can say
+        nothing here but "the user itself", which needs no join."""
         names = ctx.staged.header.names
         if "agentSourcedIds" not in names:
             return
@@ -469,13 +471,15 @@ class Validator:
         odd = temp_table(self.run_id, "agents_not_family")
         self.db.execute(
             f"""CREATE OR REPLACE TEMP TABLE {odd} AS
-                SELECT a._line, a.sourcedId, a.agent, {role.format("s.")} AS agent_role
+                SELECT a._line, a.sourcedId, a.agent, s.role AS agent_role
                 FROM (SELECT _line, sourcedId, {role.format("")} AS role,
                              trim(unnest(string_split(agentSourcedIds, ','))) AS agent
                       FROM {ctx.table} WHERE agentSourcedIds IS NOT NULL) a
-                LEFT JOIN {ctx.table} s ON s.sourcedId = a.agent
-                WHERE a.agent = a.sourcedId OR {role.format("s.")} IN ({staff})
-                   OR (a.role = 'student' AND {role.format("s.")} = 'student')"""
+                LEFT JOIN (SELECT sourcedId, {role.format("")} AS role FROM {ctx.table}
+                           WHERE {role.format("")} IN ({staff}, 'student')) s
+                       ON s.sourcedId = a.agent
+                WHERE a.agent = a.sourcedId OR s.role IN ({staff})
+                   OR (a.role = 'student' AND s.role = 'student')"""
         )
         family = "; agents are a student''s family (or a parent''s students)"
         self._emit(
