@@ -177,7 +177,10 @@ def consequences(run: Run) -> list[str]:
             f"{plural(run.conflicts, 'conflict')}{blocking} in this run: undecided ones keep "
             "the directory's value."
         )
-    lines.append("Nothing can be un-applied automatically; archived records can be restored.")
+    lines.append(
+        "Nothing is deleted: to undo it later, Revert (u on the applied run) plans the way "
+        "back, to review like this one."
+    )
     return lines
 
 

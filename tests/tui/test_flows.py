@@ -47,7 +47,10 @@ async def test_approve_a_planned_run_and_see_the_directory_change(demo_engine: E
         dialog = app.screen
         assert isinstance(dialog, ConfirmRunScreen)
         assert "Create 6 students" in text_of_renderable(dialog.body())
-        assert "Nothing can be un-applied automatically" in text_of_renderable(dialog.body())
+        assert (
+            "to undo it later, Revert (u on the applied run) plans the way"
+            in text_of_renderable(dialog.body())
+        )
         await press(pilot, "enter")  # the Apply button has focus
         assert demo_engine.get_run(2).status == "applied"
         assert demo_engine.get_run(3).status == "superseded"
