@@ -280,6 +280,7 @@ def _night_keeps_the_promises(engine: Engine, drop: Path, root: Path, reject: bo
         assert run.status in ("planned", "held"), run.error
         named = _records_named_by_errors(db, run.run_id)
         kept = _state_of(db, named)
+        protected = _protected_contacts(engine)
         engine.apply_run(run.run_id, override=True, reason="property test", scan_duplicates=False)
         twin.apply_run(
             full_run.run_id, override=True, reason="property test", scan_duplicates=False
@@ -293,6 +294,7 @@ def _night_keeps_the_promises(engine: Engine, drop: Path, root: Path, reject: bo
     broken = [(name, n) for name, n in check_directory(db) if n]
     assert broken == [], broken
     _assert_not_archived_or_blanked(db, run.run_id, kept)
+    assert _contacts_of(db, set(protected)) == protected, "a person's contact details changed"
 
     again = engine.plan_source(str(drop))
     assert again.total_changes() == 0, (again.changes, _changes(engine, again.run_id))
@@ -302,6 +304,27 @@ def _night_keeps_the_promises(engine: Engine, drop: Path, root: Path, reject: bo
     assert back.rows.error == 0, _errors(db, back.run_id)
     assert back.total_changes() == 0, (back.changes, _changes(engine, back.run_id))
     engine.reject_run(back.run_id)
+
+
+def _protected_contacts(engine: Engine) -> dict[int, tuple]:
+    """The contact details a night may not change (docs/file-formats.md): those of an active
+    account or edited by hand, unless update_active_users_contacts says the feed's win. Only a
+    person's decision (a conflict taken, a hand edit, a revert) changes them, between nights."""
+    settings = {row.key: row.value for row in engine.settings_show()}
+    if settings["update_active_users_contacts"] == "true":
+        return {}
+    ids = {
+        i
+        for (i,) in engine.db.rows(
+            "SELECT user_id FROM users WHERE account_active OR contacts_edited"
+        )
+    }
+    return _contacts_of(engine.db, ids)
+
+
+def _contacts_of(db: Database, ids: set[int]) -> dict[int, tuple]:
+    rows = db.rows("SELECT user_id, email, mobile_phone, home_phone FROM users ORDER BY 1")
+    return {r[0]: tuple(r[1:]) for r in rows if r[0] in ids}
 
 
 @contextlib.contextmanager
