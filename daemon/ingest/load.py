@@ -17,7 +17,7 @@ column of the staging view, as text cleaned like staging
 read reliably, the record it named cannot be kept by name: `StagedFile.untold` says so, and the
 file then speaks only for the rows it has (read as changes for the night, so nothing is archived
 for being absent from it) rather than the whole night being refused. A file cut inside its last
-row (the row short or a quote open, and no line end after it) is such a file by construction:
+row (the row short, a quote open or a character cut, and no line end after it) is such a file:
 nothing of that row counts, whatever the columns' types (`_CarefulReader._cut_short`).
 """
 
@@ -38,6 +38,7 @@ from daemon.formats.encoding import (
     EncodingRefused,
     csv_records,
     decide_encoding,
+    open_utf8,
     transcode_to_utf8,
 )
 from daemon.formats.spec import FileSpec
@@ -150,7 +151,10 @@ def stage_file(
         transcode_to_utf8(source, converted, decision.encoding)
         source = converted
     shapes = shapes_for(header.positions, spec, ext_terms)
-    _CarefulReader(db, table, source, header, spec, staged, workdir, shapes).read()
+    cut_character = decision.cut_at is not None
+    _CarefulReader(
+        db, table, source, header, spec, staged, workdir, shapes, cut_character=cut_character
+    ).read()
     return staged
 
 
@@ -455,9 +459,13 @@ class _CarefulReader:
         staged: StagedFile,
         workdir: Path,
         shapes: list[Shape],
+        *,
+        cut_character: bool = False,
     ) -> None:
+        """`cut_character`: the file ends inside a character (`EncodingDecision.cut_at`)."""
         self.db, self.table, self.source, self.header = db, table, source, header
         self.spec, self.staged, self.workdir, self.shapes = spec, staged, workdir, shapes
+        self.cut_character = cut_character
         self.width = header.width
         self.read_positions = [i for i, name in enumerate(header.positions) if name is not None]
         self.key_position = self._position(spec.key[0])
@@ -515,7 +523,7 @@ class _CarefulReader:
 
         csv reads the spaces before a quote as DuckDB does; a record it refuses is split again by
         `split_record`, which also allows spaces after a closing quote."""
-        with open(self.source, encoding="utf-8-sig", errors="strict", newline="") as handle:
+        with open_utf8(self.source, cut_character=self.cut_character) as handle:
             lines = _Lines(handle)
             next(lines, None)  # the header line, already read on its own
             reader = csv_records(lines, strict=True)
@@ -547,7 +555,11 @@ class _CarefulReader:
                     continue
                 if not record or (len(record) == 1 and not record[0].strip()):
                     continue  # a blank line is not a row
-                if len(record) < self.header.least_width and lines.unended():
+                # A row the file ends in, with no line end, is cut when short, or when it ends
+                # inside a character (whatever its width: that character was cut).
+                if lines.unended() and (
+                    len(record) < self.header.least_width or self.cut_character
+                ):
                     self._cut_short(start, len(record) - 1, [])
                     continue
                 self._record(start, record)
@@ -649,7 +661,8 @@ class _CarefulReader:
         from it may be one the rows cut away named). The lines a quote opened here swallowed
         before the cut are read on their own, as any swallowed line is."""
         column = self._column_name(cut_at)
-        where = f" (in {column})" if column is not None else ""
+        inside = ", inside a character" if self.cut_character else ""
+        where = f" (in {column}{inside})" if column is not None else ""
         problem = (
             f"the file ends in the middle of this row{where}, with no line end: it was cut short "
             "(an upload that stopped?); the row could not be read"
