@@ -370,6 +370,14 @@ def _nulls(names: list[str]) -> str:
     return ", ".join(f"CAST(NULL AS VARCHAR) AS {sql_ident(n)}" for n in names)
 
 
+_TOO_LONG = f"the line is longer than the {MAX_RECORD_CHARS // 1024**2} MB a row may hold"
+
+
+def _runs_past_it(column: str | None) -> str:
+    """Which value runs past the limit of a line `_TOO_LONG`, when the header names it."""
+    return f" (the value of {column} runs past it)" if column is not None else ""
+
+
 class _Lines:
     """Feeds csv.reader one piece of a line at a time, keeping the pieces of the current record.
 
@@ -382,9 +390,10 @@ class _Lines:
     the line the last piece lies on.
 
     A line longer than a record may be is not fed whole: it is remembered (cut at the limit) and
-    a blank line stands in for it, so it cannot swallow the lines after it. A byte-order mark
-    opening a record after the header (two exports joined) is dropped before the line is read,
-    and its line remembered for a warning."""
+    a blank line stands in for it, so it cannot swallow the lines after it; the blank line ends
+    as the long one does, with no line end where the file ends in it (a file cut short there).
+    A byte-order mark opening a record after the header (two exports joined) is dropped before
+    the line is read, and its line remembered for a warning."""
 
     def __init__(self, handle: TextIO) -> None:
         self._handle = handle
@@ -423,7 +432,7 @@ class _Lines:
             ):
                 pass
             self.too_long[self.pieces] = line
-            line = "\n"
+            line = "\n" if last.endswith(("\n", "\r")) else ""
         if last.endswith("\n"):
             self.next_line += 1
         elif last.endswith("\r"):
@@ -442,7 +451,8 @@ class _Lines:
 
     def unended(self) -> bool:
         """The current record runs to the end of the file with no line end after it (only the
-        last piece of a file can lack one: a longer line is cut at the limit and stood in for)."""
+        last piece of a file can lack one, or the blank line standing in for a longer line the
+        file ends in)."""
         return bool(self.pending) and not self.pending[-1].endswith(("\n", "\r"))
 
 
@@ -551,7 +561,7 @@ class _CarefulReader:
                 else:
                     start = lines.first_line()
                 if piece in lines.too_long:
-                    self._too_long_line(start, lines.too_long.pop(piece))
+                    self._too_long_line(start, lines.too_long.pop(piece), cut=lines.unended())
                     continue
                 if not record or (len(record) == 1 and not record[0].strip()):
                     continue  # a blank line is not a row
@@ -601,14 +611,18 @@ class _CarefulReader:
             return None
         return self.header.positions[position] or f"column {position + 1}"
 
-    def _too_long_line(self, line: int, text: str) -> None:
+    def _too_long_line(self, line: int, text: str, *, cut: bool) -> None:
+        """A line longer than a row may hold (`text`: its first MAX_RECORD_CHARS). `cut`: the
+        file ends in it with no line end, so it is cut short as any row the file ends in
+        (`_cut_short`): its end is never read, so how many values it holds cannot be told."""
         fields, _ = split_until_fault(text)
+        if cut:
+            self._cut_short(line, max(len(fields) - 1, 0), [], too_long=True)
+            return
         values, known = place_prefix(fields[:-1], self.shapes)  # the last value is cut
         column = self._column_name(max(len(fields) - 1, 0))
-        problem = f"the line is longer than the {MAX_RECORD_CHARS // 1024**2} MB a row may hold"
-        why = problem
-        if column is not None:
-            problem += f" (the value of {column} runs past it)"
+        why = _TOO_LONG
+        problem = _TOO_LONG + _runs_past_it(column)
         self._reject(line, "line_too_long", problem, values, known, why, column=column)
 
     def _broken_record(
@@ -651,7 +665,9 @@ class _CarefulReader:
         for line, swallowed in pending[1:]:
             self._swallowed_line(line, swallowed, start)
 
-    def _cut_short(self, start: int, cut_at: int, pending: list[tuple[int, str]]) -> None:
+    def _cut_short(
+        self, start: int, cut_at: int, pending: list[tuple[int, str]], *, too_long: bool = False
+    ) -> None:
         """The file ends inside this row with no line end: an upload that stopped there, or a
         file cut short. The row is short (values lost after the cut) or a quoted value is still
         open (`pending`: each piece of the record, with its line), and the value at the cut
@@ -659,13 +675,18 @@ class _CarefulReader:
         nothing of the row counts, whatever the types of the columns: the record it names
         cannot be told, and the file speaks only for its other rows tonight (any record absent
         from it may be one the rows cut away named). The lines a quote opened here swallowed
-        before the cut are read on their own, as any swallowed line is."""
+        before the cut are read on their own, as any swallowed line is. A line `too_long` for a
+        row is cut alike, its value at the limit (`cut_at`) named."""
         column = self._column_name(cut_at)
-        inside = ", inside a character" if self.cut_character else ""
-        where = f" (in {column}{inside})" if column is not None else ""
+        if too_long:
+            where = f"{_TOO_LONG}{_runs_past_it(column)}, and the file ends in it"
+        else:
+            inside = ", inside a character" if self.cut_character else ""
+            place = f" (in {column}{inside})" if column is not None else ""
+            where = f"the file ends in the middle of this row{place}"
         problem = (
-            f"the file ends in the middle of this row{where}, with no line end: it was cut short "
-            "(an upload that stopped?); the row could not be read"
+            f"{where}, with no line end: it was cut short (an upload that stopped?); the row "
+            "could not be read"
         )
         why = "the file ends in the middle of it: was it cut short?"
         nothing: list[str | None] = [None] * self.width

@@ -9,6 +9,7 @@ import shutil
 
 import pytest
 
+from daemon.ingest.load import MAX_RECORD_CHARS
 from tests.ingest.reading import ingest_folder, line_text, rewrite_line
 
 
@@ -267,6 +268,22 @@ def test_a_file_cut_inside_a_character_is_read_as_changes_only(
     assert (issue["rule"], issue["column_name"]) == ("file_cut", column)
     assert "inside a character" in issue["message"]
     assert not [i for i in outcome.issues if i["rule"] == "encoding"]
+
+
+def test_a_file_cut_in_a_line_longer_than_a_row_may_be_is_read_as_changes_only(
+    db, folder, tmp_path
+):
+    """However long the row it ends in: past the 16 MB a row may hold, the line is not read to
+    its end, yet no line end ever came. (It was read as a row too long, its key placed from the
+    values before the limit, and the file read whole.)"""
+    long_name = "O" + "m" * MAX_RECORD_CHARS
+    line = _end_users_file_with(folder, f"tch-2,,,true,sch-b,teacher,omar.reyes,,{long_name}")
+    outcome = _ingest(db, folder, tmp_path)
+    assert outcome.untold["users"] is not None and outcome.untold["users"][0] == line
+    assert outcome.only_rejected("users")["sourcedId"] is None
+    (issue,) = outcome.issues_at("users.csv", line)
+    assert (issue["rule"], issue["column_name"]) == ("file_cut", "givenName")
+    assert "longer than the 16 MB a row may hold" in issue["message"]
 
 
 def test_a_file_cut_in_a_quoted_value_after_its_line_break_counts_no_line_of_it(
