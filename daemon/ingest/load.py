@@ -79,6 +79,9 @@ class StagedFile:
     # The first rejected row whose record cannot be told (its key unreadable), and why: the file
     # then speaks only for the rows it has (sync/runs.py reads it as changes for the night).
     untold: tuple[int, str, str] | None = None  # line, key column, why
+    # The line of the row the file ends inside, with no line end (a file cut short): it is
+    # untold too, and the remedy is the whole file again, not a fixed row.
+    cut_line: int | None = None
 
     @property
     def rejected_table(self) -> str:
@@ -690,6 +693,7 @@ class _CarefulReader:
         )
         why = "the file ends in the middle of it: was it cut short?"
         nothing: list[str | None] = [None] * self.width
+        self.staged.cut_line = start
         self._reject(start, "file_cut", problem, nothing, [False] * self.width, why, column)
         for line, swallowed in pending[1:-1]:
             self._swallowed_line(line, swallowed, start)

@@ -218,6 +218,13 @@ def _attributes(tiny) -> None:
         )
 
 
+def _cut_last_row(path) -> int:
+    """Cut the file inside its last row (its first 5 bytes kept); returns the row's line."""
+    data = path.read_bytes().rstrip(b"\n")
+    path.write_bytes(data[: data.rindex(b"\n") + 6])
+    return data.count(b"\n") + 1
+
+
 # Each file, a record it leaves out tonight (archived, were the file whole) and that kind.
 _LEFT_OUT = [
     ("enrollments.csv", {"sourcedId": "enr-1b"}, "enrollments"),
@@ -238,14 +245,37 @@ def test_a_file_cut_inside_its_last_row_archives_nothing_absent_from_it(
     sync.apply(tiny)
     tiny.remove(file, **left_out)
     drop = tiny.write(sync.root)
-    data = (drop / file).read_bytes().rstrip(b"\n")
-    (drop / file).write_bytes(data[: data.rindex(b"\n") + 6])  # the last row's first 5 bytes
+    _cut_last_row(drop / file)
     run = sync.plan(drop)
     assert run.status == "planned", run.error
     assert run.changes[kind]["archive"] == 0
     (cut,) = [i for i in sync.issues(run) if i["rule"] == "file_cut"]
     assert cut["file_name"] == file and cut["severity"] == "ERROR"
     assert any("read as changes only" in n["message"] for n in run.notes)
+
+
+def _changes_only_notes(run) -> list[str]:
+    return [n["message"] for n in run.notes if "read as changes only" in n["message"]]
+
+
+def test_the_note_for_a_cut_file_asks_for_the_whole_file_again(synced, tiny):
+    """A cut file has no row to fix: the rows after the cut are missing."""
+    drop = tiny.write(synced.root)
+    line = _cut_last_row(drop / "users.csv")
+    (note,) = _changes_only_notes(synced.plan(drop))
+    assert note.startswith(f"users.csv line {line}: the file ends in the middle of this row")
+    assert "send the whole file again" in note and "fix the row" not in note
+
+
+def test_a_file_with_an_unreadable_row_and_cut_short_says_each_with_its_remedy(synced, tiny):
+    drop = tiny.write(synced.root)
+    broken = rewrite_line(drop / "users.csv", "stu-3,", "stu-3,Cleo")
+    cut = _cut_last_row(drop / "users.csv")
+    unreadable, cut_short = _changes_only_notes(synced.plan(drop))
+    assert unreadable.startswith(f"users.csv line {broken} cannot be read")
+    assert "fix the row" in unreadable
+    assert cut_short.startswith(f"users.csv line {cut}: the file ends in the middle")
+    assert "send the whole file again" in cut_short
 
 
 # ------------------------------------------- a row naming a held record is said so, and waits
