@@ -83,6 +83,14 @@ class StagedFile:
     # untold too, and the remedy is the whole file again, not a fixed row.
     cut_line: int | None = None
 
+    def mode_tonight(self, mode: str) -> str:
+        """How the file is read tonight, declared `mode` (bulk, delta): a whole file with a row
+        whose record cannot be told (`untold`, a file cut short among them) speaks only for the
+        rows it has, as a delta does: any record absent from it may be the one that row names,
+        so none is archived for being absent, and rows of other files may name the directory's
+        records it leaves out."""
+        return "delta" if mode == "bulk" and self.untold is not None else mode
+
     @property
     def rejected_table(self) -> str:
         return self.table[:-1] + '__rejected"'

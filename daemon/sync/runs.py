@@ -245,9 +245,7 @@ _SILENT_WHEN_MISSING = {
 
 
 def _mode_tonight(mode: str, staged: StagedFile | None) -> str:
-    """A whole file with a row whose record cannot be told speaks only for the rows it has: any
-    record absent from it may be the one that row names, so none is archived for being absent."""
-    return "delta" if mode == "bulk" and staged is not None and staged.untold else mode
+    return mode if staged is None else staged.mode_tonight(mode)
 
 
 _CHANGES_ONLY = (

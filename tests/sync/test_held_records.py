@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.district import guardian_of
 from tests.ingest.reading import rewrite_line
 
 NOTHING = {"create": 0, "update": 0, "archive": 0, "unarchive": 0}
@@ -276,6 +277,48 @@ def test_a_file_with_an_unreadable_row_and_cut_short_says_each_with_its_remedy(s
     assert "fix the row" in unreadable
     assert cut_short.startswith(f"users.csv line {cut}: the file ends in the middle")
     assert "send the whole file again" in cut_short
+
+
+def _users_cut_in_the_row_of(drop, sis_id: str) -> None:
+    """users.csv cut just after `sis_id` (no line end): that row and every row after it are
+    missing."""
+    users = drop / "users.csv"
+    data = users.read_bytes()
+    users.write_bytes(data[: data.index(f"\n{sis_id},".encode()) + 1 + len(sis_id)])
+
+
+def _users_as_changes_up_to(tiny, sis_id: str) -> None:
+    """users.csv declared delta, carrying the rows before `sis_id`'s."""
+    tiny.manifest["file.users"] = "delta"
+    users = tiny.rows("users.csv")
+    rows = users[: users.index(tiny.row("users.csv", sis_id))]
+    for row in rows:
+        row.update(status="active", dateLastModified="2026-12-01T06:00:00.000Z")
+    tiny.files["users.csv"] = rows
+
+
+@pytest.mark.parametrize("night", ["cut", "declared delta"])
+def test_rows_may_name_the_directorys_users_on_a_night_users_csv_is_changes_only(sync, tiny, night):
+    """A delta file speaks only for its rows: the people it does not name stay as they are,
+    and rows may name them, as they may on a night users.csv is cut short and so read as
+    changes only. (There, each enrollment, guardians.csv and attribute row naming someone
+    after the cut was an ERROR, 'not a user in users.csv', and was not synced.)"""
+    tiny.files["guardians.csv"] = [guardian_of("stu-8")]
+    tiny.files["student_attributes.csv"] = [
+        {"studentSourcedId": "stu-9", "name": "bus_route", "value": "12"}
+    ]
+    sync.apply(tiny)
+    tiny.row("enrollments.csv", "enr-t3")["primary"] = "true"  # a change the row must bring
+    if night == "declared delta":
+        _users_as_changes_up_to(tiny, "stu-6")
+    drop = tiny.write(sync.root)
+    if night == "cut":
+        _users_cut_in_the_row_of(drop, "stu-6")
+    run = sync.plan(drop)
+    assert run.status == "planned", run.error
+    assert [i for i in sync.issues(run) if i["rule"] == "dangling_reference"] == []
+    assert run.changes["enrollments"] == {**NOTHING, "update": 1}
+    assert run.changes["guardian_links"] == run.changes["student_attributes"] == NOTHING
 
 
 # ------------------------------------------- a row naming a held record is said so, and waits
