@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from daemon.errors import RosterSyncError
 from daemon.formats.controls import count_control_bytes
-from daemon.formats.encoding import EncodingRefused, csv_records, decide_encoding
+from daemon.formats.encoding import EncodingRefused, csv_records, decide_encoding, locate
 from daemon.formats.spec import (
     IGNORED_FILES,
     LIST_SEPARATORS,
@@ -645,6 +645,12 @@ def _read_manifest(
         encoding = decide_encoding(path)  # as every CSV file of a drop (ingest/load.py)
     except EncodingRefused as exc:
         raise DropError(str(exc)) from exc
+    if encoding.cut_at is not None:  # what a cut manifest lost (`file.users,delta`?) is unknown
+        raise DropError(
+            f"{path.name} {locate(path, encoding.cut_at)}: the file ends inside a character, "
+            "with no line end: it was cut short (an upload that stopped?); send the whole file "
+            "again"
+        )
     if encoding.converted:
         place = encoding.first_bad
         assert place is not None

@@ -41,6 +41,9 @@ class Place:
 class EncodingDecision:
     encoding: str  # "utf-8" or "cp1252"
     first_bad: Place | None = None  # where UTF-8 decoding first failed
+    # A UTF-8 file that ends inside a character (its last bytes begin one, and nothing follows):
+    # the offset of that character. The file was cut short there; `open_utf8` reads it.
+    cut_at: int | None = None
 
     @property
     def converted(self) -> bool:
@@ -127,7 +130,12 @@ def _as_utf8(text: str) -> str:
 
 
 def decide_encoding(path: Path) -> EncodingDecision:
-    """Read the whole file once; only called when DuckDB reported invalid UTF-8."""
+    """Read the whole file once; only called when DuckDB reported invalid UTF-8.
+
+    A file that is UTF-8 up to its last bytes, and whose last bytes begin a character that
+    never ends (nothing follows them, a line end least of all), was cut inside that character:
+    it is UTF-8, cut (`cut_at`). Any other byte that is not UTF-8, anywhere, is decided as
+    before (Windows-1252, or refused as mixed), whatever the file's end holds."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
     offset = 0
     with open(path, "rb") as handle:
@@ -137,11 +145,33 @@ def decide_encoding(path: Path) -> EncodingDecision:
             except UnicodeDecodeError as exc:
                 return _fallback(path, offset + exc.start)
             offset += len(chunk)
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return _fallback(path, offset - 1)
-    return EncodingDecision("utf-8")
+    # Decoding chunk by chunk holds back only a character begun and not yet ended: at the
+    # end of the file, the one it was cut inside.
+    unended, _ = decoder.getstate()
+    return EncodingDecision("utf-8", cut_at=offset - len(unended) if unended else None)
+
+
+CUT_CHARACTER = "\ufffd"  # what the incomplete character of a cut file reads as (open_utf8)
+
+
+def _cut_character(exc: UnicodeError) -> tuple[str, int]:
+    """The decoding of a file decided cut inside its last character: that character (the only
+    sequence left unended at the end of the input) reads as U+FFFD; any other byte that is not
+    UTF-8 fails as with `strict`."""
+    if isinstance(exc, UnicodeDecodeError) and exc.reason == "unexpected end of data":
+        return CUT_CHARACTER, exc.end
+    raise exc
+
+
+codecs.register_error("roster-sync-cut-character", _cut_character)
+
+
+def open_utf8(path: Path, *, cut_character: bool = False) -> TextIO:
+    """A UTF-8 file as text for the careful reader (a byte-order mark dropped, line ends kept),
+    strict; in a file cut inside its last character (`EncodingDecision.cut_at`), that
+    character reads as CUT_CHARACTER: the last row holds it, and is the cut one."""
+    errors = "roster-sync-cut-character" if cut_character else "strict"
+    return open(path, encoding="utf-8-sig", errors=errors, newline="")
 
 
 def _fallback(path: Path, bad_offset: int) -> EncodingDecision:

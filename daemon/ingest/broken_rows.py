@@ -30,9 +30,10 @@ record (the file's key) cannot be placed. This module decides which values those
   reliable, provided each fits its column's type; if one does not, the row is shifted somewhere
   before the fault and none is. The value holding the fault, and everything after it, is not.
 * A line swallowed by another row's unclosed quote is read on its own, by the same rules.
-* A row the file ends inside, with no line end (a file cut short: too few values, or a quote still
-  open), is not placed at all: the value at the cut is cut short, and types cannot tell (`enr-0`
-  fits a sourcedId). The reader counts nothing of it (`load._CarefulReader._cut_short`).
+* A row the file ends inside, with no line end (a file cut short: too few values, a quote still
+  open, or a character begun and not ended), is not placed at all: the value at the cut is cut
+  short, and types cannot tell (`enr-0` fits a sourcedId). The reader counts nothing of it
+  (`load._CarefulReader._cut_short`).
 
 Values are compared as staging stores them (trimmed of spaces, empty as NULL).
 """

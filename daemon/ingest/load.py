@@ -17,7 +17,7 @@ column of the staging view, as text cleaned like staging
 read reliably, the record it named cannot be kept by name: `StagedFile.untold` says so, and the
 file then speaks only for the rows it has (read as changes for the night, so nothing is archived
 for being absent from it) rather than the whole night being refused. A file cut inside its last
-row (the row short or a quote open, and no line end after it) is such a file by construction:
+row (the row short, a quote open or a character cut, and no line end after it) is such a file:
 nothing of that row counts, whatever the columns' types (`_CarefulReader._cut_short`).
 """
 
@@ -38,6 +38,7 @@ from daemon.formats.encoding import (
     EncodingRefused,
     csv_records,
     decide_encoding,
+    open_utf8,
     transcode_to_utf8,
 )
 from daemon.formats.spec import FileSpec
@@ -78,6 +79,17 @@ class StagedFile:
     # The first rejected row whose record cannot be told (its key unreadable), and why: the file
     # then speaks only for the rows it has (sync/runs.py reads it as changes for the night).
     untold: tuple[int, str, str] | None = None  # line, key column, why
+    # The line of the row the file ends inside, with no line end (a file cut short): it is
+    # untold too, and the remedy is the whole file again, not a fixed row.
+    cut_line: int | None = None
+
+    def mode_tonight(self, mode: str) -> str:
+        """How the file is read tonight, declared `mode` (bulk, delta): a whole file with a row
+        whose record cannot be told (`untold`, a file cut short among them) speaks only for the
+        rows it has, as a delta does: any record absent from it may be the one that row names,
+        so none is archived for being absent, and rows of other files may name the directory's
+        records it leaves out."""
+        return "delta" if mode == "bulk" and self.untold is not None else mode
 
     @property
     def rejected_table(self) -> str:
@@ -150,7 +162,10 @@ def stage_file(
         transcode_to_utf8(source, converted, decision.encoding)
         source = converted
     shapes = shapes_for(header.positions, spec, ext_terms)
-    _CarefulReader(db, table, source, header, spec, staged, workdir, shapes).read()
+    cut_character = decision.cut_at is not None
+    _CarefulReader(
+        db, table, source, header, spec, staged, workdir, shapes, cut_character=cut_character
+    ).read()
     return staged
 
 
@@ -366,6 +381,14 @@ def _nulls(names: list[str]) -> str:
     return ", ".join(f"CAST(NULL AS VARCHAR) AS {sql_ident(n)}" for n in names)
 
 
+_TOO_LONG = f"the line is longer than the {MAX_RECORD_CHARS // 1024**2} MB a row may hold"
+
+
+def _runs_past_it(column: str | None) -> str:
+    """Which value runs past the limit of a line `_TOO_LONG`, when the header names it."""
+    return f" (the value of {column} runs past it)" if column is not None else ""
+
+
 class _Lines:
     """Feeds csv.reader one piece of a line at a time, keeping the pieces of the current record.
 
@@ -378,9 +401,10 @@ class _Lines:
     the line the last piece lies on.
 
     A line longer than a record may be is not fed whole: it is remembered (cut at the limit) and
-    a blank line stands in for it, so it cannot swallow the lines after it. A byte-order mark
-    opening a record after the header (two exports joined) is dropped before the line is read,
-    and its line remembered for a warning."""
+    a blank line stands in for it, so it cannot swallow the lines after it; the blank line ends
+    as the long one does, with no line end where the file ends in it (a file cut short there).
+    A byte-order mark opening a record after the header (two exports joined) is dropped before
+    the line is read, and its line remembered for a warning."""
 
     def __init__(self, handle: TextIO) -> None:
         self._handle = handle
@@ -419,7 +443,7 @@ class _Lines:
             ):
                 pass
             self.too_long[self.pieces] = line
-            line = "\n"
+            line = "\n" if last.endswith(("\n", "\r")) else ""
         if last.endswith("\n"):
             self.next_line += 1
         elif last.endswith("\r"):
@@ -438,7 +462,8 @@ class _Lines:
 
     def unended(self) -> bool:
         """The current record runs to the end of the file with no line end after it (only the
-        last piece of a file can lack one: a longer line is cut at the limit and stood in for)."""
+        last piece of a file can lack one, or the blank line standing in for a longer line the
+        file ends in)."""
         return bool(self.pending) and not self.pending[-1].endswith(("\n", "\r"))
 
 
@@ -455,9 +480,13 @@ class _CarefulReader:
         staged: StagedFile,
         workdir: Path,
         shapes: list[Shape],
+        *,
+        cut_character: bool = False,
     ) -> None:
+        """`cut_character`: the file ends inside a character (`EncodingDecision.cut_at`)."""
         self.db, self.table, self.source, self.header = db, table, source, header
         self.spec, self.staged, self.workdir, self.shapes = spec, staged, workdir, shapes
+        self.cut_character = cut_character
         self.width = header.width
         self.read_positions = [i for i, name in enumerate(header.positions) if name is not None]
         self.key_position = self._position(spec.key[0])
@@ -515,7 +544,7 @@ class _CarefulReader:
 
         csv reads the spaces before a quote as DuckDB does; a record it refuses is split again by
         `split_record`, which also allows spaces after a closing quote."""
-        with open(self.source, encoding="utf-8-sig", errors="strict", newline="") as handle:
+        with open_utf8(self.source, cut_character=self.cut_character) as handle:
             lines = _Lines(handle)
             next(lines, None)  # the header line, already read on its own
             reader = csv_records(lines, strict=True)
@@ -543,11 +572,15 @@ class _CarefulReader:
                 else:
                     start = lines.first_line()
                 if piece in lines.too_long:
-                    self._too_long_line(start, lines.too_long.pop(piece))
+                    self._too_long_line(start, lines.too_long.pop(piece), cut=lines.unended())
                     continue
                 if not record or (len(record) == 1 and not record[0].strip()):
                     continue  # a blank line is not a row
-                if len(record) < self.header.least_width and lines.unended():
+                # A row the file ends in, with no line end, is cut when short, or when it ends
+                # inside a character (whatever its width: that character was cut).
+                if lines.unended() and (
+                    len(record) < self.header.least_width or self.cut_character
+                ):
                     self._cut_short(start, len(record) - 1, [])
                     continue
                 self._record(start, record)
@@ -589,14 +622,18 @@ class _CarefulReader:
             return None
         return self.header.positions[position] or f"column {position + 1}"
 
-    def _too_long_line(self, line: int, text: str) -> None:
+    def _too_long_line(self, line: int, text: str, *, cut: bool) -> None:
+        """A line longer than a row may hold (`text`: its first MAX_RECORD_CHARS). `cut`: the
+        file ends in it with no line end, so it is cut short as any row the file ends in
+        (`_cut_short`): its end is never read, so how many values it holds cannot be told."""
         fields, _ = split_until_fault(text)
+        if cut:
+            self._cut_short(line, max(len(fields) - 1, 0), [], too_long=True)
+            return
         values, known = place_prefix(fields[:-1], self.shapes)  # the last value is cut
         column = self._column_name(max(len(fields) - 1, 0))
-        problem = f"the line is longer than the {MAX_RECORD_CHARS // 1024**2} MB a row may hold"
-        why = problem
-        if column is not None:
-            problem += f" (the value of {column} runs past it)"
+        why = _TOO_LONG
+        problem = _TOO_LONG + _runs_past_it(column)
         self._reject(line, "line_too_long", problem, values, known, why, column=column)
 
     def _broken_record(
@@ -639,7 +676,9 @@ class _CarefulReader:
         for line, swallowed in pending[1:]:
             self._swallowed_line(line, swallowed, start)
 
-    def _cut_short(self, start: int, cut_at: int, pending: list[tuple[int, str]]) -> None:
+    def _cut_short(
+        self, start: int, cut_at: int, pending: list[tuple[int, str]], *, too_long: bool = False
+    ) -> None:
         """The file ends inside this row with no line end: an upload that stopped there, or a
         file cut short. The row is short (values lost after the cut) or a quoted value is still
         open (`pending`: each piece of the record, with its line), and the value at the cut
@@ -647,15 +686,22 @@ class _CarefulReader:
         nothing of the row counts, whatever the types of the columns: the record it names
         cannot be told, and the file speaks only for its other rows tonight (any record absent
         from it may be one the rows cut away named). The lines a quote opened here swallowed
-        before the cut are read on their own, as any swallowed line is."""
+        before the cut are read on their own, as any swallowed line is. A line `too_long` for a
+        row is cut alike, its value at the limit (`cut_at`) named."""
         column = self._column_name(cut_at)
-        where = f" (in {column})" if column is not None else ""
+        if too_long:
+            where = f"{_TOO_LONG}{_runs_past_it(column)}, and the file ends in it"
+        else:
+            inside = ", inside a character" if self.cut_character else ""
+            place = f" (in {column}{inside})" if column is not None else ""
+            where = f"the file ends in the middle of this row{place}"
         problem = (
-            f"the file ends in the middle of this row{where}, with no line end: it was cut short "
-            "(an upload that stopped?); the row could not be read"
+            f"{where}, with no line end: it was cut short (an upload that stopped?); the row "
+            "could not be read"
         )
         why = "the file ends in the middle of it: was it cut short?"
         nothing: list[str | None] = [None] * self.width
+        self.staged.cut_line = start
         self._reject(start, "file_cut", problem, nothing, [False] * self.width, why, column)
         for line, swallowed in pending[1:-1]:
             self._swallowed_line(line, swallowed, start)

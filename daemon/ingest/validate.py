@@ -362,7 +362,9 @@ class Validator:
             where = self._target_where(target, target_ctx, target_filter)
             parts.append(f"SELECT {target_ctx.id_column} AS id FROM {target_ctx.table} {where}")
             parts.extend(self._ids_of_rows_in_error(target_ctx))
-        if target_ctx is None or target_ctx.mode == "delta":
+        # A file read as changes only tonight (declared delta, or cut short) leaves the
+        # directory's records as they are, and rows may name them.
+        if target_ctx is None or target_ctx.staged.mode_tonight(target_ctx.mode) == "delta":
             directory = self.directory_ids(target)
             if directory is not None:
                 parts.append(directory)

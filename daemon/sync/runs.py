@@ -245,20 +245,34 @@ _SILENT_WHEN_MISSING = {
 
 
 def _mode_tonight(mode: str, staged: StagedFile | None) -> str:
-    """A whole file with a row whose record cannot be told speaks only for the rows it has: any
-    record absent from it may be the one that row names, so none is archived for being absent."""
-    return "delta" if mode == "bulk" and staged is not None and staged.untold else mode
+    return mode if staged is None else staged.mode_tonight(mode)
+
+
+_CHANGES_ONLY = (
+    "tonight the file is read as changes only, so no record is archived for being absent from it"
+)
 
 
 def _note_untold_rows(ctx: PlanContext, drop: Drop, staged: dict[str, StagedFile]) -> None:
+    """Why a whole file is read as changes only tonight, each cause with its remedy: a row to
+    fix, or (cut short, the rows after the cut missing) the whole file to send again."""
     for entity, file in staged.items():
-        if file.untold is not None and drop.files[entity].mode == "bulk":
-            line, key, why = file.untold
+        if file.untold is None or drop.files[entity].mode != "bulk":
+            continue
+        line, key, why = file.untold
+        if line != file.cut_line:  # a row before the cut, or no cut
             ctx.note(
                 entity,
                 f"{file.file_name} line {line} cannot be read and the {key} it names cannot be "
-                f"told ({why}): tonight the file is read as changes only, so no record is "
-                "archived for being absent from it; fix the row and the next run reads it whole",
+                f"told ({why}): {_CHANGES_ONLY}; fix the row and the next run reads it whole",
+            )
+        if file.cut_line is not None:
+            ctx.note(
+                entity,
+                f"{file.file_name} line {file.cut_line}: the file ends in the middle of this row, "
+                "with no line end: it was cut short (an upload that stopped?) and the rows after "
+                f"it are missing: {_CHANGES_ONLY}; send the whole file again and the next run "
+                "reads it whole",
             )
 
 

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from daemon.formats.encoding import EncodingRefused, Place, decide_encoding, locate
+from daemon.formats.encoding import (
+    EncodingDecision,
+    EncodingRefused,
+    Place,
+    decide_encoding,
+    locate,
+)
 
 HEADER = b"sourcedId,givenName,familyName\n"
 
@@ -84,4 +90,18 @@ def test_a_utf8_character_cut_by_a_chunk_still_marks_the_file_as_mixed(tmp_path,
     data = HEADER + b"s1,Zo\xeb,Lee\ns2,Jos" + "é".encode() + b",Ba\n"
     monkeypatch.setattr(encoding, "CHUNK", data.index("é".encode()) + 1)  # the é cut in two
     with pytest.raises(EncodingRefused, match="mixes UTF-8 with another encoding"):
+        decide_encoding(_file(tmp_path, data))
+
+
+def test_a_file_ending_inside_a_character_is_utf8_cut_there(tmp_path):
+    """Its last bytes begin a character, with no line end: a file cut short (ingest/load.py)."""
+    data = HEADER + "s1,Zoë,Lee\ns2,Jos".encode() + "€".encode()[:2]
+    decision = decide_encoding(_file(tmp_path, data))
+    assert decision == EncodingDecision("utf-8", cut_at=len(data) - 2)
+
+
+def test_a_stray_byte_ending_a_file_is_no_cut_character(tmp_path):
+    """A byte that can begin no character is not UTF-8: the file mixes encodings."""
+    data = HEADER + "s1,Zoë,Lee\ns2,Jos".encode() + b"\xbf"
+    with pytest.raises(EncodingRefused, match=r"users\.csv line 3, column givenName: mixes"):
         decide_encoding(_file(tmp_path, data))

@@ -222,6 +222,31 @@ def test_file_mixing_encodings_is_refused(sync, tiny, tmp_path):
     assert "users.csv line 24, column givenName:" in run.error  # Zoë, its first byte not UTF-8
 
 
+def test_a_file_mixing_encodings_is_refused_though_it_ends_inside_a_character(sync, tiny, tmp_path):
+    """Only a file that is UTF-8 to its last bytes was cut inside a character."""
+    tiny.row("users.csv", "stu-6")["familyName"] = "Moréau"
+    folder = tiny.write(tmp_path)
+    users = folder / "users.csv"
+    users.write_bytes(users.read_bytes() + b"x,,,true,sch-a,student,z,,Zo\xeb,Ba\n" + b"y,\xc3")
+    run = sync.plan(folder)
+    assert run.status == "failed"
+    assert "users.csv line 24, column givenName: mixes UTF-8 with another" in run.error
+
+
+def test_a_manifest_cut_inside_a_character_is_refused_as_cut(sync, tiny, tmp_path):
+    """A manifest cut short may have lost the line that makes a file a delta: never guessed."""
+    folder = tiny.write(tmp_path)
+    (folder / "manifest.csv").write_bytes(
+        b"propertyName,value\nfile.users,bulk\nsource.systemName,Syst" + "è".encode()[:1]
+    )
+    run = sync.plan(folder)
+    assert run.status == "failed"
+    assert run.error.startswith(
+        "manifest.csv line 3, column value: the file ends inside a character, with no line end"
+    ), run.error
+    assert "send the whole file again" in run.error
+
+
 def _manifest_with_a_vendor_name(folder: Path, name: str, encoding: str) -> None:
     rows = ["propertyName,value", "file.users,delta", f"source.systemName,{name}"]
     (folder / "manifest.csv").write_bytes("\n".join(rows).encode(encoding) + b"\n")

@@ -363,6 +363,12 @@ KINDS = [
         "the file ends in the middle of this row (in givenName)",
     ),
     Kind(
+        "file cut inside a character",
+        _bytes("users.csv", lambda b: b[: b.rindex(b",Omar,")] + ",Ó".encode()[:2]),
+        UNTOLD,
+        "the file ends in the middle of this row (in givenName, inside a character)",
+    ),
+    Kind(
         "trailing comma on every row",
         _trailing_commas_everywhere,
         REFUSED,

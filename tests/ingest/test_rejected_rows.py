@@ -9,6 +9,7 @@ import shutil
 
 import pytest
 
+from daemon.ingest.load import MAX_RECORD_CHARS
 from tests.ingest.reading import ingest_folder, line_text, rewrite_line
 
 
@@ -216,11 +217,12 @@ def test_a_file_cut_inside_its_last_row_is_read_as_changes_only(
     assert all(value is None for name, value in row.items() if name not in ("_line", "_rid"))
 
 
-def _end_users_file_with(folder, text: str) -> int:
-    """users.csv ends with `text` in place of its last row, with no line end; returns its line."""
+def _end_users_file_with(folder, text: str, then: bytes = b"") -> int:
+    """users.csv ends with `text` in place of its last row, then the bytes `then`, with no line
+    end; returns its line."""
     users = folder / "users.csv"
     lines = users.read_text().rstrip("\n").split("\n")
-    users.write_text("\n".join([*lines[:-1], text]))
+    users.write_bytes("\n".join([*lines[:-1], text]).encode() + then)
     return len(lines)
 
 
@@ -231,6 +233,57 @@ def test_a_file_cut_inside_a_quoted_value_is_read_as_changes_only(db, folder, tm
     assert outcome.only_rejected("users")["sourcedId"] is None
     (issue,) = outcome.issues_at("users.csv", line)
     assert issue["rule"] == "file_cut" and issue["column_name"] == "givenName"
+
+
+# A file cut inside a character: its last bytes begin a multi-byte UTF-8 character and end there.
+_CUT_CHARACTERS = {
+    "in a short row": ("tch-2,,,true,sch-b,teacher,omar.reyes,,R", "é", "givenName"),
+    "in a quoted value": ('tch-2,,,true,sch-b,teacher,omar.reyes,,"R', "€", "givenName"),
+    # every value there: only the character tells the cut (`P` would be read as a whole value)
+    "in the last value of a whole row": (
+        "tch-2,,,true,sch-b,teacher,omar.reyes,,Omar,Reyes,,,oreyes@example.org,,,,,P",
+        "é",
+        "password",
+    ),
+    "opening a new row": ("", "é", "sourcedId"),
+}
+
+
+@pytest.mark.parametrize(
+    ("row", "character", "column"), _CUT_CHARACTERS.values(), ids=_CUT_CHARACTERS
+)
+def test_a_file_cut_inside_a_character_is_read_as_changes_only(
+    db, tiny, tmp_path, row, character, column
+):
+    """The incomplete character belongs to the cut last row: the file is UTF-8 and was cut,
+    not a file mixing encodings (it was refused so, never saying it was cut)."""
+    tiny.row("users.csv", "stu-6")["familyName"] = "Moréau"
+    folder = tiny.write(tmp_path / "drops")
+    line = _end_users_file_with(folder, row, character.encode()[:-1])
+    outcome = _ingest(db, folder, tmp_path)
+    assert outcome.error is None, outcome.error
+    assert outcome.untold["users"] is not None and outcome.untold["users"][0] == line
+    assert outcome.only_rejected("users")["sourcedId"] is None
+    (issue,) = outcome.issues_at("users.csv", line)
+    assert (issue["rule"], issue["column_name"]) == ("file_cut", column)
+    assert "inside a character" in issue["message"]
+    assert not [i for i in outcome.issues if i["rule"] == "encoding"]
+
+
+def test_a_file_cut_in_a_line_longer_than_a_row_may_be_is_read_as_changes_only(
+    db, folder, tmp_path
+):
+    """However long the row it ends in: past the 16 MB a row may hold, the line is not read to
+    its end, yet no line end ever came. (It was read as a row too long, its key placed from the
+    values before the limit, and the file read whole.)"""
+    long_name = "O" + "m" * MAX_RECORD_CHARS
+    line = _end_users_file_with(folder, f"tch-2,,,true,sch-b,teacher,omar.reyes,,{long_name}")
+    outcome = _ingest(db, folder, tmp_path)
+    assert outcome.untold["users"] is not None and outcome.untold["users"][0] == line
+    assert outcome.only_rejected("users")["sourcedId"] is None
+    (issue,) = outcome.issues_at("users.csv", line)
+    assert (issue["rule"], issue["column_name"]) == ("file_cut", "givenName")
+    assert "longer than the 16 MB a row may hold" in issue["message"]
 
 
 def test_a_file_cut_in_a_quoted_value_after_its_line_break_counts_no_line_of_it(

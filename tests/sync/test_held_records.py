@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.district import guardian_of
 from tests.ingest.reading import rewrite_line
 
 NOTHING = {"create": 0, "update": 0, "archive": 0, "unarchive": 0}
@@ -218,6 +219,13 @@ def _attributes(tiny) -> None:
         )
 
 
+def _cut_last_row(path) -> int:
+    """Cut the file inside its last row (its first 5 bytes kept); returns the row's line."""
+    data = path.read_bytes().rstrip(b"\n")
+    path.write_bytes(data[: data.rindex(b"\n") + 6])
+    return data.count(b"\n") + 1
+
+
 # Each file, a record it leaves out tonight (archived, were the file whole) and that kind.
 _LEFT_OUT = [
     ("enrollments.csv", {"sourcedId": "enr-1b"}, "enrollments"),
@@ -238,14 +246,79 @@ def test_a_file_cut_inside_its_last_row_archives_nothing_absent_from_it(
     sync.apply(tiny)
     tiny.remove(file, **left_out)
     drop = tiny.write(sync.root)
-    data = (drop / file).read_bytes().rstrip(b"\n")
-    (drop / file).write_bytes(data[: data.rindex(b"\n") + 6])  # the last row's first 5 bytes
+    _cut_last_row(drop / file)
     run = sync.plan(drop)
     assert run.status == "planned", run.error
     assert run.changes[kind]["archive"] == 0
     (cut,) = [i for i in sync.issues(run) if i["rule"] == "file_cut"]
     assert cut["file_name"] == file and cut["severity"] == "ERROR"
     assert any("read as changes only" in n["message"] for n in run.notes)
+
+
+def _changes_only_notes(run) -> list[str]:
+    return [n["message"] for n in run.notes if "read as changes only" in n["message"]]
+
+
+def test_the_note_for_a_cut_file_asks_for_the_whole_file_again(synced, tiny):
+    """A cut file has no row to fix: the rows after the cut are missing."""
+    drop = tiny.write(synced.root)
+    line = _cut_last_row(drop / "users.csv")
+    (note,) = _changes_only_notes(synced.plan(drop))
+    assert note.startswith(f"users.csv line {line}: the file ends in the middle of this row")
+    assert "send the whole file again" in note and "fix the row" not in note
+
+
+def test_a_file_with_an_unreadable_row_and_cut_short_says_each_with_its_remedy(synced, tiny):
+    drop = tiny.write(synced.root)
+    broken = rewrite_line(drop / "users.csv", "stu-3,", "stu-3,Cleo")
+    cut = _cut_last_row(drop / "users.csv")
+    unreadable, cut_short = _changes_only_notes(synced.plan(drop))
+    assert unreadable.startswith(f"users.csv line {broken} cannot be read")
+    assert "fix the row" in unreadable
+    assert cut_short.startswith(f"users.csv line {cut}: the file ends in the middle")
+    assert "send the whole file again" in cut_short
+
+
+def _users_cut_in_the_row_of(drop, sis_id: str) -> None:
+    """users.csv cut just after `sis_id` (no line end): that row and every row after it are
+    missing."""
+    users = drop / "users.csv"
+    data = users.read_bytes()
+    users.write_bytes(data[: data.index(f"\n{sis_id},".encode()) + 1 + len(sis_id)])
+
+
+def _users_as_changes_up_to(tiny, sis_id: str) -> None:
+    """users.csv declared delta, carrying the rows before `sis_id`'s."""
+    tiny.manifest["file.users"] = "delta"
+    users = tiny.rows("users.csv")
+    rows = users[: users.index(tiny.row("users.csv", sis_id))]
+    for row in rows:
+        row.update(status="active", dateLastModified="2026-12-01T06:00:00.000Z")
+    tiny.files["users.csv"] = rows
+
+
+@pytest.mark.parametrize("night", ["cut", "declared delta"])
+def test_rows_may_name_the_directorys_users_on_a_night_users_csv_is_changes_only(sync, tiny, night):
+    """A delta file speaks only for its rows: the people it does not name stay as they are,
+    and rows may name them, as they may on a night users.csv is cut short and so read as
+    changes only. (There, each enrollment, guardians.csv and attribute row naming someone
+    after the cut was an ERROR, 'not a user in users.csv', and was not synced.)"""
+    tiny.files["guardians.csv"] = [guardian_of("stu-8")]
+    tiny.files["student_attributes.csv"] = [
+        {"studentSourcedId": "stu-9", "name": "bus_route", "value": "12"}
+    ]
+    sync.apply(tiny)
+    tiny.row("enrollments.csv", "enr-t3")["primary"] = "true"  # a change the row must bring
+    if night == "declared delta":
+        _users_as_changes_up_to(tiny, "stu-6")
+    drop = tiny.write(sync.root)
+    if night == "cut":
+        _users_cut_in_the_row_of(drop, "stu-6")
+    run = sync.plan(drop)
+    assert run.status == "planned", run.error
+    assert [i for i in sync.issues(run) if i["rule"] == "dangling_reference"] == []
+    assert run.changes["enrollments"] == {**NOTHING, "update": 1}
+    assert run.changes["guardian_links"] == run.changes["student_attributes"] == NOTHING
 
 
 # ------------------------------------------- a row naming a held record is said so, and waits
