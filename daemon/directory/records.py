@@ -399,12 +399,27 @@ def create_user(
     role = _role_of_kind(kind, role)
     user_id = _next_id(db, "users", "user_id")
     details = {"kind": kind, "given_name": given_name, "family_name": family_name}
+    # Contacts typed here are a person's, as an edit's are (edit_contact): should the sync ever
+    # reach this record (a merge that keeps it over a synced record's SIS id), it asks before
+    # changing them rather than overwrite them.
+    typed = any(value is not None for value in (email, mobile_phone, home_phone))
     with directory_edit(db, actor, "user.create", "users", user_id, details):
         db.execute(
             """INSERT INTO users (user_id, kind, role, given_name, family_name, email, mobile_phone, home_phone,
-                                  org_sis_ids, enabled, status, origin, created_at, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, true, 'active', 'hand', current_timestamp, current_timestamp)""",
-            [user_id, kind, role, given_name, family_name, email, mobile_phone, home_phone, orgs],
+                                  org_sis_ids, enabled, status, origin, contacts_edited, created_at, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, true, 'active', 'hand', ?, current_timestamp, current_timestamp)""",
+            [
+                user_id,
+                kind,
+                role,
+                given_name,
+                family_name,
+                email,
+                mobile_phone,
+                home_phone,
+                orgs,
+                typed,
+            ],
         )
     return user_id
 

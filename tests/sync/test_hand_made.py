@@ -160,6 +160,27 @@ def test_a_contact_edited_by_hand_is_protected_and_marked(synced, tiny):
     assert "edited by hand" in conflict.message
 
 
+def test_contacts_typed_for_a_hand_made_person_survive_the_sync_taking_them_over(synced, tiny):
+    """A hand-made guardian kept over an archived synced one is reached by the sync through the
+    merged record's SIS id: the contacts a person typed stay, each difference is a question,
+    on that night and on the nights after."""
+    gid = synced.engine.create_user(
+        "guardian", "Parent2", "Okafor", email="home@example.net", mobile_phone="555-0999"
+    )
+    synced.engine.archive_user("gdn-2")
+    synced.engine.duplicates_merge(str(gid), "gdn-2", keep=str(gid))
+    for _night in range(2):
+        run = synced.apply(tiny)
+        assert synced.engine.db.rows(
+            "SELECT origin, email, mobile_phone FROM users WHERE user_id = ?", [gid]
+        ) == [("sync", "home@example.net", "555-0999")]
+    conflicts = synced.engine.conflicts(run.run_id).items
+    assert {(c.field, c.feed_value, c.directory_value) for c in conflicts} >= {
+        ("email", "parent2@example.net", "home@example.net"),
+        ("mobile_phone", "555-0102", "555-0999"),
+    }
+
+
 # ------------------------------------------------------------------------------- conflicts
 def _protected_conflict(synced, tiny):
     synced.engine.set_account_active("gdn-2")
