@@ -364,8 +364,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     for note in summary.notes:
         print(note)
     if summary.hand_made_not_exported:
+        n = summary.hand_made_not_exported
         print(
-            f"{summary.hand_made_not_exported:,} hand-made records are not exported "
-            "(they have no SIS id)."
+            f"{counted(n, 'hand-made record')} {'is' if n == 1 else 'are'} not exported "
+            f"({'it has' if n == 1 else 'they have'} no SIS id)."
         )
     return 0
