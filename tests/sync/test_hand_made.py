@@ -222,6 +222,27 @@ def test_taking_after_apply_changes_the_directory_at_once(synced, tiny):
     assert synced.user("stu-4")["status"] == "active"
 
 
+def test_taking_a_student_back_brings_back_what_their_hand_archive_took(synced, tiny):
+    """As `users unarchive` does: the student came back with no classes and no guardians, and
+    the link made by hand never came back (no feed row names it)."""
+    e = synced.engine
+    e.settings_set("archived_students", "keep_archived")
+    hand = e.create_user("guardian", "Aunt", "Moreau")
+    e.link_guardian(str(hand), "stu-4")
+    e.archive_user("stu-4")
+    run = synced.apply(tiny)
+    [conflict] = e.conflicts(run.run_id).items
+    e.resolve_conflicts([conflict.conflict_id], "take")
+    stu4 = synced.user("stu-4")["user_id"]
+    assert e.db.rows(
+        "SELECT DISTINCT status FROM guardian_links WHERE student_id = ? "
+        "UNION SELECT DISTINCT status FROM enrollments WHERE user_id = ?",
+        [stu4, stu4],
+    ) == [("active",)]
+    assert synced.plan(tiny).total_changes() == 0
+    assert all(n == 0 for _, n in e.check())
+
+
 def test_a_sis_id_claimed_by_two_records_is_a_blocking_conflict(synced, tiny):
     synced.engine.settings_set("student_id", "identifier")
     synced.engine.db.execute("UPDATE users SET identifier = 'S1' WHERE sis_id = 'stu-2'")
