@@ -89,7 +89,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_revert)
 
     p = sub.add_parser(
-        "replan", help="plan a superseded, failed or rejected run again from the same drop"
+        "replan",
+        help="plan a superseded, failed or rejected run again from the same drop (not once a "
+        "later drop's run was applied: its drop is an older night)",
     )
     p.add_argument("run", type=run_number, help=RUN_HELP)
     p.add_argument(
