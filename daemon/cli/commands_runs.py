@@ -89,7 +89,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_revert)
 
     p = sub.add_parser(
-        "replan", help="plan a superseded, failed or rejected run again from the same drop"
+        "replan",
+        help="plan a superseded, failed or rejected run again from the same drop (not once a "
+        "later drop's run was applied: its drop is an older night)",
     )
     p.add_argument("run", type=run_number, help=RUN_HELP)
     p.add_argument(
@@ -364,8 +366,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     for note in summary.notes:
         print(note)
     if summary.hand_made_not_exported:
+        n = summary.hand_made_not_exported
         print(
-            f"{summary.hand_made_not_exported:,} hand-made records are not exported "
-            "(they have no SIS id)."
+            f"{counted(n, 'hand-made record')} {'is' if n == 1 else 'are'} not exported "
+            f"({'it has' if n == 1 else 'they have'} no SIS id)."
         )
     return 0

@@ -16,6 +16,7 @@ from daemon.formats.controls import json_printable, printable
 from daemon.models import Conflict, Run, SourceInfo
 from daemon.sync.kinds import CHANGE_KINDS
 from daemon.sync.withheld import WHY_WORDS
+from daemon.words import counted
 
 _hint_command = "roster-sync"
 
@@ -141,7 +142,10 @@ def taken_words(run: Run) -> str:
 
 
 def withheld_counts(run: Run) -> str:
-    return ", ".join(f"{n:,} {KIND_LABELS[k]}" for k, n in run.withheld.items())
+    return ", ".join(
+        counted(n, KIND_LABELS[k] if k == "staff" else KIND_LABELS[k][:-1], KIND_LABELS[k])
+        for k, n in run.withheld.items()
+    )
 
 
 def withheld_lines(run: Run) -> list[str]:
@@ -149,7 +153,7 @@ def withheld_lines(run: Run) -> list[str]:
     if not run.withheld:
         return []
     n = run.total_withheld()
-    head = f"Withheld: {n:,} archives ({withheld_counts(run)}), {WHY_WORDS.get(run.withheld_why or '', run.withheld_why)}"
+    head = f"Withheld: {counted(n, 'archive')} ({withheld_counts(run)}), {WHY_WORDS.get(run.withheld_why or '', run.withheld_why)}"
     if run.withheld_decision is not None:
         when = f" at {run.withheld_decided_at:%Y-%m-%d %H:%M}" if run.withheld_decided_at else ""
         verdict = (

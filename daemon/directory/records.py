@@ -399,12 +399,27 @@ def create_user(
     role = _role_of_kind(kind, role)
     user_id = _next_id(db, "users", "user_id")
     details = {"kind": kind, "given_name": given_name, "family_name": family_name}
+    # Contacts typed here are a person's, as an edit's are (edit_contact): should the sync ever
+    # reach this record (a merge that keeps it over a synced record's SIS id), it asks before
+    # changing them rather than overwrite them.
+    typed = any(value is not None for value in (email, mobile_phone, home_phone))
     with directory_edit(db, actor, "user.create", "users", user_id, details):
         db.execute(
             """INSERT INTO users (user_id, kind, role, given_name, family_name, email, mobile_phone, home_phone,
-                                  org_sis_ids, enabled, status, origin, created_at, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, true, 'active', 'hand', current_timestamp, current_timestamp)""",
-            [user_id, kind, role, given_name, family_name, email, mobile_phone, home_phone, orgs],
+                                  org_sis_ids, enabled, status, origin, contacts_edited, created_at, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, true, 'active', 'hand', ?, current_timestamp, current_timestamp)""",
+            [
+                user_id,
+                kind,
+                role,
+                given_name,
+                family_name,
+                email,
+                mobile_phone,
+                home_phone,
+                orgs,
+                typed,
+            ],
         )
     return user_id
 
@@ -563,28 +578,35 @@ def set_archived(db: Database, actor: str, user_ref: str, archived: bool) -> int
             )
             attached.update(archive_attached(db, str(int(user_id))))  # named in the audit
         else:
-            # Taken by the hand archive: archived with the person, at the same moment.
-            taken = f"""archived_run IS NULL
-                        AND archived_at = (SELECT archived_at FROM users WHERE user_id = {int(user_id)})"""
-            selected = {
-                table: f"{sql} AND ({_RESTORABLE[table]})"
-                for table, sql in _attached(str(int(user_id)), "archived", taken).items()
-            }
-            for table, sql in selected.items():  # named in the audit (written last)
-                if ids := _ids(db, sql):
-                    attached[table] = ids
-            for table, sql in selected.items():
-                db.execute(
-                    f"""UPDATE {table} SET status = 'active', archived_run = NULL, archived_at = NULL,
-                               updated_at = current_timestamp
-                        WHERE {_id_col(table)} IN ({sql})"""
-                )
+            attached.update(unarchive_attached(db, int(user_id)))  # named in the audit
             db.execute(
                 "UPDATE users SET status = 'active', archived_run = NULL, archived_at = NULL, "
                 "updated_at = current_timestamp WHERE user_id = ?",
                 [user_id],
             )
     return user_id
+
+
+def unarchive_attached(db: Database, user_id: int) -> dict[str, list[int]]:
+    """Bring back what the person's hand archive took (archived with them, at the same moment),
+    where the classroom and the other person are active; inside the caller's edit, while the
+    person is still archived (a link's other person is the one that must be active). Returns
+    the ids per table, for the audit."""
+    taken = f"""archived_run IS NULL
+                AND archived_at = (SELECT archived_at FROM users
+                                   WHERE user_id = {int(user_id)} AND archived_run IS NULL)"""
+    selected = {
+        table: f"{sql} AND ({_RESTORABLE[table]})"
+        for table, sql in _attached(str(int(user_id)), "archived", taken).items()
+    }
+    restored = {table: ids for table, sql in selected.items() if (ids := _ids(db, sql))}
+    for table, sql in selected.items():
+        db.execute(
+            f"""UPDATE {table} SET status = 'active', archived_run = NULL, archived_at = NULL,
+                       updated_at = current_timestamp
+                WHERE {_id_col(table)} IN ({sql})"""
+        )
+    return restored
 
 
 # An attached record comes back with its person only where what else it names is active.

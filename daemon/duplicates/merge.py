@@ -460,7 +460,7 @@ def undo(db: Database, actor: str, merge_id: int) -> dict[str, Any]:
             {**k, "column": "status", "now": "archived", "why": f"kept archived: {k['why']}"}
             for k in keep_archived(db, merge_id)
         ]
-        if _release_adopted(db, row["survivor_id"]):
+        if _release_adopted(db, row["survivor_id"], row["record_kind"]):
             details["hand_made_again"] = row["survivor_id"]
         details["changed_since"] = len(not_restored)
         details["not_restored"] = not_restored
@@ -486,11 +486,13 @@ def undo(db: Database, actor: str, merge_id: int) -> dict[str, Any]:
     return details
 
 
-def _release_adopted(db: Database, survivor_id: int) -> bool:
+def _release_adopted(db: Database, survivor_id: int, kind: str) -> bool:
     """A survivor the sync took over through the tombstone's SIS id (a hand-made survivor
     updated by a row of the merged record's id) is hand-made again once the tombstone takes
-    its id back: left 'sync' with no SIS id of its own, the next drop would archive it."""
-    return bool(
+    its id back: left 'sync' with no SIS id of its own, the next drop would archive it. So is
+    each of its memberships made by hand (no run created it) that a feed row matched through
+    that id meanwhile: no row can name it now, and the next drop would archive it too."""
+    released = bool(
         db.rows(
             """UPDATE users SET origin = 'hand', updated_at = current_timestamp
                WHERE user_id = ? AND origin = 'sync' AND sis_id IS NULL AND status <> 'merged'
@@ -498,6 +500,14 @@ def _release_adopted(db: Database, survivor_id: int) -> bool:
             [survivor_id],
         )
     )
+    if released:
+        for table, owner, _same in ATTACHED.get(kind, ()):
+            db.execute(
+                f"""UPDATE {table} SET origin = 'hand', updated_at = current_timestamp
+                    WHERE {owner} = ? AND origin = 'sync' AND created_run IS NULL""",
+                [survivor_id],
+            )
+    return released
 
 
 def _value(db: Database, table: str, row_id: int, column: str) -> str | None:

@@ -6,6 +6,7 @@ process (embedded mode) and over the daemon's socket.
 
 from __future__ import annotations
 
+import shlex
 import stat
 import time
 import zipfile
@@ -308,6 +309,18 @@ class Engine:
             raise RunError(
                 f"run {run_id} was applied, so its drop is in the directory already; to undo it, "
                 f"revert it (roster-sync revert {run_id})"
+            )
+        later = self.db.one(
+            "SELECT min(run_id) FROM runs WHERE run_id > ? AND status = 'applied' "
+            "AND reverted_run IS NULL",
+            [run_id],
+        )
+        if later is not None:  # an applied drop is in the directory: this one is older
+            raise RunError(
+                f"run {later}, planned from a later drop, was applied since run {run_id}: its "
+                f"drop is an older night, and planning it again would take back what run "
+                f"{later} changed; to sync that drop all the same, run it again "
+                f"(roster-sync run {shlex.quote(run.source)})"
             )
         if not Path(run.source).exists():
             raise RunError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from daemon.audit import audit
 from daemon.db import Database, sql_ident, sql_literal
 from daemon.directory.integrity import violations
+from daemon.directory.records import unarchive_attached
 from daemon.errors import RosterSyncError
 from daemon.sync.policies import CONTACT_FIELDS
 from daemon.sync.revert_values import REVERT_CONFLICT, take_reverts
@@ -244,6 +245,13 @@ def _take(db: Database, conflict_ids: list[int]) -> None:
                 FROM {chosen} c
                 WHERE c.kind = 'contact_protected' AND c.field = {sql_literal(field)} AND users.user_id = c.record_id"""
         )
+    # A student taken back gets back what their hand archive took, as `users unarchive` does
+    # (what a run's archive took comes back with the feed's rows, the next night).
+    for (student,) in db.rows(
+        f"""SELECT u.user_id FROM {chosen} c JOIN users u ON u.user_id = c.record_id
+            WHERE c.kind = 'archived_student_in_feed' AND u.status = 'archived'"""
+    ):
+        unarchive_attached(db, int(student))
     db.execute(
         f"""UPDATE users SET status = 'active', archived_run = NULL, archived_at = NULL,
                    updated_at = current_timestamp, last_run = c.run_id

@@ -37,7 +37,9 @@ from daemon.sync.policies import (
 from daemon.sync.reference import note_reference_changes, plan_reference_data, plan_roles
 from daemon.sync.unchanged import find_unchanged_enrollments
 
-SCHOOL_SIS = "(SELECT sis_id FROM schools WHERE school_id = {v})"
+# A classroom's school as a change shows it: its SIS id, or `#id` for a school that has none (a
+# hand-made one), so that a revert can put the classroom back there (sync/revert_values.py).
+SCHOOL_SIS = "coalesce((SELECT sis_id FROM schools WHERE school_id = {v}), '#' || {v})"
 
 
 def make_plan(ctx: PlanContext, progress: Progress) -> dict[str, dict[str, int]]:

@@ -5,7 +5,8 @@ archived (withheld ones approved later included) are unarchived and records it u
 archived again; memberships and links likewise, as records of their own tables. The revert is a
 normal run: reviewed, held or withheld by the deletion threshold, applied in one transaction and
 audited with `reverted_run`. What a later run or a hand edit touched since is never overwritten
-silently: that field or record becomes a conflict (take restores it, keep leaves it); so does
+silently: that field or record becomes a conflict (take restores it, keep leaves it), as does a
+field of a record archived since (the revert does not write an archived record); so does
 a contact detail the nightly feed would not overwrite either (an activated or hand-edited
 account, sync/policies.py), and a field already back at its old value is left alone. A person or
 classroom the revert archives takes its memberships, links and attributes with it, as a sync's
@@ -170,6 +171,7 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
                     AND NOT ({merged_since})"""
     since = f"""CASE WHEN d.status = 'merged' THEN 'merged into another record since'
                      WHEN {merged_since} THEN 'kept as the survivor of a merge since'
+                     WHEN d.status = 'archived' THEN 'archived ' || coalesce('by run ' || d.archived_run, 'by hand') || ' since'
                      WHEN d.origin = 'hand' THEN 'managed by hand since'
                      WHEN coalesce(d.last_run, 0) > {t} THEN 'changed by run ' || d.last_run || ' since'
                      ELSE 'edited by hand since' END"""
@@ -270,8 +272,10 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
                {key} || ':' || f.field AS conflict_key, d.source_file AS source_file,
                d.source_line AS source_line
         FROM {fields} f JOIN {name} d ON d.{id_col} = f.id
-        WHERE f.active AND f.now IS DISTINCT FROM f.new AND f.now IS DISTINCT FROM f.old
-          AND {kept_by_plan}
+        WHERE f.now IS DISTINCT FROM f.old AND {kept_by_plan}
+          -- changed again since; or the record was (archived, made hand-made again): the
+          -- revert does not write it, and says so rather than report nothing to restore
+          AND (f.now IS DISTINCT FROM f.new OR NOT f.active) AND d.status <> 'merged'
         UNION ALL
         SELECT {sql_literal(PROTECTED_CONFLICT)}, {sql_literal(name)}, d.{id_col}, NULL, {sis}, {label},
                f.field, f.old, f.now,

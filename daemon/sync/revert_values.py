@@ -10,13 +10,15 @@ from daemon.db import Database, sql_ident, sql_literal
 from daemon.directory.records import archive_attached
 from daemon.sync import kinds
 from daemon.sync.diff import CASCADES
+from daemon.sync.plan import SCHOOL_SIS
 
 REVERT_CONFLICT = "revert_changed_since"
 # Fields shown as something else than their value (see sync/plan.py): field -> (shown, restored)
 SHOWN = {
     ("classrooms", "school_id"): (
-        "(SELECT sis_id FROM schools WHERE school_id = {v})",
-        "(SELECT min(school_id) FROM schools WHERE sis_id = {v})",
+        SCHOOL_SIS,
+        "coalesce((SELECT min(school_id) FROM schools WHERE sis_id = {v}), "
+        "CASE WHEN {v} LIKE '#%' THEN TRY_CAST(substr({v}, 2) AS BIGINT) END)",
     ),
 }
 

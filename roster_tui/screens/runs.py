@@ -261,6 +261,6 @@ def _preview(run: Run, now: datetime, reasons: list[str], shown: int) -> Rendera
     if run.withheld:
         tail.append("\nWithheld: ", style="bold")
         state = "waiting for a decision" if run.withheld_waiting else run.withheld_decision or ""
-        tail.append(f"{run.total_withheld():,} archives, {state}")
+        tail.append(f"{plural(run.total_withheld(), 'archive')}, {state}")
     parts.append(tail)
     return Group(*parts)

@@ -124,6 +124,13 @@ def test_export_writes_oneroster_files_and_a_manifest(
     assert {"manifest.csv", "users.csv", "classes.csv", "enrollments.csv", "orgs.csv"} <= set(names)
 
 
+def test_export_counts_one_hand_made_record_left_out_as_one(cli, tmp_path, day1_db):
+    cli("users", "add", "guardian", "Hanna", "Handmade")
+    code, out, _ = cli("export", str(tmp_path / "out"))
+    assert code == 0
+    assert "1 hand-made record is not exported (it has no SIS id)." in out
+
+
 def test_the_console_script_runs_without_stdin_and_stays_quiet_when_piped(db_path, sample):
     result = subprocess.run(
         [

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from daemon.cli.render import changes_table
+from daemon.cli.render import changes_table, withheld_counts
+from daemon.models import Run
 
 
 def test_a_count_too_wide_for_its_column_widens_it():
@@ -17,3 +18,8 @@ def test_usual_counts_keep_the_usual_layout():
         "                           create   update  archive  unarchive",
         "    students               10,000        7       12          0",
     ]
+
+
+def test_withheld_counts_say_one_record_as_one():
+    run = Run.model_construct(withheld={"students": 1, "enrollments": 4, "guardian_links": 1})
+    assert withheld_counts(run) == "1 student, 4 enrollments, 1 guardian link"

@@ -172,6 +172,33 @@ def test_a_survivor_the_sync_took_over_through_the_tombstone_is_hand_made_again_
     ]
 
 
+def test_a_link_made_by_hand_and_taken_over_by_the_sync_is_hand_made_again_after_undo(
+    sync: Sync, tiny: TinyDistrict
+) -> None:
+    """The hand-made guardian's own link to stu-2, made by hand before the merge, was matched by
+    the feed's link through the tombstone (the sync took it over). Once the undo gives the SIS
+    id back, no feed row can name that link: left 'sync', the next drop would archive it."""
+    e = sync.engine
+    sync.apply(tiny)
+    hand = e.create_user("guardian", "Parent2", "Okafor")
+    e.link_guardian(str(hand), "stu-2", "parent")
+    e.archive_user("gdn-2")
+    merge_id = e.duplicates_merge(str(hand), "gdn-2", keep=str(hand))
+    sync.apply(tiny)
+    e.duplicates_undo(merge_id)
+    run = sync.apply(tiny)
+    assert_check(e)
+    assert run.changes["guardian_links"]["archive"] == 0
+    assert link_status(e, user_id(e, "stu-2"), hand) == "active"
+    assert (
+        e.db.one(
+            "SELECT origin FROM guardian_links WHERE guardian_id = ? AND student_id = ?",
+            [hand, user_id(e, "stu-2")],
+        )
+        == "hand"
+    )
+
+
 def test_undo_names_a_moved_membership_archived_since_with_the_survivor(
     sync: Sync, tiny: TinyDistrict
 ) -> None:

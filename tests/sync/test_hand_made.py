@@ -160,6 +160,27 @@ def test_a_contact_edited_by_hand_is_protected_and_marked(synced, tiny):
     assert "edited by hand" in conflict.message
 
 
+def test_contacts_typed_for_a_hand_made_person_survive_the_sync_taking_them_over(synced, tiny):
+    """A hand-made guardian kept over an archived synced one is reached by the sync through the
+    merged record's SIS id: the contacts a person typed stay, each difference is a question,
+    on that night and on the nights after."""
+    gid = synced.engine.create_user(
+        "guardian", "Parent2", "Okafor", email="home@example.net", mobile_phone="555-0999"
+    )
+    synced.engine.archive_user("gdn-2")
+    synced.engine.duplicates_merge(str(gid), "gdn-2", keep=str(gid))
+    for _night in range(2):
+        run = synced.apply(tiny)
+        assert synced.engine.db.rows(
+            "SELECT origin, email, mobile_phone FROM users WHERE user_id = ?", [gid]
+        ) == [("sync", "home@example.net", "555-0999")]
+    conflicts = synced.engine.conflicts(run.run_id).items
+    assert {(c.field, c.feed_value, c.directory_value) for c in conflicts} >= {
+        ("email", "parent2@example.net", "home@example.net"),
+        ("mobile_phone", "555-0102", "555-0999"),
+    }
+
+
 # ------------------------------------------------------------------------------- conflicts
 def _protected_conflict(synced, tiny):
     synced.engine.set_account_active("gdn-2")
@@ -199,6 +220,27 @@ def test_taking_after_apply_changes_the_directory_at_once(synced, tiny):
     assert conflict.kind == "archived_student_in_feed"
     synced.engine.resolve_conflicts([conflict.conflict_id], "take")
     assert synced.user("stu-4")["status"] == "active"
+
+
+def test_taking_a_student_back_brings_back_what_their_hand_archive_took(synced, tiny):
+    """As `users unarchive` does: the student came back with no classes and no guardians, and
+    the link made by hand never came back (no feed row names it)."""
+    e = synced.engine
+    e.settings_set("archived_students", "keep_archived")
+    hand = e.create_user("guardian", "Aunt", "Moreau")
+    e.link_guardian(str(hand), "stu-4")
+    e.archive_user("stu-4")
+    run = synced.apply(tiny)
+    [conflict] = e.conflicts(run.run_id).items
+    e.resolve_conflicts([conflict.conflict_id], "take")
+    stu4 = synced.user("stu-4")["user_id"]
+    assert e.db.rows(
+        "SELECT DISTINCT status FROM guardian_links WHERE student_id = ? "
+        "UNION SELECT DISTINCT status FROM enrollments WHERE user_id = ?",
+        [stu4, stu4],
+    ) == [("active",)]
+    assert synced.plan(tiny).total_changes() == 0
+    assert all(n == 0 for _, n in e.check())
 
 
 def test_a_sis_id_claimed_by_two_records_is_a_blocking_conflict(synced, tiny):

@@ -95,6 +95,45 @@ def test_a_conflict_taken_restores_the_value_after_all(sync, day2):
     assert sync.user("stu-3")["email"] == "cleo@students.example.org"
 
 
+def test_a_field_of_a_record_archived_since_is_a_conflict_not_left_silently(sync, day2):
+    """The revert restored nothing and said nothing: 'the directory already matches'."""
+    sync.engine.archive_user("stu-3")
+    revert = sync.engine.revert_run(day2.run_id)
+    conflicts = [c for c in sync.engine.conflicts(revert.run_id).items if c.sis_id == "stu-3"]
+    assert {(c.field, c.feed_value, c.directory_value) for c in conflicts} == {
+        ("family_name", "Nguyen", "Nguyen-Tran"),
+        ("email", "cleo@students.example.org", "cleo.nt@example.org"),
+    }
+    assert all("archived by hand since" in c.message for c in conflicts)
+    sync.engine.resolve_conflicts([c.conflict_id for c in conflicts], "take")
+    # one student fewer: archiving stu-11 again is over the threshold now
+    sync.engine.apply_run(revert.run_id, override=True, reason="stu-11 goes again")
+    stu3 = sync.user("stu-3")
+    assert (stu3["status"], stu3["family_name"]) == ("archived", "Nguyen")
+    assert all(n == 0 for _, n in sync.engine.check())
+
+
+def test_a_classroom_the_run_moved_out_of_a_school_without_a_sis_id_goes_back_to_it(sync, tiny):
+    """A hand-made classroom of a hand-made school, adopted by a run that puts it at sch-a: the
+    change showed the old school as nothing, and the revert left the classroom in no school."""
+    sync.apply(tiny)
+    e = sync.engine
+    school = e.create_school("Annex")
+    classroom = e.create_classroom("Robotics", f"#{school}")
+    e.set_classroom_sis_id(f"#{classroom}", "cls-robo")
+    tiny.rows("classes.csv").append(
+        {**tiny.row("classes.csv", "cls-a1"), "sourcedId": "cls-robo", "title": "Robotics"}
+    )
+    adopted = sync.apply(tiny)
+    [moved] = sync.changes(adopted, "classrooms", "update")
+    assert {"field": "school_id", "old": f"#{school}", "new": "sch-a"} in moved["fields"]
+    sync.apply_planned(e.revert_run(adopted.run_id))
+    assert e.db.one("SELECT school_id FROM classrooms WHERE classroom_id = ?", [classroom]) == (
+        school
+    )
+    assert all(n == 0 for _, n in e.check())
+
+
 def test_a_record_a_later_run_changed_is_a_conflict(sync, tiny, day2):
     tiny.row("users.csv", "stu-11")["familyName"] = "Lopez-Kai"
     sync.apply_planned(sync.plan(tiny))

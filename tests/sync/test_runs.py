@@ -80,6 +80,36 @@ def test_a_plan_made_before_another_apply_is_superseded(sync, tiny):
         sync.engine.apply_run(first.run_id)
 
 
+def test_a_run_superseded_by_a_later_drop_applied_is_not_planned_again(sync, tiny):
+    """Its drop is an older night: planned again, it would archive stu-12, whom the later drop
+    brought, and take back what that drop changed. The message said to replan it."""
+    sync.apply(tiny)
+    tiny.rows("users.csv").append(
+        {**tiny.row("users.csv", "stu-1"), "sourcedId": "stu-11", "identifier": "S11"}
+    )
+    older = sync.plan(tiny)
+    tiny.rows("users.csv").append(
+        {**tiny.row("users.csv", "stu-1"), "sourcedId": "stu-12", "identifier": "S12"}
+    )
+    later = sync.apply(tiny)
+    with pytest.raises(RunError, match=rf"replan {older.run_id}"):
+        sync.engine.apply_run(older.run_id)
+    with pytest.raises(
+        RunError, match=rf"run {later.run_id}, planned from a later drop, was applied since"
+    ):
+        sync.engine.replan_run(older.run_id)
+    assert sync.user("stu-12")["status"] == "active"
+
+
+def test_a_run_superseded_by_a_hand_edit_is_planned_again(sync, tiny):
+    sync.apply(tiny)
+    tiny.row("users.csv", "stu-1")["grades"] = "06"
+    run = sync.plan(tiny)
+    sync.engine.edit_contact("gdn-2", {"email": "new@example.net"})
+    again = sync.engine.replan_run(run.run_id)
+    assert again.status == "planned" and again.changes["students"]["update"] == 1
+
+
 def test_a_hand_edit_supersedes_open_plans(sync, tiny):
     sync.apply(tiny)
     tiny.row("users.csv", "stu-1")["grades"] = "06"
