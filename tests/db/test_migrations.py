@@ -152,3 +152,20 @@ def test_a_database_without_its_schema_record_is_refused(db_path):
     con.close()
     with pytest.raises(NotRosterSyncDatabase, match="and no Roster Sync schema record"):
         Database(db_path)
+
+
+def test_people_made_by_hand_before_keep_their_typed_contacts_as_edited_by_hand(old_db):
+    """0016: contacts typed for a person made by hand are a person's (records.create_user)."""
+    older = duckdb.connect(str(old_db))
+    older.execute(
+        "INSERT INTO users (user_id, kind, role, given_name, family_name, email, status, origin) "
+        "VALUES (2, 'guardian', 'parent', 'Rosa', 'Lopez', 'rosa@example.org', 'active', 'hand'),"
+        "       (3, 'guardian', 'parent', 'Tom', 'Lopez', NULL, 'active', 'hand')"
+    )
+    older.close()
+    with Database(old_db) as db:
+        assert db.rows("SELECT user_id, contacts_edited FROM users ORDER BY 1") == [
+            (1, False),
+            (2, True),
+            (3, False),
+        ]
