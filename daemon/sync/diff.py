@@ -55,6 +55,12 @@ CASCADE_NOTES = {
 }
 
 
+# What an unarchive of a record a person archived (no run did) says: the feed undoes a hand
+# decision there, and whoever reviews the run should see it (archived_students = keep_archived
+# keeps a student archived instead).
+BY_HAND_NOTE = "archived by hand; the feed lists it again"
+
+
 def _scope(ctx: PlanContext, table: Table) -> str:
     """Records this run may archive at all (manage_guardians = false leaves guardians alone)."""
     if not ctx.settings.manage_guardians:
@@ -252,6 +258,7 @@ def record_changes(
     why = f"""CASE {own} {_kind_change_notes(ctx, table)}
                    WHEN p.op = 'archive' AND p._file IS NOT NULL THEN 'marked tobedeleted'
                    {_cascade_notes(ctx, table)}
+                   WHEN p.op = 'unarchive' AND d.archived_run IS NULL THEN {sql_literal(BY_HAND_NOTE)}
                    WHEN p.op = 'archive' THEN 'no longer in the feed' END"""
     ctx.db.execute(
         f"""

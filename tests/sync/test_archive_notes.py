@@ -62,3 +62,22 @@ def test_one_left_out_with_its_parent_names_no_line(sync, tiny):
     run = sync.plan(tiny)
     traces = {(c["source_file"], c["source_line"]) for c in sync.changes(run, "enrollments")}
     assert traces == {("enrollments.csv", None)}
+
+
+def test_bringing_back_a_person_archived_by_hand_says_so(sync, tiny):
+    """The feed undoes a person's decision there: whoever reviews the run should see it."""
+    sync.apply(tiny)
+    sync.engine.archive_user("gdn-1")
+    run = sync.plan(tiny)
+    notes = {(c["label"], c["note"]) for c in sync.changes(run, "guardians", "unarchive")}
+    assert notes == {("Parent1 Lopez", "archived by hand; the feed lists it again")}
+
+
+def test_bringing_back_one_a_run_archived_says_nothing_more(sync, tiny):
+    sync.apply(tiny)
+    without = tiny.copy()
+    without.remove("users.csv", sourcedId="gdn-1")
+    sync.apply(without)
+    run = sync.plan(tiny)
+    notes = {(c["label"], c["note"]) for c in sync.changes(run, "guardians", "unarchive")}
+    assert notes == {("Parent1 Lopez", None)}
