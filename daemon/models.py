@@ -93,6 +93,9 @@ class Run(BaseModel):
     withheld_reason: str | None = None
     withheld_outcome: dict[str, int] = Field(default_factory=dict)  # archived | kept -> n
     reverted_run: int | None = None  # the run this one undoes
+    # A run of a later drop applied since this one (not applied) was made: this drop is an
+    # older night, and planning it again would take back what that run did (replan refuses).
+    later_drop_applied: int | None = None
     scope: list[str] = Field(default_factory=list)  # school SIS ids; empty: the whole district
     source_name: str | None = None  # the [sources.NAME] an API pull came from
     fetch: dict[str, Any] | None = None  # what that pull fetched (pages, records per resource)

@@ -30,6 +30,16 @@ STATUS_MEANING = {
     "superseded": "the directory changed after this plan was made: re-plan it",
     "loading": "being loaded",
 }
+
+
+def status_meaning(run: Run) -> str:
+    """What the run's status means for it; a run a later drop's apply superseded is an older
+    night, not one to re-plan (replan refuses it)."""
+    if run.status == "superseded" and run.later_drop_applied is not None:
+        return f"run {run.later_drop_applied}, from a later drop, was applied since: an older night"
+    return STATUS_MEANING.get(run.status, run.status)
+
+
 OPS = ("create", "update", "archive", "unarchive")
 OP_SIGN = {"create": "+", "update": "~", "archive": "−", "unarchive": "↺"}
 OP_VERB = {"create": "Create", "update": "Update", "archive": "Archive", "unarchive": "Unarchive"}

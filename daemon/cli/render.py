@@ -59,9 +59,17 @@ KIND_LABELS = {
 }
 
 
+def status_words(run: Run) -> str:
+    """The run's status in words; a run a later drop's apply superseded is not to be re-planned
+    (its drop is an older night: replan refuses it)."""
+    if run.status == "superseded" and run.later_drop_applied is not None:
+        return f"SUPERSEDED - run {run.later_drop_applied}, from a later drop, was applied since"
+    return STATUS_WORDS.get(run.status, run.status.upper())
+
+
 def run_summary(run: Run) -> str:
     lines = [
-        f"Run {run.run_id}: {STATUS_WORDS.get(run.status, run.status.upper())}",
+        f"Run {run.run_id}: {status_words(run)}",
         f"  source: {run.source} ({run.source_kind}"
         + (f", OneRoster {run.oneroster_version})" if run.oneroster_version else ")"),
     ]

@@ -310,11 +310,7 @@ class Engine:
                 f"run {run_id} was applied, so its drop is in the directory already; to undo it, "
                 f"revert it (roster-sync revert {run_id})"
             )
-        later = self.db.one(
-            "SELECT min(run_id) FROM runs WHERE run_id > ? AND status = 'applied' "
-            "AND reverted_run IS NULL",
-            [run_id],
-        )
+        later = run.later_drop_applied
         if later is not None:  # an applied drop is in the directory: this one is older
             raise RunError(
                 f"run {later}, planned from a later drop, was applied since run {run_id}: its "

@@ -23,7 +23,7 @@ from daemon.models import (
 )
 from daemon.sync.conflicts import open_conflict
 from daemon.sync.kinds import CHANGE_KINDS, OPS, REFERENCES, TABLES
-from daemon.sync.runs import RunError
+from daemon.sync.runs import RunError, later_drop_applied
 
 MAX_PAGE = 500
 
@@ -99,7 +99,8 @@ def _runs_query(selection: str) -> str:
                       coalesce(blocking_conflicts, 0) AS blocking_conflicts,
                       coalesce(taken_conflicts, 0) AS taken_conflicts,
                       coalesce(kept_conflicts, 0) AS kept_conflicts,
-                      coalesce(ignored_conflicts, 0) AS ignored_conflicts
+                      coalesce(ignored_conflicts, 0) AS ignored_conflicts,
+                      ({later_drop_applied("selected")}) AS later_drop_applied
                FROM selected LEFT JOIN files USING (run_id)
                     LEFT JOIN conflict_counts USING (run_id)
                     LEFT JOIN file_warnings USING (run_id)
@@ -158,6 +159,7 @@ def _run_from_row(row: dict[str, Any]) -> Run:
         withheld_reason=row.get("withheld_reason"),
         withheld_outcome=summary.get("withheld_outcome", {}),
         reverted_run=row.get("reverted_run"),
+        later_drop_applied=row.get("later_drop_applied"),
         scope=list(row.get("scope") or []),
         source_name=row.get("source_name"),
         fetch=json.loads(row["fetch_json"]) if row.get("fetch_json") else None,

@@ -417,8 +417,25 @@ def recover_interrupted(db: Database) -> list[int]:
     return stale
 
 
-def _not_open(run_id: int, status: str, done: str) -> RunError:
-    """Only an open run (planned or held) is applied or rejected; a superseded one says so."""
+def later_drop_applied(run: str) -> str:
+    """SQL over `run` (a runs row): the first run of a later drop applied since that run, when
+    it was not applied itself. Its drop is then an older night, and planning it again would take
+    back what the later run did (a revert is no drop of its own: it is planned again against
+    today's directory)."""
+    return f"""SELECT min(r.run_id) FROM runs r
+               WHERE r.run_id > {run}.run_id AND r.status = 'applied' AND r.reverted_run IS NULL
+                 AND {run}.status <> 'applied' AND {run}.reverted_run IS NULL"""
+
+
+def _not_open(db: Database, run_id: int, status: str, done: str) -> RunError:
+    """Only an open run (planned or held) is applied or rejected; a superseded one says so, and
+    what to do: plan it again, unless a later drop's run was applied since (an older night)."""
+    later = db.one(f"SELECT ({later_drop_applied('x')}) FROM runs x WHERE run_id = ?", [run_id])
+    if status == "superseded" and later is not None:
+        return RunSuperseded(
+            f"run {run_id} is superseded: run {later}, planned from a later drop, was applied "
+            "since, so its drop is an older night; to sync it all the same, run the drop again"
+        )
     if status == "superseded":
         return RunSuperseded(
             f"run {run_id} is superseded: the directory or the sync settings changed after it "
@@ -442,7 +459,7 @@ def apply_run(
             "(--reason TEXT)"
         )
     if status not in ("planned", "held"):
-        raise _not_open(run_id, status, "applied")
+        raise _not_open(db, run_id, status, "applied")
     if base_version != db.directory_version():
         db.execute("UPDATE runs SET status = 'superseded' WHERE run_id = ?", [run_id])
         raise RunSuperseded(
@@ -543,7 +560,7 @@ def reject_run(db: Database, run_id: int, *, actor: str, reason: str | None = No
     if status == "loading" or (status == "failed" and _error(db, run_id) == INTERRUPTED):
         recover_interrupted(db)  # a stale run: rejecting it records the decision all the same
     elif status not in ("planned", "held"):
-        raise _not_open(run_id, status, "rejected")
+        raise _not_open(db, run_id, status, "rejected")
     with db.transaction():
         db.execute(
             "UPDATE runs SET status = 'rejected', decided_at = current_timestamp, decided_by = ? "

@@ -116,8 +116,12 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
             )
         if action == "revert":  # only what changed the directory can be undone
             return self.run is not None and self.run.status == "applied"
-        if action == "replan":  # an open run is decided here first
-            return self.run is not None and self.run.status not in OPEN
+        if action == "replan":  # an open run is decided here first; an older night is not
+            return (
+                self.run is not None
+                and self.run.status not in OPEN
+                and self.run.later_drop_applied is None
+            )
         return True
 
     def action_withheld(self) -> None:

@@ -20,12 +20,12 @@ from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
 from roster_tui.widgets.paged_table import FillTable
 from roster_tui.widgets.run_summary import marked, override_line
 from roster_tui.words import (
-    STATUS_MEANING,
     fit_count,
     held_reasons,
     kind_counts,
     plural,
     run_source,
+    status_meaning,
     status_text,
     when,
 )
@@ -182,7 +182,9 @@ class RunsScreen(RunDecisions, RosterScreen):
         allowed = decision_allowed(self.current, action)
         if allowed is not None:
             return allowed
-        if action in ("open", "replan"):
+        if action == "replan":  # an older night than an applied drop's is not planned again
+            return self.current is not None and self.current.later_drop_applied is None
+        if action == "open":
             return self.current is not None
         return True
 
@@ -234,7 +236,7 @@ def _preview(run: Run, now: datetime, reasons: list[str], shown: int) -> Rendera
     head = Text(no_wrap=False)
     head.append(f"Run {run.run_id} ")
     head.append_text(status_text(run.status))
-    head.append(f" — {STATUS_MEANING.get(run.status, run.status)}")
+    head.append(f" — {status_meaning(run)}")
     if run.status == "failed":
         head.append("\nError: ", style="bold")
         head.append(run.error or "unknown")

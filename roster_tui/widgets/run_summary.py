@@ -11,13 +11,13 @@ from rich.text import Text
 from daemon.models import Run
 from roster_tui.words import (
     KIND_NAMES,
-    STATUS_MEANING,
     count_of,
     fetch_lines,
     held_reasons,
     op_lines,
     plural,
     run_source,
+    status_meaning,
     status_text,
     when,
 )
@@ -94,7 +94,7 @@ def _status(run: Run, now: datetime) -> RenderableType:
     parts: list[RenderableType] = []
     text = Text()
     text.append_text(status_text(run.status))
-    text.append(f" — {STATUS_MEANING.get(run.status, run.status)}.\n")
+    text.append(f" — {status_meaning(run)}.\n")
     if run.status == "failed":
         text.append("Error: ", style="bold")
         text.append(f"{run.error or 'unknown'}\n")
@@ -109,6 +109,8 @@ def _status(run: Run, now: datetime) -> RenderableType:
         text.append("Approving needs a deliberate override (o), or reject it (x).\n")
     elif run.status == "planned":
         text.append("Next: a approves it, x rejects it.\n")
+    elif run.status == "superseded" and run.later_drop_applied is not None:
+        text.append("To sync this older drop all the same, start a run on it (n on Runs).\n")
     elif run.status == "superseded":
         text.append("Next: p plans its drop again against today's directory.\n")
     if run.reverted_run is not None:

@@ -86,6 +86,14 @@ SESSIONS: dict[str, list[list[str]]] = {
         ["!", "replan", "2"],
         ["!", "replan", "1"],
     ],
+    "an older night superseded by a later drop's apply": [
+        ["run", DAY2],
+        ["run", DAY2, "--apply"],
+        ["show", "2"],
+        ["!", "apply", "2"],
+        ["!", "replan", "2"],
+        ["runs"],
+    ],
     "a superseded run planned again": [
         ["run", DAY2],
         ["users", "archive", "stu-1002"],

@@ -131,6 +131,19 @@ def test_export_counts_one_hand_made_record_left_out_as_one(cli, tmp_path, day1_
     assert "1 hand-made record is not exported (it has no SIS id)." in out
 
 
+def test_an_older_night_superseded_by_a_later_drop_is_not_offered_again(cli, sample, day1_db):
+    """Its status says which later run was applied; applying it says to run the drop again, not
+    to replan it (replan refuses: it would take back what the later run did)."""
+    day2 = str(sample / "day2")
+    assert cli("run", day2)[0] == 0  # run 2, left open
+    assert cli("run", day2, "--apply")[0] == 0  # run 3, a later drop's, applied
+    code, out, _ = cli("show", "2")
+    assert code == 0
+    assert "Run 2: SUPERSEDED - run 3, from a later drop, was applied since" in out
+    code, _, err = cli("apply", "2")
+    assert code != 0 and "its drop is an older night; to sync it all the same" in err
+
+
 def test_the_console_script_runs_without_stdin_and_stays_quiet_when_piped(db_path, sample):
     result = subprocess.run(
         [

@@ -82,7 +82,7 @@ def test_a_plan_made_before_another_apply_is_superseded(sync, tiny):
 
 def test_a_run_superseded_by_a_later_drop_applied_is_not_planned_again(sync, tiny):
     """Its drop is an older night: planned again, it would archive stu-12, whom the later drop
-    brought, and take back what that drop changed. The message said to replan it."""
+    brought, and take back what that drop changed. Applying it says so (it said to replan it)."""
     sync.apply(tiny)
     tiny.rows("users.csv").append(
         {**tiny.row("users.csv", "stu-1"), "sourcedId": "stu-11", "identifier": "S11"}
@@ -92,8 +92,10 @@ def test_a_run_superseded_by_a_later_drop_applied_is_not_planned_again(sync, tin
         {**tiny.row("users.csv", "stu-1"), "sourcedId": "stu-12", "identifier": "S12"}
     )
     later = sync.apply(tiny)
-    with pytest.raises(RunError, match=rf"replan {older.run_id}"):
+    said = rf"run {later.run_id}, planned from a later drop, was applied since"
+    with pytest.raises(RunError, match=said):
         sync.engine.apply_run(older.run_id)
+    assert sync.engine.get_run(older.run_id).later_drop_applied == later.run_id
     with pytest.raises(
         RunError, match=rf"run {later.run_id}, planned from a later drop, was applied since"
     ):
@@ -106,6 +108,9 @@ def test_a_run_superseded_by_a_hand_edit_is_planned_again(sync, tiny):
     tiny.row("users.csv", "stu-1")["grades"] = "06"
     run = sync.plan(tiny)
     sync.engine.edit_contact("gdn-2", {"email": "new@example.net"})
+    with pytest.raises(RunError, match=rf"roster-sync replan {run.run_id}"):
+        sync.engine.apply_run(run.run_id)
+    assert sync.engine.get_run(run.run_id).later_drop_applied is None
     again = sync.engine.replan_run(run.run_id)
     assert again.status == "planned" and again.changes["students"]["update"] == 1
 

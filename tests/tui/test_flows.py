@@ -18,6 +18,7 @@ from roster_tui.screens.settings import EditSettingScreen, SettingsScreen
 from roster_tui.widgets.changes_panel import ChangesPanel
 from roster_tui.widgets.conflicts_panel import ConflictsPanel
 from roster_tui.widgets.paged_table import PagedTable
+from roster_tui.words import status_meaning
 from tests.tui.conftest import (
     SAMPLE,
     ViewerClient,
@@ -236,6 +237,24 @@ async def test_a_superseded_run_is_a_clear_notice(demo_engine: Engine) -> None:
         await press(pilot, "a", "enter")
         assert any(n.startswith("Run superseded:") for n in notices_of(app))
         assert app.screen.current.status == "superseded"
+
+
+async def test_an_older_night_superseded_by_a_later_drop_is_not_offered_again(
+    demo_engine: Engine,
+) -> None:
+    demo_engine.apply_run(3, override=True, reason="the school split is real")  # run 2 is older
+    app = make_app(demo_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "down")  # run 2, superseded by run 3's apply
+        runs = app.screen
+        assert isinstance(runs, RunsScreen) and runs.current.later_drop_applied == 3
+        assert runs.check_action("replan", ()) is False
+        assert status_meaning(runs.current) == (
+            "run 3, from a later drop, was applied since: an older night"
+        )
+        await press(pilot, "enter")
+        assert isinstance(app.screen, RunDetailScreen)
+        assert app.screen.check_action("replan", ()) is False
 
 
 async def test_large_tables_load_pages_on_demand(demo_engine: Engine) -> None:
