@@ -129,11 +129,15 @@ class ConfirmRunScreen(ModalScreen[str | None]):
             parts.append(bullets(held_reasons(run)))
         parts.append(Text(f"Applying run {run.run_id} will:", style="bold"))
         lines = consequences(run)
-        others = [r for r in self.other_open if r != run.run_id]
-        if others:
-            listed = ", ".join(str(r) for r in others)
+        later = [r for r in self.other_open if r > run.run_id]
+        older = [r for r in self.other_open if r < run.run_id]
+        if later:
+            again = "plan it again" if len(later) == 1 else "plan them again"
+            lines.append(f"{_open_runs(later)} will be superseded: {again} afterwards.")
+        if older:  # their drops are older nights than this one (replan refuses them)
+            theirs = "its drop is" if len(older) == 1 else "their drops are"
             lines.append(
-                f"Other open runs ({listed}) will be superseded: plan them again afterwards."
+                f"{_open_runs(older)} will be superseded: {theirs} older, and not planned again."
             )
         parts.append(bullets(lines))
         return Group(*parts)
@@ -429,3 +433,10 @@ class PlanDropScreen(ModalScreen[PlanRequest | None]):
 
 def open_run_ids(runs: list[Run]) -> list[int]:
     return [r.run_id for r in runs if r.status in OPEN]
+
+
+def _open_runs(runs: list[int]) -> str:
+    """'Open run 3' or 'Other open runs (2, 3)'."""
+    if len(runs) == 1:
+        return f"Open run {runs[0]}"
+    return f"Other open runs ({', '.join(str(r) for r in runs)})"
