@@ -430,18 +430,18 @@ def later_drop_applied(run: str) -> str:
 def _not_open(db: Database, run_id: int, status: str, done: str) -> RunError:
     """Only an open run (planned or held) is applied or rejected; a superseded one says so, and
     what to do: plan it again, unless a later drop's run was applied since (an older night)."""
+    if status != "superseded":
+        return RunError(f"run {run_id} is {status}; only planned or held runs can be {done}")
     later = db.one(f"SELECT ({later_drop_applied('x')}) FROM runs x WHERE run_id = ?", [run_id])
-    if status == "superseded" and later is not None:
+    if later is not None:
         return RunSuperseded(
             f"run {run_id} is superseded: run {later}, planned from a later drop, was applied "
             "since, so its drop is an older night; to sync it all the same, run the drop again"
         )
-    if status == "superseded":
-        return RunSuperseded(
-            f"run {run_id} is superseded: the directory or the sync settings changed after it "
-            f"was planned; plan it again (roster-sync replan {run_id})"
-        )
-    return RunError(f"run {run_id} is {status}; only planned or held runs can be {done}")
+    return RunSuperseded(
+        f"run {run_id} is superseded: the directory or the sync settings changed after it "
+        f"was planned; plan it again (roster-sync replan {run_id})"
+    )
 
 
 def apply_run(
