@@ -184,9 +184,15 @@ def _fallback(path: Path, bad_offset: int) -> EncodingDecision:
             first = False
             # a UTF-8 character cut by the chunk's start is found with the last chunk's end
             if _UTF8_MULTIBYTE.search(tail + chunk, 0 if tail else skipped):
+                place = locate(path, bad_offset)
+                if _mostly_utf8(path):
+                    raise EncodingRefused(
+                        f"{path.name} {place}: mixes UTF-8 with another encoding "
+                        f"(byte {bad_offset} is not UTF-8); re-export the file as UTF-8"
+                    )
                 raise EncodingRefused(
-                    f"{path.name} {locate(path, bad_offset)}: mixes UTF-8 with another encoding "
-                    f"(byte {bad_offset} is not UTF-8); re-export the file as UTF-8"
+                    f"{path.name} {place}: is neither UTF-8 nor Windows-1252 (byte {bad_offset} "
+                    "is not UTF-8; an encoding such as Shift_JIS?); re-export the file as UTF-8"
                 )
             try:
                 chunk[skipped:].decode("cp1252")
@@ -199,6 +205,24 @@ def _fallback(path: Path, bad_offset: int) -> EncodingDecision:
             offset += len(chunk)
             tail = chunk[-3:]
     return EncodingDecision("cp1252", locate(path, bad_offset))
+
+
+def _mostly_utf8(path: Path) -> bool:
+    """Whether UTF-8 characters hold at least half the file's bytes past ASCII: a UTF-8 file
+    with a name pasted from elsewhere, not a file in another multi-byte encoding (Shift_JIS)
+    whose byte pairs here and there happen to read as UTF-8. Only words the refusal."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+    not_utf8 = beyond_ascii = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            beyond_ascii += len(chunk) - len(chunk.translate(None, _BEYOND_ASCII))
+            not_utf8 += len(_ESCAPED_BYTE.findall(decoder.decode(chunk)))
+    not_utf8 += len(_ESCAPED_BYTE.findall(decoder.decode(b"", final=True)))
+    return 2 * (beyond_ascii - not_utf8) >= beyond_ascii
+
+
+_BEYOND_ASCII = bytes(range(0x80, 0x100))
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # a byte that is not UTF-8 (surrogateescape)
 
 
 def transcode_to_utf8(source: Path, target: Path, encoding: str) -> None:

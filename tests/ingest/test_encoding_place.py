@@ -105,3 +105,11 @@ def test_a_stray_byte_ending_a_file_is_no_cut_character(tmp_path):
     data = HEADER + "s1,Zoë,Lee\ns2,Jos".encode() + b"\xbf"
     with pytest.raises(EncodingRefused, match=r"users\.csv line 3, column givenName: mixes"):
         decide_encoding(_file(tmp_path, data))
+
+
+def test_a_shift_jis_file_is_refused_as_not_utf8_rather_than_mixed(tmp_path):
+    """Some of its byte pairs read as UTF-8 by chance: the refusal still says what it is."""
+    data = "sourcedId,givenName,familyName\ns1,太郎,山田\ns2,花子,佐藤\ns3,さくら,高橋\n"
+    with pytest.raises(EncodingRefused, match="is neither UTF-8 nor Windows-1252") as refused:
+        decide_encoding(_file(tmp_path, data.encode("shift_jis")))
+    assert "mixes" not in str(refused.value)
