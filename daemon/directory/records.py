@@ -168,13 +168,14 @@ def list_schools(db: Database) -> list[School]:
 def create_school(db: Database, actor: str, name: str) -> int:
     name = clean_value(db, "school_name", name)  # type: ignore[assignment]
     same = db.rows(
-        "SELECT school_id, status FROM schools WHERE lower(name) = lower(?) ORDER BY school_id",
+        "SELECT school_id, status, name FROM schools WHERE lower(name) = lower(?) "
+        "ORDER BY school_id",
         [name],
     )
     if same:
-        school, status = same[0]
+        school, status, existing = same[0]
         raise EditRefused(
-            f"a school named '{name}' already exists (school {school}, {status}); to match it to "
+            f"a school named '{existing}' already exists (school {school}, {status}); to match it to "
             f"a feed school, give it that SIS id: roster-sync schools add-sis-id {school} SIS_ID"
         )
     school_id = _next_id(db, "schools", "school_id")

@@ -99,7 +99,7 @@ def test_a_second_school_of_the_same_name_is_refused(both):
     refused = both("schools", "create", "maple annex ")
     assert refused.code == 1
     assert one_line(refused.err) == (
-        "a school named 'maple annex' already exists (school 5, active); to match it to a feed "
+        "a school named 'Maple Annex' already exists (school 5, active); to match it to a feed "
         "school, give it that SIS id: roster-sync schools add-sis-id 5 SIS_ID"
     )
     schools = json.loads(both("schools", "list", "--json").out)
