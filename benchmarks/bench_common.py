@@ -1,9 +1,16 @@
-"""Helpers shared by the benchmark scripts: reading OneRoster CSV with an explicit dialect."""
+"""Helpers shared by the benchmark scripts: reading OneRoster CSV with an explicit dialect, and
+running a plan that copies its working tables aside."""
 
 from __future__ import annotations
 
 import csv
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DIFF_FILES = ("users", "enrollments")
 
@@ -75,3 +82,25 @@ def compare_changes(expected: dict, actual: dict) -> list[str]:
             if e != a:
                 problems.append(f"{name} role {role}: expected {e}, got {a}")
     return problems
+
+
+def plan_with_capture(db: Path, drop: Path, work: Path, capture: str) -> tuple[Path, Path]:
+    """Plan `drop` with `roster-sync run` on a copy of `db`, in a process that first runs the
+    Python `capture` (which takes the capture database's path as its first argument, then starts
+    the CLI): returns the planned copy (the directory as the plan saw it: a plan changes none
+    of it) and the capture database."""
+    work.mkdir(parents=True, exist_ok=True)
+    planned, captured = work / "planned.duckdb", work / "capture.duckdb"
+    for stale in (*work.glob("planned.duckdb*"), *work.glob("capture.duckdb*")):
+        stale.unlink()
+    shutil.copyfile(db, planned)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.setdefault("ROSTER_SYNC_MEMORY_LIMIT", "2GB")
+    subprocess.run(
+        [sys.executable, "-c", capture, str(captured), "--db", str(planned), "run", str(drop)],
+        cwd=work,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return planned, captured

@@ -22,18 +22,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import duckdb
 
+from benchmarks.bench_common import plan_with_capture
 from daemon.sync.kinds import ENROLLMENTS
 from daemon.sync.unchanged import synced_hash
 
-ROOT = Path(__file__).resolve().parent.parent
 # Run inside `roster-sync run`: copy staging before validation, the maps before memberships.
 CAPTURE = """
 import sys
@@ -177,23 +174,10 @@ def main() -> None:
     parser.add_argument("--drop", type=Path, required=True, help="day 2's drop folder")
     parser.add_argument("--work", type=Path, required=True, help="a scratch folder")
     args = parser.parse_args()
-    args.work.mkdir(parents=True, exist_ok=True)
-    planned, capture = args.work / "planned.duckdb", args.work / "capture.duckdb"
-    for stale in (*args.work.glob("planned.duckdb*"), *args.work.glob("capture.duckdb*")):
-        stale.unlink()
-    shutil.copyfile(args.db, planned)
-    env = dict(
-        os.environ, ROSTER_SYNC_MEMORY_LIMIT=os.environ.get("ROSTER_SYNC_MEMORY_LIMIT", "2GB")
-    )
-    subprocess.run(
-        [sys.executable, "-c", CAPTURE, str(capture), "--db", str(planned), "run", str(args.drop)],
-        cwd=args.work,
-        env=dict(env, PYTHONPATH=str(ROOT)),
-        check=True,
-        capture_output=True,
-    )
+    planned, capture = plan_with_capture(args.db, args.drop, args.work, CAPTURE)
+    limit = os.environ.get("ROSTER_SYNC_MEMORY_LIMIT", "2GB")
     con = duckdb.connect(str(planned))  # the directory as the plan saw it (a plan changes none)
-    con.execute(f"SET memory_limit = '{env['ROSTER_SYNC_MEMORY_LIMIT']}'")
+    con.execute(f"SET memory_limit = '{limit}'")
     con.execute("SET threads = 2")
     con.execute(f"SET temp_directory = '{args.work / 'spill'}'")
     con.execute(f"ATTACH '{capture}' AS cap (READ_ONLY)")
