@@ -12,5 +12,18 @@ scripts/install-test-deps.sh
 .venv/bin/ruff check daemon roster_tui tests benchmarks sample_data
 .venv/bin/ruff format --check daemon roster_tui tests benchmarks sample_data
 .venv/bin/mypy  # [tool.mypy] in pyproject.toml: daemon and roster_tui
+# The tests' own directories (their DuckDB files) in memory when /dev/shm has room: a test runs
+# thousands of small statements, and on a disk each commit's fsync is much of its wait (the
+# engine tests took 15% less time, measured). Removed when the run ends, whatever its outcome.
+basetemp=()
+if shm=$(mktemp -d /dev/shm/rs-XXXXXX 2>/dev/null); then
+    if [ "$(df --output=avail -k "$shm" | tail -n 1)" -gt 2000000 ]; then
+        trap 'rm -rf "$shm"' EXIT
+        basetemp=(--basetemp "$shm/t")
+    else
+        rmdir "$shm"
+    fi
+fi
 # Two workers (ROSTER_SYNC_TEST_WORKERS), a file each at a time: a file's fixtures stay together.
-exec .venv/bin/python -m pytest -q -n "${ROSTER_SYNC_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder "$@"
+.venv/bin/python -m pytest -q -n "${ROSTER_SYNC_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder \
+    ${basetemp[@]+"${basetemp[@]}"} "$@"

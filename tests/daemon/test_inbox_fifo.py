@@ -10,7 +10,6 @@ import logging
 import os
 import shutil
 import socket
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,7 +88,9 @@ def test_a_fifo_in_a_drop_is_never_opened_and_holds_the_drop(
     assert not evil.reason.startswith("manifest.csv is")
 
 
-def test_symlinks_sockets_and_special_files_at_the_top_are_named_too(tmp_path: Path) -> None:
+def test_symlinks_sockets_and_special_files_at_the_top_are_named_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     inbox = tmp_path / "inbox"
     folder = inbox / "day2"
     shutil.copytree(SAMPLE / "day2", folder)
@@ -97,17 +98,13 @@ def test_symlinks_sockets_and_special_files_at_the_top_are_named_too(tmp_path: P
     (folder / "orgs.csv").symlink_to(SAMPLE / "day2" / "orgs.csv")
     (folder / "sub").mkdir()
     (folder / "linked").symlink_to(folder / "sub", target_is_directory=True)
-    short = Path(tempfile.mkdtemp(prefix="rsf-", dir="/tmp"))  # AF_UNIX paths are short
-    try:
-        sock = socket.socket(socket.AF_UNIX)
-        sock.bind(os.fspath(short / "s"))
-        os.rename(short / "s", folder / "classes.csv")
+    (folder / "classes.csv").unlink()
+    monkeypatch.chdir(folder)  # bound by a relative name: AF_UNIX paths are short
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind("classes.csv")
         os.mkfifo(inbox / "export.zip")
         os.mkfifo(inbox / "users.csv")
         found = {c.name: c for c in scan_inbox(inbox)}
-        sock.close()
-    finally:
-        shutil.rmtree(short, ignore_errors=True)
     assert dict(found["day2"].irregular) == {
         "classes.csv": "a socket",
         "linked": "a symbolic link",
