@@ -166,9 +166,14 @@ def _users(ctx: PlanContext) -> None:
         f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
                  JOIN {ctx.t("desired_users")} f ON f._ambiguous AND f._key_type = 'ident'
                   AND u.identifier = f._match_key""",
-        # A row without its key (student_id = identifier) still names its record by sourcedId.
+        # A row without its key, or whose key another row shares (student_id = identifier),
+        # still names its record by sourcedId; a shared key names its own record too.
         f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
-                 JOIN {ctx.t("desired_users")} f ON f._no_key AND u.sis_id = f.sis_id""",
+                 JOIN {ctx.t("desired_users")} f ON (f._no_key OR f._shared_key)
+                  AND u.sis_id = f.sis_id""",
+        f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
+                 JOIN {ctx.t("desired_users")} f ON f._shared_key AND u.kind = 'student'
+                  AND u.identifier = f._match_key""",
         # A student kept archived keeps what is attached to it, and gains nothing.
         f"""SELECT _target_id FROM {ctx.t("desired_users")} WHERE _kept_archived""",
         # A role that is an unmapped extension: not synced, and not taken for an absence.
