@@ -280,6 +280,15 @@ def parse_value(key: str, raw: str) -> Any:
             raise SettingError(
                 f"{key}: '{raw}' is not allowed; allowed: {SETTING_INFO[key].allowed}"
             )
+        roles_of: dict[str, list[str]] = {}
+        for term, _, role in pairs:
+            roles_of.setdefault(term.strip().lower(), []).append(role.strip())
+        twice = next(((t, r) for t, r in roles_of.items() if len(r) > 1), None)
+        if twice:
+            raise SettingError(
+                f"{key}: '{raw}' maps {twice[0]} twice ({', '.join(twice[1])}); "
+                "map each extension role once"
+            )
         return {term.strip(): role.strip() for term, _, role in pairs}
     return text
 

@@ -28,6 +28,12 @@ def test_a_threshold_that_is_no_number_is_refused_as_such(engine, value):
         engine.settings_set("deletion_threshold", value)
 
 
+def test_an_extension_role_mapped_twice_is_refused(engine):
+    """The later mapping won silently (terms are read without case)."""
+    with pytest.raises(SettingError, match=r"maps ext:aide twice \(teacher, student\)"):
+        engine.settings_set("ext_roles", "ext:aide=teacher,EXT:Aide=student")
+
+
 def test_every_setting_change_is_audited(engine):
     engine.settings_set("auto_apply", "true")
     actor, details = engine.db.rows(
