@@ -26,6 +26,7 @@ from daemon.sync.feed.users import (
     build_user_map,
     leave_out_new_guardians_without_a_student,
     roles_not_applied,
+    trace_archives_left_out_by_guardian_roles,
 )
 from daemon.sync.policies import (
     classroom_rules,
@@ -191,6 +192,7 @@ def _users(ctx: PlanContext) -> None:
         present += f""" UNION ALL SELECT coalesce(u.merged_into, u.user_id) FROM users u
                         JOIN {ctx.errored("guardians")} e ON e.sourcedId = u.sis_id"""
     _finish(ctx, kinds.USERS, present)
+    trace_archives_left_out_by_guardian_roles(ctx)
     build_user_map(ctx)
     leave_out_new_guardians_without_a_student(ctx)
     if ctx.present("roles"):

@@ -230,6 +230,21 @@ def test_guardian_roles_with_relative_syncs_emergency_contacts(sync, tiny):
     )
 
 
+def test_guardian_roles_narrowed_archives_the_relatives_saying_why(sync, tiny):
+    """It said "no longer in the feed" of a person whose row is there."""
+    sync.engine.settings_set("guardian_roles", "parent,guardian,relative")
+    _add_relative(tiny)
+    sync.apply(tiny)
+    sync.engine.settings_set("guardian_roles", "parent,guardian")
+    run = sync.plan(tiny)
+    [change] = sync.changes(run, "guardians", "archive")
+    assert (change["sis_id"], change["note"], change["source_line"]) == (
+        "rel-1",
+        "guardian_roles = parent,guardian leaves out its role relative",
+        24,
+    )
+
+
 # --------------------------------------------------------------------------- classrooms
 def _archive_class_then_return(sync, tiny):
     full = tiny.copy()

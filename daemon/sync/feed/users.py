@@ -781,6 +781,33 @@ def _add_guardians_file_people(ctx: PlanContext, mobile: str, home: str) -> None
     )
 
 
+def trace_archives_left_out_by_guardian_roles(ctx: PlanContext) -> None:
+    """A guardian archived while its row is still in the feed, with a role guardian_roles
+    does not count (narrowed since, or an ext_roles mapping to it): neither missing from the
+    file nor marked tobedeleted, it is left out by the setting. Its change says so and names
+    the row (it said "no longer in the feed")."""
+    kept_out = [
+        r for r in ("parent", "guardian", "relative") if r not in ctx.settings.guardian_roles
+    ]
+    if not kept_out:
+        return
+    note = f"guardian_roles = {','.join(ctx.settings.guardian_roles)} leaves out its role "
+    ctx.db.execute(
+        f"""
+        UPDATE changes c
+        SET note = {sql_literal(note)} || r.role, source_file = r._file, source_line = r._line
+        FROM (SELECT sis_id, arg_min(role, _line) AS role, arg_min(_file, _line) AS _file,
+                     min(_line) AS _line
+              FROM {ctx.t("feed_users")}
+              WHERE kind IS NULL AND NOT _deleted AND sis_id IS NOT NULL
+                AND role IN ({", ".join(sql_literal(r) for r in kept_out)})
+              GROUP BY sis_id) r
+        WHERE c.run_id = {ctx.run_id} AND c.kind = 'guardians' AND c.op = 'archive'
+          AND c.note = 'no longer in the feed' AND c.sis_id = r.sis_id
+        """
+    )
+
+
 def _guardian_kind(ctx: PlanContext, relationship: str) -> str:
     """guardians.csv people are guardians when their relationship is one of guardian_roles."""
     guardians_in = ", ".join(sql_literal(r) for r in ctx.settings.guardian_roles)
