@@ -760,21 +760,29 @@ def _report_guardian_rows_naming_no_guardian(ctx: PlanContext) -> None:
 def _add_guardians_file_people(ctx: PlanContext, mobile: str, home: str) -> None:
     """The people of guardians.csv that users.csv does not name. One it names speaks there
     only: its row in error (or left out of a school-level upload) keeps the record as it is,
-    which guardians.csv, carrying fewer fields, would otherwise overwrite."""
+    which guardians.csv, carrying fewer fields, would otherwise overwrite.
+
+    The first row gives the details (validation warns when later ones differ); the role is the
+    first relationship guardian_roles counts, since each row is one child's: a relative of one
+    and parent of the next is a guardian, whichever row comes first."""
     language = f"lower({ctx.column('guardians', 'language', 'g')})"
     named = _people_named(ctx, "users")
+    counted = f"coalesce({_guardian_kind(ctx, 'lower(x.relationship)')} IS NOT NULL, false)"
+    rows = f"""(SELECT x.*, first_value(lower(x.relationship)) OVER (
+                    PARTITION BY x.sourcedId ORDER BY {counted} DESC, x._line) AS _role
+                FROM {ctx.good("guardians")} x)"""
     ctx.db.execute(
         f"""
         INSERT INTO {ctx.t("feed_users")} BY NAME
-        SELECT g.sourcedId AS sis_id, lower(g.relationship) AS role,
+        SELECT g.sourcedId AS sis_id, g._role AS role,
                {ctx.column("guardians", "givenName", "g")} AS given_name,
                {ctx.column("guardians", "familyName", "g")} AS family_name,
                {_checked_values(ctx, "guardians", "g", _contact_columns(mobile, home), {})},
                {_language_columns(ctx, language)},
                true AS enabled, CAST(NULL AS VARCHAR) AS agents, false AS _deleted,
                {sql_literal(ctx.file("guardians"))} AS _file, g._line AS _line,
-               {_guardian_kind(ctx, "lower(g.relationship)")} AS kind
-        FROM {ctx.good("guardians")} g
+               {_guardian_kind(ctx, "g._role")} AS kind
+        FROM {rows} g
         ANTI JOIN {named} u ON u.sis_id = g.sourcedId
         QUALIFY row_number() OVER (PARTITION BY g.sourcedId ORDER BY g._line) = 1
         """
