@@ -70,6 +70,27 @@ def test_setting_a_value_it_already_has_keeps_the_open_plans(sync, tiny):
     assert sync.engine.apply_run(run.run_id).status == "applied"
 
 
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("sync_start_time", "03:30"),
+        ("daily_sync_enabled", "false"),
+        ("sync_on_arrival", "true"),
+        ("auto_apply", "true"),
+        ("drop_retention_days", "60"),
+        ("blackout_dates", "2031-07-01..2031-08-15"),
+    ],
+)
+def test_a_setting_no_plan_depends_on_keeps_the_open_plans(sync, tiny, key, value):
+    """When the daemon syncs, or what it does with a new plan, shapes no plan already made: a
+    run under review was superseded by setting the sync's start time."""
+    sync.apply(tiny)
+    tiny.row("users.csv", "stu-1")["givenName"] = "Renamed"
+    run = sync.plan(tiny)
+    sync.engine.settings_set(key, value)
+    assert sync.engine.get_run(run.run_id).status == "planned"
+
+
 # --------------------------------------------------------------------------- student_id
 def _reissue_sourced_ids(tiny):
     for row in tiny.rows("users.csv"):
