@@ -36,13 +36,14 @@ class Saved:
     superseded: list[int] = field(default_factory=list)
 
 
-def save_setting(engine: Any, key: str, old: str, value: str) -> Saved:
-    """Set the value and name the open runs the change supersedes: a changed value supersedes
-    every run open before it (the engine refuses to apply them; a re-plan uses the new value)."""
-    before = [r.run_id for r in engine.list_runs(200) if r.status in OPEN]
+def save_setting(engine: Any, key: str, value: str) -> Saved:
+    """Set the value and name the open runs the change superseded: those open before it and
+    not after (a value that shapes plans supersedes them all, one that says when the sync runs
+    none; the engine refuses to apply a superseded run, and a re-plan uses the new value)."""
+    before = {r.run_id for r in engine.list_runs(200) if r.status in OPEN}
     settings = engine.settings_set(key, value)
-    new = next((s.value for s in settings if s.key == key), None)
-    return Saved(settings, sorted(before) if new != old else [])
+    still_open = {r.run_id for r in engine.list_runs(200) if r.status in OPEN}
+    return Saved(settings, sorted(before - still_open))
 
 
 def changed_notice(key: str, value: str, superseded: list[int]) -> str:
@@ -171,10 +172,10 @@ class EditSettingScreen(ModalScreen[Saved | None]):
         for button in self.query(Button):
             button.disabled = True
         self.still_saving()
-        key, old = self.setting.key, self.setting.value
+        key = self.setting.key
         run_call(
             self,
-            lambda engine: save_setting(engine, key, old, value),
+            lambda engine: save_setting(engine, key, value),
             then=self.dismiss,
             failed=self.refused,
             group="write",
