@@ -13,7 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Static
 
-from daemon.settings import SettingRow
+from daemon.settings import NO_PLAN_DEPENDS_ON, SettingRow
 from roster_tui.gateway import describe_error
 from roster_tui.screens.base import RosterScreen, run_call
 from roster_tui.screens.dialogs import AnswerField, dialog_buttons
@@ -25,6 +25,8 @@ NOTE = (
     "A change shapes the next plan; open runs (planned or held) are superseded and must be "
     "planned again."
 )
+# What changing a setting no plan depends on does (daemon.settings.NO_PLAN_DEPENDS_ON).
+NO_PLAN_NOTE = "A change shapes no plan already made: open runs stay as they are."
 SAVING = "Saving… (cannot be cancelled)"
 
 
@@ -106,7 +108,7 @@ class SettingsScreen(RosterScreen):
             text.append(f"{s.key} = {s.value}\n", style="bold")
             text.append(f"{s.meaning}\n")
             text.append(f"Allowed: {s.allowed}. ", style="italic")
-            text.append(NOTE, style="dim")
+            text.append(NO_PLAN_NOTE if s.key in NO_PLAN_DEPENDS_ON else NOTE, style="dim")
         self.query_one("#setting-meaning", Static).update(text)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
