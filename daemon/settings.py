@@ -243,6 +243,21 @@ SETTING_INFO: dict[str, SettingInfo] = {
 }
 
 
+# Settings that say when the daemon syncs, how long it keeps drops, or what it does with a plan
+# as it makes one (auto_apply): no plan already made depends on them, so changing one leaves the
+# open plans as they are (a run under review is not superseded by a new start time).
+NO_PLAN_DEPENDS_ON = frozenset(
+    {
+        "daily_sync_enabled",
+        "sync_start_time",
+        "sync_on_arrival",
+        "auto_apply",
+        "drop_retention_days",
+        "blackout_dates",
+    }
+)
+
+
 class SettingError(RosterSyncError, ValueError):
     """A bad key or value; the message names the allowed values."""
 
@@ -280,6 +295,15 @@ def parse_value(key: str, raw: str) -> Any:
             raise SettingError(
                 f"{key}: '{raw}' is not allowed; allowed: {SETTING_INFO[key].allowed}"
             )
+        roles_of: dict[str, list[str]] = {}
+        for term, _, role in pairs:
+            roles_of.setdefault(term.strip().lower(), []).append(role.strip())
+        twice = next(((t, r) for t, r in roles_of.items() if len(r) > 1), None)
+        if twice:
+            raise SettingError(
+                f"{key}: '{raw}' maps {twice[0]} twice ({', '.join(twice[1])}); "
+                "map each extension role once"
+            )
         return {term.strip(): role.strip() for term, _, role in pairs}
     return text
 
@@ -309,7 +333,7 @@ def set_setting(db: Database, key: str, raw: str, actor: str) -> SyncSettings:
             [key, json.dumps(new), actor],
         )
         audit(db, actor, "settings.set", details={"key": key, "old": old, "new": new})
-        if new != old:
+        if new != old and key not in NO_PLAN_DEPENDS_ON:
             # Open plans were made (and their holds decided) under the old value: they are
             # superseded, as after a hand edit, so none is applied under rules it was not made by.
             db.bump_directory_version()

@@ -53,6 +53,16 @@ CASCADE_NOTES = {
     ("guardian_links", "guardian_id"): "its guardian is archived",
     ("student_attributes", "student_id"): "its student is archived",
 }
+# Links the sync made that a person archived before tonight still holds: manage_guardians =
+# false archives no link, not even with its student, so once the sync manages guardians again
+# such a link is archived as it would have been with its person (whatever files the night
+# brings: a changes-only district never names it again). A person the run brings back keeps it.
+ARCHIVED_EARLIER = {
+    "guardian_links": (
+        ("student_id", "its student is archived"),
+        ("guardian_id", "its guardian is archived"),
+    ),
+}
 
 
 # What an unarchive of a record a person archived (no run did) says: the feed undoes a hand
@@ -147,7 +157,15 @@ def _cascade_clause(ctx: PlanContext, table: Table) -> str:
         parts.append(f"OR d.{column} IN (SELECT id FROM {parent_plan} WHERE op = 'archive')")
     for column, kind in KIND_CASCADES.get(table.name, ()):
         parts.append(f"OR d.{column} IN ({_made_another_kind(ctx, kind)})")
+    for column, _ in ARCHIVED_EARLIER.get(table.name, ()):
+        parts.append(f"OR d.{column} IN ({_archived_earlier(ctx)})")
     return " ".join(parts)
+
+
+def _archived_earlier(ctx: PlanContext) -> str:
+    """SQL: the people archived before tonight whom this run does not bring back."""
+    return f"""SELECT user_id FROM users WHERE status = 'archived' AND user_id NOT IN (
+                   SELECT id FROM {ctx.keep("plan_users")} WHERE op = 'unarchive')"""
 
 
 def _made_another_kind(ctx: PlanContext, kind: str) -> str:
@@ -166,13 +184,20 @@ def _kind_change_notes(ctx: PlanContext, table: Table) -> str:
 
 
 def _cascade_notes(ctx: PlanContext, table: Table) -> str:
-    """CASE branches over `p` and `d`: an archive that goes with its parent's (CASCADES)."""
-    return " ".join(
+    """CASE branches over `p` and `d`: an archive that goes with its parent's (CASCADES), or
+    with a person archived earlier (ARCHIVED_EARLIER)."""
+    tonight = [
         f"WHEN p.op = 'archive' AND d.{column} IN "
         f"(SELECT id FROM {ctx.keep(f'plan_{parent}')} WHERE op = 'archive') "
         f"THEN {sql_literal(CASCADE_NOTES[(table.name, column)])}"
         for column, parent in CASCADES.get(table.name, ())
-    )
+    ]
+    earlier = [
+        f"WHEN p.op = 'archive' AND d.{column} IN ({_archived_earlier(ctx)}) "
+        f"THEN {sql_literal(note)}"
+        for column, note in ARCHIVED_EARLIER.get(table.name, ())
+    ]
+    return " ".join(tonight + earlier)
 
 
 def add_archives(ctx: PlanContext, table: Table, records: str) -> None:

@@ -265,14 +265,17 @@ def _files(version: str, sms: str, phone: str) -> list[ExportFile]:
         ExportFile(
             "guardians",
             f"""SELECT u.sis_id AS sourcedId, {_bulk_columns()}, s.sis_id AS studentSourcedId,
-                       u.role AS relationship, u.given_name AS givenName,
+                       coalesce(l.relationship, u.role) AS relationship,
+                       u.given_name AS givenName,
                        u.family_name AS familyName, {_contacts(sms, phone)}, u.language
                 FROM users u JOIN guardian_links l
                        ON l.guardian_id = u.user_id AND l.status = 'active' AND l.origin = 'sync'
                      JOIN users s ON s.user_id = l.student_id AND s.status = 'active'
                       AND s.sis_id IS NOT NULL
                 WHERE {_synced("u")} AND {FROM_GUARDIANS_FILE}
-                ORDER BY u.user_id, s.user_id""",
+                -- each row its pair's relationship; the guardian's own role first, which a
+                -- night reads as the person's (feed/users.py _add_guardians_file_people)
+                ORDER BY u.user_id, l.relationship IS DISTINCT FROM u.role, s.user_id""",
         ),
         ExportFile(
             "student_attributes",

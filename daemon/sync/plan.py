@@ -26,6 +26,7 @@ from daemon.sync.feed.users import (
     build_user_map,
     leave_out_new_guardians_without_a_student,
     roles_not_applied,
+    trace_archives_left_out_by_guardian_roles,
 )
 from daemon.sync.policies import (
     classroom_rules,
@@ -166,9 +167,14 @@ def _users(ctx: PlanContext) -> None:
         f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
                  JOIN {ctx.t("desired_users")} f ON f._ambiguous AND f._key_type = 'ident'
                   AND u.identifier = f._match_key""",
-        # A row without its key (student_id = identifier) still names its record by sourcedId.
+        # A row without its key, or whose key another row shares (student_id = identifier),
+        # still names its record by sourcedId; a shared key names its own record too.
         f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
-                 JOIN {ctx.t("desired_users")} f ON f._no_key AND u.sis_id = f.sis_id""",
+                 JOIN {ctx.t("desired_users")} f ON (f._no_key OR f._shared_key)
+                  AND u.sis_id = f.sis_id""",
+        f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
+                 JOIN {ctx.t("desired_users")} f ON f._shared_key AND u.kind = 'student'
+                  AND u.identifier = f._match_key""",
         # A student kept archived keeps what is attached to it, and gains nothing.
         f"""SELECT _target_id FROM {ctx.t("desired_users")} WHERE _kept_archived""",
         # A role that is an unmapped extension: not synced, and not taken for an absence.
@@ -186,6 +192,7 @@ def _users(ctx: PlanContext) -> None:
         present += f""" UNION ALL SELECT coalesce(u.merged_into, u.user_id) FROM users u
                         JOIN {ctx.errored("guardians")} e ON e.sourcedId = u.sis_id"""
     _finish(ctx, kinds.USERS, present)
+    trace_archives_left_out_by_guardian_roles(ctx)
     build_user_map(ctx)
     leave_out_new_guardians_without_a_student(ctx)
     if ctx.present("roles"):

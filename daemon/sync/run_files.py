@@ -10,6 +10,18 @@ READER_RULES = (
     "column_count", "quoting", "line_too_long", "unreadable", "value_too_long", "file_cut",
 )  # fmt: skip
 
+# The note of a whole file read as changes only tonight (a row whose record cannot be told, or
+# cut short): it spoke only for its rows, so what it left out says nothing (sync/withheld.py).
+READ_AS_CHANGES = "read as changes only"
+
+
+def note_files_read_as_changes(db: Database, run_id: int, file_names: list[str]) -> None:
+    if file_names:
+        db.execute(
+            "UPDATE run_files SET note = ? WHERE run_id = ? AND list_contains(?, file_name)",
+            [READ_AS_CHANGES, run_id, file_names],
+        )
+
 
 def record_run_files(db: Database, run_id: int, drop: Drop | None) -> None:
     """With a drop: list its files. Without: (re)count each file's row results."""

@@ -31,7 +31,7 @@ from daemon.sync.holds import check_thresholds
 from daemon.sync.plan import PlanWouldBreak, make_plan
 from daemon.sync.retrace import retrace
 from daemon.sync.rollover import find_rekeyed
-from daemon.sync.run_files import record_run_files
+from daemon.sync.run_files import note_files_read_as_changes, record_run_files
 from daemon.sync.scope import MANIFEST_KEY, check_scope, mark_out_of_scope, parse_scope
 from daemon.sync.withheld import drop_withheld_of_reverted, withhold_archives
 
@@ -189,6 +189,11 @@ def _plan_source(
             scope=scope or parse_scope(drop.manifest.get(MANIFEST_KEY)),
             derived_ids=parse_derived(drop.manifest.get(DERIVED_KEY)),
             ext_terms=drop.ext_terms,
+        )
+        note_files_read_as_changes(
+            db,
+            run_id,
+            [f.name for e, f in drop.files.items() if f.mode == "bulk" and ctx.mode(e) == "delta"],
         )
         if ctx.scope:
             db.execute("UPDATE runs SET scope = ? WHERE run_id = ?", [ctx.scope, run_id])

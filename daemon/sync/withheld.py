@@ -20,6 +20,7 @@ from daemon.errors import RosterSyncError
 from daemon.models import Page, WithheldArchive
 from daemon.sync import kinds
 from daemon.sync.diff import CASCADES, KIND_CHANGE_NOTES
+from daemon.sync.run_files import READ_AS_CHANGES
 
 WHY_WORDS = {
     "threshold": "over the deletion threshold (threshold_action = withhold_archives)",
@@ -271,17 +272,26 @@ def _decide_table(db: Database, run_id: int, table: kinds.Table, applied_at: Any
     )
 
 
+# SQL over a later run `r` and a withheld archive `w`: that run's settings let it archive the
+# record at all (manage_guardians = false archives no guardian and no link, sync/diff.py _scope).
+_RUN_MAY_ARCHIVE = """(w.kind NOT IN ('guardians', 'guardian_links')
+                       OR coalesce(json_extract(r.settings_json, '$.manage_guardians'), 'true')
+                          <> 'false')"""
+
+
 def _later_feeds(run: int, table: kinds.Table) -> str:
     """Records of `table` withheld by `run` that a later applied run's full (bulk) file still
-    had: that run neither archived nor withheld them, so its feed spoke for them."""
+    had: that run neither archived nor withheld them, though it could have (its settings let
+    it, and the file was read whole), so its feed spoke for them."""
     name = table.name
     return f"""
         SELECT w.record_id, min(r.run_id) AS run_id
         FROM withheld_archives w
         JOIN {name} d ON d.{table.id_col} = w.record_id
         JOIN run_files f ON lower(f.file_name) = lower(d.source_file) AND f.mode = 'bulk'
+                        AND f.note IS DISTINCT FROM {sql_literal(READ_AS_CHANGES)}
         JOIN runs r ON r.run_id = f.run_id AND r.run_id > {run} AND r.status = 'applied'
-                   AND (r.scope IS NULL OR len(r.scope) = 0)
+                   AND (r.scope IS NULL OR len(r.scope) = 0) AND {_RUN_MAY_ARCHIVE}
         WHERE w.run_id = {run} AND w.table_name = {sql_literal(name)}
           AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.run_id = r.run_id AND c.op = 'archive'
                           AND c.record_id = w.record_id AND c.kind = w.kind)

@@ -13,7 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Static
 
-from daemon.settings import SettingRow
+from daemon.settings import NO_PLAN_DEPENDS_ON, SettingRow
 from roster_tui.gateway import describe_error
 from roster_tui.screens.base import RosterScreen, run_call
 from roster_tui.screens.dialogs import AnswerField, dialog_buttons
@@ -25,6 +25,8 @@ NOTE = (
     "A change shapes the next plan; open runs (planned or held) are superseded and must be "
     "planned again."
 )
+# What changing a setting no plan depends on does (daemon.settings.NO_PLAN_DEPENDS_ON).
+NO_PLAN_NOTE = "A change shapes no plan already made: open runs stay as they are."
 SAVING = "Saving… (cannot be cancelled)"
 
 
@@ -36,13 +38,14 @@ class Saved:
     superseded: list[int] = field(default_factory=list)
 
 
-def save_setting(engine: Any, key: str, old: str, value: str) -> Saved:
-    """Set the value and name the open runs the change supersedes: a changed value supersedes
-    every run open before it (the engine refuses to apply them; a re-plan uses the new value)."""
-    before = [r.run_id for r in engine.list_runs(200) if r.status in OPEN]
+def save_setting(engine: Any, key: str, value: str) -> Saved:
+    """Set the value and name the open runs the change superseded: those open before it and
+    not after (a value that shapes plans supersedes them all, one that says when the sync runs
+    none; the engine refuses to apply a superseded run, and a re-plan uses the new value)."""
+    before = {r.run_id for r in engine.list_runs(200) if r.status in OPEN}
     settings = engine.settings_set(key, value)
-    new = next((s.value for s in settings if s.key == key), None)
-    return Saved(settings, sorted(before) if new != old else [])
+    still_open = {r.run_id for r in engine.list_runs(200) if r.status in OPEN}
+    return Saved(settings, sorted(before - still_open))
 
 
 def changed_notice(key: str, value: str, superseded: list[int]) -> str:
@@ -105,7 +108,7 @@ class SettingsScreen(RosterScreen):
             text.append(f"{s.key} = {s.value}\n", style="bold")
             text.append(f"{s.meaning}\n")
             text.append(f"Allowed: {s.allowed}. ", style="italic")
-            text.append(NOTE, style="dim")
+            text.append(NO_PLAN_NOTE if s.key in NO_PLAN_DEPENDS_ON else NOTE, style="dim")
         self.query_one("#setting-meaning", Static).update(text)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -171,10 +174,10 @@ class EditSettingScreen(ModalScreen[Saved | None]):
         for button in self.query(Button):
             button.disabled = True
         self.still_saving()
-        key, old = self.setting.key, self.setting.value
+        key = self.setting.key
         run_call(
             self,
-            lambda engine: save_setting(engine, key, old, value),
+            lambda engine: save_setting(engine, key, value),
             then=self.dismiss,
             failed=self.refused,
             group="write",

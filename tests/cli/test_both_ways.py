@@ -120,6 +120,8 @@ SESSIONS: dict[str, list[list[str]]] = {
         ["settings", "show", "--json"],
         ["settings", "set", "deletion_threshold", "20"],
         ["!", "settings", "set", "deletion_threshold", "lots"],
+        ["!", "settings", "set", "ext_roles", "ext:aide=teacher,EXT:Aide=student"],
+        ["settings", "set", "sync_start_time", "03:30"],
     ],
     "schools": [
         ["schools", "list"],

@@ -28,6 +28,12 @@ def test_a_threshold_that_is_no_number_is_refused_as_such(engine, value):
         engine.settings_set("deletion_threshold", value)
 
 
+def test_an_extension_role_mapped_twice_is_refused(engine):
+    """The later mapping won silently (terms are read without case)."""
+    with pytest.raises(SettingError, match=r"maps ext:aide twice \(teacher, student\)"):
+        engine.settings_set("ext_roles", "ext:aide=teacher,EXT:Aide=student")
+
+
 def test_every_setting_change_is_audited(engine):
     engine.settings_set("auto_apply", "true")
     actor, details = engine.db.rows(
@@ -62,6 +68,27 @@ def test_setting_a_value_it_already_has_keeps_the_open_plans(sync, tiny):
     run = sync.plan(tiny)
     sync.engine.settings_set("auto_apply", "false")
     assert sync.engine.apply_run(run.run_id).status == "applied"
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("sync_start_time", "03:30"),
+        ("daily_sync_enabled", "false"),
+        ("sync_on_arrival", "true"),
+        ("auto_apply", "true"),
+        ("drop_retention_days", "60"),
+        ("blackout_dates", "2031-07-01..2031-08-15"),
+    ],
+)
+def test_a_setting_no_plan_depends_on_keeps_the_open_plans(sync, tiny, key, value):
+    """When the daemon syncs, or what it does with a new plan, shapes no plan already made: a
+    run under review was superseded by setting the sync's start time."""
+    sync.apply(tiny)
+    tiny.row("users.csv", "stu-1")["givenName"] = "Renamed"
+    run = sync.plan(tiny)
+    sync.engine.settings_set(key, value)
+    assert sync.engine.get_run(run.run_id).status == "planned"
 
 
 # --------------------------------------------------------------------------- student_id
@@ -221,6 +248,21 @@ def test_guardian_roles_with_relative_syncs_emergency_contacts(sync, tiny):
     run = sync.plan(tiny)
     assert (
         run.changes["guardians"]["create"] == 11 and run.changes["guardian_links"]["create"] == 11
+    )
+
+
+def test_guardian_roles_narrowed_archives_the_relatives_saying_why(sync, tiny):
+    """It said "no longer in the feed" of a person whose row is there."""
+    sync.engine.settings_set("guardian_roles", "parent,guardian,relative")
+    _add_relative(tiny)
+    sync.apply(tiny)
+    sync.engine.settings_set("guardian_roles", "parent,guardian")
+    run = sync.plan(tiny)
+    [change] = sync.changes(run, "guardians", "archive")
+    assert (change["sis_id"], change["note"], change["source_line"]) == (
+        "rel-1",
+        "guardian_roles = parent,guardian leaves out its role relative",
+        24,
     )
 
 

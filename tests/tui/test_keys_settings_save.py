@@ -8,7 +8,7 @@ from typing import Any
 from textual.widgets import DataTable
 
 from daemon.service.engine import Engine
-from roster_tui.screens.settings import EditSettingScreen, SettingsScreen
+from roster_tui.screens.settings import EditSettingScreen, SettingsScreen, save_setting
 from tests.tui.conftest import make_app, notices_of, press, settle, text_of, type_text
 
 
@@ -90,3 +90,21 @@ async def test_the_settings_screen_says_a_change_supersedes_open_runs(demo_engin
         meaning = " ".join(text_of(app.screen.query_one("#setting-meaning")).split())
         assert "open runs (planned or held) are superseded and must be planned again" in meaning
         assert "keep the settings" not in meaning
+
+
+def test_a_change_no_plan_depends_on_names_no_run_superseded(demo_engine: Engine) -> None:
+    """The notice named every open run, which a new start time no longer supersedes."""
+    assert any(r.status in ("planned", "held") for r in demo_engine.list_runs(200))
+    saved = save_setting(demo_engine, "sync_start_time", "03:30")
+    assert saved.superseded == []
+
+
+async def test_a_setting_no_plan_depends_on_says_open_runs_stay(demo_engine: Engine) -> None:
+    app = make_app(demo_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "6")
+        table = app.screen.query_one(DataTable)
+        table.move_cursor(row=[s.key for s in app.screen.settings].index("sync_start_time"))
+        await pilot.pause()
+        meaning = " ".join(text_of(app.screen.query_one("#setting-meaning")).split())
+        assert "open runs stay as they are" in meaning and "superseded" not in meaning

@@ -33,14 +33,18 @@ def build_desired_links(ctx: PlanContext) -> None:
             WHERE a.role IN ('parent', 'guardian', 'relative')""",
     ]
     if ctx.present("guardians"):
+        # Each row is one guardian and one child, with its own relationship: a pair whose
+        # relationship guardian_roles does not count is no guardian's link.
+        counted = ", ".join(sql_literal(r) for r in ctx.settings.guardian_roles)
         sources.append(
-            f"""SELECT s.user_id, g.user_id, g.role,
+            f"""SELECT s.user_id, g.user_id, lower(x.relationship),
                        coalesce(lower(rs_clean(x.status)), '') = 'tobedeleted',
                        1, x._line,
                        rs_clean(x.studentSourcedId) IN ({held}) OR rs_clean(x.sourcedId) IN ({held})
                 FROM {ctx.good("guardians")} x
                 JOIN {user_map} s ON s.sis_id = rs_clean(x.studentSourcedId) AND s.kind = 'student'
-                JOIN {user_map} g ON g.sis_id = rs_clean(x.sourcedId) AND g.kind = 'guardian'"""
+                JOIN {user_map} g ON g.sis_id = rs_clean(x.sourcedId) AND g.kind = 'guardian'
+                WHERE lower(x.relationship) IN ({counted})"""
         )
     # Sources are numbered (0: users.csv, 1: guardians.csv) so pairs group on integers only.
     users_file, guardians_file = sql_literal(ctx.file("users")), sql_literal(ctx.file("guardians"))
@@ -49,7 +53,9 @@ def build_desired_links(ctx: PlanContext) -> None:
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("desired_guardian_links")} AS
         WITH f AS (
-            SELECT student_id, guardian_id, any_value(role) AS relationship, bool_and(_deleted) AS _deleted,
+            SELECT student_id, guardian_id,
+                   -- guardians.csv says the pair's relationship; users.csv the person's role
+                   arg_min(role, [-_src, _line]) AS relationship, bool_and(_deleted) AS _deleted,
                    arg_min(_src, _line) AS _src, min(_line) AS _line, bool_or(_held) AS _held
             FROM ({" UNION ALL ".join(sources)}) {managed}
             GROUP BY student_id, guardian_id

@@ -760,23 +760,58 @@ def _report_guardian_rows_naming_no_guardian(ctx: PlanContext) -> None:
 def _add_guardians_file_people(ctx: PlanContext, mobile: str, home: str) -> None:
     """The people of guardians.csv that users.csv does not name. One it names speaks there
     only: its row in error (or left out of a school-level upload) keeps the record as it is,
-    which guardians.csv, carrying fewer fields, would otherwise overwrite."""
+    which guardians.csv, carrying fewer fields, would otherwise overwrite.
+
+    The first row gives the details (validation warns when later ones differ); the role is the
+    first relationship guardian_roles counts, since each row is one child's: a relative of one
+    and parent of the next is a guardian, whichever row comes first."""
     language = f"lower({ctx.column('guardians', 'language', 'g')})"
     named = _people_named(ctx, "users")
+    counted = f"coalesce({_guardian_kind(ctx, 'lower(x.relationship)')} IS NOT NULL, false)"
+    rows = f"""(SELECT x.*, first_value(lower(x.relationship)) OVER (
+                    PARTITION BY x.sourcedId ORDER BY {counted} DESC, x._line) AS _role
+                FROM {ctx.good("guardians")} x)"""
     ctx.db.execute(
         f"""
         INSERT INTO {ctx.t("feed_users")} BY NAME
-        SELECT g.sourcedId AS sis_id, lower(g.relationship) AS role,
+        SELECT g.sourcedId AS sis_id, g._role AS role,
                {ctx.column("guardians", "givenName", "g")} AS given_name,
                {ctx.column("guardians", "familyName", "g")} AS family_name,
                {_checked_values(ctx, "guardians", "g", _contact_columns(mobile, home), {})},
                {_language_columns(ctx, language)},
                true AS enabled, CAST(NULL AS VARCHAR) AS agents, false AS _deleted,
                {sql_literal(ctx.file("guardians"))} AS _file, g._line AS _line,
-               {_guardian_kind(ctx, "lower(g.relationship)")} AS kind
-        FROM {ctx.good("guardians")} g
+               {_guardian_kind(ctx, "g._role")} AS kind
+        FROM {rows} g
         ANTI JOIN {named} u ON u.sis_id = g.sourcedId
         QUALIFY row_number() OVER (PARTITION BY g.sourcedId ORDER BY g._line) = 1
+        """
+    )
+
+
+def trace_archives_left_out_by_guardian_roles(ctx: PlanContext) -> None:
+    """A guardian archived while its row is still in the feed, with a role guardian_roles
+    does not count (narrowed since, or an ext_roles mapping to it): neither missing from the
+    file nor marked tobedeleted, it is left out by the setting. Its change says so and names
+    the row (it said "no longer in the feed")."""
+    kept_out = [
+        r for r in ("parent", "guardian", "relative") if r not in ctx.settings.guardian_roles
+    ]
+    if not kept_out:
+        return
+    note = f"guardian_roles = {','.join(ctx.settings.guardian_roles)} leaves out its role "
+    ctx.db.execute(
+        f"""
+        UPDATE changes c
+        SET note = {sql_literal(note)} || r.role, source_file = r._file, source_line = r._line
+        FROM (SELECT sis_id, arg_min(role, _line) AS role, arg_min(_file, _line) AS _file,
+                     min(_line) AS _line
+              FROM {ctx.t("feed_users")}
+              WHERE kind IS NULL AND NOT _deleted AND sis_id IS NOT NULL
+                AND role IN ({", ".join(sql_literal(r) for r in kept_out)})
+              GROUP BY sis_id) r
+        WHERE c.run_id = {ctx.run_id} AND c.kind = 'guardians' AND c.op = 'archive'
+          AND c.note = 'no longer in the feed' AND c.sis_id = r.sis_id
         """
     )
 
@@ -821,13 +856,17 @@ def build_desired_users(ctx: PlanContext) -> None:
             FROM {changed} x
         ),
         keys AS MATERIALIZED ({_directory_keys(ctx)}),
+        shared AS MATERIALIZED ({_shared_identifiers(ctx)}),
         claims AS MATERIALIZED ({_claims(ctx, key_type, match_key)}),
         keepers AS ({_keepers()}),
         matched AS ({_matched(ctx)})
         SELECT * EXCLUDE (_unplaced),
-               _ambiguous OR _no_key OR _claimed_elsewhere OR _unplaced OR _survivor_speaks AS _skip,
+               _ambiguous OR _no_key OR _shared_key OR _claimed_elsewhere OR _unplaced
+                   OR _survivor_speaks AS _skip,
                CASE WHEN _ambiguous THEN 'is claimed by more than one directory record'
                     WHEN _no_key THEN 'has no identifier (student_id = identifier)'
+                    WHEN _shared_key
+                    THEN 'shares its identifier with another student (student_id = identifier)'
                     WHEN _unplaced THEN 'belongs to no org that is synced in this run'
                END AS _skip_why,
                false AS _kept_archived,
@@ -837,6 +876,7 @@ def build_desired_users(ctx: PlanContext) -> None:
         """
     )
     _report_unkeyed_students(ctx)
+    _report_shared_identifiers(ctx)
     _report_rows_of_merged_records(ctx)
 
 
@@ -890,13 +930,32 @@ def _directory_keys(ctx: PlanContext) -> str:
             GROUP BY kt, key"""
 
 
+# SQL over a feed row `f`: a live student row whose identifier another live student row of
+# the feed has too (student_id = identifier; `shared` is _shared_identifiers).
+_SHARES_ITS_KEY = """(f._key_type = 'ident' AND NOT f._deleted
+                      AND f._match_key IN (SELECT key FROM shared))"""
+
+
+def _shared_identifiers(ctx: PlanContext) -> str:
+    """The identifiers more than one live student row of the feed has (student_id =
+    identifier). Such rows cannot say which record is whose: the first row winning archived the
+    other student, or gave the first row's person the other's record and guardian. None of
+    them claims a record; both students are kept as they are (plan._users holds them)."""
+    if ctx.settings.student_id != "identifier":
+        return "SELECT CAST(NULL AS VARCHAR) AS key WHERE false"
+    return """SELECT _match_key AS key FROM f
+              WHERE _key_type = 'ident' AND _match_key IS NOT NULL AND NOT _deleted
+              GROUP BY _match_key HAVING count(*) > 1"""
+
+
 def _claims(ctx: PlanContext, key_type: str, match_key: str) -> str:
     """Which feed rows (file and line only) claim which directory record. A tobedeleted row
-    naming a merged record claims nothing: that record is already retired (see _matched)."""
-    return """
+    naming a merged record claims nothing: that record is already retired (see _matched); nor
+    does a row whose identifier another row shares (_shared_identifiers)."""
+    return f"""
             SELECT k.uid AS _target_id, f._file, f._line, k.via_tombstone
             FROM f JOIN keys k ON k.kt = f._key_type AND k.key = f._match_key
-            WHERE NOT k._many AND NOT (f._deleted AND k.via_tombstone)"""
+            WHERE NOT k._many AND NOT (f._deleted AND k.via_tombstone) AND NOT {_SHARES_ITS_KEY}"""
 
 
 def _keepers() -> str:
@@ -921,8 +980,10 @@ def _matched(ctx: PlanContext) -> str:
     through_merged = "NOT k._many AND k.via_tombstone"
     return f"""
             SELECT f.*,
-                   CASE WHEN NOT k._many AND NOT (f._deleted AND k.via_tombstone) THEN k.uid
+                   CASE WHEN NOT k._many AND NOT (f._deleted AND k.via_tombstone)
+                             AND NOT {_SHARES_ITS_KEY} THEN k.uid
                    END AS _target_id,
+                   {_SHARES_ITS_KEY} AS _shared_key,
                    coalesce(k._many, false) AS _ambiguous,
                    coalesce(k.via_tombstone, false) AS _via_tombstone,
                    CASE WHEN {through_merged} THEN k.uid END AS _merged_into,
@@ -1003,6 +1064,25 @@ def _report_unkeyed_students(ctx: PlanContext) -> None:
                 "(setting student_id = identifier); the row was skipped",
             )
         )
+
+
+def _report_shared_identifiers(ctx: PlanContext) -> None:
+    """An ERROR on each student row whose identifier another row has too, naming their lines."""
+    ctx.db.execute(
+        f"""
+        INSERT INTO row_issues
+        SELECT {ctx.run_id}, _file, _line, _feed_sis_id, 'ERROR', 'identifier',
+               'shared_student_key',
+               _file || ' line ' || _line || ': identifier ''' || _match_key || ''' is on '
+               || count(*) OVER rows_of_key || ' students'' rows (lines '
+               || string_agg(CAST(_line AS VARCHAR), ', ') OVER rows_of_key
+               || '); under student_id = identifier it must be one student''s alone, so the '
+               || 'row was skipped and the student kept as they are'
+        FROM {ctx.t("desired_users")} WHERE _shared_key
+        WINDOW rows_of_key AS (PARTITION BY _match_key ORDER BY _line
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+        """
+    )
 
 
 def _report_rows_of_merged_records(ctx: PlanContext) -> None:
