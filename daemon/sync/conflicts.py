@@ -11,11 +11,11 @@ from daemon.db import Database, sql_ident, sql_literal
 from daemon.directory.integrity import violations
 from daemon.directory.records import unarchive_attached
 from daemon.errors import RosterSyncError
-from daemon.sync.policies import CONTACT_FIELDS
+from daemon.sync.policies import ARCHIVED_IN_FEED, CONTACT_FIELDS
 from daemon.sync.revert_values import REVERT_CONFLICT, take_reverts
 
 DECISIONS = ("take", "keep", "ignore")
-TAKEABLE = ("contact_protected", "archived_student_in_feed", "link_outside_sync", REVERT_CONFLICT)
+TAKEABLE = ("contact_protected", *ARCHIVED_IN_FEED, "link_outside_sync", REVERT_CONFLICT)
 
 
 # Runs whose conflicts can still be decided: before apply (planned, held), or after (applied).
@@ -245,18 +245,19 @@ def _take(db: Database, conflict_ids: list[int]) -> None:
                 FROM {chosen} c
                 WHERE c.kind = 'contact_protected' AND c.field = {sql_literal(field)} AND users.user_id = c.record_id"""
         )
-    # A student taken back gets back what their hand archive took, as `users unarchive` does
+    # A person taken back gets back what their hand archive took, as `users unarchive` does
     # (what a run's archive took comes back with the feed's rows, the next night).
-    for (student,) in db.rows(
+    kept = ", ".join(sql_literal(k) for k in ARCHIVED_IN_FEED)
+    for (person,) in db.rows(
         f"""SELECT u.user_id FROM {chosen} c JOIN users u ON u.user_id = c.record_id
-            WHERE c.kind = 'archived_student_in_feed' AND u.status = 'archived'"""
+            WHERE c.kind IN ({kept}) AND u.status = 'archived'"""
     ):
-        unarchive_attached(db, int(student))
+        unarchive_attached(db, int(person))
     db.execute(
         f"""UPDATE users SET status = 'active', archived_run = NULL, archived_at = NULL,
                    updated_at = current_timestamp, last_run = c.run_id
             FROM {chosen} c
-            WHERE c.kind = 'archived_student_in_feed' AND users.user_id = c.record_id"""
+            WHERE c.kind IN ({kept}) AND users.user_id = c.record_id"""
     )
     # The link joins the records the two people are now (a merge since: its survivor), and only
     # two active people (resolve_conflicts refuses the take otherwise). A link the pair had and
