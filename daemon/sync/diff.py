@@ -94,6 +94,10 @@ def plan_table(ctx: PlanContext, table: Table) -> None:
             AND d.{table.id_col} NOT IN (SELECT id FROM {ctx.t(f"present_{table.name}")})
             AND {record_filter(ctx.scope, table.name)}"""
     cascade = _cascade_clause(ctx, table)
+    # A membership, link or attribute a person made stays theirs (kinds.Table.adopts_hand_made):
+    # a feed row for the same pair changes nothing, so the sync never takes it over, and the
+    # archives below (origin 'sync' only) never reach it.
+    theirs = "" if table.adopts_hand_made else "AND d.origin IS DISTINCT FROM 'hand'"
     # A hashed table's rows that match but remember another source are refreshed (not a change).
     source = ", f._source_hash" if table.hashed else ""
     no_source = ", CAST(NULL AS UBIGINT)" if table.hashed else ""
@@ -114,7 +118,7 @@ def plan_table(ctx: PlanContext, table: Table) -> None:
                     ELSE 'refresh' END AS op,
                f._id AS id, {f_cols}, f._file, f._line, f._label {source}
         FROM {desired} f LEFT JOIN {directory} d ON d.{table.id_col} = f._target_id
-        WHERE NOT f._skip AND NOT f._deleted
+        WHERE NOT f._skip AND NOT f._deleted {theirs}
           AND (f._target_id IS NULL OR d.status = 'archived' OR d.origin = 'hand' OR {f_hash} <> {d_hash}
                {refresh})
         UNION ALL
