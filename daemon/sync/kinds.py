@@ -33,7 +33,8 @@ class Table:
     # plan_table): only a person gives a hand-made school, classroom or person the feed's SIS id
     # (classrooms set-sis-id, a merge), so that is their decision to hand it over. A membership,
     # link or attribute is found by its pair instead, which no person chose to hand over: one a
-    # person made stays theirs (origin 'hand'), and the sync never changes or archives it.
+    # person made stays theirs (origin 'hand'). The sync never changes or archives it; it only
+    # brings it back with its person, whose archive took it (as `users unarchive` does).
     adopts_hand_made: bool = True
 
     def kind_expr(self, alias: str) -> str:
@@ -123,6 +124,12 @@ STUDENT_ATTRIBUTES = Table(
 )
 
 TABLES = (SCHOOLS, CLASSROOMS, USERS, ENROLLMENTS, GUARDIAN_LINKS, STUDENT_ATTRIBUTES)
+
+
+def table_named(name: str) -> Table:
+    return next(t for t in TABLES if t.name == name)
+
+
 # Columns of a record that name other records, for its label: 'stu-1 in cls-2' (column, table,
 # its id column) twice, and the words between the two SIS ids.
 REFERENCES = {

@@ -2,7 +2,7 @@
 silently. A guardian or staff member archived by hand whom the feed lists again stays archived:
 a conflict says so, and taking it brings them back (as `users unarchive` does). One a run
 archived (the SIS stopped listing them) comes back with the feed. Students follow the
-archived_students setting."""
+archived_students setting; one the feed brings back gets back what their hand archive took."""
 
 from __future__ import annotations
 
@@ -136,3 +136,102 @@ def test_auto_apply_leaves_them_archived_and_the_question_open(synced, tiny):
     assert [c.kind for c in synced.engine.conflicts(open_only=True).items] == [
         "archived_by_hand_in_feed"
     ]
+
+
+# ------------------------------------------------------------------ students the feed brings back
+@pytest.fixture
+def aunt_linked_by_hand(synced) -> int:
+    """A guardian made by hand, linked to stu-4 by hand; then stu-4 archived by hand."""
+    aunt = synced.engine.create_user("guardian", "Aunt", "Patel")
+    synced.engine.link_guardian(str(aunt), "stu-4")
+    synced.engine.archive_user("stu-4")
+    return aunt
+
+
+def test_a_student_the_feed_brings_back_gets_back_the_links_made_by_hand(
+    synced, tiny, aunt_linked_by_hand
+):
+    """As `users unarchive` does; no feed row names the hand-made link, so nothing else would."""
+    synced.apply(tiny)
+    assert _status(synced, "stu-4") == "active"
+    assert _link(synced, aunt_linked_by_hand, "stu-4") == ("hand", "active")
+    assert _violations(synced) == []
+
+
+def test_the_run_lists_the_link_it_brings_back_and_why(synced, tiny, aunt_linked_by_hand):
+    link = synced.engine.db.one(
+        "SELECT link_id FROM guardian_links WHERE guardian_id = ?", [aunt_linked_by_hand]
+    )
+    run = synced.plan(tiny)
+    [change] = [
+        c for c in synced.changes(run, "guardian_links", "unarchive") if c["record_id"] == link
+    ]
+    assert (change["note"], change["source_file"], change["source_line"]) == (
+        "made by hand, and archived with its person: back with them",
+        "users.csv",
+        5,  # stu-4's row, which brings her back
+    )
+
+
+def test_a_student_the_feed_brings_back_gets_back_a_hand_made_class(synced, tiny):
+    e = synced.engine
+    club = e.create_classroom("Chess club", "sch-a")
+    e.add_classroom_member(str(club), "stu-1", "student")
+    e.archive_user("stu-1")
+    synced.apply(tiny)
+    assert e.db.rows("SELECT origin, status FROM enrollments WHERE classroom_id = ?", [club]) == [
+        ("hand", "active")
+    ]
+    assert _violations(synced) == []
+
+
+def test_a_link_to_a_person_archived_since_stays_archived(synced, tiny, aunt_linked_by_hand):
+    synced.engine.archive_user(str(aunt_linked_by_hand))
+    run = synced.apply(tiny)
+    assert run.changes["guardian_links"]["unarchive"] == 1  # stu-4's synced link, by its row
+    assert _link(synced, aunt_linked_by_hand, "stu-4") == ("hand", "archived")
+    assert _violations(synced) == []
+
+
+def test_the_same_drop_again_plans_nothing(synced, tiny, aunt_linked_by_hand):
+    synced.apply(tiny)
+    assert synced.plan(tiny).total_changes() == 0
+
+
+def _revert(sync, run) -> None:
+    """Revert an applied run (its archives are over the tiny district's threshold)."""
+    revert = sync.engine.revert_run(run.run_id)
+    sync.engine.apply_run(
+        revert.run_id, override=True, reason="a test reverts", scan_duplicates=False
+    )
+
+
+def test_a_revert_of_that_run_archives_the_link_again(synced, tiny, aunt_linked_by_hand):
+    run = synced.apply(tiny)
+    _revert(synced, run)
+    assert _status(synced, "stu-4") == "archived"
+    assert _link(synced, aunt_linked_by_hand, "stu-4") == ("hand", "archived")
+    assert _violations(synced) == []
+
+
+def test_the_feed_after_the_revert_brings_them_back_together_again(
+    synced, tiny, aunt_linked_by_hand
+):
+    run = synced.apply(tiny)
+    _revert(synced, run)
+    synced.apply(tiny)
+    assert _link(synced, aunt_linked_by_hand, "stu-4") == ("hand", "active")
+    assert _violations(synced) == []
+
+
+def test_unarchiving_her_by_hand_after_the_revert_brings_the_link_back_too(
+    synced, tiny, aunt_linked_by_hand
+):
+    """The revert archived the hand-made link with her: `users unarchive` brings back what a
+    person made with her, whichever archive took it (what the sync made comes with the feed)."""
+    run = synced.apply(tiny)
+    _revert(synced, run)
+    synced.engine.unarchive_user("stu-4")
+    assert _link(synced, aunt_linked_by_hand, "stu-4") == ("hand", "active")
+    assert _link(synced, "gdn-4", "stu-4") == ("sync", "archived")
+    assert _violations(synced) == []
