@@ -100,7 +100,7 @@ def resolve_conflicts(
             )
         _refuse_stale_contacts(db, immediate)
         _refuse_links_to_archived_people(db, conflict_ids)
-        _refuse_reverts_of_merged_records(db, conflict_ids)
+        _refuse_takes_of_merged_records(db, conflict_ids)
     with db.transaction():
         db.execute(
             f"""UPDATE conflicts SET decision = ?, decided_by = ?, decided_at = current_timestamp
@@ -204,22 +204,31 @@ def _refuse_links_to_archived_people(db: Database, conflict_ids: list[int]) -> N
         )
 
 
-def _refuse_reverts_of_merged_records(db: Database, conflict_ids: list[int]) -> None:
-    """A revert conflict about a record merged since (sync/revert.py): its status belongs to the
-    merge now, so taking it would do nothing; say so instead of deciding it silently."""
+def _refuse_takes_of_merged_records(db: Database, conflict_ids: list[int]) -> None:
+    """A conflict about a person's status (a revert's, or an archived person the feed lists
+    again) whose person was merged since: their status belongs to the merge now, so taking it
+    would do nothing, or make the merged record active; say so instead of deciding it."""
     ids = ", ".join(str(int(i)) for i in conflict_ids)
+    archived_in_feed = ", ".join(sql_literal(k) for k in ARCHIVED_IN_FEED)
     merged = db.rows(
-        f"""SELECT c.conflict_id, c.label FROM conflicts c JOIN users u ON u.user_id = c.record_id
-            WHERE c.conflict_id IN ({ids}) AND c.kind = {sql_literal(REVERT_CONFLICT)}
-              AND c.record_kind = 'users' AND c.field = 'status' AND u.status = 'merged'
+        f"""SELECT c.conflict_id, c.label, c.kind = {sql_literal(REVERT_CONFLICT)}
+            FROM conflicts c JOIN users u ON u.user_id = c.record_id
+            WHERE c.conflict_id IN ({ids}) AND c.record_kind = 'users' AND c.field = 'status'
+              AND c.kind IN ({sql_literal(REVERT_CONFLICT)}, {archived_in_feed})
+              AND u.status = 'merged'
             ORDER BY 1 LIMIT 1"""
     )
     if merged:
-        conflict_id, label = merged[0]
+        conflict_id, label, revert = merged[0]
+        outcome = (
+            "the revert cannot change it; nothing was taken (undo the merge first, then "
+            "archive it by hand if it should go)"
+            if revert
+            else "there is no one to bring back here; nothing was taken (the record kept is "
+            "the survivor: unarchive that one if it should be active)"
+        )
         raise ConflictError(
-            f"conflict {conflict_id}: {label} was merged into another record since, so the "
-            "revert cannot change it; nothing was taken (undo the merge first, then archive it "
-            "by hand if it should go)"
+            f"conflict {conflict_id}: {label} was merged into another record since, so {outcome}"
         )
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from daemon.sync.conflicts import ConflictError
+
 
 @pytest.fixture
 def synced(sync, tiny):
@@ -116,6 +118,19 @@ def test_taking_the_conflict_brings_them_back_with_what_their_hand_archive_took(
     )
     assert _violations(synced) == []
     assert synced.plan(tiny).total_changes() == 0
+
+
+def test_taking_it_once_they_were_merged_is_refused(synced, tiny):
+    """Guardians are merged often (entered twice): taking would make the merged record active."""
+    e = synced.engine
+    e.archive_user("gdn-1")
+    run = synced.apply(tiny)
+    [conflict] = e.conflicts(run.run_id).items
+    twin = e.create_user("guardian", "Parent1", "Lopez")
+    e.duplicates_merge(str(twin), "gdn-1", keep=str(twin))
+    with pytest.raises(ConflictError, match="Parent1 Lopez was merged into another record since"):
+        e.resolve_conflicts([conflict.conflict_id], "take")
+    assert _status(synced, "gdn-1") == "merged"
 
 
 def test_keeping_them_archived_is_not_asked_again(synced, tiny):
