@@ -169,7 +169,7 @@ def _users(ctx: PlanContext) -> None:
         # A row without its key (student_id = identifier) still names its record by sourcedId.
         f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
                  JOIN {ctx.t("desired_users")} f ON f._no_key AND u.sis_id = f.sis_id""",
-        # A student kept archived keeps what is attached to it, and gains nothing.
+        # A person kept archived keeps what is attached to them, and gains nothing.
         f"""SELECT _target_id FROM {ctx.t("desired_users")} WHERE _kept_archived""",
         # A role that is an unmapped extension: not synced, and not taken for an absence.
         f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u

@@ -1,6 +1,7 @@
 """Rules that make the sync live with hand-made edits: protected contacts, kept names, people
-archived by hand (and students kept archived), claimed SIS ids. Each rule edits the desired rows before the diff and, where a person
-should decide, records a conflict. A question already answered 'keep' or 'ignore' is not asked again.
+archived by hand (and students kept archived), claimed SIS ids. Each rule edits the desired rows
+before the diff and, where a person should decide, records a conflict. A question already
+answered 'keep' or 'ignore' is not asked again.
 """
 
 from __future__ import annotations
