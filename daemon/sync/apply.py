@@ -122,12 +122,12 @@ def _rewrite_rows(db: Database, table: Table, plan: str, run_id: int) -> None:
     way and compares every column."""
     columns = _plan_columns(db, table, plan)
     active = f"p.op IN {_ops(_ACTIVE)}"
-    synced = f"{active} AND {_made_by_the_sync(table, 't')}"
+    by_sync = f"{active} AND {_made_by_the_sync(table, 't')}"
     own = {c: f"CASE WHEN {active} THEN p.{c} ELSE t.{c} END AS {c}" for c in columns}
     bookkeeping = {
         "status": "CASE p.op WHEN 'archive' THEN 'archived' WHEN 'refresh' THEN t.status "
         "ELSE 'active' END AS status",
-        "origin": f"CASE WHEN {synced} THEN 'sync' ELSE t.origin END AS origin",
+        "origin": f"CASE WHEN {by_sync} THEN 'sync' ELSE t.origin END AS origin",
         "last_run": f"CASE WHEN p.op = 'refresh' THEN t.last_run ELSE {run_id} END AS last_run",
         "updated_at": f"CASE WHEN {active} THEN current_timestamp ELSE t.updated_at END "
         "AS updated_at",
@@ -135,8 +135,8 @@ def _rewrite_rows(db: Database, table: Table, plan: str, run_id: int) -> None:
         "THEN t.archived_run END AS archived_run",
         "archived_at": "CASE p.op WHEN 'archive' THEN current_timestamp WHEN 'refresh' "
         "THEN t.archived_at END AS archived_at",
-        "source_file": f"CASE WHEN {synced} THEN p._file ELSE t.source_file END AS source_file",
-        "source_line": f"CASE WHEN {synced} THEN p._line ELSE t.source_line END AS source_line",
+        "source_file": f"CASE WHEN {by_sync} THEN p._file ELSE t.source_file END AS source_file",
+        "source_line": f"CASE WHEN {by_sync} THEN p._line ELSE t.source_line END AS source_line",
     }
     if table.hashed:
         # A column the plan lacks keeps its value, which is the record's (before the update);
@@ -179,14 +179,14 @@ def _update_rows(db: Database, table: Table, plan: str, run_id: int) -> None:
         # A column the plan lacks keeps its value, which is the record's (before the update).
         synced = _synced_hash(table, columns, lambda c: f"{table.name}.{c}")
         hashes = f", source_hash = p._source_hash, synced_hash = {synced}"
-    synced = _made_by_the_sync(table, table.name)
+    by_sync = _made_by_the_sync(table, table.name)
     db.execute(
         f"""
         UPDATE {table.name} SET {sets}, status = 'active', last_run = {run_id},
-               origin = CASE WHEN {synced} THEN 'sync' ELSE origin END,
+               origin = CASE WHEN {by_sync} THEN 'sync' ELSE origin END,
                updated_at = current_timestamp, archived_run = NULL, archived_at = NULL,
-               source_file = CASE WHEN {synced} THEN p._file ELSE source_file END,
-               source_line = CASE WHEN {synced} THEN p._line ELSE source_line END {hashes}
+               source_file = CASE WHEN {by_sync} THEN p._file ELSE source_file END,
+               source_line = CASE WHEN {by_sync} THEN p._line ELSE source_line END {hashes}
         FROM {plan} p
         WHERE {table.name}.{table.id_col} = p.id AND p.op IN ('update', 'unarchive')
         """

@@ -148,9 +148,18 @@ def _back_with_their_person(ctx: PlanContext, table: Table, d_cols: str, no_sour
     archive, say), where everything it names is active after the plan. No feed row speaks for
     it (kinds.Table.adopts_hand_made), so nothing else would bring it back: `users unarchive`
     and a taken conflict bring it back the same way. What the sync made comes back with the
-    feed's own rows. Traced to the row that brings the parent back."""
-    cascades = CASCADES.get(table.name, ())
-    if table.adopts_hand_made or not cascades:
+    feed's own rows. Traced to the row that brings the parent back.
+
+    Most nights bring nobody back: then the branch is left out, and no night reads every
+    membership and every active person for it."""
+    if table.adopts_hand_made:
+        return ""
+    cascades = [
+        (column, parent)
+        for column, parent in CASCADES.get(table.name, ())
+        if ctx.db.one(f"SELECT EXISTS (FROM {ctx.keep(f'plan_{parent}')} WHERE op = 'unarchive')")
+    ]
+    if not cascades:
         return ""
     brought = " UNION ALL ".join(
         f"""SELECT d.{table.id_col} AS id, p._file, p._line FROM {table.name} d

@@ -163,13 +163,20 @@ def aunt_linked_by_hand(synced) -> int:
     return aunt
 
 
+@pytest.mark.parametrize("in_place", [False, True], ids=["as new rows", "in place"])
 def test_a_student_the_feed_brings_back_gets_back_the_links_made_by_hand(
-    synced, tiny, aunt_linked_by_hand
+    synced, tiny, aunt_linked_by_hand, monkeypatch, in_place
 ):
-    """As `users unarchive` does; no feed row names the hand-made link, so nothing else would."""
+    """As `users unarchive` does; no feed row names the hand-made link, so nothing else would.
+    It stays hand-made and names no feed row, however apply writes it (sync/apply.py)."""
+    if in_place:
+        monkeypatch.setattr("daemon.sync.apply._few", lambda *_: False)
     synced.apply(tiny)
     assert _status(synced, "stu-4") == "active"
-    assert _link(synced, aunt_linked_by_hand, "stu-4") == ("hand", "active")
+    assert synced.engine.db.rows(
+        "SELECT origin, status, source_file FROM guardian_links WHERE guardian_id = ?",
+        [aunt_linked_by_hand],
+    ) == [("hand", "active", None)]
     assert _violations(synced) == []
 
 
