@@ -141,7 +141,8 @@ SETTING_INFO: dict[str, SettingInfo] = {
         ),
         SettingInfo(
             "archived_students",
-            "A student archived here but active in the feed: unarchive, or keep archived (a conflict).",
+            "A student archived here but active in the feed: unarchive, or keep archived (a conflict). "
+            "Staff and guardians archived by hand always stay archived (a conflict).",
             "unarchive, keep_archived",
         ),
         SettingInfo(

@@ -521,13 +521,13 @@ ATTACHED = (
 )
 
 
-def _attached(people: str, status: str, where: str = "true") -> dict[str, str]:
+def _attached(people: str, status: str) -> dict[str, str]:
     """SQL per attached table: the ids of the attached records in `status` of the people that
     `people` (SQL giving user ids) selects."""
     return {
         table: f"""SELECT {id_col} FROM {table}
                    WHERE ({" OR ".join(f"{c} IN ({people})" for c in columns)})
-                     AND status = '{status}' AND {where}"""
+                     AND status = '{status}'"""
         for table, id_col, columns in ATTACHED
     }
 
@@ -588,17 +588,31 @@ def set_archived(db: Database, actor: str, user_ref: str, archived: bool) -> int
     return user_id
 
 
+def archived_with(record: str, person: str) -> str:
+    """SQL over an attached record and its person (aliases or table names): the record was
+    archived with the person, by one archive: at the same moment (`current_timestamp` is the
+    transaction's), by hand or by the same run."""
+    return (
+        f"({record}.archived_at = {person}.archived_at "
+        f"AND {record}.archived_run IS NOT DISTINCT FROM {person}.archived_run)"
+    )
+
+
 def unarchive_attached(db: Database, user_id: int) -> dict[str, list[int]]:
-    """Bring back what the person's hand archive took (archived with them, at the same moment),
-    where the classroom and the other person are active; inside the caller's edit, while the
-    person is still archived (a link's other person is the one that must be active). Returns
-    the ids per table, for the audit."""
-    taken = f"""archived_run IS NULL
-                AND archived_at = (SELECT archived_at FROM users
-                                   WHERE user_id = {int(user_id)} AND archived_run IS NULL)"""
+    """Bring back what the person's archive took (`archived_with` them), where the classroom
+    and the other person are active; inside the caller's edit, while the person is still
+    archived (a link's other person is the one that must be active). Everything a hand archive
+    took comes back; of what a run's archive took, what a person made (a run archives one only
+    to undo a run that brought it back, or when a merge is undone): what the sync made comes
+    back with the feed's rows. The sync brings back what a person made the same way when the
+    feed brings the person back (sync/diff.py). Returns the ids per table, for the audit."""
+    person = int(user_id)
     selected = {
-        table: f"{sql} AND ({_RESTORABLE[table]})"
-        for table, sql in _attached(str(int(user_id)), "archived", taken).items()
+        table: f"""{sql} AND ({_RESTORABLE[table]})
+                   AND EXISTS (SELECT 1 FROM users p WHERE p.user_id = {person}
+                               AND {archived_with(table, "p")}
+                               AND (p.archived_run IS NULL OR {table}.origin = 'hand'))"""
+        for table, sql in _attached(str(person), "archived").items()
     }
     restored = {table: ids for table, sql in selected.items() if (ids := _ids(db, sql))}
     for table, sql in selected.items():

@@ -491,7 +491,10 @@ def _release_adopted(db: Database, survivor_id: int, kind: str) -> bool:
     updated by a row of the merged record's id) is hand-made again once the tombstone takes
     its id back: left 'sync' with no SIS id of its own, the next drop would archive it. So is
     each of its memberships made by hand (no run created it) that a feed row matched through
-    that id meanwhile: no row can name it now, and the next drop would archive it too."""
+    that id meanwhile, should one be the sync's: no row can name it now, and the next drop
+    would archive it too. (The sync no longer takes over a membership or link a person made,
+    sync/kinds.py adopts_hand_made, and migration 0017 gave back the active ones it had taken
+    over: this is a last guard.)"""
     released = bool(
         db.rows(
             """UPDATE users SET origin = 'hand', updated_at = current_timestamp

@@ -87,6 +87,14 @@ _ACTIVE = ("update", "unarchive")
 _TOUCHED = (*_ACTIVE, "refresh", "archive")
 
 
+def _made_by_the_sync(table: Table, alias: str) -> str:
+    """SQL over the record `alias` (as it was): an update or unarchive makes it the sync's,
+    naming the feed row it came from. A membership, link or attribute keeps its maker
+    (kinds.Table.adopts_hand_made): one a person made, brought back with its person
+    (sync/diff.py), stays theirs and names no feed row."""
+    return "true" if table.adopts_hand_made else f"{alias}.origin = 'sync'"
+
+
 # A plan touching at least this many records, and at least a tenth of its table (a year's
 # rollover archiving every enrollment, an approved mass archive), is written in place: most
 # vectors are then touched anyway, and rewriting whole rows cost more (every enrollment of 3M
@@ -114,11 +122,12 @@ def _rewrite_rows(db: Database, table: Table, plan: str, run_id: int) -> None:
     way and compares every column."""
     columns = _plan_columns(db, table, plan)
     active = f"p.op IN {_ops(_ACTIVE)}"
+    by_sync = f"{active} AND {_made_by_the_sync(table, 't')}"
     own = {c: f"CASE WHEN {active} THEN p.{c} ELSE t.{c} END AS {c}" for c in columns}
     bookkeeping = {
         "status": "CASE p.op WHEN 'archive' THEN 'archived' WHEN 'refresh' THEN t.status "
         "ELSE 'active' END AS status",
-        "origin": f"CASE WHEN {active} THEN 'sync' ELSE t.origin END AS origin",
+        "origin": f"CASE WHEN {by_sync} THEN 'sync' ELSE t.origin END AS origin",
         "last_run": f"CASE WHEN p.op = 'refresh' THEN t.last_run ELSE {run_id} END AS last_run",
         "updated_at": f"CASE WHEN {active} THEN current_timestamp ELSE t.updated_at END "
         "AS updated_at",
@@ -126,8 +135,8 @@ def _rewrite_rows(db: Database, table: Table, plan: str, run_id: int) -> None:
         "THEN t.archived_run END AS archived_run",
         "archived_at": "CASE p.op WHEN 'archive' THEN current_timestamp WHEN 'refresh' "
         "THEN t.archived_at END AS archived_at",
-        "source_file": f"CASE WHEN {active} THEN p._file ELSE t.source_file END AS source_file",
-        "source_line": f"CASE WHEN {active} THEN p._line ELSE t.source_line END AS source_line",
+        "source_file": f"CASE WHEN {by_sync} THEN p._file ELSE t.source_file END AS source_file",
+        "source_line": f"CASE WHEN {by_sync} THEN p._line ELSE t.source_line END AS source_line",
     }
     if table.hashed:
         # A column the plan lacks keeps its value, which is the record's (before the update);
@@ -170,11 +179,14 @@ def _update_rows(db: Database, table: Table, plan: str, run_id: int) -> None:
         # A column the plan lacks keeps its value, which is the record's (before the update).
         synced = _synced_hash(table, columns, lambda c: f"{table.name}.{c}")
         hashes = f", source_hash = p._source_hash, synced_hash = {synced}"
+    by_sync = _made_by_the_sync(table, table.name)
     db.execute(
         f"""
-        UPDATE {table.name} SET {sets}, status = 'active', origin = 'sync', last_run = {run_id},
+        UPDATE {table.name} SET {sets}, status = 'active', last_run = {run_id},
+               origin = CASE WHEN {by_sync} THEN 'sync' ELSE origin END,
                updated_at = current_timestamp, archived_run = NULL, archived_at = NULL,
-               source_file = p._file, source_line = p._line {hashes}
+               source_file = CASE WHEN {by_sync} THEN p._file ELSE source_file END,
+               source_line = CASE WHEN {by_sync} THEN p._line ELSE source_line END {hashes}
         FROM {plan} p
         WHERE {table.name}.{table.id_col} = p.id AND p.op IN ('update', 'unarchive')
         """

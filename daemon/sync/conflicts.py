@@ -11,11 +11,11 @@ from daemon.db import Database, sql_ident, sql_literal
 from daemon.directory.integrity import violations
 from daemon.directory.records import unarchive_attached
 from daemon.errors import RosterSyncError
-from daemon.sync.policies import CONTACT_FIELDS
+from daemon.sync.policies import ARCHIVED_IN_FEED, CONTACT_FIELDS
 from daemon.sync.revert_values import REVERT_CONFLICT, take_reverts
 
 DECISIONS = ("take", "keep", "ignore")
-TAKEABLE = ("contact_protected", "archived_student_in_feed", "link_outside_sync", REVERT_CONFLICT)
+TAKEABLE = ("contact_protected", *ARCHIVED_IN_FEED, "link_outside_sync", REVERT_CONFLICT)
 
 
 # Runs whose conflicts can still be decided: before apply (planned, held), or after (applied).
@@ -100,7 +100,7 @@ def resolve_conflicts(
             )
         _refuse_stale_contacts(db, immediate)
         _refuse_links_to_archived_people(db, conflict_ids)
-        _refuse_reverts_of_merged_records(db, conflict_ids)
+        _refuse_takes_of_merged_records(db, conflict_ids)
     with db.transaction():
         db.execute(
             f"""UPDATE conflicts SET decision = ?, decided_by = ?, decided_at = current_timestamp
@@ -204,22 +204,31 @@ def _refuse_links_to_archived_people(db: Database, conflict_ids: list[int]) -> N
         )
 
 
-def _refuse_reverts_of_merged_records(db: Database, conflict_ids: list[int]) -> None:
-    """A revert conflict about a record merged since (sync/revert.py): its status belongs to the
-    merge now, so taking it would do nothing; say so instead of deciding it silently."""
+def _refuse_takes_of_merged_records(db: Database, conflict_ids: list[int]) -> None:
+    """A conflict about a person's status (a revert's, or an archived person the feed lists
+    again) whose person was merged since: their status belongs to the merge now, so taking it
+    would do nothing, or make the merged record active; say so instead of deciding it."""
     ids = ", ".join(str(int(i)) for i in conflict_ids)
+    archived_in_feed = ", ".join(sql_literal(k) for k in ARCHIVED_IN_FEED)
     merged = db.rows(
-        f"""SELECT c.conflict_id, c.label FROM conflicts c JOIN users u ON u.user_id = c.record_id
-            WHERE c.conflict_id IN ({ids}) AND c.kind = {sql_literal(REVERT_CONFLICT)}
-              AND c.record_kind = 'users' AND c.field = 'status' AND u.status = 'merged'
+        f"""SELECT c.conflict_id, c.label, c.kind = {sql_literal(REVERT_CONFLICT)}
+            FROM conflicts c JOIN users u ON u.user_id = c.record_id
+            WHERE c.conflict_id IN ({ids}) AND c.record_kind = 'users' AND c.field = 'status'
+              AND c.kind IN ({sql_literal(REVERT_CONFLICT)}, {archived_in_feed})
+              AND u.status = 'merged'
             ORDER BY 1 LIMIT 1"""
     )
     if merged:
-        conflict_id, label = merged[0]
+        conflict_id, label, revert = merged[0]
+        outcome = (
+            "the revert cannot change it; nothing was taken (undo the merge first, then "
+            "archive it by hand if it should go)"
+            if revert
+            else "there is no one to bring back here; nothing was taken (the record kept is "
+            "the survivor: unarchive that one if it should be active)"
+        )
         raise ConflictError(
-            f"conflict {conflict_id}: {label} was merged into another record since, so the "
-            "revert cannot change it; nothing was taken (undo the merge first, then archive it "
-            "by hand if it should go)"
+            f"conflict {conflict_id}: {label} was merged into another record since, so {outcome}"
         )
 
 
@@ -245,18 +254,19 @@ def _take(db: Database, conflict_ids: list[int]) -> None:
                 FROM {chosen} c
                 WHERE c.kind = 'contact_protected' AND c.field = {sql_literal(field)} AND users.user_id = c.record_id"""
         )
-    # A student taken back gets back what their hand archive took, as `users unarchive` does
+    # A person taken back gets back what their hand archive took, as `users unarchive` does
     # (what a run's archive took comes back with the feed's rows, the next night).
-    for (student,) in db.rows(
+    kept = ", ".join(sql_literal(k) for k in ARCHIVED_IN_FEED)
+    for (person,) in db.rows(
         f"""SELECT u.user_id FROM {chosen} c JOIN users u ON u.user_id = c.record_id
-            WHERE c.kind = 'archived_student_in_feed' AND u.status = 'archived'"""
+            WHERE c.kind IN ({kept}) AND u.status = 'archived'"""
     ):
-        unarchive_attached(db, int(student))
+        unarchive_attached(db, int(person))
     db.execute(
         f"""UPDATE users SET status = 'active', archived_run = NULL, archived_at = NULL,
                    updated_at = current_timestamp, last_run = c.run_id
             FROM {chosen} c
-            WHERE c.kind = 'archived_student_in_feed' AND users.user_id = c.record_id"""
+            WHERE c.kind IN ({kept}) AND users.user_id = c.record_id"""
     )
     # The link joins the records the two people are now (a merge since: its survivor), and only
     # two active people (resolve_conflicts refuses the take otherwise). A link the pair had and

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from daemon.db import sql_literal
+from daemon.directory.records import archived_with
 from daemon.sync.context import PlanContext
-from daemon.sync.kinds import REFERENCES, Table
+from daemon.sync.kinds import REFERENCES, Table, table_named
 from daemon.sync.scope import record_filter
 
 # Which files a record may have come from, per table: it is archived for being absent only when
@@ -65,6 +66,10 @@ ARCHIVED_EARLIER = {
 }
 
 
+# What a record a person made says when it comes back with its person (plan_table
+# `_back_with_their_person`): no feed row names it.
+BACK_WITH_PERSON_NOTE = "made by hand, and archived with its person: back with them"
+
 # What an unarchive of a record a person archived (no run did) says: the feed undoes a hand
 # decision there, and whoever reviews the run should see it (archived_students = keep_archived
 # keeps a student archived instead).
@@ -104,6 +109,10 @@ def plan_table(ctx: PlanContext, table: Table) -> None:
             AND d.{table.id_col} NOT IN (SELECT id FROM {ctx.t(f"present_{table.name}")})
             AND {record_filter(ctx.scope, table.name)}"""
     cascade = _cascade_clause(ctx, table)
+    # A membership, link or attribute a person made stays theirs (kinds.Table.adopts_hand_made):
+    # a feed row for the same pair changes nothing, so the sync never takes it over, and the
+    # archives below (origin 'sync' only) never reach it.
+    theirs = "" if table.adopts_hand_made else "AND d.origin IS DISTINCT FROM 'hand'"
     # A hashed table's rows that match but remember another source are refreshed (not a change).
     source = ", f._source_hash" if table.hashed else ""
     no_source = ", CAST(NULL AS UBIGINT)" if table.hashed else ""
@@ -124,7 +133,7 @@ def plan_table(ctx: PlanContext, table: Table) -> None:
                     ELSE 'refresh' END AS op,
                f._id AS id, {f_cols}, f._file, f._line, f._label {source}
         FROM {desired} f LEFT JOIN {directory} d ON d.{table.id_col} = f._target_id
-        WHERE NOT f._skip AND NOT f._deleted
+        WHERE NOT f._skip AND NOT f._deleted {theirs}
           AND (f._target_id IS NULL OR d.status = 'archived' OR d.origin = 'hand' OR {f_hash} <> {d_hash}
                {refresh})
         UNION ALL
@@ -137,8 +146,62 @@ def plan_table(ctx: PlanContext, table: Table) -> None:
                ON x._target_id = d.{table.id_col}
         WHERE d.status = 'active' AND d.origin = 'sync' AND {_scope(ctx, table)}
           AND ({absent_clause} OR x._target_id IS NOT NULL {cascade})
+        {_back_with_their_person(ctx, table, d_cols, no_source)}
         """
     )
+
+
+def _back_with_their_person(ctx: PlanContext, table: Table, d_cols: str, no_source: str) -> str:
+    """SQL: a branch of plan_table that unarchives each record a person made (a guardian link,
+    a co-teacher's or a hand-made class's membership) that was archived with a person or
+    classroom this plan brings back (directory/records.py `archived_with`: by their hand
+    archive, say), where everything it names is active after the plan. No feed row speaks for
+    it (kinds.Table.adopts_hand_made), so nothing else would bring it back: `users unarchive`
+    and a taken conflict bring it back the same way. What the sync made comes back with the
+    feed's own rows. Traced to the row that brings the parent back.
+
+    Most nights bring nobody back: then the branch is left out, and no night reads every
+    membership and every active person for it."""
+    if table.adopts_hand_made:
+        return ""
+    cascades = [
+        (column, parent)
+        for column, parent in CASCADES.get(table.name, ())
+        if ctx.db.one(f"SELECT EXISTS (FROM {ctx.keep(f'plan_{parent}')} WHERE op = 'unarchive')")
+    ]
+    if not cascades:
+        return ""
+    brought = " UNION ALL ".join(
+        f"""SELECT d.{table.id_col} AS id, p._file, p._line FROM {table.name} d
+            JOIN {ctx.keep(f"plan_{parent}")} p ON p.id = d.{column} AND p.op = 'unarchive'
+            JOIN {parent} u ON u.{table_named(parent).id_col} = d.{column}
+            WHERE d.status = 'archived' AND d.origin = 'hand' AND {archived_with("d", "u")}"""
+        for column, parent in cascades
+    )
+    return f"""
+        UNION ALL
+        SELECT 'unarchive', d.{table.id_col}, {d_cols}, b._file, b._line, NULL {no_source}
+        FROM {table.name} d
+        JOIN (SELECT * FROM ({brought})
+              QUALIFY row_number() OVER (PARTITION BY id ORDER BY _file, _line) = 1) b
+          ON b.id = d.{table.id_col}
+        WHERE {parents_active_after(ctx, table.name)}"""
+
+
+def parents_active_after(ctx: PlanContext, name: str) -> str:
+    """SQL over `d`, a row of table `name`: every person and classroom it belongs to (CASCADES)
+    is active after this plan: active now and not archived by it, or unarchived by it. A row
+    made active under an archived or merged owner would break `roster-sync check`."""
+    parts = []
+    for column, parent in CASCADES.get(name, ()):
+        plan = ctx.keep(f"plan_{parent}")
+        parent_id = table_named(parent).id_col
+        parts.append(
+            f"""(d.{column} IN (SELECT id FROM {plan} WHERE op = 'unarchive')
+                 OR (d.{column} IN (SELECT {parent_id} FROM {parent} WHERE status = 'active')
+                     AND d.{column} NOT IN (SELECT id FROM {plan} WHERE op = 'archive')))"""
+        )
+    return " AND ".join(parts) or "true"
 
 
 def _bulk_files(ctx: PlanContext, table: Table) -> str:
@@ -247,8 +310,11 @@ def record_changes(
     plan = ctx.keep(f"plan_{table.name}")
     display = display or {}
     fields = []
+    # What apply makes the record's origin (sync/apply.py `_made_by_the_sync`): the sync's,
+    # unless it keeps its maker (a membership or link a person made, brought back).
+    origin = "'sync'" if table.adopts_hand_made else "d.origin"
     for c in (*compared_columns(ctx, table), "origin"):
-        new = "'sync'" if c == "origin" else f"p.{c}"
+        new = origin if c == "origin" else f"p.{c}"
         old_shown = display.get(c, "CAST({v} AS VARCHAR)").format(v=f"d.{c}")
         new_shown = display.get(c, "CAST({v} AS VARCHAR)").format(v=new)
         fields.append(
@@ -280,9 +346,15 @@ def record_changes(
         "CASE " + " ".join(f"WHEN {a}._file IS NOT NULL THEN {a}._line" for a in traced) + " END"
     )
     own = " ".join(f"WHEN {when} THEN {sql_literal(note)}" for when, note in notes)
+    # A record that keeps its maker is unarchived only with its person (plan_table).
+    back = (
+        ""
+        if table.adopts_hand_made
+        else f"WHEN p.op = 'unarchive' AND d.origin = 'hand' THEN {sql_literal(BACK_WITH_PERSON_NOTE)}"
+    )
     why = f"""CASE {own} {_kind_change_notes(ctx, table)}
                    WHEN p.op = 'archive' AND p._file IS NOT NULL THEN 'marked tobedeleted'
-                   {_cascade_notes(ctx, table)}
+                   {_cascade_notes(ctx, table)} {back}
                    WHEN p.op = 'unarchive' AND d.archived_run IS NULL THEN {sql_literal(BY_HAND_NOTE)}
                    WHEN p.op = 'archive' THEN 'no longer in the feed' END"""
     ctx.db.execute(

@@ -29,6 +29,13 @@ class Table:
     extra_insert: tuple[str, ...] = ()  # columns set on create only (defaults otherwise)
     change_kind: str | None = None  # fixed change kind; None for users (kind column decides)
     hashed: bool = False  # remembers source and synced hashes (see sync/unchanged.py)
+    # A record of it made by hand becomes the sync's when the feed names it (sync/diff.py
+    # plan_table): only a person gives a hand-made school, classroom or person the feed's SIS id
+    # (classrooms set-sis-id, a merge), so that is their decision to hand it over. A membership,
+    # link or attribute is found by its pair instead, which no person chose to hand over: one a
+    # person made stays theirs (origin 'hand'). The sync never changes or archives it; it only
+    # brings it back with its person, whose archive took it (as `users unarchive` does).
+    adopts_hand_made: bool = True
 
     def kind_expr(self, alias: str) -> str:
         if self.change_kind:
@@ -95,6 +102,7 @@ ENROLLMENTS = Table(
     ("classroom_id", "user_id", "role", "sis_id", "is_primary", "begin_date", "end_date"),
     change_kind="enrollments",
     hashed=True,
+    adopts_hand_made=False,
 )
 # The change kinds of the users table (Table.kind_expr).
 USER_CHANGE_KINDS = ("students", "staff", "guardians")
@@ -105,15 +113,23 @@ GUARDIAN_LINKS = Table(
     "link_id",
     ("student_id", "guardian_id", "relationship"),
     change_kind="guardian_links",
+    adopts_hand_made=False,
 )
 STUDENT_ATTRIBUTES = Table(
     "student_attributes",
     "attribute_id",
     ("student_id", "name", "value"),
     change_kind="student_attributes",
+    adopts_hand_made=False,
 )
 
 TABLES = (SCHOOLS, CLASSROOMS, USERS, ENROLLMENTS, GUARDIAN_LINKS, STUDENT_ATTRIBUTES)
+
+
+def table_named(name: str) -> Table:
+    return next(t for t in TABLES if t.name == name)
+
+
 # Columns of a record that name other records, for its label: 'stu-1 in cls-2' (column, table,
 # its id column) twice, and the words between the two SIS ids.
 REFERENCES = {

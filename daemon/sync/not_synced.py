@@ -39,8 +39,9 @@ def build_not_synced(ctx: PlanContext, kind: str) -> None:
 
     Called once the kind's desired rows are final (after the rules that skip rows)."""
     table, _, entity = next(s for s in _SOURCES if s[1] == kind)
-    # A student kept archived is asked about instead (a feed link to one is a conflict, see
-    # policies.link_rules; its enrollments and attributes do not resolve).
+    # A person kept archived (policies._archived_people) is asked about instead (a feed link
+    # to one is a conflict or left out, see policies.link_rules; their enrollments and
+    # attributes do not resolve).
     kept_archived = "_kept_archived" if kind == "user" else "false"
     parts = [
         f"""SELECT {sql_literal(kind)} AS kind, {"_feed_sis_id" if kind == "user" else "sis_id"} AS sis_id,

@@ -175,7 +175,7 @@ def _users(ctx: PlanContext) -> None:
         f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
                  JOIN {ctx.t("desired_users")} f ON f._shared_key AND u.kind = 'student'
                   AND u.identifier = f._match_key""",
-        # A student kept archived keeps what is attached to it, and gains nothing.
+        # A person kept archived keeps what is attached to them, and gains nothing.
         f"""SELECT _target_id FROM {ctx.t("desired_users")} WHERE _kept_archived""",
         # A role that is an unmapped extension: not synced, and not taken for an absence.
         f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u

@@ -1,6 +1,7 @@
-"""Rules that make the sync live with hand-made edits: protected contacts, kept names, archived
-students, claimed SIS ids. Each rule edits the desired rows before the diff and, where a person
-should decide, records a conflict. A question already answered 'keep' or 'ignore' is not asked again.
+"""Rules that make the sync live with hand-made edits: protected contacts, kept names, people
+archived by hand (and students kept archived), claimed SIS ids. Each rule edits the desired rows
+before the diff and, where a person should decide, records a conflict. A question already
+answered 'keep' or 'ignore' is not asked again.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def user_rules(ctx: PlanContext) -> None:
                 f"{n} activated or hand-edited users get the feed's contact details "
                 "(update_active_users_contacts = true); hand edits do not persist",
             )
-    _archived_students(ctx)
+    _archived_people(ctx)
 
 
 def _claimed_twice(ctx: PlanContext) -> None:
@@ -145,29 +146,56 @@ def _protect_contacts(ctx: PlanContext) -> None:
     )
 
 
-def _archived_students(ctx: PlanContext) -> None:
-    if ctx.settings.archived_students != "keep_archived":
-        return
+# The conflicts about an archived person the feed lists again: taking one brings them back
+# (sync/conflicts.py), with what archiving them by hand took.
+ARCHIVED_STUDENT_IN_FEED = "archived_student_in_feed"
+ARCHIVED_BY_HAND_IN_FEED = "archived_by_hand_in_feed"
+ARCHIVED_IN_FEED = (ARCHIVED_STUDENT_IN_FEED, ARCHIVED_BY_HAND_IN_FEED)
+
+
+def _kept_archived(ctx: PlanContext) -> str:
+    """SQL over the directory user `d`: archived, and the feed does not bring them back. A
+    guardian or staff member a person archived (no run did) stays archived whatever the
+    settings say: a person decided it (a custody case, say), and the feed listing them again
+    says nothing about that decision. Students follow archived_students (the seed product's
+    setting); one a run archived comes back with the feed."""
+    students = "true" if ctx.settings.archived_students == "keep_archived" else "false"
+    return f"""(d.status = 'archived'
+                AND CASE WHEN d.kind = 'student' THEN {students} ELSE d.archived_run IS NULL END)"""
+
+
+def _archived_people(ctx: PlanContext) -> None:
+    """A person kept archived (`_kept_archived`) is a question for a person, whose take brings
+    them back; the row is skipped, and what is attached to them stays as it is (link_rules,
+    feed/users.py build_user_map)."""
     desired = ctx.t("desired_users")
+    kept = _kept_archived(ctx)
     insert_conflicts(
         ctx,
         f"""
-        SELECT 'archived_student_in_feed' AS kind, 'users' AS record_kind, d.user_id AS record_id,
+        SELECT CASE WHEN d.kind = 'student' THEN '{ARCHIVED_STUDENT_IN_FEED}'
+                    ELSE '{ARCHIVED_BY_HAND_IN_FEED}' END AS kind,
+               'users' AS record_kind, d.user_id AS record_id,
                NULL AS other_record_id, d.sis_id, f.given_name || ' ' || f.family_name AS label, 'status' AS field,
                'active' AS feed_value, 'archived' AS directory_value,
-               'archived ' || CASE WHEN d.archived_run IS NULL THEN 'by hand' ELSE 'by run ' || d.archived_run END ||
-               ' but active in the feed; kept archived (archived_students = keep_archived)' AS message,
+               CASE WHEN d.kind = 'student'
+                    THEN 'archived ' || CASE WHEN d.archived_run IS NULL THEN 'by hand' ELSE 'by run ' || d.archived_run END ||
+                         ' but active in the feed; kept archived (archived_students = keep_archived)'
+                    ELSE 'archived by hand, and the feed lists them again; they stay archived '
+                         || '(take brings them back, with what archiving them took)'
+               END AS message,
                'keep' AS suggestion, false AS blocking, 'archived:' || d.user_id AS conflict_key,
                f._file AS source_file, f._line AS source_line
         FROM {desired} f JOIN users d ON d.user_id = f._target_id
-        WHERE d.status = 'archived' AND d.kind = 'student' AND NOT f._skip AND NOT f._deleted
+        WHERE {kept} AND NOT f._skip AND NOT f._deleted
         """,
     )
     ctx.db.execute(
         f"UPDATE {desired} SET _skip = true, _kept_archived = true, "
-        "_skip_why = 'stays archived (archived_students = keep_archived)' "
-        f"FROM users d WHERE d.user_id = {desired}._target_id "
-        "AND d.status = 'archived' AND d.kind = 'student' AND NOT _deleted"
+        "_skip_why = CASE WHEN d.kind = 'student' "
+        "THEN 'stays archived (archived_students = keep_archived)' "
+        "ELSE 'stays archived (archived by hand)' END "
+        f"FROM users d WHERE d.user_id = {desired}._target_id AND {kept} AND NOT _deleted"
     )
 
 
@@ -260,7 +288,8 @@ def link_rules(ctx: PlanContext) -> None:
         """,
     )
     ctx.db.execute(f"""UPDATE {desired} SET _skip = true WHERE _id IN (SELECT f._id {outside})""")
-    # A student kept archived (archived_students = keep_archived) keeps the links their archive
+    # A person kept archived (_archived_people: a student under archived_students =
+    # keep_archived, a guardian or staff member archived by hand) keeps the links their archive
     # took, as they keep their enrollments and attributes: the feed's links stay as they are.
     # So does a person the directory archived whom no row of the drop brings back (users.csv a
     # delta), on either side of the link, and no new link is made to them.

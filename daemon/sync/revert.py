@@ -31,16 +31,10 @@ from daemon.ingest import run_schema
 from daemon.settings import load_settings
 from daemon.sync import kinds
 from daemon.sync.context import PlanContext
-from daemon.sync.diff import CASCADES, count_changes, record_changes
+from daemon.sync.diff import CASCADES, count_changes, parents_active_after, record_changes
 from daemon.sync.plan import SCHOOL_SIS
 from daemon.sync.policies import CONTACT_FIELDS, CONTACTS_PROTECTED, insert_conflicts
-from daemon.sync.revert_values import (
-    REVERT_CONFLICT,
-    column_types,
-    restored,
-    shown,
-    table_named,
-)
+from daemon.sync.revert_values import REVERT_CONFLICT, column_types, restored, shown
 from daemon.sync.runs import _PLANNING, RunError, finish_plan
 
 # A contact detail of an activated or hand-edited user: the revert asks, as the feed does
@@ -166,13 +160,18 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
     t = int(target)
     at = f"CAST({sql_literal(str(applied_at))} AS TIMESTAMP)" if applied_at else "NULL"
     merged_since = _merged_since(table, at)
-    untouched = f"""d.origin = 'sync' AND coalesce(d.last_run, 0) <= {t}
+    # In the hands the target left it in: a record it adopted from a hand-made one may be
+    # hand-made again since (a merge undone). A membership, link or attribute keeps its maker
+    # (kinds.Table.adopts_hand_made): one a person made that the target brought back with its
+    # person is the target's to undo as well.
+    same_hands = "d.origin = 'sync'" if table.adopts_hand_made else "true"
+    untouched = f"""{same_hands} AND coalesce(d.last_run, 0) <= {t}
                     AND (d.updated_at IS NULL OR {at} IS NULL OR d.updated_at <= {at})
                     AND NOT ({merged_since})"""
     since = f"""CASE WHEN d.status = 'merged' THEN 'merged into another record since'
                      WHEN {merged_since} THEN 'kept as the survivor of a merge since'
                      WHEN d.status = 'archived' THEN 'archived ' || coalesce('by run ' || d.archived_run, 'by hand') || ' since'
-                     WHEN d.origin = 'hand' THEN 'managed by hand since'
+                     WHEN NOT ({same_hands}) THEN 'managed by hand since'
                      WHEN coalesce(d.last_run, 0) > {t} THEN 'changed by run ' || d.last_run || ' since'
                      ELSE 'edited by hand since' END"""
     fields = ctx.t("revert_fields")
@@ -225,7 +224,7 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
         -- the people and classroom it belongs to
         SELECT 'unarchive', d.{id_col}, {same}, {tail} FROM {name} d
         WHERE d.{id_col} IN ({archived_by_target}) AND d.status = 'archived'
-          AND d.archived_run = {t} AND d.origin = 'sync' AND {_parents_stay_active(ctx, name)}
+          AND d.archived_run = {t} AND {same_hands} AND {parents_active_after(ctx, name)}
         UNION ALL
         -- what it unarchived: archived again
         SELECT 'archive', d.{id_col}, {same}, {tail} FROM {name} d
@@ -305,7 +304,7 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
                'keep', false, {key} || ':archived', d.source_file, d.source_line
         FROM {name} d
         WHERE d.{id_col} IN ({archived_by_target})
-          AND d.status <> 'active' AND (d.archived_run IS DISTINCT FROM {t} OR d.origin <> 'sync')
+          AND d.status <> 'active' AND (d.archived_run IS DISTINCT FROM {t} OR NOT ({same_hands}))
         UNION ALL
         SELECT {record}, 'status', 'archived', d.status,
                'run {t} unarchived this record; it was ' || {since}
@@ -326,22 +325,6 @@ def _merged_since(table: kinds.Table, at: str) -> str:
         return "false"
     live = f"SELECT {{}} FROM merges WHERE undone_at IS NULL AND merged_at > {at}"
     return f"(d.user_id IN ({live.format('survivor_id')}) OR d.user_id IN ({live.format('merged_id')}))"
-
-
-def _parents_stay_active(ctx: PlanContext, name: str) -> str:
-    """SQL over `d`: every person and classroom the row belongs to (sync/diff.py CASCADES) is
-    active after the revert: active now and not archived by it, or unarchived by it. A row
-    unarchived under an archived or merged owner would break `roster-sync check`."""
-    parts = []
-    for column, parent in CASCADES.get(name, ()):
-        plan = ctx.keep(f"plan_{parent}")
-        parent_id = table_named(parent).id_col
-        parts.append(
-            f"""(d.{column} IN (SELECT id FROM {plan} WHERE op = 'unarchive')
-                 OR (d.{column} IN (SELECT {parent_id} FROM {parent} WHERE status = 'active')
-                     AND d.{column} NOT IN (SELECT id FROM {plan} WHERE op = 'archive')))"""
-        )
-    return " AND ".join(parts) or "true"
 
 
 def _protected(ctx: PlanContext, table: kinds.Table) -> str:

@@ -10,6 +10,7 @@ from daemon.db import Database, sql_ident, sql_literal
 from daemon.directory.records import archive_attached
 from daemon.sync import kinds
 from daemon.sync.diff import CASCADES
+from daemon.sync.kinds import table_named
 from daemon.sync.plan import SCHOOL_SIS
 
 REVERT_CONFLICT = "revert_changed_since"
@@ -45,10 +46,6 @@ def restored(table: str, column: str, text: str, types: dict[str, str]) -> str:
     if pair:
         return pair[1].format(v=text)
     return f"CAST({text} AS {types[column]})"
-
-
-def table_named(name: str) -> kinds.Table:
-    return next(t for t in kinds.TABLES if t.name == name)
 
 
 def take_reverts(db: Database, chosen: str) -> None:

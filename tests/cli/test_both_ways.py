@@ -115,6 +115,14 @@ SESSIONS: dict[str, list[list[str]]] = {
         ["conflicts", "resolve", "1", "take"],
         ["conflicts", "2"],
     ],
+    "a guardian archived by hand whom the feed lists again": [
+        ["users", "archive", "gdn-3011"],
+        ["run", DAY2],
+        ["conflicts", "2"],
+        ["conflicts", "resolve", "1", "take"],
+        ["apply", "2"],
+        ["users", "show", "gdn-3011"],
+    ],
     "settings": [
         ["settings", "show"],
         ["settings", "show", "--json"],

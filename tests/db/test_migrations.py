@@ -31,13 +31,22 @@ def _columns(db: Database, table: str) -> list[str]:
     ]
 
 
+def _made_before(db_path: Path, monkeypatch, version: int) -> Database:
+    """A database made by a Roster Sync that knew only the migrations before `version`."""
+    with monkeypatch.context() as older:
+        older.setattr(
+            migrate_module,
+            "available_migrations",
+            lambda: [m for m in MIGRATIONS if m[0] < version],
+        )
+        return Database(db_path)
+
+
 @pytest.fixture
 def old_db(db_path: Path, monkeypatch) -> Path:
     """A database made by a Roster Sync that knew only the migrations before the last one,
     holding a school, a student, a classroom and an enrollment."""
-    with monkeypatch.context() as older:
-        older.setattr(migrate_module, "available_migrations", lambda: MIGRATIONS[:-1])
-        db = Database(db_path)
+    db = _made_before(db_path, monkeypatch, LATEST)
     try:
         assert current_version(db.con) == PREVIOUS
         db.execute(
@@ -154,18 +163,48 @@ def test_a_database_without_its_schema_record_is_refused(db_path):
         Database(db_path)
 
 
-def test_people_made_by_hand_before_keep_their_typed_contacts_as_edited_by_hand(old_db):
+def test_people_made_by_hand_before_keep_their_typed_contacts_as_edited_by_hand(
+    db_path, monkeypatch
+):
     """0016: contacts typed for a person made by hand are a person's (records.create_user)."""
-    older = duckdb.connect(str(old_db))
-    older.execute(
-        "INSERT INTO users (user_id, kind, role, given_name, family_name, email, status, origin) "
-        "VALUES (2, 'guardian', 'parent', 'Rosa', 'Lopez', 'rosa@example.org', 'active', 'hand'),"
-        "       (3, 'guardian', 'parent', 'Tom', 'Lopez', NULL, 'active', 'hand')"
-    )
-    older.close()
-    with Database(old_db) as db:
+    with _made_before(db_path, monkeypatch, 16) as older:
+        older.execute(
+            "INSERT INTO users (user_id, kind, role, given_name, family_name, email, status, "
+            "origin) VALUES (1, 'student', 'student', 'Ava', 'Lopez', NULL, 'active', 'sync'),"
+            "(2, 'guardian', 'parent', 'Rosa', 'Lopez', 'rosa@example.org', 'active', 'hand'),"
+            "(3, 'guardian', 'parent', 'Tom', 'Lopez', NULL, 'active', 'hand')"
+        )
+    with Database(db_path) as db:
         assert db.rows("SELECT user_id, contacts_edited FROM users ORDER BY 1") == [
             (1, False),
             (2, True),
             (3, False),
+        ]
+
+
+def test_links_and_memberships_made_by_hand_that_the_sync_took_over_are_hand_made_again(
+    db_path, monkeypatch
+):
+    """0017: a membership or link a person made stays theirs (sync/kinds.py adopts_hand_made).
+    One the feed took over before is told by its maker: no run created it."""
+    with _made_before(db_path, monkeypatch, 17) as older:
+        older.execute(
+            "INSERT INTO guardian_links (link_id, student_id, guardian_id, relationship, status, "
+            "origin, created_run) VALUES (1, 1, 2, 'parent', 'active', 'sync', NULL),"
+            "(2, 1, 3, 'parent', 'active', 'sync', 4), (3, 4, 2, 'parent', 'archived', 'sync', NULL)"
+        )
+        older.execute(
+            "INSERT INTO enrollments (enrollment_id, classroom_id, user_id, role, status, origin, "
+            "created_run) VALUES (1, 1, 5, 'teacher', 'active', 'sync', NULL),"
+            "(2, 1, 1, 'student', 'active', 'sync', 4)"
+        )
+    with Database(db_path) as db:
+        assert db.rows("SELECT link_id, origin FROM guardian_links ORDER BY 1") == [
+            (1, "hand"),  # a person's link the feed took over
+            (2, "sync"),  # a run made it
+            (3, "sync"),  # archived by the sync since: the feed may bring it back
+        ]
+        assert db.rows("SELECT enrollment_id, origin FROM enrollments ORDER BY 1") == [
+            (1, "hand"),
+            (2, "sync"),
         ]

@@ -172,12 +172,13 @@ def test_a_survivor_the_sync_took_over_through_the_tombstone_is_hand_made_again_
     ]
 
 
-def test_a_link_made_by_hand_and_taken_over_by_the_sync_is_hand_made_again_after_undo(
+def test_a_link_made_by_hand_stays_hand_made_through_a_merge_and_its_undo(
     sync: Sync, tiny: TinyDistrict
 ) -> None:
-    """The hand-made guardian's own link to stu-2, made by hand before the merge, was matched by
-    the feed's link through the tombstone (the sync took it over). Once the undo gives the SIS
-    id back, no feed row can name that link: left 'sync', the next drop would archive it."""
+    """The hand-made guardian's own link to stu-2, made by hand before the merge, is matched by
+    the feed's link through the tombstone: it stays the person's (the sync once took it over).
+    Once the undo gives the SIS id back, no feed row can name that link: had it become the
+    sync's, the next drop would archive it."""
     e = sync.engine
     sync.apply(tiny)
     hand = e.create_user("guardian", "Parent2", "Okafor")

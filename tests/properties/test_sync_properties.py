@@ -1,10 +1,12 @@
 """The sync's promises as properties over generated two- and three-night districts.
 
 Before a night, a person may act on the directory (activate or deactivate an account, edit a
-contact, merge two students, undo the last merge). After every night: the plan is the same
-whether unchanged rows take their shortcut or the full path; `check` is clean; planning the
-same drop again plans nothing; no record named by a row in error (or by a value that was
-ignored) is archived or blanked; and an export synced back plans nothing. Examples are bounded in CI (8, the same ones each run; 12 elsewhere);
+contact, archive or unarchive a person, add a co-teacher or a guardian link, merge two
+students, undo the last merge). After every night: the plan is the same whether unchanged rows
+take their shortcut or the full path; `check` is clean; planning the same drop again plans
+nothing; no record named by a row in error (or by a value that was ignored) is archived or
+blanked; what a person decided stands (a protected contact, a guardian or staff member
+archived by hand, a membership or link made by hand); and an export synced back plans nothing. Examples are bounded in CI (8, the same ones each run; 12 elsewhere);
 ROSTER_SYNC_PROPERTY_EXAMPLES asks for more.
 """
 
@@ -281,6 +283,7 @@ def _night_keeps_the_promises(engine: Engine, drop: Path, root: Path, reject: bo
         named = _records_named_by_errors(db, run.run_id)
         kept = _state_of(db, named)
         protected = _protected_contacts(engine)
+        decided = _decided_by_hand(db)
         engine.apply_run(run.run_id, override=True, reason="property test", scan_duplicates=False)
         twin.apply_run(
             full_run.run_id, override=True, reason="property test", scan_duplicates=False
@@ -295,6 +298,7 @@ def _night_keeps_the_promises(engine: Engine, drop: Path, root: Path, reject: bo
     assert broken == [], broken
     _assert_not_archived_or_blanked(db, run.run_id, kept)
     assert _contacts_of(db, set(protected)) == protected, "a person's contact details changed"
+    assert _decided_by_hand(db) >= decided, "the night undid what a person decided"
 
     again = engine.plan_source(str(drop))
     assert again.total_changes() == 0, (again.changes, _changes(engine, again.run_id))
@@ -320,6 +324,26 @@ def _protected_contacts(engine: Engine) -> dict[int, tuple]:
         )
     }
     return _contacts_of(engine.db, ids)
+
+
+def _decided_by_hand(db: Database) -> set[tuple[str, int, str]]:
+    """What a night never undoes (README): a guardian or staff member archived by hand stays
+    archived, whatever the settings (only a conflict taken, or `users unarchive`, brings one
+    back, between nights); a membership or guardian link a person made stays theirs, and
+    active. Each as (table, id, state)."""
+    return {
+        (table, int(i), state)
+        for table, i, state in db.rows(
+            """SELECT 'users', user_id, 'archived by hand' FROM users
+               WHERE status = 'archived' AND archived_run IS NULL AND kind <> 'student'
+               UNION ALL
+               SELECT 'enrollments', enrollment_id, 'made by hand, active' FROM enrollments
+               WHERE origin = 'hand' AND status = 'active'
+               UNION ALL
+               SELECT 'guardian_links', link_id, 'made by hand, active' FROM guardian_links
+               WHERE origin = 'hand' AND status = 'active'"""
+        )
+    }
 
 
 def _contacts_of(db: Database, ids: set[int]) -> dict[int, tuple]:

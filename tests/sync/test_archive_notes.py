@@ -64,13 +64,15 @@ def test_one_left_out_with_its_parent_names_no_line(sync, tiny):
     assert traces == {("enrollments.csv", None)}
 
 
-def test_bringing_back_a_person_archived_by_hand_says_so(sync, tiny):
-    """The feed undoes a person's decision there: whoever reviews the run should see it."""
+def test_bringing_back_a_student_archived_by_hand_says_so(sync, tiny):
+    """The feed undoes a person's decision there (archived_students = unarchive): whoever
+    reviews the run should see it. A guardian or staff member archived by hand stays archived
+    instead (tests/sync/test_archived_by_hand.py)."""
     sync.apply(tiny)
-    sync.engine.archive_user("gdn-1")
+    sync.engine.archive_user("stu-1")
     run = sync.plan(tiny)
-    notes = {(c["label"], c["note"]) for c in sync.changes(run, "guardians", "unarchive")}
-    assert notes == {("Parent1 Lopez", "archived by hand; the feed lists it again")}
+    notes = {(c["label"], c["note"]) for c in sync.changes(run, "students", "unarchive")}
+    assert notes == {("Ava Lopez", "archived by hand; the feed lists it again")}
 
 
 def test_bringing_back_one_a_run_archived_says_nothing_more(sync, tiny):

@@ -130,6 +130,58 @@ def test_a_co_teacher_added_by_hand_stays_through_syncs(synced, tiny):
     )
 
 
+def _origin_and_status(synced, table: str, where: str, *sis_ids: str) -> tuple[str, str]:
+    ids = [synced.user(s)["user_id"] for s in sis_ids]
+    [row] = synced.engine.db.rows(f"SELECT origin, status FROM {table} WHERE {where}", ids)
+    return row
+
+
+LINK_OF = "guardian_id = ? AND student_id = ?"
+
+
+def test_a_link_made_by_hand_stays_hand_made_when_the_feed_lists_it_too(synced, tiny):
+    """The feed's row for the pair changes nothing: the link is the person's, not the sync's."""
+    synced.engine.link_guardian("gdn-2", "stu-1")
+    tiny.row("users.csv", "stu-1")["agentSourcedIds"] = "gdn-1,gdn-2"
+    run = synced.apply(tiny)
+    assert run.changes["guardian_links"] == {"create": 0, "update": 0, "archive": 0, "unarchive": 0}
+    assert _origin_and_status(synced, "guardian_links", LINK_OF, "gdn-2", "stu-1") == (
+        "hand",
+        "active",
+    )
+
+
+def test_a_link_made_by_hand_is_not_archived_once_the_feed_stops_listing_it(synced, tiny):
+    """It was 'taken over' while the feed listed it, and archived when the SIS stopped: the
+    sync lost a link a person made."""
+    synced.engine.link_guardian("gdn-2", "stu-1")
+    listed = tiny.copy()
+    listed.row("users.csv", "stu-1")["agentSourcedIds"] = "gdn-1,gdn-2"
+    synced.apply(listed)
+    run = synced.apply(tiny)
+    assert run.changes["guardian_links"]["archive"] == 0
+    assert _origin_and_status(synced, "guardian_links", LINK_OF, "gdn-2", "stu-1") == (
+        "hand",
+        "active",
+    )
+
+
+def test_a_co_teacher_made_by_hand_is_not_archived_once_the_feed_stops_listing_them(synced, tiny):
+    synced.engine.add_classroom_member("cls-a1", "tch-2", "teacher")
+    listed = tiny.copy()
+    listed.rows("enrollments.csv").append(
+        dict(tiny.row("enrollments.csv", "enr-t1"), sourcedId="enr-t9", userSourcedId="tch-2")
+    )
+    synced.apply(listed)
+    run = synced.apply(tiny)
+    assert run.changes["enrollments"]["archive"] == 0
+    classroom = synced.engine.db.one("SELECT classroom_id FROM classrooms WHERE sis_id = 'cls-a1'")
+    assert synced.engine.db.rows(
+        "SELECT origin, status FROM enrollments WHERE classroom_id = ? AND user_id = ?",
+        [classroom, synced.user("tch-2")["user_id"]],
+    ) == [("hand", "active")]
+
+
 def test_a_synced_student_may_join_a_hand_made_classroom(synced):
     cid = synced.engine.create_classroom("Chess club", "sch-a")
     synced.engine.add_classroom_member(str(cid), "stu-1", "student")

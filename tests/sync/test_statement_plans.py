@@ -52,6 +52,20 @@ def test_no_statement_of_a_night_with_archives_and_updates_loops(sync, tiny, loo
     assert looping == {}
 
 
+def test_no_statement_of_a_night_bringing_back_people_archived_by_hand_loops(
+    sync, tiny, looping
+) -> None:
+    """What their archive took comes back with them (sync/diff.py `_back_with_their_person`)."""
+    sync.apply(tiny)
+    aunt = sync.engine.create_user("guardian", "Aunt", "Patel")
+    sync.engine.link_guardian(str(aunt), "stu-4")
+    sync.engine.archive_user("stu-4")
+    looping.clear()
+    run = sync.apply(tiny)
+    assert run.changes["guardian_links"]["unarchive"] == 2  # stu-4's synced link, and the aunt's
+    assert looping == {}
+
+
 def test_a_list_tested_against_every_known_id_is_seen_as_a_loop(sync, tiny, looping) -> None:
     """The check itself: the form the users' orgs were checked with is caught."""
     sync.apply(tiny)

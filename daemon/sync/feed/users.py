@@ -1128,9 +1128,11 @@ def _known_without_a_row(ctx: PlanContext) -> str:
 def build_user_map(ctx: PlanContext) -> None:
     """Feed sourcedId -> user id (and kind and role), for enrollments, links and attributes.
 
-    A student kept archived maps to its record (a feed link to it is a question for a person,
-    see link_rules) but gains no enrollment or attribute (`kept_archived`); so does a person
-    the directory has archived whom the drop names only by reference (users.csv a delta)."""
+    A person kept archived (policies._archived_people: a student under keep_archived, a
+    guardian or staff member archived by hand) maps to their record (a feed link to a student
+    kept archived is a question for a person, see link_rules) but gains no enrollment, link or
+    attribute (`kept_archived`); so does a person the directory has archived whom the drop
+    names only by reference (users.csv a delta)."""
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("user_map")} AS
