@@ -74,6 +74,9 @@ BACK_WITH_PERSON_NOTE = "made by hand, and archived with its person: back with t
 # decision there, and whoever reviews the run should see it (archived_students = keep_archived
 # keeps a student archived instead).
 BY_HAND_NOTE = "archived by hand; the feed lists it again"
+# What an archive for being absent says; a later step that knows more (a role guardian_roles
+# leaves out, a homeroom filter) rewrites exactly these notes.
+ABSENT_NOTE = "no longer in the feed"
 
 
 def _scope(ctx: PlanContext, table: Table) -> str:
@@ -356,7 +359,7 @@ def record_changes(
                    WHEN p.op = 'archive' AND p._file IS NOT NULL THEN 'marked tobedeleted'
                    {_cascade_notes(ctx, table)} {back}
                    WHEN p.op = 'unarchive' AND d.archived_run IS NULL THEN {sql_literal(BY_HAND_NOTE)}
-                   WHEN p.op = 'archive' THEN 'no longer in the feed' END"""
+                   WHEN p.op = 'archive' THEN {sql_literal(ABSENT_NOTE)} END"""
     ctx.db.execute(
         f"""
         INSERT INTO changes

@@ -5,7 +5,7 @@ from __future__ import annotations
 from daemon.db import rows_sharing_a_hash, sql_literal
 from daemon.sync import not_synced
 from daemon.sync.context import PlanContext
-from daemon.sync.diff import add_archives
+from daemon.sync.diff import ABSENT_NOTE, add_archives
 from daemon.sync.kinds import ENROLLMENTS
 from daemon.sync.scope import record_filter
 from daemon.sync.unchanged import enrollment_source_hash
@@ -211,7 +211,7 @@ def trace_filtered_archives(ctx: PlanContext) -> None:
                     {errored})
               GROUP BY sis_id) r
         WHERE c.run_id = {ctx.run_id} AND c.kind = 'classrooms' AND c.op = 'archive'
-          AND c.note IN ('no longer in the feed', 'marked tobedeleted') AND c.sis_id = r.sis_id
+          AND c.note IN ({sql_literal(ABSENT_NOTE)}, 'marked tobedeleted') AND c.sis_id = r.sis_id
         """
     )
 

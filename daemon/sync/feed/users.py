@@ -12,7 +12,7 @@ from daemon.db import sql_literal
 from daemon.formats.spec import NOT_CARRIED_COLUMN, STAFF_ROLES
 from daemon.ingest.value_rules import listed_names
 from daemon.sync.context import NOT_A_GUARDIAN, PlanContext
-from daemon.sync.diff import add_archives, record_changes
+from daemon.sync.diff import ABSENT_NOTE, add_archives, record_changes
 from daemon.sync.kinds import USER_CHANGE_KINDS_SQL, USERS
 from daemon.sync.scope import OUT_OF_SCOPE, record_filter
 from daemon.sync.unchanged import find_unchanged_users, user_source_hash
@@ -811,7 +811,7 @@ def trace_archives_left_out_by_guardian_roles(ctx: PlanContext) -> None:
                 AND role IN ({", ".join(sql_literal(r) for r in kept_out)})
               GROUP BY sis_id) r
         WHERE c.run_id = {ctx.run_id} AND c.kind = 'guardians' AND c.op = 'archive'
-          AND c.note = 'no longer in the feed' AND c.sis_id = r.sis_id
+          AND c.note = {sql_literal(ABSENT_NOTE)} AND c.sis_id = r.sis_id
         """
     )
 
