@@ -237,7 +237,8 @@ SETTING_INFO: dict[str, SettingInfo] = {
         ),
         SettingInfo(
             "drop_retention_days",
-            "How long processed drops are kept in the archive folder.",
+            "How long processed drops are kept in the archive folder (a drop whose run is "
+            "still open stays until it is decided).",
             "days, 1-3650",
         ),
     )

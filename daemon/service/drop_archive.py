@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import shutil
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -41,11 +42,18 @@ def archive_drop(path: Path, archive_root: Path, label: str, name: str, now: dat
     return target
 
 
-def prune_archive(archive_root: Path, retention_days: int, today: date) -> list[Path]:
-    """Delete dated folders older than `retention_days` (by their name, not their mtime)."""
+def prune_archive(
+    archive_root: Path, retention_days: int, today: date, open_drops: Collection[Path] = ()
+) -> list[Path]:
+    """Delete dated folders older than `retention_days` (by their name, not their mtime).
+
+    A folder holding the drop of a run still open (`open_drops`) stays until that run is
+    decided: reviewing, approving and replanning it read its files, and lowering the
+    retention must not throw a run under review away."""
     if not archive_root.is_dir():
         return []
     oldest_kept = today - timedelta(days=retention_days)
+    held = [Path(os.path.abspath(p)) for p in open_drops]
     removed = []
     for entry in sorted(archive_root.iterdir()):
         match = DAY_FOLDER.match(entry.name)
@@ -55,10 +63,21 @@ def prune_archive(archive_root: Path, retention_days: int, today: date) -> list[
             day = date(int(match[1]), int(match[2]), int(match[3]))
         except ValueError:
             continue
-        if day < oldest_kept:
-            shutil.rmtree(entry, ignore_errors=True)
-            removed.append(entry)
-            LOG.info("pruned archived drops of %s (older than %d days)", entry.name, retention_days)
+        if day >= oldest_kept:
+            continue
+        folder = Path(os.path.abspath(entry))
+        still_open = [p for p in held if p.is_relative_to(folder)]
+        if still_open:
+            LOG.info(
+                "kept archived drops of %s past %d days: %s is the drop of a run still open",
+                entry.name,
+                retention_days,
+                still_open[0],
+            )
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+        LOG.info("pruned archived drops of %s (older than %d days)", entry.name, retention_days)
     return removed
 
 

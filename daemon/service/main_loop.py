@@ -735,9 +735,23 @@ class Daemon:
     def _prune(self, settings: SyncSettings, now: datetime) -> None:
         self.pruned_on = now.date()
         try:
-            files.prune_archive(self.config.archive, settings.drop_retention_days, now.date())
+            files.prune_archive(
+                self.config.archive,
+                settings.drop_retention_days,
+                now.date(),
+                open_drops=self._open_run_sources(),
+            )
         except OSError as exc:
             LOG.error("cannot prune the archive %s: %s", self.config.archive, exc)
+
+    def _open_run_sources(self) -> list[Path]:
+        """The drops of runs not yet decided (their files are read again to approve or replan)."""
+        assert self.db is not None
+        rows = self.db.rows(
+            "SELECT source FROM runs WHERE status IN ('loading', 'planned', 'held') "
+            "AND source IS NOT NULL"
+        )
+        return [Path(str(r[0])) for r in rows]
 
     def _publish_pending(
         self, settings: SyncSettings, on_arrival: bool, blackout: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from daemon.db import Database
@@ -193,3 +194,24 @@ def test_an_inbox_drop_older_than_one_already_planned_is_superseded_not_planned(
         db.close()
     assert ("drop.superseded", late.drop_id) in actions
     assert [a for a, _ in actions].count("drop.planned") == 1
+
+
+def test_the_archive_keeps_a_drop_past_its_retention_while_its_run_is_open(
+    make_daemon_config, start_daemon, clock
+) -> None:
+    """Lowering drop_retention_days must not throw away the files of a run under review."""
+    config_path = make_daemon_config()
+    config = load_config(config_path)
+    preset(config, sync_on_arrival=True, drop_retention_days=1)
+    daemon = start_daemon(config_path, clock)
+    client = daemon.client()
+    copy_drop(SAMPLE / "day1", config.inbox, "day1")
+    wait_for(lambda: archived(config.archive) == ["run-1-day1"], what="day1 archived")
+    clock.set(clock() + timedelta(days=5))
+    clock.wait_reads(5)
+    assert archived(config.archive) == ["run-1-day1"]  # run 1 is still to be reviewed
+    assert client.apply_run(1).status == "applied"
+    clock.set(clock() + timedelta(days=1))  # the next day's prune may go
+    wait_for(lambda: archived(config.archive) == [], what="the decided run's drop pruned")
+    client.close()
+    assert daemon.stop() == 0

@@ -167,6 +167,21 @@ def test_archive_names_and_retention(tmp_path: Path) -> None:
     assert sorted(p.name for p in archive.iterdir()) == ["2026-08-15", "2026-09-14", "notes"]
 
 
+def test_retention_keeps_a_day_holding_the_drop_of_a_run_still_open(tmp_path: Path) -> None:
+    """Lowering drop_retention_days must not delete what a run under review reads."""
+    archive = tmp_path / "archive"
+    under_review = archive / "2026-08-01" / "020000-run-7-day1"
+    decided = archive / "2026-08-02" / "020000-run-8-day2"
+    for drop in (under_review, decided):
+        drop.mkdir(parents=True)
+        (drop / "users.csv").write_text("users")
+    removed = drop_archive.prune_archive(
+        archive, 7, date(2026, 9, 14), open_drops=[under_review, tmp_path / "elsewhere"]
+    )
+    assert [p.name for p in removed] == ["2026-08-02"]
+    assert (under_review / "users.csv").read_text() == "users"
+
+
 def test_a_crash_while_queueing_loses_nothing_and_leaves_no_half_drop(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     queue = drop_archive.queue_dir(inbox)
