@@ -7,6 +7,7 @@ computed only for rows whose hash differs.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from daemon.db import sql_literal
 from daemon.directory.records import archived_with
@@ -296,19 +297,40 @@ def build_present(ctx: PlanContext, table: Table, extra_sql: str | None = None) 
     )
 
 
+@dataclass(frozen=True)
+class LeftOutBySetting:
+    """Records a setting archives while their rows are still in the feed (a role
+    guardian_roles does not count, a class homeroom_only leaves out): neither missing from the
+    file nor marked tobedeleted, so their change names the row and the setting instead.
+
+    `rows` is SQL giving one row per SIS id: (sis_id, note, _file, _line); a NULL _file keeps
+    the record's own file. `replaces` are the notes it takes the place of."""
+
+    rows: str
+    replaces: tuple[str, ...] = (ABSENT_NOTE,)
+
+
+_NONE_LEFT_OUT = (
+    "SELECT NULL::VARCHAR AS sis_id, NULL::VARCHAR AS note, NULL::VARCHAR AS _file, "
+    "NULL::BIGINT AS _line WHERE false"
+)
+
+
 def record_changes(
     ctx: PlanContext,
     table: Table,
     display: dict[str, str] | None = None,
     only: str | None = None,
     notes: Sequence[tuple[str, str]] = (),
+    left_out: LeftOutBySetting | None = None,
 ) -> None:
     """Append updates, archives and unarchives, with field-level before/after, to `changes`.
 
     Creates are not copied: the plan table lists them until applied, and the directory's
     `created_run` afterwards, so a first load of millions of records is not written twice.
     `only` (SQL over the plan row `p`) records a step's own rows; `notes` are (SQL over `p`,
-    note) pairs, saying why a step archived a row, before the notes every archive may have.
+    note) pairs, saying why a step archived a row, before the notes every archive may have;
+    `left_out` names the row and the setting behind archives a setting decided.
     """
     plan = ctx.keep(f"plan_{table.name}")
     display = display or {}
@@ -360,19 +382,31 @@ def record_changes(
                    {_cascade_notes(ctx, table)} {back}
                    WHEN p.op = 'unarchive' AND d.archived_run IS NULL THEN {sql_literal(BY_HAND_NOTE)}
                    WHEN p.op = 'archive' THEN {sql_literal(ABSENT_NOTE)} END"""
+    left_out = left_out or LeftOutBySetting(_NONE_LEFT_OUT, ())
+    replaced = ", ".join(sql_literal(n) for n in left_out.replaces)
+    by_setting = f"lo_note IS NOT NULL AND note IN ({replaced})" if replaced else "false"
     ctx.db.execute(
         f"""
         INSERT INTO changes
-        SELECT {ctx.run_id}, {start} + row_number() OVER (ORDER BY p.op, p.id), {kind}, p.op, p.id,
-               p.sis_id_shown, coalesce(p._label, {label}),
-               CASE WHEN p.op IN ('update', 'unarchive') THEN {field_list} END,
-               {source_file}, {source_line},
-               {why}
-        FROM (SELECT *, {_sis_expr(table)} AS sis_id_shown FROM {plan} p
-              WHERE op IN ('update', 'archive', 'unarchive') AND {only or "true"}) p
-        LEFT JOIN {table.name} d ON d.{table.id_col} = p.id
-        {_reference_joins(table, plan)}
-        {parent_joins}
+        SELECT run_id, seq, kind, op, id, sis_id_shown, label, fields,
+               CASE WHEN by_setting THEN coalesce(lo_file, source_file) ELSE source_file END,
+               CASE WHEN by_setting THEN lo_line ELSE source_line END,
+               CASE WHEN by_setting THEN lo_note ELSE note END
+        FROM (SELECT *, {by_setting} AS by_setting FROM (
+            SELECT {ctx.run_id} AS run_id,
+                   {start} + row_number() OVER (ORDER BY p.op, p.id) AS seq, {kind} AS kind, p.op,
+                   p.id, p.sis_id_shown, coalesce(p._label, {label}) AS label,
+                   CASE WHEN p.op IN ('update', 'unarchive') THEN {field_list} END AS fields,
+                   {source_file} AS source_file, {source_line} AS source_line,
+                   {why} AS note,
+                   lo.note AS lo_note, lo._file AS lo_file, lo._line AS lo_line
+            FROM (SELECT *, {_sis_expr(table)} AS sis_id_shown FROM {plan} p
+                  WHERE op IN ('update', 'archive', 'unarchive') AND {only or "true"}) p
+            LEFT JOIN {table.name} d ON d.{table.id_col} = p.id
+            LEFT JOIN ({left_out.rows}) lo ON p.op = 'archive' AND lo.sis_id = p.sis_id_shown
+            {_reference_joins(table, plan)}
+            {parent_joins}
+        ))
         """
     )
 

@@ -8,7 +8,13 @@ from daemon.progress import Progress
 from daemon.sync import kinds, not_synced
 from daemon.sync.context import PlanContext
 from daemon.sync.derived_ids import keep_classroom_references, keep_enrollment_ids
-from daemon.sync.diff import build_present, count_changes, plan_table, record_changes
+from daemon.sync.diff import (
+    LeftOutBySetting,
+    build_present,
+    count_changes,
+    plan_table,
+    record_changes,
+)
 from daemon.sync.feed.classes import (
     MOVED_SIS_ID_NOTE,
     build_desired_classrooms,
@@ -16,7 +22,7 @@ from daemon.sync.feed.classes import (
     build_desired_schools,
     find_repeated_enrollments,
     keep_enrollment_sis_ids_unique,
-    trace_filtered_archives,
+    left_out_by_homeroom_only,
 )
 from daemon.sync.feed.links import build_desired_attributes, build_desired_links
 from daemon.sync.feed.users import (
@@ -25,8 +31,8 @@ from daemon.sync.feed.users import (
     build_feed_users,
     build_user_map,
     leave_out_new_guardians_without_a_student,
+    left_out_by_guardian_roles,
     roles_not_applied,
-    trace_archives_left_out_by_guardian_roles,
 )
 from daemon.sync.policies import (
     classroom_rules,
@@ -98,10 +104,11 @@ def _finish(
     table: kinds.Table,
     extra_present: str | None = None,
     display: dict[str, str] | None = None,
+    left_out: LeftOutBySetting | None = None,
 ) -> None:
     build_present(ctx, table, extra_present)
     plan_table(ctx, table)
-    record_changes(ctx, table, display)
+    record_changes(ctx, table, display, left_out=left_out)
 
 
 def _schools(ctx: PlanContext) -> None:
@@ -137,8 +144,13 @@ def _classrooms(ctx: PlanContext) -> None:
                    SELECT c.classroom_id FROM classrooms c
                    JOIN {ctx.t("desired_classrooms")} f ON f._ambiguous AND f.sis_id = c.sis_id"""
     _hold(ctx, "classrooms", held)
-    _finish(ctx, kinds.CLASSROOMS, ctx.held("classrooms"), {"school_id": SCHOOL_SIS})
-    trace_filtered_archives(ctx)
+    _finish(
+        ctx,
+        kinds.CLASSROOMS,
+        ctx.held("classrooms"),
+        {"school_id": SCHOOL_SIS},
+        left_out_by_homeroom_only(ctx),
+    )
 
 
 def _hold(ctx: PlanContext, what: str, sql: str) -> None:
@@ -191,8 +203,7 @@ def _users(ctx: PlanContext) -> None:
         # guardian is kept but not, through it, every link it has.
         present += f""" UNION ALL SELECT coalesce(u.merged_into, u.user_id) FROM users u
                         JOIN {ctx.errored("guardians")} e ON e.sourcedId = u.sis_id"""
-    _finish(ctx, kinds.USERS, present)
-    trace_archives_left_out_by_guardian_roles(ctx)
+    _finish(ctx, kinds.USERS, present, left_out=left_out_by_guardian_roles(ctx))
     build_user_map(ctx)
     leave_out_new_guardians_without_a_student(ctx)
     if ctx.present("roles"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from daemon.db import rows_sharing_a_hash, sql_literal
 from daemon.sync import not_synced
 from daemon.sync.context import PlanContext
-from daemon.sync.diff import ABSENT_NOTE, add_archives
+from daemon.sync.diff import ABSENT_NOTE, LeftOutBySetting, add_archives
 from daemon.sync.kinds import ENROLLMENTS
 from daemon.sync.scope import record_filter
 from daemon.sync.unchanged import enrollment_source_hash
@@ -189,30 +189,25 @@ def _leave_out_scheduled_classrooms(ctx: PlanContext) -> None:
 HOMEROOM_ONLY_NOTE = "classroom_filter = homeroom_only leaves out this scheduled class"
 
 
-def trace_filtered_archives(ctx: PlanContext) -> None:
+def left_out_by_homeroom_only(ctx: PlanContext) -> LeftOutBySetting | None:
     """Under homeroom_only, a classroom archived while its row is still in the feed (a good row of
     a scheduled class, or a row in error) is left out by the setting, neither missing from the
     file nor marked tobedeleted: its change says so and names the row."""
     if ctx.settings.classroom_filter != "homeroom_only":
-        return
+        return None
     # A row in error's line is the closer trace than none (its class left out by the setting).
     errored = (
         f"UNION ALL SELECT sourcedId, _line FROM {ctx.errored('classes')}"
         if ctx.present("classes")
         else ""
     )
-    ctx.db.execute(
-        f"""
-        UPDATE changes c
-        SET note = {sql_literal(HOMEROOM_ONLY_NOTE)},
-            source_line = r._line
-        FROM (SELECT sis_id, min(_line) AS _line
-              FROM (SELECT sis_id, _line FROM {ctx.t("desired_classrooms")} WHERE _filtered
-                    {errored})
-              GROUP BY sis_id) r
-        WHERE c.run_id = {ctx.run_id} AND c.kind = 'classrooms' AND c.op = 'archive'
-          AND c.note IN ({sql_literal(ABSENT_NOTE)}, 'marked tobedeleted') AND c.sis_id = r.sis_id
-        """
+    return LeftOutBySetting(
+        f"""SELECT sis_id, {sql_literal(HOMEROOM_ONLY_NOTE)} AS note, NULL::VARCHAR AS _file,
+                   min(_line) AS _line
+            FROM (SELECT sis_id, _line FROM {ctx.t("desired_classrooms")} WHERE _filtered
+                  {errored})
+            GROUP BY sis_id""",
+        replaces=(ABSENT_NOTE, "marked tobedeleted"),
     )
 
 

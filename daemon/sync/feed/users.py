@@ -12,7 +12,7 @@ from daemon.db import sql_literal
 from daemon.formats.spec import NOT_CARRIED_COLUMN, STAFF_ROLES
 from daemon.ingest.value_rules import listed_names
 from daemon.sync.context import NOT_A_GUARDIAN, PlanContext
-from daemon.sync.diff import ABSENT_NOTE, add_archives, record_changes
+from daemon.sync.diff import LeftOutBySetting, add_archives, record_changes
 from daemon.sync.kinds import USER_CHANGE_KINDS_SQL, USERS
 from daemon.sync.scope import OUT_OF_SCOPE, record_filter
 from daemon.sync.unchanged import find_unchanged_users, user_source_hash
@@ -789,30 +789,24 @@ def _add_guardians_file_people(ctx: PlanContext, mobile: str, home: str) -> None
     )
 
 
-def trace_archives_left_out_by_guardian_roles(ctx: PlanContext) -> None:
-    """A guardian archived while its row is still in the feed, with a role guardian_roles
+def left_out_by_guardian_roles(ctx: PlanContext) -> LeftOutBySetting | None:
+    """A person archived while their row is still in the feed, with a role guardian_roles
     does not count (narrowed since, or an ext_roles mapping to it): neither missing from the
-    file nor marked tobedeleted, it is left out by the setting. Its change says so and names
-    the row (it said "no longer in the feed")."""
+    file nor marked tobedeleted, they are left out by the setting. Their change says so and
+    names the row (not "no longer in the feed")."""
     kept_out = [
         r for r in ("parent", "guardian", "relative") if r not in ctx.settings.guardian_roles
     ]
     if not kept_out:
-        return
+        return None
     note = f"guardian_roles = {','.join(ctx.settings.guardian_roles)} leaves out its role "
-    ctx.db.execute(
-        f"""
-        UPDATE changes c
-        SET note = {sql_literal(note)} || r.role, source_file = r._file, source_line = r._line
-        FROM (SELECT sis_id, arg_min(role, _line) AS role, arg_min(_file, _line) AS _file,
-                     min(_line) AS _line
-              FROM {ctx.t("feed_users")}
-              WHERE kind IS NULL AND NOT _deleted AND sis_id IS NOT NULL
-                AND role IN ({", ".join(sql_literal(r) for r in kept_out)})
-              GROUP BY sis_id) r
-        WHERE c.run_id = {ctx.run_id} AND c.kind = 'guardians' AND c.op = 'archive'
-          AND c.note = {sql_literal(ABSENT_NOTE)} AND c.sis_id = r.sis_id
-        """
+    return LeftOutBySetting(
+        f"""SELECT sis_id, {sql_literal(note)} || arg_min(role, _line) AS note,
+                   arg_min(_file, _line) AS _file, min(_line) AS _line
+            FROM {ctx.t("feed_users")}
+            WHERE kind IS NULL AND NOT _deleted AND sis_id IS NOT NULL
+              AND role IN ({", ".join(sql_literal(r) for r in kept_out)})
+            GROUP BY sis_id"""
     )
 
 
