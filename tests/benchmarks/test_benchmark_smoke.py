@@ -7,26 +7,28 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_benchmark_script_runs_every_step_and_counts_match(tmp_path):
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
+    """One run of the harness at a tiny scale, three samples of each repeated step (its work
+    folder and its output): every test below reads it."""
+    work = tmp_path_factory.mktemp("harness")
     result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "benchmarks" / "run_benchmark.py"),
-            "--students",
-            "500",
-            "--work",
-            str(tmp_path),
-            "--skip-naive",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-    )
+        [sys.executable, str(REPO / "benchmarks" / "run_benchmark.py"), "--students", "300",
+         "--work", str(work), "--skip-naive", "--repeat", "3",
+         "--json-out", str(work / "results.json")],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )  # fmt: skip
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return result, work
+
+
+def test_benchmark_script_runs_every_step_and_counts_match(harness) -> None:
+    result, work = harness
     for step in (
         "floor",
         "roster-sync initial",
@@ -39,8 +41,8 @@ def test_benchmark_script_runs_every_step_and_counts_match(tmp_path):
     assert "MISMATCH" not in result.stdout.upper()
     # guardians are checked too: their person updates, not rows whose agents alone changed
     assert "note roster-sync plan" not in result.stdout
-    [district] = [d.parent for d in tmp_path.glob("*/day2")]
-    _read_costs_counts_the_lines_day_2_changed(district, tmp_path / "costs.json")
+    [district] = [d.parent for d in work.glob("*/day2")]
+    _read_costs_counts_the_lines_day_2_changed(district, work / "costs.json")
 
 
 def _read_costs_counts_the_lines_day_2_changed(district: Path, out: Path) -> None:
@@ -58,14 +60,9 @@ def _read_costs_counts_the_lines_day_2_changed(district: Path, out: Path) -> Non
         assert costs[name]["parse and keep, file order"] > 0
 
 
-def test_repeats_report_the_median_of_alternating_samples(tmp_path):
-    out = tmp_path / "results.json"
-    result = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "run_benchmark.py"), "--students", "300",
-         "--work", str(tmp_path), "--skip-naive", "--repeat", "3", "--json-out", str(out)],
-        capture_output=True, text=True, timeout=300, cwd=REPO,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+def test_repeats_report_the_median_of_alternating_samples(harness) -> None:
+    _, work = harness
+    out = work / "results.json"
     steps = json.loads(out.read_text())["results"][0]["steps"]
     for name in ("floor", "roster-sync plan"):
         samples = steps[name]["samples"]
@@ -74,7 +71,7 @@ def test_repeats_report_the_median_of_alternating_samples(tmp_path):
         assert steps[name]["mismatches"] == []
         assert len(steps[name]["cpu_samples"]) == 3 and steps[name]["cpu_seconds"] > 0
     assert steps["roster-sync plan"]["stages"]  # the median sample's own profile
-    assert not list(tmp_path.glob("*before-day2*")) and not list(tmp_path.glob("*repeat*"))
+    assert not list(work.glob("*before-day2*")) and not list(work.glob("*repeat*"))
     report = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "report.py"), str(out), "--targets-at", "300"],
         capture_output=True, text=True, timeout=60, cwd=REPO, check=True,

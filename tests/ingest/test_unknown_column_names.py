@@ -8,6 +8,7 @@ line numbers, skipped value checks and archived a record its changed row named.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -72,15 +73,34 @@ def _run(folder: Path, template: Path, nights: list[TinyDistrict], ragged: bool)
     return said
 
 
+@pytest.fixture(scope="module")
+def without_the_column(
+    tmp_path_factory: pytest.TempPathFactory, empty_template: Path
+) -> Callable[[bool], list[tuple]]:
+    """What the two nights plan with no extra column, per reader: the same for every name,
+    so worked out once each."""
+    said: dict[bool, list[tuple]] = {}
+
+    def _said(ragged: bool) -> list[tuple]:
+        if ragged not in said:
+            folder = tmp_path_factory.mktemp("without") / "run"
+            said[ragged] = _run(folder, empty_template, _nights(TinyDistrict(), None), ragged)
+        return said[ragged]
+
+    return _said
+
+
 @pytest.mark.parametrize("ragged", [False, True], ids=["fast reader", "careful reader"])
 @pytest.mark.parametrize("name", NAMES)
 def test_an_unknown_column_changes_nothing_whatever_its_name(
-    tmp_path: Path, empty_template: Path, name: str, ragged: bool
+    tmp_path: Path,
+    empty_template: Path,
+    without_the_column: Callable[[bool], list[tuple]],
+    name: str,
+    ragged: bool,
 ) -> None:
-    district = TinyDistrict()
-    without = _run(tmp_path / "without", empty_template, _nights(district, None), ragged)
-    with_it = _run(tmp_path / "with", empty_template, _nights(district, name), ragged)
-    assert with_it == without
+    with_it = _run(tmp_path / "with", empty_template, _nights(TinyDistrict(), name), ragged)
+    assert with_it == without_the_column(ragged)
     second_night = with_it[1][1]["enrollments"]
     assert second_night["update"] == 1 and second_night["archive"] == 0
 
