@@ -10,6 +10,8 @@ from daemon.cli import render
 from daemon.cli.arguments import conflict_numbers, count, run_number
 from daemon.cli.client import engine
 from daemon.cli.errors import CliError
+from daemon.models import Run
+from daemon.service.interface import EngineClient
 from daemon.words import counted
 
 RUN_HELP = "the run's number (see: roster-sync runs)"
@@ -163,15 +165,34 @@ def emit_run(args: argparse.Namespace, run) -> int:  # type: ignore[no-untyped-d
     return 1 if run.status == "failed" else 0
 
 
+# `run --apply` and `pull --apply` when the run is held: planned, not applied. A script (cron)
+# must not take it for done; the run waits for a person's review.
+HELD_NOT_APPLIED = 3
+
+
+def apply_if_asked(args: argparse.Namespace, e: EngineClient, run: Run) -> int:
+    """After planning: apply when --apply asks and nothing holds the run; print it; the exit
+    status says whether what was asked happened."""
+    if args.apply and run.status == "planned":
+        run = e.apply_run(run.run_id)
+    code = emit_run(args, run)
+    if run.status == "failed":
+        print(f"roster-sync: run {run.run_id} failed: {run.error}", file=sys.stderr)
+    elif args.apply and run.status == "held":
+        print(
+            f"roster-sync: run {run.run_id} is held and was not applied "
+            f"({'; '.join(run.hold_reasons)}): review it, then "
+            f"{render.hint_command()} apply {run.run_id} --override --reason TEXT",
+            file=sys.stderr,
+        )
+        return HELD_NOT_APPLIED
+    return code
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     with engine(args) as e:
         run = e.plan_source(os.path.abspath(args.source), None, args.force, args.school)
-        if args.apply and run.status == "planned":
-            run = e.apply_run(run.run_id)
-        code = emit_run(args, run)
-        if run.status == "failed":
-            print(f"roster-sync: run {run.run_id} failed: {run.error}", file=sys.stderr)
-        return code
+        return apply_if_asked(args, e, run)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

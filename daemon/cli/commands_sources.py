@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from daemon.cli import render
 from daemon.cli.client import daemon_config, engine
-from daemon.cli.commands_runs import JSON_HELP, emit_run
+from daemon.cli.commands_runs import JSON_HELP, apply_if_asked
 from daemon.cli.errors import CliError
 from daemon.service.source_pulls import source_named
 
@@ -79,9 +78,4 @@ def cmd_pull(args: argparse.Namespace) -> int:
     _needs_config(args)
     with engine(args) as e:
         run = e.pull_source(args.name)
-        if args.apply and run.status == "planned":
-            run = e.apply_run(run.run_id)
-        code = emit_run(args, run)
-        if run.status == "failed":
-            print(f"roster-sync: run {run.run_id} failed: {run.error}", file=sys.stderr)
-        return code
+        return apply_if_asked(args, e, run)

@@ -29,10 +29,18 @@ def test_run_json_has_the_documented_keys(cli, sample):
 def test_run_with_apply_applies_unless_held(cli, sample):
     code, out, _ = cli("run", str(sample / "day1"), "--apply", "--json")
     assert code == 0 and json.loads(out)["status"] == "applied"
-    code, out, _ = cli("run", str(sample / "day3_broken"), "--apply", "--json")
+    code, out, err = cli("run", str(sample / "day3_broken"), "--apply", "--json")
     held = json.loads(out)
-    assert code == 0, "a held run is not an error"
     assert held["status"] == "held" and held["hold_reasons"]
+    assert code == 3, "a script must not take a held run for applied"
+    assert err.startswith("roster-sync: run 2 is held and was not applied (")
+    assert err.rstrip().endswith("apply 2 --override --reason TEXT") and err.count("\n") == 1
+
+
+def test_a_held_run_planned_without_apply_exits_0(cli, sample, day1_db):  # day 1 applied
+    code, out, err = cli("run", str(sample / "day3_broken"), "--json")
+    assert code == 0, "planning was what was asked"
+    assert json.loads(out)["status"] == "held" and err == ""
 
 
 def test_runs_json_is_an_array_newest_first(cli, sample, day1_db):  # day 1 applied
