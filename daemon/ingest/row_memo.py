@@ -88,11 +88,12 @@ class CheckedRows:
         params = [run_id, self.staged.file_name]
         context = sql_literal(self.context)
         if self._remembered and self._size() <= 1.25 * self.staged.rows + 1000:
-            self.db.execute(
-                f"""INSERT INTO {self.memo} SELECT u._h, {context} FROM {self.unseen} u
-                    ANTI JOIN {issues} i ON i.line = u._line""",
-                params,
-            )
+            if self.checked:  # else every row is remembered already
+                self.db.execute(
+                    f"""INSERT INTO {self.memo} SELECT u._h, {context} FROM {self.unseen} u
+                        ANTI JOIN {issues} i ON i.line = u._line""",
+                    params,
+                )
         else:
             self.db.execute(f"CREATE SCHEMA IF NOT EXISTS {MEMO_SCHEMA}")
             self.db.execute(

@@ -80,17 +80,19 @@ class Validator:
         )
         any_check = " OR ".join(f"({where})" for _, _, _, where, _ in checks)
         rows = CheckedRows(self.db, self.run_id, ctx.staged, f"{structs}\x1f{any_check}")
-        self.db.execute(
-            f"""
-            INSERT INTO row_issues
-            SELECT ?, ?, _line, id, i.severity, i.column_name, i.rule,
-                   {sql_literal(ctx.file)} || ' line ' || _line || ': ' || i.message
-            FROM (SELECT _line, {ctx.id_column} AS id,
-                         unnest(list_filter([{structs}], lambda x: x IS NOT NULL)) AS i
-                  FROM {rows.to_check()} WHERE {any_check})
-            """,
-            [self.run_id, ctx.file],
-        )
+        to_check = rows.to_check()
+        if rows.checked:  # a file whose every row passed these checks before has none to read
+            self.db.execute(
+                f"""
+                INSERT INTO row_issues
+                SELECT ?, ?, _line, id, i.severity, i.column_name, i.rule,
+                       {sql_literal(ctx.file)} || ' line ' || _line || ': ' || i.message
+                FROM (SELECT _line, {ctx.id_column} AS id,
+                             unnest(list_filter([{structs}], lambda x: x IS NOT NULL)) AS i
+                      FROM {to_check} WHERE {any_check})
+                """,
+                [self.run_id, ctx.file],
+            )
         rows.remember(self.run_id)
         self.value_checked[ctx.spec.entity] = rows.checked
 
