@@ -40,6 +40,29 @@ def test_missing_required_file_fails_the_run_and_leaves_the_directory(
     assert _directory_snapshot(sync.engine.db) == applied
 
 
+def test_a_missing_required_file_is_named_with_every_other_files_refusal(sync, tiny, tmp_path):
+    """Found on a public mock drop (no enrollments.csv, and users.csv without orgSourcedIds):
+    the run named the missing file alone, and the re-export that added it was refused for the
+    next file; one re-export should fix all."""
+    for row in tiny.rows("users.csv"):
+        del row["orgSourcedIds"]
+    folder = tiny.write(tmp_path)
+    (folder / "enrollments.csv").unlink()
+    run = sync.plan(folder)
+    assert run.status == "failed"
+    assert run.error == (
+        "enrollments.csv is missing from the drop; it is required; "
+        "users.csv line 1: missing required column orgSourcedIds"
+    )
+
+
+def test_a_drop_missing_a_required_file_still_records_its_oneroster_version(sync, tiny, tmp_path):
+    folder = tiny.write(tmp_path)
+    (folder / "enrollments.csv").unlink()
+    run = sync.plan(folder)
+    assert (run.status, run.oneroster_version) == ("failed", "1.1")
+
+
 def test_missing_required_column_fails_naming_the_column(sync, tiny, tmp_path):
     for row in tiny.rows("classes.csv"):
         del row["classType"]
