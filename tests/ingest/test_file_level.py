@@ -511,3 +511,25 @@ def test_an_encoding_warning_names_the_line_the_reader_gives_the_row(
         i for i in sync.issues(run) if i["column_name"] == "email" and i["sourced_id"] == "stu-8"
     ]
     assert (encoding["line"], encoding["column_name"]) == (email["line"], "givenName")
+
+
+@pytest.mark.parametrize(
+    ("file", "column", "other"),
+    [
+        ("users.csv", "orgSourcedIds", "orgs"),
+        ("classes.csv", "termSourcedIds", "termSourcedId"),
+        ("classes.csv", "termSourcedIds", "terms"),
+    ],
+)
+def test_a_required_column_under_another_versions_name_is_refused_saying_so(
+    sync, tiny, file, column, other
+):
+    """Public drops name columns as OneRoster 1.0 or the REST binding does (orgs, terms,
+    termSourcedId): the refusal says which column the header's name stands for."""
+    for row in tiny.rows(file):
+        row[other] = row.pop(column)
+    run = sync.plan(tiny)
+    assert run.error == (
+        f"{file} line 1: missing required column {column} ('{other}' is what OneRoster 1.0 or "
+        f"the REST binding calls {column}: rename the column)"
+    )
