@@ -117,6 +117,9 @@ class Drop:
     warnings: list[Notice] = field(default_factory=list)
     extracted_to: Path | None = None
     converted_from: Path | None = None  # the original files, when `root` is their translation
+    # Why the drop cannot be synced for a required file it lacks: refused when it is read
+    # (ingest_drop), together with every refusal of the files it has, so one re-export fixes all.
+    missing: list[str] = field(default_factory=list)
 
     @property
     def version(self) -> str:
@@ -500,7 +503,7 @@ def _identify(root: Path, source: str, kind: str) -> Drop:
         drop.files[spec.entity] = file
     for entity in REQUIRED_ENTITIES:
         if entity not in drop.files and _declared_mode(manifest, entity, "") != "absent":
-            raise DropError(f"{entity}.csv is missing from the drop; it is required")
+            drop.missing.append(f"{entity}.csv is missing from the drop; it is required")
     drop.files = {e: drop.files[e] for e in LOAD_ORDER if e in drop.files}
     return drop
 

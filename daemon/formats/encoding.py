@@ -184,14 +184,14 @@ def _fallback(path: Path, bad_offset: int) -> EncodingDecision:
             first = False
             # a UTF-8 character cut by the chunk's start is found with the last chunk's end
             if _UTF8_MULTIBYTE.search(tail + chunk, 0 if tail else skipped):
-                place = locate(path, bad_offset)
+                place, byte = locate(path, bad_offset), _byte_at(path, bad_offset)
                 if _mostly_utf8(path):
                     raise EncodingRefused(
                         f"{path.name} {place}: mixes UTF-8 with another encoding "
-                        f"(byte {bad_offset} is not UTF-8); re-export the file as UTF-8"
+                        f"(byte 0x{byte:02x} is not UTF-8); re-export the file as UTF-8"
                     )
                 raise EncodingRefused(
-                    f"{path.name} {place}: is neither UTF-8 nor Windows-1252 (byte {bad_offset} "
+                    f"{path.name} {place}: is neither UTF-8 nor Windows-1252 (byte 0x{byte:02x} "
                     "is not UTF-8; an encoding such as Shift_JIS?); re-export the file as UTF-8"
                 )
             try:
@@ -205,6 +205,14 @@ def _fallback(path: Path, bad_offset: int) -> EncodingDecision:
             offset += len(chunk)
             tail = chunk[-3:]
     return EncodingDecision("cp1252", locate(path, bad_offset))
+
+
+def _byte_at(path: Path, offset: int) -> int:
+    """The byte at `offset`: a refusal names the byte by its value, as the line and column
+    already say where it is (its offset in the file read as a value, "byte 56", misled)."""
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        return handle.read(1)[0]
 
 
 def _mostly_utf8(path: Path) -> bool:

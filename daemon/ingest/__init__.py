@@ -60,7 +60,9 @@ def ingest_drop(
         for n in drop.warnings
     ]
     ignored: list[str] = []
-    refused: list[str] = []  # every file's refusal is told at once, so one re-export fixes all
+    # Every file's refusal is told at once, a required file missing among them, so one
+    # re-export fixes all.
+    refused: list[str] = list(drop.missing)
     before = {f.name: _signature(f.path) for f in drop.all_files()}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hash") as hasher:
         # Hashing (for content identity and line checks) overlaps DuckDB's reading.

@@ -170,7 +170,7 @@ def _map_columns(
     positions += [None] * (len(original) - named)
     missing = [c.name for c in spec.columns if c.must_be_in_header and c.name not in names]
     if missing:
-        hint = _delimiter_hint(original)
+        hint = _delimiter_hint(original) or _other_name_hint(spec.entity, missing, unknown)
         raise FileRefused(
             f"{file_name} line 1: missing required column{'s' if len(missing) > 1 else ''} "
             f"{', '.join(missing)}{hint}"
@@ -190,6 +190,35 @@ def _staging_name(name: str, original: list[str]) -> str:
     while staged.lower() in taken:
         staged = "_" + staged
     return staged
+
+
+# Names another OneRoster version or binding gives a required column (OneRoster 1.0's CSV
+# files, the REST binding's field names), as public exports use them: a header with one is
+# refused all the same, and the refusal says which column it stands for.
+OTHER_NAMES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("users", "orgSourcedIds"): ("orgs", "orgSourcedId"),
+    ("classes", "termSourcedIds"): ("termSourcedId", "terms"),
+    ("classes", "courseSourcedId"): ("course",),
+    ("classes", "schoolSourcedId"): ("school",),
+    ("enrollments", "classSourcedId"): ("class",),
+    ("enrollments", "schoolSourcedId"): ("school",),
+    ("enrollments", "userSourcedId"): ("user",),
+    ("demographics", "sourcedId"): ("userSourcedId",),
+}
+
+
+def _other_name_hint(entity: str, missing: list[str], unknown: list[str]) -> str:
+    """Which of the header's unknown columns name a missing one under another version's name."""
+    present = {name.lower(): name for name in unknown}
+    found = [
+        f"'{present[other.lower()]}' is what OneRoster 1.0 or the REST binding calls {column}"
+        for column in missing
+        for other in OTHER_NAMES.get((entity, column), ())
+        if other.lower() in present
+    ]
+    if not found:
+        return ""
+    return f" ({'; '.join(found)}: rename the column)"
 
 
 def _delimiter_hint(original: list[str]) -> str:

@@ -460,6 +460,30 @@ class Validator:
             source=source,
         )
 
+    def _row_roles(self, users: FileContext) -> str:
+        """SQL selecting each users.csv row's `_line`, `sourcedId` and role (lower case) as
+        planning reads it (sync/feed/users.py): users.csv's own `role`, else, in OneRoster 1.2,
+        the user's live primary role in roles.csv (else the first listed). The checks of what
+        a role means (an agent who is staff, a student enrolled as a teacher) read this, so a
+        1.2 drop, whose users.csv has no role column, is checked as a 1.1 one is."""
+        own = "lower(u.role)" if "role" in users.staged.header.names else "CAST(NULL AS VARCHAR)"
+        roles = self.files.get("roles")
+        role_names = set(roles.staged.header.names) if roles is not None else set()
+        if roles is None or not {"userSourcedId", "role"} <= role_names:
+            return f"SELECT u._line, u.sourcedId, {own} AS role FROM {users.table} u"
+        primary_first = (
+            "CASE lower(roleType) WHEN 'primary' THEN 0 ELSE 1 END"
+            if "roleType" in role_names
+            else "1"
+        )
+        live = "coalesce(lower(status), '') <> 'tobedeleted'" if "status" in role_names else "true"
+        return f"""SELECT u._line, u.sourcedId, coalesce({own}, r.role) AS role
+                   FROM {users.table} u
+                   LEFT JOIN (SELECT userSourcedId,
+                                     arg_min(lower(role), [{primary_first}, _line]) AS role
+                              FROM {roles.table} WHERE {live} GROUP BY userSourcedId) r
+                          ON r.userSourcedId = u.sourcedId"""
+
     def _agents_who_are_not_family(self, ctx: FileContext) -> None:
         """agentSourcedIds names a user's family (or, on a parent, its students): a staff member
         there, another student on a student's row, or the user itself, is almost always a
@@ -467,24 +491,26 @@ class Validator:
         the row says so. The agents are read once, into the few rows that say something, and
         joined to the staff and students only: the guardians, most of a users.csv, can say
         nothing here but "the user itself", which needs no join."""
-        names = ctx.staged.header.names
-        if "agentSourcedIds" not in names:
+        if "agentSourcedIds" not in ctx.staged.header.names:
             return
-        role = "lower({}role)" if "role" in names else "CAST(NULL AS VARCHAR)"
         staff = ", ".join(sql_literal(r) for r in STAFF_ROLES)
+        roles = temp_table(self.run_id, "row_roles")
+        self.db.execute(f"CREATE OR REPLACE TEMP TABLE {roles} AS {self._row_roles(ctx)}")
         odd = temp_table(self.run_id, "agents_not_family")
         self.db.execute(
             f"""CREATE OR REPLACE TEMP TABLE {odd} AS
                 SELECT a._line, a.sourcedId, a.agent, s.role AS agent_role
-                FROM (SELECT _line, sourcedId, {role.format("")} AS role,
-                             trim(unnest(string_split(agentSourcedIds, ','))) AS agent
-                      FROM {ctx.table} WHERE agentSourcedIds IS NOT NULL) a
-                LEFT JOIN (SELECT sourcedId, {role.format("")} AS role FROM {ctx.table}
-                           WHERE {role.format("")} IN ({staff}, 'student')) s
+                FROM (SELECT u._line, u.sourcedId, r.role,
+                             trim(unnest(string_split(u.agentSourcedIds, ','))) AS agent
+                      FROM {ctx.table} u JOIN {roles} r ON r._line = u._line
+                      WHERE u.agentSourcedIds IS NOT NULL) a
+                LEFT JOIN (SELECT sourcedId, role FROM {roles}
+                           WHERE role IN ({staff}, 'student')) s
                        ON s.sourcedId = a.agent
                 WHERE a.agent = a.sourcedId OR s.role IN ({staff})
                    OR (a.role = 'student' AND s.role = 'student')"""
         )
+        self.db.execute(f"DROP TABLE {roles}")
         family = "; agents are a student''s family (or a parent''s students)"
         self._emit(
             ctx,
@@ -535,12 +561,14 @@ class Validator:
     def _students_enrolled_as_staff(self, enrollments: FileContext, users: FileContext) -> None:
         """A student enrolled as a class's teacher (or administrator, proctor) is almost always
         an export's mistake, and it hands a student a teacher's place: read as sent, noted."""
-        if "role" not in enrollments.staged.header.names or "role" not in users.staged.header.names:
+        if "role" not in enrollments.staged.header.names:
             return
+        said_in = "users.csv" if "role" in users.staged.header.names else "roles.csv"
         source = f"""(
             SELECT e._line, e.sourcedId, e.userSourcedId, lower(e.role) AS enrolled_as
             FROM {enrollments.table} e
-            JOIN {users.table} u ON u.sourcedId = e.userSourcedId AND lower(u.role) = 'student'
+            JOIN ({self._row_roles(users)}) u ON u.sourcedId = e.userSourcedId
+                                               AND u.role = 'student'
             WHERE lower(e.role) IN ('teacher', 'administrator', 'proctor'))"""
         self._emit(
             enrollments,
@@ -548,7 +576,7 @@ class Validator:
             "role",
             "student_as_staff",
             "true",
-            "'userSourcedId ''' || userSourcedId || ''' is a student in users.csv, enrolled "
+            f"'userSourcedId ''' || userSourcedId || ''' is a student in {said_in}, enrolled "
             "here as a ' || enrolled_as || '; read as sent'",
             source=source,
         )

@@ -113,3 +113,15 @@ def test_a_shift_jis_file_is_refused_as_not_utf8_rather_than_mixed(tmp_path):
     with pytest.raises(EncodingRefused, match="is neither UTF-8 nor Windows-1252") as refused:
         decide_encoding(_file(tmp_path, data.encode("shift_jis")))
     assert "mixes" not in str(refused.value)
+
+
+def test_a_refusal_names_the_byte_by_its_value_not_its_offset(tmp_path):
+    """Found on a public Shift_JIS drop: "(byte 56 is not UTF-8 ...)" named the byte's offset,
+    which reads as its value; the line and column say where it is."""
+    data = "sourcedId,title,courseCode\nco1,情報処理技術者試験,CC401\n".encode("shift_jis")
+    with pytest.raises(EncodingRefused) as refused:
+        decide_encoding(_file(tmp_path, data))
+    assert str(refused.value) == (
+        "users.csv line 2, column title: is neither UTF-8 nor Windows-1252 (byte 0x8f is not "
+        "UTF-8; an encoding such as Shift_JIS?); re-export the file as UTF-8"
+    )

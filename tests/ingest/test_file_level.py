@@ -40,6 +40,29 @@ def test_missing_required_file_fails_the_run_and_leaves_the_directory(
     assert _directory_snapshot(sync.engine.db) == applied
 
 
+def test_a_missing_required_file_is_named_with_every_other_files_refusal(sync, tiny, tmp_path):
+    """Found on a public mock drop (no enrollments.csv, and users.csv without orgSourcedIds):
+    the run named the missing file alone, and the re-export that added it was refused for the
+    next file; one re-export should fix all."""
+    for row in tiny.rows("users.csv"):
+        del row["orgSourcedIds"]
+    folder = tiny.write(tmp_path)
+    (folder / "enrollments.csv").unlink()
+    run = sync.plan(folder)
+    assert run.status == "failed"
+    assert run.error == (
+        "enrollments.csv is missing from the drop; it is required; "
+        "users.csv line 1: missing required column orgSourcedIds"
+    )
+
+
+def test_a_drop_missing_a_required_file_still_records_its_oneroster_version(sync, tiny, tmp_path):
+    folder = tiny.write(tmp_path)
+    (folder / "enrollments.csv").unlink()
+    run = sync.plan(folder)
+    assert (run.status, run.oneroster_version) == ("failed", "1.1")
+
+
 def test_missing_required_column_fails_naming_the_column(sync, tiny, tmp_path):
     for row in tiny.rows("classes.csv"):
         del row["classType"]
@@ -488,3 +511,25 @@ def test_an_encoding_warning_names_the_line_the_reader_gives_the_row(
         i for i in sync.issues(run) if i["column_name"] == "email" and i["sourced_id"] == "stu-8"
     ]
     assert (encoding["line"], encoding["column_name"]) == (email["line"], "givenName")
+
+
+@pytest.mark.parametrize(
+    ("file", "column", "other"),
+    [
+        ("users.csv", "orgSourcedIds", "orgs"),
+        ("classes.csv", "termSourcedIds", "termSourcedId"),
+        ("classes.csv", "termSourcedIds", "terms"),
+    ],
+)
+def test_a_required_column_under_another_versions_name_is_refused_saying_so(
+    sync, tiny, file, column, other
+):
+    """Public drops name columns as OneRoster 1.0 or the REST binding does (orgs, terms,
+    termSourcedId): the refusal says which column the header's name stands for."""
+    for row in tiny.rows(file):
+        row[other] = row.pop(column)
+    run = sync.plan(tiny)
+    assert run.error == (
+        f"{file} line 1: missing required column {column} ('{other}' is what OneRoster 1.0 or "
+        f"the REST binding calls {column}: rename the column)"
+    )
