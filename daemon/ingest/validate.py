@@ -461,8 +461,8 @@ class Validator:
         )
 
     def _row_roles(self, users: FileContext) -> str:
-        """SQL selecting each users.csv row's `_line`, `sourcedId` and role (lower case) as
-        planning reads it (sync/feed/users.py): users.csv's own `role`, else, in OneRoster 1.2,
+        """SQL selecting each users.csv row's `_line`, `sourcedId`, role (lower case) and the
+        file that says it (`said_in`) as planning reads it (sync/feed/users.py): users.csv's own `role`, else, in OneRoster 1.2,
         the user's live primary role in roles.csv (else the first listed). The checks of what
         a role means (an agent who is staff, a student enrolled as a teacher) read this, so a
         1.2 drop, whose users.csv has no role column, is checked as a 1.1 one is."""
@@ -470,14 +470,16 @@ class Validator:
         roles = self.files.get("roles")
         role_names = set(roles.staged.header.names) if roles is not None else set()
         if roles is None or not {"userSourcedId", "role"} <= role_names:
-            return f"SELECT u._line, u.sourcedId, {own} AS role FROM {users.table} u"
+            return f"""SELECT u._line, u.sourcedId, {own} AS role, 'users.csv' AS said_in
+                       FROM {users.table} u"""
         primary_first = (
             "CASE lower(roleType) WHEN 'primary' THEN 0 ELSE 1 END"
             if "roleType" in role_names
             else "1"
         )
         live = "coalesce(lower(status), '') <> 'tobedeleted'" if "status" in role_names else "true"
-        return f"""SELECT u._line, u.sourcedId, coalesce({own}, r.role) AS role
+        return f"""SELECT u._line, u.sourcedId, coalesce({own}, r.role) AS role,
+                          CASE WHEN {own} IS NULL THEN 'roles.csv' ELSE 'users.csv' END AS said_in
                    FROM {users.table} u
                    LEFT JOIN (SELECT userSourcedId,
                                      arg_min(lower(role), [{primary_first}, _line]) AS role
@@ -563,9 +565,8 @@ class Validator:
         an export's mistake, and it hands a student a teacher's place: read as sent, noted."""
         if "role" not in enrollments.staged.header.names:
             return
-        said_in = "users.csv" if "role" in users.staged.header.names else "roles.csv"
         source = f"""(
-            SELECT e._line, e.sourcedId, e.userSourcedId, lower(e.role) AS enrolled_as
+            SELECT e._line, e.sourcedId, e.userSourcedId, lower(e.role) AS enrolled_as, u.said_in
             FROM {enrollments.table} e
             JOIN ({self._row_roles(users)}) u ON u.sourcedId = e.userSourcedId
                                                AND u.role = 'student'
@@ -576,8 +577,8 @@ class Validator:
             "role",
             "student_as_staff",
             "true",
-            f"'userSourcedId ''' || userSourcedId || ''' is a student in {said_in}, enrolled "
-            "here as a ' || enrolled_as || '; read as sent'",
+            "'userSourcedId ''' || userSourcedId || ''' is a student in ' || said_in || ', "
+            "enrolled here as a ' || enrolled_as || '; read as sent'",
             source=source,
         )
 

@@ -58,3 +58,18 @@ def test_a_student_in_roles_csv_enrolled_as_a_teacher_is_a_warning(sync, sample,
         "enrollments.csv line 5: userSourcedId 'stu-5001' is a student in roles.csv, enrolled "
         "here as a teacher; read as sent"
     )
+
+
+def test_a_role_column_left_empty_names_roles_csv_as_the_file_that_says_it(sync, sample, tmp_path):
+    drop = _drop(
+        sample,
+        tmp_path,
+        "enrollments.csv",
+        "sch-elm,stu-5001,student,",
+        "sch-elm,stu-5001,teacher,",
+    )
+    users = drop / "users.csv"
+    lines = users.read_text().splitlines()
+    users.write_text("\n".join([lines[0] + ",role", *(line + "," for line in lines[1:])]) + "\n")
+    issue = _only(sync.issues(sync.plan(drop)), "student_as_staff")
+    assert "'stu-5001' is a student in roles.csv, enrolled here as a teacher" in issue["message"]
