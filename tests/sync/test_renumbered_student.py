@@ -269,3 +269,29 @@ def test_an_old_identifier_on_two_rows_is_not_a_renumbering(by_identifier, tiny)
         )
     run = by_identifier.plan(tiny)
     assert RENUMBERED not in [c["note"] for c in by_identifier.changes(run, "students")]
+
+
+def test_a_student_who_left_and_comes_back_renumbered_gets_their_record_back(by_identifier, tiny):
+    ava = by_identifier.user("stu-1")["user_id"]
+    away = tiny.copy()
+    away.remove("users.csv", sourcedId="stu-1")
+    away.remove("enrollments.csv", userSourcedId="stu-1")
+    by_identifier.apply(away, override=True)
+    _renumber(tiny)
+    run = by_identifier.apply(tiny)
+    [change] = by_identifier.changes(run, "students", "unarchive")
+    assert (change["record_id"], change["note"]) == (ava, RENUMBERED)
+    assert run.changes["students"]["create"] == 0
+
+
+def test_a_student_kept_archived_is_asked_about_not_created_again(by_identifier, tiny):
+    by_identifier.engine.settings_set("archived_students", "keep_archived")
+    by_identifier.engine.archive_user("stu-1")
+    _renumber(tiny)
+    run = by_identifier.plan(tiny)
+    [conflict] = by_identifier.engine.conflicts(run.run_id).items
+    assert (conflict.kind, conflict.record_id) == (
+        "archived_student_in_feed",
+        by_identifier.user("stu-1")["user_id"],
+    )
+    assert run.changes["students"]["create"] == 0
