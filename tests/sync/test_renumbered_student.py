@@ -180,6 +180,18 @@ def test_a_student_given_their_first_identifier_keeps_their_record(sync, tiny):
     assert [s["user_id"] for s in _students(sync, "stu-1")] == [before]
 
 
+@pytest.mark.parametrize("student_id", ["identifier", "sourcedId"])
+def test_a_night_without_users_csv_plans_as_before(sync, tiny, student_id):
+    """Found by tests/properties/test_delta_rows_land.py: the change note named an identifier
+    the plan did not have, so the plan failed."""
+    sync.engine.settings_set("student_id", student_id)
+    sync.apply(tiny)
+    del tiny.files["users.csv"]
+    tiny.manifest["file.users"] = "absent"
+    run = sync.plan(tiny)
+    assert (run.status, run.total_changes()) == ("planned", 0), run.error
+
+
 def test_a_teacher_whose_identifier_changes_is_updated_as_before(by_identifier, tiny):
     tiny.row("users.csv", "tch-1")["identifier"] = "E-77"
     run = by_identifier.plan(tiny)

@@ -1137,7 +1137,10 @@ def _note_renumbered_students(ctx: PlanContext) -> None:
 def renumbered_notes(ctx: PlanContext) -> list[tuple[str, str]]:
     """record_changes notes: a renumbered student's change names both identifiers (`p` the
     plan row, `d` the record as it is). One the feed brings back after a hand archive says so
-    too."""
+    too. None when the feed does not speak for identifiers tonight (no users.csv, or no
+    column): no row then has a key to be renumbered by."""
+    if ctx.settings.student_id != "identifier" or "identifier" in ctx.keep_fields.get("users", ()):
+        return []
     renumbered = f"SELECT _target_id FROM {ctx.t('desired_users')} WHERE _renumbered AND NOT _skip"
     return [
         (
