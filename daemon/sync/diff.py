@@ -328,9 +328,10 @@ def record_changes(
 
     Creates are not copied: the plan table lists them until applied, and the directory's
     `created_run` afterwards, so a first load of millions of records is not written twice.
-    `only` (SQL over the plan row `p`) records a step's own rows; `notes` are (SQL over `p`,
-    note) pairs, saying why a step archived a row, before the notes every archive may have;
-    `left_out` names the row and the setting behind archives a setting decided.
+    `only` (SQL over the plan row `p`) records a step's own rows; `notes` are (when, note)
+    pairs, both SQL over `p` and the record `d` as it is (a fixed note is a `sql_literal`),
+    saying why a step changed a row, before the notes every archive may have; `left_out`
+    names the row and the setting behind archives a setting decided.
     """
     plan = ctx.keep(f"plan_{table.name}")
     display = display or {}
@@ -370,7 +371,7 @@ def record_changes(
     source_line = (
         "CASE " + " ".join(f"WHEN {a}._file IS NOT NULL THEN {a}._line" for a in traced) + " END"
     )
-    own = " ".join(f"WHEN {when} THEN {sql_literal(note)}" for when, note in notes)
+    own = " ".join(f"WHEN {when} THEN {note}" for when, note in notes)
     # A record that keeps its maker is unarchived only with its person (plan_table).
     back = (
         ""

@@ -3,6 +3,9 @@ the directory."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from daemon.db import sql_literal
 from daemon.errors import RosterSyncError
 from daemon.progress import Progress
 from daemon.sync import kinds, not_synced
@@ -32,6 +35,7 @@ from daemon.sync.feed.users import (
     build_user_map,
     leave_out_new_guardians_without_a_student,
     left_out_by_guardian_roles,
+    renumbered_notes,
     roles_not_applied,
 )
 from daemon.sync.policies import (
@@ -105,10 +109,11 @@ def _finish(
     extra_present: str | None = None,
     display: dict[str, str] | None = None,
     left_out: LeftOutBySetting | None = None,
+    notes: Sequence[tuple[str, str]] = (),
 ) -> None:
     build_present(ctx, table, extra_present)
     plan_table(ctx, table)
-    record_changes(ctx, table, display, left_out=left_out)
+    record_changes(ctx, table, display, notes=notes, left_out=left_out)
 
 
 def _schools(ctx: PlanContext) -> None:
@@ -203,7 +208,13 @@ def _users(ctx: PlanContext) -> None:
         # guardian is kept but not, through it, every link it has.
         present += f""" UNION ALL SELECT coalesce(u.merged_into, u.user_id) FROM users u
                         JOIN {ctx.errored("guardians")} e ON e.sourcedId = u.sis_id"""
-    _finish(ctx, kinds.USERS, present, left_out=left_out_by_guardian_roles(ctx))
+    _finish(
+        ctx,
+        kinds.USERS,
+        present,
+        notes=renumbered_notes(ctx),
+        left_out=left_out_by_guardian_roles(ctx),
+    )
     build_user_map(ctx)
     leave_out_new_guardians_without_a_student(ctx)
     if ctx.present("roles"):
@@ -236,7 +247,7 @@ def _enrollments(ctx: PlanContext) -> None:
     plan_table(ctx, kinds.ENROLLMENTS)
     keep_enrollment_sis_ids_unique(ctx)
     moved = f"p.id IN (SELECT id FROM {ctx.t('moved_enrollments')})"
-    record_changes(ctx, kinds.ENROLLMENTS, notes=[(moved, MOVED_SIS_ID_NOTE)])
+    record_changes(ctx, kinds.ENROLLMENTS, notes=[(moved, sql_literal(MOVED_SIS_ID_NOTE))])
     not_synced.report_enrollments(ctx)
     ctx.drop(
         "enrollments",

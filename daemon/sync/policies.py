@@ -67,10 +67,14 @@ def user_rules(ctx: PlanContext) -> None:
             f"UPDATE {desired} SET {sets} FROM users d WHERE d.user_id = {desired}._target_id "
             f"AND {desired}._file = {sql_literal(ctx.file('guardians'))}"
         )
-    # Matched through a merged record: the survivor keeps its own SIS id.
+    # Matched through a merged record: the survivor keeps its own SIS id, and the key it was
+    # found by (student_id = identifier: its own identifier). Given the merged record's, the
+    # survivor answered to that key itself the next night, and took its SIS id as well.
     db.execute(
-        f"UPDATE {desired} SET sis_id = d.sis_id FROM users d "
-        f"WHERE d.user_id = {desired}._target_id AND {desired}._via_tombstone"
+        f"""UPDATE {desired} SET sis_id = d.sis_id,
+                   identifier = CASE WHEN {desired}._key_type = 'ident' THEN d.identifier
+                                     ELSE {desired}.identifier END
+            FROM users d WHERE d.user_id = {desired}._target_id AND {desired}._via_tombstone"""
     )
     keep_stored_values(ctx, "users", "user_id")
     _claimed_twice(ctx)

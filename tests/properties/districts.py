@@ -51,6 +51,7 @@ EVENTS_11 = (
     "new_email",
     "drop_student",
     "add_student",
+    "renumber_student",
     "tobedeleted_class",
     "tobedeleted_student",
     "tobedeleted_guardian",
@@ -163,6 +164,9 @@ def apply_event(night: Night, event: str, pick: int) -> None:
             users.append(_user(sid, "student", "Nova", f"Ray{pick % 7}", identifier=f"N{sid}"))
             if (cls := one(classes)) is not None:
                 enrollments.append(_enrollment(f"enr-{sid}", cls["sourcedId"], sid))
+    elif event == "renumber_student" and student:
+        # the SIS gives a student a new identifier (student_id = identifier keeps the record)
+        student["identifier"] = f"R{pick % 89}-{student['sourcedId']}"
     elif event == "tobedeleted_class" and (cls := one(classes)):
         cls["status"] = "tobedeleted"
     elif event == "tobedeleted_student" and student:

@@ -55,6 +55,7 @@ LASTING = (
     "new_email",
     "drop_student",
     "add_student",
+    "renumber_student",
     "valid_birth_date",
     "unlink_guardian",
     "guardians_file",

@@ -97,6 +97,37 @@ def test_a_whole_file_with_only_the_merged_id_keeps_the_survivor_through_it(sync
     assert _active_memberships(sync) > 0
 
 
+@pytest.fixture
+def only_the_merged_id_by_identifier(sync: Sync, tiny: TinyDistrict) -> TinyDistrict:
+    """As `merged`, under student_id = identifier (the duplicate with an identifier of its
+    own), and a whole users.csv that lists the duplicate's row and not the survivor's."""
+    sync.engine.settings_set("student_id", "identifier")
+    add_student_like(
+        tiny, "stu-3", "stu-3-dup", givenName="Clea", email="clea@example.org", identifier="S3D"
+    )
+    sync.apply(tiny)
+    sync.engine.duplicates_merge("stu-3-dup", "stu-3", keep="stu-3")
+    tiny.remove("users.csv", sourcedId="stu-3")
+    tiny.remove("demographics.csv", sourcedId="stu-3")
+    return tiny
+
+
+def test_by_identifier_a_survivor_driven_through_the_merged_id_keeps_its_own_keys(
+    sync, only_the_merged_id_by_identifier
+):
+    """Given the duplicate's identifier, the survivor answered to it itself the next night, and
+    took the duplicate's SIS id too: the same drop twice changed it again."""
+    sync.apply(only_the_merged_id_by_identifier)
+    survivor = _survivor(sync)
+    assert (survivor["identifier"], survivor["email"]) == ("S3", "clea@example.org")
+
+
+def test_by_identifier_the_same_night_twice_changes_nothing(sync, only_the_merged_id_by_identifier):
+    sync.apply(only_the_merged_id_by_identifier)
+    run = sync.plan(only_the_merged_id_by_identifier)
+    assert run.total_changes() == 0, sync.changes(run)
+
+
 def test_a_delta_row_of_the_merged_id_does_not_rewrite_the_survivor(sync, merged):
     before = _survivor(sync)
     delta = TinyDistrict(

@@ -12,7 +12,7 @@ from daemon.db import sql_literal
 from daemon.formats.spec import NOT_CARRIED_COLUMN, STAFF_ROLES
 from daemon.ingest.value_rules import listed_names
 from daemon.sync.context import NOT_A_GUARDIAN, PlanContext
-from daemon.sync.diff import LeftOutBySetting, add_archives, record_changes
+from daemon.sync.diff import BY_HAND_NOTE, LeftOutBySetting, add_archives, record_changes
 from daemon.sync.kinds import USER_CHANGE_KINDS_SQL, USERS
 from daemon.sync.scope import OUT_OF_SCOPE, record_filter
 from daemon.sync.unchanged import find_unchanged_users, user_source_hash
@@ -853,6 +853,7 @@ def build_desired_users(ctx: PlanContext) -> None:
         shared AS MATERIALIZED ({_shared_identifiers(ctx)}),
         claims AS MATERIALIZED ({_claims(ctx, key_type, match_key)}),
         keepers AS ({_keepers()}),
+        renumbered AS MATERIALIZED ({_renumbered(ctx)}),
         matched AS ({_matched(ctx)})
         SELECT * EXCLUDE (_unplaced),
                _ambiguous OR _no_key OR _shared_key OR _claimed_elsewhere OR _unplaced
@@ -872,6 +873,7 @@ def build_desired_users(ctx: PlanContext) -> None:
     _report_unkeyed_students(ctx)
     _report_shared_identifiers(ctx)
     _report_rows_of_merged_records(ctx)
+    _note_renumbered_students(ctx)
 
 
 def _people_the_sync_manages(ctx: PlanContext) -> str:
@@ -963,6 +965,60 @@ def _keepers() -> str:
             GROUP BY _target_id"""
 
 
+# SQL over a feed row `f` and a directory user `u`: nothing the row says of its person
+# contradicts the record (a name in common, no other birth date). A SIS may give a sourcedId
+# it freed to a new student; the row must not then take the record of the one who left.
+_SAME_PERSON = """((lower(f.given_name) = lower(u.given_name)
+                    OR lower(f.family_name) = lower(u.family_name))
+                   AND NOT coalesce(f.birth_date <> u.birth_date, false))"""
+
+
+def _renumbered(ctx: PlanContext) -> str:
+    """Student rows the SIS renumbered (student_id = identifier), with the record each keeps
+    (`uid`): a live row whose identifier is no directory record's (of any kind: a staff
+    member's is not the student's to take either), whose sourcedId is the SIS id of exactly
+    one record, a student's, not merged; no feed row claims that record, no row of the drop
+    has its identifier (live, tobedeleted, shared or in error) nor a row in error its sourcedId,
+    and the row does not contradict its person (_SAME_PERSON); one row per record. Such a row
+    updates the record in place (_matched), so what a person made or edited stays with the
+    student. Anything less certain is matched as before (a new student; an absent record
+    archived), never guessed.
+
+    A changes-only users.csv says nothing of who is absent, but another person holding the old
+    identifier would have a row in it (new, or changed to hold it), and the sourcedId says the
+    row is the record's own; so the rule is the same in either mode."""
+    if ctx.settings.student_id != "identifier":
+        return (
+            "SELECT NULL::BIGINT AS _line, NULL::VARCHAR AS _file, NULL::BIGINT AS uid WHERE false"
+        )
+    identifiers_named = (
+        "SELECT _match_key FROM f WHERE _key_type = 'ident' AND _match_key IS NOT NULL"
+    )
+    sis_ids_in_error = "SELECT NULL::VARCHAR WHERE false"
+    if ctx.present("users"):
+        errored = ctx.errored("users")
+        identifiers_named += f""" UNION ALL SELECT {ctx.column("users", "identifier", "e")}
+                                 FROM {errored} e
+                                 WHERE {ctx.column("users", "identifier", "e")} IS NOT NULL"""
+        sis_ids_in_error = f"SELECT sourcedId FROM {errored} WHERE sourcedId IS NOT NULL"
+    return f"""
+            SELECT f._file, f._line, u.user_id AS uid
+            FROM (-- the one record the row's sourcedId names, its identifier no record's
+                  SELECT f.*, u.user_id FROM f
+                  ANTI JOIN users x ON x.identifier = f._match_key
+                  JOIN users u ON u.sis_id = f.sis_id
+                  WHERE f._key_type = 'ident' AND f._match_key IS NOT NULL AND NOT f._deleted
+                    AND NOT {_SHARES_ITS_KEY}
+                  QUALIFY count(*) OVER (PARTITION BY f._file, f._line) = 1) f
+            JOIN users u ON u.user_id = f.user_id
+            WHERE u.kind = 'student' AND u.merged_into IS NULL AND u.status <> 'merged'
+              AND u.user_id NOT IN (SELECT _target_id FROM claims)
+              AND coalesce(u.identifier NOT IN ({identifiers_named}), true)
+              AND u.sis_id NOT IN ({sis_ids_in_error})
+              AND {_SAME_PERSON}
+            QUALIFY count(*) OVER (PARTITION BY u.user_id) = 1"""
+
+
 def _matched(ctx: PlanContext) -> str:
     """Each feed row with its record and every reason it may not be synced.
 
@@ -976,7 +1032,9 @@ def _matched(ctx: PlanContext) -> str:
             SELECT f.*,
                    CASE WHEN NOT k._many AND NOT (f._deleted AND k.via_tombstone)
                              AND NOT {_SHARES_ITS_KEY} THEN k.uid
+                        ELSE r.uid
                    END AS _target_id,
+                   r.uid IS NOT NULL AS _renumbered,
                    {_SHARES_ITS_KEY} AS _shared_key,
                    coalesce(k._many, false) AS _ambiguous,
                    coalesce(k.via_tombstone, false) AS _via_tombstone,
@@ -990,7 +1048,8 @@ def _matched(ctx: PlanContext) -> str:
                    c.keeper IS NOT NULL AND c.keeper <> f._file || ':' || f._line AS _claimed_elsewhere
             FROM f LEFT JOIN keys k ON k.kt = f._key_type AND k.key = f._match_key
             LEFT JOIN keepers c ON c._target_id = k.uid AND NOT k._many
-            LEFT JOIN users sv ON sv.user_id = k.uid AND k.via_tombstone"""
+            LEFT JOIN users sv ON sv.user_id = k.uid AND k.via_tombstone
+            LEFT JOIN renumbered r ON r._file = f._file AND r._line = f._line"""
 
 
 def _survivor_in_feed(ctx: PlanContext) -> str:
@@ -1058,6 +1117,40 @@ def _report_unkeyed_students(ctx: PlanContext) -> None:
                 "(setting student_id = identifier); the row was skipped",
             )
         )
+
+
+def _note_renumbered_students(ctx: PlanContext) -> None:
+    """The run says how many students the SIS renumbered (_renumbered): each is an update of
+    its record's identifier, which whoever reviews the run should see is not a new student."""
+    if ctx.settings.student_id != "identifier":
+        return
+    n = ctx.one(f"SELECT count(*) FROM {ctx.t('desired_users')} WHERE _renumbered AND NOT _skip")
+    if n:
+        ctx.note(
+            "users",
+            f"{n} {'student' if n == 1 else 'students'} renumbered by the SIS (a new identifier, "
+            f"the same sourcedId) {'keeps their record' if n == 1 else 'keep their records'}: "
+            "see the students' updates",
+        )
+
+
+def renumbered_notes(ctx: PlanContext) -> list[tuple[str, str]]:
+    """record_changes notes: a renumbered student's change names both identifiers (`p` the
+    plan row, `d` the record as it is). One the feed brings back after a hand archive says so
+    too. None when the feed does not speak for identifiers tonight (no users.csv, or no
+    column): no row then has a key to be renumbered by."""
+    if ctx.settings.student_id != "identifier" or "identifier" in ctx.keep_fields.get("users", ()):
+        return []
+    renumbered = f"SELECT _target_id FROM {ctx.t('desired_users')} WHERE _renumbered AND NOT _skip"
+    return [
+        (
+            f"p.op IN ('update', 'unarchive') AND p.id IN ({renumbered})",
+            f"""'renumbered by the SIS: identifier ' || coalesce(d.identifier, 'none') || ' -> '
+                || p.identifier || ', same sourcedId'
+                || CASE WHEN p.op = 'unarchive' AND d.archived_run IS NULL
+                        THEN {sql_literal("; " + BY_HAND_NOTE)} ELSE '' END""",
+        )
+    ]
 
 
 def _report_shared_identifiers(ctx: PlanContext) -> None:
@@ -1261,5 +1354,5 @@ def archive_guardians_left_without_a_student(ctx: PlanContext) -> None:
         ctx,
         USERS,
         only=f"p.op = 'archive' AND p.id IN (SELECT id FROM {gone})",
-        notes=[("true", GUARDIAN_WITHOUT_A_STUDENT)],
+        notes=[("true", sql_literal(GUARDIAN_WITHOUT_A_STUDENT))],
     )
