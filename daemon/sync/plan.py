@@ -201,6 +201,11 @@ def _users(ctx: PlanContext) -> None:
     if ctx.present("users"):
         parts.append(f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
                          JOIN {ctx.errored("users")} e ON e.sourcedId = u.sis_id""")
+        if ctx.settings.student_id == "identifier":
+            # A row in error names a student by identifier too (re-keyed: a new sourcedId).
+            parts.append(f"""SELECT coalesce(u.merged_into, u.user_id) FROM users u
+                             JOIN {ctx.errored("users")} e ON u.kind = 'student'
+                              AND u.identifier = {ctx.column("users", "identifier", "e")}""")
     _hold(ctx, "users", " UNION ALL ".join(parts))
     present = f"{ctx.held('users')} UNION ALL SELECT id FROM {ctx.t('unchanged_users')}"
     if ctx.present("guardians"):

@@ -307,3 +307,19 @@ def test_a_student_kept_archived_is_asked_about_not_created_again(by_identifier,
         by_identifier.user("stu-1")["user_id"],
     )
     assert run.changes["students"]["create"] == 0
+
+
+def test_a_row_in_error_naming_a_student_by_identifier_alone_keeps_their_record(
+    by_identifier, tiny
+):
+    """Re-keyed by the SIS (a new sourcedId, Ava's identifier) and in error: the row names
+    Ava's record by the key this district matches students on, so the record stays as it is."""
+    before = by_identifier.user("stu-1")
+    tiny.row("users.csv", "stu-1").update(sourcedId="stu-1-new", role="not-a-role")
+    run = by_identifier.plan(tiny)
+    in_users = [i for i in by_identifier.issues(run, "ERROR") if i["file_name"] == "users.csv"]
+    assert [i["sourced_id"] for i in in_users] == ["stu-1-new"]
+    assert run.changes["students"]["archive"] == 0
+    by_identifier.engine.apply_run(run.run_id, scan_duplicates=False)
+    after = by_identifier.user("stu-1")
+    assert (after["status"], after["identifier"]) == ("active", before["identifier"])
