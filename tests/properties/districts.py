@@ -52,6 +52,7 @@ EVENTS_11 = (
     "drop_student",
     "add_student",
     "renumber_student",
+    "rekey_student_in_error",
     "tobedeleted_class",
     "tobedeleted_student",
     "tobedeleted_guardian",
@@ -167,6 +168,11 @@ def apply_event(night: Night, event: str, pick: int) -> None:
     elif event == "renumber_student" and student:
         # the SIS gives a student a new identifier (student_id = identifier keeps the record)
         student["identifier"] = f"R{pick % 89}-{student['sourcedId']}"
+    elif event == "rekey_student_in_error" and student:
+        # a new sourcedId, the same identifier, and the row in error: under student_id =
+        # identifier the row names its student by identifier, whose record it must not cost
+        student["sourcedId"] = student["sourcedId"] + "-rk"
+        student["givenName"] = ""
     elif event == "tobedeleted_class" and (cls := one(classes)):
         cls["status"] = "tobedeleted"
     elif event == "tobedeleted_student" and student:

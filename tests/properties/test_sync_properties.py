@@ -13,6 +13,7 @@ ROSTER_SYNC_PROPERTY_EXAMPLES asks for more.
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import re
@@ -281,7 +282,7 @@ def _night_keeps_the_promises(engine: Engine, drop: Path, root: Path, reject: bo
             assert directory_fingerprint(db) == before
             return
         assert run.status in ("planned", "held"), run.error
-        named = _records_named_by_errors(db, run.run_id)
+        named = _records_named_by_errors(db, run.run_id, drop)
         kept = _state_of(db, named)
         protected = _protected_contacts(engine)
         decided = _decided_by_hand(db)
@@ -444,8 +445,9 @@ def _changes_created(engine: Engine, run_id: int) -> list:
     ]
 
 
-def _records_named_by_errors(db: Database, run_id: int) -> dict[str, set[int]]:
-    """Directory records that a row in error, or a value the sync ignored, names."""
+def _records_named_by_errors(db: Database, run_id: int, drop: Path) -> dict[str, set[int]]:
+    """Directory records that a row in error, or a value the sync ignored, names (under
+    student_id = identifier a users.csv row names a student by identifier too)."""
     named: dict[str, set[int]] = {}
     for file_name, (table, id_col) in NAMED_BY.items():
         rows = db.rows(
@@ -462,7 +464,38 @@ def _records_named_by_errors(db: Database, run_id: int) -> dict[str, set[int]]:
         [run_id],
     )
     named["users"] |= {int(r[0]) for r in rows}
+    if db.one("SELECT value FROM settings WHERE key = 'student_id'") == "identifier":
+        named["users"] |= _students_named_by_identifier(db, run_id, drop)
     return named
+
+
+def _students_named_by_identifier(db: Database, run_id: int, drop: Path) -> set[int]:
+    users = drop / "users.csv"
+    if not users.exists():
+        return set()
+    with users.open(newline="", encoding="utf-8-sig") as f:
+        identifiers = {
+            line: (row.get("identifier") or "").strip()
+            for line, row in enumerate(csv.DictReader(f), start=2)
+        }
+    lines = [
+        int(r[0])
+        for r in db.rows(
+            "SELECT DISTINCT line FROM row_issues WHERE run_id = ? AND file_name = 'users.csv' "
+            "AND severity = 'ERROR' AND line IS NOT NULL",
+            [run_id],
+        )
+    ]
+    named = sorted({identifiers[n] for n in lines if identifiers.get(n)})
+    if not named:
+        return set()
+    return {
+        int(r[0])
+        for r in db.rows(
+            "SELECT user_id FROM users WHERE kind = 'student' AND list_contains(?, identifier)",
+            [named],
+        )
+    }
 
 
 def _state_of(db: Database, named: dict[str, set[int]]) -> dict[str, dict[int, dict]]:
