@@ -31,6 +31,7 @@ from daemon.directory.integrity import check_directory
 from daemon.errors import RosterSyncError
 from daemon.models import Run
 from daemon.service.engine import Engine
+from daemon.settings import load_settings
 from daemon.sync.conflicts import open_conflict
 from daemon.sync.feed.classes import HOMEROOM_ONLY_NOTE
 from daemon.sync.kinds import TABLES
@@ -464,7 +465,7 @@ def _records_named_by_errors(db: Database, run_id: int, drop: Path) -> dict[str,
         [run_id],
     )
     named["users"] |= {int(r[0]) for r in rows}
-    if db.one("SELECT value FROM settings WHERE key = 'student_id'") == "identifier":
+    if load_settings(db).student_id == "identifier":
         named["users"] |= _students_named_by_identifier(db, run_id, drop)
     return named
 
