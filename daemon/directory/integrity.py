@@ -57,9 +57,16 @@ def _one_per_pair(name: str, table: str, id_col: str, a: str, b: str) -> Invaria
               ON k.{a} = t.{a} AND k.{b} = t.{b}
             GROUP BY t.{a}, t.{b} HAVING count(*) > 1""",
         table=table,
-        # a NULL never matches in the join above: such rows form no pair there either
+        # A NULL never matches in the join above: such rows form no pair there either. The
+        # pairs are first grouped on their hash (one integer), and only the rows whose hash
+        # repeats are grouped on the pair itself: a collision only adds rows to that second
+        # grouping (7.25M enrollments of a 1M first load: 2.0-2.2 s of CPU against 1.3).
         offenders_in_one_pass=f"""SELECT min(t.{id_col}) AS id FROM {table} t
             WHERE t.{a} IS NOT NULL AND t.{b} IS NOT NULL
+              AND hash(t.{a}, t.{b}) IN (
+                  SELECT hash(x.{a}, x.{b}) FROM {table} x
+                  WHERE x.{a} IS NOT NULL AND x.{b} IS NOT NULL
+                  GROUP BY 1 HAVING count(*) > 1)
             GROUP BY t.{a}, t.{b} HAVING count(*) > 1 AND bool_or({{scope:t}})""",
     )
 
@@ -110,19 +117,27 @@ INVARIANTS: tuple[Invariant, ...] = (
                  GROUP BY hash(x.sis_id) HAVING count(*) > 1)
            GROUP BY t.sis_id HAVING count(*) > 1 AND bool_or({scope:t})""",
     ),
+    # A row missing either side, by one anti join per side; a row missing both is found twice
+    # and named once (the union is over its place in the table, so rows that share an id are
+    # still counted apart). `NOT EXISTS (..) OR NOT EXISTS (..)` kept a join per side for every
+    # row: 0.9-1.2 s of CPU for the 7.25M enrollments of a 1M first load, against 0.4-0.5 s.
     Invariant(
         "enrollments name existing classrooms and people",
-        """SELECT e.enrollment_id AS id FROM enrollments e
-           WHERE {scope:e}
-             AND (NOT EXISTS (SELECT 1 FROM classrooms c WHERE c.classroom_id = e.classroom_id)
-                  OR NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = e.user_id))""",
+        """SELECT id FROM (
+               SELECT e.rowid AS place, e.enrollment_id AS id FROM enrollments e
+               ANTI JOIN classrooms c ON c.classroom_id = e.classroom_id WHERE {scope:e}
+               UNION
+               SELECT e.rowid, e.enrollment_id FROM enrollments e
+               ANTI JOIN users u ON u.user_id = e.user_id WHERE {scope:e})""",
     ),
     Invariant(
         "guardian links name existing people",
-        """SELECT l.link_id AS id FROM guardian_links l
-           WHERE {scope:l}
-             AND (NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = l.student_id)
-                  OR NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = l.guardian_id))""",
+        """SELECT id FROM (
+               SELECT l.rowid AS place, l.link_id AS id FROM guardian_links l
+               ANTI JOIN users u ON u.user_id = l.student_id WHERE {scope:l}
+               UNION
+               SELECT l.rowid, l.link_id FROM guardian_links l
+               ANTI JOIN users u ON u.user_id = l.guardian_id WHERE {scope:l})""",
     ),
     Invariant(
         "attributes name existing students",

@@ -57,3 +57,55 @@ def test_the_broken_directory_breaks_the_rules_both_ways(sync, tiny) -> None:
         "active enrollments have unique SIS ids",
     } <= broken
     assert "enrollments have unique ids" in {v.name for v in violations(sync.engine.db, 1)}
+
+
+# What the reference rules mean, as plainly as SQL says it (integrity.py writes it as anti
+# joins, which cost less): every row one of whose references names no record, once.
+PLAIN_REFERENCES = {
+    "enrollments name existing classrooms and people": """
+        SELECT e.enrollment_id AS id FROM enrollments e WHERE {scope:e}
+          AND (NOT EXISTS (SELECT 1 FROM classrooms c WHERE c.classroom_id = e.classroom_id)
+               OR NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = e.user_id))""",
+    "guardian links name existing people": """
+        SELECT l.link_id AS id FROM guardian_links l WHERE {scope:l}
+          AND (NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = l.student_id)
+               OR NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = l.guardian_id))""",
+}
+
+
+# (first reference, second reference, run that wrote the row, id offset) of each row added:
+# naming no record on one side, on the other, on both, written by another run, and two rows
+# sharing one id (both dangling).
+DANGLING = (
+    ("{a} + 900000", "{b}", 1, 0),
+    ("{a}", "{b} + 900000", 1, 1),
+    ("900001", "900002", 1, 2),
+    ("900003", "{b}", 4, 3),
+    ("900004", "{b}", 1, 4),
+    ("900004", "{b}", 1, 4),
+)
+
+
+def _dangle_references(sync) -> None:
+    db = sync.engine.db
+    for table, id_col, a, b in (
+        ("enrollments", "enrollment_id", "classroom_id", "user_id"),
+        ("guardian_links", "link_id", "student_id", "guardian_id"),
+    ):
+        for new_a, new_b, run, offset in DANGLING:
+            db.execute(
+                f"""INSERT INTO {table} SELECT * REPLACE ({id_col} + 800000 + {offset} AS {id_col},
+                        {new_a.format(a=a)} AS {a}, {new_b.format(b=b)} AS {b}, {run} AS last_run)
+                    FROM {table} WHERE {id_col} = (SELECT min({id_col}) FROM {table})"""
+            )
+
+
+@pytest.mark.parametrize("name", sorted(PLAIN_REFERENCES))
+@pytest.mark.parametrize("run_id", [None, 1])
+def test_reference_rules_name_each_dangling_row_once(sync, tiny, name, run_id) -> None:
+    sync.apply(tiny)
+    _dangle_references(sync)
+    invariant = next(i for i in INVARIANTS if i.name == name)
+    expected = _offenders(sync, PLAIN_REFERENCES[name], run_id)
+    assert len(expected) == (6 if run_id is None else 5)
+    assert _offenders(sync, invariant.offenders, run_id) == expected
