@@ -1057,7 +1057,13 @@ def _survivor_in_feed(ctx: PlanContext) -> str:
     users.csv says so by naming it (a row in error names it too: it is kept, not replaced by
     its duplicate's row); a delta leaves out what has not changed, so the id counts as long as
     the survivor is active (the SIS removing it archives it first). A survivor without a SIS id
-    (hand-made) has only its duplicate's rows to speak for it."""
+    (hand-made) has only its duplicate's rows to speak for it.
+
+    With no merged record in the directory (a first load, most districts) no row matches
+    through one, and the test is left out: over a whole users.csv it was a join of every row
+    against every sourcedId of the feed (0.5 s at 1M)."""
+    if not ctx.db.one("SELECT EXISTS (FROM users WHERE merged_into IS NOT NULL)"):
+        return "false"
     if ctx.mode("users") != "bulk":
         return "sv.sis_id IS NOT NULL AND sv.status = 'active'"
     named = [
