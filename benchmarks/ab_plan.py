@@ -9,9 +9,12 @@ time and, with --statements, the profiled seconds of the SQL statements whose op
     python benchmarks/ab_plan.py --ref HEAD~1 --db before-day2.duckdb --drop DIR/day2 \
         --pairs 2 --statements unchanged_enrollments
     python benchmarks/ab_plan.py --ref HEAD~1 --drop DIR/day1      # a first load (new database)
+    python benchmarks/ab_plan.py --ref HEAD~1 --drop DIR/day1 --apply   # plan and apply
 
-A's code is a `git worktree` of the revision, put first on PYTHONPATH (the venv's editable
-install points at the working tree); run it from a clean, committed revision for A.
+A's code is a `git worktree` of the revision, B's the tree this script is in, each put first on
+PYTHONPATH (the venv's editable install may point at another checkout); run it from a clean,
+committed revision for A. Each sample prints its wall and CPU seconds (its own, from wait4: a
+steadier second opinion on a shared machine) and the machine's load before it.
 """
 
 from __future__ import annotations
@@ -31,8 +34,27 @@ ROOT = Path(__file__).resolve().parent.parent
 PROFILED = re.compile(r"\[\s*([\d.]+)s\] (.*)")
 
 
-def _sample(code: Path | None, db: Path | None, drop: Path, work: Path, pattern: str | None):
-    """One `roster-sync run` with the code at `code` (None: the working tree)."""
+def _timed(command: list[str], env: dict[str, str], work: Path, label: str):
+    """Run one command: its wall seconds, its own CPU seconds (from wait4), stdout, stderr."""
+    out_path, err_path = work / "stdout.txt", work / "stderr.txt"
+    with out_path.open("w") as out, err_path.open("w") as err:
+        started = time.perf_counter()
+        # cwd: not the project root, where Python would put it first on sys.path
+        child = subprocess.Popen(command, cwd=work, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        sys.exit(f"roster-sync failed ({label}):\n{err_path.read_text()[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, out_path.read_text(), err_path.read_text()
+
+
+def _sample(
+    code: Path | None, db: Path | None, drop: Path, work: Path, pattern: str | None, apply: bool
+):
+    """One `roster-sync run` (and, with `apply`, its apply) with the code at `code` (None:
+    this working tree): each step's (wall, CPU) seconds, the run's outcome, and the seconds
+    of the statements matching `pattern`."""
     target = work / "sample.duckdb"
     for leftover in work.glob("sample.duckdb*"):
         leftover.unlink()
@@ -40,30 +62,26 @@ def _sample(code: Path | None, db: Path | None, drop: Path, work: Path, pattern:
         shutil.copyfile(db, target)
     env = dict(os.environ, ROSTER_SYNC_PROFILE="1", ROSTER_SYNC_PROFILE_MIN="0")
     env.setdefault("ROSTER_SYNC_MEMORY_LIMIT", "2GB")
-    if code is not None:
-        env["PYTHONPATH"] = str(code)
-    else:
-        env.pop("PYTHONPATH", None)
-    cli = ROOT / ".venv" / "bin" / "roster-sync"
-    started = time.perf_counter()
-    done = subprocess.run(
-        [str(cli), "--db", str(target), "run", str(drop), "--json"],
-        cwd=work,  # not the project root: Python puts the working folder first on sys.path
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    wall = time.perf_counter() - started
-    if done.returncode != 0:
-        sys.exit(f"roster-sync failed ({'A' if code else 'B'}):\n{done.stderr[-2000:]}")
-    result = json.loads(done.stdout)
+    # First on the path whichever tree it is: the venv's editable install may point at another
+    # checkout (a git worktree sharing the venv).
+    env["PYTHONPATH"] = str(code or ROOT)
+    cli = [str(ROOT / ".venv" / "bin" / "roster-sync"), "--db", str(target)]
+    label = "A" if code else "B"
+    wall, cpu, out, err = _timed([*cli, "run", str(drop), "--json"], env, work, label)
+    result = json.loads(out)
+    steps, profiles = [(wall, cpu)], [err]
+    if apply:
+        apply_cli = [*cli, "apply", str(result["run_id"]), "--no-duplicate-scan"]
+        wall, cpu, _, err = _timed(apply_cli, env, work, label)
+        steps.append((wall, cpu))
+        profiles.append(err)
     seconds = [
         float(m.group(1))
-        for line in done.stderr.splitlines()
+        for text in profiles
+        for line in text.splitlines()
         if (m := PROFILED.match(line)) and pattern and re.search(pattern, m.group(2)[:100])
     ]
-    return wall, {"changes": result["changes"], "rows": result["rows"]}, seconds
+    return steps, {"changes": result["changes"], "rows": result["rows"]}, seconds
 
 
 def main() -> int:
@@ -73,6 +91,7 @@ def main() -> int:
     ap.add_argument("--drop", type=Path, required=True, help="the drop each sample runs")
     ap.add_argument("--pairs", type=int, default=2)
     ap.add_argument("--statements", help="regular expression: statements whose seconds to show")
+    ap.add_argument("--apply", action="store_true", help="apply each planned run too (timed)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="ab-plan-") as tmp:
         work = Path(tmp)
@@ -84,14 +103,21 @@ def main() -> int:
             outcomes = []
             for pair in range(1, args.pairs + 1):
                 for label, where in (("A", code), ("B", None)):
-                    wall, outcome, seconds = _sample(
-                        where, args.db, args.drop.resolve(), work, args.statements
+                    # the machine's load (1, 5, 15 minutes) as the sample starts
+                    load = " ".join(f"{n:.1f}" for n in os.getloadavg())
+                    steps, outcome, seconds = _sample(
+                        where, args.db, args.drop.resolve(), work, args.statements, args.apply
                     )
                     outcomes.append(outcome)
                     shown = " ".join(f"{s:.2f}" for s in seconds)
+                    timed = "  ".join(
+                        f"{name} {wall:6.2f} s (CPU {cpu:6.2f} s)"
+                        for name, (wall, cpu) in zip(("plan", "apply"), steps, strict=False)
+                    )
                     print(
-                        f"pair {pair} {label}: {wall:6.2f} s"
-                        + (f"  statements: {shown}" if seconds else "")
+                        f"pair {pair} {label}: {timed}  load {load}"
+                        + (f"  statements: {shown}" if seconds else ""),
+                        flush=True,
                     )
         finally:
             subprocess.run(

@@ -37,13 +37,12 @@ NOT_COMPARED = {"timings_json"}
 
 
 def _cli(code: Path | None, db: Path, *args: str) -> str:
+    """The CLI with the code at `code` (None: this working tree), first on PYTHONPATH: the
+    venv's editable install may point at another checkout (a worktree shares the venv)."""
     env = dict(os.environ)
     env.setdefault("ROSTER_SYNC_MEMORY_LIMIT", "2GB")
     env.pop("ROSTER_SYNC_PROFILE", None)
-    if code is not None:
-        env["PYTHONPATH"] = str(code)
-    else:
-        env.pop("PYTHONPATH", None)
+    env["PYTHONPATH"] = str(code or ROOT)
     done = subprocess.run(
         [str(CLI), "--db", str(db), *args],
         cwd=db.parent,  # not the project root: Python puts the working folder on sys.path
@@ -93,6 +92,7 @@ def _compared_columns(con: duckdb.DuckDBPyConnection, catalog: str, table: str) 
 def compare_databases(a: Path, b: Path) -> list[str]:
     """What differs between the two databases, table by table (empty: nothing)."""
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     con.execute(f"ATTACH '{a}' AS a (READ_ONLY)")
     con.execute(f"ATTACH '{b}' AS b (READ_ONLY)")
     found = []
@@ -132,10 +132,11 @@ def main() -> int:
     ap.add_argument("--then", type=Path, action="append", default=[], help="drops after it")
     ap.add_argument("--db", type=Path, help="database to start from (none: an empty one)")
     ap.add_argument("--work", type=Path, help="folder for the databases (default: a temporary one)")
+    ap.add_argument("--keep", action="store_true", help="keep the two databases and exports")
     args = ap.parse_args()
     drops = [d.resolve() for d in (args.drop, *args.then)]
     with tempfile.TemporaryDirectory(prefix="compare-load-", dir=args.work) as tmp:
-        work = Path(tmp)
+        work = Path(tempfile.mkdtemp(prefix="compare-load-", dir=args.work) if args.keep else tmp)
         code = work / "code"
         subprocess.run(
             ["git", "worktree", "add", "--detach", "-q", str(code), args.ref], cwd=ROOT, check=True
@@ -159,6 +160,8 @@ def main() -> int:
         differences += compare_exports(work / "a" / "export", work / "b" / "export")
     for line in differences:
         print(line)
+    if args.keep:
+        print(f"kept in {work}")
     if differences:
         return 1
     print(f"identical: {len(drops)} drop(s), every table row for row, and the exports")
