@@ -275,10 +275,11 @@ def build_desired_enrollments(ctx: PlanContext, rows: str) -> None:
     held_user = f"coalesce(e.userSourcedId IN ({ctx.held_sis('user')}), false)"
     # what not_synced.report_enrollments reports: unresolved, or naming a held class or person
     unsynced = f"cm.classroom_id IS NULL OR um.user_id IS NULL OR {held_class} OR {held_user}"
+    shared = _maps_share_an_id(ctx)
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("desired_enrollments")} AS
-        WITH f AS MATERIALIZED (
+        WITH f AS {"" if shared else "NOT "}MATERIALIZED (
             SELECT cm.classroom_id, um.user_id, lower(e.role) AS role, e.sourcedId AS sis_id,
                    CASE lower(e."primary") WHEN 'true' THEN true WHEN 'false' THEN false END AS is_primary,
                    CASE WHEN NOT {begin} THEN e.beginDate END AS begin_date,
@@ -308,30 +309,7 @@ def build_desired_enrollments(ctx: PlanContext, rows: str) -> None:
             LEFT JOIN enrollments d ON d.classroom_id = f.classroom_id AND d.user_id = f.user_id
             LEFT JOIN {ctx.t("unchanged_enrollments")} u ON u.id = d.enrollment_id
         ),
-        -- Two rows can name one membership only through a class or a person the maps reach
-        -- from two entries (repeated_enrollments already left one row per pair of SIS ids), so
-        -- only those rows are grouped: a handful. (The maps are grouped, not the rows: reading
-        -- the rows again cost seconds on a first load of millions.)
-        shared_classrooms AS (
-            SELECT classroom_id FROM {ctx.t("classroom_map")}
-            GROUP BY classroom_id HAVING count(*) > 1
-        ),
-        shared_users AS (
-            SELECT user_id FROM {ctx.t("user_map")} WHERE NOT kept_archived
-            GROUP BY user_id HAVING count(*) > 1
-        ),
-        -- The row that already holds the membership (its sourcedId is the record's SIS id)
-        -- keeps it, whether or not it took the unchanged-row shortcut; else the smallest.
-        keepers AS (
-            SELECT g.classroom_id, g.user_id,
-                   coalesce(min(g.sis_id) FILTER (WHERE g.sis_id = d.sis_id), min(g.sis_id)) AS keeper
-            FROM (SELECT classroom_id, user_id, sis_id FROM f
-                  WHERE classroom_id IS NOT NULL AND user_id IS NOT NULL AND NOT _deleted
-                    AND (classroom_id IN (SELECT classroom_id FROM shared_classrooms)
-                         OR user_id IN (SELECT user_id FROM shared_users))) g
-            LEFT JOIN enrollments d ON d.classroom_id = g.classroom_id AND d.user_id = g.user_id
-            GROUP BY ALL HAVING count(*) > 1
-        )
+        keepers AS ({_keepers(ctx) if shared else _NO_KEEPERS})
         -- A new membership is labelled by its person and class when listed (sync/queries.py),
         -- as once created: its SIS id again was a copy of millions of ids on a first load.
         SELECT m.* EXCLUDE (_held_by_unchanged, _target_sis_id)
@@ -348,6 +326,50 @@ def build_desired_enrollments(ctx: PlanContext, rows: str) -> None:
         """
     )
     ctx.checked_fields["enrollments"] = ["is_primary", "begin_date", "end_date"]
+
+
+def _maps_share_an_id(ctx: PlanContext) -> bool:
+    """Two rows can name one membership only through a class or a person the maps reach from
+    two entries (repeated_enrollments already left one row per pair of SIS ids): a merged
+    student's two ids, say. Most nights, and every first load of a district with one id per
+    person, have none: then no row needs a keeper, and the rows are not kept aside for it."""
+    return bool(
+        ctx.db.one(
+            f"""SELECT EXISTS (SELECT classroom_id FROM {ctx.t("classroom_map")}
+                               GROUP BY classroom_id HAVING count(*) > 1)
+                    OR EXISTS (SELECT user_id FROM {ctx.t("user_map")} WHERE NOT kept_archived
+                               GROUP BY user_id HAVING count(*) > 1)"""
+        )
+    )
+
+
+_NO_KEEPERS = """SELECT NULL::BIGINT AS classroom_id, NULL::BIGINT AS user_id,
+                        NULL::VARCHAR AS keeper WHERE false"""
+
+
+def _keepers(ctx: PlanContext) -> str:
+    """SQL over the rows `f`: of the rows naming one membership through a class or person the
+    maps share, the one that already holds it (its sourcedId is the record's SIS id) keeps it,
+    whether or not it took the unchanged-row shortcut; else the smallest. Only those rows are
+    grouped: a handful (the maps are grouped, not the rows: reading the rows again cost
+    seconds on a first load of millions)."""
+    return f"""
+            WITH shared_classrooms AS (
+                SELECT classroom_id FROM {ctx.t("classroom_map")}
+                GROUP BY classroom_id HAVING count(*) > 1
+            ),
+            shared_users AS (
+                SELECT user_id FROM {ctx.t("user_map")} WHERE NOT kept_archived
+                GROUP BY user_id HAVING count(*) > 1
+            )
+            SELECT g.classroom_id, g.user_id,
+                   coalesce(min(g.sis_id) FILTER (WHERE g.sis_id = d.sis_id), min(g.sis_id)) AS keeper
+            FROM (SELECT classroom_id, user_id, sis_id FROM f
+                  WHERE classroom_id IS NOT NULL AND user_id IS NOT NULL AND NOT _deleted
+                    AND (classroom_id IN (SELECT classroom_id FROM shared_classrooms)
+                         OR user_id IN (SELECT user_id FROM shared_users))) g
+            LEFT JOIN enrollments d ON d.classroom_id = g.classroom_id AND d.user_id = g.user_id
+            GROUP BY ALL HAVING count(*) > 1"""
 
 
 MOVED_SIS_ID_NOTE = "its sourcedId now names another membership"
