@@ -172,12 +172,6 @@ def _hold(ctx: PlanContext, what: str, sql: str) -> None:
 def _users(ctx: PlanContext) -> None:
     build_feed_users(ctx)
     build_desired_users(ctx)
-    # The desired rows carry every value now: of the feed's rows, later steps read who and
-    # where only (the role reports, the links, the people left out by guardian_roles). Their
-    # names and contacts, 2.5M wide rows at 1M students held uncompressed, went on taking
-    # memory (and spilling) through the plan of the people and the enrollments.
-    ctx.drop("changed_users")  # a view of the feed's rows, or the changed ones copied
-    ctx.narrow("feed_users", "sis_id", "agents", "role", "kind", "_file", "_line", "_deleted")
     user_rules(ctx)
     not_synced.build_not_synced(ctx, "user")
     not_synced.report_user_orgs(ctx)
@@ -230,7 +224,7 @@ def _users(ctx: PlanContext) -> None:
     leave_out_new_guardians_without_a_student(ctx)
     if ctx.present("roles"):
         plan_roles(ctx, roles_not_applied(ctx))
-    ctx.drop("users", "demographics", "roles", "present_users", "unchanged_users")
+    ctx.drop("users", "demographics", "roles", "present_users", "changed_users", "unchanged_users")
     # What the links read of the people (build_desired_links, link_rules); the rest is done.
     ctx.narrow("feed_users", "sis_id", "agents", "role", "_line")
     ctx.narrow("desired_users", "_target_id", "_skip")
