@@ -19,6 +19,17 @@ def _drop(sample: Path, tmp_path: Path, file: str, old: str, new: str) -> Path:
     return folder
 
 
+def _enrolled_as_a_teacher(sample: Path, tmp_path: Path) -> Path:
+    """The 1.2 sample with student stu-5001 enrolled as a teacher of their class."""
+    return _drop(
+        sample,
+        tmp_path,
+        "enrollments.csv",
+        "sch-elm,stu-5001,student,",
+        "sch-elm,stu-5001,teacher,",
+    )
+
+
 def _only(issues: list[dict], rule: str) -> dict:
     found = [i for i in issues if i["rule"] == rule]
     assert len(found) == 1, f"expected one {rule} issue, got {found}"
@@ -41,13 +52,7 @@ def test_a_students_agent_whose_role_in_roles_csv_is_teacher_is_a_warning(sync, 
 
 
 def test_a_student_in_roles_csv_enrolled_as_a_teacher_is_a_warning(sync, sample, tmp_path):
-    drop = _drop(
-        sample,
-        tmp_path,
-        "enrollments.csv",
-        "sch-elm,stu-5001,student,",
-        "sch-elm,stu-5001,teacher,",
-    )
+    drop = _enrolled_as_a_teacher(sample, tmp_path)
     issue = _only(sync.issues(sync.plan(drop)), "student_as_staff")
     assert (issue["file_name"], issue["line"], issue["column_name"]) == (
         "enrollments.csv",
@@ -61,13 +66,7 @@ def test_a_student_in_roles_csv_enrolled_as_a_teacher_is_a_warning(sync, sample,
 
 
 def test_a_role_column_left_empty_names_roles_csv_as_the_file_that_says_it(sync, sample, tmp_path):
-    drop = _drop(
-        sample,
-        tmp_path,
-        "enrollments.csv",
-        "sch-elm,stu-5001,student,",
-        "sch-elm,stu-5001,teacher,",
-    )
+    drop = _enrolled_as_a_teacher(sample, tmp_path)
     users = drop / "users.csv"
     lines = users.read_text().splitlines()
     users.write_text("\n".join([lines[0] + ",role", *(line + "," for line in lines[1:])]) + "\n")
