@@ -75,9 +75,11 @@ BACK_WITH_PERSON_NOTE = "made by hand, and archived with its person: back with t
 # decision there, and whoever reviews the run should see it (archived_students = keep_archived
 # keeps a student archived instead).
 BY_HAND_NOTE = "archived by hand; the feed lists it again"
-# What an archive for being absent says; a later step that knows more (a role guardian_roles
-# leaves out, a homeroom filter) rewrites exactly these notes.
+# What an archive for being absent says, and one its own row marked tobedeleted; a setting
+# that left the record out (LeftOutBySetting: a role guardian_roles leaves out, a homeroom
+# filter) takes the place of exactly these notes.
 ABSENT_NOTE = "no longer in the feed"
+TOBEDELETED_NOTE = "marked tobedeleted"
 
 
 def _scope(ctx: PlanContext, table: Table) -> str:
@@ -379,7 +381,7 @@ def record_changes(
         else f"WHEN p.op = 'unarchive' AND d.origin = 'hand' THEN {sql_literal(BACK_WITH_PERSON_NOTE)}"
     )
     why = f"""CASE {own} {_kind_change_notes(ctx, table)}
-                   WHEN p.op = 'archive' AND p._file IS NOT NULL THEN 'marked tobedeleted'
+                   WHEN p.op = 'archive' AND p._file IS NOT NULL THEN {sql_literal(TOBEDELETED_NOTE)}
                    {_cascade_notes(ctx, table)} {back}
                    WHEN p.op = 'unarchive' AND d.archived_run IS NULL THEN {sql_literal(BY_HAND_NOTE)}
                    WHEN p.op = 'archive' THEN {sql_literal(ABSENT_NOTE)} END"""

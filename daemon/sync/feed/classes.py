@@ -5,7 +5,7 @@ from __future__ import annotations
 from daemon.db import rows_sharing_a_hash, sql_literal
 from daemon.sync import not_synced
 from daemon.sync.context import PlanContext
-from daemon.sync.diff import ABSENT_NOTE, LeftOutBySetting, add_archives
+from daemon.sync.diff import ABSENT_NOTE, TOBEDELETED_NOTE, LeftOutBySetting, add_archives
 from daemon.sync.kinds import ENROLLMENTS
 from daemon.sync.scope import record_filter
 from daemon.sync.unchanged import enrollment_source_hash
@@ -207,7 +207,7 @@ def left_out_by_homeroom_only(ctx: PlanContext) -> LeftOutBySetting | None:
             FROM (SELECT sis_id, _line FROM {ctx.t("desired_classrooms")} WHERE _filtered
                   {errored})
             GROUP BY sis_id""",
-        replaces=(ABSENT_NOTE, "marked tobedeleted"),
+        replaces=(ABSENT_NOTE, TOBEDELETED_NOTE),
     )
 
 
