@@ -79,8 +79,11 @@ def read_header(path: Path, spec: FileSpec, *, encoding: str = "utf-8") -> Heade
                 "(remove the blank line and send the file again)"
             )
         raise FileRefused(f"{path.name}: the file is empty; expected a header line")
-    if first.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise FileRefused(f"{path.name}: is UTF-16; re-export the file as UTF-8")
+    wide = _wide_encoding(first)
+    if wide:
+        raise FileRefused(
+            f"{path.name} line 1, column 1: the file is {wide}; re-export it as UTF-8"
+        )
     if not first.endswith(b"\n") and len(first) >= MAX_HEADER_BYTES:
         raise FileRefused(f"{path.name} line 1: the header is longer than 1 MB")
     cr = first.find(b"\r")
@@ -112,6 +115,24 @@ def read_header(path: Path, spec: FileSpec, *, encoding: str = "utf-8") -> Heade
             f"{MAX_COLUMNS:,} (is this the right file?)"
         )
     return _map_columns(path.name, spec, original, newline, has_bom)
+
+
+def _wide_encoding(first: bytes) -> str | None:
+    """UTF-16 or UTF-32 named by its byte-order mark, or UTF-16 without one (every other byte of
+    an ASCII header is NUL): said as such rather than as a header of NUL bytes."""
+    for mark, name in (
+        (b"\xff\xfe\x00\x00", "UTF-32"),
+        (b"\x00\x00\xfe\xff", "UTF-32"),
+        (b"\xff\xfe", "UTF-16"),
+        (b"\xfe\xff", "UTF-16"),
+    ):
+        if first.startswith(mark):
+            return f"{name} (it starts with the byte-order mark {mark.hex(' ').upper()})"
+    text = first.rstrip(b"\r\n")
+    for zeros in (text[1::2], text[0::2]):
+        if len(text) >= 4 and not zeros.strip(b"\x00"):
+            return "UTF-16 without a byte-order mark (every other byte is NUL)"
+    return None
 
 
 def _map_columns(

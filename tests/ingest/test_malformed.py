@@ -390,10 +390,22 @@ KINDS = [
         "line 1: the header contains NUL bytes",
     ),
     Kind(
-        "UTF-16 file",
+        "UTF-16 little-endian file without a byte-order mark",
+        _bytes("users.csv", lambda b: b.decode().encode("utf-16-le")),
+        REFUSED,
+        "users.csv line 1, column 1: the file is UTF-16 without a byte-order mark",
+    ),
+    Kind(
+        "UTF-16 file with a byte-order mark",
         _bytes("users.csv", lambda b: b.decode().encode("utf-16")),
         REFUSED,
-        "users.csv: is UTF-16",
+        "users.csv line 1, column 1: the file is UTF-16 (it starts with the byte-order mark FF FE)",
+    ),
+    Kind(
+        "UTF-16 big-endian file without a byte-order mark",
+        _bytes("users.csv", lambda b: b.decode().encode("utf-16-be")),
+        REFUSED,
+        "users.csv line 1, column 1: the file is UTF-16 without a byte-order mark",
     ),
     Kind(
         "Windows-1252 file",
