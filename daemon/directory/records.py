@@ -503,7 +503,11 @@ def edit_contact(db: Database, actor: str, user_ref: str, changes: dict[str, str
 
 
 def set_account_active(db: Database, actor: str, user_ref: str, active: bool = True) -> int:
+    """An archived person's account is not activated: they would sign in to a directory that
+    lists them nowhere (a deactivation is always allowed)."""
     user_id = resolve_user(db, user_ref)
+    if active:
+        _refuse_archived_people(db, (str(user_ref), user_id))
     with directory_edit(
         db, actor, "user.activate" if active else "user.deactivate", "users", user_id, {}
     ):
