@@ -172,13 +172,17 @@ def _full(db: Database, threshold: int, step: Callable[[str], None]) -> dict[str
     for table in (people.KEYS, people.BLOCKS):
         db.execute(f"DROP TABLE IF EXISTS temp.{table}")
     step("pairs")
-    scoring.score_pairs(db, "student", threshold, best=False)
+    # the cache's people first: the first bounds read their scalars from it, as an incremental
+    # scan's do (computed once, not again for each kind's bound)
+    db.execute(f"CREATE OR REPLACE TABLE {C_PEOPLE} AS {_cached_people_sql()}")
+    scoring.score_pairs(db, "student", threshold, best=False, narrow=_cached_narrow_sql("student"))
     db.execute(f"CREATE OR REPLACE TEMP TABLE dup_all_scored AS SELECT * FROM {scoring.SCORED}")
     scoring.keep_best_rekeyed(db, "student")
-    db.execute(f"CREATE OR REPLACE TABLE {C_PEOPLE} AS {_cached_people_sql()}")
     people.add_student_clusters(db, scoring.SCORED)
     db.execute(f"CREATE OR REPLACE TEMP TABLE dup_students AS SELECT * FROM {scoring.SCORED}")
-    scoring.score_pairs(db, "guardian", threshold, best=False)
+    scoring.score_pairs(
+        db, "guardian", threshold, best=False, narrow=_cached_narrow_sql("guardian")
+    )
     db.execute(f"INSERT INTO dup_all_scored SELECT * FROM {scoring.SCORED}")
     scoring.keep_best_rekeyed(db, "guardian")
     db.execute(f"INSERT INTO {scoring.SCORED} SELECT * FROM dup_students")
@@ -211,6 +215,29 @@ def _cached_people_sql() -> str:
     whose pairs pass those bounds."""
     return f"""SELECT user_id, kind, status, gp, fp, {scoring.NARROW_SCALARS}, s.src
                FROM {people.PEOPLE} p JOIN {people.SOURCE} s USING (user_id)"""
+
+
+def _cached_narrow_sql(kind: str, only_paired: bool = False) -> str:
+    """The first bounds' people (scoring.NARROW) of `kind` from the cache's people, with today's
+    name frequencies and (guardians) their children's duplicates. A guardian's family is only
+    tested for being empty there, which its children's duplicates never change. `only_paired`:
+    only the people of PAIRS (an incremental scan's few)."""
+    points = scoring.exact_name_points
+    extra = f"LEFT JOIN {people.EXTRA} x ON x.user_id = c.user_id" if kind == "guardian" else ""
+    nfam = "c.nfam + coalesce(len(x.extra), 0)" if kind == "guardian" else "c.nfam"
+    paired = (
+        f"AND c.user_id IN (SELECT a FROM {people.PAIRS} UNION ALL SELECT b FROM {people.PAIRS})"
+        if only_paired
+        else ""
+    )
+    return f"""
+        SELECT c.* EXCLUDE (status, src, nfam), {nfam} AS nfam,
+               {points("fg.freq")} AS gx, {points("ff.freq")} AS fx
+        FROM {C_PEOPLE} c
+        LEFT JOIN {people.FREQ} fg ON fg.kind = c.kind AND fg.field = 'g' AND fg.name = c.gp
+        LEFT JOIN {people.FREQ} ff ON ff.kind = c.kind AND ff.field = 'f' AND ff.name = c.fp
+        {extra}
+        WHERE c.kind = '{kind}' {paired}"""
 
 
 def _names_sql() -> str:
@@ -530,18 +557,7 @@ def _rescore(db: Database, kind: str, threshold: int) -> int:
     # children's duplicates); the people of the pairs they let through are built as a full
     # scan builds them (they are unchanged since it, or rebuilt above), guardians with their
     # children's duplicates
-    points = scoring.exact_name_points
-    extra = f"LEFT JOIN {people.EXTRA} x ON x.user_id = c.user_id" if kind == "guardian" else ""
-    nfam = "c.nfam + coalesce(len(x.extra), 0)" if kind == "guardian" else "c.nfam"
-    narrow = f"""
-        SELECT c.* EXCLUDE (status, src, nfam), {nfam} AS nfam,
-               {points("fg.freq")} AS gx, {points("ff.freq")} AS fx
-        FROM {C_PEOPLE} c
-        LEFT JOIN {people.FREQ} fg ON fg.kind = c.kind AND fg.field = 'g' AND fg.name = c.gp
-        LEFT JOIN {people.FREQ} ff ON ff.kind = c.kind AND ff.field = 'f' AND ff.name = c.fp
-        {extra}
-        WHERE c.kind = '{kind}'
-          AND c.user_id IN (SELECT a FROM {people.PAIRS} UNION ALL SELECT b FROM {people.PAIRS})"""
+    narrow = _cached_narrow_sql(kind, only_paired=True)
 
     def build(ids: str) -> None:
         people.build_people(db, only=ids)
