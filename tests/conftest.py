@@ -103,10 +103,31 @@ def empty_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def tiny_applied_template(tmp_path_factory: pytest.TempPathFactory, empty_template: Path) -> Path:
+    """A database with the tiny district applied as run 1, made once by `Sync.apply` as any
+    test would (its drop kept for the session, so a replan of run 1 finds it), then closed."""
+    folder = tmp_path_factory.mktemp("tiny-applied-template")
+    path = folder / "roster.duckdb"
+    shutil.copyfile(empty_template, path)
+    db = Database(path)
+    try:
+        run = Sync(Engine(db, "tester"), folder / "drops").apply(TinyDistrict())
+        assert run.status == "applied", run.error
+    finally:
+        db.close()
+    return path
+
+
 @pytest.fixture
-def new_database(db_path: Path, empty_template: Path) -> Iterator[Database]:
-    """This test's own new database at db_path (a copy of the migrated empty one), open."""
-    shutil.copyfile(empty_template, db_path)
+def new_database(
+    request: pytest.FixtureRequest, db_path: Path, empty_template: Path
+) -> Iterator[Database]:
+    """This test's own new database at db_path, open: a copy of the migrated empty one, or of
+    the tiny district applied when the test asks for `tiny_applied`."""
+    applied = "tiny_applied" in request.fixturenames
+    template = request.getfixturevalue("tiny_applied_template") if applied else empty_template
+    shutil.copyfile(template, db_path)
     db = Database(db_path)
     try:
         yield db
@@ -177,3 +198,11 @@ class Sync:
 @pytest.fixture
 def sync(engine: Engine, tmp_path: Path) -> Sync:
     return Sync(engine, tmp_path / "drops")
+
+
+@pytest.fixture
+def tiny_applied(sync: Sync) -> Run:
+    """The tiny district applied as run 1: what `sync.apply(tiny)` leaves, without its second of
+    plan and apply (the database is a copy of one it made once: `tiny_applied_template`)."""
+    assert not sync.scan_duplicates, "the template was applied without a duplicate scan"
+    return sync.engine.get_run(1)

@@ -10,9 +10,8 @@ from daemon.directory.integrity import check_directory
 
 
 @pytest.fixture
-def unlinked(sync, tiny):
+def unlinked(sync, tiny, tiny_applied):
     """The tiny district, then a night on which gdn-2 and stu-2 no longer name each other."""
-    sync.apply(tiny)
     tiny.row("users.csv", "stu-2")["agentSourcedIds"] = ""
     tiny.row("users.csv", "gdn-2")["agentSourcedIds"] = ""
     sync.apply(tiny)
@@ -35,15 +34,13 @@ def test_a_link_the_sync_archived_comes_back_when_linked_by_hand(unlinked) -> No
     assert all(n == 0 for _, n in check_directory(unlinked.engine.db))
 
 
-def test_an_archived_guardian_is_not_linked(sync, tiny) -> None:
-    sync.apply(tiny)
+def test_an_archived_guardian_is_not_linked(sync, tiny_applied) -> None:
     sync.engine.archive_user("gdn-3")
     with pytest.raises(EditRefused, match="gdn-3 is archived: unarchive them first"):
         sync.engine.link_guardian("gdn-3", "stu-4")
 
 
-def test_an_archived_person_is_not_added_to_a_classroom(sync, tiny) -> None:
-    sync.apply(tiny)
+def test_an_archived_person_is_not_added_to_a_classroom(sync, tiny_applied) -> None:
     sync.engine.archive_user("tch-2")
     with pytest.raises(EditRefused, match="tch-2 is archived: unarchive them first"):
         sync.engine.add_classroom_member("cls-a1", "tch-2", "teacher")

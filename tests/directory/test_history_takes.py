@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 
-def test_a_taken_contact_conflict_is_in_the_records_history(sync, tiny):
-    sync.apply(tiny)
+def test_a_taken_contact_conflict_is_in_the_records_history(sync, tiny, tiny_applied):
     sync.engine.set_account_active("gdn-2")
     tiny.row("users.csv", "gdn-2")["email"] = "sis@example.net"
     run = sync.apply(tiny)

@@ -36,16 +36,14 @@ def _break_uniqueness(sync) -> None:
 
 @pytest.mark.parametrize("invariant", TWO_FORMS, ids=lambda i: i.name)
 @pytest.mark.parametrize("run_id", [None, 1, 7, 9])
-def test_both_forms_of_a_rule_name_the_same_records(sync, tiny, invariant, run_id) -> None:
-    sync.apply(tiny)
+def test_both_forms_of_a_rule_name_the_same_records(sync, invariant, run_id, tiny_applied) -> None:
     _break_uniqueness(sync)
     narrowed = _offenders(sync, invariant.offenders, run_id)
     assert narrowed == _offenders(sync, invariant.offenders_in_one_pass or "", run_id)
 
 
-def test_the_broken_directory_breaks_the_rules_both_ways(sync, tiny) -> None:
+def test_the_broken_directory_breaks_the_rules_both_ways(sync, tiny_applied) -> None:
     """The test above compares something: the rows it adds are found, by `check` and a run."""
-    sync.apply(tiny)
     _break_uniqueness(sync)
     broken = {v.name for v in violations(sync.engine.db)}
     assert {
@@ -102,8 +100,7 @@ def _dangle_references(sync) -> None:
 
 @pytest.mark.parametrize("name", sorted(PLAIN_REFERENCES))
 @pytest.mark.parametrize("run_id", [None, 1])
-def test_reference_rules_name_each_dangling_row_once(sync, tiny, name, run_id) -> None:
-    sync.apply(tiny)
+def test_reference_rules_name_each_dangling_row_once(sync, name, run_id, tiny_applied) -> None:
     _dangle_references(sync)
     invariant = next(i for i in INVARIANTS if i.name == name)
     expected = _offenders(sync, PLAIN_REFERENCES[name], run_id)

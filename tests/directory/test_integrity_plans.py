@@ -15,8 +15,7 @@ def _loops(sync, sql: str) -> list[str]:
     return [join for join in LOOP_JOINS if join.lower() in plan]
 
 
-def test_no_invariant_is_planned_as_a_loop_join(sync, tiny) -> None:
-    sync.apply(tiny)
+def test_no_invariant_is_planned_as_a_loop_join(sync, tiny_applied) -> None:
     looping = {
         (invariant.name, run_id, sql == invariant.offenders): loops
         for invariant in INVARIANTS
@@ -28,9 +27,8 @@ def test_no_invariant_is_planned_as_a_loop_join(sync, tiny) -> None:
     assert looping == {}
 
 
-def test_a_join_on_either_of_two_columns_is_seen_as_a_loop(sync, tiny) -> None:
+def test_a_join_on_either_of_two_columns_is_seen_as_a_loop(sync, tiny_applied) -> None:
     """The check itself: the form that made apply slow is caught."""
-    sync.apply(tiny)
     either = """SELECT l.link_id FROM guardian_links l WHERE EXISTS (
                     SELECT 1 FROM users u WHERE u.user_id IN (l.student_id, l.guardian_id)
                     AND u.status = 'archived')"""

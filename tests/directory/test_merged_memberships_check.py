@@ -9,14 +9,12 @@ from daemon.directory.integrity import check_directory
 RULE = "memberships of merged records are archived"
 
 
-def test_check_holds_after_a_merge(sync, tiny):
-    sync.apply(tiny)
+def test_check_holds_after_a_merge(sync, tiny_applied):
     sync.engine.duplicates_merge("stu-2", "stu-1", keep="stu-1")
     assert dict(check_directory(sync.engine.db))[RULE] == 0
 
 
-def test_check_reports_an_active_enrollment_of_a_merged_record(sync, tiny):
-    sync.apply(tiny)
+def test_check_reports_an_active_enrollment_of_a_merged_record(sync, tiny_applied):
     sync.engine.duplicates_merge("stu-2", "stu-1", keep="stu-1")
     merged = sync.user("stu-2")["user_id"]
     db = sync.engine.db
@@ -28,8 +26,7 @@ def test_check_reports_an_active_enrollment_of_a_merged_record(sync, tiny):
     assert dict(check_directory(db))[RULE] > 0
 
 
-def test_check_counts_a_link_of_two_merged_records_once(sync, tiny):
-    sync.apply(tiny)
+def test_check_counts_a_link_of_two_merged_records_once(sync, tiny_applied):
     db = sync.engine.db
     student, guardian = sync.user("stu-1")["user_id"], sync.user("gdn-1")["user_id"]
     [(link,)] = db.rows(

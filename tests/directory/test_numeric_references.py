@@ -11,9 +11,8 @@ from daemon.directory.errors import EditRefused
 
 
 @pytest.fixture
-def numeric(sync, tiny):
+def numeric(sync, tiny_applied):
     """The tiny district, its guardian gdn-2 known to the SIS as 3 (user 3 is someone else)."""
-    sync.apply(tiny)
     db = sync.engine.db
     guardian = sync.user("gdn-2")["user_id"]
     assert guardian != 3 and db.one("SELECT count(*) FROM users WHERE user_id = 3") == 1
@@ -41,21 +40,18 @@ def test_a_hash_names_the_record_id(numeric) -> None:
     assert sync.engine.user_detail("#3").user_id == 3
 
 
-def test_digits_no_record_has_as_id_are_a_sis_id(sync, tiny) -> None:
-    sync.apply(tiny)
+def test_digits_no_record_has_as_id_are_a_sis_id(sync, tiny_applied) -> None:
     student = sync.user("stu-2")["user_id"]
     sync.engine.db.execute("UPDATE users SET sis_id = '900101' WHERE user_id = ?", [student])
     assert sync.engine.user_detail("900101").user_id == student
 
 
-def test_digits_that_are_a_records_own_id_and_sis_id_name_it(sync, tiny) -> None:
-    sync.apply(tiny)
+def test_digits_that_are_a_records_own_id_and_sis_id_name_it(sync, tiny_applied) -> None:
     sync.engine.db.execute("UPDATE users SET sis_id = '3' WHERE user_id = 3")
     assert sync.engine.user_detail("3").user_id == 3
 
 
-def test_a_classroom_named_by_ambiguous_digits_is_refused(sync, tiny) -> None:
-    sync.apply(tiny)
+def test_a_classroom_named_by_ambiguous_digits_is_refused(sync, tiny_applied) -> None:
     db = sync.engine.db
     first, other = db.rows("SELECT min(classroom_id), max(classroom_id) FROM classrooms")[0]
     db.execute("UPDATE classrooms SET sis_id = ? WHERE classroom_id = ?", [str(first), other])
@@ -66,8 +62,7 @@ def test_a_classroom_named_by_ambiguous_digits_is_refused(sync, tiny) -> None:
         sync.engine.rename_classroom(str(first), "Renamed")
 
 
-def test_a_school_named_by_ambiguous_digits_is_refused(sync, tiny) -> None:
-    sync.apply(tiny)
+def test_a_school_named_by_ambiguous_digits_is_refused(sync, tiny_applied) -> None:
     db = sync.engine.db
     other = db.one("SELECT max(school_id) FROM schools")
     assert other != 1

@@ -40,8 +40,7 @@ def _controls(issues: list[dict]) -> list[dict]:
     return [i for i in issues if i["rule"] == "control_character"]
 
 
-def test_an_escape_in_a_name_is_an_error_and_the_record_keeps_its_name(sync, tiny):
-    sync.apply(tiny)
+def test_an_escape_in_a_name_is_an_error_and_the_record_keeps_its_name(sync, tiny, tiny_applied):
     tiny.row("users.csv", "stu-2")["givenName"] = HOSTILE
     run = sync.plan(tiny)
     [issue] = _controls(sync.issues(run))

@@ -24,8 +24,7 @@ def _directory_snapshot(db: Database) -> tuple:
 
 
 @pytest.fixture
-def applied(sync, tiny):
-    sync.apply(tiny)
+def applied(sync, tiny_applied):
     return _directory_snapshot(sync.engine.db)
 
 
@@ -419,8 +418,9 @@ def test_a_bulk_file_whose_rows_carry_a_status_is_read_as_bulk_and_says_so(sync,
     assert run.rows.warning == 0
 
 
-def test_oneroster_10_inactive_status_is_read_as_active_and_the_run_says_so(sync, tiny):
-    sync.apply(tiny)
+def test_oneroster_10_inactive_status_is_read_as_active_and_the_run_says_so(
+    sync, tiny, tiny_applied
+):
     for sis_id in ("stu-4", "stu-5"):
         tiny.row("users.csv", sis_id)["status"] = "Inactive"
     run = sync.plan(tiny)

@@ -883,8 +883,9 @@ END_TO_END = [k for k in KINDS if k.outcome == KEPT and k.rejected and k.file ==
 
 
 @pytest.mark.parametrize("kind", END_TO_END, ids=[k.id for k in END_TO_END])
-def test_a_broken_row_keeps_its_student_and_enrollments(kind: Kind, sync, tiny, tmp_path):
-    sync.apply(tiny)
+def test_a_broken_row_keeps_its_student_and_enrollments(
+    kind: Kind, sync, tiny, tmp_path, tiny_applied
+):
     db = sync.engine.db
     before = db.dicts(
         "SELECT u.user_id, u.status, count(e.enrollment_id) AS enrollments FROM users u "
@@ -906,10 +907,11 @@ def test_a_broken_row_keeps_its_student_and_enrollments(kind: Kind, sync, tiny, 
 
 
 @pytest.mark.parametrize("kind", END_TO_END, ids=[k.id for k in END_TO_END])
-def test_a_broken_rows_enrollments_are_no_dangling_references(kind: Kind, sync, tiny, tmp_path):
+def test_a_broken_rows_enrollments_are_no_dangling_references(
+    kind: Kind, sync, tiny, tmp_path, tiny_applied
+):
     """The student is in users.csv, on a row in error: its memberships stay, and say nothing
     false about it."""
-    sync.apply(tiny)
     run = sync.plan(kind.build(tiny.write(tmp_path / "day2")))
     dangling = sync.engine.db.rows(
         "SELECT message FROM row_issues WHERE run_id = ? AND rule = 'dangling_reference' "

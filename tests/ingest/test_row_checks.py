@@ -268,8 +268,7 @@ def test_a_value_longer_than_its_limit_is_an_error(sync, tiny):
     assert "5000 characters long; the limit is 1024" in issue["message"]
 
 
-def test_rows_with_errors_are_skipped_but_their_records_are_not_archived(sync, tiny):
-    sync.apply(tiny)
+def test_rows_with_errors_are_skipped_but_their_records_are_not_archived(sync, tiny, tiny_applied):
     tiny.row("users.csv", "stu-2")["role"] = "pupil"
     run = sync.plan(tiny)
     assert run.changes["students"]["archive"] == 0

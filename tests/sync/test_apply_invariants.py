@@ -15,8 +15,7 @@ from tests.properties.districts import property_engine
 
 
 @pytest.fixture
-def planned(sync, tiny):
-    sync.apply(tiny)
+def planned(sync, tiny, tiny_applied):
     tiny.row("users.csv", "stu-2")["familyName"] = "Okafor-Bell"
     return sync.plan(tiny)
 
@@ -53,8 +52,7 @@ def test_the_check_command_and_apply_share_the_invariants(sync, planned):
     assert failed["enrollments name existing classrooms and people"] == 1
 
 
-def test_planning_refuses_to_change_one_record_twice(sync, tiny, monkeypatch):
-    sync.apply(tiny)
+def test_planning_refuses_to_change_one_record_twice(sync, tiny, monkeypatch, tiny_applied):
     original = diff.plan_table
 
     def plan_twice(ctx, table):
@@ -85,10 +83,9 @@ def test_apply_refuses_a_plan_that_names_a_record_twice(sync, planned):
     assert sync.engine.get_run(planned.run_id).status == "failed"
 
 
-def test_updates_and_archives_keep_what_the_plan_does_not_carry(sync, tiny):
+def test_updates_and_archives_keep_what_the_plan_does_not_carry(sync, tiny, tiny_applied):
     """Apply writes a changed record as a new row (sync/apply.py): every column the plan does
     not speak for must come through as it was."""
-    sync.apply(tiny)
     db = sync.engine.db
     db.execute(
         "UPDATE users SET account_active = true, contacts_edited = true "

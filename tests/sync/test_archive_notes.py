@@ -48,35 +48,31 @@ def test_a_membership_left_out_of_a_whole_file_is_no_longer_in_the_feed(sync, ti
     }
 
 
-def test_an_archive_that_goes_with_its_parents_names_the_parents_row(sync, tiny):
-    sync.apply(tiny)
+def test_an_archive_that_goes_with_its_parents_names_the_parents_row(sync, tiny, tiny_applied):
     tiny.row("users.csv", "stu-1")["status"] = "tobedeleted"
     run = sync.plan(tiny)
     traces = {(c["source_file"], c["source_line"]) for c in sync.changes(run, "enrollments")}
     assert traces == {("users.csv", 2)}
 
 
-def test_one_left_out_with_its_parent_names_no_line(sync, tiny):
-    sync.apply(tiny)
+def test_one_left_out_with_its_parent_names_no_line(sync, tiny, tiny_applied):
     tiny.remove("users.csv", sourcedId="stu-1")
     run = sync.plan(tiny)
     traces = {(c["source_file"], c["source_line"]) for c in sync.changes(run, "enrollments")}
     assert traces == {("enrollments.csv", None)}
 
 
-def test_bringing_back_a_student_archived_by_hand_says_so(sync, tiny):
+def test_bringing_back_a_student_archived_by_hand_says_so(sync, tiny, tiny_applied):
     """The feed undoes a person's decision there (archived_students = unarchive): whoever
     reviews the run should see it. A guardian or staff member archived by hand stays archived
     instead (tests/sync/test_archived_by_hand.py)."""
-    sync.apply(tiny)
     sync.engine.archive_user("stu-1")
     run = sync.plan(tiny)
     notes = {(c["label"], c["note"]) for c in sync.changes(run, "students", "unarchive")}
     assert notes == {("Ava Lopez", "archived by hand; the feed lists it again")}
 
 
-def test_bringing_back_one_a_run_archived_says_nothing_more(sync, tiny):
-    sync.apply(tiny)
+def test_bringing_back_one_a_run_archived_says_nothing_more(sync, tiny, tiny_applied):
     without = tiny.copy()
     without.remove("users.csv", sourcedId="gdn-1")
     sync.apply(without)

@@ -20,8 +20,7 @@ def _delta_users_without(tiny, left_out: str) -> None:
     tiny.files["users.csv"] = users
 
 
-def test_memberships_of_a_person_archived_by_hand_stay_archived(sync, tiny):
-    sync.apply(tiny)
+def test_memberships_of_a_person_archived_by_hand_stay_archived(sync, tiny, tiny_applied):
     sync.engine.archive_user("stu-1")
     _delta_users_without(tiny, "stu-1")
     sync.apply(tiny)
@@ -33,8 +32,7 @@ def test_memberships_of_a_person_archived_by_hand_stay_archived(sync, tiny):
     assert active == 0
 
 
-def test_the_rows_naming_them_say_the_person_is_archived(sync, tiny):
-    sync.apply(tiny)
+def test_the_rows_naming_them_say_the_person_is_archived(sync, tiny, tiny_applied):
     sync.engine.archive_user("stu-1")
     _delta_users_without(tiny, "stu-1")
     run = sync.plan(tiny)
@@ -50,8 +48,7 @@ def test_the_rows_naming_them_say_the_person_is_archived(sync, tiny):
     }
 
 
-def test_links_of_a_guardian_archived_by_hand_stay_archived(sync, tiny):
-    sync.apply(tiny)
+def test_links_of_a_guardian_archived_by_hand_stay_archived(sync, tiny, tiny_applied):
     guardian = sync.engine.db.one(
         """SELECT g.sis_id FROM guardian_links l JOIN users g ON g.user_id = l.guardian_id
            WHERE l.status = 'active' ORDER BY l.link_id LIMIT 1"""

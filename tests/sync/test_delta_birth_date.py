@@ -34,8 +34,9 @@ def _delta(tiny: TinyDistrict, birth_of_stu_1: str) -> TinyDistrict:
     )
 
 
-def test_a_delta_without_a_demographics_row_keeps_the_birth_date(sync: Sync, tiny: TinyDistrict):
-    sync.apply(tiny)
+def test_a_delta_without_a_demographics_row_keeps_the_birth_date(
+    sync: Sync, tiny: TinyDistrict, tiny_applied
+):
     before = sync.user("stu-2")["birth_date"]
     assert before is not None
     sync.apply(_delta(tiny, tiny.row("demographics.csv", "stu-1")["birthDate"]))
@@ -44,8 +45,9 @@ def test_a_delta_without_a_demographics_row_keeps_the_birth_date(sync: Sync, tin
     assert after["birth_date"] == before
 
 
-def test_a_delta_demographics_row_still_changes_its_birth_date(sync: Sync, tiny: TinyDistrict):
-    sync.apply(tiny)
+def test_a_delta_demographics_row_still_changes_its_birth_date(
+    sync: Sync, tiny: TinyDistrict, tiny_applied
+):
     sync.apply(_delta(tiny, "2014-12-31"))
     assert str(sync.user("stu-1")["birth_date"]) == "2014-12-31"
 
@@ -58,9 +60,8 @@ def _demographics_only(tiny: TinyDistrict, sis_id: str, birth: str) -> TinyDistr
 
 
 def test_a_demographics_row_without_a_users_row_changes_the_birth_date_alone(
-    sync: Sync, tiny: TinyDistrict
+    sync: Sync, tiny: TinyDistrict, tiny_applied
 ):
-    sync.apply(tiny)
     before = sync.user("stu-3")
     run = sync.apply(_demographics_only(tiny, "stu-3", "2013-03-03"))
     after = sync.user("stu-3")
@@ -77,17 +78,17 @@ def test_a_demographics_row_without_a_users_row_changes_the_birth_date_alone(
     assert [f["field"] for f in change["fields"]] == ["birth_date"]
 
 
-def test_the_same_demographics_only_drop_twice_changes_nothing(sync: Sync, tiny: TinyDistrict):
-    sync.apply(tiny)
+def test_the_same_demographics_only_drop_twice_changes_nothing(
+    sync: Sync, tiny: TinyDistrict, tiny_applied
+):
     sync.apply(_demographics_only(tiny, "stu-3", "2013-03-03"))
     again = sync.plan(_demographics_only(tiny, "stu-3", "2013-03-03"))
     assert sync.changes(again) == []
 
 
 def test_a_demographics_only_row_for_an_archived_person_says_why_and_changes_nothing(
-    sync: Sync, tiny: TinyDistrict
+    sync: Sync, tiny: TinyDistrict, tiny_applied
 ):
-    sync.apply(tiny)
     sync.engine.archive_user("stu-3")
     before = sync.user("stu-3")
     run = sync.plan(_demographics_only(tiny, "stu-3", "2013-03-03"))
@@ -100,9 +101,8 @@ def test_a_demographics_only_row_for_an_archived_person_says_why_and_changes_not
 
 
 def test_a_person_last_changed_by_demographics_still_leaves_with_a_whole_users_csv(
-    sync: Sync, tiny: TinyDistrict
+    sync: Sync, tiny: TinyDistrict, tiny_applied
 ):
-    sync.apply(tiny)
     sync.apply(_demographics_only(tiny, "stu-3", "2013-03-03"))
     whole = tiny.copy()
     whole.remove("users.csv", sourcedId="stu-3")

@@ -15,8 +15,7 @@ def made_up_enrollment_ids(tiny: TinyDistrict) -> TinyDistrict:
     return hub
 
 
-def test_an_enrollment_the_sis_gives_a_new_id_is_one_update_of_that_id(sync, tiny):
-    sync.apply(tiny)
+def test_an_enrollment_the_sis_gives_a_new_id_is_one_update_of_that_id(sync, tiny, tiny_applied):
     tiny.row("enrollments.csv", "enr-2a")["sourcedId"] = "enr-2a-v2"
     run = sync.plan(tiny)
     assert run.total_changes() == 1
@@ -24,8 +23,7 @@ def test_an_enrollment_the_sis_gives_a_new_id_is_one_update_of_that_id(sync, tin
     assert change["fields"] == [{"field": "sis_id", "old": "enr-2a", "new": "enr-2a-v2"}]
 
 
-def test_memberships_named_by_made_up_ids_keep_their_sis_ids(sync, tiny):
-    sync.apply(tiny)
+def test_memberships_named_by_made_up_ids_keep_their_sis_ids(sync, tiny, tiny_applied):
     run = sync.plan(made_up_enrollment_ids(tiny))
     assert run.total_changes() == 0, run.changes
     sync.engine.apply_run(run.run_id, scan_duplicates=False)

@@ -96,8 +96,7 @@ def test_a_11_export_of_a_12_directory_says_how_its_roles_were_written(sync, dro
     assert run.rows.error == 0, sync.issues(run, "ERROR")
 
 
-def test_exporting_into_a_file_is_refused_in_words(sync, tiny, tmp_path):
-    sync.apply(tiny)
+def test_exporting_into_a_file_is_refused_in_words(sync, tmp_path, tiny_applied):
     target = tmp_path / "a-file"
     target.write_text("not a folder")
     with pytest.raises(ExportError, match="is a file; export writes into a folder"):

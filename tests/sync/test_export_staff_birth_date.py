@@ -5,8 +5,9 @@ planned to blank it). Found by tests/properties/test_sync_properties.py (student
 from __future__ import annotations
 
 
-def test_an_export_of_a_teacher_with_a_birth_date_synced_back_plans_nothing(sync, tiny, tmp_path):
-    sync.apply(tiny)
+def test_an_export_of_a_teacher_with_a_birth_date_synced_back_plans_nothing(
+    sync, tiny, tmp_path, tiny_applied
+):
     tiny.row("users.csv", "stu-1")["role"] = "teacher"  # still in demographics.csv
     sync.apply(tiny)
     assert sync.user("stu-1")["kind"] == "staff"

@@ -12,9 +12,8 @@ from tests.properties.districts import Night, apply_event
 
 
 @pytest.fixture
-def turned_teacher(sync, tiny, tmp_path):
+def turned_teacher(sync, tiny, tmp_path, tiny_applied):
     """After night 2: stu-4 a teacher, gdn-4's row (and every row after stu-8's) in error."""
-    sync.apply(tiny)
     night = Night(tiny.copy())
     apply_event(night, "shape_unclosed_quote", 51)  # users.csv, stu-8's line
     apply_event(night, "student_to_teacher", 433)  # stu-4

@@ -38,16 +38,14 @@ ONLY_GUARDIANS = {
 } | {"file.guardians": "delta"}  # fmt: skip
 
 
-def test_a_drop_of_guardians_csv_alone_gives_new_contacts_their_email_and_phone(sync, tiny):
-    sync.apply(tiny)
+def test_a_drop_of_guardians_csv_alone_gives_new_contacts_their_email_and_phone(sync, tiny_applied):
     sync.apply(TinyDistrict({"guardians.csv": [_contact("gf-1", "robin@example.net")]},
                             dict(ONLY_GUARDIANS)))  # fmt: skip
     robin = sync.user("gf-1")
     assert (robin["email"], robin["mobile_phone"]) == ("robin@example.net", "555-0300")
 
 
-def test_a_drop_of_guardians_csv_alone_changes_a_contacts_email(sync, tiny):
-    sync.apply(tiny)
+def test_a_drop_of_guardians_csv_alone_changes_a_contacts_email(sync, tiny_applied):
     sync.apply(TinyDistrict({"guardians.csv": [_contact("gf-1", "robin@example.net")]},
                             dict(ONLY_GUARDIANS)))  # fmt: skip
     sync.apply(TinyDistrict({"guardians.csv": [_contact("gf-1", "robin@new.example.net")]},
@@ -56,9 +54,8 @@ def test_a_drop_of_guardians_csv_alone_changes_a_contacts_email(sync, tiny):
 
 
 def test_a_users_csv_without_an_email_column_keeps_emails_beside_a_guardians_csv_with_one(
-    sync, tiny
+    sync, tiny, tiny_applied
 ):
-    sync.apply(tiny)
     for row in tiny.rows("users.csv"):
         del row["email"]
     tiny.rows("guardians.csv").append(_contact("gf-1", "robin@example.net"))
@@ -87,10 +84,11 @@ def test_rows_naming_a_teacher_a_student_or_the_student_herself_as_guardian_say_
     ]  # fmt: skip
 
 
-def test_a_row_naming_a_teacher_users_csv_leaves_out_as_guardian_changes_no_one(sync, tiny):
+def test_a_row_naming_a_teacher_users_csv_leaves_out_as_guardian_changes_no_one(
+    sync, tiny, tiny_applied
+):
     """users.csv a delta without the teacher: guardians.csv would have described her as a
     guardian, and the teacher would have become one (her classes archived with it)."""
-    sync.apply(tiny)
     changes_only = TinyDistrict(
         {"users.csv": [tiny.row("users.csv", "stu-1")], "guardians.csv": [guardian_of("stu-1", "tch-1")]},
         {"file.users": "delta", "file.guardians": "delta", "file.enrollments": "absent",

@@ -9,8 +9,7 @@ from daemon.sync.conflicts import ConflictError
 
 
 @pytest.fixture
-def synced(sync, tiny):
-    sync.apply(tiny)
+def synced(sync, tiny_applied):
     return sync
 
 

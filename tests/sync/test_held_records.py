@@ -16,8 +16,7 @@ NOTHING = {"create": 0, "update": 0, "archive": 0, "unarchive": 0}
 
 
 @pytest.fixture
-def synced(sync, tiny):
-    sync.apply(tiny)
+def synced(sync, tiny_applied):
     return sync
 
 

@@ -13,9 +13,8 @@ from tests.properties.districts import Night
 
 
 @pytest.fixture
-def filtered(sync, tiny, tmp_path):
+def filtered(sync, tiny, tmp_path, tiny_applied):
     """Science 5 (cls-a2, scheduled) in error on the first night under homeroom_only."""
-    sync.apply(tiny)
     sync.engine.settings_set("classroom_filter", "homeroom_only")
     night = Night(tiny.copy(), damage=[("classes.csv", "cls-a2", "shape_short_row")])
     return sync.engine.plan_source(str(night.write(tmp_path / "night2")))
@@ -32,8 +31,7 @@ def test_a_scheduled_class_in_error_is_left_out_by_homeroom_only(sync, filtered)
     assert (change["source_file"], change["source_line"]) == ("classes.csv", 3)
 
 
-def test_a_homeroom_in_error_is_kept_under_homeroom_only(sync, tiny, tmp_path):
-    sync.apply(tiny)
+def test_a_homeroom_in_error_is_kept_under_homeroom_only(sync, tiny, tmp_path, tiny_applied):
     sync.engine.settings_set("classroom_filter", "homeroom_only")
     night = Night(tiny.copy(), damage=[("classes.csv", "cls-a1", "shape_short_row")])
     run = sync.engine.plan_source(str(night.write(tmp_path / "night2")))
@@ -67,10 +65,9 @@ def _classroom_status(sync, sis_id: str) -> str:
     return sync.engine.db.one("SELECT status FROM classrooms WHERE sis_id = ?", [sis_id])
 
 
-def test_a_delta_row_of_a_scheduled_class_archives_it_under_homeroom_only(sync, tiny):
+def test_a_delta_row_of_a_scheduled_class_archives_it_under_homeroom_only(sync, tiny, tiny_applied):
     """Being absent from a delta file ends nothing; a row saying the class is scheduled, under
     a setting that leaves scheduled classes out, ends it, with its memberships."""
-    sync.apply(tiny)
     sync.engine.settings_set("classroom_filter", "homeroom_only")
     _delta_classes(tiny, "cls-a1", "cls-a2")
     run = sync.apply(tiny, override=True)
@@ -97,9 +94,10 @@ def test_a_delta_row_of_a_scheduled_class_archives_it_under_homeroom_only(sync, 
     ]
 
 
-def test_a_scheduled_class_a_delta_file_leaves_out_is_archived_under_homeroom_only(sync, tiny):
+def test_a_scheduled_class_a_delta_file_leaves_out_is_archived_under_homeroom_only(
+    sync, tiny, tiny_applied
+):
     """What the setting decides does not hang on which files a night brings."""
-    sync.apply(tiny)
     sync.engine.settings_set("classroom_filter", "homeroom_only")
     _delta_classes(tiny, "cls-a1")
     run = sync.apply(tiny, override=True)
@@ -118,8 +116,9 @@ def test_a_scheduled_class_a_delta_file_leaves_out_is_archived_under_homeroom_on
     ]
 
 
-def test_a_night_without_classes_leaves_out_scheduled_classes_under_homeroom_only(sync, tiny):
-    sync.apply(tiny)
+def test_a_night_without_classes_leaves_out_scheduled_classes_under_homeroom_only(
+    sync, tiny, tiny_applied
+):
     sync.engine.settings_set("classroom_filter", "homeroom_only")
     del tiny.files["classes.csv"]
     tiny.manifest["file.classes"] = "absent"
@@ -131,9 +130,8 @@ def test_a_night_without_classes_leaves_out_scheduled_classes_under_homeroom_onl
 
 
 def test_an_export_synced_back_after_a_delta_night_under_homeroom_only_changes_nothing(
-    sync, tiny, tmp_path
+    sync, tiny, tmp_path, tiny_applied
 ):
-    sync.apply(tiny)
     sync.engine.settings_set("classroom_filter", "homeroom_only")
     _delta_classes(tiny, "cls-a1")
     sync.apply(tiny, override=True)
@@ -141,9 +139,8 @@ def test_an_export_synced_back_after_a_delta_night_under_homeroom_only_changes_n
     assert sync.engine.plan_source(str(tmp_path / "export")).total_changes() == 0
 
 
-def test_a_filtered_class_claimed_twice_raises_no_conflict(sync, tiny):
+def test_a_filtered_class_claimed_twice_raises_no_conflict(sync, tiny, tiny_applied):
     """The setting leaves the row out before anything asks which classroom it names."""
-    sync.apply(tiny)
     copy = sync.engine.create_classroom("Science 5 (copy)", "sch-a")
     # the API refuses a second classroom with one SIS id; old data may hold one
     sync.engine.db.execute("UPDATE classrooms SET sis_id = 'cls-a2' WHERE classroom_id = ?", [copy])
@@ -152,10 +149,11 @@ def test_a_filtered_class_claimed_twice_raises_no_conflict(sync, tiny):
     assert sync.engine.conflicts(run.run_id).total == 0
 
 
-def test_enrollments_of_a_user_in_error_still_say_why_beside_a_hand_made_classroom(sync, tiny):
+def test_enrollments_of_a_user_in_error_still_say_why_beside_a_hand_made_classroom(
+    sync, tiny, tiny_applied
+):
     """A hand-made classroom has no SIS id: the scheduled classes left out of the reports must
     not count it (a NULL in `NOT IN` would have silenced every enrollment's warning)."""
-    sync.apply(tiny)
     sync.engine.create_classroom("Chess club", "sch-a")
     sync.engine.settings_set("classroom_filter", "homeroom_only")
     tiny.row("users.csv", "stu-1")["givenName"] = ""

@@ -20,16 +20,14 @@ def _without(tiny, file: str, column: str) -> None:
         row.pop(column, None)
 
 
-def test_a_users_file_without_the_email_column_keeps_every_email(sync, tiny):
-    sync.apply(tiny)
+def test_a_users_file_without_the_email_column_keeps_every_email(sync, tiny, tiny_applied):
     _without(tiny, "users.csv", "email")
     run = sync.plan(tiny)
     assert run.total_changes() == 0
     assert sync.user("stu-1")["email"] is not None
 
 
-def test_the_run_says_which_columns_the_file_lacks(sync, tiny):
-    sync.apply(tiny)
+def test_the_run_says_which_columns_the_file_lacks(sync, tiny, tiny_applied):
     _without(tiny, "users.csv", "email")
     _without(tiny, "users.csv", "middleName")
     run = sync.plan(tiny)
@@ -40,8 +38,7 @@ def test_the_run_says_which_columns_the_file_lacks(sync, tiny):
     )
 
 
-def test_an_empty_email_column_still_clears_an_email(sync, tiny):
-    sync.apply(tiny)
+def test_an_empty_email_column_still_clears_an_email(sync, tiny, tiny_applied):
     tiny.row("users.csv", "stu-1")["email"] = ""
     run = sync.plan(tiny)
     [change] = sync.changes(run, "students", "update")
@@ -63,16 +60,16 @@ def test_enrollment_dates_are_kept_when_the_columns_go_and_cleared_when_emptied(
     assert run.changes["enrollments"]["update"] == len(tiny.rows("enrollments.csv"))
 
 
-def test_a_demographics_file_without_birth_dates_keeps_them(sync, tiny):
-    sync.apply(tiny)
+def test_a_demographics_file_without_birth_dates_keeps_them(sync, tiny, tiny_applied):
     _without(tiny, "demographics.csv", "birthDate")
     run = sync.plan(tiny)
     assert run.total_changes() == 0
     assert sync.user("stu-1")["birth_date"] is not None
 
 
-def test_required_columns_the_drop_does_not_carry_keep_every_records_values(sync, tiny):
-    sync.apply(tiny)
+def test_required_columns_the_drop_does_not_carry_keep_every_records_values(
+    sync, tiny, tiny_applied
+):
     tiny.manifest["source.notCarried"] = REQUIRED_VALUES
     tiny.row("users.csv", "stu-1").update(givenName="Zed", familyName="", enabledUser="")
     tiny.row("classes.csv", "cls-a1")["title"] = ""
@@ -89,9 +86,8 @@ def test_required_columns_the_drop_does_not_carry_keep_every_records_values(sync
 
 
 def test_an_export_of_a_night_without_a_required_column_syncs_back_unchanged(
-    sync, tiny, tmp_path: Path
+    sync, tiny, tmp_path: Path, tiny_applied
 ):
-    sync.apply(tiny)
     tiny.manifest["source.notCarried"] = REQUIRED_VALUES
     sync.apply(tiny)
     sync.engine.export(str(tmp_path / "export"))
@@ -100,8 +96,9 @@ def test_an_export_of_a_night_without_a_required_column_syncs_back_unchanged(
     assert sync.issues(back, "ERROR") == []
 
 
-def test_a_new_record_that_needs_a_value_not_carried_is_an_error_naming_the_manifest(sync, tiny):
-    sync.apply(tiny)
+def test_a_new_record_that_needs_a_value_not_carried_is_an_error_naming_the_manifest(
+    sync, tiny, tiny_applied
+):
     tiny.manifest["source.notCarried"] = "users.givenName"
     new = {**tiny.row("users.csv", "stu-1"), "sourcedId": "stu-99", "username": "new.kid"}
     tiny.rows("users.csv").append(new)
@@ -132,8 +129,7 @@ def test_a_guardians_file_that_carries_a_name_users_csv_does_not_updates_its_gua
     assert run.total_changes() == 1
 
 
-def test_a_column_every_row_needs_cannot_be_declared_not_carried(sync, tiny):
-    sync.apply(tiny)
+def test_a_column_every_row_needs_cannot_be_declared_not_carried(sync, tiny, tiny_applied):
     tiny.manifest["source.notCarried"] = "users.role"
     run = sync.plan(tiny)
     assert run.status == "failed"
@@ -144,8 +140,7 @@ def test_a_column_every_row_needs_cannot_be_declared_not_carried(sync, tiny):
     )
 
 
-def test_a_name_that_is_no_column_is_a_warning_and_changes_nothing(sync, tiny):
-    sync.apply(tiny)
+def test_a_name_that_is_no_column_is_a_warning_and_changes_nothing(sync, tiny, tiny_applied):
     tiny.manifest["source.notCarried"] = "users.emial"
     tiny.row("users.csv", "stu-1")["email"] = "ava@new.example.org"
     run = sync.plan(tiny)

@@ -52,8 +52,9 @@ def test_a_new_guardian_with_one_synced_student_is_created_and_linked_to_them(sy
     assert linked == [("stu-10",)]
 
 
-def test_a_new_guardian_of_a_held_student_comes_with_the_students_good_row(sync, tiny):
-    sync.apply(tiny)
+def test_a_new_guardian_of_a_held_student_comes_with_the_students_good_row(
+    sync, tiny, tiny_applied
+):
     tiny.rows("guardians.csv").append(guardian_of("stu-1"))
     tiny.row("users.csv", "stu-1")["givenName"] = ""  # an ERROR: stu-1 is held tonight
     run = sync.apply(tiny)

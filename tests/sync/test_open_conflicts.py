@@ -9,9 +9,8 @@ from daemon.sync.conflicts import ConflictError
 
 
 @pytest.fixture
-def protected(sync, tiny):
+def protected(sync, tiny, tiny_applied):
     """gdn-2's account is active, and the feed sends another e-mail: a contact conflict."""
-    sync.apply(tiny)
     sync.engine.set_account_active("gdn-2")
     tiny.row("users.csv", "gdn-2")["email"] = "sis@example.net"
     return sync

@@ -15,8 +15,7 @@ from tests.district import guardian_of
 
 
 @pytest.fixture
-def synced(sync, tiny):
-    sync.apply(tiny)
+def synced(sync, tiny_applied):
     return sync
 
 

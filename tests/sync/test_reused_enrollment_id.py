@@ -10,8 +10,7 @@ import pytest
 from daemon.sync.feed.classes import MOVED_SIS_ID_NOTE
 
 
-def test_an_enrollment_id_sent_twice_names_one_active_enrollment(sync, tiny):
-    sync.apply(tiny)
+def test_an_enrollment_id_sent_twice_names_one_active_enrollment(sync, tiny, tiny_applied):
     enrollments = tiny.rows("enrollments.csv")
     first = next(i for i, e in enumerate(enrollments) if e["sourcedId"] == "enr-t2")
     enrollments.insert(first, dict(enrollments[first], classSourcedId="cls-b1"))
@@ -30,8 +29,7 @@ def _reuse_above(tiny) -> None:
     enrollments.insert(first, dict(enrollments[first], classSourcedId="cls-b1"))
 
 
-def test_the_row_that_would_share_the_id_says_which_membership_holds_it(sync, tiny):
-    sync.apply(tiny)
+def test_the_row_that_would_share_the_id_says_which_membership_holds_it(sync, tiny, tiny_applied):
     _reuse_above(tiny)
     run = sync.plan(tiny)
 
@@ -56,10 +54,11 @@ def _memberships_of_enr_t2(sync) -> list[dict[str, str]]:
     )
 
 
-def test_a_delta_row_moving_its_sourcedId_to_another_class_moves_the_membership(sync, tiny):
+def test_a_delta_row_moving_its_sourcedId_to_another_class_moves_the_membership(
+    sync, tiny, tiny_applied
+):
     """A good row decides what its sourcedId names, in a changes-only file as in a whole one:
     the membership that held the id is archived, and the row makes the new one."""
-    sync.apply(tiny)
     _delta_moving_enr_t2_to_cls_b1(tiny)
     sync.apply(tiny)
     assert _memberships_of_enr_t2(sync) == [
@@ -68,8 +67,7 @@ def test_a_delta_row_moving_its_sourcedId_to_another_class_moves_the_membership(
     ]
 
 
-def test_the_archive_of_a_moved_membership_says_why_and_names_the_row(sync, tiny):
-    sync.apply(tiny)
+def test_the_archive_of_a_moved_membership_says_why_and_names_the_row(sync, tiny, tiny_applied):
     _delta_moving_enr_t2_to_cls_b1(tiny)
     run = sync.plan(tiny)
     [archive] = sync.changes(run, "enrollments", "archive")
@@ -81,10 +79,11 @@ def test_the_archive_of_a_moved_membership_says_why_and_names_the_row(sync, tiny
     )
 
 
-def test_a_delta_row_moving_an_id_whose_membership_is_held_keeps_the_first(sync, tiny):
+def test_a_delta_row_moving_an_id_whose_membership_is_held_keeps_the_first(
+    sync, tiny, tiny_applied
+):
     """The membership holding the id is kept as it is while its class's row is in error (held):
     the row moving its id is not synced, and says which membership holds it."""
-    sync.apply(tiny)
     _delta_moving_enr_t2_to_cls_b1(tiny)
     tiny.row("classes.csv", "cls-a2")["title"] = ""  # an ERROR: cls-a2 is held tonight
     run = sync.apply(tiny)
@@ -93,16 +92,16 @@ def test_a_delta_row_moving_an_id_whose_membership_is_held_keeps_the_first(sync,
     assert "already names the membership of 'tch-1' in class 'cls-a2'" in issue["message"]
 
 
-def test_the_same_delta_again_changes_nothing(sync, tiny):
-    sync.apply(tiny)
+def test_the_same_delta_again_changes_nothing(sync, tiny, tiny_applied):
     _delta_moving_enr_t2_to_cls_b1(tiny)
     sync.apply(tiny)
     assert sync.plan(tiny).total_changes() == 0
 
 
-def test_a_bulk_row_moving_its_sourcedId_to_another_class_moves_the_membership(sync, tiny):
+def test_a_bulk_row_moving_its_sourcedId_to_another_class_moves_the_membership(
+    sync, tiny, tiny_applied
+):
     """Nothing keeps the first membership: it is archived, and the row makes the new one."""
-    sync.apply(tiny)
     tiny.row("enrollments.csv", "enr-t2")["classSourcedId"] = "cls-b1"
     sync.apply(tiny)
 
@@ -124,10 +123,9 @@ def test_a_bulk_row_moving_its_sourcedId_to_another_class_moves_the_membership(s
     ],
     ids=["additions_only", "withhold_archives"],
 )
-def test_a_move_applies_whole_when_archives_are_withheld(sync, tiny, settings):
+def test_a_move_applies_whole_when_archives_are_withheld(sync, tiny, settings, tiny_applied):
     """The membership leaving the id goes with the row that takes it: withheld, two active
     memberships would share the id and the whole night would fail at apply (found by review)."""
-    sync.apply(tiny)
     for name, value in settings.items():
         sync.engine.settings_set(name, value)
     _delta_moving_enr_t2_to_cls_b1(tiny)
@@ -138,8 +136,7 @@ def test_a_move_applies_whole_when_archives_are_withheld(sync, tiny, settings):
     ]
 
 
-def test_a_bulk_move_applies_whole_under_additions_only(sync, tiny):
-    sync.apply(tiny)
+def test_a_bulk_move_applies_whole_under_additions_only(sync, tiny, tiny_applied):
     sync.engine.settings_set("archive_mode", "additions_only")
     tiny.row("enrollments.csv", "enr-t2")["classSourcedId"] = "cls-b1"
     sync.apply(tiny)

@@ -22,8 +22,7 @@ def _second_day(tiny) -> None:
 
 
 @pytest.fixture
-def day2(sync, tiny):
-    sync.apply(tiny)
+def day2(sync, tiny, tiny_applied):
     _second_day(tiny)
     return sync.apply(tiny)
 
@@ -113,10 +112,11 @@ def test_a_field_of_a_record_archived_since_is_a_conflict_not_left_silently(sync
     assert all(n == 0 for _, n in sync.engine.check())
 
 
-def test_a_classroom_the_run_moved_out_of_a_school_without_a_sis_id_goes_back_to_it(sync, tiny):
+def test_a_classroom_the_run_moved_out_of_a_school_without_a_sis_id_goes_back_to_it(
+    sync, tiny, tiny_applied
+):
     """A hand-made classroom of a hand-made school, adopted by a run that puts it at sch-a: the
     change showed the old school as nothing, and the revert left the classroom in no school."""
-    sync.apply(tiny)
     e = sync.engine
     school = e.create_school("Annex")
     classroom = e.create_classroom("Robotics", f"#{school}")
@@ -147,8 +147,7 @@ def test_a_record_a_later_run_changed_is_a_conflict(sync, tiny, day2):
     assert sync.user("stu-11")["status"] == "active"
 
 
-def test_a_revert_is_held_by_the_deletion_threshold_like_any_run(sync, tiny):
-    sync.apply(tiny)
+def test_a_revert_is_held_by_the_deletion_threshold_like_any_run(sync, tiny, tiny_applied):
     for i in range(11, 16):
         tiny.rows("users.csv").append(
             {**tiny.row("users.csv", "stu-1"), "sourcedId": f"stu-{i}", "identifier": f"S{i}"}

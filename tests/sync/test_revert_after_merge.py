@@ -16,9 +16,8 @@ def _broken(sync) -> list[tuple[str, int]]:
 
 
 @pytest.fixture
-def added(sync, tiny):
+def added(sync, tiny, tiny_applied):
     """Run 1 loads the district; run 2 adds stu-11 (in Science 5 only). Returns run 2."""
-    sync.apply(tiny)
     tiny.rows("users.csv").append(
         {**tiny.row("users.csv", "stu-1"), "sourcedId": "stu-11", "identifier": "S11",
          "username": "kai.lopez", "agentSourcedIds": ""}
@@ -72,10 +71,9 @@ def test_taking_the_revert_of_a_record_merged_since_is_refused(sync, added):
         sync.engine.resolve_conflicts([asked.conflict_id], "take")
 
 
-def test_a_revert_does_not_make_an_enrollment_of_a_merged_record_active(sync, tiny):
+def test_a_revert_does_not_make_an_enrollment_of_a_merged_record_active(sync, tiny, tiny_applied):
     """Run 2 takes stu-2 out of Science 5; stu-2 is merged into stu-1 (in Science 5 too): the
     archived enrollment stays on the merged record, and reverting run 2 leaves it archived."""
-    sync.apply(tiny)
     tiny.remove("enrollments.csv", sourcedId="enr-2b")
     left = sync.apply(tiny)
     sync.engine.duplicates_merge("stu-2", "stu-1", keep="stu-1")

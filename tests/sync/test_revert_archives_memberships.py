@@ -8,10 +8,9 @@ import pytest
 
 
 @pytest.fixture
-def new_student(sync, tiny):
+def new_student(sync, tiny, tiny_applied):
     """Run 1 loads the district; run 2 adds stu-11 in Homeroom 5A; run 3 changes that
     enrollment (an end date), not the student."""
-    sync.apply(tiny)
     tiny.rows("users.csv").append(
         {**tiny.row("users.csv", "stu-1"), "sourcedId": "stu-11", "identifier": "S11",
          "username": "kai.lopez", "agentSourcedIds": ""}

@@ -17,10 +17,9 @@ def _broken(sync) -> list[tuple[str, int]]:
 
 
 @pytest.fixture
-def left_and_archived_again(sync, tiny):
+def left_and_archived_again(sync, tiny, tiny_applied):
     """Run 1 loads the district; run 2 drops stu-5 (archived with its classes and guardian
     link); a person unarchives stu-5 by hand and archives it again. Returns run 2."""
-    sync.apply(tiny)
     tiny.remove("users.csv", sourcedId="stu-5")
     tiny.remove("enrollments.csv", userSourcedId="stu-5")
     left = sync.apply(tiny, override=True)  # one student of ten is over the threshold

@@ -8,9 +8,8 @@ import pytest
 
 
 @pytest.fixture
-def new_mobile(sync, tiny):
+def new_mobile(sync, tiny, tiny_applied):
     """Run 1 loads the district; run 2 gives Parent3 a new mobile phone (sms)."""
-    sync.apply(tiny)
     tiny.row("users.csv", "gdn-3")["sms"] = "555-0999"
     return sync.apply(tiny)
 

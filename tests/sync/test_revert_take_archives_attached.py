@@ -14,10 +14,9 @@ def _broken(sync) -> list[tuple[str, int]]:
 
 
 @pytest.fixture
-def revert_of_an_edited_new_student(sync, tiny):
+def revert_of_an_edited_new_student(sync, tiny, tiny_applied):
     """Run 2 adds stu-11 in Homeroom 5A; a person edits its e-mail; run 3 enrols it in
     Science 5. The revert of run 2 asks about stu-11 (edited by hand since)."""
-    sync.apply(tiny)
     tiny.rows("users.csv").append(
         {**tiny.row("users.csv", "stu-1"), "sourcedId": "stu-11", "identifier": "S11",
          "username": "kai.lopez", "agentSourcedIds": ""}

@@ -9,9 +9,8 @@ from daemon.sync.runs import RunError
 
 
 @pytest.fixture
-def new_name(sync, tiny):
+def new_name(sync, tiny, tiny_applied):
     """Run 1 loads the district; run 2 renames stu-3."""
-    sync.apply(tiny)
     tiny.row("users.csv", "stu-3")["familyName"] = "Nguyen-Tran"
     return sync.apply(tiny)
 

@@ -23,8 +23,7 @@ def _rekey(tiny, students: range) -> None:
         tiny.row("demographics.csv", old)["sourcedId"] = new
 
 
-def test_a_re_keyed_rollover_is_held_with_its_own_reason(sync, tiny):
-    sync.apply(tiny)
+def test_a_re_keyed_rollover_is_held_with_its_own_reason(sync, tiny, tiny_applied):
     _rekey(tiny, range(1, 11))
     run = sync.plan(tiny)
     assert run.status == "held"
@@ -43,8 +42,7 @@ def test_the_rollover_hold_is_held_even_when_archives_are_withheld(sync, tiny):
     assert any("re-keyed 10 students" in r for r in run.hold_reasons)
 
 
-def test_an_override_with_a_reason_applies_it_all_the_same(sync, tiny):
-    sync.apply(tiny)
+def test_an_override_with_a_reason_applies_it_all_the_same(sync, tiny, tiny_applied):
     _rekey(tiny, range(1, 11))
     run = sync.plan(tiny)
     with pytest.raises(RunError, match="needs a reason"):

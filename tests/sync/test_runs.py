@@ -38,8 +38,7 @@ def test_every_change_keeps_the_file_and_line_it_came_from(sync, tiny):
     assert (ava["source_file"], ava["source_line"], ava["label"]) == ("users.csv", 2, "Ava Lopez")
 
 
-def test_an_update_shows_each_changed_field_before_and_after(sync, tiny):
-    sync.apply(tiny)
+def test_an_update_shows_each_changed_field_before_and_after(sync, tiny, tiny_applied):
     tiny.row("users.csv", "stu-3")["familyName"] = "Nguyen-Tran"
     tiny.row("users.csv", "stu-3")["grades"] = "06"
     run = sync.plan(tiny)
@@ -50,8 +49,7 @@ def test_an_update_shows_each_changed_field_before_and_after(sync, tiny):
     }
 
 
-def test_the_same_drop_twice_plans_zero_changes(sync, tiny):
-    sync.apply(tiny)
+def test_the_same_drop_twice_plans_zero_changes(sync, tiny, tiny_applied):
     run = sync.plan(tiny)
     assert run.total_changes() == 0 and run.status == "planned"
 
@@ -80,10 +78,9 @@ def test_a_plan_made_before_another_apply_is_superseded(sync, tiny):
         sync.engine.apply_run(first.run_id)
 
 
-def test_a_run_superseded_by_a_later_drop_applied_is_not_planned_again(sync, tiny):
+def test_a_run_superseded_by_a_later_drop_applied_is_not_planned_again(sync, tiny, tiny_applied):
     """Its drop is an older night: planned again, it would archive stu-12, whom the later drop
     brought, and take back what that drop changed. Applying it says so (it said to replan it)."""
-    sync.apply(tiny)
     tiny.rows("users.csv").append(
         {**tiny.row("users.csv", "stu-1"), "sourcedId": "stu-11", "identifier": "S11"}
     )
@@ -103,8 +100,7 @@ def test_a_run_superseded_by_a_later_drop_applied_is_not_planned_again(sync, tin
     assert sync.user("stu-12")["status"] == "active"
 
 
-def test_a_run_superseded_by_a_hand_edit_is_planned_again(sync, tiny):
-    sync.apply(tiny)
+def test_a_run_superseded_by_a_hand_edit_is_planned_again(sync, tiny, tiny_applied):
     tiny.row("users.csv", "stu-1")["grades"] = "06"
     run = sync.plan(tiny)
     sync.engine.edit_contact("gdn-2", {"email": "new@example.net"})
@@ -115,8 +111,7 @@ def test_a_run_superseded_by_a_hand_edit_is_planned_again(sync, tiny):
     assert again.status == "planned" and again.changes["students"]["update"] == 1
 
 
-def test_a_hand_edit_supersedes_open_plans(sync, tiny):
-    sync.apply(tiny)
+def test_a_hand_edit_supersedes_open_plans(sync, tiny, tiny_applied):
     tiny.row("users.csv", "stu-1")["grades"] = "06"
     run = sync.plan(tiny)
     sync.engine.edit_contact("gdn-2", {"email": "new@example.net"})

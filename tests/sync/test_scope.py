@@ -23,8 +23,7 @@ def _school_a_only(tiny: TinyDistrict) -> TinyDistrict:
 
 
 @pytest.fixture
-def applied(sync, tiny):
-    sync.apply(tiny)
+def applied(sync, tiny_applied):
     return sync
 
 

@@ -42,9 +42,8 @@ def test_every_setting_change_is_audited(engine):
     assert actor == "tester" and '"old": false' in details and '"new": true' in details
 
 
-def test_a_setting_change_supersedes_the_open_plans(sync, tiny):
+def test_a_setting_change_supersedes_the_open_plans(sync, tiny, tiny_applied):
     """A plan's holds were decided under the settings it was made with."""
-    sync.apply(tiny)
     sync.engine.settings_set("deletion_threshold", "100")
     tiny.rows("users.csv")[:] = tiny.rows("users.csv")[:3]  # a truncated export
     run = sync.plan(tiny)
@@ -54,16 +53,14 @@ def test_a_setting_change_supersedes_the_open_plans(sync, tiny):
         sync.engine.apply_run(run.run_id)
 
 
-def test_a_setting_change_shows_the_open_plans_superseded_at_once(sync, tiny):
-    sync.apply(tiny)
+def test_a_setting_change_shows_the_open_plans_superseded_at_once(sync, tiny, tiny_applied):
     tiny.row("users.csv", "stu-1")["givenName"] = "Renamed"
     run = sync.plan(tiny)
     sync.engine.settings_set("deletion_threshold", "50")
     assert sync.engine.get_run(run.run_id).status == "superseded"
 
 
-def test_setting_a_value_it_already_has_keeps_the_open_plans(sync, tiny):
-    sync.apply(tiny)
+def test_setting_a_value_it_already_has_keeps_the_open_plans(sync, tiny, tiny_applied):
     tiny.row("users.csv", "stu-1")["givenName"] = "Renamed"
     run = sync.plan(tiny)
     sync.engine.settings_set("auto_apply", "false")
@@ -81,10 +78,9 @@ def test_setting_a_value_it_already_has_keeps_the_open_plans(sync, tiny):
         ("blackout_dates", "2031-07-01..2031-08-15"),
     ],
 )
-def test_a_setting_no_plan_depends_on_keeps_the_open_plans(sync, tiny, key, value):
+def test_a_setting_no_plan_depends_on_keeps_the_open_plans(sync, tiny, key, value, tiny_applied):
     """When the daemon syncs, or what it does with a new plan, shapes no plan already made: a
     run under review was superseded by setting the sync's start time."""
-    sync.apply(tiny)
     tiny.row("users.csv", "stu-1")["givenName"] = "Renamed"
     run = sync.plan(tiny)
     sync.engine.settings_set(key, value)
@@ -119,8 +115,7 @@ def test_student_id_sourced_id_treats_a_reissued_id_as_a_new_student(sync, tiny)
     assert run.changes["students"]["create"] == 10 and run.changes["students"]["archive"] == 10
 
 
-def test_student_id_identifier_rekeys_students_without_archiving_them(sync, tiny):
-    sync.apply(tiny)
+def test_student_id_identifier_rekeys_students_without_archiving_them(sync, tiny, tiny_applied):
     sync.engine.settings_set("student_id", "identifier")
     _reissue_sourced_ids(tiny)
     run = sync.plan(tiny)
@@ -141,15 +136,13 @@ def test_student_id_identifier_refuses_students_without_a_number(sync, tiny):
 
 
 # --------------------------------------------------------------------------- archived_students
-def test_archived_students_unarchive_brings_a_hand_archived_student_back(sync, tiny):
-    sync.apply(tiny)
+def test_archived_students_unarchive_brings_a_hand_archived_student_back(sync, tiny, tiny_applied):
     sync.engine.archive_user("stu-5")
     run = sync.plan(tiny)
     assert run.changes["students"]["unarchive"] == 1 and run.conflicts == 0
 
 
-def test_archived_students_keep_archived_reports_a_conflict(sync, tiny):
-    sync.apply(tiny)
+def test_archived_students_keep_archived_reports_a_conflict(sync, tiny, tiny_applied):
     sync.engine.archive_user("stu-5")
     sync.engine.settings_set("archived_students", "keep_archived")
     run = sync.plan(tiny)
@@ -211,8 +204,7 @@ def test_manage_guardians_on_syncs_guardians_and_links(sync, tiny):
     )
 
 
-def test_manage_guardians_off_creates_changes_and_archives_no_guardian(sync, tiny):
-    sync.apply(tiny)
+def test_manage_guardians_off_creates_changes_and_archives_no_guardian(sync, tiny, tiny_applied):
     sync.engine.settings_set("manage_guardians", "false")
     tiny.row("users.csv", "gdn-3")["email"] = "changed@example.net"
     tiny.remove("users.csv", sourcedId="gdn-4")
@@ -303,8 +295,9 @@ def test_classroom_filter_homeroom_only_skips_scheduled_classes_and_their_enroll
 
 
 # --------------------------------------------------------------------------- contacts
-def test_update_active_users_contacts_off_turns_differences_into_conflicts(sync, tiny):
-    sync.apply(tiny)
+def test_update_active_users_contacts_off_turns_differences_into_conflicts(
+    sync, tiny, tiny_applied
+):
     sync.engine.set_account_active("gdn-2")
     tiny.row("users.csv", "gdn-2")["email"] = "sis@example.net"
     run = sync.plan(tiny)
@@ -318,8 +311,9 @@ def test_update_active_users_contacts_off_turns_differences_into_conflicts(sync,
     )
 
 
-def test_update_active_users_contacts_on_overwrites_and_says_hand_edits_do_not_persist(sync, tiny):
-    sync.apply(tiny)
+def test_update_active_users_contacts_on_overwrites_and_says_hand_edits_do_not_persist(
+    sync, tiny, tiny_applied
+):
     sync.engine.edit_contact("gdn-2", {"email": "fixed@example.net"})
     sync.engine.settings_set("update_active_users_contacts", "true")
     run = sync.plan(tiny)

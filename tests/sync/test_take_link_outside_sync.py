@@ -15,10 +15,9 @@ def _broken(sync) -> list[tuple[str, int]]:
 
 
 @pytest.fixture
-def asked(sync, tiny):
+def asked(sync, tiny, tiny_applied):
     """stu-6 archived by hand and kept archived; the next drop adds guardian gdn-60 for stu-6,
     which the applied run asks about (link_outside_sync)."""
-    sync.apply(tiny)
     sync.engine.settings_set("archived_students", "keep_archived")
     sync.engine.archive_user("stu-6")
     tiny.rows("users.csv").append(

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 
-def test_enrollments_remember_the_feed_row_they_were_synced_from(sync, tiny):
-    sync.apply(tiny)
+def test_enrollments_remember_the_feed_row_they_were_synced_from(sync, tiny_applied):
     missing = sync.engine.db.one(
         "SELECT count(*) FROM enrollments WHERE source_hash IS NULL OR synced_hash IS NULL"
     )
     assert missing == 0
 
 
-def test_an_enrollment_changed_outside_the_sync_is_compared_again(sync, tiny):
-    sync.apply(tiny)
+def test_an_enrollment_changed_outside_the_sync_is_compared_again(sync, tiny, tiny_applied):
     sync.engine.db.execute("UPDATE enrollments SET role = 'aide' WHERE sis_id = 'enr-2a'")
     run = sync.plan(tiny)
     [change] = sync.changes(run, "enrollments", "update")
@@ -20,8 +18,7 @@ def test_an_enrollment_changed_outside_the_sync_is_compared_again(sync, tiny):
     assert change["fields"] == [{"field": "role", "old": "aide", "new": "student"}]
 
 
-def test_enrollments_without_a_remembered_row_are_refreshed_silently(sync, tiny):
-    sync.apply(tiny)
+def test_enrollments_without_a_remembered_row_are_refreshed_silently(sync, tiny, tiny_applied):
     sync.engine.db.execute("UPDATE enrollments SET source_hash = NULL, synced_hash = NULL")
     run = sync.plan(tiny)
     assert run.total_changes() == 0
@@ -38,24 +35,21 @@ def test_a_setting_that_shapes_enrollments_sends_every_row_through_the_full_path
     assert run.changes["enrollments"]["archive"] == 7  # Science 5: a teacher and six students
 
 
-def test_users_remember_the_feed_row_they_were_synced_from(sync, tiny):
-    sync.apply(tiny)
+def test_users_remember_the_feed_row_they_were_synced_from(sync, tiny_applied):
     missing = sync.engine.db.one(
         "SELECT count(*) FROM users WHERE source_hash IS NULL OR synced_hash IS NULL"
     )
     assert missing == 0
 
 
-def test_the_same_drop_again_leaves_every_user_as_it_is(sync, tiny):
-    sync.apply(tiny)
+def test_the_same_drop_again_leaves_every_user_as_it_is(sync, tiny, tiny_applied):
     run = sync.plan(tiny)
     assert run.total_changes() == 0
     refreshed = sync.engine.db.one(f"SELECT count(*) FROM run_{run.run_id}.plan_users")
     assert refreshed == 0  # not even a remembered hash to rewrite
 
 
-def test_a_user_changed_outside_the_sync_is_compared_again(sync, tiny):
-    sync.apply(tiny)
+def test_a_user_changed_outside_the_sync_is_compared_again(sync, tiny, tiny_applied):
     sync.engine.db.execute("UPDATE users SET given_name = 'Jo' WHERE sis_id = 'stu-1'")
     run = sync.plan(tiny)
     [change] = sync.changes(run, "students", "update")
@@ -63,8 +57,7 @@ def test_a_user_changed_outside_the_sync_is_compared_again(sync, tiny):
     assert [f["field"] for f in change["fields"]] == ["given_name"]
 
 
-def test_a_hand_edited_contact_is_still_protected_on_an_unchanged_row(sync, tiny):
-    sync.apply(tiny)
+def test_a_hand_edited_contact_is_still_protected_on_an_unchanged_row(sync, tiny, tiny_applied):
     sync.engine.edit_contact("stu-1", {"email": "kept@example.org"})
     run = sync.plan(tiny)
     assert run.total_changes() == 0
@@ -74,8 +67,7 @@ def test_a_hand_edited_contact_is_still_protected_on_an_unchanged_row(sync, tiny
     assert conflict["directory_value"] == "kept@example.org"
 
 
-def test_users_without_a_remembered_row_are_refreshed_silently(sync, tiny):
-    sync.apply(tiny)
+def test_users_without_a_remembered_row_are_refreshed_silently(sync, tiny, tiny_applied):
     sync.engine.db.execute("UPDATE users SET source_hash = NULL, synced_hash = NULL")
     run = sync.plan(tiny)
     assert run.total_changes() == 0
@@ -83,8 +75,9 @@ def test_users_without_a_remembered_row_are_refreshed_silently(sync, tiny):
     assert sync.engine.db.one("SELECT count(*) FROM users WHERE source_hash IS NULL") == 0
 
 
-def test_a_setting_that_shapes_users_sends_every_person_through_the_full_path(sync, tiny):
-    sync.apply(tiny)
+def test_a_setting_that_shapes_users_sends_every_person_through_the_full_path(
+    sync, tiny, tiny_applied
+):
     sync.engine.settings_set("manage_guardians", "false")
     run = sync.plan(tiny)
     # Guardians are left alone (never archived), and everyone else is compared again.
@@ -93,11 +86,12 @@ def test_a_setting_that_shapes_users_sends_every_person_through_the_full_path(sy
     assert rows == sync.engine.db.one("SELECT count(*) FROM users WHERE kind <> 'guardian'")
 
 
-def test_a_contact_kept_for_an_active_account_is_applied_once_the_account_is_not(sync, tiny):
+def test_a_contact_kept_for_an_active_account_is_applied_once_the_account_is_not(
+    sync, tiny, tiny_applied
+):
     # The record keeps its own e-mail while the account is active (found by an adversarial
     # test: the record remembered the row as its source, so after deactivation the unchanged
     # row took the shortcut and the feed's e-mail was never applied).
-    sync.apply(tiny)
     sync.engine.set_account_active("gdn-1", True)
     tiny.row("users.csv", "gdn-1")["email"] = "new-parent1@example.net"
     sync.apply(tiny)

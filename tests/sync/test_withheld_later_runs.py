@@ -14,9 +14,8 @@ from tests.ingest.reading import rewrite_line
 
 
 @pytest.fixture
-def withheld(sync, tiny):
+def withheld(sync, tiny, tiny_applied):
     """Summer: additions only; gdn-4 and stu-9 leave, and their archives are withheld."""
-    sync.apply(tiny)
     sync.engine.settings_set("archive_mode", "additions_only")
     tiny.remove("users.csv", sourcedId="gdn-4")
     tiny.remove("users.csv", sourcedId="stu-9")

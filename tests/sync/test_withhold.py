@@ -32,8 +32,7 @@ def withholding(sync, tiny):
     return sync
 
 
-def test_a_run_over_the_threshold_is_held_whole_by_default(sync, tiny):
-    sync.apply(tiny)
+def test_a_run_over_the_threshold_is_held_whole_by_default(sync, tiny, tiny_applied):
     _leave_school_b(tiny)
     run = sync.plan(tiny)
     assert run.status == "held" and run.changes["students"]["archive"] == 4
