@@ -40,6 +40,17 @@ def test_429_waits_as_long_as_retry_after_says(
     assert no_wait.waits == [7.0]
 
 
+@pytest.mark.parametrize("retry_after", ["\u00b2", "1.5", "soon"])
+def test_a_retry_after_that_is_not_whole_seconds_or_a_date_waits_the_backoff(
+    puller: Engine, hub: OneRosterHub, secret_file: Path, no_wait: NoWait, retry_after: str
+) -> None:
+    hub.fault("/enrollments", "status", status=429, headers={"Retry-After": retry_after})
+    configure(puller, hub, secret_file)
+    run = puller.pull_source("classlink")
+    assert run.status == "planned", run.error
+    assert no_wait.waits == [1.0]
+
+
 def test_a_connection_dropped_in_the_middle_of_a_page_is_read_again(
     puller: Engine, hub: OneRosterHub, secret_file: Path, no_wait: NoWait, tmp_path: Path,
     district: TinyDistrict,
