@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 from daemon.sources.errors import SourceError
 from daemon.sources.http import Fetcher, where
+from daemon.sources.values import cell
 
 MAX_PAGES = 1_000_000
 
@@ -77,8 +78,8 @@ class Repeats:
 
     def check(self, records: list[dict[str, Any]], url: str) -> None:
         for record in records:
-            value = record.get(self.id_field)
-            if not isinstance(value, str) or not value:
+            value = cell(record.get(self.id_field))  # as written: a number's repeat counts
+            if not value:
                 continue  # a record without an id is that record's error, later
             digest = hashlib.blake2b(value.encode(), digest_size=12).digest()
             if digest in self.seen:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from daemon.service.engine import Engine
+from daemon.sources import paging
 from tests.district import TinyDistrict
 from tests.hubs import clever, oneroster
 from tests.hubs.clever import CleverHub
@@ -55,6 +56,20 @@ def test_a_server_that_ignores_the_offset_fails_the_pull_at_its_second_page(
     run = pull_rest(puller, hub, secret_file)
     assert run.status == "failed"
     assert run.error.startswith("orgs: ") and "came twice" in run.error, run.error
+    assert len(hub.api_requests("/orgs")) == 2
+
+
+def test_numeric_sourced_ids_that_come_twice_fail_the_pull_too(
+    puller: Engine, district: TinyDistrict, secret_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(paging, "MAX_PAGES", 20)  # without the check: 20 pages, not a million
+    data = oneroster_rest(district)
+    for number, org in enumerate(data["orgs"], start=1000):
+        org["sourcedId"] = number  # a number where the binding says a string
+    hub = IgnoresOffset(data, link=False, total=False)
+    run = pull_rest(puller, hub, secret_file)
+    assert run.status == "failed"
+    assert run.error.startswith("orgs: ") and "sourcedId '1000' came twice" in run.error, run.error
     assert len(hub.api_requests("/orgs")) == 2
 
 
