@@ -173,9 +173,7 @@ def role_rows(record: dict[str, Any]) -> list[dict[str, str]]:
     """A 1.2 user's roles as roles.csv rows; a role has no id in REST, so one is made from what
     identifies it (the same every night)."""
     rows = []
-    for role in record.get("roles") or []:
-        if not isinstance(role, dict):
-            continue
+    for role in _roles(record):
         user, org, name = (
             cell(record.get("sourcedId")),
             cell(role.get("org")),
@@ -196,6 +194,18 @@ def role_rows(record: dict[str, Any]) -> list[dict[str, str]]:
             }
         )
     return rows
+
+
+def _roles(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """A 1.2 user's role objects; one object alone is read as that role. Roles that cannot all be
+    read are none: the user's row is then an error and the person stays as they are (leaving out
+    only the unreadable one would move them out of that org)."""
+    roles = record.get("roles")
+    if isinstance(roles, dict):
+        return [roles]
+    if isinstance(roles, list) and all(isinstance(role, dict) for role in roles):
+        return roles
+    return []
 
 
 def deleted(record: dict[str, Any]) -> bool:
