@@ -1,9 +1,10 @@
 """One odd Clever record is that record's problem, never an internal error that costs the pull.
 
 Values Clever documents in another shape (one id for a list, objects carrying their id) are read
-as such; a value that cannot be read stays empty, so the sync refuses that row and keeps the
-record as the directory has it; a record whose SIS id cannot be read at all refuses the pull in one
-line (leaving it out would archive that person).
+as such; a sub-object that cannot be read leaves its values empty, so the sync refuses that row
+and keeps the record as the directory has it; a text field that comes as an object, or a record
+whose SIS id cannot be read at all, refuses the pull in one line (an empty cell would blank the
+stored value; leaving the record out would archive that person).
 """
 
 from __future__ import annotations
@@ -136,3 +137,15 @@ def test_a_teacher_who_is_also_a_contact_keeps_their_classes(
     run = _pull_after_baseline(puller, district, tmp_path, change)
     assert run.status == "planned", run.error
     assert run.changes["enrollments"]["archive"] == 0, run.changes
+
+
+def test_an_email_that_is_an_object_refuses_the_pull_rather_than_blank_the_stored_one(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    def change(data: Data) -> None:
+        _student(data)["email"] = {"address": "ben@students.example.org"}
+
+    run = _pull_after_baseline(puller, district, tmp_path, change)
+    assert run.status == "failed"
+    assert run.error.startswith("users (student), page 1: email is an object; "), run.error
+    assert run.total_changes() == 0

@@ -15,7 +15,7 @@ import pytest
 
 from daemon.service.engine import Engine
 from tests.district import TinyDistrict
-from tests.hubs.district import oneroster_rest_12
+from tests.hubs.district import oneroster_rest, oneroster_rest_12
 from tests.hubs.oneroster import OneRosterHub
 from tests.sources.test_oneroster_rest import pull_rest
 
@@ -60,4 +60,40 @@ def test_roles_that_cannot_be_read_are_an_error_on_that_user_only(
     run = _pull_12_after_baseline(puller, district, secret_file, change)
     assert run.status == "planned", run.error
     assert run.rows.error == 1
+    assert run.total_changes() == 0, run.changes
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "found"),
+    [
+        ("email", {"address": "cleo@students.example.org"}, "an object without a sourcedId"),
+        ("identifier", [["S3"]], "a list inside a list"),
+        ("orgs", [{"href": "https://sis.example.org/orgs/sch-a"}], "an object without a sourcedId"),
+    ],
+)
+def test_a_value_that_cannot_be_read_refuses_the_pull_rather_than_blank_the_stored_one(
+    puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path, field: str,
+    value: Any, found: str,
+) -> None:  # fmt: skip
+    first = puller.plan_source(str(district.write(tmp_path / "drops")))
+    puller.apply_run(first.run_id, scan_duplicates=False)
+    data = oneroster_rest(district)
+    _user(data, "stu-3")[field] = value
+    run = pull_rest(puller, OneRosterHub(data), secret_file)
+    assert run.status == "failed"
+    assert run.error.startswith(f"users: stu-3: {field} is {found}"), run.error
+    assert run.total_changes() == 0
+
+
+def test_one_user_id_object_where_the_binding_lists_them_is_read_as_that_one(
+    puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path
+) -> None:
+    row = next(r for r in district.files["users.csv"] if r["sourcedId"] == "stu-3")
+    row["userIds"] = "{LDAP:cleo.nguyen}"
+    first = puller.plan_source(str(district.write(tmp_path / "drops")))
+    puller.apply_run(first.run_id, scan_duplicates=False)
+    data = oneroster_rest(district)
+    _user(data, "stu-3")["userIds"] = {"type": "LDAP", "identifier": "cleo.nguyen"}
+    run = pull_rest(puller, OneRosterHub(data), secret_file)
+    assert run.status == "planned", run.error
     assert run.total_changes() == 0, run.changes
