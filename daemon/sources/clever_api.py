@@ -24,7 +24,6 @@ pull), never the records themselves.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -43,7 +42,7 @@ from daemon.sources.oneroster_rest import (
     SESSIONS,
     USERS_11,
 )
-from daemon.sources.paging import MAX_PAGES, Repeats
+from daemon.sources.paging import MAX_PAGES, Repeats, page_json
 from daemon.sources.values import Unreadable, cell
 
 ROLES = ("student", "teacher", "staff", "district_admin", "contact")
@@ -470,10 +469,7 @@ def _shape(value: Any) -> str:
 
 
 def _parse(body: bytes, url: str) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SourceError(f"{where(url)}: a page is not valid JSON ({exc})") from None
+    data = page_json(body, url)
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise SourceError(f"{where(url)}: a page has no 'data' list")
     if not all(isinstance(d, dict) for d in data["data"]):

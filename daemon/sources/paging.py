@@ -36,14 +36,21 @@ class Page:
     total: int | None
 
 
-def parse_body(body: bytes, key: str, url: str) -> dict[str, Any]:
+def page_json(body: bytes, url: str) -> Any:
+    """A page's JSON (OneRoster's or Clever's); a page that cannot be read fails the pull."""
     try:
-        data = json.loads(body)
+        return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SourceError(
-            f"{where(url)}: a page is not valid JSON ({exc}); the pull is incomplete, so nothing "
-            "was planned"
-        ) from None
+        problem = f"is not valid JSON ({exc})"
+    except RecursionError:
+        problem = "is nested too deeply to read (no API's page is)"
+    raise SourceError(
+        f"{where(url)}: a page {problem}; the pull is incomplete, so nothing was planned"
+    )
+
+
+def parse_body(body: bytes, key: str, url: str) -> dict[str, Any]:
+    data = page_json(body, url)
     if not isinstance(data, dict) or not isinstance(data.get(key), list):
         raise SourceError(
             f"{where(url)}: a page has no '{key}' list; the pull is incomplete, so nothing was "
