@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,9 @@ from daemon.formats.drop import (
 )
 
 TRACE_HEADER = ["line", "page", "index"]
+# A line end as the sync counts physical lines (daemon/ingest/load.py, _Lines): LF, CR LF, or a
+# lone CR, except one right before a CR LF (a CR LF file converted once more ends lines CR CR LF).
+LINE_END = re.compile(r"\r\n|\n|\r(?!\r\n)")
 
 
 @dataclass
@@ -53,13 +57,13 @@ class CsvOut:
 
     def write(self, row: dict[str, str], page: str, index: int) -> None:
         """One row, traced at the physical line it starts on (as the sync numbers rows): a value
-        with a line break, quoted, moves every later row down."""
+        with a line end, quoted, moves every later row down."""
         values = [row.get(c, "") for c in self.header]
         self.writer.writerow(values)
         self.line += 1
         self.count += 1
         self.trace.writerow([self.line, page, index])
-        self.line += sum(value.count("\n") for value in values)
+        self.line += sum(len(LINE_END.findall(value)) for value in values)
 
     @property
     def rows(self) -> int:
