@@ -97,3 +97,14 @@ def test_one_user_id_object_where_the_binding_lists_them_is_read_as_that_one(
     run = pull_rest(puller, OneRosterHub(data), secret_file)
     assert run.status == "planned", run.error
     assert run.total_changes() == 0, run.changes
+
+
+def test_a_lone_surrogate_in_a_value_refuses_the_pull_naming_record_and_column(
+    puller: Engine, district: TinyDistrict, secret_file: Path
+) -> None:
+    data = oneroster_rest(district)
+    _user(data, "stu-3")["givenName"] = "Cleo\ud800"  # valid JSON (\\ud800), not text
+    run = pull_rest(puller, OneRosterHub(data), secret_file)
+    assert run.status == "failed"
+    assert "users.csv: stu-3: givenName holds U+D800" in run.error, run.error
+    assert "\ud800" not in run.error
