@@ -474,13 +474,21 @@ def _parse(body: bytes, url: str) -> dict[str, Any]:
         raise SourceError(f"{where(url)}: a page has no 'data' list")
     if not all(isinstance(d, dict) for d in data["data"]):
         raise SourceError(f"{where(url)}: a page's 'data' holds something other than records")
+    links = data.get("links")
+    if not isinstance(links, list) or not all(isinstance(link, dict) for link in links):
+        # only the links say whether more pages follow: reading none as the end would be partial
+        raise SourceError(
+            f"{where(url)}: a page has no 'links' list of link objects (it has "
+            f"{'none' if links is None else 'something else'}), so where the collection ends "
+            "cannot be told; the pull is incomplete, so nothing was planned"
+        )
     return data
 
 
 def _next(body: dict[str, Any]) -> str | None:
     """The `links` entry with rel `next` (its uri is absolute or from the host's root)."""
-    for link in body.get("links") or []:
-        if isinstance(link, dict) and link.get("rel") == "next" and link.get("uri"):
+    for link in body["links"]:
+        if link.get("rel") == "next" and link.get("uri"):
             return str(link["uri"])
     return None
 

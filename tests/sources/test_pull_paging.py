@@ -142,3 +142,23 @@ def test_an_empty_clever_page_with_a_next_link_is_not_the_end(
     run = _clever_pull(puller, CleverEmptyPage(data), tmp_path)
     assert run.status == "planned", run.error
     assert run.fetch["resources"]["users (student)"]["records"] == students
+
+
+class CleverLinksObject(CleverHub):
+    """Pages of students carry their links as one object, not Clever's list of them."""
+
+    def answer(self, handler: BaseHTTPRequestHandler, method, path, query, body):  # type: ignore[no-untyped-def]
+        status, headers, payload = super().answer(handler, method, path, query, body)
+        if path.endswith("/users") and query.get("role") == ["student"]:
+            doc = json.loads(payload)
+            doc["links"] = {link["rel"]: link["uri"] for link in doc["links"]}
+            payload = json.dumps(doc).encode()
+        return status, headers, payload
+
+
+def test_clever_links_that_are_not_a_list_fail_the_pull_rather_than_end_the_collection(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    run = _clever_pull(puller, CleverLinksObject(clever_api(clever_compatible(district))), tmp_path)
+    assert run.status == "failed"
+    assert run.error.startswith("users (student): ") and "no 'links' list" in run.error, run.error
