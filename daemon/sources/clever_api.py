@@ -119,6 +119,22 @@ def _text(record: dict[str, Any], key: str) -> str:
         raise Unreadable(f"{key} is {exc}") from None
 
 
+def _relationships(clever_id: str, value: Any) -> list[dict[str, Any]]:
+    """A contact's student relationships; one object alone is read as that one. Anything else
+    refuses the pull: reading none, or fewer, would archive that contact's links (or them)."""
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return [value]
+    if isinstance(value, list) and all(isinstance(item, dict) for item in value):
+        return value
+    found = "a list of something else" if isinstance(value, list) else _shape(value)
+    raise SourceError(
+        f"user {clever_id}: roles.contact.student_relationships is {found}, not a list of "
+        "relationship objects; the pull is refused rather than drop that contact's links"
+    )
+
+
 def _object(value: Any) -> dict[str, Any]:
     """A sub-object of a record, or {} when it is something else: its values then stay empty,
     and the sync refuses the row for the required ones (a row error on that record only)."""
@@ -383,7 +399,7 @@ class CleverPull:
     def _contact_row(
         self, clever_id: str, user: dict[str, Any], data: dict[str, Any], row: dict[str, str]
     ) -> dict[str, str]:
-        relationships = [r for r in data.get("student_relationships") or [] if isinstance(r, dict)]
+        relationships = _relationships(clever_id, data.get("student_relationships"))
         students = [_text(r, "student") for r in relationships]
         student_ids = sorted(self.people.get(s, s) for s in students)
         schools: dict[str, None] = {}

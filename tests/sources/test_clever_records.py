@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from daemon.service.engine import Engine
 from daemon.sources.clever_api import grade
 from tests.district import TinyDistrict
@@ -149,3 +151,36 @@ def test_an_email_that_is_an_object_refuses_the_pull_rather_than_blank_the_store
     assert run.status == "failed"
     assert run.error.startswith("users (student), page 1: email is an object; "), run.error
     assert run.total_changes() == 0
+
+
+def _contact(data: Data, sis_id: str = "gdn-1") -> dict[str, Any]:
+    return next(
+        u["roles"]["contact"]
+        for u in data["users"]
+        if (u["roles"].get("contact") or {}).get("sis_id") == sis_id
+    )
+
+
+def test_one_student_relationship_object_where_clever_lists_them_is_read_as_that_one(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    def change(data: Data) -> None:
+        contact = _contact(data)
+        contact["student_relationships"] = contact["student_relationships"][0]
+
+    run = _pull_after_baseline(puller, district, tmp_path, change)
+    assert run.status == "planned", run.error
+    assert run.total_changes() == 0 and run.rows.error == 0, run.changes
+
+
+@pytest.mark.parametrize("relationships", ["stu-1", 5, [{"student": "x"}, "stu-1"]])
+def test_student_relationships_that_cannot_be_read_refuse_the_pull_in_one_line(
+    puller: Engine, district: TinyDistrict, tmp_path: Path, relationships: Any
+) -> None:
+    def change(data: Data) -> None:
+        _contact(data)["student_relationships"] = relationships
+
+    run = _pull_after_baseline(puller, district, tmp_path, change)
+    assert run.status == "failed"
+    assert run.error.startswith("users (contact): user "), run.error
+    assert "roles.contact.student_relationships is " in run.error
