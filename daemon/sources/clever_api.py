@@ -24,7 +24,6 @@ pull), never the records themselves.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -43,8 +42,8 @@ from daemon.sources.oneroster_rest import (
     SESSIONS,
     USERS_11,
 )
-from daemon.sources.paging import MAX_PAGES, Repeats
-from daemon.sources.values import cell
+from daemon.sources.paging import MAX_PAGES, Repeats, page_json
+from daemon.sources.values import Unreadable, cell
 
 ROLES = ("student", "teacher", "staff", "district_admin", "contact")
 GRADES = {
@@ -109,6 +108,33 @@ def clever_ids(value: Any) -> list[str] | None:
     return ids
 
 
+def _text(record: dict[str, Any], key: str) -> str:
+    """A field Clever documents as a string (or a number); an object there cannot be read."""
+    value = record.get(key)
+    try:
+        if isinstance(value, dict):
+            raise Unreadable("an object")
+        return cell(value)
+    except Unreadable as exc:
+        raise Unreadable(f"{key} is {exc}") from None
+
+
+def _relationships(clever_id: str, value: Any) -> list[dict[str, Any]]:
+    """A contact's student relationships; one object alone is read as that one. Anything else
+    refuses the pull: reading none, or fewer, would archive that contact's links (or them)."""
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return [value]
+    if isinstance(value, list) and all(isinstance(item, dict) for item in value):
+        return value
+    found = "a list of something else" if isinstance(value, list) else _shape(value)
+    raise SourceError(
+        f"user {clever_id}: roles.contact.student_relationships is {found}, not a list of "
+        "relationship objects; the pull is refused rather than drop that contact's links"
+    )
+
+
 def _object(value: Any) -> dict[str, Any]:
     """A sub-object of a record, or {} when it is something else: its values then stay empty,
     and the sync refuses the row for the required ones (a row error on that record only)."""
@@ -119,8 +145,8 @@ def contact_role(relationships: list[dict[str, Any]]) -> str:
     """parent, guardian or relative (an emergency or other contact) from Clever's words."""
     roles = set()
     for rel in relationships:
-        kind = cell(rel.get("type")).lower()
-        relation = cell(rel.get("relationship")).lower()
+        kind = _text(rel, "type").lower()
+        relation = _text(rel, "relationship").lower()
         if kind in ("emergency", "other") and relation not in ("parent", "guardian"):
             roles.add("relative")
         elif relation in ("parent", "mother", "father", "stepmother", "stepfather"):
@@ -169,6 +195,7 @@ class CleverPull:
         self.people: dict[str, str] = {}  # Clever user id -> sourcedId
         self.student_schools: dict[str, str] = {}  # Clever student id -> its schools' sourcedIds
         self.district = ""
+        self.reading = ""  # the collection and page being read, for a message
 
     def summary(self) -> dict[str, Any]:
         return {"resources": self.resources, "absent": self.absent}
@@ -204,6 +231,7 @@ class CleverPull:
                 if not records and number > 0:
                     continue  # Clever ends a collection by leaving out the next link, not here
                 number += 1
+                self.reading = f"{name}, page {number}"
                 stats["pages"] = number
                 stats["records"] += len(records)
                 yield number, response.content, records
@@ -217,19 +245,29 @@ class CleverPull:
 
     # ------------------------------------------------------------------ the pull
     def run(self, writer: DropWriter) -> None:
+        try:
+            self._run(writer)
+        except Unreadable as exc:
+            raise SourceError(
+                f"{self.reading}: {exc}; the pull is refused rather than blank what the directory "
+                "holds, so nothing was planned",
+                self.summary(),
+            ) from None
+
+    def _run(self, writer: DropWriter) -> None:
         orgs = writer.csv(ORGS.file_name, ORGS.columns)
         self._district(writer, orgs)
         for number, body, records in self.pages("schools", "schools", {}):
             page = writer.page("schools", number, body)
             for index, school in enumerate(records):
-                sid = cell(school.get("sis_id")) or cell(school.get("id"))
-                self.schools[cell(school.get("id"))] = sid
+                sid = _text(school, "sis_id") or _text(school, "id")
+                self.schools[_text(school, "id")] = sid
                 orgs.write(
                     {
                         "sourcedId": sid,
-                        "name": cell(school.get("name")),
+                        "name": _text(school, "name"),
                         "type": "school",
-                        "identifier": cell(school.get("school_number")),
+                        "identifier": _text(school, "school_number"),
                         "parentSourcedId": self.district,
                     },
                     page,
@@ -246,9 +284,9 @@ class CleverPull:
         for number, body, records in self.pages("districts", "districts", {}):
             page = writer.page("districts", number, body)
             for index, district in enumerate(records):
-                self.district = self.district_sis_id or cell(district.get("id"))
+                self.district = self.district_sis_id or _text(district, "id")
                 orgs.write(
-                    {"sourcedId": self.district, "name": cell(district.get("name")),
+                    {"sourcedId": self.district, "name": _text(district, "name"),
                      "type": "district"},
                     page,
                     index,
@@ -259,13 +297,13 @@ class CleverPull:
         for number, body, records in self.pages("terms", "terms", {}):
             page = writer.page("terms", number, body)
             for index, term in enumerate(records):
-                end = cell(term.get("end_date"))
+                end = _text(term, "end_date")
                 out.write(
                     {
-                        "sourcedId": cell(term.get("id")),
-                        "title": cell(term.get("name")),
+                        "sourcedId": _text(term, "id"),
+                        "title": _text(term, "name"),
                         "type": "term",
-                        "startDate": cell(term.get("start_date"))[:10],
+                        "startDate": _text(term, "start_date")[:10],
                         "endDate": end[:10],
                         "schoolYear": end[:4],
                     },
@@ -280,9 +318,9 @@ class CleverPull:
             for index, course in enumerate(records):
                 out.write(
                     {
-                        "sourcedId": cell(course.get("id")),
-                        "title": cell(course.get("name")),
-                        "courseCode": cell(course.get("number")),
+                        "sourcedId": _text(course, "id"),
+                        "title": _text(course, "name"),
+                        "courseCode": _text(course, "number"),
                         "orgSourcedId": self.district,
                     },
                     page,
@@ -296,13 +334,15 @@ class CleverPull:
             for index, user in enumerate(records):
                 try:
                     row = self._user_row(user, role)
+                except Unreadable:
+                    raise  # run() names the page
                 except SourceError as exc:
                     raise SourceError(f"{name}: {exc}", self.summary()) from None
                 if row is not None:
                     out.write(row, page, index)
 
     def _user_row(self, user: dict[str, Any], role: str) -> dict[str, str] | None:
-        clever_id = cell(user.get("id"))
+        clever_id = _text(user, "id")
         roles = user.get("roles")
         data = roles.get(role) if isinstance(roles, dict) else None
         if not isinstance(data, dict):
@@ -320,11 +360,11 @@ class CleverPull:
         names = _object(user.get("name"))
         row = {
             "enabledUser": "true",
-            "username": cell(_object(data.get("credentials")).get("district_username")),
-            "givenName": cell(names.get("first")),
-            "familyName": cell(names.get("last")),
-            "middleName": cell(names.get("middle")),
-            "email": cell(user.get("email")),
+            "username": _text(_object(data.get("credentials")), "district_username"),
+            "givenName": _text(names, "first"),
+            "familyName": _text(names, "last"),
+            "middleName": _text(names, "middle"),
+            "email": _text(user, "email"),
             NOT_CARRIED_COLUMN: ",".join(NOT_CARRIED_BY_ROLE[role]),
         }
         listed = clever_ids(data.get("schools"))
@@ -335,17 +375,17 @@ class CleverPull:
             )
         schools = [self.schools.get(s, s) for s in (listed or clever_ids(data.get("school")) or [])]
         if role == "student":
-            sid = cell(data.get("sis_id")) or clever_id
+            sid = _text(data, "sis_id") or clever_id
             orgs = ",".join(dict.fromkeys(schools))
             self.student_schools[clever_id] = orgs
             row.update(
-                role="student", orgSourcedIds=orgs, identifier=cell(data.get("student_number")),
+                role="student", orgSourcedIds=orgs, identifier=_text(data, "student_number"),
                 grades=grade(data.get("grade")),
             )  # fmt: skip
         elif role == "contact":
             return self._contact_row(clever_id, user, data, row)
         else:
-            sid = cell(data.get("sis_id")) or cell(data.get("staff_id")) or clever_id
+            sid = _text(data, "sis_id") or _text(data, "staff_id") or clever_id
             number = data.get("teacher_number") if role == "teacher" else data.get("staff_id")
             row.update(
                 role=STAFF_ROLE[role],
@@ -359,18 +399,18 @@ class CleverPull:
     def _contact_row(
         self, clever_id: str, user: dict[str, Any], data: dict[str, Any], row: dict[str, str]
     ) -> dict[str, str]:
-        relationships = [r for r in data.get("student_relationships") or [] if isinstance(r, dict)]
-        students = [cell(r.get("student")) for r in relationships]
+        relationships = _relationships(clever_id, data.get("student_relationships"))
+        students = [_text(r, "student") for r in relationships]
         student_ids = sorted(self.people.get(s, s) for s in students)
         schools: dict[str, None] = {}
         for student in students:
             for school in self.student_schools.get(student, "").split(","):
                 if school:
                     schools[school] = None
-        phone = cell(data.get("phone"))
-        cell_phone = cell(data.get("phone_type")).lower() == "cell"
+        phone = _text(data, "phone")
+        cell_phone = _text(data, "phone_type").lower() == "cell"
         full_name = f"{row['givenName']} {row['familyName']}"
-        sid = cell(data.get("sis_id")) or contact_id(row["email"], phone, full_name, student_ids)
+        sid = _text(data, "sis_id") or contact_id(row["email"], phone, full_name, student_ids)
         row.update(
             sourcedId=sid,
             username=row["username"] or row["email"] or sid,  # a contact has no Clever login
@@ -391,21 +431,21 @@ class CleverPull:
         for number, body, records in self.pages("sections", "sections", {}):
             page = writer.page("sections", number, body)
             for index, section in enumerate(records):
-                sid = cell(section.get("sis_id")) or cell(section.get("id"))
-                school = self.schools.get(cell(section.get("school")), cell(section.get("school")))
-                homeroom = cell(section.get("subject")).lower() == HOMEROOM
+                sid = _text(section, "sis_id") or _text(section, "id")
+                school = self.schools.get(_text(section, "school"), _text(section, "school"))
+                homeroom = _text(section, "subject").lower() == HOMEROOM
                 classes.write(
                     {
                         "sourcedId": sid,
-                        "title": cell(section.get("name")),
+                        "title": _text(section, "name"),
                         "grades": grade(section.get("grade")),
-                        "courseSourcedId": cell(section.get("course")) or sid,
-                        "classCode": cell(section.get("section_number")),
+                        "courseSourcedId": _text(section, "course") or sid,
+                        "classCode": _text(section, "section_number"),
                         "classType": "homeroom" if homeroom else "scheduled",
                         "schoolSourcedId": school,
-                        "termSourcedIds": cell(section.get("term_id")),
-                        "subjects": "" if homeroom else cell(section.get("subject")),
-                        "periods": cell(section.get("period")),
+                        "termSourcedIds": _text(section, "term_id"),
+                        "subjects": "" if homeroom else _text(section, "subject"),
+                        "periods": _text(section, "period"),
                     },
                     page,
                     index,
@@ -445,21 +485,26 @@ def _shape(value: Any) -> str:
 
 
 def _parse(body: bytes, url: str) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SourceError(f"{where(url)}: a page is not valid JSON ({exc})") from None
+    data = page_json(body, url)
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise SourceError(f"{where(url)}: a page has no 'data' list")
     if not all(isinstance(d, dict) for d in data["data"]):
         raise SourceError(f"{where(url)}: a page's 'data' holds something other than records")
+    links = data.get("links")
+    if not isinstance(links, list) or not all(isinstance(link, dict) for link in links):
+        # only the links say whether more pages follow: reading none as the end would be partial
+        raise SourceError(
+            f"{where(url)}: a page has no 'links' list of link objects (it has "
+            f"{'none' if links is None else 'something else'}), so where the collection ends "
+            "cannot be told; the pull is incomplete, so nothing was planned"
+        )
     return data
 
 
 def _next(body: dict[str, Any]) -> str | None:
     """The `links` entry with rel `next` (its uri is absolute or from the host's root)."""
-    for link in body.get("links") or []:
-        if isinstance(link, dict) and link.get("rel") == "next" and link.get("uri"):
+    for link in body["links"]:
+        if link.get("rel") == "next" and link.get("uri"):
             return str(link["uri"])
     return None
 

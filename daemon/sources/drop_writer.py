@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +29,13 @@ from daemon.formats.drop import (
     PULL_DIR,
     PULL_SUMMARY,
 )
+from daemon.sources.errors import SourceError
 
 TRACE_HEADER = ["line", "page", "index"]
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# A line end as the sync counts physical lines (daemon/ingest/load.py, _Lines): LF, CR LF, or a
+# lone CR, except one right before a CR LF (a CR LF file converted once more ends lines CR CR LF).
+LINE_END = re.compile(r"\r\n|\n|\r(?!\r\n)")
 
 
 @dataclass
@@ -53,13 +59,28 @@ class CsvOut:
 
     def write(self, row: dict[str, str], page: str, index: int) -> None:
         """One row, traced at the physical line it starts on (as the sync numbers rows): a value
-        with a line break, quoted, moves every later row down."""
+        with a line end, quoted, moves every later row down."""
         values = [row.get(c, "") for c in self.header]
-        self.writer.writerow(values)
+        try:
+            self.writer.writerow(values)
+        except UnicodeEncodeError:  # a lone surrogate: valid JSON (\ud800), not text
+            raise self._not_text(row, values) from None
         self.line += 1
         self.count += 1
         self.trace.writerow([self.line, page, index])
-        self.line += sum(value.count("\n") for value in values)
+        self.line += sum(len(LINE_END.findall(value)) for value in values)
+
+    def _not_text(self, row: dict[str, str], values: list[str]) -> SourceError:
+        column, value = next(
+            (c, v) for c, v in zip(self.header, values, strict=True) if _SURROGATE.search(v)
+        )
+        found = _SURROGATE.search(value)
+        assert found is not None
+        return SourceError(
+            f"{self.name}: {row.get('sourcedId') or '(no sourcedId)'}: {column} holds "
+            f"U+{ord(found.group()):04X}, half of a UTF-16 pair, which is not text; the pull is "
+            "refused rather than write it, so nothing was planned"
+        )
 
     @property
     def rows(self) -> int:

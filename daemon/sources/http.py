@@ -302,7 +302,7 @@ class Fetcher:
     def _retry_after(self, response: httpx.Response, attempt: int) -> float:
         value = response.headers.get("Retry-After", "").strip()
         seconds: float | None = None
-        if value.isdigit():
+        if value.isascii() and value.isdigit():  # str.isdigit also holds for "²"
             seconds = float(value)
         elif value:
             try:

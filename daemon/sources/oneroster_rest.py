@@ -19,21 +19,25 @@ from daemon.sources.drop_writer import CsvOut, DropWriter
 from daemon.sources.errors import SourceError
 from daemon.sources.http import Fetcher
 from daemon.sources.paging import Absent, offset_pages
-from daemon.sources.values import cell, enabled, user_ids
+from daemon.sources.values import Unreadable, cell, enabled, user_ids
 
 Getter = Callable[[dict[str, Any]], str]
 
 
-def field(name: str) -> Getter:
-    return lambda record: cell(record.get(name))
+def field(name: str, read: Callable[[Any], str] = cell) -> Getter:
+    """How a column reads the JSON field `name`; an unreadable value names the field."""
+
+    def get(record: dict[str, Any]) -> str:
+        try:
+            return read(record.get(name))
+        except Unreadable as exc:
+            raise Unreadable(f"{name} is {exc}") from None
+
+    return get
 
 
-def _ids(record: dict[str, Any]) -> str:
-    return user_ids(record.get("userIds"))
-
-
-def _enabled(record: dict[str, Any]) -> str:
-    return enabled(record.get("enabledUser"))
+_ids = field("userIds", user_ids)
+_enabled = field("enabledUser", enabled)
 
 
 COMMON = ("sourcedId", "status", "dateLastModified")
@@ -169,33 +173,49 @@ def row_of(collection: Collection, record: dict[str, Any]) -> dict[str, str]:
     return row
 
 
+def _id_of(record: dict[str, Any]) -> str:
+    try:
+        return cell(record.get("sourcedId")) or "(a record without a sourcedId)"
+    except Unreadable:
+        return "(a record whose sourcedId cannot be read)"
+
+
 def role_rows(record: dict[str, Any]) -> list[dict[str, str]]:
     """A 1.2 user's roles as roles.csv rows; a role has no id in REST, so one is made from what
     identifies it (the same every night)."""
     rows = []
-    for role in record.get("roles") or []:
-        if not isinstance(role, dict):
-            continue
-        user, org, name = (
-            cell(record.get("sourcedId")),
-            cell(role.get("org")),
-            cell(role.get("role")),
-        )
+    for role in _roles(record):
+        user, org, name = cell(record.get("sourcedId")), _org(role), field("role")(role)
         rows.append(
             {
                 "sourcedId": f"{user}:{org}:{name}",
                 "status": "",
                 "dateLastModified": "",
                 "userSourcedId": user,
-                "roleType": cell(role.get("roleType")),
+                "roleType": field("roleType")(role),
                 "role": name,
-                "beginDate": cell(role.get("beginDate")),
-                "endDate": cell(role.get("endDate")),
+                "beginDate": field("beginDate")(role),
+                "endDate": field("endDate")(role),
                 "orgSourcedId": org,
-                "userProfileSourcedId": cell(role.get("userProfile")),
+                "userProfileSourcedId": field("userProfile")(role),
             }
         )
     return rows
+
+
+_org = field("org")
+
+
+def _roles(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """A 1.2 user's role objects; one object alone is read as that role. Roles that cannot all be
+    read are none: the user's row is then an error and the person stays as they are (leaving out
+    only the unreadable one would move them out of that org)."""
+    roles = record.get("roles")
+    if isinstance(roles, dict):
+        return [roles]
+    if isinstance(roles, list) and all(isinstance(role, dict) for role in roles):
+        return roles
+    return []
 
 
 def deleted(record: dict[str, Any]) -> bool:
@@ -241,10 +261,18 @@ class OneRosterPull:
                     if deleted(record):
                         stats["deleted"] += 1
                         continue
-                    out.write(row_of(collection, record), page_name, index)
+                    try:
+                        row = row_of(collection, record)
+                        its_roles = role_rows(record) if roles is not None else []
+                    except Unreadable as exc:
+                        raise SourceError(
+                            f"{_id_of(record)}: {exc}; the pull is refused rather than blank "
+                            "what the directory holds, so nothing was planned"
+                        ) from None
+                    out.write(row, page_name, index)
                     if roles is not None:
-                        for row in role_rows(record):
-                            roles.write(row, page_name, index)
+                        for role_row in its_roles:
+                            roles.write(role_row, page_name, index)
                 stats["pages"] = page.number
                 stats["records"] += len(page.records)
                 stats["total"] = page.total

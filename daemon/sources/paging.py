@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 from daemon.sources.errors import SourceError
 from daemon.sources.http import Fetcher, where
+from daemon.sources.values import cell
 
 MAX_PAGES = 1_000_000
 
@@ -35,14 +36,21 @@ class Page:
     total: int | None
 
 
-def parse_body(body: bytes, key: str, url: str) -> dict[str, Any]:
+def page_json(body: bytes, url: str) -> Any:
+    """A page's JSON (OneRoster's or Clever's); a page that cannot be read fails the pull."""
     try:
-        data = json.loads(body)
+        return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SourceError(
-            f"{where(url)}: a page is not valid JSON ({exc}); the pull is incomplete, so nothing "
-            "was planned"
-        ) from None
+        problem = f"is not valid JSON ({exc})"
+    except RecursionError:
+        problem = "is nested too deeply to read (no API's page is)"
+    raise SourceError(
+        f"{where(url)}: a page {problem}; the pull is incomplete, so nothing was planned"
+    )
+
+
+def parse_body(body: bytes, key: str, url: str) -> dict[str, Any]:
+    data = page_json(body, url)
     if not isinstance(data, dict) or not isinstance(data.get(key), list):
         raise SourceError(
             f"{where(url)}: a page has no '{key}' list; the pull is incomplete, so nothing was "
@@ -77,8 +85,8 @@ class Repeats:
 
     def check(self, records: list[dict[str, Any]], url: str) -> None:
         for record in records:
-            value = record.get(self.id_field)
-            if not isinstance(value, str) or not value:
+            value = cell(record.get(self.id_field))  # as written: a number's repeat counts
+            if not value:
                 continue  # a record without an id is that record's error, later
             digest = hashlib.blake2b(value.encode(), digest_size=12).digest()
             if digest in self.seen:

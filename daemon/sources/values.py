@@ -1,25 +1,48 @@
-"""JSON values as OneRoster CSV cells: references, lists, booleans, userIds."""
+"""JSON values as OneRoster CSV cells: references, lists, booleans, userIds.
+
+A value in a shape the API does not document for it (an object without a sourcedId, a list
+inside a list) cannot be read: an empty cell would blank what the directory holds, so it raises
+Unreadable, and the pull names the record and field (oneroster_rest.row_of).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from daemon.sources.errors import SourceError
+
+
+class Unreadable(SourceError):
+    """A JSON value that is no value the CSV binding has a cell for."""
+
 
 def cell(value: Any) -> str:
     """A JSON value as the CSV binding writes it (a list becomes comma-joined values)."""
+    if isinstance(value, list):
+        return ",".join(c for c in (_single(v, "a list inside a list") for v in value) if c)
+    return _single(value, "")
+
+
+def _single(value: Any, nested_list: str) -> str:
+    """A value, or a reference (an object read as its sourcedId)."""
+    if isinstance(value, dict):
+        value = value.get("sourcedId")
+        if value is None or isinstance(value, dict | list):
+            raise Unreadable("an object without a sourcedId")
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, dict):
-        return cell(value.get("sourcedId"))
     if isinstance(value, list):
-        return ",".join(c for c in (cell(v) for v in value) if c)
+        raise Unreadable(nested_list or "a list")
     return str(value).strip()
 
 
 def user_ids(value: Any) -> str:
-    """[{type, identifier}] -> "{type:identifier},..." (the CSV binding's form)."""
+    """[{type, identifier}] -> "{type:identifier},..." (the CSV binding's form); one object alone
+    is read as a list of it."""
+    if isinstance(value, dict):
+        value = [value]
     if not isinstance(value, list):
         return cell(value)
     parts = []
@@ -27,7 +50,7 @@ def user_ids(value: Any) -> str:
         if isinstance(item, dict):
             parts.append(f"{{{cell(item.get('type'))}:{cell(item.get('identifier'))}}}")
         elif item:
-            parts.append(str(item))
+            parts.append(cell(item))
     return ",".join(parts)
 
 

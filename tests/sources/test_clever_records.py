@@ -1,9 +1,10 @@
 """One odd Clever record is that record's problem, never an internal error that costs the pull.
 
 Values Clever documents in another shape (one id for a list, objects carrying their id) are read
-as such; a value that cannot be read stays empty, so the sync refuses that row and keeps the
-record as the directory has it; a record whose SIS id cannot be read at all refuses the pull in one
-line (leaving it out would archive that person).
+as such; a sub-object that cannot be read leaves its values empty, so the sync refuses that row
+and keeps the record as the directory has it; a text field that comes as an object, or a record
+whose SIS id cannot be read at all, refuses the pull in one line (an empty cell would blank the
+stored value; leaving the record out would archive that person).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from daemon.service.engine import Engine
 from daemon.sources.clever_api import grade
@@ -136,3 +139,48 @@ def test_a_teacher_who_is_also_a_contact_keeps_their_classes(
     run = _pull_after_baseline(puller, district, tmp_path, change)
     assert run.status == "planned", run.error
     assert run.changes["enrollments"]["archive"] == 0, run.changes
+
+
+def test_an_email_that_is_an_object_refuses_the_pull_rather_than_blank_the_stored_one(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    def change(data: Data) -> None:
+        _student(data)["email"] = {"address": "ben@students.example.org"}
+
+    run = _pull_after_baseline(puller, district, tmp_path, change)
+    assert run.status == "failed"
+    assert run.error.startswith("users (student), page 1: email is an object; "), run.error
+    assert run.total_changes() == 0
+
+
+def _contact(data: Data, sis_id: str = "gdn-1") -> dict[str, Any]:
+    return next(
+        u["roles"]["contact"]
+        for u in data["users"]
+        if (u["roles"].get("contact") or {}).get("sis_id") == sis_id
+    )
+
+
+def test_one_student_relationship_object_where_clever_lists_them_is_read_as_that_one(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    def change(data: Data) -> None:
+        contact = _contact(data)
+        contact["student_relationships"] = contact["student_relationships"][0]
+
+    run = _pull_after_baseline(puller, district, tmp_path, change)
+    assert run.status == "planned", run.error
+    assert run.total_changes() == 0 and run.rows.error == 0, run.changes
+
+
+@pytest.mark.parametrize("relationships", ["stu-1", 5, [{"student": "x"}, "stu-1"]])
+def test_student_relationships_that_cannot_be_read_refuse_the_pull_in_one_line(
+    puller: Engine, district: TinyDistrict, tmp_path: Path, relationships: Any
+) -> None:
+    def change(data: Data) -> None:
+        _contact(data)["student_relationships"] = relationships
+
+    run = _pull_after_baseline(puller, district, tmp_path, change)
+    assert run.status == "failed"
+    assert run.error.startswith("users (contact): user "), run.error
+    assert "roles.contact.student_relationships is " in run.error

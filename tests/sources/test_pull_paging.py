@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from daemon.service.engine import Engine
+from daemon.sources import paging
 from tests.district import TinyDistrict
 from tests.hubs import clever, oneroster
 from tests.hubs.clever import CleverHub
@@ -55,6 +56,20 @@ def test_a_server_that_ignores_the_offset_fails_the_pull_at_its_second_page(
     run = pull_rest(puller, hub, secret_file)
     assert run.status == "failed"
     assert run.error.startswith("orgs: ") and "came twice" in run.error, run.error
+    assert len(hub.api_requests("/orgs")) == 2
+
+
+def test_numeric_sourced_ids_that_come_twice_fail_the_pull_too(
+    puller: Engine, district: TinyDistrict, secret_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(paging, "MAX_PAGES", 20)  # without the check: 20 pages, not a million
+    data = oneroster_rest(district)
+    for number, org in enumerate(data["orgs"], start=1000):
+        org["sourcedId"] = number  # a number where the binding says a string
+    hub = IgnoresOffset(data, link=False, total=False)
+    run = pull_rest(puller, hub, secret_file)
+    assert run.status == "failed"
+    assert run.error.startswith("orgs: ") and "sourcedId '1000' came twice" in run.error, run.error
     assert len(hub.api_requests("/orgs")) == 2
 
 
@@ -127,3 +142,23 @@ def test_an_empty_clever_page_with_a_next_link_is_not_the_end(
     run = _clever_pull(puller, CleverEmptyPage(data), tmp_path)
     assert run.status == "planned", run.error
     assert run.fetch["resources"]["users (student)"]["records"] == students
+
+
+class CleverLinksObject(CleverHub):
+    """Pages of students carry their links as one object, not Clever's list of them."""
+
+    def answer(self, handler: BaseHTTPRequestHandler, method, path, query, body):  # type: ignore[no-untyped-def]
+        status, headers, payload = super().answer(handler, method, path, query, body)
+        if path.endswith("/users") and query.get("role") == ["student"]:
+            doc = json.loads(payload)
+            doc["links"] = {link["rel"]: link["uri"] for link in doc["links"]}
+            payload = json.dumps(doc).encode()
+        return status, headers, payload
+
+
+def test_clever_links_that_are_not_a_list_fail_the_pull_rather_than_end_the_collection(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    run = _clever_pull(puller, CleverLinksObject(clever_api(clever_compatible(district))), tmp_path)
+    assert run.status == "failed"
+    assert run.error.startswith("users (student): ") and "no 'links' list" in run.error, run.error

@@ -1,12 +1,15 @@
 """A value with a line break spans lines of the CSV: the trace still names each record's line.
 
-The sync numbers a row by the physical line it starts on, so a record after a multi-line value
-must trace to the line the sync reports, not to its position in the file.
+The sync numbers a row by the physical line it starts on (a lone CR ends a line too, as editors
+show it), so a record after a multi-line value must trace to the line the sync reports, not to its
+position in the file.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
 
 from daemon.service.engine import Engine
 from daemon.sources.drop_writer import trace_record
@@ -16,14 +19,15 @@ from tests.hubs.oneroster import OneRosterHub
 from tests.sources.test_oneroster_rest import pull_rest
 
 
+@pytest.mark.parametrize("value", ["Line1\nLine2", "Line1\rLine2", "L1\n\rL2", "L1\r\r\nL2"])
 def test_a_change_after_a_value_with_a_line_break_traces_to_its_own_record(
-    puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path
+    puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path, value: str
 ) -> None:
     first = puller.plan_source(str(district.write(tmp_path / "drops")))
     puller.apply_run(first.run_id, scan_duplicates=False)
     data = oneroster_rest(district)
     users = {u["sourcedId"]: u for u in data["users"]}
-    users["stu-2"]["middleName"] = "Line1\nLine2"
+    users["stu-2"]["middleName"] = value
     users["stu-5"]["givenName"] = "Renamed"
     hub = OneRosterHub(data).start()
     run = pull_rest(puller, hub, secret_file)

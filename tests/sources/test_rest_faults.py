@@ -14,6 +14,7 @@ from daemon.service.engine import Engine
 from daemon.sources.config import SourceConfig
 from tests.district import TinyDistrict
 from tests.hubs import oneroster
+from tests.hubs.district import oneroster_rest
 from tests.hubs.oneroster import OneRosterHub
 from tests.sources.conftest import NoWait, rest_config, start_hub
 from tests.sources.test_oneroster_rest import changes, configure, pull_rest
@@ -38,6 +39,17 @@ def test_429_waits_as_long_as_retry_after_says(
     run = puller.pull_source("classlink")
     assert run.status == "planned", run.error
     assert no_wait.waits == [7.0]
+
+
+@pytest.mark.parametrize("retry_after", ["\u00b2", "1.5", "soon"])
+def test_a_retry_after_that_is_not_whole_seconds_or_a_date_waits_the_backoff(
+    puller: Engine, hub: OneRosterHub, secret_file: Path, no_wait: NoWait, retry_after: str
+) -> None:
+    hub.fault("/enrollments", "status", status=429, headers={"Retry-After": retry_after})
+    configure(puller, hub, secret_file)
+    run = puller.pull_source("classlink")
+    assert run.status == "planned", run.error
+    assert no_wait.waits == [1.0]
 
 
 def test_a_connection_dropped_in_the_middle_of_a_page_is_read_again(
@@ -80,6 +92,21 @@ def test_a_page_that_is_not_json_fails_the_run(
     run = puller.pull_source("classlink")
     assert run.status == "failed"
     assert "users:" in run.error and "not valid JSON" in run.error
+
+
+class NestsTooDeeply(OneRosterHub):
+    def _page(self, name: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
+        if name == "users":
+            return 200, {}, b'{"users": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}"
+        return super()._page(name, query)
+
+
+def test_a_page_nested_too_deeply_to_read_fails_the_run_in_one_line(
+    puller: Engine, district: TinyDistrict, secret_file: Path
+) -> None:
+    run = pull_rest(puller, NestsTooDeeply(oneroster_rest(district)), secret_file)
+    assert run.status == "failed"
+    assert run.error.startswith("users: ") and "nested too deeply" in run.error, run.error
 
 
 def test_fewer_records_than_x_total_count_fails_the_run(

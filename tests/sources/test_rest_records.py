@@ -1,0 +1,110 @@
+"""One odd OneRoster REST record is that record's problem, never an internal error.
+
+A value in another shape than the binding documents is read when the shape still says what it
+is (one role object for a list of them); one that cannot be read is an error on that record's
+row, which keeps the record as the directory has it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from daemon.service.engine import Engine
+from tests.district import TinyDistrict
+from tests.hubs.district import oneroster_rest, oneroster_rest_12
+from tests.hubs.oneroster import OneRosterHub
+from tests.sources.test_oneroster_rest import pull_rest
+
+Data = dict[str, list[dict[str, Any]]]
+
+
+def _user(data: Data, sourced_id: str) -> dict[str, Any]:
+    return next(u for u in data["users"] if u["sourcedId"] == sourced_id)
+
+
+def _pull_12_after_baseline(
+    puller: Engine, district: TinyDistrict, secret_file: Path, change: Callable[[Data], None]
+):  # type: ignore[no-untyped-def]
+    first = pull_rest(
+        puller, OneRosterHub(oneroster_rest_12(district), version="v1p2"), secret_file
+    )
+    puller.apply_run(first.run_id, scan_duplicates=False)
+    data = oneroster_rest_12(district)
+    change(data)
+    return pull_rest(puller, OneRosterHub(data, version="v1p2"), secret_file)
+
+
+def test_one_role_object_where_12_lists_roles_is_read_as_that_role(
+    puller: Engine, district: TinyDistrict, secret_file: Path
+) -> None:
+    def change(data: Data) -> None:
+        user = _user(data, "stu-4")
+        user["roles"] = user["roles"][0]
+
+    run = _pull_12_after_baseline(puller, district, secret_file, change)
+    assert run.status == "planned", run.error
+    assert run.rows.error == 0 and run.total_changes() == 0, run.changes
+
+
+@pytest.mark.parametrize("roles", [5, True, "student", [{"role": "student"}, "student"]])
+def test_roles_that_cannot_be_read_are_an_error_on_that_user_only(
+    puller: Engine, district: TinyDistrict, secret_file: Path, roles: Any
+) -> None:
+    def change(data: Data) -> None:
+        _user(data, "stu-4")["roles"] = roles
+
+    run = _pull_12_after_baseline(puller, district, secret_file, change)
+    assert run.status == "planned", run.error
+    assert run.rows.error == 1
+    assert run.total_changes() == 0, run.changes
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "found"),
+    [
+        ("email", {"address": "cleo@students.example.org"}, "an object without a sourcedId"),
+        ("identifier", [["S3"]], "a list inside a list"),
+        ("orgs", [{"href": "https://sis.example.org/orgs/sch-a"}], "an object without a sourcedId"),
+    ],
+)
+def test_a_value_that_cannot_be_read_refuses_the_pull_rather_than_blank_the_stored_one(
+    puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path, field: str,
+    value: Any, found: str,
+) -> None:  # fmt: skip
+    first = puller.plan_source(str(district.write(tmp_path / "drops")))
+    puller.apply_run(first.run_id, scan_duplicates=False)
+    data = oneroster_rest(district)
+    _user(data, "stu-3")[field] = value
+    run = pull_rest(puller, OneRosterHub(data), secret_file)
+    assert run.status == "failed"
+    assert run.error.startswith(f"users: stu-3: {field} is {found}"), run.error
+    assert run.total_changes() == 0
+
+
+def test_one_user_id_object_where_the_binding_lists_them_is_read_as_that_one(
+    puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path
+) -> None:
+    row = next(r for r in district.files["users.csv"] if r["sourcedId"] == "stu-3")
+    row["userIds"] = "{LDAP:cleo.nguyen}"
+    first = puller.plan_source(str(district.write(tmp_path / "drops")))
+    puller.apply_run(first.run_id, scan_duplicates=False)
+    data = oneroster_rest(district)
+    _user(data, "stu-3")["userIds"] = {"type": "LDAP", "identifier": "cleo.nguyen"}
+    run = pull_rest(puller, OneRosterHub(data), secret_file)
+    assert run.status == "planned", run.error
+    assert run.total_changes() == 0, run.changes
+
+
+def test_a_lone_surrogate_in_a_value_refuses_the_pull_naming_record_and_column(
+    puller: Engine, district: TinyDistrict, secret_file: Path
+) -> None:
+    data = oneroster_rest(district)
+    _user(data, "stu-3")["givenName"] = "Cleo\ud800"  # valid JSON (\\ud800), not text
+    run = pull_rest(puller, OneRosterHub(data), secret_file)
+    assert run.status == "failed"
+    assert "users.csv: stu-3: givenName holds U+D800" in run.error, run.error
+    assert "\ud800" not in run.error
