@@ -278,6 +278,14 @@ class TinyDistrict:
     def row(self, file: str, sourced_id: str) -> dict[str, str]:
         return next(r for r in self.files[file] if r.get("sourcedId") == sourced_id)
 
+    def rename_org(self, old: str, new: str) -> None:
+        """The org `old` is sent as `new`, wherever a file names it (lists included)."""
+        for rows in self.files.values():
+            for row in rows:
+                for key, value in row.items():
+                    if old in value.split(","):
+                        row[key] = ",".join(new if v == old else v for v in value.split(","))
+
     def remove(self, file: str, **match: str) -> None:
         self.files[file] = [
             r for r in self.files[file] if any(r.get(k) != v for k, v in match.items())

@@ -13,6 +13,7 @@ from typing import Any
 from daemon.audit import audit
 from daemon.db import Database
 from daemon.directory.errors import EditRefused
+from daemon.directory.orgs import org_naming
 from daemon.directory.shapes import School
 from daemon.directory.values import clean_value
 from daemon.formats.spec import FAMILY_ROLES, STAFF_ROLES
@@ -394,7 +395,7 @@ def create_user(
     }
     given_name, family_name = values["given_name"], values["family_name"]  # type: ignore[assignment]
     email, mobile_phone, home_phone = values["email"], values["mobile_phone"], values["home_phone"]
-    orgs = f"#{resolve_school(db, school_ref)}" if school_ref else None
+    orgs = org_naming(db, resolve_school(db, school_ref)) if school_ref else None
     if kind == "staff" and orgs is None:
         raise EditRefused("staff need a school (--school)")
     role = _role_of_kind(kind, role)

@@ -6,6 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from daemon.db import Database
+from daemon.directory.orgs import direct_schools
 from daemon.duplicates.decisions import suggested_survivor
 from daemon.duplicates.models import CandidateSide, DuplicateCandidate
 from daemon.duplicates.scoring import COARSE, FIELDS
@@ -132,7 +133,7 @@ def _sides(db: Database, ids: list[int]) -> dict[int, dict[str, Any]]:
 
 
 def _direct_schools(db: Database, ids: list[int]) -> dict[int, list[str]]:
-    """School names from users' orgs (SIS ids, or '#id' for hand-made memberships)."""
+    """School names from users' orgs (SIS ids, or '#id' for hand-made memberships: orgs.py)."""
     if not ids:
         return {}
     id_list = ", ".join(str(i) for i in ids)
@@ -140,10 +141,7 @@ def _direct_schools(db: Database, ids: list[int]) -> dict[int, list[str]]:
         f"""WITH orgs AS (
                 SELECT user_id, trim(unnest(string_split(org_sis_ids, ','))) AS org
                 FROM users WHERE user_id IN ({id_list}) AND org_sis_ids IS NOT NULL),
-            direct AS (
-                SELECT o.user_id, m.school_id FROM orgs o JOIN school_sis_ids m ON m.sis_id = o.org
-                UNION
-                SELECT o.user_id, TRY_CAST(substr(o.org, 2) AS BIGINT) FROM orgs o WHERE o.org LIKE '#%')
+            direct AS ({direct_schools("orgs")})
             SELECT DISTINCT d.user_id, coalesce(s.name, 'school ' || s.school_id)
             FROM direct d JOIN schools s ON s.school_id = d.school_id AND s.org_type <> 'district'
             ORDER BY 1, 2"""

@@ -9,6 +9,7 @@ rather than exploding into millions of pairs.
 from __future__ import annotations
 
 from daemon.db import Database
+from daemon.directory.orgs import direct_schools
 from daemon.duplicates.nicknames import NICK_PARENTS
 
 PEOPLE = "dup_people"
@@ -214,19 +215,13 @@ def build_people(db: Database, only: str | None = None) -> int:
         applied AS (  -- applied runs in order: "within a few runs" counts runs that changed things
             SELECT run_id, row_number() OVER (ORDER BY run_id) AS n FROM runs WHERE status = 'applied'
         ),
-        -- a student's schools: the view user_direct_schools (migration 0002) for the students
+        -- a student's schools: the view user_direct_schools (migration 0018) for the students
         -- in scope only (the view reads everyone's org ids)
         orgs AS (
             SELECT user_id, trim(unnest(string_split(org_sis_ids, ','))) AS org FROM src
             WHERE kind = 'student' AND org_sis_ids IS NOT NULL
         ),
-        direct_schools AS (
-            SELECT o.user_id, s.school_id FROM orgs o
-            JOIN school_sis_ids m ON m.sis_id = o.org
-            JOIN schools s ON s.school_id = m.school_id AND s.org_type <> 'district'
-            UNION
-            SELECT o.user_id, TRY_CAST(substr(o.org, 2) AS BIGINT) FROM orgs o WHERE o.org LIKE '#%'
-        ),
+        direct_schools AS ({direct_schools("orgs")}),
         -- distinct already (the UNION above): a DISTINCT aggregate is planned as a grouping of
         -- its own joined back (four groupings of 1M rows at 1M students)
         direct AS (

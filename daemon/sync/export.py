@@ -22,6 +22,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from daemon.db import Database, sql_ident, sql_literal
+from daemon.directory.orgs import HASH_SIS_IDS, is_hand_reference
 from daemon.errors import RosterSyncError
 from daemon.settings import load_settings
 from daemon.sync.reference import canonical_sql
@@ -138,11 +139,18 @@ def _flag(expr: str) -> str:
     return f"CASE {expr} WHEN true THEN 'true' WHEN false THEN 'false' END"
 
 
+# Cross-joined wherever _orgs_of is read: its lambda names the column (a lambda holds no subquery).
+WITH_HASH_SIS_IDS = f"CROSS JOIN ({HASH_SIS_IDS}) h"
+
+
 def _orgs_of(alias: str) -> str:
-    """A user's orgs as the feed named them (hand-made '#id' memberships are not SIS orgs)."""
+    """A user's orgs as the feed named them: a hand-made membership ('#id') is no SIS org, and a
+    SIS org whose sourcedId starts with '#' is one (directory/orgs.py). The query cross-joins
+    WITH_HASH_SIS_IDS."""
+    hand = is_hand_reference("o", "h.hash_sis_ids")
     return (
         f"array_to_string(list_filter(string_split({alias}.org_sis_ids, ','), "
-        "lambda o: NOT starts_with(o, '#')), ',')"
+        f"lambda o: NOT {hand}), ',')"
     )
 
 
@@ -224,7 +232,7 @@ def _files(version: str, sms: str, phone: str) -> list[ExportFile]:
                        u.user_ids AS userIds, {names}, u.identifier, {_contacts(sms, phone)},
                        {_agents_of("u")} AS agentSourcedIds, u.grades, {_blank("password")},
                        u.language AS "metadata.language"
-                FROM users u {users_where}""",
+                FROM users u {WITH_HASH_SIS_IDS} {users_where}""",
             versions=("1.1",),
         ),
         ExportFile(
@@ -302,7 +310,7 @@ def _roles_12() -> str:
                    lower(u.role) AS plain_role,
                    list_sort(list_filter(string_split({_orgs_of("u")}, ','), lambda o: o <> ''))
                        AS orgs
-            FROM users u WHERE {_synced("u")} AND NOT {FROM_GUARDIANS_FILE}
+            FROM users u {WITH_HASH_SIS_IDS} WHERE {_synced("u")} AND NOT {FROM_GUARDIANS_FILE}
         ),
         districts AS (
             SELECT m.sis_id FROM school_sis_ids m JOIN schools d USING (school_id)

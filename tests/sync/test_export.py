@@ -114,6 +114,19 @@ def test_an_11_export_synced_back_plans_nothing(sync, tiny, tmp_path):
     assert run.total_changes() == 0, run.changes
 
 
+def test_an_export_of_a_school_whose_sourced_id_starts_with_a_hash_synced_back_plans_nothing(
+    sync, tiny, tmp_path
+):
+    """A SIS may name an org '#2': it is the SIS's org, not a school named by hand by its id, so
+    the export keeps it in every user's orgSourcedIds."""
+    tiny.rename_org("sch-b", "#2")
+    sync.apply(tiny)
+    sync.engine.export(str(tmp_path / "export"))
+    run = sync.plan(tmp_path / "export")
+    assert run.rows.error == 0, sync.issues(run, "ERROR")
+    assert run.total_changes() == 0, run.changes
+
+
 def test_a_12_drop_names_its_students_in_guardians_and_attributes_by_roles_csv(sync, drop12):
     """1.2 keeps a user's role in roles.csv, not users.csv: a guardians.csv or
     student_attributes.csv row naming a student is good (it was an error once)."""
