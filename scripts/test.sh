@@ -24,6 +24,9 @@ if shm=$(mktemp -d /dev/shm/rs-XXXXXX 2>/dev/null); then
         rmdir "$shm"
     fi
 fi
-# Two workers (ROSTER_SYNC_TEST_WORKERS), a file each at a time: a file's fixtures stay together.
-.venv/bin/python -m pytest -q -n "${ROSTER_SYNC_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder \
+# One worker more than the machine has cores (ROSTER_SYNC_TEST_WORKERS says otherwise), a file
+# each at a time so that a file's fixtures stay together: the daemon, SFTP and CLI tests spend
+# much of their time waiting on another process, and the extra worker runs a test meanwhile.
+workers=${ROSTER_SYNC_TEST_WORKERS:-$(( $(nproc 2>/dev/null || echo 2) + 1 ))}
+.venv/bin/python -m pytest -q -n "$workers" --dist loadfile --no-loadscope-reorder \
     ${basetemp[@]+"${basetemp[@]}"} "$@"

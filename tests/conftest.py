@@ -19,9 +19,9 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "sample_data"
 
 # The files that take longest (seconds on two busy cores, `--durations`, 2 December), run first.
-# scripts/test.sh hands each of two workers a file at a time in the order collected (xdist's
-# own order, most tests first, left the one-test property file to run alone at the very end):
-# longest first, the short files even out the two workers' ends. Only the order changes.
+# scripts/test.sh hands each worker a file at a time in the order collected (xdist's own order,
+# most tests first, left the one-test property file to run alone at the very end): longest
+# first, the short files even out the workers' ends. Only the order changes.
 LONGEST_FIRST = (
     "properties/test_sync_properties.py",  # 240
     # few tests, long (6 December, a loaded run's --durations): by their number of tests alone
@@ -64,8 +64,8 @@ LONGEST_FIRST = (
 )
 
 
-# One DuckDB thread per test process: the suite runs two workers on two cores, and each
-# connection's own threads only contend with the other worker's (about 15% less CPU, measured
+# One DuckDB thread per test process: the suite runs a worker per core and one more, and each
+# connection's own threads only contend with the other workers' (about 15% less CPU, measured
 # on tests/sync). The files whose point is what several threads may do to row order keep
 # DuckDB's default (`pytest.mark.duckdb_threads`); so does a run that sets the variable itself.
 _ONE_THREAD = THREADS_ENV not in os.environ
