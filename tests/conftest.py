@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -103,20 +103,41 @@ def empty_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# The fixtures that start a test from the tiny district applied as run 1, each under the
+# settings set before it was applied (none but these are set).
+TINY_APPLIED: dict[str, dict[str, str]] = {
+    "tiny_applied": {},
+    "tiny_applied_by_identifier": {"student_id": "identifier"},
+}
+
+
 @pytest.fixture(scope="session")
-def tiny_applied_template(tmp_path_factory: pytest.TempPathFactory, empty_template: Path) -> Path:
-    """A database with the tiny district applied as run 1, made once by `Sync.apply` as any
-    test would (its drop kept for the session, so a replan of run 1 finds it), then closed."""
-    folder = tmp_path_factory.mktemp("tiny-applied-template")
-    path = folder / "roster.duckdb"
-    shutil.copyfile(empty_template, path)
-    db = Database(path)
-    try:
-        run = Sync(Engine(db, "tester"), folder / "drops").apply(TinyDistrict())
-        assert run.status == "applied", run.error
-    finally:
-        db.close()
-    return path
+def tiny_applied_templates(
+    tmp_path_factory: pytest.TempPathFactory, empty_template: Path
+) -> Callable[[str], Path]:
+    """The database each TINY_APPLIED fixture starts from, made once when first asked for by
+    `Sync.apply` as any test would (its drop kept for the session, so a replan of run 1 finds
+    it), then closed."""
+    made: dict[str, Path] = {}
+
+    def template(name: str) -> Path:
+        if name not in made:
+            folder = tmp_path_factory.mktemp(f"{name}-template")
+            path = folder / "roster.duckdb"
+            shutil.copyfile(empty_template, path)
+            db = Database(path)
+            try:
+                sync = Sync(Engine(db, "tester"), folder / "drops")
+                for key, value in TINY_APPLIED[name].items():
+                    sync.engine.settings_set(key, value)
+                run = sync.apply(TinyDistrict())
+                assert run.status == "applied", run.error
+            finally:
+                db.close()
+            made[name] = path
+        return made[name]
+
+    return template
 
 
 @pytest.fixture
@@ -124,9 +145,12 @@ def new_database(
     request: pytest.FixtureRequest, db_path: Path, empty_template: Path
 ) -> Iterator[Database]:
     """This test's own new database at db_path, open: a copy of the migrated empty one, or of
-    the tiny district applied when the test asks for `tiny_applied`."""
-    applied = "tiny_applied" in request.fixturenames
-    template = request.getfixturevalue("tiny_applied_template") if applied else empty_template
+    the tiny district applied when the test asks for one of TINY_APPLIED."""
+    applied = [name for name in TINY_APPLIED if name in request.fixturenames]
+    assert len(applied) <= 1, f"a test starts from one database, not {applied}"
+    template = (
+        request.getfixturevalue("tiny_applied_templates")(applied[0]) if applied else empty_template
+    )
     shutil.copyfile(template, db_path)
     db = Database(db_path)
     try:
@@ -203,6 +227,16 @@ def sync(engine: Engine, tmp_path: Path) -> Sync:
 @pytest.fixture
 def tiny_applied(sync: Sync) -> Run:
     """The tiny district applied as run 1: what `sync.apply(tiny)` leaves, without its second of
-    plan and apply (the database is a copy of one it made once: `tiny_applied_template`)."""
+    plan and apply (the database is a copy of one it made once: `tiny_applied_templates`)."""
+    return _run_1(sync)
+
+
+@pytest.fixture
+def tiny_applied_by_identifier(sync: Sync) -> Run:
+    """As `tiny_applied`, with student_id = identifier set before the tiny district was applied."""
+    return _run_1(sync)
+
+
+def _run_1(sync: Sync) -> Run:
     assert not sync.scan_duplicates, "the template was applied without a duplicate scan"
     return sync.engine.get_run(1)

@@ -20,9 +20,7 @@ RENUMBERED = "renumbered by the SIS: identifier S1 -> S1001, same sourcedId"
 
 
 @pytest.fixture
-def by_identifier(sync, tiny):
-    sync.engine.settings_set("student_id", "identifier")
-    sync.apply(tiny)
+def by_identifier(sync, tiny_applied_by_identifier):
     return sync
 
 
