@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -103,19 +104,36 @@ def empty_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-# The fixtures that start a test from the tiny district applied as run 1, each under the
-# settings set before it was applied (none but these are set).
-TINY_APPLIED: dict[str, dict[str, str]] = {
-    "tiny_applied": {},
-    "tiny_applied_by_identifier": {"student_id": "identifier"},
+@dataclass(frozen=True)
+class Applied:
+    """A drop applied as run 1 under some settings (set before it): a database tests start from."""
+
+    write: Callable[[Path], Path]  # writes the drop under a folder and returns it
+    settings: dict[str, str] = field(default_factory=dict)
+
+    def apply(self, sync: Sync, root: Path) -> Run:
+        for key, value in self.settings.items():
+            sync.engine.settings_set(key, value)
+        return sync.apply(self.write(root))
+
+
+# The fixtures that start a test from a drop applied as run 1: the name a test asks for.
+APPLIED: dict[str, Applied] = {
+    "tiny_applied": Applied(lambda root: TinyDistrict().write(root)),
+    "tiny_applied_by_identifier": Applied(
+        lambda root: TinyDistrict().write(root), {"student_id": "identifier"}
+    ),
+    "sample12_applied": Applied(
+        lambda root: Path(shutil.copytree(SAMPLE / "oneroster12", root / "oneroster12"))
+    ),
 }
 
 
 @pytest.fixture(scope="session")
-def tiny_applied_templates(
+def applied_templates(
     tmp_path_factory: pytest.TempPathFactory, empty_template: Path
 ) -> Callable[[str], Path]:
-    """The database each TINY_APPLIED fixture starts from, made once when first asked for by
+    """The database each APPLIED fixture starts from, made once when first asked for, by
     `Sync.apply` as any test would (its drop kept for the session, so a replan of run 1 finds
     it), then closed."""
     made: dict[str, Path] = {}
@@ -127,10 +145,7 @@ def tiny_applied_templates(
             shutil.copyfile(empty_template, path)
             db = Database(path)
             try:
-                sync = Sync(Engine(db, "tester"), folder / "drops")
-                for key, value in TINY_APPLIED[name].items():
-                    sync.engine.settings_set(key, value)
-                run = sync.apply(TinyDistrict())
+                run = APPLIED[name].apply(Sync(Engine(db, "tester"), folder / "drops"), folder)
                 assert run.status == "applied", run.error
             finally:
                 db.close()
@@ -145,11 +160,11 @@ def new_database(
     request: pytest.FixtureRequest, db_path: Path, empty_template: Path
 ) -> Iterator[Database]:
     """This test's own new database at db_path, open: a copy of the migrated empty one, or of
-    the tiny district applied when the test asks for one of TINY_APPLIED."""
-    applied = [name for name in TINY_APPLIED if name in request.fixturenames]
+    a drop applied when the test asks for one of APPLIED."""
+    applied = [name for name in APPLIED if name in request.fixturenames]
     assert len(applied) <= 1, f"a test starts from one database, not {applied}"
     template = (
-        request.getfixturevalue("tiny_applied_templates")(applied[0]) if applied else empty_template
+        request.getfixturevalue("applied_templates")(applied[0]) if applied else empty_template
     )
     shutil.copyfile(template, db_path)
     db = Database(db_path)
@@ -227,13 +242,19 @@ def sync(engine: Engine, tmp_path: Path) -> Sync:
 @pytest.fixture
 def tiny_applied(sync: Sync) -> Run:
     """The tiny district applied as run 1: what `sync.apply(tiny)` leaves, without its second of
-    plan and apply (the database is a copy of one it made once: `tiny_applied_templates`)."""
+    plan and apply (the database is a copy of one it made once: `applied_templates`)."""
     return _run_1(sync)
 
 
 @pytest.fixture
 def tiny_applied_by_identifier(sync: Sync) -> Run:
     """As `tiny_applied`, with student_id = identifier set before the tiny district was applied."""
+    return _run_1(sync)
+
+
+@pytest.fixture
+def sample12_applied(sync: Sync) -> Run:
+    """As `tiny_applied`, with the bundled OneRoster 1.2 drop (sample_data/oneroster12)."""
     return _run_1(sync)
 
 

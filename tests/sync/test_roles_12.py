@@ -90,8 +90,9 @@ def test_a_changes_only_role_row_keeps_the_users_other_schools_and_role(sync, sa
     assert (after["org_sis_ids"], after["role"]) == ("sch-elm,sch-oak,sch-pine", "teacher")
 
 
-def test_a_tobedeleted_role_row_takes_only_its_school_away(sync, sample, tmp_path):
-    sync.apply(_drop(sample, tmp_path, {}))
+def test_a_tobedeleted_role_row_takes_only_its_school_away(
+    sync, sample, tmp_path, sample12_applied
+):
     sync.apply(_delta(sample, tmp_path, ["tch-5001"], {"rol-000009": _tobedeleted}))
     assert _schools(sync, "tch-5001") == "sch-elm,sch-oak"
 
@@ -102,9 +103,8 @@ def test_a_changes_only_primary_role_row_changes_the_role(sync, sample, tmp_path
 
 
 def test_a_changes_only_role_row_without_its_users_row_says_it_was_not_applied(
-    sync, sample, tmp_path
+    sync, sample, tmp_path, sample12_applied
 ):
-    sync.apply(_drop(sample, tmp_path, {}))
     folder = _delta(sample, tmp_path, [], {"rol-000007": _as_aide})
     run = sync.plan(folder)
     assert run.total_changes() == 0
@@ -113,14 +113,16 @@ def test_a_changes_only_role_row_without_its_users_row_says_it_was_not_applied(
     assert issue["line"] == 2 and "tch-5001" in issue["message"]
 
 
-def test_a_tobedeleted_row_of_a_whole_roles_file_is_a_role_that_ended(sync, sample, tmp_path):
-    sync.apply(_drop(sample, tmp_path / "first", {}))
+def test_a_tobedeleted_row_of_a_whole_roles_file_is_a_role_that_ended(
+    sync, sample, tmp_path, sample12_applied
+):
     sync.apply(_drop(sample, tmp_path, {"rol-000009,active,": "rol-000009,tobedeleted,"}))
     assert _schools(sync, "tch-5001") == "sch-elm,sch-oak"
 
 
-def test_a_user_whose_every_role_row_is_tobedeleted_is_kept_with_an_error(sync, sample, tmp_path):
-    sync.apply(_drop(sample, tmp_path / "first", {}))
+def test_a_user_whose_every_role_row_is_tobedeleted_is_kept_with_an_error(
+    sync, sample, tmp_path, sample12_applied
+):
     ended = {f"rol-00000{n},active,": f"rol-00000{n},tobedeleted," for n in (7, 8, 9)}
     run = sync.plan(_drop(sample, tmp_path, ended))
     [issue] = sync.issues(run, "ERROR")
@@ -212,10 +214,11 @@ def test_a_role_row_in_error_keeps_the_role_it_names(sync, sample, tmp_path):
     ) == [("active", "secondary")]
 
 
-def test_a_changes_only_role_whose_user_row_is_not_sent_is_not_kept(sync, sample, tmp_path):
+def test_a_changes_only_role_whose_user_row_is_not_sent_is_not_kept(
+    sync, sample, tmp_path, sample12_applied
+):
     """It changed nothing tonight (a WARNING says so): the roles kept are those the directory
     follows."""
-    sync.apply(_drop(sample, tmp_path / "first", {}))
     sync.apply(_delta(sample, tmp_path, [], {}, (AIDE_AT_PINE,)))
     assert sync.engine.db.rows("SELECT * FROM sis_roles WHERE sis_id = 'rol-000012'") == []
 
@@ -231,9 +234,8 @@ ROLE_9_TO_A_STUDENT = _role("rol-000009", "stu-5003", "student", "sch-pine")
 ROLE_8_AS_AIDE = _role("rol-000008", "tch-5001", "aide", "sch-elm")
 
 
-def test_a_run_that_changes_only_roles_says_so(sync, sample, tmp_path):
+def test_a_run_that_changes_only_roles_says_so(sync, sample, tmp_path, sample12_applied):
     """It changes no record, but the roles it keeps decide later nights: it must be applied."""
-    sync.apply(_drop(sample, tmp_path / "first", {}))
     run = sync.plan(_delta(sample, tmp_path, ["tch-5001"], {}, (AIDE_AT_PINE,)))
     assert run.total_changes() == 0
     [note] = [n for n in run.notes if n["kind"] == "reference"]
@@ -241,17 +243,15 @@ def test_a_run_that_changes_only_roles_says_so(sync, sample, tmp_path):
     assert "No record changes; apply it all the same" in run_summary(run)
 
 
-def test_a_repeated_role_id_leaves_the_first_row_speaking(sync, sample, tmp_path):
-    sync.apply(_drop(sample, tmp_path / "first", {}))
+def test_a_repeated_role_id_leaves_the_first_row_speaking(sync, sample, tmp_path, sample12_applied):
     sync.apply(_delta(sample, tmp_path / "second", ["tch-5001"], {}, (ROLE_9_ENDED, ROLE_9)))
     assert _schools(sync, "tch-5001") == "sch-elm,sch-oak"
     sync.apply(_delta(sample, tmp_path, ["tch-5001"], {}, (ROLE_8_AS_AIDE,)))
     assert _schools(sync, "tch-5001") == "sch-elm,sch-oak"
 
 
-def test_a_role_row_that_is_not_applied_changes_no_school(sync, sample, tmp_path):
+def test_a_role_row_that_is_not_applied_changes_no_school(sync, sample, tmp_path, sample12_applied):
     """rol-000009 sent for a student whose users.csv row is not in the drop: not applied."""
-    sync.apply(_drop(sample, tmp_path / "first", {}))
     run = sync.apply(
         _delta(sample, tmp_path, ["tch-5001"], {}, (ROLE_9_TO_A_STUDENT, ROLE_8_AS_AIDE))
     )
@@ -259,8 +259,7 @@ def test_a_role_row_that_is_not_applied_changes_no_school(sync, sample, tmp_path
     assert _schools(sync, "tch-5001") == "sch-elm,sch-oak,sch-pine"
 
 
-def test_a_role_given_to_another_user_leaves_its_old_user(sync, sample, tmp_path):
-    sync.apply(_drop(sample, tmp_path / "first", {}))
+def test_a_role_given_to_another_user_leaves_its_old_user(sync, sample, tmp_path, sample12_applied):
     sync.apply(_delta(sample, tmp_path, ["tch-5001", "stu-5003"], {}, (ROLE_9_TO_A_STUDENT,)))
     assert _schools(sync, "tch-5001") == "sch-elm,sch-oak"
     assert _schools(sync, "stu-5003") == "sch-oak,sch-pine"
@@ -290,8 +289,9 @@ def test_a_school_level_upload_keeps_the_other_schools_roles(sync, sample, tmp_p
     assert _schools(sync, "tch-5001") == "sch-elm,sch-oak,sch-pine"
 
 
-def test_the_roles_of_a_user_whose_row_is_in_error_are_kept_as_they_were(sync, sample, tmp_path):
-    sync.apply(_drop(sample, tmp_path / "first", {}))
+def test_the_roles_of_a_user_whose_row_is_in_error_are_kept_as_they_were(
+    sync, sample, tmp_path, sample12_applied
+):
     folder = _delta(sample, tmp_path, ["tch-5001"], {"rol-000009": _tobedeleted})
     users = folder / "users.csv"
     users.write_text(
@@ -308,10 +308,11 @@ def test_the_roles_of_a_user_whose_row_is_in_error_are_kept_as_they_were(sync, s
     ]
 
 
-def test_a_role_row_whose_id_holds_a_nul_keeps_the_role_and_its_user(sync, sample, tmp_path):
+def test_a_role_row_whose_id_holds_a_nul_keeps_the_role_and_its_user(
+    sync, sample, tmp_path, sample12_applied
+):
     """The row is in error and names the role its id looks like, which is kept; its user has
     no valid role row (an ERROR on the users.csv row), so the user and memberships are kept."""
-    sync.apply(sample / "oneroster12")
     run = sync.apply(_drop(sample, tmp_path, {"rol-000001,": "rol-000001\x00,"}))
     assert {k: c["archive"] for k, c in run.changes.items() if c["archive"]} == {}
     assert sync.user("stu-5001")["status"] == "active"
@@ -320,9 +321,10 @@ def test_a_role_row_whose_id_holds_a_nul_keeps_the_role_and_its_user(sync, sampl
     ]
 
 
-def test_a_role_whose_begin_date_breaks_its_rule_keeps_the_stored_one(sync, sample, tmp_path):
+def test_a_role_whose_begin_date_breaks_its_rule_keeps_the_stored_one(
+    sync, sample, tmp_path, sample12_applied
+):
     """The row's WARNING says the value is ignored and the stored one kept: so it is."""
-    sync.apply(sample / "oneroster12")
     row = "rol-000001,active,2026-08-20T06:00:00.000Z,stu-5001,primary,student,2026-08-24,"
     sync.apply(_drop(sample, tmp_path, {row: row.replace("2026-08-24", "2026-13-01")}))
     begin = "SELECT begin_date FROM sis_roles WHERE sis_id = 'rol-000001'"
@@ -336,8 +338,9 @@ STUDENT_AT_AN_UNKNOWN_ORG = {
 }
 
 
-def test_a_users_only_role_moved_to_an_unknown_org_keeps_the_users_school(sync, sample, tmp_path):
-    sync.apply(_drop(sample, tmp_path / "first", {}))
+def test_a_users_only_role_moved_to_an_unknown_org_keeps_the_users_school(
+    sync, sample, tmp_path, sample12_applied
+):
     run = sync.plan(_drop(sample, tmp_path, STUDENT_AT_AN_UNKNOWN_ORG))
     [warning] = sync.issues(run)
     assert warning["message"] == (
@@ -352,8 +355,9 @@ def test_a_users_only_role_moved_to_an_unknown_org_keeps_the_users_school(sync, 
     ]
 
 
-def test_the_export_after_a_role_at_an_unknown_org_syncs_back_unchanged(sync, sample, tmp_path):
-    sync.apply(_drop(sample, tmp_path / "first", {}))
+def test_the_export_after_a_role_at_an_unknown_org_syncs_back_unchanged(
+    sync, sample, tmp_path, sample12_applied
+):
     sync.apply(_drop(sample, tmp_path, STUDENT_AT_AN_UNKNOWN_ORG))
     sync.engine.export(str(tmp_path / "export"))
     back = sync.plan(tmp_path / "export")
@@ -361,8 +365,9 @@ def test_the_export_after_a_role_at_an_unknown_org_syncs_back_unchanged(sync, sa
     assert sync.issues(back) == []
 
 
-def test_one_of_several_roles_moved_to_an_unknown_org_keeps_its_school(sync, sample, tmp_path):
-    sync.apply(_drop(sample, tmp_path / "first", {}))
+def test_one_of_several_roles_moved_to_an_unknown_org_keeps_its_school(
+    sync, sample, tmp_path, sample12_applied
+):
     moved = {
         "tch-5001,secondary,teacher,2026-08-24,,sch-pine": "tch-5001,secondary,teacher,2026-08-24,,sch-zzz"
     }
@@ -383,8 +388,9 @@ def test_a_new_user_whose_only_role_is_at_an_unknown_org_is_an_error(sync, sampl
     assert sync.engine.db.rows("SELECT count(*) FROM users WHERE sis_id = 'stu-5003'") == [(0,)]
 
 
-def test_a_changes_only_role_at_an_unknown_org_changes_no_school(sync, sample, tmp_path):
-    sync.apply(_drop(sample, tmp_path / "first", {}))
+def test_a_changes_only_role_at_an_unknown_org_changes_no_school(
+    sync, sample, tmp_path, sample12_applied
+):
     elsewhere = _role("rol-000009", "tch-5001", "teacher", "sch-zzz")
     run = sync.apply(_delta(sample, tmp_path, ["tch-5001"], {}, (elsewhere,)))
     assert [i["rule"] for i in sync.issues(run)] == ["dangling_reference"]
@@ -417,9 +423,10 @@ def test_a_second_primary_role_of_one_user_is_a_warning_and_the_first_is_the_rol
     )
 
 
-def test_a_role_that_ended_at_an_org_no_one_knows_still_ends(sync, sample, tmp_path):
+def test_a_role_that_ended_at_an_org_no_one_knows_still_ends(
+    sync, sample, tmp_path, sample12_applied
+):
     """A school closed (gone from orgs.csv) and its roles sent tobedeleted: the roles end."""
-    sync.apply(_drop(sample, tmp_path / "first", {}))
     ended = {
         "rol-000009,active,": "rol-000009,tobedeleted,",
         "tch-5001,secondary,teacher,2026-08-24,,sch-pine": "tch-5001,secondary,teacher,2026-08-24,,sch-zzz",

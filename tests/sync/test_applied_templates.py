@@ -1,6 +1,6 @@
-"""The database a TINY_APPLIED fixture (`tiny_applied`, ...) starts a test from is what applying the
-tiny district under its settings leaves: the test sees the same directory, run and traces as if
-it had applied the district itself."""
+"""The database an APPLIED fixture (`tiny_applied`, ...) starts a test from is what applying its
+drop under its settings leaves: the test sees the same directory, run and traces as if it had
+applied the drop itself."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from daemon.db import Database
-from tests.conftest import TINY_APPLIED
+from tests.conftest import APPLIED
 from tests.directory_state import directory_fingerprint
 
 # What a test may read of run 1 besides the directory (timestamps and the drop's folder aside).
@@ -27,15 +27,13 @@ def _facts(db: Database) -> tuple:
     return directory_fingerprint(db), *(tuple(db.rows(sql)) for sql in RUN_FACTS)
 
 
-@pytest.mark.parametrize("name", sorted(TINY_APPLIED))
-def test_the_template_is_what_applying_the_tiny_district_leaves(
-    sync, tiny, tiny_applied_templates, tmp_path, name
+@pytest.mark.parametrize("name", sorted(APPLIED))
+def test_the_template_is_what_applying_the_drop_leaves(
+    sync, applied_templates, tmp_path, name
 ) -> None:
-    for key, value in TINY_APPLIED[name].items():
-        sync.engine.settings_set(key, value)
-    sync.apply(tiny)
+    APPLIED[name].apply(sync, tmp_path / "drop")
     copy = tmp_path / "copy.duckdb"
-    shutil.copyfile(tiny_applied_templates(name), copy)
+    shutil.copyfile(applied_templates(name), copy)
     template = Database(copy)
     try:
         assert _facts(template) == _facts(sync.engine.db)
