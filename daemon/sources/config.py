@@ -68,7 +68,10 @@ class SourceConfig(BaseModel):
     client_secret_env: str | None = Field(default=None, min_length=1)
     version: Literal["1.1", "1.2"] | None = None  # OneRoster REST; default: from base_url
     page_size: int = Field(default=1000, ge=1, le=10000)
-    timeout_seconds: float = Field(default=60, gt=0)
+    timeout_seconds: float = Field(default=60, gt=0, description="for each read")
+    # a whole response, headers and body (a server dripping bytes never times a read out)
+    response_deadline_seconds: float = Field(default=300, gt=0, allow_inf_nan=False)
+    max_page_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)  # a page held in memory
     retries: int = Field(default=5, ge=0, le=20, description="tries again after a 5xx or drop")
     files_folder: Path | None = None  # guardians.csv / student_attributes.csv pulled alongside
     district_sis_id: str | None = None  # Clever: the SIS's id of the district (Clever has none)

@@ -5,15 +5,25 @@ a dropped connection, a 429 while another district syncs). Those are tried again
 (429 after the server's own Retry-After); a refused credential is not (repeating it only risks a
 lockout), and whatever still fails ends the pull with a message that names the URL's path, never
 a secret or a query string.
+
+What a server sends cannot hold the night or its memory: `timeout_seconds` bounds each read, so
+`response_deadline_seconds` bounds a whole response (a server dripping a byte at a time is cut
+off, and that try counts as a dropped connection), and `max_page_bytes` bounds a page's body,
+from its Content-Length and while it streams (a page too large fails at once: it would be as
+large again).
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import logging
+import socket
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -153,6 +163,47 @@ def _transient(exc: httpx.HTTPError) -> bool:
     )
 
 
+class _Late(Exception):
+    """A response did not arrive whole within response_deadline_seconds."""
+
+
+class _Watch:
+    """One response's deadline. Each chunk of the body is checked against the clock; a read that
+    returns nothing (headers dripped a byte at a time, which h11 gathers without returning)
+    is ended by shutting the client's sockets when the deadline passes."""
+
+    def __init__(self, seconds: float, sockets: Callable[[], list[socket.socket]]) -> None:
+        self.seconds, self.sockets = seconds, sockets
+        self.started = time.monotonic()
+        self.expired = False
+        self.timer = threading.Timer(seconds, self.cut)
+        self.timer.daemon = True
+
+    def __enter__(self) -> _Watch:
+        self.timer.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.timer.cancel()
+
+    def check(self) -> None:
+        if self.expired or time.monotonic() - self.started > self.seconds:
+            self.expired = True
+            raise _Late
+
+    def cut(self) -> None:
+        self.expired = True
+        for sock in self.sockets():
+            shut(sock)
+
+
+def shut(sock: socket.socket) -> None:
+    """Ends any read in progress on `sock` (the plain socket's shutdown, also under TLS: the TLS
+    state is left to the reading thread)."""
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
 class Fetcher:
     """GETs with the source's authentication, retries and backoff. `sleep` and `clock` are
     injectable so tests do not wait."""
@@ -185,6 +236,8 @@ class Fetcher:
         )
         self.requests = 0
         self.retried = 0
+        self.sockets: list[socket.socket] = []  # the client's connections, for a deadline to cut
+        self.watch: _Watch | None = None
         hide(secret.get_secret_value())
 
     def close(self) -> None:
@@ -267,8 +320,13 @@ class Fetcher:
             problem: str
             wait: float
             try:
-                response = self.http.send(build())
-                response.read()
+                response = self._receive(build(), what)
+            except _Late:
+                wait = self._backoff(attempt)
+                problem = (
+                    f"no whole response within {self.config.response_deadline_seconds:g} s "
+                    "(response_deadline_seconds)"
+                )
             except httpx.HTTPError as exc:
                 if not _transient(exc):
                     raise SourceError(
@@ -295,6 +353,59 @@ class Fetcher:
             self.retried += 1
             LOG.warning("%s", redact(f"{what}: {problem}; trying again in {wait:.1f} s"))
             (self.sleep or pause)(wait)
+
+    def _receive(self, request: httpx.Request, what: str) -> httpx.Response:
+        """The response with its body read (`content`, `headers`, `links` as httpx's own), within
+        the deadline and at most max_page_bytes, counted as the body is decoded (a small gzip
+        can hold a large page)."""
+        request.extensions["trace"] = self._keep_socket
+        with _Watch(self.config.response_deadline_seconds, lambda: list(self.sockets)) as watch:
+            self.watch = watch
+            try:
+                response = self.http.send(request, stream=True)
+                try:
+                    self._too_large(what, response.headers.get("Content-Length"))
+                    chunks, size = [], 0
+                    for chunk in response.iter_bytes():
+                        watch.check()
+                        size += len(chunk)
+                        self._too_large(what, None, size)
+                        chunks.append(chunk)
+                    watch.check()
+                    response._content = b"".join(chunks)  # what read() keeps, read under limits
+                finally:
+                    response.close()
+            except httpx.HTTPError:
+                if watch.expired:  # the deadline shut the socket under the read
+                    raise _Late from None
+                raise
+            finally:
+                self.watch = None
+        return response
+
+    def _too_large(self, what: str, length: str | None, size: int = 0) -> None:
+        limit = self.config.max_page_bytes
+        said = int(length) if length and length.isascii() and length.isdigit() else 0
+        if max(size, said) <= limit:
+            return
+        how = f": its Content-Length is {said}" if said > limit else ""
+        raise SourceError(
+            f"{what}: the response is larger than max_page_bytes ({limit} bytes){how}; lower "
+            "page_size or raise max_page_bytes; the pull is incomplete, so nothing was planned"
+        )
+
+    def _keep_socket(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace of a new connection: its socket (plain, then TLS) is kept, so the
+        deadline can cut a read on it."""
+        if event not in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            return
+        stream = info.get("return_value")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is None:
+            return
+        self.sockets = [s for s in self.sockets if s.fileno() != -1] + [sock]
+        if self.watch is not None and self.watch.expired:  # connected after the deadline
+            shut(sock)
 
     def _backoff(self, attempt: int) -> float:
         return min(self.backoff * 2 ** (attempt - 1), BACKOFF_CAP)

@@ -2,13 +2,16 @@
 
 Each hub (oneroster.py, clever.py) answers GETs from its own data; the faults here are what real
 servers do at night: a 500, a 429 with Retry-After, a connection cut in the middle of a page, a
-page that is not JSON.
+page that is not JSON; and what a hostile or broken one does: a page dripped a byte at a time, a
+page that never ends, a Content-Length no page has.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -18,7 +21,10 @@ from urllib.parse import parse_qs, urlsplit
 @dataclass
 class Fault:
     """Answer the `nth` request whose path ends with `path` badly, once: kind is 'status'
-    (with `status` and `headers`), 'drop' (cut the body), 'garbage' (not JSON)."""
+    (with `status` and `headers`), 'drop' (cut the body), 'garbage' (not JSON), 'trickle' (the
+    body a byte every `interval` seconds), 'trickle-headers' (the status line and headers so),
+    'endless' (the page, then spaces until the client hangs up), 'oversize' (a Content-Length
+    of a terabyte, then the page)."""
 
     path: str
     kind: str
@@ -27,6 +33,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1
     seen: int = 0
+    interval: float = 0.05
 
 
 class Hub:
@@ -106,6 +113,12 @@ class Hub:
                 handler.wfile.flush()
                 handler.close_connection = True
                 return
+            elif fault.kind in HOSTILE:
+                handler.close_connection = True
+                # the client hanging up (OSError) is what the fault is there to make it do
+                with contextlib.suppress(OSError):
+                    HOSTILE[fault.kind](handler, payload, fault.interval)
+                return
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(payload)))
@@ -136,6 +149,47 @@ class Hub:
 
     def api_requests(self, suffix: str) -> list[str]:
         return [p for m, p in self.requests if urlsplit(p).path.endswith(suffix)]
+
+
+def _head(length: int | None) -> bytes:
+    lines = ["HTTP/1.1 200 OK", "Content-Type: application/json", "Connection: close"]
+    if length is not None:
+        lines.append(f"Content-Length: {length}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _drip(handler: BaseHTTPRequestHandler, data: bytes, interval: float) -> None:
+    for byte in data:
+        handler.wfile.write(bytes([byte]))
+        time.sleep(interval)
+
+
+def _trickle(handler: BaseHTTPRequestHandler, payload: bytes, interval: float) -> None:
+    handler.wfile.write(_head(len(payload)))
+    _drip(handler, payload, interval)
+
+
+def _trickle_headers(handler: BaseHTTPRequestHandler, payload: bytes, interval: float) -> None:
+    _drip(handler, _head(len(payload)), interval)
+    handler.wfile.write(payload)
+
+
+def _endless(handler: BaseHTTPRequestHandler, payload: bytes, interval: float) -> None:
+    handler.wfile.write(_head(None) + payload)  # no length: the body ends when the server hangs up
+    while True:
+        handler.wfile.write(b" " * 65536)
+
+
+def _oversize(handler: BaseHTTPRequestHandler, payload: bytes, interval: float) -> None:
+    handler.wfile.write(_head(10**12) + payload)
+
+
+HOSTILE = {
+    "trickle": _trickle,
+    "trickle-headers": _trickle_headers,
+    "endless": _endless,
+    "oversize": _oversize,
+}
 
 
 def json_body(value: Any) -> bytes:

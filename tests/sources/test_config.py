@@ -56,3 +56,36 @@ def test_a_source_table_that_cannot_be_used_is_refused(tmp_path: Path, table, me
     path.write_text(BASE + "\n" + table + "\n")
     with pytest.raises(ConfigError, match=message):
         load_config(path)
+
+
+def test_a_source_has_a_deadline_per_response_and_a_page_size_limit_by_default(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "roster-sync.toml"
+    path.write_text(
+        BASE + '\n[sources.x]\nkind = "clever"\nbase_url = "https://a.example"\n'
+        'client_secret_env = "T"\n'
+    )
+    source = load_config(path).sources["x"]
+    assert source.response_deadline_seconds == 300
+    assert source.max_page_bytes == 256 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "response_deadline_seconds = 0",
+        "response_deadline_seconds = inf",
+        "response_deadline_seconds = nan",
+        "max_page_bytes = 0",
+        "max_page_bytes = 100",
+    ],
+)
+def test_a_deadline_or_page_limit_that_cannot_hold_is_refused(tmp_path: Path, setting: str) -> None:
+    path = tmp_path / "roster-sync.toml"
+    path.write_text(
+        BASE + '\n[sources.x]\nkind = "clever"\nbase_url = "https://a.example"\n'
+        f'client_secret_env = "T"\n{setting}\n'
+    )
+    with pytest.raises(ConfigError, match=f"'sources.x.{setting.split()[0]}'"):
+        load_config(path)
