@@ -106,6 +106,20 @@ class DropWriter:
             out = self.files[name] = CsvOut(name, list(header), handle, trace)
         return out
 
+    def discard(self, resource: str, *files: CsvOut | None) -> None:
+        """Drop what a collection read so far gave (its CSV files, their traces, its pages): it
+        moved under the pull and is read again from its start."""
+        for out in files:
+            if out is None:
+                continue
+            out.handle.close()
+            out.trace_handle.close()
+            del self.files[out.name]
+            (self.folder / out.name).unlink()
+            (self.folder / PULL_DIR / "trace" / f"{out.name}.gz").unlink()
+        for page in (self.folder / PULL_DIR / "pages").glob(f"{resource}-*.json.gz"):
+            page.unlink()
+
     def page(self, resource: str, number: int, body: bytes) -> str:
         """Keep a page as sent (compressed); returns its name for the trace."""
         name = f"{resource}-{number:05d}.json.gz"

@@ -351,8 +351,16 @@ class Fetcher:
                     "incomplete, so nothing was planned"
                 )
             self.retried += 1
-            LOG.warning("%s", redact(f"{what}: {problem}; trying again in {wait:.1f} s"))
-            (self.sleep or pause)(wait)
+            self._wait(wait, f"{what}: {problem}")
+
+    def back_off(self, attempt: int, why: str) -> None:
+        """The backoff before try `attempt` of something larger than a request (a collection read
+        again from its start because it moved under the pull)."""
+        self._wait(self._backoff(attempt), why)
+
+    def _wait(self, seconds: float, why: str) -> None:
+        LOG.warning("%s", redact(f"{why}; trying again in {seconds:.1f} s"))
+        (self.sleep or pause)(seconds)
 
     def _receive(self, request: httpx.Request, what: str) -> httpx.Response:
         """The response with its body read (`content`, `headers`, `links` as httpx's own), within

@@ -248,16 +248,20 @@ class OneRosterPull:
         started = time.monotonic()
         self.progress.start(f"Pulling {collection.name}")
         try:
-            out = None
+            out = roles = None
             for page in offset_pages(
                 self.fetcher, self.base, collection.name, collection.name, self.limit,
                 optional=not collection.required,
             ):  # fmt: skip
-                if out is None:
+                if page.number == 1:  # the start, or the start again: the collection moved
+                    if out is not None:
+                        writer.discard(collection.name, out, roles)
+                        stats.update(pages=0, records=0, deleted=0, reread=page.read - 1)
                     out = writer.csv(collection.file_name, collection.columns)
                     roles = self._roles_file(writer, collection)
+                assert out is not None
                 page_name = writer.page(collection.name, page.number, page.body)
-                for index, record in enumerate(page.records):
+                for index, record in page.added():
                     if deleted(record):
                         stats["deleted"] += 1
                         continue
@@ -274,11 +278,11 @@ class OneRosterPull:
                         for role_row in its_roles:
                             roles.write(role_row, page_name, index)
                 stats["pages"] = page.number
-                stats["records"] += len(page.records)
+                stats["records"] += len(page.records) - page.first
                 stats["total"] = page.total
                 if page.number == 1:  # now the size is known (when the server says it)
                     self.progress.start(f"Pulling {collection.name}", page.total)
-                self.progress.advance(len(page.records))
+                self.progress.advance(len(page.records) - page.first)
                 self.progress.note(f"page {page.number}, {stats['records']:,} records")
         except Absent:
             self.absent.append(collection.name)

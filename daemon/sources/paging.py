@@ -2,10 +2,17 @@
 
 OneRoster REST pages with `limit`/`offset`; servers may add a `Link: <...>; rel="next"` header and
 `X-Total-Count`. The `next` link is followed when given (never off the API's host), else the
-offset moves on by what the page held. A pull is complete only when the server says so: the next
+offset moves on by what the page added. A pull is complete only when the server says so: the next
 link is gone, the total has come (exactly that many records), or, when the server says neither,
-a page comes back empty. A sourcedId that comes twice fails the pull: the collection moved while
-it was paged, so a record may have slipped past.
+a page adds no record.
+
+Offset paging loses a record when one before the offset is removed mid-pull (every later record
+moves back a place, and the one at the page boundary is never sent). So pages overlap: each page
+after the first is asked from one record earlier (a next link's `offset` too) and must begin with
+the record that ended the page before. When it does not, or X-Total-Count changes, the collection
+moved: it is read again from its start. A next link without an `offset` (an opaque cursor) is
+followed as it is, unchecked. A sourcedId that comes twice fails the pull: the server ignores the
+paging, so a record may have slipped past.
 """
 
 from __future__ import annotations
@@ -15,17 +22,23 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from daemon.sources.errors import SourceError
 from daemon.sources.http import Fetcher, where
 from daemon.sources.values import cell
 
 MAX_PAGES = 1_000_000
+REREADS = 2  # a collection that moved under the pull is read again from its start this often
 
 
 class Absent(Exception):
     """An optional collection the server does not offer (404 on its first page)."""
+
+
+class Moved(Exception):
+    """The collection moved under this read of it (the reason), so a record may have slipped
+    past: the read cannot be used."""
 
 
 @dataclass
@@ -34,6 +47,12 @@ class Page:
     body: bytes
     records: list[dict[str, Any]]
     total: int | None
+    first: int = 0  # 1: records[0] is the page before's last record (the overlap), not new
+    read: int = 1  # 2, 3: the collection read again from its start, having moved under the pull
+
+    def added(self) -> list[tuple[int, dict[str, Any]]]:
+        """The records this page adds, each with its index in the page as sent (the trace's)."""
+        return list(enumerate(self.records))[self.first :]
 
 
 def page_json(body: bytes, url: str) -> Any:
@@ -103,54 +122,122 @@ def offset_pages(
 ) -> Iterator[Page]:
     """Every page of a OneRoster collection, in order. Raises Absent for a missing optional one.
 
+    A collection that moves under the pull is read again from its start (REREADS times at most,
+    after the fetcher's backoff): a page numbered 1 after others starts the collection afresh, so
+    whatever the pages before it gave is to be dropped. One that keeps moving fails the pull."""
+    limit = max(limit, 2)  # a page after the first holds the one before's last record, and more
+    first = _url(base, collection, limit, 0)
+    for read in range(1, REREADS + 2):
+        try:
+            yield from _read(fetcher, base, collection, key, limit, read, optional=optional)
+            return
+        except Moved as moved:
+            if read > REREADS:
+                raise SourceError(
+                    f"{where(first)}: the {key} moved while they were read, read {read} times "
+                    f"({moved}; a server that ignores the paging looks the same); the pull is "
+                    "incomplete, so nothing was planned; pull again later"
+                ) from None
+            fetcher.back_off(
+                read, f"{where(first)}: the {key} moved while they were read ({moved}); reading "
+                "them again from the start",
+            )  # fmt: skip
+
+
+def _read(
+    fetcher: Fetcher, base: str, collection: str, key: str, limit: int, read: int, *,
+    optional: bool,
+) -> Iterator[Page]:  # fmt: skip
+    """One read of a collection from its first page; raises Moved when it moved under the read.
+
+    Each page after the first is asked from one record early and must begin with the record
+    that ended the page before: a record removed before the offset (which moves every later one
+    back a place, so one would never be sent) or added there shows as a page that does not.
     Without a next link and without X-Total-Count, a short page does not prove the end (a server
-    may cap `limit` below what was asked without saying so): the offset moves on until a page
-    comes back empty."""
-    first = f"{base}/{collection}?{urlencode({'limit': limit, 'offset': 0})}"
+    may cap `limit` below what was asked without saying so): the pages go on until one adds no
+    record."""
+    first = _url(base, collection, limit, 0)
     url: str | None = first
-    offset = 0
     seen = 0
     total: int | None = None
     visited: set[str] = set()
     repeats = Repeats(key, "sourcedId")
     number = 0
     linked = False
+    expected: str | None = None  # what the page asked for begins with: the last record read
+    widest = 0
+    single = False  # every page held one record: the server may send no more, so no overlap
     while url is not None:
         number += 1
-        if number > MAX_PAGES or url in visited:
+        if number > MAX_PAGES or (linked and url in visited):  # (an offset may be asked again)
             raise SourceError(f"{where(url)}: the pages lead back to one already read; stopped")
         visited.add(url)
-        response = fetcher.get(url, allow_404=optional and number == 1)
+        response = fetcher.get(url, allow_404=optional and read == 1 and number == 1)
         if response.status_code == 404:
             raise Absent(collection)
         records = parse_body(response.content, key, url)[key]
-        repeats.check(records, url)
         page_total = total_count(response.headers, url)
         if page_total is not None:
             if total is not None and page_total != total:
-                raise SourceError(
-                    f"{where(url)}: X-Total-Count changed from {total} to {page_total} during the "
-                    "pull (the data changed while it was read); nothing was planned, pull again"
-                )
+                raise Moved(f"X-Total-Count went from {total} to {page_total}")
             total = page_total
-        seen += len(records)
-        yield Page(number, response.content, records, total)
-        offset += len(records)
+        start = 0
+        if expected is not None:
+            if not records or _identity(records[0]) != expected:
+                raise Moved(
+                    f"page {number} did not begin with the record that ended page {number - 1}"
+                )
+            start = 1
+        added = records[start:]
+        repeats.check(added, url)
+        seen += len(added)
+        widest = max(widest, len(records))
+        yield Page(number, response.content, records, total, start, read)
+        last = _identity(records[-1]) if records else None
         nxt = response.links.get("next", {}).get("url")
         if nxt:
             url, linked = fetcher.follow(url, nxt), True
+            earlier = _one_earlier(url) if last is not None else None
+            url, expected = (earlier, last) if earlier is not None else (url, None)
             continue
         if linked:
             break  # a server that links its pages says where they end: here
-        # only an empty page ends a collection whose server says neither link nor total
-        more = seen < total if total is not None else bool(records)
-        if more and not records:
-            break  # an empty page before the total: reported below
-        url = (
-            f"{base}/{collection}?{urlencode({'limit': limit, 'offset': offset})}" if more else None
-        )
+        if total is not None and seen >= total:
+            break
+        if not added:
+            if start == 0 or widest > 1:
+                break  # an empty page, or one holding only the overlap: the end (or, before the
+                # total, a short pull reported below)
+            single = True  # one record a page: an overlapping page could never add one
+        url = _url(base, collection, limit, seen if single else seen - 1)
+        expected = None if single else last
     if total is not None and seen != total:
         raise SourceError(
             f"{where(first)}: the server said {total:,} records (X-Total-Count) but sent {seen:,}; "
             "a partial pull is never planned (it would archive the rest)"
         )
+
+
+def _url(base: str, collection: str, limit: int, offset: int) -> str:
+    return f"{base}/{collection}?{urlencode({'limit': limit, 'offset': offset})}"
+
+
+def _identity(record: dict[str, Any]) -> str:
+    """What the overlap compares: the sourcedId as sent, or the whole record when it has none."""
+    value = record.get("sourcedId")
+    return json.dumps(record if value is None or value == "" else value, sort_keys=True)
+
+
+def _one_earlier(url: str) -> str | None:
+    """A next link asked from one record earlier, its query otherwise as sent; None when it has no
+    offset to move (an opaque cursor, followed as it is: such a page cannot be checked)."""
+    parts = urlsplit(url)
+    fields = parts.query.split("&")
+    at = [i for i, part in enumerate(fields) if part.partition("=")[0] == "offset"]
+    if len(at) != 1:
+        return None
+    value = fields[at[0]].partition("=")[2]
+    if not (value.isascii() and value.isdigit()) or int(value) == 0:
+        return None
+    fields[at[0]] = f"offset={int(value) - 1}"
+    return urlunsplit(parts._replace(query="&".join(fields)))

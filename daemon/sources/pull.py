@@ -179,15 +179,15 @@ def _count(fetcher: Fetcher, config: SourceConfig, name: str, required: bool) ->
     total = total_count(response.headers, url)
     if total is not None:
         return total
+    count = 0
     try:
-        return sum(
-            len(page.records)
-            for page in offset_pages(
-                fetcher, config.base_url, name, name, config.page_size, optional=not required
-            )
-        )
+        for page in offset_pages(
+            fetcher, config.base_url, name, name, config.page_size, optional=not required
+        ):
+            count = len(page.added()) + (count if page.number > 1 else 0)  # 1: read afresh
     except Absent:
         return None
+    return count
 
 
 __all__ = ["count_source", "pull", "where"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import secrets
 import time
+from collections.abc import Callable, Container
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -24,6 +25,7 @@ CLIENT_ID = "district-app"
 CLIENT_SECRET = "s3cret-value-never-logged"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+Data = dict[str, list[dict[str, Any]]]
 
 
 class OneRosterHub(Hub):
@@ -49,6 +51,8 @@ class OneRosterHub(Hub):
         self.total_lies: dict[str, int] = {}  # collection -> X-Total-Count to claim instead
         self.revoke_after: int | None = None  # API requests after which every token is revoked
         self.api_calls = 0
+        self.changes: list[tuple[str, Callable[[Data], None], Container[int] | None]] = []
+        self.pages_asked: dict[str, int] = {}
 
     @property
     def base_url(self) -> str:
@@ -57,6 +61,15 @@ class OneRosterHub(Hub):
     @property
     def token_url(self) -> str:
         return self.url + "/oauth/token"
+
+    def meanwhile(
+        self, name: str, change: Callable[[Data], None], at: Container[int] | None = None
+    ) -> None:
+        """The district changes while a pull pages: before the hub answers the `at`-th request
+        of collection `name` (counted from 1; None: every one), `change` edits its data. Pages
+        are cut from the data as it is then, so a record removed before the offset moves every
+        later one back a place, as on a real server."""
+        self.changes.append((name, change, at))
 
     def revoke_tokens(self) -> None:
         """Every token issued so far stops working (as when one expires early)."""
@@ -84,6 +97,11 @@ class OneRosterHub(Hub):
         name = path[len(self.base_path) + 1 :]
         if name not in self.data:
             return 404, {}, json_body({"imsx_codeMajor": "failure", "imsx_description": name})
+        with self.lock:
+            asked = self.pages_asked[name] = self.pages_asked.get(name, 0) + 1
+            for changed, change, at in self.changes:
+                if changed == name and (at is None or asked in at):
+                    change(self.data)
         return self._page(name, query)
 
     # ------------------------------------------------------------------ paging

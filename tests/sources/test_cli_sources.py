@@ -105,11 +105,11 @@ def test_pull_plans_a_run_and_prints_it_as_run_does(cli: SourcesCli) -> None:
     assert code == 0, err
     run = json.loads(out)
     assert run["status"] == "planned" and run["source_kind"] == "rest"
-    assert run["source_name"] == "classlink" and run["fetch"]["resources"]["users"]["pages"] == 5
+    assert run["source_name"] == "classlink" and run["fetch"]["resources"]["users"]["pages"] == 6
     assert run["changes"]["students"]["create"] == 10
     code, out, _ = cli("show", str(run["run_id"]))
     assert "fetched: OneRoster REST classlink: orgs 3 (1 page)" in out
-    assert "users 22 (5 pages)" in out
+    assert "users 22 (6 pages)" in out  # 5, then 4 more a page: each overlaps by one
 
 
 def test_pull_apply_applies_and_a_second_pull_plans_nothing(cli: SourcesCli) -> None:

@@ -74,13 +74,13 @@ def test_the_pull_pages_through_each_collection_and_says_what_it_fetched(
     run = puller.pull_source("classlink")
     users = run.fetch["resources"]["users"]
     assert users["records"] == len(district.files["users.csv"]) == 22
-    assert users["pages"] == 6 and users["total"] == 22  # 4 per page
-    assert len(hub.api_requests("/users")) == 6
+    assert users["pages"] == 7 and users["total"] == 22  # 4, then 3 more per page (overlap)
+    assert len(hub.api_requests("/users")) == 7
     assert run.fetch["label"] == "OneRoster REST" and run.fetch["source"] == "classlink"
     assert run.fetch["oneroster_version"] == "1.1"
 
 
-def test_without_link_or_total_headers_the_offset_moves_on_until_an_empty_page(
+def test_without_link_or_total_headers_the_offset_moves_on_until_a_page_adds_nothing(
     puller: Engine, district: TinyDistrict, secret_file: Path
 ) -> None:
     from tests.sources.conftest import start_hub
@@ -89,8 +89,9 @@ def test_without_link_or_total_headers_the_offset_moves_on_until_an_empty_page(
     run = pull_rest(puller, hub, secret_file, page_size=5)
     assert run.status == "planned", run.error
     assert run.fetch["resources"]["users"] == {
-        **run.fetch["resources"]["users"], "records": 22, "pages": 6, "total": None,
-    }  # fmt: skip  # 5 pages, and the empty one that ends them
+        **run.fetch["resources"]["users"], "records": 22, "pages": 7, "total": None,
+    }  # fmt: skip  # 5 + 5 * 4 (each later page begins with the one before's last), and the
+    # page holding only that last record, which ends them
 
 
 def test_each_csv_line_traces_to_the_page_and_record_it_came_from(
@@ -104,12 +105,14 @@ def test_each_csv_line_traces_to_the_page_and_record_it_came_from(
     traced = trace_record(folder, ava.source_file, ava.source_line)
     assert traced["page"] == "users-00001.json.gz" and traced["index"] == 0
     assert traced["record"]["sourcedId"] == "stu-1" and traced["record"]["givenName"] == "Ava"
-    sixth = trace_record(folder, "users.csv", 7)  # line 7 is the sixth user: page 2, second
+    sixth = trace_record(folder, "users.csv", 7)  # line 7 is the sixth user: page 2 (from the
+    # fourth, page 1's last), third
     assert (sixth["page"], sixth["index"], sixth["record"]["sourcedId"]) == (
-        "users-00002.json.gz", 1, "stu-6",
+        "users-00002.json.gz", 2, "stu-6",
     )  # fmt: skip
     with gzip.open(folder / "pull" / "pages" / "users-00002.json.gz") as page:
-        assert [u["sourcedId"] for u in json.load(page)["users"]][1] == "stu-6"
+        assert [u["sourcedId"] for u in json.load(page)["users"]][:3] == ["stu-4", "stu-5", "stu-6"]
+    assert trace_record(folder, "users.csv", 5)["page"] == "users-00001.json.gz"  # stu-4: once
 
 
 def test_records_marked_tobedeleted_are_left_out_and_so_archived(

@@ -1,9 +1,11 @@
 """Paging that would lose records fails the pull instead of planning archives.
 
-A record that comes twice means the collection moved under the pull (or the server ignores the
-offset), so another record slipped past; a short page is no proof of the end when the server
-says neither link nor total (it may cap `limit` silently); an empty Clever page that still links
-on is not the end.
+A page that does not begin with the record that ended the one before means the collection moved
+under the pull (or the server ignores the offset): it is read again, and fails the pull when it
+keeps moving (tests/sources/test_pull_moving.py). A record that comes twice where pages cannot
+overlap (a next link without an offset) means another record slipped past; a short page is no
+proof of the end when the server says neither link nor total (it may cap `limit` silently); an
+empty Clever page that still links on is not the end.
 """
 
 from __future__ import annotations
@@ -22,14 +24,16 @@ from tests.hubs.clever import CleverHub
 from tests.hubs.district import clever_api, clever_compatible, oneroster_rest
 from tests.hubs.oneroster import OneRosterHub
 from tests.sources import test_clever_api
+from tests.sources.conftest import NoWait
 from tests.sources.test_oneroster_rest import pull_rest
 
 
 class RepeatsAPage(OneRosterHub):
-    """offset=4 of users answers the records of offset=0 once (a cache glitch); headers right."""
+    """The second page of users answers the records of the first once (a cache glitch); headers
+    right."""
 
     def _page(self, name: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
-        if name == "users" and query.get("offset") == ["4"] and not getattr(self, "done", False):
+        if name == "users" and query.get("offset") != ["0"] and not getattr(self, "done", False):
             self.done = True
             headers = super()._page(name, query)[1]
             return 200, headers, super()._page(name, {**query, "offset": ["0"]})[2]
@@ -41,18 +45,42 @@ class IgnoresOffset(OneRosterHub):
         return super()._page(name, {**query, "offset": ["0"]})
 
 
-def test_a_sourced_id_that_comes_twice_fails_the_pull(
-    puller: Engine, district: TinyDistrict, secret_file: Path
+class IgnoresCursor(OneRosterHub):
+    """Next links carry a cursor of the server's own (no offset), and every page is the first."""
+
+    def _page(self, name: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
+        status, headers, body = super()._page(name, {"limit": query["limit"], "offset": ["0"]})
+        after = int(query.get("page", ["0"])[0]) + 1
+        headers["Link"] = (
+            f'<{self.base_url}/{name}?limit={query["limit"][0]}&page={after}>; rel="next"'
+        )
+        return status, headers, body
+
+
+def test_a_page_that_repeats_the_first_once_is_caught_and_the_collection_read_again(
+    puller: Engine, district: TinyDistrict, secret_file: Path, no_wait: NoWait
 ) -> None:
     run = pull_rest(puller, RepeatsAPage(oneroster_rest(district)), secret_file)
-    assert run.status == "failed"
-    assert run.error.startswith("users: ") and "came twice" in run.error, run.error
+    assert run.status == "planned", run.error
+    assert run.fetch["resources"]["users"]["records"] == 22
+    assert run.fetch["resources"]["users"]["reread"] == 1
 
 
-def test_a_server_that_ignores_the_offset_fails_the_pull_at_its_second_page(
-    puller: Engine, district: TinyDistrict, secret_file: Path
+def test_a_server_that_ignores_the_offset_fails_the_pull_at_each_reads_second_page(
+    puller: Engine, district: TinyDistrict, secret_file: Path, no_wait: NoWait
 ) -> None:
     hub = IgnoresOffset(oneroster_rest(district), link=False, total=False)
+    run = pull_rest(puller, hub, secret_file)
+    assert run.status == "failed"
+    assert run.error.startswith("orgs: ") and "read 3 times" in run.error, run.error
+    assert "ignores the paging" in run.error
+    assert len(hub.api_requests("/orgs")) == 6
+
+
+def test_a_sourced_id_that_comes_twice_behind_cursor_links_fails_the_pull(
+    puller: Engine, district: TinyDistrict, secret_file: Path
+) -> None:
+    hub = IgnoresCursor(oneroster_rest(district))
     run = pull_rest(puller, hub, secret_file)
     assert run.status == "failed"
     assert run.error.startswith("orgs: ") and "came twice" in run.error, run.error
@@ -66,7 +94,7 @@ def test_numeric_sourced_ids_that_come_twice_fail_the_pull_too(
     data = oneroster_rest(district)
     for number, org in enumerate(data["orgs"], start=1000):
         org["sourcedId"] = number  # a number where the binding says a string
-    hub = IgnoresOffset(data, link=False, total=False)
+    hub = IgnoresCursor(data)
     run = pull_rest(puller, hub, secret_file)
     assert run.status == "failed"
     assert run.error.startswith("orgs: ") and "sourcedId '1000' came twice" in run.error, run.error
@@ -79,6 +107,19 @@ def test_without_link_or_total_a_silently_capped_limit_still_gets_every_record(
     monkeypatch.setattr(oneroster, "MAX_LIMIT", 3)  # asked for 10, the server sends 3
     hub = OneRosterHub(oneroster_rest(district), link=False, total=False)
     hub.start()
+    run = pull_rest(puller, hub, secret_file, page_size=10)
+    assert run.status == "planned", run.error
+    assert run.fetch["resources"]["users"]["records"] == 22
+
+
+@pytest.mark.parametrize("total", [False, True])
+def test_a_server_that_sends_one_record_a_page_still_gives_every_record(
+    puller: Engine, district: TinyDistrict, secret_file: Path, monkeypatch: pytest.MonkeyPatch,
+    total: bool,
+) -> None:  # fmt: skip
+    # a page holding only the overlap is not the end when no page has held more than one record
+    monkeypatch.setattr(oneroster, "MAX_LIMIT", 1)
+    hub = OneRosterHub(oneroster_rest(district), link=False, total=total)
     run = pull_rest(puller, hub, secret_file, page_size=10)
     assert run.status == "planned", run.error
     assert run.fetch["resources"]["users"]["records"] == 22
