@@ -42,7 +42,7 @@ from daemon.sources.oneroster_rest import (
     SESSIONS,
     USERS_11,
 )
-from daemon.sources.paging import MAX_PAGES, Repeats, page_json
+from daemon.sources.paging import PageCount, Repeats, page_json
 from daemon.sources.values import Unreadable, cell
 
 ROLES = ("student", "teacher", "staff", "district_admin", "contact")
@@ -207,6 +207,7 @@ class CleverPull:
         url: str | None = f"{self.base}/{path}?{urlencode({**params, 'limit': self.limit})}"
         number = 0
         seen: set[str] = set()
+        count = PageCount()
         repeats = Repeats(name, "id")
         stats = self.resources.setdefault(
             name, {"pages": 0, "records": 0, "deleted": 0, "total": None, "seconds": 0.0}
@@ -215,7 +216,8 @@ class CleverPull:
         self.progress.start(f"Pulling {name}")
         try:
             while url is not None:
-                if url in seen or len(seen) >= MAX_PAGES:
+                count.next_page(url)
+                if url in seen:
                     raise SourceError(
                         f"{where(url)}: the next link leads back to a page already read"
                     )
@@ -227,6 +229,8 @@ class CleverPull:
                     raise SourceError(f"{where(url)}: a page holds an entry without its data")
                 repeats.check(records, url)
                 nxt = _next(body)
+                if nxt:
+                    count.added(len(records), url)
                 url = self.fetcher.follow(url, nxt) if nxt else None
                 if not records and number > 0:
                     continue  # Clever ends a collection by leaving out the next link, not here

@@ -29,6 +29,9 @@ from daemon.sources.http import Fetcher, where
 from daemon.sources.values import cell
 
 MAX_PAGES = 1_000_000
+# Pages in a row that add no record while the server links another: a collection may hold runs
+# of empty pages (a server that filters records out after paging), never this many.
+MAX_EMPTY_PAGES_IN_A_ROW = 1_000
 REREADS = 2  # a collection that moved under the pull is read again from its start this often
 
 
@@ -91,6 +94,34 @@ def total_count(headers: Any, url: str) -> int | None:
     if total < 0:
         raise SourceError(f"{where(url)}: X-Total-Count is negative ({total})")
     return total
+
+
+class PageCount:
+    """The pages a collection has read: at most MAX_PAGES, and never MAX_EMPTY_PAGES_IN_A_ROW in
+    a row that add no record (a server linking empty page after empty page, each link new,
+    would otherwise be followed a million times)."""
+
+    def __init__(self) -> None:
+        self.pages = 0
+        self.empty_in_a_row = 0
+
+    def next_page(self, url: str) -> None:
+        """Before a page is asked for."""
+        self.pages += 1
+        if self.pages > MAX_PAGES:
+            raise SourceError(
+                f"{where(url)}: more than {MAX_PAGES:,} pages, and the server links another; "
+                "stopped, the pull is incomplete, so nothing was planned"
+            )
+
+    def added(self, records: int, url: str) -> None:
+        """After a page that links another: how many records it added."""
+        self.empty_in_a_row = 0 if records else self.empty_in_a_row + 1
+        if self.empty_in_a_row >= MAX_EMPTY_PAGES_IN_A_ROW:
+            raise SourceError(
+                f"{where(url)}: {self.empty_in_a_row:,} pages in a row held no record and each "
+                "linked another; stopped, the pull is incomplete, so nothing was planned"
+            )
 
 
 class Repeats:
@@ -167,9 +198,11 @@ def _read(
     expected: str | None = None  # what the page asked for begins with: the last record read
     widest = 0
     single = False  # every page held one record: the server may send no more, so no overlap
+    count = PageCount()
     while url is not None:
         number += 1
-        if number > MAX_PAGES or (linked and url in visited):  # (an offset may be asked again)
+        count.next_page(url)
+        if linked and url in visited:  # (a built offset may be asked again)
             raise SourceError(f"{where(url)}: the pages lead back to one already read; stopped")
         visited.add(url)
         response = fetcher.get(url, allow_404=optional and read == 1 and number == 1)
@@ -196,6 +229,7 @@ def _read(
         last = _identity(records[-1]) if records else None
         nxt = response.links.get("next", {}).get("url")
         if nxt:
+            count.added(len(added), url)
             url, linked = fetcher.follow(url, nxt), True
             earlier = _one_earlier(url) if last is not None else None
             url, expected = (earlier, last) if earlier is not None else (url, None)

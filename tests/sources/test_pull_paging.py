@@ -203,3 +203,71 @@ def test_clever_links_that_are_not_a_list_fail_the_pull_rather_than_end_the_coll
     run = _clever_pull(puller, CleverLinksObject(clever_api(clever_compatible(district))), tmp_path)
     assert run.status == "failed"
     assert run.error.startswith("users (student): ") and "no 'links' list" in run.error, run.error
+
+
+class LinksEmptyPagesForever(OneRosterHub):
+    """Past its last record, each page of users is empty and links a new one (its own cursor)."""
+
+    def _page(self, name: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
+        if name != "users" or "page" not in query:
+            status, headers, body = super()._page(name, query)
+            if name == "users":
+                headers["Link"] = (
+                    f'<{self.base_url}/users?limit={query["limit"][0]}&page=1>; rel="next"'
+                )
+            return status, headers, body
+        after = int(query.get("page", ["0"])[0]) + 1
+        link = f'<{self.base_url}/users?limit={query["limit"][0]}&page={after}>; rel="next"'
+        return 200, {"Link": link}, json.dumps({"users": []}).encode()
+
+
+def test_a_server_linking_empty_page_after_empty_page_fails_the_pull(
+    puller: Engine, district: TinyDistrict, secret_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(paging, "MAX_EMPTY_PAGES_IN_A_ROW", 5)  # a thousand in the product
+    hub = LinksEmptyPagesForever(oneroster_rest(district), total=False)
+    run = pull_rest(puller, hub, secret_file, page_size=100)
+    assert run.status == "failed"
+    assert run.error.startswith("users: ") and "5 pages in a row held no record" in run.error
+    assert len(hub.api_requests("/users")) == 6  # the users, then five empty pages
+
+
+def test_more_pages_than_the_limit_fail_the_pull_saying_so(
+    puller: Engine, district: TinyDistrict, secret_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(paging, "MAX_PAGES", 3)  # a million in the product
+    run = pull_rest(puller, OneRosterHub(oneroster_rest(district)), secret_file, page_size=4)
+    assert run.status == "failed"
+    assert run.error.startswith("users: ") and "more than 3 pages" in run.error, run.error
+
+
+class CleverEmptyPagesForever(CleverRepeats):
+    """From the second page of students on, every page is empty and links a new one."""
+
+    def answer(self, handler: BaseHTTPRequestHandler, method, path, query, body):  # type: ignore[no-untyped-def]
+        if (
+            path.endswith("/users")
+            and query.get("role") == ["student"]
+            and "starting_after" in query
+        ):
+            again = int(query.get("again", ["0"])[0]) + 1
+            after = query["starting_after"][0]
+            uri = f"{path}?role=student&limit=4&starting_after={after}&again={again}"
+            return (
+                200,
+                {},
+                json.dumps({"data": [], "links": [{"rel": "next", "uri": uri}]}).encode(),
+            )
+        return CleverHub.answer(self, handler, method, path, query, body)
+
+
+def test_a_clever_server_linking_empty_page_after_empty_page_fails_the_pull(
+    puller: Engine, district: TinyDistrict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(paging, "MAX_EMPTY_PAGES_IN_A_ROW", 5)
+    hub = CleverEmptyPagesForever(clever_api(clever_compatible(district)))
+    run = _clever_pull(puller, hub, tmp_path)
+    assert run.status == "failed"
+    assert (
+        run.error.startswith("users (student): ") and "5 pages in a row held no record" in run.error
+    )
