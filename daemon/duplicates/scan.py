@@ -389,8 +389,8 @@ def _blocks(db: Database) -> int:
 
     The cached keys are read by the people or keys asked for, each time one narrow scan with a
     small hash table (DuckDB has no index join): the affected people's keys (the changed
-    people's keys before the change among them), then the members of their blocks; rarely the
-    members of a block that shrank under its cap, and the blocks of the people of stored pairs
+    people's keys before the change among them), then the members of their blocks and of the
+    blocks that shrank under their cap (one scan), then the blocks of the people of stored pairs
     that a changed block held (see _gather)."""
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE dup_ukeys AS
@@ -413,25 +413,22 @@ def _blocks(db: Database) -> int:
             LEFT JOIN {C_BIG} b USING (k)"""
     )
     # the blocks whose members are needed: the changed people's (before and after), the
-    # affected people's and the stored pairs' people's (unchanged: the same before and after)
+    # affected people's and the stored pairs' people's (unchanged: the same before and after);
+    # and the blocks over their cap before the change and not after (in C_BIG, so none of the
+    # others), read in the same scan of every key (a second one took 0.13 s at 1M students)
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE dup_want AS
-            SELECT k FROM dup_delta WHERE big IS NULL
-            UNION
-            SELECT k FROM dup_ukeys ANTI JOIN dup_changed USING (user_id)
-            EXCEPT SELECT k FROM {C_BIG}"""
+            (SELECT k FROM dup_delta WHERE big IS NULL
+             UNION
+             SELECT k FROM dup_ukeys ANTI JOIN dup_changed USING (user_id)
+             EXCEPT SELECT k FROM {C_BIG})
+            UNION ALL
+            SELECT k FROM dup_delta WHERE big + d <= cap"""
     )
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE dup_members AS
             SELECT user_id, k, cap FROM {C_KEYS} SEMI JOIN dup_want USING (k)"""
     )
-    # a block over its cap before the change and not after: its members are needed too
-    if int(db.one("SELECT count(*) FROM dup_delta WHERE big + d <= cap")):
-        db.execute(
-            f"""INSERT INTO dup_members
-                SELECT user_id, k, cap FROM {C_KEYS}
-                SEMI JOIN (SELECT k FROM dup_delta WHERE big + d <= cap) USING (k)"""
-        )
     db.execute(
         """CREATE OR REPLACE TEMP TABLE dup_counts AS
            SELECT k, count(*) AS n, min(cap) AS cap FROM dup_members GROUP BY k"""
