@@ -125,9 +125,17 @@ def fetch_lines(run: Run) -> list[str]:
             lines.append(f"{name}: not offered by the API")
             continue
         deleted = f", {r['deleted']:,} marked deleted" if r.get("deleted") else ""
+        again = int(r.get("reread") or 0)
+        moved = f"; read again {_times(again)} (it moved while paged)" if again else ""
         records, pages = int(r.get("records", 0)), int(r.get("pages", 0))
-        lines.append(f"{name}: {plural(records, 'record')} in {plural(pages, 'page')}{deleted}")
+        lines.append(
+            f"{name}: {plural(records, 'record')} in {plural(pages, 'page')}{deleted}{moved}"
+        )
     return lines
+
+
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
 
 
 def op_lines(run: Run, past: bool = False) -> list[tuple[str, str]]:

@@ -231,8 +231,10 @@ def fetch_line(fetch: dict[str, Any]) -> str:
             parts.append(f"{name} not offered")
             continue
         pages = int(r.get("pages", 0))
+        again = int(r.get("reread") or 0)
+        moved = f", read again {_times(again)}: it moved while paged" if again else ""
         parts.append(
-            f"{name} {int(r.get('records', 0)):,} ({pages} page{'s' if pages != 1 else ''})"
+            f"{name} {int(r.get('records', 0)):,} ({pages} page{'s' if pages != 1 else ''}{moved})"
         )
     head = f"{fetch.get('label', '')} {fetch.get('source', '')}".strip()
     tail = []
@@ -243,6 +245,10 @@ def fetch_line(fetch: dict[str, Any]) -> str:
     if fetch.get("seconds") is not None:
         tail.append(f"{fetch['seconds']:.1f} s")
     return f"{head}: " + ", ".join(parts) + (f"; {', '.join(tail)}" if tail else "")
+
+
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
 
 
 def sources_table(sources: list[SourceInfo]) -> str:

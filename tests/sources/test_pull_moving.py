@@ -17,9 +17,11 @@ from typing import Any
 
 import pytest
 
+from daemon.cli.render import fetch_line
 from daemon.models import Run
 from daemon.service.engine import Engine
 from daemon.sources.drop_writer import trace_record
+from roster_tui.words import fetch_lines
 from tests.district import TinyDistrict
 from tests.hubs.district import oneroster_rest
 from tests.hubs.oneroster import Data, OneRosterHub
@@ -225,3 +227,12 @@ def test_a_page_size_of_one_still_pages_through_every_record(
     run = pull_rest(puller, hub, secret_file, page_size=1)  # asked two at a time: one overlaps
     assert run.status == "planned", run.error
     assert run.fetch["resources"]["users"]["records"] == 22
+
+
+def test_the_run_says_which_collection_was_read_again(
+    puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path, no_wait: NoWait
+) -> None:
+    run = pull_as_it_becomes(puller, district, leaves(district, "stu-1"), secret_file, tmp_path)
+    assert "read again once: it moved while paged)" in fetch_line(run.fetch)
+    [users] = [line for line in fetch_lines(run) if line.startswith("users:")]
+    assert users.endswith("; read again once (it moved while paged)")
