@@ -56,6 +56,17 @@ def where(url: str | httpx.URL) -> str:
     return f"{parts.netloc}{parts.path}"
 
 
+def _redirect_target(url: str, location: str) -> str:
+    """Where a redirect points, as messages show URLs (host, port and path: no user, password or
+    query)."""
+    try:
+        target = httpx.URL(url).join(location)
+        port = f":{target.port}" if target.port else ""
+        return f"{target.host}{port}{target.path}"[:200] or "(nowhere)"
+    except (httpx.InvalidURL, ValueError):
+        return "(an address that cannot be read)"
+
+
 class _Token(BaseModel):
     # RFC 6750's b64token is visible ASCII: a line break would break the header (and httpx's
     # error would quote the token)
@@ -303,6 +314,13 @@ class Fetcher:
                 f"{where(url)} refused the credentials (HTTP {status}); check client_id "
                 "and the secret, and that the application may read this district"
             )
+        if 300 <= status < 400 and response.headers.get("Location"):
+            # not followed (the credentials stay on the API's host): say where it pointed
+            raise SourceError(
+                f"{where(url)} answered HTTP {status}, a redirect to "
+                f"{_redirect_target(url, response.headers['Location'])}, which is not followed; "
+                "if the API moved, set base_url to its new address; nothing was planned"
+            )
         raise SourceError(f"{where(url)} answered HTTP {status}; nothing was planned")
 
     def send(
@@ -347,7 +365,8 @@ class Fetcher:
                     return response
             if attempt > self.config.retries:
                 raise SourceError(
-                    f"{what} failed {attempt} times (last: {problem}); the pull is "
+                    f"{what} failed {'once' if attempt == 1 else f'{attempt} times'} "
+                    f"(last: {problem}); the pull is "
                     "incomplete, so nothing was planned"
                 )
             self.retried += 1

@@ -83,7 +83,7 @@ def test_headers_dripped_a_byte_at_a_time_count_against_the_deadline_too(
     run = puller.pull_source("classlink")
     assert time.monotonic() - started < ENDED_WELL_WITHIN
     assert run.status == "failed"
-    assert "failed 1 times (last: no whole response within 1 s" in run.error, run.error
+    assert "failed once (last: no whole response within 1 s" in run.error, run.error
 
 
 def test_a_token_endpoint_that_drips_its_answer_fails_the_pull_after_the_deadline(
@@ -95,7 +95,7 @@ def test_a_token_endpoint_that_drips_its_answer_fails_the_pull_after_the_deadlin
         run = puller.pull_source("classlink")
     assert run.status == "failed"
     assert "the token endpoint 127.0.0.1:" in run.error
-    assert "/oauth/token failed 1 times (last: no whole response within 1 s" in run.error
+    assert "/oauth/token failed once (last: no whole response within 1 s" in run.error
 
 
 def test_a_page_that_never_ends_fails_the_pull_naming_the_limit_and_is_not_tried_again(
@@ -145,4 +145,4 @@ def test_a_clever_page_that_drips_fails_the_pull_after_the_deadline(
         configure_clever(puller, hub, token_file, response_deadline_seconds=1, retries=0)
         run = puller.pull_source("clever")
     assert run.status == "failed"
-    assert "/users failed 1 times (last: no whole response within 1 s" in run.error, run.error
+    assert "/users failed once (last: no whole response within 1 s" in run.error, run.error

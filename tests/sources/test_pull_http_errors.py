@@ -76,3 +76,27 @@ def test_a_token_endpoint_that_stays_down_mid_pull_does_not_claim_nothing_was_pu
     assert run.status == "failed"
     assert "the token endpoint" in run.error and "failed 3 times (last: HTTP 503)" in run.error
     assert "nothing was pulled" not in run.error and "nothing was planned" in run.error
+
+
+def test_a_redirect_is_not_followed_and_says_where_it_pointed_without_its_secrets(
+    puller: Engine, district: TinyDistrict, secret_file: Path
+) -> None:
+    hub = start_hub(district)
+    moved = "https://admin:hunter2@roster.example.org:8443/ims/oneroster/v1p1/users?token=abc123"
+    hub.fault("/users", "status", status=302, headers={"Location": moved})
+    run = pull_rest(puller, hub, secret_file)
+    assert run.status == "failed"
+    assert "answered HTTP 302, a redirect to roster.example.org:8443/ims/oneroster/v1p1/users" in (
+        run.error
+    ), run.error
+    assert not any(secret in run.error for secret in ("admin", "hunter2", "abc123"))
+
+
+def test_a_request_that_fails_once_with_no_retries_says_once(
+    puller: Engine, district: TinyDistrict, secret_file: Path
+) -> None:
+    hub = start_hub(district)
+    hub.fault("/users", "status", status=503)
+    run = pull_rest(puller, hub, secret_file, retries=0)
+    assert run.status == "failed"
+    assert "/users failed once (last: HTTP 503)" in run.error, run.error
