@@ -9,7 +9,7 @@ from rich.text import Text
 
 from daemon.models import Run
 from daemon.sync.kinds import CHANGE_KINDS
-from daemon.words import counted
+from daemon.words import counted, times
 
 # status -> (symbol and word, style). The word and symbol carry the meaning; colour only helps.
 STATUS = {
@@ -126,16 +126,12 @@ def fetch_lines(run: Run) -> list[str]:
             continue
         deleted = f", {r['deleted']:,} marked deleted" if r.get("deleted") else ""
         again = int(r.get("reread") or 0)
-        moved = f"; read again {_times(again)} (it moved while paged)" if again else ""
+        moved = f"; read again {times(again)} (it moved while paged)" if again else ""
         records, pages = int(r.get("records", 0)), int(r.get("pages", 0))
         lines.append(
             f"{name}: {plural(records, 'record')} in {plural(pages, 'page')}{deleted}{moved}"
         )
     return lines
-
-
-def _times(n: int) -> str:
-    return {1: "once", 2: "twice"}.get(n, f"{n} times")
 
 
 def op_lines(run: Run, past: bool = False) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ from daemon.formats.controls import json_printable, printable
 from daemon.models import Conflict, Run, SourceInfo
 from daemon.sync.kinds import CHANGE_KINDS
 from daemon.sync.withheld import WHY_WORDS
-from daemon.words import counted
+from daemon.words import counted, times
 
 _hint_command = "roster-sync"
 
@@ -232,7 +232,7 @@ def fetch_line(fetch: dict[str, Any]) -> str:
             continue
         pages = int(r.get("pages", 0))
         again = int(r.get("reread") or 0)
-        moved = f", read again {_times(again)}: it moved while paged" if again else ""
+        moved = f", read again {times(again)}: it moved while paged" if again else ""
         parts.append(
             f"{name} {int(r.get('records', 0)):,} ({pages} page{'s' if pages != 1 else ''}{moved})"
         )
@@ -245,10 +245,6 @@ def fetch_line(fetch: dict[str, Any]) -> str:
     if fetch.get("seconds") is not None:
         tail.append(f"{fetch['seconds']:.1f} s")
     return f"{head}: " + ", ".join(parts) + (f"; {', '.join(tail)}" if tail else "")
-
-
-def _times(n: int) -> str:
-    return {1: "once", 2: "twice"}.get(n, f"{n} times")
 
 
 def sources_table(sources: list[SourceInfo]) -> str:

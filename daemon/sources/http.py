@@ -34,6 +34,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError
 
 from daemon.sources.config import SourceConfig
 from daemon.sources.errors import SourceAuthError, SourceError, hide, redact
+from daemon.words import times
 
 LOG = logging.getLogger("roster_sync.sources")
 MAX_RETRY_AFTER = 300.0  # seconds; a server asking for longer is out for the night
@@ -48,21 +49,19 @@ def pause(seconds: float) -> None:
 
 
 def where(url: str | httpx.URL) -> str:
-    """A URL as messages show it: host and path, never the query (it may hold paging cursors)."""
+    """A URL as messages show it: host, port and path, never a user, password or query (the
+    query may hold paging cursors)."""
     try:
         parts = urlsplit(str(url))
     except ValueError:  # an invalid URL (a broken next link) is shown without its query
-        return str(url).partition("?")[0][:200]
-    return f"{parts.netloc}{parts.path}"
+        return str(url).partition("?")[0].rpartition("@")[2][:200]
+    return f"{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
 def _redirect_target(url: str, location: str) -> str:
-    """Where a redirect points, as messages show URLs (host, port and path: no user, password or
-    query)."""
+    """Where a redirect points, as messages show URLs."""
     try:
-        target = httpx.URL(url).join(location)
-        port = f":{target.port}" if target.port else ""
-        return f"{target.host}{port}{target.path}"[:200] or "(nowhere)"
+        return where(httpx.URL(url).join(location)) or "(nowhere)"
     except (httpx.InvalidURL, ValueError):
         return "(an address that cannot be read)"
 
@@ -365,7 +364,7 @@ class Fetcher:
                     return response
             if attempt > self.config.retries:
                 raise SourceError(
-                    f"{what} failed {'once' if attempt == 1 else f'{attempt} times'} "
+                    f"{what} failed {times(attempt)} "
                     f"(last: {problem}); the pull is "
                     "incomplete, so nothing was planned"
                 )

@@ -28,6 +28,20 @@ def changes(engine: Engine, run_id: int) -> list[tuple]:
     )  # fmt: skip
 
 
+def applied_from_csv(engine: Engine, district: TinyDistrict, tmp_path: Path) -> int:
+    """The district applied from its CSV files (the directory a pull then meets); its version."""
+    first = engine.plan_source(str(district.write(tmp_path / "drops")))
+    engine.apply_run(first.run_id, scan_duplicates=False)
+    return engine.db.directory_version()
+
+
+def assert_planned_as_csv(engine: Engine, run: Run, district: TinyDistrict, tmp_path: Path) -> None:
+    """The pull planned exactly what the same district sent as CSV files plans."""
+    assert run.status == "planned", run.error
+    from_csv = engine.plan_source(str(district.write(tmp_path / "drops")))
+    assert changes(engine, run.run_id) == changes(engine, from_csv.run_id)
+
+
 def configure(engine: Engine, hub: OneRosterHub, secret_file: Path, **overrides) -> None:  # type: ignore[no-untyped-def]
     engine.configure_sources(
         {"classlink": rest_config(hub, secret_file, **overrides)}, engine.archive

@@ -22,16 +22,9 @@ from tests.hubs.oneroster import OneRosterHub
 from tests.sources.conftest import NoWait, start_hub
 from tests.sources.test_clever_api import configure as configure_clever
 from tests.sources.test_clever_api import serve as serve_clever
-from tests.sources.test_oneroster_rest import changes, configure
+from tests.sources.test_oneroster_rest import applied_from_csv, assert_planned_as_csv, configure
 
 ENDED_WELL_WITHIN = 30.0  # seconds: proves the pull ended, not how fast
-
-
-def _applied(puller: Engine, district: TinyDistrict, tmp_path: Path) -> int:
-    """The district applied from its CSV files; the directory's version."""
-    first = puller.plan_source(str(district.write(tmp_path / "drops")))
-    puller.apply_run(first.run_id, scan_duplicates=False)
-    return puller.db.directory_version()
 
 
 def assert_nothing_planned(puller: Engine, run: Run, version: int) -> None:
@@ -42,24 +35,18 @@ def assert_nothing_planned(puller: Engine, run: Run, version: int) -> None:
     assert puller.db.directory_version() == version
 
 
-def assert_planned_as_csv(puller: Engine, run: Run, district: TinyDistrict, tmp_path: Path) -> None:
-    assert run.status == "planned", run.error
-    from_csv = puller.plan_source(str(district.write(tmp_path / "drops")))
-    assert changes(puller, run.run_id) == changes(puller, from_csv.run_id)
-
-
 def test_a_page_dripped_a_byte_at_a_time_fails_the_pull_after_the_deadline(
     puller: Engine, hub: OneRosterHub, secret_file: Path, no_wait: NoWait, district: TinyDistrict,
     tmp_path: Path,
 ) -> None:  # fmt: skip
-    version = _applied(puller, district, tmp_path)
+    version = applied_from_csv(puller, district, tmp_path)
     hub.fault("/users", "trickle", nth=2, times=10)
     configure(puller, hub, secret_file, response_deadline_seconds=1, retries=1)
     started = time.monotonic()
     run = puller.pull_source("classlink")
     assert time.monotonic() - started < ENDED_WELL_WITHIN
     assert_nothing_planned(puller, run, version)
-    tries = "/ims/oneroster/v1p1/users failed 2 times"
+    tries = "/ims/oneroster/v1p1/users failed twice"
     assert f"{tries} (last: no whole response within 1 s (response_deadline_seconds))" in run.error
 
 
@@ -102,7 +89,7 @@ def test_a_page_that_never_ends_fails_the_pull_naming_the_limit_and_is_not_tried
     puller: Engine, hub: OneRosterHub, secret_file: Path, no_wait: NoWait, district: TinyDistrict,
     tmp_path: Path,
 ) -> None:  # fmt: skip
-    version = _applied(puller, district, tmp_path)
+    version = applied_from_csv(puller, district, tmp_path)
     hub.fault("/users", "endless", nth=2, times=10)
     configure(puller, hub, secret_file, max_page_bytes=1_000_000)
     run = puller.pull_source("classlink")

@@ -26,7 +26,7 @@ from tests.district import TinyDistrict
 from tests.hubs.district import oneroster_rest
 from tests.hubs.oneroster import Data, OneRosterHub
 from tests.sources.conftest import NoWait, start_hub
-from tests.sources.test_oneroster_rest import changes, pull_rest
+from tests.sources.test_oneroster_rest import applied_from_csv, changes, pull_rest
 
 MODES = pytest.mark.parametrize(
     ("link", "total"),
@@ -64,11 +64,6 @@ def becomes(target: TinyDistrict) -> Any:
     return change
 
 
-def applied(puller: Engine, district: TinyDistrict, tmp_path: Path) -> None:
-    first = puller.plan_source(str(district.write(tmp_path / "drops")))
-    puller.apply_run(first.run_id, scan_duplicates=False)
-
-
 def pull_as_it_becomes(
     puller: Engine, district: TinyDistrict, after: TinyDistrict, secret_file: Path,
     tmp_path: Path, **hub: bool,
@@ -76,7 +71,7 @@ def pull_as_it_becomes(
     """Pull `district` (applied first) from a hub whose users and enrollments become those of
     `after` while page 2 of users is asked for; the pull must plan what `after` sent as CSV
     plans (the same changes, from the same lines)."""
-    applied(puller, district, tmp_path)
+    applied_from_csv(puller, district, tmp_path)
     server = start_hub(district, **hub)
     server.meanwhile("users", becomes(after), at={2})
     expected = puller.plan_source(str(after.write(tmp_path / "drops")))
@@ -134,7 +129,7 @@ def test_a_collection_that_keeps_moving_fails_the_pull_and_plans_nothing(
     puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path, no_wait: NoWait,
     link: bool, total: bool,
 ) -> None:  # fmt: skip
-    applied(puller, district, tmp_path)
+    applied_from_csv(puller, district, tmp_path)
     version = puller.db.directory_version()
     hub = start_hub(district, link=link, total=total)
     arrivals = iter(range(100, 200))
