@@ -11,6 +11,7 @@ import pytest
 from daemon.notify.config import EmailChannel, NotifyConfig, WebhookChannel
 from daemon.service.config import ConfigError, DaemonConfig, RolesConfig, load_config
 from daemon.service.sftp import SftpConfig
+from daemon.sources.config import SourceConfig
 
 from .conftest import REPO
 
@@ -29,7 +30,7 @@ def test_the_example_config_loads_and_names_every_key() -> None:
     assert set(data["roles"]) == set(RolesConfig.model_fields)
     # every key is at least documented (secrets have alternatives, so some are comments)
     text = EXAMPLE.read_text()
-    for key in [*optional, *SftpConfig.model_fields]:
+    for key in [*optional, *SftpConfig.model_fields, *SourceConfig.model_fields]:
         assert f"{key} = " in text, key
     assert config.notify is not None and [n for n, _ in config.notify.channels()] == [
         "email-1",
