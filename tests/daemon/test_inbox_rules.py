@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import zipfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,11 +19,12 @@ from daemon.service.inbox import (
     InboxTracker,
     content_hash,
     expected_by_manifest,
+    manifest_text,
     scan_inbox,
 )
 from daemon.service.schedule import crossed, next_daily
 
-from .conftest import SAMPLE, zip_drop
+from .conftest import SAMPLE, encrypted_zip, zip_drop
 
 
 class Ticks:
@@ -99,6 +101,91 @@ def test_a_zip_must_be_whole(tmp_path: Path) -> None:
     ticks.now += 1
     tracker.observe(scan_inbox(tmp_path))
     assert by_name(tracker)["export.zip"].ready and not by_name(tracker)["export.zip"].reason
+
+
+def _sample_zip(target: Path, extra: dict[str, bytes] | None = None, folder: str = "") -> Path:
+    """day1 as a ZIP, with `extra` entries after its files (names as given)."""
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted((SAMPLE / "day1").iterdir()):
+            archive.write(file, folder + file.name)
+        for name, data in (extra or {}).items():
+            archive.writestr(name, data)
+    return target
+
+
+def _damaged(target: Path) -> None:
+    data = bytearray(_sample_zip(target).read_bytes())
+    data[60] ^= 0xFF  # inside the first entry's compressed bytes; the directory is intact
+    target.write_bytes(bytes(data))
+
+
+NEVER_READABLE = {
+    "encrypted": (
+        lambda t: encrypted_zip(SAMPLE / "day1", t),
+        "is encrypted; send the drop unencrypted",
+    ),
+    "damaged entry": (_damaged, "damaged ("),
+    "not a zip": (
+        lambda t: t.write_text("users.csv,orgs.csv\n" * 20),
+        "not a ZIP file (it does not begin as one)",
+    ),
+    "escaping path": (
+        lambda t: _sample_zip(t, {"../x.csv": b"a"}),
+        "entry '../x.csv' would escape",
+    ),
+    "absolute path": (
+        lambda t: _sample_zip(t, {"/etc/x.csv": b"a"}),
+        "entry '/etc/x.csv' would escape",
+    ),
+    "names differing in case": (
+        lambda t: _sample_zip(t, {"USERS.CSV": (SAMPLE / "day1/users.csv").read_bytes()}),
+        "holds two USERS.CSV",
+    ),
+    "bomb": (
+        lambda t: _sample_zip(t, {"users2.csv": b"0" * 20_000_000}),
+        "this looks like a ZIP bomb",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", NEVER_READABLE)
+def test_a_zip_no_upload_can_fix_is_handed_to_the_sync_once_quiet(
+    tmp_path: Path, kind: str
+) -> None:
+    """Its directory (written last) is there or it is no ZIP at all: waiting ten minutes for
+    bytes that will never come only delays the failed run that says what is wrong."""
+    make, said = NEVER_READABLE[kind]
+    ticks = Ticks()
+    tracker = InboxTracker(1, clock=ticks)
+    make(tmp_path / "export.zip")
+    tracker.observe(scan_inbox(tmp_path))
+    ticks.now += 1
+    tracker.observe(scan_inbox(tmp_path))
+    state = by_name(tracker)["export.zip"]
+    assert state.ready
+    assert said in state.reason and "synced now" in state.reason
+
+
+def test_a_zip_cut_short_before_its_directory_keeps_waiting(tmp_path: Path) -> None:
+    ticks = Ticks()
+    tracker = InboxTracker(1, clock=ticks)
+    whole = _sample_zip(tmp_path / "whole.bin").read_bytes()
+    whole_path = tmp_path / "whole.bin"
+    whole_path.unlink()
+    (tmp_path / "export.zip").write_bytes(whole[: len(whole) * 9 // 10])  # an upload that stalled
+    tracker.observe(scan_inbox(tmp_path))
+    ticks.now += 60
+    tracker.observe(scan_inbox(tmp_path))
+    state = by_name(tracker)["export.zip"]
+    assert not state.ready and state.reason.startswith("not a readable ZIP yet")
+
+
+def test_the_export_date_of_a_zip_whose_manifest_cannot_be_read_is_unknown(tmp_path: Path) -> None:
+    """Not an exception: the loop orders every complete drop on each pass, so one that raised
+    would keep every later drop from being taken."""
+    encrypted_zip(SAMPLE / "day2", tmp_path / "export.zip")
+    (candidate,) = scan_inbox(tmp_path)
+    assert manifest_text(candidate) is None
 
 
 def test_hidden_and_temporary_names_are_not_drops_and_loose_csvs_are_one(tmp_path: Path) -> None:
