@@ -64,7 +64,7 @@ from daemon.service.inbox import (
     unit_files,
 )
 from daemon.service.logs import configure_logging
-from daemon.service.schedule import Clock, crossed, system_clock
+from daemon.service.schedule import Clock, start_passed, system_clock
 from daemon.service.server import ApiServer
 from daemon.service.sftp import SftpError, mirror
 from daemon.service.sftp_mirror import MirrorMemory, MirrorReport
@@ -107,6 +107,7 @@ class Daemon:
         self.notifier: Notifier | None = None  # [notify]: events noticed here, sent on a worker
         self.planned = False  # a drop was planned this tick: look for events at once
         self.prev_wall = self.state.started_at
+        self.last_start: datetime | None = None  # the daily start time that last fired
         self.next_scan = 0.0
         self.next_poll = 0.0
         self.pruned_on: date | None = None
@@ -238,7 +239,10 @@ class Daemon:
             self._publish_pending(settings, False, blackout=str(blackout))
             return min(MAX_TICK, max(self.next_scan - time.monotonic(), 0.02))
         daily = settings.daily_sync_enabled
-        fired = daily and crossed(self.prev_wall, now, settings.sync_start_time)
+        passed = start_passed(self.prev_wall, now, settings.sync_start_time) if daily else None
+        fired = passed is not None and passed != self.last_start  # once, however often it passes
+        if fired:
+            self.last_start = passed
         self.prev_wall = now
         requested = self.state.take_sync_request()
         on_arrival = daily and settings.sync_on_arrival
