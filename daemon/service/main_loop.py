@@ -626,6 +626,9 @@ class Daemon:
         cfg = self.config
         assert cfg.sftp is not None
         self.state.set_busy(f"mirroring {describe_sftp(cfg)}")
+        if self.memory is not None and self.history is not None:
+            decided = self.history.latest_by_name(SFTP)
+            self.memory.decided = {name for name in decided if name != SFTP_ROOT_DROP}
         report: MirrorReport | None = None
         try:
             report = mirror(
@@ -682,6 +685,8 @@ class Daemon:
                     )  # fmt: skip
         new = len(self._sftp_candidates())
         parts = [f"{len(report.downloaded)} downloaded, {len(report.unchanged)} unchanged"]
+        if report.decided:
+            parts.append(f"{len(report.decided)} in drops decided before (not copied)")
         if report.waiting:
             parts.append(f"{len(report.waiting)} still changing on the server")
         if report.failed:

@@ -335,6 +335,30 @@ def test_the_first_mirror_plans_only_the_newest_drop_and_says_so(
     assert daemon.stop() == 0
 
 
+def test_the_older_drops_seen_at_the_first_mirror_are_not_downloaded(
+    make_daemon_config, make_config, put, sshd, start_daemon, clock, ticks, tmp_path
+) -> None:
+    """A server keeping a year of nightly folders: only the newest is copied and planned."""
+    for day, age in (("2026-11-27", 300), ("2026-11-28", 200), ("2026-11-29", 100)):
+        upload(put, day, SAMPLE / "day1", EXPORTED + age)
+    upload(put, "2026-11-30", SAMPLE / "day2", EXPORTED)
+    sftp = sftp_settings(make_config, remote_quiet_seconds=FOREVER)
+    _, config, daemon = start_on_arrival(
+        make_daemon_config, start_daemon, clock, ticks, tmp_path, sftp
+    )
+    client = daemon.client()
+    polls(sshd, 2)  # the first mirror lists everything, still changing for all it knows
+    ticks.advance(FOREVER)
+    wait_for(lambda: archived(config.archive) == ["run-1-sftp-2026-11-30"], 60, "the newest drop")
+    polls(sshd, 2)
+    assert sorted(p.name for p in config.mirror_dir.iterdir() if not p.name.startswith(".")) == [
+        "2026-11-30"
+    ]
+    assert runs_in(client) == [(1, "planned")]
+    client.close()
+    assert daemon.stop() == 0
+
+
 # ------------------------------------------------------------------ 4. a processed drop is history
 
 
