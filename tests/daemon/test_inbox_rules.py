@@ -3,9 +3,12 @@ archive keeps. Real files, a hand-moved clock, no sleeps."""
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -286,3 +289,56 @@ def test_a_crash_while_queueing_loses_nothing_and_leaves_no_half_drop(tmp_path: 
     assert (inbox / "users.csv").read_text() == "users"
     assert sorted(p.name for p in queue.iterdir()) == ["20260914-020000-004"]
     assert drop_archive.queued(inbox) == [whole]
+
+
+def _failing_on(name: str, real: Callable[..., object]) -> Callable[..., object]:
+    """`real`, except that it fails as a full disk would for a source named `name`."""
+
+    def call(source: object, *rest: object) -> object:
+        if Path(str(source)).name == name:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(source, *rest)
+
+    return call
+
+
+def test_loose_files_that_cannot_all_be_queued_all_stay_in_the_inbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Left behind, the files still in the root would be a drop of their own, planned without
+    the ones taken away."""
+    inbox = tmp_path / "inbox"
+    shutil.copytree(SAMPLE / "day1", inbox)
+    names = sorted(p.name for p in inbox.iterdir())
+    monkeypatch.setattr(drop_archive.os, "rename", _failing_on("orgs.csv", os.rename))
+    with pytest.raises(OSError):
+        drop_archive.queue_loose_files(inbox, names, "inbox-root-x")
+    monkeypatch.undo()
+    assert sorted(p.name for p in inbox.iterdir() if p.name != ".processing") == names
+    assert list(drop_archive.queue_dir(inbox).iterdir()) == []
+
+
+def test_a_mirrored_drop_that_cannot_be_copied_leaves_nothing_in_the_queue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mirror, inbox = tmp_path / "mirror", tmp_path / "inbox"
+    shutil.copytree(SAMPLE / "day1", mirror / "day1")
+    (candidate,) = scan_inbox(mirror)
+    real = drop_archive._link_or_copy
+    monkeypatch.setattr(drop_archive, "_link_or_copy", _failing_on("orgs.csv", real))
+    with pytest.raises(OSError):
+        drop_archive.queue_snapshot(candidate, inbox, "sftp-day1")
+    assert list(drop_archive.queue_dir(inbox).iterdir()) == []
+
+
+def test_a_drop_that_cannot_be_queued_leaves_no_empty_slot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = tmp_path / "inbox"
+    shutil.copytree(SAMPLE / "day1", inbox / "day1")
+    monkeypatch.setattr(drop_archive.os, "rename", _failing_on("day1", os.rename))
+    with pytest.raises(OSError):
+        drop_archive.queue_drop(inbox / "day1", "day1", inbox)
+    monkeypatch.undo()
+    assert list(drop_archive.queue_dir(inbox).iterdir()) == []
+    assert (inbox / "day1" / "users.csv").is_file()
