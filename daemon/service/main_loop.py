@@ -41,7 +41,7 @@ from daemon.service import drop_archive as files
 from daemon.service.client import daemon_running
 from daemon.service.config import ConfigError, DaemonConfig, socket_group_id
 from daemon.service.daemon_engine import DAEMON_ACTOR, DaemonEngine
-from daemon.service.drop_history import INBOX, SFTP, DropHistory, decode_signature
+from daemon.service.drop_history import INBOX, SFTP, DropHistory, DropRow, decode_signature
 from daemon.service.drop_order import (
     OrderKey,
     late_reason,
@@ -312,7 +312,9 @@ class Daemon:
     def _sftp_candidates(self) -> list[Candidate]:
         """The server's drops not decided yet, as the last mirror saw them. A drop that was taken
         is history; only the loose files at the top make a new drop each time one is rewritten
-        (a file merely gone from there does not)."""
+        (a file merely gone from there does not), and a drop that failed makes a new one once
+        its files change (a ZIP whose upload stalled past the give-up, then ended: nothing was
+        planned from it, and waiting for a new name would lose that night's export)."""
         view, cfg = self.remote, self.config
         if view is None or cfg.sftp is None:
             return []
@@ -327,7 +329,7 @@ class Daemon:
                     decode_signature(row.signature).items()
                 ):
                     units.append(unit)
-            elif unit not in decided:
+            elif unit not in decided or _failed_and_changed(decided[unit], rels):
                 units.append(unit)
         return mirror_candidates(cfg.mirror_dir, view, units, marker)
 
@@ -628,7 +630,10 @@ class Daemon:
         self.state.set_busy(f"mirroring {describe_sftp(cfg)}")
         if self.memory is not None and self.history is not None:
             decided = self.history.latest_by_name(SFTP)
-            self.memory.decided = {name for name in decided if name != SFTP_ROOT_DROP}
+            self.memory.decided = {
+                name for name, row in decided.items()
+                if name != SFTP_ROOT_DROP and row.status != "failed"
+            }  # fmt: skip
         report: MirrorReport | None = None
         try:
             report = mirror(
@@ -673,7 +678,13 @@ class Daemon:
                 if name == SFTP_ROOT_DROP:
                     continue  # rewritten loose files are a new drop, not a change
                 note = self.history.report_change(row, on_server.get(name, {}), now)
-                if note:
+                if note and _failed_and_changed(row, on_server.get(name, {})):
+                    LOG.info(
+                        "sftp/%s changed on the server after it failed: %s; taken again once "
+                        "complete",
+                        name, note,
+                    )  # fmt: skip
+                elif note:
                     run = f" as run {row.run_id}" if row.run_id is not None else ""
                     level = logging.WARNING if name in on_server else logging.INFO
                     LOG.log(
@@ -787,6 +798,12 @@ class Daemon:
                 lines.append(f"{name}: complete; {when}")
         with self.state.lock:
             self.state.pending = lines
+
+
+def _failed_and_changed(row: DropRow, files: dict[str, tuple[int | None, int | None]]) -> bool:
+    """A drop that failed, whose files on the server are there and no longer those it failed
+    with."""
+    return row.status == "failed" and bool(files) and files != decode_signature(row.signature)
 
 
 def run_daemon(
