@@ -256,7 +256,7 @@ def _refuse_unfinished_pull(root: Path) -> None:
 def _extract_zip(path: Path, target: Path) -> None:
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except Exception as exc:  # BadZipFile, OSError, a newer ZIP version, a name not UTF-8...
         raise DropError(
             f"{path.name}: not a readable ZIP file ({exc}); send the drop again"
         ) from exc

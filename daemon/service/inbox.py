@@ -262,10 +262,13 @@ def zip_problem(path: Path) -> str | None:
             f.seek(0)
             try:
                 archive = zipfile.ZipFile(f)
-            except (zipfile.BadZipFile, EOFError, ValueError) as exc:
+            except (zipfile.BadZipFile, EOFError) as exc:  # no directory (yet)
                 if any(start.startswith(head) for start in ZIP_STARTS):
                     return f"not a readable ZIP yet ({type(exc).__name__}: {exc})"
                 return NeverReadable("not a ZIP file (it does not begin as one); send it again")
+            except Exception as exc:  # a directory Python cannot read (a newer ZIP version...)
+                reason = f"{type(exc).__name__}: {exc}"
+                return NeverReadable(f"not a readable ZIP ({reason}); send the drop again")
             with archive:
                 try:
                     check_zip_directory(path.name, archive.infolist())
@@ -660,5 +663,9 @@ def content_hash(path: Path, scratch: Path) -> str | None:
             drop.cleanup()
     except (DropError, OSError):
         return None  # the plan fails the same way and records why
+    except Exception:  # a bug on some input: planning it records a failed run, once; raised,
+        # it would stop the loop's pass over the queue on every tick
+        LOG.exception("cannot hash %s; planning it says why", path.name)
+        return None
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

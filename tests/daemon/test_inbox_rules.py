@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon.formats.drop import open_drop
-from daemon.service import drop_archive
+from daemon.formats.drop import DropError, open_drop
+from daemon.service import drop_archive, inbox
 from daemon.service.inbox import (
     ROOT_DROP,
     InboxTracker,
@@ -122,6 +122,14 @@ def _damaged(target: Path) -> None:
     target.write_bytes(bytes(data))
 
 
+def _newer_zip_version(target: Path) -> Path:
+    """A ZIP whose first entry needs version 20.0 to extract (Python reads up to 6.3)."""
+    data = bytearray(_sample_zip(target).read_bytes())
+    data[data.find(b"PK\x01\x02") + 6] = 200
+    target.write_bytes(bytes(data))
+    return target
+
+
 NEVER_READABLE = {
     "encrypted": (
         lambda t: encrypted_zip(SAMPLE / "day1", t),
@@ -144,6 +152,7 @@ NEVER_READABLE = {
         lambda t: _sample_zip(t, {"USERS.CSV": (SAMPLE / "day1/users.csv").read_bytes()}),
         "holds two USERS.CSV",
     ),
+    "a newer zip version": (_newer_zip_version, "zip file version 20.0"),
     "bomb": (
         lambda t: _sample_zip(t, {"users2.csv": b"0" * 20_000_000}),
         "this looks like a ZIP bomb",
@@ -167,6 +176,13 @@ def test_a_zip_no_upload_can_fix_is_handed_to_the_sync_once_quiet(
     state = by_name(tracker)["export.zip"]
     assert state.ready
     assert said in state.reason and "synced now" in state.reason
+
+
+def test_a_zip_of_a_newer_version_is_refused_as_a_drop_not_raised(tmp_path: Path) -> None:
+    """Raised, it stopped the daemon's pass over the queue on every tick: the drop stayed
+    `planning`, and every drop queued after it waited."""
+    with pytest.raises(DropError, match=r"zip file version 20\.0"):
+        open_drop(_newer_zip_version(tmp_path / "export.zip"), tmp_path / "work")
 
 
 def test_a_zip_cut_short_before_its_directory_keeps_waiting(tmp_path: Path) -> None:
@@ -215,6 +231,18 @@ def test_content_hash_matches_the_runs_and_a_zip_hashes_like_its_folder(tmp_path
     (tmp_path / "empty").mkdir()
     assert content_hash(tmp_path / "empty", tmp_path / "scratch") is None
     assert list((tmp_path / "scratch").iterdir()) == []
+
+
+def test_a_drop_that_cannot_be_hashed_for_an_unforeseen_reason_has_no_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its plan then fails and is recorded once, instead of the queue stopping at it."""
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("a reader bug")
+
+    monkeypatch.setattr(inbox, "open_drop", broken)
+    assert content_hash(SAMPLE / "day1", tmp_path / "scratch") is None
 
 
 def test_next_daily_time() -> None:
