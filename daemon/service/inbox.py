@@ -433,7 +433,7 @@ def evaluate(
         return Readiness(candidate, True)
     if isinstance(issue, NeverReadable):
         return Readiness(
-            candidate, True, f"{issue} (no upload can fix it: synced now, its run fails saying so)"
+            candidate, True, f"{issue} (no upload can fix it: its run will fail saying so)"
         )
     if candidate.kind == "zip":
         give_up = max(ZIP_GIVE_UP_FACTOR * quiet, ZIP_GIVE_UP_MIN)

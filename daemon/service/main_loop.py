@@ -795,7 +795,8 @@ class Daemon:
                     if settings.daily_sync_enabled
                     else "the daily sync is off; waits for sync now"
                 )
-                lines.append(f"{name}: complete; {when}")
+                # handed over unreadable (a ZIP no upload can fix): say why, not "complete"
+                lines.append(f"{name}: {state.reason or 'complete'}; {when}")
         with self.state.lock:
             self.state.pending = lines
 

@@ -10,7 +10,17 @@ import pytest
 
 from daemon.service.config import load_config
 
-from .conftest import SAMPLE, ZONE, archived, cli, copy_drop, preset, runs_in, wait_for
+from .conftest import (
+    SAMPLE,
+    ZONE,
+    archived,
+    cli,
+    copy_drop,
+    encrypted_zip,
+    preset,
+    runs_in,
+    wait_for,
+)
 
 
 def _pending(client) -> list[str]:
@@ -51,6 +61,29 @@ def test_the_daily_sync_runs_at_the_start_time(make_daemon_config, start_daemon,
     assert runs_in(client) == [(1, "planned")]
     clock.set(datetime(2026, 9, 15, 2, 0, tzinfo=ZONE))
     wait_for(lambda: len(runs_in(client)) == 2, what="the next day's sync")
+    client.close()
+    assert daemon.stop() == 0
+
+
+def test_a_zip_no_upload_can_fix_says_why_while_it_waits_for_the_daily_sync(
+    make_daemon_config, start_daemon, clock, tmp_path
+) -> None:
+    clock.set(datetime(2026, 9, 14, 1, 0, tzinfo=ZONE))
+    config_path = make_daemon_config()
+    config = load_config(config_path)
+    daemon = start_daemon(config_path, clock)
+    client = daemon.client()
+    copy_drop(encrypted_zip(SAMPLE / "day1", tmp_path / "x.zip"), config.inbox, "export.zip")
+    wait_for(
+        lambda: (
+            _pending(client)
+            == [
+                "export.zip: entry 'academicSessions.csv' is encrypted; send the drop unencrypted (no "
+                "upload can fix it: its run will fail saying so); waits for the daily sync at 02:00"
+            ]
+        ),
+        what="the reason, not 'complete'",
+    )
     client.close()
     assert daemon.stop() == 0
 

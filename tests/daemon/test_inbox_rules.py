@@ -175,7 +175,7 @@ def test_a_zip_no_upload_can_fix_is_handed_to_the_sync_once_quiet(
     tracker.observe(scan_inbox(tmp_path))
     state = by_name(tracker)["export.zip"]
     assert state.ready
-    assert said in state.reason and "synced now" in state.reason
+    assert said in state.reason and "no upload can fix it" in state.reason
 
 
 def test_a_zip_of_a_newer_version_is_refused_as_a_drop_not_raised(tmp_path: Path) -> None:
