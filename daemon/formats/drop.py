@@ -256,23 +256,13 @@ def _refuse_unfinished_pull(root: Path) -> None:
 def _extract_zip(path: Path, target: Path) -> None:
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise DropError(f"{path.name}: not a readable ZIP file ({exc})") from exc
+    except Exception as exc:  # BadZipFile, OSError, a newer ZIP version, a name not UTF-8...
+        raise DropError(
+            f"{path.name}: not a readable ZIP file ({exc}); send the drop again"
+        ) from exc
     with archive:
         entries = archive.infolist()
-        if len(entries) > MAX_ZIP_ENTRIES:
-            raise DropError(
-                f"{path.name}: holds {len(entries)} entries; a drop has at most {MAX_ZIP_ENTRIES}"
-            )
-        for entry in entries:
-            _check_entry(path.name, entry)
-        _check_same_names(path.name, entries)
-        total = sum(e.file_size for e in entries)
-        if total > MAX_ZIP_TOTAL_BYTES:
-            raise DropError(
-                f"{path.name}: would unpack to {total / 1024**3:.1f} GB, more than the "
-                f"{MAX_ZIP_TOTAL_BYTES // 1024**3} GB limit for a drop"
-            )
+        total = check_zip_directory(path.name, entries)
         target.mkdir(parents=True, exist_ok=True)
         budget = int(shutil.disk_usage(target).free * MAX_ZIP_SHARE_OF_FREE_SPACE)
         if total > budget:
@@ -288,6 +278,27 @@ def _extract_zip(path: Path, target: Path) -> None:
             destination = target / Path(*PurePosixPath(entry.filename).parts)
             destination.parent.mkdir(parents=True, exist_ok=True)
             written += _copy_limited(archive, entry, destination, path.name, budget - written)
+
+
+def check_zip_directory(zip_name: str, entries: list[zipfile.ZipInfo]) -> int:
+    """Refuse a ZIP for what its directory alone shows (too many entries, an entry escaping its
+    folder, a link, encryption, a bomb, a file twice, too large), before a byte is unpacked;
+    the bytes it unpacks to when it passes. No upload can change these: the directory is the
+    last thing a ZIP writer writes (the inbox reports them at once, daemon/service/inbox.py)."""
+    if len(entries) > MAX_ZIP_ENTRIES:
+        raise DropError(
+            f"{zip_name}: holds {len(entries)} entries; a drop has at most {MAX_ZIP_ENTRIES}"
+        )
+    for entry in entries:
+        _check_entry(zip_name, entry)
+    _check_same_names(zip_name, entries)
+    total = sum(e.file_size for e in entries)
+    if total > MAX_ZIP_TOTAL_BYTES:
+        raise DropError(
+            f"{zip_name}: would unpack to {total / 1024**3:.1f} GB, more than the "
+            f"{MAX_ZIP_TOTAL_BYTES // 1024**3} GB limit for a drop"
+        )
+    return total
 
 
 def _size(n: int) -> str:

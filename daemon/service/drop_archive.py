@@ -111,7 +111,11 @@ def queue_drop(path: Path, name: str, inbox: Path) -> Path:
     slot = queue_dir(inbox) / _new_slot(queue_dir(inbox))
     slot.mkdir()
     target = slot / name
-    os.rename(path, target)  # a crash before this leaves an empty slot, removed at start
+    try:
+        os.rename(path, target)  # a crash before this leaves an empty slot, removed at start
+    except OSError:
+        slot.rmdir()
+        raise
     return target
 
 
@@ -120,10 +124,23 @@ def queue_loose_files(inbox: Path, rels: list[str], name: str) -> Path:
     number = _new_slot(queue_dir(inbox))
     staging = queue_dir(inbox) / f"{GATHERING}{number}"
     (staging / name).mkdir(parents=True)
-    for rel in rels:
-        with contextlib.suppress(FileNotFoundError):
-            os.rename(inbox / rel, staging / name / rel)
-    os.rename(staging, queue_dir(inbox) / number)
+    moved: list[str] = []
+    try:
+        for rel in rels:
+            with contextlib.suppress(FileNotFoundError):
+                os.rename(inbox / rel, staging / name / rel)
+                moved.append(rel)
+        os.rename(staging, queue_dir(inbox) / number)
+    except OSError:
+        # Put back what was gathered: the files left in the root would look like a drop of
+        # their own (complete once quiet), and be planned without the ones taken away.
+        for rel in moved:
+            with contextlib.suppress(OSError):
+                os.rename(staging / name / rel, inbox / rel)
+        with contextlib.suppress(OSError):
+            (staging / name).rmdir()
+            staging.rmdir()
+        raise
     return queue_dir(inbox) / number / name
 
 
@@ -187,10 +204,14 @@ def queue_snapshot(candidate: Candidate, inbox: Path, name: str) -> Path:
     keeps its own copy, so the next poll compares against the server, not against the queue."""
     number = _new_slot(queue_dir(inbox))
     staging = queue_dir(inbox) / f"{COPYING}{number}"
-    if candidate.kind == "zip":
-        _link_or_copy(candidate.path, staging / name)
-    else:
-        for f in candidate.files:
-            _link_or_copy(candidate.path / f.rel, staging / name / f.rel)
-    os.rename(staging, queue_dir(inbox) / number)
+    try:
+        if candidate.kind == "zip":
+            _link_or_copy(candidate.path, staging / name)
+        else:
+            for f in candidate.files:
+                _link_or_copy(candidate.path / f.rel, staging / name / f.rel)
+        os.rename(staging, queue_dir(inbox) / number)
+    except OSError:  # a full disk: the daemon tries again on its next pass, from the mirror
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return queue_dir(inbox) / number / name

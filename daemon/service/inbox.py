@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from daemon.formats.drop import DropError, open_drop
+from daemon.formats.drop import DropError, check_zip_directory, open_drop
 from daemon.sources import clever_csv
 
 LOG = logging.getLogger("roster_sync.daemon")
@@ -239,14 +239,52 @@ def _read_regular(path: Path) -> bytes:
         return f.read()
 
 
+class NeverReadable(str):
+    """A problem no more bytes can cure: the drop is handed to the sync at once, so that its run
+    fails saying why, instead of waiting for an upload that has ended."""
+
+
+# How a ZIP begins (a local file header; an end record when empty; a spanning marker).
+ZIP_STARTS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+
+
 def zip_problem(path: Path) -> str | None:
-    """Why this ZIP cannot be read yet (truncated, corrupt entry), or None when it is whole."""
+    """Why this ZIP cannot be read, or None when it is whole.
+
+    A ZIP writer writes the directory last, so a ZIP still being uploaded has none: that waits
+    (a plain str). Once the directory is there, what is wrong stays wrong (an entry escaping its
+    folder, encryption, a bomb, a file twice, a damaged entry), and so does a file that does not
+    even begin as a ZIP: NeverReadable. The directory is checked before anything is unpacked,
+    so a bomb is refused without being inflated."""
     try:
-        with open_regular(path) as f, zipfile.ZipFile(f) as archive:
-            bad = archive.testzip()
-    except Exception as exc:  # BadZipFile, EOFError, zlib.error, unsupported compression...
-        return f"not a readable ZIP yet ({type(exc).__name__}: {exc})"
-    return f"entry {bad} fails its CRC check" if bad else None
+        with open_regular(path) as f:
+            head = f.read(4)
+            f.seek(0)
+            try:
+                archive = zipfile.ZipFile(f)
+            except (zipfile.BadZipFile, EOFError) as exc:  # no directory (yet)
+                if any(start.startswith(head) for start in ZIP_STARTS):
+                    return f"not a readable ZIP yet ({type(exc).__name__}: {exc})"
+                return NeverReadable("not a ZIP file (it does not begin as one); send it again")
+            except Exception as exc:  # a directory Python cannot read (a newer ZIP version...)
+                reason = f"{type(exc).__name__}: {exc}"
+                return NeverReadable(f"not a readable ZIP ({reason}); send the drop again")
+            with archive:
+                try:
+                    check_zip_directory(path.name, archive.infolist())
+                    bad = archive.testzip()
+                except DropError as exc:
+                    return NeverReadable(str(exc).removeprefix(f"{path.name}: "))
+                except OSError:
+                    raise
+                except Exception as exc:  # zlib.error, BadZipFile, unsupported compression...
+                    reason = f"{type(exc).__name__}: {exc}"
+                    return NeverReadable(f"damaged ({reason}); send the drop again")
+    except OSError as exc:
+        return f"cannot be read yet ({exc.strerror or exc})"
+    if bad:
+        return NeverReadable(f"entry {bad} fails its CRC check; send the drop again")
+    return None
 
 
 def expected_by_manifest(manifest_text: str) -> list[str]:
@@ -345,7 +383,7 @@ def manifest_text(candidate: Candidate) -> str | None:
             if manifest.size > MAX_MANIFEST_BYTES:
                 return None
             data = _read_regular(candidate.path / manifest.rel)
-    except (OSError, zipfile.BadZipFile, KeyError, EOFError, ValueError):
+    except Exception:  # encrypted, damaged, unsupported compression: the sync says which
         return None
     return data.decode("utf-8-sig", errors="replace")
 
@@ -393,6 +431,10 @@ def evaluate(
     issue = problem(candidate)
     if issue is None:
         return Readiness(candidate, True)
+    if isinstance(issue, NeverReadable):
+        return Readiness(
+            candidate, True, f"{issue} (no upload can fix it: its run will fail saying so)"
+        )
     if candidate.kind == "zip":
         give_up = max(ZIP_GIVE_UP_FACTOR * quiet, ZIP_GIVE_UP_MIN)
         if seen_at - since >= give_up:
@@ -621,5 +663,9 @@ def content_hash(path: Path, scratch: Path) -> str | None:
             drop.cleanup()
     except (DropError, OSError):
         return None  # the plan fails the same way and records why
+    except Exception:  # a bug on some input: planning it records a failed run, once; raised,
+        # it would stop the loop's pass over the queue on every tick
+        LOG.exception("cannot hash %s; planning it says why", path.name)
+        return None
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -41,7 +41,7 @@ from daemon.service import drop_archive as files
 from daemon.service.client import daemon_running
 from daemon.service.config import ConfigError, DaemonConfig, socket_group_id
 from daemon.service.daemon_engine import DAEMON_ACTOR, DaemonEngine
-from daemon.service.drop_history import INBOX, SFTP, DropHistory, decode_signature
+from daemon.service.drop_history import INBOX, SFTP, DropHistory, DropRow, decode_signature
 from daemon.service.drop_order import (
     OrderKey,
     late_reason,
@@ -64,7 +64,7 @@ from daemon.service.inbox import (
     unit_files,
 )
 from daemon.service.logs import configure_logging
-from daemon.service.schedule import Clock, crossed, system_clock
+from daemon.service.schedule import Clock, start_passed, system_clock
 from daemon.service.server import ApiServer
 from daemon.service.sftp import SftpError, mirror
 from daemon.service.sftp_mirror import MirrorMemory, MirrorReport
@@ -107,6 +107,7 @@ class Daemon:
         self.notifier: Notifier | None = None  # [notify]: events noticed here, sent on a worker
         self.planned = False  # a drop was planned this tick: look for events at once
         self.prev_wall = self.state.started_at
+        self.last_start: datetime | None = None  # the daily start time that last fired
         self.next_scan = 0.0
         self.next_poll = 0.0
         self.pruned_on: date | None = None
@@ -238,7 +239,10 @@ class Daemon:
             self._publish_pending(settings, False, blackout=str(blackout))
             return min(MAX_TICK, max(self.next_scan - time.monotonic(), 0.02))
         daily = settings.daily_sync_enabled
-        fired = daily and crossed(self.prev_wall, now, settings.sync_start_time)
+        passed = start_passed(self.prev_wall, now, settings.sync_start_time) if daily else None
+        fired = passed is not None and passed != self.last_start  # once, however often it passes
+        if fired:
+            self.last_start = passed
         self.prev_wall = now
         requested = self.state.take_sync_request()
         on_arrival = daily and settings.sync_on_arrival
@@ -308,7 +312,9 @@ class Daemon:
     def _sftp_candidates(self) -> list[Candidate]:
         """The server's drops not decided yet, as the last mirror saw them. A drop that was taken
         is history; only the loose files at the top make a new drop each time one is rewritten
-        (a file merely gone from there does not)."""
+        (a file merely gone from there does not), and a drop that failed makes a new one once
+        its files change (a ZIP whose upload stalled past the give-up, then ended: nothing was
+        planned from it, and waiting for a new name would lose that night's export)."""
         view, cfg = self.remote, self.config
         if view is None or cfg.sftp is None:
             return []
@@ -323,7 +329,7 @@ class Daemon:
                     decode_signature(row.signature).items()
                 ):
                     units.append(unit)
-            elif unit not in decided:
+            elif unit not in decided or _failed_and_changed(decided[unit], rels):
                 units.append(unit)
         return mirror_candidates(cfg.mirror_dir, view, units, marker)
 
@@ -622,6 +628,12 @@ class Daemon:
         cfg = self.config
         assert cfg.sftp is not None
         self.state.set_busy(f"mirroring {describe_sftp(cfg)}")
+        if self.memory is not None and self.history is not None:
+            decided = self.history.latest_by_name(SFTP)
+            self.memory.decided = {
+                name for name, row in decided.items()
+                if name != SFTP_ROOT_DROP and row.status != "failed"
+            }  # fmt: skip
         report: MirrorReport | None = None
         try:
             report = mirror(
@@ -666,7 +678,13 @@ class Daemon:
                 if name == SFTP_ROOT_DROP:
                     continue  # rewritten loose files are a new drop, not a change
                 note = self.history.report_change(row, on_server.get(name, {}), now)
-                if note:
+                if note and _failed_and_changed(row, on_server.get(name, {})):
+                    LOG.info(
+                        "sftp/%s changed on the server after it failed: %s; taken again once "
+                        "complete",
+                        name, note,
+                    )  # fmt: skip
+                elif note:
                     run = f" as run {row.run_id}" if row.run_id is not None else ""
                     level = logging.WARNING if name in on_server else logging.INFO
                     LOG.log(
@@ -678,6 +696,8 @@ class Daemon:
                     )  # fmt: skip
         new = len(self._sftp_candidates())
         parts = [f"{len(report.downloaded)} downloaded, {len(report.unchanged)} unchanged"]
+        if report.decided:
+            parts.append(f"{len(report.decided)} in drops decided before (not copied)")
         if report.waiting:
             parts.append(f"{len(report.waiting)} still changing on the server")
         if report.failed:
@@ -775,9 +795,16 @@ class Daemon:
                     if settings.daily_sync_enabled
                     else "the daily sync is off; waits for sync now"
                 )
-                lines.append(f"{name}: complete; {when}")
+                # handed over unreadable (a ZIP no upload can fix): say why, not "complete"
+                lines.append(f"{name}: {state.reason or 'complete'}; {when}")
         with self.state.lock:
             self.state.pending = lines
+
+
+def _failed_and_changed(row: DropRow, files: dict[str, tuple[int | None, int | None]]) -> bool:
+    """A drop that failed, whose files on the server are there and no longer those it failed
+    with."""
+    return row.status == "failed" and bool(files) and files != decode_signature(row.signature)
 
 
 def run_daemon(

@@ -61,9 +61,17 @@ def next_daily(now: datetime, start: str) -> datetime:
     return _localize(datetime.combine(day, at), zone)
 
 
+def start_passed(previous: datetime, now: datetime, start: str) -> datetime | None:
+    """The daily start time that passed in (previous, now], if one did; robust to ticks of any
+    length. The same start time can pass twice: the wall clock stepped back over it (NTP), or
+    it lies in the hour repeated when the clocks fall back. The caller fires once per value."""
+    at = next_daily(previous, start)
+    return at if at <= now else None
+
+
 def crossed(previous: datetime, now: datetime, start: str) -> bool:
-    """Did a daily start time pass in (previous, now]? Robust to ticks of any length."""
-    return next_daily(previous, start) <= now
+    """Did a daily start time pass in (previous, now]?"""
+    return start_passed(previous, now, start) is not None
 
 
 def _localize(wall: datetime, zone: tzinfo | None) -> datetime:

@@ -418,7 +418,8 @@ def mirror(
     A changed file is downloaded only once `memory.steady` has seen it list the same for its
     quiet period; pass the same `memory` on every poll (the daemon builds it from
     `remote_quiet_seconds`). Without one, files are downloaded at once (a single call cannot
-    watch a file across polls); `report.waiting` lists the files left for a later poll.
+    watch a file across polls); `report.waiting` lists the files left for a later poll. The
+    files of the drops in `memory.decided` are listed but not downloaded (`report.decided`).
     """
     dest_dir = Path(dest_dir)
     secrets = _load_secrets(config)
@@ -442,8 +443,8 @@ def mirror(
         raise MirrorError(f"mirror of {target} stopped: {exc}", report) from exc
     log.info(
         "mirrored %s: %d downloaded, %d unchanged, %d still changing, %d failed, "
-        "%d gone from server, %d bytes",
+        "%d gone from server, %d in drops decided before (not copied), %d bytes",
         target, len(report.downloaded), len(report.unchanged), len(report.waiting),
-        len(report.failed), len(report.vanished), report.bytes_transferred,
+        len(report.failed), len(report.vanished), len(report.decided), report.bytes_transferred,
     )  # fmt: skip
     return report

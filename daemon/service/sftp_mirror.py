@@ -83,6 +83,7 @@ class MirrorReport(BaseModel):
     failed: list[str] = Field(default_factory=list)
     errors: dict[str, str] = Field(default_factory=dict)  # failed path -> reason
     vanished: list[str] = Field(default_factory=list)  # gone from the server, kept locally
+    decided: list[str] = Field(default_factory=list)  # in drops decided before: not downloaded
     waiting: dict[str, float] = Field(default_factory=dict)  # still changing: seconds left
     listing: dict[str, tuple[int | None, int | None]] = Field(default_factory=dict)  # size, mtime
     bytes_transferred: int = 0  # includes partial downloads that were cut and retried
@@ -97,6 +98,10 @@ class MirrorMemory:
     steady: SteadyFiles = field(default_factory=lambda: SteadyFiles(0.0))
     gone: set[str] = field(default_factory=set)
     skipped: set[str] = field(default_factory=set)  # entries already said to be skipped
+    # Drops (top-level folders and ZIPs) the daemon decided before: their files are listed, to
+    # tell a later change, but never downloaded (nothing reads them again). A server keeping a
+    # year of nightly folders is not copied on the day the daemon is installed.
+    decided: set[str] = field(default_factory=set)
 
 
 class MirrorAbort(Exception):
@@ -359,6 +364,9 @@ class TreeMirror:
                 else:
                     remote_files.add(rel)
                     self.report.listing[rel] = (attrs.st_size, _mtime(attrs))
+                    if rel.partition("/")[0] in self.memory.decided:
+                        self.report.decided.append(rel)
+                        continue
                     if rel not in self.done:
                         self._sync_one(sftp, posixpath.join(root, rel), rel, attrs)
                         self.done.add(rel)

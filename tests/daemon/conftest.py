@@ -191,6 +191,19 @@ def zip_drop(source: Path, target: Path) -> Path:
     return target
 
 
+def encrypted_zip(source: Path, target: Path) -> Path:
+    """A ZIP of a drop folder with every entry marked encrypted (bit 0 of its flags, in both
+    headers), as `zip -e` leaves it: whole, and never readable without its password."""
+    data = bytearray(zip_drop(source, target).read_bytes())
+    for signature, at in ((b"PK\x01\x02", 8), (b"PK\x03\x04", 6)):
+        start = 0
+        while (start := data.find(signature, start)) >= 0:
+            data[start + at] |= 0x1
+            start += 4
+    target.write_bytes(bytes(data))
+    return target
+
+
 def make_big_drop(dest: Path, extra_students: int) -> Path:
     """day1 plus many generated students, so planning takes a few seconds (signal tests)."""
     shutil.copytree(SAMPLE / "day1", dest)

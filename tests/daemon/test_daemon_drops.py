@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from daemon.service import inbox
 from daemon.service.config import load_config
 from tests.sftp.sshd import SshdServer
 
@@ -225,6 +226,40 @@ def test_sftp_drops_wait_for_their_manifest_the_quiet_period_and_a_whole_zip(
     assert daemon.stop() == 0
 
 
+def test_a_zip_that_failed_half_uploaded_is_taken_again_once_its_upload_ends(
+    make_daemon_config, make_config, put, sshd, start_daemon, clock, ticks, tmp_path
+) -> None:
+    """Its upload stalled past the give-up, so it became a failed run (nothing planned); when
+    the upload ends, that night's export is planned, not lost for want of a new name."""
+    quiet = 1.0
+    whole = zip_drop(SAMPLE / "day1", tmp_path / "day1.zip").read_bytes()
+    put("2026-09-15.zip", whole[: len(whole) // 2], mtime=EXPORTED)
+    sftp = sftp_settings(make_config, remote_quiet_seconds=0)
+    *_, daemon = start_on_arrival(
+        make_daemon_config, start_daemon, clock, ticks, tmp_path, sftp, quiet_seconds=quiet
+    )
+    client = daemon.client()
+    polls(sshd, 2)
+    ticks.advance(quiet)
+    wait_for(
+        lambda: any(line.startswith("sftp/2026-09-15.zip: not a readable ZIP yet")
+                    for line in pending(client)),
+        what="the ZIP check",
+    )  # fmt: skip
+    polls(sshd, 2)
+    ticks.advance(inbox.ZIP_GIVE_UP_MIN)
+    wait_for(lambda: runs_in(client) == [(1, "failed")], 60, "the given-up ZIP's failed run")
+    put("2026-09-15.zip", whole, mtime=EXPORTED + 60)  # the upload resumes and ends
+    polls(sshd, 2)
+    ticks.advance(quiet)
+    wait_for(lambda: runs_in(client) == [(1, "failed"), (2, "planned")], 60, "the whole ZIP")
+    assert client.get_run(2).changes["students"]["create"] == 300
+    polls(sshd, 2)
+    assert len(runs_in(client)) == 2
+    client.close()
+    assert daemon.stop() == 0
+
+
 # ------------------------------------------------------------------ 3. export order
 
 
@@ -331,6 +366,30 @@ def test_the_first_mirror_plans_only_the_newest_drop_and_says_so(
     assert (
         "First mirror: 1 older drop on the server recorded as seen, not planned" in status.stdout
     ), status.stdout + status.stderr
+    client.close()
+    assert daemon.stop() == 0
+
+
+def test_the_older_drops_seen_at_the_first_mirror_are_not_downloaded(
+    make_daemon_config, make_config, put, sshd, start_daemon, clock, ticks, tmp_path
+) -> None:
+    """A server keeping a year of nightly folders: only the newest is copied and planned."""
+    for day, age in (("2026-11-27", 300), ("2026-11-28", 200), ("2026-11-29", 100)):
+        upload(put, day, SAMPLE / "day1", EXPORTED + age)
+    upload(put, "2026-11-30", SAMPLE / "day2", EXPORTED)
+    sftp = sftp_settings(make_config, remote_quiet_seconds=FOREVER)
+    _, config, daemon = start_on_arrival(
+        make_daemon_config, start_daemon, clock, ticks, tmp_path, sftp
+    )
+    client = daemon.client()
+    polls(sshd, 2)  # the first mirror lists everything, still changing for all it knows
+    ticks.advance(FOREVER)
+    wait_for(lambda: archived(config.archive) == ["run-1-sftp-2026-11-30"], 60, "the newest drop")
+    polls(sshd, 2)
+    assert sorted(p.name for p in config.mirror_dir.iterdir() if not p.name.startswith(".")) == [
+        "2026-11-30"
+    ]
+    assert runs_in(client) == [(1, "planned")]
     client.close()
     assert daemon.stop() == 0
 

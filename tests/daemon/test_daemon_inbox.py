@@ -17,6 +17,7 @@ from .conftest import (
     archived,
     cli,
     copy_drop,
+    encrypted_zip,
     preset,
     runs_in,
     wait_for,
@@ -119,6 +120,28 @@ def test_loose_csvs_in_the_inbox_root_are_one_drop(make_daemon_config, start_dae
     assert sorted(p.name for p in config.inbox.iterdir()) == [".processing"]
     client.close()
     daemon.stop()
+
+
+def test_an_encrypted_zip_fails_at_once_saying_why_and_the_next_drop_is_planned(
+    make_daemon_config, start_daemon, clock, tmp_path: Path
+) -> None:
+    config_path = make_daemon_config()
+    config = load_config(config_path)
+    preset(config, sync_on_arrival=True)
+    daemon = start_daemon(config_path, clock)
+    client = daemon.client()
+    locked = encrypted_zip(SAMPLE / "day1", tmp_path / "locked.zip")
+    copy_drop(locked, config.inbox, "2026-09-13.zip")
+    wait_for(lambda: runs_in(client) == [(1, "failed")], what="the encrypted ZIP's failed run")
+    assert client.get_run(1).error == (
+        "2026-09-13.zip: entry 'academicSessions.csv' is encrypted; send the drop unencrypted"
+    )
+    copy_drop(SAMPLE / "day1", config.inbox, "2026-09-14")
+    wait_for(lambda: runs_in(client) == [(1, "failed"), (2, "planned")], what="the next drop")
+    wait_for(lambda: len(archived(config.archive)) == 2, what="both archived")
+    assert archived(config.archive) == ["run-1-2026-09-13.zip", "run-2-2026-09-14"]
+    client.close()
+    assert daemon.stop() == 0
 
 
 def test_cli_goes_through_the_socket_while_the_daemon_runs(

@@ -3,11 +3,24 @@ own, sync now always works, and `roster-sync status` shows the next scheduled sy
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from daemon.service.config import load_config
 
-from .conftest import SAMPLE, ZONE, archived, cli, copy_drop, preset, runs_in, wait_for
+from .conftest import (
+    SAMPLE,
+    ZONE,
+    archived,
+    cli,
+    copy_drop,
+    encrypted_zip,
+    preset,
+    runs_in,
+    wait_for,
+)
 
 
 def _pending(client) -> list[str]:
@@ -48,6 +61,29 @@ def test_the_daily_sync_runs_at_the_start_time(make_daemon_config, start_daemon,
     assert runs_in(client) == [(1, "planned")]
     clock.set(datetime(2026, 9, 15, 2, 0, tzinfo=ZONE))
     wait_for(lambda: len(runs_in(client)) == 2, what="the next day's sync")
+    client.close()
+    assert daemon.stop() == 0
+
+
+def test_a_zip_no_upload_can_fix_says_why_while_it_waits_for_the_daily_sync(
+    make_daemon_config, start_daemon, clock, tmp_path
+) -> None:
+    clock.set(datetime(2026, 9, 14, 1, 0, tzinfo=ZONE))
+    config_path = make_daemon_config()
+    config = load_config(config_path)
+    daemon = start_daemon(config_path, clock)
+    client = daemon.client()
+    copy_drop(encrypted_zip(SAMPLE / "day1", tmp_path / "x.zip"), config.inbox, "export.zip")
+    wait_for(
+        lambda: (
+            _pending(client)
+            == [
+                "export.zip: entry 'academicSessions.csv' is encrypted; send the drop unencrypted (no "
+                "upload can fix it: its run will fail saying so); waits for the daily sync at 02:00"
+            ]
+        ),
+        what="the reason, not 'complete'",
+    )
     client.close()
     assert daemon.stop() == 0
 
@@ -119,3 +155,46 @@ def test_settings_changed_through_the_api_apply_at_once(
     wait_for(lambda: runs_in(client) == [(1, "planned")], what="sync on arrival")
     client.close()
     daemon.stop()
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+PASSES_TWICE = {
+    # NTP steps the clock back 30 s just after the 02:00 sync fired
+    "clock stepped back": ("02:00", [datetime(2026, 9, 14, 2, 0, 10, tzinfo=ZONE),
+                                     datetime(2026, 9, 14, 1, 59, 40, tzinfo=ZONE),
+                                     datetime(2026, 9, 14, 2, 0, 5, tzinfo=ZONE)]),
+    # 01:30 comes twice on the night the clocks fall back (EDT, then EST an hour later)
+    "clocks fell back": ("01:30", [datetime(2026, 11, 1, h, m, 5, tzinfo=UTC).astimezone(NEW_YORK)
+                                   for h, m in ((5, 30), (6, 0), (6, 30))]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("how", PASSES_TWICE)
+def test_the_daily_sync_runs_once_when_the_start_time_passes_twice(
+    make_daemon_config, start_daemon, clock, caplog, how: str
+) -> None:
+    start, (fires, back, again) = PASSES_TWICE[how]
+    fired = f"daily sync ({start}): syncing every complete drop in the inbox"
+    clock.set(fires - timedelta(minutes=2))
+    config_path = make_daemon_config()
+    config = load_config(config_path)
+    preset(config, sync_start_time=start)
+    daemon = start_daemon(config_path, clock)
+    client = daemon.client()
+    copy_drop(SAMPLE / "day1", config.inbox, "day1")
+    waits = f"day2: complete; waits for the daily sync at {start}"
+    wait_for(lambda: _pending(client) == [waits.replace("day2", "day1")], what="day1 complete")
+    clock.set(fires)
+    wait_for(lambda: runs_in(client) == [(1, "planned")], what="the night's sync")
+    copy_drop(SAMPLE / "day2", config.inbox, "day2")  # tomorrow's: arrives after the sync
+    wait_for(lambda: _pending(client) == [waits], what="day2 complete")
+    clock.set(back)
+    clock.wait_reads(3)
+    clock.set(again)  # the start time shows on the clock a second time
+    clock.wait_reads(3)  # idle, the loop reads the clock once per pass
+    assert [r.getMessage() for r in caplog.records].count(fired) == 1
+    assert runs_in(client) == [(1, "planned")]
+    clock.set(fires + timedelta(days=1))  # and the next night is not skipped
+    wait_for(lambda: len(runs_in(client)) == 2, what="the next night's sync")
+    client.close()
+    assert daemon.stop() == 0

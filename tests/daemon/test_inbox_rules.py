@@ -3,26 +3,31 @@ archive keeps. Real files, a hand-moved clock, no sleeps."""
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 import tempfile
+import zipfile
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon.formats.drop import open_drop
-from daemon.service import drop_archive
+from daemon.formats.drop import DropError, open_drop
+from daemon.service import drop_archive, inbox
 from daemon.service.inbox import (
     ROOT_DROP,
     InboxTracker,
     content_hash,
     expected_by_manifest,
+    manifest_text,
     scan_inbox,
 )
 from daemon.service.schedule import crossed, next_daily
 
-from .conftest import SAMPLE, zip_drop
+from .conftest import SAMPLE, encrypted_zip, zip_drop
 
 
 class Ticks:
@@ -101,6 +106,107 @@ def test_a_zip_must_be_whole(tmp_path: Path) -> None:
     assert by_name(tracker)["export.zip"].ready and not by_name(tracker)["export.zip"].reason
 
 
+def _sample_zip(target: Path, extra: dict[str, bytes] | None = None, folder: str = "") -> Path:
+    """day1 as a ZIP, with `extra` entries after its files (names as given)."""
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted((SAMPLE / "day1").iterdir()):
+            archive.write(file, folder + file.name)
+        for name, data in (extra or {}).items():
+            archive.writestr(name, data)
+    return target
+
+
+def _damaged(target: Path) -> None:
+    data = bytearray(_sample_zip(target).read_bytes())
+    data[60] ^= 0xFF  # inside the first entry's compressed bytes; the directory is intact
+    target.write_bytes(bytes(data))
+
+
+def _newer_zip_version(target: Path) -> Path:
+    """A ZIP whose first entry needs version 20.0 to extract (Python reads up to 6.3)."""
+    data = bytearray(_sample_zip(target).read_bytes())
+    data[data.find(b"PK\x01\x02") + 6] = 200
+    target.write_bytes(bytes(data))
+    return target
+
+
+NEVER_READABLE = {
+    "encrypted": (
+        lambda t: encrypted_zip(SAMPLE / "day1", t),
+        "is encrypted; send the drop unencrypted",
+    ),
+    "damaged entry": (_damaged, "damaged ("),
+    "not a zip": (
+        lambda t: t.write_text("users.csv,orgs.csv\n" * 20),
+        "not a ZIP file (it does not begin as one)",
+    ),
+    "escaping path": (
+        lambda t: _sample_zip(t, {"../x.csv": b"a"}),
+        "entry '../x.csv' would escape",
+    ),
+    "absolute path": (
+        lambda t: _sample_zip(t, {"/etc/x.csv": b"a"}),
+        "entry '/etc/x.csv' would escape",
+    ),
+    "names differing in case": (
+        lambda t: _sample_zip(t, {"USERS.CSV": (SAMPLE / "day1/users.csv").read_bytes()}),
+        "holds two USERS.CSV",
+    ),
+    "a newer zip version": (_newer_zip_version, "zip file version 20.0"),
+    "bomb": (
+        lambda t: _sample_zip(t, {"users2.csv": b"0" * 20_000_000}),
+        "this looks like a ZIP bomb",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", NEVER_READABLE)
+def test_a_zip_no_upload_can_fix_is_handed_to_the_sync_once_quiet(
+    tmp_path: Path, kind: str
+) -> None:
+    """Its directory (written last) is there or it is no ZIP at all: waiting ten minutes for
+    bytes that will never come only delays the failed run that says what is wrong."""
+    make, said = NEVER_READABLE[kind]
+    ticks = Ticks()
+    tracker = InboxTracker(1, clock=ticks)
+    make(tmp_path / "export.zip")
+    tracker.observe(scan_inbox(tmp_path))
+    ticks.now += 1
+    tracker.observe(scan_inbox(tmp_path))
+    state = by_name(tracker)["export.zip"]
+    assert state.ready
+    assert said in state.reason and "no upload can fix it" in state.reason
+
+
+def test_a_zip_of_a_newer_version_is_refused_as_a_drop_not_raised(tmp_path: Path) -> None:
+    """Raised, it stopped the daemon's pass over the queue on every tick: the drop stayed
+    `planning`, and every drop queued after it waited."""
+    with pytest.raises(DropError, match=r"zip file version 20\.0"):
+        open_drop(_newer_zip_version(tmp_path / "export.zip"), tmp_path / "work")
+
+
+def test_a_zip_cut_short_before_its_directory_keeps_waiting(tmp_path: Path) -> None:
+    ticks = Ticks()
+    tracker = InboxTracker(1, clock=ticks)
+    whole = _sample_zip(tmp_path / "whole.bin").read_bytes()
+    whole_path = tmp_path / "whole.bin"
+    whole_path.unlink()
+    (tmp_path / "export.zip").write_bytes(whole[: len(whole) * 9 // 10])  # an upload that stalled
+    tracker.observe(scan_inbox(tmp_path))
+    ticks.now += 60
+    tracker.observe(scan_inbox(tmp_path))
+    state = by_name(tracker)["export.zip"]
+    assert not state.ready and state.reason.startswith("not a readable ZIP yet")
+
+
+def test_the_export_date_of_a_zip_whose_manifest_cannot_be_read_is_unknown(tmp_path: Path) -> None:
+    """Not an exception: the loop orders every complete drop on each pass, so one that raised
+    would keep every later drop from being taken."""
+    encrypted_zip(SAMPLE / "day2", tmp_path / "export.zip")
+    (candidate,) = scan_inbox(tmp_path)
+    assert manifest_text(candidate) is None
+
+
 def test_hidden_and_temporary_names_are_not_drops_and_loose_csvs_are_one(tmp_path: Path) -> None:
     for name in (".day3", "upload.zip.partial", ".users.csv.partial", "notes.txt~", "x.tmp"):
         (tmp_path / name).write_text("x")
@@ -125,6 +231,18 @@ def test_content_hash_matches_the_runs_and_a_zip_hashes_like_its_folder(tmp_path
     (tmp_path / "empty").mkdir()
     assert content_hash(tmp_path / "empty", tmp_path / "scratch") is None
     assert list((tmp_path / "scratch").iterdir()) == []
+
+
+def test_a_drop_that_cannot_be_hashed_for_an_unforeseen_reason_has_no_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its plan then fails and is recorded once, instead of the queue stopping at it."""
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("a reader bug")
+
+    monkeypatch.setattr(inbox, "open_drop", broken)
+    assert content_hash(SAMPLE / "day1", tmp_path / "scratch") is None
 
 
 def test_next_daily_time() -> None:
@@ -199,3 +317,56 @@ def test_a_crash_while_queueing_loses_nothing_and_leaves_no_half_drop(tmp_path: 
     assert (inbox / "users.csv").read_text() == "users"
     assert sorted(p.name for p in queue.iterdir()) == ["20260914-020000-004"]
     assert drop_archive.queued(inbox) == [whole]
+
+
+def _failing_on(name: str, real: Callable[..., object]) -> Callable[..., object]:
+    """`real`, except that it fails as a full disk would for a source named `name`."""
+
+    def call(source: object, *rest: object) -> object:
+        if Path(str(source)).name == name:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(source, *rest)
+
+    return call
+
+
+def test_loose_files_that_cannot_all_be_queued_all_stay_in_the_inbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Left behind, the files still in the root would be a drop of their own, planned without
+    the ones taken away."""
+    inbox = tmp_path / "inbox"
+    shutil.copytree(SAMPLE / "day1", inbox)
+    names = sorted(p.name for p in inbox.iterdir())
+    monkeypatch.setattr(drop_archive.os, "rename", _failing_on("orgs.csv", os.rename))
+    with pytest.raises(OSError):
+        drop_archive.queue_loose_files(inbox, names, "inbox-root-x")
+    monkeypatch.undo()
+    assert sorted(p.name for p in inbox.iterdir() if p.name != ".processing") == names
+    assert list(drop_archive.queue_dir(inbox).iterdir()) == []
+
+
+def test_a_mirrored_drop_that_cannot_be_copied_leaves_nothing_in_the_queue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mirror, inbox = tmp_path / "mirror", tmp_path / "inbox"
+    shutil.copytree(SAMPLE / "day1", mirror / "day1")
+    (candidate,) = scan_inbox(mirror)
+    real = drop_archive._link_or_copy
+    monkeypatch.setattr(drop_archive, "_link_or_copy", _failing_on("orgs.csv", real))
+    with pytest.raises(OSError):
+        drop_archive.queue_snapshot(candidate, inbox, "sftp-day1")
+    assert list(drop_archive.queue_dir(inbox).iterdir()) == []
+
+
+def test_a_drop_that_cannot_be_queued_leaves_no_empty_slot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = tmp_path / "inbox"
+    shutil.copytree(SAMPLE / "day1", inbox / "day1")
+    monkeypatch.setattr(drop_archive.os, "rename", _failing_on("day1", os.rename))
+    with pytest.raises(OSError):
+        drop_archive.queue_drop(inbox / "day1", "day1", inbox)
+    monkeypatch.undo()
+    assert list(drop_archive.queue_dir(inbox).iterdir()) == []
+    assert (inbox / "day1" / "users.csv").is_file()

@@ -115,7 +115,9 @@ def test_a_damaged_zip_is_said_unreadable_and_its_run_labelled_a_zip(sync, tmp_p
     archive.write_bytes(b"PK\x03\x04" + b"garbage" * 10)
     run = sync.plan(archive)
     assert (run.status, run.source_kind) == ("failed", "zip")
-    assert run.error == "broken.zip: not a readable ZIP file (File is not a zip file)"
+    assert run.error == (
+        "broken.zip: not a readable ZIP file (File is not a zip file); send the drop again"
+    )
 
 
 def _zipped_in(folder: Path, inner: str) -> Path:
