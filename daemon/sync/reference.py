@@ -206,26 +206,173 @@ def note_reference_changes(ctx: PlanContext) -> None:
 
 
 def apply_reference_data(db: Database, schema: str, run_id: int) -> None:
-    """Inside apply's transaction: insert, update, archive (absent from bulk, or tobedeleted)."""
+    """Inside apply's transaction: insert, update, archive (absent from bulk, or tobedeleted);
+    or, for a revert, restore. Each row written is kept in reference_history."""
     for ref in (*REFERENCE_TABLES, ROLES):
-        plan = f"{schema}.plan_{ref.name}"
-        if not db.table_exists(f"plan_{ref.name}", schema):
-            continue
-        columns = list(ref.columns)
+        if db.table_exists(f"revert_{ref.name}", schema):
+            _apply_revert(db, ref, f"{schema}.revert_{ref.name}", run_id)
+        if db.table_exists(f"plan_{ref.name}", schema):
+            _apply_drop(db, ref, f"{schema}.plan_{ref.name}", run_id)
+        _remember_after(db, ref, run_id)
+
+
+def _apply_drop(db: Database, ref: ReferenceTable, plan: str, run_id: int) -> None:
+    columns = list(ref.columns)
+    _remember(db, ref, run_id, "archive", f"FROM {ref.name} WHERE {_ended(ref, plan)}")
+    db.execute(
+        f"""UPDATE {ref.name} SET status = 'archived', archived_run = {run_id}, last_run = {run_id}
+            WHERE {_ended(ref, plan)}"""
+    )
+    _remember(db, ref, run_id, "update", f"FROM {ref.name}, {_changed(ref, plan)}")
+    db.execute(
+        f"""UPDATE {ref.name} SET {", ".join(f"{c} = p.{c}" for c in columns)},
+                   status = 'active', archived_run = NULL, last_run = {run_id},
+                   source_file = p._file, source_line = p._line
+            FROM {_changed(ref, plan)}"""
+    )
+    db.execute(
+        f"""INSERT INTO reference_history (run_id, table_name, sis_id, op)
+            SELECT DISTINCT {run_id}, {sql_literal(ref.name)}, p.sis_id, 'create'
+            FROM {_new(ref, plan)}"""
+    )
+    db.execute(
+        f"""INSERT INTO {ref.name} (sis_id, {", ".join(columns)}, status, created_run, last_run,
+                                   source_file, source_line)
+            SELECT p.sis_id, {", ".join(f"p.{c}" for c in columns)}, 'active', {run_id},
+                   {run_id}, p._file, p._line
+            FROM {_new(ref, plan)}"""
+    )
+
+
+def _state(ref: ReferenceTable, alias: str) -> str:
+    """SQL: JSON of a row's columns, status and source line, as reference_history keeps it."""
+    fields = [*ref.columns, *_STATE]
+    return f"to_json(struct_pack({', '.join(f'{c} := {alias}.{c}' for c in fields)}))"
+
+
+# What a revert restores of a row besides its columns (the source line names the drop row the
+# restored values came from).
+_STATE = ("status", "source_file", "source_line")
+
+
+def _remember(db: Database, ref: ReferenceTable, run_id: int, op: str, rows: str) -> None:
+    """Before a statement of apply: the rows it is about to change, as they are (`rows`: its
+    FROM and WHERE, over the table by its own name). A row is kept once per run: as it was
+    before the run's first statement that changed it."""
+    db.execute(
+        f"""INSERT INTO reference_history (run_id, table_name, sis_id, op, before)
+            SELECT {run_id}, {sql_literal(ref.name)}, {ref.name}.sis_id, {sql_literal(op)},
+                   {_state(ref, ref.name)}
+            {rows}
+              AND {ref.name}.sis_id NOT IN (SELECT sis_id FROM reference_history
+                                           WHERE run_id = {run_id}
+                                             AND table_name = {sql_literal(ref.name)})"""
+    )
+
+
+def _remember_after(db: Database, ref: ReferenceTable, run_id: int) -> None:
+    db.execute(
+        f"""UPDATE reference_history h SET after = {_state(ref, "t")}
+            FROM {ref.name} t
+            WHERE h.run_id = {run_id} AND h.table_name = {sql_literal(ref.name)}
+              AND t.sis_id = h.sis_id"""
+    )
+
+
+def _as_left(ref: ReferenceTable, state: str, alias: str) -> str:
+    """SQL: the row `alias` has the columns and status of the JSON `state`."""
+    return " AND ".join(
+        f"json_extract_string({state}, '$.{c}') IS NOT DISTINCT FROM CAST({alias}.{c} AS VARCHAR)"
+        for c in (*ref.columns, "status")
+    )
+
+
+def plan_reference_revert(ctx: PlanContext, target: int) -> None:
+    """A revert's reference data: each row `target` changed and that is still as it left it goes
+    back to what it was (one it created is archived), in `revert_<table>` for apply; what was
+    changed again since is left as the SIS last said. Both are said in a note."""
+    db, restored, left = ctx.db, [], []
+    for ref in (*REFERENCE_TABLES, ROLES):
+        history = f"""reference_history h JOIN {ref.name} t ON t.sis_id = h.sis_id
+                      WHERE h.run_id = {int(target)} AND h.table_name = {sql_literal(ref.name)}"""
         db.execute(
-            f"""UPDATE {ref.name} SET status = 'archived', archived_run = {run_id}, last_run = {run_id}
-                WHERE {_ended(ref, plan)}"""
+            f"""CREATE OR REPLACE TABLE {ctx.keep(f"revert_{ref.name}")} AS
+                SELECT h.sis_id, h.before FROM {history} AND {_as_left(ref, "h.after", "t")}"""
         )
-        db.execute(
-            f"""UPDATE {ref.name} SET {", ".join(f"{c} = p.{c}" for c in columns)},
-                       status = 'active', archived_run = NULL, last_run = {run_id},
-                       source_file = p._file, source_line = p._line
-                FROM {_changed(ref, plan)}"""
+        back, since = db.rows(
+            f"""SELECT count(*) FILTER (WHERE {_as_left(ref, "h.after", "t")}),
+                       count(*) FILTER (WHERE NOT ({_as_left(ref, "h.after", "t")}))
+                FROM {history}"""
+        )[0]
+        file = f"{ref.entity}.csv"
+        if back:
+            restored.append(f"{file} {back:,}")
+        if since:
+            left.append(f"{file} {since:,}")
+    if restored:
+        ctx.note(
+            REFERENCE_NOTE,
+            f"Restores the reference data run {target} changed, as it was before it (rows "
+            f"created archived again): {'; '.join(restored)}.",
         )
-        db.execute(
-            f"""INSERT INTO {ref.name} (sis_id, {", ".join(columns)}, status, created_run, last_run,
-                                       source_file, source_line)
-                SELECT p.sis_id, {", ".join(f"p.{c}" for c in columns)}, 'active', {run_id},
-                       {run_id}, p._file, p._line
-                FROM {_new(ref, plan)}"""
+    if left:
+        ctx.note(
+            "revert",
+            f"Reference data run {target} changed that a later run changed again since is left "
+            f"as the SIS last sent it: {'; '.join(left)}.",
         )
+    if not restored and not left and _changed_without_history(db, target):
+        ctx.note(
+            "revert",
+            f"Run {target} was applied before Roster Sync kept what a run changes in the "
+            "reference data (courses, academic sessions, roles): those are not restored; the "
+            "next whole drop of them sets them again.",
+        )
+
+
+def _changed_without_history(db: Database, target: int) -> bool:
+    t = int(target)
+    return any(
+        db.one(
+            f"""SELECT count(*) FROM {ref.name}
+                WHERE created_run = {t} OR last_run = {t} OR archived_run = {t}"""
+        )
+        for ref in (*REFERENCE_TABLES, ROLES)
+    )
+
+
+def _apply_revert(db: Database, ref: ReferenceTable, plan: str, run_id: int) -> None:
+    """A revert's rows go back to what they were: the columns, status and source line before
+    the run it undoes; a row it created is archived."""
+    _remember(
+        db, ref, run_id, "restore", f"FROM {ref.name} WHERE sis_id IN (SELECT sis_id FROM {plan})"
+    )
+    before = "p.before"
+    status = f"coalesce(json_extract_string({before}, '$.status'), 'archived')"
+    values = ", ".join(
+        f"{c} = CASE WHEN {before} IS NULL THEN {ref.name}.{c} "
+        f"ELSE json_extract_string({before}, '$.{c}') END"
+        for c in (*ref.columns, "source_file")
+    )
+    db.execute(
+        f"""UPDATE {ref.name} SET {values},
+                   source_line = CASE WHEN {before} IS NULL THEN source_line
+                                 ELSE CAST(json_extract({before}, '$.source_line') AS INTEGER) END,
+                   archived_run = CASE WHEN {status} = 'active' THEN NULL
+                                       WHEN status = 'archived' THEN archived_run
+                                       ELSE {run_id} END,
+                   status = {status}, last_run = {run_id}
+            FROM {plan} p WHERE {ref.name}.sis_id = p.sis_id"""
+    )
+
+
+def restored_reference(db: Database, run_id: int) -> dict[str, int]:
+    """The reference rows a revert restored, by table (for its audit)."""
+    return {
+        str(name): int(n)
+        for name, n in db.rows(
+            """SELECT table_name, count(*) FROM reference_history
+               WHERE run_id = ? AND op = 'restore' GROUP BY ALL ORDER BY ALL""",
+            [run_id],
+        )
+    }

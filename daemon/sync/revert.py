@@ -14,7 +14,9 @@ archive does; one it does not bring back (archived or merged since) keeps them a
 person merged since, survivor or merged record, counts as changed since: a conflict. A run is
 reverted once: reverting it again is refused, naming the revert.
 Reverting a revert restores the first run's changes, since a revert's changes are ordinary
-changes of its own. Two things are not restored: a record the run adopted from a hand-made one
+changes of its own. The reference data the run changed (courses, academic sessions, roles) is
+restored too, row by row, unless a later run changed it again since (sync/reference.py). Two
+things are not restored: a record the run adopted from a hand-made one
 stays with the sync (origin), and a record it unarchived is archived again with the values it
 has now. Enrollments a revert changes forget the feed row they matched, so the next drop
 compares them in full.
@@ -34,6 +36,7 @@ from daemon.sync.context import PlanContext
 from daemon.sync.diff import CASCADES, count_changes, parents_active_after, record_changes
 from daemon.sync.plan import SCHOOL_SIS
 from daemon.sync.policies import CONTACT_FIELDS, CONTACTS_PROTECTED, insert_conflicts
+from daemon.sync.reference import plan_reference_revert
 from daemon.sync.revert_values import REVERT_CONFLICT, column_types, restored, shown
 from daemon.sync.runs import _PLANNING, RunError, finish_plan
 
@@ -112,6 +115,7 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
             db.execute(
                 "UPDATE changes SET note = ? WHERE run_id = ?", [f"undoes run {target}", run_id]
             )
+            plan_reference_revert(ctx, target)
         ctx.drop_all()
         conflicts = dict(
             db.rows("SELECT kind, count(*) FROM conflicts WHERE run_id = ? GROUP BY kind", [run_id])
