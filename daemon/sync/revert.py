@@ -37,7 +37,13 @@ from daemon.sync.diff import CASCADES, count_changes, parents_active_after, reco
 from daemon.sync.plan import SCHOOL_SIS
 from daemon.sync.policies import CONTACT_FIELDS, CONTACTS_PROTECTED, insert_conflicts
 from daemon.sync.reference import plan_reference_revert
-from daemon.sync.revert_values import REVERT_CONFLICT, column_types, restored, shown
+from daemon.sync.revert_values import (
+    REVERT_CONFLICT,
+    column_types,
+    planned_at,
+    restored,
+    shown,
+)
 from daemon.sync.runs import _PLANNING, RunError, finish_plan
 
 # A contact detail of an activated or hand-edited user: the revert asks, as the feed does
@@ -204,7 +210,7 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
         for c in cols
     )
     values = ", ".join(
-        f"CASE WHEN r.has_{c} THEN {restored(name, c, f'r.old_{c}', types)} ELSE d.{c} END AS {sql_ident(c)}"
+        f"CASE WHEN r.has_{c} THEN {restored(name, c, f'r.old_{c}', types, planned_at(str(t)))} ELSE d.{c} END AS {sql_ident(c)}"
         for c in cols
     )
     same = ", ".join(f"d.{c}" for c in cols)

@@ -479,7 +479,7 @@ def apply_run(
     started = time.monotonic()
     try:
         with db.transaction(), db.unordered():
-            write_plan(db, schema, run_id)
+            write_plan(db, schema, run_id, actor)
             apply_taken_conflicts(db, run_id, actor)
             _refuse_a_broken_directory(db, run_id)
             crash_point("before_status")
