@@ -126,11 +126,14 @@ def test_after_a_revert_a_changes_only_roles_file_is_read_against_the_restored_r
     assert sync.user("tch-5001")["org_sis_ids"] == "sch-elm,sch-oak,sch-pine"
 
 
-def test_a_run_applied_before_reference_history_was_kept_says_it_is_not_restored(
+def test_a_row_updated_by_a_run_applied_before_history_was_kept_says_it_is_not_restored(
     sync, sample, sample12_applied, tmp_path
 ):
+    db = sync.engine.db
     day2 = sync.apply(_day2(sample, tmp_path / "day2"))
-    sync.engine.db.execute("DELETE FROM reference_history WHERE run_id = ?", [day2.run_id])
-    revert = sync.engine.revert_run(day2.run_id)
-    assert not revert.keeps_reference_data()
-    assert any("those are not restored" in n["message"] for n in revert.notes)
+    db.execute("DELETE FROM reference_history WHERE run_id = ?", [day2.run_id])
+    revert = sync.apply_planned(sync.engine.revert_run(day2.run_id))
+    assert any(n["message"].startswith("1 reference row") for n in revert.notes)
+    title = "SELECT title FROM courses WHERE sis_id = 'crs-dist-digital'"
+    assert db.one(title) == "Digital Life"
+    assert db.one("SELECT status FROM courses WHERE sis_id = 'crs-art'") == "archived"
