@@ -359,7 +359,7 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
         SELECT {record}, 'status', 'archived', d.status,
                'run {t} created this record; it was ' || {since}
                || CASE WHEN d.status = 'merged'
-                       THEN ', so reverting leaves it (undo the merge first to revert it)'
+                       THEN ', so reverting leaves it (to revert it, undo the merge, then plan the revert again)'
                        ELSE ', so reverting does not archive it unless you take it' END,
                'keep', false, {key} || ':created', d.source_file, d.source_line
         FROM {name} d
@@ -378,7 +378,7 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
         SELECT {record}, 'status', 'archived', d.status,
                'run {t} unarchived this record; it was ' || {since}
                || CASE WHEN d.status = 'merged'
-                       THEN ', so reverting leaves it (undo the merge first to revert it)'
+                       THEN ', so reverting leaves it (to revert it, undo the merge, then plan the revert again)'
                        ELSE ', so reverting does not archive it unless you take it' END,
                'keep', false, {key} || ':unarchived', d.source_file, d.source_line
         FROM {name} d

@@ -68,4 +68,22 @@ def test_a_record_the_run_unarchived_and_merged_since_is_asked_about(sync, tiny,
     revert = sync.engine.revert_run(back.run_id)
     [asked] = [c for c in _asked(sync, revert, "stu-10") if c.field == "status"]
     assert "unarchived this record; it was merged into another record since" in asked.message
-    assert "undo the merge first" in asked.message
+    assert "undo the merge, then plan the revert again" in asked.message
+
+
+def test_a_record_merged_since_is_reverted_by_a_revert_planned_again_after_the_merge_is_undone(
+    sync, tiny, tiny_applied
+):
+    """As the conflict says: undoing the merge supersedes the revert; planned again, it
+    archives the record the run created."""
+    _second_day(tiny)
+    day2 = sync.apply(tiny)
+    merge = sync.engine.duplicates_merge("stu-11", "stu-1", keep="stu-1")
+    revert = sync.engine.revert_run(day2.run_id)
+    assert [c for c in _asked(sync, revert, "stu-11") if c.field == "status"]
+    sync.engine.duplicates_undo(merge)
+    assert sync.engine.get_run(revert.run_id).status == "superseded"
+    again = sync.engine.replan_run(revert.run_id)
+    sync.apply_planned(again)
+    assert sync.user("stu-11")["status"] == "archived"
+    assert all(n == 0 for _, n in sync.engine.check())
