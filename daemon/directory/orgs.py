@@ -5,11 +5,18 @@ by hand (create_user). The two share one namespace, and a SIS may send an org wh
 starts with '#'. So the SIS reading always wins: an entry is a hand reference only when no school
 answers to it as a SIS id (school_sis_ids) and a whole number follows the '#'. The view
 user_direct_schools (migration 0018) spells the same rule in SQL.
+
+A hand reference must keep naming the school the person chose. So a school that is about to
+answer to '#N' while people's orgs hold '#N' for school N (`hand_references_taken`) first
+has them name school N by its own SIS id (`rename_hand_references`, org_naming's rule); if
+school N has none, the SIS id is refused, naming both.
 """
 
 from __future__ import annotations
 
-from daemon.db import Database
+from dataclasses import dataclass
+
+from daemon.db import Database, sql_literal
 from daemon.directory.errors import EditRefused
 
 # The SIS ids of schools that start with '#' (few or none), as one row holding one list. A lambda
@@ -54,3 +61,79 @@ def org_naming(db: Database, school_id: int) -> str:
             f"school {owner}; give school {school_id} a SIS id first (schools add-sis-id)"
         )
     return str(sis_id)
+
+
+@dataclass(frozen=True)
+class HandReferenceTaken:
+    """A school about to answer to `sis_id` (`taker` says which), which people's orgs hold as
+    a hand reference to another school: `school_id`, named `name`, whose own SIS id (`naming`,
+    None if it has none) names it for them instead."""
+
+    taker: str
+    sis_id: str
+    school_id: int
+    name: str
+    naming: str | None
+    user_ids: list[int]
+
+    def people(self) -> str:
+        shown = ", ".join(str(u) for u in self.user_ids[:5])
+        more = f" and {len(self.user_ids) - 5:,} more" if len(self.user_ids) > 5 else ""
+        n = len(self.user_ids)
+        return f"{n:,} {'person' if n == 1 else 'people'} (user {shown}{more})"
+
+    def refusal(self) -> str:
+        return (
+            f"{self.taker} would answer to SIS id '{self.sis_id}', which is how {self.people()} "
+            f"chosen by hand name school {self.school_id} ({self.name}), a school with no SIS "
+            f"id: they would move to it. Give school {self.school_id} a SIS id first "
+            f"(roster-sync schools add-sis-id {self.school_id} SIS_ID), which they are then "
+            "named by"
+        )
+
+    def renaming(self) -> str:
+        return (
+            f"'{self.sis_id}' becomes a school's SIS id: {self.people()} chosen by hand at school "
+            f"{self.school_id} ({self.name}) name it by its SIS id '{self.naming}' instead, so "
+            "they stay there"
+        )
+
+
+def hand_references_taken(db: Database, taking: str) -> list[HandReferenceTaken]:
+    """The hand references that the SIS ids of `taking` (SQL: rows of sis_id, the school_id
+    about to answer to it and words naming that school) would take over, were they added to
+    school_sis_ids now. Only a person writes one, in a record made by hand (create_user): the
+    orgs of a record the sync manages are the feed's."""
+    hashes = f"SELECT * FROM ({taking}) WHERE regexp_full_match(sis_id, '#[0-9]{{1,18}}')"
+    if not db.one(f"SELECT count(*) FROM ({hashes})"):
+        return []  # nearly always: no need to read every person's orgs
+    rows = db.rows(
+        f"""WITH taking AS ({hashes}),
+            orgs AS (SELECT user_id, trim(unnest(string_split(org_sis_ids, ','))) AS org
+                     FROM users WHERE origin = 'hand' AND org_sis_ids LIKE '%#%')
+            SELECT t.taker, t.sis_id, s.school_id, s.name,
+                   (SELECT min(m.sis_id) FROM school_sis_ids m WHERE m.school_id = s.school_id),
+                   list(DISTINCT o.user_id ORDER BY o.user_id)
+            FROM taking t JOIN orgs o ON o.org = t.sis_id
+            JOIN schools s ON s.school_id = TRY_CAST(substr(t.sis_id, 2) AS BIGINT)
+            WHERE {is_hand_reference("t.sis_id")} AND s.school_id IS DISTINCT FROM t.school_id
+            GROUP BY ALL ORDER BY ALL"""
+    )
+    return [
+        HandReferenceTaken(str(taker), str(sis_id), int(school), str(name), naming, list(users))
+        for taker, sis_id, school, name, naming, users in rows
+    ]
+
+
+def rename_hand_references(db: Database, taken: list[HandReferenceTaken]) -> None:
+    """Each hand reference of `taken` becomes its school's own SIS id, in the same people's
+    orgs (the school they name is the same; the caller audits it)."""
+    for t in taken:
+        assert t.naming is not None, "a school without a SIS id cannot be renamed"
+        old, new = sql_literal(t.sis_id), sql_literal(t.naming)
+        db.execute(
+            f"""UPDATE users SET org_sis_ids = array_to_string(list_transform(
+                       string_split(org_sis_ids, ','),
+                       lambda x: CASE WHEN trim(x) = {old} THEN {new} ELSE x END), ',')
+                WHERE user_id IN ({", ".join(str(u) for u in t.user_ids)})"""
+        )

@@ -11,9 +11,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from daemon.audit import audit
-from daemon.db import Database
+from daemon.db import Database, sql_literal
 from daemon.directory.errors import EditRefused
-from daemon.directory.orgs import org_naming
+from daemon.directory.orgs import hand_references_taken, org_naming, rename_hand_references
 from daemon.directory.shapes import School
 from daemon.directory.values import clean_value
 from daemon.formats.spec import FAMILY_ROLES, STAFF_ROLES
@@ -202,7 +202,21 @@ def add_school_sis_id(db: Database, actor: str, school_ref: str, sis_id: str) ->
         raise EditRefused(
             f"SIS id '{sis_id}' already belongs to school {owner[0][0]} ({owner[0][1]})"
         )
-    with directory_edit(db, actor, "school.add_sis_id", "schools", school_id, {"sis_id": sis_id}):
+    # A hand reference '#N' in people's orgs keeps naming school N (directory/orgs.py).
+    taker = sql_literal(f"school {school_id}")
+    taken = hand_references_taken(
+        db, f"SELECT {sql_literal(sis_id)} AS sis_id, {school_id} AS school_id, {taker} AS taker"
+    )
+    for t in taken:
+        if t.naming is None:
+            raise EditRefused(t.refusal())
+    details: dict[str, Any] = {"sis_id": sis_id}
+    if taken:
+        details["renamed"] = [
+            {"from": t.sis_id, "to": t.naming, "users": t.user_ids} for t in taken
+        ]
+    with directory_edit(db, actor, "school.add_sis_id", "schools", school_id, details):
+        rename_hand_references(db, taken)
         db.execute(
             "INSERT INTO school_sis_ids VALUES (?, ?, current_timestamp, ?)",
             [sis_id, school_id, actor],

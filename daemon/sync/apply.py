@@ -6,7 +6,9 @@ import os
 import signal
 from collections.abc import Callable
 
+from daemon.audit import audit
 from daemon.db import Database
+from daemon.directory.orgs import hand_references_taken, rename_hand_references
 from daemon.errors import RosterSyncError
 from daemon.sync import kinds
 from daemon.sync.kinds import Table
@@ -24,7 +26,7 @@ def crash_point(step: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def write_plan(db: Database, schema: str, run_id: int) -> None:
+def write_plan(db: Database, schema: str, run_id: int, actor: str) -> None:
     """Inside the caller's transaction: creates, updates, unarchives and archives per table."""
     for table in kinds.TABLES:
         plan = f"{schema}.plan_{table.name}"
@@ -38,12 +40,40 @@ def write_plan(db: Database, schema: str, run_id: int) -> None:
             _archive_rows(db, table, plan, run_id)
         crash_point(f"after_{table.name}")
     apply_reference_data(db, schema, run_id)
+    _keep_hand_references(db, schema, run_id, actor)
     # New schools answer to their SIS id.
     db.execute(
         f"""INSERT INTO school_sis_ids
             SELECT p.sis_id, p.id, current_timestamp, 'sync' FROM {schema}.plan_schools p
             WHERE p.op = 'create' AND p.sis_id IS NOT NULL"""
     )
+
+
+def new_school_sis_ids(schema: str) -> str:
+    """SQL: the SIS ids the schools a plan creates answer to (hand_references_taken's rows)."""
+    return f"""SELECT p.sis_id, p.id AS school_id,
+                      'the new school ''' || coalesce(p.name, p.sis_id) || ''' (' || p._file
+                      || ' line ' || p._line || ')' AS taker
+               FROM {schema}.plan_schools p WHERE p.op = 'create' AND p.sis_id IS NOT NULL"""
+
+
+def _keep_hand_references(db: Database, schema: str, run_id: int, actor: str) -> None:
+    """A new school answering to '#N' must not take the people a person put at school N
+    (directory/orgs.py): they are named by school N's own SIS id instead, audited; if it has
+    none, the run is not applied."""
+    taken = hand_references_taken(db, new_school_sis_ids(schema))
+    refused = [t.refusal() for t in taken if t.naming is None]
+    if refused:
+        raise DirectoryWouldBreak(
+            f"run {run_id} was not applied: {'; '.join(refused)}; then run the drop again. "
+            "Nothing was changed."
+        )
+    rename_hand_references(db, taken)
+    for t in taken:
+        audit(
+            db, actor, "user.orgs.rename", target_kind="school", target_id=t.school_id,
+            details={"from": t.sis_id, "to": t.naming, "users": t.user_ids, "run": run_id},
+        )  # fmt: skip
 
 
 def _plan_columns(db: Database, table: Table, plan: str) -> list[str]:

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from daemon.db import sql_literal
+from daemon.directory.orgs import hand_references_taken
 from daemon.errors import RosterSyncError
 from daemon.progress import Progress
 from daemon.sync import kinds, not_synced
+from daemon.sync.apply import new_school_sis_ids
 from daemon.sync.context import PlanContext
 from daemon.sync.derived_ids import keep_classroom_references, keep_enrollment_ids
 from daemon.sync.diff import (
@@ -125,6 +127,13 @@ def _schools(ctx: PlanContext) -> None:
         extra = f"""SELECT m.school_id AS id FROM school_sis_ids m
                     JOIN {ctx.errored("orgs")} e ON e.sourcedId = m.sis_id"""
     _finish(ctx, kinds.SCHOOLS, extra)
+    # A new school answering to a hand reference in use (directory/orgs.py): said before apply
+    # renames the people's orgs, or refuses.
+    for taken in hand_references_taken(ctx.db, new_school_sis_ids(ctx.schema)):
+        if taken.naming is not None:
+            ctx.note("schools", f"{taken.renaming()}.")
+        else:
+            ctx.note("schools", f"{taken.refusal()}; until then this run cannot be applied.")
 
 
 def _classrooms(ctx: PlanContext) -> None:

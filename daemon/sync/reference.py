@@ -6,8 +6,10 @@ directory changes of their own (nothing to review): a run carries a copy of the 
 (`plan_courses`, `plan_academic_sessions`, `plan_sis_roles`) and apply brings the tables in
 line, in the same transaction as the rest. Like everything else they are never deleted: a row
 marked tobedeleted, or missing from a bulk file, is archived. A row in error keeps what its
-sourcedId had, as everywhere (it is carried as `_kept`, with no values). A revert leaves them
-as they are (they are what the SIS last said, not the directory's changes).
+sourcedId had, as everywhere (it is carried as `_kept`, with no values). Apply keeps each row
+it updates as it was (`reference_history`; created_run and archived_run tell the rest), so that
+a revert restores what the run changed (`plan_reference_revert`): a row written again by a
+later run since is left as the SIS last sent it, and the revert's note says so.
 """
 
 from __future__ import annotations
@@ -206,26 +208,157 @@ def note_reference_changes(ctx: PlanContext) -> None:
 
 
 def apply_reference_data(db: Database, schema: str, run_id: int) -> None:
-    """Inside apply's transaction: insert, update, archive (absent from bulk, or tobedeleted)."""
+    """Inside apply's transaction: insert, update, archive (absent from bulk, or tobedeleted);
+    or, for a revert, restore. A row updated is kept in reference_history as it was."""
     for ref in (*REFERENCE_TABLES, ROLES):
-        plan = f"{schema}.plan_{ref.name}"
-        if not db.table_exists(f"plan_{ref.name}", schema):
-            continue
-        columns = list(ref.columns)
+        if db.table_exists(f"revert_{ref.name}", schema):
+            _apply_revert(db, ref, f"{schema}.revert_{ref.name}", run_id)
+        if db.table_exists(f"plan_{ref.name}", schema):
+            _apply_drop(db, ref, f"{schema}.plan_{ref.name}", run_id)
+
+
+def _apply_drop(db: Database, ref: ReferenceTable, plan: str, run_id: int) -> None:
+    columns = list(ref.columns)
+    db.execute(
+        f"""UPDATE {ref.name} SET status = 'archived', archived_run = {run_id}, last_run = {run_id}
+            WHERE {_ended(ref, plan)}"""
+    )
+    _remember(db, ref, run_id, "update", f"FROM {ref.name}, {_changed(ref, plan)}")
+    db.execute(
+        f"""UPDATE {ref.name} SET {", ".join(f"{c} = p.{c}" for c in columns)},
+                   status = 'active', archived_run = NULL, last_run = {run_id},
+                   source_file = p._file, source_line = p._line
+            FROM {_changed(ref, plan)}"""
+    )
+    db.execute(
+        f"""INSERT INTO {ref.name} (sis_id, {", ".join(columns)}, status, created_run, last_run,
+                                   source_file, source_line)
+            SELECT p.sis_id, {", ".join(f"p.{c}" for c in columns)}, 'active', {run_id},
+                   {run_id}, p._file, p._line
+            FROM {_new(ref, plan)}"""
+    )
+
+
+# What a revert restores of an updated row besides its columns (the source line names the drop
+# row the restored values came from).
+_STATE = ("status", "source_file", "source_line")
+
+
+def _remember(db: Database, ref: ReferenceTable, run_id: int, op: str, rows: str) -> None:
+    """Before a statement of apply that updates rows: each as it is (`rows`: the statement's
+    FROM and WHERE, over the table by its own name), once per run. A row a run created or
+    archived needs no history: created_run and archived_run say so, and archiving changes no
+    value."""
+    fields = [*ref.columns, *_STATE]
+    state = f"to_json(struct_pack({', '.join(f'{c} := {ref.name}.{c}' for c in fields)}))"
+    db.execute(
+        f"""INSERT INTO reference_history (run_id, table_name, sis_id, op, before)
+            SELECT {run_id}, {sql_literal(ref.name)}, {ref.name}.sis_id, {sql_literal(op)}, {state}
+            {rows}
+              AND {ref.name}.sis_id NOT IN (SELECT sis_id FROM reference_history
+                                           WHERE run_id = {run_id}
+                                             AND table_name = {sql_literal(ref.name)})"""
+    )
+
+
+def plan_reference_revert(ctx: PlanContext, target: int) -> None:
+    """A revert's reference data, in `revert_<table>` for apply: what `target` created is
+    archived, what it archived unarchived, what it updated restored, each row only where no
+    later run wrote it since (last_run). What was changed again since is left as the SIS last
+    sent it. Both are said in a note."""
+    db, t, restored, left, unknown = ctx.db, int(target), [], [], 0
+    for ref in (*REFERENCE_TABLES, ROLES):
+        history = f"""SELECT sis_id, before FROM reference_history
+                      WHERE run_id = {t} AND table_name = {sql_literal(ref.name)}"""
+        archived_by_target = f"archived_run = {t} AND status = 'archived'"
         db.execute(
-            f"""UPDATE {ref.name} SET status = 'archived', archived_run = {run_id}, last_run = {run_id}
-                WHERE {_ended(ref, plan)}"""
+            f"""CREATE OR REPLACE TABLE {ctx.keep(f"revert_{ref.name}")} AS
+                SELECT sis_id, 'archive' AS op, NULL AS before FROM {ref.name}
+                WHERE created_run = {t} AND last_run = {t} AND status = 'active'
+                UNION ALL
+                SELECT sis_id, 'unarchive', NULL FROM {ref.name}
+                WHERE {archived_by_target} AND last_run = {t}
+                UNION ALL
+                SELECT h.sis_id, 'restore', h.before FROM ({history}) h
+                JOIN {ref.name} r ON r.sis_id = h.sis_id WHERE r.last_run = {t}"""
         )
-        db.execute(
-            f"""UPDATE {ref.name} SET {", ".join(f"{c} = p.{c}" for c in columns)},
-                       status = 'active', archived_run = NULL, last_run = {run_id},
-                       source_file = p._file, source_line = p._line
-                FROM {_changed(ref, plan)}"""
+        back, since, untold = db.rows(
+            f"""SELECT (SELECT count(*) FROM {ctx.keep(f"revert_{ref.name}")}),
+                       (SELECT count(*) FROM {ref.name}
+                        WHERE last_run IS DISTINCT FROM {t}
+                          AND (created_run = {t} OR sis_id IN (SELECT sis_id FROM ({history})))),
+                       (SELECT count(*) FROM {ref.name}
+                        WHERE last_run = {t} AND created_run IS DISTINCT FROM {t}
+                          AND NOT ({archived_by_target})
+                          AND sis_id NOT IN (SELECT sis_id FROM ({history})))"""
+        )[0]
+        file = f"{ref.entity}.csv"
+        if back:
+            restored.append(f"{file} {back:,}")
+        if since:
+            left.append(f"{file} {since:,}")
+        unknown += untold
+    if restored:
+        ctx.note(
+            REFERENCE_NOTE,
+            f"Restores the reference data run {target} changed, as it was before it (rows it "
+            f"created archived again): {'; '.join(restored)}.",
         )
-        db.execute(
-            f"""INSERT INTO {ref.name} (sis_id, {", ".join(columns)}, status, created_run, last_run,
-                                       source_file, source_line)
-                SELECT p.sis_id, {", ".join(f"p.{c}" for c in columns)}, 'active', {run_id},
-                       {run_id}, p._file, p._line
-                FROM {_new(ref, plan)}"""
+    if left:
+        ctx.note(
+            "revert",
+            f"Reference data run {target} changed that a later run changed again since is left "
+            f"as the SIS last sent it: {'; '.join(left)}.",
         )
+    if unknown:
+        ctx.note(
+            "revert",
+            f"{unknown:,} reference row{'s' if unknown != 1 else ''} (courses, academic "
+            f"sessions, roles) run {target} updated {'are' if unknown != 1 else 'is'} not "
+            "restored: it was applied before Roster Sync kept what they were; the next whole "
+            "drop of them sets them again.",
+        )
+
+
+def _apply_revert(db: Database, ref: ReferenceTable, plan: str, run_id: int) -> None:
+    """A revert's rows: archived, unarchived, or back to the columns, status and source line
+    they had before the run it undoes. What it unarchives or restores is kept in
+    reference_history as it was, so that a revert of the revert puts it back."""
+    mine = f"FROM {ref.name}, {plan} p WHERE {ref.name}.sis_id = p.sis_id"
+    _remember(db, ref, run_id, "restore", f"{mine} AND p.op <> 'archive'")
+    db.execute(
+        f"""UPDATE {ref.name} SET status = 'archived', archived_run = {run_id}, last_run = {run_id}
+            FROM {plan} p WHERE {ref.name}.sis_id = p.sis_id AND p.op = 'archive'"""
+    )
+    db.execute(
+        f"""UPDATE {ref.name} SET status = 'active', archived_run = NULL, last_run = {run_id}
+            FROM {plan} p WHERE {ref.name}.sis_id = p.sis_id AND p.op = 'unarchive'"""
+    )
+    status = "json_extract_string(p.before, '$.status')"
+    values = ", ".join(
+        f"{c} = json_extract_string(p.before, '$.{c}')" for c in (*ref.columns, "source_file")
+    )
+    db.execute(
+        f"""UPDATE {ref.name} SET {values},
+                   source_line = CAST(json_extract(p.before, '$.source_line') AS INTEGER),
+                   archived_run = CASE WHEN {status} = 'active' THEN NULL
+                                       WHEN status = 'archived' THEN archived_run
+                                       ELSE {run_id} END,
+                   status = {status}, last_run = {run_id}
+            FROM {plan} p WHERE {ref.name}.sis_id = p.sis_id AND p.op = 'restore'"""
+    )
+
+
+def restored_reference(db: Database, run_id: int) -> dict[str, int]:
+    """The reference rows a revert wrote, by table (for its audit)."""
+    return {
+        str(name): int(n)
+        for name, n in db.rows(
+            """SELECT table_name, count(*) FROM (
+                   SELECT 'courses' AS table_name FROM courses WHERE last_run = ?
+                   UNION ALL SELECT 'academic_sessions' FROM academic_sessions WHERE last_run = ?
+                   UNION ALL SELECT 'sis_roles' FROM sis_roles WHERE last_run = ?)
+               GROUP BY ALL ORDER BY ALL""",
+            [run_id, run_id, run_id],
+        )
+    }

@@ -11,10 +11,15 @@ a contact detail the nightly feed would not overwrite either (an activated or ha
 account, sync/policies.py), and a field already back at its old value is left alone. A person or
 classroom the revert archives takes its memberships, links and attributes with it, as a sync's
 archive does; one it does not bring back (archived or merged since) keeps them archived. A
-person merged since, survivor or merged record, counts as changed since: a conflict. A run is
-reverted once: reverting it again is refused, naming the revert.
+person merged since, survivor or merged record, counts as changed since: a conflict. A
+conflict of the run a person took (a protected contact, a person archived by hand brought back)
+changed the directory outside the run's changes: the revert asks whether to undo that decision
+too (keep, the suggestion, leaves it). A run is reverted once: reverting it again is refused,
+naming the revert.
 Reverting a revert restores the first run's changes, since a revert's changes are ordinary
-changes of its own. Two things are not restored: a record the run adopted from a hand-made one
+changes of its own. The reference data the run changed (courses, academic sessions, roles) is
+restored too, row by row, unless a later run changed it again since (sync/reference.py). Two
+things are not restored: a record the run adopted from a hand-made one
 stays with the sync (origin), and a record it unarchived is archived again with the values it
 has now. Enrollments a revert changes forget the feed row they matched, so the next drop
 compares them in full.
@@ -33,8 +38,20 @@ from daemon.sync import kinds
 from daemon.sync.context import PlanContext
 from daemon.sync.diff import CASCADES, count_changes, parents_active_after, record_changes
 from daemon.sync.plan import SCHOOL_SIS
-from daemon.sync.policies import CONTACT_FIELDS, CONTACTS_PROTECTED, insert_conflicts
-from daemon.sync.revert_values import REVERT_CONFLICT, column_types, restored, shown
+from daemon.sync.policies import (
+    ARCHIVED_IN_FEED,
+    CONTACT_FIELDS,
+    CONTACTS_PROTECTED,
+    insert_conflicts,
+)
+from daemon.sync.reference import plan_reference_revert
+from daemon.sync.revert_values import (
+    REVERT_CONFLICT,
+    column_types,
+    planned_at,
+    restored,
+    shown,
+)
 from daemon.sync.runs import _PLANNING, RunError, finish_plan
 
 # A contact detail of an activated or hand-edited user: the revert asks, as the feed does
@@ -112,6 +129,7 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
             db.execute(
                 "UPDATE changes SET note = ? WHERE run_id = ?", [f"undoes run {target}", run_id]
             )
+            plan_reference_revert(ctx, target)
         ctx.drop_all()
         conflicts = dict(
             db.rows("SELECT kind, count(*) FROM conflicts WHERE run_id = ? GROUP BY kind", [run_id])
@@ -122,6 +140,13 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
                 f"{n:,} change{'s' if n != 1 else ''} of run {target} "
                 f"{'were' if n != 1 else 'was'} changed again since (by a later run or by hand): "
                 "conflicts, take restores, keep leaves as it is",
+            )
+        if n := _ask_about_taken_conflicts(ctx, target):
+            ctx.note(
+                "revert",
+                f"{n:,} conflict{'s' if n != 1 else ''} of run {target} a person took "
+                f"{'stand' if n != 1 else 'stands'}: a person's decision, which the revert "
+                "does not undo unless you take the conflict it asks (keep leaves it)",
             )
         if n := int(conflicts.get(PROTECTED_CONFLICT, 0)):
             ctx.note(
@@ -144,6 +169,50 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
     finally:
         _PLANNING.discard(run_id)
     return run_id
+
+
+def _ask_about_taken_conflicts(ctx: PlanContext, target: int) -> int:
+    """A conflict of the target a person took (a contact detail the feed may not overwrite, a
+    person archived by hand brought back) changed the directory outside the target's changes:
+    the revert asks whether to undo that decision too, rather than leave it unsaid. Only where
+    the record is still as the decision left it. Returns how many it asks."""
+    t = int(target)
+    current = "CASE c.field " + " ".join(
+        f"WHEN {sql_literal(f)} THEN CAST(u.{sql_ident(f)} AS VARCHAR)" for f in CONTACT_FIELDS
+    )
+    kept = ", ".join(sql_literal(k) for k in ARCHIVED_IN_FEED)
+    record = f"""{sql_literal(REVERT_CONFLICT)} AS kind, 'users' AS record_kind,
+                 u.user_id AS record_id, NULL AS other_record_id, u.sis_id,
+                 u.given_name || ' ' || u.family_name AS label"""
+    taken = f"""FROM conflicts c JOIN users u ON u.user_id = c.record_id
+                WHERE c.run_id = {t} AND c.decision = 'take' AND u.status = 'active'"""
+    before = ctx.db.one(f"SELECT count(*) FROM conflicts WHERE run_id = {ctx.run_id}")
+    insert_conflicts(
+        ctx,
+        f"""
+        SELECT {record}, c.field, c.directory_value AS feed_value, {current} END AS directory_value,
+               'a person took run {t}''s ' || replace(c.field, '_', ' ') || ' '
+               || coalesce('''' || c.feed_value || '''', 'nothing') || ' over '
+               || coalesce('''' || c.directory_value || '''', 'nothing') || ' (conflict '
+               || c.conflict_id || '); reverting leaves that decision unless you take this, '
+               || 'which restores ' || coalesce('''' || c.directory_value || '''', 'nothing')
+               AS message,
+               'keep' AS suggestion, false AS blocking,
+               'revert:{t}:taken:' || c.conflict_id AS conflict_key, u.source_file, u.source_line
+        {taken} AND c.kind = {sql_literal(PROTECTED_CONFLICT)}
+          AND {current} END IS NOT DISTINCT FROM c.feed_value
+        UNION ALL
+        SELECT {record}, 'status', 'archived', 'active',
+               'archived by hand, then brought back by a person who took run {t}''s conflict '
+               || c.conflict_id || '; reverting leaves them unless you take this, which '
+               || 'archives them again', 'keep', false, 'revert:{t}:taken:' || c.conflict_id,
+               u.source_file, u.source_line
+        {taken} AND c.kind IN ({kept})
+        """,
+    )
+    return int(ctx.db.one(f"SELECT count(*) FROM conflicts WHERE run_id = {ctx.run_id}")) - int(
+        before
+    )
 
 
 def _kind_filter(table: kinds.Table, alias: str = "kind") -> str:
@@ -200,7 +269,7 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
         for c in cols
     )
     values = ", ".join(
-        f"CASE WHEN r.has_{c} THEN {restored(name, c, f'r.old_{c}', types)} ELSE d.{c} END AS {sql_ident(c)}"
+        f"CASE WHEN r.has_{c} THEN {restored(name, c, f'r.old_{c}', types, planned_at(str(t)))} ELSE d.{c} END AS {sql_ident(c)}"
         for c in cols
     )
     same = ", ".join(f"d.{c}" for c in cols)
@@ -290,7 +359,7 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
         SELECT {record}, 'status', 'archived', d.status,
                'run {t} created this record; it was ' || {since}
                || CASE WHEN d.status = 'merged'
-                       THEN ', so reverting leaves it (undo the merge first to revert it)'
+                       THEN ', so reverting leaves it (to revert it, undo the merge, then plan the revert again)'
                        ELSE ', so reverting does not archive it unless you take it' END,
                'keep', false, {key} || ':created', d.source_file, d.source_line
         FROM {name} d
@@ -308,11 +377,13 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
         UNION ALL
         SELECT {record}, 'status', 'archived', d.status,
                'run {t} unarchived this record; it was ' || {since}
-               || ', so reverting does not archive it unless you take it',
+               || CASE WHEN d.status = 'merged'
+                       THEN ', so reverting leaves it (to revert it, undo the merge, then plan the revert again)'
+                       ELSE ', so reverting does not archive it unless you take it' END,
                'keep', false, {key} || ':unarchived', d.source_file, d.source_line
         FROM {name} d
-        WHERE d.{id_col} IN ({unarchived_by_target}) AND d.status = 'active' AND NOT ({untouched})
-          AND {kept_by_plan}
+        WHERE d.{id_col} IN ({unarchived_by_target}) AND {kept_by_plan}
+          AND (d.status = 'active' AND NOT ({untouched}) OR d.status = 'merged')
         """,
     )
 

@@ -14,14 +14,23 @@ from daemon.sync.kinds import table_named
 from daemon.sync.plan import SCHOOL_SIS
 
 REVERT_CONFLICT = "revert_changed_since"
-# Fields shown as something else than their value (see sync/plan.py): field -> (shown, restored)
+# Fields shown as something else than their value (see sync/plan.py): field -> (shown,
+# restored). `{at}` is when the change was shown (the reverted run's planning): a school shown
+# as '#N' had no SIS id then, and is school N even if another school answers to '#N' since.
 SHOWN = {
     ("classrooms", "school_id"): (
         SCHOOL_SIS,
-        "coalesce((SELECT min(school_id) FROM schools WHERE sis_id = {v}), "
-        "CASE WHEN {v} LIKE '#%' THEN TRY_CAST(substr({v}, 2) AS BIGINT) END)",
+        "CASE WHEN {v} LIKE '#%' THEN coalesce("
+        "(SELECT min(school_id) FROM school_sis_ids WHERE sis_id = {v} AND added_at < {at}), "
+        "TRY_CAST(substr({v}, 2) AS BIGINT)) "
+        "ELSE (SELECT min(school_id) FROM schools WHERE sis_id = {v}) END",
     ),
 }
+
+
+def planned_at(run: str) -> str:
+    """SQL: when the run `run` (SQL) was planned, which its changes' text was shown as of."""
+    return f"(SELECT planned_at FROM runs WHERE run_id = {run})"
 
 
 def column_types(db: Database, table: str) -> dict[str, str]:
@@ -40,11 +49,11 @@ def shown(table: str, column: str, value: str) -> str:
     return pair[0].format(v=value) if pair else f"CAST({value} AS VARCHAR)"
 
 
-def restored(table: str, column: str, text: str, types: dict[str, str]) -> str:
-    """SQL: the text a change showed, back as the column's value."""
+def restored(table: str, column: str, text: str, types: dict[str, str], at: str) -> str:
+    """SQL: the text a change showed at `at` (planned_at), back as the column's value."""
     pair = SHOWN.get((table, column))
     if pair:
-        return pair[1].format(v=text)
+        return pair[1].format(v=text, at=at)
     return f"CAST({text} AS {types[column]})"
 
 
@@ -54,10 +63,11 @@ def take_reverts(db: Database, chosen: str) -> None:
     for table in kinds.TABLES:
         name, id_col = table.name, table.id_col
         types = column_types(db, name)
+        reverted_at = planned_at("(SELECT reverted_run FROM runs WHERE run_id = c.run_id)")
         mine = f"c.kind = {sql_literal(REVERT_CONFLICT)} AND c.record_kind = {sql_literal(name)}"
         for column in table.compared:
             db.execute(
-                f"""UPDATE {name} SET {sql_ident(column)} = {restored(name, column, "c.feed_value", types)},
+                f"""UPDATE {name} SET {sql_ident(column)} = {restored(name, column, "c.feed_value", types, reverted_at)},
                            updated_at = current_timestamp, last_run = c.run_id
                     FROM {chosen} c
                     WHERE {mine} AND c.field = {sql_literal(column)} AND {name}.{id_col} = c.record_id"""

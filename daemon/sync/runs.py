@@ -29,6 +29,7 @@ from daemon.sync.derived_ids import MANIFEST_KEY as DERIVED_KEY
 from daemon.sync.derived_ids import parse_derived
 from daemon.sync.holds import check_thresholds
 from daemon.sync.plan import PlanWouldBreak, make_plan
+from daemon.sync.reference import restored_reference
 from daemon.sync.retrace import retrace
 from daemon.sync.rollover import find_rekeyed
 from daemon.sync.run_files import note_files_read_as_changes, record_run_files
@@ -478,7 +479,7 @@ def apply_run(
     started = time.monotonic()
     try:
         with db.transaction(), db.unordered():
-            write_plan(db, schema, run_id)
+            write_plan(db, schema, run_id, actor)
             apply_taken_conflicts(db, run_id, actor)
             _refuse_a_broken_directory(db, run_id)
             crash_point("before_status")
@@ -529,7 +530,11 @@ def _record_applied(db: Database, run_id: int, actor: str, status: str, reason: 
         target_kind="run",
         target_id=run_id,
         details={"reason": reason, "held": status == "held"}
-        | ({"reverted_run": reverted} if reverted is not None else {}),
+        | (
+            {"reverted_run": reverted, "reference_restored": restored_reference(db, run_id)}
+            if reverted is not None
+            else {}
+        ),
     )
 
 

@@ -3,10 +3,13 @@ hand. A SIS may send an org whose sourcedId starts with '#': its SIS id reading 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from daemon.directory.errors import EditRefused
 from daemon.directory.orgs import direct_schools
+from daemon.sync.runs import RunError
 
 
 def _schools_of(db, where: str, *params) -> list[str]:
@@ -65,3 +68,63 @@ def test_the_view_reads_orgs_by_the_rule_the_code_spells(sync, tiny):
     in_code = db.rows(f"SELECT * FROM ({direct_schools(orgs)}) ORDER BY ALL")
     assert db.rows("SELECT * FROM user_direct_schools ORDER BY ALL") == in_code
     assert [s for u, s in in_code if u == sync.user("stu-3")["user_id"]] == [2, 3]
+
+
+# A hand reference keeps naming the school a person chose when a school comes to answer to it.
+
+
+def _hand_made_at_annex(sync, tiny):
+    """The tiny district, a hand-made school Annex (school 4, no SIS id) and a staff member
+    put there by hand: their orgs say '#4'."""
+    sync.apply(tiny)
+    annex = sync.engine.create_school("Annex")
+    staff = sync.engine.create_user("staff", "Sam", "Hand", school=f"#{annex}")
+    assert sync.engine.db.one("SELECT org_sis_ids FROM users WHERE user_id = ?", [staff]) == "#4"
+    return annex, staff
+
+
+def _org_hash_4(tiny):
+    tiny.rows("orgs.csv").append(
+        {**tiny.row("orgs.csv", "sch-b"), "sourcedId": "#4", "name": "Cedar"}
+    )
+
+
+def test_a_new_school_answering_to_a_hand_reference_to_a_school_without_sis_id_is_refused(
+    sync, tiny
+):
+    _, staff = _hand_made_at_annex(sync, tiny)
+    _org_hash_4(tiny)
+    run = sync.plan(tiny)
+    assert any("Cedar" in n["message"] and "cannot be applied" in n["message"] for n in run.notes)
+    with pytest.raises(RunError, match=r"'#4', which is how 1 person \(user \d+\) chosen by hand"):
+        sync.engine.apply_run(run.run_id)
+    assert _schools_of(sync.engine.db, "u.user_id = ?", staff) == ["Annex"]
+    assert sync.engine.db.one("SELECT count(*) FROM schools WHERE name = 'Cedar'") == 0
+
+
+def test_a_new_school_answering_to_a_hand_reference_has_the_people_named_by_their_schools_sis_id(
+    sync, tiny
+):
+    annex, staff = _hand_made_at_annex(sync, tiny)
+    sync.engine.add_school_sis_id(f"#{annex}", "annex-1")
+    _org_hash_4(tiny)
+    run = sync.apply(tiny)
+    assert run.status == "applied", run.error
+    db = sync.engine.db
+    assert db.one("SELECT org_sis_ids FROM users WHERE user_id = ?", [staff]) == "annex-1"
+    assert _schools_of(db, "u.user_id = ?", staff) == ["Annex"]
+    details = db.one("SELECT details FROM audit_log WHERE action = 'user.orgs.rename'")
+    assert json.loads(details) == {
+        "from": "#4",
+        "to": "annex-1",
+        "users": [staff],
+        "run": run.run_id,
+    }
+    assert all(n == 0 for _, n in sync.engine.check())
+
+
+def test_a_sis_id_added_by_hand_cannot_take_a_hand_reference_to_another_school(sync, tiny):
+    _, staff = _hand_made_at_annex(sync, tiny)
+    with pytest.raises(EditRefused, match="school 2 would answer to SIS id '#4', which is how"):
+        sync.engine.add_school_sis_id("sch-a", "#4")
+    assert _schools_of(sync.engine.db, "u.user_id = ?", staff) == ["Annex"]

@@ -112,11 +112,9 @@ def test_a_field_of_a_record_archived_since_is_a_conflict_not_left_silently(sync
     assert all(n == 0 for _, n in sync.engine.check())
 
 
-def test_a_classroom_the_run_moved_out_of_a_school_without_a_sis_id_goes_back_to_it(
-    sync, tiny, tiny_applied
-):
-    """A hand-made classroom of a hand-made school, adopted by a run that puts it at sch-a: the
-    change showed the old school as nothing, and the revert left the classroom in no school."""
+def _robotics_adopted(sync, tiny):
+    """A hand-made classroom Robotics of a hand-made school Annex (no SIS id), adopted by a run
+    that puts it at sch-a: (Annex, Robotics, the run)."""
     e = sync.engine
     school = e.create_school("Annex")
     classroom = e.create_classroom("Robotics", f"#{school}")
@@ -124,7 +122,16 @@ def test_a_classroom_the_run_moved_out_of_a_school_without_a_sis_id_goes_back_to
     tiny.rows("classes.csv").append(
         {**tiny.row("classes.csv", "cls-a1"), "sourcedId": "cls-robo", "title": "Robotics"}
     )
-    adopted = sync.apply(tiny)
+    return school, classroom, sync.apply(tiny)
+
+
+def test_a_classroom_the_run_moved_out_of_a_school_without_a_sis_id_goes_back_to_it(
+    sync, tiny, tiny_applied
+):
+    """The change showed the old school as nothing, and the revert left the classroom in no
+    school."""
+    e = sync.engine
+    school, classroom, adopted = _robotics_adopted(sync, tiny)
     [moved] = sync.changes(adopted, "classrooms", "update")
     assert {"field": "school_id", "old": f"#{school}", "new": "sch-a"} in moved["fields"]
     sync.apply_planned(e.revert_run(adopted.run_id))
@@ -132,6 +139,18 @@ def test_a_classroom_the_run_moved_out_of_a_school_without_a_sis_id_goes_back_to
         school
     )
     assert all(n == 0 for _, n in e.check())
+
+
+def test_a_classroom_goes_back_to_the_school_its_change_named_by_id_not_one_with_that_sis_id(
+    sync, tiny, tiny_applied
+):
+    """The change showed Annex as '#4'; a school the SIS sent as '#4' since took the classroom."""
+    school, classroom, adopted = _robotics_adopted(sync, tiny)
+    tiny.rows("orgs.csv").append({**tiny.row("orgs.csv", "sch-b"), "sourcedId": f"#{school}"})
+    sync.apply(tiny)
+    sync.apply_planned(sync.engine.revert_run(adopted.run_id))
+    db = sync.engine.db
+    assert db.one("SELECT school_id FROM classrooms WHERE classroom_id = ?", [classroom]) == school
 
 
 def test_a_record_a_later_run_changed_is_a_conflict(sync, tiny, day2):
