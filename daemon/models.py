@@ -228,6 +228,16 @@ class Page(BaseModel):
     items: list[Any]
 
 
+def shown_time(moment: datetime, *, seconds: bool = True) -> str:
+    """`2026-11-01 01:20:00 -05:00`: an instant (aware; naive is local) as the server's local
+    time with its offset, so two times of the hour repeated when the clocks fall back read in
+    their true order."""
+    local = moment.astimezone()
+    offset = local.strftime("%z")
+    offset = f"{offset[:3]}:{offset[3:]}" if len(offset) == 5 else offset
+    return f"{local:%Y-%m-%d %H:%M{':%S' if seconds else ''}} {offset}"
+
+
 class DropInfo(BaseModel):
     """One drop the daemon decided about: what ordered it and why it was planned or not."""
 
@@ -237,7 +247,7 @@ class DropInfo(BaseModel):
     status: str  # queued | planning | planned | failed | skipped | superseded | seen
     reason: str | None = None
     run_id: int | None = None
-    first_seen_at: datetime | None = None
+    first_seen_at: datetime | None = None  # instants (aware): shown in the server's zone
     complete_at: datetime | None = None
     export_at: datetime | None = None
     ordered_by: str | None = None  # name | manifest | first seen
@@ -252,15 +262,18 @@ class DropInfo(BaseModel):
             parts.append(self.reason)
         if self.export_at is not None and self.ordered_by == "first seen":
             parts.append("ordered by when it was first seen (no export date in its name)")
-        elif self.export_at is not None and self.ordered_by:
+        elif self.export_at is not None and self.ordered_by == "name":  # the SIS's wall time
             parts.append(
-                f"exported {self.export_at:%Y-%m-%d %H:%M} (date in its {self.ordered_by})"
+                f"exported {self.export_at.astimezone():%Y-%m-%d %H:%M} (date in its name)"
             )
+        elif self.export_at is not None and self.ordered_by:
+            when = shown_time(self.export_at, seconds=False)
+            parts.append(f"exported {when} (date in its {self.ordered_by})")
         times = []
         if self.first_seen_at is not None:
-            times.append(f"first seen {self.first_seen_at:%Y-%m-%d %H:%M:%S}")
+            times.append(f"first seen {shown_time(self.first_seen_at)}")
         if self.complete_at is not None:
-            times.append(f"complete {self.complete_at:%H:%M:%S}")
+            times.append(f"complete {shown_time(self.complete_at)}")
         if times:
             parts.append(", ".join(times))
         if self.change_note:

@@ -13,14 +13,15 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from daemon.audit import audit
 from daemon.db import Database
 from daemon.models import DropInfo
-from daemon.service.drop_order import OrderKey, Taken, naive_local
+from daemon.service.drop_order import OrderKey, Taken, from_history, naive_local, utc_naive
+from daemon.service.inbox import SFTP_ROOT_DROP
 from daemon.sync.runs import supersede_runs
 
 LOG = logging.getLogger("roster_sync.daemon")
@@ -28,6 +29,8 @@ INBOX = "inbox"
 SFTP = "sftp"
 # Decisions that take a drop: a later, older drop of the same source is superseded by them.
 TAKEN = ("queued", "planning", "planned", "skipped")
+# Decisions not final yet: the drop's files are still to be read (queued, being planned).
+UNDECIDED = ("queued", "planning")
 RECENT = 12  # decisions shown by `roster-sync status`
 
 Signature = dict[str, tuple[int | None, int | None]]  # relative path -> (size, mtime seconds)
@@ -77,14 +80,23 @@ class DropRow:
     queued_as: str | None
     signature: str | None
     change_signature: str | None
-    export_at: datetime | None
+    export_at: datetime | None  # instants, naive UTC (as kept)
     first_seen_at: datetime | None
     ordered_by: str | None
+    decided_at: datetime | None = None  # naive UTC
+
+    def key(self) -> OrderKey | None:
+        """Its order key, from the instants kept (local wall times are ambiguous once a year)."""
+        if self.export_at is None or self.first_seen_at is None:
+            return None
+        at, seen_at = from_history(self.export_at), from_history(self.first_seen_at)
+        return OrderKey(naive_local(at), naive_local(seen_at), self.name, self.ordered_by or "",
+                        at, seen_at)  # fmt: skip
 
 
 _COLUMNS = (
     "drop_id, source, name, status, reason, run_id, queued_as, signature, change_signature, "
-    "export_at, first_seen_at, ordered_by"
+    "export_at, first_seen_at, ordered_by, decided_at"
 )
 
 
@@ -116,11 +128,7 @@ class DropHistory:
         )
         if not rows:
             return None
-        keys = [
-            (OrderKey(r.export_at, r.first_seen_at, r.name, r.ordered_by or ""), r)
-            for r in rows
-            if r.export_at is not None and r.first_seen_at is not None
-        ]
+        keys = [(key, r) for r in rows if (key := r.key()) is not None]
         if not keys:
             return None
         key, row = max(keys, key=lambda item: item[0])
@@ -132,6 +140,47 @@ class DropHistory:
         for row in self._rows("source = ? ORDER BY drop_id", [source]):
             latest[row.name] = row
         return latest
+
+    def mirror_prunable(
+        self,
+        local: Iterable[str],
+        on_server: dict[str, dict[str, tuple[int | None, int | None]]],
+        retention_days: int,
+        now: datetime,
+        unit_of: Callable[[str], str | None],
+    ) -> list[str]:
+        """Which of the mirror's local copies (`local`: its top-level folders and files) no
+        decision needs any more: a drop decided (not queued or being planned) whose files are
+        also in the archive (it went through the queue) and are gone from the server, or that
+        was decided more than `retention_days` ago. A drop only the mirror holds (superseded
+        when complete, seen at the first mirror) stays for the retention, so it can still be run
+        by hand; one that failed and is still on the server stays (its files are watched for a
+        change, and would be copied again). The loose files at the top are pruned one by one,
+        once gone from the server, when a decided drop had them. `unit_of`: the drop a top-level
+        name belongs to ("" for the loose files, None for none)."""
+        cutoff = utc_naive(now) - timedelta(days=retention_days)
+        latest = self.latest_by_name(SFTP)
+        loose: set[str] = set()
+        for root in self._rows("source = ? AND name = ?", [SFTP, SFTP_ROOT_DROP]):
+            if root.status not in UNDECIDED:
+                loose |= set(decode_signature(root.signature))
+        prunable = []
+        for entry in local:
+            unit = unit_of(entry)
+            if unit == "":
+                if entry in loose and entry not in on_server.get("", {}):
+                    prunable.append(entry)
+                continue
+            row = latest.get(unit) if unit else None
+            if row is None or row.status in UNDECIDED:
+                continue
+            if row.status == "failed" and unit in on_server:
+                continue
+            gone = unit not in on_server and row.queued_as is not None
+            old = row.decided_at is not None and row.decided_at < cutoff
+            if gone or old:
+                prunable.append(entry)
+        return prunable
 
     def first_mirror_done(self, source: str) -> bool:
         return bool(
@@ -159,6 +208,7 @@ class DropHistory:
     ) -> int:
         """A new decision about a drop, audited as `drop.<status>`."""
         drop_id = int(self.db.one("SELECT nextval('drop_ids')"))
+        seen = first_seen if first_seen is not None else (key.seen_at if key else None)
         self.db.execute(
             """INSERT INTO drops (drop_id, source, name, first_seen_at, complete_at, export_at,
                    ordered_by, status, reason, run_id, queued_as, signature, decided_at)
@@ -167,16 +217,16 @@ class DropHistory:
                 drop_id,
                 source,
                 name,
-                naive_local(first_seen) if first_seen else (key.first_seen if key else None),
-                naive_local(complete_at) if complete_at else None,
-                key.export_at if key else None,
+                utc_naive(seen) if seen is not None else None,
+                utc_naive(complete_at) if complete_at else None,
+                utc_naive(key.export_instant) if key else None,
                 key.ordered_by if key else None,
                 status,
                 reason,
                 run_id,
                 str(queued_as) if queued_as else None,
                 encode_signature(signature) if signature is not None else None,
-                naive_local(now),
+                utc_naive(now),
             ],
         )
         self._audit(drop_id, status, reason, run_id)
@@ -195,7 +245,7 @@ class DropHistory:
         self.db.execute(
             "UPDATE drops SET status = ?, reason = ?, run_id = coalesce(?, run_id), "
             "decided_at = ? WHERE drop_id = ?",
-            [status, reason, run_id, naive_local(now), drop_id],
+            [status, reason, run_id, utc_naive(now), drop_id],
         )
         if audited:
             self._audit(drop_id, status, reason, run_id)
@@ -206,6 +256,9 @@ class DropHistory:
             "WHERE drop_id = ?",
             [drop_id],
         )[0]
+        for column, value in row.items():  # instants, said as such
+            if isinstance(value, datetime):
+                row[column] = from_history(value).isoformat()
         details = {**row, "reason": reason, "run_id": run_id}
         audit(self.db, self.actor, f"drop.{status}", target_kind="drop", target_id=drop_id,
               details=details)  # fmt: skip
@@ -214,7 +267,7 @@ class DropHistory:
         self.db.execute(
             "INSERT INTO drop_sources VALUES (?, ?) ON CONFLICT (source) DO UPDATE "
             "SET first_mirror_at = excluded.first_mirror_at",
-            [source, naive_local(now)],
+            [source, utc_naive(now)],
         )
 
     def report_change(self, row: DropRow, now_files: Signature, now: datetime) -> str | None:
@@ -227,7 +280,7 @@ class DropHistory:
         self.db.execute(
             "UPDATE drops SET changed_at = ?, change_note = ?, change_signature = ? "
             "WHERE drop_id = ?",
-            [naive_local(now), note, text, row.drop_id],
+            [utc_naive(now), note, text, row.drop_id],
         )
         audit(self.db, self.actor, "drop.changed", target_kind="drop", target_id=row.drop_id,
               details={"source": row.source, "name": row.name, "change": note})  # fmt: skip
@@ -301,4 +354,8 @@ class DropHistory:
             [limit],
         )
         seen = int(self.db.one("SELECT count(*) FROM drops WHERE status = 'seen'"))
+        for row in rows:  # instants, aware: shown in the server's zone with their offset
+            for column, value in row.items():
+                if isinstance(value, datetime):
+                    row[column] = from_history(value)
         return [DropInfo(**row) for row in rows], seen

@@ -17,8 +17,9 @@ Times are compared as instants (UTC), not as local wall times: on the night the 
 a drop first seen at 01:20 EST came 30 minutes after one first seen at 01:50 EDT, and must not
 look older. A time in a drop's name carries no offset: it is the SIS's wall time, read in the
 server's local zone (the earlier of the two instants in the repeated hour, so names of one night
-keep their wall-clock order). A manifest time with an offset is that instant. The key still keeps
-the local wall time (`export_at`, `first_seen`) for the history and for what is shown.
+keep their wall-clock order). A manifest time with an offset is that instant. The history keeps
+the instants (naive UTC, `utc_naive`), and a time is shown as the server's local time with its
+offset (`shown_time`), so 01:50 -04:00 then 01:20 -05:00 reads as 30 minutes apart.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any
 
 from daemon.formats.drop import MANIFEST_DATE_SUFFIXES
 from daemon.formats.encoding import csv_records
+from daemon.models import shown_time
 
 BY_NAME = "name"
 BY_MANIFEST = "manifest"
@@ -49,11 +51,9 @@ _MANIFEST_DATE_KEYS = MANIFEST_DATE_SUFFIXES
 class OrderKey:
     """Sorts drops of one source from the oldest export to the newest, by instant (UTC).
 
-    `export_at` and `first_seen` are the server's local wall times, as recorded and shown; `at`
-    and `seen_at` are the instants they stand for, which order keys. Left out (a key rebuilt from
-    the history, which keeps wall times only), they are the wall times read in the local zone;
-    in the repeated hour of the autumn night that is the earlier instant, so a key from the
-    history never looks newer than it was."""
+    `export_at` and `first_seen` are the server's local wall times; `at` and `seen_at` are the
+    instants they stand for, which order keys (and which the history keeps). Left out, they are
+    the wall times read in the local zone (`fold` says which of a repeated hour)."""
 
     export_at: datetime  # naive, the server's local time
     first_seen: datetime  # naive, the server's local time
@@ -106,14 +106,29 @@ class OrderKey:
         return self.sort_key >= other.sort_key
 
     def describe(self) -> str:
-        """`exported 2026-11-29 00:00 (date in its name)`: what ordered it, for logs."""
-        return describe_order(self.export_at, self.ordered_by)
+        """`exported 2026-11-29 00:00 (date in its name)`, `first seen 2026-11-01 01:20:00 -05:00
+        (...)`: what ordered it, for logs and reasons."""
+        return describe_order(self.export_instant, self.ordered_by)
 
 
 def describe_order(export_at: datetime, ordered_by: str) -> str:
+    """What ordered a drop. `export_at` is an instant (aware, or naive local); an instant the
+    daemon or a manifest gave is shown with its offset, a name's wall time as the SIS wrote it."""
     if ordered_by == BY_FIRST_SEEN:
-        return f"first seen {export_at:%Y-%m-%d %H:%M:%S} (no export date in its name or manifest)"
-    return f"exported {export_at:%Y-%m-%d %H:%M} (date in its {ordered_by})"
+        return f"first seen {shown_time(export_at)} (no export date in its name or manifest)"
+    if ordered_by == BY_NAME:
+        return f"exported {naive_local(export_at):%Y-%m-%d %H:%M} (date in its name)"
+    return f"exported {shown_time(export_at, seconds=False)} (date in its {ordered_by})"
+
+
+def utc_naive(moment: datetime) -> datetime:
+    """An instant as the history keeps it: naive UTC (a naive time is the local wall time)."""
+    return utc_instant(moment).replace(tzinfo=None)
+
+
+def from_history(moment: datetime) -> datetime:
+    """A time the history kept (naive UTC) as the instant it is, aware in UTC."""
+    return moment.replace(tzinfo=UTC)
 
 
 def naive_local(moment: datetime) -> datetime:

@@ -25,7 +25,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,7 @@ from daemon.service.inbox import (
     group_units,
     manifest_text,
     mirror_candidates,
+    remote_unit,
     scan_inbox,
     unit_files,
 )
@@ -67,7 +68,13 @@ from daemon.service.logs import configure_logging
 from daemon.service.schedule import Clock, start_passed, system_clock
 from daemon.service.server import ApiServer
 from daemon.service.sftp import SftpError, mirror
-from daemon.service.sftp_mirror import MirrorMemory, MirrorReport
+from daemon.service.sftp_mirror import (
+    MirrorAbort,
+    MirrorMemory,
+    MirrorReport,
+    local_entries,
+    prune_local_copies,
+)
 from daemon.service.state import DaemonState, describe_sftp
 from daemon.settings import DateRange, SyncSettings, blackout_on, load_settings
 from daemon.sync.runs import recover_interrupted
@@ -111,6 +118,7 @@ class Daemon:
         self.next_scan = 0.0
         self.next_poll = 0.0
         self.pruned_on: date | None = None
+        self.mirror_pruned_on: date | None = None
         self.blackout_logged: date | None = None
         self.pull_due = False  # the API sources are pulled at the daily sync and on sync now
         self.scratch = config.database.parent / f"{config.database.name}.work" / "daemon"
@@ -651,6 +659,11 @@ class Daemon:
             result = f"failed: {type(exc).__name__}: {exc}"
         if report is None and self.remote is not None:
             self.remote.problem = result.removeprefix("failed: ")
+        elif report is not None and not self.stop.is_set():
+            try:
+                self._prune_mirror(self.clock())
+            except OSError as exc:
+                LOG.error("cannot prune the SFTP mirror %s: %s", cfg.mirror_dir, exc)
         if self.notifier is not None and result != "stopped by a shutdown":
             self.notifier.reached(SFTP_SOURCE, report is not None)
         with self.state.lock:
@@ -715,7 +728,7 @@ class Daemon:
         keys: dict[str, OrderKey] = {}
         for unit, rels in units.items():
             mtimes = [m for _, m in rels.values() if m is not None]
-            appeared = datetime.fromtimestamp(max(mtimes)) if mtimes else now
+            appeared = datetime.fromtimestamp(max(mtimes), UTC) if mtimes else now
             keys[unit] = order_key(unit or SFTP_ROOT_DROP, appeared)
         newest = newest_first_mirror(keys)
         if newest is None or len(keys) < 2:
@@ -763,6 +776,38 @@ class Daemon:
             )
         except OSError as exc:
             LOG.error("cannot prune the archive %s: %s", self.config.archive, exc)
+
+    def _prune_mirror(self, now: datetime) -> None:
+        """Once a day, right after a mirror listed the server: the local copies of drops that
+        are decided and gone from the server, or decided longer ago than `drop_retention_days`
+        (`DropHistory.mirror_prunable`); without it the mirror kept every file the server ever
+        had. The history, the runs and the audit trail keep what they were."""
+        cfg, view = self.config, self.remote
+        if self.mirror_pruned_on == now.date() or cfg.sftp is None or view is None:
+            return
+        assert self.db is not None and self.history is not None
+        marker = cfg.sftp.ready_marker
+        with self.write_lock:
+            retention = load_settings(self.db).drop_retention_days
+            prunable = self.history.mirror_prunable(
+                local_entries(cfg.mirror_dir), group_units(view.listing, marker), retention, now,
+                lambda entry: entry if (cfg.mirror_dir / entry).is_dir()
+                else remote_unit(entry, marker),
+            )  # fmt: skip
+        self.mirror_pruned_on = now.date()
+        try:
+            removed = prune_local_copies(cfg.mirror_dir, prunable, LOG)
+        except MirrorAbort as exc:  # another mirror holds the folder: next time
+            LOG.info("mirror not pruned: %s", exc)
+            self.mirror_pruned_on = None
+            return
+        if removed:
+            LOG.info(
+                "pruned %d drop(s) from the SFTP mirror %s (decided, and gone from the server or "
+                "older than %d days): %s",
+                len(removed), cfg.mirror_dir, retention, ", ".join(removed[:5])
+                + (f" (and {len(removed) - 5} more)" if len(removed) > 5 else ""),
+            )  # fmt: skip
 
     def _open_run_sources(self) -> list[Path]:
         """The drops of runs not yet decided (their files are read again to approve or replan)."""

@@ -261,6 +261,36 @@ def remove_stale_partials(dest_dir: Path, log: logging.Logger) -> list[Path]:
     return removed
 
 
+def local_entries(dest_dir: Path) -> list[str]:
+    """The mirror's top-level folders and files (its own hidden lock and temp files left out)."""
+    if not dest_dir.is_dir():
+        return []
+    return sorted(name for name in os.listdir(dest_dir) if not name.startswith("."))
+
+
+def prune_local_copies(dest_dir: Path, entries: list[str], log: logging.Logger) -> list[str]:
+    """Delete these top-level folders and files of the mirror (drops no decision needs any more:
+    the daemon chooses them, `DropHistory.mirror_prunable`), under the mirror's lock so that a
+    mirror running at the same time (`roster-sync sftp mirror`) is not cut short. What they were
+    stays in the drop history and the runs (names, file sizes and times, content hash)."""
+    removed = []
+    with mirror_lock(dest_dir):
+        for entry in entries:
+            path = dest_dir / entry
+            try:
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning(
+                    "cannot prune %s from the mirror: %s", shown(entry), exc.strerror or exc
+                )
+                continue
+            removed.append(entry)
+    return removed
+
+
 def _local_files(dest_dir: Path) -> set[str]:
     found = set()
     for root, dirs, files in os.walk(dest_dir):

@@ -282,6 +282,18 @@ def start_daemon() -> Iterator[Callable[..., DaemonThread]]:
             daemon.stop()
 
 
+def start_on_arrival(
+    make_daemon_config: Callable[..., Path],
+    start_daemon: Callable[..., DaemonThread],
+    clock: Callable[[], datetime],
+) -> tuple[DaemonConfig, DaemonThread]:
+    """A daemon that syncs each drop as soon as it is complete (`sync_on_arrival`)."""
+    config_path = make_daemon_config()
+    config = load_config(config_path)
+    preset(config, sync_on_arrival=True)
+    return config, start_daemon(config_path, clock)
+
+
 def cli(
     config_path: Path, *args: str, user: str | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess:

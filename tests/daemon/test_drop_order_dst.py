@@ -12,7 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon.service.config import load_config
+from daemon.db import Database
+from daemon.db import migrate as migrate_module
+from daemon.db.migrate import available_migrations
+from daemon.service.drop_history import DropHistory
 from daemon.service.drop_order import (
     BY_FIRST_SEEN,
     BY_MANIFEST,
@@ -24,11 +27,20 @@ from daemon.service.drop_order import (
     order_key,
 )
 
-from .conftest import SAMPLE, FakeClock, archived, copy_drop, preset, runs_in, wait_for
+from .conftest import (
+    SAMPLE,
+    FakeClock,
+    archived,
+    copy_drop,
+    runs_in,
+    start_on_arrival,
+    wait_for,
+)
 
 NEW_YORK = ZoneInfo("America/New_York")
 FIRST = datetime(2026, 11, 1, 5, 50, tzinfo=UTC).astimezone(NEW_YORK)  # 01:50 EDT
 LATER = datetime(2026, 11, 1, 6, 20, tzinfo=UTC).astimezone(NEW_YORK)  # 01:20 EST, 30 min later
+BEFORE_0020 = [m for m in available_migrations() if m[0] < 20]
 
 
 @pytest.fixture
@@ -92,10 +104,7 @@ def test_the_daemon_plans_a_drop_that_arrives_after_the_clocks_fell_back(
     new_york: None, make_daemon_config, start_daemon
 ) -> None:
     clock = FakeClock(FIRST)
-    config_path = make_daemon_config()
-    config = load_config(config_path)
-    preset(config, sync_on_arrival=True)
-    daemon = start_daemon(config_path, clock)
+    config, daemon = start_on_arrival(make_daemon_config, start_daemon, clock)
     client = daemon.client()
     copy_drop(SAMPLE / "day1", config.inbox, "hourly")
     wait_for(lambda: len(archived(config.archive)) == 1, 60, "the first drop")
@@ -107,3 +116,71 @@ def test_the_daemon_plans_a_drop_that_arrives_after_the_clocks_fell_back(
     assert runs_in(client) == [(1, "superseded"), (2, "planned")]  # the newer plan holds
     client.close()
     assert daemon.stop() == 0
+
+
+def test_a_drop_held_since_before_the_clocks_fell_back_is_older_than_one_taken_after(
+    new_york: None, make_daemon_config, start_daemon
+) -> None:
+    """B is first seen at 01:50 EDT and waits for a file its manifest lists; A, first seen at
+    01:20 EST (30 minutes later), is taken. B, complete at last, is the older drop: planned after
+    A it would undo A's changes. The history keeps instants, so its 01:20 is not read as EDT."""
+    clock = FakeClock(FIRST)
+    config, daemon = start_on_arrival(make_daemon_config, start_daemon, clock)
+    client = daemon.client()
+    held = copy_drop(SAMPLE / "day1", config.inbox, "hourly-b")
+    users = (held / "users.csv").read_bytes()
+    (held / "users.csv").unlink()
+    wait_for(
+        lambda: any("waiting for users.csv" in p for p in client.status().daemon.pending_drops),
+        60, "hourly-b to wait for users.csv",
+    )  # fmt: skip
+    clock.set(LATER)
+    copy_drop(SAMPLE / "day2", config.inbox, "hourly-a")
+    wait_for(lambda: len(archived(config.archive)) == 1, 60, "hourly-a to be planned")
+    (held / "users.csv").write_bytes(users)
+    wait_for(lambda: len(archived(config.archive)) == 2, 60, "hourly-b to be decided")
+    drops = {d.name: d for d in client.status().daemon.drops}
+    assert drops["hourly-b"].status == "superseded"
+    assert "older than hourly-a" in (drops["hourly-b"].reason or "")
+    assert "first seen 2026-11-01 01:20:00 -05:00" in (drops["hourly-b"].reason or "")
+    assert runs_in(client) == [(1, "planned")]
+    client.close()
+    assert daemon.stop() == 0
+
+
+def test_drop_history_shows_each_time_with_its_offset(new_york: None, tmp_path) -> None:
+    """An administrator reading 01:50 then 01:20 must see that the second came 30 minutes later."""
+    with Database(tmp_path / "roster.duckdb") as db:
+        history = DropHistory(db, "test")
+        for name, seen in (("hourly-b", FIRST), ("hourly-a", LATER)):
+            history.record(
+                source="inbox", name=name, status="queued", reason=None, now=seen,
+                key=order_key(name, seen), first_seen=seen, complete_at=seen,
+            )  # fmt: skip
+        lines = [drop.describe() for drop in history.recent()[0]]
+    assert "first seen 2026-11-01 01:20:00 -05:00, complete 2026-11-01 01:20:00 -05:00" in lines[0]
+    assert "first seen 2026-11-01 01:50:00 -04:00" in lines[1]
+
+
+def test_times_recorded_before_the_history_kept_instants_read_in_the_servers_zone(
+    new_york: None, tmp_path, monkeypatch
+) -> None:
+    """Migration 0020: a wall time of an older history is read in the local zone; in the hour
+    repeated when the clocks fall back, as the earlier instant (as the daemon read it back)."""
+    path = tmp_path / "roster.duckdb"
+    with monkeypatch.context() as older:
+        older.setattr(migrate_module, "available_migrations", lambda: BEFORE_0020)
+        db = Database(path)
+    for drop_id, wall in ((1, datetime(2026, 11, 1, 1, 50)), (2, datetime(2026, 7, 1, 12, 0))):
+        db.execute(
+            "INSERT INTO drops (drop_id, source, name, first_seen_at, export_at, decided_at, "
+            "status) VALUES (?, 'inbox', ?, ?, ?, ?, 'planned')",
+            [drop_id, f"drop-{drop_id}", wall, wall, wall],
+        )
+    db.close()
+    with Database(path) as db:
+        rows = db.rows("SELECT first_seen_at, export_at, decided_at FROM drops ORDER BY drop_id")
+    assert rows == [
+        (datetime(2026, 11, 1, 5, 50),) * 3,  # 01:50 EDT, the first 01:50 of that night
+        (datetime(2026, 7, 1, 16, 0),) * 3,  # noon EDT
+    ]
