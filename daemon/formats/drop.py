@@ -46,6 +46,20 @@ NOT_CARRIED_PROPERTY = "source.notCarried"
 SCOPE_PROPERTY = "source.schools"
 # A property whose name ends so dates the export (daemon/service/drop_order.py).
 MANIFEST_DATE_SUFFIXES = ("date", "datetime", "timestamp")
+# A manifest is a few dozen lines (its properties and files): one larger than this is not read,
+# so a huge manifest.csv never goes into memory whole (the drop is refused, naming it).
+MAX_MANIFEST_BYTES = 1024 * 1024
+
+
+def manifest_too_large(name: str, size: int) -> str:
+    """The one-line refusal of a manifest over MAX_MANIFEST_BYTES."""
+    return (
+        f"{name} is {size:,} bytes, over the limit of {MAX_MANIFEST_BYTES:,} bytes (1 MB) for a "
+        "manifest, so it is not read; a manifest lists the drop's properties and files in a few "
+        "lines: send the drop with its own manifest"
+    )
+
+
 # Properties that change how a drop is read (besides each synced file's mode), lower case as
 # the manifest reader keeps them, and every property Roster Sync reads.
 SHAPING_PROPERTIES = {
@@ -654,6 +668,9 @@ def _read_manifest(
     does not use (scoreScales, lineItems, ...) is a warning naming the line."""
     if path is None:
         return {}, {}, []
+    size = path.stat().st_size
+    if size > MAX_MANIFEST_BYTES:
+        raise DropError(manifest_too_large(path.name, size))
     warnings: list[Notice] = []
     try:
         encoding = decide_encoding(path)  # as every CSV file of a drop (ingest/load.py)
@@ -671,7 +688,11 @@ def _read_manifest(
         warning = encoding.warning(path.name)
         warnings.append(Notice(path.name, place.line, place.column, "encoding", warning))
     # A byte-order mark opens the text in either encoding (_fallback skips it too).
-    text = path.read_bytes().removeprefix(codecs.BOM_UTF8).decode(encoding.encoding)
+    with path.open("rb") as f:  # no more than the limit, should it have grown since
+        data = f.read(MAX_MANIFEST_BYTES + 1)
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise DropError(manifest_too_large(path.name, len(data)))
+    text = data.removeprefix(codecs.BOM_UTF8).decode(encoding.encoding)
     rows: list[list[str]] = []
     try:
         for row in csv_records(io.StringIO(text, newline="")):

@@ -33,14 +33,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from daemon.formats.drop import DropError, check_zip_directory, open_drop
+from daemon.formats.drop import (
+    MAX_MANIFEST_BYTES,
+    DropError,
+    check_zip_directory,
+    manifest_too_large,
+    open_drop,
+)
 from daemon.sources import clever_csv
 
 LOG = logging.getLogger("roster_sync.daemon")
 ROOT_DROP = "(inbox root)"
 SFTP_ROOT_DROP = "(loose files)"
 MANIFEST = "manifest.csv"
-MAX_MANIFEST_BYTES = 1024 * 1024
 # Names uploaders and our own mirror use while a file is still being written.
 TEMP_SUFFIXES = (".partial", ".part", ".filepart", ".tmp", ".temp", "~", ".swp", ".crdownload")
 # An unreadable ZIP that stays unchanged this many quiet periods (at least ZIP_GIVE_UP_MIN
@@ -234,9 +239,10 @@ def open_regular(path: Path) -> io.BufferedReader:
         raise
 
 
-def _read_regular(path: Path) -> bytes:
+def _read_regular(path: Path, limit: int = -1) -> bytes:
+    """The file's bytes; with a `limit`, no more than limit + 1 (enough to tell it is over)."""
     with open_regular(path) as f:
-        return f.read()
+        return f.read(limit + 1 if limit >= 0 else -1)
 
 
 class NeverReadable(str):
@@ -304,7 +310,10 @@ def expected_by_manifest(manifest_text: str) -> list[str]:
 
 
 def manifest_problem(files: Iterable[FileSig], read: Callable[[str], bytes]) -> str | None:
-    """Which files the manifest promises that are not there yet (next to the manifest)."""
+    """Which files the manifest promises that are not there yet (next to the manifest). A
+    manifest over MAX_MANIFEST_BYTES is not read: the drop goes to the sync, which refuses it
+    saying so (no wait makes it smaller)."""
+    files = list(files)
     by_dir: dict[str, set[str]] = {}
     manifests = []
     for f in files:
@@ -315,10 +324,14 @@ def manifest_problem(files: Iterable[FileSig], read: Callable[[str], bytes]) -> 
     if not manifests:
         return None
     rel = min(manifests, key=lambda r: r.count("/"))  # the drop's own manifest, not a nested one
+    size = max((f.size for f in files if f.rel == rel), default=0)
     try:
-        text = read(rel).decode("utf-8-sig", errors="replace")
+        data = read(rel) if size <= MAX_MANIFEST_BYTES else b""
     except OSError as exc:
         return f"cannot read {rel} ({exc.strerror or exc})"
+    if size > MAX_MANIFEST_BYTES or len(data) > MAX_MANIFEST_BYTES:  # `read` stops past the limit
+        return NeverReadable(manifest_too_large(rel, max(size, len(data))))
+    text = data.decode("utf-8-sig", errors="replace")
     present = by_dir.get(rel.rpartition("/")[0], set())
     missing = [n for n in expected_by_manifest(text) if n not in present]
     if missing:
@@ -358,7 +371,9 @@ def content_problem(candidate: Candidate) -> str | None:
     if marker:
         return marker
     base = candidate.path
-    return manifest_problem(candidate.files, lambda rel: _read_regular(base / rel))
+    return manifest_problem(
+        candidate.files, lambda rel: _read_regular(base / rel, MAX_MANIFEST_BYTES)
+    )
 
 
 def manifest_text(candidate: Candidate) -> str | None:
@@ -382,7 +397,9 @@ def manifest_text(candidate: Candidate) -> str | None:
             manifest = min(rels, key=lambda f: f.rel.count("/"))
             if manifest.size > MAX_MANIFEST_BYTES:
                 return None
-            data = _read_regular(candidate.path / manifest.rel)
+            data = _read_regular(candidate.path / manifest.rel, MAX_MANIFEST_BYTES)
+            if len(data) > MAX_MANIFEST_BYTES:
+                return None
     except Exception:  # encrypted, damaged, unsupported compression: the sync says which
         return None
     return data.decode("utf-8-sig", errors="replace")
