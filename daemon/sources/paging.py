@@ -8,26 +8,32 @@ a page adds no record.
 
 Offset paging loses a record when one before the offset is removed mid-pull (every later record
 moves back a place, and the one at the page boundary is never sent). So pages overlap: each page
-after the first is asked from one record earlier (a next link's `offset` too) and must begin with
-the record that ended the page before. When it does not, or X-Total-Count changes, the collection
-moved: it is read again from its start. A next link without an `offset` (an opaque cursor) is
-followed as it is, unchecked. A sourcedId that comes twice fails the pull: the server ignores the
-paging, so a record may have slipped past.
+after the first is asked from one record earlier and must begin with the record that ended the
+page before. When it does not, or X-Total-Count changes, the collection moved: it is read again
+from its start. A next link's `offset` is not trusted: one that skips ahead would leave records
+unread (and the plan would archive them), so the page is asked from the records read so far (one
+earlier), the link's query otherwise as sent; a link to another collection, or whose offset is
+not one number, fails the pull. A next link without an `offset` (an opaque cursor) is followed
+as it is, unchecked: only X-Total-Count (the count read must match) and the twice-check can catch
+a skip there. A sourcedId that comes twice fails the pull: the server ignores the paging, so a
+record may have slipped past.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlencode, urlsplit, urlunsplit
 
 from daemon.sources.errors import SourceError
 from daemon.sources.http import Fetcher, where
 from daemon.sources.values import cell
 
+LOG = logging.getLogger("roster_sync.sources")
 MAX_PAGES = 1_000_000
 # Pages in a row that add no record while the server links another: a collection may hold runs
 # of empty pages (a server that filters records out after paging), never this many.
@@ -196,6 +202,7 @@ def _read(
     number = 0
     linked = False
     expected: str | None = None  # what the page asked for begins with: the last record read
+    last_read: str | None = None
     widest = 0
     single = False  # every page held one record: the server may send no more, so no overlap
     count = PageCount()
@@ -227,12 +234,12 @@ def _read(
         widest = max(widest, len(records))
         yield Page(number, response.content, records, total, start, read)
         last = _identity(records[-1]) if records else None
+        last_read = last or last_read
         nxt = response.links.get("next", {}).get("url")
         if nxt:
             count.added(len(added), url)
-            url, linked = fetcher.follow(url, nxt), True
-            earlier = _one_earlier(url) if last is not None else None
-            url, expected = (earlier, last) if earlier is not None else (url, None)
+            url, linked = _next_page(fetcher.follow(url, nxt), first, key, seen), True
+            expected = last_read if _offset(url) is not None and seen else None
             continue
         if linked:
             break  # a server that links its pages says where they end: here
@@ -262,16 +269,55 @@ def _identity(record: dict[str, Any]) -> str:
     return json.dumps(record if value is None or value == "" else value, sort_keys=True)
 
 
-def _one_earlier(url: str) -> str | None:
-    """A next link asked from one record earlier, its query otherwise as sent; None when it has no
-    offset to move (an opaque cursor, followed as it is: such a page cannot be checked)."""
-    parts = urlsplit(url)
-    fields = parts.query.split("&")
-    at = [i for i, part in enumerate(fields) if part.partition("=")[0] == "offset"]
-    if len(at) != 1:
+def _offset(url: str) -> int | None:
+    """The `offset` a URL asks for; None when it has none (an opaque cursor). An offset that is
+    not one whole number cannot be checked, nor moved back for the overlap: it fails the pull."""
+    values = [unquote_plus(value) for name, value in _fields(url) if name == "offset"]
+    if not values:
         return None
-    value = fields[at[0]].partition("=")[2]
-    if not (value.isascii() and value.isdigit()) or int(value) == 0:
-        return None
-    fields[at[0]] = f"offset={int(value) - 1}"
-    return urlunsplit(parts._replace(query="&".join(fields)))
+    if len(values) > 1 or not (values[0].isascii() and values[0].isdigit()):
+        raise SourceError(
+            f"{where(url)}: the next link's offset is {', '.join(map(repr, values))}, not one "
+            "number, so which records it skips cannot be told; the pull is incomplete, so "
+            "nothing was planned"
+        )
+    return int(values[0])
+
+
+def _next_page(link: str, first: str, key: str, seen: int) -> str:
+    """The page a next link leads to, asked from where this read is: one record before the
+    `seen`-th (the overlap), its query otherwise as sent. A link whose offset is not `seen` would
+    skip records (ahead: never read, so they would be archived) or read some again (back): it is
+    read from `seen` all the same, and the log says so. A link to another collection fails the
+    pull. A link without an offset (an opaque cursor) is followed as it is, unchecked: the
+    twice-check and X-Total-Count are all that can catch it."""
+    if urlsplit(link).path.rstrip("/") != urlsplit(first).path.rstrip("/"):
+        raise SourceError(
+            f"{where(first)}: the next link points to {where(link)}, not to the {key}; the "
+            "pull is incomplete, so nothing was planned"
+        )
+    offset = _offset(link)
+    if offset is None:
+        return link
+    if offset != seen:
+        LOG.warning(
+            "%s: the next link asks from offset %d, but %d %s were read, so the next page is "
+            "asked from offset %d instead (the link would %s)",
+            where(first), offset, seen, key, max(seen - 1, 0),
+            "skip records" if offset > seen else "read records again",
+        )  # fmt: skip
+    query = [
+        f"offset={max(seen - 1, 0)}" if name == "offset" else part
+        for part, (name, _) in zip(urlsplit(link).query.split("&"), _fields(link), strict=True)
+    ]
+    return urlunsplit(urlsplit(link)._replace(query="&".join(query)))
+
+
+def _fields(url: str) -> list[tuple[str, str]]:
+    """A URL's query as (name, value as sent), one per `&`-separated part: the name decoded as
+    the server reads it (`%6Fffset` is `offset`)."""
+    fields = []
+    for part in urlsplit(url).query.split("&"):
+        name, _, value = part.partition("=")
+        fields.append((unquote_plus(name), value))
+    return fields
