@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote_plus, urlsplit
 
 import httpx
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, SIGNATURE_TYPE_AUTH_HEADER
@@ -74,10 +74,22 @@ class _Token(BaseModel):
     expires_in: float | None = None
 
 
+def basic_credentials(client_id: str, secret: str) -> list[tuple[str, str]]:
+    """The HTTP Basic user and password to try at a token endpoint, in order. RFC 6749 2.3.1:
+    client_id and secret are form-urlencoded (Appendix B: UTF-8, then %XX, a space as '+') before
+    Basic joins them with ':' and base64s them, so a compliant server reads a secret holding ':',
+    '%', '+' or a non-ASCII letter as it is. Some servers skip the decoding: when the encoded form
+    differs, the credentials as they are come second (tried only after the first is refused)."""
+    encoded = (quote_plus(client_id), quote_plus(secret))
+    return [encoded] if encoded == (client_id, secret) else [encoded, (client_id, secret)]
+
+
 class OAuth2Tokens:
     """OAuth 2.0 client credentials (RFC 6749 4.4): a token from the token endpoint, renewed
     before it expires and once more when the API says it has (a 401 mid-pull). The token
-    endpoint is tried again like any request (a 5xx, a dropped connection)."""
+    endpoint is tried again like any request (a 5xx, a dropped connection). The credentials go
+    in HTTP Basic as RFC 6749 2.3.1 encodes them, else as they are (`basic_credentials`): the
+    form the endpoint took is used for every later token."""
 
     def __init__(self, config: SourceConfig, secret: SecretStr, clock: Callable[[], float]):
         assert config.token_url and config.client_id
@@ -86,7 +98,10 @@ class OAuth2Tokens:
         self.token: str | None = None
         self.expires_at: float | None = None
         self.fetched = 0
-        hide(f"{config.client_id}:{secret.get_secret_value()}")  # as HTTP Basic sends it
+        self.basic = basic_credentials(config.client_id, secret.get_secret_value())
+        for user, password in self.basic:
+            hide(password)
+            hide(f"{user}:{password}")  # as HTTP Basic sends it
 
     def bearer(self, fetcher: Fetcher) -> str:
         if self.token is None or (
@@ -101,22 +116,12 @@ class OAuth2Tokens:
 
     def renew(self, fetcher: Fetcher) -> None:
         assert self.config.token_url and self.config.client_id
-        token_url = self.config.token_url
-        endpoint = f"the token endpoint {where(token_url)}"
-        body = self.oauth.prepare_request_body(scope=self.config.scope or None)
-        basic = httpx.BasicAuth(self.config.client_id, self.secret.get_secret_value())
-
-        def request() -> httpx.Request:
-            post = fetcher.http.build_request(
-                "POST",
-                token_url,
-                content=body,
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-            )
-            return next(basic.auth_flow(post))  # sets the Basic header on the request
-
-        response = fetcher.send(token_url, request, endpoint)
-        _hide_token(response)
+        endpoint = f"the token endpoint {where(self.config.token_url)}"
+        response = self._ask(fetcher, self.basic[0], endpoint)
+        if _refused_client(response) and len(self.basic) > 1:
+            response = self._ask(fetcher, self.basic[1], endpoint)
+            if response.status_code == 200:
+                self.basic = self.basic[1:]  # an endpoint that does not decode: this form on
         if response.status_code in (400, 401, 403):
             raise SourceAuthError(
                 f"{endpoint} refused client_id {self.config.client_id!r} (HTTP "
@@ -140,6 +145,31 @@ class OAuth2Tokens:
         self.token = token.access_token
         self.expires_at = self.clock() + token.expires_in if token.expires_in else None
         self.fetched += 1
+
+    def _ask(self, fetcher: Fetcher, basic: tuple[str, str], endpoint: str) -> httpx.Response:
+        """The token endpoint's answer to the client credentials, in HTTP Basic as `basic`."""
+        assert self.config.token_url
+        token_url = self.config.token_url
+        body = self.oauth.prepare_request_body(scope=self.config.scope or None)
+        auth = httpx.BasicAuth(*basic)
+
+        def request() -> httpx.Request:
+            post = fetcher.http.build_request(
+                "POST",
+                token_url,
+                content=body,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            return next(auth.auth_flow(post))  # sets the Basic header on the request
+
+        response = fetcher.send(token_url, request, endpoint)
+        _hide_token(response)
+        return response
+
+
+def _refused_client(response: httpx.Response) -> bool:
+    """The token endpoint refused the client's credentials (not its grant or scope)."""
+    return response.status_code == 401 or _oauth_error(response) == ": invalid_client"
 
 
 def _hide_token(response: httpx.Response) -> None:
