@@ -90,11 +90,15 @@ def grade(value: Any) -> str:
 
 def clever_ids(value: Any) -> list[str] | None:
     """A list of Clever ids (a school's, a section's members). Read leniently where the shape
-    still says which ids: one id alone, or objects carrying their `id`. None when it does not."""
+    still says which ids: one id alone (or one reference object), or objects carrying their `id`.
+    None when it does not."""
     if value is None:
         return []
     if isinstance(value, str):
         return [value] if value.strip() else []
+    if isinstance(value, dict):
+        one = _id_of_reference(value)
+        return None if one is None else [one] if one else []
     if not isinstance(value, list):
         return None
     ids = []
@@ -106,6 +110,35 @@ def clever_ids(value: Any) -> list[str] | None:
         if item.strip():
             ids.append(item.strip())
     return ids
+
+
+def _id_of_reference(value: dict[str, Any]) -> str | None:
+    """A reference given as an object ({"id": "..."}, as Clever's docs and SDKs show expanded
+    references): its id, when that is a string and nothing else in it says more (other keys
+    empty, or a `uri` naming that same id). None for any other object: which record it means is
+    not certain."""
+    ident = value.get("id")
+    if not isinstance(ident, str):
+        return None
+    for key, other in value.items():
+        if key == "id" or other in (None, "", [], {}):
+            continue
+        if key == "uri" and isinstance(other, str) and other.rstrip("/").endswith(f"/{ident}"):
+            continue
+        return None
+    return ident.strip()
+
+
+def _reference(record: dict[str, Any], key: str) -> str:
+    """A field Clever documents as another record's id (a section's school, course and term, a
+    relationship's student): the id, or an object that is only that id (_id_of_reference)."""
+    value = record.get(key)
+    if isinstance(value, dict):
+        ident = _id_of_reference(value)
+        if ident is None:
+            raise Unreadable(f"{key} is an object that is not only an id")
+        return ident
+    return _text(record, key)
 
 
 def _text(record: dict[str, Any], key: str) -> str:
@@ -404,7 +437,7 @@ class CleverPull:
         self, clever_id: str, user: dict[str, Any], data: dict[str, Any], row: dict[str, str]
     ) -> dict[str, str]:
         relationships = _relationships(clever_id, data.get("student_relationships"))
-        students = [_text(r, "student") for r in relationships]
+        students = [_reference(r, "student") for r in relationships]
         student_ids = sorted(self.people.get(s, s) for s in students)
         schools: dict[str, None] = {}
         for student in students:
@@ -436,18 +469,20 @@ class CleverPull:
             page = writer.page("sections", number, body)
             for index, section in enumerate(records):
                 sid = _text(section, "sis_id") or _text(section, "id")
-                school = self.schools.get(_text(section, "school"), _text(section, "school"))
+                school = self.schools.get(
+                    _reference(section, "school"), _reference(section, "school")
+                )
                 homeroom = _text(section, "subject").lower() == HOMEROOM
                 classes.write(
                     {
                         "sourcedId": sid,
                         "title": _text(section, "name"),
                         "grades": grade(section.get("grade")),
-                        "courseSourcedId": _text(section, "course") or sid,
+                        "courseSourcedId": _reference(section, "course") or sid,
                         "classCode": _text(section, "section_number"),
                         "classType": "homeroom" if homeroom else "scheduled",
                         "schoolSourcedId": school,
-                        "termSourcedIds": _text(section, "term_id"),
+                        "termSourcedIds": _reference(section, "term_id"),
                         "subjects": "" if homeroom else _text(section, "subject"),
                         "periods": _text(section, "period"),
                     },
