@@ -21,7 +21,8 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus, urlsplit
@@ -203,6 +204,69 @@ def _transient(exc: httpx.HTTPError) -> bool:
     )
 
 
+# Content-Encodings a page may come in (what the client asks for): each is decoded here, a piece at
+# a time, so a small compressed body cannot grow past max_page_bytes in memory before it is counted.
+ENCODINGS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+ACCEPT_ENCODING = "gzip, deflate"
+PIECE = 1 << 20  # the most a decoder gives at once
+
+
+class _Body:
+    """A response body decoded as it streams, a bounded piece at a time, so no more than one byte
+    past max_page_bytes is ever held: httpx's own decoders turn each 64 KiB chunk of gzip into
+    all it holds at once (a chunk of zeros: 66 MB)."""
+
+    def __init__(self, encoding: str | None, what: str) -> None:
+        self.what = what
+        self.name = (encoding or "").strip().lower() or "identity"
+        if self.name not in (*ENCODINGS, "identity"):
+            raise SourceError(
+                f"{what}: the response is in Content-Encoding {self.name!r}, which was not asked "
+                "for (gzip or deflate) and cannot be read; the pull is incomplete, so nothing "
+                "was planned"
+            )
+        self.zlib = zlib.decompressobj(ENCODINGS[self.name]) if self.name in ENCODINGS else None
+        self.started = False
+
+    def pieces(self, data: bytes, room: int) -> Iterator[bytes]:
+        """The decoded bytes of `data`, at most `room` bytes of them in all (the caller stops
+        once they pass its limit), in pieces of at most PIECE bytes."""
+        if self.zlib is None:
+            yield data
+            return
+        while data:
+            try:
+                piece = self.zlib.decompress(data, max(1, min(PIECE, room)))
+            except zlib.error as exc:
+                if self.name == "deflate" and not self.started:  # deflate without its zlib header
+                    self.zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                    self.started = True
+                    continue
+                raise self._broken(str(exc)) from None
+            self.started = True
+            if self.zlib.eof and self.zlib.unused_data.strip(b"\0 \t\r\n"):
+                data = self.zlib.unused_data  # another gzip member follows (RFC 1952)
+                self.zlib = zlib.decompressobj(ENCODINGS[self.name])
+            elif self.zlib.eof:
+                data = b""  # padding after the end (NULs, a line end) is no part of the page
+            else:
+                data = self.zlib.unconsumed_tail
+            if piece:
+                room -= len(piece)
+                yield piece
+
+    def end(self) -> None:
+        """The body has ended: a compressed one must have ended whole."""
+        if self.zlib is not None and self.started and not self.zlib.eof:
+            raise self._broken("it ends before its end")
+
+    def _broken(self, why: str) -> SourceError:
+        return SourceError(
+            f"{self.what}: the response's {self.name} body cannot be decoded ({why}); the pull "
+            "is incomplete, so nothing was planned"
+        )
+
+
 class _Late(Exception):
     """A response did not arrive whole within response_deadline_seconds."""
 
@@ -260,7 +324,11 @@ class Fetcher:
         self.config, self.secret, self.sleep, self.backoff = config, secret, sleep, backoff
         self.http = httpx.Client(
             timeout=config.timeout_seconds,
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            headers={
+                "User-Agent": USER_AGENT,
+                "Accept": "application/json",
+                "Accept-Encoding": ACCEPT_ENCODING,
+            },
             follow_redirects=False,
         )
         self.tokens = OAuth2Tokens(config, secret, clock) if config.auth == "oauth2" else None
@@ -421,12 +489,16 @@ class Fetcher:
                 response = self.http.send(request, stream=True)
                 try:
                     self._too_large(what, response.headers.get("Content-Length"))
+                    body = _Body(response.headers.get("Content-Encoding"), what)
                     chunks, size = [], 0
-                    for chunk in response.iter_bytes():
+                    for raw in response.iter_raw():
                         watch.check()
-                        size += len(chunk)
-                        self._too_large(what, None, size)
-                        chunks.append(chunk)
+                        room = self.config.max_page_bytes - size + 1  # one byte over: too large
+                        for chunk in body.pieces(raw, room):
+                            size += len(chunk)
+                            self._too_large(what, None, size)
+                            chunks.append(chunk)
+                    body.end()
                     watch.check()
                     response._content = b"".join(chunks)  # what read() keeps, read under limits
                 finally:
