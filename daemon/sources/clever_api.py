@@ -256,7 +256,7 @@ class CleverPull:
                     )
                 seen.add(url)
                 response = self.fetcher.get(url)
-                body = _parse(response.content, url)
+                body = _parse(response, url)
                 records = [d.get("data") for d in body["data"]]
                 if not all(isinstance(r, dict) for r in records):
                     raise SourceError(f"{where(url)}: a page holds an entry without its data")
@@ -523,8 +523,8 @@ def _shape(value: Any) -> str:
     return "a string" if isinstance(value, str) else type(value).__name__
 
 
-def _parse(body: bytes, url: str) -> dict[str, Any]:
-    data = page_json(body, url)
+def _parse(response: Any, url: str) -> dict[str, Any]:
+    data = page_json(response, url)
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise SourceError(f"{where(url)}: a page has no 'data' list")
     if not all(isinstance(d, dict) for d in data["data"]):

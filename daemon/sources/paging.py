@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -64,12 +65,50 @@ class Page:
         return list(enumerate(self.records))[self.first :]
 
 
-def page_json(body: bytes, url: str) -> Any:
-    """A page's JSON (OneRoster's or Clever's); a page that cannot be read fails the pull."""
+class Number(str):
+    """A JSON number that is not a whole one, kept as the page wrote it: as a float,
+    12345678901234567890.5 would be written 1.2345678901234567e+19 (another value)."""
+
+
+class _Unreadable(ValueError):
+    """JSON Python's reader takes, but that cannot be read as the page meant it."""
+
+
+def _constant(name: str) -> Any:
+    raise _Unreadable(f"holds {name}, which is no JSON number")
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object; one that gives a key twice with different values is unreadable (which one
+    the server meant cannot be told: Python's reader would keep the last, silently)."""
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        for key, value in pairs:
+            if type(record[key]) is not type(value) or record[key] != value:
+                ident = record.get("sourcedId", record.get("id"))
+                whose = f" ({ident})" if isinstance(ident, str) else ""
+                raise _Unreadable(f"gives {key!r} twice with different values in one object{whose}")
+    return record
+
+
+def page_json(response: Any, url: str) -> Any:
+    """A page's JSON (OneRoster's or Clever's); a page that cannot be read fails the pull. What
+    the server said it is (Content-Type) is not trusted either way, but named when the page is not
+    JSON (an HTML login or error page answered with 200)."""
     try:
-        return json.loads(body)
+        return json.loads(
+            response.content,
+            parse_float=Number,
+            parse_constant=_constant,
+            object_pairs_hook=_object,
+        )
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        problem = f"is not valid JSON ({exc})"
+        said = (response.headers.get("Content-Type") or "").partition(";")[0].strip()
+        problem = f"is not valid JSON ({exc}{'; it says it is ' + said if said else ''})"
+    except _Unreadable as exc:
+        problem = str(exc)
+    except ValueError:  # Python reads no whole number of more than 4,300 digits
+        problem = "holds a whole number too long to read (thousands of digits)"
     except RecursionError:
         problem = "is nested too deeply to read (no API's page is)"
     raise SourceError(
@@ -77,8 +116,8 @@ def page_json(body: bytes, url: str) -> Any:
     )
 
 
-def parse_body(body: bytes, key: str, url: str) -> dict[str, Any]:
-    data = page_json(body, url)
+def parse_body(response: Any, key: str, url: str) -> dict[str, Any]:
+    data = page_json(response, url)
     if not isinstance(data, dict) or not isinstance(data.get(key), list):
         raise SourceError(
             f"{where(url)}: a page has no '{key}' list; the pull is incomplete, so nothing was "
@@ -201,6 +240,7 @@ def _read(
     repeats = Repeats(key, "sourcedId")
     number = 0
     linked = False
+    cursor = False  # the last next link followed had no offset
     expected: str | None = None  # what the page asked for begins with: the last record read
     last_read: str | None = None
     widest = 0
@@ -215,7 +255,7 @@ def _read(
         response = fetcher.get(url, allow_404=optional and read == 1 and number == 1)
         if response.status_code == 404:
             raise Absent(collection)
-        records = parse_body(response.content, key, url)[key]
+        records = parse_body(response, key, url)[key]
         page_total = total_count(response.headers, url)
         if page_total is not None:
             if total is not None and page_total != total:
@@ -235,14 +275,17 @@ def _read(
         yield Page(number, response.content, records, total, start, read)
         last = _identity(records[-1]) if records else None
         last_read = last or last_read
-        nxt = response.links.get("next", {}).get("url")
+        nxt = next_link(response, url)
         if nxt:
             count.added(len(added), url)
             url, linked = _next_page(fetcher.follow(url, nxt), first, key, seen), True
-            expected = last_read if _offset(url) is not None and seen else None
+            cursor = _offset(url) is None
+            expected = None if cursor or not seen else last_read
             continue
-        if linked:
-            break  # a server that links its pages says where they end: here
+        if linked and cursor:
+            break  # a server linking its own cursors says where they end: here (unchecked)
+        # offset links (or none) end here: checked as built offsets are, below (a next link left
+        # out mid-collection, or written so httpx does not see it, would end it short)
         if total is not None and seen >= total:
             break
         if not added:
@@ -269,6 +312,39 @@ def _identity(record: dict[str, Any]) -> str:
     return json.dumps(record if value is None or value == "" else value, sort_keys=True)
 
 
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_QUOTED = r'"(?:[^"\\]|\\.)*"'
+_PARAM = re.compile(rf"\s*;\s*({_TOKEN})\s*(?:=\s*({_QUOTED}|[^;,\s]*))?")
+_LINK = re.compile(
+    rf"\s*<([^>]*)>((?:\s*;\s*{_TOKEN}\s*(?:=\s*(?:{_QUOTED}|[^;,\s]*))?)*)\s*(?:,|$)"
+)
+
+
+def next_link(response: Any, url: str) -> str | None:
+    """The target of the Link header's `next` link (RFC 8288), read here rather than by httpx,
+    which misses some: a rel is a space-separated list of relation types matched without regard
+    to case (`rel="next prev"`, `REL=Next`), and a target may hold ';' (`users;jsessionid=...`).
+    Two different next links fail the pull: which one leads on cannot be told."""
+    found: dict[str, None] = {}
+    for target, params in _LINK.findall(response.headers.get("Link") or ""):
+        for name, value in _PARAM.findall(params):
+            if name.lower() == "rel" and "next" in _unquoted(value).lower().split():
+                found[target.strip()] = None
+    found.pop("", None)
+    if len(found) > 1:
+        raise SourceError(
+            f"{where(url)}: the page links {len(found)} different next pages, so where the "
+            "collection goes on cannot be told; the pull is incomplete, so nothing was planned"
+        )
+    return next(iter(found), None)
+
+
+def _unquoted(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return re.sub(r"\\(.)", r"\1", value[1:-1])
+    return value
+
+
 def _offset(url: str) -> int | None:
     """The `offset` a URL asks for; None when it has none (an opaque cursor). An offset that is
     not one whole number cannot be checked, nor moved back for the overlap: it fails the pull."""
@@ -291,7 +367,7 @@ def _next_page(link: str, first: str, key: str, seen: int) -> str:
     read from `seen` all the same, and the log says so. A link to another collection fails the
     pull. A link without an offset (an opaque cursor) is followed as it is, unchecked: the
     twice-check and X-Total-Count are all that can catch it."""
-    if urlsplit(link).path.rstrip("/") != urlsplit(first).path.rstrip("/"):
+    if _path(link) != _path(first):
         raise SourceError(
             f"{where(first)}: the next link points to {where(link)}, not to the {key}; the "
             "pull is incomplete, so nothing was planned"
@@ -311,6 +387,12 @@ def _next_page(link: str, first: str, key: str, seen: int) -> str:
         for part, (name, _) in zip(urlsplit(link).query.split("&"), _fields(link), strict=True)
     ]
     return urlunsplit(urlsplit(link)._replace(query="&".join(query)))
+
+
+def _path(url: str) -> str:
+    """A URL's path as the collection it names: without a trailing '/' or path parameters
+    (`users;jsessionid=...`, as some Java servers write their links)."""
+    return urlsplit(url).path.partition(";")[0].rstrip("/")
 
 
 def _fields(url: str) -> list[tuple[str, str]]:

@@ -176,7 +176,7 @@ def _count(fetcher: Fetcher, config: SourceConfig, name: str, required: bool) ->
     response = fetcher.get(url, allow_404=not required)
     if response.status_code == 404:
         return None
-    parse_body(response.content, name, url)
+    parse_body(response, name, url)
     total = total_count(response.headers, url)
     if total is not None:
         return total

@@ -97,7 +97,7 @@ class OneRosterHub(Hub):
         if not self._authorized(handler):
             self.refused += 1
             return 401, {"WWW-Authenticate": "OAuth"}, json_body({"imsx_codeMajor": "failure"})
-        name = path[len(self.base_path) + 1 :]
+        name = path[len(self.base_path) + 1 :].partition(";")[0]  # a servlet's path parameters
         if name not in self.data:
             return 404, {}, json_body({"imsx_codeMajor": "failure", "imsx_description": name})
         with self.lock:

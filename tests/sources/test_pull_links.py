@@ -159,3 +159,61 @@ def test_cursor_links_that_read_fewer_records_than_the_total_fail_the_pull(
     assert run.status == "failed"
     assert run.error.startswith("users: ") and "the server said 22 records" in run.error, run.error
     assert "sent 18" in run.error
+
+
+class LaterLinks(OneRosterHub):
+    """Each next link of users after the first page is written by `write` (given the link as the
+    hub writes it, `<...>; rel="next"`): None leaves it out."""
+
+    def __init__(self, data, write: Callable[[str], str | None], **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(data, **kwargs)
+        self.write = write
+
+    def _page(self, name: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
+        status, headers, body = super()._page(name, query)
+        if name == "users" and query["offset"] != ["0"] and "Link" in headers:
+            link = self.write(headers.pop("Link"))
+            if link is not None:
+                headers["Link"] = link
+        return status, headers, body
+
+
+@pytest.mark.parametrize(
+    "write",
+    [lambda link: None, lambda link: link.replace('rel="next"', 'rel="next prev"'),
+     lambda link: link.replace('rel="next"', "REL=Next"),
+     lambda link: f'<{link[1:].partition(">")[0]}>; rel="prev", {link}; title="a, <b>; c"'],
+    ids=["left out", "a list of rels", "in other case", "beside another link"],
+)  # fmt: skip
+def test_a_next_link_left_out_or_written_oddly_mid_collection_never_ends_it_short(
+    puller: Engine, district: TinyDistrict, secret_file: Path, write: Callable[[str], str | None]
+) -> None:
+    hub = LaterLinks(oneroster_rest(district), write, total=False)
+    run = pull_rest(puller, hub, secret_file, page_size=4)
+    assert run.status == "planned", run.error
+    assert run.fetch["resources"]["users"]["records"] == 22
+
+
+def test_a_next_link_with_path_parameters_is_followed(
+    puller: Engine, district: TinyDistrict, secret_file: Path
+) -> None:
+    hub = LaterLinks(
+        oneroster_rest(district), lambda link: link.replace("/users?", "/users;jsessionid=ab1?"),
+        total=False,
+    )  # fmt: skip
+    run = pull_rest(puller, hub, secret_file, page_size=4)
+    assert run.status == "planned", run.error
+    assert run.fetch["resources"]["users"]["records"] == 22
+    assert hub.api_requests("/users;jsessionid=ab1")
+
+
+def test_two_different_next_links_fail_the_pull(
+    puller: Engine, district: TinyDistrict, secret_file: Path
+) -> None:
+    hub = LaterLinks(
+        oneroster_rest(district),
+        lambda link: f'{link}, {link.replace("offset=", "offset=1")}',
+    )  # fmt: skip
+    run = pull_rest(puller, hub, secret_file, page_size=4)
+    assert run.status == "failed"
+    assert run.error.startswith("users: ") and "links 2 different next pages" in run.error
