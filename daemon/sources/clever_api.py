@@ -33,7 +33,7 @@ from daemon.formats.spec import NOT_CARRIED_COLUMN
 from daemon.progress import Progress
 from daemon.sources.drop_writer import DropWriter
 from daemon.sources.errors import SourceError
-from daemon.sources.http import Fetcher, where
+from daemon.sources.http import LOG, Fetcher, where
 from daemon.sources.oneroster_rest import (
     CLASSES,
     COURSES,
@@ -42,7 +42,14 @@ from daemon.sources.oneroster_rest import (
     SESSIONS,
     USERS_11,
 )
-from daemon.sources.paging import PageCount, Repeats, page_json
+from daemon.sources.paging import (
+    PageCount,
+    Repeats,
+    page_json,
+    params_of,
+    same_collection,
+    with_param,
+)
 from daemon.sources.values import Unreadable, cell
 
 ROLES = ("student", "teacher", "staff", "district_admin", "contact")
@@ -237,7 +244,9 @@ class CleverPull:
     def pages(
         self, name: str, path: str, params: dict[str, Any]
     ) -> Iterator[tuple[int, bytes, list[dict[str, Any]]]]:
-        url: str | None = f"{self.base}/{path}?{urlencode({**params, 'limit': self.limit})}"
+        first = f"{self.base}/{path}?{urlencode({**params, 'limit': self.limit})}"
+        url: str | None = first
+        last: str | None = None  # the id of the last record read: where the next page starts
         number = 0
         seen: set[str] = set()
         count = PageCount()
@@ -264,7 +273,12 @@ class CleverPull:
                 nxt = _next(body)
                 if nxt:
                     count.added(len(records), url)
-                url = self.fetcher.follow(url, nxt) if nxt else None
+                last = next((r["id"] for r in reversed(records) if _is_id(r.get("id"))), last)
+                url = (
+                    _onward(self.fetcher.follow(url, nxt), first, name, params, last)
+                    if nxt
+                    else None
+                )
                 if not records and number > 0:
                     continue  # Clever ends a collection by leaving out the next link, not here
                 number += 1
@@ -511,6 +525,43 @@ class CleverPull:
                         page,
                         index,
                     )
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _onward(link: str, first: str, name: str, params: dict[str, Any], last: str | None) -> str:
+    """The page a next link leads to. Clever pages by id (`starting_after` the last record's id):
+    a link starting after another id would skip the records between (never read, so archived)
+    or read some again, so it is asked from the last record read all the same, and the log says
+    so. A link to another collection, or one that drops the filter (`role=student`: every user
+    would be read as a student), fails the pull; one without `starting_after` is followed as
+    it is."""
+    same_collection(link, first, name)
+    for key, value in params.items():
+        if params_of(link, key) != [str(value)]:
+            raise SourceError(
+                f"{where(first)}: the next link does not keep {key}={value} (it has "
+                f"{', '.join(params_of(link, key)) or 'none'}), so its pages are not the {name}; "
+                "the pull is incomplete, so nothing was planned"
+            )
+    after = params_of(link, "starting_after")
+    if not after:
+        return link
+    if len(after) > 1:
+        raise SourceError(
+            f"{where(first)}: the next link gives starting_after {len(after)} times, so where "
+            "the next page starts cannot be told; the pull is incomplete, so nothing was planned"
+        )
+    if last is None or after[0] == last:
+        return link
+    LOG.warning(
+        "%s: the next link starts after %s, but the last record read is %s, so the next page "
+        "is asked from there instead (the link would skip records or read some again)",
+        where(first), after[0], last,
+    )  # fmt: skip
+    return with_param(link, "starting_after", last)
 
 
 def _shape(value: Any) -> str:

@@ -219,7 +219,7 @@ def _roles(record: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def deleted(record: dict[str, Any]) -> bool:
-    return cell(record.get("status")).lower() == "tobedeleted"
+    return field("status")(record).lower() == "tobedeleted"
 
 
 class OneRosterPull:
@@ -262,10 +262,10 @@ class OneRosterPull:
                 assert out is not None
                 page_name = writer.page(collection.name, page.number, page.body)
                 for index, record in page.added():
-                    if deleted(record):
-                        stats["deleted"] += 1
-                        continue
                     try:
+                        if deleted(record):
+                            stats["deleted"] += 1
+                            continue
                         row = row_of(collection, record)
                         its_roles = role_rows(record) if roles is not None else []
                     except Unreadable as exc:

@@ -28,11 +28,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote_plus, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from daemon.sources.errors import SourceError
 from daemon.sources.http import Fetcher, where
-from daemon.sources.values import cell
+from daemon.sources.values import Unreadable, cell
 
 LOG = logging.getLogger("roster_sync.sources")
 MAX_PAGES = 1_000_000
@@ -180,7 +180,10 @@ class Repeats:
 
     def check(self, records: list[dict[str, Any]], url: str) -> None:
         for record in records:
-            value = cell(record.get(self.id_field))  # as written: a number's repeat counts
+            try:
+                value = cell(record.get(self.id_field))  # as written: a number's repeat counts
+            except Unreadable:
+                continue  # an id that cannot be read is that record's error, named later
             if not value:
                 continue  # a record without an id is that record's error, later
             digest = hashlib.blake2b(value.encode(), digest_size=12).digest()
@@ -348,7 +351,7 @@ def _unquoted(value: str) -> str:
 def _offset(url: str) -> int | None:
     """The `offset` a URL asks for; None when it has none (an opaque cursor). An offset that is
     not one whole number cannot be checked, nor moved back for the overlap: it fails the pull."""
-    values = [unquote_plus(value) for name, value in _fields(url) if name == "offset"]
+    values = params_of(url, "offset")
     if not values:
         return None
     if len(values) > 1 or not (values[0].isascii() and values[0].isdigit()):
@@ -367,11 +370,7 @@ def _next_page(link: str, first: str, key: str, seen: int) -> str:
     read from `seen` all the same, and the log says so. A link to another collection fails the
     pull. A link without an offset (an opaque cursor) is followed as it is, unchecked: the
     twice-check and X-Total-Count are all that can catch it."""
-    if _path(link) != _path(first):
-        raise SourceError(
-            f"{where(first)}: the next link points to {where(link)}, not to the {key}; the "
-            "pull is incomplete, so nothing was planned"
-        )
+    same_collection(link, first, key)
     offset = _offset(link)
     if offset is None:
         return link
@@ -382,11 +381,31 @@ def _next_page(link: str, first: str, key: str, seen: int) -> str:
             where(first), offset, seen, key, max(seen - 1, 0),
             "skip records" if offset > seen else "read records again",
         )  # fmt: skip
+    return with_param(link, "offset", str(max(seen - 1, 0)))
+
+
+def same_collection(link: str, first: str, key: str) -> None:
+    """A next link must lead to more of the collection being read (its path, without a trailing
+    '/' or path parameters): one to another would be read as this one's records."""
+    if _path(link) != _path(first):
+        raise SourceError(
+            f"{where(first)}: the next link points to {where(link)}, not to the {key}; the "
+            "pull is incomplete, so nothing was planned"
+        )
+
+
+def params_of(url: str, name: str) -> list[str]:
+    """The values of the query parameter `name` (decoded) in `url`."""
+    return [unquote_plus(value) for key, value in _fields(url) if key == name]
+
+
+def with_param(url: str, name: str, value: str) -> str:
+    """`url` with its parameter `name` set to `value`, the rest of its query as sent."""
     query = [
-        f"offset={max(seen - 1, 0)}" if name == "offset" else part
-        for part, (name, _) in zip(urlsplit(link).query.split("&"), _fields(link), strict=True)
+        f"{name}={quote_plus(value)}" if key == name else part
+        for part, (key, _) in zip(urlsplit(url).query.split("&"), _fields(url), strict=True)
     ]
-    return urlunsplit(urlsplit(link)._replace(query="&".join(query)))
+    return urlunsplit(urlsplit(url)._replace(query="&".join(query)))
 
 
 def _path(url: str) -> str:

@@ -108,3 +108,27 @@ def test_a_lone_surrogate_in_a_value_refuses_the_pull_naming_record_and_column(
     assert run.status == "failed"
     assert "users.csv: stu-3: givenName holds U+D800" in run.error, run.error
     assert "\ud800" not in run.error
+
+
+def test_a_status_that_cannot_be_read_refuses_the_pull_naming_the_record_and_field(
+    puller: Engine, district: TinyDistrict, secret_file: Path
+) -> None:
+    data = oneroster_rest(district)
+    data["users"][2]["status"] = {"value": "active"}
+    run = pull_rest(puller, OneRosterHub(data), secret_file)
+    assert run.status == "failed"
+    assert run.error.startswith(f"users: {data['users'][2]['sourcedId']}: status is an object "), (
+        run.error
+    )
+
+
+def test_a_sourced_id_that_cannot_be_read_refuses_the_pull_naming_that_record(
+    puller: Engine, district: TinyDistrict, secret_file: Path
+) -> None:
+    data = oneroster_rest(district)
+    data["users"][5]["sourcedId"] = {"value": "stu-x"}
+    run = pull_rest(puller, OneRosterHub(data), secret_file)
+    assert run.status == "failed"
+    assert run.error.startswith(
+        "users: (a record whose sourcedId cannot be read): sourcedId is "
+    ), run.error
