@@ -15,7 +15,8 @@ teachers, Clever's own ObjectIDs with the SIS's ids beside them (`sis_id`). So:
 - each section's students and teachers become enrollments.
 
 Pages are followed through the `links` entry with rel `next` until a page has none (an empty
-page with a next link is not the end; a link off the API's host is refused). What is kept in
+page with a next link is not the end; a link off the API's host is refused); the end is then
+confirmed by asking for the page after the last record read, which must be empty. What is kept in
 memory is the map from Clever's ids to the ids written (one short entry per person, school and
 section) and a short digest of each id of the collection being read (one sent twice fails the
 pull), never the records themselves.
@@ -274,11 +275,14 @@ class CleverPull:
                 if nxt:
                     count.added(len(records), url)
                 last = next((r["id"] for r in reversed(records) if _is_id(r.get("id"))), last)
-                url = (
-                    _onward(self.fetcher.follow(url, nxt), first, name, params, last)
-                    if nxt
-                    else None
-                )
+                if nxt:
+                    url = _onward(self.fetcher.follow(url, nxt), first, name, params, last)
+                elif records and last is not None:
+                    # the end is confirmed: the page after the last record must be empty (a next
+                    # link left out mid-collection would otherwise end it short, archiving the rest)
+                    url = f"{first}&{urlencode({'starting_after': last})}"
+                else:
+                    url = None
                 if not records and number > 0:
                     continue  # Clever ends a collection by leaving out the next link, not here
                 number += 1
@@ -592,9 +596,10 @@ def _parse(response: Any, url: str) -> dict[str, Any]:
 
 
 def _next(body: dict[str, Any]) -> str | None:
-    """The `links` entry with rel `next` (its uri is absolute or from the host's root)."""
+    """The `links` entry with rel `next` (its uri is absolute or from the host's root); a rel is
+    matched without regard to case, and may list several (RFC 8288)."""
     for link in body["links"]:
-        if link.get("rel") == "next" and link.get("uri"):
+        if "next" in str(link.get("rel") or "").lower().split() and link.get("uri"):
             return str(link["uri"])
     return None
 

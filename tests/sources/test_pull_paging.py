@@ -333,3 +333,27 @@ def test_a_clever_next_link_to_another_collection_fails_the_pull(
     run = _clever_pull(puller, hub, tmp_path)
     assert run.status == "failed"
     assert "the next link points to " in run.error and "/sections, not to the users" in run.error
+
+
+@pytest.mark.parametrize(
+    "rel", [None, "Next", "next prev"], ids=["left out", "in other case", "a list of rels"]
+)
+def test_a_clever_next_link_left_out_or_written_oddly_mid_collection_never_ends_it_short(
+    puller: Engine, district: TinyDistrict, tmp_path: Path, rel: str | None
+) -> None:
+    data = clever_api(clever_compatible(district))
+
+    class OddRel(CleverHub):
+        def answer(self, handler, method, path, query, body):  # type: ignore[no-untyped-def]
+            status, headers, payload = super().answer(handler, method, path, query, body)
+            if path.endswith("/users") and "starting_after" in query:  # from the second page on
+                doc = json.loads(payload)
+                nexts = [link for link in doc["links"] if link["rel"] == "next"]
+                doc["links"] = [link for link in doc["links"] if link["rel"] != "next"]
+                doc["links"] += [{**link, "rel": rel} for link in nexts if rel]
+                payload = json.dumps(doc).encode()
+            return status, headers, payload
+
+    run = _clever_pull(puller, OddRel(data), tmp_path)
+    assert run.status == "planned", run.error
+    assert run.fetch["resources"]["users (student)"]["records"] == len(_students(data))
