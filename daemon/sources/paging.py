@@ -374,6 +374,12 @@ def _next_page(link: str, first: str, key: str, seen: int) -> str:
     offset = _offset(link)
     if offset is None:
         return link
+    if not seen and offset:
+        raise SourceError(
+            f"{where(first)}: the first page held no {key} yet links on from offset {offset}, "
+            "so the records before that offset could never be read; the pull is incomplete, "
+            "so nothing was planned"
+        )
     if offset != seen:
         LOG.warning(
             "%s: the next link asks from offset %d, but %d %s were read, so the next page is "

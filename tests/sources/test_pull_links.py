@@ -11,6 +11,7 @@ count read is held to X-Total-Count when the server gives one.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -217,3 +218,23 @@ def test_two_different_next_links_fail_the_pull(
     run = pull_rest(puller, hub, secret_file, page_size=4)
     assert run.status == "failed"
     assert run.error.startswith("users: ") and "links 2 different next pages" in run.error
+
+
+class EmptyFirstPage(OneRosterHub):
+    """The first page of users is empty, yet links on from offset 4."""
+
+    def _page(self, name: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
+        status, headers, body = super()._page(name, query)
+        if name == "users" and query["offset"] == ["0"]:
+            body = json.dumps({"users": []}).encode()
+        return status, headers, body
+
+
+def test_an_empty_first_page_that_links_past_records_fails_the_pull(
+    puller: Engine, district: TinyDistrict, secret_file: Path
+) -> None:
+    hub = EmptyFirstPage(oneroster_rest(district), total=False)
+    run = pull_rest(puller, hub, secret_file, page_size=4)
+    assert run.status == "failed"
+    assert run.error.startswith("users: "), run.error
+    assert "the first page held no users yet links on from offset 4, so the records" in run.error
