@@ -387,6 +387,9 @@ def _next_page(link: str, first: str, key: str, seen: int) -> str:
             where(first), offset, seen, key, max(seen - 1, 0),
             "skip records" if offset > seen else "read records again",
         )  # fmt: skip
+    limits = params_of(link, "limit")
+    if len(limits) == 1 and limits[0].isascii() and limits[0].isdigit() and int(limits[0]) < 2:
+        link = with_param(link, "limit", "2")  # a page of one would hold only the overlap
     return with_param(link, "offset", str(max(seen - 1, 0)))
 
 

@@ -238,3 +238,14 @@ def test_an_empty_first_page_that_links_past_records_fails_the_pull(
     assert run.status == "failed"
     assert run.error.startswith("users: "), run.error
     assert "the first page held no users yet links on from offset 4, so the records" in run.error
+
+
+def test_a_next_link_that_asks_one_record_a_page_is_asked_two_at_a_time(
+    puller: Engine, district: TinyDistrict, secret_file: Path
+) -> None:
+    hub, run = pull_with_links(
+        puller, district, secret_file, lambda url, o, n: f"{url}?limit=1&offset={o}", total=False
+    )
+    assert run.status == "planned", run.error
+    assert run.fetch["resources"]["users"]["records"] == 22
+    assert users_asked(hub)[1] == "limit=2&offset=3"
