@@ -15,7 +15,8 @@ teachers, Clever's own ObjectIDs with the SIS's ids beside them (`sis_id`). So:
 - each section's students and teachers become enrollments.
 
 Pages are followed through the `links` entry with rel `next` until a page has none (an empty
-page with a next link is not the end; a link off the API's host is refused). What is kept in
+page with a next link is not the end; a link off the API's host is refused); the end is then
+confirmed by asking for the page after the last record read, which must be empty. What is kept in
 memory is the map from Clever's ids to the ids written (one short entry per person, school and
 section) and a short digest of each id of the collection being read (one sent twice fails the
 pull), never the records themselves.
@@ -33,7 +34,7 @@ from daemon.formats.spec import NOT_CARRIED_COLUMN
 from daemon.progress import Progress
 from daemon.sources.drop_writer import DropWriter
 from daemon.sources.errors import SourceError
-from daemon.sources.http import Fetcher, where
+from daemon.sources.http import LOG, Fetcher, where
 from daemon.sources.oneroster_rest import (
     CLASSES,
     COURSES,
@@ -42,7 +43,14 @@ from daemon.sources.oneroster_rest import (
     SESSIONS,
     USERS_11,
 )
-from daemon.sources.paging import PageCount, Repeats, page_json
+from daemon.sources.paging import (
+    PageCount,
+    Repeats,
+    page_json,
+    params_of,
+    same_collection,
+    with_param,
+)
 from daemon.sources.values import Unreadable, cell
 
 ROLES = ("student", "teacher", "staff", "district_admin", "contact")
@@ -90,11 +98,15 @@ def grade(value: Any) -> str:
 
 def clever_ids(value: Any) -> list[str] | None:
     """A list of Clever ids (a school's, a section's members). Read leniently where the shape
-    still says which ids: one id alone, or objects carrying their `id`. None when it does not."""
+    still says which ids: one id alone (or one reference object), or objects carrying their `id`.
+    None when it does not."""
     if value is None:
         return []
     if isinstance(value, str):
         return [value] if value.strip() else []
+    if isinstance(value, dict):
+        one = _id_of_reference(value)
+        return None if one is None else [one] if one else []
     if not isinstance(value, list):
         return None
     ids = []
@@ -106,6 +118,35 @@ def clever_ids(value: Any) -> list[str] | None:
         if item.strip():
             ids.append(item.strip())
     return ids
+
+
+def _id_of_reference(value: dict[str, Any]) -> str | None:
+    """A reference given as an object ({"id": "..."}, as Clever's docs and SDKs show expanded
+    references): its id, when that is a string and nothing else in it says more (other keys
+    empty, or a `uri` naming that same id). None for any other object: which record it means is
+    not certain."""
+    ident = value.get("id")
+    if not isinstance(ident, str):
+        return None
+    for key, other in value.items():
+        if key == "id" or other in (None, "", [], {}):
+            continue
+        if key == "uri" and isinstance(other, str) and other.rstrip("/").endswith(f"/{ident}"):
+            continue
+        return None
+    return ident.strip()
+
+
+def _reference(record: dict[str, Any], key: str) -> str:
+    """A field Clever documents as another record's id (a section's school, course and term, a
+    relationship's student): the id, or an object that is only that id (_id_of_reference)."""
+    value = record.get(key)
+    if isinstance(value, dict):
+        ident = _id_of_reference(value)
+        if ident is None:
+            raise Unreadable(f"{key} is an object that is not only an id")
+        return ident
+    return _text(record, key)
 
 
 def _text(record: dict[str, Any], key: str) -> str:
@@ -204,7 +245,9 @@ class CleverPull:
     def pages(
         self, name: str, path: str, params: dict[str, Any]
     ) -> Iterator[tuple[int, bytes, list[dict[str, Any]]]]:
-        url: str | None = f"{self.base}/{path}?{urlencode({**params, 'limit': self.limit})}"
+        first = f"{self.base}/{path}?{urlencode({**params, 'limit': self.limit})}"
+        url: str | None = first
+        last: str | None = None  # the id of the last record read: where the next page starts
         number = 0
         seen: set[str] = set()
         count = PageCount()
@@ -223,7 +266,7 @@ class CleverPull:
                     )
                 seen.add(url)
                 response = self.fetcher.get(url)
-                body = _parse(response.content, url)
+                body = _parse(response, url)
                 records = [d.get("data") for d in body["data"]]
                 if not all(isinstance(r, dict) for r in records):
                     raise SourceError(f"{where(url)}: a page holds an entry without its data")
@@ -231,7 +274,15 @@ class CleverPull:
                 nxt = _next(body)
                 if nxt:
                     count.added(len(records), url)
-                url = self.fetcher.follow(url, nxt) if nxt else None
+                last = next((r["id"] for r in reversed(records) if _is_id(r.get("id"))), last)
+                if nxt:
+                    url = _onward(self.fetcher.follow(url, nxt), first, name, params, last)
+                elif records and last is not None:
+                    # the end is confirmed: the page after the last record must be empty (a next
+                    # link left out mid-collection would otherwise end it short, archiving the rest)
+                    url = f"{first}&{urlencode({'starting_after': last})}"
+                else:
+                    url = None
                 if not records and number > 0:
                     continue  # Clever ends a collection by leaving out the next link, not here
                 number += 1
@@ -404,7 +455,7 @@ class CleverPull:
         self, clever_id: str, user: dict[str, Any], data: dict[str, Any], row: dict[str, str]
     ) -> dict[str, str]:
         relationships = _relationships(clever_id, data.get("student_relationships"))
-        students = [_text(r, "student") for r in relationships]
+        students = [_reference(r, "student") for r in relationships]
         student_ids = sorted(self.people.get(s, s) for s in students)
         schools: dict[str, None] = {}
         for student in students:
@@ -436,18 +487,20 @@ class CleverPull:
             page = writer.page("sections", number, body)
             for index, section in enumerate(records):
                 sid = _text(section, "sis_id") or _text(section, "id")
-                school = self.schools.get(_text(section, "school"), _text(section, "school"))
+                school = self.schools.get(
+                    _reference(section, "school"), _reference(section, "school")
+                )
                 homeroom = _text(section, "subject").lower() == HOMEROOM
                 classes.write(
                     {
                         "sourcedId": sid,
                         "title": _text(section, "name"),
                         "grades": grade(section.get("grade")),
-                        "courseSourcedId": _text(section, "course") or sid,
+                        "courseSourcedId": _reference(section, "course") or sid,
                         "classCode": _text(section, "section_number"),
                         "classType": "homeroom" if homeroom else "scheduled",
                         "schoolSourcedId": school,
-                        "termSourcedIds": _text(section, "term_id"),
+                        "termSourcedIds": _reference(section, "term_id"),
                         "subjects": "" if homeroom else _text(section, "subject"),
                         "periods": _text(section, "period"),
                     },
@@ -478,6 +531,43 @@ class CleverPull:
                     )
 
 
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _onward(link: str, first: str, name: str, params: dict[str, Any], last: str | None) -> str:
+    """The page a next link leads to. Clever pages by id (`starting_after` the last record's id):
+    a link starting after another id would skip the records between (never read, so archived)
+    or read some again, so it is asked from the last record read all the same, and the log says
+    so. A link to another collection, or one that drops the filter (`role=student`: every user
+    would be read as a student), fails the pull; one without `starting_after` is followed as
+    it is."""
+    same_collection(link, first, name)
+    for key, value in params.items():
+        if params_of(link, key) != [str(value)]:
+            raise SourceError(
+                f"{where(first)}: the next link does not keep {key}={value} (it has "
+                f"{', '.join(params_of(link, key)) or 'none'}), so its pages are not the {name}; "
+                "the pull is incomplete, so nothing was planned"
+            )
+    after = params_of(link, "starting_after")
+    if not after:
+        return link
+    if len(after) > 1:
+        raise SourceError(
+            f"{where(first)}: the next link gives starting_after {len(after)} times, so where "
+            "the next page starts cannot be told; the pull is incomplete, so nothing was planned"
+        )
+    if last is None or after[0] == last:
+        return link
+    LOG.warning(
+        "%s: the next link starts after %s, but the last record read is %s, so the next page "
+        "is asked from there instead (the link would skip records or read some again)",
+        where(first), after[0], last,
+    )  # fmt: skip
+    return with_param(link, "starting_after", last)
+
+
 def _shape(value: Any) -> str:
     if value is None:
         return "null"
@@ -488,8 +578,8 @@ def _shape(value: Any) -> str:
     return "a string" if isinstance(value, str) else type(value).__name__
 
 
-def _parse(body: bytes, url: str) -> dict[str, Any]:
-    data = page_json(body, url)
+def _parse(response: Any, url: str) -> dict[str, Any]:
+    data = page_json(response, url)
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise SourceError(f"{where(url)}: a page has no 'data' list")
     if not all(isinstance(d, dict) for d in data["data"]):
@@ -506,9 +596,10 @@ def _parse(body: bytes, url: str) -> dict[str, Any]:
 
 
 def _next(body: dict[str, Any]) -> str | None:
-    """The `links` entry with rel `next` (its uri is absolute or from the host's root)."""
+    """The `links` entry with rel `next` (its uri is absolute or from the host's root); a rel is
+    matched without regard to case, and may list several (RFC 8288)."""
     for link in body["links"]:
-        if link.get("rel") == "next" and link.get("uri"):
+        if "next" in str(link.get("rel") or "").lower().split() and link.get("uri"):
             return str(link["uri"])
     return None
 

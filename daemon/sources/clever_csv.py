@@ -428,6 +428,7 @@ def translate(root: Path, target: Path) -> Translation:
     try:
         result = CleverCsv(root).translate(writer)
         writer.manifest("1.1", "Clever CSV", derived=DERIVED_IDS, not_carried=NOT_CARRIED)
+        writer.publish()
     finally:
         writer.close()
     return result

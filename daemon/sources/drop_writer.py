@@ -10,6 +10,13 @@ Layout of the folder (the run's archive folder):
 
 A record is written to its CSV line as soon as its page is read; nothing is kept in memory
 beyond one page.
+
+Until the pull is whole, each file is written as NAME.part (users.csv.part, manifest.csv.part):
+no reader takes it for a drop file. `publish` names them as the drop's files once every
+collection is in, and `summary` writes pull/fetch.json last, so a folder holds a drop only when it
+holds the whole pull. A pull that fails leaves its .part files (what it read before it stopped,
+for a person to look at) and pull/failed.txt saying why: copied anywhere, that folder is no
+drop, since a partial drop would archive every record it never received.
 """
 
 from __future__ import annotations
@@ -17,7 +24,9 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import os
 import re
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +41,8 @@ from daemon.formats.drop import (
 from daemon.sources.errors import SourceError
 
 TRACE_HEADER = ["line", "page", "index"]
+PART = ".part"  # a file of a pull not yet whole
+FAILED_NOTE = "failed.txt"  # in pull/: why the pull stopped
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # A line end as the sync counts physical lines (daemon/ingest/load.py, _Lines): LF, CR LF, or a
 # lone CR, except one right before a CR LF (a CR LF file converted once more ends lines CR CR LF).
@@ -91,6 +102,7 @@ class CsvOut:
 class DropWriter:
     folder: Path
     files: dict[str, CsvOut] = field(default_factory=dict)
+    staged: dict[str, None] = field(default_factory=dict)  # names written as NAME.part, in order
 
     def __post_init__(self) -> None:
         (self.folder / PULL_DIR / "pages").mkdir(parents=True, exist_ok=True)
@@ -99,7 +111,7 @@ class DropWriter:
     def csv(self, name: str, header: Iterable[str]) -> CsvOut:
         out = self.files.get(name)
         if out is None:
-            handle = open(self.folder / name, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            handle = open(self._part(name), "w", encoding="utf-8", newline="")  # noqa: SIM115
             trace = gzip.open(  # noqa: SIM115
                 self.folder / PULL_DIR / "trace" / f"{name}.gz", "wt", encoding="utf-8", newline=""
             )
@@ -115,7 +127,8 @@ class DropWriter:
             out.handle.close()
             out.trace_handle.close()
             del self.files[out.name]
-            (self.folder / out.name).unlink()
+            self.staged.pop(out.name, None)
+            self._part(out.name).unlink()
             (self.folder / PULL_DIR / "trace" / f"{out.name}.gz").unlink()
         for page in (self.folder / PULL_DIR / "pages").glob(f"{resource}-*.json.gz"):
             page.unlink()
@@ -131,6 +144,35 @@ class DropWriter:
         for out in self.files.values():
             out.handle.close()
             out.trace_handle.close()
+
+    def _part(self, name: str) -> Path:
+        """Where the drop file `name` is written until the pull is whole."""
+        self.staged[name] = None
+        return self.folder / f"{name}{PART}"
+
+    def add(self, name: str, source: Path) -> None:
+        """A file of the drop copied from elsewhere (guardians.csv beside an API source)."""
+        shutil.copyfile(source, self._part(name))
+
+    def publish(self) -> None:
+        """Every file written is whole: each takes its drop name (the CSV files, the manifest
+        last of them)."""
+        self.close()
+        names = sorted(self.staged, key=lambda name: name == "manifest.csv")
+        for name in names:
+            os.replace(self.folder / f"{name}{PART}", self.folder / name)
+        self.staged.clear()
+
+    def failed(self, reason: str) -> None:
+        """The pull stopped part way: its .part files stay (what was read until then), never a
+        drop, and pull/failed.txt says why."""
+        self.close()
+        note = self.folder / PULL_DIR / FAILED_NOTE
+        note.write_text(
+            f"This pull failed: {reason}\nIts *.part files hold what was read before it stopped; "
+            "they are not a drop and no run reads them. Pull the source again.\n",
+            encoding="utf-8",
+        )
 
     def manifest(
         self,
@@ -157,12 +199,16 @@ class DropWriter:
             *([[DERIVED_IDS_PROPERTY, ",".join(derived)]] if derived else []),
             *([[NOT_CARRIED_PROPERTY, ",".join(not_carried)]] if not_carried else []),
         ]
-        with open(self.folder / "manifest.csv", "w", encoding="utf-8", newline="") as out:
+        with open(self._part("manifest.csv"), "w", encoding="utf-8", newline="") as out:
             csv.writer(out, lineterminator="\n").writerows(lines)
 
     def summary(self, summary: dict[str, Any]) -> None:
-        path = self.folder / PULL_DIR / PULL_SUMMARY  # written last: the pull is whole
-        path.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+        """pull/fetch.json, written last (after `publish`): the pull is whole. Written under
+        another name and renamed, so a crash never leaves half of it (which would read as whole)."""
+        path = self.folder / PULL_DIR / PULL_SUMMARY
+        temporary = path.with_name(f"{PULL_SUMMARY}{PART}")
+        temporary.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+        os.replace(temporary, path)
 
 
 def trace_record(folder: Path, file_name: str, line: int) -> dict[str, Any]:

@@ -21,10 +21,11 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote_plus, urlsplit
 
 import httpx
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, SIGNATURE_TYPE_AUTH_HEADER
@@ -74,10 +75,22 @@ class _Token(BaseModel):
     expires_in: float | None = None
 
 
+def basic_credentials(client_id: str, secret: str) -> list[tuple[str, str]]:
+    """The HTTP Basic user and password to try at a token endpoint, in order. RFC 6749 2.3.1:
+    client_id and secret are form-urlencoded (Appendix B: UTF-8, then %XX, a space as '+') before
+    Basic joins them with ':' and base64s them, so a compliant server reads a secret holding ':',
+    '%', '+' or a non-ASCII letter as it is. Some servers skip the decoding: when the encoded form
+    differs, the credentials as they are come second (tried only after the first is refused)."""
+    encoded = (quote_plus(client_id), quote_plus(secret))
+    return [encoded] if encoded == (client_id, secret) else [encoded, (client_id, secret)]
+
+
 class OAuth2Tokens:
     """OAuth 2.0 client credentials (RFC 6749 4.4): a token from the token endpoint, renewed
     before it expires and once more when the API says it has (a 401 mid-pull). The token
-    endpoint is tried again like any request (a 5xx, a dropped connection)."""
+    endpoint is tried again like any request (a 5xx, a dropped connection). The credentials go
+    in HTTP Basic as RFC 6749 2.3.1 encodes them, else as they are (`basic_credentials`): the
+    form the endpoint took is used for every later token."""
 
     def __init__(self, config: SourceConfig, secret: SecretStr, clock: Callable[[], float]):
         assert config.token_url and config.client_id
@@ -86,7 +99,10 @@ class OAuth2Tokens:
         self.token: str | None = None
         self.expires_at: float | None = None
         self.fetched = 0
-        hide(f"{config.client_id}:{secret.get_secret_value()}")  # as HTTP Basic sends it
+        self.basic = basic_credentials(config.client_id, secret.get_secret_value())
+        for user, password in self.basic:
+            hide(password)
+            hide(f"{user}:{password}")  # as HTTP Basic sends it
 
     def bearer(self, fetcher: Fetcher) -> str:
         if self.token is None or (
@@ -101,22 +117,12 @@ class OAuth2Tokens:
 
     def renew(self, fetcher: Fetcher) -> None:
         assert self.config.token_url and self.config.client_id
-        token_url = self.config.token_url
-        endpoint = f"the token endpoint {where(token_url)}"
-        body = self.oauth.prepare_request_body(scope=self.config.scope or None)
-        basic = httpx.BasicAuth(self.config.client_id, self.secret.get_secret_value())
-
-        def request() -> httpx.Request:
-            post = fetcher.http.build_request(
-                "POST",
-                token_url,
-                content=body,
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-            )
-            return next(basic.auth_flow(post))  # sets the Basic header on the request
-
-        response = fetcher.send(token_url, request, endpoint)
-        _hide_token(response)
+        endpoint = f"the token endpoint {where(self.config.token_url)}"
+        response = self._ask(fetcher, self.basic[0], endpoint)
+        if _refused_client(response) and len(self.basic) > 1:
+            response = self._ask(fetcher, self.basic[1], endpoint)
+            if response.status_code == 200:
+                self.basic = self.basic[1:]  # an endpoint that does not decode: this form on
         if response.status_code in (400, 401, 403):
             raise SourceAuthError(
                 f"{endpoint} refused client_id {self.config.client_id!r} (HTTP "
@@ -140,6 +146,31 @@ class OAuth2Tokens:
         self.token = token.access_token
         self.expires_at = self.clock() + token.expires_in if token.expires_in else None
         self.fetched += 1
+
+    def _ask(self, fetcher: Fetcher, basic: tuple[str, str], endpoint: str) -> httpx.Response:
+        """The token endpoint's answer to the client credentials, in HTTP Basic as `basic`."""
+        assert self.config.token_url
+        token_url = self.config.token_url
+        body = self.oauth.prepare_request_body(scope=self.config.scope or None)
+        auth = httpx.BasicAuth(*basic)
+
+        def request() -> httpx.Request:
+            post = fetcher.http.build_request(
+                "POST",
+                token_url,
+                content=body,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            return next(auth.auth_flow(post))  # sets the Basic header on the request
+
+        response = fetcher.send(token_url, request, endpoint)
+        _hide_token(response)
+        return response
+
+
+def _refused_client(response: httpx.Response) -> bool:
+    """The token endpoint refused the client's credentials (not its grant or scope)."""
+    return response.status_code == 401 or _oauth_error(response) == ": invalid_client"
 
 
 def _hide_token(response: httpx.Response) -> None:
@@ -171,6 +202,69 @@ def _transient(exc: httpx.HTTPError) -> bool:
     return isinstance(exc, httpx.TransportError) and not isinstance(
         exc, httpx.LocalProtocolError | httpx.UnsupportedProtocol
     )
+
+
+# Content-Encodings a page may come in (what the client asks for): each is decoded here, a piece at
+# a time, so a small compressed body cannot grow past max_page_bytes in memory before it is counted.
+ENCODINGS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+ACCEPT_ENCODING = "gzip, deflate"
+PIECE = 1 << 20  # the most a decoder gives at once
+
+
+class _Body:
+    """A response body decoded as it streams, a bounded piece at a time, so no more than one byte
+    past max_page_bytes is ever held: httpx's own decoders turn each 64 KiB chunk of gzip into
+    all it holds at once (a chunk of zeros: 66 MB)."""
+
+    def __init__(self, encoding: str | None, what: str) -> None:
+        self.what = what
+        self.name = (encoding or "").strip().lower() or "identity"
+        if self.name not in (*ENCODINGS, "identity"):
+            raise SourceError(
+                f"{what}: the response is in Content-Encoding {self.name!r}, which was not asked "
+                "for (gzip or deflate) and cannot be read; the pull is incomplete, so nothing "
+                "was planned"
+            )
+        self.zlib = zlib.decompressobj(ENCODINGS[self.name]) if self.name in ENCODINGS else None
+        self.started = False
+
+    def pieces(self, data: bytes, room: int) -> Iterator[bytes]:
+        """The decoded bytes of `data`, at most `room` bytes of them in all (the caller stops
+        once they pass its limit), in pieces of at most PIECE bytes."""
+        if self.zlib is None:
+            yield data
+            return
+        while data:
+            try:
+                piece = self.zlib.decompress(data, max(1, min(PIECE, room)))
+            except zlib.error as exc:
+                if self.name == "deflate" and not self.started:  # deflate without its zlib header
+                    self.zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                    self.started = True
+                    continue
+                raise self._broken(str(exc)) from None
+            self.started = True
+            if self.zlib.eof and self.zlib.unused_data.strip(b"\0 \t\r\n"):
+                data = self.zlib.unused_data  # another gzip member follows (RFC 1952)
+                self.zlib = zlib.decompressobj(ENCODINGS[self.name])
+            elif self.zlib.eof:
+                data = b""  # padding after the end (NULs, a line end) is no part of the page
+            else:
+                data = self.zlib.unconsumed_tail
+            if piece:
+                room -= len(piece)
+                yield piece
+
+    def end(self) -> None:
+        """The body has ended: a compressed one must have ended whole."""
+        if self.zlib is not None and self.started and not self.zlib.eof:
+            raise self._broken("it ends before its end")
+
+    def _broken(self, why: str) -> SourceError:
+        return SourceError(
+            f"{self.what}: the response's {self.name} body cannot be decoded ({why}); the pull "
+            "is incomplete, so nothing was planned"
+        )
 
 
 class _Late(Exception):
@@ -230,7 +324,11 @@ class Fetcher:
         self.config, self.secret, self.sleep, self.backoff = config, secret, sleep, backoff
         self.http = httpx.Client(
             timeout=config.timeout_seconds,
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            headers={
+                "User-Agent": USER_AGENT,
+                "Accept": "application/json",
+                "Accept-Encoding": ACCEPT_ENCODING,
+            },
             follow_redirects=False,
         )
         self.tokens = OAuth2Tokens(config, secret, clock) if config.auth == "oauth2" else None
@@ -391,12 +489,16 @@ class Fetcher:
                 response = self.http.send(request, stream=True)
                 try:
                     self._too_large(what, response.headers.get("Content-Length"))
+                    body = _Body(response.headers.get("Content-Encoding"), what)
                     chunks, size = [], 0
-                    for chunk in response.iter_bytes():
+                    for raw in response.iter_raw():
                         watch.check()
-                        size += len(chunk)
-                        self._too_large(what, None, size)
-                        chunks.append(chunk)
+                        room = self.config.max_page_bytes - size + 1  # one byte over: too large
+                        for chunk in body.pieces(raw, room):
+                            size += len(chunk)
+                            self._too_large(what, None, size)
+                            chunks.append(chunk)
+                    body.end()
                     watch.check()
                     response._content = b"".join(chunks)  # what read() keeps, read under limits
                 finally:

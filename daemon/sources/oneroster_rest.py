@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from daemon.formats import spec
+from daemon.formats.spec import ONEROSTER_11, ONEROSTER_12
 from daemon.progress import Progress
 from daemon.sources.drop_writer import CsvOut, DropWriter
 from daemon.sources.errors import SourceError
@@ -21,19 +22,23 @@ from daemon.sources.http import Fetcher
 from daemon.sources.paging import Absent, offset_pages
 from daemon.sources.values import Unreadable, cell, enabled, user_ids
 
-Getter = Callable[[dict[str, Any]], str]
 
-
-def field(name: str, read: Callable[[Any], str] = cell) -> Getter:
+@dataclass(frozen=True)
+class Field:
     """How a column reads the JSON field `name`; an unreadable value names the field."""
 
-    def get(record: dict[str, Any]) -> str:
-        try:
-            return read(record.get(name))
-        except Unreadable as exc:
-            raise Unreadable(f"{name} is {exc}") from None
+    name: str
+    read: Callable[[Any], str] = cell
 
-    return get
+    def __call__(self, record: dict[str, Any]) -> str:
+        try:
+            return self.read(record.get(self.name))
+        except Unreadable as exc:
+            raise Unreadable(f"{self.name} is {exc}") from None
+
+
+Getter = Field
+field = Field
 
 
 _ids = field("userIds", user_ids)
@@ -219,14 +224,32 @@ def _roles(record: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def deleted(record: dict[str, Any]) -> bool:
-    return cell(record.get("status")).lower() == "tobedeleted"
+    return field("status")(record).lower() == "tobedeleted"
+
+
+def _never_sent(collection: Collection, fields: set[str], version: str) -> list[str]:
+    """The columns (file.column) whose JSON field no record of the collection has: a server that
+    does not serve a field at all says nothing of it, as a CSV file without that column does, so
+    the manifest says they are not carried and the directory keeps its values (an empty cell in
+    every row would blank them all). A field one record leaves out is empty on that record only.
+    Columns that place a row (its id, a required reference, status) are never declared so."""
+    spec = (ONEROSTER_12 if version == "1.2" else ONEROSTER_11).specs.get(
+        collection.file_name.removesuffix(".csv")
+    )
+    if spec is None:
+        return []
+    found = []
+    for name, get in collection.columns.items():
+        column = spec.column(name)
+        if get.name not in fields and column is not None and not spec.places_rows(column):
+            found.append(f"{spec.entity}.{column.name}")
+    return found
 
 
 class OneRosterPull:
     """Pull every collection of one OneRoster REST source into `writer`."""
 
     derived_ids: tuple[str, ...] = ()  # every id is the SIS's
-    not_carried: tuple[str, ...] = ()
 
     def __init__(
         self, fetcher: Fetcher, base_url: str, version: str, page_size: int, progress: Progress
@@ -235,6 +258,7 @@ class OneRosterPull:
         self.limit, self.progress = page_size, progress
         self.resources: dict[str, dict[str, Any]] = {}
         self.absent: list[str] = []
+        self.not_carried: list[str] = []  # file.column: a field no record of its collection has
 
     def run(self, writer: DropWriter) -> None:
         for collection in collections(self.version):
@@ -249,6 +273,7 @@ class OneRosterPull:
         self.progress.start(f"Pulling {collection.name}")
         try:
             out = roles = None
+            fields: set[str] = set()  # the JSON fields the collection's records have
             for page in offset_pages(
                 self.fetcher, self.base, collection.name, collection.name, self.limit,
                 optional=not collection.required,
@@ -259,13 +284,14 @@ class OneRosterPull:
                         stats.update(pages=0, records=0, deleted=0, reread=page.read - 1)
                     out = writer.csv(collection.file_name, collection.columns)
                     roles = self._roles_file(writer, collection)
+                    fields = set()
                 assert out is not None
                 page_name = writer.page(collection.name, page.number, page.body)
                 for index, record in page.added():
-                    if deleted(record):
-                        stats["deleted"] += 1
-                        continue
                     try:
+                        if deleted(record):
+                            stats["deleted"] += 1
+                            continue
                         row = row_of(collection, record)
                         its_roles = role_rows(record) if roles is not None else []
                     except Unreadable as exc:
@@ -274,6 +300,7 @@ class OneRosterPull:
                             "what the directory holds, so nothing was planned"
                         ) from None
                     out.write(row, page_name, index)
+                    fields.update(record)
                     if roles is not None:
                         for role_row in its_roles:
                             roles.write(role_row, page_name, index)
@@ -284,6 +311,7 @@ class OneRosterPull:
                     self.progress.start(f"Pulling {collection.name}", page.total)
                 self.progress.advance(len(page.records) - page.first)
                 self.progress.note(f"page {page.number}, {stats['records']:,} records")
+            self.not_carried += _never_sent(collection, fields, self.version) if fields else []
         except Absent:
             self.absent.append(collection.name)
             stats["absent"] = True

@@ -8,26 +8,33 @@ a page adds no record.
 
 Offset paging loses a record when one before the offset is removed mid-pull (every later record
 moves back a place, and the one at the page boundary is never sent). So pages overlap: each page
-after the first is asked from one record earlier (a next link's `offset` too) and must begin with
-the record that ended the page before. When it does not, or X-Total-Count changes, the collection
-moved: it is read again from its start. A next link without an `offset` (an opaque cursor) is
-followed as it is, unchecked. A sourcedId that comes twice fails the pull: the server ignores the
-paging, so a record may have slipped past.
+after the first is asked from one record earlier and must begin with the record that ended the
+page before. When it does not, or X-Total-Count changes, the collection moved: it is read again
+from its start. A next link's `offset` is not trusted: one that skips ahead would leave records
+unread (and the plan would archive them), so the page is asked from the records read so far (one
+earlier), the link's query otherwise as sent; a link to another collection, or whose offset is
+not one number, fails the pull. A next link without an `offset` (an opaque cursor) is followed
+as it is, unchecked: only X-Total-Count (the count read must match) and the twice-check can catch
+a skip there. A sourcedId that comes twice fails the pull: the server ignores the paging, so a
+record may have slipped past.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import quote_plus, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from daemon.sources.errors import SourceError
 from daemon.sources.http import Fetcher, where
-from daemon.sources.values import cell
+from daemon.sources.values import Unreadable, cell
 
+LOG = logging.getLogger("roster_sync.sources")
 MAX_PAGES = 1_000_000
 # Pages in a row that add no record while the server links another: a collection may hold runs
 # of empty pages (a server that filters records out after paging), never this many.
@@ -58,12 +65,50 @@ class Page:
         return list(enumerate(self.records))[self.first :]
 
 
-def page_json(body: bytes, url: str) -> Any:
-    """A page's JSON (OneRoster's or Clever's); a page that cannot be read fails the pull."""
+class Number(str):
+    """A JSON number that is not a whole one, kept as the page wrote it: as a float,
+    12345678901234567890.5 would be written 1.2345678901234567e+19 (another value)."""
+
+
+class _Unreadable(ValueError):
+    """JSON Python's reader takes, but that cannot be read as the page meant it."""
+
+
+def _constant(name: str) -> Any:
+    raise _Unreadable(f"holds {name}, which is no JSON number")
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object; one that gives a key twice with different values is unreadable (which one
+    the server meant cannot be told: Python's reader would keep the last, silently)."""
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        for key, value in pairs:
+            if type(record[key]) is not type(value) or record[key] != value:
+                ident = record.get("sourcedId", record.get("id"))
+                whose = f" ({ident})" if isinstance(ident, str) else ""
+                raise _Unreadable(f"gives {key!r} twice with different values in one object{whose}")
+    return record
+
+
+def page_json(response: Any, url: str) -> Any:
+    """A page's JSON (OneRoster's or Clever's); a page that cannot be read fails the pull. What
+    the server said it is (Content-Type) is not trusted either way, but named when the page is not
+    JSON (an HTML login or error page answered with 200)."""
     try:
-        return json.loads(body)
+        return json.loads(
+            response.content,
+            parse_float=Number,
+            parse_constant=_constant,
+            object_pairs_hook=_object,
+        )
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        problem = f"is not valid JSON ({exc})"
+        said = (response.headers.get("Content-Type") or "").partition(";")[0].strip()
+        problem = f"is not valid JSON ({exc}{'; it says it is ' + said if said else ''})"
+    except _Unreadable as exc:
+        problem = str(exc)
+    except ValueError:  # Python reads no whole number of more than 4,300 digits
+        problem = "holds a whole number too long to read (thousands of digits)"
     except RecursionError:
         problem = "is nested too deeply to read (no API's page is)"
     raise SourceError(
@@ -71,8 +116,8 @@ def page_json(body: bytes, url: str) -> Any:
     )
 
 
-def parse_body(body: bytes, key: str, url: str) -> dict[str, Any]:
-    data = page_json(body, url)
+def parse_body(response: Any, key: str, url: str) -> dict[str, Any]:
+    data = page_json(response, url)
     if not isinstance(data, dict) or not isinstance(data.get(key), list):
         raise SourceError(
             f"{where(url)}: a page has no '{key}' list; the pull is incomplete, so nothing was "
@@ -135,7 +180,10 @@ class Repeats:
 
     def check(self, records: list[dict[str, Any]], url: str) -> None:
         for record in records:
-            value = cell(record.get(self.id_field))  # as written: a number's repeat counts
+            try:
+                value = cell(record.get(self.id_field))  # as written: a number's repeat counts
+            except Unreadable:
+                continue  # an id that cannot be read is that record's error, named later
             if not value:
                 continue  # a record without an id is that record's error, later
             digest = hashlib.blake2b(value.encode(), digest_size=12).digest()
@@ -195,7 +243,9 @@ def _read(
     repeats = Repeats(key, "sourcedId")
     number = 0
     linked = False
+    cursor = False  # the last next link followed had no offset
     expected: str | None = None  # what the page asked for begins with: the last record read
+    last_read: str | None = None
     widest = 0
     single = False  # every page held one record: the server may send no more, so no overlap
     count = PageCount()
@@ -208,7 +258,7 @@ def _read(
         response = fetcher.get(url, allow_404=optional and read == 1 and number == 1)
         if response.status_code == 404:
             raise Absent(collection)
-        records = parse_body(response.content, key, url)[key]
+        records = parse_body(response, key, url)[key]
         page_total = total_count(response.headers, url)
         if page_total is not None:
             if total is not None and page_total != total:
@@ -227,15 +277,18 @@ def _read(
         widest = max(widest, len(records))
         yield Page(number, response.content, records, total, start, read)
         last = _identity(records[-1]) if records else None
-        nxt = response.links.get("next", {}).get("url")
+        last_read = last or last_read
+        nxt = next_link(response, url)
         if nxt:
             count.added(len(added), url)
-            url, linked = fetcher.follow(url, nxt), True
-            earlier = _one_earlier(url) if last is not None else None
-            url, expected = (earlier, last) if earlier is not None else (url, None)
+            url, linked = _next_page(fetcher.follow(url, nxt), first, key, seen), True
+            cursor = _offset(url) is None
+            expected = None if cursor or not seen else last_read
             continue
-        if linked:
-            break  # a server that links its pages says where they end: here
+        if linked and cursor:
+            break  # a server linking its own cursors says where they end: here (unchecked)
+        # offset links (or none) end here: checked as built offsets are, below (a next link left
+        # out mid-collection, or written so httpx does not see it, would end it short)
         if total is not None and seen >= total:
             break
         if not added:
@@ -262,16 +315,119 @@ def _identity(record: dict[str, Any]) -> str:
     return json.dumps(record if value is None or value == "" else value, sort_keys=True)
 
 
-def _one_earlier(url: str) -> str | None:
-    """A next link asked from one record earlier, its query otherwise as sent; None when it has no
-    offset to move (an opaque cursor, followed as it is: such a page cannot be checked)."""
-    parts = urlsplit(url)
-    fields = parts.query.split("&")
-    at = [i for i, part in enumerate(fields) if part.partition("=")[0] == "offset"]
-    if len(at) != 1:
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_QUOTED = r'"(?:[^"\\]|\\.)*"'
+_PARAM = re.compile(rf"\s*;\s*({_TOKEN})\s*(?:=\s*({_QUOTED}|[^;,\s]*))?")
+_LINK = re.compile(
+    rf"\s*<([^>]*)>((?:\s*;\s*{_TOKEN}\s*(?:=\s*(?:{_QUOTED}|[^;,\s]*))?)*)\s*(?:,|$)"
+)
+
+
+def next_link(response: Any, url: str) -> str | None:
+    """The target of the Link header's `next` link (RFC 8288), read here rather than by httpx,
+    which misses some: a rel is a space-separated list of relation types matched without regard
+    to case (`rel="next prev"`, `REL=Next`), and a target may hold ';' (`users;jsessionid=...`).
+    Two different next links fail the pull: which one leads on cannot be told."""
+    found: dict[str, None] = {}
+    for target, params in _LINK.findall(response.headers.get("Link") or ""):
+        for name, value in _PARAM.findall(params):
+            if name.lower() == "rel" and "next" in _unquoted(value).lower().split():
+                found[target.strip()] = None
+    found.pop("", None)
+    if len(found) > 1:
+        raise SourceError(
+            f"{where(url)}: the page links {len(found)} different next pages, so where the "
+            "collection goes on cannot be told; the pull is incomplete, so nothing was planned"
+        )
+    return next(iter(found), None)
+
+
+def _unquoted(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return re.sub(r"\\(.)", r"\1", value[1:-1])
+    return value
+
+
+def _offset(url: str) -> int | None:
+    """The `offset` a URL asks for; None when it has none (an opaque cursor). An offset that is
+    not one whole number cannot be checked, nor moved back for the overlap: it fails the pull."""
+    values = params_of(url, "offset")
+    if not values:
         return None
-    value = fields[at[0]].partition("=")[2]
-    if not (value.isascii() and value.isdigit()) or int(value) == 0:
-        return None
-    fields[at[0]] = f"offset={int(value) - 1}"
-    return urlunsplit(parts._replace(query="&".join(fields)))
+    if len(values) > 1 or not (values[0].isascii() and values[0].isdigit()):
+        raise SourceError(
+            f"{where(url)}: the next link's offset is {', '.join(map(repr, values))}, not one "
+            "number, so which records it skips cannot be told; the pull is incomplete, so "
+            "nothing was planned"
+        )
+    return int(values[0])
+
+
+def _next_page(link: str, first: str, key: str, seen: int) -> str:
+    """The page a next link leads to, asked from where this read is: one record before the
+    `seen`-th (the overlap), its query otherwise as sent. A link whose offset is not `seen` would
+    skip records (ahead: never read, so they would be archived) or read some again (back): it is
+    read from `seen` all the same, and the log says so. A link to another collection fails the
+    pull. A link without an offset (an opaque cursor) is followed as it is, unchecked: the
+    twice-check and X-Total-Count are all that can catch it."""
+    same_collection(link, first, key)
+    offset = _offset(link)
+    if offset is None:
+        return link
+    if not seen and offset:
+        raise SourceError(
+            f"{where(first)}: the first page held no {key} yet links on from offset {offset}, "
+            "so the records before that offset could never be read; the pull is incomplete, "
+            "so nothing was planned"
+        )
+    if offset != seen:
+        LOG.warning(
+            "%s: the next link asks from offset %d, but %d %s were read, so the next page is "
+            "asked from offset %d instead (the link would %s)",
+            where(first), offset, seen, key, max(seen - 1, 0),
+            "skip records" if offset > seen else "read records again",
+        )  # fmt: skip
+    limits = params_of(link, "limit")
+    if len(limits) == 1 and limits[0].isascii() and limits[0].isdigit() and int(limits[0]) < 2:
+        link = with_param(link, "limit", "2")  # a page of one would hold only the overlap
+    return with_param(link, "offset", str(max(seen - 1, 0)))
+
+
+def same_collection(link: str, first: str, key: str) -> None:
+    """A next link must lead to more of the collection being read (its path, without a trailing
+    '/' or path parameters): one to another would be read as this one's records."""
+    if _path(link) != _path(first):
+        raise SourceError(
+            f"{where(first)}: the next link points to {where(link)}, not to the {key}; the "
+            "pull is incomplete, so nothing was planned"
+        )
+
+
+def params_of(url: str, name: str) -> list[str]:
+    """The values of the query parameter `name` (decoded) in `url`."""
+    return [unquote_plus(value) for key, value in _fields(url) if key == name]
+
+
+def with_param(url: str, name: str, value: str) -> str:
+    """`url` with its parameter `name` set to `value`, the rest of its query as sent."""
+    query = [
+        f"{name}={quote_plus(value)}" if key == name else part
+        for part, (key, _) in zip(urlsplit(url).query.split("&"), _fields(url), strict=True)
+    ]
+    return urlunsplit(urlsplit(url)._replace(query="&".join(query)))
+
+
+def _path(url: str) -> str:
+    """A URL's path as the collection it names: without a trailing '/' or path parameters
+    (`users;jsessionid=...`, as some Java servers write their links)."""
+    return urlsplit(url).path.partition(";")[0].rstrip("/")
+
+
+def _fields(url: str) -> list[tuple[str, str]]:
+    """A URL's query as (name, value as sent), one per `&`-separated part: the name decoded as
+    the server reads it (`%6Fffset` is `offset`)."""
+    fields = []
+    for part in urlsplit(url).query.split("&"):
+        name, _, value = part.partition("=")
+        fields.append((unquote_plus(name), value))
+    return fields

@@ -6,7 +6,6 @@ writes the whole district or raises SourceError, which fails the run before anyt
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from pydantic import SecretStr
 from daemon.progress import Progress
 from daemon.sources.config import SourceConfig, read_secret
 from daemon.sources.drop_writer import DropWriter
-from daemon.sources.errors import SourceError, secrets_hidden
+from daemon.sources.errors import SourceError, redact, secrets_hidden
 from daemon.sources.http import Fetcher, where
 from daemon.sources.oneroster_rest import OneRosterPull, collections
 from daemon.sources.paging import Absent, offset_pages, parse_body, total_count
@@ -104,8 +103,10 @@ def _pull(
             puller.derived_ids,
             puller.not_carried,
         )
-    finally:
-        writer.close()
+        writer.publish()
+    except BaseException as exc:  # a crash too: what was written is never left as a drop
+        writer.failed(redact(str(exc) or type(exc).__name__))
+        raise
     summary["seconds"] = round(time.monotonic() - started, 3)
     writer.summary(summary)
     return summary
@@ -143,7 +144,7 @@ def _side_files(config: SourceConfig, writer: DropWriter, summary: dict[str, Any
             None,
         )
         if found is not None and not found.is_symlink():
-            shutil.copyfile(found, writer.folder / name)
+            writer.add(name, found)
             added.append(name)
     summary["side_files"] = added
     return names + added
@@ -175,7 +176,7 @@ def _count(fetcher: Fetcher, config: SourceConfig, name: str, required: bool) ->
     response = fetcher.get(url, allow_404=not required)
     if response.status_code == 404:
         return None
-    parse_body(response.content, name, url)
+    parse_body(response, name, url)
     total = total_count(response.headers, url)
     if total is not None:
         return total

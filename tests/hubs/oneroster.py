@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Container
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, unquote_plus, urlencode
 
 from oauthlib.common import Request
 from oauthlib.oauth1.rfc5849 import signature
@@ -53,6 +53,9 @@ class OneRosterHub(Hub):
         self.api_calls = 0
         self.changes: list[tuple[str, Callable[[Data], None], Container[int] | None]] = []
         self.pages_asked: dict[str, int] = {}
+        self.client_id, self.client_secret = CLIENT_ID, CLIENT_SECRET  # the token endpoint's
+        self.decodes_basic = True  # False: a token endpoint that skips RFC 6749 2.3.1's decoding
+        self.basic_tried: list[tuple[str, str]] = []
 
     @property
     def base_url(self) -> str:
@@ -94,7 +97,7 @@ class OneRosterHub(Hub):
         if not self._authorized(handler):
             self.refused += 1
             return 401, {"WWW-Authenticate": "OAuth"}, json_body({"imsx_codeMajor": "failure"})
-        name = path[len(self.base_path) + 1 :]
+        name = path[len(self.base_path) + 1 :].partition(";")[0]  # a servlet's path parameters
         if name not in self.data:
             return 404, {}, json_body({"imsx_codeMajor": "failure", "imsx_description": name})
         with self.lock:
@@ -159,14 +162,21 @@ class OneRosterHub(Hub):
     def _token(
         self, handler: BaseHTTPRequestHandler, body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
-        """RFC 6749 4.4: client credentials in HTTP Basic, grant_type=client_credentials."""
+        """RFC 6749 4.4: client credentials in HTTP Basic, grant_type=client_credentials. As a
+        compliant server reads them (2.3.1): the Basic user and password are ASCII, each
+        form-urlencoded (so split at the first ':', then decoded)."""
         form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
         basic = (handler.headers.get("Authorization") or "").removeprefix("Basic ")
         try:
-            client_id, _, secret = base64.b64decode(basic).decode().partition(":")
+            raw = base64.b64decode(basic, validate=True)
+            text = raw.decode("ascii") if self.decodes_basic else raw.decode()
+            client_id, _, secret = text.partition(":")
         except Exception:
             client_id, secret = "", ""
-        if client_id != CLIENT_ID or secret != CLIENT_SECRET:
+        self.basic_tried.append((client_id, secret))
+        if self.decodes_basic:
+            client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+        if client_id != self.client_id or secret != self.client_secret:
             return 401, {}, json_body({"error": "invalid_client"})
         if form.get("grant_type") != "client_credentials":
             return 400, {}, json_body({"error": "unsupported_grant_type"})

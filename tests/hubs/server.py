@@ -120,7 +120,8 @@ class Hub:
                     HOSTILE[fault.kind](handler, payload, fault.interval)
                 return
         handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
+        if "Content-Type" not in headers:
+            handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(payload)))
         for key, value in headers.items():
             handler.send_header(key, value)

@@ -184,3 +184,71 @@ def test_student_relationships_that_cannot_be_read_refuse_the_pull_in_one_line(
     assert run.status == "failed"
     assert run.error.startswith("users (contact): user "), run.error
     assert "roles.contact.student_relationships is " in run.error
+
+
+@pytest.mark.parametrize("field", ["school", "course", "term_id"])
+def test_a_sections_reference_given_as_an_object_of_its_id_is_read_as_that_id(
+    puller: Engine, district: TinyDistrict, tmp_path: Path, field: str
+) -> None:
+    def change(data: Data) -> None:
+        for section in data["sections"]:
+            section[field] = {"id": section[field]}
+
+    run = _pull_after_baseline(puller, district, tmp_path, change)
+    assert run.status == "planned", run.error
+    assert run.total_changes() == 0 and run.rows.error == 0, run.changes
+
+
+def test_a_reference_object_with_a_uri_naming_its_id_is_read_as_that_id(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    def change(data: Data) -> None:
+        for section in data["sections"]:
+            school = section["school"]
+            section["school"] = {"id": school, "uri": f"/v3.0/schools/{school}", "name": None}
+
+    run = _pull_after_baseline(puller, district, tmp_path, change)
+    assert run.status == "planned", run.error
+    assert run.total_changes() == 0 and run.rows.error == 0, run.changes
+
+
+def test_a_primary_school_given_as_an_object_of_its_id_is_read_as_that_id(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    def change(data: Data) -> None:
+        student = _student(data)["roles"]["student"]
+        student["school"] = {"id": student.pop("schools")[0]}
+
+    run = _pull_after_baseline(puller, district, tmp_path, change)
+    assert run.status == "planned", run.error
+    assert run.total_changes() == 0 and run.rows.error == 0, run.changes
+
+
+def test_a_related_student_given_as_an_object_of_its_id_is_read_as_that_id(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    def change(data: Data) -> None:
+        for relationship in _contact(data)["student_relationships"]:
+            relationship["student"] = {"id": relationship["student"]}
+
+    run = _pull_after_baseline(puller, district, tmp_path, change)
+    assert run.status == "planned", run.error
+    assert run.total_changes() == 0 and run.rows.error == 0, run.changes
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [{"id": "x", "name": "Lincoln High"}, {"id": 5}, {"sis_id": "sch-1"},
+     {"id": "x", "uri": "/v3.0/schools/y"}],
+    ids=["more than an id", "a number id", "no id", "a uri naming another"],
+)  # fmt: skip
+def test_a_reference_object_that_is_more_than_its_id_refuses_the_pull_naming_the_field(
+    puller: Engine, district: TinyDistrict, tmp_path: Path, reference: dict[str, Any]
+) -> None:
+    def change(data: Data) -> None:
+        data["sections"][0]["school"] = reference
+
+    run = _pull_after_baseline(puller, district, tmp_path, change)
+    assert run.status == "failed"
+    assert run.error.startswith("sections, page 1: school is an object that is not only an id; ")
+    assert run.total_changes() == 0

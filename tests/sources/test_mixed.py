@@ -69,6 +69,9 @@ def test_guardians_and_attributes_from_a_folder_join_the_pull(
     assert run.changes["student_attributes"]["create"] == 1
     manifest = (Path(run.source) / "manifest.csv").read_text()
     assert "file.guardians,bulk" in manifest and "file.student_attributes,bulk" in manifest
-    assert not [n for n in run.notes if "manifest" in n["message"]]
+    # (the hub leaves empty primary/beginDate/endDate out of every enrollment: not carried)
+    assert not [
+        n for n in run.notes if "manifest" in n["message"] and "not carried" not in n["message"]
+    ]
     rosa = next(c for c in puller.change_page(run.run_id, kind="guardians").items)
     assert (rosa.sis_id, rosa.source_file, rosa.source_line) == ("g-1", "guardians.csv", 2)

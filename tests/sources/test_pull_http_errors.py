@@ -44,7 +44,7 @@ def test_a_body_that_cannot_be_decoded_fails_the_pull_naming_collection_and_url(
     run = _pull(puller, district, secret_file, "gzip")
     assert run.status == "failed"
     assert run.error.startswith("users: 127.0.0.1:"), run.error
-    assert "/ims/oneroster/v1p1/users: DecodingError" in run.error
+    assert "/ims/oneroster/v1p1/users: the response's gzip body cannot be decoded (" in run.error
     assert "\n" not in run.error
 
 

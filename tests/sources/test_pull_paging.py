@@ -271,3 +271,89 @@ def test_a_clever_server_linking_empty_page_after_empty_page_fails_the_pull(
     assert (
         run.error.startswith("users (student): ") and "5 pages in a row held no record" in run.error
     )
+
+
+class CleverOddNext(CleverHub):
+    """Each next link of students is written by `write` (given the link's query as the hub
+    writes it, and the page's records)."""
+
+    def __init__(self, data, write) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(data)
+        self.write = write
+
+    def answer(self, handler: BaseHTTPRequestHandler, method, path, query, body):  # type: ignore[no-untyped-def]
+        status, headers, payload = super().answer(handler, method, path, query, body)
+        if path.endswith("/users") and query.get("role") == ["student"]:
+            doc = json.loads(payload)
+            for link in doc["links"]:
+                if link["rel"] == "next":
+                    link["uri"] = self.write(link["uri"], [d["data"] for d in doc["data"]])
+            payload = json.dumps(doc).encode()
+        return status, headers, payload
+
+
+def _students(data) -> list[str]:  # type: ignore[no-untyped-def]
+    return [u["id"] for u in data["users"] if "student" in u["roles"]]
+
+
+def test_a_clever_next_link_that_starts_after_a_later_id_is_read_from_the_last_record(
+    puller: Engine, district: TinyDistrict, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = clever_api(clever_compatible(district))
+    students = _students(data)
+
+    def skip_one_ahead(uri: str, records: list[dict]) -> str:  # type: ignore[type-arg]
+        after = students[students.index(records[-1]["id"]) + 1]  # the next one is never read
+        return uri.replace(f"starting_after={records[-1]['id']}", f"starting_after={after}")
+
+    with caplog.at_level("WARNING"):
+        run = _clever_pull(puller, CleverOddNext(data, skip_one_ahead), tmp_path)
+    assert run.status == "planned", run.error
+    assert run.fetch["resources"]["users (student)"]["records"] == len(students)
+    assert "so the next page is asked from there instead" in caplog.text
+
+
+def test_a_clever_next_link_that_drops_the_role_fails_the_pull(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    hub = CleverOddNext(
+        clever_api(clever_compatible(district)), lambda uri, records: uri.replace("role=student&", "")
+    )  # fmt: skip
+    run = _clever_pull(puller, hub, tmp_path)
+    assert run.status == "failed"
+    assert run.error.startswith("users (student): ") and "does not keep role=student" in run.error
+
+
+def test_a_clever_next_link_to_another_collection_fails_the_pull(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    hub = CleverOddNext(
+        clever_api(clever_compatible(district)), lambda uri, records: uri.replace("/users", "/sections")
+    )  # fmt: skip
+    run = _clever_pull(puller, hub, tmp_path)
+    assert run.status == "failed"
+    assert "the next link points to " in run.error and "/sections, not to the users" in run.error
+
+
+@pytest.mark.parametrize(
+    "rel", [None, "Next", "next prev"], ids=["left out", "in other case", "a list of rels"]
+)
+def test_a_clever_next_link_left_out_or_written_oddly_mid_collection_never_ends_it_short(
+    puller: Engine, district: TinyDistrict, tmp_path: Path, rel: str | None
+) -> None:
+    data = clever_api(clever_compatible(district))
+
+    class OddRel(CleverHub):
+        def answer(self, handler, method, path, query, body):  # type: ignore[no-untyped-def]
+            status, headers, payload = super().answer(handler, method, path, query, body)
+            if path.endswith("/users") and "starting_after" in query:  # from the second page on
+                doc = json.loads(payload)
+                nexts = [link for link in doc["links"] if link["rel"] == "next"]
+                doc["links"] = [link for link in doc["links"] if link["rel"] != "next"]
+                doc["links"] += [{**link, "rel": rel} for link in nexts if rel]
+                payload = json.dumps(doc).encode()
+            return status, headers, payload
+
+    run = _clever_pull(puller, OddRel(data), tmp_path)
+    assert run.status == "planned", run.error
+    assert run.fetch["resources"]["users (student)"]["records"] == len(_students(data))

@@ -17,7 +17,7 @@ from daemon.service.engine import Engine
 from tests.district import TinyDistrict
 from tests.hubs.district import oneroster_rest, oneroster_rest_12
 from tests.hubs.oneroster import OneRosterHub
-from tests.sources.test_oneroster_rest import pull_rest
+from tests.sources.test_oneroster_rest import applied_from_csv, pull_rest
 
 Data = dict[str, list[dict[str, Any]]]
 
@@ -108,3 +108,60 @@ def test_a_lone_surrogate_in_a_value_refuses_the_pull_naming_record_and_column(
     assert run.status == "failed"
     assert "users.csv: stu-3: givenName holds U+D800" in run.error, run.error
     assert "\ud800" not in run.error
+
+
+def test_a_status_that_cannot_be_read_refuses_the_pull_naming_the_record_and_field(
+    puller: Engine, district: TinyDistrict, secret_file: Path
+) -> None:
+    data = oneroster_rest(district)
+    data["users"][2]["status"] = {"value": "active"}
+    run = pull_rest(puller, OneRosterHub(data), secret_file)
+    assert run.status == "failed"
+    assert run.error.startswith(f"users: {data['users'][2]['sourcedId']}: status is an object "), (
+        run.error
+    )
+
+
+def test_a_sourced_id_that_cannot_be_read_refuses_the_pull_naming_that_record(
+    puller: Engine, district: TinyDistrict, secret_file: Path
+) -> None:
+    data = oneroster_rest(district)
+    data["users"][5]["sourcedId"] = {"value": "stu-x"}
+    run = pull_rest(puller, OneRosterHub(data), secret_file)
+    assert run.status == "failed"
+    assert run.error.startswith(
+        "users: (a record whose sourcedId cannot be read): sourcedId is "
+    ), run.error
+
+
+def _without(data: dict[str, list[dict[str, Any]]], collection: str, name: str) -> None:
+    for record in data[collection]:
+        record.pop(name, None)
+
+
+def test_a_field_the_server_never_sends_keeps_what_the_directory_holds(
+    puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path
+) -> None:
+    district.row("users.csv", "stu-1")["middleName"] = "Quinn"
+    applied_from_csv(puller, district, tmp_path)
+    data = oneroster_rest(district)
+    _without(data, "users", "middleName")  # a server that does not serve it at all
+    run = pull_rest(puller, OneRosterHub(data), secret_file)
+    assert run.status == "planned", run.error
+    assert run.total_changes() == 0, run.changes
+    assert "users.middleName" in (Path(run.source) / "manifest.csv").read_text()
+
+
+def test_a_field_one_record_leaves_out_is_empty_on_that_record(
+    puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path
+) -> None:
+    district.row("users.csv", "stu-1")["middleName"] = "Quinn"
+    applied_from_csv(puller, district, tmp_path)
+    data = oneroster_rest(district)
+    next(u for u in data["users"] if u["sourcedId"] == "stu-1").pop("middleName")
+    run = pull_rest(puller, OneRosterHub(data), secret_file)
+    assert run.status == "planned", run.error
+    [change] = puller.change_page(run.run_id, kind="students").items
+    assert change.sis_id == "stu-1" and [(f.field, f.new) for f in change.fields] == [
+        ("middle_name", None)
+    ]
