@@ -15,7 +15,9 @@ person merged since, survivor or merged record, counts as changed since: a confl
 conflict of the run a person took (a protected contact, a person archived by hand brought back)
 changed the directory outside the run's changes: the revert asks whether to undo that decision
 too (keep, the suggestion, leaves it); so does a guardian link a person made by taking one of
-its conflicts. A run is reverted once: reverting it again is refused, naming the revert.
+its conflicts. A run is reverted once: reverting it again is refused, naming the revert, unless
+that revert left a question open (a record merged since, which the revert could not touch): then
+a revert planned again does only what the first one left, and asks again.
 Reverting a revert restores the first run's changes, since a revert's changes are ordinary
 changes of its own. The reference data the run changed (courses, academic sessions, roles) is
 restored too, row by row, unless a later run changed it again since (sync/reference.py). Two
@@ -83,11 +85,12 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
         "SELECT run_id FROM runs WHERE reverted_run = ? AND status = 'applied' ORDER BY run_id",
         [target],
     )
-    if reverted_by:
+    left = _questions_left(db, [int(r[0]) for r in reverted_by])
+    if reverted_by and not left:
         by = reverted_by[0][0]
         raise RunError(
-            f"run {target} was already reverted by run {by}; a run is reverted once "
-            f"(to undo that revert, revert run {by})"
+            f"run {target} was already reverted by run {by}, which left no question open; a run "
+            f"is reverted once (to undo that revert, revert run {by})"
         )
     open_revert = db.one(
         "SELECT min(run_id) FROM runs WHERE reverted_run = ? AND status IN ('planned', 'held')",
@@ -141,6 +144,13 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
                 f"{'were' if n != 1 else 'was'} changed again since (by a later run or by hand): "
                 "conflicts, take restores, keep leaves as it is",
             )
+        if reverted_by:
+            ctx.note(
+                "revert",
+                f"run {target} was reverted by run {reverted_by[-1][0]} already, which left "
+                f"{left:,} question{'s' if left != 1 else ''} open: this revert does only what "
+                "that one could not (what it restored is as it left it), and asks again",
+            )
         if n := _ask_about_taken_conflicts(ctx, target):
             ctx.note(
                 "revert",
@@ -169,6 +179,20 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
     finally:
         _PLANNING.discard(run_id)
     return run_id
+
+
+def _questions_left(db: Database, reverts: list[int]) -> int:
+    """The questions applied reverts of a run left undecided: what they could not do without a
+    person (a record merged since, whose question says to undo the merge and plan the revert
+    again). While one is open, the run may be reverted again: that revert finds what the first
+    one restored as it left it, so it does only what is left, and asks again what is still in
+    question (a question kept or ignored is not asked again: sync/policies.py insert_conflicts)."""
+    if not reverts:
+        return 0
+    runs = ", ".join(str(r) for r in reverts)
+    return int(
+        db.one(f"SELECT count(*) FROM conflicts WHERE run_id IN ({runs}) AND decision IS NULL") or 0
+    )
 
 
 def _ask_about_taken_conflicts(ctx: PlanContext, target: int) -> int:
