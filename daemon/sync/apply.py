@@ -53,7 +53,13 @@ def write_plan(db: Database, schema: str, run_id: int, actor: str) -> None:
 def _end_hand_unarchives(db: Database, schema: str) -> None:
     """The people unarchived by hand whom this run's feed lists (sync/policies.py
     `keep_hand_unarchives`): the feed agrees with the person now, so from here on its absence
-    archives them as anyone's. A revert's plan lists nobody."""
+    archives them as anyone's. So for one this run archives or unarchives (a revert's plan,
+    which lists nobody, or a conflict taken): the hand unarchive is behind them."""
+    db.execute(
+        f"""UPDATE users SET unarchived_by_hand_at = NULL
+            WHERE unarchived_by_hand_at IS NOT NULL AND user_id IN (
+                SELECT id FROM {schema}.plan_users WHERE op IN ('archive', 'unarchive'))"""
+    )
     if db.columns("hand_unarchives_ended", schema.strip('"')):
         db.execute(
             f"""UPDATE users SET unarchived_by_hand_at = NULL

@@ -125,3 +125,19 @@ def test_the_audit_of_a_hand_unarchive_says_it_stays(sync, unarchived):
         [user_id],
     )
     assert json.loads(details)["stays_active_until_the_feed_lists_them"] is True
+
+
+def test_a_person_a_revert_archives_is_no_longer_unarchived_by_hand(sync, unarchived):
+    """Run 2 created stu-11, run 3 dropped them, a person brought them back; reverting run 2
+    asks about them (unarchived by hand since), and taking that archives them: what the person
+    decided is behind them, and whoever brings them back next (a revert of that revert) leaves
+    the feed to decide, as for anyone."""
+    unarchived.remove("users.csv", sourcedId="stu-11")
+    sync.apply(unarchived)
+    sync.engine.unarchive_user("stu-11")
+    revert = sync.engine.revert_run(2)
+    [asked] = [c for c in sync.engine.conflicts(revert.run_id).items if c.sis_id == "stu-11"]
+    sync.engine.resolve_conflicts([asked.conflict_id], "take")
+    sync.apply_planned(revert)
+    assert sync.user("stu-11")["status"] == "archived"
+    assert sync.user("stu-11")["unarchived_by_hand_at"] is None
