@@ -193,7 +193,13 @@ def _users(sub: argparse._SubParsersAction) -> None:
             "mark the person's account active",
         ),
         ("archive", "archive_user", "archived user", "archive a person by hand"),
-        ("unarchive", "unarchive_user", "unarchived user", "bring an archived person back"),
+        (
+            "unarchive",
+            "unarchive_user",
+            "unarchived user",
+            "bring an archived person back (kept active while the feed leaves them out: "
+            "a conflict asks)",
+        ),
     ):
         c = s.add_parser(name, help=what)
         c.add_argument("user", help=USER_HELP)

@@ -551,16 +551,18 @@ def _attached(people: str, status: str) -> dict[str, str]:
     }
 
 
-def archive_attached(db: Database, people: str) -> dict[str, list[int]]:
+def archive_attached(db: Database, people: str, run_id: int | None = None) -> dict[str, list[int]]:
     """Archive what is attached to the people `people` selects, inside the caller's edit, which
-    archives them: at the same moment (`current_timestamp` is the transaction's), so that an
-    unarchive knows what their archive took. Returns the ids per table, for the audit."""
+    archives them: at the same moment (`current_timestamp` is the transaction's) and by the same
+    run (`run_id`, None by hand), so that an unarchive knows what their archive took. Returns the
+    ids per table, for the audit."""
     taken: dict[str, list[int]] = {}
+    run = "NULL" if run_id is None else str(int(run_id))
     for table, sql in _attached(people, "active").items():
         if ids := _ids(db, sql):
             taken[table] = ids
             db.execute(
-                f"""UPDATE {table} SET status = 'archived', archived_run = NULL,
+                f"""UPDATE {table} SET status = 'archived', archived_run = {run},
                            archived_at = current_timestamp, updated_at = current_timestamp
                     WHERE {_id_col(table)} IN ({sql})"""
             )
@@ -576,7 +578,9 @@ def set_archived(db: Database, actor: str, user_ref: str, archived: bool) -> int
 
     Archiving takes the person's active enrollments, guardian links and attributes with it (the
     audit names them); unarchiving brings back those that archive took, where the classroom and
-    the other person are active."""
+    the other person are active. A person unarchived by hand stays active while the feed leaves
+    them out, until it lists them again (`unarchived_by_hand_at`, sync/policies.py
+    `keep_hand_unarchives`), as one archived by hand stays archived."""
     user_id = _not_merged_away(db, user_ref, "archive" if archived else "unarchive")
     status = db.one("SELECT status FROM users WHERE user_id = ?", [user_id])
     if status == "merged":
@@ -586,14 +590,16 @@ def set_archived(db: Database, actor: str, user_ref: str, archived: bool) -> int
     if not archived and status == "active":
         raise EditRefused(f"{user_ref} is not archived")
     attached: dict[str, list[int]] = {}
-    details = {"archived" if archived else "unarchived": attached}
+    details: dict[str, Any] = {"archived" if archived else "unarchived": attached}
+    if not archived:
+        details["stays_active_until_the_feed_lists_them"] = True
     with directory_edit(
         db, actor, "user.archive" if archived else "user.unarchive", "users", user_id, details
     ):
         if archived:
             db.execute(
                 "UPDATE users SET status = 'archived', archived_run = NULL, archived_at = current_timestamp, "
-                "updated_at = current_timestamp WHERE user_id = ?",
+                "unarchived_by_hand_at = NULL, updated_at = current_timestamp WHERE user_id = ?",
                 [user_id],
             )
             attached.update(archive_attached(db, str(int(user_id))))  # named in the audit
@@ -601,7 +607,8 @@ def set_archived(db: Database, actor: str, user_ref: str, archived: bool) -> int
             attached.update(unarchive_attached(db, int(user_id)))  # named in the audit
             db.execute(
                 "UPDATE users SET status = 'active', archived_run = NULL, archived_at = NULL, "
-                "updated_at = current_timestamp WHERE user_id = ?",
+                "unarchived_by_hand_at = current_timestamp, updated_at = current_timestamp "
+                "WHERE user_id = ?",
                 [user_id],
             )
     return user_id

@@ -39,6 +39,7 @@ def write_plan(db: Database, schema: str, run_id: int, actor: str) -> None:
             _update_rows(db, table, plan, run_id)
             _archive_rows(db, table, plan, run_id)
         crash_point(f"after_{table.name}")
+    _end_hand_unarchives(db, schema)
     apply_reference_data(db, schema, run_id)
     _keep_hand_references(db, schema, run_id, actor)
     # New schools answer to their SIS id.
@@ -47,6 +48,23 @@ def write_plan(db: Database, schema: str, run_id: int, actor: str) -> None:
             SELECT p.sis_id, p.id, current_timestamp, 'sync' FROM {schema}.plan_schools p
             WHERE p.op = 'create' AND p.sis_id IS NOT NULL"""
     )
+
+
+def _end_hand_unarchives(db: Database, schema: str) -> None:
+    """The people unarchived by hand whom this run's feed lists (sync/policies.py
+    `keep_hand_unarchives`): the feed agrees with the person now, so from here on its absence
+    archives them as anyone's. So for one this run archives or unarchives (a revert's plan,
+    which lists nobody, or a conflict taken): the hand unarchive is behind them."""
+    db.execute(
+        f"""UPDATE users SET unarchived_by_hand_at = NULL
+            WHERE unarchived_by_hand_at IS NOT NULL AND user_id IN (
+                SELECT id FROM {schema}.plan_users WHERE op IN ('archive', 'unarchive'))"""
+    )
+    if db.columns("hand_unarchives_ended", schema.strip('"')):
+        db.execute(
+            f"""UPDATE users SET unarchived_by_hand_at = NULL
+                WHERE user_id IN (SELECT id FROM {schema}.hand_unarchives_ended)"""
+        )
 
 
 def new_school_sis_ids(schema: str) -> str:

@@ -9,13 +9,24 @@ from __future__ import annotations
 from daemon.audit import audit
 from daemon.db import Database, sql_ident, sql_literal
 from daemon.directory.integrity import violations
-from daemon.directory.records import unarchive_attached
+from daemon.directory.records import archive_attached, unarchive_attached
 from daemon.errors import RosterSyncError
-from daemon.sync.policies import ARCHIVED_IN_FEED, CONTACT_FIELDS
+from daemon.sync.policies import (
+    ARCHIVED_IN_FEED,
+    CONTACT_FIELDS,
+    UNARCHIVED_BY_HAND_NOT_IN_FEED,
+    unarchived_by_hand,
+)
 from daemon.sync.revert_values import REVERT_CONFLICT, take_reverts
 
 DECISIONS = ("take", "keep", "ignore")
-TAKEABLE = ("contact_protected", *ARCHIVED_IN_FEED, "link_outside_sync", REVERT_CONFLICT)
+TAKEABLE = (
+    "contact_protected",
+    *ARCHIVED_IN_FEED,
+    UNARCHIVED_BY_HAND_NOT_IN_FEED,
+    "link_outside_sync",
+    REVERT_CONFLICT,
+)
 
 
 # Runs whose conflicts can still be decided: before apply (planned, held), or after (applied).
@@ -101,6 +112,7 @@ def resolve_conflicts(
         _refuse_stale_contacts(db, immediate)
         _refuse_links_to_archived_people(db, conflict_ids)
         _refuse_takes_of_merged_records(db, conflict_ids)
+        _refuse_stale_unarchives(db, conflict_ids)
     with db.transaction():
         db.execute(
             f"""UPDATE conflicts SET decision = ?, decided_by = ?, decided_at = current_timestamp
@@ -268,6 +280,7 @@ def _take(db: Database, conflict_ids: list[int]) -> None:
             FROM {chosen} c
             WHERE c.kind IN ({kept}) AND users.user_id = c.record_id"""
     )
+    _archive_as_the_feed_says(db, chosen)
     # The link joins the records the two people are now (a merge since: its survivor), and only
     # two active people (resolve_conflicts refuses the take otherwise). A link the pair had and
     # lost comes back rather than a second one for the same pair.
@@ -299,3 +312,46 @@ def _take(db: Database, conflict_ids: list[int]) -> None:
                               AND l.guardian_id = p.guardian_id)"""
     )
     take_reverts(db, chosen)
+
+
+def _unarchive_asked(conflict: str, person: str) -> str:
+    """SQL: the conflict `conflict` asks about the hand unarchive the person `person` has now
+    (its key names the moment: one archived and unarchived again since is another question)."""
+    return f"""({conflict}.kind = {sql_literal(UNARCHIVED_BY_HAND_NOT_IN_FEED)}
+                AND {conflict}.conflict_key = 'unarchived:' || {person}.user_id || ':'
+                    || epoch_us({person}.unarchived_by_hand_at))"""
+
+
+def _refuse_stale_unarchives(db: Database, conflict_ids: list[int]) -> None:
+    """Taking the feed's archive of a person unarchived by hand: they must still be as the
+    question found them (archived, merged or unarchived again since is a decision of its own)."""
+    ids = ", ".join(str(int(i)) for i in conflict_ids)
+    stale = db.rows(
+        f"""SELECT c.conflict_id, c.label FROM conflicts c JOIN users u ON u.user_id = c.record_id
+            WHERE c.conflict_id IN ({ids}) AND c.kind = {sql_literal(UNARCHIVED_BY_HAND_NOT_IN_FEED)}
+              AND NOT ({unarchived_by_hand("u")} AND {_unarchive_asked("c", "u")})
+            ORDER BY 1 LIMIT 1"""
+    )
+    if stale:
+        conflict_id, label = stale[0]
+        raise ConflictError(
+            f"conflict {conflict_id}: {label} was archived, merged or unarchived again since; "
+            "nothing was taken (archive them by hand if they should go)"
+        )
+
+
+def _archive_as_the_feed_says(db: Database, chosen: str) -> None:
+    """A person unarchived by hand whom the feed left out, taken: archived by the run that asked
+    (as the feed's archive would have: the feed listing them again brings them back), with what
+    is attached to them, and no longer a hand unarchive."""
+    for run_id, person in db.rows(
+        f"""SELECT c.run_id, u.user_id FROM {chosen} c JOIN users u ON u.user_id = c.record_id
+            WHERE {_unarchive_asked("c", "u")} AND u.status = 'active'"""
+    ):
+        archive_attached(db, str(int(person)), int(run_id))
+        db.execute(
+            """UPDATE users SET status = 'archived', archived_run = ?, archived_at = current_timestamp,
+                       unarchived_by_hand_at = NULL, updated_at = current_timestamp, last_run = ?
+                WHERE user_id = ?""",
+            [run_id, run_id, person],
+        )

@@ -42,6 +42,7 @@ from daemon.sync.feed.users import (
 )
 from daemon.sync.policies import (
     classroom_rules,
+    keep_hand_unarchives,
     keep_stored_values,
     link_rules,
     school_rules,
@@ -222,12 +223,11 @@ def _users(ctx: PlanContext) -> None:
         # guardian is kept but not, through it, every link it has.
         present += f""" UNION ALL SELECT coalesce(u.merged_into, u.user_id) FROM users u
                         JOIN {ctx.errored("guardians")} e ON e.sourcedId = u.sis_id"""
-    _finish(
-        ctx,
-        kinds.USERS,
-        present,
-        notes=renumbered_notes(ctx),
-        left_out=left_out_by_guardian_roles(ctx),
+    build_present(ctx, kinds.USERS, present)
+    plan_table(ctx, kinds.USERS)
+    keep_hand_unarchives(ctx)
+    record_changes(
+        ctx, kinds.USERS, notes=renumbered_notes(ctx), left_out=left_out_by_guardian_roles(ctx)
     )
     build_user_map(ctx)
     leave_out_new_guardians_without_a_student(ctx)

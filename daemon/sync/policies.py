@@ -302,3 +302,71 @@ def link_rules(ctx: PlanContext) -> None:
         f"""UPDATE {desired} SET _skip = true
             WHERE (_target_id IS NOT NULL AND student_id IN ({kept})) OR guardian_id IN ({kept})"""
     )
+
+
+# The conflict about a person unarchived by hand whom the feed would archive: taking it
+# archives them as the feed says (sync/conflicts.py).
+UNARCHIVED_BY_HAND_NOT_IN_FEED = "unarchived_by_hand_not_in_feed"
+
+
+def unarchived_by_hand(user: str = "d") -> str:
+    """SQL over the directory user `user`: a person unarchived them (directory/records.py
+    set_archived) and no applied run's feed has listed them since."""
+    return f"({user}.status = 'active' AND {user}.unarchived_by_hand_at IS NOT NULL)"
+
+
+def keep_hand_unarchives(ctx: PlanContext) -> None:
+    """A person unarchived by hand stays active while the feed leaves them out, as one archived
+    by hand stays archived while the feed lists them (`_archived_people`): the feed saying again
+    what it said before the person decided says nothing about that decision. So the archive the
+    plan made of them (absent from a whole file, or a row marked tobedeleted) is taken out and
+    asked about instead (keep, the suggestion, leaves them active; take archives them), and they
+    keep what is attached to them, as a person held tonight does. Once the feed lists them
+    again, the decision is no longer in question: the apply ends it (sync/apply.py), and from
+    then on the feed's absence archives them as anyone's.
+
+    Runs between plan_table and record_changes of the people (sync/plan.py)."""
+    plan = ctx.keep("plan_users")
+    desired = ctx.t("desired_users")
+    archived = f"""SELECT p.id FROM {plan} p JOIN users d ON d.user_id = p.id
+                   WHERE p.op = 'archive' AND {unarchived_by_hand()}"""
+    listed = f"""SELECT _target_id FROM {desired} WHERE NOT _deleted AND _target_id IS NOT NULL
+                 UNION ALL SELECT id FROM {ctx.t("unchanged_users")}"""
+    ctx.db.execute(
+        f"""CREATE OR REPLACE TABLE {ctx.keep("hand_unarchives_ended")} AS
+            SELECT d.user_id AS id FROM users d
+            WHERE {unarchived_by_hand()} AND d.user_id IN ({listed})
+              AND d.user_id NOT IN ({archived})"""
+    )
+    insert_conflicts(
+        ctx,
+        f"""
+        SELECT '{UNARCHIVED_BY_HAND_NOT_IN_FEED}' AS kind, 'users' AS record_kind,
+               d.user_id AS record_id, NULL AS other_record_id, d.sis_id,
+               d.given_name || ' ' || d.family_name AS label, 'status' AS field,
+               'archived' AS feed_value, 'active' AS directory_value,
+               'unarchived by hand, and the feed '
+               || CASE WHEN p._file IS NOT NULL THEN 'marks them tobedeleted'
+                       ELSE 'still leaves them out' END
+               || '; they stay active (take archives them, as the feed says)' AS message,
+               'keep' AS suggestion, false AS blocking,
+               'unarchived:' || d.user_id || ':' || epoch_us(d.unarchived_by_hand_at)
+                   AS conflict_key,
+               coalesce(p._file, d.source_file) AS source_file, p._line AS source_line
+        FROM {plan} p JOIN users d ON d.user_id = p.id
+        WHERE p.op = 'archive' AND {unarchived_by_hand()}
+        """,
+    )
+    kept = ctx.t("kept_unarchived_by_hand")
+    ctx.db.execute(f"CREATE OR REPLACE TEMP TABLE {kept} AS {archived}")
+    n = int(ctx.one(f"SELECT count(*) FROM {kept}"))
+    if not n:
+        return
+    ctx.db.execute(f"INSERT INTO {ctx.t('held_users')} SELECT id FROM {kept}")
+    ctx.db.execute(f"DELETE FROM {plan} WHERE op = 'archive' AND id IN (SELECT id FROM {kept})")
+    ctx.note(
+        "users",
+        f"{n:,} {'person' if n == 1 else 'people'} unarchived by hand "
+        f"{'stays' if n == 1 else 'stay'} active though the feed would archive them: "
+        "conflicts, take archives, keep leaves active",
+    )

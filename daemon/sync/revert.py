@@ -14,8 +14,10 @@ archive does; one it does not bring back (archived or merged since) keeps them a
 person merged since, survivor or merged record, counts as changed since: a conflict. A
 conflict of the run a person took (a protected contact, a person archived by hand brought back)
 changed the directory outside the run's changes: the revert asks whether to undo that decision
-too (keep, the suggestion, leaves it). A run is reverted once: reverting it again is refused,
-naming the revert.
+too (keep, the suggestion, leaves it); so does a guardian link a person made by taking one of
+its conflicts. A run is reverted once: reverting it again is refused, naming the revert, unless
+that revert left a question open (a record merged since, which the revert could not touch): then
+a revert planned again does only what the first one left, and asks again.
 Reverting a revert restores the first run's changes, since a revert's changes are ordinary
 changes of its own. The reference data the run changed (courses, academic sessions, roles) is
 restored too, row by row, unless a later run changed it again since (sync/reference.py). Two
@@ -83,11 +85,12 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
         "SELECT run_id FROM runs WHERE reverted_run = ? AND status = 'applied' ORDER BY run_id",
         [target],
     )
-    if reverted_by:
+    left = _questions_left(db, [int(r[0]) for r in reverted_by])
+    if reverted_by and not left:
         by = reverted_by[0][0]
         raise RunError(
-            f"run {target} was already reverted by run {by}; a run is reverted once "
-            f"(to undo that revert, revert run {by})"
+            f"run {target} was already reverted by run {by}, which left no question open; a run "
+            f"is reverted once (to undo that revert, revert run {by})"
         )
     open_revert = db.one(
         "SELECT min(run_id) FROM runs WHERE reverted_run = ? AND status IN ('planned', 'held')",
@@ -141,6 +144,13 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
                 f"{'were' if n != 1 else 'was'} changed again since (by a later run or by hand): "
                 "conflicts, take restores, keep leaves as it is",
             )
+        if reverted_by:
+            ctx.note(
+                "revert",
+                f"run {target} was reverted by run {reverted_by[-1][0]} already, which left "
+                f"{left:,} question{'s' if left != 1 else ''} open: this revert does only what "
+                "that one could not (what it restored is as it left it), and asks again",
+            )
         if n := _ask_about_taken_conflicts(ctx, target):
             ctx.note(
                 "revert",
@@ -171,9 +181,24 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
     return run_id
 
 
+def _questions_left(db: Database, reverts: list[int]) -> int:
+    """The questions applied reverts of a run left undecided: what they could not do without a
+    person (a record merged since, whose question says to undo the merge and plan the revert
+    again). While one is open, the run may be reverted again: that revert finds what the first
+    one restored as it left it, so it does only what is left, and asks again what is still in
+    question (a question kept or ignored is not asked again: sync/policies.py insert_conflicts)."""
+    if not reverts:
+        return 0
+    runs = ", ".join(str(r) for r in reverts)
+    return int(
+        db.one(f"SELECT count(*) FROM conflicts WHERE run_id IN ({runs}) AND decision IS NULL") or 0
+    )
+
+
 def _ask_about_taken_conflicts(ctx: PlanContext, target: int) -> int:
     """A conflict of the target a person took (a contact detail the feed may not overwrite, a
-    person archived by hand brought back) changed the directory outside the target's changes:
+    person archived by hand brought back, a guardian link the feed asked for outside the sync)
+    changed the directory outside the target's changes:
     the revert asks whether to undo that decision too, rather than leave it unsaid. Only where
     the record is still as the decision left it. Returns how many it asks."""
     t = int(target)
@@ -208,11 +233,36 @@ def _ask_about_taken_conflicts(ctx: PlanContext, target: int) -> int:
                || 'archives them again', 'keep', false, 'revert:{t}:taken:' || c.conflict_id,
                u.source_file, u.source_line
         {taken} AND c.kind IN ({kept})
+        UNION ALL
+        SELECT {sql_literal(REVERT_CONFLICT)}, 'guardian_links', l.link_id, NULL, s.sis_id,
+               g.given_name || ' ' || g.family_name || ' for ' || s.given_name || ' '
+               || s.family_name, 'status', 'archived', 'active',
+               'a person took run {t}''s conflict ' || c.conflict_id || ', linking this guardian '
+               || 'to a student the sync did not manage; reverting leaves the link unless you '
+               || 'take this, which archives it', 'keep', false,
+               'revert:{t}:taken:' || c.conflict_id, l.source_file, l.source_line
+        FROM ({_links_a_person_took(t)}) l
+        JOIN conflicts c ON c.conflict_id = l.conflict_id
+        JOIN users s ON s.user_id = l.student_id JOIN users g ON g.user_id = l.guardian_id
         """,
     )
     return int(ctx.db.one(f"SELECT count(*) FROM conflicts WHERE run_id = {ctx.run_id}")) - int(
         before
     )
+
+
+def _links_a_person_took(target: int) -> str:
+    """SQL: the active guardian links a person made by taking a `link_outside_sync` conflict of
+    the target (sync/conflicts.py `_take`: between the records the two people are, a merge's
+    survivor), with the conflict. The take gave them the target as their run, yet no change of
+    the target made them: a person's decision, which the revert asks about (keep leaves it)
+    rather than archive as the target's own."""
+    survivor = "(SELECT coalesce(merged_into, user_id) FROM users WHERE user_id = {})"
+    return f"""SELECT l.*, c.conflict_id FROM conflicts c
+               JOIN guardian_links l ON l.student_id = {survivor.format("c.record_id")}
+                                    AND l.guardian_id = {survivor.format("c.other_record_id")}
+               WHERE c.run_id = {int(target)} AND c.decision = 'take'
+                 AND c.kind = 'link_outside_sync' AND l.status = 'active'"""
 
 
 def _kind_filter(table: kinds.Table, alias: str = "kind") -> str:
@@ -234,6 +284,11 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
     # (kinds.Table.adopts_hand_made): one a person made that the target brought back with its
     # person is the target's to undo as well.
     same_hands = "d.origin = 'sync'" if table.adopts_hand_made else "true"
+    # A link a person made by taking one of the target's conflicts is theirs (asked about in
+    # `_ask_about_taken_conflicts`), not one the target created.
+    created = f"d.created_run = {t}"
+    if name == "guardian_links":
+        created += f" AND d.link_id NOT IN (SELECT link_id FROM ({_links_a_person_took(t)}))"
     untouched = f"""{same_hands} AND coalesce(d.last_run, 0) <= {t}
                     AND (d.updated_at IS NULL OR {at} IS NULL OR d.updated_at <= {at})
                     AND NOT ({merged_since})"""
@@ -287,7 +342,7 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
         CREATE OR REPLACE TABLE {ctx.keep(f"plan_{name}")} AS
         -- what the target created: archived again
         SELECT 'archive' AS op, d.{id_col} AS id, {same}, {tail} FROM {name} d
-        WHERE d.created_run = {t} AND d.status = 'active' AND {untouched}
+        WHERE {created} AND d.status = 'active' AND {untouched}
         UNION ALL
         -- what it archived: unarchived, if nobody archived or edited it since, and only with
         -- the people and classroom it belongs to
@@ -363,7 +418,7 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
                        ELSE ', so reverting does not archive it unless you take it' END,
                'keep', false, {key} || ':created', d.source_file, d.source_line
         FROM {name} d
-        WHERE d.created_run = {t} AND {kept_by_plan}
+        WHERE {created} AND {kept_by_plan}
           AND (d.status = 'active' AND NOT ({untouched}) OR d.status = 'merged')
         UNION ALL
         SELECT {record}, 'status', 'active', d.status,

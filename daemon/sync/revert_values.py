@@ -76,9 +76,10 @@ def take_reverts(db: Database, chosen: str) -> None:
                         WHERE {mine} AND c.field = 'status' AND c.feed_value = 'archived'
                           AND c.record_id IN (SELECT {id_col} FROM {name} WHERE status = 'active')"""
         ids = [int(r[0]) for r in db.rows(archived)]
+        hand_unarchive = ", unarchived_by_hand_at = NULL" if name == "users" else ""
         db.execute(
             f"""UPDATE {name} SET status = 'archived', archived_run = c.run_id,
-                       archived_at = current_timestamp, last_run = c.run_id
+                       archived_at = current_timestamp, last_run = c.run_id {hand_unarchive}
                 FROM {chosen} c
                 WHERE {mine} AND c.field = 'status' AND c.feed_value = 'archived'
                   AND {name}.{id_col} = c.record_id AND {name}.status = 'active'"""

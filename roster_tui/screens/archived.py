@@ -130,7 +130,8 @@ class ArchivedScreen(RosterScreen):
         name = f"{full_name(user)} ({user.get('sis_id') or '#' + str(user['user_id'])})"
         body = (
             f"{name} becomes an active student again, with the links and classes the next sync "
-            "gives them. Archived "
+            "gives them; while the SIS's files leave them out, a sync keeps them active and asks "
+            "(a conflict) instead of archiving them again. Archived "
             f"{when(user.get('archived_at'), self.now())} {archived_by(user)}."
         )
         open_runs = open_run_ids(self.roster.recent_runs)

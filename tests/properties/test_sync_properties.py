@@ -6,7 +6,7 @@ students, undo the last merge). After every night: the plan is the same whether 
 take their shortcut or the full path; `check` is clean; planning the same drop again plans
 nothing; no record named by a row in error (or by a value that was ignored) is archived or
 blanked; what a person decided stands (a protected contact, a guardian or staff member
-archived by hand, a membership or link made by hand); and an export synced back plans nothing. Examples are bounded in CI (8, the same ones each run; 12 elsewhere);
+archived by hand, a person unarchived by hand, a membership or link made by hand); and an export synced back plans nothing. Examples are bounded in CI (8, the same ones each run; 12 elsewhere);
 ROSTER_SYNC_PROPERTY_EXAMPLES asks for more.
 """
 
@@ -287,6 +287,7 @@ def _night_keeps_the_promises(engine: Engine, drop: Path, root: Path, reject: bo
         kept = _state_of(db, named)
         protected = _protected_contacts(engine)
         decided = _decided_by_hand(db)
+        unarchived = _unarchived_by_hand(db)
         engine.apply_run(run.run_id, override=True, reason="property test", scan_duplicates=False)
         twin.apply_run(
             full_run.run_id, override=True, reason="property test", scan_duplicates=False
@@ -302,6 +303,7 @@ def _night_keeps_the_promises(engine: Engine, drop: Path, root: Path, reject: bo
     _assert_not_archived_or_blanked(db, run.run_id, kept)
     assert _contacts_of(db, set(protected)) == protected, "a person's contact details changed"
     assert _decided_by_hand(db) >= decided, "the night undid what a person decided"
+    assert _archived_among(db, unarchived) == [], "the night archived a person unarchived by hand"
 
     again = engine.plan_source(str(drop))
     assert again.total_changes() == 0, (again.changes, _changes(engine, again.run_id))
@@ -347,6 +349,22 @@ def _decided_by_hand(db: Database) -> set[tuple[str, int, str]]:
                WHERE origin = 'hand' AND status = 'active'"""
         )
     }
+
+
+def _unarchived_by_hand(db: Database) -> set[int]:
+    """The people a person unarchived whom no night's feed has listed since: a night leaves them
+    active, as it leaves one archived by hand archived (a conflict asks)."""
+    return {
+        int(i)
+        for (i,) in db.rows(
+            "SELECT user_id FROM users WHERE status = 'active' AND unarchived_by_hand_at IS NOT NULL"
+        )
+    }
+
+
+def _archived_among(db: Database, ids: set[int]) -> list[int]:
+    rows = db.rows("SELECT user_id FROM users WHERE status <> 'active' ORDER BY 1")
+    return [r[0] for r in rows if r[0] in ids]
 
 
 def _contacts_of(db: Database, ids: set[int]) -> dict[int, tuple]:

@@ -3,6 +3,8 @@ took, and a record the run unarchived that was merged since, are asked about."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.sync.test_revert import _second_day
 
 
@@ -86,4 +88,58 @@ def test_a_record_merged_since_is_reverted_by_a_revert_planned_again_after_the_m
     again = sync.engine.replan_run(revert.run_id)
     sync.apply_planned(again)
     assert sync.user("stu-11")["status"] == "archived"
+    assert all(n == 0 for _, n in sync.engine.check())
+
+
+@pytest.fixture
+def link_taken(sync, tiny, tiny_applied):
+    """Run 2's feed links gdn-5 to stu-6, whom a person archived (kept archived): a
+    link_outside_sync conflict. A person brought stu-6 back, then took it: the link has run 2
+    as its run, though no change of run 2 made it."""
+    sync.engine.settings_set("archived_students", "keep_archived")
+    sync.engine.archive_user("stu-6")
+    tiny.row("users.csv", "gdn-5")["agentSourcedIds"] = "stu-5,stu-6"
+    run = sync.apply(tiny)
+    [asked] = [c for c in sync.engine.conflicts(run.run_id).items if c.kind == "link_outside_sync"]
+    sync.engine.unarchive_user("stu-6")
+    sync.engine.resolve_conflicts([asked.conflict_id], "take")
+    assert _link_status(sync) == "active"
+    return run
+
+
+def _link_status(sync) -> str | None:
+    return sync.engine.db.one(
+        "SELECT status FROM guardian_links WHERE guardian_id = ? AND student_id = ?",
+        [sync.user("gdn-5")["user_id"], sync.user("stu-6")["user_id"]],
+    )
+
+
+def _link_asked(sync, revert):
+    [asked] = [
+        c for c in sync.engine.conflicts(revert.run_id).items if c.record_kind == "guardian_links"
+    ]
+    return asked
+
+
+def test_reverting_a_run_asks_whether_to_undo_a_link_a_person_took(sync, link_taken):
+    revert = sync.engine.revert_run(link_taken.run_id)
+    assert revert.changes["guardian_links"]["archive"] == 0, sync.changes(revert)
+    asked = _link_asked(sync, revert)
+    assert (
+        f"{asked.field}: {asked.directory_value} -> {asked.feed_value}"
+        == "status: active -> archived"
+    )
+    assert asked.suggestion == "keep" and "a person took run" in asked.message
+
+
+def test_a_link_a_person_took_stays_unless_the_revert_s_conflict_is_taken(sync, link_taken):
+    sync.apply_planned(sync.engine.revert_run(link_taken.run_id))
+    assert _link_status(sync) == "active"
+
+
+def test_taking_the_revert_s_conflict_archives_the_link_a_person_took(sync, link_taken):
+    revert = sync.engine.revert_run(link_taken.run_id)
+    sync.engine.resolve_conflicts([_link_asked(sync, revert).conflict_id], "take")
+    sync.apply_planned(revert)
+    assert _link_status(sync) == "archived"
     assert all(n == 0 for _, n in sync.engine.check())
