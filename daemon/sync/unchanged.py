@@ -167,7 +167,8 @@ def user_source_hash(ctx: PlanContext, alias: str) -> str:
 
 
 def find_unchanged_users(ctx: PlanContext, managed: str) -> None:
-    """Feed people whose record is synced, untouched since, and sent again as it was.
+    """Feed people whose record is synced, untouched since, and sent again as it was (with
+    their place in `feed_users`, `_rid`, by which the others are told apart).
 
     Only plain cases take the shortcut: one directory record answers to the SIS id and nothing
     else may claim it (no merged record points at it; a student matched by identifier goes the
@@ -184,8 +185,8 @@ def find_unchanged_users(ctx: PlanContext, managed: str) -> None:
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("unchanged_users")} AS
-        SELECT f._file, f._line, f.sis_id, d.user_id AS id, f.kind, f.role
-        FROM (SELECT * FROM {feed}
+        SELECT f._file, f._line, f.sis_id, d.user_id AS id, f.kind, f.role, f._rid
+        FROM (SELECT *, rowid AS _rid FROM {feed}
               WHERE ({managed}) AND kind IS NOT NULL AND NOT _deleted AND unmatched_orgs IS NULL
                 AND NOT coalesce(_broken_org_sis_ids, false) AND NOT coalesce(_broken_birth_date, false)
                 AND NOT coalesce(_broken_language, false) AND NOT coalesce(starts_with(role, 'ext:'), true)

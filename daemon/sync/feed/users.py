@@ -847,7 +847,7 @@ def build_desired_users(ctx: PlanContext) -> None:
             f"""CREATE OR REPLACE TEMP TABLE {changed} AS
                 SELECT * FROM {feed} WHERE rowid IN (
                     SELECT x.rowid FROM {feed} x
-                    ANTI JOIN {ctx.t("unchanged_users")} u ON u._line = x._line AND u._file = x._file
+                    ANTI JOIN {ctx.t("unchanged_users")} u ON u._rid = x.rowid
                     WHERE {managed})"""
         )
     else:
