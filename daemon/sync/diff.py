@@ -130,6 +130,13 @@ def plan_table(ctx: PlanContext, table: Table) -> None:
                             hash({", ".join(cols)}) AS _values_hash FROM {table.name}
                      SEMI JOIN (SELECT _target_id FROM {desired}) t
                        ON t._target_id = {table.name}.{table.id_col})"""
+    # The records a row marks deleted (and no other row keeps).
+    deleted = f"""(SELECT _target_id, min(_file) AS _file, min(_line) AS _line FROM {desired}
+                   WHERE _deleted AND _target_id IS NOT NULL
+                     AND _target_id NOT IN (SELECT id FROM {ctx.t(f"present_{table.name}")})
+                   GROUP BY _target_id)"""
+    # The archives are found on the narrow columns, then fetched whole by their place: reading
+    # every column of every record to archive 1% of them cost about 1 s of CPU at 1M students.
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TABLE {plan} AS
@@ -145,13 +152,12 @@ def plan_table(ctx: PlanContext, table: Table) -> None:
         UNION ALL
         SELECT 'archive', d.{table.id_col}, {d_cols}, x._file, x._line, NULL {no_source}
         FROM {table.name} d
-        LEFT JOIN (SELECT _target_id, min(_file) AS _file, min(_line) AS _line FROM {desired}
-                   WHERE _deleted AND _target_id IS NOT NULL
-                     AND _target_id NOT IN (SELECT id FROM {ctx.t(f"present_{table.name}")})
-                   GROUP BY _target_id) x
-               ON x._target_id = d.{table.id_col}
-        WHERE d.status = 'active' AND d.origin = 'sync' AND {_scope(ctx, table)}
-          AND ({absent_clause} OR x._target_id IS NOT NULL {cascade})
+        LEFT JOIN {deleted} x ON x._target_id = d.{table.id_col}
+        WHERE d.rowid IN (
+            SELECT d.rowid FROM {table.name} d
+            LEFT JOIN {deleted} x ON x._target_id = d.{table.id_col}
+            WHERE d.status = 'active' AND d.origin = 'sync' AND {_scope(ctx, table)}
+              AND ({absent_clause} OR x._target_id IS NOT NULL {cascade}))
         {_back_with_their_person(ctx, table, d_cols, no_source)}
         """
     )

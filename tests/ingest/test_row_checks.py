@@ -171,6 +171,19 @@ def test_user_whose_only_org_is_unknown_is_an_error(sync, tiny):
     assert any(i["rule"] == "dangling_reference" and i["severity"] == "WARNING" for i in issues)
 
 
+def test_user_whose_listed_orgs_are_all_unknown_is_an_error(sync, tiny):
+    tiny.row("users.csv", "tch-2")["orgSourcedIds"] = "sch-y,sch-z"
+    issues = sync.issues(sync.plan(tiny))
+    assert any(i["rule"] == "no_known_org" and i["sourced_id"] == "tch-2" for i in issues)
+
+
+def test_user_naming_one_known_org_among_unknown_ones_belongs_there(sync, tiny):
+    tiny.row("users.csv", "tch-2")["orgSourcedIds"] = "sch-z,sch-b"
+    issues = sync.issues(sync.plan(tiny))
+    assert not any(i["rule"] == "no_known_org" for i in issues)
+    assert any(i["rule"] == "dangling_reference" and "sch-z" in i["message"] for i in issues)
+
+
 def test_malformed_email_is_a_warning_and_the_row_still_syncs(sync, tiny):
     tiny.row("users.csv", "stu-1")["email"] = "not-an-email"
     run = sync.plan(tiny)
