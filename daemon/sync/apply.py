@@ -67,10 +67,14 @@ def _end_hand_unarchives(db: Database, schema: str) -> None:
         )
 
 
-def new_school_sis_ids(schema: str) -> str:
-    """SQL: the SIS ids the schools a plan creates answer to (hand_references_taken's rows)."""
+def new_school_sis_ids(db: Database, schema: str) -> str:
+    """SQL: the SIS ids the schools a plan creates answer to (hand_references_taken's rows).
+    A plan of an orgs.csv without `name` has no name column (the field is kept as it is)."""
+    name = (
+        "coalesce(p.name, p.sis_id)" if "name" in db.columns("plan_schools", schema) else "p.sis_id"
+    )
     return f"""SELECT p.sis_id, p.id AS school_id,
-                      'the new school ''' || coalesce(p.name, p.sis_id) || ''' (' || p._file
+                      'the new school ''' || {name} || ''' (' || p._file
                       || ' line ' || p._line || ')' AS taker
                FROM {schema}.plan_schools p WHERE p.op = 'create' AND p.sis_id IS NOT NULL"""
 
@@ -79,7 +83,7 @@ def _keep_hand_references(db: Database, schema: str, run_id: int, actor: str) ->
     """A new school answering to '#N' must not take the people a person put at school N
     (directory/orgs.py): they are named by school N's own SIS id instead, audited; if it has
     none, the run is not applied."""
-    taken = hand_references_taken(db, new_school_sis_ids(schema))
+    taken = hand_references_taken(db, new_school_sis_ids(db, schema))
     refused = [t.refusal() for t in taken if t.naming is None]
     if refused:
         raise DirectoryWouldBreak(

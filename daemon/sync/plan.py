@@ -130,7 +130,7 @@ def _schools(ctx: PlanContext) -> None:
     _finish(ctx, kinds.SCHOOLS, extra)
     # A new school answering to a hand reference in use (directory/orgs.py): said before apply
     # renames the people's orgs, or refuses.
-    for taken in hand_references_taken(ctx.db, new_school_sis_ids(ctx.schema)):
+    for taken in hand_references_taken(ctx.db, new_school_sis_ids(ctx.db, ctx.schema)):
         if taken.naming is not None:
             ctx.note("schools", f"{taken.renaming()}.")
         else:
