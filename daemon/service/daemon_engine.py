@@ -33,10 +33,13 @@ class DaemonEngine(Engine):
         progress: Progress | None = None,
         *,
         unmarked_drop: bool = False,
+        without_manifest: bool = False,
     ) -> None:
-        """`unmarked_drop`: the drop this engine plans had no ready marker (see `_after_plan`)."""
+        """`unmarked_drop`: the drop this engine plans had no ready marker; `without_manifest`:
+        it came without the manifest.csv its source's drops carry (see `_after_plan`)."""
         super().__init__(db, actor, progress)
         self.unmarked_drop = unmarked_drop
+        self.without_manifest = without_manifest
         self.state = state
         self.notify_config = state.config.notify
         self.configure_sources(state.config.sources, state.config.archive)

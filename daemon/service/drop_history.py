@@ -32,6 +32,10 @@ TAKEN = ("queued", "planning", "planned", "skipped")
 # Decisions not final yet: the drop's files are still to be read (queued, being planned).
 UNDECIDED = ("queued", "planning")
 RECENT = 12  # decisions shown by `roster-sync status`
+# What `drops.manifest` says of a drop: it carried a manifest.csv; or the drop before it had one,
+# it waited for its own and was taken without it.
+MANIFEST_CARRIED = "carried"
+MANIFEST_MISSING = "missing"
 
 Signature = dict[str, tuple[int | None, int | None]]  # relative path -> (size, mtime seconds)
 
@@ -84,6 +88,7 @@ class DropRow:
     first_seen_at: datetime | None
     ordered_by: str | None
     decided_at: datetime | None = None  # naive UTC
+    manifest: str | None = None  # carried | missing | None (see MANIFEST_CARRIED)
 
     def key(self) -> OrderKey | None:
         """Its order key, from the instants kept (local wall times are ambiguous once a year)."""
@@ -96,7 +101,7 @@ class DropRow:
 
 _COLUMNS = (
     "drop_id, source, name, status, reason, run_id, queued_as, signature, change_signature, "
-    "export_at, first_seen_at, ordered_by, decided_at"
+    "export_at, first_seen_at, ordered_by, decided_at, manifest"
 )
 
 
@@ -133,6 +138,22 @@ class DropHistory:
             return None
         key, row = max(keys, key=lambda item: item[0])
         return Taken(row.name, key, row.run_id)
+
+    def last_taken(self, source: str) -> DropRow | None:
+        """The drop of `source` the daemon took last (in the order it took them)."""
+        rows = self._rows(
+            f"source = ? AND status IN ({', '.join('?' * len(TAKEN))}) "
+            "ORDER BY drop_id DESC LIMIT 1",
+            [source, *TAKEN],
+        )
+        return rows[0] if rows else None
+
+    def expects_manifest(self, source: str) -> bool:
+        """Whether a drop of `source` waits for its manifest.csv: the drop taken before it carried
+        one. (One taken without it after the wait ends the expectation, so an SIS that stopped
+        sending manifests costs one wait, not one every night.)"""
+        last = self.last_taken(source)
+        return last is not None and last.manifest == MANIFEST_CARRIED
 
     def latest_by_name(self, source: str) -> dict[str, DropRow]:
         """The latest decision for each name of `source` (a name decided is history)."""
@@ -205,14 +226,15 @@ class DropHistory:
         queued_as: Path | None = None,
         signature: Signature | None = None,
         run_id: int | None = None,
+        manifest: str | None = None,
     ) -> int:
         """A new decision about a drop, audited as `drop.<status>`."""
         drop_id = int(self.db.one("SELECT nextval('drop_ids')"))
         seen = first_seen if first_seen is not None else (key.seen_at if key else None)
         self.db.execute(
             """INSERT INTO drops (drop_id, source, name, first_seen_at, complete_at, export_at,
-                   ordered_by, status, reason, run_id, queued_as, signature, decided_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   ordered_by, status, reason, run_id, queued_as, signature, decided_at, manifest)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 drop_id,
                 source,
@@ -227,6 +249,7 @@ class DropHistory:
                 str(queued_as) if queued_as else None,
                 encode_signature(signature) if signature is not None else None,
                 utc_naive(now),
+                manifest,
             ],
         )
         self._audit(drop_id, status, reason, run_id)

@@ -74,6 +74,15 @@ def unmarked_review_reason(archives: int) -> str:
     )
 
 
+def manifest_review_reason(archives: int) -> str:
+    """Why auto_apply left a run of a drop taken without its manifest for review (one line)."""
+    return (
+        f"waiting for review: it archives {archives:,} record{'' if archives == 1 else 's'}, and "
+        "the drop came without the manifest.csv the drops before it had (every file was read as "
+        "bulk); apply it only if its files are whole exports"
+    )
+
+
 def recent_drops(db: Database) -> tuple[list[DropInfo], int]:
     return DropHistory(db, actor="").recent()
 
@@ -111,6 +120,7 @@ class Engine:
         # only if it archives nothing (a truncated export must never archive records without a
         # person's decision).
         self.unmarked_drop = False
+        self.without_manifest = False  # the daemon's drop came without its expected manifest
         self.review_reason: str | None = None  # why _after_plan left a run for review
 
     # ------------------------------------------------------------------ status
@@ -243,6 +253,9 @@ class Engine:
         self.review_reason = None
         if run.status == "planned" and self._auto_apply_allowed(run):
             archives = archives_planned(run)
+            if self.without_manifest and archives:
+                self.review_reason = manifest_review_reason(archives)
+                return run
             if self.unmarked_drop and archives:
                 self.review_reason = unmarked_review_reason(archives)
                 return run

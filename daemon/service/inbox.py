@@ -10,6 +10,10 @@ complete only when
 - its ready marker is there and was written last, when one is configured (folders and loose files;
   a ZIP carries its own: its central directory is written last);
 - a ZIP opens and passes its CRC check, and a manifest's bulk/delta files are all there;
+- once the drops of its source carry a manifest.csv, it carries one too (at its top, or in its
+  ZIP), or it has waited `give_up_seconds` for it (or its ready marker says it is complete): an
+  SIS that pauses before uploading the manifest would otherwise have its delta files read as
+  bulk, and everyone they leave out archived;
 - it holds regular files only: a symlink, FIFO, socket or device in it holds the drop, and its
   status names the file (reading a FIFO or a device would block the daemon; a link can lead
   outside the drop). Nothing here opens a file that lstat does not call regular.
@@ -52,6 +56,13 @@ TEMP_SUFFIXES = (".partial", ".part", ".filepart", ".tmp", ".temp", "~", ".swp",
 # seconds) is handed to the sync anyway, so it becomes a visible failed run instead of waiting.
 ZIP_GIVE_UP_FACTOR = 20
 ZIP_GIVE_UP_MIN = 600.0
+MANIFEST_WAIT = f"waits for {MANIFEST}: the drops before it had one"
+
+
+def give_up_seconds(quiet: float) -> float:
+    """How long a drop that stays unchanged waits for what it lacks (a ZIP's directory, its
+    manifest) before it is handed over anyway."""
+    return max(ZIP_GIVE_UP_FACTOR * quiet, ZIP_GIVE_UP_MIN)
 
 
 def is_ignored_name(name: str) -> bool:
@@ -376,6 +387,24 @@ def content_problem(candidate: Candidate) -> str | None:
     )
 
 
+def carries_manifest(candidate: Candidate) -> bool:
+    """Whether the drop holds a manifest.csv: one of its files, or an entry of its ZIP."""
+    if candidate.kind != "zip":
+        return any(f.rel.rpartition("/")[2].lower() == MANIFEST for f in candidate.files)
+    try:
+        with open_regular(candidate.path) as f, zipfile.ZipFile(f) as archive:
+            return any(n.rpartition("/")[2].lower() == MANIFEST for n in archive.namelist())
+    except Exception:  # unreadable: the sync says why
+        return False
+
+
+def lone_manifest(candidate: Candidate) -> bool:
+    """A folder or the loose files holding a manifest.csv and no other CSV: never a drop by
+    itself (it can be the manifest of a drop taken before it came)."""
+    csvs = {f.rel.lower() for f in candidate.files if f.rel.lower().endswith(".csv")}
+    return candidate.kind != "zip" and csvs == {MANIFEST}
+
+
 def manifest_text(candidate: Candidate) -> str | None:
     """The drop's own manifest (the shallowest manifest.csv), for its export date; None if none."""
     if candidate.irregular:
@@ -414,6 +443,8 @@ class Readiness:
     in_progress: bool = False  # not ready because files are still changing (ends by itself)
     first_seen: datetime | None = None  # wall time the drop's name first appeared
     complete_at: datetime | None = None  # wall time it was first found complete
+    manifest: bool = False  # it carries a manifest.csv
+    without_manifest: bool = False  # ready after waiting in vain for the manifest it should have
 
 
 def evaluate(
@@ -423,13 +454,17 @@ def evaluate(
     now: float,
     quiet: float,
     problem: Callable[[Candidate], str | None],
+    expect_manifest: bool = False,
+    has_manifest: Callable[[Candidate], bool] = carries_manifest,
 ) -> Readiness:
     """Pure: a drop first seen exactly like this at `since`, and still so at `seen_at` (the last
     look), is complete once those two are `quiet` apart, as long as its content checks pass.
     Time passing without a look proves nothing, so `wait` says when to look again. A drop held
     from outside (its server side) is not ready whatever its local files say, and one holding
     something other than regular files is not ready until that is gone (it does not end by
-    itself, so it is not in progress: newer drops do not wait for it)."""
+    itself, so it is not in progress: newer drops do not wait for it). With `expect_manifest`
+    (the drops before it had a manifest.csv), a drop without one waits for it, in progress,
+    until the give-up time; a ready marker configured for it says it is complete already."""
     irregular = irregular_problem(candidate)
     if irregular:
         return Readiness(candidate, False, irregular)
@@ -447,13 +482,34 @@ def evaluate(
         return Readiness(candidate, False, candidate.held)
     issue = problem(candidate)
     if issue is None:
-        return Readiness(candidate, True)
+        if has_manifest(candidate):
+            return Readiness(candidate, True, manifest=True)
+        if not expect_manifest or candidate.marker:
+            return Readiness(candidate, True)
+        give_up = give_up_seconds(quiet)
+        if seen_at - since >= give_up:
+            return Readiness(
+                candidate,
+                True,
+                f"no {MANIFEST} came in {give_up:.0f} s, though the drops before it had one; "
+                "synced without it: every file is read as bulk (whoever a file leaves out is "
+                "archived), so its run waits for review if it archives anyone",
+                without_manifest=True,
+            )
+        left = max(since + give_up - now, 0.0)
+        return Readiness(
+            candidate,
+            False,
+            f"{MANIFEST_WAIT} (synced without it if none comes in {left:.0f} s)",
+            left,
+            in_progress=True,
+        )
     if isinstance(issue, NeverReadable):
         return Readiness(
             candidate, True, f"{issue} (no upload can fix it: its run will fail saying so)"
         )
     if candidate.kind == "zip":
-        give_up = max(ZIP_GIVE_UP_FACTOR * quiet, ZIP_GIVE_UP_MIN)
+        give_up = give_up_seconds(quiet)
         if seen_at - since >= give_up:
             return Readiness(
                 candidate, True, f"{issue}; unchanged for {give_up:.0f} s, synced anyway"
@@ -473,6 +529,7 @@ class _Seen:
     seen_at: float
     first_seen: datetime
     problem: tuple[str | None] | None = None  # cached per signature: reading is not free
+    manifest: tuple[bool] | None = None  # the same
     complete_at: datetime | None = None
 
 
@@ -484,6 +541,7 @@ class InboxTracker:
     quiet_seconds: float
     clock: Callable[[], float] = time.monotonic
     wall: Callable[[], datetime] = _wall_now
+    expect_manifest: set[str] = field(default_factory=set)  # sources whose drops carry one
     _seen: dict[DropKey, _Seen] = field(default_factory=dict)
 
     def observe(self, candidates: Iterable[Candidate]) -> None:
@@ -518,9 +576,15 @@ class InboxTracker:
                     s.problem = (content_problem(c),)
                 return s.problem[0]
 
+            def has_manifest(c: Candidate, s: _Seen = seen) -> bool:
+                if s.manifest is None:
+                    s.manifest = (carries_manifest(c),)
+                return s.manifest[0]
+
             state = evaluate(
-                seen.candidate, seen.since, seen.seen_at, now, self.quiet_seconds, cached
-            )
+                seen.candidate, seen.since, seen.seen_at, now, self.quiet_seconds, cached,
+                seen.candidate.source in self.expect_manifest, has_manifest,
+            )  # fmt: skip
             if state.ready and seen.complete_at is None:
                 seen.complete_at = self.wall()
             elif not state.ready:

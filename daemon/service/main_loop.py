@@ -25,7 +25,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,15 @@ from daemon.service import drop_archive as files
 from daemon.service.client import daemon_running
 from daemon.service.config import ConfigError, DaemonConfig, socket_group_id
 from daemon.service.daemon_engine import DAEMON_ACTOR, DaemonEngine
-from daemon.service.drop_history import INBOX, SFTP, DropHistory, DropRow, decode_signature
+from daemon.service.drop_history import (
+    INBOX,
+    MANIFEST_CARRIED,
+    MANIFEST_MISSING,
+    SFTP,
+    DropHistory,
+    DropRow,
+    decode_signature,
+)
 from daemon.service.drop_order import (
     OrderKey,
     late_reason,
@@ -49,6 +57,8 @@ from daemon.service.drop_order import (
     order_key,
 )
 from daemon.service.inbox import (
+    MANIFEST,
+    MANIFEST_WAIT,
     SFTP_ROOT_DROP,
     Candidate,
     DropKey,
@@ -58,6 +68,7 @@ from daemon.service.inbox import (
     SteadyFiles,
     content_hash,
     group_units,
+    lone_manifest,
     manifest_text,
     mirror_candidates,
     remote_unit,
@@ -77,11 +88,13 @@ from daemon.service.sftp_mirror import (
 )
 from daemon.service.state import DaemonState, describe_sftp
 from daemon.settings import DateRange, SyncSettings, blackout_on, load_settings
-from daemon.sync.runs import recover_interrupted
+from daemon.sync.runs import add_run_note, recover_interrupted
 
 LOG = logging.getLogger("roster_sync.daemon")
 MAX_TICK = 1.0  # the loop looks at the clock at least this often (seconds)
 ARCHIVE_RETRY = 60.0
+# A manifest.csv alone this soon after a drop taken without its manifest is that drop's.
+LATE_MANIFEST_WITHIN = timedelta(days=1)
 
 
 class _Stopping(Exception):
@@ -103,6 +116,7 @@ class Daemon:
         self.rescan_every = min(max(config.quiet_seconds, 0.2), 30.0)
         self.due: set[DropKey] = set()  # drops to sync as soon as they are complete
         self.holding: dict[DropKey, str] = {}  # complete, but an older drop is still arriving
+        self.manifest_waits: set[DropKey] = set()  # drops said (once) to wait for their manifest
         self.retry_at: dict[Path, float] = {}
         self.memory: MirrorMemory | None = None
         if config.sftp is not None:
@@ -346,12 +360,23 @@ class Daemon:
 
         A complete drop waits while an older one of the same source is still arriving, so drops
         that arrive together are planned oldest export first."""
+        assert self.history is not None
         waits = []
         ready: list[tuple[OrderKey, Readiness]] = []
         arriving: dict[str, OrderKey] = {}
         self.holding = {}
-        for state in self.tracker.states():
+        self.tracker.expect_manifest = {
+            source for source in (INBOX, SFTP) if self.history.expects_manifest(source)
+        }
+        states = self.tracker.states()
+        self._note_manifest_waits(states)
+        for state in states:
             c = state.candidate
+            if lone_manifest(c) and not (state.in_progress or c.held or c.irregular):
+                taken = self._manifest_of(c.source)
+                if taken is not None:
+                    self._late_manifest(state, taken)
+                    continue
             if not state.ready:
                 if state.wait is not None:
                     waits.append(state.wait)
@@ -370,6 +395,62 @@ class Daemon:
                 continue
             self._take(state, key)
         return waits
+
+    def _note_manifest_waits(self, states: list[Readiness]) -> None:
+        """Say in the log, once per drop, that it waits for its manifest (status says it too)."""
+        waiting = {s.candidate.key: s for s in states if s.reason.startswith(MANIFEST_WAIT)}
+        for key, state in waiting.items():
+            if key not in self.manifest_waits:
+                LOG.info("%s: %s", state.candidate.label, state.reason)
+        self.manifest_waits = set(waiting)
+
+    def _manifest_of(self, source: str) -> DropRow | None:
+        """The drop a manifest.csv arriving alone belongs to: the last one taken from `source`,
+        when it was taken without a manifest less than LATE_MANIFEST_WITHIN ago."""
+        assert self.history is not None
+        last = self.history.last_taken(source)
+        if last is None or last.manifest == MANIFEST_CARRIED or last.decided_at is None:
+            return None
+        decided = last.decided_at.replace(tzinfo=UTC)
+        return last if self.clock() - decided < LATE_MANIFEST_WITHIN else None
+
+    def _late_manifest(self, state: Readiness, taken: DropRow) -> None:
+        """A manifest.csv that came alone after its drop was taken: never planned as a drop of
+        one file, nor left waiting for files that went with that drop. It is put aside (archived
+        as skipped), and the drop's run and the log say that the run read every file as bulk."""
+        assert self.history is not None and self.db is not None
+        c = state.candidate
+        run = f" (run {taken.run_id})" if taken.run_id is not None else ""
+        reason = (
+            f"{MANIFEST} came after {taken.name}{run} was taken without it; a manifest alone is "
+            "not a drop, so it is not planned. That drop's files were read as bulk (whoever a "
+            "file leaves out is archived): check its run; to sync the drop with its manifest, put "
+            f"this {MANIFEST} in the drop's archived folder and run it (roster-sync run FOLDER)"
+        )
+        signature = None
+        if c.source == SFTP and self.remote is not None:
+            unit = "" if c.kind == "root" else c.name
+            signature = unit_files(self.remote, unit, self.config.sftp.ready_marker
+                                   if self.config.sftp else None)  # fmt: skip
+        target = None if c.source == SFTP else self._queue_files(c)
+        if c.source == INBOX and target is None:
+            return  # cannot be moved: looked at again on the next pass
+        with self.write_lock:
+            self.history.record(
+                source=c.source, name=target.name if target else c.name, status="skipped",
+                reason=reason, now=self.clock(), first_seen=state.first_seen,
+                complete_at=state.complete_at, queued_as=target, signature=signature,
+                manifest=MANIFEST_CARRIED,
+            )  # fmt: skip
+            if taken.run_id is not None:
+                add_run_note(
+                    self.db, taken.run_id, "drop",
+                    f"{MANIFEST} came after this drop was planned, alone ({c.label}); this run "
+                    "read every file as bulk: whoever a file the manifest says is delta leaves "
+                    "out is archived by it",
+                )  # fmt: skip
+        LOG.warning("%s: %s", c.label, reason)
+        self._forget(c)
 
     def _order(self, state: Readiness, with_manifest: bool) -> OrderKey:
         c = state.candidate
@@ -402,27 +483,22 @@ class Daemon:
             return
         if state.reason:
             LOG.warning("%s: %s", c.label, state.reason)
-        try:
-            if c.source == SFTP:
-                name = "sftp" if c.kind == "root" else f"sftp-{c.name}"
-                target = files.queue_snapshot(c, cfg.inbox, name)
-            elif c.kind == "root":
-                name = f"inbox-root-{self.clock():%Y%m%d-%H%M%S}"
-                target = files.queue_loose_files(c.path, [f.rel for f in c.files], name)
-            else:
-                name = c.name
-                target = files.queue_drop(c.path, c.name, cfg.inbox)
-        except OSError as exc:
-            LOG.error("cannot queue %s: %s", c.label, exc)
+        target = self._queue_files(c)
+        if target is None:
             return
         where = target.relative_to(cfg.inbox)
+        manifest = (
+            MANIFEST_CARRIED if state.manifest
+            else MANIFEST_MISSING if state.without_manifest else None
+        )  # fmt: skip
         with self.write_lock:
             self.history.record(
-                name=name if c.source == INBOX else c.name,
+                name=target.name if c.source == INBOX else c.name,
                 status="superseded" if late else "queued",
                 reason=late or f"complete; {key.describe()}",
                 now=self.clock(),
                 queued_as=target,
+                manifest=manifest,
                 **record,
             )
         if late:
@@ -430,6 +506,22 @@ class Daemon:
         else:
             LOG.info("%s is complete; queued as %s (%s)", c.label, where, key.describe())
         self._forget(c)
+
+    def _queue_files(self, c: Candidate) -> Path | None:
+        """Move (or, from the SFTP mirror, copy) a drop's files into the queue; None if not."""
+        inbox = self.config.inbox
+        try:
+            if c.source == SFTP:
+                return files.queue_snapshot(
+                    c, inbox, "sftp" if c.kind == "root" else f"sftp-{c.name}"
+                )
+            if c.kind == "root":
+                name = f"inbox-root-{self.clock():%Y%m%d-%H%M%S}"
+                return files.queue_loose_files(c.path, [f.rel for f in c.files], name)
+            return files.queue_drop(c.path, c.name, inbox)
+        except OSError as exc:
+            LOG.error("cannot queue %s: %s", c.label, exc)
+            return None
 
     def _forget(self, c: Candidate) -> None:
         self.tracker.forget(c.key)
@@ -482,7 +574,9 @@ class Daemon:
                         why = f"the same content as run {run_id}; not planned again"
                         self.history.update(row.drop_id, "skipped", why, now, run_id)
                 else:
-                    label = self._plan(path, name, row.drop_id, row.source)
+                    label = self._plan(
+                        path, name, row.drop_id, row.source, row.manifest == MANIFEST_MISSING
+                    )
                     self.planned = True
         finally:
             self.state.set_busy(None)
@@ -510,9 +604,13 @@ class Daemon:
             rows = [r for r in rows if r[2] == digest]
         return (int(rows[0][0]), rows[0][1]) if rows else None
 
-    def _plan(self, path: Path, name: str, drop_id: int, source: str) -> str:
+    def _plan(
+        self, path: Path, name: str, drop_id: int, source: str, without_manifest: bool = False
+    ) -> str:
         """Plan the drop (the caller holds the write lock); a newer plan supersedes the source's
-        older open runs, so nobody approves the older one by mistake."""
+        older open runs, so nobody approves the older one by mistake. A drop taken without the
+        manifest its source's drops carry is never applied by auto_apply when it archives, and
+        its run says why."""
         assert self.db is not None and self.history is not None
 
         def progress(label: str, done: int, total: int | None) -> None:
@@ -526,6 +624,7 @@ class Daemon:
             self.state,
             CallbackProgress(progress),
             unmarked_drop=not self._has_ready_marker(path, source),
+            without_manifest=without_manifest,
         )
         try:
             run = engine.plan_source(str(path), "sftp" if source == SFTP else None)
@@ -537,12 +636,25 @@ class Daemon:
             why = f"planning failed: {type(exc).__name__}: {exc}; not planned again by itself"
             self.history.update(drop_id, "failed", why, self.clock(), run_id)
             return f"run-{run_id}" if run_id is not None else "failed"
+        missing = (
+            f"planned without {MANIFEST} (the drops before it had one): "
+            if without_manifest
+            else ""
+        )
+        if without_manifest:
+            add_run_note(
+                self.db, run.run_id, "drop",
+                f"{missing}every file was read as bulk, so whoever a file leaves out is "
+                "archived; if the SIS meant some files as delta, do not apply this run",
+            )  # fmt: skip
         detail = f": {run.error}" if run.error else ""
         if run.hold_reasons:
             detail = f": {'; '.join(run.hold_reasons)}"
         if engine.review_reason:
             detail = f": {engine.review_reason}"
-        LOG.info("%s: run %d %s%s", name, run.run_id, run.status, detail)
+        level = logging.WARNING if without_manifest else logging.INFO
+        LOG.log(level, "%s: run %d %s%s%s", name, run.run_id, run.status,
+                f" ({missing.rstrip(': ')})" if missing else "", detail)  # fmt: skip
         now = self.clock()
         if run.status == "failed":
             self.history.update(drop_id, "failed", run.error, now, run.run_id)
@@ -550,7 +662,8 @@ class Daemon:
             reasons = {
                 "held": f"held: {'; '.join(run.hold_reasons)}",
                 "applied": "applied by auto_apply",
-                "planned": engine.review_reason,
+                "planned": engine.review_reason
+                or (f"{missing}waiting for review" if without_manifest else None),
             }
             self.history.update(drop_id, "planned", reasons.get(run.status), now, run.run_id)
             for older in self.history.supersede_older_runs(source, run.run_id, name, now):

@@ -544,6 +544,15 @@ def record_timing(db: Database, run_id: int, step: str, seconds: float) -> None:
     db.execute("UPDATE runs SET timings_json = ? WHERE run_id = ?", [json.dumps(timings), run_id])
 
 
+def add_run_note(db: Database, run_id: int, kind: str, message: str) -> None:
+    """Put a note first among the run's notes (what its drop went through, said where the run
+    is reviewed)."""
+    text = db.one("SELECT summary_json FROM runs WHERE run_id = ?", [run_id])
+    summary = json.loads(text or "{}")
+    summary["notes"] = [{"kind": kind, "message": message}, *summary.get("notes", [])]
+    db.execute("UPDATE runs SET summary_json = ? WHERE run_id = ?", [json.dumps(summary), run_id])
+
+
 def supersede_runs(db: Database, run_ids: list[int], *, actor: str, reason: str) -> list[int]:
     """Supersede these runs if they are still open (planned or held), audited with the reason;
     returns the ones superseded. The daemon calls it when a newer drop of the same source is

@@ -69,6 +69,14 @@ def pending(client) -> list[str]:
     return client.status().daemon.pending_drops
 
 
+def pending_line(client, start: str, what: str) -> str:
+    """Wait for the status line of a waiting drop that begins with `start`."""
+    return wait_for(
+        lambda: next((line for line in pending(client) if line.startswith(start)), None),
+        what=what,
+    )
+
+
 def file_rows(run, name: str) -> int | None:
     return next((f.rows for f in run.files if f.file_name == name), None)
 
@@ -207,13 +215,7 @@ def test_sftp_drops_wait_for_their_manifest_the_quiet_period_and_a_whole_zip(
     put("2026-09-15.zip", whole[: len(whole) * 6 // 10], mtime=EXPORTED + 100)
     polls(sshd, 2)
     ticks.advance(quiet)
-    wait_for(
-        lambda: any(
-            line.startswith("sftp/2026-09-15.zip: not a readable ZIP yet")
-            for line in pending(client)
-        ),
-        what="the ZIP check",
-    )
+    pending_line(client, "sftp/2026-09-15.zip: not a readable ZIP yet", "the ZIP check")
     polls(sshd, 2)
     assert runs_in(client) == [(1, "planned")]
     put("2026-09-15.zip", whole, mtime=EXPORTED + 200)
@@ -222,6 +224,40 @@ def test_sftp_drops_wait_for_their_manifest_the_quiet_period_and_a_whole_zip(
     # the newer drop's run supersedes the older open one of the same source
     wait_for(lambda: runs_in(client) == [(1, "superseded"), (2, "planned")], 60, "the ZIP's run")
     wait_for(lambda: "run-2-sftp-2026-09-15.zip" in archived(config.archive))
+    client.close()
+    assert daemon.stop() == 0
+
+
+def test_an_sftp_drop_without_the_manifest_its_predecessors_had_waits_for_it(
+    make_daemon_config, make_config, put, sshd, start_daemon, clock, ticks, tmp_path
+) -> None:
+    quiet = 30.0
+    upload(put, "2026-09-14", SAMPLE / "day1", EXPORTED)
+    sftp = sftp_settings(make_config, remote_quiet_seconds=0)
+    _, _config, daemon = start_on_arrival(
+        make_daemon_config, start_daemon, clock, ticks, tmp_path, sftp, quiet_seconds=quiet
+    )
+    client = daemon.client()
+    polls(sshd, 2)
+    ticks.advance(quiet)
+    wait_for(lambda: runs_in(client) == [(1, "planned")], 60, "the first drop's run")
+
+    upload(put, "2026-09-15", SAMPLE / "day2", EXPORTED + 100, skip=("manifest.csv",))
+    polls(sshd, 2)
+    ticks.advance(quiet)  # quiet: on main, planned now with every file read as bulk
+    pending_line(
+        client,
+        "sftp/2026-09-15: waits for manifest.csv: the drops before it had one",
+        "the wait for the manifest",
+    )
+    polls(sshd, 2)
+    assert runs_in(client) == [(1, "planned")]
+
+    put("2026-09-15/manifest.csv", (SAMPLE / "day2" / "manifest.csv").read_bytes(),
+        mtime=EXPORTED + 200)  # fmt: skip
+    polls(sshd, 2)
+    ticks.advance(quiet)
+    wait_for(lambda: runs_in(client) == [(1, "superseded"), (2, "planned")], 60, "day2's run")
     client.close()
     assert daemon.stop() == 0
 

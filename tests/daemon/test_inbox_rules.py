@@ -83,6 +83,44 @@ def test_a_manifest_makes_the_drop_wait_for_every_file_it_lists(tmp_path: Path) 
     assert "enrollments.csv" in expected_by_manifest((SAMPLE / "day2/manifest.csv").read_text())
 
 
+def quiet_drop_without_manifest(tmp_path: Path, marker: str | None = None):
+    """day2 without its manifest, quiet for 30 s, from an inbox whose drops carry one."""
+    ticks = Ticks()
+    tracker = InboxTracker(30, clock=ticks, expect_manifest={"inbox"})
+    shutil.copytree(SAMPLE / "day1", tmp_path / "day2", ignore=shutil.ignore_patterns("manifest*"))
+    if marker:
+        (tmp_path / "day2" / marker).touch()
+    tracker.observe(scan_inbox(tmp_path, marker))
+    ticks.now += 30
+    tracker.observe(scan_inbox(tmp_path, marker))
+    return tracker, ticks
+
+
+def test_once_drops_carry_a_manifest_one_without_waits_for_it_until_the_give_up(
+    tmp_path: Path,
+) -> None:
+    tracker, ticks = quiet_drop_without_manifest(tmp_path)
+    state = by_name(tracker)["day2"]
+    assert not state.ready and state.in_progress  # a newer drop waits behind it
+    assert state.reason == (
+        "waits for manifest.csv: the drops before it had one (synced without it if none comes in "
+        "570 s)"
+    )
+    ticks.now += 570
+    tracker.observe(scan_inbox(tmp_path))
+    state = by_name(tracker)["day2"]
+    assert state.ready and state.without_manifest
+    assert state.reason.startswith("no manifest.csv came in 600 s, though the drops before it")
+
+
+def test_a_ready_marker_says_a_drop_is_complete_without_the_manifest_it_would_wait_for(
+    tmp_path: Path,
+) -> None:
+    tracker, _ = quiet_drop_without_manifest(tmp_path, marker="READY")
+    state = by_name(tracker)["day2"]
+    assert state.ready and not state.without_manifest and not state.reason
+
+
 def test_a_zip_must_be_whole(tmp_path: Path) -> None:
     ticks = Ticks()
     tracker = InboxTracker(1, clock=ticks)
