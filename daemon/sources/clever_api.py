@@ -336,16 +336,29 @@ class CleverPull:
         self._sections(writer)
 
     def _district(self, writer: DropWriter, orgs: Any) -> None:
+        """The token's district. A token that sees two or more is refused: a source is one
+        district (its rows would all be given the one district_sis_id, and every school, person
+        and section of both read as one district's)."""
+        found = []
         for number, body, records in self.pages("districts", "districts", {}):
             page = writer.page("districts", number, body)
-            for index, district in enumerate(records):
-                self.district = self.district_sis_id or _text(district, "id")
-                orgs.write(
-                    {"sourcedId": self.district, "name": _text(district, "name"),
-                     "type": "district"},
-                    page,
-                    index,
-                )  # fmt: skip
+            found += [(page, index, district) for index, district in enumerate(records)]
+        if len(found) > 1:
+            named = ", ".join(
+                f"{_text(d, 'name') or '(no name)'} ({_text(d, 'id')})" for _, _, d in found
+            )
+            raise SourceError(
+                f"districts: the token sees {len(found)} districts ({named}), and a source pulls "
+                "one; set client_secret_file to a token of that district alone (Clever's "
+                "district-app token for it), one source per district; nothing was planned"
+            )
+        for page, index, district in found:
+            self.district = self.district_sis_id or _text(district, "id")
+            orgs.write(
+                {"sourcedId": self.district, "name": _text(district, "name"), "type": "district"},
+                page,
+                index,
+            )
 
     def _terms(self, writer: DropWriter) -> None:
         out = writer.csv(SESSIONS.file_name, SESSIONS.columns)

@@ -395,16 +395,17 @@ class Fetcher:
                 "nothing was planned"
             )
 
-    def get(self, url: str, *, allow_404: bool = False) -> httpx.Response:
-        """The response (its body read) of a GET; 404 only when `allow_404`. Anything else that is
-        not a 200 after the retries raises SourceError."""
+    def get(self, url: str, *, allow_404: bool = False, allow_204: bool = False) -> httpx.Response:
+        """The response (its body read) of a GET; 404 only when `allow_404`, 204 (No Content)
+        only when `allow_204`. Anything else that is not a 200 after the retries raises
+        SourceError."""
         self._same_origin(url, "the URL")
         response = self.send(url, lambda: self._request(url))
         if response.status_code == 401 and self.tokens is not None:
             self.tokens.forget()  # the token expired early (or was revoked): one more
             response = self.send(url, lambda: self._request(url))
         status = response.status_code
-        if status == 200 or (status == 404 and allow_404):
+        if status == 200 or (status == 404 and allow_404) or (status == 204 and allow_204):
             return response
         if status in (401, 403):
             raise SourceAuthError(

@@ -19,7 +19,7 @@ from daemon.progress import Progress
 from daemon.sources.drop_writer import CsvOut, DropWriter
 from daemon.sources.errors import SourceError
 from daemon.sources.http import Fetcher
-from daemon.sources.paging import Absent, offset_pages
+from daemon.sources.paging import LOG, Absent, offset_pages
 from daemon.sources.values import Unreadable, cell, enabled, user_ids
 
 
@@ -41,7 +41,28 @@ Getter = Field
 field = Field
 
 
-_ids = field("userIds", user_ids)
+@dataclass(frozen=True)
+class UserIds(Field):
+    """userIds as the CSV binding writes them; an entry without an identifier is left out, and
+    the log names the record and entry (values.user_ids)."""
+
+    name: str = "userIds"
+
+    def __call__(self, record: dict[str, Any]) -> str:
+        try:
+            text, skipped = user_ids(record.get(self.name))
+        except Unreadable as exc:
+            raise Unreadable(f"{self.name} is {exc}") from None
+        for index in skipped:
+            LOG.warning(
+                "users: %s: %s entry %d has no identifier (OneRoster's UserId requires one), so "
+                "it is left out",
+                _id_of(record), self.name, index,
+            )  # fmt: skip
+        return text
+
+
+_ids = UserIds()
 _enabled = field("enabledUser", enabled)
 
 

@@ -128,6 +128,55 @@ def parse_body(response: Any, key: str, url: str) -> dict[str, Any]:
     return data
 
 
+def no_content(url: str, key: str, number: int, *, optional: bool) -> None:
+    """HTTP 204 (No Content) is read as an empty page (some servers answer an empty collection
+    so), and the paging's checks apply as to `{"key": []}`; but never as the first page of a
+    collection the pull requires (orgs, users, classes, enrollments): read as empty, it would
+    plan archiving every one of them."""
+    if number == 1 and not optional:
+        raise SourceError(
+            f"{where(url)} answered HTTP 204 (No Content) to the first page of the {key}, "
+            f"which a pull never reads as none (that would archive every one); nothing was "
+            f"planned: the server must send the {key}"
+        )
+
+
+def failed(body: dict[str, Any], url: str, number: int) -> None:
+    """A page whose statusInfoSet reports a failure (codeMajor `failure`): OneRoster 1.1
+    servers report so, with HTTP 200, records they could not send, so the page may be partial
+    and the plan would archive what is missing."""
+    infos = body.get("statusInfoSet")
+    for info in infos if isinstance(infos, list) else [infos]:
+        if not isinstance(info, dict):
+            continue
+        fields = {str(name).lower().removeprefix("imsx_"): value for name, value in info.items()}
+        if str(fields.get("codemajor") or "").strip().lower() != "failure":
+            continue
+        said = str(fields.get("description") or "").strip()[:300]
+        minor = _code_minor(fields.get("codeminor"))
+        raise SourceError(
+            f"{where(url)}: page {number} reports a failure (statusInfoSet codeMajor failure"
+            f"{', ' + minor if minor else ''}: {said or 'no description'}), so it may lack "
+            "records; the pull is incomplete, so nothing was planned"
+        )
+
+
+def _code_minor(value: Any) -> str:
+    """codeMinor as text: a string, or the values of the binding's
+    {imsx_codeMinorField: [{imsx_codeMinorFieldName, imsx_codeMinorFieldValue}]}."""
+    if isinstance(value, dict):
+        value = next((v for k, v in value.items() if k.lower().endswith("codeminorfield")), [])
+        items = value if isinstance(value, list) else [value]
+        value = ", ".join(
+            str(v)
+            for item in items
+            if isinstance(item, dict)
+            for k, v in item.items()
+            if k.lower().endswith("fieldvalue") and isinstance(v, str)
+        )
+    return value.strip()[:100] if isinstance(value, str) else ""
+
+
 def total_count(headers: Any, url: str) -> int | None:
     value = headers.get("X-Total-Count")
     if value is None:
@@ -255,11 +304,20 @@ def _read(
         if linked and url in visited:  # (a built offset may be asked again)
             raise SourceError(f"{where(url)}: the pages lead back to one already read; stopped")
         visited.add(url)
-        response = fetcher.get(url, allow_404=optional and read == 1 and number == 1)
+        response = fetcher.get(
+            url, allow_404=optional and read == 1 and number == 1, allow_204=True
+        )
         if response.status_code == 404:
             raise Absent(collection)
-        records = parse_body(response, key, url)[key]
-        page_total = total_count(response.headers, url)
+        records: list[dict[str, Any]] = []
+        page_total = None
+        if response.status_code == 204:
+            no_content(url, key, number, optional=optional)
+        else:
+            body = parse_body(response, key, url)
+            failed(body, url, number)
+            records = body[key]
+            page_total = total_count(response.headers, url)
         if page_total is not None:
             if total is not None and page_total != total:
                 raise Moved(f"X-Total-Count went from {total} to {page_total}")

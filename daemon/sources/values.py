@@ -38,20 +38,33 @@ def _single(value: Any, nested_list: str) -> str:
     return str(value).strip()
 
 
-def user_ids(value: Any) -> str:
-    """[{type, identifier}] -> "{type:identifier},..." (the CSV binding's form); one object alone
-    is read as a list of it."""
+def user_ids(value: Any) -> tuple[str, list[int]]:
+    """[{type, identifier}] -> "{type:identifier},..." (the CSV binding's form), and the indexes
+    of the entries left out; one object alone is read as a list of it.
+
+    OneRoster's UserId requires both a type and an identifier. An entry without an identifier
+    (null, missing or empty) identifies nothing: it is left out (the caller warns), as `{type:}`
+    would be stored as an identifier that is empty. One with an identifier but no type cannot be
+    written in the binding's form, and leaving it out would drop an identifier the directory may
+    hold: it is Unreadable."""
     if isinstance(value, dict):
         value = [value]
     if not isinstance(value, list):
-        return cell(value)
-    parts = []
-    for item in value:
-        if isinstance(item, dict):
-            parts.append(f"{{{cell(item.get('type'))}:{cell(item.get('identifier'))}}}")
-        elif item:
-            parts.append(cell(item))
-    return ",".join(parts)
+        return cell(value), []
+    parts, skipped = [], []
+    for index, item in enumerate(value):
+        if not isinstance(item, dict):
+            if item:
+                parts.append(cell(item))
+            continue
+        kind, identifier = cell(item.get("type")), cell(item.get("identifier"))
+        if not identifier:
+            skipped.append(index)
+        elif not kind:
+            raise Unreadable(f"an entry with identifier {identifier!r} but no type (entry {index})")
+        else:
+            parts.append(f"{{{kind}:{identifier}}}")
+    return ",".join(parts), skipped
 
 
 def enabled(value: Any) -> str:

@@ -24,7 +24,7 @@ class Fault:
     (with `status` and `headers`), 'drop' (cut the body), 'garbage' (not JSON), 'trickle' (the
     body a byte every `interval` seconds), 'trickle-headers' (the status line and headers so),
     'endless' (the page, then spaces until the client hangs up), 'oversize' (a Content-Length
-    of a terabyte, then the page)."""
+    of a terabyte, then the page), 'no-content' (HTTP 204, no body)."""
 
     path: str
     kind: str
@@ -102,6 +102,10 @@ class Hub:
         if fault is not None and status == 200:
             if fault.kind == "status":
                 status, headers, payload = fault.status, fault.headers, b'{"error": "injected"}'
+            elif fault.kind == "no-content":
+                handler.send_response(204)
+                handler.end_headers()
+                return
             elif fault.kind == "garbage":
                 payload = b'{"users": [ {"sourcedId": '
             elif fault.kind == "drop":

@@ -334,3 +334,18 @@ def test_each_line_of_a_clever_pull_traces_to_its_record(
     traced = trace_record(Path(run.source), "users.csv", 2)
     assert traced["page"] == "users-student-00001.json.gz"
     assert traced["record"]["data"]["roles"]["student"]["sis_id"] == "stu-1"
+
+
+def test_a_token_that_sees_two_districts_fails_the_pull_naming_both_and_what_to_set(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path
+) -> None:
+    data = clever_api(clever_district)
+    first = data["districts"][0]
+    data["districts"].append({"id": "5f0d0000000000000000oak", "name": "Oakdale Unified"})
+    run = pull_clever(puller, CleverHub(data).start(), token_file)
+    assert run.status == "failed"
+    assert run.error.startswith(
+        f"districts: the token sees 2 districts ({first['name']} ({first['id']}), Oakdale "
+        "Unified (5f0d0000000000000000oak)), and a source pulls one; set client_secret_file to "
+        "a token of that district alone"
+    ), run.error

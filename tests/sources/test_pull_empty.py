@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from daemon.service.engine import Engine
 from tests.district import TinyDistrict
 from tests.hubs import clever
@@ -54,3 +56,27 @@ def test_no_students_from_clever_fails_the_pull_as_an_outage(
     run = test_clever_api.pull_clever(puller, hub, token)
     assert run.status == "failed"
     assert run.error.startswith("users (student): the API returned no students"), run.error
+
+
+def test_no_content_for_an_optional_collection_is_read_as_an_empty_one(
+    puller: Engine, district: TinyDistrict, secret_file: Path
+) -> None:
+    data = oneroster_rest(district)
+    data["demographics"] = []
+    hub = OneRosterHub(data)
+    hub.fault("/demographics", "no-content")
+    run = pull_rest(puller, hub, secret_file)
+    assert run.status == "planned", run.error
+    assert len(hub.api_requests("/demographics")) == 1  # the end: nothing more was asked
+
+
+@pytest.mark.parametrize("collection", ["users", "enrollments"])
+def test_no_content_for_a_required_collection_fails_the_pull_naming_it(
+    puller: Engine, district: TinyDistrict, secret_file: Path, collection: str
+) -> None:
+    hub = OneRosterHub(oneroster_rest(district))
+    hub.fault(f"/{collection}", "no-content")
+    run = pull_rest(puller, hub, secret_file)
+    assert run.status == "failed"
+    assert f"answered HTTP 204 (No Content) to the first page of the {collection}" in run.error
+    assert run.error.startswith(f"{collection}: "), run.error

@@ -132,3 +132,42 @@ def test_json_said_to_be_html_is_read_as_the_json_it_is(
 ) -> None:
     run = pull_with(puller, district, secret_file, lambda body: body, "text/html")
     assert run.status == "planned", run.error
+
+
+def _with_status_info(**info: object) -> Body:
+    return lambda body: json.dumps({**json.loads(body), "statusInfoSet": [info]}).encode()
+
+
+def test_a_page_reporting_a_failure_in_its_status_info_fails_the_pull_naming_page_and_why(
+    puller: Engine, district: TinyDistrict, secret_file: Path
+) -> None:
+    report = _with_status_info(
+        imsx_codeMajor="failure",
+        imsx_severity="error",
+        imsx_description="2 users could not be read",
+        imsx_CodeMinor={
+            "imsx_codeMinorField": [
+                {
+                    "imsx_codeMinorFieldName": "sourcedId",
+                    "imsx_codeMinorFieldValue": "unknownobject",
+                }
+            ]
+        },
+    )
+    run = pull_rest(puller, Rewritten(oneroster_rest(district), report), secret_file)
+    assert run.status == "failed"
+    assert run.error.startswith("users: "), run.error
+    assert (
+        "page 2 reports a failure (statusInfoSet codeMajor failure, unknownobject: 2 users could "
+        "not be read)" in run.error
+    ), run.error
+
+
+def test_a_page_reporting_success_in_its_status_info_is_read(
+    puller: Engine, district: TinyDistrict, secret_file: Path
+) -> None:
+    report = _with_status_info(
+        imsx_codeMajor="success", imsx_severity="status", imsx_CodeMinor="fullsuccess"
+    )
+    run = pull_rest(puller, Rewritten(oneroster_rest(district), report), secret_file)
+    assert run.status == "planned", run.error

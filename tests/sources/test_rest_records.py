@@ -7,6 +7,7 @@ row, which keeps the record as the directory has it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,45 @@ def test_one_user_id_object_where_the_binding_lists_them_is_read_as_that_one(
     run = pull_rest(puller, OneRosterHub(data), secret_file)
     assert run.status == "planned", run.error
     assert run.total_changes() == 0, run.changes
+
+
+def _baseline_with_ldap_id(puller: Engine, district: TinyDistrict, tmp_path: Path) -> Data:
+    """The district applied with stu-3's userIds {LDAP:cleo.nguyen}; its REST data."""
+    row = next(r for r in district.files["users.csv"] if r["sourcedId"] == "stu-3")
+    row["userIds"] = "{LDAP:cleo.nguyen}"
+    applied_from_csv(puller, district, tmp_path)
+    return oneroster_rest(district)
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [{"type": "SIS", "identifier": None}, {"type": "SIS"}, {"type": "SIS", "identifier": ""}],
+)
+def test_a_user_id_without_an_identifier_is_left_out_and_the_log_names_record_and_field(
+    puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture, broken: dict[str, Any],
+) -> None:  # fmt: skip
+    data = _baseline_with_ldap_id(puller, district, tmp_path)
+    _user(data, "stu-3")["userIds"] = [{"type": "LDAP", "identifier": "cleo.nguyen"}, broken]
+    with caplog.at_level(logging.WARNING):
+        run = pull_rest(puller, OneRosterHub(data), secret_file)
+    assert run.status == "planned", run.error
+    assert run.total_changes() == 0, run.changes  # not {LDAP:cleo.nguyen},{SIS:}
+    assert "users: stu-3: userIds entry 1 has no identifier" in caplog.text
+
+
+@pytest.mark.parametrize("kind", [None, ""])
+def test_a_user_id_without_a_type_refuses_the_pull_naming_record_and_field(
+    puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path, kind: Any
+) -> None:
+    data = _baseline_with_ldap_id(puller, district, tmp_path)
+    _user(data, "stu-3")["userIds"] = [{"type": kind, "identifier": "cleo.nguyen"}]
+    run = pull_rest(puller, OneRosterHub(data), secret_file)
+    assert run.status == "failed"
+    assert run.error.startswith(
+        "users: stu-3: userIds is an entry with identifier 'cleo.nguyen' but no type"
+    ), run.error
+    assert run.total_changes() == 0
 
 
 def test_a_lone_surrogate_in_a_value_refuses_the_pull_naming_record_and_column(
