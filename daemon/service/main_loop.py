@@ -756,6 +756,7 @@ class Daemon:
                 if name != SFTP_ROOT_DROP and row.status != "failed"
             }  # fmt: skip
         report: MirrorReport | None = None
+        listed_on = self.clock()  # the day the listing below is of: what pruning reads
         try:
             report = mirror(
                 cfg.sftp, cfg.mirror_dir, sleep=self._sleep, progress=self._check_stop,
@@ -774,7 +775,7 @@ class Daemon:
             self.remote.problem = result.removeprefix("failed: ")
         elif report is not None and not self.stop.is_set():
             try:
-                self._prune_mirror(self.clock())
+                self._prune_mirror(listed_on)
             except OSError as exc:
                 LOG.error("cannot prune the SFTP mirror %s: %s", cfg.mirror_dir, exc)
         if self.notifier is not None and result != "stopped by a shutdown":
@@ -894,7 +895,9 @@ class Daemon:
         """Once a day, right after a mirror listed the server: the local copies of drops that
         are decided and gone from the server, or decided longer ago than `drop_retention_days`
         (`DropHistory.mirror_prunable`); without it the mirror kept every file the server ever
-        had. The history, the runs and the audit trail keep what they were."""
+        had. The history, the runs and the audit trail keep what they were. `now` is when the
+        mirror began listing: a day's pruning reads a listing of that day (a listing begun
+        before midnight, pruned after it, would use up the next day's turn on stale names)."""
         cfg, view = self.config, self.remote
         if self.mirror_pruned_on == now.date() or cfg.sftp is None or view is None:
             return
