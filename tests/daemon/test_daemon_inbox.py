@@ -20,6 +20,7 @@ from .conftest import (
     encrypted_zip,
     preset,
     runs_in,
+    start_on_arrival,
     wait_for,
     zip_drop,
 )
@@ -125,10 +126,7 @@ def test_loose_csvs_in_the_inbox_root_are_one_drop(make_daemon_config, start_dae
 def test_an_encrypted_zip_fails_at_once_saying_why_and_the_next_drop_is_planned(
     make_daemon_config, start_daemon, clock, tmp_path: Path
 ) -> None:
-    config_path = make_daemon_config()
-    config = load_config(config_path)
-    preset(config, sync_on_arrival=True)
-    daemon = start_daemon(config_path, clock)
+    config, daemon = start_on_arrival(make_daemon_config, start_daemon, clock)
     client = daemon.client()
     locked = encrypted_zip(SAMPLE / "day1", tmp_path / "locked.zip")
     copy_drop(locked, config.inbox, "2026-09-13.zip")
