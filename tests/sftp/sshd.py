@@ -8,7 +8,6 @@ the foreground (-D) as our child, on a free port, with throwaway keys and a thro
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import pwd
 import secrets
@@ -23,7 +22,7 @@ from pathlib import Path
 
 SSHD = Path("/usr/sbin/sshd")
 INSTALL_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "install-test-deps.sh"
-USER = "rs_sftp_test"
+USER_PREFIX = "rs_sftp_"
 CLIENT_KEY_TYPES = {
     "ed25519": ["-t", "ed25519"],
     "rsa": ["-t", "rsa", "-b", "2048"],
@@ -85,13 +84,20 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-def _run_password() -> str:
-    """One password per test run: with xdist each worker starts its own sshd for the same system
-    user, and one worker's chpasswd must not lock the others out."""
-    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
-    if run:
-        return hashlib.sha256(f"roster-sync-sftp-{run}".encode()).hexdigest()[:24]
-    return secrets.token_urlsafe(18)
+def _server_user() -> str:
+    """A system user of this process's own: each xdist worker, and each test run on the host,
+    starts its own sshd, and a user shared between them had one password (one run's chpasswd
+    locked out another run's logins)."""
+    return f"{USER_PREFIX}{os.getpid()}"
+
+
+def _remove_orphaned_users() -> None:
+    """Remove the users of test processes that died before their cleanup (a killed run)."""
+    for entry in pwd.getpwall():
+        pid = entry.pw_name.removeprefix(USER_PREFIX)
+        orphaned = pid.isdigit() and not Path("/proc", pid).exists()
+        if entry.pw_name.startswith(USER_PREFIX) and orphaned:
+            subprocess.run(["userdel", entry.pw_name], check=False, capture_output=True)
 
 
 @dataclass
@@ -102,8 +108,8 @@ class SshdServer:
     remote_root: Path
     host: str = "127.0.0.1"
     port: int = 0
-    username: str = USER
-    password: str = field(default_factory=lambda: _run_password())
+    username: str = field(default_factory=_server_user)
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     key_passphrase: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     host_key_type: str = "ssh-ed25519"
     host_key_fingerprint: str = ""
@@ -171,10 +177,12 @@ class SshdServer:
         authorized.write_text("".join(p.read_text() for p in pubs))
         authorized.chmod(0o644)
         self.host_key_fingerprint = _fingerprint(self.host_key_pub)
+        _remove_orphaned_users()
         try:
             pwd.getpwnam(self.username)
         except KeyError:
-            subprocess.run(["useradd", "-m", self.username], check=True)
+            home = ["-d", str(self.remote_root), "-M", "-s", "/usr/sbin/nologin"]
+            subprocess.run(["useradd", *home, self.username], check=True)
         subprocess.run(
             ["chpasswd"], input=f"{self.username}:{self.password}\n", text=True, check=True
         )
@@ -239,6 +247,7 @@ class SshdServer:
 
     def cleanup(self) -> None:
         self.stop()
+        subprocess.run(["userdel", self.username], check=False, capture_output=True)
         shutil.rmtree(self.workdir, ignore_errors=True)
         shutil.rmtree(self.remote_root, ignore_errors=True)
 
