@@ -47,6 +47,10 @@ class Hub:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out as two writes: with Nagle's algorithm the body waited for
+            # the client's delayed ACK of the headers, about 20 ms a request on loopback (most
+            # of a pull test's time).
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
