@@ -286,6 +286,24 @@ class DropHistory:
         audit(self.db, self.actor, f"drop.{status}", target_kind="drop", target_id=drop_id,
               details=details)  # fmt: skip
 
+    def join_manifest(
+        self, drop_id: int, reason: str, now: datetime, signature: Signature | None = None
+    ) -> None:
+        """The manifest.csv of a queued drop came after it was taken and joined it: the drop is
+        planned with it (and, from SFTP, its files now include it)."""
+        self.db.execute(
+            "UPDATE drops SET manifest = ?, reason = ?, signature = coalesce(?, signature) "
+            "WHERE drop_id = ?",
+            [
+                MANIFEST_CARRIED, reason,
+                encode_signature(signature) if signature is not None else None, drop_id,
+            ],
+        )  # fmt: skip
+        row = self.get(drop_id)
+        audit(self.db, self.actor, "drop.manifest_joined", target_kind="drop", target_id=drop_id,
+              details={"source": row.source, "name": row.name, "at": utc_naive(now).isoformat(),
+                       "reason": reason})  # fmt: skip
+
     def mark_first_mirror(self, source: str, now: datetime) -> None:
         self.db.execute(
             "INSERT INTO drop_sources VALUES (?, ?) ON CONFLICT (source) DO UPDATE "

@@ -453,6 +453,7 @@ class Readiness:
     complete_at: datetime | None = None  # wall time it was first found complete
     manifest: bool = False  # it carries a manifest.csv
     without_manifest: bool = False  # ready after waiting in vain for the manifest it should have
+    quiet_for: float = 0.0  # seconds it has been seen unchanged
 
 
 def evaluate(
@@ -604,6 +605,7 @@ class InboxTracker:
             elif not state.ready:
                 seen.complete_at = None
             state.first_seen, state.complete_at = seen.first_seen, seen.complete_at
+            state.quiet_for = seen.seen_at - seen.since
             out.append(state)
         out.sort(key=lambda r: (r.candidate.newest_mtime_ns, r.candidate.name))
         return out
