@@ -1023,6 +1023,7 @@ class Daemon:
                 local_entries(cfg.mirror_dir), group_units(view.listing, marker), retention, now,
                 lambda entry: entry if (cfg.mirror_dir / entry).is_dir()
                 else remote_unit(entry, marker),
+                {rel for rel in view.listing if "/" not in rel},
             )  # fmt: skip
         self.mirror_pruned_on = now.date()
         try:
@@ -1033,8 +1034,8 @@ class Daemon:
             return
         if removed:
             LOG.info(
-                "pruned %d drop(s) from the SFTP mirror %s (decided, and gone from the server or "
-                "older than %d days): %s",
+                "pruned %d local copies from the SFTP mirror %s (decided, and gone from the "
+                "server or older than %d days; files at the top gone from the server): %s",
                 len(removed), cfg.mirror_dir, retention, ", ".join(removed[:5])
                 + (f" (and {len(removed) - 5} more)" if len(removed) > 5 else ""),
             )  # fmt: skip

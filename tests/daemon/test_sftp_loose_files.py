@@ -65,13 +65,17 @@ def test_loose_files_gone_from_the_server_leave_the_mirror(
     config, daemon = _daemon(make_daemon_config, make_config, start_daemon, clock, tmp_path)
     client = daemon.client()
     put_loose(put, SAMPLE / "day1", 1_780_000_000)
+    put("export.log", b"exported 300 students\n", mtime=1_780_000_000)  # part of no drop
     clock.set(NIGHT)
     wait_for(lambda: runs_in(client) == [(1, "planned")], 30, "the loose files' run")
     assert (config.mirror_dir / "users.csv").exists()
+    assert (config.mirror_dir / "export.log").exists()
     for file in (SAMPLE / "day1").iterdir():
         (remote / file.name).unlink()
+    (remote / "export.log").unlink()
     clock.set(NIGHT + timedelta(days=1, hours=7))
     client.sync_now()
     wait_for(lambda: not (config.mirror_dir / "users.csv").exists(), 30, "users.csv pruned")
+    wait_for(lambda: not (config.mirror_dir / "export.log").exists(), 30, "export.log pruned")
     client.close()
     assert daemon.stop() == 0
