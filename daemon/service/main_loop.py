@@ -53,9 +53,11 @@ from daemon.service.drop_history import (
 )
 from daemon.service.drop_order import (
     OrderKey,
+    from_history,
     late_reason,
     newest_first_mirror,
     order_key,
+    utc_naive,
 )
 from daemon.service.inbox import (
     MANIFEST,
@@ -159,6 +161,7 @@ class Daemon:
             raise RuntimeError(f"another roster-sync daemon answers on {cfg.socket}")
         recover_interrupted(self.db)
         self.history = DropHistory(self.db, DAEMON_ACTOR)
+        self._resume_schedule()
         for note in files.recover_queue(cfg.inbox):
             LOG.info("queue: %s", note)
         queue_runs = self.db.rows(
@@ -182,6 +185,24 @@ class Daemon:
             os.getpid(), cfg.inbox, cfg.archive, describe_sftp(cfg) or "off",
             f"; resuming {', '.join(queued)}" if queued else "",
         )  # fmt: skip
+
+    def _resume_schedule(self) -> None:
+        """Go on from the daily start time that fired last, before a stop: a start time passed
+        while the daemon was down (a restart, an upgrade, a reboot at 02:00) fires at once, once,
+        instead of the night's drops waiting for the next night."""
+        assert self.db is not None
+        last = self.db.one("SELECT max(fired_for) FROM daily_sync_fired")
+        if last is None:
+            return
+        fired = from_history(last).astimezone(self.state.started_at.tzinfo)
+        if fired < self.prev_wall:
+            self.prev_wall = self.last_start = fired
+
+    def _record_start(self, fired: datetime) -> None:
+        assert self.db is not None
+        with self.write_lock:
+            self.db.execute("DELETE FROM daily_sync_fired")
+            self.db.execute("INSERT INTO daily_sync_fired VALUES (?)", [utc_naive(fired)])
 
     def shutdown(self) -> None:
         self.stop.set()
@@ -265,8 +286,9 @@ class Daemon:
         daily = settings.daily_sync_enabled
         passed = start_passed(self.prev_wall, now, settings.sync_start_time) if daily else None
         fired = passed is not None and passed != self.last_start  # once, however often it passes
-        if fired:
+        if fired and passed is not None:
             self.last_start = passed
+            self._record_start(passed)
         self.prev_wall = now
         requested = self.state.take_sync_request()
         on_arrival = daily and settings.sync_on_arrival
