@@ -375,9 +375,18 @@ class DropHistory:
             )
             self.update(row.drop_id, "failed", reason, now, last_run)
             notes.append(f"{row.name}: {reason}")
+        return notes + self.gone_from_queue(now, exists)
+
+    def gone_from_queue(self, now: datetime, exists: Callable[[str], bool]) -> list[str]:
+        """Queued drops whose files were removed from the queue (by hand, or by a cleanup of
+        the inbox): failed, saying so, not left `queued` for ever in the status."""
+        notes = []
         for row in self._rows("status = 'queued'", []):
             if row.queued_as and not exists(row.queued_as):
-                reason = "its files disappeared from the queue before it was planned"
+                reason = (
+                    "its files disappeared from the queue before it was planned; nothing was "
+                    "planned from it: deliver it again"
+                )
                 self.update(row.drop_id, "failed", reason, now)
                 notes.append(f"{row.name}: {reason}")
         return notes

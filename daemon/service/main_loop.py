@@ -135,6 +135,7 @@ class Daemon:
         self.last_start: datetime | None = None  # the daily start time that last fired
         self.next_scan = 0.0
         self.next_poll = 0.0
+        self.next_queue_check = 0.0
         self.pruned_on: date | None = None
         self.mirror_pruned_on: date | None = None
         self.blackout_logged: date | None = None
@@ -310,6 +311,7 @@ class Daemon:
         waits = self._queue_ready(on_arrival)
         if waits:  # look again when a pending drop's quiet period is over
             self.next_scan = min(self.next_scan, time.monotonic() + min(waits))
+        self._check_queue()
         for path in files.queued(self.config.inbox):
             if self.stop.is_set():
                 break
@@ -328,6 +330,18 @@ class Daemon:
         if self._polling(on_arrival):
             timeouts.append(self.next_poll - mono)
         return min(timeouts)
+
+    def _check_queue(self) -> None:
+        """A queued drop whose files were removed from the queue fails, saying so (once the loop
+        looks again: every rescan)."""
+        assert self.history is not None
+        if time.monotonic() < self.next_queue_check:
+            return
+        self.next_queue_check = time.monotonic() + self.rescan_every
+        with self.write_lock:
+            notes = self.history.gone_from_queue(self.clock(), lambda p: Path(p).exists())
+        for note in notes:
+            LOG.warning("queue: %s", note)
 
     def _note_blackout(self, blackout: DateRange | None, today: date) -> None:
         """Say once a day, in the log, that a blackout keeps the daemon from syncing."""

@@ -75,3 +75,32 @@ def test_a_manifest_coming_while_its_drop_is_queued_joins_it(
     quiet_until(ticks, lambda: len(runs_in(client)) == 2, "day2 planned")  # archives nobody:
     wait_for(lambda: runs_in(client) == [(1, "applied"), (2, "applied")], what="day2 applied")
     assert not any(name.startswith("skipped") for name in archived(config.archive))
+
+
+def test_a_drop_removed_from_the_queue_before_it_is_planned_fails_saying_so(
+    make_daemon_config, start_daemon, clock, ticks, tmp_path: Path
+) -> None:
+    """It stayed `queued` in the status for as long as the daemon ran."""
+    config_path = make_daemon_config()
+    config = load_config(config_path)
+    copy_drop(SAMPLE / "day1", config.inbox, "day1")
+    daemon = Daemon(config, clock, ticks)
+    daemon.start()
+    try:
+        daemon.tick()
+        ticks.advance(3 * QUIET)
+        daemon.next_scan = 0.0
+        daemon.due.add(("inbox", "day1"))
+        daemon.stop.set()  # queued, not planned
+        daemon.tick()
+        (path,) = queued(config.inbox)
+        shutil.rmtree(path.parent)  # someone cleans the inbox's hidden folders
+        daemon.stop.clear()
+        daemon.next_queue_check = 0.0  # the next look at the queue
+        daemon.tick()
+        assert daemon.history is not None
+        row = daemon.history.latest_by_name("inbox")["day1"]
+        assert row.status == "failed"
+        assert row.reason.startswith("its files disappeared from the queue before it was planned")
+    finally:
+        daemon.shutdown()
