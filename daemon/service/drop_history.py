@@ -21,7 +21,6 @@ from daemon.audit import audit
 from daemon.db import Database
 from daemon.models import DropInfo
 from daemon.service.drop_order import OrderKey, Taken, from_history, naive_local, utc_naive
-from daemon.service.inbox import SFTP_ROOT_DROP
 from daemon.sync.runs import supersede_runs
 
 LOG = logging.getLogger("roster_sync.daemon")
@@ -169,6 +168,7 @@ class DropHistory:
         retention_days: int,
         now: datetime,
         unit_of: Callable[[str], str | None],
+        top_files_on_server: Iterable[str] = (),
     ) -> list[str]:
         """Which of the mirror's local copies (`local`: its top-level folders and files) no
         decision needs any more: a drop decided (not queued or being planned) whose files are
@@ -176,20 +176,17 @@ class DropHistory:
         was decided more than `retention_days` ago. A drop only the mirror holds (superseded
         when complete, seen at the first mirror) stays for the retention, so it can still be run
         by hand; one that failed and is still on the server stays (its files are watched for a
-        change, and would be copied again). The loose files at the top are pruned one by one,
-        once gone from the server, when a decided drop had them. `unit_of`: the drop a top-level
-        name belongs to ("" for the loose files, None for none)."""
+        change, and would be copied again). A file at the top (a loose file, or one that is part
+        of no drop) goes once it is gone from the server: no drop reads it then (a queued drop
+        has a snapshot of its own). `unit_of`: the drop a top-level name belongs to ("" for
+        the loose files, None for none); `top_files_on_server`: the files at the server's top."""
         cutoff = utc_naive(now) - timedelta(days=retention_days)
         latest = self.latest_by_name(SFTP)
-        loose: set[str] = set()
-        for root in self._rows("source = ? AND name = ?", [SFTP, SFTP_ROOT_DROP]):
-            if root.status not in UNDECIDED:
-                loose |= set(decode_signature(root.signature))
         prunable = []
         for entry in local:
             unit = unit_of(entry)
-            if unit == "":
-                if entry in loose and entry not in on_server.get("", {}):
+            if unit in ("", None):
+                if entry not in top_files_on_server:
                     prunable.append(entry)
                 continue
             row = latest.get(unit) if unit else None
@@ -286,6 +283,24 @@ class DropHistory:
         audit(self.db, self.actor, f"drop.{status}", target_kind="drop", target_id=drop_id,
               details=details)  # fmt: skip
 
+    def join_manifest(
+        self, drop_id: int, reason: str, now: datetime, signature: Signature | None = None
+    ) -> None:
+        """The manifest.csv of a queued drop came after it was taken and joined it: the drop is
+        planned with it (and, from SFTP, its files now include it)."""
+        self.db.execute(
+            "UPDATE drops SET manifest = ?, reason = ?, signature = coalesce(?, signature) "
+            "WHERE drop_id = ?",
+            [
+                MANIFEST_CARRIED, reason,
+                encode_signature(signature) if signature is not None else None, drop_id,
+            ],
+        )  # fmt: skip
+        row = self.get(drop_id)
+        audit(self.db, self.actor, "drop.manifest_joined", target_kind="drop", target_id=drop_id,
+              details={"source": row.source, "name": row.name, "at": utc_naive(now).isoformat(),
+                       "reason": reason})  # fmt: skip
+
     def mark_first_mirror(self, source: str, now: datetime) -> None:
         self.db.execute(
             "INSERT INTO drop_sources VALUES (?, ?) ON CONFLICT (source) DO UPDATE "
@@ -360,9 +375,18 @@ class DropHistory:
             )
             self.update(row.drop_id, "failed", reason, now, last_run)
             notes.append(f"{row.name}: {reason}")
+        return notes + self.gone_from_queue(now, exists)
+
+    def gone_from_queue(self, now: datetime, exists: Callable[[str], bool]) -> list[str]:
+        """Queued drops whose files were removed from the queue (by hand, or by a cleanup of
+        the inbox): failed, saying so, not left `queued` for ever in the status."""
+        notes = []
         for row in self._rows("status = 'queued'", []):
             if row.queued_as and not exists(row.queued_as):
-                reason = "its files disappeared from the queue before it was planned"
+                reason = (
+                    "its files disappeared from the queue before it was planned; nothing was "
+                    "planned from it: deliver it again"
+                )
                 self.update(row.drop_id, "failed", reason, now)
                 notes.append(f"{row.name}: {reason}")
         return notes

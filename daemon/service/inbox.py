@@ -32,6 +32,7 @@ import stat
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -261,6 +262,11 @@ class NeverReadable(str):
     fails saying why, instead of waiting for an upload that has ended."""
 
 
+# Damaged entries under a whole directory: what a ZIP rewritten in place looks like while its
+# upload is stalled (new entries over the old ones, the old directory still at its end), so it
+# waits for a change like a ZIP without a directory, and is taken as it is at the give-up.
+REWRITTEN = " (an upload rewriting it in place that stopped?)"
+
 # How a ZIP begins (a local file header; an end record when empty; a spanning marker).
 ZIP_STARTS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 
@@ -294,13 +300,15 @@ def zip_problem(path: Path) -> str | None:
                     return NeverReadable(str(exc).removeprefix(f"{path.name}: "))
                 except OSError:
                     raise
-                except Exception as exc:  # zlib.error, BadZipFile, unsupported compression...
+                except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # entries damaged
+                    return f"damaged ({type(exc).__name__}: {exc}){REWRITTEN}"
+                except Exception as exc:  # unsupported compression, a newer ZIP version...
                     reason = f"{type(exc).__name__}: {exc}"
                     return NeverReadable(f"damaged ({reason}); send the drop again")
     except OSError as exc:
         return f"cannot be read yet ({exc.strerror or exc})"
     if bad:
-        return NeverReadable(f"entry {bad} fails its CRC check; send the drop again")
+        return f"entry {bad} fails its CRC check{REWRITTEN}"
     return None
 
 
@@ -445,6 +453,7 @@ class Readiness:
     complete_at: datetime | None = None  # wall time it was first found complete
     manifest: bool = False  # it carries a manifest.csv
     without_manifest: bool = False  # ready after waiting in vain for the manifest it should have
+    quiet_for: float = 0.0  # seconds it has been seen unchanged
 
 
 def evaluate(
@@ -514,7 +523,13 @@ def evaluate(
             return Readiness(
                 candidate, True, f"{issue}; unchanged for {give_up:.0f} s, synced anyway"
             )
-        return Readiness(candidate, False, issue, max(since + give_up - now, 0.0))
+        left = max(since + give_up - now, 0.0)
+        return Readiness(
+            candidate,
+            False,
+            f"{issue}; waits for it to change (synced as it is in {left:.0f} s)",
+            left,
+        )
     return Readiness(candidate, False, issue)
 
 
@@ -590,6 +605,7 @@ class InboxTracker:
             elif not state.ready:
                 seen.complete_at = None
             state.first_seen, state.complete_at = seen.first_seen, seen.complete_at
+            state.quiet_for = seen.seen_at - seen.since
             out.append(state)
         out.sort(key=lambda r: (r.candidate.newest_mtime_ns, r.candidate.name))
         return out

@@ -8,6 +8,8 @@ import logging
 import os
 import sys
 
+from daemon.formats.controls import printable
+
 LOG = logging.getLogger("roster_sync.daemon")
 _PRIORITY = {"DEBUG": 7, "INFO": 6, "WARNING": 4, "ERROR": 3, "CRITICAL": 2}
 
@@ -19,6 +21,13 @@ class _JournalFormatter(logging.Formatter):
         self.journal = bool(os.environ.get("JOURNAL_STREAM"))
         prefix = "" if self.journal else "roster-sync"
         super().__init__(f"{prefix}[%(levelname)s] %(name)s: %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        """The message on one line, control characters shown: a drop's name comes from whoever
+        writes the inbox, and a line break or an escape sequence in it would forge a log line
+        ("day2: run 5 applied") or reach the terminal that tails the log."""
+        record.message = printable(record.message, one_line=True)
+        return super().formatMessage(record)
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)

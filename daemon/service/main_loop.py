@@ -25,7 +25,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,15 +46,18 @@ from daemon.service.drop_history import (
     MANIFEST_CARRIED,
     MANIFEST_MISSING,
     SFTP,
+    TAKEN,
     DropHistory,
     DropRow,
     decode_signature,
 )
 from daemon.service.drop_order import (
     OrderKey,
+    from_history,
     late_reason,
     newest_first_mirror,
     order_key,
+    utc_naive,
 )
 from daemon.service.inbox import (
     MANIFEST,
@@ -67,6 +70,7 @@ from daemon.service.inbox import (
     RemoteView,
     SteadyFiles,
     content_hash,
+    give_up_seconds,
     group_units,
     lone_manifest,
     manifest_text,
@@ -93,8 +97,7 @@ from daemon.sync.runs import add_run_note, recover_interrupted
 LOG = logging.getLogger("roster_sync.daemon")
 MAX_TICK = 1.0  # the loop looks at the clock at least this often (seconds)
 ARCHIVE_RETRY = 60.0
-# A manifest.csv alone this soon after a drop taken without its manifest is that drop's.
-LATE_MANIFEST_WITHIN = timedelta(days=1)
+INBOX_ROOT_PREFIX = "inbox-root-"  # the queued name of the inbox root's loose files
 
 
 class _Stopping(Exception):
@@ -117,6 +120,7 @@ class Daemon:
         self.due: set[DropKey] = set()  # drops to sync as soon as they are complete
         self.holding: dict[DropKey, str] = {}  # complete, but an older drop is still arriving
         self.manifest_waits: set[DropKey] = set()  # drops said (once) to wait for their manifest
+        self.joining: set[Path] = set()  # queued drops whose manifest, come alone, is arriving
         self.retry_at: dict[Path, float] = {}
         self.memory: MirrorMemory | None = None
         if config.sftp is not None:
@@ -131,6 +135,7 @@ class Daemon:
         self.last_start: datetime | None = None  # the daily start time that last fired
         self.next_scan = 0.0
         self.next_poll = 0.0
+        self.next_queue_check = 0.0
         self.pruned_on: date | None = None
         self.mirror_pruned_on: date | None = None
         self.blackout_logged: date | None = None
@@ -157,6 +162,7 @@ class Daemon:
             raise RuntimeError(f"another roster-sync daemon answers on {cfg.socket}")
         recover_interrupted(self.db)
         self.history = DropHistory(self.db, DAEMON_ACTOR)
+        self._resume_schedule()
         for note in files.recover_queue(cfg.inbox):
             LOG.info("queue: %s", note)
         queue_runs = self.db.rows(
@@ -180,6 +186,24 @@ class Daemon:
             os.getpid(), cfg.inbox, cfg.archive, describe_sftp(cfg) or "off",
             f"; resuming {', '.join(queued)}" if queued else "",
         )  # fmt: skip
+
+    def _resume_schedule(self) -> None:
+        """Go on from the daily start time that fired last, before a stop: a start time passed
+        while the daemon was down (a restart, an upgrade, a reboot at 02:00) fires at once, once,
+        instead of the night's drops waiting for the next night."""
+        assert self.db is not None
+        last = self.db.one("SELECT max(fired_for) FROM daily_sync_fired")
+        if last is None:
+            return
+        fired = from_history(last).astimezone(self.state.started_at.tzinfo)
+        if fired < self.prev_wall:
+            self.prev_wall = self.last_start = fired
+
+    def _record_start(self, fired: datetime) -> None:
+        assert self.db is not None
+        with self.write_lock:
+            self.db.execute("DELETE FROM daily_sync_fired")
+            self.db.execute("INSERT INTO daily_sync_fired VALUES (?)", [utc_naive(fired)])
 
     def shutdown(self) -> None:
         self.stop.set()
@@ -263,8 +287,9 @@ class Daemon:
         daily = settings.daily_sync_enabled
         passed = start_passed(self.prev_wall, now, settings.sync_start_time) if daily else None
         fired = passed is not None and passed != self.last_start  # once, however often it passes
-        if fired:
+        if fired and passed is not None:
             self.last_start = passed
+            self._record_start(passed)
         self.prev_wall = now
         requested = self.state.take_sync_request()
         on_arrival = daily and settings.sync_on_arrival
@@ -286,10 +311,11 @@ class Daemon:
         waits = self._queue_ready(on_arrival)
         if waits:  # look again when a pending drop's quiet period is over
             self.next_scan = min(self.next_scan, time.monotonic() + min(waits))
+        self._check_queue()
         for path in files.queued(self.config.inbox):
             if self.stop.is_set():
                 break
-            if self.retry_at.get(path, 0.0) <= time.monotonic():
+            if self.retry_at.get(path, 0.0) <= time.monotonic() and path not in self.joining:
                 self._process(path)
         if self.pull_due:  # after the drops of the same sync: a pull is newer than any of them
             self.pull_due = False
@@ -304,6 +330,18 @@ class Daemon:
         if self._polling(on_arrival):
             timeouts.append(self.next_poll - mono)
         return min(timeouts)
+
+    def _check_queue(self) -> None:
+        """A queued drop whose files were removed from the queue fails, saying so (once the loop
+        looks again: every rescan)."""
+        assert self.history is not None
+        if time.monotonic() < self.next_queue_check:
+            return
+        self.next_queue_check = time.monotonic() + self.rescan_every
+        with self.write_lock:
+            notes = self.history.gone_from_queue(self.clock(), lambda p: Path(p).exists())
+        for note in notes:
+            LOG.warning("queue: %s", note)
 
     def _note_blackout(self, blackout: DateRange | None, today: date) -> None:
         """Say once a day, in the log, that a blackout keeps the daemon from syncing."""
@@ -361,7 +399,7 @@ class Daemon:
         A complete drop waits while an older one of the same source is still arriving, so drops
         that arrive together are planned oldest export first."""
         assert self.history is not None
-        waits = []
+        waits: list[float] = []
         ready: list[tuple[OrderKey, Readiness]] = []
         arriving: dict[str, OrderKey] = {}
         self.holding = {}
@@ -370,13 +408,16 @@ class Daemon:
         }
         states = self.tracker.states()
         self._note_manifest_waits(states)
+        self.joining = set()
         for state in states:
             c = state.candidate
-            if lone_manifest(c) and not (state.in_progress or c.held or c.irregular):
-                taken = self._manifest_of(c.source)
-                if taken is not None:
-                    self._late_manifest(state, taken)
-                    continue
+            claim = self._manifest_claim(c)
+            if claim is not None and state.in_progress:  # its drop, if queued, waits for it
+                if claim.status == "queued" and claim.queued_as:
+                    self.joining.add(Path(claim.queued_as))
+            elif claim is not None:
+                self._alone_manifest(state, claim, waits)
+                continue
             if not state.ready:
                 if state.wait is not None:
                     waits.append(state.wait)
@@ -404,45 +445,145 @@ class Daemon:
                 LOG.info("%s: %s", state.candidate.label, state.reason)
         self.manifest_waits = set(waiting)
 
-    def _manifest_of(self, source: str) -> DropRow | None:
-        """The drop a manifest.csv arriving alone belongs to: the last one taken from `source`,
-        when it was taken without a manifest less than LATE_MANIFEST_WITHIN ago."""
+    def _manifest_claim(self, c: Candidate) -> DropRow | None:
+        """The drop taken before, under the same name, that this candidate differs from by its
+        manifest.csv alone: in the inbox, a manifest alone in the folder (or at the top) that
+        drop came from; from SFTP, the loose files at the top as that drop had them, with a
+        manifest.csv new or rewritten. Such a manifest is never a drop by itself (from SFTP it
+        would plan that drop's files again, read as its manifest says); it may be the first file
+        of the next drop, written first, or that drop's manifest come late. None: a drop as any
+        other (a manifest alone under a new name waits for the files it lists)."""
         assert self.history is not None
-        last = self.history.last_taken(source)
-        if last is None or last.manifest == MANIFEST_CARRIED or last.decided_at is None:
+        if c.kind == "zip" or c.held or c.irregular:
             return None
-        decided = last.decided_at.replace(tzinfo=UTC)
-        return last if self.clock() - decided < LATE_MANIFEST_WITHIN else None
+        if c.source == INBOX:
+            if not lone_manifest(c):
+                return None
+            taken = [
+                row for row in self.history.latest_by_name(INBOX).values()
+                if row.status in TAKEN and (
+                    row.name == c.name if c.kind == "folder"
+                    else row.name.startswith(INBOX_ROOT_PREFIX)
+                )
+            ]  # fmt: skip
+            return max(taken, key=lambda row: row.drop_id, default=None)
+        if c.kind != "root" or self.remote is None:
+            return None
+        row = self.history.latest_by_name(SFTP).get(SFTP_ROOT_DROP)
+        if row is None or row.status not in TAKEN:
+            return None
+        marker = self.config.sftp.ready_marker if self.config.sftp else None
+        now_files = unit_files(self.remote, "", marker)
+        before = decode_signature(row.signature)
+        manifest = [rel for rel in now_files if rel.lower() == MANIFEST]
+        if not manifest or now_files[manifest[0]] == before.get(manifest[0]):
+            return None
+
+        def others(files: dict[str, Any]) -> dict[str, Any]:
+            return {rel: sig for rel, sig in files.items() if rel.lower() != MANIFEST}
+
+        return row if others(now_files) == others(before) else None
+
+    def _alone_manifest(self, state: Readiness, taken: DropRow, waits: list[float]) -> None:
+        """A manifest.csv that came alone under a drop taken before (`_manifest_claim`): while
+        that drop is queued, not planned yet, it joins it (its files are read as it says); else
+        it waits, as the first file of the next drop would, for the files it lists, and is set
+        aside at the give-up, saying so on that drop's run."""
+        c = state.candidate
+        queued = Path(taken.queued_as) if taken.queued_as else None
+        if (
+            taken.status == "queued" and taken.manifest != MANIFEST_CARRIED
+            and queued is not None and queued.is_dir()
+        ):  # fmt: skip
+            self._join_manifest(state, taken, queued)
+            return
+        give_up = give_up_seconds(self.config.quiet_seconds)
+        if state.quiet_for >= give_up:
+            self._late_manifest(state, taken)
+            return
+        left = give_up - state.quiet_for
+        waits.append(left)
+        self.holding[c.key] = (
+            f"{MANIFEST} alone, after {taken.name} was taken: the first file of the next drop, "
+            f"or that drop's manifest come late; waits for the files it lists (set aside if "
+            f"none come in {left:.0f} s)"
+        )
+
+    def _join_manifest(self, state: Readiness, taken: DropRow, queued: Path) -> None:
+        """Put the manifest that came while its drop was queued into that drop: moved from the
+        inbox, copied from the SFTP mirror (which keeps its files)."""
+        assert self.history is not None
+        c = state.candidate
+        rel = next(f.rel for f in c.files if f.rel.lower() == MANIFEST)
+        target = queued / MANIFEST
+        try:
+            if target.exists() or target.is_symlink():
+                raise FileExistsError(f"{target} is there already")
+            if c.source == INBOX:
+                os.rename(c.path / rel, target)
+            else:
+                shutil.copyfile(c.path / rel, target)
+        except OSError as exc:
+            LOG.error("%s: cannot put %s into the queued %s: %s", c.label, MANIFEST, taken.name,
+                      exc)  # fmt: skip
+            return
+        if c.kind == "folder":
+            with contextlib.suppress(OSError):
+                c.path.rmdir()
+        signature = None
+        if c.source == SFTP and self.remote is not None:
+            signature = unit_files(self.remote, "", self.config.sftp.ready_marker
+                                   if self.config.sftp else None)  # fmt: skip
+        reason = (
+            f"complete; its {MANIFEST} came after it was taken, while it was queued, and joined "
+            "it: its files are read as the manifest says"
+        )
+        with self.write_lock:
+            self.history.join_manifest(taken.drop_id, reason, self.clock(), signature)
+        LOG.info("%s: %s came while %s was queued; it joins it", c.label, MANIFEST, taken.name)
+        self._forget(c)
 
     def _late_manifest(self, state: Readiness, taken: DropRow) -> None:
-        """A manifest.csv that came alone after its drop was taken: never planned as a drop of
-        one file, nor left waiting for files that went with that drop. It is put aside (archived
-        as skipped), and the drop's run and the log say that the run read every file as bulk."""
+        """A manifest.csv that stayed alone after its drop was taken: never planned as a drop of
+        one file, nor with files that went with that drop. It is put aside (archived as skipped,
+        or from SFTP recorded so), and when that drop was read without it, its run and the log
+        say that the run read every file as bulk."""
         assert self.history is not None and self.db is not None
         c = state.candidate
         run = f" (run {taken.run_id})" if taken.run_id is not None else ""
+        read_as_bulk = taken.manifest != MANIFEST_CARRIED
         reason = (
-            f"{MANIFEST} came after {taken.name}{run} was taken without it; a manifest alone is "
-            "not a drop, so it is not planned. That drop's files were read as bulk (whoever a "
-            "file leaves out is archived): check its run; to sync the drop with its manifest, put "
-            f"this {MANIFEST} in the drop's archived folder and run it (roster-sync run FOLDER)"
+            f"{MANIFEST} came alone after {taken.name}{run} was taken"
+            + (" without it" if read_as_bulk else "")
+            + "; a manifest alone is not a drop, so it is not planned."
         )
+        if read_as_bulk:
+            reason += (
+                " That drop's files were read as bulk (whoever a file leaves out is archived): "
+                f"check its run; to sync the drop with its manifest, put this {MANIFEST} in the "
+                "drop's archived folder and run it (roster-sync run FOLDER)"
+            )
         signature = None
         if c.source == SFTP and self.remote is not None:
-            unit = "" if c.kind == "root" else c.name
-            signature = unit_files(self.remote, unit, self.config.sftp.ready_marker
+            signature = unit_files(self.remote, "", self.config.sftp.ready_marker
                                    if self.config.sftp else None)  # fmt: skip
-        target = None if c.source == SFTP else self._queue_files(c)
-        if c.source == INBOX and target is None:
-            return  # cannot be moved: looked at again on the next pass
+        target = None
+        if c.source == INBOX:
+            rels = [f.rel for f in c.files]
+            target = (
+                self._queue_files(c) if c.kind == "folder"
+                else self._queue_loose(c, rels, f"manifest-{self.clock():%Y%m%d-%H%M%S}")
+            )  # fmt: skip
+            if target is None:
+                return  # cannot be moved: looked at again on the next pass
         with self.write_lock:
             self.history.record(
-                source=c.source, name=target.name if target else c.name, status="skipped",
-                reason=reason, now=self.clock(), first_seen=state.first_seen,
+                source=c.source, name=target.name if target else SFTP_ROOT_DROP,
+                status="skipped", reason=reason, now=self.clock(), first_seen=state.first_seen,
                 complete_at=state.complete_at, queued_as=target, signature=signature,
                 manifest=MANIFEST_CARRIED,
             )  # fmt: skip
-            if taken.run_id is not None:
+            if taken.run_id is not None and read_as_bulk:
                 add_run_note(
                     self.db, taken.run_id, "drop",
                     f"{MANIFEST} came after this drop was planned, alone ({c.label}); this run "
@@ -516,9 +657,17 @@ class Daemon:
                     c, inbox, "sftp" if c.kind == "root" else f"sftp-{c.name}"
                 )
             if c.kind == "root":
-                name = f"inbox-root-{self.clock():%Y%m%d-%H%M%S}"
+                name = f"{INBOX_ROOT_PREFIX}{self.clock():%Y%m%d-%H%M%S}"
                 return files.queue_loose_files(c.path, [f.rel for f in c.files], name)
             return files.queue_drop(c.path, c.name, inbox)
+        except OSError as exc:
+            LOG.error("cannot queue %s: %s", c.label, exc)
+            return None
+
+    def _queue_loose(self, c: Candidate, rels: list[str], name: str) -> Path | None:
+        """Move some of the inbox root's loose files into the queue as `name`; None if not."""
+        try:
+            return files.queue_loose_files(c.path, rels, name)
         except OSError as exc:
             LOG.error("cannot queue %s: %s", c.label, exc)
             return None
@@ -653,8 +802,9 @@ class Daemon:
         if engine.review_reason:
             detail = f": {engine.review_reason}"
         level = logging.WARNING if without_manifest else logging.INFO
-        LOG.log(level, "%s: run %d %s%s%s", name, run.run_id, run.status,
-                f" ({missing.rstrip(': ')})" if missing else "", detail)  # fmt: skip
+        LOG.log(level, "%s%s: run %d %s%s", name,
+                f" (taken without {MANIFEST}: the drops before it had one)" if missing else "",
+                run.run_id, run.status, detail)  # fmt: skip
         now = self.clock()
         if run.status == "failed":
             self.history.update(drop_id, "failed", run.error, now, run.run_id)
@@ -909,6 +1059,7 @@ class Daemon:
                 local_entries(cfg.mirror_dir), group_units(view.listing, marker), retention, now,
                 lambda entry: entry if (cfg.mirror_dir / entry).is_dir()
                 else remote_unit(entry, marker),
+                {rel for rel in view.listing if "/" not in rel},
             )  # fmt: skip
         self.mirror_pruned_on = now.date()
         try:
@@ -919,8 +1070,8 @@ class Daemon:
             return
         if removed:
             LOG.info(
-                "pruned %d drop(s) from the SFTP mirror %s (decided, and gone from the server or "
-                "older than %d days): %s",
+                "pruned %d local copies from the SFTP mirror %s (decided, and gone from the "
+                "server or older than %d days; files at the top gone from the server): %s",
                 len(removed), cfg.mirror_dir, retention, ", ".join(removed[:5])
                 + (f" (and {len(removed) - 5} more)" if len(removed) > 5 else ""),
             )  # fmt: skip
@@ -946,10 +1097,10 @@ class Daemon:
         lines = [f"{p.name}: queued" for p in files.queued(self.config.inbox)]
         for state in self.tracker.states():
             name, key = state.candidate.label, state.candidate.key
-            if not state.ready:
-                lines.append(f"{name}: {state.reason}")
-            elif key in self.holding:
+            if key in self.holding:
                 lines.append(f"{name}: {self.holding[key]}")
+            elif not state.ready:
+                lines.append(f"{name}: {state.reason}")
             elif not (on_arrival or key in self.due):
                 when = (
                     f"waits for the daily sync at {settings.sync_start_time}"

@@ -545,11 +545,16 @@ def record_timing(db: Database, run_id: int, step: str, seconds: float) -> None:
 
 
 def add_run_note(db: Database, run_id: int, kind: str, message: str) -> None:
-    """Put a note first among the run's notes (what its drop went through, said where the run
-    is reviewed)."""
+    """Put a note about what the run's drop went through first among the run's notes (where the
+    run is reviewed, before what planning found), after the notes of this kind added before it:
+    they read in the order things happened (taken without its manifest, then its manifest came
+    late), not the newest first."""
     text = db.one("SELECT summary_json FROM runs WHERE run_id = ?", [run_id])
     summary = json.loads(text or "{}")
-    summary["notes"] = [{"kind": kind, "message": message}, *summary.get("notes", [])]
+    notes = summary.get("notes", [])
+    at = next((i for i, note in enumerate(notes) if note.get("by") != "daemon"), len(notes))
+    added = {"kind": kind, "message": message, "by": "daemon"}
+    summary["notes"] = [*notes[:at], added, *notes[at:]]
     db.execute("UPDATE runs SET summary_json = ? WHERE run_id = ?", [json.dumps(summary), run_id])
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from .conftest import (
     wait_for,
     zip_drop,
 )
+from .test_manifest_wait import line_of, quiet_period_passes, quiet_until, start
 
 EXPECTED = json.loads((SAMPLE / "expected.json").read_text())
 
@@ -236,3 +238,29 @@ def test_the_archive_keeps_a_drop_past_its_retention_while_its_run_is_open(
     wait_for(lambda: archived(config.archive) == [], what="the decided run's drop pruned")
     client.close()
     assert daemon.stop() == 0
+
+
+def stored_zip(source: Path, target: Path) -> bytes:
+    """A ZIP of the drop's files, stored uncompressed (its entries lie elsewhere than in the
+    compressed ZIP of another night)."""
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
+        for file in sorted(source.iterdir()):
+            archive.write(file, file.name)
+    return target.read_bytes()
+
+
+def test_an_inbox_zip_rewritten_in_place_whose_upload_stalls_waits_and_is_taken_once_whole(
+    make_daemon_config, start_daemon, clock, ticks, tmp_path: Path
+) -> None:
+    config, _daemon, client = start(make_daemon_config, start_daemon, clock, ticks)
+    old = stored_zip(SAMPLE / "day1", tmp_path / "old.zip")
+    new = zip_drop(SAMPLE / "day2", tmp_path / "new.zip").read_bytes()
+    cut = len(new) // 2
+    stalled = new[:cut] + old[cut:]  # new bytes over the old file; its old directory still last
+    (config.inbox / "export.zip").write_bytes(stalled)
+    quiet_period_passes(client, ticks, "export.zip")
+    line = line_of(client, "export.zip: entry academicSessions.csv fails its CRC check")
+    assert "waits" in line, line
+    assert runs_in(client) == []
+    (config.inbox / "export.zip").write_bytes(new)  # the upload resumes and ends
+    quiet_until(ticks, lambda: runs_in(client) == [(1, "planned")], "the whole ZIP planned")

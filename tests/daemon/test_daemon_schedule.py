@@ -11,6 +11,7 @@ import pytest
 from daemon.service.config import load_config
 
 from .conftest import (
+    QUIET,
     SAMPLE,
     ZONE,
     archived,
@@ -198,3 +199,25 @@ def test_the_daily_sync_runs_once_when_the_start_time_passes_twice(
     wait_for(lambda: len(runs_in(client)) == 2, what="the next night's sync")
     client.close()
     assert daemon.stop() == 0
+
+
+def test_a_start_time_passed_while_the_daemon_was_stopped_fires_once_at_its_start(
+    make_daemon_config, start_daemon, clock, ticks
+) -> None:
+    """A restart, an upgrade or a reboot across 02:00 left that night's drops waiting for the
+    next night."""
+    config_path = make_daemon_config()
+    config = load_config(config_path)
+    clock.set(datetime(2026, 9, 14, 1, 59, tzinfo=ZONE))
+    daemon = start_daemon(config_path, clock, ticks)
+    clock.set(datetime(2026, 9, 14, 2, 0, 1, tzinfo=ZONE))
+    clock.wait_reads(3)  # the 02:00 sync fired (nothing to sync)
+    assert daemon.stop() == 0
+    copy_drop(SAMPLE / "day1", config.inbox, "day1")  # tonight's drop, while the daemon is down
+    clock.set(datetime(2026, 9, 15, 7, 30, tzinfo=ZONE))
+    client = start_daemon(config_path, clock, ticks).client()
+    wait_for(lambda: any(line.startswith("day1: ") for line in
+                         client.status().daemon.pending_drops) or runs_in(client))  # fmt: skip
+    ticks.advance(3 * QUIET)
+    wait_for(lambda: runs_in(client) == [(1, "planned")], what="the missed night's sync")
+    client.close()

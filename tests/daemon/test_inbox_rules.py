@@ -22,6 +22,7 @@ from daemon.service.inbox import (
     InboxTracker,
     content_hash,
     expected_by_manifest,
+    give_up_seconds,
     manifest_text,
     scan_inbox,
 )
@@ -173,7 +174,6 @@ NEVER_READABLE = {
         lambda t: encrypted_zip(SAMPLE / "day1", t),
         "is encrypted; send the drop unencrypted",
     ),
-    "damaged entry": (_damaged, "damaged ("),
     "not a zip": (
         lambda t: t.write_text("users.csv,orgs.csv\n" * 20),
         "not a ZIP file (it does not begin as one)",
@@ -221,6 +221,25 @@ def test_a_zip_of_a_newer_version_is_refused_as_a_drop_not_raised(tmp_path: Path
     `planning`, and every drop queued after it waited."""
     with pytest.raises(DropError, match=r"zip file version 20\.0"):
         open_drop(_newer_zip_version(tmp_path / "export.zip"), tmp_path / "work")
+
+
+def test_a_zip_with_damaged_entries_waits_for_a_change_until_the_give_up(tmp_path: Path) -> None:
+    """What a ZIP rewritten in place looks like while its upload is stalled: new entries over the
+    old ones, under the old directory. Handed over at once, the rewrite's end was lost (the file
+    had moved to the queue, and its failed run was all that night had)."""
+    ticks = Ticks()
+    tracker = InboxTracker(1, clock=ticks)
+    _damaged(tmp_path / "export.zip")
+    tracker.observe(scan_inbox(tmp_path))
+    ticks.now += 1
+    tracker.observe(scan_inbox(tmp_path))
+    state = by_name(tracker)["export.zip"]
+    assert not state.ready
+    assert "(an upload rewriting it in place that stopped?); waits for it to change" in state.reason
+    ticks.now += give_up_seconds(1)
+    tracker.observe(scan_inbox(tmp_path))
+    state = by_name(tracker)["export.zip"]
+    assert state.ready and state.reason.endswith("synced anyway")
 
 
 def test_a_zip_cut_short_before_its_directory_keeps_waiting(tmp_path: Path) -> None:
