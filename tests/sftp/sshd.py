@@ -8,6 +8,7 @@ the foreground (-D) as our child, on a free port, with throwaway keys and a thro
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import pwd
 import secrets
@@ -84,20 +85,48 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-def _server_user() -> str:
-    """A system user of this process's own: each xdist worker, and each test run on the host,
-    starts its own sshd, and a user shared between them had one password (one run's chpasswd
-    locked out another run's logins)."""
-    return f"{USER_PREFIX}{os.getpid()}"
+# Each user's lock file, held (flock) by the process whose sshd logs in as that user, for as
+# long as it runs: a lock is seen across PID namespaces (helpers, containers sharing /etc), where
+# a process id is not.
+USER_LOCKS = Path(tempfile.gettempdir()) / "rs-sftp-test-users"
+
+
+def _claim_user() -> tuple[str, int]:
+    """A new system user name of this process's own, and the open lock file that claims it.
+
+    Each xdist worker, and each test run on the host, starts its own sshd: a user shared between
+    them had one password, and one run's chpasswd locked out another run's logins."""
+    name = f"{USER_PREFIX}x{secrets.token_hex(5)}"  # never all digits (as pids were)
+    while True:  # another process's cleanup may remove the folder between the two steps
+        USER_LOCKS.mkdir(mode=0o700, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            fd = os.open(USER_LOCKS / f"{name}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            return name, fd
 
 
 def _remove_orphaned_users() -> None:
-    """Remove the users of test processes that died before their cleanup (a killed run)."""
+    """Remove the users of test processes that died before their cleanup (a killed run): those
+    whose lock no live process holds."""
     for entry in pwd.getpwall():
-        pid = entry.pw_name.removeprefix(USER_PREFIX)
-        orphaned = pid.isdigit() and not Path("/proc", pid).exists()
-        if entry.pw_name.startswith(USER_PREFIX) and orphaned:
+        if not entry.pw_name.startswith(USER_PREFIX):
+            continue
+        lock = USER_LOCKS / f"{entry.pw_name}.lock"
+        try:
+            fd = os.open(lock, os.O_RDWR)
+        except FileNotFoundError:
+            fd = None  # made before locks were kept, or its lock file removed: no one holds it
+        try:
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # a live test process holds it
+        else:
             subprocess.run(["userdel", entry.pw_name], check=False, capture_output=True)
+            lock.unlink(missing_ok=True)
+        finally:
+            if fd is not None:
+                os.close(fd)
 
 
 @dataclass
@@ -108,7 +137,8 @@ class SshdServer:
     remote_root: Path
     host: str = "127.0.0.1"
     port: int = 0
-    username: str = field(default_factory=_server_user)
+    username: str = ""
+    user_lock: int | None = None
     password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     key_passphrase: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     host_key_type: str = "ssh-ed25519"
@@ -178,6 +208,7 @@ class SshdServer:
         authorized.chmod(0o644)
         self.host_key_fingerprint = _fingerprint(self.host_key_pub)
         _remove_orphaned_users()
+        self.username, self.user_lock = _claim_user()
         try:
             pwd.getpwnam(self.username)
         except KeyError:
@@ -247,7 +278,13 @@ class SshdServer:
 
     def cleanup(self) -> None:
         self.stop()
-        subprocess.run(["userdel", self.username], check=False, capture_output=True)
+        if self.user_lock is not None:
+            subprocess.run(["userdel", self.username], check=False, capture_output=True)
+            (USER_LOCKS / f"{self.username}.lock").unlink(missing_ok=True)
+            os.close(self.user_lock)
+            self.user_lock = None
+            with contextlib.suppress(OSError):  # the last server on the host leaves no folder
+                USER_LOCKS.rmdir()
         shutil.rmtree(self.workdir, ignore_errors=True)
         shutil.rmtree(self.remote_root, ignore_errors=True)
 
