@@ -240,16 +240,23 @@ class Notes:
 
 
 class Repeats:
-    """The ids a collection has sent so far: one sent twice means the collection moved under the
-    pull (or the server ignores `offset`), so some other record was skipped. Kept as short
-    digests, one per record."""
+    """The ids a collection has sent so far: one sent again on a later page means the collection
+    moved under the pull (or the server ignores `offset`), so some other record was skipped. Kept
+    as short digests, one per record.
+
+    One listed twice within a page is not that: the page counts both (a SIS whose query lists a
+    user once per school), nothing was skipped, and pulling again would fail again every night.
+    Both copies are written, and the CSV's duplicate rule reports the second as any drop's
+    repeated row (an ERROR on its line; the first row is used)."""
 
     def __init__(self, key: str, id_field: str) -> None:
         self.key, self.id_field = key, id_field
         self.seen: set[bytes] = set()
 
-    def check(self, records: list[dict[str, Any]], url: str) -> None:
-        for record in records:
+    def check(self, records: list[dict[str, Any]], url: str, overlap: int = 0) -> None:
+        """`records`: a page's; the first `overlap` of them were sent by the page before."""
+        here: set[bytes] = set()
+        for number, record in enumerate(records):
             try:
                 value = cell(record.get(self.id_field))  # as written: a number's repeat counts
             except Unreadable:
@@ -257,6 +264,11 @@ class Repeats:
             if not value:
                 continue  # a record without an id is that record's error, later
             digest = hashlib.blake2b(value.encode(), digest_size=12).digest()
+            if digest in here:
+                continue  # twice in this page: the duplicate rule's (above)
+            here.add(digest)
+            if number < overlap:
+                continue  # read already, on the page before: this page sends it again
             if digest in self.seen:
                 raise SourceError(
                     f"{where(url)}: {self.id_field} {value!r} came twice (the {self.key} moved "
@@ -368,7 +380,7 @@ def _read(
                 )
             start = 1
         added = records[start:]
-        repeats.check(added, url)
+        repeats.check(records, url, start)
         seen += len(added)
         widest = max(widest, len(records))
         yield Page(number, response.content, records, total, start, read)

@@ -357,3 +357,26 @@ def test_a_clever_next_link_left_out_or_written_oddly_mid_collection_never_ends_
     run = _clever_pull(puller, OddRel(data), tmp_path)
     assert run.status == "planned", run.error
     assert run.fetch["resources"]["users (student)"]["records"] == len(_students(data))
+
+
+@pytest.mark.parametrize("at", [1, 9], ids=["within a page", "across the overlap"])
+def test_a_user_the_server_lists_twice_in_one_page_is_the_duplicate_row_a_csv_drop_gets(
+    puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path, at: int
+) -> None:
+    # a SIS whose query joins users to their orgs lists a user once per school, side by side: no
+    # paging problem (the page counts both), so pulling again would fail again every night; the
+    # users.csv a district would drop holds the same two rows, and gets the same result (at 9,
+    # the first copy ends page 1 and both begin page 2, asked from offset 9 for the overlap)
+    users = district.rows("users.csv")
+    users.insert(at + 1, dict(users[at]))
+    twice = users[at]["sourcedId"]
+    run = pull_rest(puller, OneRosterHub(oneroster_rest(district)), secret_file, page_size=10)
+    assert run.status == "planned", run.error
+    from_csv = puller.plan_source(str(district.write(tmp_path / "drops")))
+    errors = puller.results_page(run.run_id, status="ERROR").items
+    assert [(e.file_name, e.line, e.sourced_id) for e in errors] == [("users.csv", at + 3, twice)]
+    assert errors[0].message == (
+        f"users.csv line {at + 3}: duplicate sourcedId={twice} (first on line {at + 2}); this "
+        "row was skipped"
+    )
+    assert run.changes == from_csv.changes
