@@ -244,10 +244,12 @@ class Repeats:
     moved under the pull (or the server ignores `offset`), so some other record was skipped. Kept
     as short digests, one per record.
 
-    One listed twice within a page is not that: the page counts both (a SIS whose query lists a
-    user once per school), nothing was skipped, and pulling again would fail again every night.
-    Both copies are written, and the CSV's duplicate rule reports the second as any drop's
-    repeated row (an ERROR on its line; the first row is used)."""
+    One listed twice within a page, alike, is not that: the page counts both (a SIS whose query
+    lists a user once per school), nothing was skipped, and failing would fail every night. Both
+    copies are written, and the CSV's duplicate rule reports the second as any drop's repeated
+    row (an ERROR on its line; the first row is used). Copies that differ (one school each) fail
+    the pull naming the fields: using the first would move the person out of the other's
+    school, and pulling again cannot help until the server's data is fixed."""
 
     def __init__(self, key: str, id_field: str) -> None:
         self.key, self.id_field = key, id_field
@@ -255,7 +257,7 @@ class Repeats:
 
     def check(self, records: list[dict[str, Any]], url: str, overlap: int = 0) -> None:
         """`records`: a page's; the first `overlap` of them were sent by the page before."""
-        here: set[bytes] = set()
+        here: dict[bytes, dict[str, Any]] = {}
         for number, record in enumerate(records):
             try:
                 value = cell(record.get(self.id_field))  # as written: a number's repeat counts
@@ -265,8 +267,9 @@ class Repeats:
                 continue  # a record without an id is that record's error, later
             digest = hashlib.blake2b(value.encode(), digest_size=12).digest()
             if digest in here:
-                continue  # twice in this page: the duplicate rule's (above)
-            here.add(digest)
+                self._alike(here[digest], record, value, url)
+                continue  # twice in this page, alike: the duplicate rule's (above)
+            here[digest] = record
             if number < overlap:
                 continue  # read already, on the page before: this page sends it again
             if digest in self.seen:
@@ -276,6 +279,17 @@ class Repeats:
                     "missing; nothing was planned, pull again"
                 )
             self.seen.add(digest)
+
+    def _alike(self, first: dict[str, Any], again: dict[str, Any], value: str, url: str) -> None:
+        differ = sorted(k for k in {*first, *again} if not _same(first.get(k), again.get(k)))
+        if differ:
+            raise SourceError(
+                f"{where(url)}: the server lists {self.id_field} {value!r} twice in one page, "
+                f"with different {', '.join(differ[:5])}{', ...' if len(differ) > 5 else ''}: "
+                "which is right cannot be told (using one would drop what the other says), so "
+                "nothing was planned; pulling again will not help until the server sends "
+                "each record once (ask its vendor)"
+            )
 
     def unread(self, records: list[dict[str, Any]]) -> list[str]:
         """The ids of `records` this read has not sent (nor could: without a readable id)."""
@@ -289,6 +303,16 @@ class Repeats:
             if not value or digest not in self.seen:
                 found.append(value or "(a record without an id)")
         return found
+
+
+def _same(one: Any, other: Any) -> bool:
+    """Two values of a field alike as JSON, or as the cells they are written as (true, "true")."""
+    if one == other and type(one) is type(other):
+        return True
+    try:
+        return cell(one) == cell(other)
+    except Unreadable:
+        return False
 
 
 def offset_pages(

@@ -363,8 +363,8 @@ def test_a_clever_next_link_left_out_or_written_oddly_mid_collection_never_ends_
 def test_a_user_the_server_lists_twice_in_one_page_is_the_duplicate_row_a_csv_drop_gets(
     puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path, at: int
 ) -> None:
-    # a SIS whose query joins users to their orgs lists a user once per school, side by side: no
-    # paging problem (the page counts both), so pulling again would fail again every night; the
+    # a SIS whose query repeats a user's row, side by side, alike: no paging problem (the page
+    # counts both), so failing the pull would fail it again every night; the
     # users.csv a district would drop holds the same two rows, and gets the same result (at 9,
     # the first copy ends page 1 and both begin page 2, asked from offset 9 for the overlap)
     users = district.rows("users.csv")
@@ -380,3 +380,22 @@ def test_a_user_the_server_lists_twice_in_one_page_is_the_duplicate_row_a_csv_dr
         "row was skipped"
     )
     assert run.changes == from_csv.changes
+
+
+def test_a_user_listed_twice_in_one_page_with_different_values_fails_the_pull_naming_them(
+    puller: Engine, district: TinyDistrict, secret_file: Path
+) -> None:
+    # one copy per school: using either would move stu-2 out of the other's school
+    users = district.rows("users.csv")
+    users.insert(2, dict(users[1], orgSourcedIds="sch-b"))
+    run = pull_rest(puller, OneRosterHub(oneroster_rest(district)), secret_file, page_size=10)
+    assert run.status == "failed"
+    assert (
+        run.error.startswith("users: ")
+        and (
+            "the server lists sourcedId 'stu-2' twice in one page, with different orgs: which is "
+            "right cannot be told"
+        )
+        in run.error
+    ), run.error
+    assert run.error.endswith("until the server sends each record once (ask its vendor)")
