@@ -235,6 +235,7 @@ class CleverPull:
         self.absent: list[str] = []
         self.schools: dict[str, str] = {}  # Clever id -> sourcedId
         self.people: dict[str, str] = {}  # Clever user id -> sourcedId
+        self.written_as: dict[str, str] = {}  # Clever user id -> the role its row was written in
         self.student_schools: dict[str, str] = {}  # Clever student id -> its schools' sourcedIds
         self.district = ""
         self.reading = ""  # the collection and page being read, for a message
@@ -466,6 +467,17 @@ class CleverPull:
                 orgSourcedIds=",".join(dict.fromkeys(schools)) or self.district,
                 identifier=cell(number),
             )
+        first = self.written_as.setdefault(clever_id, role)
+        if first != role and self.people.get(clever_id) == sid:
+            # one person in two roles under one SIS id (a teacher who is also staff): OneRoster
+            # gives a person one row and one role, and a second row would be a duplicate in
+            # error, which holds the person's memberships back every night
+            self.notes.add(
+                "users", "two roles",
+                f"users: {sid} is both {first} and {role} in Clever under one SIS id, and is "
+                f"written once, as {first} (a OneRoster user has one role)",
+            )  # fmt: skip
+            return None
         self.people.setdefault(clever_id, sid)  # a person in two roles: sections need the first
         row["sourcedId"] = sid
         return row
