@@ -399,3 +399,21 @@ def test_a_user_listed_twice_in_one_page_with_different_values_fails_the_pull_na
         in run.error
     ), run.error
     assert run.error.endswith("until the server sends each record once (ask its vendor)")
+
+
+@pytest.mark.parametrize("counted", [22, 23], ids=["once", "twice"])
+def test_a_total_that_counts_a_user_listed_twice_in_a_page_once_or_twice_reads_every_user(
+    puller: Engine, district: TinyDistrict, secret_file: Path, counted: int
+) -> None:
+    # 23 rows, 22 users; without next links the pages go on until X-Total-Count is read, which
+    # must not stop one page short when the total counts the repeated user once
+    users = district.rows("users.csv")
+    users.insert(2, dict(users[1]))
+    hub = OneRosterHub(oneroster_rest(district), link=False)
+    hub.total_lies["users"] = counted
+    run = pull_rest(puller, hub, secret_file, page_size=10)
+    assert run.status == "planned", run.error
+    assert run.fetch["resources"]["users"]["records"] == 23
+    assert [e.sourced_id for e in puller.results_page(run.run_id, status="ERROR").items] == [
+        "stu-2"
+    ]
