@@ -33,7 +33,7 @@ from urllib.parse import urlencode
 from daemon.formats.spec import NOT_CARRIED_COLUMN
 from daemon.progress import Progress
 from daemon.sources.drop_writer import DropWriter
-from daemon.sources.errors import SourceError
+from daemon.sources.errors import SourceError, redact
 from daemon.sources.http import LOG, Fetcher, where
 from daemon.sources.oneroster_rest import (
     CLASSES,
@@ -598,7 +598,7 @@ def _onward(
         f"{last}, so the next page is asked from there instead (the link would skip records or "
         "read some again)"
     )
-    LOG.warning("%s", said)
+    LOG.warning("%s", redact(said))
     notes.add(name, "starting_after", said)
     return with_param(link, "starting_after", last)
 

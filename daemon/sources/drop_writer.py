@@ -42,7 +42,7 @@ from daemon.formats.drop import (
     PULL_NOTES_HEADER,
     PULL_SUMMARY,
 )
-from daemon.sources.errors import SourceError
+from daemon.sources.errors import SourceError, redact
 
 TRACE_HEADER = ["line", "page", "index"]
 PART = ".part"  # a file of a pull not yet whole
@@ -129,13 +129,12 @@ class DropWriter:
         self, out: CsvOut, line: int, sourced_id: str, column: str, rule: str, message: str
     ) -> None:
         """A WARNING on the row at `line` of `out` (message without its place: it is added)."""
-        self.notes.append(
-            [out.name, str(line), sourced_id, column, rule, f"{out.name} line {line}: {message}"]
-        )
+        said = redact(f"{out.name} line {line}: {message}")  # as every message of a pull
+        self.notes.append([out.name, str(line), sourced_id, column, rule, said])
 
     def run_note(self, message: str) -> None:
         """A note of the run planned from this pull (said where the run is reviewed)."""
-        self.notes.append(["", "", "", "", "", message])
+        self.notes.append(["", "", "", "", "", redact(message)])
 
     def discard(self, resource: str, *files: CsvOut | None) -> None:
         """Drop what a collection read so far gave (its CSV files, their traces, its pages, its

@@ -17,7 +17,7 @@ from daemon.formats import spec
 from daemon.formats.spec import ONEROSTER_11, ONEROSTER_12
 from daemon.progress import Progress
 from daemon.sources.drop_writer import CsvOut, DropWriter
-from daemon.sources.errors import SourceError
+from daemon.sources.errors import SourceError, redact
 from daemon.sources.http import Fetcher
 from daemon.sources.paging import LOG, Absent, Notes, offset_pages
 from daemon.sources.values import Unreadable, cell, enabled, user_ids
@@ -55,7 +55,7 @@ class UserIds(Field):
         """Why each entry left out of the cell was (the row's WARNING, and the log's)."""
         found = [f"{self.name} entry {index} {why}" for index, why in self._read(record)[1]]
         for message in found:
-            LOG.warning("users: %s: %s, so it is left out", _id_of(record), message)
+            LOG.warning("%s", redact(f"users: {_id_of(record)}: {message}, so it is left out"))
         return found
 
     def _read(self, record: dict[str, Any]) -> tuple[str, list[tuple[int, str]]]:

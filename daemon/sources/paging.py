@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus, urlencode, urlsplit, urlunsplit
 
-from daemon.sources.errors import SourceError
+from daemon.sources.errors import SourceError, redact
 from daemon.sources.http import Fetcher, where
 from daemon.sources.values import Unreadable, cell
 
@@ -570,7 +570,7 @@ def _next_page(link: str, first: str, key: str, seen: int, notes: Notes) -> str:
             f"read, so the next page is asked from offset {max(seen - 1, 0)} instead (the link "
             f"would {'skip records' if offset > seen else 'read records again'})"
         )
-        LOG.warning("%s", said)
+        LOG.warning("%s", redact(said))
         notes.add(key, "offset", said)
     limits = params_of(link, "limit")
     if len(limits) == 1 and limits[0].isascii() and limits[0].isdigit() and int(limits[0]) < 2:
