@@ -24,7 +24,8 @@ NOT_USED = "; ignored (a stored value is kept)"
 # brace (it would end or start an entry), a comma (a reader that splits the list at its commas,
 # as it does every list column, would cut the entry), a colon in the type (which colon ends it
 # could not be told). The identifier may hold colons: the first colon ends the type, so URNs and
-# `domain:name` identifiers read back as they were.
+# `domain:name` identifiers read back as they were. `[]` (an empty list as some exports write it)
+# names none, and is taken as sent.
 _USER_ID_ENTRY = r"\{\s*[^{}:,\s][^{}:,]*:\s*[^{},\s][^{},]*\}"
 USER_IDS_PATTERN = rf"{_USER_ID_ENTRY}(\s*,\s*{_USER_ID_ENTRY})*"
 ISO_DATETIME_PATTERN = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"
@@ -210,7 +211,8 @@ def value_rule(column: Column, col: str, *, ext_terms: bool = False) -> Rule | N
         return Rule(
             WARNING,
             "user_ids",
-            f"{filled} AND NOT regexp_full_match({col}, {sql_literal(USER_IDS_PATTERN)})",
+            f"{filled} AND {col} <> '[]' AND NOT regexp_full_match({col}, "
+            f"{sql_literal(USER_IDS_PATTERN)})",
             f"{shown} || ' is not a list of {{type:identifier}} entries (an entry holds a brace, "
             "a comma, a colon in its type, or no identifier), so it cannot be read back as it "
             f"was meant{NOT_USED}'",

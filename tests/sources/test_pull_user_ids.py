@@ -149,3 +149,11 @@ def test_a_csv_cell_of_type_identifier_entries_is_used(
     assert _warnings(puller, run) == []
     puller.apply_run(run.run_id, scan_duplicates=False)
     assert _stored_user_ids(puller, "stu-3") == cell
+
+
+def test_an_empty_list_written_as_brackets_is_taken_as_sent_without_a_warning(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    district.row("users.csv", "stu-3")["userIds"] = "[]"  # as RosterHub's exports write none
+    run = puller.plan_source(str(district.write(tmp_path / "drops")))
+    assert _warnings(puller, run) == []
