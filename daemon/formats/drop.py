@@ -79,6 +79,10 @@ READ_PROPERTIES = SHAPING_PROPERTIES | {
 # written only once the pull is complete.
 PULL_DIR = "pull"
 PULL_SUMMARY = "fetch.json"
+# What the pull found worth a reviewer's word (pull/notes.csv): a row's (file, line, sourcedId,
+# column, rule, message: stored as that row's result) or the run's (file empty: a run note).
+PULL_NOTES = "notes.csv"
+PULL_NOTES_HEADER = ["file", "line", "sourcedId", "column", "rule", "message"]
 
 
 class DropError(RosterSyncError):
@@ -226,6 +230,7 @@ def open_drop(
             drop.converted_from = root
         else:
             drop = _identify(root, str(path), source_kind or kind)
+        _pull_notes(drop.root, drop)
     except DropError:
         if extracted is not None:
             shutil.rmtree(extracted, ignore_errors=True)
@@ -265,6 +270,33 @@ def _refuse_unfinished_pull(root: Path) -> None:
             f"{root.name}: this folder holds an API pull that did not finish (no "
             f"{PULL_DIR}/{PULL_SUMMARY}); a partial pull is never planned: pull the source again"
         )
+
+
+def _pull_notes(root: Path, drop: Drop) -> None:
+    """What an API pull said beside its files (daemon/sources/drop_writer.py): a row's note is
+    that row's result (a userIds entry left out), the others the run's notes (a next link not
+    followed as sent), so a reviewer sees them where the run is reviewed, and planning the
+    folder again says them again."""
+    path = root / PULL_DIR / PULL_NOTES
+    if not path.is_file():
+        return
+    with open(path, encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            line = row.get("line") or ""
+            if not row.get("file"):
+                drop.notices.append(row.get("message") or "")
+                continue
+            drop.warnings.append(
+                Notice(
+                    row["file"],
+                    int(line) if line.isdigit() else None,
+                    row.get("column") or None,
+                    row.get("rule") or "pull",
+                    row.get("message") or "",
+                    "WARNING",
+                    row.get("sourcedId") or None,
+                )
+            )
 
 
 def _extract_zip(path: Path, target: Path) -> None:

@@ -22,6 +22,7 @@ class ValueType(StrEnum):
     PHONE = "phone"
     LANGUAGE = "language"
     NAME_LIST = "name_list"  # comma-separated names, each one of the column's enum
+    USER_IDS = "user_ids"  # {type:identifier},{type:identifier}
 
 
 ORG_TYPES = ("department", "school", "district", "local", "state", "national")
@@ -260,7 +261,7 @@ CLASSES = FileSpec(
 _USER_COMMON = (
     Column("enabledUser", ValueType.BOOL, required=True),
     Column("username", required=True),
-    Column("userIds", max_length=4096),
+    Column("userIds", ValueType.USER_IDS, max_length=4096),
     Column("givenName", required=True),
     Column("familyName", required=True),
     Column("middleName"),

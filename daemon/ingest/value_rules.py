@@ -19,6 +19,15 @@ PHONE_PATTERN = r"(?i)[+]?[0-9 ().x/-]{7,30}((ext\.?|extension|#) ?[0-9]{1,8})?"
 # What the sync does with a value that breaks a WARNING rule of a typed column: it is not used,
 # and a record that has a value keeps it (see PlanContext.broken).
 NOT_USED = "; ignored (a stored value is kept)"
+# A userIds cell as the CSV binding writes it: `{type:identifier}` entries separated by commas.
+# The binding defines no escaping, so what an entry cannot carry unambiguously is refused: a
+# brace (it would end or start an entry), a comma (a reader that splits the list at its commas,
+# as it does every list column, would cut the entry), a colon in the type (which colon ends it
+# could not be told). The identifier may hold colons: the first colon ends the type, so URNs and
+# `domain:name` identifiers read back as they were. `[]` (an empty list as some exports write it)
+# names none, and is taken as sent.
+_USER_ID_ENTRY = r"\{\s*[^{}:,\s][^{}:,]*:\s*[^{},\s][^{},]*\}"
+USER_IDS_PATTERN = rf"{_USER_ID_ENTRY}(\s*,\s*{_USER_ID_ENTRY})*"
 ISO_DATETIME_PATTERN = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"
 # Characters an identifier must not hold, as ranges of code points: what Unicode says shows
 # nothing or moves text, so that one id can pass for another. Derived from the Unicode data
@@ -197,6 +206,16 @@ def value_rule(column: Column, col: str, *, ext_terms: bool = False) -> Rule | N
             f"{shown} || ' holds ' || array_to_string({unknown}, ', ') || ', which is not one of "
             f"{names}; the cell is read as naming them all (an empty {either} "
             "cell of this row keeps the record''s value)'",
+        )
+    if t is ValueType.USER_IDS:
+        return Rule(
+            WARNING,
+            "user_ids",
+            f"{filled} AND {col} <> '[]' AND NOT regexp_full_match({col}, "
+            f"{sql_literal(USER_IDS_PATTERN)})",
+            f"{shown} || ' is not a list of {{type:identifier}} entries (an entry holds a brace, "
+            "a comma, a colon in its type, or no identifier), so it cannot be read back as it "
+            f"was meant{NOT_USED}'",
         )
     if t is ValueType.ID:
         return Rule(

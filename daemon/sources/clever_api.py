@@ -33,7 +33,7 @@ from urllib.parse import urlencode
 from daemon.formats.spec import NOT_CARRIED_COLUMN
 from daemon.progress import Progress
 from daemon.sources.drop_writer import DropWriter
-from daemon.sources.errors import SourceError
+from daemon.sources.errors import SourceError, redact
 from daemon.sources.http import LOG, Fetcher, where
 from daemon.sources.oneroster_rest import (
     CLASSES,
@@ -44,6 +44,7 @@ from daemon.sources.oneroster_rest import (
     USERS_11,
 )
 from daemon.sources.paging import (
+    Notes,
     PageCount,
     Repeats,
     page_json,
@@ -234,9 +235,11 @@ class CleverPull:
         self.absent: list[str] = []
         self.schools: dict[str, str] = {}  # Clever id -> sourcedId
         self.people: dict[str, str] = {}  # Clever user id -> sourcedId
+        self.written_as: dict[str, str] = {}  # Clever user id -> the role its row was written in
         self.student_schools: dict[str, str] = {}  # Clever student id -> its schools' sourcedIds
         self.district = ""
         self.reading = ""  # the collection and page being read, for a message
+        self.notes = Notes()  # what the run's reviewer is told beside the log
 
     def summary(self) -> dict[str, Any]:
         return {"resources": self.resources, "absent": self.absent}
@@ -276,10 +279,14 @@ class CleverPull:
                     count.added(len(records), url)
                 last = next((r["id"] for r in reversed(records) if _is_id(r.get("id"))), last)
                 if nxt:
-                    url = _onward(self.fetcher.follow(url, nxt), first, name, params, last)
-                elif records and last is not None:
+                    url = _onward(
+                        self.fetcher.follow(url, nxt), first, name, params, last, self.notes
+                    )
+                elif last is not None and params_of(url, "starting_after") != [last]:
                     # the end is confirmed: the page after the last record must be empty (a next
-                    # link left out mid-collection would otherwise end it short, archiving the rest)
+                    # link left out mid-collection, or a page come back empty too soon after a
+                    # link that did not start after the last record, would otherwise end it
+                    # short, archiving the rest)
                     url = f"{first}&{urlencode({'starting_after': last})}"
                 else:
                     url = None
@@ -460,6 +467,17 @@ class CleverPull:
                 orgSourcedIds=",".join(dict.fromkeys(schools)) or self.district,
                 identifier=cell(number),
             )
+        first = self.written_as.setdefault(clever_id, role)
+        if first != role and self.people.get(clever_id) == sid:
+            # one person in two roles under one SIS id (a teacher who is also staff): OneRoster
+            # gives a person one row and one role, and a second row would be a duplicate in
+            # error, which holds the person's memberships back every night
+            self.notes.add(
+                "users", "two roles",
+                f"users: {sid} is both {first} and {role} in Clever under one SIS id, and is "
+                f"written once, as {first} (a OneRoster user has one role)",
+            )  # fmt: skip
+            return None
         self.people.setdefault(clever_id, sid)  # a person in two roles: sections need the first
         row["sourcedId"] = sid
         return row
@@ -548,7 +566,9 @@ def _is_id(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-def _onward(link: str, first: str, name: str, params: dict[str, Any], last: str | None) -> str:
+def _onward(
+    link: str, first: str, name: str, params: dict[str, Any], last: str | None, notes: Notes
+) -> str:
     """The page a next link leads to. Clever pages by id (`starting_after` the last record's id):
     a link starting after another id would skip the records between (never read, so archived)
     or read some again, so it is asked from the last record read all the same, and the log says
@@ -573,11 +593,13 @@ def _onward(link: str, first: str, name: str, params: dict[str, Any], last: str 
         )
     if last is None or after[0] == last:
         return link
-    LOG.warning(
-        "%s: the next link starts after %s, but the last record read is %s, so the next page "
-        "is asked from there instead (the link would skip records or read some again)",
-        where(first), after[0], last,
-    )  # fmt: skip
+    said = (
+        f"{where(first)}: the next link starts after {after[0]}, but the last record read is "
+        f"{last}, so the next page is asked from there instead (the link would skip records or "
+        "read some again)"
+    )
+    LOG.warning("%s", redact(said))
+    notes.add(name, "starting_after", said)
     return with_param(link, "starting_after", last)
 
 

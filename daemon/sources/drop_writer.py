@@ -7,6 +7,8 @@ Layout of the folder (the run's archive folder):
     pull/pages/users-00001.json.gz        each page exactly as the API sent it
     pull/trace/users.csv.gz               line,page,index: which record each CSV line came from
     pull/fetch.json                       what was fetched (pages and records per resource)
+    pull/notes.csv                        what the pull says to the run's reviewer: a row's
+                                          result (a userIds entry left out) or a run note
 
 A record is written to its CSV line as soon as its page is read; nothing is kept in memory
 beyond one page.
@@ -36,9 +38,11 @@ from daemon.formats.drop import (
     DERIVED_IDS_PROPERTY,
     NOT_CARRIED_PROPERTY,
     PULL_DIR,
+    PULL_NOTES,
+    PULL_NOTES_HEADER,
     PULL_SUMMARY,
 )
-from daemon.sources.errors import SourceError
+from daemon.sources.errors import SourceError, redact
 
 TRACE_HEADER = ["line", "page", "index"]
 PART = ".part"  # a file of a pull not yet whole
@@ -68,9 +72,9 @@ class CsvOut:
         self.trace = csv.writer(self.trace_handle, lineterminator="\n")
         self.trace.writerow(TRACE_HEADER)
 
-    def write(self, row: dict[str, str], page: str, index: int) -> None:
+    def write(self, row: dict[str, str], page: str, index: int) -> int:
         """One row, traced at the physical line it starts on (as the sync numbers rows): a value
-        with a line end, quoted, moves every later row down."""
+        with a line end, quoted, moves every later row down. Returns that line."""
         values = [row.get(c, "") for c in self.header]
         try:
             self.writer.writerow(values)
@@ -79,7 +83,9 @@ class CsvOut:
         self.line += 1
         self.count += 1
         self.trace.writerow([self.line, page, index])
+        line = self.line
         self.line += sum(len(LINE_END.findall(value)) for value in values)
+        return line
 
     def _not_text(self, row: dict[str, str], values: list[str]) -> SourceError:
         column, value = next(
@@ -103,6 +109,7 @@ class DropWriter:
     folder: Path
     files: dict[str, CsvOut] = field(default_factory=dict)
     staged: dict[str, None] = field(default_factory=dict)  # names written as NAME.part, in order
+    notes: list[list[str]] = field(default_factory=list)  # pull/notes.csv's rows (PULL_NOTES)
 
     def __post_init__(self) -> None:
         (self.folder / PULL_DIR / "pages").mkdir(parents=True, exist_ok=True)
@@ -118,9 +125,22 @@ class DropWriter:
             out = self.files[name] = CsvOut(name, list(header), handle, trace)
         return out
 
+    def row_note(
+        self, out: CsvOut, line: int, sourced_id: str, column: str, rule: str, message: str
+    ) -> None:
+        """A WARNING on the row at `line` of `out` (message without its place: it is added)."""
+        said = redact(f"{out.name} line {line}: {message}")  # as every message of a pull
+        self.notes.append([out.name, str(line), sourced_id, column, rule, said])
+
+    def run_note(self, message: str) -> None:
+        """A note of the run planned from this pull (said where the run is reviewed)."""
+        self.notes.append(["", "", "", "", "", redact(message)])
+
     def discard(self, resource: str, *files: CsvOut | None) -> None:
-        """Drop what a collection read so far gave (its CSV files, their traces, its pages): it
-        moved under the pull and is read again from its start."""
+        """Drop what a collection read so far gave (its CSV files, their traces, its pages, its
+        rows' notes): it moved under the pull and is read again from its start."""
+        names = {out.name for out in files if out is not None}
+        self.notes = [note for note in self.notes if note[0] not in names]
         for out in files:
             if out is None:
                 continue
@@ -156,8 +176,15 @@ class DropWriter:
 
     def publish(self) -> None:
         """Every file written is whole: each takes its drop name (the CSV files, the manifest
-        last of them)."""
+        last of them). The pull's notes are written first (before any file is named so)."""
         self.close()
+        if self.notes:
+            with open(
+                self.folder / PULL_DIR / PULL_NOTES, "w", encoding="utf-8", newline=""
+            ) as out:
+                writer = csv.writer(out, lineterminator="\n")
+                writer.writerow(PULL_NOTES_HEADER)
+                writer.writerows(self.notes)
         names = sorted(self.staged, key=lambda name: name == "manifest.csv")
         for name in names:
             os.replace(self.folder / f"{name}{PART}", self.folder / name)

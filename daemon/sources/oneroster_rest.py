@@ -17,9 +17,9 @@ from daemon.formats import spec
 from daemon.formats.spec import ONEROSTER_11, ONEROSTER_12
 from daemon.progress import Progress
 from daemon.sources.drop_writer import CsvOut, DropWriter
-from daemon.sources.errors import SourceError
+from daemon.sources.errors import SourceError, redact
 from daemon.sources.http import Fetcher
-from daemon.sources.paging import LOG, Absent, offset_pages
+from daemon.sources.paging import LOG, Absent, Notes, offset_pages
 from daemon.sources.values import Unreadable, cell, enabled, user_ids
 
 
@@ -43,23 +43,26 @@ field = Field
 
 @dataclass(frozen=True)
 class UserIds(Field):
-    """userIds as the CSV binding writes them; an entry without an identifier is left out, and
-    the log names the record and entry (values.user_ids)."""
+    """userIds as the CSV binding writes them; an entry without an identifier, or holding what
+    the binding's form cannot carry, is left out (values.user_ids), and `left_out` says which."""
 
     name: str = "userIds"
 
     def __call__(self, record: dict[str, Any]) -> str:
+        return self._read(record)[0]
+
+    def left_out(self, record: dict[str, Any]) -> list[str]:
+        """Why each entry left out of the cell was (the row's WARNING, and the log's)."""
+        found = [f"{self.name} entry {index} {why}" for index, why in self._read(record)[1]]
+        for message in found:
+            LOG.warning("%s", redact(f"users: {_id_of(record)}: {message}, so it is left out"))
+        return found
+
+    def _read(self, record: dict[str, Any]) -> tuple[str, list[tuple[int, str]]]:
         try:
-            text, skipped = user_ids(record.get(self.name))
+            return user_ids(record.get(self.name))
         except Unreadable as exc:
             raise Unreadable(f"{self.name} is {exc}") from None
-        for index in skipped:
-            LOG.warning(
-                "users: %s: %s entry %d has no identifier (OneRoster's UserId requires one), so "
-                "it is left out",
-                _id_of(record), self.name, index,
-            )  # fmt: skip
-        return text
 
 
 _ids = UserIds()
@@ -280,6 +283,7 @@ class OneRosterPull:
         self.resources: dict[str, dict[str, Any]] = {}
         self.absent: list[str] = []
         self.not_carried: list[str] = []  # file.column: a field no record of its collection has
+        self.notes = Notes()  # what the run's reviewer is told beside the log
 
     def run(self, writer: DropWriter) -> None:
         for collection in collections(self.version):
@@ -295,9 +299,13 @@ class OneRosterPull:
         try:
             out = roles = None
             fields: set[str] = set()  # the JSON fields the collection's records have
+            # The last record read, written once the next page is read: that page begins with it
+            # again (the overlap), and when the record changed in between, the later read is the
+            # newer one (a student marked tobedeleted, or back, while the pull paged).
+            held: tuple[str, int, dict[str, Any]] | None = None
             for page in offset_pages(
                 self.fetcher, self.base, collection.name, collection.name, self.limit,
-                optional=not collection.required,
+                optional=not collection.required, notes=self.notes,
             ):  # fmt: skip
                 if page.number == 1:  # the start, or the start again: the collection moved
                     if out is not None:
@@ -306,25 +314,17 @@ class OneRosterPull:
                     out = writer.csv(collection.file_name, collection.columns)
                     roles = self._roles_file(writer, collection)
                     fields = set()
+                    held = None
                 assert out is not None
                 page_name = writer.page(collection.name, page.number, page.body)
-                for index, record in page.added():
-                    try:
-                        if deleted(record):
-                            stats["deleted"] += 1
-                            continue
-                        row = row_of(collection, record)
-                        its_roles = role_rows(record) if roles is not None else []
-                    except Unreadable as exc:
-                        raise SourceError(
-                            f"{_id_of(record)}: {exc}; the pull is refused rather than blank "
-                            "what the directory holds, so nothing was planned"
-                        ) from None
-                    out.write(row, page_name, index)
-                    fields.update(record)
-                    if roles is not None:
-                        for role_row in its_roles:
-                            roles.write(role_row, page_name, index)
+                if held is not None and page.first:
+                    held = (page_name, 0, page.records[0])  # the same record, read again
+                pending = [*([held] if held else []), *((page_name, i, r) for i, r in page.added())]
+                for where_, index, record in pending[:-1]:
+                    self._write(
+                        writer, collection, out, roles, where_, index, record, stats, fields
+                    )
+                held = pending[-1] if pending else None
                 stats["pages"] = page.number
                 stats["records"] += len(page.records) - page.first
                 stats["total"] = page.total
@@ -332,6 +332,9 @@ class OneRosterPull:
                     self.progress.start(f"Pulling {collection.name}", page.total)
                 self.progress.advance(len(page.records) - page.first)
                 self.progress.note(f"page {page.number}, {stats['records']:,} records")
+            if held is not None:
+                assert out is not None
+                self._write(writer, collection, out, roles, *held, stats, fields)
             self.not_carried += _never_sent(collection, fields, self.version) if fields else []
         except Absent:
             self.absent.append(collection.name)
@@ -342,6 +345,36 @@ class OneRosterPull:
         finally:
             self.progress.finish()
         stats["seconds"] = round(time.monotonic() - started, 3)
+
+    def _write(
+        self, writer: DropWriter, collection: Collection, out: CsvOut, roles: CsvOut | None,
+        page_name: str, index: int, record: dict[str, Any], stats: dict[str, Any],
+        fields: set[str],
+    ) -> None:  # fmt: skip
+        """One record as its CSV row (a 1.2 user's roles as roles.csv rows too); one marked
+        tobedeleted is counted, not written. What its userIds left out is that row's WARNING."""
+        try:
+            if deleted(record):
+                stats["deleted"] += 1
+                return
+            row = row_of(collection, record)
+            its_roles = role_rows(record) if roles is not None else []
+            left_out = _ids.left_out(record) if "userIds" in collection.columns else []
+        except Unreadable as exc:
+            raise SourceError(
+                f"{_id_of(record)}: {exc}; the pull is refused rather than blank what the "
+                "directory holds, so nothing was planned"
+            ) from None
+        line = out.write(row, page_name, index)
+        for message in left_out:
+            writer.row_note(
+                out, line, row["sourcedId"], "userIds", "user_ids",
+                f"{message}: it is left out (the other entries are used)",
+            )  # fmt: skip
+        fields.update(record)
+        for role_row in its_roles:
+            assert roles is not None
+            roles.write(role_row, page_name, index)
 
     def _roles_file(self, writer: DropWriter, collection: Collection) -> CsvOut | None:
         if self.version == "1.2" and collection.name == "users":

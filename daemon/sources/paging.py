@@ -14,9 +14,11 @@ from its start. A next link's `offset` is not trusted: one that skips ahead woul
 unread (and the plan would archive them), so the page is asked from the records read so far (one
 earlier), the link's query otherwise as sent; a link to another collection, or whose offset is
 not one number, fails the pull. A next link without an `offset` (an opaque cursor) is followed
-as it is, unchecked: only X-Total-Count (the count read must match) and the twice-check can catch
-a skip there. A sourcedId that comes twice fails the pull: the server ignores the paging, so a
-record may have slipped past.
+as it is: X-Total-Count (the count read must match) and the twice-check catch a skip there, and
+without a total, the page at the offset of the records read must hold none never read (a link
+left out on a middle page would end the collection short). A sourcedId that comes twice fails
+the pull: the server ignores the paging, so a record may have slipped past. What the pull did
+other than a link said is a run note (Notes), not only a line of the log.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus, urlencode, urlsplit, urlunsplit
 
-from daemon.sources.errors import SourceError
+from daemon.sources.errors import SourceError, redact
 from daemon.sources.http import Fetcher, where
 from daemon.sources.values import Unreadable, cell
 
@@ -218,17 +220,46 @@ class PageCount:
             )
 
 
+class Notes:
+    """What a pull says to the administrator reviewing its run, beside the log (the run's
+    notes): one line per thing and collection, however often it happened (a server whose every
+    next link asks for the wrong offset is one note, with its count)."""
+
+    def __init__(self) -> None:
+        self.said: dict[tuple[str, str], list[Any]] = {}  # (collection, what) -> [message, n]
+
+    def add(self, collection: str, what: str, message: str) -> None:
+        said = self.said.setdefault((collection, what), [message, 0])
+        said[1] += 1
+
+    def lines(self) -> list[str]:
+        return [
+            f"{message}{f' ({times:,} times in all; the log has each)' if times > 1 else ''}"
+            for message, times in self.said.values()
+        ]
+
+
 class Repeats:
-    """The ids a collection has sent so far: one sent twice means the collection moved under the
-    pull (or the server ignores `offset`), so some other record was skipped. Kept as short
-    digests, one per record."""
+    """The ids a collection has sent so far: one sent again on a later page means the collection
+    moved under the pull (or the server ignores `offset`), so some other record was skipped. Kept
+    as short digests, one per record.
+
+    One listed twice within a page, alike, is not that: the page counts both (a SIS whose query
+    lists a user once per school), nothing was skipped, and failing would fail every night. Both
+    copies are written, and the CSV's duplicate rule reports the second as any drop's repeated
+    row (an ERROR on its line; the first row is used). Copies that differ (one school each) fail
+    the pull naming the fields: using the first would move the person out of the other's
+    school, and pulling again cannot help until the server's data is fixed."""
 
     def __init__(self, key: str, id_field: str) -> None:
         self.key, self.id_field = key, id_field
         self.seen: set[bytes] = set()
+        self.alike = 0  # copies listed again within their page (each counted in what was read)
 
-    def check(self, records: list[dict[str, Any]], url: str) -> None:
-        for record in records:
+    def check(self, records: list[dict[str, Any]], url: str, overlap: int = 0) -> None:
+        """`records`: a page's; the first `overlap` of them were sent by the page before."""
+        here: dict[bytes, dict[str, Any]] = {}
+        for number, record in enumerate(records):
             try:
                 value = cell(record.get(self.id_field))  # as written: a number's repeat counts
             except Unreadable:
@@ -236,6 +267,13 @@ class Repeats:
             if not value:
                 continue  # a record without an id is that record's error, later
             digest = hashlib.blake2b(value.encode(), digest_size=12).digest()
+            if digest in here:
+                self._alike(here[digest], record, value, url)
+                self.alike += 1
+                continue  # twice in this page, alike: the duplicate rule's (above)
+            here[digest] = record
+            if number < overlap:
+                continue  # read already, on the page before: this page sends it again
             if digest in self.seen:
                 raise SourceError(
                     f"{where(url)}: {self.id_field} {value!r} came twice (the {self.key} moved "
@@ -244,10 +282,45 @@ class Repeats:
                 )
             self.seen.add(digest)
 
+    def _alike(self, first: dict[str, Any], again: dict[str, Any], value: str, url: str) -> None:
+        differ = sorted(k for k in {*first, *again} if not _same(first.get(k), again.get(k)))
+        if differ:
+            raise SourceError(
+                f"{where(url)}: the server lists {self.id_field} {value!r} twice in one page, "
+                f"with different {', '.join(differ[:5])}{', ...' if len(differ) > 5 else ''}: "
+                "which is right cannot be told (using one would drop what the other says), so "
+                "nothing was planned; pulling again will not help until the server sends "
+                "each record once (ask its vendor)"
+            )
+
+    def unread(self, records: list[dict[str, Any]]) -> list[str]:
+        """The ids of `records` this read has not sent (nor could: without a readable id)."""
+        found = []
+        for record in records:
+            try:
+                value = cell(record.get(self.id_field))
+            except Unreadable:
+                value = ""
+            digest = hashlib.blake2b(value.encode(), digest_size=12).digest()
+            if not value or digest not in self.seen:
+                found.append(value or "(a record without an id)")
+        return found
+
+
+def _same(one: Any, other: Any) -> bool:
+    """Two values of a field alike as JSON, or as the cells they are written as (true, "true")."""
+    if one == other and type(one) is type(other):
+        return True
+    try:
+        return cell(one) == cell(other)
+    except Unreadable:
+        return False
+
 
 def offset_pages(
-    fetcher: Fetcher, base: str, collection: str, key: str, limit: int, *, optional: bool
-) -> Iterator[Page]:
+    fetcher: Fetcher, base: str, collection: str, key: str, limit: int, *, optional: bool,
+    notes: Notes | None = None,
+) -> Iterator[Page]:  # fmt: skip
     """Every page of a OneRoster collection, in order. Raises Absent for a missing optional one.
 
     A collection that moves under the pull is read again from its start (REREADS times at most,
@@ -257,7 +330,10 @@ def offset_pages(
     first = _url(base, collection, limit, 0)
     for read in range(1, REREADS + 2):
         try:
-            yield from _read(fetcher, base, collection, key, limit, read, optional=optional)
+            yield from _read(
+                fetcher, base, collection, key, limit, read, optional=optional,
+                notes=notes if notes is not None else Notes(),
+            )  # fmt: skip
             return
         except Moved as moved:
             if read > REREADS:
@@ -274,7 +350,7 @@ def offset_pages(
 
 def _read(
     fetcher: Fetcher, base: str, collection: str, key: str, limit: int, read: int, *,
-    optional: bool,
+    optional: bool, notes: Notes,
 ) -> Iterator[Page]:  # fmt: skip
     """One read of a collection from its first page; raises Moved when it moved under the read.
 
@@ -330,7 +406,7 @@ def _read(
                 )
             start = 1
         added = records[start:]
-        repeats.check(added, url)
+        repeats.check(records, url, start)
         seen += len(added)
         widest = max(widest, len(records))
         yield Page(number, response.content, records, total, start, read)
@@ -339,16 +415,18 @@ def _read(
         nxt = next_link(response, url)
         if nxt:
             count.added(len(added), url)
-            url, linked = _next_page(fetcher.follow(url, nxt), first, key, seen), True
+            url, linked = _next_page(fetcher.follow(url, nxt), first, key, seen, notes), True
             cursor = _offset(url) is None
             expected = None if cursor or not seen else last_read
             continue
         if linked and cursor:
-            break  # a server linking its own cursors says where they end: here (unchecked)
+            if total is None:  # what X-Total-Count would check, the offset after them does
+                _cursors_end(fetcher, first, base, collection, key, limit, seen, repeats, notes)
+            break  # a server linking its own cursors says where they end: here
         # offset links (or none) end here: checked as built offsets are, below (a next link left
         # out mid-collection, or written so httpx does not see it, would end it short)
-        if total is not None and seen >= total:
-            break
+        if total is not None and seen - repeats.alike >= total:
+            break  # (a total may count a record listed twice in a page once, or twice)
         if not added:
             if start == 0 or widest > 1:
                 break  # an empty page, or one holding only the overlap: the end (or, before the
@@ -356,10 +434,58 @@ def _read(
             single = True  # one record a page: an overlapping page could never add one
         url = _url(base, collection, limit, seen if single else seen - 1)
         expected = None if single else last
-    if total is not None and seen != total:
+    if total is not None and total not in (seen, seen - repeats.alike):
         raise SourceError(
             f"{where(first)}: the server said {total:,} records (X-Total-Count) but sent {seen:,}; "
             "a partial pull is never planned (it would archive the rest)"
+        )
+
+
+def _cursors_end(
+    fetcher: Fetcher, first: str, base: str, collection: str, key: str, limit: int, seen: int,
+    repeats: Repeats, notes: Notes,
+) -> None:  # fmt: skip
+    """The end of a collection read through the server's own cursors (next links without an
+    offset), without X-Total-Count: where its links stop cannot be checked by the links, and a
+    link left out on a middle page (or a page come back empty too soon) would end it short,
+    archiving every record after. OneRoster servers must also page by `offset`, so the page at
+    the offset of the records read is asked: a record there that was never read fails the pull.
+    When the server cannot answer so (an error, or records already read: it ignores `offset`),
+    the end is unconfirmed, and the run's notes say so."""
+    url = _url(base, collection, limit, seen)
+    unconfirmed = (
+        f"{where(first)}: the {key} were read through the server's own next links, which end "
+        f"after {seen:,} records; it sends no X-Total-Count, and "
+    )
+    try:
+        response = fetcher.get(url, allow_204=True)
+    except SourceError as exc:
+        notes.add(
+            key,
+            "end",
+            f"{unconfirmed}asked for the page after them by offset, it "
+            f"answered {exc}; so that nothing is missing could not be checked (a next link "
+            "left out would end them short: the deletion threshold is then the only guard)",
+        )
+        return
+    records = [] if response.status_code == 204 else parse_body(response, key, url)[key]
+    unread = repeats.unread(records)
+    if unread:
+        raise SourceError(
+            f"{where(first)}: the server's next links ended after {seen:,} {key}, but offset "
+            f"{seen:,} still holds {key} never read ({', '.join(map(repr, unread[:3]))}"
+            f"{', ...' if len(unread) > 3 else ''}): a next link was left out (or a page came "
+            "back empty too soon), so others may be missing; the pull is incomplete, so nothing "
+            "was planned; pull again"
+        )
+    if records:
+        notes.add(
+            key,
+            "end",
+            f"{unconfirmed}the page after them by offset held only records "
+            "already read (the server may ignore offset); so that nothing is missing could "
+            "not be checked (a next link left out would end them short: the deletion "
+            "threshold is then the only guard)",
         )
 
 
@@ -421,13 +547,13 @@ def _offset(url: str) -> int | None:
     return int(values[0])
 
 
-def _next_page(link: str, first: str, key: str, seen: int) -> str:
+def _next_page(link: str, first: str, key: str, seen: int, notes: Notes) -> str:
     """The page a next link leads to, asked from where this read is: one record before the
     `seen`-th (the overlap), its query otherwise as sent. A link whose offset is not `seen` would
     skip records (ahead: never read, so they would be archived) or read some again (back): it is
     read from `seen` all the same, and the log says so. A link to another collection fails the
-    pull. A link without an offset (an opaque cursor) is followed as it is, unchecked: the
-    twice-check and X-Total-Count are all that can catch it."""
+    pull. A link without an offset (an opaque cursor) is followed as it is: the twice-check,
+    X-Total-Count and, without it, _cursors_end check it."""
     same_collection(link, first, key)
     offset = _offset(link)
     if offset is None:
@@ -439,12 +565,13 @@ def _next_page(link: str, first: str, key: str, seen: int) -> str:
             "so nothing was planned"
         )
     if offset != seen:
-        LOG.warning(
-            "%s: the next link asks from offset %d, but %d %s were read, so the next page is "
-            "asked from offset %d instead (the link would %s)",
-            where(first), offset, seen, key, max(seen - 1, 0),
-            "skip records" if offset > seen else "read records again",
-        )  # fmt: skip
+        said = (
+            f"{where(first)}: the next link asks from offset {offset}, but {seen} {key} were "
+            f"read, so the next page is asked from offset {max(seen - 1, 0)} instead (the link "
+            f"would {'skip records' if offset > seen else 'read records again'})"
+        )
+        LOG.warning("%s", redact(said))
+        notes.add(key, "offset", said)
     limits = params_of(link, "limit")
     if len(limits) == 1 and limits[0].isascii() and limits[0].isdigit() and int(limits[0]) < 2:
         link = with_param(link, "limit", "2")  # a page of one would hold only the overlap

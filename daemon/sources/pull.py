@@ -91,6 +91,11 @@ def _pull(
                 summary["error"] = str(exc)
                 raise SourceError(str(exc), summary) from None
             summary.update(puller.summary(), requests=fetcher.requests, retried=fetcher.retried)
+            notes = puller.notes.lines()
+            if notes:
+                summary["notes"] = notes
+            for note in notes:
+                writer.run_note(note)
             if fetcher.tokens is not None:
                 summary["tokens_fetched"] = fetcher.tokens.fetched
         summary["files"] = _side_files(config, writer, summary)

@@ -7,8 +7,10 @@ Unreadable, and the pull names the record and field (oneroster_rest.row_of).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from daemon.ingest.value_rules import USER_IDS_PATTERN
 from daemon.sources.errors import SourceError
 
 
@@ -38,33 +40,67 @@ def _single(value: Any, nested_list: str) -> str:
     return str(value).strip()
 
 
-def user_ids(value: Any) -> tuple[str, list[int]]:
-    """[{type, identifier}] -> "{type:identifier},..." (the CSV binding's form), and the indexes
-    of the entries left out; one object alone is read as a list of it.
+# What the CSV binding's `{type:identifier},...` cannot carry unambiguously (it defines no
+# escaping): braces end or start an entry, a comma separates entries (a reader that splits the
+# list at its commas, as it splits every other list column, would cut the entry), and a colon in
+# the type moves where the identifier starts. A colon in the identifier is read back alike (the
+# first colon ends the type), so URNs and `domain:name` identifiers are kept.
+NOT_IN_TYPE = "{}:,"
+NOT_IN_IDENTIFIER = "{},"
+
+
+def user_ids(value: Any) -> tuple[str, list[tuple[int, str]]]:
+    """[{type, identifier}] -> "{type:identifier},..." (the CSV binding's form), and the entries
+    left out (their index and why); one object alone is read as a list of it.
 
     OneRoster's UserId requires both a type and an identifier. An entry without an identifier
     (null, missing or empty) identifies nothing: it is left out (the caller warns), as `{type:}`
-    would be stored as an identifier that is empty. One with an identifier but no type cannot be
-    written in the binding's form, and leaving it out would drop an identifier the directory may
-    hold: it is Unreadable."""
+    would be stored as an identifier that is empty. So is one holding a character the binding's
+    form cannot carry (NOT_IN_TYPE, NOT_IN_IDENTIFIER): written as it is, `{LDAP:a},{SIS:9}` could
+    be one identifier pretending to be two, and the duplicate matcher and any reader of the drop
+    would split it so. One with an identifier but no type cannot be written in the binding's
+    form, and leaving it out would drop an identifier the directory may hold: it is Unreadable."""
     if isinstance(value, dict):
         value = [value]
     if not isinstance(value, list):
-        return cell(value), []
+        text = cell(value)
+        return (text, []) if well_formed_user_ids(text) else ("", [(0, _not_entries(text))])
     parts, skipped = [], []
     for index, item in enumerate(value):
         if not isinstance(item, dict):
-            if item:
-                parts.append(cell(item))
+            text = cell(item)
+            if text and not well_formed_user_ids(text):
+                skipped.append((index, _not_entries(text)))
+            elif text:
+                parts.append(text)
             continue
         kind, identifier = cell(item.get("type")), cell(item.get("identifier"))
         if not identifier:
-            skipped.append(index)
+            skipped.append((index, "has no identifier (OneRoster's UserId requires one)"))
         elif not kind:
             raise Unreadable(f"an entry with identifier {identifier!r} but no type (entry {index})")
+        elif found := _held(kind, NOT_IN_TYPE) or _held(identifier, NOT_IN_IDENTIFIER):
+            what = f"(type {kind!r}, identifier {identifier!r})"
+            skipped.append((index, f"{what} holds {found!r}, {_CANNOT}"))
         else:
             parts.append(f"{{{kind}:{identifier}}}")
     return ",".join(parts), skipped
+
+
+def well_formed_user_ids(text: str) -> bool:
+    """A userIds cell as the binding writes it (the rule ingest applies to a CSV drop's)."""
+    return not text or re.fullmatch(USER_IDS_PATTERN, text) is not None
+
+
+def _held(text: str, characters: str) -> str:
+    return next((c for c in text if c in characters), "")
+
+
+_CANNOT = "which the CSV form {type:identifier} cannot carry unambiguously"
+
+
+def _not_entries(text: str) -> str:
+    return f"{text!r} is not {{type:identifier}} entries, {_CANNOT}"
 
 
 def enabled(value: Any) -> str:

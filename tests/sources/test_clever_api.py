@@ -20,6 +20,7 @@ from tests.district import TinyDistrict
 from tests.hubs import clever
 from tests.hubs.clever import CleverHub
 from tests.hubs.district import clever_api, clever_compatible, oid
+from tests.sources.test_oneroster_rest import applied_from_csv
 
 
 @pytest.fixture
@@ -349,3 +350,25 @@ def test_a_token_that_sees_two_districts_fails_the_pull_naming_both_and_what_to_
         "Unified (5f0d0000000000000000oak)), and a source pulls one; set client_secret_file to "
         "a token of that district alone"
     ), run.error
+
+
+def test_a_teacher_clever_also_lists_as_staff_is_one_user_whose_classes_still_sync(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path, tmp_path: Path
+) -> None:
+    # Clever gives one user several roles; as two users.csv rows of one SIS id, the second would
+    # be a duplicate in error, and the teacher's memberships would wait on it every night
+    applied_from_csv(puller, clever_district, tmp_path)
+    data = clever_api(clever_district)
+    teacher = next(u for u in data["users"] if "teacher" in u["roles"])
+    teaches = teacher["roles"]["teacher"]
+    teacher["roles"]["staff"] = {"sis_id": teaches["sis_id"], "schools": teaches["schools"]}
+    data["sections"][0]["teachers"] = []  # tch-1 no longer teaches the first section
+    run = pull_clever(puller, CleverHub(data), token_file)
+    assert run.status == "planned", run.error
+    assert run.rows.error == 0, puller.results_page(run.run_id, status="ERROR").items
+    [archived] = puller.change_page(run.run_id, kind="enrollments", op="archive").items
+    assert archived.label.startswith(f"{teaches['sis_id']} in ")
+    assert [n["message"] for n in run.notes if "Clever under one SIS id" in n["message"]] == [
+        f"users: {teaches['sis_id']} is both teacher and staff in Clever under one SIS id, and is "
+        "written once, as teacher (a OneRoster user has one role)"
+    ]

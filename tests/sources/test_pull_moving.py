@@ -233,3 +233,35 @@ def test_the_run_says_which_collection_was_read_again(
     assert "read again once: it moved while paged)" in fetch_line(run.fetch)
     [users] = [line for line in fetch_lines(run) if line.startswith("users:")]
     assert users.endswith("; read again once (it moved while paged)")
+
+
+@MODES
+def test_a_record_that_changes_between_two_reads_of_it_is_planned_as_read_last(
+    puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path,
+    link: bool, total: bool,
+) -> None:  # fmt: skip
+    # page 1 ends with the fourth user marked tobedeleted; by page 2, which begins with that user
+    # again (the overlap), the SIS has taken the mark back: the later read is the newer one, and
+    # planning the first would archive someone still enrolled (and their classes and guardians)
+    applied_from_csv(puller, district, tmp_path)
+    data = oneroster_rest(district)
+    fourth = data["users"][3]["sourcedId"]
+    data["users"][3]["status"] = "tobedeleted"
+    hub = OneRosterHub(data, link=link, total=total).start()
+
+    def taken_back(data: Data) -> None:
+        data["users"][3]["status"] = "active"
+
+    hub.meanwhile("users", taken_back, at={2})
+    run = pull_rest(puller, hub, secret_file, page_size=4)
+    assert run.status == "planned", run.error
+    assert run.total_changes() == 0, run.changes
+    line = next(
+        number
+        for number, row in enumerate((Path(run.source) / "users.csv").read_text().splitlines(), 1)
+        if row.startswith(f"{fourth},")
+    )
+    traced = trace_record(Path(run.source), "users.csv", line)
+    assert (traced["page"], traced["index"]) == ("users-00002.json.gz", 0)
+    assert traced["record"]["status"] == "active"
+    assert run.fetch["resources"]["users"]["deleted"] == 0

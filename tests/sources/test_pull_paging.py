@@ -357,3 +357,63 @@ def test_a_clever_next_link_left_out_or_written_oddly_mid_collection_never_ends_
     run = _clever_pull(puller, OddRel(data), tmp_path)
     assert run.status == "planned", run.error
     assert run.fetch["resources"]["users (student)"]["records"] == len(_students(data))
+
+
+@pytest.mark.parametrize("at", [1, 9], ids=["within a page", "across the overlap"])
+def test_a_user_the_server_lists_twice_in_one_page_is_the_duplicate_row_a_csv_drop_gets(
+    puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path, at: int
+) -> None:
+    # a SIS whose query repeats a user's row, side by side, alike: no paging problem (the page
+    # counts both), so failing the pull would fail it again every night; the
+    # users.csv a district would drop holds the same two rows, and gets the same result (at 9,
+    # the first copy ends page 1 and both begin page 2, asked from offset 9 for the overlap)
+    users = district.rows("users.csv")
+    users.insert(at + 1, dict(users[at]))
+    twice = users[at]["sourcedId"]
+    run = pull_rest(puller, OneRosterHub(oneroster_rest(district)), secret_file, page_size=10)
+    assert run.status == "planned", run.error
+    from_csv = puller.plan_source(str(district.write(tmp_path / "drops")))
+    errors = puller.results_page(run.run_id, status="ERROR").items
+    assert [(e.file_name, e.line, e.sourced_id) for e in errors] == [("users.csv", at + 3, twice)]
+    assert errors[0].message == (
+        f"users.csv line {at + 3}: duplicate sourcedId={twice} (first on line {at + 2}); this "
+        "row was skipped"
+    )
+    assert run.changes == from_csv.changes
+
+
+def test_a_user_listed_twice_in_one_page_with_different_values_fails_the_pull_naming_them(
+    puller: Engine, district: TinyDistrict, secret_file: Path
+) -> None:
+    # one copy per school: using either would move stu-2 out of the other's school
+    users = district.rows("users.csv")
+    users.insert(2, dict(users[1], orgSourcedIds="sch-b"))
+    run = pull_rest(puller, OneRosterHub(oneroster_rest(district)), secret_file, page_size=10)
+    assert run.status == "failed"
+    assert (
+        run.error.startswith("users: ")
+        and (
+            "the server lists sourcedId 'stu-2' twice in one page, with different orgs: which is "
+            "right cannot be told"
+        )
+        in run.error
+    ), run.error
+    assert run.error.endswith("until the server sends each record once (ask its vendor)")
+
+
+@pytest.mark.parametrize("counted", [22, 23], ids=["once", "twice"])
+def test_a_total_that_counts_a_user_listed_twice_in_a_page_once_or_twice_reads_every_user(
+    puller: Engine, district: TinyDistrict, secret_file: Path, counted: int
+) -> None:
+    # 23 rows, 22 users; without next links the pages go on until X-Total-Count is read, which
+    # must not stop one page short when the total counts the repeated user once
+    users = district.rows("users.csv")
+    users.insert(2, dict(users[1]))
+    hub = OneRosterHub(oneroster_rest(district), link=False)
+    hub.total_lies["users"] = counted
+    run = pull_rest(puller, hub, secret_file, page_size=10)
+    assert run.status == "planned", run.error
+    assert run.fetch["resources"]["users"]["records"] == 23
+    assert [e.sourced_id for e in puller.results_page(run.run_id, status="ERROR").items] == [
+        "stu-2"
+    ]

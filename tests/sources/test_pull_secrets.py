@@ -141,3 +141,17 @@ def test_an_error_text_that_echoes_the_secret_is_stored_redacted(
     assert run.status == "failed"
     assert "bad secret [redacted]" in run.error, run.error
     assert oneroster.CLIENT_SECRET not in str(puller.db.rows("SELECT * FROM runs"))
+
+
+def test_a_value_that_echoes_the_secret_is_redacted_in_the_row_warning_it_makes(
+    puller: Engine, district: TinyDistrict, secret_file: Path
+) -> None:
+    data = oneroster_rest(district)
+    user = next(u for u in data["users"] if u["sourcedId"] == "stu-3")
+    user["userIds"] = [{"type": "LDAP", "identifier": f"{oneroster.CLIENT_SECRET}}}"}]
+    run = pull_rest(puller, OneRosterHub(data), secret_file)
+    assert run.status == "planned", run.error
+    [warning] = puller.results_page(run.run_id, status="WARNING").items
+    assert "identifier '[redacted]}') holds '}'" in (warning.message or ""), warning.message
+    assert oneroster.CLIENT_SECRET not in str(puller.db.rows("SELECT * FROM row_issues"))
+    assert oneroster.CLIENT_SECRET not in (Path(run.source) / "pull" / "notes.csv").read_text()

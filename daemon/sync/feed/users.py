@@ -68,7 +68,7 @@ def build_feed_users(ctx: PlanContext) -> None:
     _district_guardians_at_their_students_schools(ctx)
     ctx.checked_fields["users"] = list(dict.fromkeys([
         "birth_date", "language", "org_sis_ids", "email", "mobile_phone", "home_phone", "grades",
-        *_not_carried_per_row(ctx, mobile, home),
+        "user_ids", *_not_carried_per_row(ctx, mobile, home),
     ]))  # fmt: skip
     report_users_without_a_role(ctx)
     if ctx.present("guardians"):
@@ -295,7 +295,7 @@ def _users_rows(ctx: PlanContext, mobile: str, home: str, birth_dates: bool = Tr
         SELECT rs_clean(u.sourcedId) AS sis_id, {role} AS role,
                {ctx.checked("users", "identifier", "identifier", "u", kept.get("identifier"))},
                {ctx.column("users", "username", "u")} AS username,
-               {ctx.column("users", "userIds", "u")} AS user_ids,
+               {ctx.checked("users", "userIds", "user_ids", "u")},
                {ctx.column("users", "givenName", "u")} AS given_name,
                {ctx.column("users", "familyName", "u")} AS family_name,
                {ctx.column("users", "middleName", "u")} AS middle_name,
