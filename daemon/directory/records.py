@@ -78,12 +78,13 @@ def _one_named(
 ) -> int | None:
     """The record `text` names: `#42` is an id; a SIS id is itself; plain digits are whichever of
     the two exists. SIS ids are often numbers, so digits that are one record's id and another's
-    SIS id are refused, naming both (an archive meant for SIS id 3 once took user 3)."""
-    digits = text.lstrip("#")
+    SIS id are refused, naming both (an archive meant for SIS id 3 once took user 3). A SIS may
+    send ids starting with '#' too (an org '#4', directory/orgs.py): `#4` that is one record's
+    id and another's SIS id is refused the same way, and `#x1` no record has as id is a SIS id."""
+    hashed = text.startswith("#")
+    digits = text[1:] if hashed else text
     as_id = int(digits) if digits.isdigit() and digits.isascii() else None
     exists = as_id is not None and bool(db.rows(by_id, [as_id]))
-    if text.startswith("#"):
-        return as_id if exists else None
     named = db.rows(by_sis, [text] * by_sis.count("?"))
     by_sis_id = int(named[0][0]) if named else None
     if as_id is None or not exists:
@@ -95,9 +96,10 @@ def _one_named(
         name = db.one(label, [record])
         return f"{what} #{record}" + (f" ({name})" if name else "")
 
+    own = str(as_id) if hashed else f"#{as_id}"  # '#4' is what was ambiguous
     raise EditRefused(
         f"'{text}' is both the id of {shown(as_id)} and the {sis_words} of {shown(by_sis_id)}: "
-        f"write #{as_id} or #{by_sis_id}"
+        f"write {own} or #{by_sis_id}"
     )
 
 

@@ -39,6 +39,7 @@ from daemon.settings import load_settings
 from daemon.sync import kinds
 from daemon.sync.context import PlanContext
 from daemon.sync.diff import CASCADES, count_changes, parents_active_after, record_changes
+from daemon.sync.kinds import USER_CHANGE_KINDS_SQL
 from daemon.sync.plan import SCHOOL_SIS
 from daemon.sync.policies import (
     ARCHIVED_IN_FEED,
@@ -49,6 +50,7 @@ from daemon.sync.policies import (
 from daemon.sync.reference import plan_reference_revert
 from daemon.sync.revert_values import (
     REVERT_CONFLICT,
+    TAKEN_HAND_REFERENCES,
     column_types,
     planned_at,
     restored,
@@ -101,6 +103,15 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
             f"run {open_revert}, a revert of run {target}, is open already; apply it or reject "
             "it first"
         )
+    taken = _taken_hand_references(db, target)
+    if refused := [t for t in taken if t["naming"] is None]:
+        t = refused[0]
+        raise RunError(
+            f"run {target} cannot be reverted: it would put user {t['user_id']} back at "
+            f"'{t['ref']}', which named school {t['school_id']} ({t['name']}) and is the SIS id "
+            f"of school {t['taker']} now; give school {t['school_id']} a SIS id first "
+            f"(roster-sync schools add-sis-id {t['school_id']} SIS_ID), then revert again"
+        )
     run_id = int(db.one("SELECT nextval('run_ids')"))
     _PLANNING.add(run_id)
     started = time.monotonic()
@@ -144,6 +155,14 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
                 f"{'were' if n != 1 else 'was'} changed again since (by a later run or by hand): "
                 "conflicts, take restores, keep leaves as it is",
             )
+        for t in taken:
+            ctx.note(
+                "revert",
+                f"'{t['ref']}' in user {t['user_id']}'s orgs named school {t['school_id']} "
+                f"({t['name']}) when run {target} changed it, and is the SIS id of school "
+                f"{t['taker']} now: it is restored as '{t['naming']}', school "
+                f"{t['school_id']}'s own SIS id, so they go back to the school they were at",
+            )
         if reverted_by:
             ctx.note(
                 "revert",
@@ -179,6 +198,27 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
     finally:
         _PLANNING.discard(run_id)
     return run_id
+
+
+def _taken_hand_references(db: Database, target: int) -> list[dict[str, Any]]:
+    """The hand references '#N' (directory/orgs.py) the target changed out of people's orgs
+    that a school other than N has come to answer to since: restored as they were, the person
+    would move to that school. Each is restored as school N's own SIS id (`naming`), as a run
+    bringing that school renames them (sync/apply.py); one whose school has none refuses the
+    revert, as such a run is refused."""
+    taken = TAKEN_HAND_REFERENCES.format(at=planned_at(str(int(target))))
+    return db.dicts(
+        f"""SELECT DISTINCT x.record_id AS user_id, t.ref, t.school_id, t.name, t.naming,
+                   t.taker || ' (' || (SELECT name FROM schools WHERE school_id = t.taker) || ')'
+                   AS taker
+            FROM (SELECT record_id, unnest(fields) AS f FROM changes
+                  WHERE run_id = {int(target)} AND op = 'update'
+                    AND kind IN {USER_CHANGE_KINDS_SQL}) x
+            JOIN ({taken}) t
+              ON list_contains(list_transform(string_split(x.f.old, ','), lambda o: trim(o)), t.ref)
+            WHERE x.f.field = 'org_sis_ids'
+            ORDER BY t.naming NULLS FIRST, x.record_id, t.ref"""
+    )
 
 
 def _questions_left(db: Database, reverts: list[int]) -> int:
