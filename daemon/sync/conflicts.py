@@ -324,20 +324,30 @@ def _unarchive_asked(conflict: str, person: str) -> str:
 
 def _refuse_stale_unarchives(db: Database, conflict_ids: list[int]) -> None:
     """Taking the feed's archive of a person unarchived by hand: they must still be as the
-    question found them (archived, merged or unarchived again since is a decision of its own)."""
+    question found them. Archived, merged or unarchived again since is a decision of its own,
+    and the feed listing them since ended the hand unarchive: each is said as what it is, with
+    what to do."""
     ids = ", ".join(str(int(i)) for i in conflict_ids)
     stale = db.rows(
-        f"""SELECT c.conflict_id, c.label FROM conflicts c JOIN users u ON u.user_id = c.record_id
+        f"""SELECT c.conflict_id, c.label || CASE
+                WHEN u.status = 'merged' THEN ' was merged into another record since; nothing '
+                     || 'was taken (archive the record kept by hand if they should go)'
+                WHEN u.status <> 'active' THEN ' was archived since the question was asked; '
+                     || 'nothing is left to take'
+                WHEN u.unarchived_by_hand_at IS NULL THEN ' was listed by the feed since, which '
+                     || 'ended their hand unarchive; nothing was taken (a run that leaves them '
+                     || 'out archives them)'
+                ELSE ' was archived and unarchived by hand again since, a decision of its own; '
+                     || 'nothing was taken (the next run that leaves them out asks about that one)'
+                END
+            FROM conflicts c JOIN users u ON u.user_id = c.record_id
             WHERE c.conflict_id IN ({ids}) AND c.kind = {sql_literal(UNARCHIVED_BY_HAND_NOT_IN_FEED)}
               AND NOT ({unarchived_by_hand("u")} AND {_unarchive_asked("c", "u")})
             ORDER BY 1 LIMIT 1"""
     )
     if stale:
-        conflict_id, label = stale[0]
-        raise ConflictError(
-            f"conflict {conflict_id}: {label} was archived, merged or unarchived again since; "
-            "nothing was taken (archive them by hand if they should go)"
-        )
+        conflict_id, why = stale[0]
+        raise ConflictError(f"conflict {conflict_id}: {why}")
 
 
 def _archive_as_the_feed_says(db: Database, chosen: str) -> None:
