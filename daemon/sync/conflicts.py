@@ -269,11 +269,11 @@ def _take(db: Database, conflict_ids: list[int]) -> None:
     # A person taken back gets back what their hand archive took, as `users unarchive` does
     # (what a run's archive took comes back with the feed's rows, the next night).
     kept = ", ".join(sql_literal(k) for k in ARCHIVED_IN_FEED)
-    for (person,) in db.rows(
+    unarchive_attached(
+        db,
         f"""SELECT u.user_id FROM {chosen} c JOIN users u ON u.user_id = c.record_id
-            WHERE c.kind IN ({kept}) AND u.status = 'archived'"""
-    ):
-        unarchive_attached(db, int(person))
+            WHERE c.kind IN ({kept}) AND u.status = 'archived'""",
+    )
     db.execute(
         f"""UPDATE users SET status = 'active', archived_run = NULL, archived_at = NULL,
                    updated_at = current_timestamp, last_run = c.run_id
@@ -351,17 +351,20 @@ def _refuse_stale_unarchives(db: Database, conflict_ids: list[int]) -> None:
 
 
 def _archive_as_the_feed_says(db: Database, chosen: str) -> None:
-    """A person unarchived by hand whom the feed left out, taken: archived by the run that asked
+    """People unarchived by hand whom the feed left out, taken: archived by the run that asked
     (as the feed's archive would have: the feed listing them again brings them back), with what
-    is attached to them, and no longer a hand unarchive."""
-    for run_id, person in db.rows(
-        f"""SELECT c.run_id, u.user_id FROM {chosen} c JOIN users u ON u.user_id = c.record_id
-            WHERE {_unarchive_asked("c", "u")} AND u.status = 'active'"""
-    ):
-        archive_attached(db, str(int(person)), int(run_id))
+    is attached to them, and no longer hand unarchives. One statement per table for each run
+    asking (a person asked by two runs at once goes with the later)."""
+    asked = f"""SELECT u.user_id, max(c.run_id) AS run_id FROM {chosen} c
+                JOIN users u ON u.user_id = c.record_id
+                WHERE {_unarchive_asked("c", "u")} AND u.status = 'active' GROUP BY u.user_id"""
+    runs = [int(r[0]) for r in db.rows(f"SELECT DISTINCT run_id FROM ({asked}) ORDER BY 1")]
+    for run_id in runs:  # the people stay active until the last statement
+        archive_attached(db, f"SELECT user_id FROM ({asked}) WHERE run_id = {run_id}", run_id)
+    if runs:
         db.execute(
-            """UPDATE users SET status = 'archived', archived_run = ?, archived_at = current_timestamp,
-                       unarchived_by_hand_at = NULL, updated_at = current_timestamp, last_run = ?
-                WHERE user_id = ?""",
-            [run_id, run_id, person],
+            f"""UPDATE users SET status = 'archived', archived_run = t.run_id,
+                       archived_at = current_timestamp, unarchived_by_hand_at = NULL,
+                       updated_at = current_timestamp, last_run = t.run_id
+                FROM ({asked}) t WHERE users.user_id = t.user_id"""
         )
