@@ -170,7 +170,7 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
                 f"{left:,} question{'s' if left != 1 else ''} open: this revert does only what "
                 "that one could not (what it restored is as it left it), and asks again",
             )
-        if n := _ask_about_taken_conflicts(ctx, target):
+        if n := _ask_about_taken_conflicts(ctx, target) + _ask_about_taken_reverts(ctx, target):
             ctx.note(
                 "revert",
                 f"{n:,} conflict{'s' if n != 1 else ''} of run {target} a person took "
@@ -289,6 +289,55 @@ def _ask_about_taken_conflicts(ctx: PlanContext, target: int) -> int:
     return int(ctx.db.one(f"SELECT count(*) FROM conflicts WHERE run_id = {ctx.run_id}")) - int(
         before
     )
+
+
+def _ask_about_taken_reverts(ctx: PlanContext, target: int) -> int:
+    """A conflict of a revert a person took (a field or record changed since, restored all the
+    same) changed the directory outside that revert's changes: reverting that revert asks
+    whether to undo the decision too (keep, the suggestion, leaves it; take puts back what the
+    record held before), as for the other conflicts a person took. Only where the record is
+    still as the decision left it. Returns how many it asks."""
+    t, asked = int(target), 0
+    for table in kinds.TABLES:
+        name, id_col = table.name, table.id_col
+        current = (
+            "CASE c.field WHEN 'status' THEN d.status "
+            + " ".join(
+                f"WHEN {sql_literal(col)} THEN {shown(name, col, f'd.{col}')}"
+                for col in table.compared
+            )
+            + " END"
+        )
+        sis = "d.sis_id" if "sis_id" in table.compared else "CAST(NULL AS VARCHAR)"
+        label = LABELS.get(name, f"CAST(d.{id_col} AS VARCHAR)")
+        before = int(ctx.db.one(f"SELECT count(*) FROM conflicts WHERE run_id = {ctx.run_id}"))
+        insert_conflicts(
+            ctx,
+            f"""
+            SELECT {sql_literal(REVERT_CONFLICT)} AS kind, {sql_literal(name)} AS record_kind,
+                   d.{id_col} AS record_id, NULL AS other_record_id, {sis} AS sis_id,
+                   {label} AS label, c.field, c.directory_value AS feed_value,
+                   {current} AS directory_value,
+                   'a person took run {t}''s conflict ' || c.conflict_id || ', setting '
+                   || replace(c.field, '_', ' ') || ' to '
+                   || coalesce('''' || c.feed_value || '''', 'nothing') || ' over '
+                   || coalesce('''' || c.directory_value || '''', 'nothing') || '; reverting '
+                   || 'leaves that decision unless you take this, which restores '
+                   || coalesce('''' || c.directory_value || '''', 'nothing') AS message,
+                   'keep' AS suggestion, false AS blocking,
+                   'revert:{t}:taken:' || c.conflict_id AS conflict_key,
+                   d.source_file, d.source_line
+            FROM conflicts c JOIN {name} d ON d.{id_col} = c.record_id
+            WHERE c.run_id = {t} AND c.decision = 'take'
+              AND c.kind = {sql_literal(REVERT_CONFLICT)} AND c.record_kind = {sql_literal(name)}
+              AND d.status <> 'merged'
+              AND (c.field <> 'status' OR c.directory_value IN ('active', 'archived'))
+              AND {current} IS NOT DISTINCT FROM c.feed_value
+            """,
+        )
+        asked += int(ctx.db.one(f"SELECT count(*) FROM conflicts WHERE run_id = {ctx.run_id}"))
+        asked -= before
+    return asked
 
 
 def _links_a_person_took(target: int) -> str:
