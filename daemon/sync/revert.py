@@ -393,21 +393,21 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
         + " ".join(f"WHEN {sql_literal(c)} THEN {shown(name, c, f'd.{c}')}" for c in cols)
         + " END"
     )
-    # Fields the target updated, whether each is still what the target made it, and whether
-    # it is a contact detail the sync leaves alone.
+    # Fields the target updated, whether each is still what the target made it (or back at what
+    # it was), and whether it is a contact detail the sync leaves alone.
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE {fields} AS
             SELECT x.record_id AS id, x.f.field AS field, x.f.old AS old, x.f.new AS new,
-                   {current} AS now, d.status = 'active' AND d.origin = 'sync' AS active,
+                   {current} AS now, {_holds(table, "x.f.new", types, t)} AS still_new,
+                   {_holds(table, "x.f.old", types, t)} AS back_old,
+                   d.status = 'active' AND d.origin = 'sync' AS active,
                    {_protected(ctx, table)} AS protected
             FROM (SELECT record_id, unnest(fields) AS f FROM changes
                   WHERE run_id = {t} AND op = 'update' AND {_kind_filter(table)}) x
             JOIN {name} d ON d.{id_col} = x.record_id
             WHERE x.f.field IN ({", ".join(sql_literal(c) for c in cols)})"""
     )
-    restorable = (
-        f"SELECT * FROM {fields} WHERE active AND now IS NOT DISTINCT FROM new AND NOT protected"
-    )
+    restorable = f"SELECT * FROM {fields} WHERE active AND still_new AND NOT protected"
     pivot = ", ".join(
         f"bool_or(field = {sql_literal(c)}) AS has_{c}, max(old) FILTER (WHERE field = {sql_literal(c)}) AS old_{c}"
         for c in cols
@@ -484,10 +484,10 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
                {key} || ':' || f.field AS conflict_key, d.source_file AS source_file,
                d.source_line AS source_line
         FROM {fields} f JOIN {name} d ON d.{id_col} = f.id
-        WHERE f.now IS DISTINCT FROM f.old AND {kept_by_plan}
+        WHERE NOT f.back_old AND {kept_by_plan}
           -- changed again since; or the record was (archived, made hand-made again): the
           -- revert does not write it, and says so rather than report nothing to restore
-          AND (f.now IS DISTINCT FROM f.new OR NOT f.active) AND d.status <> 'merged'
+          AND (NOT f.still_new OR NOT f.active) AND d.status <> 'merged'
         UNION ALL
         SELECT {sql_literal(PROTECTED_CONFLICT)}, {sql_literal(name)}, d.{id_col}, NULL, {sis}, {label},
                f.field, f.old, f.now,
@@ -498,7 +498,7 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
                'contact:' || d.{id_col} || ':' || f.field || ':' || coalesce(f.old, ''),
                d.source_file, d.source_line
         FROM {fields} f JOIN {name} d ON d.{id_col} = f.id
-        WHERE f.active AND f.protected AND f.now IS NOT DISTINCT FROM f.new AND {kept_by_plan}
+        WHERE f.active AND f.protected AND f.still_new AND {kept_by_plan}
         UNION ALL
         SELECT {record}, 'status', 'archived', d.status,
                'run {t} created this record; it was ' || {since}
@@ -529,6 +529,27 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
         WHERE d.{id_col} IN ({unarchived_by_target}) AND {kept_by_plan}
           AND (d.status = 'active' AND NOT ({untouched}) OR d.status = 'merged')
         """,
+    )
+
+
+def _holds(table: kinds.Table, text: str, types: dict[str, str], target: int) -> str:
+    """SQL over `d` and the changed field `x.f`: the record holds the value the change showed as
+    `text`. A field shown as something else than its value (revert_values.shown: a classroom's
+    school by its SIS id) is compared as the value the text stands for: a school that got a SIS
+    id since reads otherwise, and is the same school."""
+    at = planned_at(str(int(target)))
+    return (
+        "CASE x.f.field "
+        + " ".join(
+            f"WHEN {sql_literal(c)} THEN "
+            + (
+                f"{restored(table.name, c, text, types, at)} IS NOT DISTINCT FROM d.{c}"
+                if shown(table.name, c, "v") != "CAST(v AS VARCHAR)"
+                else f"{shown(table.name, c, f'd.{c}')} IS NOT DISTINCT FROM {text}"
+            )
+            for c in table.compared
+        )
+        + " END"
     )
 
 

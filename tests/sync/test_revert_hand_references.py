@@ -90,3 +90,25 @@ def test_a_classroom_goes_back_to_its_school_without_sis_id_when_another_answere
     adopted = sync.apply(tiny)
     sync.apply_planned(e.revert_run(adopted.run_id))
     assert e.db.one("SELECT school_id FROM classrooms WHERE classroom_id = ?", [robotics]) == annex
+
+
+def test_reverting_a_revert_moves_a_classroom_whose_school_got_a_sis_id_since(
+    sync, tiny, tiny_applied
+):
+    """The revert put Robotics back in Annex, shown '#4'; Annex got a SIS id since, so Robotics'
+    school read 'annex-1', not '#4': the revert of the revert took it for a change since."""
+    e = sync.engine
+    annex = e.create_school("Annex")
+    robotics = e.create_classroom("Robotics", f"#{annex}")
+    e.set_classroom_sis_id(f"#{robotics}", "cls-robo")
+    tiny.rows("classes.csv").append(
+        {**tiny.row("classes.csv", "cls-a1"), "sourcedId": "cls-robo", "title": "Robotics"}
+    )
+    adopted = sync.apply(tiny)
+    first = sync.apply_planned(e.revert_run(adopted.run_id))
+    e.add_school_sis_id(f"#{annex}", "annex-1")
+    again = e.revert_run(first.run_id)
+    assert again.conflicts == 0
+    sync.apply_planned(again)
+    school = e.db.one("SELECT school_id FROM classrooms WHERE classroom_id = ?", [robotics])
+    assert school == e.db.one("SELECT school_id FROM schools WHERE sis_id = 'sch-a'")
