@@ -45,6 +45,7 @@ from daemon.sync.policies import (
     ARCHIVED_IN_FEED,
     CONTACT_FIELDS,
     CONTACTS_PROTECTED,
+    UNARCHIVED_BY_HAND_NOT_IN_FEED,
     insert_conflicts,
 )
 from daemon.sync.reference import plan_reference_revert
@@ -273,6 +274,15 @@ def _ask_about_taken_conflicts(ctx: PlanContext, target: int) -> int:
                || 'archives them again', 'keep', false, 'revert:{t}:taken:' || c.conflict_id,
                u.source_file, u.source_line
         {taken} AND c.kind IN ({kept})
+        UNION ALL
+        SELECT {record}, 'status', 'active', 'archived',
+               'unarchived by hand, then archived as the feed said by a person who took run {t}''s '
+               || 'conflict ' || c.conflict_id || '; reverting leaves them archived unless you '
+               || 'take this, which brings them back, unarchived by hand as before',
+               'keep', false, 'revert:{t}:taken:' || c.conflict_id, u.source_file, u.source_line
+        FROM conflicts c JOIN users u ON u.user_id = c.record_id
+        WHERE c.run_id = {t} AND c.decision = 'take' AND u.status = 'archived'
+          AND u.archived_run = {t} AND c.kind = {sql_literal(UNARCHIVED_BY_HAND_NOT_IN_FEED)}
         UNION ALL
         SELECT {sql_literal(REVERT_CONFLICT)}, 'guardian_links', l.link_id, NULL, s.sis_id,
                g.given_name || ' ' || g.family_name || ' for ' || s.given_name || ' '

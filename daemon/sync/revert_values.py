@@ -12,6 +12,7 @@ from daemon.sync import kinds
 from daemon.sync.diff import CASCADES
 from daemon.sync.kinds import table_named
 from daemon.sync.plan import NO_SIS_ID, SCHOOL_SIS
+from daemon.sync.policies import UNARCHIVED_BY_HAND_NOT_IN_FEED
 
 REVERT_CONFLICT = "revert_changed_since"
 # A hand reference '#N' a change showed at `{at}` in a person's orgs (directory/orgs.py: no school
@@ -115,6 +116,24 @@ def take_reverts(db: Database, chosen: str) -> None:
                   AND {name}.{id_col} = c.record_id AND {name}.status = 'archived'"""
         )
         _unarchive_attached(db, name, chosen, mine)
+    _unarchived_by_hand_again(db, chosen)
+
+
+def _unarchived_by_hand_again(db: Database, chosen: str) -> None:
+    """A person a taken hand-unarchive question archived (sync/conflicts.py), brought back by
+    taking a revert's question about that decision (sync/revert.py), is unarchived by hand as
+    before it, from the moment that question's key names: the feed's absence asks again."""
+    asked = f"""SELECT o.record_id,
+                       make_timestamp(CAST(split_part(o.conflict_key, ':', 3) AS BIGINT)) AS at
+                FROM {chosen} c JOIN conflicts o
+                  ON c.conflict_key LIKE 'revert:%:taken:%'
+                 AND o.conflict_id = TRY_CAST(split_part(c.conflict_key, ':', 4) AS BIGINT)
+                WHERE c.kind = {sql_literal(REVERT_CONFLICT)}
+                  AND o.kind = {sql_literal(UNARCHIVED_BY_HAND_NOT_IN_FEED)}"""
+    db.execute(
+        f"""UPDATE users SET unarchived_by_hand_at = a.at FROM ({asked}) a
+            WHERE users.user_id = a.record_id AND users.status = 'active'"""
+    )
 
 
 def _unarchive_attached(db: Database, parent: str, chosen: str, mine: str) -> None:

@@ -200,3 +200,40 @@ def test_taking_the_question_of_a_person_the_feed_listed_since_says_that_ended_i
         f"conflict {asked.conflict_id}: Jia Wu was listed by the feed since, which ended their "
         "hand unarchive; nothing was taken (a run that leaves them out archives them)"
     )
+
+
+@pytest.fixture
+def taken_then_reverting(sync, unarchived):
+    """A person took run 3's question about stu-10, archiving them as the feed said; then
+    run 3 is reverted: the revert's question about that decision (returned with the revert)."""
+    run = sync.plan(unarchived)
+    [asked] = _asked(sync, run)
+    sync.engine.resolve_conflicts([asked.conflict_id], "take")
+    sync.apply_planned(run)
+    revert = sync.engine.revert_run(run.run_id)
+    [question] = [c for c in sync.engine.conflicts(revert.run_id).items if c.sis_id == "stu-10"]
+    return revert, question
+
+
+def test_reverting_the_run_whose_question_was_taken_asks_about_that_archive(
+    sync, taken_then_reverting
+):
+    _revert, question = taken_then_reverting
+    assert (question.field, question.feed_value, question.directory_value) == (
+        "status",
+        "active",
+        "archived",
+    )
+    assert question.suggestion == "keep" and "a person who took run 3's" in question.message
+
+
+def test_taking_that_question_brings_them_back_unarchived_by_hand_again(
+    sync, unarchived, taken_then_reverting
+):
+    revert, question = taken_then_reverting
+    sync.engine.resolve_conflicts([question.conflict_id], "take")
+    sync.apply_planned(revert)
+    assert sync.user("stu-10")["status"] == "active"
+    assert sync.user("stu-10")["unarchived_by_hand_at"] is not None
+    assert _asked(sync, sync.plan(unarchived))  # the feed still leaves them out: asked, kept
+    assert all(n == 0 for _, n in sync.engine.check())
