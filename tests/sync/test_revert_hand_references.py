@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from daemon.sync.runs import RunError
+from tests.sync.test_revert import _robotics_adopted
 
 
 def _schools_of(db, user_id: int) -> list[str]:
@@ -98,13 +99,7 @@ def test_reverting_a_revert_moves_a_classroom_whose_school_got_a_sis_id_since(
     """The revert put Robotics back in Annex, shown '#4'; Annex got a SIS id since, so Robotics'
     school read 'annex-1', not '#4': the revert of the revert took it for a change since."""
     e = sync.engine
-    annex = e.create_school("Annex")
-    robotics = e.create_classroom("Robotics", f"#{annex}")
-    e.set_classroom_sis_id(f"#{robotics}", "cls-robo")
-    tiny.rows("classes.csv").append(
-        {**tiny.row("classes.csv", "cls-a1"), "sourcedId": "cls-robo", "title": "Robotics"}
-    )
-    adopted = sync.apply(tiny)
+    annex, robotics, adopted = _robotics_adopted(sync, tiny)
     first = sync.apply_planned(e.revert_run(adopted.run_id))
     e.add_school_sis_id(f"#{annex}", "annex-1")
     again = e.revert_run(first.run_id)
