@@ -107,6 +107,16 @@ class Run(BaseModel):
         """No record changes, but reference data (courses, sessions, roles) apply would keep."""
         return any(note.get("kind") == REFERENCE_NOTE for note in self.notes)
 
+    def reference_words(self, done: bool = False) -> str:
+        """What applying does to the reference data of a run that changes no record: keeps a
+        drop's, or (a revert, which reads no drop) restores what the reverted run changed."""
+        if self.reverted_run is None:
+            return f"{'kept' if done else 'keeps'} the drop's reference data"
+        return (
+            f"{'restored' if done else 'restores'} the courses, academic sessions and roles run "
+            f"{self.reverted_run} changed"
+        )
+
     @property
     def taken_conflicts(self) -> int:
         """Conflicts decided 'take the feed's value'."""

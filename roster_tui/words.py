@@ -176,7 +176,7 @@ def consequences(run: Run) -> list[str]:
     """What approving does, restated in the confirmation."""
     lines = [f"{verb} {what}." for verb, what in op_lines(run)]
     if not lines and run.keeps_reference_data():
-        lines.append("No record changes; it keeps the drop's reference data (see the notes).")
+        lines.append(f"No record changes; it {run.reference_words()} (see the notes).")
     elif not lines:
         lines.append("No changes: the directory already matches this drop.")
     if run.taken_conflicts:

@@ -92,6 +92,8 @@ def run_summary(run: Run) -> str:
         lines.append(
             "  No record changes; apply it all the same to keep the drop's reference data "
             "(see the note)."
+            if run.reverted_run is None
+            else f"  No record changes; applying it {run.reference_words()} (see the note)."
         )
     elif total == 0:
         lines.append("  No changes: the directory already matches this drop.")

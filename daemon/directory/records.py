@@ -78,12 +78,13 @@ def _one_named(
 ) -> int | None:
     """The record `text` names: `#42` is an id; a SIS id is itself; plain digits are whichever of
     the two exists. SIS ids are often numbers, so digits that are one record's id and another's
-    SIS id are refused, naming both (an archive meant for SIS id 3 once took user 3)."""
-    digits = text.lstrip("#")
+    SIS id are refused, naming both (an archive meant for SIS id 3 once took user 3). A SIS may
+    send ids starting with '#' too (an org '#4', directory/orgs.py): `#4` that is one record's
+    id and another's SIS id is refused the same way, and `#x1` no record has as id is a SIS id."""
+    hashed = text.startswith("#")
+    digits = text[1:] if hashed else text
     as_id = int(digits) if digits.isdigit() and digits.isascii() else None
     exists = as_id is not None and bool(db.rows(by_id, [as_id]))
-    if text.startswith("#"):
-        return as_id if exists else None
     named = db.rows(by_sis, [text] * by_sis.count("?"))
     by_sis_id = int(named[0][0]) if named else None
     if as_id is None or not exists:
@@ -95,9 +96,10 @@ def _one_named(
         name = db.one(label, [record])
         return f"{what} #{record}" + (f" ({name})" if name else "")
 
+    own = str(as_id) if hashed else f"#{as_id}"  # '#4' is what was ambiguous
     raise EditRefused(
         f"'{text}' is both the id of {shown(as_id)} and the {sis_words} of {shown(by_sis_id)}: "
-        f"write #{as_id} or #{by_sis_id}"
+        f"write {own} or #{by_sis_id}"
     )
 
 
@@ -604,7 +606,7 @@ def set_archived(db: Database, actor: str, user_ref: str, archived: bool) -> int
             )
             attached.update(archive_attached(db, str(int(user_id))))  # named in the audit
         else:
-            attached.update(unarchive_attached(db, int(user_id)))  # named in the audit
+            attached.update(unarchive_attached(db, str(int(user_id))))  # named in the audit
             db.execute(
                 "UPDATE users SET status = 'active', archived_run = NULL, archived_at = NULL, "
                 "unarchived_by_hand_at = current_timestamp, updated_at = current_timestamp "
@@ -624,21 +626,25 @@ def archived_with(record: str, person: str) -> str:
     )
 
 
-def unarchive_attached(db: Database, user_id: int) -> dict[str, list[int]]:
-    """Bring back what the person's archive took (`archived_with` them), where the classroom
+def unarchive_attached(db: Database, people: str) -> dict[str, list[int]]:
+    """Bring back what the archive of each of the people `people` (SQL giving user ids) selects
+    took (`archived_with` them), in one statement per table, where the classroom
     and the other person are active; inside the caller's edit, while the person is still
     archived (a link's other person is the one that must be active). Everything a hand archive
     took comes back; of what a run's archive took, what a person made (a run archives one only
     to undo a run that brought it back, or when a merge is undone): what the sync made comes
     back with the feed's rows. The sync brings back what a person made the same way when the
     feed brings the person back (sync/diff.py). Returns the ids per table, for the audit."""
-    person = int(user_id)
     selected = {
         table: f"""{sql} AND ({_RESTORABLE[table]})
-                   AND EXISTS (SELECT 1 FROM users p WHERE p.user_id = {person}
-                               AND {archived_with(table, "p")}
-                               AND (p.archived_run IS NULL OR {table}.origin = 'hand'))"""
-        for table, sql in _attached(str(person), "archived").items()
+                   AND EXISTS (SELECT 1 FROM users p
+                               WHERE p.user_id IN ({people})
+                                 AND p.user_id IN ({", ".join(f"{table}.{c}" for c in columns)})
+                                 AND {archived_with(table, "p")}
+                                 AND (p.archived_run IS NULL OR {table}.origin = 'hand'))"""
+        for (table, sql), (_, _, columns) in zip(
+            _attached(people, "archived").items(), ATTACHED, strict=True
+        )
     }
     restored = {table: ids for table, sql in selected.items() if (ids := _ids(db, sql))}
     for table, sql in selected.items():

@@ -269,11 +269,11 @@ def _take(db: Database, conflict_ids: list[int]) -> None:
     # A person taken back gets back what their hand archive took, as `users unarchive` does
     # (what a run's archive took comes back with the feed's rows, the next night).
     kept = ", ".join(sql_literal(k) for k in ARCHIVED_IN_FEED)
-    for (person,) in db.rows(
+    unarchive_attached(
+        db,
         f"""SELECT u.user_id FROM {chosen} c JOIN users u ON u.user_id = c.record_id
-            WHERE c.kind IN ({kept}) AND u.status = 'archived'"""
-    ):
-        unarchive_attached(db, int(person))
+            WHERE c.kind IN ({kept}) AND u.status = 'archived'""",
+    )
     db.execute(
         f"""UPDATE users SET status = 'active', archived_run = NULL, archived_at = NULL,
                    updated_at = current_timestamp, last_run = c.run_id
@@ -324,34 +324,47 @@ def _unarchive_asked(conflict: str, person: str) -> str:
 
 def _refuse_stale_unarchives(db: Database, conflict_ids: list[int]) -> None:
     """Taking the feed's archive of a person unarchived by hand: they must still be as the
-    question found them (archived, merged or unarchived again since is a decision of its own)."""
+    question found them. Archived, merged or unarchived again since is a decision of its own,
+    and the feed listing them since ended the hand unarchive: each is said as what it is, with
+    what to do."""
     ids = ", ".join(str(int(i)) for i in conflict_ids)
     stale = db.rows(
-        f"""SELECT c.conflict_id, c.label FROM conflicts c JOIN users u ON u.user_id = c.record_id
+        f"""SELECT c.conflict_id, c.label || CASE
+                WHEN u.status = 'merged' THEN ' was merged into another record since; nothing '
+                     || 'was taken (archive the record kept by hand if they should go)'
+                WHEN u.status <> 'active' THEN ' was archived since the question was asked; '
+                     || 'nothing is left to take'
+                WHEN u.unarchived_by_hand_at IS NULL THEN ' was listed by the feed since, which '
+                     || 'ended their hand unarchive; nothing was taken (a run that leaves them '
+                     || 'out archives them)'
+                ELSE ' was archived and unarchived by hand again since, a decision of its own; '
+                     || 'nothing was taken (the next run that leaves them out asks about that one)'
+                END
+            FROM conflicts c JOIN users u ON u.user_id = c.record_id
             WHERE c.conflict_id IN ({ids}) AND c.kind = {sql_literal(UNARCHIVED_BY_HAND_NOT_IN_FEED)}
               AND NOT ({unarchived_by_hand("u")} AND {_unarchive_asked("c", "u")})
             ORDER BY 1 LIMIT 1"""
     )
     if stale:
-        conflict_id, label = stale[0]
-        raise ConflictError(
-            f"conflict {conflict_id}: {label} was archived, merged or unarchived again since; "
-            "nothing was taken (archive them by hand if they should go)"
-        )
+        conflict_id, why = stale[0]
+        raise ConflictError(f"conflict {conflict_id}: {why}")
 
 
 def _archive_as_the_feed_says(db: Database, chosen: str) -> None:
-    """A person unarchived by hand whom the feed left out, taken: archived by the run that asked
+    """People unarchived by hand whom the feed left out, taken: archived by the run that asked
     (as the feed's archive would have: the feed listing them again brings them back), with what
-    is attached to them, and no longer a hand unarchive."""
-    for run_id, person in db.rows(
-        f"""SELECT c.run_id, u.user_id FROM {chosen} c JOIN users u ON u.user_id = c.record_id
-            WHERE {_unarchive_asked("c", "u")} AND u.status = 'active'"""
-    ):
-        archive_attached(db, str(int(person)), int(run_id))
+    is attached to them, and no longer hand unarchives. One statement per table for each run
+    asking (a person asked by two runs at once goes with the later)."""
+    asked = f"""SELECT u.user_id, max(c.run_id) AS run_id FROM {chosen} c
+                JOIN users u ON u.user_id = c.record_id
+                WHERE {_unarchive_asked("c", "u")} AND u.status = 'active' GROUP BY u.user_id"""
+    runs = [int(r[0]) for r in db.rows(f"SELECT DISTINCT run_id FROM ({asked}) ORDER BY 1")]
+    for run_id in runs:  # the people stay active until the last statement
+        archive_attached(db, f"SELECT user_id FROM ({asked}) WHERE run_id = {run_id}", run_id)
+    if runs:
         db.execute(
-            """UPDATE users SET status = 'archived', archived_run = ?, archived_at = current_timestamp,
-                       unarchived_by_hand_at = NULL, updated_at = current_timestamp, last_run = ?
-                WHERE user_id = ?""",
-            [run_id, run_id, person],
+            f"""UPDATE users SET status = 'archived', archived_run = t.run_id,
+                       archived_at = current_timestamp, unarchived_by_hand_at = NULL,
+                       updated_at = current_timestamp, last_run = t.run_id
+                FROM ({asked}) t WHERE users.user_id = t.user_id"""
         )

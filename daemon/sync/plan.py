@@ -53,7 +53,14 @@ from daemon.sync.unchanged import find_unchanged_enrollments
 
 # A classroom's school as a change shows it: its SIS id, or `#id` for a school that has none (a
 # hand-made one), so that a revert can put the classroom back there (sync/revert_values.py).
-SCHOOL_SIS = "coalesce((SELECT sis_id FROM schools WHERE school_id = {v}), '#' || {v})"
+# A school may answer to '#id' as its SIS id (a SIS may send an org '#4'), which a revert reads
+# first: a school without a SIS id whose '#id' is so taken is shown as '#id (no SIS id)'.
+NO_SIS_ID = " (no SIS id)"
+SCHOOL_SIS = (
+    "coalesce((SELECT sis_id FROM schools WHERE school_id = {v}), '#' || {v} || CASE WHEN "
+    "EXISTS (SELECT 1 FROM school_sis_ids WHERE sis_id = '#' || {v}) "
+    f"THEN '{NO_SIS_ID}' ELSE '' END)"
+)
 
 
 def make_plan(ctx: PlanContext, progress: Progress) -> dict[str, dict[str, int]]:

@@ -309,6 +309,12 @@ def link_rules(ctx: PlanContext) -> None:
 UNARCHIVED_BY_HAND_NOT_IN_FEED = "unarchived_by_hand_not_in_feed"
 
 
+# A hand unarchive made before schema 21, which began to keep it: migration 23 took it from the
+# audit log, unable to tell whether a night since listed the person (which would have ended it).
+_BEFORE_21 = """d.unarchived_by_hand_at < (SELECT applied_at FROM schema_migrations
+                                             WHERE version = 21)"""
+
+
 def unarchived_by_hand(user: str = "d") -> str:
     """SQL over the directory user `user`: a person unarchived them (directory/records.py
     set_archived) and no applied run's feed has listed them since."""
@@ -345,7 +351,11 @@ def keep_hand_unarchives(ctx: PlanContext) -> None:
                d.user_id AS record_id, NULL AS other_record_id, d.sis_id,
                d.given_name || ' ' || d.family_name AS label, 'status' AS field,
                'archived' AS feed_value, 'active' AS directory_value,
-               'unarchived by hand, and the feed '
+               'unarchived by hand'
+               || CASE WHEN {_BEFORE_21} THEN ' on ' || strftime(d.unarchived_by_hand_at, '%Y-%m-%d')
+                       || ', before Roster Sync kept that decision (a night since may have listed '
+                       || 'them, which ended it)' ELSE '' END
+               || ', and the feed '
                || CASE WHEN p._file IS NOT NULL THEN 'marks them tobedeleted'
                        ELSE 'still leaves them out' END
                || '; they stay active (take archives them, as the feed says)' AS message,

@@ -39,16 +39,19 @@ from daemon.settings import load_settings
 from daemon.sync import kinds
 from daemon.sync.context import PlanContext
 from daemon.sync.diff import CASCADES, count_changes, parents_active_after, record_changes
+from daemon.sync.kinds import USER_CHANGE_KINDS_SQL
 from daemon.sync.plan import SCHOOL_SIS
 from daemon.sync.policies import (
     ARCHIVED_IN_FEED,
     CONTACT_FIELDS,
     CONTACTS_PROTECTED,
+    UNARCHIVED_BY_HAND_NOT_IN_FEED,
     insert_conflicts,
 )
 from daemon.sync.reference import plan_reference_revert
 from daemon.sync.revert_values import (
     REVERT_CONFLICT,
+    TAKEN_HAND_REFERENCES,
     column_types,
     planned_at,
     restored,
@@ -101,6 +104,15 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
             f"run {open_revert}, a revert of run {target}, is open already; apply it or reject "
             "it first"
         )
+    taken = _taken_hand_references(db, target)
+    if refused := [t for t in taken if t["naming"] is None]:
+        t = refused[0]
+        raise RunError(
+            f"run {target} cannot be reverted: it would put user {t['user_id']} back at "
+            f"'{t['ref']}', which named school {t['school_id']} ({t['name']}) and is the SIS id "
+            f"of school {t['taker']} now; give school {t['school_id']} a SIS id first "
+            f"(roster-sync schools add-sis-id {t['school_id']} SIS_ID), then revert again"
+        )
     run_id = int(db.one("SELECT nextval('run_ids')"))
     _PLANNING.add(run_id)
     started = time.monotonic()
@@ -144,6 +156,14 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
                 f"{'were' if n != 1 else 'was'} changed again since (by a later run or by hand): "
                 "conflicts, take restores, keep leaves as it is",
             )
+        for t in taken:
+            ctx.note(
+                "revert",
+                f"'{t['ref']}' in user {t['user_id']}'s orgs named school {t['school_id']} "
+                f"({t['name']}) when run {target} changed it, and is the SIS id of school "
+                f"{t['taker']} now: it is restored as '{t['naming']}', school "
+                f"{t['school_id']}'s own SIS id, so they go back to the school they were at",
+            )
         if reverted_by:
             ctx.note(
                 "revert",
@@ -151,7 +171,7 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
                 f"{left:,} question{'s' if left != 1 else ''} open: this revert does only what "
                 "that one could not (what it restored is as it left it), and asks again",
             )
-        if n := _ask_about_taken_conflicts(ctx, target):
+        if n := _ask_about_taken_conflicts(ctx, target) + _ask_about_taken_reverts(ctx, target):
             ctx.note(
                 "revert",
                 f"{n:,} conflict{'s' if n != 1 else ''} of run {target} a person took "
@@ -179,6 +199,27 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
     finally:
         _PLANNING.discard(run_id)
     return run_id
+
+
+def _taken_hand_references(db: Database, target: int) -> list[dict[str, Any]]:
+    """The hand references '#N' (directory/orgs.py) the target changed out of people's orgs
+    that a school other than N has come to answer to since: restored as they were, the person
+    would move to that school. Each is restored as school N's own SIS id (`naming`), as a run
+    bringing that school renames them (sync/apply.py); one whose school has none refuses the
+    revert, as such a run is refused."""
+    taken = TAKEN_HAND_REFERENCES.format(at=planned_at(str(int(target))))
+    return db.dicts(
+        f"""SELECT DISTINCT x.record_id AS user_id, t.ref, t.school_id, t.name, t.naming,
+                   t.taker || ' (' || (SELECT name FROM schools WHERE school_id = t.taker) || ')'
+                   AS taker
+            FROM (SELECT record_id, unnest(fields) AS f FROM changes
+                  WHERE run_id = {int(target)} AND op = 'update'
+                    AND kind IN {USER_CHANGE_KINDS_SQL}) x
+            JOIN ({taken}) t
+              ON list_contains(list_transform(string_split(x.f.old, ','), lambda o: trim(o)), t.ref)
+            WHERE x.f.field = 'org_sis_ids'
+            ORDER BY t.naming NULLS FIRST, x.record_id, t.ref"""
+    )
 
 
 def _questions_left(db: Database, reverts: list[int]) -> int:
@@ -234,6 +275,15 @@ def _ask_about_taken_conflicts(ctx: PlanContext, target: int) -> int:
                u.source_file, u.source_line
         {taken} AND c.kind IN ({kept})
         UNION ALL
+        SELECT {record}, 'status', 'active', 'archived',
+               'unarchived by hand, then archived as the feed said by a person who took run {t}''s '
+               || 'conflict ' || c.conflict_id || '; reverting leaves them archived unless you '
+               || 'take this, which brings them back, unarchived by hand as before',
+               'keep', false, 'revert:{t}:taken:' || c.conflict_id, u.source_file, u.source_line
+        FROM conflicts c JOIN users u ON u.user_id = c.record_id
+        WHERE c.run_id = {t} AND c.decision = 'take' AND u.status = 'archived'
+          AND u.archived_run = {t} AND c.kind = {sql_literal(UNARCHIVED_BY_HAND_NOT_IN_FEED)}
+        UNION ALL
         SELECT {sql_literal(REVERT_CONFLICT)}, 'guardian_links', l.link_id, NULL, s.sis_id,
                g.given_name || ' ' || g.family_name || ' for ' || s.given_name || ' '
                || s.family_name, 'status', 'archived', 'active',
@@ -249,6 +299,55 @@ def _ask_about_taken_conflicts(ctx: PlanContext, target: int) -> int:
     return int(ctx.db.one(f"SELECT count(*) FROM conflicts WHERE run_id = {ctx.run_id}")) - int(
         before
     )
+
+
+def _ask_about_taken_reverts(ctx: PlanContext, target: int) -> int:
+    """A conflict of a revert a person took (a field or record changed since, restored all the
+    same) changed the directory outside that revert's changes: reverting that revert asks
+    whether to undo the decision too (keep, the suggestion, leaves it; take puts back what the
+    record held before), as for the other conflicts a person took. Only where the record is
+    still as the decision left it. Returns how many it asks."""
+    t, asked = int(target), 0
+    for table in kinds.TABLES:
+        name, id_col = table.name, table.id_col
+        current = (
+            "CASE c.field WHEN 'status' THEN d.status "
+            + " ".join(
+                f"WHEN {sql_literal(col)} THEN {shown(name, col, f'd.{col}')}"
+                for col in table.compared
+            )
+            + " END"
+        )
+        sis = "d.sis_id" if "sis_id" in table.compared else "CAST(NULL AS VARCHAR)"
+        label = LABELS.get(name, f"CAST(d.{id_col} AS VARCHAR)")
+        before = int(ctx.db.one(f"SELECT count(*) FROM conflicts WHERE run_id = {ctx.run_id}"))
+        insert_conflicts(
+            ctx,
+            f"""
+            SELECT {sql_literal(REVERT_CONFLICT)} AS kind, {sql_literal(name)} AS record_kind,
+                   d.{id_col} AS record_id, NULL AS other_record_id, {sis} AS sis_id,
+                   {label} AS label, c.field, c.directory_value AS feed_value,
+                   {current} AS directory_value,
+                   'a person took run {t}''s conflict ' || c.conflict_id || ', setting '
+                   || replace(c.field, '_', ' ') || ' to '
+                   || coalesce('''' || c.feed_value || '''', 'nothing') || ' over '
+                   || coalesce('''' || c.directory_value || '''', 'nothing') || '; reverting '
+                   || 'leaves that decision unless you take this, which restores '
+                   || coalesce('''' || c.directory_value || '''', 'nothing') AS message,
+                   'keep' AS suggestion, false AS blocking,
+                   'revert:{t}:taken:' || c.conflict_id AS conflict_key,
+                   d.source_file, d.source_line
+            FROM conflicts c JOIN {name} d ON d.{id_col} = c.record_id
+            WHERE c.run_id = {t} AND c.decision = 'take'
+              AND c.kind = {sql_literal(REVERT_CONFLICT)} AND c.record_kind = {sql_literal(name)}
+              AND d.status <> 'merged'
+              AND (c.field <> 'status' OR c.directory_value IN ('active', 'archived'))
+              AND {current} IS NOT DISTINCT FROM c.feed_value
+            """,
+        )
+        asked += int(ctx.db.one(f"SELECT count(*) FROM conflicts WHERE run_id = {ctx.run_id}"))
+        asked -= before
+    return asked
 
 
 def _links_a_person_took(target: int) -> str:
@@ -304,21 +403,21 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
         + " ".join(f"WHEN {sql_literal(c)} THEN {shown(name, c, f'd.{c}')}" for c in cols)
         + " END"
     )
-    # Fields the target updated, whether each is still what the target made it, and whether
-    # it is a contact detail the sync leaves alone.
+    # Fields the target updated, whether each is still what the target made it (or back at what
+    # it was), and whether it is a contact detail the sync leaves alone.
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE {fields} AS
             SELECT x.record_id AS id, x.f.field AS field, x.f.old AS old, x.f.new AS new,
-                   {current} AS now, d.status = 'active' AND d.origin = 'sync' AS active,
+                   {current} AS now, {_holds(table, "x.f.new", types, t)} AS still_new,
+                   {_holds(table, "x.f.old", types, t)} AS back_old,
+                   d.status = 'active' AND d.origin = 'sync' AS active,
                    {_protected(ctx, table)} AS protected
             FROM (SELECT record_id, unnest(fields) AS f FROM changes
                   WHERE run_id = {t} AND op = 'update' AND {_kind_filter(table)}) x
             JOIN {name} d ON d.{id_col} = x.record_id
             WHERE x.f.field IN ({", ".join(sql_literal(c) for c in cols)})"""
     )
-    restorable = (
-        f"SELECT * FROM {fields} WHERE active AND now IS NOT DISTINCT FROM new AND NOT protected"
-    )
+    restorable = f"SELECT * FROM {fields} WHERE active AND still_new AND NOT protected"
     pivot = ", ".join(
         f"bool_or(field = {sql_literal(c)}) AS has_{c}, max(old) FILTER (WHERE field = {sql_literal(c)}) AS old_{c}"
         for c in cols
@@ -395,10 +494,10 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
                {key} || ':' || f.field AS conflict_key, d.source_file AS source_file,
                d.source_line AS source_line
         FROM {fields} f JOIN {name} d ON d.{id_col} = f.id
-        WHERE f.now IS DISTINCT FROM f.old AND {kept_by_plan}
+        WHERE NOT f.back_old AND {kept_by_plan}
           -- changed again since; or the record was (archived, made hand-made again): the
           -- revert does not write it, and says so rather than report nothing to restore
-          AND (f.now IS DISTINCT FROM f.new OR NOT f.active) AND d.status <> 'merged'
+          AND (NOT f.still_new OR NOT f.active) AND d.status <> 'merged'
         UNION ALL
         SELECT {sql_literal(PROTECTED_CONFLICT)}, {sql_literal(name)}, d.{id_col}, NULL, {sis}, {label},
                f.field, f.old, f.now,
@@ -409,7 +508,7 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
                'contact:' || d.{id_col} || ':' || f.field || ':' || coalesce(f.old, ''),
                d.source_file, d.source_line
         FROM {fields} f JOIN {name} d ON d.{id_col} = f.id
-        WHERE f.active AND f.protected AND f.now IS NOT DISTINCT FROM f.new AND {kept_by_plan}
+        WHERE f.active AND f.protected AND f.still_new AND {kept_by_plan}
         UNION ALL
         SELECT {record}, 'status', 'archived', d.status,
                'run {t} created this record; it was ' || {since}
@@ -440,6 +539,27 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
         WHERE d.{id_col} IN ({unarchived_by_target}) AND {kept_by_plan}
           AND (d.status = 'active' AND NOT ({untouched}) OR d.status = 'merged')
         """,
+    )
+
+
+def _holds(table: kinds.Table, text: str, types: dict[str, str], target: int) -> str:
+    """SQL over `d` and the changed field `x.f`: the record holds the value the change showed as
+    `text`. A field shown as something else than its value (revert_values.shown: a classroom's
+    school by its SIS id) is compared as the value the text stands for: a school that got a SIS
+    id since reads otherwise, and is the same school."""
+    at = planned_at(str(int(target)))
+    return (
+        "CASE x.f.field "
+        + " ".join(
+            f"WHEN {sql_literal(c)} THEN "
+            + (
+                f"{restored(table.name, c, text, types, at)} IS NOT DISTINCT FROM d.{c}"
+                if shown(table.name, c, "v") != "CAST(v AS VARCHAR)"
+                else f"{shown(table.name, c, f'd.{c}')} IS NOT DISTINCT FROM {text}"
+            )
+            for c in table.compared
+        )
+        + " END"
     )
 
 

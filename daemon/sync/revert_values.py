@@ -11,19 +11,41 @@ from daemon.directory.records import archive_attached
 from daemon.sync import kinds
 from daemon.sync.diff import CASCADES
 from daemon.sync.kinds import table_named
-from daemon.sync.plan import SCHOOL_SIS
+from daemon.sync.plan import NO_SIS_ID, SCHOOL_SIS
+from daemon.sync.policies import UNARCHIVED_BY_HAND_NOT_IN_FEED
 
 REVERT_CONFLICT = "revert_changed_since"
+# A hand reference '#N' a change showed at `{at}` in a person's orgs (directory/orgs.py: no school
+# answered to it as a SIS id then) that a school other than N answers to now: (ref, school N,
+# school N's own SIS id or NULL, the school answering to it now). Restored as it was, it would
+# move the person to that school: it is restored as school N's SIS id, or the revert is refused.
+TAKEN_HAND_REFERENCES = """
+    SELECT m.sis_id AS ref, n.school_id, n.name,
+           (SELECT min(o.sis_id) FROM school_sis_ids o WHERE o.school_id = n.school_id) AS naming,
+           min(m.school_id) AS taker
+    FROM school_sis_ids m JOIN schools n ON n.school_id = TRY_CAST(substr(m.sis_id, 2) AS BIGINT)
+    WHERE regexp_full_match(m.sis_id, '#[0-9]{{1,18}}') AND m.school_id <> n.school_id
+    GROUP BY ALL HAVING min(m.added_at) >= {at}"""
 # Fields shown as something else than their value (see sync/plan.py): field -> (shown,
 # restored). `{at}` is when the change was shown (the reverted run's planning): a school shown
-# as '#N' had no SIS id then, and is school N even if another school answers to '#N' since.
+# as '#N' had no SIS id then, and is school N even if another school answers to '#N' since; one
+# shown as '#N (no SIS id)' is school N while another school answered to '#N' then.
 SHOWN = {
     ("classrooms", "school_id"): (
         SCHOOL_SIS,
         "CASE WHEN {v} LIKE '#%' THEN coalesce("
         "(SELECT min(school_id) FROM school_sis_ids WHERE sis_id = {v} AND added_at < {at}), "
-        "TRY_CAST(substr({v}, 2) AS BIGINT)) "
+        "TRY_CAST(regexp_extract({v}, '^#([0-9]{{1,18}})(?:"
+        + NO_SIS_ID.replace("(", "\\(").replace(")", "\\)")
+        + ")?$', 1) AS BIGINT)) "
         "ELSE (SELECT min(school_id) FROM schools WHERE sis_id = {v}) END",
+    ),
+    ("users", "org_sis_ids"): (
+        "CAST({v} AS VARCHAR)",
+        "(SELECT array_to_string(list_transform(string_split({v}, ','), "
+        "lambda x: coalesce(r.renamed[trim(x)], x)), ',') "
+        "FROM (SELECT map(list(ref), list(naming)) AS renamed "
+        "FROM (" + TAKEN_HAND_REFERENCES + ") WHERE naming IS NOT NULL) r)",
     ),
 }
 
@@ -94,6 +116,24 @@ def take_reverts(db: Database, chosen: str) -> None:
                   AND {name}.{id_col} = c.record_id AND {name}.status = 'archived'"""
         )
         _unarchive_attached(db, name, chosen, mine)
+    _unarchived_by_hand_again(db, chosen)
+
+
+def _unarchived_by_hand_again(db: Database, chosen: str) -> None:
+    """A person a taken hand-unarchive question archived (sync/conflicts.py), brought back by
+    taking a revert's question about that decision (sync/revert.py), is unarchived by hand as
+    before it, from the moment that question's key names: the feed's absence asks again."""
+    asked = f"""SELECT o.record_id,
+                       make_timestamp(CAST(split_part(o.conflict_key, ':', 3) AS BIGINT)) AS at
+                FROM {chosen} c JOIN conflicts o
+                  ON c.conflict_key LIKE 'revert:%:taken:%'
+                 AND o.conflict_id = TRY_CAST(split_part(c.conflict_key, ':', 4) AS BIGINT)
+                WHERE c.kind = {sql_literal(REVERT_CONFLICT)}
+                  AND o.kind = {sql_literal(UNARCHIVED_BY_HAND_NOT_IN_FEED)}"""
+    db.execute(
+        f"""UPDATE users SET unarchived_by_hand_at = a.at FROM ({asked}) a
+            WHERE users.user_id = a.record_id AND users.status = 'active'"""
+    )
 
 
 def _unarchive_attached(db: Database, parent: str, chosen: str, mine: str) -> None:

@@ -153,10 +153,7 @@ def _changes(run: Run) -> RenderableType:
     )
     lines = op_lines(run, past=applied)
     if not lines and run.keeps_reference_data():
-        keeps = "kept" if applied else "keeps"
-        return Text(
-            f"{heading}\n  No record changes; it {keeps} the drop's reference data (Notes).\n"
-        )
+        return Text(f"{heading}\n  No record changes; it {run.reference_words(applied)} (Notes).\n")
     if not lines:
         return Text(f"{heading}\n  Nothing: the directory already matches this drop.\n")
     grid = Table.grid(padding=(0, 1))

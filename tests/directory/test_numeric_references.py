@@ -72,3 +72,37 @@ def test_a_school_named_by_ambiguous_digits_is_refused(sync, tiny_applied) -> No
     ):
         sync.engine.create_classroom("Chess club", "1")
     assert db.one("SELECT count(*) FROM classrooms WHERE name = 'Chess club'") == 0
+
+
+@pytest.fixture
+def hash_4(sync, tiny, tiny_applied):
+    """The tiny district, Annex (school 4) made by hand, and an org the SIS calls '#4' (Cedar)."""
+    assert sync.engine.create_school("Annex") == 4
+    tiny.rows("orgs.csv").append(
+        {**tiny.row("orgs.csv", "sch-b"), "sourcedId": "#4", "name": "Cedar"}
+    )
+    sync.apply(tiny)
+    cedar = sync.engine.db.one("SELECT school_id FROM school_sis_ids WHERE sis_id = '#4'")
+    return sync, cedar
+
+
+def test_a_hash_that_is_an_id_and_a_sis_id_is_refused_naming_both(hash_4) -> None:
+    sync, cedar = hash_4
+    with pytest.raises(
+        EditRefused,
+        match=rf"^'#4' is both the id of school #4 \(Annex\) and the SIS id of school #{cedar} "
+        rf"\(Cedar\): write 4 or #{cedar}$",
+    ):
+        sync.engine.create_classroom("Chess club", "#4")
+    assert sync.engine.db.one("SELECT count(*) FROM classrooms WHERE name = 'Chess club'") == 0
+
+
+def test_a_sis_id_starting_with_a_hash_names_its_record(sync, tiny) -> None:
+    tiny.rename_org("sch-b", "#north")
+    sync.apply(tiny)
+    north = sync.engine.db.one("SELECT school_id FROM school_sis_ids WHERE sis_id = '#north'")
+    classroom = sync.engine.create_classroom("Chess club", "#north")
+    assert (
+        sync.engine.db.one("SELECT school_id FROM classrooms WHERE classroom_id = ?", [classroom])
+        == north
+    )

@@ -47,7 +47,7 @@ def test_a_school_whose_hand_reference_is_another_schools_sis_id_cannot_be_chose
     hand_made = sync.engine.create_school("Cedar Annex")
     assert hand_made == 4
     with pytest.raises(EditRefused, match="'#4' is the SIS id of school 3; give school 4 a SIS id"):
-        sync.engine.create_user("staff", "Sam", "Hand", school="#4")
+        sync.engine.create_user("staff", "Sam", "Hand", school="4")
 
 
 def test_the_view_reads_orgs_by_the_rule_the_code_spells(sync, tiny):

@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from daemon.sync.conflicts import ConflictError
 from daemon.sync.policies import UNARCHIVED_BY_HAND_NOT_IN_FEED
 from tests.district import TinyDistrict
 from tests.sync.test_revert import _second_day
@@ -141,3 +142,98 @@ def test_a_person_a_revert_archives_is_no_longer_unarchived_by_hand(sync, unarch
     sync.apply_planned(revert)
     assert sync.user("stu-11")["status"] == "archived"
     assert sync.user("stu-11")["unarchived_by_hand_at"] is None
+
+
+# A question of an applied run taken after the person changed: refused in one line saying what
+# happened and what to do, and a later run asks about the person as they are.
+
+
+def _asked_then_applied(sync, unarchived):
+    """The question, of a run applied without a decision (stu-10 stays active)."""
+    run = sync.apply_planned(sync.plan(unarchived))
+    [asked] = _asked(sync, run)
+    return asked
+
+
+def _refusal(sync, asked) -> str:
+    with pytest.raises(ConflictError) as refused:
+        sync.engine.resolve_conflicts([asked.conflict_id], "take")
+    return str(refused.value)
+
+
+def test_taking_the_question_of_a_person_archived_since_says_nothing_is_left_to_take(
+    sync, unarchived
+):
+    asked = _asked_then_applied(sync, unarchived)
+    sync.engine.archive_user("stu-10")
+    assert _refusal(sync, asked) == (
+        f"conflict {asked.conflict_id}: Jia Wu was archived since the question was asked; "
+        "nothing is left to take"
+    )
+
+
+def test_taking_the_question_of_a_person_unarchived_again_since_says_the_next_run_asks(
+    sync, unarchived
+):
+    asked = _asked_then_applied(sync, unarchived)
+    sync.engine.archive_user("stu-10")
+    sync.engine.unarchive_user("stu-10")
+    assert _refusal(sync, asked) == (
+        f"conflict {asked.conflict_id}: Jia Wu was archived and unarchived by hand again since, "
+        "a decision of its own; nothing was taken (the next run that leaves them out asks "
+        "about that one)"
+    )
+
+
+def test_a_later_run_asks_about_a_person_unarchived_again_since(sync, unarchived):
+    asked = _asked_then_applied(sync, unarchived)
+    sync.engine.archive_user("stu-10")
+    sync.engine.unarchive_user("stu-10")
+    [again] = _asked(sync, sync.plan(unarchived))
+    assert again.conflict_id != asked.conflict_id and again.sis_id == "stu-10"
+
+
+def test_taking_the_question_of_a_person_the_feed_listed_since_says_that_ended_it(sync, unarchived):
+    asked = _asked_then_applied(sync, unarchived)
+    sync.apply(TinyDistrict())  # lists stu-10
+    assert _refusal(sync, asked) == (
+        f"conflict {asked.conflict_id}: Jia Wu was listed by the feed since, which ended their "
+        "hand unarchive; nothing was taken (a run that leaves them out archives them)"
+    )
+
+
+@pytest.fixture
+def taken_then_reverting(sync, unarchived):
+    """A person took run 3's question about stu-10, archiving them as the feed said; then
+    run 3 is reverted: the revert's question about that decision (returned with the revert)."""
+    run = sync.plan(unarchived)
+    [asked] = _asked(sync, run)
+    sync.engine.resolve_conflicts([asked.conflict_id], "take")
+    sync.apply_planned(run)
+    revert = sync.engine.revert_run(run.run_id)
+    [question] = [c for c in sync.engine.conflicts(revert.run_id).items if c.sis_id == "stu-10"]
+    return revert, question
+
+
+def test_reverting_the_run_whose_question_was_taken_asks_about_that_archive(
+    sync, taken_then_reverting
+):
+    _revert, question = taken_then_reverting
+    assert (question.field, question.feed_value, question.directory_value) == (
+        "status",
+        "active",
+        "archived",
+    )
+    assert question.suggestion == "keep" and "a person who took run 3's" in question.message
+
+
+def test_taking_that_question_brings_them_back_unarchived_by_hand_again(
+    sync, unarchived, taken_then_reverting
+):
+    revert, question = taken_then_reverting
+    sync.engine.resolve_conflicts([question.conflict_id], "take")
+    sync.apply_planned(revert)
+    assert sync.user("stu-10")["status"] == "active"
+    assert sync.user("stu-10")["unarchived_by_hand_at"] is not None
+    assert _asked(sync, sync.plan(unarchived))  # the feed still leaves them out: asked, kept
+    assert all(n == 0 for _, n in sync.engine.check())

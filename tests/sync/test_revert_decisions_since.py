@@ -143,3 +143,59 @@ def test_taking_the_revert_s_conflict_archives_the_link_a_person_took(sync, link
     sync.apply_planned(revert)
     assert _link_status(sync) == "archived"
     assert all(n == 0 for _, n in sync.engine.check())
+
+
+@pytest.fixture
+def revert_taken(sync, tiny, tiny_applied):
+    """Run 2 changed stu-3's email, a person edited it since, and took the revert's conflict
+    (restoring the first email over the hand edit): the revert, applied."""
+    _second_day(tiny)
+    day2 = sync.apply(tiny)
+    sync.engine.edit_contact("stu-3", {"email": "cleo.home@example.org"})
+    revert = sync.engine.revert_run(day2.run_id)
+    [asked] = _asked(sync, revert, "stu-3")
+    sync.engine.resolve_conflicts([asked.conflict_id], "take")
+    sync.apply_planned(revert)
+    assert sync.user("stu-3")["email"] == "cleo@students.example.org"
+    return revert
+
+
+def test_reverting_a_revert_asks_whether_to_undo_a_conflict_of_it_a_person_took(sync, revert_taken):
+    again = sync.engine.revert_run(revert_taken.run_id)
+    [asked] = [c for c in _asked(sync, again, "stu-3") if c.field == "email"]
+    assert (asked.feed_value, asked.directory_value, asked.suggestion) == (
+        "cleo.home@example.org",
+        "cleo@students.example.org",
+        "keep",
+    )
+    assert "a person took run" in asked.message
+
+
+def test_taking_that_question_puts_back_the_value_the_person_took_over(sync, revert_taken):
+    again = sync.engine.revert_run(revert_taken.run_id)
+    [asked] = [c for c in _asked(sync, again, "stu-3") if c.field == "email"]
+    sync.engine.resolve_conflicts([asked.conflict_id], "take")
+    sync.apply_planned(again)
+    assert sync.user("stu-3")["email"] == "cleo.home@example.org"
+    assert all(n == 0 for _, n in sync.engine.check())
+
+
+def test_reverting_a_revert_asks_whether_to_bring_back_a_record_a_person_had_it_archive(
+    sync, tiny, tiny_applied
+):
+    """Run 2 created stu-11, edited by hand since; a person took the revert's question, which
+    archived them: reverting that revert said nothing of them, and left them archived."""
+    _second_day(tiny)
+    day2 = sync.apply(tiny)
+    sync.engine.edit_contact("stu-11", {"email": "kai.home@example.org"})
+    revert = sync.engine.revert_run(day2.run_id)
+    [asked] = [c for c in _asked(sync, revert, "stu-11") if c.field == "status"]
+    sync.engine.resolve_conflicts([asked.conflict_id], "take")
+    first = sync.apply_planned(revert)
+    assert sync.user("stu-11")["status"] == "archived"
+    again = sync.engine.revert_run(first.run_id)
+    [back] = [c for c in _asked(sync, again, "stu-11") if c.field == "status"]
+    sync.engine.resolve_conflicts([back.conflict_id], "take")
+    sync.apply_planned(again)
+    assert sync.user("stu-11")["status"] == "active"
+    assert all(n == 0 for _, n in sync.engine.check())

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import shutil
 
+from daemon.cli.render import run_summary
+from roster_tui.words import consequences
 from tests.district import write_changes_only_manifest
 
 ART = "crs-art,active,2026-08-20T06:00:00.000Z,term-2026-27,Art,ART,05,dist-maplewood,Art,\n"
@@ -137,3 +139,37 @@ def test_a_row_updated_by_a_run_applied_before_history_was_kept_says_it_is_not_r
     title = "SELECT title FROM courses WHERE sis_id = 'crs-dist-digital'"
     assert db.one(title) == "Digital Life"
     assert db.one("SELECT status FROM courses WHERE sis_id = 'crs-art'") == "archived"
+
+
+def _only_a_course_retitled(sync, sample, folder):
+    """Run 2 retitles Digital Citizenship and changes nothing else; its revert (returned, planned)
+    restores that course only."""
+    shutil.copytree(sample / "oneroster12", folder)
+    courses = folder / "courses.csv"
+    courses.write_text(courses.read_text().replace("Digital Citizenship,DIG", "Digital Life,DIG"))
+    day2 = sync.apply(folder)
+    revert = sync.engine.revert_run(day2.run_id)
+    assert revert.total_changes() == 0 and revert.keeps_reference_data()
+    return revert
+
+
+def test_a_revert_that_restores_only_reference_data_says_so_not_that_it_keeps_a_drop(
+    sync, sample, sample12_applied, tmp_path
+):
+    revert = _only_a_course_retitled(sync, sample, tmp_path / "day2")
+    summary = run_summary(revert)
+    assert (
+        "No record changes; applying it restores the courses, academic sessions and roles "
+        "run 2 changed (see the note)."
+    ) in summary
+    assert "drop" not in summary
+
+
+def test_the_review_of_a_revert_that_restores_only_reference_data_says_so(
+    sync, sample, sample12_applied, tmp_path
+):
+    revert = _only_a_course_retitled(sync, sample, tmp_path / "day2")
+    assert consequences(revert)[0] == (
+        "No record changes; it restores the courses, academic sessions and roles run 2 changed "
+        "(see the notes)."
+    )
