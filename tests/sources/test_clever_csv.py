@@ -16,7 +16,7 @@ from daemon.service.engine import Engine
 from daemon.sources.config import SourceConfig
 from tests.district import TinyDistrict
 from tests.hubs import clever
-from tests.hubs.district import clever_compatible, clever_csv, write_files
+from tests.hubs.district import clever_csv, write_files
 from tests.sources.conftest import rest_config, start_hub
 from tests.sources.test_clever_api import (
     kept_ids,
@@ -27,11 +27,6 @@ from tests.sources.test_clever_api import (
     with_phones_and_grades_for_every_role,
     with_what_clever_lacks,
 )
-
-
-@pytest.fixture
-def clever_district(district: TinyDistrict) -> TinyDistrict:
-    return clever_compatible(district)
 
 
 @pytest.fixture
