@@ -326,10 +326,6 @@ class CleverCsv:
         courses: dict[str, None] = {}
         sections: dict[str, tuple[str, CleverRow, list[str]]] = {}
         for sid, row in self._identified("sections.csv"):
-            if sid in sections:
-                self.problem("sections.csv", row, "Section_id", "duplicate",
-                             f"Section_id {sid} is repeated; the first row is kept", sid)  # fmt: skip
-                continue
             school = row.get("School_id")
             if school not in schools:
                 self.problem("sections.csv", row, "School_id", "reference",
@@ -381,7 +377,11 @@ class CleverCsv:
                 "sections.csv",
                 row.line,
             )
-            sections[sid] = (school, row, section_teachers)
+            # A repeated Section_id is written again, as the API writes two sections of one
+            # sis_id: the sync finds the repeated sourcedId an ERROR and keeps that class and
+            # its memberships as they are (enrollments.csv names sections by Section_id only,
+            # so which section a student is in cannot be told: the rosters must not merge).
+            sections.setdefault(sid, (school, row, section_teachers))
         return sections
 
     def _enrollments(
