@@ -61,6 +61,11 @@ FAMILY_ROLES = ("guardian", "parent", "relative")
 # it names means "not known here", not "none": the record keeps its value (sync/feed/users.py).
 NOT_CARRIED_COLUMN = "metadata.rosterSync.notCarried"
 NOT_CARRIED_PER_ROW = ("sms", "phone", "grades", "identifier")
+# Roster Sync's own users.csv extension: the sourcedId an earlier rule of the source's mapping
+# gave this row's person (a Clever contact without a SIS id, once named by its e-mail alone). A
+# record the directory holds under that id, and under no id of tonight's, keeps it
+# (sync/derived_ids.py `keep_former_ids`): a change of rule renames nobody.
+FORMER_ID_COLUMN = "metadata.rosterSync.formerSourcedId"
 # How a list of names is written where a person may write it (a manifest value, the cell
 # above): separated by commas, semicolons or spaces, in any mix ("sms, phone", "sms phone").
 LIST_SEPARATORS = r"[,;\s]+"
@@ -286,6 +291,7 @@ USERS_11 = FileSpec(
         Column("language", ValueType.LANGUAGE),
         Column("metadata.language", ValueType.LANGUAGE),
         Column(NOT_CARRIED_COLUMN, ValueType.NAME_LIST, enum=NOT_CARRIED_PER_ROW),
+        Column(FORMER_ID_COLUMN, ValueType.ID),
     ),
     references=(
         Reference("orgSourcedIds", "orgs", "WARNING", what="an org in orgs.csv"),
@@ -311,6 +317,7 @@ USERS_12 = FileSpec(
         Column("language", ValueType.LANGUAGE),
         Column("metadata.language", ValueType.LANGUAGE),
         Column(NOT_CARRIED_COLUMN, ValueType.NAME_LIST, enum=NOT_CARRIED_PER_ROW),
+        Column(FORMER_ID_COLUMN, ValueType.ID),
     ),
     references=(
         Reference("orgSourcedIds", "orgs", "WARNING", what="an org in orgs.csv"),

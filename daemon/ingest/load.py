@@ -112,6 +112,16 @@ class StagedFile:
         return _rows_table(self.table)
 
 
+def replace_staged_values(db: Database, table: str, column: str, replacements: str) -> None:
+    """Set `column` of some staged rows of the view `table`: `replacements` is SQL yielding
+    `_rid` and `value`. The rows keep their place (rowid, hence `_rid` and `_line`)."""
+    rows = _rows_table(table)
+    db.execute(
+        f"""UPDATE {rows} SET {sql_ident(column)} = r.value FROM ({replacements}) r
+            WHERE {rows}.rowid = r._rid"""
+    )
+
+
 def rejected_table(run_id: int, entity: str) -> str:
     """Rows the reader rejected, with their reliably read values (see the module docstring)."""
     return temp_table(run_id, f"{entity}__rejected")

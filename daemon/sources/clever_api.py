@@ -10,8 +10,10 @@ teachers, Clever's own ObjectIDs with the SIS's ids beside them (`sis_id`). So:
 - a contact is a guardian of each student in its `student_relationships`, in the role its
   relationship and type say (a parent or guardian; an emergency contact is a `relative`, which
   the guardian_roles setting keeps out by default), at those students' schools; a contact
-  without a SIS id gets one derived from what identifies the person (email, else phone and name,
-  else name and first student), so it does not churn from one night to the next;
+  without a SIS id gets one derived from what identifies the person (email and name, else phone
+  and name, else name and first student), so it does not churn from one night to the next, and
+  two parents who share one e-mail are two people (Clever's own id for such a contact changes
+  whenever any of its data does, so it cannot be the id);
 - each section's students and teachers become enrollments.
 
 Pages are followed through the `links` entry with rel `next` until a page has none (an empty
@@ -30,7 +32,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
-from daemon.formats.spec import NOT_CARRIED_COLUMN
+from daemon.formats.spec import FORMER_ID_COLUMN, NOT_CARRIED_COLUMN
 from daemon.progress import Progress
 from daemon.sources.drop_writer import DropWriter
 from daemon.sources.errors import SourceError, redact
@@ -85,7 +87,7 @@ NOT_CARRIED_BY_ROLE = {
     "district_admin": ("sms", "phone", "grades"),
     "contact": ("grades", "identifier"),  # a contact has no number in Clever
 }
-USERS_HEADER = (*USERS_11.columns, NOT_CARRIED_COLUMN)
+USERS_HEADER = (*USERS_11.columns, NOT_CARRIED_COLUMN, FORMER_ID_COLUMN)
 
 
 def grade(value: Any) -> str:
@@ -204,14 +206,28 @@ def contact_role(relationships: list[dict[str, Any]]) -> str:
 
 
 def contact_id(email: str, phone: str, name: str, students: list[str]) -> str:
-    """A stable id for a contact Clever gives no SIS id: from what identifies the person."""
+    """A stable id for a contact Clever gives no SIS id, from what identifies the person: the
+    e-mail with the name (two parents of one family often give one e-mail, and Clever lists them
+    as two contacts), else the phone with the name, else the name and the first student."""
     digits = "".join(c for c in phone if c.isdigit())
     if email:
-        key = f"email:{email.strip().lower()}"
+        key = f"email:{email.strip().lower()}|name:{' '.join(name.split()).lower()}"
     elif digits:
         key = f"phone:{digits}|{name.strip().lower()}"
     else:
         key = f"name:{name.strip().lower()}|{min(students) if students else ''}"
+    return _hashed(key)
+
+
+def former_contact_id(email: str) -> str:
+    """The id contact_id gave a contact with an e-mail until it took the name in too (the e-mail
+    alone, which a family's second parent repeated): the row carries it (FORMER_ID_COLUMN), so a
+    guardian the directory holds under it keeps it. Empty without an e-mail: that rule is
+    unchanged."""
+    return _hashed(f"email:{email.strip().lower()}") if email else ""
+
+
+def _hashed(key: str) -> str:
     return "contact-" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -496,7 +512,10 @@ class CleverPull:
         phone = _text(data, "phone")
         cell_phone = _text(data, "phone_type").lower() == "cell"
         full_name = f"{row['givenName']} {row['familyName']}"
-        sid = _text(data, "sis_id") or contact_id(row["email"], phone, full_name, student_ids)
+        sid = _text(data, "sis_id")
+        if not sid:
+            sid = contact_id(row["email"], phone, full_name, student_ids)
+            row[FORMER_ID_COLUMN] = former_contact_id(row["email"])
         row.update(
             sourcedId=sid,
             username=row["username"] or row["email"] or sid,  # a contact has no Clever login

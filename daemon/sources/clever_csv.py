@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.formats.drop import DropError, Notice
+from daemon.formats.spec import FORMER_ID_COLUMN
 from daemon.progress import Progress
 from daemon.sources.clever_api import (
     DERIVED_IDS,
@@ -32,6 +33,7 @@ from daemon.sources.clever_api import (
     USERS_HEADER,
     CleverPull,
     contact_id,
+    former_contact_id,
     grade,
 )
 from daemon.sources.drop_writer import DropWriter
@@ -272,18 +274,23 @@ class CleverCsv:
 
     def _contacts(self, out: Any, students: dict[str, list[str]]) -> None:
         """Each students.csv row's contact is a guardian of that student; one person is one
-        contact (by Contact_sis_id, else the stable id the API mapping derives)."""
+        contact (by Contact_sis_id, else the stable id the API mapping derives: two parents who
+        share one e-mail are two contacts, the same name and e-mail on two rows is one)."""
         for sid, schools in students.items():
             self.pull.student_schools[sid] = ",".join(dict.fromkeys(schools))
             self.pull.people[sid] = sid
         contacts: dict[str, tuple[CleverRow, dict[str, Any], list[dict[str, str]]]] = {}
+        former: dict[str, str] = {}  # a derived id -> the id the rule before gave (email alone)
         for row in self.rows.get("students.csv", []):
             student, name = row.get("Student_id"), row.get("Contact_name")
             if not student or not (name or row.get("Contact_email") or row.get("Contact_sis_id")):
                 continue
             given, _, family = name.rpartition(" ")
             email, phone = row.get("Contact_email"), row.get("Contact_phone")
-            key = row.get("Contact_sis_id") or contact_id(email, phone, name, [student])
+            key = row.get("Contact_sis_id")
+            if not key:
+                key = contact_id(email, phone, name, [student])
+                former[key] = former_contact_id(email)
             relation = {
                 "student": student,
                 "relationship": row.get("Contact_relationship"),
@@ -302,10 +309,11 @@ class CleverCsv:
                 contacts[key] = (row, user, [])
             if relation not in contacts[key][2]:
                 contacts[key][2].append(relation)
-        for row, user, relations in contacts.values():
+        for key, (row, user, relations) in contacts.items():
             user["roles"]["contact"]["student_relationships"] = relations
             written = self.pull._user_row(user, "contact")
             if written is not None:
+                written[FORMER_ID_COLUMN] = former.get(key, "")
                 out.write(written, "students.csv", row.line)
 
     def _sections(
@@ -318,10 +326,6 @@ class CleverCsv:
         courses: dict[str, None] = {}
         sections: dict[str, tuple[str, CleverRow, list[str]]] = {}
         for sid, row in self._identified("sections.csv"):
-            if sid in sections:
-                self.problem("sections.csv", row, "Section_id", "duplicate",
-                             f"Section_id {sid} is repeated; the first row is kept", sid)  # fmt: skip
-                continue
             school = row.get("School_id")
             if school not in schools:
                 self.problem("sections.csv", row, "School_id", "reference",
@@ -373,7 +377,11 @@ class CleverCsv:
                 "sections.csv",
                 row.line,
             )
-            sections[sid] = (school, row, section_teachers)
+            # A repeated Section_id is written again, as the API writes two sections of one
+            # sis_id: the sync finds the repeated sourcedId an ERROR and keeps that class and
+            # its memberships as they are (enrollments.csv names sections by Section_id only,
+            # so which section a student is in cannot be told: the rosters must not merge).
+            sections.setdefault(sid, (school, row, section_teachers))
         return sections
 
     def _enrollments(

@@ -23,11 +23,19 @@ only (Clever: phones for contacts, grades for students) is said per users.csv ro
 
 A source with the SIS's own ids (OneRoster CSV, OneRoster REST) declares nothing, and a change of
 an enrollment's sourcedId there is the SIS's real change, planned as an update.
+
+A person's id the source makes itself (a Clever contact without a SIS id) may come from a rule
+that changed: the row then carries the id the rule before gave too (`FORMER_ID_COLUMN`), and a
+guardian the directory holds under that id keeps it (`keep_former_ids`), so the night the rule
+changes archives and re-creates nobody.
 """
 
 from __future__ import annotations
 
+from daemon.db import sql_ident
 from daemon.formats.drop import DERIVED_IDS_PROPERTY, listed
+from daemon.formats.spec import FORMER_ID_COLUMN
+from daemon.ingest.load import replace_staged_values
 from daemon.sync.context import PlanContext
 
 MANIFEST_KEY = DERIVED_IDS_PROPERTY.lower()  # the manifest reader lowercases property names
@@ -76,4 +84,55 @@ def keep_enrollment_ids(ctx: PlanContext) -> None:
         WHERE d.enrollment_id = {desired}._target_id AND d.sis_id IS NOT NULL
           AND d.sis_id IS DISTINCT FROM {desired}.sis_id
         """
+    )
+
+
+def _full_name(given: str, family: str) -> str:
+    """SQL: a name as one lowercase string, however it is split (Clever keeps a contact's whole
+    name in last_name)."""
+    return f"regexp_replace(lower(trim(concat_ws(' ', {given}, {family}))), '\\s+', ' ', 'g')"
+
+
+def keep_former_ids(ctx: PlanContext) -> None:
+    """A users.csv row whose sourcedId no record has, and whose former id (`FORMER_ID_COLUMN`:
+    the id the source's rule gave before it changed) is one guardian's SIS id, names that
+    guardian by it: the row's sourcedId becomes the former id before anything reads the rows, so
+    the record keeps its id, links, hand edits and activation, and nothing is renamed.
+
+    A former id the rows of tonight name as their own sourcedId is left alone. Several rows may
+    carry one former id (a family's two parents under the e-mail they share, the second of
+    whom the old rule could not sync): the only one takes it, or else the one whose name is the
+    record's; when none or both are, none does (the record is then absent, as any other).
+    Once a row's own id is the directory's (a parent first synced under the new rule), the
+    former id is not read: a parent who leaves never hands their record to the other."""
+    if not ctx.present("users") or FORMER_ID_COLUMN not in ctx.columns.get("users", set()):
+        return
+    staged, former = ctx.t("users"), sql_ident(FORMER_ID_COLUMN)
+    replace_staged_values(
+        ctx.db,
+        staged,
+        "sourcedId",
+        f"""
+        WITH r AS (
+            SELECT _rid, sourcedId, {former} AS former,
+                   {_full_name("givenName", "familyName")} AS name
+            FROM {staged}
+            WHERE {former} IS NOT NULL AND sourcedId IS NOT NULL AND {former} <> sourcedId
+        ),
+        guardians AS (  -- the one record each former id names, a guardian's
+            SELECT sis_id, any_value(kind) AS kind,
+                   any_value({_full_name("given_name", "family_name")}) AS name
+            FROM users WHERE sis_id IN (SELECT former FROM r)
+            GROUP BY sis_id HAVING count(*) = 1
+        ),
+        claims AS (
+            SELECT r._rid, r.former, coalesce(r.name = g.name, false) AS same_name
+            FROM r JOIN guardians g ON g.sis_id = r.former AND g.kind = 'guardian'
+            ANTI JOIN users x ON x.sis_id = r.sourcedId
+            ANTI JOIN {staged} y ON y.sourcedId = r.former
+        )
+        SELECT _rid, former AS value FROM claims
+        QUALIFY count(*) OVER (PARTITION BY former) = 1
+             OR (same_name AND sum(CAST(same_name AS INTEGER)) OVER (PARTITION BY former) = 1)
+        """,
     )

@@ -12,7 +12,11 @@ from daemon.progress import Progress
 from daemon.sync import kinds, not_synced
 from daemon.sync.apply import new_school_sis_ids
 from daemon.sync.context import PlanContext
-from daemon.sync.derived_ids import keep_classroom_references, keep_enrollment_ids
+from daemon.sync.derived_ids import (
+    keep_classroom_references,
+    keep_enrollment_ids,
+    keep_former_ids,
+)
 from daemon.sync.diff import (
     LeftOutBySetting,
     build_present,
@@ -66,6 +70,7 @@ SCHOOL_SIS = (
 def make_plan(ctx: PlanContext, progress: Progress) -> dict[str, dict[str, int]]:
     """Build every plan table; returns the change counts per kind and operation."""
     progress.start("Planning", total=6)
+    keep_former_ids(ctx)  # before any step reads the users' sourcedIds
     not_synced.start(ctx)
     plan_reference_data(ctx)
     _schools(ctx)

@@ -15,7 +15,7 @@ from daemon.db import Database, drop_run_tables, sql_ident
 from daemon.directory.integrity import violations
 from daemon.errors import RosterSyncError, interrupted
 from daemon.formats.drop import Convert, Drop, DropError, drop_kind, open_drop
-from daemon.formats.spec import NOT_CARRIED_COLUMN
+from daemon.formats.spec import FORMER_ID_COLUMN, NOT_CARRIED_COLUMN
 from daemon.ingest import ingest_drop, run_schema
 from daemon.ingest.header import FileRefused
 from daemon.ingest.issues import store_issues
@@ -247,6 +247,7 @@ def _record_fetch(db: Database, run_id: int, summary: dict[str, Any]) -> None:
 # extension few files carry (language).
 _SILENT_WHEN_MISSING = {
     "status", "dateLastModified", "password", "language", "metadata.language", NOT_CARRIED_COLUMN,
+    FORMER_ID_COLUMN,
 }  # fmt: skip
 
 

@@ -10,14 +10,29 @@ import pytest
 from daemon.service.engine import Engine
 from daemon.sources.config import SourceConfig
 from tests.district import TinyDistrict
-from tests.hubs import oneroster
-from tests.hubs.district import oneroster_rest, with_sessions_and_courses
+from tests.hubs import clever, oneroster
+from tests.hubs.district import clever_compatible, oneroster_rest, with_sessions_and_courses
 from tests.hubs.oneroster import OneRosterHub
 
 
 @pytest.fixture
 def district() -> TinyDistrict:
     return with_sessions_and_courses(TinyDistrict())
+
+
+@pytest.fixture
+def clever_district(district: TinyDistrict) -> TinyDistrict:
+    """The district as Clever can carry it (tests.hubs.district.clever_compatible)."""
+    return clever_compatible(district)
+
+
+@pytest.fixture
+def token_file(tmp_path: Path) -> Path:
+    """A Clever district-app token the loopback Clever hub accepts."""
+    path = tmp_path / "clever.token"
+    path.write_text(clever.TOKEN)
+    path.chmod(0o600)
+    return path
 
 
 @pytest.fixture

@@ -17,23 +17,9 @@ from daemon.models import Run
 from daemon.service.engine import Engine
 from daemon.sources.config import SourceConfig
 from tests.district import TinyDistrict
-from tests.hubs import clever
 from tests.hubs.clever import CleverHub
-from tests.hubs.district import clever_api, clever_compatible, oid
+from tests.hubs.district import clever_api, oid
 from tests.sources.test_oneroster_rest import applied_from_csv
-
-
-@pytest.fixture
-def clever_district(district: TinyDistrict) -> TinyDistrict:
-    return clever_compatible(district)
-
-
-@pytest.fixture
-def token_file(tmp_path: Path) -> Path:
-    path = tmp_path / "clever.token"
-    path.write_text(clever.TOKEN)
-    path.chmod(0o600)
-    return path
 
 
 def serve(district: TinyDistrict, **kwargs) -> CleverHub:  # type: ignore[no-untyped-def]

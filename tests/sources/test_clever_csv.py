@@ -16,7 +16,7 @@ from daemon.service.engine import Engine
 from daemon.sources.config import SourceConfig
 from tests.district import TinyDistrict
 from tests.hubs import clever
-from tests.hubs.district import clever_compatible, clever_csv, write_files
+from tests.hubs.district import clever_csv, write_files
 from tests.sources.conftest import rest_config, start_hub
 from tests.sources.test_clever_api import (
     kept_ids,
@@ -27,11 +27,6 @@ from tests.sources.test_clever_api import (
     with_phones_and_grades_for_every_role,
     with_what_clever_lacks,
 )
-
-
-@pytest.fixture
-def clever_district(district: TinyDistrict) -> TinyDistrict:
-    return clever_compatible(district)
 
 
 @pytest.fixture
@@ -236,7 +231,7 @@ def test_bad_rows_are_results_at_their_clever_file_and_line(
         ("students.csv", 2, "ERROR", "Student_id"),
         ("students.csv", 3, "ERROR", "School_id"),
         ("sections.csv", 2, "ERROR", "Teacher_2_id"),
-        ("sections.csv", 5, "ERROR", "Section_id"),
+        ("sections.csv", 5, "ERROR", "sourcedId"),
         ("enrollments.csv", 2, "ERROR", "Section_id"),
         ("enrollments.csv", 3, "ERROR", "Student_id"),
     } <= found
@@ -381,3 +376,23 @@ def test_staff_phones_and_grades_and_a_contacts_other_number_keep_what_the_sis_g
     puller.apply_run(run.run_id, scan_duplicates=False)
     assert phones_and_grades(puller) == before
     assert ("stf-1", "555-0611", "555-0612", "05") in before
+
+
+def test_two_sections_under_one_section_id_are_an_error_and_their_rosters_do_not_merge(
+    puller: Engine, clever_district: TinyDistrict, tmp_path: Path
+) -> None:
+    """enrollments.csv names a section by Section_id alone: which of two sections under one id
+    a student is in cannot be told, so that class and its memberships stay as they are."""
+    applied = puller.plan_source(str(clever_district.write(tmp_path / "drops")))
+    puller.apply_run(applied.run_id, scan_duplicates=False)
+    files = clever_csv(clever_district)
+    files["sections.csv"].append({**files["sections.csv"][0], "Teacher_id": "tch-2"})
+    files["enrollments.csv"] += [
+        {"School_id": "sch-a", "Section_id": "cls-a1", "Student_id": s} for s in ("stu-7", "stu-8")
+    ]
+    run = puller.plan_source(str(write_files(files, tmp_path / "clever")))
+    assert run.status == "planned", run.error
+    assert [
+        (f, line, sev) for f, line, sev, *_ in issues(puller, run.run_id) if sev == "ERROR"
+    ] == [("sections.csv", 5, "ERROR")]
+    assert run.total_changes() == 0, run.changes

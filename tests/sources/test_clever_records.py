@@ -252,3 +252,39 @@ def test_a_reference_object_that_is_more_than_its_id_refuses_the_pull_naming_the
     assert run.status == "failed"
     assert run.error.startswith("sections, page 1: school is an object that is not only an id; ")
     assert run.total_changes() == 0
+
+
+def _members(engine: Engine, class_sis_id: str) -> list[str]:
+    return [
+        sis_id
+        for (sis_id,) in engine.db.rows(
+            """SELECT u.sis_id FROM enrollments e JOIN users u USING (user_id)
+               JOIN classrooms c USING (classroom_id)
+               WHERE c.sis_id = ? AND e.status = 'active' ORDER BY u.sis_id""",
+            [class_sis_id],
+        )
+    ]
+
+
+def test_two_sections_under_one_sis_id_are_an_error_and_their_rosters_do_not_merge(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    def change(data: Data) -> None:  # another section, with students of its own, says cls-a1
+        students = [_student(data, s)["id"] for s in ("stu-7", "stu-8")]
+        data["sections"].append(
+            {
+                **data["sections"][0],
+                "id": "5f0d00000000000000000bad",
+                "students": students,
+                "teachers": [],
+            }
+        )
+
+    run = _pull_after_baseline(puller, district, tmp_path, change)
+    assert run.status == "planned", run.error
+    assert [i.message for i in puller.results_page(run.run_id, status="ERROR").items] == [
+        "classes.csv line 5: duplicate sourcedId=cls-a1 (first on line 2); this row was skipped"
+    ]
+    assert run.total_changes() == 0, run.changes
+    puller.apply_run(run.run_id, scan_duplicates=False)
+    assert _members(puller, "cls-a1") == [f"stu-{n}" for n in range(1, 7)] + ["tch-1"]

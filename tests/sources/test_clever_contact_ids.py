@@ -1,0 +1,209 @@
+"""Clever contacts without a SIS id: one id per person, kept from night to night and through the
+change of rule that made it so.
+
+Two parents of one family often share one e-mail address, and Clever lists them as two contacts
+(Clever merges users by e-mail among staff only). The id Roster Sync derives for a contact
+without a SIS id was once built from the e-mail alone, so the second parent's row repeated the
+first's sourcedId: an ERROR every night from the API, a parent silently folded into the other
+from Clever's CSV, and that parent never synced. The id now comes from the e-mail and the name;
+a guardian the directory holds under the old id keeps it (docs/sources.md), so the night of the
+change archives and re-creates nobody.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from daemon.models import Run
+from daemon.service.engine import Engine
+from tests.district import TinyDistrict
+from tests.hubs.clever import CleverHub
+from tests.hubs.district import clever_api, clever_csv, write_files
+from tests.sources import test_clever_api
+
+SHARED = "parent1@example.net"  # the e-mail both of stu-1's parents give
+
+
+@pytest.fixture
+def family(clever_district: TinyDistrict) -> TinyDistrict:
+    """stu-1 has two parents who give one e-mail: Parent1 Lopez (gdn-1) and Marta Lopez."""
+    first = clever_district.row("users.csv", "gdn-1")
+    clever_district.rows("users.csv").append(
+        {**first, "sourcedId": "gdn-11", "givenName": "Marta", "phone": "555-0211",
+         "username": SHARED}
+    )  # fmt: skip
+    clever_district.row("users.csv", "stu-1")["agentSourcedIds"] = "gdn-1,gdn-11"
+    return clever_district
+
+
+def old_rule_id(email: str) -> str:
+    """The id the mapping gave a contact with an e-mail and no SIS id until this change."""
+    return "contact-" + hashlib.sha256(f"email:{email.lower()}".encode()).hexdigest()[:16]
+
+
+def synced_under_old_ids(district: TinyDistrict, *left_out: str) -> TinyDistrict:
+    """The district as an earlier Clever sync left it: each guardian under the old rule's id
+    (the people `left_out`, their rows repeating another's id, were never synced)."""
+    old = district.copy()
+    for sis_id in left_out:
+        old.remove("users.csv", sourcedId=sis_id)
+    ids = {u["sourcedId"]: old_rule_id(u["email"]) for u in old.rows("users.csv")
+           if u["role"] == "parent"}  # fmt: skip
+    for row in old.rows("users.csv"):
+        row["sourcedId"] = ids.get(row["sourcedId"], row["sourcedId"])
+        agents = [a for a in row["agentSourcedIds"].split(",") if a and a not in left_out]
+        row["agentSourcedIds"] = ",".join(ids.get(a, a) for a in agents)
+    return old
+
+
+def applied(engine: Engine, district: TinyDistrict, folder: Path) -> None:
+    run = engine.plan_source(str(district.write(folder)))
+    engine.apply_run(run.run_id, scan_duplicates=False)
+
+
+def pull(engine: Engine, district: TinyDistrict, token_file: Path) -> Run:
+    hub = CleverHub(clever_api(district, contacts_without_sis_id=True)).start()
+    run = test_clever_api.pull_clever(engine, hub, token_file)
+    assert run.status == "planned", run.error
+    return run
+
+
+def clever_csv_drop(engine: Engine, district: TinyDistrict, folder: Path) -> Run:
+    files = clever_csv(district)
+    for row in files["students.csv"]:
+        row["Contact_sis_id"] = ""
+    run = engine.plan_source(str(write_files(files, folder)))
+    assert run.status == "planned", run.error
+    return run
+
+
+def guardians_of(engine: Engine, student: str) -> list[tuple[str, str]]:
+    return engine.db.rows(
+        """SELECT g.given_name, g.email FROM guardian_links l
+           JOIN users g ON g.user_id = l.guardian_id JOIN users s ON s.user_id = l.student_id
+           WHERE s.sis_id = ? AND l.status = 'active' ORDER BY g.given_name""",
+        [student],
+    )
+
+
+def errors(engine: Engine, run: Run) -> list[str]:
+    return [i.message for i in engine.results_page(run.run_id, status="ERROR").items]
+
+
+# ------------------------------------------------------------------ two parents, one e-mail
+def test_two_parents_sharing_an_email_are_two_guardians_from_the_api(
+    puller: Engine, family: TinyDistrict, token_file: Path
+) -> None:
+    run = pull(puller, family, token_file)
+    assert errors(puller, run) == []
+    puller.apply_run(run.run_id, scan_duplicates=False)
+    assert guardians_of(puller, "stu-1") == [("Marta", SHARED), ("Parent1", SHARED)]
+
+
+def test_two_parents_sharing_an_email_are_two_guardians_from_clever_csv(
+    puller: Engine, family: TinyDistrict, tmp_path: Path
+) -> None:
+    run = clever_csv_drop(puller, family, tmp_path / "clever")
+    assert errors(puller, run) == []
+    puller.apply_run(run.run_id, scan_duplicates=False)
+    assert guardians_of(puller, "stu-1") == [("Marta", SHARED), ("Parent1", SHARED)]
+
+
+def test_a_parent_named_for_two_children_in_clever_csv_is_still_one_guardian(
+    puller: Engine, clever_district: TinyDistrict, tmp_path: Path
+) -> None:
+    clever_district.row("users.csv", "gdn-1")["agentSourcedIds"] = "stu-1,stu-2"
+    clever_district.row("users.csv", "stu-2")["agentSourcedIds"] = "gdn-1,gdn-2"
+    run = clever_csv_drop(puller, clever_district, tmp_path / "clever")
+    puller.apply_run(run.run_id, scan_duplicates=False)
+    assert guardians_of(puller, "stu-2") == [
+        ("Parent1", SHARED),
+        ("Parent2", "parent2@example.net"),
+    ]
+    assert run.changes["guardians"]["create"] == 10
+
+
+# ------------------------------------------------------------------ the night of the change
+def test_guardians_synced_under_the_old_ids_plan_no_change_from_the_api(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path, tmp_path: Path
+) -> None:
+    applied(puller, synced_under_old_ids(clever_district), tmp_path / "old")
+    run = pull(puller, clever_district, token_file)
+    assert run.total_changes() == 0, run.changes
+
+
+def test_guardians_synced_under_the_old_ids_plan_no_change_from_clever_csv(
+    puller: Engine, clever_district: TinyDistrict, tmp_path: Path
+) -> None:
+    applied(puller, synced_under_old_ids(clever_district), tmp_path / "old")
+    run = clever_csv_drop(puller, clever_district, tmp_path / "clever")
+    assert run.total_changes() == 0, run.changes
+
+
+def test_a_guardian_keeps_the_old_id_night_after_night(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path, tmp_path: Path
+) -> None:
+    applied(puller, synced_under_old_ids(clever_district), tmp_path / "old")
+    puller.apply_run(pull(puller, clever_district, token_file).run_id, scan_duplicates=False)
+    again = pull(puller, clever_district, token_file)
+    assert again.total_changes() == 0, again.changes
+    [(sis_id,)] = puller.db.rows("SELECT sis_id FROM users WHERE given_name = 'Parent1'")
+    assert sis_id == old_rule_id(SHARED)
+
+
+def test_the_parent_left_out_under_the_old_ids_is_created_and_the_other_kept(
+    puller: Engine, family: TinyDistrict, token_file: Path, tmp_path: Path
+) -> None:
+    applied(puller, synced_under_old_ids(family, "gdn-11"), tmp_path / "old")
+    run = pull(puller, family, token_file)
+    assert (run.changes["guardians"], run.changes["guardian_links"]) == (
+        {"create": 1, "update": 0, "archive": 0, "unarchive": 0},
+        {"create": 1, "update": 0, "archive": 0, "unarchive": 0},
+    )
+    [created] = puller.change_page(run.run_id, kind="guardians").items
+    assert created.label is not None and "Marta" in created.label
+
+
+def test_a_parent_who_leaves_does_not_hand_their_record_to_the_other(
+    puller: Engine, family: TinyDistrict, token_file: Path, tmp_path: Path
+) -> None:
+    applied(puller, synced_under_old_ids(family, "gdn-11"), tmp_path / "old")
+    puller.apply_run(pull(puller, family, token_file).run_id, scan_duplicates=False)
+    family.remove("users.csv", sourcedId="gdn-1")
+    family.row("users.csv", "stu-1")["agentSourcedIds"] = "gdn-11"
+    run = pull(puller, family, token_file)
+    [archived] = puller.change_page(run.run_id, kind="guardians").items
+    assert (archived.op, archived.sis_id) == ("archive", old_rule_id(SHARED))
+
+
+def test_a_change_to_a_guardian_kept_under_the_old_id_traces_to_its_row(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path, tmp_path: Path
+) -> None:
+    applied(puller, synced_under_old_ids(clever_district), tmp_path / "old")
+    clever_district.row("users.csv", "gdn-3")["phone"] = "555-0999"
+    run = pull(puller, clever_district, token_file)
+    [change] = puller.change_page(run.run_id, kind="guardians").items
+    assert (change.op, change.sis_id) == ("update", old_rule_id("parent3@example.net"))
+    assert [(f.field, f.old, f.new) for f in change.fields] == [
+        ("home_phone", "555-0203", "555-0999")
+    ]
+    from daemon.sources.drop_writer import trace_record
+
+    traced = trace_record(Path(run.source), "users.csv", change.source_line)
+    assert traced["record"]["data"]["email"] == "parent3@example.net"
+
+
+def test_a_contact_row_in_error_keeps_the_guardian_under_the_old_id(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path, tmp_path: Path
+) -> None:
+    applied(puller, synced_under_old_ids(clever_district), tmp_path / "old")
+    data = clever_api(clever_district, contacts_without_sis_id=True)
+    contact = next(u for u in data["users"] if u["email"] == "parent3@example.net")
+    contact["name"] = "Parent3 Nguyen"  # not an object: the row has no name, an ERROR
+    run = test_clever_api.pull_clever(puller, CleverHub(data).start(), token_file)
+    assert run.status == "planned", run.error
+    assert len({e.split(":")[0] for e in errors(puller, run)}) == 1  # that contact's row
+    assert run.total_changes() == 0, run.changes
