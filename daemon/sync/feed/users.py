@@ -15,7 +15,13 @@ from daemon.sync.context import NOT_A_GUARDIAN, PlanContext
 from daemon.sync.diff import BY_HAND_NOTE, LeftOutBySetting, add_archives, record_changes
 from daemon.sync.kinds import USER_CHANGE_KINDS_SQL, USERS
 from daemon.sync.scope import OUT_OF_SCOPE, record_filter
-from daemon.sync.unchanged import find_unchanged_users, user_source_hash
+from daemon.sync.unchanged import (
+    find_unchanged_users,
+    plain_feed_person,
+    raw_key,
+    raw_shortcut_allowed,
+    user_source_hash,
+)
 
 LANGUAGE_OK = r"^[a-z]{2,3}([-_][a-z0-9]{2,8})*$"
 
@@ -39,32 +45,28 @@ UNMATCHED_ORGS = """CASE WHEN contains(f.raw_orgs, ',') THEN m.unmatched_orgs
 
 
 def build_feed_users(ctx: PlanContext) -> None:
-    """Normalise users.csv (+ roles.csv, demographics.csv, guardians.csv) into feed_users."""
+    """Normalise users.csv (+ roles.csv, demographics.csv, guardians.csv) into feed_users.
+
+    A person recognised from their raw row (sync/unchanged.py raw_key) is not normalised: their
+    row holds only what later steps read of everyone (_recognised_people), and `_raw_id`, the
+    record they are sent again as."""
     mobile, home = phone_columns(ctx)
     kept = users_fields_kept(ctx, mobile, home)
     if kept:
         ctx.keep_fields.setdefault("users", set()).update(kept)
-    # `raw` is read twice, and cheaper so: once whole, and once for the few users naming several
-    # orgs (`orgs`: the same rows without their birth dates, whose join the second read needs
-    # no more than the first's columns). Materialised, every column of every user was written aside first: at 3M students
-    # 6 GB spilled, 14.4 s against 6.9 (in a 1.2 drop of 1M: no difference).
+    rows, recognised, keyed = ctx.good("users"), "", False
+    if raw_shortcut_allowed(ctx):
+        keyed = True
+        lines = raw_key(ctx, _feed_rows(ctx, mobile, home, rows), _placed_as_before(ctx))
+        rows = f"""(SELECT s.*, l._raw_key FROM {ctx.t("users")} s
+                    JOIN (SELECT _rid, _raw_key FROM {lines} WHERE _raw_id IS NULL) l
+                      ON l._rid = s._rid)"""
+        recognised = f"UNION ALL BY NAME {_recognised_people(ctx, lines)}"
     ctx.db.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {ctx.t("feed_users")} AS
-        WITH raw AS NOT MATERIALIZED ({_users_rows(ctx, mobile, home)}),
-        orgs AS NOT MATERIALIZED ({_users_rows(ctx, mobile, home, birth_dates=False)}),
-        known AS (SELECT DISTINCT id FROM ({_known_orgs(ctx)})),
-        multi AS ({_org_lists_split("orgs")})
-        SELECT f.* EXCLUDE (raw_orgs),
-               CASE WHEN contains(f.raw_orgs, ',') THEN m.org_sis_ids ELSE k.id END AS org_sis_ids,
-               {_kind_of_role(ctx, "f.role")} AS kind,
-               {UNMATCHED_ORGS} AS unmatched_orgs,
-               {_names_an_org_not_synced(ctx)} AS _broken_org_sis_ids
-        FROM raw f
-        LEFT JOIN known k ON k.id = f.raw_orgs
-        LEFT JOIN multi m ON m.sis_id = f.sis_id
-        """
+        f"""CREATE OR REPLACE TEMP TABLE {ctx.t("feed_users")} AS
+            {_feed_rows(ctx, mobile, home, rows, keyed)} {recognised}"""
     )
+    ctx.drop("user_lines")
     _district_guardians_at_their_students_schools(ctx)
     ctx.checked_fields["users"] = list(dict.fromkeys([
         "birth_date", "language", "org_sis_ids", "email", "mobile_phone", "home_phone", "grades",
@@ -79,6 +81,67 @@ def build_feed_users(ctx: PlanContext) -> None:
         _report_roles_without_their_user(ctx)
     if ctx.present("demographics") and ctx.mode("users") != "bulk":
         _add_demographics_only_people(ctx)
+
+
+def _feed_rows(ctx: PlanContext, mobile: str, home: str, rows: str, keyed: bool = False) -> str:
+    """SQL: the feed people normalised from users.csv's `rows` (good staging rows; `keyed`:
+    with `_raw_key`, each row's raw key)."""
+    raw = "u._raw_key" if keyed else "CAST(NULL AS UBIGINT)"
+    # `raw` is read twice, and cheaper so: once whole, and once for the few users naming several
+    # orgs (`orgs`: the same rows without their birth dates, whose join the second read needs
+    # no more than the first's columns). Materialised, every column of every user was written aside first: at 3M students
+    # 6 GB spilled, 14.4 s against 6.9 (in a 1.2 drop of 1M: no difference).
+    return f"""
+        WITH raw AS NOT MATERIALIZED ({_users_rows(ctx, mobile, home, rows=rows, raw_key=raw)}),
+        orgs AS NOT MATERIALIZED ({_users_rows(ctx, mobile, home, birth_dates=False, rows=rows)}),
+        known AS (SELECT DISTINCT id FROM ({_known_orgs(ctx)})),
+        multi AS ({_org_lists_split("orgs")})
+        SELECT f.* EXCLUDE (raw_orgs),
+               CASE WHEN contains(f.raw_orgs, ',') THEN m.org_sis_ids ELSE k.id END AS org_sis_ids,
+               {_kind_of_role(ctx, "f.role")} AS kind,
+               {UNMATCHED_ORGS} AS unmatched_orgs,
+               {_names_an_org_not_synced(ctx)} AS _broken_org_sis_ids,
+               CAST(NULL AS BIGINT) AS _raw_id
+        FROM raw f
+        LEFT JOIN known k ON k.id = f.raw_orgs
+        LEFT JOIN multi m ON m.sis_id = f.sis_id"""
+
+
+def _placed_as_before(ctx: PlanContext) -> str:
+    """SQL over a staging row `u` of users.csv: its orgs make what they made when its raw key
+    was remembered (the key holds the row, not which orgs the run knows): none, or one org the
+    run knows (a list is split and sorted, so it goes the full path), and not one whose
+    guardians follow their students' schools (a district: _district_guardians_at_...)."""
+    orgs = ctx.column("users", "orgSourcedIds", "u")
+    return f"""coalesce({orgs} IS NULL OR (NOT contains({orgs}, ',')
+                   AND {orgs} IN ({_known_orgs(ctx)})
+                   AND {orgs} NOT IN ({_district_orgs(ctx)})), false)"""
+
+
+def _district_orgs(ctx: PlanContext) -> str:
+    """SQL: the SIS ids of the district orgs, the drop's and the directory's."""
+    return f"""SELECT sis_id FROM {ctx.t("desired_schools")}
+               WHERE org_type = 'district' AND sis_id IS NOT NULL
+               UNION
+               SELECT m.sis_id FROM school_sis_ids m JOIN schools d USING (school_id)
+               WHERE d.org_type = 'district' AND m.sis_id IS NOT NULL"""
+
+
+def _recognised_people(ctx: PlanContext, lines: str) -> str:
+    """SQL: the people recognised from their raw rows (`lines`, sync/unchanged.py raw_key) with
+    what later steps read of every person (their id, role and kind, agents, orgs, line), each
+    worked out as _users_rows and build_feed_users would; the rest of the row is left empty."""
+    role, orgs, joins = _role_and_orgs(ctx)
+    assert not joins, "roles.csv shapes the row: raw_shortcut_allowed says no"
+    return f"""
+        SELECT r.*, {_kind_of_role(ctx, "r.role")} AS kind FROM (
+            SELECT rs_clean(u.sourcedId) AS sis_id, {role} AS role,
+                   {ctx.column("users", "agentSourcedIds", "u")} AS agents,
+                   {orgs} AS org_sis_ids, false AS _deleted,
+                   {sql_literal(ctx.file("users"))} AS _file, u._line AS _line, l._raw_id
+            FROM {ctx.t("users")} u
+            JOIN (SELECT _rid, _raw_id FROM {lines} WHERE _raw_id IS NOT NULL) l
+              ON l._rid = u._rid) r"""
 
 
 def _district_guardians_at_their_students_schools(ctx: PlanContext) -> None:
@@ -105,11 +168,7 @@ def _district_guardians_at_their_students_schools(ctx: PlanContext) -> None:
     ctx.db.execute(
         f"""CREATE OR REPLACE TEMP TABLE {district_only} AS
             SELECT sis_id, agents FROM {feed}
-            WHERE kind = 'guardian' AND org_sis_ids IN (
-                SELECT sis_id FROM {ctx.t("desired_schools")} WHERE org_type = 'district'
-                UNION
-                SELECT m.sis_id FROM school_sis_ids m JOIN schools d USING (school_id)
-                WHERE d.org_type = 'district')"""
+            WHERE kind = 'guardian' AND org_sis_ids IN ({_district_orgs(ctx)})"""
     )
     if not ctx.db.one(f"SELECT count(*) FROM {district_only}"):
         # Most districts place guardians at schools: then there is nothing to work out, and
@@ -282,9 +341,17 @@ def _checked_values(
     )
 
 
-def _users_rows(ctx: PlanContext, mobile: str, home: str, birth_dates: bool = True) -> str:
-    """One row per good users.csv row, shaped like the directory's users (orgs still raw);
-    without `birth_dates`, demographics.csv is not read (its join gives each row one match)."""
+def _users_rows(
+    ctx: PlanContext,
+    mobile: str,
+    home: str,
+    birth_dates: bool = True,
+    rows: str | None = None,
+    raw_key: str = "CAST(NULL AS UBIGINT)",
+) -> str:
+    """One row per users.csv row of `rows` (the good ones unless told), shaped like the
+    directory's users (orgs still raw); without `birth_dates`, demographics.csv is not read
+    (its join gives each row one match). `raw_key`: SQL, the row's raw key (`_raw_key`)."""
     role, orgs, role_joins = _role_and_orgs(ctx)
     birth_date, birth_broken, demographics_join = _birth_date(ctx)
     if not birth_dates:
@@ -308,8 +375,9 @@ def _users_rows(ctx: PlanContext, mobile: str, home: str, birth_dates: bool = Tr
                lower({ctx.column("users", "enabledUser", "u")}) = 'true' AS enabled,
                {ctx.column("users", "agentSourcedIds", "u")} AS agents,
                coalesce(lower(rs_clean(u.status)), '') = 'tobedeleted' AS _deleted,
-               {sql_literal(ctx.file("users"))} AS _file, u._line AS _line
-        FROM {ctx.good("users")} u {role_joins} {demographics_join}"""
+               {sql_literal(ctx.file("users"))} AS _file, u._line AS _line,
+               {raw_key} AS _raw_key
+        FROM {rows or ctx.good("users")} u {role_joins} {demographics_join}"""
 
 
 def _role_and_orgs(ctx: PlanContext) -> tuple[str, str, str]:
@@ -861,7 +929,9 @@ def build_desired_users(ctx: PlanContext) -> None:
         CREATE OR REPLACE TEMP TABLE {ctx.t("desired_users")} AS
         WITH f AS NOT MATERIALIZED (
             SELECT *, sis_id AS _feed_sis_id, {key_type} AS _key_type, {match_key} AS _match_key,
-                   {user_source_hash(ctx, "x")} AS _source_hash
+                   {user_source_hash(ctx, "x")} AS _source_hash,
+                   -- remembered with the source hash for a plain row only (unchanged.raw_key)
+                   CASE WHEN {plain_feed_person(ctx, managed)} THEN x._raw_key END AS _raw_hash
             FROM {changed} x
         ),
         keys AS MATERIALIZED ({_directory_keys(ctx)}),
