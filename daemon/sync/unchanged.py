@@ -208,7 +208,8 @@ def _unchanged_user_records(ctx: PlanContext) -> str:
 def find_unchanged_users(ctx: PlanContext, managed: str) -> None:
     """Feed people whose record is synced, untouched since, and sent again as it was (with
     their place in `feed_users`, `_rid`, by which the others are told apart): those recognised
-    from their raw row already (`_raw_id`, see raw_key), and the others by their normalised row.
+    from their raw row already (`_raw_id`, see raw_key; `_raw`), and the others by their
+    normalised row.
 
     Only plain cases take the shortcut: one directory record answers to the SIS id and nothing
     else may claim it (no merged record points at it; a student matched by identifier goes the
@@ -230,10 +231,10 @@ def find_unchanged_users(ctx: PlanContext, managed: str) -> None:
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("unchanged_users")} AS
-        SELECT _file, _line, sis_id, _raw_id AS id, kind, role, rowid AS _rid FROM {feed}
-        WHERE _raw_id IS NOT NULL
+        SELECT _file, _line, sis_id, _raw_id AS id, kind, role, rowid AS _rid, true AS _raw
+        FROM {feed} WHERE _raw_id IS NOT NULL
         UNION ALL
-        SELECT f._file, f._line, f.sis_id, d.user_id AS id, f.kind, f.role, f._rid
+        SELECT f._file, f._line, f.sis_id, d.user_id AS id, f.kind, f.role, f._rid, false
         FROM (SELECT *, rowid AS _rid FROM {feed}
               WHERE _raw_id IS NULL AND {plain_feed_person(ctx, managed)}) f
         JOIN {_unchanged_user_records(ctx)} d
