@@ -240,10 +240,12 @@ def _users(ctx: PlanContext) -> None:
         "present_users",
         "changed_users",
         "unchanged_users",
+        "unchanged_users_normalised",
         "unchanged_user_records",
     )
     # What the links read of the people (build_desired_links, link_rules); the rest is done.
     ctx.narrow("feed_users", "sis_id", "agents", "role", "_line")
+    ctx.narrow("user_lines", "id", "sis_id", "agents", "role", "_line")
     ctx.narrow("desired_users", "_target_id", "_skip")
 
 

@@ -162,10 +162,9 @@ def user_source_hash(ctx: PlanContext, alias: str) -> str:
 
     Normalised rather than raw: a person's orgs depend on which orgs the run knows, and a
     district guardian's on its students' schools, and both are already worked into the row.
-    The raw row's key and the record it names (`_raw_key`, `_raw_id`, see raw_key) are not
-    part of the person."""
+    The raw row's key (`_raw_key`, see raw_key) is not part of the person."""
     feed = ctx.db.columns(ctx.t("feed_users").strip('"'), temporary=True)
-    columns = [name for name in feed if name not in ("_line", "_raw_key", "_raw_id")]
+    columns = [name for name in feed if name not in ("_line", "_raw_key")]
     values = ", ".join(f"{alias}.{sql_ident(c)}" for c in columns)
     return f"hash({values}, {_shaping(ctx, 'users')})"
 
@@ -180,7 +179,7 @@ def plain_feed_person(ctx: PlanContext, managed: str) -> str:
                 {"AND kind <> 'student'" if by_identifier else ""})"""
 
 
-def _unchanged_user_records(ctx: PlanContext) -> str:
+def unchanged_user_records(ctx: PlanContext) -> str:
     """The people the shortcut may find (a temporary table, made once a night): synced, untouched
     since (their values hash to `synced_hash`), not merged nor a merge's survivor, no rule to
     say anything of them (activated or hand-edited contacts), alone with their SIS id's hash."""
@@ -205,11 +204,11 @@ def _unchanged_user_records(ctx: PlanContext) -> str:
     return records
 
 
-def find_unchanged_users(ctx: PlanContext, managed: str) -> None:
+def find_unchanged_users(ctx: PlanContext, managed: str, recognised: str) -> None:
     """Feed people whose record is synced, untouched since, and sent again as it was (with
     their place in `feed_users`, `_rid`, by which the others are told apart): those recognised
-    from their raw row already (`_raw_id`, see raw_key; `_raw`), and the others by their
-    normalised row.
+    from their raw row already (`recognised`, SQL: see raw_key), who are not in `feed_users`,
+    and the others by their normalised row (`unchanged_users_normalised`).
 
     Only plain cases take the shortcut: one directory record answers to the SIS id and nothing
     else may claim it (no merged record points at it; a student matched by identifier goes the
@@ -226,21 +225,22 @@ def find_unchanged_users(ctx: PlanContext, managed: str) -> None:
     the row none, NULL): one sent again as it was normalised but from another raw row (the
     first night after schema 23, a demographics.csv row changed to the same birth date) is
     refreshed, so the next night knows it from its raw row."""
-    feed = ctx.t("feed_users")
+    feed, normalised = ctx.t("feed_users"), ctx.t("unchanged_users_normalised")
     same_raw = "AND d.raw_hash IS NOT DISTINCT FROM f._raw_key" if raw_shortcut_allowed(ctx) else ""
     ctx.db.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE {ctx.t("unchanged_users")} AS
-        SELECT _file, _line, sis_id, _raw_id AS id, kind, role, rowid AS _rid, true AS _raw
-        FROM {feed} WHERE _raw_id IS NOT NULL
-        UNION ALL
-        SELECT f._file, f._line, f.sis_id, d.user_id AS id, f.kind, f.role, f._rid, false
-        FROM (SELECT *, rowid AS _rid FROM {feed}
-              WHERE _raw_id IS NULL AND {plain_feed_person(ctx, managed)}) f
-        JOIN {_unchanged_user_records(ctx)} d
+        CREATE OR REPLACE TEMP TABLE {normalised} AS
+        SELECT f._file, f._line, f.sis_id, d.user_id AS id, f.kind, f.role, f._rid
+        FROM (SELECT *, rowid AS _rid FROM {feed} WHERE {plain_feed_person(ctx, managed)}) f
+        JOIN {unchanged_user_records(ctx)} d
           ON d._sis_hash = hash(f.sis_id) AND d.source_hash = {user_source_hash(ctx, "f")}
           {same_raw}
         """
+    )
+    ctx.db.execute(
+        f"""CREATE OR REPLACE TEMP VIEW {ctx.t("unchanged_users")} AS
+            SELECT _file, _line, sis_id, id, kind, role FROM {recognised}
+            UNION ALL SELECT _file, _line, sis_id, id, kind, role FROM {normalised}"""
     )
 
 
@@ -299,58 +299,74 @@ def _raw_shaping(ctx: PlanContext, feed_sql: str) -> str:
     return sql_literal(hashlib.sha256(signature.encode()).hexdigest())
 
 
-def raw_key(ctx: PlanContext, feed_sql: str, places: str) -> str:
-    """Each good users.csv row with its raw key, and the record it is recognised as, unchanged,
-    without being normalised (a temporary table, `user_lines`: `_rid`, `_raw_key`, `_raw_id`).
+def raw_key(ctx: PlanContext, feed_sql: str) -> tuple[str, str]:
+    """SQL: a users.csv staging row `u`'s raw key, and the join it needs (to demographics.csv).
 
     A person's feed row (feed/users.py) is made of their users.csv row, their demographics.csv
-    row (the birth date), and what shapes both (_raw_shaping), besides the orgs the run knows.
-    The key is the hash of the first three: the rows' hashes taken as they were read
-    (ingest/load.py `_h`, of which the sourcedId is part). A person has a demographics key only
-    when one row of the file has the hash of their sourcedId and no row in error names them;
-    otherwise (two rows, or a collision) the key is NULL and they take the full path.
+    row (the birth date), and what shapes both (_raw_shaping, of which `feed_sql`, the SQL that
+    normalises the row, is part), besides the orgs the run knows. The key is the hash of the
+    first three: the rows' hashes taken as they were read (ingest/load.py `_h`, of which the
+    sourcedId is part). A person has a demographics row in the key when one staged row of the
+    file has the hash of their sourcedId; with two (a repeat, a collision) or a row in error
+    naming them, the key is NULL and they take the full path.
 
     Apply remembers the key with the source hash, only for a person whose row was normalised
     into a plain one (plain_feed_person): so a record remembering tonight's key was applied
     from the very row tonight's would become, and its source hash is that row's. The record
-    must still be untouched since (_unchanged_user_records, as for the normalised row), and
-    what the key leaves out must give the same tonight (`places`: SQL over the staging row `u`,
-    its orgs known, and none whose people a district guardian's schools follow). Such a person
-    is the one the full path would find unchanged; every other row is normalised."""
-    lines = ctx.t("user_lines")
+    must still be untouched since (unchanged_user_records, as for the normalised row), and
+    what the key leaves out must give the same tonight (feed/users.py `_placed_as_before`: its
+    orgs known, and none whose guardians follow their students' schools). Such a person is the
+    one the full path would find unchanged; every other row is normalised."""
     shaping = _raw_shaping(ctx, feed_sql)
-    key = f"hash(u._h, NULL, {shaping})"
-    dm_join = ""
-    if ctx.present("demographics"):
-        key = f"""CASE WHEN coalesce(dm.n, 1) = 1
-                            AND hash(u.sourcedId) NOT IN (
-                                SELECT hash(sourcedId) FROM {ctx.errored("demographics")}
-                                WHERE sourcedId IS NOT NULL)
-                       THEN hash(u._h, dm.h, {shaping}) END"""
-        dm_join = f"""LEFT JOIN (
-                SELECT hash(sourcedId) AS sh, any_value(_h) AS h, count(*) AS n
-                FROM {ctx.t("demographics")} WHERE sourcedId IS NOT NULL GROUP BY 1) dm
-              ON dm.sh = hash(u.sourcedId)"""
-    first_load = not ctx.db.one(
-        "SELECT EXISTS (FROM users WHERE status = 'active' AND origin = 'sync')"
+    if not ctx.present("demographics"):
+        return f"hash(u._h, NULL, {shaping})", ""
+    key = f"""CASE WHEN coalesce(dm.n, 1) = 1
+                        AND hash(u.sourcedId) NOT IN (
+                            SELECT hash(sourcedId) FROM {ctx.errored("demographics")}
+                            WHERE sourcedId IS NOT NULL)
+                   THEN hash(u._h, dm.h, {shaping}) END"""
+    join = f"""LEFT JOIN (
+            SELECT hash(sourcedId) AS sh, any_value(_h) AS h, count(*) AS n
+            FROM {ctx.t("demographics")} WHERE sourcedId IS NOT NULL GROUP BY 1) dm
+          ON dm.sh = hash(u.sourcedId)"""
+    return key, join
+
+
+def anyone_to_recognise(ctx: PlanContext) -> bool:
+    """Whether any person may be found unchanged (not on a first load)."""
+    return bool(
+        ctx.db.one("SELECT EXISTS (FROM users WHERE status = 'active' AND origin = 'sync')")
     )
-    if first_load:
-        # No one can be recognised: the key alone, for apply to remember.
-        ctx.db.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {lines} AS
-                SELECT u._rid, {key} AS _raw_key, CAST(NULL AS BIGINT) AS _raw_id
-                FROM {ctx.good("users")} u {dm_join}"""
-        )
-        return lines
-    ctx.db.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {lines} AS
-        SELECT k._rid, k._raw_key, CASE WHEN k.placed THEN d.user_id END AS _raw_id
-        FROM (SELECT u._rid, {key} AS _raw_key, hash(rs_clean(u.sourcedId)) AS _sis_hash,
-                     {places} AS placed
-              FROM {ctx.good("users")} u {dm_join}) k
-        LEFT JOIN {_unchanged_user_records(ctx)} d
-          ON d._sis_hash = k._sis_hash AND d.raw_hash = k._raw_key
-        """
-    )
-    return lines
+
+
+# What a feed row of a person recognised from their raw row holds, as SQL over `user_lines`
+# (sync/feed/users.py): those later steps read of every person.
+_RECOGNISED = (
+    "id",
+    "sis_id",
+    "role",
+    "kind",
+    "agents",
+    "org_sis_ids",
+    "_line",
+    "_file",
+    "_deleted",
+)
+
+
+def recognised_people(ctx: PlanContext, *columns: str) -> str:
+    """SQL: the people recognised from their raw rows tonight (not in feed_users), with
+    `columns` (all unless told) of: their record (`id`), and as a feed row has them, sis_id,
+    role, kind, agents, org_sis_ids, _line, _file and _deleted (never: a row marked
+    tobedeleted is not plain)."""
+    made = {"_file": f"{sql_literal(ctx.file('users'))} AS _file", "_deleted": "false AS _deleted"}
+    names = ", ".join(made.get(c, c) for c in columns or _RECOGNISED)
+    return f"(SELECT {names} FROM {ctx.t('user_lines')} WHERE id IS NOT NULL)"
+
+
+def feed_people(ctx: PlanContext, *columns: str) -> str:
+    """SQL: every person of the feed with `columns` (of those recognised_people gives but the
+    id): the normalised ones (feed_users) and those recognised from their raw rows."""
+    names = ", ".join(columns)
+    return f"""(SELECT {names} FROM {ctx.t("feed_users")}
+                UNION ALL SELECT {names} FROM {recognised_people(ctx, *columns)})"""

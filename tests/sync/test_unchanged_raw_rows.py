@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.sync import unchanged
+from daemon.sync.feed import users
 from tests.district import TinyDistrict
 from tests.properties.test_sync_properties import _night_keeps_the_promises
 
@@ -20,13 +20,14 @@ PEOPLE = 22  # ten students, ten guardians, two teachers
 def recognised(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many users.csv rows each plan recognised from their raw row."""
     counts: list[int] = []
+    normalise = users._rows_to_normalise
 
-    def counted(ctx, feed_sql: str, places: str) -> str:
-        lines = unchanged.raw_key(ctx, feed_sql, places)
-        counts.append(int(ctx.db.one(f"SELECT count(_raw_id) FROM {lines}")))
-        return lines
+    def counted(ctx, mobile: str, home: str) -> tuple[str, bool]:
+        rows = normalise(ctx, mobile, home)
+        counts.append(int(ctx.db.one(f"SELECT count(id) FROM {ctx.t('user_lines')}")))
+        return rows
 
-    monkeypatch.setattr("daemon.sync.feed.users.raw_key", counted)
+    monkeypatch.setattr(users, "_rows_to_normalise", counted)
     return counts
 
 
