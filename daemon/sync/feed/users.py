@@ -95,11 +95,14 @@ def _rows_to_normalise(ctx: PlanContext, mobile: str, home: str) -> tuple[str, b
         return f"(SELECT u.*, {key} AS _raw_key FROM {ctx.good('users')} u {demographics})", True
     role, orgs, joins = _role_and_orgs(ctx)
     assert not joins, "roles.csv shapes the row: raw_shortcut_allowed says no"
+    # Made anew rather than inserted into: a table made by its query is written in parallel.
     ctx.db.execute(
         f"""
-        INSERT INTO {lines}
-        SELECT k._rid, k._raw_key, CASE WHEN k.placed THEN d.user_id END, k.sis_id, k.role,
-               {_kind_of_role(ctx, "k.role")}, k.agents, k.org_sis_ids, k._line
+        CREATE OR REPLACE TEMP TABLE {lines} AS
+        SELECT CAST(k._rid AS BIGINT) AS _rid, CAST(k._raw_key AS UBIGINT) AS _raw_key,
+               CAST(CASE WHEN k.placed THEN d.user_id END AS BIGINT) AS id, k.sis_id, k.role,
+               {_kind_of_role(ctx, "k.role")} AS kind, k.agents, k.org_sis_ids,
+               CAST(k._line AS BIGINT) AS _line
         FROM (SELECT u._rid, {key} AS _raw_key, hash(rs_clean(u.sourcedId)) AS _sis_hash,
                      {_placed_as_before(ctx)} AS placed, rs_clean(u.sourcedId) AS sis_id,
                      {role} AS role, {ctx.column("users", "agentSourcedIds", "u")} AS agents,
