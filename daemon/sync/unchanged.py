@@ -13,6 +13,12 @@ a revert) changes the values without the hash, so the record takes the full path
 whose values a rule kept instead of the row's (the contacts of an activated or hand-edited
 account, policies._protect_contacts) remembers no source hash: a flag cleared later changes no
 value, and the row must then be compared again.
+
+A person's record remembers a third hash, of the raw rows their feed row was normalised from
+(`raw_hash`, see raw_key): written with `source_hash`, by the same applies, so a person whose raw
+rows are tonight's is recognised before their row is normalised, and is the very person the
+normalised row would have found unchanged. The code that normalises is part of that hash:
+changing it sends every person through the full path once, and refreshes them.
 """
 
 from __future__ import annotations
