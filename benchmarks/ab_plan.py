@@ -88,6 +88,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--ref", required=True, help="git revision whose code is A")
     ap.add_argument("--db", type=Path, help="database to copy for each sample (none: a first load)")
+    ap.add_argument(
+        "--db-b",
+        type=Path,
+        help="B's own database (default --db): the same directory as B's code leaves it, where "
+        "B remembers more than A (a migration: A cannot open B's, nor B take A's as it is)",
+    )
     ap.add_argument("--drop", type=Path, required=True, help="the drop each sample runs")
     ap.add_argument("--pairs", type=int, default=2)
     ap.add_argument("--statements", help="regular expression: statements whose seconds to show")
@@ -105,8 +111,9 @@ def main() -> int:
                 for label, where in (("A", code), ("B", None)):
                     # the machine's load (1, 5, 15 minutes) as the sample starts
                     load = " ".join(f"{n:.1f}" for n in os.getloadavg())
+                    db = args.db_b if label == "B" and args.db_b else args.db
                     steps, outcome, seconds = _sample(
-                        where, args.db, args.drop.resolve(), work, args.statements, args.apply
+                        where, db, args.drop.resolve(), work, args.statements, args.apply
                     )
                     outcomes.append(outcome)
                     shown = " ".join(f"{s:.2f}" for s in seconds)

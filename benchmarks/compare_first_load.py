@@ -79,17 +79,22 @@ def _tables(con: duckdb.DuckDBPyConnection, catalog: str) -> set[str]:
     }
 
 
-def _compared_columns(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> list[str]:
+def _compared_columns(
+    con: duckdb.DuckDBPyConnection, catalog: str, table: str, new: frozenset[str] = frozenset()
+) -> list[str]:
     schema, name = table.split(".", 1)
     columns = con.execute(
         """SELECT column_name FROM duckdb_columns()
            WHERE database_name = ? AND schema_name = ? AND table_name = ? ORDER BY column_index""",
         [catalog, schema, name],
     ).fetchall()
-    return [f'"{c}"' for (c,) in columns if not c.endswith("_at") and c not in NOT_COMPARED]
+    left_out = NOT_COMPARED | new
+    return [f'"{c}"' for (c,) in columns if not c.endswith("_at") and c not in left_out]
 
 
-def compare_databases(a: Path, b: Path) -> list[str]:
+def compare_databases(a: Path, b: Path, new: frozenset[str] = frozenset()) -> list[str]:
+    """`new`: columns one side's schema adds (a migration), left out on both sides; and the
+    schema's record of migrations, which then differs by the new one."""
     """What differs between the two databases, table by table (empty: nothing)."""
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
@@ -100,8 +105,10 @@ def compare_databases(a: Path, b: Path) -> list[str]:
     for only, side in ((in_a - in_b, "A"), (in_b - in_a, "B")):
         found += [f"table {t} only in {side}" for t in sorted(only)]
     for table in sorted(in_a & in_b):
-        columns = _compared_columns(con, "a", table)
-        if columns != _compared_columns(con, "b", table):
+        if new and table.endswith(".schema_migrations"):
+            continue
+        columns = _compared_columns(con, "a", table, new)
+        if columns != _compared_columns(con, "b", table, new):
             found.append(f"{table}: the columns differ")
             continue
         cols = ", ".join(columns)
@@ -133,6 +140,12 @@ def main() -> int:
     ap.add_argument("--db", type=Path, help="database to start from (none: an empty one)")
     ap.add_argument("--work", type=Path, help="folder for the databases (default: a temporary one)")
     ap.add_argument("--keep", action="store_true", help="keep the two databases and exports")
+    ap.add_argument(
+        "--new-column",
+        action="append",
+        default=[],
+        help="a column the working tree's schema adds (a migration): left out on both sides",
+    )
     args = ap.parse_args()
     drops = [d.resolve() for d in (args.drop, *args.then)]
     with tempfile.TemporaryDirectory(prefix="compare-load-", dir=args.work) as tmp:
@@ -156,7 +169,9 @@ def main() -> int:
         differences = []
         if outcome["a"] != outcome["b"]:
             differences.append(f"the runs differ: A {outcome['a']} B {outcome['b']}")
-        differences += compare_databases(work / "a" / "roster.duckdb", work / "b" / "roster.duckdb")
+        differences += compare_databases(
+            work / "a" / "roster.duckdb", work / "b" / "roster.duckdb", frozenset(args.new_column)
+        )
         differences += compare_exports(work / "a" / "export", work / "b" / "export")
     for line in differences:
         print(line)

@@ -215,23 +215,31 @@ def _note_stray_boms(staged: StagedFile, lines: list[int]) -> None:
         )
 
 
-def _view_columns(header: Header, line_expr: str, released: tuple[str, ...] = ()) -> str:
+def _view_columns(
+    header: Header, line_expr: str, released: tuple[str, ...] = (), kept: tuple[str, ...] = ()
+) -> str:
     """`_rid` is the row's place in the table behind the view: a filter `_rid IN (...)` reaches
-    the few rows it names without reading the others (see `PlanContext.good_except`)."""
+    the few rows it names without reading the others (see `PlanContext.good_except`). `kept`:
+    columns of the reader the view shows too (the row hash, `_h`, where planning reads it)."""
 
     def empty(name: str) -> str:
         return f"CAST(NULL AS VARCHAR) AS {sql_ident(name)}"
 
     present = [empty(n) if n in released else sql_ident(n) for n in header.names]
     missing = [empty(n) for n in header.missing_optional]
-    return ", ".join([f"{line_expr} AS _line", "rowid AS _rid", *present, *missing])
+    return ", ".join([f"{line_expr} AS _line", "rowid AS _rid", *present, *missing, *kept])
 
 
 def _define_view(
-    db: Database, table: str, header: Header, line_expr: str, released: tuple[str, ...] = ()
+    db: Database,
+    table: str,
+    header: Header,
+    line_expr: str,
+    released: tuple[str, ...] = (),
+    kept: tuple[str, ...] = (),
 ) -> None:
     """Line numbers come from row order (rowid) for free, instead of a costly window."""
-    columns = _view_columns(header, line_expr, released)
+    columns = _view_columns(header, line_expr, released, kept)
     db.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT {columns} FROM {_rows_table(table)}")
 
 
@@ -239,6 +247,9 @@ def _define_view(
 # dateLastModified (bookkeeping, checked by validation, never synced).
 _INGEST_ONLY = ("_h", "_misshapen")
 _UNREAD_BY_PLANNING = ("dateLastModified",)
+# Files whose row hash planning reads too: a person sent again as they were applied is
+# recognised from it before their row is normalised (sync/unchanged.py raw_key).
+ROW_HASH_PLANNED = ("users", "demographics")
 
 
 def release_ingest_columns(db: Database, staged: StagedFile) -> None:
@@ -250,9 +261,11 @@ def release_ingest_columns(db: Database, staged: StagedFile) -> None:
     Dropping a column keeps the others' storage and row order (rowid, hence `_line`)."""
     rows = _rows_table(staged.table)
     released = tuple(c for c in _UNREAD_BY_PLANNING if c in staged.header.names)
+    kept = ("_h",) if staged.entity in ROW_HASH_PLANNED else ()
     for name in (*_INGEST_ONLY, *released):
-        db.execute(f"ALTER TABLE {rows} DROP COLUMN IF EXISTS {sql_ident(name)}")
-    _define_view(db, staged.table, staged.header, staged.line_expr, released)
+        if name not in kept:
+            db.execute(f"ALTER TABLE {rows} DROP COLUMN IF EXISTS {sql_ident(name)}")
+    _define_view(db, staged.table, staged.header, staged.line_expr, released, kept)
 
 
 def _varchar_columns(names: list[str]) -> str:

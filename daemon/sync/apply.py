@@ -105,6 +105,18 @@ def _plan_columns(db: Database, table: Table, plan: str) -> list[str]:
     return [c for c in table.compared if c in present]
 
 
+def _raw_hash(db: Database, table: Table, plan: str) -> str | None:
+    """SQL: the raw row a record is applied from (sync/unchanged.py raw_key), written with its
+    source hash; None for a table that keeps none. A plan without the column (a revert's, or
+    one stored before schema 23) remembers none."""
+    if not table.raw_hashed:
+        return None
+    schema, name = plan.split(".", 1)
+    return (
+        "p._raw_hash" if "_raw_hash" in db.columns(name.strip('"'), schema.strip('"')) else "NULL"
+    )
+
+
 def _insert_creates(db: Database, table: Table, plan: str, run_id: int) -> None:
     columns = _plan_columns(db, table, plan)
     cols = ", ".join(columns)
@@ -114,6 +126,9 @@ def _insert_creates(db: Database, table: Table, plan: str, run_id: int) -> None:
         hash_cols = ", source_hash, synced_hash"
         synced = _synced_hash(table, columns, lambda c: "NULL")
         hash_values = f", p._source_hash, {synced}"
+    raw = _raw_hash(db, table, plan)
+    if raw is not None:
+        hash_cols, hash_values = f"{hash_cols}, raw_hash", f"{hash_values}, {raw}"
     db.execute(
         f"""
         INSERT INTO {table.name} ({table.id_col}, {cols}, status, origin, created_run, last_run,
@@ -201,6 +216,11 @@ def _rewrite_rows(db: Database, table: Table, plan: str, run_id: int) -> None:
             f"CASE WHEN {active} THEN {updated} WHEN p.op = 'refresh' "
             f"THEN {synced_hash(table, 't')} ELSE t.synced_hash END AS synced_hash"
         )
+    raw = _raw_hash(db, table, plan)
+    if raw is not None:
+        bookkeeping["raw_hash"] = (
+            f"CASE WHEN p.op = 'archive' THEN t.raw_hash ELSE {raw} END AS raw_hash"
+        )
     rewritten = "apply_rewritten"
     db.execute(
         f"""
@@ -231,6 +251,9 @@ def _update_rows(db: Database, table: Table, plan: str, run_id: int) -> None:
         # A column the plan lacks keeps its value, which is the record's (before the update).
         synced = _synced_hash(table, columns, lambda c: f"{table.name}.{c}")
         hashes = f", source_hash = p._source_hash, synced_hash = {synced}"
+    raw = _raw_hash(db, table, plan)
+    if raw is not None:
+        hashes += f", raw_hash = {raw}"
     by_sync = _made_by_the_sync(table, table.name)
     db.execute(
         f"""
@@ -248,6 +271,7 @@ def _update_rows(db: Database, table: Table, plan: str, run_id: int) -> None:
             f"""
             UPDATE {table.name} SET source_hash = p._source_hash,
                    synced_hash = {synced_hash(table, table.name)}
+                   {"" if raw is None else f", raw_hash = {raw}"}
             FROM {plan} p
             WHERE {table.name}.{table.id_col} = p.id AND p.op = 'refresh'
             """

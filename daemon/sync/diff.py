@@ -120,13 +120,14 @@ def plan_table(ctx: PlanContext, table: Table) -> None:
     # archives below (origin 'sync' only) never reach it.
     theirs = "" if table.adopts_hand_made else "AND d.origin IS DISTINCT FROM 'hand'"
     # A hashed table's rows that match but remember another source are refreshed (not a change).
-    source = ", f._source_hash" if table.hashed else ""
-    no_source = ", CAST(NULL AS UBIGINT)" if table.hashed else ""
-    refresh = "OR f._source_hash IS DISTINCT FROM d.source_hash" if table.hashed else ""
+    hashes = [h for h, on in (("source_hash", table.hashed), ("raw_hash", table.raw_hashed)) if on]
+    source = "".join(f", f._{h}" for h in hashes)
+    no_source = "".join(", CAST(NULL AS UBIGINT)" for _ in hashes)
+    refresh = "".join(f"OR f._{h} IS DISTINCT FROM d.{h} " for h in hashes)
     # The directory side is reduced to a hash before the join, and to the records the feed
     # rows name: a narrow, small build side is what keeps comparing millions of rows cheap (and
     # after the unchanged-row shortcut, a night's desired rows are few).
-    directory = f"""(SELECT {table.id_col}, status, origin{", source_hash" if table.hashed else ""},
+    directory = f"""(SELECT {table.id_col}, status, origin{"".join(f", {h}" for h in hashes)},
                             hash({", ".join(cols)}) AS _values_hash FROM {table.name}
                      SEMI JOIN (SELECT _target_id FROM {desired}) t
                        ON t._target_id = {table.name}.{table.id_col})"""

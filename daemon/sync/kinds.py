@@ -29,6 +29,8 @@ class Table:
     extra_insert: tuple[str, ...] = ()  # columns set on create only (defaults otherwise)
     change_kind: str | None = None  # fixed change kind; None for users (kind column decides)
     hashed: bool = False  # remembers source and synced hashes (see sync/unchanged.py)
+    # remembers the raw row it was applied from too (`raw_hash`, see sync/unchanged.py raw_key)
+    raw_hashed: bool = False
     # A record of it made by hand becomes the sync's when the feed names it (sync/diff.py
     # plan_table): only a person gives a hand-made school, classroom or person the feed's SIS id
     # (classrooms set-sis-id, a merge), so that is their decision to hand it over. A membership,
@@ -95,6 +97,7 @@ USERS = Table(
         "enabled",
     ),
     hashed=True,
+    raw_hashed=True,
 )
 ENROLLMENTS = Table(
     "enrollments",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from daemon.db import sql_literal
 from daemon.ingest.issues import WARNING
 from daemon.sync.context import PlanContext
+from daemon.sync.unchanged import feed_people
 
 # desired table -> (kind in `not_synced`, the file its rows come from)
 _SOURCES = (
@@ -134,7 +135,7 @@ def report_agents(ctx: PlanContext) -> None:
         "users",
         f"""SELECT a._line, a.sis_id AS sourced_id, a.agent
             FROM (SELECT sis_id, _line, rs_clean(unnest(string_split(agents, ','))) AS agent
-                  FROM {ctx.t("feed_users")}
+                  FROM {feed_people(ctx, "sis_id", "_line", "agents", "_file", "_deleted")}
                   WHERE agents IS NOT NULL AND _file = {sql_literal(ctx.file("users"))}
                     AND NOT _deleted) a
             SEMI JOIN {ctx.t("not_synced")} n ON n.kind = 'user' AND n.sis_id = a.agent""",

@@ -245,9 +245,19 @@ def _users(ctx: PlanContext) -> None:
     leave_out_new_guardians_without_a_student(ctx)
     if ctx.present("roles"):
         plan_roles(ctx, roles_not_applied(ctx))
-    ctx.drop("users", "demographics", "roles", "present_users", "changed_users", "unchanged_users")
+    ctx.drop(
+        "users",
+        "demographics",
+        "roles",
+        "present_users",
+        "changed_users",
+        "unchanged_users",
+        "unchanged_users_normalised",
+        "unchanged_user_records",
+    )
     # What the links read of the people (build_desired_links, link_rules); the rest is done.
     ctx.narrow("feed_users", "sis_id", "agents", "role", "_line")
+    ctx.narrow("user_lines", "id", "sis_id", "agents", "role", "_line")
     ctx.narrow("desired_users", "_target_id", "_skip")
 
 

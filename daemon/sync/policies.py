@@ -145,7 +145,7 @@ def _protect_contacts(ctx: PlanContext) -> None:
     # again and its contacts applied, whether or not its own values changed.
     sets = ", ".join(f"{c} = d.{c}" for c in CONTACT_FIELDS)
     ctx.db.execute(
-        f"UPDATE {desired} SET {sets}, _source_hash = NULL FROM users d "
+        f"UPDATE {desired} SET {sets}, _source_hash = NULL, _raw_hash = NULL FROM users d "
         f"WHERE d.user_id = {desired}._target_id AND {CONTACTS_PROTECTED}"
     )
 

@@ -428,6 +428,8 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
     )
     same = ", ".join(f"d.{c}" for c in cols)
     source = ", CAST(NULL AS UBIGINT) AS _source_hash" if table.hashed else ""
+    if table.raw_hashed:
+        source += ", CAST(NULL AS UBIGINT) AS _raw_hash"
     tail = f"d.source_file AS _file, d.source_line AS _line, NULL AS _label{source}"
     archived_by_target = f"""SELECT record_id FROM changes WHERE run_id = {t} AND op = 'archive'
                                 AND {_kind_filter(table)}

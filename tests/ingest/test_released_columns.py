@@ -24,8 +24,17 @@ def _table_columns(db, name: str) -> list[str]:
 
 def test_the_row_hash_and_reader_marks_are_freed(db, tiny, tmp_path):
     outcome = _ingest(db, tiny, tmp_path)
-    behind = _table_columns(db, f"run{outcome.run_id}_users__rows")
+    behind = _table_columns(db, f"run{outcome.run_id}_enrollments__rows")
     assert {"_h", "_bom_line", "_misshapen", "dateLastModified"}.isdisjoint(behind)
+
+
+@pytest.mark.parametrize("entity", ["users", "demographics"])
+def test_the_people_keep_their_row_hash_for_planning(db, tiny, tmp_path, entity):
+    """A person is recognised from the hashes of their rows (sync/unchanged.py raw_key)."""
+    outcome = _ingest(db, tiny, tmp_path)
+    behind = _table_columns(db, f"run{outcome.run_id}_{entity}__rows")
+    assert "_h" in behind and {"_bom_line", "_misshapen"}.isdisjoint(behind)
+    assert "_h" in _table_columns(db, f"run{outcome.run_id}_{entity}")
 
 
 def test_a_freed_column_reads_as_empty_and_every_row_keeps_its_line(db, tiny, tmp_path):

@@ -123,7 +123,7 @@ def _three_nights(sync, tiny) -> set[str]:
     apply(night2)
     tiny.row("users.csv", "stu-2")["familyName"] = "Okafor-Bell"
     tiny.remove("users.csv", sourcedId="stu-5")
-    sync.engine.db.execute("UPDATE users SET source_hash = 0 WHERE sis_id = 'stu-4'")
+    sync.engine.db.execute("UPDATE users SET source_hash = 0, raw_hash = 0 WHERE sis_id = 'stu-4'")
     apply(tiny)
     return ops
 

@@ -68,7 +68,7 @@ def test_a_demographics_row_without_a_users_row_changes_the_birth_date_alone(
     assert str(after["birth_date"]) == "2013-03-03"
     changed = {k for k in before if before[k] != after[k]}
     assert changed <= {"birth_date", "last_run", "updated_at", "source_file", "source_line",
-                       "source_hash", "synced_hash"}  # fmt: skip
+                       "source_hash", "synced_hash", "raw_hash"}  # fmt: skip
     [change] = sync.changes(run)
     assert (change["op"], change["source_file"], change["source_line"]) == (
         "update",

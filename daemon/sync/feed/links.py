@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from daemon.db import sql_literal
 from daemon.sync.context import PlanContext
+from daemon.sync.unchanged import feed_people
 
 
 def build_desired_links(ctx: PlanContext) -> None:
@@ -19,7 +20,8 @@ def build_desired_links(ctx: PlanContext) -> None:
     # it is: those rows say why (not_synced), and the link is not made, changed or archived.
     held = ctx.held_sis("user")
     agents = f"""(SELECT sis_id, rs_clean(unnest(string_split(agents, ','))) AS agent, role, _line
-                  FROM {ctx.t("feed_users")} WHERE agents IS NOT NULL)"""
+                  FROM {feed_people(ctx, "sis_id", "agents", "role", "_line")}
+                  WHERE agents IS NOT NULL)"""
     sources = [
         f"""SELECT s.user_id AS student_id, g.user_id AS guardian_id, g.role, false AS _deleted, 0 AS _src, a._line,
                    a.sis_id IN ({held}) OR a.agent IN ({held}) AS _held

@@ -15,7 +15,17 @@ from daemon.sync.context import NOT_A_GUARDIAN, PlanContext
 from daemon.sync.diff import BY_HAND_NOTE, LeftOutBySetting, add_archives, record_changes
 from daemon.sync.kinds import USER_CHANGE_KINDS_SQL, USERS
 from daemon.sync.scope import OUT_OF_SCOPE, record_filter
-from daemon.sync.unchanged import find_unchanged_users, user_source_hash
+from daemon.sync.unchanged import (
+    anyone_to_recognise,
+    feed_people,
+    find_unchanged_users,
+    plain_feed_person,
+    raw_key,
+    raw_shortcut_allowed,
+    recognised_people,
+    unchanged_user_records,
+    user_source_hash,
+)
 
 LANGUAGE_OK = r"^[a-z]{2,3}([-_][a-z0-9]{2,8})*$"
 
@@ -39,31 +49,19 @@ UNMATCHED_ORGS = """CASE WHEN contains(f.raw_orgs, ',') THEN m.unmatched_orgs
 
 
 def build_feed_users(ctx: PlanContext) -> None:
-    """Normalise users.csv (+ roles.csv, demographics.csv, guardians.csv) into feed_users."""
+    """Normalise users.csv (+ roles.csv, demographics.csv, guardians.csv) into feed_users.
+
+    A person recognised from their raw row (sync/unchanged.py raw_key) is not normalised, nor
+    in feed_users: `user_lines` holds them with what later steps read of everyone (their
+    record, id, role and kind, agents, orgs, line; feed_people reads both)."""
     mobile, home = phone_columns(ctx)
     kept = users_fields_kept(ctx, mobile, home)
     if kept:
         ctx.keep_fields.setdefault("users", set()).update(kept)
-    # `raw` is read twice, and cheaper so: once whole, and once for the few users naming several
-    # orgs (`orgs`: the same rows without their birth dates, whose join the second read needs
-    # no more than the first's columns). Materialised, every column of every user was written aside first: at 3M students
-    # 6 GB spilled, 14.4 s against 6.9 (in a 1.2 drop of 1M: no difference).
+    rows, keyed = _rows_to_normalise(ctx, mobile, home)
     ctx.db.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {ctx.t("feed_users")} AS
-        WITH raw AS NOT MATERIALIZED ({_users_rows(ctx, mobile, home)}),
-        orgs AS NOT MATERIALIZED ({_users_rows(ctx, mobile, home, birth_dates=False)}),
-        known AS (SELECT DISTINCT id FROM ({_known_orgs(ctx)})),
-        multi AS ({_org_lists_split("orgs")})
-        SELECT f.* EXCLUDE (raw_orgs),
-               CASE WHEN contains(f.raw_orgs, ',') THEN m.org_sis_ids ELSE k.id END AS org_sis_ids,
-               {_kind_of_role(ctx, "f.role")} AS kind,
-               {UNMATCHED_ORGS} AS unmatched_orgs,
-               {_names_an_org_not_synced(ctx)} AS _broken_org_sis_ids
-        FROM raw f
-        LEFT JOIN known k ON k.id = f.raw_orgs
-        LEFT JOIN multi m ON m.sis_id = f.sis_id
-        """
+        f"""CREATE OR REPLACE TEMP TABLE {ctx.t("feed_users")} AS
+            {_feed_rows(ctx, mobile, home, rows, keyed)}"""
     )
     _district_guardians_at_their_students_schools(ctx)
     ctx.checked_fields["users"] = list(dict.fromkeys([
@@ -81,6 +79,89 @@ def build_feed_users(ctx: PlanContext) -> None:
         _add_demographics_only_people(ctx)
 
 
+def _rows_to_normalise(ctx: PlanContext, mobile: str, home: str) -> tuple[str, bool]:
+    """The users.csv rows to normalise (SQL), and whether they carry their raw key. Makes
+    `user_lines`: tonight's people recognised from their raw rows (empty without any)."""
+    lines = ctx.t("user_lines")
+    ctx.db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {lines} (
+                _rid BIGINT, _raw_key UBIGINT, id BIGINT, sis_id VARCHAR, role VARCHAR,
+                kind VARCHAR, agents VARCHAR, org_sis_ids VARCHAR, _line BIGINT)"""
+    )
+    if not raw_shortcut_allowed(ctx):
+        return ctx.good("users"), False
+    key, demographics = raw_key(ctx, _feed_rows(ctx, mobile, home, ctx.good("users")))
+    if not anyone_to_recognise(ctx):  # a first load: the key alone, for apply to remember
+        return f"(SELECT u.*, {key} AS _raw_key FROM {ctx.good('users')} u {demographics})", True
+    role, orgs, joins = _role_and_orgs(ctx)
+    assert not joins, "roles.csv shapes the row: raw_shortcut_allowed says no"
+    # Made anew rather than inserted into: a table made by its query is written in parallel.
+    ctx.db.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {lines} AS
+        SELECT CAST(k._rid AS BIGINT) AS _rid, CAST(k._raw_key AS UBIGINT) AS _raw_key,
+               CAST(CASE WHEN k.placed THEN d.user_id END AS BIGINT) AS id, k.sis_id, k.role,
+               {_kind_of_role(ctx, "k.role")} AS kind, k.agents, k.org_sis_ids,
+               CAST(k._line AS BIGINT) AS _line
+        FROM (SELECT u._rid, {key} AS _raw_key, hash(rs_clean(u.sourcedId)) AS _sis_hash,
+                     {_placed_as_before(ctx)} AS placed, rs_clean(u.sourcedId) AS sis_id,
+                     {role} AS role, {ctx.column("users", "agentSourcedIds", "u")} AS agents,
+                     {orgs} AS org_sis_ids, u._line
+              FROM {ctx.good("users")} u {demographics}) k
+        LEFT JOIN {unchanged_user_records(ctx)} d
+          ON d._sis_hash = k._sis_hash AND d.raw_hash = k._raw_key
+        """
+    )
+    return (
+        f"""(SELECT s.*, l._raw_key FROM {ctx.t("users")} s
+             JOIN (SELECT _rid, _raw_key FROM {lines} WHERE id IS NULL) l ON l._rid = s._rid)""",
+        True,
+    )
+
+
+def _feed_rows(ctx: PlanContext, mobile: str, home: str, rows: str, keyed: bool = False) -> str:
+    """SQL: the feed people normalised from users.csv's `rows` (good staging rows; `keyed`:
+    with `_raw_key`, each row's raw key)."""
+    raw = "u._raw_key" if keyed else "CAST(NULL AS UBIGINT)"
+    # `raw` is read twice, and cheaper so: once whole, and once for the few users naming several
+    # orgs (`orgs`: the good rows without their birth dates, whose join the second read needs
+    # no more than the first's columns; a person recognised from a raw row names one org). Materialised, every column of every user was written aside first: at 3M students
+    # 6 GB spilled, 14.4 s against 6.9 (in a 1.2 drop of 1M: no difference).
+    return f"""
+        WITH raw AS NOT MATERIALIZED ({_users_rows(ctx, mobile, home, rows=rows, raw_key=raw)}),
+        orgs AS NOT MATERIALIZED ({_users_rows(ctx, mobile, home, birth_dates=False)}),
+        known AS (SELECT DISTINCT id FROM ({_known_orgs(ctx)})),
+        multi AS ({_org_lists_split("orgs")})
+        SELECT f.* EXCLUDE (raw_orgs),
+               CASE WHEN contains(f.raw_orgs, ',') THEN m.org_sis_ids ELSE k.id END AS org_sis_ids,
+               {_kind_of_role(ctx, "f.role")} AS kind,
+               {UNMATCHED_ORGS} AS unmatched_orgs,
+               {_names_an_org_not_synced(ctx)} AS _broken_org_sis_ids
+        FROM raw f
+        LEFT JOIN known k ON k.id = f.raw_orgs
+        LEFT JOIN multi m ON m.sis_id = f.sis_id"""
+
+
+def _placed_as_before(ctx: PlanContext) -> str:
+    """SQL over a staging row `u` of users.csv: its orgs make what they made when its raw key
+    was remembered (the key holds the row, not which orgs the run knows): none, or one org the
+    run knows (a list is split and sorted, so it goes the full path), and not one whose
+    guardians follow their students' schools (a district: _district_guardians_at_...)."""
+    orgs = ctx.column("users", "orgSourcedIds", "u")
+    return f"""coalesce({orgs} IS NULL OR (NOT contains({orgs}, ',')
+                   AND {orgs} IN ({_known_orgs(ctx)})
+                   AND {orgs} NOT IN ({_district_orgs(ctx)})), false)"""
+
+
+def _district_orgs(ctx: PlanContext) -> str:
+    """SQL: the SIS ids of the district orgs, the drop's and the directory's."""
+    return f"""SELECT sis_id FROM {ctx.t("desired_schools")}
+               WHERE org_type = 'district' AND sis_id IS NOT NULL
+               UNION
+               SELECT m.sis_id FROM school_sis_ids m JOIN schools d USING (school_id)
+               WHERE d.org_type = 'district' AND m.sis_id IS NOT NULL"""
+
+
 def _district_guardians_at_their_students_schools(ctx: PlanContext) -> None:
     """A guardian whose only org is the district (common from ClassLink, whose contacts belong
     to the district) belongs to the schools of the students it is linked to, on either side of
@@ -88,7 +169,8 @@ def _district_guardians_at_their_students_schools(ctx: PlanContext) -> None:
     not speak for tonight (left out of a delta users.csv, or named by a row in error) count as
     the directory holds them, with their links."""
     feed = ctx.t("feed_users")
-    students_in_feed = f"SELECT sis_id FROM {feed} WHERE kind = 'student'"
+    people = feed_people(ctx, "sis_id", "kind", "agents", "org_sis_ids", "_deleted")
+    students_in_feed = f"SELECT sis_id FROM {people} WHERE kind = 'student'"
     as_stored = f"s.sis_id NOT IN ({students_in_feed})"
     if ctx.mode("users") == "bulk":
         as_stored += f""" AND s.sis_id IN (SELECT sourcedId FROM {ctx.errored("users")}
@@ -105,11 +187,7 @@ def _district_guardians_at_their_students_schools(ctx: PlanContext) -> None:
     ctx.db.execute(
         f"""CREATE OR REPLACE TEMP TABLE {district_only} AS
             SELECT sis_id, agents FROM {feed}
-            WHERE kind = 'guardian' AND org_sis_ids IN (
-                SELECT sis_id FROM {ctx.t("desired_schools")} WHERE org_type = 'district'
-                UNION
-                SELECT m.sis_id FROM school_sis_ids m JOIN schools d USING (school_id)
-                WHERE d.org_type = 'district')"""
+            WHERE kind = 'guardian' AND org_sis_ids IN ({_district_orgs(ctx)})"""
     )
     if not ctx.db.one(f"SELECT count(*) FROM {district_only}"):
         # Most districts place guardians at schools: then there is nothing to work out, and
@@ -123,7 +201,7 @@ def _district_guardians_at_their_students_schools(ctx: PlanContext) -> None:
         FROM (
             WITH district_only AS (SELECT * FROM {district_only}),
             students AS (
-                SELECT sis_id, org_sis_ids FROM {feed} WHERE kind = 'student' AND NOT _deleted
+                SELECT sis_id, org_sis_ids FROM {people} WHERE kind = 'student' AND NOT _deleted
                 {directory_students}
             ),
             pairs AS (
@@ -131,7 +209,7 @@ def _district_guardians_at_their_students_schools(ctx: PlanContext) -> None:
                 FROM district_only WHERE agents IS NOT NULL
                 UNION
                 SELECT trim(unnest(string_split(st.agents, ','))) AS guardian, st.sis_id
-                FROM {feed} st
+                FROM {people} st
                 WHERE st.kind = 'student' AND st.agents IS NOT NULL AND NOT st._deleted
                 {directory_links}
             )
@@ -282,9 +360,17 @@ def _checked_values(
     )
 
 
-def _users_rows(ctx: PlanContext, mobile: str, home: str, birth_dates: bool = True) -> str:
-    """One row per good users.csv row, shaped like the directory's users (orgs still raw);
-    without `birth_dates`, demographics.csv is not read (its join gives each row one match)."""
+def _users_rows(
+    ctx: PlanContext,
+    mobile: str,
+    home: str,
+    birth_dates: bool = True,
+    rows: str | None = None,
+    raw_key: str = "CAST(NULL AS UBIGINT)",
+) -> str:
+    """One row per users.csv row of `rows` (the good ones unless told), shaped like the
+    directory's users (orgs still raw); without `birth_dates`, demographics.csv is not read
+    (its join gives each row one match). `raw_key`: SQL, the row's raw key (`_raw_key`)."""
     role, orgs, role_joins = _role_and_orgs(ctx)
     birth_date, birth_broken, demographics_join = _birth_date(ctx)
     if not birth_dates:
@@ -308,8 +394,9 @@ def _users_rows(ctx: PlanContext, mobile: str, home: str, birth_dates: bool = Tr
                lower({ctx.column("users", "enabledUser", "u")}) = 'true' AS enabled,
                {ctx.column("users", "agentSourcedIds", "u")} AS agents,
                coalesce(lower(rs_clean(u.status)), '') = 'tobedeleted' AS _deleted,
-               {sql_literal(ctx.file("users"))} AS _file, u._line AS _line
-        FROM {ctx.good("users")} u {role_joins} {demographics_join}"""
+               {sql_literal(ctx.file("users"))} AS _file, u._line AS _line,
+               {raw_key} AS _raw_key
+        FROM {rows or ctx.good("users")} u {role_joins} {demographics_join}"""
 
 
 def _role_and_orgs(ctx: PlanContext) -> tuple[str, str, str]:
@@ -730,7 +817,7 @@ def _people_named(ctx: PlanContext, *errored: str) -> str:
     """SIS ids the feed already speaks for (SQL): its people so far, and those whose row in one
     of the `errored` files is in error (such a record is kept as it is, so no other file may
     speak for it)."""
-    parts = [f"SELECT sis_id FROM {ctx.t('feed_users')} WHERE sis_id IS NOT NULL"]
+    parts = [f"SELECT sis_id FROM {feed_people(ctx, 'sis_id')} WHERE sis_id IS NOT NULL"]
     parts += [
         f"SELECT sourcedId FROM {ctx.errored(e)} WHERE sourcedId IS NOT NULL" for e in errored
     ]
@@ -743,7 +830,7 @@ def _report_guardian_rows_naming_no_guardian(ctx: PlanContext) -> None:
     (NOT_A_GUARDIAN) and is left out (PlanContext.good): it makes no link, and never makes the
     person a guardian. Called before any guardians.csv row is read for the plan."""
     guardians_file = sql_literal(ctx.file("guardians"))
-    feed = ctx.t("feed_users")
+    feed = feed_people(ctx, "sis_id", "kind", "role", "_file", "_line")
     people = f"""
         SELECT sis_id, kind, role, 'users.csv' AS source FROM {feed}
         WHERE sis_id IS NOT NULL AND _file = {sql_literal(ctx.file("users"))}
@@ -837,17 +924,19 @@ def build_desired_users(ctx: PlanContext) -> None:
     key_type, match_key = _match_key(ctx)
     # People sent again as they were synced skip matching (see sync/unchanged.py); nothing
     # else can claim their records, so the rows left are matched among themselves.
-    find_unchanged_users(ctx, managed)
+    find_unchanged_users(ctx, managed, recognised_people(ctx))
     # Found on the narrow columns, then fetched whole by place: a few rows of millions, kept
-    # apart because the matching below reads them three times. When no row was set aside (a
-    # first load), copying them all cost more than reading them thrice (1.7 s of 2.5M at 1M).
+    # apart because the matching below reads them three times (those recognised from their raw
+    # rows are not in feed_users at all). When no row was set aside (a first load), copying
+    # them all cost more than reading them thrice (1.7 s of 2.5M at 1M).
     feed, changed = ctx.t("feed_users"), ctx.t("changed_users")
-    if ctx.db.one(f"SELECT EXISTS (FROM {ctx.t('unchanged_users')})"):
+    normalised = ctx.t("unchanged_users_normalised")
+    if ctx.db.one(f"SELECT EXISTS (FROM {normalised})"):
         ctx.db.execute(
             f"""CREATE OR REPLACE TEMP TABLE {changed} AS
                 SELECT * FROM {feed} WHERE rowid IN (
                     SELECT x.rowid FROM {feed} x
-                    ANTI JOIN {ctx.t("unchanged_users")} u ON u._rid = x.rowid
+                    ANTI JOIN {normalised} u ON u._rid = x.rowid
                     WHERE {managed})"""
         )
     else:
@@ -861,7 +950,9 @@ def build_desired_users(ctx: PlanContext) -> None:
         CREATE OR REPLACE TEMP TABLE {ctx.t("desired_users")} AS
         WITH f AS NOT MATERIALIZED (
             SELECT *, sis_id AS _feed_sis_id, {key_type} AS _key_type, {match_key} AS _match_key,
-                   {user_source_hash(ctx, "x")} AS _source_hash
+                   {user_source_hash(ctx, "x")} AS _source_hash,
+                   -- remembered with the source hash for a plain row only (unchanged.raw_key)
+                   CASE WHEN {plain_feed_person(ctx, managed)} THEN x._raw_key END AS _raw_hash
             FROM {changed} x
         ),
         keys AS MATERIALIZED ({_directory_keys(ctx)}),
@@ -1082,7 +1173,8 @@ def _survivor_in_feed(ctx: PlanContext) -> str:
     if ctx.mode("users") != "bulk":
         return "sv.sis_id IS NOT NULL AND sv.status = 'active'"
     named = [
-        f"SELECT sis_id FROM {ctx.t('feed_users')} WHERE sis_id IS NOT NULL AND NOT _deleted",
+        f"""SELECT sis_id FROM {feed_people(ctx, "sis_id", "_deleted")}
+            WHERE sis_id IS NOT NULL AND NOT _deleted""",
         f"SELECT sourcedId FROM {ctx.errored('users')} WHERE sourcedId IS NOT NULL",
     ]
     if ctx.present("guardians"):
@@ -1110,7 +1202,8 @@ def _new_user_id(ctx: PlanContext) -> str:
     base = ctx.max_id("users", "user_id")
     users_file = sql_literal(ctx.file("users"))
     offset = ctx.one(
-        f"SELECT coalesce(max(_line), 0) FROM {ctx.t('feed_users')} WHERE _file = {users_file}"
+        f"""SELECT coalesce(max(_line), 0) FROM {feed_people(ctx, "_line", "_file")}
+            WHERE _file = {users_file}"""
     )
     return (
         f"coalesce(_target_id, {int(base)} + _line + "
@@ -1255,7 +1348,7 @@ def build_user_map(ctx: PlanContext) -> None:
         -- what their archive took: a row naming them does not sync (as one kept archived).
         SELECT u.sis_id, u.survivor, s.kind, s.role, s.status = 'archived'
         FROM (SELECT sis_id, coalesce(merged_into, user_id) AS survivor FROM users
-              ANTI JOIN (SELECT sis_id FROM {ctx.t("feed_users")} WHERE sis_id IS NOT NULL) f
+              ANTI JOIN (SELECT sis_id FROM {feed_people(ctx, "sis_id")} WHERE sis_id IS NOT NULL) f
                 ON f.sis_id = users.sis_id
               WHERE users.sis_id IS NOT NULL AND ({_known_without_a_row(ctx)})
               QUALIFY count(*) OVER (PARTITION BY users.sis_id) = 1) u
