@@ -66,6 +66,13 @@ def give_up_seconds(quiet: float) -> float:
     return max(ZIP_GIVE_UP_FACTOR * quiet, ZIP_GIVE_UP_MIN)
 
 
+def waiting_left(quiet: float, since: float, seen_at: float, now: float) -> float | None:
+    """Seconds a drop unchanged since `since` may still wait for what it lacks, or None once
+    it has waited the give-up (measured to when it was last seen unchanged)."""
+    give_up = give_up_seconds(quiet)
+    return None if seen_at - since >= give_up else max(since + give_up - now, 0.0)
+
+
 def is_ignored_name(name: str) -> bool:
     """Hidden files and temporary names are never part of a drop."""
     return name.startswith(".") or name.lower().endswith(TEMP_SUFFIXES)
@@ -495,17 +502,16 @@ def evaluate(
             return Readiness(candidate, True, manifest=True)
         if not expect_manifest or candidate.marker:
             return Readiness(candidate, True)
-        give_up = give_up_seconds(quiet)
-        if seen_at - since >= give_up:
+        left = waiting_left(quiet, since, seen_at, now)
+        if left is None:
             return Readiness(
                 candidate,
                 True,
-                f"no {MANIFEST} came in {give_up:.0f} s, though the drops before it had one; "
-                "synced without it: every file is read as bulk (whoever a file leaves out is "
-                "archived), so its run waits for review if it archives anyone",
+                f"no {MANIFEST} came in {give_up_seconds(quiet):.0f} s, though the drops before "
+                "it had one; synced without it: every file is read as bulk (whoever a file "
+                "leaves out is archived), so its run waits for review if it archives anyone",
                 without_manifest=True,
             )
-        left = max(since + give_up - now, 0.0)
         return Readiness(
             candidate,
             False,
@@ -518,12 +524,13 @@ def evaluate(
             candidate, True, f"{issue} (no upload can fix it: its run will fail saying so)"
         )
     if candidate.kind == "zip":
-        give_up = give_up_seconds(quiet)
-        if seen_at - since >= give_up:
+        left = waiting_left(quiet, since, seen_at, now)
+        if left is None:
             return Readiness(
-                candidate, True, f"{issue}; unchanged for {give_up:.0f} s, synced anyway"
+                candidate,
+                True,
+                f"{issue}; unchanged for {give_up_seconds(quiet):.0f} s, synced anyway",
             )
-        left = max(since + give_up - now, 0.0)
         return Readiness(
             candidate,
             False,
