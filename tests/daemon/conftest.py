@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from daemon.service.client import SocketClient, daemon_running
 from daemon.service.config import DaemonConfig, load_config
 from daemon.service.main_loop import run_daemon
 from daemon.settings import set_setting
+from tests.host_accounts import claim
 from tests.sftp.conftest import (  # noqa: F401  (fixtures, reused as they are)
     known_hosts,
     make_config,
@@ -317,3 +319,58 @@ def archived(archive: Path) -> list[str]:
 
 def runs_in(client: SocketClient) -> list[tuple[int, str]]:
     return [(r.run_id, r.status) for r in sorted(client.list_runs(), key=lambda r: r.run_id)]
+
+
+# ------------------------------------------------------------------ Unix users for the role tests
+@dataclass(frozen=True)
+class RoleAccounts:
+    """Throwaway Unix users and groups, named from a claimed tag (tests/host_accounts.py): the
+    same fixed names in two runs on one host let one run's cleanup delete the other's users."""
+
+    tag: str
+
+    def user(self, short: str) -> str:
+        """viewer, contacts, admin, norole (in the socket's group only), outsider (in none)."""
+        return f"{self.tag}_{short}"
+
+    @property
+    def socket_group(self) -> str:
+        return f"{self.tag}_sock"
+
+    @property
+    def admin_group(self) -> str:
+        return f"{self.tag}_admins"
+
+
+_ROLE_USERS = {  # short name -> the groups it is in (socket, admins)
+    "viewer": (True, False),
+    "contacts": (True, False),
+    "admin": (True, True),
+    "norole": (True, False),
+    "outsider": (False, False),
+}
+
+
+@pytest.fixture(scope="session")
+def unix_users() -> Iterator[RoleAccounts]:
+    """The role tests' users and groups (root only), removed afterwards."""
+    if os.geteuid() != 0:
+        reason = "the role tests create Unix users and groups, which needs root"
+        if in_ci():
+            pytest.fail(f"role tests must run in CI, but: {reason}")
+        pytest.skip(reason)
+    taken = claim("rs_t", "rs-role-test-accounts")
+    accounts = RoleAccounts(taken.tag)
+    try:
+        for group in (accounts.socket_group, accounts.admin_group):
+            subprocess.run(["groupadd", group], check=True)
+        for short, (in_socket, in_admins) in _ROLE_USERS.items():
+            groups = [accounts.socket_group] * in_socket + [accounts.admin_group] * in_admins
+            cmd = ["useradd", "-M", "-N", "-s", "/usr/sbin/nologin"]
+            subprocess.run(
+                [*cmd, *(["-G", ",".join(groups)] if groups else []), accounts.user(short)],
+                check=True,
+            )
+        yield accounts
+    finally:
+        taken.release()

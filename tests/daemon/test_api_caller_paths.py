@@ -16,24 +16,24 @@ from pathlib import Path
 import pytest
 
 from .conftest import SAMPLE, cli
-from .test_socket_roles import ADMIN_GROUP, SOCKET_GROUP, unix_users  # noqa: F401
-
-ADMIN = "rs_t_admin"
 
 
 @pytest.fixture
-def admin_cli(unix_users, make_daemon_config, start_daemon, clock):  # noqa: F811
-    """A daemon with rs_t_admin as rostering_admin, and `roster-sync` as that user."""
+def admin_cli(unix_users, make_daemon_config, start_daemon, clock):
+    """A daemon with the role tests' admin user as rostering_admin (`.admin`), and
+    `roster-sync` as that user."""
     config_path = make_daemon_config(
-        socket_group=SOCKET_GROUP, roles={"rostering_admin": [f"@{ADMIN_GROUP}"]}
+        socket_group=unix_users.socket_group,
+        roles={"rostering_admin": [f"@{unix_users.admin_group}"]},
     )
     config_path.chmod(0o644)
     daemon = start_daemon(config_path, clock)
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return cli(config_path, *args, user=ADMIN)
+        return cli(config_path, *args, user=unix_users.user("admin"))
 
     run.daemon = daemon  # type: ignore[attr-defined]
+    run.admin = unix_users.user("admin")  # type: ignore[attr-defined]
     return run
 
 
@@ -50,7 +50,7 @@ def test_a_drop_the_caller_cannot_read_is_refused(admin_cli, short_dir) -> None:
     refused = admin_cli("run", str(drop))
     assert refused.returncode == 1
     assert refused.stderr == (
-        f"roster-sync: you ({ADMIN}) cannot read {drop}; the daemon acts only on paths you "
+        f"roster-sync: you ({admin_cli.admin}) cannot read {drop}; the daemon acts only on paths you "
         "could read yourself\n"
     )
     client = admin_cli.daemon.client()
@@ -68,7 +68,7 @@ def test_a_drop_linking_to_a_file_the_caller_cannot_reach_is_refused(admin_cli, 
     (drop / "users.csv").symlink_to(hidden)
     refused = admin_cli("run", str(drop))
     assert refused.returncode == 1
-    assert f"you ({ADMIN}) cannot read {drop}" in refused.stderr
+    assert f"you ({admin_cli.admin}) cannot read {drop}" in refused.stderr
 
 
 def test_an_export_where_the_caller_cannot_write_is_refused(admin_cli, short_dir) -> None:
@@ -76,7 +76,7 @@ def test_an_export_where_the_caller_cannot_write_is_refused(admin_cli, short_dir
     refused = admin_cli("export", str(target))
     assert refused.returncode == 1
     assert refused.stderr == (
-        f"roster-sync: you ({ADMIN}) cannot write into {target}; the daemon acts only on paths "
+        f"roster-sync: you ({admin_cli.admin}) cannot write into {target}; the daemon acts only on paths "
         "you could write yourself\n"
     )
     assert not target.exists()
@@ -90,7 +90,7 @@ def test_what_the_caller_may_use_works_as_before(admin_cli, short_dir) -> None:
     assert json.loads(planned.stdout)["status"] == "applied"
     mine = short_dir / "mine"
     mine.mkdir()
-    shutil.chown(mine, user=ADMIN)
+    shutil.chown(mine, user=admin_cli.admin)
     exported = admin_cli("export", str(mine / "export"))
     assert exported.returncode == 0, exported.stderr
     assert (mine / "export" / "manifest.csv").is_file()

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import grp
 import os
-import pwd
 import stat
 import subprocess
-from collections.abc import Iterator
 
 import pytest
 
@@ -19,64 +17,13 @@ from daemon.db import Database
 from daemon.service.config import load_config
 from tests.district import TinyDistrict
 
-from .conftest import SAMPLE, cli, copy_drop, in_ci, preset, runs_in, wait_for
-
-SOCKET_GROUP = "rs_t_sock"
-ADMIN_GROUP = "rs_t_admins"
-USERS = {  # user -> extra groups
-    "rs_t_viewer": [SOCKET_GROUP],
-    "rs_t_contacts": [SOCKET_GROUP],
-    "rs_t_admin": [SOCKET_GROUP, ADMIN_GROUP],
-    "rs_t_norole": [SOCKET_GROUP],
-    "rs_t_outsider": [],
-}
-
-
-def _exists(kind: str, name: str) -> bool:
-    try:
-        (pwd.getpwnam if kind == "user" else grp.getgrnam)(name)
-    except KeyError:
-        return False
-    return True
-
-
-@pytest.fixture(scope="session")
-def unix_users() -> Iterator[dict[str, list[str]]]:
-    """Throwaway users and groups for the role tests, removed afterwards."""
-    if os.geteuid() != 0:
-        reason = "the role tests create Unix users and groups, which needs root"
-        if in_ci():
-            pytest.fail(f"role tests must run in CI, but: {reason}")
-        pytest.skip(reason)
-    made_groups = [g for g in (SOCKET_GROUP, ADMIN_GROUP) if not _exists("group", g)]
-    for group in made_groups:
-        subprocess.run(["groupadd", group], check=True)
-    made_users = []
-    for user, groups in USERS.items():
-        if not _exists("user", user):
-            cmd = ["useradd", "-M", "-N", "-s", "/usr/sbin/nologin"]
-            subprocess.run([*cmd, *(["-G", ",".join(groups)] if groups else []), user], check=True)
-            made_users.append(user)
-    try:
-        yield USERS
-    finally:
-        for user in made_users:
-            subprocess.run(["userdel", user], check=False)
-        for group in made_groups:
-            subprocess.run(["groupdel", group], check=False)
+from .conftest import SAMPLE, RoleAccounts, cli, copy_drop, preset, runs_in, wait_for
 
 
 def test_socket_permissions_and_each_role(
     unix_users, make_daemon_config, start_daemon, clock
 ) -> None:
-    config_path = make_daemon_config(
-        socket_group=SOCKET_GROUP,
-        roles={
-            "viewer": ["rs_t_viewer"],
-            "users_manager": ["rs_t_contacts"],
-            "rostering_admin": [f"@{ADMIN_GROUP}"],
-        },
-    )
+    config_path = make_daemon_config(socket_group=unix_users.socket_group, roles=_roles(unix_users))
     config_path.chmod(0o644)
     config = load_config(config_path)
     preset(config, sync_on_arrival=True)
@@ -85,48 +32,46 @@ def test_socket_permissions_and_each_role(
     st = os.stat(config.socket)
     assert stat.S_ISSOCK(st.st_mode)
     assert stat.S_IMODE(st.st_mode) == 0o660
-    assert st.st_gid == grp.getgrnam(SOCKET_GROUP).gr_gid
+    assert st.st_gid == grp.getgrnam(unix_users.socket_group).gr_gid
 
     copy_drop(SAMPLE / "day1", config.inbox, "day1")
     client = daemon.client()
     wait_for(lambda: runs_in(client) == [(1, "planned")], what="run 1")
     client.close()
 
-    def as_user(user: str, *args: str) -> subprocess.CompletedProcess:
-        return cli(config_path, *args, user=user)
+    def as_user(short: str, *args: str) -> subprocess.CompletedProcess:
+        return cli(config_path, *args, user=unix_users.user(short))
+
+    viewer, contacts, admin = (unix_users.user(short) for short in ("viewer", "contacts", "admin"))
 
     # a viewer reads, and is refused a write with the role it lacks named
-    listed = as_user("rs_t_viewer", "runs")
+    listed = as_user("viewer", "runs")
     assert listed.returncode == 0, listed.stderr
     assert "planned" in listed.stdout
-    refused = as_user("rs_t_viewer", "apply", "1")
+    refused = as_user("viewer", "apply", "1")
     assert refused.returncode != 0
-    assert "rs_t_viewer may not apply run" in refused.stderr
+    assert f"{viewer} may not apply run" in refused.stderr
     assert "needs the role rostering_admin" in refused.stderr
 
     # a users manager may not approve either
-    refused = as_user("rs_t_contacts", "apply", "1")
+    refused = as_user("contacts", "apply", "1")
     assert refused.returncode != 0 and "rostering_admin" in refused.stderr
 
     # an admin (through a group) approves
-    applied = as_user("rs_t_admin", "apply", "1")
+    applied = as_user("admin", "apply", "1")
     assert applied.returncode == 0, applied.stderr
 
     # the users manager edits contact details; the viewer may not
-    edited = as_user(
-        "rs_t_contacts", "users", "edit-contact", "stu-1001", "--email", "c@example.org"
-    )
+    edited = as_user("contacts", "users", "edit-contact", "stu-1001", "--email", "c@example.org")
     assert edited.returncode == 0, edited.stderr
-    refused = as_user(
-        "rs_t_viewer", "users", "edit-contact", "stu-1001", "--email", "x@example.org"
-    )
+    refused = as_user("viewer", "users", "edit-contact", "stu-1001", "--email", "x@example.org")
     assert refused.returncode != 0 and "needs the role users_manager" in refused.stderr
 
     # in the socket's group without a role: nothing, not even reading
-    refused = as_user("rs_t_norole", "runs")
+    refused = as_user("norole", "runs")
     assert refused.returncode != 0 and "needs the role viewer" in refused.stderr
     # not in the socket's group: the socket itself is closed to them
-    refused = as_user("rs_t_outsider", "runs")
+    refused = as_user("outsider", "runs")
     assert refused.returncode != 0
     assert "may not use the daemon's socket" in refused.stderr and "its group" in refused.stderr
 
@@ -142,22 +87,23 @@ def test_socket_permissions_and_each_role(
     finally:
         db.close()
     assert writes == [
-        ("rs_t_admin", "run.apply", True),
-        ("rs_t_contacts", "user.edit_contact", True),
+        (admin, "run.apply", True),
+        (contacts, "user.edit_contact", True),
     ]
     assert email == "c@example.org"
 
 
 # ------------------------------------------------------------- rejecting runs, changing settings
-ROLES = {
-    "viewer": ["rs_t_viewer"],
-    "users_manager": ["rs_t_contacts"],
-    "rostering_admin": [f"@{ADMIN_GROUP}"],
-}
+def _roles(accounts: RoleAccounts) -> dict[str, list[str]]:
+    return {
+        "viewer": [accounts.user("viewer")],
+        "users_manager": [accounts.user("contacts")],
+        "rostering_admin": [f"@{accounts.admin_group}"],
+    }
 
 
-def _daemon_with_a_planned_run(make_daemon_config, start_daemon, clock, tmp_path):
-    config_path = make_daemon_config(socket_group=SOCKET_GROUP, roles=ROLES)
+def _daemon_with_a_planned_run(unix_users, make_daemon_config, start_daemon, clock, tmp_path):
+    config_path = make_daemon_config(socket_group=unix_users.socket_group, roles=_roles(unix_users))
     config_path.chmod(0o644)
     daemon = start_daemon(config_path, clock)
     client = daemon.client()
@@ -173,29 +119,29 @@ def test_a_rostering_admin_may_reject_a_run_and_change_settings(
     unix_users, make_daemon_config, start_daemon, clock, tmp_path
 ) -> None:
     config_path, daemon, client = _daemon_with_a_planned_run(
-        make_daemon_config, start_daemon, clock, tmp_path
+        unix_users, make_daemon_config, start_daemon, clock, tmp_path
     )
 
-    rejected = cli(config_path, "reject", "1", "--reason", "wrong term", user="rs_t_admin")
+    admin = unix_users.user("admin")
+    rejected = cli(config_path, "reject", "1", "--reason", "wrong term", user=admin)
     assert rejected.returncode == 0, rejected.stderr
-    changed = cli(config_path, "settings", "set", "auto_apply", "true", user="rs_t_admin")
+    changed = cli(config_path, "settings", "set", "auto_apply", "true", user=admin)
     assert changed.returncode == 0, changed.stderr
 
     run = client.get_run(1)
-    assert (run.status, run.decided_by) == ("rejected", "rs_t_admin")
+    assert (run.status, run.decided_by) == ("rejected", admin)
     assert _auto_apply(client) == "true"
     client.close()
     assert daemon.stop() == 0
 
 
-@pytest.mark.parametrize(
-    "user, role", [("rs_t_viewer", "viewer"), ("rs_t_contacts", "users_manager")]
-)
+@pytest.mark.parametrize("short, role", [("viewer", "viewer"), ("contacts", "users_manager")])
 def test_roles_below_rostering_admin_may_neither_reject_a_run_nor_change_settings(
-    unix_users, make_daemon_config, start_daemon, clock, tmp_path, user, role
+    unix_users, make_daemon_config, start_daemon, clock, tmp_path, short, role
 ) -> None:
+    user = unix_users.user(short)
     config_path, daemon, client = _daemon_with_a_planned_run(
-        make_daemon_config, start_daemon, clock, tmp_path
+        unix_users, make_daemon_config, start_daemon, clock, tmp_path
     )
 
     refused = cli(config_path, "reject", "1", user=user)

@@ -8,7 +8,6 @@ the foreground (-D) as our child, on a free port, with throwaway keys and a thro
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import pwd
 import secrets
@@ -20,6 +19,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.host_accounts import Claim, claim
 
 SSHD = Path("/usr/sbin/sshd")
 INSTALL_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "install-test-deps.sh"
@@ -85,48 +86,9 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-# Each user's lock file, held (flock) by the process whose sshd logs in as that user, for as
-# long as it runs: a lock is seen across PID namespaces (helpers, containers sharing /etc), where
-# a process id is not.
-USER_LOCKS = Path(tempfile.gettempdir()) / "rs-sftp-test-users"
-
-
-def _claim_user() -> tuple[str, int]:
-    """A new system user name of this process's own, and the open lock file that claims it.
-
-    Each xdist worker, and each test run on the host, starts its own sshd: a user shared between
-    them had one password, and one run's chpasswd locked out another run's logins."""
-    name = f"{USER_PREFIX}x{secrets.token_hex(5)}"  # never all digits (as pids were)
-    while True:  # another process's cleanup may remove the folder between the two steps
-        USER_LOCKS.mkdir(mode=0o700, exist_ok=True)
-        with contextlib.suppress(FileNotFoundError):
-            fd = os.open(USER_LOCKS / f"{name}.lock", os.O_CREAT | os.O_RDWR, 0o600)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            return name, fd
-
-
-def _remove_orphaned_users() -> None:
-    """Remove the users of test processes that died before their cleanup (a killed run): those
-    whose lock no live process holds."""
-    for entry in pwd.getpwall():
-        if not entry.pw_name.startswith(USER_PREFIX):
-            continue
-        lock = USER_LOCKS / f"{entry.pw_name}.lock"
-        try:
-            fd = os.open(lock, os.O_RDWR)
-        except FileNotFoundError:
-            fd = None  # made before locks were kept, or its lock file removed: no one holds it
-        try:
-            if fd is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            continue  # a live test process holds it
-        else:
-            subprocess.run(["userdel", entry.pw_name], check=False, capture_output=True)
-            lock.unlink(missing_ok=True)
-        finally:
-            if fd is not None:
-                os.close(fd)
+# The lock files of the servers' users (tests/host_accounts.py): the folder's name is older
+# than the module, and a run of the older code must keep seeing this run's locks.
+USER_LOCKS = "rs-sftp-test-users"
 
 
 @dataclass
@@ -138,7 +100,7 @@ class SshdServer:
     host: str = "127.0.0.1"
     port: int = 0
     username: str = ""
-    user_lock: int | None = None
+    user_claim: Claim | None = None
     password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     key_passphrase: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     host_key_type: str = "ssh-ed25519"
@@ -207,8 +169,10 @@ class SshdServer:
         authorized.write_text("".join(p.read_text() for p in pubs))
         authorized.chmod(0o644)
         self.host_key_fingerprint = _fingerprint(self.host_key_pub)
-        _remove_orphaned_users()
-        self.username, self.user_lock = _claim_user()
+        # Each xdist worker, and each test run on the host, starts its own sshd: a user shared
+        # between them had one password, and one run's chpasswd locked out another's logins.
+        self.user_claim = claim(USER_PREFIX, USER_LOCKS)
+        self.username = self.user_claim.tag
         try:
             pwd.getpwnam(self.username)
         except KeyError:
@@ -278,13 +242,9 @@ class SshdServer:
 
     def cleanup(self) -> None:
         self.stop()
-        if self.user_lock is not None:
-            subprocess.run(["userdel", self.username], check=False, capture_output=True)
-            (USER_LOCKS / f"{self.username}.lock").unlink(missing_ok=True)
-            os.close(self.user_lock)
-            self.user_lock = None
-            with contextlib.suppress(OSError):  # the last server on the host leaves no folder
-                USER_LOCKS.rmdir()
+        if self.user_claim is not None:
+            self.user_claim.release()
+            self.user_claim = None
         shutil.rmtree(self.workdir, ignore_errors=True)
         shutil.rmtree(self.remote_root, ignore_errors=True)
 
