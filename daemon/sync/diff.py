@@ -421,11 +421,14 @@ def record_changes(
     )
 
 
-def count_changes(ctx: PlanContext, table: Table) -> list[tuple[str, str, int]]:
-    """(kind, op, n) of a plan table, creates included."""
+def count_changes(ctx: PlanContext, tables: Sequence[Table]) -> list[tuple[str, str, int]]:
+    """(kind, op, n) of the plan tables, creates included: one statement for them all."""
     return ctx.db.rows(
-        f"SELECT {table.kind_expr('p')} AS kind, op, count(*) FROM {ctx.keep(f'plan_{table.name}')} p "
-        "WHERE op <> 'refresh' GROUP BY ALL"
+        " UNION ALL ".join(
+            f"(SELECT {table.kind_expr('p')} AS kind, op, count(*) "
+            f"FROM {ctx.keep(f'plan_{table.name}')} p WHERE op <> 'refresh' GROUP BY ALL)"
+            for table in tables
+        )
     )
 
 
