@@ -187,6 +187,7 @@ def _has_row_errors(staged: StagedFile) -> bool:
 
 def _keep_ledgers(db: Database, run_id: int, result: IngestResult) -> None:
     """Each row's line and id, plus the extra and metadata.* columns it carried (kept)."""
+    statements = []
     for entity, ctx in result.contexts.items():
         key = ctx.spec.key[0]
         header = ctx.staged.header
@@ -195,21 +196,24 @@ def _keep_ledgers(db: Database, run_id: int, result: IngestResult) -> None:
             for c in (*header.unknown, *header.metadata)
             if ctx.spec.column(c) is None
         )
-        db.execute(
+        statements.append(
             f"CREATE OR REPLACE TABLE {ledger_table(run_id, entity)} AS "
             f"SELECT _line, {sql_ident(key)} AS sourced_id{extra} FROM {ctx.table}"
         )
+    db.execute_all(statements)
 
 
 def _create_empty_tables(db: Database, run_id: int, drop: Drop, result: IngestResult) -> None:
     """Entities the drop does not carry get empty staging tables, so planning reads them alike."""
+    statements = []
     for entity, spec in drop.format.specs.items():
         if entity in result.staged:
             continue
         columns = ", ".join(f"CAST(NULL AS VARCHAR) AS {sql_ident(c)}" for c in spec.column_names)
-        for table in (temp_table(run_id, entity), rejected_table(run_id, entity)):
-            db.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table} AS "
-                f"SELECT CAST(NULL AS BIGINT) AS _line, CAST(NULL AS BIGINT) AS _rid, {columns} "
-                "WHERE false"
-            )
+        statements += [
+            f"CREATE OR REPLACE TEMP TABLE {table} AS "
+            f"SELECT CAST(NULL AS BIGINT) AS _line, CAST(NULL AS BIGINT) AS _rid, {columns} "
+            "WHERE false"
+            for table in (temp_table(run_id, entity), rejected_table(run_id, entity))
+        ]
+    db.execute_all(statements)

@@ -343,6 +343,14 @@ def record_changes(
     names the row and the setting behind archives a setting decided.
     """
     plan = ctx.keep(f"plan_{table.name}")
+    recorded = "op IN ('update', 'archive', 'unarchive') AND " + (only or "true")
+    start, any_recorded = ctx.db.rows(
+        f"""SELECT (SELECT coalesce(max(seq), 0) FROM changes WHERE run_id = ?),
+                   EXISTS (FROM {plan} p WHERE {recorded})""",
+        [ctx.run_id],
+    )[0]
+    if not any_recorded:  # a first load's creates, a night without changes: nothing to write
+        return
     display = display or {}
     fields = []
     # What apply makes the record's origin (sync/apply.py `_made_by_the_sync`): the sync's,
@@ -358,9 +366,6 @@ def record_changes(
         )
     field_list = "list_filter([" + ", ".join(fields) + "], lambda x: x IS NOT NULL)"
     kind = table.kind_expr("p")
-    start = int(
-        ctx.db.one("SELECT coalesce(max(seq), 0) FROM changes WHERE run_id = ?", [ctx.run_id]) or 0
-    )
     label = _archive_label(table)
     # An archive that goes with its parent's names the row that archived the parent (a
     # student's row marked tobedeleted), when there is one.
@@ -404,14 +409,14 @@ def record_changes(
                CASE WHEN by_setting THEN lo_note ELSE note END
         FROM (SELECT *, {by_setting} AS by_setting FROM (
             SELECT {ctx.run_id} AS run_id,
-                   {start} + row_number() OVER (ORDER BY p.op, p.id) AS seq, {kind} AS kind, p.op,
+                   {int(start)} + row_number() OVER (ORDER BY p.op, p.id) AS seq, {kind} AS kind, p.op,
                    p.id, p.sis_id_shown, coalesce(p._label, {label}) AS label,
                    CASE WHEN p.op IN ('update', 'unarchive') THEN {field_list} END AS fields,
                    {source_file} AS source_file, {source_line} AS source_line,
                    {why} AS note,
                    lo.note AS lo_note, lo._file AS lo_file, lo._line AS lo_line
             FROM (SELECT *, {_sis_expr(table)} AS sis_id_shown FROM {plan} p
-                  WHERE op IN ('update', 'archive', 'unarchive') AND {only or "true"}) p
+                  WHERE {recorded}) p
             LEFT JOIN {table.name} d ON d.{table.id_col} = p.id
             LEFT JOIN ({left_out.rows}) lo ON p.op = 'archive' AND lo.sis_id = p.sis_id_shown
             {_reference_joins(table, plan)}
@@ -421,11 +426,14 @@ def record_changes(
     )
 
 
-def count_changes(ctx: PlanContext, table: Table) -> list[tuple[str, str, int]]:
-    """(kind, op, n) of a plan table, creates included."""
+def count_changes(ctx: PlanContext, tables: Sequence[Table]) -> list[tuple[str, str, int]]:
+    """(kind, op, n) of the plan tables, creates included: one statement for them all."""
     return ctx.db.rows(
-        f"SELECT {table.kind_expr('p')} AS kind, op, count(*) FROM {ctx.keep(f'plan_{table.name}')} p "
-        "WHERE op <> 'refresh' GROUP BY ALL"
+        " UNION ALL ".join(
+            f"(SELECT {table.kind_expr('p')} AS kind, op, count(*) "
+            f"FROM {ctx.keep(f'plan_{table.name}')} p WHERE op <> 'refresh' GROUP BY ALL)"
+            for table in tables
+        )
     )
 
 

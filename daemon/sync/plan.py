@@ -89,9 +89,8 @@ def make_plan(ctx: PlanContext, progress: Progress) -> dict[str, dict[str, int]]
     progress.finish()
     _refuse_two_operations_on_one_record(ctx)
     counts: dict[str, dict[str, int]] = {k: {op: 0 for op in kinds.OPS} for k in kinds.CHANGE_KINDS}
-    for table in kinds.TABLES:
-        for kind, op, n in count_changes(ctx, table):
-            counts[kind][op] = int(n)
+    for kind, op, n in count_changes(ctx, kinds.TABLES):
+        counts[kind][op] = int(n)
     if not any(n for ops in counts.values() for n in ops.values()):
         note_reference_changes(ctx)
     return counts
@@ -103,19 +102,28 @@ class PlanWouldBreak(RosterSyncError):
 
 def _refuse_two_operations_on_one_record(ctx: PlanContext) -> None:
     """A record appears at most once in a plan (never archived and updated at once)."""
-    for table in kinds.TABLES:
-        # A create's id is new (above every existing id, one per feed line), so only the other
-        # operations can name one record twice.
-        repeated = ctx.db.rows(
-            f"""SELECT id, list(op ORDER BY op) FROM {ctx.keep(f"plan_{table.name}")}
-                WHERE op <> 'create' GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 5"""
+    # A create's id is new (above every existing id, one per feed line), so only the other
+    # operations can name one record twice. One statement for every table; the first table
+    # with such a record is named.
+    repeated = ctx.db.rows(
+        " UNION ALL ".join(
+            f"""(SELECT {n} AS place, id, list(op ORDER BY op) AS ops
+                 FROM {ctx.keep(f"plan_{table.name}")}
+                 WHERE op <> 'create' GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 5)"""
+            for n, table in enumerate(kinds.TABLES)
         )
-        if repeated:
-            shown = "; ".join(f"{table.name} {i}: {', '.join(ops)}" for i, ops in repeated)
-            raise PlanWouldBreak(
-                f"the plan would change a record twice ({shown}); nothing was planned. "
-                "Please report this with the drop."
-            )
+        + " ORDER BY place, id"
+    )
+    if repeated:
+        first = repeated[0][0]
+        table = kinds.TABLES[first]
+        shown = "; ".join(
+            f"{table.name} {i}: {', '.join(ops)}" for place, i, ops in repeated if place == first
+        )
+        raise PlanWouldBreak(
+            f"the plan would change a record twice ({shown}); nothing was planned. "
+            "Please report this with the drop."
+        )
 
 
 def _finish(

@@ -139,8 +139,8 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
             for table in kinds.TABLES:
                 display = {"school_id": SCHOOL_SIS} if table.name == "classrooms" else None
                 record_changes(ctx, table, display)
-                for kind, op, n in count_changes(ctx, table):
-                    counts[kind][op] = int(n)
+            for kind, op, n in count_changes(ctx, kinds.TABLES):
+                counts[kind][op] = int(n)
             db.execute(
                 "UPDATE changes SET note = ? WHERE run_id = ?", [f"undoes run {target}", run_id]
             )
