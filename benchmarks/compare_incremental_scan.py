@@ -80,7 +80,14 @@ def _tables() -> dict[str, str]:
     return queries
 
 
-def _differences(a: Path, b: Path, what: str, only: tuple[str, ...] = ()) -> list[str]:
+def _count(con: duckdb.DuckDBPyConnection, query: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM ({query})").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _differences(
+    a: Path, b: Path, what: str, only: tuple[str, ...] = (), sides: tuple[str, str] = ("A", "B")
+) -> list[str]:
     con = duckdb.connect()
     con.execute(f"ATTACH '{a}' AS a (READ_ONLY)")
     con.execute(f"ATTACH '{b}' AS b (READ_ONLY)")
@@ -89,11 +96,13 @@ def _differences(a: Path, b: Path, what: str, only: tuple[str, ...] = ()) -> lis
         if only and name not in only:
             continue
         qa, qb = query.format(db="a"), query.format(db="b")
-        extra = con.execute(f"SELECT count(*) FROM ({qa} EXCEPT ALL {qb})").fetchone()[0]
-        missing = con.execute(f"SELECT count(*) FROM ({qb} EXCEPT ALL {qa})").fetchone()[0]
-        rows = con.execute(f"SELECT count(*) FROM ({qa})").fetchone()[0]
+        extra = _count(con, f"{qa} EXCEPT ALL {qb}")
+        missing = _count(con, f"{qb} EXCEPT ALL {qa}")
+        rows = _count(con, qa)
         status = "same" if extra == missing == 0 else "DIFFERENT"
-        print(f"{what}: {name}: {rows:,} rows, {status} ({extra} only in A, {missing} only in B)")
+        print(
+            f"{what}: {name}: {rows:,} rows, {status} ({extra} only in {sides[0]}, {missing} only in {sides[1]})"
+        )
         if extra or missing:
             found.append(f"{what}: {name}")
     con.close()
@@ -138,6 +147,7 @@ def main() -> int:
             db,
             f"{side}: incremental against the full after it",
             only=("candidates",),
+            sides=("the incremental", "the full"),
         )
     print("identical" if not bad else "DIFFERENT: " + "; ".join(bad))
     return 1 if bad else 0
