@@ -305,7 +305,7 @@ class Daemon:
             self._scan(time.monotonic())
             self.due |= self.tracker.names()
             self.pull_due = bool(self.config.sources)
-        elif self._polling(on_arrival) and mono >= self.next_poll:
+        elif (self._polling(on_arrival) or self._queued_unmirrored()) and mono >= self.next_poll:
             self._mirror()
             self._scan(time.monotonic())
         if self._prune_due(now):
@@ -363,6 +363,14 @@ class Daemon:
         if self.config.sftp is None:
             return False
         return on_arrival or any(source == SFTP for source, _ in self.due)
+
+    def _queued_unmirrored(self) -> bool:
+        """An SFTP drop left queued by a stop, and the server not looked at since the start: it is
+        looked at before that drop is planned (its manifest may have come meanwhile, and joins
+        it), even when the daemon polls only at the daily start time."""
+        if self.config.sftp is None or self.remote is not None:
+            return False
+        return any(p.name.startswith(SFTP) for p in files.queued(self.config.inbox))
 
     def _scan(self, mono: float) -> None:
         found = scan_inbox(self.config.inbox, self.config.ready_marker)

@@ -4,6 +4,8 @@ manifest is set aside and that run says it read every file as bulk. Against a re
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from daemon.service import inbox
@@ -32,25 +34,53 @@ def first_drop_applied(make_daemon_config, make_config, put, start_daemon, clock
     return config_path
 
 
-def test_a_manifest_coming_while_an_sftp_folder_drop_is_queued_joins_it(
-    make_daemon_config, make_config, put, sshd, start_daemon, clock, ticks, tmp_path
-) -> None:
+def manifest_comes_while_queued(
+    make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
+) -> Path:
+    """The delta drop 2026-09-15 is taken without its manifest and left queued by a stop; then
+    its manifest.csv comes into its folder on the server (the daemon is not running)."""
     config_path = first_drop_applied(
         make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
     )
     drop = delta_drop(tmp_path)
     upload(put, "2026-09-15", drop, EXPORTED + 100, skip=("manifest.csv",))
     queue_without_planning(config_path, clock, ticks, "2026-09-15", "sftp")
-
     put("2026-09-15/manifest.csv", (drop / "manifest.csv").read_bytes(), mtime=EXPORTED + 200)
-    client = start_daemon(config_path, clock, ticks).client()
+    return config_path
+
+
+def joined_and_applied(client, ticks) -> None:
+    """Run 2 read users.csv as delta: it archives nobody, so auto_apply applied it (read as bulk,
+    it archives 297 students and is held)."""
     quiet_until(ticks, lambda: len(runs_in(client)) == 2, "2026-09-15 planned")
     wait_for(lambda: runs_in(client) == [(1, "applied"), (2, "applied")], what="run 2 applied")
-    assert client.get_run(2).changes["students"].get("archive", 0) == 0  # on main: 297, as bulk
+    assert client.get_run(2).changes["students"].get("archive", 0) == 0
+
+
+def test_a_manifest_coming_while_an_sftp_folder_drop_is_queued_joins_it(
+    make_daemon_config, make_config, put, sshd, start_daemon, clock, ticks, tmp_path
+) -> None:
+    config_path = manifest_comes_while_queued(
+        make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
+    )
+    client = start_daemon(config_path, clock, ticks).client()
+    joined_and_applied(client, ticks)
     row = next(d for d in client.status().daemon.drops if d.name == "2026-09-15")
     assert row.change_note is None  # not "changed on the server after it was queued"
     polls(sshd, 2)
     assert len(runs_in(client)) == 2
+    client.close()
+
+
+def test_a_daemon_that_polls_at_the_start_time_only_looks_at_the_server_before_a_queued_drop(
+    make_daemon_config, make_config, put, sshd, start_daemon, clock, ticks, tmp_path
+) -> None:
+    config_path = manifest_comes_while_queued(
+        make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
+    )
+    preset(load_config(config_path), sync_on_arrival=False)  # polled at the start time only
+    client = start_daemon(config_path, clock, ticks).client()
+    joined_and_applied(client, ticks)
     client.close()
 
 
