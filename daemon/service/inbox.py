@@ -460,7 +460,9 @@ class Readiness:
     complete_at: datetime | None = None  # wall time it was first found complete
     manifest: bool = False  # it carries a manifest.csv
     without_manifest: bool = False  # ready after waiting in vain for the manifest it should have
-    quiet_for: float = 0.0  # seconds it has been seen unchanged
+    # seconds it may still wait for what it lacks (`waiting_left`); None once it waited the
+    # give-up: what a manifest alone, after its drop was taken, waits by too
+    give_up_in: float | None = None
 
 
 def evaluate(
@@ -612,7 +614,7 @@ class InboxTracker:
             elif not state.ready:
                 seen.complete_at = None
             state.first_seen, state.complete_at = seen.first_seen, seen.complete_at
-            state.quiet_for = seen.seen_at - seen.since
+            state.give_up_in = waiting_left(self.quiet_seconds, seen.since, seen.seen_at, now)
             out.append(state)
         out.sort(key=lambda r: (r.candidate.newest_mtime_ns, r.candidate.name))
         return out

@@ -72,7 +72,6 @@ from daemon.service.inbox import (
     RemoteView,
     SteadyFiles,
     content_hash,
-    give_up_seconds,
     group_units,
     lone_manifest,
     manifest_text,
@@ -533,11 +532,10 @@ class Daemon:
         if queued is not None:
             self._join_manifest(state, taken, queued)
             return
-        give_up = give_up_seconds(self.config.quiet_seconds)
-        if state.quiet_for >= give_up or (c.source == SFTP and c.kind == "folder"):
+        left = state.give_up_in
+        if left is None or (c.source == SFTP and c.kind == "folder"):
             self._late_manifest(state, taken)
             return
-        left = give_up - state.quiet_for
         waits.append(left)
         self.holding[c.key] = (
             f"{MANIFEST} alone, after {taken.name} was taken: the first file of the next drop, "
