@@ -84,6 +84,29 @@ def test_a_daemon_that_polls_at_the_start_time_only_looks_at_the_server_before_a
     client.close()
 
 
+def test_a_queued_sftp_folder_drop_waits_while_its_manifest_is_still_changing_on_the_server(
+    make_daemon_config, make_config, put, sshd, start_daemon, clock, ticks, tmp_path
+) -> None:
+    config_path = manifest_comes_while_queued(
+        make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
+    )
+    remote_quiet = 60.0  # the server's files are mirrored once they list alike this long
+    sftp = sftp_settings(make_config, remote_quiet_seconds=remote_quiet)
+    assert make_daemon_config(mirror=str(tmp_path / "mirror"), sftp=sftp) == config_path
+    client = start_daemon(config_path, clock, ticks).client()
+    wait_for(
+        lambda: any(line.startswith("sftp/2026-09-15: manifest.csv is still changing")
+                    for line in client.status().daemon.pending_drops),
+        60, "the manifest's wait",
+    )  # fmt: skip
+    polls(sshd, 2)
+    assert runs_in(client) == [(1, "applied")]  # on main: planned, users.csv read as bulk
+    ticks.advance(remote_quiet)
+    polls(sshd, 2)
+    joined_and_applied(client, ticks)
+    client.close()
+
+
 def test_a_manifest_coming_after_an_sftp_folder_drop_was_planned_is_set_aside_and_its_run_says_so(
     make_daemon_config, make_config, put, sshd, start_daemon, clock, ticks, tmp_path, caplog
 ) -> None:
