@@ -34,6 +34,7 @@ def first_drop_applied(make_daemon_config, make_config, put, start_daemon, clock
     return config_path
 
 
+@pytest.fixture
 def manifest_comes_while_queued(
     make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
 ) -> Path:
@@ -58,11 +59,9 @@ def joined_and_applied(client, ticks) -> None:
 
 
 def test_a_manifest_coming_while_an_sftp_folder_drop_is_queued_joins_it(
-    make_daemon_config, make_config, put, sshd, start_daemon, clock, ticks, tmp_path
+    manifest_comes_while_queued, sshd, start_daemon, clock, ticks
 ) -> None:
-    config_path = manifest_comes_while_queued(
-        make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
-    )
+    config_path = manifest_comes_while_queued
     client = start_daemon(config_path, clock, ticks).client()
     joined_and_applied(client, ticks)
     row = next(d for d in client.status().daemon.drops if d.name == "2026-09-15")
@@ -73,11 +72,9 @@ def test_a_manifest_coming_while_an_sftp_folder_drop_is_queued_joins_it(
 
 
 def test_a_daemon_that_polls_at_the_start_time_only_looks_at_the_server_before_a_queued_drop(
-    make_daemon_config, make_config, put, sshd, start_daemon, clock, ticks, tmp_path
+    manifest_comes_while_queued, start_daemon, clock, ticks
 ) -> None:
-    config_path = manifest_comes_while_queued(
-        make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
-    )
+    config_path = manifest_comes_while_queued
     preset(load_config(config_path), sync_on_arrival=False)  # polled at the start time only
     client = start_daemon(config_path, clock, ticks).client()
     joined_and_applied(client, ticks)
@@ -85,11 +82,10 @@ def test_a_daemon_that_polls_at_the_start_time_only_looks_at_the_server_before_a
 
 
 def test_a_queued_sftp_folder_drop_waits_while_its_manifest_is_still_changing_on_the_server(
-    make_daemon_config, make_config, put, sshd, start_daemon, clock, ticks, tmp_path
-) -> None:
-    config_path = manifest_comes_while_queued(
-        make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
-    )
+    manifest_comes_while_queued, make_daemon_config, make_config, sshd, start_daemon, clock, ticks,
+    tmp_path,
+) -> None:  # fmt: skip
+    config_path = manifest_comes_while_queued
     remote_quiet = 60.0  # the server's files are mirrored once they list alike this long
     sftp = sftp_settings(make_config, remote_quiet_seconds=remote_quiet)
     assert make_daemon_config(mirror=str(tmp_path / "mirror"), sftp=sftp) == config_path
