@@ -400,7 +400,7 @@ class Daemon:
                     units.append(unit)
             elif (
                 unit not in decided or _failed_and_changed(decided[unit], rels)
-                or self._manifest_come_late(unit, rels) is not None
+                or _manifest_come_late(decided.get(unit), unit, rels)
             ):  # fmt: skip
                 units.append(unit)
         return mirror_candidates(cfg.mirror_dir, view, units, marker)
@@ -481,37 +481,11 @@ class Daemon:
                 )
             ]  # fmt: skip
             return max(taken, key=lambda row: row.drop_id, default=None)
-        files = self._server_files(c)
+        row = self.history.latest_by_name(SFTP).get(c.name)  # (loose files) for the top's
+        files = self._server_files(c) if row is not None else None
         if files is None:
             return None
-        return self._manifest_come_late("" if c.kind == "root" else c.name, files)
-
-    def _manifest_come_late(self, unit: str, now_files: Signature) -> DropRow | None:
-        """The SFTP drop taken as `unit` ("" for the loose files at the top), when its files on
-        the server (`now_files`) are those it was taken with and a manifest.csv: at the top,
-        new or rewritten (it may be the first file of the next loose drop); in a folder, new (a
-        folder taken is history, so a manifest there is that drop's, come late; one rewritten
-        in a drop that carried it is a change, reported as any other)."""
-        assert self.history is not None
-        row = self.history.latest_by_name(SFTP).get(unit or SFTP_ROOT_DROP)
-        if row is None or row.status not in TAKEN:
-            return None
-        before = decode_signature(row.signature)
-        top = f"{unit}/" if unit else ""
-
-        def is_manifest(rel: str) -> bool:
-            return rel.startswith(top) and rel[len(top) :].lower() == MANIFEST
-
-        manifest = [rel for rel in now_files if is_manifest(rel)]
-        if not manifest or now_files[manifest[0]] == before.get(manifest[0]):
-            return None
-        if unit and any(is_manifest(rel) for rel in before):
-            return None
-
-        def others(files: Signature) -> Signature:
-            return {rel: sig for rel, sig in files.items() if not is_manifest(rel)}
-
-        return row if others(now_files) == others(before) else None
+        return row if _manifest_come_late(row, "" if c.kind == "root" else c.name, files) else None
 
     def _server_files(self, c: Candidate) -> Signature | None:
         """An SFTP drop's files on the server as the last mirror listed them; None for the
@@ -985,7 +959,7 @@ class Daemon:
             for name, row in decided.items():
                 if name == SFTP_ROOT_DROP:
                     continue  # rewritten loose files are a new drop, not a change
-                if self._manifest_come_late(name, on_server.get(name, {})) is not None:
+                if _manifest_come_late(row, name, on_server.get(name, {})):
                     continue  # not a change: it joins its drop, or is set aside (`_queue_ready`)
                 note = self.history.report_change(row, on_server.get(name, {}), now)
                 if note and _failed_and_changed(row, on_server.get(name, {})):
@@ -1144,6 +1118,32 @@ class Daemon:
                 lines.append(f"{name}: {state.reason or 'complete'}; {when}")
         with self.state.lock:
             self.state.pending = lines
+
+
+def _manifest_come_late(row: DropRow | None, unit: str, now_files: Signature) -> bool:
+    """Whether the SFTP drop taken as `unit` ("" for the loose files at the top; `row`, its
+    latest decision) has on the server (`now_files`) the files it was taken with and a
+    manifest.csv: at the top, new or rewritten (it may be the first file of the next loose
+    drop); in a folder, new (a folder taken is history, so a manifest there is that drop's, come
+    late; one rewritten in a drop that carried it is a change, reported as any other)."""
+    if row is None or row.status not in TAKEN:
+        return False
+    before = decode_signature(row.signature)
+    top = f"{unit}/" if unit else ""
+
+    def is_manifest(rel: str) -> bool:
+        return rel.startswith(top) and rel[len(top) :].lower() == MANIFEST
+
+    manifest = [rel for rel in now_files if is_manifest(rel)]
+    if not manifest or now_files[manifest[0]] == before.get(manifest[0]):
+        return False
+    if unit and any(is_manifest(rel) for rel in before):
+        return False
+
+    def others(files: Signature) -> Signature:
+        return {rel: sig for rel, sig in files.items() if not is_manifest(rel)}
+
+    return others(now_files) == others(before)
 
 
 def _joinable(taken: DropRow) -> Path | None:
