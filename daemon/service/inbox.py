@@ -345,7 +345,7 @@ def expected_by_manifest(manifest_text: str) -> list[str]:
     row that is not the header is a property, as the sync reads it."""
     names = []
     try:
-        rows = list(csv.reader(io.StringIO(manifest_text)))
+        rows = list(csv.reader(io.StringIO(manifest_text, newline=None)))  # CR, LF, CRLF
     except csv.Error:
         return []  # the sync reports a broken manifest precisely
     if rows and rows[0] and rows[0][0].strip().lower() == "propertyname":

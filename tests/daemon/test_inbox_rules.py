@@ -130,6 +130,11 @@ def test_a_manifest_without_its_header_line_makes_the_drop_wait_for_its_first_fi
     assert expected_by_manifest("propertyName,value\nfile.users,bulk\n") == ["users.csv"]
 
 
+def test_a_manifest_whose_lines_end_in_a_lone_cr_lists_its_files_as_the_sync_reads_them() -> None:
+    text = "propertyName,value\rfile.users,delta\rfile.enrollments,bulk\r"
+    assert expected_by_manifest(text) == ["users.csv", "enrollments.csv"]
+
+
 def test_a_manifest_in_a_folder_the_sync_does_not_read_is_not_the_drops_manifest(
     tmp_path: Path,
 ) -> None:
