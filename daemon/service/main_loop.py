@@ -358,10 +358,14 @@ class Daemon:
 
     def _polling(self, on_arrival: bool) -> bool:
         """Poll the server: on arrival, always; else only while drops that were due at the start
-        time are still arriving there."""
+        time are still arriving there, or a queued drop from there waits for its manifest come
+        late (`joining`)."""
         if self.config.sftp is None:
             return False
-        return on_arrival or any(source == SFTP for source, _ in self.due)
+        return (
+            on_arrival or any(source == SFTP for source, _ in self.due)
+            or any(path.name.startswith(SFTP) for path in self.joining)
+        )  # fmt: skip
 
     def _queued_unmirrored(self) -> bool:
         """An SFTP drop left queued by a stop, and the server not looked at since the start: it is

@@ -81,14 +81,18 @@ def test_a_daemon_that_polls_at_the_start_time_only_looks_at_the_server_before_a
     client.close()
 
 
+@pytest.mark.parametrize("on_arrival", [True, False], ids=["on-arrival", "daily"])
 def test_a_queued_sftp_folder_drop_waits_while_its_manifest_is_still_changing_on_the_server(
     manifest_comes_while_queued, make_daemon_config, make_config, sshd, start_daemon, clock, ticks,
-    tmp_path,
+    tmp_path, on_arrival,
 ) -> None:  # fmt: skip
+    """Polled at the daily start time only, the server is polled on while the drop waits (not
+    until the next night's start time)."""
     config_path = manifest_comes_while_queued
     remote_quiet = 60.0  # the server's files are mirrored once they list alike this long
     sftp = sftp_settings(make_config, remote_quiet_seconds=remote_quiet)
     assert make_daemon_config(mirror=str(tmp_path / "mirror"), sftp=sftp) == config_path
+    preset(load_config(config_path), sync_on_arrival=on_arrival)
     client = start_daemon(config_path, clock, ticks).client()
     wait_for(
         lambda: any(line.startswith("sftp/2026-09-15: manifest.csv is still changing")
@@ -98,7 +102,6 @@ def test_a_queued_sftp_folder_drop_waits_while_its_manifest_is_still_changing_on
     polls(sshd, 2)
     assert runs_in(client) == [(1, "applied")]  # on main: planned, users.csv read as bulk
     ticks.advance(remote_quiet)
-    polls(sshd, 2)
     joined_and_applied(client, ticks)
     client.close()
 
