@@ -319,14 +319,38 @@ def zip_problem(path: Path) -> str | None:
     return None
 
 
+def drop_manifest(rels: Iterable[str]) -> str | None:
+    """Which of the drop's files (paths inside it) is the manifest.csv the sync reads: the one at
+    the top when CSV files lie there, else the one in its single folder (daemon/formats/drop.py,
+    `_csv_root`); None when there is none there. A manifest elsewhere (a previous export's, kept
+    in a sub-folder) is not read, so it is not the drop's."""
+    rels = [r for r in rels if not r.endswith("/")]
+    top = [r for r in rels if "/" not in r and r.lower().endswith(".csv")]
+    if top:
+        found = [r for r in top if r.lower() == MANIFEST]
+    else:
+        folders = {
+            r.partition("/")[0] for r in rels
+            if "/" in r and not r.startswith((".", "__MACOSX"))
+        }  # fmt: skip
+        if len(folders) != 1:
+            return None
+        (folder,) = folders
+        found = [r for r in rels if r.lower() == f"{folder}/{MANIFEST}".lower()]
+    return min(found, default=None)
+
+
 def expected_by_manifest(manifest_text: str) -> list[str]:
-    """File names a manifest says are in the drop (`file.<x>,bulk|delta`), lower case."""
+    """File names a manifest says are in the drop (`file.<x>,bulk|delta`), lower case. A first
+    row that is not the header is a property, as the sync reads it."""
     names = []
     try:
-        rows = list(csv.reader(io.StringIO(manifest_text)))
+        rows = list(csv.reader(io.StringIO(manifest_text, newline=None)))  # CR, LF, CRLF
     except csv.Error:
         return []  # the sync reports a broken manifest precisely
-    for row in rows[1:]:
+    if rows and rows[0] and rows[0][0].strip().lower() == "propertyname":
+        rows = rows[1:]
+    for row in rows:
         if len(row) < 2 or not row[0].strip().lower().startswith("file."):
             continue
         if row[1].strip().lower() in ("bulk", "delta"):
@@ -341,15 +365,12 @@ def manifest_problem(files: Iterable[FileSig], read: Callable[[str], bytes]) -> 
     saying so (no wait makes it smaller)."""
     files = list(files)
     by_dir: dict[str, set[str]] = {}
-    manifests = []
     for f in files:
         folder, _, name = f.rel.rpartition("/")
         by_dir.setdefault(folder, set()).add(name.lower())
-        if name.lower() == MANIFEST:
-            manifests.append(f.rel)
-    if not manifests:
+    rel = drop_manifest(f.rel for f in files)
+    if rel is None:
         return None
-    rel = min(manifests, key=lambda r: r.count("/"))  # the drop's own manifest, not a nested one
     size = max((f.size for f in files if f.rel == rel), default=0)
     try:
         data = read(rel) if size <= MAX_MANIFEST_BYTES else b""
@@ -403,12 +424,13 @@ def content_problem(candidate: Candidate) -> str | None:
 
 
 def carries_manifest(candidate: Candidate) -> bool:
-    """Whether the drop holds a manifest.csv: one of its files, or an entry of its ZIP."""
+    """Whether the drop holds the manifest.csv the sync reads (`drop_manifest`): one of its
+    files, or an entry of its ZIP."""
     if candidate.kind != "zip":
-        return any(f.rel.rpartition("/")[2].lower() == MANIFEST for f in candidate.files)
+        return drop_manifest(f.rel for f in candidate.files) is not None
     try:
         with open_regular(candidate.path) as f, zipfile.ZipFile(f) as archive:
-            return any(n.rpartition("/")[2].lower() == MANIFEST for n in archive.namelist())
+            return drop_manifest(archive.namelist()) is not None
     except Exception:  # unreadable: the sync says why
         return False
 
@@ -427,18 +449,18 @@ def manifest_text(candidate: Candidate) -> str | None:
     try:
         if candidate.kind == "zip":
             with open_regular(candidate.path) as f, zipfile.ZipFile(f) as archive:
-                names = [n for n in archive.namelist() if n.rpartition("/")[2].lower() == MANIFEST]
-                if not names:
+                name = drop_manifest(archive.namelist())
+                if name is None:
                     return None
-                entry = archive.getinfo(min(names, key=lambda n: n.count("/")))
+                entry = archive.getinfo(name)
                 if entry.file_size > MAX_MANIFEST_BYTES:
                     return None
                 data = archive.read(entry)
         else:
-            rels = [f for f in candidate.files if f.rel.rpartition("/")[2].lower() == MANIFEST]
-            if not rels:
+            rel = drop_manifest(f.rel for f in candidate.files)
+            manifest = next((f for f in candidate.files if f.rel == rel), None)
+            if manifest is None:
                 return None
-            manifest = min(rels, key=lambda f: f.rel.count("/"))
             if manifest.size > MAX_MANIFEST_BYTES:
                 return None
             data = _read_regular(candidate.path / manifest.rel, MAX_MANIFEST_BYTES)
@@ -460,7 +482,9 @@ class Readiness:
     complete_at: datetime | None = None  # wall time it was first found complete
     manifest: bool = False  # it carries a manifest.csv
     without_manifest: bool = False  # ready after waiting in vain for the manifest it should have
-    quiet_for: float = 0.0  # seconds it has been seen unchanged
+    # seconds it may still wait for what it lacks (`waiting_left`); None once it waited the
+    # give-up: what a manifest alone, after its drop was taken, waits by too
+    give_up_in: float | None = None
 
 
 def evaluate(
@@ -612,7 +636,7 @@ class InboxTracker:
             elif not state.ready:
                 seen.complete_at = None
             state.first_seen, state.complete_at = seen.first_seen, seen.complete_at
-            state.quiet_for = seen.seen_at - seen.since
+            state.give_up_in = waiting_left(self.quiet_seconds, seen.since, seen.seen_at, now)
             out.append(state)
         out.sort(key=lambda r: (r.candidate.newest_mtime_ns, r.candidate.name))
         return out

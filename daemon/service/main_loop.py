@@ -47,8 +47,10 @@ from daemon.service.drop_history import (
     MANIFEST_MISSING,
     SFTP,
     TAKEN,
+    UNDECIDED,
     DropHistory,
     DropRow,
+    Signature,
     decode_signature,
 )
 from daemon.service.drop_order import (
@@ -70,7 +72,6 @@ from daemon.service.inbox import (
     RemoteView,
     SteadyFiles,
     content_hash,
-    give_up_seconds,
     group_units,
     lone_manifest,
     manifest_text,
@@ -303,7 +304,7 @@ class Daemon:
             self._scan(time.monotonic())
             self.due |= self.tracker.names()
             self.pull_due = bool(self.config.sources)
-        elif self._polling(on_arrival) and mono >= self.next_poll:
+        elif (self._polling(on_arrival) or self._queued_unmirrored()) and mono >= self.next_poll:
             self._mirror()
             self._scan(time.monotonic())
         if self._prune_due(now):
@@ -357,10 +358,22 @@ class Daemon:
 
     def _polling(self, on_arrival: bool) -> bool:
         """Poll the server: on arrival, always; else only while drops that were due at the start
-        time are still arriving there."""
+        time are still arriving there, or a queued drop from there waits for its manifest come
+        late (`joining`)."""
         if self.config.sftp is None:
             return False
-        return on_arrival or any(source == SFTP for source, _ in self.due)
+        return (
+            on_arrival or any(source == SFTP for source, _ in self.due)
+            or any(path.name.startswith(SFTP) for path in self.joining)
+        )  # fmt: skip
+
+    def _queued_unmirrored(self) -> bool:
+        """An SFTP drop left queued by a stop, and the server not looked at since the start: it is
+        looked at before that drop is planned (its manifest may have come meanwhile, and joins
+        it), even when the daemon polls only at the daily start time."""
+        if self.config.sftp is None or self.remote is not None:
+            return False
+        return any(p.name.startswith(SFTP) for p in files.queued(self.config.inbox))
 
     def _scan(self, mono: float) -> None:
         found = scan_inbox(self.config.inbox, self.config.ready_marker)
@@ -389,7 +402,10 @@ class Daemon:
                     decode_signature(row.signature).items()
                 ):
                     units.append(unit)
-            elif unit not in decided or _failed_and_changed(decided[unit], rels):
+            elif (
+                unit not in decided or _failed_and_changed(decided[unit], rels)
+                or _manifest_come_late(decided.get(unit), unit, rels)
+            ):  # fmt: skip
                 units.append(unit)
         return mirror_candidates(cfg.mirror_dir, view, units, marker)
 
@@ -412,9 +428,9 @@ class Daemon:
         for state in states:
             c = state.candidate
             claim = self._manifest_claim(c)
-            if claim is not None and state.in_progress:  # its drop, if queued, waits for it
-                if claim.status == "queued" and claim.queued_as:
-                    self.joining.add(Path(claim.queued_as))
+            if claim is not None and (state.in_progress or c.held):  # its drop waits for it
+                if (queued := _joinable(claim)) is not None:
+                    self.joining.add(queued)
             elif claim is not None:
                 self._alone_manifest(state, claim, waits)
                 continue
@@ -448,13 +464,15 @@ class Daemon:
     def _manifest_claim(self, c: Candidate) -> DropRow | None:
         """The drop taken before, under the same name, that this candidate differs from by its
         manifest.csv alone: in the inbox, a manifest alone in the folder (or at the top) that
-        drop came from; from SFTP, the loose files at the top as that drop had them, with a
-        manifest.csv new or rewritten. Such a manifest is never a drop by itself (from SFTP it
-        would plan that drop's files again, read as its manifest says); it may be the first file
-        of the next drop, written first, or that drop's manifest come late. None: a drop as any
-        other (a manifest alone under a new name waits for the files it lists)."""
+        drop came from; from SFTP, that drop's files on the server as it was taken with, and a
+        manifest.csv (at the top: new or rewritten; in a folder: new). Such a manifest is never
+        a drop by itself (from SFTP it would plan that drop's files again, read as its manifest
+        says); it may be the first file of the next drop, written first (at the top), or that
+        drop's manifest come late. None: a drop as any other (a manifest alone under a new name
+        waits for the files it lists). From SFTP the server's listing decides, so a manifest
+        still changing there (held) is claimed too: its queued drop waits for it."""
         assert self.history is not None
-        if c.kind == "zip" or c.held or c.irregular:
+        if c.kind == "zip" or c.irregular:
             return None
         if c.source == INBOX:
             if not lone_manifest(c):
@@ -467,41 +485,35 @@ class Daemon:
                 )
             ]  # fmt: skip
             return max(taken, key=lambda row: row.drop_id, default=None)
-        if c.kind != "root" or self.remote is None:
+        row = self.history.latest_by_name(SFTP).get(c.name)  # (loose files) for the top's
+        files = self._server_files(c) if row is not None else None
+        if files is None:
             return None
-        row = self.history.latest_by_name(SFTP).get(SFTP_ROOT_DROP)
-        if row is None or row.status not in TAKEN:
+        return row if _manifest_come_late(row, "" if c.kind == "root" else c.name, files) else None
+
+    def _server_files(self, c: Candidate) -> Signature | None:
+        """An SFTP drop's files on the server as the last mirror listed them; None for the
+        inbox's."""
+        if c.source != SFTP or self.remote is None:
             return None
         marker = self.config.sftp.ready_marker if self.config.sftp else None
-        now_files = unit_files(self.remote, "", marker)
-        before = decode_signature(row.signature)
-        manifest = [rel for rel in now_files if rel.lower() == MANIFEST]
-        if not manifest or now_files[manifest[0]] == before.get(manifest[0]):
-            return None
-
-        def others(files: dict[str, Any]) -> dict[str, Any]:
-            return {rel: sig for rel, sig in files.items() if rel.lower() != MANIFEST}
-
-        return row if others(now_files) == others(before) else None
+        return unit_files(self.remote, "" if c.kind == "root" else c.name, marker)
 
     def _alone_manifest(self, state: Readiness, taken: DropRow, waits: list[float]) -> None:
         """A manifest.csv that came alone under a drop taken before (`_manifest_claim`): while
         that drop is queued, not planned yet, it joins it (its files are read as it says); else
         it waits, as the first file of the next drop would, for the files it lists, and is set
-        aside at the give-up, saying so on that drop's run."""
+        aside at the give-up, saying so on that drop's run. In an SFTP folder it is set aside at
+        once: no next drop comes into a folder taken (a change there is never planned)."""
         c = state.candidate
-        queued = Path(taken.queued_as) if taken.queued_as else None
-        if (
-            taken.status == "queued" and taken.manifest != MANIFEST_CARRIED
-            and queued is not None and queued.is_dir()
-        ):  # fmt: skip
+        queued = _joinable(taken)
+        if queued is not None:
             self._join_manifest(state, taken, queued)
             return
-        give_up = give_up_seconds(self.config.quiet_seconds)
-        if state.quiet_for >= give_up:
+        left = state.give_up_in
+        if left is None or (c.source == SFTP and c.kind == "folder"):
             self._late_manifest(state, taken)
             return
-        left = give_up - state.quiet_for
         waits.append(left)
         self.holding[c.key] = (
             f"{MANIFEST} alone, after {taken.name} was taken: the first file of the next drop, "
@@ -514,7 +526,9 @@ class Daemon:
         inbox, copied from the SFTP mirror (which keeps its files)."""
         assert self.history is not None
         c = state.candidate
-        rel = next(f.rel for f in c.files if f.rel.lower() == MANIFEST)
+        rel = next((f.rel for f in c.files if f.rel.lower() == MANIFEST), None)
+        if rel is None:  # listed on the server, not mirrored yet: the next pass
+            return
         target = queued / MANIFEST
         try:
             if target.exists() or target.is_symlink():
@@ -527,13 +541,10 @@ class Daemon:
             LOG.error("%s: cannot put %s into the queued %s: %s", c.label, MANIFEST, taken.name,
                       exc)  # fmt: skip
             return
-        if c.kind == "folder":
+        if c.kind == "folder" and c.source == INBOX:
             with contextlib.suppress(OSError):
                 c.path.rmdir()
-        signature = None
-        if c.source == SFTP and self.remote is not None:
-            signature = unit_files(self.remote, "", self.config.sftp.ready_marker
-                                   if self.config.sftp else None)  # fmt: skip
+        signature = self._server_files(c)
         reason = (
             f"complete; its {MANIFEST} came after it was taken, while it was queued, and joined "
             "it: its files are read as the manifest says"
@@ -563,10 +574,7 @@ class Daemon:
                 f"check its run; to sync the drop with its manifest, put this {MANIFEST} in the "
                 "drop's archived folder and run it (roster-sync run FOLDER)"
             )
-        signature = None
-        if c.source == SFTP and self.remote is not None:
-            signature = unit_files(self.remote, "", self.config.sftp.ready_marker
-                                   if self.config.sftp else None)  # fmt: skip
+        signature = self._server_files(c)
         target = None
         if c.source == INBOX:
             rels = [f.rel for f in c.files]
@@ -578,7 +586,7 @@ class Daemon:
                 return  # cannot be moved: looked at again on the next pass
         with self.write_lock:
             self.history.record(
-                source=c.source, name=target.name if target else SFTP_ROOT_DROP,
+                source=c.source, name=target.name if target else c.name,
                 status="skipped", reason=reason, now=self.clock(), first_seen=state.first_seen,
                 complete_at=state.complete_at, queued_as=target, signature=signature,
                 manifest=MANIFEST_CARRIED,
@@ -901,9 +909,10 @@ class Daemon:
         self.state.set_busy(f"mirroring {describe_sftp(cfg)}")
         if self.memory is not None and self.history is not None:
             decided = self.history.latest_by_name(SFTP)
+            # a queued drop's files are mirrored too: its manifest may come late, and join it
             self.memory.decided = {
                 name for name, row in decided.items()
-                if name != SFTP_ROOT_DROP and row.status != "failed"
+                if name != SFTP_ROOT_DROP and row.status not in ("failed", *UNDECIDED)
             }  # fmt: skip
         report: MirrorReport | None = None
         listed_on = self.clock()  # the day the listing below is of: what pruning reads
@@ -954,6 +963,8 @@ class Daemon:
             for name, row in decided.items():
                 if name == SFTP_ROOT_DROP:
                     continue  # rewritten loose files are a new drop, not a change
+                if _manifest_come_late(row, name, on_server.get(name, {})):
+                    continue  # not a change: it joins its drop, or is set aside (`_queue_ready`)
                 note = self.history.report_change(row, on_server.get(name, {}), now)
                 if note and _failed_and_changed(row, on_server.get(name, {})):
                     LOG.info(
@@ -1111,6 +1122,41 @@ class Daemon:
                 lines.append(f"{name}: {state.reason or 'complete'}; {when}")
         with self.state.lock:
             self.state.pending = lines
+
+
+def _manifest_come_late(row: DropRow | None, unit: str, now_files: Signature) -> bool:
+    """Whether the SFTP drop taken as `unit` ("" for the loose files at the top; `row`, its
+    latest decision) has on the server (`now_files`) the files it was taken with and a
+    manifest.csv: at the top, new or rewritten (it may be the first file of the next loose
+    drop); in a folder, new (a folder taken is history, so a manifest there is that drop's, come
+    late; one rewritten in a drop that carried it is a change, reported as any other)."""
+    if row is None or row.status not in TAKEN:
+        return False
+    before = decode_signature(row.signature)
+    top = f"{unit}/" if unit else ""
+
+    def is_manifest(rel: str) -> bool:
+        return rel.startswith(top) and rel[len(top) :].lower() == MANIFEST
+
+    manifest = [rel for rel in now_files if is_manifest(rel)]
+    if not manifest or now_files[manifest[0]] == before.get(manifest[0]):
+        return False
+    if unit and any(is_manifest(rel) for rel in before):
+        return False
+
+    def others(files: Signature) -> Signature:
+        return {rel: sig for rel, sig in files.items() if not is_manifest(rel)}
+
+    return others(now_files) == others(before)
+
+
+def _joinable(taken: DropRow) -> Path | None:
+    """The queue folder of a drop taken without a manifest and not planned yet, which a manifest
+    come late joins; None when there is none."""
+    queued = Path(taken.queued_as) if taken.queued_as else None
+    if taken.status != "queued" or taken.manifest == MANIFEST_CARRIED or queued is None:
+        return None
+    return queued if queued.is_dir() else None
 
 
 def _failed_and_changed(row: DropRow, files: dict[str, tuple[int | None, int | None]]) -> bool:

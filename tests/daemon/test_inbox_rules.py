@@ -122,6 +122,35 @@ def test_a_ready_marker_says_a_drop_is_complete_without_the_manifest_it_would_wa
     assert state.ready and not state.without_manifest and not state.reason
 
 
+def test_a_manifest_without_its_header_line_makes_the_drop_wait_for_its_first_file_too() -> None:
+    """The sync reads a first row that is a property as one (exporters that leave the header
+    out): the drop waits for the file it names as for the others."""
+    text = "file.enrollments,delta\r\nfile.users,bulk\r\n"
+    assert expected_by_manifest(text) == ["enrollments.csv", "users.csv"]
+    assert expected_by_manifest("propertyName,value\nfile.users,bulk\n") == ["users.csv"]
+
+
+def test_a_manifest_whose_lines_end_in_a_lone_cr_lists_its_files_as_the_sync_reads_them() -> None:
+    text = "propertyName,value\rfile.users,delta\rfile.enrollments,bulk\r"
+    assert expected_by_manifest(text) == ["users.csv", "enrollments.csv"]
+
+
+def test_a_manifest_in_a_folder_the_sync_does_not_read_is_not_the_drops_manifest(
+    tmp_path: Path,
+) -> None:
+    """CSVs at the drop's top are read with the manifest at its top only: one kept in a
+    sub-folder (the previous export's) does not end the wait for the drop's own."""
+    tracker, ticks = quiet_drop_without_manifest(tmp_path)
+    (tmp_path / "day2" / "previous").mkdir()
+    shutil.copyfile(SAMPLE / "day1" / "manifest.csv", tmp_path / "day2/previous/manifest.csv")
+    tracker.observe(scan_inbox(tmp_path))
+    ticks.now += 30
+    tracker.observe(scan_inbox(tmp_path))
+    state = by_name(tracker)["day2"]
+    assert not state.ready and not state.manifest
+    assert state.reason.startswith("waits for manifest.csv: the drops before it had one")
+
+
 def test_a_zip_must_be_whole(tmp_path: Path) -> None:
     ticks = Ticks()
     tracker = InboxTracker(1, clock=ticks)

@@ -40,21 +40,24 @@ def test_a_manifest_written_first_waits_for_its_files_and_is_read_with_them(
     assert client.get_run(2).changes["students"].get("archive", 0) == 0  # users.csv read as delta
 
 
-def queue_without_planning(config_path: Path, clock, ticks, name: str) -> None:
-    """A daemon that takes the inbox's drop `name` without its manifest (after the give-up) and is
-    asked to stop as it does: the drop stays queued, to be planned at the next start."""
+def queue_without_planning(config_path: Path, clock, ticks, name: str, source="inbox") -> None:
+    """A daemon that takes the drop `name` (of the inbox, or mirrored from SFTP) without its
+    manifest (after the give-up) and is asked to stop as it does: the drop stays queued, to be
+    planned at the next start."""
     daemon = Daemon(load_config(config_path), clock, ticks)
     daemon.start()
     try:
         daemon.tick()
-        assert ("inbox", name) in daemon.tracker.names()
+        assert (source, name) in daemon.tracker.names()
         ticks.advance(3 * QUIET + inbox.ZIP_GIVE_UP_MIN)
         daemon.next_scan = 0.0
         daemon.stop.set()
         daemon.tick()
     finally:
         daemon.shutdown()
-    assert [p.name for p in queued(daemon.config.inbox)] == [name]
+    assert [p.name for p in queued(daemon.config.inbox)] == [
+        name if source == "inbox" else f"{source}-{name}"
+    ]
 
 
 def test_a_manifest_coming_while_its_drop_is_queued_joins_it(

@@ -1,0 +1,138 @@
+"""An SFTP folder drop whose manifest.csv comes after the folder was taken: while the drop is
+queued, the manifest joins it (its delta files are read as delta); once it was planned, the
+manifest is set aside and that run says it read every file as bulk. Against a real sshd."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from daemon.service import inbox
+from daemon.service.config import load_config
+
+from .conftest import QUIET, SAMPLE, preset, runs_in, wait_for
+from .test_daemon_drops import EXPORTED, polls, sftp_settings, upload
+from .test_late_manifest import queue_without_planning
+from .test_manifest_wait import delta_drop, quiet_until
+
+pytestmark = pytest.mark.sftp
+
+
+def first_drop_applied(make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path):
+    """day1, with its manifest, from the server's folder 2026-09-14, applied by auto_apply: the
+    server's drops carry a manifest from now on."""
+    upload(put, "2026-09-14", SAMPLE / "day1", EXPORTED)
+    sftp = sftp_settings(make_config, remote_quiet_seconds=0)
+    config_path = make_daemon_config(mirror=str(tmp_path / "mirror"), sftp=sftp)
+    preset(load_config(config_path), sync_on_arrival=True, auto_apply=True)
+    daemon = start_daemon(config_path, clock, ticks)
+    client = daemon.client()
+    wait_for(lambda: runs_in(client) == [(1, "applied")], 60, "the first drop applied")
+    client.close()
+    assert daemon.stop() == 0
+    return config_path
+
+
+@pytest.fixture
+def manifest_comes_while_queued(
+    make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
+) -> Path:
+    """The delta drop 2026-09-15 is taken without its manifest and left queued by a stop; then
+    its manifest.csv comes into its folder on the server (the daemon is not running)."""
+    config_path = first_drop_applied(
+        make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
+    )
+    drop = delta_drop(tmp_path)
+    upload(put, "2026-09-15", drop, EXPORTED + 100, skip=("manifest.csv",))
+    queue_without_planning(config_path, clock, ticks, "2026-09-15", "sftp")
+    put("2026-09-15/manifest.csv", (drop / "manifest.csv").read_bytes(), mtime=EXPORTED + 200)
+    return config_path
+
+
+def joined_and_applied(client, ticks) -> None:
+    """Run 2 read users.csv as delta: it archives nobody, so auto_apply applied it (read as bulk,
+    it archives 297 students and is held)."""
+    quiet_until(ticks, lambda: len(runs_in(client)) == 2, "2026-09-15 planned")
+    wait_for(lambda: runs_in(client) == [(1, "applied"), (2, "applied")], what="run 2 applied")
+    assert client.get_run(2).changes["students"].get("archive", 0) == 0
+
+
+def test_a_manifest_coming_while_an_sftp_folder_drop_is_queued_joins_it(
+    manifest_comes_while_queued, sshd, start_daemon, clock, ticks
+) -> None:
+    config_path = manifest_comes_while_queued
+    client = start_daemon(config_path, clock, ticks).client()
+    joined_and_applied(client, ticks)
+    row = next(d for d in client.status().daemon.drops if d.name == "2026-09-15")
+    assert row.change_note is None  # not "changed on the server after it was queued"
+    polls(sshd, 2)
+    assert len(runs_in(client)) == 2
+    client.close()
+
+
+def test_a_daemon_that_polls_at_the_start_time_only_looks_at_the_server_before_a_queued_drop(
+    manifest_comes_while_queued, start_daemon, clock, ticks
+) -> None:
+    config_path = manifest_comes_while_queued
+    preset(load_config(config_path), sync_on_arrival=False)  # polled at the start time only
+    client = start_daemon(config_path, clock, ticks).client()
+    joined_and_applied(client, ticks)
+    client.close()
+
+
+@pytest.mark.parametrize("on_arrival", [True, False], ids=["on-arrival", "daily"])
+def test_a_queued_sftp_folder_drop_waits_while_its_manifest_is_still_changing_on_the_server(
+    manifest_comes_while_queued, make_daemon_config, make_config, sshd, start_daemon, clock, ticks,
+    tmp_path, on_arrival,
+) -> None:  # fmt: skip
+    """Polled at the daily start time only, the server is polled on while the drop waits (not
+    until the next night's start time)."""
+    config_path = manifest_comes_while_queued
+    remote_quiet = 60.0  # the server's files are mirrored once they list alike this long
+    sftp = sftp_settings(make_config, remote_quiet_seconds=remote_quiet)
+    assert make_daemon_config(mirror=str(tmp_path / "mirror"), sftp=sftp) == config_path
+    preset(load_config(config_path), sync_on_arrival=on_arrival)
+    client = start_daemon(config_path, clock, ticks).client()
+    wait_for(
+        lambda: any(line.startswith("sftp/2026-09-15: manifest.csv is still changing")
+                    for line in client.status().daemon.pending_drops),
+        60, "the manifest's wait",
+    )  # fmt: skip
+    polls(sshd, 2)
+    assert runs_in(client) == [(1, "applied")]  # on main: planned, users.csv read as bulk
+    ticks.advance(remote_quiet)
+    joined_and_applied(client, ticks)
+    client.close()
+
+
+def test_a_manifest_coming_after_an_sftp_folder_drop_was_planned_is_set_aside_and_its_run_says_so(
+    make_daemon_config, make_config, put, sshd, start_daemon, clock, ticks, tmp_path, caplog
+) -> None:
+    config_path = first_drop_applied(
+        make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
+    )
+    client = start_daemon(config_path, clock, ticks).client()
+    drop = delta_drop(tmp_path)
+    upload(put, "2026-09-15", drop, EXPORTED + 100, skip=("manifest.csv",))
+    polls(sshd, 2)
+    ticks.advance(3 * QUIET + inbox.ZIP_GIVE_UP_MIN)
+    wait_for(lambda: len(runs_in(client)) == 2, 60, "2026-09-15 planned without its manifest")
+
+    put("2026-09-15/manifest.csv", (drop / "manifest.csv").read_bytes(), mtime=EXPORTED + 200)
+    quiet_until(ticks, lambda: drop_row(client, "2026-09-15").status == "skipped", "set aside")
+    assert drop_row(client, "2026-09-15").reason.startswith(
+        "manifest.csv came alone after 2026-09-15 (run 2) was taken without it; a manifest alone "
+        "is not a drop"
+    )
+    notes = [note["message"] for note in client.get_run(2).notes]
+    assert notes[1].startswith("manifest.csv came after this drop was planned, alone")
+    polls(sshd, 2)
+    assert len(runs_in(client)) == 2
+    assert drop_row(client, "2026-09-15").change_note is None
+    assert "changed on the server after" not in caplog.text
+    client.close()
+
+
+def drop_row(client, name: str):
+    return next(d for d in client.status().daemon.drops if d.name == name)
