@@ -208,15 +208,23 @@ def contact_role(relationships: list[dict[str, Any]]) -> str:
 def contact_id(email: str, phone: str, name: str, students: list[str]) -> str:
     """A stable id for a contact Clever gives no SIS id, from what identifies the person: the
     e-mail with the name (two parents of one family often give one e-mail, and Clever lists them
-    as two contacts), else the phone with the name, else the name and the first student."""
+    as two contacts), else the phone with the name, else the name and the lowest id of the
+    students it is the contact of (the one Clever CSV row of each is grouped by name to find
+    them). That id moves when those students change: the directory's guardian of one of them
+    by that name keeps its id (sync/derived_ids.keep_former_ids)."""
     digits = "".join(c for c in phone if c.isdigit())
     if email:
         key = f"email:{email.strip().lower()}|name:{' '.join(name.split()).lower()}"
     elif digits:
         key = f"phone:{digits}|{name.strip().lower()}"
     else:
-        key = f"name:{name.strip().lower()}|{min(students) if students else ''}"
+        key = f"name:{name_key(name)}|{min(students) if students else ''}"
     return _hashed(key)
+
+
+def name_key(name: str) -> str:
+    """A name-only contact's name as its id is made from it (and Clever CSV's rows grouped)."""
+    return name.strip().lower()
 
 
 def former_contact_id(email: str) -> str:

@@ -207,3 +207,77 @@ def test_a_contact_row_in_error_keeps_the_guardian_under_the_old_id(
     assert run.status == "planned", run.error
     assert len({e.split(":")[0] for e in errors(puller, run)}) == 1  # that contact's row
     assert run.total_changes() == 0, run.changes
+
+
+# ------------------------------------------------------------------ a contact known by name only
+def name_only(district: TinyDistrict, guardian: str, *students: str) -> TinyDistrict:
+    """`guardian` gives neither e-mail nor phone, and is the contact of each of `students`."""
+    district.row("users.csv", guardian).update(
+        email="", phone="", sms="", username="", agentSourcedIds=",".join(students)
+    )
+    for student in students:
+        row = district.row("users.csv", student)
+        agents = [a for a in row["agentSourcedIds"].split(",") if a]
+        row["agentSourcedIds"] = ",".join(dict.fromkeys([*agents, guardian]))
+    return district
+
+
+def guardian_ids(engine: Engine) -> set[str]:
+    return {sis_id for (sis_id,) in engine.db.rows(
+        "SELECT sis_id FROM users WHERE kind = 'guardian' AND status = 'active'"
+    )}  # fmt: skip
+
+
+def test_a_name_only_contact_of_two_students_is_one_guardian_from_clever_csv(
+    puller: Engine, clever_district: TinyDistrict, tmp_path: Path
+) -> None:
+    name_only(clever_district, "gdn-1", "stu-1", "stu-2")
+    run = clever_csv_drop(puller, clever_district, tmp_path / "clever")
+    puller.apply_run(run.run_id, scan_duplicates=False)
+    assert puller.db.rows(
+        "SELECT count(*) FROM users WHERE kind = 'guardian' AND given_name = 'Parent1'"
+    ) == [(1,)]
+    assert ("Parent1", None) in guardians_of(puller, "stu-2")
+
+
+def test_a_name_only_contact_switched_from_clever_csv_to_the_api_plans_nothing(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path, tmp_path: Path
+) -> None:
+    name_only(clever_district, "gdn-1", "stu-1", "stu-2")
+    applied_run = clever_csv_drop(puller, clever_district, tmp_path / "clever")
+    puller.apply_run(applied_run.run_id, scan_duplicates=False)
+    run = pull(puller, clever_district, token_file)
+    assert run.total_changes() == 0, run.changes
+
+
+def test_a_name_only_contact_switched_from_the_api_to_clever_csv_plans_nothing(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path, tmp_path: Path
+) -> None:
+    name_only(clever_district, "gdn-1", "stu-1", "stu-2")
+    puller.apply_run(pull(puller, clever_district, token_file).run_id, scan_duplicates=False)
+    run = clever_csv_drop(puller, clever_district, tmp_path / "clever")
+    assert run.total_changes() == 0, run.changes
+
+
+@pytest.mark.parametrize("way", ["api", "csv"])
+def test_a_name_only_contact_keeps_its_id_when_a_younger_sibling_joins_and_the_elder_leaves(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path, tmp_path: Path, way: str
+) -> None:
+    def plan(night: str) -> Run:
+        if way == "api":
+            return pull(puller, clever_district, token_file)
+        return clever_csv_drop(puller, clever_district, tmp_path / night)
+
+    name_only(clever_district, "gdn-2", "stu-2")
+    puller.apply_run(plan("one").run_id, scan_duplicates=False)
+    before = guardian_ids(puller)
+    name_only(clever_district, "gdn-2", "stu-1", "stu-2")  # stu-1: the lower id
+    joined = plan("two")
+    assert joined.changes["guardians"] == {"create": 0, "update": 0, "archive": 0, "unarchive": 0}
+    puller.apply_run(joined.run_id, scan_duplicates=False)
+    clever_district.row("users.csv", "stu-2")["agentSourcedIds"] = ""  # its id was made from
+    name_only(clever_district, "gdn-2", "stu-1")
+    left = plan("three")
+    assert left.changes["guardians"]["create"] == 0, left.changes
+    puller.apply_run(left.run_id, scan_duplicates=False)
+    assert guardian_ids(puller) <= before
