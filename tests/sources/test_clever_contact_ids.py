@@ -281,3 +281,24 @@ def test_a_name_only_contact_keeps_its_id_when_a_younger_sibling_joins_and_the_e
     assert left.changes["guardians"]["create"] == 0, left.changes
     puller.apply_run(left.run_id, scan_duplicates=False)
     assert guardian_ids(puller) <= before
+
+
+# ------------------------------------------------------------------ one e-mail, one username
+def guardian_pairs(engine: Engine) -> list[tuple[str | None, str | None, float]]:
+    engine.duplicates_scan(full=True)
+    page = engine.duplicates_list(kind="guardian", limit=100)
+    return [(c.left.given_name, c.right.given_name, c.score) for c in page.items]
+
+
+def test_two_parents_sharing_an_email_and_so_a_username_are_kept_and_not_proposed_as_one(
+    puller: Engine, family: TinyDistrict, token_file: Path
+) -> None:
+    """Nothing requires a username to be unique, and the scan's guard keeps two guardians whose
+    given names differ apart although they share e-mail, username and child."""
+    run = pull(puller, family, token_file)
+    puller.apply_run(run.run_id, scan_duplicates=False)
+    assert puller.db.rows(
+        "SELECT count(*) FROM users WHERE kind = 'guardian' AND username = ? AND status = 'active'",
+        [SHARED],
+    ) == [(2,)]
+    assert guardian_pairs(puller) == []
