@@ -70,6 +70,9 @@ _enabled = field("enabledUser", enabled)
 
 
 COMMON = ("sourcedId", "status", "dateLastModified")
+# Bookkeeping the sync never reads (ingest/load.py): a value of it that cannot be read is a
+# WARNING on its row, not an ERROR that would hold the record back.
+NEVER_SYNCED = frozenset({"dateLastModified"})
 
 
 @dataclass(frozen=True)
@@ -384,6 +387,11 @@ class OneRosterPull:
         sid = row["sourcedId"]
         for column, why in unreadable.items():
             LOG.warning("%s", redact(f"{collection.name}: {_id_of(record)}: {why}"))
+            if column in NEVER_SYNCED:
+                writer.row_note(
+                    out, line, sid, column, "unreadable", f"{why}; ignored (it is never synced)"
+                )
+                continue
             writer.row_note(
                 out, line, sid, column, "unreadable",
                 f"{sid or '(no sourcedId)'}: {why}; the row is an error, so the record is kept "

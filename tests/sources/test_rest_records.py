@@ -197,3 +197,26 @@ def test_a_field_one_record_leaves_out_is_empty_on_that_record(
     assert change.sis_id == "stu-1" and [(f.field, f.new) for f in change.fields] == [
         ("middle_name", None)
     ]
+
+
+@pytest.mark.parametrize("value", [{"$date": "2026-11-01T06:00:00Z"}, 1793512800, "01/11/2026"])
+def test_a_date_last_modified_in_another_form_is_a_warning_and_the_record_synced(
+    puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path, value: Any
+) -> None:
+    """dateLastModified is bookkeeping, never synced: whatever form it comes in, the row's
+    other values are used."""
+    applied_from_csv(puller, district, tmp_path)
+    data = oneroster_rest(district)
+    _user(data, "stu-3").update(dateLastModified=value, givenName="Cleopatra")
+    run = pull_rest(puller, OneRosterHub(data), secret_file)
+    assert run.status == "planned", run.error
+    assert _errors(puller, run.run_id) == []
+    [change] = puller.change_page(run.run_id, kind="students").items
+    assert (change.sis_id, [(f.field, f.new) for f in change.fields]) == (
+        "stu-3", [("given_name", "Cleopatra")]
+    )  # fmt: skip
+    [(sourced_id, warning)] = [
+        (r.sourced_id, r.message or "")
+        for r in puller.results_page(run.run_id, status="WARNING").items
+    ]
+    assert sourced_id == "stu-3" and "dateLastModified" in warning
