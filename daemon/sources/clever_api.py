@@ -163,9 +163,9 @@ def _text(record: dict[str, Any], key: str) -> str:
         raise Unreadable(f"{key} is {exc}") from None
 
 
-def _relationships(clever_id: str, value: Any) -> list[dict[str, Any]]:
+def _relationships(value: Any) -> list[dict[str, Any]]:
     """A contact's student relationships; one object alone is read as that one. Anything else
-    refuses the pull: reading none, or fewer, would archive that contact's links (or them)."""
+    is Unreadable: reading none, or fewer, would archive that contact's links (or them)."""
     if value is None:
         return []
     if isinstance(value, dict):
@@ -173,9 +173,8 @@ def _relationships(clever_id: str, value: Any) -> list[dict[str, Any]]:
     if isinstance(value, list) and all(isinstance(item, dict) for item in value):
         return value
     found = "a list of something else" if isinstance(value, list) else _shape(value)
-    raise SourceError(
-        f"user {clever_id}: roles.contact.student_relationships is {found}, not a list of "
-        "relationship objects; the pull is refused rather than drop that contact's links"
+    raise Unreadable(
+        f"roles.contact.student_relationships is {found}, not a list of relationship objects"
     )
 
 
@@ -539,18 +538,29 @@ class CleverPull:
     def _contact_row(
         self, clever_id: str, user: dict[str, Any], data: dict[str, Any], row: dict[str, str]
     ) -> dict[str, str]:
-        relationships = _relationships(clever_id, data.get("student_relationships"))
-        students = [_reference(r, "student") for r in relationships]
+        sid = _text(data, "sis_id")
+        phone = self._soft("phone", lambda: _text(data, "phone"), bool(sid))
+        cell_phone = self._soft("phone", lambda: _text(data, "phone_type")).lower() == "cell"
+        full_name = f"{row['givenName']} {row['familyName']}"
+        try:
+            relationships = _relationships(data.get("student_relationships"))
+            students = [_reference(r, "student") for r in relationships]
+        except Unreadable as exc:
+            # Known by name alone, its id comes from its students (contact_id): the row
+            # would name another record, and leaving it out would archive it and its links.
+            if not (sid or row["email"] or any(c.isdigit() for c in phone)):
+                raise SourceError(
+                    f"user {clever_id}: {exc}; the pull is refused rather than drop that "
+                    "contact's links"
+                ) from None
+            relationships, students = [], []
+            self.unreadable.setdefault("agentSourcedIds", str(exc))
         student_ids = sorted(self.people.get(s, s) for s in students)
         schools: dict[str, None] = {}
         for student in students:
             for school in self.student_schools.get(student, "").split(","):
                 if school:
                     schools[school] = None
-        sid = _text(data, "sis_id")
-        phone = self._soft("phone", lambda: _text(data, "phone"), bool(sid))
-        cell_phone = self._soft("phone", lambda: _text(data, "phone_type")).lower() == "cell"
-        full_name = f"{row['givenName']} {row['familyName']}"
         if not sid:
             sid = contact_id(row["email"], phone, full_name, student_ids)
             row[FORMER_ID_COLUMN] = former_contact_id(row["email"])

@@ -201,11 +201,30 @@ def test_one_student_relationship_object_where_clever_lists_them_is_read_as_that
 
 
 @pytest.mark.parametrize("relationships", ["stu-1", 5, [{"student": "x"}, "stu-1"]])
-def test_student_relationships_that_cannot_be_read_refuse_the_pull_in_one_line(
+def test_student_relationships_that_cannot_be_read_are_an_error_on_that_contact_only(
     puller: Engine, district: TinyDistrict, tmp_path: Path, relationships: Any
 ) -> None:
     def change(data: Data) -> None:
         _contact(data)["student_relationships"] = relationships
+
+    run = _pull_after_baseline(puller, district, tmp_path, change)
+    assert run.status == "planned", run.error
+    assert run.total_changes() == 0, run.changes  # gdn-1 and its link to stu-1 kept
+    [message] = _errors(puller, run.run_id)
+    assert "gdn-1 (user " in message and "roles.contact.student_relationships is " in message
+
+
+def test_student_relationships_that_cannot_be_read_refuse_the_pull_for_a_name_only_contact(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    """Known by name alone, its id comes from its students: which record the row names cannot
+    be told."""
+
+    def change(data: Data) -> None:
+        contact = _contact(data)
+        contact.update(student_relationships="stu-1", phone="")
+        del contact["sis_id"]
+        next(u for u in data["users"] if u["roles"].get("contact") is contact)["email"] = ""
 
     run = _pull_after_baseline(puller, district, tmp_path, change)
     assert run.status == "failed"
