@@ -208,9 +208,9 @@ def contact_id(email: str, phone: str, name: str, students: list[str]) -> str:
     """A stable id for a contact Clever gives no SIS id, from what identifies the person: the
     e-mail with the name (two parents of one family often give one e-mail, and Clever lists them
     as two contacts), else the phone with the name, else the name and the lowest id of the
-    students it is the contact of (the one Clever CSV row of each is grouped by name to find
-    them). That id moves when those students change: the directory's guardian of one of them
-    by that name keeps its id (sync/derived_ids.keep_former_ids)."""
+    students it is the contact of (Clever CSV has one row per student, so one student). That id
+    moves when those students change: the directory's guardian of one of them by that name
+    keeps its id (sync/derived_ids.keep_former_ids)."""
     digits = "".join(c for c in phone if c.isdigit())
     if email:
         key = f"email:{email.strip().lower()}|name:{' '.join(name.split()).lower()}"
@@ -222,7 +222,7 @@ def contact_id(email: str, phone: str, name: str, students: list[str]) -> str:
 
 
 def name_key(name: str) -> str:
-    """A name-only contact's name as its id is made from it (and Clever CSV's rows grouped)."""
+    """A name-only contact's name as its id is made from it."""
     return name.strip().lower()
 
 

@@ -35,7 +35,6 @@ from daemon.sources.clever_api import (
     contact_id,
     former_contact_id,
     grade,
-    name_key,
 )
 from daemon.sources.drop_writer import DropWriter
 from daemon.sources.oneroster_rest import CLASSES, COURSES, ENROLLMENTS, ORGS, SESSIONS, USERS_11
@@ -276,8 +275,10 @@ class CleverCsv:
     def _contacts(self, out: Any, students: dict[str, list[str]]) -> None:
         """Each students.csv row's contact is a guardian of that student; one person is one
         contact (by Contact_sis_id, else the stable id the API mapping derives: two parents who
-        share one e-mail are two contacts, the same name and e-mail on two rows is one, and so is the
-        same name without e-mail or phone, as the API lists such a contact once)."""
+        share one e-mail are two contacts, the same name and e-mail on two rows is one). A contact
+        known by name alone is one per student row: nothing in the file tells one person named on
+        two rows from two people of one name in two families, and linking a child to another
+        family's parent is worse than a duplicate guardian (which the duplicate scan can show)."""
         for sid, schools in students.items():
             self.pull.student_schools[sid] = ",".join(dict.fromkeys(schools))
             self.pull.people[sid] = sid
@@ -288,14 +289,13 @@ class CleverCsv:
             if row.get("Student_id") and (row.get("Contact_name") or row.get("Contact_email")
                                           or row.get("Contact_sis_id"))
         ]  # fmt: skip
-        students_of = _students_of_names(rows)
         for row in rows:
             student, name = row.get("Student_id"), row.get("Contact_name")
             given, _, family = name.rpartition(" ")
             email, phone = row.get("Contact_email"), row.get("Contact_phone")
             key = row.get("Contact_sis_id")
             if not key:
-                key = contact_id(email, phone, name, students_of.get(name_key(name), [student]))
+                key = contact_id(email, phone, name, [student])
                 former[key] = former_contact_id(email)
             relation = {
                 "student": student,
@@ -433,19 +433,6 @@ class CleverCsv:
                 "enrollments.csv",
                 row.line,
             )  # fmt: skip
-
-
-def _students_of_names(rows: list[CleverRow]) -> dict[str, list[str]]:
-    """The students each name-only contact (no SIS id, e-mail or phone) is named for: Clever's
-    API lists such a contact once with all its students, and its id comes from the name and
-    those students (contact_id), so the CSV's rows of one name are one contact too."""
-    found: dict[str, list[str]] = {}
-    for row in rows:
-        phone = "".join(c for c in row.get("Contact_phone") if c.isdigit())
-        if row.get("Contact_sis_id") or row.get("Contact_email") or phone:
-            continue
-        found.setdefault(name_key(row.get("Contact_name")), []).append(row.get("Student_id"))
-    return found
 
 
 def translate(root: Path, target: Path) -> Translation:
