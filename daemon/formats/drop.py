@@ -80,9 +80,11 @@ READ_PROPERTIES = SHAPING_PROPERTIES | {
 PULL_DIR = "pull"
 PULL_SUMMARY = "fetch.json"
 # What the pull found worth a reviewer's word (pull/notes.csv): a row's (file, line, sourcedId,
-# column, rule, message: stored as that row's result) or the run's (file empty: a run note).
+# column, rule, message, severity: stored as that row's result; an ERROR keeps the record it
+# names as it is) or the run's (file empty: a run note). A folder pulled before severity was
+# written says WARNING only.
 PULL_NOTES = "notes.csv"
-PULL_NOTES_HEADER = ["file", "line", "sourcedId", "column", "rule", "message"]
+PULL_NOTES_HEADER = ["file", "line", "sourcedId", "column", "rule", "message", "severity"]
 
 
 class DropError(RosterSyncError):
@@ -274,7 +276,8 @@ def _refuse_unfinished_pull(root: Path) -> None:
 
 def _pull_notes(root: Path, drop: Drop) -> None:
     """What an API pull said beside its files (daemon/sources/drop_writer.py): a row's note is
-    that row's result (a userIds entry left out), the others the run's notes (a next link not
+    that row's result (a userIds entry left out: a WARNING; a value that cannot be read: an
+    ERROR, so the record is kept as it is), the others the run's notes (a next link not
     followed as sent), so a reviewer sees them where the run is reviewed, and planning the
     folder again says them again."""
     path = root / PULL_DIR / PULL_NOTES
@@ -293,7 +296,7 @@ def _pull_notes(root: Path, drop: Drop) -> None:
                     row.get("column") or None,
                     row.get("rule") or "pull",
                     row.get("message") or "",
-                    "WARNING",
+                    "ERROR" if row.get("severity") == "ERROR" else "WARNING",
                     row.get("sourcedId") or None,
                 )
             )

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -163,9 +163,9 @@ def _text(record: dict[str, Any], key: str) -> str:
         raise Unreadable(f"{key} is {exc}") from None
 
 
-def _relationships(clever_id: str, value: Any) -> list[dict[str, Any]]:
+def _relationships(value: Any) -> list[dict[str, Any]]:
     """A contact's student relationships; one object alone is read as that one. Anything else
-    refuses the pull: reading none, or fewer, would archive that contact's links (or them)."""
+    is Unreadable: reading none, or fewer, would archive that contact's links (or them)."""
     if value is None:
         return []
     if isinstance(value, dict):
@@ -173,9 +173,8 @@ def _relationships(clever_id: str, value: Any) -> list[dict[str, Any]]:
     if isinstance(value, list) and all(isinstance(item, dict) for item in value):
         return value
     found = "a list of something else" if isinstance(value, list) else _shape(value)
-    raise SourceError(
-        f"user {clever_id}: roles.contact.student_relationships is {found}, not a list of "
-        "relationship objects; the pull is refused rather than drop that contact's links"
+    raise Unreadable(
+        f"roles.contact.student_relationships is {found}, not a list of relationship objects"
     )
 
 
@@ -208,15 +207,23 @@ def contact_role(relationships: list[dict[str, Any]]) -> str:
 def contact_id(email: str, phone: str, name: str, students: list[str]) -> str:
     """A stable id for a contact Clever gives no SIS id, from what identifies the person: the
     e-mail with the name (two parents of one family often give one e-mail, and Clever lists them
-    as two contacts), else the phone with the name, else the name and the first student."""
+    as two contacts), else the phone with the name, else the name and the lowest id of the
+    students it is the contact of (Clever CSV has one row per student, so one student). That id
+    moves when those students change: the directory's guardian of one of them by that name
+    keeps its id (sync/derived_ids.keep_former_ids)."""
     digits = "".join(c for c in phone if c.isdigit())
     if email:
         key = f"email:{email.strip().lower()}|name:{' '.join(name.split()).lower()}"
     elif digits:
         key = f"phone:{digits}|{name.strip().lower()}"
     else:
-        key = f"name:{name.strip().lower()}|{min(students) if students else ''}"
+        key = f"name:{name_key(name)}|{min(students) if students else ''}"
     return _hashed(key)
+
+
+def name_key(name: str) -> str:
+    """A name-only contact's name as its id is made from it."""
+    return name.strip().lower()
 
 
 def former_contact_id(email: str) -> str:
@@ -252,6 +259,7 @@ class CleverPull:
         self.schools: dict[str, str] = {}  # Clever id -> sourcedId
         self.people: dict[str, str] = {}  # Clever user id -> sourcedId
         self.written_as: dict[str, str] = {}  # Clever user id -> the role its row was written in
+        self.unreadable: dict[str, str] = {}  # the user row being made: column -> why (ERRORs)
         self.student_schools: dict[str, str] = {}  # Clever student id -> its schools' sourcedIds
         self.district = ""
         self.reading = ""  # the collection and page being read, for a message
@@ -429,10 +437,33 @@ class CleverPull:
                     raise  # run() names the page
                 except SourceError as exc:
                     raise SourceError(f"{name}: {exc}", self.summary()) from None
-                if row is not None:
-                    out.write(row, page, index)
+                if row is None:
+                    continue
+                line = out.write(row, page, index)
+                for column, why in self.unreadable.items():
+                    said = f"{row['sourcedId']} (user {_text(user, 'id')}): {why}"
+                    LOG.warning("%s", redact(f"{name}: {said}"))
+                    writer.row_note(
+                        out, line, row["sourcedId"], column, "unreadable",
+                        f"{said}; the row is an error, so the record is kept as the directory "
+                        "has it",
+                        "ERROR",
+                    )  # fmt: skip
+
+    def _soft(self, column: str, read: Callable[[], str], soft: bool = True) -> str:
+        """A value of the row being made that does not name its record: one that cannot be read
+        is left empty and makes the row an ERROR (`unreadable`), so the sync keeps the record
+        as it is. One that names it (`soft` False) raises: the pull is refused."""
+        try:
+            return read()
+        except Unreadable as exc:
+            if not soft:
+                raise
+            self.unreadable.setdefault(column, str(exc))
+            return ""
 
     def _user_row(self, user: dict[str, Any], role: str) -> dict[str, str] | None:
+        self.unreadable = {}
         clever_id = _text(user, "id")
         roles = user.get("roles")
         data = roles.get(role) if isinstance(roles, dict) else None
@@ -449,13 +480,18 @@ class CleverPull:
                 "its SIS id cannot be read, so the pull is refused rather than archive that person"
             )
         names = _object(user.get("name"))
+        soft = self._soft
+        # A contact without a SIS id is known by its name, e-mail and phone (contact_id): those
+        # must be read, or the row would name another record.
+        apart = role != "contact" or bool(_text(data, "sis_id"))
+        credentials = _object(data.get("credentials"))
         row = {
             "enabledUser": "true",
-            "username": _text(_object(data.get("credentials")), "district_username"),
-            "givenName": _text(names, "first"),
-            "familyName": _text(names, "last"),
-            "middleName": _text(names, "middle"),
-            "email": _text(user, "email"),
+            "username": soft("username", lambda: _text(credentials, "district_username")),
+            "givenName": soft("givenName", lambda: _text(names, "first"), apart),
+            "familyName": soft("familyName", lambda: _text(names, "last"), apart),
+            "middleName": soft("middleName", lambda: _text(names, "middle")),
+            "email": soft("email", lambda: _text(user, "email"), apart),
             NOT_CARRIED_COLUMN: ",".join(NOT_CARRIED_BY_ROLE[role]),
         }
         listed = clever_ids(data.get("schools"))
@@ -470,8 +506,9 @@ class CleverPull:
             orgs = ",".join(dict.fromkeys(schools))
             self.student_schools[clever_id] = orgs
             row.update(
-                role="student", orgSourcedIds=orgs, identifier=_text(data, "student_number"),
-                grades=grade(data.get("grade")),
+                role="student", orgSourcedIds=orgs,
+                identifier=soft("identifier", lambda: _text(data, "student_number")),
+                grades=soft("grades", lambda: grade(data.get("grade"))),
             )  # fmt: skip
         elif role == "contact":
             return self._contact_row(clever_id, user, data, row)
@@ -481,7 +518,7 @@ class CleverPull:
             row.update(
                 role=STAFF_ROLE[role],
                 orgSourcedIds=",".join(dict.fromkeys(schools)) or self.district,
-                identifier=cell(number),
+                identifier=soft("identifier", lambda: cell(number)),
             )
         first = self.written_as.setdefault(clever_id, role)
         if first != role and self.people.get(clever_id) == sid:
@@ -501,25 +538,36 @@ class CleverPull:
     def _contact_row(
         self, clever_id: str, user: dict[str, Any], data: dict[str, Any], row: dict[str, str]
     ) -> dict[str, str]:
-        relationships = _relationships(clever_id, data.get("student_relationships"))
-        students = [_reference(r, "student") for r in relationships]
+        sid = _text(data, "sis_id")
+        phone = self._soft("phone", lambda: _text(data, "phone"), bool(sid))
+        cell_phone = self._soft("phone", lambda: _text(data, "phone_type")).lower() == "cell"
+        full_name = f"{row['givenName']} {row['familyName']}"
+        try:
+            relationships = _relationships(data.get("student_relationships"))
+            students = [_reference(r, "student") for r in relationships]
+        except Unreadable as exc:
+            # Known by name alone, its id comes from its students (contact_id): the row
+            # would name another record, and leaving it out would archive it and its links.
+            if not (sid or row["email"] or any(c.isdigit() for c in phone)):
+                raise SourceError(
+                    f"user {clever_id}: {exc}; the pull is refused rather than drop that "
+                    "contact's links"
+                ) from None
+            relationships, students = [], []
+            self.unreadable.setdefault("agentSourcedIds", str(exc))
         student_ids = sorted(self.people.get(s, s) for s in students)
         schools: dict[str, None] = {}
         for student in students:
             for school in self.student_schools.get(student, "").split(","):
                 if school:
                     schools[school] = None
-        phone = _text(data, "phone")
-        cell_phone = _text(data, "phone_type").lower() == "cell"
-        full_name = f"{row['givenName']} {row['familyName']}"
-        sid = _text(data, "sis_id")
         if not sid:
             sid = contact_id(row["email"], phone, full_name, student_ids)
             row[FORMER_ID_COLUMN] = former_contact_id(row["email"])
         row.update(
             sourcedId=sid,
             username=row["username"] or row["email"] or sid,  # a contact has no Clever login
-            role=contact_role(relationships),
+            role=self._soft("role", lambda: contact_role(relationships)),
             orgSourcedIds=",".join(sorted(schools)) or self.district,
             agentSourcedIds=",".join(student_ids),
             phone="" if cell_phone else phone,

@@ -275,16 +275,22 @@ class CleverCsv:
     def _contacts(self, out: Any, students: dict[str, list[str]]) -> None:
         """Each students.csv row's contact is a guardian of that student; one person is one
         contact (by Contact_sis_id, else the stable id the API mapping derives: two parents who
-        share one e-mail are two contacts, the same name and e-mail on two rows is one)."""
+        share one e-mail are two contacts, the same name and e-mail on two rows is one). A contact
+        known by name alone is one per student row: nothing in the file tells one person named on
+        two rows from two people of one name in two families, and linking a child to another
+        family's parent is worse than a duplicate guardian (which the duplicate scan can show)."""
         for sid, schools in students.items():
             self.pull.student_schools[sid] = ",".join(dict.fromkeys(schools))
             self.pull.people[sid] = sid
         contacts: dict[str, tuple[CleverRow, dict[str, Any], list[dict[str, str]]]] = {}
         former: dict[str, str] = {}  # a derived id -> the id the rule before gave (email alone)
-        for row in self.rows.get("students.csv", []):
+        rows = [
+            row for row in self.rows.get("students.csv", [])
+            if row.get("Student_id") and (row.get("Contact_name") or row.get("Contact_email")
+                                          or row.get("Contact_sis_id"))
+        ]  # fmt: skip
+        for row in rows:
             student, name = row.get("Student_id"), row.get("Contact_name")
-            if not student or not (name or row.get("Contact_email") or row.get("Contact_sis_id")):
-                continue
             given, _, family = name.rpartition(" ")
             email, phone = row.get("Contact_email"), row.get("Contact_phone")
             key = row.get("Contact_sis_id")

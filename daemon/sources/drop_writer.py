@@ -8,7 +8,8 @@ Layout of the folder (the run's archive folder):
     pull/trace/users.csv.gz               line,page,index: which record each CSV line came from
     pull/fetch.json                       what was fetched (pages and records per resource)
     pull/notes.csv                        what the pull says to the run's reviewer: a row's
-                                          result (a userIds entry left out) or a run note
+                                          result (a userIds entry left out, a value that
+                                          cannot be read) or a run note
 
 A record is written to its CSV line as soon as its page is read; nothing is kept in memory
 beyond one page.
@@ -126,15 +127,17 @@ class DropWriter:
         return out
 
     def row_note(
-        self, out: CsvOut, line: int, sourced_id: str, column: str, rule: str, message: str
-    ) -> None:
-        """A WARNING on the row at `line` of `out` (message without its place: it is added)."""
+        self, out: CsvOut, line: int, sourced_id: str, column: str, rule: str, message: str,
+        severity: str = "WARNING",
+    ) -> None:  # fmt: skip
+        """A result of the row at `line` of `out` (message without its place: it is added); an
+        ERROR keeps the record the row names as the directory has it."""
         said = redact(f"{out.name} line {line}: {message}")  # as every message of a pull
-        self.notes.append([out.name, str(line), sourced_id, column, rule, said])
+        self.notes.append([out.name, str(line), sourced_id, column, rule, said, severity])
 
     def run_note(self, message: str) -> None:
         """A note of the run planned from this pull (said where the run is reviewed)."""
-        self.notes.append(["", "", "", "", "", redact(message)])
+        self.notes.append(["", "", "", "", "", redact(message), ""])
 
     def discard(self, resource: str, *files: CsvOut | None) -> None:
         """Drop what a collection read so far gave (its CSV files, their traces, its pages, its

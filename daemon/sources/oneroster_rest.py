@@ -70,6 +70,9 @@ _enabled = field("enabledUser", enabled)
 
 
 COMMON = ("sourcedId", "status", "dateLastModified")
+# Bookkeeping the sync never reads (ingest/load.py): a value of it that cannot be read is a
+# WARNING on its row, not an ERROR that would hold the record back.
+NEVER_SYNCED = frozenset({"dateLastModified"})
 
 
 @dataclass(frozen=True)
@@ -195,11 +198,20 @@ def collections(version: str) -> list[Collection]:
     return [ORGS, SESSIONS, COURSES, users, CLASSES, ENROLLMENTS, DEMOGRAPHICS]
 
 
-def row_of(collection: Collection, record: dict[str, Any]) -> dict[str, str]:
-    row = {column: get(record) for column, get in collection.columns.items()}
+def read_row(
+    collection: Collection, record: dict[str, Any]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The record as its CSV row, and the columns whose value cannot be read (why): each is
+    left empty, and the row is an error (OneRosterPull._write), so nothing is blanked."""
+    row, unreadable = {}, {}
+    for column, get in collection.columns.items():
+        try:
+            row[column] = get(record)
+        except Unreadable as exc:
+            row[column], unreadable[column] = "", str(exc)
     if row.get("status", "").lower() == "active":
         row["status"] = ""  # a bulk file leaves status empty; every record here is current
-    return row
+    return row, unreadable
 
 
 def _id_of(record: dict[str, Any]) -> str:
@@ -245,10 +257,6 @@ def _roles(record: dict[str, Any]) -> list[dict[str, Any]]:
     if isinstance(roles, list) and all(isinstance(role, dict) for role in roles):
         return roles
     return []
-
-
-def deleted(record: dict[str, Any]) -> bool:
-    return field("status")(record).lower() == "tobedeleted"
 
 
 def _never_sent(collection: Collection, fields: set[str], version: str) -> list[str]:
@@ -352,27 +360,51 @@ class OneRosterPull:
         fields: set[str],
     ) -> None:  # fmt: skip
         """One record as its CSV row (a 1.2 user's roles as roles.csv rows too); one marked
-        tobedeleted is counted, not written. What its userIds left out is that row's WARNING."""
-        try:
-            if deleted(record):
-                stats["deleted"] += 1
-                return
-            row = row_of(collection, record)
-            its_roles = role_rows(record) if roles is not None else []
-            left_out = _ids.left_out(record) if "userIds" in collection.columns else []
-        except Unreadable as exc:
+        tobedeleted is counted, not written. What its userIds left out is that row's WARNING; a
+        value that cannot be read is that row's ERROR (its cell left empty), so the sync keeps
+        the record as the directory has it and plans the rest of the district."""
+        row, unreadable = read_row(collection, record)
+        if row.get("status", "").lower() == "tobedeleted" and "status" not in unreadable:
+            stats["deleted"] += 1
+            return
+        if "sourcedId" in unreadable:  # no row can name the record: it would be absent
             raise SourceError(
-                f"{_id_of(record)}: {exc}; the pull is refused rather than blank what the "
-                "directory holds, so nothing was planned"
-            ) from None
+                f"{_id_of(record)}: sourcedId is {unreadable['sourcedId']}; the pull is refused "
+                "rather than archive the record it names, so nothing was planned"
+            )
+        its_roles: list[dict[str, str]] = []
+        if roles is not None:
+            try:
+                its_roles = role_rows(record)
+            except Unreadable as exc:
+                unreadable["roles"] = f"roles: {exc}"
+        left_out = (
+            _ids.left_out(record)
+            if "userIds" in collection.columns and "userIds" not in unreadable
+            else []
+        )
         line = out.write(row, page_name, index)
+        sid = row["sourcedId"]
+        for column, why in unreadable.items():
+            LOG.warning("%s", redact(f"{collection.name}: {_id_of(record)}: {why}"))
+            if column in NEVER_SYNCED:
+                writer.row_note(
+                    out, line, sid, column, "unreadable", f"{why}; ignored (it is never synced)"
+                )
+                continue
+            writer.row_note(
+                out, line, sid, column, "unreadable",
+                f"{sid or '(no sourcedId)'}: {why}; the row is an error, so the record is kept "
+                "as the directory has it",
+                "ERROR",
+            )  # fmt: skip
         for message in left_out:
             writer.row_note(
-                out, line, row["sourcedId"], "userIds", "user_ids",
+                out, line, sid, "userIds", "user_ids",
                 f"{message}: it is left out (the other entries are used)",
             )  # fmt: skip
         fields.update(record)
-        for role_row in its_roles:
+        for role_row in [] if unreadable else its_roles:
             assert roles is not None
             roles.write(role_row, page_name, index)
 

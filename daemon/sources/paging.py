@@ -425,7 +425,13 @@ def _read(
             break  # a server linking its own cursors says where they end: here
         # offset links (or none) end here: checked as built offsets are, below (a next link left
         # out mid-collection, or written so httpx does not see it, would end it short)
-        if total is not None and seen - repeats.alike >= total:
+        # Without next links, a full page after the first that reaches the total is not the end
+        # until the next adds nothing: a stale or filtered X-Total-Count would otherwise end the
+        # collection short at a page's end, and every record after it would be archived (the
+        # total is checked below). A short page, a next link's absence, or a first page (whose
+        # offset paging is not yet known to work) agrees with the total.
+        confirmed = linked or number == 1 or len(records) < widest
+        if total is not None and seen - repeats.alike >= total and confirmed:
             break  # (a total may count a record listed twice in a page once, or twice)
         if not added:
             if start == 0 or widest > 1:

@@ -2,7 +2,8 @@
 
 A value in a shape the API does not document for it (an object without a sourcedId, a list
 inside a list) cannot be read: an empty cell would blank what the directory holds, so it raises
-Unreadable, and the pull names the record and field (oneroster_rest.row_of).
+Unreadable, and the pull makes that record's row an ERROR naming the record and field
+(oneroster_rest.read_row), which keeps the record as the directory has it.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def user_ids(value: Any) -> tuple[str, list[tuple[int, str]]]:
     form cannot carry (NOT_IN_TYPE, NOT_IN_IDENTIFIER): written as it is, `{LDAP:a},{SIS:9}` could
     be one identifier pretending to be two, and the duplicate matcher and any reader of the drop
     would split it so. One with an identifier but no type cannot be written in the binding's
-    form, and leaving it out would drop an identifier the directory may hold: it is Unreadable."""
+    form, and leaving it out would drop an identifier the directory may hold: it is Unreadable
+    (the row is then an error, and the person kept as the directory has them)."""
     if isinstance(value, dict):
         value = [value]
     if not isinstance(value, list):

@@ -93,6 +93,24 @@ def _full_name(given: str, family: str) -> str:
     return f"regexp_replace(lower(trim(concat_ws(' ', {given}, {family}))), '\\s+', ' ', 'g')"
 
 
+# A contact the source knows by name only (no e-mail or phone) has an id made from its name and
+# its students (sources/clever_api.contact_id), which moves when a younger sibling joins or the
+# eldest leaves: the guardian of one of its students by that name, under an id of that same
+# rule, is that contact, and keeps its id.
+_NAME_ONLY_CLAIMS = """by_name_and_student AS (
+            SELECT n._rid, g.sis_id AS former, true AS same_name
+            FROM (SELECT _rid, {name} AS name,
+                         trim(unnest(string_split(agentSourcedIds, ','))) AS student
+                  FROM {staged}
+                  WHERE starts_with(sourcedId, 'contact-') AND email IS NULL AND phone IS NULL
+                    AND sms IS NULL) n
+            JOIN users s ON s.sis_id = n.student AND s.kind = 'student'
+            JOIN guardian_links l ON l.student_id = s.user_id AND l.status = 'active'
+            JOIN users g ON g.user_id = l.guardian_id AND g.kind = 'guardian'
+            WHERE starts_with(g.sis_id, 'contact-') AND {held_name} = n.name
+        )"""
+
+
 def keep_former_ids(ctx: PlanContext) -> None:
     """A users.csv row whose sourcedId no record has, and whose former id (`FORMER_ID_COLUMN`:
     the id the source's rule gave before it changed) is one guardian's SIS id, names that
@@ -104,15 +122,13 @@ def keep_former_ids(ctx: PlanContext) -> None:
     whom the old rule could not sync): the only one takes it, or else the one whose name is the
     record's; when none or both are, none does (the record is then absent, as any other).
     Once a row's own id is the directory's (a parent first synced under the new rule), the
-    former id is not read: a parent who leaves never hands their record to the other."""
+    former id is not read: a parent who leaves never hands their record to the other. A
+    name-only contact's row takes the id of the guardian of one of its students who has its name
+    and an id of the same rule (`_NAME_ONLY_CLAIMS`); of two such, the lowest id."""
     if not ctx.present("users") or FORMER_ID_COLUMN not in ctx.columns.get("users", set()):
         return
     staged, former = ctx.t("users"), sql_ident(FORMER_ID_COLUMN)
-    replace_staged_values(
-        ctx.db,
-        staged,
-        "sourcedId",
-        f"""
+    taken = f"""
         WITH r AS (
             SELECT _rid, sourcedId, {former} AS former,
                    {_full_name("givenName", "familyName")} AS name
@@ -125,14 +141,37 @@ def keep_former_ids(ctx: PlanContext) -> None:
             FROM users WHERE sis_id IN (SELECT former FROM r)
             GROUP BY sis_id HAVING count(*) = 1
         ),
-        claims AS (
+        by_former_id AS (
             SELECT r._rid, r.former, coalesce(r.name = g.name, false) AS same_name
             FROM r JOIN guardians g ON g.sis_id = r.former AND g.kind = 'guardian'
-            ANTI JOIN users x ON x.sis_id = r.sourcedId
-            ANTI JOIN {staged} y ON y.sourcedId = r.former
+        ),
+        {
+        _NAME_ONLY_CLAIMS.format(
+            staged=staged,
+            name=_full_name("givenName", "familyName"),
+            held_name=_full_name("g.given_name", "g.family_name"),
+        )
+    },
+        claims AS (  -- one former id per row (the lowest, when a name-only contact has two)
+            SELECT c._rid, c.former, bool_or(c.same_name) AS same_name
+            FROM (FROM by_former_id UNION ALL FROM by_name_and_student) c
+            JOIN {staged} s ON s._rid = c._rid
+            ANTI JOIN users x ON x.sis_id = s.sourcedId
+            ANTI JOIN {staged} y ON y.sourcedId = c.former
+            GROUP BY c._rid, c.former
+            QUALIFY row_number() OVER (PARTITION BY c._rid ORDER BY c.former) = 1
         )
         SELECT _rid, former AS value FROM claims
         QUALIFY count(*) OVER (PARTITION BY former) = 1
              OR (same_name AND sum(CAST(same_name AS INTEGER)) OVER (PARTITION BY former) = 1)
-        """,
+        """
+    # A contact without a login is known by its id (clever_api: username), so the kept id is its
+    # username too (else every change of rule would rename the account).
+    replace_staged_values(
+        ctx.db,
+        staged,
+        "username",
+        f"SELECT t._rid, t.value FROM ({taken}) t JOIN {staged} s ON s._rid = t._rid "
+        "WHERE s.username = s.sourcedId",
     )
+    replace_staged_values(ctx.db, staged, "sourcedId", taken)

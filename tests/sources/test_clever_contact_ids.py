@@ -207,3 +207,135 @@ def test_a_contact_row_in_error_keeps_the_guardian_under_the_old_id(
     assert run.status == "planned", run.error
     assert len({e.split(":")[0] for e in errors(puller, run)}) == 1  # that contact's row
     assert run.total_changes() == 0, run.changes
+
+
+# ------------------------------------------------------------------ a contact known by name only
+def name_only(district: TinyDistrict, guardian: str, *students: str) -> TinyDistrict:
+    """`guardian` gives neither e-mail nor phone, and is the contact of each of `students`."""
+    district.row("users.csv", guardian).update(
+        email="", phone="", sms="", username="", agentSourcedIds=",".join(students)
+    )
+    for student in students:
+        row = district.row("users.csv", student)
+        agents = [a for a in row["agentSourcedIds"].split(",") if a]
+        row["agentSourcedIds"] = ",".join(dict.fromkeys([*agents, guardian]))
+    return district
+
+
+def guardian_ids(engine: Engine) -> set[str]:
+    return {sis_id for (sis_id,) in engine.db.rows(
+        "SELECT sis_id FROM users WHERE kind = 'guardian' AND status = 'active'"
+    )}  # fmt: skip
+
+
+def active_links_by_name(engine: Engine, given_name: str) -> list[tuple[str, str]]:
+    """(guardian's SIS id, student's SIS id) of each active link of guardians so named."""
+    return engine.db.rows(
+        """SELECT g.sis_id, s.sis_id FROM guardian_links l
+           JOIN users g ON g.user_id = l.guardian_id JOIN users s ON s.user_id = l.student_id
+           WHERE g.given_name = ? AND l.status = 'active' ORDER BY ALL""",
+        [given_name],
+    )
+
+
+def test_a_name_only_contact_on_two_students_rows_in_clever_csv_is_a_guardian_per_student(
+    puller: Engine, clever_district: TinyDistrict, tmp_path: Path
+) -> None:
+    """Two rows of one name may be two people of one name in two families: neither child is
+    linked to the other's row (a duplicate guardian, not a parent of another family's child)."""
+    name_only(clever_district, "gdn-1", "stu-1", "stu-2")
+    run = clever_csv_drop(puller, clever_district, tmp_path / "clever")
+    puller.apply_run(run.run_id, scan_duplicates=False)
+    links = active_links_by_name(puller, "Parent1")
+    assert sorted(student for _, student in links) == ["stu-1", "stu-2"]
+    assert len({guardian for guardian, _ in links}) == 2
+
+
+@pytest.mark.parametrize("way", ["api", "csv"])
+def test_two_name_only_contacts_of_one_name_in_two_families_are_two_guardians(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path, tmp_path: Path, way: str
+) -> None:
+    name_only(clever_district, "gdn-1", "stu-1")
+    name_only(clever_district, "gdn-2", "stu-2")
+    clever_district.row("users.csv", "gdn-2").update(givenName="Parent1", familyName="Lopez")
+    clever_district.row("users.csv", "gdn-1").update(familyName="Lopez")
+    if way == "api":
+        run = pull(puller, clever_district, token_file)
+    else:
+        run = clever_csv_drop(puller, clever_district, tmp_path / "clever")
+    puller.apply_run(run.run_id, scan_duplicates=False)
+    links = active_links_by_name(puller, "Parent1")
+    assert sorted(student for _, student in links) == ["stu-1", "stu-2"]
+    assert len({guardian for guardian, _ in links}) == 2
+
+
+def test_a_name_only_contact_switched_from_clever_csv_to_the_api_keeps_every_child_linked(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path, tmp_path: Path
+) -> None:
+    """The API lists the contact once: the copy made for the second row is archived, and the
+    contact the first row made is linked to both children."""
+    name_only(clever_district, "gdn-1", "stu-1", "stu-2")
+    applied_run = clever_csv_drop(puller, clever_district, tmp_path / "clever")
+    puller.apply_run(applied_run.run_id, scan_duplicates=False)
+    run = pull(puller, clever_district, token_file)
+    assert run.changes["guardians"] == {"create": 0, "update": 0, "archive": 1, "unarchive": 0}
+    puller.apply_run(run.run_id, scan_duplicates=False)
+    links = active_links_by_name(puller, "Parent1")
+    assert sorted(student for _, student in links) == ["stu-1", "stu-2"]
+    assert len({guardian for guardian, _ in links}) == 1
+
+
+def test_a_name_only_contact_switched_from_the_api_to_clever_csv_keeps_every_child_linked(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path, tmp_path: Path
+) -> None:
+    name_only(clever_district, "gdn-1", "stu-1", "stu-2")
+    puller.apply_run(pull(puller, clever_district, token_file).run_id, scan_duplicates=False)
+    run = clever_csv_drop(puller, clever_district, tmp_path / "clever")
+    assert run.changes["guardians"] == {"create": 1, "update": 0, "archive": 0, "unarchive": 0}
+    puller.apply_run(run.run_id, scan_duplicates=False)
+    links = active_links_by_name(puller, "Parent1")
+    assert sorted(student for _, student in links) == ["stu-1", "stu-2"]
+
+
+def test_a_name_only_contact_keeps_its_id_when_a_younger_sibling_joins_and_the_elder_leaves(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path
+) -> None:
+    """From the API, whose contact lists all its students (its id moves with the lowest)."""
+
+    def plan(night: str) -> Run:
+        return pull(puller, clever_district, token_file)
+
+    name_only(clever_district, "gdn-2", "stu-2")
+    puller.apply_run(plan("one").run_id, scan_duplicates=False)
+    before = guardian_ids(puller)
+    name_only(clever_district, "gdn-2", "stu-1", "stu-2")  # stu-1: the lower id
+    joined = plan("two")
+    assert joined.changes["guardians"] == {"create": 0, "update": 0, "archive": 0, "unarchive": 0}
+    puller.apply_run(joined.run_id, scan_duplicates=False)
+    clever_district.row("users.csv", "stu-2")["agentSourcedIds"] = ""  # its id was made from
+    name_only(clever_district, "gdn-2", "stu-1")
+    left = plan("three")
+    assert left.changes["guardians"]["create"] == 0, left.changes
+    puller.apply_run(left.run_id, scan_duplicates=False)
+    assert guardian_ids(puller) <= before
+
+
+# ------------------------------------------------------------------ one e-mail, one username
+def guardian_pairs(engine: Engine) -> list[tuple[str | None, str | None, float]]:
+    engine.duplicates_scan(full=True)
+    page = engine.duplicates_list(kind="guardian", limit=100)
+    return [(c.left.given_name, c.right.given_name, c.score) for c in page.items]
+
+
+def test_two_parents_sharing_an_email_and_so_a_username_are_kept_and_not_proposed_as_one(
+    puller: Engine, family: TinyDistrict, token_file: Path
+) -> None:
+    """Nothing requires a username to be unique, and the scan's guard keeps two guardians whose
+    given names differ apart although they share e-mail, username and child."""
+    run = pull(puller, family, token_file)
+    puller.apply_run(run.run_id, scan_duplicates=False)
+    assert puller.db.rows(
+        "SELECT count(*) FROM users WHERE kind = 'guardian' AND username = ? AND status = 'active'",
+        [SHARED],
+    ) == [(2,)]
+    assert guardian_pairs(puller) == []

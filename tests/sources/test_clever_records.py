@@ -2,9 +2,9 @@
 
 Values Clever documents in another shape (one id for a list, objects carrying their id) are read
 as such; a sub-object that cannot be read leaves its values empty, so the sync refuses that row
-and keeps the record as the directory has it; a text field that comes as an object, or a record
-whose SIS id cannot be read at all, refuses the pull in one line (an empty cell would blank the
-stored value; leaving the record out would archive that person).
+and keeps the record as the directory has it; so does a text field that comes as an object (an
+empty cell would blank the stored value); a record whose SIS id cannot be read at all refuses the
+pull in one line (leaving the record out would archive that person).
 """
 
 from __future__ import annotations
@@ -141,16 +141,43 @@ def test_a_teacher_who_is_also_a_contact_keeps_their_classes(
     assert run.changes["enrollments"]["archive"] == 0, run.changes
 
 
-def test_an_email_that_is_an_object_refuses_the_pull_rather_than_blank_the_stored_one(
+def _errors(puller: Engine, run_id: int) -> list[str]:
+    return [r.message or "" for r in puller.results_page(run_id, status="ERROR").items]
+
+
+def test_an_email_that_is_an_object_is_an_error_on_that_row_naming_person_and_field(
     puller: Engine, district: TinyDistrict, tmp_path: Path
 ) -> None:
     def change(data: Data) -> None:
         _student(data)["email"] = {"address": "ben@students.example.org"}
+        _student(data, "stu-3")["name"]["first"] = "Cleopatra"  # the rest is planned
 
     run = _pull_after_baseline(puller, district, tmp_path, change)
-    assert run.status == "failed"
-    assert run.error.startswith("users (student), page 1: email is an object; "), run.error
-    assert run.total_changes() == 0
+    assert run.status == "planned", run.error
+    [message] = _errors(puller, run.run_id)
+    assert message.startswith("users.csv line 3: stu-2 (user "), message
+    assert message.endswith(
+        "): email is an object; the row is an error, so the record is kept as the directory has it"
+    ), message
+    [change] = puller.change_page(run.run_id, kind="students").items
+    assert change.sis_id == "stu-3"
+
+
+@pytest.mark.parametrize(
+    ("role", "field"),
+    [("teacher", "teacher_number"), ("student", "student_number"), ("contact", "phone")],
+)
+def test_a_role_field_that_is_an_object_is_an_error_on_that_row_only(
+    puller: Engine, district: TinyDistrict, tmp_path: Path, role: str, field: str
+) -> None:
+    def change(data: Data) -> None:
+        user = next(u for u in data["users"] if role in u["roles"])
+        user["roles"][role][field] = {"value": "1"}
+
+    run = _pull_after_baseline(puller, district, tmp_path, change)
+    assert run.status == "planned", run.error
+    assert run.rows.error == 1
+    assert run.total_changes() == 0, run.changes
 
 
 def _contact(data: Data, sis_id: str = "gdn-1") -> dict[str, Any]:
@@ -174,11 +201,30 @@ def test_one_student_relationship_object_where_clever_lists_them_is_read_as_that
 
 
 @pytest.mark.parametrize("relationships", ["stu-1", 5, [{"student": "x"}, "stu-1"]])
-def test_student_relationships_that_cannot_be_read_refuse_the_pull_in_one_line(
+def test_student_relationships_that_cannot_be_read_are_an_error_on_that_contact_only(
     puller: Engine, district: TinyDistrict, tmp_path: Path, relationships: Any
 ) -> None:
     def change(data: Data) -> None:
         _contact(data)["student_relationships"] = relationships
+
+    run = _pull_after_baseline(puller, district, tmp_path, change)
+    assert run.status == "planned", run.error
+    assert run.total_changes() == 0, run.changes  # gdn-1 and its link to stu-1 kept
+    [message] = _errors(puller, run.run_id)
+    assert "gdn-1 (user " in message and "roles.contact.student_relationships is " in message
+
+
+def test_student_relationships_that_cannot_be_read_refuse_the_pull_for_a_name_only_contact(
+    puller: Engine, district: TinyDistrict, tmp_path: Path
+) -> None:
+    """Known by name alone, its id comes from its students: which record the row names cannot
+    be told."""
+
+    def change(data: Data) -> None:
+        contact = _contact(data)
+        contact.update(student_relationships="stu-1", phone="")
+        del contact["sis_id"]
+        next(u for u in data["users"] if u["roles"].get("contact") is contact)["email"] = ""
 
     run = _pull_after_baseline(puller, district, tmp_path, change)
     assert run.status == "failed"

@@ -157,3 +157,60 @@ def test_an_empty_list_written_as_brackets_is_taken_as_sent_without_a_warning(
     district.row("users.csv", "stu-3")["userIds"] = "[]"  # as RosterHub's exports write none
     run = puller.plan_source(str(district.write(tmp_path / "drops")))
     assert _warnings(puller, run) == []
+
+
+def _errors(puller: Engine, run: Run) -> list[tuple[str, int | None, str | None, str]]:
+    page = puller.results_page(run.run_id, status="ERROR", limit=1000)
+    return [(r.file_name, r.line, r.sourced_id, r.message or "") for r in page.items]
+
+
+@pytest.mark.parametrize("kind", [None, ""])
+def test_an_entry_with_an_identifier_but_no_type_is_an_error_on_its_row_naming_record_and_entry(
+    puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path, kind: Any
+) -> None:
+    data = _baseline(puller, district, tmp_path)
+    _stu3(data)["userIds"] = [LDAP, {"type": kind, "identifier": "cleo.n"}]
+    run = pull_rest(puller, OneRosterHub(data), secret_file)
+    assert run.status == "planned", run.error
+    [(file_name, line, sourced_id, message)] = _errors(puller, run)
+    assert (file_name, sourced_id) == ("users.csv", "stu-3")
+    assert message.startswith(
+        f"users.csv line {line}: stu-3: userIds is an entry with identifier 'cleo.n' but no type "
+        "(entry 1)"
+    ), message
+
+
+def test_the_person_whose_user_ids_lack_a_type_is_kept_as_the_directory_has_them(
+    puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path
+) -> None:
+    data = _baseline(puller, district, tmp_path)
+    _stu3(data).update(userIds=[{"identifier": "cleo.n"}], givenName="Cleopatra")
+    run = pull_rest(puller, OneRosterHub(data), secret_file)
+    assert run.status == "planned", run.error
+    assert run.total_changes() == 0, run.changes  # neither renamed nor blanked
+    puller.apply_run(run.run_id, scan_duplicates=False)
+    assert _stored_user_ids(puller, "stu-3") == "{LDAP:cleo.nguyen}"
+
+
+def test_the_rest_of_the_pull_is_planned_beside_a_user_whose_user_ids_lack_a_type(
+    puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path
+) -> None:
+    data = _baseline(puller, district, tmp_path)
+    _stu3(data)["userIds"] = [{"type": None, "identifier": "cleo.n"}]
+    next(u for u in data["users"] if u["sourcedId"] == "stu-1")["givenName"] = "Alexandra"
+    run = pull_rest(puller, OneRosterHub(data), secret_file)
+    assert run.status == "planned", run.error
+    [change] = puller.change_page(run.run_id, kind="students").items
+    assert (change.sis_id, [(f.field, f.new) for f in change.fields]) == (
+        "stu-1", [("given_name", "Alexandra")]
+    )  # fmt: skip
+
+
+def test_the_row_error_is_said_again_when_the_pulled_folder_is_planned_again(
+    puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path
+) -> None:
+    data = _baseline(puller, district, tmp_path)
+    _stu3(data)["userIds"] = [{"type": None, "identifier": "cleo.n"}]
+    run = pull_rest(puller, OneRosterHub(data), secret_file)
+    again = puller.plan_source(run.source)
+    assert _errors(puller, again) == _errors(puller, run) != []
