@@ -147,8 +147,11 @@ def _family_close(x: str, y: str) -> str:
 
 
 def _distinct_name_pairs() -> str:
-    """DISTINCT_NAMES as SQL lists, each pair in sorted order."""
-    return ", ".join(f"[{sql_literal(a)}, {sql_literal(b)}]" for a, b in DISTINCT_NAMES)
+    """DISTINCT_NAMES as SQL lists, each pair sorted here (as _gendered compares them): two
+    pairs written in the other order were never found."""
+    return ", ".join(
+        f"[{sql_literal(a)}, {sql_literal(b)}]" for a, b in (sorted(p) for p in DISTINCT_NAMES)
+    )
 
 
 def _sound(x: str) -> str:
