@@ -105,31 +105,27 @@ class CheckedRows:
         if os.environ.get(FULL_PATH_ENV):
             # The test hook neither reads nor writes the memory: a run planned after it (the
             # property test's) reuses what earlier nights remembered, not this very drop.
-            self.db.execute(f"DROP TABLE IF EXISTS {self.unseen}")
             return
         issues = f"""(SELECT DISTINCT line FROM row_issues
                       WHERE run_id = {int(run_id)}
                         AND file_name = {sql_literal(self.staged.file_name)})"""
         context = sql_literal(self.context)
-        drop_unseen = f"DROP TABLE IF EXISTS {self.unseen}"
         if self._remembered and self._size <= 1.25 * self.staged.rows + 1000:
             if self.checked:  # else every row is remembered already
-                self.db.execute_all(
-                    [
-                        f"""INSERT INTO {self.memo} SELECT u._h, {context} FROM {self.unseen} u
-                            ANTI JOIN {issues} i ON i.line = u._line""",
-                        drop_unseen,
-                    ]
+                self.db.execute(
+                    f"""INSERT INTO {self.memo} SELECT u._h, {context} FROM {self.unseen} u
+                        ANTI JOIN {issues} i ON i.line = u._line"""
                 )
-            else:
-                self.db.execute(drop_unseen)
         else:
-            self.db.execute_all(
-                [
-                    f"CREATE SCHEMA IF NOT EXISTS {MEMO_SCHEMA}",
-                    f"""CREATE OR REPLACE TABLE {self.memo} AS
-                        SELECT r._h AS h, {context} AS context FROM {self.staged.row_hashes} r
-                        ANTI JOIN {issues} i ON i.line = r._line""",
-                    drop_unseen,
-                ]
+            if not self._has_memo:
+                self.db.execute(f"CREATE SCHEMA IF NOT EXISTS {MEMO_SCHEMA}")
+            self.db.execute(
+                f"""CREATE OR REPLACE TABLE {self.memo} AS
+                    SELECT r._h AS h, {context} AS context FROM {self.staged.row_hashes} r
+                    ANTI JOIN {issues} i ON i.line = r._line"""
             )
+
+    def drop_unseen(self) -> str:
+        """The statement that drops the unseen rows' table (the caller drops every file's
+        in one call, after `remember`)."""
+        return f"DROP TABLE IF EXISTS {self.unseen}"

@@ -67,6 +67,7 @@ class Validator:
         # Rows per entity whose value checks ran: the rest passed them before (row_memo).
         self.value_checked: dict[str, int] = {}
         self._remembered: frozenset[str] | None = None  # files with a row memory, read once
+        self._unseen: list[str] = []  # each file's DROP of its unseen rows, for the end
 
     def _flush(self, ctx: FileContext) -> None:
         """Every gathered row check of one file in a single pass over its rows."""
@@ -98,6 +99,7 @@ class Validator:
                 [self.run_id, ctx.file],
             )
         rows.remember(self.run_id)
+        self._unseen.append(rows.drop_unseen())
         self.value_checked[ctx.spec.entity] = rows.checked
 
     def run(self) -> None:
@@ -125,6 +127,7 @@ class Validator:
                 self._department_as_school(self.files["classes"], self.files["orgs"])
         if "guardians" in self.files:
             self._guardian_rows_disagree(self.files["guardians"])
+        self.db.execute_all(self._unseen)
 
     # ------------------------------------------------------------------ plumbing
     def _emit(
