@@ -206,6 +206,15 @@ class Database:
             )
         )
 
+    def tables(self, schema: str) -> set[str]:
+        """The names of a schema's tables (one catalog read for many `table_exists`)."""
+        return {
+            r[0]
+            for r in self.rows(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = ?", [schema]
+            )
+        }
+
     def columns(self, name: str, schema: str = "main", *, temporary: bool = False) -> list[str]:
         """A table's column names in table order (a temporary table lives in database `temp`)."""
         where = "database_name = 'temp'" if temporary else "schema_name = ?"

@@ -128,8 +128,7 @@ def ingest_drop(
         validator = Validator(db, run_id, result.contexts, directory_ids, records)
         validator.run()
         _keep_ledgers(db, run_id, result)
-    for staged in result.staged.values():
-        release_ingest_columns(db, staged)
+    db.execute_all(s for staged in result.staged.values() for s in release_ingest_columns(staged))
     result.value_checked = validator.value_checked
     drop.notices += validator.inactive_statuses
     if validator.bulk_with_statuses:

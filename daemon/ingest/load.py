@@ -230,17 +230,20 @@ def _view_columns(
     return ", ".join([f"{line_expr} AS _line", "rowid AS _rid", *present, *missing, *kept])
 
 
-def _define_view(
-    db: Database,
+def _define_view(db: Database, table: str, header: Header, line_expr: str) -> None:
+    db.execute(_view_sql(table, header, line_expr))
+
+
+def _view_sql(
     table: str,
     header: Header,
     line_expr: str,
     released: tuple[str, ...] = (),
     kept: tuple[str, ...] = (),
-) -> None:
+) -> str:
     """Line numbers come from row order (rowid) for free, instead of a costly window."""
     columns = _view_columns(header, line_expr, released, kept)
-    db.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT {columns} FROM {_rows_table(table)}")
+    return f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT {columns} FROM {_rows_table(table)}"
 
 
 # What only reading and validation read: the row hash (ingest.row_memo), the reader's marks, and
@@ -252,8 +255,9 @@ _UNREAD_BY_PLANNING = ("dateLastModified",)
 ROW_HASH_PLANNED = ("users", "demographics")
 
 
-def release_ingest_columns(db: Database, staged: StagedFile) -> None:
-    """Free the columns planning never reads, once validation is done.
+def release_ingest_columns(staged: StagedFile) -> list[str]:
+    """The statements that free the columns planning never reads, once validation is done
+    (every file's sent to DuckDB in one call).
 
     A staging table is held in memory uncompressed (1.7 GB for the enrollments of a 1M-student
     district), and under the engine's memory limit every later step spilled what did not fit.
@@ -262,10 +266,14 @@ def release_ingest_columns(db: Database, staged: StagedFile) -> None:
     rows = _rows_table(staged.table)
     released = tuple(c for c in _UNREAD_BY_PLANNING if c in staged.header.names)
     kept = ("_h",) if staged.entity in ROW_HASH_PLANNED else ()
-    for name in (*_INGEST_ONLY, *released):
-        if name not in kept:
-            db.execute(f"ALTER TABLE {rows} DROP COLUMN IF EXISTS {sql_ident(name)}")
-    _define_view(db, staged.table, staged.header, staged.line_expr, released, kept)
+    return [
+        *(
+            f"ALTER TABLE {rows} DROP COLUMN IF EXISTS {sql_ident(name)}"
+            for name in (*_INGEST_ONLY, *released)
+            if name not in kept
+        ),
+        _view_sql(staged.table, staged.header, staged.line_expr, released, kept),
+    ]
 
 
 def _varchar_columns(names: list[str]) -> str:

@@ -36,24 +36,45 @@ MEMO_SCHEMA = "row_memo"
 FULL_PATH_ENV = "ROSTER_SYNC_FULL_PATH"
 
 
+def remembered_files(db: Database) -> frozenset[str]:
+    """The entities whose rows are remembered (one catalog read for every file of a run)."""
+    return frozenset(
+        r[0]
+        for r in db.rows(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = ?", [MEMO_SCHEMA]
+        )
+    )
+
+
 class CheckedRows:
     """The rows of one staged file that its value checks must read, and what to remember."""
 
-    def __init__(self, db: Database, run_id: int, staged: StagedFile, checks_sql: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        run_id: int,
+        staged: StagedFile,
+        checks_sql: str,
+        remembered: frozenset[str],
+    ) -> None:
+        """`remembered`: the entities with a memory (`remembered_files`)."""
         self.db, self.staged = db, staged
         self.memo = f"{MEMO_SCHEMA}.{sql_ident(staged.entity)}"
         signature = "\x1f".join([checks_sql, *staged.header.names])
         self.context = hashlib.sha256(signature.encode()).hexdigest()[:16]
         self.unseen = temp_table(run_id, f"{staged.entity}__unseen_rows")
         self.checked = staged.rows  # rows whose value checks run (see to_check)
+        self._has_memo = staged.entity in remembered
         self._remembered = False
+        self._size = 0  # rows in the memory (read with its context)
 
     def _usable(self) -> bool:
-        if os.environ.get(FULL_PATH_ENV) or not self.db.table_exists(
-            self.staged.entity, MEMO_SCHEMA
-        ):
+        if os.environ.get(FULL_PATH_ENV) or not self._has_memo:
             return False
-        return self.db.one(f"SELECT context FROM {self.memo} LIMIT 1") == self.context
+        context, self._size = self.db.rows(
+            f"SELECT (SELECT context FROM {self.memo} LIMIT 1), (SELECT count(*) FROM {self.memo})"
+        )[0]
+        return bool(context == self.context)
 
     def to_check(self) -> str:
         """The rows whose value checks must run: those not remembered as passing them."""
@@ -62,13 +83,15 @@ class CheckedRows:
             return self.staged.table
         # The few unseen rows are found on the hashes alone, then fetched whole by their place
         # (reading every column of every row to keep 1% of them cost a second at 1M students).
-        self.db.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {self.unseen} AS
-                SELECT t.* FROM {self.staged.hashed_rows} t
-                WHERE t._rid IN (SELECT r.rowid FROM {self.staged.rows_table} r
-                                 ANTI JOIN {self.memo} m ON m.h = r._h)"""
+        # (DuckDB answers CREATE TABLE AS with the number of rows it wrote.)
+        self.checked = int(
+            self.db.one(
+                f"""CREATE OR REPLACE TEMP TABLE {self.unseen} AS
+                    SELECT t.* FROM {self.staged.hashed_rows} t
+                    WHERE t._rid IN (SELECT r.rowid FROM {self.staged.rows_table} r
+                                     ANTI JOIN {self.memo} m ON m.h = r._h)"""
+            )
         )
-        self.checked = int(self.db.one(f"SELECT count(*) FROM {self.unseen}"))
         return f"(SELECT * EXCLUDE (_h) FROM {self.unseen})"
 
     def remember(self, run_id: int) -> None:
@@ -82,27 +105,27 @@ class CheckedRows:
         if os.environ.get(FULL_PATH_ENV):
             # The test hook neither reads nor writes the memory: a run planned after it (the
             # property test's) reuses what earlier nights remembered, not this very drop.
-            self.db.execute(f"DROP TABLE IF EXISTS {self.unseen}")
             return
-        issues = """(SELECT DISTINCT line FROM row_issues WHERE run_id = ? AND file_name = ?)"""
-        params = [run_id, self.staged.file_name]
+        issues = f"""(SELECT DISTINCT line FROM row_issues
+                      WHERE run_id = {int(run_id)}
+                        AND file_name = {sql_literal(self.staged.file_name)})"""
         context = sql_literal(self.context)
-        if self._remembered and self._size() <= 1.25 * self.staged.rows + 1000:
+        if self._remembered and self._size <= 1.25 * self.staged.rows + 1000:
             if self.checked:  # else every row is remembered already
                 self.db.execute(
                     f"""INSERT INTO {self.memo} SELECT u._h, {context} FROM {self.unseen} u
-                        ANTI JOIN {issues} i ON i.line = u._line""",
-                    params,
+                        ANTI JOIN {issues} i ON i.line = u._line"""
                 )
         else:
-            self.db.execute(f"CREATE SCHEMA IF NOT EXISTS {MEMO_SCHEMA}")
+            if not self._has_memo:
+                self.db.execute(f"CREATE SCHEMA IF NOT EXISTS {MEMO_SCHEMA}")
             self.db.execute(
                 f"""CREATE OR REPLACE TABLE {self.memo} AS
                     SELECT r._h AS h, {context} AS context FROM {self.staged.row_hashes} r
-                    ANTI JOIN {issues} i ON i.line = r._line""",
-                params,
+                    ANTI JOIN {issues} i ON i.line = r._line"""
             )
-        self.db.execute(f"DROP TABLE IF EXISTS {self.unseen}")
 
-    def _size(self) -> int:
-        return int(self.db.one(f"SELECT count(*) FROM {self.memo}"))
+    def drop_unseen(self) -> str:
+        """The statement that drops the unseen rows' table (the caller drops every file's
+        in one call, after `remember`)."""
+        return f"DROP TABLE IF EXISTS {self.unseen}"

@@ -10,7 +10,7 @@ from daemon.formats.controls import CONTROL_CHARACTER_PATTERN, CONTROL_NAMES
 from daemon.formats.spec import STAFF_ROLES, Column, FileSpec, Reference, ValueType
 from daemon.ingest.issues import ERROR, WARNING
 from daemon.ingest.load import StagedFile
-from daemon.ingest.row_memo import CheckedRows
+from daemon.ingest.row_memo import CheckedRows, remembered_files
 from daemon.ingest.value_rules import (
     INVISIBLE_IN_ID_PATTERN,
     required_rule,
@@ -66,6 +66,8 @@ class Validator:
         self.inactive_statuses: list[str] = []  # notes: files with OneRoster 1.0's 'inactive'
         # Rows per entity whose value checks ran: the rest passed them before (row_memo).
         self.value_checked: dict[str, int] = {}
+        self._remembered: frozenset[str] | None = None  # files with a row memory, read once
+        self._unseen: list[str] = []  # each file's DROP of its unseen rows, for the end
 
     def _flush(self, ctx: FileContext) -> None:
         """Every gathered row check of one file in a single pass over its rows."""
@@ -79,7 +81,10 @@ class Validator:
             for severity, column, rule, where, message in checks
         )
         any_check = " OR ".join(f"({where})" for _, _, _, where, _ in checks)
-        rows = CheckedRows(self.db, self.run_id, ctx.staged, f"{structs}\x1f{any_check}")
+        if self._remembered is None:
+            self._remembered = remembered_files(self.db)
+        checks_sql = f"{structs}\x1f{any_check}"
+        rows = CheckedRows(self.db, self.run_id, ctx.staged, checks_sql, self._remembered)
         to_check = rows.to_check()
         if rows.checked:  # a file whose every row passed these checks before has none to read
             self.db.execute(
@@ -94,6 +99,7 @@ class Validator:
                 [self.run_id, ctx.file],
             )
         rows.remember(self.run_id)
+        self._unseen.append(rows.drop_unseen())
         self.value_checked[ctx.spec.entity] = rows.checked
 
     def run(self) -> None:
@@ -121,6 +127,7 @@ class Validator:
                 self._department_as_school(self.files["classes"], self.files["orgs"])
         if "guardians" in self.files:
             self._guardian_rows_disagree(self.files["guardians"])
+        self.db.execute_all(self._unseen)
 
     # ------------------------------------------------------------------ plumbing
     def _emit(

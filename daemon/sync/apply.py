@@ -28,18 +28,20 @@ def crash_point(step: str) -> None:
 
 def write_plan(db: Database, schema: str, run_id: int, actor: str) -> None:
     """Inside the caller's transaction: creates, updates, unarchives and archives per table."""
+    stored = _stored_columns(db, schema)
     for table in kinds.TABLES:
         plan = f"{schema}.plan_{table.name}"
-        _insert_creates(db, table, plan, run_id)
+        present = stored.get(f"plan_{table.name}", set())
+        _insert_creates(db, table, plan, run_id, present)
         crash_point(f"after_create_{table.name}")
         touched = int(db.one(f"SELECT count(*) FROM {plan} WHERE op IN {_ops(_TOUCHED)}") or 0)
         if touched and _few(db, table, touched):
-            _rewrite_rows(db, table, plan, run_id)
+            _rewrite_rows(db, table, plan, run_id, present)
         elif touched:
-            _update_rows(db, table, plan, run_id)
+            _update_rows(db, table, plan, run_id, present)
             _archive_rows(db, table, plan, run_id)
         crash_point(f"after_{table.name}")
-    _end_hand_unarchives(db, schema)
+    _end_hand_unarchives(db, schema, bool(stored.get("hand_unarchives_ended")))
     apply_reference_data(db, schema, run_id)
     _keep_hand_references(db, schema, run_id, actor)
     # New schools answer to their SIS id.
@@ -50,7 +52,20 @@ def write_plan(db: Database, schema: str, run_id: int, actor: str) -> None:
     )
 
 
-def _end_hand_unarchives(db: Database, schema: str) -> None:
+def _stored_columns(db: Database, schema: str) -> dict[str, set[str]]:
+    """The columns of each table a plan stored (one catalog read for them all): the feed may
+    not speak for every column in every run."""
+    return {
+        name: set(columns)
+        for name, columns in db.rows(
+            "SELECT table_name, list(column_name) FROM duckdb_columns() "
+            "WHERE schema_name = ? GROUP BY table_name",
+            [schema.strip('"')],
+        )
+    }
+
+
+def _end_hand_unarchives(db: Database, schema: str, ended_stored: bool) -> None:
     """The people unarchived by hand whom this run's feed lists (sync/policies.py
     `keep_hand_unarchives`): the feed agrees with the person now, so from here on its absence
     archives them as anyone's. So for one this run archives or unarchives (a revert's plan,
@@ -60,7 +75,7 @@ def _end_hand_unarchives(db: Database, schema: str) -> None:
             WHERE unarchived_by_hand_at IS NOT NULL AND user_id IN (
                 SELECT id FROM {schema}.plan_users WHERE op IN ('archive', 'unarchive'))"""
     )
-    if db.columns("hand_unarchives_ended", schema.strip('"')):
+    if ended_stored:  # only when the plan stored that table
         db.execute(
             f"""UPDATE users SET unarchived_by_hand_at = NULL
                 WHERE user_id IN (SELECT id FROM {schema}.hand_unarchives_ended)"""
@@ -98,27 +113,22 @@ def _keep_hand_references(db: Database, schema: str, run_id: int, actor: str) ->
         )  # fmt: skip
 
 
-def _plan_columns(db: Database, table: Table, plan: str) -> list[str]:
-    """The plan's columns: the feed may not speak for every column in every run."""
-    schema, name = plan.split(".", 1)
-    present = set(db.columns(name.strip('"'), schema.strip('"')))
+def _plan_columns(table: Table, present: set[str]) -> list[str]:
+    """The plan's columns (`present`: those it stored) the feed spoke for."""
     return [c for c in table.compared if c in present]
 
 
-def _raw_hash(db: Database, table: Table, plan: str) -> str | None:
+def _raw_hash(table: Table, present: set[str]) -> str | None:
     """SQL: the raw row a record is applied from (sync/unchanged.py raw_key), written with its
     source hash; None for a table that keeps none. A plan without the column (a revert's, or
     one stored before schema 23) remembers none."""
     if not table.raw_hashed:
         return None
-    schema, name = plan.split(".", 1)
-    return (
-        "p._raw_hash" if "_raw_hash" in db.columns(name.strip('"'), schema.strip('"')) else "NULL"
-    )
+    return "p._raw_hash" if "_raw_hash" in present else "NULL"
 
 
-def _insert_creates(db: Database, table: Table, plan: str, run_id: int) -> None:
-    columns = _plan_columns(db, table, plan)
+def _insert_creates(db: Database, table: Table, plan: str, run_id: int, present: set[str]) -> None:
+    columns = _plan_columns(table, present)
     cols = ", ".join(columns)
     p_cols = ", ".join(f"p.{c}" for c in columns)
     hash_cols, hash_values = "", ""
@@ -126,7 +136,7 @@ def _insert_creates(db: Database, table: Table, plan: str, run_id: int) -> None:
         hash_cols = ", source_hash, synced_hash"
         synced = _synced_hash(table, columns, lambda c: "NULL")
         hash_values = f", p._source_hash, {synced}"
-    raw = _raw_hash(db, table, plan)
+    raw = _raw_hash(table, present)
     if raw is not None:
         hash_cols, hash_values = f"{hash_cols}, raw_hash", f"{hash_values}, {raw}"
     db.execute(
@@ -175,7 +185,7 @@ def _few(db: Database, table: Table, touched: int) -> bool:
     return touched * 10 < int(db.one(f"SELECT count(*) FROM {table.name}") or 0)
 
 
-def _rewrite_rows(db: Database, table: Table, plan: str, run_id: int) -> None:
+def _rewrite_rows(db: Database, table: Table, plan: str, run_id: int, present: set[str]) -> None:
     """Updates, unarchives, refreshes and archives, written as each touched record's new row
     (deleted, then inserted again), not as updates in place.
 
@@ -187,7 +197,7 @@ def _rewrite_rows(db: Database, table: Table, plan: str, run_id: int) -> None:
     A record's place in its table is not part of it (nothing reads the tables in storage order).
     Both ways write the same values: tests/sync/test_apply_invariants.py applies one plan each
     way and compares every column."""
-    columns = _plan_columns(db, table, plan)
+    columns = _plan_columns(table, present)
     active = f"p.op IN {_ops(_ACTIVE)}"
     by_sync = f"{active} AND {_made_by_the_sync(table, 't')}"
     own = {c: f"CASE WHEN {active} THEN p.{c} ELSE t.{c} END AS {c}" for c in columns}
@@ -216,7 +226,7 @@ def _rewrite_rows(db: Database, table: Table, plan: str, run_id: int) -> None:
             f"CASE WHEN {active} THEN {updated} WHEN p.op = 'refresh' "
             f"THEN {synced_hash(table, 't')} ELSE t.synced_hash END AS synced_hash"
         )
-    raw = _raw_hash(db, table, plan)
+    raw = _raw_hash(table, present)
     if raw is not None:
         bookkeeping["raw_hash"] = (
             f"CASE WHEN p.op = 'archive' THEN t.raw_hash ELSE {raw} END AS raw_hash"
@@ -243,15 +253,15 @@ def _rewrite_rows(db: Database, table: Table, plan: str, run_id: int) -> None:
     db.execute(f"DROP TABLE {rewritten}")
 
 
-def _update_rows(db: Database, table: Table, plan: str, run_id: int) -> None:
-    columns = _plan_columns(db, table, plan)
+def _update_rows(db: Database, table: Table, plan: str, run_id: int, present: set[str]) -> None:
+    columns = _plan_columns(table, present)
     sets = ", ".join(f"{c} = p.{c}" for c in columns)
     hashes = ""
     if table.hashed:
         # A column the plan lacks keeps its value, which is the record's (before the update).
         synced = _synced_hash(table, columns, lambda c: f"{table.name}.{c}")
         hashes = f", source_hash = p._source_hash, synced_hash = {synced}"
-    raw = _raw_hash(db, table, plan)
+    raw = _raw_hash(table, present)
     if raw is not None:
         hashes += f", raw_hash = {raw}"
     by_sync = _made_by_the_sync(table, table.name)

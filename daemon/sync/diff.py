@@ -177,10 +177,20 @@ def _back_with_their_person(ctx: PlanContext, table: Table, d_cols: str, no_sour
     membership and every active person for it."""
     if table.adopts_hand_made:
         return ""
+    parents = list(dict.fromkeys(parent for _, parent in CASCADES.get(table.name, ())))
+    if not parents:
+        return ""
+    # one statement asks of every parent's plan
+    unarchiving = ctx.db.rows(
+        "SELECT "
+        + ", ".join(
+            f"EXISTS (FROM {ctx.keep(f'plan_{parent}')} WHERE op = 'unarchive')"
+            for parent in parents
+        )
+    )[0]
+    brings_back = {parent for parent, yes in zip(parents, unarchiving, strict=True) if yes}
     cascades = [
-        (column, parent)
-        for column, parent in CASCADES.get(table.name, ())
-        if ctx.db.one(f"SELECT EXISTS (FROM {ctx.keep(f'plan_{parent}')} WHERE op = 'unarchive')")
+        (column, parent) for column, parent in CASCADES.get(table.name, ()) if parent in brings_back
     ]
     if not cascades:
         return ""

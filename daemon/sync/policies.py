@@ -37,7 +37,17 @@ def keep_stored_values(ctx: PlanContext, table: str, id_col: str) -> None:
     for an empty cell its row says the source has no data for (users: phones and grades a hub
     carries for some roles only, see feed/users.py `_not_carried_flags`)."""
     desired = ctx.t(f"desired_{table}")
-    for name in ctx.checked_fields.get(table, []):
+    checked = ctx.checked_fields.get(table, [])
+    if not checked:
+        return
+    # Most nights break no value: one read of the flags spares an UPDATE per field.
+    broken = ctx.db.rows(
+        f"SELECT {', '.join(f'coalesce(bool_or(_broken_{n}), false)' for n in checked)} "
+        f"FROM {desired}"
+    )[0]
+    for name, any_broken in zip(checked, broken, strict=True):
+        if not any_broken:
+            continue
         ctx.db.execute(
             f"UPDATE {desired} SET {name} = d.{name} FROM {table} d "
             f"WHERE d.{id_col} = {desired}._target_id AND {desired}._broken_{name}"

@@ -188,8 +188,9 @@ def note_reference_changes(ctx: PlanContext) -> None:
     note. Otherwise the run reads as "no changes" and is left unapplied, and a later
     changes-only roles.csv is read against roles that were never kept."""
     said = []
+    stored = ctx.db.tables(ctx.schema.strip('"'))
     for ref in (*REFERENCE_TABLES, ROLES):
-        if not ctx.db.table_exists(f"plan_{ref.name}", ctx.schema):
+        if f"plan_{ref.name}" not in stored:
             continue
         plan = ctx.keep(f"plan_{ref.name}")
         new, changed, ended = ctx.db.rows(
@@ -210,10 +211,11 @@ def note_reference_changes(ctx: PlanContext) -> None:
 def apply_reference_data(db: Database, schema: str, run_id: int) -> None:
     """Inside apply's transaction: insert, update, archive (absent from bulk, or tobedeleted);
     or, for a revert, restore. A row updated is kept in reference_history as it was."""
+    stored = db.tables(schema.strip('"'))
     for ref in (*REFERENCE_TABLES, ROLES):
-        if db.table_exists(f"revert_{ref.name}", schema):
+        if f"revert_{ref.name}" in stored:
             _apply_revert(db, ref, f"{schema}.revert_{ref.name}", run_id)
-        if db.table_exists(f"plan_{ref.name}", schema):
+        if f"plan_{ref.name}" in stored:
             _apply_drop(db, ref, f"{schema}.plan_{ref.name}", run_id)
 
 

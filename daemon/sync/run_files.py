@@ -25,29 +25,37 @@ def note_files_read_as_changes(db: Database, run_id: int, file_names: list[str])
 
 def record_run_files(db: Database, run_id: int, drop: Drop | None) -> None:
     """With a drop: list its files. Without: (re)count each file's row results."""
+    files: list[tuple[str, str]] | None = None
     if drop is not None:
         db.execute("DELETE FROM run_files WHERE run_id = ?", [run_id])
         listed = [(f, True) for f in drop.files.values()] + [(f, False) for f in drop.ignored]
-        for file, loaded in listed:
+        if listed:  # one statement for every file
             db.execute(
-                """INSERT INTO run_files (run_id, file_name, entity, mode, present, sha256, size_bytes, note)
-                   VALUES (?, ?, ?, ?, true, ?, ?, ?)""",
+                "INSERT INTO run_files (run_id, file_name, entity, mode, present, sha256, "
+                "size_bytes, note) VALUES "
+                + ", ".join(["(?, ?, ?, ?, true, ?, ?, ?)"] * len(listed)),
                 [
-                    run_id,
-                    file.name,
-                    file.entity if loaded else None,
-                    file.mode if loaded else None,
-                    file.sha256,
-                    file.size,
-                    None if loaded else "not loaded",
+                    value
+                    for file, loaded in listed
+                    for value in (
+                        run_id,
+                        file.name,
+                        file.entity if loaded else None,
+                        file.mode if loaded else None,
+                        file.sha256,
+                        file.size,
+                        None if loaded else "not loaded",
+                    )
                 ],
             )
-    _count_rows(db, run_id)
+        files = [(f.name, f.entity) for f, loaded in listed if loaded and f.entity is not None]
+    _count_rows(db, run_id, files)
 
 
-def _count_rows(db: Database, run_id: int) -> None:
+def _count_rows(db: Database, run_id: int, listed: list[tuple[str, str]] | None) -> None:
     """Each staged file's rows and their results, in one statement for all the files (a
-    statement apiece cost a drop of a few rows as much as planning one of its steps)."""
+    statement apiece cost a drop of a few rows as much as planning one of its steps).
+    `listed`: the run's files and entities, when just written (else read from run_files)."""
     schema = run_schema(run_id)
     ledgers = {
         name
@@ -57,14 +65,12 @@ def _count_rows(db: Database, run_id: int) -> None:
             [schema],
         )
     }
-    files = [
-        (file_name, entity)
-        for file_name, entity in db.rows(
+    if listed is None:
+        listed = db.rows(
             "SELECT file_name, entity FROM run_files WHERE run_id = ? AND entity IS NOT NULL",
             [run_id],
         )
-        if f"ledger_{entity}" in ledgers
-    ]
+    files = [(file_name, entity) for file_name, entity in listed if f"ledger_{entity}" in ledgers]
     if not files:
         return
     staged = " UNION ALL ".join(

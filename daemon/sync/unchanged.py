@@ -271,7 +271,7 @@ def raw_shortcut_allowed(ctx: PlanContext) -> bool:
     if "roles" in ctx.specs or ctx.present("guardians") or ctx.scope:
         return False
     hashed = ["users", *(["demographics"] if ctx.present("demographics") else [])]
-    return all("_h" in ctx.db.columns(ctx.t(e).strip('"'), temporary=True) for e in hashed)
+    return all("_h" in ctx.staged_columns(e) for e in hashed)
 
 
 def _raw_shaping(ctx: PlanContext, feed_sql: str) -> str:
@@ -287,7 +287,7 @@ def _raw_shaping(ctx: PlanContext, feed_sql: str) -> str:
             ctx.mode(e),
             ctx.file(e),
             sorted(ctx.columns.get(e, set())),
-            ctx.db.columns(ctx.t(e).strip('"'), temporary=True) if ctx.present(e) else [],
+            ctx.staged_columns(e),
         ]
         for e in ("users", "demographics")
     }

@@ -184,12 +184,12 @@ def _district_guardians_at_their_students_schools(ctx: PlanContext) -> None:
             JOIN users g ON g.user_id = l.guardian_id JOIN users s ON s.user_id = l.student_id
             WHERE l.status = 'active' AND {as_stored}"""
     district_only = ctx.t("district_guardians")
-    ctx.db.execute(
+    found = ctx.db.one(  # (CREATE TABLE AS answers with the number of rows it wrote)
         f"""CREATE OR REPLACE TEMP TABLE {district_only} AS
             SELECT sis_id, agents FROM {feed}
             WHERE kind = 'guardian' AND org_sis_ids IN ({_district_orgs(ctx)})"""
     )
-    if not ctx.db.one(f"SELECT count(*) FROM {district_only}"):
+    if not found:
         # Most districts place guardians at schools: then there is nothing to work out, and
         # pairing every student's agents only to find no district guardian among them cost
         # a second of a 1M-student night.
