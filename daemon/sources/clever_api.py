@@ -13,22 +13,30 @@ teachers, Clever's own ObjectIDs with the SIS's ids beside them (`sis_id`). So:
   without a SIS id gets one derived from what identifies the person (email and name, else phone
   and name, else name and first student), so it does not churn from one night to the next, and
   two parents who share one e-mail are two people (Clever's own id for such a contact changes
-  whenever any of its data does, so it cannot be the id);
+  whenever any of its data does, so it cannot be the id); Clever lists one person as a contact
+  per record they were entered as, so contacts that derive one id are one guardian, with the
+  students of each (as Clever CSV folds them), traced to the first;
 - each section's students and teachers become enrollments.
 
 Pages are followed through the `links` entry with rel `next` until a page has none (an empty
 page with a next link is not the end; a link off the API's host is refused); the end is then
 confirmed by asking for the page after the last record read, which must be empty. What is kept in
 memory is the map from Clever's ids to the ids written (one short entry per person, school and
-section) and a short digest of each id of the collection being read (one sent twice fails the
-pull), never the records themselves.
+section), a short digest of each id of the collection being read (one sent twice fails the
+pull) and the derived id of each contact without a SIS id (whose rows wait in a temporary file
+until the contacts are read, to be folded), never the records themselves, save those of the
+contacts being folded.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
+import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -238,6 +246,83 @@ def _hashed(key: str) -> str:
     return "contact-" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+CONTACT_ROLES = ("parent", "guardian", "relative")  # contact_role's order: the first found wins
+
+
+@dataclass
+class _Held:
+    """A user's row, the record it is traced to (page, index), the values it could not read,
+    and the Clever users it was made from (more than one when contacts are folded)."""
+
+    row: dict[str, str]
+    page: str
+    index: int
+    unreadable: dict[str, str]
+    clever_ids: list[str]
+
+    def fold(self, other: _Held, district: str) -> None:
+        """`other`, a record of the same person, into this row: the students and schools of
+        both, the role the relationships of both give (contact_role), the rest as first read
+        (Clever CSV folds a person's rows so: clever_csv._contacts)."""
+        row = self.row
+        for column in ("agentSourcedIds", "orgSourcedIds"):
+            ids = {i for r in (row, other.row) for i in r[column].split(",") if i}
+            if column == "orgSourcedIds" and len(ids) > 1:
+                ids.discard(district)  # the district stands in for no school only
+            row[column] = ",".join(sorted(ids))
+        roles = {row["role"], other.row["role"]}
+        row["role"] = next((r for r in CONTACT_ROLES if r in roles), row["role"])
+        for column, why in other.unreadable.items():
+            self.unreadable.setdefault(column, why)
+        self.clever_ids += other.clever_ids
+
+
+class _Folding:
+    """The contacts without a SIS id, held until the collection is read: Clever lists one person
+    as a contact per record they were entered as, so two records can derive one id (contact_id),
+    and written as two rows the second would be a repeated sourcedId, in ERROR every night, its
+    links never synced. Each id is written once, with the students of every record it came
+    from. The rows wait in a temporary file beside the pages (nothing but a short id per contact
+    is kept in memory, and the records of the ids Clever repeats); a contact with a SIS id is
+    never folded (a repeated SIS id stays the duplicate-row ERROR it is)."""
+
+    def __init__(self, writer: DropWriter) -> None:
+        self.spill = tempfile.TemporaryFile("w+", encoding="utf-8", dir=writer.folder)  # noqa: SIM115
+        self.seen: set[str] = set()
+        self.repeated: set[str] = set()
+
+    def hold(self, held: _Held) -> None:
+        sid = held.row["sourcedId"]
+        if sid in self.seen:
+            self.repeated.add(sid)
+        self.seen.add(sid)
+        self.spill.write(json.dumps(dataclasses.astuple(held)) + "\n")
+
+    def rows(self, district: str, notes: Notes) -> Iterator[_Held]:
+        """The held rows in the order read, each repeated id once (where its last record was
+        read), traced to its first record."""
+        folded: dict[str, _Held] = {}
+        with self.spill:
+            self.spill.seek(0)
+            for text in self.spill:
+                held = _Held(*json.loads(text))
+                sid = held.row["sourcedId"]
+                if sid not in self.repeated:
+                    yield held
+                    continue
+                first = folded.setdefault(sid, held)
+                if first is not held:
+                    first.fold(held, district)
+        for sid, held in folded.items():
+            LOG.info("users (contact): %s is Clever users %s", sid, ", ".join(held.clever_ids))
+            notes.add(
+                "users (contact)", "folded",
+                f"users (contact): {sid} is {len(held.clever_ids)} Clever contacts of one name "
+                "and e-mail (or phone) and no SIS id, written once with the students of each",
+            )  # fmt: skip
+            yield held
+
+
 class CleverPull:
     """Pull a Clever district into `writer` (see the module docstring for the mapping)."""
 
@@ -260,6 +345,7 @@ class CleverPull:
         self.people: dict[str, str] = {}  # Clever user id -> sourcedId
         self.written_as: dict[str, str] = {}  # Clever user id -> the role its row was written in
         self.unreadable: dict[str, str] = {}  # the user row being made: column -> why (ERRORs)
+        self.derived = False  # the user row being made is a contact's, its id derived (contact_id)
         self.student_schools: dict[str, str] = {}  # Clever student id -> its schools' sourcedIds
         self.district = ""
         self.reading = ""  # the collection and page being read, for a message
@@ -428,6 +514,7 @@ class CleverPull:
 
     def _users(self, writer: DropWriter, out: Any, role: str) -> None:
         name = f"users ({role})"
+        folding = _Folding(writer) if role == "contact" else None
         for number, body, records in self.pages(name, "users", {"role": role}):
             page = writer.page(f"users-{role}", number, body)
             for index, user in enumerate(records):
@@ -439,16 +526,27 @@ class CleverPull:
                     raise SourceError(f"{name}: {exc}", self.summary()) from None
                 if row is None:
                     continue
-                line = out.write(row, page, index)
-                for column, why in self.unreadable.items():
-                    said = f"{row['sourcedId']} (user {_text(user, 'id')}): {why}"
-                    LOG.warning("%s", redact(f"{name}: {said}"))
-                    writer.row_note(
-                        out, line, row["sourcedId"], column, "unreadable",
-                        f"{said}; the row is an error, so the record is kept as the directory "
-                        "has it",
-                        "ERROR",
-                    )  # fmt: skip
+                held = _Held(row, page, index, dict(self.unreadable), [_text(user, "id")])
+                if folding is not None and self.derived:
+                    folding.hold(held)
+                else:
+                    self._write_user(writer, out, name, held)
+        if folding is not None:
+            for held in folding.rows(self.district, self.notes):
+                self._write_user(writer, out, name, held)
+
+    def _write_user(self, writer: DropWriter, out: Any, name: str, held: _Held) -> None:
+        """A user's row, traced to its (first) record, with a note per value it could not read."""
+        row = held.row
+        line = out.write(row, held.page, held.index)
+        for column, why in held.unreadable.items():
+            said = f"{row['sourcedId']} (user {', '.join(held.clever_ids)}): {why}"
+            LOG.warning("%s", redact(f"{name}: {said}"))
+            writer.row_note(
+                out, line, row["sourcedId"], column, "unreadable",
+                f"{said}; the row is an error, so the record is kept as the directory has it",
+                "ERROR",
+            )  # fmt: skip
 
     def _soft(self, column: str, read: Callable[[], str], soft: bool = True) -> str:
         """A value of the row being made that does not name its record: one that cannot be read
@@ -464,6 +562,7 @@ class CleverPull:
 
     def _user_row(self, user: dict[str, Any], role: str) -> dict[str, str] | None:
         self.unreadable = {}
+        self.derived = False
         clever_id = _text(user, "id")
         roles = user.get("roles")
         data = roles.get(role) if isinstance(roles, dict) else None
@@ -562,6 +661,7 @@ class CleverPull:
                 if school:
                     schools[school] = None
         if not sid:
+            self.derived = True
             sid = contact_id(row["email"], phone, full_name, student_ids)
             row[FORMER_ID_COLUMN] = former_contact_id(row["email"])
         row.update(

@@ -12,8 +12,10 @@ change archives and re-creates nobody.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -339,3 +341,100 @@ def test_two_parents_sharing_an_email_and_so_a_username_are_kept_and_not_propose
         [SHARED],
     ) == [(2,)]
     assert guardian_pairs(puller) == []
+
+
+# ------------------------------------------------------------------ one person, two Clever contacts
+def parent_of_two(district: TinyDistrict) -> TinyDistrict:
+    """gdn-1 (Parent1, no SIS id) is the contact of stu-1 and of stu-2."""
+    district.row("users.csv", "gdn-1")["agentSourcedIds"] = "stu-1,stu-2"
+    district.row("users.csv", "stu-2")["agentSourcedIds"] = "gdn-1,gdn-2"
+    return district
+
+
+def listed_once_per_child(district: TinyDistrict) -> dict[str, Any]:
+    """Clever's records of `parent_of_two`, with Parent1 as two contacts of one name and e-mail
+    (Clever lists a contact per record it was entered as): one of stu-1, one of stu-2."""
+    data = clever_api(district, contacts_without_sis_id=True)
+    first = next(u for u in data["users"] if u["email"] == SHARED)
+    second = copy.deepcopy(first)
+    second["id"] = first["id"] + "b"
+    relationships = first["roles"]["contact"]["student_relationships"]
+    first["roles"]["contact"]["student_relationships"] = relationships[:1]
+    second["roles"]["contact"]["student_relationships"] = relationships[1:]
+    data["users"].append(second)
+    return data
+
+
+def pull_listed_once_per_child(engine: Engine, district: TinyDistrict, token_file: Path) -> Run:
+    hub = CleverHub(listed_once_per_child(district))
+    run = test_clever_api.pull_clever(engine, hub, token_file)
+    assert run.status == "planned", run.error
+    return run
+
+
+def test_two_api_contacts_of_one_name_and_email_are_one_guardian_of_both_children(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path
+) -> None:
+    run = pull_listed_once_per_child(puller, parent_of_two(clever_district), token_file)
+    assert errors(puller, run) == []
+    puller.apply_run(run.run_id, scan_duplicates=False)
+    links = active_links_by_name(puller, "Parent1")
+    assert sorted(student for _, student in links) == ["stu-1", "stu-2"]
+    assert len({guardian for guardian, _ in links}) == 1
+
+
+def test_a_guardian_folded_from_two_api_contacts_traces_to_the_first(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path
+) -> None:
+    from daemon.sources.drop_writer import trace_record
+
+    data = listed_once_per_child(parent_of_two(clever_district))
+    first = next(u for u in data["users"] if u["email"] == SHARED)
+    run = test_clever_api.pull_clever(puller, CleverHub(data), token_file)
+    users = (Path(run.source) / "users.csv").read_text().splitlines()
+    [line] = [n for n, text in enumerate(users, 1) if SHARED in text and "Parent1" in text]
+    assert trace_record(Path(run.source), "users.csv", line)["record"]["data"]["id"] == first["id"]
+
+
+def test_two_api_contacts_with_one_sis_id_are_still_a_repeated_row_in_error(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path
+) -> None:
+    """A SIS id names one record: two Clever contacts under it are not folded."""
+    data = listed_once_per_child(parent_of_two(clever_district))
+    for user in data["users"]:
+        if user["email"] == SHARED:
+            user["roles"]["contact"]["sis_id"] = "gdn-1"
+    run = test_clever_api.pull_clever(puller, CleverHub(data), token_file)
+    assert run.status == "planned", run.error
+    assert [e for e in errors(puller, run) if "gdn-1" in e], errors(puller, run)
+
+
+def test_switching_from_clever_csv_to_the_api_plans_no_change_for_a_contact_listed_twice(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path, tmp_path: Path
+) -> None:
+    parent_of_two(clever_district)
+    applied_run = clever_csv_drop(puller, clever_district, tmp_path / "clever")
+    puller.apply_run(applied_run.run_id, scan_duplicates=False)
+    run = pull_listed_once_per_child(puller, clever_district, token_file)
+    assert run.total_changes() == 0, run.changes
+
+
+def test_switching_from_the_api_to_clever_csv_plans_no_change_for_a_contact_listed_twice(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path, tmp_path: Path
+) -> None:
+    parent_of_two(clever_district)
+    run = pull_listed_once_per_child(puller, clever_district, token_file)
+    puller.apply_run(run.run_id, scan_duplicates=False)
+    again = clever_csv_drop(puller, clever_district, tmp_path / "clever")
+    assert again.total_changes() == 0, again.changes
+
+
+def test_a_guardian_folded_from_two_api_contacts_is_said_in_the_runs_notes(
+    puller: Engine, clever_district: TinyDistrict, token_file: Path
+) -> None:
+    run = pull_listed_once_per_child(puller, parent_of_two(clever_district), token_file)
+    [note] = [n["message"] for n in run.notes if "Clever contacts of one name" in n["message"]]
+    assert note.endswith(
+        "is 2 Clever contacts of one name and e-mail (or phone) and no SIS id, written once with "
+        "the students of each"
+    ), note
