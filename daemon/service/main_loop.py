@@ -52,6 +52,8 @@ from daemon.service.drop_history import (
     DropRow,
     Signature,
     decode_signature,
+    describe_change,
+    encode_signature,
 )
 from daemon.service.drop_order import (
     OrderKey,
@@ -121,7 +123,9 @@ class Daemon:
         self.due: set[DropKey] = set()  # drops to sync as soon as they are complete
         self.holding: dict[DropKey, str] = {}  # complete, but an older drop is still arriving
         self.manifest_waits: set[DropKey] = set()  # drops said (once) to wait for their manifest
-        self.joining: set[Path] = set()  # queued drops whose manifest, come alone, is arriving
+        # queued drops waiting on the server: their manifest, come alone, or a new upload of them
+        self.joining: set[Path] = set()
+        self.reuploads_noted: set[tuple[str, str]] = set()  # (name, files) said once in the log
         self.retry_at: dict[Path, float] = {}
         self.memory: MirrorMemory | None = None
         if config.sftp is not None:
@@ -405,6 +409,7 @@ class Daemon:
             elif (
                 unit not in decided or _failed_and_changed(decided[unit], rels)
                 or _manifest_come_late(decided.get(unit), unit, rels)
+                or _changed_while_queued(decided[unit], rels)
             ):  # fmt: skip
                 units.append(unit)
         return mirror_candidates(cfg.mirror_dir, view, units, marker)
@@ -425,15 +430,19 @@ class Daemon:
         states = self.tracker.states()
         self._note_manifest_waits(states)
         self.joining = set()
+        decided = self.history.latest_by_name(SFTP)
         for state in states:
             c = state.candidate
             claim = self._manifest_claim(c)
+            stale = None
             if claim is not None and (state.in_progress or c.held):  # its drop waits for it
                 if (queued := _joinable(claim)) is not None:
                     self.joining.add(queued)
             elif claim is not None:
                 self._alone_manifest(state, claim, waits)
                 continue
+            elif (stale := _queued_upload(decided, c)) is not None and stale.queued_as:
+                self.joining.add(Path(stale.queued_as))  # planned from the new upload (`_take`)
             if not state.ready:
                 if state.wait is not None:
                     waits.append(state.wait)
@@ -441,7 +450,7 @@ class Daemon:
                     key = self._order(state, with_manifest=False)
                     arriving[c.source] = min(arriving.get(c.source, key), key)
                 continue
-            if on_arrival or c.key in self.due:
+            if on_arrival or c.key in self.due or stale is not None:  # an upload of a due drop
                 ready.append((self._order(state, with_manifest=True), state))
         for key, state in sorted(ready, key=lambda item: item[0]):
             older = arriving.get(state.candidate.source)
@@ -619,8 +628,9 @@ class Daemon:
             "source": c.source, "key": key, "first_seen": state.first_seen,
             "complete_at": state.complete_at, "signature": signature,
         }  # fmt: skip
-        with self.write_lock:
-            late = late_reason(key, self.history.newest_taken(c.source))
+        replaced = _queued_upload(self.history.latest_by_name(c.source), c)
+        with self.write_lock:  # a new upload of a queued drop keeps the place that drop took
+            late = late_reason(key, self.history.newest_taken(c.source)) if not replaced else None
             if late and c.source == SFTP:  # nothing to move: the mirror keeps the files
                 self.history.record(
                     name=c.name, status="superseded", reason=late, now=self.clock(), **record
@@ -650,6 +660,15 @@ class Daemon:
                 manifest=manifest,
                 **record,
             )
+            if replaced is not None:
+                self.history.update(
+                    replaced.drop_id, "superseded",
+                    "changed on the server while it was queued, before it was planned: planned "
+                    "from the new upload instead (this copy is archived, not read)",
+                    self.clock(),
+                )  # fmt: skip
+        if replaced is not None:
+            LOG.info("%s settled on the server: the new upload replaces the queued copy", c.label)
         if late:
             LOG.info("%s moved to the queue, to be archived as superseded", c.label)
         else:
@@ -965,6 +984,9 @@ class Daemon:
                     continue  # rewritten loose files are a new drop, not a change
                 if _manifest_come_late(row, name, on_server.get(name, {})):
                     continue  # not a change: it joins its drop, or is set aside (`_queue_ready`)
+                if _changed_while_queued(row, on_server.get(name, {})):
+                    self._note_reupload(row, on_server[name])
+                    continue  # not planned from the queued copy: taken again once it settles
                 note = self.history.report_change(row, on_server.get(name, {}), now)
                 if note and _failed_and_changed(row, on_server.get(name, {})):
                     LOG.info(
@@ -992,6 +1014,18 @@ class Daemon:
             parts.append(f"{len(report.failed)} failed ({', '.join(report.failed[:3])})")
         parts.append(f"{new} new drop(s)")
         return ", ".join(parts)
+
+    def _note_reupload(self, row: DropRow, files: Signature) -> None:
+        """Say once per new state of its files that a queued drop changed on the server."""
+        noted = (row.name, encode_signature(files))
+        if noted in self.reuploads_noted:
+            return
+        self.reuploads_noted.add(noted)
+        LOG.warning(
+            "sftp/%s changed on the server while it was queued, before it was planned: %s; it "
+            "waits for the change to settle and is planned from the new upload",
+            row.name, describe_change(decode_signature(row.signature), files),
+        )  # fmt: skip
 
     def _first_mirror(self, view: RemoteView, now: datetime) -> None:
         """A server that keeps a year of nightly folders must not become a year of runs on the
@@ -1157,6 +1191,23 @@ def _joinable(taken: DropRow) -> Path | None:
     if taken.status != "queued" or taken.manifest == MANIFEST_CARRIED or queued is None:
         return None
     return queued if queued.is_dir() else None
+
+
+def _changed_while_queued(row: DropRow, files: Signature) -> bool:
+    """An SFTP drop queued, not planned yet, whose files on the server are there and no longer
+    those it was taken with (uploaded again): it is planned from what the server holds once it
+    settles, never from the stale copy (a manifest come late alone joins it instead)."""
+    return (
+        row.status == "queued" and bool(files) and files != decode_signature(row.signature)
+        and not _manifest_come_late(row, row.name, files)
+    )  # fmt: skip
+
+
+def _queued_upload(decided: dict[str, DropRow], c: Candidate) -> DropRow | None:
+    """The queued drop that the SFTP candidate `c` is a new upload of (`_changed_while_queued`:
+    a candidate under a queued drop's name is no other); None when it is none."""
+    row = decided.get(c.name) if c.source == SFTP and c.kind != "root" else None
+    return row if row is not None and row.status == "queued" else None
 
 
 def _failed_and_changed(row: DropRow, files: dict[str, tuple[int | None, int | None]]) -> bool:

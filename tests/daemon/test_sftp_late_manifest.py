@@ -1,6 +1,8 @@
 """An SFTP folder drop whose manifest.csv comes after the folder was taken: while the drop is
 queued, the manifest joins it (its delta files are read as delta); once it was planned, the
-manifest is set aside and that run says it read every file as bulk. Against a real sshd."""
+manifest is set aside and that run says it read every file as bulk. A queued drop uploaded again
+whole, with its manifest, is planned from what the server holds once it settles. Against a real
+sshd."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import pytest
 from daemon.service import inbox
 from daemon.service.config import load_config
 
-from .conftest import QUIET, SAMPLE, preset, runs_in, wait_for
+from .conftest import QUIET, SAMPLE, preset, runs_in, wait_for, zip_drop
 from .test_daemon_drops import EXPORTED, polls, sftp_settings, upload
 from .test_late_manifest import queue_without_planning
 from .test_manifest_wait import delta_drop, quiet_until
@@ -48,6 +50,35 @@ def manifest_comes_while_queued(
     queue_without_planning(config_path, clock, ticks, "2026-09-15", "sftp")
     put("2026-09-15/manifest.csv", (drop / "manifest.csv").read_bytes(), mtime=EXPORTED + 200)
     return config_path
+
+
+@pytest.fixture(params=["folder", "zip"])
+def uploaded_again_while_queued(
+    request, make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
+) -> tuple[Path, str]:
+    """The delta drop 2026-09-15 (a folder, or a ZIP) is taken without its manifest and left
+    queued by a stop; then the SIS uploads it again whole, with its manifest.csv: the same
+    files, new mtimes (the ZIP: replaced by one that carries the manifest)."""
+    config_path = first_drop_applied(
+        make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
+    )
+    drop = delta_drop(tmp_path)
+    if request.param == "folder":
+        name = "2026-09-15"
+        upload(put, name, drop, EXPORTED + 100, skip=("manifest.csv",))
+        queue_without_planning(config_path, clock, ticks, name, "sftp")
+        upload(put, name, drop, EXPORTED + 300)
+    else:
+        name = "2026-09-15.zip"
+        without = tmp_path / "without-manifest"
+        without.mkdir()
+        for file in drop.iterdir():
+            if file.name != "manifest.csv":
+                (without / file.name).write_bytes(file.read_bytes())
+        put(name, zip_drop(without, tmp_path / "without.zip").read_bytes(), mtime=EXPORTED + 100)
+        queue_without_planning(config_path, clock, ticks, name, "sftp")
+        put(name, zip_drop(drop, tmp_path / "with.zip").read_bytes(), mtime=EXPORTED + 300)
+    return config_path, name
 
 
 def joined_and_applied(client, ticks) -> None:
@@ -131,6 +162,53 @@ def test_a_manifest_coming_after_an_sftp_folder_drop_was_planned_is_set_aside_an
     assert len(runs_in(client)) == 2
     assert drop_row(client, "2026-09-15").change_note is None
     assert "changed on the server after" not in caplog.text
+    client.close()
+
+
+def test_a_queued_sftp_drop_uploaded_again_with_its_manifest_is_planned_from_the_new_upload(
+    uploaded_again_while_queued, sshd, start_daemon, clock, ticks, caplog
+) -> None:
+    config_path, name = uploaded_again_while_queued
+    client = start_daemon(config_path, clock, ticks).client()
+    joined_and_applied(client, ticks)  # on main: planned from the stale copy, read as bulk
+    assert drop_row(client, name).change_note is None
+    assert f"sftp/{name} changed on the server while it was queued" in caplog.text
+    assert "changed on the server after it was queued" not in caplog.text
+    polls(sshd, 2)
+    assert len(runs_in(client)) == 2
+    client.close()
+
+
+def test_a_daemon_that_polls_at_the_start_time_only_plans_a_queued_drop_uploaded_again_at_once(
+    uploaded_again_while_queued, start_daemon, clock, ticks
+) -> None:
+    """As the queued drop would have been: not at the next night's start time."""
+    config_path, _name = uploaded_again_while_queued
+    preset(load_config(config_path), sync_on_arrival=False)  # polled at the start time only
+    client = start_daemon(config_path, clock, ticks).client()
+    joined_and_applied(client, ticks)
+    client.close()
+
+
+def test_a_queued_sftp_drop_uploaded_again_waits_until_the_upload_settles(
+    uploaded_again_while_queued, make_daemon_config, make_config, sshd, start_daemon, clock,
+    ticks, tmp_path,
+) -> None:  # fmt: skip
+    config_path, name = uploaded_again_while_queued
+    remote_quiet = 60.0  # the server's files are mirrored once they list alike this long
+    sftp = sftp_settings(make_config, remote_quiet_seconds=remote_quiet)
+    assert make_daemon_config(mirror=str(tmp_path / "mirror"), sftp=sftp) == config_path
+    client = start_daemon(config_path, clock, ticks).client()
+    pending_line = f"sftp/{name}: "
+    wait_for(
+        lambda: any(line.startswith(pending_line) and "still changing" in line
+                    for line in client.status().daemon.pending_drops),
+        60, "the upload's settling",
+    )  # fmt: skip
+    polls(sshd, 2)
+    assert runs_in(client) == [(1, "applied")]
+    ticks.advance(remote_quiet)
+    joined_and_applied(client, ticks)
     client.close()
 
 
