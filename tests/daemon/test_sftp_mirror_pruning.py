@@ -27,6 +27,11 @@ def _upload(put, folder: str, source: Path, skip: str = "") -> None:
             put(f"{folder}/{file.name}", file.read_bytes(), mtime=1_780_000_000)
 
 
+def _status_of(client, name: str) -> tuple[str, int | None] | None:
+    drop = next((d for d in client.status().daemon.drops if d.name == name), None)
+    return None if drop is None else (drop.status, drop.run_id)
+
+
 def _daemon(make_daemon_config, make_config, start_daemon, clock, tmp_path: Path, **settings):
     sftp = make_config(poll_seconds=0.2, remote_quiet_seconds=0).model_dump(
         mode="json", exclude_none=True
@@ -73,7 +78,8 @@ def test_a_decided_drop_still_on_the_server_leaves_the_mirror_after_the_retentio
     client = daemon.client()
     _upload(put, "day1", SAMPLE / "day1")
     clock.set(NIGHT)
-    wait_for(lambda: runs_in(client) == [(1, "planned")], 30, "day1's run")
+    # the drop's decision, not only its run: it is recorded (at the clock's time) just after
+    wait_for(lambda: _status_of(client, "day1") == ("planned", 1), 30, "day1 decided")
     clock.set(NIGHT + timedelta(days=1))
     client.sync_now()
     wait_for(
