@@ -433,7 +433,7 @@ class Daemon:
         decided = self.history.latest_by_name(SFTP)
         for state in states:
             c = state.candidate
-            claim = self._manifest_claim(c)
+            claim = self._manifest_claim(c, decided)
             stale = None
             if claim is not None and (state.in_progress or c.held):  # its drop waits for it
                 if (queued := _joinable(claim)) is not None:
@@ -470,7 +470,7 @@ class Daemon:
                 LOG.info("%s: %s", state.candidate.label, state.reason)
         self.manifest_waits = set(waiting)
 
-    def _manifest_claim(self, c: Candidate) -> DropRow | None:
+    def _manifest_claim(self, c: Candidate, decided: dict[str, DropRow]) -> DropRow | None:
         """The drop taken before, under the same name, that this candidate differs from by its
         manifest.csv alone: in the inbox, a manifest alone in the folder (or at the top) that
         drop came from; from SFTP, that drop's files on the server as it was taken with, and a
@@ -479,7 +479,8 @@ class Daemon:
         says); it may be the first file of the next drop, written first (at the top), or that
         drop's manifest come late. None: a drop as any other (a manifest alone under a new name
         waits for the files it lists). From SFTP the server's listing decides, so a manifest
-        still changing there (held) is claimed too: its queued drop waits for it."""
+        still changing there (held) is claimed too: its queued drop waits for it. `decided`:
+        the latest decision of each SFTP drop (read once per pass)."""
         assert self.history is not None
         if c.kind == "zip" or c.irregular:
             return None
@@ -494,7 +495,7 @@ class Daemon:
                 )
             ]  # fmt: skip
             return max(taken, key=lambda row: row.drop_id, default=None)
-        row = self.history.latest_by_name(SFTP).get(c.name)  # (loose files) for the top's
+        row = decided.get(c.name)  # (loose files) for the top's
         files = self._server_files(c) if row is not None else None
         if files is None:
             return None

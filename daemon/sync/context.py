@@ -49,8 +49,6 @@ class PlanContext:
     derived_ids: set[str] = field(default_factory=set)
     # OneRoster 1.2: extensible vocabularies accept `ext:` terms (as validation read them).
     ext_terms: bool = False
-    # The columns of each present file's staging view (staged_columns), read once per plan.
-    _staged_columns: dict[str, list[str]] | None = field(default=None, init=False, repr=False)
 
     def t(self, name: str) -> str:
         """A working table of this run: temporary, gone when the process ends."""
@@ -77,20 +75,12 @@ class PlanContext:
         return f"{self.schema}.{name}"
 
     def staged_columns(self, entity: str) -> list[str]:
-        """The columns of a present file's staging view, in order. The views stay as ingest
-        left them, so one catalog read serves every file and every step."""
-        if self._staged_columns is None:
-            views = {self.t(e).strip('"'): e for e in self.modes if self.present(e)}
-            self._staged_columns = {
-                views[name]: columns
-                for name, columns in self.db.rows(
-                    "SELECT table_name, list(column_name ORDER BY column_index) "
-                    "FROM duckdb_columns() WHERE database_name = 'temp' "
-                    "AND list_contains(?, table_name) GROUP BY table_name",
-                    [list(views)],
-                )
-            }
-        return self._staged_columns.get(entity, []) if self.present(entity) else []
+        """The columns of a present file's staging view, in order (none for an absent file)."""
+        return (
+            self.db.columns(self.t(entity).strip('"'), temporary=True)
+            if self.present(entity)
+            else []
+        )
 
     def present(self, entity: str) -> bool:
         return self.modes.get(entity, "absent") != "absent"
