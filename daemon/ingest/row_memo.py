@@ -38,12 +38,7 @@ FULL_PATH_ENV = "ROSTER_SYNC_FULL_PATH"
 
 def remembered_files(db: Database) -> frozenset[str]:
     """The entities whose rows are remembered (one catalog read for every file of a run)."""
-    return frozenset(
-        r[0]
-        for r in db.rows(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = ?", [MEMO_SCHEMA]
-        )
-    )
+    return frozenset(db.tables(MEMO_SCHEMA))
 
 
 class CheckedRows:

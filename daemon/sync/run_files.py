@@ -57,14 +57,7 @@ def _count_rows(db: Database, run_id: int, listed: list[tuple[str, str]] | None)
     statement apiece cost a drop of a few rows as much as planning one of its steps).
     `listed`: the run's files and entities, when just written (else read from run_files)."""
     schema = run_schema(run_id)
-    ledgers = {
-        name
-        for (name,) in db.rows(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? "
-            "AND starts_with(table_name, 'ledger_')",
-            [schema],
-        )
-    }
+    ledgers = {name for name in db.tables(schema) if name.startswith("ledger_")}
     if listed is None:
         listed = db.rows(
             "SELECT file_name, entity FROM run_files WHERE run_id = ? AND entity IS NOT NULL",
