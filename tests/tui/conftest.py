@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
+import html
 import inspect
 import io
+import pickle
+import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +40,33 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     names = pyfuncitem._fixtureinfo.argnames
     asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
     return True
+
+
+@pytest.fixture
+def snap_compare(snap_compare: Callable[..., bool], request: pytest.FixtureRequest) -> Any:
+    """The plugin's comparison, which on a mismatch also prints the screen lines that differ:
+    its HTML report is not kept where the suite runs in CI, and a log line is."""
+    from pytest_textual_snapshot import node_to_report_path  # type: ignore[import-untyped]
+
+    def compare(*args: Any, **kwargs: Any) -> bool:
+        result = snap_compare(*args, **kwargs)
+        if not result:
+            data = pickle.loads(node_to_report_path(request.node).read_bytes())
+            expected, actual = screen_lines(data[1]), screen_lines(data[2])
+            diff = difflib.unified_diff(expected, actual, "expected", "actual", lineterm="")
+            print("\n".join(diff) or "The screens' text is the same: only styles differ.")
+        return result
+
+    return compare
+
+
+def screen_lines(svg: str) -> list[str]:
+    """The text of a Textual SVG screenshot, one string per terminal row."""
+    rows: dict[float, list[str]] = {}
+    for match in re.finditer(r'<text[^>]*\by="([\d.]+)"[^>]*>(.*?)</text>', svg, re.S):
+        text = html.unescape(re.sub(r"<[^>]+>", "", match.group(2))).replace("\xa0", " ")
+        rows.setdefault(float(match.group(1)), []).append(text)
+    return ["".join(rows[y]).rstrip() for y in sorted(rows)]
 
 
 def fixed_clock() -> datetime:

@@ -9,10 +9,12 @@ import shutil
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Tabs
+from textual.widgets._tabs import Underline
 
 from daemon.service.engine import Engine
 from tests.district import write_changes_only_manifest
@@ -46,8 +48,29 @@ def shoot(
         for _ in range(3):
             await pilot.pause()
             await pilot.wait_for_scheduled_animations()
+        await underline_arrived(pilot)
 
     return snap_compare(make_app(client, **app_options), terminal_size=size, run_before=run_before)
+
+
+async def underline_arrived(pilot: Pilot[Any], seconds: float = 5.0) -> None:
+    """Wait until every tab row's underline lies under its active tab. On a loaded machine the
+    move after a relabel can come a refresh later than the waits above; one that never arrives
+    stays in the picture, and the snapshot fails on it."""
+    deadline = monotonic() + seconds
+    while monotonic() < deadline and not all(
+        underline_under_active(tabs) for tabs in pilot.app.screen.query(Tabs)
+    ):
+        await pilot.pause(0.05)
+
+
+def underline_under_active(tabs: Tabs) -> bool:
+    active = tabs.active_tab
+    if active is None:
+        return True
+    underline = tabs.query_one(Underline)
+    span = active.virtual_region.shrink(active.styles.gutter).column_span
+    return (underline.highlight_start, underline.highlight_end) == span
 
 
 async def enter_text(pilot: Pilot[Any], text: str) -> None:
