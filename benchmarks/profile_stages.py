@@ -26,7 +26,8 @@ STAGES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("users: normalise the feed", r"_feed_users"),
         (
             "users: recognise unchanged, match, compare",
-            r"_(unchanged|desired|present|held)_users|plan_users|_user_map",
+            r"_(unchanged|desired|present|held)_users|plan_users|_user_map|_user_lines"
+            r"|_unchanged_user_records",
         ),
         (
             "enrollments: recognise unchanged rows",
@@ -36,7 +37,7 @@ STAGES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             "enrollments: resolve and compare",
             r"_(desired|present)_enrollments|plan_enrollments|_enrollment_sis_id",
         ),
-        ("guardian links", r"guardian_links"),
+        ("guardian links", r"guardian_links|_agents_not_family"),
         ("validate rows, report row results", r"INSERT INTO row_issues"),
         ("conflicts, field-level changes", r"INSERT INTO (conflicts|changes)"),
         ("schools, classes, attributes", r"schools|classroom|student_attributes|courses"),
