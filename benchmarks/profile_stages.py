@@ -37,8 +37,8 @@ STAGES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             "enrollments: resolve and compare",
             r"_(desired|present)_enrollments|plan_enrollments|_enrollment_sis_id",
         ),
-        ("guardian links", r"guardian_links|_agents_not_family"),
-        ("validate rows, report row results", r"INSERT INTO row_issues"),
+        ("guardian links", r"guardian_links"),
+        ("validate rows, report row results", r"INSERT INTO row_issues|_agents_not_family"),
         ("conflicts, field-level changes", r"INSERT INTO (conflicts|changes)"),
         ("schools, classes, attributes", r"schools|classroom|student_attributes|courses"),
     )
