@@ -102,6 +102,9 @@ LOG = logging.getLogger("roster_sync.daemon")
 MAX_TICK = 1.0  # the loop looks at the clock at least this often (seconds)
 ARCHIVE_RETRY = 60.0
 INBOX_ROOT_PREFIX = "inbox-root-"  # the queued name of the inbox root's loose files
+# what a queued SFTP drop may wait for on the server
+LATE_MANIFEST = f"its {MANIFEST}, come after it was queued"
+NEW_UPLOAD = "a new upload of it"
 
 
 class _Stopping(Exception):
@@ -457,18 +460,19 @@ class Daemon:
             claim = self._manifest_claim(c, decided)
             stale = None
             if claim is not None and (state.in_progress or c.held):  # its drop waits for it
-                if (queued := _joinable(claim)) is not None:
-                    self.joining[queued] = (
-                        f"its {MANIFEST}, come after it was queued: {state.reason}"
-                    )
+                queued = _joinable(claim)
+                if queued is not None and _still_awaited(state):
+                    self.joining[queued] = _waiting_for(LATE_MANIFEST, state)
+                elif queued is not None:  # unreadable there for the give-up: planned without it
+                    self._note_given_up(state, claim, LATE_MANIFEST)
             elif claim is not None:
                 self._alone_manifest(state, claim, waits)
                 continue
             elif (stale := _queued_upload(decided, c)) is not None and stale.queued_as:
-                if _upload_awaited(state):  # then planned from it (`_take`)
-                    self.joining[Path(stale.queued_as)] = _awaited_upload(state)
+                if _still_awaited(state):  # then planned from it (`_take`)
+                    self.joining[Path(stale.queued_as)] = _waiting_for(NEW_UPLOAD, state)
                 else:  # incomplete, unchanged for the give-up: planned from the copy queued
-                    self._note_upload_given_up(state, stale)
+                    self._note_given_up(state, stale, NEW_UPLOAD)
                     stale = None
             if not state.ready:
                 if state.wait is not None:
@@ -1066,18 +1070,19 @@ class Daemon:
         parts.append(f"{new} new drop(s)")
         return ", ".join(parts)
 
-    def _note_upload_given_up(self, state: Readiness, queued: DropRow) -> None:
-        """Say once that a queued drop's new upload stayed incomplete for the give-up: the drop
-        is planned from the copy queued (the drops queued after it wait no longer)."""
+    def _note_given_up(self, state: Readiness, queued: DropRow, what: str) -> None:
+        """Say once that what a queued drop waited for on the server (`what`: a new upload of
+        it, its manifest come late) stayed incomplete for the give-up: the drop is planned from
+        the copy queued, and the drops queued after it wait no longer."""
         c = state.candidate
         noted = (queued.name, f"given up: {encode_signature(self._server_files(c) or {})}")
         if noted in self.reuploads_noted:
             return
         self.reuploads_noted.add(noted)
         LOG.warning(
-            "%s: its new upload is still not complete (%s), unchanged for %.0f s; it is planned "
-            "from the copy queued before it changed on the server",
-            c.label, state.reason, give_up_seconds(self.config.quiet_seconds),
+            "%s: gave up waiting for %s (%s), unchanged for %.0f s; it is planned from the copy "
+            "queued",
+            c.label, what, state.reason, give_up_seconds(self.config.quiet_seconds),
         )  # fmt: skip
 
     def _note_reupload(self, row: DropRow, files: Signature) -> None:
@@ -1278,20 +1283,21 @@ def _changed_while_queued(row: DropRow, files: Signature) -> bool:
     )  # fmt: skip
 
 
-def _upload_awaited(state: Readiness) -> bool:
-    """Whether the queued SFTP drop waits for the new upload of it (`state`): while it arrives
-    (that ends by itself), and while it lacks something (a file its manifest lists) until the
-    give-up; then the drop is planned from the copy queued, and those after it wait no more."""
+def _still_awaited(state: Readiness) -> bool:
+    """Whether a queued SFTP drop waits for what `state` is of (a new upload of it, its manifest
+    come late): while it arrives (that ends by itself), and while it lacks something (a file its
+    manifest lists, a file the mirror cannot read) until the give-up; then the drop is planned
+    from the copy queued, and the drops queued after it wait no more."""
     return state.ready or state.in_progress or state.give_up_in is not None
 
 
-def _awaited_upload(state: Readiness) -> str:
-    """What a queued SFTP drop waits for while the new upload of it (`state`) settles."""
+def _waiting_for(what: str, state: Readiness) -> str:
+    """What a queued SFTP drop waits for (`what`, as `state` says), for the status."""
     if state.ready or state.in_progress or state.give_up_in is None:  # ends by itself
-        return f"a new upload of it: {state.reason or 'complete'}"
+        return f"{what}: {state.reason or 'complete'}"
     return (
-        f"a new upload of it: {state.reason}; planned from the copy queued if it is not "
-        f"complete in {state.give_up_in:.0f} s"
+        f"{what}: {state.reason}; planned from the copy queued if this does not end in "
+        f"{state.give_up_in:.0f} s"
     )
 
 

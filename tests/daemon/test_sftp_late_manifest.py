@@ -289,7 +289,7 @@ def test_a_new_upload_that_stays_incomplete_holds_the_newer_drops_until_the_give
     held = (
         "sftp-2026-09-16: queued; waits behind sftp-2026-09-15, queued before it (an older "
         "export), which waits for a new upload of it: waiting for demographics.csv (listed in "
-        "manifest.csv); planned from the copy queued if it is not complete in "
+        "manifest.csv); planned from the copy queued if this does not end in "
     )
     quiet_until(ticks, lambda: any(line.startswith(held) for line in pending(client)), "held")
     polls(sshd, 2)
@@ -299,7 +299,7 @@ def test_a_new_upload_that_stays_incomplete_holds_the_newer_drops_until_the_give
     assert drop_row(client, "2026-09-15").run_id == 2
     assert drop_row(client, "2026-09-16").run_id == 3
     assert (
-        "sftp/2026-09-15: its new upload is still not complete (waiting for demographics.csv "
+        "sftp/2026-09-15: gave up waiting for a new upload of it (waiting for demographics.csv "
         "(listed in manifest.csv)), unchanged for 600 s; it is planned from the copy queued"
     ) in caplog.text
     client.close()
@@ -328,4 +328,34 @@ def test_a_queued_sftp_drop_older_than_one_planned_meanwhile_is_superseded_not_p
     assert "2026-09-15 is superseded, not planned (exported 2026-09-15 00:00" in caplog.text
     polls(sshd, 2)
     assert runs_in(client) == [(1, "applied")]
+    client.close()
+
+
+def test_a_late_manifest_the_mirror_cannot_read_holds_the_newer_drops_until_the_give_up(
+    make_daemon_config, make_config, put, sshd, start_daemon, clock, ticks, tmp_path, caplog
+) -> None:
+    """The older drop's manifest comes late, unreadable there: the older drop is planned as
+    queued, without it, at the give-up, then the newer one."""
+    config_path = two_queued(
+        make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
+    )
+    manifest = (tmp_path / "delta" / "manifest.csv").read_bytes()  # made by two_queued
+    put("2026-09-15/manifest.csv", manifest, mtime=EXPORTED + 200).chmod(0)
+    client = start_daemon(config_path, clock, ticks).client()
+    held = (
+        "sftp-2026-09-16: queued; waits behind sftp-2026-09-15, queued before it (an older "
+        "export), which waits for its manifest.csv, come after it was queued: could not be "
+        "mirrored: 2026-09-15/manifest.csv: Permission denied; planned from the copy queued if "
+        "this does not end in "
+    )
+    quiet_until(ticks, lambda: any(line.startswith(held) for line in pending(client)), "held")
+    polls(sshd, 2)
+    assert runs_in(client) == [(1, "applied")]
+    ticks.advance(inbox.ZIP_GIVE_UP_MIN)
+    quiet_until(ticks, lambda: drop_row(client, "2026-09-16").run_id is not None, "both planned")
+    assert drop_row(client, "2026-09-15").run_id == 2
+    assert drop_row(client, "2026-09-16").run_id == 3
+    assert "sftp/2026-09-15: gave up waiting for its manifest.csv, come after it was queued" in (
+        caplog.text
+    )
     client.close()
