@@ -267,40 +267,60 @@ def test_a_newer_queued_sftp_drop_waits_behind_an_older_one_waiting_on_the_serve
     polls(sshd, 2)
     assert runs_in(client) == [(1, "applied")]  # on main: 2026-09-16 planned as run 2
     ticks.advance(60.0)
-    quiet_until(ticks, lambda: drop_row(client, "2026-09-16").run_id is not None, "both planned")
-    assert drop_row(client, "2026-09-15").run_id == 2
-    assert drop_row(client, "2026-09-16").run_id == 3
+    planned_in_export_order(client, ticks)
     client.close()
 
 
-def test_a_new_upload_that_stays_incomplete_holds_the_newer_drops_until_the_give_up(
-    make_daemon_config, make_config, put, remote, sshd, start_daemon, clock, ticks, tmp_path, caplog
-) -> None:
-    """The older drop is uploaded again with a manifest listing a file that never comes: the
-    newer drop says what holds it, and at the give-up the older one is planned from the copy
-    queued, then the newer one."""
+def planned_in_export_order(client, ticks) -> None:
+    """Both queued drops planned, the older export first."""
+    quiet_until(ticks, lambda: drop_row(client, "2026-09-16").run_id is not None, "both planned")
+    assert drop_row(client, "2026-09-15").run_id == 2
+    assert drop_row(client, "2026-09-16").run_id == 3
+
+
+@pytest.fixture(params=["new upload lacking a listed file", "late manifest unreadable"])
+def older_waits_for_ever(
+    request, make_daemon_config, make_config, put, remote, start_daemon, clock, ticks, tmp_path
+) -> tuple[Path, str, str]:
+    """Two queued (`two_queued`); then a wait of the older one that does not end by itself: it
+    is uploaded again with a manifest listing a file that never comes, or its manifest comes
+    late, unreadable there. Returns the config, what the older one waits for, and why."""
     config_path = two_queued(
         make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
     )
     drop = tmp_path / "delta"  # made by delta_drop in two_queued
-    (remote / "2026-09-15" / "demographics.csv").unlink()
-    upload(put, "2026-09-15", drop, EXPORTED + 300, skip=("demographics.csv",))
+    if request.param == "new upload lacking a listed file":
+        (remote / "2026-09-15" / "demographics.csv").unlink()
+        upload(put, "2026-09-15", drop, EXPORTED + 300, skip=("demographics.csv",))
+        return (
+            config_path, "a new upload of it", "waiting for demographics.csv (listed in manifest.csv)"
+        )  # fmt: skip
+    put("2026-09-15/manifest.csv", (drop / "manifest.csv").read_bytes(), EXPORTED + 200).chmod(0)
+    return (
+        config_path, "its manifest.csv, come after it was queued",
+        "could not be mirrored: 2026-09-15/manifest.csv: Permission denied",
+    )  # fmt: skip
+
+
+def test_a_wait_that_does_not_end_by_itself_holds_the_newer_drops_until_the_give_up(
+    older_waits_for_ever, sshd, start_daemon, clock, ticks, caplog
+) -> None:
+    """The older drop is planned from the copy queued at the give-up, then the newer one."""
+    config_path, what, why = older_waits_for_ever
     client = start_daemon(config_path, clock, ticks).client()
     held = (
         "sftp-2026-09-16: queued; waits behind sftp-2026-09-15, queued before it (an older "
-        "export), which waits for a new upload of it: waiting for demographics.csv (listed in "
-        "manifest.csv); planned from the copy queued if this does not end in "
+        f"export), which waits for {what}: {why}; planned from the copy queued if this does not "
+        "end in "
     )
     quiet_until(ticks, lambda: any(line.startswith(held) for line in pending(client)), "held")
     polls(sshd, 2)
     assert runs_in(client) == [(1, "applied")]
     ticks.advance(inbox.ZIP_GIVE_UP_MIN)
-    quiet_until(ticks, lambda: drop_row(client, "2026-09-16").run_id is not None, "both planned")
-    assert drop_row(client, "2026-09-15").run_id == 2
-    assert drop_row(client, "2026-09-16").run_id == 3
+    planned_in_export_order(client, ticks)
     assert (
-        "sftp/2026-09-15: gave up waiting for a new upload of it (waiting for demographics.csv "
-        "(listed in manifest.csv)), unchanged for 600 s; it is planned from the copy queued"
+        f"sftp/2026-09-15: gave up waiting for {what} ({why}), unchanged for 600 s; it is planned "
+        "from the copy queued"
     ) in caplog.text
     client.close()
 
@@ -328,34 +348,4 @@ def test_a_queued_sftp_drop_older_than_one_planned_meanwhile_is_superseded_not_p
     assert "2026-09-15 is superseded, not planned (exported 2026-09-15 00:00" in caplog.text
     polls(sshd, 2)
     assert runs_in(client) == [(1, "applied")]
-    client.close()
-
-
-def test_a_late_manifest_the_mirror_cannot_read_holds_the_newer_drops_until_the_give_up(
-    make_daemon_config, make_config, put, sshd, start_daemon, clock, ticks, tmp_path, caplog
-) -> None:
-    """The older drop's manifest comes late, unreadable there: the older drop is planned as
-    queued, without it, at the give-up, then the newer one."""
-    config_path = two_queued(
-        make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
-    )
-    manifest = (tmp_path / "delta" / "manifest.csv").read_bytes()  # made by two_queued
-    put("2026-09-15/manifest.csv", manifest, mtime=EXPORTED + 200).chmod(0)
-    client = start_daemon(config_path, clock, ticks).client()
-    held = (
-        "sftp-2026-09-16: queued; waits behind sftp-2026-09-15, queued before it (an older "
-        "export), which waits for its manifest.csv, come after it was queued: could not be "
-        "mirrored: 2026-09-15/manifest.csv: Permission denied; planned from the copy queued if "
-        "this does not end in "
-    )
-    quiet_until(ticks, lambda: any(line.startswith(held) for line in pending(client)), "held")
-    polls(sshd, 2)
-    assert runs_in(client) == [(1, "applied")]
-    ticks.advance(inbox.ZIP_GIVE_UP_MIN)
-    quiet_until(ticks, lambda: drop_row(client, "2026-09-16").run_id is not None, "both planned")
-    assert drop_row(client, "2026-09-15").run_id == 2
-    assert drop_row(client, "2026-09-16").run_id == 3
-    assert "sftp/2026-09-15: gave up waiting for its manifest.csv, come after it was queued" in (
-        caplog.text
-    )
     client.close()
