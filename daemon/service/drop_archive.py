@@ -96,9 +96,16 @@ def queue_dir(inbox: Path) -> Path:
     return inbox / QUEUE_DIR
 
 
-def _new_slot(queue: Path) -> str:
-    """A fresh slot name; unique over time, so a run's source path names one drop only."""
+def _new_slot(queue: Path, after: str | None = None) -> str:
+    """A fresh slot name; unique over time, so a run's source path names one drop only. `after`:
+    the slot of a queued drop this one replaces (a new upload of it); the new slot sorts right
+    after it, before any slot queued later, so the drop keeps its place in the queue."""
     queue.mkdir(parents=True, exist_ok=True)
+    if after is not None:
+        n = 1
+        while any((queue / f"{prefix}{after}{n}").exists() for prefix in ("", COPYING)):
+            n += 1
+        return f"{after}{n}"
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     n = 1
     while any((queue / f"{prefix}{stamp}-{n:03d}").exists() for prefix in ("", COPYING, GATHERING)):
@@ -198,11 +205,12 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
-def queue_snapshot(candidate: Candidate, inbox: Path, name: str) -> Path:
+def queue_snapshot(candidate: Candidate, inbox: Path, name: str, after: str | None = None) -> Path:
     """Queue a mirrored drop as `name`: a snapshot (hard links) of exactly the files it was judged
     complete with, built under a hidden name and renamed into place (all or nothing). The mirror
-    keeps its own copy, so the next poll compares against the server, not against the queue."""
-    number = _new_slot(queue_dir(inbox))
+    keeps its own copy, so the next poll compares against the server, not against the queue.
+    `after`: the slot whose place it takes (`_new_slot`)."""
+    number = _new_slot(queue_dir(inbox), after)
     staging = queue_dir(inbox) / f"{COPYING}{number}"
     try:
         if candidate.kind == "zip":

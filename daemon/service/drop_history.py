@@ -125,10 +125,12 @@ class DropHistory:
         rows = self._rows("queued_as = ? ORDER BY drop_id DESC", [str(path)])
         return rows[0] if rows else None
 
-    def newest_taken(self, source: str) -> Taken | None:
-        """The high-water mark: the newest drop of `source` the daemon took."""
+    def newest_taken(self, source: str, beyond_queue: bool = False) -> Taken | None:
+        """The high-water mark: the newest drop of `source` the daemon took (`beyond_queue`: of
+        those that left the queue, planned or being planned; not those queued still)."""
+        statuses = [s for s in TAKEN if not (beyond_queue and s == "queued")]
         rows = self._rows(
-            f"source = ? AND status IN ({', '.join('?' * len(TAKEN))})", [source, *TAKEN]
+            f"source = ? AND status IN ({', '.join('?' * len(statuses))})", [source, *statuses]
         )
         if not rows:
             return None

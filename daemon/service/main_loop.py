@@ -74,6 +74,7 @@ from daemon.service.inbox import (
     RemoteView,
     SteadyFiles,
     content_hash,
+    give_up_seconds,
     group_units,
     lone_manifest,
     manifest_text,
@@ -101,6 +102,9 @@ LOG = logging.getLogger("roster_sync.daemon")
 MAX_TICK = 1.0  # the loop looks at the clock at least this often (seconds)
 ARCHIVE_RETRY = 60.0
 INBOX_ROOT_PREFIX = "inbox-root-"  # the queued name of the inbox root's loose files
+# what a queued SFTP drop may wait for on the server
+LATE_MANIFEST = f"its {MANIFEST}, come after it was queued"
+NEW_UPLOAD = "a new upload of it"
 
 
 class _Stopping(Exception):
@@ -123,8 +127,10 @@ class Daemon:
         self.due: set[DropKey] = set()  # drops to sync as soon as they are complete
         self.holding: dict[DropKey, str] = {}  # complete, but an older drop is still arriving
         self.manifest_waits: set[DropKey] = set()  # drops said (once) to wait for their manifest
-        # queued drops waiting on the server: their manifest, come alone, or a new upload of them
-        self.joining: set[Path] = set()
+        # queued drops waiting on the server (their manifest, come alone, or a new upload of
+        # them), each with what it waits for; the SFTP drops queued after one wait behind it
+        self.joining: dict[Path, str] = {}
+        self.behind: dict[Path, Path] = {}  # a queued SFTP drop -> the waiting one it waits behind
         self.reuploads_noted: set[tuple[str, str]] = set()  # (name, files) said once in the log
         self.retry_at: dict[Path, float] = {}
         self.memory: MirrorMemory | None = None
@@ -317,10 +323,10 @@ class Daemon:
         if waits:  # look again when a pending drop's quiet period is over
             self.next_scan = min(self.next_scan, time.monotonic() + min(waits))
         self._check_queue()
-        for path in files.queued(self.config.inbox):
+        for path in self._in_queue_order():
             if self.stop.is_set():
                 break
-            if self.retry_at.get(path, 0.0) <= time.monotonic() and path not in self.joining:
+            if self.retry_at.get(path, 0.0) <= time.monotonic():
                 self._process(path)
         if self.pull_due:  # after the drops of the same sync: a pull is newer than any of them
             self.pull_due = False
@@ -335,6 +341,24 @@ class Daemon:
         if self._polling(on_arrival):
             timeouts.append(self.next_poll - mono)
         return min(timeouts)
+
+    def _in_queue_order(self) -> list[Path]:
+        """The queued drops to process now, in the order they were queued (export order). An SFTP
+        drop waiting on the server (`joining`) keeps its place, and the SFTP drops queued after
+        it wait behind it (`behind`): planned meanwhile, a newer export would have the older one
+        planned after it, putting last week's data back over this week's."""
+        now: list[Path] = []
+        self.behind = {}
+        holder: Path | None = None
+        for path in files.queued(self.config.inbox):
+            sftp = path.name.startswith(SFTP)
+            if sftp and holder is not None:
+                self.behind[path] = holder
+            elif path in self.joining:
+                holder = holder or (path if sftp else None)
+            else:
+                now.append(path)
+        return now
 
     def _check_queue(self) -> None:
         """A queued drop whose files were removed from the queue fails, saying so (once the loop
@@ -429,20 +453,27 @@ class Daemon:
         }
         states = self.tracker.states()
         self._note_manifest_waits(states)
-        self.joining = set()
+        self.joining = {}
         decided = self.history.latest_by_name(SFTP)
         for state in states:
             c = state.candidate
             claim = self._manifest_claim(c, decided)
             stale = None
             if claim is not None and (state.in_progress or c.held):  # its drop waits for it
-                if (queued := _joinable(claim)) is not None:
-                    self.joining.add(queued)
+                queued = _joinable(claim)
+                if queued is not None and _still_awaited(state):
+                    self.joining[queued] = _waiting_for(LATE_MANIFEST, state)
+                elif queued is not None:  # unreadable there for the give-up: planned without it
+                    self._note_given_up(state, claim, LATE_MANIFEST)
             elif claim is not None:
                 self._alone_manifest(state, claim, waits)
                 continue
             elif (stale := _queued_upload(decided, c)) is not None and stale.queued_as:
-                self.joining.add(Path(stale.queued_as))  # planned from the new upload (`_take`)
+                if _still_awaited(state):  # then planned from it (`_take`)
+                    self.joining[Path(stale.queued_as)] = _waiting_for(NEW_UPLOAD, state)
+                else:  # incomplete, unchanged for the give-up: planned from the copy queued
+                    self._note_given_up(state, stale, NEW_UPLOAD)
+                    stale = None
             if not state.ready:
                 if state.wait is not None:
                     waits.append(state.wait)
@@ -630,8 +661,10 @@ class Daemon:
             "complete_at": state.complete_at, "signature": signature,
         }  # fmt: skip
         replaced = _queued_upload(self.history.latest_by_name(c.source), c)
-        with self.write_lock:  # a new upload of a queued drop keeps the place that drop took
-            late = late_reason(key, self.history.newest_taken(c.source)) if not replaced else None
+        with self.write_lock:  # a new upload of a queued drop keeps the place that drop took:
+            # the drops queued after it wait behind it, so only one planned already is newer
+            newest = self.history.newest_taken(c.source, beyond_queue=replaced is not None)
+            late = late_reason(key, newest)
             if late and c.source == SFTP:  # nothing to move: the mirror keeps the files
                 self.history.record(
                     name=c.name, status="superseded", reason=late, now=self.clock(), **record
@@ -643,7 +676,7 @@ class Daemon:
             return
         if state.reason:
             LOG.warning("%s: %s", c.label, state.reason)
-        target = self._queue_files(c)
+        target = self._queue_files(c, _queued_path(replaced))
         if target is None:
             return
         where = target.relative_to(cfg.inbox)
@@ -676,14 +709,16 @@ class Daemon:
             LOG.info("%s is complete; queued as %s (%s)", c.label, where, key.describe())
         self._forget(c)
 
-    def _queue_files(self, c: Candidate) -> Path | None:
-        """Move (or, from the SFTP mirror, copy) a drop's files into the queue; None if not."""
+    def _queue_files(self, c: Candidate, replacing: Path | None = None) -> Path | None:
+        """Move (or, from the SFTP mirror, copy) a drop's files into the queue; None if not.
+        `replacing`: the queued copy of an SFTP drop this new upload of it takes the place of."""
         inbox = self.config.inbox
         try:
             if c.source == SFTP:
                 return files.queue_snapshot(
-                    c, inbox, "sftp" if c.kind == "root" else f"sftp-{c.name}"
-                )
+                    c, inbox, "sftp" if c.kind == "root" else f"sftp-{c.name}",
+                    after=replacing.parent.name if replacing else None,
+                )  # fmt: skip
             if c.kind == "root":
                 name = f"{INBOX_ROOT_PREFIX}{self.clock():%Y%m%d-%H%M%S}"
                 return files.queue_loose_files(c.path, [f.rel for f in c.files], name)
@@ -726,6 +761,9 @@ class Daemon:
                 LOG.warning("%s is not planned again: %s", name, row.reason)
             self._archive(path, name, label)
             return
+        if self._planned_after(row):
+            self._archive(path, name, "superseded")
+            return
         self.state.set_busy(f"checking {name}")
         label = "failed"
         try:
@@ -758,6 +796,22 @@ class Daemon:
         finally:
             self.state.set_busy(None)
         self._archive(path, name, label)
+
+    def _planned_after(self, row: DropRow) -> bool:
+        """Whether the queued SFTP drop `row` is older than one planned already, by whatever path
+        it came (a new upload, a manifest joined, a restart): then it is superseded, never
+        planned, as when it was taken (an older export would undo the newer one's changes)."""
+        assert self.history is not None
+        key = row.key()
+        if row.source != SFTP or key is None:
+            return False
+        with self.write_lock:
+            late = late_reason(key, self.history.newest_taken(SFTP, beyond_queue=True))
+            if late:
+                self.history.update(row.drop_id, "superseded", late, self.clock())
+        if late:
+            LOG.warning("%s is superseded, not planned (%s): %s", row.name, key.describe(), late)
+        return late is not None
 
     def _earlier_run(self, digest: str | None, path: Path) -> tuple[int, str] | None:
         """The run this drop needs no plan beyond: its own, planned before a restart (a run of
@@ -1016,6 +1070,21 @@ class Daemon:
         parts.append(f"{new} new drop(s)")
         return ", ".join(parts)
 
+    def _note_given_up(self, state: Readiness, queued: DropRow, what: str) -> None:
+        """Say once that what a queued drop waited for on the server (`what`: a new upload of
+        it, its manifest come late) stayed incomplete for the give-up: the drop is planned from
+        the copy queued, and the drops queued after it wait no longer."""
+        c = state.candidate
+        noted = (queued.name, f"given up: {encode_signature(self._server_files(c) or {})}")
+        if noted in self.reuploads_noted:
+            return
+        self.reuploads_noted.add(noted)
+        LOG.warning(
+            "%s: gave up waiting for %s (%s), unchanged for %.0f s; it is planned from the copy "
+            "queued",
+            c.label, what, state.reason, give_up_seconds(self.config.quiet_seconds),
+        )  # fmt: skip
+
     def _note_reupload(self, row: DropRow, files: Signature) -> None:
         """Say once per new state of its files that a queued drop changed on the server."""
         noted = (row.name, encode_signature(files))
@@ -1131,6 +1200,16 @@ class Daemon:
         )
         return [Path(str(r[0])) for r in rows]
 
+    def _queued_line(self, path: Path) -> str:
+        """A queued drop's status line: which drop it waits behind, and why, when it does."""
+        holder = self.behind.get(path)
+        if holder is None:
+            return f"{path.name}: queued"
+        return (
+            f"{path.name}: queued; waits behind {holder.name}, queued before it (an older "
+            f"export), which waits for {self.joining.get(holder, 'the server')}"
+        )
+
     def _publish_pending(
         self, settings: SyncSettings, on_arrival: bool, blackout: str | None = None
     ) -> None:
@@ -1140,7 +1219,7 @@ class Daemon:
             with self.state.lock:
                 self.state.pending = [f"{name}: waits (blackout {blackout})" for name in waiting]
             return
-        lines = [f"{p.name}: queued" for p in files.queued(self.config.inbox)]
+        lines = [self._queued_line(p) for p in files.queued(self.config.inbox)]
         for state in self.tracker.states():
             name, key = state.candidate.label, state.candidate.key
             if key in self.holding:
@@ -1202,6 +1281,28 @@ def _changed_while_queued(row: DropRow, files: Signature) -> bool:
         row.status == "queued" and bool(files) and files != decode_signature(row.signature)
         and not _manifest_come_late(row, row.name, files)
     )  # fmt: skip
+
+
+def _still_awaited(state: Readiness) -> bool:
+    """Whether a queued SFTP drop waits for what `state` is of (a new upload of it, its manifest
+    come late): while it arrives (that ends by itself), and while it lacks something (a file its
+    manifest lists, a file the mirror cannot read) until the give-up; then the drop is planned
+    from the copy queued, and the drops queued after it wait no more."""
+    return state.ready or state.in_progress or state.give_up_in is not None
+
+
+def _waiting_for(what: str, state: Readiness) -> str:
+    """What a queued SFTP drop waits for (`what`, as `state` says), for the status."""
+    if state.ready or state.in_progress or state.give_up_in is None:  # ends by itself
+        return f"{what}: {state.reason or 'complete'}"
+    return (
+        f"{what}: {state.reason}; planned from the copy queued if this does not end in "
+        f"{state.give_up_in:.0f} s"
+    )
+
+
+def _queued_path(row: DropRow | None) -> Path | None:
+    return Path(row.queued_as) if row is not None and row.queued_as else None
 
 
 def _queued_upload(decided: dict[str, DropRow], c: Candidate) -> DropRow | None:

@@ -40,10 +40,12 @@ def test_a_manifest_written_first_waits_for_its_files_and_is_read_with_them(
     assert client.get_run(2).changes["students"].get("archive", 0) == 0  # users.csv read as delta
 
 
-def queue_without_planning(config_path: Path, clock, ticks, name: str, source="inbox") -> None:
+def queue_without_planning(
+    config_path: Path, clock, ticks, name: str, source="inbox", newer: tuple[str, ...] = ()
+) -> None:
     """A daemon that takes the drop `name` (of the inbox, or mirrored from SFTP) without its
     manifest (after the give-up) and is asked to stop as it does: the drop stays queued, to be
-    planned at the next start."""
+    planned at the next start; so do the `newer` drops taken in the same pass, after it."""
     daemon = Daemon(load_config(config_path), clock, ticks)
     daemon.start()
     try:
@@ -56,7 +58,7 @@ def queue_without_planning(config_path: Path, clock, ticks, name: str, source="i
     finally:
         daemon.shutdown()
     assert [p.name for p in queued(daemon.config.inbox)] == [
-        name if source == "inbox" else f"{source}-{name}"
+        each if source == "inbox" else f"{source}-{each}" for each in (name, *newer)
     ]
 
 

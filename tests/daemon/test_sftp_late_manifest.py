@@ -1,8 +1,9 @@
 """An SFTP folder drop whose manifest.csv comes after the folder was taken: while the drop is
 queued, the manifest joins it (its delta files are read as delta); once it was planned, the
 manifest is set aside and that run says it read every file as bulk. A queued drop uploaded again
-whole, with its manifest, is planned from what the server holds once it settles. Against a real
-sshd."""
+whole, with its manifest, is planned from what the server holds once it settles. The SFTP drops
+queued after one that waits so wait behind it (an older export is never planned after a newer
+one). Against a real sshd."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from daemon.db import Database
 from daemon.service import inbox
 from daemon.service.config import load_config
+from daemon.service.drop_history import DropHistory
 
 from .conftest import QUIET, SAMPLE, preset, runs_in, wait_for, zip_drop
-from .test_daemon_drops import EXPORTED, polls, sftp_settings, upload
+from .test_daemon_drops import EXPORTED, pending, polls, sftp_settings, upload
 from .test_late_manifest import queue_without_planning
 from .test_manifest_wait import delta_drop, quiet_until
 
@@ -214,3 +217,135 @@ def test_a_queued_sftp_drop_uploaded_again_waits_until_the_upload_settles(
 
 def drop_row(client, name: str):
     return next(d for d in client.status().daemon.drops if d.name == name)
+
+
+def two_queued(make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path) -> Path:
+    """2026-09-15 (delta, taken without its manifest) and the newer 2026-09-16 are queued
+    together by a daemon stopped as it took them (a restart after a while down)."""
+    config_path = first_drop_applied(
+        make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
+    )
+    upload(put, "2026-09-15", delta_drop(tmp_path), EXPORTED + 100, skip=("manifest.csv",))
+    upload(put, "2026-09-16", SAMPLE / "day2", EXPORTED + 150)
+    queue_without_planning(config_path, clock, ticks, "2026-09-15", "sftp", newer=("2026-09-16",))
+    return config_path
+
+
+@pytest.fixture(params=["manifest come late", "uploaded again"])
+def older_of_two_queued_waits(
+    request, make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
+) -> Path:
+    """Two queued (`two_queued`); then the older one's manifest comes late, or the older one is
+    uploaded again whole, on a server whose files settle after 60 s."""
+    config_path = two_queued(
+        make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
+    )
+    drop = tmp_path / "delta"  # made by delta_drop in two_queued
+    if request.param == "manifest come late":
+        put("2026-09-15/manifest.csv", (drop / "manifest.csv").read_bytes(), mtime=EXPORTED + 200)
+    else:
+        upload(put, "2026-09-15", drop, EXPORTED + 300)
+    sftp = sftp_settings(make_config, remote_quiet_seconds=60.0)
+    assert make_daemon_config(mirror=str(tmp_path / "mirror"), sftp=sftp) == config_path
+    return config_path
+
+
+def test_a_newer_queued_sftp_drop_waits_behind_an_older_one_waiting_on_the_server(
+    older_of_two_queued_waits, sshd, start_daemon, clock, ticks
+) -> None:
+    client = start_daemon(older_of_two_queued_waits, clock, ticks).client()
+    line = wait_for(
+        lambda: next((line for line in pending(client) if line.startswith("sftp-2026-09-16")
+                      and "waits behind" in line), None),
+        60, "the newer drop's wait",
+    )  # fmt: skip
+    assert line.startswith(
+        "sftp-2026-09-16: queued; waits behind sftp-2026-09-15, queued before it (an older "
+        "export), which waits for "
+    )
+    assert "is still changing on the server" in line
+    polls(sshd, 2)
+    assert runs_in(client) == [(1, "applied")]  # on main: 2026-09-16 planned as run 2
+    ticks.advance(60.0)
+    planned_in_export_order(client, ticks)
+    client.close()
+
+
+def planned_in_export_order(client, ticks) -> None:
+    """Both queued drops planned, the older export first."""
+    quiet_until(ticks, lambda: drop_row(client, "2026-09-16").run_id is not None, "both planned")
+    assert drop_row(client, "2026-09-15").run_id == 2
+    assert drop_row(client, "2026-09-16").run_id == 3
+
+
+@pytest.fixture(params=["new upload lacking a listed file", "late manifest unreadable"])
+def older_waits_for_ever(
+    request, make_daemon_config, make_config, put, remote, start_daemon, clock, ticks, tmp_path
+) -> tuple[Path, str, str]:
+    """Two queued (`two_queued`); then a wait of the older one that does not end by itself: it
+    is uploaded again with a manifest listing a file that never comes, or its manifest comes
+    late, unreadable there. Returns the config, what the older one waits for, and why."""
+    config_path = two_queued(
+        make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
+    )
+    drop = tmp_path / "delta"  # made by delta_drop in two_queued
+    if request.param == "new upload lacking a listed file":
+        (remote / "2026-09-15" / "demographics.csv").unlink()
+        upload(put, "2026-09-15", drop, EXPORTED + 300, skip=("demographics.csv",))
+        return (
+            config_path, "a new upload of it", "waiting for demographics.csv (listed in manifest.csv)"
+        )  # fmt: skip
+    put("2026-09-15/manifest.csv", (drop / "manifest.csv").read_bytes(), EXPORTED + 200).chmod(0)
+    return (
+        config_path, "its manifest.csv, come after it was queued",
+        "could not be mirrored: 2026-09-15/manifest.csv: Permission denied",
+    )  # fmt: skip
+
+
+def test_a_wait_that_does_not_end_by_itself_holds_the_newer_drops_until_the_give_up(
+    older_waits_for_ever, sshd, start_daemon, clock, ticks, caplog
+) -> None:
+    """The older drop is planned from the copy queued at the give-up, then the newer one."""
+    config_path, what, why = older_waits_for_ever
+    client = start_daemon(config_path, clock, ticks).client()
+    held = (
+        "sftp-2026-09-16: queued; waits behind sftp-2026-09-15, queued before it (an older "
+        f"export), which waits for {what}: {why}; planned from the copy queued if this does not "
+        "end in "
+    )
+    quiet_until(ticks, lambda: any(line.startswith(held) for line in pending(client)), "held")
+    polls(sshd, 2)
+    assert runs_in(client) == [(1, "applied")]
+    ticks.advance(inbox.ZIP_GIVE_UP_MIN)
+    planned_in_export_order(client, ticks)
+    assert (
+        f"sftp/2026-09-15: gave up waiting for {what} ({why}), unchanged for 600 s; it is planned "
+        "from the copy queued"
+    ) in caplog.text
+    client.close()
+
+
+def test_a_queued_sftp_drop_older_than_one_planned_meanwhile_is_superseded_not_planned(
+    make_daemon_config, make_config, put, sshd, start_daemon, clock, ticks, tmp_path, caplog
+) -> None:
+    """Whatever path left it queued behind a newer drop that was planned (here: a history
+    written so), the older export is never planned."""
+    config_path = two_queued(
+        make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
+    )
+    db = Database(load_config(config_path).database)
+    try:
+        history = DropHistory(db, "test")
+        newer = history.latest_by_name("sftp")["2026-09-16"]
+        history.update(newer.drop_id, "planned", None, clock())
+    finally:
+        db.close()
+    client = start_daemon(config_path, clock, ticks).client()
+    wait_for(lambda: drop_row(client, "2026-09-15").status == "superseded", 60, "superseded")
+    assert drop_row(client, "2026-09-15").reason.startswith(
+        "older than 2026-09-16, which was already taken (exported 2026-09-16 00:00"
+    )
+    assert "2026-09-15 is superseded, not planned (exported 2026-09-15 00:00" in caplog.text
+    polls(sshd, 2)
+    assert runs_in(client) == [(1, "applied")]
+    client.close()
