@@ -64,14 +64,14 @@ def line_of(client, start: str) -> str:
     )
 
 
-def quiet_until(ticks, predicate, what: str):
+def quiet_until(ticks, predicate, what: str, timeout: float = 20.0):
     """Time passes (a quiet period per look, never the give-up) until `predicate()` holds."""
 
     def look():
         ticks.advance(QUIET)
         return predicate()
 
-    return wait_for(look, what=what)
+    return wait_for(look, timeout, what)
 
 
 def quiet_period_passes(client, ticks, name: str, seconds: float = 3 * QUIET) -> None:
