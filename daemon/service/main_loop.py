@@ -656,11 +656,17 @@ class Daemon:
         if c.source == SFTP and self.remote is not None:
             unit = "" if c.kind == "root" else c.name
             signature = unit_files(self.remote, unit, cfg.sftp.ready_marker if cfg.sftp else None)
+        replaced = _queued_upload(self.history.latest_by_name(c.source), c)
+        first_seen = state.first_seen
+        if replaced is not None and replaced.first_seen_at is not None:
+            # the same drop, first seen when its queued copy was: ordered by that time (no export
+            # date), a new upload must not turn newer than the drops queued after it
+            first_seen = from_history(replaced.first_seen_at)
+            key = order_key(c.name, first_seen, manifest_text(c))
         record: dict[str, Any] = {
-            "source": c.source, "key": key, "first_seen": state.first_seen,
+            "source": c.source, "key": key, "first_seen": first_seen,
             "complete_at": state.complete_at, "signature": signature,
         }  # fmt: skip
-        replaced = _queued_upload(self.history.latest_by_name(c.source), c)
         with self.write_lock:  # a new upload of a queued drop keeps the place that drop took:
             # the drops queued after it wait behind it, so only one planned already is newer
             newest = self.history.newest_taken(c.source, beyond_queue=replaced is not None)
