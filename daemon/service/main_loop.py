@@ -455,13 +455,14 @@ class Daemon:
         self._note_manifest_waits(states)
         self.joining = {}
         decided = self.history.latest_by_name(SFTP)
+        blind = self.remote is not None and bool(self.remote.problem)  # the last mirror failed
         for state in states:
             c = state.candidate
             claim = self._manifest_claim(c, decided)
             stale = None
             if claim is not None and (state.in_progress or c.held):  # its drop waits for it
                 queued = _joinable(claim)
-                if queued is not None and _still_awaited(state):
+                if queued is not None and _still_awaited(state, blind):
                     self.joining[queued] = _waiting_for(LATE_MANIFEST, state)
                 elif queued is not None:  # unreadable there for the give-up: planned without it
                     self._note_given_up(state, claim, LATE_MANIFEST)
@@ -469,7 +470,7 @@ class Daemon:
                 self._alone_manifest(state, claim, waits)
                 continue
             elif (stale := _queued_upload(decided, c)) is not None and stale.queued_as:
-                if _still_awaited(state):  # then planned from it (`_take`)
+                if _still_awaited(state, blind):  # then planned from it (`_take`)
                     self.joining[Path(stale.queued_as)] = _waiting_for(NEW_UPLOAD, state)
                 else:  # incomplete, unchanged for the give-up: planned from the copy queued
                     self._note_given_up(state, stale, NEW_UPLOAD)
@@ -1289,12 +1290,13 @@ def _changed_while_queued(row: DropRow, files: Signature) -> bool:
     )  # fmt: skip
 
 
-def _still_awaited(state: Readiness) -> bool:
+def _still_awaited(state: Readiness, blind: bool) -> bool:
     """Whether a queued SFTP drop waits for what `state` is of (a new upload of it, its manifest
     come late): while it arrives (that ends by itself), and while it lacks something (a file its
     manifest lists, a file the mirror cannot read) until the give-up; then the drop is planned
-    from the copy queued, and the drops queued after it wait no more."""
-    return state.ready or state.in_progress or state.give_up_in is not None
+    from the copy queued, and the drops queued after it wait no more. `blind`: the last mirror
+    failed, so the server was not looked at, and nothing says that the wait should end."""
+    return blind or state.ready or state.in_progress or state.give_up_in is not None
 
 
 def _waiting_for(what: str, state: Readiness) -> str:

@@ -9,11 +9,16 @@ from datetime import timedelta
 
 import pytest
 
-from .conftest import SAMPLE
-from .test_daemon_drops import EXPORTED, upload
+from .conftest import SAMPLE, runs_in, wait_for
+from .test_daemon_drops import EXPORTED, pending, polls, sftp_settings, upload
 from .test_late_manifest import queue_without_planning
 from .test_manifest_wait import delta_drop, quiet_until
-from .test_sftp_late_manifest import drop_row, first_drop_applied
+from .test_sftp_late_manifest import (
+    drop_row,
+    first_drop_applied,
+    planned_in_export_order,
+    two_queued,
+)
 
 pytestmark = pytest.mark.sftp
 DECIDED = ("planned", "superseded", "failed", "skipped")
@@ -41,4 +46,44 @@ def test_an_undated_queued_drop_uploaded_again_keeps_its_place_before_a_newer_un
     assert drop_row(client, "weekly-b").status == "planned"
     assert drop_row(client, "weekly-a").run_id == 2
     assert drop_row(client, "weekly-b").run_id == 3
+    client.close()
+
+
+def test_a_failed_mirror_does_not_end_the_wait_for_a_new_upload_still_arriving(
+    make_daemon_config, make_config, put, remote, sshd, start_daemon, clock, ticks, tmp_path
+) -> None:
+    """A new upload of the queued 2026-09-15 that stays on its way past the give-up (a big file
+    written slowly) is still awaited when one mirror fails: the server was not looked at, so
+    nothing says the upload stopped. The queued copy is not planned (nor the newer drop behind
+    it); once the upload settles, it is planned, then the newer one."""
+    config_path = two_queued(
+        make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
+    )
+    drop = tmp_path / "delta"  # made by delta_drop in two_queued
+    users = (drop / "users.csv").read_bytes()
+    sftp = sftp_settings(make_config, remote_quiet_seconds=60.0)
+    assert make_daemon_config(mirror=str(tmp_path / "mirror"), sftp=sftp) == config_path
+    put("2026-09-15/manifest.csv", (drop / "manifest.csv").read_bytes(), mtime=EXPORTED + 300)
+    put("2026-09-15/users.csv", users, mtime=EXPORTED + 300)
+    client = start_daemon(config_path, clock, ticks).client()
+    wait_for(
+        lambda: any("waits behind sftp-2026-09-15" in line for line in pending(client)), 60, "held"
+    )
+    for n in range(1, 26):  # users.csv still being written, past the give-up
+        ticks.advance(30.0)
+        put("2026-09-15/users.csv", users, mtime=EXPORTED + 300 + n)
+        polls(sshd, 2)
+    away = remote.rename(remote.with_name(f"{remote.name}-away"))  # the next mirror fails
+    wait_for(
+        lambda: (client.status().daemon.last_mirror_result or "").startswith("failed"),
+        60,
+        "a failed mirror",
+    )
+    polls(sshd, 2)
+    assert runs_in(client) == [(1, "applied")]  # on main: the queued copy planned, and -16
+    away.rename(remote)
+    polls(sshd, 2)
+    ticks.advance(60.0)
+    planned_in_export_order(client, ticks)
+    assert drop_row(client, "2026-09-15").change_note is None
     client.close()
