@@ -1,13 +1,15 @@
 """Attacks on the export order of queued SFTP drops (an older export is never planned after a
 newer one, and a drop waiting on the server holds the newer ones behind it without losing any):
-drops with no export date, restarts while one waits, re-uploads of re-uploads. Against a real
-sshd."""
+drops with no export date, three queued with the middle one waiting, a failed mirror. Against a
+real sshd."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+
+from daemon.service import inbox
 
 from .conftest import SAMPLE, runs_in, wait_for
 from .test_daemon_drops import EXPORTED, pending, polls, sftp_settings, upload
@@ -46,6 +48,43 @@ def test_an_undated_queued_drop_uploaded_again_keeps_its_place_before_a_newer_un
     assert drop_row(client, "weekly-b").status == "planned"
     assert drop_row(client, "weekly-a").run_id == 2
     assert drop_row(client, "weekly-b").run_id == 3
+    client.close()
+
+
+def test_of_three_queued_the_middle_one_waiting_holds_the_newer_and_one_taken_meanwhile(
+    make_daemon_config, make_config, put, remote, sshd, start_daemon, clock, ticks, tmp_path
+) -> None:
+    """2026-09-15, -16 and -17 queued; -16 is uploaded again lacking a file its manifest lists
+    (a wait that ends at the give-up). The older -15 is planned at once; -17 waits behind -16,
+    and so does -18, come and taken meanwhile; at the give-up all are planned in export order."""
+    config_path = first_drop_applied(
+        make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
+    )
+    drop = delta_drop(tmp_path)
+    upload(put, "2026-09-15", SAMPLE / "day2", EXPORTED + 100)
+    upload(put, "2026-09-16", drop, EXPORTED + 110, skip=("manifest.csv",))
+    upload(put, "2026-09-17", SAMPLE / "day1", EXPORTED + 120)
+    queue_without_planning(
+        config_path, clock, ticks, "2026-09-15", "sftp", newer=("2026-09-16", "2026-09-17")
+    )
+    (remote / "2026-09-16" / "demographics.csv").unlink()
+    upload(put, "2026-09-16", drop, EXPORTED + 300, skip=("demographics.csv",))
+    sftp = sftp_settings(make_config, remote_quiet_seconds=60.0)
+    assert make_daemon_config(mirror=str(tmp_path / "mirror"), sftp=sftp) == config_path
+    client = start_daemon(config_path, clock, ticks).client()
+    wait_for(lambda: drop_row(client, "2026-09-15").run_id == 2, 60, "the oldest planned")
+    upload(put, "2026-09-18", SAMPLE / "day2", EXPORTED + 400)
+    polls(sshd, 2)
+    ticks.advance(60.0)  # -18 settles on the server; -16 still lacks demographics.csv
+    held = "queued; waits behind sftp-2026-09-16, queued before it (an older export)"
+    quiet_until(
+        ticks, lambda: {f"sftp-2026-09-17: {held}", f"sftp-2026-09-18: {held}"}
+        <= {line.split(", which waits for")[0] for line in pending(client)}, "both held",
+    )  # fmt: skip
+    assert len(runs_in(client)) == 2
+    ticks.advance(inbox.ZIP_GIVE_UP_MIN)
+    quiet_until(ticks, lambda: drop_row(client, "2026-09-18").run_id is not None, "all planned")
+    assert [drop_row(client, f"2026-09-1{day}").run_id for day in (5, 6, 7, 8)] == [2, 3, 4, 5]
     client.close()
 
 
