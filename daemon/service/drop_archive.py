@@ -106,11 +106,22 @@ def _new_slot(queue: Path, after: str | None = None) -> str:
         while any((queue / f"{prefix}{after}{n}").exists() for prefix in ("", COPYING)):
             n += 1
         return f"{after}{n}"
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    # after every slot queued already: the queue is planned in the order of its slots' names,
+    # and the local wall time goes back when the clocks fall back (or are set back)
+    newest = _newest_slot(queue)
+    stamp = max(datetime.now().strftime("%Y%m%d-%H%M%S"), newest[:15])
     n = 1
-    while any((queue / f"{prefix}{stamp}-{n:03d}").exists() for prefix in ("", COPYING, GATHERING)):
+    while f"{stamp}-{n:03d}" <= newest or any(
+        (queue / f"{prefix}{stamp}-{n:03d}").exists() for prefix in ("", COPYING, GATHERING)
+    ):
         n += 1
     return f"{stamp}-{n:03d}"
+
+
+def _newest_slot(queue: Path) -> str:
+    """The name of the newest slot in the queue (or being filled); "" if none."""
+    names = (entry.name.removeprefix(COPYING).removeprefix(GATHERING) for entry in queue.iterdir())
+    return max((name for name in names if _SLOT.match(name)), default="")
 
 
 def queue_drop(path: Path, name: str, inbox: Path) -> Path:

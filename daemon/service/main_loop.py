@@ -455,13 +455,14 @@ class Daemon:
         self._note_manifest_waits(states)
         self.joining = {}
         decided = self.history.latest_by_name(SFTP)
+        blind = self.remote is not None and bool(self.remote.problem)  # the last mirror failed
         for state in states:
             c = state.candidate
             claim = self._manifest_claim(c, decided)
             stale = None
             if claim is not None and (state.in_progress or c.held):  # its drop waits for it
                 queued = _joinable(claim)
-                if queued is not None and _still_awaited(state):
+                if queued is not None and _still_awaited(state, blind):
                     self.joining[queued] = _waiting_for(LATE_MANIFEST, state)
                 elif queued is not None:  # unreadable there for the give-up: planned without it
                     self._note_given_up(state, claim, LATE_MANIFEST)
@@ -469,7 +470,7 @@ class Daemon:
                 self._alone_manifest(state, claim, waits)
                 continue
             elif (stale := _queued_upload(decided, c)) is not None and stale.queued_as:
-                if _still_awaited(state):  # then planned from it (`_take`)
+                if _still_awaited(state, blind):  # then planned from it (`_take`)
                     self.joining[Path(stale.queued_as)] = _waiting_for(NEW_UPLOAD, state)
                 else:  # incomplete, unchanged for the give-up: planned from the copy queued
                     self._note_given_up(state, stale, NEW_UPLOAD)
@@ -656,11 +657,17 @@ class Daemon:
         if c.source == SFTP and self.remote is not None:
             unit = "" if c.kind == "root" else c.name
             signature = unit_files(self.remote, unit, cfg.sftp.ready_marker if cfg.sftp else None)
+        replaced = _queued_upload(self.history.latest_by_name(c.source), c)
+        first_seen = state.first_seen
+        if replaced is not None and replaced.first_seen_at is not None:
+            # the same drop, first seen when its queued copy was: ordered by that time (no export
+            # date), a new upload must not turn newer than the drops queued after it
+            first_seen = from_history(replaced.first_seen_at)
+            key = order_key(c.name, first_seen, manifest_text(c))
         record: dict[str, Any] = {
-            "source": c.source, "key": key, "first_seen": state.first_seen,
+            "source": c.source, "key": key, "first_seen": first_seen,
             "complete_at": state.complete_at, "signature": signature,
         }  # fmt: skip
-        replaced = _queued_upload(self.history.latest_by_name(c.source), c)
         with self.write_lock:  # a new upload of a queued drop keeps the place that drop took:
             # the drops queued after it wait behind it, so only one planned already is newer
             newest = self.history.newest_taken(c.source, beyond_queue=replaced is not None)
@@ -1283,12 +1290,13 @@ def _changed_while_queued(row: DropRow, files: Signature) -> bool:
     )  # fmt: skip
 
 
-def _still_awaited(state: Readiness) -> bool:
+def _still_awaited(state: Readiness, blind: bool) -> bool:
     """Whether a queued SFTP drop waits for what `state` is of (a new upload of it, its manifest
     come late): while it arrives (that ends by itself), and while it lacks something (a file its
     manifest lists, a file the mirror cannot read) until the give-up; then the drop is planned
-    from the copy queued, and the drops queued after it wait no more."""
-    return state.ready or state.in_progress or state.give_up_in is not None
+    from the copy queued, and the drops queued after it wait no more. `blind`: the last mirror
+    failed, so the server was not looked at, and nothing says that the wait should end."""
+    return blind or state.ready or state.in_progress or state.give_up_in is not None
 
 
 def _waiting_for(what: str, state: Readiness) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -195,6 +195,42 @@ def test_a_queued_snapshot_holds_exactly_the_files_judged_complete(tmp_path: Pat
     assert zipped.read_bytes() == (mirror / "2026-11-30.zip").read_bytes()
     assert [p.name for p in loose.iterdir()] == ["users.csv"]
     assert drop_archive.queued(inbox) == [folder, zipped, loose]
+
+
+def test_a_drop_uploaded_again_and_again_while_queued_keeps_its_place_in_the_queue(
+    tmp_path: Path,
+) -> None:
+    """Each new upload takes the slot right after the copy it replaces (archived once read):
+    past nine of them, still a slot of the queue, still before the drop queued after it."""
+    mirror, view = _mirror(tmp_path)
+    inbox = tmp_path / "inbox"
+    found = {c.name: c for c in mirror_candidates(mirror, view, ["2026-11-29", "2026-11-30.zip"])}
+    current = drop_archive.queue_snapshot(found["2026-11-29"], inbox, "sftp-2026-11-29")
+    newer = drop_archive.queue_snapshot(found["2026-11-30.zip"], inbox, "sftp-2026-11-30.zip")
+    for _ in range(11):
+        again = drop_archive.queue_snapshot(
+            found["2026-11-29"], inbox, "sftp-2026-11-29", after=current.parent.name
+        )
+        assert drop_archive.queued(inbox) == [current, again, newer]
+        shutil.rmtree(current.parent)  # the replaced copy, archived as superseded
+        current = again
+    assert drop_archive.queued(inbox) == [current, newer]
+
+
+def test_a_drop_queued_after_the_clocks_went_back_is_queued_after_those_queued_before(
+    tmp_path: Path,
+) -> None:
+    """Slots are named by the local wall time: queued at 01:50 EDT, then (the clocks fell back)
+        at 01:10 EST, the later drop must still sort last (the queue is planned in that order), after
+    a new upload's slot too."""
+    mirror, view = _mirror(tmp_path)
+    inbox = tmp_path / "inbox"
+    found = {c.name: c for c in mirror_candidates(mirror, view, ["2026-11-29", "2026-11-30.zip"])}
+    older = drop_archive.queue_snapshot(found["2026-11-29"], inbox, "sftp-2026-11-29")
+    an_hour_ahead = f"{datetime.now() + timedelta(hours=1):%Y%m%d-%H%M%S}-0021"  # uploaded again
+    older = older.parent.rename(older.parent.with_name(an_hour_ahead)) / older.name
+    newer = drop_archive.queue_snapshot(found["2026-11-30.zip"], inbox, "sftp-2026-11-30.zip")
+    assert drop_archive.queued(inbox) == [older, newer]
 
 
 # ------------------------------------------------------------------ export order

@@ -5,6 +5,8 @@ manifest that stays alone after its drop was planned is set aside, saying so on 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from daemon.service import inbox
@@ -41,16 +43,24 @@ def test_a_manifest_written_first_waits_for_its_files_and_is_read_with_them(
 
 
 def queue_without_planning(
-    config_path: Path, clock, ticks, name: str, source="inbox", newer: tuple[str, ...] = ()
-) -> None:
+    config_path: Path, clock, ticks, name: str, source="inbox", newer: tuple[str, ...] = (),
+    meanwhile: Callable[[], None] | None = None,
+) -> None:  # fmt: skip
     """A daemon that takes the drop `name` (of the inbox, or mirrored from SFTP) without its
     manifest (after the give-up) and is asked to stop as it does: the drop stays queued, to be
-    planned at the next start; so do the `newer` drops taken in the same pass, after it."""
+    planned at the next start; so do the `newer` drops taken in the same pass, after it.
+    `meanwhile` is done half an hour (by the wall clock) after the daemon first saw `name`, and
+    looked at: what it brings is first seen then."""
     daemon = Daemon(load_config(config_path), clock, ticks)
     daemon.start()
     try:
         daemon.tick()
         assert (source, name) in daemon.tracker.names()
+        if meanwhile is not None:
+            clock.set(clock() + timedelta(minutes=30))
+            meanwhile()
+            daemon.next_scan = daemon.next_poll = 0.0
+            daemon.tick()
         ticks.advance(3 * QUIET + inbox.ZIP_GIVE_UP_MIN)
         daemon.next_scan = 0.0
         daemon.stop.set()
