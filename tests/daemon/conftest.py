@@ -48,8 +48,10 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
-    """Poll until `predicate()` is truthy; fail with `what` after `timeout` seconds."""
+def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
+    """Poll until `predicate()` is truthy; fail with `what` after `timeout` seconds (long enough
+    for a daemon to plan a few drops on a loaded 2-core machine: a passing test never waits it
+    out, a failing one only reports later)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()

@@ -64,7 +64,7 @@ def line_of(client, start: str) -> str:
     )
 
 
-def quiet_until(ticks, predicate, what: str, timeout: float = 20.0):
+def quiet_until(ticks, predicate, what: str, timeout: float = 60.0):
     """Time passes (a quiet period per look, never the give-up) until `predicate()` holds."""
 
     def look():
