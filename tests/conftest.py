@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +90,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         count[item.path] = count.get(item.path, 0) + 1
     items.sort(key=lambda item: (rank.get(item.path, len(rank)), -count[item.path], str(item.path)))
+
+
+def example_folder(tmp_path_factory: pytest.TempPathFactory) -> tempfile.TemporaryDirectory[str]:
+    """A folder for one Hypothesis example's database, removed after it, in the session's
+    temporary folder: in memory when scripts/test.sh found room in /dev/shm, where the system's
+    /tmp is on disk and each commit's fsync waits on it."""
+    return tempfile.TemporaryDirectory(dir=tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture

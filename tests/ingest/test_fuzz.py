@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +11,7 @@ from hypothesis import strategies as st
 
 from daemon.db import Database
 from daemon.service.engine import Engine
+from tests.conftest import example_folder
 from tests.district import TinyDistrict
 
 TARGETS = ("users.csv", "enrollments.csv", "classes.csv", "orgs.csv")
@@ -55,8 +55,8 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40" if os.environ.get("CI") else
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(changes=st.lists(mutations, min_size=1, max_size=3))
-def test_malformed_files_end_in_a_clear_result(changes, empty_template):
-    with tempfile.TemporaryDirectory() as tmp:
+def test_malformed_files_end_in_a_clear_result(changes, empty_template, tmp_path_factory):
+    with example_folder(tmp_path_factory) as tmp:
         root = Path(tmp)
         folder = TinyDistrict().write(root)
         for target, kind, position, payload in changes:

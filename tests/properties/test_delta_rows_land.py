@@ -292,7 +292,7 @@ def test_every_row_reported_fine_is_in_the_directory(
 def _every_fine_row_landed(
     synced_district: Path, drop: TinyDistrict, hand: list[tuple[str, str]]
 ) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=synced_district.parent) as tmp:  # as example_folder
         root = Path(tmp)
         shutil.copy(synced_district, root / "roster.duckdb")
         db = Database(root / "roster.duckdb")

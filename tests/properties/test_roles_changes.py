@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, example_folder
 from tests.district import write_changes_only_manifest
 from tests.properties.districts import property_engine, property_settings
 
@@ -151,8 +150,10 @@ def _changes_drop(folder: Path, rows: list[dict[str, str]], givers: set[str]) ->
 @pytest.mark.timeout(600)
 @property_settings(8, 12)
 @given(scenarios())
-def test_a_users_schools_are_those_of_all_their_live_roles(nights: list[list[Change]]):
-    with tempfile.TemporaryDirectory() as tmp:
+def test_a_users_schools_are_those_of_all_their_live_roles(
+    tmp_path_factory: pytest.TempPathFactory, nights: list[list[Change]]
+):
+    with example_folder(tmp_path_factory) as tmp:
         root = Path(tmp)
         with property_engine(root / "roster.duckdb") as engine:
             db = engine.db

@@ -36,6 +36,7 @@ from daemon.sync.conflicts import open_conflict
 from daemon.sync.feed.classes import HOMEROOM_ONLY_NOTE
 from daemon.sync.kinds import TABLES
 from daemon.sync.unchanged import FULL_PATH_ENV
+from tests.conftest import example_folder
 from tests.directory_state import directory_fingerprint
 from tests.district import TinyDistrict
 from tests.properties.districts import (
@@ -141,9 +142,9 @@ def scenario(draw: st.DrawFn) -> tuple[str, list[tuple[Events, Events]]]:
 @pytest.mark.timeout(1200)
 @property_settings(8, 12, HealthCheck.data_too_large)
 @given(scenario())
-def test_every_night_keeps_the_promises(case):
+def test_every_night_keeps_the_promises(tmp_path_factory, case):
     version, events_by_night = case
-    with tempfile.TemporaryDirectory() as tmp:
+    with example_folder(tmp_path_factory) as tmp:
         root = Path(tmp)
         with property_engine(root / "roster.duckdb") as engine:
             lasting = TinyDistrict()

@@ -106,8 +106,7 @@ def test_switching_from_csv_to_clever_and_back_plans_no_change(
     puller: Engine, hub: CleverHub, token_file: Path, clever_district: TinyDistrict, tmp_path: Path
 ) -> None:
     configure(puller, hub, token_file)
-    first = puller.plan_source(str(clever_district.write(tmp_path / "drops")))
-    puller.apply_run(first.run_id, scan_duplicates=False)
+    applied_from_csv(puller, clever_district, tmp_path)
     before = kept_ids(puller)
     assert before["reference"] == [("course", "crs-1"), ("term", "term-1")]
     pulled = puller.pull_source("clever")
@@ -148,8 +147,7 @@ def test_fields_clever_has_nothing_for_keep_what_the_sis_gave(
     puller: Engine, clever_district: TinyDistrict, token_file: Path, tmp_path: Path
 ) -> None:
     sis = with_what_clever_lacks(clever_district)
-    first = puller.plan_source(str(sis.write(tmp_path / "drops")))
-    puller.apply_run(first.run_id, scan_duplicates=False)
+    applied_from_csv(puller, sis, tmp_path)
     before = lacked_fields(puller)
     hub = serve(sis)
     pulled = pull_clever(puller, hub, token_file)
@@ -185,8 +183,7 @@ def test_phones_and_grades_clever_has_for_other_roles_only_keep_what_the_sis_gav
     contact: its rows say so (metadata.rosterSync.notCarried), so switching to Clever and back
     blanks nothing, night after night."""
     sis = with_phones_and_grades_for_every_role(clever_district)
-    first = puller.plan_source(str(sis.write(tmp_path / "drops")))
-    puller.apply_run(first.run_id, scan_duplicates=False)
+    applied_from_csv(puller, sis, tmp_path)
     before = phones_and_grades(puller)
     assert ("tch-1", "555-0701", "555-0801", "05") in before
     assert ("gdn-1", "555-0901", "555-0201", None) in before

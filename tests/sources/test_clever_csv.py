@@ -27,6 +27,7 @@ from tests.sources.test_clever_api import (
     with_phones_and_grades_for_every_role,
     with_what_clever_lacks,
 )
+from tests.sources.test_oneroster_rest import applied_from_csv
 
 
 @pytest.fixture
@@ -149,8 +150,7 @@ def test_switching_from_oneroster_csv_to_clever_csv_and_back_plans_no_change(
     files: dict[str, list[dict[str, str]]],
     tmp_path: Path,
 ) -> None:
-    first = puller.plan_source(str(clever_district.write(tmp_path / "drops")))
-    puller.apply_run(first.run_id, scan_duplicates=False)
+    applied_from_csv(puller, clever_district, tmp_path)
     before = kept_ids(puller)
     run = puller.plan_source(str(write_files(files, tmp_path / "clever")))
     assert run.status == "planned" and run.total_changes() == 0, run.changes
@@ -167,8 +167,7 @@ def test_fields_clever_csv_has_no_column_for_keep_what_the_sis_gave(
     puller: Engine, clever_district: TinyDistrict, tmp_path: Path
 ) -> None:
     sis = with_what_clever_lacks(clever_district)
-    first = puller.plan_source(str(sis.write(tmp_path / "drops")))
-    puller.apply_run(first.run_id, scan_duplicates=False)
+    applied_from_csv(puller, sis, tmp_path)
     before = lacked_fields(puller)
     run = puller.plan_source(str(write_files(clever_csv(sis), tmp_path / "clever")))
     assert run.status == "planned" and run.total_changes() == 0, run.changes
@@ -360,8 +359,7 @@ def test_staff_phones_and_grades_and_a_contacts_other_number_keep_what_the_sis_g
          "givenName": "Pat", "familyName": "Kim", "identifier": "stf-1",
          "email": "pat@example.org", "sms": "555-0611", "phone": "555-0612", "grades": "05"}
     )  # fmt: skip
-    first = puller.plan_source(str(sis.write(tmp_path / "drops")))
-    puller.apply_run(first.run_id, scan_duplicates=False)
+    applied_from_csv(puller, sis, tmp_path)
     before = phones_and_grades(puller)
     files = clever_csv(sis)
     files["staff.csv"] = [
@@ -383,8 +381,7 @@ def test_two_sections_under_one_section_id_are_an_error_and_their_rosters_do_not
 ) -> None:
     """enrollments.csv names a section by Section_id alone: which of two sections under one id
     a student is in cannot be told, so that class and its memberships stay as they are."""
-    applied = puller.plan_source(str(clever_district.write(tmp_path / "drops")))
-    puller.apply_run(applied.run_id, scan_duplicates=False)
+    applied_from_csv(puller, clever_district, tmp_path)
     files = clever_csv(clever_district)
     files["sections.csv"].append({**files["sections.csv"][0], "Teacher_id": "tch-2"})
     files["enrollments.csv"] += [

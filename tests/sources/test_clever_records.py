@@ -22,6 +22,7 @@ from tests.hubs import clever
 from tests.hubs.clever import CleverHub
 from tests.hubs.district import clever_api, clever_compatible
 from tests.sources import test_clever_api
+from tests.sources.test_oneroster_rest import applied_from_csv
 
 Data = dict[str, list[dict[str, Any]]]
 
@@ -30,8 +31,7 @@ def _pull_after_baseline(
     puller: Engine, district: TinyDistrict, tmp_path: Path, change: Callable[[Data], None]
 ):  # type: ignore[no-untyped-def]
     tiny = clever_compatible(district)
-    first = puller.plan_source(str(tiny.write(tmp_path / "drops")))
-    puller.apply_run(first.run_id, scan_duplicates=False)
+    applied_from_csv(puller, tiny, tmp_path)
     data = clever_api(tiny)
     change(data)
     token = tmp_path / "clever.token"

@@ -25,7 +25,7 @@ from tests.hubs.district import clever_api, clever_compatible, oneroster_rest
 from tests.hubs.oneroster import OneRosterHub
 from tests.sources import test_clever_api
 from tests.sources.conftest import NoWait
-from tests.sources.test_oneroster_rest import pull_rest
+from tests.sources.test_oneroster_rest import applied_from_csv, pull_rest
 
 
 class RepeatsAPage(OneRosterHub):
@@ -426,8 +426,7 @@ def test_a_total_below_the_records_sent_never_ends_the_collection_short(
     short: int,
 ) -> None:  # fmt: skip
     # a stale or filtered X-Total-Count (3 short: where a page of 4 after the first ends)
-    applied = puller.plan_source(str(district.write(tmp_path / "drops")))
-    puller.apply_run(applied.run_id, scan_duplicates=False)
+    applied_from_csv(puller, district, tmp_path)
     hub = OneRosterHub(oneroster_rest(district), link=link)
     hub.total_lies["users"] = len(district.rows("users.csv")) - short
     run = pull_rest(puller, hub, secret_file, page_size=4)

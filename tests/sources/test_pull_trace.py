@@ -16,15 +16,14 @@ from daemon.sources.drop_writer import trace_record
 from tests.district import TinyDistrict
 from tests.hubs.district import oneroster_rest
 from tests.hubs.oneroster import OneRosterHub
-from tests.sources.test_oneroster_rest import pull_rest
+from tests.sources.test_oneroster_rest import applied_from_csv, pull_rest
 
 
 @pytest.mark.parametrize("value", ["Line1\nLine2", "Line1\rLine2", "L1\n\rL2", "L1\r\r\nL2"])
 def test_a_change_after_a_value_with_a_line_break_traces_to_its_own_record(
     puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path, value: str
 ) -> None:
-    first = puller.plan_source(str(district.write(tmp_path / "drops")))
-    puller.apply_run(first.run_id, scan_duplicates=False)
+    applied_from_csv(puller, district, tmp_path)
     data = oneroster_rest(district)
     users = {u["sourcedId"]: u for u in data["users"]}
     users["stu-2"]["middleName"] = value

@@ -76,8 +76,7 @@ def test_a_value_that_cannot_be_read_is_an_error_on_its_row_and_the_stored_one_k
     puller: Engine, district: TinyDistrict, secret_file: Path, tmp_path: Path, field: str,
     value: Any, found: str,
 ) -> None:  # fmt: skip
-    first = puller.plan_source(str(district.write(tmp_path / "drops")))
-    puller.apply_run(first.run_id, scan_duplicates=False)
+    applied_from_csv(puller, district, tmp_path)
     data = oneroster_rest(district)
     _user(data, "stu-3")[field] = value
     run = pull_rest(puller, OneRosterHub(data), secret_file)
@@ -96,8 +95,7 @@ def test_one_user_id_object_where_the_binding_lists_them_is_read_as_that_one(
 ) -> None:
     row = next(r for r in district.files["users.csv"] if r["sourcedId"] == "stu-3")
     row["userIds"] = "{LDAP:cleo.nguyen}"
-    first = puller.plan_source(str(district.write(tmp_path / "drops")))
-    puller.apply_run(first.run_id, scan_duplicates=False)
+    applied_from_csv(puller, district, tmp_path)
     data = oneroster_rest(district)
     _user(data, "stu-3")["userIds"] = {"type": "LDAP", "identifier": "cleo.nguyen"}
     run = pull_rest(puller, OneRosterHub(data), secret_file)

@@ -79,13 +79,14 @@ def _schools(sync, sis_id: str) -> str:
 
 def _aide_in(sync, sample, tmp_path, role_id: str) -> dict:
     """tch-5001 after a changes-only drop re-sending their users row and role `role_id` as an
-    aide's."""
-    sync.apply(_drop(sample, tmp_path, {}))
+    aide's (on the bundled 1.2 drop applied: `sample12_applied`)."""
     sync.apply(_delta(sample, tmp_path, ["tch-5001"], {role_id: _as_aide}))
     return sync.user("tch-5001")
 
 
-def test_a_changes_only_role_row_keeps_the_users_other_schools_and_role(sync, sample, tmp_path):
+def test_a_changes_only_role_row_keeps_the_users_other_schools_and_role(
+    sync, sample, tmp_path, sample12_applied
+):
     after = _aide_in(sync, sample, tmp_path, "rol-000009")  # a secondary role
     assert (after["org_sis_ids"], after["role"]) == ("sch-elm,sch-oak,sch-pine", "teacher")
 
@@ -97,7 +98,7 @@ def test_a_tobedeleted_role_row_takes_only_its_school_away(
     assert _schools(sync, "tch-5001") == "sch-elm,sch-oak"
 
 
-def test_a_changes_only_primary_role_row_changes_the_role(sync, sample, tmp_path):
+def test_a_changes_only_primary_role_row_changes_the_role(sync, sample, tmp_path, sample12_applied):
     after = _aide_in(sync, sample, tmp_path, "rol-000007")
     assert (after["org_sis_ids"], after["role"]) == ("sch-elm,sch-oak,sch-pine", "aide")
 
@@ -131,12 +132,13 @@ def test_a_user_whose_every_role_row_is_tobedeleted_is_kept_with_an_error(
     assert run.total_changes() == 0
 
 
-def test_a_role_ended_and_another_begun_at_one_school_keeps_the_school(sync, sample, tmp_path):
+def test_a_role_ended_and_another_begun_at_one_school_keeps_the_school(
+    sync, sample, tmp_path, sample12_applied
+):
     def ended_and_begun(line: str) -> str:
         begun = line.replace("rol-000009", "rol-000011").replace(",teacher,", ",aide,")
         return _tobedeleted(line) + "\n" + begun
 
-    sync.apply(_drop(sample, tmp_path, {}))
     sync.apply(_delta(sample, tmp_path, ["tch-5001"], {"rol-000009": ended_and_begun}))
     assert _schools(sync, "tch-5001") == "sch-elm,sch-oak,sch-pine"
 
