@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import strategies as st
 
 from daemon.db import Database
@@ -142,6 +142,17 @@ def scenario(draw: st.DrawFn) -> tuple[str, list[tuple[Events, Events]]]:
 @pytest.mark.timeout(1200)
 @property_settings(8, 12, HealthCheck.data_too_large)
 @given(scenario())
+# found by a random run: a kept student's row with a broken birth date in a later night
+@example(
+    (
+        "1.1",
+        [
+            ([("required_missing", 346), ("rename", 475), ("reuse_enrollment_id_above", 0)], []),
+            ([], []),
+            ([("invalid_birth_date", 0)], []),
+        ],
+    )
+)
 def test_every_night_keeps_the_promises(tmp_path_factory, case):
     version, events_by_night = case
     with example_folder(tmp_path_factory) as tmp:
@@ -532,6 +543,12 @@ def _state_of(db: Database, named: dict[str, set[int]]) -> dict[str, dict[int, d
     return state
 
 
+# What a record remembers of the row it was last applied from, not what it says: a record
+# applied from a row that was not plain (a broken value kept the stored one, an org unknown, a
+# revert) remembers no raw row, and the next night reads it by the full path (sync/unchanged.py).
+NOT_RECORD_DATA = {"raw_hash"}
+
+
 def _assert_not_archived_or_blanked(db: Database, run_id: int, kept: dict) -> None:
     for table, records in kept.items():
         id_col = next(c for t, c in NAMED_BY.values() if t == table)
@@ -546,7 +563,10 @@ def _assert_not_archived_or_blanked(db: Database, run_id: int, kept: dict) -> No
             blanked = [
                 k
                 for k, v in old.items()
-                if v is not None and new[k] is None and not k.endswith(("_at", "_run"))
+                if v is not None
+                and new[k] is None
+                and not k.endswith(("_at", "_run"))
+                and k not in NOT_RECORD_DATA
             ]
             assert blanked == [], (table, record_id, blanked, old, new)
 
