@@ -351,11 +351,11 @@ class Daemon:
         self.behind = {}
         holder: Path | None = None
         for path in files.queued(self.config.inbox):
-            sftp = path.name.startswith(SFTP)
+            sftp = _queued_from_sftp(path)
             if sftp and holder is not None:
                 self.behind[path] = holder
             elif path in self.joining:
-                holder = holder or (path if sftp else None)
+                holder = path if sftp else holder
             else:
                 now.append(path)
         return now
@@ -392,7 +392,7 @@ class Daemon:
             return False
         return (
             on_arrival or any(source == SFTP for source, _ in self.due)
-            or any(path.name.startswith(SFTP) for path in self.joining)
+            or any(_queued_from_sftp(path) for path in self.joining)
         )  # fmt: skip
 
     def _queued_unmirrored(self) -> bool:
@@ -401,7 +401,7 @@ class Daemon:
         it), even when the daemon polls only at the daily start time."""
         if self.config.sftp is None or self.remote is not None:
             return False
-        return any(p.name.startswith(SFTP) for p in files.queued(self.config.inbox))
+        return any(_queued_from_sftp(p) for p in files.queued(self.config.inbox))
 
     def _scan(self, mono: float) -> None:
         found = scan_inbox(self.config.inbox, self.config.ready_marker)
@@ -757,7 +757,7 @@ class Daemon:
         if row is None:  # queued by an older daemon: decided now, as it stands
             with self.write_lock:
                 drop_id = self.history.record(
-                    source=SFTP if name.startswith("sftp") else INBOX, name=name,
+                    source=SFTP if _queued_from_sftp(path) else INBOX, name=name,
                     status="queued", reason="found in the queue at start", now=self.clock(),
                     first_seen=self.clock(), queued_as=path,
                 )  # fmt: skip
@@ -1288,6 +1288,13 @@ def _changed_while_queued(row: DropRow, files: Signature) -> bool:
         row.status == "queued" and bool(files) and files != decode_signature(row.signature)
         and not _manifest_come_late(row, row.name, files)
     )  # fmt: skip
+
+
+def _queued_from_sftp(path: Path) -> bool:
+    """Whether a queued drop came from the SFTP server: queued under a name the daemon gives
+    (`sftp`, `sftp-NAME`). Told by the name alone, so an inbox drop the district named so is
+    taken for one (a wait behind an SFTP drop, at worst)."""
+    return path.name.startswith(SFTP)
 
 
 def _still_awaited(state: Readiness, blind: bool) -> bool:
