@@ -14,6 +14,7 @@ from daemon.directory.records import archived_with
 from daemon.sync.context import PlanContext
 from daemon.sync.kinds import REFERENCES, Table, table_named
 from daemon.sync.scope import record_filter
+from daemon.sync.unchanged import raw_shortcut_allowed
 
 # Which files a record may have come from, per table: it is archived for being absent only when
 # the file it came from is in this drop as a bulk file.
@@ -123,7 +124,11 @@ def plan_table(ctx: PlanContext, table: Table) -> None:
     hashes = [h for h, on in (("source_hash", table.hashed), ("raw_hash", table.raw_hashed)) if on]
     source = "".join(f", f._{h}" for h in hashes)
     no_source = "".join(", CAST(NULL AS UBIGINT)" for _ in hashes)
-    refresh = "".join(f"OR f._{h} IS DISTINCT FROM d.{h} " for h in hashes)
+    # A night whose raw rows are not keyed (raw_shortcut_allowed) knows nothing of them: a record
+    # keeps the raw row it remembers, still one that becomes exactly its values and source hash,
+    # as the shortcut, which recognises it by its normalised row, keeps it too.
+    refreshing = [h for h in hashes if h != "raw_hash" or raw_shortcut_allowed(ctx)]
+    refresh = "".join(f"OR f._{h} IS DISTINCT FROM d.{h} " for h in refreshing)
     # The directory side is reduced to a hash before the join, and to the records the feed
     # rows name: a narrow, small build side is what keeps comparing millions of rows cheap (and
     # after the unchanged-row shortcut, a night's desired rows are few).

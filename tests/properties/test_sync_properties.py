@@ -153,6 +153,16 @@ def scenario(draw: st.DrawFn) -> tuple[str, list[tuple[Events, Events]]]:
         ],
     )
 )
+# found by a random run: renamed people in a night scoped to some schools, after a delta night
+@example(
+    (
+        "1.1",
+        [
+            ([("delta_classes", 613)], []),
+            ([("rename", 0), ("rename", 0), ("rename", 0), ("scoped_night", 0)], []),
+        ],
+    )
+)
 def test_every_night_keeps_the_promises(tmp_path_factory, case):
     version, events_by_night = case
     with example_folder(tmp_path_factory) as tmp:

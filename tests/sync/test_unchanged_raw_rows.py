@@ -137,3 +137,15 @@ def test_people_applied_without_a_raw_row_are_refreshed_silently(
     assert run.total_changes() == 0 and recognised == [0]
     sync.engine.apply_run(run.run_id, scan_duplicates=False)
     assert sync.engine.db.one("SELECT count(raw_hash) FROM users") == PEOPLE
+
+
+def test_a_school_level_night_keeps_the_raw_rows_people_remember(
+    sync, tiny, tiny_applied, recognised, tmp_path
+):
+    # A school-level upload keys no raw row (raw_shortcut_allowed): its people are recognised
+    # by their normalised rows, and by the full path alike, so both leave the raw row each
+    # person remembers as it was (found by the property test: the full path forgot them).
+    school_night = tiny.copy()
+    school_night.manifest["source.schools"] = "sch-a"
+    assert _night(sync, school_night, tmp_path / "school", recognised) == 0
+    assert _night(sync, tiny, tmp_path / "whole", recognised) == PEOPLE
