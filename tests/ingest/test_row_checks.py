@@ -346,3 +346,24 @@ def test_a_user_naming_itself_as_its_agent_is_a_warning(sync, tiny):
         "users.csv line 12: agentSourcedIds names the user itself; agents are a student's family "
         "(or a parent's students): no link is made"
     )
+
+
+def test_a_large_file_is_checked_through_the_filter_with_the_same_issues(sync, tiny, monkeypatch):
+    # A file of more rows than FILTER_FROM_ROWS keeps the rows breaking a rule first; the issues
+    # must be those of a small file's single pass (sample files are small: force the filter).
+    from daemon.ingest import validate
+
+    tiny.row("users.csv", "stu-2")["role"] = "pupil"
+    tiny.row("users.csv", "stu-3")["givenName"] = "\u200b"
+    tiny.row("users.csv", "stu-4")["email"] = "not an email"
+    tiny.row("users.csv", "stu-4")["sourcedId"] = "stu,4"
+    tiny.row("enrollments.csv", "enr-1a")["beginDate"] = "2024-13-45"
+    tiny.row("classes.csv", "cls-a2")["classType"] = "seminar"
+
+    def issues() -> list[tuple]:
+        found = sync.issues(sync.plan(tiny))
+        return sorted((i["file_name"], i["line"], i["rule"], i["message"]) for i in found)
+
+    small = issues()
+    monkeypatch.setattr(validate, "FILTER_FROM_ROWS", 0)
+    assert issues() == small and len(small) >= 6
