@@ -153,6 +153,27 @@ def scenario(draw: st.DrawFn) -> tuple[str, list[tuple[Events, Events]]]:
         ],
     )
 )
+# found by a random run: a night reverted by hand, then a delta classes.csv night
+@example(
+    (
+        "1.1",
+        [
+            (
+                [
+                    ("required_missing", 678),
+                    ("reuse_enrollment_id_above", 729),
+                    ("valid_birth_date", 400),
+                    ("shape_short_row", 119),
+                ],
+                [("activate", 1000), ("activate", 528)],
+            ),
+            (
+                [("rename", 0), ("rename", 0), ("rename", 0), ("delta_classes", 0)],
+                [("activate", 0), ("revert_last", 0)],
+            ),
+        ],
+    )
+)
 # found by a random run: renamed people in a night scoped to some schools, after a delta night
 @example(
     (

@@ -150,6 +150,10 @@ def build_desired_classrooms(ctx: PlanContext) -> None:
         known = f"sis_id IN (SELECT sourcedId FROM {ctx.errored('classes')})"
     if homeroom_only:
         known = f"({known}) AND lower(class_type) = 'homeroom'"
+    # A classroom the directory has archived, which no row of this drop brings back, keeps
+    # what its archive took: a row naming it does not sync (an enrollment would be an active
+    # membership of a class the directory, its export and every LMS no longer show). As a
+    # person archived and named only by reference (feed/users.py build_user_map).
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("classroom_map")} AS
@@ -160,8 +164,22 @@ def build_desired_classrooms(ctx: PlanContext) -> None:
         WHERE sis_id IS NOT NULL
           AND sis_id NOT IN (SELECT sis_id FROM {ctx.t("desired_classrooms")})
           AND ({known})
-        GROUP BY sis_id HAVING count(*) = 1
+        GROUP BY sis_id HAVING count(*) = 1 AND bool_and(status = 'active')
         """
+    )
+    in_error = (
+        f"AND sis_id NOT IN (SELECT sourcedId FROM {ctx.errored('classes')})"
+        if ctx.present("classes")
+        else ""
+    )
+    ctx.db.execute(
+        f"""INSERT INTO {ctx.t("not_synced")}
+            SELECT 'class', sis_id,
+                   'is archived, and no classes.csv row of this drop brings it back', false
+            FROM classrooms
+            WHERE sis_id IS NOT NULL AND status = 'archived' AND ({known}) {in_error}
+              AND sis_id NOT IN (SELECT sis_id FROM {ctx.t("desired_classrooms")})
+            GROUP BY sis_id HAVING count(*) = 1"""
     )
 
 
