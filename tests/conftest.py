@@ -243,6 +243,15 @@ class Sync:
             params.append(severity)
         return self.engine.db.dicts(sql + " ORDER BY file_name, line", params)
 
+    def said(self, run: Run, severity: str, file_name: str, rule: str) -> set[str]:
+        """What a run's rows of one file say at one severity under one rule, each message
+        without its 'file line N: '."""
+        return {
+            i["message"].split(": ", 1)[1]
+            for i in self.issues(run, severity)
+            if i["file_name"] == file_name and i["rule"] == rule
+        }
+
     def changes(self, run: Run, kind: str | None = None, op: str | None = None) -> list[dict]:
         return [
             c.model_dump() for c in self.engine.change_page(run.run_id, kind, op, limit=500).items
