@@ -10,3 +10,18 @@ def counted(n: int, word: str, many: str | None = None) -> str:
 def times(n: int) -> str:
     """once, twice, 3 times."""
     return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+def line_ranges(lines: list[int], most: int = 6) -> str:
+    """'line 4', 'lines 8-11, 18-21, 23': a file's lines as a person reads them, the first
+    `most` runs of consecutive lines and how many lines more."""
+    runs: list[list[int]] = []
+    for line in sorted(set(lines)):
+        if runs and line == runs[-1][1] + 1:
+            runs[-1][1] = line
+        else:
+            runs.append([line, line])
+    shown = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs[:most])
+    rest = sum(b - a + 1 for a, b in runs[most:])
+    more = f" and {rest:,} more" if rest else ""
+    return f"{'line' if len(set(lines)) == 1 else 'lines'} {shown}{more}"

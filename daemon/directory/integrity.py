@@ -225,6 +225,14 @@ INVARIANTS: tuple[Invariant, ...] = (
            WHERE {scope:c} AND c.school_id IS NOT NULL
              AND NOT EXISTS (SELECT 1 FROM schools s WHERE s.school_id = c.school_id)""",
     ),
+    # A night never archives a school that the classes it keeps name, nor brings a class back in
+    # a school it leaves archived (sync/feed/classes.py keep_schools_still_named, org_ids).
+    Invariant(
+        "active classrooms the sync made belong to active schools",
+        """SELECT c.classroom_id AS id FROM classrooms c JOIN schools s ON s.school_id = c.school_id
+           WHERE c.status = 'active' AND c.origin = 'sync' AND s.status <> 'active'
+             AND ({scope:c} OR {scope:s})""",
+    ),
     Invariant(
         "merged records point at a survivor that is not merged",
         """SELECT m.user_id AS id FROM users m LEFT JOIN users s ON s.user_id = m.merged_into

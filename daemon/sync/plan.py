@@ -31,6 +31,7 @@ from daemon.sync.feed.classes import (
     build_desired_schools,
     find_repeated_enrollments,
     keep_enrollment_sis_ids_unique,
+    keep_schools_still_named,
     left_out_by_homeroom_only,
 )
 from daemon.sync.feed.links import build_desired_attributes, build_desired_links
@@ -147,7 +148,13 @@ def _schools(ctx: PlanContext) -> None:
     if ctx.present("orgs"):
         extra = f"""SELECT m.school_id AS id FROM school_sis_ids m
                     JOIN {ctx.errored("orgs")} e ON e.sourcedId = m.sis_id"""
-    _finish(ctx, kinds.SCHOOLS, extra)
+    build_present(ctx, kinds.SCHOOLS, extra)
+    plan_table(ctx, kinds.SCHOOLS)
+    kept = keep_schools_still_named(ctx)
+    if kept:
+        build_present(ctx, kinds.SCHOOLS, f"{extra} UNION ALL {kept}" if extra else kept)
+        plan_table(ctx, kinds.SCHOOLS)
+    record_changes(ctx, kinds.SCHOOLS)
     # A new school answering to a hand reference in use (directory/orgs.py): said before apply
     # renames the people's orgs, or refuses.
     for taken in hand_references_taken(ctx.db, new_school_sis_ids(ctx.db, ctx.schema)):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import os
 import re
@@ -535,11 +536,15 @@ def _students_named_by_identifier(db: Database, run_id: int, drop: Path) -> set[
     users = drop / "users.csv"
     if not users.exists():
         return set()
-    with users.open(newline="", encoding="utf-8-sig") as f:
-        identifiers = {
-            line: (row.get("identifier") or "").strip()
-            for line, row in enumerate(csv.DictReader(f), start=2)
-        }
+    raw = users.read_bytes()
+    try:  # a night may write users.csv in Windows-1252 (FORM_EVENTS' cp1252_users)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252")
+    identifiers = {
+        line: (row.get("identifier") or "").strip()
+        for line, row in enumerate(csv.DictReader(io.StringIO(text, newline="")), start=2)
+    }
     lines = [
         int(r[0])
         for r in db.rows(

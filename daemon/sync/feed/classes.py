@@ -9,6 +9,7 @@ from daemon.sync.diff import ABSENT_NOTE, TOBEDELETED_NOTE, LeftOutBySetting, ad
 from daemon.sync.kinds import ENROLLMENTS
 from daemon.sync.scope import record_filter
 from daemon.sync.unchanged import enrollment_source_hash
+from daemon.words import counted, line_ranges
 
 
 def build_desired_schools(ctx: PlanContext) -> None:
@@ -61,16 +62,147 @@ def build_desired_schools(ctx: PlanContext) -> None:
         """
     )
     # Ids that users, classes and enrollments may name: the feed's schools that will exist,
-    # and every SIS id the directory's schools answer to.
+    # and every SIS id the directory's active schools answer to. A school the directory has
+    # archived, which no row of this drop brings back, keeps what its archive took: a class or
+    # person naming it is not synced (as for an archived class, build_desired_classrooms),
+    # rather than made active in a school the directory, its export and every LMS no longer show.
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("org_ids")} AS
         SELECT sis_id, _id AS school_id FROM {ctx.t("desired_schools")} WHERE NOT _deleted AND NOT _unmatched
         UNION
         SELECT m.sis_id, m.school_id FROM school_sis_ids m JOIN schools s USING (school_id)
-        WHERE m.sis_id NOT IN (SELECT sis_id FROM {ctx.t("desired_schools")} WHERE _unmatched)
+        WHERE s.status = 'active'
+          AND m.sis_id NOT IN (SELECT sis_id FROM {ctx.t("desired_schools")} WHERE _unmatched)
         """
     )
+    ctx.db.execute(
+        f"""INSERT INTO {ctx.t("not_synced")}
+            SELECT DISTINCT 'org', m.sis_id,
+                   'is archived, and no orgs.csv row of this drop brings it back', false
+            FROM school_sis_ids m JOIN schools s USING (school_id)
+            WHERE s.status = 'archived'
+              AND m.sis_id NOT IN (SELECT sis_id FROM {ctx.t("org_ids")})
+              AND m.sis_id NOT IN (SELECT sis_id FROM {ctx.t("desired_schools")})"""
+    )
+
+
+def keep_schools_still_named(ctx: PlanContext) -> str | None:
+    """SQL: the ids of the schools this plan would archive (marked tobedeleted, or left out of a
+    whole orgs.csv) that something staying active still names: a row of this drop that is not
+    marked tobedeleted (in error or not), or a classroom or person of the directory that a
+    changes-only or absent classes.csv or users.csv leaves as it is. Such a school is kept,
+    and the run says what names it: archiving it would leave its classes and people active in
+    a school the directory, its export and every LMS no longer show. None when the plan
+    archives no school so named (most nights archive no school at all)."""
+    plan = ctx.keep("plan_schools")
+    if not ctx.db.one(f"SELECT EXISTS (FROM {plan} WHERE op = 'archive')"):
+        return None
+    live = "coalesce(lower(status), '') <> 'tobedeleted'"
+    by_sis = []  # (what, line, SIS id of the org named)
+    for entity, column in (("classes", "schoolSourcedId"), ("users", "orgSourcedIds"),
+                           ("roles", "orgSourcedId")):  # fmt: skip
+        if not ctx.present(entity) or column not in ctx.columns.get(entity, set()):
+            continue
+        rows = f"(SELECT * FROM {ctx.t(entity)} UNION ALL BY NAME SELECT * FROM {ctx.t(entity + '__rejected')})"
+        named = f"trim(unnest(string_split({column}, ',')))" if entity == "users" else column
+        by_sis.append(
+            f"""SELECT {sql_literal(ctx.file(entity))} AS what, _line, {named} AS sis_id
+                FROM {rows} WHERE {live} AND {column} IS NOT NULL"""
+        )
+    by_id = []  # (what, NULL, school id): the directory's records no file of the drop names
+    if ctx.mode("classes") != "bulk":
+        by_id.append(
+            f"""SELECT 'classroom' AS what, NULL::BIGINT AS _line, c.school_id FROM classrooms c
+                WHERE c.status = 'active' AND c.origin = 'sync'
+                  AND c.sis_id NOT IN ({_sourced_ids(ctx, "classes")})"""
+        )
+    if ctx.mode("users") != "bulk":
+        by_sis.append(
+            f"""SELECT 'person' AS what, NULL::BIGINT AS _line,
+                       trim(unnest(string_split(u.org_sis_ids, ','))) AS sis_id
+                FROM users u
+                WHERE u.status = 'active' AND u.origin = 'sync' AND u.org_sis_ids IS NOT NULL
+                  AND u.sis_id NOT IN ({_sourced_ids(ctx, "users")})"""
+        )
+    naming = [
+        f"SELECT n.what, n._line, m.school_id FROM ({' UNION ALL '.join(by_sis)}) n "
+        "JOIN school_sis_ids m ON m.sis_id = n.sis_id"
+    ] if by_sis else []  # fmt: skip
+    naming += by_id
+    if not naming:
+        return None
+    kept = ctx.t("schools_still_named")
+    ctx.db.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {kept} AS
+        SELECT p.id AS school_id, coalesce(s.sis_id, '#' || p.id) AS sis_id, p._file, p._line,
+               n.what, count(*) AS n,
+               list(DISTINCT n._line ORDER BY n._line) FILTER (WHERE n._line IS NOT NULL) AS lines
+        FROM {plan} p JOIN ({" UNION ALL ".join(naming)}) n ON n.school_id = p.id
+        JOIN schools s ON s.school_id = p.id
+        WHERE p.op = 'archive'
+        GROUP BY ALL
+        """
+    )
+    said: dict[tuple[str, str | None, int | None], list[tuple[str, int, list[int]]]] = {}
+    for _, sis_id, file, line, what, n, lines in ctx.db.rows(
+        f"SELECT * FROM {kept} ORDER BY school_id, what"
+    ):
+        said.setdefault((sis_id, file, line), []).append((what, n, lines or []))
+    for (sis_id, file, line), namers in said.items():
+        why = _still_named(namers)
+        if line is None:
+            ctx.note(
+                "schools",
+                f"school '{sis_id}' is not in {ctx.file('orgs')}, but {why}, "
+                "so it is kept until nothing does",
+            )
+        else:
+            ctx.db.execute(
+                "INSERT INTO row_issues VALUES (?, ?, ?, ?, 'WARNING', 'status', "
+                "'school_still_named', ?)",
+                [
+                    ctx.run_id, file, line, sis_id,
+                    f"{file} line {line}: school '{sis_id}' is marked tobedeleted, but {why}, "
+                    "so it is kept until nothing does",
+                ],
+            )  # fmt: skip
+    return f"SELECT school_id AS id FROM {kept}"
+
+
+def _sourced_ids(ctx: PlanContext, entity: str) -> str:
+    """SQL: the sourcedIds of a file's rows tonight (none when the drop has no such file)."""
+    if not ctx.present(entity):
+        return "SELECT NULL::VARCHAR WHERE false"
+    return f"SELECT sourcedId FROM {ctx.t(entity)} WHERE sourcedId IS NOT NULL"
+
+
+def _still_named(namers: list[tuple[str, int, list[int]]]) -> str:
+    """'1 classes.csv row (line 4) and 9 users.csv rows (lines 8-11, 18-21, 23) still name it',
+    '2 classrooms that this drop does not name are still in it'."""
+    rows = [(len(lines), what, lines) for what, _, lines in namers if lines]
+    kept = [(n, what) for what, n, lines in namers if not lines]
+    clauses = []
+    if rows:
+        one = len(rows) == 1 and rows[0][0] == 1
+        listed = _listed(
+            [f"{counted(n, f'{what} row')} ({line_ranges(lines)})" for n, what, lines in rows]
+        )
+        clauses.append(f"{listed} still {'names' if one else 'name'} it")
+    if kept:
+        one = len(kept) == 1 and kept[0][0] == 1
+        listed = _listed(
+            [counted(n, what, "people" if what == "person" else None) for n, what in kept]
+        )
+        clauses.append(
+            f"{listed} that this drop does not name {'is' if one else 'are'} still in it"
+        )
+    return " and ".join(clauses)
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def build_desired_classrooms(ctx: PlanContext) -> None:
