@@ -58,6 +58,16 @@ def build_not_synced(ctx: PlanContext, kind: str) -> None:
                        || {_where(sql_literal(ctx.file(entity)), "_line")}, true
                 FROM {ctx.errored(entity)} WHERE sourcedId IS NOT NULL"""
         )
+    if kind == "org":
+        # A school the directory has archived and no row brings back (feed/classes.py org_ids)
+        parts.append(
+            f"""SELECT 'org', m.sis_id, 'is archived, and no '
+                       || {sql_literal(ctx.file("orgs"))} || ' row of this drop brings it back', false
+                FROM school_sis_ids m JOIN schools s USING (school_id)
+                WHERE s.status = 'archived'
+                  AND m.sis_id NOT IN (SELECT sis_id FROM {ctx.t("org_ids")})"""
+        )
+    # one reason per record ('has an error' first), so `reason` reads one row
     ctx.db.execute(
         f"INSERT INTO {ctx.t('not_synced')} SELECT * FROM ({' UNION ALL '.join(parts)}) "
         "QUALIFY row_number() OVER (PARTITION BY kind, sis_id ORDER BY why) = 1"

@@ -186,3 +186,17 @@ def test_a_delta_orgs_csv_alone_ending_a_school_keeps_it_while_its_people_are_in
         "school 'sch-b' is marked tobedeleted, but 1 classroom and 9 people that this drop does "
         "not name are still in it, so it is kept until nothing does"
     }
+
+
+def test_a_class_of_an_archived_school_whose_row_is_in_error_says_the_row_is(
+    sync, tiny, tiny_applied
+):
+    _school_b_archived_then_a_delta_orgs_csv(sync, tiny)
+    tiny.rows("orgs.csv").append(
+        {**TinyDistrict().row("orgs.csv", "sch-b"), "status": "active", "type": "campus",
+         "dateLastModified": WHEN}
+    )  # fmt: skip
+    run = sync.plan(tiny)
+    assert sync.said(run, "WARNING", "classes.csv", "not_synced") == {
+        "school 'sch-b' has an error (orgs.csv line 4), so this class was not synced"
+    }

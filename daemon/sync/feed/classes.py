@@ -76,15 +76,6 @@ def build_desired_schools(ctx: PlanContext) -> None:
           AND m.sis_id NOT IN (SELECT sis_id FROM {ctx.t("desired_schools")} WHERE _unmatched)
         """
     )
-    ctx.db.execute(
-        f"""INSERT INTO {ctx.t("not_synced")}
-            SELECT DISTINCT 'org', m.sis_id,
-                   'is archived, and no orgs.csv row of this drop brings it back', false
-            FROM school_sis_ids m JOIN schools s USING (school_id)
-            WHERE s.status = 'archived'
-              AND m.sis_id NOT IN (SELECT sis_id FROM {ctx.t("org_ids")})
-              AND m.sis_id NOT IN (SELECT sis_id FROM {ctx.t("desired_schools")})"""
-    )
 
 
 def keep_schools_still_named(ctx: PlanContext) -> str | None:
