@@ -60,17 +60,25 @@ def build_not_synced(ctx: PlanContext, kind: str) -> None:
         )
     if kind == "org":
         # A school the directory has archived and no row brings back (feed/classes.py org_ids)
+        orgs = sql_literal(ctx.file("orgs"))
         parts.append(
-            f"""SELECT 'org', m.sis_id, 'is archived, and no '
-                       || {sql_literal(ctx.file("orgs"))} || ' row of this drop brings it back', false
+            f"""SELECT 'org', m.sis_id,
+                       CASE WHEN a._line IS NULL
+                            THEN 'is archived, and no ' || {orgs} || ' row of this drop brings it back'
+                            ELSE 'is archived, and its ' || {orgs} || ' row (line ' || a._line
+                                 || ') names it by a second SIS id, which does not bring it back'
+                       END, false
                 FROM school_sis_ids m JOIN schools s USING (school_id)
+                LEFT JOIN {ctx.t("desired_schools")} a ON a.sis_id = m.sis_id AND a._alias
                 WHERE s.status = 'archived'
                   AND m.sis_id NOT IN (SELECT sis_id FROM {ctx.t("org_ids")})"""
         )
-    # one reason per record ('has an error' first), so `reason` reads one row
+    # one reason per record, so `reason` reads one row: a row's own ('has an error', 'is
+    # marked tobedeleted', naming its line) before what the directory holds ('is archived')
     ctx.db.execute(
         f"INSERT INTO {ctx.t('not_synced')} SELECT * FROM ({' UNION ALL '.join(parts)}) "
-        "QUALIFY row_number() OVER (PARTITION BY kind, sis_id ORDER BY why) = 1"
+        "QUALIFY row_number() OVER (PARTITION BY kind, sis_id "
+        "ORDER BY why LIKE 'is archived, %', why) = 1"
     )
 
 

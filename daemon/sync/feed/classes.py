@@ -62,14 +62,16 @@ def build_desired_schools(ctx: PlanContext) -> None:
         """
     )
     # Ids that users, classes and enrollments may name: the feed's schools that will exist,
-    # and every SIS id the directory's active schools answer to. A school the directory has
+    # and every SIS id the directory's active schools answer to (a row under a second SIS id
+    # of a school speaks for nothing, plan_table: it resolves only while the school is active). A school the directory has
     # archived, which no row of this drop brings back, keeps what its archive took: a class or
     # person naming it is not synced (as for an archived class, build_desired_classrooms),
     # rather than made active in a school the directory, its export and every LMS no longer show.
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("org_ids")} AS
-        SELECT sis_id, _id AS school_id FROM {ctx.t("desired_schools")} WHERE NOT _deleted AND NOT _unmatched
+        SELECT sis_id, _id AS school_id FROM {ctx.t("desired_schools")}
+        WHERE NOT _deleted AND NOT _unmatched AND NOT _alias
         UNION
         SELECT m.sis_id, m.school_id FROM school_sis_ids m JOIN schools s USING (school_id)
         WHERE s.status = 'active'
@@ -89,49 +91,21 @@ def keep_schools_still_named(ctx: PlanContext) -> str | None:
     plan = ctx.keep("plan_schools")
     if not ctx.db.one(f"SELECT EXISTS (FROM {plan} WHERE op = 'archive')"):
         return None
-    live = "coalesce(lower(status), '') <> 'tobedeleted'"
-    by_sis = []  # (what, line, SIS id of the org named)
-    for entity, column in (("classes", "schoolSourcedId"), ("users", "orgSourcedIds"),
-                           ("roles", "orgSourcedId")):  # fmt: skip
-        if not ctx.present(entity) or column not in ctx.columns.get(entity, set()):
-            continue
-        rows = f"(SELECT * FROM {ctx.t(entity)} UNION ALL BY NAME SELECT * FROM {ctx.t(entity + '__rejected')})"
-        named = f"trim(unnest(string_split({column}, ',')))" if entity == "users" else column
-        by_sis.append(
-            f"""SELECT {sql_literal(ctx.file(entity))} AS what, _line, {named} AS sis_id
-                FROM {rows} WHERE {live} AND {column} IS NOT NULL"""
-        )
-    by_id = []  # (what, NULL, school id): the directory's records no file of the drop names
-    if ctx.mode("classes") != "bulk":
-        by_id.append(
-            f"""SELECT 'classroom' AS what, NULL::BIGINT AS _line, c.school_id FROM classrooms c
-                WHERE c.status = 'active' AND c.origin = 'sync'
-                  AND c.sis_id NOT IN ({_sourced_ids(ctx, "classes")})"""
-        )
-    if ctx.mode("users") != "bulk":
-        by_sis.append(
-            f"""SELECT 'person' AS what, NULL::BIGINT AS _line,
-                       trim(unnest(string_split(u.org_sis_ids, ','))) AS sis_id
-                FROM users u
-                WHERE u.status = 'active' AND u.origin = 'sync' AND u.org_sis_ids IS NOT NULL
-                  AND u.sis_id NOT IN ({_sourced_ids(ctx, "users")})"""
-        )
-    naming = [
-        f"SELECT n.what, n._line, m.school_id FROM ({' UNION ALL '.join(by_sis)}) n "
-        "JOIN school_sis_ids m ON m.sis_id = n.sis_id"
-    ] if by_sis else []  # fmt: skip
-    naming += by_id
+    naming = _what_names_schools(ctx)
     if not naming:
         return None
     kept = ctx.t("schools_still_named")
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {kept} AS
-        SELECT p.id AS school_id, coalesce(s.sis_id, '#' || p.id) AS sis_id, p._file, p._line,
-               n.what, count(*) AS n,
+        SELECT p.id AS school_id, coalesce(f.sis_id, s.sis_id, '#' || p.id) AS sis_id, p._file,
+               p._line, n.what, count(*) AS n,
                list(DISTINCT n._line ORDER BY n._line) FILTER (WHERE n._line IS NOT NULL) AS lines
-        FROM {plan} p JOIN ({" UNION ALL ".join(naming)}) n ON n.school_id = p.id
+        FROM {plan} p JOIN ({" UNION ALL ".join(naming)}) n(what, _line, school_id)
+          ON n.school_id = p.id
         JOIN schools s ON s.school_id = p.id
+        -- the tobedeleted row's own id (a second SIS id of the school, say)
+        LEFT JOIN {ctx.t("desired_schools")} f ON f._line = p._line AND f._file = p._file
         WHERE p.op = 'archive'
         GROUP BY ALL
         """
@@ -160,6 +134,85 @@ def keep_schools_still_named(ctx: PlanContext) -> str | None:
                 ],
             )  # fmt: skip
     return f"SELECT school_id AS id FROM {kept}"
+
+
+def _what_names_schools(ctx: PlanContext) -> list[str]:
+    """SQL pieces, each (what, _line, school_id): what stays active tonight and names a school.
+    A row of this drop not marked tobedeleted names the school it says; a row in error, or
+    rejected by the reader, the school it says and the school of the record it holds as it is
+    (its own values may be what is wrong); a classroom or person of the directory that a changes-only or absent file
+    leaves as it is, its own school. Under homeroom_only only homerooms stay."""
+    live = "coalesce(lower(status), '') <> 'tobedeleted'"
+    homeroom = ctx.settings.classroom_filter == "homeroom_only"
+    by_sis = []  # (what, _line, an org's SIS id)
+    by_id = []  # (what, _line, a school's id)
+    for entity, column in (("classes", "schoolSourcedId"), ("users", "orgSourcedIds"),
+                           ("users", "primaryOrgSourcedId"), ("roles", "orgSourcedId")):  # fmt: skip
+        if not ctx.present(entity) or column not in ctx.columns.get(entity, set()):
+            continue
+        named = (
+            f"trim(unnest(string_split({column}, ',')))" if column == "orgSourcedIds" else column
+        )
+        kept = (
+            " AND coalesce(lower(classType) = 'homeroom', false)"
+            if entity == "classes" and homeroom
+            else ""
+        )
+        by_sis.append(
+            f"""SELECT {sql_literal(ctx.file(entity))} AS what, _line, {named} AS sis_id
+                FROM {ctx.good(entity)} WHERE {live} AND {column} IS NOT NULL {kept}"""
+        )
+    homerooms = "AND coalesce(c.class_type = 'homeroom', false)" if homeroom else ""
+    if ctx.present("classes"):
+        file = sql_literal(ctx.file("classes"))
+        by_id.append(
+            f"""SELECT {file}, e._line, c.school_id
+                FROM {ctx.errored("classes")} e JOIN classrooms c ON c.sis_id = e.sourcedId
+                WHERE c.status = 'active' {homerooms}"""
+        )
+        by_sis.append(
+            f"""SELECT {file}, _line, schoolSourcedId FROM {ctx.errored("classes")}
+                WHERE schoolSourcedId IS NOT NULL"""
+        )
+    if ctx.present("users"):
+        by_sis.append(
+            f"""SELECT {sql_literal(ctx.file("users"))}, e._line,
+                       trim(unnest(string_split(u.org_sis_ids, ',')))
+                FROM {ctx.errored("users")} e JOIN users u ON u.sis_id = e.sourcedId
+                WHERE u.status = 'active'"""
+        )
+    if ctx.mode("classes") != "bulk":
+        by_id.append(
+            f"""SELECT 'classroom', NULL::BIGINT, c.school_id FROM classrooms c
+                WHERE c.status = 'active' AND c.origin = 'sync' {homerooms}
+                  AND c.sis_id NOT IN ({_sourced_ids(ctx, "classes")})"""
+        )
+    # The people whose schools no row gives tonight: left out of a changes-only or absent
+    # users.csv, or (OneRoster 1.2, a person's schools being their roles') named by a row
+    # while roles.csv is changes-only or absent.
+    people = None
+    if ctx.mode("users") != "bulk":
+        people = f"u.sis_id NOT IN ({_sourced_ids(ctx, 'users')})"
+    elif (
+        "roles" in ctx.specs
+        and ctx.mode("roles") != "bulk"
+        and "orgSourcedIds" not in ctx.columns.get("users", set())
+    ):
+        people = f"u.sis_id IN (SELECT sourcedId FROM {ctx.good('users')} WHERE {live})"
+    if people:
+        by_sis.append(
+            f"""SELECT 'person', NULL::BIGINT, trim(unnest(string_split(u.org_sis_ids, ',')))
+                FROM users u
+                WHERE u.status = 'active' AND u.origin = 'sync' AND u.org_sis_ids IS NOT NULL
+                  AND {people}"""
+        )
+    if by_sis:
+        by_id.append(
+            f"""SELECT n.what, n._line, m.school_id
+                FROM ({" UNION ALL ".join(by_sis)}) n(what, _line, sis_id)
+                JOIN school_sis_ids m ON m.sis_id = n.sis_id"""
+        )
+    return by_id
 
 
 def _sourced_ids(ctx: PlanContext, entity: str) -> str:
