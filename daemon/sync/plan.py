@@ -148,6 +148,8 @@ def _schools(ctx: PlanContext) -> None:
     if ctx.present("orgs"):
         extra = f"""SELECT m.school_id AS id FROM school_sis_ids m
                     JOIN {ctx.errored("orgs")} e ON e.sourcedId = m.sis_id"""
+    # Planned, then planned again keeping the schools it would archive that something still
+    # names (only on a night that archives a school: the schools are a few thousand rows).
     build_present(ctx, kinds.SCHOOLS, extra)
     plan_table(ctx, kinds.SCHOOLS)
     kept = keep_schools_still_named(ctx)
