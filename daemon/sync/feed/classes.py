@@ -63,10 +63,11 @@ def build_desired_schools(ctx: PlanContext) -> None:
     )
     # Ids that users, classes and enrollments may name: the feed's schools that will exist,
     # and every SIS id the directory's active schools answer to (a row under a second SIS id
-    # of a school speaks for nothing, plan_table: it resolves only while the school is active). A school the directory has
-    # archived, which no row of this drop brings back, keeps what its archive took: a class or
-    # person naming it is not synced (as for an archived class, build_desired_classrooms),
-    # rather than made active in a school the directory, its export and every LMS no longer show.
+    # of a school speaks for nothing, plan_table: it resolves only while the school is
+    # active). A school the directory has archived, which no row of this drop brings back,
+    # keeps what its archive took: a class or person naming it is not synced (as for an
+    # archived class, build_desired_classrooms), rather than made active in a school the
+    # directory, its export and every LMS no longer show (not_synced says why).
     ctx.db.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("org_ids")} AS
@@ -140,8 +141,9 @@ def _what_names_schools(ctx: PlanContext) -> list[str]:
     """SQL pieces, each (what, _line, school_id): what stays active tonight and names a school.
     A row of this drop not marked tobedeleted names the school it says; a row in error, or
     rejected by the reader, the school it says and the school of the record it holds as it is
-    (its own values may be what is wrong); a classroom or person of the directory that a changes-only or absent file
-    leaves as it is, its own school. Under homeroom_only only homerooms stay."""
+    (its own values may be what is wrong); a classroom or person of the directory that a
+    changes-only or absent file leaves as it is, its own school. Under homeroom_only only
+    homerooms stay."""
     live = "coalesce(lower(status), '') <> 'tobedeleted'"
     homeroom = ctx.settings.classroom_filter == "homeroom_only"
     by_sis = []  # (what, _line, an org's SIS id)
@@ -348,10 +350,10 @@ def build_desired_classrooms(ctx: PlanContext) -> None:
         if ctx.present("classes")
         else ""
     )
+    brings_back = f"is archived, and no {ctx.file('classes')} row of this drop brings it back"
     ctx.db.execute(
         f"""INSERT INTO {ctx.t("not_synced")}
-            SELECT 'class', sis_id,
-                   'is archived, and no classes.csv row of this drop brings it back', false
+            SELECT 'class', sis_id, {sql_literal(brings_back)}, false
             FROM classrooms
             WHERE sis_id IS NOT NULL AND status = 'archived' AND ({known}) {in_error}
               AND sis_id NOT IN (SELECT sis_id FROM {ctx.t("desired_classrooms")})
