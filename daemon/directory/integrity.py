@@ -226,15 +226,15 @@ INVARIANTS: tuple[Invariant, ...] = (
              AND NOT EXISTS (SELECT 1 FROM schools s WHERE s.school_id = c.school_id)""",
     ),
     # A night never archives a school that the classes it keeps name, nor brings a class back in
-    # a school it leaves archived (sync/feed/classes.py keep_schools_still_named, org_ids).
-    # Reported by `roster-sync check`, not refused at apply: a directory synced before that
-    # rule may hold such classrooms, and a revert or an approval of withheld archives can still
-    # make one (neither is planned against it yet).
+    # a school it leaves archived (sync/feed/classes.py keep_schools_still_named, org_ids);
+    # neither does a revert (sync/revert.py) nor an approval of withheld archives
+    # (sync/withheld.py). An apply checks the pairs it made, as for people and their
+    # memberships: a directory synced before the rule may hold others, which `check` reports.
     Invariant(
         "active classrooms the sync made belong to active schools",
         """SELECT c.classroom_id AS id FROM classrooms c JOIN schools s ON s.school_id = c.school_id
-           WHERE c.status = 'active' AND c.origin = 'sync' AND s.status <> 'active'""",
-        whole_directory_only=True,
+           WHERE c.status = 'active' AND c.origin = 'sync' AND s.status <> 'active'
+             AND ({scope:c} OR {archived:s})""",
     ),
     Invariant(
         "merged records point at a survivor that is not merged",

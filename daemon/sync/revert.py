@@ -58,6 +58,7 @@ from daemon.sync.revert_values import (
     shown,
 )
 from daemon.sync.runs import _PLANNING, RunError, finish_plan
+from daemon.words import counted
 
 # A contact detail of an activated or hand-edited user: the revert asks, as the feed does
 # (sync/policies.py `_protect_contacts`), and keeps the directory's value unless taken.
@@ -133,6 +134,7 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
         with db.unordered():
             for table in kinds.TABLES:
                 _plan_table(ctx, table, target, applied_at)
+            _keep_schools_with_what_stays(ctx, target)
             counts: dict[str, dict[str, int]] = {
                 k: {op: 0 for op in kinds.OPS} for k in kinds.CHANGE_KINDS
             }
@@ -418,6 +420,15 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
             WHERE x.f.field IN ({", ".join(sql_literal(c) for c in cols)})"""
     )
     restorable = f"SELECT * FROM {fields} WHERE active AND still_new AND NOT protected"
+    school_stays = "true"
+    if name == "classrooms":
+        # A class goes back to a school, or comes back at all, only where that school is active
+        # after the revert: never into one archived since (`check`'s rule, and a night's).
+        school_stays = _school_active_after(ctx, "d.school_id")
+        old_school = restored(name, "school_id", "old", types, planned_at(str(t)))
+        restorable += (
+            f" AND NOT (field = 'school_id' AND NOT {_school_active_after(ctx, old_school)})"
+        )
     pivot = ", ".join(
         f"bool_or(field = {sql_literal(c)}) AS has_{c}, max(old) FILTER (WHERE field = {sql_literal(c)}) AS old_{c}"
         for c in cols
@@ -450,6 +461,7 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
         SELECT 'unarchive', d.{id_col}, {same}, {tail} FROM {name} d
         WHERE d.{id_col} IN ({archived_by_target}) AND d.status = 'archived'
           AND d.archived_run = {t} AND {same_hands} AND {parents_active_after(ctx, name)}
+          AND {school_stays}
         UNION ALL
         -- what it unarchived: archived again
         SELECT 'archive', d.{id_col}, {same}, {tail} FROM {name} d
@@ -462,6 +474,8 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
         """
     )
     plan = ctx.keep(f"plan_{name}")
+    if name == "classrooms":
+        _note_classes_kept_out_of_archived_schools(ctx, target, fields, old_school)
     by_parent = " OR ".join(
         f"d.{column} IN (SELECT id FROM {ctx.keep(f'plan_{parent}')} WHERE op = 'archive')"
         for column, parent in CASCADES.get(name, ())
@@ -542,6 +556,108 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
           AND (d.status = 'active' AND NOT ({untouched}) OR d.status = 'merged')
         """,
     )
+
+
+def _school_active_after(ctx: PlanContext, school_id: str) -> str:
+    """SQL: the school `school_id` (SQL; none at all counts) is active after the revert: active
+    now and not archived by it, or brought back by it."""
+    plan = ctx.keep("plan_schools")
+    return f"""({school_id} IS NULL OR {school_id} IN (SELECT id FROM {plan} WHERE op = 'unarchive')
+               OR ({school_id} IN (SELECT school_id FROM schools WHERE status = 'active')
+                   AND {school_id} NOT IN (SELECT id FROM {plan} WHERE op = 'archive')))"""
+
+
+def _school_words(school_id: str, joint: str = " is ") -> str:
+    """SQL: "school 'sch-b' is archived (by run 4)" (or another `joint`: "', which is '"), the
+    school `school_id` (SQL) as a person reads it."""
+    sis = shown("classrooms", "school_id", "s.school_id")
+    return f"""(SELECT 'school ''' || {sis} || '''{joint}archived'
+                       || coalesce(' (by run ' || s.archived_run || ')', '')
+                FROM schools s WHERE s.school_id = {school_id})"""
+
+
+def _note_classes_kept_out_of_archived_schools(
+    ctx: PlanContext, target: int, fields: str, old_school: str
+) -> None:
+    """Say what the revert leaves of the target's classes because their school is archived
+    now: a class it archived stays archived, a class it moved stays where it is."""
+    t = int(target)
+    plan = ctx.keep("plan_classrooms")
+    label = "'class ''' || d.name || ''' (' || coalesce(d.sis_id, '#' || d.classroom_id) || ')"
+    left = ctx.db.rows(
+        f"""SELECT {label}, which run {t} archived, stays archived: its '
+                   || {_school_words("d.school_id")} || ' and the revert does not bring it back'
+            FROM classrooms d
+            WHERE d.archived_run = {t} AND d.status = 'archived'
+              AND d.classroom_id IN (SELECT record_id FROM changes WHERE run_id = {t}
+                                     AND op = 'archive' AND kind = 'classrooms'
+                                     UNION SELECT record_id FROM withheld_archives
+                                     WHERE run_id = {t} AND table_name = 'classrooms'
+                                       AND outcome = 'archived')
+              AND d.classroom_id NOT IN (SELECT id FROM {plan})
+              AND NOT {_school_active_after(ctx, "d.school_id")}
+            UNION ALL
+            SELECT {label} stays in school ''' || f.now || ''': run {t} moved it there from '
+                   || {_school_words(old_school, ", which is ")} || ' now'
+            FROM {fields} f JOIN classrooms d ON d.classroom_id = f.id
+            WHERE f.field = 'school_id' AND f.active AND f.still_new AND NOT f.protected
+              AND NOT {_school_active_after(ctx, old_school)}
+            ORDER BY 1"""
+    )
+    for (text,) in left[:20]:
+        ctx.note("revert", text)
+    if len(left) > 20:
+        ctx.note("revert", f"... and {len(left) - 20:,} more classes kept out of archived schools")
+
+
+def _keep_schools_with_what_stays(ctx: PlanContext, target: int) -> None:
+    """A school the revert would archive (the target created it or brought it back) in which a
+    class or person the sync made stays active after the revert (changed since, say, so not
+    archived) stays active too, and the revert says so: archiving it would leave them in a
+    school the directory, its export and every LMS no longer show (as a night keeps a school
+    something still names: sync/feed/classes.py keep_schools_still_named)."""
+    plan = ctx.keep("plan_schools")
+    if not ctx.db.one(f"SELECT EXISTS (FROM {plan} WHERE op = 'archive')"):
+        return
+    classes, people = ctx.keep("plan_classrooms"), ctx.keep("plan_users")
+    staying = f"""
+        SELECT 'class' AS what, coalesce(p.school_id, c.school_id) AS school_id
+        FROM classrooms c LEFT JOIN {classes} p ON p.id = c.classroom_id
+        WHERE c.origin = 'sync' AND (p.op = 'unarchive' OR c.status = 'active'
+                                     AND p.op IS DISTINCT FROM 'archive')
+        UNION ALL
+        SELECT 'person', m.school_id FROM (
+            SELECT trim(unnest(string_split(coalesce(p.org_sis_ids, u.org_sis_ids), ',')))
+                   AS sis_id
+            FROM users u LEFT JOIN {people} p ON p.id = u.user_id
+            WHERE u.origin = 'sync' AND (p.op = 'unarchive' OR u.status = 'active'
+                                         AND p.op IS DISTINCT FROM 'archive')) x
+        JOIN school_sis_ids m ON m.sis_id = x.sis_id"""
+    kept = ctx.db.rows(
+        f"""SELECT a.id, coalesce(s.sis_id, '#' || s.school_id), s.name,
+                   s.created_run = {int(target)},
+                   count(*) FILTER (WHERE n.what = 'class'),
+                   count(*) FILTER (WHERE n.what = 'person')
+            FROM {plan} a JOIN ({staying}) n ON n.school_id = a.id
+            JOIN schools s ON s.school_id = a.id
+            WHERE a.op = 'archive' GROUP BY ALL ORDER BY 2"""
+    )
+    if not kept:
+        return
+    ids = ", ".join(str(int(k[0])) for k in kept)
+    ctx.db.execute(f"DELETE FROM {plan} WHERE op = 'archive' AND id IN ({ids})")
+    for _, sis_id, school, created, n_classes, n_people in kept:
+        what = " and ".join(
+            counted(n, word, many)
+            for n, word, many in ((n_classes, "class", "classes"), (n_people, "person", "people"))
+            if n
+        )
+        ctx.note(
+            "revert",
+            f"school '{sis_id}' ({school}) stays active, though run {target} "
+            f"{'created it' if created else 'brought it back'}: {what} in it "
+            f"{'stays' if n_classes + n_people == 1 else 'stay'} active",
+        )
 
 
 def _holds(table: kinds.Table, text: str, types: dict[str, str], target: int) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from daemon.audit import audit
 from daemon.db import Database, sql_literal
+from daemon.directory.integrity import violations
 from daemon.errors import RosterSyncError
 from daemon.models import Page, WithheldArchive
 from daemon.sync import kinds
@@ -113,6 +114,7 @@ def decide_withheld(
     with db.transaction():
         if decision == "approve":
             outcome = _approve(db, run_id, run["decided_at"])
+            _refuse_a_broken_directory(db, run_id)
             db.bump_directory_version()
         else:
             outcome = {"dropped": int(db.one(_count(run_id)))}
@@ -209,13 +211,14 @@ def _state(db: Database, run_id: int) -> dict[str, Any]:
 
 
 # Tables in the order their archives are decided: a record's parents before it, so a membership
-# whose person was kept is kept too.
-ORDER = ("schools", "classrooms", "users", "enrollments", "guardian_links", "student_attributes")
+# whose person was kept is kept too; and a school after the classes and people in it, so one
+# that keeps any of them is kept too.
+ORDER = ("classrooms", "users", "schools", "enrollments", "guardian_links", "student_attributes")
 
 
 def _approve(db: Database, run_id: int, applied_at: Any) -> dict[str, int]:
     for name in ORDER:
-        table = next(t for t in kinds.TABLES if t.name == name)
+        table = kinds.table_named(name)
         _decide_table(db, run_id, table, applied_at)
         db.execute(
             f"""UPDATE {name} SET status = 'archived', archived_run = {int(run_id)},
@@ -245,7 +248,16 @@ def _decide_table(db: Database, run_id: int, table: kinds.Table, applied_at: Any
             THEN 'kept: its {"person" if parent == "users" else "classroom"} was kept'"""
         for column, parent in CASCADES.get(name, ())
     )
+    # A membership, link or attribute whose person or classroom is not active (archived by this
+    # decision, ORDER, or since) goes with it whatever else holds for it, as a night's archive
+    # takes them (sync/diff.py CASCADES): none stays active without it.
+    parent_gone = " ".join(
+        f"""WHEN d.{column} IN (SELECT {kinds.table_named(parent).id_col} FROM {parent}
+                                 WHERE status <> 'active') THEN NULL"""
+        for column, parent in CASCADES.get(name, ())
+    )
     at = sql_literal(str(applied_at)) if applied_at is not None else "NULL"
+    stays_in_it = _kept_for_what_stays_in_it() if name == "schools" else ""
     db.execute(
         f"""
         UPDATE withheld_archives SET outcome = CASE WHEN x.note IS NULL THEN 'archived' ELSE 'kept' END,
@@ -257,10 +269,12 @@ def _decide_table(db: Database, run_id: int, table: kinds.Table, applied_at: Any
                         WHEN d.status = 'archived' THEN
                              'already archived' || coalesce(' by run ' || d.archived_run, ' by hand')
                         WHEN d.origin = 'hand' THEN 'managed by hand now'
+                        {parent_gone}
                         WHEN d.last_run > {run} THEN 're-created or changed by run ' || d.last_run || ' since'
                         WHEN d.updated_at > CAST({at} AS TIMESTAMP) THEN 'edited by hand since'
                         {parent_kept}
                         WHEN later.run_id IS NOT NULL THEN 'in the feed of run ' || later.run_id || ' since'
+                        {stays_in_it}
                    END AS note
             FROM withheld_archives w
             LEFT JOIN {name} d ON d.{table.id_col} = w.record_id
@@ -270,6 +284,32 @@ def _decide_table(db: Database, run_id: int, table: kinds.Table, applied_at: Any
         WHERE withheld_archives.run_id = {run} AND withheld_archives.seq = x.seq
         """
     )
+
+
+def _kept_for_what_stays_in_it() -> str:
+    """CASE branches over a school `d`: a class or person the sync made is still active in it
+    (decided before it, ORDER), so archiving it would leave them in a school the directory,
+    its export and every LMS no longer show (as a night keeps a school something still names:
+    sync/feed/classes.py keep_schools_still_named)."""
+    people = """SELECT m.school_id FROM (
+                    SELECT trim(unnest(string_split(org_sis_ids, ','))) AS sis_id FROM users
+                    WHERE status = 'active' AND origin = 'sync' AND org_sis_ids IS NOT NULL) p
+                JOIN school_sis_ids m ON m.sis_id = p.sis_id"""
+    return f"""WHEN d.school_id IN (SELECT school_id FROM classrooms
+                                    WHERE status = 'active' AND origin = 'sync')
+               THEN 'kept: a class in it stays active'
+               WHEN d.school_id IN ({people}) THEN 'kept: a person in it stays active'"""
+
+
+def _refuse_a_broken_directory(db: Database, run_id: int) -> None:
+    """Before the commit, as an apply does (sync/runs.py): the invariants of `roster-sync
+    check` over what the run wrote, the archives approved now included."""
+    if broken := violations(db, run_id):
+        raise WithheldError(
+            f"the withheld archives of run {run_id} were not approved: they would break the "
+            "directory (" + "; ".join(v.describe() for v in broken) + "); nothing was archived. "
+            "Please report this with the run's drop."
+        )
 
 
 # SQL over a later run `r` and a withheld archive `w`: that run's settings let it archive the

@@ -1,0 +1,220 @@
+"""A school and what lives in it go together after the night as well: approving withheld
+archives later and reverting a run never leave an active class (or person) the sync made in a
+school they archive, nor bring a class back into a school that stays archived
+(tests/sync/test_school_still_named.py is the night's side of the rule). Apply, a revert's
+included, refuses a directory that breaks it."""
+
+from __future__ import annotations
+
+import pytest
+
+from daemon.directory.integrity import check_directory
+from daemon.sync.runs import RunError
+from tests.directory_state import directory_fingerprint
+from tests.sync.test_school_still_named import _without_school_b
+
+
+def _status(sync, table: str, sis_id: str) -> str:
+    return sync.engine.db.one(f"SELECT status FROM {table} WHERE sis_id = ?", [sis_id])
+
+
+def _failed_checks(sync) -> list[tuple[str, int]]:
+    return [(name, n) for name, n in check_directory(sync.engine.db) if n]
+
+
+def _outcomes(sync, run_id: int) -> dict[str, tuple[str, str | None]]:
+    return {
+        w.sis_id: (w.outcome, w.outcome_note)
+        for w in sync.engine.withheld_page(run_id).items
+        if w.kind in ("schools", "classrooms", "students")
+    }
+
+
+def _said(run) -> list[str]:
+    return [note["message"] for note in run.notes if note.get("kind") == "revert"]
+
+
+def _applied_revert(sync, run_id: int):
+    revert = sync.engine.revert_run(run_id)
+    assert revert.status in ("planned", "held"), revert.error
+    return sync.engine.apply_run(revert.run_id, override=True, reason="reviewed")
+
+
+# ------------------------------------------------------------ approving withheld archives
+
+
+@pytest.fixture
+def school_b_withheld(sync, tiny, tiny_applied):
+    """Birch School ends with everything in it; every archive waits (threshold_action =
+    withhold_archives, the night being over the deletion threshold)."""
+    sync.engine.settings_set("threshold_action", "withhold_archives")
+    run = sync.apply(_without_school_b(tiny))
+    assert run.withheld["schools"] == 1 and run.withheld["classrooms"] == 1
+    return run
+
+
+def test_approving_keeps_a_school_whose_class_was_kept(sync, school_b_withheld):
+    sync.engine.rename_classroom("cls-b1", "Homeroom 5B (Annex)")  # edited by hand since
+    sync.engine.decide_withheld(school_b_withheld.run_id, "approve", "Birch closed")
+    assert _outcomes(sync, school_b_withheld.run_id)["sch-b"] == (
+        "kept",
+        "kept: a class in it stays active",
+    )
+    assert (_status(sync, "schools", "sch-b"), _status(sync, "classrooms", "cls-b1")) == (
+        "active",
+        "active",
+    )
+    assert _failed_checks(sync) == []
+
+
+def test_approving_keeps_a_school_whose_person_was_kept(sync, school_b_withheld):
+    sync.engine.edit_contact("stu-7", {"email": "stu7@example.org"})  # edited by hand since
+    sync.engine.decide_withheld(school_b_withheld.run_id, "approve", "Birch closed")
+    outcomes = _outcomes(sync, school_b_withheld.run_id)
+    assert outcomes["stu-7"] == ("kept", "edited by hand since")
+    assert outcomes["sch-b"] == ("kept", "kept: a person in it stays active")
+    assert outcomes["cls-b1"] == ("archived", None)
+    assert _failed_checks(sync) == []
+
+
+def test_approving_what_nothing_kept_archives_the_school_with_everything_in_it(
+    sync, school_b_withheld
+):
+    run = sync.engine.decide_withheld(school_b_withheld.run_id, "approve", "Birch closed")
+    assert "kept" not in run.withheld_outcome
+    assert (_status(sync, "schools", "sch-b"), _status(sync, "classrooms", "cls-b1")) == (
+        "archived",
+        "archived",
+    )
+    assert _failed_checks(sync) == []
+
+
+def test_approving_refuses_to_break_the_directory_and_changes_nothing(
+    sync, school_b_withheld, monkeypatch
+):
+    """A fault in deciding (here: the rule keeping the school, taken out) fails the decision
+    by the directory's invariants, as an apply does, instead of committing it."""
+    from daemon.sync import withheld
+
+    monkeypatch.setattr(withheld, "_kept_for_what_stays_in_it", lambda: "")
+    sync.engine.rename_classroom("cls-b1", "Homeroom 5B (Annex)")
+    db = sync.engine.db
+    before = directory_fingerprint(db)
+    with pytest.raises(withheld.WithheldError, match="active classrooms the sync made belong"):
+        sync.engine.decide_withheld(school_b_withheld.run_id, "approve", "Birch closed")
+    assert directory_fingerprint(db) == before
+    assert sync.engine.get_run(school_b_withheld.run_id).withheld_decision is None
+
+
+# ------------------------------------------------------------------------------ reverts
+
+
+def test_a_revert_leaves_a_class_archived_in_a_school_archived_again_since(
+    sync, tiny, tiny_applied
+):
+    closed = sync.apply(_without_school_b(tiny), override=True)  # Birch and its class
+    reopened = _without_school_b(tiny)
+    reopened.rows("orgs.csv").append(dict(tiny.row("orgs.csv", "sch-b")))
+    sync.apply(reopened, override=True)  # Birch alone comes back, ...
+    sync.apply(_without_school_b(tiny), override=True)  # ... and ends again
+    revert = _applied_revert(sync, closed.run_id)
+    assert (_status(sync, "schools", "sch-b"), _status(sync, "classrooms", "cls-b1")) == (
+        "archived",
+        "archived",
+    )
+    assert (
+        "class 'Homeroom 5B' (cls-b1), which run 2 archived, stays archived: its school 'sch-b' "
+        "is archived (by run 4) and the revert does not bring it back"
+    ) in _said(revert)
+    assert _failed_checks(sync) == []
+
+
+def _school_c(tiny):
+    """Cedar School, new, with one class."""
+    opened = tiny.copy()
+    opened.rows("orgs.csv").append(
+        {**tiny.row("orgs.csv", "sch-b"), "sourcedId": "sch-c", "name": "Cedar School"}
+    )
+    opened.rows("classes.csv").append(
+        {
+            **tiny.row("classes.csv", "cls-b1"),
+            "sourcedId": "cls-c1",
+            "title": "Homeroom 5C",
+            "schoolSourcedId": "sch-c",
+        }
+    )
+    return opened
+
+
+def test_a_revert_keeps_a_school_it_would_archive_while_a_class_in_it_stays(
+    sync, tiny, tiny_applied
+):
+    opened = _school_c(tiny)
+    created = sync.apply(opened)
+    opened.row("classes.csv", "cls-c1")["title"] = "Homeroom 5C/6C"
+    sync.apply(opened)  # the class changed since: the revert does not archive it
+    revert = _applied_revert(sync, created.run_id)
+    assert (_status(sync, "schools", "sch-c"), _status(sync, "classrooms", "cls-c1")) == (
+        "active",
+        "active",
+    )
+    assert (
+        "school 'sch-c' (Cedar School) stays active, though run 2 created it: 1 class in it "
+        "stays active"
+    ) in _said(revert)
+    assert _failed_checks(sync) == []
+
+
+def test_a_revert_archives_a_school_it_created_with_the_class_it_created(sync, tiny, tiny_applied):
+    created = sync.apply(_school_c(tiny))
+    _applied_revert(sync, created.run_id)
+    assert (_status(sync, "schools", "sch-c"), _status(sync, "classrooms", "cls-c1")) == (
+        "archived",
+        "archived",
+    )
+    assert _failed_checks(sync) == []
+
+
+def test_a_revert_does_not_move_a_class_back_into_a_school_archived_since(sync, tiny, tiny_applied):
+    moved = tiny.copy()
+    moved.row("classes.csv", "cls-b1")["schoolSourcedId"] = "sch-a"
+    moving = sync.apply(moved)
+    closed = _without_school_b(tiny)
+    closed.rows("classes.csv").append(
+        {**tiny.row("classes.csv", "cls-b1"), "schoolSourcedId": "sch-a"}
+    )
+    sync.apply(closed, override=True)  # Birch ends; its class lives on in Ash
+    revert = _applied_revert(sync, moving.run_id)
+    assert _status(sync, "classrooms", "cls-b1") == "active"
+    assert (
+        sync.engine.db.one(
+            "SELECT s.sis_id FROM classrooms c JOIN schools s USING (school_id) WHERE c.sis_id = 'cls-b1'"
+        )
+        == "sch-a"
+    )
+    assert (
+        "class 'Homeroom 5B' (cls-b1) stays in school 'sch-a': run 2 moved it there from school "
+        "'sch-b', which is archived (by run 3) now"
+    ) in _said(revert)
+    assert _failed_checks(sync) == []
+
+
+# ------------------------------------------------------------------------ apply refuses
+
+
+def test_apply_refuses_a_plan_archiving_a_school_that_keeps_an_active_class(
+    sync, tiny, tiny_applied
+):
+    tiny.row("users.csv", "stu-2")["familyName"] = "Okafor-Bell"
+    planned = sync.plan(tiny)
+    db = sync.engine.db
+    db.execute(
+        f"""INSERT INTO run_{planned.run_id}.plan_schools BY NAME
+            SELECT 'archive' AS op, school_id AS id, name, sis_id, 'orgs.csv' AS _file,
+                   3 AS _line
+            FROM schools WHERE sis_id = 'sch-b'"""
+    )
+    before = directory_fingerprint(db)
+    with pytest.raises(RunError, match="active classrooms the sync made belong to active schools"):
+        sync.engine.apply_run(planned.run_id)
+    assert directory_fingerprint(db) == before
