@@ -150,6 +150,15 @@ INVARIANTS: tuple[Invariant, ...] = (
            WHERE e.status = 'active' AND e.origin = 'sync' AND u.status = 'archived'
              AND ({scope:e} OR {archived:u})""",
     ),
+    # As for people: a classroom archived (by a run, a revert or an approval of withheld
+    # archives) takes the memberships the sync made in it.
+    Invariant(
+        "enrollments of archived classrooms are archived",
+        """SELECT e.enrollment_id AS id FROM enrollments e
+           JOIN classrooms c ON c.classroom_id = e.classroom_id
+           WHERE e.status = 'active' AND e.origin = 'sync' AND c.status = 'archived'
+             AND ({scope:e} OR {archived:c})""",
+    ),
     Invariant(
         "guardian links of archived people are archived",
         # one equality join per side: `u.user_id IN (l.student_id, l.guardian_id)` is a join
@@ -344,6 +353,33 @@ def violations(db: Database, run_id: int | None = None) -> list[Violation]:
         for n, count, examples in results
         if count
     ]
+
+
+def broken_by_runs(db: Database, run_ids: list[int]) -> dict[str, int]:
+    """Per broken invariant, its offending rows among what the runs `run_ids` wrote: taken
+    before a decision outside an apply (a conflict taken, withheld archives approved), so that
+    `broken_since` refuses what the decision breaks, not what a directory synced before a rule
+    already held."""
+    counts: dict[str, int] = {}
+    for run_id in run_ids:
+        for v in violations(db, run_id):
+            counts[v.name] = counts.get(v.name, 0) + v.count
+    return counts
+
+
+def broken_since(db: Database, run_ids: list[int], before: dict[str, int]) -> list[Violation]:
+    """The invariants broken among what the runs `run_ids` wrote with more offending rows than
+    `before` (broken_by_runs) counted."""
+    now: dict[str, Violation] = {}
+    for run_id in run_ids:
+        for v in violations(db, run_id):
+            seen = now.get(v.name)
+            now[v.name] = (
+                v
+                if seen is None
+                else Violation(v.name, seen.count + v.count, (seen.examples + v.examples)[:5])
+            )
+    return [v for v in now.values() if v.count > before.get(v.name, 0)]
 
 
 def check_directory(db: Database) -> list[tuple[str, int]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from daemon.audit import audit
 from daemon.db import Database, sql_ident, sql_literal
-from daemon.directory.integrity import violations
+from daemon.directory.integrity import Violation, broken_by_runs, broken_since
 from daemon.directory.records import archive_attached, unarchive_attached
 from daemon.errors import RosterSyncError
 from daemon.sync.policies import (
@@ -120,8 +120,10 @@ def resolve_conflicts(
             [decision, actor, *conflict_ids],
         )
         if decision == "take" and immediate:
+            runs = _runs_of(db, immediate)
+            broken_before = broken_by_runs(db, runs)
             _take(db, immediate)
-            _refuse_a_broken_directory(db, immediate)
+            _refuse_a_broken_directory(immediate, broken_since(db, runs, broken_before))
             db.bump_directory_version()
         audit(
             db,
@@ -137,15 +139,20 @@ def resolve_conflicts(
     return len(conflict_ids)
 
 
-def _refuse_a_broken_directory(db: Database, conflict_ids: list[int]) -> None:
+def _runs_of(db: Database, conflict_ids: list[int]) -> list[int]:
+    ids = ", ".join(str(int(i)) for i in conflict_ids)
+    return [
+        int(r[0])
+        for r in db.rows(
+            f"SELECT DISTINCT run_id FROM conflicts WHERE conflict_id IN ({ids}) ORDER BY 1"
+        )
+    ]
+
+
+def _refuse_a_broken_directory(conflict_ids: list[int], broken: list[Violation]) -> None:
     """A take on an applied run writes the directory outside any apply: the invariants that
     every apply checks are checked here too, over the records the runs concerned wrote (a take
-    marks what it changes with its run), before the commit."""
-    ids = ", ".join(str(int(i)) for i in conflict_ids)
-    runs = [
-        r[0] for r in db.rows(f"SELECT DISTINCT run_id FROM conflicts WHERE conflict_id IN ({ids})")
-    ]
-    broken = [v for run_id in runs for v in violations(db, run_id)]
+    marks what it changes with its run), before the commit; what the take broke refuses it."""
     if broken:
         raise ConflictError(
             f"taking {'conflict' if len(conflict_ids) == 1 else 'conflicts'} "

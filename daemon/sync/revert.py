@@ -419,16 +419,16 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
             JOIN {name} d ON d.{id_col} = x.record_id
             WHERE x.f.field IN ({", ".join(sql_literal(c) for c in cols)})"""
     )
-    restorable = f"SELECT * FROM {fields} WHERE active AND still_new AND NOT protected"
-    school_stays = "true"
+    school_stays, moves_back = "true", "true"
     if name == "classrooms":
         # A class goes back to a school, or comes back at all, only where that school is active
-        # after the revert: never into one archived since (`check`'s rule, and a night's).
+        # after the revert: never into one archived since (`check`'s rule, and a night's). Nor
+        # does the revert ask to: taking such a question would break the rule (a note says it).
         school_stays = _school_active_after(ctx, "d.school_id")
-        old_school = restored(name, "school_id", "old", types, planned_at(str(t)))
-        restorable += (
-            f" AND NOT (field = 'school_id' AND NOT {_school_active_after(ctx, old_school)})"
-        )
+        old_school = restored(name, "school_id", "f.old", types, planned_at(str(t)))
+        moves_back = f"NOT (f.field = 'school_id' AND NOT {_school_active_after(ctx, old_school)})"
+    restorable = f"""SELECT * FROM {fields} f
+                     WHERE active AND still_new AND NOT protected AND {moves_back}"""
     pivot = ", ".join(
         f"bool_or(field = {sql_literal(c)}) AS has_{c}, max(old) FILTER (WHERE field = {sql_literal(c)}) AS old_{c}"
         for c in cols
@@ -513,7 +513,7 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
         WHERE NOT f.back_old AND {kept_by_plan}
           -- changed again since; or the record was (archived, made hand-made again): the
           -- revert does not write it, and says so rather than report nothing to restore
-          AND (NOT f.still_new OR NOT f.active) AND d.status <> 'merged'
+          AND (NOT f.still_new OR NOT f.active) AND d.status <> 'merged' AND {moves_back}
         UNION ALL
         SELECT {sql_literal(PROTECTED_CONFLICT)}, {sql_literal(name)}, d.{id_col}, NULL, {sis}, {label},
                f.field, f.old, f.now,
@@ -544,6 +544,7 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
         FROM {name} d
         WHERE d.{id_col} IN ({archived_by_target})
           AND d.status <> 'active' AND (d.archived_run IS DISTINCT FROM {t} OR NOT ({same_hands}))
+          AND {school_stays}
         UNION ALL
         SELECT {record}, 'status', 'archived', d.status,
                'run {t} unarchived this record; it was ' || {since}
@@ -588,7 +589,7 @@ def _note_classes_kept_out_of_archived_schools(
         f"""SELECT {label}, which run {t} archived, stays archived: its '
                    || {_school_words("d.school_id")} || ' and the revert does not bring it back'
             FROM classrooms d
-            WHERE d.archived_run = {t} AND d.status = 'archived'
+            WHERE d.status = 'archived'
               AND d.classroom_id IN (SELECT record_id FROM changes WHERE run_id = {t}
                                      AND op = 'archive' AND kind = 'classrooms'
                                      UNION SELECT record_id FROM withheld_archives
@@ -597,10 +598,10 @@ def _note_classes_kept_out_of_archived_schools(
               AND d.classroom_id NOT IN (SELECT id FROM {plan})
               AND NOT {_school_active_after(ctx, "d.school_id")}
             UNION ALL
-            SELECT {label} stays in school ''' || f.now || ''': run {t} moved it there from '
+            SELECT {label} stays in school ''' || f.now || ''': run {t} moved it out of '
                    || {_school_words(old_school, ", which is ")} || ' now'
             FROM {fields} f JOIN classrooms d ON d.classroom_id = f.id
-            WHERE f.field = 'school_id' AND f.active AND f.still_new AND NOT f.protected
+            WHERE f.field = 'school_id' AND NOT f.back_old
               AND NOT {_school_active_after(ctx, old_school)}
             ORDER BY 1"""
     )
@@ -615,9 +616,15 @@ def _keep_schools_with_what_stays(ctx: PlanContext, target: int) -> None:
     class or person the sync made stays active after the revert (changed since, say, so not
     archived) stays active too, and the revert says so: archiving it would leave them in a
     school the directory, its export and every LMS no longer show (as a night keeps a school
-    something still names: sync/feed/classes.py keep_schools_still_named)."""
+    something still names: sync/feed/classes.py keep_schools_still_named). Nor does the revert
+    ask whether to archive such a school it leaves (one changed since): taking that question
+    would do the same."""
     plan = ctx.keep("plan_schools")
-    if not ctx.db.one(f"SELECT EXISTS (FROM {plan} WHERE op = 'archive')"):
+    ending = f"""SELECT id FROM {plan} WHERE op = 'archive'
+                 UNION SELECT record_id FROM conflicts WHERE run_id = {ctx.run_id}
+                   AND kind = {sql_literal(REVERT_CONFLICT)} AND record_kind = 'schools'
+                   AND field = 'status' AND feed_value = 'archived'"""
+    if not ctx.db.one(f"SELECT EXISTS ({ending})"):
         return
     classes, people = ctx.keep("plan_classrooms"), ctx.keep("plan_users")
     staying = f"""
@@ -638,14 +645,19 @@ def _keep_schools_with_what_stays(ctx: PlanContext, target: int) -> None:
                    s.created_run = {int(target)},
                    count(*) FILTER (WHERE n.what = 'class'),
                    count(*) FILTER (WHERE n.what = 'person')
-            FROM {plan} a JOIN ({staying}) n ON n.school_id = a.id
+            FROM ({ending}) a JOIN ({staying}) n ON n.school_id = a.id
             JOIN schools s ON s.school_id = a.id
-            WHERE a.op = 'archive' GROUP BY ALL ORDER BY 2"""
+            GROUP BY ALL ORDER BY 2"""
     )
     if not kept:
         return
     ids = ", ".join(str(int(k[0])) for k in kept)
     ctx.db.execute(f"DELETE FROM {plan} WHERE op = 'archive' AND id IN ({ids})")
+    ctx.db.execute(
+        f"""DELETE FROM conflicts WHERE run_id = {ctx.run_id}
+            AND kind = {sql_literal(REVERT_CONFLICT)} AND record_kind = 'schools'
+            AND field = 'status' AND feed_value = 'archived' AND record_id IN ({ids})"""
+    )
     for _, sis_id, school, created, n_classes, n_people in kept:
         what = " and ".join(
             counted(n, word, many)

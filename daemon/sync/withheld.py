@@ -16,11 +16,11 @@ from typing import Any
 
 from daemon.audit import audit
 from daemon.db import Database, sql_literal
-from daemon.directory.integrity import violations
+from daemon.directory.integrity import Violation, broken_by_runs, broken_since
 from daemon.errors import RosterSyncError
 from daemon.models import Page, WithheldArchive
 from daemon.sync import kinds
-from daemon.sync.diff import CASCADES, KIND_CHANGE_NOTES
+from daemon.sync.diff import CASCADE_NOTES, CASCADES, KIND_CHANGE_NOTES
 from daemon.sync.run_files import READ_AS_CHANGES
 
 WHY_WORDS = {
@@ -113,8 +113,9 @@ def decide_withheld(
         )
     with db.transaction():
         if decision == "approve":
+            broken_before = broken_by_runs(db, [run_id])
             outcome = _approve(db, run_id, run["decided_at"])
-            _refuse_a_broken_directory(db, run_id)
+            _refuse_a_broken_directory(run_id, broken_since(db, [run_id], broken_before))
             db.bump_directory_version()
         else:
             outcome = {"dropped": int(db.one(_count(run_id)))}
@@ -220,6 +221,7 @@ def _approve(db: Database, run_id: int, applied_at: Any) -> dict[str, int]:
     for name in ORDER:
         table = kinds.table_named(name)
         _decide_table(db, run_id, table, applied_at)
+        _add_what_goes_with_them(db, run_id, table)
         db.execute(
             f"""UPDATE {name} SET status = 'archived', archived_run = {int(run_id)},
                        archived_at = current_timestamp, last_run = {int(run_id)}
@@ -301,10 +303,40 @@ def _kept_for_what_stays_in_it() -> str:
                WHEN d.school_id IN ({people}) THEN 'kept: a person in it stays active'"""
 
 
-def _refuse_a_broken_directory(db: Database, run_id: int) -> None:
+def _add_what_goes_with_them(db: Database, run_id: int, table: kinds.Table) -> None:
+    """The memberships, links and attributes the sync made that a later night gave a person or
+    classroom whose archive this approval does (a changes-only night enrolling a student who
+    has left, say): archived with it, as a night's archive takes them (sync/diff.py CASCADES),
+    and listed with the run's withheld archives, each with why, so that every archive the
+    approval does is traced. Those the run withheld itself were decided with it."""
+    run = int(run_id)
+    name = table.name
+    for column, parent in CASCADES.get(name, ()):
+        taken = f"""SELECT record_id FROM withheld_archives WHERE run_id = {run}
+                    AND table_name = {sql_literal(parent)} AND outcome = 'archived'"""
+        kind = table.change_kind or name
+        sis = "d.sis_id" if "sis_id" in table.compared else "NULL"
+        db.execute(
+            f"""INSERT INTO withheld_archives
+                SELECT {run}, (SELECT coalesce(max(seq), 0) FROM withheld_archives
+                               WHERE run_id = {run}) + row_number() OVER (ORDER BY d.{table.id_col}),
+                       {sql_literal(kind)}, {sql_literal(name)}, d.{table.id_col}, {sis}, NULL,
+                       d.source_file, d.source_line,
+                       {sql_literal(CASCADE_NOTES[(name, column)])}, 'archived', NULL
+                FROM {name} d
+                WHERE d.status = 'active' AND d.origin = 'sync' AND d.{column} IN ({taken})
+                  AND d.{table.id_col} NOT IN (SELECT record_id FROM withheld_archives
+                                               WHERE run_id = {run}
+                                                 AND table_name = {sql_literal(name)})"""
+        )
+
+
+def _refuse_a_broken_directory(run_id: int, broken: list[Violation]) -> None:
     """Before the commit, as an apply does (sync/runs.py): the invariants of `roster-sync
-    check` over what the run wrote, the archives approved now included."""
-    if broken := violations(db, run_id):
+    check` over what the run wrote, the archives approved now included. Only what the
+    approval broke refuses it: a directory synced before a rule may hold pairs of the run's
+    that `check` reports, which the approval did not make."""
+    if broken:
         raise WithheldError(
             f"the withheld archives of run {run_id} were not approved: they would break the "
             "directory (" + "; ".join(v.describe() for v in broken) + "); nothing was archived. "

@@ -193,7 +193,7 @@ def test_a_revert_does_not_move_a_class_back_into_a_school_archived_since(sync, 
         == "sch-a"
     )
     assert (
-        "class 'Homeroom 5B' (cls-b1) stays in school 'sch-a': run 2 moved it there from school "
+        "class 'Homeroom 5B' (cls-b1) stays in school 'sch-a': run 2 moved it out of school "
         "'sch-b', which is archived (by run 3) now"
     ) in _said(revert)
     assert _failed_checks(sync) == []
