@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 
-def counted(n: int, word: str, many: str | None = None) -> str:
-    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+def counted(n: int, word: str, many: str | None = None, spec: str = ",") -> str:
+    """The count and the noun that agrees with it: `word` for one (or minus one), `many` (by
+    default `word` + 's') for any other count, 0 included. `spec` formats the count: ">6" to
+    align it in a column, "+d" to sign it."""
+    return f"{n:{spec}} {word if abs(n) == 1 else (many or word + 's')}"
 
 
 def times(n: int) -> str:

@@ -11,6 +11,7 @@ from daemon.cli import render
 from daemon.cli.client import engine
 from daemon.cli.errors import CliError
 from daemon.directory.shapes import School, Shape, UserDetail
+from daemon.words import counted
 
 JSON_HELP = "print JSON (for scripts) instead of text"
 USER_HELP = "the person: user id (#42), SIS id or student number"
@@ -259,7 +260,7 @@ def _print_schools(rows: list[School]) -> None:
     for r in rows:
         _say(
             f"{r.school_id:>5}  {r.name or '':34} {r.org_type:9} {r.status:9} {r.origin:5} "
-            f"{r.students or 0:>6} students  SIS ids: {r.sis_ids or '-'}"
+            f"{counted(r.students or 0, 'student', spec='>6'):15}  SIS ids: {r.sis_ids or '-'}"
         )
 
 
@@ -268,9 +269,9 @@ def _print_classrooms(page: Any) -> None:
         lock = " (name kept)" if r["name_locked"] else ""
         _say(
             f"{r['classroom_id']:>6}  {r['name'] or '':32}{lock} {r['school'] or '':26} {r['status']:9} "
-            f"{r['origin']:5} {r['students']:>4} students  {r['sis_id'] or '-'}"
+            f"{r['origin']:5} {counted(r['students'], 'student', spec='>4'):13}  {r['sis_id'] or '-'}"
         )
-    print(f"{page.total} classroom{'s' if page.total != 1 else ''}")
+    print(counted(page.total, "classroom"))
 
 
 def _print_users(page: Any) -> None:

@@ -125,11 +125,11 @@ def _scan(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.model_dump(), indent=2))
         return 0
-    kinds = ", ".join(f"{n} {k}" for k, n in result.open_by_kind.items()) or "none"
+    kinds = ", ".join(counted(n, k) for k, n in result.open_by_kind.items()) or "none"
     print(
-        f"Scanned {result.people:,} people "
+        f"Scanned {counted(result.people, 'person', 'people')} "
         + (f"({result.changed:,} changed since the last scan, " if result.incremental else "(")
-        + f"{result.pairs_compared:,} pairs compared) "
+        + f"{counted(result.pairs_compared, 'pair')} compared) "
         f"in {result.seconds:.1f} s: {counted(result.new, 'new candidate')}, {result.open:,} open "
         f"({kinds})"
     )
@@ -162,7 +162,7 @@ def _list(args: argparse.Namespace) -> int:
     for c in items:
         print(candidate_text(c))
         print()
-    print(f"{len(items)} candidate{'s' if len(items) != 1 else ''}")
+    print(counted(len(items), "candidate"))
     return 0
 
 
@@ -249,10 +249,7 @@ def _archive_unsynced(args: argparse.Namespace) -> int:
         print("No hand-made active students in synced schools: nothing to archive.")
         return 0
     verb = "Would archive" if result.dry_run else "Archived"
-    print(
-        f"{verb} {result.total} hand-made student{'s' if result.total != 1 else ''} "
-        "that no sync manages:"
-    )
+    print(f"{verb} {counted(result.total, 'hand-made student')} that no sync manages:")
     for school in result.schools:
         print(f"  {school.students:>6}  {school.name or 'school ' + str(school.school_id)}")
     if result.dry_run:
@@ -267,7 +264,7 @@ def candidate_text(c: Any) -> str:
     left, right = c.left, c.right
     keep = {left.user_id: "left", right.user_id: "right"}.get(c.survivor_id, "choose with --keep")
     lines = [
-        f"#{c.candidate_id} {c.record_kind}  score {c.score:.2f} ({c.points:+d} points)  [{c.status}]"
+        f"#{c.candidate_id} {c.record_kind}  score {c.score:.2f} ({counted(c.points, 'point', spec='+d')})  [{c.status}]"
         f"  survivor: {keep}"
     ]
     rows = [

@@ -260,9 +260,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         results = e.check()
     bad = [(name, n) for name, n in results if n]
     for name, n in results:
-        print(f"{'ok ' if not n else 'BAD'}  {name}" + (f": {n} rows" if n else ""))
+        print(f"{'ok ' if not n else 'BAD'}  {name}" + (f": {counted(n, 'row')}" if n else ""))
     if bad:
-        raise CliError(f"{len(bad)} check{'s' if len(bad) > 1 else ''} failed", 1)
+        raise CliError(f"{counted(len(bad), 'check')} failed", 1)
     return 0
 
 
@@ -291,7 +291,7 @@ def cmd_results(args: argparse.Namespace) -> int:
             if out is not sys.stdout:
                 out.close()
     if args.output:
-        print(f"{n:,} row results written to {args.output}", file=sys.stderr)
+        print(f"{counted(n, 'row result')} written to {args.output}", file=sys.stderr)
     return 0
 
 
@@ -382,7 +382,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     with engine(args) as e:
         summary = e.export(os.path.abspath(args.folder), args.version)
     for name, n in summary.files.items():
-        print(f"{name:24} {n:>9,} rows")
+        print(f"{name:24} {counted(n, 'row', spec='>9,')}")
     print(f"Written to {args.folder} as OneRoster {summary.oneroster_version} (with manifest.csv).")
     for note in summary.notes:
         print(note)

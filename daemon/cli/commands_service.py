@@ -66,8 +66,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     )
     active = status.active
     print(
-        f"Active: {active.get('school', 0)} schools, {active.get('classroom', 0)} classrooms, "
-        f"{active.get('student', 0)} students, {active.get('staff', 0)} staff, {active.get('guardian', 0)} guardians"
+        f"Active: {counted(active.get('school', 0), 'school')}, "
+        f"{counted(active.get('classroom', 0), 'classroom')}, "
+        f"{counted(active.get('student', 0), 'student')}, "
+        f"{counted(active.get('staff', 0), 'staff', 'staff')}, "
+        f"{counted(active.get('guardian', 0), 'guardian')}"
     )
     if status.last_run:
         r = status.last_run
@@ -87,7 +90,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if d.drops_seen_at_first_mirror:
         n = d.drops_seen_at_first_mirror
         print(
-            f"First mirror: {n} older drop{'' if n == 1 else 's'} on the server recorded as seen, "
+            f"First mirror: {counted(n, 'older drop')} on the server recorded as seen, "
             "not planned (only the newest drop there is)"
         )
     for drop in d.drops:  # newest first

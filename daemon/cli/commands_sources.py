@@ -9,6 +9,7 @@ from daemon.cli.client import daemon_config, engine
 from daemon.cli.commands_runs import JSON_HELP, apply_if_asked
 from daemon.cli.errors import CliError
 from daemon.service.source_pulls import source_named
+from daemon.words import counted
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,7 +68,9 @@ def cmd_sources_test(args: argparse.Namespace) -> int:
     if args.json:
         render.print_json(check)
         return 0
-    print(f"{check.label} ({check.name}): reached and authenticated ({check.requests} requests)")
+    print(
+        f"{check.label} ({check.name}): reached and authenticated ({counted(check.requests, 'request')})"
+    )
     for resource, n in check.counts.items():
         print(f"  {resource:18} {'not offered' if n is None else f'{n:>9,}'}")
     print("Nothing was changed.")

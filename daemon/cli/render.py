@@ -106,8 +106,7 @@ def run_summary(run: Run) -> str:
     rows = run.rows
     if run.reverted_run is None:  # a revert reads no drop
         about_files = (
-            f"; {rows.file_warnings:,} warning{'s' if rows.file_warnings != 1 else ''} about "
-            "the files (manifest, headers)"
+            f"; {counted(rows.file_warnings, 'warning')} about the files (manifest, headers)"
             if rows.file_warnings
             else ""
         )
@@ -132,7 +131,7 @@ def run_summary(run: Run) -> str:
         lines.append(f"  Note: {note['message']}")
     if len(run.notes) > 8:
         lines.append(
-            f"  ... and {len(run.notes) - 8} more notes ({hint_command()} show {run.run_id} --json)"
+            f"  ... and {counted(len(run.notes) - 8, 'more note')} ({hint_command()} show {run.run_id} --json)"
         )
     if run.status == "planned":
         lines.append(
@@ -148,7 +147,7 @@ def run_summary(run: Run) -> str:
 def taken_words(run: Run) -> str:
     """', 2 feed values taken': decisions that overwrite the directory's values on apply."""
     n = run.taken_conflicts
-    return f", {n:,} feed value{'s' if n != 1 else ''} taken" if n else ""
+    return f", {counted(n, 'feed value')} taken" if n else ""
 
 
 def withheld_counts(run: Run) -> str:
@@ -221,7 +220,7 @@ def _runs_marks(run: Run) -> str:
         marks.append(f"schools: {', '.join(run.scope)}")
     if run.withheld:
         waiting = " waiting" if run.withheld_waiting else ""
-        marks.append(f"{run.total_withheld():,} archives withheld{waiting}")
+        marks.append(f"{counted(run.total_withheld(), 'archive')} withheld{waiting}")
     return f"  [{'; '.join(marks)}]" if marks else ""
 
 
@@ -235,9 +234,7 @@ def fetch_line(fetch: dict[str, Any]) -> str:
         pages = int(r.get("pages", 0))
         again = int(r.get("reread") or 0)
         moved = f", read again {times(again)}: it moved while paged" if again else ""
-        parts.append(
-            f"{name} {int(r.get('records', 0)):,} ({pages} page{'s' if pages != 1 else ''}{moved})"
-        )
+        parts.append(f"{name} {int(r.get('records', 0)):,} ({counted(pages, 'page')}{moved})")
     head = f"{fetch.get('label', '')} {fetch.get('source', '')}".strip()
     tail = []
     if fetch.get("retried"):

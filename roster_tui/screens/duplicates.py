@@ -225,7 +225,7 @@ class DuplicatesScreen(RosterScreen):
         text.append(f"Pair 1 of {self.total:,} open", style="bold")
         text.append(f" · {c.record_kind}s · score {c.score:.2f}")
         if getattr(c, "points", None) is not None:
-            text.append(f" ({c.points} points)")
+            text.append(f" ({plural(c.points, 'point')})")
         suggested = getattr(c, "survivor_id", None)
         if suggested is not None:
             which = "left" if suggested == c.left.user_id else "right"

@@ -253,7 +253,8 @@ def _preview(run: Run, now: datetime, reasons: list[str], shown: int) -> Rendera
     tail.append(kind_counts(run) + "\n")
     tail.append("Rows: ", style="bold")
     tail.append(
-        f"{run.rows.success:,} ok · {run.rows.warning:,} warnings · {run.rows.error:,} errors"
+        f"{run.rows.success:,} ok · {plural(run.rows.warning, 'warning')} · "
+        f"{plural(run.rows.error, 'error')}"
     )
     if run.conflicts:
         tail.append(f" · {plural(run.conflicts, 'conflict')} ({run.blocking_conflicts} blocking)")

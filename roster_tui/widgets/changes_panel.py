@@ -15,7 +15,7 @@ from daemon.models import Change, Run
 from daemon.sync.kinds import CHANGE_KINDS
 from roster_tui.widgets.chrome import Plain
 from roster_tui.widgets.paged_table import Column, PagedTable
-from roster_tui.words import KIND_NAMES, OP_SIGN, OPS, fit_count
+from roster_tui.words import KIND_NAMES, OP_SIGN, OPS, fit_count, plural
 
 COLUMNS: list[Column] = [("Op", 11), ("Record", 18, 0.3), ("Fields: before → after", None)]
 GROUP_COLUMNS: list[Column] = [("Record", 20, 0.35), ("Fields: before → after", None)]
@@ -126,13 +126,17 @@ class ChangesPanel(Horizontal):
             if self.groups
             else (None, None)
         )
-        what = "changes" if kind is None else f"{op} {KIND_NAMES[kind][1]}"
+        one, many = (
+            ("change", "changes")
+            if kind is None
+            else (f"{op} {KIND_NAMES[kind][0]}", f"{op} {KIND_NAMES[kind][1]}")
+        )
         more = len(table.items) < event.total
         caption = (
-            f"{event.total:,} {what}"
+            plural(event.total, one, many)
             + (f" · first {len(table.items):,} shown, ↓ loads more" if more else "")
             if event.total
-            else f"No {what}."
+            else f"No {many}."
         )
         self.query_one("#changes-caption", Static).update(caption)
         self.show_detail()

@@ -101,12 +101,13 @@ class ConflictsPanel(Vertical):
     def loaded(self, event: PagedTable.Loaded) -> None:
         self.keep_shown_marks()
         scope = "" if self.run_id is None else f" in run {self.run_id}"
-        which = "open conflicts" if self.open_only else "conflicts (open and decided)"
+        one = "open conflict" if self.open_only else "conflict"
+        also = "" if self.open_only else " (open and decided)"
         keys = "space marks · * all · v decided too" if self.open_only else "v open only"
         caption = (
-            f"{event.total:,} {which}{scope} · {len(self.marked)} marked · {keys}"
+            f"{plural(event.total, one)}{also}{scope} · {len(self.marked)} marked · {keys}"
             if event.total
-            else f"No {which}{scope}. {keys}"
+            else f"No {one}s{also}{scope}. {keys}"
         )
         self.query_one(".caption", Static).update(caption)
         self.show_detail()
@@ -149,9 +150,9 @@ class ConflictsPanel(Vertical):
 
     def _caption_marks(self) -> None:
         total = self.table.total or 0
-        which = "open conflicts" if self.open_only else "conflicts"
+        one = "open conflict" if self.open_only else "conflict"
         self.query_one(".caption", Static).update(
-            f"{total:,} {which} · {len(self.marked)} marked (space marks, t/k/i decide all marked)"
+            f"{plural(total, one)} · {len(self.marked)} marked (space marks, t/k/i decide all marked)"
         )
 
     def action_toggle_decided(self) -> None:

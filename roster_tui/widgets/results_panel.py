@@ -14,8 +14,14 @@ from textual.widgets import DataTable, Static
 from daemon.models import RowResult, Run
 from roster_tui.widgets.chrome import Plain
 from roster_tui.widgets.paged_table import Column, PagedTable
+from roster_tui.words import plural
 
-FILTERS = {None: "all rows", "ERROR": "errors", "WARNING": "warnings", "SUCCESS": "ok rows"}
+FILTERS = {  # status -> (one, many): what a filtered list of row results counts
+    None: ("row", "rows"),
+    "ERROR": ("error", "errors"),
+    "WARNING": ("warning", "warnings"),
+    "SUCCESS": ("ok row", "ok rows"),
+}
 STATUS_CELL = {"ERROR": "✗ err", "WARNING": "! warn", "SUCCESS": "✓ ok"}
 COLUMNS: list[Column] = [
     ("Result", 6),
@@ -94,10 +100,10 @@ class RowsPanel(Vertical):
 
     @on(PagedTable.Loaded)
     def loaded(self, event: PagedTable.Loaded) -> None:
-        what = FILTERS[self.status]
+        one, many = FILTERS[self.status]
         keys = "e errors · w warnings · s ok · l all"
         self.query_one(".caption", Static).update(
-            f"{event.total:,} {what} · {keys}" if event.total else f"No {what}. {keys}"
+            f"{plural(event.total, one, many)} · {keys}" if event.total else f"No {many}. {keys}"
         )
         self.show_detail()
 
@@ -131,7 +137,9 @@ class FilesPanel(Vertical):
             )
         present = sum(1 for f in run.files if f.present)
         self.query_one(".caption", Static).update(
-            f"{present} files in the drop" if run.files else "No files were read from this drop."
+            f"{plural(present, 'file')} in the drop"
+            if run.files
+            else "No files were read from this drop."
         )
 
 

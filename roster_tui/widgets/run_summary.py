@@ -239,7 +239,7 @@ def _limits(run: Run) -> RenderableType | None:
     count = run.settings.get("deletion_threshold_count")
     rule = f"at most {percent:g}% of active records" if percent is not None else "limits"
     if count is not None:
-        rule += f" and {count:,} records"
+        rule += f" and {plural(count, 'record')}"
     table = Table(
         title=f"Archive limits ({rule} per kind)",
         title_justify="left",
