@@ -170,7 +170,7 @@ def withheld_lines(run: Run) -> list[str]:
         )
         out = run.withheld_outcome
         if run.withheld_decision == "approved":
-            verdict += f" ({out.get('archived', 0):,} archived, {out.get('kept', 0):,} kept as they changed since)"
+            verdict += f" ({out.get('archived', 0):,} archived, {out.get('kept', 0):,} kept, each with why)"
         return [head, f"  {verdict} (see: {hint_command()} withheld {run.run_id})"]
     if run.status == "applied":
         return [

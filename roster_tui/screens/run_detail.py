@@ -151,7 +151,7 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
         out = run.withheld_outcome
         if run.withheld_decision == "approved":
             said = (
-                f"{out.get('archived', 0):,} archived, {out.get('kept', 0):,} kept (changed since)"
+                f"{out.get('archived', 0):,} archived, {out.get('kept', 0):,} kept, each with why"
             )
         else:
             said = "dropped: nothing archived"
