@@ -62,6 +62,9 @@ IDLE_SECONDS = 60.0  # a connection with no request for this long is closed
 PER_USER = 16  # open connections per Unix user (a TUI holds one; each CLI command one)
 MAX_CONNECTIONS = 256  # open connections in all
 WARN_EVERY = 60.0  # seconds between two log lines about one caller's refused connections
+# how often the serving thread looks whether it was asked to stop: a stop (of the daemon) waits up
+# to this long for it (the tests, which start and stop hundreds of daemons, shorten it)
+STOP_POLL_SECONDS = 0.5
 LOCK_POLL = (
     0.2  # while a write waits for the write lock, how often it looks whether the caller left
 )
@@ -402,7 +405,9 @@ class ApiServer:
                 f"cannot give the socket {self.path} to the group {self.group} "
                 f"({exc.strerror or exc}); add the daemon's user to that group"
             ) from exc
-        self._thread = threading.Thread(target=self._server.serve_forever, name="api", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(STOP_POLL_SECONDS,), name="api", daemon=True
+        )
         self._thread.start()
         LOG.info(
             "listening on %s (mode 0660%s)",
