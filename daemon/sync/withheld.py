@@ -320,7 +320,8 @@ def _add_what_goes_with_them(db: Database, run_id: int, table: kinds.Table) -> N
             f"""INSERT INTO withheld_archives
                 SELECT {run}, (SELECT coalesce(max(seq), 0) FROM withheld_archives
                                WHERE run_id = {run}) + row_number() OVER (ORDER BY d.{table.id_col}),
-                       {sql_literal(kind)}, {sql_literal(name)}, d.{table.id_col}, {sis}, NULL,
+                       {sql_literal(kind)}, {sql_literal(name)}, d.{table.id_col}, {sis},
+                       {_label(table)},
                        d.source_file, d.source_line,
                        {sql_literal(CASCADE_NOTES[(name, column)])}, 'archived', NULL
                 FROM {name} d
@@ -329,6 +330,19 @@ def _add_what_goes_with_them(db: Database, run_id: int, table: kinds.Table) -> N
                                                WHERE run_id = {run}
                                                  AND table_name = {sql_literal(name)})"""
         )
+
+
+def _label(table: kinds.Table) -> str:
+    """SQL over `d`: a membership or link as its change reads ('stu-9 in cls-a2'), an attribute
+    by its name."""
+    if table.name in kinds.REFERENCES:
+        (one, one_table, one_id), (other, other_table, other_id), between = kinds.REFERENCES[
+            table.name
+        ]
+        return f"""(SELECT sis_id FROM {one_table} WHERE {one_id} = d.{one})
+                   || {sql_literal(between)}
+                   || (SELECT sis_id FROM {other_table} WHERE {other_id} = d.{other})"""
+    return "d.name" if table.name == "student_attributes" else "NULL"
 
 
 def _refuse_a_broken_directory(run_id: int, broken: list[Violation]) -> None:

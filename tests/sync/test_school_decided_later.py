@@ -181,3 +181,14 @@ def test_approving_archives_a_membership_a_later_night_added_to_the_class(sync, 
         "its class is archived",
     )
     assert _failed_checks(sync) == []
+
+
+def test_what_goes_with_them_reads_as_a_change_does(sync, tiny, stu_9_withheld):
+    enrolled = {**tiny.row("enrollments.csv", "enr-1b"), "sourcedId": "enr-9b",
+                "userSourcedId": "stu-9", **WHEN}  # fmt: skip
+    sync.apply(_delta({"enrollments.csv": [enrolled]}, enrollments="delta"))
+    sync.engine.decide_withheld(stu_9_withheld.run_id, "approve", "they left in June")
+    [added] = [
+        w for w in sync.engine.withheld_page(stu_9_withheld.run_id).items if w.sis_id == "enr-9b"
+    ]
+    assert (added.label, added.source_file) == ("stu-9 in cls-a2", "enrollments.csv")
