@@ -249,7 +249,8 @@ class WithheldDecisionScreen(ModalScreen[tuple[str, str] | None]):
             bullets(
                 [
                     "Archive them: each is checked against the directory as it is now; a record "
-                    "re-created, changed, edited or back in a full feed since is kept.",
+                    "re-created, changed, edited or back in a full feed since is kept, and so is "
+                    "a school a class or person kept is in.",
                     "Drop them: nothing is archived; the records stay as they are.",
                 ]
             ),

@@ -186,8 +186,8 @@ def _withheld(run: Run, now: datetime) -> Text | None:
         if run.withheld_decision == "approved":
             out = run.withheld_outcome
             text.append(
-                f" · {out.get('archived', 0):,} archived, {out.get('kept', 0):,} kept "
-                "(changed since)"
+                f" · {out.get('archived', 0):,} archived, {out.get('kept', 0):,} kept, each "
+                f"with why (roster-sync withheld {run.run_id})"
             )
         text.append("\n")
     elif run.status == "applied":
