@@ -108,6 +108,14 @@ def take_reverts(db: Database, chosen: str) -> None:
         )
         if ids:
             _archive_attached(db, name, ", ".join(str(i) for i in ids))
+        # the archive each record brought back had: what went with it comes back with it
+        db.execute(
+            f"""CREATE OR REPLACE TEMP TABLE taken_back AS
+                SELECT d.{id_col} AS id, d.archived_run FROM {name} d JOIN {chosen} c
+                  ON c.record_id = d.{id_col}
+                WHERE {mine} AND c.field = 'status' AND c.feed_value = 'active'
+                  AND d.status = 'archived'"""
+        )
         db.execute(
             f"""UPDATE {name} SET status = 'active', archived_run = NULL, archived_at = NULL,
                        updated_at = current_timestamp, last_run = c.run_id
@@ -116,6 +124,7 @@ def take_reverts(db: Database, chosen: str) -> None:
                   AND {name}.{id_col} = c.record_id AND {name}.status = 'archived'"""
         )
         _unarchive_attached(db, name, chosen, mine)
+        db.execute("DROP TABLE taken_back")
     _unarchived_by_hand_again(db, chosen)
 
 
@@ -139,7 +148,9 @@ def _unarchived_by_hand_again(db: Database, chosen: str) -> None:
 def _unarchive_attached(db: Database, parent: str, chosen: str, mine: str) -> None:
     """A person or classroom brought back by a taken conflict gets back what the reverted run
     archived with it, which the revert left archived while the person stayed archived
-    (sync/revert.py): each row only where everything it belongs to is active."""
+    (sync/revert.py), and what the archive it is brought back from took (`taken_back`: a later
+    run's, say; the revert does not ask about those apart): each row only where everything it
+    belongs to is active."""
     for child, refs in CASCADES.items():
         owners_active = " AND ".join(
             f"{child}.{column} IN (SELECT {table_named(table).id_col} FROM {table} "
@@ -156,8 +167,10 @@ def _unarchive_attached(db: Database, parent: str, chosen: str, mine: str) -> No
                     WHERE {mine} AND c.field = 'status' AND c.feed_value = 'active'
                       AND {child}.{column} = c.record_id AND {child}.status = 'archived'
                       AND {child}.origin = 'sync' AND {owners_active}
-                      AND {child}.archived_run = (SELECT reverted_run FROM runs
-                                                  WHERE run_id = c.run_id)"""
+                      AND ({child}.archived_run = (SELECT reverted_run FROM runs
+                                                   WHERE run_id = c.run_id)
+                           OR {child}.archived_run = (SELECT archived_run FROM taken_back
+                                                      WHERE id = c.record_id))"""
             )
 
 

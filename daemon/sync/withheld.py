@@ -19,6 +19,7 @@ from daemon.db import Database, sql_literal
 from daemon.directory.integrity import Violation, broken_by_runs, broken_since
 from daemon.errors import RosterSyncError
 from daemon.models import Page, WithheldArchive
+from daemon.settings import load_settings
 from daemon.sync import kinds
 from daemon.sync.diff import CASCADE_NOTES, CASCADES, KIND_CHANGE_NOTES
 from daemon.sync.run_files import READ_AS_CHANGES
@@ -311,6 +312,8 @@ def _add_what_goes_with_them(db: Database, run_id: int, table: kinds.Table) -> N
     approval does is traced. Those the run withheld itself were decided with it."""
     run = int(run_id)
     name = table.name
+    if name == "guardian_links" and not load_settings(db).manage_guardians:
+        return  # the district's links: no night archives them, not even with their people
     for column, parent in CASCADES.get(name, ()):
         taken = f"""SELECT record_id FROM withheld_archives WHERE run_id = {run}
                     AND table_name = {sql_literal(parent)} AND outcome = 'archived'"""
