@@ -75,3 +75,16 @@ def test_an_import_cycle_breaks_the_contract(tmp_path: Path) -> None:
     result = lint_imports(tree, "no-cycles")
     assert result.returncode == 1
     assert "No cycles are allowed in daemon.sync" in result.stdout
+
+
+def test_a_roster_sync_command_starts_without_the_sftp_client() -> None:
+    """paramiko (a fifth of a second to import) is the daemon's mirror's and `sftp trust`'s
+    alone: every other command, and every config read, starts without it."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, daemon.cli.main; print('paramiko' in sys.modules)"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert loaded.stdout.strip() == "False", loaded.stderr

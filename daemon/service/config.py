@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from daemon.errors import RosterSyncError
 from daemon.notify.config import NotifyConfig
-from daemon.service.sftp import SftpConfig, check_marker_name
+from daemon.service.sftp_config import SftpConfig, check_marker_name
 from daemon.sources.config import SourceConfig, check_name
 
 CONFIG_ENV = "ROSTER_SYNC_CONFIG"
