@@ -86,12 +86,15 @@ def withhold_archives(db: Database, run_id: int, schema: str) -> dict[str, int]:
 
 
 def withheld_page(db: Database, run_id: int, offset: int = 0, limit: int = 100) -> Page:
+    """In the run's order; once approved, the archives kept first (what a person reads the
+    decision for: why each no longer held)."""
     limit = max(1, min(int(limit), MAX_PAGE))
     total = int(db.one("SELECT count(*) FROM withheld_archives WHERE run_id = ?", [run_id]))
     rows = db.dicts(
         """SELECT seq, kind, record_id, sis_id, label, source_file, source_line, note, outcome,
                   outcome_note
-           FROM withheld_archives WHERE run_id = ? ORDER BY seq LIMIT ? OFFSET ?""",
+           FROM withheld_archives WHERE run_id = ?
+           ORDER BY outcome IS NOT DISTINCT FROM 'kept' DESC, seq LIMIT ? OFFSET ?""",
         [run_id, limit, offset],
     )
     return Page(total=total, offset=offset, items=[WithheldArchive(**r) for r in rows])

@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Static
 
-from daemon.models import Page, Run
+from daemon.models import Page, Run, WithheldArchive
 from daemon.sync.scope import parse_scope
 from roster_tui.widgets.chrome import Field, Plain
 from roster_tui.words import (
@@ -24,6 +24,7 @@ from roster_tui.words import (
     consequences,
     count_of,
     held_reasons,
+    plural,
     run_source,
 )
 
@@ -280,6 +281,68 @@ class WithheldDecisionScreen(ModalScreen[tuple[str, str] | None]):
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class WithheldOutcomeScreen(ModalScreen[None]):
+    """What a decision on withheld archives did, read only: who decided and why, and each
+    archive an approval kept with the reason it no longer held (re-created or edited since, a
+    class still in its school...), the ones it did listed after."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close"),
+        Binding("q", "close", "Close"),
+    ]
+
+    def __init__(self, run: Run, page: Page) -> None:
+        super().__init__(classes="dialog-screen")
+        self.run = run
+        self.page = page
+
+    def compose(self) -> ComposeResult:
+        run = self.run
+        with Vertical(id="dialog", classes="-help"):
+            yield Plain(
+                f"Withheld archives of run {run.run_id}: {run.withheld_decision}", id="dialog-title"
+            )
+            with VerticalScroll(id="dialog-body"):
+                yield Plain(self.body(), id="outcomes")
+            yield Plain("esc closes", id="help-close")
+
+    def body(self) -> Group:
+        run, items = self.run, self.page.items
+        out = run.withheld_outcome
+        said = [
+            Text(f"By {run.withheld_decided_by}: ", style="bold") + Text(run.withheld_reason or "")
+        ]
+        if run.withheld_decision != "approved":
+            return Group(*said, Text("Nothing was archived; the records stay as they were."))
+        said.append(
+            Text(
+                f"{plural(out.get('archived', 0), 'archive')} done, "
+                f"{plural(out.get('kept', 0), 'record')} kept:"
+            )
+        )
+
+        def name(w: WithheldArchive) -> str:
+            kind = KIND_NAMES.get(w.kind, (w.kind, w.kind))[0]
+            return f"{w.label or w.sis_id or w.record_id} ({kind})"
+
+        kept = [f"{name(w)}: {w.outcome_note}" for w in items if w.outcome == "kept"]
+        done = [f"{name(w)}: {w.note or 'archived'}" for w in items if w.outcome == "archived"]
+        listed: list[RenderableType] = [bullets(kept or ["none"])]
+        if done:
+            listed += [Text("Archived:", style="bold"), bullets(done)]
+        if self.page.total > len(items):
+            listed.append(
+                Text(
+                    f"… and {self.page.total - len(items):,} more "
+                    f"(roster-sync withheld {run.run_id})"
+                )
+            )
+        return Group(*said, *listed)
+
+    def action_close(self) -> None:
         self.dismiss(None)
 
 

@@ -13,7 +13,11 @@ from textual.widgets import Static, TabbedContent, TabPane, Tabs
 from daemon.models import Page, Run
 from roster_tui.screens.base import RosterScreen, tab_after
 from roster_tui.screens.conflict_decisions import ConflictDecisions
-from roster_tui.screens.dialogs import ConfirmScreen, WithheldDecisionScreen
+from roster_tui.screens.dialogs import (
+    ConfirmScreen,
+    WithheldDecisionScreen,
+    WithheldOutcomeScreen,
+)
 from roster_tui.screens.run_decisions import RUN_DECISION_BINDINGS, RunDecisions, decision_allowed
 from roster_tui.widgets.changes_panel import ChangesPanel
 from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
@@ -110,9 +114,11 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
         allowed = decision_allowed(self.run, action)
         if allowed is not None:
             return allowed
-        if action == "withheld":  # once the run is applied, until someone decides
+        if action == "withheld":  # once the run is applied: to decide, then to read what it did
             return (
-                self.run is not None and self.run.status == "applied" and self.run.withheld_waiting
+                self.run is not None
+                and self.run.status == "applied"
+                and (self.run.withheld_waiting or self.run.withheld_decision is not None)
             )
         if action == "revert":  # only what changed the directory can be undone
             return self.run is not None and self.run.status == "applied"
@@ -126,6 +132,13 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
 
     def action_withheld(self) -> None:
         run = self.run
+        if run is not None and run.withheld_decision is not None:
+            self.call(
+                lambda engine: engine.withheld_page(run.run_id, 0, 500),
+                then=lambda page: self.app.push_screen(WithheldOutcomeScreen(run, page)),
+                group="withheld",
+            )
+            return
         if run is None or not run.withheld_waiting:
             return
 

@@ -187,7 +187,7 @@ def _withheld(run: Run, now: datetime) -> Text | None:
             out = run.withheld_outcome
             text.append(
                 f" · {out.get('archived', 0):,} archived, {out.get('kept', 0):,} kept, each "
-                f"with why (roster-sync withheld {run.run_id})"
+                "with why (w)"
             )
         text.append("\n")
     elif run.status == "applied":

@@ -18,6 +18,7 @@ from roster_tui.screens.dialogs import (
     ConfirmScreen,
     PlanDropScreen,
     WithheldDecisionScreen,
+    WithheldOutcomeScreen,
 )
 from roster_tui.screens.run_detail import RunDetailScreen
 from tests.tui.conftest import (
@@ -60,10 +61,36 @@ async def test_withheld_archives_are_approved_from_the_run_detail(demo_engine: E
         await press(pilot, "enter", "enter")
         assert app.screen is screen and screen.run.withheld_decision == "approved"
         assert any("archived" in n for n in notices_of(app))
-        assert not screen.check_action("withheld", ())
     run = demo_engine.get_run(run_id)
     assert run.withheld_reason == "end of the school year"
     assert run.withheld_outcome.get("archived", 0) > 0
+
+
+async def test_w_on_a_decided_run_shows_what_the_decision_did(demo_engine: Engine) -> None:
+    run_id = _withholding_run(demo_engine)
+    [first] = demo_engine.withheld_page(run_id, 0, 1).items
+    demo_engine.decide_withheld(run_id, "drop", "a trip")
+    app = make_app(demo_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "enter", "w")
+        assert isinstance(app.screen, WithheldOutcomeScreen)
+        said = " ".join(text_of(app.screen.query_one("#outcomes")).split())
+        assert said == "By admin: a trip Nothing was archived; the records stay as they were."
+        await press(pilot, "escape")
+        assert isinstance(app.screen, RunDetailScreen)
+    assert first.outcome is None
+
+
+async def test_an_approval_lists_what_it_kept_first(demo_engine: Engine) -> None:
+    run_id = _withholding_run(demo_engine)
+    kept = next(w for w in demo_engine.withheld_page(run_id, 0, 500).items if w.kind == "students")
+    demo_engine.edit_contact(kept.sis_id, {"email": "kept@example.org"})  # edited since
+    demo_engine.decide_withheld(run_id, "approve", "end of the school year")
+    app = make_app(demo_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "enter", "w")
+        lines = text_of(app.screen.query_one("#outcomes")).splitlines()
+        assert " ".join(lines[2].split()) == f"• {kept.label} (student): edited by hand since"
 
 
 async def test_an_applied_run_is_reverted_from_its_detail(demo_engine: Engine) -> None:
