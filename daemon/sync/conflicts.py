@@ -11,6 +11,8 @@ from daemon.db import Database, sql_ident, sql_literal
 from daemon.directory.integrity import Violation, broken_by_runs, broken_since
 from daemon.directory.records import archive_attached, unarchive_attached
 from daemon.errors import RosterSyncError
+from daemon.sync.diff import CASCADES
+from daemon.sync.kinds import table_named
 from daemon.sync.policies import (
     ARCHIVED_IN_FEED,
     CONTACT_FIELDS,
@@ -113,6 +115,7 @@ def resolve_conflicts(
         _refuse_links_to_archived_people(db, conflict_ids)
         _refuse_takes_of_merged_records(db, conflict_ids)
         _refuse_stale_unarchives(db, conflict_ids)
+        _refuse_memberships_without_their_owners(db, conflict_ids)
     with db.transaction():
         db.execute(
             f"""UPDATE conflicts SET decision = ?, decided_by = ?, decided_at = current_timestamp
@@ -327,6 +330,51 @@ def _unarchive_asked(conflict: str, person: str) -> str:
     return f"""({conflict}.kind = {sql_literal(UNARCHIVED_BY_HAND_NOT_IN_FEED)}
                 AND {conflict}.conflict_key = 'unarchived:' || {person}.user_id || ':'
                     || epoch_us({person}.unarchived_by_hand_at))"""
+
+
+def _refuse_memberships_without_their_owners(db: Database, conflict_ids: list[int]) -> None:
+    """Taking a revert's question that brings back a membership, link or attribute: each person
+    and classroom it belongs to must be active, or come back in the same decision (its own
+    question taken with it, now or before): none is active without them (`roster-sync check`)."""
+    ids = ", ".join(str(int(i)) for i in conflict_ids)
+    revert = sql_literal(REVERT_CONFLICT)
+    pieces = []
+    for child, refs in CASCADES.items():
+        child_id = table_named(child).id_col
+        for column, parent in refs:
+            parent_id = table_named(parent).id_col
+            owner = "o.given_name || ' ' || o.family_name" if parent == "users" else "o.name"
+            pieces.append(
+                f"""SELECT c.conflict_id, c.label, {sql_literal("person" if parent == "users" else "class")},
+                           {owner}, o.sis_id,
+                           (SELECT min(q.conflict_id) FROM conflicts q
+                            WHERE q.run_id = c.run_id AND q.kind = {revert}
+                              AND q.record_kind = {sql_literal(parent)} AND q.record_id = o.{parent_id}
+                              AND q.field = 'status' AND q.feed_value = 'active') AS asked
+                    FROM conflicts c JOIN {child} d ON d.{child_id} = c.record_id
+                    JOIN {parent} o ON o.{parent_id} = d.{column}
+                    WHERE c.conflict_id IN ({ids}) AND c.kind = {revert}
+                      AND c.record_kind = {sql_literal(child)} AND c.field = 'status'
+                      AND c.feed_value = 'active' AND o.status <> 'active'
+                      AND NOT EXISTS (
+                          SELECT 1 FROM conflicts q
+                          WHERE q.run_id = c.run_id AND q.kind = {revert}
+                            AND q.record_kind = {sql_literal(parent)} AND q.record_id = o.{parent_id}
+                            AND q.field = 'status' AND q.feed_value = 'active'
+                            AND (q.conflict_id IN ({ids}) OR q.decision = 'take'))"""
+            )
+    left = db.rows(" UNION ALL ".join(pieces) + " ORDER BY 1 LIMIT 1")
+    if left:
+        conflict_id, label, what, name, sis_id, asked = left[0]
+        then = (
+            f"take its question too (conflict {asked}), or keep"
+            if asked is not None
+            else "bring it back first, or keep"
+        )
+        raise ConflictError(
+            f"conflict {conflict_id}: {label} cannot come back while its {what} {name}"
+            f"{f' ({sis_id})' if sis_id else ''} stays archived; nothing was taken ({then})"
+        )
 
 
 def _refuse_stale_unarchives(db: Database, conflict_ids: list[int]) -> None:

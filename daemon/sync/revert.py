@@ -544,9 +544,9 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
         FROM {name} d
         WHERE d.{id_col} IN ({archived_by_target})
           AND d.status <> 'active' AND (d.archived_run IS DISTINCT FROM {t} OR NOT ({same_hands}))
-          -- not under a person or classroom that stays archived (taking its own question
-          -- brings back what the target archived with it), nor into an archived school
-          AND {parents_active_after(ctx, name)} AND {school_stays}
+          -- nor into an archived school (a membership under a person or classroom that
+          -- stays archived is asked: taken with its owner's question, it comes back with it)
+          AND {school_stays}
         UNION ALL
         SELECT {record}, 'status', 'archived', d.status,
                'run {t} unarchived this record; it was ' || {since}

@@ -7,12 +7,15 @@ casts the text back to the column's type, and a classroom's school back from its
 from __future__ import annotations
 
 from daemon.db import Database, sql_ident, sql_literal
-from daemon.directory.records import archive_attached
+from daemon.directory.records import archive_attached, archived_with
 from daemon.sync import kinds
 from daemon.sync.diff import CASCADES
 from daemon.sync.kinds import table_named
 from daemon.sync.plan import NO_SIS_ID, SCHOOL_SIS
 from daemon.sync.policies import UNARCHIVED_BY_HAND_NOT_IN_FEED
+
+# The tables whose records take memberships, links and attributes with them (CASCADES).
+PARENTS = tuple(dict.fromkeys(parent for refs in CASCADES.values() for _, parent in refs))
 
 REVERT_CONFLICT = "revert_changed_since"
 # A hand reference '#N' a change showed at `{at}` in a person's orgs (directory/orgs.py: no school
@@ -82,6 +85,21 @@ def restored(table: str, column: str, text: str, types: dict[str, str], at: str)
 def take_reverts(db: Database, chosen: str) -> None:
     """Revert conflicts someone chose to take: the field gets the value the revert restores, or
     the record the status it restores (the person decided, so a later change is overwritten)."""
+    # the archive each record brought back comes back from: what went with it comes back with
+    # it, once every record of the take is written (a membership whose class and person both
+    # come back, archived with either)
+    db.execute(
+        "CREATE OR REPLACE TEMP TABLE taken_back AS "
+        + " UNION ".join(
+            f"""SELECT {sql_literal(t.name)} AS table_name, d.{t.id_col} AS id, d.archived_run,
+                       d.archived_at
+                FROM {t.name} d JOIN {chosen} c ON c.record_id = d.{t.id_col}
+                WHERE c.kind = {sql_literal(REVERT_CONFLICT)} AND c.record_kind = {sql_literal(t.name)}
+                  AND c.field = 'status' AND c.feed_value = 'active' AND d.status = 'archived'"""
+            for t in kinds.TABLES
+            if t.name in PARENTS
+        )
+    )
     for table in kinds.TABLES:
         name, id_col = table.name, table.id_col
         types = column_types(db, name)
@@ -94,10 +112,12 @@ def take_reverts(db: Database, chosen: str) -> None:
                     FROM {chosen} c
                     WHERE {mine} AND c.field = {sql_literal(column)} AND {name}.{id_col} = c.record_id"""
             )
-        archived = f"""SELECT c.record_id FROM {chosen} c
+        archived = f"""SELECT c.run_id, c.record_id FROM {chosen} c
                         WHERE {mine} AND c.field = 'status' AND c.feed_value = 'archived'
                           AND c.record_id IN (SELECT {id_col} FROM {name} WHERE status = 'active')"""
-        ids = [int(r[0]) for r in db.rows(archived)]
+        by_run: dict[int, list[str]] = {}
+        for run_id, record_id in db.rows(archived):
+            by_run.setdefault(int(run_id), []).append(str(int(record_id)))
         hand_unarchive = ", unarchived_by_hand_at = NULL" if name == "users" else ""
         db.execute(
             f"""UPDATE {name} SET status = 'archived', archived_run = c.run_id,
@@ -106,16 +126,8 @@ def take_reverts(db: Database, chosen: str) -> None:
                 WHERE {mine} AND c.field = 'status' AND c.feed_value = 'archived'
                   AND {name}.{id_col} = c.record_id AND {name}.status = 'active'"""
         )
-        if ids:
-            _archive_attached(db, name, ", ".join(str(i) for i in ids))
-        # the archive each record brought back had: what went with it comes back with it
-        db.execute(
-            f"""CREATE OR REPLACE TEMP TABLE taken_back AS
-                SELECT d.{id_col} AS id, d.archived_run FROM {name} d JOIN {chosen} c
-                  ON c.record_id = d.{id_col}
-                WHERE {mine} AND c.field = 'status' AND c.feed_value = 'active'
-                  AND d.status = 'archived'"""
-        )
+        for run_id, ids in by_run.items():
+            _archive_attached(db, name, ", ".join(ids), run_id)
         db.execute(
             f"""UPDATE {name} SET status = 'active', archived_run = NULL, archived_at = NULL,
                        updated_at = current_timestamp, last_run = c.run_id
@@ -123,8 +135,10 @@ def take_reverts(db: Database, chosen: str) -> None:
                 WHERE {mine} AND c.field = 'status' AND c.feed_value = 'active'
                   AND {name}.{id_col} = c.record_id AND {name}.status = 'archived'"""
         )
-        _unarchive_attached(db, name, chosen, mine)
-        db.execute("DROP TABLE taken_back")
+    for parent in PARENTS:
+        mine = f"c.kind = {sql_literal(REVERT_CONFLICT)} AND c.record_kind = {sql_literal(parent)}"
+        _unarchive_attached(db, parent, chosen, mine)
+    db.execute("DROP TABLE taken_back")
     _unarchived_by_hand_again(db, chosen)
 
 
@@ -169,20 +183,22 @@ def _unarchive_attached(db: Database, parent: str, chosen: str, mine: str) -> No
                       AND {child}.origin = 'sync' AND {owners_active}
                       AND ({child}.archived_run = (SELECT reverted_run FROM runs
                                                    WHERE run_id = c.run_id)
-                           OR {child}.archived_run = (SELECT archived_run FROM taken_back
-                                                      WHERE id = c.record_id))"""
+                           OR EXISTS (SELECT 1 FROM taken_back t
+                                      WHERE t.table_name = {sql_literal(parent)}
+                                        AND t.id = c.record_id
+                                        AND {archived_with(child, "t")}))"""
             )
 
 
-def _archive_attached(db: Database, table: str, ids: str) -> None:
+def _archive_attached(db: Database, table: str, ids: str, run_id: int) -> None:
     """What a person or classroom archived by a taken conflict holds goes with it, as every
     other archive takes it (a hand archive, a sync's or a revert's cascade): no archived person
     keeps an active membership, link or attribute, nor an archived classroom an enrollment."""
     if table == "users":
-        archive_attached(db, ids)
+        archive_attached(db, ids, run_id)
     elif table == "classrooms":
         db.execute(
-            f"""UPDATE enrollments SET status = 'archived', archived_run = NULL,
+            f"""UPDATE enrollments SET status = 'archived', archived_run = {int(run_id)},
                        archived_at = current_timestamp, updated_at = current_timestamp
                 WHERE classroom_id IN ({ids}) AND status = 'active' AND origin = 'sync'"""
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from daemon.directory.integrity import check_directory
+from daemon.sync.conflicts import ConflictError
 from tests.sync.test_school_and_its_classes_later import _applied_revert, _status
 from tests.sync.test_school_decided_later import WHEN, _delta
 
@@ -71,15 +72,33 @@ def _questions(sync, run_id):
     }
 
 
-def test_a_revert_does_not_ask_about_a_membership_of_a_class_it_leaves_archived(
+def test_a_membership_of_a_class_the_revert_leaves_archived_is_not_taken_without_it(
     sync, science_closed_twice
 ):
-    """Taking such a question would leave an active membership in an archived class; the
-    class's own question brings its memberships back with it."""
+    """Alone it would be an active membership in an archived class: refused in plain words,
+    naming the class's own question."""
     revert = sync.engine.revert_run(science_closed_twice.run_id)
     asked = _questions(sync, revert.run_id)
-    assert [k for k in asked if k[0] == "enrollments"] == []
-    assert ("classrooms", "cls-a2", "status") in asked
+    membership = asked[("enrollments", "enr-1b", "status")]
+    klass = asked[("classrooms", "cls-a2", "status")]
+    with pytest.raises(ConflictError) as refused:
+        sync.engine.resolve_conflicts([membership.conflict_id], "take")
+    assert str(refused.value) == (
+        f"conflict {membership.conflict_id}: {membership.label} cannot come back while its "
+        f"class Science 5 (cls-a2) stays archived; nothing was taken (take its question too "
+        f"(conflict {klass.conflict_id}), or keep)"
+    )
+
+
+def test_a_membership_is_taken_with_its_class(sync, science_closed_twice):
+    revert = sync.engine.revert_run(science_closed_twice.run_id)
+    asked = _questions(sync, revert.run_id)
+    taken = [asked[("enrollments", "enr-1b", "status")], asked[("classrooms", "cls-a2", "status")]]
+    sync.engine.resolve_conflicts([c.conflict_id for c in taken], "take")
+    applied = sync.engine.apply_run(revert.run_id, override=True, reason="reviewed")
+    assert applied.status == "applied", applied.error
+    assert _status(sync, "enrollments", "enr-1b") == "active"
+    assert _failed_checks(sync) == []
 
 
 def test_taking_the_class_s_question_brings_back_its_memberships(sync, science_closed_twice):
