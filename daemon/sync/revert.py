@@ -39,7 +39,7 @@ from daemon.settings import load_settings
 from daemon.sync import kinds
 from daemon.sync.context import PlanContext
 from daemon.sync.diff import CASCADES, count_changes, parents_active_after, record_changes
-from daemon.sync.kinds import USER_CHANGE_KINDS_SQL
+from daemon.sync.kinds import USER_CHANGE_KINDS_SQL, table_named
 from daemon.sync.plan import SCHOOL_SIS
 from daemon.sync.policies import (
     ARCHIVED_IN_FEED,
@@ -71,6 +71,16 @@ LABELS = {
     "schools": "d.name",
     "classrooms": "d.name",
     "student_attributes": "d.name",
+    # as a membership's or link's change reads ('stu-1 in cls-a2'), not its record's number
+    **{
+        table: f"""coalesce((SELECT sis_id FROM {one_table} WHERE {one_id} = d.{one})
+                             || {sql_literal(between)}
+                             || (SELECT sis_id FROM {other_table} WHERE {other_id} = d.{other}),
+                            CAST(d.{table_named(table).id_col} AS VARCHAR))"""
+        for table, ((one, one_table, one_id), (other, other_table, other_id), between) in (
+            kinds.REFERENCES.items()
+        )
+    },
 }
 
 
