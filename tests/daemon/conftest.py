@@ -51,24 +51,15 @@ def in_ci() -> bool:
 def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
     """Poll until `predicate()` is truthy; fail with `what` after `timeout` seconds (long enough
     for a daemon to plan a few drops on a loaded 2-core machine: a passing test never waits it
-    out, a failing one only reports later).
-
-    The pause between two looks grows from 50 ms to a quarter of a second, and is at least twice
-    what the last look took: a look is mostly a request the daemon answers from its database
-    (30 ms and more on a loaded machine), and looking every 50 ms took a good part of the CPU
-    from the daemon the test waits on (three workers on two cores)."""
+    out, a failing one only reports later)."""
     deadline = time.monotonic() + timeout
-    pause = 0.05
     while True:
-        started = time.monotonic()
         value = predicate()
         if value:
             return value
-        now = time.monotonic()
-        if now > deadline:
+        if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:.0f} s waiting for {what or predicate}")
-        time.sleep(min(max(pause, 2 * (now - started)), 1.0))
-        pause = min(pause * 1.25, 0.25)
+        time.sleep(0.05)
 
 
 class FakeClock:
