@@ -147,6 +147,19 @@ REFERENCES = {
         " for ",
     ),
 }
+
+
+def reference_label(table: str, alias: str = "d") -> str | None:
+    """SQL over `alias`, a record of `table` in REFERENCES: its label as its change reads
+    ('stu-1 in cls-2'), each SIS id looked up by the record it names. None for other tables."""
+    if table not in REFERENCES:
+        return None
+    (one, one_table, one_id), (other, other_table, other_id), between = REFERENCES[table]
+    return f"""((SELECT sis_id FROM {one_table} WHERE {one_id} = {alias}.{one})
+               || {sql_literal(between)}
+               || (SELECT sis_id FROM {other_table} WHERE {other_id} = {alias}.{other}))"""
+
+
 CHANGE_KINDS = (
     "schools",
     "classrooms",

@@ -73,13 +73,9 @@ LABELS = {
     "student_attributes": "d.name",
     # as a membership's or link's change reads ('stu-1 in cls-a2'), not its record's number
     **{
-        table: f"""coalesce((SELECT sis_id FROM {one_table} WHERE {one_id} = d.{one})
-                             || {sql_literal(between)}
-                             || (SELECT sis_id FROM {other_table} WHERE {other_id} = d.{other}),
-                            CAST(d.{table_named(table).id_col} AS VARCHAR))"""
-        for table, ((one, one_table, one_id), (other, other_table, other_id), between) in (
-            kinds.REFERENCES.items()
-        )
+        table: f"coalesce({kinds.reference_label(table)}, "
+        f"CAST(d.{table_named(table).id_col} AS VARCHAR))"
+        for table in kinds.REFERENCES
     },
 }
 

@@ -341,13 +341,9 @@ def _add_what_goes_with_them(db: Database, run_id: int, table: kinds.Table) -> N
 def _label(table: kinds.Table) -> str:
     """SQL over `d`: a membership or link as its change reads ('stu-9 in cls-a2'), an attribute
     by its name."""
-    if table.name in kinds.REFERENCES:
-        (one, one_table, one_id), (other, other_table, other_id), between = kinds.REFERENCES[
-            table.name
-        ]
-        return f"""(SELECT sis_id FROM {one_table} WHERE {one_id} = d.{one})
-                   || {sql_literal(between)}
-                   || (SELECT sis_id FROM {other_table} WHERE {other_id} = d.{other})"""
+    named = kinds.reference_label(table.name)
+    if named is not None:
+        return named
     return "d.name" if table.name == "student_attributes" else "NULL"
 
 

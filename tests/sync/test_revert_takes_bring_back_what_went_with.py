@@ -6,12 +6,8 @@ person at once; a take's own archive, taken back by a later revert."""
 
 from __future__ import annotations
 
-from daemon.directory.integrity import check_directory
 from tests.sync.test_school_and_its_classes_later import _applied_revert, _status
-
-
-def _failed_checks(sync) -> list[tuple[str, int]]:
-    return [(name, n) for name, n in check_directory(sync.engine.db) if n]
+from tests.sync.test_school_still_named import _failed_checks
 
 
 def _questions(sync, run_id):

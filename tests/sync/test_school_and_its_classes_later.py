@@ -8,18 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.directory.integrity import check_directory
 from daemon.sync.runs import RunError
 from tests.directory_state import directory_fingerprint
-from tests.sync.test_school_still_named import _without_school_b
+from tests.sync.test_school_still_named import _failed_checks, _without_school_b
 
 
 def _status(sync, table: str, sis_id: str) -> str:
     return sync.engine.db.one(f"SELECT status FROM {table} WHERE sis_id = ?", [sis_id])
-
-
-def _failed_checks(sync) -> list[tuple[str, int]]:
-    return [(name, n) for name, n in check_directory(sync.engine.db) if n]
 
 
 def _outcomes(sync, run_id: int) -> dict[str, tuple[str, str | None]]:

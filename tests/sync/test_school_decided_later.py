@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.directory.integrity import check_directory
 from tests.district import TinyDistrict
 from tests.sync.test_school_and_its_classes_later import (
     _applied_revert,
@@ -16,11 +15,7 @@ from tests.sync.test_school_and_its_classes_later import (
     _school_c,
     _status,
 )
-from tests.sync.test_school_still_named import _without_school_b
-
-
-def _failed_checks(sync) -> list[tuple[str, int]]:
-    return [(name, n) for name, n in check_directory(sync.engine.db) if n]
+from tests.sync.test_school_still_named import _failed_checks, _without_school_b
 
 
 def _asked(sync, run_id: int) -> set[tuple[str, str | None, str]]:

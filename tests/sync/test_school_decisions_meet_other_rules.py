@@ -7,14 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.directory.integrity import check_directory
 from daemon.sync.conflicts import ConflictError
 from tests.sync.test_school_and_its_classes_later import _applied_revert, _status
 from tests.sync.test_school_decided_later import WHEN, _delta
-
-
-def _failed_checks(sync) -> list[tuple[str, int]]:
-    return [(name, n) for name, n in check_directory(sync.engine.db) if n]
+from tests.sync.test_school_still_named import _failed_checks
 
 
 def _link_status(sync, student: str, guardian: str) -> str:
