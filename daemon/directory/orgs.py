@@ -47,6 +47,21 @@ def direct_schools(orgs: str) -> str:
         WHERE {is_hand_reference("o.org")}"""
 
 
+def schools_in_orgs(rows: str) -> str:
+    """SQL (who, school_id), distinct: every school, the district's included, that the orgs of
+    the rows of `rows` (columns `who`, any key, and `org_sis_ids`, as users keep them) name, by
+    a SIS id or by a hand reference. The one reading of "the schools a person is in" for the
+    rules that keep a school while someone is still in it (a night's, an approval's, a
+    revert's), so that a person chosen at a school by hand keeps it as one the SIS put there."""
+    return f"""
+        WITH orgs AS (SELECT who, trim(unnest(string_split(org_sis_ids, ','))) AS org
+                      FROM ({rows}) WHERE org_sis_ids IS NOT NULL)
+        SELECT o.who, m.school_id FROM orgs o JOIN school_sis_ids m ON m.sis_id = o.org
+        UNION
+        SELECT o.who, TRY_CAST(substr(o.org, 2) AS BIGINT) FROM orgs o
+        WHERE {is_hand_reference("o.org")}"""
+
+
 def org_naming(db: Database, school_id: int) -> str:
     """The org entry a person's choice of school is written as: '#<id>', or the school's own SIS
     id when another school answers to '#<id>' as its SIS id (which would win)."""

@@ -34,6 +34,7 @@ from typing import Any
 
 from daemon.audit import audit
 from daemon.db import Database, sql_ident, sql_literal
+from daemon.directory.orgs import schools_in_orgs
 from daemon.ingest import run_schema
 from daemon.settings import load_settings
 from daemon.sync import kinds
@@ -635,19 +636,18 @@ def _keep_schools_with_what_stays(ctx: PlanContext, target: int) -> None:
     if not ctx.db.one(f"SELECT EXISTS ({ending})"):
         return
     classes, people = ctx.keep("plan_classrooms"), ctx.keep("plan_users")
+    people_staying = f"""
+        SELECT u.user_id AS who, coalesce(p.org_sis_ids, u.org_sis_ids) AS org_sis_ids
+        FROM users u LEFT JOIN {people} p ON p.id = u.user_id
+        WHERE u.origin = 'sync' AND (p.op = 'unarchive' OR u.status = 'active'
+                                     AND p.op IS DISTINCT FROM 'archive')"""
     staying = f"""
         SELECT 'class' AS what, coalesce(p.school_id, c.school_id) AS school_id
         FROM classrooms c LEFT JOIN {classes} p ON p.id = c.classroom_id
         WHERE c.origin = 'sync' AND (p.op = 'unarchive' OR c.status = 'active'
                                      AND p.op IS DISTINCT FROM 'archive')
         UNION ALL
-        SELECT 'person', m.school_id FROM (
-            SELECT trim(unnest(string_split(coalesce(p.org_sis_ids, u.org_sis_ids), ',')))
-                   AS sis_id
-            FROM users u LEFT JOIN {people} p ON p.id = u.user_id
-            WHERE u.origin = 'sync' AND (p.op = 'unarchive' OR u.status = 'active'
-                                         AND p.op IS DISTINCT FROM 'archive')) x
-        JOIN school_sis_ids m ON m.sis_id = x.sis_id"""
+        SELECT 'person', school_id FROM ({schools_in_orgs(people_staying)})"""
     kept = ctx.db.rows(
         f"""SELECT a.id, coalesce(s.sis_id, '#' || s.school_id), s.name,
                    s.created_run = {int(target)},

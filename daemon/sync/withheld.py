@@ -17,6 +17,7 @@ from typing import Any
 from daemon.audit import audit
 from daemon.db import Database, sql_literal
 from daemon.directory.integrity import Violation, broken_by_runs, broken_since
+from daemon.directory.orgs import schools_in_orgs
 from daemon.errors import RosterSyncError
 from daemon.models import Page, WithheldArchive
 from daemon.settings import load_settings
@@ -297,14 +298,14 @@ def _kept_for_what_stays_in_it() -> str:
     (decided before it, ORDER), so archiving it would leave them in a school the directory,
     its export and every LMS no longer show (as a night keeps a school something still names:
     sync/feed/classes.py keep_schools_still_named)."""
-    people = """SELECT m.school_id FROM (
-                    SELECT trim(unnest(string_split(org_sis_ids, ','))) AS sis_id FROM users
-                    WHERE status = 'active' AND origin = 'sync' AND org_sis_ids IS NOT NULL) p
-                JOIN school_sis_ids m ON m.sis_id = p.sis_id"""
+    people = schools_in_orgs(
+        "SELECT user_id AS who, org_sis_ids FROM users WHERE status = 'active' AND origin = 'sync'"
+    )
     return f"""WHEN d.school_id IN (SELECT school_id FROM classrooms
                                     WHERE status = 'active' AND origin = 'sync')
                THEN 'kept: a class in it stays active'
-               WHEN d.school_id IN ({people}) THEN 'kept: a person in it stays active'"""
+               WHEN d.school_id IN (SELECT school_id FROM ({people}))
+               THEN 'kept: a person in it stays active'"""
 
 
 def _add_what_goes_with_them(db: Database, run_id: int, table: kinds.Table) -> None:

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from daemon.directory.errors import EditRefused
-from daemon.directory.orgs import direct_schools
+from daemon.directory.orgs import direct_schools, schools_in_orgs
 from daemon.sync.runs import RunError
 
 
@@ -68,6 +68,27 @@ def test_the_view_reads_orgs_by_the_rule_the_code_spells(sync, tiny):
     in_code = db.rows(f"SELECT * FROM ({direct_schools(orgs)}) ORDER BY ALL")
     assert db.rows("SELECT * FROM user_direct_schools ORDER BY ALL") == in_code
     assert [s for u, s in in_code if u == sync.user("stu-3")["user_id"]] == [2, 3]
+
+
+def test_the_schools_a_person_is_in_read_the_orgs_as_the_view_does_the_district_included(
+    sync, tiny
+):
+    """schools_in_orgs, which the rules keeping a school while someone is in it share, reads
+    each entry as user_direct_schools does, and names the district too (something still in it)."""
+    tiny.rename_org("sch-b", "#2")
+    sync.apply(tiny)
+    db = sync.engine.db
+    district = db.one("SELECT sis_id FROM schools WHERE org_type = 'district'")
+    for sis_id, orgs in [("stu-1", "#2"), ("stu-2", f"#3,sch-a, #3,{district}"), ("stu-3", "#abc")]:
+        db.execute("UPDATE users SET org_sis_ids = ? WHERE sis_id = ?", [orgs, sis_id])
+    people = "SELECT user_id AS who, org_sis_ids FROM users"
+    in_orgs = db.rows(f"SELECT * FROM ({schools_in_orgs(people)}) ORDER BY ALL")
+    direct = db.rows("SELECT * FROM user_direct_schools ORDER BY ALL")
+    district_id = db.one("SELECT school_id FROM schools WHERE org_type = 'district'")
+    assert [r for r in in_orgs if r[1] != district_id] == direct
+    assert [s for u, s in in_orgs if u == sync.user("stu-2")["user_id"]] == sorted(
+        [2, 3, district_id]
+    )
 
 
 # A hand reference keeps naming the school a person chose when a school comes to answer to it.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from daemon.db import rows_sharing_a_hash, sql_literal
+from daemon.directory.orgs import schools_in_orgs
 from daemon.sync import not_synced
 from daemon.sync.context import PlanContext
 from daemon.sync.diff import ABSENT_NOTE, TOBEDELETED_NOTE, LeftOutBySetting, add_archives
@@ -177,11 +178,12 @@ def _what_names_schools(ctx: PlanContext) -> list[str]:
                 WHERE schoolSourcedId IS NOT NULL"""
         )
     if ctx.present("users"):
-        by_sis.append(
-            f"""SELECT {sql_literal(ctx.file("users"))}, e._line,
-                       trim(unnest(string_split(u.org_sis_ids, ',')))
-                FROM {ctx.errored("users")} e JOIN users u ON u.sis_id = e.sourcedId
-                WHERE u.status = 'active'"""
+        held = f"""SELECT e._line AS who, u.org_sis_ids
+                   FROM {ctx.errored("users")} e JOIN users u ON u.sis_id = e.sourcedId
+                   WHERE u.status = 'active'"""
+        by_id.append(
+            f"""SELECT {sql_literal(ctx.file("users"))}, who, school_id
+                FROM ({schools_in_orgs(held)})"""
         )
     if ctx.mode("classes") != "bulk":
         by_id.append(
@@ -202,12 +204,9 @@ def _what_names_schools(ctx: PlanContext) -> list[str]:
     ):
         people = f"u.sis_id IN (SELECT sourcedId FROM {ctx.good('users')} WHERE {live})"
     if people:
-        by_sis.append(
-            f"""SELECT 'person', NULL::BIGINT, trim(unnest(string_split(u.org_sis_ids, ',')))
-                FROM users u
-                WHERE u.status = 'active' AND u.origin = 'sync' AND u.org_sis_ids IS NOT NULL
-                  AND {people}"""
-        )
+        staying = f"""SELECT u.user_id AS who, u.org_sis_ids FROM users u
+                      WHERE u.status = 'active' AND u.origin = 'sync' AND {people}"""
+        by_id.append(f"SELECT 'person', NULL::BIGINT, school_id FROM ({schools_in_orgs(staying)})")
     if by_sis:
         by_id.append(
             f"""SELECT n.what, n._line, m.school_id
