@@ -1,10 +1,17 @@
-"""The re-keyed rollover: a feed whose students are mostly the same people under new ids.
+"""The re-keyed rollover: a feed whose students or classes are mostly the same under new ids.
 
 Some SIS exports change every sourcedId at the summer rollover. Planned as usual, such a drop
 archives the district's students and creates them again: their history, accounts, links and
 hand edits stay with the archived records. A run where most students it would archive come back
 as new students with the same name and birth date (or the same student number) is held with its
 own reason instead; an override is still possible, with a reason.
+
+Classes alike: a class is the course an LMS keeps its teacher's work in, by the class's
+sourcedId, so a class archived and made again under a new id is a new, empty course there. A
+class the run archives that comes back under a new id in the same school, with the same title
+and terms, is that class re-keyed (a new year's classes have new terms). Most of the run's
+archived classes so: held, as students are; fewer: the run says which, so that whoever reviews
+it can ask the SIS before applying.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from daemon.db import Database
+from daemon.words import counted
 
 REKEY_SHARE = 0.5  # of the students the run would archive
 REKEY_MIN = 5  # fewer is ordinary churn (a family leaving and enrolling again)
@@ -83,3 +91,64 @@ def find_rekeyed(db: Database, schema: str) -> Rekeyed:
         """
     )
     return Rekeyed(len(pairs), archived, [(str(o), str(n)) for o, n in pairs[:3]])
+
+
+@dataclass(frozen=True)
+class RekeyedClasses:
+    matched: int  # archived classes that come back under a new id
+    archived: int  # classes the run would archive
+    examples: list[tuple[str, str]]  # (old SIS id, new SIS id)
+
+    @property
+    def held(self) -> bool:
+        return self.matched >= REKEY_MIN and self.matched >= REKEY_SHARE * self.archived
+
+    def _shown(self) -> str:
+        more = self.matched - len(self.examples)
+        return ", ".join(f"{old} -> {new}" for old, new in self.examples) + (
+            f" and {more:,} more" if more else ""
+        )
+
+    def reason(self) -> str:
+        return (
+            f"the SIS appears to have re-keyed {counted(self.matched, 'class', 'classes')}: "
+            f"{self.matched:,} of the {counted(self.archived, 'class', 'classes')} this run would "
+            "archive come back under new ids in the same school with the same title and terms "
+            f"({self._shown()}); applying would archive them with their enrollments and create "
+            "them again, which an LMS takes for new, empty courses. Ask the SIS to keep its ids, "
+            "or override with a reason"
+        )
+
+    def note(self) -> str:
+        one = self.matched == 1
+        return (
+            f"{counted(self.matched, 'class', 'classes')} this run archives "
+            f"{'comes' if one else 'come'} back under {'a new id' if one else 'new ids'} in the "
+            f"same school with the same title and terms ({self._shown()}): if the SIS re-keyed "
+            f"{'it' if one else 'them'}, an LMS takes {'it' if one else 'them'} for "
+            f"{'a new, empty course' if one else 'new, empty courses'}; ask the SIS to keep its "
+            "ids before applying"
+        )
+
+
+def find_rekeyed_classes(db: Database, schema: str) -> RekeyedClasses:
+    """Classes the plan archives that a class it creates matches (same school, title and
+    terms, and class code where both have one): the same class under a new id."""
+    cols = set(db.columns("plan_classrooms", schema.strip('"')))
+    if not {"school_id", "name"} <= cols:
+        return RekeyedClasses(0, 0, [])  # a night without those columns changes neither
+    plan = f"{schema}.plan_classrooms"
+    archived = int(db.one(f"SELECT count(*) FROM {plan} WHERE op = 'archive'") or 0)
+    if not archived:
+        return RekeyedClasses(0, 0, [])
+    same = ["c.school_id = a.school_id", "lower(trim(c.name)) = lower(trim(a.name))"]
+    if "term_sis_ids" in cols:
+        same.append("c.term_sis_ids IS NOT DISTINCT FROM a.term_sis_ids")
+    if "class_code" in cols:
+        same.append("(c.class_code IS NULL OR a.class_code IS NULL OR c.class_code = a.class_code)")
+    pairs = db.rows(
+        f"""SELECT a.sis_id, min(c.sis_id) FROM {plan} a JOIN {plan} c ON {" AND ".join(same)}
+            WHERE a.op = 'archive' AND c.op = 'create' AND c.sis_id <> a.sis_id
+            GROUP BY a.sis_id ORDER BY a.sis_id"""
+    )
+    return RekeyedClasses(len(pairs), archived, [(str(o), str(n)) for o, n in pairs[:3]])

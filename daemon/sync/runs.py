@@ -31,7 +31,7 @@ from daemon.sync.holds import check_thresholds
 from daemon.sync.plan import PlanWouldBreak, make_plan
 from daemon.sync.reference import restored_reference
 from daemon.sync.retrace import retrace
-from daemon.sync.rollover import find_rekeyed
+from daemon.sync.rollover import find_rekeyed, find_rekeyed_classes
 from daemon.sync.run_files import note_files_read_as_changes, record_run_files
 from daemon.sync.scope import MANIFEST_KEY, check_scope, mark_out_of_scope, parse_scope
 from daemon.sync.withheld import drop_withheld_of_reverted, withhold_archives
@@ -323,9 +323,12 @@ def _plan(db: Database, ctx: PlanContext, progress: Progress, timings: dict[str,
         ctx.drop_all()
     store_issues(db, ctx.run_id, ctx.issues, workdir_for(db, ctx.run_id))
     record_run_files(db, ctx.run_id, None)  # counts again, with issues found while planning
-    rekeyed = find_rekeyed(db, ctx.schema)
+    students, classes = find_rekeyed(db, ctx.schema), find_rekeyed_classes(db, ctx.schema)
+    if classes.matched and not classes.held:
+        ctx.note("classes", classes.note())
+    holds = [r.reason() for r in (students, classes) if r.held]
     timings["plan"] = time.monotonic() - started
-    finish_plan(db, ctx, counts, base_version, timings, [rekeyed.reason()] if rekeyed.held else [])
+    finish_plan(db, ctx, counts, base_version, timings, holds)
 
 
 def _scope(db: Database, ctx: PlanContext) -> None:
