@@ -21,19 +21,23 @@ from dataclasses import dataclass
 from daemon.db import Database
 from daemon.words import counted
 
-REKEY_SHARE = 0.5  # of the students the run would archive
+REKEY_SHARE = 0.5  # of the students (or classes) the run would archive
 REKEY_MIN = 5  # fewer is ordinary churn (a family leaving and enrolling again)
 
 
 @dataclass(frozen=True)
-class Rekeyed:
-    matched: int  # archived students that come back under a new id
-    archived: int  # students the run would archive
+class _Rematched:
+    matched: int  # archived records that come back under a new id
+    archived: int  # records of that kind the run would archive
     examples: list[tuple[str, str]]  # (old SIS id, new SIS id)
 
     @property
     def held(self) -> bool:
         return self.matched >= REKEY_MIN and self.matched >= REKEY_SHARE * self.archived
+
+
+class Rekeyed(_Rematched):
+    """Students."""
 
     def reason(self) -> str:
         shown = ", ".join(f"{old} -> {new}" for old, new in self.examples)
@@ -93,15 +97,8 @@ def find_rekeyed(db: Database, schema: str) -> Rekeyed:
     return Rekeyed(len(pairs), archived, [(str(o), str(n)) for o, n in pairs[:3]])
 
 
-@dataclass(frozen=True)
-class RekeyedClasses:
-    matched: int  # archived classes that come back under a new id
-    archived: int  # classes the run would archive
-    examples: list[tuple[str, str]]  # (old SIS id, new SIS id)
-
-    @property
-    def held(self) -> bool:
-        return self.matched >= REKEY_MIN and self.matched >= REKEY_SHARE * self.archived
+class RekeyedClasses(_Rematched):
+    """Classes."""
 
     def _shown(self) -> str:
         more = self.matched - len(self.examples)
