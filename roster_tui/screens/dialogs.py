@@ -285,9 +285,9 @@ class WithheldDecisionScreen(ModalScreen[tuple[str, str] | None]):
 
 
 class WithheldOutcomeScreen(ModalScreen[None]):
-    """What a decision on withheld archives did, read only: who decided and why, and each
-    archive an approval kept with the reason it no longer held (re-created or edited since, a
-    class still in its school...), the ones it did listed after."""
+    """What a decision on withheld archives did, read only: who decided and why; for an
+    approval, first each archive it kept with the reason it no longer held (re-created or edited
+    since, a class still in its school...), then the ones it did with why each was withheld."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
@@ -307,32 +307,37 @@ class WithheldOutcomeScreen(ModalScreen[None]):
             )
             with VerticalScroll(id="dialog-body"):
                 yield Plain(self.body(), id="outcomes")
-            yield Plain("esc closes", id="help-close")
+            listed = run.withheld_decision == "approved"  # a drop lists nothing to scroll
+            yield Plain("↑↓ scroll · esc closes" if listed else "esc closes", id="help-close")
 
     def body(self) -> Group:
         run, items = self.run, self.page.items
-        out = run.withheld_outcome
         said = [
             Text(f"By {run.withheld_decided_by}: ", style="bold") + Text(run.withheld_reason or "")
         ]
         if run.withheld_decision != "approved":
             return Group(*said, Text("Nothing was archived; the records stay as they were."))
-        said.append(
-            Text(
-                f"{plural(out.get('archived', 0), 'archive')} done, "
-                f"{plural(out.get('kept', 0), 'record')} kept:"
-            )
-        )
+        said.append(Text(approval_counts(run.withheld_outcome)))
 
         def name(w: WithheldArchive) -> str:
             kind = KIND_NAMES.get(w.kind, (w.kind, w.kind))[0]
             return f"{w.label or w.sis_id or w.record_id} ({kind})"
 
-        kept = [f"{name(w)}: {w.outcome_note}" for w in items if w.outcome == "kept"]
+        # under "Kept" the engine's "kept: its person was kept" needs no second "kept"
+        kept = [
+            f"{name(w)}: {(w.outcome_note or '').removeprefix('kept: ')}"
+            for w in items
+            if w.outcome == "kept"
+        ]
         done = [f"{name(w)}: {w.note or 'archived'}" for w in items if w.outcome == "archived"]
-        listed: list[RenderableType] = [bullets(kept or ["none"])]
+        listed: list[RenderableType] = []
+        if kept:
+            listed += [Text("Kept, each with why:", style="bold"), bullets(kept)]
         if done:
-            listed += [Text("Archived:", style="bold"), bullets(done)]
+            listed += [
+                Text("Archived, each with why it was withheld:", style="bold"),
+                bullets(done),
+            ]
         if self.page.total > len(items):
             listed.append(
                 Text(
@@ -344,6 +349,16 @@ class WithheldOutcomeScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def approval_counts(outcome: dict[str, int]) -> str:
+    """What an approval did, in one sentence that reads right when it kept or archived nothing."""
+    archived, kept = outcome.get("archived", 0), outcome.get("kept", 0)
+    if not archived:
+        return f"Nothing was archived: {plural(kept, 'record')} kept."
+    return f"{plural(archived, 'archive')} done, " + (
+        f"{plural(kept, 'record')} kept." if kept else "none kept."
+    )
 
 
 class ConfirmScreen(ModalScreen[bool]):

@@ -17,7 +17,7 @@ from textual.widgets import Input, Tabs
 from textual.widgets._tabs import Underline
 
 from daemon.service.engine import Engine
-from tests.district import write_changes_only_manifest
+from tests.district import TinyDistrict, write_changes_only_manifest
 from tests.tui.conftest import FIXED_NOW, SAMPLE, make_app, press, type_text
 
 Step = str | tuple[str, str]  # a key, ("type", text) or ("open", "RUN:TAB")
@@ -182,4 +182,47 @@ def first_student_changed_run(engine: Engine, folder: Path, column: str, value: 
     second = engine.plan_source(str(folder))
     pin_run(engine, first.run_id, FIXED_NOW - timedelta(days=1, hours=7))
     pin_run(engine, second.run_id, FIXED_NOW.replace(hour=2, minute=0))
+    return second.run_id
+
+
+LONG_SCHOOL = "Birch Hollow Elementary School for the Visual and Performing Arts"
+CLOSING_REASON = (
+    "Birch Hollow closed at the end of the spring term; its students moved to Alder, and the "
+    "board asked us to keep anyone the front office still works with"
+)
+SCHOOL_B_STUDENTS = {"stu-7", "stu-8", "stu-9", "stu-10"}
+
+
+def closed_school_decided(
+    engine: Engine, root: Path, decision: str = "approve", reason: str = CLOSING_REASON
+) -> int:
+    """On a fresh database: the tiny district applied, its second school under a long name; then
+    a night without that school (its org, class, people, memberships) over the deletion
+    threshold, under threshold_action = withhold_archives, so its archives wait. Before the
+    decision one of its students and its class are edited by hand: an approval keeps them (and
+    what goes with them, and the school they are in) and archives the rest."""
+    district = TinyDistrict()
+    district.row("orgs.csv", "sch-b")["name"] = LONG_SCHOOL
+    first = engine.plan_source(str(district.write(root)))
+    engine.apply_run(first.run_id, scan_duplicates=False)
+    closed = district.copy()
+    closed.remove("orgs.csv", sourcedId="sch-b")
+    closed.remove("classes.csv", schoolSourcedId="sch-b")
+    closed.remove("enrollments.csv", classSourcedId="cls-b1")
+    closed.remove("users.csv", orgSourcedIds="sch-b")
+    closed.files["demographics.csv"] = [
+        row for row in closed.rows("demographics.csv") if row["sourcedId"] not in SCHOOL_B_STUDENTS
+    ]
+    engine.settings_set("threshold_action", "withhold_archives")
+    second = engine.plan_source(str(closed.write(root)))
+    engine.apply_run(second.run_id, scan_duplicates=False)
+    engine.edit_contact("stu-7", {"email": "gus.silva@family.example.net"})
+    engine.rename_classroom("cls-b1", "Homeroom 5B (moved to the Alder annex)")
+    engine.decide_withheld(second.run_id, decision, reason)
+    pin_run(engine, first.run_id, FIXED_NOW - timedelta(days=1, hours=7))
+    pin_run(engine, second.run_id, FIXED_NOW.replace(hour=2, minute=0))
+    engine.db.execute(
+        "UPDATE runs SET withheld_decided_at = ? WHERE run_id = ?",
+        [FIXED_NOW.replace(hour=9, minute=10), second.run_id],
+    )
     return second.run_id

@@ -19,6 +19,7 @@ from roster_tui.screens.dialogs import (
     PlanDropScreen,
     WithheldDecisionScreen,
     WithheldOutcomeScreen,
+    approval_counts,
 )
 from roster_tui.screens.run_detail import RunDetailScreen
 from tests.tui.conftest import (
@@ -90,7 +91,16 @@ async def test_an_approval_lists_what_it_kept_first(demo_engine: Engine) -> None
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, "enter", "w")
         lines = text_of(app.screen.query_one("#outcomes")).splitlines()
-        assert " ".join(lines[2].split()) == f"• {kept.label} (student): edited by hand since"
+        assert lines[2].strip() == "Kept, each with why:"
+        assert " ".join(lines[3].split()) == f"• {kept.label} (student): edited by hand since"
+
+
+def test_an_approval_that_kept_nothing_says_none_kept() -> None:
+    assert approval_counts({"archived": 12}) == "12 archives done, none kept."
+
+
+def test_an_approval_that_archived_nothing_says_so_first() -> None:
+    assert approval_counts({"kept": 3}) == "Nothing was archived: 3 records kept."
 
 
 async def test_an_applied_run_is_reverted_from_its_detail(demo_engine: Engine) -> None:

@@ -8,6 +8,7 @@ from daemon.service.engine import Engine
 from tests.tui.conftest import FIXED_NOW, GoneClient, ViewerClient
 from tests.tui.snap import (
     add_failed_run,
+    closed_school_decided,
     district_sized,
     first_student_changed_run,
     pin_run,
@@ -235,6 +236,22 @@ def test_plan_dialog_on_a_blackout_day(snap_compare, empty_engine: Engine) -> No
     )
 
 
+def test_what_an_approval_of_withheld_archives_did(
+    snap_compare, empty_engine: Engine, tmp_path: Path
+) -> None:
+    """A closed school's archives approved: who and why, then what it kept first (each with why
+    it no longer held: the long school name and reasons whole), then what it archived."""
+    run_id = closed_school_decided(empty_engine, tmp_path / "drops")
+    assert shoot(snap_compare, empty_engine, ("open", f"{run_id}:summary"), "w")
+
+
+def test_what_an_approval_of_withheld_archives_did_scrolled_to_its_end(
+    snap_compare, empty_engine: Engine, tmp_path: Path
+) -> None:
+    run_id = closed_school_decided(empty_engine, tmp_path / "drops")
+    assert shoot(snap_compare, empty_engine, ("open", f"{run_id}:summary"), "w", "end")
+
+
 def test_help(snap_compare, demo_engine: Engine) -> None:
     assert shoot(snap_compare, demo_engine, DOWN_TO_RUN_2, "enter", "question_mark")
 
@@ -254,6 +271,26 @@ def test_override_dialog_at_60x15(snap_compare, demo_engine: Engine) -> None:
 def test_plan_dialog_on_a_blackout_day_at_60x15(snap_compare, empty_engine: Engine) -> None:
     _blackout_on_the_fixed_day(empty_engine)
     assert shoot(snap_compare, empty_engine, "n", "tab", "tab", size=SMALL)
+
+
+def test_what_an_approval_of_withheld_archives_did_at_60x15(
+    snap_compare, empty_engine: Engine, tmp_path: Path
+) -> None:
+    run_id = closed_school_decided(empty_engine, tmp_path / "drops")
+    assert shoot(snap_compare, empty_engine, ("open", f"{run_id}:summary"), "w", size=SMALL)
+
+
+def test_what_dropping_withheld_archives_did_at_60x15(
+    snap_compare, empty_engine: Engine, tmp_path: Path
+) -> None:
+    """A drop archived nothing: the decision and that, with no list to scroll."""
+    run_id = closed_school_decided(
+        empty_engine,
+        tmp_path / "drops",
+        "drop",
+        "the SIS sent the file before the closure was final",
+    )
+    assert shoot(snap_compare, empty_engine, ("open", f"{run_id}:summary"), "w", size=SMALL)
 
 
 def test_detail_held_at_60x15(snap_compare, demo_engine: Engine) -> None:
