@@ -263,14 +263,24 @@ def _decide_table(db: Database, run_id: int, table: kinds.Table, applied_at: Any
                                  WHERE status <> 'active') THEN NULL"""
         for column, parent in CASCADES.get(name, ())
     )
+    # What such a one is archived for, said when it is not what the night withheld it for (a
+    # link withheld with its student, who is kept, goes because its guardian is archived).
+    gone_why = " ".join(
+        f"""WHEN d.{column} IN (SELECT {kinds.table_named(parent).id_col} FROM {parent}
+                                 WHERE status <> 'active')
+            THEN {sql_literal(CASCADE_NOTES[(name, column)])}"""
+        for column, parent in CASCADES.get(name, ())
+    )
+    gone = f"CASE {gone_why} END" if gone_why else "NULL"
     at = sql_literal(str(applied_at)) if applied_at is not None else "NULL"
     stays_in_it = _kept_for_what_stays_in_it() if name == "schools" else ""
     db.execute(
         f"""
         UPDATE withheld_archives SET outcome = CASE WHEN x.note IS NULL THEN 'archived' ELSE 'kept' END,
-               outcome_note = x.note
+               outcome_note = CASE WHEN x.note IS NULL
+                                   THEN nullif(x.gone, coalesce(x.withheld_for, '')) ELSE x.note END
         FROM (
-            SELECT w.seq,
+            SELECT w.seq, w.note AS withheld_for, {gone} AS gone,
                    CASE WHEN d.{table.id_col} IS NULL THEN 'no longer in the directory'
                         WHEN d.status = 'merged' THEN 'merged into another record since'
                         WHEN d.status = 'archived' THEN

@@ -329,13 +329,18 @@ class WithheldOutcomeScreen(ModalScreen[None]):
             for w in items
             if w.outcome == "kept"
         ]
-        done = [f"{name(w)}: {w.note or 'archived'}" for w in items if w.outcome == "archived"]
+        # what it was archived for, where that is not what the night withheld it for
+        done = [
+            f"{name(w)}: {w.outcome_note or w.note or 'archived'}"
+            for w in items
+            if w.outcome == "archived"
+        ]
         listed: list[RenderableType] = []
         if kept:
             listed += [Text("Kept, each with why:", style="bold"), bullets(kept)]
         if done:
             listed += [
-                Text("Archived, each with why it was withheld:", style="bold"),
+                Text("Archived, each with why:", style="bold"),
                 bullets(done),
             ]
         if self.page.total > len(items):
