@@ -230,10 +230,25 @@ def add_school_sis_id(db: Database, actor: str, school_ref: str, sis_id: str) ->
     return school_id
 
 
+def _active_school(db: Database, ref: str, what: str) -> int:
+    """The school a class or person is made in by hand: not an archived one, where it would be
+    active in a school the directory, its export and every LMS no longer show (and would keep
+    the school from being archived while it is active, sync/feed/classes.py
+    keep_schools_still_named)."""
+    school_id = resolve_school(db, ref)
+    name, status = db.rows("SELECT name, status FROM schools WHERE school_id = ?", [school_id])[0]
+    if status != "active":
+        raise EditRefused(
+            f"school '{ref}' ({name}) is {status}: a {what} is not made in it (the SIS brings "
+            "a school back with its orgs.csv row)"
+        )
+    return school_id
+
+
 # ---------------------------------------------------------------- classrooms
 def create_classroom(db: Database, actor: str, name: str, school_ref: str) -> int:
     name = clean_value(db, "classroom_name", name)  # type: ignore[assignment]
-    school_id = resolve_school(db, school_ref)
+    school_id = _active_school(db, school_ref, "class")
     classroom_id = _next_id(db, "classrooms", "classroom_id")
     with directory_edit(
         db,
@@ -411,7 +426,7 @@ def create_user(
     }
     given_name, family_name = values["given_name"], values["family_name"]  # type: ignore[assignment]
     email, mobile_phone, home_phone = values["email"], values["mobile_phone"], values["home_phone"]
-    orgs = org_naming(db, resolve_school(db, school_ref)) if school_ref else None
+    orgs = org_naming(db, _active_school(db, school_ref, "person")) if school_ref else None
     if kind == "staff" and orgs is None:
         raise EditRefused("staff need a school (--school)")
     role = _role_of_kind(kind, role)

@@ -33,6 +33,7 @@ from daemon.sync.feed.classes import (
     keep_enrollment_sis_ids_unique,
     keep_schools_still_named,
     left_out_by_homeroom_only,
+    note_what_hand_made_stays_in_archived_schools,
 )
 from daemon.sync.feed.links import build_desired_attributes, build_desired_links
 from daemon.sync.feed.users import (
@@ -157,6 +158,7 @@ def _schools(ctx: PlanContext) -> None:
         build_present(ctx, kinds.SCHOOLS, f"{extra} UNION ALL {kept}" if extra else kept)
         plan_table(ctx, kinds.SCHOOLS)
     record_changes(ctx, kinds.SCHOOLS)
+    note_what_hand_made_stays_in_archived_schools(ctx)
     # A new school answering to a hand reference in use (directory/orgs.py): said before apply
     # renames the people's orgs, or refuses.
     for taken in hand_references_taken(ctx.db, new_school_sis_ids(ctx.db, ctx.schema)):

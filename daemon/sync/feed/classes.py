@@ -138,6 +138,43 @@ def keep_schools_still_named(ctx: PlanContext) -> str | None:
     return f"SELECT school_id AS id FROM {kept}"
 
 
+def note_what_hand_made_stays_in_archived_schools(ctx: PlanContext) -> None:
+    """A school the plan archives in which a class or person made by hand stays active: the run
+    says so. The SIS's end of a school is not held for them (a night keeps a school only for
+    what the feed and its export speak for): what a person made is in no export, and they are
+    theirs to move or archive."""
+    plan = ctx.keep("plan_schools")
+    if not ctx.db.one(f"SELECT EXISTS (FROM {plan} WHERE op = 'archive')"):
+        return
+    people = schools_in_orgs(
+        "SELECT user_id AS who, org_sis_ids FROM users WHERE status = 'active' AND origin = 'hand'"
+    )
+    for sis_id, school, classes, persons in ctx.db.rows(
+        f"""SELECT coalesce(s.sis_id, '#' || s.school_id), s.name,
+                   (SELECT count(*) FROM classrooms c WHERE c.school_id = p.id
+                      AND c.status = 'active' AND c.origin = 'hand'),
+                   (SELECT count(*) FROM ({people}) n WHERE n.school_id = p.id)
+            FROM {plan} p JOIN schools s ON s.school_id = p.id
+            WHERE p.op = 'archive' ORDER BY 1"""
+    ):
+        if not classes and not persons:
+            continue
+        made = _listed(
+            [
+                counted(n, word, many)
+                for n, word, many in ((classes, "class", "classes"), (persons, "person", "people"))
+                if n
+            ]
+        )
+        one = classes + persons == 1
+        ctx.note(
+            "schools",
+            f"school '{sis_id}' ({school}) is archived, and {made} made by hand "
+            f"{'stays' if one else 'stay'} active in it (in no export): move or archive "
+            f"{'it' if one else 'them'} if the school is gone for {'it' if one else 'them'} too",
+        )
+
+
 def _what_names_schools(ctx: PlanContext) -> list[str]:
     """SQL pieces, each (what, _line, school_id): what stays active tonight and names a school.
     A row of this drop not marked tobedeleted names the school it says; a row in error, or
