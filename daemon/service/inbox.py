@@ -101,6 +101,9 @@ class Candidate:
     held: str | None = None  # why not ready, from outside its local files (the server's side)
     arriving: bool = False  # held because files are still changing on the server
     irregular: tuple[tuple[str, str], ...] = ()  # (rel, what it is): not regular files, never read
+    # held because the last mirror did not look at it (it failed, or could not list a folder of
+    # it): nothing says that what is on its way there has stopped
+    unseen: bool = False
 
     @property
     def key(self) -> DropKey:
@@ -686,6 +689,24 @@ class RemoteView:
     waiting: dict[str, float] = field(default_factory=dict)  # not mirrored yet: seconds left
     failed: dict[str, str] = field(default_factory=dict)  # file or "folder/" -> why
     problem: str | None = None  # the last mirror failed as a whole: nothing is ready
+    unlisted: tuple[str, ...] = ()  # "folder/"s (in `failed` too) the last mirror could not list
+
+
+def keep_unlisted(view: RemoteView, before: RemoteView | None) -> RemoteView:
+    """`view`, with the files under the folders it could not list (a permission changed, a
+    folder renamed while the mirror walked the server) as the view `before` had them, still
+    changing or not. A folder not looked at says nothing new about its drop: the drop neither
+    vanishes from the server (a queued drop would be planned from its stale copy while its new
+    upload is on its way) nor stops arriving."""
+    if before is None or not view.unlisted:
+        return view
+    return RemoteView(
+        {**{r: s for r, s in before.listing.items() if r.startswith(view.unlisted)},
+         **view.listing},
+        {**{r: s for r, s in before.waiting.items() if r.startswith(view.unlisted)},
+         **view.waiting},
+        view.failed, view.problem, view.unlisted,
+    )  # fmt: skip
 
 
 def remote_unit(rel: str, marker: str | None = None) -> str | None:
@@ -736,8 +757,9 @@ def mirror_candidates(
     mirror_dir: Path, view: RemoteView, units: Iterable[str], marker: str | None = None
 ) -> list[Candidate]:
     """The SFTP drops `units` as candidates: their mirrored files, held while the server side is
-    not settled (a file still changing, a file that failed, a failed mirror). Files gone from the
-    server are not part of them, even though the mirror keeps its copy."""
+    not settled (a file still changing, a file that failed) or was not looked at (a failed
+    mirror, a folder of the drop it could not list). Files gone from the server are not part of
+    them, even though the mirror keeps its copy."""
     found = []
     by_unit = group_units(view.listing, marker)
     for unit in units:
@@ -765,16 +787,23 @@ def mirror_candidates(
         failed = sorted(
             r for r in view.failed if (remote_unit(r.rstrip("/"), marker) or r.rstrip("/")) == unit
         )
+        unlisted = next((r for r in failed if r in view.unlisted), None)
         held, arriving = None, False
         if view.problem:
             held = f"the last mirror failed ({view.problem}); waiting for the next one"
+        elif unlisted is not None:
+            held = (
+                f"the last mirror could not list {unlisted} ({view.failed[unlisted]}); "
+                "waiting for the next one"
+            )
         elif waiting:
             held, arriving = _waiting_reason(view, waiting), True
         elif failed:
             held = f"could not be mirrored: {failed[0]}: {view.failed[failed[0]]}"
         found.append(
             Candidate(name, path, kind, tuple(files), "sftp", marker if kind != "zip" else None,
-                      held, arriving, tuple(irregular))
+                      held, arriving, tuple(irregular),
+                      unseen=bool(view.problem) or unlisted is not None)
         )  # fmt: skip
     return found
 

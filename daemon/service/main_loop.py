@@ -76,6 +76,7 @@ from daemon.service.inbox import (
     content_hash,
     give_up_seconds,
     group_units,
+    keep_unlisted,
     lone_manifest,
     manifest_text,
     mirror_candidates,
@@ -455,14 +456,13 @@ class Daemon:
         self._note_manifest_waits(states)
         self.joining = {}
         decided = self.history.latest_by_name(SFTP)
-        blind = self.remote is not None and bool(self.remote.problem)  # the last mirror failed
         for state in states:
             c = state.candidate
             claim = self._manifest_claim(c, decided)
             stale = None
             if claim is not None and (state.in_progress or c.held):  # its drop waits for it
                 queued = _joinable(claim)
-                if queued is not None and _still_awaited(state, blind):
+                if queued is not None and _still_awaited(state):
                     self.joining[queued] = _waiting_for(LATE_MANIFEST, state)
                 elif queued is not None:  # unreadable there for the give-up: planned without it
                     self._note_given_up(state, claim, LATE_MANIFEST)
@@ -470,7 +470,7 @@ class Daemon:
                 self._alone_manifest(state, claim, waits)
                 continue
             elif (stale := _queued_upload(decided, c)) is not None and stale.queued_as:
-                if _still_awaited(state, blind):  # then planned from it (`_take`)
+                if _still_awaited(state):  # then planned from it (`_take`)
                     self.joining[Path(stale.queued_as)] = _waiting_for(NEW_UPLOAD, state)
                 else:  # incomplete, unchanged for the give-up: planned from the copy queued
                     self._note_given_up(state, stale, NEW_UPLOAD)
@@ -1032,8 +1032,11 @@ class Daemon:
         cfg = self.config
         assert cfg.sftp is not None and self.history is not None
         marker = cfg.sftp.ready_marker
-        view = RemoteView(dict(report.listing), dict(report.waiting), dict(report.errors))
-        self.remote = view
+        view = RemoteView(
+            dict(report.listing), dict(report.waiting), dict(report.errors),
+            unlisted=tuple(report.unlisted),
+        )  # fmt: skip
+        view = self.remote = keep_unlisted(view, self.remote)
         now = self.clock()
         with self.write_lock:
             if not self.history.first_mirror_done(SFTP):
@@ -1297,18 +1300,23 @@ def _queued_from_sftp(path: Path) -> bool:
     return path.name.startswith(SFTP)
 
 
-def _still_awaited(state: Readiness, blind: bool) -> bool:
+def _still_awaited(state: Readiness) -> bool:
     """Whether a queued SFTP drop waits for what `state` is of (a new upload of it, its manifest
     come late): while it arrives (that ends by itself), and while it lacks something (a file its
     manifest lists, a file the mirror cannot read) until the give-up; then the drop is planned
-    from the copy queued, and the drops queued after it wait no more. `blind`: the last mirror
-    failed, so the server was not looked at, and nothing says that the wait should end."""
-    return blind or state.ready or state.in_progress or state.give_up_in is not None
+    from the copy queued, and the drops queued after it wait no more. While the last mirror did
+    not look at it (it failed, or could not list its folder: `Candidate.unseen`), nothing says
+    that the wait should end, so it goes on."""
+    return (
+        state.candidate.unseen or state.ready or state.in_progress
+        or state.give_up_in is not None
+    )  # fmt: skip
 
 
 def _waiting_for(what: str, state: Readiness) -> str:
     """What a queued SFTP drop waits for (`what`, as `state` says), for the status."""
-    if state.ready or state.in_progress or state.give_up_in is None:  # ends by itself
+    ends = state.ready or state.in_progress or state.give_up_in is None  # by itself
+    if ends or state.candidate.unseen:  # no give-up while the server is not looked at
         return f"{what}: {state.reason or 'complete'}"
     return (
         f"{what}: {state.reason}; planned from the copy queued if this does not end in "

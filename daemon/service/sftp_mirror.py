@@ -83,6 +83,9 @@ class MirrorReport(BaseModel):
     failed: list[str] = Field(default_factory=list)
     errors: dict[str, str] = Field(default_factory=dict)  # failed path -> reason
     vanished: list[str] = Field(default_factory=list)  # gone from the server, kept locally
+    # folders ("folder/", also in `failed`) whose listing failed: what is in them is not known,
+    # so their files are neither gone nor unchanged
+    unlisted: list[str] = Field(default_factory=list)
     decided: list[str] = Field(default_factory=list)  # in drops decided before: not downloaded
     waiting: dict[str, float] = Field(default_factory=dict)  # still changing: seconds left
     listing: dict[str, tuple[int | None, int | None]] = Field(default_factory=dict)  # size, mtime
@@ -402,6 +405,7 @@ class TreeMirror:
                         self.done.add(rel)
             stack.extend(reversed(subdirs))
         self.memory.skipped &= skipped  # said again if it comes back after it was fixed
+        self.report.unlisted = unreadable_dirs
         self.memory.steady.keep_only(remote_files)
         self.report.vanished = sorted(
             rel

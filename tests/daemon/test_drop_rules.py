@@ -29,6 +29,7 @@ from daemon.service.inbox import (
     InboxTracker,
     RemoteView,
     SteadyFiles,
+    keep_unlisted,
     marker_problem,
     mirror_candidates,
     remote_unit,
@@ -166,6 +167,26 @@ def test_an_sftp_drop_is_held_while_the_server_side_is_not_settled(tmp_path: Pat
     view.problem = "gave up after 5 failed attempt(s)"
     (drop,) = mirror_candidates(mirror, view, ["2026-11-29"])
     assert drop.held.startswith("the last mirror failed (gave up after 5")
+
+
+def test_a_folder_the_mirror_could_not_list_keeps_its_drop_as_last_seen_and_unseen(
+    tmp_path: Path,
+) -> None:
+    """A mirror lists the server's top but not the folder 2026-11-29 (a permission changed, a
+    rename while it walked): the drop is not gone from the server, and what was still changing
+    there is not known to have stopped; it waits, unseen, for a mirror that lists it."""
+    mirror, before = _mirror(tmp_path)
+    before.waiting["2026-11-29/users.csv"] = 42.0
+    listed = {rel: sig for rel, sig in before.listing.items() if "/" not in rel}
+    failed = {"2026-11-29/": "Permission denied"}
+    view = keep_unlisted(RemoteView(listed, {}, failed, unlisted=("2026-11-29/",)), before)
+    assert view.listing == before.listing and view.waiting == before.waiting
+    (drop,) = mirror_candidates(mirror, view, ["2026-11-29"])
+    assert "users.csv" not in {f.rel for f in drop.files}  # still the files seen before
+    assert drop.unseen and not drop.arriving
+    assert drop.held == (
+        "the last mirror could not list 2026-11-29/ (Permission denied); waiting for the next one"
+    )
 
 
 def test_a_mirrored_drop_goes_through_the_inbox_rules(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Attacks on the export order of queued SFTP drops (an older export is never planned after a
 newer one, and a drop waiting on the server holds the newer ones behind it without losing any):
-drops with no export date, three queued with the middle one waiting, a failed mirror. Against a
-real sshd."""
+drops with no export date, three queued with the middle one waiting, a failed mirror, a folder a
+mirror cannot list. Against a real sshd."""
 
 from __future__ import annotations
 
@@ -88,13 +88,12 @@ def test_of_three_queued_the_middle_one_waiting_holds_the_newer_and_one_taken_me
     client.close()
 
 
-def test_a_failed_mirror_does_not_end_the_wait_for_a_new_upload_still_arriving(
-    make_daemon_config, make_config, put, remote, sshd, start_daemon, clock, ticks, tmp_path
-) -> None:
-    """A new upload of the queued 2026-09-15 that stays on its way past the give-up (a big file
-    written slowly) is still awaited when one mirror fails: the server was not looked at, so
-    nothing says the upload stopped. The queued copy is not planned (nor the newer drop behind
-    it); once the upload settles, it is planned, then the newer one."""
+def _a_new_upload_arriving_past_the_give_up(
+    make_daemon_config, make_config, put, sshd, start_daemon, clock, ticks, tmp_path
+):
+    """Two queued (`two_queued`); then a new upload of the older 2026-09-15 whose users.csv is
+    still being written past the give-up (a big file written slowly), on a server whose files
+    settle after 60 s: the newer drop waits behind it. Returns a client of the daemon."""
     config_path = two_queued(
         make_daemon_config, make_config, put, start_daemon, clock, ticks, tmp_path
     )
@@ -112,6 +111,19 @@ def test_a_failed_mirror_does_not_end_the_wait_for_a_new_upload_still_arriving(
         ticks.advance(30.0)
         put("2026-09-15/users.csv", users, mtime=EXPORTED + 300 + n)
         polls(sshd, 2)
+    return client
+
+
+def test_a_failed_mirror_does_not_end_the_wait_for_a_new_upload_still_arriving(
+    make_daemon_config, make_config, put, remote, sshd, start_daemon, clock, ticks, tmp_path
+) -> None:
+    """A new upload of the queued 2026-09-15 that stays on its way past the give-up is still
+    awaited when one mirror fails: the server was not looked at, so nothing says the upload
+    stopped. The queued copy is not planned (nor the newer drop behind it); once the upload
+    settles, it is planned, then the newer one."""
+    client = _a_new_upload_arriving_past_the_give_up(
+        make_daemon_config, make_config, put, sshd, start_daemon, clock, ticks, tmp_path
+    )
     away = remote.rename(remote.with_name(f"{remote.name}-away"))  # the next mirror fails
     wait_for(
         lambda: (client.status().daemon.last_mirror_result or "").startswith("failed"),
@@ -121,6 +133,39 @@ def test_a_failed_mirror_does_not_end_the_wait_for_a_new_upload_still_arriving(
     polls(sshd, 2)
     assert runs_in(client) == [(1, "applied")]  # on main: the queued copy planned, and -16
     away.rename(remote)
+    polls(sshd, 2)
+    ticks.advance(60.0)
+    planned_in_export_order(client, ticks)
+    assert drop_row(client, "2026-09-15").change_note is None
+    client.close()
+
+
+def test_a_mirror_that_cannot_list_the_folder_of_a_new_upload_does_not_end_its_wait(
+    make_daemon_config, make_config, put, remote, sshd, start_daemon, clock, ticks, tmp_path
+) -> None:
+    """The same upload still arriving, and mirrors that list the server but not its folder
+    2026-09-15 (its permissions changed; or it is renamed while a mirror walks the server,
+    after the server's top was listed): that folder was not looked at, so nothing says the
+    upload stopped. The queued copy is not planned (nor the newer drop behind it), and the
+    status says why it waits; once the folder is readable and the upload settles, it is
+    planned, then the newer one."""
+    client = _a_new_upload_arriving_past_the_give_up(
+        make_daemon_config, make_config, put, sshd, start_daemon, clock, ticks, tmp_path
+    )
+    (remote / "2026-09-15").chmod(0)  # the next mirrors cannot list it
+    wait_for(
+        lambda: "failed (2026-09-15/)" in (client.status().daemon.last_mirror_result or ""),
+        60,
+        "a mirror that could not list 2026-09-15",
+    )
+    polls(sshd, 2)
+    assert runs_in(client) == [(1, "applied")]  # on main: the queued copy planned, and -16
+    assert (
+        "sftp-2026-09-16: queued; waits behind sftp-2026-09-15, queued before it (an older "
+        "export), which waits for a new upload of it: the last mirror could not list "
+        "2026-09-15/ (Permission denied); waiting for the next one"
+    ) in pending(client)
+    (remote / "2026-09-15").chmod(0o755)
     polls(sshd, 2)
     ticks.advance(60.0)
     planned_in_export_order(client, ticks)
