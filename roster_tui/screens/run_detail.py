@@ -72,8 +72,9 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
         yield from bottom_bars()
 
     def on_mount(self) -> None:
-        if self.first_tab != "summary":
-            self.call_after_refresh(self._focus_tab, self.first_tab)
+        # the summary too: focused, its arrows and page keys scroll it to the notes at its end,
+        # which an 80x24 terminal does not show at first (the tab bar, focused, takes them not)
+        self.call_after_refresh(self._focus_tab, self.first_tab)
 
     def reload(self) -> None:
         self.reload_run()
