@@ -13,7 +13,12 @@ from typing import Any
 from daemon.audit import audit
 from daemon.db import Database, sql_literal
 from daemon.directory.errors import EditRefused
-from daemon.directory.orgs import hand_references_taken, org_naming, rename_hand_references
+from daemon.directory.orgs import (
+    hand_references_taken,
+    org_naming,
+    rename_hand_references,
+    schools_in_orgs,
+)
 from daemon.directory.shapes import School
 from daemon.directory.values import clean_value
 from daemon.formats.spec import FAMILY_ROLES, STAFF_ROLES
@@ -590,6 +595,26 @@ def _ids(db: Database, sql: str) -> list[int]:
     return [int(r[0]) for r in db.rows(f"{sql} ORDER BY 1")]
 
 
+def _refuse_only_archived_schools(db: Database, user_ref: str, user_id: int) -> None:
+    """A person made by hand is not brought back into schools that are all archived now, as
+    none is made in one (_active_school): what the SIS made, the feed keeps or not."""
+    mine = schools_in_orgs(
+        f"SELECT user_id AS who, org_sis_ids FROM users WHERE user_id = {user_id} "
+        "AND origin = 'hand'"
+    )
+    schools = db.rows(
+        f"""SELECT coalesce(s.sis_id, '#' || s.school_id), s.name, s.status
+            FROM ({mine}) m JOIN schools s USING (school_id)
+            WHERE s.org_type <> 'district' ORDER BY s.status = 'active' DESC, 1"""
+    )
+    if schools and schools[0][2] != "active":
+        sis_id, name, status = schools[0]
+        raise EditRefused(
+            f"{user_ref}'s school '{sis_id}' ({name}) is {status}: a person made by hand is "
+            "not brought back into it (the SIS brings a school back with its orgs.csv row)"
+        )
+
+
 def set_archived(db: Database, actor: str, user_ref: str, archived: bool) -> int:
     """Archive or unarchive by hand (a person archived by hand has no archiving run).
 
@@ -606,6 +631,8 @@ def set_archived(db: Database, actor: str, user_ref: str, archived: bool) -> int
         raise EditRefused(f"{user_ref} is already archived")
     if not archived and status == "active":
         raise EditRefused(f"{user_ref} is not archived")
+    if not archived:
+        _refuse_only_archived_schools(db, user_ref, int(user_id))
     attached: dict[str, list[int]] = {}
     details: dict[str, Any] = {"archived" if archived else "unarchived": attached}
     if not archived:

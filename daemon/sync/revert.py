@@ -40,6 +40,7 @@ from daemon.settings import load_settings
 from daemon.sync import kinds
 from daemon.sync.context import PlanContext
 from daemon.sync.diff import CASCADES, count_changes, parents_active_after, record_changes
+from daemon.sync.feed.classes import note_what_hand_made_stays_in_archived_schools
 from daemon.sync.kinds import USER_CHANGE_KINDS_SQL, table_named
 from daemon.sync.plan import SCHOOL_SIS
 from daemon.sync.policies import (
@@ -142,6 +143,7 @@ def plan_revert(db: Database, target: int, *, actor: str) -> int:
             for table in kinds.TABLES:
                 _plan_table(ctx, table, target, applied_at)
             _keep_schools_with_what_stays(ctx, target)
+            note_what_hand_made_stays_in_archived_schools(ctx)
             counts: dict[str, dict[str, int]] = {
                 k: {op: 0 for op in kinds.OPS} for k in kinds.CHANGE_KINDS
             }

@@ -129,23 +129,37 @@ class RekeyedClasses(_Rematched):
 
 
 def find_rekeyed_classes(db: Database, schema: str) -> RekeyedClasses:
-    """Classes the plan archives that a class it creates matches (same school, title and
-    terms, and class code where both have one): the same class under a new id."""
+    """Classes the plan archives that a class it creates or brings back matches (same school,
+    title, terms in any order and class code, case and spaces aside): the same class under a
+    new id. Paired one to one within each such group (six sections of one title merged into
+    one are one class that may be re-keyed, not six), in the order of their ids."""
     cols = set(db.columns("plan_classrooms", schema.strip('"')))
-    if not {"school_id", "name"} <= cols:
+    if not {"school_id", "name", "sis_id"} <= cols:
         return RekeyedClasses(0, 0, [])  # a night without those columns changes neither
     plan = f"{schema}.plan_classrooms"
     archived = int(db.one(f"SELECT count(*) FROM {plan} WHERE op = 'archive'") or 0)
     if not archived:
         return RekeyedClasses(0, 0, [])
-    same = ["c.school_id = a.school_id", "lower(trim(c.name)) = lower(trim(a.name))"]
-    if "term_sis_ids" in cols:
-        same.append("c.term_sis_ids IS NOT DISTINCT FROM a.term_sis_ids")
-    if "class_code" in cols:
-        same.append("(c.class_code IS NULL OR a.class_code IS NULL OR c.class_code = a.class_code)")
+    terms = (
+        "array_to_string(list_sort(list_transform(string_split(term_sis_ids, ','), "
+        "lambda t: trim(t))), ',')"
+        if "term_sis_ids" in cols
+        else "NULL"
+    )
+    code = "lower(trim(class_code))" if "class_code" in cols else "NULL"
     pairs = db.rows(
-        f"""SELECT a.sis_id, min(c.sis_id) FROM {plan} a JOIN {plan} c ON {" AND ".join(same)}
-            WHERE a.op = 'archive' AND c.op = 'create' AND c.sis_id <> a.sis_id
-            GROUP BY a.sis_id ORDER BY a.sis_id"""
+        f"""WITH ends AS (
+                SELECT op = 'archive' AS ending, sis_id,
+                       row_number() OVER (PARTITION BY op = 'archive', school_id,
+                                          lower(trim(name)), {terms}, {code}
+                                          ORDER BY sis_id) AS n,
+                       school_id, lower(trim(name)) AS title, {terms} AS terms, {code} AS code
+                FROM {plan}
+                WHERE op IN ('archive', 'create', 'unarchive') AND name IS NOT NULL)
+            SELECT a.sis_id, c.sis_id FROM ends a JOIN ends c
+              ON a.ending AND NOT c.ending AND c.n = a.n AND c.school_id = a.school_id
+             AND c.title = a.title AND c.terms IS NOT DISTINCT FROM a.terms
+             AND c.code IS NOT DISTINCT FROM a.code AND c.sis_id <> a.sis_id
+            ORDER BY a.sis_id"""
     )
     return RekeyedClasses(len(pairs), archived, [(str(o), str(n)) for o, n in pairs[:3]])

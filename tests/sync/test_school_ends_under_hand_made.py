@@ -1,7 +1,7 @@
 """A school the SIS ends goes on the night it ends even while a class or person made by hand
 is still in it: a night keeps a school only for what the feed and its export speak for, and
-what a person made is in no export. The run says what stays in it, for whoever made it to
-move or archive. And nothing is made by hand in a school that is archived."""
+what a person made is in no export. The run (a revert's too) says what stays in it. And
+nothing is made by hand in a school that is archived, nor brought back into one."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def test_a_school_left_out_is_archived_and_the_run_names_the_class_made_by_hand_
     assert _status(sync, "schools", "sch-b") == "archived"
     assert _schools_said(run) == [
         "school 'sch-b' (Birch School) is archived, and 1 class made by hand stays active in it "
-        "(in no export): move or archive it if the school is gone for it too"
+        "as it is (in no export)"
     ]
     assert _failed_checks(sync) == []
 
@@ -35,7 +35,7 @@ def test_the_note_counts_classes_and_people_made_by_hand(sync, tiny, tiny_applie
     run = sync.plan(_without_school_b(tiny))
     assert _schools_said(run) == [
         "school 'sch-b' (Birch School) is archived, and 1 class and 2 people made by hand stay "
-        "active in it (in no export): move or archive them if the school is gone for them too"
+        "active in it as they are (in no export)"
     ]
 
 
@@ -63,3 +63,39 @@ def test_no_person_is_made_by_hand_in_an_archived_school(sync, tiny, tiny_applie
         EditRefused, match=r"^school 'sch-b' \(Birch School\) is archived: a person "
     ):
         sync.engine.create_user("staff", "Hand", "Made", school="sch-b")
+
+
+def test_a_hand_made_person_is_not_unarchived_into_an_archived_school(sync, tiny, tiny_applied):
+    person = sync.engine.create_user("staff", "Hand", "Made", school="sch-b")
+    sync.engine.archive_user(f"#{person}")
+    sync.apply(_without_school_b(tiny), override=True)
+    assert _status(sync, "schools", "sch-b") == "archived"
+    with pytest.raises(EditRefused, match="archived"):
+        sync.engine.unarchive_user(f"#{person}")
+
+
+def test_a_hand_made_person_named_by_a_schools_second_sis_id_is_refused(sync, tiny, tiny_applied):
+    sync.engine.add_school_sis_id("sch-b", "birch-old")
+    sync.apply(_without_school_b(tiny), override=True)
+    with pytest.raises(EditRefused, match=r"^school 'birch-old' \(Birch School\) is archived"):
+        sync.engine.create_user("staff", "Hand", "Made", school="birch-old")
+
+
+def test_a_hand_made_class_named_by_its_schools_hand_reference_is_refused(sync, tiny, tiny_applied):
+    school = sync.engine.db.one("SELECT school_id FROM schools WHERE sis_id = 'sch-b'")
+    sync.apply(_without_school_b(tiny), override=True)
+    with pytest.raises(EditRefused, match="is archived"):
+        sync.engine.create_classroom("Chess club", f"#{school}")
+
+
+def test_a_revert_that_archives_a_school_names_what_was_made_by_hand_in_it(
+    sync, tiny, tiny_applied
+):
+    with_c = tiny.copy()
+    org = dict(with_c.row("orgs.csv", "sch-b"), sourcedId="sch-c", name="Cedar School")
+    with_c.rows("orgs.csv").append(org)
+    added = sync.apply(with_c)
+    sync.engine.create_classroom("Chess club", "sch-c")
+    revert = sync.engine.revert_run(added.run_id)
+    assert revert.changes["schools"]["archive"] == 1
+    assert any("Chess club" in n["message"] or "made by hand" in n["message"] for n in revert.notes)

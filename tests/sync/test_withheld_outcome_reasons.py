@@ -48,3 +48,21 @@ def test_an_archive_for_the_reason_it_was_withheld_adds_no_second_reason(sync, t
         "archived",
         None,
     )
+
+
+def test_a_membership_whose_person_and_class_both_go_keeps_the_nights_reason(
+    sync, tiny, tiny_applied
+):
+    sync.engine.settings_set("archive_mode", "additions_only")
+    tiny.remove("users.csv", sourcedId="stu-1")
+    tiny.remove("demographics.csv", sourcedId="stu-1")
+    tiny.remove("classes.csv", sourcedId="cls-a2")
+    tiny.remove("enrollments.csv", userSourcedId="stu-1")
+    tiny.remove("enrollments.csv", classSourcedId="cls-a2")
+    run = sync.apply(tiny)
+    sync.engine.settings_set("archive_mode", "normal")
+    sync.engine.decide_withheld(run.run_id, "approve", "end of term")
+    after = _outcomes(sync, run.run_id)
+    for label, (note, outcome, outcome_note) in after.items():
+        if outcome == "archived":
+            assert outcome_note is None, (label, note, outcome_note)

@@ -140,9 +140,9 @@ def keep_schools_still_named(ctx: PlanContext) -> str | None:
 
 def note_what_hand_made_stays_in_archived_schools(ctx: PlanContext) -> None:
     """A school the plan archives in which a class or person made by hand stays active: the run
-    says so. The SIS's end of a school is not held for them (a night keeps a school only for
-    what the feed and its export speak for): what a person made is in no export, and they are
-    theirs to move or archive."""
+    says so (a revert's plan too). The SIS's end of a school is not held for them (a night
+    keeps a school only for what the feed and its export speak for): what a person made is in
+    no export, and stays as they made it."""
     plan = ctx.keep("plan_schools")
     if not ctx.db.one(f"SELECT EXISTS (FROM {plan} WHERE op = 'archive')"):
         return
@@ -170,8 +170,8 @@ def note_what_hand_made_stays_in_archived_schools(ctx: PlanContext) -> None:
         ctx.note(
             "schools",
             f"school '{sis_id}' ({school}) is archived, and {made} made by hand "
-            f"{'stays' if one else 'stay'} active in it (in no export): move or archive "
-            f"{'it' if one else 'them'} if the school is gone for {'it' if one else 'them'} too",
+            f"{'stays' if one else 'stay'} active in it as {'it is' if one else 'they are'} "
+            "(in no export)",
         )
 
 
