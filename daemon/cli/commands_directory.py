@@ -53,9 +53,12 @@ def _schools(sub: argparse._SubParsersAction) -> None:
 
 
 def _classrooms(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("classrooms", help="find, create, adopt, rename classrooms; add co-teachers")
+    p = sub.add_parser(
+        "classrooms", help="find, create, adopt, rename, archive classrooms; add co-teachers"
+    )
     s = p.add_subparsers(
-        dest="classrooms_command", metavar="find|create|set-sis-id|rename|add-teacher|add-student"
+        dest="classrooms_command",
+        metavar="find|create|set-sis-id|rename|archive|unarchive|add-teacher|add-student",
     )
     s.required = True
     c = s.add_parser("find", help="classrooms by name, SIS id or id")
@@ -90,6 +93,18 @@ def _classrooms(sub: argparse._SubParsersAction) -> None:
             a, "rename_classroom", _done("renamed classroom"), a.classroom, a.name
         )
     )
+    for verb in ("archive", "unarchive"):
+        c = s.add_parser(
+            verb,
+            help=f"{verb} a classroom made by hand"
+            + (" (its memberships go with it)" if verb == "archive" else ""),
+        )
+        c.add_argument("classroom", help=CLASSROOM_HELP)
+        c.set_defaults(
+            handler=lambda a, verb=verb: _call(
+                a, f"{verb}_classroom", _done(f"{verb}d classroom"), a.classroom
+            )
+        )
     for role in ("teacher", "student"):
         c = s.add_parser(
             f"add-{role}",

@@ -235,7 +235,7 @@ def add_school_sis_id(db: Database, actor: str, school_ref: str, sis_id: str) ->
     return school_id
 
 
-def _active_school(db: Database, ref: str, what: str) -> int:
+def _active_school(db: Database, ref: str, what: str, doing: str = "made in") -> int:
     """The school a class or person is made in by hand: not an archived one, where it would be
     active in a school the directory, its export and every LMS no longer show (and would keep
     the school from being archived while it is active, sync/feed/classes.py
@@ -244,7 +244,7 @@ def _active_school(db: Database, ref: str, what: str) -> int:
     name, status = db.rows("SELECT name, status FROM schools WHERE school_id = ?", [school_id])[0]
     if status != "active":
         raise EditRefused(
-            f"school '{ref}' ({name}) is {status}: a {what} is not made in it (the SIS brings "
+            f"school '{ref}' ({name}) is {status}: a {what} is not {doing} it (the SIS brings "
             "a school back with its orgs.csv row)"
         )
     return school_id
@@ -317,6 +317,66 @@ def rename_classroom(db: Database, actor: str, classroom_ref: str, name: str) ->
             "WHERE classroom_id = ?",
             [name, classroom_id],
         )
+    return classroom_id
+
+
+def set_classroom_archived(db: Database, actor: str, classroom_ref: str, archived: bool) -> int:
+    """Archive or unarchive by hand a classroom a person made (the SIS's are archived and
+    brought back by its classes.csv). Archiving takes its active memberships with it (the
+    audit names them); unarchiving brings back those that archive took whose person is active,
+    into a school that is active."""
+    classroom_id = resolve_classroom(db, classroom_ref)
+    origin, status, school_id, archived_at = db.rows(
+        "SELECT origin, status, school_id, archived_at FROM classrooms WHERE classroom_id = ?",
+        [classroom_id],
+    )[0]
+    verb = "archive" if archived else "unarchive"
+    if origin != "hand":
+        raise EditRefused(
+            f"classroom {classroom_ref} is the SIS's: its classes.csv {verb}s it (a person "
+            f"{verb}s only a classroom made by hand)"
+        )
+    if archived and status == "archived":
+        raise EditRefused(f"classroom {classroom_ref} is already archived")
+    if not archived and status == "active":
+        raise EditRefused(f"classroom {classroom_ref} is not archived")
+    if not archived and school_id is not None:
+        school = db.one(
+            "SELECT coalesce(sis_id, '#' || school_id) FROM schools WHERE school_id = ?",
+            [school_id],
+        )
+        _active_school(db, str(school), "class", "brought back into")
+    members = "SELECT e.enrollment_id FROM enrollments e WHERE e.classroom_id = ? AND " + (
+        "e.status = 'active'"
+        if archived
+        else """e.status = 'archived' AND e.archived_run IS NULL AND e.archived_at = ?
+                    AND e.user_id IN (SELECT user_id FROM users WHERE status = 'active')"""
+    )
+    params = [classroom_id] if archived else [classroom_id, archived_at]
+    taken = [int(r[0]) for r in db.rows(f"{members} ORDER BY 1", params)]
+    details = {"archived" if archived else "unarchived": {"enrollments": taken}}
+    with directory_edit(db, actor, f"classroom.{verb}", "classrooms", classroom_id, details):
+        if archived:
+            db.execute(
+                "UPDATE classrooms SET status = 'archived', archived_run = NULL, "
+                "archived_at = current_timestamp, updated_at = current_timestamp "
+                "WHERE classroom_id = ?",
+                [classroom_id],
+            )
+        if taken:  # at the classroom's own moment: an unarchive knows what its archive took
+            db.execute(
+                f"""UPDATE enrollments SET status = {sql_literal("archived" if archived else "active")},
+                           archived_run = NULL,
+                           archived_at = {"current_timestamp" if archived else "NULL"},
+                           updated_at = current_timestamp
+                    WHERE enrollment_id IN ({", ".join(str(i) for i in taken)})"""
+            )
+        if not archived:
+            db.execute(
+                "UPDATE classrooms SET status = 'active', archived_run = NULL, archived_at = NULL, "
+                "updated_at = current_timestamp WHERE classroom_id = ?",
+                [classroom_id],
+            )
     return classroom_id
 
 

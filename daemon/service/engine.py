@@ -448,6 +448,14 @@ class Engine:
         return records.rename_classroom(self.db, self.actor, classroom, name)
 
     @operation(ADMIN)
+    def archive_classroom(self, classroom: str) -> int:
+        return records.set_classroom_archived(self.db, self.actor, classroom, True)
+
+    @operation(ADMIN)
+    def unarchive_classroom(self, classroom: str) -> int:
+        return records.set_classroom_archived(self.db, self.actor, classroom, False)
+
+    @operation(ADMIN)
     def add_classroom_member(self, classroom: str, user: str, role: str) -> int:
         return records.add_member(self.db, self.actor, classroom, user, role)
 

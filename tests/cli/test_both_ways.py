@@ -148,6 +148,13 @@ SESSIONS: dict[str, list[list[str]]] = {
         ["classrooms", "set-sis-id", "51", "cls-oak-robotics"],
         ["classrooms", "add-student", "cls-oak-robotics", "stu-1101"],
         ["classrooms", "find", "robotics"],
+        ["classrooms", "create", "Chess Club", "--school", "sch-oak"],
+        ["classrooms", "add-student", "52", "stu-1101"],
+        ["classrooms", "archive", "52"],
+        ["!", "classrooms", "archive", "52"],
+        ["!", "classrooms", "archive", "cls-oak-math-7"],
+        ["classrooms", "unarchive", "52"],
+        ["classrooms", "find", "chess"],
     ],
     "people": [
         ["users", "find", "abebe"],
