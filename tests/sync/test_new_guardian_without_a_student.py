@@ -63,3 +63,14 @@ def test_a_new_guardian_of_a_held_student_comes_with_the_students_good_row(
     tiny.row("users.csv", "stu-1")["givenName"] = "Ava"
     run = sync.apply(tiny)
     assert (run.changes["guardians"]["create"], run.changes["guardian_links"]["create"]) == (1, 1)
+
+
+def test_a_new_guardian_whose_only_row_is_marked_tobedeleted_is_not_created(
+    sync, tiny, tiny_applied
+):
+    """Its row ends its one link as it arrives: no student, so no guardian; the same drop again
+    changes nothing (before, the guardian was created, and the next plan archived them)."""
+    tiny.rows("guardians.csv").append({**guardian_of("stu-1"), "status": "tobedeleted"})
+    sync.apply(tiny)
+    assert sync.engine.db.one("SELECT count(*) FROM users WHERE sis_id = 'gf-1'") == 0
+    assert sync.plan(tiny).total_changes() == 0

@@ -1369,8 +1369,8 @@ def build_user_map(ctx: PlanContext) -> None:
 
 def leave_out_new_guardians_without_a_student(ctx: PlanContext) -> None:
     """A guardians.csv row is a guardian of one student: a guardian new tonight none of whose
-    rows names a student the drop syncs (a student not synced, held, or no student at all) is
-    not created. It would hold no link, so no export could write it (guardians.csv rows are
+    rows names a student the drop syncs (a student not synced, held, or no student at all; a row
+    marked tobedeleted names none) is not created. It would hold no link, so no export could write it (guardians.csv rows are
     links), and the export synced back would archive it. It comes with its first linkable row.
 
     Called once the people are mapped (build_user_map): the plan and the map forget it, and
@@ -1387,7 +1387,9 @@ def leave_out_new_guardians_without_a_student(ctx: PlanContext) -> None:
               SELECT g.sourcedId FROM {ctx.good("guardians")} g
               JOIN {user_map} s ON s.sis_id = rs_clean(g.studentSourcedId) AND s.kind = 'student'
               WHERE rs_clean(g.studentSourcedId) NOT IN ({ctx.held_sis("user")})
-                AND g.sourcedId IS NOT NULL)
+                AND g.sourcedId IS NOT NULL
+                -- a row marked tobedeleted ends its link: it gives the guardian no student
+                AND coalesce(lower(rs_clean(g.status)), '') <> 'tobedeleted')
         """
     )
     gone = f"SELECT id FROM {ctx.t('guardians_without_a_student')}"
