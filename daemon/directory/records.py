@@ -324,7 +324,9 @@ def set_classroom_archived(db: Database, actor: str, classroom_ref: str, archive
     """Archive or unarchive by hand a classroom a person made (the SIS's are archived and
     brought back by its classes.csv). Archiving takes its active memberships with it (the
     audit names them); unarchiving brings back those that archive took whose person is active,
-    into a school that is active."""
+    into a school that is active. One whose person is archived now is handed to that person's
+    archive (`archived_with` them): it comes back when they do, by hand or with the feed's row,
+    where before it was left behind by both, the classroom's return and then the person's."""
     classroom_id = resolve_classroom(db, classroom_ref)
     origin, status, school_id, archived_at = db.rows(
         "SELECT origin, status, school_id, archived_at FROM classrooms WHERE classroom_id = ?",
@@ -354,7 +356,15 @@ def set_classroom_archived(db: Database, actor: str, classroom_ref: str, archive
     )
     params = [classroom_id] if archived else [classroom_id, archived_at]
     taken = [int(r[0]) for r in db.rows(f"{members} ORDER BY 1", params)]
-    details = {"archived" if archived else "unarchived": {"enrollments": taken}}
+    details: dict[str, Any] = {"archived" if archived else "unarchived": {"enrollments": taken}}
+    waiting = f"""SELECT e.enrollment_id FROM enrollments e JOIN users u USING (user_id)
+                  WHERE e.classroom_id = {int(classroom_id)} AND e.status = 'archived'
+                    AND e.archived_run IS NULL AND e.archived_at = ? AND u.status = 'archived'"""
+    handed = (
+        [] if archived else [int(r[0]) for r in db.rows(f"{waiting} ORDER BY 1", [archived_at])]
+    )
+    if handed:
+        details["back_with_their_person"] = {"enrollments": handed}
     with directory_edit(db, actor, f"classroom.{verb}", "classrooms", classroom_id, details):
         if archived:
             db.execute(
@@ -370,6 +380,14 @@ def set_classroom_archived(db: Database, actor: str, classroom_ref: str, archive
                            archived_at = {"current_timestamp" if archived else "NULL"},
                            updated_at = current_timestamp
                     WHERE enrollment_id IN ({", ".join(str(i) for i in taken)})"""
+            )
+        if handed:  # the person's archive now holds them (archived_with), as if it took them
+            db.execute(
+                f"""UPDATE enrollments SET archived_at = u.archived_at,
+                           archived_run = u.archived_run, updated_at = current_timestamp
+                    FROM users u
+                    WHERE u.user_id = enrollments.user_id
+                      AND enrollments.enrollment_id IN ({", ".join(str(i) for i in handed)})"""
             )
         if not archived:
             db.execute(
