@@ -755,16 +755,28 @@ def unarchive_attached(db: Database, people: str) -> dict[str, list[int]]:
     to undo a run that brought it back, or when a merge is undone): what the sync made comes
     back with the feed's rows. The sync brings back what a person made the same way when the
     feed brings the person back (sync/diff.py). Returns the ids per table, for the audit."""
-    selected = {
-        table: f"""{sql} AND ({_RESTORABLE[table]})
+
+    def took(table: str, sql: str, columns: tuple[str, ...], restorable: str) -> str:
+        return f"""{sql} AND ({restorable})
                    AND EXISTS (SELECT 1 FROM users p
                                WHERE p.user_id IN ({people})
                                  AND p.user_id IN ({", ".join(f"{table}.{c}" for c in columns)})
                                  AND {archived_with(table, "p")}
                                  AND (p.archived_run IS NULL OR {table}.origin = 'hand'))"""
-        for (table, sql), (_, _, columns) in zip(
-            _attached(people, "archived").items(), ATTACHED, strict=True
-        )
+
+    attached = list(zip(_attached(people, "archived").items(), ATTACHED, strict=True))
+    selected = {
+        table: took(table, sql, columns, _RESTORABLE[table])
+        for (table, sql), (_, _, columns) in attached
+    }
+    # What the archive took whose classroom or other person is archived still cannot come back
+    # now: it is handed to that one's archive (as if it had taken it), to come back with it,
+    # where it was left to an archive that is over, and nothing brought it back.
+    waiting = {
+        table: ids
+        for (table, sql), (_, _, columns) in attached
+        if table in _WAITS_FOR
+        and (ids := _ids(db, took(table, sql, columns, f"NOT ({_RESTORABLE[table]})")))
     }
     restored = {table: ids for table, sql in selected.items() if (ids := _ids(db, sql))}
     for table, sql in selected.items():
@@ -772,6 +784,14 @@ def unarchive_attached(db: Database, people: str) -> dict[str, list[int]]:
             f"""UPDATE {table} SET status = 'active', archived_run = NULL, archived_at = NULL,
                        updated_at = current_timestamp
                 WHERE {_id_col(table)} IN ({sql})"""
+        )
+    for table, ids in waiting.items():
+        owner, join = _WAITS_FOR[table]
+        db.execute(
+            f"""UPDATE {table} SET archived_at = o.archived_at, archived_run = o.archived_run,
+                       updated_at = current_timestamp
+                FROM {owner} o WHERE {join.format(people=people)}
+                  AND {table}.{_id_col(table)} IN ({", ".join(str(i) for i in ids)})"""
         )
     return restored
 
@@ -782,6 +802,21 @@ _RESTORABLE = {
     "guardian_links": """student_id IN (SELECT user_id FROM users WHERE status = 'active')
                          OR guardian_id IN (SELECT user_id FROM users WHERE status = 'active')""",
     "student_attributes": "true",
+}
+
+
+# What an attached record that cannot come back with its person waits for (the owner's table,
+# and how a row `o` of it is the archived one that keeps the record out): see unarchive_attached.
+_WAITS_FOR = {
+    "enrollments": (
+        "classrooms",
+        "o.classroom_id = enrollments.classroom_id AND o.status = 'archived'",
+    ),
+    "guardian_links": (
+        "users",
+        """o.status = 'archived' AND o.user_id NOT IN ({people})
+           AND o.user_id IN (guardian_links.student_id, guardian_links.guardian_id)""",
+    ),
 }
 
 

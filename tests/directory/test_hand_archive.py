@@ -79,6 +79,17 @@ def test_unarchiving_does_not_bring_back_a_link_to_a_person_still_archived(synce
     assert _statuses(synced, "guardian_links", "student_id", "stu-2") == {"archived"}
 
 
+def test_a_link_left_archived_comes_back_with_the_other_person_later(synced):
+    """stu-2's archive took the link; gdn-2 was archived too when stu-2 came back, so the link
+    waits for gdn-2's archive, and comes back with them (before, it was left to stu-2's archive,
+    which was over, and nothing brought it back)."""
+    synced.engine.archive_user("stu-2")
+    synced.engine.archive_user("gdn-2")
+    synced.engine.unarchive_user("stu-2")
+    synced.engine.unarchive_user("gdn-2")
+    assert _statuses(synced, "guardian_links", "student_id", "stu-2") == {"active"}
+
+
 def test_a_hand_archive_leaves_the_directory_without_violations(synced):
     synced.engine.archive_user("stu-1")
     assert [name for name, n in synced.engine.check() if n] == []

@@ -105,12 +105,6 @@ def test_a_member_unarchived_by_hand_meanwhile_comes_back_with_the_class(sync, t
     assert ("stu-1", "active") in _members(sync, club)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a member archived by hand before the class, unarchived while the class is archived "
-    "(records.unarchive_attached skips a membership of an archived classroom and forgets it), "
-    "is not brought back by the class's unarchive either: the membership is lost without a word",
-)
 def test_a_member_archived_before_the_class_and_back_meanwhile_returns_with_it(sync, tiny, club):
     sync.engine.archive_user("stu-1")
     sync.engine.archive_classroom(f"#{club}")
