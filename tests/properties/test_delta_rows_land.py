@@ -403,7 +403,7 @@ def _row_landed(
         else:
             assert found == [("active", row["role"])], where
     elif file == "guardians.csv":
-        [(status, given, email)] = db.rows(
+        guardian = db.rows(
             "SELECT status, given_name, email FROM users WHERE sis_id = ?", [row["sourcedId"]]
         )
         links = db.rows(
@@ -411,9 +411,10 @@ def _row_landed(
                JOIN users g ON g.user_id = l.guardian_id WHERE s.sis_id = ? AND g.sis_id = ?""",
             [row["studentSourcedId"], row["sourcedId"]],
         )
-        if deleted:
+        if deleted:  # a guardian new with this row alone is not made at all (no student)
             assert all(s == "archived" for (s,) in links), where
         else:
+            [(status, given, email)] = guardian
             assert links == [("active",)], where
             assert status == "active", where
             if row["sourcedId"] not in named_by_users:
