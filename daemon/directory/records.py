@@ -235,19 +235,28 @@ def add_school_sis_id(db: Database, actor: str, school_ref: str, sis_id: str) ->
     return school_id
 
 
-def _active_school(db: Database, ref: str, what: str, doing: str = "made in") -> int:
+def _active_school(db: Database, ref: str, what: str) -> int:
     """The school a class or person is made in by hand: not an archived one, where it would be
-    active in a school the directory, its export and every LMS no longer show (and would keep
-    the school from being archived while it is active, sync/feed/classes.py
-    keep_schools_still_named)."""
+    active in a school the directory, its export and every LMS no longer show."""
     school_id = resolve_school(db, ref)
-    name, status = db.rows("SELECT name, status FROM schools WHERE school_id = ?", [school_id])[0]
+    _refuse_inactive_school(db, school_id, what, "made in", shown=ref)
+    return school_id
+
+
+def _refuse_inactive_school(
+    db: Database, school_id: int, what: str, doing: str, shown: str | None = None
+) -> None:
+    """Refused, naming the school (as `shown`, else by its SIS id), when it is not active (see
+    _active_school)."""
+    own, name, status = db.rows(
+        "SELECT coalesce(sis_id, '#' || school_id), name, status FROM schools WHERE school_id = ?",
+        [school_id],
+    )[0]
     if status != "active":
         raise EditRefused(
-            f"school '{ref}' ({name}) is {status}: a {what} is not {doing} it (the SIS brings "
+            f"school '{shown or own}' ({name}) is {status}: a {what} is not {doing} it (the SIS brings "
             "a school back with its orgs.csv row)"
         )
-    return school_id
 
 
 # ---------------------------------------------------------------- classrooms
@@ -343,26 +352,18 @@ def set_classroom_archived(db: Database, actor: str, classroom_ref: str, archive
     if not archived and status == "active":
         raise EditRefused(f"classroom {classroom_ref} is not archived")
     if not archived and school_id is not None:
-        school = db.one(
-            "SELECT coalesce(sis_id, '#' || school_id) FROM schools WHERE school_id = ?",
-            [school_id],
-        )
-        _active_school(db, str(school), "class", "brought back into")
-    members = "SELECT e.enrollment_id FROM enrollments e WHERE e.classroom_id = ? AND " + (
-        "e.status = 'active'"
-        if archived
-        else """e.status = 'archived' AND e.archived_run IS NULL AND e.archived_at = ?
-                    AND e.user_id IN (SELECT user_id FROM users WHERE status = 'active')"""
+        _refuse_inactive_school(db, int(school_id), "class", "brought back into")
+    # Its active memberships; or, to bring back, those its archive took (by their moment), with
+    # whether their person is active now
+    members = db.rows(
+        """SELECT e.enrollment_id, u.status = 'active' FROM enrollments e JOIN users u USING (user_id)
+           WHERE e.classroom_id = ? AND e.status = ?
+             AND (? OR e.archived_run IS NULL AND e.archived_at = ?) ORDER BY 1""",
+        [classroom_id, "active" if archived else "archived", archived, archived_at],
     )
-    params = [classroom_id] if archived else [classroom_id, archived_at]
-    taken = [int(r[0]) for r in db.rows(f"{members} ORDER BY 1", params)]
+    taken = [int(e) for e, person_active in members if archived or person_active]
+    handed = [int(e) for e, person_active in members if not archived and not person_active]
     details: dict[str, Any] = {"archived" if archived else "unarchived": {"enrollments": taken}}
-    waiting = f"""SELECT e.enrollment_id FROM enrollments e JOIN users u USING (user_id)
-                  WHERE e.classroom_id = {int(classroom_id)} AND e.status = 'archived'
-                    AND e.archived_run IS NULL AND e.archived_at = ? AND u.status = 'archived'"""
-    handed = (
-        [] if archived else [int(r[0]) for r in db.rows(f"{waiting} ORDER BY 1", [archived_at])]
-    )
     if handed:
         details["back_with_their_person"] = {"enrollments": handed}
     with directory_edit(db, actor, f"classroom.{verb}", "classrooms", classroom_id, details):
@@ -673,7 +674,7 @@ def _ids(db: Database, sql: str) -> list[int]:
     return [int(r[0]) for r in db.rows(f"{sql} ORDER BY 1")]
 
 
-def _refuse_only_archived_schools(db: Database, user_ref: str, user_id: int) -> None:
+def _refuse_only_archived_schools(db: Database, user_id: int) -> None:
     """A person made by hand is not brought back into schools that are all archived now, as
     none is made in one (_active_school): what the SIS made, the feed keeps or not."""
     mine = schools_in_orgs(
@@ -681,16 +682,11 @@ def _refuse_only_archived_schools(db: Database, user_ref: str, user_id: int) -> 
         "AND origin = 'hand'"
     )
     schools = db.rows(
-        f"""SELECT coalesce(s.sis_id, '#' || s.school_id), s.name, s.status
-            FROM ({mine}) m JOIN schools s USING (school_id)
+        f"""SELECT s.school_id, s.status FROM ({mine}) m JOIN schools s USING (school_id)
             WHERE s.org_type <> 'district' ORDER BY s.status = 'active' DESC, 1"""
     )
-    if schools and schools[0][2] != "active":
-        sis_id, name, status = schools[0]
-        raise EditRefused(
-            f"{user_ref}'s school '{sis_id}' ({name}) is {status}: a person made by hand is "
-            "not brought back into it (the SIS brings a school back with its orgs.csv row)"
-        )
+    if schools and schools[0][1] != "active":
+        _refuse_inactive_school(db, int(schools[0][0]), "person made by hand", "brought back into")
 
 
 def set_archived(db: Database, actor: str, user_ref: str, archived: bool) -> int:
@@ -710,7 +706,7 @@ def set_archived(db: Database, actor: str, user_ref: str, archived: bool) -> int
     if not archived and status == "active":
         raise EditRefused(f"{user_ref} is not archived")
     if not archived:
-        _refuse_only_archived_schools(db, user_ref, int(user_id))
+        _refuse_only_archived_schools(db, int(user_id))
     attached: dict[str, list[int]] = {}
     details: dict[str, Any] = {"archived" if archived else "unarchived": attached}
     if not archived:
