@@ -15,7 +15,10 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from daemon.directory.shapes import ClassroomDetail, ClassroomRow, HistoryEntry, UserDetail
+from daemon.words import counted
+from roster_tui.gateway import Operation
 from roster_tui.screens.base import RosterScreen, tab_after
+from roster_tui.screens.dialogs import ConfirmScreen, open_run_ids
 from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
 from roster_tui.words import when
 
@@ -60,10 +63,12 @@ class RecordScreen(RosterScreen):
     HELP = (
         "One person. Details are the record's fields; Links are the guardians of a student or "
         "the students of a guardian (enter opens one); Classes are their enrollments; History "
-        "lists which runs changed the record and who edited it by hand, newest first."
+        "lists which runs changed the record and who edited it by hand, newest first. "
+        "a archives the person by hand, with their classes and links (u brings them back)."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", show=False),
+        Binding("a", "archive", "Archive…"),
         Binding("u", "unarchive", "Unarchive…"),
         Binding("left_square_bracket", "tab(-1)", "Previous tab", key_display="[", show=False),
         Binding("right_square_bracket", "tab(1)", "Tabs", key_display="[ ]"),
@@ -150,6 +155,8 @@ class RecordScreen(RosterScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "unarchive":
             return self.user is not None and self.user.status == "archived"
+        if action == "archive":
+            return self.user is not None and self.user.status == "active"
         return True
 
     def action_tab(self, step: int) -> None:
@@ -164,35 +171,91 @@ class RecordScreen(RosterScreen):
         if event.row_key.value and event.row_key.value.isdigit():
             self.app.push_screen(RecordScreen(int(event.row_key.value)))
 
+    def action_archive(self) -> None:
+        if self.user is None:
+            return
+        user = self.user
+        name = name_of(user)
+        taken = _what_goes_with(
+            ("class", sum(1 for c in user.classrooms if c.status == "active")),
+            ("guardian link", sum(1 for link in user.links if link.status == "active")),
+        )
+        if user.kind == "student":
+            feed = (
+                "If the SIS still sends them, the next run brings them back, unless the "
+                "setting archived_students is keep_archived (then each run asks)."
+            )
+        else:
+            feed = (
+                "While the SIS still sends them, they stay archived, and each run asks whether "
+                "to bring them back."
+            )
+        ask_then_write(
+            self,
+            f"Archive {name}?",
+            f"{name} is archived by hand{taken}. {feed}",
+            "Archive",
+            lambda engine: engine.archive_user(f"#{self.user_id}"),
+            busy=f"Archiving {name}…",
+            done=(f"{name} is archived.", "Archived"),
+        )
+
     def action_unarchive(self) -> None:
         if self.user is None:
             return
-        from roster_tui.screens.dialogs import ConfirmScreen
-
         name = name_of(self.user)
-
-        def unarchived(_user_id: int) -> None:
-            self.notify(f"{name} is active again.", title="Unarchived")
-            self.reload()
-
-        def answered(ok: bool | None) -> None:
-            if ok:
-                user = f"#{self.user_id}"
-                self.write(
-                    lambda engine: engine.unarchive_user(user),
-                    busy=f"Unarchiving {name}…",
-                    then=unarchived,
-                )
-
-        self.app.push_screen(
-            ConfirmScreen(
-                f"Unarchive {name}?",
-                f"{name} becomes active again. The directory changes, so open runs are "
-                "superseded: plan them again afterwards.",
-                "Unarchive",
-            ),
-            answered,
+        ask_then_write(
+            self,
+            f"Unarchive {name}?",
+            f"{name} becomes active again, with what archiving them took.",
+            "Unarchive",
+            lambda engine: engine.unarchive_user(f"#{self.user_id}"),
+            busy=f"Unarchiving {name}…",
+            done=(f"{name} is active again.", "Unarchived"),
         )
+
+
+def _what_goes_with(*counts: tuple[str, int]) -> str:
+    """'; their 3 classes and 1 guardian link are archived with them and come back when they
+    are unarchived' ('' when there is nothing)."""
+    named = [f"{n} {what}{'es' if what.endswith('s') else 's'}" if n != 1 else f"1 {what}"
+             for what, n in counts if n]  # fmt: skip
+    if not named:
+        return ""
+    one = sum(n for _, n in counts) == 1
+    return (
+        f"; their {' and '.join(named)} {'is' if one else 'are'} archived with them and "
+        f"come{'s' if one else ''} back when they are unarchived"
+    )
+
+
+def ask_then_write(
+    screen: RosterScreen,
+    title: str,
+    body: str,
+    confirm: str,
+    operation: Operation[int],
+    *,
+    busy: str,
+    done: tuple[str, str],
+) -> None:
+    """Ask (the open runs this change supersedes named), then write and reload the screen."""
+    open_runs = sorted(open_run_ids(screen.roster.recent_runs))
+    if open_runs:
+        body += (
+            f"\n\nThe directory changes, so open runs ({', '.join(map(str, open_runs))}) are "
+            "superseded: plan them again afterwards."
+        )
+
+    def written(_id: int) -> None:
+        screen.notify(done[0], title=done[1])
+        screen.reload()
+
+    def answered(ok: bool | None) -> None:
+        if ok:
+            screen.write(operation, busy=busy, then=written)
+
+    screen.app.push_screen(ConfirmScreen(title, body, confirm), answered)
 
 
 def readable(detail: str | None) -> str:
@@ -206,7 +269,17 @@ def readable(detail: str | None) -> str:
     old, new = data.get("old"), data.get("new")
     if isinstance(old, dict) and isinstance(new, dict):
         return "; ".join(f"{k}: {old.get(k) or '∅'} → {v or '∅'}" for k, v in new.items())
-    return "; ".join(f"{k}: {v}" for k, v in data.items()) or "–"
+    return "; ".join(f"{k.replace('_', ' ')}: {_counted(v)}" for k, v in data.items()) or "–"
+
+
+def _counted(value: Any) -> Any:
+    """What an archive took ({"enrollments": [12, 13]}) as '2 enrollments', not its ids."""
+    if isinstance(value, dict) and all(isinstance(v, list) for v in value.values()):
+        named = (
+            counted(len(v), k.replace("_", " ").removesuffix("s")) for k, v in value.items() if v
+        )
+        return ", ".join(named) or "none"
+    return value
 
 
 def details(user: UserDetail, now: Any) -> Table:
@@ -243,10 +316,14 @@ class ClassroomScreen(RosterScreen):
     MODE = "directory"
     HELP = (
         "One classroom: its school, type and status; Members are its students and teachers "
-        "(enter opens one); History lists which runs changed it and who edited it by hand."
+        "(enter opens one); History lists which runs changed it and who edited it by hand. "
+        "A classroom made by hand is archived (a) and brought back (u) here, its memberships "
+        "with it; the SIS's classrooms come and go with its classes.csv."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
+        Binding("a", "archive", "Archive…"),
+        Binding("u", "unarchive", "Unarchive…"),
         Binding("left_square_bracket", "tab(-1)", "Previous tab", key_display="[", show=False),
         Binding("right_square_bracket", "tab(1)", "Tabs", key_display="[ ]"),
     ]
@@ -312,16 +389,57 @@ class ClassroomScreen(RosterScreen):
         now = self.now()
         for h in room.history:
             history.add_row(
-                when(h.happened_at, now), h.who or "", h.what or "", (h.detail or "")[:60]
+                when(h.happened_at, now),
+                h.who or "",
+                (h.what or "").split(".")[-1].replace("_", " "),
+                readable(h.detail)[:200],
             )
+        self.query_one("#record-title", Static).update(self._title(room))
         self.query_one("#record-tabs", TabbedContent).get_tab(
             "members"
         ).label = f"Members ({len(members)})"
+        self.refresh_bindings()
 
     @on(DataTable.RowSelected, "#record-members")
     def open_member(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value:
             self.app.push_screen(RecordScreen(int(event.row_key.value)))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Only a classroom made by hand is archived and brought back by a person."""
+        if action in ("archive", "unarchive"):
+            wanted = "active" if action == "archive" else "archived"
+            return self.room.origin == "hand" and self.room.status == wanted
+        return True
+
+    def action_archive(self) -> None:
+        room = self.room
+        members = sum(1 for m in room.members if m.status == "active")
+        ask_then_write(
+            self,
+            f"Archive {room.name}?",
+            f"{room.name}, made by hand, is archived"
+            + (f" with its {members} memberships" if members > 1 else "")
+            + (" with its 1 membership" if members == 1 else "")
+            + ": they come back when it is unarchived (a membership whose person is archived "
+            "then comes back with that person).",
+            "Archive",
+            lambda engine: engine.archive_classroom(f"#{room.classroom_id}"),
+            busy=f"Archiving {room.name}…",
+            done=(f"{room.name} is archived.", "Archived"),
+        )
+
+    def action_unarchive(self) -> None:
+        room = self.room
+        ask_then_write(
+            self,
+            f"Unarchive {room.name}?",
+            f"{room.name} becomes active again, with the memberships archiving it took.",
+            "Unarchive",
+            lambda engine: engine.unarchive_classroom(f"#{room.classroom_id}"),
+            busy=f"Unarchiving {room.name}…",
+            done=(f"{room.name} is active again.", "Unarchived"),
+        )
 
     def action_tab(self, step: int) -> None:
         tabs = self.query_one("#record-tabs", TabbedContent)
