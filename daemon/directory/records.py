@@ -771,7 +771,7 @@ def unarchive_attached(db: Database, people: str) -> dict[str, list[int]]:
     waiting = {
         table: ids
         for (table, sql), (_, _, columns) in attached
-        if table in _WAITS_FOR
+        if table in WAITS_FOR
         and (ids := _ids(db, took(table, sql, columns, f"NOT ({_RESTORABLE[table]})")))
     }
     restored = {table: ids for table, sql in selected.items() if (ids := _ids(db, sql))}
@@ -782,14 +782,24 @@ def unarchive_attached(db: Database, people: str) -> dict[str, list[int]]:
                 WHERE {_id_col(table)} IN ({sql})"""
         )
     for table, ids in waiting.items():
-        owner, join = _WAITS_FOR[table]
-        db.execute(
-            f"""UPDATE {table} SET archived_at = o.archived_at, archived_run = o.archived_run,
-                       updated_at = current_timestamp
-                FROM {owner} o WHERE {join.format(people=people)}
-                  AND {table}.{_id_col(table)} IN ({", ".join(str(i) for i in ids)})"""
-        )
+        hand_to_what_keeps_them_out(db, table, ", ".join(str(i) for i in ids), people)
     return restored
+
+
+def hand_to_what_keeps_them_out(db: Database, table: str, records: str, people: str) -> None:
+    """Hand the archived records of `table` that `records` (SQL giving ids) selects, which the
+    archive of one of the people `people` selects took and which cannot come back with them, to
+    the archive of what keeps them out (WAITS_FOR: the classroom, the link's other person), as if
+    that archive had taken them: they come back with it (`archived_with`). Left to the archive
+    of a person who is back, nothing would ever bring them back. By hand (unarchive_attached)
+    and by a run that brings a person back (sync/apply.py), in one statement."""
+    owner, join = WAITS_FOR[table]
+    db.execute(
+        f"""UPDATE {table} SET archived_at = o.archived_at, archived_run = o.archived_run,
+                   updated_at = current_timestamp
+            FROM {owner} o WHERE {join.format(people=people)}
+              AND {table}.status = 'archived' AND {table}.{_id_col(table)} IN ({records})"""
+    )
 
 
 # An attached record comes back with its person only where what else it names is active.
@@ -802,8 +812,9 @@ _RESTORABLE = {
 
 
 # What an attached record that cannot come back with its person waits for (the owner's table,
-# and how a row `o` of it is the archived one that keeps the record out): see unarchive_attached.
-_WAITS_FOR = {
+# and how a row `o` of it is the archived one that keeps the record out, `{people}` being the
+# people brought back): see hand_to_what_keeps_them_out.
+WAITS_FOR = {
     "enrollments": (
         "classrooms",
         "o.classroom_id = enrollments.classroom_id AND o.status = 'archived'",

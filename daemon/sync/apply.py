@@ -9,6 +9,7 @@ from collections.abc import Callable
 from daemon.audit import audit
 from daemon.db import Database
 from daemon.directory.orgs import hand_references_taken, rename_hand_references
+from daemon.directory.records import WAITS_FOR, hand_to_what_keeps_them_out
 from daemon.errors import RosterSyncError
 from daemon.sync import kinds
 from daemon.sync.kinds import Table
@@ -41,6 +42,7 @@ def write_plan(db: Database, schema: str, run_id: int, actor: str) -> None:
             _update_rows(db, table, plan, run_id, present)
             _archive_rows(db, table, plan, run_id)
         crash_point(f"after_{table.name}")
+    _hand_over_what_waits(db, schema, stored)
     _end_hand_unarchives(db, schema, bool(stored.get("hand_unarchives_ended")))
     apply_reference_data(db, schema, run_id)
     _keep_hand_references(db, schema, run_id, actor)
@@ -63,6 +65,18 @@ def _stored_columns(db: Database, schema: str) -> dict[str, set[str]]:
             [schema.strip('"')],
         )
     }
+
+
+def _hand_over_what_waits(db: Database, schema: str, stored: dict[str, set[str]]) -> None:
+    """What the plan found waiting for an archived classroom or person (sync/diff.py
+    `hand_over_what_waits`) is handed to that one's archive, once every record has its status
+    and tonight's archives their moment: a classroom this run archives hands it tonight's. Only
+    where the plan stored such a table and it lists any (most nights, none)."""
+    brought_back = f"SELECT id FROM {schema}.plan_users WHERE op = 'unarchive'"
+    for table in WAITS_FOR:
+        handed = f"{schema}.handed_{table}"
+        if f"handed_{table}" in stored and db.one(f"SELECT EXISTS (FROM {handed})"):
+            hand_to_what_keeps_them_out(db, table, f"SELECT id FROM {handed}", brought_back)
 
 
 def _end_hand_unarchives(db: Database, schema: str, ended_stored: bool) -> None:

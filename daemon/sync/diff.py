@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from daemon.db import sql_literal
-from daemon.directory.records import archived_with
+from daemon.directory.records import WAITS_FOR, archived_with
 from daemon.sync.context import PlanContext
 from daemon.sync.kinds import REFERENCES, Table, table_named
 from daemon.sync.scope import record_filter
@@ -69,7 +69,7 @@ ARCHIVED_EARLIER = {
 
 
 # What a record a person made says when it comes back with its person (plan_table
-# `_back_with_their_person`): no feed row names it.
+# `back_with_their_person`): no feed row names it.
 BACK_WITH_PERSON_NOTE = "made by hand, and archived with its person: back with them"
 
 # What an unarchive of a record a person archived (no run did) says: the feed undoes a hand
@@ -141,6 +141,7 @@ def plan_table(ctx: PlanContext, table: Table) -> None:
                    WHERE _deleted AND _target_id IS NOT NULL
                      AND _target_id NOT IN (SELECT id FROM {ctx.t(f"present_{table.name}")})
                    GROUP BY _target_id)"""
+    back = back_with_their_person(ctx, table, d_cols, no_source)
     # The archives are found on the narrow columns, then fetched whole by their place: reading
     # every column of every record to archive 1% of them cost about 1 s of CPU at 1M students.
     ctx.db.execute(
@@ -164,27 +165,92 @@ def plan_table(ctx: PlanContext, table: Table) -> None:
             LEFT JOIN {deleted} x ON x._target_id = d.{table.id_col}
             WHERE d.status = 'active' AND d.origin = 'sync' AND {_scope(ctx, table)}
               AND ({absent_clause} OR x._target_id IS NOT NULL {cascade}))
-        {_back_with_their_person(ctx, table, d_cols, no_source)}
+        {f"UNION ALL {back}" if back else ""}
         """
     )
+    hand_over_what_waits(ctx, table)
 
 
-def _back_with_their_person(ctx: PlanContext, table: Table, d_cols: str, no_source: str) -> str:
-    """SQL: a branch of plan_table that unarchives each record a person made (a guardian link,
-    a co-teacher's or a hand-made class's membership) that was archived with a person or
+def back_with_their_person(
+    ctx: PlanContext, table: Table, d_cols: str, no_source: str
+) -> str | None:
+    """SQL: plan rows (shaped as plan_table's) that unarchive each record a person made (a
+    guardian link, a co-teacher's or a hand-made class's membership) that was archived with a
+    person or classroom this plan brings back (`_archived_with_what_comes_back`), where
+    everything it names is active after the plan. No feed row speaks for it
+    (kinds.Table.adopts_hand_made), so nothing else would bring it back: `users unarchive` and
+    a taken conflict bring it back the same way, and a revert that brings its person back too
+    (sync/revert.py). What the sync made comes back with the feed's own rows. Traced to the row
+    that brings the parent back. None when the plan brings back none of its parents."""
+    brought = _archived_with_what_comes_back(ctx, table)
+    if brought is None:
+        return None
+    return f"""
+        SELECT 'unarchive' AS op, d.{table.id_col} AS id, {d_cols}, b._file, b._line, NULL {no_source}
+        FROM {table.name} d JOIN ({brought}) b ON b.id = d.{table.id_col}
+        WHERE {parents_active_after(ctx, table.name)}"""
+
+
+# What a run says of the records a person made that wait, archived, for what keeps them out
+# (hand_over_what_waits): for one, and for more.
+WAITING_NOTES = {
+    "enrollments": (
+        "membership made by hand, archived with a person this run brings back, waits for its "
+        "class, which is archived: it comes back with the class",
+        "memberships made by hand, archived with people this run brings back, wait for their "
+        "classes, which are archived: they come back with them",
+    ),
+    "guardian_links": (
+        "guardian link made by hand, archived with a person this run brings back, waits for "
+        "its other person, who is archived: it comes back with them",
+        "guardian links made by hand, archived with people this run brings back, wait for "
+        "their other people, who are archived: they come back with them",
+    ),
+}
+
+
+def hand_over_what_waits(ctx: PlanContext, table: Table) -> None:
+    """What a person made that the archive of a person this plan brings back took, and that
+    cannot come back with them (its classroom, or a link's other person, is archived after the
+    plan), is handed, as the plan is applied, to that one's archive, to come back with it
+    (directory/records.py `hand_to_what_keeps_them_out`, as `users unarchive` hands it): left
+    to the archive of a person who is back, nothing would bring it back. Kept as
+    handed_<table> for the apply (sync/apply.py); the run says how many."""
+    if table.name not in WAITS_FOR:
+        return
+    brought = _archived_with_what_comes_back(ctx, table, ("users",))
+    if brought is None:
+        return
+    handed = ctx.keep(f"handed_{table.name}")
+    ctx.db.execute(
+        f"""CREATE OR REPLACE TABLE {handed} AS
+            SELECT d.{table.id_col} AS id FROM {table.name} d
+            JOIN ({brought}) b ON b.id = d.{table.id_col}
+            WHERE NOT ({parents_active_after(ctx, table.name)})"""
+    )
+    if n := ctx.one(f"SELECT count(*) FROM {handed}"):
+        ctx.note(table.change_kind or table.name, f"{n:,} {WAITING_NOTES[table.name][n != 1]}")
+
+
+def _archived_with_what_comes_back(
+    ctx: PlanContext, table: Table, only: Sequence[str] | None = None
+) -> str | None:
+    """SQL (id, _file, _line): each record a person made that was archived with a person or
     classroom this plan brings back (directory/records.py `archived_with`: by their hand
-    archive, say), where everything it names is active after the plan. No feed row speaks for
-    it (kinds.Table.adopts_hand_made), so nothing else would bring it back: `users unarchive`
-    and a taken conflict bring it back the same way. What the sync made comes back with the
-    feed's own rows. Traced to the row that brings the parent back.
+    archive, or handed to it since), once, with the row that brings that one back; `only`
+    limits it to those parent tables. None when the plan brings back none of them.
 
-    Most nights bring nobody back: then the branch is left out, and no night reads every
-    membership and every active person for it."""
+    Most nights bring nobody back: then nothing is read, and no night reads every membership
+    and every active person for it."""
     if table.adopts_hand_made:
-        return ""
-    parents = list(dict.fromkeys(parent for _, parent in CASCADES.get(table.name, ())))
+        return None
+    parents = [
+        parent
+        for parent in dict.fromkeys(parent for _, parent in CASCADES.get(table.name, ()))
+        if only is None or parent in only
+    ]
     if not parents:
-        return ""
+        return None
     # one statement asks of every parent's plan
     unarchiving = ctx.db.rows(
         "SELECT "
@@ -198,7 +264,7 @@ def _back_with_their_person(ctx: PlanContext, table: Table, d_cols: str, no_sour
         (column, parent) for column, parent in CASCADES.get(table.name, ()) if parent in brings_back
     ]
     if not cascades:
-        return ""
+        return None
     brought = " UNION ALL ".join(
         f"""SELECT d.{table.id_col} AS id, p._file, p._line FROM {table.name} d
             JOIN {ctx.keep(f"plan_{parent}")} p ON p.id = d.{column} AND p.op = 'unarchive'
@@ -206,14 +272,8 @@ def _back_with_their_person(ctx: PlanContext, table: Table, d_cols: str, no_sour
             WHERE d.status = 'archived' AND d.origin = 'hand' AND {archived_with("d", "u")}"""
         for column, parent in cascades
     )
-    return f"""
-        UNION ALL
-        SELECT 'unarchive', d.{table.id_col}, {d_cols}, b._file, b._line, NULL {no_source}
-        FROM {table.name} d
-        JOIN (SELECT * FROM ({brought})
-              QUALIFY row_number() OVER (PARTITION BY id ORDER BY _file, _line) = 1) b
-          ON b.id = d.{table.id_col}
-        WHERE {parents_active_after(ctx, table.name)}"""
+    return f"""SELECT * FROM ({brought})
+               QUALIFY row_number() OVER (PARTITION BY id ORDER BY _file, _line) = 1"""
 
 
 def parents_active_after(ctx: PlanContext, name: str) -> str:

@@ -2,7 +2,11 @@
 
 Records the run created are archived, fields it updated get their old values back, records it
 archived (withheld ones approved later included) are unarchived and records it unarchived are
-archived again; memberships and links likewise, as records of their own tables. The revert is a
+archived again; memberships and links likewise, as records of their own tables. What a person
+made that an archive the revert undoes took, or was handed since (a hand-made class brought back
+while its member was archived: directory/records.py), comes back with that person or classroom
+though no change of the run lists it, as the revert's own change; one whose classroom or other
+person is archived now is handed to that one's archive, to come back with it. The revert is a
 normal run: reviewed, held or withheld by the deletion threshold, applied in one transaction and
 audited with `reverted_run`. What a later run or a hand edit touched since is never overwritten
 silently: that field or record becomes a conflict (take restores it, keep leaves it), as does a
@@ -39,7 +43,14 @@ from daemon.ingest import run_schema
 from daemon.settings import load_settings
 from daemon.sync import kinds
 from daemon.sync.context import PlanContext
-from daemon.sync.diff import CASCADES, count_changes, parents_active_after, record_changes
+from daemon.sync.diff import (
+    CASCADES,
+    back_with_their_person,
+    count_changes,
+    hand_over_what_waits,
+    parents_active_after,
+    record_changes,
+)
 from daemon.sync.feed.classes import note_what_hand_made_stays_in_archived_schools
 from daemon.sync.kinds import USER_CHANGE_KINDS_SQL, table_named
 from daemon.sync.plan import SCHOOL_SIS
@@ -501,6 +512,14 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
                 SELECT 'archive', d.{id_col}, {same}, {tail} FROM {name} d
                 WHERE d.{id_col} IN ({cascaded}) AND d.{id_col} NOT IN (SELECT id FROM {plan})"""
         )
+    if back := back_with_their_person(ctx, table, same, source):
+        # What a person made that the target's archive of a person or classroom took, or that
+        # was handed to it since (directory/records.py unarchive_attached), comes back with
+        # them: no change of the target lists it, and nothing else would bring it back.
+        db.execute(
+            f"INSERT INTO {plan} SELECT * FROM ({back}) WHERE id NOT IN (SELECT id FROM {plan})"
+        )
+    hand_over_what_waits(ctx, table)
     kept_by_plan = f"d.{id_col} NOT IN (SELECT id FROM {plan} WHERE op = 'archive')"
     label = LABELS.get(name, f"CAST(d.{id_col} AS VARCHAR)")
     sis = "d.sis_id" if "sis_id" in cols else "CAST(NULL AS VARCHAR)"

@@ -202,16 +202,89 @@ def test_the_export_leaves_out_an_archived_club_and_its_members(sync, tiny, club
     assert named <= classes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a revert brings back only what its run's changes archived (sync/revert.py): a "
-    "membership the class's unarchive handed to the night's archive of its person (or, before "
-    "that, left behind) stays archived when the revert brings the person back",
-)
-def test_a_member_handed_to_a_nights_archive_comes_back_with_its_revert(sync, tiny, club):
+# ---------------------------------------------------------------- a revert of the night
+
+
+def _handed_to_the_nights_archive(sync, tiny, club: int) -> int:
+    """stu-1's membership, taken by the club's archive, handed to the night's archive of stu-1
+    when the club comes back by hand; returns that night's run."""
     sync.engine.archive_classroom(f"#{club}")
     run = sync.apply(_without_stu_1(tiny), override=True)
     sync.engine.unarchive_classroom(f"#{club}")
-    _revert(sync, run.run_id)
+    return run.run_id
+
+
+def test_a_member_handed_to_a_nights_archive_comes_back_with_its_revert(sync, tiny, club):
+    _revert(sync, _handed_to_the_nights_archive(sync, tiny, club))
     assert ("stu-1", "active") in _members(sync, club)
+    assert _failed_checks(sync) == []
+
+
+def test_the_revert_lists_the_member_it_brings_back_as_its_change(sync, tiny, club):
+    run_id = _handed_to_the_nights_archive(sync, tiny, club)
+    revert = sync.engine.revert_run(run_id)
+    changes = sync.engine.db.rows(
+        """SELECT c.op, c.note FROM changes c JOIN enrollments e ON e.enrollment_id = c.record_id
+           JOIN users u USING (user_id)
+           WHERE c.run_id = ? AND c.kind = 'enrollments' AND e.classroom_id = ?
+             AND u.sis_id = 'stu-1'""",
+        [revert.run_id, club],
+    )
+    assert changes == [("unarchive", f"undoes run {run_id}")]
+
+
+def test_a_member_a_revert_cannot_bring_back_into_an_archived_club_waits_for_it(sync, tiny, club):
+    run_id = _handed_to_the_nights_archive(sync, tiny, club)
+    sync.engine.archive_classroom(f"#{club}")
+    _revert(sync, run_id)
+    assert ("stu-1", "archived") in _members(sync, club)
+    assert _failed_checks(sync) == []
+    sync.engine.unarchive_classroom(f"#{club}")
+    assert ("stu-1", "active") in _members(sync, club)
+    assert _failed_checks(sync) == []
+
+
+# ------------------------------------------- a night bringing back a member of an archived club
+
+
+def _brought_back_by_the_night_while_the_club_is_archived(sync, tiny, club: int):
+    """stu-1 archived by hand (taking the membership), then the club; the night lists stu-1."""
+    sync.engine.archive_user("stu-1")
+    sync.engine.archive_classroom(f"#{club}")
+    return sync.apply(tiny, override=True)
+
+
+def test_a_member_the_night_brings_back_into_an_archived_club_stays_archived(sync, tiny, club):
+    _brought_back_by_the_night_while_the_club_is_archived(sync, tiny, club)
+    assert ("stu-1", "archived") in _members(sync, club)
+    assert _failed_checks(sync) == []
+
+
+def test_a_member_the_night_brings_back_comes_back_with_the_archived_club(sync, tiny, club):
+    _brought_back_by_the_night_while_the_club_is_archived(sync, tiny, club)
+    sync.engine.unarchive_classroom(f"#{club}")
+    assert _members(sync, club) == [("stu-1", "active"), ("stu-2", "active"), ("tch-1", "active")]
+    assert _failed_checks(sync) == []
+
+
+def test_the_night_says_a_member_waits_for_its_archived_class(sync, tiny, club):
+    run = _brought_back_by_the_night_while_the_club_is_archived(sync, tiny, club)
+    assert {"kind": "enrollments", "message": (
+        "1 membership made by hand, archived with a person this run brings back, waits for its "
+        "class, which is archived: it comes back with the class"
+    )} in run.notes  # fmt: skip
+
+
+def test_a_link_the_night_brings_back_to_an_archived_guardian_comes_back_with_them(
+    sync, tiny, tiny_applied
+):
+    e = sync.engine
+    aunt = e.create_user("guardian", "Aunt", "Patel")
+    link = e.link_guardian(f"#{aunt}", "stu-4")
+    e.archive_user("stu-4")
+    e.archive_user(f"#{aunt}")
+    sync.apply(tiny)
+    assert e.db.one("SELECT status FROM guardian_links WHERE link_id = ?", [link]) == "archived"
+    e.unarchive_user(f"#{aunt}")
+    assert e.db.one("SELECT status FROM guardian_links WHERE link_id = ?", [link]) == "active"
     assert _failed_checks(sync) == []

@@ -55,7 +55,7 @@ def test_no_statement_of_a_night_with_archives_and_updates_loops(sync, tiny, loo
 def test_no_statement_of_a_night_bringing_back_people_archived_by_hand_loops(
     sync, tiny, looping
 ) -> None:
-    """What their archive took comes back with them (sync/diff.py `_back_with_their_person`)."""
+    """What their archive took comes back with them (sync/diff.py `back_with_their_person`)."""
     sync.apply(tiny)
     aunt = sync.engine.create_user("guardian", "Aunt", "Patel")
     sync.engine.link_guardian(str(aunt), "stu-4")
