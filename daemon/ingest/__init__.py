@@ -131,14 +131,12 @@ def ingest_drop(
     db.execute_all(s for staged in result.staged.values() for s in release_ingest_columns(staged))
     result.value_checked = validator.value_checked
     drop.notices += validator.inactive_statuses
-    if validator.bulk_with_statuses:
-        bulk = [c.file for c in result.contexts.values() if c.mode == "bulk"]
-        carrying = validator.bulk_with_statuses
-        which = "every bulk file" if carrying == bulk and len(carrying) > 2 else ", ".join(carrying)
+    if validator.bulk_with_deletions:
         drop.notices.append(
-            f"Rows of {which} carry a status, which bulk files leave empty; read as bulk all the "
-            "same (a record left out is archived). If the SIS sends only changes, mark the "
-            "files delta in manifest.csv."
+            f"Rows of {', '.join(validator.bulk_with_deletions)} are marked tobedeleted, as a "
+            "changes-only file's are; read as bulk all the same, as manifest.csv says (a record "
+            "left out is archived). If the SIS sends only changes, mark the files delta in "
+            "manifest.csv."
         )
     progress.finish()
     return result

@@ -17,6 +17,7 @@ from daemon.ingest.value_rules import (
     value_rule,
     visible_text,
 )
+from daemon.words import counted
 
 ATTRIBUTE_NAME_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 # Above this many rows to check, a file's value checks first keep the rows that break any rule
@@ -68,7 +69,9 @@ class Validator:
         self.directory_ids = directory_ids
         self.records = records or (lambda entity: None)
         self._pending: list[tuple[str, str | None, str, str, str]] = []
-        self.bulk_with_statuses: list[str] = []  # files said once, in the run's notes
+        # bulk files with rows marked tobedeleted, as "users.csv (3 rows, first on line 12)":
+        # said once, in the run's notes
+        self.bulk_with_deletions: list[str] = []
         self.inactive_statuses: list[str] = []  # notes: files with OneRoster 1.0's 'inactive'
         # Rows per entity whose value checks ran: the rest passed them before (row_memo).
         self.value_checked: dict[str, int] = {}
@@ -318,20 +321,26 @@ class Validator:
     def _statuses(self, ctx: FileContext) -> None:
         """What the run says once (a note) about a file's statuses.
 
-        A bulk file whose rows carry a status: most real full exports do, though the spec
-        leaves it empty in bulk. It is read as the manifest says (whole), so a district whose
-        SIS sends changes only can declare the file delta. And `inactive` (OneRoster 1.0; 1.1
-        knows active and tobedeleted only) is read as active: the note says so, since the SIS
-        may mean the person or class is gone."""
+        A bulk file with rows marked tobedeleted: the mark of a changes-only file, which read
+        as bulk archives whoever it leaves out. It is read as the manifest says (whole); the
+        note tells a district whose SIS sends changes only to declare the file delta (the
+        deletion threshold holds the night meanwhile). Rows that all say `active` say nothing:
+        most real full exports fill the column so, though the spec leaves it empty in bulk.
+        And `inactive` (OneRoster 1.0; 1.1 knows active and tobedeleted only) is read as
+        active: the note says so, since the SIS may mean the person or class is gone."""
         if "status" not in ctx.staged.header.names:
             return
         inactive = "lower(status) = 'inactive'"
-        carried, inactive_rows, first = self.db.rows(
-            f"""SELECT count(status), count(*) FILTER (WHERE {inactive}),
+        deleted = "lower(status) = 'tobedeleted'"
+        deleted_rows, first_deleted, inactive_rows, first = self.db.rows(
+            f"""SELECT count(*) FILTER (WHERE {deleted}), min(_line) FILTER (WHERE {deleted}),
+                       count(*) FILTER (WHERE {inactive}),
                        min(_line) FILTER (WHERE {inactive}) FROM {ctx.table}"""
         )[0]
-        if carried and ctx.mode == "bulk":
-            self.bulk_with_statuses.append(ctx.file)
+        if deleted_rows and ctx.mode == "bulk":
+            self.bulk_with_deletions.append(
+                f"{ctx.file} ({counted(deleted_rows, 'row')}, first on line {first_deleted})"
+            )
         if inactive_rows:
             rows = f"{inactive_rows:,} rows" if inactive_rows != 1 else "1 row"
             verb = "say" if inactive_rows != 1 else "says"

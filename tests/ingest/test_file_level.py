@@ -411,13 +411,30 @@ def test_gradebook_files_are_listed_and_ignored(sync, tiny, tmp_path):
     assert any("lineItems.csv: not rostering data; ignored" in n["message"] for n in run.notes)
 
 
-def test_a_bulk_file_whose_rows_carry_a_status_is_read_as_bulk_and_says_so(sync, tiny):
+def test_a_bulk_file_whose_rows_all_say_active_reads_without_a_note(sync, tiny):
+    """Most real full exports fill status with `active`, which the spec leaves empty in bulk:
+    a note every night would teach administrators to skip the notes."""
     for row in tiny.rows("users.csv"):
         row["status"] = "active"
     run = sync.plan(tiny)
-    [note] = [n["message"] for n in run.notes if "carry a status" in n["message"]]
-    assert note.startswith("Rows of users.csv carry a status, which bulk files leave empty")
+    assert not [n for n in run.notes if "status" in n["message"]]
     assert run.rows.warning == 0
+
+
+def test_a_bulk_file_with_rows_marked_tobedeleted_is_read_as_bulk_and_says_so(
+    sync, tiny, tiny_applied
+):
+    """The mark of a changes-only file: read as the manifest says, and the run says so once."""
+    tiny.row("users.csv", "stu-4")["status"] = "tobedeleted"
+    tiny.row("users.csv", "stu-5")["status"] = "tobedeleted"
+    run = sync.plan(tiny)
+    [note] = [n["message"] for n in run.notes if "tobedeleted" in n["message"]]
+    line = 1 + [r["sourcedId"] for r in tiny.rows("users.csv")].index("stu-4") + 1
+    assert note.startswith(
+        f"Rows of users.csv (2 rows, first on line {line}) are marked tobedeleted, as a "
+        "changes-only file's are; read as bulk all the same"
+    )
+    assert "mark the files delta in manifest.csv" in note
 
 
 def test_oneroster_10_inactive_status_is_read_as_active_and_the_run_says_so(
