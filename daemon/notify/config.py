@@ -32,6 +32,11 @@ EVENTS: dict[str, str] = {
     "new_duplicates": "new duplicate candidates were found",
     "source_unreachable": "a source (the SFTP server) could not be reached for unreachable_hours",
     "source_recovered": "a source reported unreachable answers again",
+    "sftp_folder_unreadable": (
+        "drops have waited unreachable_hours on an SFTP folder the server answers for but "
+        "does not let the daemon list"
+    ),
+    "sftp_folder_recovered": "no drop waits any more on an SFTP folder reported unreadable",
     "daily_summary": "the day's runs, changes by kind and rows in error",
 }
 TEST_EVENT = "test"

@@ -72,6 +72,7 @@ def observe(
     found += _duplicates(db, config, now)
     found += _reminders(db, config, now)
     found += _sources(db, config, now)
+    found += _unlisted_folders(db, config, now)
     if config.daily_summary_at and previous is not None:
         found.append(_daily_summary(db, config, now, previous))
     return [event_id for event_id in found if event_id is not None]
@@ -263,6 +264,37 @@ def _sources(db: Database, config: NotifyConfig, now: datetime) -> list[int | No
                     db, config, "source_unreachable", f"source_unreachable:{outage}", data, now
                 )
             )
+    return found
+
+
+def _unlisted_folders(db: Database, config: NotifyConfig, now: datetime) -> list[int | None]:
+    """Drops waiting on an SFTP folder the mirror cannot list (the daemon keeps the table
+    `sftp_unlisted_folders`): told once they have waited `unreachable_hours` (the server
+    answers, so `source_unreachable` says nothing, and the nightly syncs stop in silence), and
+    once more when none waits any more, if that was told. The data names the folder and the
+    drops as the server and the queue name them; nothing read from a file."""
+    at = utc(now)
+    found = []
+    for folder, since, waiting, listed_at in db.rows(
+        """SELECT folder, since, waiting, listed_at FROM sftp_unlisted_folders
+           ORDER BY folder, since"""
+    ):
+        wait = f"{folder}:{since:%Y-%m-%dT%H:%M:%S}"
+        if listed_at is not None:
+            if event_exists(db, f"sftp_folder_unreadable:{wait}"):
+                hours = int((listed_at - since).total_seconds() // 3600)
+                data = {"folder": folder, "hours": hours}
+                key = f"sftp_folder_recovered:{wait}"
+                found.append(record_event(db, config, "sftp_folder_recovered", key, data, now))
+            db.execute(
+                "DELETE FROM sftp_unlisted_folders WHERE folder = ? AND since = ?", [folder, since]
+            )
+            continue
+        hours = (at - since).total_seconds() / 3600
+        key = f"sftp_folder_unreadable:{wait}"
+        if hours >= config.unreachable_hours and not event_exists(db, key):
+            data = {"folder": folder, "hours": int(hours), "drops": waiting.split(", ")}
+            found.append(record_event(db, config, "sftp_folder_unreadable", key, data, now))
     return found
 
 

@@ -193,6 +193,32 @@ def _source_recovered(d: dict[str, Any]) -> Rendered:
     return (f"{source.upper()} reachable again", body, "roster-sync status", None)
 
 
+def _sftp_folder_unreadable(d: dict[str, Any]) -> Rendered:
+    folder, hours, drops = d["folder"], d["hours"], d.get("drops", [])
+    body = [
+        f"The daemon has not been able to list the SFTP folder {folder} for "
+        f"{counted(hours, 'hour')}: the server answers, but does not let it read that folder "
+        "(its permissions, most likely).",
+        f"{counted(len(drops), 'drop')} wait on it, and none is planned until it can be read: "
+        f"{', '.join(drops)}.",
+        "Nothing is planned from a folder the daemon cannot read. Fix the folder's permissions "
+        "on the server so the daemon's SFTP user can list it, or move the folder out of the "
+        "SFTP folder to give it up (a drop queued from it is then planned from the copy taken "
+        "before).",
+    ]
+    return (f"SFTP folder {folder} unreadable", body, "roster-sync status", None)
+
+
+def _sftp_folder_recovered(d: dict[str, Any]) -> Rendered:
+    folder, hours = d["folder"], d["hours"]
+    body = [
+        f"No drop waits on the SFTP folder {folder} any more, after {counted(hours, 'hour')}: "
+        "the daemon can list it again, or it was moved away. The drops that waited are synced "
+        "as usual.",
+    ]
+    return (f"SFTP folder {folder} resolved", body, "roster-sync status", None)
+
+
 def _daily_summary(d: dict[str, Any]) -> Rendered:
     runs: dict[str, int] = d.get("runs", {})
     total = sum(runs.values())
@@ -235,6 +261,8 @@ _RENDERERS = {
     "new_duplicates": _new_duplicates,
     "source_unreachable": _source_unreachable,
     "source_recovered": _source_recovered,
+    "sftp_folder_unreadable": _sftp_folder_unreadable,
+    "sftp_folder_recovered": _sftp_folder_recovered,
     "daily_summary": _daily_summary,
     "test": _test,
 }

@@ -310,6 +310,42 @@ class DropHistory:
             [source, utc_naive(now)],
         )
 
+    # ------------------------------------------------------------------ unlisted SFTP folders
+    def unlisted_since(self) -> dict[str, datetime]:
+        """The SFTP folders drops wait on because the mirror cannot list them, and since when
+        (aware, UTC): kept across a restart, so a folder unreadable for good is told about."""
+        rows = self.db.rows(
+            "SELECT folder, since FROM sftp_unlisted_folders WHERE listed_at IS NULL"
+        )
+        return {str(folder): from_history(since) for folder, since in rows}
+
+    def record_unlisted(
+        self, waits: dict[str, tuple[str, ...]], since: dict[str, datetime], now: datetime
+    ) -> None:
+        """`waits`: each unlisted folder drops wait on -> those drops (from `since[folder]`).
+        A folder no drop waits on any more is marked listed (told once, then removed:
+        notify/events.py); a folder unlisted again starts a new wait."""
+        open_rows = self.unlisted_since()
+        for folder in open_rows.keys() - waits.keys():
+            self.db.execute(
+                "UPDATE sftp_unlisted_folders SET listed_at = ? "
+                "WHERE folder = ? AND listed_at IS NULL",
+                [utc_naive(now), folder],
+            )
+        for folder, drops in waits.items():
+            if folder in open_rows:
+                self.db.execute(
+                    "UPDATE sftp_unlisted_folders SET waiting = ? "
+                    "WHERE folder = ? AND listed_at IS NULL",
+                    [", ".join(drops), folder],
+                )
+                continue
+            self.db.execute("DELETE FROM sftp_unlisted_folders WHERE folder = ?", [folder])
+            self.db.execute(
+                "INSERT INTO sftp_unlisted_folders VALUES (?, ?, ?, NULL)",
+                [folder, utc_naive(since.get(folder, now)), ", ".join(drops)],
+            )
+
     def report_change(self, row: DropRow, now_files: Signature, now: datetime) -> str | None:
         """Note (once per new state of its files) that a drop taken before changed on the server;
         returns the note when it is news, None when it was reported already or nothing changed."""

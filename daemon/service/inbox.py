@@ -104,6 +104,7 @@ class Candidate:
     # held because the last mirror did not look at it (it failed, or could not list a folder of
     # it): nothing says that what is on its way there has stopped
     unseen: bool = False
+    unlisted: str | None = None  # the folder of it ("2026-09-15/") the mirror could not list
 
     @property
     def key(self) -> DropKey:
@@ -517,7 +518,10 @@ def evaluate(
         return Readiness(
             candidate,
             False,
-            "still being written (waiting for it to stay unchanged)",
+            # a drop not looked at says so: nothing is known to be written there
+            candidate.held
+            if candidate.unseen and candidate.held
+            else "still being written (waiting for it to stay unchanged)",
             max(since + quiet - now, 0.0),
             in_progress=True,
         )
@@ -709,6 +713,11 @@ def keep_unlisted(view: RemoteView, before: RemoteView | None) -> RemoteView:
     )  # fmt: skip
 
 
+def unlisted_units(view: RemoteView) -> set[str]:
+    """The server's top folders holding a folder the last mirror could not list."""
+    return {folder.partition("/")[0] for folder in view.unlisted}
+
+
 def remote_unit(rel: str, marker: str | None = None) -> str | None:
     """The drop a remote file belongs to: its top folder, itself for a top-level ZIP, "" for the
     loose CSVs at the top (and the top-level ready marker); None for anything else there."""
@@ -759,16 +768,22 @@ def mirror_candidates(
     """The SFTP drops `units` as candidates: their mirrored files, held while the server side is
     not settled (a file still changing, a file that failed) or was not looked at (a failed
     mirror, a folder of the drop it could not list). Files gone from the server are not part of
-    them, even though the mirror keeps its copy."""
+    them, even though the mirror keeps its copy. A folder no mirror could list yet (unreadable
+    since the first) is a drop with no file known, held so too: it shows as waiting, and why,
+    instead of not at all."""
     found = []
     by_unit = group_units(view.listing, marker)
     for unit in units:
-        rels = by_unit.get(unit)
-        if not rels:
+        rels = by_unit.get(unit, {})
+        failed = sorted(
+            r for r in view.failed if (remote_unit(r.rstrip("/"), marker) or r.rstrip("/")) == unit
+        )
+        unlisted = next((r for r in failed if r in view.unlisted), None)
+        if not rels and unlisted is None:
             continue
         if unit == "":
             name, path, kind = SFTP_ROOT_DROP, mirror_dir, "root"
-        elif "/" in next(iter(rels)):
+        elif not rels or "/" in next(iter(rels)):  # a folder never listed: no file known yet
             name, path, kind = unit, mirror_dir / unit, "folder"
         else:
             name, path, kind = unit, mirror_dir / unit, "zip"
@@ -784,10 +799,6 @@ def mirror_candidates(
             elif look is not None:
                 irregular.append(look)
         waiting = sorted(r for r in rels if r in view.waiting)
-        failed = sorted(
-            r for r in view.failed if (remote_unit(r.rstrip("/"), marker) or r.rstrip("/")) == unit
-        )
-        unlisted = next((r for r in failed if r in view.unlisted), None)
         held, arriving = None, False
         if view.problem:
             held = f"the last mirror failed ({view.problem}); waiting for the next one"
@@ -803,7 +814,7 @@ def mirror_candidates(
         found.append(
             Candidate(name, path, kind, tuple(files), "sftp", marker if kind != "zip" else None,
                       held, arriving, tuple(irregular),
-                      unseen=bool(view.problem) or unlisted is not None)
+                      unseen=bool(view.problem) or unlisted is not None, unlisted=unlisted)
         )  # fmt: skip
     return found
 

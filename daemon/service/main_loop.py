@@ -83,6 +83,7 @@ from daemon.service.inbox import (
     remote_unit,
     scan_inbox,
     unit_files,
+    unlisted_units,
 )
 from daemon.service.logs import configure_logging
 from daemon.service.schedule import Clock, start_passed, system_clock
@@ -98,6 +99,7 @@ from daemon.service.sftp_mirror import (
 from daemon.service.state import DaemonState, describe_sftp
 from daemon.settings import DateRange, SyncSettings, blackout_on, load_settings
 from daemon.sync.runs import add_run_note, recover_interrupted
+from daemon.words import counted
 
 LOG = logging.getLogger("roster_sync.daemon")
 MAX_TICK = 1.0  # the loop looks at the clock at least this often (seconds)
@@ -138,6 +140,11 @@ class Daemon:
         if config.sftp is not None:
             self.memory = MirrorMemory(SteadyFiles(config.sftp.remote_quiet_seconds, ticks))
         self.remote: RemoteView | None = None  # the server as the last mirror saw it
+        # SFTP folders the mirror cannot list that drops wait on: since when (kept in the
+        # database across a restart), and what waits (a queued drop, or a drop's label)
+        self.unlisted_since: dict[str, datetime] = {}
+        self.unlisted_holds: dict[str, Path | str] = {}
+        self.unlisted_recorded: dict[str, tuple[str, ...]] | None = None
         self.db: Database | None = None
         self.history: DropHistory | None = None
         self.server: ApiServer | None = None
@@ -174,6 +181,7 @@ class Daemon:
             raise RuntimeError(f"another roster-sync daemon answers on {cfg.socket}")
         recover_interrupted(self.db)
         self.history = DropHistory(self.db, DAEMON_ACTOR)
+        self.unlisted_since = self.history.unlisted_since()
         self._resume_schedule()
         for note in files.recover_queue(cfg.inbox):
             LOG.info("queue: %s", note)
@@ -329,6 +337,7 @@ class Daemon:
                 break
             if self.retry_at.get(path, 0.0) <= time.monotonic():
                 self._process(path)
+        self._record_unlisted()
         if self.pull_due:  # after the drops of the same sync: a pull is newer than any of them
             self.pull_due = False
             self._pull_sources()
@@ -423,8 +432,11 @@ class Daemon:
         assert self.history is not None
         marker = cfg.sftp.ready_marker
         decided = self.history.latest_by_name(SFTP)
+        on_server = group_units(view.listing, marker)
+        for unit in unlisted_units(view) - decided.keys():  # unreadable since the first mirror:
+            on_server.setdefault(unit, {})  # shown as a drop that waits, not as nothing
         units = []
-        for unit, rels in sorted(group_units(view.listing, marker).items()):
+        for unit, rels in sorted(on_server.items()):
             if unit == "":
                 row = decided.get(SFTP_ROOT_DROP)
                 if row is None or not set(rels.items()) <= set(
@@ -455,15 +467,20 @@ class Daemon:
         states = self.tracker.states()
         self._note_manifest_waits(states)
         self.joining = {}
+        self.unlisted_holds = {}
         decided = self.history.latest_by_name(SFTP)
         for state in states:
             c = state.candidate
+            if c.unlisted is not None:  # held until a mirror lists it; told when it lasts
+                self.unlisted_since.setdefault(c.unlisted, self.clock())
+                self.unlisted_holds[c.unlisted] = c.label
             claim = self._manifest_claim(c, decided)
             stale = None
             if claim is not None and (state.in_progress or c.held):  # its drop waits for it
                 queued = _joinable(claim)
                 if queued is not None and _still_awaited(state):
-                    self.joining[queued] = _waiting_for(LATE_MANIFEST, state)
+                    self._hold_queued(queued, state)
+                    self.joining[queued] = _waiting_for(LATE_MANIFEST, state, self._reason(state))
                 elif queued is not None:  # unreadable there for the give-up: planned without it
                     self._note_given_up(state, claim, LATE_MANIFEST)
             elif claim is not None:
@@ -471,7 +488,9 @@ class Daemon:
                 continue
             elif (stale := _queued_upload(decided, c)) is not None and stale.queued_as:
                 if _still_awaited(state):  # then planned from it (`_take`)
-                    self.joining[Path(stale.queued_as)] = _waiting_for(NEW_UPLOAD, state)
+                    queued = Path(stale.queued_as)
+                    self._hold_queued(queued, state)
+                    self.joining[queued] = _waiting_for(NEW_UPLOAD, state, self._reason(state))
                 else:  # incomplete, unchanged for the give-up: planned from the copy queued
                     self._note_given_up(state, stale, NEW_UPLOAD)
                     stale = None
@@ -493,6 +512,64 @@ class Daemon:
                 continue
             self._take(state, key)
         return waits
+
+    def _hold_queued(self, queued: Path, state: Readiness) -> None:
+        """Note that the queued drop `queued` (and the SFTP drops queued after it) waits on the
+        folder `state`'s drop could not be listed in, if it does."""
+        if state.candidate.unlisted is not None:
+            self.unlisted_holds[state.candidate.unlisted] = queued
+
+    def _reason(self, state: Readiness) -> str:
+        """Why a drop waits, as `status` says it: for a folder the mirror cannot list, since when,
+        that nothing is planned from it meanwhile, and what a person can do."""
+        folder = state.candidate.unlisted
+        since = self.unlisted_since.get(folder or "")
+        if folder is None or since is None:
+            return state.reason
+        now = self.clock()
+        held = self.unlisted_holds.get(folder)
+        aside = (
+            f"{held.name} is then planned from the copy queued before"
+            if isinstance(held, Path)
+            else "the drop is then given up: nothing is planned from it"
+        )
+        return (
+            f"{state.reason}; not listed since {since.astimezone(now.tzinfo):%Y-%m-%d %H:%M} "
+            f"({_how_long((now - since).total_seconds())}), and nothing is planned from it until a "
+            f"mirror lists it: fix the folder's permissions on the server, or move it out of the "
+            f"SFTP folder ({aside})"
+        )
+
+    def _record_unlisted(self) -> None:
+        """Keep in the database which unlisted folders drops wait on, since when, and which
+        drops (a queued one, and the SFTP drops queued after it, waiting behind it): `status`
+        says how long after a restart, and the notifications tell someone once it lasts
+        `unreachable_hours` (notify/events.py). Written only when that changes."""
+        if self.remote is None or self.history is None:  # the server not looked at yet
+            return
+        waits: dict[str, tuple[str, ...]] = {}
+        for folder, held in sorted(self.unlisted_holds.items()):
+            if isinstance(held, Path):
+                behind = [path.name for path, holder in self.behind.items() if holder == held]
+                waits[folder] = (held.name, *behind)
+            else:
+                waits[folder] = (held,)
+        self.unlisted_since = {f: s for f, s in self.unlisted_since.items() if f in waits}
+        if waits == self.unlisted_recorded:
+            return
+        before = self.unlisted_recorded or {}
+        with self.write_lock:
+            self.history.record_unlisted(waits, self.unlisted_since, self.clock())
+        self.unlisted_recorded = waits
+        for folder in waits.keys() - before.keys():
+            LOG.warning(
+                "the SFTP mirror cannot list %s; %s wait(s) for it, and nothing is planned from "
+                "it until a mirror lists it (fix its permissions on the server, or move it out of "
+                "the SFTP folder)",
+                folder, ", ".join(waits[folder]),
+            )  # fmt: skip
+        for folder in before.keys() - waits.keys():
+            LOG.info("no drop waits on the unlisted SFTP folder %s any more", folder)
 
     def _note_manifest_waits(self, states: list[Readiness]) -> None:
         """Say in the log, once per drop, that it waits for its manifest (status says it too)."""
@@ -1044,9 +1121,12 @@ class Daemon:
                 self.history.mark_first_mirror(SFTP, now)
             decided = self.history.latest_by_name(SFTP)
             on_server = group_units(view.listing, marker)
+            unlisted = unlisted_units(view)
             for name, row in decided.items():
                 if name == SFTP_ROOT_DROP:
                     continue  # rewritten loose files are a new drop, not a change
+                if name in unlisted:
+                    continue  # not looked at (nothing known of it after a restart): no change
                 if _manifest_come_late(row, name, on_server.get(name, {})):
                     continue  # not a change: it joins its drop, or is set aside (`_queue_ready`)
                 if _changed_while_queued(row, on_server.get(name, {})):
@@ -1235,7 +1315,7 @@ class Daemon:
             if key in self.holding:
                 lines.append(f"{name}: {self.holding[key]}")
             elif not state.ready:
-                lines.append(f"{name}: {state.reason}")
+                lines.append(f"{name}: {self._reason(state)}")
             elif not (on_arrival or key in self.due):
                 when = (
                     f"waits for the daily sync at {settings.sync_start_time}"
@@ -1313,15 +1393,22 @@ def _still_awaited(state: Readiness) -> bool:
     )  # fmt: skip
 
 
-def _waiting_for(what: str, state: Readiness) -> str:
-    """What a queued SFTP drop waits for (`what`, as `state` says), for the status."""
+def _waiting_for(what: str, state: Readiness, reason: str) -> str:
+    """What a queued SFTP drop waits for (`what`, as `state` says: `reason`), for the status."""
     ends = state.ready or state.in_progress or state.give_up_in is None  # by itself
     if ends or state.candidate.unseen:  # no give-up while the server is not looked at
-        return f"{what}: {state.reason or 'complete'}"
+        return f"{what}: {reason or 'complete'}"
     return (
-        f"{what}: {state.reason}; planned from the copy queued if this does not end in "
+        f"{what}: {reason}; planned from the copy queued if this does not end in "
         f"{state.give_up_in:.0f} s"
     )
+
+
+def _how_long(seconds: float) -> str:
+    """`26 hours`, `40 minutes`: how long a wait has lasted, as status says it."""
+    if seconds >= 3600:
+        return counted(int(seconds // 3600), "hour")
+    return counted(int(seconds // 60), "minute")
 
 
 def _queued_path(row: DropRow | None) -> Path | None:

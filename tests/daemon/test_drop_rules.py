@@ -29,6 +29,7 @@ from daemon.service.inbox import (
     InboxTracker,
     RemoteView,
     SteadyFiles,
+    evaluate,
     keep_unlisted,
     marker_problem,
     mirror_candidates,
@@ -36,7 +37,7 @@ from daemon.service.inbox import (
     scan_inbox,
 )
 
-from .conftest import SAMPLE, zip_drop
+from .conftest import QUIET, SAMPLE, zip_drop
 
 SEEN = datetime(2026, 12, 2, 9, 30)
 
@@ -187,6 +188,21 @@ def test_a_folder_the_mirror_could_not_list_keeps_its_drop_as_last_seen_and_unse
     assert drop.held == (
         "the last mirror could not list 2026-11-29/ (Permission denied); waiting for the next one"
     )
+
+
+def test_a_folder_no_mirror_could_list_is_a_drop_that_waits_with_no_file_known(
+    tmp_path: Path,
+) -> None:
+    """2026-12-01 has refused the mirror since the first listing: nothing of it is known, yet it
+    is a drop that waits, saying why, rather than none at all (nobody would hear of it)."""
+    mirror, view = _mirror(tmp_path)
+    failed = {"2026-12-01/": "Permission denied"}
+    view = keep_unlisted(RemoteView(view.listing, {}, failed, unlisted=("2026-12-01/",)), None)
+    (drop,) = mirror_candidates(mirror, view, ["2026-12-01"])
+    assert (drop.kind, drop.files, drop.unlisted) == ("folder", (), "2026-12-01/")
+    assert drop.unseen and drop.held is not None
+    state = evaluate(drop, 0.0, 0.0, 0.0, QUIET, lambda _: None)  # its first look
+    assert not state.ready and state.reason == drop.held  # not "still being written"
 
 
 def test_a_mirrored_drop_goes_through_the_inbox_rules(tmp_path: Path) -> None:

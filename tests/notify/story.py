@@ -5,7 +5,8 @@ Day one was applied (the session's template); a parent added by hand who was the
 new duplicate candidate, a hand edit then day two brings a conflict, the
 truncated day three is held, a drop without users.csv fails, the daily summary goes out, the
 planned and held runs wait past the reminder, the SFTP server is unreachable for a day and then
-answers again. Times past "now" are the watcher's clock moved on; the runs are real.
+answers again, then one of its folders cannot be listed for a day (drops wait on it) and then
+can. Times past "now" are the watcher's clock moved on; the runs are real.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from daemon.db import Database
 from daemon.notify.config import NotifyConfig
 from daemon.notify.events import SFTP_SOURCE, observe, record_reach
 from daemon.notify.outbox import deliver_due
+from daemon.service.drop_history import DropHistory
 from daemon.service.engine import Engine
 from tests.conftest import SAMPLE
 
@@ -101,6 +103,19 @@ def build_story(
         )
         record_reach(db, SFTP_SOURCE, True, later + timedelta(hours=26))
         story.steps["sftp back"] = tell(db, config, later + timedelta(hours=26))
+
+        folders = DropHistory(db, "roster-sync-daemon")  # as the daemon's loop keeps it
+        unlisted = later + timedelta(hours=27)
+        waits = {"2026-09-15/": ("sftp-2026-09-15", "sftp-2026-09-16")}
+        folders.record_unlisted(waits, {}, unlisted)
+        story.steps["a folder unlisted for an hour"] = tell(
+            db, config, unlisted + timedelta(hours=1)
+        )
+        story.steps["a folder unlisted for a day"] = tell(
+            db, config, unlisted + timedelta(hours=25)
+        )
+        folders.record_unlisted({}, {}, unlisted + timedelta(hours=26))
+        story.steps["the folder listed again"] = tell(db, config, unlisted + timedelta(hours=26))
     finally:
         db.close()
     story.mails = list(smtp.mails)

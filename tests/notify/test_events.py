@@ -61,6 +61,14 @@ def test_each_step_records_what_it_should_and_nothing_twice(story) -> None:
         "sftp down for a day": ["review_reminder", "review_reminder", "source_unreachable"],
         "sftp down, a minute on": [],
         "sftp back": ["source_recovered"],
+        "a folder unlisted for an hour": [],
+        # 77 hours on: a third reminder each
+        "a folder unlisted for a day": [
+            "review_reminder",
+            "review_reminder",
+            "sftp_folder_unreadable",
+        ],
+        "the folder listed again": ["sftp_folder_recovered"],
     }
     sent = Counter(m.message["X-Roster-Sync-Delivery"] for m in story.mails)
     assert set(sent.values()) == {1}  # no delivery was mailed twice
@@ -82,8 +90,10 @@ def test_what_the_messages_say(story) -> None:
     assert [s.split(": ", 1)[1] for s in reminders] == [  # planned seconds after "now"
         "run 2 waits for review (24 h)",
         "run 2 waits for review (49 h)",
+        "run 2 waits for review (76 h)",
         "run 3 waits for review (24 h)",
         "run 3 waits for review (49 h)",
+        "run 3 waits for review (76 h)",
     ]
     summary = by_kind["daily_summary"].text
     assert "4 runs: 1 applied, 1 failed, 1 held, 1 planned" in summary
@@ -92,6 +102,15 @@ def test_what_the_messages_say(story) -> None:
     unreachable = by_kind["source_unreachable"].text
     assert "has not reached the SFTP source for 25 hours (since the last success)" in unreachable
     assert by_kind["source_recovered"].subject.endswith("SFTP reachable again")
+    unlisted = by_kind["sftp_folder_unreadable"]
+    assert unlisted.subject.endswith("SFTP folder 2026-09-15/ unreadable")
+    assert (
+        "The daemon has not been able to list the SFTP folder 2026-09-15/ for 25 hours"
+        in unlisted.text
+    )
+    assert "2 drops wait on it, and none is planned until it can be read" in unlisted.text
+    assert "Fix the folder's permissions on the server" in unlisted.text
+    assert by_kind["sftp_folder_recovered"].subject.endswith("SFTP folder 2026-09-15/ resolved")
 
 
 def test_observing_again_records_nothing(story) -> None:
