@@ -124,7 +124,10 @@ class Engine:
         self.review_reason: str | None = None  # why _after_plan left a run for review
 
     # ------------------------------------------------------------------ status
+    @operation(READ)
     def daemon_info(self) -> DaemonInfo:
+        """The daemon's side of `status` alone (the drops waiting, and why), without the
+        directory's counts: the TUI's list of runs asks it at every reload."""
         drops, seen = recent_drops(self.db)  # the daemon's last decisions, also while it is down
         return DaemonInfo(running=False, drops=drops, drops_seen_at_first_mirror=seen)
 

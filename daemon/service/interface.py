@@ -14,6 +14,7 @@ from daemon.directory.shapes import ClassroomDetail, School, UserDetail
 from daemon.duplicates.models import ArchiveSummary, MergeUndone, ScanSummary
 from daemon.models import (
     ChannelTestResult,
+    DaemonInfo,
     NotifyStatus,
     Page,
     Run,
@@ -33,6 +34,8 @@ class EngineClient(Protocol):
     def sync_now(self) -> str: ...
 
     def notify_status(self) -> NotifyStatus: ...
+
+    def daemon_info(self) -> DaemonInfo: ...
 
     def notify_test(self) -> list[ChannelTestResult]: ...
 

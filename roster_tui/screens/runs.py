@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from daemon.models import NotifyStatus, Run
+from daemon.models import DaemonInfo, NotifyStatus, Run
 from roster_tui.screens.base import RosterScreen
 from roster_tui.screens.run_decisions import RUN_DECISION_BINDINGS, RunDecisions, decision_allowed
 from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
@@ -66,6 +66,7 @@ class RunsScreen(RunDecisions, RosterScreen):
             yield FillTable(id="runs", cursor_type="row")
             yield Plain(id="runs-empty", classes="empty")
             yield Static(id="runs-outbox", markup=False)
+            yield Static(id="runs-drops", markup=False)
             yield Plain(id="run-preview")
         yield from bottom_bars()
 
@@ -82,6 +83,12 @@ class RunsScreen(RunDecisions, RosterScreen):
             failed=self.no_outbox,
             group="outbox",
         )
+        self.call(
+            lambda engine: engine.daemon_info(),
+            then=self.show_drops,
+            failed=self.no_drops,
+            group="drops",
+        )
 
     def show_outbox(self, state: NotifyStatus) -> None:
         """One line, only when notifications wait or could not be sent (a daemon that cannot
@@ -94,6 +101,19 @@ class RunsScreen(RunDecisions, RosterScreen):
     def no_outbox(self, _exc: Exception) -> None:
         """An older daemon without notifications: nothing to say."""
         self.set_class(False, "-outbox")
+
+    def show_drops(self, info: DaemonInfo) -> None:
+        """One line, only when the daemon holds drops it has not planned (waiting for the daily
+        sync, a file still arriving, a folder its SFTP mirror cannot list): a drop stuck for a
+        reason a person must fix should not stay in `roster-sync status` alone."""
+        line = drops_line(info)
+        self.query_one("#runs-drops", Static).update(line or "")
+        self.set_class(line is not None, "-drops")
+        self.show_preview()
+
+    def no_drops(self, _exc: Exception) -> None:
+        """An older daemon that does not say: nothing to say."""
+        self.set_class(False, "-drops")
 
     def load_failed(self, exc: Exception) -> None:
         """The notice, and the reason in place of the list (the daemon may be down)."""
@@ -162,7 +182,7 @@ class RunsScreen(RunDecisions, RosterScreen):
         body = self.query_one("#runs-body").size
         table_rows = max(5, min(len(self.runs) + 1, max(6, body.height // 2)))  # 5: its CSS
         room = body.height - 1 - table_rows  # 1: the rule above the preview
-        room -= 1 if self.has_class("-outbox") else 0
+        room -= sum(1 for line in ("-outbox", "-drops") if self.has_class(line))
         width = max(20, body.width - 2)
 
         def fits(renderable: RenderableType) -> bool:
@@ -212,6 +232,19 @@ def outbox_line(state: NotifyStatus) -> Text | None:
     if broken is not None:
         text.append(f" — {broken.channel}: {broken.last_error}")
     text.append(" (roster-sync status)", style="dim")
+    return text
+
+
+def drops_line(info: DaemonInfo) -> Text | None:
+    """'Drops: 2 waiting (roster-sync status) — sftp-2026-09-15: the last mirror could not
+    list …' (the first), or None."""
+    if not info.pending_drops:
+        return None
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append("Drops: ", style="bold")
+    text.append(f"{len(info.pending_drops):,} waiting ")
+    text.append("(roster-sync status)", style="dim")  # before the reason, which may be cut
+    text.append(f" — {info.pending_drops[0]}")
     return text
 
 
