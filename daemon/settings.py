@@ -323,7 +323,8 @@ def set_setting(db: Database, key: str, raw: str, actor: str) -> SyncSettings:
     try:
         updated = current.model_copy(update={}).model_validate({**current.model_dump(), key: value})
     except ValidationError as exc:
-        reason = exc.errors()[0].get("msg", "invalid")
+        # "Value error, " is the validator library's prefix, not words for an administrator.
+        reason = str(exc.errors()[0].get("msg", "invalid")).removeprefix("Value error, ")
         raise SettingError(
             f"{key}: '{raw}' is not allowed ({reason}); allowed: {SETTING_INFO[key].allowed}"
         ) from exc

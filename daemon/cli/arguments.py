@@ -34,3 +34,23 @@ def conflict_numbers(text: str) -> list[int]:
     if not parts:
         raise argparse.ArgumentTypeError(f"'{text}' names no conflict (a number such as 12)")
     return [_whole_number(part, "a conflict number", "12") for part in parts]
+
+
+# An empty argument is most often a shell variable that was not set (`run "$DROP"`): read as a
+# path it would name the current folder, and an empty --school would drop the run's scope.
+def _not_empty(text: str, what: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(what)
+    return text
+
+
+def drop_path(text: str) -> str:
+    return _not_empty(text, "the path is empty: name a drop, a folder or a .zip")
+
+
+def new_folder(text: str) -> str:
+    return _not_empty(text, "the path is empty: name a new folder")
+
+
+def school_sis_id(text: str) -> str:
+    return _not_empty(text, "the SIS id is empty: name a school such as sch-elm")

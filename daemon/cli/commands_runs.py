@@ -7,7 +7,14 @@ import os
 import sys
 
 from daemon.cli import render
-from daemon.cli.arguments import conflict_numbers, count, run_number
+from daemon.cli.arguments import (
+    conflict_numbers,
+    count,
+    drop_path,
+    new_folder,
+    run_number,
+    school_sis_id,
+)
 from daemon.cli.client import engine
 from daemon.cli.errors import CliError
 from daemon.models import Run
@@ -20,7 +27,7 @@ JSON_HELP = "print JSON (for scripts) instead of text"
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="load a drop (folder or .zip) and plan a sync run")
-    p.add_argument("source", help="folder or .zip of OneRoster or Clever CSV files")
+    p.add_argument("source", type=drop_path, help="folder or .zip of OneRoster or Clever CSV files")
     p.add_argument("--apply", action="store_true", help="also apply the plan unless it is held")
     p.add_argument(
         "--force", action="store_true", help="run it on a blackout day all the same (audited)"
@@ -28,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--school",
         action="append",
+        type=school_sis_id,
         metavar="SIS_ID",
         help="a school-level upload: plan only within this school (repeatable); other schools' "
         "records are not archived for being absent",
@@ -125,7 +133,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "export",
         help="write the active, sync-managed directory as a OneRoster drop (CSV and manifest)",
     )
-    p.add_argument("folder", help="a new or empty folder to write the drop into")
+    p.add_argument("folder", type=new_folder, help="a new or empty folder to write the drop into")
     p.add_argument(
         "--version",
         choices=("1.1", "1.2"),

@@ -37,6 +37,13 @@ class DatabaseUnusable(RosterSyncError):
     title = "Database not usable"
 
 
+class EnvironmentSettingError(RosterSyncError, ValueError):
+    """An environment variable Roster Sync reads (ROSTER_SYNC_MEMORY_LIMIT, ...) holds no value
+    it can use."""
+
+    title = "Environment"
+
+
 class Database:
     """A connection to the Roster Sync database, migrated to the current schema on open."""
 
@@ -55,12 +62,18 @@ class Database:
             self.con = connection
             self._macros()
             return
-        if self.path.is_dir():
+        try:
+            is_dir, exists = self.path.is_dir(), self.path.exists()
+        except PermissionError:  # a folder on the way this user may not enter
+            raise DatabaseUnusable(_PERMISSION_DENIED.format(path=self.path)) from None
+        if is_dir:
             raise DatabaseUnusable(
                 f"{self.path} is a folder; name the database file in it "
                 f"(for example {self.path / 'roster.duckdb'})"
             )
-        if not self.path.exists():
+        if exists and _foreign_file(self.path):
+            raise DatabaseUnusable(f"{self.path} is not a Roster Sync database (not a DuckDB file)")
+        if not exists:
             if read_only or not create:
                 raise DatabaseUnusable(
                     f"no database at {self.path}; check the path, or start one with: "
@@ -112,6 +125,10 @@ class Database:
         self.con.execute(f"SET temp_directory = '{_sql_str(str(temp_dir))}'")
         threads = os.environ.get(THREADS_ENV)
         if threads:
+            if not threads.strip().isdigit() or int(threads) < 1:
+                raise EnvironmentSettingError(
+                    f"{THREADS_ENV}={threads!r}: expected a number of threads such as 4"
+                )
             self.con.execute(f"SET threads = {int(threads)}")
 
     # -- queries ---------------------------------------------------------------------------
@@ -249,8 +266,23 @@ def _memory_limit() -> str:
     """DuckDB's memory limit, as configured (ROSTER_SYNC_MEMORY_LIMIT)."""
     memory = os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
     if not _SIZE.fullmatch(memory):
-        raise ValueError(f"{MEMORY_LIMIT_ENV}={memory!r}: expected a size such as 2GB")
+        raise EnvironmentSettingError(f"{MEMORY_LIMIT_ENV}={memory!r}: expected a size such as 2GB")
     return memory
+
+
+_PERMISSION_DENIED = "{path}: permission denied (ask who runs Roster Sync for access)"
+DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+
+
+def _foreign_file(path: Path) -> bool:
+    """A file with content that is not DuckDB's. DuckDB itself takes some other formats for
+    databases to attach (a SQLite file: it then went to the network for an extension)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(12)
+    except OSError:  # not readable, or not a plain file: DuckDB says why
+        return False
+    return len(head) == 12 and head[8:12] != DUCKDB_MAGIC
 
 
 def _open_error(path: Path, exc: duckdb.IOException) -> Exception:
@@ -269,7 +301,7 @@ def _open_error(path: Path, exc: duckdb.IOException) -> Exception:
     if "not a valid DuckDB database" in text:
         return DatabaseUnusable(f"{path} is not a Roster Sync database (not a DuckDB file)")
     if "Permission denied" in text:
-        return DatabaseUnusable(f"{path}: permission denied (ask who runs Roster Sync for access)")
+        return DatabaseUnusable(_PERMISSION_DENIED.format(path=path))
     return DatabaseUnusable(f"cannot open {path}: {text.removeprefix('IO Error: ')}")
 
 

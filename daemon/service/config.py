@@ -38,7 +38,7 @@ class DaemonConfig(BaseModel):
     inbox: Path
     archive: Path
     socket: Path
-    quiet_seconds: float = Field(30, ge=0)
+    quiet_seconds: float = Field(30, ge=0, allow_inf_nan=False)  # inf: no drop is ever quiet
     ready_marker: str | None = None  # inbox drops wait for this file, written last ([sftp] too)
     socket_group: str | None = None
     mirror: Path | None = None  # local copy of the SFTP folder (default: next to the database)

@@ -93,8 +93,11 @@ def check_source(source: str) -> None:
     what = "name a drop: a folder or a .zip of OneRoster or Clever CSV files"
     try:
         mode = path.stat().st_mode
-    except OSError:
+    except FileNotFoundError:
         raise RunError(f"{source}: no such file or folder; {what}") from None
+    except OSError as exc:  # there, but not to be reached: a symlink loop, a name too long...
+        reason = (exc.strerror or type(exc).__name__).lower()
+        raise RunError(f"{source}: {reason}; {what}") from None
     if stat.S_ISDIR(mode):
         return
     # Only a regular file is opened: a FIFO or a device would block the reader (and, through

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -211,6 +212,10 @@ def _plan_source(
     except (
         BaseException
     ) as exc:  # an unexpected failure still leaves a failed run, never a half state
+        if unreadable := _unreadable_in_drop(exc, source):
+            drop_run_tables(db, run_id)
+            _fail(db, run_id, unreadable)
+            return run_id
         if interrupted(exc):  # Ctrl-C: the next command would otherwise find it loading
             with contextlib.suppress(Exception):
                 _fail(db, run_id, "interrupted while planning (Ctrl-C)")
@@ -222,6 +227,20 @@ def _plan_source(
             drop.cleanup()
         shutil.rmtree(workdir, ignore_errors=True)
     return run_id
+
+
+def _unreadable_in_drop(exc: BaseException, source: str | Path) -> str | None:
+    """The run's error when `exc` is the system refusing to let this user read the drop (a file
+    or folder of it), else None: that is the administrator's to fix, not a fault."""
+    if not isinstance(exc, PermissionError) or not exc.filename:
+        return None
+    refused, drop = Path(os.fsdecode(exc.filename)), Path(source)
+    if refused != drop and drop not in refused.parents:
+        return None  # not the drop's: the run's own folder, say
+    return (
+        f"{refused}: permission denied; give the user Roster Sync runs as read access to the "
+        "drop, then run it again"
+    )
 
 
 def _fetch(db: Database, run_id: int, fetch: Fetch) -> None:
