@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
@@ -149,8 +150,23 @@ def _interrupted(exc: BaseException) -> int:
 
 
 def _fail(message: str, code: int = 1) -> int:
-    print(f"roster-sync: {printable(message)}", file=sys.stderr)
+    print(f"roster-sync: {printable(_shortened(message))}", file=sys.stderr)
     return code
+
+
+_LONG_WORD = re.compile(r"\S{200,}")
+
+
+def _shortened(message: str) -> str:
+    """The message with any value of 200 characters or more (a pasted file, a stuck key) cut
+    to its opening, its end (a path's file name) and its length: the line stays one a terminal
+    shows."""
+
+    def cut(match: re.Match[str]) -> str:
+        word = match.group()
+        return f"{word[:50]}…{word[-50:]} ({len(word):,} characters)"
+
+    return _LONG_WORD.sub(cut, message)
 
 
 if __name__ == "__main__":  # pragma: no cover

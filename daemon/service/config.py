@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grp
 import os
+import re
 import tomllib
 from pathlib import Path
 
@@ -93,12 +94,14 @@ def load_config(path: str | os.PathLike[str]) -> DaemonConfig:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        if first["type"] == "extra_forbidden":
-            raise ConfigError(f"{file}: unknown key '{where}'") from exc
         if first["type"] == "missing":
             raise ConfigError(f"{file}: missing key '{where}'") from exc
+        found = key_line(raw.decode("utf-8"), [str(p) for p in first["loc"]])
+        at = f"{file} line {found}" if found is not None else str(file)
+        if first["type"] == "extra_forbidden":
+            raise ConfigError(f"{at}: unknown key '{where}'") from exc
         message = str(first["msg"]).removeprefix("Value error, ")
-        raise ConfigError(f"{file}: '{where}': {message}") from exc
+        raise ConfigError(f"{at}: '{where}': {message}") from exc
     base = file.parent
     _resolve(config, ("database", "inbox", "archive", "socket", "mirror"), base)
     if config.sftp is not None:
@@ -110,6 +113,34 @@ def load_config(path: str | os.PathLike[str]) -> DaemonConfig:
     _check_socket_path(file, config)
     _check_folders_apart(file, config)
     return config
+
+
+_TABLE = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\.\"' ]+?)\s*=")
+
+
+def key_line(text: str, loc: list[str]) -> int | None:
+    """The line of the TOML key a validation error names (`loc`: ["sftp", "port"], or
+    ["notify", "email", "1", "to"] in the second `[[notify.email]]`), for the message: tomllib
+    keeps no positions. None when the key is not written plainly so (an inline table, a value
+    of a list)."""
+    table: list[str] = []
+    arrays: dict[tuple[str, ...], int] = {}  # [[table]] -> how many so far
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _TABLE.match(line)
+        if header:
+            table = [p.strip().strip("\"'") for p in header.group(2).split(".")]
+            if header.group(1) == "[[":
+                arrays[tuple(table)] = arrays.get(tuple(table), -1) + 1
+                table = [*table, str(arrays[tuple(table)])]
+            continue
+        key = _KEY.match(line)
+        if key is None:
+            continue
+        name = [p.strip().strip("\"'") for p in key.group(1).split(".")]
+        if table + name == loc:
+            return number
+    return None
 
 
 def _check_folders_apart(file: Path, config: DaemonConfig) -> None:

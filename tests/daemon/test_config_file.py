@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.service.config import ConfigError, load_config
+from daemon.service.config import ConfigError, key_line, load_config
 from daemon.service.main_loop import run_daemon
 
 
@@ -66,3 +66,31 @@ def test_an_empty_path_is_refused_naming_its_key(make_daemon_config) -> None:
     config_path = make_daemon_config(inbox="")
     with pytest.raises(ConfigError, match=r"'inbox': is empty: give a path$"):
         load_config(config_path)
+
+
+# ------------------------------------------------ the line a validation error names
+KEYED = """\
+database = "r.duckdb"   # top level
+[sftp]
+host = "sis.example.org"
+port = "twenty-two"
+
+[[notify.email]]
+password_env = "y"
+[[notify.email]]
+password_env = "x"
+"""
+
+
+@pytest.mark.parametrize(
+    ("loc", "line"),
+    [
+        (["database"], 1),
+        (["sftp", "port"], 4),
+        (["notify", "email", "1", "password_env"], 9),
+        (["notify", "email", "0", "password_env"], 7),
+        (["sftp", "user"], None),  # not written: no line to name
+    ],
+)
+def test_a_config_error_finds_its_key_s_line(loc, line):
+    assert key_line(KEYED, loc) == line

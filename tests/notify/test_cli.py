@@ -134,8 +134,9 @@ def test_a_password_pasted_into_password_env_is_one_line_that_does_not_repeat_it
     code = main(["--config", str(path), "notify", "test"])
     out, err = capsys.readouterr()
     assert (code, out) == (1, "")
+    line = 1 + path.read_text().splitlines().index('password_env = "Sup3r-S3cret/Relay!pw"')
     assert err == (
-        f"roster-sync: {path}: 'notify.email.0.password_env': password_env must be "
+        f"roster-sync: {path} line {line}: 'notify.email.0.password_env': password_env must be "
         "the name of an environment variable (letters, digits, _), not the secret itself\n"
     )
 
