@@ -25,6 +25,13 @@ RUN_HELP = "the run's number (see: roster-sync runs)"
 JSON_HELP = "print JSON (for scripts) instead of text"
 
 
+# Where a command that changes a run, cut off by Ctrl-C, says to look: its change is done whole
+# or not at all (one transaction, or the daemon's), but it may have been done before the cut
+# (while the run was read back or printed).
+RUN_SHOWN = "roster-sync show {run}"
+NEW_RUN = "roster-sync runs"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="load a drop (folder or .zip) and plan a sync run")
     p.add_argument("source", type=drop_path, help="folder or .zip of OneRoster or Clever CSV files")
@@ -67,7 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="apply now; look for duplicate students later (roster-sync duplicates scan)",
     )
     p.add_argument("--json", action="store_true", help=JSON_HELP)
-    p.set_defaults(handler=cmd_apply)
+    p.set_defaults(handler=cmd_apply, interrupted_check=RUN_SHOWN)
 
     p = sub.add_parser(
         "withheld",
@@ -88,7 +95,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--limit", type=count, default=50, metavar="N", help="list at most N (default 50)"
     )
     p.add_argument("--json", action="store_true", help=JSON_HELP)
-    p.set_defaults(handler=cmd_withheld)
+    p.set_defaults(handler=cmd_withheld, interrupted_check=RUN_SHOWN)
 
     p = sub.add_parser(
         "revert",
@@ -96,7 +103,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("run", type=run_number, help=RUN_HELP)
     p.add_argument("--json", action="store_true", help=JSON_HELP)
-    p.set_defaults(handler=cmd_revert)
+    p.set_defaults(handler=cmd_revert, interrupted_check=NEW_RUN)
 
     p = sub.add_parser(
         "replan",
@@ -108,7 +115,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--force", action="store_true", help="plan it on a blackout day all the same (audited)"
     )
     p.add_argument("--json", action="store_true", help=JSON_HELP)
-    p.set_defaults(handler=cmd_replan)
+    p.set_defaults(handler=cmd_replan, interrupted_check=NEW_RUN)
 
     p = sub.add_parser("check", help="verify the directory's invariants (ids, links, merges)")
     p.set_defaults(handler=cmd_check)
@@ -117,7 +124,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run", type=run_number, help=RUN_HELP)
     p.add_argument("--reason", metavar="TEXT", help="why (recorded in the audit log)")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
-    p.set_defaults(handler=cmd_reject)
+    p.set_defaults(handler=cmd_reject, interrupted_check=RUN_SHOWN)
 
     p = sub.add_parser(
         "results",

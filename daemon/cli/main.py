@@ -132,10 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EXPECTED as exc:  # the error family, or an OSError about a path the caller named
         return _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except KeyboardInterrupt as exc:
-        return _interrupted(exc)
+        return _interrupted(exc, args)
     except Exception as exc:  # never a traceback for an administrator
         if interrupted(exc):  # Ctrl-C while DuckDB ran a statement
-            return _interrupted(exc)
+            return _interrupted(exc, args)
         if os.environ.get("ROSTER_SYNC_DEBUG"):
             raise
         return _fail(
@@ -144,9 +144,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
 
-def _interrupted(exc: BaseException) -> int:
+def _interrupted(exc: BaseException, args: argparse.Namespace) -> int:
     sent = write_in_flight(exc.__traceback__)
-    return _fail(f"interrupted; {maybe_done(sent)}" if sent is not None else "interrupted", 130)
+    if sent is not None:
+        return _fail(f"interrupted; {maybe_done(sent)}", 130)
+    check = getattr(args, "interrupted_check", None)  # a command that changes a run
+    if check is not None:
+        where = check.format(run=getattr(args, "run", ""))
+        return _fail(f"interrupted; it may have been done (whole) already: check with {where}", 130)
+    return _fail("interrupted", 130)
 
 
 def _fail(message: str, code: int = 1) -> int:
