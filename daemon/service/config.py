@@ -101,6 +101,8 @@ def load_config(path: str | os.PathLike[str]) -> DaemonConfig:
         if first["type"] == "extra_forbidden":
             raise ConfigError(f"{at}: unknown key '{where}'") from exc
         message = str(first["msg"]).removeprefix("Value error, ")
+        # "a valid dictionary or instance of SourceConfig": a TOML table, in a config's words
+        message = re.sub(r"a valid dictionary or instance of \w+", f"a table ([{where}])", message)
         raise ConfigError(f"{at}: '{where}': {message}") from exc
     base = file.parent
     _resolve(config, ("database", "inbox", "archive", "socket", "mirror"), base)

@@ -94,3 +94,16 @@ password_env = "x"
 )
 def test_a_config_error_finds_its_key_s_line(loc, line):
     assert key_line(KEYED, loc) == line
+
+
+def test_a_table_given_a_value_says_a_table_in_a_config_s_words(tmp_path):
+    config = tmp_path / "roster-sync.toml"
+    config.write_text(
+        f'database = "{tmp_path}/r.duckdb"\ninbox = "{tmp_path}/in"\n'
+        f'archive = "{tmp_path}/ar"\nsocket = "{tmp_path}/s.sock"\n[sources]\nclever = "yes"\n'
+    )
+    with pytest.raises(ConfigError) as refused:
+        load_config(config)
+    assert str(refused.value) == (
+        f"{config} line 6: 'sources.clever': Input should be a table ([sources.clever])"
+    )
