@@ -71,6 +71,10 @@ class Database:
                 f"{self.path} is a folder; name the database file in it "
                 f"(for example {self.path / 'roster.duckdb'})"
             )
+        if exists and not self.path.is_file():  # /dev/null, a FIFO: DuckDB failed to fsync it
+            raise DatabaseUnusable(
+                f"{self.path} is not a regular file; name a database file (roster.duckdb)"
+            )
         if exists and _foreign_file(self.path):
             raise DatabaseUnusable(f"{self.path} is not a Roster Sync database (not a DuckDB file)")
         if not exists:

@@ -48,6 +48,13 @@ def test_a_sqlite_file_named_as_the_database_is_not_a_duckdb_file(tmp_path, caps
     assert other.read_bytes() == before
 
 
+def test_a_device_named_as_the_database_is_not_a_file(capsys):
+    """It was DuckDB's 'Could not fsync file "/dev/null"'."""
+    code, out, err = run_main(capsys, "--db", "/dev/null", "runs")
+    assert code == 1 and out == ""
+    assert one_line(err) == "/dev/null is not a regular file; name a database file (roster.duckdb)"
+
+
 def test_a_database_in_a_folder_one_may_not_read_says_permission_denied(
     tmp_path, capsys, monkeypatch
 ):
