@@ -291,6 +291,24 @@ class DropInfo(BaseModel):
         return "; ".join(parts)
 
 
+class WaitingDrop(BaseModel):
+    """A drop the daemon holds and has not planned: a person may set it aside by `name` (or
+    `drop_id`, once it has one: a queued drop)."""
+
+    name: str  # as status shows it: its queue folder (sftp-2026-09-15), or day2, sftp/2026-09-16
+    why: str  # what it waits for, as status says it
+    source: str  # inbox | sftp
+    drop_id: int | None = None  # its decision in the history (a queued drop has one)
+    queued: bool = False  # in the daemon's queue (inbox/.processing/), taken in export order
+
+
+class DropList(BaseModel):
+    """`roster-sync drops`: what the daemon holds, and what it decided recently."""
+
+    waiting: list[WaitingDrop] = Field(default_factory=list)  # oldest first, as they are taken
+    recent: list[DropInfo] = Field(default_factory=list)  # the latest decisions, newest first
+
+
 class DaemonInfo(BaseModel):
     running: bool
     pid: int | None = None

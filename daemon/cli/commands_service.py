@@ -27,6 +27,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sync-now", help="ask the daemon to mirror and sync every complete drop now")
     p.set_defaults(handler=cmd_sync_now)
 
+    p = sub.add_parser(
+        "drops", help="the drops the daemon holds (and why they wait) and its latest decisions"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON (for scripts) instead of text")
+    p.set_defaults(handler=cmd_drops)
+    s = p.add_subparsers(dest="drops_command", metavar="set-aside")
+    t = s.add_parser(
+        "set-aside",
+        help="set aside a drop the daemon holds: recorded as skipped, with your reason (audited); "
+        "never planned unless its files change",
+    )
+    t.add_argument("drop", metavar="DROP", help="its id or name, as roster-sync drops shows it")
+    t.add_argument("--reason", help="why (required: kept, audited and shown)")
+    t.set_defaults(handler=cmd_set_aside)
+
     p = sub.add_parser("notify", help="notifications (email, webhooks) of the daemon's [notify]")
     s = p.add_subparsers(dest="notify_command", metavar="test")
     s.required = True
@@ -123,6 +138,34 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"Working on: {d.busy}")
     for pending in d.pending_drops:
         print(f"Inbox: {pending}")
+    return 0
+
+
+def cmd_drops(args: argparse.Namespace) -> int:
+    with engine(args) as e:
+        drops = e.drops()
+    if args.json:
+        print(drops.model_dump_json(indent=2))
+        return 0
+    if drops.waiting:
+        print(f"Waiting: {counted(len(drops.waiting), 'drop')}")
+        for w in drops.waiting:
+            print(f"  {w.drop_id if w.drop_id is not None else '-':>4}  {w.name}: {w.why}")
+        print(
+            "Set one aside (not planned; audited): roster-sync drops set-aside DROP --reason TEXT"
+        )
+    else:
+        print("Waiting: none")
+    if drops.recent:
+        print("Decided recently (newest first):")
+        for drop in drops.recent:
+            print(f"  {drop.drop_id:>4}  {drop.describe()}")
+    return 0
+
+
+def cmd_set_aside(args: argparse.Namespace) -> int:
+    with engine(args) as e:
+        print(e.set_aside_drop(args.drop, args.reason))
     return 0
 
 

@@ -202,11 +202,11 @@ def _sftp_folder_unreadable(d: dict[str, Any]) -> Rendered:
         f"{counted(len(drops), 'drop')} wait on it, and none is planned until it can be read: "
         f"{', '.join(drops)}.",
         "Nothing is planned from a folder the daemon cannot read. Fix the folder's permissions "
-        "on the server so the daemon's SFTP user can list it, or move the folder out of the "
-        "SFTP folder to give it up (a drop queued from it is then planned from the copy taken "
-        "before).",
+        "on the server so the daemon's SFTP user can list it, or, to give the drop up, set it "
+        f"aside with a reason: roster-sync drops set-aside {drops[0] if drops else 'NAME'} "
+        "--reason TEXT (recorded and audited; the drops queued after it then go on).",
     ]
-    return (f"SFTP folder {folder} unreadable", body, "roster-sync status", None)
+    return (f"SFTP folder {folder} unreadable", body, "roster-sync drops", None)
 
 
 def _sftp_folder_recovered(d: dict[str, Any]) -> Rendered:

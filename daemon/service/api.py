@@ -21,8 +21,9 @@ from daemon.service.operations import (
 # method name -> the least role that may call it: the operations Engine declares
 METHODS: dict[str, str] = dict(declared_operations(Engine))
 # Writes that do not take the write lock: sync_now only sets a flag; notify_test talks to mail
-# and web servers (seconds) and writes nothing, so it never holds up the loop or other calls.
-UNLOCKED = {"sync_now", "notify_test"}
+# and web servers (seconds) and writes nothing, so it never holds up the loop or other calls;
+# set_aside_drop asks the loop, which writes under the lock itself (and waits for it here).
+UNLOCKED = {"sync_now", "notify_test", "set_aside_drop"}
 WRITES = {name for name, role in METHODS.items() if role != READ} - {"duplicates_list"}
 # Item types of paged results, so a client can rebuild them.
 PAGE_ITEMS = {

@@ -11,8 +11,10 @@ from datetime import date
 
 from daemon.audit import audit
 from daemon.db import Database
-from daemon.models import DaemonInfo, Run
+from daemon.models import DaemonInfo, DropList, Run
 from daemon.progress import CallbackProgress, Progress
+from daemon.service import set_aside
+from daemon.service.drop_history import DropHistory, DropRow
 from daemon.service.engine import Engine, recent_drops
 from daemon.service.schedule import next_daily
 from daemon.service.state import DaemonState, describe_sftp
@@ -110,3 +112,34 @@ class DaemonEngine(Engine):
         sources = sorted(self.state.config.sources)
         pulls = f", and pulls {', '.join(sources)}" if sources else ""
         return f"sync requested: the daemon {what} every complete drop in the inbox now{pulls}"
+
+    def drops(self) -> DropList:
+        """The drops the loop holds, as it published them at its last pass."""
+        with self.state.lock:
+            waiting = list(self.state.waiting)
+        return DropList(waiting=waiting, recent=recent_drops(self.db)[0])
+
+    def set_aside_drop(self, drop: str, reason: str | None = None) -> str:
+        """Ask the loop to set the drop aside, between two of its steps (it holds the write lock
+        while it plans, and it is the one that moves drops): refused here at once when the
+        drop is unknown or decided already; answered once the loop did it, or, when it is
+        busy for longer (planning a large drop), saying that it does it at its next pass."""
+        text = set_aside.checked_reason(reason)
+        with self.state.lock:
+            waiting = list(self.state.waiting)
+        found = set_aside.find(drop, waiting, DropHistory(self.db, self.actor))
+        if isinstance(found, DropRow):
+            set_aside.refuse_decided(found, self._run_status(found.run_id))
+        request = set_aside.SetAsideRequest(drop=drop.strip(), reason=text, actor=self.actor)
+        self.state.ask_set_aside(request)
+        if not request.done.wait(set_aside.ANSWER_SECONDS):
+            with self.state.lock:
+                busy = self.state.busy
+            doing = f" ({busy})" if busy else ""
+            return (
+                f"the daemon is busy{doing}; it sets {request.drop} aside at its next pass, as "
+                "you asked (roster-sync drops shows it then)"
+            )
+        if request.refused is not None:
+            raise set_aside.DropNotSetAside(request.refused)
+        return request.answer or f"{request.drop} is set aside"

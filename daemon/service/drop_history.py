@@ -88,6 +88,7 @@ class DropRow:
     ordered_by: str | None
     decided_at: datetime | None = None  # naive UTC
     manifest: str | None = None  # carried | missing | None (see MANIFEST_CARRIED)
+    set_aside_by: str | None = None  # who set it aside (`roster-sync drops set-aside`)
 
     def key(self) -> OrderKey | None:
         """Its order key, from the instants kept (local wall times are ambiguous once a year)."""
@@ -100,8 +101,11 @@ class DropRow:
 
 _COLUMNS = (
     "drop_id, source, name, status, reason, run_id, queued_as, signature, change_signature, "
-    "export_at, first_seen_at, ordered_by, decided_at, manifest"
+    "export_at, first_seen_at, ordered_by, decided_at, manifest, set_aside_by"
 )
+# A drop a person set aside put nothing into the directory: it orders nothing and says nothing
+# of manifests (`newest_taken`, `last_taken`).
+_NOT_SET_ASIDE = "set_aside_by IS NULL"
 
 
 class DropHistory:
@@ -121,6 +125,14 @@ class DropHistory:
     def get(self, drop_id: int) -> DropRow:
         return self._rows("drop_id = ?", [drop_id])[0]
 
+    def find(self, drop_id: int) -> DropRow | None:
+        rows = self._rows("drop_id = ?", [drop_id])
+        return rows[0] if rows else None
+
+    def queued(self) -> list[DropRow]:
+        """The drops queued, not planned yet, in the order they were queued (their slots')."""
+        return self._rows("status = 'queued' ORDER BY queued_as", [])
+
     def by_queue_path(self, path: Path) -> DropRow | None:
         rows = self._rows("queued_as = ? ORDER BY drop_id DESC", [str(path)])
         return rows[0] if rows else None
@@ -130,7 +142,8 @@ class DropHistory:
         those that left the queue, planned or being planned; not those queued still)."""
         statuses = [s for s in TAKEN if not (beyond_queue and s == "queued")]
         rows = self._rows(
-            f"source = ? AND status IN ({', '.join('?' * len(statuses))})", [source, *statuses]
+            f"source = ? AND status IN ({', '.join('?' * len(statuses))}) AND {_NOT_SET_ASIDE}",
+            [source, *statuses],
         )
         if not rows:
             return None
@@ -143,7 +156,7 @@ class DropHistory:
     def last_taken(self, source: str) -> DropRow | None:
         """The drop of `source` the daemon took last (in the order it took them)."""
         rows = self._rows(
-            f"source = ? AND status IN ({', '.join('?' * len(TAKEN))}) "
+            f"source = ? AND status IN ({', '.join('?' * len(TAKEN))}) AND {_NOT_SET_ASIDE} "
             "ORDER BY drop_id DESC LIMIT 1",
             [source, *TAKEN],
         )
@@ -194,8 +207,8 @@ class DropHistory:
             row = latest.get(unit) if unit else None
             if row is None or row.status in UNDECIDED:
                 continue
-            if row.status == "failed" and unit in on_server:
-                continue
+            if (row.status == "failed" or row.set_aside_by) and unit in on_server:
+                continue  # watched for a change, which is a new upload
             gone = unit not in on_server and row.queued_as is not None
             old = row.decided_at is not None and row.decided_at < cutoff
             if gone or old:
@@ -226,14 +239,16 @@ class DropHistory:
         signature: Signature | None = None,
         run_id: int | None = None,
         manifest: str | None = None,
+        set_aside_by: str | None = None,
     ) -> int:
         """A new decision about a drop, audited as `drop.<status>`."""
         drop_id = int(self.db.one("SELECT nextval('drop_ids')"))
         seen = first_seen if first_seen is not None else (key.seen_at if key else None)
         self.db.execute(
             """INSERT INTO drops (drop_id, source, name, first_seen_at, complete_at, export_at,
-                   ordered_by, status, reason, run_id, queued_as, signature, decided_at, manifest)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   ordered_by, status, reason, run_id, queued_as, signature, decided_at, manifest,
+                   set_aside_by)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 drop_id,
                 source,
@@ -249,10 +264,36 @@ class DropHistory:
                 encode_signature(signature) if signature is not None else None,
                 utc_naive(now),
                 manifest,
+                set_aside_by,
             ],
         )
         self._audit(drop_id, status, reason, run_id)
         return drop_id
+
+    def set_aside(
+        self, drop_id: int, reason: str, now: datetime, signature: Signature | None = None
+    ) -> None:
+        """A person (this history's actor) set the drop aside: skipped, with their reason, and
+        never planned unless its files change (`signature`: its files as they are now, when
+        known), audited as `drop.skipped` by that person."""
+        self.db.execute(
+            "UPDATE drops SET status = 'skipped', reason = ?, set_aside_by = ?, decided_at = ?, "
+            "signature = coalesce(?, signature), change_signature = NULL, change_note = NULL "
+            "WHERE drop_id = ?",
+            [
+                reason, self.actor, utc_naive(now),
+                encode_signature(signature) if signature is not None else None, drop_id,
+            ],
+        )  # fmt: skip
+        self._audit(drop_id, "skipped", reason, None)
+
+    def adopt_signature(self, drop_id: int, files: Signature) -> None:
+        """The files of a drop set aside while none of them were known (a folder never listed),
+        as a mirror first lists them: a later change of them is a new upload."""
+        self.db.execute(
+            "UPDATE drops SET signature = ? WHERE drop_id = ? AND signature IS NULL",
+            [encode_signature(files), drop_id],
+        )
 
     def update(
         self,
@@ -274,10 +315,12 @@ class DropHistory:
 
     def _audit(self, drop_id: int, status: str, reason: str | None, run_id: int | None) -> None:
         row = self.db.dicts(
-            "SELECT source, name, first_seen_at, complete_at, export_at, ordered_by FROM drops "
-            "WHERE drop_id = ?",
+            "SELECT source, name, first_seen_at, complete_at, export_at, ordered_by, set_aside_by "
+            "FROM drops WHERE drop_id = ?",
             [drop_id],
         )[0]
+        if row["set_aside_by"] is None:  # only a person's decision names them
+            del row["set_aside_by"]
         for column, value in row.items():  # instants, said as such
             if isinstance(value, datetime):
                 row[column] = from_history(value).isoformat()

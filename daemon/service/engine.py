@@ -10,7 +10,7 @@ import shlex
 import stat
 import time
 import zipfile
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from daemon.audit import audit
@@ -29,18 +29,20 @@ from daemon.models import (
     ChannelTestResult,
     DaemonInfo,
     DropInfo,
+    DropList,
     NotifyStatus,
     Page,
     Run,
     SourceCheck,
     SourceInfo,
     Status,
+    WaitingDrop,
 )
 from daemon.notify.config import NotifyConfig, NotifyError
 from daemon.notify.outbox import outbox_status, send_test
 from daemon.progress import Progress
-from daemon.service import source_pulls
-from daemon.service.drop_history import DropHistory
+from daemon.service import set_aside, source_pulls
+from daemon.service.drop_history import DropHistory, DropRow
 from daemon.service.operations import ADMIN, CONTACTS, READ, operation
 from daemon.settings import (
     SETTING_INFO,
@@ -165,6 +167,44 @@ class Engine:
     @operation(ADMIN)
     def sync_now(self) -> str:
         raise RunError("no daemon is running; sync a drop with: roster-sync run PATH")
+
+    @operation(READ)
+    def drops(self) -> DropList:
+        """The drops the daemon holds (without it running: those it queued, planned when it
+        starts), and its latest decisions."""
+        history = DropHistory(self.db, self.actor)
+        waiting = [
+            WaitingDrop(
+                name=set_aside.label(row), source=row.source, drop_id=row.drop_id, queued=True,
+                why="queued; the daemon is not running: it plans it when it starts, in export order",
+            )
+            for row in history.queued()
+        ]  # fmt: skip
+        return DropList(waiting=waiting, recent=history.recent()[0])
+
+    @operation(ADMIN)
+    def set_aside_drop(self, drop: str, reason: str | None = None) -> str:
+        """Set aside a drop the daemon holds (`daemon/service/set_aside.py`). Without the
+        daemon, a queued one: the decision is recorded here, and the daemon archives its queued
+        copy when it starts, then plans the drops queued after it."""
+        text = set_aside.checked_reason(reason)
+        history = DropHistory(self.db, self.actor)
+        found = set_aside.find(drop, self.drops().waiting, history)
+        row = found if isinstance(found, DropRow) else history.get(found.drop_id or 0)
+        set_aside.refuse_decided(row, self._run_status(row.run_id))
+        history.set_aside(
+            row.drop_id, set_aside.recorded_reason(self.actor, text), datetime.now().astimezone()
+        )
+        return (
+            f"{set_aside.label(row)} (drop {row.drop_id}) is set aside: recorded as skipped, with "
+            "your reason; the daemon is not running: it moves the queued copy to the archive "
+            "when it starts, and plans the drops queued after it"
+        )
+
+    def _run_status(self, run_id: int | None) -> str | None:
+        if run_id is None:
+            return None
+        return self.db.one("SELECT status FROM runs WHERE run_id = ?", [run_id])
 
     @operation(READ)
     def notify_status(self) -> NotifyStatus:

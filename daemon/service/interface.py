@@ -15,6 +15,7 @@ from daemon.duplicates.models import ArchiveSummary, MergeUndone, ScanSummary
 from daemon.models import (
     ChannelTestResult,
     DaemonInfo,
+    DropList,
     NotifyStatus,
     Page,
     Run,
@@ -38,6 +39,10 @@ class EngineClient(Protocol):
     def daemon_info(self) -> DaemonInfo: ...
 
     def notify_test(self) -> list[ChannelTestResult]: ...
+
+    def drops(self) -> DropList: ...
+
+    def set_aside_drop(self, drop: str, reason: str | None = None) -> str: ...
 
     def plan_source(
         self,

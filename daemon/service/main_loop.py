@@ -34,6 +34,7 @@ import watchfiles
 
 from daemon.db import Database, DatabaseLocked
 from daemon.errors import RosterSyncError
+from daemon.models import WaitingDrop
 from daemon.notify.events import SFTP_SOURCE
 from daemon.notify.notifier import Notifier
 from daemon.progress import CallbackProgress
@@ -88,6 +89,13 @@ from daemon.service.inbox import (
 from daemon.service.logs import configure_logging
 from daemon.service.schedule import Clock, start_passed, system_clock
 from daemon.service.server import ApiServer
+from daemon.service.set_aside import (
+    DropNotSetAside,
+    SetAsideRequest,
+    find,
+    recorded_reason,
+    refuse_decided,
+)
 from daemon.service.sftp import SftpError, mirror
 from daemon.service.sftp_mirror import (
     MirrorAbort,
@@ -135,6 +143,7 @@ class Daemon:
         self.joining: dict[Path, str] = {}
         self.behind: dict[Path, Path] = {}  # a queued SFTP drop -> the waiting one it waits behind
         self.reuploads_noted: set[tuple[str, str]] = set()  # (name, files) said once in the log
+        self.waiting: list[WaitingDrop] = []  # the drops held, as the last pass published them
         self.retry_at: dict[Path, float] = {}
         self.memory: MirrorMemory | None = None
         if config.sftp is not None:
@@ -294,6 +303,7 @@ class Daemon:
         settings = load_settings(self.db)
         if mono >= self.next_scan:
             self._scan(mono)
+        self._set_asides()  # a person's decision, also on a blackout day
         blackout = blackout_on(settings, now.date())
         self._note_blackout(blackout, now.date())
         if blackout is not None:  # nothing is synced today; drops wait in the inbox and queue
@@ -445,6 +455,7 @@ class Daemon:
                     units.append(unit)
             elif (
                 unit not in decided or _failed_and_changed(decided[unit], rels)
+                or _set_aside_and_changed(decided[unit], rels)
                 or _manifest_come_late(decided.get(unit), unit, rels)
                 or _changed_while_queued(decided[unit], rels)
             ):  # fmt: skip
@@ -528,16 +539,13 @@ class Daemon:
             return state.reason
         now = self.clock()
         held = self.unlisted_holds.get(folder)
-        aside = (
-            f"{held.name} is then planned from the copy queued before"
-            if isinstance(held, Path)
-            else "the drop is then given up: nothing is planned from it"
-        )
+        name = held.name if isinstance(held, Path) else state.candidate.label
+        behind = ", and the drops queued after it go on" if isinstance(held, Path) else ""
         return (
             f"{state.reason}; not listed since {since.astimezone(now.tzinfo):%Y-%m-%d %H:%M} "
             f"({_how_long((now - since).total_seconds())}), and nothing is planned from it until a "
-            f"mirror lists it: fix the folder's permissions on the server, or move it out of the "
-            f"SFTP folder ({aside})"
+            f"mirror lists it: fix the folder's permissions on the server, or set the drop aside "
+            f"(roster-sync drops set-aside {name} --reason TEXT: it is not planned{behind})"
         )
 
     def _record_unlisted(self) -> None:
@@ -564,8 +572,8 @@ class Daemon:
         for folder in waits.keys() - before.keys():
             LOG.warning(
                 "the SFTP mirror cannot list %s; %s wait(s) for it, and nothing is planned from "
-                "it until a mirror lists it (fix its permissions on the server, or move it out of "
-                "the SFTP folder)",
+                "it until a mirror lists it (fix its permissions on the server, or set the drop "
+                "aside: roster-sync drops set-aside NAME --reason TEXT)",
                 folder, ", ".join(waits[folder]),
             )  # fmt: skip
         for folder in before.keys() - waits.keys():
@@ -598,7 +606,7 @@ class Daemon:
                 return None
             taken = [
                 row for row in self.history.latest_by_name(INBOX).values()
-                if row.status in TAKEN and (
+                if row.status in TAKEN and not row.set_aside_by and (
                     row.name == c.name if c.kind == "folder"
                     else row.name.startswith(INBOX_ROOT_PREFIX)
                 )
@@ -820,8 +828,11 @@ class Daemon:
             return None
 
     def _forget(self, c: Candidate) -> None:
-        self.tracker.forget(c.key)
-        self.due.discard(c.key)
+        self._forget_key(c.key)
+
+    def _forget_key(self, key: DropKey) -> None:
+        self.tracker.forget(key)
+        self.due.discard(key)
 
     # ------------------------------------------------------------------ one drop
     def _process(self, path: Path) -> None:
@@ -1071,6 +1082,7 @@ class Daemon:
             self.memory.decided = {
                 name for name, row in decided.items()
                 if name != SFTP_ROOT_DROP and row.status not in ("failed", *UNDECIDED)
+                and not row.set_aside_by  # watched for a new upload, as a failed one
             }  # fmt: skip
         report: MirrorReport | None = None
         listed_on = self.clock()  # the day the listing below is of: what pruning reads
@@ -1127,17 +1139,22 @@ class Daemon:
                     continue  # rewritten loose files are a new drop, not a change
                 if name in unlisted:
                     continue  # not looked at (nothing known of it after a restart): no change
+                if row.set_aside_by and row.signature is None:  # set aside never listed
+                    if name in on_server:
+                        self.history.adopt_signature(row.drop_id, on_server[name])
+                    continue
                 if _manifest_come_late(row, name, on_server.get(name, {})):
                     continue  # not a change: it joins its drop, or is set aside (`_queue_ready`)
                 if _changed_while_queued(row, on_server.get(name, {})):
                     self._note_reupload(row, on_server[name])
                     continue  # not planned from the queued copy: taken again once it settles
                 note = self.history.report_change(row, on_server.get(name, {}), now)
-                if note and _failed_and_changed(row, on_server.get(name, {})):
+                files = on_server.get(name, {})
+                if note and (_failed_and_changed(row, files) or _set_aside_and_changed(row, files)):
                     LOG.info(
-                        "sftp/%s changed on the server after it failed: %s; taken again once "
-                        "complete",
-                        name, note,
+                        "sftp/%s changed on the server after it %s: %s; a new upload, taken again "
+                        "once complete",
+                        name, "was set aside" if row.set_aside_by else "failed", note,
                     )  # fmt: skip
                 elif note:
                     run = f" as run {row.run_id}" if row.run_id is not None else ""
@@ -1290,42 +1307,170 @@ class Daemon:
         )
         return [Path(str(r[0])) for r in rows]
 
-    def _queued_line(self, path: Path) -> str:
-        """A queued drop's status line: which drop it waits behind, and why, when it does."""
+    def _queued_why(self, path: Path) -> str:
+        """What a queued drop's status line says: which drop it waits behind, and why."""
         holder = self.behind.get(path)
         if holder is None:
-            return f"{path.name}: queued"
+            waits = self.joining.get(path)
+            return f"queued; waits for {waits}" if waits else "queued"
         return (
-            f"{path.name}: queued; waits behind {holder.name}, queued before it (an older "
-            f"export), which waits for {self.joining.get(holder, 'the server')}"
+            f"queued; waits behind {holder.name}, queued before it (an older export), which "
+            f"waits for {self.joining.get(holder, 'the server')}"
         )
+
+    def _queued_drop(self, path: Path, why: str) -> WaitingDrop:
+        assert self.history is not None
+        row = self.history.by_queue_path(path)
+        source = row.source if row else SFTP if _queued_from_sftp(path) else INBOX
+        return WaitingDrop(
+            name=path.name, why=why, source=source, drop_id=row.drop_id if row else None,
+            queued=True,
+        )  # fmt: skip
 
     def _publish_pending(
         self, settings: SyncSettings, on_arrival: bool, blackout: str | None = None
     ) -> None:
+        """What `status` and `roster-sync drops` say the daemon holds, and why."""
+        queued = files.queued(self.config.inbox)
+        waiting: list[WaitingDrop] = []
         if blackout is not None:
-            waiting = [p.name for p in files.queued(self.config.inbox)]
-            waiting += [state.candidate.label for state in self.tracker.states()]
-            with self.state.lock:
-                self.state.pending = [f"{name}: waits (blackout {blackout})" for name in waiting]
-            return
-        lines = [self._queued_line(p) for p in files.queued(self.config.inbox)]
-        for state in self.tracker.states():
-            name, key = state.candidate.label, state.candidate.key
-            if key in self.holding:
-                lines.append(f"{name}: {self.holding[key]}")
-            elif not state.ready:
-                lines.append(f"{name}: {self._reason(state)}")
-            elif not (on_arrival or key in self.due):
-                when = (
-                    f"waits for the daily sync at {settings.sync_start_time}"
-                    if settings.daily_sync_enabled
-                    else "the daily sync is off; waits for sync now"
-                )
-                # handed over unreadable (a ZIP no upload can fix): say why, not "complete"
-                lines.append(f"{name}: {state.reason or 'complete'}; {when}")
+            waits = f"waits (blackout {blackout})"
+            waiting += [self._queued_drop(p, waits) for p in queued]
+            waiting += [
+                WaitingDrop(name=state.candidate.label, why=waits, source=state.candidate.source)
+                for state in self.tracker.states()
+            ]
+        else:
+            waiting += [self._queued_drop(p, self._queued_why(p)) for p in queued]
+            for state in self.tracker.states():
+                why = self._candidate_why(state, settings, on_arrival)
+                if why is not None:
+                    c = state.candidate
+                    waiting.append(WaitingDrop(name=c.label, why=why, source=c.source))
+        self.waiting = waiting
         with self.state.lock:
-            self.state.pending = lines
+            self.state.pending = [f"{w.name}: {w.why}" for w in waiting]
+            self.state.waiting = list(waiting)
+
+    def _candidate_why(
+        self, state: Readiness, settings: SyncSettings, on_arrival: bool
+    ) -> str | None:
+        """Why a drop not queued yet waits, as `status` says it; None when it does not."""
+        key = state.candidate.key
+        if key in self.holding:
+            return self.holding[key]
+        if not state.ready:
+            return self._reason(state)
+        if on_arrival or key in self.due:
+            return None
+        when = (
+            f"waits for the daily sync at {settings.sync_start_time}"
+            if settings.daily_sync_enabled
+            else "the daily sync is off; waits for sync now"
+        )
+        # handed over unreadable (a ZIP no upload can fix): say why, not "complete"
+        return f"{state.reason or 'complete'}; {when}"
+
+    # ------------------------------------------------------------------ set aside by a person
+    def _set_asides(self) -> None:
+        """Do the set-asides people asked for over the socket (`roster-sync drops set-aside`),
+        between two steps of the loop, and answer each."""
+        for request in self.state.take_set_asides():
+            try:
+                request.answer = self._set_aside(request)
+            except DropNotSetAside as exc:
+                request.refused = str(exc)
+            except Exception as exc:  # answered, whatever it is; the loop goes on
+                LOG.exception("cannot set %s aside", request.drop)
+                request.refused = f"{request.drop} was not set aside: {type(exc).__name__}: {exc}"
+            finally:
+                request.done.set()
+
+    def _set_aside(self, request: SetAsideRequest) -> str:
+        """Set aside the drop the request names, as it is now: a queued one, or one not queued
+        yet (its queued drop, when it is a new upload of one or its manifest come late)."""
+        assert self.history is not None and self.db is not None
+        found = find(request.drop, self.waiting, self.history)
+        if isinstance(found, DropRow):
+            row = found
+        elif found.drop_id is not None:
+            row = self.history.get(found.drop_id)
+        else:  # not queued: from SFTP, the queued drop it is a new upload of (or the manifest)
+            name = found.name.removeprefix(f"{found.source}/")
+            queued = self.history.latest_by_name(found.source).get(name)
+            if found.source != SFTP or queued is None or queued.status != "queued":
+                return self._set_aside_waiting(found, name, request)
+            row = queued
+        run_status = (
+            self.db.one("SELECT status FROM runs WHERE run_id = ?", [row.run_id])
+            if row.run_id is not None
+            else None
+        )
+        refuse_decided(row, run_status)
+        return self._set_aside_queued(row, request)
+
+    def _set_aside_queued(self, row: DropRow, request: SetAsideRequest) -> str:
+        """A queued drop: skipped, its files as the server holds them now (when listed), so that
+        only a change of them is a new upload. Its queued copy goes to the archive as skipped
+        this pass (`_process`), and the drops queued after it go on."""
+        assert self.db is not None and self.history is not None
+        signature = None
+        if row.source == SFTP and self.remote is not None:
+            unit = "" if row.name == SFTP_ROOT_DROP else row.name
+            marker = self.config.sftp.ready_marker if self.config.sftp else None
+            signature = unit_files(self.remote, unit, marker) or None
+        with self.write_lock:
+            DropHistory(self.db, request.actor).set_aside(
+                row.drop_id, recorded_reason(request.actor, request.reason), self.clock(),
+                signature,
+            )  # fmt: skip
+        self._forget_key((row.source, row.name))  # its new upload, or its manifest come late
+        queued = Path(row.queued_as).name if row.queued_as else row.name
+        LOG.warning("%s set aside by %s: %s; archived as skipped, not planned", queued,
+                    request.actor, request.reason)  # fmt: skip
+        return (
+            f"{queued} (drop {row.drop_id}) is set aside: recorded as skipped, with your reason; "
+            "its queued copy goes to the archive as skipped, and the drops queued after it go on"
+        )
+
+    def _set_aside_waiting(self, found: WaitingDrop, name: str, request: SetAsideRequest) -> str:
+        """A drop not queued yet: from the inbox, its files move to the archive as skipped (by
+        the queue, as `_late_manifest` does); from SFTP, its files as the server holds them are
+        recorded (the mirror keeps them), so only a change of them is a new upload."""
+        assert self.db is not None
+        key = (found.source, name)
+        state = next((s for s in self.tracker.states() if s.candidate.key == key), None)
+        if state is None:
+            raise DropNotSetAside(
+                f"{found.name} does not wait any more (roster-sync drops says what became of it)"
+            )
+        c = state.candidate
+        target = None
+        if c.source == INBOX:
+            target = self._queue_files(c)
+            if target is None:
+                raise DropNotSetAside(
+                    f"{c.label} could not be moved out of the inbox (the daemon's log says why); "
+                    "nothing was recorded: try again once that is fixed"
+                )
+        with self.write_lock:
+            drop_id = DropHistory(self.db, request.actor).record(
+                source=c.source, name=target.name if target else c.name, status="skipped",
+                reason=recorded_reason(request.actor, request.reason), now=self.clock(),
+                first_seen=state.first_seen, complete_at=state.complete_at, queued_as=target,
+                signature=self._server_files(c) or None, set_aside_by=request.actor,
+            )  # fmt: skip
+        self._forget(c)
+        LOG.warning("%s set aside by %s: %s; not planned", c.label, request.actor, request.reason)
+        if target is not None:
+            return (
+                f"{c.label} (drop {drop_id}) is set aside: recorded as skipped, with your "
+                "reason; its files go to the archive as skipped, and are not planned"
+            )
+        return (
+            f"{c.label} (drop {drop_id}) is set aside: recorded as skipped, with your reason; "
+            "nothing is planned from it unless its files change on the server (a new upload)"
+        )
 
 
 def _manifest_come_late(row: DropRow | None, unit: str, now_files: Signature) -> bool:
@@ -1334,8 +1479,8 @@ def _manifest_come_late(row: DropRow | None, unit: str, now_files: Signature) ->
     manifest.csv: at the top, new or rewritten (it may be the first file of the next loose
     drop); in a folder, new (a folder taken is history, so a manifest there is that drop's, come
     late; one rewritten in a drop that carried it is a change, reported as any other)."""
-    if row is None or row.status not in TAKEN:
-        return False
+    if row is None or row.status not in TAKEN or row.set_aside_by:
+        return False  # a drop set aside whose files change is a new upload
     before = decode_signature(row.signature)
     top = f"{unit}/" if unit else ""
 
@@ -1420,6 +1565,16 @@ def _queued_upload(decided: dict[str, DropRow], c: Candidate) -> DropRow | None:
     a candidate under a queued drop's name is no other); None when it is none."""
     row = decided.get(c.name) if c.source == SFTP and c.kind != "root" else None
     return row if row is not None and row.status == "queued" else None
+
+
+def _set_aside_and_changed(row: DropRow, files: Signature) -> bool:
+    """A drop a person set aside whose files on the server are there and no longer those it was
+    set aside with: a new upload, decided afresh. (Set aside while none of its files were known,
+    a folder never listed, it takes its files as a mirror first lists them: `_after_mirror`.)"""
+    return (
+        bool(row.set_aside_by) and row.signature is not None and bool(files)
+        and files != decode_signature(row.signature)
+    )  # fmt: skip
 
 
 def _failed_and_changed(row: DropRow, files: dict[str, tuple[int | None, int | None]]) -> bool:

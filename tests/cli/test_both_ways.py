@@ -193,6 +193,13 @@ SESSIONS: dict[str, list[list[str]]] = {
         ["students", "archive-unsynced"],
         ["students", "archive-unsynced", "--yes", "--json"],
     ],
+    "drops the daemon holds, and setting one aside": [
+        ["drops"],
+        ["drops", "--json"],
+        ["!", "drops", "set-aside", "99", "--reason", "resent under another name"],
+        ["!", "drops", "set-aside", "day2"],
+        ["!", "drops", "set-aside", "day2", "--reason", " "],
+    ],
     "mistakes": [
         ["!", "show", "99"],
         ["!", "apply", "99"],

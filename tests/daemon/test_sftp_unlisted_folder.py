@@ -31,7 +31,7 @@ from .test_sftp_late_manifest import drop_row, planned_in_export_order, two_queu
 pytestmark = pytest.mark.sftp
 ADVICE = (
     "nothing is planned from it until a mirror lists it: fix the folder's permissions on the "
-    "server, or move it out of the SFTP folder"
+    "server, or set the drop aside (roster-sync drops set-aside"
 )
 
 
@@ -83,8 +83,8 @@ def test_a_folder_never_listed_again_holds_its_queued_drop_and_says_since_when_a
     assert line.endswith(
         "which waits for its manifest.csv, come after it was queued: the last mirror could not list 2026-09-15/ "
         f"(Permission denied); waiting for the next one; not listed since "
-        f"{unlisted_at:%Y-%m-%d %H:%M} (30 hours), and {ADVICE} (sftp-2026-09-15 is then "
-        "planned from the copy queued before)"
+        f"{unlisted_at:%Y-%m-%d %H:%M} (30 hours), and {ADVICE} sftp-2026-09-15 --reason "
+        "TEXT: it is not planned, and the drops queued after it go on)"
     ), line
 
 
@@ -142,7 +142,7 @@ def test_a_folder_unreadable_from_the_first_mirror_waits_as_a_drop_and_is_synced
         polls(sshd, 2)
         assert any(
             line.startswith("sftp/2026-09-15: ") and "(2 hours)" in line
-            and line.endswith(f"{ADVICE} (the drop is then given up: nothing is planned from it)")
+            and line.endswith(f"{ADVICE} sftp/2026-09-15 --reason TEXT: it is not planned)")
             for line in pending(client)
         ), pending(client)  # fmt: skip
         assert len(runs_in(client)) == 1
