@@ -307,6 +307,7 @@ class DropList(BaseModel):
 
     waiting: list[WaitingDrop] = Field(default_factory=list)  # oldest first, as they are taken
     recent: list[DropInfo] = Field(default_factory=list)  # the latest decisions, newest first
+    daemon_running: bool = True  # False: only the queue is known (not its inbox, nor the server)
 
 
 class DaemonInfo(BaseModel):

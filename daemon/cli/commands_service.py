@@ -154,8 +154,13 @@ def cmd_drops(args: argparse.Namespace) -> int:
         print(
             "Set one aside (not planned; audited): roster-sync drops set-aside DROP --reason TEXT"
         )
-    else:
+    elif drops.daemon_running:
         print("Waiting: none")
+    else:
+        print(
+            "Waiting: none queued (the daemon is not running: what its inbox or SFTP server "
+            "holds is known once it runs)"
+        )
     if drops.recent:
         print("Decided recently (newest first):")
         for drop in drops.recent:

@@ -180,7 +180,7 @@ class Engine:
             )
             for row in history.queued()
         ]  # fmt: skip
-        return DropList(waiting=waiting, recent=history.recent()[0])
+        return DropList(waiting=waiting, recent=history.recent()[0], daemon_running=False)
 
     @operation(ADMIN)
     def set_aside_drop(self, drop: str, reason: str | None = None) -> str:

@@ -193,9 +193,7 @@ SESSIONS: dict[str, list[list[str]]] = {
         ["students", "archive-unsynced"],
         ["students", "archive-unsynced", "--yes", "--json"],
     ],
-    "drops the daemon holds, and setting one aside": [
-        ["drops"],
-        ["drops", "--json"],
+    "setting a drop aside (the list: below)": [
         ["!", "drops", "set-aside", "99", "--reason", "resent under another name"],
         ["!", "drops", "set-aside", "day2"],
         ["!", "drops", "set-aside", "day2", "--reason", " "],
@@ -267,6 +265,23 @@ def test_status_differs_only_in_what_it_says_of_the_daemon(twins) -> None:
     assert a.pop("daemon")["running"] is False and b.pop("daemon")["running"] is True
     assert a.pop("database") == str(twins.embedded.database)
     assert b.pop("database") == str(twins.daemon.database)
+    assert a == b
+
+
+def test_drops_differs_only_in_what_it_says_of_the_daemon(twins) -> None:
+    """Without the daemon only its queue is known: the line says so rather than 'none'."""
+    embedded, daemon = twins.embedded("drops"), twins.daemon("drops")
+    assert embedded.code == daemon.code == 0
+    assert embedded.out.splitlines()[0] == (
+        "Waiting: none queued (the daemon is not running: what its inbox or SFTP server holds "
+        "is known once it runs)"
+    )
+    assert daemon.out.splitlines()[0] == "Waiting: none"
+    assert embedded.out.splitlines()[1:] == daemon.out.splitlines()[1:]
+
+    embedded, daemon = twins.embedded("drops", "--json"), twins.daemon("drops", "--json")
+    a, b = json.loads(embedded.out), json.loads(daemon.out)
+    assert a.pop("daemon_running") is False and b.pop("daemon_running") is True
     assert a == b
 
 
