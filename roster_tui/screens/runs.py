@@ -236,14 +236,14 @@ def outbox_line(state: NotifyStatus) -> Text | None:
 
 
 def drops_line(info: DaemonInfo) -> Text | None:
-    """'Drops: 2 waiting (roster-sync status) — sftp-2026-09-15: the last mirror could not
+    """'Drops: 2 waiting (roster-sync drops) — sftp-2026-09-15: the last mirror could not
     list …' (the first), or None."""
     if not info.pending_drops:
         return None
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append("Drops: ", style="bold")
     text.append(f"{len(info.pending_drops):,} waiting ")
-    text.append("(roster-sync status)", style="dim")  # before the reason, which may be cut
+    text.append("(roster-sync drops)", style="dim")  # before the reason, which may be cut
     text.append(f" — {info.pending_drops[0]}")
     return text
 

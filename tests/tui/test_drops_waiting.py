@@ -45,7 +45,7 @@ async def test_the_runs_screen_shows_drops_the_daemon_holds(demo_engine, tmp_pat
         await settle(pilot)
         assert isinstance(app.screen, RunsScreen) and app.screen.has_class("-drops")
         line = text_of(app.screen.query_one("#runs-drops", Static))
-    assert line.strip() == f"Drops: 2 waiting (roster-sync status) — {UNLISTED}"
+    assert line.strip() == f"Drops: 2 waiting (roster-sync drops) — {UNLISTED}"
 
 
 async def test_no_line_when_the_daemon_holds_no_drop(demo_engine, tmp_path) -> None:
