@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from daemon.db import Database
+from daemon.directory.records import archived_with
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,31 @@ INVARIANTS: tuple[Invariant, ...] = (
            UNION ALL
            SELECT a.attribute_id FROM student_attributes a JOIN users u ON u.user_id = a.student_id
            WHERE a.status = 'active' AND u.status = 'merged' AND {scope:a}""",
+    ),
+    # A membership or link a person made is archived with one of its owners (its person or
+    # classroom, a link's student or guardian: directory/records.py archive_attached,
+    # set_classroom_archived), or handed since to the archive of the one that keeps it out
+    # (hand_to_what_keeps_them_out), so that it comes back with that archive (`archived_with`).
+    # One stamped with an archive that never happened or is over would never come back. One
+    # on a merged record's tombstone is the merge's duplicate (duplicates/merge.py) and waits
+    # for nothing. An apply checks those it wrote; `check`, every one.
+    Invariant(
+        "archived hand-made memberships and links wait for an archived owner",
+        f"""SELECT e.enrollment_id AS id FROM enrollments e
+            JOIN users u ON u.user_id = e.user_id
+            JOIN classrooms c ON c.classroom_id = e.classroom_id
+            WHERE e.status = 'archived' AND e.origin = 'hand' AND {{scope:e}}
+              AND u.status <> 'merged'
+              AND NOT coalesce(u.status = 'archived' AND {archived_with("e", "u")}, false)
+              AND NOT coalesce(c.status = 'archived' AND {archived_with("e", "c")}, false)
+            UNION ALL
+            SELECT l.link_id FROM guardian_links l
+            JOIN users s ON s.user_id = l.student_id
+            JOIN users g ON g.user_id = l.guardian_id
+            WHERE l.status = 'archived' AND l.origin = 'hand' AND {{scope:l}}
+              AND 'merged' NOT IN (s.status, g.status)
+              AND NOT coalesce(s.status = 'archived' AND {archived_with("l", "s")}, false)
+              AND NOT coalesce(g.status = 'archived' AND {archived_with("l", "g")}, false)""",
     ),
     Invariant(
         "classrooms belong to existing schools",

@@ -354,15 +354,16 @@ def set_classroom_archived(db: Database, actor: str, classroom_ref: str, archive
     if not archived and school_id is not None:
         _refuse_inactive_school(db, int(school_id), "class", "brought back into")
     # Its active memberships; or, to bring back, those its archive took (by their moment), with
-    # whether their person is active now
+    # their person's status now (one merged away leaves a duplicate on its tombstone, which
+    # stays archived and waits for no one: duplicates/merge.py)
     members = db.rows(
-        """SELECT e.enrollment_id, u.status = 'active' FROM enrollments e JOIN users u USING (user_id)
+        """SELECT e.enrollment_id, u.status FROM enrollments e JOIN users u USING (user_id)
            WHERE e.classroom_id = ? AND e.status = ?
              AND (? OR e.archived_run IS NULL AND e.archived_at = ?) ORDER BY 1""",
         [classroom_id, "active" if archived else "archived", archived, archived_at],
     )
-    taken = [int(e) for e, person_active in members if archived or person_active]
-    handed = [int(e) for e, person_active in members if not archived and not person_active]
+    taken = [int(e) for e, person in members if archived or person == "active"]
+    handed = [int(e) for e, person in members if not archived and person == "archived"]
     details: dict[str, Any] = {"archived" if archived else "unarchived": {"enrollments": taken}}
     if handed:
         details["back_with_their_person"] = {"enrollments": handed}
@@ -383,12 +384,11 @@ def set_classroom_archived(db: Database, actor: str, classroom_ref: str, archive
                     WHERE enrollment_id IN ({", ".join(str(i) for i in taken)})"""
             )
         if handed:  # the person's archive now holds them (archived_with), as if it took them
-            db.execute(
-                f"""UPDATE enrollments SET archived_at = u.archived_at,
-                           archived_run = u.archived_run, updated_at = current_timestamp
-                    FROM users u
-                    WHERE u.user_id = enrollments.user_id
-                      AND enrollments.enrollment_id IN ({", ".join(str(i) for i in handed)})"""
+            hand_to_what_keeps_them_out(
+                db,
+                "enrollments",
+                ", ".join(str(i) for i in handed),
+                coming_back=("classrooms", str(classroom_id)),
             )
         if not archived:
             db.execute(
@@ -782,24 +782,33 @@ def unarchive_attached(db: Database, people: str) -> dict[str, list[int]]:
                 WHERE {_id_col(table)} IN ({sql})"""
         )
     for table, ids in waiting.items():
-        hand_to_what_keeps_them_out(db, table, ", ".join(str(i) for i in ids), people)
+        hand_to_what_keeps_them_out(
+            db, table, ", ".join(str(i) for i in ids), coming_back=("users", people)
+        )
     return restored
 
 
-def hand_to_what_keeps_them_out(db: Database, table: str, records: str, people: str) -> None:
+def hand_to_what_keeps_them_out(
+    db: Database, table: str, records: str, coming_back: tuple[str, str] | None = None
+) -> None:
     """Hand the archived records of `table` that `records` (SQL giving ids) selects, which the
-    archive of one of the people `people` selects took and which cannot come back with them, to
-    the archive of what keeps them out (WAITS_FOR: the classroom, the link's other person), as if
-    that archive had taken them: they come back with it (`archived_with`). Left to the archive
-    of a person who is back, nothing would ever bring them back. By hand (unarchive_attached)
-    and by a run that brings a person back (sync/apply.py), in one statement."""
-    owner, join = WAITS_FOR[table]
-    db.execute(
-        f"""UPDATE {table} SET archived_at = o.archived_at, archived_run = o.archived_run,
-                   updated_at = current_timestamp
-            FROM {owner} o WHERE {join.format(people=people)}
-              AND {table}.status = 'archived' AND {table}.{_id_col(table)} IN ({records})"""
-    )
+    archive of a person or classroom coming back took (or was handed) and which cannot come
+    back with it, to the archive of the owner that keeps them out (WAITS_FOR: the classroom or
+    the person of a membership, a link's other person), as if that archive had taken them: they
+    come back with it (`archived_with`). Left to an archive that is over, nothing would ever
+    bring them back. `coming_back` (owner table, SQL giving its ids) names those on their way
+    back but still archived in the caller's edit (by hand); a run hands them once every record
+    has its status (sync/apply.py). One statement per owner table; an owner merged away is
+    archived by no one, and a record of its tombstone waits for nothing (duplicates/merge.py)."""
+    for owner, id_col, join in WAITS_FOR[table]:
+        back_owner, back_ids = coming_back or ("", "")
+        not_back = f"AND o.{id_col} NOT IN ({back_ids})" if back_owner == owner else ""
+        db.execute(
+            f"""UPDATE {table} SET archived_at = o.archived_at, archived_run = o.archived_run,
+                       updated_at = current_timestamp
+                FROM {owner} o WHERE {join} AND o.status = 'archived' {not_back}
+                  AND {table}.status = 'archived' AND {table}.{_id_col(table)} IN ({records})"""
+        )
 
 
 # An attached record comes back with its person only where what else it names is active.
@@ -811,18 +820,20 @@ _RESTORABLE = {
 }
 
 
-# What an attached record that cannot come back with its person waits for (the owner's table,
-# and how a row `o` of it is the archived one that keeps the record out, `{people}` being the
-# people brought back): see hand_to_what_keeps_them_out.
-WAITS_FOR = {
+# What an attached record a person made may wait for when it cannot come back with another of
+# its owners (hand_to_what_keeps_them_out): each owner's table, id column, and how a row `o` of
+# it owns the record.
+WAITS_FOR: dict[str, tuple[tuple[str, str, str], ...]] = {
     "enrollments": (
-        "classrooms",
-        "o.classroom_id = enrollments.classroom_id AND o.status = 'archived'",
+        ("classrooms", "classroom_id", "o.classroom_id = enrollments.classroom_id"),
+        ("users", "user_id", "o.user_id = enrollments.user_id"),
     ),
     "guardian_links": (
-        "users",
-        """o.status = 'archived' AND o.user_id NOT IN ({people})
-           AND o.user_id IN (guardian_links.student_id, guardian_links.guardian_id)""",
+        (
+            "users",
+            "user_id",
+            "o.user_id IN (guardian_links.student_id, guardian_links.guardian_id)",
+        ),
     ),
 }
 

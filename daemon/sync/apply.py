@@ -68,15 +68,15 @@ def _stored_columns(db: Database, schema: str) -> dict[str, set[str]]:
 
 
 def _hand_over_what_waits(db: Database, schema: str, stored: dict[str, set[str]]) -> None:
-    """What the plan found waiting for an archived classroom or person (sync/diff.py
+    """What the plan found waiting for an archived owner (a classroom or person: sync/diff.py
     `hand_over_what_waits`) is handed to that one's archive, once every record has its status
-    and tonight's archives their moment: a classroom this run archives hands it tonight's. Only
-    where the plan stored such a table and it lists any (most nights, none)."""
-    brought_back = f"SELECT id FROM {schema}.plan_users WHERE op = 'unarchive'"
+    and tonight's archives their moment: a classroom this run archives hands it tonight's, and
+    the owner this run brings back, active now, is not the one it waits for. Only where the
+    plan stored such a table and it lists any (most nights, none)."""
     for table in WAITS_FOR:
         handed = f"{schema}.handed_{table}"
         if f"handed_{table}" in stored and db.one(f"SELECT EXISTS (FROM {handed})"):
-            hand_to_what_keeps_them_out(db, table, f"SELECT id FROM {handed}", brought_back)
+            hand_to_what_keeps_them_out(db, table, f"SELECT id FROM {handed}")
 
 
 def _end_hand_unarchives(db: Database, schema: str, ended_stored: bool) -> None:

@@ -192,15 +192,21 @@ def back_with_their_person(
 
 
 # What a run says of the records a person made that wait, archived, for what keeps them out
-# (hand_over_what_waits): for one, and for more.
+# (note_what_waits), by the owner whose return they could not follow: for one, and for more.
 WAITING_NOTES = {
-    "enrollments": (
+    ("enrollments", "users"): (
         "membership made by hand, archived with a person this run brings back, waits for its "
         "class, which is archived: it comes back with the class",
         "memberships made by hand, archived with people this run brings back, wait for their "
         "classes, which are archived: they come back with them",
     ),
-    "guardian_links": (
+    ("enrollments", "classrooms"): (
+        "membership made by hand, archived with a class this run brings back, waits for its "
+        "person, who is archived: it comes back with them",
+        "memberships made by hand, archived with classes this run brings back, wait for their "
+        "people, who are archived: they come back with them",
+    ),
+    ("guardian_links", "users"): (
         "guardian link made by hand, archived with a person this run brings back, waits for "
         "its other person, who is archived: it comes back with them",
         "guardian links made by hand, archived with people this run brings back, wait for "
@@ -210,45 +216,77 @@ WAITING_NOTES = {
 
 
 def hand_over_what_waits(ctx: PlanContext, table: Table) -> None:
-    """What a person made that the archive of a person this plan brings back took, and that
-    cannot come back with them (its classroom, or a link's other person, is archived after the
-    plan), is handed, as the plan is applied, to that one's archive, to come back with it
-    (directory/records.py `hand_to_what_keeps_them_out`, as `users unarchive` hands it): left
-    to the archive of a person who is back, nothing would bring it back. Kept as
-    handed_<table> for the apply (sync/apply.py); the run says how many."""
+    """What a person made that the archive of a person or classroom this plan brings back took,
+    and that cannot come back with it (its classroom or person, or a link's other person, is
+    archived after the plan), is handed, as the plan is applied, to that one's archive, to come
+    back with it (directory/records.py `hand_to_what_keeps_them_out`, as `users unarchive` and
+    `classrooms unarchive` hand it): left to an archive that is over, nothing would bring it
+    back. Kept as handed_<table> (`_with`: the owner whose return it cannot follow) for the apply
+    (sync/apply.py) and for note_what_waits. A record whose other owner was merged away waits
+    for no one: a merge leaves on the tombstone only the duplicate of a record the survivor
+    holds (duplicates/merge.py), which stays archived."""
     if table.name not in WAITS_FOR:
         return
-    brought = _archived_with_what_comes_back(ctx, table, ("users",))
+    brought = _archived_with_what_comes_back(ctx, table)
     if brought is None:
         return
-    handed = ctx.keep(f"handed_{table.name}")
     ctx.db.execute(
-        f"""CREATE OR REPLACE TABLE {handed} AS
-            SELECT d.{table.id_col} AS id FROM {table.name} d
-            JOIN ({brought}) b ON b.id = d.{table.id_col}
-            WHERE NOT ({parents_active_after(ctx, table.name)})"""
+        f"""CREATE OR REPLACE TABLE {ctx.keep(f"handed_{table.name}")} AS
+            SELECT b.* FROM {table.name} d JOIN ({brought}) b ON b.id = d.{table.id_col}
+            WHERE NOT ({parents_active_after(ctx, table.name)})
+              AND NOT ({_owned_by_a_merged_record(table.name)})"""
     )
-    if n := ctx.one(f"SELECT count(*) FROM {handed}"):
-        ctx.note(table.change_kind or table.name, f"{n:,} {WAITING_NOTES[table.name][n != 1]}")
 
 
-def _archived_with_what_comes_back(
-    ctx: PlanContext, table: Table, only: Sequence[str] | None = None
-) -> str | None:
-    """SQL (id, _file, _line): each record a person made that was archived with a person or
-    classroom this plan brings back (directory/records.py `archived_with`: by their hand
-    archive, or handed to it since), once, with the row that brings that one back; `only`
-    limits it to those parent tables. None when the plan brings back none of them.
+def _owned_by_a_merged_record(name: str) -> str:
+    """SQL over `d`, a row of table `name`: one of the people it belongs to was merged away."""
+    merged = "SELECT user_id FROM users WHERE status = 'merged'"
+    return " OR ".join(
+        f"d.{column} IN ({merged})" for column, parent in CASCADES[name] if parent == "users"
+    )
+
+
+def note_what_waits(ctx: PlanContext, counts: dict[str, dict[str, int]]) -> None:
+    """Once the plan's archives are final (sync/runs.py finish_plan: some may be withheld,
+    sync/withheld.py), what hand_over_what_waits kept for an archive that will not happen
+    comes back with the owner that comes back, as the plan's own unarchive (`counts` counted);
+    the run says how many still wait, and for what."""
+    stored = ctx.db.tables(ctx.schema)
+    for name in (n for n in WAITS_FOR if f"handed_{n}" in stored):
+        table, handed, plan = (
+            table_named(name),
+            ctx.keep(f"handed_{name}"),
+            ctx.keep(f"plan_{name}"),
+        )
+        free = f"""SELECT h.id, h._file, h._line FROM {handed} h
+                   JOIN {name} d ON d.{table.id_col} = h.id
+                   WHERE {parents_active_after(ctx, name)}
+                     AND h.id NOT IN (SELECT id FROM {plan})"""
+        if n := ctx.one(f"SELECT count(*) FROM ({free})"):
+            add_unarchives(ctx, table, free)
+            record_changes(
+                ctx, table, only=f"p.op = 'unarchive' AND p.id IN (SELECT id FROM {handed})"
+            )
+            ctx.db.execute(
+                f"DELETE FROM {handed} WHERE id IN (SELECT id FROM {plan} WHERE op = 'unarchive')"
+            )
+            ops = counts.setdefault(table.change_kind or name, {})
+            ops["unarchive"] = ops.get("unarchive", 0) + n
+        for owner, n in ctx.db.rows(f"SELECT _with, count(*) FROM {handed} GROUP BY 1 ORDER BY 1"):
+            ctx.note(table.change_kind or name, f"{n:,} {WAITING_NOTES[(name, owner)][n != 1]}")
+
+
+def _archived_with_what_comes_back(ctx: PlanContext, table: Table) -> str | None:
+    """SQL (id, _file, _line, _with): each record a person made that was archived with a person
+    or classroom this plan brings back (directory/records.py `archived_with`: by their hand
+    archive, or handed to it since), once, with the row that brings that one back and its table
+    (`_with`). None when the plan brings back none of them.
 
     Most nights bring nobody back: then nothing is read, and no night reads every membership
     and every active person for it."""
     if table.adopts_hand_made:
         return None
-    parents = [
-        parent
-        for parent in dict.fromkeys(parent for _, parent in CASCADES.get(table.name, ()))
-        if only is None or parent in only
-    ]
+    parents = list(dict.fromkeys(parent for _, parent in CASCADES.get(table.name, ())))
     if not parents:
         return None
     # one statement asks of every parent's plan
@@ -266,7 +304,8 @@ def _archived_with_what_comes_back(
     if not cascades:
         return None
     brought = " UNION ALL ".join(
-        f"""SELECT d.{table.id_col} AS id, p._file, p._line FROM {table.name} d
+        f"""SELECT d.{table.id_col} AS id, p._file, p._line, '{parent}' AS _with
+            FROM {table.name} d
             JOIN {ctx.keep(f"plan_{parent}")} p ON p.id = d.{column} AND p.op = 'unarchive'
             JOIN {parent} u ON u.{table_named(parent).id_col} = d.{column}
             WHERE d.status = 'archived' AND d.origin = 'hand' AND {archived_with("d", "u")}"""
@@ -354,8 +393,22 @@ def _cascade_notes(ctx: PlanContext, table: Table) -> str:
 def add_archives(ctx: PlanContext, table: Table, records: str) -> None:
     """Add to plan_<table> an archive of each record `records` selects (`id`, `_file`, `_line`):
     what a step decides once the plan is written. The record keeps its values, as any archive."""
+    _add_plan_rows(ctx, table, records, "archive")
+
+
+def add_unarchives(ctx: PlanContext, table: Table, records: str) -> None:
+    """As add_archives, an unarchive of each record: one a step finds free to come back."""
+    _add_plan_rows(ctx, table, records, "unarchive")
+
+
+def _add_plan_rows(ctx: PlanContext, table: Table, records: str, op: str) -> None:
     plan = ctx.keep(f"plan_{table.name}")
-    values = {"op": "'archive'", "id": f"d.{table.id_col}", "_file": "r._file", "_line": "r._line"}
+    values = {
+        "op": sql_literal(op),
+        "id": f"d.{table.id_col}",
+        "_file": "r._file",
+        "_line": "r._line",
+    }
     selected = ", ".join(
         f"{values.get(c, f'd.{c}' if c in table.compared else 'NULL')} AS {c}"
         for c in ctx.db.columns(plan.split(".")[-1], ctx.schema)

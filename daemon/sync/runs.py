@@ -28,6 +28,7 @@ from daemon.sync.conflicts import apply_taken_conflicts
 from daemon.sync.context import PlanContext
 from daemon.sync.derived_ids import MANIFEST_KEY as DERIVED_KEY
 from daemon.sync.derived_ids import parse_derived
+from daemon.sync.diff import note_what_waits
 from daemon.sync.holds import check_thresholds
 from daemon.sync.plan import PlanWouldBreak, make_plan
 from daemon.sync.reference import restored_reference
@@ -383,6 +384,7 @@ def finish_plan(
         for kind in withheld:
             counts[kind]["archive"] = 0
         reasons = []  # nothing over the threshold applies: the archives wait
+    note_what_waits(ctx, counts)
     reasons += own_holds
     summary = {
         "changes": counts,
