@@ -17,7 +17,7 @@ from typing import Any
 
 from daemon.audit import audit
 from daemon.db import Database
-from daemon.directory.records import directory_edit, resolve_user
+from daemon.directory.records import WAITS_FOR, archived_with, directory_edit, resolve_user
 from daemon.duplicates.errors import DuplicateError
 
 ID_COLUMNS = {
@@ -158,6 +158,20 @@ def _record(db: Database, merge_id: int, select_sql: str, params: list[Any]) -> 
     return int(db.one("SELECT count(*) FROM merge_moves WHERE merge_id = ?", [merge_id]))
 
 
+def _stays_archived(table: str, owner: str, m: int) -> str:
+    """SQL over a record `t` of `table` and the merged person `mu`: a record a person made that
+    was archived with the merged person (their leaving, say). It stays on the tombstone, where
+    it waits for nothing (directory/integrity.py): moved to a survivor who is active it would
+    wait, archived, for an archive that is not its owner's, and never come back; undoing the
+    merge finds it where it was."""
+    if table not in WAITS_FOR:  # a kind of record a person does not make by hand
+        return "false"
+    return (
+        f"t.{owner} = {m} AND t.origin = 'hand' AND t.status = 'archived' "
+        f"AND coalesce({archived_with('t', 'mu')}, false)"
+    )
+
+
 def _plan_attached(db: Database, merge_id: int, kind: str, s: int, m: int) -> dict[str, Any]:
     """Per table: which rows go to the survivor, which stay on the tombstone archived."""
     moved: dict[str, Any] = {}
@@ -167,9 +181,10 @@ def _plan_attached(db: Database, merge_id: int, kind: str, s: int, m: int) -> di
             f"""
             CREATE OR REPLACE TEMP TABLE dup_move_plan AS
             WITH r AS (
-                SELECT {id_col} AS id, {key} AS key, {owner} AS owner, status, archived_at,
-                       updated_at, {owner} = {s} AS is_s
-                FROM {table} WHERE {owner} IN ({s}, {m})
+                SELECT t.{id_col} AS id, t.{key} AS key, t.{owner} AS owner, t.status,
+                       t.archived_at, t.updated_at, t.{owner} = {s} AS is_s
+                FROM {table} t LEFT JOIN users mu ON mu.user_id = {m}
+                WHERE t.{owner} IN ({s}, {m}) AND NOT ({_stays_archived(table, owner, m)})
             ),
             ranked AS (
                 SELECT *, row_number() OVER (PARTITION BY key ORDER BY status = 'active' DESC,
