@@ -126,10 +126,15 @@ class DaemonEngine(Engine):
         busy for longer (planning a large drop), saying that it does it at its next pass."""
         text = set_aside.checked_reason(reason)
         with self.state.lock:
-            waiting = list(self.state.waiting)
+            waiting, checking = list(self.state.waiting), self.state.checking
         found = set_aside.find(drop, waiting, DropHistory(self.db, self.actor))
         if isinstance(found, DropRow):
             set_aside.refuse_decided(found, self._run_status(found.run_id))
+        elif checking is not None and found.name == checking:  # the list is of the pass before
+            raise set_aside.DropNotSetAside(
+                f"{checking} is being planned now; once it is, reject its run instead "
+                "(roster-sync reject RUN; roster-sync runs shows it)"
+            )
         request = set_aside.SetAsideRequest(drop=drop.strip(), reason=text, actor=self.actor)
         self.state.ask_set_aside(request)
         if not request.done.wait(set_aside.ANSWER_SECONDS):
@@ -137,8 +142,8 @@ class DaemonEngine(Engine):
                 busy = self.state.busy
             doing = f" ({busy})" if busy else ""
             return (
-                f"the daemon is busy{doing}; it sets {request.drop} aside at its next pass, as "
-                "you asked (roster-sync drops shows it then)"
+                f"the daemon is busy{doing}; it sets {request.drop} aside before it takes the "
+                "next drop, as you asked (roster-sync drops shows it then)"
             )
         if request.refused is not None:
             raise set_aside.DropNotSetAside(request.refused)

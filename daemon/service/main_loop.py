@@ -346,6 +346,7 @@ class Daemon:
             if self.stop.is_set():
                 break
             if self.retry_at.get(path, 0.0) <= time.monotonic():
+                self._set_asides()  # asked while the drop before it was planned: done first
                 self._process(path)
         self._record_unlisted()
         if self.pull_due:  # after the drops of the same sync: a pull is newer than any of them
@@ -860,6 +861,8 @@ class Daemon:
             self._archive(path, name, "superseded")
             return
         self.state.set_busy(f"checking {name}")
+        with self.state.lock:
+            self.state.checking = name
         label = "failed"
         try:
             with self.write_lock:  # committed first: a drop that kills the daemon is tried once
@@ -890,6 +893,8 @@ class Daemon:
                     self.planned = True
         finally:
             self.state.set_busy(None)
+            with self.state.lock:
+                self.state.checking = None
         self._archive(path, name, label)
 
     def _planned_after(self, row: DropRow) -> bool:
@@ -1395,10 +1400,18 @@ class Daemon:
             row = found
         elif found.drop_id is not None:
             row = self.history.get(found.drop_id)
-        else:  # not queued: from SFTP, the queued drop it is a new upload of (or the manifest)
+        else:  # not queued when listed: from SFTP, the queued drop it is a new upload of (or
+            # its manifest); from either, the drop itself if it was queued since (a sync taken
+            # while the person typed)
             name = found.name.removeprefix(f"{found.source}/")
             queued = self.history.latest_by_name(found.source).get(name)
-            if found.source != SFTP or queued is None or queued.status != "queued":
+            tracked = any(s.candidate.key == (found.source, name) for s in self.tracker.states())
+            taken_since = found.source == INBOX and not tracked
+            if (
+                queued is None
+                or queued.status != "queued"
+                or not (found.source == SFTP or taken_since)
+            ):
                 return self._set_aside_waiting(found, name, request)
             row = queued
         run_status = (

@@ -79,7 +79,7 @@ def find(drop: str, waiting: Sequence[WaitingDrop], history: DropHistory) -> Wai
     shown = [w for w in waiting if wanted in (w.name, str(w.drop_id))]
     if len(shown) == 1:
         return shown[0]
-    if wanted.isdigit():
+    if wanted.isascii() and wanted.isdigit():  # '²' is a digit to Python, not an id
         row = history.find(int(wanted))
         if row is not None:
             return row

@@ -32,6 +32,7 @@ class DaemonState:
     pid: int = field(default_factory=os.getpid)
     lock: threading.Lock = field(default_factory=threading.Lock)
     busy: str | None = None
+    checking: str | None = None  # the queued drop the loop checks or plans now (its folder name)
     pending: list[str] = field(default_factory=list)
     waiting: list[WaitingDrop] = field(default_factory=list)  # the drops of `pending`
     last_mirror: datetime | None = None
