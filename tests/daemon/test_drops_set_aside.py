@@ -21,6 +21,7 @@ from .test_daemon_drops import EXPORTED, pending_line, polls, sftp_settings, upl
 from .test_late_manifest import queue_without_planning
 from .test_manifest_wait import first_run_planned, line_of, start, without_manifest
 from .test_sftp_late_manifest import drop_row, two_queued
+from .test_sftp_unlisted_folder import unlist_the_queued_folder
 
 ME = getpass.getuser()
 REASON = "the SIS resent this night as 2026-09-16; this export is incomplete"
@@ -72,12 +73,7 @@ def queued_behind_an_unlisted_folder(
     put("2026-09-15/manifest.csv", (drop / "manifest.csv").read_bytes(), mtime=EXPORTED + 300)
     daemon = start_daemon(config_path, clock, ticks)
     client = daemon.client()
-    pending_line(client, "sftp-2026-09-16: queued; waits behind sftp-2026-09-15", "held")
-    (remote / "2026-09-15").chmod(0)
-    wait_for(
-        lambda: "failed (2026-09-15/)" in (client.status().daemon.last_mirror_result or ""),
-        60, "a mirror that could not list 2026-09-15",
-    )  # fmt: skip
+    unlist_the_queued_folder(client, remote)
     client.close()
     yield daemon
     (remote / "2026-09-15").chmod(0o755)  # the server's tree is removed after the test

@@ -39,6 +39,17 @@ def events_of(server, kind: str) -> list:
     return [m for m in server.mails if m.message["X-Roster-Sync-Event"] == kind]
 
 
+def unlist_the_queued_folder(client, remote) -> None:
+    """2026-09-16 waits behind the queued 2026-09-15, whose folder the server then stops
+    letting the mirror list; returns once a mirror has failed on it."""
+    pending_line(client, "sftp-2026-09-16: queued; waits behind sftp-2026-09-15", "held")
+    (remote / "2026-09-15").chmod(0)
+    wait_for(
+        lambda: "failed (2026-09-15/)" in (client.status().daemon.last_mirror_result or ""),
+        60, "a mirror that could not list 2026-09-15",
+    )  # fmt: skip
+
+
 @pytest.fixture
 def unlisted_while_uploaded_again(
     make_daemon_config, make_config, put, remote, sshd, start_daemon, clock, ticks, tmp_path,
@@ -59,12 +70,7 @@ def unlisted_while_uploaded_again(
     drop = tmp_path / "delta"  # made by delta_drop in two_queued
     put("2026-09-15/manifest.csv", (drop / "manifest.csv").read_bytes(), mtime=EXPORTED + 300)
     client = start_daemon(config_path, clock, ticks).client()
-    pending_line(client, "sftp-2026-09-16: queued; waits behind sftp-2026-09-15", "held")
-    (remote / "2026-09-15").chmod(0)
-    wait_for(
-        lambda: "failed (2026-09-15/)" in (client.status().daemon.last_mirror_result or ""),
-        60, "a mirror that could not list 2026-09-15",
-    )  # fmt: skip
+    unlist_the_queued_folder(client, remote)
     yield client
     (remote / "2026-09-15").chmod(0o755)  # the server's tree is removed after the test
     client.close()
