@@ -89,6 +89,7 @@ class DropRow:
     decided_at: datetime | None = None  # naive UTC
     manifest: str | None = None  # carried | missing | None (see MANIFEST_CARRIED)
     set_aside_by: str | None = None  # who set it aside (`roster-sync drops set-aside`)
+    content_hash: str | None = None  # of a drop set aside: the content no drop is planned with
 
     def key(self) -> OrderKey | None:
         """Its order key, from the instants kept (local wall times are ambiguous once a year)."""
@@ -101,7 +102,7 @@ class DropRow:
 
 _COLUMNS = (
     "drop_id, source, name, status, reason, run_id, queued_as, signature, change_signature, "
-    "export_at, first_seen_at, ordered_by, decided_at, manifest, set_aside_by"
+    "export_at, first_seen_at, ordered_by, decided_at, manifest, set_aside_by, content_hash"
 )
 # A drop a person set aside put nothing into the directory: it orders nothing and says nothing
 # of manifests (`newest_taken`, `last_taken`).
@@ -240,6 +241,7 @@ class DropHistory:
         run_id: int | None = None,
         manifest: str | None = None,
         set_aside_by: str | None = None,
+        content_hash: str | None = None,
     ) -> int:
         """A new decision about a drop, audited as `drop.<status>`."""
         drop_id = int(self.db.one("SELECT nextval('drop_ids')"))
@@ -247,8 +249,8 @@ class DropHistory:
         self.db.execute(
             """INSERT INTO drops (drop_id, source, name, first_seen_at, complete_at, export_at,
                    ordered_by, status, reason, run_id, queued_as, signature, decided_at, manifest,
-                   set_aside_by)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   set_aside_by, content_hash)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 drop_id,
                 source,
@@ -265,27 +267,56 @@ class DropHistory:
                 utc_naive(now),
                 manifest,
                 set_aside_by,
+                content_hash,
             ],
         )
         self._audit(drop_id, status, reason, run_id)
         return drop_id
 
     def set_aside(
-        self, drop_id: int, reason: str, now: datetime, signature: Signature | None = None
+        self,
+        drop_id: int,
+        reason: str,
+        now: datetime,
+        signature: Signature | None = None,
+        content_hash: str | None = None,
     ) -> None:
         """A person (this history's actor) set the drop aside: skipped, with their reason, and
         never planned unless its files change (`signature`: its files as they are now, when
-        known), audited as `drop.skipped` by that person."""
+        known; `content_hash`: their content, when read), audited as `drop.skipped` by that
+        person."""
         self.db.execute(
             "UPDATE drops SET status = 'skipped', reason = ?, set_aside_by = ?, decided_at = ?, "
-            "signature = coalesce(?, signature), change_signature = NULL, change_note = NULL "
-            "WHERE drop_id = ?",
+            "signature = coalesce(?, signature), content_hash = coalesce(?, content_hash), "
+            "change_signature = NULL, change_note = NULL WHERE drop_id = ?",
             [
                 reason, self.actor, utc_naive(now),
-                encode_signature(signature) if signature is not None else None, drop_id,
+                encode_signature(signature) if signature is not None else None, content_hash,
+                drop_id,
             ],
         )  # fmt: skip
         self._audit(drop_id, "skipped", reason, None)
+
+    def remember_content(self, drop_id: int, content_hash: str | None, queued_as: Path) -> None:
+        """What a drop set aside holds, read from its queued copy (`queued_as`), and, for an
+        inbox drop, where that copy is and the name it was queued as (the inbox root's loose
+        files get one of the daemon's): set aside before its files were moved, or without the
+        daemon."""
+        self.db.execute(
+            """UPDATE drops SET content_hash = coalesce(?, content_hash),
+                   queued_as = CASE WHEN source = ? THEN ? ELSE queued_as END,
+                   name = CASE WHEN source = ? THEN ? ELSE name END
+               WHERE drop_id = ?""",
+            [content_hash, INBOX, str(queued_as), INBOX, queued_as.name, drop_id],
+        )
+
+    def set_aside_with(self, content_hash: str) -> DropRow | None:
+        """The newest drop a person set aside whose content was this."""
+        rows = self._rows(
+            "set_aside_by IS NOT NULL AND content_hash = ? ORDER BY drop_id DESC LIMIT 1",
+            [content_hash],
+        )
+        return rows[0] if rows else None
 
     def adopt_signature(self, drop_id: int, files: Signature) -> None:
         """The files of a drop set aside while none of them were known (a folder never listed),

@@ -855,6 +855,8 @@ class Daemon:
             label = f"run-{row.run_id}" if row.run_id is not None else row.status
             if row.status == "failed":
                 LOG.warning("%s is not planned again: %s", name, row.reason)
+            if row.set_aside_by and row.content_hash is None:  # set aside without the daemon
+                self._remember_content(row.drop_id, path)
             self._archive(path, name, label)
             return
         if self._planned_after(row):
@@ -870,22 +872,30 @@ class Daemon:
             digest = content_hash(path, self.scratch)
             with self.write_lock:
                 earlier = self._earlier_run(digest, path)
+                aside = self.history.set_aside_with(digest) if digest else None
                 now = self.clock()
-                if earlier is not None:
-                    run_id, source = earlier
-                    if source == str(path):
-                        LOG.info(
-                            "%s was planned as run %d before a restart; archiving it", name, run_id
-                        )
-                        label = f"run-{run_id}"
-                        self.history.update(row.drop_id, "planned", None, now, run_id)
-                    else:
-                        LOG.info(
-                            "%s has the same content as run %d; not planned again", name, run_id
-                        )
-                        label = f"duplicate-of-run-{run_id}"
-                        why = f"the same content as run {run_id}; not planned again"
-                        self.history.update(row.drop_id, "skipped", why, now, run_id)
+                if earlier is not None and earlier[1] == str(path):
+                    run_id = earlier[0]
+                    LOG.info(
+                        "%s was planned as run %d before a restart; archiving it", name, run_id
+                    )
+                    label = f"run-{run_id}"
+                    self.history.update(row.drop_id, "planned", None, now, run_id)
+                elif aside is not None and aside.drop_id != row.drop_id:
+                    # a person's decision stands for its content, however the files came back
+                    why = (
+                        f"the same content as drop {aside.drop_id}, which {aside.set_aside_by} "
+                        "set aside; not planned"
+                    )
+                    LOG.warning("%s has %s", name, why)
+                    label = f"set-aside-as-drop-{aside.drop_id}"
+                    self.history.update(row.drop_id, "skipped", why, now)
+                elif earlier is not None:
+                    run_id = earlier[0]
+                    LOG.info("%s has the same content as run %d; not planned again", name, run_id)
+                    label = f"duplicate-of-run-{run_id}"
+                    why = f"the same content as run {run_id}; not planned again"
+                    self.history.update(row.drop_id, "skipped", why, now, run_id)
                 else:
                     label = self._plan(
                         path, name, row.drop_id, row.source, row.manifest == MANIFEST_MISSING
@@ -896,6 +906,14 @@ class Daemon:
             with self.state.lock:
                 self.state.checking = None
         self._archive(path, name, label)
+
+    def _remember_content(self, drop_id: int, path: Path) -> None:
+        """Keep with a drop set aside the content of its queued copy (`path`), read as its run
+        would read it, and where that copy is (an inbox drop's, under the name it was queued as)."""
+        assert self.history is not None
+        digest = content_hash(path, self.scratch)
+        with self.write_lock:
+            self.history.remember_content(drop_id, digest, path)
 
     def _planned_after(self, row: DropRow) -> bool:
         """Whether the queued SFTP drop `row` is older than one planned already, by whatever path
@@ -1336,7 +1354,12 @@ class Daemon:
         self, settings: SyncSettings, on_arrival: bool, blackout: str | None = None
     ) -> None:
         """What `status` and `roster-sync drops` say the daemon holds, and why."""
-        queued = files.queued(self.config.inbox)
+        assert self.history is not None
+        queued = [  # a copy decided already (set aside on a blackout day) waits for nothing
+            path
+            for path in files.queued(self.config.inbox)
+            if (row := self.history.by_queue_path(path)) is None or row.status in UNDECIDED
+        ]
         waiting: list[WaitingDrop] = []
         if blackout is not None:
             waits = f"waits (blackout {blackout})"
@@ -1353,9 +1376,7 @@ class Daemon:
                     c = state.candidate
                     waiting.append(WaitingDrop(name=c.label, why=why, source=c.source))
         self.waiting = waiting
-        with self.state.lock:
-            self.state.pending = [f"{w.name}: {w.why}" for w in waiting]
-            self.state.waiting = list(waiting)
+        self._publish_waiting()
 
     def _candidate_why(
         self, state: Readiness, settings: SyncSettings, on_arrival: bool
@@ -1383,6 +1404,7 @@ class Daemon:
         for request in self.state.take_set_asides():
             try:
                 request.answer = self._set_aside(request)
+                self._unlist_decided()
             except DropNotSetAside as exc:
                 request.refused = str(exc)
             except Exception as exc:  # answered, whatever it is; the loop goes on
@@ -1390,6 +1412,27 @@ class Daemon:
                 request.refused = f"{request.drop} was not set aside: {type(exc).__name__}: {exc}"
             finally:
                 request.done.set()
+
+    def _unlist_decided(self) -> None:
+        """Take out of what `roster-sync drops` lists a drop decided since it was published (set
+        aside): the person who set it aside looks at once, not after the loop's pass."""
+        history = self.history
+        assert history is not None
+        tracked = {state.candidate.label for state in self.tracker.states()}
+
+        def waits(drop: WaitingDrop) -> bool:
+            if not drop.queued:
+                return drop.name in tracked
+            row = history.find(drop.drop_id) if drop.drop_id is not None else None
+            return row is None or row.status in UNDECIDED
+
+        self.waiting = [drop for drop in self.waiting if waits(drop)]
+        self._publish_waiting()
+
+    def _publish_waiting(self) -> None:
+        with self.state.lock:
+            self.state.pending = [f"{w.name}: {w.why}" for w in self.waiting]
+            self.state.waiting = list(self.waiting)
 
     def _set_aside(self, request: SetAsideRequest) -> str:
         """Set aside the drop the request names, as it is now: a queued one, or one not queued
@@ -1432,15 +1475,19 @@ class Daemon:
             unit = "" if row.name == SFTP_ROOT_DROP else row.name
             marker = self.config.sftp.ready_marker if self.config.sftp else None
             signature = unit_files(self.remote, unit, marker) or None
+        path = _queued_path(row)
+        digest = content_hash(path, self.scratch) if path is not None and path.exists() else None
         with self.write_lock:
             DropHistory(self.db, request.actor).set_aside(
                 row.drop_id, recorded_reason(request.actor, request.reason), self.clock(),
-                signature,
+                signature, digest,
             )  # fmt: skip
         self._forget_key((row.source, row.name))  # its new upload, or its manifest come late
-        queued = Path(row.queued_as).name if row.queued_as else row.name
+        queued = path.name if path is not None else row.name
         LOG.warning("%s set aside by %s: %s; archived as skipped, not planned", queued,
                     request.actor, request.reason)  # fmt: skip
+        if path is not None and path.exists():  # now: a blackout day plans nothing, archives this
+            self._archive(path, queued, "skipped")
         return (
             f"{queued} (drop {row.drop_id}) is set aside: recorded as skipped, with your reason; "
             "its queued copy goes to the archive as skipped, and the drops queued after it go on"
@@ -1458,24 +1505,32 @@ class Daemon:
                 f"{found.name} does not wait any more (roster-sync drops says what became of it)"
             )
         c = state.candidate
-        target = None
-        if c.source == INBOX:
-            target = self._queue_files(c)
-            if target is None:
-                raise DropNotSetAside(
-                    f"{c.label} could not be moved out of the inbox (the daemon's log says why); "
-                    "nothing was recorded: try again once that is fixed"
-                )
+        # the decision, with the content it is of, before any file moves: whatever happens to
+        # the files after it (a move that fails, a crash), `_process` plans no drop of that content
+        digest = content_hash(c.path, self.scratch) if c.path.exists() else None
         with self.write_lock:
             drop_id = DropHistory(self.db, request.actor).record(
-                source=c.source, name=target.name if target else c.name, status="skipped",
+                source=c.source, name=c.name, status="skipped",
                 reason=recorded_reason(request.actor, request.reason), now=self.clock(),
-                first_seen=state.first_seen, complete_at=state.complete_at, queued_as=target,
+                first_seen=state.first_seen, complete_at=state.complete_at,
                 signature=self._server_files(c) or None, set_aside_by=request.actor,
+                content_hash=digest,
             )  # fmt: skip
         self._forget(c)
         LOG.warning("%s set aside by %s: %s; not planned", c.label, request.actor, request.reason)
-        if target is not None:
+        if c.source == INBOX:
+            target = self._queue_files(c)
+            if target is None:
+                return (
+                    f"{c.label} (drop {drop_id}) is set aside: recorded as skipped, with your "
+                    "reason; its files could not be moved out of the inbox (the daemon's log says "
+                    "why): they are not planned, and go to the archive once they can be moved"
+                )
+            try:
+                self._remember_content(drop_id, target)
+            except Exception:  # the decision stands: `_process` skips the copy by its content
+                LOG.exception("cannot record where %s was queued", c.label)
+            self._archive(target, target.name, "skipped")  # now, also on a blackout day
             return (
                 f"{c.label} (drop {drop_id}) is set aside: recorded as skipped, with your "
                 "reason; its files go to the archive as skipped, and are not planned"

@@ -231,15 +231,26 @@ def test_a_drop_that_cannot_be_set_aside_is_refused_in_one_line(
 # ------------------------------------------------------------------ without the daemon
 
 
-def test_without_the_daemon_a_queued_drop_is_set_aside_in_the_database_and_archived_at_start(
-    make_daemon_config, start_daemon, clock, ticks, tmp_path, capsys
-) -> None:
+def day2_queued_while_stopped(make_daemon_config, start_daemon, clock, ticks, tmp_path):
+    """day1 planned as run 1 by a daemon since stopped; day2 (without its manifest) queued by
+    one stopped as it took it: planned at the next start. Returns the config, the stopped
+    daemon and day2's files."""
     config, daemon, client = start(make_daemon_config, start_daemon, clock, ticks)
     first_run_planned(config, client)
     client.close()
     daemon.stop()
-    copy_drop(without_manifest(SAMPLE / "day2", tmp_path), config.inbox, "day2")
+    bare = without_manifest(SAMPLE / "day2", tmp_path)
+    copy_drop(bare, config.inbox, "day2")
     queue_without_planning(daemon.config_path, clock, ticks, "day2")
+    return config, daemon, bare
+
+
+def test_without_the_daemon_a_queued_drop_is_set_aside_in_the_database_and_archived_at_start(
+    make_daemon_config, start_daemon, clock, ticks, tmp_path, capsys
+) -> None:
+    config, daemon, _ = day2_queued_while_stopped(
+        make_daemon_config, start_daemon, clock, ticks, tmp_path
+    )
     db = ["--db", str(config.database)]
 
     code, out, _ = roster_sync(capsys, *db, "drops")
