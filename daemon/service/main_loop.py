@@ -294,6 +294,7 @@ class Daemon:
             if self.wake.wait(max(timeout, 0.02)):
                 self.wake.clear()
                 self.next_scan = 0.0
+        self._set_asides()  # promised "before the next drop": kept when a stop comes first
         return 0
 
     def tick(self) -> float:

@@ -143,6 +143,22 @@ def test_a_drop_the_person_was_told_is_set_aside_at_the_next_pass_is_not_planned
     client.close()
 
 
+def test_a_set_aside_promised_for_the_next_pass_is_done_when_the_daemon_stops_first(
+    two_drops_synced_slowly, capsys
+) -> None:
+    daemon = two_drops_synced_slowly
+    client = daemon.client()
+    client.sync_now()
+    wait_for(lambda: (client.status().daemon.busy or "").startswith("checking day1"), 20, "busy")
+    code, out, _ = set_aside_through_daemon(daemon, capsys, "day2")
+    assert code == 0 and out.startswith("the daemon is busy (checking day1)")
+    client.close()
+    assert daemon.stop() == 0  # asked while day1 is checked: it stops before taking day2
+    [(actor, details)] = model.audit_rows(daemon.config.database, "drop.skipped")
+    assert (actor, details["name"]) == (model.ME, "day2")
+    assert "skipped-day2" in archived(daemon.config.archive)
+
+
 def test_a_drop_being_planned_is_refused_naming_reject(two_drops_synced_slowly, capsys) -> None:
     daemon = two_drops_synced_slowly
     client = daemon.client()
