@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Static
 
-from daemon.models import Page, Run, WithheldArchive
+from daemon.models import Page, Run, WaitingDrop, WithheldArchive
 from daemon.sync.scope import parse_scope
 from roster_tui.widgets.chrome import Field, Plain
 from roster_tui.words import (
@@ -402,6 +402,84 @@ class ConfirmScreen(ModalScreen[bool]):
         if not self.answered:
             self.answered = True
             self.dismiss(yes)
+
+
+class SetAsideScreen(ModalScreen[str | None]):
+    """Set a waiting drop aside: says what that does, asks the reason (required, as the CLI
+    requires it). Dismisses with the reason, or None."""
+
+    AUTO_FOCUS = "#reason"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, drop: WaitingDrop, daemon_running: bool = True) -> None:
+        super().__init__(classes="dialog-screen")
+        self.drop = drop
+        self.daemon_running = daemon_running
+        self.decided = False  # answered: later keys do nothing
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="-small -set-aside"):
+            yield Plain(f"Set aside {self.drop.name}?", id="dialog-title")
+            with VerticalScroll(id="dialog-body"):
+                yield Plain(self.body(), id="consequences")
+            yield AnswerField(
+                placeholder="reason (required, recorded in the audit log)",
+                id="reason",
+                compact=True,
+            )
+            yield Plain("", id="problem")
+            yield dialog_buttons("Set aside (enter)", "error")
+
+    def body(self) -> Group:
+        drop = self.drop
+        said = (
+            f"{drop.name} is not planned: it is recorded as skipped, with your reason, and "
+            "audited under your name."
+        )
+        if not self.daemon_running:
+            after = (
+                " The daemon is not running: when it starts, it moves the queued copy to the "
+                "archive and plans the drops queued after it."
+            )
+        elif drop.queued:
+            after = " Its queued copy goes to the archive, and the drops queued after it go on."
+        elif drop.source == "inbox":
+            after = " Its files go from the inbox to the archive, and the drops after it go on."
+        else:
+            after = " Nothing is planned from it unless its files change on the server."
+        if not self.daemon_running:  # what it waits for is said next
+            return Group(Text(said + after))
+        return Group(Text(f"Waits: {drop.why}", style="dim"), Text(said + after))
+
+    @on(Button.Pressed, "#confirm")
+    def confirm_pressed(self) -> None:
+        self.confirm(self.query_one("#reason", Input).value)
+
+    @on(Input.Submitted)
+    def confirm_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.confirm(event.value)  # what was typed before Enter
+
+    def confirm(self, typed: str) -> None:
+        if self.decided:
+            return
+        reason = " ".join(typed.split())
+        if not reason:
+            self.query_one("#problem", Static).update(
+                "A reason is required to set a drop aside (it is kept, audited and shown)."
+            )
+            self.query_one("#reason").focus()
+            return
+        self.decided = True
+        for widget in self.query("Input, Button"):
+            widget.disabled = True
+        self.dismiss(reason)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        if not self.decided:
+            self.decided = True
+            self.dismiss(None)
 
 
 @dataclass(frozen=True)

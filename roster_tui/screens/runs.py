@@ -13,8 +13,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from daemon.models import DaemonInfo, NotifyStatus, Run
+from daemon.models import DaemonInfo, DropList, NotifyStatus, Run
 from roster_tui.screens.base import RosterScreen
+from roster_tui.screens.drops import DropsScreen
 from roster_tui.screens.run_decisions import RUN_DECISION_BINDINGS, RunDecisions, decision_allowed
 from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
 from roster_tui.widgets.paged_table import FillTable
@@ -47,13 +48,16 @@ class RunsScreen(RunDecisions, RosterScreen):
         "Every sync run, newest first. A run is a plan made from one drop of the SIS's files: "
         "planned runs wait for your approval; held runs tripped a safety rule (too many records "
         "would be archived) and need a deliberate override. The box below the list says what the "
-        "highlighted run would change and, for a held run, why it is held."
+        "highlighted run would change and, for a held run, why it is held. While the daemon "
+        "holds drops it has not planned, a line says so and d lists them (a waiting one can "
+        "be set aside there)."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open"),
         *RUN_DECISION_BINDINGS,
         Binding("n", "plan", "New run"),
         Binding("p", "replan", "Re-plan"),
+        Binding("d", "drops", "Drops"),
     ]
 
     def __init__(self) -> None:
@@ -105,15 +109,31 @@ class RunsScreen(RunDecisions, RosterScreen):
     def show_drops(self, info: DaemonInfo) -> None:
         """One line, only when the daemon holds drops it has not planned (waiting for the daily
         sync, a file still arriving, a folder its SFTP mirror cannot list): a drop stuck for a
-        reason a person must fix should not stay in `roster-sync status` alone."""
-        line = drops_line(info)
+        reason a person must fix should not stay in `roster-sync status` alone. Without the
+        daemon (--db), the drops it queued and did not plan yet, which the database knows."""
+        if not info.running:
+            self.call(
+                lambda engine: engine.drops(),
+                then=self.show_queued,
+                failed=self.no_drops,
+                group="drops",
+            )
+            return
+        self.show_drops_line(drops_line(info.pending_drops))
+
+    def show_queued(self, drops: DropList) -> None:
+        self.show_drops_line(drops_line([f"{w.name}: {w.why}" for w in drops.waiting]))
+
+    def show_drops_line(self, line: Text | None) -> None:
         self.query_one("#runs-drops", Static).update(line or "")
         self.set_class(line is not None, "-drops")
         self.show_preview()
+        self.refresh_bindings()
 
     def no_drops(self, _exc: Exception) -> None:
         """An older daemon that does not say: nothing to say."""
         self.set_class(False, "-drops")
+        self.refresh_bindings()
 
     def load_failed(self, exc: Exception) -> None:
         """The notice, and the reason in place of the list (the daemon may be down)."""
@@ -206,6 +226,8 @@ class RunsScreen(RunDecisions, RosterScreen):
             return self.current is not None and self.current.later_drop_applied is None
         if action == "open":
             return self.current is not None
+        if action == "drops":  # in the footer while the line says the daemon holds drops
+            return self.has_class("-drops")
         return True
 
     def action_open(self) -> None:
@@ -214,6 +236,9 @@ class RunsScreen(RunDecisions, RosterScreen):
 
     def action_plan(self) -> None:
         self.roster.plan_drop(self, None)
+
+    def action_drops(self) -> None:
+        self.app.push_screen(DropsScreen())
 
 
 def outbox_line(state: NotifyStatus) -> Text | None:
@@ -235,16 +260,16 @@ def outbox_line(state: NotifyStatus) -> Text | None:
     return text
 
 
-def drops_line(info: DaemonInfo) -> Text | None:
-    """'Drops: 2 waiting (roster-sync drops) — sftp-2026-09-15: the last mirror could not
-    list …' (the first), or None."""
-    if not info.pending_drops:
+def drops_line(pending: list[str]) -> Text | None:
+    """'Drops: 2 waiting (d lists them) — sftp-2026-09-15: the last mirror could not list …'
+    (the first of `pending`, 'name: why' each), or None."""
+    if not pending:
         return None
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append("Drops: ", style="bold")
-    text.append(f"{len(info.pending_drops):,} waiting ")
-    text.append("(roster-sync drops)", style="dim")  # before the reason, which may be cut
-    text.append(f" — {info.pending_drops[0]}")
+    text.append(f"{len(pending):,} waiting ")
+    text.append("(d lists them)", style="dim")  # before the reason, which may be cut
+    text.append(f" — {pending[0]}")
     return text
 
 

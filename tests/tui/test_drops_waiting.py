@@ -1,6 +1,6 @@
 """The review UI says when the daemon holds drops it has not planned: one line on the Runs
 screen, only then, with the first drop's reason (a folder its SFTP mirror cannot list, say)
-and where the rest are listed (`roster-sync status`)."""
+and the key that lists them all (d: the Drops view, tests/tui/test_drops_view.py)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ async def test_the_runs_screen_shows_drops_the_daemon_holds(demo_engine, tmp_pat
         await settle(pilot)
         assert isinstance(app.screen, RunsScreen) and app.screen.has_class("-drops")
         line = text_of(app.screen.query_one("#runs-drops", Static))
-    assert line.strip() == f"Drops: 2 waiting (roster-sync drops) — {UNLISTED}"
+    assert line.strip() == f"Drops: 2 waiting (d lists them) — {UNLISTED}"
 
 
 async def test_no_line_when_the_daemon_holds_no_drop(demo_engine, tmp_path) -> None:
