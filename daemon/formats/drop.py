@@ -157,10 +157,12 @@ class Drop:
         declared = self.manifest.get(f"file.{entity.lower()}")
         return declared if declared in MODES else "absent"
 
-    def content_hash(self) -> str:
-        """One hash for the drop's content: the same files in a folder or a ZIP hash alike."""
+    def content_hash(self, with_manifest: bool = True) -> str:
+        """One hash for the drop's content: the same files in a folder or a ZIP hash alike.
+        Without its manifest: its data alone (a manifest come late joins the same data)."""
         digest = hashlib.sha256()
-        for file in sorted(self.all_files(), key=lambda f: f.name.lower()):
+        files = self.all_files() if with_manifest else list(self.files.values())
+        for file in sorted(files, key=lambda f: f.name.lower()):
             digest.update(f"{file.name.lower()}\0{file.sha256 or hash_file(file)}\n".encode())
         return digest.hexdigest()
 

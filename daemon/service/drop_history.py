@@ -89,7 +89,8 @@ class DropRow:
     decided_at: datetime | None = None  # naive UTC
     manifest: str | None = None  # carried | missing | None (see MANIFEST_CARRIED)
     set_aside_by: str | None = None  # who set it aside (`roster-sync drops set-aside`)
-    content_hash: str | None = None  # of a drop set aside: the content no drop is planned with
+    # of a drop set aside: the contents no drop is planned with (migration 28)
+    content_hashes: list[str] | None = None
 
     def key(self) -> OrderKey | None:
         """Its order key, from the instants kept (local wall times are ambiguous once a year)."""
@@ -102,7 +103,7 @@ class DropRow:
 
 _COLUMNS = (
     "drop_id, source, name, status, reason, run_id, queued_as, signature, change_signature, "
-    "export_at, first_seen_at, ordered_by, decided_at, manifest, set_aside_by, content_hash"
+    "export_at, first_seen_at, ordered_by, decided_at, manifest, set_aside_by, content_hashes"
 )
 # A drop a person set aside put nothing into the directory: it orders nothing and says nothing
 # of manifests (`newest_taken`, `last_taken`).
@@ -241,7 +242,7 @@ class DropHistory:
         run_id: int | None = None,
         manifest: str | None = None,
         set_aside_by: str | None = None,
-        content_hash: str | None = None,
+        content_hashes: list[str] | None = None,
     ) -> int:
         """A new decision about a drop, audited as `drop.<status>`."""
         drop_id = int(self.db.one("SELECT nextval('drop_ids')"))
@@ -249,8 +250,9 @@ class DropHistory:
         self.db.execute(
             """INSERT INTO drops (drop_id, source, name, first_seen_at, complete_at, export_at,
                    ordered_by, status, reason, run_id, queued_as, signature, decided_at, manifest,
-                   set_aside_by, content_hash)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   set_aside_by, content_hashes, set_aside_after_run)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+                       CASE WHEN ? THEN (SELECT max(run_id) FROM runs) END)""",
             [
                 drop_id,
                 source,
@@ -267,7 +269,8 @@ class DropHistory:
                 utc_naive(now),
                 manifest,
                 set_aside_by,
-                content_hash,
+                content_hashes or None,
+                set_aside_by is not None,
             ],
         )
         self._audit(drop_id, status, reason, run_id)
@@ -279,44 +282,64 @@ class DropHistory:
         reason: str,
         now: datetime,
         signature: Signature | None = None,
-        content_hash: str | None = None,
+        content_hashes: list[str] | None = None,
     ) -> None:
         """A person (this history's actor) set the drop aside: skipped, with their reason, and
         never planned unless its files change (`signature`: its files as they are now, when
-        known; `content_hash`: their content, when read), audited as `drop.skipped` by that
+        known; `content_hashes`: their content, when read), audited as `drop.skipped` by that
         person."""
         self.db.execute(
             "UPDATE drops SET status = 'skipped', reason = ?, set_aside_by = ?, decided_at = ?, "
-            "signature = coalesce(?, signature), content_hash = coalesce(?, content_hash), "
+            "signature = coalesce(?, signature), content_hashes = ?, "
+            "set_aside_after_run = (SELECT max(run_id) FROM runs), "
             "change_signature = NULL, change_note = NULL WHERE drop_id = ?",
             [
                 reason, self.actor, utc_naive(now),
-                encode_signature(signature) if signature is not None else None, content_hash,
-                drop_id,
+                encode_signature(signature) if signature is not None else None,
+                content_hashes or None, drop_id,
             ],
         )  # fmt: skip
         self._audit(drop_id, "skipped", reason, None)
 
-    def remember_content(self, drop_id: int, content_hash: str | None, queued_as: Path) -> None:
+    def remember_content(self, drop_id: int, content_hashes: list[str], queued_as: Path) -> None:
         """What a drop set aside holds, read from its queued copy (`queued_as`), and, for an
         inbox drop, where that copy is and the name it was queued as (the inbox root's loose
         files get one of the daemon's): set aside before its files were moved, or without the
         daemon."""
         self.db.execute(
-            """UPDATE drops SET content_hash = coalesce(?, content_hash),
+            """UPDATE drops SET
+                   content_hashes = list_distinct(list_concat(coalesce(content_hashes, []), ?)),
                    queued_as = CASE WHEN source = ? THEN ? ELSE queued_as END,
                    name = CASE WHEN source = ? THEN ? ELSE name END
                WHERE drop_id = ?""",
-            [content_hash, INBOX, str(queued_as), INBOX, queued_as.name, drop_id],
+            [content_hashes, INBOX, str(queued_as), INBOX, queued_as.name, drop_id],
         )
 
-    def set_aside_with(self, content_hash: str) -> DropRow | None:
-        """The newest drop a person set aside whose content was this."""
+    def set_aside_with(self, content_hashes: list[str]) -> DropRow | None:
+        """The newest drop a person set aside whose content was one of these, unless a person
+        planned that content since (`roster-sync run` on its archived copy: a later decision,
+        and then, as for any content planned before, A B A goes back to A)."""
         rows = self._rows(
-            "set_aside_by IS NOT NULL AND content_hash = ? ORDER BY drop_id DESC LIMIT 1",
-            [content_hash],
+            """set_aside_by IS NOT NULL AND list_has_any(content_hashes, ?::VARCHAR[])
+               AND NOT EXISTS (
+                   SELECT 1 FROM runs r
+                   WHERE list_contains(?::VARCHAR[], r.content_hash)
+                     AND r.status NOT IN ('failed', 'rejected')
+                     AND r.run_id > coalesce(drops.set_aside_after_run, 0))
+               ORDER BY drop_id DESC LIMIT 1""",
+            [content_hashes, content_hashes],
         )
         return rows[0] if rows else None
+
+    def knows_raw_content(self) -> bool:
+        """Whether a drop set aside is known only by its bytes (its files could not be opened
+        as a drop): then each queued drop's bytes are hashed too."""
+        return bool(
+            self.db.one(
+                "SELECT EXISTS (FROM drops WHERE set_aside_by IS NOT NULL "
+                "AND len(list_filter(content_hashes, lambda h: starts_with(h, 'raw:'))) > 0)"
+            )
+        )
 
     def adopt_signature(self, drop_id: int, files: Signature) -> None:
         """The files of a drop set aside while none of them were known (a folder never listed),

@@ -24,6 +24,7 @@ real uploads.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import logging
 import os
@@ -819,21 +820,66 @@ def mirror_candidates(
     return found
 
 
+RAW = "raw:"  # a raw hash's prefix: never equal to a content hash
+
+
+def raw_hash(path: Path, rels: Iterable[str] | None = None) -> str | None:
+    """A hash of the drop's bytes (a file's, or those of the regular files under a folder, or of
+    `rels` in it: the inbox root's loose files), for a drop that cannot be opened as one (a
+    broken ZIP): how a person's set-aside knows it again. None if it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        if path.is_file():
+            files = [(path.name, path)]
+        elif rels is not None:
+            files = sorted((rel, path / rel) for rel in rels)
+        else:
+            found = (p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+            files = sorted((p.relative_to(path).as_posix(), p) for p in found)
+        for rel, file in files:
+            digest.update(f"{rel if file != path else ''}\0".encode())
+            with open(file, "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+            digest.update(b"\n")
+    except OSError:
+        return None
+    return RAW + digest.hexdigest()
+
+
+DATA = "data:"  # a hash of a drop's data files alone: never equal to a content hash
+
+
 def content_hash(path: Path, scratch: Path) -> str | None:
     """The drop's content hash exactly as its run would record it; None if it cannot be opened."""
+    found = _hashes(path, scratch, with_data=False)
+    return found[0] if found else None
+
+
+def content_hashes(path: Path, scratch: Path) -> list[str]:
+    """What a drop is known by when a person sets it aside: its content hash, and that of its
+    data files alone (`DATA`: the same data with a manifest come late is the same drop, as
+    `_manifest_come_late` has it); none if it cannot be opened."""
+    return _hashes(path, scratch, with_data=True)
+
+
+def _hashes(path: Path, scratch: Path, with_data: bool) -> list[str]:
     scratch.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="hash-", dir=scratch))
     try:
         drop = open_drop(path, workdir, convert=clever_csv.convert)
         try:
-            return drop.content_hash()
+            found = [drop.content_hash()]
+            if with_data:  # the files' own hashes are kept: no second read
+                found.append(DATA + drop.content_hash(with_manifest=False))
+            return found
         finally:
             drop.cleanup()
     except (DropError, OSError):
-        return None  # the plan fails the same way and records why
+        return []  # the plan fails the same way and records why
     except Exception:  # a bug on some input: planning it records a failed run, once; raised,
         # it would stop the loop's pass over the queue on every tick
         LOG.exception("cannot hash %s; planning it says why", path.name)
-        return None
+        return []
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -74,13 +74,14 @@ from daemon.service.inbox import (
     Readiness,
     RemoteView,
     SteadyFiles,
-    content_hash,
+    content_hashes,
     give_up_seconds,
     group_units,
     keep_unlisted,
     lone_manifest,
     manifest_text,
     mirror_candidates,
+    raw_hash,
     remote_unit,
     scan_inbox,
     unit_files,
@@ -856,7 +857,7 @@ class Daemon:
             label = f"run-{row.run_id}" if row.run_id is not None else row.status
             if row.status == "failed":
                 LOG.warning("%s is not planned again: %s", name, row.reason)
-            if row.set_aside_by and row.content_hash is None:  # set aside without the daemon
+            if row.set_aside_by and not row.content_hashes:  # set aside without the daemon
                 self._remember_content(row.drop_id, path)
             self._archive(path, name, label)
             return
@@ -870,10 +871,11 @@ class Daemon:
         try:
             with self.write_lock:  # committed first: a drop that kills the daemon is tried once
                 self.history.update(row.drop_id, "planning", None, self.clock(), audited=False)
-            digest = content_hash(path, self.scratch)
+            known = content_hashes(path, self.scratch)
+            digest = known[0] if known else None
             with self.write_lock:
                 earlier = self._earlier_run(digest, path)
-                aside = self.history.set_aside_with(digest) if digest else None
+                aside = self.history.set_aside_with(self._known_as(known, path))
                 now = self.clock()
                 if earlier is not None and earlier[1] == str(path):
                     run_id = earlier[0]
@@ -884,12 +886,13 @@ class Daemon:
                     self.history.update(row.drop_id, "planned", None, now, run_id)
                 elif aside is not None and aside.drop_id != row.drop_id:
                     # a person's decision stands for its content, however the files came back
+                    label = f"set-aside-as-drop-{aside.drop_id}"
                     why = (
                         f"the same content as drop {aside.drop_id}, which {aside.set_aside_by} "
-                        "set aside; not planned"
+                        "set aside; not planned (to plan it anyway: roster-sync run on its copy "
+                        f"in the archive, ...-{label}-{files.safe_label(name)})"
                     )
                     LOG.warning("%s has %s", name, why)
-                    label = f"set-aside-as-drop-{aside.drop_id}"
                     self.history.update(row.drop_id, "skipped", why, now)
                 elif earlier is not None:
                     run_id = earlier[0]
@@ -912,9 +915,36 @@ class Daemon:
         """Keep with a drop set aside the content of its queued copy (`path`), read as its run
         would read it, and where that copy is (an inbox drop's, under the name it was queued as)."""
         assert self.history is not None
-        digest = content_hash(path, self.scratch)
+        hashes = self._contents(path)
         with self.write_lock:
-            self.history.remember_content(drop_id, digest, path)
+            self.history.remember_content(drop_id, hashes, path)
+
+    def _remember_mirrored(self, row: DropRow, unit: str) -> None:
+        """The content of a drop set aside before any mirror listed it (after a restart), as the
+        mirror holds its server's files when one first does: the same files uploaded again hold
+        that (a manifest come late, say), not its queued copy's."""
+        assert self.history is not None
+        mirrored = self.config.mirror_dir / unit
+        if mirrored.exists():
+            self.history.remember_content(row.drop_id, self._contents(mirrored), mirrored)
+
+    def _contents(self, path: Path, rels: list[str] | None = None) -> list[str]:
+        """What a drop set aside is known by: its content as a run would record it and its data
+        alone (`content_hashes`), or, when its files cannot be opened as a drop, their bytes
+        (`rels`: of the loose files at a top)."""
+        known = content_hashes(path, self.scratch)
+        raw = raw_hash(path, rels) if not known else None
+        return known + ([raw] if raw else [])
+
+    def _known_as(self, known: list[str], path: Path) -> list[str]:
+        """What a queued drop is compared with the drops set aside by: its content and its
+        data (`known`), and its bytes when it has no content or some drop set aside is known
+        by its bytes alone."""
+        assert self.history is not None
+        raw = None
+        if not known or self.history.knows_raw_content():
+            raw = raw_hash(path)
+        return known + ([raw] if raw else [])
 
     def _planned_after(self, row: DropRow) -> bool:
         """Whether the queued SFTP drop `row` is older than one planned already, by whatever path
@@ -1166,6 +1196,7 @@ class Daemon:
                 if row.set_aside_by and row.signature is None:  # set aside never listed
                     if name in on_server:
                         self.history.adopt_signature(row.drop_id, on_server[name])
+                        self._remember_mirrored(row, name)
                     continue
                 if _manifest_come_late(row, name, on_server.get(name, {})):
                     continue  # not a change: it joins its drop, or is set aside (`_queue_ready`)
@@ -1477,11 +1508,16 @@ class Daemon:
             marker = self.config.sftp.ready_marker if self.config.sftp else None
             signature = unit_files(self.remote, unit, marker) or None
         path = _queued_path(row)
-        digest = content_hash(path, self.scratch) if path is not None and path.exists() else None
+        hashes = self._contents(path) if path is not None and path.exists() else []
+        if signature:  # the server's files, as mirrored: what the same files uploaded again
+            # hold (with a manifest come late, say)
+            unit = "" if row.name == SFTP_ROOT_DROP else row.name
+            mirrored = self.config.mirror_dir / unit if unit else self.config.mirror_dir
+            hashes += self._contents(mirrored, None if unit else list(signature))
         with self.write_lock:
             DropHistory(self.db, request.actor).set_aside(
                 row.drop_id, recorded_reason(request.actor, request.reason), self.clock(),
-                signature, digest,
+                signature, hashes,
             )  # fmt: skip
         self._forget_key((row.source, row.name))  # its new upload, or its manifest come late
         queued = path.name if path is not None else row.name
@@ -1508,14 +1544,15 @@ class Daemon:
         c = state.candidate
         # the decision, with the content it is of, before any file moves: whatever happens to
         # the files after it (a move that fails, a crash), `_process` plans no drop of that content
-        digest = content_hash(c.path, self.scratch) if c.path.exists() else None
+        rels = [f.rel for f in c.files] if c.kind == "root" else None
+        hashes = self._contents(c.path, rels) if c.path.exists() else []
         with self.write_lock:
             drop_id = DropHistory(self.db, request.actor).record(
                 source=c.source, name=c.name, status="skipped",
                 reason=recorded_reason(request.actor, request.reason), now=self.clock(),
                 first_seen=state.first_seen, complete_at=state.complete_at,
                 signature=self._server_files(c) or None, set_aside_by=request.actor,
-                content_hash=digest,
+                content_hashes=hashes,
             )  # fmt: skip
         self._forget(c)
         LOG.warning("%s set aside by %s: %s; not planned", c.label, request.actor, request.reason)

@@ -8,10 +8,12 @@ move the folder there, delete the queued copy, which records it as failed). Data
 an explicit, reasoned, audited decision of a person: this one is recorded as `skipped`, with
 the person and their reason, audited as `drop.skipped`; a queued copy goes to the archive as
 skipped drops do, and the drops queued after it go on. A drop set aside is never planned later
-unless its files change (then it is a new upload, decided afresh): the decision keeps the drop's
-content, written before any of its files move, and the loop plans no drop of that content
-however its files come back (dropped again, a copy a crash left in the queue, the same files
-uploaded again to the server). `roster-sync run PATH` on the archived copy plans it by hand.
+unless its files change (then it is a new upload, decided afresh): the decision keeps what the
+drop is known by (its content, its data alone, or its bytes when it cannot be opened: migration
+28), written before any of its files move, and the loop plans no drop known so however its files
+come back (dropped again, zipped, a copy a crash left in the queue, the same files uploaded again
+to the server, with a manifest come late). `roster-sync run PATH` on the archived copy plans it
+by hand, and that later decision lifts the set-aside for that content.
 
 Which drop: the id or the name `roster-sync drops` shows. This module finds it and says, in one
 line, why a drop decided already cannot be set aside and what to do instead; the daemon loop

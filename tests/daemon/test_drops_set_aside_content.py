@@ -23,10 +23,10 @@ roster_sync, set_aside = model.roster_sync, model.set_aside
 waiting_for_its_manifest = model.waiting_for_its_manifest  # the model's fixture, as it is
 
 
-def content_hash_of(database, drop_id: int) -> str | None:
+def contents_of(database, drop_id: int) -> list[str] | None:
     db = Database(database)
     try:
-        return db.one("SELECT content_hash FROM drops WHERE drop_id = ?", [drop_id])
+        return db.one("SELECT content_hashes FROM drops WHERE drop_id = ?", [drop_id])
     finally:
         db.close()
 
@@ -36,7 +36,7 @@ def test_a_drop_set_aside_keeps_its_content(waiting_for_its_manifest, capsys) ->
     assert set_aside(daemon, capsys, "day2")[0] == 0
     wait_for(lambda: "skipped-day2" in archived(daemon.config.archive), what="day2 archived")
     assert daemon.stop() == 0
-    assert content_hash_of(daemon.config.database, 2)
+    assert contents_of(daemon.config.database, 2)
 
 
 def test_the_same_files_dropped_again_after_a_set_aside_are_not_planned(
@@ -57,7 +57,8 @@ def test_the_same_files_dropped_again_after_a_set_aside_are_not_planned(
     row = drop_row(client, "day2")
     assert (row.status, row.reason) == (
         "skipped",
-        f"the same content as drop 2, which {ME} set aside; not planned",
+        f"the same content as drop 2, which {ME} set aside; not planned (to plan it anyway: "
+        "roster-sync run on its copy in the archive, ...-set-aside-as-drop-2-day2)",
     )
     client.close()
 
@@ -123,7 +124,7 @@ def test_a_drop_set_aside_without_the_daemon_is_remembered_by_its_content_once_i
     )
     db = ["--db", str(config.database)]
     assert roster_sync(capsys, *db, "drops", "set-aside", "2", "--reason", REASON)[0] == 0
-    assert content_hash_of(config.database, 2) is None  # nothing read without the daemon
+    assert contents_of(config.database, 2) is None  # nothing read without the daemon
 
     client = start_daemon(daemon.config_path, clock, ticks).client()
     wait_for(lambda: "skipped-day2" in archived(config.archive), what="day2 archived as skipped")
