@@ -37,8 +37,10 @@ class _JournalFormatter(logging.Formatter):
         return f"<{_PRIORITY.get(record.levelname, 6)}>" + text.replace("\n", " | ")
 
 
-def configure_logging(level: str) -> None:
-    """Log to stderr (journald keeps it; it adds the time itself)."""
+def configure_logging(level: str) -> logging.Handler:
+    """Log to stderr (journald keeps it; it adds the time itself). Returns the handler, which
+    the daemon removes when it stops: a process that ran it (a test, an embedding program) must
+    not go on writing its log to a stream that may be closed since."""
     logger = logging.getLogger("roster_sync")
     for handler in list(logger.handlers):
         if getattr(handler, "roster_sync_daemon", False):
@@ -52,3 +54,4 @@ def configure_logging(level: str) -> None:
     except ValueError:
         logger.setLevel(logging.INFO)
         LOG.warning("log_level %r is not a level (DEBUG, INFO, WARNING, ERROR); using INFO", level)
+    return handler

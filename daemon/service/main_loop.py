@@ -1698,7 +1698,7 @@ def run_daemon(
 ) -> int:
     """Run until SIGTERM/SIGINT (or `stop_event`); 0 after a clean stop. `clock` (wall time) and
     `ticks` (monotonic, for quiet periods) are injectable for tests."""
-    configure_logging(config.log_level)
+    log_handler = configure_logging(config.log_level)
     daemon = Daemon(config, clock or system_clock, ticks or time.monotonic)
     restore = _install_signal_handlers(daemon)  # first: a SIGTERM while starting is clean too
     try:
@@ -1714,6 +1714,7 @@ def run_daemon(
     finally:
         daemon.shutdown()
         restore()
+        logging.getLogger("roster_sync").removeHandler(log_handler)
 
 
 def _bridge(stop_event: threading.Event, daemon: Daemon) -> None:
