@@ -37,6 +37,20 @@ class _JournalFormatter(logging.Formatter):
         return f"<{_PRIORITY.get(record.levelname, 6)}>" + text.replace("\n", " | ")
 
 
+class _StderrHandler(logging.StreamHandler):
+    """stderr as it was when the daemon started. When that stream is closed since (a test's
+    capture ended, an embedding program closed it), a line is dropped quietly: nobody could read
+    it, and logging's own complaint would land in whatever stderr the process has now."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if getattr(self.stream, "closed", False):
+            return
+        super().handleError(record)
+
+
 def configure_logging(level: str) -> logging.Handler:
     """Log to stderr (journald keeps it; it adds the time itself). Returns the handler, which
     the daemon removes when it stops: a process that ran it (a test, an embedding program) must
@@ -45,7 +59,7 @@ def configure_logging(level: str) -> logging.Handler:
     for handler in list(logger.handlers):
         if getattr(handler, "roster_sync_daemon", False):
             logger.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.roster_sync_daemon = True  # type: ignore[attr-defined]
     handler.setFormatter(_JournalFormatter())
     logger.addHandler(handler)

@@ -3,7 +3,9 @@ with the daemon, so a process that ran one never writes to a stream it may have 
 
 from __future__ import annotations
 
+import io
 import logging
+import sys
 
 from daemon.service.logs import configure_logging
 
@@ -40,3 +42,19 @@ def test_a_stopped_daemon_leaves_no_log_handler_behind(make_daemon_config, start
     assert len(daemon_handlers()) == 1
     assert daemon.stop() == 0
     assert daemon_handlers() == []
+
+
+def test_a_line_logged_after_stderr_was_closed_is_dropped_quietly(monkeypatch, capsys) -> None:
+    monkeypatch.delenv("JOURNAL_STREAM", raising=False)
+    first = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    handler = configure_logging("INFO")
+    try:
+        logging.getLogger("roster_sync.daemon").info("one")
+        assert first.getvalue() == "roster-sync[INFO] roster_sync.daemon: one\n"
+        first.close()  # a test's capture ends, an embedding program closes its stderr
+        monkeypatch.undo()
+        logging.getLogger("roster_sync.daemon").info("two")
+    finally:
+        logging.getLogger("roster_sync").removeHandler(handler)
+    assert "Logging error" not in capsys.readouterr().err

@@ -13,6 +13,7 @@ import pytest
 
 from daemon.service import inbox, main_loop
 from daemon.service.config import load_config
+from daemon.service.drop_history import UNDECIDED
 
 from . import test_drops_set_aside as model
 from . import test_sftp_late_manifest as late
@@ -305,7 +306,9 @@ def test_loose_files_at_the_sftp_root_set_aside_then_uploaded_again_are_not_plan
     ticks.advance(inbox.ZIP_GIVE_UP_MIN)
     row = wait_for(
         lambda: (
-            (r := drop_row(client, "(loose files)")).drop_id == 3 and r.status != "queued" and r
+            (r := drop_row(client, "(loose files)")).drop_id == 3
+            and r.status not in UNDECIDED
+            and r
         ),
         60,
         "the new upload decided",
@@ -335,7 +338,7 @@ def test_a_queued_sftp_drop_set_aside_as_its_manifest_comes_is_not_planned_when_
     wait_for(
         lambda: (
             drop_row(client, "2026-09-15").drop_id == 3
-            and drop_row(client, "2026-09-15").status not in ("queued", "planning")
+            and drop_row(client, "2026-09-15").status not in UNDECIDED
         ),
         60,
         "the new upload decided",
