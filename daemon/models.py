@@ -310,6 +310,16 @@ class DropList(BaseModel):
     daemon_running: bool = True  # False: only the queue is known (not its inbox, nor the server)
 
 
+class Access(BaseModel):
+    """Who asks, and what they may do: the review UI offers only the keys of these operations
+    (the engine refuses the others anyway)."""
+
+    user: str
+    roles: list[str]  # as the daemon's [roles] config gives them; in process: rostering_admin
+    operations: list[str]  # every operation of the API the caller may call
+    in_process: bool = False  # the database opened directly: its file's permissions decide
+
+
 class DaemonInfo(BaseModel):
     running: bool
     pid: int | None = None

@@ -18,7 +18,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import WorkerCancelled
 
-from daemon.models import Run, Status
+from daemon.models import Access, Run, Status
 from roster_tui.commands import RosterCommands
 from roster_tui.gateway import Gateway, describe_error, is_blackout_refusal
 from roster_tui.screens.archived import ArchivedScreen
@@ -96,6 +96,20 @@ class RosterApp(App[None]):
     def on_mount(self) -> None:
         if self.ansi:
             self.theme = "ansi-dark"
+        # an engine that does not say (an older daemon) refuses a call instead: no notice here
+        run_call(
+            self,
+            lambda engine: engine.access(),
+            then=self._learned,
+            failed=lambda _: None,
+            group="access",
+        )
+
+    def _learned(self, access: Access) -> None:
+        """Keys the caller's roles do not allow leave every screen's footer from now on."""
+        self.gw.access = access
+        for screen in self.screen_stack:
+            screen.refresh_bindings()
 
     # ---------------------------------------------------------------- notices
     def notify(

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from daemon.errors import RosterSyncError, title_for
 from daemon.formats.controls import printable
+from daemon.models import Access
 from daemon.progress import CallbackProgress, Progress
 from daemon.service.interface import EngineClient
 
@@ -97,6 +98,12 @@ class Gateway:
     def __init__(self, client: Any) -> None:
         self.client: EngineClient = client
         self._lock = threading.Lock()
+        self.access: Access | None = None  # what the caller may do, once the engine said
+
+    def permits(self, operation: str) -> bool:
+        """Whether the caller may call `operation`, as far as the app knows: every key is
+        offered until the engine has said (an older daemon never says; it refuses instead)."""
+        return self.access is None or operation in self.access.operations
 
     @property
     def remote(self) -> bool:

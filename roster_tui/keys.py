@@ -68,12 +68,16 @@ def key_lines(screen: Any) -> list[KeyLine]:
 
 def class_key_lines(screen_class: type[DOMNode], app: Any) -> list[KeyLine]:
     """The keys a screen declares (for a screen not on display: nothing says yet what is
-    enabled), grouped by action."""
+    enabled), grouped by action, but for those the caller's roles do not allow."""
     lines: dict[str, KeyLine] = {}
+    operations: dict[str, str] = getattr(screen_class, "OPERATIONS", {})
     for binding in screen_class.BINDINGS:
         if not isinstance(binding, Binding) or not binding.description:
             continue
-        if action_name(binding.action) in GLOBAL_ACTIONS or binding.action == "back":
+        name = action_name(binding.action)
+        if name in GLOBAL_ACTIONS or binding.action == "back":
+            continue
+        if name in operations and not app.gw.permits(operations[name]):
             continue
         shown = app.get_key_display(binding)
         line = lines.get(binding.action)

@@ -24,6 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print JSON (for scripts) instead of text")
     p.set_defaults(handler=cmd_status)
 
+    p = sub.add_parser(
+        "whoami", help="who you are to Roster Sync: your roles, and what they do not allow"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON (for scripts) instead of text")
+    p.set_defaults(handler=cmd_whoami)
+
     p = sub.add_parser("sync-now", help="ask the daemon to mirror and sync every complete drop now")
     p.set_defaults(handler=cmd_sync_now)
 
@@ -138,6 +144,36 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"Working on: {d.busy}")
     for pending in d.pending_drops:
         print(f"Inbox: {pending}")
+    return 0
+
+
+def cmd_whoami(args: argparse.Namespace) -> int:
+    with engine(args) as e:
+        access = e.access()
+    if args.json:
+        print(access.model_dump_json(indent=2))
+        return 0
+    if access.in_process:
+        print(
+            f"{access.user}: the database opened directly (no daemon answered), so its file's "
+            "permissions decide: every operation"
+        )
+        return 0
+    roles = ", ".join(access.roles) or "no role"
+    print(f"{access.user}: {roles}, through the daemon (its [roles] config gives the roles)")
+    from daemon.service.api import METHODS
+    from daemon.service.operations import ROLE_ORDER
+
+    refused: dict[str, list[str]] = {}
+    for method, role in METHODS.items():
+        if method not in access.operations:
+            refused.setdefault(role, []).append(method.replace("_", " "))
+    if not refused:
+        print("Allowed: every operation")
+        return 0
+    print(f"Allowed: {len(access.operations)} of {len(METHODS)} operations, every read among them")
+    for role, methods in sorted(refused.items(), key=lambda item: ROLE_ORDER[item[0]]):
+        print(f"Needs the role {role}: {', '.join(methods)}")
     return 0
 
 

@@ -26,6 +26,7 @@ from daemon.duplicates.models import ArchiveSummary, MergeUndone, ScanSummary
 from daemon.duplicates.scan import scan
 from daemon.errors import interrupted
 from daemon.models import (
+    Access,
     ChannelTestResult,
     DaemonInfo,
     DropInfo,
@@ -43,7 +44,14 @@ from daemon.notify.outbox import outbox_status, send_test
 from daemon.progress import Progress
 from daemon.service import set_aside, source_pulls
 from daemon.service.drop_history import DropHistory, DropRow
-from daemon.service.operations import ADMIN, CONTACTS, READ, operation
+from daemon.service.operations import (
+    ADMIN,
+    CONTACTS,
+    READ,
+    ROLE_ORDER,
+    declared_operations,
+    operation,
+)
 from daemon.settings import (
     SETTING_INFO,
     SettingRow,
@@ -127,8 +135,28 @@ class Engine:
         self.unmarked_drop = False
         self.without_manifest = False  # the daemon's drop came without its expected manifest
         self.review_reason: str | None = None  # why _after_plan left a run for review
+        # the caller's roles, set by the socket server; None in process, where whoever may
+        # write the database file may do everything
+        self.caller_roles: frozenset[str] | None = None
 
     # ------------------------------------------------------------------ status
+    @operation(READ)
+    def access(self) -> Access:
+        """What the caller may do, so that a client offers only that."""
+        in_process = self.caller_roles is None
+        roles = frozenset({ADMIN}) if self.caller_roles is None else self.caller_roles
+        best = max((ROLE_ORDER[r] for r in roles if r in ROLE_ORDER), default=-1)
+        return Access(
+            user=self.actor,
+            roles=sorted(roles, key=lambda r: ROLE_ORDER.get(r, -1), reverse=True),
+            operations=[
+                name
+                for name, role in declared_operations(type(self)).items()
+                if ROLE_ORDER[role] <= best
+            ],
+            in_process=in_process,
+        )
+
     @operation(READ)
     def daemon_info(self) -> DaemonInfo:
         """The daemon's side of `status` alone (the drops waiting, and why), without the

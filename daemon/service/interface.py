@@ -13,6 +13,7 @@ from typing import Protocol
 from daemon.directory.shapes import ClassroomDetail, School, UserDetail
 from daemon.duplicates.models import ArchiveSummary, MergeUndone, ScanSummary
 from daemon.models import (
+    Access,
     ChannelTestResult,
     DaemonInfo,
     DropList,
@@ -29,6 +30,8 @@ from daemon.sync.export import ExportSummary
 
 class EngineClient(Protocol):
     """Every operation of the API, with the engine's signatures."""
+
+    def access(self) -> Access: ...
 
     def status(self) -> Status: ...
 

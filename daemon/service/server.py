@@ -531,7 +531,7 @@ class ApiServer:
             check(roles, request.method, user)
             params = checked_params(request.method, request.params)
             check_paths(request.method, params, caller)
-            result = self._call(request.method, params, user, sock)
+            result = self._call(request.method, params, user, roles, sock)
             return Response(id=request.id, ok=True, result=to_jsonable(result))
         except PathRefused as exc:  # the message names the path: the log says only that
             LOG.warning(
@@ -589,9 +589,15 @@ class ApiServer:
         )
 
     def _call(
-        self, method_name: str, params: dict[str, Any], user: str, sock: socket.socket
+        self,
+        method_name: str,
+        params: dict[str, Any],
+        user: str,
+        roles: set[str],
+        sock: socket.socket,
     ) -> Any:
         with self.engine_factory(user) as engine:
+            engine.caller_roles = frozenset(roles)
             method = getattr(engine, method_name)
             if method_name in WRITES and method_name not in UNLOCKED:
                 self._lock_for(method_name, user, sock)

@@ -41,6 +41,7 @@ class ArchivedScreen(RosterScreen):
         "highlighted student (it becomes active again; open runs are superseded and must be "
         "planned again, because the directory changed). Enter opens the student's record."
     )
+    OPERATIONS: ClassVar[dict[str, str]] = {"unarchive": "unarchive_user"}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("u", "unarchive", "Unarchive…"),
         Binding("enter", "open", "Record"),
@@ -106,7 +107,7 @@ class ArchivedScreen(RosterScreen):
         )
         self.refresh_bindings()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "open":
             return self.focused is self.table and self.table.highlighted is not None
         if action == "unarchive":

@@ -78,7 +78,20 @@ class RosterScreen(Screen[None]):
 
     MODE: ClassVar[str] = ""
     HELP: ClassVar[str] = ""
+    # action -> the engine operation it ends in: a key the caller's roles do not allow leaves
+    # the footer, the help and the palette (the engine would refuse it anyway)
+    OPERATIONS: ClassVar[dict[str, str]] = {}
     keep_on_resume = False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        operation = self.OPERATIONS.get(action)
+        if operation is not None and not self.gw.permits(operation):
+            return False
+        return self.can(action, parameters)
+
+    def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Whether `action` applies to what the screen shows now (None: shown, dimmed)."""
+        return True
 
     @property
     def roster(self) -> RosterApp:

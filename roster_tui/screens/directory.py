@@ -140,7 +140,7 @@ class DirectoryScreen(RosterScreen):
         )
         self.refresh_bindings()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "open":
             return self.focused is self.table and self.table.highlighted is not None
         if action == "next_kind":

@@ -32,6 +32,7 @@ class DropsScreen(RosterScreen):
         "archive and the drops queued after it go on. Without the daemon (--db), only queued "
         "drops are known, and the daemon archives the copy when it starts."
     )
+    OPERATIONS: ClassVar[dict[str, str]] = {"set_aside": "set_aside_drop"}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("s", "set_aside", "Set aside…"),
@@ -41,7 +42,6 @@ class DropsScreen(RosterScreen):
         super().__init__()
         self.drops = DropList()
         self.loaded = False
-        self.may_set_aside = True  # False once the daemon said this user may not
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.MODE)
@@ -132,9 +132,9 @@ class DropsScreen(RosterScreen):
         self.show_preview()
         self.refresh_bindings()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "set_aside":
-            return self.may_set_aside and self.current_waiting is not None
+            return self.current_waiting is not None
         return True
 
     def action_set_aside(self) -> None:
@@ -149,8 +149,6 @@ class DropsScreen(RosterScreen):
 
         def refused(exc: Exception) -> None:
             self.roster.show_error(exc)
-            if (getattr(exc, "type", None) or type(exc).__name__) == "PermissionDenied":
-                self.may_set_aside = False  # a viewer: the action leaves the footer
             self.reload()
 
         def answered(reason: str | None) -> None:

@@ -149,6 +149,13 @@ class DuplicatesScreen(RosterScreen):
         "so open runs are superseded and must be planned again (the question says which). "
         "The next pair comes up at once; the keys wait until the engine has answered."
     )
+    OPERATIONS: ClassVar[dict[str, str]] = {
+        "merge": "duplicates_merge",
+        "reject": "duplicates_reject",
+        "skip": "duplicates_skip",
+        "undo": "duplicates_undo_last",
+        "scan": "duplicates_scan",
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("l", "merge('left')", "Merge→left"),
         Binding("r", "merge('right')", "Merge→right"),
@@ -274,7 +281,7 @@ class DuplicatesScreen(RosterScreen):
         if self.candidates:
             self.show_current()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("merge", "reject", "skip", "undo", "scan"):
             possible = self.available and (bool(self.candidates) or action in ("undo", "scan"))
             if possible and self.writing:

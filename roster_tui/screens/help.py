@@ -12,6 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 
+from daemon.service.api import METHODS
 from roster_tui.keys import global_keys, key_lines
 from roster_tui.widgets.chrome import Plain
 
@@ -48,10 +49,20 @@ class HelpScreen(ModalScreen[None]):
         table.add_row("", "")
         for key, meaning in global_keys(self.app):
             table.add_row(key, meaning)
-        where = getattr(getattr(self.app, "gw", None), "where", "")
+        gw = getattr(self.app, "gw", None)
+        where = getattr(gw, "where", "")
         if where:
             table.add_row("", "")
             table.add_row("data", where)
+        access = getattr(gw, "access", None)
+        if access is not None and not access.in_process:  # the daemon's [roles] decide
+            roles = ", ".join(access.roles) or "no role"
+            left_out = len(access.operations) < len(METHODS)
+            table.add_row(
+                "you",
+                f"{access.user} ({roles})"
+                + ("; keys your roles do not allow are not shown" if left_out else ""),
+            )
         return Group(Text(about + "\n"), table)
 
     def action_close(self) -> None:

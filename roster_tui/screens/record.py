@@ -66,6 +66,10 @@ class RecordScreen(RosterScreen):
         "lists which runs changed the record and who edited it by hand, newest first. "
         "a archives the person by hand, with their classes and links (u brings them back)."
     )
+    OPERATIONS: ClassVar[dict[str, str]] = {
+        "archive": "archive_user",
+        "unarchive": "unarchive_user",
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", show=False),
         Binding("a", "archive", "Archive…"),
@@ -152,7 +156,7 @@ class RecordScreen(RosterScreen):
         tabs.get_tab("history").label = f"History ({len(events)})"
         self.refresh_bindings()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "unarchive":
             return self.user is not None and self.user.status == "archived"
         if action == "archive":
@@ -320,6 +324,10 @@ class ClassroomScreen(RosterScreen):
         "A classroom made by hand is archived (a) and brought back (u) here, its memberships "
         "with it; the SIS's classrooms come and go with its classes.csv."
     )
+    OPERATIONS: ClassVar[dict[str, str]] = {
+        "archive": "archive_classroom",
+        "unarchive": "unarchive_classroom",
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("a", "archive", "Archive…"),
@@ -405,7 +413,7 @@ class ClassroomScreen(RosterScreen):
         if event.row_key.value:
             self.app.push_screen(RecordScreen(int(event.row_key.value)))
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Only a classroom made by hand is archived and brought back by a person."""
         if action in ("archive", "unarchive"):
             wanted = "active" if action == "archive" else "archived"

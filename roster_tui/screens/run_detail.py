@@ -18,7 +18,12 @@ from roster_tui.screens.dialogs import (
     WithheldDecisionScreen,
     WithheldOutcomeScreen,
 )
-from roster_tui.screens.run_decisions import RUN_DECISION_BINDINGS, RunDecisions, decision_allowed
+from roster_tui.screens.run_decisions import (
+    RUN_DECISION_BINDINGS,
+    RUN_DECISION_OPERATIONS,
+    RunDecisions,
+    decision_allowed,
+)
 from roster_tui.widgets.changes_panel import ChangesPanel
 from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
 from roster_tui.widgets.conflicts_panel import ConflictsPanel
@@ -39,6 +44,7 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
         "of the drop; Files are the files it had. [ and ] switch tabs. On an applied run, u "
         "plans the run that undoes it, and w decides the archives it withheld."
     )
+    OPERATIONS: ClassVar[dict[str, str]] = {**RUN_DECISION_OPERATIONS, "revert": "revert_run"}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", show=False),
         *RUN_DECISION_BINDINGS,
@@ -111,7 +117,7 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
     def selected_run(self) -> Run | None:
         return self.run
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         allowed = decision_allowed(self.run, action)
         if allowed is not None:
             return allowed
@@ -119,7 +125,10 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
             return (
                 self.run is not None
                 and self.run.status == "applied"
-                and (self.run.withheld_waiting or self.run.withheld_decision is not None)
+                and (
+                    self.run.withheld_decision is not None
+                    or (self.run.withheld_waiting and self.gw.permits("decide_withheld"))
+                )
             )
         if action == "revert":  # only what changed the directory can be undone
             return self.run is not None and self.run.status == "applied"

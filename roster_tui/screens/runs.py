@@ -16,7 +16,12 @@ from textual.widgets import DataTable, Static
 from daemon.models import DaemonInfo, DropList, NotifyStatus, Run
 from roster_tui.screens.base import RosterScreen
 from roster_tui.screens.drops import DropsScreen
-from roster_tui.screens.run_decisions import RUN_DECISION_BINDINGS, RunDecisions, decision_allowed
+from roster_tui.screens.run_decisions import (
+    RUN_DECISION_BINDINGS,
+    RUN_DECISION_OPERATIONS,
+    RunDecisions,
+    decision_allowed,
+)
 from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
 from roster_tui.widgets.paged_table import FillTable
 from roster_tui.widgets.run_summary import marked, override_line
@@ -52,6 +57,7 @@ class RunsScreen(RunDecisions, RosterScreen):
         "holds drops it has not planned, a line says so and d lists them (a waiting one can "
         "be set aside there)."
     )
+    OPERATIONS: ClassVar[dict[str, str]] = {**RUN_DECISION_OPERATIONS, "plan": "plan_source"}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open"),
         *RUN_DECISION_BINDINGS,
@@ -218,7 +224,7 @@ class RunsScreen(RunDecisions, RosterScreen):
     def selected_run(self) -> Run | None:
         return self.current
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         allowed = decision_allowed(self.current, action)
         if allowed is not None:
             return allowed

@@ -65,6 +65,7 @@ class SettingsScreen(RosterScreen):
         "the list; enter edits the highlighted one (the engine checks the value and says what "
         "is allowed). " + NOTE + " Every change is recorded in the audit log."
     )
+    OPERATIONS: ClassVar[dict[str, str]] = {"edit": "settings_set"}
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "edit", "Edit…")]
 
     def __init__(self) -> None:
@@ -111,7 +112,7 @@ class SettingsScreen(RosterScreen):
             text.append(NO_PLAN_NOTE if s.key in NO_PLAN_DEPENDS_ON else NOTE, style="dim")
         self.query_one("#setting-meaning", Static).update(text)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "edit":
             return self.current is not None
         return True

@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from daemon.models import Conflict
+from roster_tui.gateway import Gateway
 from roster_tui.widgets.chrome import Plain
 from roster_tui.widgets.paged_table import Column, PagedTable
 from roster_tui.words import STATUS, plural
@@ -103,7 +104,9 @@ class ConflictsPanel(Vertical):
         scope = "" if self.run_id is None else f" in run {self.run_id}"
         one = "open conflict" if self.open_only else "conflict"
         also = "" if self.open_only else " (open and decided)"
-        keys = "space marks · * all · v decided too" if self.open_only else "v open only"
+        keys = "v decided too" if self.open_only else "v open only"
+        if self.open_only and self.may_decide:
+            keys = f"space marks · * all · {keys}"
         caption = (
             f"{plural(event.total, one)}{also}{scope} · {len(self.marked)} marked · {keys}"
             if event.total
@@ -115,6 +118,17 @@ class ConflictsPanel(Vertical):
     @on(PagedTable.RowHighlighted)
     def show_detail(self) -> None:
         self.query_one(".conflict-detail", Static).update(detail(self.table.highlighted, self))
+
+    @property
+    def may_decide(self) -> bool:
+        gw: Gateway = self.app.gw  # type: ignore[attr-defined]
+        return gw.permits("resolve_conflicts")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Marks are for deciding: neither is offered to a caller who may not decide."""
+        if action in ("decide", "mark", "mark_all"):
+            return self.may_decide
+        return True
 
     def open_shown(self) -> set[int]:
         """The conflicts shown now that are still open: the only ones a mark can stand for."""

@@ -14,6 +14,7 @@ from datetime import date
 
 import pytest
 
+from daemon.audit import current_actor
 from daemon.cli.main import build_parser, subcommands
 from tests.conftest import SAMPLE
 
@@ -219,6 +220,7 @@ ELSEWHERE = {  # commands not in a session, and why
     "daemon": "it is the daemon itself (tests/daemon start it, also as `daemon --config FILE`)",
     "status": "the daemon's own lines differ by design: test_status_differs_only_in_...",
     "sync-now": "needs a daemon by design: test_sync_now_needs_the_daemon",
+    "whoami": "says how it reached the directory, by design: test_whoami_says_how_...",
     "notify test": "needs mail and web servers to send to: tests/notify/test_cli.py runs it both ways",
     "sources list": "needs an API source on loopback: tests/sources/test_cli_sources.py (both ways)",
     "sources test": "needs an API source on loopback: tests/sources/test_cli_sources.py (both ways)",
@@ -282,6 +284,26 @@ def test_drops_differs_only_in_what_it_says_of_the_daemon(twins) -> None:
     embedded, daemon = twins.embedded("drops", "--json"), twins.daemon("drops", "--json")
     a, b = json.loads(embedded.out), json.loads(daemon.out)
     assert a.pop("daemon_running") is False and b.pop("daemon_running") is True
+    assert a == b
+
+
+def test_whoami_says_how_the_command_reached_the_directory(twins) -> None:
+    """Embedded, the database file's permissions decide; through the daemon, its roles (the
+    test's process is the daemon's own user: every operation)."""
+    embedded, daemon = twins.embedded("whoami"), twins.daemon("whoami")
+    assert embedded.code == daemon.code == 0
+    user = current_actor()
+    assert embedded.out == (
+        f"{user}: the database opened directly (no daemon answered), so its file's "
+        "permissions decide: every operation\n"
+    )
+    assert daemon.out == (
+        f"{user}: rostering_admin, through the daemon (its [roles] config gives the roles)\n"
+        "Allowed: every operation\n"
+    )
+    embedded, daemon = twins.embedded("whoami", "--json"), twins.daemon("whoami", "--json")
+    a, b = json.loads(embedded.out), json.loads(daemon.out)
+    assert a.pop("in_process") is True and b.pop("in_process") is False
     assert a == b
 
 

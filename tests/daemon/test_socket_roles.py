@@ -7,6 +7,7 @@ so the daemon identifies the caller by the socket's peer credentials, never by t
 from __future__ import annotations
 
 import grp
+import json
 import os
 import stat
 import subprocess
@@ -133,6 +134,28 @@ def test_a_rostering_admin_may_reject_a_run_and_change_settings(
     assert _auto_apply(client) == "true"
     client.close()
     assert daemon.stop() == 0
+
+
+@pytest.mark.parametrize("short, role", [("viewer", "viewer"), ("contacts", "users_manager")])
+def test_whoami_names_the_callers_role_and_what_it_does_not_allow(
+    unix_users, make_daemon_config, start_daemon, clock, tmp_path, short, role
+) -> None:
+    user = unix_users.user(short)
+    config_path, daemon, client = _daemon_with_a_planned_run(
+        unix_users, make_daemon_config, start_daemon, clock, tmp_path
+    )
+    said = cli(config_path, "whoami", user=user)
+    access = json.loads(cli(config_path, "whoami", "--json", user=user).stdout)
+    client.close()
+    assert daemon.stop() == 0
+    assert said.returncode == 0, said.stderr
+    lines = said.stdout.splitlines()
+    assert lines[0] == f"{user}: {role}, through the daemon (its [roles] config gives the roles)"
+    assert "Needs the role rostering_admin: " in said.stdout and "apply run" in said.stdout
+    assert ("edit contact" in said.stdout) == (role == "viewer")
+    assert (access["user"], access["roles"], access["in_process"]) == (user, [role], False)
+    assert "get_run" in access["operations"] and "apply_run" not in access["operations"]
+    assert ("edit_contact" in access["operations"]) == (role == "users_manager")
 
 
 @pytest.mark.parametrize("short, role", [("viewer", "viewer"), ("contacts", "users_manager")])

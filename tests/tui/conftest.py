@@ -23,6 +23,7 @@ from textual.worker import WorkerCancelled, WorkerState
 
 from daemon.db import Database
 from daemon.demo import build_demo
+from daemon.models import Access
 from daemon.service.api import PermissionDenied, check
 from daemon.service.client import ApiError, DaemonUnavailable
 from daemon.service.engine import Engine
@@ -153,7 +154,8 @@ def empty_engine(tmp_path: Path) -> Iterator[Engine]:
 
 
 class ViewerClient:
-    """The daemon as a viewer sees it: reads work, every change is refused with its message."""
+    """The daemon as a viewer sees it: reads work, every change is refused with its message,
+    and `access` says what a viewer may do (so the app offers no key that changes anything)."""
 
     is_remote = False
 
@@ -161,6 +163,13 @@ class ViewerClient:
         self.engine = engine
         self.user = user
         self.db = engine.db
+
+    def access(self) -> Access:
+        self.engine.caller_roles = frozenset({"viewer"})  # as the socket server sets them
+        try:
+            return self.engine.access().model_copy(update={"user": self.user})
+        finally:
+            self.engine.caller_roles = None
 
     def __getattr__(self, method: str) -> Any:
         target = getattr(self.engine, method)
@@ -173,6 +182,16 @@ class ViewerClient:
             return target(*args, **kwargs)
 
         return call
+
+
+class UntoldViewerClient(ViewerClient):
+    """A viewer on a daemon that does not say what the caller may (older than `access`), or
+    whose roles changed since the app asked: every key is offered and the engine refuses."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if name == "access":
+            raise AttributeError(name)
+        return super().__getattribute__(name)
 
 
 class NoDuplicatesClient:

@@ -22,7 +22,15 @@ from daemon.service.state import DaemonState
 from roster_tui.screens.dialogs import SetAsideScreen
 from roster_tui.screens.drops import DropsScreen
 from roster_tui.screens.runs import RunsScreen
-from tests.tui.conftest import ViewerClient, make_app, notices_of, press, text_of, type_text
+from tests.tui.conftest import (
+    UntoldViewerClient,
+    ViewerClient,
+    make_app,
+    notices_of,
+    press,
+    text_of,
+    type_text,
+)
 from tests.tui.snap import shoot
 
 SIZE = (80, 24)
@@ -194,15 +202,28 @@ async def test_set_aside_is_offered_on_a_waiting_drop_only(demo_engine: Engine) 
         assert isinstance(app.screen, DropsScreen)
 
 
-async def test_a_viewer_sees_the_drops_and_is_refused_the_set_aside(demo_engine: Engine) -> None:
+async def test_a_viewer_sees_the_drops_and_is_not_offered_the_set_aside(
+    demo_engine: Engine,
+) -> None:
     app = make_app(ViewerClient(with_drops(demo_engine)))
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "d", "s")
+        assert isinstance(app.screen, DropsScreen)  # no dialog
+        assert len(rows_of(app, "drops-waiting")) == 2
+        assert app.screen.check_action("set_aside", ()) is False
+    assert [w.name for w in demo_engine.drops().waiting] == ["day4", "day5"]
+
+
+async def test_a_viewer_the_daemon_did_not_tell_about_is_refused_the_set_aside(
+    demo_engine: Engine,
+) -> None:
+    app = make_app(UntoldViewerClient(with_drops(demo_engine)))
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, "d", "s")
         await type_text(pilot, REASON)
         await press(pilot, "enter")
         assert notices_of(app)[-1].startswith("Permission denied: alice may not")
         assert len(rows_of(app, "drops-waiting")) == 2
-        assert app.screen.check_action("set_aside", ()) is False  # not offered again
     assert [w.name for w in demo_engine.drops().waiting] == ["day4", "day5"]
 
 

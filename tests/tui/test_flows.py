@@ -21,7 +21,7 @@ from roster_tui.widgets.paged_table import PagedTable
 from roster_tui.words import status_meaning
 from tests.tui.conftest import (
     SAMPLE,
-    ViewerClient,
+    UntoldViewerClient,
     make_app,
     notices_of,
     press,
@@ -219,7 +219,7 @@ async def test_change_a_setting_and_the_next_plan_follows_it(demo_engine: Engine
 
 
 async def test_errors_from_the_daemon_are_notices_not_tracebacks(demo_engine: Engine) -> None:
-    app = make_app(ViewerClient(demo_engine))
+    app = make_app(UntoldViewerClient(demo_engine))
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, "down", "a", "enter")
         assert isinstance(app.screen, RunsScreen)

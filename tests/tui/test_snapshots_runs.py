@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from daemon.service.engine import Engine
-from tests.tui.conftest import FIXED_NOW, GoneClient, ViewerClient
+from tests.tui.conftest import FIXED_NOW, GoneClient, UntoldViewerClient, ViewerClient
 from tests.tui.snap import (
     add_failed_run,
     closed_school_decided,
@@ -63,8 +63,17 @@ def test_runs_daemon_unavailable(snap_compare) -> None:
     assert shoot(snap_compare, GoneClient())
 
 
+def test_runs_as_a_viewer(snap_compare, demo_engine: Engine) -> None:
+    """The daemon said the caller is a viewer: no key that changes anything in the footer."""
+    assert shoot(snap_compare, ViewerClient(demo_engine), DOWN_TO_RUN_2)
+
+
+def test_help_as_a_viewer(snap_compare, demo_engine: Engine) -> None:
+    assert shoot(snap_compare, ViewerClient(demo_engine), DOWN_TO_RUN_2, "question_mark")
+
+
 def test_runs_permission_denied(snap_compare, demo_engine: Engine) -> None:
-    assert shoot(snap_compare, ViewerClient(demo_engine), DOWN_TO_RUN_2, "a", "enter")
+    assert shoot(snap_compare, UntoldViewerClient(demo_engine), DOWN_TO_RUN_2, "a", "enter")
 
 
 def test_runs_sixteen_colours(snap_compare, demo_engine: Engine) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from daemon.service.engine import Engine
-from tests.tui.conftest import NoDuplicatesClient, ViewerClient
+from tests.tui.conftest import NoDuplicatesClient, UntoldViewerClient
 from tests.tui.snap import shoot
 
 
@@ -25,7 +25,7 @@ def test_conflicts_decided(snap_compare, demo_engine: Engine) -> None:
 
 
 def test_conflicts_permission_denied(snap_compare, demo_engine: Engine) -> None:
-    assert shoot(snap_compare, ViewerClient(demo_engine), "2", "t")
+    assert shoot(snap_compare, UntoldViewerClient(demo_engine), "2", "t")
 
 
 def test_approve_names_the_feed_values_taken(snap_compare, demo_engine: Engine) -> None:
@@ -57,7 +57,7 @@ def test_archived_unarchive_dialog(snap_compare, demo_engine: Engine) -> None:
 
 
 def test_archived_permission_denied(snap_compare, demo_engine: Engine) -> None:
-    assert shoot(snap_compare, ViewerClient(demo_engine), "3", "u", "y")
+    assert shoot(snap_compare, UntoldViewerClient(demo_engine), "3", "u", "y")
 
 
 # ---------------------------------------------------------------- duplicates
@@ -78,7 +78,7 @@ def test_duplicates_next_after_skip(snap_compare, demo_engine: Engine) -> None:
 
 
 def test_duplicates_permission_denied(snap_compare, demo_engine: Engine) -> None:
-    assert shoot(snap_compare, ViewerClient(demo_engine), "4", "l", "y")
+    assert shoot(snap_compare, UntoldViewerClient(demo_engine), "4", "l", "y")
 
 
 def test_duplicates_merge_asks_naming_the_survivor(snap_compare, demo_engine: Engine) -> None:
@@ -164,4 +164,4 @@ def test_settings_edit_refused(snap_compare, demo_engine: Engine) -> None:
 
 def test_settings_permission_denied(snap_compare, demo_engine: Engine) -> None:
     steps = ("6", "end", "up", "up", "enter", ("type", "20"), "enter")
-    assert shoot(snap_compare, ViewerClient(demo_engine), *steps)
+    assert shoot(snap_compare, UntoldViewerClient(demo_engine), *steps)
