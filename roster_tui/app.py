@@ -82,9 +82,12 @@ class RosterApp(App[None]):
         ansi: bool = False,
         demo_path: Path | None = None,
         blink: bool = True,
+        refresh_seconds: float | None = 15.0,
     ) -> None:
         super().__init__(ansi_color=ansi)
         self.blink = blink
+        # how often a screen of what the daemon does by itself (runs, drops) asks again
+        self.refresh_seconds = refresh_seconds
         self.gw = Gateway(client)
         self.clock: Clock = clock or datetime.now
         self.ansi = ansi

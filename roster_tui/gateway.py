@@ -90,6 +90,12 @@ def is_blackout_refusal(exc: BaseException) -> bool:
     return (getattr(exc, "type", None) or type(exc).__name__) == "BlackoutDay"
 
 
+def operations_of(declared: dict[str, str | tuple[str, ...]], action: str) -> tuple[str, ...]:
+    """The engine operations a screen's `action` ends in (none: it only reads or moves)."""
+    found = declared.get(action, ())
+    return (found,) if isinstance(found, str) else found
+
+
 class Gateway:
     """Wraps a client (an `Engine`, the per-call embedded engine or a `SocketClient`: the same
     operations, typed by `EngineClient`). Screens pass an operation on the client,
@@ -100,10 +106,11 @@ class Gateway:
         self._lock = threading.Lock()
         self.access: Access | None = None  # what the caller may do, once the engine said
 
-    def permits(self, operation: str) -> bool:
-        """Whether the caller may call `operation`, as far as the app knows: every key is
-        offered until the engine has said (an older daemon never says; it refuses instead)."""
-        return self.access is None or operation in self.access.operations
+    def permits(self, *operations: str) -> bool:
+        """Whether the caller may call every one of `operations`, as far as the app knows:
+        every key is offered until the engine has said (an older daemon never says; it refuses
+        instead)."""
+        return self.access is None or all(op in self.access.operations for op in operations)
 
     @property
     def remote(self) -> bool:

@@ -9,6 +9,8 @@ from typing import Any
 from textual.binding import Binding
 from textual.dom import DOMNode
 
+from roster_tui.gateway import operations_of
+
 # App-wide actions: the help screen lists them once, under the screen's own keys.
 GLOBAL_ACTIONS = frozenset({"switch_mode", "help", "quit", "reload", "command_palette"})
 
@@ -70,14 +72,14 @@ def class_key_lines(screen_class: type[DOMNode], app: Any) -> list[KeyLine]:
     """The keys a screen declares (for a screen not on display: nothing says yet what is
     enabled), grouped by action, but for those the caller's roles do not allow."""
     lines: dict[str, KeyLine] = {}
-    operations: dict[str, str] = getattr(screen_class, "OPERATIONS", {})
+    operations: dict[str, str | tuple[str, ...]] = getattr(screen_class, "OPERATIONS", {})
     for binding in screen_class.BINDINGS:
         if not isinstance(binding, Binding) or not binding.description:
             continue
         name = action_name(binding.action)
         if name in GLOBAL_ACTIONS or binding.action == "back":
             continue
-        if name in operations and not app.gw.permits(operations[name]):
+        if not app.gw.permits(*operations_of(operations, name)):
             continue
         shown = app.get_key_display(binding)
         line = lines.get(binding.action)

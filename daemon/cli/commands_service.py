@@ -156,7 +156,7 @@ def cmd_whoami(args: argparse.Namespace) -> int:
     if access.in_process:
         print(
             f"{access.user}: the database opened directly (no daemon answered), so its file's "
-            "permissions decide: every operation"
+            "permissions decide: every operation (sync-now asks a running daemon)"
         )
         return 0
     roles = ", ".join(access.roles) or "no role"

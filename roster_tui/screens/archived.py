@@ -41,7 +41,7 @@ class ArchivedScreen(RosterScreen):
         "highlighted student (it becomes active again; open runs are superseded and must be "
         "planned again, because the directory changed). Enter opens the student's record."
     )
-    OPERATIONS: ClassVar[dict[str, str]] = {"unarchive": "unarchive_user"}
+    OPERATIONS: ClassVar[dict[str, str | tuple[str, ...]]] = {"unarchive": "unarchive_user"}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("u", "unarchive", "Unarchive…"),
         Binding("enter", "open", "Record"),

@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import TabbedContent
 from textual.worker import get_current_worker
 
-from roster_tui.gateway import Gateway, Operation
+from roster_tui.gateway import Gateway, Operation, operations_of
 from roster_tui.widgets.chrome import BusyBar, NoticeLine
 
 if TYPE_CHECKING:
@@ -78,14 +78,36 @@ class RosterScreen(Screen[None]):
 
     MODE: ClassVar[str] = ""
     HELP: ClassVar[str] = ""
-    # action -> the engine operation it ends in: a key the caller's roles do not allow leaves
-    # the footer, the help and the palette (the engine would refuse it anyway)
-    OPERATIONS: ClassVar[dict[str, str]] = {}
+    # action -> the engine operation(s) it ends in: a key the caller's roles do not allow
+    # leaves the footer, the help and the palette (the engine would refuse it anyway)
+    OPERATIONS: ClassVar[dict[str, str | tuple[str, ...]]] = {}
+    # a screen of what the daemon does on its own (plans a drop, takes one): through the daemon,
+    # it asks again every `refresh_seconds` while it is in front and idle
+    LIVE: ClassVar[bool] = False
     keep_on_resume = False
 
+    def on_mount(self) -> None:
+        seconds = getattr(self.roster, "refresh_seconds", None)
+        if self.LIVE and seconds and self.gw.remote:
+            self.set_interval(seconds, self.refresh_live)
+
+    def refresh_live(self) -> None:
+        """Ask again, unless the person is elsewhere (another screen, a dialog on top), a
+        change is being written, or the screen's last ask is not answered yet (a slow daemon
+        is never asked twice at once): what they look at never moves under a question."""
+        if self.app.screen is not self:
+            return
+        if any(w.is_running and (w.group == "write" or w.node is self) for w in self.workers):
+            return
+        self.reload_live()
+
+    def reload_live(self) -> None:
+        """What the timer asks: the screen's reload, unless the screen says otherwise (a LIVE
+        screen keeps what it shows when a timed ask fails)."""
+        self.reload()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        operation = self.OPERATIONS.get(action)
-        if operation is not None and not self.gw.permits(operation):
+        if not self.gw.permits(*operations_of(self.OPERATIONS, action)):
             return False
         return self.can(action, parameters)
 

@@ -3,7 +3,8 @@ person sets a waiting one aside here (`roster-sync drops` and `drops set-aside`)
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, TypeVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,6 +19,7 @@ from roster_tui.screens.dialogs import SetAsideScreen
 from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
 from roster_tui.widgets.paged_table import FillTable
 
+T = TypeVar("T")
 WAITING_COLUMNS = [("Id", 4), ("Drop", 16), ("Queued", 6), ("Why it waits", None)]
 RECENT_COLUMNS = [("Id", 4), ("Drop", 16), ("Decision", 15), ("Why", None)]
 
@@ -32,7 +34,8 @@ class DropsScreen(RosterScreen):
         "archive and the drops queued after it go on. Without the daemon (--db), only queued "
         "drops are known, and the daemon archives the copy when it starts."
     )
-    OPERATIONS: ClassVar[dict[str, str]] = {"set_aside": "set_aside_drop"}
+    OPERATIONS: ClassVar[dict[str, str | tuple[str, ...]]] = {"set_aside": "set_aside_drop"}
+    LIVE = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("s", "set_aside", "Set aside…"),
@@ -42,6 +45,7 @@ class DropsScreen(RosterScreen):
         super().__init__()
         self.drops = DropList()
         self.loaded = False
+        self.failing = False  # the last ask failed (and said so)
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.MODE)
@@ -60,36 +64,66 @@ class DropsScreen(RosterScreen):
     def reload(self) -> None:
         self.call(lambda engine: engine.drops(), then=self.show_drops, failed=self.load_failed)
 
+    def reload_live(self) -> None:
+        """Asked by the timer: a failure keeps the lists (said once until an ask succeeds)."""
+        self.call(lambda engine: engine.drops(), then=self.show_drops, failed=self.live_failed)
+
+    def live_failed(self, exc: Exception) -> None:
+        if not self.failing:
+            self.failing = True
+            self.roster.show_error(exc)
+
     def load_failed(self, exc: Exception) -> None:
         """The notice, and the reason in place of the lists (the daemon may be down)."""
         self.roster.show_error(exc)
         title, message = describe_error(exc)
         self.show_drops(DropList(daemon_running=False))
+        self.loaded, self.failing = False, True  # rebuilt when an ask succeeds, even if empty
         self.query_one("#drops-waiting-caption", Static).update(
             f"Could not load the drops. {title}: {message} (ctrl+r tries again)"
         )
 
     def show_drops(self, drops: DropList) -> None:
+        self.failing = False
+        if self.loaded and drops == self.drops:
+            return  # nothing new: both lists stay as they are
+        before, loaded = self.drops, self.loaded
         self.drops, self.loaded = drops, True
         waiting = self.query_one("#drops-waiting", FillTable)
-        keep = waiting.cursor_row if waiting.row_count else 0
-        waiting.clear()
-        for w in drops.waiting:
-            waiting.add_row(
-                Text(str(w.drop_id) if w.drop_id is not None else "–", justify="right"),
-                w.name,
-                "yes" if w.queued else "no",
-                w.why,
+        if not loaded or drops.waiting != before.waiting:
+            refill(
+                waiting,
+                [
+                    (
+                        Text(str(w.drop_id) if w.drop_id is not None else "–", justify="right"),
+                        w.name,
+                        "yes" if w.queued else "no",
+                        w.why,
+                    )
+                    for w in drops.waiting
+                ],
+                before.waiting,
+                drops.waiting,
+                same_waiting,
             )
-        if drops.waiting:
-            waiting.move_cursor(row=min(keep, len(drops.waiting) - 1), animate=False)
         self.set_class(not drops.waiting, "-none-waiting")
         self.query_one("#drops-waiting-caption", Static).update(waiting_caption(drops))
         recent = self.query_one("#drops-recent", FillTable)
-        recent.clear()
-        for d in drops.recent:
-            recent.add_row(
-                Text(str(d.drop_id), justify="right"), drop_name(d), decision(d), d.reason or ""
+        if not loaded or drops.recent != before.recent:
+            refill(
+                recent,
+                [
+                    (
+                        Text(str(d.drop_id), justify="right"),
+                        drop_name(d),
+                        decision(d),
+                        d.reason or "",
+                    )
+                    for d in drops.recent
+                ],
+                before.recent,
+                drops.recent,
+                lambda a, b: a.drop_id == b.drop_id,
             )
         self.set_class(not drops.recent, "-none-recent")
         self.query_one("#drops-recent-caption", Static).update(
@@ -193,3 +227,31 @@ def waiting_preview(drop: WaitingDrop) -> Text:
     text.append("Why it waits: ", style="bold")
     text.append(drop.why)
     return text
+
+
+def same_waiting(a: WaitingDrop, b: WaitingDrop) -> bool:
+    """One waiting drop across reloads: by its id when both have one, else by where it is and
+    its name (a drop gets its id when it is queued; an SFTP drop's name may change then)."""
+    if a.drop_id is not None and b.drop_id is not None:
+        return a.drop_id == b.drop_id
+    return (a.source, a.name) == (b.source, b.name)
+
+
+def refill(
+    table: FillTable,
+    rows: list[tuple[Any, ...]],
+    before: Sequence[T],
+    after: Sequence[T],
+    same: Callable[[T, T], bool],
+) -> None:
+    """The table's rows anew (`after`'s items), its cursor on the item it was on in `before`,
+    or on the same row when that item is gone."""
+    keep = table.cursor_row if table.row_count else 0
+    if 0 <= keep < len(before):
+        found = [i for i, item in enumerate(after) if same(before[keep], item)]
+        keep = found[0] if found else keep
+    table.clear()
+    for row in rows:
+        table.add_row(*row)
+    if rows:
+        table.move_cursor(row=min(keep, len(rows) - 1), animate=False)

@@ -149,7 +149,7 @@ class DuplicatesScreen(RosterScreen):
         "so open runs are superseded and must be planned again (the question says which). "
         "The next pair comes up at once; the keys wait until the engine has answered."
     )
-    OPERATIONS: ClassVar[dict[str, str]] = {
+    OPERATIONS: ClassVar[dict[str, str | tuple[str, ...]]] = {
         "merge": "duplicates_merge",
         "reject": "duplicates_reject",
         "skip": "duplicates_skip",

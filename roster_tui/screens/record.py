@@ -66,7 +66,7 @@ class RecordScreen(RosterScreen):
         "lists which runs changed the record and who edited it by hand, newest first. "
         "a archives the person by hand, with their classes and links (u brings them back)."
     )
-    OPERATIONS: ClassVar[dict[str, str]] = {
+    OPERATIONS: ClassVar[dict[str, str | tuple[str, ...]]] = {
         "archive": "archive_user",
         "unarchive": "unarchive_user",
     }
@@ -324,7 +324,7 @@ class ClassroomScreen(RosterScreen):
         "A classroom made by hand is archived (a) and brought back (u) here, its memberships "
         "with it; the SIS's classrooms come and go with its classes.csv."
     )
-    OPERATIONS: ClassVar[dict[str, str]] = {
+    OPERATIONS: ClassVar[dict[str, str | tuple[str, ...]]] = {
         "archive": "archive_classroom",
         "unarchive": "unarchive_classroom",
     }

@@ -12,12 +12,12 @@ from roster_tui.words import OPEN
 if TYPE_CHECKING:
     from roster_tui.app import RosterApp
 
-# the engine operation each decision ends in (a re-plan plans the drop, or a revert, again)
-RUN_DECISION_OPERATIONS = {
+# the engine operations each decision ends in (a re-plan plans the drop, or a revert, again)
+RUN_DECISION_OPERATIONS: dict[str, str | tuple[str, ...]] = {
     "approve": "apply_run",
     "override": "apply_run",
     "reject": "reject_run",
-    "replan": "plan_source",
+    "replan": ("plan_source", "replan_run"),
 }
 RUN_DECISION_BINDINGS = [
     Binding("a", "approve", "Approve"),

@@ -44,7 +44,10 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
         "of the drop; Files are the files it had. [ and ] switch tabs. On an applied run, u "
         "plans the run that undoes it, and w decides the archives it withheld."
     )
-    OPERATIONS: ClassVar[dict[str, str]] = {**RUN_DECISION_OPERATIONS, "revert": "revert_run"}
+    OPERATIONS: ClassVar[dict[str, str | tuple[str, ...]]] = {
+        **RUN_DECISION_OPERATIONS,
+        "revert": "revert_run",
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", show=False),
         *RUN_DECISION_BINDINGS,

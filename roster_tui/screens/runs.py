@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar
 
 from rich.console import Group, RenderableType
@@ -57,7 +57,11 @@ class RunsScreen(RunDecisions, RosterScreen):
         "holds drops it has not planned, a line says so and d lists them (a waiting one can "
         "be set aside there)."
     )
-    OPERATIONS: ClassVar[dict[str, str]] = {**RUN_DECISION_OPERATIONS, "plan": "plan_source"}
+    OPERATIONS: ClassVar[dict[str, str | tuple[str, ...]]] = {
+        **RUN_DECISION_OPERATIONS,
+        "plan": "plan_source",
+    }
+    LIVE = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open"),
         *RUN_DECISION_BINDINGS,
@@ -69,6 +73,8 @@ class RunsScreen(RunDecisions, RosterScreen):
     def __init__(self) -> None:
         super().__init__()
         self.runs: list[Run] = []
+        self.shown_on: date | None = None  # the day the list's times were written
+        self.failing = False  # the last ask failed (and said so)
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.MODE)
@@ -84,21 +90,41 @@ class RunsScreen(RunDecisions, RosterScreen):
         self.query_one("#runs", FillTable).set_columns(COLUMNS)
 
     def reload(self) -> None:
+        self.load(live=False)
+
+    def reload_live(self) -> None:
+        self.load(live=True)
+
+    def load(self, live: bool) -> None:
+        """The runs, the outbox's line and the daemon's drops line. Asked by the timer (`live`),
+        a failure keeps what is shown (the daemon restarting for a minute must not empty the
+        list, nor move the cursor when it is back) and is said once until an ask succeeds."""
+
+        def quietly(_exc: Exception) -> None:
+            pass
+
         self.call(
-            lambda engine: engine.list_runs(200), then=self.show_runs, failed=self.load_failed
+            lambda engine: engine.list_runs(200),
+            then=self.show_runs,
+            failed=self.live_failed if live else self.load_failed,
         )
         self.call(
             lambda engine: engine.notify_status(),
             then=self.show_outbox,
-            failed=self.no_outbox,
+            failed=quietly if live else self.no_outbox,
             group="outbox",
         )
         self.call(
             lambda engine: engine.daemon_info(),
             then=self.show_drops,
-            failed=self.no_drops,
+            failed=quietly if live else self.no_drops,
             group="drops",
         )
+
+    def live_failed(self, exc: Exception) -> None:
+        if not self.failing:
+            self.failing = True
+            self.roster.show_error(exc)
 
     def show_outbox(self, state: NotifyStatus) -> None:
         """One line, only when notifications wait or could not be sent (a daemon that cannot
@@ -147,6 +173,8 @@ class RunsScreen(RunDecisions, RosterScreen):
 
         self.roster.show_error(exc)
         title, message = describe_error(exc)
+        self.failing = True
+        self.shown_on = None  # the list is rebuilt when an ask succeeds, even an empty one
         self.runs = []
         self.query_one("#runs", DataTable).clear()
         self.set_class(True, "-empty")
@@ -157,12 +185,18 @@ class RunsScreen(RunDecisions, RosterScreen):
         self.refresh_bindings()
 
     def show_runs(self, runs: list[Run]) -> None:
+        self.failing = False
+        table = self.query_one("#runs", DataTable)
+        now = self.now()
+        if runs == self.runs and table.row_count == len(runs) and now.date() == self.shown_on:
+            self.show_preview()  # nothing new: the list stays as it is, scrolled where it was
+            return
+        self.shown_on = now.date()  # "today 02:00" is yesterday's after midnight
+        highlighted = self.current
+        keep = table.cursor_row if table.row_count else 0
         self.runs = runs
         self.roster.recent_runs = runs
-        table = self.query_one("#runs", DataTable)
-        keep = table.cursor_row if table.row_count else 0
         table.clear()
-        now = self.now()
         for run in runs:
             table.add_row(
                 Text(f"{run.run_id:>3}"),
@@ -182,7 +216,10 @@ class RunsScreen(RunDecisions, RosterScreen):
             if empty
             else ""
         )
-        if runs:
+        if runs:  # the run highlighted before stays so, wherever a new one put it
+            ids = [run.run_id for run in runs]
+            if highlighted is not None and highlighted.run_id in ids:
+                keep = ids.index(highlighted.run_id)
             table.move_cursor(row=min(keep, len(runs) - 1), animate=False)
         self.show_preview()
         self.refresh_bindings()

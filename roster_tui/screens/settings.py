@@ -65,7 +65,7 @@ class SettingsScreen(RosterScreen):
         "the list; enter edits the highlighted one (the engine checks the value and says what "
         "is allowed). " + NOTE + " Every change is recorded in the audit log."
     )
-    OPERATIONS: ClassVar[dict[str, str]] = {"edit": "settings_set"}
+    OPERATIONS: ClassVar[dict[str, str | tuple[str, ...]]] = {"edit": "settings_set"}
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "edit", "Edit…")]
 
     def __init__(self) -> None:

@@ -295,7 +295,7 @@ def test_whoami_says_how_the_command_reached_the_directory(twins) -> None:
     user = current_actor()
     assert embedded.out == (
         f"{user}: the database opened directly (no daemon answered), so its file's "
-        "permissions decide: every operation\n"
+        "permissions decide: every operation (sync-now asks a running daemon)\n"
     )
     assert daemon.out == (
         f"{user}: rostering_admin, through the daemon (its [roles] config gives the roles)\n"

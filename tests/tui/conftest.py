@@ -185,13 +185,11 @@ class ViewerClient:
 
 
 class UntoldViewerClient(ViewerClient):
-    """A viewer on a daemon that does not say what the caller may (older than `access`), or
-    whose roles changed since the app asked: every key is offered and the engine refuses."""
+    """A viewer on a daemon older than `access`, which answers it as the socket answers any
+    operation it does not know: every key is offered and the engine refuses."""
 
-    def __getattribute__(self, name: str) -> Any:
-        if name == "access":
-            raise AttributeError(name)
-        return super().__getattribute__(name)
+    def access(self) -> Access:
+        raise ApiError("BadRequest", "'access' is not an operation of the Roster Sync API")
 
 
 class NoDuplicatesClient:

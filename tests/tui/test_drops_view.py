@@ -224,6 +224,8 @@ async def test_a_viewer_the_daemon_did_not_tell_about_is_refused_the_set_aside(
         await press(pilot, "enter")
         assert notices_of(app)[-1].startswith("Permission denied: alice may not")
         assert len(rows_of(app, "drops-waiting")) == 2
+        assert app.gw.access is None  # the older daemon's refusal of access: not a notice
+        assert not any("not an operation" in n for n in notices_of(app))
     assert [w.name for w in demo_engine.drops().waiting] == ["day4", "day5"]
 
 
