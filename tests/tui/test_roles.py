@@ -12,10 +12,12 @@ from textual.command import CommandPalette
 from daemon.service.engine import Engine
 from roster_tui.commands import RosterCommands
 from roster_tui.screens.help import HelpScreen
+from roster_tui.screens.record import RecordScreen
 from roster_tui.screens.run_detail import RunDetailScreen
 from roster_tui.screens.runs import RunsScreen
 from roster_tui.widgets.conflicts_panel import ConflictsPanel
 from tests.tui.conftest import ViewerClient, make_app, notices_of, press
+from tests.tui.test_archive_by_hand import STUDENT, _open_person
 from tests.tui.test_keys import SCREENS, footer_keys, help_rows
 
 SIZE = (160, 40)  # every key the footer has fits
@@ -133,3 +135,14 @@ async def test_the_palette_offers_a_viewer_no_change_on_any_screen(demo_engine: 
     actions = {name.split(": ", 1)[-1].removesuffix(" (this screen)") for name in names}
     assert "Go to Duplicates" in names
     assert not actions & WRITE_KEYS, sorted(actions & WRITE_KEYS)
+
+
+async def test_a_viewer_opens_a_record_and_is_offered_no_archive(demo_engine: Engine) -> None:
+    app = make_app(ViewerClient(demo_engine))
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_person(pilot, STUDENT)
+        shown = {description for _, description in footer_keys(app)}
+        await press(pilot, "a")
+        assert isinstance(app.screen, RecordScreen)  # no question asked
+    assert "Tabs" in shown  # reading goes on
+    assert not shown & WRITE_KEYS, shown
