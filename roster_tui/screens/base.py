@@ -85,6 +85,14 @@ class RosterScreen(Screen[None]):
     # it asks again every `refresh_seconds` while it is in front and idle
     LIVE: ClassVar[bool] = False
     keep_on_resume = False
+    failing = False  # a LIVE screen's last ask failed, and said so
+
+    def live_failed(self, exc: Exception) -> None:
+        """A timed ask that failed (the daemon restarting, say): what is shown stays, and the
+        error is said once until an ask succeeds (which sets `failing` back)."""
+        if not self.failing:
+            self.failing = True
+            self.roster.show_error(exc)
 
     def on_mount(self) -> None:
         seconds = getattr(self.roster, "refresh_seconds", None)

@@ -3,8 +3,7 @@ person sets a waiting one aside here (`roster-sync drops` and `drops set-aside`)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,7 +18,6 @@ from roster_tui.screens.dialogs import SetAsideScreen
 from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
 from roster_tui.widgets.paged_table import FillTable
 
-T = TypeVar("T")
 WAITING_COLUMNS = [("Id", 4), ("Drop", 16), ("Queued", 6), ("Why it waits", None)]
 RECENT_COLUMNS = [("Id", 4), ("Drop", 16), ("Decision", 15), ("Why", None)]
 
@@ -45,7 +43,6 @@ class DropsScreen(RosterScreen):
         super().__init__()
         self.drops = DropList()
         self.loaded = False
-        self.failing = False  # the last ask failed (and said so)
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.MODE)
@@ -68,11 +65,6 @@ class DropsScreen(RosterScreen):
         """Asked by the timer: a failure keeps the lists (said once until an ask succeeds)."""
         self.call(lambda engine: engine.drops(), then=self.show_drops, failed=self.live_failed)
 
-    def live_failed(self, exc: Exception) -> None:
-        if not self.failing:
-            self.failing = True
-            self.roster.show_error(exc)
-
     def load_failed(self, exc: Exception) -> None:
         """The notice, and the reason in place of the lists (the daemon may be down)."""
         self.roster.show_error(exc)
@@ -91,8 +83,7 @@ class DropsScreen(RosterScreen):
         self.drops, self.loaded = drops, True
         waiting = self.query_one("#drops-waiting", FillTable)
         if not loaded or drops.waiting != before.waiting:
-            refill(
-                waiting,
+            waiting.refill(
                 [
                     (
                         Text(str(w.drop_id) if w.drop_id is not None else "–", justify="right"),
@@ -110,8 +101,7 @@ class DropsScreen(RosterScreen):
         self.query_one("#drops-waiting-caption", Static).update(waiting_caption(drops))
         recent = self.query_one("#drops-recent", FillTable)
         if not loaded or drops.recent != before.recent:
-            refill(
-                recent,
+            recent.refill(
                 [
                     (
                         Text(str(d.drop_id), justify="right"),
@@ -235,23 +225,3 @@ def same_waiting(a: WaitingDrop, b: WaitingDrop) -> bool:
     if a.drop_id is not None and b.drop_id is not None:
         return a.drop_id == b.drop_id
     return (a.source, a.name) == (b.source, b.name)
-
-
-def refill(
-    table: FillTable,
-    rows: list[tuple[Any, ...]],
-    before: Sequence[T],
-    after: Sequence[T],
-    same: Callable[[T, T], bool],
-) -> None:
-    """The table's rows anew (`after`'s items), its cursor on the item it was on in `before`,
-    or on the same row when that item is gone."""
-    keep = table.cursor_row if table.row_count else 0
-    if 0 <= keep < len(before):
-        found = [i for i, item in enumerate(after) if same(before[keep], item)]
-        keep = found[0] if found else keep
-    table.clear()
-    for row in rows:
-        table.add_row(*row)
-    if rows:
-        table.move_cursor(row=min(keep, len(rows) - 1), animate=False)

@@ -74,7 +74,6 @@ class RunsScreen(RunDecisions, RosterScreen):
         super().__init__()
         self.runs: list[Run] = []
         self.shown_on: date | None = None  # the day the list's times were written
-        self.failing = False  # the last ask failed (and said so)
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.MODE)
@@ -120,11 +119,6 @@ class RunsScreen(RunDecisions, RosterScreen):
             failed=quietly if live else self.no_drops,
             group="drops",
         )
-
-    def live_failed(self, exc: Exception) -> None:
-        if not self.failing:
-            self.failing = True
-            self.roster.show_error(exc)
 
     def show_outbox(self, state: NotifyStatus) -> None:
         """One line, only when notifications wait or could not be sent (a daemon that cannot
@@ -192,22 +186,26 @@ class RunsScreen(RunDecisions, RosterScreen):
             self.show_preview()  # nothing new: the list stays as it is, scrolled where it was
             return
         self.shown_on = now.date()  # "today 02:00" is yesterday's after midnight
-        highlighted = self.current
-        keep = table.cursor_row if table.row_count else 0
-        self.runs = runs
+        before, self.runs = self.runs, runs
         self.roster.recent_runs = runs
-        table.clear()
-        for run in runs:
-            table.add_row(
-                Text(f"{run.run_id:>3}"),
-                when(run.created_at, now),
-                status_text(run.status),
-                Text(fit_count(run.total_changes(), 7), justify="right"),
-                Text(fit_count(run.rows.error, 6) if run.rows.error else "·", justify="right"),
-                Text(fit_count(run.conflicts, 6) if run.conflicts else "·", justify="right"),
-                run_source(run, short=True) + (f" [{', '.join(run.scope)}]" if run.scope else ""),
-                key=str(run.run_id),
-            )
+        self.query_one("#runs", FillTable).refill(
+            [
+                (
+                    Text(f"{run.run_id:>3}"),
+                    when(run.created_at, now),
+                    status_text(run.status),
+                    Text(fit_count(run.total_changes(), 7), justify="right"),
+                    Text(fit_count(run.rows.error, 6) if run.rows.error else "·", justify="right"),
+                    Text(fit_count(run.conflicts, 6) if run.conflicts else "·", justify="right"),
+                    run_source(run, short=True)
+                    + (f" [{', '.join(run.scope)}]" if run.scope else ""),
+                )
+                for run in runs
+            ],
+            before,
+            runs,
+            lambda a, b: a.run_id == b.run_id,
+        )
         empty = not runs
         self.set_class(empty, "-empty")
         self.query_one("#runs-empty", Static).update(
@@ -216,11 +214,6 @@ class RunsScreen(RunDecisions, RosterScreen):
             if empty
             else ""
         )
-        if runs:  # the run highlighted before stays so, wherever a new one put it
-            ids = [run.run_id for run in runs]
-            if highlighted is not None and highlighted.run_id in ids:
-                keep = ids.index(highlighted.run_id)
-            table.move_cursor(row=min(keep, len(runs) - 1), animate=False)
         self.show_preview()
         self.refresh_bindings()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -14,6 +14,7 @@ from textual.worker import get_current_worker
 
 from daemon.models import Page
 
+T = TypeVar("T")
 Fetch = Callable[[int, int], Page]
 # (label, width): a fixed width, or None for the last column to take the rest; or
 # (label, least width, share): as wide as its widest cell, from the least width up to that
@@ -42,6 +43,26 @@ class FillTable(DataTable[Any]):
         if action == "select_cursor" and self.screen_binds_enter():
             return False
         return super().check_action(action, parameters)
+
+    def refill(
+        self,
+        rows: list[tuple[Any, ...]],
+        before: Sequence[T],
+        after: Sequence[T],
+        same: Callable[[T, T], bool],
+    ) -> None:
+        """The rows anew (one per item of `after`), the cursor on the item it was on among
+        `before` wherever that item is now, or on the same row when it is gone: a reload never
+        moves what a person highlighted."""
+        keep = self.cursor_row if self.row_count else 0
+        if 0 <= keep < len(before):
+            found = [i for i, item in enumerate(after) if same(before[keep], item)]
+            keep = found[0] if found else keep
+        self.clear()
+        for row in rows:
+            self.add_row(*row)
+        if rows:
+            self.move_cursor(row=min(keep, len(rows) - 1), animate=False)
 
     def screen_binds_enter(self) -> bool:
         bindings = getattr(self.screen, "BINDINGS", [])

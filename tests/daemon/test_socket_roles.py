@@ -11,10 +11,14 @@ import json
 import os
 import stat
 import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from daemon.db import Database
+from daemon.service.client import SocketClient
 from daemon.service.config import load_config
 from tests.district import TinyDistrict
 
@@ -103,26 +107,39 @@ def _roles(accounts: RoleAccounts) -> dict[str, list[str]]:
     }
 
 
-def _daemon_with_a_planned_run(unix_users, make_daemon_config, start_daemon, clock, tmp_path):
+@dataclass
+class Served:
+    """A daemon serving a directory with run 1 planned, and the test's own client of it."""
+
+    config_path: Path
+    client: SocketClient
+
+
+@pytest.fixture
+def served(unix_users, make_daemon_config, start_daemon, clock, tmp_path) -> Iterator[Served]:
     config_path = make_daemon_config(socket_group=unix_users.socket_group, roles=_roles(unix_users))
     config_path.chmod(0o644)
     daemon = start_daemon(config_path, clock)
     client = daemon.client()
     assert client.plan_source(str(TinyDistrict().write(tmp_path))).status == "planned"
-    return config_path, daemon, client
+    yield Served(config_path, client)
+    client.close()
+    assert daemon.stop() == 0
+
+
+@pytest.fixture(params=[("viewer", "viewer"), ("contacts", "users_manager")], ids=lambda p: p[1])
+def below_admin(request, unix_users) -> tuple[str, str]:
+    """(Unix user, role) of each role below rostering_admin."""
+    short, role = request.param
+    return unix_users.user(short), role
 
 
 def _auto_apply(client) -> str:
     return next(r.value for r in client.settings_show() if r.key == "auto_apply")
 
 
-def test_a_rostering_admin_may_reject_a_run_and_change_settings(
-    unix_users, make_daemon_config, start_daemon, clock, tmp_path
-) -> None:
-    config_path, daemon, client = _daemon_with_a_planned_run(
-        unix_users, make_daemon_config, start_daemon, clock, tmp_path
-    )
-
+def test_a_rostering_admin_may_reject_a_run_and_change_settings(unix_users, served) -> None:
+    config_path, client = served.config_path, served.client
     admin = unix_users.user("admin")
     rejected = cli(config_path, "reject", "1", "--reason", "wrong term", user=admin)
     assert rejected.returncode == 0, rejected.stderr
@@ -132,22 +149,12 @@ def test_a_rostering_admin_may_reject_a_run_and_change_settings(
     run = client.get_run(1)
     assert (run.status, run.decided_by) == ("rejected", admin)
     assert _auto_apply(client) == "true"
-    client.close()
-    assert daemon.stop() == 0
 
 
-@pytest.mark.parametrize("short, role", [("viewer", "viewer"), ("contacts", "users_manager")])
-def test_whoami_names_the_callers_role_and_what_it_does_not_allow(
-    unix_users, make_daemon_config, start_daemon, clock, tmp_path, short, role
-) -> None:
-    user = unix_users.user(short)
-    config_path, daemon, client = _daemon_with_a_planned_run(
-        unix_users, make_daemon_config, start_daemon, clock, tmp_path
-    )
-    said = cli(config_path, "whoami", user=user)
-    access = json.loads(cli(config_path, "whoami", "--json", user=user).stdout)
-    client.close()
-    assert daemon.stop() == 0
+def test_whoami_names_the_callers_role_and_what_it_does_not_allow(served, below_admin) -> None:
+    user, role = below_admin
+    said = cli(served.config_path, "whoami", user=user)
+    access = json.loads(cli(served.config_path, "whoami", "--json", user=user).stdout)
     assert said.returncode == 0, said.stderr
     lines = said.stdout.splitlines()
     assert lines[0] == f"{user}: {role}, through the daemon (its [roles] config gives the roles)"
@@ -158,15 +165,10 @@ def test_whoami_names_the_callers_role_and_what_it_does_not_allow(
     assert ("edit_contact" in access["operations"]) == (role == "users_manager")
 
 
-@pytest.mark.parametrize("short, role", [("viewer", "viewer"), ("contacts", "users_manager")])
 def test_roles_below_rostering_admin_may_neither_reject_a_run_nor_change_settings(
-    unix_users, make_daemon_config, start_daemon, clock, tmp_path, short, role
+    served, below_admin
 ) -> None:
-    user = unix_users.user(short)
-    config_path, daemon, client = _daemon_with_a_planned_run(
-        unix_users, make_daemon_config, start_daemon, clock, tmp_path
-    )
-
+    (user, role), config_path, client = below_admin, served.config_path, served.client
     refused = cli(config_path, "reject", "1", user=user)
     assert refused.returncode != 0
     assert f"{user} may not reject run" in refused.stderr
@@ -178,5 +180,3 @@ def test_roles_below_rostering_admin_may_neither_reject_a_run_nor_change_setting
 
     assert client.get_run(1).status == "planned"
     assert _auto_apply(client) == "false"
-    client.close()
-    assert daemon.stop() == 0
