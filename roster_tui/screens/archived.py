@@ -37,10 +37,13 @@ class ArchivedScreen(RosterScreen):
     MODE = "archived"
     HELP = (
         "Students that left the directory: archived by a sync run (they were no longer in the "
-        "SIS's files) or by hand. Search by name, SIS id or student number; u unarchives the "
-        "highlighted student (it becomes active again; open runs are superseded and must be "
-        "planned again, because the directory changed). Enter opens the student's record."
+        "SIS's files) or by hand. Search by name, SIS id or student number; Enter opens the "
+        "student's record."
     )
+    WRITE_HELP: ClassVar[dict[str, str]] = {
+        "unarchive_user": "u unarchives the highlighted student (it becomes active again; open "
+        "runs are superseded and must be planned again, because the directory changed)."
+    }
     OPERATIONS: ClassVar[dict[str, str | tuple[str, ...]]] = {"unarchive": "unarchive_user"}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("u", "unarchive", "Unarchive…"),

@@ -81,6 +81,9 @@ class RosterScreen(Screen[None]):
     # action -> the engine operation(s) it ends in: a key the caller's roles do not allow
     # leaves the footer, the help and the palette (the engine would refuse it anyway)
     OPERATIONS: ClassVar[dict[str, str | tuple[str, ...]]] = {}
+    # What the keys that change something do, in the help's words, by the engine operation
+    # they end in: said only to a caller whose roles allow it (the footer's rule).
+    WRITE_HELP: ClassVar[dict[str, str]] = {}
     # a screen of what the daemon does on its own (plans a drop, takes one): through the daemon,
     # it asks again every `refresh_seconds` while it is in front and idle
     LIVE: ClassVar[bool] = False
@@ -118,6 +121,11 @@ class RosterScreen(Screen[None]):
         if not self.gw.permits(*operations_of(self.OPERATIONS, action)):
             return False
         return self.can(action, parameters)
+
+    def about(self) -> str:
+        """The help's text: what the screen is for, then what the keys the caller may use do."""
+        allowed = (text for op, text in self.WRITE_HELP.items() if self.gw.permits(op))
+        return " ".join((self.HELP, *allowed))
 
     def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Whether `action` applies to what the screen shows now (None: shown, dimmed)."""

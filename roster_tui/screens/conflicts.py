@@ -18,11 +18,14 @@ class ConflictsScreen(ConflictDecisions, RosterScreen):
     HELP = (
         "A conflict is a difference the sync will not settle by itself: a contact detail edited "
         "by hand or of an active account, an archived student back in the feed, a link made "
-        "outside the sync. Decide one at a time (t, k, i on the highlighted conflict) or mark "
-        "several with space (* marks all) and decide them together. On a planned run the "
+        "outside the sync."
+    )
+    WRITE_HELP: ClassVar[dict[str, str]] = {
+        "resolve_conflicts": "Decide one at a time (t, k, i on the highlighted conflict) or "
+        "mark several with space (* marks all) and decide them together. On a planned run the "
         "decision shapes its apply; on an applied run taking the feed's value changes the "
         "directory at once."
-    )
+    }
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "open_run", "Run")]
 
     def compose(self) -> ComposeResult:

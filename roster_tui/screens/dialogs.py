@@ -42,17 +42,30 @@ def dialog_buttons(confirm: str, variant: str = "primary") -> Horizontal:
 
 
 class AnswerField(Field):
-    """A field whose Enter submits as the key arrives. A binding runs only once the key has
-    travelled up to the app, and by then keys typed right after Enter (one burst over SSH)
-    are already in the field: the value submitted is what was typed before Enter."""
+    """A field whose Enter submits, and whose Tab moves on, as the key arrives. A binding runs
+    only once the key has travelled up to the app, and by then the keys typed right after it
+    (one burst over SSH, a fast typist) are already in the field: the value submitted is what
+    was typed before Enter, and what was typed after Tab goes to the next field."""
 
     async def on_key(self, event: events.Key) -> None:
-        # Textual runs a subclass's handler before Input's own (which would type the keys that
-        # follow); preventing the default stops Input's, through the public handler
-        if event.key == "enter":
+        # Textual runs a subclass's handler before Input's own (which would type the key);
+        # preventing the default stops Input's, through the public handler
+        focused = self.screen.focused
+        if focused is not None and focused is not self:  # typed after a Tab in the same burst
+            event.stop()
+            event.prevent_default()
+            focused.post_message(events.Key(event.key, event.character))
+        elif event.key == "enter":
             event.stop()
             event.prevent_default()
             await self.action_submit()
+        elif event.key in ("tab", "shift+tab"):
+            event.stop()
+            event.prevent_default()
+            if event.key == "tab":
+                self.screen.focus_next()
+            else:
+                self.screen.focus_previous()
 
 
 def bullets(lines: list[str]) -> Table:

@@ -27,11 +27,14 @@ class DropsScreen(RosterScreen):
     HELP = (
         "The drops the daemon holds and has not planned, oldest first (the order it takes them), "
         "each with why it waits, and its latest decisions about drops, newest first. The box "
-        "below the lists has the highlighted drop in full. s sets a waiting drop aside: it is "
-        "not planned (recorded as skipped with your reason, audited), a queued copy goes to the "
-        "archive and the drops queued after it go on. Without the daemon (--db), only queued "
-        "drops are known, and the daemon archives the copy when it starts."
+        "below the lists has the highlighted drop in full. Without the daemon (--db), only "
+        "queued drops are known."
     )
+    WRITE_HELP: ClassVar[dict[str, str]] = {
+        "set_aside_drop": "s sets a waiting drop aside: it is not planned (recorded as skipped "
+        "with your reason, audited), a queued copy goes to the archive (without the daemon, "
+        "when it starts) and the drops queued after it go on."
+    }
     OPERATIONS: ClassVar[dict[str, str | tuple[str, ...]]] = {"set_aside": "set_aside_drop"}
     LIVE = True
     BINDINGS: ClassVar[list[BindingType]] = [

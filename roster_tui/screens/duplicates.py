@@ -142,13 +142,19 @@ class DuplicatesScreen(RosterScreen):
         "= same, ≈ close (a nickname, swapped names, a typo, day and month swapped), ≠ differs, "
         "· missing. In feed says when each record was in the feed: ⇄ re-keyed when one left as "
         "the other arrived (a SIS that re-issued an id), ∥ together when both were in it at once "
-        "(as twins are). l merges keeping the left record, r keeping the right, once you confirm "
-        "(y or Enter; the other's links, classes and history move to it); n marks them as not "
-        "the same person, once you confirm (never proposed again, no undo); s skips for now; "
-        "u undoes the last merge, once you confirm. Merging, n and undo change the directory, "
-        "so open runs are superseded and must be planned again (the question says which). "
-        "The next pair comes up at once; the keys wait until the engine has answered."
+        "(as twins are)."
     )
+    WRITE_HELP: ClassVar[dict[str, str]] = {
+        "duplicates_merge": "l merges keeping the left record, r keeping the right, once you "
+        "confirm (y or Enter; the other's links, classes and history move to it).",
+        "duplicates_reject": "n marks them as not the same person, once you confirm (never "
+        "proposed again, no undo).",
+        "duplicates_skip": "s skips for now.",
+        "duplicates_undo_last": "u undoes the last merge, once you confirm. Merging, n and "
+        "undo change the directory, so open runs are superseded and must be planned again "
+        "(the question says which). The next pair comes up at once; the keys wait until the "
+        "engine has answered.",
+    }
     OPERATIONS: ClassVar[dict[str, str | tuple[str, ...]]] = {
         "merge": "duplicates_merge",
         "reject": "duplicates_reject",

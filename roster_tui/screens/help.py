@@ -14,6 +14,7 @@ from textual.screen import ModalScreen, Screen
 
 from daemon.service.api import METHODS
 from roster_tui.keys import global_keys, key_lines
+from roster_tui.screens.base import RosterScreen
 from roster_tui.widgets.chrome import Plain
 
 
@@ -43,7 +44,7 @@ class HelpScreen(ModalScreen[None]):
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
-        about = getattr(self.of, "HELP", "")
+        about = self.of.about() if isinstance(self.of, RosterScreen) else ""
         for line in key_lines(self.of):
             table.add_row(line.keys, line.description)
         table.add_row("", "")

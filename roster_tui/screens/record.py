@@ -18,6 +18,7 @@ from daemon.directory.shapes import ClassroomDetail, ClassroomRow, HistoryEntry,
 from daemon.words import counted
 from roster_tui.gateway import Operation
 from roster_tui.screens.base import RosterScreen, tab_after
+from roster_tui.screens.contact import CONTACT_FIELDS, EditContactScreen
 from roster_tui.screens.dialogs import ConfirmScreen, open_run_ids
 from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
 from roster_tui.words import when
@@ -63,15 +64,22 @@ class RecordScreen(RosterScreen):
     HELP = (
         "One person. Details are the record's fields; Links are the guardians of a student or "
         "the students of a guardian (enter opens one); Classes are their enrollments; History "
-        "lists which runs changed the record and who edited it by hand, newest first. "
-        "a archives the person by hand, with their classes and links (u brings them back)."
+        "lists which runs changed the record and who edited it by hand, newest first."
     )
+    WRITE_HELP: ClassVar[dict[str, str]] = {
+        "edit_contact": "e edits their e-mail, phones and language (kept against the SIS as "
+        "the settings say).",
+        "archive_user": "a archives the person by hand, with their classes and links (u "
+        "brings them back).",
+    }
     OPERATIONS: ClassVar[dict[str, str | tuple[str, ...]]] = {
+        "edit_contact": "edit_contact",
         "archive": "archive_user",
         "unarchive": "unarchive_user",
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", show=False),
+        Binding("e", "edit_contact", "Edit contact…"),
         Binding("a", "archive", "Archive…"),
         Binding("u", "unarchive", "Unarchive…"),
         Binding("left_square_bracket", "tab(-1)", "Previous tab", key_display="[", show=False),
@@ -157,6 +165,8 @@ class RecordScreen(RosterScreen):
         self.refresh_bindings()
 
     def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "edit_contact":
+            return self.user is not None
         if action == "unarchive":
             return self.user is not None and self.user.status == "archived"
         if action == "archive":
@@ -174,6 +184,21 @@ class RecordScreen(RosterScreen):
     def open_link(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value and event.row_key.value.isdigit():
             self.app.push_screen(RecordScreen(int(event.row_key.value)))
+
+    def action_edit_contact(self) -> None:
+        if self.user is None:
+            return
+        name = name_of(self.user)
+
+        def saved(changes: dict[str, str | None] | None) -> None:
+            if changes:
+                fields = ", ".join(label for key, label in CONTACT_FIELDS if key in changes)
+                self.notify(f"{name}: {fields.lower()} saved.", title="Contact details saved")
+                self.reload()
+
+        open_runs = sorted(open_run_ids(self.roster.recent_runs))
+        self.keep_on_resume = True  # the answer reloads, when something was saved
+        self.app.push_screen(EditContactScreen(self.user, name, open_runs), saved)
 
     def action_archive(self) -> None:
         if self.user is None:
@@ -321,9 +346,12 @@ class ClassroomScreen(RosterScreen):
     HELP = (
         "One classroom: its school, type and status; Members are its students and teachers "
         "(enter opens one); History lists which runs changed it and who edited it by hand. "
-        "A classroom made by hand is archived (a) and brought back (u) here, its memberships "
-        "with it; the SIS's classrooms come and go with its classes.csv."
+        "The SIS's classrooms come and go with its classes.csv."
     )
+    WRITE_HELP: ClassVar[dict[str, str]] = {
+        "archive_classroom": "A classroom made by hand is archived (a) and brought back (u) "
+        "here, its memberships with it."
+    }
     OPERATIONS: ClassVar[dict[str, str | tuple[str, ...]]] = {
         "archive": "archive_classroom",
         "unarchive": "unarchive_classroom",

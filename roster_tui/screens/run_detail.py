@@ -41,9 +41,12 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
         "row counts, and each kind's archives against the deletion limit. Changes lists every "
         "change by kind and operation with each field's before -> after; Conflicts are the "
         "questions the sync could not answer alone; Rows are the upload results of every row "
-        "of the drop; Files are the files it had. [ and ] switch tabs. On an applied run, u "
-        "plans the run that undoes it, and w decides the archives it withheld."
+        "of the drop; Files are the files it had. [ and ] switch tabs."
     )
+    WRITE_HELP: ClassVar[dict[str, str]] = {
+        "revert_run": "On an applied run, u plans the run that undoes it.",
+        "decide_withheld": "w decides the archives an applied run withheld.",
+    }
     OPERATIONS: ClassVar[dict[str, str | tuple[str, ...]]] = {
         **RUN_DECISION_OPERATIONS,
         "revert": "revert_run",

@@ -62,9 +62,12 @@ class SettingsScreen(RosterScreen):
     MODE = "settings"
     HELP = (
         "The district's sync settings. Each one's meaning and allowed values are shown below "
-        "the list; enter edits the highlighted one (the engine checks the value and says what "
-        "is allowed). " + NOTE + " Every change is recorded in the audit log."
+        "the list."
     )
+    WRITE_HELP: ClassVar[dict[str, str]] = {
+        "settings_set": "Enter edits the highlighted one (the engine checks the value and says "
+        "what is allowed). " + NOTE + " Every change is recorded in the audit log."
+    }
     OPERATIONS: ClassVar[dict[str, str | tuple[str, ...]]] = {"edit": "settings_set"}
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "edit", "Edit…")]
 

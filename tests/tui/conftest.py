@@ -153,19 +153,21 @@ def empty_engine(tmp_path: Path) -> Iterator[Engine]:
         db.close()
 
 
-class ViewerClient:
-    """The daemon as a viewer sees it: reads work, every change is refused with its message,
-    and `access` says what a viewer may do (so the app offers no key that changes anything)."""
+class RoleClient:
+    """The daemon as a caller with `roles` sees it: what the roles allow works, every other
+    change is refused with its message, and `access` says what they may do (so the app offers
+    only those keys)."""
 
     is_remote = False
 
-    def __init__(self, engine: Engine, user: str = "alice") -> None:
+    def __init__(self, engine: Engine, roles: frozenset[str], user: str = "alice") -> None:
         self.engine = engine
+        self.roles = roles
         self.user = user
         self.db = engine.db
 
     def access(self) -> Access:
-        self.engine.caller_roles = frozenset({"viewer"})  # as the socket server sets them
+        self.engine.caller_roles = self.roles  # as the socket server sets them
         try:
             return self.engine.access().model_copy(update={"user": self.user})
         finally:
@@ -176,12 +178,19 @@ class ViewerClient:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             try:
-                check({"viewer"}, method, self.user)
+                check(set(self.roles), method, self.user)
             except PermissionDenied as exc:
                 raise ApiError("PermissionDenied", str(exc)) from exc
             return target(*args, **kwargs)
 
         return call
+
+
+class ViewerClient(RoleClient):
+    """A viewer: reads work, and the app offers no key that changes anything."""
+
+    def __init__(self, engine: Engine, user: str = "alice") -> None:
+        super().__init__(engine, frozenset({"viewer"}), user)
 
 
 class UntoldViewerClient(ViewerClient):

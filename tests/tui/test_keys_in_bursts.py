@@ -6,9 +6,10 @@ import json
 from typing import Any
 
 from textual import events
+from textual.widgets import Input
 
 from daemon.service.engine import Engine
-from roster_tui.screens.dialogs import ConfirmRunScreen
+from roster_tui.screens.dialogs import ConfirmRunScreen, PlanDropScreen
 from roster_tui.screens.run_detail import RunDetailScreen
 from tests.tui.conftest import make_app, press, settle, type_text
 
@@ -73,3 +74,28 @@ async def test_a_key_typed_right_after_enter_in_the_override_dialog_is_not_in_th
         await type_text(pilot, "xyz")
         await burst(pilot, "enter", "o")
     assert demo_engine.get_run(run_id).override_reason == "xyz"
+
+
+async def test_keys_typed_after_tab_in_the_override_dialog_go_to_the_reason(
+    demo_engine: Engine,
+) -> None:
+    app = make_app(demo_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "1")
+        run_id = app.screen.runs[0].run_id
+        await press(pilot, "o")
+        assert isinstance(app.screen, ConfirmRunScreen)
+        await burst(pilot, *"OVERRIDE", "tab", *"checked by hand", "enter")
+    assert demo_engine.get_run(run_id).override_reason == "checked by hand"
+
+
+async def test_keys_typed_after_tab_in_the_plan_dialog_go_to_the_schools(
+    demo_engine: Engine,
+) -> None:
+    app = make_app(demo_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "1", "n")
+        assert isinstance(app.screen, PlanDropScreen)
+        await burst(pilot, *"/srv/drop", "tab", *"sch-1")
+        fields = {field.id: field.value for field in app.screen.query(Input)}
+    assert fields == {"path": "/srv/drop", "schools": "sch-1"}

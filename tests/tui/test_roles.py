@@ -9,14 +9,16 @@ from typing import Any
 import pytest
 from textual.command import CommandPalette
 
+from daemon.service.api import METHODS
 from daemon.service.engine import Engine
 from roster_tui.commands import RosterCommands
+from roster_tui.screens.base import RosterScreen
 from roster_tui.screens.help import HelpScreen
 from roster_tui.screens.record import RecordScreen
 from roster_tui.screens.run_detail import RunDetailScreen
 from roster_tui.screens.runs import RunsScreen
 from roster_tui.widgets.conflicts_panel import ConflictsPanel
-from tests.tui.conftest import ViewerClient, make_app, notices_of, press
+from tests.tui.conftest import ViewerClient, make_app, notices_of, press, text_of
 from tests.tui.test_archive_by_hand import STUDENT, _open_person
 from tests.tui.test_keys import SCREENS, footer_keys, help_rows
 
@@ -38,6 +40,7 @@ WRITE_KEYS = {
     "Undo merge",
     "Scan",
     "Edit…",
+    "Edit contact…",
     "Take",
     "Keep",
     "Ignore",
@@ -110,6 +113,51 @@ async def test_the_help_says_who_the_viewer_is_and_lists_no_change(demo_engine: 
         rows = dict(help_rows(app))
     assert rows["you"] == "alice (viewer); keys your roles do not allow are not shown"
     assert not set(rows.values()) & WRITE_KEYS
+
+
+def _screens_saying_what_keys_change() -> list[type[RosterScreen]]:
+    found, todo = [], list(RosterScreen.__subclasses__())
+    while todo:
+        screen = todo.pop()
+        todo.extend(screen.__subclasses__())
+        if screen.WRITE_HELP:
+            found.append(screen)
+    return found
+
+
+@pytest.mark.parametrize("screen", _screens_saying_what_keys_change(), ids=lambda s: s.__name__)
+def test_the_help_on_each_change_names_an_operation_of_the_api(
+    screen: type[RosterScreen],
+) -> None:
+    assert set(screen.WRITE_HELP) <= set(METHODS), screen.WRITE_HELP.keys() - set(METHODS)
+    assert all(METHODS[op] != "viewer" for op in screen.WRITE_HELP)  # each one changes something
+
+
+@pytest.mark.parametrize("where", ["Archived", "Conflicts", "Duplicates", "RunDetail", "Settings"])
+async def test_a_viewers_help_says_nothing_of_the_keys_it_does_not_offer(
+    demo_engine: Engine, where: str
+) -> None:
+    app = make_app(ViewerClient(demo_engine))
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, *SCREENS[where])
+        screen = app.screen
+        app.action_help()
+        await press(pilot)
+        said = " ".join(text_of(app.screen.query_one("#help-text")).split())
+    assert isinstance(screen, RosterScreen) and screen.WRITE_HELP
+    assert " ".join(screen.HELP.split()) in said
+    for sentence in screen.WRITE_HELP.values():
+        assert " ".join(sentence.split())[:40] not in said, sentence
+
+
+async def test_an_administrators_help_says_what_each_key_changes(demo_engine: Engine) -> None:
+    app = make_app(demo_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, *SCREENS["Settings"])
+        app.action_help()
+        await press(pilot)
+        said = " ".join(text_of(app.screen.query_one("#help-text")).split())
+    assert "Enter edits the highlighted one" in said
 
 
 async def test_in_process_the_help_names_no_role(demo_engine: Engine) -> None:
