@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from daemon.directory.shapes import UserDetail
+from daemon.settings import SettingRow
 from roster_tui.gateway import describe_error
 from roster_tui.screens.base import run_call
 from roster_tui.screens.dialogs import AnswerField, dialog_buttons
@@ -27,6 +28,10 @@ CONTACT_FIELDS = (
     ("language", "Language"),
 )
 SAVING = "Saving… (cannot be cancelled)"
+
+
+def ignore(_exc: Exception) -> None:
+    """The settings could not be read: the explanation stays general, the engine still decides."""
 
 
 def contact_changes(shown: UserDetail, typed: dict[str, str]) -> dict[str, str | None]:
@@ -53,6 +58,8 @@ class EditContactScreen(ModalScreen[dict[str, str | None] | None]):
         self.name_shown = name
         self.open_runs = open_runs
         self.saving = False
+        self.overwritten: bool | None = None  # update_active_users_contacts, once known
+        self.language_follows = False  # update_language, once known
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="-small -contact"):
@@ -71,13 +78,42 @@ class EditContactScreen(ModalScreen[dict[str, str | None] | None]):
             yield Plain("", id="problem")
             yield dialog_buttons("Save (enter)")
 
+    def on_mount(self) -> None:
+        """The settings say what happens to each field against the feed: asked once, the
+        explanation follows them (until they arrive, it names both settings)."""
+        run_call(self, lambda engine: engine.settings_show(), then=self.follow, failed=ignore)
+
+    def follow(self, settings: list[SettingRow]) -> None:
+        values = {s.key: s.value for s in settings}
+        self.overwritten = values.get("update_active_users_contacts") == "true"
+        self.language_follows = values.get("update_language") == "true"
+        self.query_one("#consequences", Static).update(self.body())
+        if self.language_follows:
+            language = self.query_one("#language", Input)
+            if language.has_focus:
+                self.query_one("#email", Input).focus()
+            language.disabled = True
+
     def body(self) -> Text:
-        text = Text(
-            "Audited under your name; an emptied field is cleared. An e-mail or phone edited "
-            "here is kept: if the SIS sends another, the run asks (a conflict), unless "
-            "update_active_users_contacts is on. While update_language is on, the language "
-            "follows the SIS and is not edited here."
-        )
+        text = Text("Audited under your name; an emptied field is cleared. ")
+        if self.overwritten is None:
+            text.append(
+                "An e-mail or phone edited here is kept: if the SIS sends another, the run asks "
+                "(a conflict), unless update_active_users_contacts is on. While update_language "
+                "is on, the language follows the SIS and is not edited here."
+            )
+        elif self.overwritten:
+            text.append(
+                "update_active_users_contacts is on: an e-mail or phone the SIS sends later "
+                "replaces what is saved here."
+            )
+        else:
+            text.append(
+                "An e-mail or phone edited here is kept: if the SIS sends another, the run asks "
+                "(a conflict)."
+            )
+        if self.language_follows:
+            text.append(" The language follows the SIS (update_language is on).")
         if self.open_runs:
             runs = ", ".join(map(str, self.open_runs))
             text.append(
@@ -122,7 +158,7 @@ class EditContactScreen(ModalScreen[dict[str, str | None] | None]):
     def set_saving(self, saving: bool) -> None:
         self.saving = saving
         for widget in self.query("Input, Button"):
-            widget.disabled = saving
+            widget.disabled = saving or (widget.id == "language" and self.language_follows)
 
     def say(self, text: Text) -> None:
         self.query_one("#problem", Static).update(text)

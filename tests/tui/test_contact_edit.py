@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+from textual.widgets import Input
+
 from daemon.service.engine import Engine
 from roster_tui.screens.contact import EditContactScreen
 from roster_tui.screens.record import RecordScreen
@@ -81,18 +84,47 @@ async def test_a_value_the_engine_refuses_stays_in_the_dialog_with_the_reason(
     assert contact(demo_engine) == before
 
 
-async def test_the_language_is_refused_while_it_follows_the_sis(demo_engine: Engine) -> None:
+async def test_the_language_is_not_offered_while_it_follows_the_sis(
+    demo_engine: Engine,
+) -> None:
     demo_engine.settings_set("update_language", "true")
     app = make_app(demo_engine)
     async with app.run_test(size=SIZE) as pilot:
         dialog = await _open_dialog(pilot)
+        await press(pilot)
+        said = " ".join(text_of(dialog.query_one("#consequences")).split())
+        assert dialog.query_one("#language", Input).disabled
+    assert "The language follows the SIS (update_language is on)." in said
+
+
+async def test_the_language_is_edited_while_the_feed_leaves_it_alone(demo_engine: Engine) -> None:
+    demo_engine.settings_set("update_language", "false")
+    app = make_app(demo_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_dialog(pilot)
         await press(pilot, "tab", "tab", "tab")
         await type_text(pilot, "fr")
         await press(pilot, "enter")
-        assert app.screen is dialog
-        assert "update_language" in _problem(app)
-        assert app.screen.focused is dialog.query_one("#language")
-    assert contact(demo_engine)[3] == "es"
+        assert isinstance(app.screen, RecordScreen)
+    assert contact(demo_engine)[3] == "fr"
+
+
+@pytest.mark.parametrize(
+    ("overwritten", "said"),
+    [
+        ("false", "if the SIS sends another, the run asks (a conflict)."),
+        ("true", "an e-mail or phone the SIS sends later replaces what is saved here."),
+    ],
+)
+async def test_the_dialog_says_what_the_feed_does_to_an_edited_contact(
+    demo_engine: Engine, overwritten: str, said: str
+) -> None:
+    demo_engine.settings_set("update_active_users_contacts", overwritten)
+    app = make_app(demo_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await _open_dialog(pilot)
+        await press(pilot)
+        assert said in " ".join(text_of(dialog.query_one("#consequences")).split())
 
 
 async def test_saving_what_is_shown_writes_nothing(demo_engine: Engine) -> None:
