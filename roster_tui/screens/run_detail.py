@@ -51,6 +51,7 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
         **RUN_DECISION_OPERATIONS,
         "revert": "revert_run",
     }
+    LIVE = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", show=False),
         *RUN_DECISION_BINDINGS,
@@ -95,8 +96,23 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
         run_id = self.run_id
         self.call(lambda engine: engine.get_run(run_id), then=self.show_run, group="run")
 
+    def reload_live(self) -> None:
+        """Asked by the timer (the daemon applies a run on its own, another administrator
+        approves it): a failure keeps what is shown, said once until an ask succeeds; a run
+        that moved on shows its new status, counts and keys, and its conflicts again."""
+        run_id = self.run_id
+        self.call(
+            lambda engine: engine.get_run(run_id),
+            then=self.show_run,
+            failed=self.live_failed,
+            group="run",
+        )
+
     def show_run(self, run: Run) -> None:
-        first = self.run is None
+        self.failing = False
+        first, before = self.run is None, self.run
+        if before == run:
+            return
         self.run = run
         now = self.now()
         self.query_one("#run-title", Static).update(title_line(run, now))
@@ -112,6 +128,8 @@ class RunDetailScreen(RunDecisions, ConflictDecisions, RosterScreen):
             self.query_one(ChangesPanel).show_run(run)
             self.query_one(ConflictsPanel).load()
             self.query_one(RowsPanel).start(run)
+        elif before is not None and before.status != run.status:
+            self.query_one(ConflictsPanel).reload()  # applied: what its decisions did
         self.refresh_bindings()
 
     def _underline_active_tab(self) -> None:

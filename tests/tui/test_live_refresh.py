@@ -1,4 +1,4 @@
-"""Through the daemon, the screens of what it does on its own (Runs, Drops) ask again while they
+"""Through the daemon, the screens of what it does on its own (Runs, Drops, a run) ask again while they
 are in front: a run planned at 02:00 appears without ctrl+r, and what the person highlighted
 stays highlighted; nothing moves under a dialog, and embedded nothing is asked on its own."""
 
@@ -13,6 +13,7 @@ from daemon.service.client import DaemonUnavailable
 from daemon.service.engine import Engine
 from roster_tui.screens.dialogs import ConfirmRunScreen
 from roster_tui.screens.drops import DropsScreen
+from roster_tui.screens.run_detail import RunDetailScreen
 from roster_tui.screens.runs import RunsScreen
 from tests.conftest import SAMPLE
 from tests.tui.conftest import make_app, notices_of, press
@@ -159,3 +160,20 @@ async def test_a_daemon_away_for_a_while_neither_empties_the_list_nor_moves_the_
         app.gw.run(lambda engine: engine.reject_run(2))  # done while it was away
         await until(pilot, lambda: runs_screen(app).runs[1].status == "rejected")
         assert runs_screen(app).current.run_id == 2
+
+
+async def test_a_run_applied_elsewhere_shows_as_applied_where_it_is_open(
+    demo_engine: Engine,
+) -> None:
+    app = make_app(ThroughTheDaemon(demo_engine), refresh_seconds=EVERY)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "down", "enter")
+        screen = app.screen
+        assert isinstance(screen, RunDetailScreen) and screen.run is not None
+        assert screen.run.status == "planned" and screen.check_action("approve", ())
+        # another administrator approves it (or the daemon, under auto-apply)
+        app.gw.run(lambda engine: engine.apply_run(2, scan_duplicates=False))
+        await until(pilot, lambda: screen.run is not None and screen.run.status == "applied")
+        assert "applied" in str(screen.query_one("#run-title").render())
+        assert not screen.check_action("approve", ())
+        assert screen.check_action("revert", ())
