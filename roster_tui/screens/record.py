@@ -322,7 +322,7 @@ def details(user: UserDetail, now: Any) -> Table:
     grid.add_row("Schools", ", ".join(user.schools) if user.schools else "–")
     grid.add_row("Account", "active (signs in)" if user.account_active else "not activated")
     if user.contacts_edited:
-        grid.add_row("Contacts", "edited by hand: the sync asks before changing them")
+        grid.add_row("Contacts", "edited by hand: kept from the SIS's changes as the settings say")
     grid.add_row("Created", f"{when(user.created_at, now)} by run {user.created_run or '–'}")
     if user.status == "archived":
         run = user.archived_run
