@@ -12,7 +12,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from daemon.db import Database
+from daemon.directory.orgs import schools_in_orgs
 from daemon.directory.records import archived_with
+
+# The school rule for people, in the form an apply can afford at 1M students: the candidates are
+# the people it wrote, or all of them when it archived a school (most nights archive none), who
+# name a school that is not active (few or none: a first load has none); only their schools are
+# read then. Active people the sync made count, not one a person brought back by hand.
+_ORGS_OF_PEOPLE = """SELECT p.user_id AS who, p.last_run,
+           trim(unnest(string_split(p.org_sis_ids, ','))) AS org
+    FROM users p WHERE p.status = 'active' AND p.origin = 'sync'
+      AND p.unarchived_by_hand_at IS NULL AND p.org_sis_ids IS NOT NULL"""
+_ORGS_OF_CLOSED_SCHOOLS = """SELECT m.sis_id AS org, x.archived_run
+    FROM school_sis_ids m JOIN schools x ON x.school_id = m.school_id
+    WHERE x.status <> 'active' AND x.org_type <> 'district'
+    UNION ALL SELECT '#' || x.school_id, x.archived_run FROM schools x
+    WHERE x.status <> 'active' AND x.org_type <> 'district'"""
+_PEOPLE_NAMING_CLOSED_SCHOOLS = f"""
+    SELECT o.who FROM ({_ORGS_OF_PEOPLE} AND {{scope:p}}) o
+    JOIN ({_ORGS_OF_CLOSED_SCHOOLS}) a ON a.org = o.org
+    UNION
+    SELECT o.who FROM ({_ORGS_OF_PEOPLE}) o
+    JOIN ({_ORGS_OF_CLOSED_SCHOOLS}) a ON a.org = o.org AND {{archived:a}}"""
 
 
 @dataclass(frozen=True)
@@ -270,6 +291,19 @@ INVARIANTS: tuple[Invariant, ...] = (
         """SELECT c.classroom_id AS id FROM classrooms c JOIN schools s ON s.school_id = c.school_id
            WHERE c.status = 'active' AND c.origin = 'sync' AND s.status <> 'active'
              AND ({scope:c} OR {archived:s})""",
+    ),
+    # As for classrooms, a person the sync keeps active is in an active school: a night keeps
+    # a school a person it leaves still names (sync/feed/classes.py keep_schools_still_named)
+    # and takes no one back into an archived one, nor does a revert (sync/revert.py). The
+    # schools a person is in are read as the rules that keep them read them (schools_in_orgs);
+    # someone named only at the district, or at no school the directory knows, is in none and
+    # breaks nothing, and so does one a person brought back by hand (what they decided).
+    Invariant(
+        "active people the sync made are in an active school",
+        f"""SELECT n.who AS id
+            FROM ({schools_in_orgs(f"SELECT user_id AS who, org_sis_ids FROM users WHERE user_id IN ({_PEOPLE_NAMING_CLOSED_SCHOOLS})")}) n
+            JOIN schools s ON s.school_id = n.school_id AND s.org_type <> 'district'
+            GROUP BY n.who HAVING NOT bool_or(s.status = 'active')""",
     ),
     Invariant(
         "merged records point at a survivor that is not merged",

@@ -53,13 +53,16 @@ def schools_in_orgs(rows: str) -> str:
     a SIS id or by a hand reference. The one reading of "the schools a person is in" for the
     rules that keep a school while someone is still in it (a night's, an approval's, a
     revert's), so that a person chosen at a school by hand keeps it as one the SIS put there."""
+    # An org that is some school's SIS id names that school, even '#42'; one that is not, and
+    # reads '#<digits>', is a hand reference (is_hand_reference, as one join: the rules that
+    # run at every apply are never planned as a loop over pairs, tests/directory)
     return f"""
         WITH orgs AS (SELECT who, trim(unnest(string_split(org_sis_ids, ','))) AS org
                       FROM ({rows}) WHERE org_sis_ids IS NOT NULL)
-        SELECT o.who, m.school_id FROM orgs o JOIN school_sis_ids m ON m.sis_id = o.org
-        UNION
-        SELECT o.who, TRY_CAST(substr(o.org, 2) AS BIGINT) FROM orgs o
-        WHERE {is_hand_reference("o.org")}"""
+        SELECT DISTINCT o.who, coalesce(m.school_id, TRY_CAST(substr(o.org, 2) AS BIGINT)) AS school_id
+        FROM orgs o LEFT JOIN school_sis_ids m ON m.sis_id = o.org
+        WHERE m.school_id IS NOT NULL
+           OR (o.org LIKE '#%' AND regexp_full_match(o.org, '#[0-9]{{1,18}}'))"""
 
 
 def org_naming(db: Database, school_id: int) -> str:

@@ -447,6 +447,13 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
         school_stays = _school_active_after(ctx, "d.school_id")
         old_school = restored(name, "school_id", "f.old", types, planned_at(str(t)))
         moves_back = f"NOT (f.field = 'school_id' AND NOT {_school_active_after(ctx, old_school)})"
+    elif name == "users":
+        # So does a person the sync made: back only where one of the schools they name is
+        # active after the revert, and their orgs back only to such a school.
+        archived = f"SELECT user_id AS who, org_sis_ids FROM users WHERE status = 'archived' AND origin = 'sync' AND user_id IN ({_archived_by(t, table)})"
+        school_stays = f"d.user_id NOT IN ({_out_of_active_schools_after(ctx, archived)})"
+        old_orgs = f"SELECT id AS who, old AS org_sis_ids FROM {fields} WHERE field = 'org_sis_ids'"
+        moves_back = f"NOT (f.field = 'org_sis_ids' AND f.id IN ({_out_of_active_schools_after(ctx, old_orgs)}))"
     restorable = f"""SELECT * FROM {fields} f
                      WHERE active AND still_new AND NOT protected AND {moves_back}"""
     pivot = ", ".join(
@@ -462,11 +469,7 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
     if table.raw_hashed:
         source += ", CAST(NULL AS UBIGINT) AS _raw_hash"
     tail = f"d.source_file AS _file, d.source_line AS _line, NULL AS _label{source}"
-    archived_by_target = f"""SELECT record_id FROM changes WHERE run_id = {t} AND op = 'archive'
-                                AND {_kind_filter(table)}
-                             UNION SELECT record_id FROM withheld_archives
-                             WHERE run_id = {t} AND table_name = {sql_literal(name)}
-                               AND outcome = 'archived'"""
+    archived_by_target = _archived_by(t, table)
     unarchived_by_target = f"""SELECT record_id FROM changes WHERE run_id = {t}
                                AND op = 'unarchive' AND {_kind_filter(table)}"""
     db.execute(
@@ -496,6 +499,8 @@ def _plan_table(ctx: PlanContext, table: kinds.Table, target: int, applied_at: A
     plan = ctx.keep(f"plan_{name}")
     if name == "classrooms":
         _note_classes_kept_out_of_archived_schools(ctx, target, fields, old_school)
+    elif name == "users":
+        _note_people_kept_out_of_archived_schools(ctx, target, school_stays, moves_back, fields)
     by_parent = " OR ".join(
         f"d.{column} IN (SELECT id FROM {ctx.keep(f'plan_{parent}')} WHERE op = 'archive')"
         for column, parent in CASCADES.get(name, ())
@@ -596,6 +601,57 @@ def _school_active_after(ctx: PlanContext, school_id: str) -> str:
     return f"""({school_id} IS NULL OR {school_id} IN (SELECT id FROM {plan} WHERE op = 'unarchive')
                OR ({school_id} IN (SELECT school_id FROM schools WHERE status = 'active')
                    AND {school_id} NOT IN (SELECT id FROM {plan} WHERE op = 'archive')))"""
+
+
+def _archived_by(target: int, table: kinds.Table) -> str:
+    """SQL: the ids of the records of `table` run `target` archived (its own archives, and the
+    withheld ones a person approved)."""
+    return f"""SELECT record_id FROM changes WHERE run_id = {int(target)} AND op = 'archive'
+                 AND {_kind_filter(table)}
+               UNION SELECT record_id FROM withheld_archives
+               WHERE run_id = {int(target)} AND table_name = {sql_literal(table.name)}
+                 AND outcome = 'archived'"""
+
+
+def _out_of_active_schools_after(ctx: PlanContext, people: str) -> str:
+    """SQL: who of `people` (SQL: `who`, `org_sis_ids`) would be in no active school after the
+    revert, though their orgs name a school (not the district): `check`'s rule for people."""
+    plan = ctx.keep("plan_schools")
+    active_after = f"""SELECT school_id FROM schools
+                       WHERE school_id IN (SELECT id FROM {plan} WHERE op = 'unarchive')
+                          OR (status = 'active'
+                              AND school_id NOT IN (SELECT id FROM {plan} WHERE op = 'archive'))"""
+    return f"""SELECT n.who FROM ({schools_in_orgs(people)}) n
+               JOIN schools s ON s.school_id = n.school_id AND s.org_type <> 'district'
+               LEFT JOIN ({active_after}) a ON a.school_id = s.school_id
+               GROUP BY n.who HAVING count(a.school_id) = 0"""
+
+
+def _note_people_kept_out_of_archived_schools(
+    ctx: PlanContext, target: int, school_stays: str, moves_back: str, fields: str
+) -> None:
+    """Say what the revert leaves of the people the target archived or moved because their
+    schools are archived now (as for classes)."""
+    t = int(target)
+    label = "d.given_name || ' ' || d.family_name || ' (' || coalesce(d.sis_id, '#' || d.user_id) || ')'"
+    left = ctx.db.rows(
+        f"""SELECT {label} || ', whom run {t} archived, stays archived: no school their orgs '
+                   || 'name (' || d.org_sis_ids || ') is active now, and the revert does not '
+                   || 'bring them back'
+            FROM users d
+            WHERE d.status = 'archived' AND d.archived_run = {t} AND d.origin = 'sync'
+              AND NOT ({school_stays})
+            UNION ALL
+            SELECT {label} || ' stays at ' || coalesce(f.now, 'no org') || ': run {t} moved them '
+                   || 'from ' || f.old || ', whose schools are archived now'
+            FROM {fields} f JOIN users d ON d.user_id = f.id
+            WHERE f.field = 'org_sis_ids' AND f.active AND f.still_new AND NOT ({moves_back})
+            ORDER BY 1"""
+    )
+    for (text,) in left[:20]:
+        ctx.note("revert", text)
+    if len(left) > 20:
+        ctx.note("revert", f"... and {len(left) - 20:,} more people kept out of archived schools")
 
 
 def _school_words(school_id: str, joint: str = " is ") -> str:

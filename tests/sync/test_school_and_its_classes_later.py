@@ -104,15 +104,21 @@ def test_approving_refuses_to_break_the_directory_and_changes_nothing(
 # ------------------------------------------------------------------------------ reverts
 
 
+def _revert_of_birch_closed_after_it_closed_again(sync, tiny):
+    """Run 2 closes Birch (its class and people archived with it), run 3 brings Birch alone
+    back, run 4 closes it again; then run 2 is reverted (and the revert applied)."""
+    closed = sync.apply(_without_school_b(tiny), override=True)
+    reopened = _without_school_b(tiny)
+    reopened.rows("orgs.csv").append(dict(tiny.row("orgs.csv", "sch-b")))
+    sync.apply(reopened, override=True)
+    sync.apply(_without_school_b(tiny), override=True)
+    return _applied_revert(sync, closed.run_id)
+
+
 def test_a_revert_leaves_a_class_archived_in_a_school_archived_again_since(
     sync, tiny, tiny_applied
 ):
-    closed = sync.apply(_without_school_b(tiny), override=True)  # Birch and its class
-    reopened = _without_school_b(tiny)
-    reopened.rows("orgs.csv").append(dict(tiny.row("orgs.csv", "sch-b")))
-    sync.apply(reopened, override=True)  # Birch alone comes back, ...
-    sync.apply(_without_school_b(tiny), override=True)  # ... and ends again
-    revert = _applied_revert(sync, closed.run_id)
+    revert = _revert_of_birch_closed_after_it_closed_again(sync, tiny)
     assert (_status(sync, "schools", "sch-b"), _status(sync, "classrooms", "cls-b1")) == (
         "archived",
         "archived",
@@ -197,19 +203,81 @@ def test_a_revert_does_not_move_a_class_back_into_a_school_archived_since(sync, 
 # ------------------------------------------------------------------------ apply refuses
 
 
-def test_apply_refuses_a_plan_archiving_a_school_that_keeps_an_active_class(
-    sync, tiny, tiny_applied
-):
+def _planned_with_school_b_archived(sync, tiny):
+    """A night's plan (one name changed) into which a fault writes Birch School's archive."""
     tiny.row("users.csv", "stu-2")["familyName"] = "Okafor-Bell"
     planned = sync.plan(tiny)
-    db = sync.engine.db
-    db.execute(
+    sync.engine.db.execute(
         f"""INSERT INTO run_{planned.run_id}.plan_schools BY NAME
             SELECT 'archive' AS op, school_id AS id, name, sis_id, 'orgs.csv' AS _file,
                    3 AS _line
             FROM schools WHERE sis_id = 'sch-b'"""
     )
+    return planned
+
+
+def test_apply_refuses_a_plan_archiving_a_school_that_keeps_an_active_class(
+    sync, tiny, tiny_applied
+):
+    planned = _planned_with_school_b_archived(sync, tiny)
+    db = sync.engine.db
     before = directory_fingerprint(db)
     with pytest.raises(RunError, match="active classrooms the sync made belong to active schools"):
         sync.engine.apply_run(planned.run_id)
     assert directory_fingerprint(db) == before
+
+
+def test_apply_refuses_a_plan_archiving_a_school_that_keeps_active_people(sync, tiny, tiny_applied):
+    """People are held to the rule as classes are: whom the sync made stays in an active
+    school (here Birch's students, teacher and guardians, their class moved away first)."""
+    db = sync.engine.db
+    db.execute(
+        "UPDATE classrooms SET school_id = (SELECT school_id FROM schools WHERE sis_id = 'sch-a') "
+        "WHERE sis_id = 'cls-b1'"
+    )
+    planned = _planned_with_school_b_archived(sync, tiny)
+    before = directory_fingerprint(db)
+    with pytest.raises(
+        RunError, match=r"active people the sync made are in an active school: 9 rows"
+    ):
+        sync.engine.apply_run(planned.run_id)
+    assert directory_fingerprint(db) == before
+
+
+# ------------------------------------------------------------------------- check, people
+
+
+def _close_school_b_under_its_people(sync) -> None:
+    """A directory where Birch is archived and its people are not (as before the rule)."""
+    sync.engine.db.execute("UPDATE schools SET status = 'archived' WHERE sis_id = 'sch-b'")
+    sync.engine.db.execute("UPDATE classrooms SET status = 'archived' WHERE sis_id = 'cls-b1'")
+    sync.engine.db.execute(
+        "UPDATE enrollments SET status = 'archived' WHERE classroom_id = "
+        "(SELECT classroom_id FROM classrooms WHERE sis_id = 'cls-b1')"
+    )
+
+
+def test_check_reports_active_people_of_the_sync_in_archived_schools_only(sync, tiny_applied):
+    _close_school_b_under_its_people(sync)
+    assert _failed_checks(sync) == [("active people the sync made are in an active school", 9)]
+
+
+def test_check_leaves_a_person_brought_back_by_hand_and_one_at_an_active_school_too(
+    sync, tiny_applied
+):
+    _close_school_b_under_its_people(sync)
+    db = sync.engine.db
+    db.execute("UPDATE users SET unarchived_by_hand_at = current_timestamp WHERE sis_id = 'stu-7'")
+    db.execute("UPDATE users SET org_sis_ids = 'sch-b,sch-a' WHERE sis_id = 'stu-8'")
+    db.execute("UPDATE users SET org_sis_ids = NULL WHERE sis_id = 'stu-9'")  # in no school
+    assert _failed_checks(sync) == [("active people the sync made are in an active school", 6)]
+
+
+def test_a_revert_leaves_people_archived_in_a_school_archived_again_since(sync, tiny, tiny_applied):
+    revert = _revert_of_birch_closed_after_it_closed_again(sync, tiny)
+    assert _status(sync, "users", "stu-7") == "archived"
+    assert (
+        "Gus Silva (stu-7), whom run 2 archived, stays archived: no school their orgs name "
+        "(sch-b) is active now, and the revert does not bring them back"
+    ) in _said(revert)
+    assert _failed_checks(sync) == []
