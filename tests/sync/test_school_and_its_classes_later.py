@@ -281,3 +281,21 @@ def test_a_revert_leaves_people_archived_in_a_school_archived_again_since(sync, 
         "(sch-b) is active now, and the revert does not bring them back"
     ) in _said(revert)
     assert _failed_checks(sync) == []
+
+
+def test_a_revert_leaves_a_person_where_they_are_when_their_old_school_is_archived(
+    sync, tiny, tiny_applied
+):
+    moved = tiny.copy()
+    moved.row("users.csv", "stu-7")["orgSourcedIds"] = "sch-a"
+    run_2 = sync.apply(moved)  # Gus moves from Birch to Alder
+    closed = _without_school_b(moved)
+    closed.rows("users.csv").append(dict(moved.row("users.csv", "stu-7")))
+    sync.apply(closed, override=True)  # Birch closes; Gus stays, at Alder
+    revert = _applied_revert(sync, run_2.run_id)
+    assert sync.engine.db.one("SELECT org_sis_ids FROM users WHERE sis_id = 'stu-7'") == "sch-a"
+    assert any(
+        note.startswith("Gus Silva (stu-7) stays at sch-a: run 2 moved them from sch-b")
+        for note in _said(revert)
+    ), _said(revert)
+    assert _failed_checks(sync) == []
