@@ -639,8 +639,7 @@ def _note_people_kept_out_of_archived_schools(
                    || 'name (' || d.org_sis_ids || ') is active now, and the revert does not '
                    || 'bring them back'
             FROM users d
-            WHERE d.status = 'archived' AND d.archived_run = {t} AND d.origin = 'sync'
-              AND NOT ({school_stays})
+            WHERE d.status = 'archived' AND NOT ({school_stays})
             UNION ALL
             SELECT {label} || ' stays at ' || coalesce(f.now, 'no org') || ': run {t} moved them '
                    || 'from ' || f.old || ', whose schools are archived now'

@@ -299,3 +299,24 @@ def test_a_revert_leaves_a_person_where_they_are_when_their_old_school_is_archiv
         for note in _said(revert)
     ), _said(revert)
     assert _failed_checks(sync) == []
+
+
+def test_a_revert_says_why_it_asks_nothing_of_a_person_archived_since_in_an_archived_school(
+    sync, tiny, tiny_applied
+):
+    """Run 2 closes Birch with its people; Gus comes back with Birch (run 3) and both close
+    again (run 4): reverting run 2 asks nothing about Gus (taking it would put him in a closed
+    school) and says so, as it does for classes."""
+    closed = sync.apply(_without_school_b(tiny), override=True)
+    sync.apply(tiny, override=True)
+    sync.apply(_without_school_b(tiny), override=True)
+    revert = _applied_revert(sync, closed.run_id)
+    assert _status(sync, "users", "stu-7") == "archived"
+    assert any(note.startswith("Gus Silva (stu-7), whom run 2 archived") for note in _said(revert))
+    asked = sync.engine.db.one(
+        "SELECT count(*) FROM conflicts c JOIN users u ON u.user_id = c.record_id "
+        "WHERE c.run_id = ? AND c.record_kind = 'users' AND u.sis_id = 'stu-7'",
+        [revert.run_id],
+    )
+    assert asked == 0
+    assert _failed_checks(sync) == []
