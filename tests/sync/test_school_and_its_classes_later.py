@@ -227,23 +227,6 @@ def test_apply_refuses_a_plan_archiving_a_school_that_keeps_an_active_class(
     assert directory_fingerprint(db) == before
 
 
-def test_apply_refuses_a_plan_archiving_a_school_that_keeps_active_people(sync, tiny, tiny_applied):
-    """People are held to the rule as classes are: whom the sync made stays in an active
-    school (here Birch's students, teacher and guardians, their class moved away first)."""
-    db = sync.engine.db
-    db.execute(
-        "UPDATE classrooms SET school_id = (SELECT school_id FROM schools WHERE sis_id = 'sch-a') "
-        "WHERE sis_id = 'cls-b1'"
-    )
-    planned = _planned_with_school_b_archived(sync, tiny)
-    before = directory_fingerprint(db)
-    with pytest.raises(
-        RunError, match=r"active people the sync made are in an active school: 9 rows"
-    ):
-        sync.engine.apply_run(planned.run_id)
-    assert directory_fingerprint(db) == before
-
-
 # ------------------------------------------------------------------------- check, people
 
 
