@@ -3,21 +3,19 @@ edit-contact`): kept against the feed as the settings say."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from daemon.directory.shapes import UserDetail
 from daemon.settings import SettingRow
-from roster_tui.gateway import describe_error
 from roster_tui.screens.base import run_call
-from roster_tui.screens.dialogs import AnswerField, dialog_buttons
+from roster_tui.screens.dialogs import AnswerField, WriteDialog, dialog_buttons
 from roster_tui.widgets.chrome import Plain
 
 # The fields a person may edit by hand (daemon.directory.records.edit_contact), as labelled.
@@ -27,7 +25,6 @@ CONTACT_FIELDS = (
     ("home_phone", "Home phone"),
     ("language", "Language"),
 )
-SAVING = "Saving… (cannot be cancelled)"
 
 
 def ignore(_exc: Exception) -> None:
@@ -44,7 +41,7 @@ def contact_changes(shown: UserDetail, typed: dict[str, str]) -> dict[str, str |
     return changes
 
 
-class EditContactScreen(ModalScreen[dict[str, str | None] | None]):
+class EditContactScreen(WriteDialog[dict[str, str | None] | None]):
     """Asks the engine to save what changed; its refusal (the field and the rule) stays on
     screen. Once asked, the change cannot be called back: the dialog waits for the answer and
     closes with the changes saved, or None when nothing changed or it was cancelled."""
@@ -57,7 +54,6 @@ class EditContactScreen(ModalScreen[dict[str, str | None] | None]):
         self.user = user
         self.name_shown = name
         self.open_runs = open_runs
-        self.saving = False
         self.overwritten: bool | None = None  # update_active_users_contacts, once known
         self.language_follows = False  # update_language, once known
 
@@ -137,43 +133,22 @@ class EditContactScreen(ModalScreen[dict[str, str | None] | None]):
 
     def save(self, typed: dict[str, str]) -> None:
         if self.saving:
-            self.say(Text(SAVING, style="bold"))
+            self.still_saving()
             return
         changes = contact_changes(self.user, typed)
         if not changes:
             self.dismiss(None)
             return
-        self.set_saving(True)
-        self.say(Text(SAVING, style="bold"))
         user = f"#{self.user.user_id}"
-        run_call(
-            self,
+        self.write(
             lambda engine: engine.edit_contact(user, changes),
             then=lambda _id: self.dismiss(changes),
-            failed=self.refused,
-            group="write",
-            exclusive=False,
         )
 
-    def set_saving(self, saving: bool) -> None:
-        self.saving = saving
-        for widget in self.query("Input, Button"):
-            widget.disabled = saving or (widget.id == "language" and self.language_follows)
+    def stays_disabled(self, widget: Any) -> bool:
+        return widget.id == "language" and self.language_follows
 
-    def say(self, text: Text) -> None:
-        self.query_one("#problem", Static).update(text)
-
-    def refused(self, exc: Exception) -> None:
-        self.set_saving(False)
-        title, message = describe_error(exc)
-        self.say(Text(f"✗ {title}: {message}", style="bold"))
+    def field_named(self, message: str) -> Input:
         opening = message.lower()[:30]  # the engine names the field first ("mobile phone ...")
         named = [name for name, _label in CONTACT_FIELDS if name.replace("_", " ") in opening]
-        self.query_one(f"#{named[0] if named else 'email'}", Input).focus()
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        if self.saving:
-            self.say(Text(SAVING, style="bold"))
-            return
-        self.dismiss(None)
+        return self.query_one(f"#{named[0] if named else 'email'}", Input)

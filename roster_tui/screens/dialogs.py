@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -17,6 +18,8 @@ from textual.widgets import Button, Checkbox, Input, Static
 
 from daemon.models import Page, Run, WaitingDrop, WithheldArchive
 from daemon.sync.scope import parse_scope
+from roster_tui.gateway import Operation, describe_error
+from roster_tui.screens.base import run_call
 from roster_tui.widgets.chrome import Field, Plain
 from roster_tui.words import (
     KIND_NAMES,
@@ -28,6 +31,8 @@ from roster_tui.words import (
     run_source,
 )
 
+T = TypeVar("T")
+SAVING = "Saving… (cannot be cancelled)"
 OVERRIDE_WORD = "OVERRIDE"
 BLACKOUT_FORCE = "Run despite the blackout (audited)"
 
@@ -66,6 +71,49 @@ class AnswerField(Field):
                 self.screen.focus_next()
             else:
                 self.screen.focus_previous()
+
+
+class WriteDialog(ModalScreen[T]):
+    """A dialog that writes through the engine. Once asked, the change cannot be called back:
+    the dialog waits for the answer (esc and enter only say so meanwhile) and closes with it,
+    so the outcome is always reported; a refusal stays on screen with the engine's reason.
+    Subclasses compose `#problem`, fields and `dialog_buttons`, and call `write`."""
+
+    saving = False
+
+    def write(self, operation: Operation[Any], then: Callable[[Any], object]) -> None:
+        self.set_saving(True)
+        self.still_saving()
+        run_call(self, operation, then=then, failed=self.refused, group="write", exclusive=False)
+
+    def set_saving(self, saving: bool) -> None:
+        self.saving = saving
+        for widget in self.query("Input, Button"):
+            widget.disabled = saving or self.stays_disabled(widget)
+
+    def stays_disabled(self, widget: Any) -> bool:
+        """A field the dialog keeps disabled whatever the write does."""
+        return False
+
+    def still_saving(self) -> None:
+        self.query_one("#problem", Static).update(Text(SAVING, style="bold"))
+
+    def refused(self, exc: Exception) -> None:
+        self.set_saving(False)
+        title, message = describe_error(exc)
+        self.query_one("#problem", Static).update(Text(f"✗ {title}: {message}", style="bold"))
+        self.field_named(message).focus()
+
+    def field_named(self, message: str) -> Input:
+        """The field a refusal is about (the first one, unless a subclass knows better)."""
+        return self.query_one(Input)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        if self.saving:
+            self.still_saving()
+            return
+        self.dismiss(None)
 
 
 def bullets(lines: list[str]) -> Table:

@@ -10,13 +10,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Static
 
 from daemon.settings import NO_PLAN_DEPENDS_ON, SettingRow
-from roster_tui.gateway import describe_error
-from roster_tui.screens.base import RosterScreen, run_call
-from roster_tui.screens.dialogs import AnswerField, dialog_buttons
+from roster_tui.screens.base import RosterScreen
+from roster_tui.screens.dialogs import AnswerField, WriteDialog, dialog_buttons
 from roster_tui.widgets.chrome import NavBar, Plain, bottom_bars
 from roster_tui.widgets.paged_table import FillTable
 from roster_tui.words import OPEN
@@ -27,7 +25,6 @@ NOTE = (
 )
 # What changing a setting no plan depends on does (daemon.settings.NO_PLAN_DEPENDS_ON).
 NO_PLAN_NOTE = "A change shapes no plan already made: open runs stay as they are."
-SAVING = "Saving… (cannot be cancelled)"
 
 
 @dataclass(frozen=True)
@@ -134,10 +131,9 @@ class SettingsScreen(RosterScreen):
         self.app.push_screen(EditSettingScreen(s), edited)
 
 
-class EditSettingScreen(ModalScreen[Saved | None]):
-    """Asks the engine to set the value; its refusal (with the allowed values) stays on screen.
-    Once asked, the change cannot be called back: the dialog waits for the answer (esc and
-    enter do nothing meanwhile) and closes with it, so the outcome is always reported."""
+class EditSettingScreen(WriteDialog[Saved | None]):
+    """Asks the engine to set the value; its refusal (with the allowed values) stays on screen
+    (WriteDialog)."""
 
     AUTO_FOCUS = "#value"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
@@ -145,7 +141,6 @@ class EditSettingScreen(ModalScreen[Saved | None]):
     def __init__(self, setting: SettingRow) -> None:
         super().__init__(classes="dialog-screen")
         self.setting = setting
-        self.saving = False
 
     def compose(self) -> ComposeResult:
         s = self.setting
@@ -173,36 +168,5 @@ class EditSettingScreen(ModalScreen[Saved | None]):
         if value == self.setting.value:
             self.dismiss(None)
             return
-        self.saving = True
-        self.query_one(Input).disabled = True
-        for button in self.query(Button):
-            button.disabled = True
-        self.still_saving()
         key = self.setting.key
-        run_call(
-            self,
-            lambda engine: save_setting(engine, key, value),
-            then=self.dismiss,
-            failed=self.refused,
-            group="write",
-            exclusive=False,
-        )
-
-    def still_saving(self) -> None:
-        self.query_one("#problem", Static).update(Text(SAVING, style="bold"))
-
-    def refused(self, exc: Exception) -> None:
-        self.saving = False
-        self.query_one(Input).disabled = False
-        for button in self.query(Button):
-            button.disabled = False
-        title, message = describe_error(exc)
-        self.query_one("#problem", Static).update(Text(f"✗ {title}: {message}", style="bold"))
-        self.query_one(Input).focus()
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        if self.saving:
-            self.still_saving()
-            return
-        self.dismiss(None)
+        self.write(lambda engine: save_setting(engine, key, value), then=self.dismiss)
